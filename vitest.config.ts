@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// One alias per tsconfig path, so tests import libraries exactly as the code does (`@berth/oci`).
+const paths: Record<string, string[]> = JSON.parse(
+  readFileSync(new URL('./tsconfig.base.json', import.meta.url), 'utf8'),
+).compilerOptions.paths;
+const alias = Object.fromEntries(
+  Object.entries(paths).map(([name, [target]]) => [name, resolve(import.meta.dirname, target!)]),
+);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['{apps,libs,test,compose}/**/*.test.ts'],
+    // Integration tests start real processes and containers: give them time, and run files one
+    // at a time on this 2-core machine so that containers do not starve each other.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
