@@ -1,0 +1,51 @@
+import { readFile, writeFile } from 'node:fs/promises';
+
+/** `/etc/hostname` of a container. */
+export async function writeHostname(path: string, hostname: string): Promise<void> {
+  await writeFile(path, `${hostname}\n`, { mode: 0o644 });
+}
+
+/** `/etc/hosts` of a container: loopback names, the IPv6 defaults Docker writes, and the hostname. */
+export async function writeHosts(path: string, hostname: string, domainname = ''): Promise<void> {
+  const fqdn = domainname ? `${hostname}.${domainname} ${hostname}` : hostname;
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::\tip6-localnet',
+    'ff00::\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    `127.0.1.1\t${fqdn}`,
+  ];
+  await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o644 });
+}
+
+/**
+ * The container's resolv.conf: the host's, without loopback nameservers (127.*, ::1), which cannot
+ * be reached from inside the container; when none is left, Google's public resolvers like Docker.
+ */
+export function containerResolvConf(hostResolvConf: string): string {
+  const kept: string[] = [];
+  let nameservers = 0;
+  for (const line of hostResolvConf.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (m) {
+      if (m[1]!.startsWith('127.') || m[1] === '::1') continue;
+      nameservers++;
+    }
+    kept.push(line);
+  }
+  while (kept.length > 0 && kept[kept.length - 1]!.trim() === '') kept.pop();
+  if (nameservers === 0) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return `${kept.join('\n')}\n`;
+}
+
+export async function writeResolvConf(path: string, hostFile = '/etc/resolv.conf'): Promise<void> {
+  let host = '';
+  try {
+    host = await readFile(hostFile, 'utf8');
+  } catch {
+    // No resolv.conf on the host: the defaults below.
+  }
+  await writeFile(path, containerResolvConf(host), { mode: 0o644 });
+}

@@ -1,0 +1,196 @@
+/**
+ * Domain types of the container store. The persisted record and the objects handed to the edges
+ * use Docker's field names and shapes (docker-engine-api/swagger.yaml: ContainerConfig, HostConfig,
+ * ContainerState, ContainerInspectResponse, ContainerSummary, RestartPolicy) so that the HTTP API
+ * can return them as they are.
+ */
+
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+export interface RestartPolicy {
+  Name: RestartPolicyName;
+  /** Only for `on-failure`: how many restarts at most; 0 = unlimited. */
+  MaximumRetryCount: number;
+}
+
+/** What `berth run` / `POST /containers/create` asks for (a subset of Docker's create body). */
+export interface CreateOptions {
+  /** An image reference or id, as the user gave it (`busybox`, `sha256:…`, a short id). */
+  image: string;
+  /** `web` or `/web`; generated (`adjective_surname`) when absent. */
+  name?: string;
+  cmd?: string[];
+  /** Overrides the image's entrypoint; `[]` resets it (and then the image's Cmd is not used either). */
+  entrypoint?: string[];
+  /** `KEY=value` entries, applied over the image's Env by key. */
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  /** Default: the first 12 characters of the id, like Docker. */
+  hostname?: string;
+  domainname?: string;
+  labels?: Record<string, string>;
+  tty?: boolean;
+  openStdin?: boolean;
+  stdinOnce?: boolean;
+  /** `--rm`: remove the container once it has exited. */
+  autoRemove?: boolean;
+  /** `--init`: run a minimal init as PID 1 (recorded; the runtime decides how). */
+  init?: boolean;
+  restartPolicy?: { name: RestartPolicyName | ''; maximumRetryCount?: number };
+  resources?: { memory?: number; nanoCpus?: number; pidsLimit?: number };
+  stopSignal?: string;
+  /** Seconds to wait after the stop signal before SIGKILL (Docker's `StopTimeout`). */
+  stopTimeout?: number;
+}
+
+/** Docker's ContainerConfig, merged from the image config and the create options. */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  OnBuild: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+/** The part of Docker's HostConfig this store understands. */
+export interface HostConfig {
+  NetworkMode: string;
+  RestartPolicy: RestartPolicy;
+  AutoRemove: boolean;
+  Init: boolean;
+  Memory: number;
+  NanoCpus: number;
+  PidsLimit: number | null;
+  LogConfig: { Type: string; Config: Record<string, string> };
+}
+
+export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
+
+/** Docker's ContainerState. Running stays true while Restarting (as in Docker). */
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  /** RFC 3339; `0001-01-01T00:00:00Z` when never started (Docker's zero time). */
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/**
+ * One container as persisted (JSON in `containers.record`). Everything needed to restart, inspect
+ * or remove the container after an agent restart is here.
+ */
+export interface ContainerRecord {
+  Id: string;
+  /** With the leading slash: `/web`. */
+  Name: string;
+  Created: string;
+  /** Image id (`sha256:…`). */
+  Image: string;
+  /** The image reference as the user gave it (`busybox`), shown by `ps`. */
+  ImageRef: string;
+  Path: string;
+  Args: string[];
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  State: ContainerState;
+  RestartCount: number;
+  /** The snapshot holding the rootfs (= the container id). */
+  SnapshotKey: string;
+  /** The top layer chain id the snapshot was prepared on (undefined for an image without layers). */
+  SnapshotParent?: string;
+  /** `<dataRoot>/containers/<id>`: the OCI bundle directory. */
+  BundleDir: string;
+  LogPath: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  /** Set by stop/kill, cleared by start: `unless-stopped` and `on-failure` do not restart it. */
+  ManuallyStopped: boolean;
+  HasBeenStartedBefore: boolean;
+}
+
+export interface ContainerEvent {
+  action:
+    | 'create'
+    | 'start'
+    | 'die'
+    | 'stop'
+    | 'kill'
+    | 'destroy'
+    | 'oom'
+    | 'pause'
+    | 'unpause'
+    | 'restart'
+    | 'rename'
+    | 'exec_create'
+    | 'exec_start'
+    | 'exec_die';
+  id: string;
+  /** Without the leading slash, as in Docker's event attributes. */
+  name: string;
+  image: string;
+  /** Docker's actor attributes: the container labels plus e.g. `exitCode`, `signal`, `oldName`, `execID`. */
+  attributes?: Record<string, string>;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ListOptions {
+  /** Include stopped containers (default: only running, paused and restarting ones). */
+  all?: boolean;
+  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`; several values of one key are OR'ed. */
+  filters?: Record<string, string[]>;
+  /** At most this many, newest first. */
+  limit?: number;
+  /** Only the newest one (implies all). */
+  latest?: boolean;
+}
+
+/** Docker's ContainerSummary (what `docker ps` shows). */
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  /** Unix seconds. */
+  Created: number;
+  Ports: unknown[];
+  Labels: Record<string, string>;
+  State: ContainerStatus;
+  /** `Up 5 seconds`, `Exited (0) 3 seconds ago`, `Created`, ... */
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, unknown> };
+  Mounts: unknown[];
+}
+
+/** What the image store needs to commit a container (`docker commit`). */
+export interface CommitInfo {
+  upperDir: string;
+  imageId: string;
+  config: ContainerConfig;
+}

@@ -1,0 +1,83 @@
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { EventBus, HostRegistry, parseTimeArg, eventSubject } from './index.js';
+
+describe('EventBus on a real nats-server', () => {
+  let dir: TempDir;
+  let nats: NatsServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    nats = await startNatsServer(dir.path);
+    nc = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+    dir?.remove();
+  });
+
+  it('replays past events with --since and stops at --until, honouring filters', async () => {
+    const bus = new EventBus(nc, 'host-1');
+    await bus.ensureStream();
+    await bus.ensureStream(); // idempotent
+    const start = Date.now();
+    await bus.publish({ type: 'container', action: 'create', id: 'c1', attributes: { name: 'web', image: 'busybox' } });
+    await bus.publish({ type: 'container', action: 'start', id: 'c1', attributes: { name: 'web', image: 'busybox' } });
+    await bus.publish({ type: 'image', action: 'tag', id: 'sha256:abc', attributes: { name: 'busybox:latest' } });
+    const until = Date.now() + 200;
+
+    const all = [];
+    for await (const e of bus.subscribe({ since: start - 1000, until })) all.push(`${e.type}.${e.action}`);
+    expect(all).toEqual(['container.create', 'container.start', 'image.tag']);
+
+    const started = [];
+    for await (const e of bus.subscribe({ since: start - 1000, until, filters: [{ key: 'event', value: 'start' }, { key: 'container', value: 'web' }] }))
+      started.push(e.actor?.id);
+    expect(started).toEqual(['c1']);
+  });
+
+  it('follows new events', async () => {
+    const bus = new EventBus(nc, 'host-1');
+    await bus.ensureStream();
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const e of bus.subscribe({ signal: controller.signal, filters: [{ key: 'type', value: 'image' }] })) {
+        seen.push(e.action);
+        controller.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await bus.publish({ type: 'container', action: 'die', id: 'c2' });
+    await bus.publish({ type: 'image', action: 'delete', id: 'sha256:def' });
+    await reading;
+    expect(seen).toEqual(['delete']);
+  });
+
+  it('keeps hosts in a TTL bucket', async () => {
+    const hosts = new HostRegistry(nc);
+    await hosts.announce({ hostId: 'h1', hostname: 'box', address: '127.0.0.1:1', version: '0', startedAt: 1 });
+    expect((await hosts.first()).address).toBe('127.0.0.1:1');
+    await hosts.withdraw('h1');
+    expect(await hosts.list()).toEqual([]);
+  });
+});
+
+describe('parseTimeArg and subjects', () => {
+  it('parses Docker time arguments', () => {
+    const now = Date.parse('2026-11-22T12:00:00Z');
+    expect(parseTimeArg('10m', now)).toBe(now - 600_000);
+    expect(parseTimeArg('1h30m', now)).toBe(now - 5_400_000);
+    expect(parseTimeArg('1700000000.5', now)).toBe(1_700_000_000_500);
+    expect(parseTimeArg('2026-11-22T11:00:00Z', now)).toBe(now - 3_600_000);
+    expect(() => parseTimeArg('yesterday', now)).toThrow('Invalid time value "yesterday": expected RFC 3339, unix seconds or a duration such as 10m');
+  });
+
+  it('keeps subjects to valid tokens', () => {
+    expect(eventSubject('container', 'start')).toBe('berth.events.container.start');
+    expect(eventSubject('container', 'exec_start: sh -c x')).toBe('berth.events.container.exec_start');
+  });
+});

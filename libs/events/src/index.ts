@@ -1,0 +1,5 @@
+export * from './subjects.js';
+export * from './time-arg.js';
+export * from './event-filter.js';
+export * from './event-bus.js';
+export * from './host-registry.js';

@@ -1,0 +1,3 @@
+export * from './ports.js';
+export * from './temp-dir.js';
+export * from './nats-server.js';

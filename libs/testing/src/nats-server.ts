@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export interface NatsServer extends AsyncDisposable {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a real nats-server with JetStream on a random loopback port, storing under `dir`. */
+export async function startNatsServer(dir: string): Promise<NatsServer> {
+  const port = await freePort();
+  const storeDir = join(dir, 'nats');
+  mkdirSync(storeDir, { recursive: true });
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    await waitForPort(port);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`nats-server did not start: ${stderr}`, { cause: err });
+  }
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { url: `nats://127.0.0.1:${port}`, port, process: child, stop, [Symbol.asyncDispose]: stop };
+}
