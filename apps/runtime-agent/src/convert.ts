@@ -1,0 +1,65 @@
+/**
+ * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
+ * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
+ */
+import type { ContainerSummary as DomainSummary, CreateOptions, RestartPolicyName } from '@berth/containers';
+import { InvalidArgumentError } from '@berth/errors';
+import type { ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
+
+const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
+  const policy = spec.restartPolicy?.name ?? '';
+  if (!restartPolicies.has(policy)) {
+    throw new InvalidArgumentError(`invalid restart policy "${policy}": expected no, always, unless-stopped or on-failure[:max-retries]`);
+  }
+  if (policy !== 'on-failure' && (spec.restartPolicy?.maximumRetryCount ?? 0) > 0) {
+    throw new InvalidArgumentError(`invalid restart policy "${policy}": maximum retry count can only be used with on-failure`);
+  }
+  return {
+    image: spec.image,
+    name: spec.name || undefined,
+    cmd: spec.cmd.length > 0 ? spec.cmd : undefined,
+    entrypoint: spec.entrypoint ? spec.entrypoint.args : undefined,
+    env: spec.env,
+    workingDir: spec.workingDir || undefined,
+    user: spec.user || undefined,
+    hostname: spec.hostname || undefined,
+    labels: spec.labels,
+    tty: spec.tty,
+    openStdin: spec.openStdin,
+    stdinOnce: spec.stdinOnce,
+    autoRemove: spec.autoRemove,
+    init: spec.init,
+    restartPolicy: { name: policy as RestartPolicyName | '', maximumRetryCount: spec.restartPolicy?.maximumRetryCount ?? 0 },
+    resources: {
+      memory: spec.resources?.memory || undefined,
+      nanoCpus: spec.resources?.nanoCpus || undefined,
+      pidsLimit: spec.resources?.pidsLimit || undefined,
+    },
+    stopSignal: spec.stopSignal || undefined,
+    stopTimeout: spec.stopTimeout,
+  };
+}
+
+/** Docker's filter list (`--filter k=v`, repeated) as the map the libraries take. */
+export function filtersToMap(filters: Filter[]): Record<string, string[]> {
+  const map: Record<string, string[]> = {};
+  for (const { key, value } of filters) (map[key] ??= []).push(value);
+  return map;
+}
+
+export function summaryToProto(s: DomainSummary): ContainerSummary {
+  return {
+    id: s.Id,
+    names: s.Names,
+    image: s.Image,
+    imageId: s.ImageID,
+    command: s.Command,
+    created: s.Created,
+    state: s.State,
+    status: s.Status,
+    labels: s.Labels ?? {},
+    sizeRw: 0,
+  };
+}

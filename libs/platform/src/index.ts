@@ -1,0 +1,2 @@
+export * from './platform-file.js';
+export * from './platform.js';

@@ -1,0 +1,115 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { platformDown, platformUp, REPO_ROOT, type PlatformSettings } from '@berth/platform';
+import { freePort } from './ports.js';
+import { tempDir, type TempDir } from './temp-dir.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestPlatform extends AsyncDisposable {
+  settings: PlatformSettings;
+  dataRoot: string;
+  /** Runs `./berth ARGS` against this platform. */
+  berth(args: string[], options?: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
+  /** Environment for spawning the CLI yourself (BERTH_HOST set). */
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export const BERTH_CLI = join(REPO_ROOT, 'berth');
+
+/**
+ * Starts the real platform (nats-server, runtime agent, gateway as separate processes) on random
+ * loopback ports with a temporary data root. `stop()` removes every container it ran, stops the
+ * processes, and leaves no mount, runc state or directory behind, even after a failed test.
+ */
+export async function startTestPlatform(): Promise<TestPlatform> {
+  const dir: TempDir = tempDir('berth-e2e-');
+  const apiPort = await freePort();
+  let settings: PlatformSettings;
+  try {
+    settings = await platformUp({ dataRoot: dir.path, apiAddress: `127.0.0.1:${apiPort}`, timeoutMs: 60_000 });
+  } catch (err) {
+    await cleanup(dir, undefined);
+    throw err;
+  }
+  const env = { ...process.env, BERTH_HOST: settings.apiAddress };
+  const berth: TestPlatform['berth'] = (args, options = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(BERTH_CLI, args, { env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr });
+      });
+      if (options.input !== undefined) child.stdin.end(options.input);
+      else child.stdin.end();
+    });
+  const stop = async () => {
+    try {
+      const ids = (await berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await berth(['rm', '-f', ...ids]);
+    } catch {
+      // the platform may be down already: the sweep below still cleans up
+    }
+    await cleanup(dir, settings);
+  };
+  return { settings, dataRoot: dir.path, berth, env, stop, [Symbol.asyncDispose]: stop };
+}
+
+async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Promise<void> {
+  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {});
+  sweepContainers(dir.path);
+  dir.remove();
+}
+
+/**
+ * Kills and deletes every runc container whose state lives under `root`, kills their conmon
+ * monitors, and unmounts everything mounted below `root` (deepest first).
+ */
+export function sweepContainers(root: string): void {
+  for (const runcRoot of findDirs(root, 'runc', 3)) {
+    for (const id of readdirSync(runcRoot)) {
+      spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
+    }
+  }
+  // conmon processes that monitor containers of this root: their command line names the root.
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.startsWith('conmon\0') || cmdline.includes('/conmon\0')) {
+        if (cmdline.includes(root)) process.kill(Number(pid), 'SIGKILL');
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((m): m is string => m !== undefined && (m === root || m.startsWith(root + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+}
+
+function findDirs(root: string, name: string, depth: number): string[] {
+  if (!existsSync(root) || depth < 0) return [];
+  const found: string[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const path = join(root, entry.name);
+    if (entry.name === name) found.push(path);
+    else found.push(...findDirs(path, name, depth - 1));
+  }
+  return found;
+}
