@@ -1,0 +1,55 @@
+/**
+ * Containers outlive the runtime agent: conmon keeps them running, logging and recording their
+ * exit code while the agent is down; the next agent adopts them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { platformUp } from '@berth/platform';
+import { startTestPlatform, type TestPlatform } from '@berth/testing';
+
+let p: TestPlatform;
+
+beforeAll(async () => {
+  p = await startTestPlatform();
+  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await p?.stop();
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+it('keeps a container running while the agent is killed, and collects its exit code afterwards', async () => {
+  const id = (
+    await p.berth(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'for i in $(seq 1 25); do echo tick $i; sleep 0.2; done; exit 7'])
+  ).stdout.trim();
+  const pid = Number((await p.berth(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
+  expect(pid).toBeGreaterThan(0);
+
+  const agentPidFile = join(p.settings.runRoot, 'platform', 'runtime-agent.pid');
+  const agentPid = Number(readFileSync(agentPidFile, 'utf8'));
+  process.kill(agentPid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(alive(agentPid)).toBe(false);
+  expect(alive(pid)).toBe(true); // the container did not notice
+
+  await platformUp({ dataRoot: p.dataRoot });
+  const state = (await p.berth(['inspect', '--format', '{{.State.Status}}', id])).stdout.trim();
+  // Still running, unless it finished in the meantime (a slow machine): then it must be exited 7.
+  expect(['running', 'exited']).toContain(state);
+  const wait = await p.berth(['wait', id]);
+  expect(wait.stdout.trim()).toBe('7');
+  const logs = await p.berth(['logs', id]);
+  expect(logs.stdout.trim().split('\n')).toHaveLength(25);
+  expect(logs.stdout).toContain('tick 25');
+  expect((await p.berth(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id])).stdout.trim()).toBe('exited 7');
+});
