@@ -1,0 +1,98 @@
+/*
+ * berth-attach: relays between a conmon attach socket and this process's stdio, because Node cannot
+ * open the SOCK_SEQPACKET sockets conmon listens on.
+ *
+ *   usage: berth-attach <attach-socket-path>
+ *
+ * stdin  -> the socket, byte for byte (conmon writes it to the container's stdin); at EOF the socket is
+ *           shut down for writing, which makes conmon close the container's stdin.
+ * socket -> stdout, one frame per packet in Docker's multiplexed stream format:
+ *           [stream (1 stdout, 2 stderr)] [0 0 0] [length, 4 bytes big-endian] [data]
+ *           conmon prefixes each packet with its pipe number (2 stdout, 3 stderr) in one byte.
+ * Exits 0 when conmon closes the socket (the container exited), 1 on errors (text on stderr).
+ * A socket path longer than sun_path is reached through /proc/self/fd/<dir fd>/<name>.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: berth-attach <attach-socket-path>\n");
+    return 2;
+  }
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(argv[1]) < sizeof(addr.sun_path)) {
+    strcpy(addr.sun_path, argv[1]);
+  } else {
+    char *dup1 = strdup(argv[1]), *dup2 = strdup(argv[1]);
+    int dfd = open(dirname(dup1), O_PATH | O_DIRECTORY);
+    if (dfd < 0) {
+      perror("berth-attach: open socket dir");
+      return 1;
+    }
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dfd, basename(dup2));
+  }
+  int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    fprintf(stderr, "berth-attach: connect %s: %s\n", argv[1], strerror(errno));
+    return 1;
+  }
+  char buf[65536 + 8];
+  struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
+  int stdin_open = 1;
+  for (;;) {
+    if (poll(fds, stdin_open ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      perror("berth-attach: poll");
+      return 1;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = recv(sock, buf + 7, sizeof(buf) - 7, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return 0;
+      /* buf[7] is conmon's pipe byte; the header overwrites bytes 0..7 in place. */
+      uint32_t len = (uint32_t)(n - 1);
+      buf[0] = buf[7] == 3 ? 2 : 1;
+      buf[1] = buf[2] = buf[3] = 0;
+      buf[4] = (char)(len >> 24);
+      buf[5] = (char)(len >> 16);
+      buf[6] = (char)(len >> 8);
+      buf[7] = (char)len;
+      if (len > 0 && write_all(STDOUT_FILENO, buf, len + 8) < 0) return 1;
+    }
+    if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(STDIN_FILENO, buf, 32768);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        stdin_open = 0;
+        shutdown(sock, SHUT_WR);
+      } else if (write_all(sock, buf, (size_t)n) < 0) {
+        return 1;
+      }
+    }
+  }
+}
