@@ -23,6 +23,7 @@ import { BerthError, type ErrorKind } from '@berth/errors';
  * | DENIED | 403 | ask for the action in the registry's access file |
  * | UNSUPPORTED | 405 / 415 | enable the feature (`--delete-enabled`) or use a supported type |
  * | TOOMANYREQUESTS | 429 | retry after the `Retry-After` delay |
+ * | UNKNOWN | 500 | a server fault: read the registry's log |
  */
 export const ERROR_CODES = {
   BLOB_UNKNOWN: { status: 404, kind: 'not-found', description: 'blob unknown to registry' },
@@ -40,6 +41,8 @@ export const ERROR_CODES = {
   DENIED: { status: 403, kind: 'permission-denied', description: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, kind: 'failed-precondition', description: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, kind: 'unavailable', description: 'too many requests' },
+  // Not in the OCI list: registry:2's code for a 5xx (the spec lets 5xx bodies be anything).
+  UNKNOWN: { status: 500, kind: 'internal', description: 'unknown error' },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -72,8 +72,12 @@ export class RegistryPaths {
     return join(this.repository(name), '_manifests', 'tags');
   }
 
+  tagDir(name: string, tag: string): string {
+    return join(this.tagsDir(name), tag);
+  }
+
   tagLink(name: string, tag: string): string {
-    return join(this.tagsDir(name), tag, 'current', 'link');
+    return join(this.tagDir(name, tag), 'current', 'link');
   }
 
   referrersDir(name: string, subject: Digest): string {

@@ -1,0 +1,154 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isEnoent } from '../storage/fs-util.js';
+
+/** One entry of the JWT `access` claim (registry-auth/jwt.md). */
+export interface AccessEntry {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+export interface TokenClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: number;
+  nbf: number;
+  iat: number;
+  jti: string;
+  access: AccessEntry[];
+}
+
+export interface IssuedToken {
+  token: string;
+  access_token: string;
+  expires_in: number;
+  issued_at: string;
+}
+
+export interface TokenIssuerOptions {
+  /** `iss` of issued tokens, checked on verification. */
+  issuer: string;
+  /** `aud` of issued tokens (the registry's service name), checked on verification. */
+  service: string;
+  /** Token lifetime; at least 60 s per the spec. Default 300 s. */
+  ttlSeconds?: number;
+}
+
+/** Clock skew tolerated when checking `nbf` / `exp`. */
+const LEEWAY_SECONDS = 30;
+
+/**
+ * Issues and verifies the registry's bearer tokens: ES256 JWTs (registry-auth/jwt.md) signed with
+ * a P-256 key that the registry generates on first start and keeps in a PEM file. Because the
+ * registry is its own token server, it verifies with the same key and never calls back anywhere.
+ */
+export class TokenIssuer {
+  readonly kid: string;
+  private readonly publicKey: KeyObject;
+  private readonly ttl: number;
+
+  constructor(
+    private readonly privateKey: KeyObject,
+    private readonly options: TokenIssuerOptions,
+  ) {
+    this.publicKey = createPublicKey(privateKey);
+    this.kid = libtrustKeyId(this.publicKey);
+    this.ttl = Math.max(options.ttlSeconds ?? 300, 60);
+  }
+
+  /** Loads the signing key from `keyFile`, generating it (mode 0600) when the file does not exist. */
+  static async load(keyFile: string, options: TokenIssuerOptions): Promise<TokenIssuer> {
+    let pem: string;
+    try {
+      pem = await readFile(keyFile, 'utf8');
+    } catch (err) {
+      if (!isEnoent(err)) throw err;
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      await mkdir(dirname(keyFile), { recursive: true });
+      await writeFile(keyFile, pem, { mode: 0o600, flag: 'wx' }).catch(async (e) => {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        pem = await readFile(keyFile, 'utf8'); // another process won the race
+      });
+    }
+    return new TokenIssuer(createPrivateKey(pem), options);
+  }
+
+  /** Signs a token for `subject` ('' for anonymous) granting exactly `access`. */
+  issue(subject: string, access: AccessEntry[], now = new Date()): IssuedToken {
+    const iat = Math.floor(now.getTime() / 1000);
+    const claims: TokenClaims = {
+      iss: this.options.issuer,
+      sub: subject,
+      aud: this.options.service,
+      exp: iat + this.ttl,
+      nbf: iat - 1,
+      iat,
+      jti: randomBytes(16).toString('base64url'),
+      access,
+    };
+    const header = { typ: 'JWT', alg: 'ES256', kid: this.kid };
+    const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(claims))}`;
+    const signature = sign('sha256', Buffer.from(input), { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
+    const token = `${input}.${signature.toString('base64url')}`;
+    return { token, access_token: token, expires_in: this.ttl, issued_at: now.toISOString() };
+  }
+
+  /**
+   * Verifies signature, issuer, audience and validity window. Throws an Error whose message says
+   * what is wrong (the caller turns it into a 401 challenge with `error="invalid_token"`).
+   */
+  verify(token: string, now = new Date()): TokenClaims {
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new Error('Malformed token: expected three dot-separated parts');
+    let header: { alg?: string; kid?: string };
+    let claims: TokenClaims;
+    try {
+      header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    } catch {
+      throw new Error('Malformed token: header and claims must be base64url JSON');
+    }
+    if (header.alg !== 'ES256') throw new Error(`Unsupported token algorithm "${header.alg}": expected "ES256"`);
+    if (header.kid !== undefined && header.kid !== this.kid) throw new Error(`Token signed by unknown key "${header.kid}"`);
+    const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
+    if (!ok) throw new Error('Invalid token signature');
+    if (claims.iss !== this.options.issuer) throw new Error(`Token issuer "${claims.iss}" is not trusted, expected "${this.options.issuer}"`);
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audiences.includes(this.options.service)) throw new Error(`Token audience "${String(claims.aud)}" is not "${this.options.service}"`);
+    const t = Math.floor(now.getTime() / 1000);
+    if (typeof claims.nbf === 'number' && t + LEEWAY_SECONDS < claims.nbf) throw new Error('Token is not valid yet');
+    if (typeof claims.exp !== 'number' || t - LEEWAY_SECONDS > claims.exp) throw new Error('Token has expired');
+    if (!Array.isArray(claims.access)) claims.access = [];
+    return claims;
+  }
+}
+
+function b64(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64url');
+}
+
+/**
+ * The key id format of Docker's libtrust (what registry:2's token auth prints as `kid`): the first
+ * 240 bits of sha256(DER SubjectPublicKeyInfo), base32 without padding, in 12 groups of 4 joined by ':'.
+ */
+export function libtrustKeyId(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const digest = createHash('sha256').update(der).digest().subarray(0, 30);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out.match(/.{4}/g)!.join(':');
+}

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '@berth/errors';
+import type { RegistryConfig } from './app.js';
+import type { AuthMode } from './auth/authorizer.js';
+import { fileSize } from './storage/fs-util.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  config: RegistryConfig;
+}
+
+export interface GcCommandOptions {
+  root: string;
+  dryRun: boolean;
+  gracePeriodMs: number;
+}
+
+const DEFAULT_ROOT = '/var/lib/berth/registry';
+
+/**
+ * `serve` flags, each with an environment fallback (`BERTH_REGISTRY_<FLAG>`, e.g.
+ * BERTH_REGISTRY_LISTEN=0.0.0.0:5000, BERTH_REGISTRY_DELETE_ENABLED=true):
+ * --listen host:port (default 0.0.0.0:5000; port 0 picks a free one), --root dir,
+ * --auth none|basic|token, --htpasswd file, --access-file file, --anonymous-pull, --delete-enabled,
+ * --tls-cert file --tls-key file | --tls-self-signed, --token-service, --token-realm, --log-level.
+ */
+export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeOptions> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      listen: { type: 'string' },
+      root: { type: 'string' },
+      auth: { type: 'string' },
+      htpasswd: { type: 'string' },
+      'access-file': { type: 'string' },
+      'anonymous-pull': { type: 'boolean' },
+      'delete-enabled': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-self-signed': { type: 'boolean' },
+      'token-service': { type: 'string' },
+      'token-realm': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  const str = (flag: keyof typeof values): string | undefined =>
+    (values[flag] as string | undefined) ?? env[`BERTH_REGISTRY_${flag.toUpperCase().replace(/-/g, '_')}`];
+  const bool = (flag: keyof typeof values): boolean => values[flag] === true || /^(1|true|yes)$/i.test(env[`BERTH_REGISTRY_${flag.toUpperCase().replace(/-/g, '_')}`] ?? '');
+
+  const listen = str('listen') ?? '0.0.0.0:5000';
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError(`Invalid --listen "${listen}": expected host:port, e.g. 127.0.0.1:5000`);
+  const auth = (str('auth') ?? 'none') as AuthMode;
+  if (!['none', 'basic', 'token'].includes(auth)) throw new InvalidArgumentError(`Invalid --auth "${auth}": expected none, basic or token`);
+  const root = str('root') ?? DEFAULT_ROOT;
+  if (auth !== 'none' && str('htpasswd') === undefined) throw new InvalidArgumentError(`--auth ${auth} needs --htpasswd <file>`);
+
+  let tls: RegistryConfig['tls'];
+  const cert = str('tls-cert');
+  const key = str('tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  if (cert !== undefined && key !== undefined) tls = { cert: await readFile(cert), key: await readFile(key) };
+  else if (bool('tls-self-signed')) tls = await selfSignedCertificate(join(root, 'tls'));
+
+  const level = str('log-level') ?? 'info';
+  return {
+    host: m[1].replace(/^\[(.*)\]$/, '$1'),
+    port: Number(m[2]),
+    config: {
+      root,
+      auth,
+      htpasswd: str('htpasswd'),
+      accessFile: str('access-file'),
+      anonymousPull: bool('anonymous-pull'),
+      deleteEnabled: bool('delete-enabled'),
+      tokenService: str('token-service'),
+      tokenRealm: str('token-realm'),
+      tls,
+      logger: level === 'silent' ? false : { level },
+    },
+  };
+}
+
+/** `gc --root DIR [--dry-run] [--grace 1h]`. */
+export function parseGcArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): GcCommandOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { root: { type: 'string' }, 'dry-run': { type: 'boolean' }, grace: { type: 'string' } },
+  });
+  return {
+    root: values.root ?? env.BERTH_REGISTRY_ROOT ?? DEFAULT_ROOT,
+    dryRun: values['dry-run'] === true,
+    gracePeriodMs: parseDuration(values.grace ?? '1h'),
+  };
+}
+
+/** `90s`, `30m`, `1h`, `500ms`, `0` → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new InvalidArgumentError(`Invalid duration "${s}": expected a number with ms, s, m or h, e.g. 30m`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+/**
+ * A self-signed certificate for localhost / 127.0.0.1 in `dir` (cert.pem, key.pem), made once with
+ * the `openssl` command and reused afterwards.
+ */
+export async function selfSignedCertificate(dir: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  if ((await fileSize(cert)) === undefined || (await fileSize(key)) === undefined) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
+      '-keyout', key, '-out', cert, '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+    ]);
+  }
+  return { cert: await readFile(cert), key: await readFile(key) };
+}

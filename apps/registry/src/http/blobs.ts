@@ -1,0 +1,62 @@
+import { RegistryError } from '../registry-error.js';
+import type { ChunkRange } from '../storage/filesystem-storage.js';
+import type { HandlerContext } from './context.js';
+
+/** GET / HEAD `/v2/<name>/blobs/<digest>`, with single-range `Range` support (206 / 416). */
+export async function getBlob(ctx: HandlerContext, name: string, digest: string): Promise<void> {
+  const { reply, request, storage } = ctx;
+  const { size } = await storage.statBlob(name, digest);
+  reply
+    .header('docker-content-digest', digest)
+    .header('etag', `"${digest}"`)
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'max-age=31536000')
+    .type('application/octet-stream');
+  const range = request.method === 'GET' ? parseRange(request.headers.range, size) : undefined;
+  if (range === 'unsatisfiable') {
+    throw new RegistryError('BLOB_UNKNOWN', `Range "${request.headers.range}" is not satisfiable for blob "${digest}" of ${size} bytes`, {
+      status: 416,
+      detail: { digest, size },
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+  if (range !== undefined) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
+    return reply.send(storage.readBlob(digest, range));
+  }
+  reply.code(200).header('content-length', size);
+  if (request.method === 'HEAD') return reply.send();
+  return reply.send(size === 0 ? '' : storage.readBlob(digest));
+}
+
+/** DELETE `/v2/<name>/blobs/<digest>`: unlinks the blob from the repository (bytes go at gc). */
+export async function deleteBlob(ctx: HandlerContext, name: string, digest: string): Promise<void> {
+  requireDeleteEnabled(ctx);
+  await ctx.storage.deleteBlob(name, digest);
+  ctx.reply.code(202).header('content-length', 0).send();
+}
+
+export function requireDeleteEnabled(ctx: HandlerContext): void {
+  if (!ctx.deleteEnabled) {
+    throw new RegistryError('UNSUPPORTED', 'Deletion is disabled on this registry: start it with --delete-enabled', { status: 405 });
+  }
+}
+
+/**
+ * Parses a single `bytes=` range (RFC 9110 14.1.2) against a blob size. Undefined means "serve
+ * everything" (no header, or a form we choose to ignore such as multiple ranges).
+ */
+export function parseRange(header: string | undefined, size: number): ChunkRange | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(size - suffix, 0), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}

@@ -1,0 +1,33 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/authorizer.js';
+import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+
+/** Everything a handler needs for one request. */
+export interface HandlerContext {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  storage: FilesystemStorage;
+  identity: Identity;
+  /** Parsed query string (repeated keys become arrays). */
+  query: Record<string, string | string[] | undefined>;
+  deleteEnabled: boolean;
+}
+
+/** First value of a query parameter. */
+export function queryOne(query: HandlerContext['query'], key: string): string | undefined {
+  const v = query[key];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** All values of a repeated query parameter. */
+export function queryAll(query: HandlerContext['query'], key: string): string[] {
+  const v = query[key];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** True when the request announces a body (a non-zero Content-Length, or a chunked one). */
+export function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return request.headers['transfer-encoding'] !== undefined;
+}

@@ -1,0 +1,471 @@
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { looksLikeDigest, parseDigest, sha256, type Digest } from '../digest.js';
+import { isForeignLayer, parseManifest, type Descriptor, type ParsedManifest } from '../manifest.js';
+import { checkTag } from '../names.js';
+import { RegistryError } from '../registry-error.js';
+import { fileSize, fsyncFile, hashFile, isEnoent, readOptional, touch, writeAtomic } from './fs-util.js';
+import { RegistryPaths } from './paths.js';
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export interface UploadStatus {
+  uuid: string;
+  /** Bytes received so far (the next chunk starts at this offset). */
+  size: number;
+  startedAt: Date;
+}
+
+/** Where a chunk goes: `start`/`end` come from a `Content-Range: <start>-<end>` header (inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The registry's filesystem storage (layout in `paths.ts`). It keeps the invariants the HTTP layer
+ * relies on:
+ * - a blob becomes visible only by an atomic rename of a fully received, digest-verified upload,
+ *   so a killed upload never leaves a partial blob behind;
+ * - chunks of one upload are appended strictly in order (a wrong offset is `BLOB_UPLOAD_INVALID`
+ *   with status 416) and never concurrently;
+ * - a manifest is stored only when every blob / child manifest it references is in the repository.
+ *
+ * Errors are `RegistryError`s carrying the OCI code the HTTP layer answers with. Repository names
+ * and tags are validated by the caller; digests are parsed here.
+ */
+export class FilesystemStorage {
+  readonly paths: RegistryPaths;
+  /** Running sha256 of in-progress uploads, keyed by `name\0uuid`; lost on restart (recomputed). */
+  private readonly hashes = new Map<string, { hash: Hash; size: number }>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(root: string) {
+    this.paths = new RegistryPaths(root);
+  }
+
+  // ------------------------------------------------------------------ blobs
+
+  /** Size of a blob linked into `name`; `BLOB_UNKNOWN` when it is not. Manifests count as blobs too. */
+  async statBlob(name: string, digest: string): Promise<BlobInfo> {
+    const d = parseDigest(digest);
+    const linked =
+      (await readOptional(this.paths.layerLink(name, d))) !== undefined ||
+      (await readOptional(this.paths.revisionLink(name, d))) !== undefined;
+    const size = linked ? await fileSize(this.paths.blobData(d)) : undefined;
+    if (size === undefined) {
+      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
+    }
+    return { digest, size };
+  }
+
+  async hasBlob(name: string, digest: string): Promise<boolean> {
+    try {
+      await this.statBlob(name, digest);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryError && err.registryCode === 'BLOB_UNKNOWN') return false;
+      throw err;
+    }
+  }
+
+  /** Streams a blob's bytes (an inclusive byte range when given); call `statBlob` first. */
+  readBlob(digest: string, range?: ChunkRange): Readable {
+    return createReadStream(this.paths.blobData(parseDigest(digest)), range && { start: range.start, end: range.end });
+  }
+
+  /** Unlinks a blob from `name` (the bytes stay until `gc`); `BLOB_UNKNOWN` if it was not linked. */
+  async deleteBlob(name: string, digest: string): Promise<void> {
+    const d = parseDigest(digest);
+    if ((await readOptional(this.paths.layerLink(name, d))) === undefined) {
+      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
+    }
+    await rm(dirname(this.paths.layerLink(name, d)), { recursive: true, force: true });
+  }
+
+  /**
+   * Links a blob of repository `from` into `name` (cross-repository mount). Returns undefined when
+   * `from` does not have it, so the caller falls back to a normal upload.
+   */
+  async mountBlob(name: string, digest: string, from: string): Promise<BlobInfo | undefined> {
+    if (!(await this.hasBlob(from, digest))) return undefined;
+    const d = parseDigest(digest);
+    await touch(this.paths.blobData(d));
+    await this.linkBlob(name, d);
+    return this.statBlob(name, digest);
+  }
+
+  private async linkBlob(name: string, d: Digest): Promise<void> {
+    await writeAtomic(this.paths.layerLink(name, d), `sha256:${d.hex}`);
+  }
+
+  // ---------------------------------------------------------------- uploads
+
+  /** Starts an upload session in `name`. */
+  async startUpload(name: string): Promise<UploadStatus> {
+    const uuid = randomUUID();
+    const startedAt = new Date();
+    await mkdir(this.paths.uploadDir(name, uuid), { recursive: true });
+    await writeAtomic(this.paths.uploadData(name, uuid), Buffer.alloc(0));
+    await writeAtomic(this.paths.uploadStartedAt(name, uuid), startedAt.toISOString());
+    this.hashes.set(this.key(name, uuid), { hash: createHash('sha256'), size: 0 });
+    return { uuid, size: 0, startedAt };
+  }
+
+  /** The state of an upload session; `BLOB_UPLOAD_UNKNOWN` when it does not exist. */
+  async uploadStatus(name: string, uuid: string): Promise<UploadStatus> {
+    const size = UUID.test(uuid) ? await fileSize(this.paths.uploadData(name, uuid)) : undefined;
+    if (size === undefined) {
+      this.hashes.delete(this.key(name, uuid)); // removed by gc or another process
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `Upload "${uuid}" is unknown in repository "${name}": start a new upload`, {
+        detail: { uuid },
+      });
+    }
+    const startedAt = new Date((await readOptional(this.paths.uploadStartedAt(name, uuid))) ?? 0);
+    return { uuid, size, startedAt };
+  }
+
+  /**
+   * Appends a chunk to an upload. With `range`, its start must equal the bytes received so far,
+   * else `BLOB_UPLOAD_INVALID` (status 416, with the current `Range`); the byte count written must
+   * then equal the range's length.
+   */
+  async writeUpload(name: string, uuid: string, source: Readable, range?: ChunkRange): Promise<UploadStatus> {
+    return this.withLock(this.key(name, uuid), async () => {
+      await this.appendLocked(name, uuid, source, range);
+      return this.uploadStatus(name, uuid);
+    });
+  }
+
+  /**
+   * Finishes an upload: appends the optional final chunk, checks the whole content against
+   * `digest` and renames it into `blobs/`, then links it into `name`. On a digest mismatch the
+   * session is removed and nothing is stored (`DIGEST_INVALID`).
+   */
+  async completeUpload(name: string, uuid: string, digest: string, chunk?: { source: Readable; range?: ChunkRange }): Promise<BlobInfo> {
+    const d = parseDigest(digest);
+    const key = this.key(name, uuid);
+    return this.withLock(key, async () => {
+      if (chunk) await this.appendLocked(name, uuid, chunk.source, chunk.range);
+      const { size } = await this.uploadStatus(name, uuid);
+      const data = this.paths.uploadData(name, uuid);
+      const state = this.hashes.get(key);
+      this.hashes.delete(key);
+      const actual = state !== undefined && state.size === size ? `sha256:${state.hash.digest('hex')}` : await hashFile(data);
+      if (actual !== digest) {
+        await rm(this.paths.uploadDir(name, uuid), { recursive: true, force: true });
+        throw new RegistryError('DIGEST_INVALID', `Digest mismatch: the uploaded content (${size} bytes) has digest "${actual}", not "${digest}"`, {
+          detail: { expected: digest, actual, size },
+        });
+      }
+      await fsyncFile(data);
+      await mkdir(this.paths.blobDir(d), { recursive: true });
+      // rename(2) is atomic: readers see either no blob or the whole verified blob. Renaming over an
+      // existing copy of the same content is harmless and refreshes its mtime for gc's grace period.
+      await rename(data, this.paths.blobData(d));
+      await this.linkBlob(name, d);
+      await rm(this.paths.uploadDir(name, uuid), { recursive: true, force: true });
+      return { digest, size };
+    });
+  }
+
+  /** Cancels an upload session and removes its data; `BLOB_UPLOAD_UNKNOWN` when it does not exist. */
+  async cancelUpload(name: string, uuid: string): Promise<void> {
+    await this.withLock(this.key(name, uuid), async () => {
+      await this.uploadStatus(name, uuid);
+      this.hashes.delete(this.key(name, uuid));
+      await rm(this.paths.uploadDir(name, uuid), { recursive: true, force: true });
+    });
+  }
+
+  /** Monolithic upload: stores `source` as blob `digest` in `name`, or nothing at all on any error. */
+  async putBlob(name: string, digest: string, source: Readable | Buffer): Promise<BlobInfo> {
+    parseDigest(digest);
+    const { uuid } = await this.startUpload(name);
+    try {
+      return await this.completeUpload(name, uuid, digest, { source: Buffer.isBuffer(source) ? Readable.from([source]) : source });
+    } catch (err) {
+      this.hashes.delete(this.key(name, uuid));
+      await rm(this.paths.uploadDir(name, uuid), { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async appendLocked(name: string, uuid: string, source: Readable, range?: ChunkRange): Promise<void> {
+    const key = this.key(name, uuid);
+    const { size } = await this.uploadStatus(name, uuid);
+    if (range !== undefined && range.start !== size) {
+      source.resume(); // drain the body so the connection can be reused
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        `Chunk out of order: Content-Range starts at ${range.start} but upload "${uuid}" has ${size} bytes, resume at offset ${size}`,
+        { status: 416, detail: { offset: size }, headers: { range: rangeHeader(size) } },
+      );
+    }
+    let state = this.hashes.get(key);
+    if (state !== undefined && state.size !== size) {
+      this.hashes.delete(key);
+      state = undefined;
+    }
+    let written = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        state?.hash.update(chunk);
+        written += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, counter, createWriteStream(this.paths.uploadData(name, uuid), { flags: 'a' }));
+    } catch (err) {
+      this.hashes.delete(key); // the hash may have seen bytes that never reached the file
+      throw err;
+    }
+    if (state !== undefined) state.size += written;
+    if (range !== undefined && range.end - range.start + 1 !== written) {
+      // The bytes are kept (the Range of the next status tells the client where it stands).
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${written} were received`,
+        { status: 416, detail: { offset: size + written }, headers: { range: rangeHeader(size + written) } },
+      );
+    }
+  }
+
+  // -------------------------------------------------------------- manifests
+
+  /**
+   * Stores a manifest in `name` under its sha256 and, when `reference` is a tag (or `tags` are
+   * given), points those tags at it. `reference` may also be the digest, which must match.
+   * Throws `MANIFEST_INVALID`, `DIGEST_INVALID`, `TAG_INVALID` or `MANIFEST_BLOB_UNKNOWN`.
+   */
+  async putManifest(
+    name: string,
+    reference: string,
+    body: Buffer,
+    options: { contentType?: string; tags?: string[] } = {},
+  ): Promise<{ digest: string; manifest: ParsedManifest; tags: string[] }> {
+    const digest = sha256(body);
+    const tags = [...(options.tags ?? [])];
+    if (looksLikeDigest(reference)) {
+      parseDigest(reference);
+      if (reference !== digest) {
+        throw new RegistryError('DIGEST_INVALID', `Manifest digest mismatch: the body has digest "${digest}", not "${reference}"`, {
+          detail: { expected: reference, actual: digest },
+        });
+      }
+    } else {
+      tags.unshift(reference);
+    }
+    tags.forEach(checkTag);
+    const manifest = parseManifest(body, options.contentType);
+    for (const blob of manifest.blobs) {
+      if (isForeignLayer(blob)) continue;
+      if (!(await this.hasBlob(name, blob.digest))) {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `Manifest references blob "${blob.digest}" that is not in repository "${name}": push it first`, {
+          detail: { digest: blob.digest },
+        });
+      }
+    }
+    for (const child of manifest.manifests) {
+      if ((await readOptional(this.paths.revisionLink(name, parseDigest(child.digest)))) === undefined) {
+        throw new RegistryError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `Index references manifest "${child.digest}" that is not in repository "${name}": push it first`,
+          { detail: { digest: child.digest } },
+        );
+      }
+    }
+    // Refresh the referenced blobs' mtimes so that a concurrent gc, which only sweeps blobs older
+    // than its grace period, cannot remove them between this check and the revision link below.
+    for (const blob of manifest.blobs) if (!isForeignLayer(blob)) await touch(this.paths.blobData(parseDigest(blob.digest)));
+
+    const d = parseDigest(digest);
+    await writeAtomic(this.paths.blobData(d), body);
+    await writeAtomic(this.paths.revisionLink(name, d), digest);
+    if (manifest.subject !== undefined) {
+      await writeAtomic(this.paths.referrerLink(name, parseDigest(manifest.subject.digest), d), digest);
+    }
+    for (const tag of tags) await writeAtomic(this.paths.tagLink(name, tag), digest);
+    return { digest, manifest, tags };
+  }
+
+  /** Resolves a tag or digest in `name`; `NAME_UNKNOWN` / `MANIFEST_UNKNOWN` when absent. */
+  async getManifest(name: string, reference: string): Promise<StoredManifest> {
+    const digest = await this.resolve(name, reference);
+    const d = parseDigest(digest);
+    const body = await readOptional(this.paths.blobData(d), null);
+    if (body === undefined) throw manifestUnknown(name, reference);
+    return { digest, mediaType: storedMediaType(body), body };
+  }
+
+  /**
+   * Deletes a tag (the manifest stays), or a manifest by digest together with every tag pointing
+   * at it. `MANIFEST_UNKNOWN` when absent.
+   */
+  async deleteManifest(name: string, reference: string): Promise<void> {
+    if (!looksLikeDigest(reference)) {
+      checkTag(reference);
+      if ((await readOptional(this.paths.tagLink(name, reference))) === undefined) throw manifestUnknown(name, reference);
+      await rm(this.paths.tagDir(name, reference), { recursive: true, force: true });
+      return;
+    }
+    const d = parseDigest(reference);
+    const { body } = await this.getManifest(name, reference);
+    for (const tag of await this.listTags(name)) {
+      if ((await readOptional(this.paths.tagLink(name, tag))) === reference) {
+        await rm(this.paths.tagDir(name, tag), { recursive: true, force: true });
+      }
+    }
+    try {
+      const subject = parseManifest(body).subject;
+      if (subject) await rm(dirname(this.paths.referrerLink(name, parseDigest(subject.digest), d)), { recursive: true, force: true });
+    } catch {
+      // a stored manifest that no longer parses has no referrer entry to clean
+    }
+    await rm(dirname(this.paths.revisionLink(name, d)), { recursive: true, force: true });
+  }
+
+  /** The tags of `name` in ASCII order; `NAME_UNKNOWN` when the repository does not exist. */
+  async listTags(name: string): Promise<string[]> {
+    await this.requireRepository(name);
+    const tags: string[] = [];
+    for (const tag of await readdirOptional(this.paths.tagsDir(name))) {
+      if ((await readOptional(this.paths.tagLink(name, tag))) !== undefined) tags.push(tag);
+    }
+    return tags.sort(asciiCompare);
+  }
+
+  /** Every repository with at least one manifest or blob, in ASCII order. */
+  async listRepositories(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch((err) => {
+        if (isEnoent(err)) return [];
+        throw err;
+      });
+      if (prefix !== '' && entries.some((e) => e.isDirectory() && (e.name === '_manifests' || e.name === '_layers'))) found.push(prefix);
+      for (const e of entries) {
+        if (e.isDirectory() && !e.name.startsWith('_')) await walk(`${dir}/${e.name}`, prefix === '' ? e.name : `${prefix}/${e.name}`);
+      }
+    };
+    await walk(this.paths.repositoriesDir, '');
+    return found.sort(asciiCompare);
+  }
+
+  /**
+   * Descriptors of the manifests in `name` whose `subject` is `digest` (the referrers API), with
+   * `artifactType` (falling back to the config media type for image manifests) and annotations.
+   */
+  async listReferrers(name: string, digest: string): Promise<Descriptor[]> {
+    const subject = parseDigest(digest);
+    const result: Descriptor[] = [];
+    for (const hex of await readdirOptional(this.paths.referrersDir(name, subject))) {
+      let stored: StoredManifest;
+      try {
+        stored = await this.getManifest(name, `sha256:${hex}`);
+      } catch (err) {
+        if (err instanceof RegistryError && err.status === 404) continue; // deleted meanwhile
+        throw err;
+      }
+      const m = parseManifest(stored.body);
+      const descriptor: Descriptor = { mediaType: m.mediaType, digest: stored.digest, size: stored.body.length };
+      const artifactType = m.artifactType ?? (m.kind === 'manifest' ? m.configMediaType : undefined);
+      if (artifactType !== undefined) descriptor.artifactType = artifactType;
+      if (m.annotations !== undefined) descriptor.annotations = m.annotations;
+      result.push(descriptor);
+    }
+    return result.sort((a, b) => asciiCompare(a.digest, b.digest));
+  }
+
+  // ------------------------------------------------------------------ misc
+
+  private async resolve(name: string, reference: string): Promise<string> {
+    await this.requireRepository(name);
+    if (looksLikeDigest(reference)) {
+      const d = parseDigest(reference);
+      if ((await readOptional(this.paths.revisionLink(name, d))) === undefined) throw manifestUnknown(name, reference);
+      return reference;
+    }
+    checkTag(reference);
+    const digest = (await readOptional(this.paths.tagLink(name, reference)))?.trim();
+    if (digest === undefined || (await readOptional(this.paths.revisionLink(name, parseDigest(digest)))) === undefined) {
+      throw manifestUnknown(name, reference);
+    }
+    return digest;
+  }
+
+  private async requireRepository(name: string): Promise<void> {
+    try {
+      await stat(this.paths.repository(name));
+    } catch (err) {
+      if (!isEnoent(err)) throw err;
+      throw new RegistryError('NAME_UNKNOWN', `Repository "${name}" is unknown to this registry`, { detail: { name } });
+    }
+  }
+
+  private key(name: string, uuid: string): string {
+    return `${name}\0${uuid}`;
+  }
+
+  /** Runs `fn` after every earlier call with the same key has settled (per-upload serialization). */
+  private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+}
+
+/** `Range: 0-<last byte>` as registry:2 writes it (`0-0` for an empty upload). */
+export function rangeHeader(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+function manifestUnknown(name: string, reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', `Manifest "${reference}" is unknown in repository "${name}"`, {
+    detail: { name, reference },
+  });
+}
+
+/** The media type a stored manifest is served with: its `mediaType`, else what its shape says. */
+function storedMediaType(body: Buffer): string {
+  try {
+    return parseManifest(body).mediaType;
+  } catch {
+    return 'application/octet-stream';
+  }
+}
+
+async function readdirOptional(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isEnoent(err)) return [];
+    throw err;
+  }
+}
+
+export function asciiCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,162 @@
+/**
+ * Helpers for the registry's own tests (not part of the app): a temp root, an injected app, and
+ * small pushes through the public API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp, type RegistryConfig } from './app.js';
+import { sha256 } from './digest.js';
+import { MediaType } from './manifest.js';
+
+export interface TestRegistry {
+  app: FastifyInstance;
+  root: string;
+  close(): Promise<void>;
+}
+
+export async function makeTempDir(prefix = 'berth-registry-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A registry app over a fresh temp root; `close()` removes both. */
+export async function startTestRegistry(config: Partial<RegistryConfig> = {}): Promise<TestRegistry> {
+  const root = config.root ?? (await makeTempDir());
+  const app = await buildApp({ ...config, root });
+  await app.ready();
+  return {
+    app,
+    root,
+    async close() {
+      await app.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Uploads `data` to `name` in one POST; returns its digest. Throws unless 201. */
+export async function pushBlob(app: FastifyInstance, name: string, data: Buffer | string, headers: Record<string, string> = {}): Promise<string> {
+  const digest = sha256(data);
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v2/${name}/blobs/uploads/?digest=${digest}`,
+    payload: Buffer.from(data),
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+  });
+  if (res.statusCode !== 201) throw new Error(`push blob: ${res.statusCode} ${res.body}`);
+  return digest;
+}
+
+export interface TestImage {
+  manifest: Buffer;
+  digest: string;
+  config: string;
+  layers: string[];
+}
+
+/** Pushes a config + layers and an image manifest (OCI unless given), tagged `tag`. */
+export async function pushImage(
+  app: FastifyInstance,
+  name: string,
+  tag: string,
+  options: { layers?: string[]; mediaType?: string; extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Promise<TestImage> {
+  const headers = options.headers ?? {};
+  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag });
+  const config = await pushBlob(app, name, configBody, headers);
+  const layerData = options.layers ?? [`layer of ${name}:${tag}`];
+  const layers: string[] = [];
+  for (const l of layerData) layers.push(await pushBlob(app, name, l, headers));
+  const docker = options.mediaType === MediaType.DockerManifest;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: options.mediaType ?? MediaType.OciManifest,
+      config: { mediaType: docker ? MediaType.DockerConfig : MediaType.OciConfig, digest: config, size: Buffer.byteLength(configBody) },
+      layers: layers.map((digest, i) => ({
+        mediaType: docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest,
+        size: Buffer.byteLength(layerData[i]),
+      })),
+      ...options.extra,
+    }),
+  );
+  const res = await putManifest(app, name, tag, manifest, options.mediaType ?? MediaType.OciManifest, headers);
+  if (res.statusCode !== 201) throw new Error(`push manifest: ${res.statusCode} ${res.body}`);
+  return { manifest, digest: sha256(manifest), config, layers };
+}
+
+export function putManifest(
+  app: FastifyInstance,
+  name: string,
+  reference: string,
+  body: Buffer | string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'PUT', url: `/v2/${name}/manifests/${reference}`, payload: Buffer.from(body), headers: { 'content-type': contentType, ...headers } });
+}
+
+/** The first error code of a JSON error response. */
+export function errorCode(res: LightMyRequestResponse): string | undefined {
+  return (res.json() as { errors?: Array<{ code: string }> }).errors?.[0]?.code;
+}
+
+export function errorMessage(res: LightMyRequestResponse): string | undefined {
+  return (res.json() as { errors?: Array<{ message: string }> }).errors?.[0]?.message;
+}
+
+export interface RegistryProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Output so far (stdout + stderr), for failure messages. */
+  output(): string;
+  /** SIGKILL (crash) or SIGTERM (clean stop), then wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * Starts `main.ts` as a real process (node + tsx loader, no wrapper process, so a signal reaches
+ * the server itself) and waits for its "registry listening on" line.
+ */
+export async function startRegistryProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<RegistryProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/registry/src/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`registry did not start within ${options.timeoutMs ?? 20000} ms:\n${out}`)), options.timeoutMs ?? 20000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /registry listening on (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`registry exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
