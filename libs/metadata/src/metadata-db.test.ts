@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openMetadataDb } from './index.js';
+import { METADATA_SCHEMA_VERSION, openMetadataDb } from './index.js';
 
 describe('openMetadataDb', () => {
   const dirs: string[] = [];
@@ -16,7 +16,8 @@ describe('openMetadataDb', () => {
     db.prepare(`INSERT INTO images VALUES ('sha256:a','sha256:m','x','2026-01-01',1,NULL,'2026-01-01')`).run();
     db.close();
     const again = openMetadataDb(file);
-    expect(again.pragma('user_version', { simple: true })).toBe(1);
+    expect(again.pragma('user_version', { simple: true })).toBe(METADATA_SCHEMA_VERSION);
+    expect(METADATA_SCHEMA_VERSION).toBe(2);
     expect(again.prepare('SELECT id FROM images').all()).toEqual([{ id: 'sha256:a' }]);
     again.close();
   });

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
  *   images        one row per image, id = config digest ("sha256:…")
  *   image_names   one row per tag or digest reference ("docker.io/library/busybox:latest")
  *   containers    one row per container; the Docker-shaped record is JSON in `record`
+ *   layer_sizes   uncompressed size per layer diffID
  *
  * Migrations are append-only: a new version adds statements, never edits an old one.
  */
@@ -39,7 +40,15 @@ const migrations: string[] = [
      record TEXT NOT NULL
    );
    CREATE INDEX containers_by_image ON containers(image_id);`,
+  // Uncompressed size of each layer (by diffID), for `history`, `images` and `system df`.
+  `CREATE TABLE layer_sizes (
+     diff_id TEXT PRIMARY KEY,
+     size INTEGER NOT NULL
+   );`,
 ];
+
+/** The schema version a freshly opened database has. */
+export const METADATA_SCHEMA_VERSION = migrations.length;
 
 /** Opens (creating if needed) the metadata database and brings its schema up to date. */
 export function openMetadataDb(file: string): MetadataDb {

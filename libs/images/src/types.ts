@@ -1,0 +1,116 @@
+import type { ContainerConfig, ImageConfig, ImageManifest } from '@berth/oci';
+
+/** One image of the host store. Its id is the digest of its config (as in Docker). */
+export interface ImageRecord {
+  id: string;
+  manifestDigest: string;
+  manifestMediaType: string;
+  manifest: ImageManifest;
+  config: ImageConfig;
+  /** Full normalized references: `docker.io/library/busybox:latest`, `…/busybox@sha256:…`. */
+  names: string[];
+  /** RFC 3339 creation time from the config. */
+  created: string;
+  /** Sum of the uncompressed layer sizes, in bytes. */
+  size: number;
+  /** The image this one was committed from, if any (Docker's Parent). */
+  parent?: string;
+  /** When the image was added to this host. */
+  added: string;
+}
+
+export type ImageEventAction = 'import' | 'tag' | 'untag' | 'delete' | 'pull' | 'load' | 'save' | 'commit';
+
+export interface ImageEvent {
+  action: ImageEventAction;
+  id: string;
+  /** The familiar name concerned (`busybox:latest`), when there is one. */
+  name?: string;
+}
+
+/** Docker's `ImageSummary` (GET /images/json). */
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  /** Unix seconds. */
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+/** One row of `docker images` (a summary expanded per tag). */
+export interface ImageRow {
+  Repository: string;
+  Tag: string;
+  Digest: string;
+  /** 12-character short id. */
+  ID: string;
+  /** Unix seconds. */
+  Created: number;
+  Size: number;
+}
+
+/** Docker's `ImageInspect` (GET /images/{name}/json). */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  OsVersion?: string;
+  Size: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers: string[] };
+  Metadata: { LastTagTime: string };
+  Descriptor: { mediaType: string; digest: string; size: number };
+}
+
+/** Docker's `HistoryResponseItem` (GET /images/{name}/history), newest first. */
+export interface ImageHistoryItem {
+  /** The image id on the top entry, `<missing>` on the others (as Docker prints). */
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+  EmptyLayer: boolean;
+}
+
+/** One item of `docker rmi` / prune output. */
+export type DeleteItem = { Untagged: string } | { Deleted: string };
+
+export interface PruneResult {
+  ImagesDeleted: DeleteItem[];
+  SpaceReclaimed: number;
+}
+
+export interface DiskUsage {
+  /** Number of images. */
+  count: number;
+  /** Images used by at least one container. */
+  active: number;
+  /** Bytes of all layers, each distinct layer counted once. */
+  size: number;
+  /** Bytes of the layers no image in use needs. */
+  reclaimable: number;
+  images: Array<{ id: string; size: number; sharedSize: number; containers: number }>;
+}
+
+export interface LoadedImage {
+  id: string;
+  /** Familiar name (`busybox:latest`), absent for an untagged image. */
+  name?: string;
+}

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { readFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InternalError, InvalidArgumentError } from '@berth/errors';
+
+/**
+ * A mount to perform, in containerd's shape: `mount -t <type> -o <options> <source> <target>`.
+ * `cwd` is the directory the mount runs in: overlay resolves relative `lowerdir` paths against it,
+ * which is how a 100+ layer chain fits the one-page limit of mount options.
+ */
+export interface Mount {
+  /** "overlay" or "bind". */
+  type: string;
+  source: string;
+  /** Where to mount, relative to the target given to mountAll (default: the target itself). */
+  target?: string;
+  /** e.g. ["rbind", "ro"] or ["lowerdir=12/fs:11/fs", "upperdir=/…/13/fs", "workdir=/…/13/work"]. */
+  options: string[];
+  cwd?: string;
+}
+
+/** mount(2) copies at most one page of option data, terminating NUL included. */
+export const MAX_MOUNT_OPTIONS_LENGTH = 4095;
+
+interface RunResult {
+  code: number;
+  stderr: string;
+}
+
+function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.on('error', (err) => reject(new InternalError(`Cannot run "${command}": ${err.message}`, { cause: err })));
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr: Buffer.concat(stderr).toString().trim() }));
+  });
+}
+
+/**
+ * Performs `mounts` in order onto `target` (which must exist). If one fails, the ones already
+ * made are unmounted again and InternalError carries mount's message. Bind mounts take their
+ * flavour from the options ("bind" or "rbind", plus "ro"/"rw").
+ */
+export async function mountAll(mounts: Mount[], target: string): Promise<void> {
+  const done: string[] = [];
+  try {
+    for (const mount of mounts) {
+      const destination = mount.target ? join(target, mount.target) : target;
+      const options = mount.options.join(',');
+      if (options.length > MAX_MOUNT_OPTIONS_LENGTH) {
+        throw new InvalidArgumentError(
+          `Cannot mount ${mount.type} on "${destination}": its options are ${options.length} bytes long, more than the kernel's ${MAX_MOUNT_OPTIONS_LENGTH}`,
+        );
+      }
+      const isBind = mount.type === 'bind' || mount.options.includes('bind') || mount.options.includes('rbind');
+      const args = [...(isBind ? [] : ['-t', mount.type]), ...(options ? ['-o', options] : []), '--', mount.source, destination];
+      const result = await run('mount', args, mount.cwd);
+      if (result.code !== 0) {
+        throw new InternalError(`Cannot mount ${mount.type} on "${destination}": ${result.stderr || `mount exited with ${result.code}`}`);
+      }
+      done.push(destination);
+    }
+  } catch (err) {
+    for (const destination of done.reverse()) await unmount(destination).catch(() => {});
+    throw err;
+  }
+}
+
+/** Mount points of this process's mount namespace (octal escapes of /proc/self/mountinfo decoded). */
+export async function mountPoints(): Promise<Array<{ root: string; target: string; type: string; superOptions: string }>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const fields = line.split(' ');
+      const separator = fields.indexOf('-');
+      return { root: unescape(fields[3]), target: unescape(fields[4]), type: fields[separator + 1], superOptions: fields[separator + 3] ?? '' };
+    });
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).some((m) => m.target === path);
+}
+
+/**
+ * Unmounts everything stacked on `target`; a no-op when nothing is mounted there (or it does not
+ * exist), so it is safe in cleanup paths. A mount still busy after a few retries is detached
+ * lazily (`umount -l`): the kernel finishes once its last user goes away.
+ */
+export async function unmount(target: string): Promise<void> {
+  const path = await realpath(target).catch(() => undefined);
+  if (path === undefined) return;
+  for (let attempt = 0; await isMountPoint(path); attempt++) {
+    const result = await run('umount', attempt < 10 ? [path] : ['-l', path]);
+    if (result.code === 0) continue;
+    if (attempt >= 10) throw new InternalError(`Cannot unmount "${path}": ${result.stderr}`);
+    if (!/busy/i.test(result.stderr)) {
+      if (!(await isMountPoint(path))) return;
+      throw new InternalError(`Cannot unmount "${path}": ${result.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
