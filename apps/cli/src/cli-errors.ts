@@ -1,0 +1,41 @@
+import { isBerthError, messageOf } from '@berth/errors';
+
+/**
+ * How the CLI ends a command that failed. Handlers throw:
+ * - StatusError: print the message (if any) on stderr, exit with the code (docker's cli.StatusError);
+ * - FlagError (flags.ts): printed with the usage, exit 125;
+ * - any error of @berth/errors from the gateway: `Error response from daemon: <message>`, exit 1
+ *   (`run` prints `berth: …` plus a help hint and exits 125, as `docker run` does);
+ * - a connection failure: `Cannot connect to the Berth platform at <host>. Is the platform running?`
+ */
+export class StatusError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'StatusError';
+  }
+}
+
+/** The gateway could not be reached (as opposed to an answer from it). */
+export function isConnectionError(err: unknown): boolean {
+  return isBerthError(err) && err.kind === 'unavailable' && err.message.startsWith('Cannot connect to the Berth platform');
+}
+
+/** The line docker prints for an error that came back from the daemon (or for not reaching it). */
+export function daemonMessage(err: unknown, host: string): string {
+  if (isConnectionError(err)) return `Cannot connect to the Berth platform at ${host}. Is the platform running?`;
+  if (isBerthError(err)) return `Error response from daemon: ${err.message}`;
+  return messageOf(err);
+}
+
+/**
+ * docker run's exit status for a failure to start the container's process: 127 when the command
+ * was not found, 126 when it could not be invoked, 125 otherwise (cli/command/container/run.go).
+ */
+export function runFailureExitCode(message: string): number {
+  if (/executable file not found|no such file or directory|command not found/i.test(message)) return 127;
+  if (/permission denied|cannot execute|not executable/i.test(message)) return 126;
+  return 125;
+}

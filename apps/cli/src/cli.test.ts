@@ -1,0 +1,256 @@
+import { execFile } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { NotFoundError } from '@berth/errors';
+import {
+  ContainersService,
+  handleUnary,
+  ImagesService,
+  type ContainerSummary,
+  type CreateContainerRequest,
+  type StreamInput,
+  type StreamOutput,
+} from '@berth/proto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+/**
+ * The CLI against a tiny in-process gateway (grpc-js Server with the generated service
+ * definitions): flags must become the right requests, and answers/errors docker's output.
+ */
+
+const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+const calls: Array<{ method: string; request: unknown }> = [];
+const record = (method: string, request: unknown) => calls.push({ method, request });
+
+const summary: ContainerSummary = {
+  id,
+  names: ['/web'],
+  image: 'busybox',
+  imageId: 'sha256:' + 'a'.repeat(64),
+  command: 'sleep 100',
+  created: Math.floor(Date.now() / 1000) - 5 * 3600,
+  state: 'running',
+  status: 'Up 9 seconds',
+  labels: {},
+  sizeRw: 0,
+};
+
+/** Attach/Exec: answers the first message with output, echoes stdin, then sends the exit code. */
+function fakeStream(method: string) {
+  return (call: grpc.ServerDuplexStream<StreamInput, StreamOutput>) => {
+    let stdin = '';
+    call.on('data', (message: StreamInput) => {
+      const input = message.input;
+      if (!input) return;
+      if (input.$case === 'attach' || input.$case === 'exec') {
+        record(method, input.value);
+        call.write({ output: { $case: 'stdout', value: Buffer.from('hello\n') } });
+        call.write({ output: { $case: 'stderr', value: Buffer.from('warning\n') } });
+        const wantsStdin = input.$case === 'attach' ? input.value.stdin : input.value.stdin;
+        if (!wantsStdin) {
+          call.write({ output: { $case: 'exitCode', value: 3 } });
+          call.end();
+        }
+      } else if (input.$case === 'stdin') {
+        stdin += input.value.toString();
+      } else if (input.$case === 'closeStdin') {
+        call.write({ output: { $case: 'stdout', value: Buffer.from(`got ${stdin}`) } });
+        call.write({ output: { $case: 'exitCode', value: 0 } });
+        call.end();
+      }
+    });
+  };
+}
+
+let server: grpc.Server;
+let address: string;
+
+beforeAll(async () => {
+  server = new grpc.Server();
+  server.addService(ContainersService, {
+    create: handleUnary(async (req: CreateContainerRequest) => {
+      record('create', req);
+      if (req.spec?.image === 'nope') throw new NotFoundError('No such image: nope:latest');
+      return { id, warnings: [] };
+    }),
+    start: handleUnary(async (req) => {
+      record('start', req);
+      return {};
+    }),
+    remove: handleUnary(async (req: { id: string }) => {
+      record('remove', req);
+      if (req.id === 'web') throw new NotFoundError('No such container: web');
+      return {};
+    }),
+    list: handleUnary(async (req) => {
+      record('list', req);
+      return { containers: [summary] };
+    }),
+    inspect: handleUnary(async (req: { id: string }) => {
+      if (req.id !== 'web') throw new NotFoundError(`No such container: ${req.id}`);
+      return { json: JSON.stringify({ Id: id, Name: '/web', State: { Status: 'running' }, Config: { Tty: false, OpenStdin: false, Labels: { a: '<b>' } } }) };
+    }),
+    attach: fakeStream('attach'),
+    exec: fakeStream('exec'),
+  } as grpc.UntypedServiceImplementation);
+  server.addService(ImagesService, {
+    inspect: handleUnary(async (req: { ref: string }) => {
+      if (req.ref !== 'busybox') throw new NotFoundError(`No such image: ${req.ref}`);
+      return { json: JSON.stringify({ Id: 'sha256:' + 'a'.repeat(64), RepoTags: ['busybox:latest'] }) };
+    }),
+  } as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  address = `127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+});
+
+beforeEach(() => {
+  calls.length = 0;
+});
+
+async function berth(args: string[], options: { stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  if (options.stdin !== undefined) stdin.end(options.stdin);
+  const code = await runCli(['-H', address, ...args], { stdout, stderr, stdin, env: { PATH: '/bin', FROM_HOST: 'yes' } });
+  return { code, stdout: out, stderr: err };
+}
+
+describe('berth against a gateway', () => {
+  it('run -d maps the flags to the create request, starts, and prints the full id', async () => {
+    const r = await berth(['run', '-d', '--rm', '--name', 'web', '-e', 'A=1', '-eFROM_HOST', '-e', 'UNSET', '-l', 'tier=web', '-m', '64m', '--cpus', '1.5',
+      '--pids-limit', '-1', '-w', '/tmp', '-u', '1000:1000', '--stop-timeout', '5', '--entrypoint', '', 'busybox', 'sleep', '-x', '10']);
+    expect(r).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    expect(calls.map((c) => c.method)).toEqual(['create', 'start']);
+    expect(calls[0]!.request).toEqual({
+      spec: expect.objectContaining({
+        image: 'busybox',
+        name: 'web',
+        cmd: ['sleep', '-x', '10'],
+        entrypoint: { args: [] },
+        env: ['A=1', 'FROM_HOST=yes'],
+        labels: { tier: 'web' },
+        workingDir: '/tmp',
+        user: '1000:1000',
+        autoRemove: true,
+        tty: false,
+        openStdin: false,
+        restartPolicy: { name: 'no', maximumRetryCount: 0 },
+        resources: { memory: 64 * 1024 * 1024, nanoCpus: 1_500_000_000, pidsLimit: 0 },
+        stopTimeout: 5,
+      }),
+    });
+    expect(calls[1]!.request).toEqual({ id });
+  });
+
+  it('run attaches, keeps stdout and stderr apart, and exits with the container status', async () => {
+    const r = await berth(['run', 'busybox', 'sh']);
+    expect(r).toEqual({ code: 3, stdout: 'hello\n', stderr: 'warning\n' });
+    expect(calls.map((c) => c.method)).toEqual(['create', 'attach']);
+    expect(calls[1]!.request).toEqual({ container: id, stdin: false, logs: false, stream: true, start: true });
+  });
+
+  it('run -i forwards stdin and closes it at its end', async () => {
+    const r = await berth(['run', '-i', 'busybox', 'cat'], { stdin: 'abc' });
+    expect(r).toEqual({ code: 0, stdout: 'hello\ngot abc', stderr: 'warning\n' });
+    expect(calls[0]!.request).toMatchObject({ spec: { openStdin: true, stdinOnce: true } });
+  });
+
+  it('run reports a daemon error as docker run does, exit 125', async () => {
+    const r = await berth(['run', 'nope']);
+    expect(r).toEqual({ code: 125, stdout: '', stderr: "berth: Error response from daemon: No such image: nope:latest\n\nRun 'berth run --help' for more information\n" });
+  });
+
+  it('run rejects --rm with a restart policy and an unknown flag, exit 125', async () => {
+    expect(await berth(['run', '--rm', '--restart', 'always', 'busybox'])).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "berth: conflicting options: cannot specify both --restart and --rm\n\nRun 'berth run --help' for more information\n",
+    });
+    expect(await berth(['run', '--foo', 'busybox'])).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "unknown flag: --foo\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information\n",
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('exec sends the exec spec first and exits with the command status', async () => {
+    const r = await berth(['exec', '-e', 'X=1', '-w', '/', 'web', 'ls', '-l']);
+    expect(r.code).toBe(3);
+    expect(calls[0]).toEqual({
+      method: 'exec',
+      request: { container: 'web', cmd: ['ls', '-l'], env: ['X=1'], workingDir: '/', user: '', tty: false, stdin: false, detach: false, privileged: false },
+    });
+  });
+
+  it('ps lists with docker columns, -q prints short ids, -a/-n map to the request', async () => {
+    const r = await berth(['ps']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('CONTAINER ID   IMAGE     COMMAND       CREATED       STATUS         PORTS     NAMES');
+    expect(r.stdout.split('\n')[1]).toBe('f1e2d3c4b5a6   busybox   "sleep 100"   5 hours ago   Up 9 seconds             web');
+    expect((await berth(['ps', '-q'])).stdout).toBe('f1e2d3c4b5a6\n');
+    expect((await berth(['container', 'ls', '--no-trunc', '--format', '{{.ID}}'])).stdout).toBe(`${id}\n`);
+    calls.length = 0;
+    await berth(['ps', '-a', '--filter', 'status=exited', '-n', '2']);
+    expect(calls[0]!.request).toEqual({ all: true, limit: 2, latest: false, filters: [{ key: 'status', value: 'exited' }], size: false });
+    const bad = await berth(['ps', '--format', '{{.Foo}}']);
+    expect(bad).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'failed to execute template: template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext\n',
+    });
+  });
+
+  it('rm maps -f and reports a missing container as docker does, exit 1', async () => {
+    const r = await berth(['rm', '-f', 'other', 'web']);
+    expect(r).toEqual({ code: 1, stdout: 'other\n', stderr: 'Error response from daemon: No such container: web\n' });
+    expect(calls.map((c) => c.request)).toEqual([
+      { id: 'other', force: true, volumes: false },
+      { id: 'web', force: true, volumes: false },
+    ]);
+  });
+
+  it('inspect prints what it finds as an indented JSON array and the missing ones as errors', async () => {
+    const r = await berth(['inspect', 'web', 'busybox', 'ghost']);
+    expect(r.code).toBe(1);
+    const found = JSON.parse(r.stdout) as Array<{ Id: string }>;
+    expect(found.map((o) => o.Id)).toEqual([id, 'sha256:' + 'a'.repeat(64)]);
+    expect(r.stdout).toContain('\n    {\n        "Id"');
+    expect(r.stdout).toContain('"\\u003cb\\u003e"');
+    expect(r.stderr).toBe('Error: No such object: ghost\n');
+    expect(await berth(['inspect', '-f', '{{.State.Status}} {{index .Config.Labels "a"}}', 'web'])).toEqual({ code: 0, stdout: 'running <b>\n', stderr: '' });
+    expect(await berth(['inspect', 'ghost'])).toEqual({ code: 1, stdout: '[]\n', stderr: 'Error: No such object: ghost\n' });
+    expect(await berth(['image', 'inspect', '--format', '{{.RepoTags}}', 'busybox'])).toEqual({ code: 0, stdout: '[busybox:latest]\n', stderr: '' });
+  });
+
+  it('reports an unreachable gateway plainly', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await runCli(['ps'], { stdout, stderr, stdin: new PassThrough(), env: { BERTH_HOST: 'unix:/nonexistent/berth.sock' } });
+    expect({ code, err }).toEqual({ code: 1, err: 'Cannot connect to the Berth platform at unix:/nonexistent/berth.sock. Is the platform running?\n' });
+  });
+});
+
+describe('the berth launcher', () => {
+  it('prints the version from any directory', async () => {
+    const launcher = fileURLToPath(new URL('../../../berth', import.meta.url));
+    const { stdout } = await promisify(execFile)(launcher, ['--version'], { cwd: '/' });
+    expect(stdout).toMatch(/^Berth version \d+\.\d+\.\d+\n$/);
+  });
+});

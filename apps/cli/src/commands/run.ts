@@ -1,0 +1,242 @@
+import { readFileSync } from 'node:fs';
+import { unary, type ContainerSpec, type ContainersClient } from '@berth/proto';
+import { isBerthError } from '@berth/errors';
+import { daemonMessage, StatusError } from '../cli-errors.js';
+import { client } from '../clients.js';
+import type { CommandContext } from '../context.js';
+import type { ParsedArgs } from '../flags.js';
+import { errOut, out } from './shared.js';
+import { relayStream } from './stream-relay.js';
+
+/** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
+
+const str = (p: ParsedArgs, name: string) => p.values[name] as string;
+const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
+const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
+const num = (p: ParsedArgs, name: string) => p.values[name] as number;
+
+/** docker's report for invalid options found after parsing: `berth: <msg>` + help hint, exit 125. */
+function invalidOption(ctx: CommandContext, message: string): StatusError {
+  return new StatusError(`berth: ${message}\n\nRun '${ctx.path} --help' for more information`, 125);
+}
+
+function readLines(ctx: CommandContext, file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw invalidOption(ctx, `open ${file}: ${reason}`);
+  }
+}
+
+/** `KEY=value` stays; a bare `KEY` takes the local value and is dropped when unset (docker's -e and --env-file). */
+function expandEnv(ctx: CommandContext, entry: string): string | undefined {
+  if (entry.includes('=')) return entry;
+  const value = ctx.io.env[entry];
+  return value === undefined ? undefined : `${entry}=${value}`;
+}
+
+/** docker's opts.ParseEnvFile / ParsePropertiesFile: comments and blank lines skipped. */
+function parsePropertyFile(ctx: CommandContext, file: string, kind: 'env' | 'label'): string[] {
+  const entries: string[] = [];
+  for (const raw of readLines(ctx, file)) {
+    const line = raw.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    const name = line.split('=')[0]!;
+    if (/\s/.test(name)) throw invalidOption(ctx, `variable '${name}' contains whitespaces`);
+    if (kind === 'label') entries.push(line);
+    else {
+      const expanded = expandEnv(ctx, line);
+      if (expanded !== undefined) entries.push(expanded);
+    }
+  }
+  return entries;
+}
+
+function parseRestartPolicy(ctx: CommandContext, text: string): { name: string; maximumRetryCount: number } {
+  const [name, count] = text.split(/:(.*)/s) as [string, string | undefined];
+  let maximumRetryCount = 0;
+  if (count !== undefined && count !== '') {
+    if (!/^[-+]?\d+$/.test(count)) throw invalidOption(ctx, 'invalid restart policy format: maximum retry count must be an integer');
+    maximumRetryCount = Number(count);
+  }
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) {
+    throw invalidOption(ctx, `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (maximumRetryCount !== 0 && name !== 'on-failure') {
+    throw invalidOption(ctx, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  return { name, maximumRetryCount };
+}
+
+/** The create request for `run`/`create` flags (docker's runconfig parse, client side). */
+export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { detach: boolean }): ContainerSpec {
+  const [image, ...cmd] = p.args as [string, ...string[]];
+  const env = [
+    ...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')),
+    ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? []),
+  ];
+  const labels: Record<string, string> = {};
+  for (const entry of [...list(p, 'label-file').flatMap((f) => parsePropertyFile(ctx, f, 'label')), ...list(p, 'label')]) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) labels[entry] = '';
+    else labels[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const restartPolicy = parseRestartPolicy(ctx, str(p, 'restart') || 'no');
+  if (bool(p, 'rm') && restartPolicy.name !== 'no') throw invalidOption(ctx, 'conflicting options: cannot specify both --restart and --rm');
+  const interactive = bool(p, 'interactive');
+  const pidsLimit = num(p, 'pids-limit');
+  return {
+    image,
+    name: str(p, 'name'),
+    cmd,
+    entrypoint: p.changed.has('entrypoint') ? { args: str(p, 'entrypoint') === '' ? [] : [str(p, 'entrypoint')] } : undefined,
+    env,
+    workingDir: str(p, 'workdir'),
+    user: str(p, 'user'),
+    hostname: str(p, 'hostname'),
+    labels,
+    tty: bool(p, 'tty'),
+    openStdin: interactive,
+    // docker: with -i and stdin attached (no -d), stdin closes for good when the client detaches
+    stdinOnce: interactive && !options.detach,
+    autoRemove: bool(p, 'rm'),
+    init: bool(p, 'init'),
+    restartPolicy,
+    resources: {
+      memory: num(p, 'memory'),
+      nanoCpus: Math.round(num(p, 'cpus') * 1e9),
+      pidsLimit: pidsLimit < 0 ? 0 : pidsLimit,
+    },
+    stopSignal: str(p, 'stop-signal'),
+    stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
+  };
+}
+
+function checkTerminal(ctx: CommandContext, tty: boolean, stdin: boolean): void {
+  if (tty && stdin && !ctx.io.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+}
+
+function signalProxy(c: ContainersClient, id: string): (signal: NodeJS.Signals) => void {
+  return (signal) => {
+    c.kill({ id, signal }, () => undefined);
+  };
+}
+
+async function createContainer(ctx: CommandContext, spec: ContainerSpec): Promise<string> {
+  const c = client(ctx, 'containers');
+  const created = await unary(c, c.create, { spec });
+  for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
+  return created.id;
+}
+
+export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }));
+  out(ctx, `${id}\n`);
+  return 0;
+}
+
+/**
+ * docker run: create, then either start and print the id (-d) or attach first and let the server
+ * start the container once the attachment is in place, relay the stdio, and exit with the
+ * container's status.
+ */
+export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const detach = bool(p, 'detach');
+  const spec = containerSpec(ctx, p, { detach });
+  if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
+  const id = await createContainer(ctx, spec);
+  const c = client(ctx, 'containers');
+  if (detach) {
+    await unary(c, c.start, { id });
+    out(ctx, `${id}\n`);
+    return 0;
+  }
+  const call = c.attach();
+  const result = await relayStream(
+    ctx,
+    call,
+    { input: { $case: 'attach', value: { container: id, stdin: spec.openStdin, logs: false, stream: true, start: true } } },
+    { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(c, id) : undefined },
+  );
+  if (result.exitCode === undefined) throw new StatusError(`berth: the output stream of container ${id} ended without an exit status`, 125);
+  return result.exitCode;
+}
+
+interface ContainerConfig {
+  Id?: string;
+  Config?: { Tty?: boolean; OpenStdin?: boolean };
+}
+
+async function containerConfig(ctx: CommandContext, id: string): Promise<ContainerConfig> {
+  const c = client(ctx, 'containers');
+  const doc = await unary(c, c.inspect, { id });
+  return JSON.parse(doc.json) as ContainerConfig;
+}
+
+/** Attaches to a container (starting it first when `start`), exits with its status. */
+async function attachTo(ctx: CommandContext, id: string, options: { stdin: boolean; start: boolean; sigProxy: boolean }): Promise<number> {
+  const config = await containerConfig(ctx, id);
+  const tty = config.Config?.Tty ?? false;
+  const stdin = options.stdin && (config.Config?.OpenStdin ?? false);
+  checkTerminal(ctx, tty, stdin);
+  const c = client(ctx, 'containers');
+  const result = await relayStream(
+    ctx,
+    c.attach(),
+    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start } } },
+    { stdin, tty, onSignal: options.sigProxy && !tty ? signalProxy(c, config.Id ?? id) : undefined },
+  );
+  return result.exitCode ?? 0;
+}
+
+export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  if (bool(p, 'attach') || bool(p, 'interactive')) {
+    if (p.args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
+    return attachTo(ctx, p.args[0]!, { stdin: bool(p, 'interactive'), start: true, sigProxy: true });
+  }
+  const c = client(ctx, 'containers');
+  const failed: string[] = [];
+  for (const id of p.args) {
+    try {
+      await unary(c, c.start, { id });
+      out(ctx, `${id}\n`);
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      errOut(ctx, `${daemonMessage(err, ctx.host)}\n`);
+      failed.push(id);
+    }
+  }
+  if (failed.length > 0) throw new StatusError(`Error: failed to start containers: ${failed.join(', ')}`, 1);
+  return 0;
+}
+
+export async function attach(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  return attachTo(ctx, p.args[0]!, { stdin: !bool(p, 'no-stdin'), start: false, sigProxy: bool(p, 'sig-proxy') });
+}
+
+/** docker exec: runs a command in a running container; exits with its status (nothing with -d). */
+export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const [container, ...cmd] = p.args as [string, ...string[]];
+  const detach = bool(p, 'detach');
+  const tty = bool(p, 'tty');
+  const stdin = bool(p, 'interactive') && !detach;
+  if (!detach) checkTerminal(ctx, tty, stdin);
+  const env = [...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')), ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? [])];
+  const c = client(ctx, 'containers');
+  const result = await relayStream(
+    ctx,
+    c.exec(),
+    {
+      input: {
+        $case: 'exec',
+        value: { container, cmd, env, workingDir: str(p, 'workdir'), user: str(p, 'user'), tty, stdin, detach, privileged: bool(p, 'privileged') },
+      },
+    },
+    { stdin, tty },
+  );
+  if (detach) return 0;
+  if (result.exitCode === undefined) throw new StatusError('Error: the exec stream ended without an exit status', 1);
+  return result.exitCode;
+}

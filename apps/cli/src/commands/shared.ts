@@ -1,0 +1,112 @@
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Filter } from '@berth/proto';
+import { isBerthError } from '@berth/errors';
+import { daemonMessage, StatusError } from '../cli-errors.js';
+import type { CommandContext } from '../context.js';
+
+/** Helpers the command handlers share (output, per-object loops, prompts, file streaming). */
+
+export function out(ctx: CommandContext, text: string): void {
+  ctx.io.stdout.write(text);
+}
+
+export function errOut(ctx: CommandContext, text: string): void {
+  ctx.io.stderr.write(text);
+}
+
+/** `key=value` words (already validated by the flag parser) as the proto's filters. */
+export function toFilters(words: string[]): Filter[] {
+  return words.map((w) => {
+    const eq = w.indexOf('=');
+    return { key: w.slice(0, eq).trim().toLowerCase(), value: w.slice(eq + 1) };
+  });
+}
+
+/**
+ * Runs `fn` for each named object as docker's stop/rm/kill/... do: prints what `fn` returns (the
+ * name as given, by default) on success, keeps going on failure, and ends with the collected
+ * errors (`Error response from daemon: No such container: x`, one per line) and exit status 1.
+ */
+export async function forEachObject(
+  ctx: CommandContext,
+  names: string[],
+  fn: (name: string) => Promise<string | undefined | void>,
+): Promise<number> {
+  const errors: string[] = [];
+  for (const name of names) {
+    try {
+      const line = await fn(name);
+      if (line !== undefined) out(ctx, `${line}\n`);
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      errors.push(daemonMessage(err, ctx.host));
+    }
+  }
+  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
+  return 0;
+}
+
+/** docker's prune prompt: `<warning>\nAre you sure you want to continue? [y/N] `, yes only for y/yes. */
+export async function confirm(ctx: CommandContext, warning: string): Promise<boolean> {
+  out(ctx, `${warning}\nAre you sure you want to continue? [y/N] `);
+  const stdin = ctx.io.stdin;
+  const answer = await new Promise<string>((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      if (text.includes('\n')) finish();
+    };
+    const finish = () => {
+      stdin.off('data', onData);
+      stdin.off('end', finish);
+      stdin.pause();
+      resolve(text.split('\n')[0]!.trim());
+    };
+    stdin.on('data', onData);
+    stdin.once('end', finish);
+  });
+  return /^(y|yes)$/i.test(answer);
+}
+
+/** docker's refusal to write binary data to a terminal (save, export without -o). */
+export function refuseTerminal(ctx: CommandContext): void {
+  if (ctx.io.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+}
+
+/**
+ * Writes a stream of chunks to `output` (atomically: a temporary file renamed at the end, removed on
+ * failure) or, without it, to stdout, honouring backpressure.
+ */
+export async function writeChunks(ctx: CommandContext, chunks: AsyncIterable<{ data: Buffer }>, output: string): Promise<void> {
+  if (!output) {
+    refuseTerminal(ctx);
+    for await (const { data } of chunks) {
+      if (!ctx.io.stdout.write(data)) await once(ctx.io.stdout, 'drain');
+    }
+    return;
+  }
+  const temp = `${output}.${process.pid}.tmp`;
+  const file = createWriteStream(temp);
+  try {
+    for await (const { data } of chunks) {
+      if (!file.write(data)) await once(file, 'drain');
+    }
+    file.end();
+    await once(file, 'finish');
+    await rename(temp, output);
+  } catch (err) {
+    file.destroy();
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Indents JSON as Go's json.MarshalIndent with 4 spaces does, HTML characters escaped. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value, null, 4)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026');
+}

@@ -1,0 +1,226 @@
+import { serverStream, unary, type Event, type InfoResponse } from '@berth/proto';
+import { isBerthError } from '@berth/errors';
+import { berthVersion } from '../version.js';
+import { daemonMessage, StatusError } from '../cli-errors.js';
+import { client } from '../clients.js';
+import type { CommandContext } from '../context.js';
+import type { ParsedArgs } from '../flags.js';
+import { dfDefaultTable, dfHeader, dfRow } from '../row-contexts.js';
+import { FormatError, renderListing, resolveFormat } from '../table-format.js';
+import { Template, TemplateError } from '../template.js';
+import { rfc3339NanoFixed } from '../units.js';
+import { errOut, out } from './shared.js';
+
+/** system df, info, version and events. */
+
+const str = (p: ParsedArgs, name: string) => p.values[name] as string;
+const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
+
+const apiVersion = 'berth.v1';
+
+function template(format: string): Template {
+  try {
+    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+}
+
+function execute(t: Template, data: unknown): string {
+  try {
+    return t.execute(data);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'system');
+  const res = await unary(c, c.df, {});
+  const source = resolveFormat({ format: str(p, 'format'), defaultTable: dfDefaultTable });
+  out(ctx, renderListing(source, res.rows.map(dfRow), dfHeader));
+  return 0;
+}
+
+/** The Info answer under the field names of docker's system.Info, for --format. */
+function infoObject(info: InfoResponse): Record<string, unknown> {
+  return {
+    ID: info.hostId,
+    Name: info.hostname,
+    ServerVersion: info.version,
+    Containers: info.containers,
+    ContainersRunning: info.containersRunning,
+    ContainersPaused: info.containersPaused,
+    ContainersStopped: info.containersStopped,
+    Images: info.images,
+    Driver: 'overlayfs',
+    DefaultRuntime: info.runtime,
+    KernelVersion: info.kernelVersion,
+    CgroupVersion: info.cgroupVersion,
+    DockerRootDir: info.dataRoot,
+    Warnings: info.warnings,
+  };
+}
+
+export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'system');
+  const format = str(p, 'format');
+  if (format) {
+    const res = await unary(c, c.info, {});
+    out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), infoObject(res))}\n`);
+    return 0;
+  }
+  out(ctx, `Client:\n Version:    ${berthVersion()}\n Context:    default\n\n`);
+  let res: InfoResponse;
+  try {
+    res = await unary(c, c.info, {});
+  } catch (err) {
+    if (!isBerthError(err)) throw err;
+    out(ctx, 'Server:\n');
+    throw new StatusError(`ERROR: ${daemonMessage(err, ctx.host)}\nerrors pretty printing info`, 1);
+  }
+  out(
+    ctx,
+    [
+      'Server:',
+      ` Containers: ${res.containers}`,
+      `  Running: ${res.containersRunning}`,
+      `  Paused: ${res.containersPaused}`,
+      `  Stopped: ${res.containersStopped}`,
+      ` Images: ${res.images}`,
+      ` Server Version: ${res.version}`,
+      ' Storage Driver: overlayfs',
+      ` Cgroup Version: ${res.cgroupVersion}`,
+      ` Runtimes: ${res.runtime}`,
+      ` Default Runtime: ${res.runtime}`,
+      ` Kernel Version: ${res.kernelVersion}`,
+      ` Name: ${res.hostname}`,
+      ` ID: ${res.hostId}`,
+      ` Berth Root Dir: ${res.dataRoot}`,
+      '',
+    ].join('\n'),
+  );
+  for (const warning of res.warnings) errOut(ctx, `WARNING: ${warning}\n`);
+  return 0;
+}
+
+function goArch(): string {
+  return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+export async function version(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const clientInfo = { Version: berthVersion(), ApiVersion: apiVersion, NodeVersion: process.version, Os: process.platform, Arch: goArch() };
+  const c = client(ctx, 'system');
+  const format = str(p, 'format');
+  let server: InfoResponse | undefined;
+  let failure: unknown;
+  try {
+    server = await unary(c, c.info, {});
+  } catch (err) {
+    if (!isBerthError(err)) throw err;
+    failure = err;
+  }
+  if (format) {
+    const serverInfo = server && { Version: server.version, ApiVersion: apiVersion, KernelVersion: server.kernelVersion, Runtime: server.runtime, Hostname: server.hostname };
+    out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), { Client: clientInfo, Server: serverInfo ?? null })}\n`);
+  } else {
+    out(
+      ctx,
+      [
+        'Client:',
+        ` Version:           ${clientInfo.Version}`,
+        ` API version:       ${clientInfo.ApiVersion}`,
+        ` Node version:      ${clientInfo.NodeVersion}`,
+        ` OS/Arch:           ${clientInfo.Os}/${clientInfo.Arch}`,
+        '',
+      ].join('\n'),
+    );
+    if (server) {
+      out(
+        ctx,
+        [
+          '',
+          'Server:',
+          ' Berth:',
+          `  Version:          ${server.version}`,
+          `  API version:      ${apiVersion}`,
+          `  Kernel Version:   ${server.kernelVersion}`,
+          `  Host:             ${server.hostname}`,
+          ` ${server.runtime}:`,
+          `  Cgroup Version:   ${server.cgroupVersion}`,
+          '',
+        ].join('\n'),
+      );
+    }
+  }
+  if (failure) throw new StatusError(daemonMessage(failure, ctx.host), 1);
+  return 0;
+}
+
+/** An event under docker's field names (events.Message), for --format; `{{json .}}` gives docker's JSON. */
+class EventMessage {
+  readonly Status: string;
+  readonly ID: string;
+  readonly From: string;
+  readonly Type: string;
+  readonly Action: string;
+  readonly Actor: { ID: string; Attributes: Record<string, string> };
+  readonly Scope: string;
+  readonly Time: number;
+  readonly TimeNano: number;
+
+  constructor(event: Event) {
+    const attributes = event.actor?.attributes ?? {};
+    this.Type = event.type;
+    this.Action = event.action;
+    this.Actor = { ID: event.actor?.id ?? '', Attributes: attributes };
+    this.Scope = event.scope || 'local';
+    this.Time = event.time;
+    this.TimeNano = Number(event.timeNano || 0);
+    // docker's deprecated fields, still filled for containers and images
+    const legacy = event.type === 'container' || event.type === 'image';
+    this.Status = legacy ? event.action : '';
+    this.ID = legacy ? this.Actor.ID : '';
+    this.From = event.type === 'container' ? (attributes.image ?? '') : '';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      ...(this.Status ? { status: this.Status, id: this.ID, from: this.From } : {}),
+      Type: this.Type,
+      Action: this.Action,
+      Actor: this.Actor,
+      scope: this.Scope,
+      time: this.Time,
+      timeNano: this.TimeNano,
+    };
+  }
+}
+
+/** docker's event line: `<time> container start <id> (image=busybox, name=web)`. */
+export function formatEvent(event: Event): string {
+  const nanos = event.timeNano || String(BigInt(event.time) * 1_000_000_000n);
+  let line = `${rfc3339NanoFixed(nanos)} ${event.type} ${event.action} ${event.actor?.id ?? ''}`;
+  const attributes = event.actor?.attributes ?? {};
+  const keys = Object.keys(attributes).sort();
+  if (keys.length > 0) line += ` (${keys.map((k) => `${k}=${attributes[k]}`).join(', ')})`;
+  return `${line}\n`;
+}
+
+export async function events(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'events');
+  const format = str(p, 'format');
+  const t = format ? template(format === 'json' ? '{{json .}}' : format) : undefined;
+  const filters = list(p, 'filter').map((f) => {
+    const eq = f.indexOf('=');
+    return { key: f.slice(0, eq), value: f.slice(eq + 1) };
+  });
+  const call = c.subscribe({ since: str(p, 'since'), until: str(p, 'until'), filters });
+  ctx.cleanup.push(() => call.cancel());
+  for await (const event of serverStream(call)) {
+    out(ctx, t ? `${execute(t, new EventMessage(event))}\n` : formatEvent(event));
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+import type { ContainerSummary, ImageSummary } from '@berth/proto';
+import { describe, expect, it } from 'vitest';
+import { ellipsis, imageRows, imagesDefaultTable, imagesHeader, psDefaultTable, psHeader, psRow, truncateId } from './row-contexts.js';
+import { renderListing, resolveFormat } from './table-format.js';
+
+const now = 1_800_000_000_000;
+const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+
+const container: ContainerSummary = {
+  id,
+  names: ['/web'],
+  image: 'busybox',
+  imageId: 'sha256:' + 'a'.repeat(64),
+  command: 'sh -c "while true; do sleep 1; done"',
+  created: now / 1000 - 120,
+  state: 'running',
+  status: 'Up 5 seconds',
+  labels: { tier: 'web', app: 'x' },
+  sizeRw: 0,
+};
+
+describe('ps rows', () => {
+  it('render the default table like docker ps', () => {
+    const text = renderListing(psDefaultTable, [psRow(container, { trunc: true, now })], psHeader);
+    expect(text).toBe(
+      [
+        'CONTAINER ID   IMAGE     COMMAND                   CREATED         STATUS         PORTS     NAMES',
+        'f1e2d3c4b5a6   busybox   "sh -c \\"while true; …"   2 minutes ago   Up 5 seconds             web',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('serve custom formats, table formats, labels and json', () => {
+    const row = psRow(container, { trunc: false, now });
+    expect(renderListing('{{.ID}} {{.Names}}', [row], psHeader)).toBe(`${id} web\n`);
+    expect(renderListing('table {{.Names}}\\t{{.Label "tier"}}', [row], psHeader)).toBe('NAMES     LABEL\nweb       web\n');
+    expect(renderListing('{{.Labels}}', [row], psHeader)).toBe('app=x,tier=web\n');
+    expect(JSON.parse(renderListing(resolveFormat({ format: 'json', defaultTable: psDefaultTable }), [row], psHeader))).toMatchObject({
+      ID: id,
+      Names: 'web',
+      Status: 'Up 5 seconds',
+    });
+    expect(resolveFormat({ format: '', defaultTable: psDefaultTable, quiet: true, quietFormat: '{{.ID}}' })).toBe('{{.ID}}');
+  });
+
+  it('print only the header when there are no rows', () => {
+    expect(renderListing(psDefaultTable, [], psHeader)).toBe('CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n');
+  });
+
+  it('truncate like docker', () => {
+    expect(truncateId('sha256:' + 'b'.repeat(64))).toBe('bbbbbbbbbbbb');
+    expect(ellipsis('abcdef', 4)).toBe('abc…');
+  });
+});
+
+describe('image rows', () => {
+  const image: ImageSummary = {
+    id: 'sha256:' + 'c'.repeat(64),
+    repoTags: ['busybox:latest', 'busybox:1.36', 'localhost:5000/tools/bb:v1'],
+    repoDigests: [],
+    created: now / 1000 - 3 * 86400,
+    size: 4_261_234,
+    labels: {},
+    containers: -1,
+    parentId: '',
+  };
+
+  it('give one row per repository and tag, and <none> for an untagged image', () => {
+    const rows = [...imageRows(image, { trunc: true, digests: false, now }), ...imageRows({ ...image, repoTags: [] }, { trunc: true, digests: false, now })];
+    expect(renderListing(imagesDefaultTable, rows, imagesHeader)).toBe(
+      [
+        'REPOSITORY                TAG       IMAGE ID       CREATED      SIZE',
+        'busybox                   latest    cccccccccccc   3 days ago   4.26MB',
+        'busybox                   1.36      cccccccccccc   3 days ago   4.26MB',
+        'localhost:5000/tools/bb   v1        cccccccccccc   3 days ago   4.26MB',
+        '<none>                    <none>    cccccccccccc   3 days ago   4.26MB',
+        '',
+      ].join('\n'),
+    );
+  });
+});

@@ -1,0 +1,63 @@
+import { dockerTable, tabwrite } from './tabwriter.js';
+import { FieldContext, Template, TemplateError } from './template.js';
+
+/**
+ * docker's `--format` handling for listings (ps, images, history, stats, system df):
+ *   (empty) | table        → the command's default table
+ *   table TEMPLATE         → TEMPLATE with a header line, aligned by the tabwriter
+ *   json                   → one JSON object per row
+ *   TEMPLATE               → TEMPLATE per row, no header
+ * Literal `\t` and `\n` in the format are turned into tab and newline, as docker does.
+ */
+export interface ListingFormat {
+  /** The user's --format ('' when absent). */
+  format: string;
+  /** The default, e.g. `table {{.ID}}\t{{.Image}}…`. */
+  defaultTable: string;
+  /** -q: what table/empty means then, e.g. `{{.ID}}`. */
+  quiet?: boolean;
+  quietFormat?: string;
+}
+
+/** The template source that will be used (still with its `table` prefix when it has one). */
+export function resolveFormat(options: ListingFormat): string {
+  const { format, quiet, quietFormat } = options;
+  if (format === '' || format === 'table') return quiet && quietFormat ? quietFormat : options.defaultTable;
+  if (format === 'json') return '{{json .}}';
+  return format;
+}
+
+/** Thrown for a --format that does not parse or fails on a row; docker exits 1 with this text. */
+export class FormatError extends Error {}
+
+/**
+ * Renders the rows (and, for table formats, a header from `header`, a context that answers each
+ * field with its column title). Returns the complete text to write.
+ */
+export function renderListing(source: string, rows: FieldContext[], header: FieldContext): string {
+  const table = source.startsWith('table');
+  const body = (table ? source.slice('table'.length) : source).replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  let template: Template;
+  try {
+    template = new Template(body);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+  let out = '';
+  try {
+    if (table) out += template.execute(header) + '\n';
+    for (const row of rows) out += template.execute(row) + '\n';
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`failed to execute template: ${err.message}`);
+    throw err;
+  }
+  return table ? tabwrite(out, dockerTable) : out;
+}
+
+/** A header context: every field answers its column title (`ID` → `CONTAINER ID`). */
+export function headerContext(typeName: string, titles: Record<string, string>): FieldContext {
+  const fields: Record<string, () => string> = {};
+  for (const [name, title] of Object.entries(titles)) fields[name] = () => title;
+  return new FieldContext(typeName, fields);
+}

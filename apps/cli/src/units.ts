@@ -1,0 +1,141 @@
+/**
+ * Human-readable sizes, durations and times exactly as the docker CLI prints them (the Go package
+ * github.com/docker/go-units and Go's time formatting), so that tables and scripts that parse them
+ * see the same text from `berth` as from `docker`.
+ */
+
+const decimalAbbrs = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+const binaryAbbrs = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+/** Go's `%.<precision>g`: shortest of fixed/exponent notation, trailing zeros removed. */
+export function formatG(value: number, precision: number): string {
+  if (value === 0) return '0';
+  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN';
+  const exponent = Math.floor(Math.log10(Math.abs(Number(value.toPrecision(precision)))));
+  if (exponent < -4 || exponent >= precision) {
+    const [mantissa, exp] = value.toExponential(precision - 1).split('e');
+    const m = stripZeros(mantissa!);
+    const e = Number(exp);
+    return `${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return stripZeros(value.toFixed(Math.max(0, precision - 1 - exponent)));
+}
+
+function stripZeros(s: string): string {
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+function customSize(size: number, precision: number, base: number, abbrs: string[]): string {
+  let i = 0;
+  while (size >= base && i < abbrs.length - 1) {
+    size /= base;
+    i++;
+  }
+  return `${formatG(size, precision)}${abbrs[i]}`;
+}
+
+/** go-units `HumanSizeWithPrecision`: decimal units, e.g. `4.26MB` with precision 3. */
+export function humanSizeWithPrecision(size: number, precision: number): string {
+  return customSize(size, precision, 1000, decimalAbbrs);
+}
+
+/** go-units `HumanSize` (precision 4): `1.234MB`. */
+export function humanSize(size: number): string {
+  return humanSizeWithPrecision(size, 4);
+}
+
+/** go-units `BytesSize`: binary units, `1.5MiB`. */
+export function bytesSize(size: number): string {
+  return customSize(size, 4, 1024, binaryAbbrs);
+}
+
+const ramUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+/**
+ * go-units `RAMInBytes` (`--memory 512m`, `-m 1.5g`): binary multipliers, case-insensitive suffix
+ * b, k, kb, kib, m, ... Throws an Error with go-units' wording (`invalid suffix: 'x'`).
+ */
+export function ramInBytes(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)/.exec(text);
+  if (!match) throw new Error(`invalid size: '${text}'`);
+  let suffix = text.slice(match[0].length).toLowerCase();
+  if (suffix.startsWith(' ')) suffix = suffix.slice(1);
+  const unit = /^([kmgtp]?)(i?b)?$/.exec(suffix);
+  if (!unit || (unit[2] === 'ib' && unit[1] === '')) throw new Error(`invalid suffix: '${text.slice(match[0].length).trim()}'`);
+  return Math.floor(Number(match[1]) * ramUnits[unit[1]!]!);
+}
+
+/** go-units `HumanDuration`: `Less than a second`, `5 seconds`, `About a minute`, `3 hours`, `2 weeks`. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
+}
+
+/** `2 minutes ago` for a unix time in seconds (docker's CREATED / RunningFor columns). */
+export function timeAgo(unixSeconds: number, now: number = Date.now()): string {
+  return `${humanDuration(Math.max(0, now - unixSeconds * 1000))} ago`;
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+function offsetOf(date: Date): { sign: string; hours: number; minutes: number; total: number } {
+  const total = -date.getTimezoneOffset();
+  const abs = Math.abs(total);
+  return { sign: total < 0 ? '-' : '+', hours: Math.trunc(abs / 60), minutes: abs % 60, total };
+}
+
+function localParts(date: Date): string {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function localClock(date: Date): string {
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** Go's `time.Time.String()` for a unix time in seconds: `2026-11-22 12:00:00 +0000 UTC`. */
+export function goTimeString(unixSeconds: number): string {
+  const date = new Date(unixSeconds * 1000);
+  const off = offsetOf(date);
+  const zone =
+    off.total === 0
+      ? 'UTC'
+      : (new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? '');
+  return `${localParts(date)} ${localClock(date)} ${off.sign}${pad(off.hours)}${pad(off.minutes)} ${zone}`;
+}
+
+function zoneSuffix(date: Date): string {
+  const off = offsetOf(date);
+  return off.total === 0 ? 'Z' : `${off.sign}${pad(off.hours)}:${pad(off.minutes)}`;
+}
+
+/** Go's `time.RFC3339` in local time: `2026-11-22T12:00:00Z` (history -H=false). */
+export function rfc3339(unixSeconds: number): string {
+  const date = new Date(unixSeconds * 1000);
+  return `${localParts(date)}T${localClock(date)}${zoneSuffix(date)}`;
+}
+
+/**
+ * Docker's `RFC3339NanoFixed` (`2006-01-02T15:04:05.000000000Z07:00`) in local time, from
+ * nanoseconds since the epoch given as a decimal string (JavaScript numbers cannot hold them).
+ */
+export function rfc3339NanoFixed(timeNano: string | bigint): string {
+  const nanos = BigInt(timeNano);
+  const seconds = nanos / 1_000_000_000n;
+  const fraction = nanos % 1_000_000_000n;
+  const date = new Date(Number(seconds) * 1000);
+  return `${localParts(date)}T${localClock(date)}.${String(fraction).padStart(9, '0')}${zoneSuffix(date)}`;
+}
