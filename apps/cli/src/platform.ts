@@ -1,9 +1,65 @@
-import { FailedPreconditionError } from '@berth/errors';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '@berth/errors';
+import { DEFAULT_DATA_ROOT, platformDown, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
 
-/**
- * `berth platform up|down|status`: starts, stops and checks the platform's own services.
- * TODO(lead): replace this stub with the real implementation (owned by the lead).
- */
-export async function platformCommand(_argv: string[]): Promise<number> {
-  throw new FailedPreconditionError('platform commands are not available yet');
+const usage = `Usage:  berth platform COMMAND [OPTIONS]
+
+Start, stop and check this host's Berth services (nats-server, runtime agent, gateway)
+
+Commands:
+  up          Start the services in the background and wait until they answer (idempotent)
+  down        Stop the services (containers keep running; the next "up" adopts them)
+  status      Show each service, its pid and health
+
+Options:
+      --data-root string   Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+      --runtime string     OCI runtime: runc or crun (default "runc"; crun falls back to runc where it cannot run)
+`;
+
+/** `berth platform up|down|status`. */
+export async function platformCommand(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    process.stdout.write(usage);
+    return command === undefined ? 1 : 0;
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { 'data-root': { type: 'string' }, runtime: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message.split('\n')[0]}\nSee 'berth platform --help'.`);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.runtime !== undefined && values.runtime !== 'runc' && values.runtime !== 'crun') {
+    throw new InvalidArgumentError(`Invalid --runtime "${values.runtime}": expected runc or crun`);
+  }
+  const options: PlatformOptions = { dataRoot: values['data-root'], runtime: values.runtime as 'runc' | 'crun' | undefined };
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  switch (command) {
+    case 'up': {
+      const settings = await platformUp(options, log);
+      log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
+      if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
+      return 0;
+    }
+    case 'down':
+      await platformDown(options, log);
+      log('Berth is down (containers keep running)');
+      return 0;
+    case 'status': {
+      const services = await platformStatus(options);
+      const rows = [['SERVICE', 'PID', 'STATUS', 'LOG'], ...services.map((s) => [s.name, s.pid ? String(s.pid) : '-', s.running ? (s.healthy ? 'healthy' : 'starting') : 'stopped', s.log])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join(''));
+      return services.every((s) => s.healthy) ? 0 : 1;
+    }
+    default:
+      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, down or status\nSee 'berth platform --help'.`);
+  }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import yaml from 'js-yaml';
+import { load as loadYaml } from 'js-yaml';
 import { InvalidArgumentError } from '@berth/errors';
 
 /** One platform service, as `compose/platform.yaml` describes it. */
@@ -19,7 +19,7 @@ export interface PlatformService {
 export function loadPlatformFile(file: string, vars: Record<string, string | string[]>): PlatformService[] {
   let doc: unknown;
   try {
-    doc = yaml.load(readFileSync(file, 'utf8'));
+    doc = loadYaml(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new InvalidArgumentError(`Cannot read platform file ${file}: ${(err as Error).message}`, { cause: err });
   }

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, release } from 'node:os';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import type { NatsConnection } from 'nats';
+import { ContainerManager } from '@berth/containers';
+import { ContentStore } from '@berth/content';
+import { EventBus, HOST_TTL_MS, HostRegistry } from '@berth/events';
+import { ImageStore } from '@berth/images';
+import { openMetadataDb, type MetadataDb } from '@berth/metadata';
+import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
+import { ConmonRuntime } from '@berth/runtime';
+import { OverlaySnapshotter } from '@berth/snapshots';
+import { containersService } from './containers-service.js';
+import { imagesService } from './images-service.js';
+
+export const VERSION = '0.1.0';
+
+export interface AgentOptions {
+  dataRoot: string;
+  runRoot: string;
+  runtime: 'runc' | 'crun';
+  /** The address this agent serves on, announced to the gateway. */
+  address: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The runtime agent of one host: the image store and the container manager of `dataRoot`, served
+ * over gRPC, with every state change published on NATS and the host announced in the `hosts` bucket.
+ *
+ *   <dataRoot>/host-id        this host's id (made once)
+ *   <dataRoot>/metadata.db    images, containers (libs/metadata)
+ *   <dataRoot>/content/       blobs (libs/content)
+ *   <dataRoot>/snapshots/     unpacked layers and container uppers (libs/snapshots)
+ *   <dataRoot>/containers/    bundles and logs (libs/containers)
+ *   <runRoot>/                runc state, conmon exit files and sockets
+ */
+export class Agent {
+  readonly hostId: string;
+  readonly warnings: string[] = [];
+  private announceTimer?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly options: AgentOptions,
+    private readonly nc: NatsConnection,
+    private readonly db: MetadataDb,
+    readonly images: ImageStore,
+    readonly containers: ContainerManager,
+    private readonly runtimeName: string,
+    private readonly bus: EventBus,
+  ) {
+    this.hostId = readHostId(options.dataRoot);
+  }
+
+  static async open(options: AgentOptions, nc: NatsConnection): Promise<Agent> {
+    const log = options.log ?? (() => {});
+    mkdirSync(options.dataRoot, { recursive: true });
+    mkdirSync(options.runRoot, { recursive: true });
+    const hostId = readHostId(options.dataRoot);
+    const bus = new EventBus(nc, hostId);
+    await bus.ensureStream();
+    const publish = (type: string, action: string, id: string, attributes: Record<string, string>) =>
+      void bus.publish({ type, action, id, attributes }).catch((err) => log(`Cannot publish ${type}.${action}: ${err}`));
+
+    const warnings: string[] = [];
+    let runtime = new ConmonRuntime(runtimeOptions(options, options.runtime));
+    const check = await runtime.checkRuntime();
+    if (!check.ok) {
+      warnings.push(check.warning);
+      log(check.warning);
+      runtime = new ConmonRuntime(runtimeOptions(options, 'runc'));
+    }
+    const db = openMetadataDb(join(options.dataRoot, 'metadata.db'));
+    const content = new ContentStore(join(options.dataRoot, 'content'));
+    const snapshotter = new OverlaySnapshotter(join(options.dataRoot, 'snapshots'));
+    // The image store asks the container manager which containers use an image (rmi refuses
+    // those); the manager is created right after, so the callback reads it lazily.
+    let manager: ContainerManager | undefined;
+    const images = new ImageStore({
+      db,
+      content,
+      snapshotter,
+      usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
+      onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
+    });
+    manager = new ContainerManager({
+      dataRoot: options.dataRoot,
+      runRoot: options.runRoot,
+      db,
+      images,
+      snapshotter,
+      runtime,
+      onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+    });
+    await manager.init();
+    const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', bus);
+    agent.warnings.push(...warnings);
+    return agent;
+  }
+
+  register(server: grpc.Server): void {
+    server.addService(ContainersService, containersService(this.containers));
+    server.addService(ImagesService, imagesService(this.images, this.containers));
+    server.addService(SystemService, this.systemService());
+  }
+
+  /** Announces this host to the gateway now and every HOST_TTL_MS / 3. */
+  async announce(): Promise<void> {
+    const hosts = new HostRegistry(this.nc);
+    const startedAt = Date.now();
+    const put = () =>
+      hosts.announce({ hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt });
+    await put();
+    this.announceTimer = setInterval(() => void put().catch(() => {}), HOST_TTL_MS / 3);
+  }
+
+  async close(): Promise<void> {
+    if (this.announceTimer) clearInterval(this.announceTimer);
+    await new HostRegistry(this.nc).withdraw(this.hostId).catch(() => {});
+    this.containers.close();
+    this.db.close();
+  }
+
+  private systemService(): SystemServer {
+    return {
+      info: handleUnary(async () => {
+        const list = await this.containers.list({ all: true });
+        const count = (state: string) => list.filter((c) => c.State === state).length;
+        return {
+          hostId: this.hostId,
+          hostname: hostname(),
+          version: VERSION,
+          runtime: this.runtimeName,
+          warnings: this.warnings,
+          dataRoot: this.options.dataRoot,
+          containers: list.length,
+          containersRunning: count('running'),
+          containersPaused: count('paused'),
+          containersStopped: list.length - count('running') - count('paused'),
+          images: (await this.images.list({ all: false })).length,
+          kernelVersion: release(),
+          cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
+        };
+      }),
+      df: handleUnary(async () => {
+        const df = await this.images.df();
+        const list = await this.containers.list({ all: true });
+        const running = list.filter((c) => c.State === 'running' || c.State === 'paused').length;
+        return {
+          rows: [
+            { type: 'Images', total: df.count, active: df.active, size: df.size, reclaimable: df.reclaimable },
+            { type: 'Containers', total: list.length, active: running, size: 0, reclaimable: 0 },
+            { type: 'Local Volumes', total: 0, active: 0, size: 0, reclaimable: 0 },
+            { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
+          ],
+        };
+      }),
+    };
+  }
+}
+
+function runtimeOptions(options: AgentOptions, runtime: 'runc' | 'crun') {
+  return {
+    runtime,
+    root: join(options.runRoot, runtime),
+    exitDir: join(options.runRoot, 'exits'),
+    persistDir: join(options.runRoot, 'persist'),
+    socketDir: join(options.runRoot, 'sockets'),
+  };
+}
+
+function readHostId(dataRoot: string): string {
+  const file = join(dataRoot, 'host-id');
+  if (!existsSync(file)) writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}

@@ -1,0 +1,130 @@
+import { Readable } from 'node:stream';
+import type { ContainerManager } from '@berth/containers';
+import { InvalidArgumentError } from '@berth/errors';
+import type { DeleteItem, ImageStore } from '@berth/images';
+import {
+  handleClientStream,
+  handleServerStream,
+  handleUnary,
+  type DataChunk,
+  type ImageSummary,
+  type ImagesServer,
+  type ImportImageChunk,
+  type ImportImageOptions,
+} from '@berth/proto';
+import { filtersToMap } from './convert.js';
+
+/** The Images gRPC service of the agent: thin handlers over the host's ImageStore. */
+export function imagesService(images: ImageStore, containers: ContainerManager): ImagesServer {
+  const summary = async (ref: string): Promise<ImageSummary> => {
+    const list = await images.list({ all: true });
+    const image = await images.resolve(ref);
+    const s = list.find((i) => i.Id === image.id);
+    return toSummary(s ?? { Id: image.id, RepoTags: image.names, RepoDigests: [], Created: 0, Size: image.size, Labels: {}, Containers: 0, ParentId: '' });
+  };
+  return {
+    list: handleUnary(async ({ all, filters }) => {
+      const list = await images.list({ all, filters: filtersToMap(filters) });
+      return { images: list.map(toSummary) };
+    }),
+    inspect: handleUnary(async ({ ref }) => ({ json: JSON.stringify(await images.inspect(ref)) })),
+    history: handleUnary(async ({ ref }) => ({
+      entries: (await images.history(ref)).map((h) => ({
+        id: h.Id,
+        created: h.Created,
+        createdBy: h.CreatedBy,
+        size: h.Size,
+        comment: h.Comment,
+        emptyLayer: h.EmptyLayer ?? false,
+        tags: h.Tags ?? [],
+      })),
+    })),
+    tag: handleUnary(async ({ source, target }) => (await images.tag(source, target), {})),
+    remove: handleUnary(async ({ ref, force }) => ({
+      items: (await images.remove(ref, { force })).map(deleteItem),
+    })),
+    prune: handleUnary(async ({ all, filters }) => {
+      const result = await images.prune({ all, filters: filtersToMap(filters) });
+      return { deleted: result.ImagesDeleted.map(deleteItem), spaceReclaimed: result.SpaceReclaimed };
+    }),
+    import: handleClientStream<ImportImageChunk, ImageSummary>(async (messages) => {
+      const iterator = messages[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || first.value.part?.$case !== 'options') throw new InvalidArgumentError('Import must begin with its options');
+      const options: ImportImageOptions = first.value.part.value;
+      const data = Readable.from(
+        (async function* () {
+          for (let m = await iterator.next(); !m.done; m = await iterator.next()) {
+            if (m.value.part?.$case === 'data') yield m.value.part.value;
+          }
+        })(),
+      );
+      const image = await images.importTar(data, { ref: options.ref || undefined, changes: options.changes, message: options.message || undefined });
+      return summary(image.id);
+    }),
+    save: handleServerStream(async ({ refs }) => chunks(await images.save(refs))),
+    load: handleClientStream<DataChunk, { loaded: string[] }>(async (messages) => {
+      const data = Readable.from(
+        (async function* () {
+          for await (const m of messages) yield m.data;
+        })(),
+      );
+      const loaded = await images.load(data);
+      return { loaded: loaded.map((l) => (l.name ? `Loaded image: ${l.name}` : `Loaded image ID: ${l.id}`)) };
+    }),
+    commit: handleUnary(async (req) => {
+      const info = containers.commitInfo(req.container);
+      if (req.pause) await containers.pause(req.container).catch(() => {});
+      try {
+        const image = await images.commit({
+          upperDir: info.upperDir,
+          parent: info.imageId,
+          config: info.config,
+          ref: req.ref || undefined,
+          author: req.author || undefined,
+          message: req.message || undefined,
+          changes: req.changes,
+        });
+        return summary(image.id);
+      } finally {
+        if (req.pause) await containers.unpause(req.container).catch(() => {});
+      }
+    }),
+    bootstrap: handleServerStream(async function* ({ kind, ref }) {
+      if (kind !== 'busybox' && kind !== 'debian') throw new InvalidArgumentError(`Unknown base image "${kind}": expected busybox or debian`);
+      yield { message: `Making ${kind} base image`, imageId: '' };
+      const image = await images.bootstrap(kind, { ref: ref || undefined });
+      yield { message: `Created ${image.names.join(', ') || image.id}`, imageId: image.id };
+    }),
+  };
+}
+
+function deleteItem(item: DeleteItem): { untagged: string; deleted: string } {
+  return 'Untagged' in item ? { untagged: item.Untagged, deleted: '' } : { untagged: '', deleted: item.Deleted };
+}
+
+function toSummary(s: {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  Labels?: Record<string, string> | null;
+  Containers?: number;
+  ParentId?: string;
+}): ImageSummary {
+  return {
+    id: s.Id,
+    repoTags: s.RepoTags ?? [],
+    repoDigests: s.RepoDigests ?? [],
+    created: s.Created,
+    size: s.Size,
+    labels: s.Labels ?? {},
+    containers: s.Containers ?? 0,
+    parentId: s.ParentId ?? '',
+  };
+}
+
+async function* chunks(stream: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<DataChunk> {
+  for await (const data of stream) yield { data: Buffer.isBuffer(data) ? data : Buffer.from(data) };
+}
