@@ -194,3 +194,57 @@ export interface CommitInfo {
   imageId: string;
   config: ContainerConfig;
 }
+
+/** Where a session's output goes (already demultiplexed; with a terminal everything is stdout). */
+export interface OutputHandlers {
+  onStdout(data: Buffer): void;
+  onStderr(data: Buffer): void;
+}
+
+/** `docker attach` / the attach half of `docker run`. */
+export interface AttachOptions extends OutputHandlers {
+  /** Forward `write` to the container's stdin (the container needs `openStdin`). */
+  stdin?: boolean;
+  /** First replay what the container already logged. */
+  logs?: boolean;
+  /** Detaches (the container keeps running). */
+  signal?: AbortSignal;
+}
+
+export interface AttachHandle {
+  write(data: Buffer | string): void;
+  closeStdin(): void;
+  /** Resizes the container's terminal; errors (no terminal, exited) are ignored. */
+  resize(rows: number, cols: number): void;
+  /** Resolves once the container's output ended (it exited) and was passed on, or on detach. */
+  done: Promise<void>;
+}
+
+/** `docker exec`. */
+export interface ExecStartOptions extends Partial<OutputHandlers> {
+  cmd: string[];
+  /** `KEY=value` entries over the container's environment. */
+  env?: string[];
+  /** Default: the container's user; names are looked up in the container's /etc/passwd. */
+  user?: string;
+  /** Default: the container's working directory. */
+  workingDir?: string;
+  tty?: boolean;
+  /** Forward `write` to the process's stdin. */
+  stdin?: boolean;
+  /** Start it and return at once (`docker exec -d`): no output, `exitCode` resolves 0 once started. */
+  detach?: boolean;
+  consoleSize?: { height: number; width: number };
+  /** Kills the process when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface ExecHandle {
+  /** Docker's exec id (64 hex). */
+  id: string;
+  write(data: Buffer | string): void;
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  /** Resolves with the process's exit code once it exited and its output was passed on. */
+  exitCode: Promise<number>;
+}

@@ -1,0 +1,16 @@
+export { RegistryClient, toReference } from './registry-client.js';
+export type { BlobStream, ManifestResponse, RegistryClientOptions } from './registry-client.js';
+export { pickPlatform } from './pull.js';
+export type { PullOptions, PullResult } from './pull.js';
+export { withQuery } from './push.js';
+export type { PushOptions, PushResult } from './push.js';
+export type { ProgressEvent, ProgressListener, PullStatus, PushStatus } from './progress.js';
+export { authKey, DOCKER_HUB_AUTH_KEY, DockerConfig } from './docker-config.js';
+export type { Credentials, CredentialsProvider } from './docker-config.js';
+export { isInsecure, isLoopback, registryHost } from './registry-host.js';
+export { errorFromBody, registryError } from './registry-errors.js';
+export { parseChallenges } from './www-authenticate.js';
+export type { Challenge } from './www-authenticate.js';
+export { digestOf, MANIFEST_ACCEPT, manifestMediaType } from './manifest-media-type.js';
+export { pullScope, pushScope } from './scopes.js';
+export type { TransportOptions } from './registry-transport.js';
