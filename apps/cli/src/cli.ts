@@ -135,8 +135,8 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
     return 1;
   }
   if (o.command.runStyle) {
-    const message = daemonMessage(e, host);
-    err(`berth: ${message}\n\nRun '${o.path} --help' for more information`);
+    // One line naming what went wrong (docker adds a help hint, which says nothing about a daemon error).
+    err(`berth: ${daemonMessage(e, host)}`);
     return isBerthError(e) && !isConnectionError(e) ? runFailureExitCode(e.message) : 125;
   }
   if (isBerthError(e)) {

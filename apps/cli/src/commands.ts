@@ -83,6 +83,7 @@ export const create = def({
   flags: createFlags,
   args: { min: 1 },
   interspersed: false,
+  runStyle: true,
   load: () => streams().then((m) => m.create),
 });
 

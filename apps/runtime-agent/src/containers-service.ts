@@ -6,7 +6,7 @@ import {
   StreamKind,
   handleServerStream,
   handleUnary,
-  toServiceError,
+  failStream,
   type ContainersServer,
   type DataChunk,
   type LogEntry,
@@ -162,7 +162,7 @@ async function attach(manager: ContainerManager, call: Duplex): Promise<void> {
     send(call, { $case: 'exitCode', value: exitCode });
     call.end();
   } catch (err) {
-    if (!call.cancelled && !call.destroyed) call.destroy(toServiceError(err));
+    failStream(call, err);
   }
 }
 
@@ -199,6 +199,6 @@ async function exec(manager: ContainerManager, call: Duplex): Promise<void> {
     send(call, { $case: 'exitCode', value: exitCode });
     call.end();
   } catch (err) {
-    if (!call.cancelled && !call.destroyed) call.destroy(toServiceError(err));
+    failStream(call, err);
   }
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { toServiceError } from './grpc.js';
+import { failStream, toServiceError } from './grpc.js';
 
 /**
  * Builds handlers for every method of a service that forward the call, unchanged, to another
@@ -36,7 +36,7 @@ export function forwardService(
             pipeResponses(upstream, call);
             call.on('cancelled', () => upstream.cancel());
           },
-          (err) => call.destroy(toServiceError(err)),
+          (err) => failStream(call, err),
         );
       }) as grpc.UntypedHandleCall;
     } else if (method.requestStream && !method.responseStream) {
@@ -63,7 +63,7 @@ export function forwardService(
             pipeResponses(upstream, call);
             call.on('cancelled', () => upstream.cancel());
           },
-          (err) => call.destroy(toServiceError(err)),
+          (err) => failStream(call, err),
         );
       }) as grpc.UntypedHandleCall;
     }
@@ -79,6 +79,6 @@ function pipeResponses(
     if (!call.write(message)) upstream.pause();
   });
   call.on('drain', () => upstream.resume());
-  upstream.on('error', (err) => call.destroy(toServiceError(err)));
+  upstream.on('error', (err) => failStream(call, err));
   upstream.on('end', () => call.end());
 }

@@ -82,6 +82,16 @@ export async function* serverStream<T>(call: grpc.ClientReadableStream<T> | grpc
   }
 }
 
+/**
+ * Ends a server stream with an error status. grpc-js sends the status of a streaming call when
+ * the call emits 'error'; `destroy(err)` would tear the stream down without a status, and the
+ * client would wait forever.
+ */
+export function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown): void {
+  if (call.cancelled || call.destroyed || call.writableEnded) return;
+  call.emit('error', toServiceError(err));
+}
+
 /** Wraps a handler so that whatever it throws reaches the client as a proper status. */
 export function handleUnary<Req, Res>(fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
@@ -105,9 +115,7 @@ export function handleServerStream<Req, Res>(
         if (!call.write(message)) await new Promise((r) => call.once('drain', r));
       }
       call.end();
-    })().catch((err) => {
-      if (!call.cancelled && !call.destroyed) call.destroy(toServiceError(err));
-    });
+    })().catch((err) => failStream(call as grpc.ServerWritableStream<unknown, unknown>, err));
   };
 }
 

@@ -2,8 +2,10 @@
  * berth-attach: relays between a conmon attach socket and this process's stdio, because Node cannot
  * open the SOCK_SEQPACKET sockets conmon listens on.
  *
- *   usage: berth-attach <attach-socket-path>
+ *   usage: berth-attach [--ready-fd=N] <attach-socket-path>
  *
+ * --ready-fd=N: once connected, write one byte ("1") to fd N and close it, so the caller knows the
+ *           connection is queued at conmon (exec sessions start the process only after that).
  * stdin  -> the socket, byte for byte (conmon writes it to the container's stdin); at EOF the socket is
  *           shut down for writing, which makes conmon close the container's stdin.
  * socket -> stdout, one frame per packet in Docker's multiplexed stream format:
@@ -40,15 +42,24 @@ static int write_all(int fd, const void *buf, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: berth-attach <attach-socket-path>\n");
+  int ready_fd = -1;
+  if (argc == 3 && strncmp(argv[1], "--ready-fd=", 11) == 0) {
+    char *end;
+    ready_fd = (int)strtol(argv[1] + 11, &end, 10);
+    if (*end != '\0' || ready_fd < 0) ready_fd = -2;
+    argv++;
+    argc--;
+  }
+  if (argc != 2 || ready_fd == -2) {
+    fprintf(stderr, "usage: berth-attach [--ready-fd=N] <attach-socket-path>\n");
     return 2;
   }
+  const char *path = argv[1];
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(argv[1]) < sizeof(addr.sun_path)) {
-    strcpy(addr.sun_path, argv[1]);
+  if (strlen(path) < sizeof(addr.sun_path)) {
+    strcpy(addr.sun_path, path);
   } else {
-    char *dup1 = strdup(argv[1]), *dup2 = strdup(argv[1]);
+    char *dup1 = strdup(path), *dup2 = strdup(path);
     int dfd = open(dirname(dup1), O_PATH | O_DIRECTORY);
     if (dfd < 0) {
       perror("berth-attach: open socket dir");
@@ -58,8 +69,15 @@ int main(int argc, char **argv) {
   }
   int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-    fprintf(stderr, "berth-attach: connect %s: %s\n", argv[1], strerror(errno));
+    fprintf(stderr, "berth-attach: connect %s: %s\n", path, strerror(errno));
     return 1;
+  }
+  if (ready_fd >= 0) {
+    if (write_all(ready_fd, "1", 1) < 0) {
+      perror("berth-attach: write ready fd");
+      return 1;
+    }
+    close(ready_fd);
   }
   char buf[65536 + 8];
   struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};

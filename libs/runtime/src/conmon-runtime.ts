@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
+  AlreadyExistsError,
   FailedPreconditionError,
   InternalError,
   InvalidArgumentError,
@@ -13,6 +14,7 @@ import {
   type BerthError,
 } from '@berth/errors';
 import { ensureAttachRelay, startAttach, type AttachSession } from './attach.js';
+import { startExecSession, type ExecSession } from './exec-session.js';
 import { containerPids, readStats, topProcesses, type ContainerStats, type TopResult } from './cgroup-stats.js';
 import type { OciProcess, OciSpec } from './oci-spec.js';
 import { runCommand, signalNumber, type CommandResult } from './run-command.js';
@@ -28,6 +30,10 @@ import { runCommand, signalNumber, type CommandResult } from './run-command.js';
  *   <persistDir>/<id>/conmon.pid   pid of the daemonized conmon
  *   <persistDir>/<id>/conmon.log   conmon's own stderr (errors of the monitor itself)
  *   <persistDir>/<id>/exec-*.json  process specs of running `exec`s (removed when they end)
+ *   <persistDir>/<id>/exec-<execId>/  an execInteractive session (conmon's bundle: process.json, pid,
+ *                                  conmon.pid, attach socket, ctl/winsz fifos, exit file); removed by
+ *                                  conmon's exit command when the process ends, and by the driver
+ *   <socketDir>/<execId>           conmon's link to that directory (removed with it)
  *   <socketDir>/<id>/attach        conmon's attach socket (SOCK_SEQPACKET); ctl and winsz fifos are in
  *   <bundle>/ctl, <bundle>/winsz   the bundle, next to config.json and the container pidfile
  */
@@ -97,6 +103,20 @@ export interface ExecResult {
   exitCode: number;
   stdout: Buffer;
   stderr: Buffer;
+}
+
+/** Options of `execInteractive` (`docker exec -i/-t`). */
+export interface ExecInteractiveOptions extends Omit<ExecOptions, 'stdin' | 'signal'> {
+  /** Allocate a pseudo-terminal (stdin, stdout and stderr are its slave; TERM=xterm unless set). */
+  tty?: boolean;
+  /** Forward the session's `stdin` to the process (otherwise the process's stdin is /dev/null or the idle tty). */
+  stdin?: boolean;
+  /** Initial terminal size (with `tty`). */
+  consoleSize?: { height: number; width: number };
+  /** The session id (e.g. Docker's 64-hex exec id); default 32 random hex digits. */
+  execId?: string;
+  /** Kills the process (SIGKILL) when aborted, like `close()`. */
+  signal?: AbortSignal;
 }
 
 /** A running non-tty exec whose stdio the caller streams. */
@@ -428,6 +448,62 @@ export class ConmonRuntime {
   }
 
   /**
+   * Runs a process in the running container with interactive stdio (`docker exec -i`, `-t`, `-it`),
+   * through a conmon of its own, attached before the process starts (no output is lost). Resolves once
+   * the process runs; see ExecSession for the streams, `done` (exit code), `resize` and `close`.
+   *
+   * Errors: like `exec` (NotFoundError, FailedPreconditionError when not running, `OCI runtime exec
+   * failed: ...` with codes COMMAND_NOT_FOUND / COMMAND_NOT_EXECUTABLE, for Docker's 127 / 126);
+   * AlreadyExistsError `Exec id "<execId>" is already in use` (a running session's or a container's id);
+   * FailedPreconditionError when gcc is missing for the relay.
+   * The session's files are removed when the process ends, even if this process is gone by then; while
+   * it runs they are under `<persistDir>/<id>/exec-<execId>` (removed with the container).
+   */
+  async execInteractive(id: string, options: ExecInteractiveOptions): Promise<ExecSession> {
+    checkId(id);
+    const execId = options.execId ?? randomBytes(16).toString('hex');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(execId)) {
+      throw new InvalidArgumentError(`Invalid exec id "${execId}": expected letters, digits, '_', '.' and '-'`);
+    }
+    const tty = options.tty === true;
+    const proc = await this.execProcessSpec(id, options, tty ? { consoleSize: options.consoleSize } : undefined);
+    if (tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
+    const relayPath = await ensureAttachRelay(this.options.binDir ?? join(this.options.persistDir, '.bin'));
+    const execDir = join(this.persistDirOf(id), `exec-${execId}`);
+    await mkdir(this.persistDirOf(id), { recursive: true });
+    await mkdir(this.options.socketDir, { recursive: true });
+    // conmon links <socketDir>/<execId> to the session: the name must not be a container's or another session's.
+    const taken = () => new AlreadyExistsError(`Exec id "${execId}" is already in use`);
+    if (await lstat(join(this.options.socketDir, execId)).then(() => true, () => false)) throw taken();
+    try {
+      await mkdir(execDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
+      throw err;
+    }
+    return startExecSession({
+      conmonPath: this.conmonPath,
+      runtimePath: this.runtimePath,
+      runtimeArgs: this.globalArgs(),
+      containerId: id,
+      execId,
+      execDir,
+      socketDir: this.options.socketDir,
+      process: proc,
+      relayPath,
+      stdin: options.stdin === true,
+      signal: options.signal,
+      startError: (text) => {
+        if (/does not exist/.test(text)) return new NotFoundError(`No such container: ${id}`);
+        if (/not running|stopped|paused/.test(text) && !/exec:/.test(text)) {
+          return new FailedPreconditionError(`Container ${id} is not running: ${cleanRuntimeError(text)}`);
+        }
+        return runtimeError('exec', id, text);
+      },
+    });
+  }
+
+  /**
    * Starts a process in the container and returns its host pid without waiting. Its stdio is /dev/null
    * (as `docker exec -d`); the runtime's own errors are read from its JSON log.
    */
@@ -465,6 +541,24 @@ export class ConmonRuntime {
   }
 
   private async writeExecProcess(id: string, options: Omit<ExecOptions, 'stdin'>): Promise<{ processFile: string; pidFile: string }> {
+    const proc = await this.execProcessSpec(id, options);
+    const persist = this.persistDirOf(id);
+    await mkdir(persist, { recursive: true });
+    const name = `exec-${randomBytes(6).toString('hex')}`;
+    const processFile = join(persist, `${name}.json`);
+    await writeFile(processFile, JSON.stringify(proc));
+    return { processFile, pidFile: join(persist, `${name}.pid`) };
+  }
+
+  /**
+   * The process spec of an exec: the container's process (capabilities, rlimits, environment...) with
+   * `options` applied. FailedPreconditionError unless the container is running.
+   */
+  private async execProcessSpec(
+    id: string,
+    options: Omit<ExecOptions, 'stdin'>,
+    terminal?: { consoleSize?: { height: number; width: number } },
+  ): Promise<OciProcess> {
     if (options.args.length === 0) throw new InvalidArgumentError('No command specified');
     const state = await this.state(id);
     if (state.status !== 'running') {
@@ -475,19 +569,15 @@ export class ConmonRuntime {
     for (const e of [...spec.process.env, ...(options.env ?? [])]) env.set(e.split('=')[0]!, e);
     const proc: OciProcess = {
       ...spec.process,
-      terminal: false,
+      terminal: terminal !== undefined,
       args: options.args,
       env: [...env.values()],
       cwd: options.cwd || spec.process.cwd,
       user: options.user ? { uid: options.user.uid, gid: options.user.gid, additionalGids: options.user.additionalGids ?? [] } : spec.process.user,
     };
     delete proc.consoleSize;
-    const persist = this.persistDirOf(id);
-    await mkdir(persist, { recursive: true });
-    const name = `exec-${randomBytes(6).toString('hex')}`;
-    const processFile = join(persist, `${name}.json`);
-    await writeFile(processFile, JSON.stringify(proc));
-    return { processFile, pidFile: join(persist, `${name}.pid`) };
+    if (terminal?.consoleSize) proc.consoleSize = { height: Math.floor(terminal.consoleSize.height), width: Math.floor(terminal.consoleSize.width) };
+    return proc;
   }
 
   /**

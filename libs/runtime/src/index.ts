@@ -23,8 +23,10 @@ export {
   type ExecOptions,
   type ExecResult,
   type ExecProcess,
+  type ExecInteractiveOptions,
   type RuntimeCheck,
 } from './conmon-runtime.js';
+export type { ExecSession } from './exec-session.js';
 export { demuxFrames, ensureAttachRelay, type AttachSession } from './attach.js';
 export { makeBusyboxRootfs } from './busybox-rootfs.js';
 export { readLogs, parseTimestamp, type LogEntry, type ReadLogsOptions } from './k8s-log.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { unary, type ContainerSpec, type ContainersClient } from '@berth/proto';
-import { isBerthError } from '@berth/errors';
+import { isBerthError, messageOf } from '@berth/errors';
+import { parseReference } from '@berth/oci';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -73,6 +74,15 @@ function parseRestartPolicy(ctx: CommandContext, text: string): { name: string; 
 /** The create request for `run`/`create` flags (docker's runconfig parse, client side). */
 export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { detach: boolean }): ContainerSpec {
   const [image, ...cmd] = p.args as [string, ...string[]];
+  // Like the docker CLI, refuse a malformed reference before asking the platform anything
+  // (an image id or id prefix is not a reference but is accepted as is).
+  if (!/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
+    try {
+      parseReference(image);
+    } catch (err) {
+      throw new StatusError(`berth: ${messageOf(err)}`, 125);
+    }
+  }
   const env = [
     ...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')),
     ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? []),
