@@ -3,7 +3,7 @@
  * the runtime issue's "done when" lists. One platform (temporary data root, random ports) for the
  * file; every container is removed by the platform's stop() even when a test fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
@@ -16,6 +16,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.stop();
+});
+
+// A failed test must not leave containers that the next test would count.
+afterEach(async () => {
+  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,7 +136,8 @@ describe('stop, kill and restart policies', () => {
 
   it('OOM-kills a container over its memory limit', async () => {
     const id = (
-      await p.berth(['run', '-d', '-m', '32m', 'busybox', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=60; sleep 1'])
+      // dd allocates its 64 MiB block buffer: more than the limit allows
+      await p.berth(['run', '-d', '-m', '32m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'])
     ).stdout.trim();
     await p.berth(['wait', id]);
     expect(await inspect(id, '{{.State.OOMKilled}} {{.State.ExitCode}}')).toBe('true 137');

@@ -134,6 +134,16 @@ describe('ImageStore', () => {
     expect(untagged.config.history![0]!.comment).toBe('from a test');
   });
 
+  it('refuses to import an archive whose entries escape the root, and keeps nothing of it', async () => {
+    const h = host();
+    const evil = await makeTar([{ name: 'ok', data: 'fine' }, { name: 'a/../../escaped', data: 'pwned' }]);
+    await expect(h.store.importTar(Readable.from([evil]), { ref: 'evil:1' })).rejects.toThrow('Layer entry "a/../../escaped" escapes the target directory');
+    expect(await h.store.list({ all: true })).toEqual([]);
+    const blobs = [];
+    for await (const b of h.content.list()) blobs.push(b);
+    expect(blobs).toEqual([]);
+  });
+
   it('resolves names, digests and ids, and says which image is missing', async () => {
     const h = host();
     const record = await h.store.importTar(Readable.from([await rootfs()]), { ref: 'busybox' });

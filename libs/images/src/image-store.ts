@@ -8,7 +8,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '@berth/errors';
-import { applyLayer, packDirectory } from '@berth/layers';
+import { applyLayer, checkLayerPaths, packDirectory } from '@berth/layers';
 import type { MetadataDb } from '@berth/metadata';
 import {
   chainIds,
@@ -27,7 +27,7 @@ import {
 } from '@berth/oci';
 import { bootstrapBusybox, bootstrapDebian, type BootstrapOptions } from './bootstrap.js';
 import { applyChanges } from './config-changes.js';
-import { ingestLayer, measureLayer, toOciLayerType } from './layer-blobs.js';
+import { decompressed, ingestLayer, measureLayer, toOciLayerType } from './layer-blobs.js';
 import { danglingFilter, globMatch, type ImageFilters, matchLabels, normalizeFilters } from './list-filters.js';
 import { readArchive, writeArchive } from './oci-archive.js';
 import type {
@@ -329,6 +329,14 @@ export class ImageStore {
     if (options.ref) parseTagTarget(options.ref);
     const containerConfig = applyChanges({}, options.changes ?? []);
     const layer = await ingestLayer(this.#content, source);
+    try {
+      // Refuse a hostile archive now, not when a container first unpacks it.
+      await checkLayerPaths(await decompressed(this.#content.createReadStream(layer.descriptor.digest)));
+    } catch (err) {
+      const known = this.#db.prepare('SELECT 1 FROM layer_sizes WHERE diff_id = ?').get(layer.diffId);
+      if (!known) await this.#content.delete(layer.descriptor.digest);
+      throw err;
+    }
     const created = (options.created ?? new Date()).toISOString();
     const platform = currentPlatform();
     const config: ImageConfig = {
