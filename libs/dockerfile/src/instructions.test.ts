@@ -1,0 +1,108 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { InvalidArgumentError } from '@berth/errors';
+import { describe, expect, it } from 'vitest';
+import { DockerfileError } from './dockerfile-error.js';
+import { parseDockerfile, parseOnbuildTriggers } from './instructions.js';
+
+// Golden cases: testdata/NAME.Dockerfile is parsed and compared with testdata/NAME.json.
+// Regenerate after an intended change with `UPDATE_GOLDEN=1 npx vitest run libs/dockerfile`, then
+// review the diff: the JSON is the specification.
+const testdata = new URL('../testdata/', import.meta.url);
+const update = process.env.UPDATE_GOLDEN === '1';
+
+describe('golden Dockerfiles', () => {
+  const names = readdirSync(testdata).filter((f) => f.endsWith('.Dockerfile')).map((f) => f.slice(0, -'.Dockerfile'.length));
+  it('has cases', () => expect(names.length).toBeGreaterThan(5));
+  for (const name of names) {
+    it(name, () => {
+      const text = readFileSync(new URL(`${name}.Dockerfile`, testdata), 'utf8');
+      const actual = JSON.parse(JSON.stringify(parseDockerfile(text)));
+      const expectedFile = new URL(`${name}.json`, testdata);
+      if (update || !existsSync(expectedFile)) writeFileSync(expectedFile, JSON.stringify(actual, null, 2) + '\n');
+      expect(actual).toEqual(JSON.parse(readFileSync(expectedFile, 'utf8')));
+    });
+  }
+});
+
+describe('invalid Dockerfiles', () => {
+  const dir = new URL('errors/', testdata);
+  const names = readdirSync(dir).filter((f) => f.endsWith('.Dockerfile')).map((f) => f.slice(0, -'.Dockerfile'.length));
+  it('has cases', () => expect(names.length).toBeGreaterThan(20));
+  for (const name of names) {
+    it(name, () => {
+      const text = readFileSync(new URL(`${name}.Dockerfile`, dir), 'utf8');
+      const expected = readFileSync(new URL(`${name}.error`, dir), 'utf8').trim();
+      let error: unknown;
+      try {
+        parseDockerfile(text);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(DockerfileError);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      const e = error as DockerfileError;
+      expect(e.message).toBe(expected);
+      const line = /^Dockerfile:(\d+):/.exec(expected)?.[1];
+      expect(e.detail).toMatchObject({ file: 'Dockerfile', line: line === undefined ? 0 : Number(line) });
+    });
+  }
+});
+
+describe('parseDockerfile', () => {
+  it('names the file given in errors and locations', () => {
+    expect(() => parseDockerfile('FROM a\nCOPY x\n', { file: 'build/app.Dockerfile' })).toThrow(
+      'build/app.Dockerfile:2: COPY requires at least two arguments',
+    );
+    const df = parseDockerfile('FROM a\n', { file: 'x.Dockerfile' });
+    expect(df.stages[0]!.from.location).toEqual({ file: 'x.Dockerfile', line: 1, endLine: 1 });
+  });
+
+  it('reports the instruction in the error detail', () => {
+    try {
+      parseDockerfile('FROM a\nSHELL sh -c\n');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 2, instruction: 'SHELL' });
+    }
+  });
+
+  it('treats # inside a line as text, not a comment', () => {
+    const df = parseDockerfile('FROM a\nRUN echo hello # not a comment\n');
+    expect(df.stages[0]!.instructions[0]).toMatchObject({ kind: 'RUN', command: 'echo hello # not a comment' });
+  });
+
+  it('handles CRLF line endings', () => {
+    const df = parseDockerfile('FROM a\r\nRUN echo a \\\r\n  b\r\nCMD ["x"]\r\n');
+    expect(df.stages[0]!.instructions.map((i) => ('command' in i ? i.command : undefined))).toEqual(['echo a   b', ['x']]);
+  });
+
+  it('keeps heredoc bodies in original so that cache keys see them', () => {
+    const df = parseDockerfile('FROM a\nRUN <<EOF\necho 1\nEOF\n');
+    expect(df.stages[0]!.instructions[0]!.original).toBe('RUN <<EOF\necho 1\nEOF');
+    expect(df.stages[0]!.instructions[0]!.location).toEqual({ file: 'Dockerfile', line: 2, endLine: 4 });
+  });
+
+  it('warns about empty continuation lines', () => {
+    const df = parseDockerfile('FROM a\nRUN a \\\n\n  b\n');
+    expect(df.warnings).toEqual([
+      'Dockerfile:2: Empty continuation line found in: RUN a   b (empty continuation lines will become errors in a future release)',
+    ]);
+  });
+});
+
+describe('parseOnbuildTriggers', () => {
+  it('parses triggers stored in an image config, heredocs included', () => {
+    const parent = parseDockerfile('FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\nONBUILD COPY --chown=1 . /app\n');
+    const texts = parent.stages[0]!.instructions.map((i) => (i.kind === 'ONBUILD' ? i.text : ''));
+    expect(texts).toEqual(['RUN <<EOF\necho hi\nEOF', 'COPY --chown=1 . /app']);
+    const triggers = parseOnbuildTriggers(texts, { file: 'ONBUILD of parent' });
+    expect(triggers[0]).toMatchObject({ kind: 'RUN', command: '<<EOF', heredocs: [{ name: 'EOF', content: 'echo hi\n' }] });
+    expect(triggers[1]).toMatchObject({ kind: 'COPY', chown: '1', sources: ['.'], dest: '/app' });
+  });
+
+  it('rejects forbidden triggers', () => {
+    expect(() => parseOnbuildTriggers(['FROM x'], { file: 'ONBUILD of parent' })).toThrow(
+      "ONBUILD of parent:1: FROM isn't allowed as an ONBUILD trigger",
+    );
+  });
+});

@@ -1,0 +1,5 @@
+﻿# escape=`
+FROM alpine
+# escape=\
+RUN echo `
+  continued

@@ -1,0 +1,6 @@
+FROM alpine
+RUN <<EOF
+x
+y
+EOF
+WRKDIR /x

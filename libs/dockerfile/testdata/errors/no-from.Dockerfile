@@ -1,0 +1,2 @@
+# nothing before
+RUN echo hi

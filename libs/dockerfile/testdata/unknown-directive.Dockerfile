@@ -1,0 +1,3 @@
+# unknowndirective=value
+# syntax=docker/dockerfile:1
+FROM alpine
