@@ -171,7 +171,8 @@ describe('logs and exec', () => {
 
 describe('bad input', () => {
   it('names the unknown image, leaves nothing behind and exits 125', async () => {
-    const r = await p.berth(['run', '--rm', 'nosuchimage']);
+    // --pull never: the default (missing) would try Docker Hub first (test/registry.e2e.test.ts covers that path)
+    const r = await p.berth(['run', '--rm', '--pull', 'never', 'nosuchimage']);
     expect(r.code).toBe(125);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('nosuchimage');

@@ -1,11 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { EventBus, HostRegistry, parseTimeArg } from '@berth/events';
+import { EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
 import {
+  BuilderService,
   ContainersService,
   EventsService,
   ImagesService,
+  NetworksService,
+  RegistryService,
   SystemService,
+  VolumesService,
   channelOptions,
   forwardService,
   grpcTarget,
@@ -22,11 +26,13 @@ import {
 export class Gateway {
   private readonly hosts: HostRegistry;
   private readonly events: EventBus;
+  private readonly registries: RegistryDirectory;
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(nc: NatsConnection) {
     this.hosts = new HostRegistry(nc);
     this.events = new EventBus(nc);
+    this.registries = new RegistryDirectory(nc);
   }
 
   /** Registers every service on the server. */
@@ -35,6 +41,11 @@ export class Gateway {
     server.addService(ImagesService, forwardService(ImagesService, pick));
     server.addService(ContainersService, forwardService(ContainersService, pick));
     server.addService(SystemService, forwardService(SystemService, pick));
+    server.addService(VolumesService, forwardService(VolumesService, pick));
+    server.addService(NetworksService, forwardService(NetworksService, pick));
+    server.addService(BuilderService, forwardService(BuilderService, pick));
+    // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
+    server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
     server.addService(EventsService, {
       subscribe: handleServerStream<SubscribeEventsRequest, Event>((request, call) => {
         const controller = new AbortController();
@@ -59,6 +70,16 @@ export class Gateway {
     if (!client) {
       client = new grpc.Client(grpcTarget(host.address), grpc.credentials.createInsecure(), channelOptions);
       this.clients.set(host.address, client);
+    }
+    return client;
+  }
+
+  private async registryClient(): Promise<grpc.Client> {
+    const registry = await this.registries.first(5_000);
+    let client = this.clients.get(registry.grpcAddress);
+    if (!client) {
+      client = new grpc.Client(grpcTarget(registry.grpcAddress), grpc.credentials.createInsecure(), channelOptions);
+      this.clients.set(registry.grpcAddress, client);
     }
     return client;
   }

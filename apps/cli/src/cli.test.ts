@@ -3,11 +3,13 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { NotFoundError } from '@berth/errors';
+import { NotFoundError, PermissionDeniedError } from '@berth/errors';
 import {
   ContainersService,
+  handleServerStream,
   handleUnary,
   ImagesService,
+  VolumesService,
   type ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
@@ -36,6 +38,8 @@ const summary: ContainerSummary = {
   status: 'Up 9 seconds',
   labels: {},
   sizeRw: 0,
+  ports: [],
+  networks: [],
 };
 
 /** Attach/Exec: answers the first message with output, echoes stdin, then sends the exit code. */
@@ -100,6 +104,15 @@ beforeAll(async () => {
     inspect: handleUnary(async (req: { ref: string }) => {
       if (req.ref !== 'busybox') throw new NotFoundError(`No such image: ${req.ref}`);
       return { json: JSON.stringify({ Id: 'sha256:' + 'a'.repeat(64), RepoTags: ['busybox:latest'] }) };
+    }),
+    pull: handleServerStream(async function* (req: { ref: string }) {
+      record('pull', req);
+      throw new PermissionDeniedError(`pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
+    }),
+  } as grpc.UntypedServiceImplementation);
+  server.addService(VolumesService, {
+    inspect: handleUnary(async (req: { name: string }) => {
+      throw new NotFoundError(`get ${req.name}: no such volume`);
     }),
   } as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -170,8 +183,21 @@ describe('berth against a gateway', () => {
   });
 
   it('run reports a daemon error on one line, exit 125', async () => {
-    const r = await berth(['run', 'nope']);
+    const r = await berth(['run', '--pull', 'never', 'nope']);
     expect(r).toEqual({ code: 125, stdout: '', stderr: 'berth: Error response from daemon: No such image: nope:latest\n' });
+  });
+
+  it('run pulls an image missing locally, as docker run does', async () => {
+    const r = await berth(['run', 'nope']);
+    expect(r).toEqual({
+      code: 125,
+      stdout: '',
+      stderr:
+        "Unable to find image 'nope:latest' locally\n" +
+        "berth: Error response from daemon: pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied\n",
+    });
+    expect(calls.map((c) => c.method)).toEqual(['create', 'pull']);
+    expect(calls[1]!.request).toMatchObject({ ref: 'docker.io/library/nope:latest', allTags: false });
   });
 
   it('run rejects --rm with a restart policy and an unknown flag, exit 125', async () => {

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, SystemClient } from '@berth/proto';
+import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, RegistryClient, SystemClient } from '@berth/proto';
+import { VolumesClient } from '@berth/proto';
+import { NetworksClient } from '@berth/proto';
 import type { CommandContext } from './context.js';
 
 /** The gateway's gRPC services, created on first use and closed when the command ends. */
@@ -8,6 +10,9 @@ export interface Clients {
   images: ImagesClient;
   events: EventsClient;
   system: SystemClient;
+  volumes: VolumesClient;
+  networks: NetworksClient;
+  registry: RegistryClient;
 }
 
 const cache = new WeakMap<CommandContext, Partial<Clients>>();
@@ -17,6 +22,9 @@ const constructors = {
   images: ImagesClient,
   events: EventsClient,
   system: SystemClient,
+  volumes: VolumesClient,
+  networks: NetworksClient,
+  registry: RegistryClient,
 } as const;
 
 /** The client of one service for this command (one channel per service, shared subchannels). */

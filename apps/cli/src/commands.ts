@@ -1,5 +1,9 @@
 import type { CommandContext } from './context.js';
 import type { ArgRule, FlagSpec, ParsedArgs } from './flags.js';
+import { mountFlags } from './mount-flags.js';
+import { volumeGroup } from './volume-commands.js';
+import { networkFlags } from './network-flags.js';
+import { networkGroup, port } from './network-commands.js';
 
 /**
  * The command table: every `berth` command with docker's usage line, flags and argument rule.
@@ -33,6 +37,9 @@ const containers = () => import('./commands/containers.js');
 const streams = () => import('./commands/run.js');
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
+const registry = () => import('./commands/registry.js');
+const registryAdmin = () => import('./commands/registry-admin.js');
+const builds = () => import('./commands/build.js');
 
 const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
 const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
@@ -50,6 +57,7 @@ const createFlags: FlagSpec[] = [
   { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
   { long: 'name', type: 'string', description: 'Assign a name to the container' },
   { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { long: 'pull', type: 'string', default: 'missing', description: 'Pull image before running ("always", "missing", "never")' },
   { long: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
   { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
@@ -57,6 +65,8 @@ const createFlags: FlagSpec[] = [
   { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+  ...mountFlags,
+  ...networkFlags,
 ];
 
 const def = (d: CommandDef): CommandDef => d;
@@ -448,6 +458,53 @@ export const bootstrap = def({
   load: () => images().then((m) => m.bootstrap),
 });
 
+export const pull = def({
+  name: 'pull',
+  usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
+  description: 'Download an image from a registry',
+  flags: [
+    { long: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
+    { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => registry().then((m) => m.pull),
+});
+
+export const push = def({
+  name: 'push',
+  usage: '[OPTIONS] NAME[:TAG]',
+  description: 'Upload an image to a registry',
+  flags: [
+    { long: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => registry().then((m) => m.push),
+});
+
+export const login = def({
+  name: 'login',
+  usage: '[OPTIONS] [SERVER]',
+  description: 'Log in to a registry',
+  flags: [
+    { long: 'password', short: 'p', type: 'string', description: 'Password' },
+    { long: 'password-stdin', type: 'bool', description: 'Take the password from stdin' },
+    { long: 'username', short: 'u', type: 'string', description: 'Username' },
+  ],
+  args: { max: 1 },
+  load: () => registry().then((m) => m.login),
+});
+
+export const logout = def({
+  name: 'logout',
+  usage: '[SERVER]',
+  description: 'Log out from a registry',
+  flags: [],
+  args: { max: 1 },
+  load: () => registry().then((m) => m.logout),
+});
+
 export const df = def({
   name: 'df',
   usage: '[OPTIONS]',
@@ -489,6 +546,44 @@ export const events = def({
   load: () => system().then((m) => m.events),
 });
 
+export const build = def({
+  name: 'build',
+  usage: '[OPTIONS] PATH | -',
+  description: 'Build an image from a Dockerfile',
+  flags: [
+    { long: 'build-arg', type: 'list', description: 'Set build-time variables' },
+    { long: 'file', short: 'f', type: 'string', description: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
+    { long: 'iidfile', type: 'string', description: 'Write the image ID to a file' },
+    { long: 'label', type: 'list', description: 'Set metadata for an image' },
+    { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+    { long: 'progress', type: 'string', default: 'plain', description: 'Set type of progress output ("plain", "quiet")' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+    { long: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag (format: "name:tag")' },
+    { long: 'target', type: 'string', description: 'Set the target build stage to build' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => builds().then((m) => m.build),
+});
+
+export const builderGroup: GroupDef = {
+  name: 'builder',
+  description: 'Manage builds',
+  commands: {
+    build,
+    prune: def({
+      name: 'prune',
+      usage: '[OPTIONS]',
+      description: 'Remove build cache',
+      flags: [
+        { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
+        { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+      ],
+      args: { max: 0 },
+      load: () => builds().then((m) => m.builderPrune),
+    }),
+  },
+};
+
 function withName(d: CommandDef, name: string): CommandDef {
   return { ...d, name };
 }
@@ -510,6 +605,7 @@ export const containerGroup: GroupDef = {
     list: withName(ps, 'list'),
     ps,
     pause,
+    port,
     prune: containerPrune,
     rename,
     restart,
@@ -537,10 +633,49 @@ export const imageGroup: GroupDef = {
     ls: withName(imagesCommand, 'ls'),
     list: withName(imagesCommand, 'list'),
     prune: imagePrune,
+    pull,
+    push,
     rm: withName(rmi, 'rm'),
     remove: withName(rmi, 'remove'),
     save,
     tag,
+  },
+};
+
+const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 'Format output: "json" for the raw answer' };
+
+export const registryGroup: GroupDef = {
+  name: 'registry',
+  description: "Manage the platform's registry",
+  commands: {
+    df: def({
+      name: 'df',
+      usage: '[OPTIONS]',
+      description: 'Show the registry storage usage per repository',
+      flags: [jsonFormatFlag],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.df),
+    }),
+    gc: def({
+      name: 'gc',
+      usage: '[OPTIONS]',
+      description: 'Remove blobs no manifest references, and stale uploads',
+      flags: [
+        { long: 'dry-run', type: 'bool', description: 'Only list what would be removed' },
+        { long: 'grace', type: 'string', description: 'Keep blobs and uploads touched within this duration, e.g. "30m" or "0" (default "1h")' },
+        jsonFormatFlag,
+      ],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.gc),
+    }),
+    ls: def({
+      name: 'ls',
+      usage: '[OPTIONS]',
+      description: 'List the repositories and tags of the registry',
+      flags: [jsonFormatFlag],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.ls),
+    }),
   },
 };
 
@@ -553,6 +688,8 @@ export const systemGroup: GroupDef = {
 /** Top-level commands (docker's shortcuts) and groups. `platform` is dispatched separately. */
 export const topLevel: Record<string, CommandDef | GroupDef> = {
   attach,
+  build,
+  builder: builderGroup,
   commit,
   container: containerGroup,
   create,
@@ -568,9 +705,16 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   inspect,
   kill,
   load,
+  login,
+  logout,
   logs,
+  network: networkGroup,
   pause,
+  port,
   ps,
+  pull,
+  push,
+  registry: registryGroup,
   rename,
   restart,
   rm,
@@ -585,6 +729,7 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   top,
   unpause,
   version,
+  volume: volumeGroup,
   wait,
 };
 

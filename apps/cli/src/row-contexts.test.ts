@@ -17,6 +17,8 @@ const container: ContainerSummary = {
   status: 'Up 5 seconds',
   labels: { tier: 'web', app: 'x' },
   sizeRw: 0,
+  ports: [],
+  networks: [],
 };
 
 describe('ps rows', () => {

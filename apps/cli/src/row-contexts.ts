@@ -1,6 +1,7 @@
 import type { ContainerSummary, DfRow, HistoryEntry, ImageSummary } from '@berth/proto';
 import { headerContext } from './table-format.js';
 import { FieldContext } from './template.js';
+import { portsColumn } from './network-flags.js';
 import { goTimeString, humanSize, humanSizeWithPrecision, rfc3339, timeAgo } from './units.js';
 
 /**
@@ -71,14 +72,14 @@ export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: numb
     Command: () => JSON.stringify(trunc ? ellipsis(c.command, 20) : c.command),
     CreatedAt: () => goTimeString(c.created),
     RunningFor: () => timeAgo(c.created, options.now),
-    Ports: () => '',
+    Ports: () => portsColumn(c),
     State: () => c.state,
     Status: () => c.status,
     Size: () => humanSizeWithPrecision(c.sizeRw, 3),
     Labels: () => sortedLabels(c.labels),
     Label: (name?: unknown) => c.labels[String(name)] ?? '',
     Mounts: () => '',
-    Networks: () => '',
+    Networks: () => (c.networks ?? []).join(','),
     LocalVolumes: () => '0',
     Platform: () => '',
   });

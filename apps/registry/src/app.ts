@@ -13,6 +13,8 @@ import { matchEndpoint, type Endpoint } from './http/route-match.js';
 import { tokenHandler } from './http/token-endpoint.js';
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './http/uploads.js';
 import { checkRepositoryName } from './names.js';
+import { PullThroughCache, type ProxyOptions } from './proxy/pull-through-cache.js';
+import type { RegistryEventSink } from './registry-events.js';
 import { RegistryError } from './registry-error.js';
 import { FilesystemStorage } from './storage/filesystem-storage.js';
 
@@ -43,6 +45,10 @@ export interface RegistryConfig {
   tls?: { cert: Buffer | string; key: Buffer | string };
   /** fastify logger setting; default off. */
   logger?: FastifyServerOptions['logger'];
+  /** Told about every manifest pushed or deleted (e.g. NatsEventSink); default: nobody. */
+  events?: RegistryEventSink;
+  /** Run as a pull-through cache of this upstream: pulls fill the cache, pushes and deletes are refused. */
+  proxy?: ProxyOptions;
 }
 
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
@@ -70,6 +76,7 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
       : undefined;
   const authorizer = new Authorizer({ mode, policy, htpasswd, issuer, service, basicRealm });
   const storage = new FilesystemStorage(config.root);
+  const proxy = config.proxy !== undefined ? new PullThroughCache(storage, config.proxy) : undefined;
 
   const app = Fastify({
     logger: config.logger ?? false,
@@ -87,6 +94,7 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
     reply.header('docker-distribution-api-version', 'registry/2.0');
   });
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  if (proxy !== undefined) app.addHook('onClose', async () => proxy.close());
   app.setNotFoundHandler((request, reply) =>
     sendError(new RegistryError('UNSUPPORTED', `Unknown endpoint "${request.method} ${request.url.split('?')[0]}"`, { status: 404 }), request, reply),
   );
@@ -104,6 +112,13 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
     const requirement = requirementOf(endpoint, request.method);
     const realm = config.tokenRealm ?? `${config.tls ? 'https' : 'http'}://${request.headers.host ?? 'localhost'}/auth/token`;
     const identity = await authorizer.authorize(request.headers.authorization, requirement, realm);
+    if (proxy !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new RegistryError(
+        'UNSUPPORTED',
+        `This registry is a pull-through cache of ${proxy.remote.origin}: ${request.method} is not supported, push to the upstream registry instead`,
+        { status: 405 },
+      );
+    }
     const ctx: HandlerContext = {
       request,
       reply,
@@ -111,6 +126,8 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
       identity,
       query: request.query as HandlerContext['query'],
       deleteEnabled: config.deleteEnabled ?? false,
+      events: config.events,
+      proxy,
     };
     return handle(ctx, endpoint);
   };

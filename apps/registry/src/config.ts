@@ -6,12 +6,17 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
+import { parseRemoteUrl } from './proxy/pull-through-cache.js';
 import { fileSize } from './storage/fs-util.js';
 
 export interface ServeOptions {
   host: string;
   port: number;
   config: RegistryConfig;
+  /** NATS server URL (`--nats`): publish image.push / image.delete and announce in `registries`. */
+  nats?: string;
+  /** Admin gRPC address (`--grpc-listen`): `unix:/path` or `host:port`. */
+  grpcListen?: string;
 }
 
 export interface GcCommandOptions {
@@ -27,7 +32,8 @@ const DEFAULT_ROOT = '/var/lib/berth/registry';
  * BERTH_REGISTRY_LISTEN=0.0.0.0:5000, BERTH_REGISTRY_DELETE_ENABLED=true):
  * --listen host:port (default 0.0.0.0:5000; port 0 picks a free one), --root dir,
  * --auth none|basic|token, --htpasswd file, --access-file file, --anonymous-pull, --delete-enabled,
- * --tls-cert file --tls-key file | --tls-self-signed, --token-service, --token-realm, --log-level.
+ * --tls-cert file --tls-key file | --tls-self-signed, --token-service, --token-realm, --log-level,
+ * --nats url, --grpc-listen address, --proxy-remote-url url [--proxy-username u --proxy-password p].
  */
 export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeOptions> {
   const { values } = parseArgs({
@@ -47,6 +53,11 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
       'token-service': { type: 'string' },
       'token-realm': { type: 'string' },
       'log-level': { type: 'string' },
+      nats: { type: 'string' },
+      'grpc-listen': { type: 'string' },
+      'proxy-remote-url': { type: 'string' },
+      'proxy-username': { type: 'string' },
+      'proxy-password': { type: 'string' },
     },
   });
   const str = (flag: keyof typeof values): string | undefined =>
@@ -68,8 +79,20 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   if (cert !== undefined && key !== undefined) tls = { cert: await readFile(cert), key: await readFile(key) };
   else if (bool('tls-self-signed')) tls = await selfSignedCertificate(join(root, 'tls'));
 
+  const remoteUrl = str('proxy-remote-url');
+  if (remoteUrl === undefined && (str('proxy-username') !== undefined || str('proxy-password') !== undefined)) {
+    throw new InvalidArgumentError('--proxy-username and --proxy-password need --proxy-remote-url <url>');
+  }
+  if (remoteUrl !== undefined) parseRemoteUrl(remoteUrl);
+  const grpcListen = str('grpc-listen');
+  if (grpcListen !== undefined && !/^(unix:.+|.+:\d+)$/.test(grpcListen)) {
+    throw new InvalidArgumentError(`Invalid --grpc-listen "${grpcListen}": expected unix:/path/to.sock or host:port`);
+  }
+
   const level = str('log-level') ?? 'info';
   return {
+    nats: str('nats'),
+    grpcListen,
     host: m[1].replace(/^\[(.*)\]$/, '$1'),
     port: Number(m[2]),
     config: {
@@ -83,6 +106,7 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
       tokenRealm: str('token-realm'),
       tls,
       logger: level === 'silent' ? false : { level },
+      ...(remoteUrl !== undefined ? { proxy: { remoteUrl, username: str('proxy-username'), password: str('proxy-password') } } : {}),
     },
   };
 }

@@ -6,7 +6,13 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { connect } from 'nats';
+import { EventBus, RegistryDirectory } from '@berth/events';
+import { channelOptions, grpcTarget, RegistryClient, unary } from '@berth/proto';
+import { startNatsServer } from '@berth/testing';
 import { buildApp } from './app.js';
+import { sha256 } from './digest.js';
 import { parseDuration, parseServeArgs } from './config.js';
 import { makeTempDir, pushBlob, pushImage, startRegistryProcess, type RegistryProcess } from './test-support.js';
 
@@ -116,5 +122,68 @@ describe('configuration', () => {
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('2h')).toBe(7_200_000);
     expect(() => parseDuration('soon')).toThrow('Invalid duration "soon": expected a number with ms, s, m or h, e.g. 30m');
+  });
+
+  it('reads the NATS, admin API and proxy flags', async () => {
+    const opts = await parseServeArgs(
+      ['--nats', 'nats://127.0.0.1:4222', '--grpc-listen', 'unix:/run/r.sock', '--proxy-remote-url', 'https://registry-1.docker.io', '--proxy-username', 'u'],
+      { BERTH_REGISTRY_PROXY_PASSWORD: 'p' },
+    );
+    expect(opts).toMatchObject({
+      nats: 'nats://127.0.0.1:4222',
+      grpcListen: 'unix:/run/r.sock',
+      config: { proxy: { remoteUrl: 'https://registry-1.docker.io', username: 'u', password: 'p' } },
+    });
+    await expect(parseServeArgs(['--grpc-listen', 'somewhere'], {})).rejects.toThrow(
+      'Invalid --grpc-listen "somewhere": expected unix:/path/to.sock or host:port',
+    );
+    await expect(parseServeArgs(['--proxy-remote-url', 'ftp://x'], {})).rejects.toThrow('Invalid --proxy-remote-url "ftp://x": expected http(s)://host[:port]');
+    await expect(parseServeArgs(['--proxy-remote-url', 'https://x/v2'], {})).rejects.toThrow(
+      'Invalid --proxy-remote-url "https://x/v2": expected http(s)://host[:port] without path or credentials',
+    );
+    await expect(parseServeArgs(['--proxy-username', 'u'], {})).rejects.toThrow('--proxy-username and --proxy-password need --proxy-remote-url <url>');
+  });
+});
+
+describe('the registry process on NATS', () => {
+  it('announces its URL and admin address in the registries bucket, serves the admin API, and withdraws on SIGTERM', async () => {
+    const root = await tempRoot();
+    const nats = await startNatsServer(root);
+    cleanups.push(() => nats.stop());
+    const nc = await connect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const socket = join(root, 'admin.sock');
+    const proc = await start(['--listen', '127.0.0.1:0', '--root', join(root, 'data'), '--nats', nats.url, '--grpc-listen', `unix:${socket}`, '--log-level', 'silent']);
+    expect(proc.output()).toContain(`registry admin API listening on unix:${socket}`);
+
+    const directory = new RegistryDirectory(nc);
+    const announced = await directory.first(5000);
+    expect(announced).toMatchObject({ url: proc.url, grpcAddress: `unix:${socket}`, proxy: false });
+
+    const since = Date.now() - 1;
+    const pushed = await fetch(`${proc.url}/v2/proc/app/blobs/uploads/?digest=${sha256('x')}`, { method: 'POST', body: 'x' });
+    expect(pushed.status).toBe(201);
+    const client = new RegistryClient(grpcTarget(announced.grpcAddress), grpc.credentials.createInsecure(), channelOptions);
+    try {
+      expect(await unary(client, client.listRepositories, {})).toEqual({ repositories: [{ name: 'proc/app', tags: [] }] });
+    } finally {
+      client.close();
+    }
+    // A manifest push is published (the bus is the registry's, found through the same server).
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('x'), size: 1 },
+      layers: [],
+    });
+    const put = await fetch(`${proc.url}/v2/proc/app/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(put.status).toBe(201);
+    const events = [];
+    for await (const e of new EventBus(nc).subscribe({ since, until: Date.now() + 500 })) events.push(`${e.type}.${e.action} ${e.actor?.id}`);
+    expect(events).toEqual(['image.push proc/app:v1']);
+
+    await proc.stop('SIGTERM');
+    expect(proc.child.exitCode).toBe(0);
+    expect(await directory.list()).toEqual([]);
   });
 });

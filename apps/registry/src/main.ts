@@ -1,21 +1,67 @@
 /**
  * The registry's command line:
  *   tsx apps/registry/src/main.ts [serve] [--listen host:port] [--root dir] [--auth none|basic|token] ...
+ *       [--nats nats://127.0.0.1:4222] [--grpc-listen unix:/run/berth/registry.sock] [--proxy-remote-url URL]
  *   tsx apps/registry/src/main.ts gc --root DIR [--dry-run] [--grace 1h]
- * Flags are documented in config.ts. `serve` prints `registry listening on <url>` once ready.
+ * Flags are documented in config.ts. `serve` prints `registry listening on <url>` once ready (after
+ * the admin API is bound and the registry announced on NATS).
  */
+import { hostname } from 'node:os';
+import { connect, type NatsConnection } from 'nats';
+import { EventBus, RegistryDirectory, registryKey } from '@berth/events';
+import { registryAdminService } from './admin/admin-service.js';
+import { serveAdmin, type AdminServer } from './admin/grpc-server.js';
 import { buildApp } from './app.js';
 import { parseGcArgs, parseServeArgs } from './config.js';
+import { NatsEventSink } from './registry-events.js';
+import { FilesystemStorage } from './storage/filesystem-storage.js';
 import { garbageCollect } from './storage/gc.js';
 
+const VERSION = '0.1.0';
+
 async function serve(argv: string[]): Promise<void> {
-  const { host, port, config } = await parseServeArgs(argv);
-  const app = await buildApp(config);
+  const { host, port, config, nats, grpcListen } = await parseServeArgs(argv);
+  let nc: NatsConnection | undefined;
+  let sink: NatsEventSink | undefined;
+  if (nats !== undefined) {
+    nc = await connect({ servers: nats, name: 'berth-registry', maxReconnectAttempts: -1 });
+    const bus = new EventBus(nc, hostname());
+    await bus.ensureStream();
+    sink = new NatsEventSink(bus, (err, event) =>
+      process.stderr.write(`registry: cannot publish image.${event.action} of "${event.repository}": ${err instanceof Error ? err.message : String(err)}\n`),
+    );
+  }
+  const app = await buildApp({ ...config, events: sink });
   const address = await app.listen({ host, port });
+  let admin: AdminServer | undefined;
+  if (grpcListen !== undefined) {
+    admin = await serveAdmin(grpcListen, registryAdminService(new FilesystemStorage(config.root), { log: (line) => app.log.info(line) }));
+    process.stdout.write(`registry admin API listening on ${admin.address}\n`);
+  }
+  let withdraw: (() => Promise<void>) | undefined;
+  if (nc !== undefined) {
+    const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
+    withdraw = await new RegistryDirectory(nc).keepAnnounced({
+      id: registryKey(`${hostname()}-${new URL(url).port}`),
+      url,
+      grpcAddress: admin?.address ?? '',
+      version: VERSION,
+      startedAt: Date.now(),
+      proxy: config.proxy !== undefined,
+    });
+  }
   process.stdout.write(`registry listening on ${address}\n`);
   const stop = (signal: string): void => {
     app.log.info(`${signal}: shutting down`);
-    app.close().then(
+    const timer = setTimeout(() => process.exit(1), 10_000);
+    timer.unref();
+    (async () => {
+      await withdraw?.();
+      await app.close();
+      await admin?.close();
+      await sink?.flush();
+      await nc?.close();
+    })().then(
       () => process.exit(0),
       () => process.exit(1),
     );

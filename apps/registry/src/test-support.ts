@@ -37,6 +37,36 @@ export async function startTestRegistry(config: Partial<RegistryConfig> = {}): P
   };
 }
 
+export interface ListeningRegistry extends TestRegistry {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `127.0.0.1:<port>`, the domain of references to it. */
+  host: string;
+  /**
+   * Stops listening and cuts every connection at once, keep-alive ones included (a plain
+   * `app.close()` waits for a connection whose response is still being flushed to go idle,
+   * up to the keep-alive timeout). The root stays until `close()`.
+   */
+  stop(): Promise<void>;
+}
+
+/** Like startTestRegistry, but listening on a random loopback port (an upstream for the proxy tests). */
+export async function startListeningRegistry(config: Partial<RegistryConfig> = {}): Promise<ListeningRegistry> {
+  const registry = await startTestRegistry(config);
+  try {
+    const url = await registry.app.listen({ host: '127.0.0.1', port: 0 });
+    const stop = async () => {
+      const closing = registry.app.close();
+      registry.app.server.closeAllConnections();
+      await closing;
+    };
+    return { ...registry, url, host: new URL(url).host, stop };
+  } catch (err) {
+    await registry.close();
+    throw err;
+  }
+}
+
 /** Uploads `data` to `name` in one POST; returns its digest. Throws unless 201. */
 export async function pushBlob(app: FastifyInstance, name: string, data: Buffer | string, headers: Record<string, string> = {}): Promise<string> {
   const digest = sha256(data);

@@ -9,11 +9,19 @@ import { ContentStore } from '@berth/content';
 import { EventBus, HOST_TTL_MS, HostRegistry } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
+import { BuilderService, ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
 import { ConmonRuntime } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
 import { imagesService } from './images-service.js';
+import { NetworkManager } from '@berth/network';
+import { NetworksService } from '@berth/proto';
+import { containerLookup, networksService } from './networks-service.js';
+import { VolumesService } from '@berth/proto';
+import { VolumeStore } from '@berth/volumes';
+import { volumesService } from './volumes-service.js';
+import { RegistryTransfer } from './registry-transfer.js';
+import { Builder, builderService } from '@berth/builder';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +31,8 @@ export interface AgentOptions {
   runtime: 'runc' | 'crun';
   /** The address this agent serves on, announced to the gateway. */
   address: string;
+  /** Registries reached over plain HTTP / unverified HTTPS besides loopback ones (`host:port`). */
+  insecureRegistries?: string[];
   log?: (line: string) => void;
 }
 
@@ -35,12 +45,19 @@ export interface AgentOptions {
  *   <dataRoot>/content/       blobs (libs/content)
  *   <dataRoot>/snapshots/     unpacked layers and container uppers (libs/snapshots)
  *   <dataRoot>/containers/    bundles and logs (libs/containers)
+ *   <dataRoot>/volumes/       volumes (libs/volumes)
  *   <runRoot>/                runc state, conmon exit files and sockets
  */
 export class Agent {
   readonly hostId: string;
   readonly warnings: string[] = [];
   private announceTimer?: NodeJS.Timeout;
+  /** Networks, container network namespaces, published ports and DNS of this host (libs/network). */
+  network?: NetworkManager;
+  /** Named and anonymous volumes of this host (libs/volumes). */
+  volumes?: VolumeStore;
+  /** Builds Dockerfiles with this host's stores (apps/builder). */
+  builder?: Builder;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -50,6 +67,7 @@ export class Agent {
     readonly containers: ContainerManager,
     private readonly runtimeName: string,
     private readonly bus: EventBus,
+    private readonly registry: RegistryTransfer,
   ) {
     this.hostId = readHostId(options.dataRoot);
   }
@@ -85,6 +103,16 @@ export class Agent {
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
       onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
     });
+    // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
+    const volumes = new VolumeStore({
+      dataRoot: options.dataRoot,
+      db,
+      usedBy: (name) => manager?.volumeUsers(name) ?? [],
+      onEvent: (e) => publish('volume', e.action, e.name, e.attributes),
+    });
+    // Bridges, rules and DNS servers are (re)built before containers are reconciled; what no
+    // container needs any more is swept after. The tag names this agent's objects on the host.
+    const network = await NetworkManager.open({ db, tag: hostId.replace(/-/g, '').slice(0, 8), log, containers: containerLookup(() => manager) });
     manager = new ContainerManager({
       dataRoot: options.dataRoot,
       runRoot: options.runRoot,
@@ -92,18 +120,33 @@ export class Agent {
       images,
       snapshotter,
       runtime,
+      volumes,
+      network,
       onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
     });
     await manager.init();
-    const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', bus);
+    await network.sweep();
+    const registry = new RegistryTransfer({
+      images,
+      content,
+      insecureRegistries: options.insecureRegistries,
+      onPush: (e) => publish('image', 'push', e.id, { name: e.name }),
+    });
+    const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', bus, registry);
     agent.warnings.push(...warnings);
+    agent.volumes = volumes;
+    agent.network = network;
+    agent.builder = new Builder({ images, content, snapshotter, runtime, db, workDir: join(options.dataRoot, 'builder') });
     return agent;
   }
 
   register(server: grpc.Server): void {
     server.addService(ContainersService, containersService(this.containers));
-    server.addService(ImagesService, imagesService(this.images, this.containers));
+    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry }));
     server.addService(SystemService, this.systemService());
+    if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
+    if (this.network) server.addService(NetworksService, networksService(this.network));
+    if (this.builder) server.addService(BuilderService, builderService(this.builder));
   }
 
   /** Announces this host to the gateway now and every HOST_TTL_MS / 3. */
@@ -120,7 +163,14 @@ export class Agent {
     if (this.announceTimer) clearInterval(this.announceTimer);
     await new HostRegistry(this.nc).withdraw(this.hostId).catch(() => {});
     this.containers.close();
+    await this.network?.close().catch(() => {});
     this.db.close();
+  }
+
+  /** `system df`'s Local Volumes row. */
+  private async volumeRow(): Promise<{ type: string; total: number; active: number; size: number; reclaimable: number }> {
+    const u = (await this.volumes?.usage()) ?? { count: 0, active: 0, size: 0, reclaimable: 0 };
+    return { type: 'Local Volumes', total: u.count, active: u.active, size: u.size, reclaimable: u.reclaimable };
   }
 
   private systemService(): SystemServer {
@@ -152,7 +202,7 @@ export class Agent {
           rows: [
             { type: 'Images', total: df.count, active: df.active, size: df.size, reclaimable: df.reclaimable },
             { type: 'Containers', total: list.length, active: running, size: 0, reclaimable: 0 },
-            { type: 'Local Volumes', total: 0, active: 0, size: 0, reclaimable: 0 },
+            await this.volumeRow(),
             { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
           ],
         };

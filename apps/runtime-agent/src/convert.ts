@@ -2,9 +2,9 @@
  * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
-import type { ContainerSummary as DomainSummary, CreateOptions, RestartPolicyName } from '@berth/containers';
+import type { ContainerSummary as DomainSummary, CreateOptions, MountOption, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
+import type { ContainerMount, ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
 
 const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
@@ -39,6 +39,23 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
     },
     stopSignal: spec.stopSignal || undefined,
     stopTimeout: spec.stopTimeout,
+    binds: spec.binds,
+    mounts: spec.mounts.map(mountFromProto),
+    tmpfs: spec.tmpfs,
+    volumesFrom: spec.volumesFrom,
+    network: {
+      mode: spec.networkMode || undefined,
+      publish: spec.publish,
+      publishAll: spec.publishAll,
+      expose: spec.expose,
+      aliases: spec.networkAliases,
+      dns: spec.dns,
+      dnsSearch: spec.dnsSearch,
+      dnsOptions: spec.dnsOptions,
+      extraHosts: spec.extraHosts,
+      ipv4Address: spec.ipv4Address || undefined,
+      macAddress: spec.macAddress || undefined,
+    },
   };
 }
 
@@ -61,5 +78,25 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
     status: s.Status,
     labels: s.Labels ?? {},
     sizeRw: 0,
+    ports: (s.Ports as Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>).map((p) => ({
+      ip: p.IP ?? '',
+      privatePort: p.PrivatePort,
+      publicPort: p.PublicPort ?? 0,
+      type: p.Type,
+    })),
+    networks: Object.keys(s.NetworkSettings.Networks),
+  };
+}
+
+/** One `--mount` as Docker's HostConfig.Mounts entry. */
+export function mountFromProto(m: ContainerMount): MountOption {
+  return {
+    Type: m.type || 'volume',
+    Source: m.source,
+    Target: m.target,
+    ReadOnly: m.readOnly,
+    ...(m.bindPropagation ? { BindOptions: { Propagation: m.bindPropagation } } : {}),
+    ...(m.volumeNoCopy || Object.keys(m.volumeLabels).length > 0 ? { VolumeOptions: { NoCopy: m.volumeNoCopy, Labels: m.volumeLabels } } : {}),
+    ...(m.tmpfsSizeBytes || m.tmpfsMode ? { TmpfsOptions: { SizeBytes: m.tmpfsSizeBytes, Mode: m.tmpfsMode } } : {}),
   };
 }

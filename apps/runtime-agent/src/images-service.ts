@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ContainerManager } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
+import { parseReference } from '@berth/oci';
 import type { DeleteItem, ImageStore } from '@berth/images';
 import {
   handleClientStream,
@@ -13,9 +14,13 @@ import {
   type ImportImageOptions,
 } from '@berth/proto';
 import { filtersToMap } from './convert.js';
+import type { RegistryTransfer } from './registry-transfer.js';
 
-/** The Images gRPC service of the agent: thin handlers over the host's ImageStore. */
-export function imagesService(images: ImageStore, containers: ContainerManager): ImagesServer {
+/**
+ * The Images gRPC service of the agent: thin handlers over the host's ImageStore (and, for
+ * pull/push/login, over `options.registry`).
+ */
+export function imagesService(images: ImageStore, containers: ContainerManager, options: { registry: RegistryTransfer }): ImagesServer {
   const summary = async (ref: string): Promise<ImageSummary> => {
     const list = await images.list({ all: true });
     const image = await images.resolve(ref);
@@ -94,8 +99,12 @@ export function imagesService(images: ImageStore, containers: ContainerManager):
       if (kind !== 'busybox' && kind !== 'debian') throw new InvalidArgumentError(`Unknown base image "${kind}": expected busybox or debian`);
       yield { message: `Making ${kind} base image`, imageId: '' };
       const image = await images.bootstrap(kind, { ref: ref || undefined });
-      yield { message: `Created ${image.names.join(', ') || image.id}`, imageId: image.id };
+      const names = image.names.map((n) => parseReference(n).familiar());
+      yield { message: `Created ${names.join(', ') || image.id}`, imageId: image.id };
     }),
+    pull: handleServerStream((request) => options.registry.pull(request)),
+    push: handleServerStream((request) => options.registry.push(request)),
+    login: handleUnary((request) => options.registry.login(request)),
   };
 }
 

@@ -12,6 +12,8 @@ const { values } = parseArgs({
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     listen: { type: 'string', default: 'unix:/run/berth/agent.sock' },
     runtime: { type: 'string', default: 'runc' },
+    // Docker's --insecure-registry, repeatable; also BERTH_INSECURE_REGISTRIES (comma-separated).
+    'insecure-registry': { type: 'string', multiple: true, default: [] },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -27,6 +29,10 @@ const agent = await Agent.open(
     runRoot: values['run-root']!,
     runtime: values.runtime,
     address: values.listen!,
+    insecureRegistries: [
+      ...values['insecure-registry']!,
+      ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ],
     log,
   },
   nc,

@@ -27,7 +27,9 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { ContainerLayout } from './layout.js';
 import { CommandNotRunnableError, lookPath } from './look-path.js';
 import { isMountpoint } from './mountinfo.js';
+import { anonymousVolumeNames, prepareMounts, removeVolumes, resolveMounts, usesVolume, withSystemMounts, type VolumeSource } from './mounts.js';
 import { generateName, normalizeName } from './names.js';
+import { withNetworkInspect, withNetworkSummary, type ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
 import { parseSignal } from './signals.js';
 import { createdState, statusOf, zeroTime } from './state.js';
@@ -58,6 +60,10 @@ export interface ContainerManagerOptions {
   snapshotter: ContainerSnapshotter;
   runtime: RuntimeDriver;
   onEvent?: (event: ContainerEvent) => void;
+  /** Container networking (@berth/network); without it containers get a private loopback-only netns. */
+  network?: ContainerNetworking;
+  /** Named and anonymous volumes (@berth/volumes VolumeStore); without it, volume mounts are refused. */
+  volumes?: VolumeSource;
 }
 
 /** In-memory state of one container while this process manages it (rebuilt by `init`). */
@@ -122,6 +128,8 @@ export class ContainerManager {
   private readonly images: ImageSource;
   private readonly snapshotter: ContainerSnapshotter;
   private readonly runtime: RuntimeDriver;
+  private readonly network?: ContainerNetworking;
+  private readonly volumes?: VolumeSource;
   private readonly onEvent: (event: ContainerEvent) => void;
   private closed = false;
   /** Aborts the exit watchers on close. */
@@ -135,6 +143,8 @@ export class ContainerManager {
     this.images = options.images;
     this.snapshotter = options.snapshotter;
     this.runtime = options.runtime;
+    this.network = options.network;
+    this.volumes = options.volumes;
     this.onEvent = options.onEvent ?? (() => {});
   }
 
@@ -229,6 +239,8 @@ export class ContainerManager {
     const id = randomBytes(32).toString('hex');
     let snapshotPrepared = false;
     let dirMade = false;
+    let networkRecorded = false;
+    let createdVolumes: string[] = [];
     try {
       const image = await this.images.resolve(options.image);
       const imageConfig = image.config.config ?? {};
@@ -245,8 +257,21 @@ export class ContainerManager {
 
       const hostname = options.hostname || id.slice(0, 12);
       const config = mergeConfig(options, imageConfig, hostname);
+      let networkMode = 'default';
+      if (this.network) {
+        networkRecorded = true;
+        const net = await this.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, options.network ?? {});
+        networkMode = net.networkMode;
+        // Docker lists `-p` and `--expose` ports among the exposed ones.
+        if (net.exposedPorts.length > 0) config.ExposedPorts = Object.fromEntries(net.exposedPorts.map((key) => [key, {}]));
+      }
+      const mounts = await resolveMounts(
+        { binds: options.binds, mounts: options.mounts, tmpfs: options.tmpfs, volumesFrom: options.volumesFrom, imageVolumes: imageConfig.Volumes },
+        { volumes: this.volumes, mountsOf: (c) => this.mustGet(this.resolve(c)).MountPoints ?? [] },
+      );
+      createdVolumes = mounts.created;
       const hostConfig: HostConfig = {
-        NetworkMode: 'default',
+        NetworkMode: networkMode,
         RestartPolicy: restartPolicy,
         AutoRemove: options.autoRemove ?? false,
         Init: options.init ?? false,
@@ -254,6 +279,10 @@ export class ContainerManager {
         NanoCpus: options.resources?.nanoCpus ?? 0,
         PidsLimit: options.resources?.pidsLimit ?? null,
         LogConfig: { Type: 'k8s-file', Config: {} },
+        Binds: options.binds?.length ? options.binds : null,
+        Mounts: options.mounts ?? [],
+        Tmpfs: options.tmpfs ?? {},
+        VolumesFrom: options.volumesFrom?.length ? options.volumesFrom : null,
       };
       await writeHostname(this.layout.hostnamePath(id), hostname);
       await writeHosts(this.layout.hostsPath(id), hostname, config.Domainname);
@@ -279,6 +308,7 @@ export class ContainerManager {
         HostsPath: this.layout.hostsPath(id),
         ManuallyStopped: false,
         HasBeenStartedBefore: false,
+        MountPoints: mounts.points,
       };
       this.store.insert(record);
       this.emit('create', record);
@@ -286,6 +316,8 @@ export class ContainerManager {
     } catch (err) {
       if (snapshotPrepared) await this.snapshotter.remove(id).catch(() => {});
       if (dirMade) await rm(this.layout.bundleDir(id), { recursive: true, force: true }).catch(() => {});
+      if (networkRecorded) await this.network?.remove(id).catch(() => {});
+      if (this.volumes) await removeVolumes(this.volumes, createdVolumes).catch(() => {});
       throw err;
     } finally {
       this.reservedNames.delete(name);
@@ -424,7 +456,8 @@ export class ContainerManager {
   /**
    * Removes a container: runtime state, rootfs mount, snapshot, bundle dir, record; emits `destroy`.
    * A running (paused, restarting) one needs `force` (it is killed first), else ConflictError with
-   * Docker's text. `volumes` is accepted for the API's sake; containers have no volumes yet.
+   * Docker's text. `volumes` (`rm -v`) also removes the container's anonymous volumes that no other
+   * container uses (a `--rm` container's always go).
    */
   async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const id = this.resolve(idOrName);
@@ -448,7 +481,7 @@ export class ContainerManager {
         // Wrapped: a promise returned as is would be awaited under the lock, which the exit handler needs.
         return { exited: live.exited?.promise ?? Promise.resolve() };
       }
-      await this.removeLocked(rec);
+      await this.removeLocked(rec, options);
       return undefined;
     });
     if (exited === undefined) return;
@@ -456,7 +489,7 @@ export class ContainerManager {
     await within(exited.exited, 10);
     await this.locks.run(id, async () => {
       const rec = this.store.get(id);
-      if (rec !== undefined) await this.removeLocked(rec);
+      if (rec !== undefined) await this.removeLocked(rec, options);
     });
   }
 
@@ -523,7 +556,7 @@ export class ContainerManager {
     if (options.latest) records = records.slice(0, 1);
     else if (options.limit !== undefined && options.limit > 0) records = records.slice(0, options.limit);
     const now = Date.now();
-    return records.map((r) => toSummary(r, now));
+    return records.map((r) => withNetworkSummary(toSummary(r, now), this.network?.summary(r.Id)));
   }
 
   /** Docker's ContainerInspectResponse. NotFoundError `No such container: x`. */
@@ -539,7 +572,7 @@ export class ContainerManager {
     } catch {
       graph = undefined;
     }
-    return toInspect(rec, { graph });
+    return withNetworkInspect(toInspect(rec, { graph }), this.network?.inspect(rec.Id));
   }
 
   /** The raw record (for the agent and tests). NotFoundError `No such container: x`. */
@@ -567,6 +600,11 @@ export class ContainerManager {
       }
     }
     throw new NotFoundError(`No such container: ${idOrName}`, { code: 'NO_SUCH_CONTAINER', detail: { container: idOrName } });
+  }
+
+  /** Ids of containers (any state) that mount a volume: the volume store's `usedBy`. */
+  volumeUsers(name: string): string[] {
+    return this.store.all().filter((rec) => usesVolume(rec.MountPoints, name)).map((rec) => rec.Id);
   }
 
   /** Ids of containers (any state) created from an image: the image store's `usedBy`. */
@@ -811,6 +849,9 @@ export class ContainerManager {
       const cwd = rec.Config.WorkingDir || '/';
       await lookPath(rootfs, rec.Path, { env: rec.Config.Env, workingDir: cwd });
       const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
+      const sandbox = await this.network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
+      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts, { mode: 0o644 });
+      if (sandbox?.resolvConf !== undefined) await writeFile(rec.ResolvConfPath, sandbox.resolvConf, { mode: 0o644 });
       const spec = generateSpec({
         id,
         rootfs,
@@ -820,12 +861,13 @@ export class ContainerManager {
         user,
         hostname: rec.Config.Hostname,
         terminal: rec.Config.Tty,
-        mounts: [
+        mounts: withSystemMounts(await prepareMounts(rec.MountPoints ?? [], rootfs, this.volumes), [
           bind(rec.HostnamePath, '/etc/hostname'),
           bind(rec.HostsPath, '/etc/hosts'),
           bind(rec.ResolvConfPath, '/etc/resolv.conf'),
-        ],
+        ]),
         init: rec.HostConfig.Init,
+        ...(sandbox ? { network: sandbox.namespace } : {}),
         ...(rec.HostConfig.Memory > 0 ? { memory: rec.HostConfig.Memory } : {}),
         ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
         ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
@@ -866,6 +908,7 @@ export class ContainerManager {
     } catch (err) {
       await this.runtime.delete(id, { force: true }).catch(() => {});
       await unmount(rootfs).catch(() => {});
+      await this.network?.stop(id).catch(() => {});
       const exitCode = exitCodeOfStartError(err);
       const message = messageOf(err);
       rec.State = { ...rec.State, Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exitCode, Error: message };
@@ -915,6 +958,7 @@ export class ContainerManager {
     const oom = await this.runtime.oomKilled(id).catch(() => false);
     await this.runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.layout.rootfs(id)).catch(() => {});
+    await this.network?.stop(id).catch(() => {});
     const finishedAt = new Date();
     const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
     rec.State = {
@@ -959,13 +1003,14 @@ export class ContainerManager {
     });
   }
 
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, options: { volumes?: boolean } = {}): Promise<void> {
     const id = rec.Id;
     const live = this.liveOf(rec);
     rec.State.Status = 'removing';
     this.store.update(rec);
     await this.runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.layout.rootfs(id)).catch(() => {});
+    await this.network?.remove(id);
     try {
       await this.snapshotter.remove(rec.SnapshotKey);
     } catch (err) {
@@ -973,6 +1018,10 @@ export class ContainerManager {
     }
     await rm(rec.BundleDir, { recursive: true, force: true });
     this.store.delete(id);
+    if (this.volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
+      // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
+      await removeVolumes(this.volumes, anonymousVolumeNames(rec.MountPoints)).catch(() => {});
+    }
     this.live.delete(id);
     this.emit('destroy', rec);
     for (const waiter of live.waiters) waiter.resolve(rec.State.ExitCode);

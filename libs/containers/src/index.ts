@@ -12,3 +12,15 @@ export type { DockerStats } from './docker-stats.js';
 export { normalizeName, generateName } from './names.js';
 export { statusText, humanDuration } from './state.js';
 export { ContainerLayout } from './layout.js';
+export {
+  parseBind,
+  planMount,
+  resolveMounts,
+  prepareMounts,
+  inspectMounts,
+  type MountOption,
+  type MountPoint,
+  type MountRequest,
+  type VolumeSource,
+} from './mounts.js';
+export type { ContainerNetworking, ContainerNetworkOptions, NetworkSandbox } from './networking.js';

@@ -1,3 +1,4 @@
+import { inspectMounts } from './mounts.js';
 import { statusOf, statusText } from './state.js';
 import type { ContainerRecord, ContainerSummary } from './types.js';
 
@@ -64,7 +65,7 @@ export function toInspect(
     AppArmorProfile: '',
     ExecIDs: extra.execIds && extra.execIds.length > 0 ? extra.execIds : null,
     HostConfig: {
-      Binds: null,
+      Binds: h.Binds ?? null,
       ContainerIDFile: '',
       LogConfig: h.LogConfig,
       NetworkMode: h.NetworkMode,
@@ -72,7 +73,7 @@ export function toInspect(
       RestartPolicy: h.RestartPolicy,
       AutoRemove: h.AutoRemove,
       VolumeDriver: '',
-      VolumesFrom: null,
+      VolumesFrom: h.VolumesFrom ?? null,
       CapAdd: null,
       CapDrop: null,
       Dns: [],
@@ -95,10 +96,11 @@ export function toInspect(
       CpuQuota: 0,
       PidsLimit: h.PidsLimit,
       OomKillDisable: false,
-      Mounts: [],
+      Mounts: h.Mounts ?? [],
+      ...(h.Tmpfs && Object.keys(h.Tmpfs).length > 0 ? { Tmpfs: h.Tmpfs } : {}),
     },
     GraphDriver: { Name: 'overlay2', Data: graphData },
-    Mounts: [],
+    Mounts: inspectMounts(record.MountPoints),
     Config: record.Config,
     NetworkSettings: {
       Bridge: '',
@@ -132,6 +134,6 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     Status: statusText(record.State, now),
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
-    Mounts: [],
+    Mounts: inspectMounts(record.MountPoints),
   };
 }

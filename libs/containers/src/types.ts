@@ -5,6 +5,9 @@
  * can return them as they are.
  */
 
+import type { MountOption, MountPoint } from './mounts.js';
+import type { ContainerNetworkOptions } from './networking.js';
+
 export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
 
 export interface RestartPolicy {
@@ -42,6 +45,16 @@ export interface CreateOptions {
   stopSignal?: string;
   /** Seconds to wait after the stop signal before SIGKILL (Docker's `StopTimeout`). */
   stopTimeout?: number;
+  /** `-v`: `NAME:/path[:mode]`, `/host:/path[:mode]`, `/path` (see mounts.ts parseBind). */
+  binds?: string[];
+  /** `--mount`. */
+  mounts?: MountOption[];
+  /** `--tmpfs /path[:options]`: path → options. */
+  tmpfs?: Record<string, string>;
+  /** `--volumes-from CONTAINER[:ro|:rw]`. */
+  volumesFrom?: string[];
+  /** `--network`, `-p`, `--dns`, ... (used when the manager has networking). */
+  network?: ContainerNetworkOptions;
 }
 
 /** Docker's ContainerConfig, merged from the image config and the create options. */
@@ -78,6 +91,11 @@ export interface HostConfig {
   NanoCpus: number;
   PidsLimit: number | null;
   LogConfig: { Type: string; Config: Record<string, string> };
+  /** Volumes and mounts as asked (absent in records made before volumes existed). */
+  Binds?: string[] | null;
+  Mounts?: MountOption[];
+  Tmpfs?: Record<string, string>;
+  VolumesFrom?: string[] | null;
 }
 
 export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
@@ -130,6 +148,8 @@ export interface ContainerRecord {
   /** Set by stop/kill, cleared by start: `unless-stopped` and `on-failure` do not restart it. */
   ManuallyStopped: boolean;
   HasBeenStartedBefore: boolean;
+  /** Resolved volumes, binds and tmpfs mounts (Docker's MountPoints; see mounts.ts). */
+  MountPoints?: MountPoint[];
 }
 
 export interface ContainerEvent {

@@ -3,3 +3,4 @@ export * from './time-arg.js';
 export * from './event-filter.js';
 export * from './event-bus.js';
 export * from './host-registry.js';
+export * from './registry-directory.js';

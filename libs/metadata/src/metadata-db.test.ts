@@ -17,7 +17,7 @@ describe('openMetadataDb', () => {
     db.close();
     const again = openMetadataDb(file);
     expect(again.pragma('user_version', { simple: true })).toBe(METADATA_SCHEMA_VERSION);
-    expect(METADATA_SCHEMA_VERSION).toBe(2);
+    expect(METADATA_SCHEMA_VERSION).toBe(5);
     expect(again.prepare('SELECT id FROM images').all()).toEqual([{ id: 'sha256:a' }]);
     again.close();
   });

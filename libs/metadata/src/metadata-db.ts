@@ -11,6 +11,9 @@ import Database from 'better-sqlite3';
  *   image_names   one row per tag or digest reference ("docker.io/library/busybox:latest")
  *   containers    one row per container; the Docker-shaped record is JSON in `record`
  *   layer_sizes   uncompressed size per layer diffID
+ *   volumes       one row per volume (libs/volumes)
+ *   build_cache   one row per cached build step (apps/builder)
+ *   networks, endpoints, sandboxes   networks and container attachments (libs/network)
  *
  * Migrations are append-only: a new version adds statements, never edits an old one.
  */
@@ -44,6 +47,50 @@ const migrations: string[] = [
   `CREATE TABLE layer_sizes (
      diff_id TEXT PRIMARY KEY,
      size INTEGER NOT NULL
+   );`,
+  // Volumes (libs/volumes): one row per named or anonymous volume; labels and options are JSON.
+  `CREATE TABLE volumes (
+     name TEXT PRIMARY KEY,
+     driver TEXT NOT NULL,
+     created TEXT NOT NULL,
+     labels TEXT NOT NULL,
+     options TEXT NOT NULL,
+     anonymous INTEGER NOT NULL
+   );`,
+  // Build cache (apps/builder): a step's cache key → the layer it made (none for a step without
+  // one) and the image config after it.
+  `CREATE TABLE build_cache (
+     key TEXT PRIMARY KEY,
+     layer_digest TEXT,
+     layer_media_type TEXT,
+     layer_size INTEGER,
+     diff_id TEXT,
+     uncompressed_size INTEGER,
+     config TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created TEXT NOT NULL,
+     last_used TEXT NOT NULL
+   );`,
+  // Networks (libs/network): networks, container endpoints (the address held while running,
+  // unique per network) and each container's network settings (sandbox); records are JSON.
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     created TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE endpoints (
+     network_id TEXT NOT NULL REFERENCES networks(id),
+     container_id TEXT NOT NULL,
+     ip TEXT,
+     record TEXT NOT NULL,
+     PRIMARY KEY (network_id, container_id),
+     UNIQUE (network_id, ip)
+   );
+   CREATE INDEX endpoints_by_container ON endpoints(container_id);
+   CREATE TABLE sandboxes (
+     container_id TEXT PRIMARY KEY,
+     record TEXT NOT NULL
    );`,
 ];
 

@@ -31,6 +31,8 @@ export interface PlatformSettings {
   dataRoot: string;
   runRoot: string;
   natsPort: number;
+  /** The registry's HTTP port on 127.0.0.1 (its admin gRPC API is on unix:<runRoot>/registry.sock). */
+  registryPort: number;
   apiAddress: string;
   agentAddress: string;
   runtime: string;
@@ -59,6 +61,7 @@ export async function platformSettings(options: PlatformOptions = {}): Promise<P
     dataRoot,
     runRoot,
     natsPort: saved.natsPort ?? (await freeLoopbackPort()),
+    registryPort: saved.registryPort ?? (await freeLoopbackPort()),
     apiAddress: options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
     agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
     runtime: options.runtime ?? saved.runtime ?? 'runc',
@@ -74,6 +77,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
     NATS_PORT: String(settings.natsPort),
+    REGISTRY_PORT: String(settings.registryPort),
     API_ADDRESS: settings.apiAddress,
     AGENT_ADDRESS: settings.agentAddress,
     RUNTIME: settings.runtime,

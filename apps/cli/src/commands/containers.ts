@@ -172,11 +172,14 @@ export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number>
 // ---------------------------------------------------------------------------------------------
 // inspect
 
-type Kind = 'container' | 'image';
+type Kind = 'container' | 'image' | 'volume';
 
 async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise<unknown> {
   let doc: JsonDocument;
-  if (kind === 'container') {
+  if (kind === 'volume') {
+    const c = client(ctx, 'volumes');
+    doc = await unary(c, c.inspect, { name: ref });
+  } else if (kind === 'container') {
     const c = client(ctx, 'containers');
     doc = await unary(c, c.inspect, { id: ref });
   } else {
@@ -242,8 +245,9 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
   const type = str(p, 'type');
   if (type === 'container') return inspectObjects(ctx, p, ['container'], (n) => `Error: No such container: ${n}`);
   if (type === 'image') return inspectObjects(ctx, p, ['image'], (n) => `Error: No such image: ${n}`);
+  if (type === 'volume') return inspectObjects(ctx, p, ['volume'], (n) => `Error: No such volume: ${n}`);
   if (type !== '') throw new StatusError(`"${type}" is not a valid value for --type`, 1);
-  return inspectObjects(ctx, p, ['container', 'image'], (n) => `Error: No such object: ${n}`);
+  return inspectObjects(ctx, p, ['container', 'image', 'volume'], (n) => `Error: No such object: ${n}`);
 }
 
 export async function containerInspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {

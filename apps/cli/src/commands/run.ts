@@ -6,6 +6,9 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { pullImage } from './registry.js';
+import { mountSpecFields } from '../mount-flags.js';
+import { networkSpecFields } from '../network-flags.js';
 import { errOut, out } from './shared.js';
 import { relayStream } from './stream-relay.js';
 
@@ -121,6 +124,8 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     },
     stopSignal: str(p, 'stop-signal'),
     stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
+    ...mountSpecFields(p.values, (message) => invalidOption(ctx, message)),
+    ...networkSpecFields(p.values, (message) => invalidOption(ctx, message)),
   };
 }
 
@@ -134,15 +139,46 @@ function signalProxy(c: ContainersClient, id: string): (signal: NodeJS.Signals) 
   };
 }
 
-async function createContainer(ctx: CommandContext, spec: ContainerSpec): Promise<string> {
+/** docker's --pull: `missing` pulls when the image is not found locally, `always` first, `never` never. */
+function pullPolicy(ctx: CommandContext, p: ParsedArgs): 'always' | 'missing' | 'never' {
+  const policy = str(p, 'pull') || 'missing';
+  if (policy !== 'always' && policy !== 'missing' && policy !== 'never') {
+    throw invalidOption(ctx, `invalid pull option: '${policy}': must be one of "always", "missing" or "never"`);
+  }
+  return policy;
+}
+
+/** A name the image can be pulled by (not an image id); undefined otherwise. */
+function pullableReference(image: string) {
+  if (/^(sha256:)?[0-9a-f]{64}$/.test(image)) return undefined;
+  try {
+    return parseReference(image);
+  } catch {
+    return undefined;
+  }
+}
+
+function isNoSuchImage(err: unknown): boolean {
+  return isBerthError(err) && err.kind === 'not-found' && (err.code === 'NO_SUCH_IMAGE' || err.message.startsWith('No such image'));
+}
+
+async function createContainer(ctx: CommandContext, spec: ContainerSpec, pull: 'always' | 'missing' | 'never' = 'never'): Promise<string> {
   const c = client(ctx, 'containers');
-  const created = await unary(c, c.create, { spec });
+  const ref = pullableReference(spec.image);
+  if (pull === 'always' && ref) await pullImage(ctx, ref, { output: ctx.io.stderr });
+  const created = await unary(c, c.create, { spec }).catch(async (err: unknown) => {
+    if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
+    // As docker run: say so on stderr, pull (progress on stderr too), then create again.
+    errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
+    await pullImage(ctx, ref, { output: ctx.io.stderr });
+    return unary(c, c.create, { spec });
+  });
   for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
   return created.id;
 }
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }));
+  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), pullPolicy(ctx, p));
   out(ctx, `${id}\n`);
   return 0;
 }
@@ -156,7 +192,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const detach = bool(p, 'detach');
   const spec = containerSpec(ctx, p, { detach });
   if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
-  const id = await createContainer(ctx, spec);
+  const id = await createContainer(ctx, spec, pullPolicy(ctx, p));
   const c = client(ctx, 'containers');
   if (detach) {
     await unary(c, c.start, { id });

@@ -5,6 +5,10 @@ import type { HandlerContext } from './context.js';
 /** GET / HEAD `/v2/<name>/blobs/<digest>`, with single-range `Range` support (206 / 416). */
 export async function getBlob(ctx: HandlerContext, name: string, digest: string): Promise<void> {
   const { reply, request, storage } = ctx;
+  if (ctx.proxy !== undefined && !(await storage.hasBlob(name, digest))) {
+    if (request.method === 'GET') return sendFromUpstream(ctx, name, digest);
+    await ctx.proxy.cacheBlob(name, digest);
+  }
   const { size } = await storage.statBlob(name, digest);
   reply
     .header('docker-content-digest', digest)
@@ -27,6 +31,22 @@ export async function getBlob(ctx: HandlerContext, name: string, digest: string)
   reply.code(200).header('content-length', size);
   if (request.method === 'HEAD') return reply.send();
   return reply.send(size === 0 ? '' : storage.readBlob(digest));
+}
+
+/**
+ * Pull-through cache miss: the upstream's bytes go to the client as they arrive (a Range header
+ * is ignored: 200 with the whole blob) while the cache stores them.
+ */
+async function sendFromUpstream(ctx: HandlerContext, name: string, digest: string): Promise<void> {
+  const blob = await ctx.proxy!.fetchBlob(name, digest);
+  ctx.reply
+    .code(200)
+    .header('docker-content-digest', digest)
+    .header('etag', `"${digest}"`)
+    .header('cache-control', 'max-age=31536000')
+    .type('application/octet-stream');
+  if (blob.size !== undefined) ctx.reply.header('content-length', blob.size);
+  return ctx.reply.send(blob.stream);
 }
 
 /** DELETE `/v2/<name>/blobs/<digest>`: unlinks the blob from the repository (bytes go at gc). */

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/authorizer.js';
+import type { PullThroughCache } from '../proxy/pull-through-cache.js';
+import type { RegistryEventSink } from '../registry-events.js';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
 
 /** Everything a handler needs for one request. */
@@ -11,6 +13,10 @@ export interface HandlerContext {
   /** Parsed query string (repeated keys become arrays). */
   query: Record<string, string | string[] | undefined>;
   deleteEnabled: boolean;
+  /** Told about every manifest pushed or deleted (NATS events); absent: nobody listens. */
+  events?: RegistryEventSink;
+  /** Pull-through cache mode: where missing manifests and blobs come from (writes are refused). */
+  proxy?: PullThroughCache;
 }
 
 /** First value of a query parameter. */

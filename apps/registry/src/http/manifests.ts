@@ -18,6 +18,7 @@ const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' };
  */
 export async function getManifest(ctx: HandlerContext, name: string, reference: string): Promise<void> {
   const { storage, request, reply } = ctx;
+  await ctx.proxy?.refreshManifest(name, reference);
   let stored = await storage.getManifest(name, reference);
   const accepted = parseAccept(request.headers.accept);
   if (!accepts(accepted, stored.mediaType)) {
@@ -35,6 +36,7 @@ export async function getManifest(ctx: HandlerContext, name: string, reference: 
         { detail: { mediaType: stored.mediaType, accept: accepted } },
       );
     }
+    await ctx.proxy?.refreshManifest(name, child.digest);
     stored = await storage.getManifest(name, child.digest);
   }
   reply
@@ -55,10 +57,11 @@ export async function putManifest(ctx: HandlerContext, name: string, reference: 
   const { storage, request, reply } = ctx;
   const body = await readLimited(request.raw, MAX_MANIFEST_BYTES);
   const queryTags = queryAll(ctx.query, 'tag');
-  const { digest, manifest } = await storage.putManifest(name, reference, body, {
+  const { digest, manifest, tags } = await storage.putManifest(name, reference, body, {
     contentType: request.headers['content-type'],
     tags: reference.includes(':') ? queryTags : [],
   });
+  ctx.events?.notify({ action: 'push', repository: name, digest, mediaType: manifest.mediaType, tags });
   reply.code(201).header('location', `/v2/${name}/manifests/${digest}`).header('docker-content-digest', digest).header('content-length', 0);
   if (manifest.subject !== undefined) reply.header('oci-subject', manifest.subject.digest);
   if (reference.includes(':') && queryTags.length > 0) reply.header('oci-tag', queryTags.join(', '));
@@ -68,7 +71,12 @@ export async function putManifest(ctx: HandlerContext, name: string, reference: 
 /** DELETE `/v2/<name>/manifests/<tag-or-digest>` (202): a tag alone, or a manifest and its tags. */
 export async function deleteManifest(ctx: HandlerContext, name: string, reference: string): Promise<void> {
   requireDeleteEnabled(ctx);
-  await ctx.storage.deleteManifest(name, reference);
+  const { digest, tags } = await ctx.storage.deleteManifest(name, reference);
+  ctx.events?.notify(
+    reference.includes(':')
+      ? { action: 'delete', repository: name, digest, tags }
+      : { action: 'delete', repository: name, digest, tag: reference, tags },
+  );
   ctx.reply.code(202).header('content-length', 0).send();
 }
 

@@ -253,12 +253,14 @@ export class FilesystemStorage {
    * Stores a manifest in `name` under its sha256 and, when `reference` is a tag (or `tags` are
    * given), points those tags at it. `reference` may also be the digest, which must match.
    * Throws `MANIFEST_INVALID`, `DIGEST_INVALID`, `TAG_INVALID` or `MANIFEST_BLOB_UNKNOWN`.
+   * `verifyReferences: false` skips the check that referenced blobs and child manifests are
+   * present (a pull-through cache stores a manifest before the blobs it fetches on demand).
    */
   async putManifest(
     name: string,
     reference: string,
     body: Buffer,
-    options: { contentType?: string; tags?: string[] } = {},
+    options: { contentType?: string; tags?: string[]; verifyReferences?: boolean } = {},
   ): Promise<{ digest: string; manifest: ParsedManifest; tags: string[] }> {
     const digest = sha256(body);
     const tags = [...(options.tags ?? [])];
@@ -274,7 +276,8 @@ export class FilesystemStorage {
     }
     tags.forEach(checkTag);
     const manifest = parseManifest(body, options.contentType);
-    for (const blob of manifest.blobs) {
+    const verify = options.verifyReferences ?? true;
+    for (const blob of verify ? manifest.blobs : []) {
       if (isForeignLayer(blob)) continue;
       if (!(await this.hasBlob(name, blob.digest))) {
         throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `Manifest references blob "${blob.digest}" that is not in repository "${name}": push it first`, {
@@ -282,7 +285,7 @@ export class FilesystemStorage {
         });
       }
     }
-    for (const child of manifest.manifests) {
+    for (const child of verify ? manifest.manifests : []) {
       if ((await readOptional(this.paths.revisionLink(name, parseDigest(child.digest)))) === undefined) {
         throw new RegistryError(
           'MANIFEST_BLOB_UNKNOWN',
@@ -316,20 +319,23 @@ export class FilesystemStorage {
 
   /**
    * Deletes a tag (the manifest stays), or a manifest by digest together with every tag pointing
-   * at it. `MANIFEST_UNKNOWN` when absent.
+   * at it. `MANIFEST_UNKNOWN` when absent. Returns the manifest digest and the tags removed.
    */
-  async deleteManifest(name: string, reference: string): Promise<void> {
+  async deleteManifest(name: string, reference: string): Promise<{ digest: string; tags: string[] }> {
     if (!looksLikeDigest(reference)) {
       checkTag(reference);
-      if ((await readOptional(this.paths.tagLink(name, reference))) === undefined) throw manifestUnknown(name, reference);
+      const target = (await readOptional(this.paths.tagLink(name, reference)))?.trim();
+      if (target === undefined) throw manifestUnknown(name, reference);
       await rm(this.paths.tagDir(name, reference), { recursive: true, force: true });
-      return;
+      return { digest: target, tags: [reference] };
     }
     const d = parseDigest(reference);
     const { body } = await this.getManifest(name, reference);
+    const removedTags: string[] = [];
     for (const tag of await this.listTags(name)) {
       if ((await readOptional(this.paths.tagLink(name, tag))) === reference) {
         await rm(this.paths.tagDir(name, tag), { recursive: true, force: true });
+        removedTags.push(tag);
       }
     }
     try {
@@ -339,6 +345,7 @@ export class FilesystemStorage {
       // a stored manifest that no longer parses has no referrer entry to clean
     }
     await rm(dirname(this.paths.revisionLink(name, d)), { recursive: true, force: true });
+    return { digest: reference, tags: removedTags };
   }
 
   /** The tags of `name` in ASCII order; `NAME_UNKNOWN` when the repository does not exist. */

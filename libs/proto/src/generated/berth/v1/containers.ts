@@ -109,10 +109,47 @@ export interface ContainerSpec {
   restartPolicy: RestartPolicy | undefined;
   resources: Resources | undefined;
   stopSignal: string;
-  stopTimeout?: number | undefined;
+  stopTimeout?:
+    | number
+    | undefined;
+  /** Networking (fields 30-49), as the `docker run` flags give them; the agent parses and checks them. */
+  networkMode: string;
+  /** -p: "[ip:][hostPort:]containerPort[/proto]" */
+  publish: string[];
+  /** -P */
+  publishAll: boolean;
+  /** --network-alias */
+  networkAliases: string[];
+  /** --dns */
+  dns: string[];
+  /** --dns-search */
+  dnsSearch: string[];
+  /** --dns-option */
+  dnsOptions: string[];
+  /** --add-host "host:ip" */
+  extraHosts: string[];
+  /** --ip */
+  ipv4Address: string;
+  /** --mac-address */
+  macAddress: string;
+  /** --expose "80[/proto]" or a range */
+  expose: string[];
+  /** Volumes and mounts (fields 50-69), as Docker's HostConfig has them. */
+  binds: string[];
+  /** --mount */
+  mounts: ContainerMount[];
+  /** --tmpfs /path[:opts]: path → options ("" for none) */
+  tmpfs: { [key: string]: string };
+  /** --volumes-from CONTAINER[:ro|:rw] */
+  volumesFrom: string[];
 }
 
 export interface ContainerSpec_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ContainerSpec_TmpfsEntry {
   key: string;
   value: string;
 }
@@ -197,11 +234,24 @@ export interface ContainerSummary {
   status: string;
   labels: { [key: string]: string };
   sizeRw: number;
+  /** Networking (fields 30-49): published and exposed ports (ps PORTS) and the networks' names. */
+  ports: PortMapping[];
+  networks: string[];
 }
 
 export interface ContainerSummary_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** One entry of Docker's ContainerSummary.Ports: a published port, or only exposed (no public_port). */
+export interface PortMapping {
+  ip: string;
+  privatePort: number;
+  /** 0: exposed only */
+  publicPort: number;
+  /** "tcp" | "udp" | "sctp" */
+  type: string;
 }
 
 export interface ListContainersResponse {
@@ -296,6 +346,30 @@ export interface StreamOutput {
     | { $case: "exitCode"; value: number }
     | { $case: "execId"; value: string }
     | undefined;
+}
+
+/** One `--mount` (Docker's Mount object of HostConfig.Mounts). */
+export interface ContainerMount {
+  /** "volume" | "bind" | "tmpfs" */
+  type: string;
+  /** volume name (empty: anonymous) or absolute host path */
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind: rprivate (default), private, rshared, shared, rslave, slave */
+  bindPropagation: string;
+  /** volume: do not fill a new volume from the image */
+  volumeNoCopy: boolean;
+  volumeLabels: { [key: string]: string };
+  /** tmpfs: 0 = unlimited */
+  tmpfsSizeBytes: number;
+  /** tmpfs: 0 = default (1777) */
+  tmpfsMode: number;
+}
+
+export interface ContainerMount_VolumeLabelsEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseContainerRef(): ContainerRef {
@@ -583,6 +657,21 @@ function createBaseContainerSpec(): ContainerSpec {
     resources: undefined,
     stopSignal: "",
     stopTimeout: undefined,
+    networkMode: "",
+    publish: [],
+    publishAll: false,
+    networkAliases: [],
+    dns: [],
+    dnsSearch: [],
+    dnsOptions: [],
+    extraHosts: [],
+    ipv4Address: "",
+    macAddress: "",
+    expose: [],
+    binds: [],
+    mounts: [],
+    tmpfs: {},
+    volumesFrom: [],
   };
 }
 
@@ -641,6 +730,51 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.stopTimeout !== undefined) {
       writer.uint32(144).int32(message.stopTimeout);
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(242).string(message.networkMode);
+    }
+    for (const v of message.publish) {
+      writer.uint32(250).string(v!);
+    }
+    if (message.publishAll !== false) {
+      writer.uint32(256).bool(message.publishAll);
+    }
+    for (const v of message.networkAliases) {
+      writer.uint32(266).string(v!);
+    }
+    for (const v of message.dns) {
+      writer.uint32(274).string(v!);
+    }
+    for (const v of message.dnsSearch) {
+      writer.uint32(282).string(v!);
+    }
+    for (const v of message.dnsOptions) {
+      writer.uint32(290).string(v!);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(298).string(v!);
+    }
+    if (message.ipv4Address !== "") {
+      writer.uint32(306).string(message.ipv4Address);
+    }
+    if (message.macAddress !== "") {
+      writer.uint32(314).string(message.macAddress);
+    }
+    for (const v of message.expose) {
+      writer.uint32(322).string(v!);
+    }
+    for (const v of message.binds) {
+      writer.uint32(402).string(v!);
+    }
+    for (const v of message.mounts) {
+      ContainerMount.encode(v!, writer.uint32(410).fork()).join();
+    }
+    globalThis.Object.entries(message.tmpfs).forEach(([key, value]: [string, string]) => {
+      ContainerSpec_TmpfsEntry.encode({ key: key as any, value }, writer.uint32(418).fork()).join();
+    });
+    for (const v of message.volumesFrom) {
+      writer.uint32(426).string(v!);
     }
     return writer;
   },
@@ -805,6 +939,129 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.stopTimeout = reader.int32();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.publish.push(reader.string());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.publishAll = reader.bool();
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.networkAliases.push(reader.string());
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.dnsSearch.push(reader.string());
+            continue;
+          }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.dnsOptions.push(reader.string());
+            continue;
+          }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 38: {
+            if (tag !== 306) {
+              break;
+            }
+
+            message.ipv4Address = reader.string();
+            continue;
+          }
+          case 39: {
+            if (tag !== 314) {
+              break;
+            }
+
+            message.macAddress = reader.string();
+            continue;
+          }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.expose.push(reader.string());
+            continue;
+          }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.binds.push(reader.string());
+            continue;
+          }
+          case 51: {
+            if (tag !== 410) {
+              break;
+            }
+
+            message.mounts.push(ContainerMount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 52: {
+            if (tag !== 418) {
+              break;
+            }
+
+            const entry52 = ContainerSpec_TmpfsEntry.decode(reader, reader.uint32());
+            if (entry52.value !== undefined) {
+              message.tmpfs[entry52.key] = entry52.value;
+            }
+            continue;
+          }
+          case 53: {
+            if (tag !== 426) {
+              break;
+            }
+
+            message.volumesFrom.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -878,6 +1135,80 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : isSet(object.stop_timeout)
         ? globalThis.Number(object.stop_timeout)
         : undefined,
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      publish: globalThis.Array.isArray(object?.publish)
+        ? object.publish.map((e: any) => globalThis.String(e))
+        : [],
+      publishAll: isSet(object.publishAll)
+        ? globalThis.Boolean(object.publishAll)
+        : isSet(object.publish_all)
+        ? globalThis.Boolean(object.publish_all)
+        : false,
+      networkAliases: globalThis.Array.isArray(object?.networkAliases)
+        ? object.networkAliases.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.network_aliases)
+        ? object.network_aliases.map((e: any) => globalThis.String(e))
+        : [],
+      dns: globalThis.Array.isArray(object?.dns)
+        ? object.dns.map((e: any) => globalThis.String(e))
+        : [],
+      dnsSearch: globalThis.Array.isArray(object?.dnsSearch)
+        ? object.dnsSearch.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dns_search)
+        ? object.dns_search.map((e: any) => globalThis.String(e))
+        : [],
+      dnsOptions: globalThis.Array.isArray(object?.dnsOptions)
+        ? object.dnsOptions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dns_options)
+        ? object.dns_options.map((e: any) => globalThis.String(e))
+        : [],
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      ipv4Address: isSet(object.ipv4Address)
+        ? globalThis.String(object.ipv4Address)
+        : isSet(object.ipv4_address)
+        ? globalThis.String(object.ipv4_address)
+        : "",
+      macAddress: isSet(object.macAddress)
+        ? globalThis.String(object.macAddress)
+        : isSet(object.mac_address)
+        ? globalThis.String(object.mac_address)
+        : "",
+      expose: globalThis.Array.isArray(object?.expose)
+        ? object.expose.map((e: any) => globalThis.String(e))
+        : [],
+      binds: globalThis.Array.isArray(object?.binds)
+        ? object.binds.map((e: any) => globalThis.String(e))
+        : [],
+      mounts: globalThis.Array.isArray(object?.mounts)
+        ? object.mounts.map((e: any) => ContainerMount.fromJSON(e))
+        : [],
+      tmpfs: isObject(object.tmpfs)
+        ? (globalThis.Object.entries(object.tmpfs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      volumesFrom: globalThis.Array.isArray(object?.volumesFrom)
+        ? object.volumesFrom.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.volumes_from)
+        ? object.volumes_from.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -943,6 +1274,57 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.stopTimeout !== undefined) {
       obj.stopTimeout = Math.round(message.stopTimeout);
     }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.publish?.length) {
+      obj.publish = message.publish;
+    }
+    if (message.publishAll !== false) {
+      obj.publishAll = message.publishAll;
+    }
+    if (message.networkAliases?.length) {
+      obj.networkAliases = message.networkAliases;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
+    if (message.dnsSearch?.length) {
+      obj.dnsSearch = message.dnsSearch;
+    }
+    if (message.dnsOptions?.length) {
+      obj.dnsOptions = message.dnsOptions;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.ipv4Address !== "") {
+      obj.ipv4Address = message.ipv4Address;
+    }
+    if (message.macAddress !== "") {
+      obj.macAddress = message.macAddress;
+    }
+    if (message.expose?.length) {
+      obj.expose = message.expose;
+    }
+    if (message.binds?.length) {
+      obj.binds = message.binds;
+    }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => ContainerMount.toJSON(e));
+    }
+    if (message.tmpfs) {
+      const entries = globalThis.Object.entries(message.tmpfs) as [string, string][];
+      if (entries.length > 0) {
+        obj.tmpfs = {};
+        entries.forEach(([k, v]) => {
+          obj.tmpfs[k] = v;
+        });
+      }
+    }
+    if (message.volumesFrom?.length) {
+      obj.volumesFrom = message.volumesFrom;
+    }
     return obj;
   },
 
@@ -983,6 +1365,29 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       : undefined;
     message.stopSignal = object.stopSignal ?? "";
     message.stopTimeout = object.stopTimeout ?? undefined;
+    message.networkMode = object.networkMode ?? "";
+    message.publish = object.publish?.map((e) => e) || [];
+    message.publishAll = object.publishAll ?? false;
+    message.networkAliases = object.networkAliases?.map((e) => e) || [];
+    message.dns = object.dns?.map((e) => e) || [];
+    message.dnsSearch = object.dnsSearch?.map((e) => e) || [];
+    message.dnsOptions = object.dnsOptions?.map((e) => e) || [];
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.ipv4Address = object.ipv4Address ?? "";
+    message.macAddress = object.macAddress ?? "";
+    message.expose = object.expose?.map((e) => e) || [];
+    message.binds = object.binds?.map((e) => e) || [];
+    message.mounts = object.mounts?.map((e) => ContainerMount.fromPartial(e)) || [];
+    message.tmpfs = (globalThis.Object.entries(object.tmpfs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.volumesFrom = object.volumesFrom?.map((e) => e) || [];
     return message;
   },
 };
@@ -1066,6 +1471,91 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
   },
   fromPartial<I extends Exact<DeepPartial<ContainerSpec_LabelsEntry>, I>>(object: I): ContainerSpec_LabelsEntry {
     const message = createBaseContainerSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerSpec_TmpfsEntry(): ContainerSpec_TmpfsEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
+  encode(message: ContainerSpec_TmpfsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSpec_TmpfsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSpec_TmpfsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSpec_TmpfsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerSpec_TmpfsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerSpec_TmpfsEntry>, I>>(base?: I): ContainerSpec_TmpfsEntry {
+    return ContainerSpec_TmpfsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerSpec_TmpfsEntry>, I>>(object: I): ContainerSpec_TmpfsEntry {
+    const message = createBaseContainerSpec_TmpfsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -2142,6 +2632,8 @@ function createBaseContainerSummary(): ContainerSummary {
     status: "",
     labels: {},
     sizeRw: 0,
+    ports: [],
+    networks: [],
   };
 }
 
@@ -2176,6 +2668,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     });
     if (message.sizeRw !== 0) {
       writer.uint32(80).int64(message.sizeRw);
+    }
+    for (const v of message.ports) {
+      PortMapping.encode(v!, writer.uint32(242).fork()).join();
+    }
+    for (const v of message.networks) {
+      writer.uint32(250).string(v!);
     }
     return writer;
   },
@@ -2276,6 +2774,22 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.sizeRw = longToNumber(reader.int64());
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.ports.push(PortMapping.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.networks.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2321,6 +2835,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
         : isSet(object.size_rw)
         ? globalThis.Number(object.size_rw)
         : 0,
+      ports: globalThis.Array.isArray(object?.ports)
+        ? object.ports.map((e: any) => PortMapping.fromJSON(e))
+        : [],
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2362,6 +2882,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.sizeRw !== 0) {
       obj.sizeRw = Math.round(message.sizeRw);
     }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortMapping.toJSON(e));
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks;
+    }
     return obj;
   },
 
@@ -2388,6 +2914,8 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
       {},
     );
     message.sizeRw = object.sizeRw ?? 0;
+    message.ports = object.ports?.map((e) => PortMapping.fromPartial(e)) || [];
+    message.networks = object.networks?.map((e) => e) || [];
     return message;
   },
 };
@@ -2473,6 +3001,131 @@ export const ContainerSummary_LabelsEntry: MessageFns<ContainerSummary_LabelsEnt
     const message = createBaseContainerSummary_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePortMapping(): PortMapping {
+  return { ip: "", privatePort: 0, publicPort: 0, type: "" };
+}
+
+export const PortMapping: MessageFns<PortMapping> = {
+  encode(message: PortMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ip !== "") {
+      writer.uint32(10).string(message.ip);
+    }
+    if (message.privatePort !== 0) {
+      writer.uint32(16).uint32(message.privatePort);
+    }
+    if (message.publicPort !== 0) {
+      writer.uint32(24).uint32(message.publicPort);
+    }
+    if (message.type !== "") {
+      writer.uint32(34).string(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.privatePort = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.publicPort = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortMapping {
+    return {
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      privatePort: isSet(object.privatePort)
+        ? globalThis.Number(object.privatePort)
+        : isSet(object.private_port)
+        ? globalThis.Number(object.private_port)
+        : 0,
+      publicPort: isSet(object.publicPort)
+        ? globalThis.Number(object.publicPort)
+        : isSet(object.public_port)
+        ? globalThis.Number(object.public_port)
+        : 0,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+    };
+  },
+
+  toJSON(message: PortMapping): unknown {
+    const obj: any = {};
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.privatePort !== 0) {
+      obj.privatePort = Math.round(message.privatePort);
+    }
+    if (message.publicPort !== 0) {
+      obj.publicPort = Math.round(message.publicPort);
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortMapping>, I>>(base?: I): PortMapping {
+    return PortMapping.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortMapping>, I>>(object: I): PortMapping {
+    const message = createBasePortMapping();
+    message.ip = object.ip ?? "";
+    message.privatePort = object.privatePort ?? 0;
+    message.publicPort = object.publicPort ?? 0;
+    message.type = object.type ?? "";
     return message;
   },
 };
@@ -3967,6 +4620,365 @@ export const StreamOutput: MessageFns<StreamOutput> = {
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseContainerMount(): ContainerMount {
+  return {
+    type: "",
+    source: "",
+    target: "",
+    readOnly: false,
+    bindPropagation: "",
+    volumeNoCopy: false,
+    volumeLabels: {},
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+  };
+}
+
+export const ContainerMount: MessageFns<ContainerMount> = {
+  encode(message: ContainerMount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(32).bool(message.readOnly);
+    }
+    if (message.bindPropagation !== "") {
+      writer.uint32(42).string(message.bindPropagation);
+    }
+    if (message.volumeNoCopy !== false) {
+      writer.uint32(48).bool(message.volumeNoCopy);
+    }
+    globalThis.Object.entries(message.volumeLabels).forEach(([key, value]: [string, string]) => {
+      ContainerMount_VolumeLabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.tmpfsSizeBytes !== 0) {
+      writer.uint32(64).int64(message.tmpfsSizeBytes);
+    }
+    if (message.tmpfsMode !== 0) {
+      writer.uint32(72).uint32(message.tmpfsMode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerMount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.bindPropagation = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.volumeNoCopy = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = ContainerMount_VolumeLabelsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.volumeLabels[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.tmpfsSizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.tmpfsMode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerMount {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      bindPropagation: isSet(object.bindPropagation)
+        ? globalThis.String(object.bindPropagation)
+        : isSet(object.bind_propagation)
+        ? globalThis.String(object.bind_propagation)
+        : "",
+      volumeNoCopy: isSet(object.volumeNoCopy)
+        ? globalThis.Boolean(object.volumeNoCopy)
+        : isSet(object.volume_no_copy)
+        ? globalThis.Boolean(object.volume_no_copy)
+        : false,
+      volumeLabels: isObject(object.volumeLabels)
+        ? (globalThis.Object.entries(object.volumeLabels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.volume_labels)
+        ? (globalThis.Object.entries(object.volume_labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      tmpfsSizeBytes: isSet(object.tmpfsSizeBytes)
+        ? globalThis.Number(object.tmpfsSizeBytes)
+        : isSet(object.tmpfs_size_bytes)
+        ? globalThis.Number(object.tmpfs_size_bytes)
+        : 0,
+      tmpfsMode: isSet(object.tmpfsMode)
+        ? globalThis.Number(object.tmpfsMode)
+        : isSet(object.tmpfs_mode)
+        ? globalThis.Number(object.tmpfs_mode)
+        : 0,
+    };
+  },
+
+  toJSON(message: ContainerMount): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.bindPropagation !== "") {
+      obj.bindPropagation = message.bindPropagation;
+    }
+    if (message.volumeNoCopy !== false) {
+      obj.volumeNoCopy = message.volumeNoCopy;
+    }
+    if (message.volumeLabels) {
+      const entries = globalThis.Object.entries(message.volumeLabels) as [string, string][];
+      if (entries.length > 0) {
+        obj.volumeLabels = {};
+        entries.forEach(([k, v]) => {
+          obj.volumeLabels[k] = v;
+        });
+      }
+    }
+    if (message.tmpfsSizeBytes !== 0) {
+      obj.tmpfsSizeBytes = Math.round(message.tmpfsSizeBytes);
+    }
+    if (message.tmpfsMode !== 0) {
+      obj.tmpfsMode = Math.round(message.tmpfsMode);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerMount>, I>>(base?: I): ContainerMount {
+    return ContainerMount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerMount>, I>>(object: I): ContainerMount {
+    const message = createBaseContainerMount();
+    message.type = object.type ?? "";
+    message.source = object.source ?? "";
+    message.target = object.target ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.bindPropagation = object.bindPropagation ?? "";
+    message.volumeNoCopy = object.volumeNoCopy ?? false;
+    message.volumeLabels = (globalThis.Object.entries(object.volumeLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.tmpfsSizeBytes = object.tmpfsSizeBytes ?? 0;
+    message.tmpfsMode = object.tmpfsMode ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerMount_VolumeLabelsEntry(): ContainerMount_VolumeLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerMount_VolumeLabelsEntry: MessageFns<ContainerMount_VolumeLabelsEntry> = {
+  encode(message: ContainerMount_VolumeLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerMount_VolumeLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerMount_VolumeLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerMount_VolumeLabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerMount_VolumeLabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerMount_VolumeLabelsEntry>, I>>(
+    base?: I,
+  ): ContainerMount_VolumeLabelsEntry {
+    return ContainerMount_VolumeLabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerMount_VolumeLabelsEntry>, I>>(
+    object: I,
+  ): ContainerMount_VolumeLabelsEntry {
+    const message = createBaseContainerMount_VolumeLabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };

@@ -157,6 +157,63 @@ export interface BootstrapImageRequest {
   ref: string;
 }
 
+/**
+ * Credentials for one registry, sent with each request that needs them (Docker's X-Registry-Auth):
+ * the agent stores none. Empty username: anonymous.
+ */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
+export interface PullImageRequest {
+  /** "busybox", "host:5000/a/b:tag", "name@sha256:…" (no tag: latest). */
+  ref: string;
+  /** "os/arch[/variant]" for a multi-platform image; empty: the host's. */
+  platform: string;
+  /** Every tag of the repository (docker pull --all-tags); `ref` must then have neither tag nor digest. */
+  allTags: boolean;
+  registryAuth: RegistryAuth | undefined;
+}
+
+export interface PushImageRequest {
+  /** A local name "host:5000/a/b:tag" (no tag: latest). */
+  ref: string;
+  /** Every local tag of the repository (docker push --all-tags); `ref` must then have no tag. */
+  allTags: boolean;
+  registryAuth: RegistryAuth | undefined;
+}
+
+/** One progress message, shaped like the JSON messages of Docker's API. */
+export interface TransferProgress {
+  /** A layer's short digest ("a3ed95caeb02"), or the tag for "Pulling from"; empty for status lines. */
+  id: string;
+  /** "Pulling fs layer", "Downloading", "Pull complete", "Pushed", "Digest: sha256:…", … */
+  status: string;
+  /** Bytes moved so far and the blob's size (Downloading / Pushing); 0 otherwise. */
+  current: number;
+  total: number;
+  /**
+   * Set on the final message of a pulled or pushed tag: the manifest (or index) digest, the image
+   * id (pull), the manifest's size (push) and the full reference ("docker.io/library/busybox:latest").
+   */
+  digest: string;
+  imageId: string;
+  size: number;
+  ref: string;
+}
+
+export interface LoginRequest {
+  /** The registry host ("localhost:5000"); empty: Docker Hub. */
+  server: string;
+  registryAuth: RegistryAuth | undefined;
+}
+
+export interface LoginResponse {
+  /** "Login Succeeded" */
+  status: string;
+}
+
 function createBaseEmpty(): Empty {
   return {};
 }
@@ -2384,6 +2441,672 @@ export const BootstrapImageRequest: MessageFns<BootstrapImageRequest> = {
   },
 };
 
+function createBaseRegistryAuth(): RegistryAuth {
+  return { username: "", password: "" };
+}
+
+export const RegistryAuth: MessageFns<RegistryAuth> = {
+  encode(message: RegistryAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryAuth {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: RegistryAuth): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegistryAuth>, I>>(base?: I): RegistryAuth {
+    return RegistryAuth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegistryAuth>, I>>(object: I): RegistryAuth {
+    const message = createBaseRegistryAuth();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBasePullImageRequest(): PullImageRequest {
+  return { ref: "", platform: "", allTags: false, registryAuth: undefined };
+}
+
+export const PullImageRequest: MessageFns<PullImageRequest> = {
+  encode(message: PullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.platform !== "") {
+      writer.uint32(18).string(message.platform);
+    }
+    if (message.allTags !== false) {
+      writer.uint32(24).bool(message.allTags);
+    }
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allTags = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullImageRequest {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      allTags: isSet(object.allTags)
+        ? globalThis.Boolean(object.allTags)
+        : isSet(object.all_tags)
+        ? globalThis.Boolean(object.all_tags)
+        : false,
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PullImageRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.allTags !== false) {
+      obj.allTags = message.allTags;
+    }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PullImageRequest>, I>>(base?: I): PullImageRequest {
+    return PullImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullImageRequest>, I>>(object: I): PullImageRequest {
+    const message = createBasePullImageRequest();
+    message.ref = object.ref ?? "";
+    message.platform = object.platform ?? "";
+    message.allTags = object.allTags ?? false;
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePushImageRequest(): PushImageRequest {
+  return { ref: "", allTags: false, registryAuth: undefined };
+}
+
+export const PushImageRequest: MessageFns<PushImageRequest> = {
+  encode(message: PushImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.allTags !== false) {
+      writer.uint32(16).bool(message.allTags);
+    }
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allTags = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushImageRequest {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      allTags: isSet(object.allTags)
+        ? globalThis.Boolean(object.allTags)
+        : isSet(object.all_tags)
+        ? globalThis.Boolean(object.all_tags)
+        : false,
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PushImageRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.allTags !== false) {
+      obj.allTags = message.allTags;
+    }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushImageRequest>, I>>(base?: I): PushImageRequest {
+    return PushImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushImageRequest>, I>>(object: I): PushImageRequest {
+    const message = createBasePushImageRequest();
+    message.ref = object.ref ?? "";
+    message.allTags = object.allTags ?? false;
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTransferProgress(): TransferProgress {
+  return { id: "", status: "", current: 0, total: 0, digest: "", imageId: "", size: 0, ref: "" };
+}
+
+export const TransferProgress: MessageFns<TransferProgress> = {
+  encode(message: TransferProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.current !== 0) {
+      writer.uint32(24).int64(message.current);
+    }
+    if (message.total !== 0) {
+      writer.uint32(32).int64(message.total);
+    }
+    if (message.digest !== "") {
+      writer.uint32(42).string(message.digest);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(50).string(message.imageId);
+    }
+    if (message.size !== 0) {
+      writer.uint32(56).int64(message.size);
+    }
+    if (message.ref !== "") {
+      writer.uint32(66).string(message.ref);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.current = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.total = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferProgress {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+    };
+  },
+
+  toJSON(message: TransferProgress): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.current !== 0) {
+      obj.current = Math.round(message.current);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TransferProgress>, I>>(base?: I): TransferProgress {
+    return TransferProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TransferProgress>, I>>(object: I): TransferProgress {
+    const message = createBaseTransferProgress();
+    message.id = object.id ?? "";
+    message.status = object.status ?? "";
+    message.current = object.current ?? 0;
+    message.total = object.total ?? 0;
+    message.digest = object.digest ?? "";
+    message.imageId = object.imageId ?? "";
+    message.size = object.size ?? 0;
+    message.ref = object.ref ?? "";
+    return message;
+  },
+};
+
+function createBaseLoginRequest(): LoginRequest {
+  return { server: "", registryAuth: undefined };
+}
+
+export const LoginRequest: MessageFns<LoginRequest> = {
+  encode(message: LoginRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.server !== "") {
+      writer.uint32(10).string(message.server);
+    }
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoginRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoginRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.server = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoginRequest {
+    return {
+      server: isSet(object.server) ? globalThis.String(object.server) : "",
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
+    };
+  },
+
+  toJSON(message: LoginRequest): unknown {
+    const obj: any = {};
+    if (message.server !== "") {
+      obj.server = message.server;
+    }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoginRequest>, I>>(base?: I): LoginRequest {
+    return LoginRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoginRequest>, I>>(object: I): LoginRequest {
+    const message = createBaseLoginRequest();
+    message.server = object.server ?? "";
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLoginResponse(): LoginResponse {
+  return { status: "" };
+}
+
+export const LoginResponse: MessageFns<LoginResponse> = {
+  encode(message: LoginResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoginResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoginResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoginResponse {
+    return { status: isSet(object.status) ? globalThis.String(object.status) : "" };
+  },
+
+  toJSON(message: LoginResponse): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoginResponse>, I>>(base?: I): LoginResponse {
+    return LoginResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoginResponse>, I>>(object: I): LoginResponse {
+    const message = createBaseLoginResponse();
+    message.status = object.status ?? "";
+    return message;
+  },
+};
+
 /**
  * Images: the host's image store. Served by the runtime agent for its host and by the gateway,
  * which forwards to the agent of the host it picks. Inspect-style answers carry the Docker-shaped
@@ -2496,6 +3219,46 @@ export const ImagesService = {
     responseSerialize: (value: ProgressMessage): Buffer => Buffer.from(ProgressMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProgressMessage => ProgressMessage.decode(value),
   },
+  /**
+   * docker pull: fetches an image from its registry into the host's store. The stream carries
+   * Docker's progress messages ("latest: Pulling from library/busybox", per-layer "Pull complete",
+   * "Digest: sha256:…", "Status: …"); the last message has `digest` and `image_id` set.
+   */
+  pull: {
+    path: "/berth.v1.Images/Pull" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PullImageRequest): Buffer => Buffer.from(PullImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullImageRequest => PullImageRequest.decode(value),
+    responseSerialize: (value: TransferProgress): Buffer => Buffer.from(TransferProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferProgress => TransferProgress.decode(value),
+  },
+  /**
+   * docker push: uploads a local image (or every tag of its repository) to its registry. The last
+   * message of each tag is "<tag>: digest: sha256:… size: N" with `digest` and `size` set.
+   */
+  push: {
+    path: "/berth.v1.Images/Push" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PushImageRequest): Buffer => Buffer.from(PushImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PushImageRequest => PushImageRequest.decode(value),
+    responseSerialize: (value: TransferProgress): Buffer => Buffer.from(TransferProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferProgress => TransferProgress.decode(value),
+  },
+  /**
+   * docker login's check: verifies the credentials against the registry (`GET /v2/`). Storing
+   * them is the client's business (Docker's config.json, as the docker CLI does).
+   */
+  login: {
+    path: "/berth.v1.Images/Login" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LoginRequest): Buffer => Buffer.from(LoginRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LoginRequest => LoginRequest.decode(value),
+    responseSerialize: (value: LoginResponse): Buffer => Buffer.from(LoginResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoginResponse => LoginResponse.decode(value),
+  },
 } as const;
 
 export interface ImagesServer extends UntypedServiceImplementation {
@@ -2514,6 +3277,22 @@ export interface ImagesServer extends UntypedServiceImplementation {
   commit: handleUnaryCall<CommitRequest, ImageSummary>;
   /** Makes a base image without a registry: "busybox" (from busybox-static) or "debian" (debootstrap). */
   bootstrap: handleServerStreamingCall<BootstrapImageRequest, ProgressMessage>;
+  /**
+   * docker pull: fetches an image from its registry into the host's store. The stream carries
+   * Docker's progress messages ("latest: Pulling from library/busybox", per-layer "Pull complete",
+   * "Digest: sha256:…", "Status: …"); the last message has `digest` and `image_id` set.
+   */
+  pull: handleServerStreamingCall<PullImageRequest, TransferProgress>;
+  /**
+   * docker push: uploads a local image (or every tag of its repository) to its registry. The last
+   * message of each tag is "<tag>: digest: sha256:… size: N" with `digest` and `size` set.
+   */
+  push: handleServerStreamingCall<PushImageRequest, TransferProgress>;
+  /**
+   * docker login's check: verifies the credentials against the registry (`GET /v2/`). Storing
+   * them is the client's business (Docker's config.json, as the docker CLI does).
+   */
+  login: handleUnaryCall<LoginRequest, LoginResponse>;
 }
 
 export interface ImagesClient extends Client {
@@ -2662,6 +3441,46 @@ export interface ImagesClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ProgressMessage>;
+  /**
+   * docker pull: fetches an image from its registry into the host's store. The stream carries
+   * Docker's progress messages ("latest: Pulling from library/busybox", per-layer "Pull complete",
+   * "Digest: sha256:…", "Status: …"); the last message has `digest` and `image_id` set.
+   */
+  pull(request: PullImageRequest, options?: Partial<CallOptions>): ClientReadableStream<TransferProgress>;
+  pull(
+    request: PullImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TransferProgress>;
+  /**
+   * docker push: uploads a local image (or every tag of its repository) to its registry. The last
+   * message of each tag is "<tag>: digest: sha256:… size: N" with `digest` and `size` set.
+   */
+  push(request: PushImageRequest, options?: Partial<CallOptions>): ClientReadableStream<TransferProgress>;
+  push(
+    request: PushImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TransferProgress>;
+  /**
+   * docker login's check: verifies the credentials against the registry (`GET /v2/`). Storing
+   * them is the client's business (Docker's config.json, as the docker CLI does).
+   */
+  login(
+    request: LoginRequest,
+    callback: (error: ServiceError | null, response: LoginResponse) => void,
+  ): ClientUnaryCall;
+  login(
+    request: LoginRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LoginResponse) => void,
+  ): ClientUnaryCall;
+  login(
+    request: LoginRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoginResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ImagesClient = makeGenericClientConstructor(ImagesService, "berth.v1.Images") as unknown as {

@@ -1,0 +1,143 @@
+import { unary, type Volume } from '@berth/proto';
+import { isBerthError } from '@berth/errors';
+import { daemonMessage, StatusError } from '../cli-errors.js';
+import { client } from '../clients.js';
+import type { CommandContext } from '../context.js';
+import type { ParsedArgs } from '../flags.js';
+import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { FieldContext, Template, TemplateError } from '../template.js';
+import { humanSize } from '../units.js';
+import { confirm, forEachObject, goJson, out, toFilters } from './shared.js';
+
+/** `berth volume create | ls | inspect | rm | prune` (docker's volume commands). */
+
+const str = (p: ParsedArgs, name: string) => p.values[name] as string;
+const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
+const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
+
+/** `k=v` (or bare `k`) words as a map, later ones winning. */
+function keyValues(words: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq < 0) map[word] = '';
+    else map[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return map;
+}
+
+export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const name = p.args[0] ?? str(p, 'name');
+  if (p.args[0] && str(p, 'name') && str(p, 'name') !== p.args[0]) {
+    throw new StatusError(`conflicting options: cannot specify a volume-name through both --name and as a positional arg`, 1);
+  }
+  const c = client(ctx, 'volumes');
+  const volume = await unary(c, c.create, {
+    name,
+    driver: str(p, 'driver'),
+    labels: keyValues(list(p, 'label')),
+    driverOpts: keyValues(list(p, 'opt')),
+  });
+  out(ctx, `${volume.name}\n`);
+  return 0;
+}
+
+export const volumeDefaultTable = 'table {{.Driver}}\t{{.Name}}';
+
+export const volumeHeader = headerContext('*formatter.volumeContext', {
+  Name: 'VOLUME NAME',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  Mountpoint: 'MOUNTPOINT',
+  Labels: 'LABELS',
+  Label: 'LABEL',
+  Links: 'LINKS',
+  Size: 'SIZE',
+});
+
+/** docker's formatter.volumeContext. */
+export function volumeRow(v: Volume): FieldContext {
+  return new FieldContext('*formatter.volumeContext', {
+    Name: () => v.name,
+    Driver: () => v.driver,
+    Scope: () => v.scope,
+    Mountpoint: () => v.mountpoint,
+    Labels: () =>
+      Object.keys(v.labels)
+        .sort()
+        .map((k) => `${k}=${v.labels[k]}`)
+        .join(','),
+    Label: (name?: unknown) => v.labels[String(name)] ?? '',
+    Links: () => 'N/A',
+    Size: () => 'N/A',
+  });
+}
+
+export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'volumes');
+  const res = await unary(c, c.list, { filters: toFilters(list(p, 'filter')) });
+  const source = resolveFormat({ format: str(p, 'format'), defaultTable: volumeDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.Name}}' });
+  out(ctx, renderListing(source, res.volumes.map(volumeRow), volumeHeader));
+  return 0;
+}
+
+/** docker volume inspect: the volumes found as a JSON array (or the template per volume), then the errors. */
+export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const format = str(p, 'format');
+  let template: Template | undefined;
+  if (format && format !== 'json') {
+    try {
+      template = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+    } catch (err) {
+      if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+      throw err;
+    }
+  }
+  const c = client(ctx, 'volumes');
+  const found: unknown[] = [];
+  const errors: string[] = [];
+  let rendered = '';
+  for (const name of p.args) {
+    let volume: unknown;
+    try {
+      volume = JSON.parse((await unary(c, c.inspect, { name })).json) as unknown;
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      errors.push(daemonMessage(err, ctx.host));
+      continue;
+    }
+    found.push(volume);
+    if (template) {
+      try {
+        rendered += template.execute(volume) + '\n';
+      } catch (err) {
+        if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+  out(ctx, template ? rendered : `${goJson(found)}\n`);
+  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
+  return 0;
+}
+
+export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'volumes');
+  return forEachObject(ctx, p.args, async (name) => {
+    await unary(c, c.remove, { name, force: bool(p, 'force') });
+    return name;
+  });
+}
+
+export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const all = bool(p, 'all');
+  const warning = all
+    ? 'WARNING! This will remove all local volumes not used by at least one container.'
+    : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
+  if (!bool(p, 'force') && !(await confirm(ctx, warning))) return 0;
+  const c = client(ctx, 'volumes');
+  const res = await unary(c, c.prune, { all, filters: toFilters(list(p, 'filter')) });
+  if (res.deleted.length > 0) out(ctx, `Deleted Volumes:\n${res.deleted.map((n) => `${n}\n`).join('')}\n`);
+  out(ctx, `Total reclaimed space: ${humanSize(res.spaceReclaimed)}\n`);
+  return 0;
+}
