@@ -1,0 +1,106 @@
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError } from '@berth/errors';
+import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
+import type { Builder } from './builder.js';
+
+type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
+
+/**
+ * The Builder gRPC service over a Builder: `Build` reads the options, then the context chunks,
+ * and streams the progress lines and finally the image id; `Prune` empties the cache.
+ */
+export function builderService(builder: Builder): BuilderServer {
+  return {
+    build: (call: BuildCall) => void build(builder, call),
+    prune: handleUnary(async (request) => {
+      const keep = request.keepDurationSeconds;
+      const result = await builder.prune(keep > 0 ? { olderThan: new Date(Date.now() - keep * 1000) } : {});
+      return { records: result.records, reclaimed: result.reclaimed };
+    }),
+  };
+}
+
+async function build(builder: Builder, call: BuildCall): Promise<void> {
+  try {
+    const messages = readMessages(call);
+    const first = await messages.next();
+    if (first.done || first.value.input?.$case !== 'options') throw new InvalidArgumentError('Build must begin with an options message');
+    const options = first.value.input.value;
+    const context = (async function* () {
+      for (;;) {
+        const next = await messages.next();
+        if (next.done) return;
+        if (next.value.input?.$case === 'context') yield next.value.input.value;
+      }
+    })();
+    const send = (output: BuildOutput['output']) => {
+      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
+    };
+    const result = await builder.build(
+      {
+        context,
+        ...(options.dockerfileContent ? { dockerfileContent: options.dockerfileContent } : {}),
+        ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
+        ...(options.dockerfileName ? { dockerfileName: options.dockerfileName } : {}),
+        buildArgs: Object.fromEntries(options.buildArgs.map((a) => [a.key, a.value])),
+        ...(options.target ? { target: options.target } : {}),
+        tags: options.tags,
+        noCache: options.noCache,
+        labels: Object.fromEntries(options.labels.map((a) => [a.key, a.value])),
+      },
+      { onProgress: (line) => send({ $case: 'line', value: line }) },
+    );
+    for (const warning of result.warnings) send({ $case: 'line', value: warning });
+    send({ $case: 'imageId', value: result.imageId });
+    call.end();
+  } catch (err) {
+    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, err);
+  }
+}
+
+/**
+ * The call's messages, read with 'data' listeners attached at once (the stream is paused while
+ * more than a few messages wait, so a large context is not buffered in memory).
+ */
+function readMessages(call: BuildCall): AsyncIterator<BuildInput> {
+  const queue: BuildInput[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  call.on('data', (m: BuildInput) => {
+    queue.push(m);
+    if (queue.length >= 16) call.pause();
+    notify();
+  });
+  call.on('end', () => {
+    ended = true;
+    notify();
+  });
+  call.on('error', (err) => {
+    failure = err;
+    notify();
+  });
+  call.on('cancelled', () => {
+    failure ??= new InvalidArgumentError('The build was cancelled by the client');
+    notify();
+  });
+  return {
+    async next(): Promise<IteratorResult<BuildInput>> {
+      for (;;) {
+        if (queue.length > 0) {
+          const value = queue.shift()!;
+          if (queue.length < 4) call.resume();
+          return { value, done: false };
+        }
+        if (failure) throw failure;
+        if (ended) return { value: undefined, done: true };
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+}
