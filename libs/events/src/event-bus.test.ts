@@ -61,7 +61,11 @@ describe('EventBus on a real nats-server', () => {
     const hosts = new HostRegistry(nc);
     await hosts.announce({ hostId: 'h1', hostname: 'box', address: '127.0.0.1:1', version: '0', startedAt: 1 });
     expect((await hosts.first()).address).toBe('127.0.0.1:1');
+    await hosts.announce({ hostId: 'h2', hostname: 'box2', address: '127.0.0.1:2', version: '0', startedAt: 2 });
+    expect((await hosts.list()).map((h) => h.hostId).sort()).toEqual(['h1', 'h2']);
+    expect((await hosts.first()).address).toBe('127.0.0.1:2'); // the most recently started
     await hosts.withdraw('h1');
+    await hosts.withdraw('h2');
     expect(await hosts.list()).toEqual([]);
   });
 });

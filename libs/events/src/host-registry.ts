@@ -33,7 +33,10 @@ export class HostRegistry {
   async list(): Promise<AgentAnnouncement[]> {
     const kv = await this.bucket();
     const hosts: AgentAnnouncement[] = [];
-    for await (const key of await kv.keys()) {
+    // Read every key first: a kv.get() while the keys() iterator is open ends that iterator early.
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    for (const key of keys) {
       const entry = await kv.get(key);
       if (entry && entry.operation === 'PUT' && entry.value.length > 0) hosts.push(AgentAnnouncement.decode(entry.value));
     }

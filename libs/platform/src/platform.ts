@@ -9,7 +9,7 @@ import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 
 /**
- * Starts and stops this host's platform processes (nats-server, runtime agent, gateway) in the
+ * Starts and stops this host's platform processes (nats-server, runtime agent, gateway, registry) in the
  * background, as `compose/platform.yaml` describes them.
  *
  *   <dataRoot>/platform.json      the settings of this data root (ports, addresses), kept across restarts
