@@ -80,15 +80,20 @@ export class EventBus {
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(since).toISOString(),
     });
+    // An `until` already past is a pure replay: it ends once the stream has been read up to the
+    // present (or past `until`), not by a timer, which would fire before the first delivery.
+    const replayOnly = until !== undefined && until <= Date.now();
+    if (replayOnly && (await consumer.info()).num_pending === 0) return;
     const messages = await consumer.consume();
     const stop = () => void messages.close();
     signal?.addEventListener('abort', stop, { once: true });
-    const timer = until !== undefined ? setTimeout(stop, Math.max(0, until - Date.now())) : undefined;
+    const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;
     try {
       for await (const msg of messages) {
         const event = Event.decode(msg.data);
         if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) break;
         if (matchesFilters(event, filters)) yield event;
+        if (replayOnly && msg.info.pending === 0) break;
       }
     } finally {
       if (timer) clearTimeout(timer);
