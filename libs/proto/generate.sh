@@ -5,13 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=libs/proto/src/generated
-target=$out
-if [ "${1:-}" = "--check" ]; then
-  target=$(mktemp -d)
-  trap 'rm -rf "$target"' EXIT
-fi
-rm -rf "${target:?}"/berth
-mkdir -p "$target"
+# Generate into a temporary folder, then swap it in: a process reading the generated code
+# meanwhile (a running test) never sees a half-written folder.
+target=$(mktemp -d)
+trap 'rm -rf "$target"' EXIT
 protoc \
   --plugin=protoc-gen-ts_proto=node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out="$target" \
@@ -25,6 +22,14 @@ for f in $(find "$target/berth" -name '*.ts'); do
     mv "$f.tmp" "$f"
   fi
 done
+if [ "${1:-}" != "--check" ]; then
+  mkdir -p "$out"
+  rm -rf "$out/berth.old"
+  [ -d "$out/berth" ] && mv "$out/berth" "$out/berth.old"
+  mv "$target/berth" "$out/berth"
+  rm -rf "$out/berth.old"
+  exit 0
+fi
 if [ "${1:-}" = "--check" ]; then
   if ! diff -r "$target/berth" "$out/berth" > /dev/null; then
     echo "libs/proto/src/generated is stale: run 'npx nx run proto:generate' and commit the result" >&2
