@@ -1,0 +1,201 @@
+import { unary, type NetworkSummary } from '@berth/proto';
+import { isBerthError, NotFoundError } from '@berth/errors';
+import { daemonMessage, StatusError } from '../cli-errors.js';
+import { client } from '../clients.js';
+import type { CommandContext } from '../context.js';
+import type { ParsedArgs } from '../flags.js';
+import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { FieldContext, Template, TemplateError } from '../template.js';
+import { goTimeString } from '../units.js';
+import { confirm, forEachObject, goJson, out, toFilters } from './shared.js';
+
+/** `berth network create | ls | inspect | rm | prune | connect | disconnect` and `berth port`. */
+
+const str = (p: ParsedArgs, name: string) => p.values[name] as string;
+const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
+const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
+
+function keyValues(words: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq < 0) map[word] = '';
+    else map[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return map;
+}
+
+/** At most one value of a list flag (Berth networks have one IPv4 subnet). */
+function single(p: ParsedArgs, name: string): string {
+  const values = list(p, name);
+  if (values.length > 1) throw new StatusError(`Error: only one --${name} is supported per network`, 1);
+  return values[0] ?? '';
+}
+
+export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  if (bool(p, 'ipv6')) throw new StatusError('Error response from daemon: IPv6 networks are not supported yet', 1);
+  const c = client(ctx, 'networks');
+  const res = await unary(c, c.create, {
+    name: p.args[0]!,
+    driver: str(p, 'driver'),
+    subnet: single(p, 'subnet'),
+    gateway: single(p, 'gateway'),
+    ipRange: single(p, 'ip-range'),
+    internal: bool(p, 'internal'),
+    attachable: bool(p, 'attachable'),
+    labels: keyValues(list(p, 'label')),
+    options: keyValues(list(p, 'opt')),
+  });
+  out(ctx, `${res.id}\n`);
+  return 0;
+}
+
+export const networkDefaultTable = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
+
+export const networkHeader = headerContext('*formatter.networkContext', {
+  ID: 'NETWORK ID',
+  Name: 'NAME',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  IPv6: 'IPV6',
+  Internal: 'INTERNAL',
+  Labels: 'LABELS',
+  Label: 'LABEL',
+  CreatedAt: 'CREATED AT',
+});
+
+/** docker's formatter.networkContext. */
+export function networkRow(n: NetworkSummary, options: { trunc: boolean }): FieldContext {
+  return new FieldContext('*formatter.networkContext', {
+    ID: () => (options.trunc ? n.id.slice(0, 12) : n.id),
+    Name: () => n.name,
+    Driver: () => n.driver,
+    Scope: () => n.scope,
+    IPv6: () => String(n.ipv6),
+    Internal: () => String(n.internal),
+    Labels: () =>
+      Object.keys(n.labels)
+        .sort()
+        .map((k) => `${k}=${n.labels[k]}`)
+        .join(','),
+    Label: (name?: unknown) => n.labels[String(name)] ?? '',
+    CreatedAt: () => goTimeString(Math.floor(Date.parse(n.created) / 1000)),
+  });
+}
+
+export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'networks');
+  const res = await unary(c, c.list, { filters: toFilters(list(p, 'filter')) });
+  const source = resolveFormat({ format: str(p, 'format'), defaultTable: networkDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.ID}}' });
+  const rows = [...res.networks].sort((a, b) => a.name.localeCompare(b.name)).map((n) => networkRow(n, { trunc: !bool(p, 'no-trunc') }));
+  out(ctx, renderListing(source, rows, networkHeader));
+  return 0;
+}
+
+function compileTemplate(format: string): Template | undefined {
+  if (!format || format === 'json') return undefined;
+  try {
+    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+}
+
+/** docker network inspect: the networks found as a JSON array (or the template per network), then the errors. */
+export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const template = compileTemplate(str(p, 'format'));
+  const c = client(ctx, 'networks');
+  const found: unknown[] = [];
+  const errors: string[] = [];
+  let rendered = '';
+  for (const id of p.args) {
+    let network: unknown;
+    try {
+      network = JSON.parse((await unary(c, c.inspect, { id })).json) as unknown;
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      errors.push(err instanceof NotFoundError ? `Error: No such network: ${id}` : daemonMessage(err, ctx.host));
+      continue;
+    }
+    found.push(network);
+    if (template) {
+      try {
+        rendered += template.execute(network) + '\n';
+      } catch (err) {
+        if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+  out(ctx, template ? rendered : `${goJson(found)}\n`);
+  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
+  return 0;
+}
+
+export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'networks');
+  return forEachObject(ctx, p.args, async (id) => {
+    try {
+      await unary(c, c.remove, { id });
+    } catch (err) {
+      if (bool(p, 'force') && err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    return id;
+  });
+}
+
+export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const warning = 'WARNING! This will remove all custom networks not used by at least one container.';
+  if (!bool(p, 'force') && !(await confirm(ctx, warning))) return 0;
+  const c = client(ctx, 'networks');
+  const res = await unary(c, c.prune, { filters: toFilters(list(p, 'filter')) });
+  if (res.deleted.length > 0) out(ctx, `Deleted Networks:\n${res.deleted.map((n) => `${n}\n`).join('')}\n`);
+  return 0;
+}
+
+export async function connect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'networks');
+  const [network, container] = p.args as [string, string];
+  await unary(c, c.connect, { network, container, aliases: list(p, 'alias'), ipv4Address: str(p, 'ip') });
+  return 0;
+}
+
+export async function disconnect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'networks');
+  const [network, container] = p.args as [string, string];
+  await unary(c, c.disconnect, { network, container, force: bool(p, 'force') });
+  return 0;
+}
+
+interface PortsView {
+  Name?: string;
+  NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
+}
+
+/**
+ * docker port: every published mapping (`80/tcp -> 0.0.0.0:8080`), or the host addresses of one
+ * private port (`0.0.0.0:8080`); `Error: No public port '80/tcp' published for web` otherwise.
+ */
+export async function port(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const [container, wanted] = p.args as [string, string | undefined];
+  const c = client(ctx, 'containers');
+  const view = JSON.parse((await unary(c, c.inspect, { id: container })).json) as PortsView;
+  const ports = view.NetworkSettings?.Ports ?? {};
+  const keyOf = (k: string) => (k.includes('/') ? k : `${k}/tcp`);
+  if (wanted !== undefined) {
+    const key = keyOf(wanted);
+    const bindings = ports[key];
+    if (!bindings || bindings.length === 0) {
+      throw new StatusError(`Error: No public port '${key}' published for ${container}`, 1);
+    }
+    out(ctx, bindings.map((b) => `${b.HostIp || '0.0.0.0'}:${b.HostPort}\n`).join(''));
+    return 0;
+  }
+  const keys = Object.keys(ports).sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]) || a.localeCompare(b));
+  for (const key of keys) {
+    for (const b of ports[key] ?? []) out(ctx, `${key} -> ${b.HostIp || '0.0.0.0'}:${b.HostPort}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,119 @@
+import type { CommandDef, GroupDef } from './commands.js';
+
+/**
+ * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).
+ * Handlers are in ./commands/networks.ts, loaded only when one runs; commands.ts only adds the
+ * group and `port` to the command table.
+ */
+
+const networks = () => import('./commands/networks.js');
+
+const create: CommandDef = {
+  name: 'create',
+  usage: '[OPTIONS] NETWORK',
+  description: 'Create a network',
+  flags: [
+    { long: 'attachable', type: 'bool', description: 'Enable manual container attachment' },
+    { long: 'driver', short: 'd', type: 'string', default: 'bridge', description: 'Driver to manage the Network' },
+    { long: 'gateway', type: 'list', description: 'IPv4 Gateway for the master subnet' },
+    { long: 'internal', type: 'bool', description: 'Restrict external access to the network' },
+    { long: 'ip-range', type: 'list', description: 'Allocate container ip from a sub-range' },
+    { long: 'ipv6', type: 'bool', description: 'Enable or disable IPv6 networking' },
+    { long: 'label', type: 'list', description: 'Set metadata on a network' },
+    { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
+    { long: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => networks().then((m) => m.create),
+};
+
+const ls: CommandDef = {
+  name: 'ls',
+  usage: '[OPTIONS]',
+  description: 'List networks',
+  flags: [
+    { long: 'filter', short: 'f', type: 'filter', description: "Provide filter values (e.g. 'driver=bridge')" },
+    { long: 'format', type: 'string', description: 'Format output using a custom template' },
+    { long: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
+  ],
+  args: { max: 0 },
+  load: () => networks().then((m) => m.ls),
+};
+
+const inspect: CommandDef = {
+  name: 'inspect',
+  usage: '[OPTIONS] NETWORK [NETWORK...]',
+  description: 'Display detailed information on one or more networks',
+  flags: [{ long: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+  args: { min: 1 },
+  load: () => networks().then((m) => m.inspect),
+};
+
+const rm: CommandDef = {
+  name: 'rm',
+  usage: 'NETWORK [NETWORK...]',
+  description: 'Remove one or more networks',
+  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Do not error if the network does not exist' }],
+  args: { min: 1 },
+  load: () => networks().then((m) => m.rm),
+};
+
+const prune: CommandDef = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove all unused networks',
+  flags: [
+    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
+    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  args: { max: 0 },
+  load: () => networks().then((m) => m.prune),
+};
+
+const connect: CommandDef = {
+  name: 'connect',
+  usage: '[OPTIONS] NETWORK CONTAINER',
+  description: 'Connect a container to a network',
+  flags: [
+    { long: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
+    { long: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+  ],
+  args: { min: 2, max: 2 },
+  load: () => networks().then((m) => m.connect),
+};
+
+const disconnect: CommandDef = {
+  name: 'disconnect',
+  usage: '[OPTIONS] NETWORK CONTAINER',
+  description: 'Disconnect a container from a network',
+  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
+  args: { min: 2, max: 2 },
+  load: () => networks().then((m) => m.disconnect),
+};
+
+export const networkGroup: GroupDef = {
+  name: 'network',
+  description: 'Manage networks',
+  commands: {
+    connect,
+    create,
+    disconnect,
+    inspect,
+    ls,
+    list: { ...ls, name: 'list' },
+    prune,
+    rm,
+    remove: { ...rm, name: 'remove' },
+  },
+};
+
+/** `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`. */
+export const port: CommandDef = {
+  name: 'port',
+  usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+  description: 'List port mappings or a specific mapping for the container',
+  flags: [],
+  args: { min: 1, max: 2 },
+  load: () => networks().then((m) => m.port),
+};

@@ -1,0 +1,81 @@
+import type { CommandDef, GroupDef } from './commands.js';
+
+/**
+ * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in
+ * ./commands/volumes.ts, loaded only when one runs. Kept apart from commands.ts so the volume
+ * feature stays in files of its own; commands.ts only adds the group to the top level.
+ */
+
+const volumes = () => import('./commands/volumes.js');
+
+const create: CommandDef = {
+  name: 'create',
+  usage: '[OPTIONS] [VOLUME]',
+  description: 'Create a volume',
+  flags: [
+    { long: 'driver', short: 'd', type: 'string', default: 'local', description: 'Specify volume driver name' },
+    { long: 'label', type: 'list', description: 'Set metadata for a volume' },
+    { long: 'name', type: 'string', hidden: true, description: 'Specify volume name' },
+    { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
+  ],
+  args: { max: 1 },
+  load: () => volumes().then((m) => m.create),
+};
+
+const ls: CommandDef = {
+  name: 'ls',
+  usage: '[OPTIONS]',
+  description: 'List volumes',
+  flags: [
+    { long: 'filter', short: 'f', type: 'filter', description: "Provide filter values (e.g. 'dangling=true')" },
+    { long: 'format', type: 'string', description: 'Format output using a custom template' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
+  ],
+  args: { max: 0 },
+  load: () => volumes().then((m) => m.ls),
+};
+
+const inspect: CommandDef = {
+  name: 'inspect',
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  description: 'Display detailed information on one or more volumes',
+  flags: [{ long: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+  args: { min: 1 },
+  load: () => volumes().then((m) => m.inspect),
+};
+
+const rm: CommandDef = {
+  name: 'rm',
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  description: 'Remove one or more volumes. You cannot remove a volume that is in use by a container.',
+  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of one or more volumes' }],
+  args: { min: 1 },
+  load: () => volumes().then((m) => m.rm),
+};
+
+const prune: CommandDef = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove unused local volumes',
+  flags: [
+    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
+    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<label>")' },
+    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  args: { max: 0 },
+  load: () => volumes().then((m) => m.prune),
+};
+
+export const volumeGroup: GroupDef = {
+  name: 'volume',
+  description: 'Manage volumes',
+  commands: {
+    create,
+    inspect,
+    ls,
+    list: { ...ls, name: 'list' },
+    prune,
+    rm,
+    remove: { ...rm, name: 'remove' },
+  },
+};

@@ -1,0 +1,110 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { execTool, mustExec } from './host-exec.js';
+
+/**
+ * The kernel objects of the bridge driver, through iproute2: bridges, veth pairs and named network
+ * namespaces (`/run/netns/<name>`). Every link Berth makes carries an interface alias
+ * (`ip link set … alias`) that starts with its owner's tag, so reconciliation can tell its own
+ * leftovers from anything else on the host (another Berth agent, Docker, the admin's links).
+ */
+
+export interface HostLink {
+  name: string;
+  /** The interface alias (`ifalias`), '' when none. */
+  alias: string;
+  /** `bridge`, `veth`, ... ('' for plain devices). */
+  kind: string;
+}
+
+export const netnsDir = '/run/netns';
+
+export async function listLinks(): Promise<HostLink[]> {
+  const out = await mustExec('ip', ['-j', '-d', 'link', 'show']);
+  const links = JSON.parse(out || '[]') as Array<{ ifname: string; ifalias?: string; linkinfo?: { info_kind?: string } }>;
+  return links.map((l) => ({ name: l.ifname, alias: l.ifalias ?? '', kind: l.linkinfo?.info_kind ?? '' }));
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  return (await execTool('ip', ['link', 'show', 'dev', name])).code === 0;
+}
+
+/**
+ * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`) and is up.
+ * Idempotent: an existing bridge is completed, not recreated.
+ */
+export async function ensureBridge(name: string, address: string, alias: string): Promise<void> {
+  if (!(await linkExists(name))) await mustExec('ip', ['link', 'add', 'name', name, 'type', 'bridge']);
+  await mustExec('ip', ['link', 'set', 'dev', name, 'alias', alias]);
+  await mustExec('ip', ['addr', 'replace', address, 'dev', name]);
+  await mustExec('ip', ['link', 'set', 'dev', name, 'up']);
+  // Published ports on 127.0.0.1 are DNAT'ed to the bridge: the kernel must route 127/8 sources here.
+  setSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+}
+
+/** Deletes a link (and, for a veth, its peer); a missing link is not an error. */
+export async function deleteLink(name: string): Promise<void> {
+  const result = await execTool('ip', ['link', 'del', 'dev', name]);
+  if (result.code !== 0 && (await linkExists(name))) {
+    await mustExec('ip', ['link', 'del', 'dev', name]);
+  }
+}
+
+/** Creates the named netns `name` with its loopback up; a leftover of the same name is replaced. */
+export async function createNetns(name: string): Promise<string> {
+  if (existsSync(netnsPath(name))) await deleteNetns(name);
+  await mustExec('ip', ['netns', 'add', name]);
+  await mustExec('ip', ['-n', name, 'link', 'set', 'dev', 'lo', 'up']);
+  return netnsPath(name);
+}
+
+export async function deleteNetns(name: string): Promise<void> {
+  if (!existsSync(netnsPath(name))) return;
+  await mustExec('ip', ['netns', 'delete', name]);
+}
+
+export function netnsPath(name: string): string {
+  return `${netnsDir}/${name}`;
+}
+
+export function listNetns(): string[] {
+  try {
+    return readdirSync(netnsDir);
+  } catch {
+    return [];
+  }
+}
+
+export interface VethOptions {
+  /** Host end (`veth1a2b3c4`), attached to `bridge`. */
+  hostName: string;
+  alias: string;
+  bridge: string;
+  netns: string;
+  /** Name inside the namespace (`eth0`). */
+  ifName: string;
+  mac: string;
+  /** `172.31.0.2/16`. */
+  address: string;
+  /** Adds the default route through it. */
+  gateway?: string;
+}
+
+/** A veth pair from `bridge` into `netns`, addressed and up (the container end made in the netns directly). */
+export async function addVeth(o: VethOptions): Promise<void> {
+  await mustExec('ip', ['link', 'add', 'name', o.hostName, 'type', 'veth', 'peer', 'name', o.ifName, 'address', o.mac, 'netns', o.netns]);
+  try {
+    await mustExec('ip', ['link', 'set', 'dev', o.hostName, 'alias', o.alias]);
+    await mustExec('ip', ['link', 'set', 'dev', o.hostName, 'master', o.bridge, 'up']);
+    await mustExec('ip', ['-n', o.netns, 'addr', 'add', o.address, 'dev', o.ifName]);
+    await mustExec('ip', ['-n', o.netns, 'link', 'set', 'dev', o.ifName, 'up']);
+    if (o.gateway) await mustExec('ip', ['-n', o.netns, 'route', 'replace', 'default', 'via', o.gateway, 'dev', o.ifName]);
+  } catch (err) {
+    await deleteLink(o.hostName).catch(() => {});
+    throw err;
+  }
+}
+
+/** Writes /proc/sys/<key> (e.g. `net/ipv4/ip_forward`). */
+export function setSysctl(key: string, value: string): void {
+  writeFileSync(`/proc/sys/${key}`, value);
+}

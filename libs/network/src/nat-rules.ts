@@ -1,0 +1,135 @@
+import { execTool, mustExec } from './host-exec.js';
+
+/**
+ * The iptables rules of one Berth agent, rendered as a whole from its state and applied atomically
+ * with `iptables-restore --noflush` (which replaces the contents of the chains it declares and
+ * leaves every other chain alone). Rebuilding from state makes every change — and reconciliation
+ * after a crash — free of duplicates and leftovers. Debian 12's iptables is the nf_tables backend.
+ *
+ *   nat    BERTH-<TAG>        DNAT of published ports; from PREROUTING and OUTPUT (dst-type LOCAL,
+ *                             so 127.0.0.1 and the host's own addresses both work)
+ *   nat    BERTH-<TAG>-POST   MASQUERADE of outbound traffic of non-internal networks, of loopback
+ *                             clients of published ports, and of hairpin connections
+ *   filter BERTH-<TAG>-FWD    isolation between networks, `--internal` networks cut off, then
+ *                             accept the bridges' traffic; jumped to first from FORWARD
+ *
+ * <TAG> is the agent's tag (8 hex characters of its host id), so two agents on one machine (tests
+ * next to a real platform) never touch each other's rules.
+ */
+
+export interface NatNetwork {
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+}
+
+export interface NatPort {
+  proto: string;
+  /** '' or 0.0.0.0: every local address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export interface NatState {
+  networks: NatNetwork[];
+  ports: NatPort[];
+}
+
+export function chainNames(tag: string): { dnat: string; post: string; forward: string } {
+  const base = `BERTH-${tag.toUpperCase()}`;
+  return { dnat: base, post: `${base}-POST`, forward: `${base}-FWD` };
+}
+
+/** The jumps from the built-in chains into ours: [table, chain, rule args]. */
+function jumps(tag: string): Array<[string, string, string[]]> {
+  const c = chainNames(tag);
+  return [
+    ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat]],
+    ['nat', 'OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat]],
+    ['nat', 'POSTROUTING', ['-j', c.post]],
+    ['filter', 'FORWARD', ['-j', c.forward]],
+  ];
+}
+
+/** The iptables-restore input that sets our three chains to exactly what `state` needs. */
+export function renderRules(tag: string, state: NatState): string {
+  const c = chainNames(tag);
+  const nat = ['*nat', `:${c.dnat} - [0:0]`, `:${c.post} - [0:0]`];
+  const filter = ['*filter', `:${c.forward} - [0:0]`];
+  const bridgeOf = new Map<string, NatNetwork>();
+  for (const n of state.networks) bridgeOf.set(n.subnet, n);
+  for (const p of state.ports) {
+    const dest = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
+    nat.push(`-A ${c.dnat} ${dest}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
+    // A container reaching its own published port through the host (hairpin).
+    nat.push(`-A ${c.post} -s ${p.containerIp}/32 -d ${p.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
+  }
+  for (const n of state.networks) {
+    if (!n.internal) nat.push(`-A ${c.post} -s ${n.subnet} ! -o ${n.bridge} -j MASQUERADE`);
+    // Clients on 127.0.0.1 of a published port: the container must see a routable source.
+    nat.push(`-A ${c.post} -s 127.0.0.0/8 -o ${n.bridge} -j MASQUERADE`);
+  }
+  for (const a of state.networks) {
+    for (const b of state.networks) {
+      if (a !== b) filter.push(`-A ${c.forward} -i ${a.bridge} -o ${b.bridge} -j DROP`);
+    }
+    if (a.internal) {
+      filter.push(`-A ${c.forward} -i ${a.bridge} ! -o ${a.bridge} -j DROP`);
+      filter.push(`-A ${c.forward} -o ${a.bridge} ! -i ${a.bridge} -j DROP`);
+    }
+  }
+  for (const n of state.networks) {
+    filter.push(`-A ${c.forward} -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+    filter.push(`-A ${c.forward} -i ${n.bridge} -j ACCEPT`);
+  }
+  for (const p of state.ports) {
+    const n = [...bridgeOf.values()].find((net) => subnetHas(net.subnet, p.containerIp));
+    if (n) filter.push(`-A ${c.forward} -d ${p.containerIp}/32 -o ${n.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j ACCEPT`);
+  }
+  return [...nat, 'COMMIT', ...filter, 'COMMIT', ''].join('\n');
+}
+
+function subnetHas(subnet: string, ip: string): boolean {
+  const [base, prefix] = subnet.split('/') as [string, string];
+  const toNum = (s: string) => s.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(prefix));
+  return Math.floor(toNum(ip) / size) === Math.floor(toNum(base) / size);
+}
+
+/**
+ * Applies `state`: our chains get exactly its rules (atomically per table) and the jumps into them
+ * exist once. Throws InternalError when iptables refuses.
+ */
+export async function applyRules(tag: string, state: NatState): Promise<void> {
+  await mustExec('iptables-restore', ['-w', '--noflush'], renderRules(tag, state));
+  for (const [table, chain, rule] of jumps(tag)) {
+    const check = await execTool('iptables', ['-w', '-t', table, '-C', chain, ...rule]);
+    if (check.code !== 0) await mustExec('iptables', ['-w', '-t', table, '-I', chain, '1', ...rule]);
+  }
+}
+
+/** Removes every copy of our jumps and our chains (reconciliation start and final teardown). */
+export async function removeRules(tag: string): Promise<void> {
+  for (const [table, chain, rule] of jumps(tag)) {
+    for (let i = 0; i < 100; i++) {
+      if ((await execTool('iptables', ['-w', '-t', table, '-D', chain, ...rule])).code !== 0) break;
+    }
+  }
+  const c = chainNames(tag);
+  for (const [table, chain] of [['nat', c.dnat], ['nat', c.post], ['filter', c.forward]] as const) {
+    await execTool('iptables', ['-w', '-t', table, '-F', chain]);
+    await execTool('iptables', ['-w', '-t', table, '-X', chain]);
+  }
+}
+
+/** Every rule (`iptables -S` lines, nat and filter) that mentions `text` (tests, leak checks). */
+export async function rulesMentioning(text: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const table of ['nat', 'filter']) {
+    const out = await execTool('iptables', ['-w', '-t', table, '-S']);
+    lines.push(...out.stdout.split('\n').filter((l) => l.includes(text)));
+  }
+  return lines;
+}

@@ -1,0 +1,272 @@
+/**
+ * The network manager against the real kernel (root): bridges, veths, netns, iptables and the DNS
+ * server. Every object carries a random tag of this test run and lives on 10.213.x subnets, and
+ * afterEach removes whatever a failed test left (links by alias, namespaces by name, our chains).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect, createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotFoundError } from '@berth/errors';
+import { openMetadataDb, type MetadataDb } from '@berth/metadata';
+import { buildQuery, readAnswers } from './dns-message.js';
+import { execTool } from './host-exec.js';
+import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
+import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';
+import { NetworkManager, type ContainerLookup } from './network-manager.js';
+
+let tag: string;
+let dir: string;
+let db: MetadataDb;
+const managers: NetworkManager[] = [];
+const processes: ChildProcess[] = [];
+const servers: Server[] = [];
+/** The containers the fake lookup knows (id → name). */
+let known: Map<string, string>;
+
+const lookup: ContainerLookup = {
+  get(idOrName) {
+    for (const [id, name] of known) {
+      if (id === idOrName || name === idOrName) return { id, name, running: true, pid: 0, hostsPath: '', resolvConfPath: '' };
+    }
+    throw new NotFoundError(`No such container: ${idOrName}`);
+  },
+};
+
+async function open(): Promise<NetworkManager> {
+  const m = await NetworkManager.open({
+    db,
+    tag,
+    containers: lookup,
+    defaultBridgeSubnets: ['10.213.250.0/24', '10.213.251.0/24'],
+    subnetPool: ['10.213.100.0/24', '10.213.101.0/24'],
+  });
+  managers.push(m);
+  return m;
+}
+
+function container(name: string): string {
+  const id = randomBytes(32).toString('hex');
+  known.set(id, name);
+  return id;
+}
+
+async function ourLinks(): Promise<string[]> {
+  return (await listLinks()).filter((l) => l.alias.startsWith(`berth:${tag}`)).map((l) => l.name);
+}
+
+/** Serves `reply` on TCP port 80 inside a netns, once per connection (busybox nc in a loop). */
+function serveInNetns(netns: string, reply: string): void {
+  const child = spawn('ip', ['netns', 'exec', netns, 'busybox', 'sh', '-c', `while true; do echo ${reply} | busybox nc -l -p 80; done`], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  processes.push(child);
+}
+
+async function fetchTcp(host: string, port: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, host);
+        let data = '';
+        socket.setTimeout(2_000, () => socket.destroy(new Error('timeout')));
+        socket.on('data', (d) => (data += d));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+    } catch (err) {
+      if (attempt > 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function dnsAsk(server: string, name: string): Promise<ReturnType<typeof readAnswers>> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const timer = setTimeout(() => (socket.close(), reject(new Error('DNS timeout'))), 3_000);
+    socket.on('message', (reply) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(readAnswers(reply));
+    });
+    socket.send(buildQuery(1, name), 53, server);
+  });
+}
+
+beforeEach(() => {
+  tag = randomBytes(4).toString('hex');
+  dir = mkdtempSync(join(tmpdir(), 'berth-net-'));
+  db = openMetadataDb(join(dir, 'metadata.db'));
+  known = new Map();
+});
+
+afterEach(async () => {
+  for (const child of processes.splice(0)) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const s of servers.splice(0)) s.close();
+  for (const m of managers.splice(0)) await m.close().catch(() => {});
+  for (const name of await ourLinks()) await deleteLink(name);
+  for (const ns of listNetns().filter((n) => n.startsWith(`berth-${tag}-`))) await deleteNetns(ns);
+  await removeRules(tag);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('NetworkManager', () => {
+  it('makes the predefined networks and a default bridge carrying its tag', async () => {
+    const m = await open();
+    expect(m.listNetworks().map((n) => `${n.Name}:${n.Driver}`).sort()).toEqual(['bridge:bridge', 'host:host', 'none:null']);
+    const bridge = m.inspectNetwork('bridge');
+    expect(bridge.IPAM.Config).toEqual([{ Subnet: '10.213.250.0/24', Gateway: '10.213.250.1' }]);
+    const name = bridge.Options['com.docker.network.bridge.name']!;
+    expect(name).toMatch(/^berth\d+$/);
+    expect(await ourLinks()).toEqual([name]);
+    await expect(m.removeNetwork('bridge')).rejects.toThrow('bridge is a pre-defined network and cannot be removed');
+    await expect(m.removeNetwork('nosuch')).rejects.toThrow('network nosuch not found');
+  });
+
+  it('connects containers of a user network, resolves their names, publishes ports and cleans up', async () => {
+    const m = await open();
+    const net = await m.createNetwork({ name: 'appnet', subnet: '10.213.7.0/24', labels: { team: 'a' } });
+    await expect(m.createNetwork({ name: 'appnet' })).rejects.toThrow('network with name appnet already exists');
+    await expect(m.createNetwork({ name: 'other', subnet: '10.213.7.128/25' })).rejects.toThrow(
+      'Pool overlaps with other one on this address space: "10.213.7.128/25" is in use',
+    );
+    const web = container('web');
+    const web2 = container('web2');
+    await m.create({ id: web, name: '/web', exposedPorts: ['443/tcp'] }, { mode: 'appnet', publish: ['127.0.0.1::80'], aliases: ['site'] });
+    await m.create({ id: web2, name: '/web2' }, { mode: 'appnet', aliases: ['site'], ipv4Address: '10.213.7.50' });
+    const sandbox = await m.start({ id: web, hostname: 'webhost' });
+    await m.start({ id: web2, hostname: 'web2host' });
+    expect(sandbox.namespace).toEqual({ path: `/run/netns/berth-${tag}-${web.slice(0, 12)}` });
+    expect(sandbox.hosts).toContain('10.213.7.2\twebhost\n');
+    expect(sandbox.resolvConf).toMatch(/^nameserver 10\.213\.7\.1\n/);
+
+    // The container side: eth0 with the address and a default route through the gateway.
+    const netns = `berth-${tag}-${web.slice(0, 12)}`;
+    const addr = await execTool('ip', ['-n', netns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    expect(addr.stdout).toContain('inet 10.213.7.2/24');
+    expect((await execTool('ip', ['-n', netns, 'route'])).stdout).toContain('default via 10.213.7.1 dev eth0');
+
+    // DNS on the gateway: names, the shared alias (two records), `name.network`.
+    expect(await dnsAsk('10.213.7.1', 'web')).toEqual({ rcode: 0, addresses: ['10.213.7.2'] });
+    expect((await dnsAsk('10.213.7.1', 'site')).addresses.sort()).toEqual(['10.213.7.2', '10.213.7.50']);
+    expect(await dnsAsk('10.213.7.1', 'web2.appnet')).toEqual({ rcode: 0, addresses: ['10.213.7.50'] });
+    // A renamed container answers to its new name.
+    known.set(web2, 'renamed');
+    expect(await dnsAsk('10.213.7.1', 'renamed')).toEqual({ rcode: 0, addresses: ['10.213.7.50'] });
+    known.set(web2, 'web2');
+
+    // The published port answers on 127.0.0.1 through DNAT.
+    const summary = m.summary(web)!;
+    const published = summary.Ports.find((p) => p.PublicPort !== undefined)!;
+    expect(published).toMatchObject({ IP: '127.0.0.1', PrivatePort: 80, Type: 'tcp' });
+    expect(published.PublicPort).toBeGreaterThanOrEqual(49153);
+    expect(summary.Ports).toContainEqual({ PrivatePort: 443, Type: 'tcp' });
+    serveInNetns(netns, 'hello-from-web');
+    expect(await fetchTcp('127.0.0.1', published.PublicPort!)).toBe('hello-from-web\n');
+    const inspect = m.inspect(web)!;
+    expect((inspect.NetworkSettings.Ports as Record<string, unknown>)['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(published.PublicPort) }]);
+    expect(m.inspectNetwork('appnet').Containers[web]).toMatchObject({ Name: 'web', IPv4Address: '10.213.7.2/24' });
+
+    await expect(m.removeNetwork('appnet')).rejects.toThrow(`error while removing network: network appnet id ${net.Id} has active endpoints (web, web2)`);
+
+    // Stop: the namespace, veth, rules and DNS name go; the address is free again.
+    await m.stop(web);
+    expect(listNetns()).not.toContain(netns);
+    expect(await dnsAsk('10.213.7.1', 'web')).toEqual({ rcode: 3, addresses: [] });
+    expect(await rulesMentioning('10.213.7.2')).toEqual([]);
+    await m.remove(web);
+    await m.remove(web2);
+    await m.removeNetwork('appnet');
+    expect(await ourLinks()).toHaveLength(1); // only the default bridge
+    expect(await rulesMentioning('10.213.7.')).toEqual([]);
+  });
+
+  it('refuses a host port that another container or a host socket holds', async () => {
+    const m = await open();
+    const a = container('a');
+    const b = container('b');
+    const c = container('c');
+    const holder = createServer();
+    servers.push(holder);
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const busy = (holder.address() as { port: number }).port;
+    await m.create({ id: a, name: 'a' }, { publish: ['127.0.0.1::80'] });
+    await m.create({ id: b, name: 'b' }, { publish: [`${busy}:80`] });
+    await m.start({ id: a, hostname: 'a' });
+    const taken = m.summary(a)!.Ports[0]!.PublicPort!;
+    await m.create({ id: c, name: 'c' }, { publish: [`127.0.0.1:${taken}:80/tcp`] });
+    await expect(m.start({ id: b, hostname: 'b' })).rejects.toThrow(`Bind for 0.0.0.0:${busy} failed: port is already allocated`);
+    await expect(m.start({ id: c, hostname: 'c' })).rejects.toThrow(`Bind for 127.0.0.1:${taken} failed: port is already allocated`);
+    // The failed starts left nothing behind.
+    expect(listNetns().filter((n) => n.startsWith(`berth-${tag}-`))).toEqual([`berth-${tag}-${a.slice(0, 12)}`]);
+    expect(m.summary(b)!.Ports).toEqual([]);
+  });
+
+  it('isolates networks, keeps internal ones offline, and a user network reaches another container by IP', async () => {
+    const m = await open();
+    await m.createNetwork({ name: 'n1', subnet: '10.213.8.0/24' });
+    await m.createNetwork({ name: 'n2', subnet: '10.213.9.0/24', internal: true });
+    const rules = (await rulesMentioning(chainNames(tag).forward)).join('\n');
+    const [b1, b2] = ['n1', 'n2'].map((n) => m.inspectNetwork(n).Id.slice(0, 12)).map((id) => `br-${id}`);
+    expect(rules).toContain(`-A ${chainNames(tag).forward} -i ${b1} -o ${b2} -j DROP`);
+    expect(rules).toContain(`-A ${chainNames(tag).forward} -i ${b2} ! -o ${b2} -j DROP`);
+    const nat = (await rulesMentioning(chainNames(tag).post)).join('\n');
+    expect(nat).toContain('-s 10.213.8.0/24 ! -o');
+    expect(nat).not.toContain('-s 10.213.9.0/24 ! -o');
+
+    const x = container('x');
+    const y = container('y');
+    await m.create({ id: x, name: 'x' }, { mode: 'n1' });
+    await m.create({ id: y, name: 'y' }, { mode: 'n2' });
+    await m.start({ id: x, hostname: 'x' });
+    await m.start({ id: y, hostname: 'y' });
+    // The internal network's container has no default route.
+    expect((await execTool('ip', ['-n', `berth-${tag}-${y.slice(0, 12)}`, 'route'])).stdout).not.toContain('default');
+    // Connecting x to n2 too gives it eth1 at once.
+    await m.connect('n2', 'x', { aliases: ['xx'] });
+    const eth1 = await execTool('ip', ['-n', `berth-${tag}-${x.slice(0, 12)}`, '-4', '-o', 'addr', 'show', 'dev', 'eth1']);
+    expect(eth1.stdout).toContain('inet 10.213.9.3/24');
+    await expect(m.connect('n2', 'x')).rejects.toThrow('endpoint with name x already exists in network n2');
+    await m.disconnect('n2', 'x');
+    expect((await execTool('ip', ['-n', `berth-${tag}-${x.slice(0, 12)}`, 'link', 'show', 'eth1'])).code).not.toBe(0);
+  });
+
+  it('rebuilds its rules without duplicates after a crash and sweeps what nothing needs', async () => {
+    const first = await open();
+    const a = container('a');
+    await first.create({ id: a, name: 'a' }, { publish: ['127.0.0.1::80'] });
+    await first.start({ id: a, hostname: 'a' });
+    const port = first.summary(a)!.Ports[0]!.PublicPort!;
+    managers.splice(managers.indexOf(first), 1); // "crash": no close
+
+    const second = await open();
+    await second.sweep();
+    expect((await rulesMentioning(`--dport ${port} `)).length).toBe(1);
+    for (const chain of ['PREROUTING', 'OUTPUT']) {
+      const jumps = (await execTool('iptables', ['-w', '-t', 'nat', '-S', chain])).stdout.split('\n').filter((l) => l.includes(chainNames(tag).dnat));
+      expect(jumps).toHaveLength(1);
+    }
+    // The container disappeared while the agent was down: sweep forgets it and its namespace.
+    known.delete(a);
+    await second.sweep();
+    expect(listNetns().filter((n) => n.startsWith(`berth-${tag}-`))).toEqual([]);
+    expect(await rulesMentioning(`--dport ${port} `)).toEqual([]);
+    // With nothing running, close takes everything down.
+    await second.close();
+    expect(await ourLinks()).toEqual([]);
+    expect(await rulesMentioning(chainNames(tag).dnat)).toEqual([]);
+  });
+});
