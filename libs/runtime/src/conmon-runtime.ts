@@ -247,7 +247,7 @@ export class ConmonRuntime {
     const errFd = openSync(join(persist, 'conmon.log'), 'a');
     let reply: { data: number; message?: string } | undefined;
     try {
-      reply = await runConmon(this.conmonPath, args, errFd);
+      reply = await runConmon(this.conmonPath, args, { errFd, cwd: options.bundle });
     } finally {
       closeSync(errFd);
     }
@@ -680,10 +680,12 @@ function createError(id: string, raw: string): BerthError {
  * `{"data": <container pid>}` or `{"data": -1, "message": "<runtime stderr>"}`. Undefined when conmon
  * closed the pipe without a word (its own error then is in its stderr file).
  */
-function runConmon(conmonPath: string, args: string[], errFd: number): Promise<{ data: number; message?: string } | undefined> {
+function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string }): Promise<{ data: number; message?: string } | undefined> {
   return new Promise((resolve, reject) => {
     const child = spawn(conmonPath, args, {
-      stdio: ['ignore', 'ignore', errFd, 'pipe'],
+      // conmon writes files such as `oom` into its working directory: keep it in the bundle.
+      cwd: options.cwd,
+      stdio: ['ignore', 'ignore', options.errFd, 'pipe'],
       env: { ...process.env, _OCI_SYNCPIPE: '3' },
       detached: true,
     });
