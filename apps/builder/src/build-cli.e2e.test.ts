@@ -4,7 +4,7 @@
  * runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,5 +83,91 @@ describe('berth build', () => {
     expect(res.stdout).toMatch(/^Deleted build cache objects: [1-9]\d*\nTotal reclaimed space: .+\n$/);
     const again = await p.berth(['builder', 'prune', '-f']);
     expect(again.stdout).toBe('Deleted build cache objects: 0\nTotal reclaimed space: 0B\n');
+  });
+});
+
+describe('berth build options', () => {
+  const layerCount = async (ref: string) => Number((await p.berth(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref])).stdout.trim());
+
+  it('--output writes an OCI layout, a rootfs tar, or a rootfs directory on the client side', async () => {
+    const dir = join(work, 'output');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nRUN echo out > /out.txt && rm /bin/vi\n' });
+    const oci = join(work, 'image.oci.tar');
+    const tarball = join(work, 'rootfs.tar');
+    const local = join(work, 'rootfs-dir');
+    const bare = join(work, 'rootfs-bare');
+    for (const [flag, value] of [['--output', `type=oci,dest=${oci}`], ['--output', `type=tar,dest=${tarball}`], ['-o', `type=local,dest=${local}`], ['-o', bare]] as const) {
+      const res = await p.berth(['build', '-q', flag, value, dir]);
+      expect(res.code, res.stderr).toBe(0);
+    }
+    const list = (file: string) => execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).split('\n');
+    expect(list(oci)).toEqual(expect.arrayContaining(['oci-layout', 'index.json']));
+    expect(list(tarball)).toEqual(expect.arrayContaining(['out.txt', 'bin/busybox']));
+    expect(list(tarball)).not.toContain('bin/vi');
+    for (const d of [local, bare]) {
+      expect(readFileSync(join(d, 'out.txt'), 'utf8')).toBe('out\n');
+      expect(existsSync(join(d, 'bin', 'vi'))).toBe(false);
+    }
+    // The OCI layout loads back.
+    const loaded = await p.berth(['load', '-i', oci]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+
+    const bad = await p.berth(['build', '--output', 'type=registry,dest=x', dir]);
+    expect(bad).toMatchObject({ code: 1, stderr: 'ERROR: output type "registry" is not supported: expected oci, tar or local\n' });
+  });
+
+  it('--squash makes one layer on the base, and --no-cache-filter reruns a stage', async () => {
+    const dir = join(work, 'squash');
+    // /id differs at each run of the base stage: what is built on it cannot come from the cache.
+    await writeFiles(dir, { Dockerfile: 'FROM busybox AS base\nRUN echo 1 > /1\nRUN echo 2 > /2 && cat /proc/sys/kernel/random/uuid > /id\nFROM base\nRUN cat /1 /2 > /3\n' });
+    const res = await p.berth(['build', '-q', '--squash', '-t', 'squashed:1', dir]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(await layerCount('squashed:1')).toBe((await layerCount('busybox')) + 1);
+    expect((await p.berth(['run', '--rm', 'squashed:1', 'cat', '/3'])).stdout).toBe('1\n2\n');
+
+    const filtered = await p.berth(['build', '--progress=plain', '--no-cache-filter', 'base', dir]);
+    expect(filtered.code, filtered.stderr).toBe(0);
+    expect(filtered.stderr.match(/^#\d+ CACHED$/gm)).toBeNull();
+    const unfiltered = await p.berth(['build', '--progress=plain', dir]);
+    expect(unfiltered.stderr.match(/^#\d+ CACHED$/gm)).toHaveLength(3);
+  });
+
+  it('--progress=tty draws the live view', async () => {
+    const dir = join(work, 'tty');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nRUN echo tty-output\n' });
+    const res = await p.berth(['build', '--no-cache', '--progress=tty', dir]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/\[\+\] Building \d+\.\d+s \(\d+\/\d+\) FINISHED\n/);
+    expect(res.stderr).toMatch(/^ => \[2\/2\] RUN echo tty-output +\d+\.\d+s$/m);
+    expect(res.stderr).not.toMatch(/^#\d+ /m);
+  });
+
+  it('builds a git repository (a local bare one, at a ref, from a subdirectory)', async () => {
+    const src = join(work, 'git-src');
+    const bareRepo = join(work, 'repo.git');
+    await writeFiles(src, {
+      'app/Dockerfile': 'FROM busybox\nCOPY . /app/\nCMD ["sh", "-c", "cat /app/version; ls -A /app"]\n',
+      'app/version': 'v1\n',
+      'README': 'not in the context\n',
+    });
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, stdio: 'pipe' });
+    git(work, 'init', '-q', '--bare', bareRepo);
+    git(src, 'init', '-q', '-b', 'main');
+    git(src, 'add', '.');
+    git(src, 'commit', '-q', '-m', 'v1');
+    git(src, 'tag', 'v1');
+    writeFileSync(join(src, 'app', 'version'), 'v2\n');
+    git(src, 'commit', '-q', '-am', 'v2');
+    git(src, 'push', '-q', bareRepo, 'main', 'v1');
+
+    for (const [ref, version] of [['main', 'v2'], ['v1', 'v1']] as const) {
+      const res = await p.berth(['build', '-q', '-t', `from-git:${version}`, `file://${bareRepo}#${ref}:app`]);
+      expect(res.code, res.stderr).toBe(0);
+      expect((await p.berth(['run', '--rm', `from-git:${version}`])).stdout).toBe(`${version}\nDockerfile\nversion\n`);
+    }
+    const missing = await p.berth(['build', `file://${bareRepo}#nosuch`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^ERROR: unable to prepare context: unable to 'git clone' to temporary context directory: .+/);
   });
 });

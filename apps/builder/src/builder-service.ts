@@ -36,6 +36,26 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     const send = (output: BuildOutput['output']) => {
       if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
     };
+    // Output chunks wait for the client to take them (a large export is not buffered here).
+    const sendData = (chunk: Uint8Array) =>
+      new Promise<void>((resolve, reject) => {
+        if (call.cancelled || call.destroyed || call.writableEnded) return reject(new InvalidArgumentError('The build was cancelled by the client'));
+        if (call.write({ output: { $case: 'data', value: Buffer.from(chunk) } })) return resolve();
+        const settle = (err?: Error) => {
+          call.off('drain', onDrain);
+          call.off('cancelled', onCancel);
+          if (err) reject(err);
+          else resolve();
+        };
+        const onDrain = () => settle();
+        const onCancel = () => settle(new InvalidArgumentError('The build was cancelled by the client'));
+        call.once('drain', onDrain);
+        call.once('cancelled', onCancel);
+      });
+    const outputType = options.outputType;
+    if (outputType !== '' && outputType !== 'oci' && outputType !== 'tar' && outputType !== 'local') {
+      throw new InvalidArgumentError(`Unknown output type "${outputType}": expected oci, tar or local`);
+    }
     const result = await builder.build(
       {
         context,
@@ -47,8 +67,18 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         tags: options.tags,
         noCache: options.noCache,
         labels: Object.fromEntries(options.labels.map((a) => [a.key, a.value])),
+        noCacheFilter: options.noCacheFilter,
+        pull: options.pull,
+        push: options.push,
+        registryAuth: Object.fromEntries(
+          options.registryAuths.filter((a) => a.auth && a.auth.username !== '').map((a) => [a.server, { username: a.auth!.username, password: a.auth!.password }]),
+        ),
+        ...(outputType ? { output: outputType } : {}),
+        squash: options.squash,
+        cacheTo: options.cacheTo,
+        cacheFrom: options.cacheFrom,
       },
-      { onProgress: (line) => send({ $case: 'line', value: line }) },
+      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData },
     );
     for (const warning of result.warnings) send({ $case: 'line', value: warning });
     send({ $case: 'imageId', value: result.imageId });

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { lchown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { ContentStore } from '@berth/content';
 import {
   type ArgScope,
@@ -20,14 +21,17 @@ import { AlreadyExistsError, BerthError, FailedPreconditionError, InvalidArgumen
 import { type ImageRecord, type ImageStore, ingestLayer } from '@berth/images';
 import { applyLayer, packDirectory } from '@berth/layers';
 import type { MetadataDb } from '@berth/metadata';
-import { chainIds, type ContainerConfig, currentPlatform, type Descriptor, type HistoryEntry, type ImageConfig } from '@berth/oci';
+import { chainIds, type ContainerConfig, currentPlatform, type Descriptor, type HistoryEntry, type ImageConfig, parseReference, type Reference } from '@berth/oci';
+import { type Credentials, RegistryClient } from '@berth/registry-client';
 import { resolveUser, securePath } from '@berth/runtime';
 import { type Mount, mountAll, unmount } from '@berth/snapshots';
-import { baseKey, BuildCache, cacheKey } from './build-cache.js';
+import { baseKey, BuildCache, type CachedStep, cacheKey } from './build-cache.js';
+import { prepareCacheMounts } from './cache-mounts.js';
 import { applyIgnore, readDockerfile, readIgnoreFile, receiveContext } from './build-context.js';
 import { checksumEntries, type CopyEntry, copyInto, fileDigest, resolveSources } from './copy-files.js';
 import { StepEnv } from './expand.js';
 import { ProgressWriter, type Vertex } from './progress.js';
+import { type CacheRecord, exportCache, parseCacheSpec, RemoteCache } from './registry-cache.js';
 import { runContainer, type StepRuntime } from './run-container.js';
 
 /** The part of the overlay snapshotter a build uses (OverlaySnapshotter of @berth/snapshots). */
@@ -47,9 +51,37 @@ export interface BuilderOptions {
   snapshotter: BuildSnapshotter;
   runtime: StepRuntime;
   db: MetadataDb;
-  /** Scratch space for contexts, bundles and mountpoints (e.g. `<data-root>/builder`). */
+  /**
+   * Scratch space for contexts, bundles and mountpoints (e.g. `<data-root>/builder`); the RUN
+   * cache mounts persist under `<workDir>/cache-mounts`.
+   */
   workDir: string;
+  /**
+   * Pulls and pushes images of this host's store (the agent's RegistryTransfer). Without it a
+   * missing base image is an error and `push` is refused.
+   */
+  registry?: BuildRegistry;
+  /** Registries spoken to over plain HTTP besides loopback ones, for the registry cache. */
+  insecureRegistries?: readonly string[];
 }
+
+/** One progress message of a pull or push (a TransferProgress of the agent). */
+export interface TransferEvent {
+  id: string;
+  status: string;
+  digest?: string;
+}
+
+/** Registry transfers into and out of the host's image store, with the given credentials. */
+export interface BuildRegistry {
+  /** Pulls `ref` into the image store (tagged `ref`). */
+  pull(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;
+  /** Pushes the local tag `ref` with its blobs. */
+  push(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;
+}
+
+/** What `--output` streams back: an OCI layout tar, or the flattened rootfs as a tar. */
+export type BuildOutputType = 'oci' | 'tar' | 'local';
 
 export interface BuildRequest {
   /** The context as a tar stream (plain or gzip); absent or empty for none. */
@@ -66,6 +98,32 @@ export interface BuildRequest {
   tags?: string[];
   noCache?: boolean;
   labels?: Record<string, string>;
+  /** Stage names (or indexes) built without the cache (`--no-cache-filter`). */
+  noCacheFilter?: string[];
+  /** Pull base images even when they are in the store (`--pull`). Needs `registry`. */
+  pull?: boolean;
+  /** Push every tag once built (`--push`). Needs `registry` and at least one tag. */
+  push?: boolean;
+  /** Credentials by registry domain (`docker.io`, `host:5000`) for pulls, pushes and the cache. */
+  registryAuth?: Record<string, Credentials>;
+  /**
+   * `--output`: the result is streamed to `onOutput` — `oci` an OCI image-layout tar (as `save`),
+   * `tar` and `local` the flattened root filesystem as a tar. The image is still stored.
+   */
+  output?: BuildOutputType;
+  /** Squash the layers of this build into one on top of the base image's (`--squash`). */
+  squash?: boolean;
+  /** `--cache-to` values (`type=registry,ref=host/repo:cache`): the build's cache is pushed there. */
+  cacheTo?: string[];
+  /** `--cache-from` values: caches read before building; a step found there is not run. */
+  cacheFrom?: string[];
+}
+
+export interface BuildCallbacks {
+  /** Each progress line (BuildKit plain style). */
+  onProgress?: (line: string) => void;
+  /** Each chunk of the `output` export, in order; awaited (back-pressure). */
+  onOutput?: (chunk: Uint8Array) => Promise<void>;
 }
 
 export interface BuildResult {
@@ -93,6 +151,16 @@ interface StageState {
   /** Whether CMD was set in this stage (ENTRYPOINT then keeps it). */
   cmdSet: boolean;
   /**
+   * Layers and history entries of the image at the root of the stage's FROM chain (what
+   * `--squash` keeps: the layers of every stage of the chain are squashed).
+   */
+  baseLayers: number;
+  baseHistory: number;
+  /** The id of the image at the root of the FROM chain (or `scratch`), for the squash history comment. */
+  baseId: string;
+  /** This stage does not read the cache (`--no-cache` or `--no-cache-filter`). */
+  noCache: boolean;
+  /**
    * Time of the newest step with a layer (or of the base image): the history time of the steps
    * after it and the image's `created`, so that a fully cached rebuild gives the same image id.
    */
@@ -108,14 +176,25 @@ interface BuildRun {
   /** The environment of FROM lines: automatic platform ARGs and meta ARGs. */
   fromEnv: Map<string, string>;
   progress: ProgressWriter;
+  request: BuildRequest;
   noCache: boolean;
+  noCacheFilter: Set<string>;
   results: Map<number, Promise<StageState>>;
+  /** Images resolved (or pulled) by name in this build, each once. */
+  images: Map<string, Promise<ImageRecord>>;
+  /** Caches imported with `--cache-from`. */
+  remote: RemoteCache[];
+  /** Every layer step's record (hit or not), for `--cache-to`. */
+  records: Map<string, CacheRecord>;
+  registryClient: () => RegistryClient;
   executed: number;
   cached: number;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
+/** Transfer messages repeated for every chunk: left out of the build's progress. */
+const QUIET_TRANSFER_STATUSES = new Set(['Downloading', 'Extracting', 'Pushing', 'Waiting', 'Verifying Checksum']);
 const EPOCH = '1970-01-01T00:00:00Z';
 
 /**
@@ -129,6 +208,14 @@ const EPOCH = '1970-01-01T00:00:00Z';
  *   into such a snapshot directly — packs the snapshot's upper dir as the layer and commits the
  *   snapshot under the layer's chain ID (so the next step stacks on it without unpacking).
  *
+ * A layer step's successors chain on its key and on the diff ID of its layer, so a step that ran
+ * again and made other files invalidates what was built on it.
+ *
+ * Around the build: base images missing from the store (or all, with `pull`) are pulled through
+ * `registry`; `cacheFrom` caches are read first and consulted after this host's cache; then
+ * `squash`, the image written to the store, `output` streamed, every tag pushed (`push`), and the
+ * build's cache records exported to each `cacheTo` registry reference.
+ *
  * Progress goes to `onProgress` as BuildKit plain lines. Errors name the Dockerfile line:
  * `Dockerfile:5: RUN false: process "/bin/sh -c false" did not complete successfully: exit code: 1`.
  */
@@ -141,10 +228,20 @@ export class Builder {
     this.cache = new BuildCache(options.db, options.content);
   }
 
-  async build(request: BuildRequest, options: { onProgress?: (line: string) => void } = {}): Promise<BuildResult> {
+  async build(request: BuildRequest, options: BuildCallbacks = {}): Promise<BuildResult> {
+    // Options that cannot work are refused before anything runs.
+    if (request.push && !request.tags?.length) throw new InvalidArgumentError('Cannot push: the build has no tag (add -t name:tag)');
+    if ((request.push || request.pull) && !this.#options.registry) {
+      throw new FailedPreconditionError(`Cannot ${request.push ? 'push' : 'pull'}: this builder has no registry access`);
+    }
+    if (request.output && !options.onOutput) throw new InvalidArgumentError(`Cannot export type=${request.output}: nothing receives the output`);
+    const cacheTo = (request.cacheTo ?? []).map((s) => parseCacheSpec(s, '--cache-to'));
+    const cacheFrom = (request.cacheFrom ?? []).map((s) => parseCacheSpec(s, '--cache-from'));
+
     const progress = new ProgressWriter(options.onProgress ?? (() => undefined));
     await mkdir(this.#options.workDir, { recursive: true });
     const dir = await mkdtemp(join(this.#options.workDir, 'build-'));
+    let client: RegistryClient | undefined;
     try {
       const contextDir = join(dir, 'context');
       await mkdir(contextDir);
@@ -176,8 +273,18 @@ export class Builder {
         args,
         fromEnv: args.resolveMeta(dockerfile.metaArgs),
         progress,
+        request,
         noCache: request.noCache ?? false,
+        noCacheFilter: new Set((request.noCacheFilter ?? []).map((s) => s.toLowerCase())),
         results: new Map(),
+        images: new Map(),
+        remote: [],
+        records: new Map(),
+        registryClient: () =>
+          (client ??= new RegistryClient({
+            credentials: async (domain) => request.registryAuth?.[domain],
+            insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
+          })),
         executed: 0,
         cached: 0,
       };
@@ -185,22 +292,238 @@ export class Builder {
       const ctxVertex = progress.vertex('[internal] load build context');
       ctxVertex.status(`transferring context: ${received}B done`);
       ctxVertex.done();
+      for (const ref of cacheFrom) await this.#importCache(run, ref);
 
       const state = await this.#stage(run, target.index);
+      if (request.squash) await this.#squash(run, state);
       const exporting = progress.vertex('exporting to image');
       const image = await this.#export(state, request);
       exporting.status('exporting layers done');
       exporting.status(`writing image ${image.id} done`);
-      for (const tag of image.names.filter((n) => !n.includes('@'))) exporting.status(`naming to ${tag} done`);
+      const tags = image.names.filter((n) => !n.includes('@'));
+      for (const tag of tags) exporting.status(`naming to ${tag} done`);
       exporting.done();
+      if (request.output) await this.#output(run, state, image, request.output, options.onOutput!);
+      if (request.push) for (const tag of tags) await this.#push(run, tag);
+      for (const ref of cacheTo) await this.#exportCache(run, ref);
 
       const warnings = [...dockerfile.warnings];
       const unused = args.unusedWarning();
       if (unused) warnings.push(unused);
       return { imageId: image.id, warnings, executed: run.executed, cached: run.cached };
     } finally {
+      client?.close();
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  // ---------------------------------------------------------------- registry
+
+  /** Credentials for the registry of `ref`, if the request has some. */
+  #auth(run: BuildRun, ref: Reference): Credentials | undefined {
+    return run.request.registryAuth?.[ref.domain];
+  }
+
+  /**
+   * The image `name` names, resolved once per build: from the store, or pulled when it is missing
+   * there (or always, with `pull`) and the builder has registry access.
+   */
+  #image(run: BuildRun, name: string): Promise<ImageRecord> {
+    let image = run.images.get(name);
+    if (!image) {
+      image = this.#resolveOrPull(run, name);
+      run.images.set(name, image);
+    }
+    return image;
+  }
+
+  async #resolveOrPull(run: BuildRun, name: string): Promise<ImageRecord> {
+    const { images, registry } = this.#options;
+    let ref: Reference | undefined;
+    try {
+      ref = parseReference(name, { defaultTag: true });
+    } catch {
+      ref = undefined; // an image id: only the store can have it
+    }
+    if (!run.request.pull || !registry || !ref) {
+      try {
+        return await images.resolve(name);
+      } catch (err) {
+        if (!(err instanceof NotFoundError) || !registry || !ref) throw err;
+      }
+    }
+    const vertex = run.progress.vertex(`[internal] load metadata for ${ref.toString()}`);
+    try {
+      for await (const e of registry.pull(ref.toString(), this.#auth(run, ref))) {
+        if (QUIET_TRANSFER_STATUSES.has(e.status)) continue;
+        vertex.status(e.id ? `${e.id}: ${e.status}` : e.status);
+      }
+    } catch (err) {
+      vertex.error(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    vertex.done();
+    return images.resolve(ref.toString());
+  }
+
+  /** `--push`: pushes `tag` through the registry transfer, its messages as a vertex. */
+  async #push(run: BuildRun, tag: string): Promise<void> {
+    const ref = parseReference(tag);
+    const vertex = run.progress.vertex(`pushing ${ref.toString()}`);
+    try {
+      for await (const e of this.#options.registry!.push(ref.toString(), this.#auth(run, ref))) {
+        if (QUIET_TRANSFER_STATUSES.has(e.status)) continue;
+        vertex.status(e.id ? `${e.id}: ${e.status}` : e.status);
+      }
+    } catch (err) {
+      vertex.error(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    vertex.done();
+  }
+
+  /**
+   * `--cache-from`: reads the records of the cache at `ref`. A cache that cannot be read is a
+   * warning, not an error (as with BuildKit): the build goes on without it.
+   */
+  async #importCache(run: BuildRun, ref: Reference): Promise<void> {
+    const vertex = run.progress.vertex(`importing cache manifest from ${ref.toString()}`);
+    try {
+      const remote = await RemoteCache.load(run.registryClient(), ref);
+      run.remote.push(remote);
+      vertex.status(`${remote.size} cache records done`);
+    } catch (err) {
+      vertex.status(`WARNING: cannot import the cache "${ref.toString()}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+    vertex.done();
+  }
+
+  /** `--cache-to`: pushes the records of every layer step of this build (hits included). */
+  async #exportCache(run: BuildRun, ref: Reference): Promise<void> {
+    const vertex = run.progress.vertex(`exporting cache to registry ${ref.toString()}`);
+    try {
+      const digest = await exportCache(run.registryClient(), this.#options.content, ref, [...run.records.values()]);
+      vertex.status(`writing cache manifest ${digest} done`);
+    } catch (err) {
+      vertex.error(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    vertex.done();
+  }
+
+  /** A step's record: this host's cache first, then the imported ones (fetching the layer blob). */
+  async #cached(run: BuildRun, key: string): Promise<CachedStep | undefined> {
+    const local = await this.cache.get(key);
+    if (local) return local;
+    for (const remote of run.remote) {
+      const record = remote.get(key);
+      if (!record) continue;
+      await remote.fetchLayer(this.#options.content, record);
+      const { key: _key, ...step } = record;
+      this.cache.put(key, step);
+      return step;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /**
+   * `--output`: streams the image as an OCI layout tar (`oci`), or its flattened root filesystem
+   * as a tar (`tar`, `local`: the client writes the file or unpacks it).
+   */
+  async #output(run: BuildRun, state: StageState, image: ImageRecord, type: BuildOutputType, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+    const vertex = run.progress.vertex(type === 'oci' ? 'exporting to oci image format' : type === 'tar' ? 'exporting to client tarball' : 'exporting to client directory');
+    let sent = 0;
+    const send = async (stream: Readable) => {
+      for await (const chunk of stream) {
+        sent += (chunk as Buffer).length;
+        await write(chunk as Buffer);
+      }
+    };
+    try {
+      if (type === 'oci') {
+        const tags = image.names.filter((n) => !n.includes('@'));
+        await send(this.#options.images.save(tags.length > 0 ? tags : [image.id]));
+      } else {
+        const view = await this.#mountView(run, state.config.rootfs.diff_ids, state.layers);
+        try {
+          await send(packDirectory(view.path).stream);
+        } finally {
+          await view.release();
+        }
+      }
+    } catch (err) {
+      vertex.error(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    vertex.status(`sending tarball ${sent}B done`);
+    vertex.done();
+  }
+
+  // ---------------------------------------------------------------- squash
+
+  /**
+   * `--squash`: the layers this stage made become one, on top of the base's layers. The history
+   * keeps every step, marked `empty_layer`, and gains a `merge` entry for the new layer. The
+   * squashed layer is cached under the stage's last key (a rebuild gives the same image).
+   */
+  async #squash(run: BuildRun, state: StageState): Promise<void> {
+    const count = state.layers.length - state.baseLayers;
+    if (count <= 0) return;
+    const vertex = run.progress.vertex(`squashing ${count} layer${count === 1 ? '' : 's'}`);
+    const diffIds = state.config.rootfs.diff_ids;
+    const unsquashed = `sha256:${createHash('sha256').update(JSON.stringify(state.config)).digest('hex')}`;
+    const key = cacheKey(state.key, 'SQUASH', String(state.baseLayers));
+    const finish = (layer: { descriptor: Descriptor; diffId: string; size: number }) => {
+      state.layers = state.layers.slice(0, state.baseLayers);
+      state.config.rootfs = { type: 'layers', diff_ids: diffIds.slice(0, state.baseLayers) };
+      this.#appendLayer(state, layer);
+      const history = state.config.history ?? [];
+      for (const entry of history.slice(state.baseHistory)) entry.empty_layer = true;
+      history.push({ created: state.created, comment: `merge ${unsquashed} to ${state.baseId}` });
+      state.config.history = history;
+    };
+    const hit = state.noCache ? undefined : await this.cache.get(key);
+    if (hit?.layer) {
+      finish(hit.layer);
+      vertex.cached();
+      return;
+    }
+    const parent = await this.#ensureChain(diffIds.slice(0, state.baseLayers), state.layers.slice(0, state.baseLayers));
+    const snapshot = `build-squash-${randomBytes(8).toString('hex')}`;
+    const rootfs = join(run.dir, snapshot);
+    await mkdir(rootfs, { recursive: true });
+    const mounts = await this.#options.snapshotter.prepare(snapshot, parent);
+    let committed = false;
+    try {
+      // Applying each layer onto the mounted overlay turns its deletions into whiteouts of the
+      // upper dir, which then holds exactly the squashed change.
+      await mountAll(mounts, rootfs);
+      try {
+        for (const layer of state.layers.slice(state.baseLayers)) {
+          await applyLayer(rootfs, this.#options.content.createReadStream(layer.digest), { whiteouts: 'remove' });
+        }
+      } finally {
+        await unmount(rootfs);
+      }
+      const layer = await ingestLayer(this.#options.content, packDirectory(this.#options.snapshotter.upperDir(snapshot), { upper: true }).stream);
+      const chain = chainIds([...diffIds.slice(0, state.baseLayers), layer.diffId]).at(-1)!;
+      try {
+        await this.#options.snapshotter.commit(chain, snapshot);
+        committed = true;
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }
+      this.cache.put(key, { layer, config: structuredClone(state.config.config ?? {}), createdBy: 'squash', created: state.created });
+      finish(layer);
+    } catch (err) {
+      vertex.error(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      if (!committed) await this.#options.snapshotter.remove(snapshot).catch(() => undefined);
+    }
+    vertex.done();
   }
 
   /** `berth builder prune`. */
@@ -242,10 +565,27 @@ export class Builder {
     const from = stage.from;
     const baseName = this.#expand(run, from, () => new StepEnv(run.fromEnv, escape).word(from.image));
     const baseStage = this.#stageByRef(run, baseName, stage.index);
-    let base: { config: ImageConfig; layers: Descriptor[]; key: string; layerSizes: Map<string, number>; title: string };
+    // `root`: the layers and history of the image at the root of the FROM chain (what --squash keeps).
+    let base: {
+      config: ImageConfig;
+      layers: Descriptor[];
+      key: string;
+      layerSizes: Map<string, number>;
+      title: string;
+      id: string;
+      root?: { layers: number; history: number };
+    };
     if (baseStage) {
       const s = await this.#stage(run, baseStage.index);
-      base = { config: structuredClone(s.config), layers: [...s.layers], key: s.key, layerSizes: new Map(s.layerSizes), title: baseName };
+      base = {
+        config: structuredClone(s.config),
+        layers: [...s.layers],
+        key: s.key,
+        layerSizes: new Map(s.layerSizes),
+        title: baseName,
+        id: s.baseId,
+        root: { layers: s.baseLayers, history: s.baseHistory },
+      };
     } else if (baseName.toLowerCase() === 'scratch') {
       const platform = currentPlatform();
       base = {
@@ -254,13 +594,14 @@ export class Builder {
         key: baseKey('scratch'),
         layerSizes: new Map(),
         title: 'scratch',
+        id: 'scratch',
       };
     } else {
       let image: ImageRecord;
       try {
-        image = await this.#options.images.resolve(baseName);
+        image = await this.#image(run, baseName);
       } catch (err) {
-        if (err instanceof NotFoundError) {
+        if (err instanceof NotFoundError && !this.#options.registry) {
           throw located(run, from, new NotFoundError(`base image "${baseName}" is not in this host's image store (pull or bootstrap it first)`, { cause: err }));
         }
         throw located(run, from, err);
@@ -276,6 +617,7 @@ export class Builder {
         key: baseKey(image),
         layerSizes: new Map(),
         title: image.names.find((n) => !n.includes('@')) ?? image.id,
+        id: image.id,
       };
     }
 
@@ -298,6 +640,10 @@ export class Builder {
       key: base.key,
       args: run.args.stageScope(),
       cmdSet: false,
+      baseLayers: base.root?.layers ?? base.layers.length,
+      baseHistory: base.root?.history ?? base.config.history?.length ?? 0,
+      baseId: base.id,
+      noCache: run.noCache || run.noCacheFilter.has(stage.name ?? '') || run.noCacheFilter.has(String(stage.index)),
       created: base.config.created ?? EPOCH,
     };
     // The stages this one copies from are built first, side by side (they do not depend on
@@ -449,8 +795,8 @@ export class Builder {
 
   async #run(run: BuildRun, state: StageState, ins: Extract<Instruction, { kind: 'RUN' }>): Promise<void> {
     const config = state.config.config!;
-    // TODO(#5): RUN --mount. A cache mount only speeds a step up, so it runs without one; the other
-    // types change what the command sees and are refused rather than silently ignored.
+    // Cache mounts are persistent directories of this host; the other types change what the
+    // command sees and are refused rather than silently ignored.
     const unsupported = ins.mounts.find((m) => m.type !== 'cache');
     if (unsupported) throw new InvalidArgumentError(`RUN --mount=type=${unsupported.type} is not supported yet`);
     const shell = config.Shell?.length ? config.Shell : DEFAULT_SHELL;
@@ -467,8 +813,14 @@ export class Builder {
     const createdBy = `RUN ${prefix}${args.join(' ')} # buildkit`;
     const key = cacheKey(state.key, 'RUN', ins.original, JSON.stringify(visibleArgs), ins.network ?? '');
     const title = ins.original.split('\n')[0]!;
+    const stepEnv = this.#env(run, state);
     await this.#layerStep(run, state, { title: normalizeKeyword(title, 'RUN'), key, createdBy }, async (rootfs, vertex, bundle) => {
+      const cacheMounts = await prepareCacheMounts(join(this.#options.workDir, 'cache-mounts'), rootfs, ins.mounts, {
+        cwd: config.WorkingDir || '/',
+        expand: (w) => stepEnv.word(w),
+      });
       const exitCode = await runContainer(this.#options.runtime, {
+        mounts: cacheMounts.mounts,
         id: `build-${randomBytes(12).toString('hex')}`,
         bundle,
         rootfs,
@@ -479,7 +831,7 @@ export class Builder {
         network: ins.network === 'none' ? 'none' : 'host',
         ...(command.script ? { script: command.script } : {}),
         onOutput: (text) => vertex.output(text),
-      });
+      }).finally(() => cacheMounts.cleanup());
       if (exitCode !== 0) {
         throw new FailedPreconditionError(`process "${args.join(' ')}" did not complete successfully: exit code: ${exitCode}`, {
           code: 'BUILD_STEP_FAILED',
@@ -511,7 +863,7 @@ export class Builder {
         layers = { diffIds: s.config.rootfs.diff_ids, layers: s.layers };
         fromKey = s.key;
       } else {
-        const image = await this.#options.images.resolve(from).catch((err) => {
+        const image = await this.#image(run, from).catch((err) => {
           throw err instanceof NotFoundError ? new NotFoundError(`COPY --from="${from}": no stage or image of that name`, { cause: err }) : err;
         });
         layers = { diffIds: image.config.rootfs.diff_ids, layers: image.manifest.layers };
@@ -590,15 +942,16 @@ export class Builder {
     const { title, key, createdBy } = step;
     state.position++;
     const vertex = run.progress.vertex(`[${state.label}${state.position}/${state.total}] ${title}`);
-    if (!run.noCache) {
-      const hit = await this.cache.get(key);
+    if (!state.noCache) {
+      const hit = await this.#cached(run, key);
       if (hit) {
+        run.records.set(key, { key, ...hit });
         run.cached++;
-        state.config.config = hit.config;
+        state.config.config = structuredClone(hit.config);
         state.created = hit.created;
         if (hit.layer) this.#appendLayer(state, hit.layer);
         this.#history(state, hit.createdBy, !hit.layer);
-        state.key = key;
+        state.key = chainKey(key, hit.layer?.diffId);
         vertex.cached();
         return;
       }
@@ -633,8 +986,10 @@ export class Builder {
       }
       state.created = new Date().toISOString();
       this.#history(state, createdBy, !layer);
-      this.cache.put(key, { ...(layer ? { layer } : {}), config: state.config.config ?? {}, createdBy, created: state.created });
-      state.key = key;
+      const record: CachedStep = { ...(layer ? { layer } : {}), config: structuredClone(state.config.config ?? {}), createdBy, created: state.created };
+      this.cache.put(key, record);
+      run.records.set(key, { key, ...record });
+      state.key = chainKey(key, layer?.diffId);
       vertex.done();
     } catch (err) {
       vertex.error(err instanceof Error ? err.message : String(err));
@@ -720,6 +1075,15 @@ export class Builder {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/**
+ * The key the steps after a layer step chain on: the step's key and the diff ID of the layer it
+ * produced. A step that ran again (`--no-cache`, `--no-cache-filter`) and made different files
+ * thus changes the keys of everything built on it, in this stage and in the stages FROM it.
+ */
+function chainKey(key: string, diffId: string | undefined): string {
+  return diffId ? cacheKey(key, 'LAYER', diffId) : key;
+}
 
 
 function setEnv(env: string[], key: string, value: string): string[] {

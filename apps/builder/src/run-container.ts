@@ -20,6 +20,8 @@ export interface RunContainerOptions {
   user?: string;
   /** A script to provide read-only at `path` (mode 0755), e.g. a `RUN <<EOF` body starting with `#!`. */
   script?: { path: string; content: string };
+  /** More mounts (RUN cache mounts), after the default ones. */
+  mounts?: OciMount[];
   /** Use the host's network (default) or none. */
   network?: 'host' | 'none';
   /** Each chunk of output, stdout and stderr interleaved as conmon recorded them. */
@@ -49,6 +51,7 @@ export async function runContainer(runtime: StepRuntime, options: RunContainerOp
     await writeFile(file, options.script.content, { mode: 0o755 });
     mounts.push({ destination: options.script.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
+  mounts.push(...(options.mounts ?? []));
   const spec = generateSpec({
     id: options.id,
     rootfs: options.rootfs,

@@ -136,7 +136,20 @@ export class Agent {
     agent.warnings.push(...warnings);
     agent.volumes = volumes;
     agent.network = network;
-    agent.builder = new Builder({ images, content, snapshotter, runtime, db, workDir: join(options.dataRoot, 'builder') });
+    agent.builder = new Builder({
+      images,
+      content,
+      snapshotter,
+      runtime,
+      db,
+      workDir: join(options.dataRoot, 'builder'),
+      // FROM pulls and --push go through the agent's transfers (progress, events, credentials).
+      registry: {
+        pull: (ref, auth) => registry.pull({ ref, platform: '', allTags: false, registryAuth: auth }),
+        push: (ref, auth) => registry.push({ ref, allTags: false, registryAuth: auth }),
+      },
+      insecureRegistries: options.insecureRegistries ?? [],
+    });
     return agent;
   }
 

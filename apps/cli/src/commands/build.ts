@@ -1,13 +1,20 @@
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import * as grpc from '@grpc/grpc-js';
 import * as tar from 'tar-stream';
 import { createIgnoreMatcher, type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
-import { BuilderClient, type BuildInput, type BuildOptions, channelOptions, grpcTarget, serverStream, unary } from '@berth/proto';
+import { applyLayer } from '@berth/layers';
+import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary } from '@berth/proto';
+import { DockerConfig } from '@berth/registry-client';
+import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { checkoutGitContext, isGitContext } from '../git-context.js';
 import { humanSize } from '../units.js';
 import { errOut, out } from './shared.js';
 
@@ -45,10 +52,122 @@ function looksLikeArchive(b: Buffer): boolean {
   return b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
+/** `--output`: where the exported result goes. */
+interface OutputSpec {
+  type: 'oci' | 'tar' | 'local';
+  /** A file (`-` for stdout) for oci and tar, a directory for local. */
+  dest: string;
+}
+
+/**
+ * Parses `--output` as docker does: `type=oci|tar|local,dest=PATH`, or a bare `PATH` meaning
+ * `type=local,dest=PATH`; `dest=-` writes oci and tar to stdout.
+ */
+export function parseOutput(text: string): OutputSpec {
+  if (!text.includes('=')) return { type: 'local', dest: text };
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw new StatusError(`ERROR: invalid output "${text}": expected type=oci|tar|local,dest=PATH`, 1);
+    fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const type = fields.get('type') ?? 'local';
+  if (type !== 'oci' && type !== 'tar' && type !== 'local') {
+    throw new StatusError(`ERROR: output type "${type}" is not supported: expected oci, tar or local`, 1);
+  }
+  const dest = fields.get('dest') ?? '';
+  if (!dest) throw new StatusError(`ERROR: output type=${type} needs a destination (dest=PATH)`, 1);
+  if (type === 'local' && dest === '-') throw new StatusError('ERROR: output type=local needs a directory, not "-"', 1);
+  return { type, dest };
+}
+
+/**
+ * Every credential of the Docker config file, per registry domain (docker sends them all with a
+ * build: the Dockerfile's base images, the pushed tags and the caches may be on any registry).
+ */
+async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegistryAuth[]> {
+  const config = new DockerConfig(undefined, ctx.io.env);
+  const text = await readFile(config.file, 'utf8').catch(() => '');
+  let keys: string[] = [];
+  try {
+    keys = Object.keys((JSON.parse(text || '{}') as { auths?: Record<string, unknown> }).auths ?? {});
+  } catch {
+    return [];
+  }
+  const out: BuildRegistryAuth[] = [];
+  for (const key of keys) {
+    let domain = key.replace(/^https?:\/\//, '').split('/')[0]!;
+    if (['index.docker.io', 'registry-1.docker.io'].includes(domain)) domain = 'docker.io';
+    if (out.some((a) => a.server === domain)) continue;
+    const credentials = await config.get(domain).catch(() => undefined);
+    if (credentials) out.push({ server: domain, auth: credentials });
+  }
+  return out;
+}
+
+/** The sink of `--output`: a file, stdout, or a directory the rootfs tar is unpacked into. */
+async function outputSink(ctx: CommandContext, spec: OutputSpec): Promise<{ write(chunk: Buffer): Promise<void>; end(): Promise<void> }> {
+  if (spec.type === 'local') {
+    const dir = resolve(spec.dest);
+    await mkdir(dir, { recursive: true });
+    const stream = new PassThrough();
+    const applying = applyLayer(dir, stream, { whiteouts: 'remove' });
+    applying.catch(() => undefined);
+    return {
+      write: (chunk) => writeTo(stream, chunk),
+      end: async () => {
+        stream.end();
+        await applying;
+      },
+    };
+  }
+  const stream: Writable = spec.dest === '-' ? ctx.io.stdout : createWriteStream(resolve(spec.dest));
+  return {
+    write: (chunk) => writeTo(stream, chunk),
+    end: async () => {
+      if (stream === ctx.io.stdout) return;
+      stream.end();
+      await finished(stream);
+    },
+  };
+}
+
+function writeTo(stream: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((res, rej) => {
+    if (stream.write(chunk)) return res();
+    const onError = (err: Error) => rej(err);
+    stream.once('error', onError);
+    stream.once('drain', () => {
+      stream.off('error', onError);
+      res();
+    });
+  });
+}
+
 export async function build(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const contextArg = p.args[0]!;
+  const gitContext = isGitContext(p.args[0]!) ? await checkoutGitContext(p.args[0]!) : undefined;
+  try {
+    // In a git context, a relative -f names a file of the repository (as with docker).
+    return await buildFrom(ctx, p, gitContext?.dir ?? p.args[0]!, gitContext?.dir);
+  } finally {
+    await gitContext?.remove();
+  }
+}
+
+async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string, fileBase?: string): Promise<number> {
   const fileArg = str(p, 'file');
-  const quiet = bool(p, 'quiet') || str(p, 'progress') === 'quiet';
+  const progressMode = str(p, 'progress') || 'auto';
+  if (!['auto', 'plain', 'tty', 'quiet'].includes(progressMode)) {
+    throw new StatusError(`ERROR: invalid progress mode "${progressMode}": expected auto, plain, tty or quiet`, 1);
+  }
+  const quiet = bool(p, 'quiet') || progressMode === 'quiet';
+  const output = str(p, 'output') ? parseOutput(str(p, 'output')) : undefined;
+  // The progress goes to stderr; the image id (-q) or an exported tar to `-` to stdout.
+  const stderrTty = (ctx.io.stderr as { isTTY?: boolean }).isTTY === true;
+  const tty = !quiet && (progressMode === 'tty' || (progressMode === 'auto' && stderrTty));
+  const push = bool(p, 'push');
+  const cacheTo = list(p, 'cache-to');
+  const cacheFrom = list(p, 'cache-from');
   const options: BuildOptions = {
     dockerfile: '',
     dockerfileContent: '',
@@ -58,6 +177,14 @@ export async function build(ctx: CommandContext, p: ParsedArgs): Promise<number>
     tags: list(p, 'tag'),
     noCache: bool(p, 'no-cache'),
     labels: keyValues(list(p, 'label'), {}),
+    push,
+    pull: bool(p, 'pull'),
+    registryAuths: await allRegistryAuths(ctx),
+    outputType: output?.type ?? '',
+    squash: bool(p, 'squash'),
+    noCacheFilter: list(p, 'no-cache-filter').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    cacheTo,
+    cacheFrom,
   };
 
   let context: AsyncIterable<Buffer>;
@@ -83,7 +210,7 @@ export async function build(ctx: CommandContext, p: ParsedArgs): Promise<number>
       options.dockerfileContent = (await readAll(ctx.io.stdin)).toString('utf8');
       dockerfileRel = undefined;
     } else if (fileArg) {
-      const abs = isAbsolute(fileArg) ? fileArg : resolve(fileArg);
+      const abs = isAbsolute(fileArg) ? fileArg : resolve(fileBase ?? '.', fileArg);
       const rel = relative(dir, abs);
       if (!rel.startsWith('..') && !isAbsolute(rel)) dockerfileRel = rel.split('\\').join('/');
       else {
@@ -115,18 +242,28 @@ export async function build(ctx: CommandContext, p: ParsedArgs): Promise<number>
   sending.catch(() => call.cancel());
 
   let imageId = '';
+  const view = tty ? new TtyBuildProgress(ctx.io.stderr, { columns: (ctx.io.stderr as { columns?: number }).columns ?? 80 }) : undefined;
+  const sink = output ? await outputSink(ctx, output) : undefined;
   try {
     for await (const message of serverStream(call)) {
       if (message.output?.$case === 'line') {
-        if (!quiet) errOut(ctx, `${message.output.value}\n`);
+        if (view) view.line(message.output.value);
+        else if (!quiet) errOut(ctx, `${message.output.value}\n`);
+      } else if (message.output?.$case === 'data') {
+        if (!sink) throw new StatusError('ERROR: the builder sent output that was not asked for', 1);
+        await sink.write(Buffer.from(message.output.value));
       } else if (message.output?.$case === 'imageId') imageId = message.output.value;
     }
     await sending;
+    await sink?.end();
   } catch (err) {
     if (isBerthError(err)) throw new StatusError(`ERROR: failed to solve: ${err.message}`, 1);
     throw err;
+  } finally {
+    view?.finish();
   }
-  if (quiet) out(ctx, `${imageId}\n`);
+  // With `--output …,dest=-` stdout carries the tar: the id stays off it.
+  if (quiet && output?.dest !== '-') out(ctx, `${imageId}\n`);
   const iidfile = str(p, 'iidfile');
   if (iidfile) await writeFile(iidfile, imageId);
   return 0;

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { RegistryAuth } from "./images.js";
 
 export interface BuildKeyValue {
   key: string;
@@ -39,6 +40,31 @@ export interface BuildOptions {
   tags: string[];
   noCache: boolean;
   labels: BuildKeyValue[];
+  /** Push every tag after the build (`--push`), with `registry_auths` for its registry. */
+  push: boolean;
+  /** Pull the base images even when they are in the store (`--pull`); a missing one is always pulled. */
+  pull: boolean;
+  /** Credentials per registry (the client's stored ones), for pulls, pushes and the registry cache. */
+  registryAuths: BuildRegistryAuth[];
+  /**
+   * `--output type=oci|tar|local`: the result is streamed back in `output` messages (the client
+   * writes it to its `dest`): "oci" an OCI image-layout tar, "tar" and "local" the flattened
+   * root filesystem as a tar. Empty: no export.
+   */
+  outputType: string;
+  /** Squash the layers this build made into one (`--squash`). */
+  squash: boolean;
+  /** Stages built without the cache (`--no-cache-filter`). */
+  noCacheFilter: string[];
+  /** `--cache-to` / `--cache-from` values, as written (`type=registry,ref=host/repo:cache`). */
+  cacheTo: string[];
+  cacheFrom: string[];
+}
+
+export interface BuildRegistryAuth {
+  /** The registry's domain (`docker.io`, `host:5000`). */
+  server: string;
+  auth: RegistryAuth | undefined;
 }
 
 export interface BuildInput {
@@ -53,6 +79,9 @@ export interface BuildOutput {
     | //
     /** Last message: the built image's id. */
     { $case: "imageId"; value: string }
+    | //
+    /** A chunk of the exported result (`output_type`), sent before `image_id`. */
+    { $case: "data"; value: Buffer }
     | undefined;
 }
 
@@ -161,6 +190,14 @@ function createBaseBuildOptions(): BuildOptions {
     tags: [],
     noCache: false,
     labels: [],
+    push: false,
+    pull: false,
+    registryAuths: [],
+    outputType: "",
+    squash: false,
+    noCacheFilter: [],
+    cacheTo: [],
+    cacheFrom: [],
   };
 }
 
@@ -189,6 +226,30 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     }
     for (const v of message.labels) {
       BuildKeyValue.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.push !== false) {
+      writer.uint32(72).bool(message.push);
+    }
+    if (message.pull !== false) {
+      writer.uint32(80).bool(message.pull);
+    }
+    for (const v of message.registryAuths) {
+      BuildRegistryAuth.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.outputType !== "") {
+      writer.uint32(98).string(message.outputType);
+    }
+    if (message.squash !== false) {
+      writer.uint32(104).bool(message.squash);
+    }
+    for (const v of message.noCacheFilter) {
+      writer.uint32(114).string(v!);
+    }
+    for (const v of message.cacheTo) {
+      writer.uint32(122).string(v!);
+    }
+    for (const v of message.cacheFrom) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -270,6 +331,70 @@ export const BuildOptions: MessageFns<BuildOptions> = {
             message.labels.push(BuildKeyValue.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.push = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.pull = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.registryAuths.push(BuildRegistryAuth.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.outputType = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.squash = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.noCacheFilter.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.cacheTo.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.cacheFrom.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -310,6 +435,34 @@ export const BuildOptions: MessageFns<BuildOptions> = {
       labels: globalThis.Array.isArray(object?.labels)
         ? object.labels.map((e: any) => BuildKeyValue.fromJSON(e))
         : [],
+      push: isSet(object.push) ? globalThis.Boolean(object.push) : false,
+      pull: isSet(object.pull) ? globalThis.Boolean(object.pull) : false,
+      registryAuths: globalThis.Array.isArray(object?.registryAuths)
+        ? object.registryAuths.map((e: any) => BuildRegistryAuth.fromJSON(e))
+        : globalThis.Array.isArray(object?.registry_auths)
+        ? object.registry_auths.map((e: any) => BuildRegistryAuth.fromJSON(e))
+        : [],
+      outputType: isSet(object.outputType)
+        ? globalThis.String(object.outputType)
+        : isSet(object.output_type)
+        ? globalThis.String(object.output_type)
+        : "",
+      squash: isSet(object.squash) ? globalThis.Boolean(object.squash) : false,
+      noCacheFilter: globalThis.Array.isArray(object?.noCacheFilter)
+        ? object.noCacheFilter.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.no_cache_filter)
+        ? object.no_cache_filter.map((e: any) => globalThis.String(e))
+        : [],
+      cacheTo: globalThis.Array.isArray(object?.cacheTo)
+        ? object.cacheTo.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cache_to)
+        ? object.cache_to.map((e: any) => globalThis.String(e))
+        : [],
+      cacheFrom: globalThis.Array.isArray(object?.cacheFrom)
+        ? object.cacheFrom.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cache_from)
+        ? object.cache_from.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -339,6 +492,30 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     if (message.labels?.length) {
       obj.labels = message.labels.map((e) => BuildKeyValue.toJSON(e));
     }
+    if (message.push !== false) {
+      obj.push = message.push;
+    }
+    if (message.pull !== false) {
+      obj.pull = message.pull;
+    }
+    if (message.registryAuths?.length) {
+      obj.registryAuths = message.registryAuths.map((e) => BuildRegistryAuth.toJSON(e));
+    }
+    if (message.outputType !== "") {
+      obj.outputType = message.outputType;
+    }
+    if (message.squash !== false) {
+      obj.squash = message.squash;
+    }
+    if (message.noCacheFilter?.length) {
+      obj.noCacheFilter = message.noCacheFilter;
+    }
+    if (message.cacheTo?.length) {
+      obj.cacheTo = message.cacheTo;
+    }
+    if (message.cacheFrom?.length) {
+      obj.cacheFrom = message.cacheFrom;
+    }
     return obj;
   },
 
@@ -355,6 +532,101 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     message.tags = object.tags?.map((e) => e) || [];
     message.noCache = object.noCache ?? false;
     message.labels = object.labels?.map((e) => BuildKeyValue.fromPartial(e)) || [];
+    message.push = object.push ?? false;
+    message.pull = object.pull ?? false;
+    message.registryAuths = object.registryAuths?.map((e) => BuildRegistryAuth.fromPartial(e)) || [];
+    message.outputType = object.outputType ?? "";
+    message.squash = object.squash ?? false;
+    message.noCacheFilter = object.noCacheFilter?.map((e) => e) || [];
+    message.cacheTo = object.cacheTo?.map((e) => e) || [];
+    message.cacheFrom = object.cacheFrom?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseBuildRegistryAuth(): BuildRegistryAuth {
+  return { server: "", auth: undefined };
+}
+
+export const BuildRegistryAuth: MessageFns<BuildRegistryAuth> = {
+  encode(message: BuildRegistryAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.server !== "") {
+      writer.uint32(10).string(message.server);
+    }
+    if (message.auth !== undefined) {
+      RegistryAuth.encode(message.auth, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildRegistryAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildRegistryAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.server = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildRegistryAuth {
+    return {
+      server: isSet(object.server) ? globalThis.String(object.server) : "",
+      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
+    };
+  },
+
+  toJSON(message: BuildRegistryAuth): unknown {
+    const obj: any = {};
+    if (message.server !== "") {
+      obj.server = message.server;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = RegistryAuth.toJSON(message.auth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildRegistryAuth>, I>>(base?: I): BuildRegistryAuth {
+    return BuildRegistryAuth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildRegistryAuth>, I>>(object: I): BuildRegistryAuth {
+    const message = createBaseBuildRegistryAuth();
+    message.server = object.server ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? RegistryAuth.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };
@@ -473,6 +745,9 @@ export const BuildOutput: MessageFns<BuildOutput> = {
       case "imageId":
         writer.uint32(18).string(message.output.value);
         break;
+      case "data":
+        writer.uint32(26).bytes(message.output.value);
+        break;
     }
     return writer;
   },
@@ -506,6 +781,14 @@ export const BuildOutput: MessageFns<BuildOutput> = {
             message.output = { $case: "imageId", value: reader.string() };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.output = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -526,6 +809,8 @@ export const BuildOutput: MessageFns<BuildOutput> = {
         ? { $case: "imageId", value: globalThis.String(object.imageId) }
         : isSet(object.image_id)
         ? { $case: "imageId", value: globalThis.String(object.image_id) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
         : undefined,
     };
   },
@@ -536,6 +821,8 @@ export const BuildOutput: MessageFns<BuildOutput> = {
       obj.line = message.output.value;
     } else if (message.output?.$case === "imageId") {
       obj.imageId = message.output.value;
+    } else if (message.output?.$case === "data") {
+      obj.data = base64FromBytes(message.output.value);
     }
     return obj;
   },
@@ -555,6 +842,12 @@ export const BuildOutput: MessageFns<BuildOutput> = {
       case "imageId": {
         if (object.output?.value !== undefined && object.output?.value !== null) {
           message.output = { $case: "imageId", value: object.output.value };
+        }
+        break;
+      }
+      case "data": {
+        if (object.output?.value !== undefined && object.output?.value !== null) {
+          message.output = { $case: "data", value: object.output.value };
         }
         break;
       }
