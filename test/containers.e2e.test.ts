@@ -139,8 +139,10 @@ describe('stop, kill and restart policies', () => {
       // dd allocates its 64 MiB block buffer: more than the limit allows
       await p.berth(['run', '-d', '-m', '32m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'])
     ).stdout.trim();
-    await p.berth(['wait', id]);
-    expect(await inspect(id, '{{.State.OOMKilled}} {{.State.ExitCode}}')).toBe('true 137');
+    const wait = await p.berth(['wait', id], { timeoutMs: 30_000 });
+    const state = await inspect(id, '{{.State.Status}} {{.State.OOMKilled}} {{.State.ExitCode}}');
+    expect(wait.stdout.trim(), `wait: ${JSON.stringify(wait)}; state: ${state}`).toBe('137');
+    expect(state).toBe('exited true 137');
     await p.berth(['rm', id]);
   });
 });
