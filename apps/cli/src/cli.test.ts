@@ -10,6 +10,7 @@ import {
   handleUnary,
   ImagesService,
   VolumesService,
+  NetworksService,
   type ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
@@ -113,6 +114,13 @@ beforeAll(async () => {
   server.addService(VolumesService, {
     inspect: handleUnary(async (req: { name: string }) => {
       throw new NotFoundError(`get ${req.name}: no such volume`);
+    }),
+  } as grpc.UntypedServiceImplementation);
+  server.addService(NetworksService, {
+    inspect: handleUnary(async (req: { id: string }) => {
+      record('network.inspect', req);
+      if (req.id !== 'backend') throw new NotFoundError(`network ${req.id} not found`);
+      return { json: JSON.stringify({ Name: 'backend', Driver: 'bridge' }) };
     }),
   } as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -261,6 +269,9 @@ describe('berth against a gateway', () => {
     expect(await berth(['inspect', '-f', '{{.State.Status}} {{index .Config.Labels "a"}}', 'web'])).toEqual({ code: 0, stdout: 'running <b>\n', stderr: '' });
     expect(await berth(['inspect', 'ghost'])).toEqual({ code: 1, stdout: '[]\n', stderr: 'Error: No such object: ghost\n' });
     expect(await berth(['image', 'inspect', '--format', '{{.RepoTags}}', 'busybox'])).toEqual({ code: 0, stdout: '[busybox:latest]\n', stderr: '' });
+    // networks are objects too, tried after containers, images and volumes (as docker inspect does)
+    expect(await berth(['inspect', '--format', '{{.Name}} {{.Driver}}', 'backend'])).toEqual({ code: 0, stdout: 'backend bridge\n', stderr: '' });
+    expect(await berth(['inspect', '--type', 'network', 'ghost'])).toEqual({ code: 1, stdout: '[]\n', stderr: 'Error: No such network: ghost\n' });
   });
 
   it('reports an unreachable gateway plainly', async () => {

@@ -172,13 +172,16 @@ export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number>
 // ---------------------------------------------------------------------------------------------
 // inspect
 
-type Kind = 'container' | 'image' | 'volume';
+type Kind = 'container' | 'image' | 'volume' | 'network';
 
 async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
     const c = client(ctx, 'volumes');
     doc = await unary(c, c.inspect, { name: ref });
+  } else if (kind === 'network') {
+    const c = client(ctx, 'networks');
+    doc = await unary(c, c.inspect, { id: ref });
   } else if (kind === 'container') {
     const c = client(ctx, 'containers');
     doc = await unary(c, c.inspect, { id: ref });
@@ -246,8 +249,9 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
   if (type === 'container') return inspectObjects(ctx, p, ['container'], (n) => `Error: No such container: ${n}`);
   if (type === 'image') return inspectObjects(ctx, p, ['image'], (n) => `Error: No such image: ${n}`);
   if (type === 'volume') return inspectObjects(ctx, p, ['volume'], (n) => `Error: No such volume: ${n}`);
+  if (type === 'network') return inspectObjects(ctx, p, ['network'], (n) => `Error: No such network: ${n}`);
   if (type !== '') throw new StatusError(`"${type}" is not a valid value for --type`, 1);
-  return inspectObjects(ctx, p, ['container', 'image', 'volume'], (n) => `Error: No such object: ${n}`);
+  return inspectObjects(ctx, p, ['container', 'image', 'volume', 'network'], (n) => `Error: No such object: ${n}`);
 }
 
 export async function containerInspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
