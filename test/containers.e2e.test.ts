@@ -165,6 +165,9 @@ describe('logs and exec', () => {
     const cat = await p.berth(['exec', '-i', id, 'sh', '-c', 'cat; exit 4'], { input: 'from stdin\n' });
     expect(cat.stdout).toBe('from stdin\n');
     expect(cat.code).toBe(4);
+    // -t gives the process a real pseudo-terminal
+    const tty = await p.berth(['exec', '-t', id, 'sh', '-c', 'tty && test -t 1 && echo is-a-tty']);
+    expect(tty.stdout.replace(/\r/g, '')).toMatch(/^\/dev\/pts\/\d+\nis-a-tty\n$/);
     const env = await p.berth(['exec', '-e', 'X=1', '-w', '/etc', id, 'sh', '-c', 'echo $X $(pwd)']);
     expect(env.stdout).toBe('1 /etc\n');
     await p.berth(['rm', '-f', id]);

@@ -67,8 +67,8 @@ export function relayStream(
 
     call.write(first);
 
-    if (options.tty && io.stdout.isTTY && io.stdout.columns && io.stdout.rows) {
-      const sendSize = () => call.write({ input: { $case: 'resize', value: { rows: io.stdout.rows ?? 24, cols: io.stdout.columns ?? 80 } } });
+    if (options.tty && io.stdout.isTTY) {
+      const sendSize = () => call.write({ input: { $case: 'resize', value: { rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 } } });
       sendSize();
       io.stdout.on('resize', sendSize);
       undo.push(() => io.stdout.off('resize', sendSize));
