@@ -7,7 +7,9 @@ export {
   type LogsOptions,
 } from './container-manager.js';
 export type { ContainerInspect } from './inspect.js';
-export type { ContainerSnapshotter, ImageConfigLike, ImageSource, MountSpec, RuntimeDriver } from './dependencies.js';
+export type { ContainerSnapshotter, ImageConfigLike, ImageSource, MountSpec } from './dependencies.js';
+/** The runtime roles the manager drives (@berth/runtime); re-exported for callers that build one. */
+export type { RuntimeDriver } from '@berth/runtime';
 export type { DockerStats } from './docker-stats.js';
 export { normalizeName, generateName } from './names.js';
 export { statusText, humanDuration } from './state.js';

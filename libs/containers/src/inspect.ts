@@ -1,5 +1,6 @@
 import { inspectMounts } from './mounts.js';
 import { statusOf, statusText } from './state.js';
+import type { ContainerNetworking } from './networking.js';
 import type { ContainerRecord, ContainerSummary } from './types.js';
 
 /** Docker's ContainerInspectResponse for one record. */
@@ -135,5 +136,22 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
     Mounts: inspectMounts(record.MountPoints),
+  };
+}
+
+/** Merges the networking part into an inspect view. */
+export function withNetworkInspect(view: ContainerInspect, network: ReturnType<ContainerNetworking['inspect']>): ContainerInspect {
+  if (!network) return view;
+  return { ...view, HostConfig: { ...view.HostConfig, ...network.HostConfig }, NetworkSettings: network.NetworkSettings };
+}
+
+/** Merges the networking part into a `ps` summary. */
+export function withNetworkSummary(summary: ContainerSummary, network: ReturnType<ContainerNetworking['summary']>): ContainerSummary {
+  if (!network) return summary;
+  return {
+    ...summary,
+    Ports: network.Ports,
+    HostConfig: { ...summary.HostConfig, NetworkMode: network.NetworkMode },
+    NetworkSettings: { Networks: network.Networks },
   };
 }
