@@ -7,6 +7,7 @@ export { loadProject, type LoadProjectOptions } from './load-project.js';
 export { type ComposeFs, nodeFs } from './compose-fs.js';
 export { serviceConfigHash } from './config-hash.js';
 export { renderProjectYaml, renderProjectJson, printableProject, type RenderOptions } from './render.js';
+export { toYaml as toYamlDocument } from './yaml-emitter.js';
 export { normalizeProjectName, isValidProjectName, projectNameRule } from './project-name.js';
 export { defaultFileNames } from './project-files.js';
 export { substitute, type SubstituteOptions } from './template.js';
