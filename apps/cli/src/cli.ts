@@ -48,6 +48,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 1;
     }
   }
+  if (name === 'compose') {
+    // Compose has options before its subcommand; its dispatcher loads handlers lazily.
+    const { composeCommand } = await import('./compose-commands.js');
+    return composeCommand(rest, { io, host });
+  }
   if (name === 'help') {
     io.stdout.write(topLevelHelp());
     return 0;
@@ -194,6 +199,7 @@ function topLevelHelp(): string {
     if (isGroup(entry)) groups.push(`  ${name.padEnd(12)}${entry.description}`);
     else commands.push(`  ${name.padEnd(12)}${entry.description}`);
   }
+  groups.push(`  ${'compose'.padEnd(12)}Define and run multi-container applications`);
   groups.push(`  ${'platform'.padEnd(12)}Start, stop and check the Berth platform's services`);
   return [
     'Usage:  berth [OPTIONS] COMMAND',
