@@ -184,7 +184,7 @@ function applyInclude(
       const to = isDict(model[kind]) ? (model[kind] as Dict) : {};
       for (const [name, def] of Object.entries(from)) {
         if (Object.hasOwn(to, name) && JSON.stringify(to[name]) !== JSON.stringify(def)) {
-          throw composeError(o.locate([kind, name]), `${kind}.${name} conflicts with a resource of the same name in included file ${ctx.display(main)}`);
+          throw composeError(o.locate([kind, name]), `conflicts with the ${kind.slice(0, -1)} of the same name in included file ${ctx.display(main)}`);
         }
         to[name] = def;
       }

@@ -134,7 +134,6 @@ export function loadProject(options: LoadProjectOptions): Project {
   const model = loadFiles(files, workingDir, ctx);
   const locate = (p: Array<string | number>) => ctx.locator.locate(p);
   resolveRelativePaths(model, workingDir, home);
-  resolveFileObjectEnvironment(model, environment);
   normalizeModel(model, { projectName: name, environment });
 
   // Profiles: explicit ones, else COMPOSE_PROFILES, plus those of targeted services.
@@ -159,6 +158,7 @@ export function loadProject(options: LoadProjectOptions): Project {
     }
   }
   checkConsistency(model, { locate, disabled });
+  resolveFileObjectEnvironment(model, environment);
 
   if (options.services && options.services.length > 0) {
     const keep = new Set<string>();

@@ -134,5 +134,7 @@ export function validateSchema(model: unknown, ctx: SchemaContext): void {
   const sameField = at.filter((e) => e.instancePath === instancePath);
   const path = segmentsOf(instancePath, model);
   const { message } = messageFor(sameField, sameField[0]!.data);
+  const additional = sameField.find((e) => e.keyword === 'additionalProperties');
+  if (additional && !message.startsWith('invalid name')) path.push((additional.params as { additionalProperty: string }).additionalProperty);
   throw composeError({ file: ctx.file, path: pathString(path) || undefined, line: lineOf(ctx.lines, path) }, message);
 }
