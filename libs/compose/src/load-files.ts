@@ -69,7 +69,7 @@ function prepareDocument(doc: YamlDocument, display: string, ctx: FilesContext):
     ctx.warnings.push(`${display}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
     delete model.version;
   }
-  return canonicalModel(model, { file: display, lines: doc.lines });
+  return canonicalModel(model, { file: display, lines: doc.lines, lenient: !ctx.interpolate });
 }
 
 /** Loads and merges `files` (absolute paths, or `-`) for a project whose directory is `workingDir`. */

@@ -157,7 +157,8 @@ export function loadProject(options: LoadProjectOptions): Project {
       }
     }
   }
-  checkConsistency(model, { locate, disabled });
+  // As Compose, a model that is not interpolated is not checked: `${VOL}` may name anything.
+  if (interpolate) checkConsistency(model, { locate, disabled });
   resolveFileObjectEnvironment(model, environment);
 
   if (options.services && options.services.length > 0) {
@@ -182,7 +183,7 @@ export function loadProject(options: LoadProjectOptions): Project {
   for (const svcName of Object.keys(services).sort()) {
     const s = services[svcName] as Dict;
     resolveEnvFiles(s, svcName, { fs, environment, display, locate, warnings });
-    setOwn(typed, svcName, convertService(s, ['services', svcName], fail) as ServiceConfig);
+    setOwn(typed, svcName, convertService(s, ['services', svcName], fail, { lenient: !interpolate }) as ServiceConfig);
   }
   const disabledTyped: Record<string, ServiceConfig> = {};
   for (const svcName of Object.keys(disabledDicts).sort()) {
