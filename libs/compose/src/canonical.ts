@@ -16,6 +16,8 @@ import { parseVolumeSpec } from './volume-spec.js';
 export interface CanonicalContext {
   file: string;
   lines?: Map<string, number>;
+  /** Not interpolated (`config --no-interpolate`): short syntax still holding `$` stays as written. */
+  lenient?: boolean;
 }
 
 type Dict = Record<string, unknown>;
@@ -169,6 +171,10 @@ export function canonicalService(service: Dict, path: PathSegments, ctx: Canonic
       try {
         ports.push(...parsePortSpec(scalarText(p)));
       } catch (e) {
+        if (ctx.lenient && scalarText(p).includes('$')) {
+          ports.push(p);
+          return;
+        }
         throw fail(['ports', i], `invalid port ${JSON.stringify(scalarText(p))}: ${(e as Error).message}`);
       }
     });
@@ -180,6 +186,7 @@ export function canonicalService(service: Dict, path: PathSegments, ctx: Canonic
       try {
         return parseVolumeSpec(v);
       } catch (e) {
+        if (ctx.lenient && v.includes('$')) return v;
         throw fail(['volumes', i], `invalid volume ${JSON.stringify(v)}: ${(e as Error).message}`);
       }
     });

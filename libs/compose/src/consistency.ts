@@ -109,6 +109,11 @@ export function checkConsistency(model: Dict, ctx: ConsistencyContext): void {
       if (p.target === undefined) throw fail(at('ports', i), 'missing required property "target"');
       if (typeof p.host_ip === 'string' && p.host_ip !== '' && !isIpAddress(p.host_ip)) throw fail(at('ports', i, 'host_ip'), `invalid IP address ${JSON.stringify(p.host_ip)}`);
     });
+    for (const [i, link] of (Array.isArray(s.links) ? s.links : []).entries()) checkServiceRef(String(link).split(':')[0]!, at('links', i), `link of service "${name}"`);
+    for (const [i, vf] of (Array.isArray(s.volumes_from) ? s.volumes_from : []).entries()) {
+      const text = String(vf);
+      if (!text.startsWith('container:')) checkServiceRef(text.split(':')[0]!, at('volumes_from', i), `volumes_from of service "${name}"`);
+    }
     if (isDict(s.depends_on)) {
       for (const [dep, cfg] of Object.entries(s.depends_on)) {
         if (dep === name) throw fail(at('depends_on', dep), `service "${name}" depends on itself`);
@@ -159,11 +164,6 @@ export function checkConsistency(model: Dict, ctx: ConsistencyContext): void {
       const other = containerNames.get(s.container_name);
       if (other) throw fail(at('container_name'), `container name ${JSON.stringify(s.container_name)} is already used by service "${other}"`);
       containerNames.set(s.container_name, name);
-    }
-    for (const [i, link] of (Array.isArray(s.links) ? s.links : []).entries()) checkServiceRef(String(link).split(':')[0]!, at('links', i), `link of service "${name}"`);
-    for (const [i, vf] of (Array.isArray(s.volumes_from) ? s.volumes_from : []).entries()) {
-      const text = String(vf);
-      if (!text.startsWith('container:')) checkServiceRef(text.split(':')[0]!, at('volumes_from', i), `volumes_from of service "${name}"`);
     }
   }
   checkCycles(services, ctx);

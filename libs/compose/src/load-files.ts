@@ -69,7 +69,7 @@ function prepareDocument(doc: YamlDocument, display: string, ctx: FilesContext):
     ctx.warnings.push(`${display}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
     delete model.version;
   }
-  return canonicalModel(model, { file: display, lines: doc.lines });
+  return canonicalModel(model, { file: display, lines: doc.lines, lenient: !ctx.interpolate });
 }
 
 /** Loads and merges `files` (absolute paths, or `-`) for a project whose directory is `workingDir`. */
@@ -184,7 +184,7 @@ function applyInclude(
       const to = isDict(model[kind]) ? (model[kind] as Dict) : {};
       for (const [name, def] of Object.entries(from)) {
         if (Object.hasOwn(to, name) && JSON.stringify(to[name]) !== JSON.stringify(def)) {
-          throw composeError(o.locate([kind, name]), `${kind}.${name} conflicts with a resource of the same name in included file ${ctx.display(main)}`);
+          throw composeError(o.locate([kind, name]), `conflicts with the ${kind.slice(0, -1)} of the same name in included file ${ctx.display(main)}`);
         }
         to[name] = def;
       }

@@ -134,7 +134,6 @@ export function loadProject(options: LoadProjectOptions): Project {
   const model = loadFiles(files, workingDir, ctx);
   const locate = (p: Array<string | number>) => ctx.locator.locate(p);
   resolveRelativePaths(model, workingDir, home);
-  resolveFileObjectEnvironment(model, environment);
   normalizeModel(model, { projectName: name, environment });
 
   // Profiles: explicit ones, else COMPOSE_PROFILES, plus those of targeted services.
@@ -158,7 +157,9 @@ export function loadProject(options: LoadProjectOptions): Project {
       }
     }
   }
-  checkConsistency(model, { locate, disabled });
+  // As Compose, a model that is not interpolated is not checked: `${VOL}` may name anything.
+  if (interpolate) checkConsistency(model, { locate, disabled });
+  resolveFileObjectEnvironment(model, environment);
 
   if (options.services && options.services.length > 0) {
     const keep = new Set<string>();
@@ -182,7 +183,7 @@ export function loadProject(options: LoadProjectOptions): Project {
   for (const svcName of Object.keys(services).sort()) {
     const s = services[svcName] as Dict;
     resolveEnvFiles(s, svcName, { fs, environment, display, locate, warnings });
-    setOwn(typed, svcName, convertService(s, ['services', svcName], fail) as ServiceConfig);
+    setOwn(typed, svcName, convertService(s, ['services', svcName], fail, { lenient: !interpolate }) as ServiceConfig);
   }
   const disabledTyped: Record<string, ServiceConfig> = {};
   for (const svcName of Object.keys(disabledDicts).sort()) {

@@ -23,6 +23,9 @@ export function makeFail(locate: (path: PathSegments) => SourceLocation): Fail {
 }
 
 let fail: Fail = (_p, m) => new Error(m);
+/** Not interpolated: a value still holding `$` that does not parse is kept as written. */
+let lenient = false;
+const keepRaw = (v: unknown) => lenient && typeof v === 'string' && v.includes('$');
 
 const str: Convert = (v) => (v === undefined || v === null || v === '' ? undefined : String(v));
 const bool: Convert = (v) => (v === true ? true : undefined);
@@ -52,6 +55,7 @@ const bytes: Convert = (v, path) => {
     const n = parseBytes(v);
     return n === 0 ? undefined : String(n);
   } catch (e) {
+    if (keepRaw(v)) return v;
     throw fail(path, (e as Error).message);
   }
 };
@@ -60,6 +64,7 @@ const duration: Convert = (v, path) => {
   try {
     return normalizeDuration(v);
   } catch (e) {
+    if (keepRaw(v)) return v;
     throw fail(path, (e as Error).message);
   }
 };
@@ -76,6 +81,7 @@ const shellCommand: Convert = (v, path) => {
 const fileMode: Convert = (v, path) => {
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'number' ? v : /^[0-7]+$/.test(String(v)) ? parseInt(String(v), 8) : NaN;
+  if ((!Number.isInteger(n) || n < 0) && keepRaw(v)) return v;
   if (!Number.isInteger(n) || n < 0) throw fail(path, `invalid file mode ${JSON.stringify(v)}: use an octal number such as 0440`);
   return `0${n.toString(8)}`;
 };
@@ -120,7 +126,7 @@ const list =
   (item: Convert): Convert =>
   (v, path) => {
     if (!Array.isArray(v) || v.length === 0) return undefined;
-    return v.map((x, i) => item(x, [...path, i]) ?? {});
+    return v.map((x, i) => (isDict(x) ? (item(x, [...path, i]) ?? {}) : x));
   };
 
 const sortedRecord =
@@ -364,8 +370,9 @@ const dropped = new Set(['env_file', 'label_file', 'extends']);
 
 const serviceStruct = struct(serviceFields.filter(([k]) => !dropped.has(k)), false);
 
-export function convertService(service: Dict, path: PathSegments, f: Fail): Dict {
+export function convertService(service: Dict, path: PathSegments, f: Fail, options: { lenient?: boolean } = {}): Dict {
   fail = f;
+  lenient = options.lenient ?? false;
   const copy: Dict = {};
   for (const [k, v] of Object.entries(service)) if (!dropped.has(k)) setOwn(copy, k, v);
   return serviceStruct(copy, path) as Dict;

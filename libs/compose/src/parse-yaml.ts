@@ -100,7 +100,7 @@ export function parseYamlDocuments(text: string, file: string, options: ParseYam
   const count = (line: number) => {
     if (++nodes > maxNodes) {
       throw composeError(
-        { file, line },
+        { file, line, path: pathString(childPath()) || undefined },
         `document expands to more than ${maxNodes} values (YAML aliases nested too deeply, an "alias bomb"?); refusing to load it`,
       );
     }

@@ -14,10 +14,11 @@ import type { PathSegments } from './parse-yaml.js';
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  // Compiled on first use (about 40 ms), so that commands which never load a project pay nothing.
+  // Compiled on first use (about 0.5 s on this machine), so commands that never load a project pay nothing.
   // The file names its draft by an https URL ajv does not know; it is draft-07, ajv's default.
   const { $schema: _draft, ...schema } = composeSpec as Record<string, unknown>;
-  compiled ??= new Ajv({ strict: false, allErrors: false, verbose: true }).compile(schema);
+  // inlineRefs and optimize off: compiling drops from ~1 s to ~0.4 s, validating stays well under 1 ms.
+  compiled ??= new Ajv({ strict: false, allErrors: false, verbose: true, inlineRefs: false, code: { optimize: false } }).compile(schema);
   return compiled;
 }
 
@@ -134,5 +135,7 @@ export function validateSchema(model: unknown, ctx: SchemaContext): void {
   const sameField = at.filter((e) => e.instancePath === instancePath);
   const path = segmentsOf(instancePath, model);
   const { message } = messageFor(sameField, sameField[0]!.data);
+  const additional = sameField.find((e) => e.keyword === 'additionalProperties');
+  if (additional && !message.startsWith('invalid name')) path.push((additional.params as { additionalProperty: string }).additionalProperty);
   throw composeError({ file: ctx.file, path: pathString(path) || undefined, line: lineOf(ctx.lines, path) }, message);
 }
