@@ -3,6 +3,7 @@ import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundE
 import type { DnsResolvers } from './dns-resolvers.js';
 import { mustExec } from './host-exec.js';
 import { deleteLink, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
+import { allowLoopbackDnat } from './loopback-guard.js';
 import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
@@ -124,11 +125,16 @@ export class NetworkCatalogue {
     }
   }
 
-  /** Creates the bridge of a network and, for user networks, its DNS server. */
+  /**
+   * Creates the bridge of a network (with the loopback guard, at every open too) and, for user
+   * networks, its DNS server.
+   */
   private async bringUp(n: NetworkRecord): Promise<void> {
     if (n.Driver !== 'bridge') return;
     const ipam = n.IPAM.Config[0]!;
     await ensureBridge(n.BridgeName!, `${ipam.Gateway}/${prefixLength(ipam)}`, `${this.ctx.aliasPrefix}:net:${n.Id.slice(0, 12)}`);
+    // Ports published on 127.0.0.1 need route_localnet; the guard goes in first (loopback-guard.ts).
+    await allowLoopbackDnat(n.BridgeName!);
     if (isUserNetwork(n)) await this.dns.start(n);
   }
 

@@ -1,7 +1,8 @@
-import { InvalidArgumentError, isBerthError } from '@berth/errors';
+import { InvalidArgumentError, isBerthError, messageOf } from '@berth/errors';
 import { DnsResolvers } from './dns-resolvers.js';
 import { HostSweeper } from './host-sweep.js';
 import { containerInspectView, containerSummaryView, networkView, type NetworkInspect } from './inspect-views.js';
+import { removeLoopbackGuardIfUnused } from './loopback-guard.js';
 import { NetworkCatalogue } from './network-catalogue.js';
 import { NetworkContext } from './network-context.js';
 import type {
@@ -25,6 +26,7 @@ import type { NetworkRecord } from './types.js';
  *   port-publishing.ts    published ports, and the iptables rules (DNAT, masquerade, isolation)
  *   dns-resolvers.ts      an embedded DNS server on each user network's gateway address
  *   host-sweep.ts         reconciliation: tagged links and namespaces nothing needs any more
+ *   loopback-guard.ts     the host-wide rule that keeps containers off the host's 127.0.0.1
  *   inspect-views.ts      Docker's inspect and `ps` shapes
  *
  * State lives in the metadata database (network-store.ts); host objects are derived from it. At
@@ -187,7 +189,8 @@ export class NetworkManager {
 
   /**
    * Stops the DNS servers. When no container runs, every host object of this agent (bridges,
-   * rules) goes too; otherwise they stay for the running containers and the next `open` adopts them.
+   * rules) goes too, and the loopback guard when no other agent's bridge is left; otherwise they
+   * stay for the running containers and the next `open` adopts them.
    */
   async close(): Promise<void> {
     await this.serial(async () => {
@@ -196,6 +199,8 @@ export class NetworkManager {
       await this.networks.takeDownAll();
       await this.sweeper.sweepHost({ keepBridges: false });
       await this.nat.removeAll();
+      // The guard is the host's, not this agent's: it stays while another agent has a bridge.
+      await removeLoopbackGuardIfUnused().catch((err) => this.ctx.log(`Cannot remove the loopback guard: ${messageOf(err)}`));
     });
   }
 
