@@ -101,9 +101,9 @@ function listen(host: string, onPort: number): Promise<number> {
 }
 
 /** The probe's verdicts from a throwaway container on `network`: one line per destination. */
-async function synFrom(network: string, destinations: string[]): Promise<string[]> {
+async function synFrom(network: string, destinations: string[], toPort = port): Promise<string[]> {
   const gateway = networks[network]!.gateway;
-  const script = destinations.map((d) => `/probe eth0 ${gateway} ${d} ${port} 1500`).join('; ');
+  const script = destinations.map((d) => `/probe eth0 ${gateway} ${d} ${toPort} 1500`).join('; ');
   const r = await p.berth(['run', '--rm', '--network', network, '-v', `${probe}:/probe:ro`, 'busybox', 'sh', '-c', script]);
   expect(r.stderr).toBe('');
   return r.stdout.trim().split('\n');
@@ -170,12 +170,14 @@ describe("the host's loopback", () => {
     }
   });
 
-  it('still serves a port published on 127.0.0.1', async () => {
+  it('still serves a port published on 127.0.0.1, to the host only', async () => {
     const free = await freePort();
     const httpd = ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'];
     const r = await p.berth(['run', '-d', '--name', 'lbweb', '--hostname', 'lbweb', '-p', `127.0.0.1:${free}:80`, 'busybox', ...httpd]);
     expect(r.code, r.stderr).toBe(0);
     expect(await httpGet(free)).toContain('hello from lbweb');
+    // A container forging a SYN for that 127.0.0.1 port gets nothing either (moby/moby#41872).
+    expect(await synFrom('bridge', ['127.0.0.1'], free)).toEqual(['no answer']);
   });
 
   it('is in place again after the agent is killed and restarted, and the published port still answers', async () => {

@@ -44,7 +44,7 @@ afterEach(() => {
 /** Runs the scenario in a fresh netns; @returns its observations. */
 async function runScenario(tags: [string, string]): Promise<Record<string, unknown>> {
   const host = `berth-guardtest-${tags[0]}`;
-  namespaces.push(host, ...tags.map((t) => `berth-${t}-${'c'.repeat(12)}`));
+  namespaces.push(host, `berth-guardtest-lan-${tags[0]}`, ...tags.map((t) => `berth-${t}-${'c'.repeat(12)}`));
   expect(spawnSync('ip', ['netns', 'add', host]).status).toBe(0);
   expect(spawnSync('ip', ['-n', host, 'link', 'set', 'lo', 'up']).status).toBe(0);
   const script = join(import.meta.dirname, 'testdata', 'loopback-guard-scenario.ts');
@@ -88,6 +88,7 @@ describe('loopback guard', () => {
       gatewayGuarded: 'SYN-ACK',
       loopbackUnguarded: 'SYN-ACK',
       publishedPort: 'hello from web',
+      lanToLoopbackPublished: 'no answer',
       guardAfterRestart: true,
       loopbackAfterRestart: 'no answer',
       guardWhileAnotherAgentHasABridge: true,

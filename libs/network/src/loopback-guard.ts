@@ -22,7 +22,9 @@ import { listLinks, setSysctl } from './host-links.js';
  *
  * A packet for 127/8 that did not come in on `lo` is dropped unless it belongs to a connection the
  * host opened (the replies of a published port's container, which conntrack un-NATs back to
- * 127.0.0.1 on the bridge) or was itself DNAT'ed there.
+ * 127.0.0.1 on the bridge) or was itself DNAT'ed there. Ports published on 127.0.0.0/8 are DNAT'ed
+ * for the host's own sources only (nat-rules.ts), so a forged SYN for one of them is not DNAT'ed
+ * either: it meets this rule.
  *
  * Keeping route_localnet and guarding it, rather than publishing loopback ports without it: the
  * alternatives are a userland proxy per port (docker-proxy: every byte copied through a process,

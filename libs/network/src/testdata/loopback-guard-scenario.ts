@@ -15,7 +15,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { NotFoundError } from '@berth/errors';
 import { openMetadataDb } from '@berth/metadata';
-import { execTool } from '../host-exec.js';
+import { execTool, mustExec } from '../host-exec.js';
 import { installLoopbackGuard, loopbackGuardInstalled, removeLoopbackGuard } from '../loopback-guard.js';
 import { NetworkManager } from '../network-manager.js';
 import type { ContainerLookup } from '../network-options.js';
@@ -100,6 +100,23 @@ async function main(): Promise<void> {
   });
   children.push(server);
   observed.publishedPort = await fetchLine('127.0.0.1', published);
+  // A neighbour on the LAN (a netns behind a plain veth) forges the same SYN for the published
+  // 127.0.0.1 port: a port published on the loopback is not reachable from elsewhere.
+  const lan = `berth-guardtest-lan-${tagA}`;
+  for (const args of [
+    ['netns', 'add', lan],
+    ['-n', lan, 'link', 'set', 'lo', 'up'],
+    ['link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', lan],
+    ['addr', 'add', '10.77.0.1/24', 'dev', 'lan0'],
+    ['link', 'set', 'lan0', 'up'],
+    ['-n', lan, 'addr', 'add', '10.77.0.2/24', 'dev', 'eth0'],
+    ['-n', lan, 'link', 'set', 'eth0', 'up'],
+  ]) {
+    await mustExec('ip', args);
+  }
+  const fromLan = await execTool('ip', ['netns', 'exec', lan, probe, 'eth0', '10.77.0.1', '127.0.0.1', String(published), '1500']);
+  observed.lanToLoopbackPublished = fromLan.stdout.trim();
+  await mustExec('ip', ['link', 'del', 'lan0']);
 
   // Agent restart: the guard is gone meanwhile (an admin flushed it), the next start puts it back.
   await removeLoopbackGuard();
