@@ -2,6 +2,7 @@
  * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
+import { availableParallelism } from 'node:os';
 import type { ContainerSummary as DomainSummary, CreateOptions, MountOption, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
 import type { ContainerMount, ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
@@ -15,6 +16,12 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
   }
   if (policy !== 'on-failure' && (spec.restartPolicy?.maximumRetryCount ?? 0) > 0) {
     throw new InvalidArgumentError(`invalid restart policy "${policy}": maximum retry count can only be used with on-failure`);
+  }
+  // The daemon's check (daemon_unix.go), at create as there: `--cpus -1` or more CPUs than this host has.
+  const nanoCpus = spec.resources?.nanoCpus ?? 0;
+  const ncpu = availableParallelism();
+  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
+    throw new InvalidArgumentError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
   }
   return {
     image: spec.image,
