@@ -40,6 +40,15 @@ describe('bad input', () => {
     }
   });
 
+  it('-m below 6 MB and a relative -w: the daemon\'s messages, at create', async () => {
+    expect(await p.berth(['create', '-m', '1m', 'busybox'])).toEqual({ code: 125, stdout: '', stderr: 'berth: Error response from daemon: Minimum memory limit allowed is 6MB\n' });
+    expect(await p.berth(['create', '-w', 'app', 'busybox'])).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "berth: Error response from daemon: the working directory 'app' is invalid, it needs to be an absolute path\n",
+    });
+  });
+
   it('a huge -m: a flag error, not a serialization failure', async () => {
     const r = await p.berth(['run', '-m', '99999999999999999999g', 'busybox', 'true']);
     expect(r.code).toBe(125);

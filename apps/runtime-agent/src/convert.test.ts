@@ -16,6 +16,17 @@ describe('createOptionsFromSpec', () => {
     }
   });
 
+  it('refuses memory below 6 MB and a relative working directory, as the daemon does', () => {
+    expect(() => createOptionsFromSpec(ContainerSpec.fromPartial({ image: 'busybox', resources: { memory: 6 * 1024 * 1024 - 1 } }))).toThrow(
+      'Minimum memory limit allowed is 6MB',
+    );
+    expect(createOptionsFromSpec(ContainerSpec.fromPartial({ image: 'busybox', resources: { memory: 6 * 1024 * 1024 } })).resources?.memory).toBe(6 * 1024 * 1024);
+    expect(() => createOptionsFromSpec(ContainerSpec.fromPartial({ image: 'busybox', workingDir: 'app' }))).toThrow(
+      "the working directory 'app' is invalid, it needs to be an absolute path",
+    );
+    expect(createOptionsFromSpec(ContainerSpec.fromPartial({ image: 'busybox', workingDir: '/app' })).workingDir).toBe('/app');
+  });
+
   it('accepts no limit and any limit up to every CPU of the host', () => {
     expect(createOptionsFromSpec(spec(0)).resources?.nanoCpus).toBeUndefined();
     expect(createOptionsFromSpec(spec(10_000_000)).resources?.nanoCpus).toBe(10_000_000);
