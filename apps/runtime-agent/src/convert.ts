@@ -2,11 +2,30 @@
  * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
+import { availableParallelism } from 'node:os';
 import type { ContainerSummary as DomainSummary, CreateOptions, MountOption, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
 import type { ContainerMount, ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
 
 const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+/**
+ * The daemon's checks of a new container's settings (daemon/container.go, daemon_unix.go), at
+ * create as there, so that a container that could never start is not created: `--cpus -1` or more
+ * CPUs than this host has, `-m 1`, `-w relative`.
+ */
+function checkSettings(spec: ContainerSpec): void {
+  const nanoCpus = spec.resources?.nanoCpus ?? 0;
+  const ncpu = availableParallelism();
+  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
+    throw new InvalidArgumentError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  }
+  const memory = spec.resources?.memory ?? 0;
+  if (memory !== 0 && memory < 6 * 1024 * 1024) throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+  if (spec.workingDir && !spec.workingDir.startsWith('/')) {
+    throw new InvalidArgumentError(`the working directory '${spec.workingDir}' is invalid, it needs to be an absolute path`);
+  }
+}
 
 export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
   const policy = spec.restartPolicy?.name ?? '';
@@ -16,6 +35,7 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
   if (policy !== 'on-failure' && (spec.restartPolicy?.maximumRetryCount ?? 0) > 0) {
     throw new InvalidArgumentError(`invalid restart policy "${policy}": maximum retry count can only be used with on-failure`);
   }
+  checkSettings(spec);
   return {
     image: spec.image,
     name: spec.name || undefined,

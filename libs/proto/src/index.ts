@@ -8,3 +8,15 @@ export * from './generated/berth/v1/builder.js';
 export * from './generated/berth/v1/networks.js';
 export * from './grpc.js';
 export * from './forward.js';
+// The guarded service definitions shadow the generated ones (explicit exports win over `export *`).
+export {
+  SystemService,
+  BuilderService,
+  ContainersService,
+  EventsService,
+  ImagesService,
+  NetworksService,
+  RegistryService,
+  VolumesService,
+} from './services.js';
+export { UndecodableRequest, guardDecoding } from './decode-guard.js';
