@@ -136,6 +136,7 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
     Mounts: inspectMounts(record.MountPoints),
+    ...(record.State.Health ? { Health: { Status: record.State.Health.Status, FailingStreak: record.State.Health.FailingStreak } } : {}),
   };
 }
 

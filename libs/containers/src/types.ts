@@ -232,6 +232,8 @@ export interface ContainerSummary {
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, unknown> };
   Mounts: unknown[];
+  /** Docker's summary health (API 1.52), present for a container with a health state. */
+  Health?: { Status: Health['Status']; FailingStreak: number };
 }
 
 /** What the image store needs to commit a container (`docker commit`). */
