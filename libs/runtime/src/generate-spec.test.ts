@@ -117,6 +117,12 @@ describe('generateSpec', () => {
       'CAP_NET_ADMIN',
       'CAP_SYS_TIME',
     ]);
+    const some = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_RAW', 'CAP_NET_ADMIN'];
+    expect(computeCapabilities(['ALL'], ['kill'], { available: some })).toEqual(['CAP_CHOWN', 'CAP_NET_RAW', 'CAP_NET_ADMIN']);
+    expect(() => computeCapabilities(['SYS_RESOURCE'], [], { available: some })).toThrow(
+      'capability not supported by your kernel or not available in the current environment: "CAP_SYS_RESOURCE"',
+    );
+    expect(generateSpec({ ...base, privileged: true, availableCapabilities: some, hostDevices: [] }).process.capabilities!.bounding).toEqual(some);
     const null_ = { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 };
     const priv = generateSpec({ ...base, privileged: true, hostDevices: [null_] });
     expect(priv.linux.devices).toEqual([null_]);
