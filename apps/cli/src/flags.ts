@@ -13,9 +13,10 @@ import { ramInBytes } from './units.js';
  * bool: `--rm`, `--rm=false`; string: last value wins; list: every value in order; int: an integer
  * as Go's ParseInt(s, 0, bits) reads it (`10`, `0x10`, `1_000`); bytes: a size with unit (`512m`,
  * go-units RAMInBytes); decimal: a number of CPUs (`--cpus 1.5`, `3/2`; docker's NanoCPUs: at most
- * 9 decimals); filter: a list of `key=value`.
+ * 9 decimals); filter: a list of `key=value`; duration: a Go duration (`30s`, `1m30s`),
+ * kept as written for the command to parse (help shows `duration`).
  */
-export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter';
+export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter' | 'duration';
 
 export interface FlagSpec {
   /** Long name without dashes (`name`); values are keyed by it. */
@@ -73,6 +74,7 @@ function defaultValue(flag: FlagSpec): FlagValue {
     case 'bool':
       return false;
     case 'string':
+    case 'duration':
       return '';
     case 'list':
     case 'filter':
@@ -98,6 +100,8 @@ function convert(flag: FlagSpec, text: string, previous: FlagValue): FlagValue {
       const value = parseBool(text);
       return value ?? invalid(`strconv.ParseBool: parsing "${text}": invalid syntax`);
     }
+    case 'duration':
+      return text;
     case 'string':
     case 'list': {
       const reason = flag.validate?.(text);

@@ -123,6 +123,7 @@ export class Agent {
       volumes,
       network,
       onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+      log: (message) => log(message),
     });
     await manager.init();
     await network.sweep();
