@@ -12,7 +12,16 @@ import type { CreateNetworkOptions } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
 import { isUserNetwork, type NetworkRecord } from './types.js';
 
-const defaultBridgeSubnets = ['172.31.0.0/16', '172.30.0.0/16', '10.231.0.0/16', '10.232.0.0/16', '192.168.231.0/24'];
+// Several agents (test platforms, other data roots) may share a host, each with its own default
+// bridge: after the usual choices, 16 more /16s of 10.0.0.0/8 keep them from running out.
+const defaultBridgeSubnets = [
+  '172.31.0.0/16',
+  '172.30.0.0/16',
+  '10.231.0.0/16',
+  '10.232.0.0/16',
+  '192.168.231.0/24',
+  ...Array.from({ length: 16 }, (_, i) => `10.${233 + i}.0.0/16`),
+];
 const bridgeNameOption = 'com.docker.network.bridge.name';
 
 /**
