@@ -76,6 +76,7 @@ describe('parseTimeArg and subjects', () => {
   it('parses Docker time arguments', () => {
     const now = Date.parse('2026-11-22T12:00:00Z');
     expect(parseTimeArg('10m', now)).toBe(now - 600_000);
+    expect(parseTimeArg('now', now)).toBe(now);
     expect(parseTimeArg('1h30m', now)).toBe(now - 5_400_000);
     expect(parseTimeArg('1700000000.5', now)).toBe(1_700_000_000_500);
     expect(parseTimeArg('2026-11-22T11:00:00Z', now)).toBe(now - 3_600_000);
@@ -83,7 +84,9 @@ describe('parseTimeArg and subjects', () => {
   });
 
   it('keeps subjects to valid tokens', () => {
-    expect(eventSubject('container', 'start')).toBe('berth.events.container.start');
-    expect(eventSubject('container', 'exec_start: sh -c x')).toBe('berth.events.container.exec_start');
+    expect(eventSubject('container', 'start', 'host-1')).toBe('berth.events.host-1.container.start');
+    expect(eventSubject('container', 'start')).toBe('berth.events.local.container.start');
+    expect(eventSubject('image', 'push', 'box.example.com')).toBe('berth.events.box_example_com.image.push');
+    expect(eventSubject('container', 'exec_start: sh -c x', 'h')).toBe('berth.events.h.container.exec_start');
   });
 });
