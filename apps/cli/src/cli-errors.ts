@@ -37,9 +37,16 @@ function connectionMessage(detail: string, host: string): string {
     const path = /(?:EACCES|EPERM) (\S+?)\.?(?:\s|$)/.exec(detail)?.[1] ?? host.replace(/^unix:(\/\/)?/, '');
     return `Cannot connect to the Berth platform at ${host}: permission denied on ${path} (run as root, or as a member of the group set with \`berth platform up --group\`)`;
   }
-  if (/SSL|TLS|certificate|handshake/i.test(detail)) {
-    const why = detail.replace(/^Cannot connect to the Berth platform: (No connection established\. Last error: )?/, '').replace(/\. Resolution note: ?$/, '');
-    return `Cannot connect to the Berth platform at ${host}: TLS handshake failed: ${why}`;
+  // On TCP the gateway speaks TLS only; a connection it accepted and then closed is a refused
+  // client certificate (grpc-js says no more than "Failed to connect" then).
+  const tcp = !/^unix:/.test(host);
+  if (/SSL|TLS|certificate|handshake/i.test(detail) || (tcp && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT/.test(detail))) {
+    const why = detail
+      .replace(/^Cannot connect to the Berth platform: (No connection established\. Last error: )?/, '')
+      .replace(/\.? Resolution note: ?$/, '')
+      .replace(/^Error: /, '')
+      .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, ''); // grpc-js stamps "Failed to connect" with a time
+    return `Cannot connect to the Berth platform at ${host}: TLS handshake failed: ${why} (the gateway wants a client certificate signed by its CA: --tlscert, --tlskey)`;
   }
   return `Cannot connect to the Berth platform at ${host}. Is the platform running?`;
 }

@@ -55,6 +55,18 @@ export interface PlatformSettings {
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
 export async function platformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
+  const settings = await resolvePlatformSettings(options);
+  savePlatformSettings(settings);
+  return settings;
+}
+
+/** Writes `<dataRoot>/platform.json`. */
+export function savePlatformSettings(settings: PlatformSettings): void {
+  writeFileSync(join(settings.dataRoot, 'platform.json'), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** The settings `options` make of the saved ones, not saved yet (`up` checks them first). */
+export async function resolvePlatformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
   const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
   const file = join(dataRoot, 'platform.json');
   const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
@@ -75,7 +87,6 @@ export async function platformSettings(options: PlatformOptions = {}): Promise<P
     agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
     runtime: options.runtime ?? saved.runtime ?? 'runc',
   };
-  writeFileSync(file, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
   return settings;
 }
 

@@ -8,7 +8,7 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
-import { checkSettings, platformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
+import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
 
 /**
@@ -83,8 +83,9 @@ function runningPid(settings: PlatformSettings, svc: PlatformService): number | 
  * answer their health check. Idempotent: running services are left alone.
  */
 export async function platformUp(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<PlatformSettings> {
-  const settings = await platformSettings(options);
-  checkSettings(settings);
+  const settings = await resolvePlatformSettings(options);
+  checkSettings(settings); // a refused setting is not saved: the next `up` or `down` sees the old ones
+  savePlatformSettings(settings);
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
