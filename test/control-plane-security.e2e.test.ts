@@ -128,6 +128,44 @@ describe('NATS', () => {
   });
 });
 
+describe('secrets', () => {
+  it('never travel on NATS nor reach the services\' logs: -e values, exec -e values, registry passwords', async () => {
+    const envSecret = `env-secret-${Date.now()}`;
+    const execSecret = `exec-secret-${Date.now()}`;
+    const dockerConfig = join(p.dataRoot, 'docker-config');
+    const berth = (args: string[], input?: string) => p.berth(args, { env: { DOCKER_CONFIG: dockerConfig }, ...(input !== undefined ? { input } : {}) });
+    expect((await berth(['run', '--rm', '-e', `SECRET=${envSecret}`, 'busybox', 'true'])).code).toBe(0);
+    expect((await berth(['run', '-d', '--name', 'audit', '--env', `TOKEN=${envSecret}`, '--label', 'app=audit', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await berth(['exec', '-e', `X=${execSecret}`, 'audit', 'true'])).code).toBe(0);
+    expect((await berth(['rm', '-f', 'audit'])).code).toBe(0);
+    const { username, password } = p.registryAuth;
+    const login = await berth(['login', registry, '-u', username, '--password-stdin'], password);
+    expect(login.code, login.stderr).toBe(0);
+    expect((await berth(['tag', 'busybox', `${registry}/audit/bb:1`])).code).toBe(0);
+    expect((await berth(['push', `${registry}/audit/bb:1`])).code).toBe(0);
+
+    // Everything NATS keeps (the event history, the hosts and registries buckets), read as the
+    // gateway, the only service allowed to.
+    const gateway = await natsAs('api', { role: 'gateway' });
+    const jsm = await gateway.jetstreamManager();
+    let stored = '';
+    for (const stream of ['EVENTS', 'KV_hosts', 'KV_registries']) {
+      const { state } = await jsm.streams.info(stream);
+      for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+        const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined); // a deleted sequence
+        if (msg) stored += `${msg.subject} ${Buffer.from(msg.data).toString('latin1')}\n`;
+      }
+    }
+    expect(stored).toContain('audit/bb'); // the audit saw the events of this test
+    expect(stored).toContain('app');
+    const logs = ['nats', 'runtime-agent', 'api', 'registry'].map((s) => readFileSync(join(p.dataRoot, 'logs', `${s}.log`), 'latin1')).join('\n');
+    for (const secret of [envSecret, execSecret, password]) {
+      expect(stored.includes(secret), `"${secret}" on NATS`).toBe(false);
+      expect(logs.includes(secret), `"${secret}" in a service log`).toBe(false);
+    }
+  });
+});
+
 describe('the platform registry', () => {
   it('lets root push without a login, anyone pull, and nobody else push or delete', async () => {
     const ref = `${registry}/sec/busybox:1`;
