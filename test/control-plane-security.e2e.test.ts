@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { connectNats, EventBus, HostRegistry, inboxPrefix, type NatsIdentity } from '@berth/events';
-import { platformDown, platformUp, REPO_ROOT, secretsOf } from '@berth/platform';
+import { platformUp, REPO_ROOT, secretsOf } from '@berth/platform';
 import {
   BERTH_CLI,
   createSystemGroup,
@@ -273,8 +273,12 @@ describe('the API socket', () => {
   });
 
   it('lets the members of --group use the socket (and --registry-anonymous-push opens pushes)', async () => {
-    await platformDown({ dataRoot: p.dataRoot });
-    await platformUp({ dataRoot: p.dataRoot, group: group.name, registryAnonymousPush: true });
+    // `up` on the running platform restarts the services whose settings changed (gateway, registry).
+    const before = readFileSync(join(p.settings.runRoot, 'platform', 'api.pid'), 'utf8');
+    const lines: string[] = [];
+    await platformUp({ dataRoot: p.dataRoot, group: group.name, registryAnonymousPush: true }, (line) => lines.push(line));
+    expect(readFileSync(join(p.settings.runRoot, 'platform', 'api.pid'), 'utf8')).not.toBe(before);
+    expect(lines.filter((l) => l.includes('to apply new settings')).map((l) => l.split(' ')[1])).toEqual(['api', 'registry']);
     const stat = statSync(socket);
     expect({ mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid }).toEqual({ mode: 0o660, uid: 0, gid: group.gid });
     const member = await berthAsUser(['ps'], [group.gid]);

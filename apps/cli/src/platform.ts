@@ -19,7 +19,8 @@ Options (up saves them in the data root's platform.json; later runs keep them):
       --listen string             API address: unix:/path (default unix:/run/berth/api.sock) or tcp://host:port,
                                   which needs --tlsverify with the three files below
       --registry-anonymous-push   Let anyone push to and delete from the platform registry (default: only with
-                                  the platform's credentials, which berth push uses by itself; pulls are open)
+                                  the platform's credentials, which berth push uses by itself; pulls are open);
+                                  --no-registry-anonymous-push undoes it
       --runtime string            OCI runtime: runc or crun (default "runc"; crun falls back to runc where it cannot run)
       --tlsverify                 Serve TCP with TLS and require client certificates signed by --tlscacert
       --tlscacert string          CA that signs the clients' certificates
@@ -44,6 +45,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
         group: { type: 'string' },
         listen: { type: 'string' },
         'registry-anonymous-push': { type: 'boolean' },
+        'no-registry-anonymous-push': { type: 'boolean' },
         tlsverify: { type: 'boolean' },
         tlscacert: { type: 'string' },
         tlscert: { type: 'string' },
@@ -78,7 +80,8 @@ export async function platformCommand(argv: string[]): Promise<number> {
       : listen?.startsWith('unix:')
         ? { tls: null }
         : {}),
-    ...(values['registry-anonymous-push'] !== undefined ? { registryAnonymousPush: values['registry-anonymous-push'] } : {}),
+    ...(values['registry-anonymous-push'] ? { registryAnonymousPush: true } : {}),
+    ...(values['no-registry-anonymous-push'] ? { registryAnonymousPush: false } : {}),
   };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {

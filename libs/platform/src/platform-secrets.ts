@@ -35,6 +35,8 @@ export const SERVICE_ROLES: Record<string, NatsIdentity['role']> = {
 
 export interface PlatformSecrets {
   dir: string;
+  /** Whether `ensurePlatformSecrets` changed nats-server's config (a running server must reload it). */
+  natsConfigChanged?: boolean;
   natsConfig: string;
   registryHtpasswd: string;
   registryAuth: string;
@@ -86,27 +88,26 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
       `    # ${service}\n    { nkey: ${JSON.stringify(publicKey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`,
     );
   }
-  writeSecret(
-    secrets.natsConfig,
-    [
-      '# Written by `berth platform up` (libs/platform/src/platform-secrets.ts) at every start: edits are lost.',
-      `listen: "127.0.0.1:${nats.port}"`,
-      `jetstream { store_dir: ${JSON.stringify(nats.storeDir)} }`,
-      '# Every connection authenticates with the nkey of one platform service; nothing else is let in.',
-      'authorization {',
-      '  users = [',
-      ...users,
-      '  ]',
-      '}',
-      '',
-    ].join('\n'),
-  );
+  const config = [
+    '# Written by `berth platform up` (libs/platform/src/platform-secrets.ts) at every start: edits are lost.',
+    `listen: "127.0.0.1:${nats.port}"`,
+    `jetstream { store_dir: ${JSON.stringify(nats.storeDir)} }`,
+    '# Every connection authenticates with the nkey of one platform service; nothing else is let in.',
+    'authorization {',
+    '  users = [',
+    ...users,
+    '  ]',
+    '}',
+    '',
+  ].join('\n');
+  const before = existsSync(secrets.natsConfig) ? readFileSync(secrets.natsConfig, 'utf8') : undefined;
+  if (before !== config) writeSecret(secrets.natsConfig, config);
   if (!existsSync(secrets.registryAuth) || !existsSync(secrets.registryHtpasswd)) {
     const password = randomBytes(32).toString('base64url');
     writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, 10)}\n`);
     writeSecret(secrets.registryAuth, JSON.stringify({ username: REGISTRY_USER, password }) + '\n');
   }
-  return secrets;
+  return { ...secrets, natsConfigChanged: before !== undefined && before !== config };
 }
 
 /** The platform registry's credentials (`registry-auth.json`), for the agent and the builder. */

@@ -80,7 +80,8 @@ function runningPid(settings: PlatformSettings, svc: PlatformService): number | 
 
 /**
  * Starts every service that is not running yet, in dependency order, and returns once all of them
- * answer their health check. Idempotent: running services are left alone.
+ * answer their health check. Idempotent: running services are left alone, unless the settings
+ * changed their command line (then they are restarted) or nats-server's users (it reloads them).
  */
 export async function platformUp(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<PlatformSettings> {
   const settings = await resolvePlatformSettings(options);
@@ -89,9 +90,18 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
-  ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
+  const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
   for (const svc of services(settings)) {
     let pid = runningPid(settings, svc);
+    if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
+      // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
+      await stopService(pid);
+      log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
+      pid = undefined;
+    } else if (pid !== undefined && svc.name === 'nats' && secrets.natsConfigChanged) {
+      process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+      log(`Reloaded ${svc.name}'s configuration`);
+    }
     if (pid === undefined) {
       const out = openSync(logFile(settings, svc.name), 'a', 0o600);
       const child = spawn(svc.command[0]!, svc.command.slice(1), {
@@ -164,15 +174,20 @@ export async function platformDown(options: PlatformOptions = {}, log: (line: st
   for (const svc of services(settings).reverse()) {
     const pid = runningPid(settings, svc);
     if (pid !== undefined) {
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 10_000;
-      while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await stopService(pid);
       log(`Stopped ${svc.name} (pid ${pid})`);
     }
     rmSync(pidFile(settings, svc.name), { force: true });
     rmSync(cmdlineFile(settings, svc.name), { force: true });
   }
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+async function stopService(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export async function platformStatus(options: PlatformOptions = {}): Promise<ServiceStatus[]> {

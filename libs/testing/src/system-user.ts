@@ -55,13 +55,13 @@ export function createSystemUser(): SystemUser {
       const child = spawn('setpriv', args, {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...options.env },
         cwd: home,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
       running.add(child);
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout!.on('data', (d) => (stdout += d));
+      child.stderr!.on('data', (d) => (stderr += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
       child.on('error', reject);
       child.on('close', (code, signal) => {
@@ -69,7 +69,10 @@ export function createSystemUser(): SystemUser {
         clearTimeout(timer);
         resolve({ code: code ?? (signal ? 137 : 1), stdout, stderr });
       });
-      child.stdin.end(options.input ?? '');
+      if (options.input !== undefined) {
+        child.stdin!.on('error', () => undefined); // the command may exit without reading it all
+        child.stdin!.end(options.input);
+      }
     });
   return { name, uid, gid, home, run, remove, [Symbol.asyncDispose]: async () => remove() };
 }
