@@ -90,3 +90,42 @@ describe('parseTimeArg and subjects', () => {
     expect(eventSubject('container', 'exec_start: sh -c x', 'h')).toBe('berth.events.h.container.exec_start');
   });
 });
+
+describe('EventBus while NATS is down', () => {
+  it('keeps emitted events and publishes them in order when NATS is back; reads fail fast', async () => {
+    const dir = tempDir();
+    let nats = await startNatsServer(dir.path);
+    const lines: string[] = [];
+    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const bus = new EventBus(nc, 'host-1', { log: (l) => lines.push(l), requestTimeoutMs: 1_000 });
+      await bus.ensureStream();
+      const start = Date.now();
+      bus.emit({ type: 'container', action: 'create', id: 'before' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(bus.pending).toBe(0);
+
+      await nats.stop();
+      await new Promise((r) => setTimeout(r, 200));
+      for (const id of ['c1', 'c2', 'c3']) expect(bus.emit({ type: 'container', action: 'start', id }).actor?.id).toBe(id); // never waits
+      expect(bus.pending).toBe(3);
+      const started = Date.now();
+      await expect(bus.subscribe({ since: start, until: Date.now() }).next()).rejects.toThrow(
+        "Cannot read events: the platform's event bus (NATS) is not reachable: the connection to NATS is down",
+      );
+      expect(Date.now() - started).toBeLessThan(500);
+
+      nats = await startNatsServer(dir.path, { port: nats.port });
+      const deadline = Date.now() + 10_000;
+      while (bus.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(bus.pending).toBe(0);
+      const ids = [];
+      for await (const e of bus.subscribe({ since: start, until: Date.now() })) ids.push(e.actor?.id);
+      expect(ids).toEqual(['before', 'c1', 'c2', 'c3']);
+    } finally {
+      await nc.close();
+      await nats.stop();
+      dir.remove();
+    }
+  });
+});
