@@ -31,11 +31,11 @@ const fail = (message: string): never => {
 const target = grpcTarget(values.listen!);
 const tcp = !target.startsWith('unix:');
 let credentials = grpc.ServerCredentials.createInsecure();
-if (tcp || values.tlsverify) {
+if (!tcp && values.tlsverify) fail('--tlsverify applies to a TCP --listen address only');
+if (tcp) {
   if (!values.tlsverify || !values.tlscacert || !values.tlscert || !values.tlskey) {
     fail(`Refusing to listen on TCP "${values.listen}" without TLS client certificates: add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY, or listen on a unix socket`);
   }
-  if (!tcp) fail('--tlsverify applies to a TCP --listen address only');
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file);
