@@ -112,7 +112,8 @@ export class EventBus {
     this.buffered.push({ event, id: randomUUID() });
     if (this.buffered.length > (this.options.maxBuffered ?? 10_000)) {
       this.buffered.shift();
-      this.dropped++;
+      if (this.dropped++ === 0) this.options.log?.(`Too many events waiting for NATS (${this.buffered.length}): dropping the oldest`);
+      this.outage = true;
     }
     void this.drain();
     return event;
@@ -129,6 +130,7 @@ export class EventBus {
     try {
       while (this.buffered.length > 0 && !this.nc.isClosed()) {
         if (!this.connected) {
+          this.outage = true;
           await this.pause(5_000);
           continue;
         }
