@@ -3,4 +3,8 @@ export * from './time-arg.js';
 export * from './event-filter.js';
 export * from './event-bus.js';
 export * from './host-registry.js';
+export * from './host-id.js';
 export * from './registry-directory.js';
+export * from './nats-permissions.js';
+export * from './nats-connect.js';
+export * from './deadline.js';

@@ -3,7 +3,6 @@ import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import * as grpc from '@grpc/grpc-js';
 import * as tar from 'tar-stream';
 import { createIgnoreMatcher, type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
@@ -12,6 +11,7 @@ import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAu
 import { DockerConfig } from '@berth/registry-client';
 import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
+import { channelCredentials } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { checkoutGitContext, isGitContext } from '../git-context.js';
@@ -27,7 +27,7 @@ const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | unde
 const chunkSize = 256 * 1024;
 
 function builderClient(ctx: CommandContext): BuilderClient {
-  const c = new BuilderClient(grpcTarget(ctx.host), grpc.credentials.createInsecure(), channelOptions);
+  const c = new BuilderClient(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);
   ctx.cleanup.push(() => c.close());
   return c;
 }
