@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -13,6 +13,7 @@ import { BuilderService, ContainersService, ImagesService, SystemService, handle
 import { ConmonRuntime } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
+import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
 import { imagesService } from './images-service.js';
 import { NetworkManager } from '@berth/network';
 import { NetworksService } from '@berth/proto';
@@ -39,6 +40,8 @@ export interface AgentOptions {
 /**
  * The runtime agent of one host: the image store and the container manager of `dataRoot`, served
  * over gRPC, with every state change published on NATS and the host announced in the `hosts` bucket.
+ *
+ * Every directory below the data root is closed to other users (0700, files 0600; see data-root.ts).
  *
  *   <dataRoot>/host-id        this host's id (made once)
  *   <dataRoot>/metadata.db    images, containers (libs/metadata)
@@ -74,8 +77,9 @@ export class Agent {
 
   static async open(options: AgentOptions, nc: NatsConnection): Promise<Agent> {
     const log = options.log ?? (() => {});
-    mkdirSync(options.dataRoot, { recursive: true });
-    mkdirSync(options.runRoot, { recursive: true });
+    // Before anything is written: the data root is closed to other users (see data-root.ts).
+    const secured = await secureDataRoot(options.dataRoot, options.runRoot);
+    for (const c of secured.changed) log(`Closed ${c.path} to other users: mode ${c.from.toString(8)} -> ${c.to.toString(8)}`);
     const hostId = readHostId(options.dataRoot);
     const bus = new EventBus(nc, hostId);
     await bus.ensureStream();
@@ -236,6 +240,6 @@ function runtimeOptions(options: AgentOptions, runtime: 'runc' | 'crun') {
 
 function readHostId(dataRoot: string): string {
   const file = join(dataRoot, 'host-id');
-  if (!existsSync(file)) writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx' });
+  if (!existsSync(file)) writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
   return readFileSync(file, 'utf8').trim();
 }

@@ -53,7 +53,9 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     await deps.snapshotter.prepare(id, parent);
     snapshotPrepared = true;
     const bundle = layout.bundleDir(id);
-    await mkdir(layout.rootfs(id), { recursive: true });
+    // 0700 as Docker's containers/<id>: config.json holds the environment (`-e` secrets).
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    await mkdir(layout.rootfs(id));
     dirMade = true;
 
     const hostname = options.hostname || id.slice(0, 12);

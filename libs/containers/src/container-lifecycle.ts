@@ -29,7 +29,7 @@ export class ContainerLifecycle {
    * as Docker does when its daemon starts.
    */
   async init(): Promise<void> {
-    await mkdir(this.ctx.layout.containersDir, { recursive: true });
+    await mkdir(this.ctx.layout.containersDir, { recursive: true, mode: 0o700 });
     await mkdir(this.ctx.layout.runRoot, { recursive: true });
     for (const record of this.ctx.store.all()) {
       await this.ctx.locks.run(record.Id, () => this.runner.reconcileLocked(record.Id)).catch((err: unknown) => {

@@ -128,7 +128,7 @@ export class ContainerRunner {
         ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
         ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
       });
-      await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2));
+      await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2), { mode: 0o600 });
       live.generation++;
       live.exited = deferred();
       await runtime.create(id, {
