@@ -10,7 +10,7 @@ import { EventBus, HOST_TTL_MS, HostRegistry } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { BuilderService, ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
-import { ConmonRuntime } from '@berth/runtime';
+import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
 import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
@@ -49,7 +49,8 @@ export interface AgentOptions {
  *   <dataRoot>/snapshots/     unpacked layers and container uppers (libs/snapshots)
  *   <dataRoot>/containers/    bundles and logs (libs/containers)
  *   <dataRoot>/volumes/       volumes (libs/volumes)
- *   <runRoot>/                runc state, conmon exit files and sockets
+ *   <runRoot>/                runc state, conmon exit files and sockets; exits/ and persist/ are
+ *                             a tmpfs when the run root is not one (exit codes survive a full disk)
  */
 export class Agent {
   readonly hostId: string;
@@ -80,6 +81,10 @@ export class Agent {
     // Before anything is written: the data root is closed to other users (see data-root.ts).
     const secured = await secureDataRoot(options.dataRoot, options.runRoot);
     for (const c of secured.changed) log(`Closed ${c.path} to other users: mode ${c.from.toString(8)} -> ${c.to.toString(8)}`);
+    // conmon records exit codes there: in memory, so a full data root cannot lose them.
+    for (const dir of volatileDirs(options)) {
+      if ((await ensureVolatileDir(dir)) === 'kept') log(`"${dir}" is not on a tmpfs: exit codes written there are lost if its disk fills`);
+    }
     const hostId = readHostId(options.dataRoot);
     const bus = new EventBus(nc, hostId);
     await bus.ensureStream();
@@ -127,6 +132,7 @@ export class Agent {
       volumes,
       network,
       onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+      log,
     });
     await manager.init();
     await network.sweep();
@@ -226,6 +232,12 @@ export class Agent {
       }),
     };
   }
+}
+
+/** The run root's directories conmon writes exit codes into (see runtimeOptions). */
+function volatileDirs(options: AgentOptions): string[] {
+  const { exitDir, persistDir } = runtimeOptions(options, options.runtime);
+  return [exitDir, persistDir];
 }
 
 function runtimeOptions(options: AgentOptions, runtime: 'runc' | 'crun') {

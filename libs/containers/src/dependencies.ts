@@ -45,4 +45,6 @@ export interface ContainerSnapshotter {
   exists(key: string): Promise<boolean>;
   upperDir(key: string): string;
   lowerDirs(key: string): string[] | Promise<string[]>;
+  /** Every snapshot (to sweep what a crashed create left). */
+  list(): Promise<Array<{ key: string; kind: string }>>;
 }

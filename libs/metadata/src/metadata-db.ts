@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { guardFullDisk } from './no-space.js';
 
 /**
  * The per-host metadata database: `<data-root>/metadata.db` (SQLite, WAL), shared by the image
@@ -110,7 +111,8 @@ export function openMetadataDb(file: string): MetadataDb {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  return db;
+  // A full disk is an error every caller understands (NO_SPACE), not a raw SQLITE_FULL.
+  return guardFullDisk(db, dirname(file));
 }
 
 function migrate(db: MetadataDb): void {

@@ -80,13 +80,16 @@ export class OverlaySnapshotter {
     this.db = new Database(join(root, 'metadata.db'), { timeout: 30_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
-    this.db
-      .transaction(() => {
-        const version = this.db.pragma('user_version', { simple: true }) as number;
-        for (const [i, sql] of migrations.entries()) if (i >= version) this.db.exec(sql);
-        this.db.pragma(`user_version = ${migrations.length}`);
-      })
-      .immediate();
+    // Only a schema change writes: opening an up-to-date store must work on a full disk.
+    if ((this.db.pragma('user_version', { simple: true }) as number) < migrations.length) {
+      this.db
+        .transaction(() => {
+          const version = this.db.pragma('user_version', { simple: true }) as number;
+          for (const [i, sql] of migrations.entries()) if (i >= version) this.db.exec(sql);
+          this.db.pragma(`user_version = ${migrations.length}`);
+        })
+        .immediate();
+    }
     this.sweep();
   }
 
