@@ -48,7 +48,8 @@ async function restartAgent(): Promise<void> {
   const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 20_000;
-  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) {
+  // Gone, not merely a zombie: platformUp would take a zombie for a running agent.
+  while (existsSync(`/proc/${pid}`)) {
     if (Date.now() > deadline) throw new Error('the agent did not stop');
     await new Promise((r) => setTimeout(r, 50));
   }
