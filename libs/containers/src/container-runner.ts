@@ -91,7 +91,8 @@ export class ContainerRunner {
       (!rec.State.Running && rec.HasBeenStartedBefore && restartsOnAgentStart(rec.HostConfig.RestartPolicy, rec.ManuallyStopped));
     if (wantsStart) {
       if (rec.State.Restarting) rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+      // A failed start is recorded in the container's state; the log says it happened at agent start.
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
     }
   }
 
@@ -107,7 +108,7 @@ export class ContainerRunner {
     rec.StartInProgress = false;
     if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
       rec.State = { ...rec.State, Running: true, Restarting: false, Paused: state.status === 'paused', Dead: false, Pid: state.pid, ExitCode: 0, Error: '' };
-      if (!rec.HasBeenStartedBefore || rec.State.StartedAt < rec.State.FinishedAt) rec.State.StartedAt = new Date().toISOString();
+      rec.State.StartedAt = new Date().toISOString(); // when it started exactly died with the agent
       rec.State.FinishedAt = zeroTime;
       rec.State.Status = statusOf(rec.State);
       rec.HasBeenStartedBefore = true;
@@ -118,7 +119,10 @@ export class ContainerRunner {
       return;
     }
     await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log(`Cannot delete the runtime state of container ${rec.Id}: ${messageOf(err)}`));
-    await unmount(this.ctx.layout.rootfs(rec.Id)).catch((err: unknown) => this.ctx.log(`Cannot unmount the rootfs of container ${rec.Id}: ${messageOf(err)}`));
+    const rootfs = this.ctx.layout.rootfs(rec.Id);
+    if (await isMountpoint(rootfs)) {
+      await unmount(rootfs).catch((err: unknown) => this.ctx.log(`Cannot unmount the rootfs of container ${rec.Id}: ${messageOf(err)}`));
+    }
     await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log(`Cannot release the network of container ${rec.Id}: ${messageOf(err)}`));
     if (rec.State.Restarting) {
       rec.RestartCount++;
@@ -330,7 +334,8 @@ export class ContainerRunner {
       live.restartTimer = undefined;
       if (live.restart.isCanceled) return;
       rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+      // The failure is in the container's state (State.Error); the log shows the policy gave up.
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`));
     });
   }
 
