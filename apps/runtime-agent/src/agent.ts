@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -9,9 +9,10 @@ import { EventBus, HOST_TTL_MS, HostRegistry, readHostId } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { BuilderService, ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
-import { ConmonRuntime } from '@berth/runtime';
+import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
+import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
 import { imagesService } from './images-service.js';
 import { NetworkManager } from '@berth/network';
 import { NetworksService } from '@berth/proto';
@@ -41,13 +42,16 @@ export interface AgentOptions {
  * The runtime agent of one host: the image store and the container manager of `dataRoot`, served
  * over gRPC, with every state change published on NATS and the host announced in the `hosts` bucket.
  *
+ * Every directory below the data root is closed to other users (0700, files 0600; see data-root.ts).
+ *
  *   <dataRoot>/host-id        this host's id (made once)
  *   <dataRoot>/metadata.db    images, containers (libs/metadata)
  *   <dataRoot>/content/       blobs (libs/content)
  *   <dataRoot>/snapshots/     unpacked layers and container uppers (libs/snapshots)
  *   <dataRoot>/containers/    bundles and logs (libs/containers)
  *   <dataRoot>/volumes/       volumes (libs/volumes)
- *   <runRoot>/                runc state, conmon exit files and sockets
+ *   <runRoot>/                runc state, conmon exit files and sockets; exits/ and persist/ are
+ *                             a tmpfs when the run root is not one (exit codes survive a full disk)
  */
 export class Agent {
   readonly hostId: string;
@@ -75,8 +79,13 @@ export class Agent {
 
   static async open(options: AgentOptions, nc: NatsConnection): Promise<Agent> {
     const log = options.log ?? (() => {});
-    mkdirSync(options.dataRoot, { recursive: true });
-    mkdirSync(options.runRoot, { recursive: true });
+    // Before anything is written: the data root is closed to other users (see data-root.ts).
+    const secured = await secureDataRoot(options.dataRoot, options.runRoot);
+    for (const c of secured.changed) log(`Closed ${c.path} to other users: mode ${c.from.toString(8)} -> ${c.to.toString(8)}`);
+    // conmon records exit codes there: in memory, so a full data root cannot lose them.
+    for (const dir of volatileDirs(options)) {
+      if ((await ensureVolatileDir(dir)) === 'kept') log(`"${dir}" is not on a tmpfs: exit codes written there are lost if its disk fills`);
+    }
     const hostId = readHostId(options.dataRoot);
     const bus = new EventBus(nc, hostId, { log });
     await bus.ensureStream();
@@ -124,7 +133,7 @@ export class Agent {
       volumes,
       network,
       onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
-      log: (message) => log(message),
+      log,
     });
     await manager.init();
     await network.sweep();
@@ -225,6 +234,12 @@ export class Agent {
       }),
     };
   }
+}
+
+/** The run root's directories conmon writes exit codes into (see runtimeOptions). */
+function volatileDirs(options: AgentOptions): string[] {
+  const { exitDir, persistDir } = runtimeOptions(options, options.runtime);
+  return [exitDir, persistDir];
 }
 
 function runtimeOptions(options: AgentOptions, runtime: 'runc' | 'crun') {

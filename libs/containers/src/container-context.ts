@@ -18,13 +18,24 @@ export class ContainerContext {
   readonly live = new LiveTable();
   /** Names reserved by creates in flight (the row is inserted only at the end of create). */
   readonly reservedNames = new Set<string>();
+  /** Ids of creates in flight: their snapshot and bundle dir exist before their record does. */
+  readonly reservedIds = new Set<string>();
   /** Aborts the exit watchers on close. */
   readonly watchers = new AbortController();
+  /** Where failures nobody waits for go (an exit that could not be handled, a sweep that failed). */
+  readonly log: (line: string) => void;
   private readonly onEvent: (event: ContainerEvent) => void;
 
-  constructor(options: { dataRoot: string; runRoot: string; db: MetadataDb; onEvent?: (event: ContainerEvent) => void }) {
+  constructor(options: {
+    dataRoot: string;
+    runRoot: string;
+    db: MetadataDb;
+    onEvent?: (event: ContainerEvent) => void;
+    log?: (line: string) => void;
+  }) {
     this.layout = new ContainerLayout(options.dataRoot, options.runRoot);
-    this.store = new ContainerStore(options.db);
+    this.log = options.log ?? (() => {});
+    this.store = new ContainerStore(options.db, { log: this.log });
     this.onEvent = options.onEvent ?? (() => {});
   }
 
@@ -35,6 +46,7 @@ export class ContainerContext {
 
   close(): void {
     this.watchers.abort();
+    this.store.close();
   }
 
   /** The record; NotFoundError `No such container: x`. */

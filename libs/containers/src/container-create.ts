@@ -4,6 +4,7 @@ import { resolveCommand } from '@berth/runtime';
 import { checkRestartPolicy, hostConfigOf, mergeConfig } from './config-merge.js';
 import type { ContainerContext } from './container-context.js';
 import { nameInUse } from './container-store.js';
+import { crashPoint } from './crash-point.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
@@ -41,6 +42,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   if (ctx.reservedNames.has(name)) throw nameInUse(name, 'in creation');
   ctx.reservedNames.add(name);
   const id = randomBytes(32).toString('hex');
+  ctx.reservedIds.add(id);
   const { layout } = ctx;
   let snapshotPrepared = false;
   let dirMade = false;
@@ -56,8 +58,11 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     const parent = await deps.images.unpack(image.id);
     await deps.snapshotter.prepare(id, parent);
     snapshotPrepared = true;
+    crashPoint('create-after-snapshot');
     const bundle = layout.bundleDir(id);
-    await mkdir(layout.rootfs(id), { recursive: true });
+    // 0700 as Docker's containers/<id>: config.json holds the environment (`-e` secrets).
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    await mkdir(layout.rootfs(id));
     dirMade = true;
 
     const hostname = options.hostname || id.slice(0, 12);
@@ -78,6 +83,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     await writeHostname(layout.hostnamePath(id), hostname);
     await writeHosts(layout.hostsPath(id), hostname, config.Domainname);
     await writeResolvConf(layout.resolvConfPath(id));
+    crashPoint('create-before-record');
     const record: ContainerRecord = {
       Id: id,
       Name: name,
@@ -112,6 +118,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     throw err;
   } finally {
     ctx.reservedNames.delete(name);
+    ctx.reservedIds.delete(id);
   }
 }
 

@@ -210,7 +210,7 @@ describe('ContainerHealth', () => {
 
       const other = await hook(running(check), (r) => health.started(r));
       const removed = health.wait(other.Id);
-      ctx.store.delete(other.Id);
+      ctx.store.remove(other.Id);
       health.removed(other);
       expect(await removed).toMatchObject({ status: 'none', state: 'removed' });
     });

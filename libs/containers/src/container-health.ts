@@ -33,7 +33,7 @@ export interface ContainerHealthOptions {
   runtime: ProbeExec;
   clock?: HealthClock;
   /** Told about a health state that could not be saved (e.g. a full disk); probing goes on. */
-  log?: (message: string, fields: Record<string, string>) => void;
+  log?: (line: string) => void;
 }
 
 /** What `waitHealth` answers: the health and the container's state when the wait ended. */
@@ -222,7 +222,7 @@ export class ContainerHealth implements HealthHooks {
       try {
         this.ctx.store.update(rec);
       } catch (err) {
-        this.options.log?.(`Cannot save the health of container ${id}: ${messageOf(err)}`, { container: id });
+        this.options.log?.(`Cannot save the health of container ${id}: ${messageOf(err)}`);
       }
       if (after.Status !== before.Status) {
         this.ctx.emit(after.Status === 'healthy' ? 'health_status: healthy' : 'health_status: unhealthy', rec);

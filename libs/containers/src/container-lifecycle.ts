@@ -1,15 +1,16 @@
 import { mkdir } from 'node:fs/promises';
-import { ConflictError, InvalidArgumentError, isBerthError, messageOf } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, isBerthError, messageOf } from '@berth/errors';
 import type { RuntimeLifecycle } from '@berth/runtime';
 import type { ContainerContext } from './container-context.js';
 import type { HealthHooks } from './container-health.js';
 import type { ContainerRunner } from './container-runner.js';
 import { nameInUse } from './container-store.js';
+import { sweepOrphans, type SweepDeps } from './container-sweep.js';
 import { notifyWaiters } from './live-state.js';
 import { normalizeName } from './names.js';
 import { parseSignal } from './signals.js';
 import { statusOf } from './state.js';
-import type { WaitCondition } from './types.js';
+import type { ContainerRecord, WaitCondition } from './types.js';
 
 const defaultStopTimeout = 10;
 
@@ -18,20 +19,29 @@ const defaultStopTimeout = 10;
  * rename, prune, and `init` after an agent (re)start. Each takes the container's lock for its
  * state change; the runs themselves are the runner's.
  */
+/** What the lifecycle verbs use besides the runner. */
+export interface LifecycleDeps extends SweepDeps {
+  runtime: Pick<RuntimeLifecycle, 'pause' | 'resume' | 'delete'>;
+}
+
 export class ContainerLifecycle {
+  private readonly runtime: Pick<RuntimeLifecycle, 'pause' | 'resume'>;
+
   constructor(
     private readonly ctx: ContainerContext,
     private readonly runner: ContainerRunner,
-    private readonly runtime: Pick<RuntimeLifecycle, 'pause' | 'resume'>,
+    private readonly deps: LifecycleDeps,
     private readonly health?: HealthHooks & { close(): void },
-  ) {}
+  ) {
+    this.runtime = deps.runtime;
+  }
 
   /**
    * Reconciles the records with reality after an agent (re)start (see ContainerRunner.reconcileLocked),
-   * as Docker does when its daemon starts.
+   * as Docker does when its daemon starts, then sweeps what crashed creates left (container-sweep.ts).
    */
   async init(): Promise<void> {
-    await mkdir(this.ctx.layout.containersDir, { recursive: true });
+    await mkdir(this.ctx.layout.containersDir, { recursive: true, mode: 0o700 });
     await mkdir(this.ctx.layout.runRoot, { recursive: true });
     for (const record of this.ctx.store.all()) {
       await this.ctx.locks.run(record.Id, () => this.runner.reconcileLocked(record.Id)).catch((err: unknown) => {
@@ -39,9 +49,10 @@ export class ContainerLifecycle {
         const rec = this.ctx.store.get(record.Id);
         if (rec === undefined) return;
         rec.State.Error = `Cannot restore container: ${messageOf(err)}`;
-        this.ctx.store.update(rec);
+        this.ctx.store.save(rec);
       });
     }
+    await sweepOrphans(this.ctx, this.deps);
   }
 
   /** Stops watching (timers) without touching the containers: they keep running under conmon. */
@@ -102,13 +113,13 @@ export class ContainerLifecycle {
         live.restartTimer = undefined;
         rec.State = { ...rec.State, Running: false, Restarting: false, Paused: false, Pid: 0 };
         rec.State.Status = statusOf(rec.State);
-        this.ctx.store.update(rec);
+        this.ctx.store.save(rec);
         notifyWaiters(live, rec.State.ExitCode, false);
         return undefined;
       }
-      this.ctx.store.update(rec);
+      this.ctx.store.save(rec);
       const signal = parseSignal(rec.Config.StopSignal || 'SIGTERM');
-      await this.runner.signalLocked(rec, signal.name);
+      await this.signalIfAlive(rec, signal.name);
       const timeout = options.timeout ?? rec.Config.StopTimeout ?? defaultStopTimeout;
       return { exited: live.exited!.promise, timeout };
     });
@@ -116,7 +127,7 @@ export class ContainerLifecycle {
     if (!(await within(exited.exited, exited.timeout))) {
       await this.ctx.locks.run(id, async () => {
         const rec = this.ctx.store.get(id);
-        if (rec?.State.Running) await this.runner.signalLocked(rec, 'SIGKILL');
+        if (rec?.State.Running) await this.signalIfAlive(rec, 'SIGKILL');
       });
       await exited.exited;
     }
@@ -140,7 +151,7 @@ export class ContainerLifecycle {
       const stopSignal = parseSignal(rec.Config.StopSignal || 'SIGTERM');
       if (signal.name === 'SIGKILL' || signal.name === stopSignal.name) live.restart.cancel();
       rec.ManuallyStopped = true;
-      this.ctx.store.update(rec);
+      this.ctx.store.save(rec);
       await this.runner.signalLocked(rec, signal.name);
     });
   }
@@ -165,7 +176,7 @@ export class ContainerLifecycle {
       rec.State.Paused = true;
       rec.State.Status = statusOf(rec.State);
       this.health?.stopped(rec);
-      this.ctx.store.update(rec);
+      this.ctx.store.save(rec);
       this.ctx.emit('pause', rec);
     });
   }
@@ -180,7 +191,7 @@ export class ContainerLifecycle {
       rec.State.Paused = false;
       rec.State.Status = statusOf(rec.State);
       this.health?.resumed(rec);
-      this.ctx.store.update(rec);
+      this.ctx.store.save(rec);
       this.ctx.emit('unpause', rec);
     });
   }
@@ -209,7 +220,7 @@ export class ContainerLifecycle {
       if (live.restartTimer) clearTimeout(live.restartTimer);
       live.restartTimer = undefined;
       if (rec.State.Running && !rec.State.Restarting) {
-        await this.runner.signalLocked(rec, 'SIGKILL');
+        await this.signalIfAlive(rec, 'SIGKILL');
         // Wrapped: a promise returned as is would be awaited under the lock, which the exit handler needs.
         return { exited: live.exited?.promise ?? Promise.resolve() };
       }
@@ -254,6 +265,18 @@ export class ContainerLifecycle {
       this.ctx.store.update(rec);
       this.ctx.emit('rename', rec, { oldName });
     });
+  }
+
+  /**
+   * Signals a container to end it; one whose process has just exited (its exit not handled yet,
+   * the runtime says "not running") needs no signal: the exit handler is about to record it.
+   */
+  private async signalIfAlive(rec: ContainerRecord, signal: string): Promise<void> {
+    try {
+      await this.runner.signalLocked(rec, signal);
+    } catch (err) {
+      if (!(err instanceof FailedPreconditionError) && !(err instanceof NotFoundError)) throw err;
+    }
   }
 
   /** Removes every stopped (created, exited, dead) container. @returns the removed ids. */

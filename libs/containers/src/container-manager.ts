@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { MetadataDb } from '@berth/metadata';
+import { asNoSpace, type MetadataDb } from '@berth/metadata';
 import type { LogEntry, RuntimeDriver, TopResult } from '@berth/runtime';
 import { ContainerContext } from './container-context.js';
 import { createContainer } from './container-create.js';
@@ -48,8 +48,8 @@ export interface ContainerManagerOptions {
   volumes?: VolumeSource;
   /** The healthchecks' clock (tests); default the system's. */
   healthClock?: HealthClock;
-  /** Problems the manager works around but an operator should see (a health state it could not save). */
-  log?: (message: string, fields: Record<string, string>) => void;
+  /** Failures nobody waits for (an exit handled late, a sweep that failed, a health state it could not save), one line each. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -81,7 +81,7 @@ export class ContainerManager {
     this.ctx = new ContainerContext(options);
     this.health = new ContainerHealth(this.ctx, { runtime: options.runtime, clock: options.healthClock, log: options.log });
     const runner = new ContainerRunner(this.ctx, { ...options, health: this.health });
-    this.lifecycle = new ContainerLifecycle(this.ctx, runner, options.runtime, this.health);
+    this.lifecycle = new ContainerLifecycle(this.ctx, runner, options, this.health);
     this.queries = new ContainerQueries(this.ctx, options);
     this.io = new ContainerIo(this.ctx, options.runtime);
     this.fs = new ContainerFilesystem(this.ctx, options.snapshotter);
@@ -99,35 +99,35 @@ export class ContainerManager {
 
   /** See createContainer. @returns the new container's id (64 hex). */
   create(options: CreateOptions): Promise<string> {
-    return createContainer(this.ctx, this.options, options);
+    return this.refusingOnFullDisk(createContainer(this.ctx, this.options, options));
   }
 
   start(idOrName: string): Promise<void> {
-    return this.lifecycle.start(idOrName);
+    return this.refusingOnFullDisk(this.lifecycle.start(idOrName));
   }
 
   stop(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
-    return this.lifecycle.stop(idOrName, options);
+    return this.refusingOnFullDisk(this.lifecycle.stop(idOrName, options));
   }
 
   kill(idOrName: string, options: { signal?: string | number } = {}): Promise<void> {
-    return this.lifecycle.kill(idOrName, options);
+    return this.refusingOnFullDisk(this.lifecycle.kill(idOrName, options));
   }
 
   restart(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
-    return this.lifecycle.restart(idOrName, options);
+    return this.refusingOnFullDisk(this.lifecycle.restart(idOrName, options));
   }
 
   pause(idOrName: string): Promise<void> {
-    return this.lifecycle.pause(idOrName);
+    return this.refusingOnFullDisk(this.lifecycle.pause(idOrName));
   }
 
   unpause(idOrName: string): Promise<void> {
-    return this.lifecycle.unpause(idOrName);
+    return this.refusingOnFullDisk(this.lifecycle.unpause(idOrName));
   }
 
   remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    return this.lifecycle.remove(idOrName, options);
+    return this.refusingOnFullDisk(this.lifecycle.remove(idOrName, options));
   }
 
   wait(idOrName: string, options: { condition?: WaitCondition } = {}): Promise<number> {
@@ -143,11 +143,11 @@ export class ContainerManager {
   }
 
   rename(idOrName: string, newName: string): Promise<void> {
-    return this.lifecycle.rename(idOrName, newName);
+    return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
 
   prune(): Promise<string[]> {
-    return this.lifecycle.prune();
+    return this.refusingOnFullDisk(this.lifecycle.prune());
   }
 
   list(options: ListOptions = {}): Promise<ContainerSummary[]> {
@@ -180,7 +180,7 @@ export class ContainerManager {
   }
 
   export(idOrName: string): Promise<Readable> {
-    return this.fs.export(idOrName);
+    return this.refusingOnFullDisk(this.fs.export(idOrName));
   }
 
   commitInfo(idOrName: string): CommitInfo {
@@ -196,7 +196,7 @@ export class ContainerManager {
   }
 
   exec(idOrName: string, options: ExecStartOptions): Promise<ExecHandle> {
-    return this.io.exec(idOrName, options);
+    return this.refusingOnFullDisk(this.io.exec(idOrName, options));
   }
 
   top(idOrName: string, psArgs?: string[]): Promise<TopResult> {
@@ -205,5 +205,18 @@ export class ContainerManager {
 
   stats(idOrName: string): Promise<DockerStats> {
     return this.io.stats(idOrName);
+  }
+
+  /**
+   * A full data root, whatever the layer that hit it (SQLite, a file write, the snapshotter), reaches
+   * the caller as one error: FailedPreconditionError NO_SPACE naming the data root (see
+   * @berth/metadata no-space.ts). Nothing was changed, or what was already true is kept in memory.
+   */
+  private async refusingOnFullDisk<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      throw asNoSpace(err, this.ctx.layout.dataRoot);
+    }
   }
 }

@@ -1,10 +1,14 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, isBerthError, messageOf } from '@berth/errors';
+import { isNoSpace } from '@berth/metadata';
 import { generateSpec, resolveUser, type RuntimeExits, type RuntimeLifecycle } from '@berth/runtime';
 import { mountAll, unmount } from '@berth/snapshots';
 import { mergeEnv } from './config-merge.js';
 import type { ContainerContext } from './container-context.js';
 import type { HealthHooks } from './container-health.js';
+import { crashPoint } from './crash-point.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { deferred, notifyWaiters, type Live } from './live-state.js';
 import { CommandNotRunnableError, lookPath } from './look-path.js';
@@ -20,7 +24,7 @@ import type { ContainerRecord } from './types.js';
 /** What the runner uses besides the shared context. */
 export interface RunnerDeps {
   runtime: RuntimeLifecycle & RuntimeExits;
-  snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove'>;
+  snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove' | 'exists' | 'upperDir'>;
   network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove'>;
   volumes?: VolumeSource;
   /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
@@ -55,6 +59,10 @@ export class ContainerRunner {
       await this.removeLocked(rec);
       return;
     }
+    if (rec.StartInProgress) {
+      await this.finishInterruptedStart(rec, live);
+      return;
+    }
     if (rec.State.Running && !rec.State.Restarting) {
       const state = (await runtime.conmonAlive(rec.Id)) ? await this.runtimeState(rec.Id) : undefined;
       if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
@@ -62,7 +70,7 @@ export class ContainerRunner {
         rec.State.Paused = state.status === 'paused';
         rec.State.Status = statusOf(rec.State);
         if (!rec.State.Paused) this.deps.health?.resumed(rec, { adopted: true });
-        this.ctx.store.update(rec);
+        this.ctx.store.save(rec);
         this.watch(rec, live);
         return;
       }
@@ -75,14 +83,68 @@ export class ContainerRunner {
       await this.handleExitLocked(rec, live, exitCode ?? 255);
       return;
     }
+    const missing = await this.missingPart(rec);
+    if (missing !== undefined) {
+      // Its files went away behind our back: it cannot run again; `rm` still removes what is left.
+      markDead(rec, `Cannot restore container: ${missing}`);
+      this.ctx.store.save(rec);
+      return;
+    }
     // Waiting for a policy restart when the agent stopped, or a policy that restarts on agent start.
     const wantsStart =
       rec.State.Restarting ||
       (!rec.State.Running && rec.HasBeenStartedBefore && restartsOnAgentStart(rec.HostConfig.RestartPolicy, rec.ManuallyStopped));
     if (wantsStart) {
       if (rec.State.Restarting) rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+      // A failed start is recorded in the container's state; the log says it happened at agent start.
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
     }
+  }
+
+  /**
+   * A start the agent did not live to finish (StartInProgress found at agent start). A container
+   * whose process runs is adopted, as it is real; otherwise what the start made is undone and the
+   * container is marked Dead with the reason (a `--rm` one is removed), never left looking Created,
+   * since the client was told the start failed. A policy restart is simply tried again.
+   */
+  private async finishInterruptedStart(rec: ContainerRecord, live: Live): Promise<void> {
+    const { runtime, network } = this.deps;
+    const state = (await runtime.conmonAlive(rec.Id)) ? await this.runtimeState(rec.Id) : undefined;
+    rec.StartInProgress = false;
+    if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
+      rec.State = { ...rec.State, Running: true, Restarting: false, Paused: state.status === 'paused', Dead: false, Pid: state.pid, ExitCode: 0, Error: '' };
+      rec.State.StartedAt = new Date().toISOString(); // when it started exactly died with the agent
+      rec.State.FinishedAt = zeroTime;
+      rec.State.Status = statusOf(rec.State);
+      rec.HasBeenStartedBefore = true;
+      this.ctx.store.save(rec);
+      this.ctx.emit('start', rec);
+      live.exited = deferred();
+      this.watch(rec, live);
+      return;
+    }
+    await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log(`Cannot delete the runtime state of container ${rec.Id}: ${messageOf(err)}`));
+    const rootfs = this.ctx.layout.rootfs(rec.Id);
+    if (await isMountpoint(rootfs)) {
+      await unmount(rootfs).catch((err: unknown) => this.ctx.log(`Cannot unmount the rootfs of container ${rec.Id}: ${messageOf(err)}`));
+    }
+    await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log(`Cannot release the network of container ${rec.Id}: ${messageOf(err)}`));
+    if (rec.State.Restarting) {
+      rec.RestartCount++;
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
+      return;
+    }
+    markDead(rec, 'Cannot start container: the runtime agent stopped while starting it');
+    this.ctx.store.save(rec);
+    if (rec.HostConfig.AutoRemove) await this.removeLocked(rec);
+  }
+
+  /** What a stopped container needs and lost (its snapshot, its bundle dir); undefined when whole. */
+  private async missingPart(rec: ContainerRecord): Promise<string | undefined> {
+    if (rec.State.Running || rec.State.Dead) return undefined;
+    if (!(await this.deps.snapshotter.exists(rec.SnapshotKey))) return `its snapshot "${rec.SnapshotKey}" is missing`;
+    if (!existsSync(rec.BundleDir)) return `its bundle directory "${rec.BundleDir}" is missing`;
+    return undefined;
   }
 
   /**
@@ -102,6 +164,10 @@ export class ContainerRunner {
     const rootfs = layout.rootfs(id);
     await runtime.delete(id, { force: true }).catch(() => {});
     try {
+      // Written first: an agent that dies from here on finds it at its next start (reconcileLocked).
+      // On a full disk this write fails and the start is refused (the failure is recorded below).
+      rec.StartInProgress = true;
+      this.ctx.store.update(rec);
       if (!(await isMountpoint(rootfs))) {
         await mkdir(rootfs, { recursive: true });
         await mountAll(await snapshotter.mounts(rec.SnapshotKey), rootfs);
@@ -134,20 +200,23 @@ export class ContainerRunner {
         ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
         ...securitySpecOptions(rec.HostConfig),
       });
-      await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2));
+      await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2), { mode: 0o600 });
       live.generation++;
       live.exited = deferred();
+      crashPoint('start-before-runtime');
       await runtime.create(id, {
         bundle: rec.BundleDir,
         logPath: rec.LogPath,
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
       });
+      crashPoint('start-after-runtime-create');
       for (const pending of [...live.pendingAttaches]) {
         live.pendingAttaches.delete(pending);
         await pending.connect().catch(() => pending.cancel());
       }
       await runtime.start(id);
+      crashPoint('start-after-runtime-start');
       const state = await this.runtimeState(id);
       rec.State = {
         ...rec.State,
@@ -165,7 +234,8 @@ export class ContainerRunner {
       rec.State.Status = statusOf(rec.State);
       rec.HasBeenStartedBefore = true;
       this.deps.health?.started(rec);
-      this.ctx.store.update(rec);
+      rec.StartInProgress = false;
+      this.ctx.store.save(rec);
       this.ctx.emit('start', rec);
       this.watch(rec, live);
     } catch (err) {
@@ -177,7 +247,8 @@ export class ContainerRunner {
       rec.State = { ...rec.State, Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exitCode, Error: message };
       if (!options.userStart) rec.State.FinishedAt = new Date().toISOString();
       rec.State.Status = statusOf(rec.State);
-      this.ctx.store.update(rec);
+      rec.StartInProgress = false;
+      this.ctx.store.save(rec);
       live.exited?.resolve();
       notifyWaiters(live, exitCode, false);
       for (const pending of live.pendingAttaches) pending.cancel();
@@ -198,10 +269,14 @@ export class ContainerRunner {
     const generation = live.generation;
     if (live.exited === undefined) live.exited = deferred();
     const id = rec.Id;
-    this.deps.runtime.waitExit(id, this.ctx.watchers.signal).then(
-      (exitCode) => this.onExit(id, generation, exitCode),
-      () => this.onExit(id, generation, undefined),
-    );
+    this.deps.runtime
+      .waitExit(id, this.ctx.watchers.signal)
+      .then(
+        (exitCode) => this.onExit(id, generation, exitCode),
+        () => this.onExit(id, generation, undefined),
+      )
+      // Nobody awaits an exit: a failure to handle it must be seen, never crash the process.
+      .catch((err: unknown) => this.ctx.log(`Cannot handle the exit of container ${id}: ${messageOf(err)}`));
   }
 
   private async onExit(id: string, generation: number, exitCode: number | undefined): Promise<void> {
@@ -246,11 +321,14 @@ export class ContainerRunner {
       rec.State.Restarting = true;
     }
     rec.State.Status = statusOf(rec.State);
-    this.ctx.store.update(rec);
+    this.ctx.store.save(rec);
     live.exited?.resolve();
     notifyWaiters(live, exitCode, rec.State.Running);
     if (delay !== undefined) {
-      live.restartTimer = setTimeout(() => void this.restartByPolicy(id), delay);
+      live.restartTimer = setTimeout(
+        () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`)),
+        delay,
+      );
     } else if (rec.HostConfig.AutoRemove && !live.removing) {
       await this.removeLocked(rec);
     }
@@ -264,27 +342,51 @@ export class ContainerRunner {
       live.restartTimer = undefined;
       if (live.restart.isCanceled) return;
       rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+      // The failure is in the container's state (State.Error); the log shows the policy gave up.
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`));
     });
   }
 
-  /** Removes a container that does not run: runtime state, rootfs mount, network, snapshot, bundle, record. */
+  /**
+   * Removes a container that does not run: runtime state, rootfs mount, bundle, network, snapshot,
+   * record. A removal that fails half-way (a full disk) leaves the container Dead with the reason,
+   * as Docker does; `rm -f` again finishes it.
+   */
   async removeLocked(rec: ContainerRecord, options: { volumes?: boolean } = {}): Promise<void> {
+    try {
+      await this.removeParts(rec, options);
+    } catch (err) {
+      markDead(rec, `Cannot remove container: ${messageOf(err)}`, rec.State.ExitCode);
+      this.ctx.store.save(rec);
+      throw err;
+    }
+  }
+
+  private async removeParts(rec: ContainerRecord, options: { volumes?: boolean }): Promise<void> {
     const { runtime, snapshotter, network, volumes } = this.deps;
     const id = rec.Id;
     const live = this.ctx.live.of(rec);
     rec.State.Status = 'removing';
-    this.ctx.store.update(rec);
+    this.ctx.store.save(rec);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
+    // the database writes below need. A removal cut short here is finished at the next agent start.
+    await rm(rec.BundleDir, { recursive: true, force: true });
     await network?.remove(id);
     try {
       await snapshotter.remove(rec.SnapshotKey);
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (err instanceof NotFoundError) {
+        // Gone already (an earlier removal got this far).
+      } else if (isNoSpace(err)) {
+        await emptyDir(snapshotter.upperDir(rec.SnapshotKey));
+        await snapshotter.remove(rec.SnapshotKey);
+      } else {
+        throw err;
+      }
     }
-    await rm(rec.BundleDir, { recursive: true, force: true });
-    this.ctx.store.delete(id);
+    this.ctx.store.remove(id);
     this.deps.health?.removed(rec);
     if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
       // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
@@ -306,7 +408,7 @@ export class ContainerRunner {
       await runtime.resume(rec.Id).catch(() => {});
       rec.State.Paused = false;
       rec.State.Status = statusOf(rec.State);
-      this.ctx.store.update(rec);
+      this.ctx.store.save(rec);
     }
   }
 
@@ -317,6 +419,18 @@ export class ContainerRunner {
       return undefined;
     }
   }
+}
+
+/** Docker's Dead state, with the reason in State.Error (exit code 128 unless it has one to keep). */
+function markDead(rec: ContainerRecord, why: string, exitCode = 128): void {
+  rec.State = { ...rec.State, Running: false, Paused: false, Restarting: false, Dead: true, Pid: 0, ExitCode: exitCode, Error: why };
+  rec.State.FinishedAt = new Date().toISOString();
+  rec.State.Status = statusOf(rec.State);
+}
+
+/** Removes what is inside `dir`, not `dir` itself. */
+async function emptyDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true });
 }
 
 /** Docker's exit code for a start that failed: 127 command not found, 126 not executable, else 128. */

@@ -49,4 +49,6 @@ export interface ContainerSnapshotter {
   exists(key: string): Promise<boolean>;
   upperDir(key: string): string;
   lowerDirs(key: string): string[] | Promise<string[]>;
+  /** Every snapshot (to sweep what a crashed create left). */
+  list(): Promise<Array<{ key: string; kind: string }>>;
 }

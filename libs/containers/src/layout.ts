@@ -3,8 +3,9 @@ import { join } from 'node:path';
 /**
  * Where a container's files live. This file owns the layout:
  *
- *   <dataRoot>/containers/<id>/      the OCI bundle (kept until the container is removed)
- *       config.json                  runtime-spec config, rewritten at every start
+ *   <dataRoot>/containers/           0700 (the agent closes the data root: apps/runtime-agent data-root.ts)
+ *   <dataRoot>/containers/<id>/      0700, the OCI bundle (kept until the container is removed)
+ *       config.json                  0600, runtime-spec config (holds `-e` values), rewritten at every start
  *       rootfs/                      mountpoint of the overlay snapshot (mounted while running)
  *       hostname                     bind-mounted at /etc/hostname
  *       hosts                        bind-mounted at /etc/hosts

@@ -172,6 +172,12 @@ export interface ContainerRecord {
   /** Set by stop/kill, cleared by start: `unless-stopped` and `on-failure` do not restart it. */
   ManuallyStopped: boolean;
   HasBeenStartedBefore: boolean;
+  /**
+   * Internal: set while a start runs (from before the rootfs is mounted until the record says
+   * running or failed). Found set at agent start, it means the agent died mid-start (see
+   * ContainerRunner.reconcileLocked). Not part of Docker's inspect view.
+   */
+  StartInProgress?: boolean;
   /** Resolved volumes, binds and tmpfs mounts (Docker's MountPoints; see mounts.ts). */
   MountPoints?: MountPoint[];
 }

@@ -44,6 +44,8 @@ export class ContentStore {
   constructor(root: string) {
     this.root = root;
     this.#ingestDir = join(root, 'ingest');
+    // Closed to other users: blobs include configs and layers of private images.
+    mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true });
     mkdirSync(this.#ingestDir, { recursive: true });
     this.cleanupIngest();

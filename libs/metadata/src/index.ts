@@ -1,1 +1,2 @@
 export * from './metadata-db.js';
+export * from './no-space.js';

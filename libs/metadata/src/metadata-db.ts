@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { guardFullDisk } from './no-space.js';
 
 /**
  * The per-host metadata database: `<data-root>/metadata.db` (SQLite, WAL), shared by the image
@@ -97,16 +98,21 @@ const migrations: string[] = [
 /** The schema version a freshly opened database has. */
 export const METADATA_SCHEMA_VERSION = migrations.length;
 
-/** Opens (creating if needed) the metadata database and brings its schema up to date. */
+/**
+ * Opens (creating if needed) the metadata database and brings its schema up to date. The file and
+ * its -wal and -shm companions are 0600: records hold containers' environments (`-e` secrets).
+ */
 export function openMetadataDb(file: string): MetadataDb {
   mkdirSync(dirname(file), { recursive: true });
+  restrictDbFiles(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  return db;
+  // A full disk is an error every caller understands (NO_SPACE), not a raw SQLITE_FULL.
+  return guardFullDisk(db, dirname(file));
 }
 
 function migrate(db: MetadataDb): void {
@@ -116,5 +122,16 @@ function migrate(db: MetadataDb): void {
       db.exec(migrations[version]!);
       db.pragma(`user_version = ${version + 1}`);
     })();
+  }
+}
+
+/**
+ * Makes the database file (created empty when absent) and its WAL companions 0600. SQLite creates
+ * -wal and -shm with the mode of the database file, so new ones follow; older ones are fixed here.
+ */
+export function restrictDbFiles(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
   }
 }

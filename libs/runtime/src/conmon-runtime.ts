@@ -119,7 +119,8 @@ export class ConmonRuntime implements RuntimeDriver {
     await rm(join(this.options.exitDir, id), { force: true });
     await rm(persist, { recursive: true, force: true });
     await rm(join(options.bundle, 'pidfile'), { force: true });
-    for (const dir of [this.options.root, this.options.exitDir, persist, this.options.socketDir]) await mkdir(dir, { recursive: true });
+    // Closed to other users: persist dirs hold exec process specs (with their environment).
+    for (const dir of [this.options.root, this.options.exitDir, persist, this.options.socketDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
 
     const args = [
       '--api-version', '1',

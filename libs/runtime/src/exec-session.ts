@@ -85,7 +85,7 @@ export async function startExecSession(p: ExecSessionParams): Promise<ExecSessio
   const { execDir } = p;
   const tty = p.process.terminal === true;
   const link = join(p.socketDir, p.execId);
-  await writeFile(join(execDir, 'process.json'), JSON.stringify(p.process));
+  await writeFile(join(execDir, 'process.json'), JSON.stringify(p.process), { mode: 0o600 });
   const args = [
     '--api-version', '1',
     '-c', p.containerId,

@@ -114,8 +114,8 @@ export async function execInteractive(ctx: ExecContext, id: string, options: Exe
   if (tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
   const relayPath = await ensureAttachRelay(ctx.relayDir);
   const execDir = join(ctx.persistDirOf(id), `exec-${execId}`);
-  await mkdir(ctx.persistDirOf(id), { recursive: true });
-  await mkdir(ctx.socketDir, { recursive: true });
+  await mkdir(ctx.persistDirOf(id), { recursive: true, mode: 0o700 });
+  await mkdir(ctx.socketDir, { recursive: true, mode: 0o700 });
   // conmon links <socketDir>/<execId> to the session: the name must not be a container's or another session's.
   const taken = () => new AlreadyExistsError(`Exec id "${execId}" is already in use`);
   if (await lstat(join(ctx.socketDir, execId)).then(() => true, () => false)) throw taken();
@@ -187,10 +187,10 @@ export async function execDetached(ctx: ExecContext, id: string, options: Omit<E
 async function writeExecProcess(ctx: ExecContext, id: string, options: Omit<ExecOptions, 'stdin'>): Promise<{ processFile: string; pidFile: string }> {
   const proc = await execProcessSpec(ctx, id, options);
   const persist = ctx.persistDirOf(id);
-  await mkdir(persist, { recursive: true });
+  await mkdir(persist, { recursive: true, mode: 0o700 });
   const name = `exec-${randomBytes(6).toString('hex')}`;
   const processFile = join(persist, `${name}.json`);
-  await writeFile(processFile, JSON.stringify(proc));
+  await writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
   return { processFile, pidFile: join(persist, `${name}.pid`) };
 }
 

@@ -2,13 +2,14 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } fro
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { restrictDbFiles } from '@berth/metadata';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { MAX_MOUNT_OPTIONS_LENGTH, type Mount, mountPoints } from './mount.js';
 
 /**
  * The overlayfs snapshotter: one directory per snapshot, stacked by overlay mounts.
  *
- *   <root>/                          (= <data-root>/snapshots)
+ *   <root>/                          (= <data-root>/snapshots), 0700 like each <id>/ below it
  *   ├── metadata.db                  this snapshotter's own SQLite db (WAL):
  *   │                                  snapshots(id INTEGER PK, key UNIQUE, parent key, kind, created)
  *   ├── 1/                           snapshot id 1 (numeric ids keep lowerdir strings short)
@@ -73,17 +74,22 @@ export class OverlaySnapshotter {
    * never committed), and snapshot dirs with no row are deleted.
    */
   constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true });
+    // Closed to other users, as Docker's layer dirs (0700): an unpacked layer may hold setuid binaries.
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    restrictDbFiles(join(root, 'metadata.db'));
     this.db = new Database(join(root, 'metadata.db'), { timeout: 30_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
-    this.db
-      .transaction(() => {
-        const version = this.db.pragma('user_version', { simple: true }) as number;
-        for (const [i, sql] of migrations.entries()) if (i >= version) this.db.exec(sql);
-        this.db.pragma(`user_version = ${migrations.length}`);
-      })
-      .immediate();
+    // Only a schema change writes: opening an up-to-date store must work on a full disk.
+    if ((this.db.pragma('user_version', { simple: true }) as number) < migrations.length) {
+      this.db
+        .transaction(() => {
+          const version = this.db.pragma('user_version', { simple: true }) as number;
+          for (const [i, sql] of migrations.entries()) if (i >= version) this.db.exec(sql);
+          this.db.pragma(`user_version = ${migrations.length}`);
+        })
+        .immediate();
+    }
     this.sweep();
   }
 
@@ -290,7 +296,8 @@ export class OverlaySnapshotter {
           .run(key, parent ?? null, kind, new Date().toISOString());
         const dir = join(this.root, String(lastInsertRowid));
         rmSync(dir, { recursive: true, force: true }); // a leftover of a transaction that never committed
-        mkdirSync(join(dir, 'fs'), { recursive: true });
+        mkdirSync(dir, { mode: 0o700 });
+        mkdirSync(join(dir, 'fs'));
         mkdirSync(join(dir, 'work'));
         chmodSync(join(dir, 'fs'), 0o755); // the root directory of whatever mounts it
       })

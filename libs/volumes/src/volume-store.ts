@@ -75,6 +75,7 @@ interface Row {
 /**
  * Docker's `local` volume driver plus its volume service on one host. This file owns the layout:
  *
+ *   <dataRoot>/volumes/                0700: closed to other users of the host
  *   <dataRoot>/volumes/<name>/         one directory per volume
  *       _data/                         the volume's content: bind-mounted into containers; with
  *                                      driver options (type/device/o) the mountpoint of that filesystem
@@ -121,7 +122,7 @@ export class VolumeStore {
     parseLocalOptions(driverOpts);
     const labels = { ...(options.labels ?? {}), ...(options.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
     const data = this.mountpoint(volumeName);
-    await mkdir(data, { recursive: true, mode: 0o755 });
+    await this.makeDataDir(data);
     const row: Row = {
       name: volumeName,
       driver,
@@ -197,7 +198,7 @@ export class VolumeStore {
     const row = this.row(name);
     if (row === undefined) throw noSuchVolume(name);
     const data = this.mountpoint(name);
-    await mkdir(data, { recursive: true, mode: 0o755 });
+    await this.makeDataDir(data);
     const local = parseLocalOptions(JSON.parse(row.options) as Record<string, string>);
     if (local !== undefined && !(await isMounted(data))) {
       await mountLocal(local, data);
@@ -272,6 +273,15 @@ export class VolumeStore {
   }
 
   /** Unmounts (driver options), deletes the directory, then the record. */
+  /**
+   * `<name>/_data` 0755 (what a container sees at the mount), under `volumes/` 0700 (as the rest of
+   * the data root): other users of the host cannot reach a volume's files; containers can.
+   */
+  private async makeDataDir(data: string): Promise<void> {
+    await mkdir(this.volumesDir, { recursive: true, mode: 0o700 });
+    await mkdir(data, { recursive: true, mode: 0o755 });
+  }
+
   private async destroy(row: Row): Promise<void> {
     const data = this.mountpoint(row.name);
     if (await isMounted(data)) {

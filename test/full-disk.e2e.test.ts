@@ -1,0 +1,167 @@
+/**
+ * A full data root costs neither data nor availability (issue 8 §5): on a 64 MB ext4 image
+ * mounted as the data root and filled to the last block, the agent stays up, answers ps and
+ * inspect, refuses run with NO_SPACE naming the data root, records the exit code of a container
+ * that exits meanwhile, starts again while the disk is full, and takes writes again once space
+ * is freed. The mount, the platform and every container go even when a test fails.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
+import { BERTH_CLI, freePort, sweepContainers, type CliResult } from '@berth/testing';
+
+let scratch: string;
+let dataRoot: string;
+let settings: PlatformSettings | undefined;
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function berth(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BERTH_CLI, args, { env: { ...process.env, BERTH_HOST: settings!.apiAddress }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, stdout, stderr });
+    });
+  });
+}
+
+const agentPid = () => Number(readFileSync(join(settings!.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
+/**
+ * Gone from /proc, not merely a zombie: platformUp takes a zombie for a running service (kill -0
+ * succeeds) and would not start a new one. This process spawned the agent, so it reaps it soon.
+ */
+const alive = (pid: number) => existsSync(`/proc/${pid}`);
+const free = () => statfsSync(dataRoot).bavail * statfsSync(dataRoot).bsize;
+const inspect = async (name: string, format: string) => (await berth(['inspect', '--format', format, name])).stdout.trim();
+
+/** Takes every block, reserved ones included (as root): nothing on this file system can grow. */
+function fill(): void {
+  sh('fallocate', ['-l', String(free()), join(dataRoot, 'fill-1')]);
+  spawnSync('dd', ['if=/dev/zero', `of=${join(dataRoot, 'fill-2')}`, 'bs=1k'], { stdio: 'ignore' }); // ends with ENOSPC
+  expect(free()).toBe(0);
+}
+
+function unfill(): void {
+  rmSync(join(dataRoot, 'fill-1'), { force: true });
+  rmSync(join(dataRoot, 'fill-2'), { force: true });
+}
+
+async function stopAgent(signal: NodeJS.Signals): Promise<void> {
+  const pid = agentPid();
+  process.kill(pid, signal);
+  const deadline = Date.now() + 20_000;
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new Error(`the agent (pid ${pid}) did not stop`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'berth-full-'));
+  dataRoot = join(scratch, 'data');
+  mkdirSync(dataRoot);
+  const image = join(scratch, 'disk.img');
+  sh('truncate', ['-s', '64M', image]);
+  sh('mkfs.ext4', ['-q', '-F', image]);
+  sh('mount', ['-o', 'loop', image, dataRoot]);
+  settings = await platformUp({ dataRoot, apiAddress: `127.0.0.1:${await freePort()}`, timeoutMs: 60_000 });
+  const boot = await berth(['image', 'bootstrap', 'busybox']);
+  expect(boot.code, boot.stderr).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  if (dataRoot && existsSync(join(dataRoot, 'platform.json'))) {
+    unfill();
+    // Without containers, the agent takes its bridges and rules down when it stops.
+    if (settings) {
+      const ids = (await berth(['ps', '-aq', '--no-trunc']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await berth(['rm', '-f', ...ids]).catch(() => undefined); // the sweep below is the safety net
+    }
+    await platformDown({ dataRoot }).catch(() => undefined); // may have failed to start: the sweep still cleans up
+  }
+  if (dataRoot) sweepContainers(dataRoot); // containers, conmons, every mount below and the data root itself
+  if (scratch) {
+    const image = join(scratch, 'disk.img');
+    for (const dev of sh('losetup', ['-j', image]).split('\n').map((l) => l.split(':')[0]).filter(Boolean)) {
+      spawnSync('losetup', ['-d', dev!]);
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+describe('a full data root', () => {
+  it('keeps the agent up: reads answer, run is refused clearly, exits are recorded, space returning means writes work', async () => {
+    // USR1 ends it with 3 whenever the test says (a signal needs no disk).
+    const exiter = await berth(['run', '-d', '--name', 'exiter', 'busybox', 'sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.1; done']);
+    expect(exiter.code, exiter.stderr).toBe(0);
+    expect((await berth(['run', '-d', '--name', 'victim', 'busybox', 'sleep', '300'])).code).toBe(0);
+    expect((await berth(['create', '--name', 'idle', 'busybox', 'true'])).code).toBe(0);
+    const pid = agentPid();
+
+    fill();
+    const run = await berth(['run', '-d', 'busybox', 'true']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`No space left on device: the data root "${dataRoot}" is full`);
+    const ps = await berth(['ps', '-a', '--format', '{{.Names}} {{.State}}']);
+    expect(ps.code, ps.stderr).toBe(0);
+    expect(ps.stdout.split('\n').filter(Boolean).sort()).toEqual(['exiter running', 'idle created', 'victim running']);
+    expect(await inspect('victim', '{{.State.Status}}')).toBe('running');
+
+    expect((await berth(['kill', '-s', 'USR1', 'exiter'])).code).toBe(0);
+    expect((await berth(['wait', 'exiter'])).stdout.trim()).toBe('3');
+    expect(await inspect('exiter', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 3');
+
+    const victimPid = Number(await inspect('victim', '{{.State.Pid}}'));
+    const rm = await berth(['rm', '-f', 'victim']);
+    // Removing frees space, but a disk full to the last block may not even have room for that:
+    // then it is refused with the same clear error and the container is left Dead, not running.
+    if (rm.code !== 0) {
+      expect(rm.stderr).toContain(`No space left on device: the data root "${dataRoot}" is full`);
+      expect(await inspect('victim', '{{.State.Status}}')).toBe('dead');
+    }
+    expect(alive(victimPid)).toBe(false);
+    expect(alive(pid)).toBe(true);
+    expect(agentPid()).toBe(pid);
+
+    unfill();
+    const back = await berth(['run', '--rm', 'busybox', 'echo', 'back']);
+    expect(back).toMatchObject({ code: 0, stdout: 'back\n' });
+    expect((await berth(['rm', '-f', 'victim'])).code).toBe(0);
+    expect((await berth(['rename', 'idle', 'idle2'])).code).toBe(0);
+    expect((await berth(['ps', '-a', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['exiter', 'idle2']);
+    expect(alive(pid)).toBe(true);
+
+    // The exit code reached the database, not only the agent's memory.
+    await stopAgent('SIGTERM');
+    await platformUp({ dataRoot });
+    expect(await inspect('exiter', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 3');
+  }, 180_000);
+
+  it('starts again on a full disk, with the exit code of a container that exited while it was down', async () => {
+    expect((await berth(['run', '-d', '--name', 'late', 'busybox', 'sh', '-c', 'trap "exit 5" USR1; while true; do sleep 0.1; done'])).code).toBe(0);
+    const latePid = Number(await inspect('late', '{{.State.Pid}}'));
+    await stopAgent('SIGKILL');
+    fill();
+    process.kill(latePid, 'SIGUSR1');
+    await platformUp({ dataRoot });
+    expect((await berth(['wait', 'late'])).stdout.trim()).toBe('5');
+    const ps = await berth(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+    expect(ps.stdout).toMatch(/^late Exited \(5\)/m);
+    unfill();
+    expect((await berth(['rm', 'late'])).code).toBe(0);
+  }, 120_000);
+});
