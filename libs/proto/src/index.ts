@@ -8,3 +8,8 @@ export * from './generated/berth/v1/builder.js';
 export * from './generated/berth/v1/networks.js';
 export * from './grpc.js';
 export * from './forward.js';
+export * from './generated/berth/v1/content.js';
+export * from './generated/berth/v1/snapshots.js';
+export * from './generated/berth/v1/leases.js';
+export * from './generated/berth/v1/tasks.js';
+export * from './generated/berth/v1/image_records.js';

@@ -95,6 +95,18 @@ export interface PruneBuildCacheResponse {
   reclaimed: number;
 }
 
+/**
+ * What a builder keeps in the NATS KV bucket `builders` (key: its host id, TTL'd heartbeat), so
+ * that the gateway finds the builder of a host.
+ */
+export interface BuilderAnnouncement {
+  hostId: string;
+  /** gRPC address of the builder ("unix:/run/berth/builder.sock"). */
+  address: string;
+  version: string;
+  startedAt: number;
+}
+
 function createBaseBuildKeyValue(): BuildKeyValue {
   return { key: "", value: "" };
 }
@@ -1014,10 +1026,136 @@ export const PruneBuildCacheResponse: MessageFns<PruneBuildCacheResponse> = {
   },
 };
 
+function createBaseBuilderAnnouncement(): BuilderAnnouncement {
+  return { hostId: "", address: "", version: "", startedAt: 0 };
+}
+
+export const BuilderAnnouncement: MessageFns<BuilderAnnouncement> = {
+  encode(message: BuilderAnnouncement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostId !== "") {
+      writer.uint32(10).string(message.hostId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.startedAt !== 0) {
+      writer.uint32(32).int64(message.startedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuilderAnnouncement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuilderAnnouncement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuilderAnnouncement {
+    return {
+      hostId: isSet(object.hostId)
+        ? globalThis.String(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.String(object.host_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      startedAt: isSet(object.startedAt)
+        ? globalThis.Number(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.Number(object.started_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: BuilderAnnouncement): unknown {
+    const obj: any = {};
+    if (message.hostId !== "") {
+      obj.hostId = message.hostId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.startedAt !== 0) {
+      obj.startedAt = Math.round(message.startedAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuilderAnnouncement>, I>>(base?: I): BuilderAnnouncement {
+    return BuilderAnnouncement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuilderAnnouncement>, I>>(object: I): BuilderAnnouncement {
+    const message = createBaseBuilderAnnouncement();
+    message.hostId = object.hostId ?? "";
+    message.address = object.address ?? "";
+    message.version = object.version ?? "";
+    message.startedAt = object.startedAt ?? 0;
+    return message;
+  },
+};
+
 /**
- * Builder: Dockerfiles to images in the host's image store (`berth build`). Served by the runtime
- * agent of a host (a build uses that host's content store and snapshotter) and forwarded by the
- * gateway.
+ * Builder: Dockerfiles to images in the host's image store (`berth build`). Served by the image
+ * builder of a host (apps/builder, one per host), which works on that host's content store,
+ * snapshotter and images through the agent's Content, Snapshots, Leases, ImageRecords and Tasks
+ * services; forwarded by the gateway to the builder of the host it picks.
  */
 export type BuilderService = typeof BuilderService;
 export const BuilderService = {
