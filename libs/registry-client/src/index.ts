@@ -3,7 +3,7 @@ export type { BlobStream, ManifestResponse, RegistryClientOptions } from './regi
 export { pickPlatform } from './pull.js';
 export type { PullOptions, PullResult } from './pull.js';
 export { withQuery } from './push.js';
-export type { PushOptions, PushResult } from './push.js';
+export type { PushOptions, PushResult, PushStore } from './push.js';
 export type { ProgressEvent, ProgressListener, PullStatus, PushStatus } from './progress.js';
 export { authKey, DOCKER_HUB_AUTH_KEY, DockerConfig } from './docker-config.js';
 export type { Credentials, CredentialsProvider } from './docker-config.js';

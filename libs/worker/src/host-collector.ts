@@ -3,7 +3,7 @@ import { isAbsolute, join, normalize, sep } from 'node:path';
 import type { ContentStore } from '@berth/content';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { mountPoints, type OverlaySnapshotter, unmount } from '@berth/snapshots';
-import type { ResourceCollector } from './lease-manager.js';
+import type { CollectScope, ResourceCollector } from './lease-manager.js';
 import type { TaskRuntime } from './run-task.js';
 import { type Lease, type LeaseResource, MOUNT_ROOT_LABEL } from './worker.js';
 
@@ -31,20 +31,19 @@ export interface HostCollectorOptions {
  */
 export class HostCollector implements ResourceCollector {
   readonly #options: HostCollectorOptions;
-  #blobs?: { at: number; set: Promise<Set<string>> };
 
   constructor(options: HostCollectorOptions) {
     this.#options = options;
   }
 
-  async collect(resource: LeaseResource): Promise<{ collected: boolean; reclaimed: number }> {
+  async collect(resource: LeaseResource, scope: CollectScope): Promise<{ collected: boolean; reclaimed: number }> {
     switch (resource.type) {
       case 'task':
         return this.#task(resource.id);
       case 'snapshot':
         return this.#snapshot(resource.id);
       case 'blob':
-        return this.#blob(resource.id);
+        return this.#blob(resource.id, scope);
     }
   }
 
@@ -74,8 +73,11 @@ export class HostCollector implements ResourceCollector {
     return { collected: true, reclaimed: 0 };
   }
 
-  async #blob(digest: string): Promise<{ collected: boolean; reclaimed: number }> {
-    if ((await this.#imageBlobs()).has(digest)) return { collected: false, reclaimed: 0 };
+  async #blob(digest: string, scope: CollectScope): Promise<{ collected: boolean; reclaimed: number }> {
+    // The images' blobs, read once per batch (an ended lease collects its blobs in a row).
+    let blobs = scope.get('imageBlobs') as Promise<Set<string>> | undefined;
+    if (!blobs) scope.set('imageBlobs', (blobs = this.#options.imageBlobs()));
+    if ((await blobs).has(digest)) return { collected: false, reclaimed: 0 };
     const info = await this.#options.content.info(digest).catch((err) => {
       if (err instanceof NotFoundError) return undefined; // deleted already
       throw err;
@@ -83,12 +85,6 @@ export class HostCollector implements ResourceCollector {
     if (!info) return { collected: false, reclaimed: 0 };
     await this.#options.content.delete(digest);
     return { collected: true, reclaimed: info.size };
-  }
-
-  /** The images' blobs, read at most once a second (an ended lease collects its blobs in a row). */
-  #imageBlobs(): Promise<Set<string>> {
-    if (!this.#blobs || Date.now() - this.#blobs.at > 1000) this.#blobs = { at: Date.now(), set: this.#options.imageBlobs() };
-    return this.#blobs.set;
   }
 
   #mountRoot(root: string): string {

@@ -7,13 +7,18 @@ import type { Lease, LeaseResource, LeaseResourceType } from './worker.js';
 
 /**
  * Removes a resource no lease holds any more. `collect` says whether it was removed (false: kept,
- * because it is committed or an image references it) and the bytes freed. `release` runs once per
- * ended lease, before its resources are collected (it unmounts what the owner left mounted).
+ * because it is committed or an image references it) and the bytes freed; `scope` lives for one
+ * batch (the resources of one ended lease), so that what the collector reads to decide is read
+ * once per batch, never reused from an older one. `release` runs once per ended lease, before its
+ * resources are collected (it unmounts what the owner left mounted).
  */
 export interface ResourceCollector {
-  collect(resource: LeaseResource): Promise<{ collected: boolean; reclaimed: number }>;
+  collect(resource: LeaseResource, scope: CollectScope): Promise<{ collected: boolean; reclaimed: number }>;
   release?(lease: Lease): Promise<void>;
 }
+
+/** Whatever a collector keeps for one batch. */
+export type CollectScope = Map<string, unknown>;
 
 export interface LeaseManagerOptions {
   /** The SQLite file (e.g. `<data-root>/leases.db`). */
@@ -126,7 +131,7 @@ export class LeaseManager {
     this.get(id);
     this.#db.prepare('DELETE FROM lease_resources WHERE lease_id = ? AND type = ? AND id = ?').run(id, resource.type, resource.id);
     if (this.holds(resource)) return { collected: false, reclaimed: 0 };
-    return this.#collector.collect(resource);
+    return this.#collector.collect(resource, new Map());
   }
 
   /** Whether a lease holds the resource (sweeps of the host leave such resources alone). */
@@ -180,10 +185,11 @@ export class LeaseManager {
     const resources = [...lease.resources].sort((a, b) => COLLECT_ORDER[a.type] - COLLECT_ORDER[b.type]);
     const tasks = resources.filter((r) => r.type === 'task');
     const rest = resources.filter((r) => r.type !== 'task');
+    const scope: CollectScope = new Map();
     const collect = async (r: LeaseResource) => {
       if (this.holds(r)) return;
       try {
-        await this.#collector.collect(r);
+        await this.#collector.collect(r, scope);
       } catch (err) {
         this.#log('Cannot collect a resource of an ended lease', { lease: lease.id, [r.type]: r.id, err: (err as Error).message });
       }

@@ -14,6 +14,7 @@ import {
   type Lease,
   type LeaseResource,
   MOUNT_ROOT_LABEL,
+  NO_REGISTRY_ACCESS,
   type TaskRequest,
   type TransferEvent,
   type WorkerContent,
@@ -91,7 +92,7 @@ export class LocalWorker implements BuildWorker {
           await hold(opts.lease, { type: 'blob', id: blob.digest });
         } catch (err) {
           // The lease is gone: nothing will ever collect this blob unless we do.
-          if (!leases.holds({ type: 'blob', id: blob.digest })) await collector.collect({ type: 'blob', id: blob.digest });
+          if (!leases.holds({ type: 'blob', id: blob.digest })) await collector.collect({ type: 'blob', id: blob.digest }, new Map());
           throw err;
         }
         return blob;
@@ -147,11 +148,11 @@ export class LocalWorker implements BuildWorker {
         return workerImage(content, record);
       },
       pull(ref, auth) {
-        if (!registry) throw new FailedPreconditionError(`Cannot pull "${ref}": this host has no registry access`);
+        if (!registry) throw new FailedPreconditionError(`Cannot pull "${ref}": this host has no registry access`, { code: NO_REGISTRY_ACCESS });
         return registry.pull(ref, auth);
       },
       push(ref, auth) {
-        if (!registry) throw new FailedPreconditionError(`Cannot push "${ref}": this host has no registry access`);
+        if (!registry) throw new FailedPreconditionError(`Cannot push "${ref}": this host has no registry access`, { code: NO_REGISTRY_ACCESS });
         return registry.push(ref, auth);
       },
       save: (refs) => images.save(refs),

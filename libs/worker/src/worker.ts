@@ -116,12 +116,15 @@ export interface Credentials {
   password: string;
 }
 
+/** The error code of a pull or push refused because the host has no registry access (thrown at the call). */
+export const NO_REGISTRY_ACCESS = 'NO_REGISTRY_ACCESS';
+
 export interface WorkerImages {
   /** By name, digest reference or id. NotFoundError `No such image: <ref>`. */
   get(ref: string): Promise<WorkerImage>;
   /** Records the image of `manifest` (its blobs stored) and points `names` at it. */
   register(manifest: Buffer, options?: { names?: string[]; layerSizes?: Map<string, number> }): Promise<WorkerImage>;
-  /** Pulls `ref` into the store. */
+  /** Pulls `ref` into the store. FailedPreconditionError NO_REGISTRY_ACCESS at the call when the host cannot. */
   pull(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;
   /** Pushes the local tag `ref`. */
   push(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;

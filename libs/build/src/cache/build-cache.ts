@@ -1,7 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { ContentStore } from '@berth/content';
-import type { MetadataDb } from '@berth/metadata';
-import type { ContainerConfig, Descriptor, ImageConfig, ImageManifest } from '@berth/oci';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { AlreadyExistsError, NotFoundError } from '@berth/errors';
+import type { ContainerConfig, Descriptor } from '@berth/oci';
+import type { BuildWorker } from '@berth/worker';
 
 /** What a cached step produced. */
 export interface CachedStep {
@@ -28,26 +30,44 @@ interface CacheRow {
   last_used: string;
 }
 
+/** The lease (without expiry) that keeps the cache's layer blobs in the host's content store. */
+export const CACHE_LEASE = 'berth-build-cache';
+
 /**
- * The build cache of one host, in the metadata database (table `build_cache`): a step's cache key
- * → the layer it made and the config after it. Keys chain (see `cacheKey`), so a change to one step
- * changes the key of every step after it. Layer blobs stay in the content store; a record whose
- * blob has gone (an image removal deleted it) reads as a miss.
+ * The build cache of one host's builder, in its own SQLite database (`<workDir>/cache.db`, table
+ * `build_cache`): a step's cache key → the layer it made and the config after it. Layer blobs stay
+ * in the host's content store, held there by the lease CACHE_LEASE (so a build's lease ending does
+ * not take them); a record whose blob has gone anyway (the store lost it) reads as a miss.
  */
 export class BuildCache {
-  readonly #db: MetadataDb;
-  readonly #content: ContentStore;
+  readonly #db: Database.Database;
+  readonly #worker: Pick<BuildWorker, 'content' | 'leases'>;
+  #lease?: Promise<void>;
 
-  constructor(db: MetadataDb, content: ContentStore) {
-    this.#db = db;
-    this.#content = content;
+  constructor(file: string, worker: Pick<BuildWorker, 'content' | 'leases'>) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file, { timeout: 10_000 });
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS build_cache (
+      key TEXT PRIMARY KEY,
+      layer_digest TEXT,
+      layer_media_type TEXT,
+      layer_size INTEGER,
+      diff_id TEXT,
+      uncompressed_size INTEGER,
+      config TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      created TEXT NOT NULL,
+      last_used TEXT NOT NULL
+    )`);
+    this.#worker = worker;
   }
 
   /** The record for `key`, or undefined (also when its layer blob is missing); marks it used. */
   async get(key: string): Promise<CachedStep | undefined> {
     const row = this.#db.prepare('SELECT * FROM build_cache WHERE key = ?').get(key) as CacheRow | undefined;
     if (!row) return undefined;
-    if (row.layer_digest && !(await this.#content.has(row.layer_digest))) {
+    if (row.layer_digest && !(await this.#has(row.layer_digest))) {
       this.#db.prepare('DELETE FROM build_cache WHERE key = ?').run(key);
       return undefined;
     }
@@ -68,9 +88,12 @@ export class BuildCache {
     };
   }
 
-  /** Records (or replaces) what the step of `key` produced. */
-  put(key: string, step: CachedStep): void {
-    const now = new Date().toISOString();
+  /** Records (or replaces) what the step of `key` produced; its layer blob joins the cache's lease. */
+  async put(key: string, step: CachedStep): Promise<void> {
+    if (step.layer) {
+      await this.#ensureLease();
+      await this.#worker.leases.addResource(CACHE_LEASE, { type: 'blob', id: step.layer.descriptor.digest });
+    }
     this.#db
       .prepare(
         `INSERT OR REPLACE INTO build_cache (key, layer_digest, layer_media_type, layer_size, diff_id, uncompressed_size, config, created_by, created, last_used)
@@ -86,7 +109,7 @@ export class BuildCache {
         JSON.stringify(step.config),
         step.createdBy,
         step.created,
-        now,
+        new Date().toISOString(),
       );
   }
 
@@ -96,9 +119,9 @@ export class BuildCache {
   }
 
   /**
-   * `berth builder prune`: removes the records not used since `olderThan` (all by default) and the
-   * layer blobs that only they referenced (a blob an image uses stays). Returns the number of
-   * records removed and the bytes of blobs deleted.
+   * `berth builder prune`: removes the records not used since `olderThan` (all by default) and
+   * lets go of the layer blobs only they referenced; the host deletes those no image uses. Returns
+   * the number of records removed and the bytes of blobs deleted.
    */
   async prune(options: { olderThan?: Date } = {}): Promise<{ records: number; reclaimed: number }> {
     const where = options.olderThan ? 'WHERE last_used < ?' : '';
@@ -110,39 +133,41 @@ export class BuildCache {
         (r) => r.layer_digest,
       ),
     );
-    const usedByImages = await this.#imageBlobs();
     let reclaimed = 0;
     for (const digest of new Set(rows.map((r) => r.layer_digest).filter((d): d is string => d !== null))) {
-      if (stillCached.has(digest) || usedByImages.has(digest)) continue;
-      const info = await this.#content.info(digest).catch(() => undefined);
-      if (!info) continue;
-      await this.#content.delete(digest);
-      reclaimed += info.size;
+      if (stillCached.has(digest)) continue;
+      const result = await this.#worker.leases.removeResource(CACHE_LEASE, { type: 'blob', id: digest }).catch((err) => {
+        if (err instanceof NotFoundError) return { collected: false, reclaimed: 0 }; // no cache lease on this host yet
+        throw err;
+      });
+      reclaimed += result.reclaimed;
     }
     return { records: rows.length, reclaimed };
   }
 
-  async #imageBlobs(): Promise<Set<string>> {
-    const out = new Set<string>();
-    const rows = this.#db.prepare('SELECT manifest_digest FROM images').all() as Array<{ manifest_digest: string }>;
-    for (const { manifest_digest } of rows) {
-      const manifest = await this.#content.readJson<ImageManifest>(manifest_digest).catch(() => undefined);
-      for (const layer of manifest?.layers ?? []) out.add(layer.digest);
+  close(): void {
+    this.#db.close();
+  }
+
+  async #has(digest: string): Promise<boolean> {
+    try {
+      await this.#worker.content.info(digest);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
     }
-    return out;
+  }
+
+  #ensureLease(): Promise<void> {
+    this.#lease ??= this.#worker.leases.create({ id: CACHE_LEASE }).then(
+      () => undefined,
+      (err) => {
+        if (err instanceof AlreadyExistsError) return;
+        this.#lease = undefined;
+        throw err;
+      },
+    );
+    return this.#lease;
   }
 }
-
-/** A cache key: sha256 over the parent's key and the parts that decide the step's output. */
-export function cacheKey(parent: string, ...parts: string[]): string {
-  const hash = createHash('sha256').update(parent);
-  for (const part of parts) hash.update('\0').update(part);
-  return `sha256:${hash.digest('hex')}`;
-}
-
-/** The key a stage starts from: its base image's config digest (or `scratch`). */
-export function baseKey(base: { id: string } | 'scratch'): string {
-  return cacheKey('', 'FROM', base === 'scratch' ? 'scratch' : base.id);
-}
-
-export type { ImageConfig };

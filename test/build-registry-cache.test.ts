@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@berth/errors';
-import { startListeningRegistry, type ListeningRegistry } from '../../registry/src/test-support.js';
-import { parseCacheSpec } from './registry-cache.js';
-import { BuildHarness } from './test-harness.js';
+import { parseCacheSpec } from '@berth/build';
+import { startListeningRegistry, type ListeningRegistry } from '../apps/registry/src/test-support.js';
+import { BuildHarness } from '../libs/build/src/test-harness.js';
 
 /**
  * `--cache-to` / `--cache-from type=registry`: two builders on separate data roots (two hosts)

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContentStore } from '@berth/content';
@@ -8,11 +8,13 @@ import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ConmonRuntime, resolveCommand } from '@berth/runtime';
 import { mountAll, OverlaySnapshotter, unmount } from '@berth/snapshots';
-import { Builder, type BuildRequest, type BuildResult } from './builder.js';
-import { runContainer } from './run-container.js';
+import { LocalWorker, runTask, unmountBelow } from '@berth/worker';
+import type { BuildRequest, BuildResult } from './build-request.js';
+import { Builder } from './builder.js';
 
 /**
- * A builder on a temporary data root for tests: busybox bootstrapped, runc through conmon.
+ * A builder on a temporary data root for tests: busybox bootstrapped, the host's stores behind a
+ * LocalWorker (the same code the agent serves over gRPC), RUN steps in runc through conmon.
  * `close()` deletes leftover containers, unmounts whatever is mounted under the roots and removes
  * them, even after a failed test.
  */
@@ -25,6 +27,7 @@ export class BuildHarness {
     readonly snapshotter: OverlaySnapshotter,
     readonly images: ImageStore,
     readonly runtime: ConmonRuntime,
+    readonly worker: LocalWorker,
     readonly builder: Builder,
   ) {}
 
@@ -41,22 +44,16 @@ export class BuildHarness {
       persistDir: join(dataRoot, 'conmon'),
       socketDir: join(runRoot, 'sockets'),
     });
-    const builder = new Builder({ images, content, snapshotter, runtime, db, workDir: join(dataRoot, 'builder') });
-    const h = new BuildHarness(dataRoot, runRoot, db, content, snapshotter, images, runtime, builder);
+    const worker = new LocalWorker({ dataRoot, content, snapshotter, images, runtime });
+    const builder = new Builder({ worker, workDir: join(dataRoot, 'builder') });
+    const h = new BuildHarness(dataRoot, runRoot, db, content, snapshotter, images, runtime, worker, builder);
     await images.bootstrap('busybox');
     return h;
   }
 
   /** A new builder on the same data root (as after a restart). */
   reopen(): Builder {
-    return new Builder({
-      images: this.images,
-      content: this.content,
-      snapshotter: this.snapshotter,
-      runtime: this.runtime,
-      db: this.db,
-      workDir: join(this.dataRoot, 'builder'),
-    });
+    return new Builder({ worker: this.worker, workDir: join(this.dataRoot, 'builder') });
   }
 
   /** Writes `files` (path → content, or {content, mode}) into a fresh context directory. */
@@ -88,19 +85,19 @@ export class BuildHarness {
       const config = record.config.config ?? {};
       const args = resolveCommand(config, cmd ? { cmd } : {});
       let output = '';
-      const exitCode = await runContainer(this.runtime, {
+      const exitCode = await runTask(this.runtime, {
         id: key,
         bundle,
         rootfs,
         args,
         env: config.Env ?? [],
         cwd: config.WorkingDir || '/',
-        user: config.User,
-        onOutput: (t) => (output += t),
+        ...(config.User ? { user: config.User } : {}),
+        onOutput: (t: string) => (output += t),
       });
       return { output, exitCode };
     } finally {
-      await unmount(rootfs).catch(() => undefined);
+      await unmount(rootfs).catch(() => undefined); // the close() sweep gets what stays
       await this.snapshotter.remove(key).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });
     }
@@ -108,11 +105,11 @@ export class BuildHarness {
 
   async close(): Promise<void> {
     for (const c of await this.runtime.list().catch(() => [])) await this.runtime.delete(c.id, { force: true }).catch(() => undefined);
-    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-      .split('\n')
-      .map((l) => l.split(' ')[4])
-      .filter((m): m is string => m !== undefined && (m.startsWith(this.dataRoot) || m.startsWith(this.runRoot)));
-    for (const m of mounts.reverse()) await unmount(m).catch(() => undefined);
+    await unmountBelow(this.dataRoot).catch(() => undefined); // best effort: the rm below reports nothing either
+    await unmountBelow(this.runRoot).catch(() => undefined);
+    this.builder.close();
+    await this.worker.close();
+    this.snapshotter.close();
     this.db.close();
     await rm(this.dataRoot, { recursive: true, force: true });
     await rm(this.runRoot, { recursive: true, force: true });

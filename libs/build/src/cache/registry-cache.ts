@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ContentStore } from '@berth/content';
-import { InvalidArgumentError } from '@berth/errors';
+import { InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { type Descriptor, MediaType, type Reference, parseReference } from '@berth/oci';
-import type { RegistryClient } from '@berth/registry-client';
+import type { PushStore, RegistryClient } from '@berth/registry-client';
+import type { WorkerContent } from '@berth/worker';
 import type { CachedStep } from './build-cache.js';
 
 /** Media type of the config blob of an exported build cache (also the manifest's artifactType). */
@@ -59,9 +59,9 @@ export function parseCacheSpec(text: string, flag: '--cache-to' | '--cache-from'
  * BUILD_CACHE_MEDIA_TYPE) is the JSON of the records and whose layers are their layer blobs, each
  * once. The blobs must be in `content`. Returns the manifest's digest.
  */
-export async function exportCache(client: RegistryClient, content: ContentStore, ref: Reference, records: CacheRecord[]): Promise<string> {
+export async function exportCache(client: RegistryClient, content: WorkerContent, ref: Reference, records: CacheRecord[], options: { lease?: string } = {}): Promise<string> {
   const document: CacheDocument = { version: 1, records };
-  const configBlob = await content.ingest(Buffer.from(JSON.stringify(document)));
+  const configBlob = await content.ingest(Buffer.from(JSON.stringify(document)), { lease: options.lease });
   const layers = new Map<string, Descriptor>();
   for (const r of records) if (r.layer) layers.set(r.layer.descriptor.digest, r.layer.descriptor);
   const manifest = {
@@ -71,8 +71,20 @@ export async function exportCache(client: RegistryClient, content: ContentStore,
     config: { mediaType: BUILD_CACHE_MEDIA_TYPE, digest: configBlob.digest, size: configBlob.size },
     layers: [...layers.values()],
   };
-  const pushed = await client.push(ref, { store: content, manifest: Buffer.from(JSON.stringify(manifest)) });
+  const pushed = await client.push(ref, { store: pushStore(content), manifest: Buffer.from(JSON.stringify(manifest)) });
   return pushed.digest;
+}
+
+/** The worker's content as what a push reads (whole-blob uploads only: no local file path). */
+function pushStore(content: WorkerContent): PushStore {
+  return {
+    info: (digest) => content.info(digest),
+    read: (digest) => content.read(digest),
+    createReadStream: (digest) => content.createReadStream(digest),
+    path: (digest) => {
+      throw new InvalidArgumentError(`Cannot upload "${digest}" in chunks: the builder reads blobs through the agent`);
+    },
+  };
 }
 
 /**
@@ -120,10 +132,15 @@ export class RemoteCache {
   }
 
   /** Downloads the layer blob of `record` into `content` (verified against its digest) unless there. */
-  async fetchLayer(content: ContentStore, record: CacheRecord): Promise<void> {
+  async fetchLayer(content: WorkerContent, record: CacheRecord, options: { lease?: string } = {}): Promise<void> {
     const layer = record.layer?.descriptor;
-    if (!layer || (await content.has(layer.digest))) return;
+    if (!layer) return;
+    const present = await content.info(layer.digest).then(
+      () => true,
+      (err) => (err instanceof NotFoundError ? false : Promise.reject(err)),
+    );
+    if (present) return;
     const blob = await this.client.openBlob(this.ref, layer.digest);
-    await content.ingest(blob.stream, { expected: layer.digest, size: layer.size });
+    await content.ingest(blob.stream, { expected: layer.digest, size: layer.size, lease: options.lease });
   }
 }

@@ -1,0 +1,28 @@
+import { DockerfileError, type Instruction } from '@berth/dockerfile';
+import { BerthError, InvalidArgumentError } from '@berth/errors';
+
+/**
+ * The error of a step, prefixed with where it happened: `Dockerfile:7: COPY a /b: "a" not found`
+ * (the error class is kept, the original is the cause). DockerfileErrors already say where, and an
+ * error located once is not located again by the stage that waited for it.
+ */
+export function located(file: string, ins: Instruction, err: unknown): Error {
+  if (err instanceof DockerfileError) return err;
+  if (err instanceof BerthError && err.detail?.located) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const text = `${ins.location.file || file}:${ins.location.line}: ${ins.original.split('\n')[0]}: ${message}`;
+  if (err instanceof BerthError) {
+    const Class = err.constructor as new (message: string, options: ConstructorParameters<typeof BerthError>[1]) => BerthError;
+    return new Class(text, { code: err.code, cause: err, detail: { ...(err.detail ?? {}), located: true, line: ins.location.line } });
+  }
+  return new InvalidArgumentError(text, { cause: err, detail: { located: true, line: ins.location.line } });
+}
+
+/** Runs `fn`, locating what it throws at `ins`. */
+export function at<T>(file: string, ins: Instruction, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw located(file, ins, err);
+  }
+}
