@@ -1,19 +1,21 @@
 /**
  * `npx tsx bench/build.ts [--files N] [--keep]`: cold and fully cached build times of a 12-step
- * Dockerfile with a 2,000-file context, in process (the builder the agent runs, on a temporary data
- * root: busybox bootstrapped, runc through conmon). Prints one table; cleans up unless --keep.
+ * Dockerfile with a 2,000-file context, in process (libs/build's Builder on a LocalWorker — the
+ * code the agent serves to the builder over gRPC — on a temporary data root: busybox
+ * bootstrapped, runc through conmon). Prints one table; cleans up unless --keep.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Builder } from '@berth/builder';
+import { Builder } from '@berth/build';
 import { ContentStore } from '@berth/content';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb } from '@berth/metadata';
 import { ConmonRuntime } from '@berth/runtime';
 import { OverlaySnapshotter, unmount } from '@berth/snapshots';
+import { LocalWorker } from '@berth/worker';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '2000' }, keep: { type: 'boolean', default: false } } });
 const fileCount = Number(values.files);
@@ -45,7 +47,8 @@ try {
   const snapshotter = new OverlaySnapshotter(join(root, 'snapshots'));
   const images = new ImageStore({ db, content, snapshotter });
   const runtime = new ConmonRuntime({ root: join(run, 'runc'), exitDir: join(run, 'exits'), persistDir: join(root, 'conmon'), socketDir: join(run, 'sockets') });
-  const builder = new Builder({ images, content, snapshotter, runtime, db, workDir: join(root, 'builder') });
+  const worker = new LocalWorker({ dataRoot: root, content, snapshotter, images, runtime });
+  const builder = new Builder({ worker, workDir: join(root, 'builder') });
   await images.bootstrap('busybox');
 
   const ctx = join(root, 'context');
@@ -60,7 +63,7 @@ try {
   const time = async (label: string) => {
     const start = process.hrtime.bigint();
     const t0 = Date.now();
-    const result = await builder.build({ context: tar(ctx), tags: ['bench:latest'] }, { onProgress: (l) => process.env.BENCH_DEBUG && console.log(Date.now() - t0, l) });
+    const result = await builder.build({ context: tar(ctx), tags: ['bench:latest'] }, { onProgress: (l: string) => process.env.BENCH_DEBUG && console.log(Date.now() - t0, l) });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { label, seconds, executed: result.executed, cached: result.cached };
   };

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
 import {
   BuilderService,
   ContainersService,
@@ -27,12 +27,14 @@ export class Gateway {
   private readonly hosts: HostRegistry;
   private readonly events: EventBus;
   private readonly registries: RegistryDirectory;
+  private readonly builders: BuilderDirectory;
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(nc: NatsConnection) {
     this.hosts = new HostRegistry(nc);
     this.events = new EventBus(nc);
     this.registries = new RegistryDirectory(nc);
+    this.builders = new BuilderDirectory(nc);
   }
 
   /** Registers every service on the server. */
@@ -43,7 +45,8 @@ export class Gateway {
     server.addService(SystemService, forwardService(SystemService, pick));
     server.addService(VolumesService, forwardService(VolumesService, pick));
     server.addService(NetworksService, forwardService(NetworksService, pick));
-    server.addService(BuilderService, forwardService(BuilderService, pick));
+    // Builds go to the image builder of the host placement picks (apps/builder, one per host).
+    server.addService(BuilderService, forwardService(BuilderService, () => this.builderClient()));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
     server.addService(EventsService, {
@@ -70,6 +73,16 @@ export class Gateway {
     if (!client) {
       client = new grpc.Client(grpcTarget(host.address), grpc.credentials.createInsecure(), channelOptions);
       this.clients.set(host.address, client);
+    }
+    return client;
+  }
+
+  private async builderClient(): Promise<grpc.Client> {
+    const builder = await this.builders.get((await this.hosts.first(5_000)).hostId);
+    let client = this.clients.get(builder.address);
+    if (!client) {
+      client = new grpc.Client(grpcTarget(builder.address), grpc.credentials.createInsecure(), channelOptions);
+      this.clients.set(builder.address, client);
     }
     return client;
   }

@@ -1,7 +1,7 @@
 /**
  * `berth build` end to end: the CLI tars the context (honouring .dockerignore), the gateway
- * forwards the Builder service to the agent, the agent builds with its own stores, and the image
- * runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
+ * forwards the Builder service to the host's builder, which builds on the agent's stores through
+ * the agent's gRPC services, and the image runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '@berth/testing';
-import { writeFiles } from './test-harness.js';
+import { writeFiles } from '../../../libs/build/src/test-harness.js';
 
 let p: TestPlatform;
 let work: string;

@@ -1,13 +1,14 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
-import type { Builder } from './builder.js';
+import type { Builder } from '@berth/build';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
 
 /**
- * The Builder gRPC service over a Builder: `Build` reads the options, then the context chunks,
- * and streams the progress lines and finally the image id; `Prune` empties the cache.
+ * The Builder gRPC service over a Builder (libs/build): `Build` reads the options, then the
+ * context chunks, and streams the progress lines and finally the image id; a cancelled call stops
+ * the build (its running step is killed). `Prune` empties the cache.
  */
 export function builderService(builder: Builder): BuilderServer {
   return {
@@ -21,6 +22,8 @@ export function builderService(builder: Builder): BuilderServer {
 }
 
 async function build(builder: Builder, call: BuildCall): Promise<void> {
+  const cancelled = new AbortController();
+  call.on('cancelled', () => cancelled.abort(new InvalidArgumentError('The build was cancelled by the client')));
   try {
     const messages = readMessages(call);
     const first = await messages.next();
@@ -78,7 +81,7 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         cacheTo: options.cacheTo,
         cacheFrom: options.cacheFrom,
       },
-      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData },
+      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData, signal: cancelled.signal },
     );
     for (const warning of result.warnings) send({ $case: 'line', value: warning });
     send({ $case: 'imageId', value: result.imageId });

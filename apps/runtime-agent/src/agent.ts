@@ -9,7 +9,7 @@ import { ContentStore } from '@berth/content';
 import { EventBus, HOST_TTL_MS, HostRegistry } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { BuilderService, ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
+import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
 import { ConmonRuntime } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
@@ -21,7 +21,8 @@ import { VolumesService } from '@berth/proto';
 import { VolumeStore } from '@berth/volumes';
 import { volumesService } from './volumes-service.js';
 import { RegistryTransfer } from './registry-transfer.js';
-import { Builder, builderService } from '@berth/builder';
+import { LocalWorker } from '@berth/worker';
+import { registerWorkerServices } from './worker-services.js';
 
 export const VERSION = '0.1.0';
 
@@ -56,8 +57,8 @@ export class Agent {
   network?: NetworkManager;
   /** Named and anonymous volumes of this host (libs/volumes). */
   volumes?: VolumeStore;
-  /** Builds Dockerfiles with this host's stores (apps/builder). */
-  builder?: Builder;
+  /** What the host's image builder (apps/builder) works through: content, snapshots, leases, images, tasks. */
+  worker?: LocalWorker;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -136,20 +137,20 @@ export class Agent {
     agent.warnings.push(...warnings);
     agent.volumes = volumes;
     agent.network = network;
-    agent.builder = new Builder({
-      images,
+    agent.worker = new LocalWorker({
+      dataRoot: options.dataRoot,
       content,
       snapshotter,
+      images,
       runtime,
-      db,
-      workDir: join(options.dataRoot, 'builder'),
-      // FROM pulls and --push go through the agent's transfers (progress, events, credentials).
+      // The builder's FROM pulls and --push go through the agent's transfers (progress, events, credentials).
       registry: {
         pull: (ref, auth) => registry.pull({ ref, platform: '', allTags: false, registryAuth: auth }),
         push: (ref, auth) => registry.push({ ref, allTags: false, registryAuth: auth }),
       },
-      insecureRegistries: options.insecureRegistries ?? [],
+      log: (message, context) => log(`${message}: ${JSON.stringify(context)}`),
     });
+    agent.worker.startSweeper();
     return agent;
   }
 
@@ -159,7 +160,7 @@ export class Agent {
     server.addService(SystemService, this.systemService());
     if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
     if (this.network) server.addService(NetworksService, networksService(this.network));
-    if (this.builder) server.addService(BuilderService, builderService(this.builder));
+    if (this.worker) registerWorkerServices(server, this.worker);
   }
 
   /** Announces this host to the gateway now and every HOST_TTL_MS / 3. */
@@ -176,6 +177,7 @@ export class Agent {
     if (this.announceTimer) clearInterval(this.announceTimer);
     await new HostRegistry(this.nc).withdraw(this.hostId).catch(() => {});
     this.containers.close();
+    await this.worker?.close();
     await this.network?.close().catch(() => {});
     this.db.close();
   }
