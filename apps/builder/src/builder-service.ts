@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError } from '@berth/errors';
+import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
 import type { Builder } from '@berth/build';
 
@@ -87,8 +87,23 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     send({ $case: 'imageId', value: result.imageId });
     call.end();
   } catch (err) {
-    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, err);
+    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, bounded(err));
   }
+}
+
+/**
+ * A status message travels in HTTP/2 trailers, whose size is limited: a bigger one never reaches
+ * the client, which then waits forever. Long messages are cut (the progress has the whole text).
+ */
+const MAX_STATUS_MESSAGE = 4096;
+
+function bounded(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.length <= MAX_STATUS_MESSAGE) return err;
+  const text = `${message.slice(0, MAX_STATUS_MESSAGE)}…`;
+  if (!(err instanceof BerthError)) return new InternalError(text, { cause: err });
+  const Class = err.constructor as new (message: string, options: ConstructorParameters<typeof BerthError>[1]) => BerthError;
+  return new Class(text, { code: err.code, cause: err, detail: err.detail });
 }
 
 /**

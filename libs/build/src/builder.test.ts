@@ -401,6 +401,24 @@ describe('errors', () => {
     await expectError(h.build(dir), NotFoundError, `Dockerfile:2: FROM nosuch:1: base image "nosuch:1" is not in this host's image store (pull or bootstrap it first)`);
   });
 
+  it('refuses a COPY --from the stage it is in, by name, index or ARG, naming the line', async () => {
+    const byName = await h.context({ Dockerfile: 'FROM busybox AS app\nRUN true\nCOPY --from=app /bin/sh /sh\n' });
+    await expectError(h.build(byName), InvalidArgumentError, 'Dockerfile:3: COPY --from=app /bin/sh /sh: circular dependency detected on stage: "app" (a stage cannot copy from itself)');
+    const byIndex = await h.context({ Dockerfile: 'FROM busybox\nFROM busybox\nCOPY --from=1 /bin/sh /sh\n' });
+    await expectError(h.build(byIndex), InvalidArgumentError, 'Dockerfile:3: COPY --from=1 /bin/sh /sh: circular dependency detected on stage: "1" (a stage cannot copy from itself)');
+    const byArg = await h.context({ Dockerfile: 'FROM busybox AS app\nARG FROM_STAGE=app\nCOPY --from=$FROM_STAGE /bin/sh /sh\n' });
+    await expectError(
+      h.build(byArg),
+      InvalidArgumentError,
+      'Dockerfile:3: COPY --from=$FROM_STAGE /bin/sh /sh: circular dependency detected on stage: "app" (a stage cannot copy from itself)',
+    );
+  });
+
+  it('quotes at most 120 characters of a long instruction in its error', async () => {
+    const dir = await h.context({ Dockerfile: `FROM busybox\nCOPY ${'x'.repeat(5000)} /x\n` });
+    await expectError(h.build(dir), NotFoundError, `Dockerfile:2: COPY ${'x'.repeat(115)}…: "${'x'.repeat(5000)}" not found`);
+  });
+
   it('warns about unused build args', async () => {
     const dir = await h.context({ Dockerfile: 'FROM busybox\nARG USED\n' });
     const result = await h.build(dir, { buildArgs: { USED: 'x', UNUSED: 'y', HTTP_PROXY: 'http://proxy' } });

@@ -1,16 +1,20 @@
 import { DockerfileError, type Instruction } from '@berth/dockerfile';
 import { BerthError, InvalidArgumentError } from '@berth/errors';
 
+/** Longest instruction text quoted in an error (a 200 KB RUN line stays in the progress, not in the status). */
+const MAX_QUOTED = 120;
+
 /**
  * The error of a step, prefixed with where it happened: `Dockerfile:7: COPY a /b: "a" not found`
  * (the error class is kept, the original is the cause). DockerfileErrors already say where, and an
- * error located once is not located again by the stage that waited for it.
+ * error located once is not located again by the stage that waited for it. A long instruction is
+ * cut (`RUN echo aaa…`): the message must fit a gRPC status.
  */
 export function located(file: string, ins: Instruction, err: unknown): Error {
   if (err instanceof DockerfileError) return err;
   if (err instanceof BerthError && err.detail?.located) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const text = `${ins.location.file || file}:${ins.location.line}: ${ins.original.split('\n')[0]}: ${message}`;
+  const text = `${ins.location.file || file}:${ins.location.line}: ${shorten(ins.original.split('\n')[0]!)}: ${message}`;
   if (err instanceof BerthError) {
     const Class = err.constructor as new (message: string, options: ConstructorParameters<typeof BerthError>[1]) => BerthError;
     return new Class(text, { code: err.code, cause: err, detail: { ...(err.detail ?? {}), located: true, line: ins.location.line } });
@@ -25,4 +29,9 @@ export function at<T>(file: string, ins: Instruction, fn: () => T): T {
   } catch (err) {
     throw located(file, ins, err);
   }
+}
+
+/** `text` cut to MAX_QUOTED characters, marked with `…` when it was. */
+export function shorten(text: string, max = MAX_QUOTED): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

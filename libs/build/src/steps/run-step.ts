@@ -2,6 +2,7 @@ import { type Instruction, resolveRunCommand } from '@berth/dockerfile';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { cacheKey } from '../cache/cache-key.js';
 import type { StepEnv } from '../frontend/step-env.js';
+import { shorten } from '../located.js';
 import type { BuildRun } from '../solver/build-run.js';
 import { normalizeKeyword, type StageState } from '../solver/stage-state.js';
 import { prepareCacheMounts } from './cache-mounts.js';
@@ -49,7 +50,7 @@ export async function runStep(run: BuildRun, state: StageState, ins: Extract<Ins
       { onOutput: (text) => vertex.output(text), ...(run.signal ? { signal: run.signal } : {}) },
     );
     if (exitCode !== 0) {
-      throw new FailedPreconditionError(`process "${args.join(' ')}" did not complete successfully: exit code: ${exitCode}`, {
+      throw new FailedPreconditionError(`process "${shorten(args.join(' '))}" did not complete successfully: exit code: ${exitCode}`, {
         code: 'BUILD_STEP_FAILED',
         detail: { exitCode },
       });
