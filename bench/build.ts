@@ -1,10 +1,12 @@
 /**
- * `npx tsx bench/build.ts [--via process|cli] [--files N] [--rounds N] [--keep]`: build times of a
+ * `npx tsx bench/build.ts [--via process|cli] [--context sync|tar] [--files N] [--rounds N] [--keep]`: build times of a
  * 12-step Dockerfile with a 2,000-file context: cold, fully cached, and with one file changed
  * (medians over `--rounds`).
  *
  *   --via process   libs/build's Builder in this process on a LocalWorker (the code the agent
- *                   serves to the builder over gRPC), on a temporary data root (default)
+ *                   serves to the builder over gRPC), on a temporary data root (default); the
+ *                   context synced (as the CLI does: only changed files move) or, with
+ *                   `--context tar`, sent whole as a tar each time
  *   --via cli       `berth build` against a real platform (startTestPlatform: nats, agent,
  *                   builder, gateway as processes): CLI start, gateway and builder hops included
  *
@@ -15,8 +17,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Builder } from '@berth/build';
+import { Builder, type ContextSync } from '@berth/build';
 import { ContentStore } from '@berth/content';
+import { listContext, packFiles } from '@berth/filesync';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb } from '@berth/metadata';
 import { ConmonRuntime } from '@berth/runtime';
@@ -27,6 +30,7 @@ import { LocalWorker } from '@berth/worker';
 const { values } = parseArgs({
   options: {
     via: { type: 'string', default: 'process' },
+    context: { type: 'string', default: 'sync' },
     files: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
@@ -85,6 +89,19 @@ async function* tar(dir: string): AsyncGenerator<Uint8Array> {
   for await (const chunk of child.stdout) yield chunk as Buffer;
 }
 
+/** The CLI's side of a file sync, in process. */
+async function syncOf(dir: string): Promise<ContextSync> {
+  const files = await listContext(dir);
+  return {
+    key: dir,
+    files,
+    fetch: (paths) => {
+      const wanted = new Set(paths);
+      return paths.length === 0 ? (async function* () {})() : packFiles(dir, files.filter((f) => wanted.has(f.path)));
+    },
+  };
+}
+
 async function inProcess(root: string): Promise<Row[]> {
   const run = join(root, 'run');
   const db = openMetadataDb(join(root, 'metadata.db'));
@@ -102,7 +119,8 @@ async function inProcess(root: string): Promise<Row[]> {
       return await measure(ctx, async (dir) => {
         const start = process.hrtime.bigint();
         const t0 = Date.now();
-        await builder.build({ context: tar(dir), tags: ['bench:latest'] }, { onProgress: (l: string) => void (process.env.BENCH_DEBUG && console.log(Date.now() - t0, l)) });
+        const context = values.context === 'tar' ? { context: tar(dir) } : { contextSync: await syncOf(dir) };
+        await builder.build({ ...context, tags: ['bench:latest'] }, { onProgress: (l: string) => void (process.env.BENCH_DEBUG && console.log(Date.now() - t0, l)) });
         return Number(process.hrtime.bigint() - start) / 1e9;
       });
     } finally {
@@ -137,7 +155,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const root = await mkdtemp(join(tmpdir(), 'berth-bench-build-'));
 try {
   const rows = values.via === 'cli' ? await viaCli(root) : await inProcess(root);
-  console.log(`12-step Dockerfile, ${fileCount}-file context, via ${values.via}, ${rounds} rounds (median, min-max in ms)`);
+  console.log(`12-step Dockerfile, ${fileCount}-file context, via ${values.via}${values.via === 'process' ? ` (context ${values.context})` : ''}, ${rounds} rounds (median, min-max in ms)`);
   console.log('build                  median ms   min-max');
   for (const r of rows) {
     const ms = r.seconds.map((s) => s * 1000);

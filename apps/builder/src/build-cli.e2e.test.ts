@@ -52,6 +52,26 @@ describe('berth build', () => {
     expect(quiet).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: '' });
   });
 
+  it('sends a directory context whole once, then only the files that changed', async () => {
+    const dir = join(work, 'synced');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nCOPY . /ctx/\nCMD ["cat", "/ctx/one.txt"]\n', 'one.txt': 'one\n', 'sub/two.txt': 'two\n', 'ignored.log': 'x' , '.dockerignore': '*.log\n' });
+    const transfer = async () => {
+      const res = await p.berth(['build', '--progress=plain', '-t', 'synced:1', dir]);
+      expect(res.code, res.stderr).toBe(0);
+      return /^#3 transferring context: (\d+) changed files, (\d+)B done$/m.exec(res.stderr)?.slice(1).map(Number);
+    };
+    const first = await transfer();
+    expect(first?.[0]).toBe(4); // Dockerfile, .dockerignore, one.txt, sub/two.txt (sub is made, ignored.log never sent)
+    expect(await transfer()).toEqual([0, 0]);
+    writeFileSync(join(dir, 'one.txt'), 'one, changed\n');
+    const changed = await transfer();
+    expect(changed?.[0]).toBe(1);
+    expect((await p.berth(['run', '--rm', 'synced:1'])).stdout).toBe('one, changed\n');
+    rmSync(join(dir, 'sub'), { recursive: true });
+    expect((await transfer())?.[0]).toBe(0);
+    expect((await p.berth(['run', '--rm', 'synced:1', 'ls', '-A', '/ctx'])).stdout).toBe('.dockerignore\nDockerfile\none.txt\n');
+  });
+
   it('reads the Dockerfile from stdin with -f - and a context tar from stdin with -', async () => {
     const dir = join(work, 'stdin');
     await writeFiles(dir, { 'data.txt': 'from the context\n' });

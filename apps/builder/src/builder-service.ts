@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
-import type { Builder } from '@berth/build';
+import type { Builder, ContextSync } from '@berth/build';
+import { contextFileFromProto } from '@berth/filesync';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
 
@@ -29,6 +30,24 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     const first = await messages.next();
     if (first.done || first.value.input?.$case !== 'options') throw new InvalidArgumentError('Build must begin with an options message');
     const options = first.value.input.value;
+    const send = (output: BuildOutput['output']) => {
+      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
+    };
+    // File sync: the listing comes next; the files come after the builder asked for them.
+    let contextSync: ContextSync | undefined;
+    if (options.contextKey) {
+      const list = await messages.next();
+      if (list.done || list.value.input?.$case !== 'contextFiles') throw new InvalidArgumentError('A synced build must list its context right after its options');
+      const files = list.value.input.value.files.map(contextFileFromProto);
+      contextSync = {
+        key: options.contextKey,
+        files,
+        fetch: (paths) => {
+          send({ $case: 'contextRequest', value: { paths } });
+          return context;
+        },
+      };
+    }
     const context = (async function* () {
       for (;;) {
         const next = await messages.next();
@@ -36,9 +55,6 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         if (next.value.input?.$case === 'context') yield next.value.input.value;
       }
     })();
-    const send = (output: BuildOutput['output']) => {
-      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
-    };
     // Output chunks wait for the client to take them (a large export is not buffered here).
     const sendData = (chunk: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
@@ -61,7 +77,7 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     }
     const result = await builder.build(
       {
-        context,
+        ...(contextSync ? { contextSync } : { context }),
         ...(options.dockerfileContent ? { dockerfileContent: options.dockerfileContent } : {}),
         ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
         ...(options.dockerfileName ? { dockerfileName: options.dockerfileName } : {}),

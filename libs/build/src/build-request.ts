@@ -1,4 +1,5 @@
 import type { Credentials } from '@berth/worker';
+import type { ContextSync } from './context/context-store.js';
 
 /** What `--output` streams back: an OCI layout tar, or the flattened rootfs as a tar. */
 export type BuildOutputType = 'oci' | 'tar' | 'local';
@@ -6,6 +7,11 @@ export type BuildOutputType = 'oci' | 'tar' | 'local';
 export interface BuildRequest {
   /** The context as a tar stream (plain or gzip); absent or empty for none. */
   context?: AsyncIterable<Uint8Array>;
+  /**
+   * Instead of `context`: a file sync with the client. The builder keeps the context of the last
+   * build of this key and fetches only the files that changed.
+   */
+  contextSync?: ContextSync;
   /** Path of the Dockerfile in the context; default `Dockerfile`. */
   dockerfile?: string;
   /** The Dockerfile's text, when it does not come from the context. */

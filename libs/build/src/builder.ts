@@ -10,6 +10,8 @@ import type { BuildCallbacks, BuildRequest, BuildResult } from './build-request.
 import { BuildCache } from './cache/build-cache.js';
 import { parseCacheSpec } from './cache/registry-cache.js';
 import { applyIgnore, readDockerfile, readIgnoreFile, receiveContext } from './context/build-context.js';
+import { ContextStore, type SyncedContext } from './context/context-store.js';
+import { indexReader } from './context/index-reader.js';
 import { exportCacheTo, importCache } from './exporters/cache-exporter.js';
 import { exportImage } from './exporters/image-exporter.js';
 import { exportOutput } from './exporters/output-exporter.js';
@@ -53,10 +55,12 @@ const DEFAULT_LEASE_TTL_MS = 60_000;
 export class Builder {
   readonly cache: BuildCache;
   readonly #options: BuilderOptions;
+  readonly #contexts: ContextStore;
 
   constructor(options: BuilderOptions) {
     this.#options = options;
     this.cache = new BuildCache(join(options.workDir, 'cache.db'), options.worker);
+    this.#contexts = new ContextStore(join(options.workDir, 'contexts'));
   }
 
   async build(request: BuildRequest, callbacks: BuildCallbacks = {}): Promise<BuildResult> {
@@ -85,21 +89,28 @@ export class Builder {
     const signal = AbortSignal.any(signals);
     let client: RegistryClient | undefined;
     let solver: Solver | undefined;
+    let synced: SyncedContext | undefined;
     try {
-      const contextDir = join(dir, 'context');
-      await mkdir(contextDir);
+      let contextDir = join(dir, 'context');
       const file = request.dockerfileContent !== undefined ? (request.dockerfileName ?? 'Dockerfile') : (request.dockerfile ?? 'Dockerfile');
 
       const loadDef = progress.vertex(`[internal] load build definition from ${posix.basename(file)}`);
       let received = 0;
-      if (request.context) received = await receiveContext(contextDir, request.context);
+      if (request.contextSync) {
+        synced = await this.#contexts.sync(request.contextSync);
+        contextDir = synced.dir;
+        received = synced.received;
+      } else {
+        await mkdir(contextDir);
+        if (request.context) received = await receiveContext(contextDir, request.context);
+      }
       const text = request.dockerfileContent ?? (await readDockerfile(contextDir, file));
       loadDef.status(`transferring dockerfile: ${Buffer.byteLength(text)}B done`);
       loadDef.done();
 
       const ignoreVertex = progress.vertex('[internal] load .dockerignore');
       const ignore = await readIgnoreFile(contextDir, request.dockerfileContent === undefined ? file : undefined);
-      if (ignore) await applyIgnore(contextDir, ignore.patterns);
+      if (ignore) synced?.forget(await applyIgnore(contextDir, ignore.patterns));
       ignoreVertex.status(`transferring context: ${ignore ? `${ignore.path} applied` : 'no .dockerignore'} done`);
       ignoreVertex.done();
 
@@ -112,6 +123,7 @@ export class Builder {
         lease: lease.id,
         dir,
         contextDir,
+        ...(synced ? { contextReader: indexReader(synced.dir, synced.index) } : {}),
         cacheMountsDir: join(workDir, 'cache-mounts'),
         file,
         graph,
@@ -133,7 +145,7 @@ export class Builder {
         cached: 0,
       };
       const ctxVertex = progress.vertex('[internal] load build context');
-      ctxVertex.status(`transferring context: ${received}B done`);
+      ctxVertex.status(synced ? `transferring context: ${synced.sent} changed files, ${received}B done` : `transferring context: ${received}B done`);
       ctxVertex.done();
       for (const ref of cacheFrom) await importCache(run, ref);
 
@@ -161,6 +173,7 @@ export class Builder {
       throw lease.lost.aborted ? lease.lost.reason : err;
     } finally {
       await solver?.settle();
+      await synced?.release();
       client?.close();
       // Ending the lease removes what was not committed or registered, and the build's directory.
       await lease.end().catch(() => undefined); // an expired lease was collected already
@@ -168,9 +181,11 @@ export class Builder {
     }
   }
 
-  /** `berth builder prune`. */
-  prune(options: { olderThan?: Date } = {}): Promise<{ records: number; reclaimed: number }> {
-    return this.cache.prune(options);
+  /** `berth builder prune`: the cache records (and their blobs), and the contexts kept for file sync. */
+  async prune(options: { olderThan?: Date } = {}): Promise<{ records: number; reclaimed: number }> {
+    const result = await this.cache.prune(options);
+    if (!options.olderThan) await this.#contexts.prune();
+    return result;
   }
 
   close(): void {

@@ -66,12 +66,12 @@ export async function readIgnoreFile(contextDir: string, dockerfilePath?: string
 /**
  * Removes from the context what the `.dockerignore` patterns exclude, as Docker does when it
  * sends a context: a file goes when it matches; a directory goes when it matches and nothing inside
- * it is brought back by a `!` exception. Returns the number of entries removed.
+ * it is brought back by a `!` exception. Returns the relative paths removed.
  */
-export async function applyIgnore(contextDir: string, patterns: IgnorePattern[]): Promise<number> {
-  if (patterns.length === 0) return 0;
+export async function applyIgnore(contextDir: string, patterns: IgnorePattern[]): Promise<string[]> {
+  if (patterns.length === 0) return [];
   const ignored = createIgnoreMatcher(patterns);
-  let removed = 0;
+  const removed: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     const dir = rel ? `${contextDir}/${rel}` : contextDir;
     for (const name of await readdir(dir)) {
@@ -81,17 +81,17 @@ export async function applyIgnore(contextDir: string, patterns: IgnorePattern[])
       if (st.isDirectory()) {
         if (!ignored.shouldWalk(childRel)) {
           await rm(path, { recursive: true, force: true });
-          removed++;
+          removed.push(childRel);
           continue;
         }
         await walk(childRel);
         if (ignored(childRel) && (await readdir(path)).length === 0) {
           await rmdir(path);
-          removed++;
+          removed.push(childRel);
         }
       } else if (ignored(childRel)) {
         await rm(path, { force: true });
-        removed++;
+        removed.push(childRel);
       }
     }
   };

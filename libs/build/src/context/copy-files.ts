@@ -97,23 +97,35 @@ export function globMatch(pattern: string, name: string): boolean {
   return new RegExp(re + '$').test(name);
 }
 
+/** What a checksum reads of a tree: the file system, or what the builder knows of a synced context. */
+export interface TreeReader {
+  lstat(path: string): Promise<{ mode: number; size: number; uid: number; gid: number; rdev: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
+  readdir(path: string): Promise<string[]>;
+  readlink(path: string): Promise<string>;
+  digest(path: string, size: number): Promise<string>;
+}
+
+const fsReader: TreeReader = { lstat, readdir, readlink, digest: (path, size) => fileDigest(path, size) };
+
 /**
  * A checksum of what a COPY would take: every entry's relative path, type, mode, owner (when
  * `withOwner`, for copies from another stage), size, content and symlink target. Modification times
- * are left out, as BuildKit does: touching a file does not invalidate the cache.
+ * are left out, as BuildKit does: touching a file does not invalidate the cache. `reader` answers
+ * for a synced context from its index (no file is read again); the checksum is the same.
  */
-export async function checksumEntries(entries: CopyEntry[], options: { withOwner: boolean }): Promise<string> {
+export async function checksumEntries(entries: CopyEntry[], options: { withOwner: boolean; reader?: TreeReader }): Promise<string> {
+  const fs = options.reader ?? fsReader;
   const hash = createHash('sha256');
   const visit = async (path: string, name: string): Promise<void> => {
-    const st = await lstat(path);
+    const st = await fs.lstat(path);
     const owner = options.withOwner ? ` ${st.uid}:${st.gid}` : '';
     if (st.isSymbolicLink()) {
-      hash.update(`L ${name} ${(st.mode & 0o7777).toString(8)}${owner} ${await readlink(path)}\0`);
+      hash.update(`L ${name} ${(st.mode & 0o7777).toString(8)}${owner} ${await fs.readlink(path)}\0`);
     } else if (st.isDirectory()) {
       hash.update(`D ${name} ${(st.mode & 0o7777).toString(8)}${owner}\0`);
-      for (const child of (await readdir(path)).sort()) await visit(`${path}/${child}`, `${name}/${child}`);
+      for (const child of (await fs.readdir(path)).sort()) await visit(`${path}/${child}`, `${name}/${child}`);
     } else if (st.isFile()) {
-      hash.update(`F ${name} ${(st.mode & 0o7777).toString(8)}${owner} ${st.size} ${await fileDigest(path, st.size)}\0`);
+      hash.update(`F ${name} ${(st.mode & 0o7777).toString(8)}${owner} ${st.size} ${await fs.digest(path, st.size)}\0`);
     } else {
       hash.update(`O ${name} ${st.mode.toString(8)}${owner} ${st.rdev}\0`);
     }

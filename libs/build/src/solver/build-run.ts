@@ -4,6 +4,7 @@ import type { BuildWorker, Credentials } from '@berth/worker';
 import type { BuildRequest } from '../build-request.js';
 import type { BuildCache } from '../cache/build-cache.js';
 import type { CacheRecord, RemoteCache } from '../cache/registry-cache.js';
+import type { TreeReader } from '../context/copy-files.js';
 import type { BuildGraph } from '../frontend/build-graph.js';
 import type { ProgressWriter } from '../progress.js';
 
@@ -15,6 +16,8 @@ export interface BuildRun {
   /** The build's scratch directory (context, mount points, downloads): the lease's mount root. */
   dir: string;
   contextDir: string;
+  /** Answers for a synced context from its index (a COPY of it reads no file to checksum it). */
+  contextReader?: TreeReader;
   /** Where RUN cache mounts persist across builds. */
   cacheMountsDir: string;
   /** The Dockerfile's name in messages. */

@@ -82,7 +82,7 @@ export async function copyStep(
     if (local.length > 0) entries.push(...(await resolveSources(sourceRoot, local, { context: !from, excludes })));
     for (const url of remote) entries.push(await download(run, url, ins.kind === 'ADD' ? ins.checksum : undefined));
 
-    const checksum = await checksumEntries(entries, { withOwner: Boolean(from) });
+    const checksum = await checksumEntries(entries, { withOwner: Boolean(from), ...(!from && run.contextReader ? { reader: run.contextReader } : {}) });
     const key = cacheKey(state.key, ins.kind, JSON.stringify({ sources: paths, dest, chown, chmod, excludes, from: fromKey }), checksum);
     const title = normalizeKeyword(ins.original.split('\n')[0]!, ins.kind);
     const extract = ins.kind === 'ADD' && (ins.unpack ?? true);
