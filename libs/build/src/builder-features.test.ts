@@ -89,6 +89,26 @@ describe('--squash', () => {
   });
 });
 
+describe('parallel stages', () => {
+  it('runs the RUN steps of stages that do not depend on each other at the same time', async () => {
+    // Each RUN leaves a mark in a cache mount both share, then waits (30 s at most) for the other's:
+    // run one after the other, the first would fail. A fresh cache id per run: no old marks.
+    const id = `parallel-${Math.random().toString(16).slice(2)}`;
+    const stage = (name: string, other: string) =>
+      [
+        `FROM busybox AS ${name}`,
+        `RUN --mount=type=cache,id=${id},target=/shared date +%s%N > /start && touch /shared/${name} && ` +
+          `i=0; while [ ! -e /shared/${other} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; test -e /shared/${other}`,
+      ].join('\n');
+    const dir = await h.context({
+      Dockerfile: [stage('left', 'right'), stage('right', 'left'), 'FROM busybox', 'COPY --from=left /start /left-start', 'COPY --from=right /start /right-start', ''].join('\n'),
+    });
+    const result = await h.build(dir, { tags: ['parallel:1'], noCache: true });
+    expect(result.executed).toBe(4);
+    expect(await sh('parallel:1', 'ls /left-start /right-start')).toBe('/left-start\n/right-start\n');
+  });
+});
+
 describe('--no-cache-filter', () => {
   it('rebuilds only the named stages', async () => {
     const dir = await h.context({

@@ -414,9 +414,9 @@ describe('errors', () => {
     );
   });
 
-  it('quotes at most 120 characters of a long instruction in its error', async () => {
+  it('quotes at most 1,000 characters of a long instruction in its error', async () => {
     const dir = await h.context({ Dockerfile: `FROM busybox\nCOPY ${'x'.repeat(5000)} /x\n` });
-    await expectError(h.build(dir), NotFoundError, `Dockerfile:2: COPY ${'x'.repeat(115)}…: "${'x'.repeat(5000)}" not found`);
+    await expectError(h.build(dir), NotFoundError, `Dockerfile:2: COPY ${'x'.repeat(995)}…: "${'x'.repeat(5000)}" not found`);
   });
 
   it('warns about unused build args', async () => {

@@ -18,7 +18,7 @@ import { exportOutput } from './exporters/output-exporter.js';
 import { pushTag } from './exporters/push-exporter.js';
 import { buildGraph } from './frontend/build-graph.js';
 import { ProgressWriter } from './progress.js';
-import type { BuildRun } from './solver/build-run.js';
+import { type BuildRun, flushLayers } from './solver/build-run.js';
 import { Solver } from './solver/solver.js';
 import { squash } from './solver/squash.js';
 
@@ -90,6 +90,7 @@ export class Builder {
     let client: RegistryClient | undefined;
     let solver: Solver | undefined;
     let synced: SyncedContext | undefined;
+    let run: BuildRun | undefined;
     try {
       let contextDir = join(dir, 'context');
       const file = request.dockerfileContent !== undefined ? (request.dockerfileName ?? 'Dockerfile') : (request.dockerfile ?? 'Dockerfile');
@@ -110,7 +111,10 @@ export class Builder {
 
       const ignoreVertex = progress.vertex('[internal] load .dockerignore');
       const ignore = await readIgnoreFile(contextDir, request.dockerfileContent === undefined ? file : undefined);
-      if (ignore) synced?.forget(await applyIgnore(contextDir, ignore.patterns));
+      if (ignore) {
+        const removed = await applyIgnore(contextDir, ignore.patterns);
+        synced?.forget(removed);
+      }
       ignoreVertex.status(`transferring context: ${ignore ? `${ignore.path} applied` : 'no .dockerignore'} done`);
       ignoreVertex.done();
 
@@ -118,7 +122,7 @@ export class Builder {
       const args = new BuildArgs(request.buildArgs ?? {}, { automatic: automaticPlatformArgs(currentPlatform()), escape: dockerfile.directives.escape });
       const fromEnv = args.resolveMeta(dockerfile.metaArgs);
       const graph = buildGraph(dockerfile, { file, ...(request.target ? { target: request.target } : {}), fromEnv });
-      const run: BuildRun = {
+      run = {
         worker,
         lease: lease.id,
         dir,
@@ -141,6 +145,7 @@ export class Builder {
             insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
           })),
         signal,
+        pending: [],
         executed: 0,
         cached: 0,
       };
@@ -151,6 +156,7 @@ export class Builder {
 
       solver = new Solver(run);
       const state = await solver.stage(graph.target);
+      await flushLayers(run);
       if (request.squash) await squash(run, state);
       const exporting = progress.vertex('exporting to image');
       const image = await exportImage(run, state, request);
@@ -173,6 +179,7 @@ export class Builder {
       throw lease.lost.aborted ? lease.lost.reason : err;
     } finally {
       await solver?.settle();
+      if (run) await Promise.allSettled(run.pending);
       await synced?.release();
       client?.close();
       // Ending the lease removes what was not committed or registered, and the build's directory.

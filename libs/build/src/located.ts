@@ -2,7 +2,7 @@ import { DockerfileError, type Instruction } from '@berth/dockerfile';
 import { BerthError, InvalidArgumentError } from '@berth/errors';
 
 /** Longest instruction text quoted in an error (a 200 KB RUN line stays in the progress, not in the status). */
-const MAX_QUOTED = 120;
+const MAX_QUOTED = 1000;
 
 /**
  * The error of a step, prefixed with where it happened: `Dockerfile:7: COPY a /b: "a" not found`

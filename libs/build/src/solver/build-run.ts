@@ -36,6 +36,8 @@ export interface BuildRun {
   records: Map<string, CacheRecord>;
   registryClient: () => RegistryClient;
   signal?: AbortSignal;
+  /** Layers being compressed and stored while the build goes on; awaited before the export. */
+  pending: Array<Promise<void>>;
   executed: number;
   cached: number;
 }
@@ -43,4 +45,9 @@ export interface BuildRun {
 /** Credentials for the registry of a reference's domain, if the request has some. */
 export function authFor(run: BuildRun, domain: string): Credentials | undefined {
   return run.request.registryAuth?.[domain];
+}
+
+/** Waits for the layers still being compressed (their descriptors are complete afterwards). */
+export async function flushLayers(run: BuildRun): Promise<void> {
+  while (run.pending.length > 0) await Promise.all(run.pending.splice(0));
 }

@@ -76,3 +76,14 @@ export async function diffLayer(run: BuildRun, upper: string): Promise<IngestedL
   const ingester = { ingest: (source: Parameters<typeof run.worker.content.ingest>[0]) => run.worker.content.ingest(source, { lease: run.lease }) };
   return ingestLayer(ingester, packDirectory(upper, { upper: true }).stream);
 }
+
+/**
+ * The diff ID and size of an upper dir's layer tar, read once without compressing: enough to
+ * commit the snapshot under its chain ID and go on, while `diffLayer` compresses in the background.
+ */
+export async function measureDiff(upper: string): Promise<{ diffId: string; size: number }> {
+  const packed = packDirectory(upper, { upper: true });
+  let size = 0;
+  for await (const chunk of packed.stream) size += (chunk as Buffer).length;
+  return { diffId: await packed.diffId, size };
+}

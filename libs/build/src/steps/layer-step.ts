@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AlreadyExistsError } from '@berth/errors';
-import { chainIds } from '@berth/oci';
+import { AlreadyExistsError, InternalError } from '@berth/errors';
+import { chainIds, type Descriptor, MediaType } from '@berth/oci';
 import { mountAll, unmount } from '@berth/snapshots';
 import { snapshotDirs } from '@berth/worker';
 import type { CachedStep } from '../cache/build-cache.js';
 import { chainKey } from '../cache/cache-key.js';
 import type { Vertex } from '../progress.js';
 import type { BuildRun } from '../solver/build-run.js';
-import { diffLayer, ensureChain } from '../solver/snapshots.js';
+import { diffLayer, ensureChain, measureDiff } from '../solver/snapshots.js';
 import { addHistory, appendLayer, type StageState, type StepLayer } from '../solver/stage-state.js';
 
 export interface LayerStep {
@@ -79,23 +79,43 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
     }
     const { upper } = snapshotDirs(mounts);
     let layer: StepLayer | undefined;
+    let compressed: Promise<void> | undefined;
     if (!step.optionalLayer || (await readdir(upper)).length > 0) {
-      layer = await diffLayer(run, upper);
-      const chain = chainIds([...state.config.rootfs.diff_ids, layer.diffId]).at(-1)!;
+      // The diff ID is all the next step needs (the chain ID of this snapshot); the layer is
+      // compressed and stored meanwhile, and its descriptor filled in when that is done.
+      const measured = await measureDiff(upper);
+      const chain = chainIds([...state.config.rootfs.diff_ids, measured.diffId]).at(-1)!;
       try {
         await run.worker.snapshots.commit(chain, snapshot);
         committed = true;
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
+      const descriptor: Descriptor = { mediaType: MediaType.OciLayerGzip, digest: '', size: 0 };
+      layer = { descriptor, diffId: measured.diffId, size: measured.size };
+      compressed = diffLayer(run, upper).then((ingested) => {
+        if (ingested.diffId !== measured.diffId) throw new InternalError(`The layer of "${title}" changed while it was being stored`);
+        Object.assign(descriptor, ingested.descriptor);
+      });
       appendLayer(state, layer);
     }
     state.created = new Date().toISOString();
     addHistory(state, createdBy, !layer);
     const record: CachedStep = { ...(layer ? { layer } : {}), config: structuredClone(state.config.config ?? {}), createdBy, created: state.created };
-    await run.cache.put(key, record);
     run.records.set(key, { key, ...record });
     state.key = chainKey(key, layer?.diffId);
+    if (compressed) {
+      // The snapshot stays until its layer is read; an uncommitted one goes after that.
+      const keep = committed;
+      committed = true;
+      const done = compressed
+        .then(() => run.cache.put(key, record))
+        .finally(() => (keep ? undefined : run.worker.snapshots.remove(snapshot).catch(() => undefined))); // the lease collects it otherwise
+      done.catch(() => undefined); // awaited by flushLayers; this only marks it handled meanwhile
+      run.pending.push(done);
+    } else {
+      await run.cache.put(key, record);
+    }
     vertex.done();
   } catch (err) {
     vertex.error(err instanceof Error ? err.message : String(err));
