@@ -31,8 +31,14 @@ export async function prepareCacheMounts(
     if (!(await lstat(dir).catch(() => undefined))) {
       await mkdir(root, { recursive: true });
       const mode = m.mode ? parseOctal(options.expand(m.mode)) : 0o755;
-      await mkdir(dir, { mode });
-      await chown(dir, parseId(m.uid ? options.expand(m.uid) : '0', 'uid'), parseId(m.gid ? options.expand(m.gid) : '0', 'gid'));
+      const uid = parseId(m.uid ? options.expand(m.uid) : '0', 'uid');
+      const gid = parseId(m.gid ? options.expand(m.gid) : '0', 'gid');
+      // Two stages running side by side may make the same cache at once: the first one wins.
+      const made = await mkdir(dir, { mode }).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? false : Promise.reject(err)),
+      );
+      if (made) await chown(dir, uid, gid);
     }
     out.push({ source: dir, destination: target, readOnly: Boolean(m.readonly) });
   }
