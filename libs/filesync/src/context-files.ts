@@ -83,7 +83,7 @@ function entry(pack: tar.Pack, header: Parameters<tar.Pack['entry']>[0], body?: 
 /** A listed path as the builder accepts it: relative, clean. InvalidArgumentError otherwise. */
 export function checkContextPath(path: string): string {
   const clean = posix.normalize(path);
-  if (path === '' || clean !== path || path.startsWith('/') || path === '.' || path.split('/').includes('..')) {
+  if (path === '' || clean !== path || path.startsWith('/') || path.endsWith('/') || path === '.' || path.split('/').includes('..')) {
     throw new InvalidArgumentError(`Invalid context path "${path}": expected a clean relative path`);
   }
   return path;

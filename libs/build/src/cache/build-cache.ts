@@ -88,12 +88,16 @@ export class BuildCache {
     };
   }
 
-  /** Records (or replaces) what the step of `key` produced; its layer blob joins the cache's lease. */
+  /**
+   * Records (or replaces) what the step of `key` produced; its layer blob joins the cache's lease,
+   * and the blob of a replaced record (a step rerun with --no-cache made other files) leaves it.
+   */
   async put(key: string, step: CachedStep): Promise<void> {
     if (step.layer) {
       await this.#ensureLease();
       await this.#worker.leases.addResource(CACHE_LEASE, { type: 'blob', id: step.layer.descriptor.digest });
     }
+    const replaced = (this.#db.prepare('SELECT layer_digest FROM build_cache WHERE key = ?').get(key) as { layer_digest: string | null } | undefined)?.layer_digest;
     this.#db
       .prepare(
         `INSERT OR REPLACE INTO build_cache (key, layer_digest, layer_media_type, layer_size, diff_id, uncompressed_size, config, created_by, created, last_used)
@@ -111,6 +115,9 @@ export class BuildCache {
         step.created,
         new Date().toISOString(),
       );
+    if (replaced && replaced !== step.layer?.descriptor.digest && !this.#db.prepare('SELECT 1 FROM build_cache WHERE layer_digest = ?').get(replaced)) {
+      await this.#worker.leases.removeResource(CACHE_LEASE, { type: 'blob', id: replaced });
+    }
   }
 
   /** Number of records. */
