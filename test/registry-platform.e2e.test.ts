@@ -1,7 +1,8 @@
 /**
  * End to end: `berth platform up` runs the registry (loopback HTTP, admin API on a unix socket,
  * announced on NATS), `berth platform status` lists it, and `berth registry ls|df|gc` reach its
- * admin API through the gateway. Images are pushed with plain HTTP requests to keep this short.
+ * admin API through the gateway. Images are pushed with plain HTTP requests to keep this short,
+ * with the platform's credentials (pushes and deletes need them; pulls do not).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +10,12 @@ import { startTestPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let registry: string;
+let auth: { authorization: string };
 
 beforeAll(async () => {
   p = await startTestPlatform();
   registry = `http://127.0.0.1:${p.settings.registryPort}`;
+  auth = { authorization: `Basic ${Buffer.from(`${p.registryAuth.username}:${p.registryAuth.password}`).toString('base64')}` };
 }, 180_000);
 
 afterAll(async () => {
@@ -24,7 +27,7 @@ const sha256 = (data: string) => `sha256:${createHash('sha256').update(data).dig
 async function pushSmallImage(name: string, tag: string, layer: string): Promise<string> {
   const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
   for (const blob of [config, layer]) {
-    const res = await fetch(`${registry}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob });
+    const res = await fetch(`${registry}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob, headers: auth });
     expect(res.status).toBe(201);
   }
   const manifest = JSON.stringify({
@@ -36,7 +39,7 @@ async function pushSmallImage(name: string, tag: string, layer: string): Promise
   const res = await fetch(`${registry}/v2/${name}/manifests/${tag}`, {
     method: 'PUT',
     body: manifest,
-    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json', ...auth },
   });
   expect(res.status).toBe(201);
   return sha256(manifest);
@@ -66,7 +69,7 @@ describe('the platform registry', () => {
     expect(df.stdout).toMatch(/^team\/web\s+2\s+2\s+5\s+\d+B\s*$/m);
     expect(df.stdout).toMatch(/^Total: 5 blobs, \d+B$/m);
 
-    expect((await fetch(`${registry}/v2/team/web/manifests/${web}`, { method: 'DELETE' })).status).toBe(202);
+    expect((await fetch(`${registry}/v2/team/web/manifests/${web}`, { method: 'DELETE', headers: auth })).status).toBe(202);
     const dry = await p.berth(['registry', 'gc', '--dry-run', '--grace', '0']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`Would delete blob: ${web} (`);

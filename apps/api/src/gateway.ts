@@ -14,27 +14,70 @@ import {
   forwardService,
   grpcTarget,
   handleServerStream,
+  type AgentAnnouncement,
   type Event,
+  type RegistryAnnouncement,
   type SubscribeEventsRequest,
 } from '@berth/proto';
+import { ServiceDirectory } from './service-directory.js';
+
+export interface GatewayOptions {
+  log?: (line: string) => void;
+}
 
 /**
  * The gateway: one gRPC API for clients and the other services. Images, Containers and System
  * are forwarded unchanged to the runtime agent of the host placement picks (one host for now: the
  * most recently started agent that announced itself on NATS); Events are read from JetStream here.
+ *
+ * NATS is for discovery and events only: the hosts and registries read from it are kept in memory
+ * (service-directory.ts), so every call but `events` keeps working while NATS is down, and an
+ * entry is used only when its address is a root-owned unix socket.
  */
 export class Gateway {
-  private readonly hosts: HostRegistry;
   private readonly events: EventBus;
-  private readonly registries: RegistryDirectory;
+  private readonly hosts: ServiceDirectory<AgentAnnouncement>;
+  private readonly registries: ServiceDirectory<RegistryAnnouncement>;
   private readonly builders: BuilderDirectory;
   private readonly clients = new Map<string, grpc.Client>();
+  private connected = true;
 
-  constructor(nc: NatsConnection) {
-    this.hosts = new HostRegistry(nc);
+  constructor(
+    private readonly nc: NatsConnection,
+    options: GatewayOptions = {},
+  ) {
+    const log = options.log ?? (() => {});
     this.events = new EventBus(nc);
-    this.registries = new RegistryDirectory(nc);
     this.builders = new BuilderDirectory(nc);
+    const hostRegistry = new HostRegistry(nc);
+    const registryDirectory = new RegistryDirectory(nc);
+    const connected = () => this.connected && !nc.isClosed();
+    this.hosts = new ServiceDirectory({
+      list: () => hostRegistry.list(),
+      id: (h) => `host ${h.hostId}`,
+      address: (h) => h.address,
+      startedAt: (h) => h.startedAt,
+      connected,
+      noneMessage: 'No runtime agent is running: start the platform with `berth platform up`',
+      log,
+    });
+    this.registries = new ServiceDirectory({
+      list: async () => (await registryDirectory.list()).filter((r) => r.grpcAddress !== ''),
+      id: (r) => `registry ${r.id}`,
+      address: (r) => r.grpcAddress,
+      startedAt: (r) => r.startedAt,
+      connected,
+      noneMessage: 'No registry is running: start the platform with `berth platform up` (it runs one)',
+      log,
+    });
+    void this.watchConnection();
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      if (s.type === 'reconnect') this.connected = true;
+    }
   }
 
   /** Registers every service on the server. */
@@ -68,31 +111,23 @@ export class Gateway {
   }
 
   private async agentClient(): Promise<grpc.Client> {
-    const host = await this.hosts.first(5_000);
-    let client = this.clients.get(host.address);
-    if (!client) {
-      client = new grpc.Client(grpcTarget(host.address), grpc.credentials.createInsecure(), channelOptions);
-      this.clients.set(host.address, client);
-    }
-    return client;
+    return this.client((await this.hosts.pick(5_000)).address);
   }
 
   private async builderClient(): Promise<grpc.Client> {
-    const builder = await this.builders.get((await this.hosts.first(5_000)).hostId);
-    let client = this.clients.get(builder.address);
-    if (!client) {
-      client = new grpc.Client(grpcTarget(builder.address), grpc.credentials.createInsecure(), channelOptions);
-      this.clients.set(builder.address, client);
-    }
-    return client;
+    const builder = await this.builders.get((await this.hosts.pick(5_000)).hostId);
+    return this.client(builder.address);
   }
 
   private async registryClient(): Promise<grpc.Client> {
-    const registry = await this.registries.first(5_000);
-    let client = this.clients.get(registry.grpcAddress);
+    return this.client((await this.registries.pick(5_000)).grpcAddress);
+  }
+
+  private client(address: string): grpc.Client {
+    let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(grpcTarget(registry.grpcAddress), grpc.credentials.createInsecure(), channelOptions);
-      this.clients.set(registry.grpcAddress, client);
+      client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+      this.clients.set(address, client);
     }
     return client;
   }

@@ -1,7 +1,8 @@
-import { rmSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connect } from 'nats';
+import { connectNats, inboxPrefix } from '@berth/events';
+import { groupId } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Gateway } from './gateway.js';
 
@@ -9,20 +10,69 @@ const { values } = parseArgs({
   options: {
     listen: { type: 'string', default: 'unix:/run/berth/api.sock' },
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
+    // The file holding the gateway's NATS nkey seed (made by `berth platform up`, 0600).
+    'nats-nkey': { type: 'string' },
+    // Members of this group may use the unix socket (0660 root:<group>); default: root only (0600).
+    group: { type: 'string' },
+    // TCP needs TLS with client certificates, as dockerd's --tlsverify.
+    tlsverify: { type: 'boolean', default: false },
+    tlscacert: { type: 'string' },
+    tlscert: { type: 'string' },
+    tlskey: { type: 'string' },
   },
 });
 
-const nc = await connect({ servers: values.nats!, name: 'berth-api', maxReconnectAttempts: -1 });
-const gateway = new Gateway(nc);
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const fail = (message: string): never => {
+  console.error(`berth-api: ${message}`);
+  process.exit(2);
+};
+
+const target = grpcTarget(values.listen!);
+const tcp = !target.startsWith('unix:');
+let credentials = grpc.ServerCredentials.createInsecure();
+if (!tcp && values.tlsverify) fail('--tlsverify applies to a TCP --listen address only');
+if (tcp) {
+  if (!values.tlsverify || !values.tlscacert || !values.tlscert || !values.tlskey) {
+    fail(`Refusing to listen on TCP "${values.listen}" without TLS client certificates: add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY, or listen on a unix socket`);
+  }
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      return fail(`Cannot read ${flag} "${file}": ${(err as Error).message}`);
+    }
+  };
+  credentials = grpc.ServerCredentials.createSsl(
+    read('--tlscacert', values.tlscacert!),
+    [{ cert_chain: read('--tlscert', values.tlscert!), private_key: read('--tlskey', values.tlskey!) }],
+    true, // a client without a certificate signed by the CA is refused
+  );
+}
+let gid: number | undefined;
+if (values.group) {
+  if (tcp) fail('--group applies to a unix socket --listen address only');
+  try {
+    gid = groupId(values.group);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
+const gateway = new Gateway(nc, { log });
 await gateway.start();
 const server = new grpc.Server(channelOptions);
 gateway.register(server);
-const target = grpcTarget(values.listen!);
-if (target.startsWith('unix:')) rmSync(target.slice('unix:'.length), { force: true });
-await new Promise<void>((resolve, reject) =>
-  server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-);
-console.log(`berth-api listening on ${values.listen}`);
+if (!tcp) rmSync(target.slice('unix:'.length), { force: true });
+await new Promise<void>((resolve, reject) => server.bindAsync(target, credentials, (err) => (err ? reject(err) : resolve())));
+if (!tcp) {
+  // Root only, or root and the group's members (docker's `docker` group).
+  const socket = target.slice('unix:'.length);
+  if (gid !== undefined) chownSync(socket, process.getuid?.() ?? 0, gid);
+  chmodSync(socket, gid !== undefined ? 0o660 : 0o600);
+}
+console.log(`berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}`);
 
 const shutdown = () => {
   server.tryShutdown(() => {

@@ -7,6 +7,8 @@ import { isBerthError, messageOf } from '@berth/errors';
  * - any error of @berth/errors from the gateway: `Error response from daemon: <message>`, exit 1
  *   (`run` prints `berth: …` plus a help hint and exits 125, as `docker run` does);
  * - a connection failure: `Cannot connect to the Berth platform at <host>. Is the platform running?`
+ *   when nothing listens there (no socket, refused), `…: permission denied on <socket>` when the
+ *   socket is there but not for this user, `…: TLS handshake failed: …` for certificate trouble.
  */
 export class StatusError extends Error {
   constructor(
@@ -25,9 +27,28 @@ export function isConnectionError(err: unknown): boolean {
 
 /** The line docker prints for an error that came back from the daemon (or for not reaching it). */
 export function daemonMessage(err: unknown, host: string): string {
-  if (isConnectionError(err)) return `Cannot connect to the Berth platform at ${host}. Is the platform running?`;
+  if (isConnectionError(err)) return connectionMessage(messageOf(err), host);
   if (isBerthError(err)) return `Error response from daemon: ${err.message}`;
   return messageOf(err);
+}
+
+function connectionMessage(detail: string, host: string): string {
+  if (/\bEACCES\b|\bEPERM\b/.test(detail)) {
+    const path = /(?:EACCES|EPERM) (\S+?)\.?(?:\s|$)/.exec(detail)?.[1] ?? host.replace(/^unix:(\/\/)?/, '');
+    return `Cannot connect to the Berth platform at ${host}: permission denied on ${path} (run as root, or as a member of the group set with \`berth platform up --group\`)`;
+  }
+  // On TCP the gateway speaks TLS only; a connection it accepted and then closed is a refused
+  // client certificate (grpc-js says no more than "Failed to connect" then).
+  const tcp = !/^unix:/.test(host);
+  if (/SSL|TLS|certificate|handshake/i.test(detail) || (tcp && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT/.test(detail))) {
+    const why = detail
+      .replace(/^Cannot connect to the Berth platform: (No connection established\. Last error: )?/, '')
+      .replace(/\.? Resolution note: ?$/, '')
+      .replace(/^Error: /, '')
+      .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, ''); // grpc-js stamps "Failed to connect" with a time
+    return `Cannot connect to the Berth platform at ${host}: TLS handshake failed: ${why} (the gateway wants a client certificate signed by its CA: --tlscert, --tlskey)`;
+  }
+  return `Cannot connect to the Berth platform at ${host}. Is the platform running?`;
 }
 
 /**

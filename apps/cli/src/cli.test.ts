@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { NotFoundError, PermissionDeniedError } from '@berth/errors';
+import { NotFoundError, PermissionDeniedError, UnavailableError } from '@berth/errors';
 import {
   ContainersService,
   handleServerStream,
@@ -18,6 +21,7 @@ import {
 } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { daemonMessage, isConnectionError } from './cli-errors.js';
 
 /**
  * The CLI against a tiny in-process gateway (grpc-js Server with the generated service
@@ -72,6 +76,7 @@ function fakeStream(method: string) {
 
 let server: grpc.Server;
 let address: string;
+let socketDir: string;
 
 beforeAll(async () => {
   server = new grpc.Server();
@@ -123,14 +128,17 @@ beforeAll(async () => {
       return { json: JSON.stringify({ Name: 'backend', Driver: 'bridge' }) };
     }),
   } as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  // A unix socket, as the real gateway's (the CLI speaks TCP only with TLS).
+  socketDir = mkdtempSync(join(tmpdir(), 'berth-cli-test-'));
+  address = `unix:${join(socketDir, 'api.sock')}`;
+  await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  address = `127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  rmSync(socketDir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -281,6 +289,41 @@ describe('berth against a gateway', () => {
     stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await runCli(['ps'], { stdout, stderr, stdin: new PassThrough(), env: { BERTH_HOST: 'unix:/nonexistent/berth.sock' } });
     expect({ code, err }).toEqual({ code: 1, err: 'Cannot connect to the Berth platform at unix:/nonexistent/berth.sock. Is the platform running?\n' });
+  });
+
+  it('refuses a TCP gateway without TLS, and names a missing TLS file', async () => {
+    const run = async (argv: string[]) => {
+      const stderr = new PassThrough();
+      let err = '';
+      stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await runCli(argv, { stdout: new PassThrough(), stderr, stdin: new PassThrough(), env: {} });
+      return { code, err };
+    };
+    expect(await run(['-H', 'tcp://127.0.0.1:2376', 'ps'])).toEqual({
+      code: 1,
+      err: 'Cannot connect to the Berth platform at tcp://127.0.0.1:2376 without TLS: the gateway serves TCP only with client certificates; add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY\n',
+    });
+    expect(await run(['-H', 'tcp://127.0.0.1:2376', '--tlsverify', '--tlscacert', '/nonexistent/ca.pem', '--tlscert', '/x', '--tlskey', '/y', 'ps'])).toEqual({
+      code: 1,
+      err: 'Cannot read --tlscacert "/nonexistent/ca.pem": ENOENT: no such file or directory, open \'/nonexistent/ca.pem\'\n',
+    });
+  });
+});
+
+describe('connection errors', () => {
+  const unavailable = (details: string) => new UnavailableError(`Cannot connect to the Berth platform: ${details}`);
+  it('says "permission denied on <socket>" when the socket is not for this user', () => {
+    const err = unavailable('No connection established. Last error: Error: connect EACCES /run/berth/api.sock. Resolution note: ');
+    expect(isConnectionError(err)).toBe(true);
+    expect(daemonMessage(err, 'unix:/run/berth/api.sock')).toBe(
+      'Cannot connect to the Berth platform at unix:/run/berth/api.sock: permission denied on /run/berth/api.sock (run as root, or as a member of the group set with `berth platform up --group`)',
+    );
+  });
+
+  it('asks whether the platform runs only when nothing listens', () => {
+    for (const details of ['No connection established. Last error: Error: connect ENOENT /x.sock. Resolution note: ', 'connect ECONNREFUSED 127.0.0.1:1']) {
+      expect(daemonMessage(unavailable(details), 'unix:/x.sock')).toBe('Cannot connect to the Berth platform at unix:/x.sock. Is the platform running?');
+    }
   });
 });
 

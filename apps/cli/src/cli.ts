@@ -1,7 +1,9 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { isBerthError, messageOf } from '@berth/errors';
 import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } from './cli-errors.js';
 import { type CommandDef, type GroupDef, isGroup, topLevel } from './commands.js';
-import { type CliIo, type CommandContext, defaultHost } from './context.js';
+import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from './context.js';
 import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs } from './flags.js';
 import { FormatError } from './table-format.js';
 import { berthVersion } from './version.js';
@@ -14,8 +16,25 @@ import { berthVersion } from './version.js';
 
 const globalFlags: FlagSpec[] = [
   { long: 'host', short: 'H', type: 'string', description: 'Gateway address to connect to (unix:/path or host:port)' },
+  { long: 'tlsverify', type: 'bool', description: 'Use TLS and verify the gateway (needed for a TCP -H; env BERTH_TLS_VERIFY)' },
+  { long: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA (default "$BERTH_CERT_PATH/ca.pem")' },
+  { long: 'tlscert', type: 'string', description: 'Path to TLS certificate file (default "$BERTH_CERT_PATH/cert.pem")' },
+  { long: 'tlskey', type: 'string', description: 'Path to TLS key file (default "$BERTH_CERT_PATH/key.pem")' },
   { long: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
 ];
+
+/** TLS for the gateway from the global flags and BERTH_TLS_VERIFY / BERTH_CERT_PATH, as docker's. */
+function gatewayTls(values: Record<string, unknown>, env: CliIo['env']): GatewayTls | undefined {
+  const flag = (name: string) => (values[name] as string | undefined) || undefined;
+  const explicit = flag('tlscacert') !== undefined || flag('tlscert') !== undefined || flag('tlskey') !== undefined;
+  if (!values.tlsverify && !explicit && !env.BERTH_TLS_VERIFY) return undefined;
+  const dir = env.BERTH_CERT_PATH || join(env.HOME ?? homedir(), '.berth');
+  return {
+    ca: flag('tlscacert') ?? join(dir, 'ca.pem'),
+    cert: flag('tlscert') ?? join(dir, 'cert.pem'),
+    key: flag('tlskey') ?? join(dir, 'key.pem'),
+  };
+}
 
 /** Runs one command line (the words after `berth`) and resolves with the process exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -37,6 +56,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const host = (global.values.host as string) || io.env.BERTH_HOST || defaultHost;
+  const tls = gatewayTls(global.values, io.env);
 
   if (name === 'platform') {
     // Owned by the lead (apps/cli/src/platform.ts); loaded only for this command.
@@ -47,6 +67,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       err(isBerthError(e) ? `Error: ${e.message}` : messageOf(e));
       return 1;
     }
+  }
+  if (name === 'compose') {
+    // Compose has options before its subcommand; its dispatcher loads handlers lazily.
+    const { composeCommand } = await import('./compose-commands.js');
+    return composeCommand(rest, { io, host });
   }
   if (name === 'help') {
     io.stdout.write(topLevelHelp());
@@ -77,11 +102,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } else {
     command = entry;
   }
-  return runCommand(command, path, words, { io, host });
+  return runCommand(command, path, words, { io, host, tls });
 }
 
-async function runCommand(command: CommandDef, path: string, words: string[], options: { io: CliIo; host: string }): Promise<number> {
-  const { io, host } = options;
+async function runCommand(command: CommandDef, path: string, words: string[], options: { io: CliIo; host: string; tls?: GatewayTls }): Promise<number> {
+  const { io, host, tls } = options;
   const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
   const usageLine = `Usage:  ${path} ${command.usage}`;
   let parsed;
@@ -101,7 +126,7 @@ async function runCommand(command: CommandDef, path: string, words: string[], op
     err(`berth: ${bad.message}\n\n${usageLine}\n\n${bad.see ? 'See' : 'Run'} '${path} --help' for more information`);
     return 1;
   }
-  const ctx: CommandContext = { io, path, host, cleanup: [] };
+  const ctx: CommandContext = { io, path, host, ...(tls ? { tls } : {}), cleanup: [] };
   try {
     const handler = await command.load();
     return await handler(ctx, parsed);
@@ -149,7 +174,7 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
 }
 
 function flagTable(flags: FlagSpec[]): string {
-  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter' };
+  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter', duration: 'duration' };
   const visible = flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
   const left = visible.map((f) => {
     const name = f.short ? `  ${flagDisplayName(f)}` : `      --${f.long}`;
@@ -194,6 +219,7 @@ function topLevelHelp(): string {
     if (isGroup(entry)) groups.push(`  ${name.padEnd(12)}${entry.description}`);
     else commands.push(`  ${name.padEnd(12)}${entry.description}`);
   }
+  groups.push(`  ${'compose'.padEnd(12)}Define and run multi-container applications`);
   groups.push(`  ${'platform'.padEnd(12)}Start, stop and check the Berth platform's services`);
   return [
     'Usage:  berth [OPTIONS] COMMAND',

@@ -1,6 +1,8 @@
 import type { CommandContext } from './context.js';
-import type { ArgRule, FlagSpec, ParsedArgs } from './flags.js';
+import { validateEnv, validateLabel, type ArgRule, type FlagSpec, type ParsedArgs } from './flags.js';
+import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
+import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
 import { networkFlags } from './network-flags.js';
 import { networkGroup, port } from './network-commands.js';
@@ -45,13 +47,13 @@ const formatFlag = (description = 'Format output using a custom template'): Flag
 const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
 
 const createFlags: FlagSpec[] = [
-  { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+  { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
   { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
   { long: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
   { long: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
   { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
-  { long: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { long: 'label', short: 'l', type: 'list', validate: validateLabel, description: 'Set meta data on a container' },
   { long: 'label-file', type: 'list', description: 'Read in a line delimited file of labels' },
   { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
   { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
@@ -61,12 +63,14 @@ const createFlags: FlagSpec[] = [
   { long: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
   { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
-  { long: 'stop-timeout', type: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { long: 'stop-timeout', type: 'int', bits: 32, description: 'Timeout (in seconds) to stop a container' },
   { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
   ...mountFlags,
   ...networkFlags,
+  ...healthFlags,
+  ...securityFlags,
 ];
 
 const def = (d: CommandDef): CommandDef => d;
@@ -111,7 +115,7 @@ export const start = def({
 
 const stopFlags: FlagSpec[] = [
   { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
-  { long: 'timeout', short: 't', type: 'int', aliases: ['time'], description: 'Seconds to wait before killing the container' },
+  { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
 ];
 
 export const stop = def({
@@ -228,7 +232,7 @@ export const exec = def({
   description: 'Execute a command in a running container',
   flags: [
     { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
-    { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+    { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
     { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
     { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
     { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },

@@ -14,6 +14,13 @@ export interface CliIo {
   signals?: EventEmitter;
 }
 
+/** TLS files for a gateway on TCP (docker's --tlscacert, --tlscert, --tlskey). */
+export interface GatewayTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 /** What a command handler gets besides its parsed arguments. */
 export interface CommandContext {
   io: CliIo;
@@ -21,6 +28,8 @@ export interface CommandContext {
   path: string;
   /** The gateway address (`-H`, else BERTH_HOST, else the default socket). */
   host: string;
+  /** TLS for a TCP gateway (`--tlsverify`, or BERTH_TLS_VERIFY with BERTH_CERT_PATH). */
+  tls?: GatewayTls;
   /** Run when the command ends, whatever happened (closing gRPC clients, restoring the terminal). */
   cleanup: Array<() => void>;
 }

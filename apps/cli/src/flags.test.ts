@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkArgCount, type FlagSpec, parseArgs } from './flags.js';
+import { checkArgCount, type FlagSpec, parseArgs, parseGoInt, parseNanoCpus, validateEnv, validateLabel } from './flags.js';
 
 const flags: FlagSpec[] = [
   { long: 'interactive', short: 'i', type: 'bool', description: '' },
@@ -60,6 +60,36 @@ describe('parseArgs', () => {
     expect(() => parseArgs(flags, ['-m', '10x'])).toThrow(`invalid argument "10x" for "-m, --memory" flag: invalid suffix: 'x'`);
     expect(() => parseArgs(flags, ['--cpus', 'abc'])).toThrow('invalid argument "abc" for "--cpus" flag: failed to parse abc as a rational number');
     expect(() => parseArgs(flags, ['-f', 'status'])).toThrow('invalid argument "status" for "-f, --filter" flag: bad format of filter (expected name=value)');
+  });
+});
+
+describe('value parsers (docker\'s opts and Go\'s strconv)', () => {
+  it('reads integers as ParseInt with base 0', () => {
+    const cases: Array<[string, bigint | undefined]> = [
+      ['10', 10n], ['-12', -12n], ['+7', 7n], ['0', 0n], ['0x1F', 31n], ['0o17', 15n], ['017', 15n], ['0b101', 5n], ['1_000', 1000n], ['0x_ff', 255n],
+      ['', undefined], [' 5', undefined], ['1e3', undefined], ['08', undefined], ['1__0', undefined], ['_1', undefined], ['1_', undefined], ['0x', undefined], ['--1', undefined],
+    ];
+    for (const [text, value] of cases) expect(parseGoInt(text), text).toBe(value);
+  });
+
+  it('reads CPUs as exact rationals, as ParseCPUs', () => {
+    expect(parseNanoCpus('1.5')).toEqual({ value: 1_500_000_000n, remainder: 0n });
+    expect(parseNanoCpus('3/2')).toEqual({ value: 1_500_000_000n, remainder: 0n });
+    expect(parseNanoCpus('2e-1')).toEqual({ value: 200_000_000n, remainder: 0n });
+    expect(parseNanoCpus('-1')).toEqual({ value: -1_000_000_000n, remainder: 0n });
+    expect(parseNanoCpus('.000000001')).toEqual({ value: 1n, remainder: 0n });
+    expect(parseNanoCpus('0.0000000001')?.remainder).not.toBe(0n);
+    expect(parseNanoCpus('0e99999999999')).toEqual({ value: 0n, remainder: 0n });
+    expect(parseNanoCpus('1e99999999999')!.value > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+    for (const bad of ['', '.', 'abc', '1/0', '1.2.3', '1e', 'Infinity', '0x10']) expect(parseNanoCpus(bad), bad).toBeUndefined();
+  });
+
+  it('validates env and label entries', () => {
+    expect(validateEnv('A=1')).toBeUndefined();
+    expect(validateEnv(' =1')).toBeUndefined();
+    expect(validateEnv('=1')).toBe('invalid environment variable: =1');
+    expect(validateLabel('a=')).toBeUndefined();
+    expect(validateLabel('\t=x')).toBe("invalid label '\t=x': empty name");
   });
 });
 

@@ -10,11 +10,13 @@ import { ramInBytes } from './units.js';
  */
 
 /**
- * bool: `--rm`, `--rm=false`; string: last value wins; list: every value in order; int: integer;
- * bytes: a size with unit (`512m`, go-units RAMInBytes); decimal: a number (`--cpus 1.5`);
- * filter: a list of `key=value`.
+ * bool: `--rm`, `--rm=false`; string: last value wins; list: every value in order; int: an integer
+ * as Go's ParseInt(s, 0, bits) reads it (`10`, `0x10`, `1_000`); bytes: a size with unit (`512m`,
+ * go-units RAMInBytes); decimal: a number of CPUs (`--cpus 1.5`, `3/2`; docker's NanoCPUs: at most
+ * 9 decimals); filter: a list of `key=value`; duration: a Go duration (`30s`, `1m30s`),
+ * kept as written for the command to parse (help shows `duration`).
  */
-export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter';
+export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter' | 'duration';
 
 export interface FlagSpec {
   /** Long name without dashes (`name`); values are keyed by it. */
@@ -29,6 +31,10 @@ export interface FlagSpec {
   aliases?: string[];
   /** Accepted but not listed in --help. */
   hidden?: boolean;
+  /** int: the integer size the value travels as (default 64, limited to 2^53 - 1, see intRange). */
+  bits?: 32 | 64;
+  /** Checks each value (list and string flags); returns the reason it is invalid, as docker's opts. */
+  validate?: (value: string) => string | undefined;
 }
 
 export type FlagValue = boolean | string | number | string[];
@@ -68,6 +74,7 @@ function defaultValue(flag: FlagSpec): FlagValue {
     case 'bool':
       return false;
     case 'string':
+    case 'duration':
       return '';
     case 'list':
     case 'filter':
@@ -93,16 +100,24 @@ function convert(flag: FlagSpec, text: string, previous: FlagValue): FlagValue {
       const value = parseBool(text);
       return value ?? invalid(`strconv.ParseBool: parsing "${text}": invalid syntax`);
     }
-    case 'string':
+    case 'duration':
       return text;
-    case 'list':
-      return [...(previous as string[]), text];
+    case 'string':
+    case 'list': {
+      const reason = flag.validate?.(text);
+      if (reason !== undefined) invalid(reason);
+      return flag.type === 'string' ? text : [...(previous as string[]), text];
+    }
     case 'filter':
       if (!text.includes('=')) invalid('bad format of filter (expected name=value)');
       return [...(previous as string[]), text];
-    case 'int':
-      if (!/^[-+]?\d+$/.test(text)) invalid(`strconv.ParseInt: parsing "${text}": invalid syntax`);
-      return Number(text);
+    case 'int': {
+      const value = parseGoInt(text);
+      if (value === undefined) return invalid(`strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+      const [min, max] = intRange(flag.bits ?? 64);
+      if (value < min || value > max) invalid(`strconv.ParseInt: parsing ${JSON.stringify(text)}: value out of range`);
+      return Number(value);
+    }
     case 'bytes':
       try {
         return ramInBytes(text);
@@ -110,11 +125,75 @@ function convert(flag: FlagSpec, text: string, previous: FlagValue): FlagValue {
         return invalid((err as Error).message);
       }
     case 'decimal': {
-      const value = Number(text);
-      if (text.trim() === '' || !Number.isFinite(value)) invalid(`failed to parse ${text} as a rational number`);
-      return value;
+      const nanos = parseNanoCpus(text);
+      if (nanos === undefined) return invalid(`failed to parse ${text} as a rational number`);
+      if (nanos.remainder !== 0n) invalid('value is too precise');
+      const [min, max] = intRange(64);
+      if (nanos.value < min || nanos.value > max) invalid('value out of range');
+      return Number(nanos.value) / 1e9;
     }
   }
+}
+
+/**
+ * The integers a flag may hold. Go's ParseInt checks the flag's own size; Berth's gRPC messages
+ * carry 64-bit integers but are decoded into JavaScript numbers, exact up to 2^53 - 1, so larger
+ * values are refused here rather than by the server ("value out of range" either way).
+ */
+function intRange(bits: 32 | 64): [bigint, bigint] {
+  return bits === 32 ? [-(2n ** 31n), 2n ** 31n - 1n] : [BigInt(Number.MIN_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER)];
+}
+
+/** Go's ParseInt with base 0: `-12`, `+7`, `0x1f`, `0o17`, `017` (octal), `0b101`, `1_000`. */
+export function parseGoInt(text: string): bigint | undefined {
+  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(text);
+  if (!m) return undefined;
+  let digits = m[2]!.replace(/_/g, '');
+  if (/^0[0-7]+$/.test(digits)) digits = `0o${digits.slice(1)}`;
+  const value = BigInt(digits.replace(/^0O/, '0o').replace(/^0X/, '0x').replace(/^0B/, '0b'));
+  return m[1] === '-' ? -value : value;
+}
+
+/**
+ * docker's opts.ParseCPUs: the value as an exact rational (`1.5`, `2e-1`, `3/2`) times 1e9, as
+ * integer nanoCPUs plus the remainder (non-zero: "value is too precise"); undefined when it is not
+ * a number.
+ */
+export function parseNanoCpus(text: string): { value: bigint; remainder: bigint } | undefined {
+  let numerator: bigint;
+  let denominator: bigint;
+  const fraction = /^([+-]?\d+)\/(\d+)$/.exec(text);
+  const decimal = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (fraction) {
+    numerator = BigInt(fraction[1]!);
+    denominator = BigInt(fraction[2]!);
+    if (denominator === 0n) return undefined;
+  } else if (decimal && (decimal[2] !== '' || (decimal[3] ?? '') !== '')) {
+    const [, sign, whole, frac = '', exp = '0'] = decimal;
+    const exponent = Number(exp) - frac.length;
+    numerator = BigInt(`${sign}${whole}${frac}` || '0');
+    // Exact arithmetic as big.Rat, without building 10^1000000 for `1e1000000`.
+    if (numerator === 0n) return { value: 0n, remainder: 0n };
+    if (exponent > 1000 && numerator !== 0n) return { value: numerator > 0n ? 2n ** 64n : -(2n ** 64n), remainder: 0n };
+    if (exponent < -1000 && numerator !== 0n) return { value: 0n, remainder: 1n };
+    denominator = 1n;
+    if (exponent >= 0) numerator *= 10n ** BigInt(exponent);
+    else denominator = 10n ** BigInt(-exponent);
+  } else {
+    return undefined;
+  }
+  const scaled = numerator * 1_000_000_000n;
+  return { value: scaled / denominator, remainder: scaled % denominator };
+}
+
+/** docker's opts.ValidateEnv (`-e`): a variable needs a name. */
+export function validateEnv(value: string): string | undefined {
+  return value.split('=')[0] === '' ? `invalid environment variable: ${value}` : undefined;
+}
+
+/** docker's opts.ValidateLabel (`--label`): a label needs a name. */
+export function validateLabel(value: string): string | undefined {
+  return value.split('=')[0]!.trim() === '' ? `invalid label '${value}': empty name` : undefined;
 }
 
 /** Parses `argv` (the words after the command name) against the command's flags. */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import { DEFAULT_DATA_ROOT, platformDown, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
@@ -11,9 +12,20 @@ Commands:
   down        Stop the services (containers keep running; the next "up" adopts them)
   status      Show each service, its pid and health
 
-Options:
-      --data-root string   Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
-      --runtime string     OCI runtime: runc or crun (default "runc"; crun falls back to runc where it cannot run)
+Options (up saves them in the data root's platform.json; later runs keep them):
+      --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+      --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
+                                  "docker" group; "" for root only (the default)
+      --listen string             API address: unix:/path (default unix:/run/berth/api.sock) or tcp://host:port,
+                                  which needs --tlsverify with the three files below
+      --registry-anonymous-push   Let anyone push to and delete from the platform registry (default: only with
+                                  the platform's credentials, which berth push uses by itself; pulls are open);
+                                  --no-registry-anonymous-push undoes it
+      --runtime string            OCI runtime: runc or crun (default "runc"; crun falls back to runc where it cannot run)
+      --tlsverify                 Serve TCP with TLS and require client certificates signed by --tlscacert
+      --tlscacert string          CA that signs the clients' certificates
+      --tlscert string            The API's TLS certificate
+      --tlskey string             The API's TLS key
 `;
 
 /** `berth platform up|down|status`. */
@@ -27,7 +39,19 @@ export async function platformCommand(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { 'data-root': { type: 'string' }, runtime: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'data-root': { type: 'string' },
+        runtime: { type: 'string' },
+        group: { type: 'string' },
+        listen: { type: 'string' },
+        'registry-anonymous-push': { type: 'boolean' },
+        'no-registry-anonymous-push': { type: 'boolean' },
+        tlsverify: { type: 'boolean' },
+        tlscacert: { type: 'string' },
+        tlscert: { type: 'string' },
+        tlskey: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     throw new InvalidArgumentError(`${(err as Error).message.split('\n')[0]}\nSee 'berth platform --help'.`);
@@ -39,7 +63,26 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (values.runtime !== undefined && values.runtime !== 'runc' && values.runtime !== 'crun') {
     throw new InvalidArgumentError(`Invalid --runtime "${values.runtime}": expected runc or crun`);
   }
-  const options: PlatformOptions = { dataRoot: values['data-root'], runtime: values.runtime as 'runc' | 'crun' | undefined };
+  const tlsFlags = [values.tlscacert, values.tlscert, values.tlskey];
+  if (values.tlsverify && tlsFlags.some((f) => f === undefined)) {
+    throw new InvalidArgumentError('--tlsverify needs --tlscacert, --tlscert and --tlskey');
+  }
+  if (!values.tlsverify && tlsFlags.some((f) => f !== undefined)) throw new InvalidArgumentError('--tlscacert, --tlscert and --tlskey need --tlsverify');
+  const listen = values.listen?.replace(/^unix:\/\//, 'unix:');
+  const options: PlatformOptions = {
+    dataRoot: values['data-root'],
+    runtime: values.runtime as 'runc' | 'crun' | undefined,
+    ...(values.group !== undefined ? { group: values.group } : {}),
+    ...(listen !== undefined ? { apiAddress: listen } : {}),
+    // A unix --listen without TLS flags drops TLS saved for an earlier TCP address.
+    ...(values.tlsverify
+      ? { tls: { ca: resolve(values.tlscacert!), cert: resolve(values.tlscert!), key: resolve(values.tlskey!) } }
+      : listen?.startsWith('unix:')
+        ? { tls: null }
+        : {}),
+    ...(values['registry-anonymous-push'] ? { registryAnonymousPush: true } : {}),
+    ...(values['no-registry-anonymous-push'] ? { registryAnonymousPush: false } : {}),
+  };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {
     case 'up': {

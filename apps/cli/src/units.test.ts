@@ -29,6 +29,24 @@ describe('sizes (go-units)', () => {
     expect(() => ramInBytes('10x')).toThrow("invalid suffix: 'x'");
     expect(() => ramInBytes('abc')).toThrow("invalid size: 'abc'");
   });
+
+  it('reads sizes exactly as go-units parseSize does', () => {
+    expect(ramInBytes('1e3')).toBe(1000);
+    expect(ramInBytes('.5k')).toBe(512);
+    expect(ramInBytes('5.b')).toBe(5);
+    expect(ramInBytes('5 m')).toBe(5 * 1024 ** 2);
+    expect(ramInBytes('2KiB')).toBe(2048);
+    expect(ramInBytes('0x1p4')).toBe(16);
+    expect(ramInBytes('7p')).toBe(7 * 1024 ** 5);
+    expect(() => ramInBytes('-1')).toThrow("invalid size: '-1'");
+    expect(() => ramInBytes(' 5m')).toThrow('strconv.ParseFloat: parsing " 5": invalid syntax');
+    expect(() => ramInBytes('1_000')).toThrow('strconv.ParseFloat: parsing "1_000": invalid syntax');
+    expect(() => ramInBytes('5ib')).toThrow("invalid suffix: 'ib'");
+    expect(() => ramInBytes('5MX')).toThrow("invalid suffix: 'mx'");
+    expect(() => ramInBytes('5KiBs')).toThrow("invalid suffix: 'KiBs'");
+    expect(() => ramInBytes('1e400')).toThrow('strconv.ParseFloat: parsing "1e400": value out of range');
+    expect(() => ramInBytes('8p')).toThrow("invalid size: '8p' (the largest is 9007199254740991 bytes, 8 PiB)");
+  });
 });
 
 describe('durations and times', () => {

@@ -49,20 +49,62 @@ export function bytesSize(size: number): string {
   return customSize(size, 4, 1024, binaryAbbrs);
 }
 
-const ramUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const ramUnits: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
 /**
- * go-units `RAMInBytes` (`--memory 512m`, `-m 1.5g`): binary multipliers, case-insensitive suffix
- * b, k, kb, kib, m, ... Throws an Error with go-units' wording (`invalid suffix: 'x'`).
+ * The largest size Berth carries: sizes travel as int64 but are decoded into JavaScript numbers,
+ * exact up to 2^53 - 1 (8 PiB); go-units would overflow int64 silently instead.
+ */
+export const maxSize = Number.MAX_SAFE_INTEGER;
+
+/**
+ * go-units `RAMInBytes` (`--memory 512m`, `-m 1.5g`, `1e3`, `5 MiB`): the number is whatever Go's
+ * ParseFloat reads, then an optional suffix b, k, kb, kib, m, … (case-insensitive, binary
+ * multipliers). Throws an Error with go-units' (and ParseFloat's) wording: `invalid size: '-1'`,
+ * `invalid suffix: 'x'`, `strconv.ParseFloat: parsing " 5": invalid syntax`; and for a size beyond
+ * `maxSize`, `invalid size: '…' (the largest is 9007199254740991 bytes, 8 PiB)`.
  */
 export function ramInBytes(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)/.exec(text);
-  if (!match) throw new Error(`invalid size: '${text}'`);
-  let suffix = text.slice(match[0].length).toLowerCase();
-  if (suffix.startsWith(' ')) suffix = suffix.slice(1);
-  const unit = /^([kmgtp]?)(i?b)?$/.exec(suffix);
-  if (!unit || (unit[2] === 'ib' && unit[1] === '')) throw new Error(`invalid suffix: '${text.slice(match[0].length).trim()}'`);
-  return Math.floor(Number(match[1]) * ramUnits[unit[1]!]!);
+  // The number ends at the last digit, dot or space; a space before the suffix is dropped.
+  const sep = Math.max(...[...'0123456789. '].map((c) => text.lastIndexOf(c)));
+  if (sep === -1) throw new Error(`invalid size: '${text}'`);
+  const num = text[sep] === ' ' ? text.slice(0, sep) : text.slice(0, sep + 1);
+  let suffix = text.slice(sep + 1);
+  let size = parseGoFloat(num);
+  if (size < 0) throw new Error(`invalid size: '${text}'`);
+  if (suffix !== '') {
+    const bad = new Error(`invalid suffix: '${suffix.length > 3 ? suffix : suffix.toLowerCase()}'`);
+    if (suffix.length > 3) throw bad;
+    suffix = suffix.toLowerCase();
+    if (suffix[0] === 'b') {
+      if (suffix.length > 1) throw bad;
+    } else {
+      const multiplier = ramUnits[suffix[0]!];
+      if (multiplier === undefined) throw bad;
+      if ((suffix.length === 2 && suffix[1] !== 'b') || (suffix.length === 3 && suffix.slice(1) !== 'ib')) throw bad;
+      size *= multiplier;
+    }
+  }
+  if (Math.trunc(size) > maxSize) throw new Error(`invalid size: '${text}' (the largest is ${maxSize} bytes, 8 PiB)`);
+  return Math.trunc(size);
+}
+
+/** Go's `strconv.ParseFloat(s, 64)` for decimal and hexadecimal floats, with its error wording. */
+export function parseGoFloat(text: string): number {
+  const decimal = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+  const hex = /^[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+$/;
+  let value: number;
+  if (decimal.test(text)) value = Number(text);
+  else if (hex.test(text)) value = hexFloat(text);
+  else throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(text)}: invalid syntax`);
+  if (!Number.isFinite(value)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(text)}: value out of range`);
+  return value;
+}
+
+function hexFloat(text: string): number {
+  const m = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)[pP]([+-]?\d+)$/.exec(text)!;
+  const mantissa = parseInt(`${m[2] || '0'}${m[3]}`, 16) / 16 ** m[3]!.length;
+  return (m[1] === '-' ? -1 : 1) * mantissa * 2 ** Number(m[4]);
 }
 
 /** go-units `HumanDuration`: `Less than a second`, `5 seconds`, `About a minute`, `3 hours`, `2 weeks`. */

@@ -15,6 +15,10 @@ export interface ServeOptions {
   config: RegistryConfig;
   /** NATS server URL (`--nats`): publish image.push / image.delete and announce in `registries`. */
   nats?: string;
+  /** The file of the registry's NATS nkey seed (`--nats-nkey`; the platform's NATS requires one). */
+  natsNkey?: string;
+  /** The id of the host it serves (`--host-id`): its NATS subjects and `registries` key. Default: the hostname. */
+  hostId?: string;
   /** Admin gRPC address (`--grpc-listen`): `unix:/path` or `host:port`. */
   grpcListen?: string;
 }
@@ -33,7 +37,7 @@ const DEFAULT_ROOT = '/var/lib/berth/registry';
  * --listen host:port (default 0.0.0.0:5000; port 0 picks a free one), --root dir,
  * --auth none|basic|token, --htpasswd file, --access-file file, --anonymous-pull, --delete-enabled,
  * --tls-cert file --tls-key file | --tls-self-signed, --token-service, --token-realm, --log-level,
- * --nats url, --grpc-listen address, --proxy-remote-url url [--proxy-username u --proxy-password p].
+ * --nats url, --nats-nkey file, --host-id id, --grpc-listen address, --proxy-remote-url url [--proxy-username u --proxy-password p].
  */
 export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeOptions> {
   const { values } = parseArgs({
@@ -54,6 +58,8 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
       'token-realm': { type: 'string' },
       'log-level': { type: 'string' },
       nats: { type: 'string' },
+      'nats-nkey': { type: 'string' },
+      'host-id': { type: 'string' },
       'grpc-listen': { type: 'string' },
       'proxy-remote-url': { type: 'string' },
       'proxy-username': { type: 'string' },
@@ -92,6 +98,8 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   const level = str('log-level') ?? 'info';
   return {
     nats: str('nats'),
+    natsNkey: str('nats-nkey'),
+    hostId: str('host-id'),
     grpcListen,
     host: m[1].replace(/^\[(.*)\]$/, '$1'),
     port: Number(m[2]),

@@ -7,8 +7,8 @@
  * the admin API is bound and the registry announced on NATS).
  */
 import { hostname } from 'node:os';
-import { connect, type NatsConnection } from 'nats';
-import { EventBus, RegistryDirectory, registryKey } from '@berth/events';
+import type { NatsConnection } from 'nats';
+import { connectNats, EventBus, inboxPrefix, RegistryDirectory, registryKey, subjectToken } from '@berth/events';
 import { registryAdminService } from './admin/admin-service.js';
 import { serveAdmin, type AdminServer } from './admin/grpc-server.js';
 import { buildApp } from './app.js';
@@ -20,12 +20,17 @@ import { garbageCollect } from './storage/gc.js';
 const VERSION = '0.1.0';
 
 async function serve(argv: string[]): Promise<void> {
-  const { host, port, config, nats, grpcListen } = await parseServeArgs(argv);
+  const { host, port, config, nats, natsNkey, hostId = hostname(), grpcListen } = await parseServeArgs(argv);
   let nc: NatsConnection | undefined;
   let sink: NatsEventSink | undefined;
   if (nats !== undefined) {
-    nc = await connect({ servers: nats, name: 'berth-registry', maxReconnectAttempts: -1 });
-    const bus = new EventBus(nc, hostname());
+    nc = await connectNats(nats, {
+      name: 'berth-registry',
+      nkeySeedFile: natsNkey,
+      inboxPrefix: inboxPrefix({ role: 'registry', host: hostId }),
+      log: (line) => process.stderr.write(`registry: ${line}\n`),
+    });
+    const bus = new EventBus(nc, hostId);
     await bus.ensureStream();
     sink = new NatsEventSink(bus, (err, event) =>
       process.stderr.write(`registry: cannot publish image.${event.action} of "${event.repository}": ${err instanceof Error ? err.message : String(err)}\n`),
@@ -42,7 +47,8 @@ async function serve(argv: string[]): Promise<void> {
   if (nc !== undefined) {
     const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
     withdraw = await new RegistryDirectory(nc).keepAnnounced({
-      id: registryKey(`${hostname()}-${new URL(url).port}`),
+      // `<host>.<port>`: the registry's NATS permissions allow only keys under its host id.
+      id: `${subjectToken(registryKey(hostId))}.${new URL(url).port}`,
       url,
       grpcAddress: admin?.address ?? '',
       version: VERSION,

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HOST_TTL_MS, HostRegistry } from '@berth/events';
+import { EventBus, HOST_TTL_MS, HostRegistry, readHostId } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
@@ -20,7 +19,7 @@ import { containerLookup, networksService } from './networks-service.js';
 import { VolumesService } from '@berth/proto';
 import { VolumeStore } from '@berth/volumes';
 import { volumesService } from './volumes-service.js';
-import { RegistryTransfer } from './registry-transfer.js';
+import { RegistryTransfer, type RegistryTransferOptions } from './registry-transfer.js';
 import { LocalWorker } from '@berth/worker';
 import { registerWorkerServices } from './worker-services.js';
 
@@ -34,6 +33,8 @@ export interface AgentOptions {
   address: string;
   /** Registries reached over plain HTTP / unverified HTTPS besides loopback ones (`host:port`). */
   insecureRegistries?: string[];
+  /** The platform's registry and its credentials, used for it when a request carries none. */
+  platformRegistry?: RegistryTransferOptions['platformRegistry'];
   log?: (line: string) => void;
 }
 
@@ -78,10 +79,10 @@ export class Agent {
     mkdirSync(options.dataRoot, { recursive: true });
     mkdirSync(options.runRoot, { recursive: true });
     const hostId = readHostId(options.dataRoot);
-    const bus = new EventBus(nc, hostId);
+    const bus = new EventBus(nc, hostId, { log });
     await bus.ensureStream();
-    const publish = (type: string, action: string, id: string, attributes: Record<string, string>) =>
-      void bus.publish({ type, action, id, attributes }).catch((err) => log(`Cannot publish ${type}.${action}: ${err}`));
+    // Never waits for NATS: while it is down, events are kept and sent when it is back.
+    const publish = (type: string, action: string, id: string, attributes: Record<string, string>) => void bus.emit({ type, action, id, attributes });
 
     const warnings: string[] = [];
     let runtime = new ConmonRuntime(runtimeOptions(options, options.runtime));
@@ -124,6 +125,7 @@ export class Agent {
       volumes,
       network,
       onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+      log: (message) => log(message),
     });
     await manager.init();
     await network.sweep();
@@ -131,6 +133,7 @@ export class Agent {
       images,
       content,
       insecureRegistries: options.insecureRegistries,
+      platformRegistry: options.platformRegistry,
       onPush: (e) => publish('image', 'push', e.id, { name: e.name }),
     });
     const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', bus, registry);
@@ -234,10 +237,4 @@ function runtimeOptions(options: AgentOptions, runtime: 'runc' | 'crun') {
     persistDir: join(options.runRoot, 'persist'),
     socketDir: join(options.runRoot, 'sockets'),
   };
-}
-
-function readHostId(dataRoot: string): string {
-  const file = join(dataRoot, 'host-id');
-  if (!existsSync(file)) writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx' });
-  return readFileSync(file, 'utf8').trim();
 }

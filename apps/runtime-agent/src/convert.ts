@@ -2,11 +2,30 @@
  * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
-import type { ContainerSummary as DomainSummary, CreateOptions, MountOption, RestartPolicyName } from '@berth/containers';
+import { availableParallelism } from 'node:os';
+import type { ContainerSummary as DomainSummary, CreateOptions, HealthConfig, MountOption, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerMount, ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
+import type { ContainerMount, ContainerSpec, ContainerSummary, Filter, HealthConfig as HealthProto } from '@berth/proto';
 
 const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+/**
+ * The daemon's checks of a new container's settings (daemon/container.go, daemon_unix.go), at
+ * create as there, so that a container that could never start is not created: `--cpus -1` or more
+ * CPUs than this host has, `-m 1`, `-w relative`.
+ */
+function checkSettings(spec: ContainerSpec): void {
+  const nanoCpus = spec.resources?.nanoCpus ?? 0;
+  const ncpu = availableParallelism();
+  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
+    throw new InvalidArgumentError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  }
+  const memory = spec.resources?.memory ?? 0;
+  if (memory !== 0 && memory < 6 * 1024 * 1024) throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+  if (spec.workingDir && !spec.workingDir.startsWith('/')) {
+    throw new InvalidArgumentError(`the working directory '${spec.workingDir}' is invalid, it needs to be an absolute path`);
+  }
+}
 
 export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
   const policy = spec.restartPolicy?.name ?? '';
@@ -16,6 +35,7 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
   if (policy !== 'on-failure' && (spec.restartPolicy?.maximumRetryCount ?? 0) > 0) {
     throw new InvalidArgumentError(`invalid restart policy "${policy}": maximum retry count can only be used with on-failure`);
   }
+  checkSettings(spec);
   return {
     image: spec.image,
     name: spec.name || undefined,
@@ -56,6 +76,24 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
       ipv4Address: spec.ipv4Address || undefined,
       macAddress: spec.macAddress || undefined,
     },
+    healthcheck: spec.healthcheck ? healthFromProto(spec.healthcheck) : undefined,
+    privileged: spec.security?.privileged ?? false,
+    capAdd: spec.security?.capAdd ?? [],
+    capDrop: spec.security?.capDrop ?? [],
+    readonlyRootfs: spec.security?.readOnly ?? false,
+    securityOpt: spec.security?.securityOpt ?? [],
+  };
+}
+
+/** Docker's HealthConfig (nanoseconds), zero fields left out as Docker's JSON does. */
+export function healthFromProto(h: HealthProto): HealthConfig {
+  return {
+    ...(h.test.length > 0 ? { Test: h.test } : {}),
+    ...(h.intervalNs ? { Interval: h.intervalNs } : {}),
+    ...(h.timeoutNs ? { Timeout: h.timeoutNs } : {}),
+    ...(h.startPeriodNs ? { StartPeriod: h.startPeriodNs } : {}),
+    ...(h.startIntervalNs ? { StartInterval: h.startIntervalNs } : {}),
+    ...(h.retries ? { Retries: h.retries } : {}),
   };
 }
 
@@ -85,6 +123,7 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
       type: p.Type,
     })),
     networks: Object.keys(s.NetworkSettings.Networks),
+    health: s.Health?.Status ?? '',
   };
 }
 

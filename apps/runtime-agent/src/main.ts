@@ -1,7 +1,8 @@
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connect } from 'nats';
+import { connectNats, inboxPrefix, readHostId } from '@berth/events';
+import { readRegistryAuth } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -10,10 +11,16 @@ const { values } = parseArgs({
     'data-root': { type: 'string', default: '/var/lib/berth' },
     'run-root': { type: 'string', default: '/run/berth' },
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
+    // The file holding this agent's NATS nkey seed (made by `berth platform up`, 0600).
+    'nats-nkey': { type: 'string' },
     listen: { type: 'string', default: 'unix:/run/berth/agent.sock' },
     runtime: { type: 'string', default: 'runc' },
     // Docker's --insecure-registry, repeatable; also BERTH_INSECURE_REGISTRIES (comma-separated).
     'insecure-registry': { type: 'string', multiple: true, default: [] },
+    // The platform's own registry (host:port) and the file of its credentials: pushes there need
+    // no `berth login`.
+    'platform-registry': { type: 'string' },
+    'platform-registry-auth': { type: 'string' },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -22,7 +29,17 @@ if (values.runtime !== 'runc' && values.runtime !== 'crun') {
 }
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
-const nc = await connect({ servers: values.nats!, name: 'berth-runtime-agent', maxReconnectAttempts: -1 });
+const hostId = readHostId(values['data-root']!);
+const nc = await connectNats(values.nats!, {
+  name: 'berth-runtime-agent',
+  nkeySeedFile: values['nats-nkey'],
+  inboxPrefix: inboxPrefix({ role: 'agent', host: hostId }),
+  log,
+});
+const platformRegistry =
+  values['platform-registry'] && values['platform-registry-auth']
+    ? { address: values['platform-registry'], credentials: readRegistryAuth(values['platform-registry-auth']) }
+    : undefined;
 const agent = await Agent.open(
   {
     dataRoot: values['data-root']!,
@@ -33,6 +50,7 @@ const agent = await Agent.open(
       ...values['insecure-registry']!,
       ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ],
+    platformRegistry,
     log,
   },
   nc,
@@ -44,6 +62,8 @@ if (target.startsWith('unix:')) rmSync(target.slice('unix:'.length), { force: tr
 await new Promise<void>((resolve, reject) =>
   server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
 );
+// Only root talks to the agent (the gateway, the builder); the gateway ignores an agent socket not owned by root.
+if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 await agent.announce();
 log(`berth runtime agent ${agent.hostId} listening on ${values.listen}`);
 

@@ -361,12 +361,12 @@ describe('cache', () => {
 describe('errors', () => {
   it('names the line of an unknown instruction', async () => {
     const dir = await h.context({ Dockerfile: 'FROM busybox\n\nFORM busybox\n' });
-    await expectError(h.build(dir), InvalidArgumentError, 'Dockerfile:3: unknown instruction: FORM (did you mean FROM?)');
+    await expectError(h.build(dir), InvalidArgumentError, 'dockerfile parse error on line 3: unknown instruction: FORM (did you mean FROM?)');
   });
 
   it('names the line of a bad JSON form', async () => {
     const dir = await h.context({ Dockerfile: 'FROM busybox\nSHELL /bin/bash -c\n' });
-    await expectError(h.build(dir), InvalidArgumentError, 'Dockerfile:2: SHELL requires the arguments to be in JSON form');
+    await expectError(h.build(dir), InvalidArgumentError, 'dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form');
   });
 
   it('names the line of a COPY of a missing file', async () => {

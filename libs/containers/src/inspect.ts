@@ -1,5 +1,6 @@
 import { inspectMounts } from './mounts.js';
 import { statusOf, statusText } from './state.js';
+import type { ContainerNetworking } from './networking.js';
 import type { ContainerRecord, ContainerSummary } from './types.js';
 
 /** Docker's ContainerInspectResponse for one record. */
@@ -74,17 +75,17 @@ export function toInspect(
       AutoRemove: h.AutoRemove,
       VolumeDriver: '',
       VolumesFrom: h.VolumesFrom ?? null,
-      CapAdd: null,
-      CapDrop: null,
+      CapAdd: h.CapAdd ?? null,
+      CapDrop: h.CapDrop ?? null,
       Dns: [],
       DnsOptions: [],
       DnsSearch: [],
       ExtraHosts: null,
       IpcMode: 'private',
-      Privileged: false,
+      Privileged: h.Privileged ?? false,
       PublishAllPorts: false,
-      ReadonlyRootfs: false,
-      SecurityOpt: null,
+      ReadonlyRootfs: h.ReadonlyRootfs ?? false,
+      SecurityOpt: h.SecurityOpt ?? null,
       ShmSize: 67108864,
       Runtime: 'runc',
       Init: h.Init,
@@ -135,5 +136,23 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
     Mounts: inspectMounts(record.MountPoints),
+    ...(record.State.Health ? { Health: { Status: record.State.Health.Status, FailingStreak: record.State.Health.FailingStreak } } : {}),
+  };
+}
+
+/** Merges the networking part into an inspect view. */
+export function withNetworkInspect(view: ContainerInspect, network: ReturnType<ContainerNetworking['inspect']>): ContainerInspect {
+  if (!network) return view;
+  return { ...view, HostConfig: { ...view.HostConfig, ...network.HostConfig }, NetworkSettings: network.NetworkSettings };
+}
+
+/** Merges the networking part into a `ps` summary. */
+export function withNetworkSummary(summary: ContainerSummary, network: ReturnType<ContainerNetworking['summary']>): ContainerSummary {
+  if (!network) return summary;
+  return {
+    ...summary,
+    Ports: network.Ports,
+    HostConfig: { ...summary.HostConfig, NetworkMode: network.NetworkMode },
+    NetworkSettings: { Networks: network.Networks },
   };
 }

@@ -1,6 +1,3 @@
-import type { ContainerInspect } from './inspect.js';
-import type { ContainerSummary } from './types.js';
-
 /**
  * The container manager's view of container networking (@berth/network's NetworkManager satisfies
  * it structurally). Without it, containers get a private network namespace with only loopback and
@@ -54,21 +51,4 @@ export interface ContainerNetworking {
   inspect(containerId: string): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined;
   /** Ports and networks for `ps`; undefined when the container has none. */
   summary(containerId: string): { Ports: unknown[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined;
-}
-
-/** Merges the networking part into an inspect view. */
-export function withNetworkInspect(view: ContainerInspect, network: ReturnType<ContainerNetworking['inspect']>): ContainerInspect {
-  if (!network) return view;
-  return { ...view, HostConfig: { ...view.HostConfig, ...network.HostConfig }, NetworkSettings: network.NetworkSettings };
-}
-
-/** Merges the networking part into a `ps` summary. */
-export function withNetworkSummary(summary: ContainerSummary, network: ReturnType<ContainerNetworking['summary']>): ContainerSummary {
-  if (!network) return summary;
-  return {
-    ...summary,
-    Ports: network.Ports,
-    HostConfig: { ...summary.HostConfig, NetworkMode: network.NetworkMode },
-    NetworkSettings: { Networks: network.Networks },
-  };
 }

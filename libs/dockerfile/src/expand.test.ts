@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
 import { DockerfileError } from './dockerfile-error.js';
 import { expandHeredoc, expandInstruction, expandWordList, expandWords } from './expand.js';
@@ -78,8 +79,25 @@ describe('expandWords', () => {
     it(`rejects ${input}`, () => expect(() => expandWords(input, env)).toThrow(message));
   }
 
+  it('allows 100 levels of nested substitutions and refuses more, without overflowing the stack', () => {
+    const nested = (n: number) => '${A:-'.repeat(n) + 'x' + '}'.repeat(n);
+    expect(expandWords(nested(100), {})).toBe('x');
+    expect(() => expandWords(nested(101), {})).toThrow(
+      new InvalidArgumentError(`failed to process "${nested(101).slice(0, 80)}…": variable substitutions nested more than 100 levels deep`),
+    );
+    expect(() => expandWords(nested(20_000), {})).toThrow('variable substitutions nested more than 100 levels deep');
+    expect(() => expandWords('${A:-'.repeat(20_000), {})).toThrow('variable substitutions nested more than 100 levels deep');
+  });
+
+  it('refuses values that expand beyond 1 MiB (ENV A=$A$A repeated)', () => {
+    const half = 'a'.repeat(512 * 1024);
+    expect(expandWords('$A$A', { A: half })).toHaveLength(1024 * 1024);
+    expect(() => expandWords('$A$A"$A"', { A: half })).toThrow('expanded value is longer than 1048576 characters');
+    expect(() => expandWords('"$A$A$A"', { A: half })).toThrow('expanded value is longer than 1048576 characters');
+  });
+
   it('names the location when given', () => {
-    const location = { file: 'Dockerfile', line: 7, endLine: 7 };
+    const location = { file: 'Dockerfile', line: 7, endLine: 8 };
     let error: unknown;
     try {
       expandWords('${A:?required}', {}, { location, instruction: 'ENV' });
@@ -88,7 +106,7 @@ describe('expandWords', () => {
     }
     expect(error).toBeInstanceOf(DockerfileError);
     expect((error as DockerfileError).message).toBe('Dockerfile:7: failed to process "${A:?required}": A: required');
-    expect((error as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 7, instruction: 'ENV' });
+    expect((error as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 7, endLine: 8, instruction: 'ENV' });
   });
 });
 
@@ -128,9 +146,11 @@ describe('expandInstruction', () => {
     expect(instruction).toMatchObject({ chown: 'app', from: 'build', excludes: ['*.md'], sources: ['src/f'], dest: '/d/', heredocs: [{ content: 'hi app\n' }] });
   });
 
-  it('splits EXPOSE ports and expands FROM', () => {
-    const [expose] = stage('EXPOSE $PORTS 53/udp');
-    expect(expandInstruction(expose!, { PORTS: '80 443' }).instruction).toMatchObject({ ports: ['80', '443', '53/udp'] });
+  it('splits EXPOSE ports into port/proto keys, ranges expanded, and expands FROM', () => {
+    const [expose] = stage('EXPOSE $PORTS 53/UDP 8080-8082 80');
+    expect(expandInstruction(expose!, { PORTS: '80 443' }).instruction).toMatchObject({
+      ports: ['80/tcp', '443/tcp', '53/udp', '8080/tcp', '8081/tcp', '8082/tcp'],
+    });
     const from = parseDockerfile('ARG V\nFROM --platform=$P alpine:${V:-latest}\n').stages[0]!.from;
     expect(expandInstruction(from, { P: 'linux/amd64' }).instruction).toMatchObject({ image: 'alpine:latest', platform: 'linux/amd64' });
   });
@@ -139,6 +159,12 @@ describe('expandInstruction', () => {
     const [run, cmd] = stage('RUN echo $X\nCMD echo $X');
     expect(expandInstruction(run!, { X: '1' }).instruction).toEqual(run);
     expect(expandInstruction(cmd!, { X: '1' }).instruction).toEqual(cmd);
+  });
+
+  it('refuses EXPOSE values Docker refuses, at the instruction', () => {
+    const [expose] = stage('\nEXPOSE 80 $P');
+    expect(() => expandInstruction(expose!, { P: '90-80' })).toThrow('Dockerfile:3: invalid containerPort: 90-80');
+    expect(() => expandInstruction(expose!, { P: '53/icmp' })).toThrow('Dockerfile:3: invalid proto: icmp');
   });
 
   it('reports errors at the instruction', () => {

@@ -3,7 +3,8 @@
  * top of the shell lexer: which fields of which instruction Docker expands, and how.
  */
 import { InvalidArgumentError } from '@berth/errors';
-import { DockerfileError } from './dockerfile-error.js';
+import { DockerfileError, excerpt } from './dockerfile-error.js';
+import { exposedPorts } from './exposed-ports.js';
 import { lex, LexError, type Env, type LexOptions } from './shell-lexer.js';
 import type { Heredoc, Instruction, RunMount, SourceLocation } from './types.js';
 
@@ -27,9 +28,10 @@ function run(text: string, env: Env, options: ExpandOptions, lexOptions: LexOpti
     return result;
   } catch (err) {
     if (!(err instanceof LexError)) throw err;
-    const what = `failed to process "${text}": ${err.message}`;
+    const what = `failed to process "${excerpt(text)}": ${err.message}`;
     if (options.location) {
-      throw new DockerfileError(what, { file: options.location.file, line: options.location.line, instruction: options.instruction }, { cause: err });
+      const { file, line, endLine } = options.location;
+      throw new DockerfileError(what, { file, line, endLine, instruction: options.instruction }, { cause: err });
     }
     throw new InvalidArgumentError(what, { cause: err });
   }
@@ -85,7 +87,8 @@ export function expandHeredoc(doc: Heredoc, env: Env, options: ExpandOptions = {
  * (the stage's ENV plus the ARGs in scope; see `ArgScope.environment`), and the names used:
  * FROM image/platform; ENV/LABEL keys and values; ARG names and defaults; ADD/COPY sources, dest,
  * --chown, --chmod, --from, --exclude, --checksum and expandable heredoc bodies; EXPOSE ports (split
- * into words); VOLUME paths; USER; WORKDIR; STOPSIGNAL; RUN --mount values. Other instructions are
+ * into words, then read as port specs: the `port/proto` keys, ranges expanded, see `exposedPorts`);
+ * VOLUME paths; USER; WORKDIR; STOPSIGNAL; RUN --mount values. Other instructions are
  * returned as they are. Within one instruction every value sees the same `env` (`ENV a=1 b=$a` uses
  * the previous `a`), as Docker does.
  */
@@ -131,9 +134,16 @@ export function expandInstruction<T extends Instruction>(
       out = copy;
       break;
     }
-    case 'EXPOSE':
-      out = { ...inst, ports: inst.ports.flatMap((p) => expandWordList(p, env, opts)) };
+    case 'EXPOSE': {
+      const words = inst.ports.flatMap((p) => expandWordList(p, env, opts));
+      try {
+        out = { ...inst, ports: exposedPorts(words) };
+      } catch (err) {
+        const { file, line, endLine } = inst.location;
+        throw new DockerfileError((err as Error).message, { file, line, endLine, instruction: 'EXPOSE' }, { cause: err });
+      }
       break;
+    }
     case 'VOLUME':
       out = { ...inst, paths: inst.paths.map(word) };
       break;

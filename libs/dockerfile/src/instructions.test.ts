@@ -42,17 +42,24 @@ describe('invalid Dockerfiles', () => {
       expect(error).toBeInstanceOf(InvalidArgumentError);
       const e = error as DockerfileError;
       expect(e.message).toBe(expected);
-      const line = /^Dockerfile:(\d+):/.exec(expected)?.[1];
+      const line = /^dockerfile parse error on line (\d+):/.exec(expected)?.[1];
       expect(e.detail).toMatchObject({ file: 'Dockerfile', line: line === undefined ? 0 : Number(line) });
     });
   }
 });
 
 describe('parseDockerfile', () => {
-  it('names the file given in errors and locations', () => {
-    expect(() => parseDockerfile('FROM a\nCOPY x\n', { file: 'build/app.Dockerfile' })).toThrow(
-      'build/app.Dockerfile:2: COPY requires at least two arguments',
+  it('words errors as BuildKit does, and names the file given in the detail and locations', () => {
+    let error: unknown;
+    try {
+      parseDockerfile('FROM a\nCOPY x\n', { file: 'build/app.Dockerfile' });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as DockerfileError).message).toBe(
+      'dockerfile parse error on line 2: COPY requires at least two arguments, but only one was provided. Destination could not be determined.',
     );
+    expect((error as DockerfileError).detail).toEqual({ file: 'build/app.Dockerfile', line: 2, endLine: 2, instruction: 'COPY' });
     const df = parseDockerfile('FROM a\n', { file: 'x.Dockerfile' });
     expect(df.stages[0]!.from.location).toEqual({ file: 'x.Dockerfile', line: 1, endLine: 1 });
   });
@@ -62,7 +69,7 @@ describe('parseDockerfile', () => {
       parseDockerfile('FROM a\nSHELL sh -c\n');
       expect.unreachable();
     } catch (err) {
-      expect((err as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 2, instruction: 'SHELL' });
+      expect((err as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 2, endLine: 2, instruction: 'SHELL' });
     }
   });
 
@@ -90,6 +97,33 @@ describe('parseDockerfile', () => {
   });
 });
 
+describe('limits', () => {
+  const lineError = (line: number) => `dockerfile parse error on line ${line}: dockerfile line greater than max allowed size of 65535`;
+
+  it('accepts physical lines of up to 65535 bytes, as BuildKit does', () => {
+    const df = parseDockerfile(`FROM a\nLABEL a=${'x'.repeat(65535 - 'LABEL a='.length)}\n`);
+    expect(df.stages[0]!.instructions).toHaveLength(1);
+  });
+
+  it('refuses a longer line, counting bytes and naming the line', () => {
+    expect(() => parseDockerfile(`FROM a\nLABEL a=${'x'.repeat(65536 - 'LABEL a='.length)}\n`)).toThrow(lineError(2));
+    expect(() => parseDockerfile(`FROM a\n\nLABEL a=${'é'.repeat(32764)}\n`)).toThrow(lineError(3));
+    expect(() => parseDockerfile(`FROM a\nRUN <<EOF\n${'x'.repeat(70_000)}\nEOF\n`)).toThrow(lineError(3));
+    expect(() => parseDockerfile(`# ${'x'.repeat(70_000)}\nFROM a\n`)).toThrow(lineError(1));
+  });
+
+  it('accepts longer instructions made of continuation lines', () => {
+    const df = parseDockerfile(`FROM a\nRUN ${'x'.repeat(60_000)} \\\n  ${'y'.repeat(60_000)}\n`);
+    expect((df.stages[0]!.instructions[0] as { command: string }).command).toHaveLength(120_003);
+  });
+
+  it('quotes at most 80 characters of a value in a message', () => {
+    expect(() => parseDockerfile(`FROM a\n${'A'.repeat(5000)} x\n`)).toThrow(
+      new RegExp(`^dockerfile parse error on line 2: unknown instruction: A{80}…$`),
+    );
+  });
+});
+
 describe('parseOnbuildTriggers', () => {
   it('parses triggers stored in an image config, heredocs included', () => {
     const parent = parseDockerfile('FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\nONBUILD COPY --chown=1 . /app\n');
@@ -100,9 +134,10 @@ describe('parseOnbuildTriggers', () => {
     expect(triggers[1]).toMatchObject({ kind: 'COPY', chown: '1', sources: ['.'], dest: '/app' });
   });
 
-  it('rejects forbidden triggers', () => {
+  it('rejects forbidden triggers, naming the image rather than a line of the Dockerfile', () => {
     expect(() => parseOnbuildTriggers(['FROM x'], { file: 'ONBUILD of parent' })).toThrow(
       "ONBUILD of parent:1: FROM isn't allowed as an ONBUILD trigger",
     );
+    expect(() => parseOnbuildTriggers(['RUN <<EOF\nx'], { file: 'ONBUILD of parent' })).toThrow('ONBUILD of parent:1: unterminated heredoc');
   });
 });

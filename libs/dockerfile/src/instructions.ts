@@ -2,8 +2,11 @@
  * The second pass: each logical line (`RawNode`) → a typed `Instruction`, with Docker's argument
  * rules and error messages, then instructions → stages.
  */
-import { DockerfileError } from './dockerfile-error.js';
+import { DockerfileError, excerpt, type ErrorLocation } from './dockerfile-error.js';
+import { InstructionError } from './instruction-error.js';
+import { Flags, suggestFrom, type Flag } from './instruction-flags.js';
 import { parseHeredocWord, parseJsonArray, parseWords, readDockerfile, splitCommand, type RawNode } from './line-parser.js';
+import { parseMount } from './run-mount.js';
 import type {
   AddInstruction,
   ArgInstruction,
@@ -14,7 +17,6 @@ import type {
   Heredoc,
   Instruction,
   InstructionKind,
-  RunMount,
   SourceLocation,
   Stage,
 } from './types.js';
@@ -24,39 +26,40 @@ export const instructionNames: readonly InstructionKind[] = [
   'VOLUME', 'USER', 'WORKDIR', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'ARG', 'SHELL',
 ];
 
-/** A problem in one instruction; the caller knows where. */
-class InstructionError extends Error {}
-
 export interface ParseOptions {
   /** The name errors and locations use; default `Dockerfile`. */
   file?: string;
 }
 
 /**
- * Parses a Dockerfile into stages. Throws `DockerfileError` (`<file>:<line>: <what>`) for anything
- * Docker rejects at parse time: unknown instructions, bad arguments or flags, SHELL not in JSON form,
- * forbidden ONBUILD triggers, a missing FROM, invalid or duplicate stage names, unterminated heredocs.
+ * Parses a Dockerfile into stages. Throws `DockerfileError`
+ * (`dockerfile parse error on line <n>: <what>`, or `<file>: <what>` about the whole file) for
+ * anything Docker rejects at parse time: unknown instructions, bad arguments or flags, SHELL not in
+ * JSON form, forbidden ONBUILD triggers, a missing FROM, invalid or duplicate stage names,
+ * unterminated heredocs, a physical line longer than 65535 bytes. Time and memory are linear in the
+ * size of the text.
  */
 export function parseDockerfile(text: string, options: ParseOptions = {}): Dockerfile {
   const file = options.file ?? 'Dockerfile';
   const read = readDockerfile(text, file);
   const escape = read.directives.escape;
+  const ctx: Ctx = { file, escape, parse: true };
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   const names = new Set<string>();
   for (const node of read.nodes) {
-    const instruction = toInstruction(node, { file, escape });
+    const instruction = toInstruction(node, ctx);
     if (instruction.kind === 'FROM') {
       if (instruction.as !== undefined) {
         if (names.has(instruction.as)) {
-          throw new DockerfileError(`duplicate stage name "${instruction.as}"`, where(node, file));
+          throw new DockerfileError(`duplicate stage name "${instruction.as}"`, where(node, ctx), { parse: true });
         }
         names.add(instruction.as);
       }
       stages.push({ index: stages.length, name: instruction.as, from: instruction, instructions: [] });
     } else if (stages.length === 0) {
       if (instruction.kind !== 'ARG') {
-        throw new DockerfileError(`no build stage in current context: ${instruction.kind} must come after a FROM`, where(node, file));
+        throw new DockerfileError(`no build stage in current context: ${instruction.kind} must come after a FROM`, where(node, ctx), { parse: true });
       }
       metaArgs.push(instruction);
     } else {
@@ -71,48 +74,58 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
 /**
  * Parses ONBUILD triggers as stored in a base image's config (`Config.OnBuild`), for running them at
  * the child's FROM. Each trigger may contain heredoc bodies. `file` names the source in errors,
- * e.g. `ONBUILD of alpine:3.20`.
+ * e.g. `ONBUILD of alpine:3.20:1: FROM isn't allowed as an ONBUILD trigger`.
  */
 export function parseOnbuildTriggers(triggers: readonly string[], options: ParseOptions = {}): Instruction[] {
   const file = options.file ?? 'ONBUILD';
+  const ctx: Ctx = { file, escape: '\\', parse: false };
   return triggers.map((trigger, index) => {
-    const read = readDockerfile(trigger, file);
+    let read;
+    try {
+      read = readDockerfile(trigger, file);
+    } catch (err) {
+      // The line reader words its errors as parse errors; a trigger is not the user's Dockerfile.
+      if (err instanceof DockerfileError) throw new DockerfileError(err.reason, err, { cause: err });
+      throw err;
+    }
     const node = read.nodes[0];
     if (node === undefined) throw new DockerfileError(`empty ONBUILD trigger #${index + 1}`, { file, line: 0 });
-    const instruction = toInstruction(node, { file, escape: '\\' });
-    assertTriggerAllowed(instruction.kind, node, file);
+    const instruction = toInstruction(node, ctx);
+    assertTriggerAllowed(instruction.kind, node, ctx);
     return instruction;
   });
 }
 
-function where(node: RawNode, file: string, keyword = node.keyword.toUpperCase()): { file: string; line: number; instruction: string } {
-  return { file, line: node.startLine, instruction: keyword };
+function where(node: RawNode, ctx: Ctx, keyword = node.keyword.toUpperCase()): ErrorLocation {
+  return { file: ctx.file, line: node.startLine, endLine: node.endLine, instruction: keyword };
 }
 
-function assertTriggerAllowed(kind: string, node: RawNode, file: string): void {
+function assertTriggerAllowed(kind: string, node: RawNode, ctx: Ctx): void {
   if (kind === 'ONBUILD') {
-    throw new DockerfileError('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', where(node, file, 'ONBUILD'));
+    throw new DockerfileError('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', where(node, ctx, 'ONBUILD'), { parse: ctx.parse });
   }
   if (kind === 'FROM' || kind === 'MAINTAINER') {
-    throw new DockerfileError(`${kind} isn't allowed as an ONBUILD trigger`, where(node, file, 'ONBUILD'));
+    throw new DockerfileError(`${kind} isn't allowed as an ONBUILD trigger`, where(node, ctx, 'ONBUILD'), { parse: ctx.parse });
   }
 }
 
 interface Ctx {
   file: string;
   escape: string;
+  /** Errors read `dockerfile parse error on line N: …` (the user's Dockerfile), else `<file>:<line>: …`. */
+  parse: boolean;
 }
 
 function toInstruction(node: RawNode, ctx: Ctx): Instruction {
   const kind = node.keyword.toUpperCase() as InstructionKind;
   if (!instructionNames.includes(kind)) {
-    const hint = suggest(node.keyword.toUpperCase());
-    throw new DockerfileError(`unknown instruction: ${node.keyword}${hint ? ` (did you mean ${hint}?)` : ''}`, where(node, ctx.file));
+    const hint = suggestFrom(node.keyword.toUpperCase(), instructionNames);
+    throw new DockerfileError(`unknown instruction: ${excerpt(node.keyword)}${hint ? ` (did you mean ${hint}?)` : ''}`, where(node, ctx), { parse: ctx.parse });
   }
   try {
     return build(kind, node, ctx);
   } catch (err) {
-    if (err instanceof InstructionError) throw new DockerfileError(err.message, where(node, ctx.file));
+    if (err instanceof InstructionError) throw new DockerfileError(err.message, where(node, ctx), { parse: ctx.parse, cause: err });
     throw err;
   }
 }
@@ -138,7 +151,7 @@ function build(kind: InstructionKind, node: RawNode, ctx: Ctx): Instruction {
       if (args.length === 3 && args[1]!.toLowerCase() === 'as') {
         as = args[2]!.toLowerCase();
         if (!/^[a-z][a-z0-9-_.]*$/.test(as)) {
-          throw new InstructionError(`invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`);
+          throw new InstructionError(`invalid name for build stage: "${excerpt(args[2]!)}", name can't start with a number or contain symbols`);
         }
       } else if (args.length !== 1) {
         throw new InstructionError('FROM requires either one or three arguments');
@@ -163,13 +176,13 @@ function build(kind: InstructionKind, node: RawNode, ctx: Ctx): Instruction {
       };
       if (network.value !== undefined) {
         if (!['default', 'none', 'host'].includes(network.value)) {
-          throw new InstructionError(`unsupported network mode "${network.value}": expected default, none or host`);
+          throw new InstructionError(`unsupported network mode "${excerpt(network.value)}": expected default, none or host`);
         }
         run.network = network.value;
       }
       if (security.value !== undefined) {
         if (!['sandbox', 'insecure'].includes(security.value)) {
-          throw new InstructionError(`unsupported security mode "${security.value}": expected sandbox or insecure`);
+          throw new InstructionError(`unsupported security mode "${excerpt(security.value)}": expected sandbox or insecure`);
         }
         run.security = security.value;
       }
@@ -255,7 +268,7 @@ function toInstructionInner(node: RawNode, ctx: Ctx): Instruction {
   try {
     return toInstruction(node, ctx);
   } catch (err) {
-    if (err instanceof DockerfileError) throw new InstructionError(err.message.slice(`${ctx.file}:${node.startLine}: `.length));
+    if (err instanceof DockerfileError) throw new InstructionError(err.reason);
     throw err;
   }
 }
@@ -328,7 +341,7 @@ function healthcheck(node: RawNode, flags: Flags, base: { location: SourceLocati
     if (cmdText !== '') throw new InstructionError('HEALTHCHECK NONE takes no arguments');
     return { kind: 'HEALTHCHECK', ...base, none: true, test: ['NONE'] };
   }
-  if (type !== 'CMD') throw new InstructionError(`Unknown type "${type}" in HEALTHCHECK (try CMD)`);
+  if (type !== 'CMD') throw new InstructionError(`Unknown type "${excerpt(type)}" in HEALTHCHECK (try CMD)`);
   const json = jsonStrings(cmdText);
   let test: string[];
   if (json !== undefined) {
@@ -348,13 +361,13 @@ function healthcheck(node: RawNode, flags: Flags, base: { location: SourceLocati
   for (const [flag, field] of durations) {
     if (flag.value === undefined || flag.value === '') continue;
     const ns = parseGoDuration(flag.value);
-    if (ns === undefined) throw new InstructionError(`time: invalid duration "${flag.value}" for --${flag.name}`);
+    if (ns === undefined) throw new InstructionError(`time: invalid duration "${excerpt(flag.value)}" for --${flag.name}`);
     if (ns < 1_000_000) throw new InstructionError(`Interval "${flag.name}" cannot be less than 1ms`);
     hc[field] = ns;
   }
   if (retries.value !== undefined && retries.value !== '') {
     if (!/^[+-]?\d+$/.test(retries.value)) {
-      throw new InstructionError(`strconv.ParseInt: parsing "${retries.value}": invalid syntax`);
+      throw new InstructionError(`strconv.ParseInt: parsing "${excerpt(retries.value)}": invalid syntax`);
     }
     const n = Number(retries.value);
     if (n < 1) throw new InstructionError(`--retries must be at least 1 (not ${n})`);
@@ -424,232 +437,8 @@ function nameValuePairs(rest: string, kind: 'ENV' | 'LABEL', escape: string): Ar
   }
   return words.map((word) => {
     const eq = word.indexOf('=');
-    if (eq < 0) throw new InstructionError(`Syntax error - can't find = in "${word}". Must be of the form: name=value`);
+    if (eq < 0) throw new InstructionError(`Syntax error - can't find = in "${excerpt(word)}". Must be of the form: name=value`);
     if (eq === 0) throw new InstructionError(`${kind} names can not be blank`);
     return [word.slice(0, eq), word.slice(eq + 1)];
   });
-}
-
-/** `--mount=type=cache,target=/root/.cache,sharing=locked` (CSV, like BuildKit). */
-function parseMount(spec: string): RunMount {
-  const mount: RunMount = { type: 'bind', readonly: false, options: {} };
-  let readonlySet = false;
-  for (const field of splitCsv(spec)) {
-    const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? undefined : field.slice(eq + 1);
-    if (value === undefined) {
-      if (key === 'readonly' || key === 'ro') {
-        mount.readonly = true;
-        readonlySet = true;
-      } else if (key === 'readwrite' || key === 'rw') {
-        mount.readonly = false;
-        readonlySet = true;
-      } else if (key === 'required') {
-        mount.required = true;
-      } else {
-        throw new InstructionError(`unexpected key '${key}' in '${field}'`);
-      }
-      mount.options[key] = 'true';
-      continue;
-    }
-    mount.options[key] = value;
-    switch (key) {
-      case 'type':
-        if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(value)) {
-          throw new InstructionError(`unsupported mount type "${value}"`);
-        }
-        mount.type = value as RunMount['type'];
-        break;
-      case 'from':
-        mount.from = value;
-        break;
-      case 'source':
-      case 'src':
-        mount.source = value;
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        mount.target = value;
-        break;
-      case 'readonly':
-      case 'ro':
-      case 'readwrite':
-      case 'rw': {
-        const b = parseBool(value);
-        if (b === undefined) throw new InstructionError(`invalid value for ${key}: ${value}`);
-        mount.readonly = key === 'readonly' || key === 'ro' ? b : !b;
-        readonlySet = true;
-        break;
-      }
-      case 'required': {
-        const b = parseBool(value);
-        if (b === undefined) throw new InstructionError(`invalid value for ${key}: ${value}`);
-        mount.required = b;
-        break;
-      }
-      case 'id':
-        mount.id = value;
-        break;
-      case 'sharing':
-        if (!['shared', 'private', 'locked'].includes(value)) {
-          throw new InstructionError(`unsupported sharing value "${value}"`);
-        }
-        mount.sharing = value as RunMount['sharing'];
-        break;
-      case 'mode':
-        mount.mode = value;
-        break;
-      case 'uid':
-        mount.uid = value;
-        break;
-      case 'gid':
-        mount.gid = value;
-        break;
-      case 'size':
-        mount.size = value;
-        break;
-      case 'env':
-        mount.env = value;
-        break;
-      default:
-        throw new InstructionError(`unexpected key '${key}' in '${field}'`);
-    }
-  }
-  // Bind mounts are read-only unless `rw` is given (BuildKit's default).
-  if (mount.type === 'bind' && !readonlySet) mount.readonly = true;
-  if (mount.type === 'cache' && mount.sharing === undefined) mount.sharing = 'shared';
-  if (mount.type === 'secret' && mount.target === undefined && mount.env === undefined) {
-    if (mount.id === undefined && mount.source === undefined) {
-      throw new InstructionError('secret mount requires an id or a target');
-    }
-    mount.target = `/run/secrets/${mount.id ?? mount.source}`;
-  }
-  if ((mount.type === 'bind' || mount.type === 'cache' || mount.type === 'tmpfs') && mount.target === undefined) {
-    throw new InstructionError(`mount destination not set: --mount=${spec} needs target=<path>`);
-  }
-  if (mount.type === 'cache' && mount.id === undefined) mount.id = mount.target;
-  return mount;
-}
-
-function parseBool(value: string): boolean | undefined {
-  const v = value.toLowerCase();
-  if (['1', 't', 'true'].includes(v)) return true;
-  if (['0', 'f', 'false'].includes(v)) return false;
-  return undefined;
-}
-
-function splitCsv(text: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  if (quoted) throw new InstructionError(`invalid mount specification "${text}": unterminated quote`);
-  fields.push(field);
-  return fields.filter((f) => f !== '');
-}
-
-interface Flag<T> {
-  name: string;
-  value: T | undefined;
-}
-
-/** BuildKit's BFlags: each instruction declares its flags, then `parse()` validates what was given. */
-class Flags {
-  private readonly declared = new Map<string, { type: 'string' | 'bool' | 'strings'; flag: Flag<unknown> & { values?: string[] } }>();
-
-  constructor(private readonly args: readonly string[]) {}
-
-  string(name: string): Flag<string> {
-    const flag: Flag<string> = { name, value: undefined };
-    this.declared.set(name, { type: 'string', flag });
-    return flag;
-  }
-  bool(name: string): Flag<boolean> {
-    const flag: Flag<boolean> = { name, value: undefined };
-    this.declared.set(name, { type: 'bool', flag });
-    return flag;
-  }
-  strings(name: string): { name: string; values: string[] } {
-    const flag = { name, value: undefined, values: [] as string[] };
-    this.declared.set(name, { type: 'strings', flag });
-    return flag;
-  }
-
-  parse(): void {
-    const used = new Set<string>();
-    for (const arg of this.args) {
-      if (arg === '--') return;
-      let name = arg.slice(2);
-      let value: string | undefined;
-      const eq = name.indexOf('=');
-      if (eq >= 0) {
-        value = name.slice(eq + 1);
-        name = name.slice(0, eq);
-      }
-      const entry = this.declared.get(name);
-      if (!entry) {
-        const hint = suggestFrom(name, [...this.declared.keys()]);
-        throw new InstructionError(`unknown flag: ${name}${hint ? ` (did you mean ${hint}?)` : ''}`);
-      }
-      if (used.has(name) && entry.type !== 'strings') throw new InstructionError(`duplicate flag specified: ${name}`);
-      used.add(name);
-      if (entry.type === 'bool') {
-        if (value === undefined) entry.flag.value = true;
-        else if (value === '') throw new InstructionError(`missing a value on flag: ${name}`);
-        else if (value.toLowerCase() === 'true' || value.toLowerCase() === 'false') entry.flag.value = value.toLowerCase() === 'true';
-        else throw new InstructionError(`expecting boolean value for flag ${name}, not: ${value}`);
-      } else {
-        if (value === undefined) throw new InstructionError(`missing a value on flag: ${name}`);
-        if (entry.type === 'string') entry.flag.value = value;
-        else entry.flag.values!.push(value);
-      }
-    }
-  }
-}
-
-function suggest(word: string): string | undefined {
-  return suggestFrom(word, instructionNames);
-}
-
-/** The closest candidate within a small edit distance (transpositions count once). */
-function suggestFrom(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance > 0 && bestDistance <= limit ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
 }

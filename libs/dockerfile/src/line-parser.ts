@@ -4,7 +4,7 @@
  * continuations (also across comment lines and empty lines inside a continuation) and heredoc
  * bodies. It knows nothing about what instructions mean; `instructions.ts` does that.
  */
-import { DockerfileError } from './dockerfile-error.js';
+import { DockerfileError, excerpt } from './dockerfile-error.js';
 import { lex } from './shell-lexer.js';
 import type { Heredoc } from './types.js';
 
@@ -37,13 +37,24 @@ export interface ReadResult {
   lineCount: number;
 }
 
-const directiveRegex = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+// Linear on any input: no pattern here can backtrack over a long line (`(.+?)\s*$` did: a
+// 200 KB first line took minutes).
+const directiveRegex = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*)$/;
 const knownDirectives = new Set(['syntax', 'escape', 'check']);
 /** Instructions whose shell-form arguments may introduce heredocs. */
 const heredocInstructions = new Set(['run', 'copy', 'add']);
 
+/**
+ * BuildKit reads a Dockerfile with Go's bufio.Scanner, whose tokens are at most 64 KiB: a longer
+ * physical line is refused with this message (continuation lines may still make longer
+ * instructions). It also bounds the work any one line can cause.
+ */
+export const maxLineBytes = 65535;
+
 function trimNewline(s: string): string {
-  return s.replace(/[\r\n]+$/, '');
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === '\n' || s[end - 1] === '\r')) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 function trimLeadingWhitespace(s: string): string {
@@ -54,29 +65,40 @@ function isComment(s: string): boolean {
   return trimLeadingWhitespace(s).startsWith('#');
 }
 
-function escapeRegex(ch: string): string {
-  return ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** Splits text into lines that keep their line endings (like BuildKit's scanLines). */
 function splitLines(text: string): string[] {
   const lines: string[] = [];
   let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '\n') {
-      lines.push(text.slice(start, i + 1));
-      start = i + 1;
-    }
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) break;
+    lines.push(text.slice(start, nl + 1));
+    start = nl + 1;
   }
   if (start < text.length) lines.push(text.slice(start));
   return lines;
+}
+
+/**
+ * A directive's value: trailing blanks removed; a value of blanks only is one blank (what BuildKit's
+ * `=\s*(.+?)\s*$` captures, so that `# escape= ` is refused like there).
+ */
+function directiveValue(raw: string): string {
+  const value = raw.trimEnd();
+  return value === '' && raw !== '' ? raw[raw.length - 1]! : value;
+}
+
+/** UTF-8 length of `line` without its line ending, computed only when it could exceed the limit. */
+function tooLong(line: string): boolean {
+  const content = line.length - (line.endsWith('\n') ? 1 : 0);
+  if (content <= maxLineBytes / 3) return false;
+  return Buffer.byteLength(line) - (line.endsWith('\n') ? 1 : 0) > maxLineBytes;
 }
 
 export function readDockerfile(text: string, file: string): ReadResult {
   const directives: Directives = { escape: '\\' };
   const seen = new Set<string>();
   let directivesDone = false;
-  let continuation = continuationRegex('\\');
   const warnings: string[] = [];
   const nodes: RawNode[] = [];
 
@@ -85,21 +107,20 @@ export function readDockerfile(text: string, file: string): ReadResult {
     if (directivesDone) return false;
     const match = directiveRegex.exec(line);
     const name = match?.[1]!.toLowerCase();
-    if (!match || !knownDirectives.has(name!)) {
+    const value = directiveValue(match?.[2] ?? '');
+    if (!match || value === '' || !knownDirectives.has(name!)) {
       directivesDone = true;
       return false;
     }
     if (seen.has(name!)) {
-      throw new DockerfileError(`only one ${name} parser directive can be used`, { file, line: lineNo });
+      throw new DockerfileError(`only one ${name} parser directive can be used`, { file, line: lineNo }, { parse: true });
     }
     seen.add(name!);
-    const value = match[2]!;
     if (name === 'escape') {
       if (value !== '`' && value !== '\\') {
-        throw new DockerfileError(`invalid escape token '${value}' does not match \` or \\`, { file, line: lineNo });
+        throw new DockerfileError(`invalid escape token '${excerpt(value)}' does not match \` or \\`, { file, line: lineNo }, { parse: true });
       }
       directives.escape = value;
-      continuation = continuationRegex(value);
     } else if (name === 'syntax') {
       directives.syntax = value;
     } else {
@@ -108,33 +129,47 @@ export function readDockerfile(text: string, file: string): ReadResult {
     return true;
   };
 
-  /** Removes a trailing continuation character; `end` is false when the line continues. */
+  /**
+   * Removes a trailing continuation character (the escape character, then only blanks, not itself
+   * escaped); `end` is false when the line continues.
+   */
   const trimContinuation = (line: string): { text: string; end: boolean } => {
-    if (continuation.test(line)) return { text: line.replace(continuation, '$1'), end: false };
-    return { text: line, end: true };
+    let e = line.length;
+    while (e > 0 && (line[e - 1] === ' ' || line[e - 1] === '\t')) e--;
+    const escape = directives.escape;
+    if (e === 0 || line[e - 1] !== escape) return { text: line, end: true };
+    if (e === 1) return { text: '', end: false };
+    if (line[e - 2] === escape) return { text: line, end: true };
+    return { text: line.slice(0, e - 1), end: false };
   };
 
   const lines = splitLines(text);
   let i = 0;
   let current = 0;
-  while (i < lines.length) {
-    let raw = lines[i++]!;
-    if (current === 0) raw = raw.replace(/^\uFEFF/, '');
-    let processed = trimLeadingWhitespace(trimNewline(raw));
-    parseDirective(processed, current + 1);
-    if (isComment(processed)) processed = '';
+  const next = (): string => {
+    const line = lines[i++]!;
     current++;
+    if (tooLong(line)) {
+      throw new DockerfileError(`dockerfile line greater than max allowed size of ${maxLineBytes}`, { file, line: current }, { parse: true });
+    }
+    return line;
+  };
+  while (i < lines.length) {
+    let raw = next();
+    if (current === 1) raw = raw.replace(/^\uFEFF/, '');
+    let processed = trimLeadingWhitespace(trimNewline(raw));
+    parseDirective(processed, current);
+    if (isComment(processed)) processed = '';
     const startLine = current;
     let { text: buf, end } = trimContinuation(processed);
     if (end && buf.length === 0) continue;
 
     let emptyContinuation = false;
     while (!end && i < lines.length) {
-      const next = lines[i++]!;
-      current++;
-      let piece = trimNewline(next);
+      const physical = next();
+      let piece = trimNewline(physical);
       parseDirective(piece, current);
-      if (isComment(next)) continue;
+      if (isComment(physical)) continue;
       if (trimLeadingWhitespace(piece).length === 0) {
         emptyContinuation = true;
         continue;
@@ -154,8 +189,7 @@ export function readDockerfile(text: string, file: string): ReadResult {
         const content: string[] = [];
         let terminated = false;
         while (i < lines.length) {
-          const bodyLine = lines[i++]!;
-          current++;
+          const bodyLine = next();
           let candidate = trimNewline(bodyLine);
           if (doc.chomp) candidate = candidate.replace(/^\t+/, '');
           if (candidate === doc.name) {
@@ -165,7 +199,7 @@ export function readDockerfile(text: string, file: string): ReadResult {
           content.push(bodyLine);
         }
         if (!terminated) {
-          throw new DockerfileError('unterminated heredoc', { file, line: startLine, instruction: keyword.toUpperCase() });
+          throw new DockerfileError('unterminated heredoc', { file, line: startLine, endLine: current, instruction: keyword.toUpperCase() }, { parse: true });
         }
         const body = content.join('');
         heredocs.push({ ...doc, content: doc.chomp ? body.replace(/^\t+/gm, '') : body });
@@ -174,11 +208,6 @@ export function readDockerfile(text: string, file: string): ReadResult {
     nodes.push({ keyword, flags, rest, line: buf, startLine, endLine: current, heredocs });
   }
   return { directives, nodes, warnings, lineCount: current };
-}
-
-function continuationRegex(escape: string): RegExp {
-  const e = escapeRegex(escape);
-  return new RegExp(`([^${e}])${e}[ \\t]*$|^${e}[ \\t]*$`);
 }
 
 /**

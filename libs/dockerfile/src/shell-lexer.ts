@@ -14,6 +14,8 @@
  * - In word-list mode, text produced by a substitution outside quotes is split on whitespace.
  */
 
+import { PatternTooComplex, trimPattern } from './pattern-trim.js';
+
 export type Env = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
 export interface LexOptions {
@@ -41,7 +43,19 @@ export interface LexResult {
 /** A syntax error in a word; callers add the location. */
 export class LexError extends Error {}
 
+/**
+ * Limits that keep one word's work bounded. Docker has none (Go's stacks grow to 1 GB); here a
+ * 10,000-deep `${A:-${A:-…}}` overflowed the stack, and `ENV A=$A$A` repeated doubles a value
+ * until memory runs out.
+ */
+export const maxSubstitutionDepth = 100;
+export const maxExpandedLength = 1024 * 1024;
+
 const EOF = '';
+
+function checkLength(text: string): void {
+  if (text.length > maxExpandedLength) throw new LexError(`expanded value is longer than ${maxExpandedLength} characters`);
+}
 
 class WordCollector {
   words: string[] = [];
@@ -92,6 +106,7 @@ const specialParams = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
 class ShellWord {
   private pos = 0;
+  private depth = 0;
   readonly used = new Set<string>();
 
   constructor(
@@ -120,10 +135,12 @@ class ShellWord {
       if (ch === '$') {
         const value = this.processDollar();
         result += value;
+        checkLength(result);
         words.addString(value);
       } else if (!this.opts.skipProcessQuotes && (ch === "'" || ch === '"')) {
         const value = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
         result += value;
+        checkLength(result);
         words.addRawString(value);
       } else {
         let c = this.next();
@@ -174,6 +191,7 @@ class ShellWord {
       }
       if (p === '$') {
         result += this.processDollar();
+        checkLength(result);
         continue;
       }
       let ch = this.next();
@@ -219,6 +237,9 @@ class ShellWord {
       return value ?? '';
     }
     this.next(); // '{'
+    if (this.depth >= maxSubstitutionDepth) {
+      throw new LexError(`variable substitutions nested more than ${maxSubstitutionDepth} levels deep`);
+    }
     const first = this.peek();
     if (first === EOF) throw new LexError("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new LexError('syntax error: bad substitution');
@@ -244,7 +265,9 @@ class ShellWord {
     } else {
       throw new LexError(`unsupported modifier (${op}) in substitution`);
     }
+    this.depth++;
     const word = this.processWordUntilBrace();
+    this.depth--;
     const value = this.getEnv(name);
     if (value === undefined && this.opts.skipUnsetEnv) return this.src.slice(start, this.pos);
     switch (modifier) {
@@ -262,7 +285,12 @@ class ShellWord {
         if (modifier === ':?' && value === '') throw new LexError(`${name}: ${word || 'is not allowed to be empty'}`);
         return value;
       default:
-        return trimPattern(value ?? '', word, modifier);
+        try {
+          return trimPattern(value ?? '', word, modifier as '#' | '##' | '%' | '%%');
+        } catch (err) {
+          if (err instanceof PatternTooComplex) throw new LexError(err.message);
+          throw err;
+        }
     }
   }
 
@@ -276,43 +304,6 @@ class ShellWord {
       throw err;
     }
   }
-}
-
-/** `${v#p}` `${v##p}` `${v%p}` `${v%%p}` with a shell glob pattern. */
-function trimPattern(value: string, pattern: string, op: string): string {
-  const re = new RegExp('^' + globToRegex(pattern) + '$', 'su');
-  const lengths = [...Array(value.length + 1).keys()];
-  if (op === '##' || op === '%%') lengths.reverse();
-  for (const n of lengths) {
-    if (op.startsWith('#') && re.test(value.slice(0, n))) return value.slice(n);
-    if (op.startsWith('%') && re.test(value.slice(value.length - n))) return value.slice(0, value.length - n);
-  }
-  return value;
-}
-
-function globToRegex(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '*') out += '.*';
-    else if (ch === '?') out += '.';
-    else if (ch === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) out += '\\[';
-      else {
-        let cls = pattern.slice(i + 1, end);
-        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
-        out += '[' + cls.replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else if (ch === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]!);
-    else out += escapeRegex(ch);
-  }
-  return out;
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function lookupIn(env: Env): (name: string) => string | undefined {

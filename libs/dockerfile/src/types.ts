@@ -131,7 +131,10 @@ export interface MaintainerInstruction extends InstructionBase {
 
 export interface ExposeInstruction extends InstructionBase {
   kind: 'EXPOSE';
-  /** As written (`80`, `80/udp`, `$PORT`); expand with `expandWordList` (one word may become several). */
+  /**
+   * As written (`80`, `80/udp`, `8000-8010`, `$PORT`). `expandInstruction` turns them into the exposed
+   * `port/proto` keys (`8000/tcp` … `8010/tcp`); by hand: `exposedPorts(words.flatMap(expandWordList))`.
+   */
   ports: string[];
 }
 

@@ -76,6 +76,7 @@ describe('parseTimeArg and subjects', () => {
   it('parses Docker time arguments', () => {
     const now = Date.parse('2026-11-22T12:00:00Z');
     expect(parseTimeArg('10m', now)).toBe(now - 600_000);
+    expect(parseTimeArg('now', now)).toBe(now);
     expect(parseTimeArg('1h30m', now)).toBe(now - 5_400_000);
     expect(parseTimeArg('1700000000.5', now)).toBe(1_700_000_000_500);
     expect(parseTimeArg('2026-11-22T11:00:00Z', now)).toBe(now - 3_600_000);
@@ -83,7 +84,55 @@ describe('parseTimeArg and subjects', () => {
   });
 
   it('keeps subjects to valid tokens', () => {
-    expect(eventSubject('container', 'start')).toBe('berth.events.container.start');
-    expect(eventSubject('container', 'exec_start: sh -c x')).toBe('berth.events.container.exec_start');
+    expect(eventSubject('container', 'start', 'host-1')).toBe('berth.events.host-1.container.start');
+    expect(eventSubject('container', 'start')).toBe('berth.events.local.container.start');
+    expect(eventSubject('image', 'push', 'box.example.com')).toBe('berth.events.box_example_com.image.push');
+    expect(eventSubject('container', 'exec_start: sh -c x', 'h')).toBe('berth.events.h.container.exec_start');
+  });
+});
+
+describe('EventBus while NATS is down', () => {
+  it('keeps emitted events and publishes them in order when NATS is back; reads fail fast', async () => {
+    const dir = tempDir();
+    let nats = await startNatsServer(dir.path);
+    const lines: string[] = [];
+    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const bus = new EventBus(nc, 'host-1', { log: (l) => lines.push(l), requestTimeoutMs: 1_000 });
+      await bus.ensureStream();
+      const start = Date.now();
+      bus.emit({ type: 'container', action: 'create', id: 'before' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(bus.pending).toBe(0);
+
+      await nats.stop();
+      await new Promise((r) => setTimeout(r, 200));
+      for (const id of ['c1', 'c2', 'c3']) expect(bus.emit({ type: 'container', action: 'start', id }).actor?.id).toBe(id); // never waits
+      expect(bus.pending).toBe(3);
+      const small = new EventBus(nc, 'host-2', { maxBuffered: 2, log: (l) => lines.push(`small: ${l}`) });
+      for (const id of ['s1', 's2', 's3']) small.emit({ type: 'volume', action: 'create', id });
+      expect(small.pending).toBe(2);
+      expect(lines).toEqual(['small: Too many events waiting for NATS (2): dropping the oldest']);
+      const started = Date.now();
+      await expect(bus.subscribe({ since: start, until: Date.now() }).next()).rejects.toThrow(
+        "Cannot read events: the platform's event bus (NATS) is not reachable: the connection to NATS is down",
+      );
+      expect(Date.now() - started).toBeLessThan(500);
+
+      nats = await startNatsServer(dir.path, { port: nats.port });
+      const deadline = Date.now() + 10_000;
+      while ((bus.pending > 0 || small.pending > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(bus.pending + small.pending).toBe(0);
+      const ids = [];
+      for await (const e of bus.subscribe({ since: start, until: Date.now() })) ids.push(e.actor?.id);
+      // Each bus keeps its own order (the two drain side by side).
+      expect(ids.filter((id) => !id?.startsWith('s'))).toEqual(['before', 'c1', 'c2', 'c3']);
+      expect(ids.filter((id) => id?.startsWith('s'))).toEqual(['s2', 's3']);
+      expect(lines).toContain('small: Events are published again (1 dropped while NATS was unreachable)');
+    } finally {
+      await nc.close();
+      await nats.stop();
+      dir.remove();
+    }
   });
 });

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import { UnavailableError } from '@berth/errors';
 import { Event } from '@berth/proto';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.js';
 import { matchesFilters } from './event-filter.js';
+import { withDeadline } from './deadline.js';
 
 export interface PublishOptions {
   type: string;
@@ -19,23 +22,59 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
 }
 
+export interface EventBusOptions {
+  /** Where `emit` reports that it buffers or drops events (one line per outage). */
+  log?: (line: string) => void;
+  /** How many events `emit` keeps while NATS is unreachable; the oldest go first. Default 10,000. */
+  maxBuffered?: number;
+  /** How long one NATS request (publish ack, consumer setup) may take. Default 5 s. */
+  requestTimeoutMs?: number;
+}
+
 /**
  * Publishes and reads back events. Every event is stored in the JetStream stream EVENTS (kept 7
  * days), so `berth events --since 10m` replays the past before following the present.
+ *
+ * Events of host `host` go on `berth.events.<host>.<type>.<action>` (the only subjects the host's
+ * services may publish on). NATS being down never blocks nor fails a caller of `emit`: events wait
+ * in memory (up to `maxBuffered`) and go out in order when NATS is back; a reader gets a clear
+ * UnavailableError within `requestTimeoutMs` instead of waiting forever.
  */
 export class EventBus {
   private readonly js: JetStreamClient;
+  private readonly buffered: Array<{ event: Event; id: string }> = [];
+  private draining = false;
+  private connected = true;
+  private dropped = 0;
+  private outage = false;
+  private wake?: () => void;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly host = '',
+    private readonly options: EventBusOptions = {},
   ) {
-    this.js = nc.jetstream();
+    this.js = nc.jetstream({ timeout: options.requestTimeoutMs ?? 5_000 });
+    void this.watchConnection();
+  }
+
+  private get timeoutMs(): number {
+    return this.options.requestTimeoutMs ?? 5_000;
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      if (s.type === 'reconnect') {
+        this.connected = true;
+        this.wake?.();
+      }
+    }
   }
 
   /** Creates the stream if needed (idempotent; every service calls it at start). */
   async ensureStream(): Promise<void> {
-    const jsm = await this.nc.jetstreamManager();
+    const jsm = await this.nc.jetstreamManager({ timeout: this.timeoutMs });
     const config = {
       name: EVENTS_STREAM,
       subjects: [`${EVENTS_SUBJECT_PREFIX}.>`],
@@ -56,9 +95,79 @@ export class EventBus {
     }
   }
 
+  /** Publishes one event and waits for JetStream to store it; rejects when NATS does not answer in time. */
   async publish(options: PublishOptions): Promise<Event> {
+    const event = this.event(options);
+    await this.send(event, randomUUID());
+    return event;
+  }
+
+  /**
+   * Publishes one event in the background, never throwing nor waiting: while NATS is unreachable
+   * the event is kept in memory and sent, in order, once it is back (JetStream drops a duplicate
+   * of a retried event by its id).
+   */
+  emit(options: PublishOptions): Event {
+    const event = this.event(options);
+    this.buffered.push({ event, id: randomUUID() });
+    if (this.buffered.length > (this.options.maxBuffered ?? 10_000)) {
+      this.buffered.shift();
+      if (this.dropped++ === 0) this.options.log?.(`Too many events waiting for NATS (${this.buffered.length}): dropping the oldest`);
+      this.outage = true;
+    }
+    void this.drain();
+    return event;
+  }
+
+  /** Events `emit` still holds (waiting for NATS). */
+  get pending(): number {
+    return this.buffered.length;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.buffered.length > 0 && !this.nc.isClosed()) {
+        if (!this.connected) {
+          this.outage = true;
+          await this.pause(5_000);
+          continue;
+        }
+        try {
+          const { event, id } = this.buffered[0]!;
+          await this.send(event, id);
+          this.buffered.shift();
+          if (this.outage) {
+            this.options.log?.(`Events are published again${this.dropped > 0 ? ` (${this.dropped} dropped while NATS was unreachable)` : ''}`);
+            this.outage = false;
+            this.dropped = 0;
+          }
+        } catch (err) {
+          if (!this.outage) this.options.log?.(`Cannot publish events, keeping them until NATS answers: ${(err as Error).message}`);
+          this.outage = true;
+          await this.pause(1_000);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private event(options: PublishOptions): Event {
     const nowNs = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6) % 1_000_000);
-    const event: Event = {
+    return {
       type: options.type,
       action: options.action,
       actor: { id: options.id, attributes: options.attributes ?? {} },
@@ -67,38 +176,65 @@ export class EventBus {
       timeNano: nowNs.toString(),
       host: this.host,
     };
-    await this.js.publish(eventSubject(options.type, options.action), Event.encode(event).finish());
-    return event;
+  }
+
+  /** `id` is the message id JetStream de-duplicates by (a retried send is stored once). */
+  private async send(event: Event, id: string): Promise<void> {
+    await this.js.publish(eventSubject(event.type, event.action, this.host), Event.encode(event).finish(), { msgID: id, timeout: this.timeoutMs });
   }
 
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<Event> {
     // "From now" is a start time too, taken before the consumer exists: an event published while
     // the consumer is being created is not lost.
     const { since = Date.now(), until, filters = [], signal } = options;
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-      filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(since).toISOString(),
-    });
-    // An `until` already past is a pure replay: it ends once the stream has been read up to the
-    // present (or past `until`), not by a timer, which would fire before the first delivery.
+    if (!this.connected || this.nc.isClosed()) throw unreachable('the connection to NATS is down');
     const replayOnly = until !== undefined && until <= Date.now();
-    if (replayOnly && (await consumer.info()).num_pending === 0) return;
+    const { consumer, pending } = await withDeadline(
+      (async () => {
+        const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+          filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
+          deliver_policy: DeliverPolicy.StartTime,
+          opt_start_time: new Date(since).toISOString(),
+        });
+        // An `until` already past is a pure replay: it ends once the stream has been read up to the
+        // present (or past `until`), not by a timer, which would fire before the first delivery.
+        return { consumer, pending: replayOnly ? (await consumer.info()).num_pending : -1 };
+      })(),
+      this.timeoutMs,
+      () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
+    );
+    if (replayOnly && pending === 0) return;
     const messages = await consumer.consume();
     const stop = () => void messages.close();
     signal?.addEventListener('abort', stop, { once: true });
     const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;
+    // A replay that stops receiving (NATS went away under it) ends with an error, not a hang.
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (!replayOnly) return;
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => ((stalled = true), stop()), this.timeoutMs);
+    };
+    arm();
     try {
       for await (const msg of messages) {
+        arm();
         const event = Event.decode(msg.data);
         if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) break;
         if (matchesFilters(event, filters)) yield event;
         if (replayOnly && msg.info.pending === 0) break;
       }
     } finally {
+      clearTimeout(watchdog);
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
       await messages.close();
     }
+    if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s`);
   }
+}
+
+function unreachable(why: string): UnavailableError {
+  return new UnavailableError(`Cannot read events: the platform's event bus (NATS) is not reachable: ${why}`);
 }

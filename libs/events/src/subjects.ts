@@ -1,11 +1,17 @@
 /**
  * Every NATS subject, stream and bucket Berth uses, in one place.
  *
- *   berth.events.<type>.<action>   one event (proto berth.v1.Event), e.g. berth.events.container.start
- *   stream EVENTS                  JetStream stream over berth.events.> (the history `berth events --since` reads)
- *   KV bucket hosts                key = host id, value = proto berth.v1.AgentAnnouncement, TTL'd heartbeat
- *   KV bucket registries           key = registry id, value = proto berth.v1.RegistryAnnouncement, TTL'd heartbeat
- *   KV bucket builders             key = host id, value = proto berth.v1.BuilderAnnouncement, TTL'd heartbeat
+ *   berth.events.<source>.<type>.<action>  one event (proto berth.v1.Event), e.g.
+ *                                   berth.events.5f0c…-host-id.container.start; <source> is the
+ *                                   publishing host's id, so NATS permissions can confine a host's
+ *                                   services to their own subjects (nats-permissions.ts)
+ *   stream EVENTS                   JetStream stream over berth.events.> (the history `berth events --since` reads)
+ *   KV bucket hosts                 key = host id, value = proto berth.v1.AgentAnnouncement, TTL'd heartbeat
+ *                                   (NATS subject $KV.hosts.<host id>, stream KV_hosts)
+ *   KV bucket registries            key = <host id>.<port>, value = proto berth.v1.RegistryAnnouncement, TTL'd heartbeat
+ *                                   (NATS subject $KV.registries.<host id>.<port>, stream KV_registries)
+ *   KV bucket builders              key = host id, value = proto berth.v1.BuilderAnnouncement, TTL'd heartbeat
+ *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
@@ -15,9 +21,28 @@ export const BUILDERS_BUCKET = 'builders';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 
-export function eventSubject(type: EventType | string, action: string): string {
-  // NATS tokens may not hold '.', ' ' or wildcards; Docker actions like "exec_start: sh" or
-  // "health_status: healthy" keep only their first word in the subject (the event keeps all of it).
-  const token = action.split(/[:\s]/)[0]!.replace(/[.*>]/g, '_') || 'unknown';
-  return `${EVENTS_SUBJECT_PREFIX}.${type}.${token}`;
+/**
+ * A text as one NATS subject token: tokens may not hold '.', whitespace or wildcards ('*', '>');
+ * those become '_'. Empty text becomes `fallback`.
+ */
+export function subjectToken(text: string, fallback = 'unknown'): string {
+  return text.replace(/[.*>\s]/g, '_') || fallback;
+}
+
+/** The subject an event of `source` (a host id) is published on. */
+export function eventSubject(type: EventType | string, action: string, source = 'local'): string {
+  // Docker actions like "exec_start: sh" or "health_status: healthy" keep only their first word in
+  // the subject (the event keeps all of it).
+  const token = subjectToken(action.split(/[:\s]/)[0]!);
+  return `${EVENTS_SUBJECT_PREFIX}.${subjectToken(source, 'local')}.${subjectToken(type)}.${token}`;
+}
+
+/** The JetStream stream behind KV bucket `bucket`. */
+export function kvStream(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** The subject a put or delete of `key` in KV bucket `bucket` is published on. */
+export function kvSubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
 }

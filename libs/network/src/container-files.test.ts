@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostsFile, parseExtraHost, resolvConf } from './container-files.js';
+import { hostModeHostsFile, hostsFile, parseExtraHost, resolvConf } from './container-files.js';
 
 describe('hostsFile', () => {
   it('lists loopback names, extra hosts, then the container address with its names', () => {
@@ -13,6 +13,13 @@ describe('hostsFile', () => {
     expect(parseExtraHost('gw=host-gateway', '172.31.0.1')).toEqual(['gw', '172.31.0.1']);
     expect(() => parseExtraHost('nohost')).toThrow('invalid argument "nohost" for "--add-host" flag: bad format for add-host: "nohost"');
     expect(() => parseExtraHost('db:banana')).toThrow('invalid IP address in add-host: "banana"');
+  });
+});
+
+describe('hostModeHostsFile', () => {
+  it("appends the --add-host entries to the host's own file", () => {
+    expect(hostModeHostsFile('127.0.0.1\tlocalhost', [['db', '10.0.0.5']])).toBe('127.0.0.1\tlocalhost\n10.0.0.5\tdb\n');
+    expect(hostModeHostsFile('', [])).toBe('');
   });
 });
 

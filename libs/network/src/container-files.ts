@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '@berth/errors';
 import { tryParseIp } from './ipv4.js';
 
@@ -48,6 +49,21 @@ export function hostsFile(options: {
   for (const [host, ip] of options.extraHosts ?? []) lines.push(`${ip}\t${host}`);
   lines.push(`${options.ip ?? '127.0.1.1'}\t${own.join(' ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A `--network host` container's /etc/hosts: the host's own, then the `--add-host` entries. */
+export function hostModeHostsFile(hostHosts: string, extraHosts: Array<[string, string]>): string {
+  const base = hostHosts.endsWith('\n') || hostHosts === '' ? hostHosts : `${hostHosts}\n`;
+  return base + extraHosts.map(([host, ip]) => `${ip}\t${host}\n`).join('');
+}
+
+/** A host file the container's files derive from (/etc/hosts, /etc/resolv.conf); '' when unreadable. */
+export function readHostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // a host without the file: containers get the defaults
+  }
 }
 
 interface ResolvParts {

@@ -30,15 +30,14 @@ export async function linkExists(name: string): Promise<boolean> {
 
 /**
  * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`) and is up.
- * Idempotent: an existing bridge is completed, not recreated.
+ * Idempotent: an existing bridge is completed, not recreated. Its route_localnet (for ports
+ * published on 127.0.0.1) is loopback-guard.ts's business.
  */
 export async function ensureBridge(name: string, address: string, alias: string): Promise<void> {
   if (!(await linkExists(name))) await mustExec('ip', ['link', 'add', 'name', name, 'type', 'bridge']);
   await mustExec('ip', ['link', 'set', 'dev', name, 'alias', alias]);
   await mustExec('ip', ['addr', 'replace', address, 'dev', name]);
   await mustExec('ip', ['link', 'set', 'dev', name, 'up']);
-  // Published ports on 127.0.0.1 are DNAT'ed to the bridge: the kernel must route 127/8 sources here.
-  setSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
 }
 
 /** Deletes a link (and, for a veth, its peer); a missing link is not an error. */

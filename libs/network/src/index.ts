@@ -13,13 +13,14 @@ export { hostsFile, resolvConf, parseExtraHost } from './container-files.js';
 export { DnsServer, type DnsResolver } from './dns-server.js';
 export { buildQuery, readAnswers } from './dns-message.js';
 export { renderRules, rulesMentioning, chainNames, type NatState } from './nat-rules.js';
-export {
-  NetworkManager,
-  type ContainerLookup,
-  type ContainerNetworkRequest,
-  type ContainerSandbox,
-  type CreateNetworkOptions,
-  type NetworkInspect,
-  type NetworkManagerOptions,
-} from './network-manager.js';
+export { NetworkManager } from './network-manager.js';
+export type {
+  ConnectOptions,
+  ContainerLookup,
+  ContainerNetworkRequest,
+  ContainerSandbox,
+  CreateNetworkOptions,
+  NetworkManagerOptions,
+} from './network-options.js';
+export type { NetworkInspect } from './inspect-views.js';
 export type { NetworkRecord, EndpointRecord, SandboxRecord } from './types.js';

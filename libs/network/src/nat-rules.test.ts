@@ -14,7 +14,7 @@ describe('renderRules', () => {
       '*nat',
       ':BERTH-0A1B2C3D - [0:0]',
       ':BERTH-0A1B2C3D-POST - [0:0]',
-      '-A BERTH-0A1B2C3D -d 127.0.0.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 172.31.0.2:53',
+      '-A BERTH-0A1B2C3D -d 127.0.0.1/32 -m addrtype --src-type LOCAL -p udp -m udp --dport 5353 -j DNAT --to-destination 172.31.0.2:53',
       '-A BERTH-0A1B2C3D-POST -s 172.31.0.2/32 -d 172.31.0.2/32 -p udp -m udp --dport 53 -j MASQUERADE',
       '-A BERTH-0A1B2C3D-POST -s 172.31.0.0/16 ! -o berth0 -j MASQUERADE',
       '-A BERTH-0A1B2C3D-POST -s 127.0.0.0/8 -o berth0 -j MASQUERADE',

@@ -7,7 +7,8 @@ import { execTool, mustExec } from './host-exec.js';
  * after a crash — free of duplicates and leftovers. Debian 12's iptables is the nf_tables backend.
  *
  *   nat    BERTH-<TAG>        DNAT of published ports; from PREROUTING and OUTPUT (dst-type LOCAL,
- *                             so 127.0.0.1 and the host's own addresses both work)
+ *                             so 127.0.0.1 and the host's own addresses both work; ports on
+ *                             127.0.0.0/8 only for the host's own sources)
  *   nat    BERTH-<TAG>-POST   MASQUERADE of outbound traffic of non-internal networks, of loopback
  *                             clients of published ports, and of hairpin connections
  *   filter BERTH-<TAG>-FWD    isolation between networks, `--internal` networks cut off, then
@@ -62,7 +63,11 @@ export function renderRules(tag: string, state: NatState): string {
   for (const n of state.networks) bridgeOf.set(n.subnet, n);
   for (const p of state.ports) {
     const dest = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
-    nat.push(`-A ${c.dnat} ${dest}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
+    // A port published on the loopback is for the host's own processes: a SYN for 127.0.0.1 forged
+    // by a LAN neighbour or a container (moby/moby#41872) is not DNAT'ed, and the loopback guard
+    // (loopback-guard.ts) drops it on INPUT.
+    const local = p.hostIp.startsWith('127.') ? '-m addrtype --src-type LOCAL ' : '';
+    nat.push(`-A ${c.dnat} ${dest}${local}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
     // A container reaching its own published port through the host (hairpin).
     nat.push(`-A ${c.post} -s ${p.containerIp}/32 -d ${p.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
   }

@@ -17,7 +17,8 @@ import { buildQuery, readAnswers } from './dns-message.js';
 import { execTool } from './host-exec.js';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';
-import { NetworkManager, type ContainerLookup } from './network-manager.js';
+import { NetworkManager } from './network-manager.js';
+import type { ContainerLookup } from './network-options.js';
 
 let tag: string;
 let dir: string;

@@ -81,3 +81,8 @@ export interface SandboxRecord {
   Netns?: string;
   Ports: ActivePort[];
 }
+
+/** User-defined bridge networks get DNS, aliases and static addresses; the default `bridge` does not. */
+export function isUserNetwork(n: NetworkRecord): boolean {
+  return n.Driver === 'bridge' && !n.Predefined;
+}

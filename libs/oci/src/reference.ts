@@ -127,6 +127,10 @@ export function parseReference(s: string, options: ParseReferenceOptions = {}): 
   }
   if (digest !== undefined) validateReferenceDigest(digest, s);
   const nm = anchoredNameRegexp.exec(name)!;
+  // "a.b_c/d": the first component looks like a registry (a dot) but is not a host name, so the
+  // pattern matched it as a path with no registry at all. Docker keeps an empty domain there,
+  // which no registry answers to; refuse it instead.
+  if (nm[1] === undefined) throw invalid('invalid reference format', s);
   const useTag = tag ?? (digest === undefined && options.defaultTag !== false ? DEFAULT_TAG : undefined);
   return new ParsedReference(nm[1]!, nm[2]!, useTag, digest);
 }

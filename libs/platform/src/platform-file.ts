@@ -14,7 +14,8 @@ export interface PlatformService {
 /**
  * Reads a platform file (a Compose-shaped YAML: services with command, depends_on, healthcheck)
  * and fills in `${VAR}`s. Services come back in start order (dependencies first).
- * An element that is exactly "${NODE}" expands to several arguments (node + the TypeScript loader).
+ * A command element that is exactly "${VAR}" where VAR is a list expands to its items, none or
+ * several (`${NODE}`: node + the TypeScript loader; optional flags).
  */
 export function loadPlatformFile(file: string, vars: Record<string, string | string[]>): PlatformService[] {
   let doc: unknown;
@@ -37,7 +38,8 @@ export function loadPlatformFile(file: string, vars: Record<string, string | str
       throw new InvalidArgumentError(`${file}: services.${name}.command: expected a non-empty list`);
     const command = svc.command.flatMap((arg: unknown, i: number) => {
       const where = `services.${name}.command[${i}]`;
-      if (arg === '${NODE}' && Array.isArray(vars.NODE)) return vars.NODE;
+      const whole = /^\$\{([A-Z_]+)\}$/.exec(String(arg));
+      if (whole && Array.isArray(vars[whole[1]!])) return vars[whole[1]!] as string[];
       return [interpolate(String(arg), where)];
     });
     const test = svc.healthcheck?.test;

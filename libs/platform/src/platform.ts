@@ -7,37 +7,21 @@ import * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
+import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
+import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
+import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
 
 /**
  * Starts and stops this host's platform processes (nats-server, runtime agent, gateway, registry) in the
  * background, as `compose/platform.yaml` describes them.
  *
- *   <dataRoot>/platform.json      the settings of this data root (ports, addresses), kept across restarts
- *   <dataRoot>/logs/<service>.log each service's output
- *   <runRoot>/platform/<svc>.pid  the pid of each running service
+ *   <dataRoot>/platform.json          the settings of this data root (ports, addresses), kept across restarts
+ *   <dataRoot>/secrets/               credentials and nats-server's config (platform-secrets.ts), root only
+ *   <dataRoot>/logs/<service>.log     each service's output
+ *   <runRoot>/platform/<svc>.pid      the pid of each running service
+ *   <runRoot>/platform/<svc>.cmdline  the argv it was started with (NUL-separated): a pid counts as the
+ *                                     service only while /proc/<pid>/cmdline still says the same
  */
-export interface PlatformOptions {
-  dataRoot?: string;
-  /** Defaults to /run/berth for the default data root, `<dataRoot>/run` otherwise. */
-  runRoot?: string;
-  /** Gateway address; default unix:<runRoot>/api.sock. */
-  apiAddress?: string;
-  runtime?: 'runc' | 'crun';
-  /** How long `up` waits for every service to answer. */
-  timeoutMs?: number;
-}
-
-export interface PlatformSettings {
-  dataRoot: string;
-  runRoot: string;
-  natsPort: number;
-  /** The registry's HTTP port on 127.0.0.1 (its admin gRPC API is on unix:<runRoot>/registry.sock). */
-  registryPort: number;
-  apiAddress: string;
-  agentAddress: string;
-  runtime: string;
-}
-
 export interface ServiceStatus {
   name: string;
   pid?: number;
@@ -46,39 +30,26 @@ export interface ServiceStatus {
   log: string;
 }
 
-export const DEFAULT_DATA_ROOT = '/var/lib/berth';
-export const DEFAULT_RUN_ROOT = '/run/berth';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform.yaml');
 
-/** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
-export async function platformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
-  const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
-  const file = join(dataRoot, 'platform.json');
-  const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
-  const settings: PlatformSettings = {
-    dataRoot,
-    runRoot,
-    natsPort: saved.natsPort ?? (await freeLoopbackPort()),
-    registryPort: saved.registryPort ?? (await freeLoopbackPort()),
-    apiAddress: options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
-    agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
-    runtime: options.runtime ?? saved.runtime ?? 'runc',
-  };
-  mkdirSync(dataRoot, { recursive: true });
-  writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
-  return settings;
-}
-
 function services(settings: PlatformSettings): PlatformService[] {
+  const secrets = secretsOf(settings.dataRoot);
+  const apiFlags = [
+    ...(settings.group ? [`--group=${settings.group}`] : []),
+    ...(settings.tls ? ['--tlsverify', `--tlscacert=${settings.tls.ca}`, `--tlscert=${settings.tls.cert}`, `--tlskey=${settings.tls.key}`] : []),
+  ];
   return loadPlatformFile(PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
+    SECRETS: secrets.dir,
+    HOST_ID: settings.hostId,
     NATS_PORT: String(settings.natsPort),
     REGISTRY_PORT: String(settings.registryPort),
+    REGISTRY_AUTH: settings.registryAnonymousPush ? 'none' : 'basic',
     API_ADDRESS: settings.apiAddress,
+    API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
     RUNTIME: settings.runtime,
     NODE: [process.execPath, '--import', 'tsx'],
@@ -86,39 +57,53 @@ function services(settings: PlatformSettings): PlatformService[] {
 }
 
 const pidFile = (s: PlatformSettings, name: string) => join(s.runRoot, 'platform', `${name}.pid`);
+const cmdlineFile = (s: PlatformSettings, name: string) => join(s.runRoot, 'platform', `${name}.cmdline`);
 const logFile = (s: PlatformSettings, name: string) => join(s.dataRoot, 'logs', `${name}.log`);
 
-function readPid(file: string): number | undefined {
+/**
+ * The pid of service `svc` when it runs: the pid file names a live process (not a zombie) whose
+ * command line is the one recorded when it was started (not a pid reused by another process).
+ */
+function runningPid(settings: PlatformSettings, svc: PlatformService): number | undefined {
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return pid > 0 && isAlive(pid) ? pid : undefined;
+    const pid = Number(readFileSync(pidFile(settings, svc.name), 'utf8').trim());
+    if (!(pid > 0)) return undefined;
+    if (existsSync(cmdlineFile(settings, svc.name))) {
+      return isRunning(pid, readFileSync(cmdlineFile(settings, svc.name), 'utf8').split('\0')) ? pid : undefined;
+    }
+    // Started by a Berth that kept no command line: the same program (binary and script) will do.
+    return isAlive(pid) && sameProgram(commandLineOf(pid) ?? [], svc.command) ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Starts every service that is not running yet, in dependency order, and returns once all of them
- * answer their health check. Idempotent: running services are left alone.
+ * answer their health check. Idempotent: running services are left alone, unless the settings
+ * changed their command line (then they are restarted) or nats-server's users (it reloads them).
  */
 export async function platformUp(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<PlatformSettings> {
-  const settings = await platformSettings(options);
+  const settings = await resolvePlatformSettings(options);
+  checkSettings(settings); // a refused setting is not saved: the next `up` or `down` sees the old ones
+  savePlatformSettings(settings);
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
+  const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
   for (const svc of services(settings)) {
-    let pid = readPid(pidFile(settings, svc.name));
+    let pid = runningPid(settings, svc);
+    if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
+      // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
+      await stopService(pid);
+      log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
+      pid = undefined;
+    } else if (pid !== undefined && svc.name === 'nats' && secrets.natsConfigChanged) {
+      process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+      log(`Reloaded ${svc.name}'s configuration`);
+    }
     if (pid === undefined) {
-      const out = openSync(logFile(settings, svc.name), 'a');
+      const out = openSync(logFile(settings, svc.name), 'a', 0o600);
       const child = spawn(svc.command[0]!, svc.command.slice(1), {
         cwd: REPO_ROOT,
         detached: true,
@@ -130,6 +115,7 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
       child.unref();
       pid = child.pid;
       if (pid === undefined) throw new UnavailableError(`Cannot start ${svc.name}: ${(await spawnError).message}`);
+      writeFileSync(cmdlineFile(settings, svc.name), svc.command.join('\0'));
       writeFileSync(pidFile(settings, svc.name), `${pid}\n`);
       log(`Started ${svc.name} (pid ${pid})`);
     }
@@ -141,7 +127,7 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
 async function waitHealthy(svc: PlatformService, settings: PlatformSettings, pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await checkHealth(svc)) return;
+    if (await checkHealth(svc, settings)) return;
     if (!isAlive(pid)) {
       throw new UnavailableError(`${svc.name} exited while starting: see ${logFile(settings, svc.name)}:\n${tail(logFile(settings, svc.name), 15)}`);
     }
@@ -158,7 +144,7 @@ function tail(file: string, lines: number): string {
   }
 }
 
-async function checkHealth(svc: PlatformService): Promise<boolean> {
+async function checkHealth(svc: PlatformService, settings: PlatformSettings): Promise<boolean> {
   if (!svc.healthcheck) return true;
   const [kind, target] = svc.healthcheck;
   if (kind === 'tcp') {
@@ -169,6 +155,9 @@ async function checkHealth(svc: PlatformService): Promise<boolean> {
       socket.once('error', () => resolve(false));
     });
   }
+  // A gateway on TCP wants a client certificate, which `up` does not have: that it accepts
+  // connections is its health.
+  if (target === settings.apiAddress && settings.tls) return checkHealth({ ...svc, healthcheck: ['tcp', grpcTarget(target)] }, settings);
   const client = new SystemClient(grpcTarget(target), grpc.credentials.createInsecure(), channelOptions);
   try {
     return await new Promise<boolean>((resolve) =>
@@ -183,38 +172,36 @@ async function checkHealth(svc: PlatformService): Promise<boolean> {
 export async function platformDown(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<void> {
   const settings = await platformSettings(options);
   for (const svc of services(settings).reverse()) {
-    const file = pidFile(settings, svc.name);
-    const pid = readPid(file);
+    const pid = runningPid(settings, svc);
     if (pid !== undefined) {
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 10_000;
-      while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await stopService(pid);
       log(`Stopped ${svc.name} (pid ${pid})`);
     }
-    rmSync(file, { force: true });
+    rmSync(pidFile(settings, svc.name), { force: true });
+    rmSync(cmdlineFile(settings, svc.name), { force: true });
   }
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+async function stopService(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export async function platformStatus(options: PlatformOptions = {}): Promise<ServiceStatus[]> {
   const settings = await platformSettings(options);
   return Promise.all(
     services(settings).map(async (svc) => {
-      const pid = readPid(pidFile(settings, svc.name));
-      return { name: svc.name, pid, running: pid !== undefined, healthy: pid !== undefined && (await checkHealth(svc)), log: logFile(settings, svc.name) };
+      const pid = runningPid(settings, svc);
+      return {
+        name: svc.name,
+        pid,
+        running: pid !== undefined,
+        healthy: pid !== undefined && (await checkHealth(svc, settings)),
+        log: logFile(settings, svc.name),
+      };
     }),
   );
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    import('node:net').then(({ createServer }) => {
-      const srv = createServer();
-      srv.on('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolvePort(port));
-      });
-    }, reject);
-  });
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { UndecodableRequest } from './decode-guard.js';
 import { failStream, toServiceError } from './grpc.js';
 
 /**
@@ -18,6 +19,7 @@ export function forwardService(
     const deser = method.responseDeserialize;
     if (!method.requestStream && !method.responseStream) {
       handlers[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        if (call.request instanceof UndecodableRequest) return callback(toServiceError(call.request.toError()));
         pick(name, call).then(
           (client) => {
             const upstream = client.makeUnaryRequest(path, ser, deser, call.request, call.metadata, (err, res) =>
@@ -30,6 +32,7 @@ export function forwardService(
       }) as grpc.UntypedHandleCall;
     } else if (!method.requestStream && method.responseStream) {
       handlers[name] = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
+        if (call.request instanceof UndecodableRequest) return failStream(call, call.request.toError());
         pick(name, call).then(
           (client) => {
             const upstream = client.makeServerStreamRequest(path, ser, deser, call.request, call.metadata);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { BerthError, errorFromGrpc, grpcCodeOf, isBerthError, messageOf } from '@berth/errors';
+import { UndecodableRequest } from './decode-guard.js';
 
 /**
  * The edges between Berth's error classes and gRPC statuses. Handlers throw (or reject with) the
@@ -92,9 +93,14 @@ export function failStream(call: grpc.ServerWritableStream<unknown, unknown> | g
   call.emit('error', toServiceError(err));
 }
 
-/** Wraps a handler so that whatever it throws reaches the client as a proper status. */
+/**
+ * Wraps a handler so that whatever it throws reaches the client as a proper status. A request that
+ * could not be decoded (see decode-guard.ts) is answered INVALID_ARGUMENT without calling `fn`.
+ */
 export function handleUnary<Req, Res>(fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const request: unknown = call.request;
+    if (request instanceof UndecodableRequest) return callback(toServiceError(request.toError()));
     fn(call.request, call).then(
       (res) => callback(null, res),
       (err) => callback(toServiceError(err)),
@@ -106,6 +112,8 @@ export function handleServerStream<Req, Res>(
   fn: (request: Req, call: grpc.ServerWritableStream<Req, Res>) => AsyncIterable<Res> | Promise<AsyncIterable<Res>>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
+    const request: unknown = call.request;
+    if (request instanceof UndecodableRequest) return failStream(call as grpc.ServerWritableStream<unknown, unknown>, request.toError());
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
     call.on('close', () => controller.abort());

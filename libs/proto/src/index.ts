@@ -13,3 +13,15 @@ export * from './generated/berth/v1/snapshots.js';
 export * from './generated/berth/v1/leases.js';
 export * from './generated/berth/v1/tasks.js';
 export * from './generated/berth/v1/image_records.js';
+// The guarded service definitions shadow the generated ones (explicit exports win over `export *`).
+export {
+  SystemService,
+  BuilderService,
+  ContainersService,
+  EventsService,
+  ImagesService,
+  NetworksService,
+  RegistryService,
+  VolumesService,
+} from './services.js';
+export { UndecodableRequest, guardDecoding } from './decode-guard.js';

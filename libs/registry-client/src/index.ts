@@ -1,5 +1,6 @@
 export { RegistryClient, toReference } from './registry-client.js';
-export type { BlobStream, ManifestResponse, RegistryClientOptions } from './registry-client.js';
+export type { RegistryClientOptions } from './registry-client.js';
+export type { BlobStream, BlobTarget, ManifestResponse, ManifestSource } from './registry-api.js';
 export { pickPlatform } from './pull.js';
 export type { PullOptions, PullResult } from './pull.js';
 export { withQuery } from './push.js';

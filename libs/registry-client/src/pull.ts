@@ -21,7 +21,7 @@ import {
 } from '@berth/oci';
 import { forEachLimit } from './limit.js';
 import { throttle, type ProgressListener, type PullStatus } from './progress.js';
-import type { ManifestResponse, RegistryClient } from './registry-client.js';
+import type { ManifestResponse, ManifestSource } from './registry-api.js';
 
 export interface PullOptions {
   /** Where blobs, the manifest (and the index) go. */
@@ -69,7 +69,7 @@ export interface PullResult {
  * becomes visible; a connection broken mid-blob is resumed from the bytes received (Range
  * request; when the registry ignores Range, the bytes already received are skipped).
  */
-export async function pullImage(client: RegistryClient, ref: Reference, options: PullOptions): Promise<PullResult> {
+export async function pullImage(client: ManifestSource, ref: Reference, options: PullOptions): Promise<PullResult> {
   const { store } = options;
   const emit = options.onProgress ?? (() => undefined);
   const top = await client.getManifest(ref);
@@ -176,7 +176,7 @@ class TruncatedBody extends Error {
  * check at the end covers the joined stream. Returns the bytes received.
  */
 export async function downloadBlob(
-  client: RegistryClient,
+  client: ManifestSource,
   ref: Reference,
   desc: Descriptor,
   store: ContentStore,

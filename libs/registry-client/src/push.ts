@@ -7,7 +7,7 @@ import { discard, type HttpResponse } from './http-request.js';
 import { forEachLimit } from './limit.js';
 import { throttle, type ProgressListener, type PushStatus } from './progress.js';
 import { digestOf, manifestMediaType } from './manifest-media-type.js';
-import type { RegistryClient } from './registry-client.js';
+import type { BlobTarget } from './registry-api.js';
 import { registryError } from './registry-errors.js';
 import { pullScope, pushScope } from './scopes.js';
 
@@ -63,7 +63,7 @@ interface Counters {
  * then PUT the manifest by tag (or digest). An index pushes each of its manifests (which must be
  * in the store) by digest first. The registry's Docker-Content-Digest must match ours.
  */
-export async function pushImage(client: RegistryClient, ref: Reference, options: PushOptions): Promise<PushResult> {
+export async function pushImage(client: BlobTarget, ref: Reference, options: PushOptions): Promise<PushResult> {
   const { store } = options;
   if ((options.manifest === undefined) === (options.manifestDigest === undefined)) {
     throw new InvalidArgumentError('Cannot push: give exactly one of "manifest" (bytes) and "manifestDigest"');
@@ -106,7 +106,7 @@ export async function pushImage(client: RegistryClient, ref: Reference, options:
   };
 }
 
-async function pushBlobsOf(client: RegistryClient, ref: Reference, bytes: Buffer, options: PushOptions, counters: Counters): Promise<void> {
+async function pushBlobsOf(client: BlobTarget, ref: Reference, bytes: Buffer, options: PushOptions, counters: Counters): Promise<void> {
   const manifest = validateManifest(JSON.parse(bytes.toString('utf8')));
   const emit = options.onProgress ?? (() => undefined);
   const layers = [...new Map(manifest.layers.filter((l) => !isForeign(l)).map((l) => [l.digest, l])).values()];
@@ -139,7 +139,7 @@ function isForeign(d: Descriptor): boolean {
 
 /** Pushes one blob unless the repository has it; returns what happened. */
 export async function pushBlob(
-  client: RegistryClient,
+  client: BlobTarget,
   ref: Reference,
   desc: Descriptor,
   options: Pick<PushOptions, 'store' | 'mountFrom' | 'chunkSize'>,
@@ -217,7 +217,7 @@ export async function pushBlob(
   return 'pushed';
 }
 
-async function putManifest(client: RegistryClient, ref: Reference, target: string, bytes: Buffer, mediaType: string): Promise<void> {
+async function putManifest(client: BlobTarget, ref: Reference, target: string, bytes: Buffer, mediaType: string): Promise<void> {
   const res = await client.transport.request(ref.domain, {
     method: 'PUT',
     path: `/v2/${ref.path}/manifests/${target}`,

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { type Descriptor, MediaType, parseDigest, parseReference, type Reference } from '@berth/oci';
 import { DockerConfig, type Credentials } from './docker-config.js';
@@ -6,6 +5,7 @@ import { discard, readBody, type HttpResponse } from './http-request.js';
 import { digestOf, MANIFEST_ACCEPT, manifestMediaType, MAX_MANIFEST_SIZE } from './manifest-media-type.js';
 import { pullImage, type PullOptions, type PullResult } from './pull.js';
 import { pushImage, type PushOptions, type PushResult } from './push.js';
+import type { BlobStream, BlobTarget, ManifestResponse, ManifestSource } from './registry-api.js';
 import { registryError } from './registry-errors.js';
 import { pullScope } from './scopes.js';
 import { RegistryTransport, type TransportOptions } from './registry-transport.js';
@@ -27,23 +27,7 @@ export interface RegistryClientOptions extends TransportOptions {
   dockerConfig?: string;
 }
 
-/** A manifest or index as served: its exact bytes, media type and (verified) digest. */
-export interface ManifestResponse {
-  bytes: Buffer;
-  mediaType: string;
-  digest: string;
-}
-
-/** A blob download: the body from `offset` on. */
-export interface BlobStream {
-  stream: Readable;
-  /** Where the body starts (0 when the registry ignored a Range request). */
-  offset: number;
-  /** The whole blob's size, when the registry said. */
-  size?: number;
-}
-
-export class RegistryClient {
+export class RegistryClient implements ManifestSource, BlobTarget {
   readonly dockerConfig: DockerConfig;
   readonly #transport: RegistryTransport;
 

@@ -182,6 +182,8 @@ describe('ConmonRuntime', () => {
     await expect(rt.execDetached(c.id, { args: ['nosuch'] })).rejects.toThrow(/^OCI runtime exec failed: .*executable file not found/);
     const detached = await rt.execDetached(c.id, { args: ['sleep', '30'] });
     expect((await rt.pids(c.id))).toContain(detached.pid);
+    // `exec --detach` returns once the process exists; it shows as `runc init` until it has exec'd.
+    await waitFor(async () => (await rt.top(c.id)).Processes.some((p) => p[7] === 'sleep 30'));
     const top = await rt.top(c.id);
     expect(top.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
     expect(top.Processes.map((p) => p[7])).toEqual(expect.arrayContaining(['sleep 60', 'sleep 30']));

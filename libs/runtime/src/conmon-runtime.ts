@@ -1,22 +1,24 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { closeSync, constants as fsConstants, existsSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InternalError,
-  InvalidArgumentError,
-  NotFoundError,
-  type BerthError,
-} from '@berth/errors';
+import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { ensureAttachRelay, startAttach, type AttachSession } from './attach.js';
-import { startExecSession, type ExecSession } from './exec-session.js';
+import type { ExecSession } from './exec-session.js';
 import { containerPids, readStats, topProcesses, type ContainerStats, type TopResult } from './cgroup-stats.js';
-import type { OciProcess, OciSpec } from './oci-spec.js';
+import { isConmon, runConmon } from './conmon-process.js';
+import type { RuntimeDriver } from './runtime-driver.js';
+import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
+import { execCollect, execDetached, execInteractive, spawnExec, type ExecContext } from './runtime-exec.js';
+import { probeRuntime } from './runtime-probe.js';
+import type {
+  CreateOptions,
+  ExecInteractiveOptions,
+  ExecOptions,
+  ExecProcess,
+  ExecResult,
+  RuntimeCheck,
+  RuntimeState,
+} from './runtime-types.js';
 import { runCommand, signalNumber, type CommandResult } from './run-command.js';
 
 /*
@@ -57,79 +59,6 @@ export interface ConmonRuntimeOptions {
   binDir?: string;
 }
 
-export interface CreateOptions {
-  /** Bundle directory holding config.json (see generateSpec). */
-  bundle: string;
-  /** k8s-file log written by conmon (read it with readLogs). */
-  logPath: string;
-  /** Allocate a pseudo-terminal (conmon holds its master; output goes to the log). Must match process.terminal. */
-  terminal?: boolean;
-  /** Keep a stdin pipe open for attach clients. */
-  stdin?: boolean;
-  /** Container name for conmon's logs; default the id. */
-  name?: string;
-  /** Kill the container after this many seconds (conmon -T). */
-  timeoutSeconds?: number;
-}
-
-/** `runc state` output. */
-export interface RuntimeState {
-  ociVersion: string;
-  id: string;
-  /** Host pid of the container's init; 0 once stopped. */
-  pid: number;
-  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
-  bundle: string;
-  rootfs: string;
-  created: string;
-  annotations?: Record<string, string>;
-}
-
-export interface ExecOptions {
-  args: string[];
-  /** `KEY=value` entries added to (and overriding) the container's environment. */
-  env?: string[];
-  /** Default: the container's cwd. */
-  cwd?: string;
-  /** Default: the container's user. Resolve names with resolveUser. */
-  user?: { uid: number; gid: number; additionalGids?: number[] };
-  /** Data written to the process's stdin, then closed. */
-  stdin?: Buffer | string;
-  /** Kill the exec'd process (SIGKILL) when aborted. */
-  signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: Buffer;
-  stderr: Buffer;
-}
-
-/** Options of `execInteractive` (`docker exec -i/-t`). */
-export interface ExecInteractiveOptions extends Omit<ExecOptions, 'stdin' | 'signal'> {
-  /** Allocate a pseudo-terminal (stdin, stdout and stderr are its slave; TERM=xterm unless set). */
-  tty?: boolean;
-  /** Forward the session's `stdin` to the process (otherwise the process's stdin is /dev/null or the idle tty). */
-  stdin?: boolean;
-  /** Initial terminal size (with `tty`). */
-  consoleSize?: { height: number; width: number };
-  /** The session id (e.g. Docker's 64-hex exec id); default 32 random hex digits. */
-  execId?: string;
-  /** Kills the process (SIGKILL) when aborted, like `close()`. */
-  signal?: AbortSignal;
-}
-
-/** A running non-tty exec whose stdio the caller streams. */
-export interface ExecProcess {
-  stdin: NodeJS.WritableStream;
-  stdout: Readable;
-  stderr: Readable;
-  /** Resolves with the exit code (128+N for signal N); rejects when the process could not be started. */
-  exited: Promise<number>;
-}
-
-export type RuntimeCheck = { ok: true; runtime: 'runc' | 'crun' } | { ok: false; runtime: 'runc' | 'crun'; warning: string };
-
 const defaultPaths = { runc: '/usr/sbin/runc', crun: '/usr/bin/crun' } as const;
 
 /**
@@ -142,7 +71,7 @@ const defaultPaths = { runc: '/usr/sbin/runc', crun: '/usr/bin/crun' } as const;
  * FailedPreconditionError for operations in the wrong state (runtime's text in the message);
  * InvalidArgumentError / InternalError `OCI runtime create failed: ...` from create (see `create`).
  */
-export class ConmonRuntime {
+export class ConmonRuntime implements RuntimeDriver {
   readonly runtime: 'runc' | 'crun';
   readonly runtimePath: string;
   readonly conmonPath: string;
@@ -171,39 +100,7 @@ export class ConmonRuntime {
    * supported; falling back to runc' }`; the caller then builds a runc ConmonRuntime.
    */
   async checkRuntime(): Promise<RuntimeCheck> {
-    const runtime = this.runtime;
-    if (!existsSync(this.runtimePath)) {
-      return { ok: false, runtime, warning: `${runtime} cannot run on this host: "${this.runtimePath}" not found` };
-    }
-    const dir = await mkdtemp(join(tmpdir(), 'berth-probe-'));
-    const id = `berth-probe-${randomBytes(4).toString('hex')}`;
-    try {
-      // The host's /usr, read-only, as the whole root filesystem (merged-/usr hosts such as Debian 12).
-      const rootfs = join(dir, 'rootfs');
-      await mkdir(join(rootfs, 'usr'), { recursive: true });
-      for (const link of ['bin', 'lib', 'lib64']) await symlink(`usr/${link}`, join(rootfs, link));
-      const spec = {
-        ociVersion: '1.0.2-dev',
-        process: { user: { uid: 0, gid: 0 }, args: ['/usr/bin/true'], env: ['PATH=/usr/bin'], cwd: '/', noNewPrivileges: true },
-        root: { path: rootfs, readonly: true },
-        mounts: [
-          { destination: '/proc', type: 'proc', source: 'proc' },
-          { destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] },
-        ],
-        linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], cgroupsPath: `/berth/${id}` },
-      };
-      await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
-      const res = await runCommand(this.runtimePath, [`--root=${join(dir, 'state')}`, 'run', '--bundle', dir, id], { timeoutMs: 30_000 });
-      if (res.code === 0) return { ok: true, runtime };
-      const text = `${res.stderr}${res.stdout}`.trim();
-      if (runtime === 'crun' && /hybrid mode not supported/.test(text)) {
-        return { ok: false, runtime, warning: 'crun cannot run on this host: cgroups in hybrid mode not supported; falling back to runc' };
-      }
-      return { ok: false, runtime, warning: `${runtime} cannot run on this host: ${cleanRuntimeError(text)}` };
-    } finally {
-      await runCommand(this.runtimePath, [`--root=${join(dir, 'state')}`, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    }
+    return probeRuntime(this.runtime, this.runtimePath);
   }
 
   /**
@@ -253,7 +150,7 @@ export class ConmonRuntime {
     }
     if (!reply || reply.data < 0) {
       const conmonLog = (await readFile(join(persist, 'conmon.log'), 'utf8').catch(() => '')).trim();
-      throw createError(id, reply?.message || conmonLog || 'conmon exited without reporting the container pid');
+      throw runtimeError('create', id, reply?.message || conmonLog || 'conmon exited without reporting the container pid');
     }
     const conmonPid = Number((await readFile(join(persist, 'conmon.pid'), 'utf8')).trim());
     return { pid: reply.data, conmonPid };
@@ -395,14 +292,7 @@ export class ConmonRuntime {
    * (`OCI runtime exec failed: ...`, codes COMMAND_NOT_FOUND / COMMAND_NOT_EXECUTABLE).
    */
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    const proc = await this.spawnExec(id, options);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    proc.stdout.on('data', (d: Buffer) => out.push(d));
-    proc.stderr.on('data', (d: Buffer) => err.push(d));
-    proc.stdin.end(options.stdin ?? '');
-    const exitCode = await proc.exited;
-    return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+    return execCollect(this.execContext(), id, options);
   }
 
   /**
@@ -410,41 +300,7 @@ export class ConmonRuntime {
    * caller directly (not through conmon), so the process ends if the calling process dies.
    */
   async spawnExec(id: string, options: Omit<ExecOptions, 'stdin'>): Promise<ExecProcess> {
-    const { processFile, pidFile } = await this.writeExecProcess(id, options);
-    const child = spawn(this.runtimePath, [...this.globalArgs(), 'exec', '--process', processFile, '--pid-file', pidFile, id], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.on('error', () => {});
-    const onAbort = () => {
-      void readFile(pidFile, 'utf8')
-        .then((pid) => process.kill(Number(pid), 'SIGKILL'))
-        .catch(() => undefined);
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    // The runtime writes its own errors to the same stderr as the process: keep a copy to report them.
-    const errCopy: Buffer[] = [];
-    child.stderr.on('data', (d: Buffer) => errCopy.push(d));
-    const exited = new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', async (code, sig) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        const started = existsSync(pidFile);
-        await rm(processFile, { force: true });
-        await rm(pidFile, { force: true });
-        const exitCode = code ?? 128 + (sig ? (signalNumber(sig) ?? 0) : 0);
-        if (!started && exitCode !== 0) {
-          const text = Buffer.concat(errCopy).toString();
-          if (/does not exist/.test(text)) reject(new NotFoundError(`No such container: ${id}`));
-          else if (/not running|stopped|paused/.test(text) && !/exec:/.test(text)) {
-            reject(new FailedPreconditionError(`Container ${id} is not running: ${cleanRuntimeError(text)}`));
-          } else reject(runtimeError('exec', id, text));
-          return;
-        }
-        resolve(exitCode);
-      });
-    });
-    exited.catch(() => undefined);
-    return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited };
+    return spawnExec(this.execContext(), id, options);
   }
 
   /**
@@ -460,47 +316,7 @@ export class ConmonRuntime {
    * it runs they are under `<persistDir>/<id>/exec-<execId>` (removed with the container).
    */
   async execInteractive(id: string, options: ExecInteractiveOptions): Promise<ExecSession> {
-    checkId(id);
-    const execId = options.execId ?? randomBytes(16).toString('hex');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(execId)) {
-      throw new InvalidArgumentError(`Invalid exec id "${execId}": expected letters, digits, '_', '.' and '-'`);
-    }
-    const tty = options.tty === true;
-    const proc = await this.execProcessSpec(id, options, tty ? { consoleSize: options.consoleSize } : undefined);
-    if (tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
-    const relayPath = await ensureAttachRelay(this.options.binDir ?? join(this.options.persistDir, '.bin'));
-    const execDir = join(this.persistDirOf(id), `exec-${execId}`);
-    await mkdir(this.persistDirOf(id), { recursive: true });
-    await mkdir(this.options.socketDir, { recursive: true });
-    // conmon links <socketDir>/<execId> to the session: the name must not be a container's or another session's.
-    const taken = () => new AlreadyExistsError(`Exec id "${execId}" is already in use`);
-    if (await lstat(join(this.options.socketDir, execId)).then(() => true, () => false)) throw taken();
-    try {
-      await mkdir(execDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
-      throw err;
-    }
-    return startExecSession({
-      conmonPath: this.conmonPath,
-      runtimePath: this.runtimePath,
-      runtimeArgs: this.globalArgs(),
-      containerId: id,
-      execId,
-      execDir,
-      socketDir: this.options.socketDir,
-      process: proc,
-      relayPath,
-      stdin: options.stdin === true,
-      signal: options.signal,
-      startError: (text) => {
-        if (/does not exist/.test(text)) return new NotFoundError(`No such container: ${id}`);
-        if (/not running|stopped|paused/.test(text) && !/exec:/.test(text)) {
-          return new FailedPreconditionError(`Container ${id} is not running: ${cleanRuntimeError(text)}`);
-        }
-        return runtimeError('exec', id, text);
-      },
-    });
+    return execInteractive(this.execContext(), id, options);
   }
 
   /**
@@ -508,76 +324,24 @@ export class ConmonRuntime {
    * (as `docker exec -d`); the runtime's own errors are read from its JSON log.
    */
   async execDetached(id: string, options: Omit<ExecOptions, 'stdin' | 'signal'>): Promise<{ pid: number }> {
-    const { processFile, pidFile } = await this.writeExecProcess(id, options);
-    const logFile = processFile.replace(/\.json$/, '.log');
-    try {
-      const args = [`--root=${this.options.root}`, `--log=${logFile}`, '--log-format=json', 'exec', '--detach', '--process', processFile, '--pid-file', pidFile, id];
-      const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn(this.runtimePath, args, { stdio: 'ignore' });
-        child.on('error', reject);
-        child.on('exit', (c) => resolve(c ?? 1));
-      });
-      if (code !== 0) {
-        const log = await readFile(logFile, 'utf8').catch(() => '');
-        const text = log
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => {
-            try {
-              const entry = JSON.parse(l) as { level?: string; msg?: string };
-              return entry.level === 'error' || entry.level === 'fatal' ? (entry.msg ?? '') : '';
-            } catch {
-              return l;
-            }
-          })
-          .join('\n');
-        if (/does not exist/.test(text)) throw new NotFoundError(`No such container: ${id}`);
-        throw runtimeError('exec', id, text);
-      }
-      return { pid: Number((await readFile(pidFile, 'utf8')).trim()) };
-    } finally {
-      for (const f of [processFile, pidFile, logFile]) await rm(f, { force: true });
-    }
+    return execDetached(this.execContext(), id, options);
   }
 
-  private async writeExecProcess(id: string, options: Omit<ExecOptions, 'stdin'>): Promise<{ processFile: string; pidFile: string }> {
-    const proc = await this.execProcessSpec(id, options);
-    const persist = this.persistDirOf(id);
-    await mkdir(persist, { recursive: true });
-    const name = `exec-${randomBytes(6).toString('hex')}`;
-    const processFile = join(persist, `${name}.json`);
-    await writeFile(processFile, JSON.stringify(proc));
-    return { processFile, pidFile: join(persist, `${name}.pid`) };
-  }
-
-  /**
-   * The process spec of an exec: the container's process (capabilities, rlimits, environment...) with
-   * `options` applied. FailedPreconditionError unless the container is running.
-   */
-  private async execProcessSpec(
-    id: string,
-    options: Omit<ExecOptions, 'stdin'>,
-    terminal?: { consoleSize?: { height: number; width: number } },
-  ): Promise<OciProcess> {
-    if (options.args.length === 0) throw new InvalidArgumentError('No command specified');
-    const state = await this.state(id);
-    if (state.status !== 'running') {
-      throw new FailedPreconditionError(`Container ${id} is not running: its state is "${state.status}"`);
-    }
-    const spec = JSON.parse(await readFile(join(state.bundle, 'config.json'), 'utf8')) as OciSpec;
-    const env = new Map<string, string>();
-    for (const e of [...spec.process.env, ...(options.env ?? [])]) env.set(e.split('=')[0]!, e);
-    const proc: OciProcess = {
-      ...spec.process,
-      terminal: terminal !== undefined,
-      args: options.args,
-      env: [...env.values()],
-      cwd: options.cwd || spec.process.cwd,
-      user: options.user ? { uid: options.user.uid, gid: options.user.gid, additionalGids: options.user.additionalGids ?? [] } : spec.process.user,
+  private execContext(): ExecContext {
+    return {
+      runtimePath: this.runtimePath,
+      conmonPath: this.conmonPath,
+      globalArgs: this.globalArgs(),
+      root: this.options.root,
+      socketDir: this.options.socketDir,
+      relayDir: this.relayDir(),
+      persistDirOf: (id) => this.persistDirOf(id),
+      state: (id) => this.state(id),
     };
-    delete proc.consoleSize;
-    if (terminal?.consoleSize) proc.consoleSize = { height: Math.floor(terminal.consoleSize.height), width: Math.floor(terminal.consoleSize.width) };
-    return proc;
+  }
+
+  private relayDir(): string {
+    return this.options.binDir ?? join(this.options.persistDir, '.bin');
   }
 
   /**
@@ -590,7 +354,7 @@ export class ConmonRuntime {
     checkId(id);
     const socket = join(this.options.socketDir, id, 'attach');
     if (!existsSync(socket)) throw new FailedPreconditionError(`Cannot attach to container ${id}: it has no attach socket (not created, or deleted)`);
-    const relay = await ensureAttachRelay(this.options.binDir ?? join(this.options.persistDir, '.bin'));
+    const relay = await ensureAttachRelay(this.relayDir());
     return startAttach(relay, socket);
   }
 
@@ -636,95 +400,6 @@ export class ConmonRuntime {
       throw new FailedPreconditionError(`Cannot ${args[0]} container ${id}: ${text}`);
     }
     throw new InternalError(`Cannot ${args[0]} container ${id}: ${text}`);
-  }
-}
-
-function checkId(id: string): void {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(id)) {
-    throw new InvalidArgumentError(`Invalid container id "${id}": expected letters, digits, '_', '.' and '-'`);
-  }
-}
-
-/** Strips runc's logrus prefix (`time="..." level=error msg="..."`) and surrounding space. */
-export function cleanRuntimeError(text: string): string {
-  const lines = text
-    .split('\n')
-    .map((l) => {
-      const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(l);
-      return m ? m[1]!.replace(/\\"/g, '"').replace(/\\\\/g, '\\') : l;
-    })
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return [...new Set(lines)].join('\n');
-}
-
-function runtimeError(op: 'create' | 'exec', id: string, raw: string): BerthError {
-  const text = cleanRuntimeError(raw) || 'unknown error';
-  const message = `OCI runtime ${op} failed: ${text}`;
-  const detail = { id, runtimeError: text };
-  if (/executable file not found|no such file or directory/i.test(text) && /exec:|exec /.test(text)) {
-    return new InvalidArgumentError(message, { code: 'COMMAND_NOT_FOUND', detail });
-  }
-  if (/permission denied/i.test(text) && /exec/.test(text)) {
-    return new InvalidArgumentError(message, { code: 'COMMAND_NOT_EXECUTABLE', detail });
-  }
-  return new InternalError(message, { code: op === 'create' ? 'RUNTIME_CREATE_FAILED' : 'RUNTIME_EXEC_FAILED', detail });
-}
-
-function createError(id: string, raw: string): BerthError {
-  return runtimeError('create', id, raw);
-}
-
-/**
- * Spawns conmon with a sync pipe as fd 3 (`_OCI_SYNCPIPE=3`) and resolves with its first message:
- * `{"data": <container pid>}` or `{"data": -1, "message": "<runtime stderr>"}`. Undefined when conmon
- * closed the pipe without a word (its own error then is in its stderr file).
- */
-function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string }): Promise<{ data: number; message?: string } | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(conmonPath, args, {
-      // conmon writes files such as `oom` into its working directory: keep it in the bundle.
-      cwd: options.cwd,
-      stdio: ['ignore', 'ignore', options.errFd, 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
-      detached: true,
-    });
-    const sync = child.stdio[3] as Readable;
-    let buf = '';
-    let done = false;
-    const finish = (value: { data: number; message?: string } | undefined, error?: Error) => {
-      if (done) return;
-      done = true;
-      sync.destroy();
-      child.unref();
-      if (error) reject(error);
-      else resolve(value);
-    };
-    child.on('error', (e) => finish(undefined, new InternalError(`Cannot run conmon "${conmonPath}": ${e.message}`, { cause: e })));
-    sync.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        finish(JSON.parse(buf.slice(0, nl)) as { data: number; message?: string });
-      } catch (e) {
-        finish(undefined, new InternalError(`Cannot parse conmon's reply ${JSON.stringify(buf.slice(0, nl))}`, { cause: e }));
-      }
-    });
-    sync.on('error', () => {});
-    sync.on('close', () => finish(undefined));
-  });
-}
-
-/** True when `pid` is a live (non-zombie) process named conmon. */
-function isConmon(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const afterComm = stat.slice(stat.lastIndexOf(')') + 2);
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    return comm === 'conmon' && !afterComm.startsWith('Z') && !afterComm.startsWith('X');
-  } catch {
-    return false;
   }
 }
 

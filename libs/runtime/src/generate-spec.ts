@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
+import { hostCapabilities } from './host-capabilities.js';
+import { hostDevices, type OciDevice } from './host-devices.js';
 import { hostRlimits, rlimitNames, type HostRlimit } from './host-limits.js';
 import type { OciDeviceCgroup, OciLinuxNamespace, OciMount, OciRlimit, OciSpec } from './oci-spec.js';
 import { convertSeccompProfile, dockerDefaultSeccompProfile, hostGoArch, type DockerSeccompProfile } from './seccomp.js';
@@ -116,6 +118,10 @@ export interface SpecOptions {
   capDrop?: string[];
   /** All capabilities and devices, no seccomp, no masked or read-only paths, rw /sys. */
   privileged?: boolean;
+  /** Device nodes of a privileged container; default every device of the host's /dev (hostDevices). */
+  hostDevices?: OciDevice[];
+  /** The capabilities a container may get (`privileged`, `ALL`); default the agent's bounding set. */
+  availableCapabilities?: readonly string[];
   /** Default true (the brief of this project; Docker's own default is false). */
   noNewPrivileges?: boolean;
   /** `default` (Docker's profile), `unconfined`, or a Docker-format profile. */
@@ -141,7 +147,10 @@ export interface SpecOptions {
 export function generateSpec(options: SpecOptions): OciSpec {
   if (options.args.length === 0) throw new InvalidArgumentError('No command specified');
   const privileged = options.privileged ?? false;
-  const caps = privileged ? [...allCapabilities] : computeCapabilities(options.capAdd ?? [], options.capDrop ?? []);
+  const available = options.availableCapabilities;
+  const caps = privileged
+    ? [...(available ?? hostCapabilities(allCapabilities))]
+    : computeCapabilities(options.capAdd ?? [], options.capDrop ?? [], { available });
   const hostname = options.hostname ?? options.id.slice(0, 12);
   const user = options.user ?? { uid: 0, gid: 0 };
 
@@ -194,6 +203,7 @@ export function generateSpec(options: SpecOptions): OciSpec {
   if (options.oomScoreAdj !== undefined) spec.process.oomScoreAdj = options.oomScoreAdj;
   if (options.annotations) spec.annotations = { ...options.annotations };
   if (options.sysctls && Object.keys(options.sysctls).length > 0) spec.linux.sysctl = { ...options.sysctls };
+  if (privileged) spec.linux.devices = options.hostDevices ?? hostDevices();
   if (!privileged) {
     spec.linux.maskedPaths = [...defaultMaskedPaths, ...thermalThrottlePaths()];
     spec.linux.readonlyPaths = [...defaultReadonlyPaths];
@@ -232,23 +242,31 @@ function thermalThrottlePaths(): string[] {
   return Array.from({ length: availableParallelism() }, (_, i) => `/sys/devices/system/cpu/cpu${i}/thermal_throttle`);
 }
 
-function normalizeCap(cap: string): string {
-  const upper = cap.toUpperCase();
+/** Docker's names and messages (oci/caps NormalizeLegacyCapabilities). */
+function normalizeCap(cap: string, available: readonly string[]): string {
+  const upper = cap.trim().toUpperCase();
   if (upper === 'ALL') return upper;
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!allCapabilities.includes(full)) throw new InvalidArgumentError(`Unknown capability "${cap}": expected a name such as NET_ADMIN`);
+  if (!allCapabilities.includes(full)) throw new InvalidArgumentError(`unknown capability: "${full}"`);
+  if (!available.includes(full)) {
+    throw new InvalidArgumentError(`capability not supported by your kernel or not available in the current environment: "${full}"`);
+  }
   return full;
 }
 
 /**
- * moby's `TweakCapabilities`: `--cap-add ALL` gives every capability but the dropped ones; `--cap-drop
- * ALL` keeps only the added ones; otherwise the default set minus the dropped plus the added.
+ * moby's `TweakCapabilities`: `--cap-add ALL` gives every available capability but the dropped ones;
+ * `--cap-drop ALL` keeps only the added ones; otherwise the default set minus the dropped plus the
+ * added. Names are case-insensitive, with or without `CAP_`. InvalidArgumentError `unknown
+ * capability: "CAP_X"`, or Docker's "not available in the current environment" for one missing
+ * from `available` (default: the agent's bounding set).
  */
-export function computeCapabilities(capAdd: string[], capDrop: string[]): string[] {
-  const add = capAdd.map(normalizeCap);
-  const drop = capDrop.map(normalizeCap);
+export function computeCapabilities(capAdd: string[], capDrop: string[], options: { available?: readonly string[] } = {}): string[] {
+  const available = options.available ?? hostCapabilities(allCapabilities);
+  const add = capAdd.map((c) => normalizeCap(c, available));
+  const drop = capDrop.map((c) => normalizeCap(c, available));
   let caps: string[];
-  if (add.includes('ALL')) caps = allCapabilities.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) caps = available.filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;
   else caps = [...defaultCapabilities.filter((c) => !drop.includes(c)), ...add];
   return [...new Set(caps)];

@@ -14,18 +14,18 @@ export { convertSeccompProfile, dockerDefaultSeccompProfile, type DockerSeccompP
 export { hostRlimits, type HostRlimit } from './host-limits.js';
 export { resolveUser, securePath, type ResolvedUser } from './resolve-user.js';
 export { resolveCommand, type ImageCommand, type CommandOverride } from './resolve-command.js';
-export {
-  ConmonRuntime,
-  cleanRuntimeError,
-  type ConmonRuntimeOptions,
-  type CreateOptions,
-  type RuntimeState,
-  type ExecOptions,
-  type ExecResult,
-  type ExecProcess,
-  type ExecInteractiveOptions,
-  type RuntimeCheck,
-} from './conmon-runtime.js';
+export { ConmonRuntime, type ConmonRuntimeOptions } from './conmon-runtime.js';
+export { cleanRuntimeError } from './runtime-errors.js';
+export type {
+  CreateOptions,
+  RuntimeState,
+  ExecOptions,
+  ExecResult,
+  ExecProcess,
+  ExecInteractiveOptions,
+  RuntimeCheck,
+} from './runtime-types.js';
+export type { RuntimeDriver, RuntimeExits, RuntimeIo, RuntimeLifecycle, RuntimeStats } from './runtime-driver.js';
 export type { ExecSession } from './exec-session.js';
 export { demuxFrames, ensureAttachRelay, type AttachSession } from './attach.js';
 export { makeBusyboxRootfs } from './busybox-rootfs.js';

@@ -10,9 +10,13 @@ export interface NatsServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts a real nats-server with JetStream on a random loopback port, storing under `dir`. */
-export async function startNatsServer(dir: string): Promise<NatsServer> {
-  const port = await freePort();
+/**
+ * Starts a real nats-server with JetStream on a random loopback port (or `port`: to restart one
+ * where it was), storing under `dir`. No authentication: the platform's own server has it (see
+ * libs/platform's platform-secrets.ts).
+ */
+export async function startNatsServer(dir: string, options: { port?: number } = {}): Promise<NatsServer> {
+  const port = options.port ?? (await freePort());
   const storeDir = join(dir, 'nats');
   mkdirSync(storeDir, { recursive: true });
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {

@@ -1,8 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { platformDown, platformUp, REPO_ROOT, type PlatformSettings } from '@berth/platform';
-import { freePort } from './ports.js';
+import { platformDown, platformUp, readRegistryAuth, REPO_ROOT, secretsOf, type PlatformOptions, type PlatformSettings } from '@berth/platform';
 import { tempDir, type TempDir } from './temp-dir.js';
 
 export interface CliResult {
@@ -18,6 +17,8 @@ export interface TestPlatform extends AsyncDisposable {
   berth(args: string[], options?: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
   /** Environment for spawning the CLI yourself (BERTH_HOST set). */
   env: NodeJS.ProcessEnv;
+  /** The platform registry's credentials (pushes and deletes need them, pulls do not). */
+  registryAuth: { username: string; password: string };
   stop(): Promise<void>;
 }
 
@@ -25,15 +26,17 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
 
 /**
  * Starts the real platform (nats-server, runtime agent, gateway as separate processes) on random
- * loopback ports with a temporary data root. `stop()` removes every container it ran, stops the
- * processes, and leaves no mount, runc state or directory behind, even after a failed test.
+ * loopback ports with a temporary data root; the gateway listens on `unix:<dataRoot>/run/api.sock`
+ * (root only, as in production: a TCP gateway needs TLS client certificates). `options` are
+ * `berth platform up`'s (a `group`, anonymous registry pushes). `stop()` removes every container it
+ * ran, stops the processes, and leaves no mount, runc state or directory behind, even after a
+ * failed test.
  */
-export async function startTestPlatform(): Promise<TestPlatform> {
+export async function startTestPlatform(options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls'> = {}): Promise<TestPlatform> {
   const dir: TempDir = tempDir('berth-e2e-');
-  const apiPort = await freePort();
   let settings: PlatformSettings;
   try {
-    settings = await platformUp({ dataRoot: dir.path, apiAddress: `127.0.0.1:${apiPort}`, timeoutMs: 60_000 });
+    settings = await platformUp({ ...options, dataRoot: dir.path, timeoutMs: 60_000 });
   } catch (err) {
     await cleanup(dir, undefined);
     throw err;
@@ -64,7 +67,8 @@ export async function startTestPlatform(): Promise<TestPlatform> {
     }
     await cleanup(dir, settings);
   };
-  return { settings, dataRoot: dir.path, berth, env, stop, [Symbol.asyncDispose]: stop };
+  const registryAuth = readRegistryAuth(secretsOf(settings.dataRoot).registryAuth);
+  return { settings, dataRoot: dir.path, berth, env, registryAuth, stop, [Symbol.asyncDispose]: stop };
 }
 
 async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Promise<void> {

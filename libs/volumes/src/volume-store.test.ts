@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@berth/errors';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { mountPoints, unmount } from '@berth/snapshots';
 import { ANONYMOUS_LABEL, VolumeStore, type VolumeEvent } from './index.js';
@@ -60,6 +61,12 @@ describe('VolumeStore', () => {
     await expect(store.create('bad/name')).rejects.toThrow(
       '"bad/name" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path',
     );
+    // A name too long for a directory: a clear refusal, not mkdir's ENAMETOOLONG with our path in it.
+    const tooLong = await store.create('v'.repeat(256)).catch((err: unknown) => err);
+    expect(tooLong).toBeInstanceOf(InvalidArgumentError);
+    expect((tooLong as Error).message).toBe(`volume name "${'v'.repeat(40)}…" is too long: 256 characters, the maximum is 255`);
+    expect(store.list({}).map((v) => v.Name)).toEqual([]);
+    expect((await store.create('v'.repeat(255))).Name).toBe('v'.repeat(255));
     await expect(store.create('x1', { driver: 'nfs' })).rejects.toThrow('error looking up volume plugin nfs');
     await expect(store.create('x1', { driverOpts: { foo: 'bar' } })).rejects.toThrow('invalid option key: "foo"');
     await expect(store.create('x1', { driverOpts: { type: 'tmpfs' } })).rejects.toThrow('missing required option: "device"');

@@ -5,7 +5,6 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import * as grpc from '@grpc/grpc-js';
 import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
 import { type ContextFile, contextFileToProto, listContext, packFiles } from '@berth/filesync';
@@ -14,6 +13,7 @@ import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAu
 import { DockerConfig } from '@berth/registry-client';
 import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
+import { channelCredentials } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { checkoutGitContext, isGitContext } from '../git-context.js';
@@ -33,7 +33,7 @@ const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | unde
 const chunkSize = 256 * 1024;
 
 function builderClient(ctx: CommandContext): BuilderClient {
-  const c = new BuilderClient(grpcTarget(ctx.host), grpc.credentials.createInsecure(), channelOptions);
+  const c = new BuilderClient(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);
   ctx.cleanup.push(() => c.close());
   return c;
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { unary, type ContainerSpec, type ContainersClient } from '@berth/proto';
 import { isBerthError, messageOf } from '@berth/errors';
@@ -7,7 +8,9 @@ import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { pullImage } from './registry.js';
+import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-flags.js';
+import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-flags.js';
 import { errOut, out } from './shared.js';
 import { relayStream } from './stream-relay.js';
@@ -24,14 +27,30 @@ function invalidOption(ctx: CommandContext, message: string): StatusError {
   return new StatusError(`berth: ${message}\n\nRun '${ctx.path} --help' for more information`, 125);
 }
 
-function readLines(ctx: CommandContext, file: string): string[] {
+/** The lines of an env or label file, as Go's bufio.ScanLines splits them (a final `\r` dropped). */
+function fileLines(ctx: CommandContext, file: string): Buffer[] {
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8').split(/\r?\n/);
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw invalidOption(ctx, `open ${file}: ${reason}`);
+    // As docker: a file that cannot be opened is named plainly, one that cannot be read as an env file.
+    if (code === 'ENOENT') throw invalidOption(ctx, `open ${file}: no such file or directory`);
+    if (code === 'EACCES') throw invalidOption(ctx, `open ${file}: permission denied`);
+    if (code === 'EISDIR') throw invalidOption(ctx, `invalid env file (${file}): read ${file}: is a directory`);
+    throw invalidOption(ctx, `open ${file}: ${(err as Error).message}`);
   }
+  const lines: Buffer[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    const next = end < 0 ? bytes.length : end + 1;
+    if (end < 0) end = bytes.length;
+    if (end > start && bytes[end - 1] === 0x0d) end--;
+    lines.push(bytes.subarray(start, end));
+    start = next;
+  }
+  return lines;
 }
 
 /** `KEY=value` stays; a bare `KEY` takes the local value and is dropped when unset (docker's -e and --env-file). */
@@ -41,20 +60,30 @@ function expandEnv(ctx: CommandContext, entry: string): string | undefined {
   return value === undefined ? undefined : `${entry}=${value}`;
 }
 
-/** docker's opts.ParseEnvFile / ParsePropertiesFile: comments and blank lines skipped. */
+/**
+ * docker's opts.ParseEnvFile / ReadKVStrings: leading blanks, blank lines and `#` comments skipped,
+ * a UTF-8 byte-order mark dropped; a bare `KEY` takes the local value in an env file and is dropped
+ * from a label file. Errors read `invalid env file (<file>): …`, for label files too, as docker's.
+ */
 function parsePropertyFile(ctx: CommandContext, file: string, kind: 'env' | 'label'): string[] {
   const entries: string[] = [];
-  for (const raw of readLines(ctx, file)) {
-    const line = raw.replace(/^\s+/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    const name = line.split('=')[0]!;
-    if (/\s/.test(name)) throw invalidOption(ctx, `variable '${name}' contains whitespaces`);
-    if (kind === 'label') entries.push(line);
-    else {
-      const expanded = expandEnv(ctx, line);
+  const bad = (reason: string) => invalidOption(ctx, `invalid env file (${file}): ${reason}`);
+  fileLines(ctx, file).forEach((bytes, index) => {
+    if (!isUtf8(bytes)) throw bad(`invalid utf8 bytes at line ${index + 1}: [${[...bytes].join(' ')}]`);
+    let text = bytes.toString('utf8');
+    if (index === 0) text = text.replace(/^\uFEFF/, '');
+    const line = text.replace(/^\s+/u, '');
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const variable = eq < 0 ? line : line.slice(0, eq);
+    if (/[ \t]/.test(variable)) throw bad(`variable '${variable}' contains whitespaces`);
+    if (variable === '') throw bad(`no variable name on line '${line}'`);
+    if (eq >= 0) entries.push(line);
+    else if (kind === 'env') {
+      const expanded = expandEnv(ctx, variable.trim());
       if (expanded !== undefined) entries.push(expanded);
     }
-  }
+  });
   return entries;
 }
 
@@ -62,7 +91,10 @@ function parseRestartPolicy(ctx: CommandContext, text: string): { name: string; 
   const [name, count] = text.split(/:(.*)/s) as [string, string | undefined];
   let maximumRetryCount = 0;
   if (count !== undefined && count !== '') {
-    if (!/^[-+]?\d+$/.test(count)) throw invalidOption(ctx, 'invalid restart policy format: maximum retry count must be an integer');
+    // strconv.Atoi, within the int32 the count travels as
+    if (!/^[-+]?\d+$/.test(count) || Number(count) < -(2 ** 31) || Number(count) > 2 ** 31 - 1) {
+      throw invalidOption(ctx, 'invalid restart policy format: maximum retry count must be an integer');
+    }
     maximumRetryCount = Number(count);
   }
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) {
@@ -126,6 +158,8 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
     ...mountSpecFields(p.values, (message) => invalidOption(ctx, message)),
     ...networkSpecFields(p.values, (message) => invalidOption(ctx, message)),
+    ...healthSpecFields(p.values, (message) => invalidOption(ctx, message)),
+    ...securitySpecFields(p.values, (message) => invalidOption(ctx, message)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { channelOptions, grpcTarget, RegistryService, type RegistryServer } from '@berth/proto';
 
@@ -20,6 +20,8 @@ export async function serveAdmin(address: string, service: RegistryServer): Prom
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  // The admin API can delete anything: root only (the gateway also checks the socket is root's).
+  if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
   const bound = target.startsWith('unix:') ? target : `${target.slice(0, target.lastIndexOf(':'))}:${port}`;
   return {
     address: bound,

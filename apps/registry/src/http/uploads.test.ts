@@ -84,6 +84,25 @@ describe('blob uploads', () => {
     expect(put.statusCode).toBe(201);
   });
 
+  it('answer a chunk whose length differs from its Content-Range with 416, and append none of it', async () => {
+    const location = await startUpload();
+    await reg.app.inject({ method: 'PATCH', url: location, payload: 'abc', headers: { ...octet, 'content-range': '0-2' } });
+    for (const [payload, range] of [['de', '3-6'], ['defgh', '3-6']] as const) {
+      const res = await reg.app.inject({ method: 'PATCH', url: location, payload, headers: { ...octet, 'content-range': range } });
+      expect(res.statusCode).toBe(416);
+      expect(errorCode(res)).toBe('BLOB_UPLOAD_INVALID');
+      expect(errorMessage(res)).toBe(`Content-Range ${range} announces 4 bytes but ${payload.length} were received: the chunk was not appended, resume at offset 3`);
+      expect(res.headers.range).toBe('0-2');
+      const status = await reg.app.inject({ method: 'GET', url: location });
+      expect(status.headers.range).toBe('0-2');
+    }
+    // The rejected bytes are not in the blob: resuming at 3 gives exactly "abcdefg".
+    await reg.app.inject({ method: 'PATCH', url: location, payload: 'defg', headers: { ...octet, 'content-range': '3-6' } });
+    const put = await reg.app.inject({ method: 'PUT', url: `${location}?digest=${sha256('abcdefg')}` });
+    expect(put.statusCode).toBe(201);
+    expect((await reg.app.inject({ method: 'GET', url: `/v2/app/web/blobs/${sha256('abcdefg')}` })).body).toBe('abcdefg');
+  });
+
   it('reject a wrong digest with 400 DIGEST_INVALID and store nothing', async () => {
     const wrong = sha256('something else');
     const res = await reg.app.inject({ method: 'POST', url: `/v2/app/web/blobs/uploads/?digest=${wrong}`, payload: 'actual', headers: octet });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,7 +43,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * - a blob becomes visible only by an atomic rename of a fully received, digest-verified upload,
  *   so a killed upload never leaves a partial blob behind;
  * - chunks of one upload are appended strictly in order (a wrong offset is `BLOB_UPLOAD_INVALID`
- *   with status 416) and never concurrently;
+ *   with status 416) and never concurrently; a chunk with a Content-Range is appended whole or not
+ *   at all (416 when its length differs from the range: nothing of it stays);
  * - a manifest is stored only when every blob / child manifest it references is in the repository.
  *
  * Errors are `RegistryError`s carrying the OCI code the HTTP layer answers with. Repository names
@@ -142,8 +143,8 @@ export class FilesystemStorage {
 
   /**
    * Appends a chunk to an upload. With `range`, its start must equal the bytes received so far,
-   * else `BLOB_UPLOAD_INVALID` (status 416, with the current `Range`); the byte count written must
-   * then equal the range's length.
+   * else `BLOB_UPLOAD_INVALID` (status 416, with the current `Range`); the byte count received must
+   * then equal the range's length, else the same 416 and the chunk is removed again.
    */
   async writeUpload(name: string, uuid: string, source: Readable, range?: ChunkRange): Promise<UploadStatus> {
     return this.withLock(this.key(name, uuid), async () => {
@@ -230,21 +231,27 @@ export class FilesystemStorage {
         callback(null, chunk);
       },
     });
+    const data = this.paths.uploadData(name, uuid);
     try {
-      await pipeline(source, counter, createWriteStream(this.paths.uploadData(name, uuid), { flags: 'a' }));
+      await pipeline(source, counter, createWriteStream(data, { flags: 'a' }));
     } catch (err) {
       this.hashes.delete(key); // the hash may have seen bytes that never reached the file
+      // A chunk with a Content-Range is all or nothing: drop what part of it arrived.
+      if (range !== undefined) await truncate(data, size);
       throw err;
     }
-    if (state !== undefined) state.size += written;
     if (range !== undefined && range.end - range.start + 1 !== written) {
-      // The bytes are kept (the Range of the next status tells the client where it stands).
+      // Rejected, so not appended: the file goes back to where it was, and the running hash (which
+      // saw the bytes) is dropped; completeUpload hashes the file instead.
+      await truncate(data, size);
+      this.hashes.delete(key);
       throw new RegistryError(
         'BLOB_UPLOAD_INVALID',
-        `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${written} were received`,
-        { status: 416, detail: { offset: size + written }, headers: { range: rangeHeader(size + written) } },
+        `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${written} were received: the chunk was not appended, resume at offset ${size}`,
+        { status: 416, detail: { offset: size }, headers: { range: rangeHeader(size) } },
       );
     }
+    if (state !== undefined) state.size += written;
   }
 
   // -------------------------------------------------------------- manifests

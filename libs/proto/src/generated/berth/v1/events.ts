@@ -620,7 +620,7 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
 
 /**
  * Events: every state change, as Docker reports it (`docker events`). Published on NATS under
- * `berth.events.<type>.<action>` (see libs/events) and kept in the JetStream stream EVENTS.
+ * `berth.events.<host-id>.<type>.<action>` (see libs/events) and kept in the JetStream stream EVENTS.
  */
 export type EventsService = typeof EventsService;
 export const EventsService = {

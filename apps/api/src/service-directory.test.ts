@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untrustedReason } from './endpoint-check.js';
+import { ServiceDirectory } from './service-directory.js';
+
+interface Entry {
+  id: string;
+  address: string;
+  startedAt: number;
+}
+
+let dir: string;
+const servers: Server[] = [];
+async function socketAt(name: string, uid?: number): Promise<string> {
+  const path = join(dir, name);
+  const server = createServer();
+  server.listen(path);
+  await once(server, 'listening');
+  servers.push(server);
+  if (uid !== undefined) chownSync(path, uid, uid);
+  return path;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'berth-api-test-'));
+});
+afterAll(() => {
+  for (const s of servers) s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('untrustedReason', () => {
+  it('trusts only a root-owned unix socket, not a symlink nor a file nor TCP', async () => {
+    const root = await socketAt('root.sock');
+    const other = await socketAt('other.sock', 65534);
+    writeFileSync(join(dir, 'file'), '');
+    symlinkSync(root, join(dir, 'link.sock'));
+    expect(untrustedReason(`unix:${root}`, 0)).toBeUndefined();
+    expect(untrustedReason(`unix://${root}`, 0)).toBeUndefined();
+    expect(untrustedReason(`unix:${other}`, 0)).toBe(`socket "${other}" is owned by uid 65534, not root`);
+    expect(untrustedReason(`unix:${other}`, 65534)).toBeUndefined(); // a gateway run by that user trusts its own
+    expect(untrustedReason(`unix:${join(dir, 'link.sock')}`, 0)).toBe(`"${join(dir, 'link.sock')}" is not a socket`);
+    expect(untrustedReason(`unix:${join(dir, 'file')}`, 0)).toBe(`"${join(dir, 'file')}" is not a socket`);
+    expect(untrustedReason(`unix:${join(dir, 'gone.sock')}`, 0)).toBe(`cannot check socket "${join(dir, 'gone.sock')}": ENOENT`);
+    expect(untrustedReason('127.0.0.1:7000', 0)).toBe('"127.0.0.1:7000" is not a unix socket (agents on TCP need TLS, which Berth does not offer yet)');
+  });
+});
+
+describe('ServiceDirectory', () => {
+  const make = (list: () => Promise<Entry[]>, connected = () => true, log: string[] = []) =>
+    new ServiceDirectory<Entry>({
+      list,
+      id: (e) => `host ${e.id}`,
+      address: (e) => e.address,
+      startedAt: (e) => e.startedAt,
+      connected,
+      noneMessage: 'No runtime agent is running',
+      log: (l) => log.push(l),
+      freshMs: 50,
+      timeoutMs: 200,
+    });
+
+  it('picks the newest trusted entry and logs an ignored one once', async () => {
+    const good = await socketAt('good.sock');
+    const evil = await socketAt('evil.sock', 65534);
+    const log: string[] = [];
+    const directory = make(async () => [
+      { id: 'real', address: `unix:${good}`, startedAt: 1 },
+      { id: 'fake', address: `unix:${evil}`, startedAt: 2 },
+    ], () => true, log);
+    expect((await directory.pick(0)).id).toBe('real');
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await directory.pick(0)).id).toBe('real');
+    expect(log).toEqual([`Ignoring "host fake" announced on NATS: socket "${evil}" is owned by uid 65534, not root`]);
+  });
+
+  it('answers from memory when NATS is down or slow, without waiting for it', async () => {
+    const good = await socketAt('cached.sock');
+    let reads = 0;
+    let mode: 'ok' | 'hang' | 'fail' = 'ok';
+    let up = true;
+    const log: string[] = [];
+    const directory = make(
+      () => {
+        reads++;
+        if (mode === 'hang') return new Promise(() => undefined);
+        if (mode === 'fail') return Promise.reject(new Error('TIMEOUT'));
+        return Promise.resolve([{ id: 'a', address: `unix:${good}`, startedAt: 1 }]);
+      },
+      () => up,
+      log,
+    );
+    expect((await directory.pick(0)).id).toBe('a');
+    up = false;
+    mode = 'hang';
+    await new Promise((r) => setTimeout(r, 60));
+    let started = Date.now();
+    expect((await directory.pick(0)).id).toBe('a'); // disconnected: no read at all
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(reads).toBe(1);
+    up = true; // connected but NATS does not answer: one read, cut at its deadline, then the cache
+    started = Date.now();
+    expect((await directory.pick(0)).id).toBe('a');
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(reads).toBe(2);
+    expect((await directory.pick(0)).id).toBe('a'); // and no new read for a while after a failure
+    expect(reads).toBe(2);
+    expect(log).toEqual(['Cannot read the service directory from NATS, using what was last read: no answer within 0.2 s']);
+  });
+
+  it('says no service is running, and that NATS is unreachable too when it is', async () => {
+    await expect(make(async () => []).pick(0)).rejects.toThrow(/^No runtime agent is running$/);
+    await expect(make(async () => [], () => false).pick(0)).rejects.toThrow(
+      'No runtime agent is running (NATS, where services announce themselves, is not reachable either)',
+    );
+  });
+});

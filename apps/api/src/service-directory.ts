@@ -1,0 +1,86 @@
+import { UnavailableError } from '@berth/errors';
+import { withDeadline } from '@berth/events';
+import { untrustedReason } from './endpoint-check.js';
+
+export interface ServiceDirectoryOptions<T> {
+  /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list). */
+  list: () => Promise<T[]>;
+  /** The entry's id and the gRPC address it announces. */
+  id: (entry: T) => string;
+  address: (entry: T) => string;
+  startedAt: (entry: T) => number;
+  /** False while the NATS connection is down: the cache answers without asking. */
+  connected: () => boolean;
+  /** The error when no trusted entry shows up in time. */
+  noneMessage: string;
+  log: (line: string) => void;
+  /** How long a read list is reused. Default 1 s. */
+  freshMs?: number;
+  /** Deadline of one read from NATS. Default 2 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * The gateway's memory of a NATS KV directory (the hosts, the registries): read at most every
+ * `freshMs`, each read with a deadline, and the last list kept while NATS is down or slow, so a
+ * `ps` or `run` never waits for NATS (it is for discovery; the calls go to the services directly).
+ * Entries whose address is not a root-owned unix socket are ignored (endpoint-check.ts), with a
+ * log line the first time.
+ */
+export class ServiceDirectory<T> {
+  private cache?: { entries: T[]; at: number };
+  private reading?: Promise<T[]>;
+  private readonly warned = new Set<string>();
+  private natsWarned = false;
+  /** When a read last failed: for a few seconds after, the cache answers without trying again. */
+  private failedAt = 0;
+
+  constructor(private readonly options: ServiceDirectoryOptions<T>) {}
+
+  /** The most recently started trusted entry, waiting up to `waitMs` for one to appear. */
+  async pick(waitMs: number): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const trusted = this.trusted(await this.entries());
+      if (trusted.length > 0) return trusted.sort((a, b) => this.options.startedAt(b) - this.options.startedAt(a))[0]!;
+      if (Date.now() >= deadline) {
+        const why = this.options.connected() ? '' : ' (NATS, where services announce themselves, is not reachable either)';
+        throw new UnavailableError(`${this.options.noneMessage}${why}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private trusted(entries: T[]): T[] {
+    return entries.filter((entry) => {
+      const reason = untrustedReason(this.options.address(entry));
+      if (reason === undefined) return true;
+      const key = `${this.options.id(entry)} ${reason}`;
+      if (!this.warned.has(key)) {
+        this.warned.add(key);
+        this.options.log(`Ignoring "${this.options.id(entry)}" announced on NATS: ${reason}`);
+      }
+      return false;
+    });
+  }
+
+  private async entries(): Promise<T[]> {
+    const { freshMs = 1_000, timeoutMs = 2_000 } = this.options;
+    if (this.cache && Date.now() - this.cache.at < freshMs) return this.cache.entries;
+    if (!this.options.connected() || Date.now() - this.failedAt < 5_000) return this.cache?.entries ?? [];
+    this.reading ??= withDeadline(this.options.list(), timeoutMs, () => new Error(`no answer within ${timeoutMs / 1000} s`)).finally(
+      () => (this.reading = undefined),
+    );
+    try {
+      const entries = await this.reading;
+      this.cache = { entries, at: Date.now() };
+      this.natsWarned = false;
+      return entries;
+    } catch (err) {
+      if (!this.natsWarned) this.options.log(`Cannot read the service directory from NATS, using what was last read: ${(err as Error).message}`);
+      this.natsWarned = true;
+      this.failedAt = Date.now();
+      return this.cache?.entries ?? [];
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { InvalidArgumentError } from '@berth/errors';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { substitute } from './template.js';
+
+const env: Record<string, string> = { FOO: 'foo', EMPTY: '', NUM: '42' };
+const lookup = (n: string) => (Object.hasOwn(env, n) ? env[n] : undefined);
+const sub = (t: string) => substitute(t, { lookup });
+
+describe('substitute (12-interpolation.md)', () => {
+  it.each([
+    ['$FOO', 'foo'],
+    ['${FOO}', 'foo'],
+    ['a${FOO}b$FOO.c', 'afoobfoo.c'],
+    ['${UNSET}', ''],
+    ['${UNSET:-d}', 'd'],
+    ['${EMPTY:-d}', 'd'],
+    ['${EMPTY-d}', ''],
+    ['${UNSET-d}', 'd'],
+    ['${FOO:+alt}', 'alt'],
+    ['${EMPTY:+alt}', ''],
+    ['${EMPTY+alt}', 'alt'],
+    ['${UNSET+alt}', ''],
+    ['${FOO:?err}', 'foo'],
+    ['${EMPTY?err}', ''],
+    ['${UNSET:-${FOO}}', 'foo'],
+    ['${UNSET:-${ALSO:-default}}', 'default'],
+    ['${UNSET:-$FOO-x}', 'foo-x'],
+    ['${UNSET:-a b c}', 'a b c'],
+    ['$$', '$'],
+    ['$$FOO', '$FOO'],
+    ['$${FOO}', '${FOO}'],
+    ['${UNSET:-$$}', '$'],
+    ['cost 5$', 'cost 5$'],
+    ['$1 and $ and $-', '$1 and $ and $-'],
+    ['${UNSET:-{x}}', '{x}'],
+    ['${NUM}${NUM}', '4242'],
+    ['no variables', 'no variables'],
+  ])('%s → %s', (template, expected) => {
+    expect(sub(template)).toBe(expected);
+  });
+
+  it.each([
+    ['${UNSET:?is required}', 'required variable UNSET is missing a value: is required'],
+    ['${EMPTY:?must not be empty}', 'required variable EMPTY is missing a value: must not be empty'],
+    ['${UNSET?}', 'required variable UNSET is missing a value'],
+    ['${UNSET?need $FOO}', 'required variable UNSET is missing a value: need foo'],
+    ['${FOO!}', 'invalid interpolation format in "${FOO!}": you may need to escape any $ with another $'],
+    ['${}', 'invalid interpolation format in "${}": you may need to escape any $ with another $'],
+    ['${ FOO}', 'invalid interpolation format in "${ FOO}": you may need to escape any $ with another $'],
+    ['${FOO', 'invalid interpolation format in "${FOO": you may need to escape any $ with another $'],
+    ['${FOO:-abc', 'invalid interpolation format in "${FOO:-abc": you may need to escape any $ with another $'],
+    ['${FOO/a/b}', 'invalid interpolation format in "${FOO/a/b}": you may need to escape any $ with another $'],
+  ])('%s fails: %s', (template, message) => {
+    let error: unknown;
+    try {
+      sub(template);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('reports each unset variable it falls back on', () => {
+    const unset: string[] = [];
+    substitute('$A ${B} ${C:-x} ${D-y}', { lookup, onUnset: (n) => unset.push(n) });
+    expect(unset).toEqual(['A', 'B']);
+  });
+
+  it('refuses nesting deeper than the limit with a clear error', () => {
+    const deep = '${A:-'.repeat(100) + 'x' + '}'.repeat(100);
+    expect(() => sub(deep)).toThrow(/interpolation nested more than 64 levels deep/);
+    const ok = '${A:-'.repeat(60) + 'x' + '}'.repeat(60);
+    expect(sub(ok)).toBe('x');
+  });
+
+  it('takes linear time on long and deeply nested input', () => {
+    const time = (text: string) => {
+      const start = performance.now();
+      try {
+        sub(text);
+      } catch {
+        // depth errors are fine here: only the time matters
+      }
+      return performance.now() - start;
+    };
+    const small = '${A:-'.repeat(60) + 'x}'.repeat(1) + '}'.repeat(59);
+    const big = ('$FOO ${A:-${B:-x}} $$ '.repeat(20_000) + small).repeat(5);
+    expect(time(big)).toBeLessThan(1000);
+    const unclosed = '${A:-'.repeat(63) + '$'.repeat(200_000);
+    expect(time(unclosed)).toBeLessThan(500);
+  });
+});
+
+describe('substitute fuzz', () => {
+  it('never throws anything but InvalidArgumentError, in linear-ish time', () => {
+    const alphabet = fc.constantFrom('$', '{', '}', ':', '-', '?', '+', 'A', 'FOO', 'EMPTY', '_', ' ', '1', '$$', '${', '${FOO', ':-', '}}');
+    const deadline = Date.now() + 2500;
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 400 }), (parts) => {
+        if (Date.now() > deadline) return;
+        const text = parts.join('');
+        const start = performance.now();
+        try {
+          const out = sub(text);
+          expect(typeof out).toBe('string');
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidArgumentError);
+        }
+        // 400 tokens: anything quadratic would show; generous bound for a loaded machine
+        expect(performance.now() - start).toBeLessThan(50);
+      }),
+      { seed: 20240601, numRuns: 3000 },
+    );
+  });
+});

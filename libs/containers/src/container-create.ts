@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { resolveCommand } from '@berth/runtime';
+import { checkRestartPolicy, hostConfigOf, mergeConfig } from './config-merge.js';
+import type { ContainerContext } from './container-context.js';
+import { nameInUse } from './container-store.js';
+import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
+import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
+import { checkHealthcheck } from './health-config.js';
+import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
+import { generateName, normalizeName } from './names.js';
+import type { ContainerNetworking } from './networking.js';
+import { checkSecurityOptions } from './security-options.js';
+import { parseSignal } from './signals.js';
+import { createdState } from './state.js';
+import type { ContainerRecord, CreateOptions } from './types.js';
+
+/** What `create` uses besides the shared context. */
+export interface CreateDeps {
+  images: ImageSource;
+  snapshotter: Pick<ContainerSnapshotter, 'prepare' | 'remove'>;
+  network?: Pick<ContainerNetworking, 'create' | 'remove'>;
+  volumes?: VolumeSource;
+}
+
+/**
+ * Creates a container (state `created`): resolves and unpacks the image, prepares the rw
+ * snapshot, merges the config, writes the bundle dir's hostname/hosts/resolv.conf and the record.
+ * Errors: InvalidArgumentError (name, command, options), ConflictError (name in use),
+ * NotFoundError `No such image: x`. A failure leaves nothing behind.
+ * @returns the new container's id (64 hex).
+ */
+export async function createContainer(ctx: ContainerContext, deps: CreateDeps, options: CreateOptions): Promise<string> {
+  const restartPolicy = checkRestartPolicy(options);
+  if (options.stopSignal) parseSignal(options.stopSignal);
+  checkHealthcheck(options.healthcheck);
+  checkSecurityOptions(options);
+  const name = options.name !== undefined && options.name !== '' ? normalizeName(options.name) : freshName(ctx);
+  const holder = ctx.store.idByName(name);
+  if (holder !== undefined) throw nameInUse(name, holder);
+  if (ctx.reservedNames.has(name)) throw nameInUse(name, 'in creation');
+  ctx.reservedNames.add(name);
+  const id = randomBytes(32).toString('hex');
+  const { layout } = ctx;
+  let snapshotPrepared = false;
+  let dirMade = false;
+  let networkRecorded = false;
+  let createdVolumes: string[] = [];
+  try {
+    const image = await deps.images.resolve(options.image);
+    const imageConfig = image.config.config ?? {};
+    const argv = resolveCommand(
+      { Entrypoint: imageConfig.Entrypoint ?? null, Cmd: imageConfig.Cmd ?? null },
+      { entrypoint: options.entrypoint, cmd: options.cmd },
+    );
+    const parent = await deps.images.unpack(image.id);
+    await deps.snapshotter.prepare(id, parent);
+    snapshotPrepared = true;
+    const bundle = layout.bundleDir(id);
+    await mkdir(layout.rootfs(id), { recursive: true });
+    dirMade = true;
+
+    const hostname = options.hostname || id.slice(0, 12);
+    const config = mergeConfig(options, imageConfig, hostname);
+    let networkMode = 'default';
+    if (deps.network) {
+      networkRecorded = true;
+      const net = await deps.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, options.network ?? {});
+      networkMode = net.networkMode;
+      // Docker lists `-p` and `--expose` ports among the exposed ones.
+      if (net.exposedPorts.length > 0) config.ExposedPorts = Object.fromEntries(net.exposedPorts.map((key) => [key, {}]));
+    }
+    const mounts = await resolveMounts(
+      { binds: options.binds, mounts: options.mounts, tmpfs: options.tmpfs, volumesFrom: options.volumesFrom, imageVolumes: imageConfig.Volumes },
+      { volumes: deps.volumes, mountsOf: (c) => ctx.mustGet(ctx.resolve(c)).MountPoints ?? [] },
+    );
+    createdVolumes = mounts.created;
+    await writeHostname(layout.hostnamePath(id), hostname);
+    await writeHosts(layout.hostsPath(id), hostname, config.Domainname);
+    await writeResolvConf(layout.resolvConfPath(id));
+    const record: ContainerRecord = {
+      Id: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      Image: image.id,
+      ImageRef: options.image,
+      Path: argv[0]!,
+      Args: argv.slice(1),
+      Config: config,
+      HostConfig: hostConfigOf(options, { networkMode, restartPolicy }),
+      State: createdState(),
+      RestartCount: 0,
+      SnapshotKey: id,
+      SnapshotParent: parent,
+      BundleDir: bundle,
+      LogPath: layout.logPath(id),
+      ResolvConfPath: layout.resolvConfPath(id),
+      HostnamePath: layout.hostnamePath(id),
+      HostsPath: layout.hostsPath(id),
+      ManuallyStopped: false,
+      HasBeenStartedBefore: false,
+      MountPoints: mounts.points,
+    };
+    ctx.store.insert(record);
+    ctx.emit('create', record);
+    return id;
+  } catch (err) {
+    if (snapshotPrepared) await deps.snapshotter.remove(id).catch(() => {});
+    if (dirMade) await rm(layout.bundleDir(id), { recursive: true, force: true }).catch(() => {});
+    if (networkRecorded) await deps.network?.remove(id).catch(() => {});
+    if (deps.volumes) await removeVolumes(deps.volumes, createdVolumes).catch(() => {});
+    throw err;
+  } finally {
+    ctx.reservedNames.delete(name);
+  }
+}
+
+/** A generated `/adjective_surname` no container has or is being created with. */
+function freshName(ctx: ContainerContext): string {
+  for (let retry = 0; ; retry++) {
+    const name = `/${generateName(retry > 5 ? retry : 0)}`;
+    if (ctx.store.idByName(name) === undefined && !ctx.reservedNames.has(name)) return name;
+  }
+}

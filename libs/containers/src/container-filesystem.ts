@@ -1,0 +1,63 @@
+import { mkdtemp, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { listChanges, packDirectory } from '@berth/layers';
+import { mountAll, unmount } from '@berth/snapshots';
+import type { ContainerContext } from './container-context.js';
+import type { ContainerSnapshotter } from './dependencies.js';
+import { isMountpoint } from './mountinfo.js';
+import type { CommitInfo } from './types.js';
+
+/** A container's filesystem as data: `docker diff`, `docker export`, and what `docker commit` needs. */
+export class ContainerFilesystem {
+  constructor(
+    private readonly ctx: ContainerContext,
+    private readonly snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'upperDir' | 'lowerDirs'>,
+  ) {}
+
+  /** Changes of the container's rw layer against its image (`docker diff`). */
+  async diff(idOrName: string): Promise<Array<{ kind: 'A' | 'C' | 'D'; path: string }>> {
+    const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
+    return listChanges(this.snapshotter.upperDir(rec.SnapshotKey), await this.snapshotter.lowerDirs(rec.SnapshotKey));
+  }
+
+  /**
+   * The container's whole filesystem as one plain tar stream (`docker export`). A stopped
+   * container's snapshot is mounted on a temporary mountpoint until the stream ends.
+   */
+  async export(idOrName: string): Promise<Readable> {
+    const id = this.ctx.resolve(idOrName);
+    return this.ctx.locks.run(id, async () => {
+      const rec = this.ctx.mustGet(id);
+      const rootfs = this.ctx.layout.rootfs(id);
+      if (await isMountpoint(rootfs)) {
+        const packed = packDirectory(rootfs);
+        packed.diffId.catch(() => {}); // only the stream matters here; its errors reach the reader
+        return packed.stream;
+      }
+      const target = await mkdtemp(join(this.ctx.layout.runRoot, 'export-'));
+      await mountAll(await this.snapshotter.mounts(rec.SnapshotKey), target);
+      const { stream, diffId } = packDirectory(target);
+      diffId.catch(() => {}); // only the stream matters here; its errors reach the reader
+      let cleaned = false;
+      const cleanup = () => {
+        if (cleaned) return;
+        cleaned = true;
+        void unmount(target)
+          .then(() => rmdir(target))
+          // A mountpoint left under the run root is swept with it at the next boot; nobody to tell here.
+          .catch(() => {});
+      };
+      stream.once('end', cleanup);
+      stream.once('close', cleanup);
+      stream.once('error', cleanup);
+      return stream;
+    });
+  }
+
+  /** What `ImageStore.commit` needs to turn the container into an image. */
+  commitInfo(idOrName: string): CommitInfo {
+    const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
+    return { upperDir: this.snapshotter.upperDir(rec.SnapshotKey), imageId: rec.Image, config: rec.Config };
+  }
+}

@@ -1,0 +1,328 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, NotFoundError, isBerthError, messageOf } from '@berth/errors';
+import { generateSpec, resolveUser, type RuntimeExits, type RuntimeLifecycle } from '@berth/runtime';
+import { mountAll, unmount } from '@berth/snapshots';
+import { mergeEnv } from './config-merge.js';
+import type { ContainerContext } from './container-context.js';
+import type { HealthHooks } from './container-health.js';
+import type { ContainerSnapshotter } from './dependencies.js';
+import { deferred, notifyWaiters, type Live } from './live-state.js';
+import { CommandNotRunnableError, lookPath } from './look-path.js';
+import { isMountpoint } from './mountinfo.js';
+import { anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
+import type { ContainerNetworking } from './networking.js';
+import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
+import { securitySpecOptions } from './security-options.js';
+import { parseSignal } from './signals.js';
+import { statusOf, zeroTime } from './state.js';
+import type { ContainerRecord } from './types.js';
+
+/** What the runner uses besides the shared context. */
+export interface RunnerDeps {
+  runtime: RuntimeLifecycle & RuntimeExits;
+  snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove'>;
+  network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove'>;
+  volumes?: VolumeSource;
+  /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
+  health?: HealthHooks;
+}
+
+/**
+ * The engine under the lifecycle verbs: one run of a container from mount to exit. Starts it
+ * (rootfs mount, OCI spec, runtime create + start), watches for its exit, records the exit and
+ * applies the restart policy or `--rm`, removes containers, and reconciles records with reality
+ * after an agent restart. Every `…Locked` method expects the caller to hold the container's lock.
+ */
+export class ContainerRunner {
+  constructor(
+    private readonly ctx: ContainerContext,
+    private readonly deps: RunnerDeps,
+  ) {}
+
+  /**
+   * One container of `init`: a container recorded as running or paused whose process still lives
+   * is adopted (its exit will be handled here); one that died meanwhile gets its exit code from
+   * conmon's exit file (255 when there is none) and its restart policy applied. Stopped containers
+   * with `always`, or `unless-stopped` and not stopped by the user, are started again.
+   */
+  async reconcileLocked(id: string): Promise<void> {
+    const { runtime } = this.deps;
+    const rec = this.ctx.store.get(id);
+    if (rec === undefined) return;
+    const live = this.ctx.live.of(rec);
+    if (rec.State.Status === 'removing') {
+      // The agent died while removing it: finish the job.
+      await this.removeLocked(rec);
+      return;
+    }
+    if (rec.State.Running && !rec.State.Restarting) {
+      const state = (await runtime.conmonAlive(rec.Id)) ? await this.runtimeState(rec.Id) : undefined;
+      if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
+        rec.State.Pid = state.pid;
+        rec.State.Paused = state.status === 'paused';
+        rec.State.Status = statusOf(rec.State);
+        if (!rec.State.Paused) this.deps.health?.resumed(rec, { adopted: true });
+        this.ctx.store.update(rec);
+        this.watch(rec, live);
+        return;
+      }
+      let exitCode = await runtime.exitCode(rec.Id).catch(() => undefined);
+      if (exitCode === undefined && (await runtime.conmonAlive(rec.Id))) {
+        // Exited just now: conmon is about to write the code.
+        exitCode = await runtime.waitExit(rec.Id, AbortSignal.timeout(5_000)).catch(() => undefined);
+      }
+      live.exited = deferred();
+      await this.handleExitLocked(rec, live, exitCode ?? 255);
+      return;
+    }
+    // Waiting for a policy restart when the agent stopped, or a policy that restarts on agent start.
+    const wantsStart =
+      rec.State.Restarting ||
+      (!rec.State.Running && rec.HasBeenStartedBefore && restartsOnAgentStart(rec.HostConfig.RestartPolicy, rec.ManuallyStopped));
+    if (wantsStart) {
+      if (rec.State.Restarting) rec.RestartCount++;
+      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+    }
+  }
+
+  /**
+   * Starts a run: mounts the rootfs, checks user and command, writes the OCI spec, creates the
+   * container in the runtime, connects pending attaches, starts it and records it running. On
+   * failure everything is undone and the failure recorded (exit code 127/126/128, as Docker).
+   */
+  async startLocked(rec: ContainerRecord, live: Live, options: { userStart: boolean }): Promise<void> {
+    const { runtime, snapshotter, network, volumes } = this.deps;
+    const { layout } = this.ctx;
+    const id = rec.Id;
+    if (options.userStart) {
+      live.restart = new RestartManager(rec.HostConfig.RestartPolicy);
+      rec.RestartCount = 0;
+      rec.ManuallyStopped = false;
+    }
+    const rootfs = layout.rootfs(id);
+    await runtime.delete(id, { force: true }).catch(() => {});
+    try {
+      if (!(await isMountpoint(rootfs))) {
+        await mkdir(rootfs, { recursive: true });
+        await mountAll(await snapshotter.mounts(rec.SnapshotKey), rootfs);
+      }
+      const user = await resolveUser(rootfs, rec.Config.User);
+      const cwd = rec.Config.WorkingDir || '/';
+      await lookPath(rootfs, rec.Path, { env: rec.Config.Env, workingDir: cwd });
+      const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
+      const sandbox = await network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
+      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts, { mode: 0o644 });
+      if (sandbox?.resolvConf !== undefined) await writeFile(rec.ResolvConfPath, sandbox.resolvConf, { mode: 0o644 });
+      const spec = generateSpec({
+        id,
+        rootfs,
+        args: [rec.Path, ...rec.Args],
+        env: rec.Config.Tty ? mergeEnv(['TERM=xterm'], rec.Config.Env) : rec.Config.Env,
+        cwd,
+        user,
+        hostname: rec.Config.Hostname,
+        terminal: rec.Config.Tty,
+        mounts: withSystemMounts(await prepareMounts(rec.MountPoints ?? [], rootfs, volumes), [
+          bind(rec.HostnamePath, '/etc/hostname'),
+          bind(rec.HostsPath, '/etc/hosts'),
+          bind(rec.ResolvConfPath, '/etc/resolv.conf'),
+        ]),
+        init: rec.HostConfig.Init,
+        ...(sandbox ? { network: sandbox.namespace } : {}),
+        ...(rec.HostConfig.Memory > 0 ? { memory: rec.HostConfig.Memory } : {}),
+        ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
+        ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
+        ...securitySpecOptions(rec.HostConfig),
+      });
+      await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2));
+      live.generation++;
+      live.exited = deferred();
+      await runtime.create(id, {
+        bundle: rec.BundleDir,
+        logPath: rec.LogPath,
+        terminal: rec.Config.Tty,
+        stdin: rec.Config.OpenStdin,
+      });
+      for (const pending of [...live.pendingAttaches]) {
+        live.pendingAttaches.delete(pending);
+        await pending.connect().catch(() => pending.cancel());
+      }
+      await runtime.start(id);
+      const state = await this.runtimeState(id);
+      rec.State = {
+        ...rec.State,
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: state?.pid ?? 0,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: new Date().toISOString(),
+        FinishedAt: zeroTime,
+      };
+      rec.State.Status = statusOf(rec.State);
+      rec.HasBeenStartedBefore = true;
+      this.deps.health?.started(rec);
+      this.ctx.store.update(rec);
+      this.ctx.emit('start', rec);
+      this.watch(rec, live);
+    } catch (err) {
+      await runtime.delete(id, { force: true }).catch(() => {});
+      await unmount(rootfs).catch(() => {});
+      await network?.stop(id).catch(() => {});
+      const exitCode = exitCodeOfStartError(err);
+      const message = messageOf(err);
+      rec.State = { ...rec.State, Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exitCode, Error: message };
+      if (!options.userStart) rec.State.FinishedAt = new Date().toISOString();
+      rec.State.Status = statusOf(rec.State);
+      this.ctx.store.update(rec);
+      live.exited?.resolve();
+      notifyWaiters(live, exitCode, false);
+      for (const pending of live.pendingAttaches) pending.cancel();
+      live.pendingAttaches.clear();
+      if (err instanceof CommandNotRunnableError) {
+        throw new InvalidArgumentError(`failed to create task for container: ${message}`, {
+          code: err.exitCode === 127 ? 'COMMAND_NOT_FOUND' : 'COMMAND_NOT_EXECUTABLE',
+          detail: { exitCode },
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Waits (in the background) for the current run's exit and handles it. */
+  watch(rec: ContainerRecord, live: Live): void {
+    const generation = live.generation;
+    if (live.exited === undefined) live.exited = deferred();
+    const id = rec.Id;
+    this.deps.runtime.waitExit(id, this.ctx.watchers.signal).then(
+      (exitCode) => this.onExit(id, generation, exitCode),
+      () => this.onExit(id, generation, undefined),
+    );
+  }
+
+  private async onExit(id: string, generation: number, exitCode: number | undefined): Promise<void> {
+    if (this.ctx.closed) return;
+    await this.ctx.locks.run(id, async () => {
+      const live = this.ctx.live.get(id);
+      const rec = this.ctx.store.get(id);
+      if (live === undefined || rec === undefined || live.generation !== generation || !rec.State.Running) return;
+      const code = exitCode ?? (await this.deps.runtime.exitCode(id).catch(() => undefined)) ?? 255;
+      await this.handleExitLocked(rec, live, code);
+    });
+  }
+
+  /** Records an exit, cleans the run up, then restarts (policy) or auto-removes. */
+  async handleExitLocked(rec: ContainerRecord, live: Live, exitCode: number): Promise<void> {
+    const { runtime, network } = this.deps;
+    const id = rec.Id;
+    const oom = await runtime.oomKilled(id).catch(() => false);
+    await runtime.delete(id, { force: true }).catch(() => {});
+    await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await network?.stop(id).catch(() => {});
+    const finishedAt = new Date();
+    const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
+    rec.State = {
+      ...rec.State,
+      Running: false,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: oom,
+      Pid: 0,
+      ExitCode: exitCode,
+      FinishedAt: finishedAt.toISOString(),
+    };
+    this.deps.health?.stopped(rec);
+    if (oom) this.ctx.emit('oom', rec);
+    this.ctx.emit('die', rec, { exitCode: String(exitCode) });
+    const delay = live.removing
+      ? undefined
+      : live.restart.shouldRestart(exitCode, rec.RestartCount, rec.ManuallyStopped, ranFor);
+    if (delay !== undefined) {
+      rec.State.Running = true;
+      rec.State.Restarting = true;
+    }
+    rec.State.Status = statusOf(rec.State);
+    this.ctx.store.update(rec);
+    live.exited?.resolve();
+    notifyWaiters(live, exitCode, rec.State.Running);
+    if (delay !== undefined) {
+      live.restartTimer = setTimeout(() => void this.restartByPolicy(id), delay);
+    } else if (rec.HostConfig.AutoRemove && !live.removing) {
+      await this.removeLocked(rec);
+    }
+  }
+
+  private async restartByPolicy(id: string): Promise<void> {
+    await this.ctx.locks.run(id, async () => {
+      const live = this.ctx.live.get(id);
+      const rec = this.ctx.store.get(id);
+      if (this.ctx.closed || live === undefined || rec === undefined || !rec.State.Restarting) return;
+      live.restartTimer = undefined;
+      if (live.restart.isCanceled) return;
+      rec.RestartCount++;
+      await this.startLocked(rec, live, { userStart: false }).catch(() => {});
+    });
+  }
+
+  /** Removes a container that does not run: runtime state, rootfs mount, network, snapshot, bundle, record. */
+  async removeLocked(rec: ContainerRecord, options: { volumes?: boolean } = {}): Promise<void> {
+    const { runtime, snapshotter, network, volumes } = this.deps;
+    const id = rec.Id;
+    const live = this.ctx.live.of(rec);
+    rec.State.Status = 'removing';
+    this.ctx.store.update(rec);
+    await runtime.delete(id, { force: true }).catch(() => {});
+    await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await network?.remove(id);
+    try {
+      await snapshotter.remove(rec.SnapshotKey);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    await rm(rec.BundleDir, { recursive: true, force: true });
+    this.ctx.store.delete(id);
+    this.deps.health?.removed(rec);
+    if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
+      // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
+      await removeVolumes(volumes, anonymousVolumeNames(rec.MountPoints)).catch(() => {});
+    }
+    this.ctx.live.delete(id);
+    this.ctx.emit('destroy', rec);
+    for (const waiter of live.waiters) waiter.resolve(rec.State.ExitCode);
+    live.waiters.clear();
+  }
+
+  /** Sends a signal; a paused container is thawed when the signal is meant to end it. */
+  async signalLocked(rec: ContainerRecord, signal: string): Promise<void> {
+    const { runtime } = this.deps;
+    await runtime.kill(rec.Id, signal);
+    this.ctx.emit('kill', rec, { signal: String(parseSignal(signal).number) });
+    // A frozen process cannot die: thaw it so the signal is delivered (Docker does the same).
+    if (rec.State.Paused && (signal === 'SIGKILL' || signal === parseSignal(rec.Config.StopSignal || 'SIGTERM').name)) {
+      await runtime.resume(rec.Id).catch(() => {});
+      rec.State.Paused = false;
+      rec.State.Status = statusOf(rec.State);
+      this.ctx.store.update(rec);
+    }
+  }
+
+  private async runtimeState(id: string): Promise<{ status: string; pid: number } | undefined> {
+    try {
+      return await this.deps.runtime.state(id);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Docker's exit code for a start that failed: 127 command not found, 126 not executable, else 128. */
+export function exitCodeOfStartError(err: unknown): number {
+  if (err instanceof CommandNotRunnableError) return err.exitCode;
+  if (isBerthError(err) && err.code === 'COMMAND_NOT_FOUND') return 127;
+  if (isBerthError(err) && err.code === 'COMMAND_NOT_EXECUTABLE') return 126;
+  return 128;
+}

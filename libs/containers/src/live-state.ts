@@ -1,0 +1,81 @@
+import { RestartManager } from './restart-manager.js';
+import type { ContainerRecord, WaitCondition } from './types.js';
+
+/** In-memory state of one container while this process manages it (rebuilt by `init`). */
+export interface Live {
+  restart: RestartManager;
+  /** Bumped at every start: an exit of an older run is ignored. */
+  generation: number;
+  /** Resolves once the current run's exit has been handled (state written, cleanup done). */
+  exited?: Deferred<void>;
+  restartTimer?: NodeJS.Timeout;
+  removing?: boolean;
+  waiters: Set<Waiter>;
+  /** Attach sessions to connect at the next start, between runtime create and start. */
+  pendingAttaches: Set<PendingAttach>;
+}
+
+export interface PendingAttach {
+  /** Connects to the runtime's attach socket; resolves once connected (output then flows). */
+  connect(): Promise<void>;
+  /** The start failed: end the session. */
+  cancel(): void;
+}
+
+export interface Waiter {
+  condition: WaitCondition;
+  resolve: (exitCode: number) => void;
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** The `Live` state of every container this process manages, by id. */
+export class LiveTable {
+  private readonly byId = new Map<string, Live>();
+
+  get(id: string): Live | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The container's live state, made fresh (restart policy from the record) on first use. */
+  of(rec: ContainerRecord): Live {
+    let live = this.byId.get(rec.Id);
+    if (live === undefined) {
+      live = {
+        restart: new RestartManager(rec.HostConfig.RestartPolicy),
+        generation: 0,
+        waiters: new Set(),
+        pendingAttaches: new Set(),
+      };
+      this.byId.set(rec.Id, live);
+    }
+    return live;
+  }
+
+  delete(id: string): void {
+    this.byId.delete(id);
+  }
+
+  values(): IterableIterator<Live> {
+    return this.byId.values();
+  }
+}
+
+/** Resolves the waiters an exit satisfies: `next-exit` always, `not-running` unless a restart follows. */
+export function notifyWaiters(live: Live, exitCode: number, stillRunning: boolean): void {
+  for (const waiter of [...live.waiters]) {
+    if (waiter.condition === 'next-exit' || (waiter.condition === 'not-running' && !stillRunning)) {
+      live.waiters.delete(waiter);
+      waiter.resolve(exitCode);
+    }
+  }
+}

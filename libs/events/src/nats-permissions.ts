@@ -1,0 +1,58 @@
+import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
+
+/**
+ * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
+ * libs/platform's platform-secrets.ts) whose permissions this module derives:
+ *
+ * | role      | may publish                                                  | may read                |
+ * | --------- | ------------------------------------------------------------ | ----------------------- |
+ * | gateway   | the JetStream API (reads events, hosts, registries)          | its inbox               |
+ * | agent     | berth.events.<host>.>, $KV.hosts.<host>                       | its inbox               |
+ * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
+ * | builder   | berth.events.<host>.{builder,image}.>                         | its inbox               |
+ *
+ * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
+ * DELETE) only the streams they write to. None but the gateway may read a KV bucket or consume
+ * the event stream, so only the gateway learns agents' addresses. Replies (JetStream acks, API
+ * answers) reach a connection on its own inbox prefix (`inboxPrefix`), which nobody else may
+ * subscribe to. Everything not listed is denied by nats-server.
+ */
+export type NatsRole = 'gateway' | 'agent' | 'registry' | 'builder';
+
+export interface NatsIdentity {
+  role: NatsRole;
+  /** The host id of the service's host (every role but the gateway). */
+  host?: string;
+}
+
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/** The inbox prefix a connection of `identity` must use (nats.js `inboxPrefix`). */
+export function inboxPrefix(identity: NatsIdentity): string {
+  return identity.role === 'gateway' ? '_INBOX_gateway' : `_INBOX_${identity.role}_${subjectToken(identity.host ?? '')}`;
+}
+
+/** The nats-server permissions of `identity`. */
+export function natsPermissions(identity: NatsIdentity): NatsPermissions {
+  const subscribe = [`${inboxPrefix(identity)}.>`];
+  if (identity.role === 'gateway') return { publish: ['$JS.API.>'], subscribe };
+  if (!identity.host) throw new Error(`A NATS identity of role "${identity.role}" needs its host id`);
+  const host = subjectToken(identity.host);
+  const events = `${EVENTS_SUBJECT_PREFIX}.${host}`;
+  const streams = (names: string[]) =>
+    ['$JS.API.INFO', ...names.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, `$JS.API.STREAM.CREATE.${s}`])];
+  switch (identity.role) {
+    case 'agent':
+      return { publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)])], subscribe };
+    case 'registry':
+      return {
+        publish: [`${events}.image.>`, `${kvSubject(REGISTRIES_BUCKET, host)}.>`, ...streams([EVENTS_STREAM, kvStream(REGISTRIES_BUCKET)])],
+        subscribe,
+      };
+    case 'builder':
+      return { publish: [`${events}.builder.>`, `${events}.image.>`, ...streams([EVENTS_STREAM])], subscribe };
+  }
+}

@@ -1,0 +1,169 @@
+import type { ContentStore } from '@berth/content';
+import { type HistoryEntry, parseReference, shortId } from '@berth/oci';
+import { EPOCH, type ImageIndex } from './image-index.js';
+import { familiar } from './image-names.js';
+import { danglingFilter, globMatch, type ImageFilters, matchLabels, normalizeFilters } from './list-filters.js';
+import type { DiskUsage, ImageHistoryItem, ImageInspect, ImageRow, ImageSummary } from './types.js';
+
+/** Docker's views of the images: `images`, `image inspect`, `history`, `system df`. */
+export class ImageViews {
+  constructor(
+    private readonly index: ImageIndex,
+    private readonly content: ContentStore,
+    private readonly usedBy: (imageId: string) => string[],
+  ) {}
+
+  /**
+   * `docker images`: summaries newest first. Without `all`, untagged images that are parents of
+   * other images (intermediate images) are hidden. Filters: dangling, reference (glob on the
+   * familiar name, with or without tag; RepoTags are narrowed to the matches), label, before, since.
+   */
+  async list(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
+    const filters = normalizeFilters(options.filters);
+    const dangling = danglingFilter(filters);
+    const createdOf = (key: string) => {
+      const values = filters.get(key);
+      return values && values.length > 0 ? Math.min(...values.map((v) => Date.parse(this.index.findRow(v).created))) : undefined;
+    };
+    const before = createdOf('before');
+    const since = filters.has('since') ? Math.max(...filters.get('since')!.map((v) => Date.parse(this.index.findRow(v).created))) : undefined;
+    const out: ImageSummary[] = [];
+    for (const record of await this.index.all()) {
+      const created = Date.parse(record.created);
+      if (before !== undefined && !(created < before)) continue;
+      if (since !== undefined && !(created > since)) continue;
+      let tags = record.names.filter((n) => !n.includes('@'));
+      let digests = record.names.filter((n) => n.includes('@'));
+      const untagged = tags.length === 0;
+      if (dangling !== undefined && dangling !== untagged) continue;
+      if (!options.all && record.names.length === 0 && this.index.childrenOf(record.id).length > 0) continue;
+      if (!matchLabels(record.config.config?.Labels, filters.get('label'))) continue;
+      const patterns = filters.get('reference');
+      if (patterns && patterns.length > 0) {
+        const matches = (n: string) => {
+          const ref = parseReference(n);
+          return patterns.some((p) => globMatch(p, ref.familiar()) || globMatch(p, ref.familiarName()));
+        };
+        tags = tags.filter(matches);
+        digests = digests.filter(matches);
+        if (tags.length === 0 && digests.length === 0) continue;
+      }
+      out.push({
+        Id: record.id,
+        ParentId: record.parent ?? '',
+        RepoTags: tags.map(familiar),
+        RepoDigests: digests.map(familiar),
+        Created: Math.floor(created / 1000),
+        Size: record.size,
+        SharedSize: -1,
+        Labels: record.config.config?.Labels ?? {},
+        Containers: this.usedBy(record.id).length,
+      });
+    }
+    return out;
+  }
+
+  /** `docker image inspect`. */
+  async inspect(refOrId: string): Promise<ImageInspect> {
+    const record = await this.index.resolve(refOrId);
+    const { config } = record;
+    const manifestSize = (await this.content.info(record.manifestDigest)).size;
+    return {
+      Id: record.id,
+      RepoTags: record.names.filter((n) => !n.includes('@')).map(familiar),
+      RepoDigests: record.names.filter((n) => n.includes('@')).map(familiar),
+      Parent: record.parent ?? '',
+      Comment: typeof config.comment === 'string' ? config.comment : (config.history?.at(-1)?.comment ?? ''),
+      Created: config.created ?? EPOCH,
+      DockerVersion: typeof config.docker_version === 'string' ? config.docker_version : '',
+      Author: config.author ?? '',
+      Config: config.config ?? {},
+      Architecture: config.architecture,
+      ...(config.variant ? { Variant: config.variant } : {}),
+      Os: config.os,
+      ...(config['os.version'] ? { OsVersion: config['os.version'] } : {}),
+      Size: record.size,
+      GraphDriver: { Name: 'overlayfs', Data: null },
+      RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
+      Metadata: { LastTagTime: this.index.lastTagTime(record.id) ?? EPOCH },
+      Descriptor: { mediaType: record.manifestMediaType, digest: record.manifestDigest, size: manifestSize },
+    };
+  }
+
+  /** `docker history`: newest first; empty-layer steps have size 0. */
+  async history(refOrId: string): Promise<ImageHistoryItem[]> {
+    const record = await this.index.resolve(refOrId);
+    const diffIds = record.config.rootfs.diff_ids;
+    const entries: HistoryEntry[] =
+      record.config.history && record.config.history.length > 0
+        ? record.config.history
+        : diffIds.map(() => ({ created: record.created }));
+    let layer = 0;
+    const items = entries.map((h): ImageHistoryItem => {
+      const empty = h.empty_layer === true || layer >= diffIds.length;
+      const size = empty ? 0 : (this.index.layerSize(diffIds[layer++]!) ?? 0);
+      return {
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null,
+        Size: size,
+        Comment: h.comment ?? '',
+        EmptyLayer: empty,
+      };
+    });
+    items.reverse();
+    if (items.length > 0) {
+      items[0]!.Id = record.id;
+      items[0]!.Tags = record.names.filter((n) => !n.includes('@')).map(familiar);
+    }
+    return items;
+  }
+
+  /** `docker system df` for images: distinct layers counted once. */
+  async df(): Promise<DiskUsage> {
+    const records = await this.index.all();
+    const layerSize = (d: string) => this.index.layerSize(d) ?? 0;
+    const usage = new Map<string, number>(); // diff ID → number of images using it
+    for (const r of records) for (const d of new Set(r.config.rootfs.diff_ids)) usage.set(d, (usage.get(d) ?? 0) + 1);
+    const inUse = new Set<string>();
+    let active = 0;
+    const images = records.map((r) => {
+      const containers = this.usedBy(r.id).length;
+      if (containers > 0) {
+        active++;
+        for (const d of r.config.rootfs.diff_ids) inUse.add(d);
+      }
+      const unique = new Set(r.config.rootfs.diff_ids);
+      const sharedSize = [...unique].filter((d) => (usage.get(d) ?? 0) > 1).reduce((sum, d) => sum + layerSize(d), 0);
+      return { id: r.id, size: r.size, sharedSize, containers };
+    });
+    const size = [...usage.keys()].reduce((sum, d) => sum + layerSize(d), 0);
+    const reclaimable = [...usage.keys()].filter((d) => !inUse.has(d)).reduce((sum, d) => sum + layerSize(d), 0);
+    return { count: records.length, active, size, reclaimable, images };
+  }
+}
+
+/** `docker images` rows: one per tag; `<none>` for untagged images (digest rows when only digests). */
+export function imageRows(summaries: ImageSummary[]): ImageRow[] {
+  const rows: ImageRow[] = [];
+  for (const s of summaries) {
+    const base = { ID: shortId(s.Id), Created: s.Created, Size: s.Size };
+    const digestOf = (repo: string) => s.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? '<none>';
+    if (s.RepoTags.length > 0) {
+      for (const tag of s.RepoTags) {
+        const i = tag.lastIndexOf(':');
+        const repo = tag.slice(0, i);
+        rows.push({ Repository: repo, Tag: tag.slice(i + 1), Digest: digestOf(repo), ...base });
+      }
+    } else if (s.RepoDigests.length > 0) {
+      for (const d of s.RepoDigests) {
+        const [repo, digest] = d.split('@') as [string, string];
+        rows.push({ Repository: repo, Tag: '<none>', Digest: digest, ...base });
+      }
+    } else {
+      rows.push({ Repository: '<none>', Tag: '<none>', Digest: '<none>', ...base });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,83 @@
+import { messageOf } from '@berth/errors';
+import { hostNameservers, readHostFile } from './container-files.js';
+import { DnsServer, type DnsResolver } from './dns-server.js';
+import type { NetworkContext } from './network-context.js';
+import type { NetworkRecord } from './types.js';
+
+/**
+ * The embedded DNS servers, one per user-defined network on its gateway address (port 53), like
+ * Docker's 127.0.0.11: container names, aliases and 12+ character id prefixes of the network's
+ * running containers resolve to their addresses; other names go to the container's `--dns` or the
+ * host's nameservers, except on `--internal` networks.
+ */
+export class DnsResolvers {
+  private readonly servers = new Map<string, DnsServer>();
+
+  constructor(
+    private readonly ctx: NetworkContext,
+    private readonly hostResolvConf: string,
+  ) {}
+
+  /** Starts the server of network `n` unless it runs; a failure to listen is logged, not thrown. */
+  async start(n: NetworkRecord): Promise<void> {
+    if (this.servers.has(n.Id)) return;
+    const gateway = n.IPAM.Config[0]!.Gateway;
+    try {
+      this.servers.set(n.Id, await DnsServer.listen(gateway, 53, this.resolverFor(n.Id)));
+    } catch (err) {
+      this.ctx.log(`Cannot start the DNS server of network ${n.Name} on ${gateway}:53: ${messageOf(err)}`);
+    }
+  }
+
+  async stop(networkId: string): Promise<void> {
+    const server = this.servers.get(networkId);
+    this.servers.delete(networkId);
+    await server?.close();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((s) => s.close()));
+    this.servers.clear();
+  }
+
+  /** Answers DNS for the containers of one network. */
+  private resolverFor(networkId: string): DnsResolver {
+    const store = this.ctx.store;
+    return {
+      lookup: (name: string): string[] | undefined => {
+        const network = store.network(networkId);
+        if (!network) return undefined;
+        const suffix = `.${network.Name.toLowerCase()}`;
+        const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
+        const addresses = store
+          .endpoints({ networkId })
+          .filter((e) => e.IPAddress)
+          .filter(
+            (e) =>
+              this.currentName(e.ContainerID, e.ContainerName).toLowerCase() === bare ||
+              e.Aliases.some((a) => a.toLowerCase() === bare) ||
+              (bare.length >= 12 && e.ContainerID.startsWith(bare)),
+          )
+          .map((e) => e.IPAddress);
+        return addresses.length > 0 ? addresses : undefined;
+      },
+      upstreams: (client: string): string[] => {
+        const network = store.network(networkId);
+        if (!network || network.Internal) return [];
+        const endpoint = store.endpoints({ networkId }).find((e) => e.IPAddress === client);
+        const sandbox = endpoint ? store.sandbox(endpoint.ContainerID) : undefined;
+        if (sandbox && sandbox.Dns.length > 0) return sandbox.Dns;
+        return hostNameservers(readHostFile(this.hostResolvConf));
+      },
+    };
+  }
+
+  /** The container's name now (it may have been renamed since it joined), without the slash. */
+  private currentName(containerId: string, recorded: string): string {
+    try {
+      return this.ctx.lookup().get(containerId).name.replace(/^\//, '');
+    } catch {
+      return recorded; // no lookup yet, or the container is gone: the name it joined with
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import type { MetadataDb } from '@berth/metadata';
+import type { IpamRequest } from './ipam.js';
+
+/**
+ * The options the network manager takes, each defined once: how it is opened, `network create`,
+ * a container's network flags (`docker run`), `network connect`, and what a starting container
+ * gets back. libs/containers declares the narrow view it consumes (ContainerNetworking), which these
+ * types satisfy structurally.
+ */
+
+/** What the network manager needs to know about containers (the container manager answers). */
+export interface ContainerLookup {
+  /** NotFoundError `No such container: x` when there is none. */
+  get(idOrName: string): { id: string; name: string; running: boolean; pid: number; hostsPath: string; resolvConfPath: string };
+}
+
+export interface NetworkManagerOptions {
+  db: MetadataDb;
+  /** 8 hex characters naming this agent's host objects (rules, links, namespaces); see nat-rules.ts. */
+  tag: string;
+  /** Set here or later with `setContainers` (the container manager is usually created after). */
+  containers?: ContainerLookup;
+  /** The host's resolver configuration, default /etc/resolv.conf. */
+  hostResolvConf?: string;
+  /** Subnets tried for the default `bridge` network, first free one wins. */
+  defaultBridgeSubnets?: readonly string[];
+  /** Subnets tried for user networks without `--subnet`. */
+  subnetPool?: readonly string[];
+  log?: (line: string) => void;
+}
+
+/** `berth network create` options (`--subnet`, `--gateway`, `--ip-range` as IPAM asks for them). */
+export interface CreateNetworkOptions extends IpamRequest {
+  name: string;
+  /** Only `bridge` (the default). */
+  driver?: string;
+  internal?: boolean;
+  attachable?: boolean;
+  labels?: Record<string, string>;
+  /** Driver options (`-o`); `com.docker.network.bridge.name` names the bridge. */
+  options?: Record<string, string>;
+}
+
+/** A container's network options at create (`docker run` flags). */
+export interface ContainerNetworkRequest {
+  /** `--network`: '' or `default` (= bridge), `bridge`, `none`, `host`, a network, `container:NAME`. */
+  mode?: string;
+  /** `-p` values. */
+  publish?: string[];
+  /** `-P`. */
+  publishAll?: boolean;
+  /** `--expose` values. */
+  expose?: string[];
+  /** `--network-alias` (user-defined networks only). */
+  aliases?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** `--add-host host:ip`. */
+  extraHosts?: string[];
+  /** `--ip` (user-defined networks only). */
+  ipv4Address?: string;
+  /** `--mac-address`. */
+  macAddress?: string;
+}
+
+/** `network connect --alias --ip`: the per-network part of a container's request. */
+export type ConnectOptions = Pick<ContainerNetworkRequest, 'aliases' | 'ipv4Address'>;
+
+/** What a container starts with: the namespace to run in and its /etc/hosts and resolv.conf. */
+export interface ContainerSandbox {
+  namespace: 'new' | 'host' | { path: string };
+  hosts?: string;
+  resolvConf?: string;
+}

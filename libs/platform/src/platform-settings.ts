@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from '@berth/errors';
+import { readHostId } from '@berth/events';
+
+export const DEFAULT_DATA_ROOT = '/var/lib/berth';
+export const DEFAULT_RUN_ROOT = '/run/berth';
+
+/** TLS files of a gateway that serves TCP (docker's --tlsverify --tlscacert --tlscert --tlskey). */
+export interface ApiTls {
+  /** CA certificate clients' certificates must be signed by. */
+  ca: string;
+  /** The gateway's certificate and key. */
+  cert: string;
+  key: string;
+}
+
+export interface PlatformOptions {
+  dataRoot?: string;
+  /** Defaults to /run/berth for the default data root, `<dataRoot>/run` otherwise. */
+  runRoot?: string;
+  /**
+   * Gateway address; default unix:<runRoot>/api.sock. A TCP address (`tcp://host:port`, `host:port`)
+   * needs `tls`: the gateway refuses TCP without client certificates.
+   */
+  apiAddress?: string;
+  /** TLS for a TCP gateway; `null` removes a saved one. */
+  tls?: ApiTls | null;
+  /** A group whose members may use the gateway socket (0660 root:group), as docker's `docker` group; '' for none. */
+  group?: string;
+  /** Let anyone push to and delete from the platform registry (default: the platform's credentials only). */
+  registryAnonymousPush?: boolean;
+  runtime?: 'runc' | 'crun';
+  /** How long `up` waits for every service to answer. */
+  timeoutMs?: number;
+}
+
+export interface PlatformSettings {
+  dataRoot: string;
+  runRoot: string;
+  /** This host's id (`<dataRoot>/host-id`): the agent's NATS identity and subjects. */
+  hostId: string;
+  natsPort: number;
+  /** The registry's HTTP port on 127.0.0.1 (its admin gRPC API is on unix:<runRoot>/registry.sock). */
+  registryPort: number;
+  apiAddress: string;
+  tls?: ApiTls;
+  /** Group of the gateway socket; undefined: root only. */
+  group?: string;
+  registryAnonymousPush: boolean;
+  agentAddress: string;
+  runtime: string;
+}
+
+/** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
+export async function platformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
+  const settings = await resolvePlatformSettings(options);
+  savePlatformSettings(settings);
+  return settings;
+}
+
+/** Writes `<dataRoot>/platform.json`. */
+export function savePlatformSettings(settings: PlatformSettings): void {
+  writeFileSync(join(settings.dataRoot, 'platform.json'), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** The settings `options` make of the saved ones, not saved yet (`up` checks them first). */
+export async function resolvePlatformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
+  const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
+  const file = join(dataRoot, 'platform.json');
+  const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
+  mkdirSync(dataRoot, { recursive: true });
+  const group = options.group ?? saved.group;
+  const tls = options.tls === null ? undefined : (options.tls ?? saved.tls);
+  const settings: PlatformSettings = {
+    dataRoot,
+    runRoot,
+    hostId: readHostId(dataRoot),
+    natsPort: saved.natsPort ?? (await freeLoopbackPort()),
+    registryPort: saved.registryPort ?? (await freeLoopbackPort()),
+    apiAddress: options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
+    ...(tls ? { tls } : {}),
+    ...(group ? { group } : {}),
+    registryAnonymousPush: options.registryAnonymousPush ?? saved.registryAnonymousPush ?? false,
+    agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
+    runtime: options.runtime ?? saved.runtime ?? 'runc',
+  };
+  return settings;
+}
+
+/** True for a gateway address that is not a unix socket. */
+export function isTcpAddress(address: string): boolean {
+  return !address.startsWith('unix:');
+}
+
+/**
+ * Checks what `up` would start with: a TCP gateway needs TLS with client certificates (readable
+ * files), a group must exist. InvalidArgumentError naming the setting otherwise.
+ */
+export function checkSettings(settings: PlatformSettings): void {
+  if (isTcpAddress(settings.apiAddress)) {
+    if (!settings.tls) {
+      throw new InvalidArgumentError(
+        `Refusing to serve the API on TCP "${settings.apiAddress}" without TLS client certificates: add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY, or use a unix socket`,
+      );
+    }
+    for (const [flag, path] of [['--tlscacert', settings.tls.ca], ['--tlscert', settings.tls.cert], ['--tlskey', settings.tls.key]] as const) {
+      if (!existsSync(path)) throw new InvalidArgumentError(`Invalid ${flag} "${path}": no such file`);
+    }
+  }
+  if (settings.group !== undefined) groupId(settings.group);
+}
+
+/** The gid of group `name` (from /etc/group); InvalidArgumentError when there is none. */
+export function groupId(name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === name);
+  if (line === undefined) throw new InvalidArgumentError(`Unknown group "${name}": create it first (groupadd ${name})`);
+  return Number(line.split(':')[2]);
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}

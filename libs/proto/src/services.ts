@@ -1,0 +1,31 @@
+/**
+ * The service definitions servers register (`server.addService(ContainersService, …)`), with
+ * request decoding guarded (see decode-guard.ts). They shadow the generated ones in index.ts; the
+ * generated clients are unaffected (they only encode requests and decode responses).
+ */
+import { SystemService as system } from './generated/berth/v1/agent.js';
+import { BuilderService as builder } from './generated/berth/v1/builder.js';
+import { ContainersService as containers } from './generated/berth/v1/containers.js';
+import { EventsService as events } from './generated/berth/v1/events.js';
+import { ImagesService as images } from './generated/berth/v1/images.js';
+import { NetworksService as networks } from './generated/berth/v1/networks.js';
+import { RegistryService as registry } from './generated/berth/v1/registry.js';
+import { VolumesService as volumes } from './generated/berth/v1/volumes.js';
+import { guardDecoding } from './decode-guard.js';
+
+export const SystemService = guardDecoding(system);
+export type SystemService = typeof system;
+export const BuilderService = guardDecoding(builder);
+export type BuilderService = typeof builder;
+export const ContainersService = guardDecoding(containers);
+export type ContainersService = typeof containers;
+export const EventsService = guardDecoding(events);
+export type EventsService = typeof events;
+export const ImagesService = guardDecoding(images);
+export type ImagesService = typeof images;
+export const NetworksService = guardDecoding(networks);
+export type NetworksService = typeof networks;
+export const RegistryService = guardDecoding(registry);
+export type RegistryService = typeof registry;
+export const VolumesService = guardDecoding(volumes);
+export type VolumesService = typeof volumes;

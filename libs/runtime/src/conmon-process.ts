@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { InternalError } from '@berth/errors';
+
+/** conmon's first message on its sync pipe: the container pid, or -1 and the runtime's error. */
+export interface ConmonReply {
+  data: number;
+  message?: string;
+}
+
+/**
+ * Spawns conmon with a sync pipe as fd 3 (`_OCI_SYNCPIPE=3`) and resolves with its first message:
+ * `{"data": <container pid>}` or `{"data": -1, "message": "<runtime stderr>"}`. Undefined when conmon
+ * closed the pipe without a word (its own error then is in its stderr file).
+ */
+export function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string }): Promise<ConmonReply | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(conmonPath, args, {
+      // conmon writes files such as `oom` into its working directory: keep it in the bundle.
+      cwd: options.cwd,
+      stdio: ['ignore', 'ignore', options.errFd, 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      detached: true,
+    });
+    const sync = child.stdio[3] as Readable;
+    let buf = '';
+    let done = false;
+    const finish = (value: ConmonReply | undefined, error?: Error) => {
+      if (done) return;
+      done = true;
+      sync.destroy();
+      child.unref();
+      if (error) reject(error);
+      else resolve(value);
+    };
+    child.on('error', (e) => finish(undefined, new InternalError(`Cannot run conmon "${conmonPath}": ${e.message}`, { cause: e })));
+    sync.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        finish(JSON.parse(buf.slice(0, nl)) as ConmonReply);
+      } catch (e) {
+        finish(undefined, new InternalError(`Cannot parse conmon's reply ${JSON.stringify(buf.slice(0, nl))}`, { cause: e }));
+      }
+    });
+    // A broken sync pipe shows up as 'close' without a reply, handled there.
+    sync.on('error', () => {});
+    sync.on('close', () => finish(undefined));
+  });
+}
+
+/** True when `pid` is a live (non-zombie) process named conmon. */
+export function isConmon(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const afterComm = stat.slice(stat.lastIndexOf(')') + 2);
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    return comm === 'conmon' && !afterComm.startsWith('Z') && !afterComm.startsWith('X');
+  } catch {
+    return false;
+  }
+}
