@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HOST_TTL_MS, HostRegistry, readHostId } from '@berth/events';
+import { EventBus, HostRegistry, readHostId } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
@@ -53,7 +53,7 @@ export interface AgentOptions {
 export class Agent {
   readonly hostId: string;
   readonly warnings: string[] = [];
-  private announceTimer?: NodeJS.Timeout;
+  private withdraw?: () => Promise<void>;
   /** Networks, container network namespaces, published ports and DNS of this host (libs/network). */
   network?: NetworkManager;
   /** Named and anonymous volumes of this host (libs/volumes). */
@@ -166,19 +166,17 @@ export class Agent {
     if (this.worker) registerWorkerServices(server, this.worker);
   }
 
-  /** Announces this host to the gateway now and every HOST_TTL_MS / 3. */
+  /** Announces this host to the gateway now and every HOST_TTL_MS / 3 until `close`. */
   async announce(): Promise<void> {
-    const hosts = new HostRegistry(this.nc);
-    const startedAt = Date.now();
-    const put = () =>
-      hosts.announce({ hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt });
-    await put();
-    this.announceTimer = setInterval(() => void put().catch(() => {}), HOST_TTL_MS / 3);
+    const log = this.options.log ?? (() => {});
+    this.withdraw = await new HostRegistry(this.nc).keepAnnounced(
+      { hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt: Date.now() },
+      { onError: (err) => log(`Cannot renew this host's announcement on NATS: ${(err as Error).message}`) },
+    );
   }
 
   async close(): Promise<void> {
-    if (this.announceTimer) clearInterval(this.announceTimer);
-    await new HostRegistry(this.nc).withdraw(this.hostId).catch(() => {});
+    await this.withdraw?.();
     this.containers.close();
     await this.worker?.close();
     await this.network?.close().catch(() => {});

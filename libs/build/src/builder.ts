@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { automaticPlatformArgs, BuildArgs, parseDockerfile } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import { currentPlatform } from '@berth/oci';
-import { RegistryClient } from '@berth/registry-client';
+import { credentialsFor, type PlatformRegistry, RegistryClient } from '@berth/registry-client';
 import type { BuildWorker } from '@berth/worker';
 import { takeBuildLease } from './build-lease.js';
 import type { BuildCallbacks, BuildRequest, BuildResult } from './build-request.js';
@@ -33,6 +33,11 @@ export interface BuilderOptions {
   workDir: string;
   /** Registries spoken to over plain HTTP besides loopback ones, for the registry cache. */
   insecureRegistries?: readonly string[];
+  /**
+   * The platform's registry and its credentials, used for a registry cache there (`--cache-to
+   * type=registry,ref=127.0.0.1:<port>/…`) when the request brings none, as the agent does for pushes.
+   */
+  platformRegistry?: PlatformRegistry;
   /** How long a build's lease lives without renewal (default 60 s): how soon a dead build is cleaned up. */
   leaseTtlMs?: number;
 }
@@ -141,7 +146,7 @@ export class Builder {
         records: new Map(),
         registryClient: () =>
           (client ??= new RegistryClient({
-            credentials: async (domain) => request.registryAuth?.[domain],
+            credentials: async (domain) => credentialsFor(domain, request.registryAuth?.[domain], this.#options.platformRegistry),
             insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
           })),
         signal,

@@ -2,6 +2,7 @@ export * from './subjects.js';
 export * from './time-arg.js';
 export * from './event-filter.js';
 export * from './event-bus.js';
+export * from './announcement-bucket.js';
 export * from './host-registry.js';
 export * from './host-id.js';
 export * from './registry-directory.js';
