@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,27 @@ describe('the builder service', () => {
     expect(rows.get('builder')![2]).toBe('healthy');
     expect(rows.get('builder')![1]).toBe(String(builderPid()));
     expect(rows.get('builder')![1]).not.toBe(rows.get('runtime-agent')![1]);
+  });
+
+  it('serves a root-only socket, and answers undecodable requests (its own, and the agent worker services\') INVALID_ARGUMENT', async () => {
+    const socket = join(p.settings.runRoot, 'builder.sock');
+    const stat = statSync(socket);
+    expect({ mode: stat.mode & 0o777, uid: stat.uid }).toEqual({ mode: 0o600, uid: 0 });
+    const truncated = Buffer.from([0x0a, 0x7f, 0x0a]);
+    const raw = (address: string, path: string) =>
+      new Promise<grpc.ServiceError | undefined>((resolve) => {
+        const client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+        client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, truncated, (err) => {
+          client.close();
+          resolve(err ?? undefined);
+        });
+      });
+    for (const path of ['/berth.v1.Leases/Create', '/berth.v1.Snapshots/Prepare', '/berth.v1.Content/Info', '/berth.v1.ImageRecords/Get']) {
+      const err = await raw(p.settings.agentAddress, path);
+      expect(err?.code, path).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err?.details).toMatch(new RegExp(`^Cannot decode the request to ${path.replace(/\./g, '\\.')}: `));
+    }
+    expect((await raw(`unix:${socket}`, '/berth.v1.Builder/Prune'))?.code).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
   it('keeps the agent answering ps promptly during a large build', async () => {

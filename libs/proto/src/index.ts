@@ -23,5 +23,10 @@ export {
   NetworksService,
   RegistryService,
   VolumesService,
+  ContentService,
+  SnapshotsService,
+  LeasesService,
+  TasksService,
+  ImageRecordsService,
 } from './services.js';
 export { UndecodableRequest, guardDecoding } from './decode-guard.js';
