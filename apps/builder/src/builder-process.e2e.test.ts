@@ -206,6 +206,11 @@ describe('bad Dockerfiles', () => {
     expect(res.code).toBe(1);
     expect(seconds).toBeLessThan(30);
     expect(res.stderr.trimEnd().split('\n').at(-1)).toMatch(/^ERROR: failed to solve: Dockerfile:2: RUN echo a{20,}…: .+/);
+    // Non-ASCII text grows sixfold in the status trailer (percent-encoded UTF-8): still cut to fit.
+    await writeFiles(dir, { Dockerfile: `FROM busybox\nRUN echo ${'é'.repeat(100_000)}\n` });
+    const wide = await p.berth(['build', '--progress=plain', dir], { timeoutMs: 60_000 });
+    expect(wide.code).toBe(1);
+    expect(wide.stderr.trimEnd().split('\n').at(-1)).toMatch(/^ERROR: failed to solve: Dockerfile:2: RUN echo é{20,}…: .+/);
 
     await writeFiles(dir, { Dockerfile: 'FROM busybox AS app\nRUN true\nCOPY --from=app /bin/sh /sh\n' });
     const self = await p.berth(['build', dir]);

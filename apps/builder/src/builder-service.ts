@@ -110,13 +110,23 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
 /**
  * A status message travels in HTTP/2 trailers, whose size is limited: a bigger one never reaches
  * the client, which then waits forever. Long messages are cut (the progress has the whole text).
+ * The limit is on the trailer as sent: percent-encoded, where a character other than printable
+ * ASCII costs 3 bytes per UTF-8 byte (a line of `é` grows sixfold).
  */
-const MAX_STATUS_MESSAGE = 4096;
+const MAX_STATUS_BYTES = 4096;
 
 function bounded(err: unknown): unknown {
   const message = err instanceof Error ? err.message : String(err);
-  if (message.length <= MAX_STATUS_MESSAGE) return err;
-  const text = `${message.slice(0, MAX_STATUS_MESSAGE)}…`;
+  let bytes = 0;
+  let end = 0; // where the cut goes, leaving room for the `…` (3 UTF-8 bytes, encoded)
+  for (const ch of message) {
+    const code = ch.codePointAt(0)!;
+    bytes += code >= 0x20 && code <= 0x7e && ch !== '%' ? 1 : 3 * Buffer.byteLength(ch);
+    if (bytes <= MAX_STATUS_BYTES - 9) end += ch.length;
+    else if (bytes > MAX_STATUS_BYTES) break;
+  }
+  if (bytes <= MAX_STATUS_BYTES) return err;
+  const text = `${message.slice(0, end)}…`;
   if (!(err instanceof BerthError)) return new InternalError(text, { cause: err });
   const Class = err.constructor as new (message: string, options: ConstructorParameters<typeof BerthError>[1]) => BerthError;
   return new Class(text, { code: err.code, cause: err, detail: err.detail });

@@ -358,6 +358,16 @@ describe('cache', () => {
   });
 });
 
+describe('EXPOSE', () => {
+  it('exposes every port of a range, lower-cases the protocol and refuses a bad port naming the line', async () => {
+    const dir = await h.context({ Dockerfile: 'FROM busybox\nARG PORTS="8080-8081 53/UDP"\nEXPOSE $PORTS 9000/tcp\n' });
+    const { imageId } = await h.build(dir);
+    expect((await h.images.resolve(imageId)).config.config?.ExposedPorts).toEqual({ '8080/tcp': {}, '8081/tcp': {}, '53/udp': {}, '9000/tcp': {} });
+    const bad = await h.context({ Dockerfile: 'FROM busybox\nEXPOSE 80a\n' });
+    await expectError(h.build(bad), InvalidArgumentError, 'Dockerfile:2: EXPOSE 80a: invalid containerPort: 80a');
+  });
+});
+
 describe('errors', () => {
   it('names the line of an unknown instruction', async () => {
     const dir = await h.context({ Dockerfile: 'FROM busybox\n\nFORM busybox\n' });
@@ -414,9 +424,16 @@ describe('errors', () => {
     );
   });
 
-  it('quotes at most 1,000 characters of a long instruction in its error', async () => {
+  it('quotes at most 1,000 characters of a long instruction and 200 of a value in its error', async () => {
     const dir = await h.context({ Dockerfile: `FROM busybox\nCOPY ${'x'.repeat(5000)} /x\n` });
-    await expectError(h.build(dir), NotFoundError, `Dockerfile:2: COPY ${'x'.repeat(995)}…: "${'x'.repeat(5000)}" not found`);
+    await expectError(h.build(dir), NotFoundError, `Dockerfile:2: COPY ${'x'.repeat(995)}…: "${'x'.repeat(200)}…" not found`);
+    const stage = await h.context({ Dockerfile: `FROM busybox\nCOPY --from=${'s'.repeat(5000)} /a /b\n` });
+    const err = await h.build(stage).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message.length).toBeLessThan(1300);
+    expect(err?.message).toMatch(/^Dockerfile:2: COPY --from=s{988}…: /);
   });
 
   it('warns about unused build args', async () => {

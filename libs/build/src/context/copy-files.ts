@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { applyLayer } from '@berth/layers';
 import { securePath } from '@berth/runtime';
+import { valueExcerpt } from '../located.js';
 
 /** One file, directory or symlink a COPY/ADD takes, and where it lands relative to the destination. */
 export interface CopyEntry {
@@ -37,7 +38,7 @@ export async function resolveSources(root: string, sources: string[], options: R
   for (const source of sources) {
     const cleaned = posix.normalize(source.replace(/^\/+/, '') || '.');
     if (options.context && (cleaned === '..' || cleaned.startsWith('../'))) {
-      throw new InvalidArgumentError(`forbidden path outside the build context: "${source}"`);
+      throw new InvalidArgumentError(`forbidden path outside the build context: "${valueExcerpt(source)}"`);
     }
     const segments = cleaned === '.' ? [] : cleaned.split('/').filter((s) => s !== '..' && s !== '.');
     const matches = await expandGlob(root, segments);
@@ -49,7 +50,7 @@ export async function resolveSources(root: string, sources: string[], options: R
       if (!st) continue;
       kept.push({ path, name: name || '.', isDirectory: st.isDirectory() });
     }
-    if (kept.length === 0) throw new NotFoundError(`"${source}" not found`);
+    if (kept.length === 0) throw new NotFoundError(`"${valueExcerpt(source)}" not found`);
     out.push(...kept);
   }
   return out;
@@ -233,7 +234,7 @@ async function copyTree(source: string, rootfs: string, dest: string, options: C
     await lutimes(target, st.atime, st.mtime);
     return;
   }
-  if (!st.isFile()) throw new InvalidArgumentError(`Cannot copy "${source}": only files, directories and symlinks can be copied`);
+  if (!st.isFile()) throw new InvalidArgumentError(`Cannot copy "${valueExcerpt(source)}": only files, directories and symlinks can be copied`);
   await copyFile(source, target);
   await lchown(target, uid, gid);
   await chmod(target, options.mode ?? st.mode & 0o7777);

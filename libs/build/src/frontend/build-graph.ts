@@ -1,6 +1,6 @@
 import type { Dockerfile, Instruction, Stage } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
-import { at } from '../located.js';
+import { at, valueExcerpt } from '../located.js';
 import { StepEnv } from './step-env.js';
 
 /** Which step implementation runs a node (one file per kind under steps/). */
@@ -87,7 +87,7 @@ export function stageNode(dockerfile: Dockerfile, index: number, options: { file
 export function refuseSelfCopy(stage: Stage, from: string): void {
   const lower = from.toLowerCase();
   if ((stage.name !== undefined && lower === stage.name) || (/^\d+$/.test(from) && Number(from) === stage.index)) {
-    throw new InvalidArgumentError(`circular dependency detected on stage: "${from}" (a stage cannot copy from itself)`);
+    throw new InvalidArgumentError(`circular dependency detected on stage: "${valueExcerpt(from)}" (a stage cannot copy from itself)`);
   }
 }
 
@@ -95,7 +95,7 @@ function targetStage(dockerfile: Dockerfile, file: string, target?: string): Sta
   const stages = dockerfile.stages;
   if (!target) return stages.at(-1)!;
   const found = stages.find((s) => s.name === target.toLowerCase()) ?? (/^\d+$/.test(target) ? stages[Number(target)] : undefined);
-  if (!found) throw new InvalidArgumentError(`Target stage "${target}" could not be found in ${file}`);
+  if (!found) throw new InvalidArgumentError(`Target stage "${valueExcerpt(target)}" could not be found in ${file}`);
   return found;
 }
 

@@ -6,6 +6,7 @@ import type { StageBase } from '../frontend/build-graph.js';
 import { authFor, type BuildRun } from './build-run.js';
 import type { StageState } from './stage-state.js';
 import { followTransfer } from './transfer-progress.js';
+import { valueExcerpt } from '../located.js';
 
 /** An image of the host's store, parsed. */
 export interface ResolvedImage {
@@ -103,7 +104,7 @@ export async function resolveOrPull(run: BuildRun, name: string): Promise<Resolv
   } catch (err) {
     // A host without registry access: the image is simply not there.
     if (missing && err instanceof BerthError && err.code === NO_REGISTRY_ACCESS) {
-      throw new NotFoundError(`base image "${name}" is not in this host's image store (pull or bootstrap it first)`, { cause: missing });
+      throw new NotFoundError(`base image "${valueExcerpt(name)}" is not in this host's image store (pull or bootstrap it first)`, { cause: missing });
     }
     throw err;
   }

@@ -1,6 +1,5 @@
 import { type Instruction, parseOnbuildTriggers } from '@berth/dockerfile';
 import { stageByRef, stageNode, type StageNode, stepKind } from '../frontend/build-graph.js';
-import { StepEnv } from '../frontend/step-env.js';
 import { at, located } from '../located.js';
 import { copyStep } from '../steps/copy-step.js';
 import { metadataStep } from '../steps/metadata-step.js';
@@ -8,6 +7,7 @@ import { runStep } from '../steps/run-step.js';
 import { workdirStep } from '../steps/workdir-step.js';
 import { type BaseState, resolveBase, resolveOrPull, type ResolvedImage } from './base-image.js';
 import type { BuildRun } from './build-run.js';
+import { StageEnv } from './stage-env.js';
 import { EPOCH, type StageState } from './stage-state.js';
 
 /**
@@ -71,6 +71,7 @@ export class Solver {
     if (base.config.config) delete base.config.config.OnBuild;
     const instructions: Instruction[] = [...triggers, ...stage.instructions];
     const multi = graph.dockerfile.stages.length > 1;
+    const args = run.args.stageScope();
     const state: StageState = {
       stage,
       label: multi ? `${stage.name ?? `stage-${stage.index}`} ` : '',
@@ -80,7 +81,8 @@ export class Solver {
       layers: base.layers,
       layerSizes: base.layerSizes,
       key: base.key,
-      args: run.args.stageScope(),
+      args,
+      env: new StageEnv(() => state.config, args, { escape: graph.dockerfile.directives.escape }),
       cmdSet: false,
       baseLayers: base.root?.layers ?? base.layers.length,
       baseHistory: base.root?.history ?? base.config.history?.length ?? 0,
@@ -108,7 +110,7 @@ export class Solver {
 
   async #step(state: StageState, ins: Instruction): Promise<void> {
     const run = this.#run;
-    const env = stepEnv(run, state);
+    const env = state.env.step();
     switch (stepKind(ins)) {
       case 'metadata':
         return metadataStep(run, state, ins, env);
@@ -120,14 +122,4 @@ export class Solver {
         return copyStep(run, state, ins as Extract<Instruction, { kind: 'COPY' | 'ADD' }>, env, this);
     }
   }
-}
-
-/** Expansion env of a step: declared ARGs with values, overlaid by the config's Env. */
-function stepEnv(run: BuildRun, state: StageState): StepEnv {
-  const env = new Map<string, string>();
-  for (const entry of state.config.config?.Env ?? []) {
-    const i = entry.indexOf('=');
-    if (i > 0) env.set(entry.slice(0, i), entry.slice(i + 1));
-  }
-  return new StepEnv(state.args.environment(env), run.graph.dockerfile.directives.escape);
 }

@@ -1,5 +1,6 @@
 import type { ArgScope, Instruction, Stage } from '@berth/dockerfile';
 import type { Descriptor, HistoryEntry, ImageConfig } from '@berth/oci';
+import type { StageEnv } from './stage-env.js';
 
 /** A layer a step made or the cache gave: the blob, its diff ID and its uncompressed size. */
 export interface StepLayer {
@@ -22,6 +23,8 @@ export interface StageState {
   key: string;
   /** ARGs declared in the stage. */
   args: ArgScope;
+  /** ENV (the config's `Env`) and the variables steps are expanded with, kept up to date. */
+  env: StageEnv;
   /** Whether CMD was set in this stage (ENTRYPOINT then keeps it). */
   cmdSet: boolean;
   /**

@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import type { RunMount } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import type { TaskMount } from '@berth/worker';
+import { valueExcerpt } from '../located.js';
 
 /**
  * Prepares the cache mounts of a RUN: each is a directory kept across builds under `root` (the
@@ -22,7 +23,7 @@ export async function prepareCacheMounts(
   const out: TaskMount[] = [];
   for (const m of mounts) {
     if (m.type !== 'cache') continue;
-    if (m.from) throw new InvalidArgumentError(`RUN --mount=type=cache,from=${m.from} is not supported: a cache mount cannot be seeded from a stage`);
+    if (m.from) throw new InvalidArgumentError(`RUN --mount=type=cache,from=${valueExcerpt(m.from)} is not supported: a cache mount cannot be seeded from a stage`);
     const rawTarget = m.target ? options.expand(m.target) : '';
     if (!rawTarget) throw new InvalidArgumentError('RUN --mount=type=cache needs a target (target=/path)');
     const target = posix.resolve(options.cwd || '/', rawTarget);

@@ -9,6 +9,7 @@ import { cacheKey } from '../cache/cache-key.js';
 import { checksumEntries, type CopyEntry, copyInto, fileDigest, resolveSources } from '../context/copy-files.js';
 import { refuseSelfCopy, stageByRef } from '../frontend/build-graph.js';
 import type { StepEnv } from '../frontend/step-env.js';
+import { valueExcerpt } from '../located.js';
 import type { ResolvedImage } from '../solver/base-image.js';
 import type { BuildRun } from '../solver/build-run.js';
 import { mountView } from '../solver/snapshots.js';
@@ -56,7 +57,7 @@ export async function copyStep(
       fromKey = s.key;
     } else {
       const image = await sources.image(from).catch((err) => {
-        throw err instanceof NotFoundError ? new NotFoundError(`COPY --from="${from}": no stage or image of that name`, { cause: err }) : err;
+        throw err instanceof NotFoundError ? new NotFoundError(`COPY --from="${valueExcerpt(from)}": no stage or image of that name`, { cause: err }) : err;
       });
       layers = { diffIds: image.config.rootfs.diff_ids, layers: image.manifest.layers };
       fromKey = image.id;
@@ -104,9 +105,9 @@ export async function copyStep(
 /** ADD <url>: downloads into the build dir (verifying `--checksum`), as a file named after the URL. */
 async function download(run: BuildRun, url: string, checksum?: string): Promise<CopyEntry> {
   const res = await fetch(url, run.signal ? { signal: run.signal } : {}).catch((err) => {
-    throw new FailedPreconditionError(`Cannot download "${url}": ${(err as Error).message}`, { cause: err });
+    throw new FailedPreconditionError(`Cannot download "${valueExcerpt(url)}": ${(err as Error).message}`, { cause: err });
   });
-  if (!res.ok) throw new FailedPreconditionError(`Cannot download "${url}": HTTP ${res.status}`);
+  if (!res.ok) throw new FailedPreconditionError(`Cannot download "${valueExcerpt(url)}": HTTP ${res.status}`);
   const dir = join(run.dir, `download-${randomBytes(6).toString('hex')}`);
   await mkdir(dir);
   const name = posix.basename(new URL(url).pathname) || 'index.html';
@@ -114,7 +115,7 @@ async function download(run: BuildRun, url: string, checksum?: string): Promise<
   await writeFile(path, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
   if (checksum) {
     const digest = await fileDigest(path);
-    if (digest !== checksum) throw new InvalidArgumentError(`digest mismatch for "${url}": expected "${checksum}", got "${digest}"`);
+    if (digest !== checksum) throw new InvalidArgumentError(`digest mismatch for "${valueExcerpt(url)}": expected "${valueExcerpt(checksum)}", got "${digest}"`);
   }
   return { path, name, isDirectory: false, remote: true };
 }

@@ -1,4 +1,4 @@
-import type { Instruction } from '@berth/dockerfile';
+import { exposedPorts, type Instruction } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import type { ContainerConfig } from '@berth/oci';
 import { cacheKey } from '../cache/cache-key.js';
@@ -11,45 +11,50 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 /**
  * A step that only changes the image config (ARG, ENV, LABEL, MAINTAINER, EXPOSE, VOLUME, USER,
  * STOPSIGNAL, SHELL, ONBUILD, HEALTHCHECK, CMD, ENTRYPOINT): no vertex, an empty-layer history
- * entry, and the key chained on the values it set and the config after it.
+ * entry, and the key chained on the values it set (the config after it follows from the previous
+ * key and those values). Each costs the same however many came before: the stage owns its config
+ * (a base's is a copy), which is changed in place, never copied whole.
  */
 export function metadataStep(run: BuildRun, state: StageState, ins: Instruction, env: StepEnv): void {
   const config: ContainerConfig = (state.config.config ??= {});
   const done = (values: readonly string[]) => {
-    state.key = cacheKey(state.key, ins.kind, JSON.stringify(values), JSON.stringify(state.config.config ?? {}));
+    state.key = cacheKey(state.key, ins.kind, JSON.stringify(values));
     addHistory(state, createdByOf(ins), true);
   };
   switch (ins.kind) {
     case 'ARG': {
       const declared = state.args.declare(ins, env.vars, { escape: run.graph.dockerfile.directives.escape });
+      for (const d of declared) state.env.declare(d.name, d.value);
       // The values stay out of the key: only the steps that use an ARG depend on its value.
       return done(declared.map((d) => d.name));
     }
     case 'ENV': {
+      // Every value sees the environment before the instruction (`ENV a=1 b=$a` uses the previous a).
       const pairs = ins.pairs.map(([k, v]) => [env.word(k), env.word(v)] as const);
-      for (const [k, v] of pairs) config.Env = setEnv(config.Env ?? [], k, v);
+      for (const [k, v] of pairs) state.env.set(k, v);
       return done(pairs.flat());
     }
     case 'LABEL': {
       const pairs = ins.pairs.map(([k, v]) => [env.word(k), env.word(v)] as const);
-      config.Labels = { ...(config.Labels ?? {}) };
-      for (const [k, v] of pairs) config.Labels[k] = v;
+      const labels = (config.Labels ??= {});
+      for (const [k, v] of pairs) labels[k] = v;
       return done(pairs.flat());
     }
     case 'MAINTAINER':
       state.config.author = ins.name;
       return done([ins.name]);
     case 'EXPOSE': {
-      const ports = ins.ports.flatMap((p) => env.words(p)).map((p) => (p.includes('/') ? p.toLowerCase() : `${p}/tcp`));
-      config.ExposedPorts = { ...(config.ExposedPorts ?? {}) };
-      for (const p of ports) config.ExposedPorts[p] = {};
+      // `8080-8081` exposes both; `53/UDP` is `53/udp` (libs/dockerfile, Docker's nat.ParsePortSpecs).
+      const ports = exposedPorts(ins.ports.flatMap((p) => env.words(p)));
+      const exposed = (config.ExposedPorts ??= {});
+      for (const p of ports) exposed[p] = {};
       return done(ports);
     }
     case 'VOLUME': {
       const paths = ins.paths.map((p) => env.word(p)).filter((p) => p !== '');
       if (paths.length === 0) throw new InvalidArgumentError('VOLUME specified can not be an empty string');
-      config.Volumes = { ...(config.Volumes ?? {}) };
-      for (const p of paths) config.Volumes[p] = {};
+      const volumes = (config.Volumes ??= {});
+      for (const p of paths) volumes[p] = {};
       return done(paths);
     }
     case 'USER':
@@ -62,7 +67,7 @@ export function metadataStep(run: BuildRun, state: StageState, ins: Instruction,
       config.Shell = [...ins.shell];
       return done(ins.shell);
     case 'ONBUILD':
-      config.OnBuild = [...(config.OnBuild ?? []), ins.text];
+      (config.OnBuild ??= []).push(ins.text);
       return done([ins.text]);
     case 'HEALTHCHECK': {
       const hc: NonNullable<ContainerConfig['Healthcheck']> = { Test: [...ins.test] };
@@ -85,12 +90,6 @@ export function metadataStep(run: BuildRun, state: StageState, ins: Instruction,
     default:
       throw new InvalidArgumentError(`${ins.kind} cannot be used here`);
   }
-}
-
-function setEnv(env: string[], key: string, value: string): string[] {
-  const out = env.filter((e) => e.split('=')[0] !== key);
-  out.push(`${key}=${value}`);
-  return out;
 }
 
 /** Exec form as is; shell form wrapped in the shell (`/bin/sh -c "…"`). */

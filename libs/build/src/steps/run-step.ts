@@ -25,9 +25,8 @@ export async function runStep(run: BuildRun, state: StageState, ins: Extract<Ins
   const shell = config.Shell?.length ? config.Shell : DEFAULT_SHELL;
   const command = resolveRunCommand(ins, shell);
   const args = command.args;
-  const envNames = new Set((config.Env ?? []).map((e) => e.split('=')[0]!));
-  const visibleArgs = [...state.args.values()].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`);
-  const proxies = [...run.args.proxyEnv()].filter(([k]) => !envNames.has(k) && !state.args.has(k)).map(([k, v]) => `${k}=${v}`);
+  const visibleArgs = [...state.args.values()].filter(([k]) => !state.env.has(k)).map(([k, v]) => `${k}=${v}`);
+  const proxies = [...run.args.proxyEnv()].filter(([k]) => !state.env.has(k) && !state.args.has(k)).map(([k, v]) => `${k}=${v}`);
   const prefix = visibleArgs.length > 0 ? `|${visibleArgs.length} ${visibleArgs.join(' ')} ` : '';
   const createdBy = `RUN ${prefix}${args.join(' ')} # buildkit`;
   const key = cacheKey(state.key, 'RUN', ins.original, JSON.stringify(visibleArgs), ins.network ?? '');
