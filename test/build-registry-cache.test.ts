@@ -1,8 +1,11 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@berth/errors';
 import { parseCacheSpec } from '@berth/build';
 import { startListeningRegistry, type ListeningRegistry } from '../apps/registry/src/test-support.js';
-import { BuildHarness } from '../libs/build/src/test-harness.js';
+import { BuildHarness, tarStream } from '../libs/build/src/test-harness.js';
 
 /**
  * `--cache-to` / `--cache-from type=registry`: two builders on separate data roots (two hosts)
@@ -67,6 +70,41 @@ describe('registry build cache', () => {
     const ref = `${registry.host}/cache/none:missing`;
     await second.build(dir, { cacheFrom: [`type=registry,ref=${ref}`] }, lines);
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^#\\d+ WARNING: cannot import the cache "${ref}": .*not found`)));
+  });
+});
+
+describe('a registry cache on the platform registry', () => {
+  it('is pushed with the platform credentials when the build brings none, and refused without them', async () => {
+    // The platform registry: anyone pulls, pushes need its password (as `platform up` makes it).
+    const password = 'platform-secret';
+    const htpasswd = join(first.dataRoot, 'registry.htpasswd');
+    await writeFile(htpasswd, `berth:${bcrypt.hashSync(password, 4)}\n`);
+    const platform = await startListeningRegistry({ auth: 'basic', htpasswd, anonymousPull: true });
+    try {
+      const port = new URL(platform.url).port;
+      const ref = `127.0.0.1:${port}/cache/platform:buildcache`;
+      const files = { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' };
+      const dir = await first.context(files);
+      const anonymous = first.reopen();
+      await expect(anonymous.build({ context: tarStream(dir), cacheTo: [`type=registry,ref=${ref}`] })).rejects.toThrow(/unauthorized/i);
+      anonymous.close();
+
+      // Named `localhost:<port>` in the builder's flags, `127.0.0.1:<port>` in the ref: the same registry.
+      const builder = first.reopen({ platformRegistry: { address: `localhost:${port}`, credentials: { username: 'berth', password } } });
+      try {
+        const lines: string[] = [];
+        await builder.build({ context: tarStream(dir), cacheTo: [`type=registry,ref=${ref}`] }, { onProgress: (l) => lines.push(l) });
+        expect(lines).toContainEqual(expect.stringMatching(/^#\d+ writing cache manifest sha256:[0-9a-f]{64} done$/));
+      } finally {
+        builder.close();
+      }
+      // Anyone may read it back: the second host imports it without credentials.
+      const reused = await second.build(await second.context(files), { cacheFrom: [ref] });
+      expect({ executed: reused.executed, cached: reused.cached }).toEqual({ executed: 0, cached: 1 });
+    } finally {
+      await platform.stop();
+      await platform.close();
+    }
   });
 });
 

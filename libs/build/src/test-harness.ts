@@ -10,7 +10,7 @@ import { ConmonRuntime, resolveCommand } from '@berth/runtime';
 import { mountAll, OverlaySnapshotter, unmount } from '@berth/snapshots';
 import { LocalWorker, runTask, unmountBelow } from '@berth/worker';
 import type { BuildRequest, BuildResult } from './build-request.js';
-import { Builder } from './builder.js';
+import { Builder, type BuilderOptions } from './builder.js';
 
 /**
  * A builder on a temporary data root for tests: busybox bootstrapped, the host's stores behind a
@@ -51,9 +51,9 @@ export class BuildHarness {
     return h;
   }
 
-  /** A new builder on the same data root (as after a restart). */
-  reopen(): Builder {
-    return new Builder({ worker: this.worker, workDir: join(this.dataRoot, 'builder') });
+  /** A new builder on the same data root (as after a restart), with `options` besides. */
+  reopen(options: Omit<BuilderOptions, 'worker' | 'workDir'> = {}): Builder {
+    return new Builder({ ...options, worker: this.worker, workDir: join(this.dataRoot, 'builder') });
   }
 
   /** Writes `files` (path → content, or {content, mode}) into a fresh context directory. */
