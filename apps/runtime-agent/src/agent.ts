@@ -96,13 +96,16 @@ export class Agent {
     const content = new ContentStore(join(options.dataRoot, 'content'));
     const snapshotter = new OverlaySnapshotter(join(options.dataRoot, 'snapshots'));
     // The image store asks the container manager which containers use an image (rmi refuses
-    // those); the manager is created right after, so the callback reads it lazily.
+    // those), and the build worker's leases what a build holds (rmi leaves it); both are created
+    // after it, so the callbacks read them lazily.
     let manager: ContainerManager | undefined;
+    let worker: LocalWorker | undefined;
     const images = new ImageStore({
       db,
       content,
       snapshotter,
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
+      held: (resource) => worker?.leaseManager.holds(resource) ?? false,
       onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
@@ -140,7 +143,7 @@ export class Agent {
     agent.warnings.push(...warnings);
     agent.volumes = volumes;
     agent.network = network;
-    agent.worker = new LocalWorker({
+    agent.worker = worker = new LocalWorker({
       dataRoot: options.dataRoot,
       content,
       snapshotter,

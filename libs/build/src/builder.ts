@@ -150,6 +150,7 @@ export class Builder {
             insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
           })),
         signal,
+        held: new Set(),
         pending: [],
         executed: 0,
         cached: 0,

@@ -37,14 +37,15 @@ export class BuildHarness {
     const db = openMetadataDb(join(dataRoot, 'metadata.db'));
     const content = new ContentStore(join(dataRoot, 'content'));
     const snapshotter = new OverlaySnapshotter(join(dataRoot, 'snapshots'));
-    const images = new ImageStore({ db, content, snapshotter });
+    let worker: LocalWorker | undefined;
+    const images = new ImageStore({ db, content, snapshotter, held: (r) => worker?.leaseManager.holds(r) ?? false });
     const runtime = new ConmonRuntime({
       root: join(runRoot, 'runc'),
       exitDir: join(runRoot, 'exits'),
       persistDir: join(dataRoot, 'conmon'),
       socketDir: join(runRoot, 'sockets'),
     });
-    const worker = new LocalWorker({ dataRoot, content, snapshotter, images, runtime });
+    worker = new LocalWorker({ dataRoot, content, snapshotter, images, runtime });
     const builder = new Builder({ worker, workDir: join(dataRoot, 'builder') });
     const h = new BuildHarness(dataRoot, runRoot, db, content, snapshotter, images, runtime, worker, builder);
     await images.bootstrap('busybox');

@@ -134,9 +134,22 @@ export class LeaseManager {
     return this.#collector.collect(resource, new Map());
   }
 
-  /** Whether a lease holds the resource (sweeps of the host leave such resources alone). */
+  /**
+   * Whether a lease holds the resource. The host's own removals leave such resources alone: the
+   * image store's `rmi` and `prune` (its `held` option), the sweeps at agent start.
+   */
   holds(resource: LeaseResource): boolean {
     return this.#db.prepare('SELECT 1 FROM lease_resources WHERE type = ? AND id = ?').get(resource.type, resource.id) !== undefined;
+  }
+
+  /** The ids of the live leases that hold the resource. */
+  holders(resource: LeaseResource): string[] {
+    const rows = this.#db
+      .prepare(
+        'SELECT l.id FROM lease_resources r JOIN leases l ON l.id = r.lease_id WHERE r.type = ? AND r.id = ? AND (l.expires_at = 0 OR l.expires_at > ?) ORDER BY l.id',
+      )
+      .all(resource.type, resource.id, this.#now()) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   /** Ends the lease: its rows go, then what nothing else holds is collected. NotFoundError. */

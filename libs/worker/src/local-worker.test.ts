@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '@berth/content';
 import { FailedPreconditionError, NotFoundError } from '@berth/errors';
@@ -33,7 +35,8 @@ beforeAll(async () => {
   db = openMetadataDb(join(dir.path, 'metadata.db'));
   content = new ContentStore(join(dir.path, 'content'));
   snapshotter = new OverlaySnapshotter(join(dir.path, 'snapshots'));
-  images = new ImageStore({ db, content, snapshotter });
+  // As the agent wires it: rmi and prune leave what a lease holds.
+  images = new ImageStore({ db, content, snapshotter, held: (r) => worker?.leaseManager.holds(r) ?? false });
   const run = join(dir.path, 'run');
   runtime = new ConmonRuntime({ root: join(run, 'runc'), exitDir: join(run, 'exits'), persistDir: join(run, 'persist'), socketDir: join(run, 'sockets') });
   worker = new LocalWorker({ dataRoot: dir.path, content, snapshotter, images, runtime });
@@ -49,6 +52,16 @@ afterAll(async () => {
   db?.close();
   dir?.remove();
 });
+
+/** A one-layer rootfs tar that no other image of the host has (a file named by the time). */
+async function uniqueLayer(): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: `built-${Date.now()}.txt`, mode: 0o644 }, 'a layer a build made too\n');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
 
 describe('leases', () => {
   it('remove what a deleted lease held, except committed snapshots and blobs an image references', async () => {
@@ -67,6 +80,7 @@ describe('leases', () => {
       { type: 'snapshot', id: 'lease-active' },
       { type: 'snapshot', id: 'lease-view' },
       { type: 'snapshot', id: 'lease-to-commit' },
+      { type: 'snapshot', id: 'lease-committed' }, // the commit is held by the leases of what it commits
     ]);
 
     await worker.leases.delete(lease.id);
@@ -78,6 +92,25 @@ describe('leases', () => {
     expect((await worker.content.info(layer)).digest).toBe(layer);
     await expect(worker.leases.delete(lease.id)).rejects.toThrow(`No such lease: "${lease.id}" (it expired or was deleted)`);
     await worker.snapshots.remove('lease-committed');
+  });
+
+  it('keep what they hold from rmi: the blobs and committed snapshots of a build, until the lease ends', async () => {
+    const image = await images.importTar(Readable.from([await uniqueLayer()]), { ref: 'held-by-build:1' });
+    const layer = image.manifest.layers[0]!.digest;
+    const chain = image.config.rootfs.diff_ids[0]!; // one layer: its chain ID is its diff ID
+    const lease = await worker.leases.create({ ttlMs: 60_000 });
+    // A build made the same layer: its blob under the lease, its snapshot committed under the chain ID.
+    await worker.content.ingest(await worker.content.read(layer), { lease: lease.id });
+    await worker.snapshots.prepare('build-same-layer', { lease: lease.id });
+    await worker.snapshots.commit(chain, 'build-same-layer');
+    expect(await images.remove('held-by-build:1')).toEqual([{ Untagged: 'held-by-build:1' }, { Deleted: image.id }]);
+    expect((await worker.content.info(layer)).digest).toBe(layer);
+    expect((await worker.snapshots.stat(chain)).kind).toBe('committed');
+
+    await worker.leases.delete(lease.id);
+    await expect(worker.content.info(layer)).rejects.toThrow(`No such blob: ${layer}`); // no image, no lease
+    expect((await worker.snapshots.stat(chain)).kind).toBe('committed'); // a committed layer stays (build cache)
+    await worker.snapshots.remove(chain);
   });
 
   it('keep a blob another lease holds until that one lets go of it', async () => {

@@ -110,7 +110,13 @@ export class LocalWorker implements BuildWorker {
         return snapshotter.view(key, opts.parent);
       },
       mounts: (key) => snapshotter.mounts(key),
-      commit: (name, key) => snapshotter.commit(name, key),
+      // The leases of the active snapshot hold the committed one too (first: nothing unheld in
+      // between), so that no `rmi` of an image with the same layer removes it while the build
+      // that made it stacks on it; their end leaves it (committed).
+      async commit(name, key) {
+        for (const lease of leases.holders({ type: 'snapshot', id: key })) await hold(lease, { type: 'snapshot', id: name });
+        return snapshotter.commit(name, key);
+      },
       remove: (key) => snapshotter.remove(key),
       stat: (key) => snapshotter.stat(key),
       list: () => snapshotter.list(),

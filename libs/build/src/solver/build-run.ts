@@ -36,6 +36,8 @@ export interface BuildRun {
   records: Map<string, CacheRecord>;
   registryClient: () => RegistryClient;
   signal?: AbortSignal;
+  /** The snapshots and blobs of others (base images, earlier builds) the lease was asked to hold. */
+  held: Set<string>;
   /** Layers being compressed and stored while the build goes on; awaited before the export. */
   pending: Array<Promise<void>>;
   executed: number;

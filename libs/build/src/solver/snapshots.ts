@@ -6,18 +6,25 @@ import { type IngestedLayer, ingestLayer } from '@berth/images';
 import { applyLayer, packDirectory } from '@berth/layers';
 import { chainIds, type Descriptor } from '@berth/oci';
 import { mountAll, unmount } from '@berth/snapshots';
-import { snapshotDirs } from '@berth/worker';
+import { type LeaseResource, snapshotDirs } from '@berth/worker';
 import type { BuildRun } from './build-run.js';
 
 /**
  * Makes sure a committed snapshot exists for every layer chain (applying missing layers read from
  * the content store, as the image store's unpack does) and returns the top chain ID. The layers
  * are applied here, in the builder, onto the snapshot's upper dir: the agent only stores.
+ *
+ * Each chain and layer blob is held by the build's lease first (once per build), so that an `rmi`
+ * of the base image, or of an image with the same layers, does not remove them under the build.
  */
 export async function ensureChain(run: BuildRun, diffIds: string[], layers: Descriptor[]): Promise<string | undefined> {
   const { snapshots, content } = run.worker;
   const chains = chainIds(diffIds);
   for (const [i, chain] of chains.entries()) {
+    await holdOnce(run, { type: 'snapshot', id: chain });
+    // A layer this build makes has no digest until it is compressed; it is held from its ingest.
+    const digest = layers[i]?.digest;
+    if (digest) await holdOnce(run, { type: 'blob', id: digest });
     if (await exists(run, chain)) continue;
     const key = `extract-${randomBytes(8).toString('hex')}`;
     const mounts = await snapshots.prepare(key, { ...(i > 0 ? { parent: chains[i - 1] } : {}), lease: run.lease });
@@ -37,6 +44,13 @@ export async function ensureChain(run: BuildRun, diffIds: string[], layers: Desc
     }
   }
   return chains.at(-1);
+}
+
+async function holdOnce(run: BuildRun, resource: LeaseResource): Promise<void> {
+  const key = `${resource.type} ${resource.id}`;
+  if (run.held.has(key)) return;
+  await run.worker.leases.addResource(run.lease, resource);
+  run.held.add(key);
 }
 
 async function exists(run: BuildRun, key: string): Promise<boolean> {
