@@ -127,7 +127,9 @@ export class Gateway {
   /** The builder of the host placement picks (it builds with that host's stores). */
   private async builderClient(): Promise<grpc.Client> {
     const { hostId } = await this.hosts.pick(5_000);
-    const builder = await this.builders.pick(5_000, {
+    // Up to two renewals of its entry (a builder restarting, an entry replaced meanwhile): a build
+    // is long, waiting a little for its builder costs little.
+    const builder = await this.builders.pick(10_000, {
       where: (b) => b.hostId === hostId,
       noneMessage: `No image builder is running on host "${hostId}": start it with \`berth platform up\``,
     });
