@@ -268,18 +268,26 @@ describe('the API socket', () => {
     const ctx = join(p.dataRoot, 'forged-builder-ctx');
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nLABEL forged=no\n');
+    // The real builder, stopped, renews nothing: the forged entry (same key) is all NATS has.
+    const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'builder.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
     try {
-      // The forged entry replaces the real one (same key) until the real builder renews it (every 5 s).
-      await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fakeSocket}`, version: '0', startedAt: Date.now() + 3_600_000 });
-      const build = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
-      expect(build.code, build.stderr).toBe(0);
-      expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fakeSocket}`, version: '0', startedAt: Date.now() });
+      const refused = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`No image builder is running on host "${host}": start it with \`berth platform up\``);
       expect(connections).toBe(0);
       const apiLog = readFileSync(join(p.dataRoot, 'logs', 'api.log'), 'utf8');
       expect(apiLog).toContain(`Ignoring "builder of host ${host}" announced on NATS: socket "${fakeSocket}" is owned by uid ${user.uid}, not root`);
     } finally {
+      process.kill(pid, 'SIGCONT');
       fake.close();
     }
+    // Back: it renews its entry within 5 s, and builds go to it again.
+    const build = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(connections).toBe(0);
   });
 
   it('refuses TCP without TLS client certificates, and serves clients with a certificate of its CA', async () => {
