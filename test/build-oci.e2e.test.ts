@@ -164,4 +164,15 @@ describe('a Berth-built image', () => {
     expect(second.stderr.match(/^#\d+ CACHED$/gm)).toHaveLength(3);
     expect(second.stderr).toMatch(new RegExp(`^#\\d+ writing image ${id} done$`, 'm'));
   });
+
+  it('exports its cache to the platform registry without a login (the builder holds its credentials)', async () => {
+    const cache = `127.0.0.1:${p.settings.registryPort}/oci/cache:platform`;
+    const ctx = context('platform-cache', { Dockerfile: 'FROM busybox\nRUN echo platform > /p\n' });
+    const res = await berth(['build', '--progress=plain', '--cache-to', `type=registry,ref=${cache}`, ctx]);
+    ok(res);
+    expect(res.stderr).toMatch(/^#\d+ writing cache manifest sha256:[0-9a-f]{64} done$/m);
+    // Pushes there need the platform's credentials: without them the registry refuses.
+    const anonymous = await fetch(`http://127.0.0.1:${p.settings.registryPort}/v2/oci/cache/blobs/uploads/`, { method: 'POST' });
+    expect(anonymous.status).toBe(401);
+  });
 });

@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
-import { connectNats, EventBus, HostRegistry, inboxPrefix, type NatsIdentity } from '@berth/events';
+import { BuilderDirectory, connectNats, EventBus, HostRegistry, inboxPrefix, type NatsIdentity } from '@berth/events';
 import { platformUp, REPO_ROOT, secretsOf } from '@berth/platform';
 import {
   BERTH_CLI,
@@ -126,6 +126,28 @@ describe('NATS', () => {
       `Permissions Violation for Publish to "berth.events.${host}.container.start"`,
     );
   });
+
+  it("confines the builder's credentials to its own host's builders entry and builder events", async () => {
+    const host = p.settings.hostId;
+    const builder = await natsAs('builder', { role: 'builder', host });
+    const entry = { hostId: host, address: `unix:${join(p.settings.runRoot, 'builder.sock')}`, version: '0', startedAt: 1 };
+    await new BuilderDirectory(builder).announce(entry); // its own: fine (the real builder renews it)
+    await new EventBus(builder, host).publish({ type: 'builder', action: 'prune', id: 'own-host' });
+    await expect(new BuilderDirectory(builder).announce({ ...entry, hostId: 'other-host' })).rejects.toThrow(
+      'Permissions Violation for Publish to "$KV.builders.other-host"',
+    );
+    await expect(new BuilderDirectory(builder).list()).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.CREATE\.KV_builders/);
+    await expect(builder.jetstream().publish(`$KV.hosts.${host}`, new Uint8Array(1))).rejects.toThrow(`Permissions Violation for Publish to "$KV.hosts.${host}"`);
+    await expect(new EventBus(builder, host).publish({ type: 'image', action: 'tag', id: 'x' })).rejects.toThrow(
+      `Permissions Violation for Publish to "berth.events.${host}.image.tag"`,
+    );
+    // Nor may the agent's credentials announce a builder.
+    const agent = await natsAs('runtime-agent', { role: 'agent', host });
+    await expect(agent.jetstream().publish(`$KV.builders.${host}`, new Uint8Array(1))).rejects.toThrow(`Permissions Violation for Publish to "$KV.builders.${host}"`);
+    // The builder's socket is root's only.
+    const stat = statSync(join(p.settings.runRoot, 'builder.sock'));
+    expect({ mode: stat.mode & 0o777, uid: stat.uid }).toEqual({ mode: 0o600, uid: 0 });
+  });
 });
 
 describe('secrets', () => {
@@ -229,6 +251,43 @@ describe('the API socket', () => {
     } finally {
       fake.close();
     }
+  });
+
+  it("ignores a builder entry whose socket is not root's", async () => {
+    const fakeSocket = join(user.home, 'builder.sock');
+    let connections = 0;
+    const fake: Server = createServer((c) => {
+      connections++;
+      c.destroy();
+    });
+    fake.listen(fakeSocket);
+    await once(fake, 'listening');
+    chownSync(fakeSocket, user.uid, user.gid);
+    const host = p.settings.hostId;
+    const builder = await natsAs('builder', { role: 'builder', host });
+    const ctx = join(p.dataRoot, 'forged-builder-ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nLABEL forged=no\n');
+    // The real builder, stopped, renews nothing: the forged entry (same key) is all NATS has.
+    const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'builder.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fakeSocket}`, version: '0', startedAt: Date.now() });
+      const refused = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`No image builder is running on host "${host}": start it with \`berth platform up\``);
+      expect(connections).toBe(0);
+      const apiLog = readFileSync(join(p.dataRoot, 'logs', 'api.log'), 'utf8');
+      expect(apiLog).toContain(`Ignoring "builder of host ${host}" announced on NATS: socket "${fakeSocket}" is owned by uid ${user.uid}, not root`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      fake.close();
+    }
+    // Back: it renews its entry within 5 s, and builds go to it again.
+    const build = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(connections).toBe(0);
   });
 
   it('refuses TCP without TLS client certificates, and serves clients with a certificate of its CA', async () => {

@@ -1,12 +1,12 @@
 /**
  * End to end: NATS is for events and discovery only (docs/security.md, "When NATS is down"). With
- * nats-server killed, container commands keep working on a single host, history queries fail fast
+ * nats-server killed, container commands and builds keep working on a single host, history queries fail fast
  * with a clear message, the agent keeps its events and publishes them when NATS is back; and
  * `platform up` right after a `kill -9` of every service (zombies, reused pids) brings it all back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, platformUp } from '@berth/platform';
@@ -48,6 +48,12 @@ describe('with NATS down', () => {
   it('ps, inspect, logs, run, stop and rm keep working; events --since fails fast and clearly', async () => {
     const keeper = (await p.berth(['run', '-d', '--name', 'keeper', 'busybox', 'sleep', '300'])).stdout.trim();
     expect(keeper).toMatch(/^[0-9a-f]{64}$/);
+    const ctx = join(p.dataRoot, 'outage-ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy\n');
+    writeFileSync(join(ctx, 'data.txt'), 'before the outage\n');
+    const before = await p.berth(['build', '-q', '-t', 'outage:1', ctx], { timeoutMs: 60_000 });
+    expect(before.code, before.stderr).toBe(0);
     await killHard('nats');
 
     const ps = await quick(['ps']);
@@ -60,6 +66,12 @@ describe('with NATS down', () => {
     expect((await quick(['run', '-d', '--name', 'detached', 'busybox', 'true'])).code).toBe(0);
     expect((await quick(['stop', '-t', '1', 'keeper'])).stdout).toBe('keeper\n');
     expect((await quick(['rm', 'keeper', 'outage', 'detached'])).stdout).toBe('keeper\noutage\ndetached\n');
+
+    // A build goes to the builder the gateway knows, and the builder needs NATS for nothing.
+    writeFileSync(join(ctx, 'data.txt'), 'during the outage\n');
+    const build = await quick(['build', '-q', '-t', 'outage:2', ctx], 30_000);
+    expect(build.code, build.stderr).toBe(0);
+    expect((await quick(['run', '--rm', 'outage:2', 'cat', '/copy'])).stdout).toBe('during the outage\n');
 
     const events = await quick(['events', '--since', '1h', '--until', 'now']);
     expect(events.code).toBe(1);

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
 import {
   BuilderService,
   ContainersService,
@@ -15,6 +15,7 @@ import {
   grpcTarget,
   handleServerStream,
   type AgentAnnouncement,
+  type BuilderAnnouncement,
   type Event,
   type RegistryAnnouncement,
   type SubscribeEventsRequest,
@@ -30,14 +31,15 @@ export interface GatewayOptions {
  * are forwarded unchanged to the runtime agent of the host placement picks (one host for now: the
  * most recently started agent that announced itself on NATS); Events are read from JetStream here.
  *
- * NATS is for discovery and events only: the hosts and registries read from it are kept in memory
- * (service-directory.ts), so every call but `events` keeps working while NATS is down, and an
- * entry is used only when its address is a root-owned unix socket.
+ * NATS is for discovery and events only: the hosts, registries and builders read from it are kept
+ * in memory (service-directory.ts), so every call but `events` (builds included) keeps working
+ * while NATS is down, and an entry is used only when its address is a root-owned unix socket.
  */
 export class Gateway {
   private readonly events: EventBus;
   private readonly hosts: ServiceDirectory<AgentAnnouncement>;
   private readonly registries: ServiceDirectory<RegistryAnnouncement>;
+  private readonly builders: ServiceDirectory<BuilderAnnouncement>;
   private readonly clients = new Map<string, grpc.Client>();
   private connected = true;
 
@@ -49,6 +51,7 @@ export class Gateway {
     this.events = new EventBus(nc);
     const hostRegistry = new HostRegistry(nc);
     const registryDirectory = new RegistryDirectory(nc);
+    const builderDirectory = new BuilderDirectory(nc);
     const connected = () => this.connected && !nc.isClosed();
     this.hosts = new ServiceDirectory({
       list: () => hostRegistry.list(),
@@ -66,6 +69,15 @@ export class Gateway {
       startedAt: (r) => r.startedAt,
       connected,
       noneMessage: 'No registry is running: start the platform with `berth platform up` (it runs one)',
+      log,
+    });
+    this.builders = new ServiceDirectory({
+      list: () => builderDirectory.list(),
+      id: (b) => `builder of host ${b.hostId}`,
+      address: (b) => b.address,
+      startedAt: (b) => b.startedAt,
+      connected,
+      noneMessage: 'No image builder is running: start the platform with `berth platform up`',
       log,
     });
     void this.watchConnection();
@@ -86,7 +98,8 @@ export class Gateway {
     server.addService(SystemService, forwardService(SystemService, pick));
     server.addService(VolumesService, forwardService(VolumesService, pick));
     server.addService(NetworksService, forwardService(NetworksService, pick));
-    server.addService(BuilderService, forwardService(BuilderService, pick));
+    // Builds go to the image builder of the host placement picks (apps/builder, one per host).
+    server.addService(BuilderService, forwardService(BuilderService, () => this.builderClient()));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
     server.addService(EventsService, {
@@ -109,6 +122,18 @@ export class Gateway {
 
   private async agentClient(): Promise<grpc.Client> {
     return this.client((await this.hosts.pick(5_000)).address);
+  }
+
+  /** The builder of the host placement picks (it builds with that host's stores). */
+  private async builderClient(): Promise<grpc.Client> {
+    const { hostId } = await this.hosts.pick(5_000);
+    // Up to two renewals of its entry (a builder restarting, an entry replaced meanwhile): a build
+    // is long, waiting a little for its builder costs little.
+    const builder = await this.builders.pick(10_000, {
+      where: (b) => b.hostId === hostId,
+      noneMessage: `No image builder is running on host "${hostId}": start it with \`berth platform up\``,
+    });
+    return this.client(builder.address);
   }
 
   private async registryClient(): Promise<grpc.Client> {

@@ -112,6 +112,20 @@ describe('ServiceDirectory', () => {
     expect(log).toEqual(['Cannot read the service directory from NATS, using what was last read: no answer within 0.2 s']);
   });
 
+  it('picks among the entries `where` accepts (the builder of one host), with its own message', async () => {
+    const a = await socketAt('builder-a.sock');
+    const b = await socketAt('builder-b.sock');
+    const directory = make(async () => [
+      { id: 'host-a', address: `unix:${a}`, startedAt: 1 },
+      { id: 'host-b', address: `unix:${b}`, startedAt: 2 },
+    ]);
+    expect((await directory.pick(0, { where: (e) => e.id === 'host-a' })).address).toBe(`unix:${a}`);
+    expect((await directory.pick(0)).id).toBe('host-b');
+    await expect(directory.pick(0, { where: (e) => e.id === 'host-c', noneMessage: 'No image builder is running on host "host-c"' })).rejects.toThrow(
+      /^No image builder is running on host "host-c"$/,
+    );
+  });
+
   it('says no service is running, and that NATS is unreachable too when it is', async () => {
     await expect(make(async () => []).pick(0)).rejects.toThrow(/^No runtime agent is running$/);
     await expect(make(async () => [], () => false).pick(0)).rejects.toThrow(

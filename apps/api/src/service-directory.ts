@@ -3,7 +3,7 @@ import { withDeadline } from '@berth/events';
 import { untrustedReason } from './endpoint-check.js';
 
 export interface ServiceDirectoryOptions<T> {
-  /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list). */
+  /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list, BuilderDirectory.list). */
   list: () => Promise<T[]>;
   /** The entry's id and the gRPC address it announces. */
   id: (entry: T) => string;
@@ -21,7 +21,7 @@ export interface ServiceDirectoryOptions<T> {
 }
 
 /**
- * The gateway's memory of a NATS KV directory (the hosts, the registries): read at most every
+ * The gateway's memory of a NATS KV directory (the hosts, the registries, the builders): read at most every
  * `freshMs`, each read with a deadline, and the last list kept while NATS is down or slow, so a
  * `ps` or `run` never waits for NATS (it is for discovery; the calls go to the services directly).
  * Entries whose address is not a root-owned unix socket are ignored (endpoint-check.ts), with a
@@ -37,15 +37,20 @@ export class ServiceDirectory<T> {
 
   constructor(private readonly options: ServiceDirectoryOptions<T>) {}
 
-  /** The most recently started trusted entry, waiting up to `waitMs` for one to appear. */
-  async pick(waitMs: number): Promise<T> {
+  /**
+   * The most recently started trusted entry (of those `where` accepts: the builder of one host),
+   * waiting up to `waitMs` for one to appear. UnavailableError with `noneMessage` (the options'
+   * by default) when none does.
+   */
+  async pick(waitMs: number, options: { where?: (entry: T) => boolean; noneMessage?: string } = {}): Promise<T> {
     const deadline = Date.now() + waitMs;
+    const where = options.where ?? (() => true);
     for (;;) {
-      const trusted = this.trusted(await this.entries());
+      const trusted = this.trusted((await this.entries()).filter(where));
       if (trusted.length > 0) return trusted.sort((a, b) => this.options.startedAt(b) - this.options.startedAt(a))[0]!;
       if (Date.now() >= deadline) {
         const why = this.options.connected() ? '' : ' (NATS, where services announce themselves, is not reachable either)';
-        throw new UnavailableError(`${this.options.noneMessage}${why}`);
+        throw new UnavailableError(`${options.noneMessage ?? this.options.noneMessage}${why}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }

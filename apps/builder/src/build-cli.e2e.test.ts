@@ -1,7 +1,7 @@
 /**
  * `berth build` end to end: the CLI tars the context (honouring .dockerignore), the gateway
- * forwards the Builder service to the agent, the agent builds with its own stores, and the image
- * runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
+ * forwards the Builder service to the host's builder, which builds on the agent's stores through
+ * the agent's gRPC services, and the image runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '@berth/testing';
-import { writeFiles } from './test-harness.js';
+import { writeFiles } from '../../../libs/build/src/test-harness.js';
 
 let p: TestPlatform;
 let work: string;
@@ -50,6 +50,26 @@ describe('berth build', () => {
     // Rebuilt with -q: every step cached, only the id printed.
     const quiet = await p.berth(['build', '-q', '--build-arg', 'GREETING=hello', '--label', 'team=build', dir]);
     expect(quiet).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: '' });
+  });
+
+  it('sends a directory context whole once, then only the files that changed', async () => {
+    const dir = join(work, 'synced');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nCOPY . /ctx/\nCMD ["cat", "/ctx/one.txt"]\n', 'one.txt': 'one\n', 'sub/two.txt': 'two\n', 'ignored.log': 'x' , '.dockerignore': '*.log\n' });
+    const transfer = async () => {
+      const res = await p.berth(['build', '--progress=plain', '-t', 'synced:1', dir]);
+      expect(res.code, res.stderr).toBe(0);
+      return /^#3 transferring context: (\d+) changed files, (\d+)B done$/m.exec(res.stderr)?.slice(1).map(Number);
+    };
+    const first = await transfer();
+    expect(first?.[0]).toBe(4); // Dockerfile, .dockerignore, one.txt, sub/two.txt (sub is made, ignored.log never sent)
+    expect(await transfer()).toEqual([0, 0]);
+    writeFileSync(join(dir, 'one.txt'), 'one, changed\n');
+    const changed = await transfer();
+    expect(changed?.[0]).toBe(1);
+    expect((await p.berth(['run', '--rm', 'synced:1'])).stdout).toBe('one, changed\n');
+    rmSync(join(dir, 'sub'), { recursive: true });
+    expect((await transfer())?.[0]).toBe(0);
+    expect((await p.berth(['run', '--rm', 'synced:1', 'ls', '-A', '/ctx'])).stdout).toBe('.dockerignore\nDockerfile\none.txt\n');
   });
 
   it('reads the Dockerfile from stdin with -f - and a context tar from stdin with -', async () => {

@@ -1,13 +1,15 @@
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError } from '@berth/errors';
+import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
-import type { Builder } from './builder.js';
+import type { Builder, ContextSync } from '@berth/build';
+import { contextFileFromProto } from '@berth/filesync';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
 
 /**
- * The Builder gRPC service over a Builder: `Build` reads the options, then the context chunks,
- * and streams the progress lines and finally the image id; `Prune` empties the cache.
+ * The Builder gRPC service over a Builder (libs/build): `Build` reads the options, then the
+ * context chunks, and streams the progress lines and finally the image id; a cancelled call stops
+ * the build (its running step is killed). `Prune` empties the cache.
  */
 export function builderService(builder: Builder): BuilderServer {
   return {
@@ -21,11 +23,31 @@ export function builderService(builder: Builder): BuilderServer {
 }
 
 async function build(builder: Builder, call: BuildCall): Promise<void> {
+  const cancelled = new AbortController();
+  call.on('cancelled', () => cancelled.abort(new InvalidArgumentError('The build was cancelled by the client')));
   try {
     const messages = readMessages(call);
     const first = await messages.next();
     if (first.done || first.value.input?.$case !== 'options') throw new InvalidArgumentError('Build must begin with an options message');
     const options = first.value.input.value;
+    const send = (output: BuildOutput['output']) => {
+      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
+    };
+    // File sync: the listing comes next; the files come after the builder asked for them.
+    let contextSync: ContextSync | undefined;
+    if (options.contextKey) {
+      const list = await messages.next();
+      if (list.done || list.value.input?.$case !== 'contextFiles') throw new InvalidArgumentError('A synced build must list its context right after its options');
+      const files = list.value.input.value.files.map(contextFileFromProto);
+      contextSync = {
+        key: options.contextKey,
+        files,
+        fetch: (paths) => {
+          send({ $case: 'contextRequest', value: { paths } });
+          return context;
+        },
+      };
+    }
     const context = (async function* () {
       for (;;) {
         const next = await messages.next();
@@ -33,9 +55,6 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         if (next.value.input?.$case === 'context') yield next.value.input.value;
       }
     })();
-    const send = (output: BuildOutput['output']) => {
-      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
-    };
     // Output chunks wait for the client to take them (a large export is not buffered here).
     const sendData = (chunk: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
@@ -58,7 +77,7 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     }
     const result = await builder.build(
       {
-        context,
+        ...(contextSync ? { contextSync } : { context }),
         ...(options.dockerfileContent ? { dockerfileContent: options.dockerfileContent } : {}),
         ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
         ...(options.dockerfileName ? { dockerfileName: options.dockerfileName } : {}),
@@ -78,14 +97,39 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         cacheTo: options.cacheTo,
         cacheFrom: options.cacheFrom,
       },
-      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData },
+      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData, signal: cancelled.signal },
     );
     for (const warning of result.warnings) send({ $case: 'line', value: warning });
     send({ $case: 'imageId', value: result.imageId });
     call.end();
   } catch (err) {
-    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, err);
+    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, bounded(err));
   }
+}
+
+/**
+ * A status message travels in HTTP/2 trailers, whose size is limited: a bigger one never reaches
+ * the client, which then waits forever. Long messages are cut (the progress has the whole text).
+ * The limit is on the trailer as sent: percent-encoded, where a character other than printable
+ * ASCII costs 3 bytes per UTF-8 byte (a line of `é` grows sixfold).
+ */
+const MAX_STATUS_BYTES = 4096;
+
+function bounded(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  let bytes = 0;
+  let end = 0; // where the cut goes, leaving room for the `…` (3 UTF-8 bytes, encoded)
+  for (const ch of message) {
+    const code = ch.codePointAt(0)!;
+    bytes += code >= 0x20 && code <= 0x7e && ch !== '%' ? 1 : 3 * Buffer.byteLength(ch);
+    if (bytes <= MAX_STATUS_BYTES - 9) end += ch.length;
+    else if (bytes > MAX_STATUS_BYTES) break;
+  }
+  if (bytes <= MAX_STATUS_BYTES) return err;
+  const text = `${message.slice(0, end)}…`;
+  if (!(err instanceof BerthError)) return new InternalError(text, { cause: err });
+  const Class = err.constructor as new (message: string, options: ConstructorParameters<typeof BerthError>[1]) => BerthError;
+  return new Class(text, { code: err.code, cause: err, detail: err.detail });
 }
 
 /**

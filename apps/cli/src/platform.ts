@@ -5,7 +5,7 @@ import { DEFAULT_DATA_ROOT, platformDown, platformStatus, platformUp, type Platf
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
 
-Start, stop and check this host's Berth services (nats-server, runtime agent, gateway, registry)
+Start, stop and check this host's Berth services (nats-server, runtime agent, image builder, gateway, registry)
 
 Commands:
   up          Start the services in the background and wait until they answer (idempotent)

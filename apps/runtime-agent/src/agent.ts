@@ -5,10 +5,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HOST_TTL_MS, HostRegistry, readHostId } from '@berth/events';
+import { EventBus, HostRegistry, readHostId } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { BuilderService, ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
+import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
 import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
@@ -21,7 +21,8 @@ import { VolumesService } from '@berth/proto';
 import { VolumeStore } from '@berth/volumes';
 import { volumesService } from './volumes-service.js';
 import { RegistryTransfer, type RegistryTransferOptions } from './registry-transfer.js';
-import { Builder, builderService } from '@berth/builder';
+import { LocalWorker } from '@berth/worker';
+import { registerWorkerServices } from './worker-services.js';
 
 export const VERSION = '0.1.0';
 
@@ -56,13 +57,13 @@ export interface AgentOptions {
 export class Agent {
   readonly hostId: string;
   readonly warnings: string[] = [];
-  private announceTimer?: NodeJS.Timeout;
+  private withdraw?: () => Promise<void>;
   /** Networks, container network namespaces, published ports and DNS of this host (libs/network). */
   network?: NetworkManager;
   /** Named and anonymous volumes of this host (libs/volumes). */
   volumes?: VolumeStore;
-  /** Builds Dockerfiles with this host's stores (apps/builder). */
-  builder?: Builder;
+  /** What the host's image builder (apps/builder) works through: content, snapshots, leases, images, tasks. */
+  worker?: LocalWorker;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -104,13 +105,16 @@ export class Agent {
     const content = new ContentStore(join(options.dataRoot, 'content'));
     const snapshotter = new OverlaySnapshotter(join(options.dataRoot, 'snapshots'));
     // The image store asks the container manager which containers use an image (rmi refuses
-    // those); the manager is created right after, so the callback reads it lazily.
+    // those), and the build worker's leases what a build holds (rmi leaves it); both are created
+    // after it, so the callbacks read them lazily.
     let manager: ContainerManager | undefined;
+    let worker: LocalWorker | undefined;
     const images = new ImageStore({
       db,
       content,
       snapshotter,
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
+      held: (resource) => worker?.leaseManager.holds(resource) ?? false,
       onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
@@ -148,20 +152,20 @@ export class Agent {
     agent.warnings.push(...warnings);
     agent.volumes = volumes;
     agent.network = network;
-    agent.builder = new Builder({
-      images,
+    agent.worker = worker = new LocalWorker({
+      dataRoot: options.dataRoot,
       content,
       snapshotter,
+      images,
       runtime,
-      db,
-      workDir: join(options.dataRoot, 'builder'),
-      // FROM pulls and --push go through the agent's transfers (progress, events, credentials).
+      // The builder's FROM pulls and --push go through the agent's transfers (progress, events, credentials).
       registry: {
         pull: (ref, auth) => registry.pull({ ref, platform: '', allTags: false, registryAuth: auth }),
         push: (ref, auth) => registry.push({ ref, allTags: false, registryAuth: auth }),
       },
-      insecureRegistries: options.insecureRegistries ?? [],
+      log: (message, context) => log(`${message}: ${JSON.stringify(context)}`),
     });
+    agent.worker.startSweeper();
     return agent;
   }
 
@@ -171,23 +175,22 @@ export class Agent {
     server.addService(SystemService, this.systemService());
     if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
     if (this.network) server.addService(NetworksService, networksService(this.network));
-    if (this.builder) server.addService(BuilderService, builderService(this.builder));
+    if (this.worker) registerWorkerServices(server, this.worker);
   }
 
-  /** Announces this host to the gateway now and every HOST_TTL_MS / 3. */
+  /** Announces this host to the gateway now and every HOST_TTL_MS / 3 until `close`. */
   async announce(): Promise<void> {
-    const hosts = new HostRegistry(this.nc);
-    const startedAt = Date.now();
-    const put = () =>
-      hosts.announce({ hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt });
-    await put();
-    this.announceTimer = setInterval(() => void put().catch(() => {}), HOST_TTL_MS / 3);
+    const log = this.options.log ?? (() => {});
+    this.withdraw = await new HostRegistry(this.nc).keepAnnounced(
+      { hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt: Date.now() },
+      { onError: (err) => log(`Cannot renew this host's announcement on NATS: ${(err as Error).message}`) },
+    );
   }
 
   async close(): Promise<void> {
-    if (this.announceTimer) clearInterval(this.announceTimer);
-    await new HostRegistry(this.nc).withdraw(this.hostId).catch(() => {});
+    await this.withdraw?.();
     this.containers.close();
+    await this.worker?.close();
     await this.network?.close().catch(() => {});
     this.db.close();
   }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, isBerthError, NotFoundError, PermissionDeniedErro
 import type { ImageStore } from '@berth/images';
 import { parseReference, type Reference } from '@berth/oci';
 import type { LoginRequest, LoginResponse, PullImageRequest, PushImageRequest, RegistryAuth, TransferProgress } from '@berth/proto';
-import { RegistryClient, type Credentials, type ProgressEvent } from '@berth/registry-client';
+import { credentialsFor, type PlatformRegistry, RegistryClient, type ProgressEvent } from '@berth/registry-client';
 
 export interface RegistryTransferOptions {
   images: ImageStore;
@@ -18,7 +18,7 @@ export interface RegistryTransferOptions {
    * The platform's own registry (`127.0.0.1:<port>`) and its credentials: a request for it that
    * carries no credentials uses these, so root pushes there without a `berth login`.
    */
-  platformRegistry?: { address: string; credentials: Credentials };
+  platformRegistry?: PlatformRegistry;
   /**
    * Called after each tag pushed (`image.push`); pulls publish `image.pull` through the image
    * store's own events.
@@ -180,13 +180,8 @@ export class RegistryTransfer {
 
   /** A client that answers the challenges of registry `domain` with the request's credentials only. */
   #client(domain: string, auth: RegistryAuth | undefined): RegistryClient {
-    const platform = this.options.platformRegistry;
-    const credentials: Credentials | undefined =
-      auth && auth.username !== ''
-        ? { username: auth.username, password: auth.password }
-        : platform && sameRegistry(domain, platform.address)
-          ? platform.credentials
-          : undefined;
+    const requested = auth ? { username: auth.username, password: auth.password } : undefined;
+    const credentials = credentialsFor(domain, requested, this.options.platformRegistry);
     return new RegistryClient({
       credentials: async (asked) => (asked === domain ? credentials : undefined),
       insecureRegistries: [...(this.options.insecureRegistries ?? [])],
@@ -199,12 +194,6 @@ export function serverDomain(server: string): string {
   const host = server.trim().replace(/^https?:\/\//, '').split('/')[0]!;
   if (host === '' || host === 'index.docker.io' || host === 'registry-1.docker.io') return 'docker.io';
   return host;
-}
-
-/** `localhost:5000` and `127.0.0.1:5000` name the same loopback registry. */
-function sameRegistry(a: string, b: string): boolean {
-  const loopback = (d: string) => d.replace(/^(localhost|\[::1\])(?=:|$)/, '127.0.0.1');
-  return loopback(a) === loopback(b);
 }
 
 function parseRef(text: string, defaultTag: boolean): Reference {

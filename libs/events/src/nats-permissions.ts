@@ -1,4 +1,4 @@
-import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
+import { BUILDERS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -6,10 +6,10 @@ import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, 
  *
  * | role      | may publish                                                  | may read                |
  * | --------- | ------------------------------------------------------------ | ----------------------- |
- * | gateway   | the JetStream API (reads events, hosts, registries)          | its inbox               |
+ * | gateway   | the JetStream API (reads events, hosts, registries, builders) | its inbox               |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>                       | its inbox               |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
- * | builder   | berth.events.<host>.{builder,image}.>                         | its inbox               |
+ * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
  * DELETE) only the streams they write to. None but the gateway may read a KV bucket or consume
@@ -53,6 +53,10 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
         subscribe,
       };
     case 'builder':
-      return { publish: [`${events}.builder.>`, `${events}.image.>`, ...streams([EVENTS_STREAM])], subscribe };
+      // The images a build makes are registered (and their events published) by the agent.
+      return {
+        publish: [`${events}.builder.>`, kvSubject(BUILDERS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(BUILDERS_BUCKET)])],
+        subscribe,
+      };
   }
 }

@@ -10,11 +10,14 @@
  *                                   (NATS subject $KV.hosts.<host id>, stream KV_hosts)
  *   KV bucket registries            key = <host id>.<port>, value = proto berth.v1.RegistryAnnouncement, TTL'd heartbeat
  *                                   (NATS subject $KV.registries.<host id>.<port>, stream KV_registries)
+ *   KV bucket builders              key = host id, value = proto berth.v1.BuilderAnnouncement, TTL'd heartbeat
+ *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
 export const HOSTS_BUCKET = 'hosts';
 export const REGISTRIES_BUCKET = 'registries';
+export const BUILDERS_BUCKET = 'builders';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

@@ -5,20 +5,27 @@ import type { ImageDbRow, ImageEmitter, ImageIndex } from './image-index.js';
 import { familiar, isIdPrefix, isSingleReference, repositoryOf } from './image-names.js';
 import { danglingFilter, type ImageFilters, matchLabels, normalizeFilters } from './list-filters.js';
 import type { LayerSnapshotter } from './image-unpacker.js';
-import type { DeleteItem, PruneResult } from './types.js';
+import type { DeleteItem, HeldResource, PruneResult } from './types.js';
 
 /**
  * Removes images (`docker rmi`, `docker image prune`) and collects what only they used: blobs in
- * the content store and committed snapshots, never anything another image or a container needs.
+ * the content store and committed snapshots, never anything another image or a container needs,
+ * nor what a lease holds (a build in progress stacking on a layer, the build cache's blobs).
  */
 export class ImageCollector {
+  private readonly usedBy: (imageId: string) => string[];
+  private readonly held: (resource: HeldResource) => boolean;
+
   constructor(
     private readonly index: ImageIndex,
     private readonly content: ContentStore,
     private readonly snapshotter: Pick<LayerSnapshotter, 'exists' | 'remove'>,
-    private readonly usedBy: (imageId: string) => string[],
+    uses: { usedBy: (imageId: string) => string[]; held: (resource: HeldResource) => boolean },
     private readonly emit: ImageEmitter,
-  ) {}
+  ) {
+    this.usedBy = uses.usedBy;
+    this.held = uses.held;
+  }
 
   /**
    * `docker rmi`. By name: untags it (and the digest names of that repository when no tag of it
@@ -109,8 +116,9 @@ export class ImageCollector {
   }
 
   /**
-   * Deletes an image record, then the blobs and snapshots no other image uses (snapshots top
-   * down, stopping at one that still has children, e.g. a container's).
+   * Deletes an image record, then the blobs and snapshots no other image uses and no lease holds
+   * (snapshots top down, stopping at one that still has children, e.g. a container's, or that a
+   * lease holds: the ones below are its parents).
    */
   private async deleteImage(id: string): Promise<{ items: DeleteItem[]; reclaimed: number }> {
     const record = await this.index.resolve(id);
@@ -136,13 +144,17 @@ export class ImageCollector {
     this.emit('delete', id);
     const items: DeleteItem[] = [{ Deleted: id }];
 
+    const deleted = new Set<string>();
     for (const blob of [record.manifestDigest, record.manifest.config.digest, ...record.manifest.layers.map((l) => l.digest)]) {
-      if (!keepBlobs.has(blob)) await this.content.delete(blob);
+      if (keepBlobs.has(blob) || this.held({ type: 'blob', id: blob })) continue;
+      await this.content.delete(blob);
+      deleted.add(blob);
     }
     const chains = chainIds(record.config.rootfs.diff_ids);
     for (let i = chains.length - 1; i >= 0; i--) {
       const chain = chains[i]!;
       if (keepChains.has(chain)) break; // every lower chain is kept too
+      if (this.held({ type: 'snapshot', id: chain })) break; // and every parent of a held one
       if (!(await this.snapshotter.exists(chain))) continue;
       try {
         await this.snapshotter.remove(chain);
@@ -153,8 +165,11 @@ export class ImageCollector {
       }
     }
     let reclaimed = 0;
-    for (const diffId of new Set(record.config.rootfs.diff_ids)) {
-      if (!keepDiffIds.has(diffId)) reclaimed += this.index.layerSize(diffId) ?? 0;
+    const counted = new Set<string>();
+    for (const [i, diffId] of record.config.rootfs.diff_ids.entries()) {
+      if (counted.has(diffId) || keepDiffIds.has(diffId) || !deleted.has(record.manifest.layers[i]?.digest ?? '')) continue;
+      counted.add(diffId);
+      reclaimed += this.index.layerSize(diffId) ?? 0;
     }
     return { items, reclaimed };
   }

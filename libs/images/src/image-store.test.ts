@@ -69,13 +69,20 @@ describe('ImageStore', () => {
     }
   });
 
-  function host(root = mkdtempSync(join(tmpdir(), 'berth-images-'))): Host {
+  function host(root = mkdtempSync(join(tmpdir(), 'berth-images-')), held = new Set<string>()): Host {
     const db = openMetadataDb(join(root, 'metadata.db'));
     const content = new ContentStore(join(root, 'content'));
     const snapshotter = new OverlaySnapshotter(join(root, 'snapshots'));
     const events: ImageEvent[] = [];
     const users = new Map<string, string[]>();
-    const store = new ImageStore({ db, content, snapshotter, usedBy: (id) => users.get(id) ?? [], onEvent: (e) => events.push(e) });
+    const store = new ImageStore({
+      db,
+      content,
+      snapshotter,
+      usedBy: (id) => users.get(id) ?? [],
+      held: (r) => held.has(r.id),
+      onEvent: (e) => events.push(e),
+    });
     cleanups.push(() => rmSync(root, { recursive: true, force: true }));
     cleanups.push(() => snapshotter.close());
     cleanups.push(() => db.close());
@@ -363,6 +370,25 @@ describe('ImageStore', () => {
     expect(h.events.filter((e) => e.action === 'untag' || e.action === 'delete').map((e) => e.action)).toEqual([
       'delete', 'untag', 'untag', 'delete', 'untag', 'delete',
     ]);
+  });
+
+  it('leaves the blobs and snapshots a lease holds when it removes or prunes an image', async () => {
+    const held = new Set<string>();
+    const h = host(undefined, held);
+    const image = await h.store.importTar(Readable.from([await rootfs()]), { ref: 'built:1' });
+    const chain = (await h.store.unpack(image.id))!;
+    const layer = image.manifest.layers[0]!.digest;
+    held.add(layer).add(chain); // a build stacks on this layer
+    expect(await h.store.remove('built:1')).toEqual([{ Untagged: 'built:1' }, { Deleted: image.id }]);
+    expect(await h.content.has(layer)).toBe(true);
+    expect(await h.snapshotter.exists(chain)).toBe(true);
+    expect(await h.content.has(image.manifestDigest)).toBe(false); // what no lease holds goes
+
+    const again = await h.store.importTar(Readable.from([await rootfs()])); // dangling, same layer
+    expect(again.manifest.layers[0]!.digest).toBe(layer);
+    const pruned = await h.store.prune();
+    expect(pruned).toEqual({ ImagesDeleted: [{ Deleted: again.id }], SpaceReclaimed: 0 });
+    expect(await h.content.has(layer)).toBe(true);
   });
 
   it('refuses to remove an image a container uses unless forced, with Docker wording', async () => {

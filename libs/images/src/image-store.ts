@@ -15,6 +15,7 @@ import { readArchive, writeArchive } from './oci-archive.js';
 import type {
   DeleteItem,
   DiskUsage,
+  HeldResource,
   ImageEvent,
   ImageHistoryItem,
   ImageInspect,
@@ -34,6 +35,11 @@ export interface ImageStoreOptions {
   snapshotter: LayerSnapshotter;
   /** Ids of the containers using an image; they block `remove` (unless forced) and `prune`. */
   usedBy?: (imageId: string) => string[];
+  /**
+   * Whether a lease holds a blob or snapshot (the agent: its build worker's leases). `remove`,
+   * `prune` and a refused import never delete what a lease holds, however unused it looks.
+   */
+  held?: (resource: HeldResource) => boolean;
   onEvent?: (event: ImageEvent) => void;
 }
 
@@ -67,8 +73,9 @@ export class ImageStore {
     // TODO(lead): move into an append-only migration of @berth/metadata. Uncompressed size per
     // layer (shared by images): `history` and `df` need it, and measuring means reading the layer.
     this.#index = new ImageIndex(options.db, options.content);
-    this.#writer = new ImageWriter(this.#index, options.content, emit);
-    this.#gc = new ImageCollector(this.#index, options.content, options.snapshotter, usedBy, emit);
+    const held = options.held ?? (() => false);
+    this.#writer = new ImageWriter(this.#index, options.content, emit, held);
+    this.#gc = new ImageCollector(this.#index, options.content, options.snapshotter, { usedBy, held }, emit);
     this.#unpacker = new ImageUnpacker(options.content, options.snapshotter);
     this.#views = new ImageViews(this.#index, options.content, usedBy);
   }

@@ -18,7 +18,7 @@ import { applyChanges } from './config-changes.js';
 import { EPOCH, type ImageEmitter, type ImageIndex } from './image-index.js';
 import { parseTagTarget, storedNames } from './image-names.js';
 import { decompressed, ingestLayer, measureLayer, toOciLayerType } from './layer-blobs.js';
-import type { ImageEvent, ImageRecord } from './types.js';
+import type { HeldResource, ImageEvent, ImageRecord } from './types.js';
 
 export interface PutImageOptions {
   /** The manifest: its exact bytes (they make its digest) or an object to serialize. */
@@ -78,6 +78,8 @@ export class ImageWriter {
     private readonly index: ImageIndex,
     private readonly content: ContentStore,
     private readonly emit: ImageEmitter,
+    /** Whether a lease holds a blob (then a refused import leaves it). */
+    private readonly held: (resource: HeldResource) => boolean = () => false,
   ) {}
 
   /**
@@ -173,7 +175,9 @@ export class ImageWriter {
       // Refuse a hostile archive now, not when a container first unpacks it.
       await checkLayerPaths(await decompressed(this.content.createReadStream(layer.descriptor.digest)));
     } catch (err) {
-      if (this.index.layerSize(layer.diffId) === undefined) await this.content.delete(layer.descriptor.digest);
+      // Unless an image or a lease (a build that made the same layer) has it too.
+      const digest = layer.descriptor.digest;
+      if (this.index.layerSize(layer.diffId) === undefined && !this.held({ type: 'blob', id: digest })) await this.content.delete(digest);
       throw err;
     }
     const created = (options.created ?? new Date()).toISOString();

@@ -19,7 +19,7 @@ export interface IngestedLayer {
  * Stores a layer tar given plain, gzip or zstd (detected from its first bytes) as a gzip blob,
  * computing its diff ID and uncompressed size on the way; nothing is buffered in memory.
  */
-export async function ingestLayer(content: ContentStore, source: Readable | AsyncIterable<Uint8Array>): Promise<IngestedLayer> {
+export async function ingestLayer(content: Pick<ContentStore, 'ingest'>, source: Readable | AsyncIterable<Uint8Array>): Promise<IngestedLayer> {
   const plain = await decompressed(Readable.from(source));
   const hash = createHash('sha256');
   let size = 0;

@@ -114,3 +114,14 @@ export interface LoadedImage {
   /** Familiar name (`busybox:latest`), absent for an untagged image. */
   name?: string;
 }
+
+/**
+ * A blob or snapshot of the host's stores, as a lease names it (libs/worker). Whatever a lease
+ * holds (a build in progress, the build cache) is not the image store's to delete: `rmi` and
+ * `prune` leave it for the lease's end to collect.
+ */
+export interface HeldResource {
+  type: 'blob' | 'snapshot';
+  /** A digest (blob) or a snapshot key (a chain ID for a layer). */
+  id: string;
+}

@@ -1,9 +1,10 @@
+import { readdir } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ContainersService as generatedContainersService, CreateContainerRequest, LogEntry, LogsRequest } from './generated/berth/v1/containers.js';
 import { forwardService } from './forward.js';
 import { handleServerStream, handleUnary } from './grpc.js';
-import { ContainersService } from './index.js';
+import { ContainersService, UndecodableRequest } from './index.js';
 
 /**
  * Real grpc-js servers on loopback: a request the server cannot decode (an int64 beyond 2^53, a
@@ -125,3 +126,34 @@ describe('undecodable requests', () => {
     expect({ picked, handled }).toEqual({ picked: ['create', 'logs'], handled: ['create', 'logs'] });
   });
 });
+
+describe('the service definitions index.ts exports', () => {
+  it('are guarded for every service of proto/ (a server registering one answers INVALID_ARGUMENT)', async () => {
+    const index = (await import('./index.js')) as Record<string, unknown>;
+    const dir = new URL('./generated/berth/v1/', import.meta.url);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
+    const services: string[] = [];
+    for (const file of files) {
+      const generated = (await import(new URL(file, dir).href)) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(generated)) {
+        if (!name.endsWith('Service') || !isServiceDefinition(value)) continue;
+        services.push(name);
+        const exported = index[name] as grpc.ServiceDefinition | undefined;
+        expect(exported, `${name} is not exported by index.ts`).toBeDefined();
+        expect(exported, `${name} from index.ts is the unguarded generated definition`).not.toBe(value);
+        for (const method of Object.values(exported!)) {
+          if (method.requestStream) continue;
+          expect(method.requestDeserialize(truncated), `${method.path} decodes garbage`).toBeInstanceOf(UndecodableRequest);
+        }
+      }
+    }
+    // The agent's worker services (the builder's way to the host) are among them.
+    expect(services).toEqual(expect.arrayContaining(['ContentService', 'SnapshotsService', 'LeasesService', 'TasksService', 'ImageRecordsService']));
+  });
+});
+
+function isServiceDefinition(value: unknown): value is grpc.ServiceDefinition {
+  if (typeof value !== 'object' || value === null) return false;
+  const methods = Object.values(value);
+  return methods.length > 0 && methods.every((m) => typeof m === 'object' && m !== null && typeof (m as { path?: unknown }).path === 'string');
+}

@@ -8,6 +8,11 @@ export * from './generated/berth/v1/builder.js';
 export * from './generated/berth/v1/networks.js';
 export * from './grpc.js';
 export * from './forward.js';
+export * from './generated/berth/v1/content.js';
+export * from './generated/berth/v1/snapshots.js';
+export * from './generated/berth/v1/leases.js';
+export * from './generated/berth/v1/tasks.js';
+export * from './generated/berth/v1/image_records.js';
 // The guarded service definitions shadow the generated ones (explicit exports win over `export *`).
 export {
   SystemService,
@@ -18,5 +23,10 @@ export {
   NetworksService,
   RegistryService,
   VolumesService,
+  ContentService,
+  SnapshotsService,
+  LeasesService,
+  TasksService,
+  ImageRecordsService,
 } from './services.js';
 export { UndecodableRequest, guardDecoding } from './decode-guard.js';

@@ -11,6 +11,11 @@ import { ImagesService as images } from './generated/berth/v1/images.js';
 import { NetworksService as networks } from './generated/berth/v1/networks.js';
 import { RegistryService as registry } from './generated/berth/v1/registry.js';
 import { VolumesService as volumes } from './generated/berth/v1/volumes.js';
+import { ContentService as content } from './generated/berth/v1/content.js';
+import { SnapshotsService as snapshots } from './generated/berth/v1/snapshots.js';
+import { LeasesService as leases } from './generated/berth/v1/leases.js';
+import { TasksService as tasks } from './generated/berth/v1/tasks.js';
+import { ImageRecordsService as imageRecords } from './generated/berth/v1/image_records.js';
 import { guardDecoding } from './decode-guard.js';
 
 export const SystemService = guardDecoding(system);
@@ -29,3 +34,15 @@ export const RegistryService = guardDecoding(registry);
 export type RegistryService = typeof registry;
 export const VolumesService = guardDecoding(volumes);
 export type VolumesService = typeof volumes;
+
+// The agent's worker services, which the host's builder (apps/builder) works through.
+export const ContentService = guardDecoding(content);
+export type ContentService = typeof content;
+export const SnapshotsService = guardDecoding(snapshots);
+export type SnapshotsService = typeof snapshots;
+export const LeasesService = guardDecoding(leases);
+export type LeasesService = typeof leases;
+export const TasksService = guardDecoding(tasks);
+export type TasksService = typeof tasks;
+export const ImageRecordsService = guardDecoding(imageRecords);
+export type ImageRecordsService = typeof imageRecords;

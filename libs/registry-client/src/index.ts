@@ -4,11 +4,12 @@ export type { BlobStream, BlobTarget, ManifestResponse, ManifestSource } from '.
 export { pickPlatform } from './pull.js';
 export type { PullOptions, PullResult } from './pull.js';
 export { withQuery } from './push.js';
-export type { PushOptions, PushResult } from './push.js';
+export type { PushOptions, PushResult, PushStore } from './push.js';
 export type { ProgressEvent, ProgressListener, PullStatus, PushStatus } from './progress.js';
 export { authKey, DOCKER_HUB_AUTH_KEY, DockerConfig } from './docker-config.js';
 export type { Credentials, CredentialsProvider } from './docker-config.js';
 export { isInsecure, isLoopback, registryHost } from './registry-host.js';
+export { credentialsFor, type PlatformRegistry } from './platform-registry.js';
 export { errorFromBody, registryError } from './registry-errors.js';
 export { parseChallenges } from './www-authenticate.js';
 export type { Challenge } from './www-authenticate.js';

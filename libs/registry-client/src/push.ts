@@ -11,9 +11,12 @@ import type { BlobTarget } from './registry-api.js';
 import { registryError } from './registry-errors.js';
 import { pullScope, pushScope } from './scopes.js';
 
+/** The part of a content store a push reads (`path` only for chunked uploads). */
+export type PushStore = Pick<ContentStore, 'info' | 'read' | 'createReadStream' | 'path'>;
+
 export interface PushOptions {
   /** Where the manifest and its blobs are. */
-  store: ContentStore;
+  store: PushStore;
   /** The manifest (or index) to push, by digest in the store... */
   manifestDigest?: string;
   /** ...or as its exact bytes (its blobs must be in the store). */
@@ -231,7 +234,7 @@ async function putManifest(client: BlobTarget, ref: Reference, target: string, b
   }
 }
 
-async function readStored(store: ContentStore, digest: string, ref: Reference, what: string): Promise<Buffer> {
+async function readStored(store: PushStore, digest: string, ref: Reference, what: string): Promise<Buffer> {
   try {
     return await store.read(digest);
   } catch (err) {

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import * as tar from 'tar-stream';
-import { createIgnoreMatcher, type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
+import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
+import { type ContextFile, contextFileToProto, listContext, packFiles } from '@berth/filesync';
 import { applyLayer } from '@berth/layers';
 import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
@@ -18,7 +20,11 @@ import { checkoutGitContext, isGitContext } from '../git-context.js';
 import { humanSize } from '../units.js';
 import { errOut, out } from './shared.js';
 
-/** `berth build` and `berth builder prune`: the context is tarred here, the build runs on the host's agent. */
+/**
+ * `berth build` and `berth builder prune`: the build runs on the host's builder. A directory
+ * context is synced (the builder asks for the files that changed since its last build of it); a
+ * tar from stdin or a git checkout is sent whole.
+ */
 
 const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
 const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
@@ -185,9 +191,12 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     noCacheFilter: list(p, 'no-cache-filter').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
     cacheTo,
     cacheFrom,
+    contextKey: '',
   };
 
   let context: AsyncIterable<Buffer>;
+  // File sync of a directory context: its listing, sent after the options.
+  let sync: { dir: string; files: ContextFile[] } | undefined;
   if (contextArg === '-') {
     // A tar (plain or gzip) is the context; anything else is a Dockerfile with no context.
     const input = await readAll(ctx.io.stdin);
@@ -222,11 +231,22 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
       }
     }
     if (dockerfileRel) options.dockerfile = dockerfileRel;
-    context = packContext(dir, await ignorePatterns(dir, dockerfileRel), dockerfileRel);
+    const keep = ['.dockerignore', ...(dockerfileRel ? [dockerfileRel, `${dockerfileRel}.dockerignore`] : [])];
+    const files = await listContext(dir, { patterns: await ignorePatterns(dir, dockerfileRel), keep });
+    if (fileBase !== undefined) {
+      // A git checkout is a new directory each time: nothing to sync with.
+      context = packFiles(dir, files);
+    } else {
+      options.contextKey = createHash('sha256').update(`${hostname()}\0${dir}`).digest('hex');
+      sync = { dir, files };
+      context = (async function* () {})();
+    }
   }
 
   const call = builderClient(ctx).build();
   ctx.cleanup.push(() => call.cancel());
+  let requested: (paths: string[]) => void = () => undefined;
+  const contextRequest = new Promise<string[]>((res) => (requested = res));
   const sending = (async () => {
     const write = (m: BuildInput) =>
       new Promise<void>((res) => {
@@ -234,6 +254,11 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
         else call.once('drain', () => res());
       });
     await write({ input: { $case: 'options', value: options } });
+    if (sync) {
+      await write({ input: { $case: 'contextFiles', value: { files: sync.files.map(contextFileToProto) } } });
+      const paths = new Set(await contextRequest);
+      if (paths.size > 0) context = packFiles(sync.dir, sync.files.filter((f) => paths.has(f.path)));
+    }
     for await (const chunk of context) {
       for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'context', value: chunk.subarray(i, i + chunkSize) } });
     }
@@ -253,6 +278,7 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
         if (!sink) throw new StatusError('ERROR: the builder sent output that was not asked for', 1);
         await sink.write(Buffer.from(message.output.value));
       } else if (message.output?.$case === 'imageId') imageId = message.output.value;
+      else if (message.output?.$case === 'contextRequest') requested(message.output.value.paths);
     }
     await sending;
     await sink?.end();
@@ -276,48 +302,6 @@ async function ignorePatterns(dir: string, dockerfileRel?: string): Promise<Igno
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];
-}
-
-/**
- * The context directory as a tar stream (owners 0:0, modes and mtimes kept), leaving out what the
- * ignore patterns exclude, except the Dockerfile and ignore files (the builder needs them).
- */
-async function* packContext(dir: string, patterns: IgnorePattern[], dockerfileRel?: string): AsyncGenerator<Buffer> {
-  const ignored = createIgnoreMatcher(patterns);
-  const keep = new Set(['.dockerignore', ...(dockerfileRel ? [dockerfileRel, `${dockerfileRel}.dockerignore`] : [])]);
-  const pack = tar.pack();
-  const done = (async () => {
-    const walk = async (rel: string): Promise<void> => {
-      const names = (await readdir(rel ? join(dir, rel) : dir)).sort();
-      for (const name of names) {
-        const childRel = rel ? `${rel}/${name}` : name;
-        const path = join(dir, childRel);
-        const st = await lstat(path);
-        const skip = ignored(childRel) && !keep.has(childRel);
-        const header = { name: childRel, mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 };
-        if (st.isDirectory()) {
-          // An ignored directory is still walked: a `!` exception may bring back something inside.
-          if (!skip) await entry(pack, { ...header, type: 'directory' });
-          if (!skip || ignored.shouldWalk(childRel)) await walk(childRel);
-        } else if (skip) continue;
-        else if (st.isSymbolicLink()) await entry(pack, { ...header, type: 'symlink', linkname: await readlink(path) });
-        else if (st.isFile()) await entry(pack, { ...header, type: 'file', size: st.size }, await readFile(path));
-      }
-    };
-    await walk('');
-    pack.finalize();
-  })();
-  done.catch((err) => pack.destroy(err));
-  for await (const chunk of pack) yield chunk as Buffer;
-  await done;
-}
-
-function entry(pack: tar.Pack, header: Parameters<tar.Pack["entry"]>[0], body?: Buffer): Promise<void> {
-  return new Promise((res, rej) => {
-    const cb = (err?: Error | null) => (err ? rej(err) : res());
-    if (body) pack.entry(header, body, cb);
-    else pack.entry(header, cb);
-  });
 }
 
 export async function builderPrune(ctx: CommandContext, p: ParsedArgs): Promise<number> {

@@ -59,6 +59,35 @@ export interface BuildOptions {
   /** `--cache-to` / `--cache-from` values, as written (`type=registry,ref=host/repo:cache`). */
   cacheTo: string[];
   cacheFrom: string[];
+  /**
+   * File sync (BuildKit's idea): when set, the context is not sent whole. The next message lists
+   * it (`context_files`); the builder, which keeps the context of the last build under this key,
+   * answers with `context_request` (the paths it lacks or that changed, by path + type + size +
+   * mtime + mode); the client then sends just those as a tar in `context` messages and ends.
+   * A stable name of the client's context directory (a hash of host and path).
+   */
+  contextKey: string;
+}
+
+/** One entry of a synced context. */
+export interface ContextFileEntry {
+  /** Relative, "/"-separated, clean. */
+  path: string;
+  /** "file", "dir" or "symlink". */
+  type: string;
+  /** Permission bits. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  linkname: string;
+}
+
+export interface ContextFiles {
+  files: ContextFileEntry[];
+}
+
+export interface ContextRequest {
+  paths: string[];
 }
 
 export interface BuildRegistryAuth {
@@ -68,7 +97,10 @@ export interface BuildRegistryAuth {
 }
 
 export interface BuildInput {
-  input: { $case: "options"; value: BuildOptions } | { $case: "context"; value: Buffer } | undefined;
+  input: { $case: "options"; value: BuildOptions } | { $case: "context"; value: Buffer } | {
+    $case: "contextFiles";
+    value: ContextFiles;
+  } | undefined;
 }
 
 export interface BuildOutput {
@@ -82,6 +114,9 @@ export interface BuildOutput {
     | //
     /** A chunk of the exported result (`output_type`), sent before `image_id`. */
     { $case: "data"; value: Buffer }
+    | //
+    /** File sync: the paths of the listed context the client must send. */
+    { $case: "contextRequest"; value: ContextRequest }
     | undefined;
 }
 
@@ -93,6 +128,18 @@ export interface PruneBuildCacheRequest {
 export interface PruneBuildCacheResponse {
   records: number;
   reclaimed: number;
+}
+
+/**
+ * What a builder keeps in the NATS KV bucket `builders` (key: its host id, TTL'd heartbeat), so
+ * that the gateway finds the builder of a host.
+ */
+export interface BuilderAnnouncement {
+  hostId: string;
+  /** gRPC address of the builder ("unix:/run/berth/builder.sock"). */
+  address: string;
+  version: string;
+  startedAt: number;
 }
 
 function createBaseBuildKeyValue(): BuildKeyValue {
@@ -198,6 +245,7 @@ function createBaseBuildOptions(): BuildOptions {
     noCacheFilter: [],
     cacheTo: [],
     cacheFrom: [],
+    contextKey: "",
   };
 }
 
@@ -250,6 +298,9 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     }
     for (const v of message.cacheFrom) {
       writer.uint32(130).string(v!);
+    }
+    if (message.contextKey !== "") {
+      writer.uint32(138).string(message.contextKey);
     }
     return writer;
   },
@@ -395,6 +446,14 @@ export const BuildOptions: MessageFns<BuildOptions> = {
             message.cacheFrom.push(reader.string());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.contextKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -463,6 +522,11 @@ export const BuildOptions: MessageFns<BuildOptions> = {
         : globalThis.Array.isArray(object?.cache_from)
         ? object.cache_from.map((e: any) => globalThis.String(e))
         : [],
+      contextKey: isSet(object.contextKey)
+        ? globalThis.String(object.contextKey)
+        : isSet(object.context_key)
+        ? globalThis.String(object.context_key)
+        : "",
     };
   },
 
@@ -516,6 +580,9 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     if (message.cacheFrom?.length) {
       obj.cacheFrom = message.cacheFrom;
     }
+    if (message.contextKey !== "") {
+      obj.contextKey = message.contextKey;
+    }
     return obj;
   },
 
@@ -540,6 +607,296 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     message.noCacheFilter = object.noCacheFilter?.map((e) => e) || [];
     message.cacheTo = object.cacheTo?.map((e) => e) || [];
     message.cacheFrom = object.cacheFrom?.map((e) => e) || [];
+    message.contextKey = object.contextKey ?? "";
+    return message;
+  },
+};
+
+function createBaseContextFileEntry(): ContextFileEntry {
+  return { path: "", type: "", mode: 0, size: 0, mtimeMs: 0, linkname: "" };
+}
+
+export const ContextFileEntry: MessageFns<ContextFileEntry> = {
+  encode(message: ContextFileEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.size !== 0) {
+      writer.uint32(32).int64(message.size);
+    }
+    if (message.mtimeMs !== 0) {
+      writer.uint32(41).double(message.mtimeMs);
+    }
+    if (message.linkname !== "") {
+      writer.uint32(50).string(message.linkname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextFileEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextFileEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.mtimeMs = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.linkname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextFileEntry {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      mtimeMs: isSet(object.mtimeMs)
+        ? globalThis.Number(object.mtimeMs)
+        : isSet(object.mtime_ms)
+        ? globalThis.Number(object.mtime_ms)
+        : 0,
+      linkname: isSet(object.linkname) ? globalThis.String(object.linkname) : "",
+    };
+  },
+
+  toJSON(message: ContextFileEntry): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.mtimeMs !== 0) {
+      obj.mtimeMs = floatToJson(message.mtimeMs);
+    }
+    if (message.linkname !== "") {
+      obj.linkname = message.linkname;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContextFileEntry>, I>>(base?: I): ContextFileEntry {
+    return ContextFileEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContextFileEntry>, I>>(object: I): ContextFileEntry {
+    const message = createBaseContextFileEntry();
+    message.path = object.path ?? "";
+    message.type = object.type ?? "";
+    message.mode = object.mode ?? 0;
+    message.size = object.size ?? 0;
+    message.mtimeMs = object.mtimeMs ?? 0;
+    message.linkname = object.linkname ?? "";
+    return message;
+  },
+};
+
+function createBaseContextFiles(): ContextFiles {
+  return { files: [] };
+}
+
+export const ContextFiles: MessageFns<ContextFiles> = {
+  encode(message: ContextFiles, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      ContextFileEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextFiles {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextFiles();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(ContextFileEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextFiles {
+    return {
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ContextFileEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ContextFiles): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => ContextFileEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContextFiles>, I>>(base?: I): ContextFiles {
+    return ContextFiles.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContextFiles>, I>>(object: I): ContextFiles {
+    const message = createBaseContextFiles();
+    message.files = object.files?.map((e) => ContextFileEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseContextRequest(): ContextRequest {
+  return { paths: [] };
+}
+
+export const ContextRequest: MessageFns<ContextRequest> = {
+  encode(message: ContextRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.paths) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextRequest {
+    return { paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: ContextRequest): unknown {
+    const obj: any = {};
+    if (message.paths?.length) {
+      obj.paths = message.paths;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContextRequest>, I>>(base?: I): ContextRequest {
+    return ContextRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContextRequest>, I>>(object: I): ContextRequest {
+    const message = createBaseContextRequest();
+    message.paths = object.paths?.map((e) => e) || [];
     return message;
   },
 };
@@ -644,6 +1001,9 @@ export const BuildInput: MessageFns<BuildInput> = {
       case "context":
         writer.uint32(18).bytes(message.input.value);
         break;
+      case "contextFiles":
+        ContextFiles.encode(message.input.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -677,6 +1037,14 @@ export const BuildInput: MessageFns<BuildInput> = {
             message.input = { $case: "context", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.input = { $case: "contextFiles", value: ContextFiles.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -695,6 +1063,10 @@ export const BuildInput: MessageFns<BuildInput> = {
         ? { $case: "options", value: BuildOptions.fromJSON(object.options) }
         : isSet(object.context)
         ? { $case: "context", value: Buffer.from(bytesFromBase64(object.context)) }
+        : isSet(object.contextFiles)
+        ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.contextFiles) }
+        : isSet(object.context_files)
+        ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.context_files) }
         : undefined,
     };
   },
@@ -705,6 +1077,8 @@ export const BuildInput: MessageFns<BuildInput> = {
       obj.options = BuildOptions.toJSON(message.input.value);
     } else if (message.input?.$case === "context") {
       obj.context = base64FromBytes(message.input.value);
+    } else if (message.input?.$case === "contextFiles") {
+      obj.contextFiles = ContextFiles.toJSON(message.input.value);
     }
     return obj;
   },
@@ -724,6 +1098,12 @@ export const BuildInput: MessageFns<BuildInput> = {
       case "context": {
         if (object.input?.value !== undefined && object.input?.value !== null) {
           message.input = { $case: "context", value: object.input.value };
+        }
+        break;
+      }
+      case "contextFiles": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "contextFiles", value: ContextFiles.fromPartial(object.input.value) };
         }
         break;
       }
@@ -747,6 +1127,9 @@ export const BuildOutput: MessageFns<BuildOutput> = {
         break;
       case "data":
         writer.uint32(26).bytes(message.output.value);
+        break;
+      case "contextRequest":
+        ContextRequest.encode(message.output.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -789,6 +1172,14 @@ export const BuildOutput: MessageFns<BuildOutput> = {
             message.output = { $case: "data", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.output = { $case: "contextRequest", value: ContextRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -811,6 +1202,10 @@ export const BuildOutput: MessageFns<BuildOutput> = {
         ? { $case: "imageId", value: globalThis.String(object.image_id) }
         : isSet(object.data)
         ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.contextRequest)
+        ? { $case: "contextRequest", value: ContextRequest.fromJSON(object.contextRequest) }
+        : isSet(object.context_request)
+        ? { $case: "contextRequest", value: ContextRequest.fromJSON(object.context_request) }
         : undefined,
     };
   },
@@ -823,6 +1218,8 @@ export const BuildOutput: MessageFns<BuildOutput> = {
       obj.imageId = message.output.value;
     } else if (message.output?.$case === "data") {
       obj.data = base64FromBytes(message.output.value);
+    } else if (message.output?.$case === "contextRequest") {
+      obj.contextRequest = ContextRequest.toJSON(message.output.value);
     }
     return obj;
   },
@@ -848,6 +1245,12 @@ export const BuildOutput: MessageFns<BuildOutput> = {
       case "data": {
         if (object.output?.value !== undefined && object.output?.value !== null) {
           message.output = { $case: "data", value: object.output.value };
+        }
+        break;
+      }
+      case "contextRequest": {
+        if (object.output?.value !== undefined && object.output?.value !== null) {
+          message.output = { $case: "contextRequest", value: ContextRequest.fromPartial(object.output.value) };
         }
         break;
       }
@@ -1014,10 +1417,136 @@ export const PruneBuildCacheResponse: MessageFns<PruneBuildCacheResponse> = {
   },
 };
 
+function createBaseBuilderAnnouncement(): BuilderAnnouncement {
+  return { hostId: "", address: "", version: "", startedAt: 0 };
+}
+
+export const BuilderAnnouncement: MessageFns<BuilderAnnouncement> = {
+  encode(message: BuilderAnnouncement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostId !== "") {
+      writer.uint32(10).string(message.hostId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.startedAt !== 0) {
+      writer.uint32(32).int64(message.startedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuilderAnnouncement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuilderAnnouncement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuilderAnnouncement {
+    return {
+      hostId: isSet(object.hostId)
+        ? globalThis.String(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.String(object.host_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      startedAt: isSet(object.startedAt)
+        ? globalThis.Number(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.Number(object.started_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: BuilderAnnouncement): unknown {
+    const obj: any = {};
+    if (message.hostId !== "") {
+      obj.hostId = message.hostId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.startedAt !== 0) {
+      obj.startedAt = Math.round(message.startedAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuilderAnnouncement>, I>>(base?: I): BuilderAnnouncement {
+    return BuilderAnnouncement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuilderAnnouncement>, I>>(object: I): BuilderAnnouncement {
+    const message = createBaseBuilderAnnouncement();
+    message.hostId = object.hostId ?? "";
+    message.address = object.address ?? "";
+    message.version = object.version ?? "";
+    message.startedAt = object.startedAt ?? 0;
+    return message;
+  },
+};
+
 /**
- * Builder: Dockerfiles to images in the host's image store (`berth build`). Served by the runtime
- * agent of a host (a build uses that host's content store and snapshotter) and forwarded by the
- * gateway.
+ * Builder: Dockerfiles to images in the host's image store (`berth build`). Served by the image
+ * builder of a host (apps/builder, one per host), which works on that host's content store,
+ * snapshotter and images through the agent's Content, Snapshots, Leases, ImageRecords and Tasks
+ * services; forwarded by the gateway to the builder of the host it picks.
  */
 export type BuilderService = typeof BuilderService;
 export const BuilderService = {
@@ -1099,6 +1628,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -1,0 +1,115 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { Builder } from '@berth/build';
+import { BuilderDirectory, connectNats, inboxPrefix } from '@berth/events';
+import { readRegistryAuth } from '@berth/platform';
+import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
+import { builderService } from './builder-service.js';
+import { GrpcWorker } from './grpc-worker.js';
+import { systemService } from './system-service.js';
+
+/**
+ * The image builder of one host (what buildkitd is to containerd): serves the Builder service,
+ * builds with libs/build on the host's stores through the runtime agent's gRPC services, and keeps
+ * its address in the NATS KV bucket `builders` under the agent's host id for the gateway.
+ */
+const VERSION = '0.1.0';
+
+const { values } = parseArgs({
+  options: {
+    'data-root': { type: 'string', default: '/var/lib/berth' },
+    agent: { type: 'string', default: 'unix:/run/berth/agent.sock' },
+    listen: { type: 'string', default: 'unix:/run/berth/builder.sock' },
+    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
+    // The file holding this builder's NATS nkey seed (made by `berth platform up`, 0600).
+    'nats-nkey': { type: 'string' },
+    // Seconds a build's lease lives unrenewed: how soon what a dead builder left is removed.
+    // Also BERTH_BUILDER_LEASE_TTL.
+    'lease-ttl': { type: 'string', default: process.env.BERTH_BUILDER_LEASE_TTL ?? '60' },
+    // Registries reached over plain HTTP for the registry cache; also BERTH_INSECURE_REGISTRIES.
+    'insecure-registry': { type: 'string', multiple: true, default: [] },
+    // The platform's own registry (host:port) and the file of its credentials: a registry cache
+    // there (--cache-to/--cache-from) needs no `berth login`.
+    'platform-registry': { type: 'string' },
+    'platform-registry-auth': { type: 'string' },
+  },
+});
+const leaseTtl = Number(values['lease-ttl']);
+if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
+  console.error(`Invalid --lease-ttl "${values['lease-ttl']}": expected seconds, at least 1`);
+  process.exit(2);
+}
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const dataRoot = values['data-root']!;
+const agentAddress = values.agent!;
+
+// The host this builder serves is its agent's: wait for the agent to answer.
+const hostId = await agentHostId(agentAddress, 60_000);
+const worker = new GrpcWorker(agentAddress);
+const platformRegistry =
+  values['platform-registry'] && values['platform-registry-auth']
+    ? { address: values['platform-registry'], credentials: readRegistryAuth(values['platform-registry-auth']) }
+    : undefined;
+const builder = new Builder({
+  worker,
+  workDir: join(dataRoot, 'builder'),
+  leaseTtlMs: leaseTtl * 1000,
+  insecureRegistries: [
+    ...values['insecure-registry']!,
+    ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  ],
+  platformRegistry,
+});
+// NATS only announces this builder; builds never wait for it (the gateway keeps what it read).
+const nc = await connectNats(values.nats!, {
+  name: 'berth-builder',
+  nkeySeedFile: values['nats-nkey'],
+  inboxPrefix: inboxPrefix({ role: 'builder', host: hostId }),
+  log,
+});
+const server = new grpc.Server(channelOptions);
+server.addService(BuilderService, builderService(builder));
+server.addService(SystemService, systemService(builder, { hostId, version: VERSION, dataRoot }));
+const target = grpcTarget(values.listen!);
+if (target.startsWith('unix:')) rmSync(target.slice('unix:'.length), { force: true });
+await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+// Only root builds (through the gateway); the gateway ignores a builder socket not owned by root.
+if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
+const withdraw = await new BuilderDirectory(nc).keepAnnounced(
+  { hostId, address: values.listen!, version: VERSION, startedAt: Date.now() },
+  { onError: (err) => log(`Cannot renew or withdraw the builder's announcement on NATS: ${(err as Error).message}`) },
+);
+log(`berth builder for host ${hostId} listening on ${values.listen} (agent ${agentAddress}, lease TTL ${leaseTtl} s)`);
+
+// A build in progress is abandoned: its lease expires and the agent removes what it made.
+const shutdown = () => {
+  void withdraw();
+  server.tryShutdown(() => {
+    builder.close();
+    worker.close();
+    void nc.close().finally(() => process.exit(0));
+  });
+  setTimeout(() => process.exit(0), 5_000).unref();
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
+
+async function agentHostId(address: string, timeoutMs: number): Promise<string> {
+  const client = new SystemClient(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        return (await unary(client, client.info, {}, { deadline: Date.now() + 2_000 })).hostId;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200)); // the agent is starting: ask again
+      }
+    }
+  } finally {
+    client.close();
+  }
+}

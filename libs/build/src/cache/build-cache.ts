@@ -1,0 +1,187 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { AlreadyExistsError, NotFoundError } from '@berth/errors';
+import type { ContainerConfig, Descriptor } from '@berth/oci';
+import type { BuildWorker } from '@berth/worker';
+
+/** What a cached step produced. */
+export interface CachedStep {
+  /** The layer the step made; undefined for a step without one (an empty WORKDIR). */
+  layer?: { descriptor: Descriptor; diffId: string; size: number };
+  /** The container config after the step. */
+  config: ContainerConfig;
+  /** The history `created_by` of the step. */
+  createdBy: string;
+  /** When the step ran (ISO 8601): its history time, so that a cached rebuild makes the same image. */
+  created: string;
+}
+
+interface CacheRow {
+  key: string;
+  layer_digest: string | null;
+  layer_media_type: string | null;
+  layer_size: number | null;
+  diff_id: string | null;
+  uncompressed_size: number | null;
+  config: string;
+  created_by: string;
+  created: string;
+  last_used: string;
+}
+
+/** The lease (without expiry) that keeps the cache's layer blobs in the host's content store. */
+export const CACHE_LEASE = 'berth-build-cache';
+
+/**
+ * The build cache of one host's builder, in its own SQLite database (`<workDir>/cache.db`, table
+ * `build_cache`): a step's cache key → the layer it made and the config after it. Layer blobs stay
+ * in the host's content store, held there by the lease CACHE_LEASE (so a build's lease ending does
+ * not take them); a record whose blob has gone anyway (the store lost it) reads as a miss.
+ */
+export class BuildCache {
+  readonly #db: Database.Database;
+  readonly #worker: Pick<BuildWorker, 'content' | 'leases'>;
+  #lease?: Promise<void>;
+
+  constructor(file: string, worker: Pick<BuildWorker, 'content' | 'leases'>) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file, { timeout: 10_000 });
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS build_cache (
+      key TEXT PRIMARY KEY,
+      layer_digest TEXT,
+      layer_media_type TEXT,
+      layer_size INTEGER,
+      diff_id TEXT,
+      uncompressed_size INTEGER,
+      config TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      created TEXT NOT NULL,
+      last_used TEXT NOT NULL
+    )`);
+    this.#worker = worker;
+  }
+
+  /** The record for `key`, or undefined (also when its layer blob is missing); marks it used. */
+  async get(key: string): Promise<CachedStep | undefined> {
+    const row = this.#db.prepare('SELECT * FROM build_cache WHERE key = ?').get(key) as CacheRow | undefined;
+    if (!row) return undefined;
+    if (row.layer_digest && !(await this.#has(row.layer_digest))) {
+      this.#db.prepare('DELETE FROM build_cache WHERE key = ?').run(key);
+      return undefined;
+    }
+    this.#db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
+    return {
+      ...(row.layer_digest
+        ? {
+            layer: {
+              descriptor: { mediaType: row.layer_media_type!, digest: row.layer_digest, size: row.layer_size! },
+              diffId: row.diff_id!,
+              size: row.uncompressed_size!,
+            },
+          }
+        : {}),
+      config: JSON.parse(row.config) as ContainerConfig,
+      createdBy: row.created_by,
+      created: row.created,
+    };
+  }
+
+  /**
+   * Records (or replaces) what the step of `key` produced; its layer blob joins the cache's lease,
+   * and the blob of a replaced record (a step rerun with --no-cache made other files) leaves it.
+   */
+  async put(key: string, step: CachedStep): Promise<void> {
+    if (step.layer) {
+      await this.#ensureLease();
+      await this.#worker.leases.addResource(CACHE_LEASE, { type: 'blob', id: step.layer.descriptor.digest });
+    }
+    const replaced = (this.#db.prepare('SELECT layer_digest FROM build_cache WHERE key = ?').get(key) as { layer_digest: string | null } | undefined)?.layer_digest;
+    this.#db
+      .prepare(
+        `INSERT OR REPLACE INTO build_cache (key, layer_digest, layer_media_type, layer_size, diff_id, uncompressed_size, config, created_by, created, last_used)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        key,
+        step.layer?.descriptor.digest ?? null,
+        step.layer?.descriptor.mediaType ?? null,
+        step.layer?.descriptor.size ?? null,
+        step.layer?.diffId ?? null,
+        step.layer?.size ?? null,
+        JSON.stringify(step.config),
+        step.createdBy,
+        step.created,
+        new Date().toISOString(),
+      );
+    if (replaced && replaced !== step.layer?.descriptor.digest && !this.#db.prepare('SELECT 1 FROM build_cache WHERE layer_digest = ?').get(replaced)) {
+      await this.#worker.leases.removeResource(CACHE_LEASE, { type: 'blob', id: replaced });
+    }
+  }
+
+  /** Number of records. */
+  count(): number {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM build_cache').get() as { n: number }).n;
+  }
+
+  /** Records and the compressed bytes of their distinct layer blobs (`system df`'s Build Cache row). */
+  usage(): { records: number; size: number } {
+    const records = this.count();
+    const size = (this.#db.prepare('SELECT COALESCE(SUM(s), 0) AS size FROM (SELECT MAX(layer_size) AS s FROM build_cache WHERE layer_digest IS NOT NULL GROUP BY layer_digest)').get() as { size: number }).size;
+    return { records, size };
+  }
+
+  /**
+   * `berth builder prune`: removes the records not used since `olderThan` (all by default) and
+   * lets go of the layer blobs only they referenced; the host deletes those no image uses. Returns
+   * the number of records removed and the bytes of blobs deleted.
+   */
+  async prune(options: { olderThan?: Date } = {}): Promise<{ records: number; reclaimed: number }> {
+    const where = options.olderThan ? 'WHERE last_used < ?' : '';
+    const params = options.olderThan ? [options.olderThan.toISOString()] : [];
+    const rows = this.#db.prepare(`SELECT * FROM build_cache ${where}`).all(...params) as CacheRow[];
+    this.#db.prepare(`DELETE FROM build_cache ${where}`).run(...params);
+    const stillCached = new Set(
+      (this.#db.prepare('SELECT layer_digest FROM build_cache WHERE layer_digest IS NOT NULL').all() as Array<{ layer_digest: string }>).map(
+        (r) => r.layer_digest,
+      ),
+    );
+    let reclaimed = 0;
+    for (const digest of new Set(rows.map((r) => r.layer_digest).filter((d): d is string => d !== null))) {
+      if (stillCached.has(digest)) continue;
+      const result = await this.#worker.leases.removeResource(CACHE_LEASE, { type: 'blob', id: digest }).catch((err) => {
+        if (err instanceof NotFoundError) return { collected: false, reclaimed: 0 }; // no cache lease on this host yet
+        throw err;
+      });
+      reclaimed += result.reclaimed;
+    }
+    return { records: rows.length, reclaimed };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  async #has(digest: string): Promise<boolean> {
+    try {
+      await this.#worker.content.info(digest);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  #ensureLease(): Promise<void> {
+    this.#lease ??= this.#worker.leases.create({ id: CACHE_LEASE }).then(
+      () => undefined,
+      (err) => {
+        if (err instanceof AlreadyExistsError) return;
+        this.#lease = undefined;
+        throw err;
+      },
+    );
+    return this.#lease;
+  }
+}

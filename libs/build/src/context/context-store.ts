@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
+import { checkContextPath, type ContextFile } from '@berth/filesync';
+import { applyLayer } from '@berth/layers';
+import { securePath } from '@berth/runtime';
+import { fileDigest } from './copy-files.js';
+
+/** The client's side of a file sync: its listing, and the files the builder asks for. */
+export interface ContextSync {
+  /** A stable name of the client's context (the builder keeps one copy per key). */
+  key: string;
+  files: ContextFile[];
+  /** Sends the files named (a tar of just those); called once per build, possibly with none. */
+  fetch(paths: string[]): AsyncIterable<Uint8Array>;
+}
+
+/** What the builder keeps of each entry: the listing's metadata, and the content digest of a file. */
+export interface IndexEntry extends Omit<ContextFile, 'path'> {
+  digest?: string;
+}
+
+/** A synced context, held for one build: nobody else changes it until `release`. */
+export interface SyncedContext {
+  /** The context directory. */
+  dir: string;
+  /** Relative path → entry, for every entry of `dir`. */
+  index: Map<string, IndexEntry>;
+  /** Bytes the client sent for this build. */
+  received: number;
+  /** Files the client sent for this build. */
+  sent: number;
+  /** Drops paths removed from `dir` (by the .dockerignore) from the index. */
+  forget(paths: string[]): void;
+  /** Saves the index and lets the next build of this context in. */
+  release(): Promise<void>;
+}
+
+/**
+ * The contexts the builder keeps between builds, one per client context (BuildKit's file sync):
+ *
+ *   <root>/<sha256(key)>/tree/        the context's files, as of the last build
+ *   <root>/<sha256(key)>/index.json   path → type, mode, size, mtime (and digest of files)
+ *   <root>/<sha256(key)>/incoming/    the files of the sync in progress, moved into tree/ one by one
+ *
+ * A sync removes what the client no longer lists, asks for the files whose type, size, mtime or
+ * mode changed, and moves exactly those into place. The index is deleted while a sync changes the
+ * tree and written back when the build releases it: a builder that dies in between finds no index
+ * and starts over with a full transfer. Builds of one context take turns.
+ */
+export class ContextStore {
+  readonly #root: string;
+  readonly #locks = new Map<string, Promise<void>>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async sync(sync: ContextSync): Promise<SyncedContext> {
+    const name = createHash('sha256').update(sync.key).digest('hex');
+    const unlock = await this.#lock(name);
+    try {
+      return await this.#sync(join(this.#root, name), sync, unlock);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+  }
+
+  /** Removes every kept context not in use (`berth builder prune`); returns how many. */
+  async prune(): Promise<number> {
+    const names = await readdir(this.#root).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      if (this.#locks.has(name)) continue;
+      await rm(join(this.#root, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async #sync(base: string, sync: ContextSync, unlock: () => void): Promise<SyncedContext> {
+    const tree = join(base, 'tree');
+    const indexFile = join(base, 'index.json');
+    const wanted = new Map(sync.files.map((f) => [checkContextPath(f.path), f]));
+    let index = await readIndex(indexFile);
+    if (!index) {
+      await rm(base, { recursive: true, force: true });
+      index = new Map();
+    }
+    await mkdir(tree, { recursive: true });
+    await rm(indexFile, { force: true }); // dirty until released
+
+    // Gone, or changed type: removed (children before parents).
+    for (const path of [...index.keys()].sort((a, b) => b.length - a.length)) {
+      const want = wanted.get(path);
+      if (want && want.type === index.get(path)!.type) continue;
+      await rm(join(tree, path), { recursive: true, force: true });
+      index.delete(path);
+    }
+    // Directories are made here; files and symlinks that are new or changed come from the client.
+    const need: string[] = [];
+    for (const [path, f] of wanted) {
+      const have = index.get(path);
+      if (f.type === 'dir') {
+        if (!have) await mkdir(await securePath(tree, path), { recursive: true, mode: f.mode });
+        if (!have || have.mode !== f.mode) await chmod(await securePath(tree, path), f.mode);
+        index.set(path, { type: 'dir', mode: f.mode, size: 0, mtimeMs: f.mtimeMs });
+        continue;
+      }
+      if (have && have.size === f.size && have.mtimeMs === f.mtimeMs && have.mode === f.mode && have.linkname === f.linkname) continue;
+      need.push(path);
+    }
+
+    let received = 0;
+    const incoming = join(base, 'incoming');
+    await rm(incoming, { recursive: true, force: true });
+    await mkdir(incoming);
+    const source = sync.fetch(need);
+    const counted = Readable.from(
+      (async function* () {
+        for await (const chunk of source) {
+          received += chunk.length;
+          yield chunk;
+        }
+      })(),
+    );
+    if (need.length > 0) await applyLayer(incoming, counted, { whiteouts: 'remove' });
+    else for await (const _ of counted); // nothing was asked for: whatever comes (an empty tar) is dropped
+    // Into place, a few at a time. Every parent of a path is a directory of the listing (made
+    // above), so a listed symlink can never lead a file out of the tree.
+    const place = async (path: string) => {
+      const f = wanted.get(path)!;
+      for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+        if (wanted.get(path.slice(0, i))?.type !== 'dir') throw new InvalidArgumentError(`Invalid context entry "${path}": its parent "${path.slice(0, i)}" is not a listed directory`);
+      }
+      const from = join(incoming, path);
+      const st = await lstat(from).catch(() => undefined);
+      if (!st || (f.type === 'file' ? !st.isFile() : !st.isSymbolicLink())) {
+        throw new FailedPreconditionError(`The client did not send "${path}" of the context (it may have changed during the build)`);
+      }
+      const to = join(tree, path);
+      await rm(to, { recursive: true, force: true });
+      await rename(from, to);
+      const entry: IndexEntry = { type: f.type, mode: f.mode, size: f.size, mtimeMs: f.mtimeMs, ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) };
+      if (f.type === 'file') entry.digest = await fileDigest(to, f.size);
+      index.set(path, entry);
+    };
+    for (let i = 0; i < need.length; i += 32) await Promise.all(need.slice(i, i + 32).map(place));
+    await rm(incoming, { recursive: true, force: true });
+
+    const final = index;
+    let released = false;
+    return {
+      dir: tree,
+      index: final,
+      received,
+      sent: need.length,
+      forget(paths) {
+        for (const p of paths) {
+          for (const key of [...final.keys()]) if (key === p || key.startsWith(`${p}/`)) final.delete(key);
+        }
+      },
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          await writeFile(`${indexFile}.tmp`, JSON.stringify(Object.fromEntries(final)));
+          await rename(`${indexFile}.tmp`, indexFile);
+        } finally {
+          unlock();
+        }
+      },
+    };
+  }
+
+  /** Waits for the builds of this context before, then holds it; returns the release. */
+  async #lock(name: string): Promise<() => void> {
+    const previous = this.#locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = previous.then(() => mine);
+    this.#locks.set(name, chained);
+    await previous;
+    return () => {
+      release();
+      if (this.#locks.get(name) === chained) this.#locks.delete(name);
+    };
+  }
+}
+
+async function readIndex(file: string): Promise<Map<string, IndexEntry> | undefined> {
+  try {
+    return new Map(Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, IndexEntry>));
+  } catch {
+    return undefined; // missing or torn: start over
+  }
+}
+
+

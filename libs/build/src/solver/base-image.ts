@@ -1,0 +1,124 @@
+import { BerthError, NotFoundError } from '@berth/errors';
+import { currentPlatform, type Descriptor, type ImageConfig, type ImageManifest, parseReference, type Reference } from '@berth/oci';
+import { NO_REGISTRY_ACCESS, type TransferEvent, type WorkerImage } from '@berth/worker';
+import { baseKey } from '../cache/cache-key.js';
+import type { StageBase } from '../frontend/build-graph.js';
+import { authFor, type BuildRun } from './build-run.js';
+import type { StageState } from './stage-state.js';
+import { followTransfer } from './transfer-progress.js';
+import { valueExcerpt } from '../located.js';
+
+/** An image of the host's store, parsed. */
+export interface ResolvedImage {
+  id: string;
+  names: string[];
+  created: string;
+  manifest: ImageManifest;
+  config: ImageConfig;
+}
+
+/** What a stage starts from. `root`: the layers and history of the image at the root of the FROM chain (what --squash keeps). */
+export interface BaseState {
+  config: ImageConfig;
+  layers: Descriptor[];
+  key: string;
+  layerSizes: Map<string, number>;
+  title: string;
+  id: string;
+  root?: { layers: number; history: number };
+}
+
+/**
+ * The base of a stage: a copy of another stage's result, an empty `scratch`, or an image of the
+ * store (pulled first when missing, or always with `--pull`). Docker's build-only config fields
+ * (container, docker_version, …) are not inherited; a base without history gets one entry per layer.
+ */
+export async function resolveBase(
+  run: BuildRun,
+  base: StageBase,
+  sources: { stage: (index: number) => Promise<StageState>; image: (name: string) => Promise<ResolvedImage> },
+): Promise<BaseState> {
+  if (base.kind === 'stage') {
+    const s = await sources.stage(base.index);
+    return {
+      config: structuredClone(s.config),
+      layers: [...s.layers],
+      key: s.key,
+      layerSizes: new Map(s.layerSizes),
+      title: base.name,
+      id: s.baseId,
+      root: { layers: s.baseLayers, history: s.baseHistory },
+    };
+  }
+  if (base.kind === 'scratch') {
+    const platform = currentPlatform();
+    return {
+      config: { architecture: platform.architecture, os: platform.os, config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+      layers: [],
+      key: baseKey('scratch'),
+      layerSizes: new Map(),
+      title: 'scratch',
+      id: 'scratch',
+    };
+  }
+  const image = await sources.image(base.name);
+  const { container: _c, container_config: _cc, docker_version: _d, comment: _m, ...inherited } = image.config;
+  return {
+    config: {
+      ...structuredClone(inherited),
+      config: structuredClone(image.config.config ?? {}),
+      history: image.config.history?.length ? structuredClone(image.config.history) : image.config.rootfs.diff_ids.map(() => ({ created: image.created })),
+    },
+    layers: [...image.manifest.layers],
+    key: baseKey(image),
+    layerSizes: new Map(),
+    title: image.names.find((n) => !n.includes('@')) ?? image.id,
+    id: image.id,
+  };
+}
+
+/**
+ * The image `name` names, from the host's store, or pulled through the host when it is missing
+ * there (or always, with `pull`). A name that is not a reference (an image id) is looked up only.
+ */
+export async function resolveOrPull(run: BuildRun, name: string): Promise<ResolvedImage> {
+  const images = run.worker.images;
+  let ref: Reference | undefined;
+  try {
+    ref = parseReference(name, { defaultTag: true });
+  } catch {
+    ref = undefined; // an image id: only the store can have it
+  }
+  let missing: unknown;
+  if (!run.request.pull || !ref) {
+    try {
+      return parseImage(await images.get(name));
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || !ref) throw err;
+      missing = err;
+    }
+  }
+  let events: AsyncIterable<TransferEvent>;
+  try {
+    events = images.pull(ref.toString(), authFor(run, ref.domain));
+  } catch (err) {
+    // A host without registry access: the image is simply not there.
+    if (missing && err instanceof BerthError && err.code === NO_REGISTRY_ACCESS) {
+      throw new NotFoundError(`base image "${valueExcerpt(name)}" is not in this host's image store (pull or bootstrap it first)`, { cause: missing });
+    }
+    throw err;
+  }
+  const vertex = run.progress.vertex(`[internal] load metadata for ${ref.toString()}`);
+  await followTransfer(vertex, events);
+  return parseImage(await images.get(ref.toString()));
+}
+
+export function parseImage(image: WorkerImage): ResolvedImage {
+  return {
+    id: image.id,
+    names: image.names,
+    created: image.created,
+    manifest: JSON.parse(image.manifest.toString('utf8')) as ImageManifest,
+    config: JSON.parse(image.config.toString('utf8')) as ImageConfig,
+  };
+}

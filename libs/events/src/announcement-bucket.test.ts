@@ -1,0 +1,96 @@
+import type { NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuilderAnnouncement } from '@berth/proto';
+import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { AnnouncementBucket, BuilderDirectory, connectNats } from './index.js';
+
+/**
+ * The one announcement bucket behind `hosts`, `registries` and `builders`, on a real nats-server:
+ * renewals keep an entry past its TTL, an unrenewed one expires, a stopped one is gone at once,
+ * and failed renewals (NATS away) are reported once per outage, then resume by themselves.
+ */
+
+let dir: TempDir;
+let nats: NatsServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  dir = tempDir();
+  nats = await startNatsServer(dir.path);
+  nc = await connectNats(nats.url, { name: 'announcement-bucket-test' });
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+  dir?.remove();
+});
+
+const TTL_MS = 1_500;
+const bucket = (name: string) =>
+  new AnnouncementBucket<BuilderAnnouncement>(nc, {
+    bucket: name,
+    ttlMs: TTL_MS,
+    codec: BuilderAnnouncement,
+    key: (a) => a.hostId,
+    startedAt: (a) => a.startedAt,
+    usable: (a) => a.address !== '',
+    noneMessage: 'No test service is running',
+  });
+const entry = (hostId: string, startedAt = 1, address = `unix:/run/${hostId}.sock`) => ({ hostId, address, version: '0', startedAt });
+const ids = async (b: AnnouncementBucket<BuilderAnnouncement>) => (await b.list()).map((a) => a.hostId).sort();
+
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('AnnouncementBucket', () => {
+  it('keeps a renewed entry past its TTL, lets an unrenewed one expire, and removes a stopped one at once', async () => {
+    const b = bucket('test-lifetime');
+    const stop = await b.keepAnnounced(entry('kept'));
+    await b.announce(entry('once'));
+    expect(await ids(b)).toEqual(['kept', 'once']);
+    await until('the unrenewed entry to expire', async () => (await ids(b)).length === 1);
+    expect(await ids(b)).toEqual(['kept']);
+    await new Promise((r) => setTimeout(r, TTL_MS)); // two TTLs in all: renewed meanwhile
+    expect(await ids(b)).toEqual(['kept']);
+    await stop();
+    expect(await ids(b)).toEqual([]);
+  });
+
+  it('picks the newest usable entry, or says none is running', async () => {
+    const b = bucket('test-first');
+    await expect(b.first(0)).rejects.toThrow(/^No test service is running$/);
+    await b.announce(entry('old', 1));
+    await b.announce(entry('new', 2));
+    await b.announce(entry('unusable', 3, ''));
+    expect((await b.first()).hostId).toBe('new');
+  });
+
+  it('reports failed renewals once per outage and renews again when NATS is back', async () => {
+    const b = bucket('test-outage');
+    const errors: string[] = [];
+    const stop = await b.keepAnnounced(entry('survivor'), { onError: (err) => errors.push((err as Error).message) });
+    await nats.stop();
+    await until('a failed renewal', async () => errors.length > 0, 20_000);
+    await new Promise((r) => setTimeout(r, TTL_MS)); // more renewals fail meanwhile
+    expect(errors).toHaveLength(1);
+    nats = await startNatsServer(dir.path, { port: nats.port });
+    // The entry expired while NATS was away (or with it); the next renewal writes it again.
+    // A read may fail while the connection comes back: it counts as "not yet".
+    await until('the entry to be back', async () => (await ids(b).catch((): string[] => [])).includes('survivor'), 20_000);
+    await stop();
+    expect(await ids(b)).toEqual([]);
+  }, 60_000);
+
+  it('is what BuilderDirectory is: the builders bucket, one entry per host id', async () => {
+    const builders = new BuilderDirectory(nc);
+    const stop = await builders.keepAnnounced(entry('host-1'));
+    expect((await builders.list()).map((a) => a.address)).toEqual(['unix:/run/host-1.sock']);
+    await stop();
+    expect(await builders.list()).toEqual([]);
+  });
+});

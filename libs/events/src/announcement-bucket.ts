@@ -1,0 +1,120 @@
+import type { KV, NatsConnection } from 'nats';
+import { UnavailableError } from '@berth/errors';
+
+/** What sets one kind of announcement apart: its bucket, TTL, message and key. */
+export interface AnnouncementKind<T> {
+  /** The KV bucket (named in subjects.ts). */
+  bucket: string;
+  /** How long an entry lives unrenewed: a service that has not renewed it for this long is gone. */
+  ttlMs: number;
+  /** The entry's proto message (a ts-proto message object: `AgentAnnouncement`, …). */
+  codec: { encode(message: T): { finish(): Uint8Array }; decode(bytes: Uint8Array): T };
+  /** The entry's key (a NATS KV key: `[-/_=.a-zA-Z0-9]+`); the service's NATS permissions allow only its own. */
+  key: (announcement: T) => string;
+  startedAt: (announcement: T) => number;
+  /** Whether `first` may return the entry (default: every entry). */
+  usable?: (announcement: T) => boolean;
+  /** The UnavailableError's message when `first` finds no usable entry in time. */
+  noneMessage: string;
+}
+
+export interface KeepAnnouncedOptions {
+  /**
+   * Told when a renewal fails (NATS away), once per run of failures, and when the withdrawal at the
+   * end fails. The service keeps running: it renews again every TTL / 3.
+   */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * A NATS KV bucket where each platform service of one kind keeps its announcement (address,
+ * version, start time), renewed every TTL / 3 so that a dead service's entry expires. One kind per
+ * bucket: `hosts` (runtime agents, host-registry.ts), `registries` (registry-directory.ts) and
+ * `builders` (builder-directory.ts). Only the gateway reads them (NATS permissions), through its
+ * cached, verified ServiceDirectory (apps/api).
+ */
+export class AnnouncementBucket<T> {
+  private kv?: KV;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly kind: AnnouncementKind<T>,
+  ) {}
+
+  private async bucket(): Promise<KV> {
+    this.kv ??= await this.nc.jetstream().views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1 });
+    return this.kv;
+  }
+
+  /** Writes (or renews) the entry of `announcement`. */
+  async announce(announcement: T): Promise<void> {
+    const kv = await this.bucket();
+    await kv.put(this.kind.key(announcement), this.kind.codec.encode(announcement).finish());
+  }
+
+  /**
+   * Announces now (rejecting when that fails), then renews the entry every TTL / 3 until the
+   * returned function is called, which stops the renewal and removes the entry (so the gateway
+   * stops forwarding to this service at once). That function never rejects: a failed withdrawal
+   * goes to `onError`, and the entry expires by itself.
+   */
+  async keepAnnounced(announcement: T, options: KeepAnnouncedOptions = {}): Promise<() => Promise<void>> {
+    const onError = options.onError ?? (() => undefined);
+    await this.announce(announcement);
+    let renewing: Promise<void> | undefined;
+    let failing = false;
+    const renew = () => {
+      // One renewal at a time: while NATS is away a put may take its whole timeout.
+      renewing ??= this.announce(announcement)
+        .then(
+          () => void (failing = false),
+          (err) => {
+            if (!failing) onError(err);
+            failing = true;
+          },
+        )
+        .finally(() => (renewing = undefined));
+    };
+    const timer = setInterval(renew, this.kind.ttlMs / 3);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await renewing;
+      await this.withdraw(this.kind.key(announcement)).catch(onError);
+    };
+  }
+
+  async withdraw(key: string): Promise<void> {
+    const kv = await this.bucket();
+    await kv.delete(key);
+  }
+
+  /** Every live entry. */
+  async list(): Promise<T[]> {
+    const kv = await this.bucket();
+    // Keys first: awaiting a get() while iterating keys() ends the iteration early (nats.js).
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    const out: T[] = [];
+    for (const key of keys) {
+      const entry = await kv.get(key);
+      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(this.kind.codec.decode(entry.value));
+    }
+    return out;
+  }
+
+  /**
+   * Waits (up to timeoutMs) for a usable entry and returns the most recently started one.
+   * UnavailableError with the kind's `noneMessage` when none shows up in time.
+   */
+  async first(timeoutMs = 10_000): Promise<T> {
+    const usable = this.kind.usable ?? (() => true);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const entries = (await this.list()).filter(usable);
+      if (entries.length > 0) return entries.sort((a, b) => this.kind.startedAt(b) - this.kind.startedAt(a))[0]!;
+      if (Date.now() > deadline) throw new UnavailableError(this.kind.noneMessage);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseDockerignore } from '@berth/dockerfile';
+import { tempDir, type TempDir } from '@berth/testing';
+import { checkContextPath, listContext } from './context-files.js';
+
+let dir: TempDir;
+
+beforeEach(async () => {
+  dir = tempDir('berth-filesync-');
+  await mkdir(join(dir.path, 'logs', 'keep'), { recursive: true });
+  await writeFile(join(dir.path, 'logs', 'a.log'), 'a');
+  await writeFile(join(dir.path, 'logs', 'keep', 'b.log'), 'bb');
+  await writeFile(join(dir.path, 'Dockerfile'), 'FROM scratch\n');
+  await symlink('Dockerfile', join(dir.path, 'link'));
+});
+
+afterEach(() => dir.remove());
+
+describe('listContext', () => {
+  it('lists parents before children, honours .dockerignore exceptions and keeps what the builder reads', async () => {
+    const files = await listContext(dir.path, { patterns: parseDockerignore('logs\n!logs/keep\nDockerfile\n'), keep: ['Dockerfile'] });
+    expect(files.map((f) => [f.path, f.type, f.size, f.linkname])).toEqual([
+      ['Dockerfile', 'file', 13, undefined],
+      ['link', 'symlink', 0, 'Dockerfile'],
+      ['logs/keep', 'dir', 0, undefined],
+      ['logs/keep/b.log', 'file', 2, undefined],
+    ]);
+    expect(files.every((f) => f.mode <= 0o7777 && f.mtimeMs > 0)).toBe(true);
+  });
+});
+
+describe('checkContextPath', () => {
+  it('accepts clean relative paths only', () => {
+    expect(checkContextPath('a/b.txt')).toBe('a/b.txt');
+    for (const bad of ['', '.', '/etc/passwd', '../x', 'a/../../x', 'a//b', 'a/./b', 'a/']) {
+      expect(() => checkContextPath(bad)).toThrow(`Invalid context path "${bad}": expected a clean relative path`);
+    }
+  });
+});

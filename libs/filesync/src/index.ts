@@ -1,0 +1,2 @@
+export { checkContextPath, type ContextFile, listContext, packFiles } from './context-files.js';
+export { contextFileFromProto, contextFileToProto } from './convert.js';
