@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type CliResult, type TempDir, type TestPlatform } from '@berth/testing';
-import { startRegistryProcess, type RegistryProcess } from '../apps/registry/src/test-support.js';
+import { startRegistryProcess, startTestPlatform, tempDir, type CliResult, type RegistryProcess, type TempDir, type TestPlatform } from '@berth/testing';
 
 const exec = promisify(execFile);
 

@@ -1,4 +1,6 @@
 export * from './ports.js';
 export * from './temp-dir.js';
 export * from './nats-server.js';
+export * from './registry-process.js';
+export * from './registry-seed.js';
 export * from './test-platform.js';
