@@ -53,6 +53,18 @@ describe('findImportCycles', () => {
     expect(findImportCycles(repo.path)).toEqual([{ project: 'projects', members: ['a', 'b', 'c'], path: ['a', 'b', 'c', 'a'] }]);
   });
 
+  it('ignores a cycle between projects that only a test file closes', () => {
+    write({
+      'tsconfig.base.json': paths({ '@x/a': 'libs/a/src/index.ts', '@x/testing': 'libs/testing/src/index.ts' }),
+      'libs/a/project.json': project('a'),
+      'libs/a/src/index.ts': 'export const a = 1;',
+      'libs/a/src/a.test.ts': "import { start } from '@x/testing';",
+      'libs/testing/project.json': project('testing'),
+      'libs/testing/src/index.ts': "import { a } from '@x/a';\nexport const start = a;",
+    });
+    expect(findImportCycles(repo.path)).toEqual([]);
+  });
+
   it('finds nothing in a tree without cycles, and ignores packages and missing files', () => {
     write({
       'tsconfig.base.json': paths({ '@x/a': 'libs/a/src/index.ts' }),

@@ -53,7 +53,7 @@ function status(code: grpc.status, details: string, berthCode?: string): grpc.Se
   return Object.assign(new Error(details), { code, details, metadata });
 }
 
-function watch(name: string, call: grpc.ServerSurfaceCall): void {
+function watch(name: string, call: NodeJS.EventEmitter): void {
   call.on('cancelled', () => upstreamSaw.emit(`cancelled:${name}`));
   upstreamSaw.emit(`started:${name}`);
 }
