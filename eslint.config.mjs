@@ -14,6 +14,7 @@
 //   scope:compose  compose/ (the Compose controller): imported by apps only, never by a library
 //   scope:cli, scope:e2e, scope:tooling   clients, tests and tools: import any library
 import { createHash } from 'node:crypto';
+import { defineConfig } from 'eslint/config';
 import { createProjectGraphAsync } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -69,7 +70,7 @@ const boundaries = (options) => [
   { allow: [], banTransitiveDependencies: false, ignoredCircularDependencies: [['*', 'tag:type:test']], ...options },
 ];
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'libs/proto/src/generated/**', '**/*.cjs', '**/*.mjs'] },
   {
     files: ['**/*.ts'],

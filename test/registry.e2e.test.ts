@@ -110,6 +110,9 @@ describe('berth push and pull', () => {
     const { ref, digest: pushedDigest } = await pushedBusybox();
     ok(await berth(['rmi', ref]));
     ok(await berth(['rmi', 'busybox']));
+    // Nor any image that shares its layers (another test may have made or pulled one).
+    const others = [...new Set((await berth(['images', '-q'])).stdout.split('\n').filter(Boolean))];
+    if (others.length > 0) ok(await berth(['rmi', '-f', ...others]));
     const r = await berth(['run', '--rm', ref, 'echo', 'pulled']);
     ok(r);
     expect(r.stdout).toBe('pulled\n');
