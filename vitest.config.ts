@@ -13,7 +13,9 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['{apps,libs,test,compose}/**/*.test.ts'],
+    // Relative to --dir: `nx test <project>` runs `vitest run --dir <project root>` (tools/nx/berth-targets.cjs).
+    include: ['**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', '.nx/**'],
     // Integration tests start real processes and containers: give them time, and run files one
     // at a time on this 2-core machine so that containers do not starve each other.
     testTimeout: 60_000,

@@ -24,8 +24,7 @@ import { createGzip } from 'node:zlib';
 import { ContentStore } from '@berth/content';
 import { MediaType, sha256 } from '@berth/oci';
 import { RegistryClient } from '@berth/registry-client';
-import { freePort } from '@berth/testing';
-import { startRegistryProcess } from '../apps/registry/src/test-support.js';
+import { freePort, startRegistryProcess } from '@berth/testing';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type CliResult, type TempDir, type TestPlatform } from '@berth/testing';
-import { startRegistryProcess, type RegistryProcess } from '../apps/registry/src/test-support.js';
+import { startRegistryProcess, startTestPlatform, tempDir, type CliResult, type RegistryProcess, type TempDir, type TestPlatform } from '@berth/testing';
 
 const exec = promisify(execFile);
 
@@ -35,6 +34,32 @@ function context(name: string, files: Record<string, string>): string {
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
+let app: Promise<{ ref: string; pushed: CliResult }> | undefined;
+/**
+ * `<registry>/oci/app:1`, built from the `app` context and pushed, once for the file: the tests that
+ * need it call this, so they pass in any order (and alone).
+ */
+function appImage(): Promise<{ ref: string; pushed: CliResult }> {
+  app ??= (async () => {
+    const ref = `${host}/oci/app:1`;
+    const ctx = context('app', {
+      Dockerfile: [
+        'FROM busybox',
+        'COPY hello.txt /srv/',
+        'RUN echo built > /srv/built && rm /bin/vi',
+        'WORKDIR /srv',
+        'ENV MODE=oci',
+        'CMD ["cat", "hello.txt", "built"]',
+        '',
+      ].join('\n'),
+      'hello.txt': 'hello\n',
+    });
+    ok(await berth(['build', '-q', '-t', ref, ctx]));
+    return { ref, pushed: await berth(['push', ref]) };
+  })();
+  return app;
+}
+
 beforeAll(async () => {
   dir = tempDir('berth-build-oci-e2e-');
   [p, registry] = await Promise.all([
@@ -53,21 +78,7 @@ afterAll(async () => {
 
 describe('a Berth-built image', () => {
   it('is a valid OCI image: skopeo inspects it and every diff ID is its uncompressed layer digest', async () => {
-    const ref = `${host}/oci/app:1`;
-    const ctx = context('app', {
-      Dockerfile: [
-        'FROM busybox',
-        'COPY hello.txt /srv/',
-        'RUN echo built > /srv/built && rm /bin/vi',
-        'WORKDIR /srv',
-        'ENV MODE=oci',
-        'CMD ["cat", "hello.txt", "built"]',
-        '',
-      ].join('\n'),
-      'hello.txt': 'hello\n',
-    });
-    ok(await berth(['build', '-q', '-t', ref, ctx]));
-    const pushed = await berth(['push', ref]);
+    const { ref, pushed } = await appImage();
     ok(pushed);
     const digest = /^1: digest: (sha256:[0-9a-f]{64}) size: \d+$/m.exec(pushed.stdout)?.[1];
     expect(digest, pushed.stdout).toBeDefined();
@@ -118,7 +129,8 @@ describe('a Berth-built image', () => {
   });
 
   it('--push pushes every tag, and FROM pulls a base image that is missing (or always, with --pull)', async () => {
-    const base = `${host}/oci/app:1`;
+    const { ref: base, pushed } = await appImage();
+    ok(pushed);
     ok(await berth(['rmi', base]));
     const ctx = context('child', { Dockerfile: `FROM ${base}\nRUN echo child > /srv/child\n` });
     const tags = [`${host}/oci/child:1`, `${host}/oci/child:latest`];

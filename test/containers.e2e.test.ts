@@ -97,9 +97,11 @@ describe('berth run', () => {
 
 describe('stop, kill and restart policies', () => {
   it('stops a SIGTERM-trapping process at once and kills one that ignores SIGTERM after the grace period', async () => {
-    const polite = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'])).stdout.trim();
-    const stubborn = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'])).stdout.trim();
-    await sleep(300);
+    const polite = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; echo ready; while true; do sleep 0.1; done'])).stdout.trim();
+    const stubborn = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'trap "" TERM; echo ready; while true; do sleep 0.1; done'])).stdout.trim();
+    for (const id of [polite, stubborn]) {
+      expect(await until(async () => (await p.berth(['logs', id])).stdout, (out) => out === 'ready\n')).toBe('ready\n'); // trap set
+    }
 
     let t = Date.now();
     expect((await p.berth(['stop', polite])).code).toBe(0);

@@ -51,6 +51,18 @@ function tar(entries: Array<{ name: string; body?: string; type?: '0' | '2' | '5
 
 const lines = (s: string) => s.trim().split('\n').filter(Boolean);
 
+/**
+ * Commits a busybox container that wrote /greeting and deleted /bin/vi as `ref` (CMD: cat the
+ * greeting); returns the container's id. Each test makes its own image, so any order works.
+ */
+async function commitGreeter(ref: string): Promise<string> {
+  const id = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'echo committed > /greeting; rm /bin/vi'])).stdout.trim();
+  await p.berth(['wait', id]);
+  const commit = await p.berth(['commit', '-m', 'add greeting', '--change', 'CMD ["cat", "/greeting"]', id, ref]);
+  expect(commit.code, commit.stderr).toBe(0);
+  return id;
+}
+
 describe('images', () => {
   it('imports a rootfs tar and runs it', async () => {
     const file = join(dir.path, 'rootfs.tar.gz');
@@ -82,10 +94,7 @@ describe('images', () => {
   });
 
   it('commits a container and runs the committed image', async () => {
-    const id = (await p.berth(['run', '-d', 'busybox', 'sh', '-c', 'echo committed > /greeting; rm /bin/vi'])).stdout.trim();
-    await p.berth(['wait', id]);
-    const commit = await p.berth(['commit', '-m', 'add greeting', '--change', 'CMD ["cat", "/greeting"]', id, 'greeter:1']);
-    expect(commit.code, commit.stderr).toBe(0);
+    const id = await commitGreeter('greeter:1');
     const run = await p.berth(['run', '--rm', 'greeter:1']);
     expect(run.stdout).toBe('committed\n');
     const gone = await p.berth(['run', '--rm', 'greeter:1', 'ls', '/bin/vi']);
@@ -96,34 +105,36 @@ describe('images', () => {
   });
 
   it('saves and loads an image with the same id', async () => {
-    const id = (await p.berth(['image', 'inspect', '--format', '{{.Id}}', 'greeter:1'])).stdout.trim();
-    const archive = join(dir.path, 'greeter.tar');
-    expect((await p.berth(['save', '-o', archive, 'greeter:1'])).code).toBe(0);
-    expect((await p.berth(['rmi', 'greeter:1'])).code).toBe(0);
-    expect((await p.berth(['image', 'inspect', 'greeter:1'])).code).not.toBe(0);
+    await p.berth(['rm', await commitGreeter('saved:1')]);
+    const id = (await p.berth(['image', 'inspect', '--format', '{{.Id}}', 'saved:1'])).stdout.trim();
+    const archive = join(dir.path, 'saved.tar');
+    expect((await p.berth(['save', '-o', archive, 'saved:1'])).code).toBe(0);
+    expect((await p.berth(['rmi', 'saved:1'])).code).toBe(0);
+    expect((await p.berth(['image', 'inspect', 'saved:1'])).code).not.toBe(0);
     const load = await p.berth(['load', '-i', archive]);
     expect(load.code, load.stderr).toBe(0);
-    expect(load.stdout).toContain('greeter:1');
-    expect((await p.berth(['image', 'inspect', '--format', '{{.Id}}', 'greeter:1'])).stdout.trim()).toBe(id);
-    expect((await p.berth(['run', '--rm', 'greeter:1'])).stdout).toBe('committed\n');
+    expect(load.stdout).toContain('saved:1');
+    expect((await p.berth(['image', 'inspect', '--format', '{{.Id}}', 'saved:1'])).stdout.trim()).toBe(id);
+    expect((await p.berth(['run', '--rm', 'saved:1'])).stdout).toBe('committed\n');
   });
 
   it('untags while other names remain, deletes with the last one, refuses while a container uses it', async () => {
-    expect((await p.berth(['tag', 'greeter:1', 'greeter:2'])).code).toBe(0);
-    const untag = await p.berth(['rmi', 'greeter:2']);
-    expect(untag.stdout).toContain('Untagged: greeter:2');
+    await p.berth(['rm', await commitGreeter('tagged:1')]);
+    expect((await p.berth(['tag', 'tagged:1', 'tagged:2'])).code).toBe(0);
+    const untag = await p.berth(['rmi', 'tagged:2']);
+    expect(untag.stdout).toContain('Untagged: tagged:2');
     expect(untag.stdout).not.toContain('Deleted');
 
-    const user = (await p.berth(['create', 'greeter:1'])).stdout.trim();
-    const refused = await p.berth(['rmi', 'greeter:1']);
+    const user = (await p.berth(['create', 'tagged:1'])).stdout.trim();
+    const refused = await p.berth(['rmi', 'tagged:1']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`container ${user.slice(0, 12)} is using its referenced image`);
     await p.berth(['rm', user]);
 
-    const del = await p.berth(['rmi', 'greeter:1']);
-    expect(del.stdout).toContain('Untagged: greeter:1');
+    const del = await p.berth(['rmi', 'tagged:1']);
+    expect(del.stdout).toContain('Untagged: tagged:1');
     expect(del.stdout).toMatch(/Deleted: sha256:[0-9a-f]{64}/);
-    // busybox shared its layer with greeter: it still runs
+    // busybox shared its layer with the committed image: it still runs
     expect((await p.berth(['run', '--rm', 'busybox', 'echo', 'still here'])).stdout).toBe('still here\n');
   });
 

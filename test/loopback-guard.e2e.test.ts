@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNames } from '@berth/network';
 import { platformUp, REPO_ROOT } from '@berth/platform';
-import { freePort, startTestPlatform, type TestPlatform } from '@berth/testing';
+import { freePort, startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let stopped = false;
@@ -32,6 +32,21 @@ const servers: Server[] = [];
 /** Test rules to delete whatever happens: `iptables -D` arguments. */
 const testRules: string[][] = [];
 const networks: Record<string, { gateway: string; bridge: string }> = {};
+const httpd = ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'];
+
+/** Runs busybox httpd as NAME (its hostname too) published on 127.0.0.1:<free port>; returns the port. */
+async function publishedWeb(name: string): Promise<number> {
+  const free = await freePort();
+  const r = await p.berth(['run', '-d', '--name', name, '--hostname', name, '-p', `127.0.0.1:${free}:80`, 'busybox', ...httpd]);
+  expect(r.code, r.stderr).toBe(0);
+  return free;
+}
+
+/** Removes every container of this platform (each test runs its own). */
+async function removeContainers(): Promise<number> {
+  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+  return ids.length > 0 ? (await p.berth(['rm', '-f', ...ids])).code : 0;
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-loopback-'));
@@ -59,7 +74,7 @@ afterAll(async () => {
   for (const server of servers) server.close();
   if (p && !stopped) {
     const tag = readFileSync(join(p.dataRoot, 'host-id'), 'utf8').replace(/-/g, '').slice(0, 8);
-    await p.berth(['rm', '-f', 'lbweb']).catch(() => {}); // may be gone already: stop() sweeps anyway
+    await removeContainers().catch(() => {}); // may be gone already: stop() sweeps anyway
     for (const n of ['lbuser', 'lbinternal']) await p.berth(['network', 'rm', n]).catch(() => {}); // idem
     await p.stop();
     sweepNetworkObjects(tag);
@@ -107,20 +122,6 @@ async function synFrom(network: string, destinations: string[], toPort = port): 
   const r = await p.berth(['run', '--rm', '--network', network, '-v', `${probe}:/probe:ro`, 'busybox', 'sh', '-c', script]);
   expect(r.stderr).toBe('');
   return r.stdout.trim().split('\n');
-}
-
-/** Waits until `pid` is gone and reaped (platformUp takes a zombie for a running agent). */
-async function gone(pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`process ${pid} still exists 10 s after SIGKILL`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function guardInstalled(): boolean {
@@ -171,28 +172,27 @@ describe("the host's loopback", () => {
   });
 
   it('still serves a port published on 127.0.0.1, to the host only', async () => {
-    const free = await freePort();
-    const httpd = ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'];
-    const r = await p.berth(['run', '-d', '--name', 'lbweb', '--hostname', 'lbweb', '-p', `127.0.0.1:${free}:80`, 'busybox', ...httpd]);
-    expect(r.code, r.stderr).toBe(0);
+    const free = await publishedWeb('lbweb');
     expect(await httpGet(free)).toContain('hello from lbweb');
     // A container forging a SYN for that 127.0.0.1 port gets nothing either (moby/moby#41872).
     expect(await synFrom('bridge', ['127.0.0.1'], free)).toEqual(['no answer']);
   });
 
   it('is in place again after the agent is killed and restarted, and the published port still answers', async () => {
+    const published = await publishedWeb('lbkept');
+    expect(await httpGet(published)).toContain('hello from lbkept');
     const agentPid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
     process.kill(agentPid, 'SIGKILL');
-    await gone(agentPid);
+    await waitForProcessExit(agentPid); // reaped: platformUp takes a zombie for a running agent
     await platformUp({ dataRoot: p.dataRoot });
     expect(guardInstalled()).toBe(true);
     expect(await synFrom('bridge', ['127.0.0.1'])).toEqual(['no answer']);
-    const published = Number((await p.berth(['port', 'lbweb', '80'])).stdout.trim().split(':').pop());
-    expect(await httpGet(published)).toContain('hello from lbweb');
+    expect(Number((await p.berth(['port', 'lbkept', '80'])).stdout.trim().split(':').pop())).toBe(published);
+    expect(await httpGet(published)).toContain('hello from lbkept');
   });
 
   it('leaves with the last Berth bridge once the platform is down, and nothing of this platform is left', async () => {
-    expect((await p.berth(['rm', '-f', 'lbweb'])).code).toBe(0);
+    expect(await removeContainers()).toBe(0);
     expect((await p.berth(['network', 'rm', 'lbuser', 'lbinternal'])).code).toBe(0);
     await p.stop();
     stopped = true;

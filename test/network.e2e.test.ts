@@ -12,13 +12,15 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const helpers: ChildProcess[] = [];
 const servers: Server[] = [];
 /** Every container id this file ran (for the leftover checks). */
 const ids: string[] = [];
+/** Every network this file made, with its subnet prefix (each test makes its own: any order works). */
+const networks = new Map<string, string>();
 
 beforeAll(async () => {
   p = await startTestPlatform();
@@ -30,7 +32,7 @@ afterAll(async () => {
   for (const child of helpers) child.kill('SIGKILL');
   for (const server of servers) server.close();
   await p?.berth(['rm', '-f', ...ids]).catch(() => {});
-  for (const n of ['front', 'back']) await p?.berth(['network', 'rm', n]).catch(() => {});
+  for (const n of networks.keys()) await p?.berth(['network', 'rm', n]).catch(() => {}); // removed by a test already, or the platform is down: stop() sweeps
   await p?.stop();
 });
 
@@ -46,6 +48,13 @@ async function run(args: string[]): Promise<string> {
   const id = r.stdout.trim();
   ids.push(id);
   return id;
+}
+
+/** `network create --subnet 10.214.<n>.0/24 NAME ...`, remembered for the cleanup checks. */
+async function createNetwork(name: string, n: number, ...flags: string[]): Promise<void> {
+  const r = await p.berth(['network', 'create', '--subnet', `10.214.${n}.0/24`, ...flags, name]);
+  expect(r.code, r.stderr).toBe(0);
+  networks.set(name, `10.214.${n}.`);
 }
 
 /** Runs a throwaway container and returns its output (stdout + stderr) and exit code. */
@@ -95,8 +104,8 @@ const hostPort = (line: string) => Number(line.trim().split(':').pop());
 
 describe('user-defined networks', () => {
   it('lets containers reach each other by name and alias, not across networks, and forgets removed ones', async () => {
-    expect((await p.berth(['network', 'create', '--subnet', '10.214.1.0/24', 'front'])).code).toBe(0);
-    expect((await p.berth(['network', 'create', '--subnet', '10.214.2.0/24', '--label', 'tier=back', 'back'])).code).toBe(0);
+    await createNetwork('front', 1);
+    await createNetwork('back', 2, '--label', 'tier=back');
     const ls = await p.berth(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
     expect(ls.stdout.split('\n')).toEqual(expect.arrayContaining(['back bridge', 'bridge bridge', 'front bridge', 'host host', 'none null']));
 
@@ -198,27 +207,35 @@ describe('published ports', () => {
 
 describe('agent restarts and cleanup', () => {
   it('keeps networking across an agent kill without duplicate rules', async () => {
-    const port = hostPort((await p.berth(['port', 'pub', '80'])).stdout);
+    await createNetwork('survive', 3);
+    await run(['--name', 'kept', '--hostname', 'kept', '--network', 'survive', '--network-alias', 'kept-site', '-p', '127.0.0.1::80', 'busybox', ...httpd]);
+    const port = hostPort((await p.berth(['port', 'kept', '80'])).stdout);
+    expect(await httpGet(port)).toContain('hello from kept');
     const agentPid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
     process.kill(agentPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 500));
+    await waitForProcessExit(agentPid);
     await platformUp({ dataRoot: p.dataRoot });
-    expect(await httpGet(port)).toContain('hello from pub');
+    expect(await httpGet(port)).toContain('hello from kept');
     const rules = spawnSync('iptables-save', { encoding: 'utf8' }).stdout.split('\n');
     expect(rules.filter((l) => l.includes(`--dport ${port} `) && l.includes('DNAT'))).toHaveLength(1);
     // DNS is served again by the new agent.
-    expect((await probe('front', fetchFrom('site'))).output).toContain('hello from web2');
+    expect((await probe('survive', fetchFrom('kept-site'))).output).toContain('hello from kept');
   });
 
   it('leaves no interfaces, rules or namespaces behind once containers and networks are gone', async () => {
-    const subnets = ['10.214.1.', '10.214.2.'];
+    // Its own network, container and published port, plus whatever the other tests left running.
+    await createNetwork('tidy', 4);
+    await run(['--name', 'tidy-web', '--network', 'tidy', '-p', '127.0.0.1::80', 'busybox', ...httpd]);
+    const subnets = [...networks.values()];
+    const live = (await p.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter((n) => networks.has(n));
     const networkId = async (name: string) => (await p.berth(['network', 'inspect', '--format', '{{.Id}}', name])).stdout.trim();
-    const bridgeIds = [await networkId('front'), await networkId('back')].map((id) => `br-${id.slice(0, 12)}`);
+    const bridgeIds = (await Promise.all(live.map(networkId))).map((id) => `br-${id.slice(0, 12)}`);
     expect(bridgeIds[0]).toMatch(/^br-[0-9a-f]{12}$/);
     const all = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
     const ips = await Promise.all(all.map((id) => inspect(id, '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}')));
+    expect(ips.join(' ')).toMatch(/10\.214\.4\.\d+/);
     expect((await p.berth(['rm', '-f', ...all])).code).toBe(0);
-    expect((await p.berth(['network', 'rm', 'front', 'back'])).code).toBe(0);
+    expect((await p.berth(['network', 'rm', ...live])).code).toBe(0);
 
     const links = JSON.parse(spawnSync('ip', ['-j', '-d', 'link', 'show'], { encoding: 'utf8' }).stdout) as Array<{ ifname: string; ifalias?: string }>;
     const shortIds = [...ids, ...all].map((id) => id.slice(0, 12));

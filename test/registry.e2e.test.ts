@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type CliResult, type TempDir, type TestPlatform } from '@berth/testing';
-import { startRegistryProcess, type RegistryProcess } from '../apps/registry/src/test-support.js';
+import { startRegistryProcess, startTestPlatform, tempDir, type CliResult, type RegistryProcess, type TempDir, type TestPlatform } from '@berth/testing';
 
 const exec = promisify(execFile);
 
@@ -26,6 +25,9 @@ const dockerConfig = () => join(dir.path, 'docker');
 /** The CLI with this file's Docker config directory. */
 const berth = (args: string[], options: { input?: string } = {}): Promise<CliResult> =>
   p.berth(args, { ...options, env: { DOCKER_CONFIG: dockerConfig() }, timeoutMs: 120_000 });
+/** The CLI with a Docker config directory of its own that no login ever writes to. */
+const anonymous = (args: string[], options: { input?: string } = {}): Promise<CliResult> =>
+  p.berth(args, { ...options, env: { DOCKER_CONFIG: join(dir.path, 'docker-anonymous') }, timeoutMs: 120_000 });
 
 beforeAll(async () => {
   dir = tempDir('berth-registry-e2e-');
@@ -58,20 +60,33 @@ const layerIds = async (ref: string) => {
   return JSON.parse(r.stdout) as string[];
 };
 
-describe('berth push and pull', () => {
-  let pushedDigest = '';
-
-  it('pushes a local image, then finds every layer already there', async () => {
+let firstPush: Promise<{ ref: string; first: CliResult; layers: string[]; digest: string }> | undefined;
+/**
+ * `<open registry>/test/busybox:1`, tagged from busybox and pushed once for the file (the first
+ * push's output is kept): every test that needs it calls this, so the tests pass in any order.
+ */
+function pushedBusybox() {
+  firstPush ??= (async () => {
     const ref = `${host}/test/busybox:1`;
     ok(await berth(['tag', 'busybox', ref]));
+    const layers = await layerIds(ref);
     const first = await berth(['push', ref]);
     ok(first);
+    const digest = /^1: digest: (sha256:[0-9a-f]{64}) size: \d+$/m.exec(first.stdout)?.[1] ?? '';
+    return { ref, first, layers, digest };
+  })();
+  return firstPush;
+}
+
+describe('berth push and pull', () => {
+  it('pushes a local image, then finds every layer already there', async () => {
+    const { ref, first, layers } = await pushedBusybox();
     const lines = first.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`The push refers to repository [${host}/test/busybox]`);
-    expect(lines.filter((l) => /^[0-9a-f]{12}: Pushed$/.test(l))).toHaveLength((await layerIds(ref)).length);
+    expect(lines.filter((l) => /^[0-9a-f]{12}: Pushed$/.test(l))).toHaveLength(layers.length);
     const last = /^1: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/.exec(lines.at(-1)!);
     expect(last, first.stdout).not.toBeNull();
-    pushedDigest = last![1]!;
+    const pushedDigest = last![1]!;
 
     const again = await berth(['push', ref]);
     ok(again);
@@ -92,9 +107,12 @@ describe('berth push and pull', () => {
   });
 
   it('run pulls an image that is not there locally, then runs it', async () => {
-    const ref = `${host}/test/busybox:1`;
+    const { ref, digest: pushedDigest } = await pushedBusybox();
     ok(await berth(['rmi', ref]));
     ok(await berth(['rmi', 'busybox']));
+    // Nor any image that shares its layers (another test may have made or pulled one).
+    const others = [...new Set((await berth(['images', '-q'])).stdout.split('\n').filter(Boolean))];
+    if (others.length > 0) ok(await berth(['rmi', '-f', ...others]));
     const r = await berth(['run', '--rm', ref, 'echo', 'pulled']);
     ok(r);
     expect(r.stdout).toBe('pulled\n');
@@ -109,6 +127,7 @@ describe('berth push and pull', () => {
   });
 
   it('pull of an image that is up to date says so and prints the full reference last', async () => {
+    const { digest: pushedDigest } = await pushedBusybox();
     const r = await berth(['pull', `${host}/test/busybox:1`]);
     ok(r);
     const lines = r.stdout.trimEnd().split('\n');
@@ -134,6 +153,7 @@ describe('berth push and pull', () => {
   });
 
   it('pulls and runs an image that skopeo pushed from a `berth save` archive', async () => {
+    await pushedBusybox();
     const maker = await berth(['run', '--name', 'skopeo-maker', `${host}/test/busybox:1`, 'sh', '-c', 'echo made for skopeo > /hello']);
     ok(maker);
     ok(await berth(['commit', 'skopeo-maker', 'skopeo-src:1']));
@@ -152,6 +172,7 @@ describe('berth push and pull', () => {
   });
 
   it('publishes image.push and image.pull events', async () => {
+    ok(await berth(['pull', (await pushedBusybox()).ref]));
     const r = await berth(['events', '--since', '10m', '--until', '0s', '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
     ok(r);
     expect(r.stdout).toContain(`push ${host}/test/busybox:1\n`);
@@ -163,20 +184,21 @@ describe('berth login and a registry with basic auth', () => {
   const ref = () => `${lockedHost}/team/busybox:1`;
 
   it('refuses a push without credentials', async () => {
-    ok(await berth(['tag', `${host}/test/busybox:1`, ref()]));
-    const r = await berth(['push', ref()]);
+    ok(await berth(['tag', (await pushedBusybox()).ref, ref()]));
+    const r = await anonymous(['push', ref()]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('unauthorized: authentication required');
   });
 
   it('refuses a wrong password and stores nothing', async () => {
-    const r = await berth(['login', '-u', 'alice', '--password-stdin', lockedHost], { input: 'wrong\n' });
+    const r = await anonymous(['login', '-u', 'alice', '--password-stdin', lockedHost], { input: 'wrong\n' });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('Error response from daemon: unauthorized: Invalid username or password');
-    expect(() => statSync(join(dockerConfig(), 'config.json'))).toThrow();
+    expect(() => statSync(join(dir.path, 'docker-anonymous', 'config.json'))).toThrow();
   });
 
   it('logs in with --password-stdin, then pushes and pulls', async () => {
+    ok(await berth(['tag', (await pushedBusybox()).ref, ref()]));
     const login = await berth(['login', '-u', 'alice', '--password-stdin', lockedHost], { input: 's3cret\n' });
     ok(login);
     expect(login.stdout).toBe('Login Succeeded\n');
@@ -198,6 +220,10 @@ describe('berth login and a registry with basic auth', () => {
   });
 
   it('logs out, after which the registry refuses pulls', async () => {
+    // Logged in, with the image in the registry (whichever test ran before).
+    ok(await berth(['login', '-u', 'alice', '--password-stdin', lockedHost], { input: 's3cret\n' }));
+    ok(await berth(['tag', (await pushedBusybox()).ref, ref()]));
+    ok(await berth(['push', ref()]));
     const out = await berth(['logout', lockedHost]);
     expect(out).toMatchObject({ code: 0, stdout: `Removing login credentials for ${lockedHost}\n` });
     const twice = await berth(['logout', lockedHost]);

@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
-import { writeFiles } from '../../../libs/build/src/test-harness.js';
+import { startTestPlatform, writeFiles, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let work: string;

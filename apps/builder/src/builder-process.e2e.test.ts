@@ -14,8 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainIds } from '@berth/oci';
 import { channelOptions, ContainersClient, grpcTarget, LeasesClient, SnapshotsClient, unary } from '@berth/proto';
 import { mountPoints } from '@berth/snapshots';
-import { BERTH_CLI, startTestPlatform, type TestPlatform } from '@berth/testing';
-import { writeFiles } from '../../../libs/build/src/test-harness.js';
+import { BERTH_CLI, startTestPlatform, writeFiles, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let snapshots: SnapshotsClient;

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TtyBuildProgress } from './build-progress.js';
 import { parseOutput } from './commands/build.js';
 import { isGitContext } from './git-context.js';
@@ -58,16 +58,17 @@ describe('TtyBuildProgress', () => {
     const out = new PassThrough();
     let written = '';
     out.on('data', (c: Buffer) => (written += c.toString()));
-    const progress = new TtyBuildProgress(out, { now: () => 0, columns: 40, intervalMs: 5 });
-    progress.line('#1 [1/1] FROM busybox');
-    return new Promise<void>((resolve) =>
-      setTimeout(() => {
-        progress.line('#1 DONE 0.0s');
-        progress.finish();
-        expect(written).toContain('\x1b[2F\x1b[J[+] Building 0.0s (1/1) FINISHED\n');
-        resolve();
-      }, 30),
-    );
+    vi.useFakeTimers();
+    try {
+      const progress = new TtyBuildProgress(out, { now: () => 0, columns: 40, intervalMs: 5 });
+      progress.line('#1 [1/1] FROM busybox');
+      vi.advanceTimersByTime(5); // one redraw tick: the first frame is on screen
+      progress.line('#1 DONE 0.0s');
+      progress.finish();
+      expect(written).toContain('\x1b[2F\x1b[J[+] Building 0.0s (1/1) FINISHED\n');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

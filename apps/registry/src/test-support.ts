@@ -2,11 +2,9 @@
  * Helpers for the registry's own tests (not part of the app): a temp root, an injected app, and
  * small pushes through the public API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type RegistryConfig } from './app.js';
 import { sha256 } from './digest.js';
@@ -139,54 +137,5 @@ export function errorMessage(res: LightMyRequestResponse): string | undefined {
   return (res.json() as { errors?: Array<{ message: string }> }).errors?.[0]?.message;
 }
 
-export interface RegistryProcess {
-  url: string;
-  port: number;
-  child: ChildProcess;
-  /** Output so far (stdout + stderr), for failure messages. */
-  output(): string;
-  /** SIGKILL (crash) or SIGTERM (clean stop), then wait for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-
-/**
- * Starts `main.ts` as a real process (node + tsx loader, no wrapper process, so a signal reaches
- * the server itself) and waits for its "registry listening on" line.
- */
-export async function startRegistryProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<RegistryProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/registry/src/main.ts', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`registry did not start within ${options.timeoutMs ?? 20000} ms:\n${out}`)), options.timeoutMs ?? 20000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /registry listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`registry exited with ${code} before listening:\n${out}`));
-    });
-  });
-  return {
-    url,
-    port: Number(new URL(url).port),
-    child,
-    output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
-}
+// The registry as a real process: shared with other projects' tests, so it lives in @berth/testing.
+export { startRegistryProcess, type RegistryProcess } from '@berth/testing';

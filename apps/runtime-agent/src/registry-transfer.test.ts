@@ -11,8 +11,7 @@ import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import type { TransferProgress } from '@berth/proto';
 import { OverlaySnapshotter } from '@berth/snapshots';
-import { tempDir, type TempDir } from '@berth/testing';
-import { startRegistryProcess, type RegistryProcess } from '../../registry/src/test-support.js';
+import { startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
 import { RegistryTransfer, serverDomain } from './registry-transfer.js';
 
 interface Host {

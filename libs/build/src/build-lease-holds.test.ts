@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuildHarness, tarStream } from './test-harness.js';
+import { BuildHarness, tarStream } from './test-support.js';
 
 /**
  * What a build stands on is held by its lease, so the host's own removals leave it: an `rmi` of

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@berth/errors';
-import { BuildHarness, tarStream } from './test-harness.js';
+import { BuildHarness, tarStream } from './test-support.js';
 
 /**
  * The build options beyond the core: --squash, --no-cache-filter, --output, RUN cache mounts and

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
-import { BuildHarness, writeFiles } from './test-harness.js';
+import { writeFiles } from '@berth/testing';
+import { BuildHarness } from './test-support.js';
 
 /**
  * Real builds: a busybox image bootstrapped into a temporary data root, RUN steps in runc
@@ -347,7 +348,7 @@ describe('cache', () => {
     await h.build(dir);
     const lines: string[] = [];
     const restarted = h.reopen();
-    await restarted.build({ context: (await import('./test-harness.js')).tarStream(dir) }, { onProgress: (l) => lines.push(l) });
+    await restarted.build({ context: (await import('./test-support.js')).tarStream(dir) }, { onProgress: (l) => lines.push(l) });
     expect(steps(lines).cached).toEqual(['RUN echo persisted > /p']);
     const pruned = await restarted.prune();
     expect(pruned.records).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuildHarness } from './test-harness.js';
+import { BuildHarness } from './test-support.js';
 
 /**
  * Builds whose cost grew with the square of their metadata steps: every step rebuilt the stage's

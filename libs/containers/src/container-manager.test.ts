@@ -277,7 +277,7 @@ describe('ContainerManager', () => {
     const pid = (await first.inspect(survivor)).State.Pid;
     expect(pid).toBeGreaterThan(0);
     first.close(); // the agent goes away; conmon keeps the containers
-    await new Promise((r) => setTimeout(r, 1_000));
+    await until(async () => (await h.runtime.exitCode(diedMeanwhile)) !== undefined); // exits while no agent runs
     expect((await first.inspect(diedMeanwhile)).State.Running).toBe(true); // nobody saw it exit
 
     h = makeManager();

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { DockerfileError } from './dockerfile-error.js';
 import { parseDockerfile, parseOnbuildTriggers } from './instructions.js';
 
-// Golden cases: testdata/NAME.Dockerfile is parsed and compared with testdata/NAME.json.
-// Regenerate after an intended change with `UPDATE_GOLDEN=1 npx vitest run libs/dockerfile`, then
-// review the diff: the JSON is the specification.
+// Golden cases: testdata/NAME.Dockerfile is parsed and compared with testdata/NAME.json. A missing
+// NAME.json fails the test; write it (or regenerate after an intended change) with
+// `UPDATE_GOLDEN=1 npx vitest run libs/dockerfile`, then review the diff: the JSON is the specification.
 const testdata = new URL('../testdata/', import.meta.url);
 const update = process.env.UPDATE_GOLDEN === '1';
 
@@ -18,7 +18,10 @@ describe('golden Dockerfiles', () => {
       const text = readFileSync(new URL(`${name}.Dockerfile`, testdata), 'utf8');
       const actual = JSON.parse(JSON.stringify(parseDockerfile(text)));
       const expectedFile = new URL(`${name}.json`, testdata);
-      if (update || !existsSync(expectedFile)) writeFileSync(expectedFile, JSON.stringify(actual, null, 2) + '\n');
+      if (update) writeFileSync(expectedFile, JSON.stringify(actual, null, 2) + '\n');
+      if (!existsSync(expectedFile)) {
+        throw new Error(`Missing expectation testdata/${name}.json: write it with UPDATE_GOLDEN=1 npx vitest run libs/dockerfile, then review it`);
+      }
       expect(actual).toEqual(JSON.parse(readFileSync(expectedFile, 'utf8')));
     });
   }

@@ -7,9 +7,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { ContentStore } from '@berth/content';
-import { tempDir, type TempDir } from '@berth/testing';
+import { startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistryProcess, type RegistryProcess } from '../../../apps/registry/src/test-support.js';
 import { RegistryClient } from './registry-client.js';
 import { startProxy, storeImage, type TestProxy } from './test-support.js';
 

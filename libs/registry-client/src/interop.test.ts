@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ContentStore } from '@berth/content';
 import { MediaType, sha256 } from '@berth/oci';
-import { tempDir, type TempDir } from '@berth/testing';
+import { startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRegistryProcess, type RegistryProcess } from '../../../apps/registry/src/test-support.js';
 import { RegistryClient } from './registry-client.js';
 import { storeImage } from './test-support.js';
 

@@ -1,32 +1,33 @@
 /**
- * Pulls from Berth's registry app listening on a real socket (seeded through its own test
- * helpers), sometimes behind a tampering proxy.
+ * Pulls from Berth's registry running as a real process (seeded over HTTP by @berth/testing),
+ * sometimes behind a tampering proxy.
  */
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContentStore } from '@berth/content';
 import { MediaType } from '@berth/oci';
-import { tempDir, type TempDir } from '@berth/testing';
+import { pushTestImage, putTestManifest, startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pushImage, putManifest, startTestRegistry, type TestRegistry } from '../../../apps/registry/src/test-support.js';
 import type { ProgressEvent } from './progress.js';
 import { RegistryClient } from './registry-client.js';
 import { startProxy, type TestProxy } from './test-support.js';
 
-let registry: TestRegistry;
+let root: TempDir;
+let registry: RegistryProcess;
 let host: string;
 let dir: TempDir;
 let client: RegistryClient;
 let proxy: TestProxy | undefined;
 
 beforeAll(async () => {
-  registry = await startTestRegistry();
-  const address = await registry.app.listen({ host: '127.0.0.1', port: 0 });
-  host = new URL(address).host;
+  root = tempDir('berth-pull-registry-');
+  registry = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root.path, '--log-level', 'silent']);
+  host = registry.host;
 });
 afterAll(async () => {
-  await registry?.close();
+  await registry?.stop('SIGKILL');
+  root?.remove();
 });
 beforeEach(() => {
   dir = tempDir('berth-pull-');
@@ -43,7 +44,7 @@ const short = (d: string) => d.slice(7, 19);
 
 describe('pull', () => {
   it('pulls an image into the store, verified, and moves nothing the second time', async () => {
-    const img = await pushImage(registry.app, 'test/app', 'v1', { layers: ['first layer', 'second layer'] });
+    const img = await pushTestImage(registry.url, 'test/app', 'v1', { layers: ['first layer', 'second layer'] });
     const store = new ContentStore(join(dir.path, 'content'));
     const events: ProgressEvent[] = [];
     const result = await client.pull(`${host}/test/app:v1`, { store, onProgress: (e) => events.push(e) });
@@ -74,8 +75,8 @@ describe('pull', () => {
   });
 
   it('downloads only the layers the store lacks', async () => {
-    await pushImage(registry.app, 'test/shared', 'base', { layers: ['shared base'] });
-    const img = await pushImage(registry.app, 'test/shared', 'top', { layers: ['shared base', 'only on top'] });
+    await pushTestImage(registry.url, 'test/shared', 'base', { layers: ['shared base'] });
+    const img = await pushTestImage(registry.url, 'test/shared', 'top', { layers: ['shared base', 'only on top'] });
     const store = new ContentStore(join(dir.path, 'content'));
     await client.pull(`${host}/test/shared:base`, { store });
     const result = await client.pull(`${host}/test/shared:top`, { store });
@@ -87,7 +88,7 @@ describe('pull', () => {
   });
 
   it('pulls Docker schema 2 manifests and by digest', async () => {
-    const img = await pushImage(registry.app, 'test/docker', 'v1', { mediaType: MediaType.DockerManifest });
+    const img = await pushTestImage(registry.url, 'test/docker', 'v1', { mediaType: MediaType.DockerManifest });
     const store = new ContentStore(join(dir.path, 'content'));
     const result = await client.pull(`${host}/test/docker@${img.digest}`, { store });
     expect(result.mediaType).toBe(MediaType.DockerManifest);
@@ -96,8 +97,8 @@ describe('pull', () => {
   });
 
   it('picks the platform from an index', async () => {
-    const amd = await pushImage(registry.app, 'test/multi', 'amd64', { layers: ['amd64 layer'] });
-    const arm = await pushImage(registry.app, 'test/multi', 'arm64', { layers: ['arm64 layer'] });
+    const amd = await pushTestImage(registry.url, 'test/multi', 'amd64', { layers: ['amd64 layer'] });
+    const arm = await pushTestImage(registry.url, 'test/multi', 'arm64', { layers: ['arm64 layer'] });
     const index = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -108,7 +109,7 @@ describe('pull', () => {
         ],
       }),
     );
-    expect((await putManifest(registry.app, 'test/multi', 'latest', index, MediaType.OciIndex)).statusCode).toBe(201);
+    expect((await putTestManifest(registry.url, 'test/multi', 'latest', index, MediaType.OciIndex)).status).toBe(201);
     const store = new ContentStore(join(dir.path, 'content'));
 
     const armResult = await client.pull(`${host}/test/multi`, { store, platform: 'linux/arm64' });
@@ -139,7 +140,7 @@ describe('pull', () => {
 describe('pull through a tampering proxy', () => {
   it('resumes a layer download cut mid-way with a Range request', async () => {
     const big = randomBytes(600 * 1024).toString('base64');
-    const img = await pushImage(registry.app, 'test/resume', 'v1', { layers: [big] });
+    const img = await pushTestImage(registry.url, 'test/resume', 'v1', { layers: [big] });
     proxy = await startProxy(`http://${host}`, { cut: { digest: img.layers[0]!, afterBytes: 300_000, times: 2 } });
     const store = new ContentStore(join(dir.path, 'content'));
     const result = await client.pull(`${proxy.host}/test/resume:v1`, { store, retryDelayMs: 10 });
@@ -159,7 +160,7 @@ describe('pull through a tampering proxy', () => {
 
   it('resumes from a server that ignores Range by skipping what it already has', async () => {
     const big = randomBytes(400 * 1024).toString('base64');
-    const img = await pushImage(registry.app, 'test/norange', 'v1', { layers: [big] });
+    const img = await pushTestImage(registry.url, 'test/norange', 'v1', { layers: [big] });
     proxy = await startProxy(`http://${host}`, { cut: { digest: img.layers[0]!, afterBytes: 250_000, times: 1 }, ignoreRange: true });
     const store = new ContentStore(join(dir.path, 'content'));
     await client.pull(`${proxy.host}/test/norange:v1`, { store, retryDelayMs: 10 });
@@ -168,7 +169,7 @@ describe('pull through a tampering proxy', () => {
   });
 
   it('gives up after maxRetries and leaves nothing in the store', async () => {
-    const img = await pushImage(registry.app, 'test/broken', 'v1', { layers: ['x'.repeat(100_000)] });
+    const img = await pushTestImage(registry.url, 'test/broken', 'v1', { layers: ['x'.repeat(100_000)] });
     proxy = await startProxy(`http://${host}`, { cut: { digest: img.layers[0]!, afterBytes: 1000, times: 100 } });
     const store = new ContentStore(join(dir.path, 'content'));
     await expect(client.pull(`${proxy.host}/test/broken:v1`, { store, maxRetries: 2, retryDelayMs: 5 })).rejects.toMatchObject({
@@ -183,7 +184,7 @@ describe('pull through a tampering proxy', () => {
   });
 
   it('refuses a blob whose bytes do not match its digest', async () => {
-    const img = await pushImage(registry.app, 'test/corrupt', 'v1', { layers: ['an honest layer'] });
+    const img = await pushTestImage(registry.url, 'test/corrupt', 'v1', { layers: ['an honest layer'] });
     proxy = await startProxy(`http://${host}`, { corrupt: img.layers[0]! });
     const store = new ContentStore(join(dir.path, 'content'));
     const err = await client.pull(`${proxy.host}/test/corrupt:v1`, { store }).catch((e: unknown) => e);
@@ -197,7 +198,7 @@ describe('pull through a tampering proxy', () => {
   });
 
   it('refuses a manifest whose bytes do not match the digest asked for', async () => {
-    const img = await pushImage(registry.app, 'test/badmanifest', 'v1');
+    const img = await pushTestImage(registry.url, 'test/badmanifest', 'v1');
     proxy = await startProxy(`http://${host}`, { corrupt: img.digest });
     const store = new ContentStore(join(dir.path, 'content'));
     await expect(client.pull(`${proxy.host}/test/badmanifest@${img.digest}`, { store })).rejects.toThrow(

@@ -131,11 +131,12 @@ describe('ConmonRuntime', () => {
     expect(await rt.waitExit(trap.id)).toBe(7);
     expect(await logText(trap.logPath)).toContain('stdout:got TERM\n');
 
-    const ignore = await createContainer(['sh', '-c', 'trap "" TERM; echo ready; while true; do sleep 0.1; done']);
+    // A shell that handles TERM and carries on: once its handler has run, TERM has come and gone.
+    const ignore = await createContainer(['sh', '-c', 'trap "echo ignored TERM" TERM; echo ready; while true; do sleep 0.1; done']);
     await rt.start(ignore.id);
     await waitFor(async () => (await logText(ignore.logPath)).includes('ready'));
     await rt.kill(ignore.id, 'TERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await logText(ignore.logPath)).includes('ignored TERM'));
     expect((await rt.state(ignore.id)).status).toBe('running');
     await rt.kill(ignore.id, 'KILL');
     expect(await rt.waitExit(ignore.id)).toBe(137);

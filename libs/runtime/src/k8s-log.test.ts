@@ -1,7 +1,7 @@
 import { appendFile, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseTimestamp, readLogs, type LogEntry, type ReadLogsOptions } from './k8s-log.js';
 
 const fixture = new URL('../testdata/k8s-file.log', import.meta.url).pathname;
@@ -56,10 +56,10 @@ describe('readLogs', () => {
     const done = (async () => {
       for await (const e of readLogs(path, { follow: true, tail: 1, signal: controller.signal, pollMs: 50 })) seen.push(e.line.toString());
     })();
-    await new Promise((r) => setTimeout(r, 100));
-    // When following, the pending partial record waits for its end instead of being emitted early.
+    // Caught up with the file: the last whole record is out; the partial one waits for its end.
+    await vi.waitFor(() => expect(seen).toEqual(['']), { timeout: 10_000, interval: 10 });
     await appendFile(path, '2026-11-22T12:07:39.000000000+00:00 stdout F  and its end\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await vi.waitFor(() => expect(seen).toEqual(['', 'no newline at exit and its end']), { timeout: 10_000, interval: 10 });
     await appendFile(path, '2026-11-22T12:07:40.000000000+00:00 stdout F last\n2026-11-22T12:07:41.000000000+00:00 stdout P tail\n');
     controller.abort();
     await done;

@@ -1,13 +1,15 @@
+/** Support for libs/build's own tests (not exported from the library): a builder on a temp data root. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ContentStore } from '@berth/content';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ConmonRuntime, resolveCommand } from '@berth/runtime';
 import { mountAll, OverlaySnapshotter, unmount } from '@berth/snapshots';
+import { writeFiles, type FileSpec } from '@berth/testing';
 import { LocalWorker, runTask, unmountBelow } from '@berth/worker';
 import type { BuildRequest, BuildResult } from './build-request.js';
 import { Builder, type BuilderOptions } from './builder.js';
@@ -58,7 +60,7 @@ export class BuildHarness {
   }
 
   /** Writes `files` (path → content, or {content, mode}) into a fresh context directory. */
-  async context(files: Record<string, string | { content: string | Buffer; mode?: number }>): Promise<string> {
+  async context(files: Record<string, FileSpec>): Promise<string> {
     const dir = await mkdtemp(join(this.dataRoot, 'ctx-'));
     await writeFiles(dir, files);
     return dir;
@@ -114,16 +116,6 @@ export class BuildHarness {
     this.db.close();
     await rm(this.dataRoot, { recursive: true, force: true });
     await rm(this.runRoot, { recursive: true, force: true });
-  }
-}
-
-export async function writeFiles(dir: string, files: Record<string, string | { content: string | Buffer; mode?: number }>): Promise<void> {
-  for (const [name, value] of Object.entries(files)) {
-    const path = join(dir, name);
-    await mkdir(dirname(path), { recursive: true });
-    const { content, mode } = typeof value === 'string' ? { content: value, mode: undefined } : value;
-    await writeFile(path, content);
-    if (mode !== undefined) await chmod(path, mode);
   }
 }
 

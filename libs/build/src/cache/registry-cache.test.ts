@@ -3,28 +3,34 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@berth/errors';
-import { parseCacheSpec } from '@berth/build';
-import { startListeningRegistry, type ListeningRegistry } from '../apps/registry/src/test-support.js';
-import { BuildHarness, tarStream } from '../libs/build/src/test-harness.js';
+import { startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
+import { parseCacheSpec } from './registry-cache.js';
+import { BuildHarness, tarStream } from '../test-support.js';
 
 /**
  * `--cache-to` / `--cache-from type=registry`: two builders on separate data roots (two hosts)
- * and one registry (Berth's, in process, on a loopback port).
+ * and one registry (Berth's, as a process on a loopback port).
  */
 
 let first: BuildHarness;
 let second: BuildHarness;
-let registry: ListeningRegistry;
+let root: TempDir;
+let registry: RegistryProcess;
 
 beforeAll(async () => {
-  [first, second, registry] = await Promise.all([BuildHarness.open(), BuildHarness.open(), startListeningRegistry()]);
+  root = tempDir('berth-build-cache-registry-');
+  [first, second, registry] = await Promise.all([
+    BuildHarness.open(),
+    BuildHarness.open(),
+    startRegistryProcess(['--listen', '127.0.0.1:0', '--root', join(root.path, 'open'), '--log-level', 'silent']),
+  ]);
 });
 
 afterAll(async () => {
   await first?.close();
   await second?.close();
   await registry?.stop();
-  await registry?.close();
+  root?.remove();
 });
 
 const dockerfile = [
@@ -77,11 +83,13 @@ describe('a registry cache on the platform registry', () => {
   it('is pushed with the platform credentials when the build brings none, and refused without them', async () => {
     // The platform registry: anyone pulls, pushes need its password (as `platform up` makes it).
     const password = 'platform-secret';
-    const htpasswd = join(first.dataRoot, 'registry.htpasswd');
+    const htpasswd = join(root.path, 'registry.htpasswd');
     await writeFile(htpasswd, `berth:${bcrypt.hashSync(password, 4)}\n`);
-    const platform = await startListeningRegistry({ auth: 'basic', htpasswd, anonymousPull: true });
+    const platform = await startRegistryProcess([
+      '--listen', '127.0.0.1:0', '--root', join(root.path, 'platform'), '--auth', 'basic', '--htpasswd', htpasswd, '--anonymous-pull', '--log-level', 'silent',
+    ]);
     try {
-      const port = new URL(platform.url).port;
+      const port = platform.port;
       const ref = `127.0.0.1:${port}/cache/platform:buildcache`;
       const files = { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' };
       const dir = await first.context(files);
@@ -103,7 +111,6 @@ describe('a registry cache on the platform registry', () => {
       expect({ executed: reused.executed, cached: reused.cached }).toEqual({ executed: 0, cached: 1 });
     } finally {
       await platform.stop();
-      await platform.close();
     }
   });
 });
