@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type RegistryConfig } from './app.js';
-import { sha256 } from './digest.js';
-import { MediaType } from './manifest.js';
+import { MediaType, sha256 } from '@berth/oci';
 
 export interface TestRegistry {
   app: FastifyInstance;

@@ -12,6 +12,6 @@ export { isInsecure, isLoopback, registryHost } from './registry-host.js';
 export { errorFromBody, registryError } from './registry-errors.js';
 export { parseChallenges } from './www-authenticate.js';
 export type { Challenge } from './www-authenticate.js';
-export { digestOf, MANIFEST_ACCEPT, manifestMediaType } from './manifest-media-type.js';
+export { MANIFEST_ACCEPT, manifestMediaType } from './manifest-media-type.js';
 export { pullScope, pushScope } from './scopes.js';
 export type { TransportOptions } from './registry-transport.js';

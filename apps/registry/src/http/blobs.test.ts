@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
+import { sha256 } from '@berth/oci';
 import { errorCode, errorMessage, pushBlob, startTestRegistry, type TestRegistry } from '../test-support.js';
 import { parseRange } from './blobs.js';
 
