@@ -38,14 +38,16 @@ async function serve(argv: string[]): Promise<void> {
   }
   const app = await buildApp({ ...config, events: sink });
   const address = await app.listen({ host, port });
+  // What clients on this host use: a wildcard listen address is reached on loopback.
+  const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
   let admin: AdminServer | undefined;
   if (grpcListen !== undefined) {
-    admin = await serveAdmin(grpcListen, registryAdminService(new FilesystemStorage(config.root), { log: (line) => app.log.info(line) }));
+    const info = { address: new URL(url).host, url, version: VERSION, proxy: config.proxy !== undefined, auth: config.auth ?? 'none' };
+    admin = await serveAdmin(grpcListen, registryAdminService(new FilesystemStorage(config.root), { log: (line) => app.log.info(line), events: sink, info }));
     process.stdout.write(`registry admin API listening on ${admin.address}\n`);
   }
   let withdraw: (() => Promise<void>) | undefined;
   if (nc !== undefined) {
-    const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
     withdraw = await new RegistryDirectory(nc).keepAnnounced({
       // `<host>.<port>`: the registry's NATS permissions allow only keys under its host id.
       id: `${subjectToken(registryKey(hostId))}.${new URL(url).port}`,

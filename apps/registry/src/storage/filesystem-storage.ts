@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -374,6 +374,24 @@ export class FilesystemStorage {
     return { digest: reference, tags: removedTags };
   }
 
+  /**
+   * Removes repository `name` whole: its tags, manifest revisions, blob links, referrers and upload
+   * sessions (the blobs' bytes stay until gc, as after any delete). `NAME_UNKNOWN` when it does not
+   * exist. Returns the tags and manifest digests it had.
+   */
+  async deleteRepository(name: string): Promise<{ tags: string[]; manifests: string[] }> {
+    const dir = this.paths.repository(name);
+    // Nested repositories (`name/child`) live inside this directory: keep them, drop only the
+    // `_`-prefixed directories that are this repository's own (the name grammar forbids `_` first).
+    const own = await this.requireRepository(name);
+    const tags = await this.listTags(name);
+    const manifests = await linkedDigests((algorithm) => this.paths.revisionsDir(name, algorithm));
+    for (const entry of own) await rm(join(dir, entry), { recursive: true, force: true });
+    await rmdir(dir).catch(() => undefined); // kept when nested repositories live below it
+    for (const key of this.hashes.keys()) if (key.startsWith(`${name}\0`)) this.hashes.delete(key);
+    return { tags, manifests };
+  }
+
   /** The tags of `name` in ASCII order; `NAME_UNKNOWN` when the repository does not exist. */
   async listTags(name: string): Promise<string[]> {
     await this.requireRepository(name);
@@ -443,13 +461,14 @@ export class FilesystemStorage {
     return digest;
   }
 
-  private async requireRepository(name: string): Promise<void> {
-    try {
-      await stat(this.paths.repository(name));
-    } catch (err) {
-      if (!isEnoent(err)) throw err;
-      throw new RegistryError('NAME_UNKNOWN', `Repository "${name}" is unknown to this registry`, { detail: { name } });
-    }
+  /**
+   * `NAME_UNKNOWN` unless `name` holds something of its own (`_manifests`, `_layers`, `_uploads`,
+   * …): a directory that only holds nested repositories (`team` of `team/web`) is not one.
+   */
+  private async requireRepository(name: string): Promise<string[]> {
+    const own = (await readdirOptional(this.paths.repository(name))).filter((entry) => entry.startsWith('_'));
+    if (own.length === 0) throw new RegistryError('NAME_UNKNOWN', `Repository "${name}" is unknown to this registry`, { detail: { name } });
+    return own;
   }
 
   private key(name: string, uuid: string): string {
