@@ -3,7 +3,7 @@ import { InvalidArgumentError, isBerthError, NotFoundError, PermissionDeniedErro
 import type { ImageStore } from '@berth/images';
 import { parseReference, type Reference } from '@berth/oci';
 import type { LoginRequest, LoginResponse, PullImageRequest, PushImageRequest, RegistryAuth, TransferProgress } from '@berth/proto';
-import { RegistryClient, type Credentials, type ProgressEvent } from '@berth/registry-client';
+import { PLATFORM_REGISTRY_ALIAS, RegistryClient, type Credentials, type ProgressEvent } from '@berth/registry-client';
 
 export interface RegistryTransferOptions {
   images: ImageStore;
@@ -16,7 +16,8 @@ export interface RegistryTransferOptions {
   insecureRegistries?: readonly string[];
   /**
    * The platform's own registry (`127.0.0.1:<port>`) and its credentials: a request for it that
-   * carries no credentials uses these, so root pushes there without a `berth login`.
+   * carries no credentials uses these, so root pushes there without a `berth login`. References
+   * may also name it `berth.localhost/…` (PLATFORM_REGISTRY_ALIAS), whatever its port.
    */
   platformRegistry?: { address: string; credentials: Credentials };
   /**
@@ -184,12 +185,13 @@ export class RegistryTransfer {
     const credentials: Credentials | undefined =
       auth && auth.username !== ''
         ? { username: auth.username, password: auth.password }
-        : platform && sameRegistry(domain, platform.address)
+        : platform && (sameRegistry(domain, platform.address) || domain.toLowerCase() === PLATFORM_REGISTRY_ALIAS)
           ? platform.credentials
           : undefined;
     return new RegistryClient({
       credentials: async (asked) => (asked === domain ? credentials : undefined),
       insecureRegistries: [...(this.options.insecureRegistries ?? [])],
+      ...(platform ? { hosts: { [PLATFORM_REGISTRY_ALIAS]: platform.address } } : {}),
     });
   }
 }

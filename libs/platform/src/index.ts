@@ -1,3 +1,4 @@
+export * from './loopback-ports.js';
 export * from './platform-file.js';
 export * from './platform-settings.js';
 export * from './platform-secrets.js';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
+import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
@@ -86,6 +87,7 @@ function runningPid(settings: PlatformSettings, svc: PlatformService): number | 
 export async function platformUp(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<PlatformSettings> {
   const settings = await resolvePlatformSettings(options);
   checkSettings(settings); // a refused setting is not saved: the next `up` or `down` sees the old ones
+  await checkRegistryPort(settings);
   savePlatformSettings(settings);
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
@@ -122,6 +124,23 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
     await waitHealthy(svc, settings, pid, timeoutMs);
   }
   return settings;
+}
+
+/**
+ * Before anything starts: the registry's port must be free unless our registry already listens
+ * there (it stays, or is restarted on it), else `up` would leave a half-started platform.
+ */
+async function checkRegistryPort(settings: PlatformSettings): Promise<void> {
+  const registry = services(settings).find((svc) => svc.name === 'registry');
+  if (registry === undefined) return;
+  const pid = runningPid(settings, registry);
+  const listen = `--listen=127.0.0.1:${settings.registryPort}`;
+  const ours = pid !== undefined && existsSync(cmdlineFile(settings, 'registry')) && readFileSync(cmdlineFile(settings, 'registry'), 'utf8').split('\0').includes(listen);
+  if (!ours && !(await isLoopbackPortFree(settings.registryPort))) {
+    throw new UnavailableError(
+      `Cannot start the registry: port ${settings.registryPort} of 127.0.0.1 is in use by another program: stop it, or move the registry with "berth platform up --registry-port PORT"`,
+    );
+  }
 }
 
 async function waitHealthy(svc: PlatformService, settings: PlatformSettings, pid: number, timeoutMs: number): Promise<void> {

@@ -8,7 +8,7 @@ export type { PushOptions, PushResult } from './push.js';
 export type { ProgressEvent, ProgressListener, PullStatus, PushStatus } from './progress.js';
 export { authKey, DOCKER_HUB_AUTH_KEY, DockerConfig } from './docker-config.js';
 export type { Credentials, CredentialsProvider } from './docker-config.js';
-export { isInsecure, isLoopback, registryHost } from './registry-host.js';
+export { isInsecure, isLoopback, PLATFORM_REGISTRY_ALIAS, registryHost } from './registry-host.js';
 export { errorFromBody, registryError } from './registry-errors.js';
 export { parseChallenges } from './www-authenticate.js';
 export type { Challenge } from './www-authenticate.js';
