@@ -23,6 +23,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { ContentStore } from '@berth/content';
 import { MediaType, sha256 } from '@berth/oci';
+import { REGISTRY_NODE_FLAGS, REPO_ROOT, serviceEntry } from '@berth/platform';
 import { RegistryClient } from '@berth/registry-client';
 import { freePort } from '@berth/testing';
 import { startRegistryProcess } from '../apps/registry/src/test-support.js';
@@ -103,8 +104,11 @@ async function makeLayout(dir: string, slug: string, name: string, count: number
   return { slug, name, dir, bytes, manifestDigest: sha256(manifest) };
 }
 
+/** Berth's registry as `berth platform up` runs it: its bundle when fresh, with the platform's V8 flags. */
 async function startBerth(root: string): Promise<Target> {
-  const proc = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root, '--log-level', 'silent'], { timeoutMs: 30_000 });
+  const command = serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS);
+  process.stdout.write(`berth registry: ${command.slice(1).join(' ').replace(REPO_ROOT + '/', '')}\n`);
+  const proc = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root, '--log-level', 'silent'], { timeoutMs: 30_000, command });
   return { name: 'berth', host: `127.0.0.1:${proc.port}`, pid: proc.child.pid!, stop: () => proc.stop('SIGTERM') };
 }
 

@@ -152,10 +152,12 @@ const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * Starts `main.ts` as a real process (node + tsx loader, no wrapper process, so a signal reaches
- * the server itself) and waits for its "registry listening on" line.
+ * the server itself) and waits for its "registry listening on" line. `command` replaces
+ * `node --import tsx apps/registry/src/main.ts` (e.g. the bundle, as the platform runs it).
  */
-export async function startRegistryProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<RegistryProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/registry/src/main.ts', ...args], {
+export async function startRegistryProcess(args: string[], options: { timeoutMs?: number; command?: string[] } = {}): Promise<RegistryProcess> {
+  const [program, ...programArgs] = options.command ?? [process.execPath, '--import', 'tsx', 'apps/registry/src/main.ts'];
+  const child = spawn(program!, [...programArgs, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,9 @@
 import { PassThrough, Readable, Transform } from 'node:stream';
-import { InvalidArgumentError, isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth/errors';
 import { createDigester } from '@berth/oci';
 import { RegistryClient, type BlobStream } from '@berth/registry-client';
 import { looksLikeDigest, parseDigest } from '../digest.js';
+import { parseRemoteUrl } from './remote-url.js';
 import { RegistryError } from '../registry-error.js';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
 
@@ -158,19 +159,6 @@ export class PullThroughCache {
   }
 }
 
-/** Checks `--proxy-remote-url`: http(s), a host, no path, query or credentials. */
-export function parseRemoteUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidArgumentError(`Invalid --proxy-remote-url "${text}": expected http(s)://host[:port]`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.search !== '' || url.pathname.replace(/\/+$/, '') !== '') {
-    throw new InvalidArgumentError(`Invalid --proxy-remote-url "${text}": expected http(s)://host[:port] without path or credentials`);
-  }
-  return url;
-}
 
 /**
  * The upstream's answer as the registry's own error: its 404s become MANIFEST_UNKNOWN /

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, truncate } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { isForeignLayer, parseManifest, type ParsedManifest } from '../manifest.
 import { checkTag } from '../names.js';
 import { RegistryError } from '../registry-error.js';
 import { fileSize, fsyncFile, hashFile, isEnoent, readdirOptional, readOptional, touch, writeAtomic } from './fs-util.js';
+import { noteReceived } from './gc-pacer.js';
 import { linkedDigests } from './layout-scan.js';
 import { RegistryPaths } from './paths.js';
 
@@ -71,17 +72,41 @@ export class FilesystemStorage {
 
   // ------------------------------------------------------------------ blobs
 
-  /** Size of a blob linked into `name`; `BLOB_UNKNOWN` when it is not. Manifests count as blobs too. */
+  /**
+   * Size of a blob linked into `name`; `BLOB_UNKNOWN` when it is not. Manifests count as blobs too.
+   * Two stat(2)s (the link, the data), nothing read: what a HEAD costs.
+   */
   async statBlob(name: string, digest: string): Promise<BlobInfo> {
     const d = parseDigest(digest);
-    const linked =
-      (await readOptional(this.paths.layerLink(name, d))) !== undefined ||
-      (await readOptional(this.paths.revisionLink(name, d))) !== undefined;
-    const size = linked ? await fileSize(this.paths.blobData(d)) : undefined;
-    if (size === undefined) {
-      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
-    }
+    const size = (await this.isLinked(name, d)) ? await fileSize(this.paths.blobData(d)) : undefined;
+    if (size === undefined) throw blobUnknown(name, digest);
     return { digest, size };
+  }
+
+  /**
+   * Opens a blob linked into `name` for reading, with its size; `BLOB_UNKNOWN` when it is not. The
+   * caller closes the file. Reading an open file is safe from a gc that removes it meanwhile.
+   */
+  async openBlob(name: string, digest: string): Promise<{ size: number; file: FileHandle }> {
+    const d = parseDigest(digest);
+    if (!(await this.isLinked(name, d))) throw blobUnknown(name, digest);
+    let file: FileHandle;
+    try {
+      file = await open(this.paths.blobData(d), 'r');
+    } catch (err) {
+      if (isEnoent(err)) throw blobUnknown(name, digest);
+      throw err;
+    }
+    try {
+      return { size: (await file.stat()).size, file };
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+  }
+
+  private async isLinked(name: string, d: ParsedDigest): Promise<boolean> {
+    return (await fileSize(this.paths.layerLink(name, d))) !== undefined || (await fileSize(this.paths.revisionLink(name, d))) !== undefined;
   }
 
   async hasBlob(name: string, digest: string): Promise<boolean> {
@@ -94,22 +119,10 @@ export class FilesystemStorage {
     }
   }
 
-  /** Streams a blob's bytes (an inclusive byte range when given); call `statBlob` first. */
-  readBlob(digest: string, range?: ChunkRange): Readable {
-    return createReadStream(this.paths.blobData(parseDigest(digest)), range && { start: range.start, end: range.end });
-  }
-
-  /** Where a blob's bytes are (for serving it from the file); call `statBlob` first. */
-  blobPath(digest: string): string {
-    return this.paths.blobData(parseDigest(digest));
-  }
-
   /** Unlinks a blob from `name` (the bytes stay until `gc`); `BLOB_UNKNOWN` if it was not linked. */
   async deleteBlob(name: string, digest: string): Promise<void> {
     const d = parseDigest(digest);
-    if ((await readOptional(this.paths.layerLink(name, d))) === undefined) {
-      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
-    }
+    if ((await fileSize(this.paths.layerLink(name, d))) === undefined) throw blobUnknown(name, digest);
     await rm(dirname(this.paths.layerLink(name, d)), { recursive: true, force: true });
   }
 
@@ -246,6 +259,7 @@ export class FilesystemStorage {
       transform(chunk: Buffer, _enc, callback) {
         state?.update(chunk);
         written += chunk.length;
+        noteReceived(chunk.length);
         callback(null, chunk);
       },
     });
@@ -492,6 +506,10 @@ export class FilesystemStorage {
 /** `Range: 0-<last byte>` as registry:2 writes it (`0-0` for an empty upload). */
 export function rangeHeader(size: number): string {
   return `0-${Math.max(size - 1, 0)}`;
+}
+
+function blobUnknown(name: string, digest: string): RegistryError {
+  return new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
 }
 
 function manifestUnknown(name: string, reference: string): RegistryError {
