@@ -14,7 +14,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +23,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { ContentStore } from '@berth/content';
 import { MediaType, sha256 } from '@berth/oci';
+import { REGISTRY_NODE_FLAGS, REPO_ROOT, serviceEntry } from '@berth/platform';
 import { RegistryClient } from '@berth/registry-client';
 import { freePort, startRegistryProcess } from '@berth/testing';
 
@@ -47,6 +48,8 @@ interface Layout {
 interface Target {
   name: string;
   host: string;
+  /** The server process (CPU and memory are read from /proc/<pid>). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -100,9 +103,12 @@ async function makeLayout(dir: string, slug: string, name: string, count: number
   return { slug, name, dir, bytes, manifestDigest: sha256(manifest) };
 }
 
+/** Berth's registry as `berth platform up` runs it: its bundle when fresh, with the platform's V8 flags. */
 async function startBerth(root: string): Promise<Target> {
-  const proc = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root, '--log-level', 'silent'], { timeoutMs: 30_000 });
-  return { name: 'berth', host: `127.0.0.1:${proc.port}`, stop: () => proc.stop('SIGTERM') };
+  const command = serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS);
+  process.stdout.write(`berth registry: ${command.slice(1).join(' ').replace(REPO_ROOT + '/', '')}\n`);
+  const proc = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root, '--log-level', 'silent'], { timeoutMs: 30_000, command });
+  return { name: 'berth', host: `127.0.0.1:${proc.port}`, pid: proc.child.pid!, stop: () => proc.stop('SIGTERM') };
 }
 
 async function startDistribution(root: string): Promise<Target | string> {
@@ -144,6 +150,7 @@ async function startDistribution(root: string): Promise<Target | string> {
   return {
     name: 'distribution',
     host: `127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -151,10 +158,30 @@ async function startDistribution(root: string): Promise<Target | string> {
   };
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+/** Wall seconds of `fn`, and the CPU seconds (user + system) process `pid` spent meanwhile. */
+async function timed(pid: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = await cpuSeconds(pid);
   const start = process.hrtime.bigint();
   await fn();
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  return { wall, cpu: (await cpuSeconds(pid)) - cpu0 };
+}
+
+/**
+ * utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on
+ * Linux): what the process itself burnt, however loaded the machine is.
+ */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** VmRSS and RssAnon (private memory) of a process, in MiB. */
+async function memory(pid: number): Promise<{ rss: number; anon: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024 };
 }
 
 async function skopeo(work: string, args: string[]): Promise<void> {
@@ -170,8 +197,25 @@ interface Row {
   registry: string;
   client: string;
   image: string;
+  /** MiB/s */
   push: number;
   pull: number;
+  /** CPU seconds of the registry process per GiB moved. */
+  pushCpu: number;
+  pullCpu: number;
+}
+
+function row(target: Target, client: string, layout: Layout, push: { wall: number; cpu: number }, pull: { wall: number; cpu: number }): Row {
+  const mib = layout.bytes / MiB;
+  return {
+    registry: target.name,
+    client,
+    image: layout.name,
+    push: mib / push.wall,
+    pull: mib / pull.wall,
+    pushCpu: push.cpu / (mib / 1024),
+    pullCpu: pull.cpu / (mib / 1024),
+  };
 }
 
 async function measure(target: Target, layouts: Layout[], work: string, haveSkopeo: boolean): Promise<Row[]> {
@@ -179,11 +223,11 @@ async function measure(target: Target, layouts: Layout[], work: string, haveSkop
   for (const layout of layouts) {
     if (haveSkopeo) {
       const ref = `docker://${target.host}/bench/skopeo-${layout.slug}:bench`;
-      const push = await timed(() => skopeo(work, ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:bench`, ref]));
+      const push = await timed(target.pid, () => skopeo(work, ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:bench`, ref]));
       const out = join(work, `pull-${target.name}-${layout.slug}`);
-      const pull = await timed(() => skopeo(work, ['copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', ref, `oci:${out}:bench`]));
+      const pull = await timed(target.pid, () => skopeo(work, ['copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', ref, `oci:${out}:bench`]));
       await rm(out, { recursive: true, force: true });
-      rows.push({ registry: target.name, client: 'skopeo', image: layout.name, push: layout.bytes / MiB / push, pull: layout.bytes / MiB / pull });
+      rows.push(row(target, 'skopeo', layout, push, pull));
     }
     // Berth's client: push from a ContentStore holding the layout's blobs, pull into an empty one.
     const client = new RegistryClient({ dockerConfig: join(work, 'docker') });
@@ -191,11 +235,11 @@ async function measure(target: Target, layouts: Layout[], work: string, haveSkop
       const source = new ContentStore(join(layout.dir, '..', `${layout.slug}-store`));
       await linkLayoutIntoStore(layout, source);
       const ref = `${target.host}/bench/berth-${layout.slug}:bench`;
-      const push = await timed(() => client.push(ref, { store: source, manifestDigest: layout.manifestDigest }));
+      const push = await timed(target.pid, () => client.push(ref, { store: source, manifestDigest: layout.manifestDigest }));
       const storeDir = join(work, `store-${target.name}-${layout.slug}`);
-      const pull = await timed(() => client.pull(ref, { store: new ContentStore(storeDir) }));
+      const pull = await timed(target.pid, () => client.pull(ref, { store: new ContentStore(storeDir) }));
       await rm(storeDir, { recursive: true, force: true });
-      rows.push({ registry: target.name, client: 'berth', image: layout.name, push: layout.bytes / MiB / push, pull: layout.bytes / MiB / pull });
+      rows.push(row(target, 'berth', layout, push, pull));
     } finally {
       client.close();
     }
@@ -231,22 +275,36 @@ async function main(): Promise<void> {
     else targets.push(distribution);
 
     const rows: Row[] = [];
+    const memoryRows: string[][] = [];
     for (const t of targets) {
+      // Idle means idle: a few seconds after start (or after the last transfer) with no request.
+      await new Promise((r) => setTimeout(r, 3000));
+      const idle = await memory(t.pid);
       process.stdout.write(`measuring ${t.name} at ${t.host} ...\n`);
       rows.push(...(await measure(t, layouts, work, haveSkopeo)));
+      await new Promise((r) => setTimeout(r, 3000));
+      const after = await memory(t.pid);
+      memoryRows.push([t.name, idle.rss.toFixed(1), idle.anon.toFixed(1), after.rss.toFixed(1), after.anon.toFixed(1)]);
     }
     process.stdout.write('\n');
-    const header = ['registry', 'client', 'image', 'push MiB/s', 'pull MiB/s'];
-    const table = rows.map((r) => [r.registry, r.client, r.image, r.push.toFixed(1), r.pull.toFixed(1)]);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    process.stdout.write(`${line(header)}\n`);
-    for (const row of table) process.stdout.write(`${line(row)}\n`);
+    const header = ['registry', 'client', 'image', 'push MiB/s', 'pull MiB/s', 'push CPU s/GiB', 'pull CPU s/GiB'];
+    const table = rows.map((r) => [r.registry, r.client, r.image, r.push.toFixed(1), r.pull.toFixed(1), r.pushCpu.toFixed(2), r.pullCpu.toFixed(2)]);
+    printTable(header, table, 3);
+    process.stdout.write('\n');
+    printTable(['registry', 'idle RSS MiB', 'idle anon MiB', 'RSS after MiB', 'anon after MiB'], memoryRows, 1);
     for (const n of notes) process.stdout.write(`note: ${n}\n`);
   } finally {
     for (const t of targets) await t.stop().catch(() => undefined);
     if (!values.keep) await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Columns left-aligned up to `textColumns`, numbers right-aligned after. */
+function printTable(header: string[], table: string[][], textColumns: number): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  process.stdout.write(`${line(header)}\n`);
+  for (const row of table) process.stdout.write(`${line(row)}\n`);
 }
 
 function fmtSize(bytes: number): string {

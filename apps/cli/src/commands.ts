@@ -655,6 +655,15 @@ export const imageGroup: GroupDef = {
 
 const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 'Format output: "json" for the raw answer' };
 
+const registryRm = def({
+  name: 'rm',
+  usage: 'REPOSITORY[:TAG|@DIGEST] [REPOSITORY[:TAG|@DIGEST]...]',
+  description: 'Remove a tag, a manifest or a whole repository from the registry (the bytes go at the next gc)',
+  flags: [],
+  args: { min: 1 },
+  load: () => registryAdmin().then((m) => m.rm),
+});
+
 export const registryGroup: GroupDef = {
   name: 'registry',
   description: "Manage the platform's registry",
@@ -687,6 +696,8 @@ export const registryGroup: GroupDef = {
       args: { max: 0 },
       load: () => registryAdmin().then((m) => m.ls),
     }),
+    rm: registryRm,
+    remove: withName(registryRm, 'remove'),
   },
 };
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
-import { DEFAULT_DATA_ROOT, platformDown, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import { DEFAULT_DATA_ROOT, platformDown, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
 
@@ -18,6 +18,8 @@ Options (up saves them in the data root's platform.json; later runs keep them):
                                   "docker" group; "" for root only (the default)
       --listen string             API address: unix:/path (default unix:/run/berth/api.sock) or tcp://host:port,
                                   which needs --tlsverify with the three files below
+      --registry-port int         The registry's port on 127.0.0.1 (default: 5000 when free, else the next free
+                                  port; kept in platform.json)
       --registry-anonymous-push   Let anyone push to and delete from the platform registry (default: only with
                                   the platform's credentials, which berth push uses by itself; pulls are open);
                                   --no-registry-anonymous-push undoes it
@@ -44,6 +46,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
         runtime: { type: 'string' },
         group: { type: 'string' },
         listen: { type: 'string' },
+        'registry-port': { type: 'string' },
         'registry-anonymous-push': { type: 'boolean' },
         'no-registry-anonymous-push': { type: 'boolean' },
         tlsverify: { type: 'boolean' },
@@ -68,6 +71,10 @@ export async function platformCommand(argv: string[]): Promise<number> {
     throw new InvalidArgumentError('--tlsverify needs --tlscacert, --tlscert and --tlskey');
   }
   if (!values.tlsverify && tlsFlags.some((f) => f !== undefined)) throw new InvalidArgumentError('--tlscacert, --tlscert and --tlskey need --tlsverify');
+  const registryPort = values['registry-port'];
+  if (registryPort !== undefined && !(/^\d+$/.test(registryPort) && Number(registryPort) >= 1 && Number(registryPort) <= 65535)) {
+    throw new InvalidArgumentError(`Invalid --registry-port "${registryPort}": expected a port number from 1 to 65535`);
+  }
   const listen = values.listen?.replace(/^unix:\/\//, 'unix:');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
@@ -80,6 +87,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       : listen?.startsWith('unix:')
         ? { tls: null }
         : {}),
+    ...(registryPort !== undefined ? { registryPort: Number(registryPort) } : {}),
     ...(values['registry-anonymous-push'] ? { registryAnonymousPush: true } : {}),
     ...(values['no-registry-anonymous-push'] ? { registryAnonymousPush: false } : {}),
   };
@@ -88,6 +96,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
+      log(`Registry: 127.0.0.1:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
       return 0;
     }
@@ -100,6 +109,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       const rows = [['SERVICE', 'PID', 'STATUS', 'LOG'], ...services.map((s) => [s.name, s.pid ? String(s.pid) : '-', s.running ? (s.healthy ? 'healthy' : 'starting') : 'stopped', s.log])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join(''));
+      log(`\nRegistry: 127.0.0.1:${(await platformSettings(options)).registryPort}`);
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:

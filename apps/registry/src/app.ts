@@ -4,16 +4,14 @@ import { isBerthError } from '@berth/errors';
 import { AccessPolicy } from './auth/access-policy.js';
 import { Authorizer, type AuthMode, type Requirement } from './auth/authorizer.js';
 import { Htpasswd } from './auth/htpasswd.js';
-import { TokenIssuer } from './auth/token-issuer.js';
 import { deleteBlob, getBlob } from './http/blobs.js';
 import type { HandlerContext } from './http/context.js';
 import { listCatalog, listReferrers, listTags } from './http/listings.js';
 import { deleteManifest, getManifest, putManifest } from './http/manifests.js';
 import { matchEndpoint, type Endpoint } from './http/route-match.js';
-import { tokenHandler } from './http/token-endpoint.js';
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './http/uploads.js';
 import { checkRepositoryName } from './names.js';
-import { PullThroughCache, type ProxyOptions } from './proxy/pull-through-cache.js';
+import type { ProxyOptions } from './proxy/pull-through-cache.js';
 import type { RegistryEventSink } from './registry-events.js';
 import { RegistryError } from './registry-error.js';
 import { FilesystemStorage } from './storage/filesystem-storage.js';
@@ -67,16 +65,16 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
   }
   const service = config.tokenService ?? 'berth-registry';
   const basicRealm = config.basicRealm ?? 'Berth Registry';
-  const issuer =
-    mode === 'token'
-      ? await TokenIssuer.load(config.tokenKeyFile ?? join(config.root, 'auth', 'token.key'), {
-          issuer: config.tokenIssuer ?? 'berth-registry-token-issuer',
-          service,
-        })
-      : undefined;
+  // What only some registries need is loaded only by them (a platform registry has neither a token
+  // server nor an upstream): jose, @berth/registry-client and their code stay out of memory.
+  const token = mode === 'token' ? await import('./auth/token-issuer.js') : undefined;
+  const issuer = await token?.TokenIssuer.load(config.tokenKeyFile ?? join(config.root, 'auth', 'token.key'), {
+    issuer: config.tokenIssuer ?? 'berth-registry-token-issuer',
+    service,
+  });
   const authorizer = new Authorizer({ mode, policy, htpasswd, issuer, service, basicRealm });
   const storage = new FilesystemStorage(config.root);
-  const proxy = config.proxy !== undefined ? new PullThroughCache(storage, config.proxy) : undefined;
+  const proxy = config.proxy !== undefined ? new (await import('./proxy/pull-through-cache.js')).PullThroughCache(storage, config.proxy) : undefined;
 
   const app = Fastify({
     logger: config.logger ?? false,
@@ -100,6 +98,7 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
   );
 
   if (mode === 'token') {
+    const { tokenHandler } = await import('./http/token-endpoint.js');
     app.route({ method: ['GET', 'POST'], url: '/auth/token', handler: tokenHandler({ issuer: issuer!, policy, htpasswd: htpasswd!, basicRealm }) });
   }
 

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
-import { parseRemoteUrl } from './proxy/pull-through-cache.js';
+import { parseRemoteUrl } from './proxy/remote-url.js';
 import { fileSize } from './storage/fs-util.js';
 
 export interface ServeOptions {

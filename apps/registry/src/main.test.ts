@@ -12,7 +12,7 @@ import { EventBus, RegistryDirectory } from '@berth/events';
 import { channelOptions, grpcTarget, RegistryClient, unary } from '@berth/proto';
 import { startNatsServer } from '@berth/testing';
 import { buildApp } from './app.js';
-import { sha256 } from './digest.js';
+import { sha256 } from '@berth/oci';
 import { parseDuration, parseServeArgs } from './config.js';
 import { makeTempDir, pushBlob, pushImage, startRegistryProcess, type RegistryProcess } from './test-support.js';
 

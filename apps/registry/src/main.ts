@@ -8,9 +8,7 @@
  */
 import { hostname } from 'node:os';
 import type { NatsConnection } from 'nats';
-import { connectNats, EventBus, inboxPrefix, RegistryDirectory, registryKey, subjectToken } from '@berth/events';
-import { registryAdminService } from './admin/admin-service.js';
-import { serveAdmin, type AdminServer } from './admin/grpc-server.js';
+import type { AdminServer } from './admin/grpc-server.js';
 import { buildApp } from './app.js';
 import { parseGcArgs, parseServeArgs } from './config.js';
 import { NatsEventSink } from './registry-events.js';
@@ -21,9 +19,13 @@ const VERSION = '0.1.0';
 
 async function serve(argv: string[]): Promise<void> {
   const { host, port, config, nats, natsNkey, hostId = hostname(), grpcListen } = await parseServeArgs(argv);
+  // NATS (events, announcement) and gRPC (the admin API) are loaded only when asked for: a registry
+  // started alone keeps neither client library in memory.
+  const events = nats !== undefined ? await import('@berth/events') : undefined;
   let nc: NatsConnection | undefined;
   let sink: NatsEventSink | undefined;
-  if (nats !== undefined) {
+  if (nats !== undefined && events !== undefined) {
+    const { connectNats, EventBus, inboxPrefix } = events;
     nc = await connectNats(nats, {
       name: 'berth-registry',
       nkeySeedFile: natsNkey,
@@ -38,14 +40,18 @@ async function serve(argv: string[]): Promise<void> {
   }
   const app = await buildApp({ ...config, events: sink });
   const address = await app.listen({ host, port });
+  // What clients on this host use: a wildcard listen address is reached on loopback.
+  const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
   let admin: AdminServer | undefined;
   if (grpcListen !== undefined) {
-    admin = await serveAdmin(grpcListen, registryAdminService(new FilesystemStorage(config.root), { log: (line) => app.log.info(line) }));
+    const info = { address: new URL(url).host, url, version: VERSION, proxy: config.proxy !== undefined, auth: config.auth ?? 'none' };
+    const [{ serveAdmin }, { registryAdminService }] = await Promise.all([import('./admin/grpc-server.js'), import('./admin/admin-service.js')]);
+    admin = await serveAdmin(grpcListen, registryAdminService(new FilesystemStorage(config.root), { log: (line) => app.log.info(line), events: sink, info }));
     process.stdout.write(`registry admin API listening on ${admin.address}\n`);
   }
   let withdraw: (() => Promise<void>) | undefined;
-  if (nc !== undefined) {
-    const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);
+  if (nc !== undefined && events !== undefined) {
+    const { RegistryDirectory, registryKey, subjectToken } = events;
     withdraw = await new RegistryDirectory(nc).keepAnnounced({
       // `<host>.<port>`: the registry's NATS permissions allow only keys under its host id.
       id: `${subjectToken(registryKey(hostId))}.${new URL(url).port}`,

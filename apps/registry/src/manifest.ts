@@ -1,19 +1,12 @@
-import { isDigest } from './digest.js';
+import { isBerthError } from '@berth/errors';
+import { isIndexType, MediaType, validateDescriptor, type Descriptor } from '@berth/oci';
 import { RegistryError } from './registry-error.js';
 
-// TODO(lead): merge with the MediaType constants and validateManifest of @berth/oci once it lands.
-
-export const MediaType = {
-  OciManifest: 'application/vnd.oci.image.manifest.v1+json',
-  OciIndex: 'application/vnd.oci.image.index.v1+json',
-  OciConfig: 'application/vnd.oci.image.config.v1+json',
-  OciEmpty: 'application/vnd.oci.empty.v1+json',
-  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  DockerConfig: 'application/vnd.docker.container.image.v1+json',
-  DockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-  DockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-} as const;
+/**
+ * What the registry reads of a pushed manifest: its media type (negotiated with the Content-Type),
+ * what it references (for the MANIFEST_BLOB_UNKNOWN check, gc and referrers), nothing more. The
+ * media types, descriptor type and descriptor validation are @berth/oci's.
+ */
 
 /** The manifest media types the registry stores and serves. */
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [
@@ -22,18 +15,6 @@ export const MANIFEST_MEDIA_TYPES: readonly string[] = [
   MediaType.DockerManifest,
   MediaType.DockerManifestList,
 ];
-
-const INDEX_TYPES: readonly string[] = [MediaType.OciIndex, MediaType.DockerManifestList];
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  urls?: string[];
-  annotations?: Record<string, string>;
-  artifactType?: string;
-  platform?: { architecture: string; os: string; variant?: string };
-}
 
 /** What the registry needs to know about a pushed manifest. */
 export interface ParsedManifest {
@@ -60,17 +41,14 @@ function invalid(message: string, detail?: unknown): RegistryError {
   return new RegistryError('MANIFEST_INVALID', message, { detail });
 }
 
+/** @berth/oci's descriptor check, answered as MANIFEST_INVALID (`Invalid manifest: config.digest "…" is not a valid digest`). */
 function checkDescriptor(value: unknown, where: string): Descriptor {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`Invalid manifest: ${where} must be a descriptor object`);
-  const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || d.mediaType === '') throw invalid(`Invalid manifest: ${where}.mediaType must be a non-empty string`);
-  if (typeof d.digest !== 'string' || !isDigest(d.digest)) {
-    throw invalid(`Invalid manifest: ${where}.digest "${String(d.digest)}" must be "sha256:" followed by 64 lowercase hex characters`);
+  try {
+    return validateDescriptor(value, 'manifest', where);
+  } catch (err) {
+    if (isBerthError(err)) throw invalid(err.message);
+    throw err;
   }
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw invalid(`Invalid manifest: ${where}.size must be a non-negative integer`);
-  }
-  return d as unknown as Descriptor;
 }
 
 /**
@@ -108,7 +86,7 @@ export function parseManifest(body: Buffer, contentType?: string): ParsedManifes
   const subject = m.subject === undefined ? undefined : checkDescriptor(m.subject, 'subject');
   const annotations = m.annotations as Record<string, string> | undefined;
   const artifactType = typeof m.artifactType === 'string' && m.artifactType !== '' ? m.artifactType : undefined;
-  if (INDEX_TYPES.includes(mediaType)) {
+  if (isIndexType(mediaType)) {
     if (!Array.isArray(m.manifests)) throw invalid('Invalid manifest: an index must have a "manifests" array');
     const manifests = m.manifests.map((d, i) => checkDescriptor(d, `manifests[${i}]`));
     return { mediaType, kind: 'index', blobs: [], manifests, subject, artifactType, annotations };

@@ -11,7 +11,7 @@ import { BerthError, type ErrorKind } from '@berth/errors';
  * | BLOB_UNKNOWN | 404 | push the blob first (or mount it from a repository that has it) |
  * | BLOB_UPLOAD_INVALID | 400 / 416 | resume from the offset in the `Range` header of `GET <location>` |
  * | BLOB_UPLOAD_UNKNOWN | 404 | start a new upload with `POST /v2/<name>/blobs/uploads/` |
- * | DIGEST_INVALID | 400 | send the sha256 digest of the whole blob / manifest body |
+ * | DIGEST_INVALID | 400 | send the sha256 or sha512 digest of the whole blob / manifest body |
  * | MANIFEST_BLOB_UNKNOWN | 400 | push the referenced blobs (or child manifests) before the manifest |
  * | MANIFEST_INVALID | 400 | send a JSON image manifest or index with a supported `mediaType` |
  * | MANIFEST_UNKNOWN | 404 | check the tag / digest (`GET /v2/<name>/tags/list`) |

@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType } from './manifest.js';
+import { MediaType } from '@berth/oci';
 import { makeTempDir, startRegistryProcess, type RegistryProcess } from './test-support.js';
 
 const run = promisify(execFile);

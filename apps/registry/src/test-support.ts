@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type RegistryConfig } from './app.js';
-import { sha256 } from './digest.js';
-import { MediaType } from './manifest.js';
+import { MediaType, sha256 } from '@berth/oci';
 
 export interface TestRegistry {
   app: FastifyInstance;

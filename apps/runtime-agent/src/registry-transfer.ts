@@ -3,7 +3,7 @@ import { InvalidArgumentError, isBerthError, NotFoundError, PermissionDeniedErro
 import type { ImageStore } from '@berth/images';
 import { parseReference, type Reference } from '@berth/oci';
 import type { LoginRequest, LoginResponse, PullImageRequest, PushImageRequest, RegistryAuth, TransferProgress } from '@berth/proto';
-import { credentialsFor, type PlatformRegistry, RegistryClient, type ProgressEvent } from '@berth/registry-client';
+import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient, type ProgressEvent } from '@berth/registry-client';
 
 export interface RegistryTransferOptions {
   images: ImageStore;
@@ -16,7 +16,8 @@ export interface RegistryTransferOptions {
   insecureRegistries?: readonly string[];
   /**
    * The platform's own registry (`127.0.0.1:<port>`) and its credentials: a request for it that
-   * carries no credentials uses these, so root pushes there without a `berth login`.
+   * carries no credentials uses these, so root pushes there without a `berth login`. References
+   * may also name it `berth.localhost/…` (PLATFORM_REGISTRY_ALIAS), whatever its port.
    */
   platformRegistry?: PlatformRegistry;
   /**
@@ -180,11 +181,13 @@ export class RegistryTransfer {
 
   /** A client that answers the challenges of registry `domain` with the request's credentials only. */
   #client(domain: string, auth: RegistryAuth | undefined): RegistryClient {
+    const platform = this.options.platformRegistry;
     const requested = auth ? { username: auth.username, password: auth.password } : undefined;
-    const credentials = credentialsFor(domain, requested, this.options.platformRegistry);
+    const credentials = credentialsFor(domain, requested, platform);
     return new RegistryClient({
       credentials: async (asked) => (asked === domain ? credentials : undefined),
       insecureRegistries: [...(this.options.insecureRegistries ?? [])],
+      ...(platform ? { hosts: { [PLATFORM_REGISTRY_ALIAS]: platform.address } } : {}),
     });
   }
 }

@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { automaticPlatformArgs, BuildArgs, parseDockerfile } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import { currentPlatform } from '@berth/oci';
-import { credentialsFor, type PlatformRegistry, RegistryClient } from '@berth/registry-client';
+import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient } from '@berth/registry-client';
 import type { BuildWorker } from '@berth/worker';
 import { takeBuildLease } from './build-lease.js';
 import type { BuildCallbacks, BuildRequest, BuildResult } from './build-request.js';
@@ -148,6 +148,8 @@ export class Builder {
           (client ??= new RegistryClient({
             credentials: async (domain) => credentialsFor(domain, request.registryAuth?.[domain], this.#options.platformRegistry),
             insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
+            // `FROM berth.localhost/…` and `--cache-to type=registry,ref=berth.localhost/…` name the platform registry.
+            ...(this.#options.platformRegistry ? { hosts: { [PLATFORM_REGISTRY_ALIAS]: this.#options.platformRegistry.address } } : {}),
           })),
         signal,
         held: new Set(),

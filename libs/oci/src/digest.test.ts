@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
-import { chainIds, isDigest, parseDigest, sha256, shortId } from './index.js';
+import { Readable } from 'node:stream';
+import { chainIds, createDigester, digestOf, digestStream, isDigest, parseDigest, sha256, sha512, shortId } from './index.js';
 
 describe('digests', () => {
   it('hashes bytes and strings alike', () => {
@@ -20,6 +21,24 @@ describe('digests', () => {
     expect(() => parseDigest('md5:abc')).toThrow('Unsupported digest algorithm: "md5:abc"');
     expect(() => parseDigest('../../etc/passwd')).toThrow('Invalid checksum digest format: "../../etc/passwd"');
     expect(isDigest('sha256:')).toBe(false);
+  });
+
+  it('hashes with sha512 as well, at once, in chunks and from a stream', async () => {
+    // sha512("") from FIPS 180-4's test vectors.
+    const empty512 = 'sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e';
+    expect(sha512('')).toBe(empty512);
+    expect(digestOf('', 'sha512')).toBe(empty512);
+    expect(digestOf('abc')).toBe(sha256('abc'));
+    expect(parseDigest(sha512('x'))).toEqual({ algorithm: 'sha512', hex: sha512('x').slice(7) });
+    expect(() => parseDigest(`sha512:${'0'.repeat(64)}`)).toThrow(`Invalid checksum digest length: "sha512:${'0'.repeat(64)}" (expected 128 hex characters)`);
+
+    const digester = createDigester('sha512');
+    digester.update(Buffer.from('hello '));
+    digester.update(Buffer.from('world'));
+    expect(digester.size).toBe(11);
+    expect(digester.digest()).toBe(sha512('hello world'));
+    expect(await digestStream(Readable.from([Buffer.from('hello '), Buffer.from('world')]))).toEqual({ digest: sha256('hello world'), size: 11 });
+    expect(await digestStream(Readable.from([]), 'sha512')).toEqual({ digest: empty512, size: 0 });
   });
 
   it('computes chain IDs by the OCI recursion', () => {

@@ -23,6 +23,9 @@ export const MediaType = {
   DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   DockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
   DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  /** Docker's schema 1 manifests (deprecated, unsigned and signed): recognised only to be refused. */
+  DockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  DockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
 export type MediaTypeName = (typeof MediaType)[keyof typeof MediaType];

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@berth/errors';
 import { readHostId } from '@berth/events';
+import { chooseRegistryPort, freeLoopbackPort } from './loopback-ports.js';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -29,6 +29,12 @@ export interface PlatformOptions {
   tls?: ApiTls | null;
   /** A group whose members may use the gateway socket (0660 root:group), as docker's `docker` group; '' for none. */
   group?: string;
+  /**
+   * The registry's port on 127.0.0.1. Default: the saved one, else 5000 when free, else the next
+   * free port (loopback-ports.ts); `0` picks any free port (what tests do, so that platforms started
+   * side by side do not race for 5000).
+   */
+  registryPort?: number;
   /** Let anyone push to and delete from the platform registry (default: the platform's credentials only). */
   registryAnonymousPush?: boolean;
   runtime?: 'runc' | 'crun';
@@ -79,7 +85,8 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     runRoot,
     hostId: readHostId(dataRoot),
     natsPort: saved.natsPort ?? (await freeLoopbackPort()),
-    registryPort: saved.registryPort ?? (await freeLoopbackPort()),
+    registryPort:
+      options.registryPort === 0 ? await freeLoopbackPort() : (options.registryPort ?? saved.registryPort ?? (await chooseRegistryPort())),
     apiAddress: options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
     ...(tls ? { tls } : {}),
     ...(group ? { group } : {}),
@@ -121,15 +128,4 @@ export function groupId(name: string): number {
     .find((l) => l.split(':')[0] === name);
   if (line === undefined) throw new InvalidArgumentError(`Unknown group "${name}": create it first (groupadd ${name})`);
   return Number(line.split(':')[2]);
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
 }

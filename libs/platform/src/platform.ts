@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
+import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
+import { serviceEntry } from './service-entry.js';
 
 /**
  * Starts and stops this host's platform processes (nats-server, runtime agent, gateway, registry) in the
@@ -31,6 +33,14 @@ export interface ServiceStatus {
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * V8 flags of the registry, measured in apps/registry/README.md ("Memory and CPU"): a 1 MiB young
+ * generation and no optimizing compiler keep what it holds after a large transfer near its idle
+ * size; its throughput is native code (hashing, file and socket I/O), which they do not slow.
+ * `--no-expose-wasm` only silences V8's warning that lite mode turns WebAssembly off.
+ */
+export const REGISTRY_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
 const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform.yaml');
 
 function services(settings: PlatformSettings): PlatformService[] {
@@ -53,6 +63,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     AGENT_ADDRESS: settings.agentAddress,
     RUNTIME: settings.runtime,
     NODE: [process.execPath, '--import', 'tsx'],
+    REGISTRY: serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS),
   });
 }
 
@@ -86,6 +97,7 @@ function runningPid(settings: PlatformSettings, svc: PlatformService): number | 
 export async function platformUp(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<PlatformSettings> {
   const settings = await resolvePlatformSettings(options);
   checkSettings(settings); // a refused setting is not saved: the next `up` or `down` sees the old ones
+  await checkRegistryPort(settings);
   savePlatformSettings(settings);
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
@@ -122,6 +134,23 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
     await waitHealthy(svc, settings, pid, timeoutMs);
   }
   return settings;
+}
+
+/**
+ * Before anything starts: the registry's port must be free unless our registry already listens
+ * there (it stays, or is restarted on it), else `up` would leave a half-started platform.
+ */
+async function checkRegistryPort(settings: PlatformSettings): Promise<void> {
+  const registry = services(settings).find((svc) => svc.name === 'registry');
+  if (registry === undefined) return;
+  const pid = runningPid(settings, registry);
+  const listen = `--listen=127.0.0.1:${settings.registryPort}`;
+  const ours = pid !== undefined && existsSync(cmdlineFile(settings, 'registry')) && readFileSync(cmdlineFile(settings, 'registry'), 'utf8').split('\0').includes(listen);
+  if (!ours && !(await isLoopbackPortFree(settings.registryPort))) {
+    throw new UnavailableError(
+      `Cannot start the registry: port ${settings.registryPort} of 127.0.0.1 is in use by another program: stop it, or move the registry with "berth platform up --registry-port PORT"`,
+    );
+  }
 }
 
 async function waitHealthy(svc: PlatformService, settings: PlatformSettings, pid: number, timeoutMs: number): Promise<void> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '@berth/errors';
 import { isIndexType, isManifestType, MediaType } from '@berth/oci';
 
@@ -6,10 +5,6 @@ import { isIndexType, isManifestType, MediaType } from '@berth/oci';
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
 
 export const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest];
-
-export function digestOf(data: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
-}
 
 /**
  * The media type of a served manifest: the Content-Type when it names a manifest or index type,

@@ -1,4 +1,5 @@
 import type { Credentials } from './docker-config.js';
+import { PLATFORM_REGISTRY_ALIAS } from './registry-host.js';
 
 /**
  * The platform's own registry (`127.0.0.1:<port>`) and its credentials (libs/platform
@@ -12,11 +13,12 @@ export interface PlatformRegistry {
 
 /**
  * The credentials for registry `domain`: `requested` (what the client sent) when it has a user
- * name, else the platform registry's when `domain` is that registry, else none.
+ * name, else the platform registry's when `domain` is that registry (by its address, or by its
+ * short name `berth.localhost`, PLATFORM_REGISTRY_ALIAS), else none.
  */
 export function credentialsFor(domain: string, requested: Credentials | undefined, platform: PlatformRegistry | undefined): Credentials | undefined {
   if (requested && requested.username !== '') return requested;
-  if (platform && sameRegistry(domain, platform.address)) return platform.credentials;
+  if (platform && (sameRegistry(domain, platform.address) || domain.toLowerCase() === PLATFORM_REGISTRY_ALIAS)) return platform.credentials;
   return undefined;
 }
 

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
-import { type Descriptor, MediaType, parseDigest, parseReference, type Reference } from '@berth/oci';
+import { type Descriptor, digestOf, MediaType, parseDigest, parseReference, type Reference } from '@berth/oci';
 import { DockerConfig, type Credentials } from './docker-config.js';
 import { discard, readBody, type HttpResponse } from './http-request.js';
-import { digestOf, MANIFEST_ACCEPT, manifestMediaType, MAX_MANIFEST_SIZE } from './manifest-media-type.js';
+import { MANIFEST_ACCEPT, manifestMediaType, MAX_MANIFEST_SIZE } from './manifest-media-type.js';
 import { pullImage, type PullOptions, type PullResult } from './pull.js';
 import { pushImage, type PushOptions, type PushResult } from './push.js';
 import type { BlobStream, BlobTarget, ManifestResponse, ManifestSource } from './registry-api.js';

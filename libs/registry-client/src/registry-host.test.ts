@@ -9,6 +9,15 @@ describe('registryHost', () => {
     expect(registryHost('ghcr.io')).toBe('ghcr.io');
     expect(registryHost('localhost:5000')).toBe('localhost:5000');
   });
+
+  it('maps the platform registry short name to the address given, and never lets it through unmapped', () => {
+    expect(registryHost('berth.localhost', { 'berth.localhost': '127.0.0.1:5003' })).toBe('127.0.0.1:5003');
+    expect(registryHost('Berth.LocalHost', { 'berth.localhost': '127.0.0.1:5003' })).toBe('127.0.0.1:5003');
+    expect(registryHost('berth.localhost:5000', { 'berth.localhost': '127.0.0.1:5003' })).toBe('berth.localhost:5000');
+    expect(() => registryHost('berth.localhost')).toThrow(
+      'Registry "berth.localhost" is the short name of a Berth host\'s platform registry, whose address was not given here: use the address "berth info" prints (e.g. 127.0.0.1:5000)',
+    );
+  });
 });
 
 describe('isLoopback / isInsecure', () => {

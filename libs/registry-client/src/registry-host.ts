@@ -1,10 +1,28 @@
 import { isIP } from 'node:net';
+import { InvalidArgumentError } from '@berth/errors';
 
 /**
- * Which host serves a reference's domain, and whether plain HTTP may be used for it.
- * `docker.io` (and its legacy name `index.docker.io`) is served by `registry-1.docker.io`.
+ * The short name of this host's platform registry in image references: `berth.localhost/team/app:1`
+ * is pushed to and pulled from the registry `berth platform up` runs, whatever its port. It sits
+ * under `.localhost`, which RFC 6761 reserves for loopback (no one can register it, and it is never
+ * mDNS's `.local`), and it is never looked up: the client maps it to the address it is given
+ * (`hosts`), and refuses it when it was given none. See docs/registry.md.
  */
-export function registryHost(domain: string): string {
+export const PLATFORM_REGISTRY_ALIAS = 'berth.localhost';
+
+/**
+ * Which host serves a reference's domain: `hosts[domain]` when given (the platform registry's
+ * short name), `registry-1.docker.io` for `docker.io` (and its legacy name `index.docker.io`),
+ * else the domain itself.
+ */
+export function registryHost(domain: string, hosts: Readonly<Record<string, string>> = {}): string {
+  const mapped = hosts[domain.toLowerCase()];
+  if (mapped !== undefined) return mapped;
+  if (domain.toLowerCase() === PLATFORM_REGISTRY_ALIAS) {
+    throw new InvalidArgumentError(
+      `Registry "${domain}" is the short name of a Berth host's platform registry, whose address was not given here: use the address "berth info" prints (e.g. 127.0.0.1:5000)`,
+    );
+  }
   return domain === 'docker.io' || domain === 'index.docker.io' ? 'registry-1.docker.io' : domain;
 }
 

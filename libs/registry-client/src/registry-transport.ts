@@ -28,6 +28,11 @@ export interface TransportOptions {
   credentials?: CredentialsProvider;
   /** Hosts (`host` or `host:port`) that may use plain HTTP or unverified HTTPS; loopback always may. */
   insecureRegistries?: string[];
+  /**
+   * Domains served at another address, by lower-case domain: `{ 'berth.localhost': '127.0.0.1:5000' }`
+   * (the platform registry's short name, PLATFORM_REGISTRY_ALIAS). Credentials stay keyed by the domain.
+   */
+  hosts?: Record<string, string>;
   /** CA certificate(s), PEM, trusted for HTTPS instead of the system roots (e.g. a test registry's self-signed cert). */
   ca?: string | Buffer;
   /** Verify HTTPS certificates of secure hosts (default true). */
@@ -96,7 +101,7 @@ export class RegistryTransport {
    * the token server refuses the credentials.
    */
   async request(domain: string, request: RegistryRequest): Promise<HttpResponse> {
-    const host = registryHost(domain);
+    const host = this.#host(domain);
     const origin = await this.#origin(domain);
     const url = new URL(request.path, origin.url);
     const scopes = new Set(request.scopes ?? []);
@@ -129,7 +134,7 @@ export class RegistryTransport {
 
   /** Forgets the host's challenge, tokens and origin (after a login or logout). */
   forget(domain: string): void {
-    const host = registryHost(domain);
+    const host = this.#host(domain);
     this.#challenges.delete(host);
     this.#origins.delete(host);
     for (const key of this.#tokens.keys()) if (key.startsWith(`${host}\n`)) this.#tokens.delete(key);
@@ -142,8 +147,12 @@ export class RegistryTransport {
     this.#insecureAgent.destroy();
   }
 
+  #host(domain: string): string {
+    return registryHost(domain, this.#options.hosts);
+  }
+
   #origin(domain: string): Promise<Origin> {
-    const host = registryHost(domain);
+    const host = this.#host(domain);
     let origin = this.#origins.get(host);
     if (origin === undefined) {
       origin = this.#probe(domain, host);

@@ -20,11 +20,13 @@ export interface RegistryProcess extends AsyncDisposable {
  * a real process (node + tsx loader, no wrapper process, so a signal reaches the server itself) and
  * waits for its "registry listening on" line. Tests of other projects use this rather than importing
  * the app: libraries never import apps. A project whose unit tests start it lists `registry` in its
- * test inputs (project.json) so that Nx's cache sees registry changes.
+ * test inputs (project.json) so that Nx's cache sees registry changes. `command` replaces
+ * `node --import tsx apps/registry/src/main.ts` (e.g. the bundle, as the platform runs it).
  */
-export async function startRegistryProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<RegistryProcess> {
+export async function startRegistryProcess(args: string[], options: { timeoutMs?: number; command?: string[] } = {}): Promise<RegistryProcess> {
   const timeoutMs = options.timeoutMs ?? 20_000;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/registry/src/main.ts', ...args], {
+  const [program, ...programArgs] = options.command ?? [process.execPath, '--import', 'tsx', 'apps/registry/src/main.ts'];
+  const child = spawn(program!, [...programArgs, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -32,11 +32,14 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
  * ran, stops the processes, and leaves no mount, runc state or directory behind, even after a
  * failed test.
  */
-export async function startTestPlatform(options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls'> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort'> = {},
+): Promise<TestPlatform> {
   const dir: TempDir = tempDir('berth-e2e-');
   let settings: PlatformSettings;
   try {
-    settings = await platformUp({ ...options, dataRoot: dir.path, timeoutMs: 60_000 });
+    // registryPort 0: any free port, not 5000, which platforms started side by side would race for.
+    settings = await platformUp({ registryPort: 0, ...options, dataRoot: dir.path, timeoutMs: 60_000 });
   } catch (err) {
     await cleanup(dir, undefined);
     throw err;

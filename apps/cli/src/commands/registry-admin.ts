@@ -1,10 +1,11 @@
+import { InvalidArgumentError } from '@berth/errors';
 import { unary, type GarbageCollectResponse, type ListRepositoriesResponse, type RegistryUsageResponse } from '@berth/proto';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { dockerTable, tabwrite } from '../tabwriter.js';
 import { humanSize } from '../units.js';
-import { out } from './shared.js';
+import { forEachObject, out } from './shared.js';
 
 /**
  * `berth registry ls|df|gc`: the platform registry's admin API (the gateway forwards the
@@ -60,4 +61,44 @@ export async function gc(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (res.keptRecent > 0) out(ctx, `Kept ${res.keptRecent} unreferenced blobs younger than the grace period\n`);
   out(ctx, `${dryRun ? 'Total reclaimable space' : 'Total reclaimed space'}: ${humanSize(res.freedBytes)}\n`);
   return 0;
+}
+
+/**
+ * `berth registry rm REPO[:TAG|@DIGEST]...`: removes a tag, a manifest with its tags, or (REPO
+ * alone) the whole repository, printing docker rmi's `Untagged:` / `Deleted:` lines. The bytes go
+ * at the next `berth registry gc`. Each argument is tried; the failures are printed at the end, exit 1.
+ */
+export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'registry');
+  return forEachObject(ctx, p.args, async (arg) => {
+    const { repository, reference } = parseRepositoryReference(arg);
+    const res = await unary(c, c.remove, { repository, reference });
+    const lines = [
+      ...res.untagged.map((tag) => `Untagged: ${repository}:${tag}`),
+      ...res.deleted.map((digest) => `Deleted: ${repository}@${digest}`),
+      ...(res.repositoryRemoved ? [`Deleted: ${repository}`] : []),
+    ];
+    return lines.length > 0 ? lines.join('\n') : undefined;
+  });
+}
+
+/**
+ * `team/web`, `team/web:v1`, `team/web@sha256:…`: a repository as `berth registry ls` prints it
+ * (no registry host: the platform registry is the one meant), with an optional tag or digest.
+ */
+export function parseRepositoryReference(arg: string): { repository: string; reference: string } {
+  const at = arg.indexOf('@');
+  const [name, digest] = at < 0 ? [arg, undefined] : [arg.slice(0, at), arg.slice(at + 1)];
+  const colon = name.lastIndexOf(':');
+  const [repository, tag] = colon > name.lastIndexOf('/') ? [name.slice(0, colon), name.slice(colon + 1)] : [name, undefined];
+  const first = repository.split('/')[0]!;
+  if (repository.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    throw new InvalidArgumentError(
+      `Invalid repository "${arg}": give it as "berth registry ls" prints it, without the registry host "${first}" (e.g. "${arg.slice(first.length + 1)}")`,
+    );
+  }
+  if (repository === '' || (tag !== undefined && digest !== undefined) || tag === '' || digest === '') {
+    throw new InvalidArgumentError(`Invalid reference "${arg}": expected REPOSITORY, REPOSITORY:TAG or REPOSITORY@DIGEST`);
+  }
+  return { repository, reference: digest ?? tag ?? '' };
 }

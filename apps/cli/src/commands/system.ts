@@ -44,8 +44,21 @@ export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/**
+ * Where the platform registry listens (`127.0.0.1:5000`), asked of the registry itself through the
+ * gateway; undefined when no registry answers within 2 s (then `info` has no Registry line).
+ */
+async function platformRegistry(ctx: CommandContext): Promise<string | undefined> {
+  const c = client(ctx, 'registry');
+  try {
+    return (await unary(c, c.info, {}, { deadline: Date.now() + 2000 })).address || undefined;
+  } catch {
+    return undefined; // no registry running (or an older one without Info): nothing to print
+  }
+}
+
 /** The Info answer under the field names of docker's system.Info, for --format. */
-function infoObject(info: InfoResponse): Record<string, unknown> {
+function infoObject(info: InfoResponse, registry?: string): Record<string, unknown> {
   return {
     ID: info.hostId,
     Name: info.hostname,
@@ -60,6 +73,7 @@ function infoObject(info: InfoResponse): Record<string, unknown> {
     KernelVersion: info.kernelVersion,
     CgroupVersion: info.cgroupVersion,
     DockerRootDir: info.dataRoot,
+    PlatformRegistry: registry ?? '',
     Warnings: info.warnings,
   };
 }
@@ -68,11 +82,13 @@ export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const c = client(ctx, 'system');
   const format = str(p, 'format');
   if (format) {
-    const res = await unary(c, c.info, {});
-    out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), infoObject(res))}\n`);
+    const wantsRegistry = format === 'json' || format.includes('PlatformRegistry');
+    const [res, registry] = await Promise.all([unary(c, c.info, {}), wantsRegistry ? platformRegistry(ctx) : undefined]);
+    out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), infoObject(res, registry))}\n`);
     return 0;
   }
   out(ctx, `Client:\n Version:    ${berthVersion()}\n Context:    default\n\n`);
+  const registry = platformRegistry(ctx);
   let res: InfoResponse;
   try {
     res = await unary(c, c.info, {});
@@ -81,6 +97,7 @@ export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> 
     out(ctx, 'Server:\n');
     throw new StatusError(`ERROR: ${daemonMessage(err, ctx.host)}\nerrors pretty printing info`, 1);
   }
+  const address = await registry;
   out(
     ctx,
     [
@@ -99,6 +116,7 @@ export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> 
       ` Name: ${res.hostname}`,
       ` ID: ${res.hostId}`,
       ` Berth Root Dir: ${res.dataRoot}`,
+      ...(address !== undefined ? [` Registry: ${address}`] : []),
       '',
     ].join('\n'),
   );

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaType, sha512 } from '@berth/oci';
 import { channelOptions, grpcTarget, RegistryClient, unary } from '@berth/proto';
+import type { RegistryEvent } from '../registry-events.js';
 import { FilesystemStorage } from '../storage/filesystem-storage.js';
-import { pushBlob, pushImage, startTestRegistry, type TestImage, type TestRegistry } from '../test-support.js';
+import { pushBlob, pushImage, putManifest, startTestRegistry, type TestImage, type TestRegistry } from '../test-support.js';
 import { registryAdminService } from './admin-service.js';
 import { serveAdmin, type AdminServer } from './grpc-server.js';
 
@@ -89,5 +91,82 @@ describe('the Registry admin service over gRPC', () => {
     expect((await registry.app.inject({ method: 'GET', url: '/v2/team/web/manifests/v2' })).statusCode).toBe(200);
     // v2's manifest, config and 'web layer 2', api's manifest and config, 'shared layer'
     expect((await unary(client, client.usage, {})).blobs).toBe(6);
+  });
+});
+
+describe('Registry.Remove and Registry.Info', () => {
+  let registry: TestRegistry;
+  let admin: AdminServer;
+  let client: RegistryClient;
+  const events: RegistryEvent[] = [];
+
+  beforeAll(async () => {
+    registry = await startTestRegistry({ deleteEnabled: true });
+    const info = { address: '127.0.0.1:5000', url: 'http://127.0.0.1:5000', version: '0.1.0', proxy: false, auth: 'basic' };
+    const service = registryAdminService(new FilesystemStorage(registry.root), { events: { notify: (e) => events.push(e) }, info });
+    admin = await serveAdmin(`unix:${join(registry.root, 'admin.sock')}`, service);
+    client = new RegistryClient(grpcTarget(admin.address), grpc.credentials.createInsecure(), channelOptions);
+  });
+  afterAll(async () => {
+    client?.close();
+    await admin?.close();
+    await registry?.close();
+  });
+
+  const status = async (url: string) => (await registry.app.inject({ method: 'GET', url })).statusCode;
+
+  it('answers Info with what it was given', async () => {
+    expect(await unary(client, client.info, {})).toEqual({ address: '127.0.0.1:5000', url: 'http://127.0.0.1:5000', version: '0.1.0', proxy: false, auth: 'basic' });
+  });
+
+  it('removes a tag, then a manifest by digest with its tags, and tells the event sink', async () => {
+    const image = await pushImage(registry.app, 'team/app', 'v1');
+    await putManifest(registry.app, 'team/app', 'v2', image.manifest, MediaType.OciManifest);
+    await putManifest(registry.app, 'team/app', 'v3', image.manifest, MediaType.OciManifest);
+    events.length = 0;
+    expect(await unary(client, client.remove, { repository: 'team/app', reference: 'v1' })).toEqual({
+      repository: 'team/app',
+      untagged: ['v1'],
+      deleted: [],
+      repositoryRemoved: false,
+    });
+    expect(await status('/v2/team/app/manifests/v1')).toBe(404);
+    expect(await status('/v2/team/app/manifests/v2')).toBe(200);
+    const byDigest = await unary(client, client.remove, { repository: 'team/app', reference: image.digest });
+    expect(byDigest).toEqual({ repository: 'team/app', untagged: ['v2', 'v3'], deleted: [image.digest], repositoryRemoved: false });
+    expect(await status(`/v2/team/app/manifests/${image.digest}`)).toBe(404);
+    expect(events).toEqual([
+      { action: 'delete', repository: 'team/app', digest: image.digest, tag: 'v1', tags: ['v1'] },
+      { action: 'delete', repository: 'team/app', digest: image.digest, tags: ['v2', 'v3'] },
+    ]);
+    await expect(unary(client, client.remove, { repository: 'team/app', reference: 'v1' })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: 'Manifest "v1" is unknown in repository "team/app"',
+    });
+  });
+
+  it('removes a whole repository (sha512 content too), keeping repositories nested below it, and gc then frees its blobs', async () => {
+    const image = await pushImage(registry.app, 'team', 'v1');
+    await pushImage(registry.app, 'team', 'v2', { layers: ['second'] });
+    const nested = await pushImage(registry.app, 'team/nested', 'latest');
+    const big = Buffer.from('sha512 content');
+    const digest512 = sha512(big);
+    expect((await registry.app.inject({ method: 'POST', url: `/v2/team/blobs/uploads/?digest=${digest512}`, payload: big })).statusCode).toBe(201);
+    const res = await unary(client, client.remove, { repository: 'team', reference: '' });
+    expect(res.untagged).toEqual(['v1', 'v2']);
+    expect(res.deleted).toHaveLength(2);
+    expect(res.deleted).toContain(image.digest);
+    expect(res.repositoryRemoved).toBe(true);
+    expect(await status('/v2/team/tags/list')).toBe(404);
+    expect(await status(`/v2/team/blobs/${digest512}`)).toBe(404);
+    expect(await status(`/v2/team/nested/manifests/${nested.digest}`)).toBe(200);
+    expect((await unary(client, client.listRepositories, {})).repositories.map((r) => r.name)).not.toContain('team');
+    const gc = await unary(client, client.garbageCollect, { dryRun: false, grace: '0' });
+    expect(gc.removed.map((b) => b.digest)).toEqual(expect.arrayContaining([image.digest, image.config, ...image.layers, digest512]));
+    await expect(unary(client, client.remove, { repository: 'team', reference: '' })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: 'Repository "team" is unknown to this registry',
+    });
+    await expect(unary(client, client.remove, { repository: 'Team', reference: '' })).rejects.toMatchObject({ kind: 'invalid-argument' });
   });
 });

@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSize, isEnoent, readOptional } from '../storage/fs-util.js';
+import { parseDigest } from '../digest.js';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import { fileSize, readdirOptional as list } from '../storage/fs-util.js';
+import { linkedDigests, storedBlobs } from '../storage/layout-scan.js';
 
 export interface RepositoryUsage {
   name: string;
@@ -31,18 +32,13 @@ export async function storageUsage(storage: FilesystemStorage): Promise<StorageU
   const repositories: RepositoryUsage[] = [];
   let uploads = 0;
   for (const name of await storage.listRepositories()) {
-    const hexes = new Set<string>();
-    for (const hex of await list(paths.layersDir(name))) if ((await readOptional(join(paths.layersDir(name), hex, 'link'))) !== undefined) hexes.add(hex);
-    let manifests = 0;
-    for (const hex of await list(paths.revisionsDir(name))) {
-      if ((await readOptional(join(paths.revisionsDir(name), hex, 'link'))) === undefined) continue;
-      manifests++;
-      hexes.add(hex);
-    }
+    const revisions = await linkedDigests((algorithm) => paths.revisionsDir(name, algorithm));
+    const digests = new Set([...(await linkedDigests((algorithm) => paths.layersDir(name, algorithm))), ...revisions]);
+    const manifests = revisions.length;
     let blobs = 0;
     let bytes = 0;
-    for (const hex of hexes) {
-      const size = await fileSize(paths.blobData({ algorithm: 'sha256', hex }));
+    for (const digest of digests) {
+      const size = await fileSize(paths.blobData(parseDigest(digest)));
       if (size === undefined) continue; // link left behind by a gc'd blob
       blobs++;
       bytes += size;
@@ -53,22 +49,11 @@ export async function storageUsage(storage: FilesystemStorage): Promise<StorageU
   }
   let blobs = 0;
   let bytes = 0;
-  for (const prefix of await list(paths.blobsDir)) {
-    for (const hex of await list(join(paths.blobsDir, prefix))) {
-      const size = await fileSize(join(paths.blobsDir, prefix, hex, 'data'));
-      if (size === undefined) continue;
-      blobs++;
-      bytes += size;
-    }
+  for (const { dir } of await storedBlobs(paths)) {
+    const size = await fileSize(join(dir, 'data'));
+    if (size === undefined) continue;
+    blobs++;
+    bytes += size;
   }
   return { repositories, blobs, bytes, uploads };
-}
-
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isEnoent(err)) return [];
-    throw err;
-  }
 }

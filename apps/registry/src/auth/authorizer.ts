@@ -71,7 +71,7 @@ export class Authorizer {
     let access: AccessEntry[];
     let user: string | undefined;
     try {
-      const claims = this.options.issuer!.verify(m[1]);
+      const claims = await this.options.issuer!.verify(m[1]);
       access = claims.access;
       user = claims.sub === '' ? undefined : claims.sub;
     } catch (err) {

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,21 +23,36 @@ describe('TokenIssuer', () => {
     expect(exampleIssuer().kid).toBe('PYYO:TEWU:V7JH:26JV:AQTZ:LJC3:SXVJ:XGHA:34F2:2LAQ:ZRMK:Z7Q6');
   });
 
-  it('checks the validity window with 30 s of leeway', () => {
+  it('checks the validity window with 30 s of leeway', async () => {
     const issuer = exampleIssuer();
-    const { token } = issuer.issue('jlhawn', [], new Date(1415387015_000));
-    expect(issuer.verify(token, new Date(1415387100_000)).sub).toBe('jlhawn');
-    expect(() => issuer.verify(token, new Date(1415387015_000 + 300_000 + 31_000))).toThrow('Token has expired');
-    expect(() => issuer.verify(token, new Date(1415387015_000 - 60_000))).toThrow('Token is not valid yet');
+    const { token } = await issuer.issue('jlhawn', [], new Date(1415387015_000));
+    expect((await issuer.verify(token, new Date(1415387100_000))).sub).toBe('jlhawn');
+    await expect(issuer.verify(token, new Date(1415387015_000 + 300_000 + 31_000))).rejects.toThrow('Token has expired');
+    await expect(issuer.verify(token, new Date(1415387015_000 - 60_000))).rejects.toThrow('Token is not valid yet');
   });
 
-  it('round-trips its own tokens and rejects another audience', () => {
+  it('round-trips its own tokens and rejects another audience', async () => {
     const issuer = exampleIssuer();
-    const { token, expires_in } = issuer.issue('alice', [{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
+    const { token, expires_in } = await issuer.issue('alice', [{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
     expect(expires_in).toBe(300);
-    expect(issuer.verify(token).access).toEqual([{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
+    expect((await issuer.verify(token)).access).toEqual([{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
     const other = new TokenIssuer(createPrivateKey({ key: EXAMPLE_JWK, format: 'jwk' }), { issuer: 'auth.docker.com', service: 'elsewhere' });
-    expect(() => other.verify(token)).toThrow('Token audience "registry.docker.com" is not "elsewhere"');
+    await expect(other.verify(token)).rejects.toThrow('Token audience "registry.docker.com" is not "elsewhere"');
+  });
+
+  it('refuses tokens of another issuer, another key, another algorithm, and garbage', async () => {
+    const issuer = exampleIssuer();
+    const { token } = await issuer.issue('alice', []);
+    const stranger = new TokenIssuer(createPrivateKey({ key: EXAMPLE_JWK, format: 'jwk' }), { issuer: 'someone.else', service: 'registry.docker.com' });
+    await expect(stranger.verify(token)).rejects.toThrow('Token issuer "auth.docker.com" is not trusted, expected "someone.else"');
+    const otherKey = new TokenIssuer(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, { issuer: 'auth.docker.com', service: 'registry.docker.com' });
+    await expect(otherKey.verify(token)).rejects.toThrow(`Token signed by unknown key "${issuer.kid}"`);
+    const [, claims, signature] = token.split('.');
+    const noKid = `${Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ES256' })).toString('base64url')}.${claims}.${signature}`;
+    await expect(otherKey.verify(noKid)).rejects.toThrow('Invalid token signature');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${claims}.`;
+    await expect(issuer.verify(none)).rejects.toThrow('Unsupported token algorithm "none": expected "ES256"');
+    await expect(issuer.verify('not a token')).rejects.toThrow('Malformed token: expected three dot-separated base64url parts, the first a JSON header');
   });
 
   it('generates its key once and reuses it', async () => {
@@ -46,7 +61,7 @@ describe('TokenIssuer', () => {
       const a = await TokenIssuer.load(join(dir, 'auth', 'token.key'), { issuer: 'i', service: 's' });
       const b = await TokenIssuer.load(join(dir, 'auth', 'token.key'), { issuer: 'i', service: 's' });
       expect(b.kid).toBe(a.kid);
-      expect(b.verify(a.issue('x', []).token).sub).toBe('x');
+      expect((await b.verify((await a.issue('x', [])).token)).sub).toBe('x');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { isEnoent } from '../storage/fs-util.js';
 
 /** One entry of the JWT `access` claim (registry-auth/jwt.md). */
@@ -44,6 +45,7 @@ const LEEWAY_SECONDS = 30;
  * Issues and verifies the registry's bearer tokens: ES256 JWTs (registry-auth/jwt.md) signed with
  * a P-256 key that the registry generates on first start and keeps in a PEM file. Because the
  * registry is its own token server, it verifies with the same key and never calls back anywhere.
+ * Signing and verification are `jose`'s; this class holds the key and says what a token must claim.
  */
 export class TokenIssuer {
   readonly kid: string;
@@ -78,57 +80,67 @@ export class TokenIssuer {
   }
 
   /** Signs a token for `subject` ('' for anonymous) granting exactly `access`. */
-  issue(subject: string, access: AccessEntry[], now = new Date()): IssuedToken {
+  async issue(subject: string, access: AccessEntry[], now = new Date()): Promise<IssuedToken> {
     const iat = Math.floor(now.getTime() / 1000);
-    const claims: TokenClaims = {
-      iss: this.options.issuer,
-      sub: subject,
-      aud: this.options.service,
-      exp: iat + this.ttl,
-      nbf: iat - 1,
-      iat,
-      jti: randomBytes(16).toString('base64url'),
-      access,
-    };
-    const header = { typ: 'JWT', alg: 'ES256', kid: this.kid };
-    const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(claims))}`;
-    const signature = sign('sha256', Buffer.from(input), { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
-    const token = `${input}.${signature.toString('base64url')}`;
+    const token = await new SignJWT({ access })
+      .setProtectedHeader({ typ: 'JWT', alg: 'ES256', kid: this.kid })
+      .setIssuer(this.options.issuer)
+      .setSubject(subject)
+      .setAudience(this.options.service)
+      .setIssuedAt(iat)
+      .setNotBefore(iat - 1)
+      .setExpirationTime(iat + this.ttl)
+      .setJti(randomBytes(16).toString('base64url'))
+      .sign(this.privateKey);
     return { token, access_token: token, expires_in: this.ttl, issued_at: now.toISOString() };
   }
 
   /**
-   * Verifies signature, issuer, audience and validity window. Throws an Error whose message says
-   * what is wrong (the caller turns it into a 401 challenge with `error="invalid_token"`).
+   * Verifies signature, issuer, audience and validity window. Rejects with an Error whose message
+   * says what is wrong (the caller turns it into a 401 challenge with `error="invalid_token"`).
    */
-  verify(token: string, now = new Date()): TokenClaims {
-    const parts = token.split('.');
-    if (parts.length !== 3) throw new Error('Malformed token: expected three dot-separated parts');
+  async verify(token: string, now = new Date()): Promise<TokenClaims> {
     let header: { alg?: string; kid?: string };
-    let claims: TokenClaims;
     try {
-      header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+      header = decodeProtectedHeader(token);
     } catch {
-      throw new Error('Malformed token: header and claims must be base64url JSON');
+      throw new Error('Malformed token: expected three dot-separated base64url parts, the first a JSON header');
     }
     if (header.alg !== 'ES256') throw new Error(`Unsupported token algorithm "${header.alg}": expected "ES256"`);
     if (header.kid !== undefined && header.kid !== this.kid) throw new Error(`Token signed by unknown key "${header.kid}"`);
-    const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
-    if (!ok) throw new Error('Invalid token signature');
-    if (claims.iss !== this.options.issuer) throw new Error(`Token issuer "${claims.iss}" is not trusted, expected "${this.options.issuer}"`);
-    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.includes(this.options.service)) throw new Error(`Token audience "${String(claims.aud)}" is not "${this.options.service}"`);
-    const t = Math.floor(now.getTime() / 1000);
-    if (typeof claims.nbf === 'number' && t + LEEWAY_SECONDS < claims.nbf) throw new Error('Token is not valid yet');
-    if (typeof claims.exp !== 'number' || t - LEEWAY_SECONDS > claims.exp) throw new Error('Token has expired');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: ['ES256'],
+        issuer: this.options.issuer,
+        audience: this.options.service,
+        requiredClaims: ['exp'],
+        clockTolerance: LEEWAY_SECONDS,
+        currentDate: now,
+      }));
+    } catch (err) {
+      throw new Error(this.reason(err, token));
+    }
+    const claims = payload as unknown as TokenClaims;
     if (!Array.isArray(claims.access)) claims.access = [];
     return claims;
   }
-}
 
-function b64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64url');
+  /** jose's error, in the words this registry has always answered with. */
+  private reason(err: unknown, token: string): string {
+    if (err instanceof errors.JWSSignatureVerificationFailed) return 'Invalid token signature';
+    if (err instanceof errors.JWTExpired) return 'Token has expired';
+    if (err instanceof errors.JWTClaimValidationFailed) {
+      const claims = decodeJwt(token);
+      if (err.claim === 'nbf') return 'Token is not valid yet';
+      if (err.claim === 'iss') return `Token issuer "${String(claims.iss)}" is not trusted, expected "${this.options.issuer}"`;
+      if (err.claim === 'aud') return `Token audience "${String(claims.aud)}" is not "${this.options.service}"`;
+      if (err.claim === 'exp') return 'Token has expired';
+      return `Invalid token claim "${err.claim}": ${err.reason}`;
+    }
+    if (err instanceof errors.JOSEError) return `Malformed token: ${err.message}`;
+    throw err;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
-import { errorCode, errorMessage, pushBlob, startTestRegistry, type TestRegistry } from '../test-support.js';
+import { sha256 } from '@berth/oci';
+import { errorCode, errorMessage, pushBlob, startListeningRegistry, startTestRegistry, type ListeningRegistry, type TestRegistry } from '../test-support.js';
 import { parseRange } from './blobs.js';
 
 let reg: TestRegistry;
@@ -80,5 +81,42 @@ describe('parseRange', () => {
     expect(parseRange('items=0-1', 5)).toBeUndefined();
     expect(parseRange('bytes=5-', 5)).toBe('unsatisfiable');
     expect(parseRange('bytes=3-2', 5)).toBe('unsatisfiable');
+  });
+});
+
+describe('blob downloads over a socket (send-file.ts)', () => {
+  let listening: ListeningRegistry;
+  afterEach(async () => {
+    await listening?.stop();
+  });
+
+  it('serve multi-chunk blobs and ranges across chunk boundaries byte for byte, and survive a client that goes away', async () => {
+    listening = await startListeningRegistry();
+    reg = listening;
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const digest = await pushBlob(listening.app, 'lib/big', data);
+    const url = `${listening.url}/v2/lib/big/blobs/${digest}`;
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-length')).toBe(String(data.length));
+    expect(whole.headers.get('docker-content-digest')).toBe(digest);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true);
+
+    const start = 1024 * 1024 - 5;
+    const end = 2 * 1024 * 1024 + 9;
+    const part = await fetch(url, { headers: { range: `bytes=${start}-${end}` } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes ${start}-${end}/${data.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(start, end + 1))).toBe(true);
+
+    // A client that reads a little and hangs up mid-blob: the server stops, and serves the next one whole.
+    const controller = new AbortController();
+    const aborted = await fetch(url, { signal: controller.signal });
+    const reader = aborted.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.read().catch(() => undefined); // the abort rejects the pending read
+    const again = await fetch(url);
+    expect(Buffer.from(await again.arrayBuffer()).equals(data)).toBe(true);
   });
 });

@@ -1,36 +1,55 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { RegistryError } from '../registry-error.js';
+import { sendFileRange } from './send-file.js';
 import type { ChunkRange } from '../storage/filesystem-storage.js';
 import type { HandlerContext } from './context.js';
 
-/** GET / HEAD `/v2/<name>/blobs/<digest>`, with single-range `Range` support (206 / 416). */
+/**
+ * GET / HEAD `/v2/<name>/blobs/<digest>`, with single-range `Range` support (206 / 416). HEAD is
+ * answered from two stat(2)s; GET opens the file once and writes it to the socket itself
+ * (send-file.ts), bypassing fastify's stream piping.
+ */
 export async function getBlob(ctx: HandlerContext, name: string, digest: string): Promise<void> {
   const { reply, request, storage } = ctx;
   if (ctx.proxy !== undefined && !(await storage.hasBlob(name, digest))) {
     if (request.method === 'GET') return sendFromUpstream(ctx, name, digest);
     await ctx.proxy.cacheBlob(name, digest);
   }
-  const { size } = await storage.statBlob(name, digest);
   reply
     .header('docker-content-digest', digest)
     .header('etag', `"${digest}"`)
     .header('accept-ranges', 'bytes')
     .header('cache-control', 'max-age=31536000')
     .type('application/octet-stream');
-  const range = request.method === 'GET' ? parseRange(request.headers.range, size) : undefined;
-  if (range === 'unsatisfiable') {
-    throw new RegistryError('BLOB_UNKNOWN', `Range "${request.headers.range}" is not satisfiable for blob "${digest}" of ${size} bytes`, {
-      status: 416,
-      detail: { digest, size },
-      headers: { 'content-range': `bytes */${size}` },
-    });
+  if (request.method === 'HEAD') {
+    const { size } = await storage.statBlob(name, digest);
+    return reply.code(200).header('content-length', size).send();
   }
-  if (range !== undefined) {
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-    return reply.send(storage.readBlob(digest, range));
+  const { size, file } = await storage.openBlob(name, digest);
+  let range: ChunkRange | 'unsatisfiable' | undefined;
+  try {
+    range = parseRange(request.headers.range, size);
+    if (range === 'unsatisfiable') {
+      throw new RegistryError('BLOB_UNKNOWN', `Range "${request.headers.range}" is not satisfiable for blob "${digest}" of ${size} bytes`, {
+        status: 416,
+        detail: { digest, size },
+        headers: { 'content-range': `bytes */${size}` },
+      });
+    }
+    if (range !== undefined) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+    else reply.code(200);
+    reply.header('content-length', range !== undefined ? range.end - range.start + 1 : size);
+    if (size === 0) {
+      await file.close();
+      return reply.send('');
+    }
+  } catch (err) {
+    await file.close();
+    throw err;
   }
-  reply.code(200).header('content-length', size);
-  if (request.method === 'HEAD') return reply.send();
-  return reply.send(size === 0 ? '' : storage.readBlob(digest));
+  reply.hijack();
+  reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  await sendFileRange(reply.raw, file, range ?? { start: 0, end: size - 1 });
 }
 
 /**

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
-import { MediaType } from '../manifest.js';
+import { MediaType, sha256 } from '@berth/oci';
 import { pushBlob, pushImage, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 let reg: TestRegistry;

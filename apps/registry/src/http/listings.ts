@@ -1,4 +1,4 @@
-import { MediaType } from '../manifest.js';
+import { MediaType } from '@berth/oci';
 import { RegistryError } from '../registry-error.js';
 import { queryOne, type HandlerContext } from './context.js';
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { accepts, MediaType, parseAccept, parseManifest } from '../manifest.js';
+import { isIndexType } from '@berth/oci';
+import { accepts, parseAccept, parseManifest } from '../manifest.js';
 import { RegistryError } from '../registry-error.js';
 import { requireDeleteEnabled } from './blobs.js';
 import { queryAll, type HandlerContext } from './context.js';
@@ -23,7 +24,7 @@ export async function getManifest(ctx: HandlerContext, name: string, reference: 
   const accepted = parseAccept(request.headers.accept);
   if (!accepts(accepted, stored.mediaType)) {
     const child =
-      stored.mediaType === MediaType.OciIndex || stored.mediaType === MediaType.DockerManifestList
+      isIndexType(stored.mediaType)
         ? parseManifest(stored.body).manifests.find(
             (m) =>
               m.platform?.os === DEFAULT_PLATFORM.os && m.platform?.architecture === DEFAULT_PLATFORM.architecture && accepts(accepted, m.mediaType),

@@ -43,7 +43,7 @@ export function tokenHandler(options: TokenEndpointOptions) {
     }
     if (user !== undefined && !(await options.htpasswd.verify(user, password ?? ''))) throw badCredentials(options.basicRealm);
     const access = grantAccess(options.policy, user, parseScopes(scope));
-    const issued = options.issuer.issue(user ?? '', access);
+    const issued = await options.issuer.issue(user ?? '', access);
     reply.code(200).header('cache-control', 'no-store').type('application/json').send(issued);
   };
 }

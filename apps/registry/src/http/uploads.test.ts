@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
+import { sha256 } from '@berth/oci';
 import { errorCode, errorMessage, pushBlob, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 let reg: TestRegistry;
@@ -123,10 +123,14 @@ describe('blob uploads', () => {
   it('reject malformed and unsupported digests with 400', async () => {
     let res = await reg.app.inject({ method: 'POST', url: '/v2/app/web/blobs/uploads/?digest=sha256:abc', payload: 'x', headers: octet });
     expect(res.statusCode).toBe(400);
-    expect(errorMessage(res)).toBe('Invalid digest "sha256:abc": expected "sha256:" followed by 64 lowercase hex characters');
-    res = await reg.app.inject({ method: 'POST', url: `/v2/app/web/blobs/uploads/?digest=sha512:${'a'.repeat(128)}`, payload: 'x', headers: octet });
+    expect(errorMessage(res)).toBe('Invalid checksum digest length: "sha256:abc" (expected 64 hex characters)');
+    res = await reg.app.inject({ method: 'POST', url: `/v2/app/web/blobs/uploads/?digest=md5:${'a'.repeat(32)}`, payload: 'x', headers: octet });
     expect(res.statusCode).toBe(400);
     expect(errorCode(res)).toBe('DIGEST_INVALID');
+    expect(errorMessage(res)).toBe(`Unsupported digest algorithm: "md5:${'a'.repeat(32)}"`);
+    res = await reg.app.inject({ method: 'POST', url: '/v2/app/web/blobs/uploads/?digest-algorithm=md5' });
+    expect(res.statusCode).toBe(400);
+    expect(errorMessage(res)).toBe('Unsupported digest-algorithm "md5": expected sha256 or sha512');
     const location = await startUpload();
     res = await reg.app.inject({ method: 'PUT', url: location });
     expect(errorMessage(res)).toBe('Missing "digest" query parameter: close an upload with PUT <location>?digest=<digest>');

@@ -1,3 +1,4 @@
+import { isDigestAlgorithm } from '@berth/oci';
 import { parseDigest } from '../digest.js';
 import { checkRepositoryName } from '../names.js';
 import { RegistryError } from '../registry-error.js';
@@ -25,7 +26,9 @@ function sendBlobCreated(ctx: HandlerContext, name: string, digest: string): voi
 /**
  * POST `/v2/<name>/blobs/uploads/`: `?mount=<digest>&from=<repo>` links a blob the caller may pull
  * from `from` (201), else falls back to a new session; `?digest=<digest>` stores the body in one
- * request (201); otherwise starts a session (202 with Location, Docker-Upload-UUID, Range).
+ * request (201); otherwise starts a session (202 with Location, Docker-Upload-UUID, Range), hashing
+ * with `?digest-algorithm=` (sha256 or sha512, default sha256: another algorithm's closing digest
+ * still works, the data is then hashed again at the end).
  */
 export async function postUpload(ctx: HandlerContext, name: string): Promise<void> {
   const { storage, query, request, identity } = ctx;
@@ -44,7 +47,11 @@ export async function postUpload(ctx: HandlerContext, name: string): Promise<voi
     const blob = await storage.putBlob(name, digest, request.raw);
     return sendBlobCreated(ctx, name, blob.digest);
   }
-  const status = await storage.startUpload(name);
+  const algorithm = queryOne(query, 'digest-algorithm') ?? 'sha256';
+  if (!isDigestAlgorithm(algorithm)) {
+    throw new RegistryError('DIGEST_INVALID', `Unsupported digest-algorithm "${algorithm}": expected sha256 or sha512`, { detail: { algorithm } });
+  }
+  const status = await storage.startUpload(name, { algorithm });
   sendUploadStatus(ctx, name, status, 202);
 }
 

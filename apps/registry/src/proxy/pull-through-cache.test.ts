@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
-import { MediaType } from '../manifest.js';
+import { MediaType, sha256 } from '@berth/oci';
 import {
   errorCode,
   errorMessage,

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import { InvalidArgumentError, isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth/errors';
+import { createDigester } from '@berth/oci';
 import { RegistryClient, type BlobStream } from '@berth/registry-client';
-import { looksLikeDigest } from '../digest.js';
+import { looksLikeDigest, parseDigest } from '../digest.js';
+import { parseRemoteUrl } from './remote-url.js';
 import { RegistryError } from '../registry-error.js';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
 
@@ -89,18 +90,15 @@ export class PullThroughCache {
     } catch (err) {
       throw upstreamError(err, `Blob "${digest}" of "${name}"`, this.remote);
     }
-    const expected = digest.slice(digest.indexOf(':') + 1);
-    const hash = createHash('sha256');
-    let received = 0;
+    const digester = createDigester(parseDigest(digest).algorithm);
     const verifier = new Transform({
       transform(chunk: Buffer, _enc, callback) {
-        hash.update(chunk);
-        received += chunk.length;
+        digester.update(chunk);
         callback(null, chunk);
       },
       flush(callback) {
-        const actual = hash.digest('hex');
-        callback(actual === expected ? null : new Error(`Upstream sent ${received} bytes with digest "sha256:${actual}" for blob "${digest}"`));
+        const actual = digester.digest();
+        callback(actual === digest ? null : new Error(`Upstream sent ${digester.size} bytes with digest "${actual}" for blob "${digest}"`));
       },
     });
     // Two readers of one verified stream: the store and the client. pipe() holds the source back
@@ -161,19 +159,6 @@ export class PullThroughCache {
   }
 }
 
-/** Checks `--proxy-remote-url`: http(s), a host, no path, query or credentials. */
-export function parseRemoteUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidArgumentError(`Invalid --proxy-remote-url "${text}": expected http(s)://host[:port]`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.search !== '' || url.pathname.replace(/\/+$/, '') !== '') {
-    throw new InvalidArgumentError(`Invalid --proxy-remote-url "${text}": expected http(s)://host[:port] without path or credentials`);
-  }
-  return url;
-}
 
 /**
  * The upstream's answer as the registry's own error: its 404s become MANIFEST_UNKNOWN /

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../digest.js';
+import { sha256 } from '@berth/oci';
 import { makeTempDir } from '../test-support.js';
 import { FilesystemStorage } from './filesystem-storage.js';
 

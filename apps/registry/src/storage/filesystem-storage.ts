@@ -1,14 +1,17 @@
-import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, truncate, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { looksLikeDigest, parseDigest, sha256, type Digest } from '../digest.js';
-import { isForeignLayer, parseManifest, type Descriptor, type ParsedManifest } from '../manifest.js';
+import { createDigester, digestOf, type Descriptor, type Digester, type DigestAlgorithm, type ParsedDigest } from '@berth/oci';
+import { looksLikeDigest, parseDigest } from '../digest.js';
+import { isForeignLayer, parseManifest, type ParsedManifest } from '../manifest.js';
 import { checkTag } from '../names.js';
 import { RegistryError } from '../registry-error.js';
-import { fileSize, fsyncFile, hashFile, isEnoent, readOptional, touch, writeAtomic } from './fs-util.js';
+import { fileSize, fsyncFile, hashFile, isEnoent, readdirOptional, readOptional, touch, writeAtomic } from './fs-util.js';
+import { noteReceived } from './gc-pacer.js';
+import { linkedDigests } from './layout-scan.js';
 import { RegistryPaths } from './paths.js';
 
 export interface BlobInfo {
@@ -35,6 +38,9 @@ export interface StoredManifest {
   body: Buffer;
 }
 
+/** Buffer of the upload file's write stream: fewer, larger writes than the default 16 KiB. */
+const WRITE_BUFFER = 1024 * 1024;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -52,8 +58,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 export class FilesystemStorage {
   readonly paths: RegistryPaths;
-  /** Running sha256 of in-progress uploads, keyed by `name\0uuid`; lost on restart (recomputed). */
-  private readonly hashes = new Map<string, { hash: Hash; size: number }>();
+  /**
+   * Running digest of in-progress uploads, keyed by `name\0uuid`, in the algorithm the session was
+   * started with (`?digest-algorithm=`, sha256 by default); lost on restart, and not the algorithm
+   * of the closing `?digest=` at times: then completeUpload hashes the file instead.
+   */
+  private readonly hashes = new Map<string, Digester>();
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(root: string) {
@@ -62,17 +72,41 @@ export class FilesystemStorage {
 
   // ------------------------------------------------------------------ blobs
 
-  /** Size of a blob linked into `name`; `BLOB_UNKNOWN` when it is not. Manifests count as blobs too. */
+  /**
+   * Size of a blob linked into `name`; `BLOB_UNKNOWN` when it is not. Manifests count as blobs too.
+   * Two stat(2)s (the link, the data), nothing read: what a HEAD costs.
+   */
   async statBlob(name: string, digest: string): Promise<BlobInfo> {
     const d = parseDigest(digest);
-    const linked =
-      (await readOptional(this.paths.layerLink(name, d))) !== undefined ||
-      (await readOptional(this.paths.revisionLink(name, d))) !== undefined;
-    const size = linked ? await fileSize(this.paths.blobData(d)) : undefined;
-    if (size === undefined) {
-      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
-    }
+    const size = (await this.isLinked(name, d)) ? await fileSize(this.paths.blobData(d)) : undefined;
+    if (size === undefined) throw blobUnknown(name, digest);
     return { digest, size };
+  }
+
+  /**
+   * Opens a blob linked into `name` for reading, with its size; `BLOB_UNKNOWN` when it is not. The
+   * caller closes the file. Reading an open file is safe from a gc that removes it meanwhile.
+   */
+  async openBlob(name: string, digest: string): Promise<{ size: number; file: FileHandle }> {
+    const d = parseDigest(digest);
+    if (!(await this.isLinked(name, d))) throw blobUnknown(name, digest);
+    let file: FileHandle;
+    try {
+      file = await open(this.paths.blobData(d), 'r');
+    } catch (err) {
+      if (isEnoent(err)) throw blobUnknown(name, digest);
+      throw err;
+    }
+    try {
+      return { size: (await file.stat()).size, file };
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+  }
+
+  private async isLinked(name: string, d: ParsedDigest): Promise<boolean> {
+    return (await fileSize(this.paths.layerLink(name, d))) !== undefined || (await fileSize(this.paths.revisionLink(name, d))) !== undefined;
   }
 
   async hasBlob(name: string, digest: string): Promise<boolean> {
@@ -85,17 +119,10 @@ export class FilesystemStorage {
     }
   }
 
-  /** Streams a blob's bytes (an inclusive byte range when given); call `statBlob` first. */
-  readBlob(digest: string, range?: ChunkRange): Readable {
-    return createReadStream(this.paths.blobData(parseDigest(digest)), range && { start: range.start, end: range.end });
-  }
-
   /** Unlinks a blob from `name` (the bytes stay until `gc`); `BLOB_UNKNOWN` if it was not linked. */
   async deleteBlob(name: string, digest: string): Promise<void> {
     const d = parseDigest(digest);
-    if ((await readOptional(this.paths.layerLink(name, d))) === undefined) {
-      throw new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
-    }
+    if ((await fileSize(this.paths.layerLink(name, d))) === undefined) throw blobUnknown(name, digest);
     await rm(dirname(this.paths.layerLink(name, d)), { recursive: true, force: true });
   }
 
@@ -111,20 +138,23 @@ export class FilesystemStorage {
     return this.statBlob(name, digest);
   }
 
-  private async linkBlob(name: string, d: Digest): Promise<void> {
-    await writeAtomic(this.paths.layerLink(name, d), `sha256:${d.hex}`);
+  private async linkBlob(name: string, d: ParsedDigest): Promise<void> {
+    await writeAtomic(this.paths.layerLink(name, d), `${d.algorithm}:${d.hex}`);
   }
 
   // ---------------------------------------------------------------- uploads
 
-  /** Starts an upload session in `name`. */
-  async startUpload(name: string): Promise<UploadStatus> {
+  /**
+   * Starts an upload session in `name`, hashing what arrives with `algorithm` (the client's
+   * `?digest-algorithm=`; a session closed with another algorithm's digest is hashed again).
+   */
+  async startUpload(name: string, options: { algorithm?: DigestAlgorithm } = {}): Promise<UploadStatus> {
     const uuid = randomUUID();
     const startedAt = new Date();
     await mkdir(this.paths.uploadDir(name, uuid), { recursive: true });
     await writeAtomic(this.paths.uploadData(name, uuid), Buffer.alloc(0));
     await writeAtomic(this.paths.uploadStartedAt(name, uuid), startedAt.toISOString());
-    this.hashes.set(this.key(name, uuid), { hash: createHash('sha256'), size: 0 });
+    this.hashes.set(this.key(name, uuid), createDigester(options.algorithm ?? 'sha256'));
     return { uuid, size: 0, startedAt };
   }
 
@@ -167,7 +197,8 @@ export class FilesystemStorage {
       const data = this.paths.uploadData(name, uuid);
       const state = this.hashes.get(key);
       this.hashes.delete(key);
-      const actual = state !== undefined && state.size === size ? `sha256:${state.hash.digest('hex')}` : await hashFile(data);
+      const actual =
+        state !== undefined && state.size === size && state.algorithm === d.algorithm ? state.digest() : await hashFile(data, d.algorithm);
       if (actual !== digest) {
         await rm(this.paths.uploadDir(name, uuid), { recursive: true, force: true });
         throw new RegistryError('DIGEST_INVALID', `Digest mismatch: the uploaded content (${size} bytes) has digest "${actual}", not "${digest}"`, {
@@ -196,8 +227,8 @@ export class FilesystemStorage {
 
   /** Monolithic upload: stores `source` as blob `digest` in `name`, or nothing at all on any error. */
   async putBlob(name: string, digest: string, source: Readable | Buffer): Promise<BlobInfo> {
-    parseDigest(digest);
-    const { uuid } = await this.startUpload(name);
+    const { algorithm } = parseDigest(digest);
+    const { uuid } = await this.startUpload(name, { algorithm });
     try {
       return await this.completeUpload(name, uuid, digest, { source: Buffer.isBuffer(source) ? Readable.from([source]) : source });
     } catch (err) {
@@ -226,14 +257,15 @@ export class FilesystemStorage {
     let written = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, callback) {
-        state?.hash.update(chunk);
+        state?.update(chunk);
         written += chunk.length;
+        noteReceived(chunk.length);
         callback(null, chunk);
       },
     });
     const data = this.paths.uploadData(name, uuid);
     try {
-      await pipeline(source, counter, createWriteStream(data, { flags: 'a' }));
+      await pipeline(source, counter, createWriteStream(data, { flags: 'a', highWaterMark: WRITE_BUFFER }));
     } catch (err) {
       this.hashes.delete(key); // the hash may have seen bytes that never reached the file
       // A chunk with a Content-Range is all or nothing: drop what part of it arrived.
@@ -251,14 +283,15 @@ export class FilesystemStorage {
         { status: 416, detail: { offset: size }, headers: { range: rangeHeader(size) } },
       );
     }
-    if (state !== undefined) state.size += written;
   }
 
   // -------------------------------------------------------------- manifests
 
   /**
-   * Stores a manifest in `name` under its sha256 and, when `reference` is a tag (or `tags` are
-   * given), points those tags at it. `reference` may also be the digest, which must match.
+   * Stores a manifest in `name` under its digest and, when `reference` is a tag (or `tags` are
+   * given), points those tags at it. The digest is sha256, or the algorithm of `reference` when it
+   * is a digest (a manifest pushed by `sha512:…` is stored, served and tagged under that digest);
+   * it must then match the body.
    * Throws `MANIFEST_INVALID`, `DIGEST_INVALID`, `TAG_INVALID` or `MANIFEST_BLOB_UNKNOWN`.
    * `verifyReferences: false` skips the check that referenced blobs and child manifests are
    * present (a pull-through cache stores a manifest before the blobs it fetches on demand).
@@ -269,10 +302,10 @@ export class FilesystemStorage {
     body: Buffer,
     options: { contentType?: string; tags?: string[]; verifyReferences?: boolean } = {},
   ): Promise<{ digest: string; manifest: ParsedManifest; tags: string[] }> {
-    const digest = sha256(body);
+    const byDigest = looksLikeDigest(reference);
+    const digest = digestOf(body, byDigest ? parseDigest(reference).algorithm : 'sha256');
     const tags = [...(options.tags ?? [])];
-    if (looksLikeDigest(reference)) {
-      parseDigest(reference);
+    if (byDigest) {
       if (reference !== digest) {
         throw new RegistryError('DIGEST_INVALID', `Manifest digest mismatch: the body has digest "${digest}", not "${reference}"`, {
           detail: { expected: reference, actual: digest },
@@ -355,6 +388,24 @@ export class FilesystemStorage {
     return { digest: reference, tags: removedTags };
   }
 
+  /**
+   * Removes repository `name` whole: its tags, manifest revisions, blob links, referrers and upload
+   * sessions (the blobs' bytes stay until gc, as after any delete). `NAME_UNKNOWN` when it does not
+   * exist. Returns the tags and manifest digests it had.
+   */
+  async deleteRepository(name: string): Promise<{ tags: string[]; manifests: string[] }> {
+    const dir = this.paths.repository(name);
+    // Nested repositories (`name/child`) live inside this directory: keep them, drop only the
+    // `_`-prefixed directories that are this repository's own (the name grammar forbids `_` first).
+    const own = await this.requireRepository(name);
+    const tags = await this.listTags(name);
+    const manifests = await linkedDigests((algorithm) => this.paths.revisionsDir(name, algorithm));
+    for (const entry of own) await rm(join(dir, entry), { recursive: true, force: true });
+    await rmdir(dir).catch(() => undefined); // kept when nested repositories live below it
+    for (const key of this.hashes.keys()) if (key.startsWith(`${name}\0`)) this.hashes.delete(key);
+    return { tags, manifests };
+  }
+
   /** The tags of `name` in ASCII order; `NAME_UNKNOWN` when the repository does not exist. */
   async listTags(name: string): Promise<string[]> {
     await this.requireRepository(name);
@@ -387,12 +438,12 @@ export class FilesystemStorage {
    * `artifactType` (falling back to the config media type for image manifests) and annotations.
    */
   async listReferrers(name: string, digest: string): Promise<Descriptor[]> {
-    const subject = parseDigest(digest);
     const result: Descriptor[] = [];
-    for (const hex of await readdirOptional(this.paths.referrersDir(name, subject))) {
+    const subject = this.paths.referrersDir(name, parseDigest(digest));
+    for (const referrer of await linkedDigests((algorithm) => join(subject, algorithm))) {
       let stored: StoredManifest;
       try {
-        stored = await this.getManifest(name, `sha256:${hex}`);
+        stored = await this.getManifest(name, referrer);
       } catch (err) {
         if (err instanceof RegistryError && err.status === 404) continue; // deleted meanwhile
         throw err;
@@ -424,13 +475,14 @@ export class FilesystemStorage {
     return digest;
   }
 
-  private async requireRepository(name: string): Promise<void> {
-    try {
-      await stat(this.paths.repository(name));
-    } catch (err) {
-      if (!isEnoent(err)) throw err;
-      throw new RegistryError('NAME_UNKNOWN', `Repository "${name}" is unknown to this registry`, { detail: { name } });
-    }
+  /**
+   * `NAME_UNKNOWN` unless `name` holds something of its own (`_manifests`, `_layers`, `_uploads`,
+   * …): a directory that only holds nested repositories (`team` of `team/web`) is not one.
+   */
+  private async requireRepository(name: string): Promise<string[]> {
+    const own = (await readdirOptional(this.paths.repository(name))).filter((entry) => entry.startsWith('_'));
+    if (own.length === 0) throw new RegistryError('NAME_UNKNOWN', `Repository "${name}" is unknown to this registry`, { detail: { name } });
+    return own;
   }
 
   private key(name: string, uuid: string): string {
@@ -456,6 +508,10 @@ export function rangeHeader(size: number): string {
   return `0-${Math.max(size - 1, 0)}`;
 }
 
+function blobUnknown(name: string, digest: string): RegistryError {
+  return new RegistryError('BLOB_UNKNOWN', `Blob "${digest}" is unknown in repository "${name}"`, { detail: { digest } });
+}
+
 function manifestUnknown(name: string, reference: string): RegistryError {
   return new RegistryError('MANIFEST_UNKNOWN', `Manifest "${reference}" is unknown in repository "${name}"`, {
     detail: { name, reference },
@@ -468,15 +524,6 @@ function storedMediaType(body: Buffer): string {
     return parseManifest(body).mediaType;
   } catch {
     return 'application/octet-stream';
-  }
-}
-
-async function readdirOptional(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isEnoent(err)) return [];
-    throw err;
   }
 }
 

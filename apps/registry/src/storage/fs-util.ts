@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { digestStream, type DigestAlgorithm } from '@berth/oci';
 
 export function isEnoent(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT' || (err as NodeJS.ErrnoException)?.code === 'ENOTDIR';
@@ -53,11 +54,19 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** Streams a file through sha256: `sha256:<hex>`. */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
+/** Streams a file through `algorithm`: `<algorithm>:<hex>`. */
+export async function hashFile(path: string, algorithm: DigestAlgorithm): Promise<string> {
+  return (await digestStream(createReadStream(path, { highWaterMark: 1024 * 1024 }), algorithm)).digest;
+}
+
+/** The names in a directory; none when it (or a parent) does not exist. */
+export async function readdirOptional(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isEnoent(err)) return [];
+    throw err;
+  }
 }
 
 /** Sets a file's mtime to now (marks a blob as freshly used for the gc grace period). */

@@ -1,6 +1,6 @@
 import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MediaType } from '../manifest.js';
+import { MediaType } from '@berth/oci';
 import { pushBlob, pushImage, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
 import { garbageCollect } from './gc.js';
 import { RegistryPaths } from './paths.js';
@@ -37,7 +37,7 @@ describe('garbageCollect', () => {
     for (const d of [keep.config, ...keep.layers]) expect(await status('lib/app', d)).toBe(200);
     expect(await status('lib/app', keep.digest, 'manifests')).toBe(200);
     expect(await status('lib/other', orphan)).toBe(404);
-    expect(await readdir(new RegistryPaths(reg.root).layersDir('lib/other'))).toEqual([]); // dangling links swept too
+    expect(await readdir(new RegistryPaths(reg.root).layersDir('lib/other', 'sha256'))).toEqual([]); // dangling links swept too
     // A second run finds nothing more.
     expect((await garbageCollect(reg.root, { gracePeriodMs: 0 })).removedBlobs).toEqual([]);
   });

@@ -1,7 +1,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDigest } from '../digest.js';
-import { fileSize, isEnoent, readOptional } from './fs-util.js';
+import { DIGEST_ALGORITHMS, isDigest, parseDigest } from '@berth/oci';
+import { linkedDigests, storedBlobs } from './layout-scan.js';
+import { fileSize, isEnoent, readdirOptional as list, readOptional } from './fs-util.js';
 import { RegistryPaths } from './paths.js';
 
 export interface GcOptions {
@@ -31,7 +32,8 @@ export interface GcResult {
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
 /**
- * Mark-and-sweep garbage collection of a registry root (layout in `paths.ts`).
+ * Mark-and-sweep garbage collection of a registry root (layout in `paths.ts`), of sha256 and sha512
+ * content alike.
  *
  * Mark: every manifest revision of every repository, and everything it references: the config and
  * layers of an image manifest, the child manifests of an index (recursively). Sweep: every other
@@ -54,7 +56,7 @@ export async function garbageCollect(root: string, options: GcOptions = {}): Pro
   const markManifest = async (digest: string): Promise<void> => {
     if (!isDigest(digest) || marked.has(digest)) return;
     marked.add(digest);
-    const body = await readOptional(blobData(paths, digest));
+    const body = await readOptional(paths.blobData(parseDigest(digest)));
     if (body === undefined) return;
     let json: { config?: { digest?: unknown }; layers?: Array<{ digest?: unknown }>; manifests?: Array<{ digest?: unknown }> };
     try {
@@ -70,42 +72,36 @@ export async function garbageCollect(root: string, options: GcOptions = {}): Pro
     }
   };
   for (const repo of repositories) {
-    for (const hex of await list(join(paths.repository(repo), '_manifests', 'revisions', 'sha256'))) {
-      if ((await readOptional(join(paths.repository(repo), '_manifests', 'revisions', 'sha256', hex, 'link'))) !== undefined) {
-        await markManifest(`sha256:${hex}`);
-      }
-    }
+    for (const digest of await linkedDigests((algorithm) => paths.revisionsDir(repo, algorithm))) await markManifest(digest);
   }
   log(`marked ${marked.size} blobs referenced by ${repositories.length} repositories`);
 
   // ---- sweep blobs
   const result: GcResult = { marked: marked.size, removedBlobs: [], keptRecent: [], removedUploads: [], freedBytes: 0 };
   const removed = new Set<string>();
-  for (const prefix of await list(paths.blobsDir)) {
-    for (const hex of await list(join(paths.blobsDir, prefix))) {
-      const digest = `sha256:${hex}`;
-      if (marked.has(digest)) continue;
-      const dir = join(paths.blobsDir, prefix, hex);
-      const mtime = await mtimeMs(join(dir, 'data'));
-      if (mtime !== undefined && Date.now() - mtime < grace) {
-        result.keptRecent.push(digest);
-        log(`kept ${digest}: unreferenced but written or used within the grace period`);
-        continue;
-      }
-      const size = (await fileSize(join(dir, 'data'))) ?? 0;
-      if (!options.dryRun) await rm(dir, { recursive: true, force: true });
-      removed.add(hex);
-      result.removedBlobs.push({ digest, size });
-      result.freedBytes += size;
-      log(`${verb} blob ${digest} (${size} bytes)`);
+  for (const { digest, dir } of await storedBlobs(paths)) {
+    if (marked.has(digest)) continue;
+    const mtime = await mtimeMs(join(dir, 'data'));
+    if (mtime !== undefined && Date.now() - mtime < grace) {
+      result.keptRecent.push(digest);
+      log(`kept ${digest}: unreferenced but written or used within the grace period`);
+      continue;
     }
+    const size = (await fileSize(join(dir, 'data'))) ?? 0;
+    if (!options.dryRun) await rm(dir, { recursive: true, force: true });
+    removed.add(digest);
+    result.removedBlobs.push({ digest, size });
+    result.freedBytes += size;
+    log(`${verb} blob ${digest} (${size} bytes)`);
   }
 
   // ---- sweep links to removed blobs and stale uploads
   for (const repo of repositories) {
-    const layers = join(paths.repository(repo), '_layers', 'sha256');
-    for (const hex of await list(layers)) {
-      if (removed.has(hex) && !options.dryRun) await rm(join(layers, hex), { recursive: true, force: true });
+    for (const algorithm of DIGEST_ALGORITHMS) {
+      const layers = paths.layersDir(repo, algorithm);
+      for (const hex of await list(layers)) {
+        if (removed.has(`${algorithm}:${hex}`) && !options.dryRun) await rm(join(layers, hex), { recursive: true, force: true });
+      }
     }
     for (const uuid of await list(paths.uploadsDir(repo))) {
       const started = Date.parse((await readOptional(paths.uploadStartedAt(repo, uuid))) ?? '');
@@ -118,11 +114,6 @@ export async function garbageCollect(root: string, options: GcOptions = {}): Pro
   }
   log(`${verb} ${result.removedBlobs.length} blobs (${result.freedBytes} bytes) and ${result.removedUploads.length} uploads`);
   return result;
-}
-
-function blobData(paths: RegistryPaths, digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return join(paths.blobsDir, hex.slice(0, 2), hex, 'data');
 }
 
 /** Repository names: directories under `repositories/` holding any `_manifests`, `_layers` or `_uploads`. */
@@ -140,15 +131,6 @@ async function findRepositories(dir: string, prefix = ''): Promise<string[]> {
     if (e.isDirectory() && !e.name.startsWith('_')) found.push(...(await findRepositories(join(dir, e.name), prefix ? `${prefix}/${e.name}` : e.name)));
   }
   return found;
-}
-
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isEnoent(err)) return [];
-    throw err;
-  }
 }
 
 async function mtimeMs(path: string): Promise<number | undefined> {

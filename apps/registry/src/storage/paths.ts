@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Digest } from '../digest.js';
+import type { DigestAlgorithm, ParsedDigest } from '@berth/oci';
 
 /**
  * The on-disk layout of a registry root (modelled on registry:2's filesystem driver, so the same
@@ -7,17 +7,20 @@ import type { Digest } from '../digest.js';
  * hold small `link` files whose content is the digest they point to. A blob is visible in a
  * repository when both its `data` and the repository's link exist.
  *
+ * Content is addressed by algorithm and hex, so sha256 and sha512 content live side by side
+ * (`<alg>` below is `sha256` or `sha512`; a link file holds the full `<alg>:<hex>` digest).
+ *
  * ```
  * <root>/
- * ├── blobs/sha256/<2hex>/<hex>/data                 blob bytes (layers, configs, manifests), written
+ * ├── blobs/<alg>/<2hex>/<hex>/data                  blob bytes (layers, configs, manifests), written
  * │                                                  once by rename(2) from an upload's data file
  * ├── repositories/<name>/                           <name> may hold slashes: library/busybox
- * │   ├── _layers/sha256/<hex>/link                  blob pushed / mounted into this repository
+ * │   ├── _layers/<alg>/<hex>/link                   blob pushed / mounted into this repository
  * │   ├── _manifests/
- * │   │   ├── revisions/sha256/<hex>/link            manifest stored in this repository
+ * │   │   ├── revisions/<alg>/<hex>/link             manifest stored in this repository
  * │   │   └── tags/<tag>/current/link                tag → manifest digest
- * │   ├── _referrers/sha256/<subject-hex>/sha256/<hex>/link
- * │   │                                              manifest <hex> has `subject` <subject-hex>
+ * │   ├── _referrers/<alg>/<subject-hex>/<alg>/<hex>/link
+ * │   │                                              manifest <alg>:<hex> has `subject` <alg>:<subject-hex>
  * │   └── _uploads/<uuid>/
  * │       ├── data                                   bytes received so far (appended in order)
  * │       └── startedat                              RFC 3339 start time (gc reaps stale uploads)
@@ -32,19 +35,20 @@ import type { Digest } from '../digest.js';
 export class RegistryPaths {
   constructor(readonly root: string) {}
 
-  get blobsDir(): string {
-    return join(this.root, 'blobs', 'sha256');
+  /** `blobs/<alg>`: one directory per algorithm. */
+  blobsDir(algorithm: DigestAlgorithm): string {
+    return join(this.root, 'blobs', algorithm);
   }
 
   get repositoriesDir(): string {
     return join(this.root, 'repositories');
   }
 
-  blobDir(d: Digest): string {
-    return join(this.blobsDir, d.hex.slice(0, 2), d.hex);
+  blobDir(d: ParsedDigest): string {
+    return join(this.blobsDir(d.algorithm), d.hex.slice(0, 2), d.hex);
   }
 
-  blobData(d: Digest): string {
+  blobData(d: ParsedDigest): string {
     return join(this.blobDir(d), 'data');
   }
 
@@ -52,20 +56,20 @@ export class RegistryPaths {
     return join(this.repositoriesDir, ...name.split('/'));
   }
 
-  layersDir(name: string): string {
-    return join(this.repository(name), '_layers', 'sha256');
+  layersDir(name: string, algorithm: DigestAlgorithm): string {
+    return join(this.repository(name), '_layers', algorithm);
   }
 
-  layerLink(name: string, d: Digest): string {
-    return join(this.layersDir(name), d.hex, 'link');
+  layerLink(name: string, d: ParsedDigest): string {
+    return join(this.layersDir(name, d.algorithm), d.hex, 'link');
   }
 
-  revisionsDir(name: string): string {
-    return join(this.repository(name), '_manifests', 'revisions', 'sha256');
+  revisionsDir(name: string, algorithm: DigestAlgorithm): string {
+    return join(this.repository(name), '_manifests', 'revisions', algorithm);
   }
 
-  revisionLink(name: string, d: Digest): string {
-    return join(this.revisionsDir(name), d.hex, 'link');
+  revisionLink(name: string, d: ParsedDigest): string {
+    return join(this.revisionsDir(name, d.algorithm), d.hex, 'link');
   }
 
   tagsDir(name: string): string {
@@ -80,12 +84,13 @@ export class RegistryPaths {
     return join(this.tagDir(name, tag), 'current', 'link');
   }
 
-  referrersDir(name: string, subject: Digest): string {
-    return join(this.repository(name), '_referrers', 'sha256', subject.hex, 'sha256');
+  /** `_referrers/<alg>/<subject-hex>`: holds `<alg>/<hex>/link` per referrer. */
+  referrersDir(name: string, subject: ParsedDigest): string {
+    return join(this.repository(name), '_referrers', subject.algorithm, subject.hex);
   }
 
-  referrerLink(name: string, subject: Digest, d: Digest): string {
-    return join(this.referrersDir(name, subject), d.hex, 'link');
+  referrerLink(name: string, subject: ParsedDigest, d: ParsedDigest): string {
+    return join(this.referrersDir(name, subject), d.algorithm, d.hex, 'link');
   }
 
   uploadsDir(name: string): string {

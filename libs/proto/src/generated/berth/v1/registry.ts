@@ -95,6 +95,36 @@ export interface GarbageCollectResponse {
   removedUploads: number;
 }
 
+export interface RemoveRequest {
+  repository: string;
+  /** a tag, a manifest digest, or empty: the whole repository */
+  reference: string;
+}
+
+export interface RemoveResponse {
+  repository: string;
+  /** tags removed */
+  untagged: string[];
+  /** manifest digests removed */
+  deleted: string[];
+  repositoryRemoved: boolean;
+}
+
+export interface RegistryInfoRequest {
+}
+
+export interface RegistryInfoResponse {
+  /** host:port of the distribution API as image references name it, e.g. "127.0.0.1:5000" */
+  address: string;
+  /** e.g. "http://127.0.0.1:5000" */
+  url: string;
+  version: string;
+  /** a pull-through cache */
+  proxy: boolean;
+  /** "none", "basic" or "token" */
+  auth: string;
+}
+
 /**
  * What a registry keeps in the NATS KV bucket `registries` (key = id, TTL'd heartbeat), so that
  * the gateway finds the registry's admin API and clients its HTTP URL.
@@ -1221,6 +1251,397 @@ export const GarbageCollectResponse: MessageFns<GarbageCollectResponse> = {
   },
 };
 
+function createBaseRemoveRequest(): RemoveRequest {
+  return { repository: "", reference: "" };
+}
+
+export const RemoveRequest: MessageFns<RemoveRequest> = {
+  encode(message: RemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.repository !== "") {
+      writer.uint32(10).string(message.repository);
+    }
+    if (message.reference !== "") {
+      writer.uint32(18).string(message.reference);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.repository = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveRequest {
+    return {
+      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+    };
+  },
+
+  toJSON(message: RemoveRequest): unknown {
+    const obj: any = {};
+    if (message.repository !== "") {
+      obj.repository = message.repository;
+    }
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveRequest>, I>>(base?: I): RemoveRequest {
+    return RemoveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveRequest>, I>>(object: I): RemoveRequest {
+    const message = createBaseRemoveRequest();
+    message.repository = object.repository ?? "";
+    message.reference = object.reference ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveResponse(): RemoveResponse {
+  return { repository: "", untagged: [], deleted: [], repositoryRemoved: false };
+}
+
+export const RemoveResponse: MessageFns<RemoveResponse> = {
+  encode(message: RemoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.repository !== "") {
+      writer.uint32(10).string(message.repository);
+    }
+    for (const v of message.untagged) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.deleted) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.repositoryRemoved !== false) {
+      writer.uint32(32).bool(message.repositoryRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.repository = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.untagged.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deleted.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.repositoryRemoved = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveResponse {
+    return {
+      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
+      untagged: globalThis.Array.isArray(object?.untagged) ? object.untagged.map((e: any) => globalThis.String(e)) : [],
+      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
+      repositoryRemoved: isSet(object.repositoryRemoved)
+        ? globalThis.Boolean(object.repositoryRemoved)
+        : isSet(object.repository_removed)
+        ? globalThis.Boolean(object.repository_removed)
+        : false,
+    };
+  },
+
+  toJSON(message: RemoveResponse): unknown {
+    const obj: any = {};
+    if (message.repository !== "") {
+      obj.repository = message.repository;
+    }
+    if (message.untagged?.length) {
+      obj.untagged = message.untagged;
+    }
+    if (message.deleted?.length) {
+      obj.deleted = message.deleted;
+    }
+    if (message.repositoryRemoved !== false) {
+      obj.repositoryRemoved = message.repositoryRemoved;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveResponse>, I>>(base?: I): RemoveResponse {
+    return RemoveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveResponse>, I>>(object: I): RemoveResponse {
+    const message = createBaseRemoveResponse();
+    message.repository = object.repository ?? "";
+    message.untagged = object.untagged?.map((e) => e) || [];
+    message.deleted = object.deleted?.map((e) => e) || [];
+    message.repositoryRemoved = object.repositoryRemoved ?? false;
+    return message;
+  },
+};
+
+function createBaseRegistryInfoRequest(): RegistryInfoRequest {
+  return {};
+}
+
+export const RegistryInfoRequest: MessageFns<RegistryInfoRequest> = {
+  encode(_: RegistryInfoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryInfoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryInfoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RegistryInfoRequest {
+    return {};
+  },
+
+  toJSON(_: RegistryInfoRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegistryInfoRequest>, I>>(base?: I): RegistryInfoRequest {
+    return RegistryInfoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegistryInfoRequest>, I>>(_: I): RegistryInfoRequest {
+    const message = createBaseRegistryInfoRequest();
+    return message;
+  },
+};
+
+function createBaseRegistryInfoResponse(): RegistryInfoResponse {
+  return { address: "", url: "", version: "", proxy: false, auth: "" };
+}
+
+export const RegistryInfoResponse: MessageFns<RegistryInfoResponse> = {
+  encode(message: RegistryInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.proxy !== false) {
+      writer.uint32(32).bool(message.proxy);
+    }
+    if (message.auth !== "") {
+      writer.uint32(42).string(message.auth);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.proxy = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.auth = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryInfoResponse {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      proxy: isSet(object.proxy) ? globalThis.Boolean(object.proxy) : false,
+      auth: isSet(object.auth) ? globalThis.String(object.auth) : "",
+    };
+  },
+
+  toJSON(message: RegistryInfoResponse): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.proxy !== false) {
+      obj.proxy = message.proxy;
+    }
+    if (message.auth !== "") {
+      obj.auth = message.auth;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegistryInfoResponse>, I>>(base?: I): RegistryInfoResponse {
+    return RegistryInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegistryInfoResponse>, I>>(object: I): RegistryInfoResponse {
+    const message = createBaseRegistryInfoResponse();
+    message.address = object.address ?? "";
+    message.url = object.url ?? "";
+    message.version = object.version ?? "";
+    message.proxy = object.proxy ?? false;
+    message.auth = object.auth ?? "";
+    return message;
+  },
+};
+
 function createBaseRegistryAnnouncement(): RegistryAnnouncement {
   return { id: "", url: "", grpcAddress: "", version: "", startedAt: 0, proxy: false };
 }
@@ -1430,6 +1851,30 @@ export const RegistryService = {
       Buffer.from(GarbageCollectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GarbageCollectResponse => GarbageCollectResponse.decode(value),
   },
+  /**
+   * Removes a tag, a manifest (by digest, with its tags) or a whole repository (every tag, manifest
+   * and blob link; the bytes go at the next garbage collection). NOT_FOUND when unknown.
+   */
+  remove: {
+    path: "/berth.v1.Registry/Remove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveRequest): Buffer => Buffer.from(RemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveRequest => RemoveRequest.decode(value),
+    responseSerialize: (value: RemoveResponse): Buffer => Buffer.from(RemoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveResponse => RemoveResponse.decode(value),
+  },
+  /** Where the registry listens and what it is (`berth info` prints the address). */
+  info: {
+    path: "/berth.v1.Registry/Info" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegistryInfoRequest): Buffer => Buffer.from(RegistryInfoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegistryInfoRequest => RegistryInfoRequest.decode(value),
+    responseSerialize: (value: RegistryInfoResponse): Buffer =>
+      Buffer.from(RegistryInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegistryInfoResponse => RegistryInfoResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServer extends UntypedServiceImplementation {
@@ -1441,6 +1886,13 @@ export interface RegistryServer extends UntypedServiceImplementation {
   usage: handleUnaryCall<RegistryUsageRequest, RegistryUsageResponse>;
   /** Mark-and-sweep garbage collection of unreferenced blobs and stale uploads. */
   garbageCollect: handleUnaryCall<GarbageCollectRequest, GarbageCollectResponse>;
+  /**
+   * Removes a tag, a manifest (by digest, with its tags) or a whole repository (every tag, manifest
+   * and blob link; the bytes go at the next garbage collection). NOT_FOUND when unknown.
+   */
+  remove: handleUnaryCall<RemoveRequest, RemoveResponse>;
+  /** Where the registry listens and what it is (`berth info` prints the address). */
+  info: handleUnaryCall<RegistryInfoRequest, RegistryInfoResponse>;
 }
 
 export interface RegistryClient extends Client {
@@ -1507,6 +1959,41 @@ export interface RegistryClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GarbageCollectResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Removes a tag, a manifest (by digest, with its tags) or a whole repository (every tag, manifest
+   * and blob link; the bytes go at the next garbage collection). NOT_FOUND when unknown.
+   */
+  remove(
+    request: RemoveRequest,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: RemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: RemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  /** Where the registry listens and what it is (`berth info` prints the address). */
+  info(
+    request: RegistryInfoRequest,
+    callback: (error: ServiceError | null, response: RegistryInfoResponse) => void,
+  ): ClientUnaryCall;
+  info(
+    request: RegistryInfoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegistryInfoResponse) => void,
+  ): ClientUnaryCall;
+  info(
+    request: RegistryInfoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegistryInfoResponse) => void,
   ): ClientUnaryCall;
 }
 
