@@ -14,7 +14,9 @@ import {
   forwardService,
   grpcTarget,
   handleServerStream,
+  handleUnary,
   type AgentAnnouncement,
+  type DfResponse,
   type Event,
   type RegistryAnnouncement,
   type SubscribeEventsRequest,
@@ -83,7 +85,7 @@ export class Gateway {
     const pick = () => this.agentClient();
     server.addService(ImagesService, forwardService(ImagesService, pick));
     server.addService(ContainersService, forwardService(ContainersService, pick));
-    server.addService(SystemService, forwardService(SystemService, pick));
+    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary(() => this.df()) });
     server.addService(VolumesService, forwardService(VolumesService, pick));
     server.addService(NetworksService, forwardService(NetworksService, pick));
     server.addService(BuilderService, forwardService(BuilderService, pick));
@@ -109,6 +111,34 @@ export class Gateway {
 
   private async agentClient(): Promise<grpc.Client> {
     return this.client((await this.hosts.pick(5_000)).address);
+  }
+
+  /** The image builder of the host placement picks: the runtime agent's, which builds in-process. */
+  private async builderClient(): Promise<grpc.Client> {
+    return this.agentClient();
+  }
+
+  /**
+   * `system df`: the agent's rows (images, containers, volumes) with the Build Cache row of the
+   * builder, which owns the build cache. A builder that does not answer leaves the agent's row.
+   */
+  private async df(): Promise<DfResponse> {
+    const ask = async (client: grpc.Client) =>
+      new Promise<DfResponse>((resolve, reject) => {
+        const m = SystemService.df;
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, { deadline: Date.now() + 30_000 }, (err, res) =>
+          err ? reject(err) : resolve(res!),
+        );
+      });
+    const agentClient = await this.agentClient();
+    const builderClient = await this.builderClient().catch(() => agentClient); // df must not fail for want of a builder
+    const [agent, builder] = await Promise.all([
+      ask(agentClient),
+      // The same service (a builder in the agent) answers once; a builder that fails leaves the agent's row.
+      builderClient === agentClient ? undefined : ask(builderClient).catch(() => undefined),
+    ]);
+    const cache = builder?.rows.find((r) => r.type === 'Build Cache');
+    return { rows: agent.rows.map((r) => (r.type === 'Build Cache' && cache ? cache : r)) };
   }
 
   private async registryClient(): Promise<grpc.Client> {

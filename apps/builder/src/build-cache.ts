@@ -95,6 +95,13 @@ export class BuildCache {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM build_cache').get() as { n: number }).n;
   }
 
+  /** Records and the compressed bytes of their distinct layer blobs (`system df`'s Build Cache row). */
+  usage(): { records: number; size: number } {
+    const records = this.count();
+    const size = (this.#db.prepare('SELECT COALESCE(SUM(s), 0) AS size FROM (SELECT MAX(layer_size) AS s FROM build_cache WHERE layer_digest IS NOT NULL GROUP BY layer_digest)').get() as { size: number }).size;
+    return { records, size };
+  }
+
   /**
    * `berth builder prune`: removes the records not used since `olderThan` (all by default) and the
    * layer blobs that only they referenced (a blob an image uses stays). Returns the number of

@@ -43,6 +43,7 @@ const summary: ContainerSummary = {
   status: 'Up 9 seconds',
   labels: {},
   sizeRw: 0,
+  sizeRootFs: 0,
   ports: [],
   networks: [],
 };

@@ -132,7 +132,8 @@ export class Agent {
       runtime,
       volumes,
       network,
-      onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+      // A prune names no container: its event carries only what was reclaimed.
+      onEvent: (e) => publish('container', e.action, e.id, e.id ? { ...(e.attributes ?? {}), name: e.name, image: e.image } : (e.attributes ?? {})),
       log,
     });
     await manager.init();
@@ -192,6 +193,23 @@ export class Agent {
     this.db.close();
   }
 
+  /**
+   * `system df`'s Containers row as Docker computes it: the writable layers' files (`ps -s` SizeRw)
+   * of every container; those of the containers not running, paused or restarting are reclaimable.
+   */
+  private async containerRow(): Promise<{ type: string; total: number; active: number; size: number; reclaimable: number }> {
+    const list = await this.containers.list({ all: true, size: true });
+    const active = (state: string) => state === 'running' || state === 'paused' || state === 'restarting';
+    const sum = (items: typeof list) => items.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+    return {
+      type: 'Containers',
+      total: list.length,
+      active: list.filter((c) => active(c.State)).length,
+      size: sum(list),
+      reclaimable: sum(list.filter((c) => !active(c.State))),
+    };
+  }
+
   /** `system df`'s Local Volumes row. */
   private async volumeRow(): Promise<{ type: string; total: number; active: number; size: number; reclaimable: number }> {
     const u = (await this.volumes?.usage()) ?? { count: 0, active: 0, size: 0, reclaimable: 0 };
@@ -221,14 +239,14 @@ export class Agent {
       }),
       df: handleUnary(async () => {
         const df = await this.images.df();
-        const list = await this.containers.list({ all: true });
-        const running = list.filter((c) => c.State === 'running' || c.State === 'paused').length;
+        const cache = this.builder?.cache.usage() ?? { records: 0, size: 0 };
         return {
           rows: [
             { type: 'Images', total: df.count, active: df.active, size: df.size, reclaimable: df.reclaimable },
-            { type: 'Containers', total: list.length, active: running, size: 0, reclaimable: 0 },
+            await this.containerRow(),
             await this.volumeRow(),
-            { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
+            // Docker counts no cache record as in use between builds: all of it is reclaimable.
+            { type: 'Build Cache', total: cache.records, active: 0, size: cache.size, reclaimable: cache.size },
           ],
         };
       }),

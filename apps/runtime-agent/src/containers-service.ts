@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { parseSecurityOpts, type ContainerManager, type HealthStatus } from '@berth/containers';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
-import { parseTimeArg } from '@berth/events';
+import { parseTimeArgNs } from '@berth/filters';
 import {
   StreamKind,
   handleServerStream,
@@ -51,9 +51,9 @@ export function containersService(manager: ContainerManager): ContainersServer {
       return manager.waitHealth(id, { until: until as HealthStatus[], timeoutMs: timeoutMs || undefined, signal: controller.signal });
     }),
     rename: handleUnary(async ({ id, name }) => (await manager.rename(id, name), {})),
-    prune: handleUnary(async () => ({ deleted: await manager.prune(), spaceReclaimed: 0 })),
+    prune: handleUnary(async ({ filters }) => manager.prune(filtersToMap(filters))),
     list: handleUnary(async (req) => {
-      const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters) });
+      const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters), size: req.size });
       return { containers: list.map(summaryToProto) };
     }),
     inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.inspect(id)) })),
@@ -106,8 +106,9 @@ async function* logs(
   for await (const entry of manager.logs(req.id, {
     follow: req.follow,
     tail,
-    since: req.since ? parseTimeArg(req.since) : undefined,
-    until: req.until ? parseTimeArg(req.until) : undefined,
+    // Nanoseconds: a `--since` copied from `logs -t` keeps its precision.
+    since: req.since ? parseTimeArgNs(req.since) : undefined,
+    until: req.until ? parseTimeArgNs(req.until) : undefined,
     signal: controller.signal,
   })) {
     if (entry.stream === 'stdout' ? !wantStdout : !wantStderr) continue;

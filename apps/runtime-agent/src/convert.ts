@@ -115,7 +115,8 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
     state: s.State,
     status: s.Status,
     labels: s.Labels ?? {},
-    sizeRw: 0,
+    sizeRw: s.SizeRw ?? 0,
+    sizeRootFs: s.SizeRootFs ?? 0,
     ports: (s.Ports as Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>).map((p) => ({
       ip: p.IP ?? '',
       privatePort: p.PrivatePort,

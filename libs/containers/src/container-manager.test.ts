@@ -334,7 +334,7 @@ describe('ContainerManager', () => {
 
     const running = await manager.create({ image: 'busybox', cmd: ['sleep', '1000'] });
     await manager.start(running);
-    expect(await manager.prune()).toEqual([id]);
+    expect(await manager.prune()).toEqual({ deleted: [id], spaceReclaimed: 5 }); // "data\n"
     expect((await manager.list({ all: true })).map((c) => c.Id)).toEqual([running]);
   });
 

@@ -10,6 +10,7 @@ import { ContainerLifecycle } from './container-lifecycle.js';
 import { ContainerQueries } from './container-queries.js';
 import { ContainerRunner } from './container-runner.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
+import type { FilterInput } from '@berth/filters';
 import type { DockerStats } from './docker-stats.js';
 import type { HealthClock } from './health-monitor.js';
 import type { ContainerInspect } from './inspect.js';
@@ -146,8 +147,9 @@ export class ContainerManager {
     return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
 
-  prune(): Promise<string[]> {
-    return this.refusingOnFullDisk(this.lifecycle.prune());
+  /** See ContainerLifecycle.prune. */
+  prune(filters?: FilterInput): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    return this.refusingOnFullDisk(this.lifecycle.prune(filters));
   }
 
   list(options: ListOptions = {}): Promise<ContainerSummary[]> {

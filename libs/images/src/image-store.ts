@@ -83,6 +83,11 @@ export class ImageStore {
     return this.#index.resolve(refOrId);
   }
 
+  /** Ids of the images made from this one (Docker's children: commits, builds recording a parent). */
+  children(imageId: string): string[] {
+    return this.#index.childrenOf(imageId);
+  }
+
   /** Every image, newest first. */
   async all(): Promise<ImageRecord[]> {
     return this.#index.all();

@@ -4,6 +4,7 @@ import { HostSweeper } from './host-sweep.js';
 import { containerInspectView, containerSummaryView, networkView, type NetworkInspect } from './inspect-views.js';
 import { removeLoopbackGuardIfUnused } from './loopback-guard.js';
 import { NetworkCatalogue } from './network-catalogue.js';
+import { networkPruneFilter } from './network-filters.js';
 import { NetworkContext } from './network-context.js';
 import type {
   ConnectOptions,
@@ -97,11 +98,15 @@ export class NetworkManager {
     await this.serial(() => this.networks.remove(idOrName));
   }
 
-  /** `network prune`: removes every user-defined network no container uses. @returns their names. */
+  /**
+   * `network prune`: removes every user-defined network no container uses, among those the prune
+   * filters (`until`, `label`, `label!`) select. @returns their names.
+   */
   async pruneNetworks(filters: Record<string, string[]> = {}): Promise<string[]> {
     const removed: string[] = [];
-    for (const n of this.networks.list(filters)) {
-      if (n.Predefined || this.ctx.store.endpoints({ networkId: n.Id }).length > 0) continue;
+    const selected = networkPruneFilter(filters);
+    for (const n of this.networks.list()) {
+      if (!selected(n) || n.Predefined || this.ctx.store.endpoints({ networkId: n.Id }).length > 0) continue;
       try {
         await this.removeNetwork(n.Id);
         removed.push(n.Name);

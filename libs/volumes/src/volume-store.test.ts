@@ -88,7 +88,12 @@ describe('VolumeStore', () => {
     expect(names({ label: ['app=web'] })).toEqual(['web-data']);
     expect(names({ label: ['app', 'tier=front'] })).toEqual(['web-data']);
     expect(() => names({ color: ['red'] })).toThrow("invalid filter 'color'");
-    expect(() => names({ dangling: ['maybe'] })).toThrow("invalid filter 'dangling=maybe'");
+    expect(() => names({ dangling: ['maybe'] })).toThrow("invalid filter 'dangling=[maybe]'");
+    // Docker's rules: name is a regular expression, driver exact, several names are alternatives
+    expect(names({ name: ['^web'] })).toEqual(['web-data']);
+    expect(names({ name: ['^web', 'cache'] })).toEqual(['cache', 'web-data']);
+    expect(names({ driver: ['loc'] })).toEqual([]);
+    expect(names({ driver: ['local'], label: ['app'] })).toEqual(['db-data', 'web-data']);
   });
 
   it('refuses to remove a volume in use unless forced, and removes its data', async () => {
@@ -116,6 +121,15 @@ describe('VolumeStore', () => {
     expect(await store.prune()).toEqual({ deleted: [anon.Name], spaceReclaimed: 1000 });
     expect(await store.prune({ all: true, filters: { 'label!': ['keep'] } })).toEqual({ deleted: ['named'], spaceReclaimed: 0 });
     expect(store.list().map((v) => v.Name).sort()).toEqual([anonBusy.Name, 'kept'].sort());
+  });
+
+  it("reads prune's filters as Docker does: label! must match every value to keep, all is a Go boolean", async () => {
+    await store.create('va', { labels: { keep: 'yes', tier: 'db' } });
+    await store.create('vb', { labels: { keep: 'yes' } });
+    expect(await store.prune({ filters: { all: ['True'], 'label!': ['keep', 'tier=db'] } })).toEqual({ deleted: ['vb'], spaceReclaimed: 0 });
+    await expect(store.prune({ filters: { all: ['yes'] } })).rejects.toThrow(`invalid filter 'all': strconv.ParseBool: parsing "yes": invalid syntax`);
+    await expect(store.prune({ filters: { all: ['1', '0'] } })).rejects.toThrow("invalid filter 'all=[1 0]': only one value is expected");
+    await expect(store.prune({ filters: { until: ['1h'] } })).rejects.toThrow("invalid filter 'until'");
   });
 
   it('mounts a tmpfs volume (local driver options) on first use and unmounts it on removal', async () => {

@@ -304,7 +304,10 @@ export interface ContainerSummary {
   /** "Up 5 seconds", "Exited (0) 3 seconds ago" */
   status: string;
   labels: { [key: string]: string };
+  /** with ListContainersRequest.size: the writable layer's files */
   sizeRw: number;
+  /** size_rw plus the image's layers */
+  sizeRootFs: number;
   /** Networking (fields 30-49): published and exposed ports (ps PORTS) and the networks' names. */
   ports: PortMapping[];
   networks: string[];
@@ -3307,6 +3310,7 @@ function createBaseContainerSummary(): ContainerSummary {
     status: "",
     labels: {},
     sizeRw: 0,
+    sizeRootFs: 0,
     ports: [],
     networks: [],
     health: undefined,
@@ -3344,6 +3348,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     });
     if (message.sizeRw !== 0) {
       writer.uint32(80).int64(message.sizeRw);
+    }
+    if (message.sizeRootFs !== 0) {
+      writer.uint32(88).int64(message.sizeRootFs);
     }
     for (const v of message.ports) {
       PortMapping.encode(v!, writer.uint32(242).fork()).join();
@@ -3453,6 +3460,14 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.sizeRw = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.sizeRootFs = longToNumber(reader.int64());
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -3522,6 +3537,11 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
         : isSet(object.size_rw)
         ? globalThis.Number(object.size_rw)
         : 0,
+      sizeRootFs: isSet(object.sizeRootFs)
+        ? globalThis.Number(object.sizeRootFs)
+        : isSet(object.size_root_fs)
+        ? globalThis.Number(object.size_root_fs)
+        : 0,
       ports: globalThis.Array.isArray(object?.ports)
         ? object.ports.map((e: any) => PortMapping.fromJSON(e))
         : [],
@@ -3570,6 +3590,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.sizeRw !== 0) {
       obj.sizeRw = Math.round(message.sizeRw);
     }
+    if (message.sizeRootFs !== 0) {
+      obj.sizeRootFs = Math.round(message.sizeRootFs);
+    }
     if (message.ports?.length) {
       obj.ports = message.ports.map((e) => PortMapping.toJSON(e));
     }
@@ -3605,6 +3628,7 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
       {},
     );
     message.sizeRw = object.sizeRw ?? 0;
+    message.sizeRootFs = object.sizeRootFs ?? 0;
     message.ports = object.ports?.map((e) => PortMapping.fromPartial(e)) || [];
     message.networks = object.networks?.map((e) => e) || [];
     message.health = object.health ?? undefined;
