@@ -61,7 +61,7 @@ describe('with NATS down', () => {
     expect((await quick(['stop', '-t', '1', 'keeper'])).stdout).toBe('keeper\n');
     expect((await quick(['rm', 'keeper', 'outage', 'detached'])).stdout).toBe('keeper\noutage\ndetached\n');
 
-    const events = await quick(['events', '--since', '1h', '--until', 'now']);
+    const events = await quick(['events', '--since', '1h', '--until', '0s']);
     expect(events.code).toBe(1);
     expect(events.stderr).toBe(
       "Error response from daemon: Cannot read events: the platform's event bus (NATS) is not reachable: the connection to NATS is down\n",
@@ -73,7 +73,7 @@ describe('with NATS down', () => {
     const deadline = Date.now() + 20_000;
     let seen = '';
     while (Date.now() < deadline) {
-      seen = (await p.berth(['events', '--since', '10m', '--until', 'now', '--filter', 'container=outage'])).stdout;
+      seen = (await p.berth(['events', '--since', '10m', '--until', '0s', '--filter', 'container=outage'])).stdout;
       if (seen.includes(' container destroy ')) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -107,7 +107,7 @@ describe('platform up after kill -9', () => {
     expect(pidOf('nats')).not.toBe(reaper.pid);
     const run = await p.berth(['run', '--rm', 'busybox', 'echo', 'back']);
     expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'back\n' });
-    const events = await p.berth(['events', '--since', '10m', '--until', 'now', '--filter', 'event=destroy']);
+    const events = await p.berth(['events', '--since', '10m', '--until', '0s', '--filter', 'event=destroy']);
     expect(events.code, events.stderr).toBe(0);
   });
 });

@@ -122,7 +122,13 @@ export class Agent {
     });
     // Bridges, rules and DNS servers are (re)built before containers are reconciled; what no
     // container needs any more is swept after. The tag names this agent's objects on the host.
-    const network = await NetworkManager.open({ db, tag: hostId.replace(/-/g, '').slice(0, 8), log, containers: containerLookup(() => manager) });
+    const network = await NetworkManager.open({
+      db,
+      tag: hostId.replace(/-/g, '').slice(0, 8),
+      log,
+      containers: containerLookup(() => manager),
+      onEvent: (e) => publish('network', e.action, e.id, e.attributes),
+    });
     manager = new ContainerManager({
       dataRoot: options.dataRoot,
       runRoot: options.runRoot,

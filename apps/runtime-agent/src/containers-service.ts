@@ -163,15 +163,24 @@ async function attach(manager: ContainerManager, call: Duplex): Promise<void> {
       onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
       onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
     });
+    // The terminal size a client sends before the start has no console to act on yet: it is
+    // applied once the container runs, as docker's client resizes after its start.
+    let size: { rows: number; cols: number } | undefined;
     call.on('data', (m: StreamInput) => {
       if (m.input?.$case === 'stdin') session.write(m.input.value);
       else if (m.input?.$case === 'closeStdin') session.closeStdin();
-      else if (m.input?.$case === 'resize') session.resize(m.input.value.rows, m.input.value.cols);
+      else if (m.input?.$case === 'resize') {
+        size = { rows: m.input.value.rows, cols: m.input.value.cols };
+        session.resize(size.rows, size.cols);
+      }
     });
     call.on('end', () => session.closeStdin());
     call.resume();
     const exit = manager.wait(id, { condition: 'next-exit' });
-    if (spec.start) await startOrExplain(manager, id);
+    if (spec.start) {
+      await startOrExplain(manager, id);
+      if (size) session.resize(size.rows, size.cols);
+    }
     const exitCode = await exit;
     await session.done;
     send(call, { $case: 'exitCode', value: exitCode });

@@ -88,6 +88,7 @@ export class NetworkCatalogue {
       store.deleteNetwork(id);
       throw err;
     }
+    this.ctx.emit('create', record);
     return record;
   }
 
@@ -125,6 +126,7 @@ export class NetworkCatalogue {
     await this.takeDown(n);
     this.ctx.store.deleteNetwork(n.Id);
     await this.nat.apply();
+    this.ctx.emit('destroy', n);
   }
 
   /** Takes every bridge and DNS server of this agent down (the networks stay recorded). */

@@ -47,7 +47,7 @@ export class NetworkManager {
 
   private constructor(options: NetworkManagerOptions) {
     const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
-    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? (() => {}), options.containers);
+    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? (() => {}), options.containers, options.onEvent);
     this.dns = new DnsResolvers(this.ctx, hostResolvConf);
     this.nat = new PortPublisher(this.ctx);
     this.networks = new NetworkCatalogue(this.ctx, this.dns, this.nat, options);
@@ -114,6 +114,7 @@ export class NetworkManager {
         if (!isBerthError(err)) throw err;
       }
     }
+    this.ctx.emit('prune', undefined, { reclaimed: '0' });
     return removed;
   }
 

@@ -46,8 +46,9 @@ export interface PruneVolumesOptions {
   filters?: Record<string, string[]>;
 }
 
+/** Docker's volume events: create, destroy, a container's mount and unmount, prune (no volume). */
 export interface VolumeEvent {
-  action: 'create' | 'destroy' | 'mount' | 'unmount';
+  action: 'create' | 'destroy' | 'mount' | 'unmount' | 'prune';
   name: string;
   attributes: Record<string, string>;
 }
@@ -198,10 +199,8 @@ export class VolumeStore {
     const data = this.mountpoint(name);
     await this.makeDataDir(data);
     const local = parseLocalOptions(JSON.parse(row.options) as Record<string, string>);
-    if (local !== undefined && !(await isMounted(data))) {
-      await mountLocal(local, data);
-      this.emit('mount', row);
-    }
+    // The driver's own mount is not an event: Docker's `mount` is a container's (see announce).
+    if (local !== undefined && !(await isMounted(data))) await mountLocal(local, data);
     return data;
   }
 
@@ -246,6 +245,11 @@ export class VolumeStore {
       deleted.push(row.name);
       spaceReclaimed += size;
     }
+    try {
+      this.onEvent({ action: 'prune', name: '', attributes: { reclaimed: String(spaceReclaimed) } });
+    } catch {
+      // A listener's failure must not break the prune.
+    }
     return { deleted, spaceReclaimed };
   }
 
@@ -281,7 +285,6 @@ export class VolumeStore {
     const data = this.mountpoint(row.name);
     if (await isMounted(data)) {
       await unmount(data);
-      this.emit('unmount', row);
       // Never delete through a mount: a bind volume's data is the user's own directory.
       if (await isMounted(data)) throw new InternalError(`Cannot remove volume "${row.name}": "${data}" is still mounted`);
     }
@@ -311,9 +314,19 @@ export class VolumeStore {
     };
   }
 
-  private emit(action: VolumeEvent['action'], row: Row): void {
+  /**
+   * Docker's `mount` / `unmount` event of a volume a container starts with / stopped with; the
+   * attributes (`container`, `destination`, `read/write`, `propagation` for mount) follow `driver`.
+   * A volume that is gone is not announced.
+   */
+  announce(name: string, action: 'mount' | 'unmount', attributes: Record<string, string>): void {
+    const row = this.row(name);
+    if (row) this.emit(action, row, attributes);
+  }
+
+  private emit(action: VolumeEvent['action'], row: Row, attributes: Record<string, string> = {}): void {
     try {
-      this.onEvent({ action, name: row.name, attributes: { driver: row.driver } });
+      this.onEvent({ action, name: row.name, attributes: { driver: row.driver, ...attributes } });
     } catch {
       // A listener's failure must not break the operation.
     }
