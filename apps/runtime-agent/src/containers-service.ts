@@ -72,6 +72,30 @@ export function containersService(manager: ContainerManager): ContainersServer {
 
 const healthStatuses = new Set(['starting', 'healthy', 'unhealthy']);
 
+/**
+ * Starts an exec; a command that cannot run ends the stream as Docker's daemon ends an attached
+ * exec: the runtime's error on stdout (`OCI runtime exec failed: … executable file not found in
+ * $PATH: unknown`, the last word containerd's error kind) and exit code 127 (not found) or 126 (not
+ * executable), which the client exits with. Undefined then; other errors are thrown.
+ */
+async function startExec(
+  manager: ContainerManager,
+  spec: { container: string; detach: boolean },
+  call: Duplex,
+  options: Parameters<ContainerManager['exec']>[1],
+): Promise<Awaited<ReturnType<ContainerManager['exec']>> | undefined> {
+  try {
+    return await manager.exec(spec.container, options);
+  } catch (err) {
+    const exitCode = isBerthError(err) ? { COMMAND_NOT_FOUND: 127, COMMAND_NOT_EXECUTABLE: 126 }[err.code ?? ''] : undefined;
+    if (exitCode === undefined || spec.detach) throw err;
+    send(call, { $case: 'stdout', value: Buffer.from(`${messageOf(err)}: unknown\r\n`) });
+    send(call, { $case: 'exitCode', value: exitCode });
+    call.end();
+    return undefined;
+  }
+}
+
 /** Docker's exit codes for a command that cannot run: 127 not found, 126 not executable. */
 async function startOrExplain(manager: ContainerManager, id: string): Promise<void> {
   try {
@@ -199,7 +223,7 @@ async function exec(manager: ContainerManager, call: Duplex): Promise<void> {
     if (spec.cmd.length === 0) throw new InvalidArgumentError('No exec command specified');
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
-    const session = await manager.exec(spec.container, {
+    const session = await startExec(manager, spec, call, {
       cmd: spec.cmd,
       env: spec.env,
       workingDir: spec.workingDir || undefined,
@@ -211,6 +235,7 @@ async function exec(manager: ContainerManager, call: Duplex): Promise<void> {
       onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
       onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
     });
+    if (session === undefined) return;
     send(call, { $case: 'execId', value: session.id });
     call.on('data', (m: StreamInput) => {
       if (m.input?.$case === 'stdin') session.write(m.input.value);

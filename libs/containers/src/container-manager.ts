@@ -185,8 +185,16 @@ export class ContainerManager {
     return this.refusingOnFullDisk(this.fs.export(idOrName));
   }
 
-  commitInfo(idOrName: string): CommitInfo {
+  commitInfo(idOrName: string): Promise<CommitInfo> {
     return this.fs.commitInfo(idOrName);
+  }
+
+  /**
+   * Docker's container `commit` event, once an image was made from the container (`comment`,
+   * `imageID`, `imageRef` attributes, the last '' without a name).
+   */
+  committed(idOrName: string, image: { comment: string; imageID: string; imageRef: string }): void {
+    this.ctx.emit('commit', this.ctx.mustGet(this.ctx.resolve(idOrName)), image);
   }
 
   logs(idOrName: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {

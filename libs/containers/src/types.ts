@@ -257,7 +257,11 @@ export interface ContainerSummary {
 
 /** What the image store needs to commit a container (`docker commit`). */
 export interface CommitInfo {
+  /** The container's full id. */
+  id: string;
   upperDir: string;
+  /** Paths of the upper dir that are not the container's changes (mountpoint stubs): not committed. */
+  exclude: string[];
   imageId: string;
   config: ContainerConfig;
 }
