@@ -118,3 +118,22 @@ describe('container prune event', () => {
     expect(await eventLines(['type=container', 'event=prune'], 1)).toEqual(['container prune  (reclaimed=3000)']);
   });
 });
+
+describe('container top, export and commit; image prune', () => {
+  it("are announced with docker's attributes", async () => {
+    const c = (await ok(['run', '-d', '--name', 'observed', 'busybox', 'sleep', '600'])).trim();
+    await ok(['top', 'observed']);
+    const exported = await p.berth(['export', '-o', '/dev/null', 'observed']);
+    expect(exported.code, exported.stderr).toBe(0);
+    await ok(['commit', '-m', 'snap', 'observed', 'observed-image:1']);
+    const image = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'observed-image:1'])).trim();
+    expect(await eventLines(['container=observed', 'event=top', 'event=export', 'event=commit'], 3)).toEqual([
+      `container top ${c} (image=busybox, name=observed)`,
+      `container export ${c} (image=busybox, name=observed)`,
+      `container commit ${c} (comment=snap, image=busybox, imageID=${image}, imageRef=observed-image:1, name=observed)`,
+    ]);
+    expect(await eventLines(['type=image', 'event=tag', `image=${image}`], 1)).toEqual([`image tag ${image} (name=observed-image:1)`]);
+    await ok(['image', 'prune', '-f']);
+    expect(await eventLines(['type=image', 'event=prune'], 1)).toEqual(['image prune  (reclaimed=0)']);
+  });
+});

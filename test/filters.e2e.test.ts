@@ -64,6 +64,8 @@ describe('ps --filter', () => {
     expect(await names('ancestor=busybox', 'label=b')).toEqual(['both']);
     expect(await names('health=none', 'name=job')).toEqual(['job']);
     expect(await names('is-task=true')).toEqual([]);
+    // the columns that show the mounts are no longer empty
+    expect(await ok(['ps', '--format', '{{.Names}} {{.Mounts}} {{.LocalVolumes}}', '--filter', 'volume=filtervol'])).toBe('both filtervol 1\n');
   });
 
   it("refuses what docker refuses, with docker's messages", async () => {

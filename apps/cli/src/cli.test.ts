@@ -44,6 +44,7 @@ const summary: ContainerSummary = {
   labels: {},
   sizeRw: 0,
   sizeRootFs: 0,
+  mounts: [],
   ports: [],
   networks: [],
 };

@@ -18,6 +18,7 @@ const container: ContainerSummary = {
   labels: { tier: 'web', app: 'x' },
   sizeRw: 0,
   sizeRootFs: 0,
+  mounts: [],
   ports: [],
   networks: [],
 };
@@ -39,6 +40,16 @@ describe('ps rows', () => {
     expect(size(12, 4_260_000 + 12)).toBe('12B (virtual 4.26MB)\n');
     expect(size(0, 4_372_000)).toBe('0B (virtual 4.37MB)\n');
     expect(size(1_500, 0)).toBe('1.5kB\n');
+  });
+
+  it('show Mounts and LocalVolumes as docker ps does', () => {
+    const mounts = [
+      { type: 'volume', name: 'a-rather-long-volume-name', source: '/v/x/_data', destination: '/data', driver: 'local' },
+      { type: 'bind', name: '', source: '/srv', destination: '/srv', driver: '' },
+    ];
+    const row = (trunc: boolean) => psRow({ ...container, mounts }, { trunc, now });
+    expect(renderListing('{{.Mounts}}|{{.LocalVolumes}}', [row(true)], psHeader)).toBe('a-rather-long-…,/srv|1\n');
+    expect(renderListing('{{.Mounts}}', [row(false)], psHeader)).toBe('a-rather-long-volume-name,/srv\n');
   });
 
   it('serve custom formats, table formats, labels and json', () => {

@@ -82,9 +82,10 @@ export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: numb
     },
     Labels: () => sortedLabels(c.labels),
     Label: (name?: unknown) => c.labels[String(name)] ?? '',
-    Mounts: () => '',
+    // docker's ContainerContext.Mounts / LocalVolumes: volume names (else sources), cut to 15 characters.
+    Mounts: () => (c.mounts ?? []).map((m) => (trunc ? ellipsis(m.name || m.source, 15) : m.name || m.source)).join(','),
     Networks: () => (c.networks ?? []).join(','),
-    LocalVolumes: () => '0',
+    LocalVolumes: () => String((c.mounts ?? []).filter((m) => m.driver === 'local').length),
     Platform: () => '',
   });
 }

@@ -111,7 +111,7 @@ export class Agent {
       content,
       snapshotter,
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
-      onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
+      onEvent: (e) => publish('image', e.action, e.id, { ...(e.name ? { name: e.name } : {}), ...(e.attributes ?? {}) }),
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
     const volumes = new VolumeStore({

@@ -35,6 +35,7 @@ export class ContainerFilesystem {
     const id = this.ctx.resolve(idOrName);
     return this.ctx.locks.run(id, async () => {
       const rec = this.ctx.mustGet(id);
+      this.ctx.emit('export', rec);
       const rootfs = this.ctx.layout.rootfs(id);
       if (await isMountpoint(rootfs)) {
         const packed = packDirectory(rootfs);

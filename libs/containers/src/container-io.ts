@@ -205,7 +205,9 @@ export class ContainerIo {
   async top(idOrName: string, psArgs?: string[]): Promise<TopResult> {
     const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
     if (!rec.State.Running || rec.State.Restarting) throw new ConflictError(`Container ${rec.Id} is not running`);
-    return this.runtime.top(rec.Id, psArgs);
+    const top = await this.runtime.top(rec.Id, psArgs);
+    this.ctx.emit('top', rec);
+    return top;
   }
 
   /**

@@ -134,8 +134,15 @@ export class ImageStore {
     return this.#gc.remove(ref, options);
   }
 
-  prune(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<PruneResult> {
-    return this.#gc.prune(options);
+  /** See ImageGc.prune; emits Docker's image `prune` event (no image, `reclaimed` bytes). */
+  async prune(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<PruneResult> {
+    const result = await this.#gc.prune(options);
+    try {
+      this.#onEvent({ action: 'prune', id: '', attributes: { reclaimed: String(result.SpaceReclaimed) } });
+    } catch {
+      // A failing listener must not fail a finished prune.
+    }
+    return result;
   }
 
   // ---------------------------------------------------------------- unpack (image-unpacker.ts)
