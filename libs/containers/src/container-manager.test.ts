@@ -407,6 +407,7 @@ describe('ContainerManager', () => {
     const changes = await manager.diff(id);
     expect(changes).toContainEqual({ kind: 'A', path: '/created' });
     expect(changes).toContainEqual({ kind: 'D', path: '/bin/true' });
-    expect(manager.commitInfo(id)).toMatchObject({ imageId: (await manager.inspect(id)).Image });
+    expect(changes.map((c) => c.path)).not.toContain('/etc/hosts');
+    expect(await manager.commitInfo(id)).toMatchObject({ id, imageId: (await manager.inspect(id)).Image, exclude: expect.arrayContaining(['etc/hostname', 'etc/resolv.conf']) });
   });
 });
