@@ -75,8 +75,13 @@ describe('container attach and resize', () => {
   it('run attaches before it starts', async () => {
     await ok(['run', '--name', 'attached', 'busybox', 'true']);
     const id = (await ok(['inspect', '-f', '{{.Id}}', 'attached'])).trim();
-    const lines = await eventLines(['container=attached', 'event=attach', 'event=start'], 2);
-    expect(lines).toEqual([`container attach ${id} (image=busybox, name=attached)`, `container start ${id} (image=busybox, name=attached)`]);
+    const lines = await eventLines(['container=attached', 'event=attach', 'event=start', 'event=die'], 3);
+    expect(lines).toEqual([
+      `container attach ${id} (image=busybox, name=attached)`,
+      `container start ${id} (image=busybox, name=attached)`,
+      // docker 25+ says how long the run lasted, in seconds
+      `container die ${id} (execDuration=0, exitCode=0, image=busybox, name=attached)`,
+    ]);
   });
 
   it('run -t sizes the terminal before the process reads it, and announces the resize', async () => {

@@ -318,7 +318,8 @@ export class ContainerRunner {
     };
     this.deps.health?.stopped(rec);
     if (oom) this.ctx.emit('oom', rec);
-    this.ctx.emit('die', rec, { exitCode: String(exitCode) });
+    // As Docker (since 25): how long the run lasted, in whole seconds.
+    this.ctx.emit('die', rec, { exitCode: String(exitCode), execDuration: String(Math.max(0, Math.floor(ranFor / 1000))) });
     const delay = live.removing
       ? undefined
       : live.restart.shouldRestart(exitCode, rec.RestartCount, rec.ManuallyStopped, ranFor);
