@@ -14,8 +14,10 @@ import {
   forwardService,
   grpcTarget,
   handleServerStream,
+  handleUnary,
   type AgentAnnouncement,
   type BuilderAnnouncement,
+  type DfResponse,
   type Event,
   type RegistryAnnouncement,
   type SubscribeEventsRequest,
@@ -95,7 +97,7 @@ export class Gateway {
     const pick = () => this.agentClient();
     server.addService(ImagesService, forwardService(ImagesService, pick));
     server.addService(ContainersService, forwardService(ContainersService, pick));
-    server.addService(SystemService, forwardService(SystemService, pick));
+    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary(() => this.df()) });
     server.addService(VolumesService, forwardService(VolumesService, pick));
     server.addService(NetworksService, forwardService(NetworksService, pick));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
@@ -124,16 +126,41 @@ export class Gateway {
     return this.client((await this.hosts.pick(5_000)).address);
   }
 
-  /** The builder of the host placement picks (it builds with that host's stores). */
-  private async builderClient(): Promise<grpc.Client> {
+  /**
+   * The builder of the host placement picks (it builds with that host's stores). It waits up to
+   * `waitMs` for one (default: up to two renewals of its entry, a builder restarting or an entry
+   * replaced meanwhile: a build is long, waiting a little for its builder costs little).
+   */
+  private async builderClient(waitMs = 10_000): Promise<grpc.Client> {
     const { hostId } = await this.hosts.pick(5_000);
-    // Up to two renewals of its entry (a builder restarting, an entry replaced meanwhile): a build
-    // is long, waiting a little for its builder costs little.
-    const builder = await this.builders.pick(10_000, {
+    const builder = await this.builders.pick(waitMs, {
       where: (b) => b.hostId === hostId,
       noneMessage: `No image builder is running on host "${hostId}": start it with \`berth platform up\``,
     });
     return this.client(builder.address);
+  }
+
+  /**
+   * `system df`: the agent's rows (images, containers, volumes) with the Build Cache row of the
+   * host's builder, which owns the build cache (its System.Df). A builder that is not running or
+   * does not answer leaves the agent's row (zeros): df must not fail for want of a builder.
+   */
+  private async df(): Promise<DfResponse> {
+    const ask = async (client: grpc.Client) =>
+      new Promise<DfResponse>((resolve, reject) => {
+        const m = SystemService.df;
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, { deadline: Date.now() + 30_000 }, (err, res) =>
+          err ? reject(err) : resolve(res!),
+        );
+      });
+    const [agent, builder] = await Promise.all([
+      this.agentClient().then(ask),
+      this.builderClient(0)
+        .then(ask)
+        .catch(() => undefined),
+    ]);
+    const cache = builder?.rows.find((r) => r.type === 'Build Cache');
+    return { rows: agent.rows.map((r) => (r.type === 'Build Cache' && cache ? cache : r)) };
   }
 
   private async registryClient(): Promise<grpc.Client> {

@@ -27,6 +27,7 @@ export function systemService(builder: Builder, facts: { hostId: string; version
     ),
     df: handleUnary(async () => {
       const { records, size } = builder.cache.usage();
+      // Docker counts no cache record as in use between builds: all of it is reclaimable.
       return { rows: [{ type: 'Build Cache', total: records, active: 0, size, reclaimable: size }] };
     }),
   };

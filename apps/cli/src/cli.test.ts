@@ -43,6 +43,8 @@ const summary: ContainerSummary = {
   status: 'Up 9 seconds',
   labels: {},
   sizeRw: 0,
+  sizeRootFs: 0,
+  mounts: [],
   ports: [],
   networks: [],
 };

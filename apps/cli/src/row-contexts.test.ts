@@ -17,6 +17,8 @@ const container: ContainerSummary = {
   status: 'Up 5 seconds',
   labels: { tier: 'web', app: 'x' },
   sizeRw: 0,
+  sizeRootFs: 0,
+  mounts: [],
   ports: [],
   networks: [],
 };
@@ -31,6 +33,23 @@ describe('ps rows', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('show SIZE as docker ps -s: the writable layer, and the virtual size when known', () => {
+    const size = (sizeRw: number, sizeRootFs: number) => renderListing('{{.Size}}', [psRow({ ...container, sizeRw, sizeRootFs }, { trunc: true, now })], psHeader);
+    expect(size(12, 4_260_000 + 12)).toBe('12B (virtual 4.26MB)\n');
+    expect(size(0, 4_372_000)).toBe('0B (virtual 4.37MB)\n');
+    expect(size(1_500, 0)).toBe('1.5kB\n');
+  });
+
+  it('show Mounts and LocalVolumes as docker ps does', () => {
+    const mounts = [
+      { type: 'volume', name: 'a-rather-long-volume-name', source: '/v/x/_data', destination: '/data', driver: 'local' },
+      { type: 'bind', name: '', source: '/srv', destination: '/srv', driver: '' },
+    ];
+    const row = (trunc: boolean) => psRow({ ...container, mounts }, { trunc, now });
+    expect(renderListing('{{.Mounts}}|{{.LocalVolumes}}', [row(true)], psHeader)).toBe('a-rather-long-…,/srv|1\n');
+    expect(renderListing('{{.Mounts}}', [row(false)], psHeader)).toBe('a-rather-long-volume-name,/srv\n');
   });
 
   it('serve custom formats, table formats, labels and json', () => {

@@ -75,12 +75,17 @@ export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: numb
     Ports: () => portsColumn(c),
     State: () => c.state,
     Status: () => c.status,
-    Size: () => humanSizeWithPrecision(c.sizeRw, 3),
+    // docker's ContainerContext.Size: `12B (virtual 4.26MB)`, the writable layer alone when the virtual size is unknown.
+    Size: () => {
+      const rw = humanSizeWithPrecision(c.sizeRw, 3);
+      return c.sizeRootFs > 0 ? `${rw} (virtual ${humanSizeWithPrecision(c.sizeRootFs, 3)})` : rw;
+    },
     Labels: () => sortedLabels(c.labels),
     Label: (name?: unknown) => c.labels[String(name)] ?? '',
-    Mounts: () => '',
+    // docker's ContainerContext.Mounts / LocalVolumes: volume names (else sources), cut to 15 characters.
+    Mounts: () => (c.mounts ?? []).map((m) => (trunc ? ellipsis(m.name || m.source, 15) : m.name || m.source)).join(','),
     Networks: () => (c.networks ?? []).join(','),
-    LocalVolumes: () => '0',
+    LocalVolumes: () => String((c.mounts ?? []).filter((m) => m.driver === 'local').length),
     Platform: () => '',
   });
 }
@@ -212,7 +217,8 @@ export function dfRow(r: DfRow): FieldContext {
     TotalCount: () => String(r.total),
     Active: () => String(r.active),
     Size: () => humanSize(r.size),
+    // docker prints a percentage for images, containers and volumes, none for the build cache.
     Reclaimable: () =>
-      r.size > 0 ? `${humanSize(r.reclaimable)} (${Math.trunc((r.reclaimable * 100) / r.size)}%)` : humanSize(r.reclaimable),
+      r.size > 0 && r.type !== 'Build Cache' ? `${humanSize(r.reclaimable)} (${Math.trunc((r.reclaimable * 100) / r.size)}%)` : humanSize(r.reclaimable),
   });
 }

@@ -115,7 +115,7 @@ export class Agent {
       snapshotter,
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
       held: (resource) => worker?.leaseManager.holds(resource) ?? false,
-      onEvent: (e) => publish('image', e.action, e.id, e.name ? { name: e.name } : {}),
+      onEvent: (e) => publish('image', e.action, e.id, { ...(e.name ? { name: e.name } : {}), ...(e.attributes ?? {}) }),
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
     const volumes = new VolumeStore({
@@ -126,7 +126,13 @@ export class Agent {
     });
     // Bridges, rules and DNS servers are (re)built before containers are reconciled; what no
     // container needs any more is swept after. The tag names this agent's objects on the host.
-    const network = await NetworkManager.open({ db, tag: hostId.replace(/-/g, '').slice(0, 8), log, containers: containerLookup(() => manager) });
+    const network = await NetworkManager.open({
+      db,
+      tag: hostId.replace(/-/g, '').slice(0, 8),
+      log,
+      containers: containerLookup(() => manager),
+      onEvent: (e) => publish('network', e.action, e.id, e.attributes),
+    });
     manager = new ContainerManager({
       dataRoot: options.dataRoot,
       runRoot: options.runRoot,
@@ -136,7 +142,8 @@ export class Agent {
       runtime,
       volumes,
       network,
-      onEvent: (e) => publish('container', e.action, e.id, { ...(e.attributes ?? {}), name: e.name, image: e.image }),
+      // A prune names no container: its event carries only what was reclaimed.
+      onEvent: (e) => publish('container', e.action, e.id, e.id ? { ...(e.attributes ?? {}), name: e.name, image: e.image } : (e.attributes ?? {})),
       log,
     });
     await manager.init();
@@ -195,6 +202,23 @@ export class Agent {
     this.db.close();
   }
 
+  /**
+   * `system df`'s Containers row as Docker computes it: the writable layers' files (`ps -s` SizeRw)
+   * of every container; those of the containers not running, paused or restarting are reclaimable.
+   */
+  private async containerRow(): Promise<{ type: string; total: number; active: number; size: number; reclaimable: number }> {
+    const list = await this.containers.list({ all: true, size: true });
+    const active = (state: string) => state === 'running' || state === 'paused' || state === 'restarting';
+    const sum = (items: typeof list) => items.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+    return {
+      type: 'Containers',
+      total: list.length,
+      active: list.filter((c) => active(c.State)).length,
+      size: sum(list),
+      reclaimable: sum(list.filter((c) => !active(c.State))),
+    };
+  }
+
   /** `system df`'s Local Volumes row. */
   private async volumeRow(): Promise<{ type: string; total: number; active: number; size: number; reclaimable: number }> {
     const u = (await this.volumes?.usage()) ?? { count: 0, active: 0, size: 0, reclaimable: 0 };
@@ -224,13 +248,12 @@ export class Agent {
       }),
       df: handleUnary(async () => {
         const df = await this.images.df();
-        const list = await this.containers.list({ all: true });
-        const running = list.filter((c) => c.State === 'running' || c.State === 'paused').length;
         return {
           rows: [
             { type: 'Images', total: df.count, active: df.active, size: df.size, reclaimable: df.reclaimable },
-            { type: 'Containers', total: list.length, active: running, size: 0, reclaimable: 0 },
+            await this.containerRow(),
             await this.volumeRow(),
+            // The build cache is the builder's (apps/builder): the gateway puts its row here.
             { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
           ],
         };

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { parseSecurityOpts, type ContainerManager, type HealthStatus } from '@berth/containers';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
-import { parseTimeArg } from '@berth/events';
+import { parseTimeArgNs } from '@berth/filters';
 import {
   StreamKind,
   handleServerStream,
@@ -51,9 +51,9 @@ export function containersService(manager: ContainerManager): ContainersServer {
       return manager.waitHealth(id, { until: until as HealthStatus[], timeoutMs: timeoutMs || undefined, signal: controller.signal });
     }),
     rename: handleUnary(async ({ id, name }) => (await manager.rename(id, name), {})),
-    prune: handleUnary(async () => ({ deleted: await manager.prune(), spaceReclaimed: 0 })),
+    prune: handleUnary(async ({ filters }) => manager.prune(filtersToMap(filters))),
     list: handleUnary(async (req) => {
-      const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters) });
+      const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters), size: req.size });
       return { containers: list.map(summaryToProto) };
     }),
     inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.inspect(id)) })),
@@ -71,6 +71,30 @@ export function containersService(manager: ContainerManager): ContainersServer {
 }
 
 const healthStatuses = new Set(['starting', 'healthy', 'unhealthy']);
+
+/**
+ * Starts an exec; a command that cannot run ends the stream as Docker's daemon ends an attached
+ * exec: the runtime's error on stdout (`OCI runtime exec failed: … executable file not found in
+ * $PATH: unknown`, the last word containerd's error kind) and exit code 127 (not found) or 126 (not
+ * executable), which the client exits with. Undefined then; other errors are thrown.
+ */
+async function startExec(
+  manager: ContainerManager,
+  spec: { container: string; detach: boolean },
+  call: Duplex,
+  options: Parameters<ContainerManager['exec']>[1],
+): Promise<Awaited<ReturnType<ContainerManager['exec']>> | undefined> {
+  try {
+    return await manager.exec(spec.container, options);
+  } catch (err) {
+    const exitCode = isBerthError(err) ? { COMMAND_NOT_FOUND: 127, COMMAND_NOT_EXECUTABLE: 126 }[err.code ?? ''] : undefined;
+    if (exitCode === undefined || spec.detach) throw err;
+    send(call, { $case: 'stdout', value: Buffer.from(`${messageOf(err)}: unknown\r\n`) });
+    send(call, { $case: 'exitCode', value: exitCode });
+    call.end();
+    return undefined;
+  }
+}
 
 /** Docker's exit codes for a command that cannot run: 127 not found, 126 not executable. */
 async function startOrExplain(manager: ContainerManager, id: string): Promise<void> {
@@ -106,8 +130,9 @@ async function* logs(
   for await (const entry of manager.logs(req.id, {
     follow: req.follow,
     tail,
-    since: req.since ? parseTimeArg(req.since) : undefined,
-    until: req.until ? parseTimeArg(req.until) : undefined,
+    // Nanoseconds: a `--since` copied from `logs -t` keeps its precision.
+    since: req.since ? parseTimeArgNs(req.since) : undefined,
+    until: req.until ? parseTimeArgNs(req.until) : undefined,
     signal: controller.signal,
   })) {
     if (entry.stream === 'stdout' ? !wantStdout : !wantStderr) continue;
@@ -162,15 +187,24 @@ async function attach(manager: ContainerManager, call: Duplex): Promise<void> {
       onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
       onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
     });
+    // The terminal size a client sends before the start has no console to act on yet: it is
+    // applied once the container runs, as docker's client resizes after its start.
+    let size: { rows: number; cols: number } | undefined;
     call.on('data', (m: StreamInput) => {
       if (m.input?.$case === 'stdin') session.write(m.input.value);
       else if (m.input?.$case === 'closeStdin') session.closeStdin();
-      else if (m.input?.$case === 'resize') session.resize(m.input.value.rows, m.input.value.cols);
+      else if (m.input?.$case === 'resize') {
+        size = { rows: m.input.value.rows, cols: m.input.value.cols };
+        session.resize(size.rows, size.cols);
+      }
     });
     call.on('end', () => session.closeStdin());
     call.resume();
     const exit = manager.wait(id, { condition: 'next-exit' });
-    if (spec.start) await startOrExplain(manager, id);
+    if (spec.start) {
+      await startOrExplain(manager, id);
+      if (size) session.resize(size.rows, size.cols);
+    }
     const exitCode = await exit;
     await session.done;
     send(call, { $case: 'exitCode', value: exitCode });
@@ -189,7 +223,7 @@ async function exec(manager: ContainerManager, call: Duplex): Promise<void> {
     if (spec.cmd.length === 0) throw new InvalidArgumentError('No exec command specified');
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
-    const session = await manager.exec(spec.container, {
+    const session = await startExec(manager, spec, call, {
       cmd: spec.cmd,
       env: spec.env,
       workingDir: spec.workingDir || undefined,
@@ -201,6 +235,7 @@ async function exec(manager: ContainerManager, call: Duplex): Promise<void> {
       onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
       onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
     });
+    if (session === undefined) return;
     send(call, { $case: 'execId', value: session.id });
     call.on('data', (m: StreamInput) => {
       if (m.input?.$case === 'stdin') session.write(m.input.value);

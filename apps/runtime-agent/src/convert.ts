@@ -115,7 +115,15 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
     state: s.State,
     status: s.Status,
     labels: s.Labels ?? {},
-    sizeRw: 0,
+    sizeRw: s.SizeRw ?? 0,
+    sizeRootFs: s.SizeRootFs ?? 0,
+    mounts: (s.Mounts as Array<{ Type?: string; Name?: string; Source?: string; Destination?: string; Driver?: string }>).map((m) => ({
+      type: m.Type ?? '',
+      name: m.Name ?? '',
+      source: m.Source ?? '',
+      destination: m.Destination ?? '',
+      driver: m.Driver ?? '',
+    })),
     ports: (s.Ports as Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>).map((p) => ({
       ip: p.IP ?? '',
       privatePort: p.PrivatePort,

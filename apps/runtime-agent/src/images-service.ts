@@ -78,11 +78,12 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
       return { loaded: loaded.map((l) => (l.name ? `Loaded image: ${l.name}` : `Loaded image ID: ${l.id}`)) };
     }),
     commit: handleUnary(async (req) => {
-      const info = containers.commitInfo(req.container);
+      const info = await containers.commitInfo(req.container);
       if (req.pause) await containers.pause(req.container).catch(() => {});
       try {
         const image = await images.commit({
           upperDir: info.upperDir,
+          exclude: info.exclude,
           parent: info.imageId,
           config: info.config,
           ref: req.ref || undefined,
@@ -90,6 +91,7 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
           message: req.message || undefined,
           changes: req.changes,
         });
+        containers.committed(info.id, { comment: req.message, imageID: image.id, imageRef: req.ref ? parseReference(req.ref).familiar() : '' });
         return summary(image.id);
       } finally {
         if (req.pause) await containers.unpause(req.container).catch(() => {});

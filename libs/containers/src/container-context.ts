@@ -80,6 +80,15 @@ export class ContainerContext {
     throw new NotFoundError(`No such container: ${idOrName}`, { code: 'NO_SUCH_CONTAINER', detail: { container: idOrName } });
   }
 
+  /** Docker's `container prune` event: no actor, the bytes reclaimed. */
+  emitPrune(reclaimed: number): void {
+    try {
+      this.onEvent({ action: 'prune', id: '', name: '', image: '', attributes: { reclaimed: String(reclaimed) } });
+    } catch {
+      // A listener's failure must not break the prune.
+    }
+  }
+
   /** Publishes a container event; a listener's failure never breaks the lifecycle. */
   emit(action: ContainerEvent['action'], rec: ContainerRecord, attributes: Record<string, string> = {}): void {
     try {

@@ -6,6 +6,7 @@ import { mountAll, unmount } from '@berth/snapshots';
 import type { ContainerContext } from './container-context.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { isMountpoint } from './mountinfo.js';
+import { mountStubs } from './mount-stubs.js';
 import type { CommitInfo } from './types.js';
 
 /** A container's filesystem as data: `docker diff`, `docker export`, and what `docker commit` needs. */
@@ -15,10 +16,15 @@ export class ContainerFilesystem {
     private readonly snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'upperDir' | 'lowerDirs'>,
   ) {}
 
-  /** Changes of the container's rw layer against its image (`docker diff`). */
+  /**
+   * Changes of the container's rw layer against its image (`docker diff`), without the mountpoint
+   * stubs of /etc/hostname, /etc/hosts and /etc/resolv.conf (mount-stubs.ts), as Docker shows them.
+   */
   async diff(idOrName: string): Promise<Array<{ kind: 'A' | 'C' | 'D'; path: string }>> {
     const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
-    return listChanges(this.snapshotter.upperDir(rec.SnapshotKey), await this.snapshotter.lowerDirs(rec.SnapshotKey));
+    const upper = this.snapshotter.upperDir(rec.SnapshotKey);
+    const hidden = new Set((await mountStubs(upper)).map((p) => `/${p}`));
+    return (await listChanges(upper, await this.snapshotter.lowerDirs(rec.SnapshotKey))).filter((c) => !hidden.has(c.path));
   }
 
   /**
@@ -29,6 +35,7 @@ export class ContainerFilesystem {
     const id = this.ctx.resolve(idOrName);
     return this.ctx.locks.run(id, async () => {
       const rec = this.ctx.mustGet(id);
+      this.ctx.emit('export', rec);
       const rootfs = this.ctx.layout.rootfs(id);
       if (await isMountpoint(rootfs)) {
         const packed = packDirectory(rootfs);
@@ -55,9 +62,10 @@ export class ContainerFilesystem {
     });
   }
 
-  /** What `ImageStore.commit` needs to turn the container into an image. */
-  commitInfo(idOrName: string): CommitInfo {
+  /** What `ImageStore.commit` needs to turn the container into an image (the mountpoint stubs left out). */
+  async commitInfo(idOrName: string): Promise<CommitInfo> {
     const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
-    return { upperDir: this.snapshotter.upperDir(rec.SnapshotKey), imageId: rec.Image, config: rec.Config };
+    const upperDir = this.snapshotter.upperDir(rec.SnapshotKey);
+    return { id: rec.Id, upperDir, exclude: await mountStubs(upperDir), imageId: rec.Image, config: rec.Config };
   }
 }

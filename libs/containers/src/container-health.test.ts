@@ -4,7 +4,7 @@ import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { tempDir, type TempDir } from '@berth/testing';
 import type { ExecProcess } from '@berth/runtime';
 import { ContainerContext } from './container-context.js';
-import { matchesFilters } from './container-filters.js';
+import { psFilter } from './container-filters.js';
 import { ContainerHealth, type ProbeExec } from './container-health.js';
 import { FakeClock } from './fake-clock.js';
 import type { HealthConfig } from './health-config.js';
@@ -251,12 +251,15 @@ describe('ContainerHealth', () => {
       health.started(r);
       r.State.Health!.Status = 'healthy';
     });
-    const match = (value: string) =>
-      [plain, starting, healthy].filter((r) => matchesFilters(ctx.store.get(r.Id)!, { health: [value] }, new Set())).map((r) => r.Id);
-    expect(match('none')).toEqual([plain.Id]);
-    expect(match('starting')).toEqual([starting.Id]);
-    expect(match('healthy')).toEqual([healthy.Id]);
-    expect(match('unhealthy')).toEqual([]);
-    expect(() => match('sick')).toThrow('Unrecognised filter value for health: sick');
+    const ids = [plain, starting, healthy].map((r) => r.Id);
+    const match = async (value: string) => {
+      const filter = await psFilter({ health: [value] }, { resolve: (v) => v, ancestors: async () => new Set(), ids });
+      return filter.apply(ids.map((id) => ctx.store.get(id)!), () => undefined).map((r) => r.Id);
+    };
+    expect(await match('none')).toEqual([plain.Id]);
+    expect(await match('starting')).toEqual([starting.Id]);
+    expect(await match('healthy')).toEqual([healthy.Id]);
+    expect(await match('unhealthy')).toEqual([]);
+    await expect(match('sick')).rejects.toThrow('Unrecognised filter value for health: sick');
   });
 });

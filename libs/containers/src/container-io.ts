@@ -85,9 +85,13 @@ export class ContainerIo {
         deliver(entry.stream, entry.partial ? entry.line : Buffer.concat([entry.line, Buffer.from('\n')]));
       }
     }
+    // The last terminal size asked for: one asked before the start reaches the console as soon as
+    // the runtime made it (before the process runs, so its first `stty size` is right).
+    let size: { height: number; width: number } | undefined;
     const connect: PendingAttach = {
       connect: async () => {
         const session = await this.runtime.attach(id);
+        if (size) await this.runtime.resize(id, size).catch(() => {}); // no terminal: nothing to size
         if (options.stdin) input.pipe(session.stdin);
         else input.resume();
         const detach = () => session.close();
@@ -104,6 +108,8 @@ export class ContainerIo {
     };
     await this.ctx.locks.run(id, async () => {
       const rec = this.ctx.mustGet(id);
+      // Docker announces every attach, the one `run` makes before the start included.
+      this.ctx.emit('attach', rec);
       if (rec.State.Running && !rec.State.Restarting) {
         await connect.connect();
         return;
@@ -121,8 +127,13 @@ export class ContainerIo {
     return {
       write: (data) => void input.write(data),
       closeStdin: () => void input.end(),
-      // A resize after the container exited, or of one without a terminal, has nothing to act on.
-      resize: (rows, cols) => void this.runtime.resize(id, { height: rows, width: cols }).catch(() => {}),
+      // A resize after the container exited, or of one without a terminal, has nothing to act on;
+      // one that took effect is announced as Docker does (`resize`, height and width).
+      resize: (rows, cols) =>
+        void this.runtime
+          .resize(id, (size = { height: rows, width: cols }))
+          .then(() => this.ctx.emit('resize', this.ctx.mustGet(id), { height: String(rows), width: String(cols) }))
+          .catch(() => {}),
       done,
     };
   }
@@ -194,7 +205,9 @@ export class ContainerIo {
   async top(idOrName: string, psArgs?: string[]): Promise<TopResult> {
     const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
     if (!rec.State.Running || rec.State.Restarting) throw new ConflictError(`Container ${rec.Id} is not running`);
-    return this.runtime.top(rec.Id, psArgs);
+    const top = await this.runtime.top(rec.Id, psArgs);
+    this.ctx.emit('top', rec);
+    return top;
   }
 
   /**

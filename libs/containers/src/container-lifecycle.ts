@@ -1,9 +1,12 @@
 import { mkdir } from 'node:fs/promises';
+import { FilterArgs, pruneUntil, type FilterInput } from '@berth/filters';
+import { directorySize } from '@berth/snapshots';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, isBerthError, messageOf } from '@berth/errors';
 import type { RuntimeLifecycle } from '@berth/runtime';
 import type { ContainerContext } from './container-context.js';
 import type { HealthHooks } from './container-health.js';
 import type { ContainerRunner } from './container-runner.js';
+import type { ContainerSnapshotter } from './dependencies.js';
 import { nameInUse } from './container-store.js';
 import { sweepOrphans, type SweepDeps } from './container-sweep.js';
 import { notifyWaiters } from './live-state.js';
@@ -22,6 +25,7 @@ const defaultStopTimeout = 10;
 /** What the lifecycle verbs use besides the runner. */
 export interface LifecycleDeps extends SweepDeps {
   runtime: Pick<RuntimeLifecycle, 'pause' | 'resume' | 'delete'>;
+  snapshotter: Pick<ContainerSnapshotter, 'list' | 'remove' | 'upperDir'>;
 }
 
 export class ContainerLifecycle {
@@ -279,20 +283,34 @@ export class ContainerLifecycle {
     }
   }
 
-  /** Removes every stopped (created, exited, dead) container. @returns the removed ids. */
-  async prune(): Promise<string[]> {
-    const removed: string[] = [];
+  /**
+   * `docker container prune`: removes every stopped (created, exited, dead) container the filters
+   * select (`until`: created at or before; `label`: every one holds; `label!`: not all of them
+   * hold). Reclaimed space is what their writable layers held, measured as `ps -s` does. Emits
+   * Docker's `prune` event (attribute `reclaimed`). InvalidArgumentError `invalid filter 'x'`.
+   */
+  async prune(filters?: FilterInput): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    const f = FilterArgs.from(filters).validate(['label', 'label!', 'until']);
+    const until = pruneUntil(f);
+    const deleted: string[] = [];
+    let spaceReclaimed = 0;
     for (const rec of this.ctx.store.all()) {
       if (rec.State.Running) continue;
+      if (until !== undefined && Date.parse(rec.Created) > until) continue;
+      const labels = rec.Config.Labels ?? {};
+      if (!f.matchKVList('label', labels) || (f.has('label!') && f.matchKVList('label!', labels))) continue;
+      const size = await directorySize(this.deps.snapshotter.upperDir(rec.SnapshotKey)).catch(() => 0);
       try {
         await this.remove(rec.Id);
-        removed.push(rec.Id);
+        deleted.push(rec.Id);
+        spaceReclaimed += size;
       } catch (err) {
         // Started or removed meanwhile: not ours to prune.
         if (!isBerthError(err)) throw err;
       }
     }
-    return removed;
+    this.ctx.emitPrune(spaceReclaimed);
+    return { deleted, spaceReclaimed };
   }
 }
 

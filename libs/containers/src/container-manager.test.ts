@@ -334,7 +334,7 @@ describe('ContainerManager', () => {
 
     const running = await manager.create({ image: 'busybox', cmd: ['sleep', '1000'] });
     await manager.start(running);
-    expect(await manager.prune()).toEqual([id]);
+    expect(await manager.prune()).toEqual({ deleted: [id], spaceReclaimed: 5 }); // "data\n"
     expect((await manager.list({ all: true })).map((c) => c.Id)).toEqual([running]);
   });
 
@@ -407,6 +407,7 @@ describe('ContainerManager', () => {
     const changes = await manager.diff(id);
     expect(changes).toContainEqual({ kind: 'A', path: '/created' });
     expect(changes).toContainEqual({ kind: 'D', path: '/bin/true' });
-    expect(manager.commitInfo(id)).toMatchObject({ imageId: (await manager.inspect(id)).Image });
+    expect(changes.map((c) => c.path)).not.toContain('/etc/hosts');
+    expect(await manager.commitInfo(id)).toMatchObject({ id, imageId: (await manager.inspect(id)).Image, exclude: expect.arrayContaining(['etc/hostname', 'etc/resolv.conf']) });
   });
 });

@@ -10,6 +10,7 @@ import { ContainerLifecycle } from './container-lifecycle.js';
 import { ContainerQueries } from './container-queries.js';
 import { ContainerRunner } from './container-runner.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
+import type { FilterInput } from '@berth/filters';
 import type { DockerStats } from './docker-stats.js';
 import type { HealthClock } from './health-monitor.js';
 import type { ContainerInspect } from './inspect.js';
@@ -146,8 +147,9 @@ export class ContainerManager {
     return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
 
-  prune(): Promise<string[]> {
-    return this.refusingOnFullDisk(this.lifecycle.prune());
+  /** See ContainerLifecycle.prune. */
+  prune(filters?: FilterInput): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    return this.refusingOnFullDisk(this.lifecycle.prune(filters));
   }
 
   list(options: ListOptions = {}): Promise<ContainerSummary[]> {
@@ -183,8 +185,16 @@ export class ContainerManager {
     return this.refusingOnFullDisk(this.fs.export(idOrName));
   }
 
-  commitInfo(idOrName: string): CommitInfo {
+  commitInfo(idOrName: string): Promise<CommitInfo> {
     return this.fs.commitInfo(idOrName);
+  }
+
+  /**
+   * Docker's container `commit` event, once an image was made from the container (`comment`,
+   * `imageID`, `imageRef` attributes, the last '' without a name).
+   */
+  committed(idOrName: string, image: { comment: string; imageID: string; imageRef: string }): void {
+    this.ctx.emit('commit', this.ctx.mustGet(this.ctx.resolve(idOrName)), image);
   }
 
   logs(idOrName: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {

@@ -1,5 +1,6 @@
 import type { ContainerContext } from './container-context.js';
-import { matchesFilters } from './container-filters.js';
+import { directorySize } from '@berth/snapshots';
+import { psFilter, type ContainerLinks } from './container-filters.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import { toInspect, toSummary, withNetworkInspect, withNetworkSummary, type ContainerInspect } from './inspect.js';
 import { usesVolume } from './mounts.js';
@@ -8,7 +9,7 @@ import type { ContainerRecord, ContainerSummary, ListOptions } from './types.js'
 
 /** What the queries read besides the records. */
 export interface QueryDeps {
-  images: Pick<ImageSource, 'resolve'>;
+  images: Pick<ImageSource, 'resolve' | 'children'>;
   snapshotter: Pick<ContainerSnapshotter, 'upperDir' | 'lowerDirs'>;
   network?: Pick<ContainerNetworking, 'inspect' | 'summary'>;
 }
@@ -20,23 +21,66 @@ export class ContainerQueries {
     private readonly deps: QueryDeps,
   ) {}
 
-  /** `docker ps`: newest first; see ListOptions for the filters. */
+  /**
+   * `docker ps`: newest first; filters as Docker's (container-filters.ts). The IMAGE of a container
+   * whose image reference no longer names its image (`rmi -f` untagged it, or the tag moved) is the
+   * image id, as Docker shows it. With `size`, SizeRw and SizeRootFs as Docker measures them.
+   */
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
-    const filters = options.filters ?? {};
-    let records = this.ctx.store.all();
-    if (!options.all && !options.latest && options.limit === undefined && !filters.status) {
+    const all = this.ctx.store.all();
+    const filter = await psFilter(options.filters, {
+      resolve: (v) => this.ctx.resolve(v),
+      ancestors: (refs) => this.ancestors(refs),
+      ids: all.map((r) => r.Id),
+    });
+    const links = (r: ContainerRecord) => this.deps.network?.summary(r.Id) as ContainerLinks | undefined;
+    let records = filter.apply(all, links);
+    if (!options.all && !options.latest && !(options.limit !== undefined && options.limit > 0) && !filter.all) {
       records = records.filter((r) => r.State.Running);
     }
-    const ancestors = new Set<string>();
-    for (const ref of filters.ancestor ?? []) {
-      const image = await this.deps.images.resolve(ref).catch(() => undefined);
-      if (image !== undefined) ancestors.add(image.id);
-    }
-    records = records.filter((r) => matchesFilters(r, filters, ancestors));
     if (options.latest) records = records.slice(0, 1);
     else if (options.limit !== undefined && options.limit > 0) records = records.slice(0, options.limit);
     const now = Date.now();
-    return records.map((r) => withNetworkSummary(toSummary(r, now), this.deps.network?.summary(r.Id)));
+    const summaries: ContainerSummary[] = [];
+    for (const r of records) {
+      const summary = withNetworkSummary(toSummary(r, now), this.deps.network?.summary(r.Id));
+      summary.Image = await this.imageColumn(r);
+      if (options.size) Object.assign(summary, await this.size(r));
+      summaries.push(summary);
+    }
+    return summaries;
+  }
+
+  /**
+   * Docker's container sizes: SizeRw, the files of its writable layer (moby pkg/directory.Size of
+   * the overlay upper dir), and SizeRootFs, that plus its image's layers.
+   */
+  async size(rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const sizeRw = await directorySize(this.deps.snapshotter.upperDir(rec.SnapshotKey)).catch(() => 0);
+    const image = await this.deps.images.resolve(rec.Image).catch(() => undefined);
+    return { SizeRw: sizeRw, SizeRootFs: sizeRw + (image?.size ?? 0) };
+  }
+
+  /** The reference the container was made from while it still names its image, else the image id. */
+  private async imageColumn(rec: ContainerRecord): Promise<string> {
+    if (rec.ImageRef === rec.Image) return rec.Image;
+    const image = await this.deps.images.resolve(rec.ImageRef).catch(() => undefined);
+    return image?.id === rec.Image ? rec.ImageRef : rec.Image;
+  }
+
+  /** The images `ancestor` values name, with every image made from them (Docker's populateImageFilterByParents). */
+  private async ancestors(refs: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const add = (id: string) => {
+      if (found.has(id)) return;
+      found.add(id);
+      for (const child of this.deps.images.children?.(id) ?? []) add(child);
+    };
+    for (const ref of refs) {
+      const image = await this.deps.images.resolve(ref).catch(() => undefined);
+      if (image !== undefined) add(image.id);
+    }
+    return found;
   }
 
   /** Docker's ContainerInspectResponse. NotFoundError `No such container: x`. */

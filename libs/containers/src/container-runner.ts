@@ -13,7 +13,7 @@ import type { ContainerSnapshotter } from './dependencies.js';
 import { deferred, notifyWaiters, type Live } from './live-state.js';
 import { CommandNotRunnableError, lookPath } from './look-path.js';
 import { isMountpoint } from './mountinfo.js';
-import { anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
+import { announceVolumes, anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
 import { securitySpecOptions } from './security-options.js';
@@ -163,6 +163,7 @@ export class ContainerRunner {
     }
     const rootfs = layout.rootfs(id);
     await runtime.delete(id, { force: true }).catch(() => {});
+    let mounted = false;
     try {
       // Written first: an agent that dies from here on finds it at its next start (reconcileLocked).
       // On a full disk this write fails and the start is refused (the failure is recorded below).
@@ -177,6 +178,9 @@ export class ContainerRunner {
       await lookPath(rootfs, rec.Path, { env: rec.Config.Env, workingDir: cwd });
       const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
       const sandbox = await network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
+      const volumeMounts = await prepareMounts(rec.MountPoints ?? [], rootfs, volumes);
+      announceVolumes(volumes, 'mount', rec);
+      mounted = true;
       if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts, { mode: 0o644 });
       if (sandbox?.resolvConf !== undefined) await writeFile(rec.ResolvConfPath, sandbox.resolvConf, { mode: 0o644 });
       const spec = generateSpec({
@@ -188,7 +192,7 @@ export class ContainerRunner {
         user,
         hostname: rec.Config.Hostname,
         terminal: rec.Config.Tty,
-        mounts: withSystemMounts(await prepareMounts(rec.MountPoints ?? [], rootfs, volumes), [
+        mounts: withSystemMounts(volumeMounts, [
           bind(rec.HostnamePath, '/etc/hostname'),
           bind(rec.HostsPath, '/etc/hosts'),
           bind(rec.ResolvConfPath, '/etc/resolv.conf'),
@@ -242,6 +246,7 @@ export class ContainerRunner {
       await runtime.delete(id, { force: true }).catch(() => {});
       await unmount(rootfs).catch(() => {});
       await network?.stop(id).catch(() => {});
+      if (mounted) announceVolumes(volumes, 'unmount', rec);
       const exitCode = exitCodeOfStartError(err);
       const message = messageOf(err);
       rec.State = { ...rec.State, Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exitCode, Error: message };
@@ -292,12 +297,13 @@ export class ContainerRunner {
 
   /** Records an exit, cleans the run up, then restarts (policy) or auto-removes. */
   async handleExitLocked(rec: ContainerRecord, live: Live, exitCode: number): Promise<void> {
-    const { runtime, network } = this.deps;
+    const { runtime, network, volumes } = this.deps;
     const id = rec.Id;
     const oom = await runtime.oomKilled(id).catch(() => false);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
     await network?.stop(id).catch(() => {});
+    announceVolumes(volumes, 'unmount', rec);
     const finishedAt = new Date();
     const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
     rec.State = {
@@ -312,7 +318,8 @@ export class ContainerRunner {
     };
     this.deps.health?.stopped(rec);
     if (oom) this.ctx.emit('oom', rec);
-    this.ctx.emit('die', rec, { exitCode: String(exitCode) });
+    // As Docker (since 25): how long the run lasted, in whole seconds.
+    this.ctx.emit('die', rec, { exitCode: String(exitCode), execDuration: String(Math.max(0, Math.floor(ranFor / 1000))) });
     const delay = live.removing
       ? undefined
       : live.restart.shouldRestart(exitCode, rec.RestartCount, rec.ManuallyStopped, ranFor);

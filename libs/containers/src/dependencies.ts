@@ -9,8 +9,10 @@ import type { HealthConfig } from './health-config.js';
 
 /** From @berth/images `ImageStore`. */
 export interface ImageSource {
-  /** NotFoundError `No such image: x`. */
-  resolve(refOrId: string): Promise<{ id: string; config: ImageConfigLike }>;
+  /** NotFoundError `No such image: x`. `size`: the bytes of its layers, uncompressed (ps -s's "virtual"). */
+  resolve(refOrId: string): Promise<{ id: string; config: ImageConfigLike; size?: number }>;
+  /** Ids of the images made from this one (commit, builds that record a parent), for `ps --filter ancestor`. */
+  children?(imageId: string): string[];
   /** Makes sure every layer is an unpacked committed snapshot; the top chain id (undefined: no layers). */
   unpack(imageId: string): Promise<string | undefined>;
 }

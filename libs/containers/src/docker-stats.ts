@@ -9,7 +9,9 @@ export interface DockerStats {
   read: string;
   preread: string;
   pids_stats: { current: number; limit?: number };
-  blkio_stats: Record<string, null>;
+  blkio_stats: Record<string, BlkioJsonEntry[] | null>;
+  /** Per interface of the container's network namespace; absent without one (host network, stopped). */
+  networks?: Record<string, InterfaceCounters>;
   num_procs: number;
   storage_stats: Record<string, never>;
   cpu_stats: CpuStats;
@@ -24,12 +26,42 @@ export interface CpuStats {
   throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
 }
 
+/** Docker's BlkioStatEntry. */
+export interface BlkioJsonEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+/** Docker's NetworkStats of one interface. */
+export interface InterfaceCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
 /** The runtime's cgroup sample (@berth/runtime `ContainerStats`), as far as it is used here. */
 export interface CgroupSample {
   read: string;
-  cpu: { totalNs: number; perCpuNs: number[]; systemNs: number; onlineCpus: number };
+  cpu: {
+    totalNs: number;
+    perCpuNs: number[];
+    systemNs: number;
+    onlineCpus: number;
+    userNs?: number;
+    kernelNs?: number;
+    throttling?: { periods: number; throttledPeriods: number; throttledTimeNs: number };
+  };
   memory: { rawUsage: number; maxUsage: number; limit: number; stat: Record<string, number> };
   pids: { current: number; limit?: number };
+  blkio?: { ioServiceBytes: BlkioJsonEntry[]; ioServiced: BlkioJsonEntry[] };
+  networks?: Record<string, InterfaceCounters>;
 }
 
 const zeroTime = '0001-01-01T00:00:00Z';
@@ -45,13 +77,16 @@ function cpuStats(sample: CgroupSample | undefined): CpuStats {
     cpu_usage: {
       total_usage: sample.cpu.totalNs,
       percpu_usage: sample.cpu.perCpuNs,
-      // cpuacct.stat gives user/system in ticks; the total is what the CLI uses.
-      usage_in_kernelmode: 0,
-      usage_in_usermode: 0,
+      usage_in_kernelmode: sample.cpu.kernelNs ?? 0,
+      usage_in_usermode: sample.cpu.userNs ?? 0,
     },
     system_cpu_usage: sample.cpu.systemNs,
     online_cpus: sample.cpu.onlineCpus,
-    throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    throttling_data: {
+      periods: sample.cpu.throttling?.periods ?? 0,
+      throttled_periods: sample.cpu.throttling?.throttledPeriods ?? 0,
+      throttled_time: sample.cpu.throttling?.throttledTimeNs ?? 0,
+    },
   };
 }
 
@@ -63,9 +98,10 @@ export function toDockerStats(id: string, name: string, current: CgroupSample, p
     read: current.read,
     preread: previous?.read ?? zeroTime,
     pids_stats: current.pids,
+    // Block I/O and network counters as the daemon copies them from runc's figures.
     blkio_stats: {
-      io_service_bytes_recursive: null,
-      io_serviced_recursive: null,
+      io_service_bytes_recursive: current.blkio?.ioServiceBytes ?? [],
+      io_serviced_recursive: current.blkio?.ioServiced ?? [],
       io_queue_recursive: null,
       io_service_time_recursive: null,
       io_wait_time_recursive: null,
@@ -73,6 +109,7 @@ export function toDockerStats(id: string, name: string, current: CgroupSample, p
       io_time_recursive: null,
       sectors_recursive: null,
     },
+    ...(current.networks ? { networks: current.networks } : {}),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuStats(current),

@@ -62,6 +62,22 @@ export interface VolumeSource {
   acquire(name: string): Promise<string>;
   /** ConflictError when still in use, NotFoundError when missing. */
   remove(name: string, options?: { force?: boolean }): Promise<void>;
+  /** Publishes Docker's volume `mount` / `unmount` event for a container (see volumeEvents). */
+  announce?(name: string, action: 'mount' | 'unmount', attributes: Record<string, string>): void;
+}
+
+/**
+ * Docker's volume events of a container's start (`mount`: container, destination, read/write,
+ * propagation) or end (`unmount`: container), one per volume mount point (daemon setupMounts,
+ * UnmountVolumes).
+ */
+export function announceVolumes(volumes: VolumeSource | undefined, action: 'mount' | 'unmount', rec: { Id: string; MountPoints?: MountPoint[] }): void {
+  for (const m of rec.MountPoints ?? []) {
+    if (m.Type !== 'volume' || !m.Name) continue;
+    const attributes: Record<string, string> =
+      action === 'mount' ? { container: rec.Id, destination: m.Destination, 'read/write': String(m.RW), propagation: m.Propagation } : { container: rec.Id };
+    volumes?.announce?.(m.Name, action, attributes);
+  }
 }
 
 export interface MountRequest {

@@ -199,7 +199,14 @@ export interface ContainerEvent {
     | 'exec_start'
     | 'exec_die'
     | 'health_status: healthy'
-    | 'health_status: unhealthy';
+    | 'health_status: unhealthy'
+    | 'attach'
+    | 'resize'
+    | 'export'
+    | 'top'
+    | 'commit'
+    | 'prune';
+  /** '' for `prune`, which names no container. */
   id: string;
   /** Without the leading slash, as in Docker's event attributes. */
   name: string;
@@ -213,8 +220,10 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 export interface ListOptions {
   /** Include stopped containers (default: only running, paused and restarting ones). */
   all?: boolean;
-  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `health`; several values of one key are OR'ed. */
+  /** Docker's `ps` filters (see container-filters.ts). */
   filters?: Record<string, string[]>;
+  /** Measure SizeRw and SizeRootFs (`ps -s`). */
+  size?: boolean;
   /** At most this many, newest first. */
   limit?: number;
   /** Only the newest one (implies all). */
@@ -240,11 +249,19 @@ export interface ContainerSummary {
   Mounts: unknown[];
   /** Docker's summary health (API 1.52), present for a container with a health state. */
   Health?: { Status: Health['Status']; FailingStreak: number };
+  /** Bytes of the writable layer's files (with `size`). */
+  SizeRw?: number;
+  /** SizeRw plus the image's layers (with `size`). */
+  SizeRootFs?: number;
 }
 
 /** What the image store needs to commit a container (`docker commit`). */
 export interface CommitInfo {
+  /** The container's full id. */
+  id: string;
   upperDir: string;
+  /** Paths of the upper dir that are not the container's changes (mountpoint stubs): not committed. */
+  exclude: string[];
   imageId: string;
   config: ContainerConfig;
 }

@@ -77,11 +77,10 @@ describe('parseTimeArg and subjects', () => {
   it('parses Docker time arguments', () => {
     const now = Date.parse('2026-11-22T12:00:00Z');
     expect(parseTimeArg('10m', now)).toBe(now - 600_000);
-    expect(parseTimeArg('now', now)).toBe(now);
     expect(parseTimeArg('1h30m', now)).toBe(now - 5_400_000);
     expect(parseTimeArg('1700000000.5', now)).toBe(1_700_000_000_500);
     expect(parseTimeArg('2026-11-22T11:00:00Z', now)).toBe(now - 3_600_000);
-    expect(() => parseTimeArg('yesterday', now)).toThrow('Invalid time value "yesterday": expected RFC 3339, unix seconds or a duration such as 10m');
+    expect(() => parseTimeArg('yesterday', now)).toThrow('failed to parse value as time or duration: "yesterday"');
   });
 
   it('keeps subjects to valid tokens', () => {

@@ -3,7 +3,7 @@ import { DeliverPolicy, RetentionPolicy, StorageType, type JetStreamClient, type
 import { UnavailableError } from '@berth/errors';
 import { Event } from '@berth/proto';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.js';
-import { matchesFilters } from './event-filter.js';
+import { EventFilter } from './event-filter.js';
 import { withDeadline } from './deadline.js';
 
 export interface PublishOptions {
@@ -187,6 +187,8 @@ export class EventBus {
     // "From now" is a start time too, taken before the consumer exists: an event published while
     // the consumer is being created is not lost.
     const { since = Date.now(), until, filters = [], signal } = options;
+    // Bad filters are refused before anything is read, as Docker's API does.
+    const filter = EventFilter.of(filters);
     if (!this.connected || this.nc.isClosed()) throw unreachable('the connection to NATS is down');
     const replayOnly = until !== undefined && until <= Date.now();
     const { consumer, pending } = await withDeadline(
@@ -222,7 +224,7 @@ export class EventBus {
         arm();
         const event = Event.decode(msg.data);
         if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) break;
-        if (matchesFilters(event, filters)) yield event;
+        if (filter.includes(event)) yield event;
         if (replayOnly && msg.info.pending === 0) break;
       }
     } finally {

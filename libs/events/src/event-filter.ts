@@ -1,35 +1,55 @@
-import { InvalidArgumentError } from '@berth/errors';
+import { FilterArgs, type FilterInput } from '@berth/filters';
+import { parseReference } from '@berth/oci';
 import type { Event } from '@berth/proto';
 
-const keys = new Set(['type', 'event', 'container', 'image', 'label', 'network', 'volume', 'scope']);
+/** The keys `events --filter` accepts (moby's acceptedEventFilters). */
+const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
+
+/** Object types whose filter matches the actor's id (by prefix) or its `name` attribute. */
+const NAMED_TYPES = ['daemon', 'container', 'plugin', 'volume', 'network', 'service', 'node', 'secret', 'config'];
+
+/** Actions an `event` filter may name without their `: detail` suffix (`exec_start: sh -c …`). */
+const PREFIX_ACTIONS = new Set(['health_status', 'exec_create', 'exec_start']);
+
+/** The repository of an image reference without tag or digest (`busybox:1` → `busybox`). */
+function stripTag(image: string): string {
+  try {
+    return parseReference(image).familiarName();
+  } catch {
+    return image;
+  }
+}
 
 /**
- * Docker's `events --filter` semantics: values of one key are OR'ed, keys are AND'ed.
- * container/image match the actor id (or its prefix) or the name/image attribute.
+ * Docker's `events --filter` (moby daemon/events/filter.go): keys AND, values of one key OR.
+ * `container`, `network`, `volume`, … match any event whose actor id starts with the value or whose
+ * `name` attribute does (whatever the event's type, as Docker); `image` matches the actor id or the
+ * `image` attribute (`name` for image events), with or without tag; `label` wants every given label
+ * among the attributes; `event=exec_start` also matches `exec_start: sh`.
  */
-export function matchesFilters(event: Event, filters: Array<{ key: string; value: string }>): boolean {
-  const byKey = new Map<string, string[]>();
-  for (const { key, value } of filters) {
-    if (!keys.has(key)) throw new InvalidArgumentError(`Invalid filter "${key}"`);
-    byKey.set(key, [...(byKey.get(key) ?? []), value]);
+export class EventFilter {
+  private constructor(private readonly args: FilterArgs) {}
+
+  /** InvalidArgumentError `invalid filter 'x'` for a key `events` does not know. */
+  static of(filters?: FilterInput): EventFilter {
+    return new EventFilter(FilterArgs.from(filters).validate(EVENT_FILTER_KEYS));
   }
-  const attrs = event.actor?.attributes ?? {};
-  const id = event.actor?.id ?? '';
-  const test: Record<string, (v: string) => boolean> = {
-    type: (v) => event.type === v,
-    event: (v) => event.action === v || event.action.split(':')[0] === v,
-    container: (v) => event.type === 'container' && (id.startsWith(v) || attrs.name === v),
-    image: (v) =>
-      (event.type === 'image' && (id === v || id.startsWith(v) || attrs.name === v)) ||
-      (event.type === 'container' && (attrs.image === v || (attrs.image ?? '').split(':')[0] === v)),
-    label: (v) => {
-      const [k, val] = v.split(/=(.*)/s);
-      return val === undefined ? k! in attrs : attrs[k!] === val;
-    },
-    network: (v) => event.type === 'network' && (id.startsWith(v) || attrs.name === v),
-    volume: (v) => event.type === 'volume' && (id === v || attrs.name === v),
-    scope: (v) => event.scope === v,
-  };
-  for (const [key, values] of byKey) if (!values.some(test[key]!)) return false;
-  return true;
+
+  includes(event: Event): boolean {
+    const f = this.args;
+    const attrs = event.actor?.attributes ?? {};
+    const id = event.actor?.id ?? '';
+    const eventMatch = f.get('event').some((v) => PREFIX_ACTIONS.has(v)) ? f.fuzzyMatch('event', event.action) : f.exactMatch('event', event.action);
+    if (!eventMatch || !f.exactMatch('type', event.type)) return false;
+    if (f.has('scope') && !f.exactMatch('scope', event.scope || 'local')) return false;
+    for (const type of NAMED_TYPES) {
+      if (!f.fuzzyMatch(type, id) && !f.fuzzyMatch(type, attrs.name ?? '')) return false;
+    }
+    const imageName = (event.type === 'image' ? attrs.name : attrs.image) ?? '';
+    if (!(f.exactMatch('image', id) || f.exactMatch('image', imageName) || f.exactMatch('image', stripTag(id)) || f.exactMatch('image', stripTag(imageName)))) {
+      return false;
+    }
+    return !f.has('label') || f.matchKVList('label', attrs);
+  }
 }
+

@@ -1,5 +1,6 @@
 export * from './subjects.js';
-export * from './time-arg.js';
+// Time arguments are parsed in @berth/filters; re-exported for the callers that took them from here.
+export { parseTimeArg } from '@berth/filters';
 export * from './event-filter.js';
 export * from './event-bus.js';
 export * from './announcement-bucket.js';

@@ -3,7 +3,8 @@ import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundE
 import { chainIds, type ImageConfig, type ImageManifest, parseReference, shortId } from '@berth/oci';
 import type { ImageDbRow, ImageEmitter, ImageIndex } from './image-index.js';
 import { familiar, isIdPrefix, isSingleReference, repositoryOf } from './image-names.js';
-import { danglingFilter, type ImageFilters, matchLabels, normalizeFilters } from './list-filters.js';
+import { pruneUntil } from '@berth/filters';
+import { type ImageFilters, normalizeFilters } from './list-filters.js';
 import type { LayerSnapshotter } from './image-unpacker.js';
 import type { DeleteItem, HeldResource, PruneResult } from './types.js';
 
@@ -83,11 +84,9 @@ export class ImageCollector {
    * every image no container uses. Repeats until nothing more goes (a parent freed by its child).
    */
   async prune(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<PruneResult> {
-    const filters = normalizeFilters(options.filters, ['dangling', 'label', 'until']);
-    const dangling = danglingFilter(filters);
-    const all = options.all || dangling === false;
-    const until = filters.get('until')?.[0];
-    const untilTime = until ? parseUntil(until) : undefined;
+    const filters = normalizeFilters(options.filters, ['dangling', 'label', 'label!', 'until']);
+    const all = options.all || !filters.boolOrDefault('dangling', true);
+    const untilTime = pruneUntil(filters);
     const out: DeleteItem[] = [];
     let reclaimed = 0;
     for (;;) {
@@ -98,9 +97,10 @@ export class ImageCollector {
         if (!all && names.length > 0) continue;
         if (this.usedBy(row.id).length > 0 || this.index.childrenOf(row.id).length > 0) continue;
         if (untilTime !== undefined && Date.parse(row.created) >= untilTime) continue;
-        if (filters.has('label')) {
-          const config = await this.content.readJson<ImageConfig>(row.id).catch(() => undefined);
-          if (!matchLabels(config?.config?.Labels, filters.get('label'))) continue;
+        if (filters.has('label') || filters.has('label!')) {
+          const labels = (await this.content.readJson<ImageConfig>(row.id).catch(() => undefined))?.config?.Labels;
+          if (!filters.matchKVList('label', labels)) continue;
+          if (filters.has('label!') && filters.matchKVList('label!', labels)) continue;
         }
         candidates.push({ row, names });
       }
@@ -179,17 +179,4 @@ export class ImageCollector {
     out.push({ Untagged: familiar(name) });
     this.emit('untag', id, name);
   }
-}
-
-/** `until` for prune: RFC 3339, unix seconds, or a Go duration ago (`24h`, `30m`). */
-function parseUntil(s: string): number {
-  const duration = /^(\d+)(h|m|s)$/.exec(s);
-  if (duration) {
-    const unit = { h: 3600_000, m: 60_000, s: 1000 }[duration[2] as 'h' | 'm' | 's'];
-    return Date.now() - Number(duration[1]) * unit;
-  }
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${s}'`);
-  return t;
 }

@@ -224,7 +224,7 @@ describe('ImageStore', () => {
       created_by: 'sh -c touch /srv/data.txt',
       comment: 'add data',
     });
-    expect(h.events.at(-1)).toEqual({ action: 'commit', id: record.id, name: 'committed:v1' });
+    expect(h.events.at(-1)).toEqual({ action: 'tag', id: record.id, name: 'committed:v1' });
 
     const chain = await h.store.unpack('committed:v1');
     const dir = h.snapshotter.upperDir(chain!);

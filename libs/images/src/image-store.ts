@@ -90,6 +90,11 @@ export class ImageStore {
     return this.#index.resolve(refOrId);
   }
 
+  /** Ids of the images made from this one (Docker's children: commits, builds recording a parent). */
+  children(imageId: string): string[] {
+    return this.#index.childrenOf(imageId);
+  }
+
   /** Every image, newest first. */
   async all(): Promise<ImageRecord[]> {
     return this.#index.all();
@@ -136,8 +141,15 @@ export class ImageStore {
     return this.#gc.remove(ref, options);
   }
 
-  prune(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<PruneResult> {
-    return this.#gc.prune(options);
+  /** See ImageGc.prune; emits Docker's image `prune` event (no image, `reclaimed` bytes). */
+  async prune(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<PruneResult> {
+    const result = await this.#gc.prune(options);
+    try {
+      this.#onEvent({ action: 'prune', id: '', attributes: { reclaimed: String(result.SpaceReclaimed) } });
+    } catch {
+      // A failing listener must not fail a finished prune.
+    }
+    return result;
   }
 
   // ---------------------------------------------------------------- unpack (image-unpacker.ts)

@@ -2,7 +2,8 @@ import type { ContentStore } from '@berth/content';
 import { type HistoryEntry, parseReference, shortId } from '@berth/oci';
 import { EPOCH, type ImageIndex } from './image-index.js';
 import { familiar } from './image-names.js';
-import { danglingFilter, globMatch, type ImageFilters, matchLabels, normalizeFilters } from './list-filters.js';
+import { pruneUntil } from '@berth/filters';
+import { globMatch, type ImageFilters, normalizeFilters } from './list-filters.js';
 import type { DiskUsage, ImageHistoryItem, ImageInspect, ImageRow, ImageSummary } from './types.js';
 
 /** Docker's views of the images: `images`, `image inspect`, `history`, `system df`. */
@@ -20,13 +21,14 @@ export class ImageViews {
    */
   async list(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
     const filters = normalizeFilters(options.filters);
-    const dangling = danglingFilter(filters);
-    const createdOf = (key: string) => {
-      const values = filters.get(key);
-      return values && values.length > 0 ? Math.min(...values.map((v) => Date.parse(this.index.findRow(v).created))) : undefined;
-    };
-    const before = createdOf('before');
-    const since = filters.has('since') ? Math.max(...filters.get('since')!.map((v) => Date.parse(this.index.findRow(v).created))) : undefined;
+    const danglingOnly = filters.boolOrDefault('dangling', false);
+    // Several `before`: the oldest image (with `until`, the earliest time); several `since`: the newest.
+    const befores = [
+      ...filters.get('before').map((v) => Date.parse(this.index.findRow(v).created)),
+      ...filters.get('until').map((v) => pruneUntil(normalizeFilters({ until: [v] }))!),
+    ];
+    const before = befores.length > 0 ? Math.min(...befores) : undefined;
+    const since = filters.has('since') ? Math.max(...filters.get('since').map((v) => Date.parse(this.index.findRow(v).created))) : undefined;
     const out: ImageSummary[] = [];
     for (const record of await this.index.all()) {
       const created = Date.parse(record.created);
@@ -35,11 +37,11 @@ export class ImageViews {
       let tags = record.names.filter((n) => !n.includes('@'));
       let digests = record.names.filter((n) => n.includes('@'));
       const untagged = tags.length === 0;
-      if (dangling !== undefined && dangling !== untagged) continue;
+      if (filters.has('dangling') && danglingOnly !== untagged) continue;
       if (!options.all && record.names.length === 0 && this.index.childrenOf(record.id).length > 0) continue;
-      if (!matchLabels(record.config.config?.Labels, filters.get('label'))) continue;
+      if (!filters.matchKVList('label', record.config.config?.Labels)) continue;
       const patterns = filters.get('reference');
-      if (patterns && patterns.length > 0) {
+      if (patterns.length > 0) {
         const matches = (n: string) => {
           const ref = parseReference(n);
           return patterns.some((p) => globMatch(p, ref.familiar()) || globMatch(p, ref.familiarName()));

@@ -57,6 +57,8 @@ export interface ImportOptions {
 export interface CommitOptions {
   /** Overlay upper dir of the container: its changes become the new layer. */
   upperDir: string;
+  /** Paths of the upper dir that are not changes (the runtime's mountpoint stubs), left out. */
+  exclude?: readonly string[];
   /** The container's image (id or reference). */
   parent: string;
   /** The container's config; defaults to the parent image's. `changes` apply on top. */
@@ -210,7 +212,7 @@ export class ImageWriter {
     const parent = await this.index.resolve(options.parent);
     const base = options.config ?? parent.config.config ?? {};
     const containerConfig = applyChanges(base, options.changes ?? []);
-    const layer = await ingestLayer(this.content, packDirectory(options.upperDir, { upper: true, gzip: false }).stream);
+    const layer = await ingestLayer(this.content, packDirectory(options.upperDir, { upper: true, gzip: false, exclude: options.exclude }).stream);
     const created = new Date().toISOString();
     const parentHistory: HistoryEntry[] =
       parent.config.history && parent.config.history.length > 0
@@ -242,7 +244,8 @@ export class ImageWriter {
       layers: [...parent.manifest.layers, layer.descriptor],
       names: options.ref ? [options.ref] : [],
       parent: parent.id,
-      action: 'commit',
+      // As Docker: the image is announced by its tag (the container announces the commit itself).
+      action: options.ref ? 'tag' : undefined,
       layerSizes: new Map([[layer.diffId, layer.size]]),
     });
   }

@@ -19,13 +19,15 @@ export interface ImageRecord {
   added: string;
 }
 
-export type ImageEventAction = 'import' | 'tag' | 'untag' | 'delete' | 'pull' | 'load' | 'save' | 'commit';
+export type ImageEventAction = 'import' | 'tag' | 'untag' | 'delete' | 'pull' | 'load' | 'save' | 'commit' | 'prune';
 
 export interface ImageEvent {
   action: ImageEventAction;
   id: string;
   /** The familiar name concerned (`busybox:latest`), when there is one. */
   name?: string;
+  /** Further attributes (`reclaimed` of a prune, whose id is ''). */
+  attributes?: Record<string, string>;
 }
 
 /** Docker's `ImageSummary` (GET /images/json). */

@@ -134,3 +134,16 @@ describe('packDirectory', () => {
     await expect(diffId).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe('packDirectory exclude', () => {
+  it('leaves out the paths given, a directory with everything below it', async () => {
+    const dir = tmp.dir();
+    mkdirSync(join(dir, 'etc/skip'), { recursive: true });
+    writeFileSync(join(dir, 'etc/hosts'), '');
+    writeFileSync(join(dir, 'etc/skip/inner'), 'x');
+    writeFileSync(join(dir, 'etc/passwd'), 'root');
+    writeFileSync(join(dir, 'kept'), 'k');
+    const tar = await collect(packDirectory(dir, { exclude: ['etc/hosts', 'etc/skip'] }).stream);
+    expect(await entriesOf(tar)).toEqual(['directory etc/', 'file etc/passwd', 'file kept']);
+  });
+});

@@ -16,6 +16,8 @@ export interface PackDirectoryOptions {
   upper?: boolean;
   /** Gzip the stream (the diffId is still the digest of the uncompressed tar). */
   gzip?: boolean;
+  /** Paths relative to `dir` (`etc/hosts`) left out of the layer, a directory with all below it. */
+  exclude?: readonly string[];
 }
 
 export interface PackedLayer {
@@ -44,7 +46,7 @@ export function packDirectory(dir: string, options: PackDirectoryOptions = {}): 
   let finished = false;
   const chunks = (async function* () {
     try {
-      for await (const chunk of tarChunks(dir, options.upper ?? false)) {
+      for await (const chunk of tarChunks(dir, options.upper ?? false, new Set(options.exclude ?? []))) {
         hash.update(chunk);
         yield chunk;
       }
@@ -74,7 +76,7 @@ function splitDevice(rdev: number): { major: number; minor: number } {
   };
 }
 
-async function* tarChunks(dir: string, upper: boolean): AsyncGenerator<Buffer> {
+async function* tarChunks(dir: string, upper: boolean, exclude: ReadonlySet<string>): AsyncGenerator<Buffer> {
   const root = realpathSync(dir);
   const xattrs = await readXattrsRecursive(root);
   const firstNameOfInode = new Map<string, string>();
@@ -99,7 +101,9 @@ async function* tarChunks(dir: string, upper: boolean): AsyncGenerator<Buffer> {
   async function* walk(rel: string): AsyncGenerator<Buffer> {
     // Synchronous metadata calls: microseconds each, where a thread-pool round trip per file made
     // packing several times slower.
-    const names = readdirSync(join(root, rel)).sort();
+    const names = readdirSync(join(root, rel))
+      .filter((name) => !exclude.has(rel === '' ? name : `${rel}/${name}`))
+      .sort();
     const children = names.map((name) => ({ name, st: lstatSync(join(root, rel, name)) }));
     if (upper) {
       // Whiteouts first: the spec asks for them before sibling entries.

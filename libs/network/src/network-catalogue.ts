@@ -7,7 +7,7 @@ import { allowLoopbackDnat } from './loopback-guard.js';
 import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
-import { matchesFilters } from './network-filters.js';
+import { filterNetworks } from './network-filters.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
 import { isUserNetwork, type NetworkRecord } from './types.js';
@@ -88,12 +88,13 @@ export class NetworkCatalogue {
       store.deleteNetwork(id);
       throw err;
     }
+    this.ctx.emit('create', record);
     return record;
   }
 
   /** The networks passing Docker's `network ls` filters, oldest first. */
   list(filters: Record<string, string[]> = {}): NetworkRecord[] {
-    return this.ctx.store.networks().filter((n) => matchesFilters(n, filters));
+    return filterNetworks(this.ctx.store.networks(), filters, { inUse: (n) => this.ctx.store.endpoints({ networkId: n.Id }).length > 0 });
   }
 
   /** A network by name, full id or unique id prefix. NotFoundError `network x not found`. */
@@ -125,6 +126,7 @@ export class NetworkCatalogue {
     await this.takeDown(n);
     this.ctx.store.deleteNetwork(n.Id);
     await this.nat.apply();
+    this.ctx.emit('destroy', n);
   }
 
   /** Takes every bridge and DNS server of this agent down (the networks stay recorded). */

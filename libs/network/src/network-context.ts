@@ -1,7 +1,8 @@
 import { FailedPreconditionError } from '@berth/errors';
 import type { MetadataDb } from '@berth/metadata';
-import type { ContainerLookup } from './network-options.js';
+import type { ContainerLookup, NetworkEvent } from './network-options.js';
 import { NetworkStore } from './network-store.js';
+import type { NetworkRecord } from './types.js';
 
 /**
  * What the parts of the network manager share: the network tables, the container lookup, the log,
@@ -24,9 +25,19 @@ export class NetworkContext {
     readonly tag: string,
     readonly log: (line: string) => void,
     containers?: ContainerLookup,
+    private readonly onEvent: (event: NetworkEvent) => void = () => {},
   ) {
     this.store = new NetworkStore(db);
     this.containers = containers;
+  }
+
+  /** Publishes Docker's event about `network` (`name`, `type` added to `attributes`); never throws. */
+  emit(action: NetworkEvent['action'], network: NetworkRecord | undefined, attributes: Record<string, string> = {}): void {
+    try {
+      this.onEvent({ action, id: network?.Id ?? '', attributes: network ? { ...attributes, name: network.Name, type: network.Driver } : attributes });
+    } catch {
+      // A listener's failure must not break networking.
+    }
   }
 
   setContainers(containers: ContainerLookup): void {

@@ -4,6 +4,7 @@ import { HostSweeper } from './host-sweep.js';
 import { containerInspectView, containerSummaryView, networkView, type NetworkInspect } from './inspect-views.js';
 import { removeLoopbackGuardIfUnused } from './loopback-guard.js';
 import { NetworkCatalogue } from './network-catalogue.js';
+import { networkPruneFilter } from './network-filters.js';
 import { NetworkContext } from './network-context.js';
 import type {
   ConnectOptions,
@@ -46,7 +47,7 @@ export class NetworkManager {
 
   private constructor(options: NetworkManagerOptions) {
     const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
-    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? (() => {}), options.containers);
+    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? (() => {}), options.containers, options.onEvent);
     this.dns = new DnsResolvers(this.ctx, hostResolvConf);
     this.nat = new PortPublisher(this.ctx);
     this.networks = new NetworkCatalogue(this.ctx, this.dns, this.nat, options);
@@ -97,11 +98,15 @@ export class NetworkManager {
     await this.serial(() => this.networks.remove(idOrName));
   }
 
-  /** `network prune`: removes every user-defined network no container uses. @returns their names. */
+  /**
+   * `network prune`: removes every user-defined network no container uses, among those the prune
+   * filters (`until`, `label`, `label!`) select. @returns their names.
+   */
   async pruneNetworks(filters: Record<string, string[]> = {}): Promise<string[]> {
     const removed: string[] = [];
-    for (const n of this.networks.list(filters)) {
-      if (n.Predefined || this.ctx.store.endpoints({ networkId: n.Id }).length > 0) continue;
+    const selected = networkPruneFilter(filters);
+    for (const n of this.networks.list()) {
+      if (!selected(n) || n.Predefined || this.ctx.store.endpoints({ networkId: n.Id }).length > 0) continue;
       try {
         await this.removeNetwork(n.Id);
         removed.push(n.Name);
@@ -109,6 +114,7 @@ export class NetworkManager {
         if (!isBerthError(err)) throw err;
       }
     }
+    this.ctx.emit('prune', undefined, { reclaimed: '0' });
     return removed;
   }
 

@@ -27,6 +27,21 @@ export interface NetworkManagerOptions {
   /** Subnets tried for user networks without `--subnet`. */
   subnetPool?: readonly string[];
   log?: (line: string) => void;
+  /** Docker's network events (see NetworkEvent); a listener's failure is ignored. */
+  onEvent?: (event: NetworkEvent) => void;
+}
+
+/**
+ * One of Docker's network events: `create` / `destroy` of a user network, `connect` / `disconnect`
+ * of a container's endpoint when it is plugged in (start, `network connect` of a running container)
+ * or out (exit, `network disconnect`), and `prune` (no network, `reclaimed: 0`). Attributes as
+ * Docker's: `name` and `type` (the driver), plus `container` (its id) on connect and disconnect.
+ */
+export interface NetworkEvent {
+  action: 'create' | 'destroy' | 'connect' | 'disconnect' | 'prune';
+  /** The network's id; '' for prune. */
+  id: string;
+  attributes: Record<string, string>;
 }
 
 /** `berth network create` options (`--subnet`, `--gateway`, `--ip-range` as IPAM asks for them). */

@@ -99,7 +99,9 @@ export class Sandboxes {
     const sandbox = this.ctx.store.sandbox(container.id);
     if (!sandbox) return { namespace: 'new' };
     try {
-      return await this.startSandbox(sandbox, container);
+      const started = await this.startSandbox(sandbox, container);
+      this.announce('connect', container.id);
+      return started;
     } catch (err) {
       await this.stop(container.id).catch((cleanup) => this.ctx.log(`Cannot undo the failed network start of ${container.id}: ${messageOf(cleanup)}`));
       throw err;
@@ -111,6 +113,7 @@ export class Sandboxes {
     const store = this.ctx.store;
     const sandbox = store.sandbox(containerId);
     if (!sandbox) return;
+    if (sandbox.Started) this.announce('disconnect', containerId);
     for (const endpoint of store.endpoints({ containerId })) {
       if (endpoint.HostVeth) {
         // The veth dies with the netns below anyway; a failure here only delays that.
@@ -121,12 +124,39 @@ export class Sandboxes {
       }
     }
     const hadPorts = sandbox.Ports.length > 0;
+    const hadNetns = sandbox.Netns !== undefined;
     if (sandbox.Netns) await deleteNetns(sandbox.Netns);
-    if (sandbox.Netns || hadPorts) {
+    if (hadNetns || hadPorts || sandbox.Started) {
       delete sandbox.Netns;
+      delete sandbox.Started;
       sandbox.Ports = [];
       store.putSandbox(sandbox);
-      await this.nat.apply();
+      if (hadNetns || hadPorts) await this.nat.apply();
+    }
+  }
+
+  /**
+   * Docker's `connect` (after a start) or `disconnect` (at a stop) for every network the container
+   * is plugged into: its endpoints with an interface, or the predefined `host` / `none` network it
+   * shares. A `container:` namespace has no endpoint, and so no event. Marks the sandbox started
+   * (connect) so that a stop, and only one, announces the disconnects.
+   */
+  private announce(action: 'connect' | 'disconnect', containerId: string): void {
+    const store = this.ctx.store;
+    const sandbox = store.sandbox(containerId);
+    if (!sandbox) return;
+    const mode = sandbox.NetworkMode;
+    const networks =
+      mode === 'host' || mode === 'none'
+        ? [store.networkByName(mode)]
+        : store
+            .endpoints({ containerId })
+            .filter((e) => e.HostVeth)
+            .map((e) => store.network(e.NetworkID));
+    for (const n of networks) if (n && !mode.startsWith('container:')) this.ctx.emit(action, n, { container: containerId });
+    if (action === 'connect') {
+      sandbox.Started = true;
+      store.putSandbox(sandbox);
     }
   }
 
@@ -166,6 +196,7 @@ export class Sandboxes {
         store.deleteEndpoint(n.Id, c.id);
         throw err;
       }
+      this.ctx.emit('connect', n, { container: c.id });
     }
   }
 
@@ -186,6 +217,8 @@ export class Sandboxes {
     if (!endpoint) throw new NotFoundError(`container ${container} is not connected to network ${n.Name}`);
     if (endpoint.HostVeth) await deleteLink(endpoint.HostVeth);
     store.deleteEndpoint(n.Id, id);
+    // As Docker: only a plugged endpoint (a running container's) is announced.
+    if (endpoint.HostVeth) this.ctx.emit('disconnect', n, { container: id });
     const sandbox = store.sandbox(id);
     if (sandbox && sandbox.Ports.some((p) => p.containerIp === endpoint.IPAddress)) {
       sandbox.Ports = sandbox.Ports.filter((p) => p.containerIp !== endpoint.IPAddress);

@@ -80,6 +80,8 @@ export interface SandboxRecord {
   /** The named netns (`/run/netns/<name>`) while the container runs. */
   Netns?: string;
   Ports: ActivePort[];
+  /** Set from a successful start to the next stop: the container is connected (its `disconnect` events are due). */
+  Started?: boolean;
 }
 
 /** User-defined bridge networks get DNS, aliases and static addresses; the default `bridge` does not. */

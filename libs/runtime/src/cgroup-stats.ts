@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, NotFoundError } from '@berth/errors';
+import { readBlkioStats, readNetworkStats, type BlkioStats, type InterfaceStats } from './io-stats.js';
 import { runCommand } from './run-command.js';
 
 /**
@@ -20,6 +21,11 @@ export interface ContainerStats {
     /** The host's total CPU time from /proc/stat, ns (Docker's `system_cpu_usage`, for percentages). */
     systemNs: number;
     onlineCpus: number;
+    /** cpuacct.stat `user` and `system`, in ns (Docker's usage_in_usermode / usage_in_kernelmode). */
+    userNs: number;
+    kernelNs: number;
+    /** cpu.stat: CFS periods, throttled periods and throttled time (ns). */
+    throttling: { periods: number; throttledPeriods: number; throttledTimeNs: number };
   };
   memory: {
     /** memory.usage_in_bytes minus the page cache (`total_cache`), what `docker stats` shows. */
@@ -33,6 +39,10 @@ export interface ContainerStats {
     stat: Record<string, number>;
   };
   pids: { current: number; limit?: number };
+  /** Block I/O from the blkio controller, read as runc reads it. */
+  blkio: BlkioStats;
+  /** Counters of the container's interfaces (its network namespace), by name; undefined with the host's network. */
+  networks?: Record<string, InterfaceStats>;
 }
 
 const cgroupRoot = '/sys/fs/cgroup';
@@ -55,12 +65,11 @@ export async function readStats(id: string, cgroupsPath = `/berth/${id}`): Promi
   }
   const cpuDir = cgroupDir('cpuacct', cgroupsPath);
   const pidsDir = cgroupDir('pids', cgroupsPath);
-  const stat: Record<string, number> = {};
-  for (const line of (await readFile(join(memDir, 'memory.stat'), 'utf8')).split('\n')) {
-    const [k, v] = line.split(' ');
-    if (k && v) stat[k] = Number(v);
-  }
+  const stat = await readKeyed(join(memDir, 'memory.stat'));
   const rawUsage = await readNumber(join(memDir, 'memory.usage_in_bytes'));
+  const cpuacct = await readKeyed(join(cpuDir, 'cpuacct.stat'));
+  const cfs = await readKeyed(join(cgroupDir('cpu', cgroupsPath), 'cpu.stat'));
+  const pid = (await containerPids(id, cgroupsPath).catch(() => []))[0];
   const limit = await readNumber(join(memDir, 'memory.limit_in_bytes'));
   const pidsMax = (await readFile(join(pidsDir, 'pids.max'), 'utf8')).trim();
   return {
@@ -70,6 +79,10 @@ export async function readStats(id: string, cgroupsPath = `/berth/${id}`): Promi
       perCpuNs: (await readFile(join(cpuDir, 'cpuacct.usage_percpu'), 'utf8')).trim().split(/\s+/).map(Number),
       systemNs: await systemCpuNs(),
       onlineCpus: availableParallelism(),
+      // cpuacct.stat counts USER_HZ (100) ticks.
+      userNs: (cpuacct.user ?? 0) * 10_000_000,
+      kernelNs: (cpuacct.system ?? 0) * 10_000_000,
+      throttling: { periods: cfs.nr_periods ?? 0, throttledPeriods: cfs.nr_throttled ?? 0, throttledTimeNs: cfs.throttled_time ?? 0 },
     },
     memory: {
       usage: Math.max(0, rawUsage - (stat.total_cache ?? stat.cache ?? 0)),
@@ -82,7 +95,23 @@ export async function readStats(id: string, cgroupsPath = `/berth/${id}`): Promi
       current: await readNumber(join(pidsDir, 'pids.current')),
       ...(pidsMax === 'max' ? {} : { limit: Number(pidsMax) }),
     },
+    blkio: await readBlkioStats(cgroupDir('blkio', cgroupsPath)),
+    networks: pid === undefined ? undefined : await readNetworkStats(pid),
   };
+}
+
+/** A `key value` per line file (cpuacct.stat, cpu.stat) as numbers; empty when missing. */
+async function readKeyed(file: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    for (const line of (await readFile(file, 'utf8')).split('\n')) {
+      const [k, v] = line.split(' ');
+      if (k && v) out[k] = Number(v);
+    }
+  } catch {
+    // Not offered by this kernel: the figures stay 0, as Docker shows them then.
+  }
+  return out;
 }
 
 /** Sum of the first 7 fields of /proc/stat's `cpu` line (USER_HZ = 100 on Linux), in ns. */

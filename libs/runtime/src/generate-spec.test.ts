@@ -20,7 +20,7 @@ describe('generateSpec', () => {
     expect(generateSpec({ ...base, hostLimits: { RLIMIT_NOFILE: { soft: 1024, hard: Infinity } } }).process.rlimits).toEqual([
       { type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 },
     ]);
-    expect(spec.process.user).toEqual({ uid: 0, gid: 0, additionalGids: [] });
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
     expect(spec.process.cwd).toBe('/');
     expect(spec.hostname).toBe('abc123def456');
     expect(spec.process.env).toEqual([
@@ -92,7 +92,7 @@ describe('generateSpec', () => {
       oomScoreAdj: 500,
       hostname: 'web',
     });
-    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1001, 5] });
+    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 1001, 5] });
     expect(spec.process.env).toEqual(['PATH=/bin', 'HOSTNAME=web', 'TERM=xterm', 'A=1', 'HOME=/home/app']);
     expect(spec.process.terminal).toBe(true);
     expect(spec.process.oomScoreAdj).toBe(500);

@@ -182,7 +182,8 @@ export function generateSpec(options: SpecOptions): OciSpec {
       user: {
         uid: user.uid,
         gid: user.gid,
-        additionalGids: [...new Set([...(user.additionalGids ?? []), ...(options.groupAdd ?? [])])],
+        // Docker's order: the primary gid, the user's groups, then --group-add.
+        additionalGids: [...new Set([user.gid, ...(user.additionalGids ?? []), ...(options.groupAdd ?? [])])],
       },
       args,
       env: buildEnv(options, hostname),

@@ -31,4 +31,5 @@ export { demuxFrames, ensureAttachRelay, type AttachSession } from './attach.js'
 export { makeBusyboxRootfs } from './busybox-rootfs.js';
 export { readLogs, parseTimestamp, type LogEntry, type ReadLogsOptions } from './k8s-log.js';
 export type { ContainerStats, TopResult } from './cgroup-stats.js';
+export { parseBlkioFile, parseNetDev, type BlkioEntry, type BlkioStats, type InterfaceStats } from './io-stats.js';
 export { ensureVolatileDir } from './volatile-dir.js';

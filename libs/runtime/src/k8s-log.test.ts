@@ -41,7 +41,13 @@ describe('readLogs', () => {
     ]);
     expect(await collect(fixture, { tail: 0 })).toEqual([]);
     const since = Date.parse('2026-11-22T12:07:36Z') / 1000;
-    expect((await collect(fixture, { since, until: new Date('2026-11-22T12:07:38Z') })).map((l) => l.split(': ')[1])).toEqual(['offset zone', '']);
+    expect((await collect(fixture, { since, until: new Date('2026-11-22T12:07:37.999Z') })).map((l) => l.split(': ')[1])).toEqual(['offset zone', '']);
+    // As Docker: both ends are inclusive, to the nanosecond (bigint: nanoseconds since the epoch).
+    const ns = (iso: string, extra = 0n) => BigInt(Date.parse(iso)) * 1_000_000n + extra;
+    expect(
+      (await collect(fixture, { since: ns('2026-11-22T12:07:37Z', 1n), until: ns('2026-11-22T12:07:38Z') })).map((l) => l.split(': ')[1]),
+    ).toEqual(['', 'no newline at exit']);
+    expect(await collect(fixture, { since: ns('2026-11-22T12:07:37Z', 2n), until: ns('2026-11-22T12:07:37.999Z') })).toEqual([]);
   });
 
   it('reads a missing file as empty', async () => {

@@ -18,10 +18,10 @@ export interface LogEntry {
 export interface ReadLogsOptions {
   /** Keep reading appended lines until `signal` aborts (then the file is drained once more). */
   follow?: boolean;
-  /** Only lines at or after this time: a Date or Unix seconds (fractions allowed). */
-  since?: Date | number;
-  /** Only lines before this time. */
-  until?: Date | number;
+  /** Only lines at or after this time: a Date, Unix seconds (fractions allowed) or nanoseconds since the epoch (bigint). */
+  since?: Date | number | bigint;
+  /** Only lines at or before this time (same forms), as Docker's `--until`. */
+  until?: Date | number | bigint;
   /** Only the last `tail` lines present when reading starts (before following). */
   tail?: number;
   signal?: AbortSignal;
@@ -46,7 +46,7 @@ export async function* readLogs(logPath: string, options: ReadLogsOptions = {}):
   const since = toNs(options.since);
   const until = toNs(options.until);
   const accept = (e: LogEntry & { timeNs: bigint }) =>
-    (since === undefined || e.timeNs >= since) && (until === undefined || e.timeNs < until);
+    (since === undefined || e.timeNs >= since) && (until === undefined || e.timeNs <= until);
   const reader = new LogReader(logPath);
 
   const initial = (await reader.read(!options.follow)).filter(accept);
@@ -174,8 +174,8 @@ export function parseTimestamp(ts: string): { time: string; ns: bigint } | undef
   return { time: `${iso}.${frac}Z`, ns: BigInt(ms) * 1_000_000n + BigInt(frac) };
 }
 
-function toNs(t: Date | number | undefined): bigint | undefined {
-  if (t === undefined) return undefined;
+function toNs(t: Date | number | bigint | undefined): bigint | undefined {
+  if (t === undefined || typeof t === 'bigint') return t;
   if (t instanceof Date) return BigInt(t.getTime()) * 1_000_000n;
   const whole = Math.floor(t);
   return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((t - whole) * 1e9));

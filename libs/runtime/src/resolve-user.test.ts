@@ -20,25 +20,25 @@ afterEach(async () => {
 
 describe('resolveUser', () => {
   it('resolves the empty user to root with its home', async () => {
-    expect(await resolveUser(rootfs, '')).toEqual({ uid: 0, gid: 0, additionalGids: [], home: '/root', name: 'root' });
+    expect(await resolveUser(rootfs, '')).toEqual({ uid: 0, gid: 0, additionalGids: [0], home: '/root', name: 'root' });
   });
 
   it('resolves a name with its primary and supplementary groups', async () => {
-    expect(await resolveUser(rootfs, 'app')).toEqual({ uid: 1000, gid: 1000, additionalGids: [1001], home: '/home/app', name: 'app' });
+    expect(await resolveUser(rootfs, 'app')).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 1001], home: '/home/app', name: 'app' });
   });
 
   it('resolves a known uid like its name', async () => {
-    expect(await resolveUser(rootfs, '1000')).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [1001], name: 'app' });
+    expect(await resolveUser(rootfs, '1000')).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [1000, 1001], name: 'app' });
   });
 
   it('uses an unknown uid as is, with gid 0 and home /', async () => {
-    expect(await resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, additionalGids: [], home: '/' });
+    expect(await resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, additionalGids: [0], home: '/' });
   });
 
-  it('applies an explicit group by name or number and then drops the supplementary groups', async () => {
-    expect(await resolveUser(rootfs, 'app:extra')).toEqual({ uid: 1000, gid: 1001, additionalGids: [], home: '/home/app', name: 'app' });
-    expect(await resolveUser(rootfs, '1000:5555')).toMatchObject({ uid: 1000, gid: 5555, additionalGids: [] });
-    expect(await resolveUser(rootfs, '77:88')).toEqual({ uid: 77, gid: 88, additionalGids: [], home: '/' });
+  it('applies an explicit group by name or number: the only supplementary group, as Docker', async () => {
+    expect(await resolveUser(rootfs, 'app:extra')).toEqual({ uid: 1000, gid: 1001, additionalGids: [1001], home: '/home/app', name: 'app' });
+    expect(await resolveUser(rootfs, '1000:5555')).toMatchObject({ uid: 1000, gid: 5555, additionalGids: [5555] });
+    expect(await resolveUser(rootfs, '77:88')).toEqual({ uid: 77, gid: 88, additionalGids: [88], home: '/' });
   });
 
   it("rejects unknown names with Docker's text", async () => {
@@ -49,8 +49,8 @@ describe('resolveUser', () => {
 
   it('works without /etc/passwd for numeric users', async () => {
     await rm(join(rootfs, 'etc/passwd'));
-    expect(await resolveUser(rootfs, '')).toEqual({ uid: 0, gid: 0, additionalGids: [], home: '/' });
-    expect(await resolveUser(rootfs, '5:6')).toEqual({ uid: 5, gid: 6, additionalGids: [], home: '/' });
+    expect(await resolveUser(rootfs, '')).toEqual({ uid: 0, gid: 0, additionalGids: [0], home: '/' });
+    expect(await resolveUser(rootfs, '5:6')).toEqual({ uid: 5, gid: 6, additionalGids: [6], home: '/' });
     await expect(resolveUser(rootfs, 'app')).rejects.toThrow('unable to find user app: no matching entries in passwd file');
   });
 

@@ -6,7 +6,10 @@ import { InvalidArgumentError } from '@berth/errors';
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups: the groups of /etc/group listing the user, when no group was given. */
+  /**
+   * Supplementary groups, as Docker sets them (daemon getUser, since the fix of GHSA-hmfx-3pcx-653p):
+   * the primary gid first, then, when no group was given, the groups of /etc/group listing the user.
+   */
   additionalGids: number[];
   /** The passwd entry's home directory, `/` when there is none (Docker sets `HOME` from it). */
   home: string;
@@ -63,6 +66,8 @@ export async function resolveUser(rootfs: string, user: string): Promise<Resolve
       result.additionalGids = groups.filter((g) => g.members.includes(result.name!)).map((g) => g.gid);
     }
   }
+  // The primary group is a supplementary one too: a process that changes its gid keeps it.
+  result.additionalGids = [...new Set([result.gid, ...result.additionalGids])];
   return result;
 }
 

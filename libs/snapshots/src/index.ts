@@ -2,3 +2,4 @@ export { MAX_MOUNT_OPTIONS_LENGTH, mountAll, mountPoints, unmount } from './moun
 export type { Mount } from './mount.js';
 export { OverlaySnapshotter } from './overlay-snapshotter.js';
 export type { SnapshotInfo, SnapshotKind, SnapshotUsage } from './overlay-snapshotter.js';
+export { directorySize } from './directory-size.js';

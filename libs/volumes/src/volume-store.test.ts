@@ -88,7 +88,12 @@ describe('VolumeStore', () => {
     expect(names({ label: ['app=web'] })).toEqual(['web-data']);
     expect(names({ label: ['app', 'tier=front'] })).toEqual(['web-data']);
     expect(() => names({ color: ['red'] })).toThrow("invalid filter 'color'");
-    expect(() => names({ dangling: ['maybe'] })).toThrow("invalid filter 'dangling=maybe'");
+    expect(() => names({ dangling: ['maybe'] })).toThrow("invalid filter 'dangling=[maybe]'");
+    // Docker's rules: name is a regular expression, driver exact, several names are alternatives
+    expect(names({ name: ['^web'] })).toEqual(['web-data']);
+    expect(names({ name: ['^web', 'cache'] })).toEqual(['cache', 'web-data']);
+    expect(names({ driver: ['loc'] })).toEqual([]);
+    expect(names({ driver: ['local'], label: ['app'] })).toEqual(['db-data', 'web-data']);
   });
 
   it('refuses to remove a volume in use unless forced, and removes its data', async () => {
@@ -118,6 +123,15 @@ describe('VolumeStore', () => {
     expect(store.list().map((v) => v.Name).sort()).toEqual([anonBusy.Name, 'kept'].sort());
   });
 
+  it("reads prune's filters as Docker does: label! must match every value to keep, all is a Go boolean", async () => {
+    await store.create('va', { labels: { keep: 'yes', tier: 'db' } });
+    await store.create('vb', { labels: { keep: 'yes' } });
+    expect(await store.prune({ filters: { all: ['True'], 'label!': ['keep', 'tier=db'] } })).toEqual({ deleted: ['vb'], spaceReclaimed: 0 });
+    await expect(store.prune({ filters: { all: ['yes'] } })).rejects.toThrow(`invalid filter 'all': strconv.ParseBool: parsing "yes": invalid syntax`);
+    await expect(store.prune({ filters: { all: ['1', '0'] } })).rejects.toThrow("invalid filter 'all=[1 0]': only one value is expected");
+    await expect(store.prune({ filters: { until: ['1h'] } })).rejects.toThrow("invalid filter 'until'");
+  });
+
   it('mounts a tmpfs volume (local driver options) on first use and unmounts it on removal', async () => {
     const v = await store.create('fast', { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } });
     expect(v.Options).toEqual({ type: 'tmpfs', device: 'tmpfs', o: 'size=1m' });
@@ -129,7 +143,8 @@ describe('VolumeStore', () => {
     expect((await mountPoints()).filter((m) => m.target === path)).toHaveLength(1);
     await store.remove('fast');
     expect((await mountPoints()).some((m) => m.target === path)).toBe(false);
-    expect(events.map((e) => e.action)).toEqual(['create', 'mount', 'unmount', 'destroy']);
+    // The driver's filesystem mount is no event (Docker's mount/unmount are a container's).
+    expect(events.map((e) => e.action)).toEqual(['create', 'destroy']);
   });
 
   it('binds a host directory as a volume (type=none, o=bind) and never deletes its files', async () => {

@@ -1,8 +1,9 @@
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InternalError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import type { MetadataDb } from '@berth/metadata';
-import { mountPoints, unmount } from '@berth/snapshots';
+import { FilterArgs, formatFilterValues } from '@berth/filters';
+import { directorySize, mountPoints, unmount } from '@berth/snapshots';
 import { mountLocal, parseLocalOptions } from './local-options.js';
 import { checkVolumeName, randomVolumeName } from './volume-name.js';
 
@@ -45,8 +46,9 @@ export interface PruneVolumesOptions {
   filters?: Record<string, string[]>;
 }
 
+/** Docker's volume events: create, destroy, a container's mount and unmount, prune (no volume). */
 export interface VolumeEvent {
-  action: 'create' | 'destroy' | 'mount' | 'unmount';
+  action: 'create' | 'destroy' | 'mount' | 'unmount' | 'prune';
   name: string;
   attributes: Record<string, string>;
 }
@@ -166,24 +168,21 @@ export class VolumeStore {
     return row.anonymous === 1;
   }
 
-  /** `docker volume ls`, sorted by name. InvalidArgumentError for an unknown filter or value. */
+  /**
+   * `docker volume ls`, sorted by name, with Docker's filters (@berth/filters rules): `name`
+   * (exact or regular expression), `driver` (exact), `label` (every one holds), `dangling`
+   * (true: unused). InvalidArgumentError `invalid filter 'x'` for another key or value.
+   */
   list(options: ListVolumesOptions = {}): Volume[] {
-    const filters = options.filters ?? {};
-    for (const key of Object.keys(filters)) {
-      if (!['dangling', 'name', 'label', 'driver'].includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
-    const dangling = (filters.dangling ?? []).map((value) => {
-      if (/^(true|1)$/i.test(value)) return true;
-      if (/^(false|0)$/i.test(value)) return false;
-      throw new InvalidArgumentError(`invalid filter 'dangling=${value}'`);
-    });
+    const filters = FilterArgs.from(options.filters).validate(['dangling', 'name', 'label', 'driver']);
+    const dangling = filters.has('dangling') ? filters.boolOrDefault('dangling', false) : undefined;
     return this.rows()
       .filter((row) => {
         const labels = JSON.parse(row.labels) as Record<string, string>;
-        if (filters.name?.length && !filters.name.some((n) => row.name.includes(n))) return false;
-        if (filters.driver?.length && !filters.driver.some((d) => row.driver.includes(d))) return false;
-        if (filters.label?.length && !filters.label.every((l) => labelMatches(labels, l))) return false;
-        if (dangling.length > 0 && !dangling.some((d) => d === (this.usedBy(row.name).length === 0))) return false;
+        if (filters.has('name') && !filters.match('name', row.name)) return false;
+        if (!filters.exactMatch('driver', row.driver)) return false;
+        if (!filters.matchKVList('label', labels)) return false;
+        if (dangling !== undefined && dangling !== (this.usedBy(row.name).length === 0)) return false;
         return true;
       })
       .map((row) => this.toVolume(row));
@@ -200,10 +199,8 @@ export class VolumeStore {
     const data = this.mountpoint(name);
     await this.makeDataDir(data);
     const local = parseLocalOptions(JSON.parse(row.options) as Record<string, string>);
-    if (local !== undefined && !(await isMounted(data))) {
-      await mountLocal(local, data);
-      this.emit('mount', row);
-    }
+    // The driver's own mount is not an event: Docker's `mount` is a container's (see announce).
+    if (local !== undefined && !(await isMounted(data))) await mountLocal(local, data);
     return data;
   }
 
@@ -233,23 +230,25 @@ export class VolumeStore {
    * `all`. @returns the removed names and the bytes their data took.
    */
   async prune(options: PruneVolumesOptions = {}): Promise<{ deleted: string[]; spaceReclaimed: number }> {
-    const filters = options.filters ?? {};
-    for (const key of Object.keys(filters)) {
-      if (!['label', 'label!', 'all'].includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
-    const all = options.all || (filters.all ?? []).some((v) => /^(true|1)$/i.test(v));
+    const filters = FilterArgs.from(options.filters).validate(['label', 'label!', 'all']);
+    const all = options.all || pruneAll(filters.get('all'));
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const row of this.rows()) {
       const labels = JSON.parse(row.labels) as Record<string, string>;
       if (!all && row.anonymous !== 1) continue;
-      if (filters.label?.length && !filters.label.every((l) => labelMatches(labels, l))) continue;
-      if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(labels, l))) continue;
+      if (!filters.matchKVList('label', labels)) continue;
+      if (filters.has('label!') && filters.matchKVList('label!', labels)) continue;
       if (this.usedBy(row.name).length > 0) continue;
-      const size = await diskUsage(this.mountpoint(row.name));
+      const size = await directorySize(this.mountpoint(row.name));
       await this.destroy(row);
       deleted.push(row.name);
       spaceReclaimed += size;
+    }
+    try {
+      this.onEvent({ action: 'prune', name: '', attributes: { reclaimed: String(spaceReclaimed) } });
+    } catch {
+      // A listener's failure must not break the prune.
     }
     return { deleted, spaceReclaimed };
   }
@@ -264,7 +263,7 @@ export class VolumeStore {
     let reclaimable = 0;
     const rows = this.rows();
     for (const row of rows) {
-      const bytes = await diskUsage(this.mountpoint(row.name));
+      const bytes = await directorySize(this.mountpoint(row.name));
       size += bytes;
       if (this.usedBy(row.name).length > 0) active++;
       else reclaimable += bytes;
@@ -286,7 +285,6 @@ export class VolumeStore {
     const data = this.mountpoint(row.name);
     if (await isMounted(data)) {
       await unmount(data);
-      this.emit('unmount', row);
       // Never delete through a mount: a bind volume's data is the user's own directory.
       if (await isMounted(data)) throw new InternalError(`Cannot remove volume "${row.name}": "${data}" is still mounted`);
     }
@@ -316,9 +314,19 @@ export class VolumeStore {
     };
   }
 
-  private emit(action: VolumeEvent['action'], row: Row): void {
+  /**
+   * Docker's `mount` / `unmount` event of a volume a container starts with / stopped with; the
+   * attributes (`container`, `destination`, `read/write`, `propagation` for mount) follow `driver`.
+   * A volume that is gone is not announced.
+   */
+  announce(name: string, action: 'mount' | 'unmount', attributes: Record<string, string>): void {
+    const row = this.row(name);
+    if (row) this.emit(action, row, attributes);
+  }
+
+  private emit(action: VolumeEvent['action'], row: Row, attributes: Record<string, string> = {}): void {
     try {
-      this.onEvent({ action, name: row.name, attributes: { driver: row.driver } });
+      this.onEvent({ action, name: row.name, attributes: { driver: row.driver, ...attributes } });
     } catch {
       // A listener's failure must not break the operation.
     }
@@ -329,10 +337,14 @@ function noSuchVolume(name: string): NotFoundError {
   return new NotFoundError(`get ${name}: no such volume`, { code: 'NO_SUCH_VOLUME', detail: { name } });
 }
 
-/** `key` (present) or `key=value` (equal). */
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+/** Docker's `all` filter of `volume prune`: one Go boolean (strconv.ParseBool). */
+function pruneAll(values: string[]): boolean {
+  if (values.length > 1) throw new InvalidArgumentError(`invalid filter 'all=${formatFilterValues(values)}': only one value is expected`);
+  if (values.length === 0) return false;
+  const v = values[0]!;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw new InvalidArgumentError(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }
 
 /** Docker prints CreatedAt as RFC 3339 without fractions (`2024-05-01T10:00:00Z`). */
@@ -342,22 +354,4 @@ function rfc3339Seconds(iso: string): string {
 
 async function isMounted(path: string): Promise<boolean> {
   return (await mountPoints()).some((m) => m.target === path);
-}
-
-/** Bytes used by the files under `dir` (apparent sizes; links and directories count their own size). */
-async function diskUsage(dir: string): Promise<number> {
-  let total = 0;
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry);
-    const st = await lstat(path).catch(() => undefined);
-    if (st === undefined) continue;
-    total += st.isDirectory() ? await diskUsage(path) : st.size;
-  }
-  return total;
 }

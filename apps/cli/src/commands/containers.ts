@@ -7,6 +7,7 @@ import type { ParsedArgs } from '../flags.js';
 import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js';
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
+import { timeFlag } from '../time-flags.js';
 import { FormatError, renderListing, resolveFormat } from '../table-format.js';
 import { Template, TemplateError } from '../template.js';
 import { humanSize } from '../units.js';
@@ -114,13 +115,15 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
   const timestamps = bool(p, 'timestamps');
+  const since = timeFlag(str(p, 'since'), 'invalid value for "since": ');
+  const until = timeFlag(str(p, 'until'), 'invalid value for "until": ');
   const call = c.logs({
     id: p.args[0]!,
     follow: bool(p, 'follow'),
     stdout: true,
     stderr: true,
-    since: str(p, 'since'),
-    until: str(p, 'until'),
+    since,
+    until,
     tail: str(p, 'tail'),
     timestamps,
   });

@@ -8,6 +8,7 @@ import type { ParsedArgs } from '../flags.js';
 import { dfDefaultTable, dfHeader, dfRow } from '../row-contexts.js';
 import { FormatError, renderListing, resolveFormat } from '../table-format.js';
 import { Template, TemplateError } from '../template.js';
+import { timeFlag } from '../time-flags.js';
 import { rfc3339NanoFixed } from '../units.js';
 import { errOut, out } from './shared.js';
 
@@ -235,7 +236,7 @@ export async function events(ctx: CommandContext, p: ParsedArgs): Promise<number
     const eq = f.indexOf('=');
     return { key: f.slice(0, eq), value: f.slice(eq + 1) };
   });
-  const call = c.subscribe({ since: str(p, 'since'), until: str(p, 'until'), filters });
+  const call = c.subscribe({ since: timeFlag(str(p, 'since')), until: timeFlag(str(p, 'until')), filters });
   ctx.cleanup.push(() => call.cancel());
   for await (const event of serverStream(call)) {
     out(ctx, t ? `${execute(t, new EventMessage(event))}\n` : formatEvent(event));

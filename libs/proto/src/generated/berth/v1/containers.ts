@@ -304,7 +304,12 @@ export interface ContainerSummary {
   /** "Up 5 seconds", "Exited (0) 3 seconds ago" */
   status: string;
   labels: { [key: string]: string };
+  /** with ListContainersRequest.size: the writable layer's files */
   sizeRw: number;
+  /** size_rw plus the image's layers */
+  sizeRootFs: number;
+  /** ps {{.Mounts}}, {{.LocalVolumes}} */
+  mounts: SummaryMount[];
   /** Networking (fields 30-49): published and exposed ports (ps PORTS) and the networks' names. */
   ports: PortMapping[];
   networks: string[];
@@ -315,6 +320,19 @@ export interface ContainerSummary {
 export interface ContainerSummary_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** One entry of Docker's ContainerSummary.Mounts (the fields `ps` shows). */
+export interface SummaryMount {
+  /** "volume" | "bind" | "tmpfs" */
+  type: string;
+  /** the volume's name; "" for binds and tmpfs */
+  name: string;
+  /** host path */
+  source: string;
+  destination: string;
+  /** "local" for volumes */
+  driver: string;
 }
 
 /** One entry of Docker's ContainerSummary.Ports: a published port, or only exposed (no public_port). */
@@ -3307,6 +3325,8 @@ function createBaseContainerSummary(): ContainerSummary {
     status: "",
     labels: {},
     sizeRw: 0,
+    sizeRootFs: 0,
+    mounts: [],
     ports: [],
     networks: [],
     health: undefined,
@@ -3344,6 +3364,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     });
     if (message.sizeRw !== 0) {
       writer.uint32(80).int64(message.sizeRw);
+    }
+    if (message.sizeRootFs !== 0) {
+      writer.uint32(88).int64(message.sizeRootFs);
+    }
+    for (const v of message.mounts) {
+      SummaryMount.encode(v!, writer.uint32(98).fork()).join();
     }
     for (const v of message.ports) {
       PortMapping.encode(v!, writer.uint32(242).fork()).join();
@@ -3453,6 +3479,22 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.sizeRw = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.sizeRootFs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.mounts.push(SummaryMount.decode(reader, reader.uint32()));
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -3522,6 +3564,14 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
         : isSet(object.size_rw)
         ? globalThis.Number(object.size_rw)
         : 0,
+      sizeRootFs: isSet(object.sizeRootFs)
+        ? globalThis.Number(object.sizeRootFs)
+        : isSet(object.size_root_fs)
+        ? globalThis.Number(object.size_root_fs)
+        : 0,
+      mounts: globalThis.Array.isArray(object?.mounts)
+        ? object.mounts.map((e: any) => SummaryMount.fromJSON(e))
+        : [],
       ports: globalThis.Array.isArray(object?.ports)
         ? object.ports.map((e: any) => PortMapping.fromJSON(e))
         : [],
@@ -3570,6 +3620,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.sizeRw !== 0) {
       obj.sizeRw = Math.round(message.sizeRw);
     }
+    if (message.sizeRootFs !== 0) {
+      obj.sizeRootFs = Math.round(message.sizeRootFs);
+    }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => SummaryMount.toJSON(e));
+    }
     if (message.ports?.length) {
       obj.ports = message.ports.map((e) => PortMapping.toJSON(e));
     }
@@ -3605,6 +3661,8 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
       {},
     );
     message.sizeRw = object.sizeRw ?? 0;
+    message.sizeRootFs = object.sizeRootFs ?? 0;
+    message.mounts = object.mounts?.map((e) => SummaryMount.fromPartial(e)) || [];
     message.ports = object.ports?.map((e) => PortMapping.fromPartial(e)) || [];
     message.networks = object.networks?.map((e) => e) || [];
     message.health = object.health ?? undefined;
@@ -3693,6 +3751,139 @@ export const ContainerSummary_LabelsEntry: MessageFns<ContainerSummary_LabelsEnt
     const message = createBaseContainerSummary_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSummaryMount(): SummaryMount {
+  return { type: "", name: "", source: "", destination: "", driver: "" };
+}
+
+export const SummaryMount: MessageFns<SummaryMount> = {
+  encode(message: SummaryMount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    if (message.destination !== "") {
+      writer.uint32(34).string(message.destination);
+    }
+    if (message.driver !== "") {
+      writer.uint32(42).string(message.driver);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummaryMount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummaryMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummaryMount {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+    };
+  },
+
+  toJSON(message: SummaryMount): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummaryMount>, I>>(base?: I): SummaryMount {
+    return SummaryMount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummaryMount>, I>>(object: I): SummaryMount {
+    const message = createBaseSummaryMount();
+    message.type = object.type ?? "";
+    message.name = object.name ?? "";
+    message.source = object.source ?? "";
+    message.destination = object.destination ?? "";
+    message.driver = object.driver ?? "";
     return message;
   },
 };
