@@ -1,4 +1,4 @@
-import { parseGoDuration } from '@berth/dockerfile';
+import { parseGoDuration } from '@berth/filters';
 import type { ContainerSpec, HealthConfig } from '@berth/proto';
 import type { FlagSpec, FlagValue } from './flags.js';
 

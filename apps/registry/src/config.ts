@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
+import { parseGoDuration } from '@berth/filters';
 import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
 import { parseRemoteUrl } from './proxy/remote-url.js';
@@ -133,11 +134,12 @@ export function parseGcArgs(argv: string[], env: NodeJS.ProcessEnv = process.env
   };
 }
 
-/** `90s`, `30m`, `1h`, `500ms`, `0` → milliseconds. */
+/** A Go duration (`90s`, `30m`, `1h30m`, `500ms`, `0`), or a number of seconds (`90`) → milliseconds; never negative. */
 export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) throw new InvalidArgumentError(`Invalid duration "${s}": expected a number with ms, s, m or h, e.g. 30m`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const text = s.trim();
+  const ns = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) * 1e9 : parseGoDuration(text);
+  if (ns === undefined || ns < 0) throw new InvalidArgumentError(`Invalid duration "${s}": expected a number with ms, s, m or h, e.g. 30m`);
+  return ns / 1e6;
 }
 
 /**

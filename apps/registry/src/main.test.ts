@@ -121,6 +121,9 @@ describe('configuration', () => {
     await expect(parseServeArgs(['--auth', 'token'], {})).rejects.toThrow('--auth token needs --htpasswd <file>');
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000); // Go's durations (@berth/filters)
+    expect(parseDuration('90')).toBe(90_000); // a bare number is seconds
+    expect(() => parseDuration('-5m')).toThrow('Invalid duration "-5m": expected a number with ms, s, m or h, e.g. 30m');
     expect(() => parseDuration('soon')).toThrow('Invalid duration "soon": expected a number with ms, s, m or h, e.g. 30m');
   });
 

@@ -2,31 +2,13 @@
  * The value formats Compose normalizes: durations (Go's time.ParseDuration / Duration.String,
  * `1m30s`) and byte sizes (go-units RAMInBytes: `512m` = 536870912, binary multiples).
  */
-
-const durationUnits: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+import { parseGoDuration } from '@berth/filters';
 
 /** Nanoseconds of a Go duration string; throws an Error naming the text when it is not one. */
 export function parseDuration(text: string): number {
-  const bad = () => new Error(`invalid duration ${JSON.stringify(text)}: use a number and a unit (us, ms, s, m, h), e.g. "1m30s"`);
-  let s = text.trim();
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') throw bad();
-  let total = 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
-  let at = 0;
-  while (at < s.length) {
-    re.lastIndex = at;
-    const m = re.exec(s);
-    if (!m) throw bad();
-    total += Number(m[1]) * durationUnits[m[2]!]!;
-    at = re.lastIndex;
-  }
-  return sign * Math.round(total);
+  const ns = parseGoDuration(text.trim());
+  if (ns === undefined) throw new Error(`invalid duration ${JSON.stringify(text)}: use a number and a unit (us, ms, s, m, h), e.g. "1m30s"`);
+  return ns;
 }
 
 function trimFraction(text: string): string {

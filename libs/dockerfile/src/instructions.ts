@@ -2,6 +2,7 @@
  * The second pass: each logical line (`RawNode`) → a typed `Instruction`, with Docker's argument
  * rules and error messages, then instructions → stages.
  */
+import { parseGoDuration } from '@berth/filters';
 import { DockerfileError, excerpt, type ErrorLocation } from './dockerfile-error.js';
 import { InstructionError } from './instruction-error.js';
 import { Flags, suggestFrom, type Flag } from './instruction-flags.js';
@@ -374,29 +375,6 @@ function healthcheck(node: RawNode, flags: Flags, base: { location: SourceLocati
     hc.retries = n;
   }
   return hc;
-}
-
-const durationUnits: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** Go's `time.ParseDuration`, in nanoseconds (undefined when invalid). */
-export function parseGoDuration(text: string): number | undefined {
-  let s = text;
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') return undefined;
-  let total = 0;
-  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  while (s.length > 0) {
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * durationUnits[m[2]!]!;
-    s = s.slice(m[0].length);
-  }
-  return sign * Math.round(total);
 }
 
 function whitespaceList(rest: string): string[] {
