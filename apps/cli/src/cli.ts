@@ -162,7 +162,9 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
   if (o.command.runStyle) {
     // One line naming what went wrong (docker adds a help hint, which says nothing about a daemon error).
     err(`berth: ${daemonMessage(e, host)}`);
-    return isBerthError(e) && !isConnectionError(e) ? runFailureExitCode(e.message) : 125;
+    // An error with a code of its own (a missing device, …) is a create failure: 125, whatever its text.
+    const ownCode = isBerthError(e) && e.code !== undefined && !e.code.startsWith('COMMAND_');
+    return isBerthError(e) && !isConnectionError(e) && !ownCode ? runFailureExitCode(e.message) : 125;
   }
   if (isBerthError(e)) {
     err(daemonMessage(e, host));
@@ -178,7 +180,7 @@ function flagTable(flags: FlagSpec[]): string {
   const visible = flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
   const left = visible.map((f) => {
     const name = f.short ? `  ${flagDisplayName(f)}` : `      --${f.long}`;
-    const type = typeName[f.type];
+    const type = f.typeName ?? typeName[f.type];
     return type ? `${name} ${type}` : name;
   });
   const width = Math.max(0, ...left.map((l) => l.length));

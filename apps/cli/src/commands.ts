@@ -2,6 +2,7 @@ import type { CommandContext } from './context.js';
 import { validateEnv, validateLabel, type ArgRule, type FlagSpec, type ParsedArgs } from './flags.js';
 import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
+import { resourceFlags } from './resource-flags.js';
 import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
 import { networkFlags } from './network-flags.js';
@@ -43,6 +44,7 @@ const registry = () => import('./commands/registry.js');
 const registryAdmin = () => import('./commands/registry-admin.js');
 const builds = () => import('./commands/build.js');
 
+
 const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
 const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
 
@@ -71,6 +73,7 @@ const createFlags: FlagSpec[] = [
   ...networkFlags,
   ...healthFlags,
   ...securityFlags,
+  ...resourceFlags,
 ];
 
 const def = (d: CommandDef): CommandDef => d;

@@ -230,6 +230,10 @@ export class Agent {
             await this.volumeRow(),
             { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
           ],
+          images: [],
+          containers: [],
+          volumes: [],
+          buildCache: [],
         };
       }),
     };

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { parseSecurityOpts, type ContainerManager, type HealthStatus } from '@berth/containers';
+import { checkResources, parseSecurityOpts, type ContainerManager, type HealthStatus, type RestartPolicyName } from '@berth/containers';
+import { copyHandlers } from './copy-service.js';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
 import { parseTimeArg } from '@berth/events';
 import {
@@ -26,8 +27,9 @@ export function containersService(manager: ContainerManager): ContainersServer {
       if (!spec) throw new InvalidArgumentError('Create needs a container spec');
       const options = createOptionsFromSpec(spec);
       const id = await manager.create(options);
-      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back.
-      return { id, warnings: parseSecurityOpts(options.securityOpt ?? []).warnings };
+      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
+      // are Docker's resource warnings (an OOM killer disabled without a memory limit).
+      return { id, warnings: [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings] };
     }),
     start: handleUnary(async ({ id }) => (await startOrExplain(manager, id), {})),
     stop: handleUnary(async ({ id, timeout }) => (await manager.stop(id, { timeout }), {})),
@@ -65,6 +67,21 @@ export function containersService(manager: ContainerManager): ContainersServer {
     stats: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.stats(id)) })),
     diff: handleUnary(async ({ id }) => ({ changes: await manager.diff(id) })),
     export: handleServerStream(async ({ id }) => chunks(await manager.export(id))),
+    update: handleUnary(async (req) => {
+      const policy = req.restartPolicy;
+      const warnings = await manager.update(req.id, {
+        memory: req.memory,
+        memorySwap: req.memorySwap,
+        memoryReservation: req.memoryReservation,
+        nanoCpus: req.nanoCpus,
+        cpuShares: req.cpuShares,
+        cpusetCpus: req.cpusetCpus,
+        pidsLimit: req.pidsLimit,
+        restartPolicy: policy ? { name: policy.name as RestartPolicyName | '', maximumRetryCount: policy.maximumRetryCount } : undefined,
+      });
+      return { warnings };
+    }),
+    ...copyHandlers(manager),
     attach: (call) => void attach(manager, call),
     exec: (call) => void exec(manager, call),
   };

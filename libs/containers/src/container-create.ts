@@ -8,6 +8,8 @@ import { crashPoint } from './crash-point.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
+import { checkHostOptions, hostnameFor } from './host-options.js';
+import { checkResources } from './resource-options.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
 import { generateName, normalizeName } from './names.js';
 import type { ContainerNetworking } from './networking.js';
@@ -36,6 +38,8 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   if (options.stopSignal) parseSignal(options.stopSignal);
   checkHealthcheck(options.healthcheck);
   checkSecurityOptions(options);
+  checkResources(options.resources ?? {});
+  checkHostOptions(options, (c) => ctx.find(c));
   const name = options.name !== undefined && options.name !== '' ? normalizeName(options.name) : freshName(ctx);
   const holder = ctx.store.idByName(name);
   if (holder !== undefined) throw nameInUse(name, holder);
@@ -65,7 +69,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     await mkdir(layout.rootfs(id));
     dirMade = true;
 
-    const hostname = options.hostname || id.slice(0, 12);
+    const hostname = hostnameFor(options, id.slice(0, 12));
     const config = mergeConfig(options, imageConfig, hostname);
     let networkMode = 'default';
     if (deps.network) {

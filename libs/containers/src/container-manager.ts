@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { asNoSpace, type MetadataDb } from '@berth/metadata';
 import type { LogEntry, RuntimeDriver, TopResult } from '@berth/runtime';
+import { ContainerArchive, type ExtractOptions, type PathStat } from './container-archive.js';
 import { ContainerContext } from './container-context.js';
 import { createContainer } from './container-create.js';
 import { ContainerHealth, type HealthWaitOptions, type HealthWaitResult } from './container-health.js';
@@ -15,6 +16,7 @@ import type { HealthClock } from './health-monitor.js';
 import type { ContainerInspect } from './inspect.js';
 import type { VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
+import { updateContainer, type UpdateOptions } from './container-update.js';
 import type {
   AttachHandle,
   AttachOptions,
@@ -31,6 +33,8 @@ import type {
 
 export { mergeConfig, mergeEnv } from './config-merge.js';
 export type { LogsOptions } from './container-io.js';
+export type { UpdateOptions } from './container-update.js';
+export type { ExtractOptions, PathStat } from './container-archive.js';
 
 export interface ContainerManagerOptions {
   /** `<data-root>`: containers/<id>/ bundles live under it (see layout.ts). */
@@ -75,6 +79,7 @@ export class ContainerManager {
   private readonly io: ContainerIo;
   private readonly fs: ContainerFilesystem;
   private readonly health: ContainerHealth;
+  private readonly archives: ContainerArchive;
 
   constructor(options: ContainerManagerOptions) {
     this.options = options;
@@ -85,6 +90,7 @@ export class ContainerManager {
     this.queries = new ContainerQueries(this.ctx, options);
     this.io = new ContainerIo(this.ctx, options.runtime);
     this.fs = new ContainerFilesystem(this.ctx, options.snapshotter);
+    this.archives = new ContainerArchive(this.ctx, options.snapshotter);
   }
 
   /** See ContainerLifecycle.init: adopts, collects or restarts what an earlier agent left. */
@@ -142,6 +148,11 @@ export class ContainerManager {
     return this.health.wait(this.ctx.resolve(idOrName), options);
   }
 
+  /** `docker update` (see updateContainer). @returns Docker's warnings. */
+  update(idOrName: string, options: UpdateOptions): Promise<string[]> {
+    return this.refusingOnFullDisk(updateContainer(this.ctx, this.options.runtime, idOrName, options));
+  }
+
   rename(idOrName: string, newName: string): Promise<void> {
     return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
@@ -181,6 +192,21 @@ export class ContainerManager {
 
   export(idOrName: string): Promise<Readable> {
     return this.refusingOnFullDisk(this.fs.export(idOrName));
+  }
+
+  /** `docker cp` (see ContainerArchive): the stat of a path in the container. */
+  statPath(idOrName: string, path: string): Promise<PathStat> {
+    return this.archives.stat(idOrName, path);
+  }
+
+  /** `docker cp CONTAINER:PATH …`: a tar of the path and its stat. */
+  archivePath(idOrName: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+    return this.archives.archive(idOrName, path);
+  }
+
+  /** `docker cp … CONTAINER:DIR`: extracts a tar into a directory of the container. */
+  extractToDir(idOrName: string, path: string, content: Readable, options: ExtractOptions = {}): Promise<void> {
+    return this.refusingOnFullDisk(this.archives.extract(idOrName, path, content, options));
   }
 
   commitInfo(idOrName: string): CommitInfo {

@@ -16,6 +16,8 @@ import { isMountpoint } from './mountinfo.js';
 import { anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
+import { hostSpecOptions, releaseHostOptions } from './host-options.js';
+import { resourceSpecOptions } from './resource-options.js';
 import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { statusOf, zeroTime } from './state.js';
@@ -195,9 +197,8 @@ export class ContainerRunner {
         ]),
         init: rec.HostConfig.Init,
         ...(sandbox ? { network: sandbox.namespace } : {}),
-        ...(rec.HostConfig.Memory > 0 ? { memory: rec.HostConfig.Memory } : {}),
-        ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
-        ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
+        ...resourceSpecOptions(rec.HostConfig),
+        ...(await hostSpecOptions(rec, { rootfs, lookup: (c) => this.ctx.find(c) })),
         ...securitySpecOptions(rec.HostConfig),
       });
       await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2), { mode: 0o600 });
@@ -241,6 +242,8 @@ export class ContainerRunner {
     } catch (err) {
       await runtime.delete(id, { force: true }).catch(() => {});
       await unmount(rootfs).catch(() => {});
+      // Nothing mounted, or already gone: the failure being recorded is the start's.
+      await releaseHostOptions(rec).catch(() => {});
       await network?.stop(id).catch(() => {});
       const exitCode = exitCodeOfStartError(err);
       const message = messageOf(err);
@@ -297,6 +300,7 @@ export class ContainerRunner {
     const oom = await runtime.oomKilled(id).catch(() => false);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log(`Cannot unmount the /dev/shm of container ${id}: ${messageOf(err)}`));
     await network?.stop(id).catch(() => {});
     const finishedAt = new Date();
     const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
@@ -370,6 +374,7 @@ export class ContainerRunner {
     this.ctx.store.save(rec);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await releaseHostOptions(rec);
     // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
     // the database writes below need. A removal cut short here is finished at the next agent start.
     await rm(rec.BundleDir, { recursive: true, force: true });

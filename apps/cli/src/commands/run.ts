@@ -10,6 +10,7 @@ import type { ParsedArgs } from '../flags.js';
 import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-flags.js';
+import { resourceSpecFields } from '../resource-flags.js';
 import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-flags.js';
 import { errOut, out } from './shared.js';
@@ -87,21 +88,22 @@ function parsePropertyFile(ctx: CommandContext, file: string, kind: 'env' | 'lab
   return entries;
 }
 
-function parseRestartPolicy(ctx: CommandContext, text: string): { name: string; maximumRetryCount: number } {
+/** docker's opts.ParseRestartPolicy; `invalid` makes the error to throw. */
+export function parseRestartPolicy(text: string, invalid: (message: string) => Error): { name: string; maximumRetryCount: number } {
   const [name, count] = text.split(/:(.*)/s) as [string, string | undefined];
   let maximumRetryCount = 0;
   if (count !== undefined && count !== '') {
     // strconv.Atoi, within the int32 the count travels as
     if (!/^[-+]?\d+$/.test(count) || Number(count) < -(2 ** 31) || Number(count) > 2 ** 31 - 1) {
-      throw invalidOption(ctx, 'invalid restart policy format: maximum retry count must be an integer');
+      throw invalid('invalid restart policy format: maximum retry count must be an integer');
     }
     maximumRetryCount = Number(count);
   }
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) {
-    throw invalidOption(ctx, `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   }
   if (maximumRetryCount !== 0 && name !== 'on-failure') {
-    throw invalidOption(ctx, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
   }
   return { name, maximumRetryCount };
 }
@@ -128,10 +130,11 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     if (eq < 0) labels[entry] = '';
     else labels[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  const restartPolicy = parseRestartPolicy(ctx, str(p, 'restart') || 'no');
+  const restartPolicy = parseRestartPolicy(str(p, 'restart') || 'no', (message) => invalidOption(ctx, message));
   if (bool(p, 'rm') && restartPolicy.name !== 'no') throw invalidOption(ctx, 'conflicting options: cannot specify both --restart and --rm');
   const interactive = bool(p, 'interactive');
   const pidsLimit = num(p, 'pids-limit');
+  const { resources, ...hostFields } = resourceSpecFields(p.values, (message) => invalidOption(ctx, message));
   return {
     image,
     name: str(p, 'name'),
@@ -153,7 +156,14 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
       memory: num(p, 'memory'),
       nanoCpus: Math.round(num(p, 'cpus') * 1e9),
       pidsLimit: pidsLimit < 0 ? 0 : pidsLimit,
+      ...resources,
     },
+    ...hostFields,
+    links: [],
+    logConfig: undefined,
+    platform: '',
+    containerIdFile: '',
+    attach: [],
     stopSignal: str(p, 'stop-signal'),
     stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
     ...mountSpecFields(p.values, (message) => invalidOption(ctx, message)),
