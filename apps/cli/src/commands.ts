@@ -2,7 +2,7 @@ import type { CommandContext } from './context.js';
 import { validateEnv, validateLabel, type ArgRule, type FlagSpec, type ParsedArgs } from './flags.js';
 import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
-import { resourceFlags } from './resource-flags.js';
+import { resourceFlags, updatableResourceFlags } from './resource-flags.js';
 import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
 import { networkFlags } from './network-flags.js';
@@ -43,7 +43,7 @@ const system = () => import('./commands/system.js');
 const registry = () => import('./commands/registry.js');
 const registryAdmin = () => import('./commands/registry-admin.js');
 const builds = () => import('./commands/build.js');
-
+const updates = () => import('./commands/update.js');
 
 const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
 const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
@@ -334,6 +334,21 @@ export const containerPrune = def({
   ],
   args: { max: 0 },
   load: () => containers().then((m) => m.prune),
+});
+
+export const update = def({
+  name: 'update',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Update configuration of one or more containers',
+  flags: [
+    { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
+    { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
+    { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+    { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' },
+    ...updatableResourceFlags,
+  ],
+  args: { min: 1 },
+  load: () => updates().then((m) => m.update),
 });
 
 export const commit = def({
@@ -631,6 +646,7 @@ export const containerGroup: GroupDef = {
     stop,
     top,
     unpause,
+    update,
     wait,
   },
 };
@@ -742,6 +758,7 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   tag,
   top,
   unpause,
+  update,
   version,
   volume: volumeGroup,
   wait,
