@@ -43,6 +43,7 @@ const system = () => import('./commands/system.js');
 const registry = () => import('./commands/registry.js');
 const registryAdmin = () => import('./commands/registry-admin.js');
 const builds = () => import('./commands/build.js');
+const copies = () => import('./commands/cp.js');
 const updates = () => import('./commands/update.js');
 
 const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
@@ -336,6 +337,20 @@ export const containerPrune = def({
   load: () => containers().then((m) => m.prune),
 });
 
+export const cp = def({
+  name: 'cp',
+  usage: 'CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
+  description:
+    "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout.",
+  flags: [
+    { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
+    { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+  ],
+  args: { min: 2, max: 2 },
+  load: () => copies().then((m) => m.cp),
+});
+
 export const update = def({
   name: 'update',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
@@ -623,6 +638,7 @@ export const containerGroup: GroupDef = {
   commands: {
     attach,
     commit,
+    cp,
     create,
     diff,
     exec,
@@ -722,6 +738,7 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   builder: builderGroup,
   commit,
   container: containerGroup,
+  cp,
   create,
   diff,
   events,
