@@ -279,6 +279,7 @@ export const inspect = def({
   description: 'Return low-level information on Berth objects',
   flags: [
     { ...inspectFormat, short: 'f' },
+    { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
     { long: 'type', type: 'string', description: 'Only inspect objects of the given type' },
   ],
   args: { min: 1 },
@@ -289,7 +290,10 @@ export const containerInspect = def({
   ...inspect,
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Display detailed information on one or more containers',
-  flags: [{ ...inspectFormat, short: 'f' }],
+  flags: [
+    { ...inspectFormat, short: 'f' },
+    { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
+  ],
   load: () => containers().then((m) => m.containerInspect),
 });
 
@@ -546,7 +550,7 @@ export const df = def({
   name: 'df',
   usage: '[OPTIONS]',
   description: 'Show Berth disk usage',
-  flags: [formatFlag()],
+  flags: [formatFlag(), { long: 'verbose', short: 'v', type: 'bool', description: 'Show detailed information on space usage' }],
   args: { max: 0 },
   load: () => system().then((m) => m.df),
 });
@@ -725,10 +729,24 @@ export const registryGroup: GroupDef = {
   },
 };
 
+export const systemPrune = def({
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove unused data',
+  flags: [
+    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
+    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
+    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
+  ],
+  args: { max: 0 },
+  load: () => import('./commands/system-prune.js').then((m) => m.systemPrune),
+});
+
 export const systemGroup: GroupDef = {
   name: 'system',
   description: 'Manage Berth',
-  commands: { df, events, info },
+  commands: { df, events, info, prune: systemPrune },
 };
 
 /** Top-level commands (docker's shortcuts) and groups. `platform` is dispatched separately. */

@@ -12,6 +12,7 @@ import { BuilderService, ContainersService, ImagesService, SystemService, handle
 import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
+import { diskUsageDetails } from './disk-usage.js';
 import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
 import { imagesService } from './images-service.js';
 import { NetworkManager } from '@berth/network';
@@ -219,7 +220,7 @@ export class Agent {
           cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
         };
       }),
-      df: handleUnary(async () => {
+      df: handleUnary(async ({ verbose }) => {
         const df = await this.images.df();
         const list = await this.containers.list({ all: true });
         const running = list.filter((c) => c.State === 'running' || c.State === 'paused').length;
@@ -230,9 +231,7 @@ export class Agent {
             await this.volumeRow(),
             { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
           ],
-          images: [],
-          containers: [],
-          volumes: [],
+          ...(verbose ? await diskUsageDetails(this) : { images: [], containers: [], volumes: [] }),
           buildCache: [],
         };
       }),

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { checkResources, parseSecurityOpts, type ContainerManager, type HealthStatus, type RestartPolicyName } from '@berth/containers';
+import { checkResources, parseSecurityOpts, pruneMatcher, type ContainerManager, type HealthStatus, type RestartPolicyName } from '@berth/containers';
 import { copyHandlers } from './copy-service.js';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
 import { parseTimeArg } from '@berth/events';
@@ -53,12 +53,25 @@ export function containersService(manager: ContainerManager): ContainersServer {
       return manager.waitHealth(id, { until: until as HealthStatus[], timeoutMs: timeoutMs || undefined, signal: controller.signal });
     }),
     rename: handleUnary(async ({ id, name }) => (await manager.rename(id, name), {})),
-    prune: handleUnary(async () => ({ deleted: await manager.prune(), spaceReclaimed: 0 })),
+    prune: handleUnary(async ({ filters }) => {
+      const map = filtersToMap(filters);
+      const until = map.until?.[0];
+      const match = pruneMatcher(map, { until: until ? parseTimeArg(until) : undefined });
+      return { deleted: await manager.prune({ match }), spaceReclaimed: 0 };
+    }),
     list: handleUnary(async (req) => {
       const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters) });
       return { containers: list.map(summaryToProto) };
     }),
-    inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.inspect(id)) })),
+    // `--size` adds docker's SizeRw and SizeRootFs, measured now (they cost a walk of the rw layer).
+    inspect: handleUnary(async ({ id, size }) => {
+      const view = await manager.inspect(id);
+      if (!size) return { json: JSON.stringify(view) };
+      const sizes = await manager.size(id);
+      // Where docker puts them: after GraphDriver.
+      const entries = Object.entries(view).flatMap(([k, v]) => (k === 'GraphDriver' ? [[k, v], ['SizeRw', sizes.SizeRw], ['SizeRootFs', sizes.SizeRootFs]] : [[k, v]]));
+      return { json: JSON.stringify(Object.fromEntries(entries)) };
+    }),
     logs: handleServerStream((req, call) => logs(manager, req, call)),
     top: handleUnary(async ({ id, psArgs }) => {
       const top = await manager.top(id, psArgs ? psArgs.split(/\s+/).filter(Boolean) : undefined);

@@ -2,6 +2,7 @@ import type { ContainerManager } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
 import type { ContainerLookup, NetworkManager } from '@berth/network';
 import { handleUnary, type NetworksServer } from '@berth/proto';
+import { parseTimeArg } from '@berth/events';
 import { filtersToMap } from './convert.js';
 
 /**
@@ -41,13 +42,25 @@ export function networksService(networks: NetworkManager): NetworksServer {
     })),
     inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(networks.inspectNetwork(id)) })),
     remove: handleUnary(async ({ id }) => (await networks.removeNetwork(id), {})),
-    prune: handleUnary(async ({ filters }) => ({ deleted: await networks.pruneNetworks(filtersToMap(filters)) })),
+    prune: handleUnary(async ({ filters }) => ({ deleted: await pruneNetworks(networks, filtersToMap(filters)) })),
     connect: handleUnary(async (req) => {
       await networks.connect(req.network, req.container, { aliases: req.aliases, ipv4Address: req.ipv4Address || undefined });
       return {};
     }),
     disconnect: handleUnary(async (req) => (await networks.disconnect(req.network, req.container, { force: req.force }), {})),
   };
+}
+
+/**
+ * `network prune` (and `system prune`) with docker's `until` filter too: networks created before
+ * the time, narrowed to by id for the network manager, which knows the other filters.
+ */
+async function pruneNetworks(networks: NetworkManager, filters: Record<string, string[]>): Promise<string[]> {
+  const { until, ...rest } = filters;
+  if (!until?.length) return networks.pruneNetworks(rest);
+  const before = parseTimeArg(until[0]!);
+  const ids = networks.listNetworks(rest).filter((n) => Date.parse(n.Created) < before).map((n) => n.Id);
+  return ids.length === 0 ? [] : networks.pruneNetworks({ ...rest, id: ids });
 }
 
 /** What the network manager asks the container manager (names, running state, pid, /etc files). */

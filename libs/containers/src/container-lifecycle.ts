@@ -280,10 +280,11 @@ export class ContainerLifecycle {
   }
 
   /** Removes every stopped (created, exited, dead) container. @returns the removed ids. */
-  async prune(): Promise<string[]> {
+  async prune(options: { match?: (rec: ContainerRecord) => boolean } = {}): Promise<string[]> {
     const removed: string[] = [];
     for (const rec of this.ctx.store.all()) {
       if (rec.State.Running) continue;
+      if (options.match && !options.match(rec)) continue;
       try {
         await this.remove(rec.Id);
         removed.push(rec.Id);

@@ -3,6 +3,7 @@ import { asNoSpace, type MetadataDb } from '@berth/metadata';
 import type { LogEntry, RuntimeDriver, TopResult } from '@berth/runtime';
 import { ContainerArchive, type ExtractOptions, type PathStat } from './container-archive.js';
 import { ContainerContext } from './container-context.js';
+import { containerSize, type ContainerSize } from './container-size.js';
 import { createContainer } from './container-create.js';
 import { ContainerHealth, type HealthWaitOptions, type HealthWaitResult } from './container-health.js';
 import { ContainerFilesystem } from './container-filesystem.js';
@@ -35,6 +36,7 @@ export { mergeConfig, mergeEnv } from './config-merge.js';
 export type { LogsOptions } from './container-io.js';
 export type { UpdateOptions } from './container-update.js';
 export type { ExtractOptions, PathStat } from './container-archive.js';
+export type { ContainerSize } from './container-size.js';
 
 export interface ContainerManagerOptions {
   /** `<data-root>`: containers/<id>/ bundles live under it (see layout.ts). */
@@ -157,8 +159,9 @@ export class ContainerManager {
     return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
 
-  prune(): Promise<string[]> {
-    return this.refusingOnFullDisk(this.lifecycle.prune());
+  /** `container prune`: removes stopped containers (those `match` keeps; see pruneMatcher). */
+  prune(options: { match?: (rec: ContainerRecord) => boolean } = {}): Promise<string[]> {
+    return this.refusingOnFullDisk(this.lifecycle.prune(options));
   }
 
   list(options: ListOptions = {}): Promise<ContainerSummary[]> {
@@ -167,6 +170,11 @@ export class ContainerManager {
 
   inspect(idOrName: string): Promise<ContainerInspect> {
     return this.queries.inspect(idOrName);
+  }
+
+  /** Docker's SizeRw and SizeRootFs (`inspect --size`, `ps -s`, `system df -v`); see containerSize. */
+  size(idOrName: string): Promise<ContainerSize> {
+    return containerSize(this.ctx, this.options, idOrName);
   }
 
   get(idOrName: string): ContainerRecord {

@@ -10,7 +10,7 @@ import type { HealthConfig } from './health-config.js';
 /** From @berth/images `ImageStore`. */
 export interface ImageSource {
   /** NotFoundError `No such image: x`. */
-  resolve(refOrId: string): Promise<{ id: string; config: ImageConfigLike }>;
+  resolve(refOrId: string): Promise<{ id: string; config: ImageConfigLike; size?: number }>;
   /** Makes sure every layer is an unpacked committed snapshot; the top chain id (undefined: no layers). */
   unpack(imageId: string): Promise<string | undefined>;
 }

@@ -8,6 +8,7 @@ export {
   type UpdateOptions,
   type ExtractOptions,
   type PathStat,
+  type ContainerSize,
 } from './container-manager.js';
 export type { ContainerInspect } from './inspect.js';
 export type { HealthWaitOptions, HealthWaitResult } from './container-health.js';
@@ -16,6 +17,7 @@ export type { HealthClock } from './health-monitor.js';
 export type { Health, HealthLogEntry, HealthStatus } from './health-state.js';
 export { parseSecurityOpts } from './security-options.js';
 export { checkResources } from './resource-options.js';
+export { pruneMatcher } from './prune-filters.js';
 export { isNamespacedSysctl } from './host-options.js';
 export type { ContainerSnapshotter, ImageConfigLike, ImageSource, MountSpec } from './dependencies.js';
 /** The runtime roles the manager drives (@berth/runtime); re-exported for callers that build one. */

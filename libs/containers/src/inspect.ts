@@ -143,7 +143,8 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     Names: [record.Name],
     Image: record.ImageRef,
     ImageID: record.Image,
-    Command: [record.Path, ...record.Args].filter((s) => s !== '').join(' '),
+    // moby's list.go: arguments with a space are single-quoted
+    Command: [record.Path, ...record.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].filter((s) => s !== '').join(' '),
     Created: Math.floor(Date.parse(record.Created) / 1000),
     Ports: [],
     Labels: record.Config.Labels ?? {},

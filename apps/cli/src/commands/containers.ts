@@ -174,7 +174,7 @@ export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number>
 
 type Kind = 'container' | 'image' | 'volume' | 'network';
 
-async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise<unknown> {
+async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = false): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
     const c = client(ctx, 'volumes');
@@ -184,7 +184,7 @@ async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise
     doc = await unary(c, c.inspect, { id: ref });
   } else if (kind === 'container') {
     const c = client(ctx, 'containers');
-    doc = await unary(c, c.inspect, { id: ref });
+    doc = await unary(c, c.inspect, { id: ref, size });
   } else {
     const c = client(ctx, 'images');
     doc = await unary(c, c.inspect, { ref });
@@ -215,7 +215,7 @@ async function inspectObjects(ctx: CommandContext, p: ParsedArgs, kinds: Kind[],
     let failure: string | undefined;
     for (const kind of kinds) {
       try {
-        object = await inspectOne(ctx, kind, name);
+        object = await inspectOne(ctx, kind, name, p.values.size === true);
         break;
       } catch (err) {
         if (!isBerthError(err)) throw err;

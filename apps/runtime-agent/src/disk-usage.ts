@@ -1,0 +1,62 @@
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerManager } from '@berth/containers';
+import type { ImageStore } from '@berth/images';
+import type { DfContainer, DfImage, DfVolume } from '@berth/proto';
+import type { VolumeStore } from '@berth/volumes';
+
+/**
+ * The objects behind `system df -v` (docker's /system/df answer): each image with its shared and
+ * unique sizes and how many containers use it, each container with its rw size and volume count,
+ * each volume with its size and links. Build cache records are not listed: the builder keeps no
+ * per-record view yet (its total is in the summary rows).
+ */
+export async function diskUsageDetails(parts: {
+  images: ImageStore;
+  containers: ContainerManager;
+  volumes?: VolumeStore;
+}): Promise<{ images: DfImage[]; containers: DfContainer[]; volumes: DfVolume[] }> {
+  const df = await parts.images.df();
+  const summaries = new Map((await parts.images.list({ all: true })).map((s) => [s.Id, s]));
+  const images = df.images.map((i): DfImage => {
+    const s = summaries.get(i.id);
+    return { id: i.id, repoTags: s?.RepoTags ?? [], created: s?.Created ?? 0, size: i.size, sharedSize: i.sharedSize, containers: i.containers };
+  });
+  const list = await parts.containers.list({ all: true });
+  const containers: DfContainer[] = [];
+  for (const c of list) {
+    const size = await parts.containers.size(c.Id).catch(() => ({ SizeRw: 0 }));
+    containers.push({
+      id: c.Id,
+      image: c.Image,
+      command: c.Command,
+      localVolumes: (c.Mounts as Array<{ Type?: string }>).filter((m) => m.Type === 'volume').length,
+      sizeRw: size.SizeRw,
+      created: c.Created,
+      status: c.Status,
+      names: c.Names,
+    });
+  }
+  const volumes: DfVolume[] = [];
+  for (const v of parts.volumes?.list() ?? []) {
+    const links = list.filter((c) => (c.Mounts as Array<{ Type?: string; Name?: string }>).some((m) => m.Type === 'volume' && m.Name === v.Name)).length;
+    volumes.push({ name: v.Name, links, size: await treeSize(v.Mountpoint) });
+  }
+  return { images, containers, volumes };
+}
+
+/** Bytes of the files under `dir` (apparent sizes, each inode once), as docker's volume usage. */
+async function treeSize(dir: string, seen = new Set<number>()): Promise<number> {
+  let total = 0;
+  // A volume removed meanwhile has nothing to count.
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const st = await lstat(join(dir, name)).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) total += await treeSize(join(dir, name), seen);
+    else if (!seen.has(st.ino)) {
+      seen.add(st.ino);
+      total += st.size;
+    }
+  }
+  return total;
+}
