@@ -4,6 +4,7 @@ import { isBerthError, messageOf } from '@berth/errors';
 import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } from './cli-errors.js';
 import { type CommandDef, type GroupDef, isGroup, topLevel } from './commands.js';
 import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from './context.js';
+import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js';
 import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs } from './flags.js';
 import { FormatError } from './table-format.js';
 import { berthVersion } from './version.js';
@@ -15,6 +16,12 @@ import { berthVersion } from './version.js';
  */
 
 const globalFlags: FlagSpec[] = [
+  {
+    long: 'context',
+    short: 'c',
+    type: 'string',
+    description: 'Name of the context to use to connect to the gateway (overrides BERTH_HOST env var and default context set with "berth context use")',
+  },
   { long: 'host', short: 'H', type: 'string', description: 'Gateway address to connect to (unix:/path or host:port)' },
   { long: 'tlsverify', type: 'bool', description: 'Use TLS and verify the gateway (needed for a TCP -H; env BERTH_TLS_VERIFY)' },
   { long: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA (default "$BERTH_CERT_PATH/ca.pem")' },
@@ -55,8 +62,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(topLevelHelp());
     return 0;
   }
-  const host = (global.values.host as string) || io.env.BERTH_HOST || defaultHost;
-  const tls = gatewayTls(global.values, io.env);
+  let endpoint: Endpoint;
+  try {
+    endpoint = resolveEndpoint(
+      { host: global.values.host as string, context: global.values.context as string, explicitTls: gatewayTls(global.values, io.env) },
+      io.env,
+    );
+  } catch (e) {
+    if (!(e instanceof ContextError)) throw e;
+    // `berth context …` must still work to repair a current context that went missing.
+    if (name !== 'context') {
+      err(e.message);
+      return 1;
+    }
+    endpoint = { context: 'default', host: io.env.BERTH_HOST || defaultHost };
+  }
+  const { host, tls, context: contextName } = endpoint;
 
   if (name === 'platform') {
     // Owned by the lead (apps/cli/src/platform.ts); loaded only for this command.
@@ -102,11 +123,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } else {
     command = entry;
   }
-  return runCommand(command, path, words, { io, host, tls });
+  return runCommand(command, path, words, { io, host, tls, contextName });
 }
 
-async function runCommand(command: CommandDef, path: string, words: string[], options: { io: CliIo; host: string; tls?: GatewayTls }): Promise<number> {
-  const { io, host, tls } = options;
+async function runCommand(
+  command: CommandDef,
+  path: string,
+  words: string[],
+  options: { io: CliIo; host: string; tls?: GatewayTls; contextName: string },
+): Promise<number> {
+  const { io, host, tls, contextName } = options;
   const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
   const usageLine = `Usage:  ${path} ${command.usage}`;
   let parsed;
@@ -126,7 +152,7 @@ async function runCommand(command: CommandDef, path: string, words: string[], op
     err(`berth: ${bad.message}\n\n${usageLine}\n\n${bad.see ? 'See' : 'Run'} '${path} --help' for more information`);
     return 1;
   }
-  const ctx: CommandContext = { io, path, host, ...(tls ? { tls } : {}), cleanup: [] };
+  const ctx: CommandContext = { io, path, host, ...(tls ? { tls } : {}), contextName, cleanup: [] };
   try {
     const handler = await command.load();
     return await handler(ctx, parsed);

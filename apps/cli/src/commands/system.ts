@@ -77,7 +77,7 @@ export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> 
     out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), infoObject(res))}\n`);
     return 0;
   }
-  out(ctx, `Client:\n Version:    ${berthVersion()}\n Context:    default\n\n`);
+  out(ctx, `Client:\n Version:    ${berthVersion()}\n Context:    ${ctx.contextName ?? 'default'}\n\n`);
   let res: InfoResponse;
   try {
     res = await unary(c, c.info, {});
