@@ -512,6 +512,20 @@ export const pull = def({
   load: () => registry().then((m) => m.pull),
 });
 
+export const search = def({
+  name: 'search',
+  usage: '[OPTIONS] TERM',
+  description: "Search a registry for images (the platform's registry, or the one the term names: host:port/term)",
+  flags: [
+    filterFlag('f'),
+    formatFlag('Pretty-print search using a Go template'),
+    { long: 'limit', type: 'int', description: 'Max number of search results' },
+    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => import('./commands/search.js').then((m) => m.search),
+});
+
 export const push = def({
   name: 'push',
   usage: '[OPTIONS] NAME[:TAG]',
@@ -851,6 +865,7 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   rmi,
   run,
   save,
+  search,
   start,
   stats,
   stop,
