@@ -5,7 +5,11 @@ import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } fro
 import { type CommandDef, type GroupDef, isGroup, topLevel } from './commands.js';
 import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from './context.js';
 import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js';
-import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs } from './flags.js';
+import { checkArgCount, FlagError, type FlagSpec, parseArgs } from './flags.js';
+import { commandHelp, flagUsages } from './help.js';
+
+/** The help layout, for the compose commands that print their own. */
+export { commandHelp } from './help.js';
 import { FormatError } from './table-format.js';
 import { berthVersion } from './version.js';
 
@@ -144,7 +148,7 @@ async function runCommand(
     return 125;
   }
   if (parsed.help) {
-    io.stdout.write(commandHelp(command, path));
+    io.stdout.write(commandHelp(command, path, { columns: io.stdout.isTTY ? io.stdout.columns : undefined }));
     return 0;
   }
   const bad = checkArgCount(command.args, parsed.args.length, path);
@@ -201,32 +205,6 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
   return 1;
 }
 
-function flagTable(flags: FlagSpec[]): string {
-  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter', duration: 'duration' };
-  const visible = flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
-  const left = visible.map((f) => {
-    const name = f.short ? `  ${flagDisplayName(f)}` : `      --${f.long}`;
-    const type = f.typeName ?? typeName[f.type];
-    return type ? `${name} ${type}` : name;
-  });
-  const width = Math.max(0, ...left.map((l) => l.length));
-  return visible
-    .map((f, i) => {
-      let description = f.description;
-      if (f.default !== undefined && f.default !== false && f.default !== '' && f.default !== 0) {
-        description += typeof f.default === 'string' ? ` (default "${f.default}")` : ` (default ${f.default})`;
-      }
-      return `${left[i]!.padEnd(width)}   ${description}`;
-    })
-    .join('\n');
-}
-
-/** docker's help layout for one command. */
-export function commandHelp(command: CommandDef, path: string): string {
-  const help: FlagSpec = { long: 'help', type: 'bool', description: 'Print usage' };
-  return `Usage:  ${path} ${command.usage}\n\n${command.description}\n\nOptions:\n${flagTable([...command.flags, help])}\n`;
-}
-
 function groupHelp(group: GroupDef): string {
   const seen = new Set<CommandDef['load']>();
   const lines: string[] = [];
@@ -261,7 +239,7 @@ function topLevelHelp(): string {
     ...commands,
     '',
     'Global Options:',
-    flagTable(globalFlags),
+    flagUsages(globalFlags, 79).trimEnd(),
     '',
     "Run 'berth COMMAND --help' for more information on a command.",
     '',

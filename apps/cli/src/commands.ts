@@ -220,6 +220,7 @@ export const logs = def({
   usage: '[OPTIONS] CONTAINER',
   description: 'Fetch the logs of a container',
   flags: [
+    { long: 'details', type: 'bool', description: 'Show extra details provided to logs' },
     { long: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
     { long: 'since', type: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
     { long: 'tail', short: 'n', type: 'string', default: 'all', description: 'Number of lines to show from the end of the logs' },
@@ -343,7 +344,7 @@ export const containerPrune = def({
 
 export const cp = def({
   name: 'cp',
-  usage: 'CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
+  usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
   description:
     "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout.",
   flags: [
@@ -690,6 +691,7 @@ export const imageGroup: GroupDef = {
   description: 'Manage images',
   commands: {
     bootstrap,
+    build,
     history,
     import: importCommand,
     inspect: imageInspect,

@@ -4,6 +4,7 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { logDetails } from '../log-details.js';
 import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js';
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
@@ -125,10 +126,12 @@ export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> 
     timestamps,
   });
   ctx.cleanup.push(() => call.cancel());
+  const details = bool(p, 'details') ? await logDetails(ctx, p.args[0]!) : '';
   for await (const entry of serverStream(call)) {
     const target = entry.stream === StreamKind.STREAM_KIND_STDERR ? ctx.io.stderr : ctx.io.stdout;
     // The time comes in its own field; the data never carries it.
     if (timestamps && entry.time) target.write(`${entry.time} `);
+    if (details) target.write(details);
     target.write(entry.data);
   }
   return 0;
