@@ -3,6 +3,7 @@ import { validateEnv, validateLabel, type ArgRule, type FlagSpec, type ParsedArg
 import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
 import { resourceFlags, updatableResourceFlags } from './resource-flags.js';
+import { runFlags } from './run-flags.js';
 import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
 import { networkFlags } from './network-flags.js';
@@ -75,6 +76,7 @@ const createFlags: FlagSpec[] = [
   ...healthFlags,
   ...securityFlags,
   ...resourceFlags,
+  ...runFlags,
 ];
 
 const def = (d: CommandDef): CommandDef => d;

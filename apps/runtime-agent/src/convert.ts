@@ -122,6 +122,7 @@ function hostOptionsFromProto(spec: ContainerSpec): Partial<CreateOptions> {
     ...(spec.logConfig ? { logConfig: { Type: spec.logConfig.type || 'json-file', Config: spec.logConfig.config } } : {}),
     containerIdFile: spec.containerIdFile || undefined,
     attach: spec.attach as CreateOptions['attach'],
+    platform: spec.platform || undefined,
   };
 }
 

@@ -17,6 +17,7 @@ import { anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, t
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
 import { hostSpecOptions, releaseHostOptions } from './host-options.js';
+import { linkSettings } from './links.js';
 import { resourceSpecOptions } from './resource-options.js';
 import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
@@ -27,7 +28,7 @@ import type { ContainerRecord } from './types.js';
 export interface RunnerDeps {
   runtime: RuntimeLifecycle & RuntimeExits;
   snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove' | 'exists' | 'upperDir'>;
-  network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove'>;
+  network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove' | 'inspect'>;
   volumes?: VolumeSource;
   /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
   health?: HealthHooks;
@@ -179,13 +180,14 @@ export class ContainerRunner {
       await lookPath(rootfs, rec.Path, { env: rec.Config.Env, workingDir: cwd });
       const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
       const sandbox = await network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
-      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts, { mode: 0o644 });
+      const links = linkSettings(rec, { lookup: (c) => this.ctx.find(c), network: this.deps.network });
+      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts + links.hosts, { mode: 0o644 });
       if (sandbox?.resolvConf !== undefined) await writeFile(rec.ResolvConfPath, sandbox.resolvConf, { mode: 0o644 });
       const spec = generateSpec({
         id,
         rootfs,
         args: [rec.Path, ...rec.Args],
-        env: rec.Config.Tty ? mergeEnv(['TERM=xterm'], rec.Config.Env) : rec.Config.Env,
+        env: mergeEnv([...(rec.Config.Tty ? ['TERM=xterm'] : []), ...links.env], rec.Config.Env),
         cwd,
         user,
         hostname: rec.Config.Hostname,

@@ -90,6 +90,8 @@ export interface CreateOptions {
   containerIdFile?: string;
   /** `-a`: the streams the client attaches to (Config.AttachStdin/Stdout/Stderr). */
   attach?: Array<'stdin' | 'stdout' | 'stderr'>;
+  /** `--platform os[/arch[/variant]]`: the image must be of this platform. */
+  platform?: string;
 }
 
 /** Docker's `--ulimit` (Ulimit): a name without RLIMIT_, lower case. */
