@@ -24,6 +24,8 @@ export const runFlags: FlagSpec[] = [
   { long: 'attach', short: 'a', type: 'list', validate: validateAttach, description: 'Attach to STDIN, STDOUT or STDERR' },
   { long: 'cidfile', type: 'string', description: 'Write the container ID to the file' },
   { long: 'link', type: 'list', validate: validateLink, description: 'Add link to another container' },
+  { long: 'log-driver', type: 'string', description: 'Logging driver for the container' },
+  { long: 'log-opt', type: 'list', description: 'Log driver options' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
   { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
 ];

@@ -12,6 +12,7 @@ import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
 import { checkHostOptions, hostnameFor } from './host-options.js';
 import { recordLinks } from './links.js';
+import { checkLogConfig } from './log-driver.js';
 import { checkResources } from './resource-options.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
 import { generateName, normalizeName } from './names.js';
@@ -43,6 +44,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   checkSecurityOptions(options);
   checkResources(options.resources ?? {});
   checkHostOptions(options, (c) => ctx.find(c));
+  const logConfig = checkLogConfig(options.logConfig);
   const name = options.name !== undefined && options.name !== '' ? normalizeName(options.name) : freshName(ctx);
   const links = recordLinks(options.links ?? [], { name, networkMode: options.network?.mode, lookup: (c) => ctx.find(c) });
   const holder = ctx.store.idByName(name);
@@ -102,7 +104,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
       Path: argv[0]!,
       Args: argv.slice(1),
       Config: config,
-      HostConfig: hostConfigOf({ ...options, links }, { networkMode, restartPolicy }),
+      HostConfig: hostConfigOf({ ...options, links, logConfig }, { networkMode, restartPolicy }),
       State: createdState(),
       RestartCount: 0,
       SnapshotKey: id,

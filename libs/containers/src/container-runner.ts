@@ -18,6 +18,8 @@ import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
 import { hostSpecOptions, releaseHostOptions } from './host-options.js';
 import { linkSettings } from './links.js';
+import { logDriverOf, logFileSettings } from './log-driver.js';
+import { LogShipper } from './log-shipper.js';
 import { resourceSpecOptions } from './resource-options.js';
 import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
@@ -74,6 +76,7 @@ export class ContainerRunner {
         rec.State.Status = statusOf(rec.State);
         if (!rec.State.Paused) this.deps.health?.resumed(rec, { adopted: true });
         this.ctx.store.save(rec);
+        this.startLogShipper(rec, live);
         this.watch(rec, live);
         return;
       }
@@ -123,6 +126,7 @@ export class ContainerRunner {
       this.ctx.store.save(rec);
       this.ctx.emit('start', rec);
       live.exited = deferred();
+      this.startLogShipper(rec, live);
       this.watch(rec, live);
       return;
     }
@@ -212,7 +216,9 @@ export class ContainerRunner {
         logPath: rec.LogPath,
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
+        ...monitorLogOptions(rec),
       });
+      this.startLogShipper(rec, live);
       crashPoint('start-after-runtime-create');
       for (const pending of [...live.pendingAttaches]) {
         live.pendingAttaches.delete(pending);
@@ -242,6 +248,7 @@ export class ContainerRunner {
       this.ctx.emit('start', rec);
       this.watch(rec, live);
     } catch (err) {
+      await this.stopLogShipper(live);
       await runtime.delete(id, { force: true }).catch(() => {});
       await unmount(rootfs).catch(() => {});
       // Nothing mounted, or already gone: the failure being recorded is the start's.
@@ -301,6 +308,9 @@ export class ContainerRunner {
     const id = rec.Id;
     const oom = await runtime.oomKilled(id).catch(() => false);
     await runtime.delete(id, { force: true }).catch(() => {});
+    // conmon is gone: what it logged is all there is (shipped now if the agent was down meanwhile)
+    this.startLogShipper(rec, live);
+    await this.stopLogShipper(live, { done: true });
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
     await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log(`Cannot unmount the /dev/shm of container ${id}: ${messageOf(err)}`));
     await network?.stop(id).catch(() => {});
@@ -374,6 +384,7 @@ export class ContainerRunner {
     const live = this.ctx.live.of(rec);
     rec.State.Status = 'removing';
     this.ctx.store.save(rec);
+    await this.stopLogShipper(live);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
     await releaseHostOptions(rec);
@@ -405,6 +416,21 @@ export class ContainerRunner {
     live.waiters.clear();
   }
 
+  /** json-file / local: starts copying the run's output into the driver's files (log-shipper.ts). */
+  private startLogShipper(rec: ContainerRecord, live: Live): void {
+    const files = logFileSettings(rec);
+    if (!files || live.logShipper) return;
+    live.logShipper = new LogShipper(rec.LogPath, files, this.ctx.log);
+    live.logShipper.start();
+  }
+
+  /** Copies what the run left in the monitor log, then stops. */
+  private async stopLogShipper(live: Live, options: { done?: boolean } = {}): Promise<void> {
+    const shipper = live.logShipper;
+    live.logShipper = undefined;
+    await shipper?.stop(options);
+  }
+
   /** Sends a signal; a paused container is thawed when the signal is meant to end it. */
   async signalLocked(rec: ContainerRecord, signal: string): Promise<void> {
     const { runtime } = this.deps;
@@ -427,6 +453,15 @@ export class ContainerRunner {
     }
   }
 }
+
+/** The monitor log conmon keeps: none for `--log-driver none`, a small one the shipper copies from for json-file/local. */
+function monitorLogOptions(rec: ContainerRecord): { logDriver?: 'none'; logSizeMax?: number } {
+  if (logDriverOf(rec) === 'none') return { logDriver: 'none' };
+  return logFileSettings(rec) ? { logSizeMax: monitorLogLimit } : {};
+}
+
+/** conmon starts the monitor log anew past this size; the shipper keeps up with it. */
+const monitorLogLimit = 1024 * 1024;
 
 /** Docker's Dead state, with the reason in State.Error (exit code 128 unless it has one to keep). */
 function markDead(rec: ContainerRecord, why: string, exitCode = 128): void {

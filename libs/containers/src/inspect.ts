@@ -1,3 +1,4 @@
+import { driverLogPath } from './log-driver.js';
 import { inspectMounts } from './mounts.js';
 import { statusOf, statusText } from './state.js';
 import type { ContainerNetworking } from './networking.js';
@@ -56,7 +57,7 @@ export function toInspect(
     ResolvConfPath: record.ResolvConfPath,
     HostnamePath: record.HostnamePath,
     HostsPath: record.HostsPath,
-    LogPath: record.LogPath,
+    LogPath: driverLogPath(record),
     Name: record.Name,
     RestartCount: record.RestartCount,
     Driver: 'overlay2',

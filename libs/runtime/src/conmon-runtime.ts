@@ -134,11 +134,12 @@ export class ConmonRuntime implements RuntimeDriver {
       '--exit-dir', this.options.exitDir,
       '--persist-dir', persist,
       '--socket-dir-path', this.options.socketDir,
-      '-l', `k8s-file:${options.logPath}`,
+      '-l', options.logDriver === 'none' ? 'none:' : `k8s-file:${options.logPath}`,
       '--log-level', 'warning',
       '--conmon-pidfile', join(persist, 'conmon.pid'),
       ...this.globalArgs().flatMap((a) => ['--runtime-arg', a]),
     ];
+    if (options.logSizeMax && options.logDriver !== 'none') args.push('--log-size-max', String(options.logSizeMax));
     if (options.terminal) args.push('-t');
     if (options.stdin) args.push('-i');
     if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));

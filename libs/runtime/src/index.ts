@@ -32,6 +32,6 @@ export type { RuntimeDriver, RuntimeExits, RuntimeIo, RuntimeLifecycle, RuntimeS
 export type { ExecSession } from './exec-session.js';
 export { demuxFrames, ensureAttachRelay, type AttachSession } from './attach.js';
 export { makeBusyboxRootfs } from './busybox-rootfs.js';
-export { readLogs, parseTimestamp, type LogEntry, type ReadLogsOptions } from './k8s-log.js';
+export { readLogs, parseTimestamp, parseK8sRecord, type LogEntry, type ReadLogsOptions } from './k8s-log.js';
 export type { ContainerStats, TopResult } from './cgroup-stats.js';
 export { ensureVolatileDir } from './volatile-dir.js';

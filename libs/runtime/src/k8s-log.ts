@@ -143,6 +143,11 @@ class LogReader {
   }
 }
 
+/** One k8s-file record (`<time> <stream> <P|F> <text>`, without its newline); undefined when malformed. */
+export function parseK8sRecord(raw: Buffer): { stream: 'stdout' | 'stderr'; time: string; timeNs: bigint; full: boolean; content: Buffer } | undefined {
+  return parseRecord(raw);
+}
+
 function parseRecord(raw: Buffer): Record | undefined {
   const s1 = raw.indexOf(0x20);
   const s2 = s1 < 0 ? -1 : raw.indexOf(0x20, s1 + 1);
