@@ -2,10 +2,13 @@ import type { CommandContext } from './context.js';
 import { validateEnv, validateLabel, type ArgRule, type FlagSpec, type ParsedArgs } from './flags.js';
 import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
-import { resourceFlags, updatableResourceFlags } from './resource-flags.js';
+import { resourceFlags } from './resource-flags.js';
 import { runFlags } from './run-flags.js';
 import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
+import { contextGroup } from './context-commands.js';
+import { cp, update } from './copy-update-commands.js';
+import { containerPrune, imagePrune, search, systemPrune } from './prune-search-commands.js';
 import { networkFlags } from './network-flags.js';
 import { networkGroup, port } from './network-commands.js';
 
@@ -44,8 +47,6 @@ const system = () => import('./commands/system.js');
 const registry = () => import('./commands/registry.js');
 const registryAdmin = () => import('./commands/registry-admin.js');
 const builds = () => import('./commands/build.js');
-const copies = () => import('./commands/cp.js');
-const updates = () => import('./commands/update.js');
 
 const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
 const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
@@ -332,47 +333,6 @@ export const exportCommand = def({
   load: () => containers().then((m) => m.exportContainer),
 });
 
-export const containerPrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove all stopped containers',
-  flags: [
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-  ],
-  args: { max: 0 },
-  load: () => containers().then((m) => m.prune),
-});
-
-export const cp = def({
-  name: 'cp',
-  usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
-  description:
-    "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout.",
-  flags: [
-    { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
-    { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
-  ],
-  args: { min: 2, max: 2 },
-  load: () => copies().then((m) => m.cp),
-});
-
-export const update = def({
-  name: 'update',
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Update configuration of one or more containers',
-  flags: [
-    { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
-    { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
-    { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
-    { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' },
-    ...updatableResourceFlags,
-  ],
-  args: { min: 1 },
-  load: () => updates().then((m) => m.update),
-});
-
 export const commit = def({
   name: 'commit',
   usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
@@ -447,19 +407,6 @@ export const rmi = def({
   load: () => images().then((m) => m.rmi),
 });
 
-export const imagePrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused images',
-  flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' },
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-  ],
-  args: { max: 0 },
-  load: () => images().then((m) => m.prune),
-});
-
 export const importCommand = def({
   name: 'import',
   usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]',
@@ -513,20 +460,6 @@ export const pull = def({
   ],
   args: { min: 1, max: 1 },
   load: () => registry().then((m) => m.pull),
-});
-
-export const search = def({
-  name: 'search',
-  usage: '[OPTIONS] TERM',
-  description: "Search a registry for images (the platform's registry, or the one the term names: host:port/term)",
-  flags: [
-    filterFlag('f'),
-    formatFlag('Pretty-print search using a Go template'),
-    { long: 'limit', type: 'int', description: 'Max number of search results' },
-    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-  ],
-  args: { min: 1, max: 1 },
-  load: () => import('./commands/search.js').then((m) => m.search),
 });
 
 export const push = def({
@@ -746,84 +679,6 @@ export const registryGroup: GroupDef = {
     }),
   },
 };
-
-const contexts = () => import('./commands/context.js');
-
-export const contextGroup: GroupDef = {
-  name: 'context',
-  description: 'Manage contexts',
-  commands: {
-    create: def({
-      name: 'create',
-      usage: '[OPTIONS] CONTEXT',
-      description:
-        'Create a context\n\nBerth endpoint config:\n\nNAME                DESCRIPTION\nfrom                Copy named context\'s Berth endpoint configuration\nhost                Gateway endpoint on which to connect\nca                  Trust certs signed only by this CA\ncert                Path to TLS certificate file\nkey                 Path to TLS key file\nskip-tls-verify     Skip TLS certificate validation\n\nExample:\n\n$ berth context create my-context --description "some description" --berth "host=tcp://myserver:2376,ca=~/ca-file,cert=~/cert-file,key=~/key-file"',
-      flags: [
-        { long: 'berth', type: 'list', typeName: 'stringToString', aliases: ['docker'], description: 'set the berth endpoint (default [])' },
-        { long: 'description', type: 'string', description: 'Description of the context' },
-        { long: 'from', type: 'string', description: 'create context from a named context' },
-      ],
-      args: { min: 1, max: 1 },
-      load: () => contexts().then((m) => m.create),
-    }),
-    inspect: def({
-      name: 'inspect',
-      usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
-      description: 'Display detailed information on one or more contexts',
-      flags: [{ ...formatFlag(), short: 'f' }],
-      args: {},
-      load: () => contexts().then((m) => m.inspect),
-    }),
-    ls: def({
-      name: 'ls',
-      usage: '[OPTIONS]',
-      description: 'List contexts',
-      flags: [formatFlag(), { long: 'quiet', short: 'q', type: 'bool', description: 'Only show context names' }],
-      args: { max: 0 },
-      load: () => contexts().then((m) => m.ls),
-    }),
-    rm: def({
-      name: 'rm',
-      usage: 'CONTEXT [CONTEXT...]',
-      description: 'Remove one or more contexts',
-      flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
-      args: { min: 1 },
-      load: () => contexts().then((m) => m.rm),
-    }),
-    show: def({
-      name: 'show',
-      usage: '',
-      description: 'Print the name of the current context',
-      flags: [],
-      args: { max: 0 },
-      load: () => contexts().then((m) => m.show),
-    }),
-    use: def({
-      name: 'use',
-      usage: 'CONTEXT',
-      description: 'Set the current berth context',
-      flags: [],
-      args: { min: 1, max: 1 },
-      load: () => contexts().then((m) => m.use),
-    }),
-  },
-};
-contextGroup.commands.list = withName(contextGroup.commands.ls!, 'list');
-contextGroup.commands.remove = withName(contextGroup.commands.rm!, 'remove');
-
-export const systemPrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused data',
-  flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-    { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
-  ],
-  args: { max: 0 },
-  load: () => import('./commands/system-prune.js').then((m) => m.systemPrune),
-});
 
 export const systemGroup: GroupDef = {
   name: 'system',
