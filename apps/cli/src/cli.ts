@@ -212,7 +212,7 @@ function groupHelp(group: GroupDef): string {
   for (const [name, command] of Object.entries(group.commands)) {
     if (seen.has(command.load)) continue;
     seen.add(command.load);
-    lines.push(`  ${name.padEnd(12)}${command.description}`);
+    lines.push(`  ${name.padEnd(12)}${command.description.split('\n')[0]}`);
   }
   lines.sort();
   return `Usage:  berth ${group.name} COMMAND\n\n${group.description}\n\nCommands:\n${lines.join('\n')}\n\nRun 'berth ${group.name} COMMAND --help' for more information on a command.\n`;
@@ -223,7 +223,7 @@ function topLevelHelp(): string {
   const groups: string[] = [];
   for (const [name, entry] of Object.entries(topLevel).sort(([a], [b]) => a.localeCompare(b))) {
     if (isGroup(entry)) groups.push(`  ${name.padEnd(12)}${entry.description}`);
-    else commands.push(`  ${name.padEnd(12)}${entry.description}`);
+    else commands.push(`  ${name.padEnd(12)}${entry.description.split('\n')[0]}`);
   }
   groups.push(`  ${'compose'.padEnd(12)}Define and run multi-container applications`);
   groups.push(`  ${'platform'.padEnd(12)}Start, stop and check the Berth platform's services`);
