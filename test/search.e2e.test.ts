@@ -23,6 +23,16 @@ afterAll(async () => {
   await p?.stop();
 });
 
+describe('images --digests', () => {
+  it('shows the digest a push recorded, as docker does', async () => {
+    const r = await p.berth(['images', '--digests', `${registry}/tools/debug`]);
+    expect(r.stdout.split('\n')[0]).toMatch(/^REPOSITORY +TAG +DIGEST +IMAGE ID +CREATED +SIZE$/);
+    expect(r.stdout.split('\n')[1]).toMatch(new RegExp(`^${registry.replace(/\./g, '\\.')}/tools/debug +1 +sha256:[0-9a-f]{64} +[0-9a-f]{12} `));
+    const digests = JSON.parse((await p.berth(['image', 'inspect', '-f', '{{json .RepoDigests}}', `${registry}/tools/debug:1`])).stdout) as string[];
+    expect(digests).toContainEqual(expect.stringMatching(new RegExp(`^${registry.replace(/\./g, '\\.')}/tools/debug@sha256:[0-9a-f]{64}$`)));
+  });
+});
+
 describe('berth search', () => {
   it("lists the matching repositories of the platform's registry in docker's table", async () => {
     const r = await p.berth(['search', 'WEB']);

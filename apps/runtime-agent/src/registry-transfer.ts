@@ -160,6 +160,7 @@ export class RegistryTransfer {
             ...(mountFrom ? { mountFrom } : {}),
             onProgress: (e) => emit(progressMessage(e)),
           });
+          images.recordDigest(record.id, `${ref.name}@${pushed.digest}`);
           this.options.onPush?.({ id: record.id, name: target.familiar() });
           emit(message({ status: pushed.status, digest: pushed.digest, size: pushed.size, ref: target.toString() }));
         }
