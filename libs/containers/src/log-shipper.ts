@@ -24,6 +24,7 @@ export class LogShipper {
   private running?: Promise<void>;
   private wake?: () => void;
   private watcher?: FSWatcher;
+  private lastError?: string;
 
   constructor(
     private readonly monitorLog: string,
@@ -69,7 +70,15 @@ export class LogShipper {
   private async loop(): Promise<void> {
     await this.resume();
     while (!this.stopped) {
-      await this.pass();
+      // A pass that fails (a full disk) is logged once and tried again at the next one.
+      await this.pass().then(
+        () => (this.lastError = undefined),
+        (err: unknown) => {
+          const message = (err as Error).message;
+          if (message !== this.lastError) this.log(`Cannot copy the log ${this.monitorLog}: ${message}`);
+          this.lastError = message;
+        },
+      );
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         setTimeout(resolve, 200);
@@ -107,24 +116,32 @@ export class LogShipper {
     }
   }
 
+  /**
+   * Copies the new complete records. Nothing is marked read before it is written: a write that
+   * fails (a full disk) is tried again at the next pass.
+   */
   private async copy(): Promise<void> {
     const buf = Buffer.alloc(1 << 16);
     let lines = '';
+    let offset = this.offset;
+    let rest = this.rest;
     for (;;) {
-      const { bytesRead } = await this.handle!.read(buf, 0, buf.length, this.offset);
+      const { bytesRead } = await this.handle!.read(buf, 0, buf.length, offset);
       if (bytesRead === 0) break;
-      this.offset += bytesRead;
-      const data = Buffer.concat([this.rest, buf.subarray(0, bytesRead)]);
+      offset += bytesRead;
+      const data = Buffer.concat([rest, buf.subarray(0, bytesRead)]);
       let start = 0;
       for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
         const record = parseK8sRecord(data.subarray(start, nl));
         if (record) lines += jsonLogLine(record);
         start = nl + 1;
       }
-      this.rest = Buffer.from(data.subarray(start));
+      rest = Buffer.from(data.subarray(start));
     }
+    if (lines !== '') await this.writer.append(lines);
+    this.offset = offset;
+    this.rest = rest;
     if (lines === '') return;
-    await this.writer.append(lines);
     const temp = join(dirname(this.stateFile), `.shipped.${process.pid}.tmp`);
     await writeFile(temp, JSON.stringify({ ino: this.ino, offset: this.offset - this.rest.length }), { mode: 0o600 });
     await rename(temp, this.stateFile);
