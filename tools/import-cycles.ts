@@ -173,11 +173,6 @@ export function findImportCycles(repo: string): ImportCycle[] {
 export const KNOWN_CYCLES: Array<{ project: string; files: string[]; why: string }> = [
   {
     project: 'cli',
-    files: ['apps/cli/src/commands.ts', 'apps/cli/src/network-commands.ts', 'apps/cli/src/volume-commands.ts'],
-    why: 'TODO(#10): the command types (CommandDef, GroupDef, Handler) live in the command table that imports the groups; give them their own file',
-  },
-  {
-    project: 'cli',
     files: ['apps/cli/src/cli.ts', 'apps/cli/src/compose-commands.ts'],
     why: "TODO(#10): compose-commands loads cli.ts's commandHelp lazily; the compose commands are being reworked",
   },

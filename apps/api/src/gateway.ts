@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { BuilderDirectory, EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
+import { parseTimeArg } from '@berth/filters';
 import {
   BuilderService,
   ContainersService,
@@ -17,6 +18,7 @@ import {
   handleUnary,
   type AgentAnnouncement,
   type BuilderAnnouncement,
+  type DfRequest,
   type DfResponse,
   type Event,
   type RegistryAnnouncement,
@@ -97,7 +99,7 @@ export class Gateway {
     const pick = () => this.agentClient();
     server.addService(ImagesService, forwardService(ImagesService, pick));
     server.addService(ContainersService, forwardService(ContainersService, pick));
-    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary(() => this.df()) });
+    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request) => this.df(request)) });
     server.addService(VolumesService, forwardService(VolumesService, pick));
     server.addService(NetworksService, forwardService(NetworksService, pick));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
@@ -141,15 +143,16 @@ export class Gateway {
   }
 
   /**
-   * `system df`: the agent's rows (images, containers, volumes) with the Build Cache row of the
-   * host's builder, which owns the build cache (its System.Df). A builder that is not running or
-   * does not answer leaves the agent's row (zeros): df must not fail for want of a builder.
+   * `system df`: the agent's rows and (`verbose`) objects: images, containers, volumes, with the
+   * Build Cache row and records of the host's builder, which owns the build cache (its System.Df).
+   * A builder that is not running or does not answer leaves the agent's (empty) ones: df must not
+   * fail or wait for want of a builder.
    */
-  private async df(): Promise<DfResponse> {
+  private async df(request: DfRequest): Promise<DfResponse> {
     const ask = async (client: grpc.Client) =>
       new Promise<DfResponse>((resolve, reject) => {
         const m = SystemService.df;
-        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, { deadline: Date.now() + 30_000 }, (err, res) =>
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, { deadline: Date.now() + 30_000 }, (err, res) =>
           err ? reject(err) : resolve(res!),
         );
       });
@@ -160,7 +163,11 @@ export class Gateway {
         .catch(() => undefined),
     ]);
     const cache = builder?.rows.find((r) => r.type === 'Build Cache');
-    return { rows: agent.rows.map((r) => (r.type === 'Build Cache' && cache ? cache : r)) };
+    return {
+      ...agent,
+      rows: agent.rows.map((r) => (r.type === 'Build Cache' && cache ? cache : r)),
+      buildCache: builder?.buildCache ?? agent.buildCache,
+    };
   }
 
   private async registryClient(): Promise<grpc.Client> {

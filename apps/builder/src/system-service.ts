@@ -28,7 +28,8 @@ export function systemService(builder: Builder, facts: { hostId: string; version
     df: handleUnary(async () => {
       const { records, size } = builder.cache.usage();
       // Docker counts no cache record as in use between builds: all of it is reclaimable.
-      return { rows: [{ type: 'Build Cache', total: records, active: 0, size, reclaimable: size }] };
+      // No per-record view yet (`system df -v` lists no cache records): the row has the totals.
+      return { rows: [{ type: 'Build Cache', total: records, active: 0, size, reclaimable: size }], images: [], containers: [], volumes: [], buildCache: [] };
     }),
   };
 }

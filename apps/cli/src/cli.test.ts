@@ -180,7 +180,7 @@ describe('berth against a gateway', () => {
         tty: false,
         openStdin: false,
         restartPolicy: { name: 'no', maximumRetryCount: 0 },
-        resources: { memory: 64 * 1024 * 1024, nanoCpus: 1_500_000_000, pidsLimit: 0 },
+        resources: expect.objectContaining({ memory: 64 * 1024 * 1024, nanoCpus: 1_500_000_000, pidsLimit: 0, memorySwap: 0 }),
         stopTimeout: 5,
       }),
     });

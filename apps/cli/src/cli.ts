@@ -2,9 +2,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isBerthError, messageOf } from '@berth/errors';
 import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } from './cli-errors.js';
-import { type CommandDef, type GroupDef, isGroup, topLevel } from './commands.js';
+import { type CommandDef, type GroupDef, isGroup } from './command-def.js';
+import { topLevel } from './commands.js';
 import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from './context.js';
-import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs } from './flags.js';
+import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js';
+import { checkArgCount, FlagError, type FlagSpec, parseArgs } from './flags.js';
+import { commandHelp, flagUsages } from './help.js';
+
+/** The help layout, for the compose commands that print their own. */
+export { commandHelp } from './help.js';
 import { FormatError } from './table-format.js';
 import { berthVersion } from './version.js';
 
@@ -15,6 +21,12 @@ import { berthVersion } from './version.js';
  */
 
 const globalFlags: FlagSpec[] = [
+  {
+    long: 'context',
+    short: 'c',
+    type: 'string',
+    description: 'Name of the context to use to connect to the gateway (overrides BERTH_HOST env var and default context set with "berth context use")',
+  },
   { long: 'host', short: 'H', type: 'string', description: 'Gateway address to connect to (unix:/path or host:port)' },
   { long: 'tlsverify', type: 'bool', description: 'Use TLS and verify the gateway (needed for a TCP -H; env BERTH_TLS_VERIFY)' },
   { long: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA (default "$BERTH_CERT_PATH/ca.pem")' },
@@ -55,8 +67,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(topLevelHelp());
     return 0;
   }
-  const host = (global.values.host as string) || io.env.BERTH_HOST || defaultHost;
-  const tls = gatewayTls(global.values, io.env);
+  let endpoint: Endpoint;
+  try {
+    endpoint = resolveEndpoint(
+      { host: global.values.host as string, context: global.values.context as string, explicitTls: gatewayTls(global.values, io.env) },
+      io.env,
+    );
+  } catch (e) {
+    if (!(e instanceof ContextError)) throw e;
+    // `berth context …` must still work to repair a current context that went missing.
+    if (name !== 'context') {
+      err(e.message);
+      return 1;
+    }
+    endpoint = { context: 'default', host: io.env.BERTH_HOST || defaultHost };
+  }
+  const { host, tls, context: contextName } = endpoint;
 
   if (name === 'platform') {
     // Owned by the lead (apps/cli/src/platform.ts); loaded only for this command.
@@ -102,11 +128,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } else {
     command = entry;
   }
-  return runCommand(command, path, words, { io, host, tls });
+  return runCommand(command, path, words, { io, host, tls, contextName });
 }
 
-async function runCommand(command: CommandDef, path: string, words: string[], options: { io: CliIo; host: string; tls?: GatewayTls }): Promise<number> {
-  const { io, host, tls } = options;
+async function runCommand(
+  command: CommandDef,
+  path: string,
+  words: string[],
+  options: { io: CliIo; host: string; tls?: GatewayTls; contextName: string },
+): Promise<number> {
+  const { io, host, tls, contextName } = options;
   const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
   const usageLine = `Usage:  ${path} ${command.usage}`;
   let parsed;
@@ -118,7 +149,7 @@ async function runCommand(command: CommandDef, path: string, words: string[], op
     return 125;
   }
   if (parsed.help) {
-    io.stdout.write(commandHelp(command, path));
+    io.stdout.write(commandHelp(command, path, { columns: io.stdout.isTTY ? io.stdout.columns : undefined }));
     return 0;
   }
   const bad = checkArgCount(command.args, parsed.args.length, path);
@@ -126,7 +157,7 @@ async function runCommand(command: CommandDef, path: string, words: string[], op
     err(`berth: ${bad.message}\n\n${usageLine}\n\n${bad.see ? 'See' : 'Run'} '${path} --help' for more information`);
     return 1;
   }
-  const ctx: CommandContext = { io, path, host, ...(tls ? { tls } : {}), cleanup: [] };
+  const ctx: CommandContext = { io, path, host, ...(tls ? { tls } : {}), contextName, cleanup: [] };
   try {
     const handler = await command.load();
     return await handler(ctx, parsed);
@@ -162,7 +193,9 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
   if (o.command.runStyle) {
     // One line naming what went wrong (docker adds a help hint, which says nothing about a daemon error).
     err(`berth: ${daemonMessage(e, host)}`);
-    return isBerthError(e) && !isConnectionError(e) ? runFailureExitCode(e.message) : 125;
+    // An error with a code of its own (a missing device, …) is a create failure: 125, whatever its text.
+    const ownCode = isBerthError(e) && e.code !== undefined && !e.code.startsWith('COMMAND_');
+    return isBerthError(e) && !isConnectionError(e) && !ownCode ? runFailureExitCode(e.message) : 125;
   }
   if (isBerthError(e)) {
     err(daemonMessage(e, host));
@@ -173,32 +206,6 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
   return 1;
 }
 
-function flagTable(flags: FlagSpec[]): string {
-  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter', duration: 'duration' };
-  const visible = flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
-  const left = visible.map((f) => {
-    const name = f.short ? `  ${flagDisplayName(f)}` : `      --${f.long}`;
-    const type = typeName[f.type];
-    return type ? `${name} ${type}` : name;
-  });
-  const width = Math.max(0, ...left.map((l) => l.length));
-  return visible
-    .map((f, i) => {
-      let description = f.description;
-      if (f.default !== undefined && f.default !== false && f.default !== '' && f.default !== 0) {
-        description += typeof f.default === 'string' ? ` (default "${f.default}")` : ` (default ${f.default})`;
-      }
-      return `${left[i]!.padEnd(width)}   ${description}`;
-    })
-    .join('\n');
-}
-
-/** docker's help layout for one command. */
-export function commandHelp(command: CommandDef, path: string): string {
-  const help: FlagSpec = { long: 'help', type: 'bool', description: 'Print usage' };
-  return `Usage:  ${path} ${command.usage}\n\n${command.description}\n\nOptions:\n${flagTable([...command.flags, help])}\n`;
-}
-
 function groupHelp(group: GroupDef): string {
   const seen = new Set<CommandDef['load']>();
   const lines: string[] = [];
@@ -206,7 +213,7 @@ function groupHelp(group: GroupDef): string {
   for (const [name, command] of Object.entries(group.commands)) {
     if (seen.has(command.load)) continue;
     seen.add(command.load);
-    lines.push(`  ${name.padEnd(12)}${command.description}`);
+    lines.push(`  ${name.padEnd(12)}${command.description.split('\n')[0]}`);
   }
   lines.sort();
   return `Usage:  berth ${group.name} COMMAND\n\n${group.description}\n\nCommands:\n${lines.join('\n')}\n\nRun 'berth ${group.name} COMMAND --help' for more information on a command.\n`;
@@ -217,7 +224,7 @@ function topLevelHelp(): string {
   const groups: string[] = [];
   for (const [name, entry] of Object.entries(topLevel).sort(([a], [b]) => a.localeCompare(b))) {
     if (isGroup(entry)) groups.push(`  ${name.padEnd(12)}${entry.description}`);
-    else commands.push(`  ${name.padEnd(12)}${entry.description}`);
+    else commands.push(`  ${name.padEnd(12)}${entry.description.split('\n')[0]}`);
   }
   groups.push(`  ${'compose'.padEnd(12)}Define and run multi-container applications`);
   groups.push(`  ${'platform'.padEnd(12)}Start, stop and check the Berth platform's services`);
@@ -233,7 +240,7 @@ function topLevelHelp(): string {
     ...commands,
     '',
     'Global Options:',
-    flagTable(globalFlags),
+    flagUsages(globalFlags, 79).trimEnd(),
     '',
     "Run 'berth COMMAND --help' for more information on a command.",
     '',

@@ -1,6 +1,6 @@
 import { isBerthError, messageOf } from '@berth/errors';
 import { StatusError } from './cli-errors.js';
-import type { CommandDef, Handler } from './commands.js';
+import type { CommandDef, Handler } from './command-def.js';
 import type { CliIo, CommandContext } from './context.js';
 import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs, type ParsedArgs } from './flags.js';
 

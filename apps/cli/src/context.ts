@@ -28,8 +28,10 @@ export interface CommandContext {
   path: string;
   /** The gateway address (`-H`, else BERTH_HOST, else the default socket). */
   host: string;
-  /** TLS for a TCP gateway (`--tlsverify`, or BERTH_TLS_VERIFY with BERTH_CERT_PATH). */
+  /** TLS for a TCP gateway (`--tlsverify`, or BERTH_TLS_VERIFY with BERTH_CERT_PATH, or the context's). */
   tls?: GatewayTls;
+  /** The context the gateway address came from (`default` for -H, BERTH_HOST or the default socket). */
+  contextName?: string;
   /** Run when the command ends, whatever happened (closing gRPC clients, restoring the terminal). */
   cleanup: Array<() => void>;
 }

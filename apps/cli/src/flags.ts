@@ -35,6 +35,8 @@ export interface FlagSpec {
   bits?: 32 | 64;
   /** Checks each value (list and string flags); returns the reason it is invalid, as docker's opts. */
   validate?: (value: string) => string | undefined;
+  /** The value's type as --help names it, when it is not the parser's (`bytes`, `ulimit`, `map`). */
+  typeName?: string;
 }
 
 export type FlagValue = boolean | string | number | string[];

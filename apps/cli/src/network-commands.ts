@@ -1,4 +1,4 @@
-import type { CommandDef, GroupDef } from './commands.js';
+import type { CommandDef, GroupDef } from './command-def.js';
 
 /**
  * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).

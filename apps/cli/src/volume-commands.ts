@@ -1,4 +1,4 @@
-import type { CommandDef, GroupDef } from './commands.js';
+import type { CommandDef, GroupDef } from './command-def.js';
 
 /**
  * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in

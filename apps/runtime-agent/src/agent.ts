@@ -12,6 +12,7 @@ import { ContainersService, ImagesService, SystemService, handleUnary, type Syst
 import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
+import { diskUsageDetails } from './disk-usage.js';
 import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
 import { imagesService } from './images-service.js';
 import { NetworkManager } from '@berth/network';
@@ -246,7 +247,7 @@ export class Agent {
           cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
         };
       }),
-      df: handleUnary(async () => {
+      df: handleUnary(async ({ verbose }) => {
         const df = await this.images.df();
         return {
           rows: [
@@ -256,6 +257,8 @@ export class Agent {
             // The build cache is the builder's (apps/builder): the gateway puts its row here.
             { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 },
           ],
+          ...(verbose ? await diskUsageDetails(this) : { images: [], containers: [], volumes: [] }),
+          buildCache: [],
         };
       }),
     };

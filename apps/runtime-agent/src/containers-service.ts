@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { parseSecurityOpts, type ContainerManager, type HealthStatus } from '@berth/containers';
+import { checkResources, parseSecurityOpts, type ContainerManager, type HealthStatus, type RestartPolicyName } from '@berth/containers';
+import { copyHandlers } from './copy-service.js';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
 import { parseTimeArgNs } from '@berth/filters';
 import {
@@ -26,8 +27,9 @@ export function containersService(manager: ContainerManager): ContainersServer {
       if (!spec) throw new InvalidArgumentError('Create needs a container spec');
       const options = createOptionsFromSpec(spec);
       const id = await manager.create(options);
-      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back.
-      return { id, warnings: parseSecurityOpts(options.securityOpt ?? []).warnings };
+      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
+      // are Docker's resource warnings (an OOM killer disabled without a memory limit).
+      return { id, warnings: [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings] };
     }),
     start: handleUnary(async ({ id }) => (await startOrExplain(manager, id), {})),
     stop: handleUnary(async ({ id, timeout }) => (await manager.stop(id, { timeout }), {})),
@@ -56,7 +58,15 @@ export function containersService(manager: ContainerManager): ContainersServer {
       const list = await manager.list({ all: req.all, latest: req.latest, limit: req.limit || undefined, filters: filtersToMap(req.filters), size: req.size });
       return { containers: list.map(summaryToProto) };
     }),
-    inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.inspect(id)) })),
+    // `--size` adds docker's SizeRw and SizeRootFs, measured now (they cost a walk of the rw layer).
+    inspect: handleUnary(async ({ id, size }) => {
+      const view = await manager.inspect(id);
+      if (!size) return { json: JSON.stringify(view) };
+      const sizes = await manager.size(id);
+      // Where docker puts them: after GraphDriver.
+      const entries = Object.entries(view).flatMap(([k, v]) => (k === 'GraphDriver' ? [[k, v], ['SizeRw', sizes.SizeRw], ['SizeRootFs', sizes.SizeRootFs]] : [[k, v]]));
+      return { json: JSON.stringify(Object.fromEntries(entries)) };
+    }),
     logs: handleServerStream((req, call) => logs(manager, req, call)),
     top: handleUnary(async ({ id, psArgs }) => {
       const top = await manager.top(id, psArgs ? psArgs.split(/\s+/).filter(Boolean) : undefined);
@@ -65,6 +75,21 @@ export function containersService(manager: ContainerManager): ContainersServer {
     stats: handleUnary(async ({ id }) => ({ json: JSON.stringify(await manager.stats(id)) })),
     diff: handleUnary(async ({ id }) => ({ changes: await manager.diff(id) })),
     export: handleServerStream(async ({ id }) => chunks(await manager.export(id))),
+    update: handleUnary(async (req) => {
+      const policy = req.restartPolicy;
+      const warnings = await manager.update(req.id, {
+        memory: req.memory,
+        memorySwap: req.memorySwap,
+        memoryReservation: req.memoryReservation,
+        nanoCpus: req.nanoCpus,
+        cpuShares: req.cpuShares,
+        cpusetCpus: req.cpusetCpus,
+        pidsLimit: req.pidsLimit,
+        restartPolicy: policy ? { name: policy.name as RestartPolicyName | '', maximumRetryCount: policy.maximumRetryCount } : undefined,
+      });
+      return { warnings };
+    }),
+    ...copyHandlers(manager),
     attach: (call) => void attach(manager, call),
     exec: (call) => void exec(manager, call),
   };

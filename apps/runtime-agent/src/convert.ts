@@ -3,9 +3,9 @@
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
 import { availableParallelism } from 'node:os';
-import type { ContainerSummary as DomainSummary, CreateOptions, HealthConfig, MountOption, RestartPolicyName } from '@berth/containers';
+import type { ContainerSummary as DomainSummary, CreateOptions, HealthConfig, MountOption, ResourceOptions, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerMount, ContainerSpec, ContainerSummary, Filter, HealthConfig as HealthProto } from '@berth/proto';
+import type { ContainerMount, ContainerSpec, ContainerSummary, Filter, HealthConfig as HealthProto, Resources } from '@berth/proto';
 
 const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
@@ -52,11 +52,7 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
     autoRemove: spec.autoRemove,
     init: spec.init,
     restartPolicy: { name: policy as RestartPolicyName | '', maximumRetryCount: spec.restartPolicy?.maximumRetryCount ?? 0 },
-    resources: {
-      memory: spec.resources?.memory || undefined,
-      nanoCpus: spec.resources?.nanoCpus || undefined,
-      pidsLimit: spec.resources?.pidsLimit || undefined,
-    },
+    resources: resourcesFromProto(spec.resources),
     stopSignal: spec.stopSignal || undefined,
     stopTimeout: spec.stopTimeout,
     binds: spec.binds,
@@ -82,6 +78,51 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
     capDrop: spec.security?.capDrop ?? [],
     readonlyRootfs: spec.security?.readOnly ?? false,
     securityOpt: spec.security?.securityOpt ?? [],
+    ...hostOptionsFromProto(spec),
+  };
+}
+
+/** Docker's HostConfig resources (0 / empty = not set). */
+export function resourcesFromProto(r: Resources | undefined): ResourceOptions {
+  if (!r) return {};
+  return {
+    memory: r.memory || undefined,
+    nanoCpus: r.nanoCpus || undefined,
+    pidsLimit: r.pidsLimit || undefined,
+    memorySwap: r.memorySwap || undefined,
+    memoryReservation: r.memoryReservation || undefined,
+    cpuShares: r.cpuShares || undefined,
+    cpusetCpus: r.cpusetCpus || undefined,
+    oomKillDisable: r.oomKillDisable || undefined,
+    ulimits: r.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    devices: r.devices.map((d) => ({
+      PathOnHost: d.pathOnHost,
+      PathInContainer: d.pathInContainer || d.pathOnHost,
+      CgroupPermissions: d.cgroupPermissions || 'rwm',
+    })),
+  };
+}
+
+const attachStreams = new Set(['stdin', 'stdout', 'stderr']);
+
+/** Namespaces, kernel settings, links, logging and the rest of Docker's HostConfig from the spec. */
+function hostOptionsFromProto(spec: ContainerSpec): Partial<CreateOptions> {
+  for (const stream of spec.attach) {
+    if (!attachStreams.has(stream)) throw new InvalidArgumentError(`Invalid attach stream "${stream}": valid streams are STDIN, STDOUT and STDERR`);
+  }
+  return {
+    shmSize: spec.shmSize || undefined,
+    sysctls: spec.sysctls,
+    ipcMode: spec.ipcMode || undefined,
+    pidMode: spec.pidMode || undefined,
+    utsMode: spec.utsMode || undefined,
+    cgroupnsMode: spec.cgroupnsMode || undefined,
+    groupAdd: spec.groupAdd,
+    links: spec.links,
+    ...(spec.logConfig ? { logConfig: { Type: spec.logConfig.type || 'json-file', Config: spec.logConfig.config } } : {}),
+    containerIdFile: spec.containerIdFile || undefined,
+    attach: spec.attach as CreateOptions['attach'],
+    platform: spec.platform || undefined,
   };
 }
 

@@ -107,6 +107,7 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
     pull: handleServerStream((request) => options.registry.pull(request)),
     push: handleServerStream((request) => options.registry.push(request)),
     login: handleUnary((request) => options.registry.login(request)),
+    search: handleUnary((request) => options.registry.search(request)),
   };
 }
 

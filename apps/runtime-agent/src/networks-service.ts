@@ -41,6 +41,7 @@ export function networksService(networks: NetworkManager): NetworksServer {
     })),
     inspect: handleUnary(async ({ id }) => ({ json: JSON.stringify(networks.inspectNetwork(id)) })),
     remove: handleUnary(async ({ id }) => (await networks.removeNetwork(id), {})),
+    // `network prune` and `system prune`: until, label and label! as docker (libs/network network-filters.ts).
     prune: handleUnary(async ({ filters }) => ({ deleted: await networks.pruneNetworks(filtersToMap(filters)) })),
     connect: handleUnary(async (req) => {
       await networks.connect(req.network, req.container, { aliases: req.aliases, ipv4Address: req.ipv4Address || undefined });

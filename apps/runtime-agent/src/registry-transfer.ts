@@ -2,8 +2,18 @@ import type { ContentStore } from '@berth/content';
 import { InvalidArgumentError, isBerthError, NotFoundError, PermissionDeniedError } from '@berth/errors';
 import type { ImageStore } from '@berth/images';
 import { parseReference, type Reference } from '@berth/oci';
-import type { LoginRequest, LoginResponse, PullImageRequest, PushImageRequest, RegistryAuth, TransferProgress } from '@berth/proto';
+import type {
+  LoginRequest,
+  LoginResponse,
+  PullImageRequest,
+  PushImageRequest,
+  RegistryAuth,
+  SearchImagesRequest,
+  SearchImagesResponse,
+  TransferProgress,
+} from '@berth/proto';
 import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient, type ProgressEvent } from '@berth/registry-client';
+import { searchCatalog, splitSearchTerm } from './registry-search.js';
 
 export interface RegistryTransferOptions {
   images: ImageStore;
@@ -151,6 +161,7 @@ export class RegistryTransfer {
             ...(mountFrom ? { mountFrom } : {}),
             onProgress: (e) => emit(progressMessage(e)),
           });
+          images.recordDigest(record.id, `${ref.name}@${pushed.digest}`);
           this.options.onPush?.({ id: record.id, name: target.familiar() });
           emit(message({ status: pushed.status, digest: pushed.digest, size: pushed.size, ref: target.toString() }));
         }
@@ -177,6 +188,17 @@ export class RegistryTransfer {
       client.close();
     }
     return { status: 'Login Succeeded' };
+  }
+
+  /** docker search: the matching repositories of the named registry, or of the platform's (registry-search.ts). */
+  async search(request: SearchImagesRequest): Promise<SearchImagesResponse> {
+    const { domain, term } = splitSearchTerm(request.term, this.options.platformRegistry?.address);
+    const client = this.#client(domain, request.registryAuth);
+    try {
+      return { results: await searchCatalog(client, domain, term, request.limit || 25) };
+    } finally {
+      client.close();
+    }
   }
 
   /** A client that answers the challenges of registry `domain` with the request's credentials only. */

@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from '@berth/errors';
 import type { ImageConfigLike } from './dependencies.js';
 import { mergeHealthcheck } from './health-config.js';
+import { hostOptionsConfig } from './host-options.js';
+import { resourceHostConfig } from './resource-options.js';
 import type { ContainerConfig, CreateOptions, HostConfig, RestartPolicy } from './types.js';
 
 /** The image config fields a container config is merged from. */
@@ -24,9 +26,9 @@ export function mergeConfig(options: CreateOptions, image: ImageContainerConfig,
     Hostname: hostname,
     Domainname: options.domainname ?? '',
     User: options.user ?? image.User ?? '',
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
+    AttachStdin: options.attach?.includes('stdin') ?? false,
+    AttachStdout: options.attach?.includes('stdout') ?? false,
+    AttachStderr: options.attach?.includes('stderr') ?? false,
     ...(image.ExposedPorts ? { ExposedPorts: emptyObjects(image.ExposedPorts) } : {}),
     Tty: options.tty ?? false,
     OpenStdin: options.openStdin ?? false,
@@ -64,10 +66,8 @@ export function hostConfigOf(options: CreateOptions, settled: { networkMode: str
     RestartPolicy: settled.restartPolicy,
     AutoRemove: options.autoRemove ?? false,
     Init: options.init ?? false,
-    Memory: options.resources?.memory ?? 0,
-    NanoCpus: options.resources?.nanoCpus ?? 0,
-    PidsLimit: options.resources?.pidsLimit ?? null,
-    LogConfig: { Type: 'k8s-file', Config: {} },
+    ...resourceHostConfig(options.resources ?? {}),
+    LogConfig: options.logConfig ?? { Type: 'json-file', Config: {} },
     Binds: options.binds?.length ? options.binds : null,
     Mounts: options.mounts ?? [],
     Tmpfs: options.tmpfs ?? {},
@@ -77,6 +77,8 @@ export function hostConfigOf(options: CreateOptions, settled: { networkMode: str
     CapDrop: options.capDrop?.length ? options.capDrop : null,
     ReadonlyRootfs: options.readonlyRootfs ?? false,
     SecurityOpt: options.securityOpt?.length ? options.securityOpt : null,
+    ...hostOptionsConfig(options),
+    Links: options.links?.length ? options.links : null,
   };
 }
 

@@ -89,6 +89,15 @@ export class ContainerContext {
     }
   }
 
+  /** The record of an id, a name or a unique id prefix; undefined when there is none (or several). */
+  find(idOrName: string): ContainerRecord | undefined {
+    try {
+      return this.store.get(this.resolve(idOrName));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Publishes a container event; a listener's failure never breaks the lifecycle. */
   emit(action: ContainerEvent['action'], rec: ContainerRecord, attributes: Record<string, string> = {}): void {
     try {

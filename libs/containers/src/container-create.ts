@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { NotFoundError } from '@berth/errors';
+import { formatPlatform, matchPlatform, parsePlatform } from '@berth/oci';
 import { resolveCommand } from '@berth/runtime';
 import { checkRestartPolicy, hostConfigOf, mergeConfig } from './config-merge.js';
 import type { ContainerContext } from './container-context.js';
 import { nameInUse } from './container-store.js';
 import { crashPoint } from './crash-point.js';
-import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
+import type { ContainerSnapshotter, ImageConfigLike, ImageSource } from './dependencies.js';
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
+import { checkHostOptions, hostnameFor } from './host-options.js';
+import { recordLinks } from './links.js';
+import { checkLogConfig } from './log-driver.js';
+import { checkResources } from './resource-options.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
 import { generateName, normalizeName } from './names.js';
 import type { ContainerNetworking } from './networking.js';
@@ -36,7 +42,11 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   if (options.stopSignal) parseSignal(options.stopSignal);
   checkHealthcheck(options.healthcheck);
   checkSecurityOptions(options);
+  checkResources(options.resources ?? {});
+  checkHostOptions(options, (c) => ctx.find(c));
+  const logConfig = checkLogConfig(options.logConfig);
   const name = options.name !== undefined && options.name !== '' ? normalizeName(options.name) : freshName(ctx);
+  const links = recordLinks(options.links ?? [], { name, networkMode: options.network?.mode, lookup: (c) => ctx.find(c) });
   const holder = ctx.store.idByName(name);
   if (holder !== undefined) throw nameInUse(name, holder);
   if (ctx.reservedNames.has(name)) throw nameInUse(name, 'in creation');
@@ -50,6 +60,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   let createdVolumes: string[] = [];
   try {
     const image = await deps.images.resolve(options.image);
+    if (options.platform) checkImagePlatform(options.image, image.config, options.platform);
     const imageConfig = image.config.config ?? {};
     const argv = resolveCommand(
       { Entrypoint: imageConfig.Entrypoint ?? null, Cmd: imageConfig.Cmd ?? null },
@@ -65,7 +76,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     await mkdir(layout.rootfs(id));
     dirMade = true;
 
-    const hostname = options.hostname || id.slice(0, 12);
+    const hostname = hostnameFor(options, id.slice(0, 12));
     const config = mergeConfig(options, imageConfig, hostname);
     let networkMode = 'default';
     if (deps.network) {
@@ -93,7 +104,7 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
       Path: argv[0]!,
       Args: argv.slice(1),
       Config: config,
-      HostConfig: hostConfigOf(options, { networkMode, restartPolicy }),
+      HostConfig: hostConfigOf({ ...options, links, logConfig }, { networkMode, restartPolicy }),
       State: createdState(),
       RestartCount: 0,
       SnapshotKey: id,
@@ -119,6 +130,22 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
   } finally {
     ctx.reservedNames.delete(name);
     ctx.reservedIds.delete(id);
+  }
+}
+
+/**
+ * `--platform`: the local image must be of that platform; otherwise docker's NotFound (so that
+ * `run --pull missing` pulls the platform asked for).
+ */
+function checkImagePlatform(ref: string, config: ImageConfigLike, wanted: string): void {
+  const actual = { os: config.os ?? 'linux', architecture: config.architecture ?? '', ...(config.variant ? { variant: config.variant } : {}) };
+  // `--platform linux` names the os only
+  const platform = wanted.includes('/') ? parsePlatform(wanted) : { os: wanted, architecture: actual.architecture };
+  if (!matchPlatform(platform)(actual)) {
+    throw new NotFoundError(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform(actual)}`,
+      { code: 'NO_SUCH_IMAGE' },
+    );
   }
 }
 

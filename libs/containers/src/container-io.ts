@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { ConflictError, InvalidArgumentError } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import {
   demuxFrames,
   readLogs,
@@ -18,6 +18,8 @@ import type { ContainerContext } from './container-context.js';
 import { exitCodeOfStartError } from './container-runner.js';
 import { emptyDockerStats, toDockerStats, type DockerStats } from './docker-stats.js';
 import type { PendingAttach, Waiter } from './live-state.js';
+import { logDriverOf, logFileSettings } from './log-driver.js';
+import { readLogFiles } from './log-files.js';
 import type { AttachHandle, AttachOptions, ExecHandle, ExecStartOptions } from './types.js';
 
 /** `docker logs` options (see @berth/runtime readLogs); `follow` ends when the container stops. */
@@ -43,8 +45,12 @@ export class ContainerIo {
    */
   async *logs(idOrName: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {
     const rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
+    if (logDriverOf(rec) === 'none') throw new FailedPreconditionError('configured logging driver does not support reading');
+    // json-file / local: the driver's files; records from before drivers: conmon's monitor log.
+    const files = logFileSettings(rec);
+    const read = (o: LogsOptions) => (files ? readLogFiles(files, o) : readLogs(rec.LogPath, o));
     if (!options.follow) {
-      yield* readLogs(rec.LogPath, options);
+      yield* read(options);
       return;
     }
     const stop = new AbortController();
@@ -60,7 +66,7 @@ export class ContainerIo {
       stop.abort();
     }
     try {
-      yield* readLogs(rec.LogPath, { ...options, follow: true, signal: stop.signal });
+      yield* read({ ...options, follow: true, signal: stop.signal });
     } finally {
       if (waiter) live.waiters.delete(waiter);
       options.signal?.removeEventListener('abort', onAbort);
@@ -81,7 +87,10 @@ export class ContainerIo {
     const deliver = (stream: 'stdout' | 'stderr', data: Buffer) =>
       stream === 'stderr' ? options.onStderr(data) : options.onStdout(data);
     if (options.logs) {
-      for await (const entry of readLogs(this.ctx.mustGet(id).LogPath)) {
+      const rec = this.ctx.mustGet(id);
+      const files = logFileSettings(rec);
+      const history = logDriverOf(rec) === 'none' ? [] : files ? readLogFiles(files) : readLogs(rec.LogPath);
+      for await (const entry of history) {
         deliver(entry.stream, entry.partial ? entry.line : Buffer.concat([entry.line, Buffer.from('\n')]));
       }
     }

@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
 import { asNoSpace, type MetadataDb } from '@berth/metadata';
 import type { LogEntry, RuntimeDriver, TopResult } from '@berth/runtime';
+import { ContainerArchive, type ExtractOptions, type PathStat } from './container-archive.js';
 import { ContainerContext } from './container-context.js';
 import { createContainer } from './container-create.js';
 import { ContainerHealth, type HealthWaitOptions, type HealthWaitResult } from './container-health.js';
 import { ContainerFilesystem } from './container-filesystem.js';
 import { ContainerIo, type LogsOptions } from './container-io.js';
 import { ContainerLifecycle } from './container-lifecycle.js';
-import { ContainerQueries } from './container-queries.js';
+import { ContainerQueries, type ContainerSize } from './container-queries.js';
 import { ContainerRunner } from './container-runner.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import type { FilterInput } from '@berth/filters';
@@ -16,6 +17,7 @@ import type { HealthClock } from './health-monitor.js';
 import type { ContainerInspect } from './inspect.js';
 import type { VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
+import { updateContainer, type UpdateOptions } from './container-update.js';
 import type {
   AttachHandle,
   AttachOptions,
@@ -32,6 +34,9 @@ import type {
 
 export { mergeConfig, mergeEnv } from './config-merge.js';
 export type { LogsOptions } from './container-io.js';
+export type { UpdateOptions } from './container-update.js';
+export type { ExtractOptions, PathStat } from './container-archive.js';
+export type { ContainerSize } from './container-queries.js';
 
 export interface ContainerManagerOptions {
   /** `<data-root>`: containers/<id>/ bundles live under it (see layout.ts). */
@@ -76,6 +81,7 @@ export class ContainerManager {
   private readonly io: ContainerIo;
   private readonly fs: ContainerFilesystem;
   private readonly health: ContainerHealth;
+  private readonly archives: ContainerArchive;
 
   constructor(options: ContainerManagerOptions) {
     this.options = options;
@@ -86,6 +92,7 @@ export class ContainerManager {
     this.queries = new ContainerQueries(this.ctx, options);
     this.io = new ContainerIo(this.ctx, options.runtime);
     this.fs = new ContainerFilesystem(this.ctx, options.snapshotter);
+    this.archives = new ContainerArchive(this.ctx, options.snapshotter);
   }
 
   /** See ContainerLifecycle.init: adopts, collects or restarts what an earlier agent left. */
@@ -143,6 +150,11 @@ export class ContainerManager {
     return this.health.wait(this.ctx.resolve(idOrName), options);
   }
 
+  /** `docker update` (see updateContainer). @returns Docker's warnings. */
+  update(idOrName: string, options: UpdateOptions): Promise<string[]> {
+    return this.refusingOnFullDisk(updateContainer(this.ctx, this.options.runtime, idOrName, options));
+  }
+
   rename(idOrName: string, newName: string): Promise<void> {
     return this.refusingOnFullDisk(this.lifecycle.rename(idOrName, newName));
   }
@@ -158,6 +170,11 @@ export class ContainerManager {
 
   inspect(idOrName: string): Promise<ContainerInspect> {
     return this.queries.inspect(idOrName);
+  }
+
+  /** Docker's SizeRw and SizeRootFs (`inspect --size`, `ps -s`, `system df -v`); see ContainerQueries.size. */
+  size(idOrName: string): Promise<ContainerSize> {
+    return this.queries.size(this.ctx.mustGet(this.ctx.resolve(idOrName)));
   }
 
   get(idOrName: string): ContainerRecord {
@@ -183,6 +200,21 @@ export class ContainerManager {
 
   export(idOrName: string): Promise<Readable> {
     return this.refusingOnFullDisk(this.fs.export(idOrName));
+  }
+
+  /** `docker cp` (see ContainerArchive): the stat of a path in the container. */
+  statPath(idOrName: string, path: string): Promise<PathStat> {
+    return this.archives.stat(idOrName, path);
+  }
+
+  /** `docker cp CONTAINER:PATH …`: a tar of the path and its stat. */
+  archivePath(idOrName: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+    return this.archives.archive(idOrName, path);
+  }
+
+  /** `docker cp … CONTAINER:DIR`: extracts a tar into a directory of the container. */
+  extractToDir(idOrName: string, path: string, content: Readable, options: ExtractOptions = {}): Promise<void> {
+    return this.refusingOnFullDisk(this.archives.extract(idOrName, path, content, options));
   }
 
   commitInfo(idOrName: string): Promise<CommitInfo> {

@@ -14,6 +14,12 @@ export interface QueryDeps {
   network?: Pick<ContainerNetworking, 'inspect' | 'summary'>;
 }
 
+/** Docker's `SizeRw` (the container's own files) and `SizeRootFs` (its whole root filesystem). */
+export interface ContainerSize {
+  SizeRw: number;
+  SizeRootFs: number;
+}
+
 /** Read-only views of the containers: `ps`, `inspect`, and who uses an image or a volume. */
 export class ContainerQueries {
   constructor(
@@ -52,10 +58,11 @@ export class ContainerQueries {
   }
 
   /**
-   * Docker's container sizes: SizeRw, the files of its writable layer (moby pkg/directory.Size of
-   * the overlay upper dir), and SizeRootFs, that plus its image's layers.
+   * Docker's container sizes (`ps -s`, `inspect --size`, `system df -v`): SizeRw, the files of its
+   * writable layer (moby pkg/directory.Size of the overlay upper dir), and SizeRootFs, that plus its
+   * image's layers. A missing image or snapshot (a Dead container) counts as 0.
    */
-  async size(rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  async size(rec: ContainerRecord): Promise<ContainerSize> {
     const sizeRw = await directorySize(this.deps.snapshotter.upperDir(rec.SnapshotKey)).catch(() => 0);
     const image = await this.deps.images.resolve(rec.Image).catch(() => undefined);
     return { SizeRw: sizeRw, SizeRootFs: sizeRw + (image?.size ?? 0) };

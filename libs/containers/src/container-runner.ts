@@ -16,6 +16,11 @@ import { isMountpoint } from './mountinfo.js';
 import { announceVolumes, anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
+import { hostSpecOptions, releaseHostOptions } from './host-options.js';
+import { linkSettings } from './links.js';
+import { logDriverOf, logFileSettings } from './log-driver.js';
+import { LogShipper } from './log-shipper.js';
+import { resourceSpecOptions } from './resource-options.js';
 import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { statusOf, zeroTime } from './state.js';
@@ -25,7 +30,7 @@ import type { ContainerRecord } from './types.js';
 export interface RunnerDeps {
   runtime: RuntimeLifecycle & RuntimeExits;
   snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove' | 'exists' | 'upperDir'>;
-  network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove'>;
+  network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove' | 'inspect'>;
   volumes?: VolumeSource;
   /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
   health?: HealthHooks;
@@ -71,6 +76,7 @@ export class ContainerRunner {
         rec.State.Status = statusOf(rec.State);
         if (!rec.State.Paused) this.deps.health?.resumed(rec, { adopted: true });
         this.ctx.store.save(rec);
+        this.startLogShipper(rec, live);
         this.watch(rec, live);
         return;
       }
@@ -120,6 +126,7 @@ export class ContainerRunner {
       this.ctx.store.save(rec);
       this.ctx.emit('start', rec);
       live.exited = deferred();
+      this.startLogShipper(rec, live);
       this.watch(rec, live);
       return;
     }
@@ -181,13 +188,14 @@ export class ContainerRunner {
       const volumeMounts = await prepareMounts(rec.MountPoints ?? [], rootfs, volumes);
       announceVolumes(volumes, 'mount', rec);
       mounted = true;
-      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts, { mode: 0o644 });
+      const links = linkSettings(rec, { lookup: (c) => this.ctx.find(c), network: this.deps.network });
+      if (sandbox?.hosts !== undefined) await writeFile(rec.HostsPath, sandbox.hosts + links.hosts, { mode: 0o644 });
       if (sandbox?.resolvConf !== undefined) await writeFile(rec.ResolvConfPath, sandbox.resolvConf, { mode: 0o644 });
       const spec = generateSpec({
         id,
         rootfs,
         args: [rec.Path, ...rec.Args],
-        env: rec.Config.Tty ? mergeEnv(['TERM=xterm'], rec.Config.Env) : rec.Config.Env,
+        env: mergeEnv([...(rec.Config.Tty ? ['TERM=xterm'] : []), ...links.env], rec.Config.Env),
         cwd,
         user,
         hostname: rec.Config.Hostname,
@@ -199,9 +207,8 @@ export class ContainerRunner {
         ]),
         init: rec.HostConfig.Init,
         ...(sandbox ? { network: sandbox.namespace } : {}),
-        ...(rec.HostConfig.Memory > 0 ? { memory: rec.HostConfig.Memory } : {}),
-        ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
-        ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
+        ...resourceSpecOptions(rec.HostConfig),
+        ...(await hostSpecOptions(rec, { rootfs, lookup: (c) => this.ctx.find(c) })),
         ...securitySpecOptions(rec.HostConfig),
       });
       await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2), { mode: 0o600 });
@@ -213,7 +220,9 @@ export class ContainerRunner {
         logPath: rec.LogPath,
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
+        ...monitorLogOptions(rec),
       });
+      this.startLogShipper(rec, live);
       crashPoint('start-after-runtime-create');
       for (const pending of [...live.pendingAttaches]) {
         live.pendingAttaches.delete(pending);
@@ -243,8 +252,11 @@ export class ContainerRunner {
       this.ctx.emit('start', rec);
       this.watch(rec, live);
     } catch (err) {
+      await this.stopLogShipper(live);
       await runtime.delete(id, { force: true }).catch(() => {});
       await unmount(rootfs).catch(() => {});
+      // Nothing mounted, or already gone: the failure being recorded is the start's.
+      await releaseHostOptions(rec).catch(() => {});
       await network?.stop(id).catch(() => {});
       if (mounted) announceVolumes(volumes, 'unmount', rec);
       const exitCode = exitCodeOfStartError(err);
@@ -301,7 +313,11 @@ export class ContainerRunner {
     const id = rec.Id;
     const oom = await runtime.oomKilled(id).catch(() => false);
     await runtime.delete(id, { force: true }).catch(() => {});
+    // conmon is gone: what it logged is all there is (shipped now if the agent was down meanwhile)
+    this.startLogShipper(rec, live);
+    await this.stopLogShipper(live, { done: true });
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log(`Cannot unmount the /dev/shm of container ${id}: ${messageOf(err)}`));
     await network?.stop(id).catch(() => {});
     announceVolumes(volumes, 'unmount', rec);
     const finishedAt = new Date();
@@ -375,8 +391,10 @@ export class ContainerRunner {
     const live = this.ctx.live.of(rec);
     rec.State.Status = 'removing';
     this.ctx.store.save(rec);
+    await this.stopLogShipper(live);
     await runtime.delete(id, { force: true }).catch(() => {});
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await releaseHostOptions(rec);
     // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
     // the database writes below need. A removal cut short here is finished at the next agent start.
     await rm(rec.BundleDir, { recursive: true, force: true });
@@ -405,6 +423,21 @@ export class ContainerRunner {
     live.waiters.clear();
   }
 
+  /** json-file / local: starts copying the run's output into the driver's files (log-shipper.ts). */
+  private startLogShipper(rec: ContainerRecord, live: Live): void {
+    const files = logFileSettings(rec);
+    if (!files || live.logShipper) return;
+    live.logShipper = new LogShipper(rec.LogPath, files, this.ctx.log);
+    live.logShipper.start();
+  }
+
+  /** Copies what the run left in the monitor log, then stops. */
+  private async stopLogShipper(live: Live, options: { done?: boolean } = {}): Promise<void> {
+    const shipper = live.logShipper;
+    live.logShipper = undefined;
+    await shipper?.stop(options);
+  }
+
   /** Sends a signal; a paused container is thawed when the signal is meant to end it. */
   async signalLocked(rec: ContainerRecord, signal: string): Promise<void> {
     const { runtime } = this.deps;
@@ -427,6 +460,15 @@ export class ContainerRunner {
     }
   }
 }
+
+/** The monitor log conmon keeps: none for `--log-driver none`, a small one the shipper copies from for json-file/local. */
+function monitorLogOptions(rec: ContainerRecord): { logDriver?: 'none'; logSizeMax?: number } {
+  if (logDriverOf(rec) === 'none') return { logDriver: 'none' };
+  return logFileSettings(rec) ? { logSizeMax: monitorLogLimit } : {};
+}
+
+/** conmon starts the monitor log anew past this size; the shipper keeps up with it. */
+const monitorLogLimit = 1024 * 1024;
 
 /** Docker's Dead state, with the reason in State.Error (exit code 128 unless it has one to keep). */
 function markDead(rec: ContainerRecord, why: string, exitCode = 128): void {

@@ -19,6 +19,9 @@ export interface ImageSource {
 
 /** The parts of an OCI image config the container config is merged from. */
 export interface ImageConfigLike {
+  os?: string;
+  architecture?: string;
+  variant?: string;
   config?: {
     User?: string;
     ExposedPorts?: Record<string, object>;

@@ -5,6 +5,10 @@ export {
   mergeEnv,
   type ContainerManagerOptions,
   type LogsOptions,
+  type UpdateOptions,
+  type ExtractOptions,
+  type PathStat,
+  type ContainerSize,
 } from './container-manager.js';
 export type { ContainerInspect } from './inspect.js';
 export type { HealthWaitOptions, HealthWaitResult } from './container-health.js';
@@ -12,6 +16,8 @@ export { healthDefaults, type HealthConfig } from './health-config.js';
 export type { HealthClock } from './health-monitor.js';
 export type { Health, HealthLogEntry, HealthStatus } from './health-state.js';
 export { parseSecurityOpts } from './security-options.js';
+export { checkResources } from './resource-options.js';
+export { isNamespacedSysctl } from './host-options.js';
 export type { ContainerSnapshotter, ImageConfigLike, ImageSource, MountSpec } from './dependencies.js';
 /** The runtime roles the manager drives (@berth/runtime); re-exported for callers that build one. */
 export type { RuntimeDriver } from '@berth/runtime';

@@ -1,3 +1,4 @@
+import type { LogShipper } from './log-shipper.js';
 import { RestartManager } from './restart-manager.js';
 import type { ContainerRecord, WaitCondition } from './types.js';
 
@@ -13,6 +14,8 @@ export interface Live {
   waiters: Set<Waiter>;
   /** Attach sessions to connect at the next start, between runtime create and start. */
   pendingAttaches: Set<PendingAttach>;
+  /** json-file / local: copies the running container's output into its log files. */
+  logShipper?: LogShipper;
 }
 
 export interface PendingAttach {

@@ -43,7 +43,7 @@ export interface CreateOptions {
   /** `--init`: run a minimal init as PID 1 (recorded; the runtime decides how). */
   init?: boolean;
   restartPolicy?: { name: RestartPolicyName | ''; maximumRetryCount?: number };
-  resources?: { memory?: number; nanoCpus?: number; pidsLimit?: number };
+  resources?: ResourceOptions;
   stopSignal?: string;
   /** Seconds to wait after the stop signal before SIGKILL (Docker's `StopTimeout`). */
   stopTimeout?: number;
@@ -68,6 +68,60 @@ export interface CreateOptions {
   readonlyRootfs?: boolean;
   /** `--security-opt`: `seccomp=unconfined|builtin|<profile JSON>`, `no-new-privileges[=bool]`, `apparmor=…`, `label=…`. */
   securityOpt?: string[];
+  /** `--shm-size` in bytes (default 64 MiB). */
+  shmSize?: number;
+  /** `--sysctl`: namespaced kernel parameters only (Docker's list; see host-options.ts). */
+  sysctls?: Record<string, string>;
+  /** `--ipc`: '' (private), `private`, `shareable`, `host`, `none`, `container:NAME`. */
+  ipcMode?: string;
+  /** `--pid`: '', `host`, `container:NAME`. */
+  pidMode?: string;
+  /** `--uts`: '', `host`. */
+  utsMode?: string;
+  /** `--cgroupns`: '', `host`, `private`. */
+  cgroupnsMode?: string;
+  /** `--group-add`: group names (looked up in the container's /etc/group) or gids. */
+  groupAdd?: string[];
+  /** `--link NAME[:ALIAS]`: legacy links on the default bridge. */
+  links?: string[];
+  /** `--log-driver` / `--log-opt`; default json-file. */
+  logConfig?: { Type: string; Config: Record<string, string> };
+  /** `--cidfile`, recorded as Docker's HostConfig.ContainerIDFile (the client writes the file). */
+  containerIdFile?: string;
+  /** `-a`: the streams the client attaches to (Config.AttachStdin/Stdout/Stderr). */
+  attach?: Array<'stdin' | 'stdout' | 'stderr'>;
+  /** `--platform os[/arch[/variant]]`: the image must be of this platform. */
+  platform?: string;
+}
+
+/** Docker's `--ulimit` (Ulimit): a name without RLIMIT_, lower case. */
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+/** Docker's `--device` (DeviceMapping). */
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
+/** The resource options of create and update (Docker's HostConfig resources; 0 / empty = not set). */
+export interface ResourceOptions {
+  memory?: number;
+  nanoCpus?: number;
+  /** 0 = unlimited. */
+  pidsLimit?: number;
+  /** Memory + swap in bytes; -1 unlimited; 0 = twice `memory` when that is set (Docker's default). */
+  memorySwap?: number;
+  memoryReservation?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  oomKillDisable?: boolean;
+  ulimits?: Ulimit[];
+  devices?: DeviceMapping[];
 }
 
 /** Docker's ContainerConfig, merged from the image config and the create options. */
@@ -118,6 +172,23 @@ export interface HostConfig {
   CapDrop?: string[] | null;
   ReadonlyRootfs?: boolean;
   SecurityOpt?: string[] | null;
+  /** Resources, namespaces and kernel settings (absent in records made before they existed: Docker's defaults). */
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  CpuShares?: number;
+  CpusetCpus?: string;
+  OomKillDisable?: boolean;
+  Ulimits?: Ulimit[] | null;
+  Devices?: DeviceMapping[];
+  ShmSize?: number;
+  Sysctls?: Record<string, string>;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  CgroupnsMode?: string;
+  GroupAdd?: string[] | null;
+  Links?: string[] | null;
+  ContainerIDFile?: string;
 }
 
 export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
@@ -205,7 +276,9 @@ export interface ContainerEvent {
     | 'export'
     | 'top'
     | 'commit'
-    | 'prune';
+    | 'prune'
+    | 'archive-path'
+    | 'extract-to-dir';
   /** '' for `prune`, which names no container. */
   id: string;
   /** Without the leading slash, as in Docker's event attributes. */

@@ -1,6 +1,4 @@
 export * from './subjects.js';
-// Time arguments are parsed in @berth/filters; re-exported for the callers that took them from here.
-export { parseTimeArg } from '@berth/filters';
 export * from './event-filter.js';
 export * from './event-bus.js';
 export * from './announcement-bucket.js';

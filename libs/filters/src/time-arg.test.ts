@@ -65,6 +65,8 @@ describe('timestampArg: what the client sends (moby GetTimestamp)', () => {
 describe('parseTimeArg / parseTimeArgNs: what the server reads', () => {
   it('reads the normalized form and every raw form alike', () => {
     expect(parseTimeArg('10m', now)).toBe(Date.parse('2026-11-22T11:50:00Z'));
+    expect(parseTimeArg('1h30m', now)).toBe(Date.parse('2026-11-22T10:30:00Z'));
+    expect(() => parseTimeArg('yesterday', now)).toThrow('failed to parse value as time or duration: "yesterday"');
     expect(parseTimeArg('1700000000.5', now)).toBe(1_700_000_000_500);
     expect(parseTimeArg('2026-11-22T11:00:00Z', now)).toBe(Date.parse('2026-11-22T11:00:00Z'));
     expect(parseTimeArg(timestampArg('2026-11-22T11:00:00.25Z', now), now)).toBe(Date.parse('2026-11-22T11:00:00.250Z'));

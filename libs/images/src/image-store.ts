@@ -135,6 +135,15 @@ export class ImageStore {
     this.#emit('tag', id, ref.toString());
   }
 
+  /**
+   * Records `name@sha256:…` for an image already in the store (docker keeps the repository digest
+   * of a push, shown by `images --digests` and in RepoDigests).
+   */
+  recordDigest(idOrRef: string, digestRef: string): void {
+    const { id } = this.#index.findRow(idOrRef);
+    this.#index.setName(digestRef, id, new Date().toISOString());
+  }
+
   // ---------------------------------------------------------------- removal (image-gc.ts)
 
   remove(ref: string, options: { force?: boolean } = {}): Promise<DeleteItem[]> {

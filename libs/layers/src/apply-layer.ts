@@ -34,8 +34,16 @@ export interface ApplyLayerOptions {
    * character device named NAME) and `.wh..wh..opq` sets `trusted.overlay.opaque=y` on its
    * directory — for unpacking into an overlay upper dir. 'remove': the named paths (or the
    * directory's older children) are deleted — for flattening layers onto one plain directory.
+   * 'none': `.wh.` names are ordinary files (`docker cp` into a container).
    */
-  whiteouts?: 'overlay' | 'remove';
+  whiteouts?: 'overlay' | 'remove' | 'none';
+  /** Own every entry by this uid:gid instead of the archive's (`docker cp` without `-a`). */
+  owner?: { uid: number; gid: number };
+  /**
+   * Refuse to replace a directory by a non-directory or the reverse (Docker's
+   * `NoOverwriteDirNonDir`, which `docker cp` sets): InvalidArgumentError naming both.
+   */
+  noOverwriteDirNonDir?: boolean;
   /**
    * The lower directories `target` is stacked on, top-most first (overlay lowerdir order). A
    * parent directory the layer implies but does not contain is created with the mode, owner and
@@ -92,7 +100,7 @@ export async function applyLayer(
         yield chunk;
       }
     })();
-    const applier = new Applier(root, options.whiteouts ?? 'overlay', options.lowers ?? []);
+    const applier = new Applier(root, options.whiteouts ?? 'overlay', options.lowers ?? [], options);
     for await (const entry of readTar(counted)) await applier.apply(entry.header, entry.body);
     await applier.finish();
     return { diffId: `sha256:${hash.digest('hex')}`, size };
@@ -185,8 +193,9 @@ class Applier {
 
   constructor(
     private readonly root: string,
-    private readonly mode: 'overlay' | 'remove',
+    private readonly mode: 'overlay' | 'remove' | 'none',
     private readonly lowers: string[],
+    private readonly options: Pick<ApplyLayerOptions, 'owner' | 'noOverwriteDirNonDir'> = {},
   ) {}
 
   async apply(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
@@ -194,11 +203,20 @@ class Applier {
     if (rel === '') return; // the root entry ("./"): the target's own attributes are not the layer's
     const base = posix.basename(rel);
     const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
-    if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(header.name, rel, parent, base);
+    if (base.startsWith(WHITEOUT_PREFIX) && this.mode !== 'none') return this.whiteout(header.name, rel, parent, base);
 
     await this.ensureDirectory(parent, header.name);
     const path = join(this.root, rel);
     const existing = lstatOrNull(path);
+    if (existing && this.options.noOverwriteDirNonDir) {
+      // moby/go-archive's messages, with the path inside the target.
+      if (existing.isDirectory() && header.type !== 'directory') {
+        throw new InvalidArgumentError(`cannot overwrite directory "/${rel}" with non-directory "${header.name}"`);
+      }
+      if (!existing.isDirectory() && header.type === 'directory') {
+        throw new InvalidArgumentError(`cannot overwrite non-directory "/${rel}" with directory "${header.name}"`);
+      }
+    }
     let linkTarget: string | undefined;
     if (header.type === 'link') {
       const targetRel = cleanLayerPath(header.linkname, header.name);
@@ -237,7 +255,7 @@ class Applier {
         await makeNodes([{ path, type: header.type, major: header.devmajor, minor: header.devminor, mode: 0o600 }]);
         break;
     }
-    lchownSync(path, header.uid, header.gid);
+    lchownSync(path, this.options.owner?.uid ?? header.uid, this.options.owner?.gid ?? header.gid);
     // After chown, which clears setuid/setgid; symlinks have no mode of their own on Linux.
     if (header.type !== 'symlink') chmodSync(path, header.mode);
     // overlayfs' own attributes (opaque, redirect, metacopy, ...) only ever come from whiteouts:

@@ -147,3 +147,24 @@ describe('packDirectory exclude', () => {
     expect(await entriesOf(tar)).toEqual(['directory etc/', 'file etc/passwd', 'file kept']);
   });
 });
+
+describe('packDirectory include/rename and applyLayer copy options (docker cp)', () => {
+  it('packs one entry of a directory under a new name, and extracts it with .wh. names kept, an owner forced and dir/non-dir overwrites refused', async () => {
+    const dir = tmp.dir();
+    mkdirSync(join(dir, 'site/css'), { recursive: true });
+    writeFileSync(join(dir, 'site/css/a.css'), 'a');
+    writeFileSync(join(dir, 'site/.wh.kept'), 'not a whiteout');
+    writeFileSync(join(dir, 'other'), 'left out');
+    const tar = await collect(packDirectory(dir, { include: 'site', rename: 'www' }).stream);
+    expect(await entriesOf(tar)).toEqual(['directory www/', 'file www/.wh.kept', 'directory www/css/', 'file www/css/a.css']);
+    const target = tmp.dir();
+    await applyLayer(target, streamOf(tar), { whiteouts: 'none', owner: { uid: 4321, gid: 1234 } });
+    expect(readdirSync(join(target, 'www')).sort()).toEqual(['.wh.kept', 'css']);
+    expect([lstatSync(join(target, 'www/css/a.css')).uid, lstatSync(join(target, 'www/css/a.css')).gid]).toEqual([4321, 1234]);
+    const blocked = tmp.dir();
+    writeFileSync(join(blocked, 'www'), 'a file where the archive has a directory');
+    await expect(applyLayer(blocked, streamOf(tar), { whiteouts: 'none', noOverwriteDirNonDir: true })).rejects.toThrow(
+      'cannot overwrite non-directory "/www" with directory "www/"',
+    );
+  });
+});

@@ -18,6 +18,12 @@ export interface PackDirectoryOptions {
   gzip?: boolean;
   /** Paths relative to `dir` (`etc/hosts`) left out of the layer, a directory with all below it. */
   exclude?: readonly string[];
+  /**
+   * Pack only this child of `dir` (a file, a symlink, or a directory with what is under it), as
+   * `docker cp` sends one path: the entry itself comes first, named `rename` when given.
+   */
+  include?: string;
+  rename?: string;
 }
 
 export interface PackedLayer {
@@ -46,7 +52,7 @@ export function packDirectory(dir: string, options: PackDirectoryOptions = {}): 
   let finished = false;
   const chunks = (async function* () {
     try {
-      for await (const chunk of tarChunks(dir, options.upper ?? false, new Set(options.exclude ?? []))) {
+      for await (const chunk of tarChunks(dir, options)) {
         hash.update(chunk);
         yield chunk;
       }
@@ -76,9 +82,12 @@ function splitDevice(rdev: number): { major: number; minor: number } {
   };
 }
 
-async function* tarChunks(dir: string, upper: boolean, exclude: ReadonlySet<string>): AsyncGenerator<Buffer> {
+async function* tarChunks(dir: string, options: PackDirectoryOptions): AsyncGenerator<Buffer> {
+  const upper = options.upper ?? false;
+  const exclude = new Set(options.exclude ?? []);
   const root = realpathSync(dir);
-  const xattrs = await readXattrsRecursive(root);
+  const include = options.include;
+  const xattrs = await readXattrsRecursive(include === undefined ? root : join(root, include));
   const firstNameOfInode = new Map<string, string>();
 
   const headerOf = (name: string, st: Stats, fields: Partial<TarHeader>): TarHeader => ({
@@ -98,10 +107,16 @@ async function* tarChunks(dir: string, upper: boolean, exclude: ReadonlySet<stri
   const empty = (name: string, st: Stats): TarHeader =>
     headerOf(name, st, { mode: 0, uid: 0, gid: 0, xattrs: new Map() });
 
-  async function* walk(rel: string): AsyncGenerator<Buffer> {
+  /** The archive name of a path under `root` (`include` renamed). */
+  const archiveName = (path: string): string => {
+    if (include === undefined || options.rename === undefined) return path;
+    return path === include ? options.rename : `${options.rename}${path.slice(include.length)}`;
+  };
+
+  async function* walk(rel: string, only?: string): AsyncGenerator<Buffer> {
     // Synchronous metadata calls: microseconds each, where a thread-pool round trip per file made
     // packing several times slower.
-    const names = readdirSync(join(root, rel))
+    const names = (only === undefined ? readdirSync(join(root, rel)) : [only])
       .filter((name) => !exclude.has(rel === '' ? name : `${rel}/${name}`))
       .sort();
     const children = names.map((name) => ({ name, st: lstatSync(join(root, rel, name)) }));
@@ -114,9 +129,11 @@ async function* tarChunks(dir: string, upper: boolean, exclude: ReadonlySet<stri
     for (const { name, st } of children) {
       const path = rel === '' ? name : `${rel}/${name}`;
       if (upper && isWhiteoutDevice(st)) continue;
+      const entryName = archiveName(path);
+      const header = (fields: Partial<TarHeader>) => ({ ...headerOf(path, st, fields), name: fields.type === 'directory' ? `${entryName}/` : entryName });
       if (st.isDirectory()) {
         const opaque = xattrs.get(join(root, path))?.get(OVERLAY_OPAQUE_XATTR)?.toString() === 'y';
-        yield encodeHeader(headerOf(`${path}/`, st, { type: 'directory' }));
+        yield encodeHeader(header({ type: 'directory' }));
         if (upper && opaque) yield encodeHeader(empty(`${path}/${OPAQUE_WHITEOUT}`, st));
         yield* walk(path);
         continue;
@@ -125,28 +142,28 @@ async function* tarChunks(dir: string, upper: boolean, exclude: ReadonlySet<stri
         const inode = `${st.dev}:${st.ino}`;
         const first = firstNameOfInode.get(inode);
         if (first !== undefined) {
-          yield encodeHeader(headerOf(path, st, { type: 'link', linkname: first }));
+          yield encodeHeader(header({ type: 'link', linkname: first }));
           continue;
         }
-        firstNameOfInode.set(inode, path);
+        firstNameOfInode.set(inode, entryName);
       }
       if (st.isFile()) {
-        yield encodeHeader(headerOf(path, st, { size: st.size }));
+        yield encodeHeader(header({ size: st.size }));
         yield* fileBody(join(root, path), st.size);
       } else if (st.isSymbolicLink()) {
-        yield encodeHeader(headerOf(path, st, { type: 'symlink', linkname: readlinkSync(join(root, path)) }));
+        yield encodeHeader(header({ type: 'symlink', linkname: readlinkSync(join(root, path)) }));
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
         const { major, minor } = splitDevice(st.rdev);
         const type = st.isCharacterDevice() ? 'character-device' : 'block-device';
-        yield encodeHeader(headerOf(path, st, { type, devmajor: major, devminor: minor }));
+        yield encodeHeader(header({ type, devmajor: major, devminor: minor }));
       } else if (st.isFIFO()) {
-        yield encodeHeader(headerOf(path, st, { type: 'fifo' }));
+        yield encodeHeader(header({ type: 'fifo' }));
       }
       // Sockets are not content (Docker skips them too).
     }
   }
 
-  yield* walk('');
+  yield* walk('', include);
   yield END_OF_ARCHIVE;
 }
 

@@ -1,4 +1,5 @@
 export { RegistryClient, toReference } from './registry-client.js';
+export { listCatalog } from './catalog.js';
 export type { RegistryClientOptions } from './registry-client.js';
 export type { BlobStream, BlobTarget, ManifestResponse, ManifestSource } from './registry-api.js';
 export { pickPlatform } from './pull.js';

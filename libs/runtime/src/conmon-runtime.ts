@@ -6,6 +6,7 @@ import { ensureAttachRelay, startAttach, type AttachSession } from './attach.js'
 import type { ExecSession } from './exec-session.js';
 import { containerPids, readStats, topProcesses, type ContainerStats, type TopResult } from './cgroup-stats.js';
 import { isConmon, runConmon } from './conmon-process.js';
+import type { OciLinuxResources } from './oci-spec.js';
 import type { RuntimeDriver } from './runtime-driver.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
 import { execCollect, execDetached, execInteractive, spawnExec, type ExecContext } from './runtime-exec.js';
@@ -133,11 +134,12 @@ export class ConmonRuntime implements RuntimeDriver {
       '--exit-dir', this.options.exitDir,
       '--persist-dir', persist,
       '--socket-dir-path', this.options.socketDir,
-      '-l', `k8s-file:${options.logPath}`,
+      '-l', options.logDriver === 'none' ? 'none:' : `k8s-file:${options.logPath}`,
       '--log-level', 'warning',
       '--conmon-pidfile', join(persist, 'conmon.pid'),
       ...this.globalArgs().flatMap((a) => ['--runtime-arg', a]),
     ];
+    if (options.logSizeMax && options.logDriver !== 'none') args.push('--log-size-max', String(options.logSizeMax));
     if (options.terminal) args.push('-t');
     if (options.stdin) args.push('-i');
     if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
@@ -169,6 +171,11 @@ export class ConmonRuntime implements RuntimeDriver {
       throw new InvalidArgumentError(`Invalid signal: "${sig}"`);
     }
     await this.run(id, ['kill', ...(options.all ? ['--all'] : []), id, sig.toUpperCase()]);
+  }
+
+  /** `runc update -r -`: the cgroup limits of a running container, changed in place. */
+  async update(id: string, resources: OciLinuxResources): Promise<void> {
+    await this.run(id, ['update', '--resources', '-', id], { input: JSON.stringify(resources) });
   }
 
   /** Freezes every process of the container (cgroup freezer). */
@@ -391,9 +398,9 @@ export class ConmonRuntime implements RuntimeDriver {
   }
 
   /** Runs a runtime subcommand; maps "does not exist" to NotFoundError and state errors to FailedPreconditionError. */
-  private async run(id: string, args: string[]): Promise<CommandResult> {
+  private async run(id: string, args: string[], options: { input?: string } = {}): Promise<CommandResult> {
     checkId(id);
-    const res = await runCommand(this.runtimePath, [...this.globalArgs(), ...args], { timeoutMs: 60_000 });
+    const res = await runCommand(this.runtimePath, [...this.globalArgs(), ...args], { timeoutMs: 60_000, input: options.input });
     if (res.code === 0) return res;
     const text = cleanRuntimeError(res.stderr.toString() || res.stdout.toString());
     if (/does not exist|not found/i.test(text)) throw new NotFoundError(`No such container: ${id}`);

@@ -4,7 +4,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { hostCapabilities } from './host-capabilities.js';
 import { hostDevices, type OciDevice } from './host-devices.js';
 import { hostRlimits, rlimitNames, type HostRlimit } from './host-limits.js';
-import type { OciDeviceCgroup, OciLinuxNamespace, OciMount, OciRlimit, OciSpec } from './oci-spec.js';
+import type { OciDeviceCgroup, OciLinuxNamespace, OciLinuxResources, OciMount, OciRlimit, OciSpec } from './oci-spec.js';
 import { convertSeccompProfile, dockerDefaultSeccompProfile, hostGoArch, type DockerSeccompProfile } from './seccomp.js';
 
 /** Docker's default capability set (moby daemon/pkg/oci `DefaultCapabilities`). */
@@ -78,6 +78,9 @@ const defaultDeviceRules: OciDeviceCgroup[] = [
   // `c *:* m` wildcard, and the default deny already covers it.
 ];
 
+/** A namespace of its own, the host's, or one to join by path. */
+export type NamespaceMode = 'new' | 'host' | { path: string };
+
 export interface SpecOptions {
   /** Container id: the cgroup is `/berth/<id>` under each controller. */
   id: string;
@@ -100,6 +103,21 @@ export interface SpecOptions {
   mounts?: OciMount[];
   /** `new` (default), `host` (share the host's), or the path of a namespace to join (e.g. /run/netns/x). */
   network?: 'new' | 'host' | { path: string };
+  /** `--ipc`, `--pid`, `--uts`: a new namespace (default), the host's, or one to join (`/proc/<pid>/ns/ipc`). */
+  ipc?: NamespaceMode;
+  pid?: NamespaceMode;
+  uts?: 'new' | 'host';
+  /** `--cgroupns private`: a cgroup namespace of its own (default: the host's, as Docker on cgroup v1). */
+  cgroupns?: 'host' | 'private';
+  /**
+   * /dev/shm: a tmpfs of `shmSize` (default), `none` (no /dev/shm: `--ipc none`), or a host path to
+   * bind there (`--ipc host`: /dev/shm; `--ipc container:X`: X's, through /proc/<pid>/root/dev/shm).
+   */
+  shm?: 'tmpfs' | 'none' | { bind: string };
+  /** `--device`: device nodes created in the container, each allowed in its device cgroup. */
+  devices?: Array<OciDevice & { access: string }>;
+  /** `--oom-kill-disable`. */
+  oomKillDisable?: boolean;
   /** Memory limit in bytes (`--memory`). */
   memory?: number;
   /** Memory + swap in bytes (`--memory-swap`); default equal to `memory` (no swap); -1 unlimited. */
@@ -154,7 +172,7 @@ export function generateSpec(options: SpecOptions): OciSpec {
   const hostname = options.hostname ?? options.id.slice(0, 12);
   const user = options.user ?? { uid: 0, gid: 0 };
 
-  const mounts = defaultMounts(options.shmSize ?? 64 * 1024 * 1024, privileged);
+  const mounts = defaultMounts(options.shmSize ?? 64 * 1024 * 1024, privileged, options.shm ?? 'tmpfs');
   let args = options.args;
   if (options.init) {
     const initPath = typeof options.init === 'string' ? options.init : defaultInitPath;
@@ -170,10 +188,17 @@ export function generateSpec(options: SpecOptions): OciSpec {
     mounts.push(m);
   }
 
-  const namespaces: OciLinuxNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  const network = options.network ?? 'new';
-  if (network === 'new') namespaces.push({ type: 'network' });
-  else if (network !== 'host') namespaces.push({ type: 'network', path: network.path });
+  const namespaces: OciLinuxNamespace[] = [];
+  const addNamespace = (type: OciLinuxNamespace['type'], mode: NamespaceMode) => {
+    if (mode === 'new') namespaces.push({ type });
+    else if (mode !== 'host') namespaces.push({ type, path: mode.path });
+  };
+  addNamespace('pid', options.pid ?? 'new');
+  addNamespace('ipc', options.ipc ?? 'new');
+  addNamespace('uts', options.uts ?? 'new');
+  namespaces.push({ type: 'mount' });
+  addNamespace('network', options.network ?? 'new');
+  if (options.cgroupns === 'private') namespaces.push({ type: 'cgroup' });
 
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
@@ -193,7 +218,8 @@ export function generateSpec(options: SpecOptions): OciSpec {
       noNewPrivileges: options.noNewPrivileges ?? true,
     },
     root: { path: options.rootfs, readonly: options.readonlyRootfs ?? false },
-    hostname,
+    // runc cannot set a hostname in the host's UTS namespace (`--uts host`).
+    ...(options.uts === 'host' ? {} : { hostname }),
     mounts,
     linux: {
       namespaces,
@@ -205,6 +231,16 @@ export function generateSpec(options: SpecOptions): OciSpec {
   if (options.annotations) spec.annotations = { ...options.annotations };
   if (options.sysctls && Object.keys(options.sysctls).length > 0) spec.linux.sysctl = { ...options.sysctls };
   if (privileged) spec.linux.devices = options.hostDevices ?? hostDevices();
+  if (options.devices && options.devices.length > 0) {
+    const nodes = spec.linux.devices ?? [];
+    for (const { access, ...device } of options.devices) {
+      const i = nodes.findIndex((d) => d.path === device.path);
+      if (i >= 0) nodes.splice(i, 1);
+      nodes.push(device);
+      if (!privileged) spec.linux.resources!.devices!.push({ allow: true, type: device.type as 'c' | 'b', major: device.major, minor: device.minor, access });
+    }
+    spec.linux.devices = nodes;
+  }
   if (!privileged) {
     spec.linux.maskedPaths = [...defaultMaskedPaths, ...thermalThrottlePaths()];
     spec.linux.readonlyPaths = [...defaultReadonlyPaths];
@@ -217,8 +253,8 @@ export function generateSpec(options: SpecOptions): OciSpec {
   return spec;
 }
 
-function defaultMounts(shmSize: number, privileged: boolean): OciMount[] {
-  return [
+function defaultMounts(shmSize: number, privileged: boolean, shm: NonNullable<SpecOptions['shm']>): OciMount[] {
+  const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     {
@@ -237,6 +273,9 @@ function defaultMounts(shmSize: number, privileged: boolean): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.floor(shmSize / 1024)}k`],
     },
   ];
+  if (shm === 'none') mounts.pop();
+  else if (shm !== 'tmpfs') mounts[mounts.length - 1] = { destination: '/dev/shm', type: 'bind', source: shm.bind, options: ['rbind', 'rprivate'] };
+  return mounts;
 }
 
 function thermalThrottlePaths(): string[] {
@@ -307,6 +346,18 @@ function buildRlimits(ulimits: Array<{ name: string; soft: number; hard: number 
   return [...out.values()];
 }
 
+/**
+ * The cgroup limits of `options` alone, without device rules: what `runc update` is given for a
+ * running container (`docker update`). Same checks and messages as generateSpec.
+ */
+export function resourceLimits(
+  options: Pick<SpecOptions, 'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpusetCpus' | 'pidsLimit' | 'oomKillDisable'>,
+): OciLinuxResources {
+  const { devices: _devices, ...limits } = buildResources(options as SpecOptions, false);
+  if (options.pidsLimit !== undefined && options.pidsLimit <= 0) limits.pids = { limit: -1 };
+  return limits;
+}
+
 function buildResources(options: SpecOptions, privileged: boolean) {
   const resources: NonNullable<OciSpec['linux']['resources']> = {
     devices: privileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules.map((d) => ({ ...d })),
@@ -324,6 +375,7 @@ function buildResources(options: SpecOptions, privileged: boolean) {
   if (options.memoryReservation !== undefined && options.memoryReservation > 0) {
     resources.memory = { ...resources.memory, reservation: options.memoryReservation };
   }
+  if (options.oomKillDisable) resources.memory = { ...resources.memory, disableOOMKiller: true };
   if (options.cpus !== undefined || options.cpuShares !== undefined || options.cpusetCpus !== undefined) {
     resources.cpu = {};
     if (options.cpus !== undefined && options.cpus > 0) {

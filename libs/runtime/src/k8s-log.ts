@@ -43,8 +43,8 @@ interface Record {
  * appended until `options.signal` aborts; the caller aborts when the container has exited.
  */
 export async function* readLogs(logPath: string, options: ReadLogsOptions = {}): AsyncIterable<LogEntry> {
-  const since = toNs(options.since);
-  const until = toNs(options.until);
+  const since = logTimeNs(options.since);
+  const until = logTimeNs(options.until);
   const accept = (e: LogEntry & { timeNs: bigint }) =>
     (since === undefined || e.timeNs >= since) && (until === undefined || e.timeNs <= until);
   const reader = new LogReader(logPath);
@@ -143,6 +143,11 @@ class LogReader {
   }
 }
 
+/** One k8s-file record (`<time> <stream> <P|F> <text>`, without its newline); undefined when malformed. */
+export function parseK8sRecord(raw: Buffer): { stream: 'stdout' | 'stderr'; time: string; timeNs: bigint; full: boolean; content: Buffer } | undefined {
+  return parseRecord(raw);
+}
+
 function parseRecord(raw: Buffer): Record | undefined {
   const s1 = raw.indexOf(0x20);
   const s2 = s1 < 0 ? -1 : raw.indexOf(0x20, s1 + 1);
@@ -174,7 +179,8 @@ export function parseTimestamp(ts: string): { time: string; ns: bigint } | undef
   return { time: `${iso}.${frac}Z`, ns: BigInt(ms) * 1_000_000n + BigInt(frac) };
 }
 
-function toNs(t: Date | number | bigint | undefined): bigint | undefined {
+/** A `since`/`until` of ReadLogsOptions (Date, Unix seconds, or ns as bigint) as ns since the epoch. */
+export function logTimeNs(t: Date | number | bigint | undefined): bigint | undefined {
   if (t === undefined || typeof t === 'bigint') return t;
   if (t instanceof Date) return BigInt(t.getTime()) * 1_000_000n;
   const whole = Math.floor(t);

@@ -71,6 +71,21 @@ export async function resolveUser(rootfs: string, user: string): Promise<Resolve
   return result;
 }
 
+/**
+ * `--group-add` values as gids: a number is used as is, a name is looked up in the container's
+ * /etc/group (moby `GetAdditionalGroupsPath`). InvalidArgumentError
+ * `Unable to find group NAME: no matching entries in group file` for an unknown name.
+ */
+export async function resolveGroups(rootfs: string, names: string[]): Promise<number[]> {
+  if (names.length === 0) return [];
+  const groups = parseGroup(await readInRoot(rootfs, '/etc/group'));
+  return names.map((name) => {
+    const group = groups.find((g) => g.name === name) ?? (/^\d+$/.test(name) ? { gid: checkId(Number(name), 'gid', name) } : undefined);
+    if (!group) throw new InvalidArgumentError(`Unable to find group ${name}: no matching entries in group file`);
+    return group.gid;
+  });
+}
+
 function checkId(id: number, what: string, text: string): number {
   if (!Number.isSafeInteger(id) || id > 0xffffffff - 1) {
     throw new InvalidArgumentError(`Invalid ${what} "${text}": expected a number below 4294967295`);

@@ -1,6 +1,7 @@
 import type { AttachSession } from './attach.js';
 import type { ContainerStats, TopResult } from './cgroup-stats.js';
 import type { ExecSession } from './exec-session.js';
+import type { OciLinuxResources } from './oci-spec.js';
 import type { CreateOptions, ExecInteractiveOptions, ExecOptions, ExecProcess, RuntimeState } from './runtime-types.js';
 
 /*
@@ -64,5 +65,15 @@ export interface RuntimeStats {
   top(id: string, psArgs?: string[]): Promise<TopResult>;
 }
 
+/** Changes the cgroup limits of a running container (`docker update`). */
+export interface RuntimeUpdate {
+  /**
+   * Applies `resources` to the container's cgroup at once (`runc update`); fields left out keep
+   * their values. NotFoundError for an unknown id; FailedPreconditionError when the kernel refuses a
+   * value (e.g. a memory limit below what the container uses).
+   */
+  update(id: string, resources: OciLinuxResources): Promise<void>;
+}
+
 /** Every role: what a container manager drives. */
-export type RuntimeDriver = RuntimeLifecycle & RuntimeExits & RuntimeIo & RuntimeStats;
+export type RuntimeDriver = RuntimeLifecycle & RuntimeExits & RuntimeIo & RuntimeStats & RuntimeUpdate;

@@ -7,6 +7,10 @@ export interface CreateOptions {
   bundle: string;
   /** k8s-file log written by conmon (read it with readLogs). */
   logPath: string;
+  /** `none`: conmon keeps no log at all (attach still works). Default k8s-file at `logPath`. */
+  logDriver?: 'k8s-file' | 'none';
+  /** conmon's `--log-size-max`: past this many bytes it starts the log file anew. */
+  logSizeMax?: number;
   /** Allocate a pseudo-terminal (conmon holds its master; output goes to the log). Must match process.terminal. */
   terminal?: boolean;
   /** Keep a stdin pipe open for attach clients. */

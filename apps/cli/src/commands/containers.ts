@@ -4,6 +4,7 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { logDetails } from '../log-details.js';
 import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js';
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
@@ -128,10 +129,12 @@ export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> 
     timestamps,
   });
   ctx.cleanup.push(() => call.cancel());
+  const details = bool(p, 'details') ? await logDetails(ctx, p.args[0]!) : '';
   for await (const entry of serverStream(call)) {
     const target = entry.stream === StreamKind.STREAM_KIND_STDERR ? ctx.io.stderr : ctx.io.stdout;
     // The time comes in its own field; the data never carries it.
     if (timestamps && entry.time) target.write(`${entry.time} `);
+    if (details) target.write(details);
     target.write(entry.data);
   }
   return 0;
@@ -177,7 +180,7 @@ export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number>
 
 type Kind = 'container' | 'image' | 'volume' | 'network';
 
-async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise<unknown> {
+async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = false): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
     const c = client(ctx, 'volumes');
@@ -187,7 +190,7 @@ async function inspectOne(ctx: CommandContext, kind: Kind, ref: string): Promise
     doc = await unary(c, c.inspect, { id: ref });
   } else if (kind === 'container') {
     const c = client(ctx, 'containers');
-    doc = await unary(c, c.inspect, { id: ref });
+    doc = await unary(c, c.inspect, { id: ref, size });
   } else {
     const c = client(ctx, 'images');
     doc = await unary(c, c.inspect, { ref });
@@ -218,7 +221,7 @@ async function inspectObjects(ctx: CommandContext, p: ParsedArgs, kinds: Kind[],
     let failure: string | undefined;
     for (const kind of kinds) {
       try {
-        object = await inspectOne(ctx, kind, name);
+        object = await inspectOne(ctx, kind, name, p.values.size === true);
         break;
       } catch (err) {
         if (!isBerthError(err)) throw err;

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { unary, type ContainerSpec, type ContainersClient } from '@berth/proto';
 import { isBerthError, messageOf } from '@berth/errors';
 import { parseReference } from '@berth/oci';
@@ -10,6 +11,8 @@ import type { ParsedArgs } from '../flags.js';
 import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-flags.js';
+import { resourceSpecFields } from '../resource-flags.js';
+import { CidFile, runSpecFields } from '../run-flags.js';
 import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-flags.js';
 import { errOut, out } from './shared.js';
@@ -87,21 +90,22 @@ function parsePropertyFile(ctx: CommandContext, file: string, kind: 'env' | 'lab
   return entries;
 }
 
-function parseRestartPolicy(ctx: CommandContext, text: string): { name: string; maximumRetryCount: number } {
+/** docker's opts.ParseRestartPolicy; `invalid` makes the error to throw. */
+export function parseRestartPolicy(text: string, invalid: (message: string) => Error): { name: string; maximumRetryCount: number } {
   const [name, count] = text.split(/:(.*)/s) as [string, string | undefined];
   let maximumRetryCount = 0;
   if (count !== undefined && count !== '') {
     // strconv.Atoi, within the int32 the count travels as
     if (!/^[-+]?\d+$/.test(count) || Number(count) < -(2 ** 31) || Number(count) > 2 ** 31 - 1) {
-      throw invalidOption(ctx, 'invalid restart policy format: maximum retry count must be an integer');
+      throw invalid('invalid restart policy format: maximum retry count must be an integer');
     }
     maximumRetryCount = Number(count);
   }
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) {
-    throw invalidOption(ctx, `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   }
   if (maximumRetryCount !== 0 && name !== 'on-failure') {
-    throw invalidOption(ctx, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
   }
   return { name, maximumRetryCount };
 }
@@ -128,10 +132,12 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     if (eq < 0) labels[entry] = '';
     else labels[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  const restartPolicy = parseRestartPolicy(ctx, str(p, 'restart') || 'no');
+  const restartPolicy = parseRestartPolicy(str(p, 'restart') || 'no', (message) => invalidOption(ctx, message));
   if (bool(p, 'rm') && restartPolicy.name !== 'no') throw invalidOption(ctx, 'conflicting options: cannot specify both --restart and --rm');
   const interactive = bool(p, 'interactive');
   const pidsLimit = num(p, 'pids-limit');
+  const { resources, ...hostFields } = resourceSpecFields(p.values, (message) => invalidOption(ctx, message));
+  const runFields = runSpecFields(p.values, { detach: options.detach, interactive }, (message) => invalidOption(ctx, message));
   return {
     image,
     name: str(p, 'name'),
@@ -153,7 +159,10 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
       memory: num(p, 'memory'),
       nanoCpus: Math.round(num(p, 'cpus') * 1e9),
       pidsLimit: pidsLimit < 0 ? 0 : pidsLimit,
+      ...resources,
     },
+    ...hostFields,
+    ...runFields,
     stopSignal: str(p, 'stop-signal'),
     stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
     ...mountSpecFields(p.values, (message) => invalidOption(ctx, message)),
@@ -196,23 +205,39 @@ function isNoSuchImage(err: unknown): boolean {
   return isBerthError(err) && err.kind === 'not-found' && (err.code === 'NO_SUCH_IMAGE' || err.message.startsWith('No such image'));
 }
 
-async function createContainer(ctx: CommandContext, spec: ContainerSpec, pull: 'always' | 'missing' | 'never' = 'never'): Promise<string> {
+async function createContainer(
+  ctx: CommandContext,
+  spec: ContainerSpec,
+  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean } = {},
+): Promise<string> {
+  const pull = options.pull ?? 'never';
   const c = client(ctx, 'containers');
   const ref = pullableReference(spec.image);
-  if (pull === 'always' && ref) await pullImage(ctx, ref, { output: ctx.io.stderr });
-  const created = await unary(c, c.create, { spec }).catch(async (err: unknown) => {
-    if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
-    // As docker run: say so on stderr, pull (progress on stderr too), then create again.
-    errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
-    await pullImage(ctx, ref, { output: ctx.io.stderr });
-    return unary(c, c.create, { spec });
-  });
-  for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
-  return created.id;
+  // docker's pull output goes to stderr; -q discards it (the "Unable to find image" line stays)
+  const pullOptions = { output: options.quiet ? new Writable({ write: (_c, _e, done) => done() }) : ctx.io.stderr, platform: spec.platform };
+  const cidFile = new CidFile(spec.containerIdFile);
+  const refused = cidFile.open();
+  if (refused) throw invalidOption(ctx, refused);
+  try {
+    if (pull === 'always' && ref) await pullImage(ctx, ref, pullOptions);
+    const created = await unary(c, c.create, { spec }).catch(async (err: unknown) => {
+      if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
+      // As docker run: say so on stderr, pull (progress on stderr too), then create again.
+      errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
+      await pullImage(ctx, ref, pullOptions);
+      return unary(c, c.create, { spec });
+    });
+    for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
+    cidFile.write(created.id);
+    return created.id;
+  } catch (err) {
+    cidFile.discard();
+    throw err;
+  }
 }
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), pullPolicy(ctx, p));
+  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
   out(ctx, `${id}\n`);
   return 0;
 }
@@ -226,7 +251,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const detach = bool(p, 'detach');
   const spec = containerSpec(ctx, p, { detach });
   if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
-  const id = await createContainer(ctx, spec, pullPolicy(ctx, p));
+  const id = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
   const c = client(ctx, 'containers');
   if (detach) {
     await unary(c, c.start, { id });
@@ -235,13 +260,22 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   }
   const call = c.attach();
   const result = await relayStream(
-    ctx,
+    attachedIo(ctx, spec.attach),
     call,
     { input: { $case: 'attach', value: { container: id, stdin: spec.openStdin, logs: false, stream: true, start: true } } },
     { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(c, id) : undefined },
   );
   if (result.exitCode === undefined) throw new StatusError(`berth: the output stream of container ${id} ended without an exit status`, 125);
   return result.exitCode;
+}
+
+/** `-a`: the output streams not attached are dropped, as docker does not copy them. */
+function attachedIo(ctx: CommandContext, streams: string[]): CommandContext {
+  const discard = () => new Writable({ write: (_c, _e, done) => done() });
+  return {
+    ...ctx,
+    io: { ...ctx.io, stdout: streams.includes('stdout') ? ctx.io.stdout : discard(), stderr: streams.includes('stderr') ? ctx.io.stderr : discard() },
+  };
 }
 
 interface ContainerConfig {

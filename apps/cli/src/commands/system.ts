@@ -39,6 +39,11 @@ function execute(t: Template, data: unknown): string {
 
 export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'system');
+  if (p.values.verbose === true && !str(p, 'format')) {
+    const { renderVerboseDf } = await import('../df-verbose.js');
+    out(ctx, renderVerboseDf(await unary(c, c.df, { verbose: true })));
+    return 0;
+  }
   const res = await unary(c, c.df, {});
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: dfDefaultTable });
   out(ctx, renderListing(source, res.rows.map(dfRow), dfHeader));
@@ -88,7 +93,11 @@ export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> 
     out(ctx, `${execute(template(format === 'json' ? '{{json .}}' : format), infoObject(res, registry))}\n`);
     return 0;
   }
-  out(ctx, `Client:\n Version:    ${berthVersion()}\n Context:    default\n\n`);
+  out(ctx, `Client:
+ Version:    ${berthVersion()}
+ Context:    ${ctx.contextName ?? 'default'}
+
+`);
   const registry = platformRegistry(ctx);
   let res: InfoResponse;
   try {

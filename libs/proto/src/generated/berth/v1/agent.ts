@@ -41,6 +41,8 @@ export interface InfoResponse {
 }
 
 export interface DfRequest {
+  /** also each image, container, volume and cache record (`system df -v`) */
+  verbose?: boolean | undefined;
 }
 
 export interface DfRow {
@@ -54,6 +56,57 @@ export interface DfRow {
 
 export interface DfResponse {
   rows: DfRow[];
+  /** With `verbose` (Docker's /system/df objects): */
+  images: DfImage[];
+  containers: DfContainer[];
+  volumes: DfVolume[];
+  buildCache: DfBuildCache[];
+}
+
+export interface DfImage {
+  id: string;
+  repoTags: string[];
+  /** unix seconds */
+  created: number;
+  size: number;
+  /** bytes of layers other images use too */
+  sharedSize: number;
+  /** how many containers use it */
+  containers: number;
+}
+
+export interface DfContainer {
+  id: string;
+  image: string;
+  command: string;
+  localVolumes: number;
+  sizeRw: number;
+  /** unix seconds */
+  created: number;
+  /** "Up 5 seconds", ... */
+  status: string;
+  names: string[];
+}
+
+export interface DfVolume {
+  name: string;
+  /** containers that use it */
+  links: number;
+  size: number;
+}
+
+export interface DfBuildCache {
+  id: string;
+  /** "regular", "source.local", ... */
+  type: string;
+  size: number;
+  /** unix seconds */
+  createdAt: number;
+  /** unix seconds, 0 = never */
+  lastUsedAt: number;
+  usageCount: number;
+  inUse: boolean;
+  shared: boolean;
 }
 
 /**
@@ -425,11 +478,14 @@ export const InfoResponse: MessageFns<InfoResponse> = {
 };
 
 function createBaseDfRequest(): DfRequest {
-  return {};
+  return { verbose: undefined };
 }
 
 export const DfRequest: MessageFns<DfRequest> = {
-  encode(_: DfRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: DfRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verbose !== undefined) {
+      writer.uint32(8).bool(message.verbose);
+    }
     return writer;
   },
 
@@ -446,6 +502,14 @@ export const DfRequest: MessageFns<DfRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.verbose = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -458,20 +522,24 @@ export const DfRequest: MessageFns<DfRequest> = {
     }
   },
 
-  fromJSON(_: any): DfRequest {
-    return {};
+  fromJSON(object: any): DfRequest {
+    return { verbose: isSet(object.verbose) ? globalThis.Boolean(object.verbose) : undefined };
   },
 
-  toJSON(_: DfRequest): unknown {
+  toJSON(message: DfRequest): unknown {
     const obj: any = {};
+    if (message.verbose !== undefined) {
+      obj.verbose = message.verbose;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<DfRequest>, I>>(base?: I): DfRequest {
     return DfRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<DfRequest>, I>>(_: I): DfRequest {
+  fromPartial<I extends Exact<DeepPartial<DfRequest>, I>>(object: I): DfRequest {
     const message = createBaseDfRequest();
+    message.verbose = object.verbose ?? undefined;
     return message;
   },
 };
@@ -610,13 +678,25 @@ export const DfRow: MessageFns<DfRow> = {
 };
 
 function createBaseDfResponse(): DfResponse {
-  return { rows: [] };
+  return { rows: [], images: [], containers: [], volumes: [], buildCache: [] };
 }
 
 export const DfResponse: MessageFns<DfResponse> = {
   encode(message: DfResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.rows) {
       DfRow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.images) {
+      DfImage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.containers) {
+      DfContainer.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.volumes) {
+      DfVolume.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.buildCache) {
+      DfBuildCache.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -642,6 +722,38 @@ export const DfResponse: MessageFns<DfResponse> = {
             message.rows.push(DfRow.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.images.push(DfImage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containers.push(DfContainer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.volumes.push(DfVolume.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.buildCache.push(DfBuildCache.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -655,13 +767,37 @@ export const DfResponse: MessageFns<DfResponse> = {
   },
 
   fromJSON(object: any): DfResponse {
-    return { rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => DfRow.fromJSON(e)) : [] };
+    return {
+      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => DfRow.fromJSON(e)) : [],
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => DfImage.fromJSON(e)) : [],
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => DfContainer.fromJSON(e))
+        : [],
+      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => DfVolume.fromJSON(e)) : [],
+      buildCache: globalThis.Array.isArray(object?.buildCache)
+        ? object.buildCache.map((e: any) => DfBuildCache.fromJSON(e))
+        : globalThis.Array.isArray(object?.build_cache)
+        ? object.build_cache.map((e: any) => DfBuildCache.fromJSON(e))
+        : [],
+    };
   },
 
   toJSON(message: DfResponse): unknown {
     const obj: any = {};
     if (message.rows?.length) {
       obj.rows = message.rows.map((e) => DfRow.toJSON(e));
+    }
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => DfImage.toJSON(e));
+    }
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => DfContainer.toJSON(e));
+    }
+    if (message.volumes?.length) {
+      obj.volumes = message.volumes.map((e) => DfVolume.toJSON(e));
+    }
+    if (message.buildCache?.length) {
+      obj.buildCache = message.buildCache.map((e) => DfBuildCache.toJSON(e));
     }
     return obj;
   },
@@ -672,6 +808,654 @@ export const DfResponse: MessageFns<DfResponse> = {
   fromPartial<I extends Exact<DeepPartial<DfResponse>, I>>(object: I): DfResponse {
     const message = createBaseDfResponse();
     message.rows = object.rows?.map((e) => DfRow.fromPartial(e)) || [];
+    message.images = object.images?.map((e) => DfImage.fromPartial(e)) || [];
+    message.containers = object.containers?.map((e) => DfContainer.fromPartial(e)) || [];
+    message.volumes = object.volumes?.map((e) => DfVolume.fromPartial(e)) || [];
+    message.buildCache = object.buildCache?.map((e) => DfBuildCache.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDfImage(): DfImage {
+  return { id: "", repoTags: [], created: 0, size: 0, sharedSize: 0, containers: 0 };
+}
+
+export const DfImage: MessageFns<DfImage> = {
+  encode(message: DfImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.repoTags) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.created !== 0) {
+      writer.uint32(24).int64(message.created);
+    }
+    if (message.size !== 0) {
+      writer.uint32(32).int64(message.size);
+    }
+    if (message.sharedSize !== 0) {
+      writer.uint32(40).int64(message.sharedSize);
+    }
+    if (message.containers !== 0) {
+      writer.uint32(48).int64(message.containers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DfImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDfImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.repoTags.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.created = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sharedSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.containers = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DfImage {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      repoTags: globalThis.Array.isArray(object?.repoTags)
+        ? object.repoTags.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.repo_tags)
+        ? object.repo_tags.map((e: any) => globalThis.String(e))
+        : [],
+      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sharedSize: isSet(object.sharedSize)
+        ? globalThis.Number(object.sharedSize)
+        : isSet(object.shared_size)
+        ? globalThis.Number(object.shared_size)
+        : 0,
+      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
+    };
+  },
+
+  toJSON(message: DfImage): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.repoTags?.length) {
+      obj.repoTags = message.repoTags;
+    }
+    if (message.created !== 0) {
+      obj.created = Math.round(message.created);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sharedSize !== 0) {
+      obj.sharedSize = Math.round(message.sharedSize);
+    }
+    if (message.containers !== 0) {
+      obj.containers = Math.round(message.containers);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DfImage>, I>>(base?: I): DfImage {
+    return DfImage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DfImage>, I>>(object: I): DfImage {
+    const message = createBaseDfImage();
+    message.id = object.id ?? "";
+    message.repoTags = object.repoTags?.map((e) => e) || [];
+    message.created = object.created ?? 0;
+    message.size = object.size ?? 0;
+    message.sharedSize = object.sharedSize ?? 0;
+    message.containers = object.containers ?? 0;
+    return message;
+  },
+};
+
+function createBaseDfContainer(): DfContainer {
+  return { id: "", image: "", command: "", localVolumes: 0, sizeRw: 0, created: 0, status: "", names: [] };
+}
+
+export const DfContainer: MessageFns<DfContainer> = {
+  encode(message: DfContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.image !== "") {
+      writer.uint32(18).string(message.image);
+    }
+    if (message.command !== "") {
+      writer.uint32(26).string(message.command);
+    }
+    if (message.localVolumes !== 0) {
+      writer.uint32(32).int64(message.localVolumes);
+    }
+    if (message.sizeRw !== 0) {
+      writer.uint32(40).int64(message.sizeRw);
+    }
+    if (message.created !== 0) {
+      writer.uint32(48).int64(message.created);
+    }
+    if (message.status !== "") {
+      writer.uint32(58).string(message.status);
+    }
+    for (const v of message.names) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DfContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDfContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.localVolumes = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sizeRw = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.created = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DfContainer {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      localVolumes: isSet(object.localVolumes)
+        ? globalThis.Number(object.localVolumes)
+        : isSet(object.local_volumes)
+        ? globalThis.Number(object.local_volumes)
+        : 0,
+      sizeRw: isSet(object.sizeRw)
+        ? globalThis.Number(object.sizeRw)
+        : isSet(object.size_rw)
+        ? globalThis.Number(object.size_rw)
+        : 0,
+      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DfContainer): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.localVolumes !== 0) {
+      obj.localVolumes = Math.round(message.localVolumes);
+    }
+    if (message.sizeRw !== 0) {
+      obj.sizeRw = Math.round(message.sizeRw);
+    }
+    if (message.created !== 0) {
+      obj.created = Math.round(message.created);
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DfContainer>, I>>(base?: I): DfContainer {
+    return DfContainer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DfContainer>, I>>(object: I): DfContainer {
+    const message = createBaseDfContainer();
+    message.id = object.id ?? "";
+    message.image = object.image ?? "";
+    message.command = object.command ?? "";
+    message.localVolumes = object.localVolumes ?? 0;
+    message.sizeRw = object.sizeRw ?? 0;
+    message.created = object.created ?? 0;
+    message.status = object.status ?? "";
+    message.names = object.names?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDfVolume(): DfVolume {
+  return { name: "", links: 0, size: 0 };
+}
+
+export const DfVolume: MessageFns<DfVolume> = {
+  encode(message: DfVolume, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.links !== 0) {
+      writer.uint32(16).int64(message.links);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).int64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DfVolume {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDfVolume();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.links = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DfVolume {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      links: isSet(object.links) ? globalThis.Number(object.links) : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: DfVolume): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.links !== 0) {
+      obj.links = Math.round(message.links);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DfVolume>, I>>(base?: I): DfVolume {
+    return DfVolume.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DfVolume>, I>>(object: I): DfVolume {
+    const message = createBaseDfVolume();
+    message.name = object.name ?? "";
+    message.links = object.links ?? 0;
+    message.size = object.size ?? 0;
+    return message;
+  },
+};
+
+function createBaseDfBuildCache(): DfBuildCache {
+  return { id: "", type: "", size: 0, createdAt: 0, lastUsedAt: 0, usageCount: 0, inUse: false, shared: false };
+}
+
+export const DfBuildCache: MessageFns<DfBuildCache> = {
+  encode(message: DfBuildCache, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).int64(message.size);
+    }
+    if (message.createdAt !== 0) {
+      writer.uint32(32).int64(message.createdAt);
+    }
+    if (message.lastUsedAt !== 0) {
+      writer.uint32(40).int64(message.lastUsedAt);
+    }
+    if (message.usageCount !== 0) {
+      writer.uint32(48).int64(message.usageCount);
+    }
+    if (message.inUse !== false) {
+      writer.uint32(56).bool(message.inUse);
+    }
+    if (message.shared !== false) {
+      writer.uint32(64).bool(message.shared);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DfBuildCache {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDfBuildCache();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdAt = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastUsedAt = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.usageCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.inUse = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.shared = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DfBuildCache {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      createdAt: isSet(object.createdAt)
+        ? globalThis.Number(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.Number(object.created_at)
+        : 0,
+      lastUsedAt: isSet(object.lastUsedAt)
+        ? globalThis.Number(object.lastUsedAt)
+        : isSet(object.last_used_at)
+        ? globalThis.Number(object.last_used_at)
+        : 0,
+      usageCount: isSet(object.usageCount)
+        ? globalThis.Number(object.usageCount)
+        : isSet(object.usage_count)
+        ? globalThis.Number(object.usage_count)
+        : 0,
+      inUse: isSet(object.inUse)
+        ? globalThis.Boolean(object.inUse)
+        : isSet(object.in_use)
+        ? globalThis.Boolean(object.in_use)
+        : false,
+      shared: isSet(object.shared) ? globalThis.Boolean(object.shared) : false,
+    };
+  },
+
+  toJSON(message: DfBuildCache): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.createdAt !== 0) {
+      obj.createdAt = Math.round(message.createdAt);
+    }
+    if (message.lastUsedAt !== 0) {
+      obj.lastUsedAt = Math.round(message.lastUsedAt);
+    }
+    if (message.usageCount !== 0) {
+      obj.usageCount = Math.round(message.usageCount);
+    }
+    if (message.inUse !== false) {
+      obj.inUse = message.inUse;
+    }
+    if (message.shared !== false) {
+      obj.shared = message.shared;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DfBuildCache>, I>>(base?: I): DfBuildCache {
+    return DfBuildCache.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DfBuildCache>, I>>(object: I): DfBuildCache {
+    const message = createBaseDfBuildCache();
+    message.id = object.id ?? "";
+    message.type = object.type ?? "";
+    message.size = object.size ?? 0;
+    message.createdAt = object.createdAt ?? 0;
+    message.lastUsedAt = object.lastUsedAt ?? 0;
+    message.usageCount = object.usageCount ?? 0;
+    message.inUse = object.inUse ?? false;
+    message.shared = object.shared ?? false;
     return message;
   },
 };

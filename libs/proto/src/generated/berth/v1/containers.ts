@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -72,6 +74,11 @@ export function streamKindToJSON(object: StreamKind): string {
 export interface ContainerRef {
   /** id, unique id prefix or name */
   id: string;
+  /**
+   * Inspect only: also measure SizeRw (the container's own files) and SizeRootFs (with its image),
+   * as `docker inspect --size`.
+   */
+  size?: boolean | undefined;
 }
 
 export interface RestartPolicy {
@@ -87,6 +94,48 @@ export interface Resources {
   nanoCpus: number;
   /** 0 = unlimited */
   pidsLimit: number;
+  /** Docker's other HostConfig resources (0 / empty = not set, as Docker's JSON). */
+  memorySwap: number;
+  /** --memory-reservation: the soft limit in bytes */
+  memoryReservation: number;
+  /** --cpu-shares: relative weight (1024 = one share) */
+  cpuShares: number;
+  /** --cpuset-cpus: "0-2", "0,1" */
+  cpusetCpus: string;
+  /** --oom-kill-disable */
+  oomKillDisable: boolean;
+  /** --ulimit */
+  ulimits: Ulimit[];
+  /** --device */
+  devices: DeviceMapping[];
+}
+
+/** One `--ulimit name=soft[:hard]` (Docker's Ulimit: the name without RLIMIT_, lower case). */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** One `--device /host[:/container][:rwm]` (Docker's DeviceMapping). */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** any of "rwm" */
+  cgroupPermissions: string;
+}
+
+/** Docker's LogConfig: `--log-driver` and `--log-opt`. */
+export interface LogConfig {
+  /** "json-file" (default), "local", "none" */
+  type: string;
+  /** max-size, max-file, ... */
+  config: { [key: string]: string };
+}
+
+export interface LogConfig_ConfigEntry {
+  key: string;
+  value: string;
 }
 
 /** The create options, in the CLI's terms (`docker run` flags); see libs/containers types. */
@@ -147,7 +196,35 @@ export interface ContainerSpec {
     | HealthConfig
     | undefined;
   /** Security (field 80): absent = Docker's defaults (plus no-new-privileges, Berth's default). */
-  security?: SecurityOptions | undefined;
+  security?:
+    | SecurityOptions
+    | undefined;
+  /** Namespaces, kernel settings and the rest of Docker's HostConfig (fields 90-109); the agent checks them. */
+  shmSize: number;
+  /** --sysctl: namespaced kernel parameters (Docker's whitelist) */
+  sysctls: { [key: string]: string };
+  /** --ipc: "" (private or the platform default), private, shareable, host, none, container:NAME */
+  ipcMode: string;
+  /** --pid: "", host, container:NAME */
+  pidMode: string;
+  /** --uts: "", host */
+  utsMode: string;
+  /** --cgroupns: "", host, private */
+  cgroupnsMode: string;
+  /** --group-add: group names (looked up in the container) or gids */
+  groupAdd: string[];
+  /** --link: "NAME[:ALIAS]" (default bridge only) */
+  links: string[];
+  /** --log-driver / --log-opt; absent = json-file */
+  logConfig?:
+    | LogConfig
+    | undefined;
+  /** --platform: "os[/arch[/variant]]"; the image must have it */
+  platform: string;
+  /** --cidfile, as Docker records it in HostConfig.ContainerIDFile */
+  containerIdFile: string;
+  /** -a: the streams a client attaches to ("stdin", "stdout", "stderr"); empty = Docker's default */
+  attach: string[];
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -156,6 +233,11 @@ export interface ContainerSpec_LabelsEntry {
 }
 
 export interface ContainerSpec_TmpfsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ContainerSpec_SysctlsEntry {
   key: string;
   value: string;
 }
@@ -463,14 +545,87 @@ export interface ContainerMount_VolumeLabelsEntry {
   value: string;
 }
 
+/** What `docker update` changes: a field that is absent stays as it is (Docker's zero values). */
+export interface UpdateContainerRequest {
+  id: string;
+  memory?: number | undefined;
+  memorySwap?: number | undefined;
+  memoryReservation?: number | undefined;
+  nanoCpus?: number | undefined;
+  cpuShares?: number | undefined;
+  cpusetCpus?:
+    | string
+    | undefined;
+  /** 0 or -1: unlimited */
+  pidsLimit?: number | undefined;
+  restartPolicy?: RestartPolicy | undefined;
+}
+
+export interface UpdateContainerResponse {
+  warnings: string[];
+}
+
+export interface ContainerPathRequest {
+  id: string;
+  /** absolute, or relative to / (docker cp) */
+  path: string;
+  /** -L: when the path itself is a symlink, copy what it points to */
+  followLink: boolean;
+}
+
+/** Docker's container.PathStat (the X-Docker-Container-Path-Stat header). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits (ModeDir = 1<<31, ModeSymlink = 1<<27) | permissions */
+  mode: number;
+  /** RFC 3339 with nanoseconds */
+  mtime: string;
+  /** for a symlink: its target, resolved within the container's root */
+  linkTarget: string;
+}
+
+export interface CopyFromOutput {
+  output:
+    | //
+    /** first */
+    { $case: "stat"; value: ContainerPathStat }
+    | //
+    /** then the tar */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+export interface CopyToSpec {
+  id: string;
+  /** the directory to extract into (must exist) */
+  path: string;
+  /** refuse to replace a directory by a file or back */
+  noOverwriteDirNonDir: boolean;
+  /** -a: keep the tar's owners (else root:root, as docker) */
+  copyUidGid: boolean;
+}
+
+export interface CopyToInput {
+  input:
+    | //
+    /** first */
+    { $case: "spec"; value: CopyToSpec }
+    | { $case: "data"; value: Buffer }
+    | undefined;
+}
+
 function createBaseContainerRef(): ContainerRef {
-  return { id: "" };
+  return { id: "", size: undefined };
 }
 
 export const ContainerRef: MessageFns<ContainerRef> = {
   encode(message: ContainerRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.size !== undefined) {
+      writer.uint32(16).bool(message.size);
     }
     return writer;
   },
@@ -496,6 +651,14 @@ export const ContainerRef: MessageFns<ContainerRef> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -509,13 +672,19 @@ export const ContainerRef: MessageFns<ContainerRef> = {
   },
 
   fromJSON(object: any): ContainerRef {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      size: isSet(object.size) ? globalThis.Boolean(object.size) : undefined,
+    };
   },
 
   toJSON(message: ContainerRef): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.size !== undefined) {
+      obj.size = message.size;
     }
     return obj;
   },
@@ -526,6 +695,7 @@ export const ContainerRef: MessageFns<ContainerRef> = {
   fromPartial<I extends Exact<DeepPartial<ContainerRef>, I>>(object: I): ContainerRef {
     const message = createBaseContainerRef();
     message.id = object.id ?? "";
+    message.size = object.size ?? undefined;
     return message;
   },
 };
@@ -620,7 +790,18 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
 };
 
 function createBaseResources(): Resources {
-  return { memory: 0, nanoCpus: 0, pidsLimit: 0 };
+  return {
+    memory: 0,
+    nanoCpus: 0,
+    pidsLimit: 0,
+    memorySwap: 0,
+    memoryReservation: 0,
+    cpuShares: 0,
+    cpusetCpus: "",
+    oomKillDisable: false,
+    ulimits: [],
+    devices: [],
+  };
 }
 
 export const Resources: MessageFns<Resources> = {
@@ -633,6 +814,27 @@ export const Resources: MessageFns<Resources> = {
     }
     if (message.pidsLimit !== 0) {
       writer.uint32(24).int64(message.pidsLimit);
+    }
+    if (message.memorySwap !== 0) {
+      writer.uint32(32).int64(message.memorySwap);
+    }
+    if (message.memoryReservation !== 0) {
+      writer.uint32(40).int64(message.memoryReservation);
+    }
+    if (message.cpuShares !== 0) {
+      writer.uint32(48).int64(message.cpuShares);
+    }
+    if (message.cpusetCpus !== "") {
+      writer.uint32(58).string(message.cpusetCpus);
+    }
+    if (message.oomKillDisable !== false) {
+      writer.uint32(64).bool(message.oomKillDisable);
+    }
+    for (const v of message.ulimits) {
+      Ulimit.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.devices) {
+      DeviceMapping.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -674,6 +876,62 @@ export const Resources: MessageFns<Resources> = {
             message.pidsLimit = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memorySwap = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.memoryReservation = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cpuShares = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.oomKillDisable = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ulimits.push(Ulimit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.devices.push(DeviceMapping.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -699,6 +957,37 @@ export const Resources: MessageFns<Resources> = {
         : isSet(object.pids_limit)
         ? globalThis.Number(object.pids_limit)
         : 0,
+      memorySwap: isSet(object.memorySwap)
+        ? globalThis.Number(object.memorySwap)
+        : isSet(object.memory_swap)
+        ? globalThis.Number(object.memory_swap)
+        : 0,
+      memoryReservation: isSet(object.memoryReservation)
+        ? globalThis.Number(object.memoryReservation)
+        : isSet(object.memory_reservation)
+        ? globalThis.Number(object.memory_reservation)
+        : 0,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.Number(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.Number(object.cpu_shares)
+        : 0,
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : "",
+      oomKillDisable: isSet(object.oomKillDisable)
+        ? globalThis.Boolean(object.oomKillDisable)
+        : isSet(object.oom_kill_disable)
+        ? globalThis.Boolean(object.oom_kill_disable)
+        : false,
+      ulimits: globalThis.Array.isArray(object?.ulimits)
+        ? object.ulimits.map((e: any) => Ulimit.fromJSON(e))
+        : [],
+      devices: globalThis.Array.isArray(object?.devices)
+        ? object.devices.map((e: any) => DeviceMapping.fromJSON(e))
+        : [],
     };
   },
 
@@ -713,6 +1002,27 @@ export const Resources: MessageFns<Resources> = {
     if (message.pidsLimit !== 0) {
       obj.pidsLimit = Math.round(message.pidsLimit);
     }
+    if (message.memorySwap !== 0) {
+      obj.memorySwap = Math.round(message.memorySwap);
+    }
+    if (message.memoryReservation !== 0) {
+      obj.memoryReservation = Math.round(message.memoryReservation);
+    }
+    if (message.cpuShares !== 0) {
+      obj.cpuShares = Math.round(message.cpuShares);
+    }
+    if (message.cpusetCpus !== "") {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.oomKillDisable !== false) {
+      obj.oomKillDisable = message.oomKillDisable;
+    }
+    if (message.ulimits?.length) {
+      obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
+    }
+    if (message.devices?.length) {
+      obj.devices = message.devices.map((e) => DeviceMapping.toJSON(e));
+    }
     return obj;
   },
 
@@ -724,6 +1034,427 @@ export const Resources: MessageFns<Resources> = {
     message.memory = object.memory ?? 0;
     message.nanoCpus = object.nanoCpus ?? 0;
     message.pidsLimit = object.pidsLimit ?? 0;
+    message.memorySwap = object.memorySwap ?? 0;
+    message.memoryReservation = object.memoryReservation ?? 0;
+    message.cpuShares = object.cpuShares ?? 0;
+    message.cpusetCpus = object.cpusetCpus ?? "";
+    message.oomKillDisable = object.oomKillDisable ?? false;
+    message.ulimits = object.ulimits?.map((e) => Ulimit.fromPartial(e)) || [];
+    message.devices = object.devices?.map((e) => DeviceMapping.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUlimit(): Ulimit {
+  return { name: "", soft: 0, hard: 0 };
+}
+
+export const Ulimit: MessageFns<Ulimit> = {
+  encode(message: Ulimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.soft !== 0) {
+      writer.uint32(16).int64(message.soft);
+    }
+    if (message.hard !== 0) {
+      writer.uint32(24).int64(message.hard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ulimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUlimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.soft = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hard = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ulimit {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      soft: isSet(object.soft) ? globalThis.Number(object.soft) : 0,
+      hard: isSet(object.hard) ? globalThis.Number(object.hard) : 0,
+    };
+  },
+
+  toJSON(message: Ulimit): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.soft !== 0) {
+      obj.soft = Math.round(message.soft);
+    }
+    if (message.hard !== 0) {
+      obj.hard = Math.round(message.hard);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Ulimit>, I>>(base?: I): Ulimit {
+    return Ulimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Ulimit>, I>>(object: I): Ulimit {
+    const message = createBaseUlimit();
+    message.name = object.name ?? "";
+    message.soft = object.soft ?? 0;
+    message.hard = object.hard ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeviceMapping(): DeviceMapping {
+  return { pathOnHost: "", pathInContainer: "", cgroupPermissions: "" };
+}
+
+export const DeviceMapping: MessageFns<DeviceMapping> = {
+  encode(message: DeviceMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pathOnHost !== "") {
+      writer.uint32(10).string(message.pathOnHost);
+    }
+    if (message.pathInContainer !== "") {
+      writer.uint32(18).string(message.pathInContainer);
+    }
+    if (message.cgroupPermissions !== "") {
+      writer.uint32(26).string(message.cgroupPermissions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pathOnHost = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pathInContainer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cgroupPermissions = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceMapping {
+    return {
+      pathOnHost: isSet(object.pathOnHost)
+        ? globalThis.String(object.pathOnHost)
+        : isSet(object.path_on_host)
+        ? globalThis.String(object.path_on_host)
+        : "",
+      pathInContainer: isSet(object.pathInContainer)
+        ? globalThis.String(object.pathInContainer)
+        : isSet(object.path_in_container)
+        ? globalThis.String(object.path_in_container)
+        : "",
+      cgroupPermissions: isSet(object.cgroupPermissions)
+        ? globalThis.String(object.cgroupPermissions)
+        : isSet(object.cgroup_permissions)
+        ? globalThis.String(object.cgroup_permissions)
+        : "",
+    };
+  },
+
+  toJSON(message: DeviceMapping): unknown {
+    const obj: any = {};
+    if (message.pathOnHost !== "") {
+      obj.pathOnHost = message.pathOnHost;
+    }
+    if (message.pathInContainer !== "") {
+      obj.pathInContainer = message.pathInContainer;
+    }
+    if (message.cgroupPermissions !== "") {
+      obj.cgroupPermissions = message.cgroupPermissions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeviceMapping>, I>>(base?: I): DeviceMapping {
+    return DeviceMapping.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeviceMapping>, I>>(object: I): DeviceMapping {
+    const message = createBaseDeviceMapping();
+    message.pathOnHost = object.pathOnHost ?? "";
+    message.pathInContainer = object.pathInContainer ?? "";
+    message.cgroupPermissions = object.cgroupPermissions ?? "";
+    return message;
+  },
+};
+
+function createBaseLogConfig(): LogConfig {
+  return { type: "", config: {} };
+}
+
+export const LogConfig: MessageFns<LogConfig> = {
+  encode(message: LogConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    globalThis.Object.entries(message.config).forEach(([key, value]: [string, string]) => {
+      LogConfig_ConfigEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = LogConfig_ConfigEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.config[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      config: isObject(object.config)
+        ? (globalThis.Object.entries(object.config) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: LogConfig): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.config) {
+      const entries = globalThis.Object.entries(message.config) as [string, string][];
+      if (entries.length > 0) {
+        obj.config = {};
+        entries.forEach(([k, v]) => {
+          obj.config[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogConfig>, I>>(base?: I): LogConfig {
+    return LogConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogConfig>, I>>(object: I): LogConfig {
+    const message = createBaseLogConfig();
+    message.type = object.type ?? "";
+    message.config = (globalThis.Object.entries(object.config ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseLogConfig_ConfigEntry(): LogConfig_ConfigEntry {
+  return { key: "", value: "" };
+}
+
+export const LogConfig_ConfigEntry: MessageFns<LogConfig_ConfigEntry> = {
+  encode(message: LogConfig_ConfigEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig_ConfigEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig_ConfigEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig_ConfigEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: LogConfig_ConfigEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogConfig_ConfigEntry>, I>>(base?: I): LogConfig_ConfigEntry {
+    return LogConfig_ConfigEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogConfig_ConfigEntry>, I>>(object: I): LogConfig_ConfigEntry {
+    const message = createBaseLogConfig_ConfigEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -765,6 +1496,18 @@ function createBaseContainerSpec(): ContainerSpec {
     volumesFrom: [],
     healthcheck: undefined,
     security: undefined,
+    shmSize: 0,
+    sysctls: {},
+    ipcMode: "",
+    pidMode: "",
+    utsMode: "",
+    cgroupnsMode: "",
+    groupAdd: [],
+    links: [],
+    logConfig: undefined,
+    platform: "",
+    containerIdFile: "",
+    attach: [],
   };
 }
 
@@ -874,6 +1617,42 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.security !== undefined) {
       SecurityOptions.encode(message.security, writer.uint32(642).fork()).join();
+    }
+    if (message.shmSize !== 0) {
+      writer.uint32(720).int64(message.shmSize);
+    }
+    globalThis.Object.entries(message.sysctls).forEach(([key, value]: [string, string]) => {
+      ContainerSpec_SysctlsEntry.encode({ key: key as any, value }, writer.uint32(730).fork()).join();
+    });
+    if (message.ipcMode !== "") {
+      writer.uint32(738).string(message.ipcMode);
+    }
+    if (message.pidMode !== "") {
+      writer.uint32(746).string(message.pidMode);
+    }
+    if (message.utsMode !== "") {
+      writer.uint32(754).string(message.utsMode);
+    }
+    if (message.cgroupnsMode !== "") {
+      writer.uint32(762).string(message.cgroupnsMode);
+    }
+    for (const v of message.groupAdd) {
+      writer.uint32(770).string(v!);
+    }
+    for (const v of message.links) {
+      writer.uint32(778).string(v!);
+    }
+    if (message.logConfig !== undefined) {
+      LogConfig.encode(message.logConfig, writer.uint32(786).fork()).join();
+    }
+    if (message.platform !== "") {
+      writer.uint32(794).string(message.platform);
+    }
+    if (message.containerIdFile !== "") {
+      writer.uint32(802).string(message.containerIdFile);
+    }
+    for (const v of message.attach) {
+      writer.uint32(810).string(v!);
     }
     return writer;
   },
@@ -1177,6 +1956,105 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.security = SecurityOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 90: {
+            if (tag !== 720) {
+              break;
+            }
+
+            message.shmSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 91: {
+            if (tag !== 730) {
+              break;
+            }
+
+            const entry91 = ContainerSpec_SysctlsEntry.decode(reader, reader.uint32());
+            if (entry91.value !== undefined) {
+              message.sysctls[entry91.key] = entry91.value;
+            }
+            continue;
+          }
+          case 92: {
+            if (tag !== 738) {
+              break;
+            }
+
+            message.ipcMode = reader.string();
+            continue;
+          }
+          case 93: {
+            if (tag !== 746) {
+              break;
+            }
+
+            message.pidMode = reader.string();
+            continue;
+          }
+          case 94: {
+            if (tag !== 754) {
+              break;
+            }
+
+            message.utsMode = reader.string();
+            continue;
+          }
+          case 95: {
+            if (tag !== 762) {
+              break;
+            }
+
+            message.cgroupnsMode = reader.string();
+            continue;
+          }
+          case 96: {
+            if (tag !== 770) {
+              break;
+            }
+
+            message.groupAdd.push(reader.string());
+            continue;
+          }
+          case 97: {
+            if (tag !== 778) {
+              break;
+            }
+
+            message.links.push(reader.string());
+            continue;
+          }
+          case 98: {
+            if (tag !== 786) {
+              break;
+            }
+
+            message.logConfig = LogConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 99: {
+            if (tag !== 794) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.containerIdFile = reader.string();
+            continue;
+          }
+          case 101: {
+            if (tag !== 810) {
+              break;
+            }
+
+            message.attach.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1326,6 +2204,67 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : [],
       healthcheck: isSet(object.healthcheck) ? HealthConfig.fromJSON(object.healthcheck) : undefined,
       security: isSet(object.security) ? SecurityOptions.fromJSON(object.security) : undefined,
+      shmSize: isSet(object.shmSize)
+        ? globalThis.Number(object.shmSize)
+        : isSet(object.shm_size)
+        ? globalThis.Number(object.shm_size)
+        : 0,
+      sysctls: isObject(object.sysctls)
+        ? (globalThis.Object.entries(object.sysctls) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      ipcMode: isSet(object.ipcMode)
+        ? globalThis.String(object.ipcMode)
+        : isSet(object.ipc_mode)
+        ? globalThis.String(object.ipc_mode)
+        : "",
+      pidMode: isSet(object.pidMode)
+        ? globalThis.String(object.pidMode)
+        : isSet(object.pid_mode)
+        ? globalThis.String(object.pid_mode)
+        : "",
+      utsMode: isSet(object.utsMode)
+        ? globalThis.String(object.utsMode)
+        : isSet(object.uts_mode)
+        ? globalThis.String(object.uts_mode)
+        : "",
+      cgroupnsMode: isSet(object.cgroupnsMode)
+        ? globalThis.String(object.cgroupnsMode)
+        : isSet(object.cgroupns_mode)
+        ? globalThis.String(object.cgroupns_mode)
+        : "",
+      groupAdd: globalThis.Array.isArray(object?.groupAdd)
+        ? object.groupAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.group_add)
+        ? object.group_add.map((e: any) => globalThis.String(e))
+        : [],
+      links: globalThis.Array.isArray(object?.links)
+        ? object.links.map((e: any) => globalThis.String(e))
+        : [],
+      logConfig: isSet(object.logConfig)
+        ? LogConfig.fromJSON(object.logConfig)
+        : isSet(object.log_config)
+        ? LogConfig.fromJSON(object.log_config)
+        : undefined,
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      containerIdFile: isSet(object.containerIdFile)
+        ? globalThis.String(object.containerIdFile)
+        : isSet(object.container_id_file)
+        ? globalThis.String(object.container_id_file)
+        : "",
+      attach: globalThis.Array.isArray(object?.attach)
+        ? object.attach.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1448,6 +2387,48 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.security !== undefined) {
       obj.security = SecurityOptions.toJSON(message.security);
     }
+    if (message.shmSize !== 0) {
+      obj.shmSize = Math.round(message.shmSize);
+    }
+    if (message.sysctls) {
+      const entries = globalThis.Object.entries(message.sysctls) as [string, string][];
+      if (entries.length > 0) {
+        obj.sysctls = {};
+        entries.forEach(([k, v]) => {
+          obj.sysctls[k] = v;
+        });
+      }
+    }
+    if (message.ipcMode !== "") {
+      obj.ipcMode = message.ipcMode;
+    }
+    if (message.pidMode !== "") {
+      obj.pidMode = message.pidMode;
+    }
+    if (message.utsMode !== "") {
+      obj.utsMode = message.utsMode;
+    }
+    if (message.cgroupnsMode !== "") {
+      obj.cgroupnsMode = message.cgroupnsMode;
+    }
+    if (message.groupAdd?.length) {
+      obj.groupAdd = message.groupAdd;
+    }
+    if (message.links?.length) {
+      obj.links = message.links;
+    }
+    if (message.logConfig !== undefined) {
+      obj.logConfig = LogConfig.toJSON(message.logConfig);
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.containerIdFile !== "") {
+      obj.containerIdFile = message.containerIdFile;
+    }
+    if (message.attach?.length) {
+      obj.attach = message.attach;
+    }
     return obj;
   },
 
@@ -1517,6 +2498,28 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.security = (object.security !== undefined && object.security !== null)
       ? SecurityOptions.fromPartial(object.security)
       : undefined;
+    message.shmSize = object.shmSize ?? 0;
+    message.sysctls = (globalThis.Object.entries(object.sysctls ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.ipcMode = object.ipcMode ?? "";
+    message.pidMode = object.pidMode ?? "";
+    message.utsMode = object.utsMode ?? "";
+    message.cgroupnsMode = object.cgroupnsMode ?? "";
+    message.groupAdd = object.groupAdd?.map((e) => e) || [];
+    message.links = object.links?.map((e) => e) || [];
+    message.logConfig = (object.logConfig !== undefined && object.logConfig !== null)
+      ? LogConfig.fromPartial(object.logConfig)
+      : undefined;
+    message.platform = object.platform ?? "";
+    message.containerIdFile = object.containerIdFile ?? "";
+    message.attach = object.attach?.map((e) => e) || [];
     return message;
   },
 };
@@ -1685,6 +2688,91 @@ export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
   },
   fromPartial<I extends Exact<DeepPartial<ContainerSpec_TmpfsEntry>, I>>(object: I): ContainerSpec_TmpfsEntry {
     const message = createBaseContainerSpec_TmpfsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerSpec_SysctlsEntry(): ContainerSpec_SysctlsEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerSpec_SysctlsEntry: MessageFns<ContainerSpec_SysctlsEntry> = {
+  encode(message: ContainerSpec_SysctlsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSpec_SysctlsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSpec_SysctlsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSpec_SysctlsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerSpec_SysctlsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerSpec_SysctlsEntry>, I>>(base?: I): ContainerSpec_SysctlsEntry {
+    return ContainerSpec_SysctlsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerSpec_SysctlsEntry>, I>>(object: I): ContainerSpec_SysctlsEntry {
+    const message = createBaseContainerSpec_SysctlsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -5866,6 +6954,881 @@ export const ContainerMount_VolumeLabelsEntry: MessageFns<ContainerMount_VolumeL
   },
 };
 
+function createBaseUpdateContainerRequest(): UpdateContainerRequest {
+  return {
+    id: "",
+    memory: undefined,
+    memorySwap: undefined,
+    memoryReservation: undefined,
+    nanoCpus: undefined,
+    cpuShares: undefined,
+    cpusetCpus: undefined,
+    pidsLimit: undefined,
+    restartPolicy: undefined,
+  };
+}
+
+export const UpdateContainerRequest: MessageFns<UpdateContainerRequest> = {
+  encode(message: UpdateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.memory !== undefined) {
+      writer.uint32(16).int64(message.memory);
+    }
+    if (message.memorySwap !== undefined) {
+      writer.uint32(24).int64(message.memorySwap);
+    }
+    if (message.memoryReservation !== undefined) {
+      writer.uint32(32).int64(message.memoryReservation);
+    }
+    if (message.nanoCpus !== undefined) {
+      writer.uint32(40).int64(message.nanoCpus);
+    }
+    if (message.cpuShares !== undefined) {
+      writer.uint32(48).int64(message.cpuShares);
+    }
+    if (message.cpusetCpus !== undefined) {
+      writer.uint32(58).string(message.cpusetCpus);
+    }
+    if (message.pidsLimit !== undefined) {
+      writer.uint32(64).int64(message.pidsLimit);
+    }
+    if (message.restartPolicy !== undefined) {
+      RestartPolicy.encode(message.restartPolicy, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memory = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.memorySwap = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memoryReservation = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nanoCpus = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cpuShares = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pidsLimit = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.restartPolicy = RestartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      memory: isSet(object.memory) ? globalThis.Number(object.memory) : undefined,
+      memorySwap: isSet(object.memorySwap)
+        ? globalThis.Number(object.memorySwap)
+        : isSet(object.memory_swap)
+        ? globalThis.Number(object.memory_swap)
+        : undefined,
+      memoryReservation: isSet(object.memoryReservation)
+        ? globalThis.Number(object.memoryReservation)
+        : isSet(object.memory_reservation)
+        ? globalThis.Number(object.memory_reservation)
+        : undefined,
+      nanoCpus: isSet(object.nanoCpus)
+        ? globalThis.Number(object.nanoCpus)
+        : isSet(object.nano_cpus)
+        ? globalThis.Number(object.nano_cpus)
+        : undefined,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.Number(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.Number(object.cpu_shares)
+        : undefined,
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : undefined,
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.Number(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.Number(object.pids_limit)
+        : undefined,
+      restartPolicy: isSet(object.restartPolicy)
+        ? RestartPolicy.fromJSON(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? RestartPolicy.fromJSON(object.restart_policy)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.memory !== undefined) {
+      obj.memory = Math.round(message.memory);
+    }
+    if (message.memorySwap !== undefined) {
+      obj.memorySwap = Math.round(message.memorySwap);
+    }
+    if (message.memoryReservation !== undefined) {
+      obj.memoryReservation = Math.round(message.memoryReservation);
+    }
+    if (message.nanoCpus !== undefined) {
+      obj.nanoCpus = Math.round(message.nanoCpus);
+    }
+    if (message.cpuShares !== undefined) {
+      obj.cpuShares = Math.round(message.cpuShares);
+    }
+    if (message.cpusetCpus !== undefined) {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.pidsLimit !== undefined) {
+      obj.pidsLimit = Math.round(message.pidsLimit);
+    }
+    if (message.restartPolicy !== undefined) {
+      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerRequest>, I>>(base?: I): UpdateContainerRequest {
+    return UpdateContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerRequest>, I>>(object: I): UpdateContainerRequest {
+    const message = createBaseUpdateContainerRequest();
+    message.id = object.id ?? "";
+    message.memory = object.memory ?? undefined;
+    message.memorySwap = object.memorySwap ?? undefined;
+    message.memoryReservation = object.memoryReservation ?? undefined;
+    message.nanoCpus = object.nanoCpus ?? undefined;
+    message.cpuShares = object.cpuShares ?? undefined;
+    message.cpusetCpus = object.cpusetCpus ?? undefined;
+    message.pidsLimit = object.pidsLimit ?? undefined;
+    message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
+      ? RestartPolicy.fromPartial(object.restartPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateContainerResponse(): UpdateContainerResponse {
+  return { warnings: [] };
+}
+
+export const UpdateContainerResponse: MessageFns<UpdateContainerResponse> = {
+  encode(message: UpdateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.warnings) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerResponse {
+    return {
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerResponse>, I>>(base?: I): UpdateContainerResponse {
+    return UpdateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerResponse>, I>>(object: I): UpdateContainerResponse {
+    const message = createBaseUpdateContainerResponse();
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseContainerPathRequest(): ContainerPathRequest {
+  return { id: "", path: "", followLink: false };
+}
+
+export const ContainerPathRequest: MessageFns<ContainerPathRequest> = {
+  encode(message: ContainerPathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.followLink !== false) {
+      writer.uint32(24).bool(message.followLink);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerPathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerPathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.followLink = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerPathRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      followLink: isSet(object.followLink)
+        ? globalThis.Boolean(object.followLink)
+        : isSet(object.follow_link)
+        ? globalThis.Boolean(object.follow_link)
+        : false,
+    };
+  },
+
+  toJSON(message: ContainerPathRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.followLink !== false) {
+      obj.followLink = message.followLink;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerPathRequest>, I>>(base?: I): ContainerPathRequest {
+    return ContainerPathRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerPathRequest>, I>>(object: I): ContainerPathRequest {
+    const message = createBaseContainerPathRequest();
+    message.id = object.id ?? "";
+    message.path = object.path ?? "";
+    message.followLink = object.followLink ?? false;
+    return message;
+  },
+};
+
+function createBaseContainerPathStat(): ContainerPathStat {
+  return { name: "", size: 0, mode: 0, mtime: "", linkTarget: "" };
+}
+
+export const ContainerPathStat: MessageFns<ContainerPathStat> = {
+  encode(message: ContainerPathStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.mtime !== "") {
+      writer.uint32(34).string(message.mtime);
+    }
+    if (message.linkTarget !== "") {
+      writer.uint32(42).string(message.linkTarget);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerPathStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerPathStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mtime = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.linkTarget = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerPathStat {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      mtime: isSet(object.mtime) ? globalThis.String(object.mtime) : "",
+      linkTarget: isSet(object.linkTarget)
+        ? globalThis.String(object.linkTarget)
+        : isSet(object.link_target)
+        ? globalThis.String(object.link_target)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerPathStat): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.mtime !== "") {
+      obj.mtime = message.mtime;
+    }
+    if (message.linkTarget !== "") {
+      obj.linkTarget = message.linkTarget;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerPathStat>, I>>(base?: I): ContainerPathStat {
+    return ContainerPathStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerPathStat>, I>>(object: I): ContainerPathStat {
+    const message = createBaseContainerPathStat();
+    message.name = object.name ?? "";
+    message.size = object.size ?? 0;
+    message.mode = object.mode ?? 0;
+    message.mtime = object.mtime ?? "";
+    message.linkTarget = object.linkTarget ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyFromOutput(): CopyFromOutput {
+  return { output: undefined };
+}
+
+export const CopyFromOutput: MessageFns<CopyFromOutput> = {
+  encode(message: CopyFromOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.output?.$case) {
+      case "stat":
+        ContainerPathStat.encode(message.output.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.output.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = { $case: "stat", value: ContainerPathStat.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.output = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromOutput {
+    return {
+      output: isSet(object.stat)
+        ? { $case: "stat", value: ContainerPathStat.fromJSON(object.stat) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyFromOutput): unknown {
+    const obj: any = {};
+    if (message.output?.$case === "stat") {
+      obj.stat = ContainerPathStat.toJSON(message.output.value);
+    } else if (message.output?.$case === "data") {
+      obj.data = base64FromBytes(message.output.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyFromOutput>, I>>(base?: I): CopyFromOutput {
+    return CopyFromOutput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyFromOutput>, I>>(object: I): CopyFromOutput {
+    const message = createBaseCopyFromOutput();
+    switch (object.output?.$case) {
+      case "stat": {
+        if (object.output?.value !== undefined && object.output?.value !== null) {
+          message.output = { $case: "stat", value: ContainerPathStat.fromPartial(object.output.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.output?.value !== undefined && object.output?.value !== null) {
+          message.output = { $case: "data", value: object.output.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToSpec(): CopyToSpec {
+  return { id: "", path: "", noOverwriteDirNonDir: false, copyUidGid: false };
+}
+
+export const CopyToSpec: MessageFns<CopyToSpec> = {
+  encode(message: CopyToSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      writer.uint32(24).bool(message.noOverwriteDirNonDir);
+    }
+    if (message.copyUidGid !== false) {
+      writer.uint32(32).bool(message.copyUidGid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noOverwriteDirNonDir = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.copyUidGid = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToSpec {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      noOverwriteDirNonDir: isSet(object.noOverwriteDirNonDir)
+        ? globalThis.Boolean(object.noOverwriteDirNonDir)
+        : isSet(object.no_overwrite_dir_non_dir)
+        ? globalThis.Boolean(object.no_overwrite_dir_non_dir)
+        : false,
+      copyUidGid: isSet(object.copyUidGid)
+        ? globalThis.Boolean(object.copyUidGid)
+        : isSet(object.copy_uid_gid)
+        ? globalThis.Boolean(object.copy_uid_gid)
+        : false,
+    };
+  },
+
+  toJSON(message: CopyToSpec): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      obj.noOverwriteDirNonDir = message.noOverwriteDirNonDir;
+    }
+    if (message.copyUidGid !== false) {
+      obj.copyUidGid = message.copyUidGid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToSpec>, I>>(base?: I): CopyToSpec {
+    return CopyToSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToSpec>, I>>(object: I): CopyToSpec {
+    const message = createBaseCopyToSpec();
+    message.id = object.id ?? "";
+    message.path = object.path ?? "";
+    message.noOverwriteDirNonDir = object.noOverwriteDirNonDir ?? false;
+    message.copyUidGid = object.copyUidGid ?? false;
+    return message;
+  },
+};
+
+function createBaseCopyToInput(): CopyToInput {
+  return { input: undefined };
+}
+
+export const CopyToInput: MessageFns<CopyToInput> = {
+  encode(message: CopyToInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.input?.$case) {
+      case "spec":
+        CopyToSpec.encode(message.input.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.input.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.input = { $case: "spec", value: CopyToSpec.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToInput {
+    return {
+      input: isSet(object.spec)
+        ? { $case: "spec", value: CopyToSpec.fromJSON(object.spec) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyToInput): unknown {
+    const obj: any = {};
+    if (message.input?.$case === "spec") {
+      obj.spec = CopyToSpec.toJSON(message.input.value);
+    } else if (message.input?.$case === "data") {
+      obj.data = base64FromBytes(message.input.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToInput>, I>>(base?: I): CopyToInput {
+    return CopyToInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToInput>, I>>(object: I): CopyToInput {
+    const message = createBaseCopyToInput();
+    switch (object.input?.$case) {
+      case "spec": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "spec", value: CopyToSpec.fromPartial(object.input.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "data", value: object.input.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /**
  * Containers: Docker's container lifecycle. Served by the runtime agent for its host and by the
  * gateway. Errors are gRPC statuses whose code follows libs/errors (NOT_FOUND for "No such
@@ -6083,6 +8046,63 @@ export const ContainersService = {
     responseSerialize: (value: StreamOutput): Buffer => Buffer.from(StreamOutput.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamOutput => StreamOutput.decode(value),
   },
+  /**
+   * docker update: changes the resources and the restart policy of a container; a running one's
+   * cgroup is changed at once (`runc update`), and the record keeps the new values for its next
+   * starts. Only the fields present change. INVALID_ARGUMENT for a value Docker refuses (with its
+   * message), NOT_FOUND "No such container: x".
+   */
+  update: {
+    path: "/berth.v1.Containers/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateContainerRequest): Buffer =>
+      Buffer.from(UpdateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateContainerRequest => UpdateContainerRequest.decode(value),
+    responseSerialize: (value: UpdateContainerResponse): Buffer =>
+      Buffer.from(UpdateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateContainerResponse => UpdateContainerResponse.decode(value),
+  },
+  /**
+   * docker cp (container → client): stats a path inside the container's root filesystem, every
+   * symlink resolved within that root (a link never leads out of it). NOT_FOUND "Could not find the
+   * file /x in container web". Works on running and stopped containers.
+   */
+  statPath: {
+    path: "/berth.v1.Containers/StatPath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContainerPathRequest): Buffer => Buffer.from(ContainerPathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerPathRequest => ContainerPathRequest.decode(value),
+    responseSerialize: (value: ContainerPathStat): Buffer => Buffer.from(ContainerPathStat.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerPathStat => ContainerPathStat.decode(value),
+  },
+  /**
+   * docker cp (container → client): a tar of the path (a directory recursively), named after its
+   * last element, owners kept; the first message carries the path's stat.
+   */
+  copyFrom: {
+    path: "/berth.v1.Containers/CopyFrom" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerPathRequest): Buffer => Buffer.from(ContainerPathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerPathRequest => ContainerPathRequest.decode(value),
+    responseSerialize: (value: CopyFromOutput): Buffer => Buffer.from(CopyFromOutput.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyFromOutput => CopyFromOutput.decode(value),
+  },
+  /**
+   * docker cp (client → container): the first message says where, the rest are the bytes of a tar
+   * to extract there (docker's PUT /containers/{id}/archive).
+   */
+  copyTo: {
+    path: "/berth.v1.Containers/CopyTo" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyToInput): Buffer => Buffer.from(CopyToInput.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyToInput => CopyToInput.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
 } as const;
 
 export interface ContainersServer extends UntypedServiceImplementation {
@@ -6119,6 +8139,29 @@ export interface ContainersServer extends UntypedServiceImplementation {
    */
   attach: handleBidiStreamingCall<StreamInput, StreamOutput>;
   exec: handleBidiStreamingCall<StreamInput, StreamOutput>;
+  /**
+   * docker update: changes the resources and the restart policy of a container; a running one's
+   * cgroup is changed at once (`runc update`), and the record keeps the new values for its next
+   * starts. Only the fields present change. INVALID_ARGUMENT for a value Docker refuses (with its
+   * message), NOT_FOUND "No such container: x".
+   */
+  update: handleUnaryCall<UpdateContainerRequest, UpdateContainerResponse>;
+  /**
+   * docker cp (container → client): stats a path inside the container's root filesystem, every
+   * symlink resolved within that root (a link never leads out of it). NOT_FOUND "Could not find the
+   * file /x in container web". Works on running and stopped containers.
+   */
+  statPath: handleUnaryCall<ContainerPathRequest, ContainerPathStat>;
+  /**
+   * docker cp (container → client): a tar of the path (a directory recursively), named after its
+   * last element, owners kept; the first message carries the path's stat.
+   */
+  copyFrom: handleServerStreamingCall<ContainerPathRequest, CopyFromOutput>;
+  /**
+   * docker cp (client → container): the first message says where, the rest are the bytes of a tar
+   * to extract there (docker's PUT /containers/{id}/archive).
+   */
+  copyTo: handleClientStreamingCall<CopyToInput, Empty>;
 }
 
 export interface ContainersClient extends Client {
@@ -6375,6 +8418,75 @@ export interface ContainersClient extends Client {
   exec(): ClientDuplexStream<StreamInput, StreamOutput>;
   exec(options: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
   exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
+  /**
+   * docker update: changes the resources and the restart policy of a container; a running one's
+   * cgroup is changed at once (`runc update`), and the record keeps the new values for its next
+   * starts. Only the fields present change. INVALID_ARGUMENT for a value Docker refuses (with its
+   * message), NOT_FOUND "No such container: x".
+   */
+  update(
+    request: UpdateContainerRequest,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * docker cp (container → client): stats a path inside the container's root filesystem, every
+   * symlink resolved within that root (a link never leads out of it). NOT_FOUND "Could not find the
+   * file /x in container web". Works on running and stopped containers.
+   */
+  statPath(
+    request: ContainerPathRequest,
+    callback: (error: ServiceError | null, response: ContainerPathStat) => void,
+  ): ClientUnaryCall;
+  statPath(
+    request: ContainerPathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ContainerPathStat) => void,
+  ): ClientUnaryCall;
+  statPath(
+    request: ContainerPathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ContainerPathStat) => void,
+  ): ClientUnaryCall;
+  /**
+   * docker cp (container → client): a tar of the path (a directory recursively), named after its
+   * last element, owners kept; the first message carries the path's stat.
+   */
+  copyFrom(request: ContainerPathRequest, options?: Partial<CallOptions>): ClientReadableStream<CopyFromOutput>;
+  copyFrom(
+    request: ContainerPathRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromOutput>;
+  /**
+   * docker cp (client → container): the first message says where, the rest are the bytes of a tar
+   * to extract there (docker's PUT /containers/{id}/archive).
+   */
+  copyTo(callback: (error: ServiceError | null, response: Empty) => void): ClientWritableStream<CopyToInput>;
+  copyTo(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientWritableStream<CopyToInput>;
+  copyTo(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientWritableStream<CopyToInput>;
+  copyTo(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientWritableStream<CopyToInput>;
 }
 
 export const ContainersClient = makeGenericClientConstructor(ContainersService, "berth.v1.Containers") as unknown as {

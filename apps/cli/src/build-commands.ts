@@ -1,0 +1,50 @@
+import { type GroupDef, def } from './command-def.js';
+
+/** `berth build` and the `builder` group: usage, flags, argument rules. */
+
+const builds = () => import('./commands/build.js');
+
+export const build = def({
+  name: 'build',
+  usage: '[OPTIONS] PATH | -',
+  description: 'Build an image from a Dockerfile',
+  flags: [
+    { long: 'build-arg', type: 'list', description: 'Set build-time variables' },
+    { long: 'cache-from', type: 'list', description: 'External cache sources (e.g., "type=registry,ref=host/repo:cache")' },
+    { long: 'cache-to', type: 'list', description: 'Cache export destinations (e.g., "type=registry,ref=host/repo:cache")' },
+    { long: 'file', short: 'f', type: 'string', description: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
+    { long: 'iidfile', type: 'string', description: 'Write the image ID to a file' },
+    { long: 'label', type: 'list', description: 'Set metadata for an image' },
+    { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+    { long: 'no-cache-filter', type: 'list', description: 'Do not cache specified stages' },
+    { long: 'output', short: 'o', type: 'string', description: 'Output destination (format: "type=local,dest=path")' },
+    { long: 'progress', type: 'string', default: 'auto', description: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
+    { long: 'pull', type: 'bool', description: 'Always attempt to pull all referenced images' },
+    { long: 'push', type: 'bool', description: 'Shorthand for "--output=type=registry": push the tags once built' },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+    { long: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
+    { long: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag (format: "name:tag")' },
+    { long: 'target', type: 'string', description: 'Set the target build stage to build' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => builds().then((m) => m.build),
+});
+
+export const builderGroup: GroupDef = {
+  name: 'builder',
+  description: 'Manage builds',
+  commands: {
+    build,
+    prune: def({
+      name: 'prune',
+      usage: '[OPTIONS]',
+      description: 'Remove build cache',
+      flags: [
+        { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
+        { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+      ],
+      args: { max: 0 },
+      load: () => builds().then((m) => m.builderPrune),
+    }),
+  },
+};

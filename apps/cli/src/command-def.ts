@@ -1,0 +1,46 @@
+import type { CommandContext } from './context.js';
+import type { ArgRule, FlagSpec, ParsedArgs } from './flags.js';
+
+/**
+ * The shape of the command table (commands.ts): every `berth` command with docker's usage line,
+ * flags and argument rule, and the groups (`container`, `image`, …) that hold subcommands.
+ * Handlers live in ./commands/*.ts and are imported only when their command runs, so that
+ * `berth --version` and `berth run --help` do not load gRPC.
+ */
+
+export type Handler = (ctx: CommandContext, parsed: ParsedArgs) => Promise<number>;
+
+export interface CommandDef {
+  name: string;
+  /** What follows the command path on docker's Usage line. */
+  usage: string;
+  description: string;
+  flags: FlagSpec[];
+  args: ArgRule;
+  /** false: options stop at the first argument (the rest belongs to the container's command). */
+  interspersed?: boolean;
+  /** Errors are reported as `docker run` does: `berth: …`, a help hint, exit 125. */
+  runStyle?: boolean;
+  load: () => Promise<Handler>;
+}
+
+export interface GroupDef {
+  name: string;
+  description: string;
+  /** Subcommands by every name they answer to (`ls`, `list`, `ps`). */
+  commands: Record<string, CommandDef>;
+}
+
+export const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
+
+export const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
+
+export const def = (d: CommandDef): CommandDef => d;
+
+export function withName(d: CommandDef, name: string): CommandDef {
+  return { ...d, name };
+}
+
+export function isGroup(entry: CommandDef | GroupDef): entry is GroupDef {
+  return 'commands' in entry;
+}

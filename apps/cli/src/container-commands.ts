@@ -1,0 +1,348 @@
+import { type GroupDef, def, filterFlag, formatFlag, withName } from './command-def.js';
+import { cp, update } from './copy-update-commands.js';
+import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
+import { healthFlags } from './health-flags.js';
+import { mountFlags } from './mount-flags.js';
+import { port } from './network-commands.js';
+import { networkFlags } from './network-flags.js';
+import { containerPrune } from './prune-search-commands.js';
+import { resourceFlags } from './resource-flags.js';
+import { runFlags } from './run-flags.js';
+import { securityFlags } from './security-flags.js';
+
+/** The container commands (`run`, `ps`, `logs`, …, and the `container` group): usage, flags, argument rules. */
+
+const images = () => import('./commands/images.js');
+
+const containers = () => import('./commands/containers.js');
+
+const streams = () => import('./commands/run.js');
+
+const createFlags: FlagSpec[] = [
+  { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
+  { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+  { long: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { long: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { long: 'label', short: 'l', type: 'list', validate: validateLabel, description: 'Set meta data on a container' },
+  { long: 'label-file', type: 'list', description: 'Read in a line delimited file of labels' },
+  { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
+  { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
+  { long: 'name', type: 'string', description: 'Assign a name to the container' },
+  { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { long: 'pull', type: 'string', default: 'missing', description: 'Pull image before running ("always", "missing", "never")' },
+  { long: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
+  { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { long: 'stop-timeout', type: 'int', bits: 32, description: 'Timeout (in seconds) to stop a container' },
+  { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+  { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+  ...mountFlags,
+  ...networkFlags,
+  ...healthFlags,
+  ...securityFlags,
+  ...resourceFlags,
+  ...runFlags,
+];
+
+export const run = def({
+  name: 'run',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  description: 'Create and run a new container from an image',
+  flags: [
+    ...createFlags,
+    { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+    { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
+  ],
+  args: { min: 1 },
+  interspersed: false,
+  runStyle: true,
+  load: () => streams().then((m) => m.run),
+});
+
+export const create = def({
+  name: 'create',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  description: 'Create a new container',
+  flags: createFlags,
+  args: { min: 1 },
+  interspersed: false,
+  runStyle: true,
+  load: () => streams().then((m) => m.create),
+});
+
+export const start = def({
+  name: 'start',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Start one or more stopped containers',
+  flags: [
+    { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
+    { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
+  ],
+  args: { min: 1 },
+  load: () => streams().then((m) => m.start),
+});
+
+const stopFlags: FlagSpec[] = [
+  { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
+  { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
+];
+
+export const stop = def({
+  name: 'stop',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Stop one or more running containers',
+  flags: stopFlags,
+  args: { min: 1 },
+  load: () => containers().then((m) => m.stop),
+});
+
+export const restart = def({
+  name: 'restart',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Restart one or more containers',
+  flags: stopFlags,
+  args: { min: 1 },
+  load: () => containers().then((m) => m.restart),
+});
+
+export const kill = def({
+  name: 'kill',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Kill one or more running containers',
+  flags: [{ long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.kill),
+});
+
+export const rm = def({
+  name: 'rm',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Remove one or more containers',
+  flags: [
+    { long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
+    { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+  ],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.rm),
+});
+
+export const pause = def({
+  name: 'pause',
+  usage: 'CONTAINER [CONTAINER...]',
+  description: 'Pause all processes within one or more containers',
+  flags: [],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.pause),
+});
+
+export const unpause = def({
+  name: 'unpause',
+  usage: 'CONTAINER [CONTAINER...]',
+  description: 'Unpause all processes within one or more containers',
+  flags: [],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.unpause),
+});
+
+export const wait = def({
+  name: 'wait',
+  usage: 'CONTAINER [CONTAINER...]',
+  description: 'Block until one or more containers stop, then print their exit codes',
+  flags: [],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.wait),
+});
+
+export const rename = def({
+  name: 'rename',
+  usage: 'CONTAINER NEW_NAME',
+  description: 'Rename a container',
+  flags: [],
+  args: { min: 2, max: 2 },
+  load: () => containers().then((m) => m.rename),
+});
+
+export const ps = def({
+  name: 'ps',
+  usage: '[OPTIONS]',
+  description: 'List containers',
+  flags: [
+    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    filterFlag('f'),
+    formatFlag(),
+    { long: 'last', short: 'n', type: 'int', default: -1, description: 'Show n last created containers (includes all states)' },
+    { long: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
+    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
+    { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
+  ],
+  args: { max: 0 },
+  load: () => containers().then((m) => m.ps),
+});
+
+export const logs = def({
+  name: 'logs',
+  usage: '[OPTIONS] CONTAINER',
+  description: 'Fetch the logs of a container',
+  flags: [
+    { long: 'details', type: 'bool', description: 'Show extra details provided to logs' },
+    { long: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
+    { long: 'since', type: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    { long: 'tail', short: 'n', type: 'string', default: 'all', description: 'Number of lines to show from the end of the logs' },
+    { long: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
+    { long: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => containers().then((m) => m.logs),
+});
+
+export const exec = def({
+  name: 'exec',
+  usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+  description: 'Execute a command in a running container',
+  flags: [
+    { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+    { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
+    { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+    { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+    { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
+    { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+    { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+    { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+  ],
+  args: { min: 2 },
+  interspersed: false,
+  load: () => streams().then((m) => m.exec),
+});
+
+export const attach = def({
+  name: 'attach',
+  usage: '[OPTIONS] CONTAINER',
+  description: 'Attach local standard input, output, and error streams to a running container',
+  flags: [
+    { long: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' },
+    { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy all received signals to the process' },
+  ],
+  args: { min: 1, max: 1 },
+  load: () => streams().then((m) => m.attach),
+});
+
+export const top = def({
+  name: 'top',
+  usage: 'CONTAINER [ps OPTIONS]',
+  description: 'Display the running processes of a container',
+  flags: [],
+  args: { min: 1 },
+  interspersed: false,
+  load: () => containers().then((m) => m.top),
+});
+
+export const inspectFormat = formatFlag('Format output using a custom template');
+
+export const inspect = def({
+  name: 'inspect',
+  usage: '[OPTIONS] NAME|ID [NAME|ID...]',
+  description: 'Return low-level information on Berth objects',
+  flags: [
+    { ...inspectFormat, short: 'f' },
+    { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
+    { long: 'type', type: 'string', description: 'Only inspect objects of the given type' },
+  ],
+  args: { min: 1 },
+  load: () => containers().then((m) => m.inspect),
+});
+
+export const containerInspect = def({
+  ...inspect,
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Display detailed information on one or more containers',
+  flags: [
+    { ...inspectFormat, short: 'f' },
+    { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
+  ],
+  load: () => containers().then((m) => m.containerInspect),
+});
+
+export const stats = def({
+  name: 'stats',
+  usage: '[OPTIONS] [CONTAINER...]',
+  description: 'Display a live stream of container(s) resource usage statistics',
+  flags: [
+    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    formatFlag(),
+    { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
+    { long: 'no-trunc', type: 'bool', description: 'Do not truncate output' },
+  ],
+  args: {},
+  load: () => containers().then((m) => m.stats),
+});
+
+export const diff = def({
+  name: 'diff',
+  usage: 'CONTAINER',
+  description: "Inspect changes to files or directories on a container's filesystem",
+  flags: [],
+  args: { min: 1, max: 1 },
+  load: () => containers().then((m) => m.diff),
+});
+
+export const exportCommand = def({
+  name: 'export',
+  usage: '[OPTIONS] CONTAINER',
+  description: "Export a container's filesystem as a tar archive",
+  flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
+  args: { min: 1, max: 1 },
+  load: () => containers().then((m) => m.exportContainer),
+});
+
+export const commit = def({
+  name: 'commit',
+  usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+  description: "Create a new image from a container's changes",
+  flags: [
+    { long: 'author', short: 'a', type: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
+    { long: 'message', short: 'm', type: 'string', description: 'Commit message' },
+    { long: 'pause', short: 'p', type: 'bool', default: true, description: 'Pause container during commit' },
+  ],
+  args: { min: 1, max: 2 },
+  load: () => images().then((m) => m.commit),
+});
+
+export const containerGroup: GroupDef = {
+  name: 'container',
+  description: 'Manage containers',
+  commands: {
+    attach,
+    commit,
+    cp,
+    create,
+    diff,
+    exec,
+    export: exportCommand,
+    inspect: containerInspect,
+    kill,
+    logs,
+    ls: withName(ps, 'ls'),
+    list: withName(ps, 'list'),
+    ps,
+    pause,
+    port,
+    prune: containerPrune,
+    rename,
+    restart,
+    rm,
+    remove: withName(rm, 'remove'),
+    run,
+    start,
+    stats,
+    stop,
+    top,
+    unpause,
+    update,
+    wait,
+  },
+};

@@ -1,0 +1,72 @@
+import { type GroupDef, def } from './command-def.js';
+
+/**
+ * `berth context …`: docker's context commands (usage, flags, argument rules); handlers in
+ * ./commands/context.ts, the store in context-store.ts.
+ */
+
+const formatFlag = () => ({ long: 'format', type: 'string' as const, description: 'Format output using a custom template' });
+
+const contexts = () => import('./commands/context.js');
+
+export const contextGroup: GroupDef = {
+  name: 'context',
+  description: 'Manage contexts',
+  commands: {
+    create: def({
+      name: 'create',
+      usage: '[OPTIONS] CONTEXT',
+      description:
+        'Create a context\n\nBerth endpoint config:\n\nNAME                DESCRIPTION\nfrom                Copy named context\'s Berth endpoint configuration\nhost                Gateway endpoint on which to connect\nca                  Trust certs signed only by this CA\ncert                Path to TLS certificate file\nkey                 Path to TLS key file\nskip-tls-verify     Skip TLS certificate validation\n\nExample:\n\n$ berth context create my-context --description "some description" --berth "host=tcp://myserver:2376,ca=~/ca-file,cert=~/cert-file,key=~/key-file"',
+      flags: [
+        { long: 'berth', type: 'list', typeName: 'stringToString', aliases: ['docker'], description: 'set the berth endpoint (default [])' },
+        { long: 'description', type: 'string', description: 'Description of the context' },
+        { long: 'from', type: 'string', description: 'create context from a named context' },
+      ],
+      args: { min: 1, max: 1 },
+      load: () => contexts().then((m) => m.create),
+    }),
+    inspect: def({
+      name: 'inspect',
+      usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
+      description: 'Display detailed information on one or more contexts',
+      flags: [{ ...formatFlag(), short: 'f' }],
+      args: {},
+      load: () => contexts().then((m) => m.inspect),
+    }),
+    ls: def({
+      name: 'ls',
+      usage: '[OPTIONS]',
+      description: 'List contexts',
+      flags: [formatFlag(), { long: 'quiet', short: 'q', type: 'bool', description: 'Only show context names' }],
+      args: { max: 0 },
+      load: () => contexts().then((m) => m.ls),
+    }),
+    rm: def({
+      name: 'rm',
+      usage: 'CONTEXT [CONTEXT...]',
+      description: 'Remove one or more contexts',
+      flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
+      args: { min: 1 },
+      load: () => contexts().then((m) => m.rm),
+    }),
+    show: def({
+      name: 'show',
+      usage: '',
+      description: 'Print the name of the current context',
+      flags: [],
+      args: { max: 0 },
+      load: () => contexts().then((m) => m.show),
+    }),
+    use: def({
+      name: 'use',
+      usage: 'CONTEXT',
+      description: 'Set the current berth context',
+      flags: [],
+      args: { min: 1, max: 1 },
+      load: () => contexts().then((m) => m.use),
+    }),
+  },
+};
+contextGroup.commands.list = { ...contextGroup.commands.ls!, name: 'list' };
+contextGroup.commands.remove = { ...contextGroup.commands.rm!, name: 'remove' };

@@ -1,0 +1,54 @@
+import { type GroupDef, def, withName } from './command-def.js';
+import type { FlagSpec } from './flags.js';
+
+/** The `registry` group (the platform registry's admin API): usage, flags, argument rules. */
+
+const registryAdmin = () => import('./commands/registry-admin.js');
+
+const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 'Format output: "json" for the raw answer' };
+
+const registryRm = def({
+  name: 'rm',
+  usage: 'REPOSITORY[:TAG|@DIGEST] [REPOSITORY[:TAG|@DIGEST]...]',
+  description: 'Remove a tag, a manifest or a whole repository from the registry (the bytes go at the next gc)',
+  flags: [],
+  args: { min: 1 },
+  load: () => registryAdmin().then((m) => m.rm),
+});
+
+export const registryGroup: GroupDef = {
+  name: 'registry',
+  description: "Manage the platform's registry",
+  commands: {
+    df: def({
+      name: 'df',
+      usage: '[OPTIONS]',
+      description: 'Show the registry storage usage per repository',
+      flags: [jsonFormatFlag],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.df),
+    }),
+    gc: def({
+      name: 'gc',
+      usage: '[OPTIONS]',
+      description: 'Remove blobs no manifest references, and stale uploads',
+      flags: [
+        { long: 'dry-run', type: 'bool', description: 'Only list what would be removed' },
+        { long: 'grace', type: 'string', description: 'Keep blobs and uploads touched within this duration, e.g. "30m" or "0" (default "1h")' },
+        jsonFormatFlag,
+      ],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.gc),
+    }),
+    ls: def({
+      name: 'ls',
+      usage: '[OPTIONS]',
+      description: 'List the repositories and tags of the registry',
+      flags: [jsonFormatFlag],
+      args: { max: 0 },
+      load: () => registryAdmin().then((m) => m.ls),
+    }),
+    rm: registryRm,
+    remove: withName(registryRm, 'remove'),
+  },
+};

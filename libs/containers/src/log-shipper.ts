@@ -1,0 +1,149 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseK8sRecord } from '@berth/runtime';
+import type { LogFileSettings } from './log-driver.js';
+import { jsonLogLine, LogFileWriter } from './log-files.js';
+
+/**
+ * Copies a running container's output from conmon's monitor log (k8s-file `ctr.log`) into its
+ * driver's files (log-files.ts), as the records arrive. conmon keeps the monitor log small
+ * (`--log-size-max`): when it starts a new file, the shipper reads the old one to its end through
+ * the descriptor it holds, then goes on with the new one. Where it got to is kept next to the log
+ * (`<log>.shipped`: inode and offset), so an agent that restarts goes on from there; while the agent
+ * is down, conmon may replace the monitor log more than once, and what the shipper had not read
+ * of those files is lost (at most the monitor log's size limit per replacement).
+ */
+export class LogShipper {
+  private handle?: FileHandle;
+  private ino?: number;
+  private offset = 0;
+  private rest = Buffer.alloc(0);
+  private readonly writer: LogFileWriter;
+  private stopped = false;
+  private running?: Promise<void>;
+  private wake?: () => void;
+  private watcher?: FSWatcher;
+  private lastError?: string;
+
+  constructor(
+    private readonly monitorLog: string,
+    settings: LogFileSettings,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    this.writer = new LogFileWriter(settings);
+  }
+
+  private get stateFile(): string {
+    return `${this.monitorLog}.shipped`;
+  }
+
+  /** Starts copying (from where an earlier shipper of this log stopped). */
+  start(): void {
+    if (this.running) return;
+    try {
+      this.watcher = watch(dirname(this.monitorLog), () => this.wake?.());
+      this.watcher.on('error', () => {});
+    } catch {
+      // polling covers it
+    }
+    this.running = this.loop().catch((err: unknown) => this.log(`Cannot copy the log of ${this.monitorLog}: ${(err as Error).message}`));
+  }
+
+  /**
+   * Copies what is left, then stops. With `done` (the run is over and its monitor is gone), the
+   * monitor log is emptied: everything in it is in the driver's files now.
+   */
+  async stop(options: { done?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+    this.watcher?.close();
+    await this.handle?.close();
+    this.handle = undefined;
+    if (options.done) {
+      await truncate(this.monitorLog, 0).catch(() => {}); // no monitor log: nothing to empty
+      await rm(this.stateFile, { force: true });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    await this.resume();
+    while (!this.stopped) {
+      // A pass that fails (a full disk) is logged once and tried again at the next one.
+      await this.pass().then(
+        () => (this.lastError = undefined),
+        (err: unknown) => {
+          const message = (err as Error).message;
+          if (message !== this.lastError) this.log(`Cannot copy the log ${this.monitorLog}: ${message}`);
+          this.lastError = message;
+        },
+      );
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 200);
+      });
+      this.wake = undefined;
+    }
+    await this.pass();
+  }
+
+  private async resume(): Promise<void> {
+    const saved = await readFile(this.stateFile, 'utf8').then((t) => JSON.parse(t) as { ino: number; offset: number }).catch(() => undefined);
+    const current = await stat(this.monitorLog).catch(() => undefined);
+    if (saved && current && saved.ino === current.ino && saved.offset <= current.size) {
+      this.offset = saved.offset;
+    }
+  }
+
+  /** Reads what is new (following a replaced monitor log) and writes it out. */
+  private async pass(): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      if (!this.handle) {
+        this.handle = await open(this.monitorLog, 'r').catch(() => undefined);
+        if (!this.handle) return;
+        const ino = (await this.handle.stat()).ino;
+        if (this.ino !== undefined && ino !== this.ino) this.offset = 0;
+        this.ino = ino;
+      }
+      await this.copy();
+      const current = await stat(this.monitorLog).catch(() => undefined);
+      if (!current || current.ino === this.ino) return;
+      // conmon started a new monitor log: the old one is read to its end, then the new one.
+      await this.handle.close();
+      this.handle = undefined;
+      this.rest = Buffer.alloc(0);
+    }
+  }
+
+  /**
+   * Copies the new complete records. Nothing is marked read before it is written: a write that
+   * fails (a full disk) is tried again at the next pass.
+   */
+  private async copy(): Promise<void> {
+    const buf = Buffer.alloc(1 << 16);
+    let lines = '';
+    let offset = this.offset;
+    let rest = this.rest;
+    for (;;) {
+      const { bytesRead } = await this.handle!.read(buf, 0, buf.length, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      const data = Buffer.concat([rest, buf.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+        const record = parseK8sRecord(data.subarray(start, nl));
+        if (record) lines += jsonLogLine(record);
+        start = nl + 1;
+      }
+      rest = Buffer.from(data.subarray(start));
+    }
+    if (lines !== '') await this.writer.append(lines);
+    this.offset = offset;
+    this.rest = rest;
+    if (lines === '') return;
+    const temp = join(dirname(this.stateFile), `.shipped.${process.pid}.tmp`);
+    await writeFile(temp, JSON.stringify({ ino: this.ino, offset: this.offset - this.rest.length }), { mode: 0o600 });
+    await rename(temp, this.stateFile);
+  }
+}
