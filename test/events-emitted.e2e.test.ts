@@ -4,6 +4,8 @@
  * resize and prune, volume mount/unmount/prune, each with docker's attributes.
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BERTH_CLI, startTestPlatform, type TestPlatform } from '@berth/testing';
 
@@ -128,8 +130,12 @@ describe('container top, export and commit; image prune', () => {
   it("are announced with docker's attributes", async () => {
     const c = (await ok(['run', '-d', '--name', 'observed', 'busybox', 'sleep', '600'])).trim();
     await ok(['top', 'observed']);
-    const exported = await p.berth(['export', '-o', '/dev/null', 'observed']);
+    // Into a file of the test's own: `-o` writes a temporary file and renames it over the target,
+    // as docker's CopyToFile does, so `-o /dev/null` would replace the host's /dev/null.
+    const tar = join(p.dataRoot, 'observed.tar');
+    const exported = await p.berth(['export', '-o', tar, 'observed']);
     expect(exported.code, exported.stderr).toBe(0);
+    expect(statSync(tar).size).toBeGreaterThan(0);
     await ok(['commit', '-m', 'snap', 'observed', 'observed-image:1']);
     const image = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'observed-image:1'])).trim();
     expect(await eventLines(['container=observed', 'event=top', 'event=export', 'event=commit'], 3)).toEqual([
