@@ -1,0 +1,93 @@
+import { loadProject } from '@berth/compose';
+import { describe, expect, it } from 'vitest';
+import { containerPlan } from './container-spec.js';
+
+function plan(yaml: string, service = 'web', extra: { anonymousVolumes?: Record<string, string> } = {}) {
+  const project = loadProject({ cwd: '/srv/app', environment: { HOME: '/root' }, configFiles: ['-'], stdin: yaml, projectName: 'p' });
+  return containerPlan({
+    project,
+    serviceName: service,
+    service: project.services[service]!,
+    name: `p-${service}-1`,
+    image: 'busybox',
+    labels: {},
+    containerOf: (svc) => `p-${svc}-1`,
+    ...extra,
+  });
+}
+
+describe('containerPlan', () => {
+  it('turns ports, environment, restart, resources and stop settings into the create request', () => {
+    const { spec, warnings } = plan(`
+services:
+  web:
+    image: busybox
+    command: [httpd, -f]
+    entrypoint: [/bin/sh, -c]
+    environment: {A: "1", UNSET: null}
+    ports: ["8080:80", "127.0.0.1::53/udp", "9000"]
+    restart: on-failure:3
+    mem_limit: 64m
+    cpus: 0.5
+    stop_grace_period: 1m30s
+    extra_hosts: ["db=10.0.0.5"]
+    cap_add: [NET_ADMIN]
+`);
+    expect(spec.cmd).toEqual(['httpd', '-f']);
+    expect(spec.entrypoint).toEqual({ args: ['/bin/sh', '-c'] });
+    expect(spec.env).toEqual(['A=1']);
+    expect(spec.publish).toEqual(['8080:80/tcp', '127.0.0.1::53/udp', '9000/tcp']);
+    expect(spec.restartPolicy).toEqual({ name: 'on-failure', maximumRetryCount: 3 });
+    expect(spec.resources).toEqual({ memory: 64 * 1024 * 1024, nanoCpus: 500_000_000, pidsLimit: 0 });
+    expect(spec.stopTimeout).toBe(90);
+    expect(spec.extraHosts).toEqual(['db=10.0.0.5']);
+    expect(warnings).toEqual(['cap_add is not supported by Berth yet and is ignored']);
+  });
+
+  it('mounts named, anonymous (inherited), bind and tmpfs volumes and file secrets', () => {
+    const { spec } = plan(
+      `
+services:
+  web:
+    image: busybox
+    volumes: [data:/data, /cache, ./conf:/etc/conf:ro, {type: tmpfs, target: /tmp, tmpfs: {size: 1m}}]
+    secrets: [token, {source: token, target: other}]
+    configs: [{source: site, target: /etc/site.conf}]
+volumes: {data: {}}
+secrets: {token: {file: ./token.txt}}
+configs: {site: {file: ./site.conf}}
+`,
+      'web',
+      { anonymousVolumes: { '/cache': 'a'.repeat(64), '/image-volume': 'b'.repeat(64) } },
+    );
+    const mounts = spec.mounts.map((m) => `${m.type} ${m.source} ${m.target}${m.readOnly ? ' ro' : ''}`);
+    expect(mounts).toEqual([
+      'volume p_data /data',
+      `volume ${'a'.repeat(64)} /cache`,
+      'tmpfs  /tmp',
+      `volume ${'b'.repeat(64)} /image-volume`,
+      'bind /srv/app/token.txt /run/secrets/token ro',
+      'bind /srv/app/token.txt /run/secrets/other ro',
+      'bind /srv/app/site.conf /etc/site.conf ro',
+    ]);
+    expect(spec.binds).toEqual(['/srv/app/conf:/etc/conf:ro']);
+  });
+
+  it('shares another service container network namespace and volumes', () => {
+    const { spec, extraNetworks } = plan(`
+services:
+  app: {image: busybox}
+  web: {image: busybox, network_mode: "service:app", volumes_from: ["app:ro"]}
+`);
+    expect(spec.networkMode).toBe('container:p-app-1');
+    expect(spec.networkAliases).toEqual([]);
+    expect(extraNetworks).toEqual([]);
+    expect(spec.volumesFrom).toEqual(['p-app-1:ro']);
+  });
+
+  it('refuses secrets it cannot mount yet, naming them', () => {
+    expect(() => plan('services:\n  web: {image: busybox, secrets: [s]}\nsecrets: {s: {environment: HOME}}\n')).toThrow(
+      'secret "s": only file sources can be mounted yet (environment and content sources need copying into the container)',
+    );
+  });
+});
