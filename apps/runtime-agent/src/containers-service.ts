@@ -92,8 +92,9 @@ async function* logs(
   for await (const entry of manager.logs(req.id, {
     follow: req.follow,
     tail,
-    since: req.since ? parseTimeArg(req.since) : undefined,
-    until: req.until ? parseTimeArg(req.until) : undefined,
+    // parseTimeArg gives milliseconds; the log reader takes a number as seconds, a Date exactly.
+    since: req.since ? new Date(parseTimeArg(req.since)) : undefined,
+    until: req.until ? new Date(parseTimeArg(req.until)) : undefined,
     signal: controller.signal,
   })) {
     if (entry.stream === 'stdout' ? !wantStdout : !wantStderr) continue;

@@ -79,10 +79,6 @@ export async function up(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (exitCodeFrom && !project.services[exitCodeFrom]) throw new StatusError(`no such service: ${exitCodeFrom}`, 1);
   const s = composeSession(ctx);
   const since = new Date().toISOString();
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  if (detach) ctx.io.signals?.once('SIGINT', onSignal);
-  ctx.cleanup.push(() => ctx.io.signals?.off('SIGINT', onSignal));
   const waitTimeout = p.values['wait-timeout'] as number;
   const result = await upProject(s, project, {
     ...options,
@@ -92,7 +88,6 @@ export async function up(ctx: CommandContext, p: ParsedArgs): Promise<number> {
     timeout: p.changed.has('timeout') ? (p.values['timeout'] as number) : undefined,
     wait,
     waitTimeoutMs: waitTimeout > 0 ? waitTimeout * 1000 : undefined,
-    signal: controller.signal,
   });
   if (detach || bool(p, 'no-start')) return 0;
   const all = [...result.containers.values()].flat();
