@@ -154,7 +154,7 @@ function reportFailure(e: unknown, o: { command: CommandDef; path: string; usage
 }
 
 function flagTable(flags: FlagSpec[]): string {
-  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter' };
+  const typeName: Record<string, string> = { bool: '', string: 'string', list: 'list', int: 'int', bytes: 'bytes', decimal: 'decimal', filter: 'filter', duration: 'duration' };
   const visible = flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
   const left = visible.map((f) => {
     const name = f.short ? `  ${flagDisplayName(f)}` : `      --${f.long}`;

@@ -1,6 +1,8 @@
 import type { CommandContext } from './context.js';
 import type { ArgRule, FlagSpec, ParsedArgs } from './flags.js';
+import { healthFlags } from './health-flags.js';
 import { mountFlags } from './mount-flags.js';
+import { securityFlags } from './security-flags.js';
 import { volumeGroup } from './volume-commands.js';
 import { networkFlags } from './network-flags.js';
 import { networkGroup, port } from './network-commands.js';
@@ -67,6 +69,8 @@ const createFlags: FlagSpec[] = [
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
   ...mountFlags,
   ...networkFlags,
+  ...healthFlags,
+  ...securityFlags,
 ];
 
 const def = (d: CommandDef): CommandDef => d;

@@ -12,9 +12,10 @@ import { ramInBytes } from './units.js';
 /**
  * bool: `--rm`, `--rm=false`; string: last value wins; list: every value in order; int: integer;
  * bytes: a size with unit (`512m`, go-units RAMInBytes); decimal: a number (`--cpus 1.5`);
- * filter: a list of `key=value`.
+ * filter: a list of `key=value`; duration: a Go duration (`30s`, `1m30s`), kept as written for the
+ * command to parse (help shows `duration`).
  */
-export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter';
+export type FlagType = 'bool' | 'string' | 'list' | 'int' | 'bytes' | 'decimal' | 'filter' | 'duration';
 
 export interface FlagSpec {
   /** Long name without dashes (`name`); values are keyed by it. */
@@ -68,6 +69,7 @@ function defaultValue(flag: FlagSpec): FlagValue {
     case 'bool':
       return false;
     case 'string':
+    case 'duration':
       return '';
     case 'list':
     case 'filter':
@@ -94,6 +96,7 @@ function convert(flag: FlagSpec, text: string, previous: FlagValue): FlagValue {
       return value ?? invalid(`strconv.ParseBool: parsing "${text}": invalid syntax`);
     }
     case 'string':
+    case 'duration':
       return text;
     case 'list':
       return [...(previous as string[]), text];

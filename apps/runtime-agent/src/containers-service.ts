@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { ContainerManager } from '@berth/containers';
+import { parseSecurityOpts, type ContainerManager, type HealthStatus } from '@berth/containers';
 import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@berth/errors';
 import { parseTimeArg } from '@berth/events';
 import {
@@ -24,8 +24,10 @@ export function containersService(manager: ContainerManager): ContainersServer {
   return {
     create: handleUnary(async ({ spec }) => {
       if (!spec) throw new InvalidArgumentError('Create needs a container spec');
-      const id = await manager.create(createOptionsFromSpec(spec));
-      return { id, warnings: [] };
+      const options = createOptionsFromSpec(spec);
+      const id = await manager.create(options);
+      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back.
+      return { id, warnings: parseSecurityOpts(options.securityOpt ?? []).warnings };
     }),
     start: handleUnary(async ({ id }) => (await startOrExplain(manager, id), {})),
     stop: handleUnary(async ({ id, timeout }) => (await manager.stop(id, { timeout }), {})),
@@ -37,6 +39,16 @@ export function containersService(manager: ContainerManager): ContainersServer {
     wait: handleUnary(async ({ id, condition }) => {
       const statusCode = await manager.wait(id, { condition: (condition || 'not-running') as 'not-running' });
       return { statusCode, error: '' };
+    }),
+    waitHealth: handleUnary(async ({ id, until, timeoutMs }, call) => {
+      for (const status of until) {
+        if (!healthStatuses.has(status)) {
+          throw new InvalidArgumentError(`Invalid health status "${status}": expected starting, healthy or unhealthy`);
+        }
+      }
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort());
+      return manager.waitHealth(id, { until: until as HealthStatus[], timeoutMs: timeoutMs || undefined, signal: controller.signal });
     }),
     rename: handleUnary(async ({ id, name }) => (await manager.rename(id, name), {})),
     prune: handleUnary(async () => ({ deleted: await manager.prune(), spaceReclaimed: 0 })),
@@ -57,6 +69,8 @@ export function containersService(manager: ContainerManager): ContainersServer {
     exec: (call) => void exec(manager, call),
   };
 }
+
+const healthStatuses = new Set(['starting', 'healthy', 'unhealthy']);
 
 /** Docker's exit codes for a command that cannot run: 127 not found, 126 not executable. */
 async function startOrExplain(manager: ContainerManager, id: string): Promise<void> {

@@ -2,9 +2,9 @@
  * proto ⇄ domain conversions for the runtime agent, in one place (the gRPC messages of
  * proto/berth/v1 on one side, the types of @berth/containers and @berth/images on the other).
  */
-import type { ContainerSummary as DomainSummary, CreateOptions, MountOption, RestartPolicyName } from '@berth/containers';
+import type { ContainerSummary as DomainSummary, CreateOptions, HealthConfig, MountOption, RestartPolicyName } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerMount, ContainerSpec, ContainerSummary, Filter } from '@berth/proto';
+import type { ContainerMount, ContainerSpec, ContainerSummary, Filter, HealthConfig as HealthProto } from '@berth/proto';
 
 const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
@@ -56,6 +56,24 @@ export function createOptionsFromSpec(spec: ContainerSpec): CreateOptions {
       ipv4Address: spec.ipv4Address || undefined,
       macAddress: spec.macAddress || undefined,
     },
+    healthcheck: spec.healthcheck ? healthFromProto(spec.healthcheck) : undefined,
+    privileged: spec.security?.privileged ?? false,
+    capAdd: spec.security?.capAdd ?? [],
+    capDrop: spec.security?.capDrop ?? [],
+    readonlyRootfs: spec.security?.readOnly ?? false,
+    securityOpt: spec.security?.securityOpt ?? [],
+  };
+}
+
+/** Docker's HealthConfig (nanoseconds), zero fields left out as Docker's JSON does. */
+export function healthFromProto(h: HealthProto): HealthConfig {
+  return {
+    ...(h.test.length > 0 ? { Test: h.test } : {}),
+    ...(h.intervalNs ? { Interval: h.intervalNs } : {}),
+    ...(h.timeoutNs ? { Timeout: h.timeoutNs } : {}),
+    ...(h.startPeriodNs ? { StartPeriod: h.startPeriodNs } : {}),
+    ...(h.startIntervalNs ? { StartInterval: h.startIntervalNs } : {}),
+    ...(h.retries ? { Retries: h.retries } : {}),
   };
 }
 
@@ -85,6 +103,7 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
       type: p.Type,
     })),
     networks: Object.keys(s.NetworkSettings.Networks),
+    health: s.Health?.Status ?? '',
   };
 }
 

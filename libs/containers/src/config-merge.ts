@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
 import type { ImageConfigLike } from './dependencies.js';
+import { mergeHealthcheck } from './health-config.js';
 import type { ContainerConfig, CreateOptions, HostConfig, RestartPolicy } from './types.js';
 
 /** The image config fields a container config is merged from. */
@@ -7,6 +8,7 @@ export type ImageContainerConfig = NonNullable<ImageConfigLike['config']>;
 
 /** Image config + create options → Docker's ContainerConfig (Docker's merge rules). */
 export function mergeConfig(options: CreateOptions, image: ImageContainerConfig, hostname: string): ContainerConfig {
+  const healthcheck = mergeHealthcheck(options.healthcheck, image.Healthcheck);
   const userCmd = options.cmd ?? [];
   let entrypoint: string[] | null;
   let cmd: string[] | null;
@@ -39,6 +41,8 @@ export function mergeConfig(options: CreateOptions, image: ImageContainerConfig,
     Labels: { ...(image.Labels ?? {}), ...(options.labels ?? {}) },
     ...(options.stopSignal || image.StopSignal ? { StopSignal: options.stopSignal || image.StopSignal } : {}),
     ...(options.stopTimeout !== undefined ? { StopTimeout: options.stopTimeout } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+    ...(image.Shell && image.Shell.length > 0 ? { Shell: [...image.Shell] } : {}),
   };
 }
 
@@ -68,6 +72,11 @@ export function hostConfigOf(options: CreateOptions, settled: { networkMode: str
     Mounts: options.mounts ?? [],
     Tmpfs: options.tmpfs ?? {},
     VolumesFrom: options.volumesFrom?.length ? options.volumesFrom : null,
+    Privileged: options.privileged ?? false,
+    CapAdd: options.capAdd?.length ? options.capAdd : null,
+    CapDrop: options.capDrop?.length ? options.capDrop : null,
+    ReadonlyRootfs: options.readonlyRootfs ?? false,
+    SecurityOpt: options.securityOpt?.length ? options.securityOpt : null,
   };
 }
 

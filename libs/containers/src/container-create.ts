@@ -6,9 +6,11 @@ import type { ContainerContext } from './container-context.js';
 import { nameInUse } from './container-store.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
+import { checkHealthcheck } from './health-config.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
 import { generateName, normalizeName } from './names.js';
 import type { ContainerNetworking } from './networking.js';
+import { checkSecurityOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { createdState } from './state.js';
 import type { ContainerRecord, CreateOptions } from './types.js';
@@ -31,6 +33,8 @@ export interface CreateDeps {
 export async function createContainer(ctx: ContainerContext, deps: CreateDeps, options: CreateOptions): Promise<string> {
   const restartPolicy = checkRestartPolicy(options);
   if (options.stopSignal) parseSignal(options.stopSignal);
+  checkHealthcheck(options.healthcheck);
+  checkSecurityOptions(options);
   const name = options.name !== undefined && options.name !== '' ? normalizeName(options.name) : freshName(ctx);
   const holder = ctx.store.idByName(name);
   if (holder !== undefined) throw nameInUse(name, holder);

@@ -4,7 +4,8 @@ import type { ContainerRecord } from './types.js';
 
 /**
  * Docker's `ps --filter`: `status`, `name` (regexp on the name), `id` (prefix), `label` (`k` or
- * `k=v`), `ancestor` (image ids resolved by the caller, or the reference as given). Several values
+ * `k=v`), `ancestor` (image ids resolved by the caller, or the reference as given), `health`
+ * (`starting`, `healthy`, `unhealthy`, `none`: no healthcheck or never started). Several values
  * of one key are OR'ed, keys are AND'ed. InvalidArgumentError `Invalid filter 'x'` for another key.
  */
 export function matchesFilters(rec: ContainerRecord, filters: Record<string, string[]>, ancestors: Set<string>): boolean {
@@ -26,6 +27,11 @@ export function matchesFilters(rec: ContainerRecord, filters: Record<string, str
         }
         case 'ancestor':
           return ancestors.has(rec.Image) || rec.ImageRef === value;
+        case 'health':
+          if (!['starting', 'healthy', 'unhealthy', 'none'].includes(value)) {
+            throw new InvalidArgumentError(`Unrecognised filter value for health: ${value}`);
+          }
+          return (rec.State.Health?.Status ?? 'none') === value;
         default:
           throw new InvalidArgumentError(`Invalid filter '${key}'`);
       }

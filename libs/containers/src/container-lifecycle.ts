@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { ConflictError, InvalidArgumentError, isBerthError, messageOf } from '@berth/errors';
 import type { RuntimeLifecycle } from '@berth/runtime';
 import type { ContainerContext } from './container-context.js';
+import type { HealthHooks } from './container-health.js';
 import type { ContainerRunner } from './container-runner.js';
 import { nameInUse } from './container-store.js';
 import { notifyWaiters } from './live-state.js';
@@ -22,6 +23,7 @@ export class ContainerLifecycle {
     private readonly ctx: ContainerContext,
     private readonly runner: ContainerRunner,
     private readonly runtime: Pick<RuntimeLifecycle, 'pause' | 'resume'>,
+    private readonly health?: HealthHooks & { close(): void },
   ) {}
 
   /**
@@ -45,6 +47,7 @@ export class ContainerLifecycle {
   /** Stops watching (timers) without touching the containers: they keep running under conmon. */
   close(): void {
     this.ctx.close();
+    this.health?.close();
     for (const live of this.ctx.live.values()) {
       if (live.restartTimer) clearTimeout(live.restartTimer);
       live.restartTimer = undefined;
@@ -161,6 +164,7 @@ export class ContainerLifecycle {
       await this.runtime.pause(id);
       rec.State.Paused = true;
       rec.State.Status = statusOf(rec.State);
+      this.health?.stopped(rec);
       this.ctx.store.update(rec);
       this.ctx.emit('pause', rec);
     });
@@ -175,6 +179,7 @@ export class ContainerLifecycle {
       await this.runtime.resume(id);
       rec.State.Paused = false;
       rec.State.Status = statusOf(rec.State);
+      this.health?.resumed(rec);
       this.ctx.store.update(rec);
       this.ctx.emit('unpause', rec);
     });

@@ -3,6 +3,7 @@ import type { MetadataDb } from '@berth/metadata';
 import type { LogEntry, RuntimeDriver, TopResult } from '@berth/runtime';
 import { ContainerContext } from './container-context.js';
 import { createContainer } from './container-create.js';
+import { ContainerHealth, type HealthWaitOptions, type HealthWaitResult } from './container-health.js';
 import { ContainerFilesystem } from './container-filesystem.js';
 import { ContainerIo, type LogsOptions } from './container-io.js';
 import { ContainerLifecycle } from './container-lifecycle.js';
@@ -10,6 +11,7 @@ import { ContainerQueries } from './container-queries.js';
 import { ContainerRunner } from './container-runner.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import type { DockerStats } from './docker-stats.js';
+import type { HealthClock } from './health-monitor.js';
 import type { ContainerInspect } from './inspect.js';
 import type { VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
@@ -44,6 +46,10 @@ export interface ContainerManagerOptions {
   network?: ContainerNetworking;
   /** Named and anonymous volumes (@berth/volumes VolumeStore); without it, volume mounts are refused. */
   volumes?: VolumeSource;
+  /** The healthchecks' clock (tests); default the system's. */
+  healthClock?: HealthClock;
+  /** Problems the manager works around but an operator should see (a health state it could not save). */
+  log?: (message: string, fields: Record<string, string>) => void;
 }
 
 /**
@@ -53,8 +59,8 @@ export interface ContainerManagerOptions {
  *
  * A facade over its parts, one concern each: `createContainer` (container-create.ts), the lifecycle
  * verbs (container-lifecycle.ts) over the runner that owns each run (container-runner.ts), queries
- * and views (container-queries.ts), I/O (container-io.ts), the filesystem (container-filesystem.ts)
- * and the config merge (config-merge.ts); they share a ContainerContext.
+ * and views (container-queries.ts), I/O (container-io.ts), the filesystem (container-filesystem.ts),
+ * healthchecks (container-health.ts) and the config merge (config-merge.ts); they share a ContainerContext.
  *
  * Every state-changing operation on one container runs under a per-id mutex; the exit of a run is
  * handled under the same mutex, so a caller never sees a half-applied transition. Records persist
@@ -68,12 +74,14 @@ export class ContainerManager {
   private readonly queries: ContainerQueries;
   private readonly io: ContainerIo;
   private readonly fs: ContainerFilesystem;
+  private readonly health: ContainerHealth;
 
   constructor(options: ContainerManagerOptions) {
     this.options = options;
     this.ctx = new ContainerContext(options);
-    const runner = new ContainerRunner(this.ctx, options);
-    this.lifecycle = new ContainerLifecycle(this.ctx, runner, options.runtime);
+    this.health = new ContainerHealth(this.ctx, { runtime: options.runtime, clock: options.healthClock, log: options.log });
+    const runner = new ContainerRunner(this.ctx, { ...options, health: this.health });
+    this.lifecycle = new ContainerLifecycle(this.ctx, runner, options.runtime, this.health);
     this.queries = new ContainerQueries(this.ctx, options);
     this.io = new ContainerIo(this.ctx, options.runtime);
     this.fs = new ContainerFilesystem(this.ctx, options.snapshotter);
@@ -124,6 +132,14 @@ export class ContainerManager {
 
   wait(idOrName: string, options: { condition?: WaitCondition } = {}): Promise<number> {
     return this.lifecycle.wait(idOrName, options);
+  }
+
+  /**
+   * Waits for a container's health (Compose's `service_healthy`, `up --wait`): see
+   * ContainerHealth.wait. NotFoundError `No such container: x`.
+   */
+  waitHealth(idOrName: string, options: HealthWaitOptions = {}): Promise<HealthWaitResult> {
+    return this.health.wait(this.ctx.resolve(idOrName), options);
   }
 
   rename(idOrName: string, newName: string): Promise<void> {

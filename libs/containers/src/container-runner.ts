@@ -4,6 +4,7 @@ import { generateSpec, resolveUser, type RuntimeExits, type RuntimeLifecycle } f
 import { mountAll, unmount } from '@berth/snapshots';
 import { mergeEnv } from './config-merge.js';
 import type { ContainerContext } from './container-context.js';
+import type { HealthHooks } from './container-health.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { deferred, notifyWaiters, type Live } from './live-state.js';
 import { CommandNotRunnableError, lookPath } from './look-path.js';
@@ -11,6 +12,7 @@ import { isMountpoint } from './mountinfo.js';
 import { anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
+import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { statusOf, zeroTime } from './state.js';
 import type { ContainerRecord } from './types.js';
@@ -21,6 +23,8 @@ export interface RunnerDeps {
   snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove'>;
   network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove'>;
   volumes?: VolumeSource;
+  /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
+  health?: HealthHooks;
 }
 
 /**
@@ -57,6 +61,7 @@ export class ContainerRunner {
         rec.State.Pid = state.pid;
         rec.State.Paused = state.status === 'paused';
         rec.State.Status = statusOf(rec.State);
+        if (!rec.State.Paused) this.deps.health?.resumed(rec, { adopted: true });
         this.ctx.store.update(rec);
         this.watch(rec, live);
         return;
@@ -127,6 +132,7 @@ export class ContainerRunner {
         ...(rec.HostConfig.Memory > 0 ? { memory: rec.HostConfig.Memory } : {}),
         ...(rec.HostConfig.NanoCpus > 0 ? { cpus: rec.HostConfig.NanoCpus / 1e9 } : {}),
         ...(rec.HostConfig.PidsLimit ? { pidsLimit: rec.HostConfig.PidsLimit } : {}),
+        ...securitySpecOptions(rec.HostConfig),
       });
       await writeFile(layout.specPath(id), JSON.stringify(spec, null, 2));
       live.generation++;
@@ -158,6 +164,7 @@ export class ContainerRunner {
       };
       rec.State.Status = statusOf(rec.State);
       rec.HasBeenStartedBefore = true;
+      this.deps.health?.started(rec);
       this.ctx.store.update(rec);
       this.ctx.emit('start', rec);
       this.watch(rec, live);
@@ -228,6 +235,7 @@ export class ContainerRunner {
       ExitCode: exitCode,
       FinishedAt: finishedAt.toISOString(),
     };
+    this.deps.health?.stopped(rec);
     if (oom) this.ctx.emit('oom', rec);
     this.ctx.emit('die', rec, { exitCode: String(exitCode) });
     const delay = live.removing
@@ -277,6 +285,7 @@ export class ContainerRunner {
     }
     await rm(rec.BundleDir, { recursive: true, force: true });
     this.ctx.store.delete(id);
+    this.deps.health?.removed(rec);
     if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
       // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
       await removeVolumes(volumes, anonymousVolumeNames(rec.MountPoints)).catch(() => {});

@@ -5,6 +5,8 @@
  * (`RuntimeLifecycle`, `RuntimeExits`, `RuntimeIo`, `RuntimeStats`) come from @berth/runtime.
  */
 
+import type { HealthConfig } from './health-config.js';
+
 /** From @berth/images `ImageStore`. */
 export interface ImageSource {
   /** NotFoundError `No such image: x`. */
@@ -26,6 +28,8 @@ export interface ImageConfigLike {
     Labels?: Record<string, string> | null;
     StopSignal?: string;
     OnBuild?: string[] | null;
+    Healthcheck?: HealthConfig;
+    Shell?: string[];
   };
 }
 

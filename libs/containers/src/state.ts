@@ -1,3 +1,4 @@
+import { healthLabel } from './health-state.js';
 import type { ContainerState, ContainerStatus } from './types.js';
 
 /** Docker's zero time, shown for StartedAt/FinishedAt that never happened. */
@@ -60,6 +61,8 @@ export function statusText(s: ContainerState, now = Date.now()): string {
   if (s.Running) {
     if (s.Paused) return `Up ${since(s.StartedAt)} (Paused)`;
     if (s.Restarting) return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
+    // Docker: a container with a healthcheck shows its health (`Up 3 seconds (healthy)`).
+    if (s.Health) return `Up ${since(s.StartedAt)} (${healthLabel(s.Health.Status)})`;
     return `Up ${since(s.StartedAt)}`;
   }
   if (s.Status === 'removing') return 'Removal In Progress';

@@ -5,6 +5,8 @@
  * can return them as they are.
  */
 
+import type { HealthConfig } from './health-config.js';
+import type { Health } from './health-state.js';
 import type { MountOption, MountPoint } from './mounts.js';
 import type { ContainerNetworkOptions } from './networking.js';
 
@@ -55,6 +57,17 @@ export interface CreateOptions {
   volumesFrom?: string[];
   /** `--network`, `-p`, `--dns`, ... (used when the manager has networking). */
   network?: ContainerNetworkOptions;
+  /** `--health-*` / `--no-healthcheck` (`Test: ["NONE"]`); merged over the image's HEALTHCHECK. */
+  healthcheck?: HealthConfig;
+  /** `--privileged`: every capability and device, no seccomp, no masked or read-only paths. */
+  privileged?: boolean;
+  /** `--cap-add` / `--cap-drop`: names with or without `CAP_`, any case, or `ALL`. */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** `--read-only`: the root filesystem is mounted read-only (volumes, tmpfs and /etc/hosts stay writable). */
+  readonlyRootfs?: boolean;
+  /** `--security-opt`: `seccomp=unconfined|builtin|<profile JSON>`, `no-new-privileges[=bool]`, `apparmor=…`, `label=…`. */
+  securityOpt?: string[];
 }
 
 /** Docker's ContainerConfig, merged from the image config and the create options. */
@@ -79,6 +92,9 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+  /** The image's SHELL (runs `CMD-SHELL` healthchecks); absent: `/bin/sh -c`. */
+  Shell?: string[];
 }
 
 /** The part of Docker's HostConfig this store understands. */
@@ -96,6 +112,12 @@ export interface HostConfig {
   Mounts?: MountOption[];
   Tmpfs?: Record<string, string>;
   VolumesFrom?: string[] | null;
+  /** Security options (absent in records made before they existed: Docker's defaults). */
+  Privileged?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
 }
 
 export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
@@ -114,6 +136,8 @@ export interface ContainerState {
   /** RFC 3339; `0001-01-01T00:00:00Z` when never started (Docker's zero time). */
   StartedAt: string;
   FinishedAt: string;
+  /** Present once a container with a healthcheck has started (see health-state.ts). */
+  Health?: Health;
 }
 
 /**
@@ -167,7 +191,9 @@ export interface ContainerEvent {
     | 'rename'
     | 'exec_create'
     | 'exec_start'
-    | 'exec_die';
+    | 'exec_die'
+    | 'health_status: healthy'
+    | 'health_status: unhealthy';
   id: string;
   /** Without the leading slash, as in Docker's event attributes. */
   name: string;
@@ -181,7 +207,7 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 export interface ListOptions {
   /** Include stopped containers (default: only running, paused and restarting ones). */
   all?: boolean;
-  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`; several values of one key are OR'ed. */
+  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `health`; several values of one key are OR'ed. */
   filters?: Record<string, string[]>;
   /** At most this many, newest first. */
   limit?: number;
@@ -206,6 +232,8 @@ export interface ContainerSummary {
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, unknown> };
   Mounts: unknown[];
+  /** Docker's summary health (API 1.52), present for a container with a health state. */
+  Health?: { Status: Health['Status']; FailingStreak: number };
 }
 
 /** What the image store needs to commit a container (`docker commit`). */

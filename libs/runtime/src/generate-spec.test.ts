@@ -111,8 +111,16 @@ describe('generateSpec', () => {
     expect(computeCapabilities(['NET_ADMIN'], ['CHOWN'])).toEqual([...defaultCapabilities.filter((c) => c !== 'CAP_CHOWN'), 'CAP_NET_ADMIN']);
     expect(computeCapabilities(['kill'], ['ALL'])).toEqual(['CAP_KILL']);
     expect(computeCapabilities(['ALL'], ['SYS_ADMIN'])).not.toContain('CAP_SYS_ADMIN');
-    expect(() => computeCapabilities(['NOPE'], [])).toThrow('Unknown capability "NOPE": expected a name such as NET_ADMIN');
-    const priv = generateSpec({ ...base, privileged: true });
+    expect(() => computeCapabilities(['NOPE'], [])).toThrow('unknown capability: "CAP_NOPE"');
+    expect(computeCapabilities(['cap_net_admin', 'Sys_Time'], ['net_raw'])).toEqual([
+      ...defaultCapabilities.filter((c) => c !== 'CAP_NET_RAW'),
+      'CAP_NET_ADMIN',
+      'CAP_SYS_TIME',
+    ]);
+    const null_ = { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 };
+    const priv = generateSpec({ ...base, privileged: true, hostDevices: [null_] });
+    expect(priv.linux.devices).toEqual([null_]);
+    expect(generateSpec(base).linux.devices).toBeUndefined();
     expect(priv.process.capabilities!.bounding).toContain('CAP_SYS_ADMIN');
     expect(priv.linux.seccomp).toBeUndefined();
     expect(priv.linux.maskedPaths).toBeUndefined();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
+import { hostDevices, type OciDevice } from './host-devices.js';
 import { hostRlimits, rlimitNames, type HostRlimit } from './host-limits.js';
 import type { OciDeviceCgroup, OciLinuxNamespace, OciMount, OciRlimit, OciSpec } from './oci-spec.js';
 import { convertSeccompProfile, dockerDefaultSeccompProfile, hostGoArch, type DockerSeccompProfile } from './seccomp.js';
@@ -116,6 +117,8 @@ export interface SpecOptions {
   capDrop?: string[];
   /** All capabilities and devices, no seccomp, no masked or read-only paths, rw /sys. */
   privileged?: boolean;
+  /** Device nodes of a privileged container; default every device of the host's /dev (hostDevices). */
+  hostDevices?: OciDevice[];
   /** Default true (the brief of this project; Docker's own default is false). */
   noNewPrivileges?: boolean;
   /** `default` (Docker's profile), `unconfined`, or a Docker-format profile. */
@@ -194,6 +197,7 @@ export function generateSpec(options: SpecOptions): OciSpec {
   if (options.oomScoreAdj !== undefined) spec.process.oomScoreAdj = options.oomScoreAdj;
   if (options.annotations) spec.annotations = { ...options.annotations };
   if (options.sysctls && Object.keys(options.sysctls).length > 0) spec.linux.sysctl = { ...options.sysctls };
+  if (privileged) spec.linux.devices = options.hostDevices ?? hostDevices();
   if (!privileged) {
     spec.linux.maskedPaths = [...defaultMaskedPaths, ...thermalThrottlePaths()];
     spec.linux.readonlyPaths = [...defaultReadonlyPaths];
@@ -233,10 +237,11 @@ function thermalThrottlePaths(): string[] {
 }
 
 function normalizeCap(cap: string): string {
-  const upper = cap.toUpperCase();
+  const upper = cap.trim().toUpperCase();
   if (upper === 'ALL') return upper;
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!allCapabilities.includes(full)) throw new InvalidArgumentError(`Unknown capability "${cap}": expected a name such as NET_ADMIN`);
+  // Docker's message (oci/caps NormalizeLegacyCapabilities).
+  if (!allCapabilities.includes(full)) throw new InvalidArgumentError(`unknown capability: "${full}"`);
   return full;
 }
 

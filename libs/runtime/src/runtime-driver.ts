@@ -1,7 +1,7 @@
 import type { AttachSession } from './attach.js';
 import type { ContainerStats, TopResult } from './cgroup-stats.js';
 import type { ExecSession } from './exec-session.js';
-import type { CreateOptions, ExecInteractiveOptions, ExecOptions, RuntimeState } from './runtime-types.js';
+import type { CreateOptions, ExecInteractiveOptions, ExecOptions, ExecProcess, RuntimeState } from './runtime-types.js';
 
 /*
  * The OCI runtime driver, cut by role (as containerd cuts its content store into Provider and
@@ -45,6 +45,11 @@ export interface RuntimeExits {
 export interface RuntimeIo {
   /** `docker exec -i/-t`, through a monitor of its own. */
   execInteractive(id: string, options: ExecInteractiveOptions): Promise<ExecSession>;
+  /**
+   * A non-tty exec whose stdio the caller streams, run by the runtime directly (no conmon): cheap,
+   * for short processes such as healthcheck probes. Aborting `signal` kills the process.
+   */
+  spawnExec(id: string, options: Omit<ExecOptions, 'stdin'>): Promise<ExecProcess>;
   /** `docker exec -d`: starts the process and returns its host pid. */
   execDetached(id: string, options: Omit<ExecOptions, 'stdin' | 'signal'>): Promise<{ pid: number }>;
   /** Connects to the monitor's attach socket; FailedPreconditionError when there is none. */

@@ -7,7 +7,9 @@ import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { pullImage } from './registry.js';
+import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-flags.js';
+import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-flags.js';
 import { errOut, out } from './shared.js';
 import { relayStream } from './stream-relay.js';
@@ -126,6 +128,8 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     stopTimeout: p.changed.has('stop-timeout') ? num(p, 'stop-timeout') : undefined,
     ...mountSpecFields(p.values, (message) => invalidOption(ctx, message)),
     ...networkSpecFields(p.values, (message) => invalidOption(ctx, message)),
+    ...healthSpecFields(p.values, (message) => invalidOption(ctx, message)),
+    ...securitySpecFields(p.values, (message) => invalidOption(ctx, message)),
   };
 }
 

@@ -142,6 +142,12 @@ export interface ContainerSpec {
   tmpfs: { [key: string]: string };
   /** --volumes-from CONTAINER[:ro|:rw] */
   volumesFrom: string[];
+  /** Healthcheck (fields 70-79): absent = the image's HEALTHCHECK; see HealthConfig. */
+  healthcheck?:
+    | HealthConfig
+    | undefined;
+  /** Security (field 80): absent = Docker's defaults (plus no-new-privileges, Berth's default). */
+  security?: SecurityOptions | undefined;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -152,6 +158,41 @@ export interface ContainerSpec_LabelsEntry {
 export interface ContainerSpec_TmpfsEntry {
   key: string;
   value: string;
+}
+
+/** The security options of `docker run`, as Docker's HostConfig has them. */
+export interface SecurityOptions {
+  /** --privileged */
+  privileged: boolean;
+  /** --cap-add: "NET_ADMIN", "CAP_NET_ADMIN", "ALL" (any case) */
+  capAdd: string[];
+  /** --cap-drop */
+  capDrop: string[];
+  /** --read-only: read-only root filesystem */
+  readOnly: boolean;
+  /**
+   * --security-opt: "no-new-privileges[=bool]", "seccomp=unconfined|builtin|<profile JSON>" (the CLI
+   * sends a profile file's content), "apparmor=…" and "label=…" (accepted, ignored with a warning).
+   */
+  securityOpt: string[];
+}
+
+/**
+ * Docker's HealthConfig (`--health-*`, HEALTHCHECK). Zero durations and retries are taken from the
+ * image; where neither sets them Docker's defaults apply: interval 30s, timeout 30s, start period 0,
+ * start interval 5s, retries 3.
+ */
+export interface HealthConfig {
+  /**
+   * [] inherit the image's; ["NONE"] disable (--no-healthcheck); ["CMD", arg...] exec;
+   * ["CMD-SHELL", command] run with the image's SHELL (default /bin/sh -c).
+   */
+  test: string[];
+  intervalNs: number;
+  timeoutNs: number;
+  startPeriodNs: number;
+  startIntervalNs: number;
+  retries: number;
 }
 
 export interface EntrypointOverride {
@@ -197,6 +238,36 @@ export interface WaitContainerResponse {
   error: string;
 }
 
+export interface WaitHealthRequest {
+  /** id, unique id prefix or name */
+  id: string;
+  /**
+   * Health statuses to wait for: "healthy", "unhealthy", "starting". Empty: healthy or unhealthy.
+   * ["healthy"] waits through unhealthy phases (until the container stops or the timeout).
+   */
+  until: string[];
+  /** 0: no limit (the call's deadline still applies); on timeout the answer is the current state */
+  timeoutMs: number;
+}
+
+export interface WaitHealthResponse {
+  /**
+   * "starting" | "healthy" | "unhealthy", or "none" when the container has no healthcheck (or NONE).
+   * A container that stopped shows "unhealthy", as Docker's.
+   */
+  status: string;
+  /**
+   * The container's state when the wait ended: "running", "exited", "created", "paused",
+   * "restarting", "dead", "removing", or "removed".
+   */
+  state: string;
+  failingStreak: number;
+  /** when it does not run */
+  exitCode: number;
+  /** output of the last probe (why it is unhealthy), at most 4 KiB */
+  lastOutput: string;
+}
+
 export interface RenameContainerRequest {
   id: string;
   name: string;
@@ -237,6 +308,8 @@ export interface ContainerSummary {
   /** Networking (fields 30-49): published and exposed ports (ps PORTS) and the networks' names. */
   ports: PortMapping[];
   networks: string[];
+  /** Health (fields 40-49): "starting" | "healthy" | "unhealthy", "" without a healthcheck. */
+  health?: string | undefined;
 }
 
 export interface ContainerSummary_LabelsEntry {
@@ -672,6 +745,8 @@ function createBaseContainerSpec(): ContainerSpec {
     mounts: [],
     tmpfs: {},
     volumesFrom: [],
+    healthcheck: undefined,
+    security: undefined,
   };
 }
 
@@ -775,6 +850,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     });
     for (const v of message.volumesFrom) {
       writer.uint32(426).string(v!);
+    }
+    if (message.healthcheck !== undefined) {
+      HealthConfig.encode(message.healthcheck, writer.uint32(562).fork()).join();
+    }
+    if (message.security !== undefined) {
+      SecurityOptions.encode(message.security, writer.uint32(642).fork()).join();
     }
     return writer;
   },
@@ -1062,6 +1143,22 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.volumesFrom.push(reader.string());
             continue;
           }
+          case 70: {
+            if (tag !== 562) {
+              break;
+            }
+
+            message.healthcheck = HealthConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 80: {
+            if (tag !== 642) {
+              break;
+            }
+
+            message.security = SecurityOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1209,6 +1306,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : globalThis.Array.isArray(object?.volumes_from)
         ? object.volumes_from.map((e: any) => globalThis.String(e))
         : [],
+      healthcheck: isSet(object.healthcheck) ? HealthConfig.fromJSON(object.healthcheck) : undefined,
+      security: isSet(object.security) ? SecurityOptions.fromJSON(object.security) : undefined,
     };
   },
 
@@ -1325,6 +1424,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.volumesFrom?.length) {
       obj.volumesFrom = message.volumesFrom;
     }
+    if (message.healthcheck !== undefined) {
+      obj.healthcheck = HealthConfig.toJSON(message.healthcheck);
+    }
+    if (message.security !== undefined) {
+      obj.security = SecurityOptions.toJSON(message.security);
+    }
     return obj;
   },
 
@@ -1388,6 +1493,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       {},
     );
     message.volumesFrom = object.volumesFrom?.map((e) => e) || [];
+    message.healthcheck = (object.healthcheck !== undefined && object.healthcheck !== null)
+      ? HealthConfig.fromPartial(object.healthcheck)
+      : undefined;
+    message.security = (object.security !== undefined && object.security !== null)
+      ? SecurityOptions.fromPartial(object.security)
+      : undefined;
     return message;
   },
 };
@@ -1558,6 +1669,320 @@ export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
     const message = createBaseContainerSpec_TmpfsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSecurityOptions(): SecurityOptions {
+  return { privileged: false, capAdd: [], capDrop: [], readOnly: false, securityOpt: [] };
+}
+
+export const SecurityOptions: MessageFns<SecurityOptions> = {
+  encode(message: SecurityOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.privileged !== false) {
+      writer.uint32(8).bool(message.privileged);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.capDrop) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(32).bool(message.readOnly);
+    }
+    for (const v of message.securityOpt) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.capDrop.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.securityOpt.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityOptions {
+    return {
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      capDrop: globalThis.Array.isArray(object?.capDrop)
+        ? object.capDrop.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_drop)
+        ? object.cap_drop.map((e: any) => globalThis.String(e))
+        : [],
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      securityOpt: globalThis.Array.isArray(object?.securityOpt)
+        ? object.securityOpt.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.security_opt)
+        ? object.security_opt.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecurityOptions): unknown {
+    const obj: any = {};
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.capDrop?.length) {
+      obj.capDrop = message.capDrop;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.securityOpt?.length) {
+      obj.securityOpt = message.securityOpt;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecurityOptions>, I>>(base?: I): SecurityOptions {
+    return SecurityOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecurityOptions>, I>>(object: I): SecurityOptions {
+    const message = createBaseSecurityOptions();
+    message.privileged = object.privileged ?? false;
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.capDrop = object.capDrop?.map((e) => e) || [];
+    message.readOnly = object.readOnly ?? false;
+    message.securityOpt = object.securityOpt?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseHealthConfig(): HealthConfig {
+  return { test: [], intervalNs: 0, timeoutNs: 0, startPeriodNs: 0, startIntervalNs: 0, retries: 0 };
+}
+
+export const HealthConfig: MessageFns<HealthConfig> = {
+  encode(message: HealthConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.test) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.intervalNs !== 0) {
+      writer.uint32(16).int64(message.intervalNs);
+    }
+    if (message.timeoutNs !== 0) {
+      writer.uint32(24).int64(message.timeoutNs);
+    }
+    if (message.startPeriodNs !== 0) {
+      writer.uint32(32).int64(message.startPeriodNs);
+    }
+    if (message.startIntervalNs !== 0) {
+      writer.uint32(40).int64(message.startIntervalNs);
+    }
+    if (message.retries !== 0) {
+      writer.uint32(48).int32(message.retries);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.test.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeoutNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startPeriodNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.startIntervalNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.retries = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthConfig {
+    return {
+      test: globalThis.Array.isArray(object?.test) ? object.test.map((e: any) => globalThis.String(e)) : [],
+      intervalNs: isSet(object.intervalNs)
+        ? globalThis.Number(object.intervalNs)
+        : isSet(object.interval_ns)
+        ? globalThis.Number(object.interval_ns)
+        : 0,
+      timeoutNs: isSet(object.timeoutNs)
+        ? globalThis.Number(object.timeoutNs)
+        : isSet(object.timeout_ns)
+        ? globalThis.Number(object.timeout_ns)
+        : 0,
+      startPeriodNs: isSet(object.startPeriodNs)
+        ? globalThis.Number(object.startPeriodNs)
+        : isSet(object.start_period_ns)
+        ? globalThis.Number(object.start_period_ns)
+        : 0,
+      startIntervalNs: isSet(object.startIntervalNs)
+        ? globalThis.Number(object.startIntervalNs)
+        : isSet(object.start_interval_ns)
+        ? globalThis.Number(object.start_interval_ns)
+        : 0,
+      retries: isSet(object.retries) ? globalThis.Number(object.retries) : 0,
+    };
+  },
+
+  toJSON(message: HealthConfig): unknown {
+    const obj: any = {};
+    if (message.test?.length) {
+      obj.test = message.test;
+    }
+    if (message.intervalNs !== 0) {
+      obj.intervalNs = Math.round(message.intervalNs);
+    }
+    if (message.timeoutNs !== 0) {
+      obj.timeoutNs = Math.round(message.timeoutNs);
+    }
+    if (message.startPeriodNs !== 0) {
+      obj.startPeriodNs = Math.round(message.startPeriodNs);
+    }
+    if (message.startIntervalNs !== 0) {
+      obj.startIntervalNs = Math.round(message.startIntervalNs);
+    }
+    if (message.retries !== 0) {
+      obj.retries = Math.round(message.retries);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthConfig>, I>>(base?: I): HealthConfig {
+    return HealthConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthConfig>, I>>(object: I): HealthConfig {
+    const message = createBaseHealthConfig();
+    message.test = object.test?.map((e) => e) || [];
+    message.intervalNs = object.intervalNs ?? 0;
+    message.timeoutNs = object.timeoutNs ?? 0;
+    message.startPeriodNs = object.startPeriodNs ?? 0;
+    message.startIntervalNs = object.startIntervalNs ?? 0;
+    message.retries = object.retries ?? 0;
     return message;
   },
 };
@@ -2244,6 +2669,256 @@ export const WaitContainerResponse: MessageFns<WaitContainerResponse> = {
   },
 };
 
+function createBaseWaitHealthRequest(): WaitHealthRequest {
+  return { id: "", until: [], timeoutMs: 0 };
+}
+
+export const WaitHealthRequest: MessageFns<WaitHealthRequest> = {
+  encode(message: WaitHealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.until) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(24).int64(message.timeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitHealthRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitHealthRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.until.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeoutMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitHealthRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      until: globalThis.Array.isArray(object?.until) ? object.until.map((e: any) => globalThis.String(e)) : [],
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WaitHealthRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.until?.length) {
+      obj.until = message.until;
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WaitHealthRequest>, I>>(base?: I): WaitHealthRequest {
+    return WaitHealthRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WaitHealthRequest>, I>>(object: I): WaitHealthRequest {
+    const message = createBaseWaitHealthRequest();
+    message.id = object.id ?? "";
+    message.until = object.until?.map((e) => e) || [];
+    message.timeoutMs = object.timeoutMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseWaitHealthResponse(): WaitHealthResponse {
+  return { status: "", state: "", failingStreak: 0, exitCode: 0, lastOutput: "" };
+}
+
+export const WaitHealthResponse: MessageFns<WaitHealthResponse> = {
+  encode(message: WaitHealthResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.failingStreak !== 0) {
+      writer.uint32(24).int32(message.failingStreak);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(32).int32(message.exitCode);
+    }
+    if (message.lastOutput !== "") {
+      writer.uint32(42).string(message.lastOutput);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitHealthResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitHealthResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failingStreak = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastOutput = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitHealthResponse {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      failingStreak: isSet(object.failingStreak)
+        ? globalThis.Number(object.failingStreak)
+        : isSet(object.failing_streak)
+        ? globalThis.Number(object.failing_streak)
+        : 0,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      lastOutput: isSet(object.lastOutput)
+        ? globalThis.String(object.lastOutput)
+        : isSet(object.last_output)
+        ? globalThis.String(object.last_output)
+        : "",
+    };
+  },
+
+  toJSON(message: WaitHealthResponse): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.failingStreak !== 0) {
+      obj.failingStreak = Math.round(message.failingStreak);
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.lastOutput !== "") {
+      obj.lastOutput = message.lastOutput;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WaitHealthResponse>, I>>(base?: I): WaitHealthResponse {
+    return WaitHealthResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WaitHealthResponse>, I>>(object: I): WaitHealthResponse {
+    const message = createBaseWaitHealthResponse();
+    message.status = object.status ?? "";
+    message.state = object.state ?? "";
+    message.failingStreak = object.failingStreak ?? 0;
+    message.exitCode = object.exitCode ?? 0;
+    message.lastOutput = object.lastOutput ?? "";
+    return message;
+  },
+};
+
 function createBaseRenameContainerRequest(): RenameContainerRequest {
   return { id: "", name: "" };
 }
@@ -2634,6 +3309,7 @@ function createBaseContainerSummary(): ContainerSummary {
     sizeRw: 0,
     ports: [],
     networks: [],
+    health: undefined,
   };
 }
 
@@ -2674,6 +3350,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     }
     for (const v of message.networks) {
       writer.uint32(250).string(v!);
+    }
+    if (message.health !== undefined) {
+      writer.uint32(322).string(message.health);
     }
     return writer;
   },
@@ -2790,6 +3469,14 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.networks.push(reader.string());
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2841,6 +3528,7 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
       networks: globalThis.Array.isArray(object?.networks)
         ? object.networks.map((e: any) => globalThis.String(e))
         : [],
+      health: isSet(object.health) ? globalThis.String(object.health) : undefined,
     };
   },
 
@@ -2888,6 +3576,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.networks?.length) {
       obj.networks = message.networks;
     }
+    if (message.health !== undefined) {
+      obj.health = message.health;
+    }
     return obj;
   },
 
@@ -2916,6 +3607,7 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     message.sizeRw = object.sizeRw ?? 0;
     message.ports = object.ports?.map((e) => PortMapping.fromPartial(e)) || [];
     message.networks = object.networks?.map((e) => e) || [];
+    message.health = object.health ?? undefined;
     return message;
   },
 };
@@ -5075,6 +5767,23 @@ export const ContainersService = {
       Buffer.from(WaitContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WaitContainerResponse => WaitContainerResponse.decode(value),
   },
+  /**
+   * Waits for a container's health, for Compose's `depends_on: condition: service_healthy`,
+   * `up --wait` and health-gated updates. Event-driven (no polling): answers as soon as the health
+   * status is one of `until` (default healthy or unhealthy), or the container does not run
+   * (created, exited, paused, restarting, dead, removed), or `timeout_ms` passed; at once when one of
+   * these already holds or the container has no healthcheck (`status` "none"). A client that goes
+   * away (cancel, deadline) ends the wait on the agent. NOT_FOUND: "No such container: x".
+   */
+  waitHealth: {
+    path: "/berth.v1.Containers/WaitHealth" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WaitHealthRequest): Buffer => Buffer.from(WaitHealthRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WaitHealthRequest => WaitHealthRequest.decode(value),
+    responseSerialize: (value: WaitHealthResponse): Buffer => Buffer.from(WaitHealthResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WaitHealthResponse => WaitHealthResponse.decode(value),
+  },
   rename: {
     path: "/berth.v1.Containers/Rename" as const,
     requestStream: false as const,
@@ -5195,6 +5904,15 @@ export interface ContainersServer extends UntypedServiceImplementation {
   pause: handleUnaryCall<ContainerRef, Empty>;
   unpause: handleUnaryCall<ContainerRef, Empty>;
   wait: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
+  /**
+   * Waits for a container's health, for Compose's `depends_on: condition: service_healthy`,
+   * `up --wait` and health-gated updates. Event-driven (no polling): answers as soon as the health
+   * status is one of `until` (default healthy or unhealthy), or the container does not run
+   * (created, exited, paused, restarting, dead, removed), or `timeout_ms` passed; at once when one of
+   * these already holds or the container has no healthcheck (`status` "none"). A client that goes
+   * away (cancel, deadline) ends the wait on the agent. NOT_FOUND: "No such container: x".
+   */
+  waitHealth: handleUnaryCall<WaitHealthRequest, WaitHealthResponse>;
   rename: handleUnaryCall<RenameContainerRequest, Empty>;
   prune: handleUnaryCall<PruneContainersRequest, PruneContainersResponse>;
   list: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
@@ -5332,6 +6050,29 @@ export interface ContainersClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Waits for a container's health, for Compose's `depends_on: condition: service_healthy`,
+   * `up --wait` and health-gated updates. Event-driven (no polling): answers as soon as the health
+   * status is one of `until` (default healthy or unhealthy), or the container does not run
+   * (created, exited, paused, restarting, dead, removed), or `timeout_ms` passed; at once when one of
+   * these already holds or the container has no healthcheck (`status` "none"). A client that goes
+   * away (cancel, deadline) ends the wait on the agent. NOT_FOUND: "No such container: x".
+   */
+  waitHealth(
+    request: WaitHealthRequest,
+    callback: (error: ServiceError | null, response: WaitHealthResponse) => void,
+  ): ClientUnaryCall;
+  waitHealth(
+    request: WaitHealthRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WaitHealthResponse) => void,
+  ): ClientUnaryCall;
+  waitHealth(
+    request: WaitHealthRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WaitHealthResponse) => void,
   ): ClientUnaryCall;
   rename(
     request: RenameContainerRequest,
