@@ -32,6 +32,8 @@ services:
     stop_grace_period: 1m30s
     extra_hosts: ["db=10.0.0.5"]
     cap_add: [NET_ADMIN]
+    healthcheck: {test: [CMD-SHELL, "wget -q localhost"], interval: 2s, retries: 5}
+    sysctls: {net.core.somaxconn: "1024"}
 `);
     expect(spec.cmd).toEqual(['httpd', '-f']);
     expect(spec.entrypoint).toEqual({ args: ['/bin/sh', '-c'] });
@@ -41,7 +43,9 @@ services:
     expect(spec.resources).toEqual({ memory: 64 * 1024 * 1024, nanoCpus: 500_000_000, pidsLimit: 0 });
     expect(spec.stopTimeout).toBe(90);
     expect(spec.extraHosts).toEqual(['db=10.0.0.5']);
-    expect(warnings).toEqual(['cap_add is not supported by Berth yet and is ignored']);
+    expect(spec.security).toEqual({ privileged: false, capAdd: ['NET_ADMIN'], capDrop: [], readOnly: false, securityOpt: [] });
+    expect(spec.healthcheck).toEqual({ test: ['CMD-SHELL', 'wget -q localhost'], intervalNs: 2e9, timeoutNs: 0, startPeriodNs: 0, startIntervalNs: 0, retries: 5 });
+    expect(warnings).toEqual(['sysctls is not supported by Berth yet and is ignored']);
   });
 
   it('mounts named, anonymous (inherited), bind and tmpfs volumes and file secrets', () => {

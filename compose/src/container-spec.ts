@@ -1,6 +1,6 @@
 import { parseBytes, parseDuration, type Project, type ServiceConfig, type ServiceFileReference, type ServiceNetworkConfig } from '@berth/compose';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerMount, ContainerSpec } from '@berth/proto';
+import type { ContainerMount, ContainerSpec, HealthConfig, SecurityOptions } from '@berth/proto';
 
 /**
  * A service's container, as the gateway's create request: Compose's service attributes turned into
@@ -45,8 +45,6 @@ export interface ContainerPlan {
 /** Attributes that have no counterpart in the platform's create request yet. */
 const unsupported: Array<keyof ServiceConfig> = [
   'blkio_config',
-  'cap_add',
-  'cap_drop',
   'cgroup',
   'cgroup_parent',
   'cpu_count',
@@ -71,10 +69,7 @@ const unsupported: Array<keyof ServiceConfig> = [
   'oom_kill_disable',
   'oom_score_adj',
   'pid',
-  'privileged',
-  'read_only',
   'runtime',
-  'security_opt',
   'shm_size',
   'storage_opt',
   'sysctls',
@@ -99,6 +94,32 @@ function restartPolicy(service: ServiceConfig): { name: string; maximumRetryCoun
     return { name, maximumRetryCount: name === 'on-failure' ? (policy.max_attempts ?? 0) : 0 };
   }
   return { name: 'no', maximumRetryCount: 0 };
+}
+
+/** Compose's healthcheck as the create request's (durations in ns; `disable` is NONE). */
+function healthConfig(service: ServiceConfig): HealthConfig | undefined {
+  const h = service.healthcheck;
+  if (!h) return undefined;
+  const ns = (d: string | undefined) => (d === undefined ? 0 : parseDuration(d));
+  return {
+    test: h.disable ? ['NONE'] : (h.test ?? []),
+    intervalNs: ns(h.interval),
+    timeoutNs: ns(h.timeout),
+    startPeriodNs: ns(h.start_period),
+    startIntervalNs: ns(h.start_interval),
+    retries: h.retries ?? 0,
+  };
+}
+
+function securityOptions(service: ServiceConfig): SecurityOptions | undefined {
+  if (!service.privileged && !service.cap_add && !service.cap_drop && !service.read_only && !service.security_opt) return undefined;
+  return {
+    privileged: service.privileged ?? false,
+    capAdd: service.cap_add ?? [],
+    capDrop: service.cap_drop ?? [],
+    readOnly: service.read_only ?? false,
+    securityOpt: service.security_opt ?? [],
+  };
 }
 
 function seconds(duration: string | undefined): number | undefined {
@@ -245,6 +266,8 @@ export function containerPlan(input: ContainerSpecInput): ContainerPlan {
     mounts,
     tmpfs,
     volumesFrom: volumesFrom(input),
+    healthcheck: healthConfig(service),
+    security: securityOptions(service),
   };
   return { spec, extraNetworks: others, warnings };
 }

@@ -18,7 +18,7 @@ export function healthFailure(name: string, outcome: HealthOutcome): string | un
     case 'healthy':
       return undefined;
     case 'unhealthy':
-      return `container ${name} is unhealthy`;
+      return `container ${name} is unhealthy${outcome.output ? `: ${outcome.output.trim().split('\n').at(-1)}` : ''}`;
     case 'no-healthcheck':
       return `container ${name} has no healthcheck configured`;
     case 'exited':

@@ -41,6 +41,17 @@ export interface ContainerDetails {
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
 
+/** What a health wait ended on (Containers.WaitHealth's answer). */
+export interface HealthAnswer {
+  /** `starting`, `healthy`, `unhealthy`, or `none` without a healthcheck. */
+  status: string;
+  /** `running`, `exited`, `created`, `paused`, `restarting`, `dead`, `removing` or `removed`. */
+  state: string;
+  exitCode: number;
+  /** The last probe's output (why it is unhealthy). */
+  lastOutput: string;
+}
+
 export interface ContainerListOptions {
   /** Also stopped containers. */
   all?: boolean;
@@ -64,6 +75,11 @@ export interface ContainerEngine {
   unpauseContainer(id: string): Promise<void>;
   /** Resolves with the exit code once the condition holds (`not-running` by default). */
   waitContainer(id: string, options?: { condition?: 'not-running' | 'next-exit' | 'removed'; signal?: AbortSignal }): Promise<number>;
+  /**
+   * Waits for the container's health (Containers.WaitHealth): answers once the status is one of
+   * `until` (default healthy or unhealthy), the container does not run, or `timeoutMs` passed.
+   */
+  waitHealth(id: string, options?: { until?: string[]; timeoutMs?: number; signal?: AbortSignal }): Promise<HealthAnswer>;
   connectNetwork(network: string, container: string, options?: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
   disconnectNetwork(network: string, container: string): Promise<void>;
 }

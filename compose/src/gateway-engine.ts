@@ -23,7 +23,7 @@ import {
   type TransferProgress,
 } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
-import type { ContainerDetails, ContainerListOptions, Engine, ImageDetails } from './engine.js';
+import type { ContainerDetails, ContainerListOptions, Engine, HealthAnswer, ImageDetails } from './engine.js';
 
 const chunkSize = 256 * 1024;
 
@@ -124,6 +124,18 @@ export class GatewayEngine implements Engine {
         options.signal?.removeEventListener('abort', cancel);
         if (err) reject(fromServiceError(err));
         else resolve(res.statusCode);
+      });
+      const cancel = () => call.cancel();
+      options.signal?.addEventListener('abort', cancel, { once: true });
+    });
+  }
+
+  waitHealth(id: string, options: { until?: string[]; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<HealthAnswer> {
+    return new Promise((resolve, reject) => {
+      const call = this.containers.waitHealth({ id, until: options.until ?? [], timeoutMs: options.timeoutMs ?? 0 }, (err, res) => {
+        options.signal?.removeEventListener('abort', cancel);
+        if (err) reject(fromServiceError(err));
+        else resolve({ status: res.status, state: res.state, exitCode: res.exitCode, lastOutput: res.lastOutput });
       });
       const cancel = () => call.cancel();
       options.signal?.addEventListener('abort', cancel, { once: true });

@@ -6,7 +6,7 @@
  */
 export type * from './engine.js';
 export { GatewayEngine } from './gateway-engine.js';
-export { InspectHealthWaiter, type HealthWaiter, type HealthOutcome, type HealthStatus, type ContainerCondition } from './health.js';
+export { EngineHealthWaiter, type HealthWaiter, type HealthOutcome } from './health.js';
 export { Label, composeVersion, projectFilter, containerLabels, dependsOnLabel, parseDependsOnLabel } from './labels.js';
 export type { ProgressEvent, ProgressKind, ProgressSink } from './progress.js';
 export { silentProgress } from './progress.js';

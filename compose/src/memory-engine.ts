@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '@berth/errors';
 import type { ContainerSpec, ContainerSummary, CreateNetworkRequest, CreateVolumeRequest, NetworkSummary, Volume } from '@berth/proto';
-import type { ContainerDetails, ContainerListOptions, Engine, ImageDetails } from './engine.js';
+import type { ContainerDetails, ContainerListOptions, Engine, HealthAnswer, ImageDetails } from './engine.js';
 
 /**
  * An Engine in memory, for the controller's unit tests: containers, networks, volumes and images
@@ -162,6 +162,13 @@ export class MemoryEngine implements Engine {
     const c = this.find(id);
     if (c.state === 'exited') return Promise.resolve(c.exitCode);
     return new Promise((resolve) => c.waiters.push(resolve));
+  }
+
+  async waitHealth(id: string): Promise<HealthAnswer> {
+    const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id);
+    if (!c) return { status: 'none', state: 'removed', exitCode: 0, lastOutput: '' };
+    const running = c.state === 'running';
+    return { status: running ? (c.health ?? 'none') : c.health ? 'unhealthy' : 'none', state: c.state, exitCode: c.exitCode, lastOutput: '' };
   }
 
   async connectNetwork(network: string, container: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { loadProject, type Project } from '@berth/compose';
 import { describe, expect, it } from 'vitest';
 import { down } from './down.js';
-import { InspectHealthWaiter } from './health.js';
+import { EngineHealthWaiter } from './health.js';
 import { Label } from './labels.js';
 import { MemoryEngine } from './memory-engine.js';
 import type { ProgressEvent } from './progress.js';
@@ -15,7 +15,7 @@ function project(yaml: string): Project {
 function session(engine = new MemoryEngine()) {
   const events: ProgressEvent[] = [];
   const warnings: string[] = [];
-  const s: ComposeSession = { engine, health: new InspectHealthWaiter(engine), progress: (e) => events.push(e), warn: (w) => warnings.push(w) };
+  const s: ComposeSession = { engine, health: new EngineHealthWaiter(engine), progress: (e) => events.push(e), warn: (w) => warnings.push(w) };
   return { s, engine, events, warnings };
 }
 

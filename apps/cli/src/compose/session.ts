@@ -1,5 +1,5 @@
 import { normalizeProjectName, type Project } from '@berth/compose';
-import { GatewayEngine, InspectHealthWaiter, type ComposeSession } from '@berth/compose-controller';
+import { GatewayEngine, EngineHealthWaiter, type ComposeSession } from '@berth/compose-controller';
 import { isBerthError } from '@berth/errors';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -18,7 +18,7 @@ export function composeSession(ctx: CommandContext, options: { quiet?: boolean }
   ctx.cleanup.push(() => engine.close());
   return {
     engine,
-    health: new InspectHealthWaiter(engine),
+    health: new EngineHealthWaiter(engine),
     progress: new ProgressPrinter(ctx.io.stderr, options).event,
     warn: (text) => warn(ctx, text),
   };
