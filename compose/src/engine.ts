@@ -124,7 +124,30 @@ export interface EventEngine {
   events(options: { filters?: Array<{ key: string; value: string }>; since?: string; signal?: AbortSignal }): AsyncIterable<Event>;
 }
 
-export interface Engine extends ContainerEngine, NetworkEngine, VolumeEngine, ImageEngine, EventEngine {
+/** A stored declaration of a project (the gateway's Compose service, NATS KV underneath). */
+export interface Declaration {
+  name: string;
+  /** The normalized model, JSON (no interpolation environment). */
+  modelJson: string;
+  /** `running` (kept by the watcher), `stopped`, `updating` (a client is changing it). */
+  state: 'running' | 'stopped' | 'updating';
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface DeclarationEngine {
+  /** @returns the stored declaration (new revision). ConflictError when `expectedRevision` does not match. */
+  putDeclaration(d: Omit<Declaration, 'revision' | 'updatedAt'>, options?: { expectedRevision?: number }): Promise<Declaration>;
+  /** undefined when the project is not declared. */
+  getDeclaration(name: string): Promise<Declaration | undefined>;
+  listDeclarations(): Promise<Declaration[]>;
+  deleteDeclaration(name: string): Promise<void>;
+  /** The current declarations, then every change, until `signal` aborts. */
+  watchDeclarations(signal?: AbortSignal): AsyncIterable<{ operation: 'put' | 'delete'; name: string; declaration?: Declaration }>;
+}
+
+export interface Engine extends ContainerEngine, NetworkEngine, VolumeEngine, ImageEngine, EventEngine, DeclarationEngine {
   /** Releases the connections. */
   close(): void;
 }

@@ -4,6 +4,7 @@ import { parseReference } from '@berth/oci';
 import {
   BuilderClient,
   channelOptions,
+  ComposeClient,
   ContainersClient,
   EventsClient,
   fromServiceError,
@@ -19,11 +20,12 @@ import {
   type CreateNetworkRequest,
   type CreateVolumeRequest,
   type Filter,
+  type ProjectDeclaration,
   type RegistryAuth,
   type TransferProgress,
 } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
-import type { ContainerDetails, ContainerListOptions, Engine, HealthAnswer, ImageDetails } from './engine.js';
+import type { ContainerDetails, ContainerListOptions, Declaration, Engine, HealthAnswer, ImageDetails } from './engine.js';
 
 const chunkSize = 256 * 1024;
 
@@ -41,6 +43,7 @@ export class GatewayEngine implements Engine {
   private readonly images: ImagesClient;
   private readonly builder: BuilderClient;
   private readonly eventsClient: EventsClient;
+  private readonly compose: ComposeClient;
   private readonly dockerConfig: DockerConfig;
 
   constructor(address: string, options: { env?: NodeJS.ProcessEnv } = {}) {
@@ -53,11 +56,12 @@ export class GatewayEngine implements Engine {
     this.images = new ImagesClient(target, credentials, channelOptions);
     this.builder = new BuilderClient(target, credentials, channelOptions);
     this.eventsClient = new EventsClient(target, credentials, channelOptions);
+    this.compose = new ComposeClient(target, credentials, channelOptions);
     this.dockerConfig = new DockerConfig(undefined, options.env ?? process.env);
   }
 
   close(): void {
-    for (const c of [this.containers, this.networks, this.volumes, this.images, this.builder, this.eventsClient]) c.close();
+    for (const c of [this.containers, this.networks, this.volumes, this.images, this.builder, this.eventsClient, this.compose]) c.close();
   }
 
   // ---- containers ------------------------------------------------------------------------------
@@ -261,4 +265,54 @@ export class GatewayEngine implements Engine {
       call.cancel();
     }
   }
+
+  // ---- declarations ----------------------------------------------------------------------------
+
+  async putDeclaration(d: Omit<Declaration, 'revision' | 'updatedAt'>, options: { expectedRevision?: number } = {}): Promise<Declaration> {
+    const c = this.compose;
+    const res = await unary(c, c.putProject, { declaration: { ...d, revision: 0, updatedAt: '' }, expectedRevision: options.expectedRevision });
+    return declarationOf(res);
+  }
+
+  async getDeclaration(name: string): Promise<Declaration | undefined> {
+    const c = this.compose;
+    try {
+      return declarationOf(await unary(c, c.getProject, { name }));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async listDeclarations(): Promise<Declaration[]> {
+    const c = this.compose;
+    return (await unary(c, c.listProjects, {})).projects.map(declarationOf);
+  }
+
+  async deleteDeclaration(name: string): Promise<void> {
+    const c = this.compose;
+    await unary(c, c.deleteProject, { name });
+  }
+
+  async *watchDeclarations(signal?: AbortSignal) {
+    const call = this.compose.watchProjects({});
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const change of serverStream(call)) {
+        yield { operation: change.operation === 'put' ? ('put' as const) : ('delete' as const), name: change.name, declaration: change.declaration ? declarationOf(change.declaration) : undefined };
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+}
+
+function declarationOf(d: ProjectDeclaration): Declaration {
+  const state = d.state === 'stopped' || d.state === 'updating' ? d.state : 'running';
+  return { name: d.name, modelJson: d.modelJson, state, revision: d.revision, updatedAt: d.updatedAt, updatedBy: d.updatedBy };
 }

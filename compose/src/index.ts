@@ -22,3 +22,5 @@ export { waitForServices } from './wait-services.js';
 export { waitForDependency, healthFailure } from './dependency-wait.js';
 export { ensureNetworks, ensureVolumes, usedNetworks, usedVolumes, removeProjectNetworks, removeProjectVolumes } from './project-resources.js';
 export { createContainer, startContainer, stopContainer, removeContainer, stopAndRemove } from './container-ops.js';
+export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs } from './declared-state.js';
+export { ComposeWatcher, type WatcherOptions } from './watcher.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '@berth/errors';
 import type { ContainerSpec, ContainerSummary, CreateNetworkRequest, CreateVolumeRequest, NetworkSummary, Volume } from '@berth/proto';
-import type { ContainerDetails, ContainerListOptions, Engine, HealthAnswer, ImageDetails } from './engine.js';
+import type { ContainerDetails, ContainerListOptions, Declaration, Engine, HealthAnswer, ImageDetails } from './engine.js';
 
 /**
  * An Engine in memory, for the controller's unit tests: containers, networks, volumes and images
@@ -36,6 +36,8 @@ export class MemoryEngine implements Engine {
   readonly networks = new Map<string, NetworkSummary>();
   readonly volumes = new Map<string, Volume>();
   readonly images = new Map<string, string>([['busybox', 'sha256:busybox1']]);
+  readonly declarations = new Map<string, Declaration>();
+  private revision = 0;
   behaviour: (name: string, spec: ContainerSpec) => Behaviour = () => ({});
   private clock = 1_000;
 
@@ -247,6 +249,30 @@ export class MemoryEngine implements Engine {
   }
 
   async *events() {}
+
+  async putDeclaration(d: Omit<Declaration, 'revision' | 'updatedAt'>, o: { expectedRevision?: number } = {}): Promise<Declaration> {
+    const current = this.declarations.get(d.name);
+    if (o.expectedRevision !== undefined && (current?.revision ?? 0) !== o.expectedRevision) throw new ConflictError(`project "${d.name}" was changed meanwhile`);
+    const stored = { ...d, revision: ++this.revision, updatedAt: new Date().toISOString() };
+    this.declarations.set(d.name, stored);
+    this.calls.push(`declare ${d.name} ${d.state}`);
+    return stored;
+  }
+
+  async getDeclaration(name: string): Promise<Declaration | undefined> {
+    return this.declarations.get(name);
+  }
+
+  async listDeclarations(): Promise<Declaration[]> {
+    return [...this.declarations.values()];
+  }
+
+  async deleteDeclaration(name: string): Promise<void> {
+    this.calls.push(`undeclare ${name}`);
+    this.declarations.delete(name);
+  }
+
+  async *watchDeclarations() {}
 }
 
 function matchLabel(labels: Record<string, string>, filter: string): boolean {

@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
+import { ComposeProjectStore, EventBus, HostRegistry, parseTimeArg, RegistryDirectory } from '@berth/events';
+import { composeService } from './compose-service.js';
 import {
   BuilderService,
+  ComposeService,
   ContainersService,
   EventsService,
   ImagesService,
@@ -27,12 +29,14 @@ export class Gateway {
   private readonly hosts: HostRegistry;
   private readonly events: EventBus;
   private readonly registries: RegistryDirectory;
+  private readonly composeProjects: ComposeProjectStore;
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(nc: NatsConnection) {
     this.hosts = new HostRegistry(nc);
     this.events = new EventBus(nc);
     this.registries = new RegistryDirectory(nc);
+    this.composeProjects = new ComposeProjectStore(nc);
   }
 
   /** Registers every service on the server. */
@@ -46,6 +50,8 @@ export class Gateway {
     server.addService(BuilderService, forwardService(BuilderService, pick));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
+    // Declared Compose projects (`compose up -d`), kept here in NATS KV for the compose watcher.
+    server.addService(ComposeService, composeService(this.composeProjects));
     server.addService(EventsService, {
       subscribe: handleServerStream<SubscribeEventsRequest, Event>((request, call) => {
         const controller = new AbortController();

@@ -5,11 +5,13 @@
  *   stream EVENTS                  JetStream stream over berth.events.> (the history `berth events --since` reads)
  *   KV bucket hosts                key = host id, value = proto berth.v1.AgentAnnouncement, TTL'd heartbeat
  *   KV bucket registries           key = registry id, value = proto berth.v1.RegistryAnnouncement, TTL'd heartbeat
+ *   KV bucket compose-projects     key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
 export const HOSTS_BUCKET = 'hosts';
 export const REGISTRIES_BUCKET = 'registries';
+export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

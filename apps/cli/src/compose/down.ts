@@ -10,6 +10,8 @@ export async function down(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   if (rmi && rmi !== 'local' && rmi !== 'all') throw new StatusError(`invalid value for --rmi: "${rmi}": expected local or all`, 1);
   const target = await projectTarget(ctx, p);
   const s = composeSession(ctx);
+  // Undeclared first, so the compose watcher does not bring back what down removes.
+  if (p.args.length === 0) await s.engine.deleteDeclaration(target.name);
   await downProject(s, target.name, target.model, {
     timeout: p.changed.has('timeout') ? (p.values['timeout'] as number) : undefined,
     volumes: p.values['volumes'] as boolean,

@@ -1,6 +1,7 @@
 import {
   removeContainer,
   servicesFromLabels,
+  setDeclaredState,
   startContainer,
   stopContainer,
   visitServices,
@@ -51,11 +52,14 @@ export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number>
   await perService(s, target, containers, async (c) => {
     if (c.state !== 'running' && c.state !== 'paused') await startContainer(s, c);
   });
+  await setDeclaredState(s, target.name, 'running');
   return 0;
 }
 
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const { target, s, containers } = await context(ctx, p);
+  // A stopped project is not kept by the compose watcher until `start` or `up`.
+  await setDeclaredState(s, target.name, 'stopped');
   await perService(s, target, containers, (c) => stopContainer(s, c, { timeout: timeoutOf(p) }), { reverse: true });
   return 0;
 }
@@ -68,6 +72,7 @@ export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<numbe
     await s.engine.restartContainer(c.id, { timeout: timeoutOf(p) });
     report('Started', true);
   });
+  await setDeclaredState(s, target.name, 'running');
   return 0;
 }
 

@@ -99,6 +99,8 @@ interface ProjectRow {
   Name: string;
   Status: string;
   ConfigFiles: string;
+  /** The declared state (`running`, `stopped`, `updating`) when `up -d` declared the project, else ''. */
+  Declared: string;
 }
 
 /** `running(2), exited(1)` */
@@ -108,19 +110,29 @@ function projectStatus(containers: ObservedContainer[]): string {
   return [...counts.entries()].map(([state, n]) => `${state}(${n})`).join(', ');
 }
 
+/**
+ * `compose ls`: the projects found by their containers' labels (compose v2's columns), plus the
+ * projects declared with `up -d` (Berth's DECLARED column: the state the compose watcher keeps).
+ */
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const s = composeSession(ctx);
   const list = (await s.engine.listContainers({ all: true, labels: [Label.project] })).map(observedContainer).filter((c) => !c.oneoff);
+  const declarations = new Map((await s.engine.listDeclarations()).map((d) => [d.name, d]));
   const projects = new Map<string, ObservedContainer[]>();
   for (const c of list) {
     const name = c.labels[Label.project]!;
     projects.set(name, [...(projects.get(name) ?? []), c]);
   }
+  for (const name of declarations.keys()) if (!projects.has(name)) projects.set(name, []);
   const filters = (p.values['filter'] as string[]) ?? [];
   let rows: ProjectRow[] = [...projects.entries()]
-    .map(([name, cs]) => ({ Name: name, Status: projectStatus(cs), ConfigFiles: cs[0]!.labels[Label.configFiles] ?? '', running: cs.some((c) => c.state === 'running') }))
+    .map(([name, cs]) => {
+      const d = declarations.get(name);
+      const files = cs[0]?.labels[Label.configFiles] ?? (d ? (JSON.parse(d.modelJson) as { composeFiles?: string[] }).composeFiles?.join(',') : '') ?? '';
+      return { Name: name, Status: projectStatus(cs) || 'declared', ConfigFiles: files, Declared: d?.state ?? '', running: cs.some((c) => c.state === 'running') || d?.state === 'running' };
+    })
     .filter((r) => bool(p, 'all') || r.running)
-    .map(({ Name, Status, ConfigFiles }) => ({ Name, Status, ConfigFiles }))
+    .map(({ Name, Status, ConfigFiles, Declared }) => ({ Name, Status, ConfigFiles, Declared }))
     .sort((a, b) => a.Name.localeCompare(b.Name));
   for (const f of filters) {
     const [key, value] = f.split(/=(.*)/s) as [string, string];
@@ -137,7 +149,7 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
     return 0;
   }
   if (format !== 'table') throw new StatusError(`format value "${format}" could not be parsed: use table or json`, 1);
-  const lines = ['NAME\tSTATUS\tCONFIG FILES', ...rows.map((r) => `${r.Name}\t${r.Status}\t${r.ConfigFiles}`)];
+  const lines = ['NAME\tSTATUS\tCONFIG FILES\tDECLARED', ...rows.map((r) => `${r.Name}\t${r.Status}\t${r.ConfigFiles}\t${r.Declared || '-'}`)];
   ctx.io.stdout.write(tabwrite(`${lines.join('\n')}\n`));
   return 0;
 }

@@ -1,4 +1,4 @@
-import { up as upProject, type BuildSupport, type PullPolicy, type RecreatePolicy, type UpOptions } from '@berth/compose-controller';
+import { declaredModel, modelOf, runServices, up as upProject, withDeclaration, type BuildSupport, type PullPolicy, type RecreatePolicy, type UpOptions } from '@berth/compose-controller';
 import { StatusError } from '../cli-errors.js';
 import { allRegistryAuths, contextStream } from '../commands/build.js';
 import type { CommandContext } from '../context.js';
@@ -80,7 +80,7 @@ export async function up(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const s = composeSession(ctx);
   const since = new Date().toISOString();
   const waitTimeout = p.values['wait-timeout'] as number;
-  const result = await upProject(s, project, {
+  const run = () => upProject(s, project, {
     ...options,
     noDeps: bool(p, 'no-deps'),
     noStart: bool(p, 'no-start'),
@@ -89,7 +89,31 @@ export async function up(ctx: CommandContext, p: ParsedArgs): Promise<number> {
     wait,
     waitTimeoutMs: waitTimeout > 0 ? waitTimeout * 1000 : undefined,
   });
-  if (detach || bool(p, 'no-start')) return 0;
+  if (!detach || bool(p, 'no-start')) {
+    const result = await run();
+    return bool(p, 'no-start') ? 0 : attach(ctx, p, s, project, result, { abortOnExit, abortOnFailure, exitCodeFrom, since });
+  }
+  // `up -d` declares the project: the compose watcher keeps it as declared from now on. `up -d web`
+  // adds web (and its dependencies) to what was declared before.
+  const full = p.args.length > 0 ? await loadModel(ctx, p) : project;
+  const model = (previous?: Parameters<typeof modelOf>[0]) => {
+    if (p.args.length === 0) return declaredModel(full, { scale: options.scale });
+    const only = new Set([...runServices(project, p.args, bool(p, 'no-deps')), ...(previous ? Object.keys(modelOf(previous).services) : [])]);
+    return declaredModel(full, { scale: options.scale, only: [...only] });
+  };
+  await withDeclaration(s, project, model, run);
+  return 0;
+}
+
+function attach(
+  ctx: CommandContext,
+  p: ParsedArgs,
+  s: ReturnType<typeof composeSession>,
+  project: Awaited<ReturnType<typeof loadModel>>,
+  result: Awaited<ReturnType<typeof upProject>>,
+  o: { abortOnExit: boolean; abortOnFailure: boolean; exitCodeFrom?: string; since: string },
+): Promise<number> {
+  const { abortOnExit, abortOnFailure, exitCodeFrom, since } = o;
   const all = [...result.containers.values()].flat();
   const attachList = list(p, 'attach');
   const noAttach = new Set(list(p, 'no-attach'));
@@ -114,12 +138,26 @@ export async function up(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 export async function scale(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const scales = parseScale(p.args);
   const project = await loadModel(ctx, p, Object.keys(scales));
-  await upProject(composeSession(ctx), project, {
-    services: Object.keys(scales),
-    scale: scales,
-    noDeps: bool(p, 'no-deps'),
-    recreate: 'never',
-    builder: buildSupport(ctx),
-  });
+  const s = composeSession(ctx);
+  const run = () =>
+    upProject(s, project, {
+      services: Object.keys(scales),
+      scale: scales,
+      noDeps: bool(p, 'no-deps'),
+      recreate: 'never',
+      builder: buildSupport(ctx),
+    });
+  const declared = await s.engine.getDeclaration(project.name);
+  if (!declared) {
+    await run();
+    return 0;
+  }
+  // A declared project keeps its new scale.
+  const model = modelOf(declared);
+  for (const [name, n] of Object.entries(scales)) {
+    const svc = model.services[name];
+    if (svc) model.services[name] = { ...svc, scale: undefined, deploy: { ...(svc.deploy ?? {}), replicas: n } };
+  }
+  await withDeclaration(s, project, () => declaredModel(model), run);
   return 0;
 }
