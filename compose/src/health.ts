@@ -23,7 +23,7 @@ export interface HealthWaiter {
   waitHealthy(id: string, options?: { timeoutMs?: number; signal?: AbortSignal; throughUnhealthy?: boolean }): Promise<HealthOutcome>;
 }
 
-/** Between two answers of a container that is restarting (its policy brings it back). */
+/** Between two answers that end no wait (a container restarting per its policy, still unhealthy). */
 const restartPauseMs = 200;
 
 export class EngineHealthWaiter implements HealthWaiter {
@@ -43,7 +43,9 @@ export class EngineHealthWaiter implements HealthWaiter {
         return { kind: 'exited', exitCode: answer.exitCode };
       }
       if (options.signal?.aborted || (deadline !== undefined && Date.now() >= deadline)) return { kind: 'timeout' };
-      if (answer.state === 'restarting' || answer.state === 'created') await new Promise((r) => setTimeout(r, restartPauseMs));
+      // The gateway answers early only when the container is not running (or, for an older agent,
+      // on every status change): pause before asking again rather than spin.
+      await new Promise((r) => setTimeout(r, Math.min(restartPauseMs, deadline === undefined ? restartPauseMs : Math.max(0, deadline - Date.now()))));
     }
   }
 }

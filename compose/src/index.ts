@@ -24,3 +24,4 @@ export { ensureNetworks, ensureVolumes, usedNetworks, usedVolumes, removeProject
 export { createContainer, startContainer, stopContainer, removeContainer, stopAndRemove } from './container-ops.js';
 export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs } from './declared-state.js';
 export { ComposeWatcher, type WatcherOptions } from './watcher.js';
+export { rollingUpdate, updatePolicy, wantsRollingUpdate, type UpdatePolicy, type RollingUpdateInput } from './rolling-update.js';

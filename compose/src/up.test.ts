@@ -201,3 +201,65 @@ describe('down', () => {
     expect(engine.volumes.has('p_data')).toBe(true);
   });
 });
+
+describe('rolling updates (deploy.update_config)', () => {
+  const yaml = (version: string, extra = '') => `
+services:
+  web:
+    image: busybox
+    environment: {VERSION: "${version}"}
+    healthcheck: {test: [CMD, "true"]}
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, order: start-first, failure_action: rollback, monitor: 300ms${extra}}
+`;
+  const version = (e: MemoryEngine, name: string) => [...e.containers.values()].find((c) => c.name === name)?.spec.env;
+
+  it('replaces one replica at a time, new before old, and removes the old ones at the end', async () => {
+    const { s, engine } = session();
+    engine.behaviour = () => ({ health: 'healthy' });
+    await up(s, project(yaml('1')));
+    engine.calls.length = 0;
+    await up(s, project(yaml('2')));
+    expect(['p-web-1', 'p-web-2', 'p-web-3'].map((n) => version(engine, n))).toEqual([['VERSION=2'], ['VERSION=2'], ['VERSION=2']]);
+    expect(engine.containers.size).toBe(3);
+    const starts = engine.calls.filter((c) => c.startsWith('start p-web') || /^stop \w+_p-web/.test(c));
+    // start-first: each new replica starts before its old one stops, one replica after the other.
+    expect(starts.map((c) => c.replace(/ \w{12}_/, ' old_'))).toEqual([
+      'start p-web-1',
+      'stop old_p-web-1',
+      'start p-web-2',
+      'stop old_p-web-2',
+      'start p-web-3',
+      'stop old_p-web-3',
+    ]);
+  });
+
+  it('rolls back to the very old containers when a new replica does not become healthy', async () => {
+    const { s, engine } = session();
+    engine.behaviour = (_name, spec) => ({ health: spec.env.includes('VERSION=2') ? 'unhealthy' : 'healthy' });
+    await up(s, project(yaml('1')));
+    const before = names(engine).map((n) => idOf(engine, n));
+    await expect(up(s, project(yaml('2')))).rejects.toThrow(
+      'service "web": update failed (container p-web-1 did not become healthy within 0.3s); rolled back to the previous configuration',
+    );
+    expect(names(engine)).toEqual(['p-web-1', 'p-web-2', 'p-web-3']);
+    expect(names(engine).map((n) => idOf(engine, n))).toEqual(before);
+    expect([...engine.containers.values()].every((c) => c.state === 'running')).toBe(true);
+    // Only the first replica was tried.
+    expect(engine.calls.filter((c) => c.startsWith('create'))).toEqual(['create p-web-1', 'create p-web-2', 'create p-web-3', 'create p-web-1']);
+  });
+
+  it('pauses on failure by default and continues when asked', async () => {
+    const paused = session();
+    paused.engine.behaviour = (_name, spec) => ({ health: spec.env.includes('VERSION=2') ? 'unhealthy' : 'healthy' });
+    await up(paused.s, project(yaml('1').replace('failure_action: rollback, ', '')));
+    await expect(up(paused.s, project(yaml('2').replace('failure_action: rollback, ', '')))).rejects.toThrow('service "web": update paused after a failure');
+    const going = session();
+    going.engine.behaviour = (_name, spec) => ({ health: spec.env.includes('VERSION=2') ? 'unhealthy' : 'healthy' });
+    await up(going.s, project(yaml('1').replace('rollback', 'continue')));
+    await up(going.s, project(yaml('2').replace('rollback', 'continue')));
+    expect(['p-web-1', 'p-web-2', 'p-web-3'].map((n) => version(going.engine, n))).toEqual([['VERSION=2'], ['VERSION=2'], ['VERSION=2']]);
+    expect(going.warnings.at(-1)).toBe('service "web": 3 of 3 replicas failed to update and were kept on the new configuration');
+  });
+});

@@ -1,6 +1,7 @@
 import { imageName, serviceConfigHash, type Project } from '@berth/compose';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
-import { createContainer, recreateContainer, startContainer, stopAndRemove } from './container-ops.js';
+import { anonymousVolumesOf, createContainer, recreateContainer, startContainer, stopAndRemove } from './container-ops.js';
+import { rollingUpdate, updatePolicy, wantsRollingUpdate } from './rolling-update.js';
 import { containerName, planService, type RecreatePolicy, type ServicePlan } from './convergence.js';
 import { waitForDependency } from './dependency-wait.js';
 import { ensureImages, type ImageOptions } from './images.js';
@@ -125,6 +126,24 @@ export async function up(s: ComposeSession, project: Project, options: UpOptions
     const containers = await convergeService(s, plan, {
       create: (n) => createContainer(s, { ...base, number: n, name: nameOf(n) }),
       recreate: (old) => recreateContainer(s, old, { ...base, number: old.number, name: nameOf(old.number) }, { timeout: options.timeout, renewAnonVolumes: options.renewAnonVolumes }),
+      rolling: wantsRollingUpdate(service, plan.recreate.length) && !options.noStart,
+      rollingUpdate: (replace) =>
+        rollingUpdate(s, {
+          service: name,
+          replace,
+          create: async (old) =>
+            createContainer(s, {
+              ...base,
+              number: old.number,
+              name: nameOf(old.number),
+              anonymousVolumes: options.renewAnonVolumes ? {} : await anonymousVolumesOf(s, old.id),
+              quiet: true,
+            }),
+          update: updatePolicy(service.deploy?.update_config),
+          rollback: updatePolicy(service.deploy?.rollback_config),
+          timeout: options.timeout,
+          renewAnonVolumes: options.renewAnonVolumes,
+        }),
       timeout: options.timeout,
     });
     if (plan.create.length > 0 || plan.recreate.length > 0) result.changed.add(name);
@@ -155,6 +174,9 @@ export async function up(s: ComposeSession, project: Project, options: UpOptions
 interface ConvergeSteps {
   create(number: number): Promise<ObservedContainer>;
   recreate(old: ObservedContainer): Promise<ObservedContainer>;
+  /** Replace the diverged containers as a health-gated rolling update (deploy.update_config). */
+  rolling: boolean;
+  rollingUpdate(replace: ObservedContainer[]): Promise<ObservedContainer[]>;
   timeout?: number;
 }
 
@@ -163,6 +185,6 @@ async function convergeService(s: ComposeSession, plan: ServicePlan, steps: Conv
   await Promise.all(plan.remove.map((c) => stopAndRemove(s, c, { timeout: steps.timeout })));
   for (const c of plan.keep) if (c.state === 'running') reporter(s.progress, 'Container', c.name).done('Running');
   const created = await Promise.all(plan.create.map((n) => steps.create(n)));
-  const replaced = await Promise.all(plan.recreate.map((c) => steps.recreate(c)));
+  const replaced = steps.rolling ? await steps.rollingUpdate(plan.recreate) : await Promise.all(plan.recreate.map((c) => steps.recreate(c)));
   return [...plan.keep, ...replaced, ...created].sort((a, b) => a.number - b.number);
 }

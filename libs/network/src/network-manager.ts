@@ -35,7 +35,7 @@ import type { ActivePort, EndpointRecord, NetworkRecord, SandboxRecord } from '.
 /** What the network manager needs to know about containers (the container manager answers). */
 export interface ContainerLookup {
   /** NotFoundError `No such container: x` when there is none. */
-  get(idOrName: string): { id: string; name: string; running: boolean; pid: number; hostsPath: string; resolvConfPath: string };
+  get(idOrName: string): { id: string; name: string; running: boolean; pid: number; hostsPath: string; resolvConfPath: string; health?: string };
 }
 
 export interface NetworkManagerOptions {
@@ -806,7 +806,7 @@ export class NetworkManager {
         if (!network) return undefined;
         const suffix = `.${network.Name.toLowerCase()}`;
         const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
-        const addresses = this.store
+        const matches = this.store
           .endpoints({ networkId })
           .filter((e) => e.IPAddress)
           .filter(
@@ -814,8 +814,12 @@ export class NetworkManager {
               this.currentName(e).toLowerCase() === bare ||
               e.Aliases.some((a) => a.toLowerCase() === bare) ||
               (bare.length >= 12 && e.ContainerID.startsWith(bare)),
-          )
-          .map((e) => e.IPAddress);
+          );
+        // A name several containers answer to (a service's replicas) resolves to the ones that
+        // serve: healthy, or without a healthcheck. Replicas still starting or unhealthy (a rolling
+        // update's new one) get traffic only when no replica serves.
+        const serving = matches.length > 1 ? matches.filter((e) => this.serves(e.ContainerID)) : matches;
+        const addresses = (serving.length > 0 ? serving : matches).map((e) => e.IPAddress);
         return addresses.length > 0 ? addresses : undefined;
       },
       upstreams: (client: string): string[] => {
@@ -827,6 +831,16 @@ export class NetworkManager {
         return hostNameservers(readText(this.options.hostResolvConf ?? '/etc/resolv.conf'));
       },
     };
+  }
+
+  /** Whether a running container serves: healthy, or without a healthcheck. */
+  private serves(containerId: string): boolean {
+    try {
+      const health = this.containers?.get(containerId).health;
+      return health === undefined || health === 'healthy';
+    } catch {
+      return false;
+    }
   }
 
   /** The container's name now (it may have been renamed since it joined), without the slash. */
