@@ -72,7 +72,7 @@ describe('berth compose on a three-service app', () => {
     expect(up.stderr).toContain(' Container ce2e-db-1  Healthy');
     // api started only once db was healthy (its first request to db worked).
     const logs = await compose(['logs', 'api']);
-    expect(logs.stdout).toContain('api-1 | api: db was ready');
+    expect(logs.stdout).toContain('api-1  | api: db was ready');
     const ps = await compose(['ps']);
     expect(ps.stdout.split('\n')[0]).toMatch(/^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
     expect(ps.stdout).toMatch(/ce2e-db-1 .* db .* Up .*\(healthy\)/);

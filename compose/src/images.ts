@@ -148,11 +148,14 @@ export async function pullServices(s: ComposeSession, project: Project, services
  */
 export async function ensureImages(s: ComposeSession, project: Project, services: string[], options: ImageOptions): Promise<Map<string, string>> {
   const present = new Map<string, Awaited<ReturnType<typeof s.engine.inspectImage>>>();
-  const inspect = async (name: string) => {
+  // One inspect per distinct image (thirty services of one image ask once).
+  const byRef = new Map<string, ReturnType<typeof s.engine.inspectImage>>();
+  const inspect = async (name: string, fresh = false) => {
     const ref = imageName(project, name, project.services[name]!);
-    present.set(name, await s.engine.inspectImage(ref));
+    if (fresh || !byRef.has(ref)) byRef.set(ref, s.engine.inspectImage(ref));
+    present.set(name, await byRef.get(ref)!);
   };
-  await Promise.all(services.map(inspect));
+  await Promise.all(services.map((n) => inspect(n)));
   const toPull: string[] = [];
   const toBuild: string[] = [];
   for (const name of services) {
@@ -191,19 +194,22 @@ export async function ensureImages(s: ComposeSession, project: Project, services
     for (const name of toBuild) {
       const service = project.services[name]!;
       if (options.build !== 'always' && policyOf(service, options) !== 'build' && toPull.includes(name)) {
-        await inspect(name);
+        await inspect(name, true);
         if (present.get(name)) continue;
       }
       stillMissing.push(name);
     }
     for (const [name, id] of await buildServices(s, project, stillMissing, options.builder)) ids.set(name, id);
   }
+  // Pulls and builds changed what names point at: ask again (once per image).
+  if (toPull.length > 0 || toBuild.length > 0) byRef.clear();
   await Promise.all(
     services
       .filter((n) => !ids.has(n))
       .map(async (name) => {
         const ref = imageName(project, name, project.services[name]!);
-        const image = toPull.includes(name) || !present.get(name) ? await s.engine.inspectImage(ref) : present.get(name);
+        await inspect(name);
+        const image = present.get(name);
         if (!image) throw new FailedPreconditionError(`service "${name}": image "${ref}" is not present${project.services[name]!.build ? ' (build it with --build)' : ''}`);
         ids.set(name, image.Id);
       }),

@@ -25,3 +25,4 @@ export { createContainer, startContainer, stopContainer, removeContainer, stopAn
 export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs } from './declared-state.js';
 export { ComposeWatcher, type WatcherOptions } from './watcher.js';
 export { rollingUpdate, updatePolicy, wantsRollingUpdate, type UpdatePolicy, type RollingUpdateInput } from './rolling-update.js';
+export { timedEngine, formatTimings, type MethodTiming } from './timed-engine.js';

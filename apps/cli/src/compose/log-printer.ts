@@ -38,7 +38,7 @@ export class LogPrinter {
 
   private prefix(name: string): string {
     if (!this.options.prefix) return '';
-    const text = `${name.padEnd(this.width)}| `;
+    const text = `${name.padEnd(this.width)} | `;
     return this.options.color ? `\x1b[${this.colors.get(name) ?? '0'}m${text}\x1b[0m` : text;
   }
 

@@ -1,5 +1,5 @@
 import { normalizeProjectName, type Project } from '@berth/compose';
-import { GatewayEngine, EngineHealthWaiter, type ComposeSession } from '@berth/compose-controller';
+import { formatTimings, GatewayEngine, EngineHealthWaiter, timedEngine, type ComposeSession, type Engine } from '@berth/compose-controller';
 import { isBerthError } from '@berth/errors';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -14,8 +14,16 @@ export function warn(ctx: CommandContext, text: string): void {
 
 /** A controller session over the gateway for this command; closed when the command ends. */
 export function composeSession(ctx: CommandContext, options: { quiet?: boolean } = {}): ComposeSession {
-  const engine = new GatewayEngine(ctx.host, { env: ctx.io.env as NodeJS.ProcessEnv });
-  ctx.cleanup.push(() => engine.close());
+  const gateway = new GatewayEngine(ctx.host, { env: ctx.io.env as NodeJS.ProcessEnv });
+  let engine: Engine = gateway;
+  // BERTH_COMPOSE_TIMINGS=1: what each gateway call cost, printed when the command ends (profiling).
+  if (ctx.io.env.BERTH_COMPOSE_TIMINGS) {
+    const timed = timedEngine(gateway);
+    engine = timed.engine;
+    const began = performance.now();
+    ctx.cleanup.push(() => ctx.io.stderr.write(`${formatTimings(timed.timings)}\nwall ${(performance.now() - began).toFixed(0)} ms\n`));
+  }
+  ctx.cleanup.push(() => gateway.close());
   return {
     engine,
     health: new EngineHealthWaiter(engine),
