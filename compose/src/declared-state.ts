@@ -56,8 +56,20 @@ export function isKept(d: Declaration | undefined, now = Date.now()): d is Decla
  * then declares the new model `running`. When the change fails, the previous declaration comes
  * back (or none, if there was none).
  */
+/** The platform cannot keep declarations (an older gateway): compose still works, without keeping. */
+export function declarationsUnavailable(err: unknown): boolean {
+  return (err as { code?: string }).code === 'COMPOSE_DECLARATIONS_UNAVAILABLE';
+}
+
 export async function withDeclaration<T>(s: ComposeSession, project: Project, modelFor: (previous?: Declaration) => string, change: () => Promise<T>): Promise<T> {
-  const previous = await s.engine.getDeclaration(project.name);
+  let previous: Declaration | undefined;
+  try {
+    previous = await s.engine.getDeclaration(project.name);
+  } catch (err) {
+    if (!declarationsUnavailable(err)) throw err;
+    s.warn(messageOf(err));
+    return change();
+  }
   const model = modelFor(previous);
   await s.engine.putDeclaration({ name: project.name, modelJson: model, state: 'updating', updatedBy: 'berth compose up' });
   let result: T;
@@ -78,7 +90,10 @@ export async function withDeclaration<T>(s: ComposeSession, project: Project, mo
 
 /** Sets the declared state (`compose stop` → stopped, `start` → running) when the project is declared. */
 export async function setDeclaredState(s: ComposeSession, project: string, state: 'running' | 'stopped'): Promise<void> {
-  const d = await s.engine.getDeclaration(project);
+  const d = await s.engine.getDeclaration(project).catch((err: unknown) => {
+    if (declarationsUnavailable(err)) return undefined;
+    throw err;
+  });
   if (!d || d.state === state) return;
   await s.engine.putDeclaration({ name: d.name, modelJson: d.modelJson, state, updatedBy: `berth compose ${state === 'running' ? 'start' : 'stop'}` }, { expectedRevision: d.revision });
 }
@@ -131,4 +146,13 @@ export async function keepDeclared(s: ComposeSession, project: Project, stillKep
     }
   });
   return created;
+}
+
+/** `down`: forgets the declaration first, so the watcher does not bring back what down removes. */
+export async function undeclare(s: ComposeSession, project: string): Promise<void> {
+  try {
+    await s.engine.deleteDeclaration(project);
+  } catch (err) {
+    if (!declarationsUnavailable(err)) throw err;
+  }
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { NotFoundError } from '@berth/errors';
+import { FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { parseReference } from '@berth/oci';
 import {
   BuilderClient,
@@ -270,14 +270,14 @@ export class GatewayEngine implements Engine {
 
   async putDeclaration(d: Omit<Declaration, 'revision' | 'updatedAt'>, options: { expectedRevision?: number } = {}): Promise<Declaration> {
     const c = this.compose;
-    const res = await unary(c, c.putProject, { declaration: { ...d, revision: 0, updatedAt: '' }, expectedRevision: options.expectedRevision });
+    const res = await unary(c, c.putProject, { declaration: { ...d, revision: 0, updatedAt: '' }, expectedRevision: options.expectedRevision }).catch(unimplemented);
     return declarationOf(res);
   }
 
   async getDeclaration(name: string): Promise<Declaration | undefined> {
     const c = this.compose;
     try {
-      return declarationOf(await unary(c, c.getProject, { name }));
+      return declarationOf(await unary(c, c.getProject, { name }).catch(unimplemented));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
@@ -286,12 +286,12 @@ export class GatewayEngine implements Engine {
 
   async listDeclarations(): Promise<Declaration[]> {
     const c = this.compose;
-    return (await unary(c, c.listProjects, {})).projects.map(declarationOf);
+    return (await unary(c, c.listProjects, {}).catch(unimplemented)).projects.map(declarationOf);
   }
 
   async deleteDeclaration(name: string): Promise<void> {
     const c = this.compose;
-    await unary(c, c.deleteProject, { name });
+    await unary(c, c.deleteProject, { name }).catch(unimplemented);
   }
 
   async *watchDeclarations(signal?: AbortSignal) {
@@ -310,6 +310,18 @@ export class GatewayEngine implements Engine {
       call.cancel();
     }
   }
+}
+
+/** A gateway older than the Compose service answers UNIMPLEMENTED: say what to do about it. */
+function unimplemented(err: unknown): never {
+  const cause = (err as { cause?: { code?: number } }).cause;
+  if (cause?.code === grpc.status.UNIMPLEMENTED) {
+    throw new FailedPreconditionError('the platform does not keep Compose declarations (its gateway predates them): restart it with `berth platform down && berth platform up`', {
+      cause: err,
+      code: 'COMPOSE_DECLARATIONS_UNAVAILABLE',
+    });
+  }
+  throw err;
 }
 
 function declarationOf(d: ProjectDeclaration): Declaration {

@@ -22,7 +22,7 @@ export { waitForServices } from './wait-services.js';
 export { waitForDependency, healthFailure } from './dependency-wait.js';
 export { ensureNetworks, ensureVolumes, usedNetworks, usedVolumes, removeProjectNetworks, removeProjectVolumes } from './project-resources.js';
 export { createContainer, startContainer, stopContainer, removeContainer, stopAndRemove } from './container-ops.js';
-export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs } from './declared-state.js';
+export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs, undeclare, declarationsUnavailable } from './declared-state.js';
 export { ComposeWatcher, type WatcherOptions } from './watcher.js';
 export { rollingUpdate, updatePolicy, wantsRollingUpdate, type UpdatePolicy, type RollingUpdateInput } from './rolling-update.js';
 export { timedEngine, formatTimings, type MethodTiming } from './timed-engine.js';

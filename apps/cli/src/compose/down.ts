@@ -1,4 +1,4 @@
-import { down as downProject } from '@berth/compose-controller';
+import { down as downProject, undeclare } from '@berth/compose-controller';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -11,7 +11,7 @@ export async function down(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const target = await projectTarget(ctx, p);
   const s = composeSession(ctx);
   // Undeclared first, so the compose watcher does not bring back what down removes.
-  if (p.args.length === 0) await s.engine.deleteDeclaration(target.name);
+  if (p.args.length === 0) await undeclare(s, target.name);
   await downProject(s, target.name, target.model, {
     timeout: p.changed.has('timeout') ? (p.values['timeout'] as number) : undefined,
     volumes: p.values['volumes'] as boolean,

@@ -1,4 +1,4 @@
-import { Label, observedContainer, type ObservedContainer } from '@berth/compose-controller';
+import { declarationsUnavailable, Label, observedContainer, type Declaration, type ObservedContainer } from '@berth/compose-controller';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -117,7 +117,11 @@ function projectStatus(containers: ObservedContainer[]): string {
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const s = composeSession(ctx);
   const list = (await s.engine.listContainers({ all: true, labels: [Label.project] })).map(observedContainer).filter((c) => !c.oneoff);
-  const declarations = new Map((await s.engine.listDeclarations()).map((d) => [d.name, d]));
+  const declared = await s.engine.listDeclarations().catch((err: unknown): Declaration[] => {
+    if (declarationsUnavailable(err)) return [];
+    throw err;
+  });
+  const declarations = new Map(declared.map((d) => [d.name, d]));
   const projects = new Map<string, ObservedContainer[]>();
   for (const c of list) {
     const name = c.labels[Label.project]!;

@@ -147,7 +147,7 @@ export async function scale(ctx: CommandContext, p: ParsedArgs): Promise<number>
       recreate: 'never',
       builder: buildSupport(ctx),
     });
-  const declared = await s.engine.getDeclaration(project.name);
+  const declared = await s.engine.getDeclaration(project.name).catch(() => undefined); // no declarations: a plain scale
   if (!declared) {
     await run();
     return 0;
