@@ -70,7 +70,8 @@ describe('a health-gated rolling update', () => {
     // Every address the name resolves to is asked, so a replica the DNS should not answer fails.
     const probe = await p.berth([
       'run', '-d', '--name', 'probe', '--network', 'rolling_default', 'busybox', 'sh', '-c',
-      'while true; do ips=$(nslookup web 2>/dev/null | awk "/^Address: /{print \\$2}"); [ -n "$ips" ] || echo "FAIL no address"; ' +
+      'while true; do out=$(nslookup web 2>&1); ips=$(echo "$out" | awk "/^Address: /{print \\$2}"); ' +
+        '[ -n "$ips" ] || echo "FAIL no address: $(echo "$out" | tr "\\n" " ")"; ' +
         'for ip in $ips; do if timeout 3 wget -q -O /dev/null http://$ip/; then echo OK; else echo "FAIL $ip"; fi; done; sleep 0.1; done',
     ]);
     expect(probe.code, probe.stderr).toBe(0);
