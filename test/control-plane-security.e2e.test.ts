@@ -180,7 +180,7 @@ describe('secrets', () => {
     }
     expect(stored).toContain('audit/bb'); // the audit saw the events of this test
     expect(stored).toContain('app');
-    const logs = ['nats', 'runtime-agent', 'api', 'registry'].map((s) => readFileSync(join(p.dataRoot, 'logs', `${s}.log`), 'latin1')).join('\n');
+    const logs = ['nats', 'runtime-agent', 'builder', 'api', 'registry', 'compose-watcher'].map((s) => readFileSync(join(p.dataRoot, 'logs', `${s}.log`), 'latin1')).join('\n');
     for (const secret of [envSecret, execSecret, password]) {
       expect(stored.includes(secret), `"${secret}" on NATS`).toBe(false);
       expect(logs.includes(secret), `"${secret}" in a service log`).toBe(false);

@@ -1,9 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { BuilderDirectory, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, ComposeProjectStore, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
+import { composeService } from './compose-service.js';
 import {
   BuilderService,
+  ComposeService,
   ContainersService,
   EventsService,
   ImagesService,
@@ -44,6 +46,7 @@ export class Gateway {
   private readonly hosts: ServiceDirectory<AgentAnnouncement>;
   private readonly registries: ServiceDirectory<RegistryAnnouncement>;
   private readonly builders: ServiceDirectory<BuilderAnnouncement>;
+  private readonly composeProjects: ComposeProjectStore;
   private readonly clients = new Map<string, grpc.Client>();
   private connected = true;
 
@@ -84,6 +87,7 @@ export class Gateway {
       noneMessage: 'No image builder is running: start the platform with `berth platform up`',
       log,
     });
+    this.composeProjects = new ComposeProjectStore(nc);
     void this.watchConnection();
   }
 
@@ -106,6 +110,8 @@ export class Gateway {
     server.addService(BuilderService, forwardService(BuilderService, () => this.builderClient()));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
+    // Declared Compose projects (`compose up -d`), kept here in NATS KV for the compose watcher.
+    server.addService(ComposeService, composeService(this.composeProjects));
     server.addService(EventsService, {
       subscribe: handleServerStream<SubscribeEventsRequest, Event>((request, call) => {
         const controller = new AbortController();

@@ -14,6 +14,9 @@ const { values } = parseArgs({
     'nats-nkey': { type: 'string' },
     // Members of this group may use the unix socket (0660 root:<group>); default: root only (0600).
     group: { type: 'string' },
+    // A second, root-only (0600) unix socket for the platform's own clients on this host (the
+    // compose watcher), whatever --listen is: they have no TLS client certificate for a TCP one.
+    'internal-listen': { type: 'string' },
     // TCP needs TLS with client certificates, as dockerd's --tlsverify.
     tlsverify: { type: 'boolean', default: false },
     tlscacert: { type: 'string' },
@@ -64,15 +67,28 @@ const gateway = new Gateway(nc, { log });
 await gateway.start();
 const server = new grpc.Server(channelOptions);
 gateway.register(server);
+const bind = (address: string, creds: grpc.ServerCredentials) =>
+  new Promise<void>((resolve, reject) => server.bindAsync(address, creds, (err) => (err ? reject(err) : resolve())));
+// The internal socket first: once the platform sees --listen answer, the watcher may connect.
+const internal = values['internal-listen'] ? grpcTarget(values['internal-listen']) : undefined;
+if (internal !== undefined && internal !== target) {
+  if (!internal.startsWith('unix:')) fail(`--internal-listen must be a unix socket, not "${values['internal-listen']}"`);
+  rmSync(internal.slice('unix:'.length), { force: true });
+  await bind(internal, grpc.ServerCredentials.createInsecure());
+  chmodSync(internal.slice('unix:'.length), 0o600);
+}
 if (!tcp) rmSync(target.slice('unix:'.length), { force: true });
-await new Promise<void>((resolve, reject) => server.bindAsync(target, credentials, (err) => (err ? reject(err) : resolve())));
+await bind(target, credentials);
 if (!tcp) {
   // Root only, or root and the group's members (docker's `docker` group).
   const socket = target.slice('unix:'.length);
   if (gid !== undefined) chownSync(socket, process.getuid?.() ?? 0, gid);
   chmodSync(socket, gid !== undefined ? 0o660 : 0o600);
 }
-console.log(`berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}`);
+console.log(
+  `berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}` +
+    (internal !== undefined && internal !== target ? `, and on ${values['internal-listen']} (root only)` : ''),
+);
 
 const shutdown = () => {
   server.tryShutdown(() => {

@@ -80,8 +80,10 @@ describe('the builder service', () => {
   it('is listed by platform status as its own service, beside the agent', async () => {
     const res = await p.berth(['platform', 'status', '--data-root', p.dataRoot]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    const rows = new Map(res.stdout.split('\n').slice(1).filter(Boolean).map((l) => [l.split(/\s+/)[0]!, l.split(/\s+/)]));
-    expect([...rows.keys()]).toEqual(['nats', 'runtime-agent', 'builder', 'api', 'registry']);
+    // The table (header, one row per service), then a blank line and the registry's address.
+    const table = res.stdout.split('\n\n')[0]!;
+    const rows = new Map(table.split('\n').slice(1).filter(Boolean).map((l) => [l.split(/\s+/)[0]!, l.split(/\s+/)]));
+    expect([...rows.keys()]).toEqual(['nats', 'runtime-agent', 'builder', 'api', 'registry', 'compose-watcher']);
     expect(rows.get('builder')![2]).toBe('healthy');
     expect(rows.get('builder')![1]).toBe(String(builderPid()));
     expect(rows.get('builder')![1]).not.toBe(rows.get('runtime-agent')![1]);

@@ -8,9 +8,6 @@ import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from '.
 import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js';
 import { checkArgCount, FlagError, type FlagSpec, parseArgs } from './flags.js';
 import { commandHelp, flagUsages } from './help.js';
-
-/** The help layout, for the compose commands that print their own. */
-export { commandHelp } from './help.js';
 import { FormatError } from './table-format.js';
 import { berthVersion } from './version.js';
 

@@ -3,6 +3,7 @@ import { StatusError } from './cli-errors.js';
 import type { CommandDef, Handler } from './command-def.js';
 import type { CliIo, CommandContext } from './context.js';
 import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs, type ParsedArgs } from './flags.js';
+import { composeControllerCommands } from './compose/command-table.js';
 
 /**
  * `berth compose …`: Docker Compose's command line. Compose has options of its own before the
@@ -42,7 +43,14 @@ export const composeCommands: Record<string, CommandDef> = {
     args: {},
     load: () => configHandlers().then((m) => m.config as Handler),
   },
+  ...composeControllerCommands,
 };
+
+/** The global options a subcommand can take: its own short letters win (`logs -f`, `run -p`). */
+function globalFlagsFor(command: CommandDef): FlagSpec[] {
+  const own = new Set(command.flags.map((f) => f.short).filter(Boolean));
+  return composeGlobalFlags.map((f) => (f.short && own.has(f.short) ? { ...f, short: undefined } : f));
+}
 
 function help(): string {
   const width = Math.max(...composeGlobalFlags.map((f) => flagDisplayName(f).length + (f.type === 'bool' ? 0 : f.type.length + 1)));
@@ -83,15 +91,15 @@ export async function composeCommand(words: string[], options: { io: CliIo; host
   const path = `berth compose ${sub}`;
   let parsed: ParsedArgs;
   try {
-    parsed = parseArgs([...command.flags, ...composeGlobalFlags], rest);
+    parsed = parseArgs([...command.flags, ...globalFlagsFor(command)], rest, { interspersed: command.interspersed !== false });
   } catch (e) {
     if (!(e instanceof FlagError)) throw e;
     err(`${e.message}\n\nUsage:  ${path} ${command.usage}\n\nRun '${path} --help' for more information`);
     return 125;
   }
   if (parsed.help) {
-    const { commandHelp } = await import('./cli.js');
-    io.stdout.write(commandHelp({ ...command, flags: [...command.flags, ...composeGlobalFlags] }, path));
+    const { commandHelp } = await import('./help.js');
+    io.stdout.write(commandHelp({ ...command, flags: [...command.flags, ...globalFlagsFor(command)] }, path, { columns: io.stdout.isTTY ? io.stdout.columns : undefined }));
     return 0;
   }
   const bad = checkArgCount(command.args, parsed.args.length, path);

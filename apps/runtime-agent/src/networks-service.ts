@@ -51,6 +51,10 @@ export function networksService(networks: NetworkManager): NetworksServer {
   };
 }
 
+function hasHealthcheck(test: string[] | undefined): boolean {
+  return test !== undefined && test.length > 0 && test[0] !== 'NONE';
+}
+
 /** What the network manager asks the container manager (names, running state, pid, /etc files). */
 export function containerLookup(manager: () => ContainerManager | undefined): ContainerLookup {
   return {
@@ -65,6 +69,9 @@ export function containerLookup(manager: () => ContainerManager | undefined): Co
         pid: rec.State.Pid,
         hostsPath: rec.HostsPath,
         resolvConfPath: rec.ResolvConfPath,
+        // A container with a healthcheck is `starting` until its health state exists (the network
+        // is up before the first probe), so the DNS does not send it traffic too early.
+        health: rec.State.Health?.Status ?? (hasHealthcheck(rec.Config.Healthcheck?.Test) ? 'starting' : undefined),
       };
     },
   };

@@ -9,3 +9,4 @@ export * from './builder-directory.js';
 export * from './nats-permissions.js';
 export * from './nats-connect.js';
 export * from './deadline.js';
+export * from './compose-projects.js';

@@ -1,4 +1,4 @@
-import { BUILDERS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
+import { BUILDERS_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -6,14 +6,16 @@ import { BUILDERS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, RE
  *
  * | role      | may publish                                                  | may read                |
  * | --------- | ------------------------------------------------------------ | ----------------------- |
- * | gateway   | the JetStream API (reads events, hosts, registries, builders) | its inbox               |
+ * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
+ * |           | $KV.compose-projects.> (declared Compose projects)            |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>                       | its inbox               |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
  * DELETE) only the streams they write to. None but the gateway may read a KV bucket or consume
- * the event stream, so only the gateway learns agents' addresses. Replies (JetStream acks, API
+ * the event stream, so only the gateway learns agents' addresses; the gateway alone writes the
+ * `compose-projects` bucket (the compose watcher reads it through the gateway's Compose service). Replies (JetStream acks, API
  * answers) reach a connection on its own inbox prefix (`inboxPrefix`), which nobody else may
  * subscribe to. Everything not listed is denied by nats-server.
  */
@@ -38,7 +40,7 @@ export function inboxPrefix(identity: NatsIdentity): string {
 /** The nats-server permissions of `identity`. */
 export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
-  if (identity.role === 'gateway') return { publish: ['$JS.API.>'], subscribe };
+  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>')], subscribe };
   if (!identity.host) throw new Error(`A NATS identity of role "${identity.role}" needs its host id`);
   const host = subjectToken(identity.host);
   const events = `${EVENTS_SUBJECT_PREFIX}.${host}`;

@@ -12,12 +12,15 @@
  *                                   (NATS subject $KV.registries.<host id>.<port>, stream KV_registries)
  *   KV bucket builders              key = host id, value = proto berth.v1.BuilderAnnouncement, TTL'd heartbeat
  *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
+ *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
+ *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
 export const HOSTS_BUCKET = 'hosts';
 export const REGISTRIES_BUCKET = 'registries';
 export const BUILDERS_BUCKET = 'builders';
+export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

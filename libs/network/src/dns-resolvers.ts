@@ -7,7 +7,8 @@ import type { NetworkRecord } from './types.js';
 /**
  * The embedded DNS servers, one per user-defined network on its gateway address (port 53), like
  * Docker's 127.0.0.11: container names, aliases and 12+ character id prefixes of the network's
- * running containers resolve to their addresses; other names go to the container's `--dns` or the
+ * running containers resolve to their addresses (a name several containers share, to those that
+ * serve: healthy or without a healthcheck); other names go to the container's `--dns` or the
  * host's nameservers, except on `--internal` networks.
  */
 export class DnsResolvers {
@@ -49,7 +50,7 @@ export class DnsResolvers {
         if (!network) return undefined;
         const suffix = `.${network.Name.toLowerCase()}`;
         const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
-        const addresses = store
+        const matches = store
           .endpoints({ networkId })
           .filter((e) => e.IPAddress)
           .filter(
@@ -57,8 +58,12 @@ export class DnsResolvers {
               this.currentName(e.ContainerID, e.ContainerName).toLowerCase() === bare ||
               e.Aliases.some((a) => a.toLowerCase() === bare) ||
               (bare.length >= 12 && e.ContainerID.startsWith(bare)),
-          )
-          .map((e) => e.IPAddress);
+          );
+        // A name several containers answer to (a service's replicas) resolves to the ones that
+        // serve: healthy, or without a healthcheck. Replicas still starting or unhealthy (a rolling
+        // update's new one) get traffic only when no replica serves.
+        const serving = matches.length > 1 ? matches.filter((e) => this.serves(e.ContainerID)) : matches;
+        const addresses = (serving.length > 0 ? serving : matches).map((e) => e.IPAddress);
         return addresses.length > 0 ? addresses : undefined;
       },
       upstreams: (client: string): string[] => {
@@ -70,6 +75,16 @@ export class DnsResolvers {
         return hostNameservers(readHostFile(this.hostResolvConf));
       },
     };
+  }
+
+  /** Whether a running container serves: healthy, or without a healthcheck. */
+  private serves(containerId: string): boolean {
+    try {
+      const health = this.ctx.lookup().get(containerId).health;
+      return health === undefined || health === 'healthy';
+    } catch {
+      return false; // no lookup yet, or the container is gone: it serves nothing
+    }
   }
 
   /** The container's name now (it may have been renamed since it joined), without the slash. */

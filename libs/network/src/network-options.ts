@@ -11,7 +11,16 @@ import type { IpamRequest } from './ipam.js';
 /** What the network manager needs to know about containers (the container manager answers). */
 export interface ContainerLookup {
   /** NotFoundError `No such container: x` when there is none. */
-  get(idOrName: string): { id: string; name: string; running: boolean; pid: number; hostsPath: string; resolvConfPath: string };
+  get(idOrName: string): {
+    id: string;
+    name: string;
+    running: boolean;
+    pid: number;
+    hostsPath: string;
+    resolvConfPath: string;
+    /** Its health status (`starting`, `healthy`, `unhealthy`); undefined without a healthcheck. */
+    health?: string;
+  };
 }
 
 export interface NetworkManagerOptions {

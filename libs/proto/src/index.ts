@@ -6,6 +6,7 @@ export * from './generated/berth/v1/volumes.js';
 export * from './generated/berth/v1/registry.js';
 export * from './generated/berth/v1/builder.js';
 export * from './generated/berth/v1/networks.js';
+export * from './generated/berth/v1/compose.js';
 export * from './grpc.js';
 export * from './forward.js';
 export * from './generated/berth/v1/content.js';

@@ -91,7 +91,7 @@ export function parseOutput(text: string): OutputSpec {
  * Every credential of the Docker config file, per registry domain (docker sends them all with a
  * build: the Dockerfile's base images, the pushed tags and the caches may be on any registry).
  */
-async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegistryAuth[]> {
+export async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegistryAuth[]> {
   const config = new DockerConfig(undefined, ctx.io.env);
   const text = await readFile(config.file, 'utf8').catch(() => '');
   let keys: string[] = [];
@@ -293,6 +293,16 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
   const iidfile = str(p, 'iidfile');
   if (iidfile) await writeFile(iidfile, imageId);
   return 0;
+}
+
+/**
+ * A local context directory as one tar, `.dockerignore` applied as `berth build` applies it: what
+ * `berth compose build` sends (no file sync for those yet).
+ */
+export async function* contextStream(dir: string, dockerfileRel?: string): AsyncGenerator<Buffer> {
+  const keep = ['.dockerignore', ...(dockerfileRel ? [dockerfileRel, `${dockerfileRel}.dockerignore`] : [])];
+  const files = await listContext(dir, { patterns: await ignorePatterns(dir, dockerfileRel), keep });
+  yield* packFiles(dir, files);
 }
 
 /** The patterns of `<Dockerfile>.dockerignore` (beside a Dockerfile inside the context), else `.dockerignore`. */

@@ -1,0 +1,100 @@
+import type { KV, KvEntry, NatsConnection } from 'nats';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/errors';
+import { ProjectDeclaration } from '@berth/proto';
+import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
+
+/** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
+const validName = /^[a-z0-9][a-z0-9_-]*$/;
+
+export interface ProjectChangeEntry {
+  operation: 'put' | 'delete';
+  name: string;
+  declaration?: ProjectDeclaration;
+}
+
+/**
+ * The declared Compose projects, in the KV bucket `compose-projects` (one key per project name,
+ * no TTL, last value only). The gateway serves it to clients (`compose up -d` puts, `down`
+ * deletes); the compose watcher reads and watches it to keep projects as declared.
+ */
+export class ComposeProjectStore {
+  private kv?: KV;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  private async bucket(): Promise<KV> {
+    this.kv ??= await this.nc.jetstream().views.kv(COMPOSE_PROJECTS_BUCKET, { history: 1 });
+    return this.kv;
+  }
+
+  private static check(name: string): void {
+    if (!validName.test(name)) throw new InvalidArgumentError(`invalid project name "${name}": must consist only of lowercase alphanumeric characters, hyphens and underscores, starting with a letter or digit`);
+  }
+
+  private static decode(entry: KvEntry): ProjectDeclaration {
+    return { ...ProjectDeclaration.decode(entry.value), revision: entry.revision };
+  }
+
+  /**
+   * Stores a declaration. With `expectedRevision`, only over that revision (0: only when absent);
+   * ConflictError otherwise. @returns it with its new revision.
+   */
+  async put(declaration: ProjectDeclaration, expectedRevision?: number): Promise<ProjectDeclaration> {
+    ComposeProjectStore.check(declaration.name);
+    const kv = await this.bucket();
+    const value: ProjectDeclaration = { ...declaration, revision: 0, updatedAt: new Date().toISOString() };
+    const bytes = ProjectDeclaration.encode(value).finish();
+    let revision: number;
+    try {
+      if (expectedRevision === undefined) revision = await kv.put(declaration.name, bytes);
+      else if (expectedRevision === 0) revision = await kv.create(declaration.name, bytes);
+      else revision = await kv.update(declaration.name, bytes, expectedRevision);
+    } catch (err) {
+      if (expectedRevision !== undefined) throw new ConflictError(`project "${declaration.name}" was changed meanwhile (expected revision ${expectedRevision})`, { cause: err });
+      throw err;
+    }
+    return { ...value, revision };
+  }
+
+  async get(name: string): Promise<ProjectDeclaration> {
+    ComposeProjectStore.check(name);
+    const entry = await (await this.bucket()).get(name);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) throw new NotFoundError(`no declared project "${name}"`);
+    return ComposeProjectStore.decode(entry);
+  }
+
+  async list(): Promise<ProjectDeclaration[]> {
+    const kv = await this.bucket();
+    // Read every key first: a kv.get() while the keys() iterator is open ends that iterator early.
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    const out: ProjectDeclaration[] = [];
+    for (const key of keys.sort()) {
+      const entry = await kv.get(key);
+      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(ComposeProjectStore.decode(entry));
+    }
+    return out;
+  }
+
+  async delete(name: string): Promise<void> {
+    ComposeProjectStore.check(name);
+    await (await this.bucket()).delete(name);
+  }
+
+  /** The current declarations, then every change, until `signal` aborts. */
+  async *watch(signal?: AbortSignal): AsyncGenerator<ProjectChangeEntry> {
+    const kv = await this.bucket();
+    const iterator = await kv.watch();
+    const stop = () => iterator.stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const entry of iterator) {
+        if (entry.operation === 'PUT' && entry.value.length > 0) yield { operation: 'put', name: entry.key, declaration: ComposeProjectStore.decode(entry) };
+        else yield { operation: 'delete', name: entry.key };
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      iterator.stop();
+    }
+  }
+}

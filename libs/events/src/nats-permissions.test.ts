@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { inboxPrefix, natsPermissions } from './nats-permissions.js';
+
+describe('natsPermissions', () => {
+  it('lets the gateway use the JetStream API and write the declared Compose projects, nothing else', () => {
+    expect(natsPermissions({ role: 'gateway' })).toEqual({
+      publish: ['$JS.API.>', '$KV.compose-projects.>'],
+      subscribe: ['_INBOX_gateway.>'],
+    });
+  });
+
+  it("confines a host's services to their own subjects, keys and streams", () => {
+    const agent = natsPermissions({ role: 'agent', host: 'h.1' });
+    expect(agent.publish).toContain('berth.events.h_1.>');
+    expect(agent.publish).toContain('$KV.hosts.h_1');
+    expect(agent.publish.some((s) => s.includes('compose-projects'))).toBe(false);
+    expect(agent.subscribe).toEqual([`${inboxPrefix({ role: 'agent', host: 'h.1' })}.>`]);
+    expect(natsPermissions({ role: 'builder', host: 'h' }).publish).toEqual([
+      'berth.events.h.builder.>',
+      '$KV.builders.h',
+      '$JS.API.INFO',
+      '$JS.API.STREAM.INFO.EVENTS',
+      '$JS.API.STREAM.CREATE.EVENTS',
+      '$JS.API.STREAM.INFO.KV_builders',
+      '$JS.API.STREAM.CREATE.KV_builders',
+    ]);
+    expect(() => natsPermissions({ role: 'registry' })).toThrow('A NATS identity of role "registry" needs its host id');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * End to end: declared state kept by the compose watcher (started by `berth platform up`). `up -d`
+ * declares the project; a container removed by hand comes back with its name; `compose ls` shows
+ * the declaration; `stop` pauses the keeping; `down` removes the declaration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestPlatform, type TestPlatform } from '@berth/testing';
+
+let p: TestPlatform;
+const dir = mkdtempSync(join(tmpdir(), 'berth-compose-watch-'));
+const file = join(dir, 'compose.yaml');
+
+beforeAll(async () => {
+  writeFileSync(
+    file,
+    `services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+    deploy: {replicas: 2}
+`,
+  );
+  p = await startTestPlatform();
+  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
+  expect(boot.code, boot.stderr).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await p?.berth(['compose', '-f', file, '-p', 'kept', 'down', '-t', '1']).catch(() => undefined);
+  await p?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const compose = (args: string[]) => p.berth(['compose', '-f', file, '-p', 'kept', ...args]);
+
+async function running(): Promise<Map<string, string>> {
+  const r = await compose(['ps', '--format', '{{.Name}} {{.ID}}', '--no-trunc']);
+  return new Map(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+}
+
+/** Polls until `check` holds, or fails with what was last seen. */
+async function eventually<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value instanceof Map ? [...value] : value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('the compose watcher', () => {
+  it('brings back a container of a declared project that was removed by hand', async () => {
+    const up = await compose(['up', '-d']);
+    expect(up.code, up.stderr).toBe(0);
+    const before = await running();
+    expect([...before.keys()].sort()).toEqual(['kept-app-1', 'kept-app-2']);
+    const ls = await p.berth(['compose', 'ls']);
+    expect(ls.stdout).toMatch(/kept\s+running\(2\)\s+\S+compose\.yaml\s+running/);
+    const rm = await p.berth(['rm', '-f', 'kept-app-2']);
+    expect(rm.code, rm.stderr).toBe(0);
+    const after = await eventually('kept-app-2 back', running, (m) => m.has('kept-app-2') && m.get('kept-app-2') !== before.get('kept-app-2'));
+    expect(after.get('kept-app-1')).toBe(before.get('kept-app-1'));
+  });
+
+  it('leaves a stopped project alone, and forgets it on down', async () => {
+    expect((await compose(['stop', '-t', '1'])).code).toBe(0);
+    expect((await p.berth(['compose', 'ls', '-a'])).stdout).toMatch(/kept\s+exited\(2\)\s+\S+\s+stopped/);
+    expect((await compose(['rm', '-f'])).code).toBe(0);
+    expect((await compose(['start'])).code).not.toBe(0); // nothing to start: the watcher did not recreate them
+    const up = await compose(['up', '-d']);
+    expect(up.code, up.stderr).toBe(0);
+    const down = await compose(['down', '-t', '1']);
+    expect(down.code, down.stderr).toBe(0);
+    expect((await p.berth(['compose', 'ls', '-a'])).stdout).not.toContain('kept');
+  });
+});
