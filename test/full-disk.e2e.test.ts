@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
-import { BERTH_CLI, freePort, sweepContainers, type CliResult } from '@berth/testing';
+import { BERTH_CLI, sweepContainers, type CliResult } from '@berth/testing';
 
 let scratch: string;
 let dataRoot: string;
@@ -78,7 +78,9 @@ beforeAll(async () => {
   sh('truncate', ['-s', '64M', image]);
   sh('mkfs.ext4', ['-q', '-F', image]);
   sh('mount', ['-o', 'loop', image, dataRoot]);
-  settings = await platformUp({ dataRoot, apiAddress: `127.0.0.1:${await freePort()}`, timeoutMs: 60_000 });
+  // The gateway on its default unix socket (<data-root>/run/api.sock): TCP needs TLS. A free
+  // registry port, as startTestPlatform picks one, rather than racing other platforms for 5000.
+  settings = await platformUp({ dataRoot, registryPort: 0, timeoutMs: 60_000 });
   const boot = await berth(['image', 'bootstrap', 'busybox']);
   expect(boot.code, boot.stderr).toBe(0);
 }, 180_000);

@@ -20,6 +20,7 @@ let address: string;
 let dir: string;
 
 beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'berth-value-errors-'));
   server = new grpc.Server();
   server.addService(ContainersService, {
     create: handleUnary(async (req: CreateContainerRequest) => {
@@ -27,11 +28,9 @@ beforeAll(async () => {
       return { id: 'f'.repeat(64), warnings: [] };
     }),
   } as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  address = `127.0.0.1:${port}`;
-  dir = mkdtempSync(join(tmpdir(), 'berth-value-errors-'));
+  // A unix socket, as the platform's gateway: the CLI refuses TCP without TLS.
+  address = `unix:${join(dir, 'api.sock')}`;
+  await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
 });
 
 afterAll(async () => {
