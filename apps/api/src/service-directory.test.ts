@@ -51,7 +51,9 @@ describe('untrustedReason', () => {
 });
 
 describe('ServiceDirectory', () => {
-  const make = (list: () => Promise<Entry[]>, connected = () => true, log: string[] = []) =>
+  // freshMs 0: every pick reads the list again (unless NATS is down or a read just failed), so a
+  // test never waits for a cached list to go stale.
+  const make = (list: () => Promise<Entry[]>, connected = () => true, log: string[] = [], freshMs = 0) =>
     new ServiceDirectory<Entry>({
       list,
       id: (e) => `host ${e.id}`,
@@ -60,7 +62,7 @@ describe('ServiceDirectory', () => {
       connected,
       noneMessage: 'No runtime agent is running',
       log: (l) => log.push(l),
-      freshMs: 50,
+      freshMs,
       timeoutMs: 200,
     });
 
@@ -73,8 +75,7 @@ describe('ServiceDirectory', () => {
       { id: 'fake', address: `unix:${evil}`, startedAt: 2 },
     ], () => true, log);
     expect((await directory.pick(0)).id).toBe('real');
-    await new Promise((r) => setTimeout(r, 60));
-    expect((await directory.pick(0)).id).toBe('real');
+    expect((await directory.pick(0)).id).toBe('real'); // read again, the ignored entry not logged again
     expect(log).toEqual([`Ignoring "host fake" announced on NATS: socket "${evil}" is owned by uid 65534, not root`]);
   });
 
@@ -97,7 +98,6 @@ describe('ServiceDirectory', () => {
     expect((await directory.pick(0)).id).toBe('a');
     up = false;
     mode = 'hang';
-    await new Promise((r) => setTimeout(r, 60));
     let started = Date.now();
     expect((await directory.pick(0)).id).toBe('a'); // disconnected: no read at all
     expect(Date.now() - started).toBeLessThan(50);
@@ -110,6 +110,15 @@ describe('ServiceDirectory', () => {
     expect((await directory.pick(0)).id).toBe('a'); // and no new read for a while after a failure
     expect(reads).toBe(2);
     expect(log).toEqual(['Cannot read the service directory from NATS, using what was last read: no answer within 0.2 s']);
+  });
+
+  it('reuses a list it read within freshMs, without asking NATS', async () => {
+    const good = await socketAt('fresh.sock');
+    let reads = 0;
+    const directory = make(async () => (reads++, [{ id: 'a', address: `unix:${good}`, startedAt: 1 }]), () => true, [], 60_000);
+    expect((await directory.pick(0)).id).toBe('a');
+    expect((await directory.pick(0)).id).toBe('a');
+    expect(reads).toBe(1);
   });
 
   it('picks among the entries `where` accepts (the builder of one host), with its own message', async () => {

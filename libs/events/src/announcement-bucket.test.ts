@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BuilderAnnouncement } from '@berth/proto';
 import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
 import { AnnouncementBucket, BuilderDirectory, connectNats } from './index.js';
@@ -55,7 +55,11 @@ describe('AnnouncementBucket', () => {
     expect(await ids(b)).toEqual(['kept', 'once']);
     await until('the unrenewed entry to expire', async () => (await ids(b)).length === 1);
     expect(await ids(b)).toEqual(['kept']);
-    await new Promise((r) => setTimeout(r, TTL_MS)); // two TTLs in all: renewed meanwhile
+    // Renewed every TTL / 3: three more renewals take it past another TTL, and it is still there.
+    const kv = await nc.jetstream().views.kv('test-lifetime');
+    const revision = async () => (await kv.get('kept'))?.revision ?? 0;
+    const seen = await revision();
+    await until('three more renewals', async () => (await revision()) >= seen + 3);
     expect(await ids(b)).toEqual(['kept']);
     await stop();
     expect(await ids(b)).toEqual([]);
@@ -74,9 +78,11 @@ describe('AnnouncementBucket', () => {
     const b = bucket('test-outage');
     const errors: string[] = [];
     const stop = await b.keepAnnounced(entry('survivor'), { onError: (err) => errors.push((err as Error).message) });
+    const attempts = vi.spyOn(b, 'announce'); // each renewal is one announce()
     await nats.stop();
     await until('a failed renewal', async () => errors.length > 0, 20_000);
-    await new Promise((r) => setTimeout(r, TTL_MS)); // more renewals fail meanwhile
+    const failedBefore = attempts.mock.calls.length;
+    await until('two more renewals (failing too)', async () => attempts.mock.calls.length >= failedBefore + 2, 20_000);
     expect(errors).toHaveLength(1);
     nats = await startNatsServer(dir.path, { port: nats.port });
     // The entry expired while NATS was away (or with it); the next renewal writes it again.

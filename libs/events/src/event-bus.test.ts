@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
 import { EventBus, HostRegistry, eventSubject } from './index.js';
 
@@ -93,11 +93,15 @@ describe('EventBus while NATS is down', () => {
       await bus.ensureStream();
       const start = Date.now();
       bus.emit({ type: 'container', action: 'create', id: 'before' });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(bus.pending).toBe(0);
+      await vi.waitFor(() => expect(bus.pending).toBe(0), { timeout: 10_000, interval: 20 });
 
+      // Stopped, and the client has noticed (the bus listens to the same status events, and was
+      // told first: it subscribed first).
+      const disconnected = (async () => {
+        for await (const s of nc.status()) if (s.type === 'disconnect') return;
+      })();
       await nats.stop();
-      await new Promise((r) => setTimeout(r, 200));
+      await disconnected;
       for (const id of ['c1', 'c2', 'c3']) expect(bus.emit({ type: 'container', action: 'start', id }).actor?.id).toBe(id); // never waits
       expect(bus.pending).toBe(3);
       const small = new EventBus(nc, 'host-2', { maxBuffered: 2, log: (l) => lines.push(`small: ${l}`) });
@@ -111,9 +115,7 @@ describe('EventBus while NATS is down', () => {
       expect(Date.now() - started).toBeLessThan(500);
 
       nats = await startNatsServer(dir.path, { port: nats.port });
-      const deadline = Date.now() + 10_000;
-      while ((bus.pending > 0 || small.pending > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(bus.pending + small.pending).toBe(0);
+      await vi.waitFor(() => expect(bus.pending + small.pending).toBe(0), { timeout: 10_000, interval: 50 });
       const ids = [];
       for await (const e of bus.subscribe({ since: start, until: Date.now() })) ids.push(e.actor?.id);
       // Each bus keeps its own order (the two drain side by side).

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContentStore } from '@berth/content';
 import { FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { ImageStore } from '@berth/images';
@@ -135,8 +135,8 @@ describe('leases', () => {
     await writeFile(join(root, 'rootfs', 'new-file'), 'x');
     expect(await worker.leaseManager.collectExpired()).toEqual([]);
     await worker.leases.renew(lease.id, 300);
-    await new Promise((r) => setTimeout(r, 350)); // past the expiry: the point of the test
-    expect(await worker.leaseManager.collectExpired()).toEqual([lease.id]);
+    // Collected once the renewed TTL has run out (before that, collecting finds nothing to do).
+    await vi.waitFor(async () => expect(await worker.leaseManager.collectExpired()).toEqual([lease.id]), { timeout: 5_000, interval: 50 });
     expect((await mountPoints()).some((m) => m.target.startsWith(root))).toBe(false);
     expect(existsSync(root)).toBe(false);
     await expect(worker.snapshots.stat('left-mounted')).rejects.toThrow('Snapshot "left-mounted" does not exist');
