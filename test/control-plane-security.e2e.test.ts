@@ -322,7 +322,7 @@ describe('the API socket', () => {
       const rogue = await p.berth(['-H', host, '--tlsverify', '--tlscacert', tls.ca, '--tlscert', tls.rogueCert, '--tlskey', tls.rogueKey, 'ps']);
       expect(rogue.code).toBe(1);
       expect(rogue.stderr).toBe(
-        `Cannot connect to the Berth platform at ${host}: TLS handshake failed: Failed to connect (the gateway wants a client certificate signed by its CA: --tlscert, --tlskey)\n`,
+        `Cannot connect to the Berth platform at ${host}: TLS handshake failed: the gateway closed the connection (the gateway wants a client certificate signed by its CA: --tlscert, --tlskey)\n`,
       );
       const none = await p.berth(['-H', host, 'ps']);
       expect(none).toMatchObject({ code: 1, stderr: `Cannot connect to the Berth platform at ${host} without TLS: the gateway serves TCP only with client certificates; add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY\n` });
@@ -340,6 +340,11 @@ describe('the API socket', () => {
     expect(lines.filter((l) => l.includes('to apply new settings')).map((l) => l.split(' ')[1])).toEqual(['api', 'registry']);
     const stat = statSync(socket);
     expect({ mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid }).toEqual({ mode: 0o660, uid: 0, gid: group.gid });
+    // The compose watcher's socket stays root's whatever the group.
+    const internal = statSync(join(p.settings.runRoot, 'api-internal.sock'));
+    expect({ mode: internal.mode & 0o777, uid: internal.uid, gid: internal.gid }).toEqual({ mode: 0o600, uid: 0, gid: 0 });
+    const inside = await user.run([BERTH_CLI, 'ps'], { groups: [group.gid], env: { BERTH_HOST: `unix:${join(p.settings.runRoot, 'api-internal.sock')}` } });
+    expect(inside.stderr).toContain(`permission denied on ${join(p.settings.runRoot, 'api-internal.sock')}`);
     const member = await berthAsUser(['ps'], [group.gid]);
     expect(member.code, member.stderr).toBe(0);
     expect(member.stdout).toMatch(/^CONTAINER ID/);

@@ -38,14 +38,16 @@ function connectionMessage(detail: string, host: string): string {
     return `Cannot connect to the Berth platform at ${host}: permission denied on ${path} (run as root, or as a member of the group set with \`berth platform up --group\`)`;
   }
   // On TCP the gateway speaks TLS only; a connection it accepted and then closed is a refused
-  // client certificate (grpc-js says no more than "Failed to connect" then).
+  // client certificate: grpc-js says "Failed to connect" or "read ECONNRESET" then, depending on
+  // when the close reached it, so both read the same.
   const tcp = !/^unix:/.test(host);
   if (/SSL|TLS|certificate|handshake/i.test(detail) || (tcp && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT/.test(detail))) {
-    const why = detail
+    const stripped = detail
       .replace(/^Cannot connect to the Berth platform: (No connection established\. Last error: )?/, '')
       .replace(/\.? Resolution note: ?$/, '')
       .replace(/^Error: /, '')
       .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, ''); // grpc-js stamps "Failed to connect" with a time
+    const why = /^(Failed to connect|read ECONNRESET)$/.test(stripped) ? 'the gateway closed the connection' : stripped;
     return `Cannot connect to the Berth platform at ${host}: TLS handshake failed: ${why} (the gateway wants a client certificate signed by its CA: --tlscert, --tlskey)`;
   }
   return `Cannot connect to the Berth platform at ${host}. Is the platform running?`;
