@@ -74,10 +74,12 @@ services:
     ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 64}
     devices: ["/dev/fuse:/dev/fuse:rw"]
     shm_size: 128m
-    ipc: shareable
+    ipc: service:db
     pid: host
     group_add: [audio]
     logging: {driver: local, options: {max-size: 1m}}
+  db:
+    image: busybox
 `);
     expect(spec.resources).toMatchObject({
       memorySwap: -1,
@@ -91,7 +93,7 @@ services:
       ],
       devices: [{ pathOnHost: '/dev/fuse', pathInContainer: '/dev/fuse', cgroupPermissions: 'rw' }],
     });
-    expect({ shm: spec.shmSize, ipc: spec.ipcMode, pid: spec.pidMode, groups: spec.groupAdd }).toEqual({ shm: 128 * 1024 * 1024, ipc: 'shareable', pid: 'host', groups: ['audio'] });
+    expect({ shm: spec.shmSize, ipc: spec.ipcMode, pid: spec.pidMode, groups: spec.groupAdd }).toEqual({ shm: 128 * 1024 * 1024, ipc: 'container:p-db-1', pid: 'host', groups: ['audio'] });
     expect(spec.logConfig).toEqual({ type: 'local', config: { 'max-size': '1m' } });
     expect(warnings).toEqual([]);
   });

@@ -187,6 +187,12 @@ function networkMode(input: ContainerSpecInput): string | undefined {
   return mode;
 }
 
+/** `ipc` / `pid` as `docker run` takes them: Compose's `service:NAME` is that service's container. */
+function namespaceMode(input: ContainerSpecInput, mode: string | undefined): string {
+  if (mode?.startsWith('service:')) return `container:${input.containerOf(mode.slice('service:'.length))}`;
+  return mode ?? '';
+}
+
 /** The create request (and the networks to connect before start) for one container of a service. */
 export function containerPlan(input: ContainerSpecInput): ContainerPlan {
   const { project, service, serviceName } = input;
@@ -247,8 +253,8 @@ export function containerPlan(input: ContainerSpecInput): ContainerPlan {
     },
     shmSize: service.shm_size ? parseBytes(service.shm_size) : 0,
     sysctls: service.sysctls ?? {},
-    ipcMode: service.ipc ?? '',
-    pidMode: service.pid ?? '',
+    ipcMode: namespaceMode(input, service.ipc),
+    pidMode: namespaceMode(input, service.pid),
     utsMode: service.uts ?? '',
     cgroupnsMode: service.cgroup ?? '',
     groupAdd: service.group_add ?? [],
