@@ -24,6 +24,7 @@ export {
   NetworksService,
   RegistryService,
   VolumesService,
+  ComposeService,
   ContentService,
   SnapshotsService,
   LeasesService,

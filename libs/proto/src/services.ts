@@ -5,6 +5,7 @@
  */
 import { SystemService as system } from './generated/berth/v1/agent.js';
 import { BuilderService as builder } from './generated/berth/v1/builder.js';
+import { ComposeService as compose } from './generated/berth/v1/compose.js';
 import { ContainersService as containers } from './generated/berth/v1/containers.js';
 import { EventsService as events } from './generated/berth/v1/events.js';
 import { ImagesService as images } from './generated/berth/v1/images.js';
@@ -34,6 +35,9 @@ export const RegistryService = guardDecoding(registry);
 export type RegistryService = typeof registry;
 export const VolumesService = guardDecoding(volumes);
 export type VolumesService = typeof volumes;
+// The gateway's declared Compose projects (compose-up).
+export const ComposeService = guardDecoding(compose);
+export type ComposeService = typeof compose;
 
 // The agent's worker services, which the host's builder (apps/builder) works through.
 export const ContentService = guardDecoding(content);
