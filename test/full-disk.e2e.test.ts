@@ -39,7 +39,8 @@ function berth(args: string[]): Promise<CliResult> {
   });
 }
 
-const agentPid = () => Number(readFileSync(join(settings!.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
+const pidOf = (service: string) => Number(readFileSync(join(settings!.runRoot, 'platform', `${service}.pid`), 'utf8'));
+const agentPid = () => pidOf('runtime-agent');
 /**
  * Gone from /proc, not merely a zombie: platformUp takes a zombie for a running service (kill -0
  * succeeds) and would not start a new one. This process spawned the agent, so it reaps it soon.
@@ -60,8 +61,8 @@ function unfill(): void {
   rmSync(join(dataRoot, 'fill-2'), { force: true });
 }
 
-async function stopAgent(signal: NodeJS.Signals): Promise<void> {
-  const pid = agentPid();
+async function stopAgent(signal: NodeJS.Signals, service = 'runtime-agent'): Promise<void> {
+  const pid = pidOf(service);
   process.kill(pid, signal);
   const deadline = Date.now() + 20_000;
   while (alive(pid)) {
@@ -147,8 +148,12 @@ describe('a full data root', () => {
     expect((await berth(['ps', '-a', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['exiter', 'idle2']);
     expect(alive(pid)).toBe(true);
 
-    // The exit code reached the database, not only the agent's memory.
+    // The exit code reached the database, not only the agent's memory. nats-server keeps its
+    // JetStream store on the same disk: a write that failed there for lack of space can leave it
+    // not answering JetStream requests until it restarts (nats-server's own behaviour, which the
+    // agent, needing NATS to start, cannot work around), so it is restarted with the agent.
     await stopAgent('SIGTERM');
+    await stopAgent('SIGTERM', 'nats');
     await platformUp({ dataRoot });
     expect(await inspect('exiter', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 3');
   }, 180_000);

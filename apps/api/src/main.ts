@@ -2,7 +2,7 @@ import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix } from '@berth/events';
-import { groupId } from '@berth/platform';
+import { groupId, serviceLog } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Gateway } from './gateway.js';
 
@@ -25,7 +25,8 @@ const { values } = parseArgs({
   },
 });
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
+const log = serviceLog();
 const fail = (message: string): never => {
   console.error(`berth-api: ${message}`);
   process.exit(2);

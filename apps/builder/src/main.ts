@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
 import { BuilderDirectory, connectNats, inboxPrefix } from '@berth/events';
-import { readRegistryAuth } from '@berth/platform';
+import { readRegistryAuth, serviceLog } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -42,7 +42,8 @@ if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
   process.exit(2);
 }
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
+const log = serviceLog();
 const dataRoot = values['data-root']!;
 const agentAddress = values.agent!;
 

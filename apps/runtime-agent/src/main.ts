@@ -2,7 +2,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, readHostId } from '@berth/events';
-import { readRegistryAuth } from '@berth/platform';
+import { readRegistryAuth, serviceLog } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -28,7 +28,8 @@ if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   process.exit(2);
 }
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
+const log = serviceLog();
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
