@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HostRegistry, readHostId } from '@berth/events';
+import { EventBus, HostRegistry, readHostId, withDeadline } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
@@ -196,7 +196,12 @@ export class Agent {
   }
 
   async close(): Promise<void> {
-    await this.withdraw?.();
+    // The gateway stops routing here; while NATS does not answer, the announcement expires by
+    // itself (HOST_TTL_MS), so it is not worth holding the stop for.
+    const log = this.options.log ?? (() => {});
+    await withDeadline(this.withdraw?.() ?? Promise.resolve(), 1_000, () => new Error('NATS did not answer within 1 s')).catch((err: Error) =>
+      log(`Cannot withdraw this host's announcement: ${err.message}`),
+    );
     this.containers.close();
     await this.worker?.close();
     await this.network?.close().catch(() => {});

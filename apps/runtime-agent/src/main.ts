@@ -1,8 +1,8 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connectNats, inboxPrefix, readHostId } from '@berth/events';
-import { readRegistryAuth, serviceLog } from '@berth/platform';
+import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
+import { readRegistryAuth, serviceLog, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -68,15 +68,15 @@ if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 await agent.announce();
 log(`berth runtime agent ${agent.hostId} listening on ${values.listen}`);
 
-// Containers keep running (conmon monitors them); the next agent re-adopts them.
-const shutdown = () => {
-  server.tryShutdown(() => {
-    void agent
-      .close()
-      .then(() => nc.close())
-      .finally(() => process.exit(0));
-  });
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+// Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
+// bounded (stopOnSignals): NATS not answering or a full disk cannot keep the agent up.
+stopOnSignals(
+  async () => {
+    // Calls in flight (a `wait`, `logs -f`) get a moment to end, then are cancelled.
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
+    await agent.close();
+    await nc.close();
+  },
+  { log },
+);
