@@ -103,37 +103,56 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
   const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
+  // As Compose does: each service starts once every service it depends on answers, so services
+  // that do not depend on each other start side by side (the agent and the registry, then the
+  // builder and the gateway). A service whose dependency failed is not started.
+  const started = new Map<string, Promise<void>>();
   for (const svc of services(settings)) {
-    let pid = runningPid(settings, svc);
-    if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
-      // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
-      await stopService(pid);
-      log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
-      pid = undefined;
-    } else if (pid !== undefined && svc.name === 'nats' && secrets.natsConfigChanged) {
-      process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
-      log(`Reloaded ${svc.name}'s configuration`);
-    }
-    if (pid === undefined) {
-      const out = openSync(logFile(settings, svc.name), 'a', 0o600);
-      const child = spawn(svc.command[0]!, svc.command.slice(1), {
-        cwd: REPO_ROOT,
-        detached: true,
-        stdio: ['ignore', out, out],
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, 'tsconfig.json') },
-      });
-      closeSync(out);
-      const spawnError = new Promise<Error>((r) => child.once('error', r));
-      child.unref();
-      pid = child.pid;
-      if (pid === undefined) throw new UnavailableError(`Cannot start ${svc.name}: ${(await spawnError).message}`);
-      writeFileSync(cmdlineFile(settings, svc.name), svc.command.join('\0'));
-      writeFileSync(pidFile(settings, svc.name), `${pid}\n`);
-      log(`Started ${svc.name} (pid ${pid})`);
-    }
-    await waitHealthy(svc, settings, pid, timeoutMs);
+    const deps = svc.dependsOn.map((name) => started.get(name)!);
+    started.set(
+      svc.name,
+      Promise.all(deps).then(() => startService(svc, settings, { natsConfigChanged: secrets.natsConfigChanged, timeoutMs, log })),
+    );
   }
+  const failed = (await Promise.allSettled(started.values())).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return settings;
+}
+
+/** Starts `svc` unless it runs already (restarting it when its command line changed), and waits until it answers. */
+async function startService(
+  svc: PlatformService,
+  settings: PlatformSettings,
+  options: { natsConfigChanged?: boolean; timeoutMs: number; log: (line: string) => void },
+): Promise<void> {
+  let pid = runningPid(settings, svc);
+  if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
+    // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
+    await stopService(pid);
+    options.log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
+    pid = undefined;
+  } else if (pid !== undefined && svc.name === 'nats' && options.natsConfigChanged) {
+    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+    options.log(`Reloaded ${svc.name}'s configuration`);
+  }
+  if (pid === undefined) {
+    const out = openSync(logFile(settings, svc.name), 'a', 0o600);
+    const child = spawn(svc.command[0]!, svc.command.slice(1), {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, 'tsconfig.json') },
+    });
+    closeSync(out);
+    const spawnError = new Promise<Error>((r) => child.once('error', r));
+    child.unref();
+    pid = child.pid;
+    if (pid === undefined) throw new UnavailableError(`Cannot start ${svc.name}: ${(await spawnError).message}`);
+    writeFileSync(cmdlineFile(settings, svc.name), svc.command.join('\0'));
+    writeFileSync(pidFile(settings, svc.name), `${pid}\n`);
+    options.log(`Started ${svc.name} (pid ${pid})`);
+  }
+  await waitHealthy(svc, settings, pid, options.timeoutMs);
 }
 
 /**
