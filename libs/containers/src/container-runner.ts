@@ -103,7 +103,7 @@ export class ContainerRunner {
     if (wantsStart) {
       if (rec.State.Restarting) rec.RestartCount++;
       // A failed start is recorded in the container's state; the log says it happened at agent start.
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot restart the container'));
     }
   }
 
@@ -130,15 +130,15 @@ export class ContainerRunner {
       this.watch(rec, live);
       return;
     }
-    await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log(`Cannot delete the runtime state of container ${rec.Id}: ${messageOf(err)}`));
+    await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot delete the runtime state'));
     const rootfs = this.ctx.layout.rootfs(rec.Id);
     if (await isMountpoint(rootfs)) {
-      await unmount(rootfs).catch((err: unknown) => this.ctx.log(`Cannot unmount the rootfs of container ${rec.Id}: ${messageOf(err)}`));
+      await unmount(rootfs).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot unmount the rootfs'));
     }
-    await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log(`Cannot release the network of container ${rec.Id}: ${messageOf(err)}`));
+    await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot release the network'));
     if (rec.State.Restarting) {
       rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot restart the container'));
       return;
     }
     markDead(rec, 'Cannot start container: the runtime agent stopped while starting it');
@@ -293,7 +293,7 @@ export class ContainerRunner {
         () => this.onExit(id, generation, undefined),
       )
       // Nobody awaits an exit: a failure to handle it must be seen, never crash the process.
-      .catch((err: unknown) => this.ctx.log(`Cannot handle the exit of container ${id}: ${messageOf(err)}`));
+      .catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot handle the exit of the container'));
   }
 
   private async onExit(id: string, generation: number, exitCode: number | undefined): Promise<void> {
@@ -317,7 +317,7 @@ export class ContainerRunner {
     this.startLogShipper(rec, live);
     await this.stopLogShipper(live, { done: true });
     await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
-    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log(`Cannot unmount the /dev/shm of container ${id}: ${messageOf(err)}`));
+    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot unmount the /dev/shm'));
     await network?.stop(id).catch(() => {});
     announceVolumes(volumes, 'unmount', rec);
     const finishedAt = new Date();
@@ -349,7 +349,7 @@ export class ContainerRunner {
     notifyWaiters(live, exitCode, rec.State.Running);
     if (delay !== undefined) {
       live.restartTimer = setTimeout(
-        () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`)),
+        () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot restart the container')),
         delay,
       );
     } else if (rec.HostConfig.AutoRemove && !live.removing) {
@@ -366,7 +366,7 @@ export class ContainerRunner {
       if (live.restart.isCanceled) return;
       rec.RestartCount++;
       // The failure is in the container's state (State.Error); the log shows the policy gave up.
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot restart the container'));
     });
   }
 

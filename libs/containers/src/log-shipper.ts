@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parseK8sRecord } from '@berth/runtime';
 import type { LogFileSettings } from './log-driver.js';
 import { jsonLogLine, LogFileWriter } from './log-files.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 /**
  * Copies a running container's output from conmon's monitor log (k8s-file `ctr.log`) into its
@@ -29,7 +30,7 @@ export class LogShipper {
   constructor(
     private readonly monitorLog: string,
     settings: LogFileSettings,
-    private readonly log: (line: string) => void = () => {},
+    private readonly log: Logger = silentLogger,
   ) {
     this.writer = new LogFileWriter(settings);
   }
@@ -47,7 +48,7 @@ export class LogShipper {
     } catch {
       // polling covers it
     }
-    this.running = this.loop().catch((err: unknown) => this.log(`Cannot copy the log of ${this.monitorLog}: ${(err as Error).message}`));
+    this.running = this.loop().catch((err: unknown) => this.log.warn({ path: this.monitorLog, err }, 'Cannot copy the monitor log'));
   }
 
   /**
@@ -75,7 +76,7 @@ export class LogShipper {
         () => (this.lastError = undefined),
         (err: unknown) => {
           const message = (err as Error).message;
-          if (message !== this.lastError) this.log(`Cannot copy the log ${this.monitorLog}: ${message}`);
+          if (message !== this.lastError) this.log.warn({ path: this.monitorLog, err: message }, 'Cannot copy the monitor log');
           this.lastError = message;
         },
       );
