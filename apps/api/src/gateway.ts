@@ -167,7 +167,7 @@ export class Gateway {
       this.agentClient().then(ask),
       this.builderClient(0)
         .then(ask)
-        .catch(() => undefined),
+        .catch(() => undefined), // no builder on the host: df shows no build cache
     ]);
     const cache = builder?.rows.find((r) => r.type === 'Build Cache');
     return {

@@ -24,7 +24,7 @@ import { volumesService } from './volumes-service.js';
 import { RegistryTransfer, type RegistryTransferOptions } from './registry-transfer.js';
 import { LocalWorker } from '@berth/worker';
 import { registerWorkerServices } from './worker-services.js';
-import { silentLogger, type Logger } from '@berth/log';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 export const VERSION = '0.1.0';
 
@@ -118,6 +118,7 @@ export class Agent {
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
       held: (resource) => worker?.leaseManager.holds(resource) ?? false,
       onEvent: (e) => publish('image', e.action, e.id, { ...(e.name ? { name: e.name } : {}), ...(e.attributes ?? {}) }),
+      log,
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
     const volumes = new VolumeStore({
@@ -180,7 +181,7 @@ export class Agent {
 
   register(server: grpc.Server): void {
     server.addService(ContainersService, containersService(this.containers, { log: this.options.log }));
-    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry }));
+    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry, log: this.options.log }));
     server.addService(SystemService, this.systemService());
     if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
     if (this.network) server.addService(NetworksService, networksService(this.network));
@@ -200,7 +201,7 @@ export class Agent {
     await this.withdraw?.();
     this.containers.close();
     await this.worker?.close();
-    await this.network?.close().catch(() => {});
+    await this.network?.close().catch(warnOnFailure(this.options.log ?? silentLogger, {}, 'Cannot close the network manager'));
     this.db.close();
   }
 

@@ -90,8 +90,9 @@ export class LogShipper {
   }
 
   private async resume(): Promise<void> {
+    // no saved position (first run, or unreadable): from the start
     const saved = await readFile(this.stateFile, 'utf8').then((t) => JSON.parse(t) as { ino: number; offset: number }).catch(() => undefined);
-    const current = await stat(this.monitorLog).catch(() => undefined);
+    const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
     if (saved && current && saved.ino === current.ino && saved.offset <= current.size) {
       this.offset = saved.offset;
     }
@@ -101,14 +102,14 @@ export class LogShipper {
   private async pass(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       if (!this.handle) {
-        this.handle = await open(this.monitorLog, 'r').catch(() => undefined);
+        this.handle = await open(this.monitorLog, 'r').catch(() => undefined); // no monitor log yet: opened on the next wake
         if (!this.handle) return;
         const ino = (await this.handle.stat()).ino;
         if (this.ino !== undefined && ino !== this.ino) this.offset = 0;
         this.ino = ino;
       }
       await this.copy();
-      const current = await stat(this.monitorLog).catch(() => undefined);
+      const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
       if (!current || current.ino === this.ino) return;
       // conmon started a new monitor log: the old one is read to its end, then the new one.
       await this.handle.close();

@@ -14,3 +14,11 @@ export interface Logger {
 /** A logger that drops everything: the default of a library whose caller passed none (tests, tools). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+
+/**
+ * A `.catch` handler for a cleanup whose failure must be seen but must not fail the caller: logs it
+ * at warn with the object it concerns (`{ container }`, `{ path }`, `{ network }`) and resolves.
+ */
+export function warnOnFailure(log: Logger, fields: Record<string, unknown>, msg: string): (err: unknown) => void {
+  return (err) => log.warn({ ...fields, err }, msg);
+}

@@ -308,6 +308,7 @@ export class Sandboxes {
         mac,
         address: `${ip}/${prefixLength(ipam)}`,
         gateway: o.defaultRoute ? ipam.Gateway : undefined,
+        log: this.ctx.log,
       });
     } catch (err) {
       store.putEndpoint({ ...endpoint, IPAddress: '', HostVeth: '', MacAddress: '', Interface: '' });

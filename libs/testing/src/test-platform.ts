@@ -75,7 +75,7 @@ export async function startTestPlatform(
 }
 
 async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Promise<void> {
-  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {});
+  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {}); // already down, or never up: the sweep below cleans up either way
   sweepContainers(dir.path);
   dir.remove();
 }
