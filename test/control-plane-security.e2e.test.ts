@@ -18,6 +18,7 @@ import {
   createSystemGroup,
   createSystemUser,
   freePort,
+  serviceLogEvents,
   startTestPlatform,
   waitForPort,
   type SystemGroup,
@@ -246,8 +247,9 @@ describe('the API socket', () => {
         expect(ps.stdout).toMatch(/^CONTAINER ID/);
       }
       expect(connections).toBe(0);
-      const apiLog = readFileSync(join(p.dataRoot, 'logs', 'api.log'), 'utf8');
-      expect(apiLog).toContain(`Ignoring "host ${host}" announced on NATS: socket "${fakeSocket}" is owned by uid ${user.uid}, not root`);
+      expect(serviceLogEvents(p.dataRoot, 'api')).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'Ignoring an entry announced on NATS', entry: `host ${host}`, reason: `socket "${fakeSocket}" is owned by uid ${user.uid}, not root` }),
+      );
     } finally {
       fake.close();
     }
@@ -277,8 +279,9 @@ describe('the API socket', () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`No image builder is running on host "${host}": start it with \`berth platform up\``);
       expect(connections).toBe(0);
-      const apiLog = readFileSync(join(p.dataRoot, 'logs', 'api.log'), 'utf8');
-      expect(apiLog).toContain(`Ignoring "builder of host ${host}" announced on NATS: socket "${fakeSocket}" is owned by uid ${user.uid}, not root`);
+      expect(serviceLogEvents(p.dataRoot, 'api')).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'Ignoring an entry announced on NATS', entry: `builder of host ${host}`, reason: `socket "${fakeSocket}" is owned by uid ${user.uid}, not root` }),
+      );
     } finally {
       process.kill(pid, 'SIGCONT');
       fake.close();

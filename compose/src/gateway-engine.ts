@@ -202,7 +202,7 @@ export class GatewayEngine implements Engine {
   }
 
   private async registryAuth(ref: string): Promise<RegistryAuth | undefined> {
-    const credentials = await this.dockerConfig.get(parseReference(ref).domain).catch(() => undefined);
+    const credentials = await this.dockerConfig.get(parseReference(ref).domain).catch(() => undefined); // no saved credentials: anonymous
     return credentials ? { username: credentials.username, password: credentials.password } : undefined;
   }
 

@@ -27,9 +27,10 @@ import {
   type SubscribeEventsRequest,
 } from '@berth/proto';
 import { ServiceDirectory } from './service-directory.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 export interface GatewayOptions {
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -54,7 +55,7 @@ export class Gateway {
     private readonly nc: NatsConnection,
     options: GatewayOptions = {},
   ) {
-    const log = options.log ?? (() => {});
+    const log = options.log ?? silentLogger;
     this.events = new EventBus(nc);
     const hostRegistry = new HostRegistry(nc);
     const registryDirectory = new RegistryDirectory(nc);
@@ -166,7 +167,7 @@ export class Gateway {
       this.agentClient().then(ask),
       this.builderClient(0)
         .then(ask)
-        .catch(() => undefined),
+        .catch(() => undefined), // no builder on the host: df shows no build cache
     ]);
     const cache = builder?.rows.find((r) => r.type === 'Build Cache');
     return {

@@ -2,7 +2,8 @@ import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix } from '@berth/events';
-import { groupId, serviceLog } from '@berth/platform';
+import { logLevelOf, serviceLogger } from '@berth/log';
+import { groupId } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Gateway } from './gateway.js';
 
@@ -22,15 +23,23 @@ const { values } = parseArgs({
     tlscacert: { type: 'string' },
     tlscert: { type: 'string' },
     tlskey: { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
   },
 });
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
 const fail = (message: string): never => {
   console.error(`berth-api: ${message}`);
   process.exit(2);
 };
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  fail((err as Error).message);
+}
+const log = serviceLogger('api', { level });
 
 const target = grpcTarget(values.listen!);
 const tcp = !target.startsWith('unix:');
@@ -86,9 +95,9 @@ if (!tcp) {
   if (gid !== undefined) chownSync(socket, process.getuid?.() ?? 0, gid);
   chmodSync(socket, gid !== undefined ? 0o660 : 0o600);
 }
-console.log(
-  `berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}` +
-    (internal !== undefined && internal !== target ? `, and on ${values['internal-listen']} (root only)` : ''),
+log.info(
+  { address: values.listen, group: values.group, tls: tcp, internal: internal !== undefined && internal !== target ? values['internal-listen'] : undefined },
+  'berth-api listening',
 );
 
 const shutdown = () => {

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
 import { BuilderDirectory, connectNats, inboxPrefix } from '@berth/events';
-import { readRegistryAuth, serviceLog } from '@berth/platform';
+import { logLevelOf, serviceLogger } from '@berth/log';
+import { readRegistryAuth } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     // there (--cache-to/--cache-from) needs no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
   },
 });
 const leaseTtl = Number(values['lease-ttl']);
@@ -42,8 +45,15 @@ if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
   process.exit(2);
 }
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+const log = serviceLogger('builder', { level });
 const dataRoot = values['data-root']!;
 const agentAddress = values.agent!;
 
@@ -81,9 +91,9 @@ await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.Serve
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 const withdraw = await new BuilderDirectory(nc).keepAnnounced(
   { hostId, address: values.listen!, version: VERSION, startedAt: Date.now() },
-  { onError: (err) => log(`Cannot renew or withdraw the builder's announcement on NATS: ${(err as Error).message}`) },
+  { onError: (err) => log.warn({ host: hostId, err }, "Cannot renew or withdraw the builder's announcement on NATS") },
 );
-log(`berth builder for host ${hostId} listening on ${values.listen} (agent ${agentAddress}, lease TTL ${leaseTtl} s)`);
+log.info({ host: hostId, address: values.listen, agent: agentAddress, leaseTtl }, 'berth builder listening');
 
 // A build in progress is abandoned: its lease expires and the agent removes what it made.
 const shutdown = () => {

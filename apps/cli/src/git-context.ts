@@ -52,6 +52,7 @@ export async function checkoutGitContext(spec: string): Promise<GitContext> {
         await git(['fetch', '-q', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
         await git(['checkout', '-q', ref === 'HEAD' ? 'origin/HEAD' : ref]).catch(() => git(['checkout', '-q', `origin/${ref}`]));
       }
+      // no submodules
       if (await stat(join(root, '.gitmodules')).catch(() => undefined)) await git(['submodule', 'update', '-q', '--init', '--recursive', '--depth', '1']);
     } catch (err) {
       const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
@@ -60,7 +61,7 @@ export async function checkoutGitContext(spec: string): Promise<GitContext> {
     await rm(join(root, '.git'), { recursive: true, force: true });
     const dir = resolve(root, subdir);
     const rel = relative(root, dir);
-    if (rel.startsWith('..') || !(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    if (rel.startsWith('..') || !(await stat(dir).catch(() => undefined))?.isDirectory()) { // missing: undefined
       throw new StatusError(`ERROR: unable to prepare context: subdirectory "${subdir}" not found in ${url}#${ref}`, 1);
     }
     return { dir, remove };

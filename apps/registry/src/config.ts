@@ -9,6 +9,7 @@ import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
 import { parseRemoteUrl } from './proxy/remote-url.js';
 import { fileSize } from './storage/fs-util.js';
+import { logLevelOf } from '@berth/log';
 
 export interface ServeOptions {
   host: string;
@@ -96,7 +97,9 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     throw new InvalidArgumentError(`Invalid --grpc-listen "${grpcListen}": expected unix:/path/to.sock or host:port`);
   }
 
-  const level = str('log-level') ?? 'info';
+  // debug, info, warn, error (also BERTH_LOG_LEVEL), or silent: no log at all.
+  const flagLevel = str('log-level');
+  const level = flagLevel === 'silent' ? 'silent' : logLevelOf(flagLevel, env);
   return {
     nats: str('nats'),
     natsNkey: str('nats-nkey'),

@@ -24,6 +24,7 @@ import { volumesService } from './volumes-service.js';
 import { RegistryTransfer, type RegistryTransferOptions } from './registry-transfer.js';
 import { LocalWorker } from '@berth/worker';
 import { registerWorkerServices } from './worker-services.js';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 export const VERSION = '0.1.0';
 
@@ -37,7 +38,7 @@ export interface AgentOptions {
   insecureRegistries?: string[];
   /** The platform's registry and its credentials, used for it when a request carries none. */
   platformRegistry?: RegistryTransferOptions['platformRegistry'];
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -80,13 +81,13 @@ export class Agent {
   }
 
   static async open(options: AgentOptions, nc: NatsConnection): Promise<Agent> {
-    const log = options.log ?? (() => {});
+    const log = options.log ?? silentLogger;
     // Before anything is written: the data root is closed to other users (see data-root.ts).
     const secured = await secureDataRoot(options.dataRoot, options.runRoot);
-    for (const c of secured.changed) log(`Closed ${c.path} to other users: mode ${c.from.toString(8)} -> ${c.to.toString(8)}`);
+    for (const c of secured.changed) log.info({ path: c.path, from: c.from.toString(8), to: c.to.toString(8) }, 'Closed to other users');
     // conmon records exit codes there: in memory, so a full data root cannot lose them.
     for (const dir of volatileDirs(options)) {
-      if ((await ensureVolatileDir(dir)) === 'kept') log(`"${dir}" is not on a tmpfs: exit codes written there are lost if its disk fills`);
+      if ((await ensureVolatileDir(dir)) === 'kept') log.warn({ path: dir }, 'Not on a tmpfs: exit codes written there are lost if its disk fills');
     }
     const hostId = readHostId(options.dataRoot);
     const bus = new EventBus(nc, hostId, { log });
@@ -99,7 +100,7 @@ export class Agent {
     const check = await runtime.checkRuntime();
     if (!check.ok) {
       warnings.push(check.warning);
-      log(check.warning);
+      log.warn({ runtime: options.runtime }, check.warning);
       runtime = new ConmonRuntime(runtimeOptions(options, 'runc'));
     }
     const db = openMetadataDb(join(options.dataRoot, 'metadata.db'));
@@ -117,6 +118,7 @@ export class Agent {
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
       held: (resource) => worker?.leaseManager.holds(resource) ?? false,
       onEvent: (e) => publish('image', e.action, e.id, { ...(e.name ? { name: e.name } : {}), ...(e.attributes ?? {}) }),
+      log,
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
     const volumes = new VolumeStore({
@@ -171,15 +173,15 @@ export class Agent {
         pull: (ref, auth) => registry.pull({ ref, platform: '', allTags: false, registryAuth: auth }),
         push: (ref, auth) => registry.push({ ref, allTags: false, registryAuth: auth }),
       },
-      log: (message, context) => log(`${message}: ${JSON.stringify(context)}`),
+      log,
     });
     agent.worker.startSweeper();
     return agent;
   }
 
   register(server: grpc.Server): void {
-    server.addService(ContainersService, containersService(this.containers));
-    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry }));
+    server.addService(ContainersService, containersService(this.containers, { log: this.options.log }));
+    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry, log: this.options.log }));
     server.addService(SystemService, this.systemService());
     if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
     if (this.network) server.addService(NetworksService, networksService(this.network));
@@ -188,10 +190,10 @@ export class Agent {
 
   /** Announces this host to the gateway now and every HOST_TTL_MS / 3 until `close`. */
   async announce(): Promise<void> {
-    const log = this.options.log ?? (() => {});
+    const log = this.options.log ?? silentLogger;
     this.withdraw = await new HostRegistry(this.nc).keepAnnounced(
       { hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt: Date.now() },
-      { onError: (err) => log(`Cannot renew this host's announcement on NATS: ${(err as Error).message}`) },
+      { onError: (err) => log.warn({ host: this.hostId, err }, "Cannot renew this host's announcement on NATS") },
     );
   }
 
@@ -204,7 +206,7 @@ export class Agent {
     );
     this.containers.close();
     await this.worker?.close();
-    await this.network?.close().catch(() => {});
+    await this.network?.close().catch(warnOnFailure(this.options.log ?? silentLogger, {}, 'Cannot close the network manager'));
     this.db.close();
   }
 

@@ -2,7 +2,8 @@ import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
-import { readRegistryAuth, serviceLog, stopOnSignals } from '@berth/platform';
+import { logLevelOf, serviceLogger } from '@berth/log';
+import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     // no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -28,8 +31,15 @@ if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   process.exit(2);
 }
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+const log = serviceLogger('runtime-agent', { level });
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
@@ -66,7 +76,7 @@ await new Promise<void>((resolve, reject) =>
 // Only root talks to the agent (the gateway, the builder); the gateway ignores an agent socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 await agent.announce();
-log(`berth runtime agent ${agent.hostId} listening on ${values.listen}`);
+log.info({ host: agent.hostId, address: values.listen }, 'berth runtime agent listening');
 
 // Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
 // bounded (stopOnSignals): NATS not answering or a full disk cannot keep the agent up.

@@ -21,6 +21,7 @@ import { checkSecurityOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { createdState } from './state.js';
 import type { ContainerRecord, CreateOptions } from './types.js';
+import { warnOnFailure } from '@berth/log';
 
 /** What `create` uses besides the shared context. */
 export interface CreateDeps {
@@ -122,10 +123,11 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     ctx.emit('create', record);
     return id;
   } catch (err) {
-    if (snapshotPrepared) await deps.snapshotter.remove(id).catch(() => {});
-    if (dirMade) await rm(layout.bundleDir(id), { recursive: true, force: true }).catch(() => {});
-    if (networkRecorded) await deps.network?.remove(id).catch(() => {});
-    if (deps.volumes) await removeVolumes(deps.volumes, createdVolumes).catch(() => {});
+    // What a failed create made is undone; what cannot be is logged (the agent's sweep retries).
+    if (snapshotPrepared) await deps.snapshotter.remove(id).catch(warnOnFailure(ctx.log, { container: id, snapshot: id }, 'Cannot remove the snapshot of a failed create'));
+    if (dirMade) await rm(layout.bundleDir(id), { recursive: true, force: true }).catch(warnOnFailure(ctx.log, { container: id, path: layout.bundleDir(id) }, 'Cannot remove the bundle of a failed create'));
+    if (networkRecorded) await deps.network?.remove(id).catch(warnOnFailure(ctx.log, { container: id }, 'Cannot remove the network endpoints of a failed create'));
+    if (deps.volumes) await removeVolumes(deps.volumes, createdVolumes).catch(warnOnFailure(ctx.log, { container: id, volumes: createdVolumes }, 'Cannot remove the volumes of a failed create'));
     throw err;
   } finally {
     ctx.reservedNames.delete(name);

@@ -50,7 +50,7 @@ export class LogFileWriter {
     const { path, maxSize } = this.settings;
     if (this.size < 0) {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      this.size = (await stat(path).catch(() => undefined))?.size ?? 0;
+      this.size = (await stat(path).catch(() => undefined))?.size ?? 0; // not written yet: empty
     }
     // One record at a time, so that a rotation falls between records.
     for (const line of lines.split(/(?<=\n)/)) {
@@ -88,7 +88,7 @@ async function rotatedContents(settings: LogFileSettings): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for (let i = Math.max(settings.maxFiles - 1, 0); i >= 1; i--) {
     for (const name of [`${settings.path}.${i}.gz`, `${settings.path}.${i}`]) {
-      const data = await readFile(name).catch(() => undefined);
+      const data = await readFile(name).catch(() => undefined); // rotated away meanwhile: skipped
       if (data) out.push(name.endsWith('.gz') ? await promisify(gunzip)(data) : data);
     }
   }
@@ -154,7 +154,7 @@ export async function* readLogFiles(settings: LogFileSettings, options: ReadLogs
   const parser = new JsonLineParser();
   const initial: Entry[] = [];
   for (const data of await rotatedContents(settings)) initial.push(...parser.push(data));
-  let handle: FileHandle | undefined = await open(settings.path, 'r').catch(() => undefined);
+  let handle: FileHandle | undefined = await open(settings.path, 'r').catch(() => undefined); // not written yet: waited for below
   let ino = handle ? (await handle.stat()).ino : undefined;
   let offset = 0;
   const drain = async (): Promise<Entry[]> => {
@@ -194,12 +194,12 @@ export async function* readLogFiles(settings: LogFileSettings, options: ReadLogs
         });
         wake = undefined;
         for (const e of await drain()) if (accept(e)) yield strip(e);
-        const current = await stat(settings.path).catch(() => undefined);
+        const current = await stat(settings.path).catch(() => undefined); // rotated: looked for again below
         if (current && current.ino === ino && current.size < offset) offset = 0; // emptied in place (max-file 1)
         if (current && current.ino !== ino) {
           // Rotated: the old file was read to its end above; the new one starts at 0.
           await handle?.close();
-          handle = await open(settings.path, 'r').catch(() => undefined);
+          handle = await open(settings.path, 'r').catch(() => undefined); // not there yet: tried again on the next change
           ino = current.ino;
           offset = 0;
           for (const e of await drain()) if (accept(e)) yield strip(e);

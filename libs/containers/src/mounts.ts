@@ -443,7 +443,7 @@ export function sortMounts(mounts: OciMount[]): OciMount[] {
 async function copyUp(rootfs: string, destination: string, volumeDir: string): Promise<void> {
   if ((await readdir(volumeDir)).length > 0) return;
   const source = await securePath(rootfs, destination);
-  const st = await stat(source).catch(() => undefined);
+  const st = await stat(source).catch(() => undefined); // no such file: undefined
   if (st === undefined || !st.isDirectory()) return;
   if ((await readdir(source)).length > 0) {
     await new Promise<void>((resolve, reject) => {

@@ -113,7 +113,7 @@ export async function busyboxRootfs(mtime: Date): Promise<Readable> {
     const hostPath = queue.shift()!;
     if (done.has(hostPath)) continue;
     done.add(hostPath);
-    const st = await lstat(hostPath).catch(() => undefined);
+    const st = await lstat(hostPath).catch(() => undefined); // missing: undefined
     if (!st) continue; // not on this host: the image still works for everything but name lookups
     const path = hostPath.slice(1);
     for (let d = dirname(path); d !== '.' && !seenDirs.has(d); d = dirname(d)) {
@@ -250,5 +250,6 @@ async function unmountUnder(dir: string): Promise<void> {
     .map((l) => l.split(' ')[4])
     .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
+  // Lazy: a point it cannot detach makes the caller's rm of the scratch root fail, loudly.
   for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
 }

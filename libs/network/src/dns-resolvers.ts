@@ -1,4 +1,3 @@
-import { messageOf } from '@berth/errors';
 import { hostNameservers, readHostFile } from './container-files.js';
 import { DnsServer, type DnsResolver } from './dns-server.js';
 import type { NetworkContext } from './network-context.js';
@@ -26,7 +25,7 @@ export class DnsResolvers {
     try {
       this.servers.set(n.Id, await DnsServer.listen(gateway, 53, this.resolverFor(n.Id)));
     } catch (err) {
-      this.ctx.log(`Cannot start the DNS server of network ${n.Name} on ${gateway}:53: ${messageOf(err)}`);
+      this.ctx.log.warn({ network: n.Name, address: `${gateway}:53`, err }, 'Cannot start the DNS server of the network');
     }
   }
 

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { execTool, mustExec } from './host-exec.js';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 /**
  * The kernel objects of the bridge driver, through iproute2: bridges, veth pairs and named network
@@ -86,6 +87,8 @@ export interface VethOptions {
   address: string;
   /** Adds the default route through it. */
   gateway?: string;
+  /** Told when the host end of a failed pair cannot be removed. */
+  log?: Logger;
 }
 
 /** A veth pair from `bridge` into `netns`, addressed and up (the container end made in the netns directly). */
@@ -98,7 +101,7 @@ export async function addVeth(o: VethOptions): Promise<void> {
     await mustExec('ip', ['-n', o.netns, 'link', 'set', 'dev', o.ifName, 'up']);
     if (o.gateway) await mustExec('ip', ['-n', o.netns, 'route', 'replace', 'default', 'via', o.gateway, 'dev', o.ifName]);
   } catch (err) {
-    await deleteLink(o.hostName).catch(() => {});
+    await deleteLink(o.hostName).catch(warnOnFailure(o.log ?? silentLogger, { link: o.hostName, netns: o.netns }, 'Cannot delete the veth of a failed endpoint'));
     throw err;
   }
 }

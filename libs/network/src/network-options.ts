@@ -1,5 +1,6 @@
 import type { MetadataDb } from '@berth/metadata';
 import type { IpamRequest } from './ipam.js';
+import type { Logger } from '@berth/log';
 
 /**
  * The options the network manager takes, each defined once: how it is opened, `network create`,
@@ -35,7 +36,7 @@ export interface NetworkManagerOptions {
   defaultBridgeSubnets?: readonly string[];
   /** Subnets tried for user networks without `--subnet`. */
   subnetPool?: readonly string[];
-  log?: (line: string) => void;
+  log?: Logger;
   /** Docker's network events (see NetworkEvent); a listener's failure is ignored. */
   onEvent?: (event: NetworkEvent) => void;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { hostModeHostsFile, hostsFile, parseExtraHost, readHostFile, resolvConf } from './container-files.js';
 import { addVeth, createNetns, deleteLink, deleteNetns, netnsPath } from './host-links.js';
 import { allocateAddress, prefixLength } from './ipam.js';
@@ -103,7 +103,7 @@ export class Sandboxes {
       this.announce('connect', container.id);
       return started;
     } catch (err) {
-      await this.stop(container.id).catch((cleanup) => this.ctx.log(`Cannot undo the failed network start of ${container.id}: ${messageOf(cleanup)}`));
+      await this.stop(container.id).catch((cleanup) => this.ctx.log.warn({ container: container.id, err: cleanup }, 'Cannot undo the failed network start'));
       throw err;
     }
   }
@@ -117,7 +117,7 @@ export class Sandboxes {
     for (const endpoint of store.endpoints({ containerId })) {
       if (endpoint.HostVeth) {
         // The veth dies with the netns below anyway; a failure here only delays that.
-        await deleteLink(endpoint.HostVeth).catch((err) => this.ctx.log(`Cannot delete ${endpoint.HostVeth}: ${messageOf(err)}`));
+        await deleteLink(endpoint.HostVeth).catch((err) => this.ctx.log.warn({ container: containerId, link: endpoint.HostVeth, err }, 'Cannot delete the host veth'));
       }
       if (endpoint.IPAddress || endpoint.HostVeth) {
         store.putEndpoint({ ...endpoint, IPAddress: '', MacAddress: '', HostVeth: '', Interface: '' });
@@ -308,6 +308,7 @@ export class Sandboxes {
         mac,
         address: `${ip}/${prefixLength(ipam)}`,
         gateway: o.defaultRoute ? ipam.Gateway : undefined,
+        log: this.ctx.log,
       });
     } catch (err) {
       store.putEndpoint({ ...endpoint, IPAddress: '', HostVeth: '', MacAddress: '', Interface: '' });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@berth/errors';
 import { readHostId } from '@berth/events';
 import { chooseRegistryPort, freeLoopbackPort } from './loopback-ports.js';
+import type { LogLevel } from '@berth/log';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -38,6 +39,8 @@ export interface PlatformOptions {
   /** Let anyone push to and delete from the platform registry (default: the platform's credentials only). */
   registryAnonymousPush?: boolean;
   runtime?: 'runc' | 'crun';
+  /** The services' `--log-level`; unset, they follow BERTH_LOG_LEVEL, else info. Kept in platform.json. */
+  logLevel?: LogLevel;
   /** How long `up` waits for every service to answer. */
   timeoutMs?: number;
 }
@@ -57,6 +60,8 @@ export interface PlatformSettings {
   registryAnonymousPush: boolean;
   agentAddress: string;
   runtime: string;
+  /** The services' `--log-level`, when `up` was given one. */
+  logLevel?: LogLevel;
 }
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
@@ -93,6 +98,7 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     registryAnonymousPush: options.registryAnonymousPush ?? saved.registryAnonymousPush ?? false,
     agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
     runtime: options.runtime ?? saved.runtime ?? 'runc',
+    ...((options.logLevel ?? saved.logLevel) ? { logLevel: options.logLevel ?? saved.logLevel } : {}),
   };
   return settings;
 }

@@ -62,6 +62,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
     RUNTIME: settings.runtime,
+    LOG_LEVEL: settings.logLevel ? [`--log-level=${settings.logLevel}`] : [],
     NODE: [process.execPath, '--import', 'tsx'],
     REGISTRY: serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS),
   });
@@ -252,4 +253,10 @@ export async function platformStatus(options: PlatformOptions = {}): Promise<Ser
       };
     }),
   );
+}
+
+/** Each service's log file (`<dataRoot>/logs/<service>.log`, what `platform up` writes), in start order. */
+export async function platformLogFiles(options: PlatformOptions = {}): Promise<Array<{ name: string; log: string }>> {
+  const settings = await platformSettings(options);
+  return services(settings).map((svc) => ({ name: svc.name, log: logFile(settings, svc.name) }));
 }

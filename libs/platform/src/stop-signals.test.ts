@@ -28,7 +28,12 @@ async function stopWithSigterm(mode: string, args: string[] = []) {
     const sent = Date.now();
     child.kill('SIGTERM');
     const { code, signal } = await exited;
-    return { code, signal, ms: Date.now() - sent, log: out };
+    // The service's log events (JSON lines, as serviceLogger writes them), after its "ready".
+    const events = out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { code, signal, ms: Date.now() - sent, events, msgs: events.map((e) => e.msg) };
   } finally {
     clearTimeout(watchdog);
   }
@@ -38,14 +43,16 @@ describe('stopOnSignals', () => {
   it('exits 0 once the stop steps are done', async () => {
     const r = await stopWithSigterm('quick');
     expect(r).toMatchObject({ code: 0, signal: null });
-    expect(r.log).toMatch(/Stopping \(SIGTERM\)\nStopped in \d+ ms\n/);
+    expect(r.msgs).toEqual(['Stopping', 'Stopped']);
+    expect(r.events[0]).toMatchObject({ signal: 'SIGTERM' });
+    expect(r.events[1]!.ms).toEqual(expect.any(Number));
   });
 
   it('ends the process by SIGTERM after the grace period when a stop step never finishes', async () => {
     const r = await stopWithSigterm('hang');
     expect(r).toMatchObject({ code: null, signal: 'SIGTERM' });
     expect(r.ms).toBeLessThan(5_000);
-    expect(r.log).toContain('Did not stop within 1 s');
+    expect(r.events).toContainEqual(expect.objectContaining({ msg: 'Did not stop within the grace period: exiting anyway', graceMs: 1_000 }));
   });
 
   it('does not wait for a thread-pool call that never returns (process.exit would)', async () => {
@@ -54,6 +61,8 @@ describe('stopOnSignals', () => {
     const r = await stopWithSigterm('fifo', [fifo]);
     expect(r).toMatchObject({ code: null, signal: 'SIGTERM' });
     expect(r.ms).toBeLessThan(5_000);
-    expect(r.log).toMatch(/Stopped in \d+ ms, with FSReqPromise still pending: exiting without waiting for them/);
+    expect(r.events).toContainEqual(
+      expect.objectContaining({ msg: 'Stopped, with requests still pending: exiting without waiting for them', pending: ['FSReqPromise'] }),
+    );
   });
 });

@@ -9,8 +9,10 @@
  * process by the signal's default action instead (status 128 + signal, as an unhandled SIGTERM),
  * which waits for nothing. A second signal during the stop ends it that way at once.
  */
+import type { Logger } from '@berth/log';
+
 export interface StopOnSignalsOptions {
-  log: (line: string) => void;
+  log: Logger;
   /** How long the stop steps may take before the process ends anyway; 5 s unless given. */
   graceMs?: number;
   /** The signals that stop the service; SIGTERM and SIGINT unless given. */
@@ -29,21 +31,21 @@ export function stopOnSignals(stop: () => Promise<void>, options: StopOnSignalsO
       // process without waiting (the handler was `once`; the others are dropped here).
       for (const [other, h] of handlers) if (other !== signal) process.off(other, h);
       const started = Date.now();
-      options.log(`Stopping (${signal})`);
+      options.log.info({ signal }, 'Stopping');
       const deadline = setTimeout(() => {
-        options.log(`Did not stop within ${graceMs / 1000} s${pendingText()}: exiting anyway`);
+        options.log.warn({ graceMs, pending: pendingResources() }, 'Did not stop within the grace period: exiting anyway');
         endBySignal(signal);
       }, graceMs);
       void stop()
-        .catch((err: unknown) => options.log(`Stopping failed: ${(err as Error).message}`))
+        .catch((err: unknown) => options.log.error({ err }, 'Stopping failed'))
         .then(() => {
           clearTimeout(deadline);
           const pending = threadPoolRequests();
           if (pending.length > 0) {
-            options.log(`Stopped in ${Date.now() - started} ms, with ${pending.join(', ')} still pending: exiting without waiting for them`);
+            options.log.warn({ ms: Date.now() - started, pending }, 'Stopped, with requests still pending: exiting without waiting for them');
             endBySignal(signal);
           }
-          options.log(`Stopped in ${Date.now() - started} ms`);
+          options.log.info({ ms: Date.now() - started }, 'Stopped');
           process.exit(0);
         });
     };
@@ -56,9 +58,8 @@ function threadPoolRequests(): string[] {
   return process.getActiveResourcesInfo().filter((kind) => THREAD_POOL_REQUEST.test(kind));
 }
 
-function pendingText(): string {
-  const pending = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout' && kind !== 'TTYWrap');
-  return pending.length > 0 ? ` (pending: ${pending.join(', ')})` : '';
+function pendingResources(): string[] {
+  return process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout' && kind !== 'TTYWrap');
 }
 
 /** The signal's default action: the kernel ends the process, joining no thread. */

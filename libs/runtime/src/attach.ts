@@ -61,7 +61,7 @@ export function startAttach(relayPath: string, socketPath: string): AttachSessio
       else reject(new FailedPreconditionError(`Cannot attach: ${Buffer.concat(errors).toString().trim() || `relay exited with ${code ?? signal}`}`));
     });
   });
-  done.catch(() => undefined);
+  done.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
   return { stdin: child.stdin, output: child.stdout, done, close: () => child.kill('SIGTERM') };
 }
 

@@ -62,6 +62,7 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
       done.push(destination);
     }
   } catch (err) {
+    // the mount error is thrown; what stays mounted lies under target, which the caller unmounts in its cleanup (and logs there)
     for (const destination of done.reverse()) await unmount(destination).catch(() => {});
     throw err;
   }
@@ -91,7 +92,7 @@ async function isMountPoint(path: string): Promise<boolean> {
  * lazily (`umount -l`): the kernel finishes once its last user goes away.
  */
 export async function unmount(target: string): Promise<void> {
-  const path = await realpath(target).catch(() => undefined);
+  const path = await realpath(target).catch(() => undefined); // no such path: nothing mounted there
   if (path === undefined) return;
   for (let attempt = 0; await isMountPoint(path); attempt++) {
     const result = await run('umount', attempt < 10 ? [path] : ['-l', path]);

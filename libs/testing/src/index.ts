@@ -7,3 +7,5 @@ export * from './registry-process.js';
 export * from './registry-seed.js';
 export * from './test-platform.js';
 export * from './system-user.js';
+export * from './memory-logger.js';
+export * from './service-log-events.js';

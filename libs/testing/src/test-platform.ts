@@ -33,7 +33,7 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
  * failed test.
  */
 export async function startTestPlatform(
-  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort'> = {},
+  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel'> = {},
 ): Promise<TestPlatform> {
   const dir: TempDir = tempDir('berth-e2e-');
   let settings: PlatformSettings;
@@ -75,7 +75,7 @@ export async function startTestPlatform(
 }
 
 async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Promise<void> {
-  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {});
+  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {}); // already down, or never up: the sweep below cleans up either way
   sweepContainers(dir.path);
   dir.remove();
 }

@@ -46,7 +46,7 @@ export async function runTask(runtime: TaskRuntime, options: RunTaskOptions): Pr
   const mounts: OciMount[] = [];
   // Only bind over files the image has: a mountpoint the runtime creates would end up in the layer.
   for (const file of ['/etc/resolv.conf', '/etc/hosts']) {
-    const st = await lstat(await securePath(options.rootfs, file)).catch(() => undefined);
+    const st = await lstat(await securePath(options.rootfs, file)).catch(() => undefined); // missing: undefined
     if (st?.isFile()) mounts.push({ destination: file, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
   if (options.script) {
@@ -118,7 +118,7 @@ async function makeMountPoint(rootfs: string, target: string): Promise<string[]>
   for (const part of target.split('/').filter(Boolean)) {
     rel += `/${part}`;
     const host = await securePath(rootfs, rel);
-    if (await lstat(host).catch(() => undefined)) continue;
+    if (await lstat(host).catch(() => undefined)) continue; // missing: undefined
     await mkdir(host, { mode: 0o755 });
     made.push(host);
   }

@@ -105,7 +105,7 @@ export async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegist
     let domain = key.replace(/^https?:\/\//, '').split('/')[0]!;
     if (['index.docker.io', 'registry-1.docker.io'].includes(domain)) domain = 'docker.io';
     if (out.some((a) => a.server === domain)) continue;
-    const credentials = await config.get(domain).catch(() => undefined);
+    const credentials = await config.get(domain).catch(() => undefined); // no saved credentials: anonymous
     if (credentials) out.push({ server: domain, auth: credentials });
   }
   return out;
@@ -118,7 +118,7 @@ async function outputSink(ctx: CommandContext, spec: OutputSpec): Promise<{ writ
     await mkdir(dir, { recursive: true });
     const stream = new PassThrough();
     const applying = applyLayer(dir, stream, { whiteouts: 'remove' });
-    applying.catch(() => undefined);
+    applying.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
     return {
       write: (chunk) => writeTo(stream, chunk),
       end: async () => {
@@ -212,7 +212,7 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
   } else {
     const dir = resolve(contextArg);
-    const st = await stat(dir).catch(() => undefined);
+    const st = await stat(dir).catch(() => undefined); // missing: undefined
     if (!st?.isDirectory()) throw new StatusError(`ERROR: unable to prepare context: path "${contextArg}" not found`, 1);
     let dockerfileRel: string | undefined = 'Dockerfile';
     if (fileArg === '-') {
@@ -308,7 +308,7 @@ export async function* contextStream(dir: string, dockerfileRel?: string): Async
 /** The patterns of `<Dockerfile>.dockerignore` (beside a Dockerfile inside the context), else `.dockerignore`. */
 async function ignorePatterns(dir: string, dockerfileRel?: string): Promise<IgnorePattern[]> {
   for (const name of [...(dockerfileRel ? [`${dockerfileRel}.dockerignore`] : []), '.dockerignore']) {
-    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
+    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined); // missing: undefined
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];

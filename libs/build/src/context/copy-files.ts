@@ -46,7 +46,7 @@ export async function resolveSources(root: string, sources: string[], options: R
     for (const name of matches) {
       if (options.excludes?.some((p) => globMatch(p, name))) continue;
       const path = await securePath(root, name);
-      const st = await lstat(path).catch(() => undefined);
+      const st = await lstat(path).catch(() => undefined); // missing: undefined
       if (!st) continue;
       kept.push({ path, name: name || '.', isDirectory: st.isDirectory() });
     }
@@ -179,7 +179,7 @@ export async function copyInto(rootfs: string, entries: CopyEntry[], options: Co
       continue;
     }
     let target = destPath;
-    const existing = await lstat(await securePath(rootfs, destPath)).catch(() => undefined);
+    const existing = await lstat(await securePath(rootfs, destPath)).catch(() => undefined); // missing: undefined
     if (destIsDir || existing?.isDirectory()) {
       await mkdirOwned(rootfs, destPath, options);
       target = posix.join(destPath, posix.basename(entry.name));
@@ -197,7 +197,7 @@ async function mkdirOwned(rootfs: string, path: string, options: CopyIntoOptions
   for (const part of parts) {
     current = posix.join(current, part);
     const host = await securePath(rootfs, current);
-    const st = await lstat(host).catch(() => undefined);
+    const st = await lstat(host).catch(() => undefined); // missing: undefined
     if (st?.isDirectory()) continue;
     if (st) await rm(host, { recursive: true, force: true });
     await mkdir(host, { mode: 0o755 });
@@ -215,7 +215,7 @@ async function copyTree(source: string, rootfs: string, dest: string, options: C
     return;
   }
   const target = await securePath(rootfs, dest);
-  const existing = await lstat(target).catch(() => undefined);
+  const existing = await lstat(target).catch(() => undefined); // missing: undefined
   const uid = options.owner?.uid ?? (options.keepOwner ? st.uid : 0);
   const gid = options.owner?.gid ?? (options.keepOwner ? st.gid : 0);
   if (st.isDirectory()) {
