@@ -10,6 +10,8 @@ import { valueExcerpt } from '../located.js';
 
 /** An image of the host's store, parsed. */
 export interface ResolvedImage {
+  /** The reference it was resolved from, when not the name written (a `--build-context name=docker-image://ref`). */
+  ref?: string;
   id: string;
   names: string[];
   created: string;
@@ -72,9 +74,24 @@ export async function resolveBase(
     layers: [...image.manifest.layers],
     key: baseKey(image),
     layerSizes: new Map(),
-    title: image.names.find((n) => !n.includes('@')) ?? image.id,
+    title: writtenName(image.ref ?? base.name, image.id),
     id: image.id,
   };
+}
+
+/**
+ * A base image's name as the progress shows it: the name written (after ARG expansion), completed
+ * as BuildKit does (`busybox` → `docker.io/library/busybox:latest`), never another tag of the same
+ * image; an image id stays as written.
+ */
+export function writtenName(name: string, id: string): string {
+  const hex = /^(?:sha256:)?([a-f0-9]{12,64})$/.exec(name)?.[1];
+  if (hex && id.startsWith(`sha256:${hex}`)) return name;
+  try {
+    return parseReference(name, { defaultTag: true }).toString();
+  } catch {
+    return name; // an image id
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Instruction, parseOnbuildTriggers } from '@berth/dockerfile';
+import { InvalidArgumentError } from '@berth/errors';
 import { stageByRef, stageNode, type StageNode, stepKind } from '../frontend/build-graph.js';
-import { at, located } from '../located.js';
+import { at, located, valueExcerpt } from '../located.js';
 import { copyStep } from '../steps/copy-step.js';
 import { metadataStep } from '../steps/metadata-step.js';
 import { runStep } from '../steps/run-step.js';
@@ -38,7 +39,12 @@ export class Solver {
   image(name: string): Promise<ResolvedImage> {
     let image = this.#images.get(name);
     if (!image) {
-      image = resolveOrPull(this.#run, name);
+      // A named context (`--build-context name=docker-image://ref`) stands for the image it names.
+      const named = this.#run.namedContexts.get(name);
+      if (named?.kind === 'dir') {
+        return Promise.reject(new InvalidArgumentError(`build context "${valueExcerpt(name)}" is a local directory: use it with COPY --from=${valueExcerpt(name)} or RUN --mount=from=${valueExcerpt(name)}, not as an image`));
+      }
+      image = named?.kind === 'image' ? resolveOrPull(this.#run, named.ref).then((i) => ({ ...i, ref: named.ref })) : resolveOrPull(this.#run, name);
       this.#images.set(name, image);
     }
     return image;
@@ -117,7 +123,7 @@ export class Solver {
       case 'workdir':
         return workdirStep(run, state, (ins as Extract<Instruction, { kind: 'WORKDIR' }>).path, env);
       case 'run':
-        return runStep(run, state, ins as Extract<Instruction, { kind: 'RUN' }>, env);
+        return runStep(run, state, ins as Extract<Instruction, { kind: 'RUN' }>, env, this);
       case 'copy':
         return copyStep(run, state, ins as Extract<Instruction, { kind: 'COPY' | 'ADD' }>, env, this);
     }
