@@ -9,7 +9,7 @@ export const build = def({
   usage: '[OPTIONS] PATH | -',
   description: 'Build an image from a Dockerfile',
   flags: [
-    { long: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping ("host:ip")' },
+    { long: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (format: "host:ip")' },
     { long: 'build-arg', type: 'list', description: 'Set build-time variables' },
     { long: 'build-context', type: 'list', description: 'Additional build contexts (e.g., name=path)' },
     { long: 'cache-from', type: 'list', description: 'External cache sources (e.g., "type=registry,ref=host/repo:cache")' },
@@ -21,7 +21,7 @@ export const build = def({
     { long: 'network', type: 'string', default: 'default', description: 'Set the networking mode for the "RUN" instructions during build' },
     { long: 'no-cache-filter', type: 'list', description: 'Do not cache specified stages' },
     { long: 'output', short: 'o', type: 'string', description: 'Output destination (format: "type=local,dest=path")' },
-    { long: 'platform', type: 'string', description: 'Set the target platform for the build' },
+    { long: 'platform', type: 'string', description: 'Set target platform for build' },
     { long: 'progress', type: 'string', default: 'auto', description: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
     { long: 'pull', type: 'bool', description: 'Always attempt to pull all referenced images' },
     { long: 'push', type: 'bool', description: 'Shorthand for "--output=type=registry": push the tags once built' },
