@@ -309,7 +309,7 @@ describe('berth build: docker parity (issue 12)', () => {
     expect(await runIn('bind:1', 'cat /x')).toBe('two\n');
   });
 
-  it('--build-context names a directory for COPY --from and an image for FROM', async () => {
+  it('--build-context names a directory (for COPY --from, RUN --mount=from or FROM) or an image', async () => {
     const dir = join(work, 'named');
     const extra = join(work, 'named-extra');
     await writeFiles(extra, { 'lib.txt': 'from the extra context\n', 'skip.log': 'no', '.dockerignore': '*.log\n' });
@@ -317,10 +317,11 @@ describe('berth build: docker parity (issue 12)', () => {
     await build(dir, '-t', 'named:1', '--build-context', `extra=${extra}`, '--build-context', 'base=docker-image://busybox:latest');
     expect(await runIn('named:1', 'ls -A /extra; cat /bound')).toBe('.dockerignore\nlib.txt\nfrom the extra context\n');
 
-    await writeFiles(dir, { 'Dockerfile.dir': 'FROM extra\n' });
-    const asBase = await p.berth(['build', '-f', join(dir, 'Dockerfile.dir'), '--build-context', `extra=${extra}`, dir]);
-    expect(asBase.code).toBe(1);
-    expect(asBase.stderr).toContain('build context "extra" is a local directory: use it with COPY --from=extra or RUN --mount=from=extra, not as an image');
+    // A directory as a FROM base: its files are the stage's root filesystem.
+    await writeFiles(dir, { 'Dockerfile.dir': 'FROM extra\nCOPY --from=busybox /bin/busybox /bin/busybox\n' });
+    const asBase = await build(dir, '-f', join(dir, 'Dockerfile.dir'), '-t', 'named-base:1', '--build-context', `extra=${extra}`);
+    expect(asBase.stderr).toMatch(/^#\d+ \[1\/2\] FROM extra$/m);
+    expect((await p.berth(['run', '--rm', 'named-base:1', '/bin/busybox', 'cat', '/lib.txt'])).stdout).toBe('from the extra context\n');
   });
 
   it('images --tree shows each image with its platform manifest', async () => {

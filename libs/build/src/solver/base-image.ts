@@ -1,10 +1,12 @@
 import { BerthError, NotFoundError } from '@berth/errors';
 import { currentPlatform, type Descriptor, type ImageConfig, type ImageManifest, parseReference, type Reference } from '@berth/oci';
 import { NO_REGISTRY_ACCESS, type TransferEvent, type WorkerImage } from '@berth/worker';
-import { baseKey } from '../cache/cache-key.js';
+import { baseKey, cacheKey } from '../cache/cache-key.js';
+import { checksumEntries } from '../context/copy-files.js';
 import type { StageBase } from '../frontend/build-graph.js';
 import { authFor, type BuildRun } from './build-run.js';
-import type { StageState } from './stage-state.js';
+import { directoryLayer } from './snapshots.js';
+import { EPOCH, HISTORY_COMMENT, type StageState } from './stage-state.js';
 import { followTransfer } from './transfer-progress.js';
 import { valueExcerpt } from '../located.js';
 
@@ -76,6 +78,31 @@ export async function resolveBase(
     layerSizes: new Map(),
     title: writtenName(image.ref ?? base.name, image.id),
     id: image.id,
+  };
+}
+
+/**
+ * `FROM name` where `--build-context name=DIR`: the directory's files as the one layer of an
+ * otherwise empty image (BuildKit makes the directory the stage's root filesystem). Its key is a
+ * checksum of the files, so the steps after it are cached while they do not change.
+ */
+export async function contextBase(run: BuildRun, name: string, dir: string): Promise<BaseState> {
+  const platform = currentPlatform();
+  const checksum = await checksumEntries([{ path: dir, name: '.', isDirectory: true }], { withOwner: false });
+  const layer = await directoryLayer(run, dir);
+  return {
+    config: {
+      architecture: platform.architecture,
+      os: platform.os,
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created: EPOCH, created_by: `context ${name}`, comment: HISTORY_COMMENT }],
+    },
+    layers: [layer.descriptor],
+    key: cacheKey('', 'FROM-CONTEXT', checksum),
+    layerSizes: new Map([[layer.diffId, layer.size]]),
+    title: name,
+    id: `context:${name}`,
   };
 }
 
