@@ -22,6 +22,7 @@ export const imagesCommand = def({
     formatFlag(),
     { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
     { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
+    { long: 'tree', type: 'bool', description: 'List multi-platform images as a tree (EXPERIMENTAL)' },
   ],
   args: { max: 1 },
   load: () => images().then((m) => m.images),

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ContainerManager } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
 import { parseReference } from '@berth/oci';
-import type { DeleteItem, ImageStore } from '@berth/images';
+import type { DeleteItem, ImageManifestSummary as DockerManifestSummary, ImageStore } from '@berth/images';
 import {
   handleClientStream,
   handleServerStream,
@@ -29,8 +29,8 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
     return toSummary(s ?? { Id: image.id, RepoTags: image.names, RepoDigests: [], Created: 0, Size: image.size, Labels: {}, Containers: 0, ParentId: '' });
   };
   return {
-    list: handleUnary(async ({ all, filters }) => {
-      const list = await images.list({ all, filters: filtersToMap(filters) });
+    list: handleUnary(async ({ all, filters, manifests }) => {
+      const list = await images.list({ all, filters: filtersToMap(filters), manifests });
       return { images: list.map(toSummary) };
     }),
     inspect: handleUnary(async ({ ref }) => ({ json: JSON.stringify(await images.inspect(ref)) })),
@@ -126,6 +126,7 @@ function toSummary(s: {
   Labels?: Record<string, string> | null;
   Containers?: number;
   ParentId?: string;
+  Manifests?: DockerManifestSummary[];
 }): ImageSummary {
   return {
     id: s.Id,
@@ -136,6 +137,14 @@ function toSummary(s: {
     labels: s.Labels ?? {},
     containers: s.Containers ?? 0,
     parentId: s.ParentId ?? '',
+    manifests: (s.Manifests ?? []).map((m) => ({
+      id: m.ID,
+      platform: [m.ImageData.Platform.os, m.ImageData.Platform.architecture, m.ImageData.Platform.variant].filter(Boolean).join('/'),
+      totalSize: m.Size.Total,
+      contentSize: m.Size.Content,
+      containers: m.ImageData.Containers.length,
+      available: m.Available,
+    })),
   };
 }
 

@@ -173,7 +173,7 @@ export class ImageStore {
 
   // ---------------------------------------------------------------- views (image-views.ts)
 
-  list(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
+  list(options: { all?: boolean; filters?: ImageFilters; manifests?: boolean } = {}): Promise<ImageSummary[]> {
     return this.#views.list(options);
   }
 

@@ -177,7 +177,10 @@ export class LocalWorker implements BuildWorker {
         const bundle = join(tasksDir, id);
         const rootfs = join(bundle, 'rootfs');
         try {
-          await mkdir(rootfs, { recursive: true });
+          // Only root reads the bundle: its config.json holds the step's environment (a secret's `env=` too).
+          await mkdir(tasksDir, { recursive: true });
+          await mkdir(bundle, { mode: 0o700 });
+          await mkdir(rootfs);
           await mountAll(await snapshotter.mounts(request.snapshot), rootfs);
           try {
             return await runTask(runtime, {

@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
-import { applyLayer } from '@berth/layers';
 import { securePath } from '@berth/runtime';
 import { valueExcerpt } from '../located.js';
+import { extractArchive, isTarArchive } from './local-archive.js';
 
 /** One file, directory or symlink a COPY/ADD takes, and where it lands relative to the destination. */
 export interface CopyEntry {
@@ -152,7 +149,7 @@ export interface CopyIntoOptions {
   keepOwner?: boolean;
   /** Mode for every file and directory copied (`--chmod`). */
   mode?: number;
-  /** ADD: extract local tar archives (plain, gzip, bzip2, xz) instead of copying them. */
+  /** ADD: extract local tar archives (plain, gzip, bzip2, xz) instead of copying them; other files are copied as they are. */
   extractArchives?: boolean;
 }
 
@@ -167,7 +164,7 @@ export async function copyInto(rootfs: string, entries: CopyEntry[], options: Co
   const destIsDir = options.dest.endsWith('/') || entries.length > 1;
   const destPath = posix.normalize(options.dest);
   for (const entry of entries) {
-    if (options.extractArchives && !entry.isDirectory && !entry.remote && (await isArchive(entry.path))) {
+    if (options.extractArchives && !entry.isDirectory && !entry.remote && (await isTarArchive(entry.path))) {
       const target = await securePath(rootfs, destPath);
       await mkdirOwned(rootfs, destPath, options);
       await extractArchive(entry.path, target);
@@ -239,41 +236,4 @@ async function copyTree(source: string, rootfs: string, dest: string, options: C
   await lchown(target, uid, gid);
   await chmod(target, options.mode ?? st.mode & 0o7777);
   await utimes(target, st.atime, st.mtime);
-}
-
-/** Whether the file starts like a tar archive, plain or compressed with gzip, bzip2 or xz. */
-export async function isArchive(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    const h = head.subarray(0, bytesRead);
-    if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return true;
-    if (h.length >= 3 && h.subarray(0, 3).toString('latin1') === 'BZh') return true;
-    if (h.length >= 6 && h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-    return h.length >= 262 && h.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Unpacks a local tar archive onto `target` with the layer applier's path safety (nothing lands
- * outside `target`); gzip is decompressed in process, bzip2 and xz by the host's tools.
- */
-async function extractArchive(archive: string, target: string): Promise<void> {
-  const handle = await open(archive, 'r');
-  const head = Buffer.alloc(6);
-  await handle.read(head, 0, 6, 0);
-  await handle.close();
-  let stream: Readable;
-  let tool: ReturnType<typeof spawn> | undefined;
-  if (head[0] === 0x1f && head[1] === 0x8b) stream = createReadStream(archive).pipe(createGunzip());
-  else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head[0] === 0xfd) {
-    const command = head[0] === 0xfd ? 'xz' : 'bzip2';
-    tool = spawn(command, ['-dc', archive], { stdio: ['ignore', 'pipe', 'ignore'] });
-    stream = tool.stdout!;
-  } else stream = createReadStream(archive);
-  await applyLayer(target, stream, { whiteouts: 'remove' });
-  if (tool && tool.exitCode === null) await new Promise((r) => tool!.once('close', r));
 }
