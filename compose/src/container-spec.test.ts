@@ -76,6 +76,7 @@ services:
     shm_size: 128m
     ipc: service:db
     pid: host
+    cgroup: host
     group_add: [audio]
     logging: {driver: local, options: {max-size: 1m}}
   db:
@@ -95,6 +96,7 @@ services:
     });
     expect({ shm: spec.shmSize, ipc: spec.ipcMode, pid: spec.pidMode, groups: spec.groupAdd }).toEqual({ shm: 128 * 1024 * 1024, ipc: 'container:p-db-1', pid: 'host', groups: ['audio'] });
     expect(spec.logConfig).toEqual({ type: 'local', config: { 'max-size': '1m' } });
+    expect(spec.cgroupnsMode).toBe('host');
     expect(warnings).toEqual([]);
   });
 

@@ -46,7 +46,6 @@ export interface ContainerPlan {
 /** Attributes that have no counterpart in the platform's create request yet. */
 const unsupported: Array<keyof ServiceConfig> = [
   'blkio_config',
-  'cgroup',
   'cgroup_parent',
   'cpu_count',
   'cpu_percent',
