@@ -186,7 +186,8 @@ describe('berth compose: service options, links, secrets, configs and cp', () =>
       LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
     });
     // …and the kernel sees them.
-    expect(await sh('app', 'ulimit -n; cat /proc/sys/net/core/somaxconn; pwd; grep gateway.test /etc/hosts')).toMatch(/^1234\n511\n\/srv\n10\.9\.8\.7\s+gateway\.test$/);
+    const seen = await sh('app', "grep 'Max open files' /proc/self/limits; cat /proc/sys/net/core/somaxconn; pwd; grep gateway.test /etc/hosts");
+    expect(seen).toMatch(/^Max open files\s+1234\s+2345\s+files\s*\n511\n\/srv\n10\.9\.8\.7\s+gateway\.test$/);
   });
 
   it('resolves a link alias for the linking container only', async () => {
