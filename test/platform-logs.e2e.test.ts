@@ -30,7 +30,7 @@ describe('berth platform logs', () => {
     expect(lines.some((l) => /^api +\| .* INFO  berth-api listening /.test(l))).toBe(true);
     expect(lines.some((l) => /^nats +\| \[\d+\] /.test(l))).toBe(true); // nats-server's own lines, as written
     expect(lines.some((l) => l.startsWith('{') || l.includes('| {"level"'))).toBe(false);
-    // By time: the agent started before the gateway (compose/platform.yaml's order).
+    // By time: the agent started before the gateway (compose/platform/compose.yaml's order).
     expect(lines.findIndex((l) => l.includes('berth runtime agent listening'))).toBeLessThan(lines.findIndex((l) => l.includes('berth-api listening')));
   });
 

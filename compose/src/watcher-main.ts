@@ -5,7 +5,7 @@ import { EngineHealthWaiter } from './health.js';
 import { ComposeWatcher } from './watcher.js';
 
 /**
- * The compose watcher service (started by `berth platform up`, see compose/platform.yaml): keeps
+ * The compose watcher service (started by `berth platform up`, see compose/platform/compose.yaml): keeps
  * the projects declared by `berth compose up -d` as declared, through the gateway only.
  *   --api=ADDRESS        the gateway (unix:/run/berth/api.sock, host:port)
  *   --resync=SECONDS     full reconcile period (default 30)

@@ -11,7 +11,7 @@ import type { ContainerSnapshotter, ImageConfigLike, ImageSource } from './depen
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
 import { checkHostOptions, hostnameFor } from './host-options.js';
-import { recordLinks } from './links.js';
+import { onUserDefinedNetwork, recordLinks } from './links.js';
 import { checkLogConfig } from './log-driver.js';
 import { checkResources } from './resource-options.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
@@ -82,7 +82,8 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     let networkMode = 'default';
     if (deps.network) {
       networkRecorded = true;
-      const net = await deps.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, options.network ?? {});
+      const networkOptions = onUserDefinedNetwork(options.network?.mode) && links.length > 0 ? { ...options.network, links } : (options.network ?? {});
+      const net = await deps.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, networkOptions);
       networkMode = net.networkMode;
       // Docker lists `-p` and `--expose` ports among the exposed ones.
       if (net.exposedPorts.length > 0) config.ExposedPorts = Object.fromEntries(net.exposedPorts.map((key) => [key, {}]));

@@ -25,6 +25,8 @@ export interface ContainerNetworkOptions {
   ipv4Address?: string;
   /** `--mac-address`. */
   macAddress?: string;
+  /** `--link NAME[:ALIAS]` on a user-defined network: per-container DNS aliases (Docker's EndpointSettings.Links). */
+  links?: string[];
 }
 
 /** Where a starting container's network comes from, and its /etc/hosts and resolv.conf contents. */

@@ -87,10 +87,15 @@ export interface ContainerNetworkRequest {
   ipv4Address?: string;
   /** `--mac-address`. */
   macAddress?: string;
+  /**
+   * `--link NAME[:ALIAS]` on a user-defined network (Docker's EndpointSettings.Links): ALIAS resolves,
+   * for this container only, as NAME does on the network; NAME need not exist yet.
+   */
+  links?: string[];
 }
 
-/** `network connect --alias --ip`: the per-network part of a container's request. */
-export type ConnectOptions = Pick<ContainerNetworkRequest, 'aliases' | 'ipv4Address'>;
+/** `network connect --alias --ip --link`: the per-network part of a container's request. */
+export type ConnectOptions = Pick<ContainerNetworkRequest, 'aliases' | 'ipv4Address' | 'links'>;
 
 /** What a container starts with: the namespace to run in and its /etc/hosts and resolv.conf. */
 export interface ContainerSandbox {

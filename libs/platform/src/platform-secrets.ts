@@ -25,7 +25,7 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
 export const SECRETS_DIR = 'secrets';
 export const REGISTRY_USER = 'berth';
 
-/** The NATS identity of each platform service (by its name in compose/platform.yaml). */
+/** The NATS identity of each platform service (by its name in compose/platform/compose.yaml). */
 export const SERVICE_ROLES: Record<string, NatsIdentity['role']> = {
   api: 'gateway',
   'runtime-agent': 'agent',

@@ -15,7 +15,7 @@ import { serviceEntry } from './service-entry.js';
 
 /**
  * Starts and stops this host's platform processes (nats-server, runtime agent, gateway, registry) in the
- * background, as `compose/platform.yaml` describes them.
+ * background, as `compose/platform/compose.yaml` describes them.
  *
  *   <dataRoot>/platform.json          the settings of this data root (ports, addresses), kept across restarts
  *   <dataRoot>/secrets/               credentials and nats-server's config (platform-secrets.ts), root only
@@ -41,7 +41,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
  * `--no-expose-wasm` only silences V8's warning that lite mode turns WebAssembly off.
  */
 export const REGISTRY_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
-const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform.yaml');
+const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform/compose.yaml');
 
 function services(settings: PlatformSettings): PlatformService[] {
   const secrets = secretsOf(settings.dataRoot);

@@ -15,6 +15,7 @@ const lifecycle = () => import('./lifecycle.js');
 const execRun = () => import('./exec-run.js');
 const images = () => import('./images.js');
 const misc = () => import('./misc.js');
+const copy = () => import('./copy.js');
 
 const timeout: FlagSpec = { long: 'timeout', short: 't', type: 'int', description: 'Specify a shutdown timeout in seconds' };
 const pullFlag: FlagSpec = { long: 'pull', type: 'string', default: 'policy', description: 'Pull image before running ("always"|"missing"|"never"|"build")' };
@@ -240,6 +241,19 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'protocol', type: 'string', default: 'tcp', description: 'tcp or udp' },
     ],
     () => misc().then((m) => m.port as Handler),
+    { args: { min: 2, max: 2 } },
+  ),
+  cp: cmd(
+    'cp',
+    'Copy files/folders between a service container and the local filesystem',
+    '[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tberth compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH',
+    [
+      { long: 'all', type: 'bool', description: 'Include containers created by the run command' },
+      { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
+      { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
+      { long: 'index', type: 'int', description: 'Index of the container if service has multiple replicas' },
+    ],
+    () => copy().then((m) => m.cp as Handler),
     { args: { min: 2, max: 2 } },
   ),
   ls: cmd(

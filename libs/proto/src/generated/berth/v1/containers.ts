@@ -213,7 +213,7 @@ export interface ContainerSpec {
   cgroupnsMode: string;
   /** --group-add: group names (looked up in the container) or gids */
   groupAdd: string[];
-  /** --link: "NAME[:ALIAS]" (default bridge only) */
+  /** --link: "NAME[:ALIAS]" (legacy on the default bridge; a per-container DNS alias on a user-defined network) */
   links: string[];
   /** --log-driver / --log-opt; absent = json-file */
   logConfig?:
