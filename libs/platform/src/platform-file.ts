@@ -15,7 +15,7 @@ export interface PlatformService {
  * Reads a platform file (a Compose-shaped YAML: services with command, depends_on, healthcheck)
  * and fills in `${VAR}`s. Services come back in start order (dependencies first).
  * A command element that is exactly "${VAR}" where VAR is a list expands to its items, none or
- * several (`${NODE}`: node + the TypeScript loader; optional flags).
+ * several (`${REGISTRY}`: node, its V8 flags and the bundle or the source through tsx).
  */
 export function loadPlatformFile(file: string, vars: Record<string, string | string[]>): PlatformService[] {
   let doc: unknown;

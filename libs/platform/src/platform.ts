@@ -62,8 +62,11 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
     RUNTIME: settings.runtime,
-    NODE: [process.execPath, '--import', 'tsx'],
-    REGISTRY: serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS),
+    RUNTIME_AGENT: serviceEntry(REPO_ROOT, 'apps/runtime-agent/src/main.ts'),
+    BUILDER: serviceEntry(REPO_ROOT, 'apps/builder/src/main.ts'),
+    API: serviceEntry(REPO_ROOT, 'apps/api/src/main.ts'),
+    COMPOSE_WATCHER: serviceEntry(REPO_ROOT, 'compose/src/watcher-main.ts'),
+    REGISTRY: serviceEntry(REPO_ROOT, 'apps/registry/src/main.ts', REGISTRY_NODE_FLAGS),
   });
 }
 
