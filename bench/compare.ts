@@ -13,7 +13,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Engine, installed, rssKb, startBerth, startDistribution, startDocker, startPodman, timed } from './compare-engines.js';
+import { type Engine, installed, rssKb, ussKb, startBerth, startDistribution, startDocker, startPodman, timed } from './compare-engines.js';
 
 const { values } = parseArgs({
   options: {
@@ -246,6 +246,9 @@ try {
     const samples: Record<string, number[]> = {};
     for (const e of engines) samples[e.name] = [e.daemonPids().reduce((s, p) => s + rssKb(p), 0) / 1024];
     results.push({ row: { id: 'idle-rss', what: `daemons idle RSS MB (${when})`, unit: 'MB', target: { abs: 120 }, sample: () => 0 }, samples, load: load() });
+    const private_: Record<string, number[]> = {};
+    for (const e of engines) private_[e.name] = [e.daemonPids().reduce((s, p) => s + ussKb(p), 0) / 1024];
+    results.push({ row: { id: 'idle-uss', what: `  same, private memory (USS) MB`, unit: 'MB', target: {}, sample: () => 0 }, samples: private_, load: load() });
   };
   idle('after start');
   for (const row of rows) {
