@@ -51,7 +51,9 @@ await build({
   entryNames: 'main',
   logLevel: 'warning',
   // A native addon finds its .node file from its own package directory: it stays in node_modules.
-  external: ['better-sqlite3'],
+  // grpc-js requires @grpc/proto-loader (and through it protobufjs, ~180 KB) only inside channelz
+  // and ORCA functions Berth never calls: left out, every command and service parses that much less.
+  external: ['better-sqlite3', '@grpc/proto-loader'],
   plugins: [sourceUrls],
 });
 rmSync(outdir, { recursive: true, force: true });
