@@ -62,7 +62,7 @@ export class NetworkManager {
     const manager = new NetworkManager(options);
     await manager.serial(async () => {
       await manager.networks.setUp();
-      await manager.nat.apply();
+      await manager.nat.apply({ force: true });
     });
     return manager;
   }
@@ -190,7 +190,7 @@ export class NetworkManager {
     await this.serial(async () => {
       await this.sweeper.forgetMissingContainers();
       await this.sweeper.sweepHost({ keepBridges: true });
-      await this.nat.apply();
+      await this.nat.apply({ force: true });
     });
   }
 
