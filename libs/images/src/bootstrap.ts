@@ -1,13 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
 import { FailedPreconditionError, InternalError, UnavailableError } from '@berth/errors';
 import { packDirectory } from '@berth/layers';
+import { runCommand } from '@berth/subprocess';
 import type { ImageRecord } from './types.js';
 
 /**
@@ -41,7 +41,6 @@ export interface ImageImporter {
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const BUSYBOX = '/bin/busybox';
-const execFileAsync = promisify(execFile);
 
 export async function bootstrapBusybox(store: ImageImporter, options: BootstrapOptions = {}): Promise<ImageRecord> {
   const st = await stat(BUSYBOX).catch(() => {
@@ -60,8 +59,10 @@ export async function bootstrapBusybox(store: ImageImporter, options: BootstrapO
 
 /** The applets the host's busybox provides (`busybox --list`). */
 export async function busyboxApplets(): Promise<string[]> {
-  const { stdout } = await execFileAsync(BUSYBOX, ['--list']);
-  return stdout
+  const res = await runCommand(BUSYBOX, ['--list']);
+  if (res.code !== 0) throw new InternalError(`Cannot list the applets of "${BUSYBOX}": ${res.stderr.toString().trim() || `exit ${res.code}`}`);
+  return res.stdout
+    .toString()
     .split('\n')
     .map((s) => s.trim())
     .filter((s) => s !== '' && s !== 'busybox' && !s.includes('/'));
@@ -250,5 +251,6 @@ async function unmountUnder(dir: string): Promise<void> {
     .map((l) => l.split(' ')[4])
     .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
-  for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
+  // Best effort: what stays mounted makes the removal of `dir` fail, and that error is reported.
+  for (const p of points) await runCommand('umount', ['-l', p]).catch(() => undefined);
 }
