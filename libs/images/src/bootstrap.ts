@@ -4,9 +4,8 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { FailedPreconditionError, InternalError, UnavailableError } from '@berth/errors';
-import { packDirectory } from '@berth/layers';
+import { packDirectory, type TarWriteEntry, writeTar } from '@berth/layers';
 import { runCommand } from '@berth/subprocess';
 import type { ImageRecord } from './types.js';
 
@@ -133,31 +132,17 @@ export async function busyboxRootfs(mtime: Date): Promise<Readable> {
   const dirItems = items.filter((i) => i.kind === 'dir').sort((a, b) => a.path.localeCompare(b.path));
   const rest = items.filter((i) => i.kind !== 'dir');
 
-  const pack = tar.pack();
-  (async () => {
-    const add = (header: Partial<tar.Header> & { name: string }, data?: Buffer) =>
-      new Promise<void>((resolve, reject) => {
-        const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (data) pack.entry(header, data, cb);
-        else pack.entry(header, cb);
-      });
+  const seconds = mtime.getTime() / 1000;
+  async function* entries(): AsyncGenerator<TarWriteEntry> {
     for (const item of [...dirItems, ...rest]) {
-      const base = { name: item.path, mtime, uid: 0, gid: 0 };
-      if (item.kind === 'dir') await add({ ...base, type: 'directory', mode: item.mode, uid: item.uid ?? 0, gid: item.uid ?? 0 });
-      else if (item.kind === 'symlink') await add({ ...base, type: 'symlink', linkname: item.target, mode: 0o777 });
-      else if (item.kind === 'file') await add({ ...base, type: 'file', mode: item.mode, size: item.data.length }, item.data);
-      else {
-        await new Promise<void>((resolve, reject) => {
-          const entry = pack.entry({ ...base, type: 'file', mode: item.mode, size: item.size }, (err) => (err ? reject(err) : resolve()));
-          const source = createReadStream(item.source);
-          source.on('error', reject);
-          source.pipe(entry);
-        });
-      }
+      const base = { name: item.path, mtime: seconds, uid: 0, gid: 0 };
+      if (item.kind === 'dir') yield { header: { ...base, type: 'directory', mode: item.mode, uid: item.uid ?? 0, gid: item.uid ?? 0 } };
+      else if (item.kind === 'symlink') yield { header: { ...base, type: 'symlink', linkname: item.target, mode: 0o777 } };
+      else if (item.kind === 'file') yield { header: { ...base, mode: item.mode }, body: item.data };
+      else yield { header: { ...base, mode: item.mode, size: item.size }, body: createReadStream(item.source) };
     }
-    pack.finalize();
-  })().catch((err) => pack.destroy(err));
-  return Readable.from(pack);
+  }
+  return Readable.from(writeTar(entries()));
 }
 
 export async function bootstrapDebian(store: ImageImporter, options: BootstrapOptions = {}): Promise<ImageRecord> {
