@@ -12,7 +12,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const helpers: ChildProcess[] = [];
@@ -22,11 +22,7 @@ const ids: string[] = [];
 /** Every network this file made, with its subnet prefix (each test makes its own: any order works). */
 const networks = new Map<string, string>();
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   for (const child of helpers) child.kill('SIGKILL');
