@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNames } from '@berth/network';
 import { platformUp, REPO_ROOT } from '@berth/platform';
-import { freePort, startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, freePort, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let stopped = false;
@@ -54,9 +54,7 @@ beforeAll(async () => {
   probe = join(dir, 'syn-probe');
   const gcc = spawnSync('gcc', ['-O2', '-static', '-o', probe, join(REPO_ROOT, 'libs/network/src/testdata/syn-probe.c')], { encoding: 'utf8' });
   expect(gcc.status, gcc.stderr).toBe(0);
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
   expect((await p.berth(['network', 'create', 'lbuser'])).code).toBe(0);
   expect((await p.berth(['network', 'create', '--internal', 'lbinternal'])).code).toBe(0);
   for (const name of ['bridge', 'lbuser', 'lbinternal']) {

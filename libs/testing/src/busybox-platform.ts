@@ -15,10 +15,13 @@ export async function startBusyboxPlatform(options: Parameters<typeof startTestP
   return p;
 }
 
-/** Removes every container of `p` (`afterEach`: a failed test must not leave containers the next one counts). */
-export async function removeAllContainers(p: TestPlatform): Promise<void> {
+/**
+ * Removes every container of `p` (`afterEach`: a failed test must not leave containers the next one
+ * counts); `volumes`: their anonymous volumes too (`rm -v`).
+ */
+export async function removeAllContainers(p: TestPlatform, options: { volumes?: boolean } = {}): Promise<void> {
   const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
+  if (ids.length > 0) await p.berth(['rm', '-f', ...(options.volumes ? ['-v'] : []), ...ids]);
 }
 
 /**
