@@ -8,3 +8,4 @@ export * from './registry-seed.js';
 export * from './test-platform.js';
 export * from './system-user.js';
 export * from './busybox-platform.js';
+export * from './http-get.js';
