@@ -9,3 +9,4 @@ export * from './test-platform.js';
 export * from './system-user.js';
 export * from './busybox-platform.js';
 export * from './http-get.js';
+export * from './nats-fixture.js';
