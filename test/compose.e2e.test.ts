@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@berth/platform';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 const file = join(REPO_ROOT, 'test/fixtures/compose-app/compose.yaml');
 const project = 'ce2e';
@@ -22,11 +22,7 @@ let p: TestPlatform;
 /** Every container id seen, for the netns check at the end. */
 const seen = new Set<string>();
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   await p?.berth(['compose', '-f', file, '-p', project, 'down', '-v', '-t', '1']).catch(() => undefined);

@@ -10,15 +10,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, platformUp } from '@berth/platform';
-import { serviceLogEvents, startTestPlatform, type TestPlatform } from '@berth/testing';
+import { serviceLogEvents, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const strays: ChildProcess[] = [];
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   for (const child of strays) child.kill('SIGKILL');

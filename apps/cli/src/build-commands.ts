@@ -1,4 +1,4 @@
-import { type GroupDef, def } from './command-def.js';
+import { type GroupDef, def, pruneForceFlag, quietFlag } from './command-def.js';
 
 /** `berth build` and the `builder` group: usage, flags, argument rules. */
 
@@ -25,7 +25,7 @@ export const build = def({
     { long: 'progress', type: 'string', default: 'auto', description: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
     { long: 'pull', type: 'bool', description: 'Always attempt to pull all referenced images' },
     { long: 'push', type: 'bool', description: 'Shorthand for "--output=type=registry": push the tags once built' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+    quietFlag('Suppress the build output and print image ID on success'),
     { long: 'secret', type: 'list', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
     { long: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
     { long: 'ssh', type: 'list', description: 'SSH agent socket or keys to expose to the build (not supported by Berth)' },
@@ -47,7 +47,7 @@ export const builderGroup: GroupDef = {
       description: 'Remove build cache',
       flags: [
         { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
-        { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+        pruneForceFlag,
       ],
       args: { max: 0 },
       load: () => builds().then((m) => m.builderPrune),

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { ContainerSpec } from '@berth/proto';
+import { quietFlag } from './command-def.js';
 import type { FlagSpec, FlagValue } from './flags.js';
 
 /**
@@ -27,7 +28,7 @@ export const runFlags: FlagSpec[] = [
   { long: 'log-driver', type: 'string', description: 'Logging driver for the container' },
   { long: 'log-opt', type: 'list', description: 'Log driver options' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
-  { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
+  quietFlag('Suppress the pull output'),
 ];
 
 /** The create request's fields of these flags; `invalid` makes the usage error to throw. */

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@berth/errors';
+import { InternalError, InvalidArgumentError } from '@berth/errors';
 import { parseGoDuration } from '@berth/filters';
+import { runCommand } from '@berth/subprocess';
 import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
 import { parseRemoteUrl } from './proxy/remote-url.js';
@@ -154,11 +153,12 @@ export async function selfSignedCertificate(dir: string): Promise<{ cert: Buffer
   const key = join(dir, 'key.pem');
   if ((await fileSize(cert)) === undefined || (await fileSize(key)) === undefined) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await promisify(execFile)('openssl', [
+    const res = await runCommand('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
       '-keyout', key, '-out', cert, '-subj', '/CN=localhost',
       '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
     ]);
+    if (res.code !== 0) throw new InternalError(`Cannot make a self-signed certificate in "${dir}": ${res.stderr.toString().trim() || `openssl exited with ${res.code}`}`);
   }
   return { cert: await readFile(cert), key: await readFile(key) };
 }

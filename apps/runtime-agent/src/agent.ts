@@ -200,13 +200,13 @@ export class Agent {
   async close(): Promise<void> {
     // The gateway stops routing here; while NATS does not answer, the announcement expires by
     // itself (HOST_TTL_MS), so it is not worth holding the stop for.
-    const log = this.options.log ?? (() => {});
-    await withDeadline(this.withdraw?.() ?? Promise.resolve(), 1_000, () => new Error('NATS did not answer within 1 s')).catch((err: Error) =>
-      log(`Cannot withdraw this host's announcement: ${err.message}`),
+    const log = this.options.log ?? silentLogger;
+    await withDeadline(this.withdraw?.() ?? Promise.resolve(), 1_000, () => new Error('NATS did not answer within 1 s')).catch(
+      warnOnFailure(log, { host: this.hostId }, "Cannot withdraw this host's announcement"),
     );
     this.containers.close();
     await this.worker?.close();
-    await this.network?.close().catch(warnOnFailure(this.options.log ?? silentLogger, {}, 'Cannot close the network manager'));
+    await this.network?.close().catch(warnOnFailure(log, {}, 'Cannot close the network manager'));
     this.db.close();
   }
 

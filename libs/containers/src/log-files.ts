@@ -1,9 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { logTimeNs, parseTimestamp, type LogEntry, type ReadLogsOptions } from '@berth/runtime';
+import { changeTicks, logTimeNs, parseTimestamp, type LogEntry, type ReadLogsOptions } from '@berth/runtime';
 import type { LogFileSettings } from './log-driver.js';
 
 /**
@@ -175,41 +174,20 @@ export async function* readLogFiles(settings: LogFileSettings, options: ReadLogs
     const tail = options.tail !== undefined && options.tail >= 0 ? selected.slice(Math.max(0, selected.length - options.tail)) : selected;
     for (const e of tail) yield strip(e);
     if (!options.follow) return;
-    const signal = options.signal;
-    let wake: (() => void) | undefined;
-    const nudge = () => wake?.();
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(dirname(settings.path), nudge);
-      watcher.on('error', () => {});
-    } catch {
-      // polling covers it
-    }
-    signal?.addEventListener('abort', nudge, { once: true });
-    try {
-      while (!signal?.aborted) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, options.pollMs ?? 250);
-        });
-        wake = undefined;
+    for await (const _ of changeTicks(dirname(settings.path), options)) {
+      for (const e of await drain()) if (accept(e)) yield strip(e);
+      const current = await stat(settings.path).catch(() => undefined); // rotated: looked for again below
+      if (current && current.ino === ino && current.size < offset) offset = 0; // emptied in place (max-file 1)
+      if (current && current.ino !== ino) {
+        // Rotated: the old file was read to its end above; the new one starts at 0.
+        await handle?.close();
+        handle = await open(settings.path, 'r').catch(() => undefined); // not there yet: tried again on the next change
+        ino = current.ino;
+        offset = 0;
         for (const e of await drain()) if (accept(e)) yield strip(e);
-        const current = await stat(settings.path).catch(() => undefined); // rotated: looked for again below
-        if (current && current.ino === ino && current.size < offset) offset = 0; // emptied in place (max-file 1)
-        if (current && current.ino !== ino) {
-          // Rotated: the old file was read to its end above; the new one starts at 0.
-          await handle?.close();
-          handle = await open(settings.path, 'r').catch(() => undefined); // not there yet: tried again on the next change
-          ino = current.ino;
-          offset = 0;
-          for (const e of await drain()) if (accept(e)) yield strip(e);
-        }
       }
-      for (const e of [...(await drain()), ...parser.push('', true)]) if (accept(e)) yield strip(e);
-    } finally {
-      watcher?.close();
-      signal?.removeEventListener('abort', nudge);
     }
+    for (const e of [...(await drain()), ...parser.push('', true)]) if (accept(e)) yield strip(e);
   } finally {
     await handle?.close();
   }

@@ -1,23 +1,17 @@
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { memoryLogger, startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { memoryLogger, startNatsFixture, startNatsServer, tempDir, type NatsFixture } from '@berth/testing';
 import { EventBus, HostRegistry, eventSubject } from './index.js';
 
 describe('EventBus on a real nats-server', () => {
-  let dir: TempDir;
-  let nats: NatsServer;
+  let fixture: NatsFixture;
   let nc: NatsConnection;
 
   beforeAll(async () => {
-    dir = tempDir();
-    nats = await startNatsServer(dir.path);
-    nc = await connect({ servers: nats.url });
+    fixture = await startNatsFixture();
+    nc = fixture.nc;
   });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-    dir?.remove();
-  });
+  afterAll(() => fixture?.stop());
 
   it('replays past events with --since and stops at --until, honouring filters', async () => {
     const bus = new EventBus(nc, 'host-1');

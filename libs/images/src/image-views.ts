@@ -3,7 +3,8 @@ import { type HistoryEntry, parseReference, shortId } from '@berth/oci';
 import { EPOCH, type ImageIndex } from './image-index.js';
 import { familiar } from './image-names.js';
 import { pruneUntil } from '@berth/filters';
-import { globMatch, type ImageFilters, normalizeFilters } from './list-filters.js';
+import { pathMatch } from '@berth/glob';
+import { type ImageFilters, normalizeFilters } from './list-filters.js';
 import type { DiskUsage, ImageHistoryItem, ImageInspect, ImageManifestSummary, ImageRecord, ImageRow, ImageSummary } from './types.js';
 
 /** Docker's views of the images: `images`, `image inspect`, `history`, `system df`. */
@@ -41,10 +42,11 @@ export class ImageViews {
       if (!options.all && record.names.length === 0 && this.index.childrenOf(record.id).length > 0) continue;
       if (!filters.matchKVList('label', record.config.config?.Labels)) continue;
       const patterns = filters.get('reference');
+      const reference = { what: 'reference filter pattern' };
       if (patterns.length > 0) {
         const matches = (n: string) => {
           const ref = parseReference(n);
-          return patterns.some((p) => globMatch(p, ref.familiar()) || globMatch(p, ref.familiarName()));
+          return patterns.some((p) => pathMatch(p, ref.familiar(), reference) || pathMatch(p, ref.familiarName(), reference));
         };
         tags = tags.filter(matches);
         digests = digests.filter(matches);

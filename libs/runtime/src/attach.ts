@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FailedPreconditionError, InternalError } from '@berth/errors';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * An attach session to a container's conmon (its stdio, as `docker attach` / `docker run -it`).

@@ -20,7 +20,7 @@ import type {
   RuntimeCheck,
   RuntimeState,
 } from './runtime-types.js';
-import { runCommand, signalNumber, type CommandResult } from './run-command.js';
+import { runCommand, signalNumber, type CommandResult } from '@berth/subprocess';
 
 /*
  * On-disk layout (all directories given by the caller):

@@ -9,7 +9,7 @@ import { startExecSession, type ExecSession } from './exec-session.js';
 import type { OciProcess, OciSpec } from './oci-spec.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
 import type { ExecInteractiveOptions, ExecOptions, ExecProcess, ExecResult, RuntimeState } from './runtime-types.js';
-import { signalNumber } from './run-command.js';
+import { signalNumber } from '@berth/subprocess';
 
 /**
  * Processes run in a running container (`docker exec`): collected, streamed, interactive through a

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, InvalidArgumentError } from '@berth/errors';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * A mount to perform, in containerd's shape: `mount -t <type> -o <options> <source> <target>`.
@@ -27,14 +27,11 @@ interface RunResult {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    const stderr: Buffer[] = [];
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    child.on('error', (err) => reject(new InternalError(`Cannot run "${command}": ${err.message}`, { cause: err })));
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr: Buffer.concat(stderr).toString().trim() }));
+async function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+  const result = await runCommand(command, args, { cwd }).catch((err: Error) => {
+    throw new InternalError(`Cannot run "${command}": ${err.message}`, { cause: err });
   });
+  return { code: result.code, stderr: result.stderr.toString().trim() };
 }
 
 /**

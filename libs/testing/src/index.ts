@@ -9,3 +9,6 @@ export * from './test-platform.js';
 export * from './system-user.js';
 export * from './memory-logger.js';
 export * from './service-log-events.js';
+export * from './busybox-platform.js';
+export * from './http-get.js';
+export * from './nats-fixture.js';

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
+import { pathMatch } from '@berth/glob';
 import { securePath } from '@berth/runtime';
 import { valueExcerpt } from '../located.js';
 import { extractArchive, isTarArchive } from './local-archive.js';
@@ -17,6 +18,9 @@ export interface CopyEntry {
   /** Downloaded (ADD <url>): never unpacked. */
   remote?: boolean;
 }
+
+const exclude = { what: 'COPY --exclude pattern' };
+const source = { what: 'COPY source pattern' };
 
 export interface ResolveSourcesOptions {
   /** Sources come from the build context: a path climbing out of it is refused. */
@@ -41,7 +45,7 @@ export async function resolveSources(root: string, sources: string[], options: R
     const matches = await expandGlob(root, segments);
     const kept = [];
     for (const name of matches) {
-      if (options.excludes?.some((p) => globMatch(p, name))) continue;
+      if (options.excludes?.some((p) => pathMatch(p, name, exclude))) continue;
       const path = await securePath(root, name);
       const st = await lstat(path).catch(() => undefined); // missing: undefined
       if (!st) continue;
@@ -64,35 +68,11 @@ async function expandGlob(root: string, segments: string[]): Promise<string[]> {
       }
       const dir = await securePath(root, base);
       const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names.sort()) if (globMatch(segment, name)) next.push(base ? `${base}/${name}` : name);
+      for (const name of names.sort()) if (pathMatch(segment, name, source)) next.push(base ? `${base}/${name}` : name);
     }
     current = next;
   }
   return current;
-}
-
-/** Go's filepath.Match for one pattern against one name (`*` does not cross `/`). */
-export function globMatch(pattern: string, name: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith('^')) body = '!' + body.slice(1);
-      re += body.startsWith('!') ? `[^${body.slice(1).replace(/\\/g, '\\\\')}]` : `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += '\\' + pattern[++i];
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(re + '$').test(name);
 }
 
 /** What a checksum reads of a tree: the file system, or what the builder knows of a synced context. */
