@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix } from '@berth/events';
 import { groupId, serviceLog } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
+import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
 
 const { values } = parseArgs({
@@ -17,6 +18,9 @@ const { values } = parseArgs({
     // A second, root-only (0600) unix socket for the platform's own clients on this host (the
     // compose watcher), whatever --listen is: they have no TLS client certificate for a TCP one.
     'internal-listen': { type: 'string' },
+    // The Docker Engine API (HTTP, for the docker CLI, compose, dockerode): a unix socket with the
+    // same owner and mode as --listen's (docs/docker-api.md); it calls the gRPC services above.
+    'docker-listen': { type: 'string' },
     // TCP needs TLS with client certificates, as dockerd's --tlsverify.
     tlsverify: { type: 'boolean', default: false },
     tlscacert: { type: 'string' },
@@ -86,12 +90,22 @@ if (!tcp) {
   if (gid !== undefined) chownSync(socket, process.getuid?.() ?? 0, gid);
   chmodSync(socket, gid !== undefined ? 0o660 : 0o600);
 }
+const dockerListen = values['docker-listen'];
+let dockerApi: Awaited<ReturnType<typeof startDockerApi>> | undefined;
+if (dockerListen) {
+  if (!dockerListen.startsWith('unix:')) fail(`--docker-listen must be a unix socket ("unix:/run/berth/docker.sock"), not "${dockerListen}"`);
+  const gatewayAddress = internal ?? (tcp ? undefined : target);
+  if (gatewayAddress === undefined) fail('--docker-listen needs --internal-listen when --listen is TCP (the Docker API calls the gateway over a unix socket)');
+  dockerApi = await startDockerApi(grpcTarget(dockerListen).slice('unix:'.length), { gatewayAddress: gatewayAddress!, gid, log });
+}
 console.log(
   `berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}` +
-    (internal !== undefined && internal !== target ? `, and on ${values['internal-listen']} (root only)` : ''),
+    (internal !== undefined && internal !== target ? `, and on ${values['internal-listen']} (root only)` : '') +
+    (dockerListen ? `; Docker Engine API on ${dockerListen}` : ''),
 );
 
 const shutdown = () => {
+  void dockerApi?.close();
   server.tryShutdown(() => {
     gateway.close();
     void nc.close().finally(() => process.exit(0));
