@@ -65,7 +65,7 @@ export function dockerApiApp(ctx: DockerApiContext): FastifyInstance {
     },
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body).trim();
     if (text === '') return done(null, undefined);
     try {
@@ -74,7 +74,8 @@ export function dockerApiApp(ctx: DockerApiContext): FastifyInstance {
       done(Object.assign(new Error(`invalid JSON in the request body: ${text.slice(0, 80)}`), { statusCode: 400 }), undefined);
     }
   });
-  // Tars (build, load, archive) and anything else: the handler reads request.raw itself.
+  // Tars (build, load, archive; docker's client labels a raw body text/plain) and anything else:
+  // the handler reads request.raw itself.
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(versionHeaders());
