@@ -217,4 +217,62 @@ describe('docker CLI against the Docker Engine API', () => {
     expect(df.stdout).toContain('Containers 1\n');
     expect(df.stdout).toMatch(/^Images [1-9]/);
   });
+
+  it('docker-compose 1.29: build, depends_on, ports, a volume, names between services, exec, scale, down -v', async () => {
+    const project = join(dir.path, 'proj');
+    mkdirSync(join(project, 'web'), { recursive: true });
+    writeFileSync(join(project, 'web', 'Dockerfile'), 'FROM busybox\nRUN mkdir /www && echo web-ok > /www/index.html\nCMD ["httpd", "-f", "-p", "80", "-h", "/www"]\n');
+    writeFileSync(
+      join(project, 'docker-compose.yml'),
+      [
+        'version: "3.8"',
+        'services:',
+        '  web:',
+        '    build: ./web',
+        '    ports: ["127.0.0.1::80"]',
+        '    depends_on: [api]',
+        '  api:',
+        '    image: busybox',
+        "    command: sh -c 'mkdir -p /www && echo api-ok > /www/index.html && exec httpd -f -p 80 -h /www'",
+        '    volumes: [data:/data]',
+        '  client:',
+        '    image: busybox',
+        "    command: sh -c 'until wget -qO- http://api/; do sleep 0.2; done; exec sleep 300'",
+        '    depends_on: [api]',
+        'volumes:',
+        '  data: {}',
+        '',
+      ].join('\n'),
+    );
+    // docker-py builds through POST /build itself (not through the docker CLI).
+    const compose = (args: string[]) => run('docker-compose', ['-p', 'proj', '-f', join(project, 'docker-compose.yml'), ...args], { env: { COMPOSE_DOCKER_CLI_BUILD: '0' } });
+    try {
+      const up = await compose(['up', '-d']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain('Creating proj_web_1');
+      const ps = await compose(['ps']);
+      expect(ps.stdout).toMatch(/proj_api_1 .* Up/);
+      expect(ps.stdout).toMatch(/proj_client_1 .* Up/);
+      expect(ps.stdout).toMatch(/proj_web_1 .* Up +127\.0\.0\.1:\d+->80\/tcp/);
+      let logs = '';
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && !logs.includes('api-ok'); ) {
+        logs = (await compose(['logs', 'client'])).stdout;
+      }
+      expect(logs).toContain('api-ok');
+      const port = (await compose(['port', 'web', '80'])).stdout.trim();
+      expect(await fetch(`http://${port}/`).then((r) => r.text())).toBe('web-ok\n');
+      expect((await compose(['exec', '-T', 'api', 'cat', '/www/index.html'])).stdout).toBe('api-ok\n');
+      expect((await compose(['up', '-d', '--scale', 'client=2'])).code).toBe(0);
+      expect((await docker(['ps', '--filter', 'label=com.docker.compose.service=client', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort()).toEqual([
+        'proj_client_1',
+        'proj_client_2',
+      ]);
+    } finally {
+      const down = await compose(['down', '-v']);
+      expect(down.code, down.stderr).toBe(0);
+    }
+    expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=proj'])).stdout).toBe('');
+    expect((await docker(['volume', 'ls', '-q'])).stdout).not.toContain('proj_data');
+    expect((await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout).not.toContain('proj_default');
+  });
 });
