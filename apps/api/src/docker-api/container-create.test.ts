@@ -13,7 +13,7 @@ describe('toContainerSpec', () => {
         Labels: { a: 'b' },
         Healthcheck: { Test: ['CMD', 'true'], Interval: 2_000_000_000, Retries: 2 },
         HostConfig: {
-          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '' }] },
+          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '' }], '81/tcp': [{ HostPort: '0' }] },
           Binds: ['data:/data:ro'],
           NetworkMode: 'appnet',
           RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
@@ -25,7 +25,7 @@ describe('toContainerSpec', () => {
       },
       { name: 'web', platform: '' },
     );
-    expect(spec.publish).toEqual(['127.0.0.1:8080:80/tcp', '53/udp']);
+    expect(spec.publish).toEqual(['127.0.0.1:8080:80/tcp', '53/udp', '81/tcp']);
     expect(spec.expose.sort()).toEqual(['53/udp', '80/tcp']);
     expect(spec.binds).toEqual(['data:/data:ro', '/anon']);
     expect(spec.entrypoint).toEqual({ args: [] });

@@ -110,7 +110,8 @@ export function toContainerSpec(
     const [number, proto = 'tcp'] = port.split('/');
     for (const b of bindings ?? [{}]) {
       const ip = b.HostIp ?? '';
-      const hostPort = b.HostPort ?? '';
+      // "0" is docker's (and testcontainers') way of asking for any free port, as "" is.
+      const hostPort = b.HostPort === '0' ? '' : (b.HostPort ?? '');
       publish.push(`${ip ? `${ip.includes(':') ? `[${ip}]` : ip}:` : ''}${hostPort || ip ? `${hostPort}:` : ''}${number}/${proto}`);
     }
   }
