@@ -131,7 +131,15 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: DockerApiCont
   });
 
   app.post<{ Params: IdParams }>('/containers/:id/kill', async (request, reply) => {
-    await unary(c, c.kill, { id: request.params.id, signal: str(request.query as Query, 'signal') });
+    const signal = str(request.query as Query, 'signal');
+    const info = await inspect(request.params.id);
+    await unary(c, c.kill, { id: info.Id, signal });
+    // dockerd answers a SIGKILL once the container stopped (so `kill; start` starts it again).
+    if (/^(|(SIG)?KILL|9)$/i.test(signal)) {
+      await unary(c, c.wait, { id: info.Id, condition: 'not-running' }, { deadline: Date.now() + 10_000 }).catch(() => {
+        // removed meanwhile (--rm) or still dying after 10 s: the kill itself was delivered
+      });
+    }
     return reply.code(204).send();
   });
 
