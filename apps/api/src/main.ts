@@ -21,6 +21,8 @@ const { values } = parseArgs({
     // The Docker Engine API (HTTP, for the docker CLI, compose, dockerode): a unix socket with the
     // same owner and mode as --listen's (docs/docker-api.md); it calls the gRPC services above.
     'docker-listen': { type: 'string' },
+    // The platform registry's address, which the Docker API's /info shows in RegistryConfig.
+    'platform-registry': { type: 'string' },
     // TCP needs TLS with client certificates, as dockerd's --tlsverify.
     tlsverify: { type: 'boolean', default: false },
     tlscacert: { type: 'string' },
@@ -96,7 +98,7 @@ if (dockerListen) {
   if (!dockerListen.startsWith('unix:')) fail(`--docker-listen must be a unix socket ("unix:/run/berth/docker.sock"), not "${dockerListen}"`);
   const gatewayAddress = internal ?? (tcp ? undefined : target);
   if (gatewayAddress === undefined) fail('--docker-listen needs --internal-listen when --listen is TCP (the Docker API calls the gateway over a unix socket)');
-  dockerApi = await startDockerApi(grpcTarget(dockerListen).slice('unix:'.length), { gatewayAddress: gatewayAddress!, gid, log });
+  dockerApi = await startDockerApi(grpcTarget(dockerListen).slice('unix:'.length), { gatewayAddress: gatewayAddress!, gid, log, platformRegistry: values['platform-registry'] });
 }
 console.log(
   `berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}` +

@@ -78,6 +78,8 @@ describe('docker CLI against the Docker Engine API', () => {
     const info = await docker(['info', '--format', '{{.OSType}} {{.Driver}} {{.Images}}']);
     expect(info.code, info.stderr).toBe(0);
     expect(info.stdout.trim()).toBe('linux overlay2 1');
+    const registries = await docker(['info', '--format', '{{range .RegistryConfig.IndexConfigs}}{{.Name}} {{.Secure}},{{end}}']);
+    expect(registries.stdout.trim()).toBe(`127.0.0.1:${p.settings.registryPort} false,docker.io true,`);
     const ping = await get('/v1.41/_ping');
     expect([ping.status, ping.body, ping.headers['api-version'], ping.headers['ostype']]).toEqual([200, 'OK', '1.49', 'linux']);
     const tooNew = await get('/v1.99/version');

@@ -9,10 +9,10 @@ import { dockerApiApp, listenDockerApi } from './server.js';
  */
 export async function startDockerApi(
   path: string,
-  options: { gatewayAddress: string; gid?: number; log: (line: string) => void },
+  options: { gatewayAddress: string; gid?: number; log: (line: string) => void; platformRegistry?: string },
 ): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const clients = gatewayClients(options.gatewayAddress);
-  const app = dockerApiApp({ clients, log: options.log, execs: new Map(), attaches: new PendingAttaches(clients.containers), upgrades: [] });
+  const app = dockerApiApp({ clients, log: options.log, execs: new Map(), attaches: new PendingAttaches(clients.containers), upgrades: [], platformRegistry: options.platformRegistry });
   await listenDockerApi(app, path, { gid: options.gid });
   return {
     app,

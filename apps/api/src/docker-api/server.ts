@@ -25,6 +25,8 @@ export interface DockerApiContext {
   attaches: PendingAttaches;
   /** Raw-stream endpoints (attach, exec start) served on an `Upgrade: tcp` request. */
   upgrades: UpgradeRoute[];
+  /** The platform registry ("127.0.0.1:5000"), shown by /info as an insecure registry. */
+  platformRegistry?: string;
 }
 
 export interface ExecRecord {

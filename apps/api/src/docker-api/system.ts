@@ -75,7 +75,10 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: DockerApiContext
       IndexServerAddress: 'https://index.docker.io/v1/',
       RegistryConfig: {
         InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'],
-        IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+        IndexConfigs: {
+          'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true },
+          ...(ctx.platformRegistry ? { [ctx.platformRegistry]: { Name: ctx.platformRegistry, Mirrors: [], Secure: false, Official: false } } : {}),
+        },
         Mirrors: [],
       },
       NCPU: cpus().length,
