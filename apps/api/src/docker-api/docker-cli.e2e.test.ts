@@ -5,7 +5,7 @@
  * the CLI a terminal.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -58,12 +58,15 @@ const docker = (args: string[], options?: { input?: string; env?: Record<string,
 /** The docker CLI with a terminal (`script -e` exits with the command's status). */
 const dockerTty = (command: string) => run('script', ['-eqc', `${DOCKER} ${command}`, '/dev/null']);
 
-function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string; raw: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    const req = request({ socketPath: socket, path, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
+      });
     });
     req.on('error', reject);
     req.end();
@@ -85,6 +88,8 @@ describe('docker CLI against the Docker Engine API', () => {
     const tooNew = await get('/v1.99/version');
     expect(tooNew.status).toBe(400);
     expect(JSON.parse(tooNew.body)).toEqual({ message: 'client version 1.99 is too new. Maximum supported API version is 1.49' });
+    // The socket is the gRPC socket's twin: root only without --group.
+    expect([statSync(socket).mode & 0o777, statSync(socket).uid]).toEqual([0o600, 0]);
     const missing = await get('/v1.49/nothing/here');
     expect([missing.status, missing.headers['content-type']]).toEqual([404, 'application/json']);
   });
@@ -124,6 +129,30 @@ describe('docker CLI against the Docker Engine API', () => {
     expect([rm.code, rm.stdout]).toEqual([0, 'web\n']);
     const gone = await docker(['rm', 'web']);
     expect([gone.code, gone.stderr.trim()]).toEqual([1, 'Error response from daemon: No such container: web']);
+  });
+
+  it('a plain (not hijacked) attach streams stdcopy frames until the container exits, as dockerode reads it', async () => {
+    await docker(['create', '--name', 'talker', 'busybox', 'sh', '-c', 'echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three']);
+    // The answer's head comes once the attachment is in place; the body runs until the container exits.
+    const res = await new Promise<{ status: number; type: string; body: Promise<Buffer> }>((resolve, reject) => {
+      const req = request({ socketPath: socket, path: '/v1.41/containers/talker/attach?stream=1&stdout=1&stderr=1', method: 'POST' }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (d: Buffer) => chunks.push(d));
+        resolve({ status: r.statusCode ?? 0, type: String(r.headers['content-type']), body: new Promise((done) => r.on('end', () => done(Buffer.concat(chunks)))) });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect([res.status, res.type]).toEqual([200, 'application/vnd.docker.multiplexed-stream']);
+    expect((await docker(['start', 'talker'])).code).toBe(0);
+    const raw = await res.body;
+    const frames: string[] = [];
+    for (let at = 0; at < raw.length; ) {
+      const size = raw.readUInt32BE(at + 4);
+      frames.push(`${raw[at]}:${raw.subarray(at + 8, at + 8 + size).toString()}`);
+      at += 8 + size;
+    }
+    expect(frames.join('')).toBe('1:one\n2:two\n1:three\n');
   });
 
   it('publishes ports, and wait returns the exit status', async () => {

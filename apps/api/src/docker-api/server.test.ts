@@ -44,4 +44,11 @@ describe('the Docker API app', () => {
     expect([badFilter.statusCode, badFilter.json()]).toEqual([400, { message: 'invalid filter "notjson": not JSON' }]);
     await app.close();
   });
+
+  it('refuses the BuildKit protocol with what to do instead', async () => {
+    const app = build(failingClients(new Error('unused')));
+    const res = await app.inject({ method: 'POST', url: '/v1.49/build?version=2', headers: { 'content-type': 'application/x-tar' }, payload: Buffer.alloc(0) });
+    expect([res.statusCode, res.json()]).toEqual([400, { message: 'BuildKit is not served by the Berth Docker API: set DOCKER_BUILDKIT=0 or use `berth build`' }]);
+    await app.close();
+  });
 });
