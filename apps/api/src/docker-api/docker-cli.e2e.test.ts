@@ -306,4 +306,21 @@ describe('docker CLI against the Docker Engine API', () => {
     expect((await docker(['volume', 'ls', '-q'])).stdout).not.toContain('proj_data');
     expect((await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout).not.toContain('proj_default');
   });
+
+  it('berth compose and docker-compose 1.29 recognize each other\'s projects (same labels)', async () => {
+    const file = join(dir.path, 'simple.yml');
+    writeFileSync(file, 'services:\n  api:\n    image: busybox\n    command: sleep 300\n');
+    const dc = (args: string[]) => run('docker-compose', ['-f', file, ...args]);
+    const bc = (args: string[]) => p.berth(['compose', '-f', file, ...args]);
+    expect((await bc(['-p', 'mixed', 'up', '-d'])).code).toBe(0);
+    expect((await dc(['-p', 'mixed', 'ps'])).stdout).toMatch(/mixed-api-1 +sleep 300 +Up/);
+    // `berth compose down`, not docker-compose's: `up -d` declared the project, and the compose
+    // watcher would bring back containers removed behind its back (docs/docker-api.md).
+    expect((await bc(['-p', 'mixed', 'down'])).code).toBe(0);
+    expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=mixed'])).stdout).toBe('');
+    expect((await dc(['-p', 'rev', 'up', '-d'])).code).toBe(0);
+    expect((await bc(['-p', 'rev', 'ps', '--format', '{{.Name}} {{.Service}} {{.State}}'])).stdout).toBe('rev_api_1 api running\n');
+    expect((await bc(['-p', 'rev', 'down'])).code).toBe(0);
+    expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=rev'])).stdout).toBe('');
+  });
 });
