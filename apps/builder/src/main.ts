@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
-import { BuilderDirectory, connectNats, inboxPrefix } from '@berth/events';
-import { logLevelOf, serviceLogger } from '@berth/log';
-import { readRegistryAuth } from '@berth/platform';
+import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
+import { logLevelOf, serviceLogger, warnOnFailure } from '@berth/log';
+import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -95,18 +95,22 @@ const withdraw = await new BuilderDirectory(nc).keepAnnounced(
 );
 log.info({ host: hostId, address: values.listen, agent: agentAddress, leaseTtl }, 'berth builder listening');
 
-// A build in progress is abandoned: its lease expires and the agent removes what it made.
-const shutdown = () => {
-  void withdraw();
-  server.tryShutdown(() => {
+// A build in progress is abandoned: its lease expires and the agent removes what it made. The stop
+// is bounded (stopOnSignals): NATS not answering cannot keep the builder up.
+stopOnSignals(
+  async () => {
+    const withdrawn = withdraw();
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
     builder.close();
     worker.close();
-    void nc.close().finally(() => process.exit(0));
-  });
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+    await withDeadline(withdrawn, 1_000, () => new Error('NATS did not answer within 1 s')).catch(
+      warnOnFailure(log, { host: hostId }, "Cannot withdraw the builder's announcement"),
+    );
+    await nc.close();
+  },
+  { log },
+);
 
 async function agentHostId(address: string, timeoutMs: number): Promise<string> {
   const client = new SystemClient(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
