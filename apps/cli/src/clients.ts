@@ -4,6 +4,7 @@ import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClien
 import { VolumesClient } from '@berth/proto';
 import { NetworksClient } from '@berth/proto';
 import { StatusError } from './cli-errors.js';
+import { placementInterceptor } from './placement-metadata.js';
 import type { CommandContext } from './context.js';
 
 /** The gateway's gRPC services, created on first use and closed when the command ends. */
@@ -41,7 +42,7 @@ export function client<K extends keyof Clients>(ctx: CommandContext, service: K)
   }
   if (!clients[service]) {
     const Ctor = constructors[service] as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => Clients[K];
-    clients[service] = new Ctor(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);
+    clients[service] = new Ctor(grpcTarget(ctx.host), channelCredentials(ctx), { ...channelOptions, interceptors: [placementInterceptor(ctx)] });
   }
   return clients[service]!;
 }

@@ -9,11 +9,16 @@ Start, stop and check this host's Berth services (nats-server, runtime agent, im
 
 Commands:
   up          Start the services in the background and wait until they answer (idempotent)
+  join        Start this host's agent and builder only, joined to the cluster of --cluster's host
+              (its NATS, registry and gateway); "down" and "status" then act on this host's two
   down        Stop the services (containers keep running; the next "up" adopts them)
   status      Show each service, its pid and health
 
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+      --cluster string            join: the data root of the cluster's first host (on this machine)
+      --node-name string          This host's name in the cluster (default: the machine's hostname)
+      --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
                                   "docker" group; "" for root only (the default)
       --listen string             API address: unix:/path (default unix:/run/berth/api.sock) or tcp://host:port,
@@ -30,7 +35,7 @@ Options (up saves them in the data root's platform.json; later runs keep them):
       --tlskey string             The API's TLS key
 `;
 
-/** `berth platform up|down|status`. */
+/** `berth platform up|join|down|status`. */
 export async function platformCommand(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
@@ -43,6 +48,9 @@ export async function platformCommand(argv: string[]): Promise<number> {
       args: rest,
       options: {
         'data-root': { type: 'string' },
+        cluster: { type: 'string' },
+        'node-name': { type: 'string' },
+        label: { type: 'string', multiple: true },
         runtime: { type: 'string' },
         group: { type: 'string' },
         listen: { type: 'string' },
@@ -76,8 +84,20 @@ export async function platformCommand(argv: string[]): Promise<number> {
     throw new InvalidArgumentError(`Invalid --registry-port "${registryPort}": expected a port number from 1 to 65535`);
   }
   const listen = values.listen?.replace(/^unix:\/\//, 'unix:');
+  const labels: Record<string, string> = {};
+  for (const pair of values.label ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`Invalid --label "${pair}": expected key=value`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
+  if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
+  if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
+    ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
+    ...(values.label !== undefined ? { labels } : {}),
     runtime: values.runtime as 'runc' | 'crun' | undefined,
     ...(values.group !== undefined ? { group: values.group } : {}),
     ...(listen !== undefined ? { apiAddress: listen } : {}),
@@ -93,6 +113,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
   };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {
+    case 'join':
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
@@ -113,6 +134,6 @@ export async function platformCommand(argv: string[]): Promise<number> {
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:
-      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, down or status\nSee 'berth platform --help'.`);
+      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, join, down or status\nSee 'berth platform --help'.`);
   }
 }

@@ -21,11 +21,27 @@ const { values } = parseArgs({
     // no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // This host's name and labels in the cluster (`berth node ls`, placement constraints).
+    'node-name': { type: 'string' },
+    label: { type: 'string', multiple: true, default: [] },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   console.error(`Invalid --runtime "${values.runtime}": expected runc or crun`);
   process.exit(2);
+}
+
+function nodeLabels(pairs: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      console.error(`Invalid --label "${pair}": expected key=value`);
+      process.exit(2);
+    }
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
 }
 
 // Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
@@ -52,6 +68,8 @@ const agent = await Agent.open(
       ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ],
     platformRegistry,
+    nodeName: values['node-name'],
+    labels: nodeLabels(values.label!),
     log,
   },
   nc,

@@ -8,6 +8,7 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
+import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
@@ -42,6 +43,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
  */
 export const REGISTRY_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
 const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform.yaml');
+/** What a host that joined a cluster runs (its agent and builder). */
+const NODE_FILE = join(REPO_ROOT, 'compose/platform-node.yaml');
 
 function services(settings: PlatformSettings): PlatformService[] {
   const secrets = secretsOf(settings.dataRoot);
@@ -49,7 +52,11 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.group ? [`--group=${settings.group}`] : []),
     ...(settings.tls ? ['--tlsverify', `--tlscacert=${settings.tls.ca}`, `--tlscert=${settings.tls.cert}`, `--tlskey=${settings.tls.key}`] : []),
   ];
-  return loadPlatformFile(PLATFORM_FILE, {
+  const agentFlags = [
+    ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
+    ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
+  ];
+  return loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
@@ -61,6 +68,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_ADDRESS: settings.apiAddress,
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
+    AGENT_FLAGS: agentFlags,
     RUNTIME: settings.runtime,
     NODE: [process.execPath, '--import', 'tsx'],
     REGISTRY: serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS),
@@ -102,7 +110,10 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
-  const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
+  const secrets =
+    settings.cluster === undefined
+      ? ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId })
+      : await joinCluster(settings, timeoutMs);
   for (const svc of services(settings)) {
     let pid = runningPid(settings, svc);
     if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
@@ -134,6 +145,22 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
     await waitHealthy(svc, settings, pid, timeoutMs);
   }
   return settings;
+}
+
+/**
+ * A joining host: its keys are let into the first host's nats-server (which reloads its config)
+ * before its agent starts (platform-join.ts).
+ */
+async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promise<{ natsConfigChanged: false }> {
+  const cluster = await resolvePlatformSettings({ dataRoot: settings.cluster });
+  if (prepareJoin(settings, cluster)) {
+    const nats = services(cluster).find((svc) => svc.name === 'nats')!;
+    const pid = runningPid(cluster, nats);
+    if (pid === undefined) throw new UnavailableError(`Cannot join the cluster of "${cluster.dataRoot}": its nats-server is not running: run \`berth platform up\` there`);
+    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+  }
+  await waitNatsAdmits(settings, Math.min(timeoutMs, 15_000));
+  return { natsConfigChanged: false };
 }
 
 /**

@@ -7,3 +7,4 @@ export * from './registry-process.js';
 export * from './registry-seed.js';
 export * from './test-platform.js';
 export * from './system-user.js';
+export * from './test-cluster.js';
