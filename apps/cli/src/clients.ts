@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, RegistryClient, SystemClient } from '@berth/proto';
+import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, NodesClient, RegistryClient, SystemClient } from '@berth/proto';
 import { VolumesClient } from '@berth/proto';
 import { NetworksClient } from '@berth/proto';
 import { StatusError } from './cli-errors.js';
@@ -16,6 +16,7 @@ export interface Clients {
   volumes: VolumesClient;
   networks: NetworksClient;
   registry: RegistryClient;
+  nodes: NodesClient;
 }
 
 const cache = new WeakMap<CommandContext, Partial<Clients>>();
@@ -28,6 +29,7 @@ const constructors = {
   volumes: VolumesClient,
   networks: NetworksClient,
   registry: RegistryClient,
+  nodes: NodesClient,
 } as const;
 
 /** The client of one service for this command (one channel per service, shared subchannels). */
