@@ -5,7 +5,9 @@
  * --constraint), images following containers, `node ls`, and losing a host. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '@berth/testing';
+import { startTestCluster, tempDir, type TestCluster } from '@berth/testing';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let cluster: TestCluster;
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
@@ -92,6 +94,22 @@ describe('a cluster of three hosts', () => {
     expect(bad.stderr).toContain('Invalid constraint "zone=z1"');
     expect((await berth(['rm', 'pinned', 'zoned'])).code).toBe(0);
   }, 60_000);
+
+  it('spreads the replicas of a compose service over the hosts', async () => {
+    await using dir = tempDir('berth-cluster-compose-');
+    const file = join(dir.path, 'compose.yaml');
+    writeFileSync(file, 'services:\n  worker:\n    image: busybox\n    command: ["sleep", "600"]\n    deploy:\n      replicas: 3\n');
+    const compose = (args: string[]) => cluster.berth(['compose', '-f', file, '-p', 'spread', ...args], { timeoutMs: 120_000 });
+    try {
+      const up = await compose(['up', '-d']);
+      expect(up.code, up.stderr).toBe(0);
+      const ps = await berth(['ps', '--filter', 'label=com.docker.compose.project=spread', '--format', '{{.Node}}']);
+      expect(ps.stdout.trim().split('\n').sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    } finally {
+      const down = await compose(['down', '-t', '1']);
+      expect(down.code, down.stderr).toBe(0);
+    }
+  }, 120_000);
 
   it('does not place on a drained node', async () => {
     expect((await berth(['node', 'update', '--availability', 'drain', 'node-1'])).code).toBe(0);

@@ -20,11 +20,14 @@ import {
 import { CONSTRAINT_METADATA, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
+import type { PlacementReservations } from './placement-reservations.js';
 
 /** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
 export interface NodeView {
   availability(hostId: string): string;
   labels(host: AgentAnnouncement): Record<string, string>;
+  /** Placements in progress (placement-reservations.ts). */
+  reservations: PlacementReservations;
 }
 
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
@@ -90,6 +93,7 @@ export async function placeContainer(
   const { router } = o;
   const spec = request.spec;
   const hosts = await router.live();
+  const listedAt = Date.now();
   const lists = await router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
   const name = spec?.name ?? '';
   for (const a of lists) {
@@ -102,6 +106,7 @@ export async function placeContainer(
   }
   const project = spec?.labels[PROJECT_LABEL];
   const service = spec?.labels[SERVICE_LABEL];
+  const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
     .filter((a) => a.result !== undefined)
     .map((a) => ({
@@ -110,15 +115,23 @@ export async function placeContainer(
       hostname: a.host.hostname,
       labels: o.nodes.labels(a.host),
       availability: o.nodes.availability(a.host.hostId),
-      containers: a.result!.containers.length,
+      containers: a.result!.containers.length + o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).all,
       sameService:
-        service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length,
+        (service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) +
+        o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).sameService,
     }));
   const node = metadata.get('berth-node')[0];
   const constraints = metadata.get(CONSTRAINT_METADATA).map(String);
   const chosen = choosePlacement(candidates, { node: typeof node === 'string' ? node : undefined, constraints }) as PlacementCandidate & { host: AgentAnnouncement };
-  await bringImage(router, chosen.host, spec?.image ?? '', o.log);
-  const created = await router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+  // No await between the choice and the reservation: creates side by side see each other's.
+  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey);
+  let created: CreateContainerResponse;
+  try {
+    await bringImage(router, chosen.host, spec?.image ?? '', o.log);
+    created = await router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+  } finally {
+    release();
+  }
   await o.store
     .putPlacement({
       id: created.id,

@@ -104,7 +104,14 @@ export class Gateway {
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
     this.cluster = new ClusterStore(nc);
-    const nodeView = { availability: (id: string) => this.nodes.availability(id), labels: (h: AgentAnnouncement) => this.nodes.labels(h) };
+    const nodeView = {
+      availability: (id: string) => this.nodes.availability(id),
+      labels: (h: AgentAnnouncement) => this.nodes.labels(h),
+      get reservations() {
+        return nodes().reservations;
+      },
+    };
+    const nodes = () => this.nodes;
     this.nodes = new NodeKeeper(this.router, this.cluster, reschedulingEvents({ router: this.router, store: this.cluster, nodes: nodeView, log }), log);
     void this.watchConnection();
   }

@@ -3,6 +3,7 @@ import type { ClusterStore, NodeRecord } from '@berth/events';
 import { SystemService, type AgentAnnouncement } from '@berth/proto';
 import type { NodeView } from './cluster-containers.js';
 import type { ClusterRouter } from './cluster-router.js';
+import { PlacementReservations } from './placement-reservations.js';
 
 /** How often the keeper looks at the hosts (announcements, and a probe of each agent). */
 const TICK_MS = 1_000;
@@ -25,6 +26,7 @@ export interface NodeKeeperEvents {
  * once, a hung one times out). The change is written to KV and told to `events` (rescheduling.ts).
  */
 export class NodeKeeper implements NodeView {
+  readonly reservations = new PlacementReservations();
   private records = new Map<string, NodeRecord>();
   private readonly failures = new Map<string, number>();
   private readonly hosts = new Map<string, AgentAnnouncement>();
