@@ -20,7 +20,6 @@ import {
 import { ContainersService } from '@berth/proto';
 import type { ClusterRouter, HostAnswer } from './cluster-router.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any unary method's definition
 type UnaryDefinition = grpc.MethodDefinition<any, any>;
 type Call = { request?: unknown; metadata: grpc.Metadata };
 

@@ -11,7 +11,6 @@ export const CONSTRAINT_METADATA = 'berth-constraint';
 /** How long a lookup or fan-out call to one host may take before that host counts as unavailable. */
 export const HOST_CALL_TIMEOUT_MS = 5_000;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any method's definition (its types are the caller's)
 type UnaryDefinition = grpc.MethodDefinition<any, any>;
 
 /** One host's answer in a fan-out: its result, or the error it gave (a dead host: UnavailableError). */
