@@ -1,7 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, nkeyAuthenticator } from 'nats';
-import { readFileSync } from 'node:fs';
 import { UnavailableError } from '@berth/errors';
 import { ensurePlatformSecrets, ensureServiceKey, recordJoinedHost, secretsOf } from './platform-secrets.js';
 import type { PlatformSettings } from './platform-settings.js';
@@ -25,15 +24,15 @@ export function prepareJoin(settings: PlatformSettings, cluster: PlatformSetting
   const agent = ensureServiceKey(own.nkeySeedFile('runtime-agent'));
   const builder = ensureServiceKey(own.nkeySeedFile('builder'));
   const clusterSecrets = secretsOf(cluster.dataRoot);
-  if (!existsSync(own.registryAuth) && existsSync(clusterSecrets.registryAuth)) {
-    copyFileSync(clusterSecrets.registryAuth, own.registryAuth);
-  }
   recordJoinedHost(cluster.dataRoot, { hostId: settings.hostId, agent, builder });
   const rewritten = ensurePlatformSecrets(cluster.dataRoot, {
     port: cluster.natsPort,
     storeDir: join(cluster.dataRoot, 'nats'),
     hostId: cluster.hostId,
   });
+  if (!existsSync(own.registryAuth) && existsSync(clusterSecrets.registryAuth)) {
+    copyFileSync(clusterSecrets.registryAuth, own.registryAuth);
+  }
   return rewritten.natsConfigChanged === true;
 }
 

@@ -90,9 +90,9 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
   const file = join(dataRoot, 'platform.json');
   const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
-  mkdirSync(dataRoot, { recursive: true });
   const cluster = options.join !== undefined ? resolve(options.join) : saved.cluster;
   const first: Partial<PlatformSettings> = cluster !== undefined ? readClusterSettings(cluster, dataRoot) : {};
+  mkdirSync(dataRoot, { recursive: true });
   const group = options.group ?? saved.group;
   const tls = options.tls === null ? undefined : (options.tls ?? saved.tls);
   const settings: PlatformSettings = {
