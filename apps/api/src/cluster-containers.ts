@@ -100,7 +100,7 @@ export async function placeContainer(
     const taken = a.result?.containers.find((c) => c.names.some((n) => n.replace(/^\//, '') === name));
     if (name !== '' && taken) {
       throw new ConflictError(
-        `Conflict. The container name "/${name}" is already in use by container "${taken.id}" on node "${a.host.hostname}". You have to remove (or rename) that container to be able to reuse that name.`,
+        `Conflict. The container name "/${name}" is already in use by container "${taken.id}"${hosts.length > 1 ? ` on node "${a.host.hostname}"` : ''}. You have to remove (or rename) that container to be able to reuse that name.`,
       );
     }
   }
