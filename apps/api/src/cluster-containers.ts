@@ -64,7 +64,9 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
       const [found] = await router.locate(ContainersService.inspect, { id: request.id }, call.metadata);
       const id = (JSON.parse((found!.result as { json: string }).json) as { Id: string }).Id;
       await router.call(found!.host, ContainersService.remove, request, { timeoutMs: 60_000 });
-      await o.store.deletePlacement(id).catch((err: unknown) => o.log(`Cannot forget the placement of container ${id}: ${(err as Error).message}`));
+      // Not waited for: a remove must not wait for NATS (it may be down; the record is then stale,
+      // and a stale record only names a container that is gone).
+      void o.store.deletePlacement(id).catch((err: unknown) => o.log(`Cannot forget the placement of container ${id}: ${(err as Error).message}`));
       return {};
     }),
   } as grpc.UntypedServiceImplementation;
@@ -132,7 +134,9 @@ export async function placeContainer(
   } finally {
     release();
   }
-  await o.store
+  // Not waited for: a create must not wait for NATS (down, the container runs but is not rescheduled
+  // if its host dies before the record is written).
+  void o.store
     .putPlacement({
       id: created.id,
       name,
