@@ -57,6 +57,11 @@ export class ServiceDirectory<T> {
     }
   }
 
+  /** Every trusted entry now (the live hosts), without waiting; [] when none. */
+  async all(): Promise<T[]> {
+    return this.trusted(await this.entries());
+  }
+
   private trusted(entries: T[]): T[] {
     return entries.filter((entry) => {
       const reason = untrustedReason(this.options.address(entry));

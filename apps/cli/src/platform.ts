@@ -11,12 +11,17 @@ Start, stop and check this host's Berth services (nats-server, runtime agent, im
 
 Commands:
   up          Start the services in the background and wait until they answer (idempotent)
+  join        Start this host's agent and builder only, joined to the cluster of --cluster's host
+              (its NATS, registry and gateway); "down" and "status" then act on this host's two
   down        Stop the services (containers keep running; the next "up" adopts them)
   status      Show each service, its pid and health
   logs        Show the services' logs: berth platform logs [SERVICE] [-f] [--tail N] [--raw]
 
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+      --cluster string            join: the data root of the cluster's first host (on this machine)
+      --node-name string          This host's name in the cluster (default: the machine's hostname)
+      --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
                                   "docker" group; "" for root only (the default)
       --log-level string          The services' log level: debug, info, warn or error (default: BERTH_LOG_LEVEL,
@@ -35,7 +40,7 @@ Options (up saves them in the data root's platform.json; later runs keep them):
       --tlskey string             The API's TLS key
 `;
 
-/** `berth platform up|down|status`. */
+/** `berth platform up|join|down|status`. */
 export async function platformCommand(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
@@ -49,6 +54,9 @@ export async function platformCommand(argv: string[]): Promise<number> {
       args: rest,
       options: {
         'data-root': { type: 'string' },
+        cluster: { type: 'string' },
+        'node-name': { type: 'string' },
+        label: { type: 'string', multiple: true },
         runtime: { type: 'string' },
         'log-level': { type: 'string' },
         group: { type: 'string' },
@@ -87,8 +95,20 @@ export async function platformCommand(argv: string[]): Promise<number> {
     throw new InvalidArgumentError(`Invalid --registry-port "${registryPort}": expected a port number from 1 to 65535`);
   }
   const listen = values.listen?.replace(/^unix:\/\//, 'unix:');
+  const labels: Record<string, string> = {};
+  for (const pair of values.label ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`Invalid --label "${pair}": expected key=value`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
+  if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
+  if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
+    ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
+    ...(values.label !== undefined ? { labels } : {}),
     runtime: values.runtime as 'runc' | 'crun' | undefined,
     ...(values.group !== undefined ? { group: values.group } : {}),
     ...(listen !== undefined ? { apiAddress: listen } : {}),
@@ -105,6 +125,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
   };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {
+    case 'join':
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
@@ -125,7 +146,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:
-      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, down, status or logs\nSee 'berth platform --help'.`);
+      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, join, down, status or logs\nSee 'berth platform --help'.`);
   }
 }
 

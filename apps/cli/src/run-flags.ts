@@ -29,6 +29,9 @@ export const runFlags: FlagSpec[] = [
   { long: 'log-opt', type: 'list', description: 'Log driver options' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
   quietFlag('Suppress the pull output'),
+  // Berth's cluster placement (placement-metadata.ts), as swarm's service create flags.
+  { long: 'node', type: 'string', description: 'Place the container on this node (name or id)' },
+  { long: 'constraint', type: 'list', description: 'Placement constraint (node.labels.k==v, node.hostname!=n)' },
 ];
 
 /** The create request's fields of these flags; `invalid` makes the usage error to throw. */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { hostname, release } from 'node:os';
+import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
@@ -38,6 +38,10 @@ export interface AgentOptions {
   insecureRegistries?: string[];
   /** The platform's registry and its credentials, used for it when a request carries none. */
   platformRegistry?: RegistryTransferOptions['platformRegistry'];
+  /** The node's name in the cluster (`--node-name`); default the machine's hostname. */
+  nodeName?: string;
+  /** The node's labels (`--label k=v`), which placement constraints match. */
+  labels?: Record<string, string>;
   log?: Logger;
 }
 
@@ -192,7 +196,14 @@ export class Agent {
   async announce(): Promise<void> {
     const log = this.options.log ?? silentLogger;
     this.withdraw = await new HostRegistry(this.nc).keepAnnounced(
-      { hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt: Date.now() },
+      {
+        hostId: this.hostId,
+        hostname: this.options.nodeName || hostname(),
+        address: this.options.address,
+        version: VERSION,
+        startedAt: Date.now(),
+        node: { labels: this.options.labels ?? {}, cpus: availableParallelism(), memoryBytes: totalmem() },
+      },
       { onError: (err) => log.warn({ host: this.hostId, err }, "Cannot renew this host's announcement on NATS") },
     );
   }
@@ -240,7 +251,7 @@ export class Agent {
         const count = (state: string) => list.filter((c) => c.State === state).length;
         return {
           hostId: this.hostId,
-          hostname: hostname(),
+          hostname: this.options.nodeName || hostname(),
           version: VERSION,
           runtime: this.runtimeName,
           warnings: this.warnings,

@@ -24,6 +24,9 @@ const { values } = parseArgs({
     'platform-registry-auth': { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
+    // This host's name and labels in the cluster (`berth node ls`, placement constraints).
+    'node-name': { type: 'string' },
+    label: { type: 'string', multiple: true, default: [] },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -40,6 +43,20 @@ try {
   process.exit(2);
 }
 const log = serviceLogger('runtime-agent', { level });
+
+function nodeLabels(pairs: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      console.error(`Invalid --label "${pair}": expected key=value`);
+      process.exit(2);
+    }
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
@@ -62,6 +79,8 @@ const agent = await Agent.open(
       ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ],
     platformRegistry,
+    nodeName: values['node-name'],
+    labels: nodeLabels(values.label!),
     log,
   },
   nc,

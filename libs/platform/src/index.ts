@@ -6,3 +6,4 @@ export * from './process-liveness.js';
 export * from './service-entry.js';
 export * from './stop-signals.js';
 export * from './platform.js';
+export * from './platform-join.js';

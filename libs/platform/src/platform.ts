@@ -8,6 +8,7 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
+import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
@@ -50,6 +51,8 @@ export const REGISTRY_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '-
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
 export const WATCHER_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
 const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform/compose.yaml');
+/** What a host that joined a cluster runs (its agent and builder). */
+const NODE_FILE = join(REPO_ROOT, 'compose/platform/node.yaml');
 
 function services(settings: PlatformSettings): PlatformService[] {
   const secrets = secretsOf(settings.dataRoot);
@@ -57,7 +60,11 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.group ? [`--group=${settings.group}`] : []),
     ...(settings.tls ? ['--tlsverify', `--tlscacert=${settings.tls.ca}`, `--tlscert=${settings.tls.cert}`, `--tlskey=${settings.tls.key}`] : []),
   ];
-  return loadPlatformFile(PLATFORM_FILE, {
+  const agentFlags = [
+    ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
+    ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
+  ];
+  return loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
@@ -69,6 +76,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_ADDRESS: settings.apiAddress,
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
+    AGENT_FLAGS: agentFlags,
     RUNTIME: settings.runtime,
     LOG_LEVEL: settings.logLevel ? [`--log-level=${settings.logLevel}`] : [],
     RUNTIME_AGENT: serviceEntry(REPO_ROOT, 'apps/runtime-agent/src/main.ts', SERVICE_NODE_FLAGS),
@@ -114,7 +122,10 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
-  const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
+  const secrets =
+    settings.cluster === undefined
+      ? ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId })
+      : await joinCluster(settings, timeoutMs);
   // As Compose does: each service starts once every service it depends on answers, so services
   // that do not depend on each other start side by side (the agent and the registry, then the
   // builder and the gateway). A service whose dependency failed is not started.
@@ -165,6 +176,22 @@ async function startService(
     options.log(`Started ${svc.name} (pid ${pid})`);
   }
   await waitHealthy(svc, settings, pid, options.timeoutMs);
+}
+
+/**
+ * A joining host: its keys are let into the first host's nats-server (which reloads its config)
+ * before its agent starts (platform-join.ts).
+ */
+async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promise<{ natsConfigChanged: false }> {
+  const cluster = await resolvePlatformSettings({ dataRoot: settings.cluster });
+  if (prepareJoin(settings, cluster)) {
+    const nats = services(cluster).find((svc) => svc.name === 'nats')!;
+    const pid = runningPid(cluster, nats);
+    if (pid === undefined) throw new UnavailableError(`Cannot join the cluster of "${cluster.dataRoot}": its nats-server is not running: run \`berth platform up\` there`);
+    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+  }
+  await waitNatsAdmits(settings, Math.min(timeoutMs, 15_000));
+  return { natsConfigChanged: false };
 }
 
 /**

@@ -12,3 +12,4 @@ export * from './service-log-events.js';
 export * from './busybox-platform.js';
 export * from './http-get.js';
 export * from './nats-fixture.js';
+export * from './test-cluster.js';

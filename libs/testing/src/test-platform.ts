@@ -34,7 +34,7 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
  * failed test.
  */
 export async function startTestPlatform(
-  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel'> = {},
+  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel' | 'nodeName' | 'labels'> = {},
 ): Promise<TestPlatform> {
   const dir: TempDir = tempDir('berth-e2e-');
   let settings: PlatformSettings;
