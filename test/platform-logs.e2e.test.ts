@@ -45,7 +45,7 @@ describe('berth platform logs', () => {
   it('refuses an unknown service, naming the valid ones', async () => {
     const out = await logs(['nope']);
     expect(out.code).toBe(1);
-    expect(out.stderr).toBe('Error: No such service "nope": expected one of nats, runtime-agent, builder, api, registry, compose-watcher\n');
+    expect(out.stderr).toBe('Error: No such service "nope": expected one of nats, runtime-agent, api, builder, compose-watcher, registry\n');
     expect(out.stdout).toBe('');
   });
 

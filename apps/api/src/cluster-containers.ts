@@ -18,7 +18,7 @@ import {
   type StreamInput,
   type CopyToInput,
 } from '@berth/proto';
-import { CONSTRAINT_METADATA, type ClusterRouter } from './cluster-router.js';
+import { CONSTRAINT_METADATA, answered, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
 import type { PlacementReservations } from './placement-reservations.js';
@@ -58,7 +58,7 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
     list: handleUnary<ListContainersRequest, ListContainersResponse>(async (request) => ({ containers: await listContainers(router, request) })),
     prune: handleUnary(async (request) => {
       const answers = await router.fanOut<PruneContainersResponse>(ContainersService.prune, request, { timeoutMs: 60_000 });
-      const ok = answers.filter((a) => a.result !== undefined).map((a) => a.result!);
+      const ok = answered(answers);
       return { deleted: ok.flatMap((r) => r.deleted), spaceReclaimed: ok.reduce((n, r) => n + r.spaceReclaimed, 0) };
     }),
     remove: handleUnary<RemoveContainerRequest, object>(async (request, call) => {
@@ -160,10 +160,14 @@ export async function listContainers(router: ClusterRouter, request: ListContain
   const rest = request.filters.filter((f: Filter) => f.key !== 'node');
   const hosts = (await router.live()).filter((h) => nodeFilter.length === 0 || nodeFilter.some((v) => v === h.hostname || h.hostId.startsWith(v)));
   const answers = await router.fanOut<ListContainersResponse>(ContainersService.list, { ...request, filters: rest }, { hosts });
+  // A host's refusal (a bad filter) is the caller's error; a host that did not answer is left out.
+  answered(answers);
+  // `created` is in seconds: a stable sort keeps each host's own order (docker's, to the
+  // nanosecond) among containers created in the same second.
   const merged = answers
     .filter((a) => a.result !== undefined)
     .flatMap((a) => a.result!.containers.map((c) => ({ ...c, node: a.host.hostname })))
-    .sort((a, b) => b.created - a.created || a.id.localeCompare(b.id));
+    .sort((a, b) => b.created - a.created);
   const limit = request.latest ? 1 : request.limit > 0 ? request.limit : 0;
   return limit > 0 ? merged.slice(0, limit) : merged;
 }

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { errorKindOf } from '@berth/errors';
 import {
   ImagesService,
   NetworksService,
@@ -18,7 +19,7 @@ import {
   type Volume,
 } from '@berth/proto';
 import { ContainersService } from '@berth/proto';
-import type { ClusterRouter, HostAnswer } from './cluster-router.js';
+import { answered, type ClusterRouter } from './cluster-router.js';
 
 type UnaryDefinition = grpc.MethodDefinition<any, any>;
 type Call = { request?: unknown; metadata: grpc.Metadata };
@@ -39,7 +40,15 @@ export function clusterImagesService(router: ClusterRouter): grpc.UntypedService
   const byImage = (field: string) => async (_m: string, call: Call) => router.client((await firstHolder(router, ImagesService.inspect, { ref: str(call.request, field) }, call)).address);
   const pick = async (method: string, call: Call) => {
     if (method === 'commit') return router.client((await containerHost(router, (call.request as CommitRequest).container, call)).address);
-    if (['inspect', 'history', 'push'].includes(method)) return byImage('ref')(method, call);
+    if (['inspect', 'history'].includes(method)) return byImage('ref')(method, call);
+    // An image no host has: the default host answers as docker does ("The push refers to
+    // repository [...]", then "An image does not exist locally with the tag").
+    if (method === 'push') {
+      return byImage('ref')(method, call).catch(async (err: unknown) => {
+        if (errorKindOf(err) !== 'not-found') throw err;
+        return router.client((await router.defaultHost(call.metadata)).address);
+      });
+    }
     if (method === 'tag') return byImage('source')(method, call);
     if (method === 'save') return router.client((await firstHolder(router, ImagesService.inspect, { ref: (call.request as { refs: string[] }).refs[0] ?? '' }, call)).address);
     return router.client((await router.defaultHost(call.metadata)).address);
@@ -48,7 +57,7 @@ export function clusterImagesService(router: ClusterRouter): grpc.UntypedService
     ...forwardService(ImagesService, pick),
     list: handleUnary(async (request) => {
       const answers = await router.fanOut<ListImagesResponse>(ImagesService.list, request);
-      return { images: unique(ok(answers).flatMap((r) => r.images), (i: ImageSummary) => i.id) };
+      return { images: unique(answered(answers).flatMap((r) => r.images), (i: ImageSummary) => i.id) };
     }),
     remove: handleUnary(async (request: { ref: string }, call) => {
       const holders = await router.locate(ImagesService.inspect, { ref: request.ref }, call.metadata);
@@ -56,7 +65,7 @@ export function clusterImagesService(router: ClusterRouter): grpc.UntypedService
       return { items: unique(answers.flatMap((a) => a.items), (i) => JSON.stringify(i)) };
     }),
     prune: handleUnary(async (request) => {
-      const results = ok(await router.fanOut<PruneImagesResponse>(ImagesService.prune, request, { timeoutMs: 120_000 }));
+      const results = answered(await router.fanOut<PruneImagesResponse>(ImagesService.prune, request, { timeoutMs: 120_000 }));
       return { deleted: results.flatMap((r) => r.deleted), spaceReclaimed: results.reduce((n, r) => n + r.spaceReclaimed, 0) };
     }),
   } as grpc.UntypedServiceImplementation;
@@ -68,7 +77,7 @@ export function clusterVolumesService(router: ClusterRouter): grpc.UntypedServic
     ...forwardService(VolumesService, pick),
     create: handleUnary(async (request, call) => everywhere<Volume>(router, VolumesService.create, request, call)),
     list: handleUnary(async (request) => {
-      const results = ok(await router.fanOut<ListVolumesResponse>(VolumesService.list, request));
+      const results = answered(await router.fanOut<ListVolumesResponse>(VolumesService.list, request));
       return { volumes: unique(results.flatMap((r) => r.volumes), (v) => v.name), warnings: results.flatMap((r) => r.warnings) };
     }),
     remove: handleUnary(async (request: { name: string }, call) => {
@@ -77,7 +86,7 @@ export function clusterVolumesService(router: ClusterRouter): grpc.UntypedServic
       return {};
     }),
     prune: handleUnary(async (request) => {
-      const results = ok(await router.fanOut<PruneVolumesResponse>(VolumesService.prune, request, { timeoutMs: 120_000 }));
+      const results = answered(await router.fanOut<PruneVolumesResponse>(VolumesService.prune, request, { timeoutMs: 120_000 }));
       return { deleted: [...new Set(results.flatMap((r) => r.deleted))], spaceReclaimed: results.reduce((n, r) => n + r.spaceReclaimed, 0) };
     }),
   } as grpc.UntypedServiceImplementation;
@@ -92,7 +101,7 @@ export function clusterNetworksService(router: ClusterRouter): grpc.UntypedServi
     ...forwardService(NetworksService, pick),
     create: handleUnary(async (request, call) => everywhere(router, NetworksService.create, request, call)),
     list: handleUnary(async (request) => {
-      const results = ok(await router.fanOut<ListNetworksResponse>(NetworksService.list, request));
+      const results = answered(await router.fanOut<ListNetworksResponse>(NetworksService.list, request));
       return { networks: unique(results.flatMap((r) => r.networks), (n: NetworkSummary) => n.name) };
     }),
     remove: handleUnary(async (request: { id: string }, call) => {
@@ -101,7 +110,7 @@ export function clusterNetworksService(router: ClusterRouter): grpc.UntypedServi
       return {};
     }),
     prune: handleUnary(async (request) => {
-      const results = ok(await router.fanOut<PruneNetworksResponse>(NetworksService.prune, request, { timeoutMs: 60_000 }));
+      const results = answered(await router.fanOut<PruneNetworksResponse>(NetworksService.prune, request, { timeoutMs: 60_000 }));
       return { deleted: [...new Set(results.flatMap((r) => r.deleted))] };
     }),
   } as grpc.UntypedServiceImplementation;
@@ -125,10 +134,6 @@ async function everywhere<T>(router: ClusterRouter, method: UnaryDefinition, req
   const done = answers.find((a) => a.error === undefined);
   if (done) return done.result!;
   throw answers[0]?.error ?? new Error('no runtime agent is running');
-}
-
-function ok<T>(answers: Array<HostAnswer<T>>): T[] {
-  return answers.filter((a) => a.error === undefined).map((a) => a.result!);
 }
 
 function unique<T>(items: T[], key: (item: T) => string): T[] {

@@ -111,6 +111,19 @@ export class ClusterRouter {
   }
 }
 
+/**
+ * The results of a fan-out call (a list, a prune). A host's refusal of the request (an unknown
+ * filter, a bad `until`: every host would say the same) is the caller's error; a host that did not
+ * answer is left out, unless none answered.
+ */
+export function answered<T>(answers: Array<HostAnswer<T>>): T[] {
+  const refused = answers.find((a) => a.error !== undefined && errorKindOf(a.error) !== 'unavailable');
+  if (refused) throw refused.error;
+  const results = answers.filter((a) => a.error === undefined).map((a) => a.result!);
+  if (results.length === 0 && answers.length > 0) throw answers[0]!.error;
+  return results;
+}
+
 /** A host's error as the Berth class; a host that does not answer is `host "N" is unavailable`. */
 export function hostError(host: AgentAnnouncement, err: grpc.ServiceError): unknown {
   if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {

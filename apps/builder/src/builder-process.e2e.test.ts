@@ -83,7 +83,8 @@ describe('the builder service', () => {
     // The table (header, one row per service), then a blank line and the registry's address.
     const table = res.stdout.split('\n\n')[0]!;
     const rows = new Map(table.split('\n').slice(1).filter(Boolean).map((l) => [l.split(/\s+/)[0]!, l.split(/\s+/)]));
-    expect([...rows.keys()]).toEqual(['nats', 'runtime-agent', 'builder', 'api', 'registry', 'compose-watcher']);
+    // Dependency order (libs/compose dependencyOrder: dependencies first, names in order otherwise).
+    expect([...rows.keys()]).toEqual(['nats', 'runtime-agent', 'api', 'builder', 'compose-watcher', 'registry']);
     expect(rows.get('builder')![2]).toBe('healthy');
     expect(rows.get('builder')![1]).toBe(String(builderPid()));
     expect(rows.get('builder')![1]).not.toBe(rows.get('runtime-agent')![1]);
