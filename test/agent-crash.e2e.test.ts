@@ -11,14 +11,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { OverlaySnapshotter } from '@berth/snapshots';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   delete process.env.BERTH_TEST_CRASH_AT;

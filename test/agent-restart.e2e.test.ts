@@ -6,18 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { processExists, startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, processExists, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
 it('keeps a container running while the agent is killed, and collects its exit code afterwards', async () => {
   const id = (

@@ -5,19 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
 /** Nothing was created: no container, no volume. */
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const dir = mkdtempSync(join(tmpdir(), 'berth-compose-rolling-'));
@@ -40,9 +40,7 @@ services:
 
 beforeAll(async () => {
   writeFileSync(file, compose);
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
 }, 180_000);
 
 afterAll(async () => {

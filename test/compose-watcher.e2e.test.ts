@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const dir = mkdtempSync(join(tmpdir(), 'berth-compose-watch-'));
@@ -23,9 +23,7 @@ beforeAll(async () => {
     deploy: {replicas: 2}
 `,
   );
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
 }, 180_000);
 
 afterAll(async () => {

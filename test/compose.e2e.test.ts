@@ -2,31 +2,31 @@
  * End to end through the real CLI, gateway and agent: `berth compose` on a three-service busybox
  * app (test/fixtures/compose-app): `up -d --wait` with health-gated start order, reaching services
  * by name, ps, logs, exec, run --rm, scale up and down, an environment change recreating only its
- * service, `down -v` leaving nothing behind, and a broken file changing nothing.
+ * service, `down -v` leaving nothing behind, and a broken file changing nothing. Then a second
+ * project (test/fixtures/compose-options): service options reaching the container, link aliases,
+ * secrets and configs (modes, owners, never leaked) and `compose cp`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@berth/platform';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 const file = join(REPO_ROOT, 'test/fixtures/compose-app/compose.yaml');
 const project = 'ce2e';
+const optionsFile = join(REPO_ROOT, 'test/fixtures/compose-options/compose.yaml');
 let p: TestPlatform;
 /** Every container id seen, for the netns check at the end. */
 const seen = new Set<string>();
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   await p?.berth(['compose', '-f', file, '-p', project, 'down', '-v', '-t', '1']).catch(() => undefined);
+  await p?.berth(['compose', '-f', optionsFile, '-p', 'ce2eopt', 'down', '-t', '0']).catch(() => undefined);
   await p?.stop();
 });
 
@@ -150,3 +150,98 @@ describe('berth compose on a three-service app', () => {
     }
   });
 });
+
+describe('berth compose: service options, links, secrets, configs and cp', () => {
+  const token = `ce2e-token-${Date.now()}`;
+  const since = new Date().toISOString();
+  const opt = (args: string[]) => p.berth(['compose', '-f', optionsFile, '-p', 'ce2eopt', ...args], { env: { CE2E_TOKEN: token }, timeoutMs: 120_000 });
+  const sh = async (service: string, script: string) => {
+    const r = await opt(['exec', '-T', service, 'sh', '-c', script]);
+    expect(r.code, `${script}: ${r.stderr}`).toBe(0);
+    return r.stdout.trim();
+  };
+
+  it('passes the service options on to the container', async () => {
+    const up = await opt(['up', '-d', '--wait']);
+    expect(up.code, up.stderr).toBe(0);
+    const [c] = JSON.parse((await p.berth(['inspect', 'ce2eopt-app-1'])).stdout) as Array<{ Config: Record<string, unknown>; HostConfig: Record<string, unknown> }>;
+    expect(c!.Config).toMatchObject({ User: '0:0', WorkingDir: '/srv', Entrypoint: ['/bin/sh', '-c'], Cmd: ['exec sleep 3600'], StopSignal: 'SIGKILL', StopTimeout: 3 });
+    expect(c!.Config.Labels).toMatchObject({ tier: 'backend', 'com.docker.compose.service': 'app' });
+    expect(c!.Config.Healthcheck).toMatchObject({ Test: ['CMD', 'true'], Interval: 1e9 });
+    expect(c!.HostConfig).toMatchObject({
+      Init: true,
+      ShmSize: 8 * 1024 * 1024,
+      Sysctls: { 'net.core.somaxconn': '511' },
+      Ulimits: [{ Name: 'nofile', Soft: 1234, Hard: 2345 }],
+      CapAdd: ['NET_ADMIN'],
+      CapDrop: ['MKNOD'],
+      SecurityOpt: ['no-new-privileges'],
+      Tmpfs: { '/scratch': '' },
+      ExtraHosts: ['gateway.test=10.9.8.7'],
+      Dns: ['10.9.8.6'],
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
+    });
+    // …and the kernel sees them.
+    const seen = await sh('app', "grep 'Max open files' /proc/self/limits; cat /proc/sys/net/core/somaxconn; pwd; grep gateway.test /etc/hosts");
+    expect(seen).toMatch(/^Max open files\s+1234\s+2345\s+files\s*\n511\n\/srv\n10\.9\.8\.7\s+gateway\.test$/);
+  });
+
+  it('resolves a link alias for the linking container only', async () => {
+    const dbIp = await sh('db', "ip -4 -o addr show eth0 | sed 's/.*inet \\([0-9.]*\\).*/\\1/'");
+    expect(await sh('app', 'nslookup database 2>&1')).toContain(`Address: ${dbIp}`);
+    const other = await opt(['exec', '-T', 'other', 'nslookup', 'database']);
+    expect(other.code).not.toBe(0);
+    const [c] = JSON.parse((await p.berth(['inspect', 'ce2eopt-app-1'])).stdout) as Array<{ NetworkSettings: { Networks: Record<string, { Links: string[] | null }> } }>;
+    expect(c!.NetworkSettings.Networks['ce2eopt_default']!.Links).toEqual(['db:database']);
+  });
+
+  it('writes secrets and configs with their modes and owners, and the secret never leaks', async () => {
+    expect(await sh('app', 'cat /run/secrets/token')).toBe(token);
+    expect(await sh('app', "stat -c '%a %u:%g' /run/secrets/token /run/secrets/owned")).toBe('444 0:0\n400 1000:1000');
+    expect(await sh('app', 'cat /inline /etc/site.conf')).toBe('debug=false\nlisten 8080');
+    // A file config is a read-only bind of the file beside compose.yaml.
+    const write = await opt(['exec', '-T', 'app', 'sh', '-c', 'echo x > /etc/site.conf']);
+    expect(write.code).not.toBe(0);
+    // Not in the services' logs, the events, the container's description or anything others can read.
+    const logs = ['runtime-agent', 'api', 'compose-watcher'].map((s) => readFileSync(join(p.dataRoot, 'logs', `${s}.log`), 'latin1')).join('\n');
+    expect(logs.includes(token)).toBe(false);
+    const events = await p.berth(['events', '--since', since, '--until', new Date().toISOString(), '--format', '{{json .}}']);
+    expect(events.stdout).toContain('ce2eopt-app-1');
+    expect(events.stdout.includes(token)).toBe(false);
+    expect((await p.berth(['inspect', 'ce2eopt-app-1'])).stdout.includes(token)).toBe(false);
+    const holders = spawnSync('grep', ['-rlF', '--no-messages', token, p.dataRoot], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    expect(holders.length).toBeGreaterThan(0); // the container's own files
+    for (const file of holders) {
+      const closed = ancestors(file, p.dataRoot).some((dir) => (statSync(dir).mode & 0o001) === 0);
+      expect(closed, `${file} is reachable by other users`).toBe(true);
+    }
+  });
+
+  it('copies files to every container of a service and from one by --index', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-compose-cp-'));
+    try {
+      writeFileSync(join(dir, 'note.txt'), 'copied in\n');
+      const scale = await opt(['up', '-d', '--scale', 'db=2']);
+      expect(scale.code, scale.stderr).toBe(0);
+      const to = await opt(['cp', join(dir, 'note.txt'), 'db:/tmp/note.txt']);
+      expect(to.code, to.stderr).toBe(0);
+      for (const index of ['1', '2']) expect((await opt(['exec', '-T', '--index', index, 'db', 'cat', '/tmp/note.txt'])).stdout).toBe('copied in\n');
+      expect((await opt(['exec', '-T', '--index', '2', 'db', 'sh', '-c', 'echo second > /tmp/which'])).code).toBe(0);
+      const from = await opt(['cp', '--index', '2', 'db:/tmp/which', join(dir, 'which')]);
+      expect(from.code, from.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'which'), 'utf8')).toBe('second\n');
+      const missing = await opt(['cp', 'nosuch:/x', dir]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('no such service: nosuch');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** `file`'s directories from `root` down (both included). */
+function ancestors(file: string, root: string): string[] {
+  const out: string[] = [];
+  for (let dir = dirname(file); dir.startsWith(root); dir = dirname(dir)) out.push(dir);
+  return out;
+}

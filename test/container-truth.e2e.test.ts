@@ -4,12 +4,13 @@
  * run (126/127 and the runtime's message), `ps` after `rmi -f` of the container's tag, and the
  * supplementary groups of a container's process (run, exec and the builder's RUN).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTarEntries } from '@berth/layers';
 import { startTestPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
@@ -32,34 +33,14 @@ afterAll(async () => {
   await p?.stop();
 });
 
-/** Names in a tar (buffer), as an independent reader sees them. */
+/** Names in a tar (buffer), as an independent reader (GNU tar) sees them. */
 async function tarNames(tar: Buffer): Promise<string[]> {
-  const names: string[] = [];
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    names.push(header.name);
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const done = new Promise<void>((resolve, reject) => reader.on('finish', () => resolve()).on('error', reject));
-  reader.end(tar);
-  await done;
-  return names;
+  return execFileSync('tar', ['--quoting-style=literal', '-tf', '-'], { input: tar }).toString().split('\n').filter(Boolean);
 }
 
 /** The files of a tar as a map name → content. */
 async function tarFiles(tar: Buffer): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-    stream.on('end', () => (files.set(header.name, Buffer.concat(chunks)), next()));
-  });
-  const done = new Promise<void>((resolve, reject) => reader.on('finish', () => resolve()).on('error', reject));
-  reader.end(tar);
-  await done;
-  return files;
+  return new Map((await readTarEntries(tar)).map((e) => [e.header.name, e.body]));
 }
 
 describe('diff and commit', () => {

@@ -7,16 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let local: TempDir;
 
 beforeAll(async () => {
   local = tempDir('berth-cp-');
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
 }, 180_000);
 
 afterAll(async () => {
@@ -24,10 +22,7 @@ afterAll(async () => {
   local?.remove();
 });
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', '-v', ...ids]);
-});
+afterEach(() => removeAllContainers(p, { volumes: true })); // a failed test must not leave containers the next one counts
 
 const at = (...parts: string[]) => join(local.path, ...parts);
 const sh = async (container: string, script: string) => {

@@ -6,7 +6,7 @@
  * is freed. The mount, the platform and every container go even when a test fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,9 +66,24 @@ async function stopAgent(signal: NodeJS.Signals, service = 'runtime-agent'): Pro
   process.kill(pid, signal);
   const deadline = Date.now() + 20_000;
   while (alive(pid)) {
-    if (Date.now() > deadline) throw new Error(`the agent (pid ${pid}) did not stop`);
+    if (Date.now() > deadline) throw new Error(`the ${service} (pid ${pid}) did not stop: ${diagnose(pid, service)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** What a process that does not stop is doing: each thread's state and kernel wait, and its log's tail. */
+function diagnose(pid: number, service: string): string {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const threads = existsSync(`/proc/${pid}/task`) ? readdirSync(`/proc/${pid}/task`) : [];
+  const states = threads.map((t) => `${t} ${read(`/proc/${pid}/task/${t}/stat`).split(') ')[1]?.slice(0, 1)} ${read(`/proc/${pid}/task/${t}/wchan`)} ${read(`/proc/${pid}/task/${t}/comm`)}`);
+  const log = read(join(dataRoot, 'logs', `${service}.log`)).split('\n').slice(-20).join('\n');
+  return `threads:\n${states.join('\n')}\nstack:\n${read(`/proc/${pid}/stack`)}\nlog:\n${log}`;
 }
 
 beforeAll(async () => {

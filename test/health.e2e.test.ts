@@ -9,36 +9,19 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { channelOptions, ContainersClient, grpcTarget, unary } from '@berth/proto';
-import { startTestPlatform, tempDir, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, tempDir, type TestPlatform, until as pollUntil } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
-});
+afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `what` until `ok` holds or the deadline passes (then returns the last value for the assertion). */
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > deadline) return v;
-    await sleep(250);
-  }
-}
+const until = <T>(what: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000) => pollUntil(what, ok, { timeoutMs, intervalMs: 250 });
 
 interface HealthView {
   Status: string;

@@ -6,16 +6,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let dir: TempDir;
 
 beforeAll(async () => {
   dir = tempDir();
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
 }, 180_000);
 
 afterAll(async () => {

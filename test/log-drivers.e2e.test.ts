@@ -7,23 +7,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
-});
+afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const ok = async (args: string[]) => {
   const r = await p.berth(args);

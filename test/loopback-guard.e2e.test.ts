@@ -14,13 +14,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNames } from '@berth/network';
 import { platformUp, REPO_ROOT } from '@berth/platform';
-import { freePort, startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { httpGet, startBusyboxPlatform, freePort, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let stopped = false;
@@ -54,9 +54,7 @@ beforeAll(async () => {
   probe = join(dir, 'syn-probe');
   const gcc = spawnSync('gcc', ['-O2', '-static', '-o', probe, join(REPO_ROOT, 'libs/network/src/testdata/syn-probe.c')], { encoding: 'utf8' });
   expect(gcc.status, gcc.stderr).toBe(0);
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
   expect((await p.berth(['network', 'create', 'lbuser'])).code).toBe(0);
   expect((await p.berth(['network', 'create', '--internal', 'lbinternal'])).code).toBe(0);
   for (const name of ['bridge', 'lbuser', 'lbinternal']) {
@@ -126,26 +124,6 @@ async function synFrom(network: string, destinations: string[], toPort = port): 
 
 function guardInstalled(): boolean {
   return spawnSync('iptables', ['-w', '-C', 'INPUT', '-j', 'BERTH-LOOPBACK']).status === 0;
-}
-
-/** One HTTP/1.0 GET to 127.0.0.1:port over TCP, retried while the server starts. */
-async function httpGet(onPort: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const socket = connect(onPort, '127.0.0.1');
-        let data = '';
-        socket.setTimeout(3_000, () => socket.destroy(new Error('timeout')));
-        socket.on('connect', () => socket.write('GET / HTTP/1.0\r\n\r\n'));
-        socket.on('data', (d) => (data += d));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 describe("the host's loopback", () => {

@@ -10,15 +10,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, platformUp } from '@berth/platform';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { serviceLogEvents, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const strays: ChildProcess[] = [];
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   for (const child of strays) child.kill('SIGKILL');
@@ -93,9 +90,9 @@ describe('with NATS down', () => {
     }
     // Published while NATS was down, in order, once it came back (`run` attaches before it starts).
     expect(seen.split('\n').filter(Boolean).map((l) => l.split(' ')[2])).toEqual(['create', 'attach', 'start', 'die', 'destroy']);
-    const agentLog = readFileSync(join(p.dataRoot, 'logs', 'runtime-agent.log'), 'utf8');
-    expect(agentLog).toMatch(/NATS connection lost \(nats:\/\/127\.0\.0\.1:\d+\), reconnecting/);
-    expect(agentLog).toMatch(/NATS connection back/);
+    const agentLog = serviceLogEvents(p.dataRoot, 'runtime-agent');
+    expect(agentLog).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'NATS connection lost, reconnecting', nats: expect.stringMatching(/^nats:\/\/127\.0\.0\.1:\d+$/) }));
+    expect(agentLog).toContainEqual(expect.objectContaining({ level: 'info', msg: 'NATS connection back' }));
   });
 });
 

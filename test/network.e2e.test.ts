@@ -8,11 +8,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { startTestPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { httpGet, startBusyboxPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const helpers: ChildProcess[] = [];
@@ -22,11 +22,7 @@ const ids: string[] = [];
 /** Every network this file made, with its subnet prefix (each test makes its own: any order works). */
 const networks = new Map<string, string>();
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   for (const child of helpers) child.kill('SIGKILL');
@@ -65,26 +61,6 @@ async function probe(network: string, script: string): Promise<{ code: number; o
 
 async function inspect(name: string, format: string): Promise<string> {
   return (await p.berth(['inspect', '--format', format, name])).stdout.trim();
-}
-
-/** One HTTP/1.0 GET to 127.0.0.1:port over TCP, retried while the server starts. */
-async function httpGet(port: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1');
-        let data = '';
-        socket.setTimeout(3_000, () => socket.destroy(new Error('timeout')));
-        socket.on('connect', () => socket.write('GET / HTTP/1.0\r\n\r\n'));
-        socket.on('data', (d) => (data += d));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 function udpAsk(port: number, message: string): Promise<string> {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let files: TempDir;
@@ -24,10 +24,7 @@ afterAll(async () => {
   files?.remove();
 });
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
-});
+afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const runHelp = (message: string) => `berth: ${message}\n\nRun 'berth run --help' for more information\n`;
 

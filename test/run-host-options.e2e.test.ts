@@ -8,24 +8,15 @@
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
-});
+afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const run = (args: string[], script: string) => p.berth(['run', '--rm', ...args, 'busybox', 'sh', '-c', script]);
 const ok = async (args: string[], script: string) => {

@@ -6,16 +6,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let files: TempDir;
 
 beforeAll(async () => {
   files = tempDir('berth-secopt-');
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  p = await startBusyboxPlatform();
 }, 180_000);
 
 afterAll(async () => {
@@ -23,10 +21,7 @@ afterAll(async () => {
   files?.remove();
 });
 
-afterEach(async () => {
-  const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await p.berth(['rm', '-f', ...ids]);
-});
+afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const run = (args: string[]) => p.berth(['run', '--rm', ...args]);
 const procStatus = async (args: string[], field: string) => {

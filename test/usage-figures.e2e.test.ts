@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startTestPlatform, type TestPlatform, until } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -19,14 +19,6 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function until<T>(what: () => Promise<T>, good: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await what();
-    if (good(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   p = await startTestPlatform();

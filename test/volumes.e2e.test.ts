@@ -8,16 +8,12 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const hostDirs: string[] = [];
 
-beforeAll(async () => {
-  p = await startTestPlatform();
-  const boot = await p.berth(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
-}, 180_000);
+beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterEach(async () => {
   const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
@@ -26,9 +22,7 @@ afterEach(async () => {
   for (const d of hostDirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
 const ok = async (args: string[]) => {
   const r = await p.berth(args);

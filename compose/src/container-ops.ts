@@ -1,6 +1,7 @@
 import type { Project, ServiceConfig } from '@berth/compose';
 import { FailedPreconditionError, NotFoundError, messageOf } from '@berth/errors';
 import { containerPlan } from './container-spec.js';
+import { injectedFiles, injectionTar } from './injected-files.js';
 import { containerLabels } from './labels.js';
 import type { ObservedContainer } from './observed-state.js';
 import { reporter } from './progress.js';
@@ -57,6 +58,7 @@ export async function createContainer(s: ComposeSession, c: NewContainer): Promi
     publishPorts: c.publishPorts,
   });
   for (const w of plan.warnings) c.onWarning?.(w);
+  const injected = injectedFiles(c.project, c.service);
   c.adjust?.(plan);
   // A recreate reports its own steps (Recreate, Recreated).
   const report = reporter(c.quiet ? () => undefined : s.progress, 'Container', c.name);
@@ -70,8 +72,9 @@ export async function createContainer(s: ComposeSession, c: NewContainer): Promi
   }
   try {
     for (const n of plan.extraNetworks) await s.engine.connectNetwork(n.network, id, { aliases: n.aliases, ipv4Address: n.ipv4Address });
+    if (injected.length > 0) await s.engine.copyToContainer(id, '/', injectionTar(injected), { copyUidGid: injected.some((f) => f.keepOwners) });
   } catch (err) {
-    await s.engine.removeContainer(id, { force: true, volumes: true }).catch(() => undefined); // the connect error is what matters
+    await s.engine.removeContainer(id, { force: true, volumes: true }).catch(() => undefined); // the connect or copy error is what matters
     report.failed('Error', messageOf(err));
     throw err;
   }

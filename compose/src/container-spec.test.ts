@@ -76,6 +76,7 @@ services:
     shm_size: 128m
     ipc: service:db
     pid: host
+    cgroup: host
     group_add: [audio]
     logging: {driver: local, options: {max-size: 1m}}
   db:
@@ -95,6 +96,7 @@ services:
     });
     expect({ shm: spec.shmSize, ipc: spec.ipcMode, pid: spec.pidMode, groups: spec.groupAdd }).toEqual({ shm: 128 * 1024 * 1024, ipc: 'container:p-db-1', pid: 'host', groups: ['audio'] });
     expect(spec.logConfig).toEqual({ type: 'local', config: { 'max-size': '1m' } });
+    expect(spec.cgroupnsMode).toBe('host');
     expect(warnings).toEqual([]);
   });
 
@@ -139,9 +141,29 @@ services:
     expect(spec.volumesFrom).toEqual(['p-app-1:ro']);
   });
 
-  it('refuses secrets it cannot mount yet, naming them', () => {
-    expect(() => plan('services:\n  web: {image: busybox, secrets: [s]}\nsecrets: {s: {environment: HOME}}\n')).toThrow(
-      'secret "s": only file sources can be mounted yet (environment and content sources need copying into the container)',
+  it('mounts file secrets only, warning that their uid, gid and mode are ignored, and refuses external ones', () => {
+    const { spec, warnings } = plan(`
+services:
+  web: {image: busybox, secrets: [{source: f, mode: 0400}, e]}
+secrets: {f: {file: ./f.txt}, e: {environment: HOME}}
+`);
+    expect(spec.mounts.map((m) => `${m.source} ${m.target}`)).toEqual(['/srv/app/f.txt /run/secrets/f']);
+    expect(warnings).toEqual(['secrets `uid`, `gid` and `mode` are not supported for file sources, they will be ignored']);
+    expect(() => plan('services:\n  web: {image: busybox, secrets: [s]}\nsecrets: {s: {external: true}}\n')).toThrow(
+      'secret "s": external secrets are a Swarm feature and not supported',
     );
+  });
+
+  it('gives links and external_links as per-container aliases on the first project network, legacy links on the bridge', () => {
+    const { spec } = plan(`
+services:
+  db: {image: busybox}
+  web: {image: busybox, links: ["db:database", db], external_links: ["shared-cache:cache"]}
+`);
+    expect(spec.links).toEqual(['db:database', 'db:db', 'shared-cache:cache']);
+    const bridge = plan('services:\n  db: {image: busybox}\n  web: {image: busybox, network_mode: bridge, links: ["db:database"]}\n');
+    expect(bridge.spec.links).toEqual(['p-db-1:database']);
+    const host = plan('services:\n  db: {image: busybox}\n  web: {image: busybox, network_mode: host, links: ["db:database"]}\n');
+    expect(host.spec.links).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { parseBytes, parseDuration, type Project, type ServiceConfig, type ServiceFileReference, type ServiceNetworkConfig } from '@berth/compose';
 import { InvalidArgumentError } from '@berth/errors';
 import type { ContainerMount, ContainerSpec, HealthConfig, SecurityOptions } from '@berth/proto';
+import { fileObject, fileTarget } from './injected-files.js';
 
 /**
  * A service's container, as the gateway's create request: Compose's service attributes turned into
@@ -45,7 +46,6 @@ export interface ContainerPlan {
 /** Attributes that have no counterpart in the platform's create request yet. */
 const unsupported: Array<keyof ServiceConfig> = [
   'blkio_config',
-  'cgroup',
   'cgroup_parent',
   'cpu_count',
   'cpu_percent',
@@ -118,16 +118,13 @@ function portSpec(p: NonNullable<ServiceConfig['ports']>[number]): string {
   return `${hostPart}${p.target}/${p.protocol}`;
 }
 
-function fileMount(kind: 'secret' | 'config', ref: ServiceFileReference, project: Project): ContainerMount {
-  const object = (kind === 'secret' ? project.secrets : project.configs)[ref.source];
-  if (!object) throw new InvalidArgumentError(`${kind} "${ref.source}" is not defined in the project`);
-  const target = ref.target ?? (kind === 'secret' ? `/run/secrets/${ref.source}` : `/${ref.source}`);
-  const where = kind === 'secret' && !target.startsWith('/') ? `/run/secrets/${target}` : target;
-  if (object.external) throw new InvalidArgumentError(`${kind} "${ref.source}": external ${kind}s are a Swarm feature and not supported`);
-  if (!object.file) {
-    throw new InvalidArgumentError(`${kind} "${ref.source}": only file sources can be mounted yet (environment and content sources need copying into the container)`);
-  }
-  return mount({ type: 'bind', source: object.file, target: where, readOnly: true });
+/** A `file:` secret or config as a read-only bind; other sources are injected after create (injected-files.ts). */
+function fileMount(kind: 'secret' | 'config', ref: ServiceFileReference, project: Project, warnings: string[]): ContainerMount[] {
+  const object = fileObject(kind, ref, project);
+  if (object.file === undefined) return [];
+  // compose v2: a bind mount keeps the file's own owner and mode.
+  if (ref.uid !== undefined || ref.gid !== undefined || ref.mode !== undefined) warnings.push(`${kind}s \`uid\`, \`gid\` and \`mode\` are not supported for file sources, they will be ignored`);
+  return [mount({ type: 'bind', source: object.file, target: fileTarget(kind, ref), readOnly: true })];
 }
 
 function mount(m: Partial<ContainerMount> & { type: string; target: string }): ContainerMount {
@@ -167,8 +164,8 @@ function volumeMounts(input: ContainerSpecInput, warnings: string[]): { mounts: 
   for (const [target, name] of Object.entries(input.anonymousVolumes ?? {})) {
     if (!declared.has(target)) mounts.push(mount({ type: 'volume', source: name, target }));
   }
-  for (const ref of service.secrets ?? []) mounts.push(fileMount('secret', ref, project));
-  for (const ref of service.configs ?? []) mounts.push(fileMount('config', ref, project));
+  for (const ref of service.secrets ?? []) mounts.push(...fileMount('secret', ref, project, warnings));
+  for (const ref of service.configs ?? []) mounts.push(...fileMount('config', ref, project, warnings));
   return { mounts, binds };
 }
 
@@ -191,6 +188,23 @@ function networkMode(input: ContainerSpecInput): string | undefined {
 function namespaceMode(input: ContainerSpecInput, mode: string | undefined): string {
   if (mode?.startsWith('service:')) return `container:${input.containerOf(mode.slice('service:'.length))}`;
   return mode ?? '';
+}
+
+/**
+ * `links` and `external_links` as compose v2 gives them (on the first network's endpoint): on a
+ * project network `SERVICE:ALIAS` makes ALIAS resolve, for this container, as the service's name
+ * does (all its serving replicas); on the default bridge they are legacy links to one container.
+ */
+function serviceLinks(input: ContainerSpecInput, mode: string | undefined): string[] {
+  const split = (link: string) => {
+    const [name, alias] = link.split(':') as [string, string | undefined];
+    return { name, alias: alias ?? name };
+  };
+  const own = (input.service.links ?? []).map(split);
+  const external = (input.service.external_links ?? []).map(split);
+  if (mode === undefined) return [...own, ...external].map((l) => `${l.name}:${l.alias}`);
+  if (mode === 'bridge' || mode === 'default') return [...own.map((l) => ({ ...l, name: input.containerOf(l.name) })), ...external].map((l) => `${l.name}:${l.alias}`);
+  return [];
 }
 
 /** The create request (and the networks to connect before start) for one container of a service. */
@@ -258,8 +272,7 @@ export function containerPlan(input: ContainerSpecInput): ContainerPlan {
     utsMode: service.uts ?? '',
     cgroupnsMode: service.cgroup ?? '',
     groupAdd: service.group_add ?? [],
-    // Compose's `links` name services, resolved through the network's DNS: no legacy --link.
-    links: [],
+    links: serviceLinks(input, mode),
     // json-file, local and none as `docker run --log-driver`; k8s-file (conmon's own) is the default's file.
     logConfig: ['json-file', 'local', 'none'].includes(service.logging?.driver ?? '') ? { type: service.logging!.driver!, config: service.logging!.options ?? {} } : undefined,
     platform: service.platform ?? '',

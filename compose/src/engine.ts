@@ -71,6 +71,11 @@ export interface ContainerEngine {
   killContainer(id: string, options?: { signal?: string }): Promise<void>;
   removeContainer(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
+  /**
+   * Extracts the tar `archive` into the directory `path` of the container (Containers.CopyTo, as
+   * `berth cp` does); `copyUidGid` keeps the tar's owners (else root:root).
+   */
+  copyToContainer(id: string, path: string, archive: Buffer, options?: { copyUidGid?: boolean }): Promise<void>;
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
   /** Resolves with the exit code once the condition holds (`not-running` by default). */

@@ -113,6 +113,15 @@ export class GatewayEngine implements Engine {
     await unary(c, c.rename, { id, name });
   }
 
+  async copyToContainer(id: string, path: string, archive: Buffer, options: { copyUidGid?: boolean } = {}): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const call = this.containers.copyTo((err) => (err ? reject(fromServiceError(err)) : resolve()));
+      call.write({ input: { $case: 'spec', value: { id, path, noOverwriteDirNonDir: true, copyUidGid: options.copyUidGid ?? false } } });
+      for (let i = 0; i < archive.length; i += chunkSize) call.write({ input: { $case: 'data', value: archive.subarray(i, i + chunkSize) } });
+      call.end();
+    });
+  }
+
   async pauseContainer(id: string): Promise<void> {
     const c = this.containers;
     await unary(c, c.pause, { id });
@@ -202,7 +211,7 @@ export class GatewayEngine implements Engine {
   }
 
   private async registryAuth(ref: string): Promise<RegistryAuth | undefined> {
-    const credentials = await this.dockerConfig.get(parseReference(ref).domain).catch(() => undefined);
+    const credentials = await this.dockerConfig.get(parseReference(ref).domain).catch(() => undefined); // no saved credentials: anonymous
     return credentials ? { username: credentials.username, password: credentials.password } : undefined;
   }
 

@@ -73,6 +73,12 @@ export async function buildRequest(project: Project, name: string, service: Serv
     cacheFrom: build.cache_from ?? [],
     // A tar context each time (BuildSupport.context): no file sync key.
     contextKey: '',
+    // build.network, extra_hosts, platforms, secrets and additional_contexts are not passed on yet.
+    network: '',
+    extraHosts: [],
+    platform: '',
+    secrets: [],
+    buildContexts: [],
   };
   let dockerfile: string | undefined;
   if (!build.dockerfile_inline) {

@@ -20,6 +20,8 @@ interface MemoryContainer {
   created: number;
   networks: string[];
   mounts: Array<{ Type: string; Name?: string; Source?: string; Destination: string }>;
+  /** Tars extracted into it (copyToContainer), by directory. */
+  copied: Array<{ path: string; archive: Buffer; copyUidGid: boolean }>;
   waiters: Array<(code: number) => void>;
 }
 
@@ -102,7 +104,7 @@ export class MemoryEngine implements Engine {
         if (!this.volumes.has(name)) this.volumes.set(name, { name, driver: 'local', mountpoint: '', createdAt: '', labels: {}, options: {}, scope: 'local' });
         return { Type: 'volume', Name: name, Destination: m.target };
       });
-    this.containers.set(id, { id, name: spec.name, spec, state: 'created', exitCode: 0, created: this.clock++, networks: spec.networkMode ? [spec.networkMode] : [], mounts, waiters: [] });
+    this.containers.set(id, { id, name: spec.name, spec, state: 'created', exitCode: 0, created: this.clock++, networks: spec.networkMode ? [spec.networkMode] : [], mounts, copied: [], waiters: [] });
     this.calls.push(`create ${spec.name}`);
     return id;
   }
@@ -152,6 +154,13 @@ export class MemoryEngine implements Engine {
     const c = this.find(id);
     this.calls.push(`rename ${c.name} ${name}`);
     c.name = name;
+  }
+
+  async copyToContainer(id: string, path: string, archive: Buffer, o: { copyUidGid?: boolean } = {}): Promise<void> {
+    const c = this.find(id);
+    if (c.state !== 'created') throw new ConflictError(`${c.name}: files are injected before the first start only`);
+    this.calls.push(`copy ${c.name} ${path}`);
+    c.copied.push({ path, archive, copyUidGid: o.copyUidGid ?? false });
   }
 
   async pauseContainer(id: string): Promise<void> {

@@ -75,6 +75,7 @@ async function monitor(s: ComposeSession, c: ObservedContainer, monitorMs: numbe
     // Without a healthcheck, the replica must not exit during the window.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), monitorMs);
+    // the window ended (aborted): the replica did not exit
     const code = await s.engine.waitContainer(c.id, { signal: controller.signal }).catch(() => undefined);
     clearTimeout(timer);
     return code === undefined ? undefined : `container ${c.name} exited (${code})`;

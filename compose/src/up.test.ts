@@ -87,6 +87,18 @@ describe('up', () => {
     expect([...engine.containers.values()].find((c) => c.name === 'p-db-1')!.mounts.find((m) => m.Destination === '/cache')!.Name).not.toBe(dbVolume);
   });
 
+  it('writes environment-sourced secrets into each container before it starts, and refuses an unset variable before creating anything', async () => {
+    const file = 'services:\n  web: {image: busybox, secrets: [token]}\nsecrets: {token: {environment: TOKEN}}\n';
+    const { s, engine } = session();
+    const withToken = loadProject({ cwd: '/srv/app', environment: { TOKEN: 'abc' }, configFiles: ['-'], stdin: file, projectName: 'p' });
+    await up(s, withToken);
+    expect(engine.calls.filter((c) => c.endsWith('p-web-1') || c.startsWith('copy'))).toEqual(['create p-web-1', 'copy p-web-1 /', 'start p-web-1']);
+    const fresh = session();
+    await expect(up(fresh.s, project(file))).rejects.toThrow('secret "token": environment variable "TOKEN" is not set');
+    expect(fresh.engine.calls).toEqual([]);
+    expect(fresh.engine.networks.size).toBe(0);
+  });
+
   it('scales up and down, removing the highest numbers and refilling gaps', async () => {
     const { s, engine } = session();
     await up(s, project(app), { scale: { web: 4 } });

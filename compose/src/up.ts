@@ -1,6 +1,7 @@
 import { imageName, serviceConfigHash, type Project } from '@berth/compose';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { anonymousVolumesOf, createContainer, recreateContainer, startContainer, stopAndRemove } from './container-ops.js';
+import { injectedFiles } from './injected-files.js';
 import { rollingUpdate, updatePolicy, wantsRollingUpdate } from './rolling-update.js';
 import { containerName, planService, type RecreatePolicy, type ServicePlan } from './convergence.js';
 import { waitForDependency } from './dependency-wait.js';
@@ -76,6 +77,7 @@ export async function up(s: ComposeSession, project: Project, options: UpOptions
     if (project.services[name]!.container_name && replicas > 1) {
       throw new InvalidArgumentError(`services.${name}: can't set container_name and ${name} as container name must be unique: scale is ${replicas}`);
     }
+    injectedFiles(project, project.services[name]!); // a secret whose variable is unset stops `up` before it changes anything
   }
   const observed = await projectContainers(s.engine, project.name, { oneoff: false });
   const orphans = observed.filter((c) => !project.services[c.service] && !project.disabledServices[c.service]);

@@ -1,25 +1,33 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { logLevelOf, serviceLogger } from '@berth/log';
 import { GatewayEngine } from './gateway-engine.js';
 import { EngineHealthWaiter } from './health.js';
 import { ComposeWatcher } from './watcher.js';
 
 /**
- * The compose watcher service (started by `berth platform up`, see compose/platform.yaml): keeps
+ * The compose watcher service (started by `berth platform up`, see compose/platform/compose.yaml): keeps
  * the projects declared by `berth compose up -d` as declared, through the gateway only.
  *   --api=ADDRESS        the gateway (unix:/run/berth/api.sock, host:port)
  *   --resync=SECONDS     full reconcile period (default 30)
- *   --log-level=LEVEL    pino level (default info)
+ *   --log-level=LEVEL    debug, info, warn or error (default: BERTH_LOG_LEVEL, else info)
  */
 const { values } = parseArgs({
   options: {
     api: { type: 'string', default: 'unix:/run/berth/api.sock' },
     resync: { type: 'string', default: '30' },
-    'log-level': { type: 'string', default: 'info' },
+    'log-level': { type: 'string' },
   },
 });
 
-const logger = pino({ name: 'compose-watcher', level: values['log-level'] });
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+// One JSON line per event on stdout (libs/log); a line lost on a full disk does not end the watcher.
+const logger = serviceLogger('compose-watcher', { level });
 const engine = new GatewayEngine(values.api!);
 const watcher = new ComposeWatcher(
   {

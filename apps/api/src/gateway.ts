@@ -1,8 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { BuilderDirectory, ComposeProjectStore, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
+import { clusterContainersService } from './cluster-containers.js';
+import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
+import { ClusterRouter } from './cluster-router.js';
 import { composeService } from './compose-service.js';
+import { NodeKeeper } from './node-keeper.js';
+import { nodesService } from './nodes-service.js';
+import { reschedulingEvents } from './rescheduling.js';
 import {
   BuilderService,
   ComposeService,
@@ -10,6 +16,7 @@ import {
   EventsService,
   ImagesService,
   NetworksService,
+  NodesService,
   RegistryService,
   SystemService,
   VolumesService,
@@ -27,15 +34,18 @@ import {
   type SubscribeEventsRequest,
 } from '@berth/proto';
 import { ServiceDirectory } from './service-directory.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 export interface GatewayOptions {
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
- * The gateway: one gRPC API for clients and the other services. Images, Containers and System
- * are forwarded unchanged to the runtime agent of the host placement picks (one host for now: the
- * most recently started agent that announced itself on NATS); Events are read from JetStream here.
+ * The gateway: one gRPC API for clients and the other services, over every host of the cluster
+ * (docs/dev/cluster.md). Containers, Images, Volumes and Networks go to the host of the object they
+ * name or fan out (cluster-containers.ts, cluster-objects.ts); creates are placed (placement.ts);
+ * System, builds and pulls go to the pinned node or the most recently started agent; Nodes and the
+ * detection of lost hosts are the node keeper's (node-keeper.ts); Events are read from JetStream here.
  *
  * NATS is for discovery and events only: the hosts, registries and builders read from it are kept
  * in memory (service-directory.ts), so every call but `events` (builds included) keeps working
@@ -48,13 +58,17 @@ export class Gateway {
   private readonly builders: ServiceDirectory<BuilderAnnouncement>;
   private readonly composeProjects: ComposeProjectStore;
   private readonly clients = new Map<string, grpc.Client>();
+  private readonly router: ClusterRouter;
+  private readonly cluster: ClusterStore;
+  private readonly nodes: NodeKeeper;
+  private readonly log: Logger;
   private connected = true;
 
   constructor(
     private readonly nc: NatsConnection,
     options: GatewayOptions = {},
   ) {
-    const log = options.log ?? (() => {});
+    const log = options.log ?? silentLogger;
     this.events = new EventBus(nc);
     const hostRegistry = new HostRegistry(nc);
     const registryDirectory = new RegistryDirectory(nc);
@@ -88,6 +102,18 @@ export class Gateway {
       log,
     });
     this.composeProjects = new ComposeProjectStore(nc);
+    this.log = log;
+    this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
+    this.cluster = new ClusterStore(nc);
+    const nodeView = {
+      availability: (id: string) => this.nodes.availability(id),
+      labels: (h: AgentAnnouncement) => this.nodes.labels(h),
+      get reservations() {
+        return nodes().reservations;
+      },
+    };
+    const nodes = () => this.nodes;
+    this.nodes = new NodeKeeper(this.router, this.cluster, reschedulingEvents({ router: this.router, store: this.cluster, nodes: nodeView, log }), log);
     void this.watchConnection();
   }
 
@@ -100,14 +126,18 @@ export class Gateway {
 
   /** Registers every service on the server. */
   register(server: grpc.Server): void {
-    const pick = () => this.agentClient();
-    server.addService(ImagesService, forwardService(ImagesService, pick));
-    server.addService(ContainersService, forwardService(ContainersService, pick));
-    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request) => this.df(request)) });
-    server.addService(VolumesService, forwardService(VolumesService, pick));
-    server.addService(NetworksService, forwardService(NetworksService, pick));
+    const pick = (_method: string, call: { metadata: grpc.Metadata }) => this.agentClient(call.metadata);
+    // Many hosts, one view (docs/dev/cluster.md): calls go to the host of the object they name,
+    // lists fan out, creates are placed; the node keeper finds lost hosts and reschedules.
+    const router = this.router;
+    server.addService(ImagesService, clusterImagesService(router));
+    server.addService(ContainersService, clusterContainersService({ router, store: this.cluster, nodes: this.nodes, log: this.log }));
+    server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
+    server.addService(VolumesService, clusterVolumesService(router));
+    server.addService(NetworksService, clusterNetworksService(router));
+    server.addService(NodesService, nodesService(router, this.nodes));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
-    server.addService(BuilderService, forwardService(BuilderService, () => this.builderClient()));
+    server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
     // Declared Compose projects (`compose up -d`), kept here in NATS KV for the compose watcher.
@@ -128,10 +158,11 @@ export class Gateway {
 
   async start(): Promise<void> {
     await this.events.ensureStream();
+    this.nodes.start();
   }
 
-  private async agentClient(): Promise<grpc.Client> {
-    return this.client((await this.hosts.pick(5_000)).address);
+  private async agentClient(metadata?: grpc.Metadata): Promise<grpc.Client> {
+    return this.client((await this.router.defaultHost(metadata)).address);
   }
 
   /**
@@ -139,8 +170,8 @@ export class Gateway {
    * `waitMs` for one (default: up to two renewals of its entry, a builder restarting or an entry
    * replaced meanwhile: a build is long, waiting a little for its builder costs little).
    */
-  private async builderClient(waitMs = 10_000): Promise<grpc.Client> {
-    const { hostId } = await this.hosts.pick(5_000);
+  private async builderClient(waitMs = 10_000, metadata?: grpc.Metadata): Promise<grpc.Client> {
+    const { hostId } = await this.router.defaultHost(metadata);
     const builder = await this.builders.pick(waitMs, {
       where: (b) => b.hostId === hostId,
       noneMessage: `No image builder is running on host "${hostId}": start it with \`berth platform up\``,
@@ -154,7 +185,7 @@ export class Gateway {
    * A builder that is not running or does not answer leaves the agent's (empty) ones: df must not
    * fail or wait for want of a builder.
    */
-  private async df(request: DfRequest): Promise<DfResponse> {
+  private async df(request: DfRequest, metadata: grpc.Metadata): Promise<DfResponse> {
     const ask = async (client: grpc.Client) =>
       new Promise<DfResponse>((resolve, reject) => {
         const m = SystemService.df;
@@ -163,10 +194,10 @@ export class Gateway {
         );
       });
     const [agent, builder] = await Promise.all([
-      this.agentClient().then(ask),
-      this.builderClient(0)
+      this.agentClient(metadata).then(ask),
+      this.builderClient(0, metadata)
         .then(ask)
-        .catch(() => undefined),
+        .catch(() => undefined), // no builder on the host: df shows no build cache
     ]);
     const cache = builder?.rows.find((r) => r.type === 'Build Cache');
     return {
@@ -190,6 +221,7 @@ export class Gateway {
   }
 
   close(): void {
+    this.nodes.close();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }

@@ -1,9 +1,11 @@
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connectNats, inboxPrefix } from '@berth/events';
-import { groupId, serviceLog } from '@berth/platform';
+import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
+import { logLevelOf, serviceLogger } from '@berth/log';
+import { groupId, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
+import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
 
 const { values } = parseArgs({
@@ -17,20 +19,33 @@ const { values } = parseArgs({
     // A second, root-only (0600) unix socket for the platform's own clients on this host (the
     // compose watcher), whatever --listen is: they have no TLS client certificate for a TCP one.
     'internal-listen': { type: 'string' },
+    // The Docker Engine API (HTTP, for the docker CLI, compose, dockerode): a unix socket with the
+    // same owner and mode as --listen's (docs/docker-api.md); it calls the gRPC services above.
+    'docker-listen': { type: 'string' },
+    // The platform registry's address, which the Docker API's /info shows in RegistryConfig.
+    'platform-registry': { type: 'string' },
     // TCP needs TLS with client certificates, as dockerd's --tlsverify.
     tlsverify: { type: 'boolean', default: false },
     tlscacert: { type: 'string' },
     tlscert: { type: 'string' },
     tlskey: { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
   },
 });
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
 const fail = (message: string): never => {
   console.error(`berth-api: ${message}`);
   process.exit(2);
 };
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  fail((err as Error).message);
+}
+const log = serviceLogger('api', { level });
 
 const target = grpcTarget(values.listen!);
 const tcp = !target.startsWith('unix:');
@@ -86,17 +101,36 @@ if (!tcp) {
   if (gid !== undefined) chownSync(socket, process.getuid?.() ?? 0, gid);
   chmodSync(socket, gid !== undefined ? 0o660 : 0o600);
 }
-console.log(
-  `berth-api listening on ${values.listen}${values.group ? ` (group ${values.group})` : ''}${tcp ? ' (TLS, client certificates required)' : ''}` +
-    (internal !== undefined && internal !== target ? `, and on ${values['internal-listen']} (root only)` : ''),
+const dockerListen = values['docker-listen'];
+let dockerApi: Awaited<ReturnType<typeof startDockerApi>> | undefined;
+if (dockerListen) {
+  if (!dockerListen.startsWith('unix:')) fail(`--docker-listen must be a unix socket ("unix:/run/berth/docker.sock"), not "${dockerListen}"`);
+  const gatewayAddress = internal ?? (tcp ? undefined : target);
+  if (gatewayAddress === undefined) fail('--docker-listen needs --internal-listen when --listen is TCP (the Docker API calls the gateway over a unix socket)');
+  dockerApi = await startDockerApi(grpcTarget(dockerListen).slice('unix:'.length), { gatewayAddress: gatewayAddress!, gid, log, platformRegistry: values['platform-registry'] });
+}
+log.info(
+  {
+    address: values.listen,
+    group: values.group,
+    tls: tcp,
+    internal: internal !== undefined && internal !== target ? values['internal-listen'] : undefined,
+    docker: dockerListen,
+  },
+  'berth-api listening',
 );
 
-const shutdown = () => {
-  server.tryShutdown(() => {
+// Bounded (stopOnSignals): NATS not answering cannot keep the gateway up. Calls in flight (a
+// `wait`, `logs -f`, `events`) get a moment to end, then are cancelled.
+stopOnSignals(
+  async () => {
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await Promise.all([
+      dockerApi?.close(),
+      withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown()),
+    ]);
     gateway.close();
-    void nc.close().finally(() => process.exit(0));
-  });
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+    await nc.close();
+  },
+  { log },
+);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untrustedReason } from './endpoint-check.js';
 import { ServiceDirectory } from './service-directory.js';
+import { silentLogger } from '@berth/log';
 
 interface Entry {
   id: string;
@@ -61,7 +62,8 @@ describe('ServiceDirectory', () => {
       startedAt: (e) => e.startedAt,
       connected,
       noneMessage: 'No runtime agent is running',
-      log: (l) => log.push(l),
+      // What was logged, as `msg: field: field` (an error as its message).
+      log: { ...silentLogger, warn: (fields, msg) => void log.push([msg, ...Object.values(fields).map((v) => (v instanceof Error ? v.message : String(v)))].join(': ')) },
       freshMs,
       timeoutMs: 200,
     });
@@ -76,7 +78,7 @@ describe('ServiceDirectory', () => {
     ], () => true, log);
     expect((await directory.pick(0)).id).toBe('real');
     expect((await directory.pick(0)).id).toBe('real'); // read again, the ignored entry not logged again
-    expect(log).toEqual([`Ignoring "host fake" announced on NATS: socket "${evil}" is owned by uid 65534, not root`]);
+    expect(log).toEqual([`Ignoring an entry announced on NATS: host fake: socket "${evil}" is owned by uid 65534, not root`]);
   });
 
   it('answers from memory when NATS is down or slow, without waiting for it', async () => {

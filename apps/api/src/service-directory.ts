@@ -1,6 +1,7 @@
 import { UnavailableError } from '@berth/errors';
 import { withDeadline } from '@berth/events';
 import { untrustedReason } from './endpoint-check.js';
+import type { Logger } from '@berth/log';
 
 export interface ServiceDirectoryOptions<T> {
   /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list, BuilderDirectory.list). */
@@ -13,7 +14,7 @@ export interface ServiceDirectoryOptions<T> {
   connected: () => boolean;
   /** The error when no trusted entry shows up in time. */
   noneMessage: string;
-  log: (line: string) => void;
+  log: Logger;
   /** How long a read list is reused. Default 1 s. */
   freshMs?: number;
   /** Deadline of one read from NATS. Default 2 s. */
@@ -56,6 +57,11 @@ export class ServiceDirectory<T> {
     }
   }
 
+  /** Every trusted entry now (the live hosts), without waiting; [] when none. */
+  async all(): Promise<T[]> {
+    return this.trusted(await this.entries());
+  }
+
   private trusted(entries: T[]): T[] {
     return entries.filter((entry) => {
       const reason = untrustedReason(this.options.address(entry));
@@ -63,7 +69,7 @@ export class ServiceDirectory<T> {
       const key = `${this.options.id(entry)} ${reason}`;
       if (!this.warned.has(key)) {
         this.warned.add(key);
-        this.options.log(`Ignoring "${this.options.id(entry)}" announced on NATS: ${reason}`);
+        this.options.log.warn({ entry: this.options.id(entry), reason }, 'Ignoring an entry announced on NATS');
       }
       return false;
     });
@@ -82,7 +88,7 @@ export class ServiceDirectory<T> {
       this.natsWarned = false;
       return entries;
     } catch (err) {
-      if (!this.natsWarned) this.options.log(`Cannot read the service directory from NATS, using what was last read: ${(err as Error).message}`);
+      if (!this.natsWarned) this.options.log.warn({ err }, 'Cannot read the service directory from NATS, using what was last read');
       this.natsWarned = true;
       this.failedAt = Date.now();
       return this.cache?.entries ?? [];

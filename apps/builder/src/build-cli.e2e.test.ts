@@ -4,6 +4,7 @@
  * the agent's gRPC services, and the image runs with `berth run`. One platform for the file, stopped (and cleaned) even when a test fails.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,5 +189,150 @@ describe('berth build options', () => {
     const missing = await p.berth(['build', `file://${bareRepo}#nosuch`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^ERROR: unable to prepare context: unable to 'git clone' to temporary context directory: .+/);
+  });
+});
+
+describe('berth build: docker parity (issue 12)', () => {
+  const build = async (dir: string, ...flags: string[]) => {
+    const res = await p.berth(['build', '--progress=plain', ...flags, dir]);
+    expect(res.code, res.stderr).toBe(0);
+    return res;
+  };
+  const runIn = async (image: string, script: string) => (await p.berth(['run', '--rm', image, 'sh', '-c', script])).stdout;
+
+  it('names the base image in the FROM line as written, not another tag of it', async () => {
+    // busybox:latest re-tagged after another name: that other name is now the image's oldest.
+    expect((await p.berth(['tag', 'busybox', 'aaa/first-tag:1'])).code).toBe(0);
+    expect((await p.berth(['tag', 'aaa/first-tag:1', 'busybox:latest'])).code).toBe(0);
+    const dir = join(work, 'from-line');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nRUN true\n' });
+    const res = await build(dir);
+    expect(res.stderr).toMatch(/^#\d+ \[1\/2\] FROM docker\.io\/library\/busybox:latest$/m);
+    expect(res.stderr).not.toContain('first-tag');
+  });
+
+  it('COPY/ADD --chown=<uid> gives gid = uid; ADD copies a compressed file that is not a tar as it is', async () => {
+    const dir = join(work, 'chown-add');
+    await writeFiles(dir, {
+      Dockerfile: [
+        'FROM busybox',
+        'COPY --chown=1234 a.txt /a.txt',
+        'ADD --chown=1234:55 a.txt /b.txt',
+        'ADD notes.txt.gz /n/',
+        'ADD inner.tar.gz /t/',
+        '',
+      ].join('\n'),
+      'a.txt': 'a\n',
+      'inner/inside.txt': 'inside\n',
+    });
+    writeFileSync(join(dir, 'notes.txt.gz'), execFileSync('gzip', ['-c'], { input: 'not a tar\n' }));
+    execFileSync('tar', ['-C', join(dir, 'inner'), '-czf', join(dir, 'inner.tar.gz'), 'inside.txt']);
+    await build(dir, '-t', 'chown-add:1');
+    expect(await runIn('chown-add:1', 'stat -c %u:%g /a.txt /b.txt; ls /n; ls /t; zcat /n/notes.txt.gz; cat /t/inside.txt')).toBe(
+      '1234:1234\n1234:55\nnotes.txt.gz\ninside.txt\nnot a tar\ninside\n',
+    );
+  });
+
+  it('--network, --add-host and --platform shape the RUN steps; bad values are refused', async () => {
+    const dir = join(work, 'network');
+    await writeFiles(dir, { Dockerfile: 'FROM busybox\nRUN ls /sys/class/net > /nets; grep myhost /etc/hosts > /hosts || true\n' });
+    const platform = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+    await build(dir, '-t', 'net-none:1', '--network', 'none', '--add-host', 'myhost:10.1.2.3', '--platform', platform);
+    expect(await runIn('net-none:1', 'cat /nets /hosts; grep -c myhost /etc/hosts')).toBe('lo\n10.1.2.3\tmyhost\n0\n');
+    await build(dir, '-t', 'net-host:1', '--network', 'host');
+    expect(await runIn('net-host:1', 'cat /hosts; grep -c . /nets')).not.toMatch(/myhost|^1$/);
+
+    const badNet = await p.berth(['build', '--network', 'mynet', dir]);
+    expect(badNet.code).toBe(1);
+    expect(badNet.stderr.trimEnd().split('\n').at(-1)).toBe('ERROR: failed to solve: network mode "mynet" not supported by buildkit: expected default, host or none');
+    const badPlatform = await p.berth(['build', '--platform', 'linux/s390x', dir]);
+    expect(badPlatform.code).toBe(1);
+    expect(badPlatform.stderr).toContain('ERROR: failed to solve: Cannot build for platform "linux/s390x": this builder builds for ');
+    const badHost = await p.berth(['build', '--add-host', 'nocolon', dir]);
+    expect(badHost.code).toBe(1);
+    expect(badHost.stderr).toContain('invalid argument "nocolon" for "--add-host" flag: bad format for add-host: "nocolon"');
+  });
+
+  it('--secret reaches RUN --mount=type=secret (as a file or a variable) and nothing else; --ssh is refused', async () => {
+    const dir = join(work, 'secret');
+    const secretFile = join(work, 'token.txt');
+    writeFileSync(secretFile, 'hush-1234');
+    await writeFiles(dir, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=secret,id=tok md5sum < /run/secrets/tok > /sum && stat -c %a /run/secrets/tok > /mode',
+        'RUN --mount=type=secret,id=tok,env=TOK printf %s "$TOK" | md5sum > /env',
+        'RUN --mount=type=secret,id=absent ls /run/secrets > /listing 2>&1 || echo none > /listing',
+        '',
+      ].join('\n'),
+    });
+    const res = await build(dir, '-t', 'secret:1', '--secret', `id=tok,src=${secretFile}`);
+    expect(res.stderr).not.toContain('hush-1234');
+    const sum = `${createHash('md5').update('hush-1234').digest('hex')}  -\n`;
+    expect(await runIn('secret:1', 'cat /sum /mode /env /listing; test -e /run/secrets && echo leaked; true')).toBe(`${sum}400\n${sum}none\n`);
+    expect((await p.berth(['history', '--no-trunc', 'secret:1'])).stdout).not.toContain('hush');
+
+    await writeFiles(dir, { 'Dockerfile.required': 'FROM busybox\nRUN --mount=type=secret,id=needed,required cat /run/secrets/needed\n' });
+    const missing = await p.berth(['build', '-f', join(dir, 'Dockerfile.required'), dir]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('secret "needed" not found: pass it with --secret id=needed,src=FILE');
+
+    const ssh = await p.berth(['build', '--ssh', 'default', dir]);
+    expect(ssh).toMatchObject({ code: 1, stderr: 'ERROR: --ssh is not supported: Berth does not forward an SSH agent to builds (pass a key with --secret instead)\n' });
+  });
+
+  it('RUN --mount=type=bind (context, stage, rw) and type=tmpfs leave nothing in the layer; bound files are in the cache key', async () => {
+    const dir = join(work, 'bind');
+    await writeFiles(dir, {
+      Dockerfile: [
+        'FROM busybox AS build',
+        'RUN mkdir /out && echo built > /out/artifact',
+        'FROM busybox',
+        'RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/x > /x',
+        'RUN --mount=type=bind,from=build,source=/out,target=/o cp /o/artifact /artifact',
+        'RUN --mount=type=bind,target=/ctx,rw touch /ctx/written-by-run && ls /ctx > /ctx-listing',
+        'RUN --mount=type=tmpfs,target=/scratch grep -c " /scratch tmpfs" /proc/mounts > /tmpfs && echo hi > /scratch/f',
+        '',
+      ].join('\n'),
+      'data/x': 'one\n',
+    });
+    await build(dir, '-t', 'bind:1');
+    expect(await runIn('bind:1', 'cat /x /artifact /tmpfs; grep -c written-by-run /ctx-listing; ls -d /mnt/data /o /ctx /scratch 2>&1 | grep -c "No such file"')).toBe('one\nbuilt\n1\n1\n4\n');
+    expect(existsSync(join(dir, 'written-by-run'))).toBe(false);
+
+    writeFileSync(join(dir, 'data', 'x'), 'two\n');
+    const rebuilt = await build(dir, '-t', 'bind:1');
+    const vertex = /^(#\d+) \[stage-1 2\/5\] RUN --mount=type=bind,source=data/m.exec(rebuilt.stderr)?.[1];
+    expect(vertex, rebuilt.stderr).toBeDefined();
+    expect(rebuilt.stderr).toContain(`${vertex} DONE`);
+    expect(rebuilt.stderr).not.toContain(`${vertex} CACHED`);
+    expect(await runIn('bind:1', 'cat /x')).toBe('two\n');
+  });
+
+  it('--build-context names a directory (for COPY --from, RUN --mount=from or FROM) or an image', async () => {
+    const dir = join(work, 'named');
+    const extra = join(work, 'named-extra');
+    await writeFiles(extra, { 'lib.txt': 'from the extra context\n', 'skip.log': 'no', '.dockerignore': '*.log\n' });
+    await writeFiles(dir, { Dockerfile: 'FROM base\nCOPY --from=extra . /extra/\nRUN --mount=type=bind,from=extra,target=/e cat /e/lib.txt > /bound\n' });
+    await build(dir, '-t', 'named:1', '--build-context', `extra=${extra}`, '--build-context', 'base=docker-image://busybox:latest');
+    expect(await runIn('named:1', 'ls -A /extra; cat /bound')).toBe('.dockerignore\nlib.txt\nfrom the extra context\n');
+
+    // A directory as a FROM base: its files are the stage's root filesystem.
+    await writeFiles(dir, { 'Dockerfile.dir': 'FROM extra\nCOPY --from=busybox /bin/busybox /bin/busybox\n' });
+    const asBase = await build(dir, '-f', join(dir, 'Dockerfile.dir'), '-t', 'named-base:1', '--build-context', `extra=${extra}`);
+    expect(asBase.stderr).toMatch(/^#\d+ \[1\/2\] FROM extra$/m);
+    expect((await p.berth(['run', '--rm', 'named-base:1', '/bin/busybox', 'cat', '/lib.txt'])).stdout).toBe('from the extra context\n');
+  });
+
+  it('images --tree shows each image with its platform manifest', async () => {
+    const res = await p.berth(['images', '--tree', 'named']);
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual(["WARNING: This is an experimental feature. The output may change and shouldn't be depended on.", '']);
+    expect(lines[2]).toMatch(/^IMAGE +ID +DISK USAGE {3}CONTENT SIZE {3}IN USE$/);
+    expect(lines[3]).toMatch(/^named:1 +[0-9a-f]{12} +\d+(\.\d+)?[kM]B +\d+(\.\d+)?[kM]B {9}$/);
+    expect(lines[4]).toMatch(/^└─ linux\/\w+ +[0-9a-f]{12} +\d/);
+    const quiet = await p.berth(['images', '--tree', '-q']);
+    expect(quiet).toMatchObject({ code: 1, stderr: '--quiet is not yet supported with --tree\n' });
   });
 });

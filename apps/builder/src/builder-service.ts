@@ -26,7 +26,7 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
   const cancelled = new AbortController();
   call.on('cancelled', () => cancelled.abort(new InvalidArgumentError('The build was cancelled by the client')));
   try {
-    const messages = readMessages(call);
+    const messages = peekable(readMessages(call));
     const first = await messages.next();
     if (first.done || first.value.input?.$case !== 'options') throw new InvalidArgumentError('Build must begin with an options message');
     const options = first.value.input.value;
@@ -48,13 +48,30 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         },
       };
     }
+    // The main context ends where the named contexts begin (or with the stream).
     const context = (async function* () {
       for (;;) {
-        const next = await messages.next();
-        if (next.done) return;
+        const next = await messages.peek();
+        if (next.done || next.value.input?.$case === 'namedContext') return;
+        await messages.next();
         if (next.value.input?.$case === 'context') yield next.value.input.value;
       }
     })();
+    // Each named local context: its chunks, read after the main context, in the order of the options.
+    const namedContext = (name: string) =>
+      (async function* () {
+        for (;;) {
+          const next = await messages.peek();
+          if (next.done) return;
+          const input = next.value.input;
+          if (input?.$case === 'namedContext' && input.value.name !== name) return;
+          await messages.next();
+          if (input?.$case === 'namedContext') yield input.value.data;
+        }
+      })();
+    for (const named of options.buildContexts) {
+      if (named.image && !named.image.startsWith('docker-image://')) throw new InvalidArgumentError(`Unknown build context source "${named.image}": expected docker-image://REF or a local directory`);
+    }
     // Output chunks wait for the client to take them (a large export is not buffered here).
     const sendData = (chunk: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
@@ -96,6 +113,13 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         squash: options.squash,
         cacheTo: options.cacheTo,
         cacheFrom: options.cacheFrom,
+        network: options.network,
+        extraHosts: options.extraHosts,
+        platform: options.platform,
+        secrets: Object.fromEntries(options.secrets.map((secret) => [secret.id, secret.value])),
+        namedContexts: options.buildContexts.map((named) =>
+          named.image ? { name: named.name, image: named.image.slice('docker-image://'.length) } : { name: named.name, context: namedContext(named.name) },
+        ),
       },
       { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData, signal: cancelled.signal },
     );
@@ -176,5 +200,18 @@ function readMessages(call: BuildCall): AsyncIterator<BuildInput> {
         await new Promise<void>((r) => (wake = r));
       }
     },
+  };
+}
+
+/** A message iterator that can look at the next message without taking it. */
+function peekable(messages: AsyncIterator<BuildInput>): AsyncIterator<BuildInput> & { peek(): Promise<IteratorResult<BuildInput>> } {
+  let ahead: Promise<IteratorResult<BuildInput>> | undefined;
+  return {
+    next: () => {
+      const taken = ahead ?? messages.next();
+      ahead = undefined;
+      return taken;
+    },
+    peek: () => (ahead ??= messages.next()),
   };
 }

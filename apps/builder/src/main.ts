@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
-import { BuilderDirectory, connectNats, inboxPrefix } from '@berth/events';
-import { readRegistryAuth, serviceLog } from '@berth/platform';
+import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
+import { logLevelOf, serviceLogger, warnOnFailure } from '@berth/log';
+import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     // there (--cache-to/--cache-from) needs no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
   },
 });
 const leaseTtl = Number(values['lease-ttl']);
@@ -42,8 +45,15 @@ if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
   process.exit(2);
 }
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+const log = serviceLogger('builder', { level });
 const dataRoot = values['data-root']!;
 const agentAddress = values.agent!;
 
@@ -81,22 +91,26 @@ await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.Serve
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 const withdraw = await new BuilderDirectory(nc).keepAnnounced(
   { hostId, address: values.listen!, version: VERSION, startedAt: Date.now() },
-  { onError: (err) => log(`Cannot renew or withdraw the builder's announcement on NATS: ${(err as Error).message}`) },
+  { onError: (err) => log.warn({ host: hostId, err }, "Cannot renew or withdraw the builder's announcement on NATS") },
 );
-log(`berth builder for host ${hostId} listening on ${values.listen} (agent ${agentAddress}, lease TTL ${leaseTtl} s)`);
+log.info({ host: hostId, address: values.listen, agent: agentAddress, leaseTtl }, 'berth builder listening');
 
-// A build in progress is abandoned: its lease expires and the agent removes what it made.
-const shutdown = () => {
-  void withdraw();
-  server.tryShutdown(() => {
+// A build in progress is abandoned: its lease expires and the agent removes what it made. The stop
+// is bounded (stopOnSignals): NATS not answering cannot keep the builder up.
+stopOnSignals(
+  async () => {
+    const withdrawn = withdraw();
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
     builder.close();
     worker.close();
-    void nc.close().finally(() => process.exit(0));
-  });
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+    await withDeadline(withdrawn, 1_000, () => new Error('NATS did not answer within 1 s')).catch(
+      warnOnFailure(log, { host: hostId }, "Cannot withdraw the builder's announcement"),
+    );
+    await nc.close();
+  },
+  { log },
+);
 
 async function agentHostId(address: string, timeoutMs: number): Promise<string> {
   const client = new SystemClient(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);

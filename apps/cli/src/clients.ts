@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, RegistryClient, SystemClient } from '@berth/proto';
+import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, NodesClient, RegistryClient, SystemClient } from '@berth/proto';
 import { VolumesClient } from '@berth/proto';
 import { NetworksClient } from '@berth/proto';
 import { StatusError } from './cli-errors.js';
+import { placementInterceptor } from './placement-metadata.js';
 import type { CommandContext } from './context.js';
 
 /** The gateway's gRPC services, created on first use and closed when the command ends. */
@@ -15,6 +16,7 @@ export interface Clients {
   volumes: VolumesClient;
   networks: NetworksClient;
   registry: RegistryClient;
+  nodes: NodesClient;
 }
 
 const cache = new WeakMap<CommandContext, Partial<Clients>>();
@@ -27,6 +29,7 @@ const constructors = {
   volumes: VolumesClient,
   networks: NetworksClient,
   registry: RegistryClient,
+  nodes: NodesClient,
 } as const;
 
 /** The client of one service for this command (one channel per service, shared subchannels). */
@@ -41,7 +44,7 @@ export function client<K extends keyof Clients>(ctx: CommandContext, service: K)
   }
   if (!clients[service]) {
     const Ctor = constructors[service] as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => Clients[K];
-    clients[service] = new Ctor(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);
+    clients[service] = new Ctor(grpcTarget(ctx.host), channelCredentials(ctx), { ...channelOptions, interceptors: [placementInterceptor(ctx)] });
   }
   return clients[service]!;
 }

@@ -33,7 +33,34 @@ export interface GroupDef {
 
 export const formatFlag = (description = 'Format output using a custom template'): FlagSpec => ({ long: 'format', type: 'string', description });
 
-export const filterFlag = (short?: string): FlagSpec => ({ long: 'filter', short, type: 'filter', description: 'Filter output based on conditions provided' });
+/** `-f, --format` of the inspect commands. */
+export const inspectFormatFlag: FlagSpec = { ...formatFlag(), short: 'f' };
+
+export const filterFlag = (short?: string, description = 'Filter output based on conditions provided'): FlagSpec => ({ long: 'filter', short, type: 'filter', description });
+
+export const quietFlag = (description: string): FlagSpec => ({ long: 'quiet', short: 'q', type: 'bool', description });
+
+export const forceFlag = (description: string): FlagSpec => ({ long: 'force', short: 'f', type: 'bool', description });
+
+/** A prune command's `--force`. */
+export const pruneForceFlag = forceFlag('Do not prompt for confirmation');
+
+/**
+ * `<group> inspect` of one kind of object (docker's `volume inspect`, `network inspect`, …):
+ * `[OPTIONS] VOLUME [VOLUME...]`, `-f, --format`, at least one name.
+ */
+export function inspectCommand(noun: string, load: CommandDef['load'], extra: Partial<CommandDef> = {}): CommandDef {
+  const word = noun.toUpperCase();
+  return {
+    name: 'inspect',
+    usage: `[OPTIONS] ${word} [${word}...]`,
+    description: `Display detailed information on one or more ${noun}s`,
+    flags: [inspectFormatFlag],
+    args: { min: 1 },
+    load,
+    ...extra,
+  };
+}
 
 export const def = (d: CommandDef): CommandDef => d;
 

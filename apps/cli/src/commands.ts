@@ -9,6 +9,7 @@ import { search } from './prune-search-commands.js';
 import { registryGroup } from './registry-commands.js';
 import { events, info, systemGroup, version } from './system-commands.js';
 import { volumeGroup } from './volume-commands.js';
+import { nodeGroup } from './node-commands.js';
 
 /**
  * The command table: every top-level `berth` command (docker's shortcuts) and group; `platform` is
@@ -63,5 +64,6 @@ export const topLevel: Record<string, CommandDef | GroupDef> = {
   update,
   version,
   volume: volumeGroup,
+  node: nodeGroup,
   wait,
 };

@@ -1,4 +1,4 @@
-import { type GroupDef, def, filterFlag, formatFlag, withName } from './command-def.js';
+import { type GroupDef, def, filterFlag, formatFlag, inspectFormatFlag, withName, quietFlag } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -176,7 +176,7 @@ export const ps = def({
     { long: 'last', short: 'n', type: 'int', default: -1, description: 'Show n last created containers (includes all states)' },
     { long: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
     { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
+    quietFlag('Only display container IDs'),
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
   args: { max: 0 },
@@ -240,14 +240,12 @@ export const top = def({
   load: () => containers().then((m) => m.top),
 });
 
-export const inspectFormat = formatFlag('Format output using a custom template');
-
 export const inspect = def({
   name: 'inspect',
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on Berth objects',
   flags: [
-    { ...inspectFormat, short: 'f' },
+    inspectFormatFlag,
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
     { long: 'type', type: 'string', description: 'Only inspect objects of the given type' },
   ],
@@ -260,7 +258,7 @@ export const containerInspect = def({
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Display detailed information on one or more containers',
   flags: [
-    { ...inspectFormat, short: 'f' },
+    inspectFormatFlag,
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
   load: () => containers().then((m) => m.containerInspect),

@@ -1,11 +1,9 @@
-import { type GroupDef, def } from './command-def.js';
+import { type GroupDef, def, formatFlag, inspectFormatFlag, quietFlag } from './command-def.js';
 
 /**
  * `berth context …`: docker's context commands (usage, flags, argument rules); handlers in
  * ./commands/context.ts, the store in context-store.ts.
  */
-
-const formatFlag = () => ({ long: 'format', type: 'string' as const, description: 'Format output using a custom template' });
 
 const contexts = () => import('./commands/context.js');
 
@@ -30,7 +28,7 @@ export const contextGroup: GroupDef = {
       name: 'inspect',
       usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
       description: 'Display detailed information on one or more contexts',
-      flags: [{ ...formatFlag(), short: 'f' }],
+      flags: [inspectFormatFlag],
       args: {},
       load: () => contexts().then((m) => m.inspect),
     }),
@@ -38,7 +36,7 @@ export const contextGroup: GroupDef = {
       name: 'ls',
       usage: '[OPTIONS]',
       description: 'List contexts',
-      flags: [formatFlag(), { long: 'quiet', short: 'q', type: 'bool', description: 'Only show context names' }],
+      flags: [formatFlag(), quietFlag('Only show context names')],
       args: { max: 0 },
       load: () => contexts().then((m) => m.ls),
     }),

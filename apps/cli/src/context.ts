@@ -34,6 +34,8 @@ export interface CommandContext {
   contextName?: string;
   /** Run when the command ends, whatever happened (closing gRPC clients, restoring the terminal). */
   cleanup: Array<() => void>;
+  /** `run`/`create --node`, `--constraint`: sent to the gateway with the create call (placement-metadata.ts). */
+  placement?: { node: string; constraints: string[] };
 }
 
 export const defaultHost = 'unix:/run/berth/api.sock';

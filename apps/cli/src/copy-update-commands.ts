@@ -1,4 +1,4 @@
-import { def } from './command-def.js';
+import { def, quietFlag } from './command-def.js';
 import { updatableResourceFlags } from './resource-flags.js';
 
 /** `berth cp` and `berth update` (docker cp / docker update): usage, flags, argument rules. */
@@ -14,7 +14,7 @@ export const cp = def({
   flags: [
     { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
     { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+    quietFlag('Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached'),
   ],
   args: { min: 2, max: 2 },
   load: () => copies().then((m) => m.cp),

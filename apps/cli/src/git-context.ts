@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { runCommand } from '@berth/subprocess';
 import { StatusError } from './cli-errors.js';
-
-const exec = promisify(execFile);
 
 /**
  * Whether a `berth build` context argument names a git repository, as docker reads it:
@@ -39,7 +36,10 @@ export async function checkoutGitContext(spec: string): Promise<GitContext> {
   const subdir = colon < 0 ? '' : fragment.slice(colon + 1);
   const root = await mkdtemp(join(tmpdir(), 'berth-build-git-'));
   const remove = () => rm(root, { recursive: true, force: true });
-  const git = (args: string[]) => exec('git', ['-C', root, ...args], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 16 * 1024 * 1024 });
+  const git = async (args: string[]) => {
+    const res = await runCommand('git', ['-C', root, ...args], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    if (res.code !== 0) throw new Error(res.stderr.toString().trim() || `git ${args[0]} exited with ${res.code}`);
+  };
   try {
     try {
       await git(['init', '-q']);
@@ -52,15 +52,16 @@ export async function checkoutGitContext(spec: string): Promise<GitContext> {
         await git(['fetch', '-q', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
         await git(['checkout', '-q', ref === 'HEAD' ? 'origin/HEAD' : ref]).catch(() => git(['checkout', '-q', `origin/${ref}`]));
       }
+      // no submodules
       if (await stat(join(root, '.gitmodules')).catch(() => undefined)) await git(['submodule', 'update', '-q', '--init', '--recursive', '--depth', '1']);
     } catch (err) {
-      const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
+      const stderr = (err as Error).message.trim();
       throw new StatusError(`ERROR: unable to prepare context: unable to 'git clone' to temporary context directory: ${stderr}`, 1);
     }
     await rm(join(root, '.git'), { recursive: true, force: true });
     const dir = resolve(root, subdir);
     const rel = relative(root, dir);
-    if (rel.startsWith('..') || !(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    if (rel.startsWith('..') || !(await stat(dir).catch(() => undefined))?.isDirectory()) { // missing: undefined
       throw new StatusError(`ERROR: unable to prepare context: subdirectory "${subdir}" not found in ${url}#${ref}`, 1);
     }
     return { dir, remove };

@@ -1,6 +1,5 @@
 import { build } from './build-commands.js';
-import { type GroupDef, def, filterFlag, formatFlag, withName } from './command-def.js';
-import { inspectFormat } from './container-commands.js';
+import { type GroupDef, def, filterFlag, formatFlag, inspectFormatFlag, withName, quietFlag } from './command-def.js';
 import { imagePrune } from './prune-search-commands.js';
 
 /** The image commands (`images`, `pull`, `push`, `login`, …, and the `image` group): usage, flags, argument rules. */
@@ -21,7 +20,8 @@ export const imagesCommand = def({
     filterFlag('f'),
     formatFlag(),
     { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
+    quietFlag('Only show image IDs'),
+    { long: 'tree', type: 'bool', description: 'List multi-platform images as a tree (EXPERIMENTAL)' },
   ],
   args: { max: 1 },
   load: () => images().then((m) => m.images),
@@ -31,7 +31,7 @@ export const imageInspect = def({
   name: 'inspect',
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Display detailed information on one or more images',
-  flags: [{ ...inspectFormat, short: 'f' }],
+  flags: [inspectFormatFlag],
   args: { min: 1 },
   load: () => containers().then((m) => m.imageInspect),
 });
@@ -44,7 +44,7 @@ export const history = def({
     formatFlag(),
     { long: 'human', short: 'H', type: 'bool', default: true, description: 'Print sizes and dates in human readable format' },
     { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
+    quietFlag('Only show image IDs'),
   ],
   args: { min: 1, max: 1 },
   load: () => images().then((m) => m.history),
@@ -98,7 +98,7 @@ export const load = def({
   description: 'Load an image from a tar archive or STDIN',
   flags: [
     { long: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' },
+    quietFlag('Suppress the load output'),
   ],
   args: { max: 0 },
   load: () => images().then((m) => m.load),
@@ -120,7 +120,7 @@ export const pull = def({
   flags: [
     { long: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
     { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    quietFlag('Suppress verbose output'),
   ],
   args: { min: 1, max: 1 },
   load: () => registry().then((m) => m.pull),
@@ -132,7 +132,7 @@ export const push = def({
   description: 'Upload an image to a registry',
   flags: [
     { long: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    quietFlag('Suppress verbose output'),
   ],
   args: { min: 1, max: 1 },
   load: () => registry().then((m) => m.push),

@@ -1,4 +1,4 @@
-import type { CommandDef, GroupDef } from './command-def.js';
+import { type CommandDef, filterFlag, forceFlag, formatFlag, type GroupDef, inspectCommand, pruneForceFlag, quietFlag } from './command-def.js';
 
 /**
  * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).
@@ -32,29 +32,22 @@ const ls: CommandDef = {
   usage: '[OPTIONS]',
   description: 'List networks',
   flags: [
-    { long: 'filter', short: 'f', type: 'filter', description: "Provide filter values (e.g. 'driver=bridge')" },
-    { long: 'format', type: 'string', description: 'Format output using a custom template' },
+    filterFlag('f', "Provide filter values (e.g. 'driver=bridge')"),
+    formatFlag(),
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
+    quietFlag('Only display network IDs'),
   ],
   args: { max: 0 },
   load: () => networks().then((m) => m.ls),
 };
 
-const inspect: CommandDef = {
-  name: 'inspect',
-  usage: '[OPTIONS] NETWORK [NETWORK...]',
-  description: 'Display detailed information on one or more networks',
-  flags: [{ long: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
-  args: { min: 1 },
-  load: () => networks().then((m) => m.inspect),
-};
+const inspect = inspectCommand('network', () => networks().then((m) => m.inspect));
 
 const rm: CommandDef = {
   name: 'rm',
   usage: 'NETWORK [NETWORK...]',
   description: 'Remove one or more networks',
-  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Do not error if the network does not exist' }],
+  flags: [forceFlag('Do not error if the network does not exist')],
   args: { min: 1 },
   load: () => networks().then((m) => m.rm),
 };
@@ -64,8 +57,8 @@ const prune: CommandDef = {
   usage: '[OPTIONS]',
   description: 'Remove all unused networks',
   flags: [
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    filterFlag(undefined, 'Provide filter values (e.g. "label=<key>=<value>")'),
+    pruneForceFlag,
   ],
   args: { max: 0 },
   load: () => networks().then((m) => m.prune),

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
-import { DEFAULT_DATA_ROOT, platformDown, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import { LOG_LEVELS, type LogLevel } from '@berth/log';
+import { DEFAULT_DATA_ROOT, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import { platformLogs } from './platform-logs.js';
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
 
@@ -9,13 +11,21 @@ Start, stop and check this host's Berth services (nats-server, runtime agent, im
 
 Commands:
   up          Start the services in the background and wait until they answer (idempotent)
+  join        Start this host's agent and builder only, joined to the cluster of --cluster's host
+              (its NATS, registry and gateway); "down" and "status" then act on this host's two
   down        Stop the services (containers keep running; the next "up" adopts them)
   status      Show each service, its pid and health
+  logs        Show the services' logs: berth platform logs [SERVICE] [-f] [--tail N] [--raw]
 
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+      --cluster string            join: the data root of the cluster's first host (on this machine)
+      --node-name string          This host's name in the cluster (default: the machine's hostname)
+      --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
                                   "docker" group; "" for root only (the default)
+      --log-level string          The services' log level: debug, info, warn or error (default: BERTH_LOG_LEVEL,
+                                  else info)
       --listen string             API address: unix:/path (default unix:/run/berth/api.sock) or tcp://host:port,
                                   which needs --tlsverify with the three files below
       --registry-port int         The registry's port on 127.0.0.1 (default: 5000 when free, else the next free
@@ -30,20 +40,25 @@ Options (up saves them in the data root's platform.json; later runs keep them):
       --tlskey string             The API's TLS key
 `;
 
-/** `berth platform up|down|status`. */
+/** `berth platform up|join|down|status`. */
 export async function platformCommand(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
     process.stdout.write(usage);
     return command === undefined ? 1 : 0;
   }
+  if (command === 'logs') return logsCommand(rest);
   let values;
   try {
     ({ values } = parseArgs({
       args: rest,
       options: {
         'data-root': { type: 'string' },
+        cluster: { type: 'string' },
+        'node-name': { type: 'string' },
+        label: { type: 'string', multiple: true },
         runtime: { type: 'string' },
+        'log-level': { type: 'string' },
         group: { type: 'string' },
         listen: { type: 'string' },
         'registry-port': { type: 'string' },
@@ -66,6 +81,10 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (values.runtime !== undefined && values.runtime !== 'runc' && values.runtime !== 'crun') {
     throw new InvalidArgumentError(`Invalid --runtime "${values.runtime}": expected runc or crun`);
   }
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new InvalidArgumentError(`Invalid --log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`);
+  }
   const tlsFlags = [values.tlscacert, values.tlscert, values.tlskey];
   if (values.tlsverify && tlsFlags.some((f) => f === undefined)) {
     throw new InvalidArgumentError('--tlsverify needs --tlscacert, --tlscert and --tlskey');
@@ -76,8 +95,20 @@ export async function platformCommand(argv: string[]): Promise<number> {
     throw new InvalidArgumentError(`Invalid --registry-port "${registryPort}": expected a port number from 1 to 65535`);
   }
   const listen = values.listen?.replace(/^unix:\/\//, 'unix:');
+  const labels: Record<string, string> = {};
+  for (const pair of values.label ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`Invalid --label "${pair}": expected key=value`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
+  if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
+  if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
+    ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
+    ...(values.label !== undefined ? { labels } : {}),
     runtime: values.runtime as 'runc' | 'crun' | undefined,
     ...(values.group !== undefined ? { group: values.group } : {}),
     ...(listen !== undefined ? { apiAddress: listen } : {}),
@@ -88,11 +119,13 @@ export async function platformCommand(argv: string[]): Promise<number> {
         ? { tls: null }
         : {}),
     ...(registryPort !== undefined ? { registryPort: Number(registryPort) } : {}),
+    ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
     ...(values['registry-anonymous-push'] ? { registryAnonymousPush: true } : {}),
     ...(values['no-registry-anonymous-push'] ? { registryAnonymousPush: false } : {}),
   };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {
+    case 'join':
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
@@ -113,6 +146,58 @@ export async function platformCommand(argv: string[]): Promise<number> {
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:
-      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, down or status\nSee 'berth platform --help'.`);
+      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, join, down, status or logs\nSee 'berth platform --help'.`);
   }
+}
+
+const logsUsage = `Usage:  berth platform logs [OPTIONS] [SERVICE]
+
+Show the services' logs (<data-root>/logs/<service>.log): all services interleaved by time, each line
+prefixed with its service, or only SERVICE's
+
+Options:
+      --data-root string   Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
+  -f, --follow             Follow log output
+      --raw                Print the lines as written (one JSON object per event)
+  -n, --tail string        Number of lines to show from the end of each log (default "all")
+`;
+
+/** `berth platform logs [SERVICE] [-f] [--tail N] [--raw]`. */
+async function logsCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'data-root': { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
+        raw: { type: 'boolean' },
+        tail: { type: 'string', short: 'n' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message.split('\n')[0]}\nSee 'berth platform logs --help'.`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(logsUsage);
+    return 0;
+  }
+  if (positionals.length > 1) throw new InvalidArgumentError(`"berth platform logs" takes at most one service, not ${positionals.length}\nSee 'berth platform logs --help'.`);
+  const tail = values.tail === undefined || values.tail === 'all' ? undefined : /^\d+$/.test(values.tail) ? Number(values.tail) : NaN;
+  if (Number.isNaN(tail)) throw new InvalidArgumentError(`Invalid --tail "${values.tail}": expected a number of lines or "all"`);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  await platformLogs(await platformLogFiles({ dataRoot: values['data-root'] }), {
+    service: positionals[0],
+    tail,
+    follow: values.follow,
+    raw: values.raw,
+    write: (text) => process.stdout.write(text),
+    signal: controller.signal,
+  });
+  return 0;
 }

@@ -1,12 +1,10 @@
-import { def } from './command-def.js';
+import { def, filterFlag, formatFlag, pruneForceFlag } from './command-def.js';
 
 /** The prune commands (`container prune`, `image prune`, `system prune`) and `berth search`: usage, flags, argument rules. */
 
 const containers = () => import('./commands/containers.js');
 const images = () => import('./commands/images.js');
 
-const filterFlag = (short?: string) => ({ long: 'filter', short, type: 'filter' as const, description: 'Filter output based on conditions provided' });
-const formatFlag = (description: string) => ({ long: 'format', type: 'string' as const, description });
 
 export const systemPrune = def({
   name: 'prune',
@@ -15,7 +13,7 @@ export const systemPrune = def({
   flags: [
     { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
     { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    pruneForceFlag,
     { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
   ],
   args: { max: 0 },
@@ -42,7 +40,7 @@ export const containerPrune = def({
   description: 'Remove all stopped containers',
   flags: [
     { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    pruneForceFlag,
   ],
   args: { max: 0 },
   load: () => containers().then((m) => m.prune),
@@ -55,7 +53,7 @@ export const imagePrune = def({
   flags: [
     { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' },
     { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    pruneForceFlag,
   ],
   args: { max: 0 },
   load: () => images().then((m) => m.prune),

@@ -83,6 +83,7 @@ describe('image rows', () => {
     created: now / 1000 - 3 * 86400,
     size: 4_261_234,
     labels: {},
+    manifests: [],
     containers: -1,
     parentId: '',
   };

@@ -51,12 +51,15 @@ export const psHeader = headerContext('*formatter.ContainerContext', {
   Networks: 'NETWORKS',
   LocalVolumes: 'LOCAL VOLUMES',
   Platform: 'PLATFORM',
+  Node: 'NODE',
 });
 
 export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: number }): FieldContext {
   const { trunc } = options;
   return new FieldContext('*formatter.ContainerContext', {
     ID: () => (trunc ? truncateId(c.id) : c.id),
+    // Berth's cluster: the node that runs it (`ps --format '{{.Node}}'`, filter `node=`).
+    Node: () => c.node ?? '',
     Names: () =>
       c.names
         .map((n) => (n.startsWith('/') ? n.slice(1) : n))

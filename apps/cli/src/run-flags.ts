@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { ContainerSpec } from '@berth/proto';
+import { quietFlag } from './command-def.js';
 import type { FlagSpec, FlagValue } from './flags.js';
 
 /**
@@ -27,7 +28,10 @@ export const runFlags: FlagSpec[] = [
   { long: 'log-driver', type: 'string', description: 'Logging driver for the container' },
   { long: 'log-opt', type: 'list', description: 'Log driver options' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
-  { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
+  quietFlag('Suppress the pull output'),
+  // Berth's cluster placement (placement-metadata.ts), as swarm's service create flags.
+  { long: 'node', type: 'string', description: 'Place the container on this node (name or id)' },
+  { long: 'constraint', type: 'list', description: 'Placement constraint (node.labels.k==v, node.hostname!=n)' },
 ];
 
 /** The create request's fields of these flags; `invalid` makes the usage error to throw. */

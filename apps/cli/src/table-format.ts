@@ -31,6 +31,29 @@ export function resolveFormat(options: ListingFormat): string {
 export class FormatError extends Error {}
 
 /**
+ * A `--format` template of an object command (`inspect`, `info`, `version`): literal `\t` and `\n`
+ * turned into tab and newline. FormatError `template parsing error: …` when it does not parse.
+ */
+export function compileFormat(format: string): Template {
+  try {
+    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Runs a compiled `--format` on one object; FormatError `template parsing error: …` when it fails. */
+export function executeFormat(template: Template, data: unknown): string {
+  try {
+    return template.execute(data);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
  * Renders the rows (and, for table formats, a header from `header`, a context that answers each
  * field with its column title). Returns the complete text to write.
  */

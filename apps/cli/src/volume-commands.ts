@@ -1,4 +1,4 @@
-import type { CommandDef, GroupDef } from './command-def.js';
+import { type CommandDef, filterFlag, forceFlag, formatFlag, type GroupDef, inspectCommand, pruneForceFlag, quietFlag } from './command-def.js';
 
 /**
  * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in
@@ -27,28 +27,21 @@ const ls: CommandDef = {
   usage: '[OPTIONS]',
   description: 'List volumes',
   flags: [
-    { long: 'filter', short: 'f', type: 'filter', description: "Provide filter values (e.g. 'dangling=true')" },
-    { long: 'format', type: 'string', description: 'Format output using a custom template' },
-    { long: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
+    filterFlag('f', "Provide filter values (e.g. 'dangling=true')"),
+    formatFlag(),
+    quietFlag('Only display volume names'),
   ],
   args: { max: 0 },
   load: () => volumes().then((m) => m.ls),
 };
 
-const inspect: CommandDef = {
-  name: 'inspect',
-  usage: '[OPTIONS] VOLUME [VOLUME...]',
-  description: 'Display detailed information on one or more volumes',
-  flags: [{ long: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
-  args: { min: 1 },
-  load: () => volumes().then((m) => m.inspect),
-};
+const inspect = inspectCommand('volume', () => volumes().then((m) => m.inspect));
 
 const rm: CommandDef = {
   name: 'rm',
   usage: '[OPTIONS] VOLUME [VOLUME...]',
   description: 'Remove one or more volumes. You cannot remove a volume that is in use by a container.',
-  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of one or more volumes' }],
+  flags: [forceFlag('Force the removal of one or more volumes')],
   args: { min: 1 },
   load: () => volumes().then((m) => m.rm),
 };
@@ -59,8 +52,8 @@ const prune: CommandDef = {
   description: 'Remove unused local volumes',
   flags: [
     { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<label>")' },
-    { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    filterFlag(undefined, 'Provide filter values (e.g. "label=<label>")'),
+    pruneForceFlag,
   ],
   args: { max: 0 },
   load: () => volumes().then((m) => m.prune),

@@ -43,6 +43,11 @@ export interface RegistryConfig {
   tls?: { cert: Buffer | string; key: Buffer | string };
   /** fastify logger setting; default off. */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * The service's logger (libs/log serviceLogger), used instead of `logger`. Requests are logged
+   * only at debug: at info a pull would write two lines per blob.
+   */
+  loggerInstance?: FastifyServerOptions['loggerInstance'];
   /** Told about every manifest pushed or deleted (e.g. NatsEventSink); default: nobody. */
   events?: RegistryEventSink;
   /** Run as a pull-through cache of this upstream: pulls fill the cache, pushes and deletes are refused. */
@@ -77,7 +82,9 @@ export async function buildApp(config: RegistryConfig): Promise<FastifyInstance>
   const proxy = config.proxy !== undefined ? new (await import('./proxy/pull-through-cache.js')).PullThroughCache(storage, config.proxy) : undefined;
 
   const app = Fastify({
-    logger: config.logger ?? false,
+    ...(config.loggerInstance
+      ? { loggerInstance: config.loggerInstance, disableRequestLogging: config.loggerInstance.level !== 'debug' }
+      : { logger: config.logger ?? false }),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 1024 },
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),

@@ -1,14 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@berth/errors';
+import { InternalError, InvalidArgumentError } from '@berth/errors';
 import { parseGoDuration } from '@berth/filters';
+import { runCommand } from '@berth/subprocess';
 import type { RegistryConfig } from './app.js';
 import type { AuthMode } from './auth/authorizer.js';
 import { parseRemoteUrl } from './proxy/remote-url.js';
 import { fileSize } from './storage/fs-util.js';
+import { logLevelOf } from '@berth/log';
 
 export interface ServeOptions {
   host: string;
@@ -96,7 +96,9 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     throw new InvalidArgumentError(`Invalid --grpc-listen "${grpcListen}": expected unix:/path/to.sock or host:port`);
   }
 
-  const level = str('log-level') ?? 'info';
+  // debug, info, warn, error (also BERTH_LOG_LEVEL), or silent: no log at all.
+  const flagLevel = str('log-level');
+  const level = flagLevel === 'silent' ? 'silent' : logLevelOf(flagLevel, env);
   return {
     nats: str('nats'),
     natsNkey: str('nats-nkey'),
@@ -151,11 +153,12 @@ export async function selfSignedCertificate(dir: string): Promise<{ cert: Buffer
   const key = join(dir, 'key.pem');
   if ((await fileSize(cert)) === undefined || (await fileSize(key)) === undefined) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await promisify(execFile)('openssl', [
+    const res = await runCommand('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
       '-keyout', key, '-out', cert, '-subj', '/CN=localhost',
       '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
     ]);
+    if (res.code !== 0) throw new InternalError(`Cannot make a self-signed certificate in "${dir}": ${res.stderr.toString().trim() || `openssl exited with ${res.code}`}`);
   }
   return { cert: await readFile(cert), key: await readFile(key) };
 }

@@ -14,11 +14,15 @@ import { parseGcArgs, parseServeArgs } from './config.js';
 import { NatsEventSink } from './registry-events.js';
 import { FilesystemStorage } from './storage/filesystem-storage.js';
 import { garbageCollect } from './storage/gc.js';
+import { serviceLogger, silentLogger, type LogLevel, type Logger } from '@berth/log';
 
 const VERSION = '0.1.0';
 
 async function serve(argv: string[]): Promise<void> {
   const { host, port, config, nats, natsNkey, hostId = hostname(), grpcListen } = await parseServeArgs(argv);
+  // One JSON line per event on stdout (libs/log); a line lost on a full disk does not end the registry.
+  const serviceLog = typeof config.logger === 'object' ? serviceLogger('registry', { level: config.logger.level as LogLevel }) : undefined;
+  const log: Logger = serviceLog ?? silentLogger;
   // NATS (events, announcement) and gRPC (the admin API) are loaded only when asked for: a registry
   // started alone keeps neither client library in memory.
   const events = nats !== undefined ? await import('@berth/events') : undefined;
@@ -30,15 +34,13 @@ async function serve(argv: string[]): Promise<void> {
       name: 'berth-registry',
       nkeySeedFile: natsNkey,
       inboxPrefix: inboxPrefix({ role: 'registry', host: hostId }),
-      log: (line) => process.stderr.write(`registry: ${line}\n`),
+      log,
     });
     const bus = new EventBus(nc, hostId);
     await bus.ensureStream();
-    sink = new NatsEventSink(bus, (err, event) =>
-      process.stderr.write(`registry: cannot publish image.${event.action} of "${event.repository}": ${err instanceof Error ? err.message : String(err)}\n`),
-    );
+    sink = new NatsEventSink(bus, (err, event) => log.warn({ repository: event.repository, action: event.action, err }, 'Cannot publish the image event'));
   }
-  const app = await buildApp({ ...config, events: sink });
+  const app = await buildApp({ ...config, ...(serviceLog ? { loggerInstance: serviceLog } : {}), events: sink });
   const address = await app.listen({ host, port });
   // What clients on this host use: a wildcard listen address is reached on loopback.
   const url = address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${host === '::' ? '[::1]' : '127.0.0.1'}`);

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
-import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tarBuffer } from '@berth/layers';
 import { MediaType } from '@berth/oci';
 import { makeTempDir, startRegistryProcess, type RegistryProcess } from './test-support.js';
 
@@ -24,12 +24,7 @@ function digestOf(data: Buffer): string {
 }
 
 async function tarGz(files: Record<string, string>): Promise<Buffer> {
-  const p = pack();
-  for (const [name, content] of Object.entries(files)) p.entry({ name, mode: 0o644, mtime: new Date(0) }, content);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return gzipSync(Buffer.concat(chunks));
+  return gzipSync(await tarBuffer(Object.entries(files).map(([name, content]) => ({ header: { name }, body: Buffer.from(content) }))));
 }
 
 /** Writes an OCI image layout with two gzip layers and returns its manifest digest. */

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { hostname, release } from 'node:os';
+import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HostRegistry, readHostId } from '@berth/events';
+import { EventBus, HostRegistry, readHostId, withDeadline } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
@@ -24,6 +24,7 @@ import { volumesService } from './volumes-service.js';
 import { RegistryTransfer, type RegistryTransferOptions } from './registry-transfer.js';
 import { LocalWorker } from '@berth/worker';
 import { registerWorkerServices } from './worker-services.js';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 export const VERSION = '0.1.0';
 
@@ -37,7 +38,11 @@ export interface AgentOptions {
   insecureRegistries?: string[];
   /** The platform's registry and its credentials, used for it when a request carries none. */
   platformRegistry?: RegistryTransferOptions['platformRegistry'];
-  log?: (line: string) => void;
+  /** The node's name in the cluster (`--node-name`); default the machine's hostname. */
+  nodeName?: string;
+  /** The node's labels (`--label k=v`), which placement constraints match. */
+  labels?: Record<string, string>;
+  log?: Logger;
 }
 
 /**
@@ -80,13 +85,13 @@ export class Agent {
   }
 
   static async open(options: AgentOptions, nc: NatsConnection): Promise<Agent> {
-    const log = options.log ?? (() => {});
+    const log = options.log ?? silentLogger;
     // Before anything is written: the data root is closed to other users (see data-root.ts).
     const secured = await secureDataRoot(options.dataRoot, options.runRoot);
-    for (const c of secured.changed) log(`Closed ${c.path} to other users: mode ${c.from.toString(8)} -> ${c.to.toString(8)}`);
+    for (const c of secured.changed) log.info({ path: c.path, from: c.from.toString(8), to: c.to.toString(8) }, 'Closed to other users');
     // conmon records exit codes there: in memory, so a full data root cannot lose them.
     for (const dir of volatileDirs(options)) {
-      if ((await ensureVolatileDir(dir)) === 'kept') log(`"${dir}" is not on a tmpfs: exit codes written there are lost if its disk fills`);
+      if ((await ensureVolatileDir(dir)) === 'kept') log.warn({ path: dir }, 'Not on a tmpfs: exit codes written there are lost if its disk fills');
     }
     const hostId = readHostId(options.dataRoot);
     const bus = new EventBus(nc, hostId, { log });
@@ -99,7 +104,7 @@ export class Agent {
     const check = await runtime.checkRuntime();
     if (!check.ok) {
       warnings.push(check.warning);
-      log(check.warning);
+      log.warn({ runtime: options.runtime }, check.warning);
       runtime = new ConmonRuntime(runtimeOptions(options, 'runc'));
     }
     const db = openMetadataDb(join(options.dataRoot, 'metadata.db'));
@@ -117,6 +122,7 @@ export class Agent {
       usedBy: (imageId) => manager?.usedBy(imageId) ?? [],
       held: (resource) => worker?.leaseManager.holds(resource) ?? false,
       onEvent: (e) => publish('image', e.action, e.id, { ...(e.name ? { name: e.name } : {}), ...(e.attributes ?? {}) }),
+      log,
     });
     // Volumes in use by a container (any state) are not removed: the manager, made below, knows.
     const volumes = new VolumeStore({
@@ -171,15 +177,15 @@ export class Agent {
         pull: (ref, auth) => registry.pull({ ref, platform: '', allTags: false, registryAuth: auth }),
         push: (ref, auth) => registry.push({ ref, allTags: false, registryAuth: auth }),
       },
-      log: (message, context) => log(`${message}: ${JSON.stringify(context)}`),
+      log,
     });
     agent.worker.startSweeper();
     return agent;
   }
 
   register(server: grpc.Server): void {
-    server.addService(ContainersService, containersService(this.containers));
-    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry }));
+    server.addService(ContainersService, containersService(this.containers, { log: this.options.log }));
+    server.addService(ImagesService, imagesService(this.images, this.containers, { registry: this.registry, log: this.options.log }));
     server.addService(SystemService, this.systemService());
     if (this.volumes) server.addService(VolumesService, volumesService(this.volumes));
     if (this.network) server.addService(NetworksService, networksService(this.network));
@@ -188,18 +194,30 @@ export class Agent {
 
   /** Announces this host to the gateway now and every HOST_TTL_MS / 3 until `close`. */
   async announce(): Promise<void> {
-    const log = this.options.log ?? (() => {});
+    const log = this.options.log ?? silentLogger;
     this.withdraw = await new HostRegistry(this.nc).keepAnnounced(
-      { hostId: this.hostId, hostname: hostname(), address: this.options.address, version: VERSION, startedAt: Date.now() },
-      { onError: (err) => log(`Cannot renew this host's announcement on NATS: ${(err as Error).message}`) },
+      {
+        hostId: this.hostId,
+        hostname: this.options.nodeName || hostname(),
+        address: this.options.address,
+        version: VERSION,
+        startedAt: Date.now(),
+        node: { labels: this.options.labels ?? {}, cpus: availableParallelism(), memoryBytes: totalmem() },
+      },
+      { onError: (err) => log.warn({ host: this.hostId, err }, "Cannot renew this host's announcement on NATS") },
     );
   }
 
   async close(): Promise<void> {
-    await this.withdraw?.();
+    // The gateway stops routing here; while NATS does not answer, the announcement expires by
+    // itself (HOST_TTL_MS), so it is not worth holding the stop for.
+    const log = this.options.log ?? silentLogger;
+    await withDeadline(this.withdraw?.() ?? Promise.resolve(), 1_000, () => new Error('NATS did not answer within 1 s')).catch(
+      warnOnFailure(log, { host: this.hostId }, "Cannot withdraw this host's announcement"),
+    );
     this.containers.close();
     await this.worker?.close();
-    await this.network?.close().catch(() => {});
+    await this.network?.close().catch(warnOnFailure(log, {}, 'Cannot close the network manager'));
     this.db.close();
   }
 
@@ -233,7 +251,7 @@ export class Agent {
         const count = (state: string) => list.filter((c) => c.State === state).length;
         return {
           hostId: this.hostId,
-          hostname: hostname(),
+          hostname: this.options.nodeName || hostname(),
           version: VERSION,
           runtime: this.runtimeName,
           warnings: this.warnings,

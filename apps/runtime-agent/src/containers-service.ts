@@ -15,18 +15,22 @@ import {
   type StreamOutput,
 } from '@berth/proto';
 import { createOptionsFromSpec, filtersToMap, summaryToProto } from './convert.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 /**
  * The Containers gRPC service of the agent: each handler validates, calls one ContainerManager
  * method and maps the answer (conversions in convert.ts). Errors keep their class (and so their
  * gRPC code) and message.
  */
-export function containersService(manager: ContainerManager): ContainersServer {
+export function containersService(manager: ContainerManager, options: { log?: Logger } = {}): ContainersServer {
+  const log = options.log ?? silentLogger;
   return {
     create: handleUnary(async ({ spec }) => {
       if (!spec) throw new InvalidArgumentError('Create needs a container spec');
       const options = createOptionsFromSpec(spec);
       const id = await manager.create(options);
+      // What was asked for, at debug; `-e` values are censored by the service logger (options.env).
+      log.debug({ container: id, image: options.image, options }, 'Container created');
       // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
       // are Docker's resource warnings (an OOM killer disabled without a memory limit).
       return { id, warnings: [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings] };

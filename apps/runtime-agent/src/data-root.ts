@@ -27,7 +27,7 @@ export const PRIVATE_FILE_MODE = 0o600;
 
 /**
  * The data root's top-level directories, made 0700 before anything writes into them: the agent's
- * own, and those the platform's other services (compose/platform.yaml) make when they start, maybe
+ * own, and those the platform's other services (compose/platform/compose.yaml) make when they start, maybe
  * after the agent did (a directory made later would otherwise get the default 0755).
  */
 export const DATA_ROOT_DIRS = ['content', 'snapshots', 'containers', 'volumes', 'builder', 'nats', 'registry', 'logs'];

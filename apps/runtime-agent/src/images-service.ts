@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ContainerManager } from '@berth/containers';
 import { InvalidArgumentError } from '@berth/errors';
 import { parseReference } from '@berth/oci';
-import type { DeleteItem, ImageStore } from '@berth/images';
+import type { DeleteItem, ImageManifestSummary as DockerManifestSummary, ImageStore } from '@berth/images';
 import {
   handleClientStream,
   handleServerStream,
@@ -15,12 +15,13 @@ import {
 } from '@berth/proto';
 import { filtersToMap } from './convert.js';
 import type { RegistryTransfer } from './registry-transfer.js';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 /**
  * The Images gRPC service of the agent: thin handlers over the host's ImageStore (and, for
  * pull/push/login, over `options.registry`).
  */
-export function imagesService(images: ImageStore, containers: ContainerManager, options: { registry: RegistryTransfer }): ImagesServer {
+export function imagesService(images: ImageStore, containers: ContainerManager, options: { registry: RegistryTransfer; log?: Logger }): ImagesServer {
   const summary = async (ref: string): Promise<ImageSummary> => {
     const list = await images.list({ all: true });
     const image = await images.resolve(ref);
@@ -28,8 +29,8 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
     return toSummary(s ?? { Id: image.id, RepoTags: image.names, RepoDigests: [], Created: 0, Size: image.size, Labels: {}, Containers: 0, ParentId: '' });
   };
   return {
-    list: handleUnary(async ({ all, filters }) => {
-      const list = await images.list({ all, filters: filtersToMap(filters) });
+    list: handleUnary(async ({ all, filters, manifests }) => {
+      const list = await images.list({ all, filters: filtersToMap(filters), manifests });
       return { images: list.map(toSummary) };
     }),
     inspect: handleUnary(async ({ ref }) => ({ json: JSON.stringify(await images.inspect(ref)) })),
@@ -79,7 +80,8 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
     }),
     commit: handleUnary(async (req) => {
       const info = await containers.commitInfo(req.container);
-      if (req.pause) await containers.pause(req.container).catch(() => {});
+      // A container that is not running (or already paused) is committed as it is, as docker does.
+      const paused = req.pause && (await containers.pause(req.container).then(() => true, () => false));
       try {
         const image = await images.commit({
           upperDir: info.upperDir,
@@ -94,7 +96,7 @@ export function imagesService(images: ImageStore, containers: ContainerManager, 
         containers.committed(info.id, { comment: req.message, imageID: image.id, imageRef: req.ref ? parseReference(req.ref).familiar() : '' });
         return summary(image.id);
       } finally {
-        if (req.pause) await containers.unpause(req.container).catch(() => {});
+        if (paused) await containers.unpause(req.container).catch(warnOnFailure(options.log ?? silentLogger, { container: info.id }, 'Cannot unpause the container after its commit'));
       }
     }),
     bootstrap: handleServerStream(async function* ({ kind, ref }) {
@@ -124,6 +126,7 @@ function toSummary(s: {
   Labels?: Record<string, string> | null;
   Containers?: number;
   ParentId?: string;
+  Manifests?: DockerManifestSummary[];
 }): ImageSummary {
   return {
     id: s.Id,
@@ -134,6 +137,14 @@ function toSummary(s: {
     labels: s.Labels ?? {},
     containers: s.Containers ?? 0,
     parentId: s.ParentId ?? '',
+    manifests: (s.Manifests ?? []).map((m) => ({
+      id: m.ID,
+      platform: [m.ImageData.Platform.os, m.ImageData.Platform.architecture, m.ImageData.Platform.variant].filter(Boolean).join('/'),
+      totalSize: m.Size.Total,
+      contentSize: m.Size.Content,
+      containers: m.ImageData.Containers.length,
+      available: m.Available,
+    })),
   };
 }
 

@@ -1,8 +1,9 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connectNats, inboxPrefix, readHostId } from '@berth/events';
-import { readRegistryAuth, serviceLog } from '@berth/platform';
+import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
+import { logLevelOf, serviceLogger } from '@berth/log';
+import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -21,6 +22,11 @@ const { values } = parseArgs({
     // no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
+    'log-level': { type: 'string' },
+    // This host's name and labels in the cluster (`berth node ls`, placement constraints).
+    'node-name': { type: 'string' },
+    label: { type: 'string', multiple: true, default: [] },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -28,8 +34,29 @@ if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   process.exit(2);
 }
 
-// Timestamped lines on stdout; one that cannot be written (a full data root) is lost, not fatal.
-const log = serviceLog();
+// One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
+let level;
+try {
+  level = logLevelOf(values['log-level']);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+const log = serviceLogger('runtime-agent', { level });
+
+function nodeLabels(pairs: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      console.error(`Invalid --label "${pair}": expected key=value`);
+      process.exit(2);
+    }
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
@@ -52,6 +79,8 @@ const agent = await Agent.open(
       ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ],
     platformRegistry,
+    nodeName: values['node-name'],
+    labels: nodeLabels(values.label!),
     log,
   },
   nc,
@@ -66,17 +95,17 @@ await new Promise<void>((resolve, reject) =>
 // Only root talks to the agent (the gateway, the builder); the gateway ignores an agent socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 await agent.announce();
-log(`berth runtime agent ${agent.hostId} listening on ${values.listen}`);
+log.info({ host: agent.hostId, address: values.listen }, 'berth runtime agent listening');
 
-// Containers keep running (conmon monitors them); the next agent re-adopts them.
-const shutdown = () => {
-  server.tryShutdown(() => {
-    void agent
-      .close()
-      .then(() => nc.close())
-      .finally(() => process.exit(0));
-  });
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+// Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
+// bounded (stopOnSignals): NATS not answering or a full disk cannot keep the agent up.
+stopOnSignals(
+  async () => {
+    // Calls in flight (a `wait`, `logs -f`) get a moment to end, then are cancelled.
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
+    await agent.close();
+    await nc.close();
+  },
+  { log },
+);

@@ -4,10 +4,10 @@
  */
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '@berth/content';
 import { ImageStore } from '@berth/images';
+import { writeTar } from '@berth/layers';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import type { TransferProgress } from '@berth/proto';
 import { OverlaySnapshotter } from '@berth/snapshots';
@@ -44,10 +44,7 @@ function openHost(name: string): Host {
 }
 
 async function rootfs(file: string, text: string): Promise<Readable> {
-  const pack = tar.pack();
-  pack.entry({ name: file, mtime: new Date(1_700_000_000_000) }, text);
-  pack.finalize();
-  return Readable.from(pack);
+  return Readable.from(writeTar([{ header: { name: file, mtime: 1_700_000_000 }, body: Buffer.from(text) }]));
 }
 
 async function collect(stream: AsyncIterable<TransferProgress>): Promise<TransferProgress[]> {

@@ -39,7 +39,7 @@ export function tasksService(tasks: WorkerTasks): TasksServer {
       } finally {
         // The stream was abandoned (client gone): stop the task before leaving.
         if (!finished) controller.abort(new Error('The task was cancelled by the client'));
-        await running.catch(() => undefined);
+        await running.catch(() => undefined); // cancelled by the client: its error has nobody to go to
       }
     }),
   };

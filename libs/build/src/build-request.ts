@@ -43,6 +43,19 @@ export interface BuildRequest {
   cacheTo?: string[];
   /** `--cache-from` values: caches read before building; a step found there is not run. */
   cacheFrom?: string[];
+  /** `--network` of the RUN steps: `default` (the host's, as BuildKit's default), `host` or `none`. */
+  network?: string;
+  /** `--add-host name:ip` (or `name=ip`; `host-gateway` is the host itself, RUN steps sharing its network). */
+  extraHosts?: string[];
+  /** `--platform`: only the host's platform can be built. */
+  platform?: string;
+  /** `--secret` values by id (for `RUN --mount=type=secret`; never logged, cached or stored in a layer). */
+  secrets?: Record<string, Uint8Array>;
+  /**
+   * `--build-context`: `image` (a reference) or `context` (a tar stream of a directory, read in
+   * the order given, before the main context).
+   */
+  namedContexts?: Array<{ name: string; image?: string; context?: AsyncIterable<Uint8Array> }>;
 }
 
 export interface BuildCallbacks {

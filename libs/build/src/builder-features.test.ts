@@ -149,11 +149,13 @@ describe('RUN --mount=type=cache', () => {
     expect(await sh('cachemount:2', 'cat /runs; cat /owner; test -e /var/cache || echo no-mountpoint; ls -A /work')).toBe('2\n1000 700\nno-mountpoint\n');
   });
 
-  it('refuses the mount types it does not implement', async () => {
-    const dir = await h.context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=x true\n' });
+  it('refuses an ssh mount, naming the line', async () => {
+    const dir = await h.context({ Dockerfile: 'FROM busybox\nRUN --mount=type=ssh true\n' });
     const err = await h.build(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toBe('Dockerfile:2: RUN --mount=type=secret,id=x true: RUN --mount=type=secret is not supported yet');
+    expect((err as Error).message).toBe(
+      'Dockerfile:2: RUN --mount=type=ssh true: RUN --mount=type=ssh is not supported: Berth does not forward an SSH agent to builds (copy a deploy key with --secret instead)',
+    );
   });
 });
 

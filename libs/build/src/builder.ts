@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { automaticPlatformArgs, BuildArgs, parseDockerfile } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
-import { currentPlatform } from '@berth/oci';
+import { hostModeHostsFile, parseExtraHost } from '@berth/network';
+import { currentPlatform, formatPlatform, matchPlatform, parsePlatform } from '@berth/oci';
 import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient } from '@berth/registry-client';
 import type { BuildWorker } from '@berth/worker';
 import { takeBuildLease } from './build-lease.js';
@@ -74,6 +75,9 @@ export class Builder {
     if (request.output && !callbacks.onOutput) throw new InvalidArgumentError(`Cannot export type=${request.output}: nothing receives the output`);
     const cacheTo = (request.cacheTo ?? []).map((s) => parseCacheSpec(s, '--cache-to'));
     const cacheFrom = (request.cacheFrom ?? []).map((s) => parseCacheSpec(s, '--cache-from'));
+    const network = buildNetwork(request.network);
+    checkPlatform(request.platform);
+    const extraHosts = (request.extraHosts ?? []).map((entry) => parseExtraHost(entry, '127.0.0.1'));
     callbacks.signal?.throwIfAborted();
 
     const { worker, workDir } = this.#options;
@@ -156,7 +160,28 @@ export class Builder {
         pending: [],
         executed: 0,
         cached: 0,
+        namedContexts: new Map(),
+        secrets: new Map(Object.entries(request.secrets ?? {}).map(([id, value]) => [id, Buffer.from(value)])),
+        network,
+        extraHosts: extraHosts.map(([host, ip]) => `${ip}\t${host}`),
       };
+      for (const named of request.namedContexts ?? []) {
+        if (named.image !== undefined) {
+          run.namedContexts.set(named.name, { kind: 'image', ref: named.image });
+          continue;
+        }
+        const vertex = progress.vertex(`[context ${named.name}] load from client`);
+        const namedDir = join(dir, 'named-contexts', String(run.namedContexts.size));
+        await mkdir(namedDir, { recursive: true });
+        const bytes = named.context ? await receiveContext(namedDir, named.context) : 0;
+        vertex.status(`transferring ${named.name}: ${bytes}B done`);
+        vertex.done();
+        run.namedContexts.set(named.name, { kind: 'dir', dir: namedDir });
+      }
+      if (extraHosts.length > 0) {
+        run.hostsFile = join(dir, 'hosts');
+        await writeFile(run.hostsFile, hostModeHostsFile(await readFile('/etc/hosts', 'utf8').catch(() => ''), extraHosts), { mode: 0o644 });
+      }
       const ctxVertex = progress.vertex('[internal] load build context');
       ctxVertex.status(synced ? `transferring context: ${synced.sent} changed files, ${received}B done` : `transferring context: ${received}B done`);
       ctxVertex.done();
@@ -205,5 +230,25 @@ export class Builder {
 
   close(): void {
     this.cache.close();
+  }
+}
+
+/** `--network`: BuildKit's modes; Berth's RUN steps use the host's network by default, as BuildKit's do. */
+function buildNetwork(mode: string | undefined): 'host' | 'none' {
+  if (!mode || mode === 'default' || mode === 'host') return 'host';
+  if (mode === 'none') return 'none';
+  throw new InvalidArgumentError(`network mode "${mode}" not supported by buildkit: expected default, host or none`);
+}
+
+/** `--platform`: the builder runs steps natively, with no emulation, so only the host's platform is built. */
+function checkPlatform(text: string | undefined): void {
+  if (!text) return;
+  const host = currentPlatform();
+  const platforms = text.split(',').map((p) => p.trim());
+  if (platforms.length > 1) {
+    throw new InvalidArgumentError(`Cannot build for several platforms ("${text}"): this builder builds for ${formatPlatform(host)} only`);
+  }
+  if (!matchPlatform(host)(parsePlatform(platforms[0]!))) {
+    throw new InvalidArgumentError(`Cannot build for platform "${platforms[0]}": this builder builds for ${formatPlatform(host)} only (no emulation)`);
   }
 }

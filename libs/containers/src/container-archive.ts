@@ -8,6 +8,7 @@ import type { ContainerContext } from './container-context.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { isMountpoint } from './mountinfo.js';
 import type { ContainerRecord } from './types.js';
+import { warnOnFailure } from '@berth/log';
 
 /**
  * `docker cp`'s half on the platform (moby daemon/archive.go): stat a path of a container, archive
@@ -91,7 +92,7 @@ export class ContainerArchive {
       const abs = absolutePath(path);
       const resolved = await resolveInScope(view, abs, { followLast: true });
       const host = hostPath(view, resolved);
-      const st = await lstat(host).catch(() => undefined);
+      const st = await lstat(host).catch(() => undefined); // no such file: undefined
       if (!st) throw fileNotFound(path, idOrName);
       if (!st.isDirectory()) throw new InvalidArgumentError('extraction point is not a directory');
       const inVolume = view.mounts.some((m) => m.destination !== '/etc/hosts' && within(resolved, m.destination));
@@ -111,7 +112,7 @@ export class ContainerArchive {
     // asserts a directory (`dir/`, `dir/.`).
     const resolved = await resolveInScope(view, abs, { followLast: abs.endsWith('/') || abs.endsWith('/.') });
     const host = hostPath(view, resolved);
-    const st = await lstat(host).catch(() => undefined);
+    const st = await lstat(host).catch(() => undefined); // no such file: undefined
     if (!st) throw fileNotFound(path, name);
     if ((abs.endsWith('/') || abs.endsWith('/.')) && !st.isDirectory()) throw fileNotFound(path, name);
     let mode = st.mode & 0o777;
@@ -146,8 +147,10 @@ export class ContainerArchive {
       const release = () => {
         if (released) return;
         released = true;
-        // A mountpoint left under the run root is swept with it at the next boot; nobody to tell here.
-        void unmount(target).then(() => rmdir(target)).catch(() => {});
+        // A mountpoint left under the run root is swept with it at the next boot; the log says so.
+        void unmount(target)
+          .then(() => rmdir(target))
+          .catch(warnOnFailure(this.ctx.log, { container: rec.Id, path: target }, 'Cannot release the view of the container'));
       };
       return { view: { rootfs: target, mounts }, release };
     };
@@ -227,7 +230,7 @@ export async function resolveInScope(view: View, path: string, options: { follow
     }
     const candidate = `/${[...resolved, part].join('/')}`;
     const last = pending.length === 0;
-    const st = await lstat(hostPath(view, candidate)).catch(() => undefined);
+    const st = await lstat(hostPath(view, candidate)).catch(() => undefined); // no such file: undefined
     if (!st?.isSymbolicLink() || (last && !options.followLast)) {
       resolved.push(part);
       continue;

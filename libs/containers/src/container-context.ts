@@ -5,6 +5,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { ContainerLayout } from './layout.js';
 import { LiveTable } from './live-state.js';
 import type { ContainerEvent, ContainerRecord } from './types.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 /**
  * What the container manager's parts (lifecycle, runner, queries, I/O, filesystem) share: the
@@ -23,7 +24,7 @@ export class ContainerContext {
   /** Aborts the exit watchers on close. */
   readonly watchers = new AbortController();
   /** Where failures nobody waits for go (an exit that could not be handled, a sweep that failed). */
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   private readonly onEvent: (event: ContainerEvent) => void;
 
   constructor(options: {
@@ -31,10 +32,10 @@ export class ContainerContext {
     runRoot: string;
     db: MetadataDb;
     onEvent?: (event: ContainerEvent) => void;
-    log?: (line: string) => void;
+    log?: Logger;
   }) {
     this.layout = new ContainerLayout(options.dataRoot, options.runRoot);
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? silentLogger;
     this.store = new ContainerStore(options.db, { log: this.log });
     this.onEvent = options.onEvent ?? (() => {});
   }

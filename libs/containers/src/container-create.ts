@@ -11,7 +11,7 @@ import type { ContainerSnapshotter, ImageConfigLike, ImageSource } from './depen
 import { writeHostname, writeHosts, writeResolvConf } from './etc-files.js';
 import { checkHealthcheck } from './health-config.js';
 import { checkHostOptions, hostnameFor } from './host-options.js';
-import { recordLinks } from './links.js';
+import { onUserDefinedNetwork, recordLinks } from './links.js';
 import { checkLogConfig } from './log-driver.js';
 import { checkResources } from './resource-options.js';
 import { removeVolumes, resolveMounts, type VolumeSource } from './mounts.js';
@@ -21,6 +21,7 @@ import { checkSecurityOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { createdState } from './state.js';
 import type { ContainerRecord, CreateOptions } from './types.js';
+import { warnOnFailure } from '@berth/log';
 
 /** What `create` uses besides the shared context. */
 export interface CreateDeps {
@@ -81,7 +82,8 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     let networkMode = 'default';
     if (deps.network) {
       networkRecorded = true;
-      const net = await deps.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, options.network ?? {});
+      const networkOptions = onUserDefinedNetwork(options.network?.mode) && links.length > 0 ? { ...options.network, links } : (options.network ?? {});
+      const net = await deps.network.create({ id, name, exposedPorts: Object.keys(config.ExposedPorts ?? {}) }, networkOptions);
       networkMode = net.networkMode;
       // Docker lists `-p` and `--expose` ports among the exposed ones.
       if (net.exposedPorts.length > 0) config.ExposedPorts = Object.fromEntries(net.exposedPorts.map((key) => [key, {}]));
@@ -122,10 +124,11 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
     ctx.emit('create', record);
     return id;
   } catch (err) {
-    if (snapshotPrepared) await deps.snapshotter.remove(id).catch(() => {});
-    if (dirMade) await rm(layout.bundleDir(id), { recursive: true, force: true }).catch(() => {});
-    if (networkRecorded) await deps.network?.remove(id).catch(() => {});
-    if (deps.volumes) await removeVolumes(deps.volumes, createdVolumes).catch(() => {});
+    // What a failed create made is undone; what cannot be is logged (the agent's sweep retries).
+    if (snapshotPrepared) await deps.snapshotter.remove(id).catch(warnOnFailure(ctx.log, { container: id, snapshot: id }, 'Cannot remove the snapshot of a failed create'));
+    if (dirMade) await rm(layout.bundleDir(id), { recursive: true, force: true }).catch(warnOnFailure(ctx.log, { container: id, path: layout.bundleDir(id) }, 'Cannot remove the bundle of a failed create'));
+    if (networkRecorded) await deps.network?.remove(id).catch(warnOnFailure(ctx.log, { container: id }, 'Cannot remove the network endpoints of a failed create'));
+    if (deps.volumes) await removeVolumes(deps.volumes, createdVolumes).catch(warnOnFailure(ctx.log, { container: id, volumes: createdVolumes }, 'Cannot remove the volumes of a failed create'));
     throw err;
   } finally {
     ctx.reservedNames.delete(name);

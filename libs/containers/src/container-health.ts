@@ -1,4 +1,3 @@
-import { messageOf } from '@berth/errors';
 import type { ExecProcess, ExecOptions } from '@berth/runtime';
 import type { ContainerContext } from './container-context.js';
 import { probeSettings, type ProbeSettings } from './health-config.js';
@@ -6,6 +5,7 @@ import { HealthMonitor, systemClock, type HealthClock, type ProbeRunner } from '
 import { LimitedOutput, applyProbeResult, startingHealth, type HealthStatus, type ProbeResult } from './health-state.js';
 import { statusOf } from './state.js';
 import type { ContainerRecord, ContainerStatus } from './types.js';
+import type { Logger } from '@berth/log';
 
 /**
  * What the runner and the lifecycle tell the health part. Each is called under the container's
@@ -33,7 +33,7 @@ export interface ContainerHealthOptions {
   runtime: ProbeExec;
   clock?: HealthClock;
   /** Told about a health state that could not be saved (e.g. a full disk); probing goes on. */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** What `waitHealth` answers: the health and the container's state when the wait ended. */
@@ -222,7 +222,7 @@ export class ContainerHealth implements HealthHooks {
       try {
         this.ctx.store.update(rec);
       } catch (err) {
-        this.options.log?.(`Cannot save the health of container ${id}: ${messageOf(err)}`);
+        this.options.log?.warn({ container: id, err }, 'Cannot save the health of the container');
       }
       if (after.Status !== before.Status) {
         this.ctx.emit(after.Status === 'healthy' ? 'health_status: healthy' : 'health_status: unhealthy', rec);

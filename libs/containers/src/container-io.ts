@@ -142,7 +142,7 @@ export class ContainerIo {
         void this.runtime
           .resize(id, (size = { height: rows, width: cols }))
           .then(() => this.ctx.emit('resize', this.ctx.mustGet(id), { height: String(rows), width: String(cols) }))
-          .catch(() => {}),
+          .catch(() => {}), // no terminal (or the container just exited): nothing to size
       done,
     };
   }

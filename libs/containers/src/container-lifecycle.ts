@@ -14,6 +14,7 @@ import { normalizeName } from './names.js';
 import { parseSignal } from './signals.js';
 import { statusOf } from './state.js';
 import type { ContainerRecord, WaitCondition } from './types.js';
+import { warnOnFailure } from '@berth/log';
 
 const defaultStopTimeout = 10;
 
@@ -94,7 +95,7 @@ export class ContainerLifecycle {
         }
       });
     } finally {
-      if (removeAfterFailure) await this.remove(id, { force: true }).catch(() => {});
+      if (removeAfterFailure) await this.remove(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot auto-remove the container after its failed start'));
     }
   }
 

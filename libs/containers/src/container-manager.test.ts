@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '@berth/content';
 import { ImageStore } from '@berth/images';
+import { readTarEntries } from '@berth/layers';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ConmonRuntime } from '@berth/runtime';
 import { OverlaySnapshotter, unmount } from '@berth/snapshots';
@@ -319,16 +320,7 @@ describe('ContainerManager', () => {
     expect(events.filter((e) => e.id === id).map((e) => e.action).slice(-5)).toEqual(['kill', 'die', 'stop', 'start', 'restart']);
     await manager.stop(id, { timeout: 0 });
 
-    const names: string[] = [];
-    const extract = (await import('tar-stream')).extract();
-    extract.on('entry', (header, stream, next) => {
-      names.push(header.name);
-      stream.on('end', next);
-      stream.resume();
-    });
-    const finished = new Promise<void>((resolve, reject) => extract.on('finish', () => resolve()).on('error', reject));
-    (await manager.export(id)).pipe(extract);
-    await finished;
+    const names = (await readTarEntries(await manager.export(id))).map((e) => e.header.name);
     expect(names).toContain('file');
     expect(names).toContain('bin/busybox');
 

@@ -31,6 +31,7 @@ import type {
   ListOptions,
   WaitCondition,
 } from './types.js';
+import type { Logger } from '@berth/log';
 
 export { mergeConfig, mergeEnv } from './config-merge.js';
 export type { LogsOptions } from './container-io.js';
@@ -55,7 +56,7 @@ export interface ContainerManagerOptions {
   /** The healthchecks' clock (tests); default the system's. */
   healthClock?: HealthClock;
   /** Failures nobody waits for (an exit handled late, a sweep that failed, a health state it could not save), one line each. */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**

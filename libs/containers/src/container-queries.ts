@@ -64,14 +64,14 @@ export class ContainerQueries {
    */
   async size(rec: ContainerRecord): Promise<ContainerSize> {
     const sizeRw = await directorySize(this.deps.snapshotter.upperDir(rec.SnapshotKey)).catch(() => 0);
-    const image = await this.deps.images.resolve(rec.Image).catch(() => undefined);
+    const image = await this.deps.images.resolve(rec.Image).catch(() => undefined); // an image removed since: shown without one, as docker does
     return { SizeRw: sizeRw, SizeRootFs: sizeRw + (image?.size ?? 0) };
   }
 
   /** The reference the container was made from while it still names its image, else the image id. */
   private async imageColumn(rec: ContainerRecord): Promise<string> {
     if (rec.ImageRef === rec.Image) return rec.Image;
-    const image = await this.deps.images.resolve(rec.ImageRef).catch(() => undefined);
+    const image = await this.deps.images.resolve(rec.ImageRef).catch(() => undefined); // an image removed since: shown without one, as docker does
     return image?.id === rec.Image ? rec.ImageRef : rec.Image;
   }
 
@@ -84,7 +84,7 @@ export class ContainerQueries {
       for (const child of this.deps.images.children?.(id) ?? []) add(child);
     };
     for (const ref of refs) {
-      const image = await this.deps.images.resolve(ref).catch(() => undefined);
+      const image = await this.deps.images.resolve(ref).catch(() => undefined); // an unknown image matches no container
       if (image !== undefined) add(image.id);
     }
     return found;

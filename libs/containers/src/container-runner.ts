@@ -25,6 +25,7 @@ import { securitySpecOptions } from './security-options.js';
 import { parseSignal } from './signals.js';
 import { statusOf, zeroTime } from './state.js';
 import type { ContainerRecord } from './types.js';
+import { warnOnFailure } from '@berth/log';
 
 /** What the runner uses besides the shared context. */
 export interface RunnerDeps {
@@ -80,7 +81,7 @@ export class ContainerRunner {
         this.watch(rec, live);
         return;
       }
-      let exitCode = await runtime.exitCode(rec.Id).catch(() => undefined);
+      let exitCode = await runtime.exitCode(rec.Id).catch(() => undefined); // none written yet: conmon is asked below
       if (exitCode === undefined && (await runtime.conmonAlive(rec.Id))) {
         // Exited just now: conmon is about to write the code.
         exitCode = await runtime.waitExit(rec.Id, AbortSignal.timeout(5_000)).catch(() => undefined);
@@ -103,7 +104,7 @@ export class ContainerRunner {
     if (wantsStart) {
       if (rec.State.Restarting) rec.RestartCount++;
       // A failed start is recorded in the container's state; the log says it happened at agent start.
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot restart the container'));
     }
   }
 
@@ -130,15 +131,15 @@ export class ContainerRunner {
       this.watch(rec, live);
       return;
     }
-    await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log(`Cannot delete the runtime state of container ${rec.Id}: ${messageOf(err)}`));
+    await runtime.delete(rec.Id, { force: true }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot delete the runtime state'));
     const rootfs = this.ctx.layout.rootfs(rec.Id);
     if (await isMountpoint(rootfs)) {
-      await unmount(rootfs).catch((err: unknown) => this.ctx.log(`Cannot unmount the rootfs of container ${rec.Id}: ${messageOf(err)}`));
+      await unmount(rootfs).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot unmount the rootfs'));
     }
-    await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log(`Cannot release the network of container ${rec.Id}: ${messageOf(err)}`));
+    await network?.stop(rec.Id).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot release the network'));
     if (rec.State.Restarting) {
       rec.RestartCount++;
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${rec.Id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: rec.Id, err }, 'Cannot restart the container'));
       return;
     }
     markDead(rec, 'Cannot start container: the runtime agent stopped while starting it');
@@ -169,7 +170,7 @@ export class ContainerRunner {
       rec.ManuallyStopped = false;
     }
     const rootfs = layout.rootfs(id);
-    await runtime.delete(id, { force: true }).catch(() => {});
+    await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the container before its start'));
     let mounted = false;
     try {
       // Written first: an agent that dies from here on finds it at its next start (reconcileLocked).
@@ -253,11 +254,11 @@ export class ContainerRunner {
       this.watch(rec, live);
     } catch (err) {
       await this.stopLogShipper(live);
-      await runtime.delete(id, { force: true }).catch(() => {});
-      await unmount(rootfs).catch(() => {});
+      await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of a failed start'));
+      await unmount(rootfs).catch(warnOnFailure(this.ctx.log, { container: id, path: rootfs }, 'Cannot unmount the rootfs of a failed start'));
       // Nothing mounted, or already gone: the failure being recorded is the start's.
       await releaseHostOptions(rec).catch(() => {});
-      await network?.stop(id).catch(() => {});
+      await network?.stop(id).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot release the network of a failed start'));
       if (mounted) announceVolumes(volumes, 'unmount', rec);
       const exitCode = exitCodeOfStartError(err);
       const message = messageOf(err);
@@ -293,7 +294,7 @@ export class ContainerRunner {
         () => this.onExit(id, generation, undefined),
       )
       // Nobody awaits an exit: a failure to handle it must be seen, never crash the process.
-      .catch((err: unknown) => this.ctx.log(`Cannot handle the exit of container ${id}: ${messageOf(err)}`));
+      .catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot handle the exit of the container'));
   }
 
   private async onExit(id: string, generation: number, exitCode: number | undefined): Promise<void> {
@@ -302,6 +303,7 @@ export class ContainerRunner {
       const live = this.ctx.live.get(id);
       const rec = this.ctx.store.get(id);
       if (live === undefined || rec === undefined || live.generation !== generation || !rec.State.Running) return;
+      // No exit code written (conmon killed with it): 255, as for any unknown exit.
       const code = exitCode ?? (await this.deps.runtime.exitCode(id).catch(() => undefined)) ?? 255;
       await this.handleExitLocked(rec, live, code);
     });
@@ -312,13 +314,13 @@ export class ContainerRunner {
     const { runtime, network, volumes } = this.deps;
     const id = rec.Id;
     const oom = await runtime.oomKilled(id).catch(() => false);
-    await runtime.delete(id, { force: true }).catch(() => {});
+    await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the exited container'));
     // conmon is gone: what it logged is all there is (shipped now if the agent was down meanwhile)
     this.startLogShipper(rec, live);
     await this.stopLogShipper(live, { done: true });
-    await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
-    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log(`Cannot unmount the /dev/shm of container ${id}: ${messageOf(err)}`));
-    await network?.stop(id).catch(() => {});
+    await unmount(this.ctx.layout.rootfs(id)).catch(warnOnFailure(this.ctx.log, { container: id, path: this.ctx.layout.rootfs(id) }, 'Cannot unmount the rootfs of the exited container'));
+    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot unmount the /dev/shm'));
+    await network?.stop(id).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot release the network of the exited container'));
     announceVolumes(volumes, 'unmount', rec);
     const finishedAt = new Date();
     const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
@@ -349,7 +351,7 @@ export class ContainerRunner {
     notifyWaiters(live, exitCode, rec.State.Running);
     if (delay !== undefined) {
       live.restartTimer = setTimeout(
-        () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`)),
+        () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot restart the container')),
         delay,
       );
     } else if (rec.HostConfig.AutoRemove && !live.removing) {
@@ -366,7 +368,7 @@ export class ContainerRunner {
       if (live.restart.isCanceled) return;
       rec.RestartCount++;
       // The failure is in the container's state (State.Error); the log shows the policy gave up.
-      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log(`Cannot restart container ${id}: ${messageOf(err)}`));
+      await this.startLocked(rec, live, { userStart: false }).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot restart the container'));
     });
   }
 
@@ -392,8 +394,8 @@ export class ContainerRunner {
     rec.State.Status = 'removing';
     this.ctx.store.save(rec);
     await this.stopLogShipper(live);
-    await runtime.delete(id, { force: true }).catch(() => {});
-    await unmount(this.ctx.layout.rootfs(id)).catch(() => {});
+    await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the container'));
+    await unmount(this.ctx.layout.rootfs(id)).catch(warnOnFailure(this.ctx.log, { container: id, path: this.ctx.layout.rootfs(id) }, 'Cannot unmount the rootfs'));
     await releaseHostOptions(rec);
     // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
     // the database writes below need. A removal cut short here is finished at the next agent start.
@@ -415,7 +417,7 @@ export class ContainerRunner {
     this.deps.health?.removed(rec);
     if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
       // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
-      await removeVolumes(volumes, anonymousVolumeNames(rec.MountPoints)).catch(() => {});
+      await removeVolumes(volumes, anonymousVolumeNames(rec.MountPoints)).catch(warnOnFailure(this.ctx.log, { container: id, volumes: anonymousVolumeNames(rec.MountPoints) }, 'Cannot remove the anonymous volumes of the removed container'));
     }
     this.ctx.live.delete(id);
     this.ctx.emit('destroy', rec);
@@ -445,7 +447,7 @@ export class ContainerRunner {
     this.ctx.emit('kill', rec, { signal: String(parseSignal(signal).number) });
     // A frozen process cannot die: thaw it so the signal is delivered (Docker does the same).
     if (rec.State.Paused && (signal === 'SIGKILL' || signal === parseSignal(rec.Config.StopSignal || 'SIGTERM').name)) {
-      await runtime.resume(rec.Id).catch(() => {});
+      await runtime.resume(rec.Id).catch(warnOnFailure(this.ctx.log, { container: rec.Id }, 'Cannot thaw the container to deliver the signal'));
       rec.State.Paused = false;
       rec.State.Status = statusOf(rec.State);
       this.ctx.store.save(rec);

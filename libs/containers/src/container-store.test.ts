@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
+import { memoryLogger } from '@berth/testing';
 import { ContainerStore } from './container-store.js';
 import { createdState } from './state.js';
 import type { ContainerRecord } from './types.js';
@@ -10,7 +11,7 @@ import type { ContainerRecord } from './types.js';
 let dir: string;
 let db: MetadataDb;
 let store: ContainerStore;
-const logged: string[] = [];
+const logged = memoryLogger();
 
 function record(id: string, name: string): ContainerRecord {
   return {
@@ -44,8 +45,8 @@ const bigLabel = () => ({ big: 'x'.repeat(64 * 1024) });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
   db = openMetadataDb(join(dir, 'metadata.db'));
-  store = new ContainerStore(db, { log: (line) => logged.push(line) });
-  logged.length = 0;
+  store = new ContainerStore(db, { log: logged });
+  logged.events.length = 0;
 });
 
 afterEach(() => {
@@ -78,7 +79,7 @@ describe('ContainerStore on a full disk', () => {
     store.save(a);
     store.remove(b.Id);
     expect(store.pendingCount).toBe(2);
-    expect(logged[0]).toBe(`The data root is full: container ${a.Id}'s state is kept in memory until it can be written`);
+    expect(logged.events[0]).toEqual({ level: 'warn', msg: "The data root is full: the container's state is kept in memory until it can be written", fields: { container: a.Id } });
     expect(store.get(a.Id)?.State.ExitCode).toBe(3);
     expect(store.get(b.Id)).toBeUndefined();
     expect(store.idByName('/removed')).toBeUndefined();

@@ -2,6 +2,7 @@ import type { MetadataDb } from '@berth/metadata';
 import { isNoSpace } from '@berth/metadata';
 import { ConflictError } from '@berth/errors';
 import type { ContainerRecord } from './types.js';
+import type { Logger } from '@berth/log';
 
 const FLUSH_EVERY_MS = 1_000;
 
@@ -22,7 +23,7 @@ export class ContainerStore {
 
   constructor(
     private readonly db: MetadataDb,
-    private readonly options: { log?: (line: string) => void } = {},
+    private readonly options: { log?: Logger } = {},
   ) {}
 
   /** Inserts a new record; ConflictError (Docker's message) when the name is taken; NO_SPACE on a full disk. */
@@ -101,7 +102,7 @@ export class ContainerStore {
         if (isNoSpace(err)) return false;
         // Anything else would fail the same way on every retry: drop it, say so.
         this.pending.delete(id);
-        this.options.log?.(`Cannot write the record of container ${id}: ${err instanceof Error ? err.message : String(err)}`);
+        this.options.log?.warn({ container: id, err }, 'Cannot write the record of the container');
       }
     }
     return this.pending.size === 0;
@@ -137,7 +138,7 @@ export class ContainerStore {
     } catch (err) {
       if (!isNoSpace(err)) throw err;
       this.pending.set(id, value);
-      this.options.log?.(`The data root is full: container ${id}'s state is kept in memory until it can be written`);
+      this.options.log?.warn({ container: id }, "The data root is full: the container's state is kept in memory until it can be written");
       this.scheduleFlush();
     }
   }
@@ -150,7 +151,7 @@ export class ContainerStore {
     if (this.flushTimer) return;
     this.flushTimer = setInterval(() => {
       if (this.flush()) {
-        this.options.log?.('The data root has space again: container states written');
+        this.options.log?.info({}, 'The data root has space again: container states written');
         this.close();
       }
     }, FLUSH_EVERY_MS);

@@ -1,6 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { messageOf } from '@berth/errors';
 import type { RuntimeLifecycle } from '@berth/runtime';
 import { unmount } from '@berth/snapshots';
 import type { ContainerContext } from './container-context.js';
@@ -36,7 +35,7 @@ export async function sweepOrphans(ctx: ContainerContext, deps: SweepDeps): Prom
       await rm(join(ctx.layout.containersDir, name), { recursive: true, force: true });
       swept.add(name);
     } catch (err) {
-      ctx.log(`Cannot remove the leftover container directory "${name}": ${messageOf(err)}`);
+      ctx.log.warn({ path: join(ctx.layout.containersDir, name), err }, 'Cannot remove a leftover container directory');
     }
   }
   for (const snapshot of await deps.snapshotter.list()) {
@@ -45,9 +44,9 @@ export async function sweepOrphans(ctx: ContainerContext, deps: SweepDeps): Prom
       await deps.snapshotter.remove(snapshot.key);
       swept.add(snapshot.key);
     } catch (err) {
-      ctx.log(`Cannot remove the leftover snapshot "${snapshot.key}": ${messageOf(err)}`);
+      ctx.log.warn({ snapshot: snapshot.key, err }, 'Cannot remove a leftover snapshot');
     }
   }
-  for (const id of swept) ctx.log(`Removed what an interrupted create left of container ${id}`);
+  for (const id of swept) ctx.log.info({ container: id }, 'Removed what an interrupted create left of the container');
   return [...swept];
 }

@@ -3,6 +3,8 @@
  * CPU % = Δcpu_usage.total_usage / Δsystem_cpu_usage × online_cpus × 100, memory = usage minus
  * stats.total_inactive_file, over limit.
  */
+import type { BlkioEntry, InterfaceStats } from '@berth/runtime';
+
 export interface DockerStats {
   id: string;
   name: string;
@@ -27,24 +29,11 @@ export interface CpuStats {
 }
 
 /** Docker's BlkioStatEntry. */
-export interface BlkioJsonEntry {
-  major: number;
-  minor: number;
-  op: string;
-  value: number;
-}
+/** Docker's blkio entry: the runtime's parsed line as it is. */
+export type BlkioJsonEntry = BlkioEntry;
 
-/** Docker's NetworkStats of one interface. */
-export interface InterfaceCounters {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errors: number;
-  rx_dropped: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errors: number;
-  tx_dropped: number;
-}
+/** Docker's NetworkStats of one interface: the runtime's /proc/net/dev counters as they are. */
+export type InterfaceCounters = InterfaceStats;
 
 /** The runtime's cgroup sample (@berth/runtime `ContainerStats`), as far as it is used here. */
 export interface CgroupSample {

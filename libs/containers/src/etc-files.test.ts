@@ -25,5 +25,7 @@ describe('container /etc files', () => {
     expect(hosts).toContain('127.0.0.1\tlocalhost\n');
     expect(hosts).toContain('::1\tlocalhost ip6-localhost ip6-loopback\n');
     expect(hosts).toContain('\tabc123\n');
+    await writeHosts(join(dir, 'hosts'), 'web', 'example.com');
+    expect(await readFile(join(dir, 'hosts'), 'utf8')).toMatch(/\n127\.0\.1\.1\tweb\.example\.com web\n$/);
   });
 });

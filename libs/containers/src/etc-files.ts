@@ -1,23 +1,18 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { hostsFile } from '@berth/network';
 
 /** `/etc/hostname` of a container. */
 export async function writeHostname(path: string, hostname: string): Promise<void> {
   await writeFile(path, `${hostname}\n`, { mode: 0o644 });
 }
 
-/** `/etc/hosts` of a container: loopback names, the IPv6 defaults Docker writes, and the hostname. */
+/**
+ * `/etc/hosts` of a container before any network is joined: loopback names, the IPv6 defaults
+ * Docker writes, and the hostname on 127.0.1.1 (libs/network's `hostsFile`, which rewrites it
+ * with the container's address when it joins a network).
+ */
 export async function writeHosts(path: string, hostname: string, domainname = ''): Promise<void> {
-  const fqdn = domainname ? `${hostname}.${domainname} ${hostname}` : hostname;
-  const lines = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::\tip6-localnet',
-    'ff00::\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    `127.0.1.1\t${fqdn}`,
-  ];
-  await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o644 });
+  await writeFile(path, hostsFile({ hostname, domainname }), { mode: 0o644 });
 }
 
 /**

@@ -22,9 +22,19 @@ export function parseLink(link: string): { name: string; alias: string } {
   return { name: parts[0]!.replace(/^\//, ''), alias };
 }
 
+/**
+ * Whether `--network MODE` names a user-defined network, where `--link` is not a legacy link but a
+ * per-container DNS alias of that network (Docker's EndpointSettings.Links, @berth/network).
+ */
+export function onUserDefinedNetwork(networkMode: string | undefined): boolean {
+  return !!networkMode && !['default', 'bridge', 'host', 'none'].includes(networkMode) && !networkMode.startsWith('container:');
+}
+
 /** Checks the links of a new container and returns them as Docker's HostConfig.Links has them. */
 export function recordLinks(links: string[], options: { name: string; networkMode?: string; lookup: ContainerLookup }): string[] {
   if (links.length === 0) return [];
+  // On a user-defined network they are recorded as given; the network resolves them (targets may not exist yet).
+  if (onUserDefinedNetwork(options.networkMode)) return links;
   if (options.networkMode === 'host') {
     throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
   }
@@ -49,6 +59,7 @@ export function linkSettings(
   deps: { lookup: ContainerLookup; network?: Pick<ContainerNetworking, 'inspect'> },
 ): LinkSettings {
   const out: LinkSettings = { hosts: '', env: [] };
+  if (onUserDefinedNetwork(rec.HostConfig.NetworkMode)) return out;
   const own = networksOf(deps.network, rec.Id);
   for (const link of rec.HostConfig.Links ?? []) {
     const [targetName, linkName] = link.split(':') as [string, string];

@@ -1,9 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { logTimeNs, parseTimestamp, type LogEntry, type ReadLogsOptions } from '@berth/runtime';
+import { changeTicks, logTimeNs, parseTimestamp, type LogEntry, type ReadLogsOptions } from '@berth/runtime';
 import type { LogFileSettings } from './log-driver.js';
 
 /**
@@ -50,7 +49,7 @@ export class LogFileWriter {
     const { path, maxSize } = this.settings;
     if (this.size < 0) {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      this.size = (await stat(path).catch(() => undefined))?.size ?? 0;
+      this.size = (await stat(path).catch(() => undefined))?.size ?? 0; // not written yet: empty
     }
     // One record at a time, so that a rotation falls between records.
     for (const line of lines.split(/(?<=\n)/)) {
@@ -88,7 +87,7 @@ async function rotatedContents(settings: LogFileSettings): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for (let i = Math.max(settings.maxFiles - 1, 0); i >= 1; i--) {
     for (const name of [`${settings.path}.${i}.gz`, `${settings.path}.${i}`]) {
-      const data = await readFile(name).catch(() => undefined);
+      const data = await readFile(name).catch(() => undefined); // rotated away meanwhile: skipped
       if (data) out.push(name.endsWith('.gz') ? await promisify(gunzip)(data) : data);
     }
   }
@@ -154,7 +153,7 @@ export async function* readLogFiles(settings: LogFileSettings, options: ReadLogs
   const parser = new JsonLineParser();
   const initial: Entry[] = [];
   for (const data of await rotatedContents(settings)) initial.push(...parser.push(data));
-  let handle: FileHandle | undefined = await open(settings.path, 'r').catch(() => undefined);
+  let handle: FileHandle | undefined = await open(settings.path, 'r').catch(() => undefined); // not written yet: waited for below
   let ino = handle ? (await handle.stat()).ino : undefined;
   let offset = 0;
   const drain = async (): Promise<Entry[]> => {
@@ -175,41 +174,20 @@ export async function* readLogFiles(settings: LogFileSettings, options: ReadLogs
     const tail = options.tail !== undefined && options.tail >= 0 ? selected.slice(Math.max(0, selected.length - options.tail)) : selected;
     for (const e of tail) yield strip(e);
     if (!options.follow) return;
-    const signal = options.signal;
-    let wake: (() => void) | undefined;
-    const nudge = () => wake?.();
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(dirname(settings.path), nudge);
-      watcher.on('error', () => {});
-    } catch {
-      // polling covers it
-    }
-    signal?.addEventListener('abort', nudge, { once: true });
-    try {
-      while (!signal?.aborted) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, options.pollMs ?? 250);
-        });
-        wake = undefined;
+    for await (const _ of changeTicks(dirname(settings.path), options)) {
+      for (const e of await drain()) if (accept(e)) yield strip(e);
+      const current = await stat(settings.path).catch(() => undefined); // rotated: looked for again below
+      if (current && current.ino === ino && current.size < offset) offset = 0; // emptied in place (max-file 1)
+      if (current && current.ino !== ino) {
+        // Rotated: the old file was read to its end above; the new one starts at 0.
+        await handle?.close();
+        handle = await open(settings.path, 'r').catch(() => undefined); // not there yet: tried again on the next change
+        ino = current.ino;
+        offset = 0;
         for (const e of await drain()) if (accept(e)) yield strip(e);
-        const current = await stat(settings.path).catch(() => undefined);
-        if (current && current.ino === ino && current.size < offset) offset = 0; // emptied in place (max-file 1)
-        if (current && current.ino !== ino) {
-          // Rotated: the old file was read to its end above; the new one starts at 0.
-          await handle?.close();
-          handle = await open(settings.path, 'r').catch(() => undefined);
-          ino = current.ino;
-          offset = 0;
-          for (const e of await drain()) if (accept(e)) yield strip(e);
-        }
       }
-      for (const e of [...(await drain()), ...parser.push('', true)]) if (accept(e)) yield strip(e);
-    } finally {
-      watcher?.close();
-      signal?.removeEventListener('abort', nudge);
     }
+    for (const e of [...(await drain()), ...parser.push('', true)]) if (accept(e)) yield strip(e);
   } finally {
     await handle?.close();
   }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parseK8sRecord } from '@berth/runtime';
 import type { LogFileSettings } from './log-driver.js';
 import { jsonLogLine, LogFileWriter } from './log-files.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 /**
  * Copies a running container's output from conmon's monitor log (k8s-file `ctr.log`) into its
@@ -29,7 +30,7 @@ export class LogShipper {
   constructor(
     private readonly monitorLog: string,
     settings: LogFileSettings,
-    private readonly log: (line: string) => void = () => {},
+    private readonly log: Logger = silentLogger,
   ) {
     this.writer = new LogFileWriter(settings);
   }
@@ -47,7 +48,7 @@ export class LogShipper {
     } catch {
       // polling covers it
     }
-    this.running = this.loop().catch((err: unknown) => this.log(`Cannot copy the log of ${this.monitorLog}: ${(err as Error).message}`));
+    this.running = this.loop().catch((err: unknown) => this.log.warn({ path: this.monitorLog, err }, 'Cannot copy the monitor log'));
   }
 
   /**
@@ -75,7 +76,7 @@ export class LogShipper {
         () => (this.lastError = undefined),
         (err: unknown) => {
           const message = (err as Error).message;
-          if (message !== this.lastError) this.log(`Cannot copy the log ${this.monitorLog}: ${message}`);
+          if (message !== this.lastError) this.log.warn({ path: this.monitorLog, err: message }, 'Cannot copy the monitor log');
           this.lastError = message;
         },
       );
@@ -89,8 +90,9 @@ export class LogShipper {
   }
 
   private async resume(): Promise<void> {
+    // no saved position (first run, or unreadable): from the start
     const saved = await readFile(this.stateFile, 'utf8').then((t) => JSON.parse(t) as { ino: number; offset: number }).catch(() => undefined);
-    const current = await stat(this.monitorLog).catch(() => undefined);
+    const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
     if (saved && current && saved.ino === current.ino && saved.offset <= current.size) {
       this.offset = saved.offset;
     }
@@ -100,14 +102,14 @@ export class LogShipper {
   private async pass(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       if (!this.handle) {
-        this.handle = await open(this.monitorLog, 'r').catch(() => undefined);
+        this.handle = await open(this.monitorLog, 'r').catch(() => undefined); // no monitor log yet: opened on the next wake
         if (!this.handle) return;
         const ino = (await this.handle.stat()).ino;
         if (this.ino !== undefined && ino !== this.ino) this.offset = 0;
         this.ino = ino;
       }
       await this.copy();
-      const current = await stat(this.monitorLog).catch(() => undefined);
+      const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
       if (!current || current.ino === this.ino) return;
       // conmon started a new monitor log: the old one is read to its end, then the new one.
       await this.handle.close();

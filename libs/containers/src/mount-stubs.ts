@@ -15,7 +15,7 @@ const STUB_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 export async function mountStubs(upperDir: string): Promise<string[]> {
   const stubs: string[] = [];
   for (const file of STUB_FILES) {
-    if (await lstat(join(upperDir, file)).catch(() => undefined)) stubs.push(file);
+    if (await lstat(join(upperDir, file)).catch(() => undefined)) stubs.push(file); // no such file: undefined
   }
   if (stubs.length === 0) return stubs;
   const others = (await readdir(join(upperDir, 'etc')).catch(() => [] as string[])).filter((n) => !stubs.includes(`etc/${n}`));

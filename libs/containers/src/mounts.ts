@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { ConflictError, InternalError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { securePath, type OciMount } from '@berth/runtime';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * Volumes, bind mounts and tmpfs mounts of containers, the way Docker's daemon treats them:
@@ -443,15 +443,13 @@ export function sortMounts(mounts: OciMount[]): OciMount[] {
 async function copyUp(rootfs: string, destination: string, volumeDir: string): Promise<void> {
   if ((await readdir(volumeDir)).length > 0) return;
   const source = await securePath(rootfs, destination);
-  const st = await stat(source).catch(() => undefined);
+  const st = await stat(source).catch(() => undefined); // no such file: undefined
   if (st === undefined || !st.isDirectory()) return;
   if ((await readdir(source)).length > 0) {
-    await new Promise<void>((resolve, reject) => {
-      execFile('cp', ['-a', '--', `${source}/.`, `${volumeDir}/`], (err, _stdout, stderr) => {
-        if (err) reject(new InternalError(`Cannot copy the image's "${destination}" into its volume: ${(stderr || err.message).trim()}`));
-        else resolve();
-      });
-    });
+    const res = await runCommand('cp', ['-a', '--', `${source}/.`, `${volumeDir}/`]).catch((err: Error) => ({ code: -1, stderr: err.message }));
+    if (res.code !== 0) {
+      throw new InternalError(`Cannot copy the image's "${destination}" into its volume: ${res.stderr.toString().trim() || `cp exited with ${res.code}`}`);
+    }
   }
   await chown(volumeDir, st.uid, st.gid);
   await chmod(volumeDir, st.mode & 0o7777);

@@ -3,36 +3,13 @@
  * it structurally). Without it, containers get a private network namespace with only loopback and
  * the network options of `create` are ignored.
  */
+import type { ContainerNetworkRequest, ContainerSandbox } from '@berth/network';
 
-/** `docker run`'s network flags, as given. */
-export interface ContainerNetworkOptions {
-  /** `--network`: '' / `default` (= bridge), `bridge`, `none`, `host`, a network, `container:NAME`. */
-  mode?: string;
-  /** `-p` values. */
-  publish?: string[];
-  /** `-P`. */
-  publishAll?: boolean;
-  /** `--expose` values. */
-  expose?: string[];
-  /** `--network-alias`. */
-  aliases?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  /** `--add-host host:ip`. */
-  extraHosts?: string[];
-  /** `--ip`. */
-  ipv4Address?: string;
-  /** `--mac-address`. */
-  macAddress?: string;
-}
+/** `docker run`'s network flags, as given (libs/network's request type). */
+export type ContainerNetworkOptions = ContainerNetworkRequest;
 
 /** Where a starting container's network comes from, and its /etc/hosts and resolv.conf contents. */
-export interface NetworkSandbox {
-  namespace: 'new' | 'host' | { path: string };
-  hosts?: string;
-  resolvConf?: string;
-}
+export type NetworkSandbox = ContainerSandbox;
 
 export interface ContainerNetworking {
   /**

@@ -134,7 +134,7 @@ export class ContentStore {
       await rename(temp, target);
       return { digest, size };
     } catch (err) {
-      await unlink(temp).catch(() => undefined);
+      await unlink(temp).catch(() => undefined); // the write's error is what the caller sees; a temp left in ingest/ is removed at the next open
       throw err;
     }
   }
@@ -204,7 +204,7 @@ export class ContentStore {
       const names = await readdir(dir).catch((err) => (isEnoent(err) ? [] : Promise.reject(err)));
       for (const name of names) {
         if (name.length !== length || !/^[a-f0-9]+$/.test(name)) continue;
-        const st = await stat(join(dir, name)).catch(() => undefined);
+        const st = await stat(join(dir, name)).catch(() => undefined); // removed meanwhile: skipped
         if (st?.isFile()) yield { digest: `${algorithm}:${name}`, size: st.size };
       }
     }

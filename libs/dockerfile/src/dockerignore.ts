@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from '@berth/errors';
+import { pathMatch } from '@berth/glob';
 
 export interface IgnorePattern {
   /** The cleaned pattern, without the `!`. */
@@ -60,7 +61,8 @@ interface Compiled {
   exclusion: boolean;
   type: MatchType;
   regex?: RegExp;
-  segments: RegExp[];
+  /** The pattern's `/`-separated segments, for `shouldWalk`. */
+  segments: string[];
 }
 
 function compile(p: IgnorePattern): Compiled {
@@ -116,25 +118,19 @@ function compile(p: IgnorePattern): Compiled {
       throw new InvalidArgumentError(`Invalid .dockerignore pattern "${pattern}": ${(err as Error).message}`, { cause: err });
     }
   }
-  return { pattern, exclusion: p.exclusion, type, regex, segments: pattern.split('/').map(segmentRegex) };
+  return { pattern, exclusion: p.exclusion, type, regex, segments: pattern.split('/') };
 }
 
-/** One path segment of a pattern as a regex (`**` matches anything, even across segments). */
-function segmentRegex(segment: string): RegExp {
-  if (segment.includes('**')) return /^[\s\S]*$/;
-  let re = '';
-  for (let i = 0; i < segment.length; i++) {
-    const ch = segment[i]!;
-    if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else if (ch === '\\' && i + 1 < segment.length) re += '\\' + segment[++i]!;
-    else if (ch === '[' || ch === ']') re += ch;
-    else re += ch.replace(/[.+()|{}^$\\]/g, '\\$&');
-  }
+/**
+ * Whether one segment of an exception pattern admits a directory name (Go's `path.Match`, as
+ * fsutil does); `**` admits anything below. A malformed segment admits the name.
+ */
+function segmentAdmits(segment: string, name: string): boolean {
   try {
-    return new RegExp('^' + re + '$', 'su');
+    return pathMatch(segment, name);
   } catch {
-    return /^[\s\S]*$/;
+    // A bad pattern walks into the directory rather than hide what an exception may re-include.
+    return true;
   }
 }
 
@@ -214,8 +210,8 @@ export function createIgnoreMatcher(patterns: ReadonlyArray<IgnorePattern | stri
       if (!c.exclusion) return false;
       const n = Math.min(dirSegments.length, c.segments.length);
       for (let i = 0; i < n; i++) {
-        if (c.segments[i]!.source === '^[\\s\\S]*$') return true;
-        if (!c.segments[i]!.test(dirSegments[i]!)) return false;
+        if (c.segments[i]!.includes('**')) return true;
+        if (!segmentAdmits(c.segments[i]!, dirSegments[i]!)) return false;
       }
       return true;
     });

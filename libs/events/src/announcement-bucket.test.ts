@@ -35,6 +35,8 @@ const bucket = (name: string) =>
     startedAt: (a) => a.startedAt,
     usable: (a) => a.address !== '',
     noneMessage: 'No test service is running',
+    // A renewal while NATS is away fails after this, not nats.js's 5 s: the outage case runs several.
+    requestTimeoutMs: 500,
   });
 const entry = (hostId: string, startedAt = 1, address = `unix:/run/${hostId}.sock`) => ({ hostId, address, version: '0', startedAt });
 const ids = async (b: AnnouncementBucket<BuilderAnnouncement>) => (await b.list()).map((a) => a.hostId).sort();

@@ -1,4 +1,4 @@
-import type { KV, NatsConnection } from 'nats';
+import { StorageType, type KV, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 
 /** What sets one kind of announcement apart: its bucket, TTL, message and key. */
@@ -16,6 +16,8 @@ export interface AnnouncementKind<T> {
   usable?: (announcement: T) => boolean;
   /** The UnavailableError's message when `first` finds no usable entry in time. */
   noneMessage: string;
+  /** How long one JetStream request (a renewal, a read) waits for NATS; nats.js's 5 s unless given. */
+  requestTimeoutMs?: number;
 }
 
 export interface KeepAnnouncedOptions {
@@ -41,15 +43,33 @@ export class AnnouncementBucket<T> {
     private readonly kind: AnnouncementKind<T>,
   ) {}
 
+  /**
+   * The bucket, created when missing. In memory: entries live one TTL, so they need no disk, and a
+   * full data root (where nats-server keeps its file store) cannot stop their renewal, which would
+   * make the gateway lose a running agent. A bucket created by an older Berth on file is kept.
+   */
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1 });
+    const js = this.nc.jetstream(this.kind.requestTimeoutMs ? { timeout: this.kind.requestTimeoutMs } : {});
+    this.kv ??= await js.views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1, storage: StorageType.Memory });
     return this.kv;
+  }
+
+  /**
+   * Runs `op` on the bucket. After a failure the bucket is looked up (or created) again by the next
+   * call: a restarted nats-server has lost a bucket in memory, and the next renewal creates it.
+   */
+  private async onBucket<R>(op: (kv: KV) => Promise<R>): Promise<R> {
+    try {
+      return await op(await this.bucket());
+    } catch (err) {
+      this.kv = undefined;
+      throw err;
+    }
   }
 
   /** Writes (or renews) the entry of `announcement`. */
   async announce(announcement: T): Promise<void> {
-    const kv = await this.bucket();
-    await kv.put(this.kind.key(announcement), this.kind.codec.encode(announcement).finish());
+    await this.onBucket((kv) => kv.put(this.kind.key(announcement), this.kind.codec.encode(announcement).finish()));
   }
 
   /**
@@ -85,13 +105,15 @@ export class AnnouncementBucket<T> {
   }
 
   async withdraw(key: string): Promise<void> {
-    const kv = await this.bucket();
-    await kv.delete(key);
+    await this.onBucket((kv) => kv.delete(key));
   }
 
   /** Every live entry. */
   async list(): Promise<T[]> {
-    const kv = await this.bucket();
+    return this.onBucket((kv) => this.entries(kv));
+  }
+
+  private async entries(kv: KV): Promise<T[]> {
     // Keys first: awaiting a get() while iterating keys() ends the iteration early (nats.js).
     const keys: string[] = [];
     for await (const key of await kv.keys()) keys.push(key);

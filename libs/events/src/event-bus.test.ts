@@ -1,23 +1,17 @@
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { memoryLogger, startNatsFixture, startNatsServer, tempDir, type NatsFixture } from '@berth/testing';
 import { EventBus, HostRegistry, eventSubject } from './index.js';
 
 describe('EventBus on a real nats-server', () => {
-  let dir: TempDir;
-  let nats: NatsServer;
+  let fixture: NatsFixture;
   let nc: NatsConnection;
 
   beforeAll(async () => {
-    dir = tempDir();
-    nats = await startNatsServer(dir.path);
-    nc = await connect({ servers: nats.url });
+    fixture = await startNatsFixture();
+    nc = fixture.nc;
   });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-    dir?.remove();
-  });
+  afterAll(() => fixture?.stop());
 
   it('replays past events with --since and stops at --until, honouring filters', async () => {
     const bus = new EventBus(nc, 'host-1');
@@ -86,10 +80,10 @@ describe('EventBus while NATS is down', () => {
   it('keeps emitted events and publishes them in order when NATS is back; reads fail fast', async () => {
     const dir = tempDir();
     let nats = await startNatsServer(dir.path);
-    const lines: string[] = [];
+    const log = memoryLogger();
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     try {
-      const bus = new EventBus(nc, 'host-1', { log: (l) => lines.push(l), requestTimeoutMs: 1_000 });
+      const bus = new EventBus(nc, 'host-1', { requestTimeoutMs: 1_000 });
       await bus.ensureStream();
       const start = Date.now();
       bus.emit({ type: 'container', action: 'create', id: 'before' });
@@ -104,10 +98,10 @@ describe('EventBus while NATS is down', () => {
       await disconnected;
       for (const id of ['c1', 'c2', 'c3']) expect(bus.emit({ type: 'container', action: 'start', id }).actor?.id).toBe(id); // never waits
       expect(bus.pending).toBe(3);
-      const small = new EventBus(nc, 'host-2', { maxBuffered: 2, log: (l) => lines.push(`small: ${l}`) });
+      const small = new EventBus(nc, 'host-2', { maxBuffered: 2, log });
       for (const id of ['s1', 's2', 's3']) small.emit({ type: 'volume', action: 'create', id });
       expect(small.pending).toBe(2);
-      expect(lines).toEqual(['small: Too many events waiting for NATS (2): dropping the oldest']);
+      expect(log.events).toEqual([{ level: 'warn', msg: 'Too many events waiting for NATS: dropping the oldest', fields: { buffered: 2 } }]);
       const started = Date.now();
       await expect(bus.subscribe({ since: start, until: Date.now() }).next()).rejects.toThrow(
         "Cannot read events: the platform's event bus (NATS) is not reachable: the connection to NATS is down",
@@ -121,7 +115,7 @@ describe('EventBus while NATS is down', () => {
       // Each bus keeps its own order (the two drain side by side).
       expect(ids.filter((id) => !id?.startsWith('s'))).toEqual(['before', 'c1', 'c2', 'c3']);
       expect(ids.filter((id) => id?.startsWith('s'))).toEqual(['s2', 's3']);
-      expect(lines).toContain('small: Events are published again (1 dropped while NATS was unreachable)');
+      expect(log.events).toContainEqual({ level: 'info', msg: 'Events are published again', fields: { dropped: 1 } });
     } finally {
       await nc.close();
       await nats.stop();

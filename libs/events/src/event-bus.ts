@@ -5,6 +5,7 @@ import { Event } from '@berth/proto';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.js';
 import { EventFilter } from './event-filter.js';
 import { withDeadline } from './deadline.js';
+import type { Logger } from '@berth/log';
 
 export interface PublishOptions {
   type: string;
@@ -24,7 +25,7 @@ export interface SubscribeOptions {
 
 export interface EventBusOptions {
   /** Where `emit` reports that it buffers or drops events (one line per outage). */
-  log?: (line: string) => void;
+  log?: Logger;
   /** How many events `emit` keeps while NATS is unreachable; the oldest go first. Default 10,000. */
   maxBuffered?: number;
   /** How long one NATS request (publish ack, consumer setup) may take. Default 5 s. */
@@ -112,7 +113,7 @@ export class EventBus {
     this.buffered.push({ event, id: randomUUID() });
     if (this.buffered.length > (this.options.maxBuffered ?? 10_000)) {
       this.buffered.shift();
-      if (this.dropped++ === 0) this.options.log?.(`Too many events waiting for NATS (${this.buffered.length}): dropping the oldest`);
+      if (this.dropped++ === 0) this.options.log?.warn({ buffered: this.buffered.length }, 'Too many events waiting for NATS: dropping the oldest');
       this.outage = true;
     }
     void this.drain();
@@ -139,12 +140,12 @@ export class EventBus {
           await this.send(event, id);
           this.buffered.shift();
           if (this.outage) {
-            this.options.log?.(`Events are published again${this.dropped > 0 ? ` (${this.dropped} dropped while NATS was unreachable)` : ''}`);
+            this.options.log?.info({ dropped: this.dropped }, 'Events are published again');
             this.outage = false;
             this.dropped = 0;
           }
         } catch (err) {
-          if (!this.outage) this.options.log?.(`Cannot publish events, keeping them until NATS answers: ${(err as Error).message}`);
+          if (!this.outage) this.options.log?.warn({ err }, 'Cannot publish events, keeping them until NATS answers');
           this.outage = true;
           await this.pause(1_000);
         }

@@ -10,3 +10,4 @@ export * from './nats-permissions.js';
 export * from './nats-connect.js';
 export * from './deadline.js';
 export * from './compose-projects.js';
+export * from './cluster-store.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { PermissionDeniedError, UnavailableError } from '@berth/errors';
+import type { Logger } from '@berth/log';
 
 export interface NatsConnectOptions {
   /** The connection's name, as nats-server logs it (e.g. `berth-api`). */
@@ -12,8 +13,8 @@ export interface NatsConnectOptions {
   nkeySeedFile?: string;
   /** Where replies to this connection go; must match its permissions (`inboxPrefix()`). */
   inboxPrefix?: string;
-  /** Told when the connection drops and comes back (one line each). */
-  log?: (line: string) => void;
+  /** Told when the connection drops and comes back (warn, then info). */
+  log?: Logger;
 }
 
 /**
@@ -46,9 +47,9 @@ export async function connectNats(servers: string, options: NatsConnectOptions):
   if (log) {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') log(`NATS connection lost (${servers}), reconnecting`);
-        else if (s.type === 'reconnect') log(`NATS connection back (${servers})`);
-        else if (s.type === 'error') log(`NATS error: ${String(s.data)}`);
+        if (s.type === 'disconnect') log.warn({ nats: servers }, 'NATS connection lost, reconnecting');
+        else if (s.type === 'reconnect') log.info({ nats: servers }, 'NATS connection back');
+        else if (s.type === 'error') log.warn({ nats: servers, err: String(s.data) }, 'NATS error');
       }
     })();
   }

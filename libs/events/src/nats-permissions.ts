@@ -1,4 +1,4 @@
-import { BUILDERS_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
+import { BUILDERS_BUCKET, CLUSTER_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -7,7 +7,8 @@ import { BUILDERS_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT
  * | role      | may publish                                                  | may read                |
  * | --------- | ------------------------------------------------------------ | ----------------------- |
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
- * |           | $KV.compose-projects.> (declared Compose projects)            |                         |
+ * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
+ * |           | $KV.cluster.> (nodes and placements, cluster-store.ts)       |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>                       | its inbox               |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
@@ -40,7 +41,7 @@ export function inboxPrefix(identity: NatsIdentity): string {
 /** The nats-server permissions of `identity`. */
 export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
-  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>')], subscribe };
+  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>')], subscribe };
   if (!identity.host) throw new Error(`A NATS identity of role "${identity.role}" needs its host id`);
   const host = subjectToken(identity.host);
   const events = `${EVENTS_SUBJECT_PREFIX}.${host}`;

@@ -1,23 +1,17 @@
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { startNatsFixture, type NatsFixture } from '@berth/testing';
 import { RegistryDirectory, registryKey } from './index.js';
 
 describe('RegistryDirectory on a real nats-server', () => {
-  let dir: TempDir;
-  let nats: NatsServer;
+  let fixture: NatsFixture;
   let nc: NatsConnection;
 
   beforeAll(async () => {
-    dir = tempDir();
-    nats = await startNatsServer(dir.path);
-    nc = await connect({ servers: nats.url });
+    fixture = await startNatsFixture();
+    nc = fixture.nc;
   });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-    dir?.remove();
-  });
+  afterAll(() => fixture?.stop());
 
   it('keeps announcements, picks the newest with an admin address, and forgets withdrawn ones', async () => {
     const directory = new RegistryDirectory(nc);

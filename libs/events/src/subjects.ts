@@ -14,6 +14,8 @@
  *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
  *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
+ *   KV bucket cluster               node.<host id> and placement.<container id> (JSON, cluster-store.ts), no TTL
+ *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
@@ -21,6 +23,7 @@ export const HOSTS_BUCKET = 'hosts';
 export const REGISTRIES_BUCKET = 'registries';
 export const BUILDERS_BUCKET = 'builders';
 export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
+export const CLUSTER_BUCKET = 'cluster';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

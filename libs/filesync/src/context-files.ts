@@ -1,8 +1,8 @@
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import * as tar from 'tar-stream';
 import { createIgnoreMatcher, type IgnorePattern } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
+import { type TarWriteEntry, writeTar } from '@berth/layers';
 
 /**
  * One entry of a build context as the client lists it for a file sync (BuildKit's fsutil idea):
@@ -54,30 +54,15 @@ export async function listContext(dir: string, options: { patterns?: IgnorePatte
 
 /** The entries as a tar stream (owners 0:0, modes and mtimes kept), read from `dir`. */
 export async function* packFiles(dir: string, files: Iterable<ContextFile>): AsyncGenerator<Buffer> {
-  const pack = tar.pack();
-  const done = (async () => {
+  async function* entries(): AsyncGenerator<TarWriteEntry> {
     for (const f of files) {
-      const header = { name: f.path, mode: f.mode, mtime: new Date(f.mtimeMs), uid: 0, gid: 0 };
-      if (f.type === 'dir') await entry(pack, { ...header, type: 'directory' });
-      else if (f.type === 'symlink') await entry(pack, { ...header, type: 'symlink', linkname: f.linkname ?? '' });
-      else {
-        const body = await readFile(join(dir, f.path));
-        await entry(pack, { ...header, type: 'file', size: body.length }, body);
-      }
+      const header = { name: f.path, mode: f.mode, mtime: Math.floor(f.mtimeMs / 1000), uid: 0, gid: 0 };
+      if (f.type === 'dir') yield { header: { ...header, type: 'directory' } };
+      else if (f.type === 'symlink') yield { header: { ...header, type: 'symlink', linkname: f.linkname ?? '' } };
+      else yield { header, body: await readFile(join(dir, f.path)) };
     }
-    pack.finalize();
-  })();
-  done.catch((err) => pack.destroy(err));
-  for await (const chunk of pack) yield chunk as Buffer;
-  await done;
-}
-
-function entry(pack: tar.Pack, header: Parameters<tar.Pack['entry']>[0], body?: Buffer): Promise<void> {
-  return new Promise((res, rej) => {
-    const cb = (err?: Error | null) => (err ? rej(err) : res());
-    if (body) pack.entry(header, body, cb);
-    else pack.entry(header, cb);
-  });
+  }
+  yield* writeTar(entries());
 }
 
 /** A listed path as the builder accepts it: relative, clean. InvalidArgumentError otherwise. */

@@ -1,13 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import * as tar from 'tar-stream';
 import { FailedPreconditionError, InternalError, UnavailableError } from '@berth/errors';
-import { packDirectory } from '@berth/layers';
+import { packDirectory, type TarWriteEntry, writeTar } from '@berth/layers';
+import { runCommand } from '@berth/subprocess';
 import type { ImageRecord } from './types.js';
 
 /**
@@ -41,7 +40,6 @@ export interface ImageImporter {
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const BUSYBOX = '/bin/busybox';
-const execFileAsync = promisify(execFile);
 
 export async function bootstrapBusybox(store: ImageImporter, options: BootstrapOptions = {}): Promise<ImageRecord> {
   const st = await stat(BUSYBOX).catch(() => {
@@ -60,8 +58,10 @@ export async function bootstrapBusybox(store: ImageImporter, options: BootstrapO
 
 /** The applets the host's busybox provides (`busybox --list`). */
 export async function busyboxApplets(): Promise<string[]> {
-  const { stdout } = await execFileAsync(BUSYBOX, ['--list']);
-  return stdout
+  const res = await runCommand(BUSYBOX, ['--list']);
+  if (res.code !== 0) throw new InternalError(`Cannot list the applets of "${BUSYBOX}": ${res.stderr.toString().trim() || `exit ${res.code}`}`);
+  return res.stdout
+    .toString()
     .split('\n')
     .map((s) => s.trim())
     .filter((s) => s !== '' && s !== 'busybox' && !s.includes('/'));
@@ -113,7 +113,7 @@ export async function busyboxRootfs(mtime: Date): Promise<Readable> {
     const hostPath = queue.shift()!;
     if (done.has(hostPath)) continue;
     done.add(hostPath);
-    const st = await lstat(hostPath).catch(() => undefined);
+    const st = await lstat(hostPath).catch(() => undefined); // missing: undefined
     if (!st) continue; // not on this host: the image still works for everything but name lookups
     const path = hostPath.slice(1);
     for (let d = dirname(path); d !== '.' && !seenDirs.has(d); d = dirname(d)) {
@@ -132,31 +132,17 @@ export async function busyboxRootfs(mtime: Date): Promise<Readable> {
   const dirItems = items.filter((i) => i.kind === 'dir').sort((a, b) => a.path.localeCompare(b.path));
   const rest = items.filter((i) => i.kind !== 'dir');
 
-  const pack = tar.pack();
-  (async () => {
-    const add = (header: Partial<tar.Header> & { name: string }, data?: Buffer) =>
-      new Promise<void>((resolve, reject) => {
-        const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (data) pack.entry(header, data, cb);
-        else pack.entry(header, cb);
-      });
+  const seconds = mtime.getTime() / 1000;
+  async function* entries(): AsyncGenerator<TarWriteEntry> {
     for (const item of [...dirItems, ...rest]) {
-      const base = { name: item.path, mtime, uid: 0, gid: 0 };
-      if (item.kind === 'dir') await add({ ...base, type: 'directory', mode: item.mode, uid: item.uid ?? 0, gid: item.uid ?? 0 });
-      else if (item.kind === 'symlink') await add({ ...base, type: 'symlink', linkname: item.target, mode: 0o777 });
-      else if (item.kind === 'file') await add({ ...base, type: 'file', mode: item.mode, size: item.data.length }, item.data);
-      else {
-        await new Promise<void>((resolve, reject) => {
-          const entry = pack.entry({ ...base, type: 'file', mode: item.mode, size: item.size }, (err) => (err ? reject(err) : resolve()));
-          const source = createReadStream(item.source);
-          source.on('error', reject);
-          source.pipe(entry);
-        });
-      }
+      const base = { name: item.path, mtime: seconds, uid: 0, gid: 0 };
+      if (item.kind === 'dir') yield { header: { ...base, type: 'directory', mode: item.mode, uid: item.uid ?? 0, gid: item.uid ?? 0 } };
+      else if (item.kind === 'symlink') yield { header: { ...base, type: 'symlink', linkname: item.target, mode: 0o777 } };
+      else if (item.kind === 'file') yield { header: { ...base, mode: item.mode }, body: item.data };
+      else yield { header: { ...base, mode: item.mode, size: item.size }, body: createReadStream(item.source) };
     }
-    pack.finalize();
-  })().catch((err) => pack.destroy(err));
-  return Readable.from(pack);
+  }
+  return Readable.from(writeTar(entries()));
 }
 
 export async function bootstrapDebian(store: ImageImporter, options: BootstrapOptions = {}): Promise<ImageRecord> {
@@ -250,5 +236,6 @@ async function unmountUnder(dir: string): Promise<void> {
     .map((l) => l.split(' ')[4])
     .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
-  for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
+  // Lazy: a point it cannot detach makes the caller's rm of the scratch root fail, loudly.
+  for (const p of points) await runCommand('umount', ['-l', p]).catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
-import { applyChanges, globMatch, normalizeFilters } from './index.js';
+import { applyChanges, normalizeFilters } from './index.js';
 
 describe('applyChanges', () => {
   it('applies JSON and shell forms of CMD and ENTRYPOINT', () => {
@@ -68,15 +68,6 @@ describe('applyChanges', () => {
 });
 
 describe('list filter helpers', () => {
-  it('match globs like Go path.Match', () => {
-    expect(globMatch('busy*', 'busybox')).toBe(true);
-    expect(globMatch('busy*', 'busybox:latest')).toBe(true);
-    expect(globMatch('*', 'user/app')).toBe(false);
-    expect(globMatch('*/*', 'user/app')).toBe(true);
-    expect(globMatch('a?c:[0-9]', 'abc:1')).toBe(true);
-    expect(globMatch('a?c:[^0-9]', 'abc:1')).toBe(false);
-  });
-
   it('reject unknown filters with Docker wording', () => {
     expect(() => normalizeFilters({ colour: ['red'] })).toThrow("invalid filter 'colour'");
     expect(() => normalizeFilters([{ key: 'dangling', value: 'maybe' }]).boolOrDefault('dangling', false)).toThrow("invalid filter 'dangling=[maybe]'");

@@ -98,6 +98,7 @@ export class ImageCollector {
         if (this.usedBy(row.id).length > 0 || this.index.childrenOf(row.id).length > 0) continue;
         if (untilTime !== undefined && Date.parse(row.created) >= untilTime) continue;
         if (filters.has('label') || filters.has('label!')) {
+          // a config missing from the store has no labels to match
           const labels = (await this.content.readJson<ImageConfig>(row.id).catch(() => undefined))?.config?.Labels;
           if (!filters.matchKVList('label', labels)) continue;
           if (filters.has('label!') && filters.matchKVList('label!', labels)) continue;
@@ -128,11 +129,12 @@ export class ImageCollector {
     const keepDiffIds = new Set<string>();
     for (const other of others) {
       keepBlobs.add(other.manifest_digest);
+      // a manifest missing from the store keeps nothing else
       const m = await this.content.readJson<ImageManifest>(other.manifest_digest).catch(() => undefined);
       if (!m) continue;
       keepBlobs.add(m.config.digest);
       for (const l of m.layers) keepBlobs.add(l.digest);
-      const c = await this.content.readJson<ImageConfig>(m.config.digest).catch(() => undefined);
+      const c = await this.content.readJson<ImageConfig>(m.config.digest).catch(() => undefined); // a config missing from the store keeps nothing else
       for (const chain of chainIds(c?.rootfs.diff_ids ?? [])) keepChains.add(chain);
       for (const d of c?.rootfs.diff_ids ?? []) keepDiffIds.add(d);
     }

@@ -24,6 +24,7 @@ import type {
   LoadedImage,
   PruneResult,
 } from './types.js';
+import type { Logger } from '@berth/log';
 
 export type { LayerSnapshotter } from './image-unpacker.js';
 export type { CommitOptions, ImportOptions, PutImageOptions, WriteImageOptions } from './image-writer.js';
@@ -41,6 +42,8 @@ export interface ImageStoreOptions {
    */
   held?: (resource: HeldResource) => boolean;
   onEvent?: (event: ImageEvent) => void;
+  /** Told what a failed unpack could not clean up. */
+  log?: Logger;
 }
 
 /**
@@ -76,7 +79,7 @@ export class ImageStore {
     const held = options.held ?? (() => false);
     this.#writer = new ImageWriter(this.#index, options.content, emit, held);
     this.#gc = new ImageCollector(this.#index, options.content, options.snapshotter, { usedBy, held }, emit);
-    this.#unpacker = new ImageUnpacker(options.content, options.snapshotter);
+    this.#unpacker = new ImageUnpacker(options.content, options.snapshotter, options.log);
     this.#views = new ImageViews(this.#index, options.content, usedBy);
   }
 
@@ -170,7 +173,7 @@ export class ImageStore {
 
   // ---------------------------------------------------------------- views (image-views.ts)
 
-  list(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
+  list(options: { all?: boolean; filters?: ImageFilters; manifests?: boolean } = {}): Promise<ImageSummary[]> {
     return this.#views.list(options);
   }
 

@@ -4,6 +4,7 @@ import { AlreadyExistsError, InvalidArgumentError } from '@berth/errors';
 import { applyLayer } from '@berth/layers';
 import { chainIds, shortId } from '@berth/oci';
 import type { ImageRecord } from './types.js';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 /**
  * The part of a snapshotter the image store uses (`OverlaySnapshotter` of @berth/snapshots).
@@ -26,6 +27,7 @@ export class ImageUnpacker {
   constructor(
     private readonly content: ContentStore,
     private readonly snapshotter: LayerSnapshotter,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class ImageUnpacker {
           await this.snapshotter.remove(key);
         }
       } catch (err) {
-        await this.snapshotter.remove(key).catch(() => undefined);
+        await this.snapshotter.remove(key).catch(warnOnFailure(this.log, { image: record.id, snapshot: key }, 'Cannot remove the snapshot of a failed unpack'));
         throw err;
       }
     }

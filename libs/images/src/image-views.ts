@@ -3,8 +3,9 @@ import { type HistoryEntry, parseReference, shortId } from '@berth/oci';
 import { EPOCH, type ImageIndex } from './image-index.js';
 import { familiar } from './image-names.js';
 import { pruneUntil } from '@berth/filters';
-import { globMatch, type ImageFilters, normalizeFilters } from './list-filters.js';
-import type { DiskUsage, ImageHistoryItem, ImageInspect, ImageRow, ImageSummary } from './types.js';
+import { pathMatch } from '@berth/glob';
+import { type ImageFilters, normalizeFilters } from './list-filters.js';
+import type { DiskUsage, ImageHistoryItem, ImageInspect, ImageManifestSummary, ImageRecord, ImageRow, ImageSummary } from './types.js';
 
 /** Docker's views of the images: `images`, `image inspect`, `history`, `system df`. */
 export class ImageViews {
@@ -19,7 +20,7 @@ export class ImageViews {
    * other images (intermediate images) are hidden. Filters: dangling, reference (glob on the
    * familiar name, with or without tag; RepoTags are narrowed to the matches), label, before, since.
    */
-  async list(options: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
+  async list(options: { all?: boolean; filters?: ImageFilters; manifests?: boolean } = {}): Promise<ImageSummary[]> {
     const filters = normalizeFilters(options.filters);
     const danglingOnly = filters.boolOrDefault('dangling', false);
     // Several `before`: the oldest image (with `until`, the earliest time); several `since`: the newest.
@@ -41,10 +42,11 @@ export class ImageViews {
       if (!options.all && record.names.length === 0 && this.index.childrenOf(record.id).length > 0) continue;
       if (!filters.matchKVList('label', record.config.config?.Labels)) continue;
       const patterns = filters.get('reference');
+      const reference = { what: 'reference filter pattern' };
       if (patterns.length > 0) {
         const matches = (n: string) => {
           const ref = parseReference(n);
-          return patterns.some((p) => globMatch(p, ref.familiar()) || globMatch(p, ref.familiarName()));
+          return patterns.some((p) => pathMatch(p, ref.familiar(), reference) || pathMatch(p, ref.familiarName(), reference));
         };
         tags = tags.filter(matches);
         digests = digests.filter(matches);
@@ -60,9 +62,38 @@ export class ImageViews {
         SharedSize: -1,
         Labels: record.config.config?.Labels ?? {},
         Containers: this.usedBy(record.id).length,
+        ...(options.manifests ? { Manifests: [await this.#manifestSummary(record)] } : {}),
       });
     }
     return out;
+  }
+
+  /** The image's manifest as docker's `manifests=1` lists it: its blobs' sizes, and whether they are all here. */
+  async #manifestSummary(record: ImageRecord): Promise<ImageManifestSummary> {
+    const blobs = [{ digest: record.manifestDigest, size: -1 }, record.manifest.config, ...record.manifest.layers];
+    let content = 0;
+    let available = true;
+    let manifestSize = 0;
+    for (const blob of blobs) {
+      const info = await this.content.info(blob.digest).catch(() => undefined); // a missing blob: not available
+      if (!info) available = false;
+      const size = info?.size ?? Math.max(blob.size, 0);
+      if (blob.digest === record.manifestDigest) manifestSize = size;
+      content += size;
+    }
+    const { config } = record;
+    return {
+      ID: record.manifestDigest,
+      Descriptor: { mediaType: record.manifestMediaType, digest: record.manifestDigest, size: manifestSize },
+      Available: available,
+      Size: { Total: content + record.size, Content: content },
+      Kind: 'image',
+      ImageData: {
+        Platform: { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) },
+        Containers: this.usedBy(record.id),
+        Size: { Unpacked: record.size },
+      },
+    };
   }
 
   /** `docker image inspect`. */

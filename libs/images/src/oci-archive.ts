@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import type { ContentStore } from '@berth/content';
 import { InvalidArgumentError, isBerthError } from '@berth/errors';
 import {
@@ -15,6 +14,7 @@ import {
   validateIndex,
   validateManifest,
 } from '@berth/oci';
+import { readTar, type TarEntry, type TarWriteEntry, writeTar } from '@berth/layers';
 import { blobCompression, decompressed } from './layer-blobs.js';
 import type { ImageRecord } from './types.js';
 
@@ -49,22 +49,10 @@ export interface ArchiveImage {
 
 /** Streams an archive of the images `collect` returns; a failure destroys the stream with it. */
 export function writeArchive(content: ContentStore, collect: () => Promise<ArchiveImage[]>): Readable {
-  const pack = tar.pack();
-  const mtime = new Date(0);
-  const addBuffer = (name: string, data: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode: 0o644, mtime }, data, (err) => (err ? reject(err) : resolve())));
-  const addBlob = async (digest: string) => {
-    const { size } = await content.info(digest);
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry({ name: blobPath(digest), size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
-      const source = content.createReadStream(digest);
-      source.on('error', reject);
-      source.pipe(entry);
-    });
-  };
-  (async () => {
+  const file = (name: string, body: Buffer): TarWriteEntry => ({ header: { name, size: body.length }, body });
+  async function* entries(): AsyncGenerator<TarWriteEntry> {
     const images = await collect();
-    await addBuffer('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    yield file('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     const written = new Set<string>();
     const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
     const dockerManifest: DockerManifestEntry[] = [];
@@ -72,7 +60,8 @@ export function writeArchive(content: ContentStore, collect: () => Promise<Archi
       const blobs = [record.manifest.config.digest, ...record.manifest.layers.map((l) => l.digest), record.manifestDigest];
       for (const digest of blobs) {
         if (written.has(digest)) continue;
-        await addBlob(digest);
+        const { size } = await content.info(digest);
+        yield { header: { name: blobPath(digest), size }, body: content.createReadStream(digest) };
         written.add(digest);
       }
       const manifestSize = (await content.info(record.manifestDigest)).size;
@@ -91,11 +80,10 @@ export function writeArchive(content: ContentStore, collect: () => Promise<Archi
         Layers: record.manifest.layers.map((l) => blobPath(l.digest)),
       });
     }
-    await addBuffer('index.json', Buffer.from(JSON.stringify(index)));
-    await addBuffer('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
-    pack.finalize();
-  })().catch((err) => pack.destroy(err));
-  return Readable.from(pack);
+    yield file('index.json', Buffer.from(JSON.stringify(index)));
+    yield file('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
+  }
+  return Readable.from(writeTar(entries()));
 }
 
 function blobPath(digest: string): string {
@@ -118,11 +106,9 @@ export async function readArchive(content: ContentStore, source: Readable | Asyn
   const files = new Map<string, Buffer>(); // small documents by path
   const blobs = new Map<string, string>(); // path → digest of what was stored for it
   const links = new Map<string, string>(); // symlink path → target path
-  const extract = tar.extract();
   // `docker load` also takes a compressed archive (`docker save | gzip`).
   const input = await decompressed(Readable.from(source));
-  input.on('error', (err) => extract.destroy(err));
-  input.pipe(extract as unknown as NodeJS.WritableStream);
+  const entries = readTar(input)[Symbol.asyncIterator]();
   let sawEntry = false;
   try {
     await collectEntries();
@@ -131,34 +117,37 @@ export async function readArchive(content: ContentStore, source: Readable | Asyn
     if (isBerthError(err)) throw err;
     throw new InvalidArgumentError(`Cannot load: the archive is not a valid tar (${(err as Error).message})`, { cause: err });
   }
+  /** The next entry; a corrupt archive is `Cannot load: the archive is not a valid tar (…)`. */
+  async function nextEntry(): Promise<TarEntry | undefined> {
+    try {
+      const next = await entries.next();
+      return next.done ? undefined : next.value;
+    } catch (err) {
+      throw new InvalidArgumentError(`Cannot load: the archive is not a valid tar (${(err as Error).message})`, { cause: err });
+    }
+  }
   async function collectEntries(): Promise<void> {
-    for await (const entry of extract) {
+    for (let entry = await nextEntry(); entry; entry = await nextEntry()) {
       sawEntry = true;
       const name = clean(entry.header.name);
       if (entry.header.type === 'symlink' || entry.header.type === 'link') {
-        const target = entry.header.linkname ?? '';
+        const target = entry.header.linkname;
         links.set(name, entry.header.type === 'symlink' ? clean(posix.join(posix.dirname(name), target)) : clean(target));
-        entry.resume();
         continue;
       }
-      if (entry.header.type !== 'file' && entry.header.type !== 'contiguous-file') {
-        entry.resume();
-        continue;
-      }
+      if (entry.header.type !== 'file') continue;
       const blob = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(name);
       if (blob) {
-        const stored = await content.ingest(entry as unknown as Readable, { expected: `${blob[1]}:${blob[2]}`, size: entry.header.size });
+        const stored = await content.ingest(Readable.from(entry.body), { expected: `${blob[1]}:${blob[2]}`, size: entry.header.size });
         blobs.set(name, stored.digest);
       } else if (name.endsWith('.json') || name === 'oci-layout' || name === 'repositories') {
-        if ((entry.header.size ?? 0) > MAX_JSON_FILE) throw new InvalidArgumentError(`Cannot load: "${name}" is too large`);
+        if (entry.header.size > MAX_JSON_FILE) throw new InvalidArgumentError(`Cannot load: "${name}" is too large`);
         const parts: Buffer[] = [];
-        for await (const chunk of entry) parts.push(chunk as Buffer);
+        for await (const chunk of entry.body) parts.push(chunk);
         files.set(name, Buffer.concat(parts));
       } else if (name.endsWith('.tar') || name.endsWith('layer.tar.gz')) {
-        const stored = await content.ingest(entry as unknown as Readable, { size: entry.header.size });
+        const stored = await content.ingest(Readable.from(entry.body), { size: entry.header.size });
         blobs.set(name, stored.digest);
-      } else {
-        entry.resume();
       }
     }
   }

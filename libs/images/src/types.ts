@@ -42,6 +42,19 @@ export interface ImageSummary {
   SharedSize: number;
   Labels: Record<string, string>;
   Containers: number;
+  /** With `manifests`: the image's manifest (docker's API 1.47 `Manifests`; one, the host's platform). */
+  Manifests?: ImageManifestSummary[];
+}
+
+/** Docker's `ImageManifestSummary`: one platform's manifest of an image. */
+export interface ImageManifestSummary {
+  ID: string;
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Available: boolean;
+  /** Total: blobs and unpacked layers; Content: the blobs. */
+  Size: { Total: number; Content: number };
+  Kind: 'image';
+  ImageData: { Platform: { architecture: string; os: string; variant?: string }; Containers: string[]; Size: { Unpacked: number } };
 }
 
 /** One row of `docker images` (a summary expanded per tag). */

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { InternalError } from '@berth/errors';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * The filesystem operations Node has no API for — extended attributes and device nodes — done with
@@ -16,22 +16,11 @@ interface RunResult {
   code: number;
 }
 
-function run(command: string, args: string[], input?: string | Buffer): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    child.on('error', (err) =>
-      reject(new InternalError(`Cannot run "${command}": ${err.message} (install the attr and coreutils packages)`, { cause: err })),
-    );
-    child.on('close', (code) =>
-      resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8').trim(), code: code ?? 1 }),
-    );
-    child.stdin.on('error', () => {}); // the exit code reports failures
-    child.stdin.end(input);
+async function run(command: string, args: string[], input?: string | Buffer): Promise<RunResult> {
+  const result = await runCommand(command, args, { input }).catch((err: Error) => {
+    throw new InternalError(`Cannot run "${command}": ${err.message} (install the attr and coreutils packages)`, { cause: err });
   });
+  return { stdout: result.stdout, stderr: result.stderr.toString('utf8').trim(), code: result.code };
 }
 
 /** getfattr prints names with `\ooo` octal escapes for newline, backslash and the like. */

@@ -6,4 +6,6 @@ export { listChanges } from './list-changes.js';
 export type { Change } from './list-changes.js';
 export { encodeHeader, END_OF_ARCHIVE, paddingOf, readTar } from './tar-format.js';
 export type { TarEntry, TarEntryType, TarHeader } from './tar-format.js';
+export { readTarEntries, tarBuffer, tarHeader, writeTar } from './tar-writer.js';
+export type { TarWriteEntry } from './tar-writer.js';
 export { checkLayerPaths } from './check-layer.js';

@@ -4,7 +4,6 @@ import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readd
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeTree, scratch, streamOf, xattrsOf } from '../testdata/fixtures.js';
 import { applyLayer, packDirectory } from './index.js';
@@ -18,19 +17,21 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Names and types as an independent reader (tar-stream) sees them. */
+const typeByLetter: Record<string, string> = { '-': 'file', d: 'directory', l: 'symlink', h: 'link', c: 'character-device', b: 'block-device', p: 'fifo' };
+
+/** Names and types as an independent reader (GNU tar's verbose listing) sees them. */
 async function entriesOf(tar: Buffer): Promise<string[]> {
-  const names: string[] = [];
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    names.push(`${header.type} ${header.name}${header.linkname ? ` -> ${header.linkname}` : ''}`);
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const done = new Promise<void>((resolve, reject) => reader.on('finish', () => resolve()).on('error', reject));
-  reader.end(tar);
-  await done;
-  return names;
+  const listing = execFileSync('tar', ['--quoting-style=literal', '-tvf', '-'], { input: tar }).toString();
+  return listing
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^(\S)\S*\s+\S+\s+\S+\s+\S+\s+\S+\s(.*)$/.exec(line);
+      if (!m) throw new Error(`unexpected tar listing line: ${line}`);
+      const type = typeByLetter[m[1]!] ?? m[1]!;
+      const [name, target] = type === 'symlink' ? m[2]!.split(' -> ') : type === 'link' ? m[2]!.split(' link to ') : [m[2]!];
+      return `${type} ${name}${target ? ` -> ${target}` : ''}`;
+    });
 }
 
 /** A tree with every kind of thing a layer must keep. */

@@ -77,7 +77,7 @@ describe('tar format', () => {
     }
   });
 
-  it('reads PAX headers written by tar-stream', async () => {
+  it('reads back the PAX path and extended attributes writeTar wrote', async () => {
     const tar = await makeTar([{ name: `${'é'.repeat(80)}/file`, content: 'x', pax: { 'SCHILY.xattr.user.a': 'b' } }]);
     const [entry] = await read(tar);
     expect(entry.name).toBe(`${'é'.repeat(80)}/file`);

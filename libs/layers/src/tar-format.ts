@@ -4,10 +4,10 @@ import { InvalidArgumentError } from '@berth/errors';
  * A small streaming codec for the tar format layers use: POSIX ustar headers, PAX extended headers
  * (`x`, and global `g` when reading) and, when reading only, GNU long names (`L`/`K`).
  *
- * Why not tar-stream here: tar-stream decodes every PAX value as UTF-8 text, which corrupts binary
- * extended attributes such as `security.capability` (Go's archive/tar writes them as raw bytes under
- * `SCHILY.xattr.*`). Values here stay Buffers end to end. The tests check this codec against
- * archives written by tar-stream.
+ * The platform's one tar codec (writing: tar-writer.ts). Why not a general tar package: tar-stream,
+ * for one, decodes every PAX value as UTF-8 text, which corrupts binary extended attributes such as
+ * `security.capability` (Go's archive/tar writes them as raw bytes under `SCHILY.xattr.*`). Values
+ * here stay Buffers end to end. The tests check this codec against archives GNU tar writes and reads.
  */
 
 export type TarEntryType =

@@ -3,37 +3,35 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { type Header, pack } from 'tar-stream';
+import { tarBuffer, type TarHeader } from '../src/index.js';
 
-/**
- * Test fixtures: layer tars written by an independent implementation (tar-stream), so that the
- * tests check Berth's reader against archives it did not write itself.
- */
-export type FixtureEntry = Partial<Omit<Header, 'name'>> & {
+/** Test fixtures: layer tars written entry by entry, with the header fields a test needs. */
+export type FixtureEntry = Partial<Omit<TarHeader, 'name' | 'mtime' | 'xattrs'>> & {
   name: string;
+  mtime?: Date;
   content?: string | Buffer;
-  /** Extra PAX records (tar-stream writes their values as UTF-8 text). */
+  /** Extra PAX records: `SCHILY.xattr.<name>` only (extended attributes, UTF-8 text). */
   pax?: Record<string, string>;
 };
 
 /** A tar (uncompressed) of `entries`, in order; `trailing` zero bytes appended after the end marker. */
 export async function makeTar(entries: FixtureEntry[], trailing = 0): Promise<Buffer> {
-  const archive = pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const chunk of archive) chunks.push(Buffer.from(chunk as Uint8Array));
-  })();
-  for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const h = { mtime: new Date(1_700_000_000_000), ...header } as Header;
-      const isFile = h.type === undefined || h.type === 'file';
-      if (content !== undefined || isFile) archive.entry(h, content ?? '', (err) => (err ? reject(err) : resolve()));
-      else archive.entry(h, (err) => (err ? reject(err) : resolve())); // bodiless types end by themselves
-    });
-  }
-  archive.finalize();
-  await done;
-  return Buffer.concat([...chunks, Buffer.alloc(trailing)]);
+  const tar = await tarBuffer(
+    entries.map(({ content, pax, mtime, ...header }) => {
+      const xattrs = new Map<string, Buffer>();
+      for (const [key, value] of Object.entries(pax ?? {})) {
+        if (!key.startsWith('SCHILY.xattr.')) throw new Error(`fixture PAX record "${key}": only SCHILY.xattr.* is supported`);
+        xattrs.set(key.slice('SCHILY.xattr.'.length), Buffer.from(value));
+      }
+      const body = content === undefined ? undefined : Buffer.from(content);
+      const type = header.type ?? 'file';
+      return {
+        header: { ...header, type, mtime: (mtime ?? new Date(1_700_000_000_000)).getTime() / 1000, xattrs, size: type === 'file' ? (body?.length ?? 0) : 0 },
+        body: type === 'file' ? (body ?? Buffer.alloc(0)) : undefined,
+      };
+    }),
+  );
+  return Buffer.concat([tar, Buffer.alloc(trailing)]);
 }
 
 export const streamOf = (data: Buffer): Readable => Readable.from([data]);

@@ -1,6 +1,6 @@
-import { messageOf } from '@berth/errors';
 import { hostNameservers, readHostFile } from './container-files.js';
 import { DnsServer, type DnsResolver } from './dns-server.js';
+import { linkTarget } from './endpoint-links.js';
 import type { NetworkContext } from './network-context.js';
 import type { NetworkRecord } from './types.js';
 
@@ -26,7 +26,7 @@ export class DnsResolvers {
     try {
       this.servers.set(n.Id, await DnsServer.listen(gateway, 53, this.resolverFor(n.Id)));
     } catch (err) {
-      this.ctx.log(`Cannot start the DNS server of network ${n.Name} on ${gateway}:53: ${messageOf(err)}`);
+      this.ctx.log.warn({ network: n.Name, address: `${gateway}:53`, err }, 'Cannot start the DNS server of the network');
     }
   }
 
@@ -45,14 +45,17 @@ export class DnsResolvers {
   private resolverFor(networkId: string): DnsResolver {
     const store = this.ctx.store;
     return {
-      lookup: (name: string): string[] | undefined => {
+      lookup: (name: string, client: string): string[] | undefined => {
         const network = store.network(networkId);
         if (!network) return undefined;
         const suffix = `.${network.Name.toLowerCase()}`;
-        const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
-        const matches = store
-          .endpoints({ networkId })
-          .filter((e) => e.IPAddress)
+        const endpoints = store.endpoints({ networkId }).filter((e) => e.IPAddress);
+        // The asking container's links (`--link name:alias`) rename the query for it alone.
+        const bare = linkTarget(
+          endpoints.find((e) => e.IPAddress === client),
+          name.endsWith(suffix) ? name.slice(0, -suffix.length) : name,
+        );
+        const matches = endpoints
           .filter(
             (e) =>
               this.currentName(e.ContainerID, e.ContainerName).toLowerCase() === bare ||

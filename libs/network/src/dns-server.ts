@@ -105,7 +105,7 @@ export class DnsServer {
     const upstreams = this.resolver.upstreams(client);
     if (!name.includes('.') || upstreams.length === 0) return buildResponse(packet, query, { rcode: RCODE_NXDOMAIN });
     for (const upstream of upstreams) {
-      const reply = await forwardUdp(packet, upstream).catch(() => undefined);
+      const reply = await forwardUdp(packet, upstream).catch(() => undefined); // that upstream did not answer: the next one is asked
       if (reply) return reply;
     }
     return buildResponse(packet, query, { rcode: RCODE_SERVFAIL });

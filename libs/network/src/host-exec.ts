@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { InternalError } from '@berth/errors';
+import { runCommand } from '@berth/subprocess';
 
 /** Runs host tools (`ip`, `iptables-restore`, ...) for the network driver. */
 
@@ -10,18 +10,9 @@ export interface ExecResult {
 }
 
 /** Runs `file args` to completion (stdin from `input`); never rejects for a non-zero exit. */
-export function execTool(file: string, args: string[], input?: string): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
+export async function execTool(file: string, args: string[], input?: string): Promise<ExecResult> {
+  const { code, stdout, stderr } = await runCommand(file, args, { input });
+  return { code, stdout: stdout.toString(), stderr: stderr.toString() };
 }
 
 /** Like execTool, but a non-zero exit throws InternalError naming the command and its stderr. */

@@ -1,4 +1,4 @@
-import { NotFoundError, messageOf } from '@berth/errors';
+import { NotFoundError } from '@berth/errors';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import type { NetworkContext } from './network-context.js';
 import type { Sandboxes } from './sandboxes.js';
@@ -35,12 +35,12 @@ export class HostSweeper {
     for (const link of await listLinks()) {
       if (!link.alias.startsWith(`${this.ctx.aliasPrefix}:`)) continue;
       const wanted = link.kind === 'bridge' ? bridges.has(link.name) : veths.has(link.name);
-      if (!wanted) await deleteLink(link.name).catch((err) => this.ctx.log(`Cannot delete ${link.name}: ${messageOf(err)}`));
+      if (!wanted) await deleteLink(link.name).catch((err) => this.ctx.log.warn({ link: link.name, err }, 'Cannot delete a leftover link'));
     }
     const namespaces = new Set(store.sandboxes().map((s) => s.Netns).filter(Boolean));
     for (const ns of listNetns()) {
       if (ns.startsWith(this.ctx.netnsPrefix) && !namespaces.has(ns)) {
-        await deleteNetns(ns).catch((err) => this.ctx.log(`Cannot delete netns ${ns}: ${messageOf(err)}`));
+        await deleteNetns(ns).catch((err) => this.ctx.log.warn({ netns: ns, err }, 'Cannot delete a leftover netns'));
       }
     }
   }

@@ -9,7 +9,7 @@ export {
   type PortMap,
   type SummaryPort,
 } from './port-spec.js';
-export { hostsFile, resolvConf, parseExtraHost } from './container-files.js';
+export { hostModeHostsFile, hostsFile, resolvConf, parseExtraHost } from './container-files.js';
 export { DnsServer, type DnsResolver } from './dns-server.js';
 export { buildQuery, readAnswers } from './dns-message.js';
 export { renderRules, rulesMentioning, chainNames, type NatState } from './nat-rules.js';

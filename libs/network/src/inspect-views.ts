@@ -18,7 +18,7 @@ export type NetworkInspect = Omit<NetworkRecord, 'BridgeName' | 'Predefined'> & 
 /** Docker's EndpointSettings. */
 interface EndpointView {
   IPAMConfig: EndpointRecord['IPAMConfig'];
-  Links: null;
+  Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
   DriverOpts: null;
@@ -132,7 +132,7 @@ function endpointViews(store: NetworkStore, containerId: string): Record<string,
     const ipam = n.IPAM.Config[0];
     views[n.Name] = {
       IPAMConfig: e.IPAMConfig,
-      Links: null,
+      Links: e.Links?.length ? e.Links : null,
       Aliases: e.Aliases.length > 0 ? e.Aliases : null,
       MacAddress: e.MacAddress,
       DriverOpts: null,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import type { DnsResolvers } from './dns-resolvers.js';
 import { mustExec } from './host-exec.js';
 import { deleteLink, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
@@ -47,7 +47,7 @@ export class NetworkCatalogue {
       try {
         await this.bringUp(n);
       } catch (err) {
-        this.ctx.log(`Cannot set up network ${n.Name}: ${messageOf(err)}`);
+        this.ctx.log.warn({ network: n.Name, err }, 'Cannot set up the network');
       }
     }
   }
@@ -84,7 +84,7 @@ export class NetworkCatalogue {
       await this.bringUp(record);
       await this.nat.apply();
     } catch (err) {
-      await this.takeDown(record).catch((cleanup) => this.ctx.log(`Cannot remove bridge ${bridge} of a failed create: ${messageOf(cleanup)}`));
+      await this.takeDown(record).catch((cleanup) => this.ctx.log.warn({ bridge, err: cleanup }, 'Cannot remove the bridge of a failed create'));
       store.deleteNetwork(id);
       throw err;
     }
@@ -132,7 +132,7 @@ export class NetworkCatalogue {
   /** Takes every bridge and DNS server of this agent down (the networks stay recorded). */
   async takeDownAll(): Promise<void> {
     for (const n of this.ctx.store.networks()) {
-      await this.takeDown(n).catch((err) => this.ctx.log(`Cannot remove bridge ${n.BridgeName}: ${messageOf(err)}`));
+      await this.takeDown(n).catch((err) => this.ctx.log.warn({ network: n.Name, bridge: n.BridgeName, err }, 'Cannot remove the bridge'));
     }
   }
 
@@ -169,7 +169,7 @@ export class NetworkCatalogue {
       const subnet = parseCidr(existing.IPAM.Config[0]!.Subnet);
       const taken = foreign(existing.BridgeName!) || (await this.foreignRoutes(links)).some((r) => overlaps(r, subnet));
       if (busy || !taken) return;
-      this.ctx.log(`Default bridge ${existing.BridgeName} (${existing.IPAM.Config[0]!.Subnet}) is taken on this host: choosing another`);
+      this.ctx.log.warn({ bridge: existing.BridgeName, subnet: existing.IPAM.Config[0]!.Subnet }, 'The default bridge is taken on this host: choosing another');
     }
     let bridge = 'berth0';
     for (let i = 1; foreign(bridge) || store.networks().some((n) => n.BridgeName === bridge); i++) bridge = `berth${i}`;

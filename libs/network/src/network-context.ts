@@ -3,6 +3,7 @@ import type { MetadataDb } from '@berth/metadata';
 import type { ContainerLookup, NetworkEvent } from './network-options.js';
 import { NetworkStore } from './network-store.js';
 import type { NetworkRecord } from './types.js';
+import type { Logger } from '@berth/log';
 
 /**
  * What the parts of the network manager share: the network tables, the container lookup, the log,
@@ -23,7 +24,7 @@ export class NetworkContext {
   constructor(
     db: MetadataDb,
     readonly tag: string,
-    readonly log: (line: string) => void,
+    readonly log: Logger,
     containers?: ContainerLookup,
     private readonly onEvent: (event: NetworkEvent) => void = () => {},
   ) {

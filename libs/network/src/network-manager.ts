@@ -1,4 +1,4 @@
-import { InvalidArgumentError, isBerthError, messageOf } from '@berth/errors';
+import { InvalidArgumentError, isBerthError } from '@berth/errors';
 import { DnsResolvers } from './dns-resolvers.js';
 import { HostSweeper } from './host-sweep.js';
 import { containerInspectView, containerSummaryView, networkView, type NetworkInspect } from './inspect-views.js';
@@ -18,6 +18,7 @@ import { PortPublisher } from './port-publishing.js';
 import type { SummaryPort } from './port-spec.js';
 import { Sandboxes } from './sandboxes.js';
 import type { NetworkRecord } from './types.js';
+import { silentLogger } from '@berth/log';
 
 /**
  * Container networking on one host, Docker's bridge driver, behind one facade:
@@ -47,7 +48,7 @@ export class NetworkManager {
 
   private constructor(options: NetworkManagerOptions) {
     const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
-    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? (() => {}), options.containers, options.onEvent);
+    this.ctx = new NetworkContext(options.db, options.tag, options.log ?? silentLogger, options.containers, options.onEvent);
     this.dns = new DnsResolvers(this.ctx, hostResolvConf);
     this.nat = new PortPublisher(this.ctx);
     this.networks = new NetworkCatalogue(this.ctx, this.dns, this.nat, options);
@@ -61,7 +62,7 @@ export class NetworkManager {
     const manager = new NetworkManager(options);
     await manager.serial(async () => {
       await manager.networks.setUp();
-      await manager.nat.apply();
+      await manager.nat.apply({ force: true });
     });
     return manager;
   }
@@ -189,7 +190,7 @@ export class NetworkManager {
     await this.serial(async () => {
       await this.sweeper.forgetMissingContainers();
       await this.sweeper.sweepHost({ keepBridges: true });
-      await this.nat.apply();
+      await this.nat.apply({ force: true });
     });
   }
 
@@ -206,7 +207,7 @@ export class NetworkManager {
       await this.sweeper.sweepHost({ keepBridges: false });
       await this.nat.removeAll();
       // The guard is the host's, not this agent's: it stays while another agent has a bridge.
-      await removeLoopbackGuardIfUnused().catch((err) => this.ctx.log(`Cannot remove the loopback guard: ${messageOf(err)}`));
+      await removeLoopbackGuardIfUnused().catch((err) => this.ctx.log.warn({ err }, 'Cannot remove the loopback guard'));
     });
   }
 

@@ -1,5 +1,6 @@
 import type { MetadataDb } from '@berth/metadata';
 import type { IpamRequest } from './ipam.js';
+import type { Logger } from '@berth/log';
 
 /**
  * The options the network manager takes, each defined once: how it is opened, `network create`,
@@ -35,7 +36,7 @@ export interface NetworkManagerOptions {
   defaultBridgeSubnets?: readonly string[];
   /** Subnets tried for user networks without `--subnet`. */
   subnetPool?: readonly string[];
-  log?: (line: string) => void;
+  log?: Logger;
   /** Docker's network events (see NetworkEvent); a listener's failure is ignored. */
   onEvent?: (event: NetworkEvent) => void;
 }
@@ -86,10 +87,15 @@ export interface ContainerNetworkRequest {
   ipv4Address?: string;
   /** `--mac-address`. */
   macAddress?: string;
+  /**
+   * `--link NAME[:ALIAS]` on a user-defined network (Docker's EndpointSettings.Links): ALIAS resolves,
+   * for this container only, as NAME does on the network; NAME need not exist yet.
+   */
+  links?: string[];
 }
 
-/** `network connect --alias --ip`: the per-network part of a container's request. */
-export type ConnectOptions = Pick<ContainerNetworkRequest, 'aliases' | 'ipv4Address'>;
+/** `network connect --alias --ip --link`: the per-network part of a container's request. */
+export type ConnectOptions = Pick<ContainerNetworkRequest, 'aliases' | 'ipv4Address' | 'links'>;
 
 /** What a container starts with: the namespace to run in and its /etc/hosts and resolv.conf. */
 export interface ContainerSandbox {

@@ -12,6 +12,9 @@ import type { ActivePort, SandboxRecord } from './types.js';
  * from the network tables and applied by nat-rules.ts after every change.
  */
 export class PortPublisher {
+  /** The rules last programmed (their NatState as JSON); undefined when unknown. */
+  private applied: string | undefined;
+
   constructor(private readonly ctx: NetworkContext) {}
 
   /**
@@ -61,8 +64,13 @@ export class PortPublisher {
     return result;
   }
 
-  /** Programs the rules the network tables call for now (bridges, published ports). */
-  async apply(): Promise<void> {
+  /**
+   * Programs the rules the network tables call for now (bridges, published ports). Skipped when
+   * they are the ones this publisher programmed last, unless `force` (the agent's open and sweep
+   * check the host again): a container without published ports changes no rule, and its start and
+   * exit then spawn no iptables (5–6 processes, taking the xtables lock other agents wait on too).
+   */
+  async apply(options: { force?: boolean } = {}): Promise<void> {
     const state: NatState = { networks: [], ports: [] };
     for (const n of this.ctx.store.networks()) {
       if (n.Driver !== 'bridge' || !n.BridgeName) continue;
@@ -74,11 +82,16 @@ export class PortPublisher {
         state.ports.push({ proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort });
       }
     }
+    const key = JSON.stringify(state);
+    if (!options.force && key === this.applied) return;
+    this.applied = undefined; // a failure below leaves the host unknown: the next call programs again
     await applyRules(this.ctx.tag, state);
+    this.applied = key;
   }
 
   /** Removes every rule of this agent (final teardown). */
   async removeAll(): Promise<void> {
+    this.applied = undefined;
     await removeRules(this.ctx.tag);
   }
 }

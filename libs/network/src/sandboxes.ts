@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { hostModeHostsFile, hostsFile, parseExtraHost, readHostFile, resolvConf } from './container-files.js';
 import { addVeth, createNetns, deleteLink, deleteNetns, netnsPath } from './host-links.js';
+import { normalizeEndpointLinks } from './endpoint-links.js';
 import { allocateAddress, prefixLength } from './ipam.js';
 import { tryParseIp } from './ipv4.js';
 import type { NetworkCatalogue } from './network-catalogue.js';
@@ -64,6 +65,9 @@ export class Sandboxes {
         throw new InvalidArgumentError('conflicting options: dns, add-host and mac-address cannot be used with the container network mode');
       }
     }
+    if (request.links?.length && !(network && isUserNetwork(network))) {
+      throw new InvalidArgumentError('network links are supported only for containers in user defined networks');
+    }
     if (network && !isUserNetwork(network)) {
       if (request.aliases?.length) throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
       if (request.ipv4Address) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
@@ -86,7 +90,8 @@ export class Sandboxes {
       Ports: [],
     };
     this.ctx.store.putSandbox(sandbox);
-    if (network) this.ctx.store.putEndpoint(newEndpoint(network, container.id, name, 0, request.aliases ?? [], request.ipv4Address));
+    const links = normalizeEndpointLinks(request.links ?? []);
+    if (network) this.ctx.store.putEndpoint(newEndpoint(network, container.id, name, 0, { aliases: request.aliases ?? [], links, ip: request.ipv4Address }));
     return { networkMode: mode, exposedPorts: sandbox.ExposedPorts };
   }
 
@@ -103,7 +108,7 @@ export class Sandboxes {
       this.announce('connect', container.id);
       return started;
     } catch (err) {
-      await this.stop(container.id).catch((cleanup) => this.ctx.log(`Cannot undo the failed network start of ${container.id}: ${messageOf(cleanup)}`));
+      await this.stop(container.id).catch((cleanup) => this.ctx.log.warn({ container: container.id, err: cleanup }, 'Cannot undo the failed network start'));
       throw err;
     }
   }
@@ -117,7 +122,7 @@ export class Sandboxes {
     for (const endpoint of store.endpoints({ containerId })) {
       if (endpoint.HostVeth) {
         // The veth dies with the netns below anyway; a failure here only delays that.
-        await deleteLink(endpoint.HostVeth).catch((err) => this.ctx.log(`Cannot delete ${endpoint.HostVeth}: ${messageOf(err)}`));
+        await deleteLink(endpoint.HostVeth).catch((err) => this.ctx.log.warn({ container: containerId, link: endpoint.HostVeth, err }, 'Cannot delete the host veth'));
       }
       if (endpoint.IPAddress || endpoint.HostVeth) {
         store.putEndpoint({ ...endpoint, IPAddress: '', MacAddress: '', HostVeth: '', Interface: '' });
@@ -182,12 +187,12 @@ export class Sandboxes {
       throw new InvalidArgumentError(`container sharing network namespace with another container or host cannot be connected to any other network`);
     }
     if (store.endpoint(n.Id, c.id)) throw new ConflictError(`endpoint with name ${c.name} already exists in network ${n.Name}`);
-    if ((o.aliases?.length || o.ipv4Address) && !isUserNetwork(n)) {
+    if ((o.aliases?.length || o.ipv4Address || o.links?.length) && !isUserNetwork(n)) {
       throw new InvalidArgumentError('network-scoped alias and user specified IP address are supported only for containers in user defined networks');
     }
     if (o.ipv4Address) allocateAddress(n.IPAM.Config[0]!, new Set(), o.ipv4Address);
     const order = Math.max(-1, ...store.endpoints({ containerId: c.id }).map((e) => e.Order)) + 1;
-    const endpoint = newEndpoint(n, c.id, c.name, order, o.aliases ?? [], o.ipv4Address);
+    const endpoint = newEndpoint(n, c.id, c.name, order, { aliases: o.aliases ?? [], links: normalizeEndpointLinks(o.links ?? []), ip: o.ipv4Address });
     store.putEndpoint(endpoint);
     if (sandbox.Netns) {
       try {
@@ -308,6 +313,7 @@ export class Sandboxes {
         mac,
         address: `${ip}/${prefixLength(ipam)}`,
         gateway: o.defaultRoute ? ipam.Gateway : undefined,
+        log: this.ctx.log,
       });
     } catch (err) {
       store.putEndpoint({ ...endpoint, IPAddress: '', HostVeth: '', MacAddress: '', Interface: '' });
@@ -317,13 +323,15 @@ export class Sandboxes {
   }
 }
 
-function newEndpoint(n: NetworkRecord, containerId: string, name: string, order: number, aliases: string[], ip?: string): EndpointRecord {
+function newEndpoint(n: NetworkRecord, containerId: string, name: string, order: number, o: { aliases: string[]; links: string[]; ip?: string }): EndpointRecord {
+  const { aliases, links, ip } = o;
   return {
     NetworkID: n.Id,
     ContainerID: containerId,
     ContainerName: name.replace(/^\//, ''),
     EndpointID: randomBytes(32).toString('hex'),
     Aliases: aliases,
+    ...(links.length > 0 ? { Links: links } : {}),
     IPAMConfig: ip ? { IPv4Address: ip } : null,
     Order: order,
     IPAddress: '',

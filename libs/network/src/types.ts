@@ -39,6 +39,8 @@ export interface EndpointRecord {
   EndpointID: string;
   /** `--network-alias`, `network connect --alias` (user-defined networks only). */
   Aliases: string[];
+  /** `--link` on a user-defined network: `name:alias`, aliases only this container resolves (absent in older records). */
+  Links?: string[];
   /** `--ip`: the address this container asks for on this network. */
   IPAMConfig: { IPv4Address?: string } | null;
   /** Connection order: the interface is `eth<index among the container's endpoints>`. */

@@ -4,5 +4,6 @@ export * from './platform-settings.js';
 export * from './platform-secrets.js';
 export * from './process-liveness.js';
 export * from './service-entry.js';
-export * from './service-log.js';
+export * from './stop-signals.js';
 export * from './platform.js';
+export * from './platform-join.js';

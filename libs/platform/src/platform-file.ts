@@ -1,76 +1,59 @@
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
-import { InvalidArgumentError } from '@berth/errors';
+import { dirname, resolve } from 'node:path';
+import { dependencyOrder, loadProject } from '@berth/compose';
+import { InvalidArgumentError, isBerthError } from '@berth/errors';
 
-/** One platform service, as `compose/platform.yaml` describes it. */
+/** One platform service, as `compose/platform/compose.yaml` describes it. */
 export interface PlatformService {
   name: string;
   command: string[];
   dependsOn: string[];
-  /** ["tcp", "host:port"] or ["grpc", address] */
+  /** ["tcp", "host:port"] or ["grpc", address]: when the service answers (its `x-ready`). */
   healthcheck?: [kind: 'tcp' | 'grpc', target: string];
 }
 
-/**
- * Reads a platform file (a Compose-shaped YAML: services with command, depends_on, healthcheck)
- * and fills in `${VAR}`s. Services come back in start order (dependencies first).
- * A command element that is exactly "${VAR}" where VAR is a list expands to its items, none or
- * several (`${NODE}`: node + the TypeScript loader; optional flags).
- */
-export function loadPlatformFile(file: string, vars: Record<string, string | string[]>): PlatformService[] {
-  let doc: unknown;
-  try {
-    doc = loadYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new InvalidArgumentError(`Cannot read platform file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const services = (doc as { services?: Record<string, unknown> })?.services;
-  if (!services || typeof services !== 'object') throw new InvalidArgumentError(`${file}: services: expected a mapping of services`);
-  const interpolate = (s: string, where: string): string =>
-    s.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
-      const value = vars[name];
-      if (value === undefined) throw new InvalidArgumentError(`${file}: ${where}: unknown variable \${${name}}`);
-      return Array.isArray(value) ? value.join(' ') : value;
-    });
-  const parsed = Object.entries(services).map(([name, raw]): PlatformService => {
-    const svc = raw as { command?: unknown; depends_on?: unknown; healthcheck?: { test?: unknown } };
-    if (!Array.isArray(svc.command) || svc.command.length === 0)
-      throw new InvalidArgumentError(`${file}: services.${name}.command: expected a non-empty list`);
-    const command = svc.command.flatMap((arg: unknown, i: number) => {
-      const where = `services.${name}.command[${i}]`;
-      const whole = /^\$\{([A-Z_]+)\}$/.exec(String(arg));
-      if (whole && Array.isArray(vars[whole[1]!])) return vars[whole[1]!] as string[];
-      return [interpolate(String(arg), where)];
-    });
-    const test = svc.healthcheck?.test;
-    let healthcheck: PlatformService['healthcheck'];
-    if (test !== undefined) {
-      if (!Array.isArray(test) || test.length !== 2 || (test[0] !== 'tcp' && test[0] !== 'grpc'))
-        throw new InvalidArgumentError(`${file}: services.${name}.healthcheck.test: expected [tcp|grpc, target]`);
-      healthcheck = [test[0], interpolate(String(test[1]), `services.${name}.healthcheck.test[1]`)];
-    }
-    const dependsOn = (svc.depends_on ?? []) as string[];
-    return { name, command, dependsOn, healthcheck };
-  });
-  return startOrder(parsed, file);
+/** The provider type of a service run as a host process by libs/platform (not a container). */
+export const HOST_PROCESS_PROVIDER = 'host-process';
+
+/** A list as shell words, each single-quoted (the loader splits `command` strings as Compose does). */
+function shellWords(items: string[]): string {
+  return items.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(' ');
 }
 
-function startOrder(services: PlatformService[], file: string): PlatformService[] {
-  const byName = new Map(services.map((s) => [s.name, s]));
-  const ordered: PlatformService[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (s: PlatformService, path: string[]) => {
-    if (state.get(s.name) === 'done') return;
-    if (state.get(s.name) === 'visiting') throw new InvalidArgumentError(`${file}: dependency cycle: ${[...path, s.name].join(' -> ')}`);
-    state.set(s.name, 'visiting');
-    for (const dep of s.dependsOn) {
-      const d = byName.get(dep);
-      if (!d) throw new InvalidArgumentError(`${file}: services.${s.name}.depends_on: unknown service "${dep}"`);
-      visit(d, [...path, s.name]);
+/**
+ * Loads the platform's Compose file with libs/compose (the loader `berth compose` uses: schema,
+ * consistency, interpolation, `command` split into words) and returns its services as the
+ * host-process backend runs them, in start order (dependencies first). `vars` are the whole
+ * interpolation environment (not the shell's); a list is given as shell words, so `${NODE}` in a
+ * command becomes zero or more arguments. Every service must be a `host-process` provider service;
+ * a variable the file uses and `vars` lacks is an error naming it.
+ */
+export function loadPlatformFile(file: string, vars: Record<string, string | string[]>): PlatformService[] {
+  const environment = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, Array.isArray(v) ? shellWords(v) : v]));
+  const path = resolve(file);
+  let project;
+  try {
+    project = loadProject({ cwd: dirname(path), configFiles: [path], environment, projectDirectory: dirname(path) });
+  } catch (err) {
+    if (isBerthError(err)) throw new InvalidArgumentError(`Cannot read platform file ${file}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const unset = project.warnings.find((w) => /^The ".*" variable is not set/.test(w));
+  if (unset) throw new InvalidArgumentError(`${file}: ${unset.replace('. Defaulting to a blank string.', '')}`);
+  return dependencyOrder(project).map((name): PlatformService => {
+    const s = project.services[name]!;
+    const where = `${file}: services.${name}`;
+    if ((s.provider as { type?: unknown } | undefined)?.type !== HOST_PROCESS_PROVIDER) {
+      throw new InvalidArgumentError(`${where}.provider.type: the platform runs "${HOST_PROCESS_PROVIDER}" services only`);
     }
-    state.set(s.name, 'done');
-    ordered.push(s);
-  };
-  services.forEach((s) => visit(s, []));
-  return ordered;
+    if (!s.command || s.command.length === 0) throw new InvalidArgumentError(`${where}.command: expected a command`);
+    const ready = (s as Record<string, unknown>)['x-ready'];
+    let healthcheck: PlatformService['healthcheck'];
+    if (ready !== undefined) {
+      if (!Array.isArray(ready) || ready.length !== 2 || (ready[0] !== 'tcp' && ready[0] !== 'grpc')) {
+        throw new InvalidArgumentError(`${where}.x-ready: expected [tcp|grpc, address]`);
+      }
+      healthcheck = [ready[0], String(ready[1])];
+    }
+    return { name, command: s.command, dependsOn: Object.keys(s.depends_on ?? {}), healthcheck };
+  });
 }

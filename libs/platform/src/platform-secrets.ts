@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { nkeys } from 'nats';
@@ -18,6 +18,9 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
  *     registry.htpasswd                   0600  bcrypt hash of the platform registry's password
  *     registry-auth.json                  0600  {"username","password"}: what the agent and the builder push
  *                                               to the platform registry with
+ *     hosts/<hostId>.json                 0600  on a cluster's first host: the public keys of a host that
+ *                                               joined (`platform join`), let into nats-server with its
+ *                                               host's agent and builder permissions
  *
  * Seeds go to the services as file paths (`--nats-nkey FILE`), never on a command line. The server
  * config holds only public keys; it is 0600 all the same.
@@ -25,7 +28,7 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
 export const SECRETS_DIR = 'secrets';
 export const REGISTRY_USER = 'berth';
 
-/** The NATS identity of each platform service (by its name in compose/platform.yaml). */
+/** The NATS identity of each platform service (by its name in compose/platform/compose.yaml). */
 export const SERVICE_ROLES: Record<string, NatsIdentity['role']> = {
   api: 'gateway',
   'runtime-agent': 'agent',
@@ -74,19 +77,13 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   chmodSync(join(secrets.dir, 'nats'), 0o700);
   const users: string[] = [];
   for (const [service, role] of Object.entries(SERVICE_ROLES)) {
-    const file = secrets.nkeySeedFile(service);
-    if (!existsSync(file)) writeSecret(file, new TextDecoder().decode(nkeys.createUser().getSeed()) + '\n');
-    const seed = readFileSync(file, 'utf8').trim();
-    let publicKey: string;
-    try {
-      publicKey = nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
-    } catch (err) {
-      throw new InvalidArgumentError(`Invalid NATS key in "${file}": remove it and run \`berth platform up\` again to make a new one`, { cause: err });
-    }
-    const permissions = natsPermissions(role === 'gateway' ? { role } : { role, host: nats.hostId });
-    users.push(
-      `    # ${service}\n    { nkey: ${JSON.stringify(publicKey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`,
-    );
+    const publicKey = ensureServiceKey(secrets.nkeySeedFile(service));
+    users.push(natsUser(service, publicKey, role === 'gateway' ? { role } : { role, host: nats.hostId }));
+  }
+  // The hosts that joined this one's cluster (platform-join.ts): their agent's and builder's keys.
+  for (const host of joinedHosts(secrets.dir)) {
+    users.push(natsUser(`runtime-agent of host ${host.hostId}`, host.agent, { role: 'agent', host: host.hostId }));
+    users.push(natsUser(`builder of host ${host.hostId}`, host.builder, { role: 'builder', host: host.hostId }));
   }
   const config = [
     '# Written by `berth platform up` (libs/platform/src/platform-secrets.ts) at every start: edits are lost.',
@@ -110,6 +107,51 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   return { ...secrets, natsConfigChanged: before !== undefined && before !== config };
 }
 
+/** Makes the nkey seed file if missing and returns its public key. */
+export function ensureServiceKey(file: string): string {
+  if (!existsSync(file)) writeSecret(file, new TextDecoder().decode(nkeys.createUser().getSeed()) + '\n');
+  const seed = readFileSync(file, 'utf8').trim();
+  try {
+    return nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  } catch (err) {
+    throw new InvalidArgumentError(`Invalid NATS key in "${file}": remove it and run \`berth platform up\` again to make a new one`, { cause: err });
+  }
+}
+
+function natsUser(comment: string, publicKey: string, identity: NatsIdentity): string {
+  const permissions = natsPermissions(identity);
+  return `    # ${comment}\n    { nkey: ${JSON.stringify(publicKey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`;
+}
+
+/** A host that joined the cluster: `<secrets>/hosts/<hostId>.json`, written by `platform join`. */
+export interface JoinedHost {
+  hostId: string;
+  /** Public nkeys of its runtime agent and builder. */
+  agent: string;
+  builder: string;
+}
+
+/** Records a joined host's public keys in the first host's secrets (nats-server lets it in at the next config write). */
+export function recordJoinedHost(clusterDataRoot: string, host: JoinedHost): void {
+  const dir = join(secretsOf(clusterDataRoot).dir, 'hosts');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeSecret(join(dir, `${host.hostId}.json`), JSON.stringify(host) + '\n');
+}
+
+/** Forgets a joined host (`node rm`): its services can no longer authenticate once nats-server reloads. */
+export function forgetJoinedHost(clusterDataRoot: string, hostId: string): void {
+  rmSync(join(secretsOf(clusterDataRoot).dir, 'hosts', `${hostId}.json`), { force: true });
+}
+
+function joinedHosts(secretsDir: string): JoinedHost[] {
+  const dir = join(secretsDir, 'hosts');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as JoinedHost);
+}
+
 /** The platform registry's credentials (`registry-auth.json`), for the agent and the builder. */
 export function readRegistryAuth(file: string): { username: string; password: string } {
   let parsed: { username?: unknown; password?: unknown };
@@ -125,7 +167,7 @@ export function readRegistryAuth(file: string): { username: string; password: st
 }
 
 /** Writes a file readable by its owner only, atomically (no moment with wider permissions). */
-function writeSecret(file: string, content: string): void {
+export function writeSecret(file: string, content: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, content, { mode: 0o600 });
   chmodSync(tmp, 0o600); // the umask cannot widen it, but an old leftover might be wider

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@berth/errors';
 import { readHostId } from '@berth/events';
 import { chooseRegistryPort, freeLoopbackPort } from './loopback-ports.js';
+import type { LogLevel } from '@berth/log';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -38,6 +39,17 @@ export interface PlatformOptions {
   /** Let anyone push to and delete from the platform registry (default: the platform's credentials only). */
   registryAnonymousPush?: boolean;
   runtime?: 'runc' | 'crun';
+  /** The services' `--log-level`; unset, they follow BERTH_LOG_LEVEL, else info. Kept in platform.json. */
+  logLevel?: LogLevel;
+  /**
+   * Join the cluster whose first host has this data root (`berth platform join`): start only this
+   * host's agent and builder, on that host's NATS, registry and gateway (platform-join.ts).
+   */
+  join?: string;
+  /** This host's node name in the cluster (default the machine's hostname). */
+  nodeName?: string;
+  /** This host's node labels (`--label k=v`), which placement constraints match. */
+  labels?: Record<string, string>;
   /** How long `up` waits for every service to answer. */
   timeoutMs?: number;
 }
@@ -57,6 +69,12 @@ export interface PlatformSettings {
   registryAnonymousPush: boolean;
   agentAddress: string;
   runtime: string;
+  /** The services' `--log-level`, when `up` was given one. */
+  logLevel?: LogLevel;
+  /** The data root of the cluster's first host, for a host that joined it. */
+  cluster?: string;
+  nodeName?: string;
+  labels?: Record<string, string>;
 }
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
@@ -77,6 +95,8 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
   const file = join(dataRoot, 'platform.json');
   const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
+  const cluster = options.join !== undefined ? resolve(options.join) : saved.cluster;
+  const first: Partial<PlatformSettings> = cluster !== undefined ? readClusterSettings(cluster, dataRoot) : {};
   mkdirSync(dataRoot, { recursive: true });
   const group = options.group ?? saved.group;
   const tls = options.tls === null ? undefined : (options.tls ?? saved.tls);
@@ -84,17 +104,36 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     dataRoot,
     runRoot,
     hostId: readHostId(dataRoot),
-    natsPort: saved.natsPort ?? (await freeLoopbackPort()),
+    natsPort: first.natsPort ?? saved.natsPort ?? (await freeLoopbackPort()),
     registryPort:
-      options.registryPort === 0 ? await freeLoopbackPort() : (options.registryPort ?? saved.registryPort ?? (await chooseRegistryPort())),
-    apiAddress: options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
+      first.registryPort ??
+      (options.registryPort === 0 ? await freeLoopbackPort() : (options.registryPort ?? saved.registryPort ?? (await chooseRegistryPort()))),
+    apiAddress: first.apiAddress ?? options.apiAddress ?? saved.apiAddress ?? `unix:${join(runRoot, 'api.sock')}`,
     ...(tls ? { tls } : {}),
     ...(group ? { group } : {}),
     registryAnonymousPush: options.registryAnonymousPush ?? saved.registryAnonymousPush ?? false,
     agentAddress: saved.agentAddress ?? `unix:${join(runRoot, 'agent.sock')}`,
     runtime: options.runtime ?? saved.runtime ?? 'runc',
+    ...((options.logLevel ?? saved.logLevel) ? { logLevel: options.logLevel ?? saved.logLevel } : {}),
+    ...(cluster !== undefined ? { cluster } : {}),
+    ...((options.nodeName ?? saved.nodeName) ? { nodeName: options.nodeName ?? saved.nodeName } : {}),
+    ...((options.labels ?? saved.labels) ? { labels: options.labels ?? saved.labels } : {}),
   };
   return settings;
+}
+
+/** The settings of the cluster's first host (its platform.json), which a joining host shares ports with. */
+function readClusterSettings(cluster: string, dataRoot: string): Partial<PlatformSettings> {
+  if (cluster === dataRoot) throw new InvalidArgumentError(`Cannot join the cluster of "${cluster}": it is this host's own data root`);
+  const file = join(cluster, 'platform.json');
+  if (!existsSync(file)) {
+    throw new InvalidArgumentError(`Cannot join the cluster of "${cluster}": no platform there (no ${file}): run \`berth platform up\` there first`);
+  }
+  const first = JSON.parse(readFileSync(file, 'utf8')) as Partial<PlatformSettings>;
+  if (first.cluster !== undefined) {
+    throw new InvalidArgumentError(`Cannot join the cluster of "${cluster}": that host joined "${first.cluster}" itself: join that one`);
+  }
+  return first;
 }
 
 /** True for a gateway address that is not a unix socket. */

@@ -8,6 +8,7 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
+import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
@@ -15,7 +16,7 @@ import { serviceEntry } from './service-entry.js';
 
 /**
  * Starts and stops this host's platform processes (nats-server, runtime agent, gateway, registry) in the
- * background, as `compose/platform.yaml` describes them.
+ * background, as `compose/platform/compose.yaml` describes them.
  *
  *   <dataRoot>/platform.json          the settings of this data root (ports, addresses), kept across restarts
  *   <dataRoot>/secrets/               credentials and nats-server's config (platform-secrets.ts), root only
@@ -41,7 +42,17 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
  * `--no-expose-wasm` only silences V8's warning that lite mode turns WebAssembly off.
  */
 export const REGISTRY_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
-const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform.yaml');
+/**
+ * V8 flags of the other Node services (bench/README.md, "Services"): a young generation of 1–2 MiB
+ * instead of 16 keeps each near its idle size after a burst of requests (they hold little between
+ * requests; their heavy work is native: runc, tar, hashing, sockets). The compose watcher, which
+ * only reconciles now and then, also runs without the optimizing compilers, as the registry does.
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const WATCHER_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--no-expose-wasm'];
+const PLATFORM_FILE = join(REPO_ROOT, 'compose/platform/compose.yaml');
+/** What a host that joined a cluster runs (its agent and builder). */
+const NODE_FILE = join(REPO_ROOT, 'compose/platform/node.yaml');
 
 function services(settings: PlatformSettings): PlatformService[] {
   const secrets = secretsOf(settings.dataRoot);
@@ -49,7 +60,11 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.group ? [`--group=${settings.group}`] : []),
     ...(settings.tls ? ['--tlsverify', `--tlscacert=${settings.tls.ca}`, `--tlscert=${settings.tls.cert}`, `--tlskey=${settings.tls.key}`] : []),
   ];
-  return loadPlatformFile(PLATFORM_FILE, {
+  const agentFlags = [
+    ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
+    ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
+  ];
+  return loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
@@ -61,9 +76,14 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_ADDRESS: settings.apiAddress,
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
+    AGENT_FLAGS: agentFlags,
     RUNTIME: settings.runtime,
-    NODE: [process.execPath, '--import', 'tsx'],
-    REGISTRY: serviceEntry(REPO_ROOT, 'registry', REGISTRY_NODE_FLAGS),
+    LOG_LEVEL: settings.logLevel ? [`--log-level=${settings.logLevel}`] : [],
+    RUNTIME_AGENT: serviceEntry(REPO_ROOT, 'apps/runtime-agent/src/main.ts', SERVICE_NODE_FLAGS),
+    BUILDER: serviceEntry(REPO_ROOT, 'apps/builder/src/main.ts', SERVICE_NODE_FLAGS),
+    API: serviceEntry(REPO_ROOT, 'apps/api/src/main.ts', SERVICE_NODE_FLAGS),
+    COMPOSE_WATCHER: serviceEntry(REPO_ROOT, 'compose/src/watcher-main.ts', WATCHER_NODE_FLAGS),
+    REGISTRY: serviceEntry(REPO_ROOT, 'apps/registry/src/main.ts', REGISTRY_NODE_FLAGS),
   });
 }
 
@@ -102,38 +122,76 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
-  const secrets = ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId });
+  const secrets =
+    settings.cluster === undefined
+      ? ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId })
+      : await joinCluster(settings, timeoutMs);
+  // As Compose does: each service starts once every service it depends on answers, so services
+  // that do not depend on each other start side by side (the agent and the registry, then the
+  // builder and the gateway). A service whose dependency failed is not started.
+  const started = new Map<string, Promise<void>>();
   for (const svc of services(settings)) {
-    let pid = runningPid(settings, svc);
-    if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
-      // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
-      await stopService(pid);
-      log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
-      pid = undefined;
-    } else if (pid !== undefined && svc.name === 'nats' && secrets.natsConfigChanged) {
-      process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
-      log(`Reloaded ${svc.name}'s configuration`);
-    }
-    if (pid === undefined) {
-      const out = openSync(logFile(settings, svc.name), 'a', 0o600);
-      const child = spawn(svc.command[0]!, svc.command.slice(1), {
-        cwd: REPO_ROOT,
-        detached: true,
-        stdio: ['ignore', out, out],
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, 'tsconfig.json') },
-      });
-      closeSync(out);
-      const spawnError = new Promise<Error>((r) => child.once('error', r));
-      child.unref();
-      pid = child.pid;
-      if (pid === undefined) throw new UnavailableError(`Cannot start ${svc.name}: ${(await spawnError).message}`);
-      writeFileSync(cmdlineFile(settings, svc.name), svc.command.join('\0'));
-      writeFileSync(pidFile(settings, svc.name), `${pid}\n`);
-      log(`Started ${svc.name} (pid ${pid})`);
-    }
-    await waitHealthy(svc, settings, pid, timeoutMs);
+    const deps = svc.dependsOn.map((name) => started.get(name)!);
+    started.set(
+      svc.name,
+      Promise.all(deps).then(() => startService(svc, settings, { natsConfigChanged: secrets.natsConfigChanged, timeoutMs, log })),
+    );
   }
+  const failed = (await Promise.allSettled(started.values())).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return settings;
+}
+
+/** Starts `svc` unless it runs already (restarting it when its command line changed), and waits until it answers. */
+async function startService(
+  svc: PlatformService,
+  settings: PlatformSettings,
+  options: { natsConfigChanged?: boolean; timeoutMs: number; log: (line: string) => void },
+): Promise<void> {
+  let pid = runningPid(settings, svc);
+  if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
+    // Its settings changed (a --group, anonymous pushes, …): like `compose up`, replace it.
+    await stopService(pid);
+    options.log(`Stopped ${svc.name} (pid ${pid}) to apply new settings`);
+    pid = undefined;
+  } else if (pid !== undefined && svc.name === 'nats' && options.natsConfigChanged) {
+    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+    options.log(`Reloaded ${svc.name}'s configuration`);
+  }
+  if (pid === undefined) {
+    const out = openSync(logFile(settings, svc.name), 'a', 0o600);
+    const child = spawn(svc.command[0]!, svc.command.slice(1), {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, 'tsconfig.json') },
+    });
+    closeSync(out);
+    const spawnError = new Promise<Error>((r) => child.once('error', r));
+    child.unref();
+    pid = child.pid;
+    if (pid === undefined) throw new UnavailableError(`Cannot start ${svc.name}: ${(await spawnError).message}`);
+    writeFileSync(cmdlineFile(settings, svc.name), svc.command.join('\0'));
+    writeFileSync(pidFile(settings, svc.name), `${pid}\n`);
+    options.log(`Started ${svc.name} (pid ${pid})`);
+  }
+  await waitHealthy(svc, settings, pid, options.timeoutMs);
+}
+
+/**
+ * A joining host: its keys are let into the first host's nats-server (which reloads its config)
+ * before its agent starts (platform-join.ts).
+ */
+async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promise<{ natsConfigChanged: false }> {
+  const cluster = await resolvePlatformSettings({ dataRoot: settings.cluster });
+  if (prepareJoin(settings, cluster)) {
+    const nats = services(cluster).find((svc) => svc.name === 'nats')!;
+    const pid = runningPid(cluster, nats);
+    if (pid === undefined) throw new UnavailableError(`Cannot join the cluster of "${cluster.dataRoot}": its nats-server is not running: run \`berth platform up\` there`);
+    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+  }
+  await waitNatsAdmits(settings, Math.min(timeoutMs, 15_000));
+  return { natsConfigChanged: false };
 }
 
 /**
@@ -233,4 +291,10 @@ export async function platformStatus(options: PlatformOptions = {}): Promise<Ser
       };
     }),
   );
+}
+
+/** Each service's log file (`<dataRoot>/logs/<service>.log`, what `platform up` writes), in start order. */
+export async function platformLogFiles(options: PlatformOptions = {}): Promise<Array<{ name: string; log: string }>> {
+  const settings = await platformSettings(options);
+  return services(settings).map((svc) => ({ name: svc.name, log: logFile(settings, svc.name) }));
 }

@@ -30,14 +30,14 @@ describe('serviceEntry', () => {
 
   it('runs the bundle while it is newer than every source and the lockfile', () => {
     const dir = root({ source: 60, lock: 60, bundle: 10 });
-    expect(serviceEntry(dir, 'registry', ['--lite-mode'])).toEqual([process.execPath, '--lite-mode', join(dir, 'apps/registry/dist/main.mjs')]);
+    expect(serviceEntry(dir, 'apps/registry/src/main.ts', ['--lite-mode'])).toEqual([process.execPath, '--lite-mode', join(dir, 'apps/registry/dist/main.mjs')]);
   });
 
   it('runs the source through tsx when a source or the lockfile is newer, or there is no bundle', () => {
     const tsx = (dir: string) => [process.execPath, '--lite-mode', '--import', 'tsx', join(dir, 'apps/registry/src/main.ts')];
     for (const ages of [{ source: 5, lock: 60, bundle: 10 }, { source: 60, lock: 5, bundle: 10 }, { source: 60, lock: 60 }]) {
       const dir = root(ages);
-      expect(serviceEntry(dir, 'registry', ['--lite-mode'])).toEqual(tsx(dir));
+      expect(serviceEntry(dir, 'apps/registry/src/main.ts', ['--lite-mode'])).toEqual(tsx(dir));
     }
   });
 });

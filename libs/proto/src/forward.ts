@@ -10,8 +10,29 @@ import { failStream, toServiceError } from './grpc.js';
  */
 export function forwardService(
   definition: grpc.ServiceDefinition,
-  pick: (method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => Promise<grpc.Client>,
+  pick: (
+    method: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    first?: unknown,
+  ) => Promise<grpc.Client>,
+  options: { routeByFirstMessage?: boolean } = {},
 ): grpc.UntypedServiceImplementation {
+  // With routeByFirstMessage, a client-streaming call is picked for once its first message is in
+  // (an exec's container, a copy's target): that message is handed to `pick`, then sent upstream first.
+  const withFirst = (call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, name: string, onError: (err: unknown) => void, go: (client: grpc.Client, first: unknown[]) => void) => {
+    if (!options.routeByFirstMessage) {
+      call.pause();
+      pick(name, call).then((client) => go(client, []), onError);
+      return;
+    }
+    const ended = () => onError(new Error('the request stream ended before its first message'));
+    call.once('end', ended);
+    call.once('data', (first: unknown) => {
+      call.pause();
+      call.off('end', ended);
+      pick(name, call, first).then((client) => go(client, [first]), onError);
+    });
+  };
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
     const path = method.path;
@@ -44,29 +65,33 @@ export function forwardService(
       }) as grpc.UntypedHandleCall;
     } else if (method.requestStream && !method.responseStream) {
       handlers[name] = ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        call.pause();
-        pick(name, call).then(
-          (client) => {
+        withFirst(
+          call,
+          name,
+          (err) => callback(toServiceError(err)),
+          (client, first) => {
             const upstream = client.makeClientStreamRequest(path, ser, deser, call.metadata, (err, res) =>
               err ? callback(toServiceError(err)) : callback(null, res),
             );
+            for (const m of first) upstream.write(m);
             call.pipe(upstream);
             call.on('cancelled', () => upstream.cancel());
           },
-          (err) => callback(toServiceError(err)),
         );
       }) as grpc.UntypedHandleCall;
     } else {
       handlers[name] = ((call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        call.pause();
-        pick(name, call).then(
-          (client) => {
+        withFirst(
+          call,
+          name,
+          (err) => failStream(call, err),
+          (client, first) => {
             const upstream = client.makeBidiStreamRequest(path, ser, deser, call.metadata);
+            for (const m of first) upstream.write(m);
             call.pipe(upstream);
             pipeResponses(upstream, call);
             call.on('cancelled', () => upstream.cancel());
           },
-          (err) => failStream(call, err),
         );
       }) as grpc.UntypedHandleCall;
     }

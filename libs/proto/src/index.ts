@@ -14,6 +14,7 @@ export * from './generated/berth/v1/snapshots.js';
 export * from './generated/berth/v1/leases.js';
 export * from './generated/berth/v1/tasks.js';
 export * from './generated/berth/v1/image_records.js';
+export * from './generated/berth/v1/nodes.js';
 // The guarded service definitions shadow the generated ones (explicit exports win over `export *`).
 export {
   SystemService,
@@ -30,5 +31,6 @@ export {
   LeasesService,
   TasksService,
   ImageRecordsService,
+  NodesService,
 } from './services.js';
 export { UndecodableRequest, guardDecoding } from './decode-guard.js';

@@ -17,6 +17,7 @@ import { SnapshotsService as snapshots } from './generated/berth/v1/snapshots.js
 import { LeasesService as leases } from './generated/berth/v1/leases.js';
 import { TasksService as tasks } from './generated/berth/v1/tasks.js';
 import { ImageRecordsService as imageRecords } from './generated/berth/v1/image_records.js';
+import { NodesService as nodes } from './generated/berth/v1/nodes.js';
 import { guardDecoding } from './decode-guard.js';
 
 export const SystemService = guardDecoding(system);
@@ -50,3 +51,6 @@ export const TasksService = guardDecoding(tasks);
 export type TasksService = typeof tasks;
 export const ImageRecordsService = guardDecoding(imageRecords);
 export type ImageRecordsService = typeof imageRecords;
+// The gateway's view of the cluster's hosts (multi-host).
+export const NodesService = guardDecoding(nodes);
+export type NodesService = typeof nodes;

@@ -235,6 +235,7 @@ export class RegistryTransport {
         this.#tokens.set(key, t);
         return t.token;
       });
+      // awaited by its caller; this only keeps an early rejection from being unhandled
       pending.finally(() => this.#pendingTokens.delete(key)).catch(() => undefined);
       this.#pendingTokens.set(key, pending);
     }

@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FailedPreconditionError, InternalError } from '@berth/errors';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * An attach session to a container's conmon (its stdio, as `docker attach` / `docker run -it`).
@@ -61,7 +61,7 @@ export function startAttach(relayPath: string, socketPath: string): AttachSessio
       else reject(new FailedPreconditionError(`Cannot attach: ${Buffer.concat(errors).toString().trim() || `relay exited with ${code ?? signal}`}`));
     });
   });
-  done.catch(() => undefined);
+  done.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
   return { stdin: child.stdin, output: child.stdout, done, close: () => child.kill('SIGTERM') };
 }
 

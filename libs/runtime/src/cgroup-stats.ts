@@ -4,7 +4,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, NotFoundError } from '@berth/errors';
 import { readBlkioStats, readNetworkStats, type BlkioStats, type InterfaceStats } from './io-stats.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * Resource usage of a container, read from its cgroup v1 controllers

@@ -10,7 +10,7 @@ import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { ConmonRuntime, type ConmonRuntimeOptions } from './conmon-runtime.js';
 import { defaultInitPath, generateSpec, type SpecOptions } from './generate-spec.js';
 import { readLogs } from './k8s-log.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 let dir: string;
 let rootfs: string;

@@ -11,7 +11,7 @@ import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { ConmonRuntime, type ConmonRuntimeOptions } from './conmon-runtime.js';
 import type { ExecSession } from './exec-session.js';
 import { generateSpec } from './generate-spec.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 let dir: string;
 let rootfs: string;

@@ -231,7 +231,7 @@ function sessionOf(
       await removeSession(execDir, s.link);
     }
   })();
-  done.catch(() => undefined);
+  done.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
 
   return {
     execId: p.execId,
@@ -289,7 +289,7 @@ function spawnRelay(relayPath: string, socket: string): Relay {
       reject(new InternalError(`Cannot attach to the exec session: ${stderr || `relay exited with ${code ?? signal}`}`)),
     );
   });
-  ready.catch(() => undefined);
+  ready.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
   return { child, output, ready, closed };
 }
 

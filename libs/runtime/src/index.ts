@@ -32,6 +32,7 @@ export type { RuntimeDriver, RuntimeExits, RuntimeIo, RuntimeLifecycle, RuntimeS
 export type { ExecSession } from './exec-session.js';
 export { demuxFrames, ensureAttachRelay, type AttachSession } from './attach.js';
 export { makeBusyboxRootfs } from './busybox-rootfs.js';
+export { changeTicks } from './change-ticks.js';
 export { readLogs, logTimeNs, parseTimestamp, parseK8sRecord, type LogEntry, type ReadLogsOptions } from './k8s-log.js';
 export type { ContainerStats, TopResult } from './cgroup-stats.js';
 export { parseBlkioFile, parseNetDev, type BlkioEntry, type BlkioStats, type InterfaceStats } from './io-stats.js';

@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { changeTicks } from './change-ticks.js';
 
 /**
  * One log line of a container, from conmon's k8s-file log. Lines that conmon split into `P` (partial)
@@ -54,32 +54,11 @@ export async function* readLogs(logPath: string, options: ReadLogsOptions = {}):
   for (const e of tail) yield strip(e);
   if (!options.follow) return;
 
-  const signal = options.signal;
-  let watcher: FSWatcher | undefined;
-  let wake: (() => void) | undefined;
-  const nudge = () => wake?.();
-  try {
-    watcher = watch(logPath, nudge);
-    watcher.on('error', () => {});
-  } catch {
-    // The file may not exist yet: polling covers it.
+  for await (const _ of changeTicks(logPath, options)) {
+    for (const e of await reader.read(false)) if (accept(e)) yield strip(e);
   }
-  signal?.addEventListener('abort', nudge, { once: true });
-  try {
-    while (!signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.pollMs ?? 250);
-      });
-      wake = undefined;
-      for (const e of await reader.read(false)) if (accept(e)) yield strip(e);
-    }
-    // Drain what was written before the abort, including a last line without newline.
-    for (const e of await reader.read(true)) if (accept(e)) yield strip(e);
-  } finally {
-    watcher?.close();
-    signal?.removeEventListener('abort', nudge);
-  }
+  // Drain what was written before the abort, including a last line without newline.
+  for (const e of await reader.read(true)) if (accept(e)) yield strip(e);
 }
 
 function strip(e: LogEntry & { timeNs: bigint }): LogEntry {

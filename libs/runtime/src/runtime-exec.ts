@@ -9,7 +9,7 @@ import { startExecSession, type ExecSession } from './exec-session.js';
 import type { OciProcess, OciSpec } from './oci-spec.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
 import type { ExecInteractiveOptions, ExecOptions, ExecProcess, ExecResult, RuntimeState } from './runtime-types.js';
-import { signalNumber } from './run-command.js';
+import { signalNumber } from '@berth/subprocess';
 
 /**
  * Processes run in a running container (`docker exec`): collected, streamed, interactive through a
@@ -62,7 +62,7 @@ export async function spawnExec(ctx: ExecContext, id: string, options: Omit<Exec
   const onAbort = () => {
     void readFile(pidFile, 'utf8')
       .then((pid) => process.kill(Number(pid), 'SIGKILL'))
-      .catch(() => undefined);
+      .catch(() => undefined); // the process ended already: nothing to kill
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // The runtime writes its own errors to the same stderr as the process: keep a copy to report them.
@@ -87,7 +87,7 @@ export async function spawnExec(ctx: ExecContext, id: string, options: Omit<Exec
       resolve(exitCode);
     });
   });
-  exited.catch(() => undefined);
+  exited.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
   return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited };
 }
 

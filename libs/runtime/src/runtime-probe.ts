@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanRuntimeError } from './runtime-errors.js';
 import type { RuntimeCheck } from './runtime-types.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * Runs a throwaway container (the host's /usr read-only, `/usr/bin/true`) with the given runtime. On

@@ -1,6 +1,6 @@
 import { mkdir, readdir, statfs } from 'node:fs/promises';
 import { InternalError } from '@berth/errors';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@berth/subprocess';
 
 const TMPFS_MAGIC = 0x01021994;
 

@@ -19,7 +19,7 @@ export async function directorySize(dir: string): Promise<number> {
     }
     for (const name of names) {
       const child = join(path, name);
-      const st = await lstat(child).catch(() => undefined);
+      const st = await lstat(child).catch(() => undefined); // removed while counted: not counted
       if (st === undefined) continue;
       if (st.isDirectory()) {
         await walk(child);

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, InvalidArgumentError } from '@berth/errors';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * A mount to perform, in containerd's shape: `mount -t <type> -o <options> <source> <target>`.
@@ -27,14 +27,11 @@ interface RunResult {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    const stderr: Buffer[] = [];
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    child.on('error', (err) => reject(new InternalError(`Cannot run "${command}": ${err.message}`, { cause: err })));
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr: Buffer.concat(stderr).toString().trim() }));
+async function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+  const result = await runCommand(command, args, { cwd }).catch((err: Error) => {
+    throw new InternalError(`Cannot run "${command}": ${err.message}`, { cause: err });
   });
+  return { code: result.code, stderr: result.stderr.toString().trim() };
 }
 
 /**
@@ -62,6 +59,7 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
       done.push(destination);
     }
   } catch (err) {
+    // the mount error is thrown; what stays mounted lies under target, which the caller unmounts in its cleanup (and logs there)
     for (const destination of done.reverse()) await unmount(destination).catch(() => {});
     throw err;
   }
@@ -91,7 +89,7 @@ async function isMountPoint(path: string): Promise<boolean> {
  * lazily (`umount -l`): the kernel finishes once its last user goes away.
  */
 export async function unmount(target: string): Promise<void> {
-  const path = await realpath(target).catch(() => undefined);
+  const path = await realpath(target).catch(() => undefined); // no such path: nothing mounted there
   if (path === undefined) return;
   for (let attempt = 0; await isMountPoint(path); attempt++) {
     const result = await run('umount', attempt < 10 ? [path] : ['-l', path]);

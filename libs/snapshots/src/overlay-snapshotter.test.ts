@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '@berth/errors';
-import { applyLayer, listChanges, packDirectory } from '@berth/layers';
-import { extract, pack } from 'tar-stream';
+import { applyLayer, listChanges, packDirectory, readTarEntries, writeTar } from '@berth/layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Mount, mountAll, mountPoints, OverlaySnapshotter, unmount } from './index.js';
 
@@ -224,10 +222,7 @@ describe('OverlaySnapshotter with @berth/layers', () => {
   it('unpacks layers whose whiteouts and opaque dirs the kernel honours, and packs a container diff', async () => {
     const { snapshotter: s, mountpoint } = setup();
     const tar = async (entries: Array<{ name: string; content?: string; type?: 'directory' }>) => {
-      const archive = pack();
-      for (const e of entries) archive.entry({ name: e.name, type: e.type ?? 'file', mode: e.type ? 0o755 : 0o644 }, e.content ?? '');
-      archive.finalize();
-      return Readable.from(archive);
+      return Readable.from(writeTar(entries.map((e) => (e.type ? { header: { name: e.name, type: e.type } } : { header: { name: e.name }, body: Buffer.from(e.content ?? '') }))));
     };
     await s.prepare('l1-unpack');
     await applyLayer(
@@ -251,15 +246,8 @@ describe('OverlaySnapshotter with @berth/layers', () => {
     writeFileSync(join(target, 'added'), 'a');
     await unmount(target);
 
-    const names: string[] = [];
-    const reader = extract();
-    reader.on('entry', (header, stream, next) => {
-      names.push(header.name);
-      stream.on('end', () => next());
-      stream.resume();
-    });
     const { stream, diffId } = packDirectory(s.upperDir('ctr'), { upper: true });
-    await pipeline(stream, reader);
+    const names = (await readTarEntries(stream)).map((e) => e.header.name);
     expect(names).toEqual(['added', 'opt/', 'opt/.wh.new']);
     expect(await diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await listChanges(s.upperDir('ctr'), s.lowerDirs('ctr'))).toEqual([

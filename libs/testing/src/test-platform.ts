@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformDown, platformUp, readRegistryAuth, REPO_ROOT, secretsOf, type PlatformOptions, type PlatformSettings } from '@berth/platform';
+import { runCommand } from '@berth/subprocess';
 import { tempDir, type TempDir } from './temp-dir.js';
 
 export interface CliResult {
@@ -33,7 +34,7 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
  * failed test.
  */
 export async function startTestPlatform(
-  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort'> = {},
+  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel' | 'nodeName' | 'labels'> = {},
 ): Promise<TestPlatform> {
   const dir: TempDir = tempDir('berth-e2e-');
   let settings: PlatformSettings;
@@ -45,22 +46,10 @@ export async function startTestPlatform(
     throw err;
   }
   const env = { ...process.env, BERTH_HOST: settings.apiAddress };
-  const berth: TestPlatform['berth'] = (args, options = {}) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(BERTH_CLI, args, { env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr });
-      });
-      if (options.input !== undefined) child.stdin.end(options.input);
-      else child.stdin.end();
-    });
+  const berth: TestPlatform['berth'] = async (args, options = {}) => {
+    const res = await runCommand(BERTH_CLI, args, { env: { ...env, ...options.env }, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+    return { code: res.code, stdout: res.stdout.toString(), stderr: res.stderr.toString() };
+  };
   const stop = async () => {
     try {
       const ids = (await berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
@@ -75,7 +64,7 @@ export async function startTestPlatform(
 }
 
 async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Promise<void> {
-  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {});
+  if (settings) await platformDown({ dataRoot: settings.dataRoot }).catch(() => {}); // already down, or never up: the sweep below cleans up either way
   sweepContainers(dir.path);
   dir.remove();
 }

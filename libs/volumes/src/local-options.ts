@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
 import { InternalError, InvalidArgumentError } from '@berth/errors';
+import { runCommand } from '@berth/subprocess';
 
 /**
  * The options of Docker's `local` volume driver (`--opt type=tmpfs --opt device=tmpfs --opt o=size=64m`,
@@ -43,10 +43,8 @@ export function parseLocalOptions(options: Record<string, string>): LocalMountOp
 /** Mounts `options` on `target` (`mount -t type -o o device target`). InternalError with mount's message. */
 export async function mountLocal(options: LocalMountOptions, target: string): Promise<void> {
   const args = ['-t', options.type, ...(options.o ? ['-o', options.o] : []), '--', options.device, target];
-  await new Promise<void>((resolve, reject) => {
-    execFile('mount', args, (err, _stdout, stderr) => {
-      if (err) reject(new InternalError(`error while mounting volume '${target}': ${(stderr || err.message).trim()}`));
-      else resolve();
-    });
-  });
+  const res = await runCommand('mount', args).catch((err: Error) => ({ code: -1, stderr: err.message }));
+  if (res.code !== 0) {
+    throw new InternalError(`error while mounting volume '${target}': ${res.stderr.toString().trim() || `mount exited with ${res.code}`}`);
+  }
 }

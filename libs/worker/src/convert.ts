@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '@berth/errors';
 import type * as pb from '@berth/proto';
 import type { Mount } from '@berth/snapshots';
-import type { Lease, LeaseResource, LeaseResourceType, SnapshotKind, TaskRequest, WorkerImage, WorkerSnapshotInfo } from './worker.js';
+import type { Lease, LeaseResource, LeaseResourceType, SnapshotKind, TaskMount, TaskRequest, WorkerImage, WorkerSnapshotInfo } from './worker.js';
 
 export function mountToProto(m: Mount): pb.SnapshotMount {
   return { type: m.type, source: m.source, target: m.target ?? '', options: m.options, cwd: m.cwd ?? '' };
@@ -69,7 +69,7 @@ export function taskRequestToProto(request: TaskRequest): pb.RunTaskRequest {
     cwd: request.cwd ?? '',
     user: request.user ?? '',
     network: request.network ?? 'host',
-    mounts: (request.mounts ?? []).map((m) => ({ source: m.source, destination: m.destination, readOnly: m.readOnly ?? false })),
+    mounts: (request.mounts ?? []).map((m) => ({ source: m.source, destination: m.destination, readOnly: m.readOnly ?? false, type: m.type ?? 'bind', size: m.size ?? 0 })),
     script: request.script,
   };
 }
@@ -87,8 +87,20 @@ export function taskRequestFromProto(request: pb.RunTaskRequest): TaskRequest {
     ...(request.cwd ? { cwd: request.cwd } : {}),
     ...(request.user ? { user: request.user } : {}),
     network: request.network === 'none' ? 'none' : 'host',
-    mounts: request.mounts.map((m) => ({ source: m.source, destination: m.destination, readOnly: m.readOnly })),
+    mounts: request.mounts.map(taskMountFromProto),
     ...(request.script ? { script: { path: request.script.path, content: request.script.content } } : {}),
+  };
+}
+
+function taskMountFromProto(m: pb.TaskMount): TaskMount {
+  if (m.type !== '' && m.type !== 'bind' && m.type !== 'tmpfs') throw new InvalidArgumentError(`Invalid task mount type "${m.type}": expected bind or tmpfs`);
+  if (!m.destination.startsWith('/')) throw new InvalidArgumentError(`Invalid task mount destination "${m.destination}": expected an absolute path`);
+  return {
+    source: m.source,
+    destination: m.destination,
+    readOnly: m.readOnly,
+    ...(m.type === 'tmpfs' ? { type: 'tmpfs' as const } : {}),
+    ...(m.size > 0 ? { size: m.size } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import type { Lease, LeaseResource, LeaseResourceType } from './worker.js';
+import { silentLogger, type Logger } from '@berth/log';
 
 /**
  * Removes a resource no lease holds any more. `collect` says whether it was removed (false: kept,
@@ -25,7 +26,7 @@ export interface LeaseManagerOptions {
   file: string;
   collector: ResourceCollector;
   /** Where a failed collection is reported (the resource stays listed nowhere; the next sweep of its kind gets it). */
-  log?: (message: string, context: Record<string, unknown>) => void;
+  log?: Logger;
   now?: () => number;
 }
 
@@ -55,7 +56,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export class LeaseManager {
   readonly #db: Database.Database;
   readonly #collector: ResourceCollector;
-  readonly #log: NonNullable<LeaseManagerOptions['log']>;
+  readonly #log: Logger;
   readonly #now: () => number;
   #sweeper?: NodeJS.Timeout;
   #sweeping?: Promise<unknown>;
@@ -80,7 +81,7 @@ export class LeaseManager {
       );
       CREATE INDEX IF NOT EXISTS lease_resources_by_resource ON lease_resources(type, id);`);
     this.#collector = options.collector;
-    this.#log = options.log ?? (() => undefined);
+    this.#log = options.log ?? silentLogger;
     this.#now = options.now ?? Date.now;
   }
 
@@ -176,7 +177,7 @@ export class LeaseManager {
   startSweeper(intervalMs: number): void {
     const sweep = () => {
       this.#sweeping ??= this.collectExpired()
-        .catch((err) => this.#log('Cannot collect expired leases', { err: (err as Error).message }))
+        .catch((err) => this.#log.warn({ err }, 'Cannot collect expired leases'))
         .finally(() => (this.#sweeping = undefined));
     };
     sweep();
@@ -204,14 +205,14 @@ export class LeaseManager {
       try {
         await this.#collector.collect(r, scope);
       } catch (err) {
-        this.#log('Cannot collect a resource of an ended lease', { lease: lease.id, [r.type]: r.id, err: (err as Error).message });
+        this.#log.warn({ lease: lease.id, [r.type]: r.id, err }, 'Cannot collect a resource of an ended lease');
       }
     };
     for (const r of tasks) await collect(r);
     try {
       await this.#collector.release?.(lease);
     } catch (err) {
-      this.#log('Cannot release the mounts of an ended lease', { lease: lease.id, err: (err as Error).message });
+      this.#log.warn({ lease: lease.id, err }, 'Cannot release the mounts of an ended lease');
     }
     for (const r of rest) await collect(r);
   }

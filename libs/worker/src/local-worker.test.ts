@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContentStore } from '@berth/content';
 import { FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { ImageStore } from '@berth/images';
+import { tarBuffer } from '@berth/layers';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ConmonRuntime } from '@berth/runtime';
 import { mountAll, mountPoints, OverlaySnapshotter } from '@berth/snapshots';
@@ -55,12 +55,7 @@ afterAll(async () => {
 
 /** A one-layer rootfs tar that no other image of the host has (a file named by the time). */
 async function uniqueLayer(): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: `built-${Date.now()}.txt`, mode: 0o644 }, 'a layer a build made too\n');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  return tarBuffer([{ header: { name: `built-${Date.now()}.txt`, mode: 0o644 }, body: Buffer.from('a layer a build made too\n') }]);
 }
 
 describe('leases', () => {

@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import type { BlobSource, ContentStore } from '@berth/content';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
+import type { Logger } from '@berth/log';
 import type { ImageRecord, ImageStore } from '@berth/images';
 import { mountAll, type OverlaySnapshotter, unmount } from '@berth/snapshots';
 import { HostCollector } from './host-collector.js';
@@ -37,7 +38,7 @@ export interface LocalWorkerOptions {
     pull(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;
     push(ref: string, auth?: Credentials): AsyncIterable<TransferEvent>;
   };
-  log?: (message: string, context: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /**
@@ -176,7 +177,10 @@ export class LocalWorker implements BuildWorker {
         const bundle = join(tasksDir, id);
         const rootfs = join(bundle, 'rootfs');
         try {
-          await mkdir(rootfs, { recursive: true });
+          // Only root reads the bundle: its config.json holds the step's environment (a secret's `env=` too).
+          await mkdir(tasksDir, { recursive: true });
+          await mkdir(bundle, { mode: 0o700 });
+          await mkdir(rootfs);
           await mountAll(await snapshotter.mounts(request.snapshot), rootfs);
           try {
             return await runTask(runtime, {

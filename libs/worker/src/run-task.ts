@@ -1,4 +1,4 @@
-import { lstat, mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ConmonRuntime, generateSpec, type OciMount, readLogs, resolveUser, securePath } from '@berth/runtime';
 import type { TaskMount } from './worker.js';
@@ -21,7 +21,7 @@ export interface RunTaskOptions {
   user?: string;
   /** A script to provide read-only at `path` (mode 0755), e.g. a `RUN <<EOF` body starting with `#!`. */
   script?: { path: string; content: string };
-  /** Host directories bound in (RUN cache mounts); missing mount points are made and removed after. */
+  /** Host directories and files bound in, and tmpfs (RUN --mount); missing mount points are made and removed after. */
   mounts?: TaskMount[];
   /** Use the host's network (default) or none. */
   network?: 'host' | 'none';
@@ -46,7 +46,7 @@ export async function runTask(runtime: TaskRuntime, options: RunTaskOptions): Pr
   const mounts: OciMount[] = [];
   // Only bind over files the image has: a mountpoint the runtime creates would end up in the layer.
   for (const file of ['/etc/resolv.conf', '/etc/hosts']) {
-    const st = await lstat(await securePath(options.rootfs, file)).catch(() => undefined);
+    const st = await lstat(await securePath(options.rootfs, file)).catch(() => undefined); // missing: undefined
     if (st?.isFile()) mounts.push({ destination: file, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
   if (options.script) {
@@ -54,10 +54,17 @@ export async function runTask(runtime: TaskRuntime, options: RunTaskOptions): Pr
     await writeFile(file, options.script.content, { mode: 0o755 });
     mounts.push({ destination: options.script.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
-  const created: string[] = [];
+  const created: MountPoint[] = [];
   try {
     for (const m of options.mounts ?? []) {
-      created.push(...(await makeMountPoint(options.rootfs, m.destination)));
+      if (m.type === 'tmpfs') {
+        created.push(...(await makeMountPoint(options.rootfs, m.destination, 'dir')));
+        const size = m.size ? [`size=${m.size}`] : [];
+        mounts.push({ destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...size, m.readOnly ? 'ro' : 'rw'] });
+        continue;
+      }
+      const kind = (await lstat(m.source)).isDirectory() ? 'dir' : 'file';
+      created.push(...(await makeMountPoint(options.rootfs, m.destination, kind)));
       mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
     }
     const spec = generateSpec({
@@ -75,9 +82,9 @@ export async function runTask(runtime: TaskRuntime, options: RunTaskOptions): Pr
     await writeFile(join(options.bundle, 'config.json'), JSON.stringify(spec));
     return await runToExit(runtime, options);
   } finally {
-    for (const dir of created.reverse()) {
-      // Not empty (the command wrote into the mount point itself, under the mount): it stays.
-      await rmdir(dir).catch(() => undefined);
+    for (const point of created.reverse()) {
+      // A directory that is not empty (the command wrote into the mount point itself, under the mount) stays.
+      await (point.file ? rm(point.path, { force: true }) : rmdir(point.path)).catch(() => undefined);
     }
   }
 }
@@ -111,16 +118,30 @@ async function runToExit(runtime: TaskRuntime, options: RunTaskOptions): Promise
   }
 }
 
-/** Creates the missing directories of `target` inside `rootfs`; returns those it made, outermost first. */
-async function makeMountPoint(rootfs: string, target: string): Promise<string[]> {
-  const made: string[] = [];
+interface MountPoint {
+  path: string;
+  file?: boolean;
+}
+
+/**
+ * Creates the missing parts of `target` inside `rootfs` (directories, and an empty file last for a
+ * file mount); returns those it made, outermost first.
+ */
+async function makeMountPoint(rootfs: string, target: string, kind: 'dir' | 'file'): Promise<MountPoint[]> {
+  const made: MountPoint[] = [];
   let rel = '';
-  for (const part of target.split('/').filter(Boolean)) {
+  const parts = target.split('/').filter(Boolean);
+  for (const [i, part] of parts.entries()) {
     rel += `/${part}`;
     const host = await securePath(rootfs, rel);
-    if (await lstat(host).catch(() => undefined)) continue;
-    await mkdir(host, { mode: 0o755 });
-    made.push(host);
+    if (await lstat(host).catch(() => undefined)) continue; // missing: undefined
+    if (kind === 'file' && i === parts.length - 1) {
+      await writeFile(host, '', { mode: 0o644, flag: 'wx' });
+      made.push({ path: host, file: true });
+    } else {
+      await mkdir(host, { mode: 0o755 });
+      made.push({ path: host });
+    }
   }
   return made;
 }

@@ -133,10 +133,14 @@ export interface WorkerImages {
 }
 
 export interface TaskMount {
-  /** Host directory. */
+  /** Host directory or file (a bind); empty for a tmpfs. */
   source: string;
   destination: string;
   readOnly?: boolean;
+  /** Default `bind`. */
+  type?: 'bind' | 'tmpfs';
+  /** tmpfs size in bytes; default the kernel's. */
+  size?: number;
 }
 
 export interface TaskRequest {

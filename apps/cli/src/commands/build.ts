@@ -11,6 +11,7 @@ import { type ContextFile, contextFileToProto, listContext, packFiles } from '@b
 import { applyLayer } from '@berth/layers';
 import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
+import { parseBuildContext, parseSecret, readSecret } from '../build-inputs.js';
 import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
 import { channelCredentials } from '../clients.js';
@@ -105,7 +106,7 @@ export async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegist
     let domain = key.replace(/^https?:\/\//, '').split('/')[0]!;
     if (['index.docker.io', 'registry-1.docker.io'].includes(domain)) domain = 'docker.io';
     if (out.some((a) => a.server === domain)) continue;
-    const credentials = await config.get(domain).catch(() => undefined);
+    const credentials = await config.get(domain).catch(() => undefined); // no saved credentials: anonymous
     if (credentials) out.push({ server: domain, auth: credentials });
   }
   return out;
@@ -118,7 +119,7 @@ async function outputSink(ctx: CommandContext, spec: OutputSpec): Promise<{ writ
     await mkdir(dir, { recursive: true });
     const stream = new PassThrough();
     const applying = applyLayer(dir, stream, { whiteouts: 'remove' });
-    applying.catch(() => undefined);
+    applying.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
     return {
       write: (chunk) => writeTo(stream, chunk),
       end: async () => {
@@ -192,7 +193,29 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     cacheTo,
     cacheFrom,
     contextKey: '',
+    network: str(p, 'network'),
+    extraHosts: list(p, 'add-host'),
+    platform: str(p, 'platform'),
+    secrets: [],
+    buildContexts: [],
   };
+  if (list(p, 'ssh').length > 0) {
+    throw new StatusError('ERROR: --ssh is not supported: Berth does not forward an SSH agent to builds (pass a key with --secret instead)', 1);
+  }
+  for (const spec of list(p, 'secret')) {
+    const source = parseSecret(spec, ctx.io.env);
+    options.secrets.push({ id: source.id, value: await readSecret(source, ctx.io.env) });
+  }
+  // Named local contexts are sent as tars after the main context, in this order.
+  const namedDirs: Array<{ name: string; dir: string }> = [];
+  for (const spec of list(p, 'build-context')) {
+    const named = await parseBuildContext(spec);
+    if ('image' in named) options.buildContexts.push({ name: named.name, image: `docker-image://${named.image}` });
+    else {
+      options.buildContexts.push({ name: named.name, image: '' });
+      namedDirs.push(named);
+    }
+  }
 
   let context: AsyncIterable<Buffer>;
   // File sync of a directory context: its listing, sent after the options.
@@ -212,7 +235,7 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
   } else {
     const dir = resolve(contextArg);
-    const st = await stat(dir).catch(() => undefined);
+    const st = await stat(dir).catch(() => undefined); // missing: undefined
     if (!st?.isDirectory()) throw new StatusError(`ERROR: unable to prepare context: path "${contextArg}" not found`, 1);
     let dockerfileRel: string | undefined = 'Dockerfile';
     if (fileArg === '-') {
@@ -262,6 +285,14 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     for await (const chunk of context) {
       for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'context', value: chunk.subarray(i, i + chunkSize) } });
     }
+    // Named local contexts follow the main one, whole, in the order of the options.
+    for (const named of namedDirs) {
+      const files = await listContext(named.dir, { patterns: await ignorePatterns(named.dir), keep: ['.dockerignore'] });
+      await write({ input: { $case: 'namedContext', value: { name: named.name, data: Buffer.alloc(0) } } });
+      for await (const chunk of packFiles(named.dir, files)) {
+        for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'namedContext', value: { name: named.name, data: chunk.subarray(i, i + chunkSize) } } });
+      }
+    }
     call.end();
   })();
   sending.catch(() => call.cancel());
@@ -308,7 +339,7 @@ export async function* contextStream(dir: string, dockerfileRel?: string): Async
 /** The patterns of `<Dockerfile>.dockerignore` (beside a Dockerfile inside the context), else `.dockerignore`. */
 async function ignorePatterns(dir: string, dockerfileRel?: string): Promise<IgnorePattern[]> {
   for (const name of [...(dockerfileRel ? [`${dockerfileRel}.dockerignore`] : []), '.dockerignore']) {
-    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
+    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined); // missing: undefined
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];

@@ -9,10 +9,10 @@ import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
 import { timeFlag } from '../time-flags.js';
-import { FormatError, renderListing, resolveFormat } from '../table-format.js';
-import { Template, TemplateError } from '../template.js';
+import { renderListing, resolveFormat } from '../table-format.js';
 import { humanSize } from '../units.js';
-import { confirm, forEachObject, goJson, out, toFilters, writeChunks } from './shared.js';
+import { inspectEach } from './inspect-each.js';
+import { confirm, forEachObject, out, toFilters, writeChunks } from './shared.js';
 
 /** Container commands that are one gRPC call per container, and the listings (ps, inspect, stats, logs…). */
 
@@ -203,51 +203,19 @@ async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = f
  * then `Error: No such object: x` for each one missing, exit 1 if any was missing.
  */
 async function inspectObjects(ctx: CommandContext, p: ParsedArgs, kinds: Kind[], missing: (name: string) => string): Promise<number> {
-  const format = str(p, 'format');
-  let template: Template | undefined;
-  if (format && format !== 'json') {
-    try {
-      template = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-    } catch (err) {
-      if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-      throw err;
-    }
-  }
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  let rendered = '';
-  for (const name of p.args) {
-    let object: unknown;
-    let failure: string | undefined;
-    for (const kind of kinds) {
-      try {
-        object = await inspectOne(ctx, kind, name, p.values.size === true);
-        break;
-      } catch (err) {
-        if (!isBerthError(err)) throw err;
-        if (!(err instanceof NotFoundError)) {
-          failure = daemonMessage(err, ctx.host);
-          break;
+  return inspectEach(ctx, p, {
+    fetch: async (name) => {
+      for (const kind of kinds) {
+        try {
+          return await inspectOne(ctx, kind, name, p.values.size === true);
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
         }
       }
-    }
-    if (object === undefined) {
-      errors.push(failure ?? missing(name));
-      continue;
-    }
-    found.push(object);
-    if (template) {
-      try {
-        rendered += template.execute(object) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-        throw err;
-      }
-    }
-  }
-  out(ctx, template ? rendered : `${goJson(found)}\n`);
-  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
-  return 0;
+      throw new NotFoundError(missing(name));
+    },
+    errorLine: (err, name) => (err instanceof NotFoundError ? missing(name) : daemonMessage(err, ctx.host)),
+  });
 }
 
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {

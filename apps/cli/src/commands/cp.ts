@@ -147,11 +147,11 @@ async function copyToContainer(ctx: CommandContext, o: CopyOptions): Promise<num
   const c = client(ctx, 'containers');
   const srcPath = o.srcPath === '-' ? '-' : resolveLocalPath(o.srcPath);
   const dstInfo: CopyInfo = { path: o.dstPath, exists: false, isDir: false, rebaseName: '' };
-  let dst = await statPath(c, o.container, o.dstPath).catch(() => undefined);
+  let dst = await statPath(c, o.container, o.dstPath).catch(() => undefined); // no such path in the container: created
   if (dst && dst.mode & goModeSymlink) {
     // A destination that is a symlink is written through (the platform resolved it in the container).
     dstInfo.path = dst.linkTarget;
-    dst = await statPath(c, o.container, dst.linkTarget).catch(() => undefined);
+    dst = await statPath(c, o.container, dst.linkTarget).catch(() => undefined); // a dangling link: its target is created
   }
   if (dst) {
     if (dst.mode & goModeType & ~goModeDir) {

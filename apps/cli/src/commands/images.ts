@@ -8,6 +8,7 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
 import { humanSize } from '../units.js';
@@ -25,7 +26,18 @@ export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number
   const c = client(ctx, 'images');
   const filters = toFilters(list(p, 'filter'));
   if (p.args[0]) filters.push({ key: 'reference', value: p.args[0] });
-  const res = await unary(c, c.list, { all: bool(p, 'all'), filters });
+  if (bool(p, 'tree')) {
+    // docker 28's checks, in its order.
+    if (bool(p, 'quiet')) throw new StatusError('--quiet is not yet supported with --tree', 1);
+    if (bool(p, 'no-trunc')) throw new StatusError('--no-trunc is not yet supported with --tree', 1);
+    if (bool(p, 'digests')) throw new StatusError('--show-digests is not yet supported with --tree', 1);
+    if (str(p, 'format')) throw new StatusError('--format is not yet supported with --tree', 1);
+    const res = await unary(c, c.list, { all: bool(p, 'all'), filters, manifests: true });
+    const stdout = ctx.io.stdout as { isTTY?: boolean; columns?: number };
+    out(ctx, renderImageTree(res.images, stdout.isTTY ? (stdout.columns ?? 80) : 80));
+    return 0;
+  }
+  const res = await unary(c, c.list, { all: bool(p, 'all'), filters, manifests: false });
   const digests = bool(p, 'digests');
   const trunc = !bool(p, 'no-trunc');
   const source = resolveFormat({

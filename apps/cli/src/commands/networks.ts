@@ -1,13 +1,14 @@
 import { unary, type NetworkSummary } from '@berth/proto';
-import { isBerthError, NotFoundError } from '@berth/errors';
+import { NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
-import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
-import { FieldContext, Template, TemplateError } from '../template.js';
+import { headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { FieldContext } from '../template.js';
 import { goTimeString } from '../units.js';
-import { confirm, forEachObject, goJson, out, toFilters } from './shared.js';
+import { inspectEach } from './inspect-each.js';
+import { confirm, forEachObject, out, toFilters } from './shared.js';
 
 /** `berth network create | ls | inspect | rm | prune | connect | disconnect` and `berth port`. */
 
@@ -92,45 +93,13 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
-function compileTemplate(format: string): Template | undefined {
-  if (!format || format === 'json') return undefined;
-  try {
-    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-  } catch (err) {
-    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-    throw err;
-  }
-}
-
 /** docker network inspect: the networks found as a JSON array (or the template per network), then the errors. */
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const template = compileTemplate(str(p, 'format'));
   const c = client(ctx, 'networks');
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  let rendered = '';
-  for (const id of p.args) {
-    let network: unknown;
-    try {
-      network = JSON.parse((await unary(c, c.inspect, { id })).json) as unknown;
-    } catch (err) {
-      if (!isBerthError(err)) throw err;
-      errors.push(err instanceof NotFoundError ? `Error: No such network: ${id}` : daemonMessage(err, ctx.host));
-      continue;
-    }
-    found.push(network);
-    if (template) {
-      try {
-        rendered += template.execute(network) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-        throw err;
-      }
-    }
-  }
-  out(ctx, template ? rendered : `${goJson(found)}\n`);
-  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
-  return 0;
+  return inspectEach(ctx, p, {
+    fetch: async (id) => JSON.parse((await unary(c, c.inspect, { id })).json) as unknown,
+    errorLine: (err, id) => (err instanceof NotFoundError ? `Error: No such network: ${id}` : daemonMessage(err, ctx.host)),
+  });
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {

@@ -205,6 +205,11 @@ function isNoSuchImage(err: unknown): boolean {
   return isBerthError(err) && err.kind === 'not-found' && (err.code === 'NO_SUCH_IMAGE' || err.message.startsWith('No such image'));
 }
 
+/** `--node`, `--constraint`: the gateway's placement hints for the create call (placement-metadata.ts). */
+function setPlacement(ctx: CommandContext, p: ParsedArgs): void {
+  ctx.placement = { node: (p.values.node as string | undefined) ?? '', constraints: (p.values.constraint as string[] | undefined) ?? [] };
+}
+
 async function createContainer(
   ctx: CommandContext,
   spec: ContainerSpec,
@@ -237,6 +242,7 @@ async function createContainer(
 }
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  setPlacement(ctx, p);
   const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
   out(ctx, `${id}\n`);
   return 0;
@@ -249,6 +255,7 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
  */
 export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const detach = bool(p, 'detach');
+  setPlacement(ctx, p);
   const spec = containerSpec(ctx, p, { detach });
   if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
   const id = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });

@@ -73,7 +73,7 @@ export async function search(ctx: CommandContext, p: ParsedArgs): Promise<number
   const slash = term.indexOf('/');
   if (slash > 0 && /[.:]|^localhost$/.test(term.slice(0, slash))) {
     const domain = parseReference(`${term.slice(0, slash)}/x`).domain;
-    const credentials = await new DockerConfig(undefined, ctx.io.env).get(domain).catch(() => undefined);
+    const credentials = await new DockerConfig(undefined, ctx.io.env).get(domain).catch(() => undefined); // no saved credentials: anonymous
     if (credentials) registryAuth = { username: credentials.username, password: credentials.password };
   }
   const c = client(ctx, 'images');

@@ -98,7 +98,7 @@ export async function writeChunks(ctx: CommandContext, chunks: AsyncIterable<{ d
     await rename(temp, output);
   } catch (err) {
     file.destroy();
-    await unlink(temp).catch(() => undefined);
+    await unlink(temp).catch(() => undefined); // never created, or gone: the write's error is what is reported
     throw err;
   }
 }

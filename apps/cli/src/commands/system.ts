@@ -6,8 +6,7 @@ import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { dfDefaultTable, dfHeader, dfRow } from '../row-contexts.js';
-import { FormatError, renderListing, resolveFormat } from '../table-format.js';
-import { Template, TemplateError } from '../template.js';
+import { compileFormat as template, executeFormat as execute, renderListing, resolveFormat } from '../table-format.js';
 import { timeFlag } from '../time-flags.js';
 import { rfc3339NanoFixed } from '../units.js';
 import { errOut, out } from './shared.js';
@@ -18,24 +17,6 @@ const str = (p: ParsedArgs, name: string) => p.values[name] as string;
 const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 const apiVersion = 'berth.v1';
-
-function template(format: string): Template {
-  try {
-    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-  } catch (err) {
-    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-    throw err;
-  }
-}
-
-function execute(t: Template, data: unknown): string {
-  try {
-    return t.execute(data);
-  } catch (err) {
-    if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-    throw err;
-  }
-}
 
 export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'system');

@@ -1,13 +1,13 @@
 import { unary, type Volume } from '@berth/proto';
-import { isBerthError } from '@berth/errors';
-import { daemonMessage, StatusError } from '../cli-errors.js';
+import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
-import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
-import { FieldContext, Template, TemplateError } from '../template.js';
+import { headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { FieldContext } from '../template.js';
 import { humanSize } from '../units.js';
-import { confirm, forEachObject, goJson, out, toFilters } from './shared.js';
+import { inspectEach } from './inspect-each.js';
+import { confirm, forEachObject, out, toFilters } from './shared.js';
 
 /** `berth volume create | ls | inspect | rm | prune` (docker's volume commands). */
 
@@ -83,42 +83,8 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** docker volume inspect: the volumes found as a JSON array (or the template per volume), then the errors. */
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const format = str(p, 'format');
-  let template: Template | undefined;
-  if (format && format !== 'json') {
-    try {
-      template = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-    } catch (err) {
-      if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-      throw err;
-    }
-  }
   const c = client(ctx, 'volumes');
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  let rendered = '';
-  for (const name of p.args) {
-    let volume: unknown;
-    try {
-      volume = JSON.parse((await unary(c, c.inspect, { name })).json) as unknown;
-    } catch (err) {
-      if (!isBerthError(err)) throw err;
-      errors.push(daemonMessage(err, ctx.host));
-      continue;
-    }
-    found.push(volume);
-    if (template) {
-      try {
-        rendered += template.execute(volume) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new FormatError(`template parsing error: ${err.message}`);
-        throw err;
-      }
-    }
-  }
-  out(ctx, template ? rendered : `${goJson(found)}\n`);
-  if (errors.length > 0) throw new StatusError(errors.join('\n'), 1);
-  return 0;
+  return inspectEach(ctx, p, { fetch: async (name) => JSON.parse((await unary(c, c.inspect, { name })).json) as unknown });
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {

@@ -39,6 +39,7 @@ export async function attachProject(ctx: CommandContext, s: ComposeSession, o: A
 
   const stopAll = (kill: boolean): Promise<void> => {
     const quiet = { ...s, progress: () => undefined };
+    // stopping on Ctrl-C: a container already gone is stopped
     const running = o.all.map((c) => (kill ? s.engine.killContainer(c.id).catch(() => undefined) : stopContainer(quiet, c, { timeout: o.timeout }).catch(() => undefined)));
     return Promise.all(running).then(() => undefined);
   };
@@ -65,6 +66,7 @@ export async function attachProject(ctx: CommandContext, s: ComposeSession, o: A
   await Promise.all(
     o.attached.map(async (c) => {
       const logs = streamLogs(ctx, printer, { id: c.id, label: label(c) }, { follow: true, since: o.since, timestamps: o.timestamps, signal: controller.signal });
+      // aborted (Ctrl-C) or the container removed: nothing to report
       const code = await s.engine.waitContainer(c.id, { signal: controller.signal }).catch(() => undefined);
       await logs.catch(() => undefined); // the log ends with the container; its errors change nothing here
       if (code === undefined || controller.signal.aborted) return;

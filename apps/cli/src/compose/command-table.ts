@@ -1,4 +1,4 @@
-import type { CommandDef, Handler } from '../command-def.js';
+import { type CommandDef, type Handler, quietFlag } from '../command-def.js';
 import type { FlagSpec } from '../flags.js';
 
 /**
@@ -15,6 +15,7 @@ const lifecycle = () => import('./lifecycle.js');
 const execRun = () => import('./exec-run.js');
 const images = () => import('./images.js');
 const misc = () => import('./misc.js');
+const copy = () => import('./copy.js');
 
 const timeout: FlagSpec = { long: 'timeout', short: 't', type: 'int', description: 'Specify a shutdown timeout in seconds' };
 const pullFlag: FlagSpec = { long: 'pull', type: 'string', default: 'policy', description: 'Pull image before running ("always"|"missing"|"never"|"build")' };
@@ -83,7 +84,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'format', type: 'string', default: 'table', description: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\', \'TEMPLATE\'' },
       { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
       { long: 'orphans', type: 'bool', default: true, description: 'Include orphaned services (not declared by project)' },
-      { long: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
+      quietFlag('Only display IDs'),
       { long: 'services', type: 'bool', description: 'Display services' },
       { long: 'status', type: 'list', description: 'Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]' },
     ],
@@ -114,7 +115,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
       { long: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
       { long: 'push', type: 'bool', description: 'Push service images' },
-      { long: 'quiet', short: 'q', type: 'bool', description: "Don't print anything to STDOUT" },
+      quietFlag("Don't print anything to STDOUT"),
       { long: 'with-dependencies', type: 'bool', description: 'Also build dependencies (transitively)' },
     ],
     () => images().then((m) => m.build as Handler),
@@ -128,7 +129,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'ignore-pull-failures', type: 'bool', description: 'Pull what it can and ignores images with pull failures' },
       { long: 'include-deps', type: 'bool', description: 'Also pull services declared as dependencies' },
       { long: 'policy', type: 'string', description: 'Apply pull policy ("missing"|"always")' },
-      { long: 'quiet', short: 'q', type: 'bool', description: 'Pull without printing progress information' },
+      quietFlag('Pull without printing progress information'),
     ],
     () => images().then((m) => m.pull as Handler),
   ),
@@ -139,7 +140,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     [
       { long: 'ignore-push-failures', type: 'bool', description: 'Push what it can and ignores images with push failures' },
       { long: 'include-deps', type: 'bool', description: 'Also push images of services declared as dependencies' },
-      { long: 'quiet', short: 'q', type: 'bool', description: 'Push without printing progress information' },
+      quietFlag('Push without printing progress information'),
     ],
     () => images().then((m) => m.push as Handler),
   ),
@@ -149,7 +150,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     `[OPTIONS] ${services}`,
     [
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
-      { long: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
+      quietFlag('Only display IDs'),
     ],
     () => images().then((m) => m.images as Handler),
   ),
@@ -242,6 +243,19 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     () => misc().then((m) => m.port as Handler),
     { args: { min: 2, max: 2 } },
   ),
+  cp: cmd(
+    'cp',
+    'Copy files/folders between a service container and the local filesystem',
+    '[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tberth compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH',
+    [
+      { long: 'all', type: 'bool', description: 'Include containers created by the run command' },
+      { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
+      { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
+      { long: 'index', type: 'int', description: 'Index of the container if service has multiple replicas' },
+    ],
+    () => copy().then((m) => m.cp as Handler),
+    { args: { min: 2, max: 2 } },
+  ),
   ls: cmd(
     'ls',
     'List running compose projects',
@@ -250,7 +264,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped Compose projects' },
       { long: 'filter', type: 'filter', description: 'Filter output based on conditions provided' },
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
-      { long: 'quiet', short: 'q', type: 'bool', description: 'Only display project names' },
+      quietFlag('Only display project names'),
     ],
     () => listing().then((m) => m.ls as Handler),
     { args: { max: 0 } },

@@ -100,6 +100,7 @@ export function registryAdminService(storage: FilesystemStorage, options: AdminS
 
     garbageCollect: handleUnary<GarbageCollectRequest, GarbageCollectResponse>(async (request) => {
       const gracePeriodMs = request.grace === '' ? DEFAULT_GC_GRACE_MS : parseDuration(request.grace);
+      // the previous gc's failure was its caller's to report: only its end is waited for
       const run = gcRunning.catch(() => undefined).then(() => garbageCollect(storage.paths.root, { dryRun: request.dryRun, gracePeriodMs, log: options.log }));
       gcRunning = run;
       const result = await run;

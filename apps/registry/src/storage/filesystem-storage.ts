@@ -492,8 +492,8 @@ export class FilesystemStorage {
   /** Runs `fn` after every earlier call with the same key has settled (per-upload serialization). */
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(fn);
-    const tail = run.catch(() => undefined);
+    const run = previous.catch(() => undefined).then(fn); // the previous holder's failure is its own caller's: only its end is waited for
+    const tail = run.catch(() => undefined); // the chain only orders callers; each gets its own result from run
     this.locks.set(key, tail);
     try {
       return await run;

@@ -57,7 +57,7 @@ export async function readDockerfile(contextDir: string, path: string): Promise<
 export async function readIgnoreFile(contextDir: string, dockerfilePath?: string): Promise<{ path: string; patterns: IgnorePattern[] } | undefined> {
   const candidates = [...(dockerfilePath ? [`${posix.normalize(dockerfilePath)}.dockerignore`] : []), '.dockerignore'];
   for (const path of candidates) {
-    const text = await readFile(await securePath(contextDir, path), 'utf8').catch(() => undefined);
+    const text = await readFile(await securePath(contextDir, path), 'utf8').catch(() => undefined); // no such file in the context: no ignore file
     if (text !== undefined) return { path, patterns: parseDockerignore(text) };
   }
   return undefined;

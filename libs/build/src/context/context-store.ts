@@ -137,7 +137,7 @@ export class ContextStore {
         if (wanted.get(path.slice(0, i))?.type !== 'dir') throw new InvalidArgumentError(`Invalid context entry "${path}": its parent "${path.slice(0, i)}" is not a listed directory`);
       }
       const from = join(incoming, path);
-      const st = await lstat(from).catch(() => undefined);
+      const st = await lstat(from).catch(() => undefined); // missing: undefined
       if (!st || (f.type === 'file' ? !st.isFile() : !st.isSymbolicLink())) {
         throw new FailedPreconditionError(`The client did not send "${path}" of the context (it may have changed during the build)`);
       }

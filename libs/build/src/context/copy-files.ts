@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
-import { applyLayer } from '@berth/layers';
+import { pathMatch } from '@berth/glob';
 import { securePath } from '@berth/runtime';
 import { valueExcerpt } from '../located.js';
+import { extractArchive, isTarArchive } from './local-archive.js';
 
 /** One file, directory or symlink a COPY/ADD takes, and where it lands relative to the destination. */
 export interface CopyEntry {
@@ -20,6 +18,9 @@ export interface CopyEntry {
   /** Downloaded (ADD <url>): never unpacked. */
   remote?: boolean;
 }
+
+const exclude = { what: 'COPY --exclude pattern' };
+const source = { what: 'COPY source pattern' };
 
 export interface ResolveSourcesOptions {
   /** Sources come from the build context: a path climbing out of it is refused. */
@@ -44,9 +45,9 @@ export async function resolveSources(root: string, sources: string[], options: R
     const matches = await expandGlob(root, segments);
     const kept = [];
     for (const name of matches) {
-      if (options.excludes?.some((p) => globMatch(p, name))) continue;
+      if (options.excludes?.some((p) => pathMatch(p, name, exclude))) continue;
       const path = await securePath(root, name);
-      const st = await lstat(path).catch(() => undefined);
+      const st = await lstat(path).catch(() => undefined); // missing: undefined
       if (!st) continue;
       kept.push({ path, name: name || '.', isDirectory: st.isDirectory() });
     }
@@ -67,35 +68,11 @@ async function expandGlob(root: string, segments: string[]): Promise<string[]> {
       }
       const dir = await securePath(root, base);
       const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names.sort()) if (globMatch(segment, name)) next.push(base ? `${base}/${name}` : name);
+      for (const name of names.sort()) if (pathMatch(segment, name, source)) next.push(base ? `${base}/${name}` : name);
     }
     current = next;
   }
   return current;
-}
-
-/** Go's filepath.Match for one pattern against one name (`*` does not cross `/`). */
-export function globMatch(pattern: string, name: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith('^')) body = '!' + body.slice(1);
-      re += body.startsWith('!') ? `[^${body.slice(1).replace(/\\/g, '\\\\')}]` : `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += '\\' + pattern[++i];
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(re + '$').test(name);
 }
 
 /** What a checksum reads of a tree: the file system, or what the builder knows of a synced context. */
@@ -152,7 +129,7 @@ export interface CopyIntoOptions {
   keepOwner?: boolean;
   /** Mode for every file and directory copied (`--chmod`). */
   mode?: number;
-  /** ADD: extract local tar archives (plain, gzip, bzip2, xz) instead of copying them. */
+  /** ADD: extract local tar archives (plain, gzip, bzip2, xz) instead of copying them; other files are copied as they are. */
   extractArchives?: boolean;
 }
 
@@ -167,7 +144,7 @@ export async function copyInto(rootfs: string, entries: CopyEntry[], options: Co
   const destIsDir = options.dest.endsWith('/') || entries.length > 1;
   const destPath = posix.normalize(options.dest);
   for (const entry of entries) {
-    if (options.extractArchives && !entry.isDirectory && !entry.remote && (await isArchive(entry.path))) {
+    if (options.extractArchives && !entry.isDirectory && !entry.remote && (await isTarArchive(entry.path))) {
       const target = await securePath(rootfs, destPath);
       await mkdirOwned(rootfs, destPath, options);
       await extractArchive(entry.path, target);
@@ -179,7 +156,7 @@ export async function copyInto(rootfs: string, entries: CopyEntry[], options: Co
       continue;
     }
     let target = destPath;
-    const existing = await lstat(await securePath(rootfs, destPath)).catch(() => undefined);
+    const existing = await lstat(await securePath(rootfs, destPath)).catch(() => undefined); // missing: undefined
     if (destIsDir || existing?.isDirectory()) {
       await mkdirOwned(rootfs, destPath, options);
       target = posix.join(destPath, posix.basename(entry.name));
@@ -197,7 +174,7 @@ async function mkdirOwned(rootfs: string, path: string, options: CopyIntoOptions
   for (const part of parts) {
     current = posix.join(current, part);
     const host = await securePath(rootfs, current);
-    const st = await lstat(host).catch(() => undefined);
+    const st = await lstat(host).catch(() => undefined); // missing: undefined
     if (st?.isDirectory()) continue;
     if (st) await rm(host, { recursive: true, force: true });
     await mkdir(host, { mode: 0o755 });
@@ -215,7 +192,7 @@ async function copyTree(source: string, rootfs: string, dest: string, options: C
     return;
   }
   const target = await securePath(rootfs, dest);
-  const existing = await lstat(target).catch(() => undefined);
+  const existing = await lstat(target).catch(() => undefined); // missing: undefined
   const uid = options.owner?.uid ?? (options.keepOwner ? st.uid : 0);
   const gid = options.owner?.gid ?? (options.keepOwner ? st.gid : 0);
   if (st.isDirectory()) {
@@ -239,41 +216,4 @@ async function copyTree(source: string, rootfs: string, dest: string, options: C
   await lchown(target, uid, gid);
   await chmod(target, options.mode ?? st.mode & 0o7777);
   await utimes(target, st.atime, st.mtime);
-}
-
-/** Whether the file starts like a tar archive, plain or compressed with gzip, bzip2 or xz. */
-export async function isArchive(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    const h = head.subarray(0, bytesRead);
-    if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return true;
-    if (h.length >= 3 && h.subarray(0, 3).toString('latin1') === 'BZh') return true;
-    if (h.length >= 6 && h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-    return h.length >= 262 && h.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Unpacks a local tar archive onto `target` with the layer applier's path safety (nothing lands
- * outside `target`); gzip is decompressed in process, bzip2 and xz by the host's tools.
- */
-async function extractArchive(archive: string, target: string): Promise<void> {
-  const handle = await open(archive, 'r');
-  const head = Buffer.alloc(6);
-  await handle.read(head, 0, 6, 0);
-  await handle.close();
-  let stream: Readable;
-  let tool: ReturnType<typeof spawn> | undefined;
-  if (head[0] === 0x1f && head[1] === 0x8b) stream = createReadStream(archive).pipe(createGunzip());
-  else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head[0] === 0xfd) {
-    const command = head[0] === 0xfd ? 'xz' : 'bzip2';
-    tool = spawn(command, ['-dc', archive], { stdio: ['ignore', 'pipe', 'ignore'] });
-    stream = tool.stdout!;
-  } else stream = createReadStream(archive);
-  await applyLayer(target, stream, { whiteouts: 'remove' });
-  if (tool && tool.exitCode === null) await new Promise((r) => tool!.once('close', r));
 }

@@ -1,15 +1,19 @@
 import { BerthError, NotFoundError } from '@berth/errors';
 import { currentPlatform, type Descriptor, type ImageConfig, type ImageManifest, parseReference, type Reference } from '@berth/oci';
 import { NO_REGISTRY_ACCESS, type TransferEvent, type WorkerImage } from '@berth/worker';
-import { baseKey } from '../cache/cache-key.js';
+import { baseKey, cacheKey } from '../cache/cache-key.js';
+import { checksumEntries } from '../context/copy-files.js';
 import type { StageBase } from '../frontend/build-graph.js';
 import { authFor, type BuildRun } from './build-run.js';
-import type { StageState } from './stage-state.js';
+import { directoryLayer } from './snapshots.js';
+import { EPOCH, HISTORY_COMMENT, type StageState } from './stage-state.js';
 import { followTransfer } from './transfer-progress.js';
 import { valueExcerpt } from '../located.js';
 
 /** An image of the host's store, parsed. */
 export interface ResolvedImage {
+  /** The reference it was resolved from, when not the name written (a `--build-context name=docker-image://ref`). */
+  ref?: string;
   id: string;
   names: string[];
   created: string;
@@ -72,9 +76,49 @@ export async function resolveBase(
     layers: [...image.manifest.layers],
     key: baseKey(image),
     layerSizes: new Map(),
-    title: image.names.find((n) => !n.includes('@')) ?? image.id,
+    title: writtenName(image.ref ?? base.name, image.id),
     id: image.id,
   };
+}
+
+/**
+ * `FROM name` where `--build-context name=DIR`: the directory's files as the one layer of an
+ * otherwise empty image (BuildKit makes the directory the stage's root filesystem). Its key is a
+ * checksum of the files, so the steps after it are cached while they do not change.
+ */
+export async function contextBase(run: BuildRun, name: string, dir: string): Promise<BaseState> {
+  const platform = currentPlatform();
+  const checksum = await checksumEntries([{ path: dir, name: '.', isDirectory: true }], { withOwner: false });
+  const layer = await directoryLayer(run, dir);
+  return {
+    config: {
+      architecture: platform.architecture,
+      os: platform.os,
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created: EPOCH, created_by: `context ${name}`, comment: HISTORY_COMMENT }],
+    },
+    layers: [layer.descriptor],
+    key: cacheKey('', 'FROM-CONTEXT', checksum),
+    layerSizes: new Map([[layer.diffId, layer.size]]),
+    title: name,
+    id: `context:${name}`,
+  };
+}
+
+/**
+ * A base image's name as the progress shows it: the name written (after ARG expansion), completed
+ * as BuildKit does (`busybox` → `docker.io/library/busybox:latest`), never another tag of the same
+ * image; an image id stays as written.
+ */
+export function writtenName(name: string, id: string): string {
+  const hex = /^(?:sha256:)?([a-f0-9]{12,64})$/.exec(name)?.[1];
+  if (hex && id.startsWith(`sha256:${hex}`)) return name;
+  try {
+    return parseReference(name, { defaultTag: true }).toString();
+  } catch {
+    return name; // an image id
+  }
 }
 
 /**

@@ -42,7 +42,19 @@ export interface BuildRun {
   pending: Array<Promise<void>>;
   executed: number;
   cached: number;
+  /** `--build-context` names: a directory received from the client, or an image reference. */
+  namedContexts: Map<string, NamedContext>;
+  /** `--secret` values by id, for `RUN --mount=type=secret`. */
+  secrets: Map<string, Buffer>;
+  /** The network of RUN steps (`--network`): the host's, or none. */
+  network: 'host' | 'none';
+  /** `--add-host` entries (`ip\thost`), and the /etc/hosts file made of them for RUN steps. */
+  extraHosts: string[];
+  hostsFile?: string;
 }
+
+/** A named build context: `--build-context name=DIR` or `name=docker-image://ref`. */
+export type NamedContext = { kind: 'dir'; dir: string } | { kind: 'image'; ref: string };
 
 /** Credentials for the registry of a reference's domain, if the request has some. */
 export function authFor(run: BuildRun, domain: string): Credentials | undefined {

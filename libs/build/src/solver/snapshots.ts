@@ -101,3 +101,9 @@ export async function measureDiff(upper: string): Promise<{ diffId: string; size
   for await (const chunk of packed.stream) size += (chunk as Buffer).length;
   return { diffId: await packed.diffId, size };
 }
+
+/** A directory of the builder (a named build context) as a layer, stored under the build's lease. */
+export async function directoryLayer(run: BuildRun, dir: string): Promise<IngestedLayer> {
+  const ingester = { ingest: (source: Parameters<typeof run.worker.content.ingest>[0]) => run.worker.content.ingest(source, { lease: run.lease }) };
+  return ingestLayer(ingester, packDirectory(dir).stream);
+}

@@ -1,11 +1,12 @@
 import { type Instruction, parseOnbuildTriggers } from '@berth/dockerfile';
+import { InvalidArgumentError } from '@berth/errors';
 import { stageByRef, stageNode, type StageNode, stepKind } from '../frontend/build-graph.js';
-import { at, located } from '../located.js';
+import { at, located, valueExcerpt } from '../located.js';
 import { copyStep } from '../steps/copy-step.js';
 import { metadataStep } from '../steps/metadata-step.js';
 import { runStep } from '../steps/run-step.js';
 import { workdirStep } from '../steps/workdir-step.js';
-import { type BaseState, resolveBase, resolveOrPull, type ResolvedImage } from './base-image.js';
+import { type BaseState, contextBase, resolveBase, resolveOrPull, type ResolvedImage } from './base-image.js';
 import type { BuildRun } from './build-run.js';
 import { StageEnv } from './stage-env.js';
 import { EPOCH, type StageState } from './stage-state.js';
@@ -38,7 +39,13 @@ export class Solver {
   image(name: string): Promise<ResolvedImage> {
     let image = this.#images.get(name);
     if (!image) {
-      image = resolveOrPull(this.#run, name);
+      // A named context (`--build-context name=docker-image://ref`) stands for the image it names.
+      const named = this.#run.namedContexts.get(name);
+      if (named?.kind === 'dir') {
+        // Only FROM takes a directory as a base (contextBase); an image is asked for elsewhere (ONBUILD's base, say).
+        return Promise.reject(new InvalidArgumentError(`build context "${valueExcerpt(name)}" is a local directory, not an image`));
+      }
+      image = named?.kind === 'image' ? resolveOrPull(this.#run, named.ref).then((i) => ({ ...i, ref: named.ref })) : resolveOrPull(this.#run, name);
       this.#images.set(name, image);
     }
     return image;
@@ -61,7 +68,11 @@ export class Solver {
     for (const p of started) p.catch(() => undefined); // awaited below; this only marks them handled meanwhile
     let base: BaseState;
     try {
-      base = await resolveBase(run, node.base, { stage: (i) => this.stage(i), image: (n) => this.image(n) });
+      const named = node.base.kind === 'image' ? run.namedContexts.get(node.base.name) : undefined;
+      base =
+        named?.kind === 'dir'
+          ? await contextBase(run, (node.base as { name: string }).name, named.dir)
+          : await resolveBase(run, node.base, { stage: (i) => this.stage(i), image: (n) => this.image(n) });
     } catch (err) {
       throw located(run.file, from, err);
     }
@@ -117,7 +128,7 @@ export class Solver {
       case 'workdir':
         return workdirStep(run, state, (ins as Extract<Instruction, { kind: 'WORKDIR' }>).path, env);
       case 'run':
-        return runStep(run, state, ins as Extract<Instruction, { kind: 'RUN' }>, env);
+        return runStep(run, state, ins as Extract<Instruction, { kind: 'RUN' }>, env, this);
       case 'copy':
         return copyStep(run, state, ins as Extract<Instruction, { kind: 'COPY' | 'ADD' }>, env, this);
     }

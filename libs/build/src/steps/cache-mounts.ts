@@ -29,7 +29,7 @@ export async function prepareCacheMounts(
     const target = posix.resolve(options.cwd || '/', rawTarget);
     const id = m.id ? options.expand(m.id) : target;
     const dir = join(root, createHash('sha256').update(id).digest('hex').slice(0, 32));
-    if (!(await lstat(dir).catch(() => undefined))) {
+    if (!(await lstat(dir).catch(() => undefined))) { // missing: undefined
       await mkdir(root, { recursive: true });
       const mode = m.mode ? parseOctal(options.expand(m.mode)) : 0o755;
       const uid = parseId(m.uid ? options.expand(m.uid) : '0', 'uid');

@@ -2,25 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { expandHeredoc, type Instruction } from '@berth/dockerfile';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
-import type { Descriptor } from '@berth/oci';
+import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { resolveUser } from '@berth/runtime';
 import { cacheKey } from '../cache/cache-key.js';
 import { checksumEntries, type CopyEntry, copyInto, fileDigest, resolveSources } from '../context/copy-files.js';
-import { refuseSelfCopy, stageByRef } from '../frontend/build-graph.js';
 import type { StepEnv } from '../frontend/step-env.js';
 import { valueExcerpt } from '../located.js';
-import type { ResolvedImage } from '../solver/base-image.js';
 import type { BuildRun } from '../solver/build-run.js';
-import { mountView } from '../solver/snapshots.js';
 import { normalizeKeyword, type StageState } from '../solver/stage-state.js';
+import { fromRoot, type FromSources } from './from-source.js';
 import { layerStep } from './layer-step.js';
 
-/** Where `COPY --from` finds other stages and images (the solver, which builds each once). */
-export interface CopySources {
-  stage(index: number): Promise<StageState>;
-  image(name: string): Promise<ResolvedImage>;
-}
+/** Where `COPY --from` finds other stages and images. */
+export type CopySources = FromSources;
 
 /**
  * COPY and ADD: the sources come from the context, another stage or an image (`--from`), heredocs
@@ -43,29 +37,9 @@ export async function copyStep(
   const excludes = ins.excludes.map((e) => env.word(e));
   const from = ins.kind === 'COPY' && ins.from ? env.word(ins.from) : undefined;
 
-  // Where the sources come from: the context, another stage, or an image.
-  let sourceRoot = run.contextDir;
-  let release = async () => undefined as void;
-  let fromKey = '';
-  if (from) {
-    refuseSelfCopy(state.stage, from);
-    const fromStage = stageByRef(run.graph.dockerfile, from, state.stage.index);
-    let layers: { diffIds: string[]; layers: Descriptor[] };
-    if (fromStage) {
-      const s = await sources.stage(fromStage.index);
-      layers = { diffIds: s.config.rootfs.diff_ids, layers: s.layers };
-      fromKey = s.key;
-    } else {
-      const image = await sources.image(from).catch((err) => {
-        throw err instanceof NotFoundError ? new NotFoundError(`COPY --from="${valueExcerpt(from)}": no stage or image of that name`, { cause: err }) : err;
-      });
-      layers = { diffIds: image.config.rootfs.diff_ids, layers: image.manifest.layers };
-      fromKey = image.id;
-    }
-    const view = await mountView(run, layers.diffIds, layers.layers);
-    sourceRoot = view.path;
-    release = view.release;
-  }
+  // Where the sources come from: the context, another stage, a named context or an image.
+  const source = await fromRoot(run, state, from, { sources, what: 'COPY --from' });
+  const sourceRoot = source.root;
   try {
     // Heredoc sources become files of a scratch directory, named after their delimiter.
     const entries: CopyEntry[] = [];
@@ -80,25 +54,25 @@ export async function copyStep(
     const local: string[] = [];
     const remote: string[] = [];
     for (const s of paths) (ins.kind === 'ADD' && /^https?:\/\//.test(s) ? remote : local).push(s);
-    if (local.length > 0) entries.push(...(await resolveSources(sourceRoot, local, { context: !from, excludes })));
+    if (local.length > 0) entries.push(...(await resolveSources(sourceRoot, local, { context: source.context, excludes })));
     for (const url of remote) entries.push(await download(run, url, ins.kind === 'ADD' ? ins.checksum : undefined));
 
-    const checksum = await checksumEntries(entries, { withOwner: Boolean(from), ...(!from && run.contextReader ? { reader: run.contextReader } : {}) });
-    const key = cacheKey(state.key, ins.kind, JSON.stringify({ sources: paths, dest, chown, chmod, excludes, from: fromKey }), checksum);
+    const checksum = await checksumEntries(entries, { withOwner: !source.context, ...(!from && run.contextReader ? { reader: run.contextReader } : {}) });
+    const key = cacheKey(state.key, ins.kind, JSON.stringify({ sources: paths, dest, chown, chmod, excludes, from: source.key }), checksum);
     const title = normalizeKeyword(ins.original.split('\n')[0]!, ins.kind);
     const extract = ins.kind === 'ADD' && (ins.unpack ?? true);
     await layerStep(run, state, { title, key, createdBy: `${title} # buildkit`, mount: true }, async ({ rootfs }) => {
-      const owner = chown ? await resolveUser(rootfs, chown) : undefined;
+      const owner = chown ? await chownOwner(rootfs, chown) : undefined;
       await copyInto(rootfs, entries, {
         dest,
         ...(owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {}),
-        keepOwner: Boolean(from),
+        keepOwner: !source.context,
         ...(chmod !== undefined ? { mode: chmod } : {}),
         extractArchives: extract,
       });
     });
   } finally {
-    await release();
+    await source.release();
   }
 }
 
@@ -118,6 +92,16 @@ async function download(run: BuildRun, url: string, checksum?: string): Promise<
     if (digest !== checksum) throw new InvalidArgumentError(`digest mismatch for "${valueExcerpt(url)}": expected "${valueExcerpt(checksum)}", got "${digest}"`);
   }
   return { path, name, isDirectory: false, remote: true };
+}
+
+/**
+ * The owner `--chown` names, as BuildKit resolves it: a user name (and a group) through the
+ * image's /etc/passwd and /etc/group; a numeric uid with no group gets gid = uid (BuildKit's
+ * `UserOpt_ByID`, buildah too), not the passwd entry's group.
+ */
+export async function chownOwner(rootfs: string, chown: string): Promise<{ uid: number; gid: number }> {
+  const owner = await resolveUser(rootfs, chown);
+  return /^\d+$/.test(chown) ? { uid: owner.uid, gid: owner.uid } : { uid: owner.uid, gid: owner.gid };
 }
 
 function parseMode(text: string): number {

@@ -120,6 +120,21 @@ export interface AgentAnnouncement {
   address: string;
   version: string;
   startedAt: number;
+  /** The node's labels and capacity (multi-host placement); absent from agents before it. */
+  node?: NodeResources | undefined;
+}
+
+export interface NodeResources {
+  /** The node's labels (`platform up/join --label k=v`), which placement constraints match. */
+  labels: { [key: string]: string };
+  /** The host's capacity, which placement weighs reservations against. */
+  cpus: number;
+  memoryBytes: number;
+}
+
+export interface NodeResources_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseInfoRequest(): InfoRequest {
@@ -1461,7 +1476,7 @@ export const DfBuildCache: MessageFns<DfBuildCache> = {
 };
 
 function createBaseAgentAnnouncement(): AgentAnnouncement {
-  return { hostId: "", hostname: "", address: "", version: "", startedAt: 0 };
+  return { hostId: "", hostname: "", address: "", version: "", startedAt: 0, node: undefined };
 }
 
 export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
@@ -1480,6 +1495,9 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
     }
     if (message.startedAt !== 0) {
       writer.uint32(40).int64(message.startedAt);
+    }
+    if (message.node !== undefined) {
+      NodeResources.encode(message.node, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1537,6 +1555,14 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
             message.startedAt = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.node = NodeResources.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1564,6 +1590,7 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
         : isSet(object.started_at)
         ? globalThis.Number(object.started_at)
         : 0,
+      node: isSet(object.node) ? NodeResources.fromJSON(object.node) : undefined,
     };
   },
 
@@ -1584,6 +1611,9 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
     if (message.startedAt !== 0) {
       obj.startedAt = Math.round(message.startedAt);
     }
+    if (message.node !== undefined) {
+      obj.node = NodeResources.toJSON(message.node);
+    }
     return obj;
   },
 
@@ -1597,6 +1627,229 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
     message.address = object.address ?? "";
     message.version = object.version ?? "";
     message.startedAt = object.startedAt ?? 0;
+    message.node = (object.node !== undefined && object.node !== null)
+      ? NodeResources.fromPartial(object.node)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNodeResources(): NodeResources {
+  return { labels: {}, cpus: 0, memoryBytes: 0 };
+}
+
+export const NodeResources: MessageFns<NodeResources> = {
+  encode(message: NodeResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      NodeResources_LabelsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    if (message.cpus !== 0) {
+      writer.uint32(16).int32(message.cpus);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(24).int64(message.memoryBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeResources {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeResources();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = NodeResources_LabelsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.labels[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cpus = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.memoryBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeResources {
+    return {
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodeResources): unknown {
+    const obj: any = {};
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.cpus !== 0) {
+      obj.cpus = Math.round(message.cpus);
+    }
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeResources>, I>>(base?: I): NodeResources {
+    return NodeResources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeResources>, I>>(object: I): NodeResources {
+    const message = createBaseNodeResources();
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.cpus = object.cpus ?? 0;
+    message.memoryBytes = object.memoryBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseNodeResources_LabelsEntry(): NodeResources_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const NodeResources_LabelsEntry: MessageFns<NodeResources_LabelsEntry> = {
+  encode(message: NodeResources_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeResources_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeResources_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeResources_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: NodeResources_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeResources_LabelsEntry>, I>>(base?: I): NodeResources_LabelsEntry {
+    return NodeResources_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeResources_LabelsEntry>, I>>(object: I): NodeResources_LabelsEntry {
+    const message = createBaseNodeResources_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1684,6 +1937,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

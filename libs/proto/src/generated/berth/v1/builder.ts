@@ -67,6 +67,39 @@ export interface BuildOptions {
    * A stable name of the client's context directory (a hash of host and path).
    */
   contextKey: string;
+  /** The network of RUN steps (`--network`): "default" (the host's, as BuildKit's default), "host" or "none". */
+  network: string;
+  /** `--add-host`: "name:ip" lines added to /etc/hosts of RUN steps. */
+  extraHosts: string[];
+  /** `--platform`: the platform asked for ("linux/amd64"); empty: the host's. Only the host's is built. */
+  platform: string;
+  /** `--secret`: provided to `RUN --mount=type=secret` only (never in a layer, the cache key or a log). */
+  secrets: BuildSecret[];
+  /**
+   * `--build-context name=value`: a local directory (its files follow in `named_context` messages,
+   * after the main context) or `docker-image://ref`.
+   */
+  buildContexts: NamedBuildContext[];
+}
+
+export interface BuildSecret {
+  id: string;
+  value: Buffer;
+}
+
+export interface NamedBuildContext {
+  name: string;
+  /** "docker-image://ref" for an image; empty for a local directory sent as a tar in `named_context` messages. */
+  image: string;
+}
+
+/**
+ * A chunk of a named local context's tar, sent after the main context: all of one name (starting
+ * with an empty chunk), then all of the next, in the order of `build_contexts`.
+ */
+export interface NamedContextChunk {
+  name: string;
+  data: Buffer;
 }
 
 /** One entry of a synced context. */
@@ -97,10 +130,12 @@ export interface BuildRegistryAuth {
 }
 
 export interface BuildInput {
-  input: { $case: "options"; value: BuildOptions } | { $case: "context"; value: Buffer } | {
-    $case: "contextFiles";
-    value: ContextFiles;
-  } | undefined;
+  input:
+    | { $case: "options"; value: BuildOptions }
+    | { $case: "context"; value: Buffer }
+    | { $case: "contextFiles"; value: ContextFiles }
+    | { $case: "namedContext"; value: NamedContextChunk }
+    | undefined;
 }
 
 export interface BuildOutput {
@@ -246,6 +281,11 @@ function createBaseBuildOptions(): BuildOptions {
     cacheTo: [],
     cacheFrom: [],
     contextKey: "",
+    network: "",
+    extraHosts: [],
+    platform: "",
+    secrets: [],
+    buildContexts: [],
   };
 }
 
@@ -301,6 +341,21 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     }
     if (message.contextKey !== "") {
       writer.uint32(138).string(message.contextKey);
+    }
+    if (message.network !== "") {
+      writer.uint32(146).string(message.network);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(154).string(v!);
+    }
+    if (message.platform !== "") {
+      writer.uint32(162).string(message.platform);
+    }
+    for (const v of message.secrets) {
+      BuildSecret.encode(v!, writer.uint32(170).fork()).join();
+    }
+    for (const v of message.buildContexts) {
+      NamedBuildContext.encode(v!, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -454,6 +509,46 @@ export const BuildOptions: MessageFns<BuildOptions> = {
             message.contextKey = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.secrets.push(BuildSecret.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.buildContexts.push(NamedBuildContext.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -527,6 +622,21 @@ export const BuildOptions: MessageFns<BuildOptions> = {
         : isSet(object.context_key)
         ? globalThis.String(object.context_key)
         : "",
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      secrets: globalThis.Array.isArray(object?.secrets)
+        ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
+        : [],
+      buildContexts: globalThis.Array.isArray(object?.buildContexts)
+        ? object.buildContexts.map((e: any) => NamedBuildContext.fromJSON(e))
+        : globalThis.Array.isArray(object?.build_contexts)
+        ? object.build_contexts.map((e: any) => NamedBuildContext.fromJSON(e))
+        : [],
     };
   },
 
@@ -583,6 +693,21 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     if (message.contextKey !== "") {
       obj.contextKey = message.contextKey;
     }
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.secrets?.length) {
+      obj.secrets = message.secrets.map((e) => BuildSecret.toJSON(e));
+    }
+    if (message.buildContexts?.length) {
+      obj.buildContexts = message.buildContexts.map((e) => NamedBuildContext.toJSON(e));
+    }
     return obj;
   },
 
@@ -608,6 +733,266 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     message.cacheTo = object.cacheTo?.map((e) => e) || [];
     message.cacheFrom = object.cacheFrom?.map((e) => e) || [];
     message.contextKey = object.contextKey ?? "";
+    message.network = object.network ?? "";
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.platform = object.platform ?? "";
+    message.secrets = object.secrets?.map((e) => BuildSecret.fromPartial(e)) || [];
+    message.buildContexts = object.buildContexts?.map((e) => NamedBuildContext.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBuildSecret(): BuildSecret {
+  return { id: "", value: Buffer.alloc(0) };
+}
+
+export const BuildSecret: MessageFns<BuildSecret> = {
+  encode(message: BuildSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildSecret {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: BuildSecret): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildSecret>, I>>(base?: I): BuildSecret {
+    return BuildSecret.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildSecret>, I>>(object: I): BuildSecret {
+    const message = createBaseBuildSecret();
+    message.id = object.id ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseNamedBuildContext(): NamedBuildContext {
+  return { name: "", image: "" };
+}
+
+export const NamedBuildContext: MessageFns<NamedBuildContext> = {
+  encode(message: NamedBuildContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.image !== "") {
+      writer.uint32(18).string(message.image);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NamedBuildContext {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNamedBuildContext();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NamedBuildContext {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+    };
+  },
+
+  toJSON(message: NamedBuildContext): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NamedBuildContext>, I>>(base?: I): NamedBuildContext {
+    return NamedBuildContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NamedBuildContext>, I>>(object: I): NamedBuildContext {
+    const message = createBaseNamedBuildContext();
+    message.name = object.name ?? "";
+    message.image = object.image ?? "";
+    return message;
+  },
+};
+
+function createBaseNamedContextChunk(): NamedContextChunk {
+  return { name: "", data: Buffer.alloc(0) };
+}
+
+export const NamedContextChunk: MessageFns<NamedContextChunk> = {
+  encode(message: NamedContextChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NamedContextChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNamedContextChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NamedContextChunk {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: NamedContextChunk): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NamedContextChunk>, I>>(base?: I): NamedContextChunk {
+    return NamedContextChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NamedContextChunk>, I>>(object: I): NamedContextChunk {
+    const message = createBaseNamedContextChunk();
+    message.name = object.name ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1004,6 +1389,9 @@ export const BuildInput: MessageFns<BuildInput> = {
       case "contextFiles":
         ContextFiles.encode(message.input.value, writer.uint32(26).fork()).join();
         break;
+      case "namedContext":
+        NamedContextChunk.encode(message.input.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1045,6 +1433,14 @@ export const BuildInput: MessageFns<BuildInput> = {
             message.input = { $case: "contextFiles", value: ContextFiles.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.input = { $case: "namedContext", value: NamedContextChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1067,6 +1463,10 @@ export const BuildInput: MessageFns<BuildInput> = {
         ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.contextFiles) }
         : isSet(object.context_files)
         ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.context_files) }
+        : isSet(object.namedContext)
+        ? { $case: "namedContext", value: NamedContextChunk.fromJSON(object.namedContext) }
+        : isSet(object.named_context)
+        ? { $case: "namedContext", value: NamedContextChunk.fromJSON(object.named_context) }
         : undefined,
     };
   },
@@ -1079,6 +1479,8 @@ export const BuildInput: MessageFns<BuildInput> = {
       obj.context = base64FromBytes(message.input.value);
     } else if (message.input?.$case === "contextFiles") {
       obj.contextFiles = ContextFiles.toJSON(message.input.value);
+    } else if (message.input?.$case === "namedContext") {
+      obj.namedContext = NamedContextChunk.toJSON(message.input.value);
     }
     return obj;
   },
@@ -1104,6 +1506,12 @@ export const BuildInput: MessageFns<BuildInput> = {
       case "contextFiles": {
         if (object.input?.value !== undefined && object.input?.value !== null) {
           message.input = { $case: "contextFiles", value: ContextFiles.fromPartial(object.input.value) };
+        }
+        break;
+      }
+      case "namedContext": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "namedContext", value: NamedContextChunk.fromPartial(object.input.value) };
         }
         break;
       }
@@ -1552,7 +1960,8 @@ export type BuilderService = typeof BuilderService;
 export const BuilderService = {
   /**
    * The first message carries the options, the following ones the build context as a tar stream
-   * (plain or gzip; may be empty when the Dockerfile needs no context). The answer streams
+   * (plain or gzip; may be empty when the Dockerfile needs no context), then the named local
+   * contexts (`named_context`). The answer streams
    * progress lines in BuildKit's plain style and ends with the image id.
    */
   build: {
@@ -1581,7 +1990,8 @@ export const BuilderService = {
 export interface BuilderServer extends UntypedServiceImplementation {
   /**
    * The first message carries the options, the following ones the build context as a tar stream
-   * (plain or gzip; may be empty when the Dockerfile needs no context). The answer streams
+   * (plain or gzip; may be empty when the Dockerfile needs no context), then the named local
+   * contexts (`named_context`). The answer streams
    * progress lines in BuildKit's plain style and ends with the image id.
    */
   build: handleBidiStreamingCall<BuildInput, BuildOutput>;
@@ -1592,7 +2002,8 @@ export interface BuilderServer extends UntypedServiceImplementation {
 export interface BuilderClient extends Client {
   /**
    * The first message carries the options, the following ones the build context as a tar stream
-   * (plain or gzip; may be empty when the Dockerfile needs no context). The answer streams
+   * (plain or gzip; may be empty when the Dockerfile needs no context), then the named local
+   * contexts (`named_context`). The answer streams
    * progress lines in BuildKit's plain style and ends with the image id.
    */
   build(): ClientDuplexStream<BuildInput, BuildOutput>;

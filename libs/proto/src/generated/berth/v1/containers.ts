@@ -213,7 +213,7 @@ export interface ContainerSpec {
   cgroupnsMode: string;
   /** --group-add: group names (looked up in the container) or gids */
   groupAdd: string[];
-  /** --link: "NAME[:ALIAS]" (default bridge only) */
+  /** --link: "NAME[:ALIAS]" (legacy on the default bridge; a per-container DNS alias on a user-defined network) */
   links: string[];
   /** --log-driver / --log-opt; absent = json-file */
   logConfig?:
@@ -396,7 +396,11 @@ export interface ContainerSummary {
   ports: PortMapping[];
   networks: string[];
   /** Health (fields 40-49): "starting" | "healthy" | "unhealthy", "" without a healthcheck. */
-  health?: string | undefined;
+  health?:
+    | string
+    | undefined;
+  /** The node (host name) that runs it: filled in by the gateway (`ps --format {{.Node}}`). */
+  node?: string | undefined;
 }
 
 export interface ContainerSummary_LabelsEntry {
@@ -4418,6 +4422,7 @@ function createBaseContainerSummary(): ContainerSummary {
     ports: [],
     networks: [],
     health: undefined,
+    node: undefined,
   };
 }
 
@@ -4467,6 +4472,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     }
     if (message.health !== undefined) {
       writer.uint32(322).string(message.health);
+    }
+    if (message.node !== undefined) {
+      writer.uint32(402).string(message.node);
     }
     return writer;
   },
@@ -4607,6 +4615,14 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.health = reader.string();
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4667,6 +4683,7 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
         ? object.networks.map((e: any) => globalThis.String(e))
         : [],
       health: isSet(object.health) ? globalThis.String(object.health) : undefined,
+      node: isSet(object.node) ? globalThis.String(object.node) : undefined,
     };
   },
 
@@ -4723,6 +4740,9 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.health !== undefined) {
       obj.health = message.health;
     }
+    if (message.node !== undefined) {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -4754,6 +4774,7 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     message.ports = object.ports?.map((e) => PortMapping.fromPartial(e)) || [];
     message.networks = object.networks?.map((e) => e) || [];
     message.health = object.health ?? undefined;
+    message.node = object.node ?? undefined;
     return message;
   },
 };

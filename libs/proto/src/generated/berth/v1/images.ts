@@ -49,6 +49,8 @@ export interface ListImagesRequest {
   all: boolean;
   /** Docker's filters: dangling=true|false, reference=glob, label=k[=v], before=ref, since=ref. */
   filters: Filter[];
+  /** Fill `manifests` (docker's `manifests=1`, for `images --tree`). */
+  manifests: boolean;
 }
 
 export interface Filter {
@@ -66,11 +68,29 @@ export interface ImageSummary {
   labels: { [key: string]: string };
   containers: number;
   parentId: string;
+  /** With `manifests` asked for: the image manifests of the image (one: Berth keeps the host's platform). */
+  manifests: ImageManifestSummary[];
 }
 
 export interface ImageSummary_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** One platform's manifest of an image (docker's ImageManifestSummary). */
+export interface ImageManifestSummary {
+  /** The manifest's digest. */
+  id: string;
+  /** "linux/amd64", "linux/arm64/v8". */
+  platform: string;
+  /** Bytes on disk: the blobs and the unpacked layers. */
+  totalSize: number;
+  /** Bytes of the blobs (manifest, config, compressed layers). */
+  contentSize: number;
+  /** Containers using it. */
+  containers: number;
+  /** Whether every blob is in the store. */
+  available: boolean;
 }
 
 export interface ListImagesResponse {
@@ -578,7 +598,7 @@ export const ImageRef: MessageFns<ImageRef> = {
 };
 
 function createBaseListImagesRequest(): ListImagesRequest {
-  return { all: false, filters: [] };
+  return { all: false, filters: [], manifests: false };
 }
 
 export const ListImagesRequest: MessageFns<ListImagesRequest> = {
@@ -588,6 +608,9 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
     }
     for (const v of message.filters) {
       Filter.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.manifests !== false) {
+      writer.uint32(24).bool(message.manifests);
     }
     return writer;
   },
@@ -621,6 +644,14 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
             message.filters.push(Filter.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.manifests = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -637,6 +668,7 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
     return {
       all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
       filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
+      manifests: isSet(object.manifests) ? globalThis.Boolean(object.manifests) : false,
     };
   },
 
@@ -648,6 +680,9 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
     if (message.filters?.length) {
       obj.filters = message.filters.map((e) => Filter.toJSON(e));
     }
+    if (message.manifests !== false) {
+      obj.manifests = message.manifests;
+    }
     return obj;
   },
 
@@ -658,6 +693,7 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
     const message = createBaseListImagesRequest();
     message.all = object.all ?? false;
     message.filters = object.filters?.map((e) => Filter.fromPartial(e)) || [];
+    message.manifests = object.manifests ?? false;
     return message;
   },
 };
@@ -748,7 +784,17 @@ export const Filter: MessageFns<Filter> = {
 };
 
 function createBaseImageSummary(): ImageSummary {
-  return { id: "", repoTags: [], repoDigests: [], created: 0, size: 0, labels: {}, containers: 0, parentId: "" };
+  return {
+    id: "",
+    repoTags: [],
+    repoDigests: [],
+    created: 0,
+    size: 0,
+    labels: {},
+    containers: 0,
+    parentId: "",
+    manifests: [],
+  };
 }
 
 export const ImageSummary: MessageFns<ImageSummary> = {
@@ -776,6 +822,9 @@ export const ImageSummary: MessageFns<ImageSummary> = {
     }
     if (message.parentId !== "") {
       writer.uint32(66).string(message.parentId);
+    }
+    for (const v of message.manifests) {
+      ImageManifestSummary.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -860,6 +909,14 @@ export const ImageSummary: MessageFns<ImageSummary> = {
             message.parentId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.manifests.push(ImageManifestSummary.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -907,6 +964,9 @@ export const ImageSummary: MessageFns<ImageSummary> = {
         : isSet(object.parent_id)
         ? globalThis.String(object.parent_id)
         : "",
+      manifests: globalThis.Array.isArray(object?.manifests)
+        ? object.manifests.map((e: any) => ImageManifestSummary.fromJSON(e))
+        : [],
     };
   },
 
@@ -942,6 +1002,9 @@ export const ImageSummary: MessageFns<ImageSummary> = {
     if (message.parentId !== "") {
       obj.parentId = message.parentId;
     }
+    if (message.manifests?.length) {
+      obj.manifests = message.manifests.map((e) => ImageManifestSummary.toJSON(e));
+    }
     return obj;
   },
 
@@ -966,6 +1029,7 @@ export const ImageSummary: MessageFns<ImageSummary> = {
     );
     message.containers = object.containers ?? 0;
     message.parentId = object.parentId ?? "";
+    message.manifests = object.manifests?.map((e) => ImageManifestSummary.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1051,6 +1115,163 @@ export const ImageSummary_LabelsEntry: MessageFns<ImageSummary_LabelsEntry> = {
     const message = createBaseImageSummary_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseImageManifestSummary(): ImageManifestSummary {
+  return { id: "", platform: "", totalSize: 0, contentSize: 0, containers: 0, available: false };
+}
+
+export const ImageManifestSummary: MessageFns<ImageManifestSummary> = {
+  encode(message: ImageManifestSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.platform !== "") {
+      writer.uint32(18).string(message.platform);
+    }
+    if (message.totalSize !== 0) {
+      writer.uint32(24).int64(message.totalSize);
+    }
+    if (message.contentSize !== 0) {
+      writer.uint32(32).int64(message.contentSize);
+    }
+    if (message.containers !== 0) {
+      writer.uint32(40).int64(message.containers);
+    }
+    if (message.available !== false) {
+      writer.uint32(48).bool(message.available);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageManifestSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageManifestSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.contentSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.containers = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.available = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageManifestSummary {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      totalSize: isSet(object.totalSize)
+        ? globalThis.Number(object.totalSize)
+        : isSet(object.total_size)
+        ? globalThis.Number(object.total_size)
+        : 0,
+      contentSize: isSet(object.contentSize)
+        ? globalThis.Number(object.contentSize)
+        : isSet(object.content_size)
+        ? globalThis.Number(object.content_size)
+        : 0,
+      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
+      available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
+    };
+  },
+
+  toJSON(message: ImageManifestSummary): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.totalSize !== 0) {
+      obj.totalSize = Math.round(message.totalSize);
+    }
+    if (message.contentSize !== 0) {
+      obj.contentSize = Math.round(message.contentSize);
+    }
+    if (message.containers !== 0) {
+      obj.containers = Math.round(message.containers);
+    }
+    if (message.available !== false) {
+      obj.available = message.available;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageManifestSummary>, I>>(base?: I): ImageManifestSummary {
+    return ImageManifestSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageManifestSummary>, I>>(object: I): ImageManifestSummary {
+    const message = createBaseImageManifestSummary();
+    message.id = object.id ?? "";
+    message.platform = object.platform ?? "";
+    message.totalSize = object.totalSize ?? 0;
+    message.contentSize = object.contentSize ?? 0;
+    message.containers = object.containers ?? 0;
+    message.available = object.available ?? false;
     return message;
   },
 };

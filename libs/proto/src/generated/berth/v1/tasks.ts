@@ -19,13 +19,18 @@ import {
 } from "@grpc/grpc-js";
 
 /**
- * A host directory bind-mounted into the task (a RUN --mount=type=cache directory). A mount point
- * the image does not have is created for the run and removed afterwards (it is not in the layer).
+ * A host directory or file bind-mounted into the task (a RUN --mount=type=cache directory, a bind
+ * or a secret), or a tmpfs. A mount point the image does not have is created for the run (a file
+ * for a file source) and removed afterwards (it is not in the layer).
  */
 export interface TaskMount {
   source: string;
   destination: string;
   readOnly: boolean;
+  /** "bind" (default) or "tmpfs" (no source). */
+  type: string;
+  /** tmpfs size in bytes; 0: the kernel's default. */
+  size: number;
 }
 
 /** A file provided read-only at `path` (a `RUN <<EOF` script starting with `#!`). */
@@ -57,7 +62,7 @@ export interface RunTaskOutput {
 }
 
 function createBaseTaskMount(): TaskMount {
-  return { source: "", destination: "", readOnly: false };
+  return { source: "", destination: "", readOnly: false, type: "", size: 0 };
 }
 
 export const TaskMount: MessageFns<TaskMount> = {
@@ -70,6 +75,12 @@ export const TaskMount: MessageFns<TaskMount> = {
     }
     if (message.readOnly !== false) {
       writer.uint32(24).bool(message.readOnly);
+    }
+    if (message.type !== "") {
+      writer.uint32(34).string(message.type);
+    }
+    if (message.size !== 0) {
+      writer.uint32(40).int64(message.size);
     }
     return writer;
   },
@@ -111,6 +122,22 @@ export const TaskMount: MessageFns<TaskMount> = {
             message.readOnly = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -132,6 +159,8 @@ export const TaskMount: MessageFns<TaskMount> = {
         : isSet(object.read_only)
         ? globalThis.Boolean(object.read_only)
         : false,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
     };
   },
 
@@ -146,6 +175,12 @@ export const TaskMount: MessageFns<TaskMount> = {
     if (message.readOnly !== false) {
       obj.readOnly = message.readOnly;
     }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
     return obj;
   },
 
@@ -157,6 +192,8 @@ export const TaskMount: MessageFns<TaskMount> = {
     message.source = object.source ?? "";
     message.destination = object.destination ?? "";
     message.readOnly = object.readOnly ?? false;
+    message.type = object.type ?? "";
+    message.size = object.size ?? 0;
     return message;
   },
 };
@@ -625,6 +662,17 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -7,14 +7,24 @@ export interface CommandResult {
   stderr: Buffer;
 }
 
-/** Runs a program to completion, collecting its output; never rejects for a non-zero exit. */
-export function runCommand(
-  file: string,
-  args: string[],
-  options: { input?: Buffer | string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CommandResult> {
+export interface RunCommandOptions {
+  /** Written to the program's stdin, which is then closed (closed at once without it). */
+  input?: Buffer | string;
+  /** SIGKILL after this long; the result then has code 137. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * The one way the platform runs a host program and collects its output (`mount`, `ip`, `getfattr`,
+ * `ps`, `openssl`, `git`, …): runs `file args` to completion. Never rejects for a non-zero exit —
+ * the caller reads `code` and words its own error from `stderr`; rejects with the spawn error
+ * (ENOENT for a missing program) when the program cannot start.
+ */
+export function runCommand(file: string, args: string[], options: RunCommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -35,7 +45,7 @@ export function runCommand(
         stderr: Buffer.concat(err),
       });
     });
-    child.stdin.on('error', () => {});
+    child.stdin.on('error', () => {}); // EPIPE from a program that exits without reading: its exit code tells
     child.stdin.end(options.input);
   });
 }

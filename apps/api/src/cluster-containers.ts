@@ -1,0 +1,169 @@
+import type * as grpc from '@grpc/grpc-js';
+import { ConflictError } from '@berth/errors';
+import type { ClusterStore } from '@berth/events';
+import { warnOnFailure, type Logger } from '@berth/log';
+import {
+  ContainersService,
+  CreateContainerRequest,
+  forwardService,
+  handleUnary,
+  type AgentAnnouncement,
+  type ContainerSummary,
+  type CreateContainerResponse,
+  type Filter,
+  ListContainersRequest,
+  type ListContainersResponse,
+  type PruneContainersResponse,
+  type RemoveContainerRequest,
+  type StreamInput,
+  type CopyToInput,
+} from '@berth/proto';
+import { CONSTRAINT_METADATA, type ClusterRouter } from './cluster-router.js';
+import { bringImage } from './image-follow.js';
+import { choosePlacement, type PlacementCandidate } from './placement.js';
+import type { PlacementReservations } from './placement-reservations.js';
+
+/** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
+export interface NodeView {
+  availability(hostId: string): string;
+  labels(host: AgentAnnouncement): Record<string, string>;
+  /** Placements in progress (placement-reservations.ts). */
+  reservations: PlacementReservations;
+}
+
+const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
+const PROJECT_LABEL = 'com.docker.compose.project';
+const SERVICE_LABEL = 'com.docker.compose.service';
+
+/**
+ * The gateway's Containers service over the cluster: `Create` places the container (placement.ts:
+ * pinned node, constraints, spread), brings its image there (image-follow.ts) and records the
+ * placement in KV; `List` and `Prune` fan out to every live host and merge (each container with
+ * its `node`, and a `node=` filter); every other call goes to the host that has the container it
+ * names (ClusterRouter.locate), streams (exec, attach, copy-to) by their first message.
+ */
+export function clusterContainersService(o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger }): grpc.UntypedServiceImplementation {
+  const { router } = o;
+  const routeByRef = async (_method: string, call: { request?: unknown; metadata: grpc.Metadata }, first?: unknown): Promise<grpc.Client> => {
+    const ref = containerRef(call.request, first);
+    const [found] = await router.locate(ContainersService.inspect, { id: ref }, call.metadata);
+    return router.client(found!.host.address);
+  };
+  return {
+    ...forwardService(ContainersService, routeByRef, { routeByFirstMessage: true }),
+    create: handleUnary<CreateContainerRequest, CreateContainerResponse>(async (request, call) => {
+      const { id, warnings } = await placeContainer(o, request, call.metadata);
+      return { id, warnings };
+    }),
+    list: handleUnary<ListContainersRequest, ListContainersResponse>(async (request) => ({ containers: await listContainers(router, request) })),
+    prune: handleUnary(async (request) => {
+      const answers = await router.fanOut<PruneContainersResponse>(ContainersService.prune, request, { timeoutMs: 60_000 });
+      const ok = answers.filter((a) => a.result !== undefined).map((a) => a.result!);
+      return { deleted: ok.flatMap((r) => r.deleted), spaceReclaimed: ok.reduce((n, r) => n + r.spaceReclaimed, 0) };
+    }),
+    remove: handleUnary<RemoveContainerRequest, object>(async (request, call) => {
+      const [found] = await router.locate(ContainersService.inspect, { id: request.id }, call.metadata);
+      const id = (JSON.parse((found!.result as { json: string }).json) as { Id: string }).Id;
+      await router.call(found!.host, ContainersService.remove, request, { timeoutMs: 60_000 });
+      // Not waited for: a remove must not wait for NATS (it may be down; the record is then stale,
+      // and a stale record only names a container that is gone).
+      void o.store.deletePlacement(id).catch(warnOnFailure(o.log, { container: id }, 'Cannot forget the placement of a container'));
+      return {};
+    }),
+  } as grpc.UntypedServiceImplementation;
+}
+
+/** The container a request names: its `id`, an exec's or attach's `container`, a copy's target. */
+function containerRef(request: unknown, first: unknown): string {
+  const r = request as { id?: unknown } | undefined;
+  if (typeof r?.id === 'string') return r.id;
+  const input = (first as StreamInput | CopyToInput | undefined)?.input;
+  if (input?.$case === 'exec' || input?.$case === 'attach') return input.value.container;
+  if (input?.$case === 'spec') return input.value.id;
+  return '';
+}
+
+/**
+ * Places and creates one container (`run`, `create`, compose, a lost host's container again): the
+ * name must be free on every live host; placement chooses among the live hosts that answered; the
+ * image is brought there; the placement is recorded in KV (with the request, to create it again).
+ */
+export async function placeContainer(
+  o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger },
+  request: CreateContainerRequest,
+  metadata: grpc.Metadata,
+): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
+  const { router } = o;
+  const spec = request.spec;
+  const hosts = await router.live();
+  const listedAt = Date.now();
+  const lists = await router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
+  const name = spec?.name ?? '';
+  for (const a of lists) {
+    const taken = a.result?.containers.find((c) => c.names.some((n) => n.replace(/^\//, '') === name));
+    if (name !== '' && taken) {
+      throw new ConflictError(
+        `Conflict. The container name "/${name}" is already in use by container "${taken.id}"${hosts.length > 1 ? ` on node "${a.host.hostname}"` : ''}. You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+  }
+  const project = spec?.labels[PROJECT_LABEL];
+  const service = spec?.labels[SERVICE_LABEL];
+  const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
+  const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
+    .filter((a) => a.result !== undefined)
+    .map((a) => ({
+      host: a.host,
+      hostId: a.host.hostId,
+      hostname: a.host.hostname,
+      labels: o.nodes.labels(a.host),
+      availability: o.nodes.availability(a.host.hostId),
+      containers: a.result!.containers.length + o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).all,
+      sameService:
+        (service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) +
+        o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).sameService,
+    }));
+  const node = metadata.get('berth-node')[0];
+  const constraints = metadata.get(CONSTRAINT_METADATA).map(String);
+  const chosen = choosePlacement(candidates, { node: typeof node === 'string' ? node : undefined, constraints }) as PlacementCandidate & { host: AgentAnnouncement };
+  // No await between the choice and the reservation: creates side by side see each other's.
+  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey);
+  let created: CreateContainerResponse;
+  try {
+    await bringImage(router, chosen.host, spec?.image ?? '', o.log);
+    created = await router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+  } finally {
+    release();
+  }
+  // Not waited for: a create must not wait for NATS (down, the container runs but is not rescheduled
+  // if its host dies before the record is written).
+  void o.store
+    .putPlacement({
+      id: created.id,
+      name,
+      hostId: chosen.hostId,
+      request: Buffer.from(CreateContainerRequest.encode(request).finish()).toString('base64'),
+      restart: RESTARTING_POLICIES.has(spec?.restartPolicy?.name ?? ''),
+      createdAt: Date.now(),
+    })
+    .catch(warnOnFailure(o.log, { container: created.id, host: chosen.hostname }, 'Cannot record the placement of a container'));
+  return { ...created, hostId: chosen.hostId, hostname: chosen.hostname };
+}
+
+/**
+ * `ps` over the cluster: every live host's list (a `node=` filter, by name or id, keeps some hosts
+ * and is not sent on), each container with its node, newest first, then `-n`/`-l` over the merge.
+ * A host that does not answer is left out (its containers are not listed) and logged by the caller.
+ */
+export async function listContainers(router: ClusterRouter, request: ListContainersRequest): Promise<ContainerSummary[]> {
+  const nodeFilter = request.filters.filter((f: Filter) => f.key === 'node').map((f) => f.value);
+  const rest = request.filters.filter((f: Filter) => f.key !== 'node');
+  const hosts = (await router.live()).filter((h) => nodeFilter.length === 0 || nodeFilter.some((v) => v === h.hostname || h.hostId.startsWith(v)));
+  const answers = await router.fanOut<ListContainersResponse>(ContainersService.list, { ...request, filters: rest }, { hosts });
+  const merged = answers
+    .filter((a) => a.result !== undefined)
+    .flatMap((a) => a.result!.containers.map((c) => ({ ...c, node: a.host.hostname })))
+    .sort((a, b) => b.created - a.created || a.id.localeCompare(b.id));
+  const limit = request.latest ? 1 : request.limit > 0 ? request.limit : 0;
+  return limit > 0 ? merged.slice(0, limit) : merged;
+}

@@ -1,0 +1,59 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ClusterStore, PlacementRecord } from '@berth/events';
+import { ContainersService, CreateContainerRequest, ListContainersRequest, type AgentAnnouncement, type ListContainersResponse } from '@berth/proto';
+import type { Logger } from '@berth/log';
+import { placeContainer, type NodeView } from './cluster-containers.js';
+import type { ClusterRouter } from './cluster-router.js';
+import type { NodeKeeperEvents } from './node-keeper.js';
+
+/**
+ * What happens when a host is lost and when it comes back (node-keeper.ts tells):
+ * - down: every container placed there (placement records in KV) that has a restart policy or
+ *   belongs to a Compose project is created again, with the same request and name, on a live host
+ *   placement chooses (its image brought there), and started; the record then names the new
+ *   container and host.
+ * - back: the containers it still has whose name now runs elsewhere (moved while it was down) are
+ *   stopped and removed from it, so a name runs once in the cluster.
+ */
+export function reschedulingEvents(o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger }): NodeKeeperEvents {
+  const { router, store, log } = o;
+  return {
+    async onDown(hostId) {
+      const placements = (await store.placements()).filter((p) => p.hostId === hostId && (p.restart || isCompose(p)));
+      await Promise.all(placements.map((p) => move(p)));
+    },
+    async onUp(host: AgentAnnouncement) {
+      const placements = await store.placements();
+      const here = new Set(placements.filter((p) => p.hostId === host.hostId).map((p) => p.id));
+      const elsewhere = new Map(placements.filter((p) => p.hostId !== host.hostId && p.name !== '').map((p) => [p.name, p]));
+      const list = await router.call<ListContainersResponse>(host, ContainersService.list, ListContainersRequest.fromPartial({ all: true }));
+      for (const c of list.containers) {
+        const name = c.names[0]?.replace(/^\//, '') ?? '';
+        if (here.has(c.id) || !elsewhere.has(name)) continue;
+        await router.call(host, ContainersService.remove, { id: c.id, force: true, volumes: false }, { timeoutMs: 30_000 });
+        log.info({ container: c.id, name, host: host.hostname }, 'Removed a container from a host back after being down: it runs on another host now');
+      }
+    },
+  };
+
+  async function move(p: PlacementRecord): Promise<void> {
+    const started = Date.now();
+    try {
+      const request = CreateContainerRequest.decode(Buffer.from(p.request, 'base64'));
+      const created = await placeContainer(o, request, new grpc.Metadata());
+      await router.call((await router.live()).find((h) => h.hostId === created.hostId)!, ContainersService.start, { id: created.id }, { timeoutMs: 60_000 });
+      await store.deletePlacement(p.id);
+      log.info({ container: p.id, name: p.name, replacement: created.id, host: created.hostname, ms: Date.now() - started }, 'Rescheduled a container of a lost host');
+    } catch (err) {
+      log.error({ container: p.id, name: p.name, err }, 'Cannot reschedule a container of a lost host');
+    }
+  }
+}
+
+function isCompose(p: PlacementRecord): boolean {
+  try {
+    return CreateContainerRequest.decode(Buffer.from(p.request, 'base64')).spec?.labels['com.docker.compose.project'] !== undefined;
+  } catch {
+    return false; // an undecodable record is not moved
+  }
+}

@@ -1,0 +1,98 @@
+import { unary, type Node } from '@berth/proto';
+import { StatusError } from '../cli-errors.js';
+import { client } from '../clients.js';
+import type { CommandContext } from '../context.js';
+import type { ParsedArgs } from '../flags.js';
+import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { FieldContext } from '../template.js';
+import { humanSize } from '../units.js';
+import { goJson, out } from './shared.js';
+
+/** `berth node ls | inspect | update | rm`. */
+
+const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
+const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
+
+export const nodeDefaultTable = 'table {{.ID}}\t{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.Containers}}\t{{.CPU}}\t{{.Memory}}\t{{.Labels}}';
+
+const header = headerContext('*formatter.nodeContext', {
+  ID: 'ID',
+  Hostname: 'HOSTNAME',
+  Status: 'STATUS',
+  Availability: 'AVAILABILITY',
+  Containers: 'CONTAINERS',
+  CPU: 'CPU',
+  Memory: 'MEMORY',
+  Labels: 'LABELS',
+  Address: 'ADDRESS',
+});
+
+function nodeRow(n: Node): FieldContext {
+  return new FieldContext('*formatter.nodeContext', {
+    ID: () => n.id,
+    Hostname: () => n.hostname,
+    Status: () => n.status,
+    Availability: () => n.availability,
+    Containers: () => (n.status === 'ready' ? String(n.containers) : '-'),
+    CPU: () => (n.cpus > 0 ? String(n.cpus) : '-'),
+    Memory: () => (n.memoryBytes > 0 ? humanSize(n.memoryBytes) : '-'),
+    Labels: () => Object.entries(n.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(','),
+    Address: () => n.address,
+  });
+}
+
+export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'nodes');
+  const { nodes } = await unary(c, c.list, {});
+  const source = resolveFormat({ format: str(p, 'format'), defaultTable: nodeDefaultTable, quiet: p.values.quiet as boolean, quietFormat: '{{.ID}}' });
+  try {
+    out(ctx, renderListing(source, nodes.map(nodeRow), header));
+  } catch (err) {
+    if (err instanceof FormatError) throw new StatusError(err.message, 1);
+    throw err;
+  }
+  return 0;
+}
+
+export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'nodes');
+  const found: unknown[] = [];
+  for (const id of p.args) {
+    const n = await unary(c, c.inspect, { id });
+    found.push({
+      ID: n.id,
+      Description: { Hostname: n.hostname, Resources: { NanoCPUs: n.cpus * 1e9, MemoryBytes: n.memoryBytes } },
+      Spec: { Availability: n.availability, Labels: n.labels },
+      Status: { State: n.status, Addr: n.address },
+      Containers: n.containers,
+      StartedAt: n.startedAt ? new Date(n.startedAt).toISOString() : '',
+      LastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : '',
+    });
+  }
+  const format = str(p, 'format');
+  if (format) {
+    out(ctx, renderListing(format, found.map((f) => new FieldContext('*swarm.Node', Object.fromEntries(Object.entries(f as object).map(([k, v]) => [k, () => v])))), header));
+  } else out(ctx, `${goJson(found)}\n`);
+  return 0;
+}
+
+export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'nodes');
+  const labelAdd: Record<string, string> = {};
+  for (const pair of list(p, 'label-add')) {
+    const eq = pair.indexOf('=');
+    labelAdd[eq < 0 ? pair : pair.slice(0, eq)] = eq < 0 ? '' : pair.slice(eq + 1);
+  }
+  const n = await unary(c, c.update, { id: p.args[0]!, availability: str(p, 'availability'), labelAdd, labelRm: list(p, 'label-rm') });
+  out(ctx, `${n.id}\n`);
+  return 0;
+}
+
+export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  const c = client(ctx, 'nodes');
+  for (const id of p.args) {
+    await unary(c, c.remove, { id, force: p.values.force as boolean });
+    out(ctx, `${id}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,90 @@
+import type { KV, NatsConnection } from 'nats';
+import { CLUSTER_BUCKET } from './subjects.js';
+
+/** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
+export interface NodeRecord {
+  hostId: string;
+  hostname: string;
+  /** "active" | "drain" | "pause" (`node update --availability`). */
+  availability: string;
+  /** Labels added by `node update --label-add` (over the announced ones); removed ones map to null. */
+  labelOverrides: Record<string, string | null>;
+  /** When the gateway last saw its announcement (unix ms). */
+  lastSeen: number;
+  /** "ready", or "down" once its announcement lapsed (the gateway writes the change). */
+  status: string;
+}
+
+/** Where a container was placed, and what to place again when its host dies (restart policies). */
+export interface PlacementRecord {
+  id: string;
+  name: string;
+  hostId: string;
+  /** The CreateContainerRequest, base64 of its protobuf bytes: created again elsewhere when the host dies. */
+  request: string;
+  /** Its restart policy asks for it to run (always, unless-stopped, on-failure). */
+  restart: boolean;
+  createdAt: number;
+}
+
+const nodeKey = (hostId: string) => `node.${hostId}`;
+const placementKey = (id: string) => `placement.${id}`;
+
+/**
+ * The cluster's state that outlives any one process, in the KV bucket `cluster` (no TTL, written by
+ * the gateway only; several gateways share it):
+ *
+ *   node.<hostId>          NodeRecord (JSON)       availability, label changes, status, last seen
+ *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
+ */
+export class ClusterStore {
+  private kv?: KV;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  private async bucket(): Promise<KV> {
+    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1 });
+    return this.kv;
+  }
+
+  private async read<T>(prefix: string): Promise<T[]> {
+    const kv = await this.bucket();
+    // Read every key first: a kv.get() while the keys() iterator is open ends that iterator early.
+    const keys: string[] = [];
+    for await (const key of await kv.keys(`${prefix}.>`)) keys.push(key);
+    const out: T[] = [];
+    for (const key of keys.sort()) {
+      const entry = await kv.get(key);
+      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(JSON.parse(new TextDecoder().decode(entry.value)) as T);
+    }
+    return out;
+  }
+
+  private async put(key: string, value: unknown): Promise<void> {
+    await (await this.bucket()).put(key, new TextEncoder().encode(JSON.stringify(value)));
+  }
+
+  nodes(): Promise<NodeRecord[]> {
+    return this.read<NodeRecord>('node');
+  }
+
+  putNode(node: NodeRecord): Promise<void> {
+    return this.put(nodeKey(node.hostId), node);
+  }
+
+  async deleteNode(hostId: string): Promise<void> {
+    await (await this.bucket()).purge(nodeKey(hostId));
+  }
+
+  placements(): Promise<PlacementRecord[]> {
+    return this.read<PlacementRecord>('placement');
+  }
+
+  putPlacement(placement: PlacementRecord): Promise<void> {
+    return this.put(placementKey(placement.id), placement);
+  }
+
+  async deletePlacement(id: string): Promise<void> {
+    await (await this.bucket()).purge(placementKey(id));
+  }
+}

@@ -1,0 +1,1 @@
+export { pathMatch, type PathMatchOptions } from './path-match.js';

@@ -1,0 +1,1 @@
+export { type CommandResult, runCommand, type RunCommandOptions, signalNumber } from './run-command.js';
