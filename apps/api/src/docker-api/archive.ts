@@ -3,7 +3,7 @@ import { fromServiceError, serverStream, unary, type ContainerPathStat, type Cop
 import { pipeChunks } from './containers.js';
 import { bool, str, type Query } from './query.js';
 import { pumpBody } from './request-body.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 
 /** docker's X-Docker-Container-Path-Stat header: base64 JSON of the path's stat. */
 function statHeader(s: ContainerPathStat): string {

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@berth/errors';
 import { serverStream, unary, type BuildKeyValue, type BuildOutput } from '@berth/proto';
 import { bool, str, type Query } from './query.js';
 import { pumpBody } from './request-body.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 import { jsonProgress } from './stream-reply.js';
 
 const keyValues = (q: Query, name: string): BuildKeyValue[] => {

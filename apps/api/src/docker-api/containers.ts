@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { serverStream, unary, type ContainerSummary, type LogEntry, StreamKind } from '@berth/proto';
 import { toContainerSpec, type DockerCreateBody } from './container-create.js';
 import { bool, filters, int, str, type Query } from './query.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 import { frame, streamContentType } from './stdcopy.js';
 import { streamReply } from './stream-reply.js';
 

@@ -5,7 +5,7 @@ import { fromServiceError, unary, type StreamOutput } from '@berth/proto';
 import type { DockerInspect } from './containers.js';
 import { readUpgradeBody, writeHijackHead, type Hijacked } from './hijack.js';
 import { int, type Query } from './query.js';
-import type { DockerApiContext, ExecRecord } from './server.js';
+import type { DockerApiContext, ExecRecord } from './context.js';
 import { frame, streamContentType } from './stdcopy.js';
 
 interface ExecCreateBody {

@@ -4,7 +4,7 @@ import { fromServiceError, serverStream, unary, type DataChunk, type ImageSummar
 import { pipeChunks } from './containers.js';
 import { bool, filters, int, registryAuth, str, type Query } from './query.js';
 import { pumpBody } from './request-body.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 import { jsonProgress } from './stream-reply.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '@berth/log';
-import { PendingAttaches } from './attach.js';
+import { PendingAttaches } from './pending-attaches.js';
 import { gatewayClients } from './gateway-clients.js';
 import { dockerApiApp, listenDockerApi } from './server.js';
 

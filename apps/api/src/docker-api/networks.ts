@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { unary } from '@berth/proto';
 import { filters, type Query } from './query.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 
 interface CreateBody {
   Name?: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '@berth/log';
 import { NotFoundError } from '@berth/errors';
-import { PendingAttaches } from './attach.js';
+import { PendingAttaches } from './pending-attaches.js';
 import type { GatewayClients } from './gateway-clients.js';
 import { dockerApiApp } from './server.js';
 

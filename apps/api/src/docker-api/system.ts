@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { serverStream, unary, type DfResponse, type Event, type EventFilter } from '@berth/proto';
 import { MAX_API_VERSION, MIN_API_VERSION } from './api-version.js';
 import { filters, str, type Query } from './query.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 import { streamReply } from './stream-reply.js';
 
 const goArch = (a: string) => ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' })[a] ?? a;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { unary, type Volume } from '@berth/proto';
 import { bool, filters, type Query } from './query.js';
-import type { DockerApiContext } from './server.js';
+import type { DockerApiContext } from './context.js';
 
 /** Volumes: list, create, inspect, remove, prune. */
 export function registerVolumeRoutes(app: FastifyInstance, ctx: DockerApiContext): void {
