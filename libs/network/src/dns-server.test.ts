@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DNS_TYPE_AAAA, RCODE_NXDOMAIN, buildQuery, readAnswers } from './dns-message.js';
+import { DNS_TYPE_AAAA, RCODE_NXDOMAIN, RCODE_SERVFAIL, buildQuery, readAnswers } from './dns-message.js';
 import { DnsServer, type DnsResolver } from './dns-server.js';
 
 const servers: DnsServer[] = [];
@@ -18,7 +18,9 @@ async function start(resolver: DnsResolver): Promise<DnsServer> {
 function askUdp(port: number, name: string, type?: number): Promise<ReturnType<typeof readAnswers>> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
+    const timer = setTimeout(() => (socket.close(), reject(new Error(`no answer for ${name} within 3 s`))), 3_000);
     socket.on('message', (reply) => {
+      clearTimeout(timer);
       socket.close();
       resolve(readAnswers(reply));
     });
@@ -59,6 +61,16 @@ describe('DnsServer', () => {
       socket.on('error', reject);
     });
     expect(readAnswers(reply)).toEqual({ rcode: 0, addresses: ['10.9.0.4'] });
+  });
+
+  it('answers SERVFAIL when the resolver fails instead of leaving the client to time out', async () => {
+    const server = await start({
+      lookup: () => {
+        throw new Error('database is locked');
+      },
+      upstreams: () => [],
+    });
+    expect(await askUdp(server.port, 'web')).toEqual({ rcode: RCODE_SERVFAIL, addresses: [] });
   });
 
   it('forwards other names to the upstream resolver and relays its answer', async () => {

@@ -8,6 +8,7 @@ import {
   RCODE_NXDOMAIN,
   RCODE_SERVFAIL,
   buildResponse,
+  type DnsQuery,
   errorResponse,
   parseQuery,
 } from './dns-message.js';
@@ -87,7 +88,7 @@ export class DnsServer {
     ]);
   }
 
-  /** The reply to one query packet from `client` (undefined: drop it). */
+  /** The reply to one query packet from `client`: every query gets one (FORMERR, SERVFAIL at worst). */
   async answer(packet: Buffer, client: string): Promise<Buffer | undefined> {
     let query;
     try {
@@ -95,6 +96,16 @@ export class DnsServer {
     } catch {
       return errorResponse(packet, RCODE_FORMERR);
     }
+    try {
+      return await this.resolve(packet, query, client);
+    } catch {
+      // The resolver failed (the metadata database unreadable for a moment, say): answer SERVFAIL,
+      // as Docker does; a dropped query costs the client its whole timeout (busybox nslookup: 5 s).
+      return buildResponse(packet, query, { rcode: RCODE_SERVFAIL });
+    }
+  }
+
+  private async resolve(packet: Buffer, query: DnsQuery, client: string): Promise<Buffer> {
     const { name, type } = query.question;
     if (query.question.class === DNS_CLASS_IN && (type === DNS_TYPE_A || type === DNS_TYPE_AAAA)) {
       const addresses = this.resolver.lookup(name, client);

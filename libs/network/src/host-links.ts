@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { InternalError } from '@berth/errors';
 import { execTool, mustExec } from './host-exec.js';
 import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
@@ -31,15 +32,40 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 /**
- * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`) and is up.
- * Idempotent: an existing bridge is completed, not recreated. Its route_localnet (for ports
- * published on 127.0.0.1) is loopback-guard.ts's business.
+ * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`), a MAC of its
+ * own (pinBridgeMac) and is up. Idempotent: an existing bridge is completed, not recreated. Its
+ * route_localnet (for ports published on 127.0.0.1) is loopback-guard.ts's business.
  */
 export async function ensureBridge(name: string, address: string, alias: string): Promise<void> {
-  if (!(await linkExists(name))) await mustExec('ip', ['link', 'add', 'name', name, 'type', 'bridge']);
+  if (!(await linkExists(name))) await mustExec('ip', ['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']);
+  else await pinBridgeMac(name);
   await mustExec('ip', ['link', 'set', 'dev', name, 'alias', alias]);
   await mustExec('ip', ['addr', 'replace', address, 'dev', name]);
   await mustExec('ip', ['link', 'set', 'dev', name, 'up']);
+}
+
+/** The kernel's addr_assign_type of a MAC set by the user (NET_ADDR_SET). */
+const macSetByUser = '3';
+
+/**
+ * Gives a bridge a MAC that no port changes. A bridge whose MAC was never set takes its lowest
+ * port's MAC, so a container's veth coming or going can change the gateway's MAC; every container
+ * that cached the old one then loses all its packets to the gateway (the embedded DNS server above
+ * all) until its ARP entry expires, up to ~45 s. Like Docker (a random MAC at creation), the MAC is
+ * set once; a bridge made before this keeps the MAC it has now, so its containers notice nothing.
+ */
+async function pinBridgeMac(name: string): Promise<void> {
+  const sys = `/sys/class/net/${name}`;
+  if (readFileSync(`${sys}/addr_assign_type`, 'utf8').trim() === macSetByUser) return;
+  const current = readFileSync(`${sys}/address`, 'utf8').trim();
+  await mustExec('ip', ['link', 'set', 'dev', name, 'address', current === '00:00:00:00:00:00' ? randomMac() : current]);
+}
+
+/** A random locally administered unicast MAC (Docker's GenerateRandomMAC). */
+function randomMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 /** Deletes a link (and, for a veth, its peer); a missing link is not an error. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -193,6 +193,30 @@ describe('NetworkManager', () => {
     await m.removeNetwork('appnet');
     expect(await ourLinks()).toHaveLength(1); // only the default bridge
     expect(await rulesMentioning('10.213.7.')).toEqual([]);
+  });
+
+  it("keeps the gateway's MAC while containers come and go, so the others' DNS queries keep being answered", async () => {
+    const m = await open();
+    const net = await m.createNetwork({ name: 'churn', subnet: '10.213.10.0/24' });
+    const bridgeMac = () => readFileSync(`/sys/class/net/br-${net.Id.slice(0, 12)}/address`, 'utf8').trim();
+    const client = container('client');
+    const replica = container('replica');
+    await m.create({ id: client, name: 'client' }, { mode: 'churn' });
+    await m.create({ id: replica, name: 'replica' }, { mode: 'churn' });
+    await m.start({ id: client, hostname: 'client' });
+    const mac = bridgeMac();
+    await m.start({ id: replica, hostname: 'replica' });
+    // A new container's host-side veth with the lowest MAC there is (kernel-chosen ones are random,
+    // so a rolling update's new replica has the lowest now and then).
+    const replicaVeth = (await listLinks()).find((l) => l.alias === `berth:${tag}:${replica.slice(0, 12)}`)!.name;
+    await execTool('ip', ['link', 'set', 'dev', replicaVeth, 'address', '00:00:00:00:00:01']);
+    // The client asks the embedded DNS (and learns the gateway's MAC), the replica goes, it asks again.
+    const ask = async () =>
+      (await execTool('timeout', ['3', 'ip', 'netns', 'exec', `berth-${tag}-${client.slice(0, 12)}`, 'busybox', 'nslookup', 'client', '10.213.10.1'])).stdout;
+    expect(await ask()).toContain('Address: 10.213.10.2');
+    await m.stop(replica);
+    expect(await ask()).toContain('Address: 10.213.10.2');
+    expect(bridgeMac()).toBe(mac);
   });
 
   it('refuses a host port that another container or a host socket holds', async () => {
