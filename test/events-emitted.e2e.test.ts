@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BERTH_CLI, startTestPlatform, type TestPlatform } from '@berth/testing';
+import { BERTH_CLI, startTestPlatform, untilNow, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let since: string;
@@ -22,7 +22,7 @@ async function ok(args: string[]): Promise<string> {
 async function eventLines(filters: string[], want: number): Promise<string[]> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const out = await ok(['events', '--since', since, '--until', '0s', ...filters.flatMap((f) => ['--filter', f])]);
+    const out = await ok(['events', '--since', since, '--until', untilNow(), ...filters.flatMap((f) => ['--filter', f])]);
     const lines = out
       .split('\n')
       .filter(Boolean)

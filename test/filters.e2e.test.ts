@@ -6,7 +6,7 @@
  * libs/network network-filters.test.ts, libs/events event-filter.test.ts, libs/filters).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startTestPlatform, untilNow, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -129,7 +129,7 @@ describe('events --filter', () => {
   // Volume events name the volume in the actor id, as docker's (their attributes: driver only).
   const actions = async (...filters: string[]) =>
     lines(
-      await ok(['events', '--since', '10m', '--until', '0s', '--format', '{{.Type}} {{.Action}} {{or .Actor.Attributes.name .Actor.ID}}', ...filters.flatMap((f) => ['--filter', f])]),
+      await ok(['events', '--since', '10m', '--until', untilNow(), '--format', '{{.Type}} {{.Action}} {{or .Actor.Attributes.name .Actor.ID}}', ...filters.flatMap((f) => ['--filter', f])]),
     );
 
   it('labels AND, other keys OR within, AND across', async () => {

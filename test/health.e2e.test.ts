@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { channelOptions, ContainersClient, grpcTarget, unary } from '@berth/proto';
-import { removeAllContainers, startBusyboxPlatform, tempDir, type TestPlatform, until as pollUntil } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, tempDir, until as pollUntil, untilNow, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -38,7 +38,7 @@ const run = async (args: string[]) => {
   return r.stdout.trim();
 };
 const healthEvents = async (name: string) =>
-  (await p.berth(['events', '--since', '10m', '--until', '0s', '--filter', `container=${name}`, '--filter', 'event=health_status', '--format', '{{.Action}}']))
+  (await p.berth(['events', '--since', '10m', '--until', untilNow(), '--filter', `container=${name}`, '--filter', 'event=health_status', '--format', '{{.Action}}']))
     .stdout.trim()
     .split('\n')
     .filter(Boolean);

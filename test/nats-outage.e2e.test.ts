@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, platformUp } from '@berth/platform';
-import { serviceLogEvents, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
+import { serviceLogEvents, startBusyboxPlatform, untilNow, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const strays: ChildProcess[] = [];
@@ -70,7 +70,7 @@ describe('with NATS down', () => {
     expect(build.code, build.stderr).toBe(0);
     expect((await quick(['run', '--rm', 'outage:2', 'cat', '/copy'])).stdout).toBe('during the outage\n');
 
-    const events = await quick(['events', '--since', '1h', '--until', '0s']);
+    const events = await quick(['events', '--since', '1h', '--until', untilNow()]);
     expect(events.code).toBe(1);
     expect(events.stderr).toBe(
       "Error response from daemon: Cannot read events: the platform's event bus (NATS) is not reachable: the connection to NATS is down\n",
@@ -84,7 +84,7 @@ describe('with NATS down', () => {
     while (Date.now() < deadline) {
       // As with docker, container=outage also matches the image events of outage:1 and outage:2
       // (an actor named outage…): type=container keeps the container's own.
-      seen = (await p.berth(['events', '--since', '10m', '--until', '0s', '--filter', 'type=container', '--filter', 'container=outage'])).stdout;
+      seen = (await p.berth(['events', '--since', '10m', '--until', untilNow(), '--filter', 'type=container', '--filter', 'container=outage'])).stdout;
       if (seen.includes(' container destroy ')) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -118,7 +118,7 @@ describe('platform up after kill -9', () => {
     expect(pidOf('nats')).not.toBe(reaper.pid);
     const run = await p.berth(['run', '--rm', 'busybox', 'echo', 'back']);
     expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'back\n' });
-    const events = await p.berth(['events', '--since', '10m', '--until', '0s', '--filter', 'event=destroy']);
+    const events = await p.berth(['events', '--since', '10m', '--until', untilNow(), '--filter', 'event=destroy']);
     expect(events.code, events.stderr).toBe(0);
   });
 });

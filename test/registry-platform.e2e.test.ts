@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startTestPlatform, untilNow, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let registry: string;
@@ -121,7 +121,7 @@ describe('the platform registry', () => {
     expect(gc.stdout).toMatch(/^Total reclaimed space: \d+B$/m);
     expect((await fetch(`${registry}/v2/team/web/blobs/${sha256('web layer')}`, { method: 'HEAD' })).status).toBe(404);
 
-    const events = await p.berth(['events', '--since', '5m', '--until', '0s', '--filter', 'type=image']);
+    const events = await p.berth(['events', '--since', '5m', '--until', untilNow(), '--filter', 'type=image']);
     expect(events.stdout).toContain('image push team/web:v1');
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistryProcess, startTestPlatform, tempDir, type CliResult, type RegistryProcess, type TempDir, type TestPlatform } from '@berth/testing';
+import { startRegistryProcess, startTestPlatform, tempDir, untilNow, type CliResult, type RegistryProcess, type TempDir, type TestPlatform } from '@berth/testing';
 
 const exec = promisify(execFile);
 
@@ -173,7 +173,7 @@ describe('berth push and pull', () => {
 
   it('publishes image.push and image.pull events', async () => {
     ok(await berth(['pull', (await pushedBusybox()).ref]));
-    const r = await berth(['events', '--since', '10m', '--until', '0s', '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    const r = await berth(['events', '--since', '10m', '--until', untilNow(), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
     ok(r);
     expect(r.stdout).toContain(`push ${host}/test/busybox:1\n`);
     expect(r.stdout).toContain(`pull ${host}/test/busybox:1\n`);

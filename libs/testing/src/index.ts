@@ -13,3 +13,4 @@ export * from './busybox-platform.js';
 export * from './http-get.js';
 export * from './nats-fixture.js';
 export * from './test-cluster.js';
+export * from './until-now.js';

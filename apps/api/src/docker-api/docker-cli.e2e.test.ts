@@ -236,7 +236,10 @@ describe('docker CLI against the Docker Engine API', () => {
     const missing = await docker(['cp', 'box:/nonexistent', out]);
     expect([missing.code, missing.stderr.trim()]).toEqual([1, 'Error response from daemon: Could not find the file /nonexistent in container box']);
 
-    const events = await docker(['events', '--since', '5m', '--until', '0s', '--filter', 'container=box', '--format', '{{.Type}} {{.Action}}']);
+    // Until now as a Unix time with its fraction: a duration (`--until 0s`) is whole seconds in
+    // docker's client, which would cut off the events of the current second.
+    const now = (Date.now() / 1000).toFixed(3);
+    const events = await docker(['events', '--since', '5m', '--until', now, '--filter', 'container=box', '--format', '{{.Type}} {{.Action}}']);
     expect(events.code, events.stderr).toBe(0);
     expect(events.stdout).toContain('container create\n');
     expect(events.stdout).toContain('container start\n');
