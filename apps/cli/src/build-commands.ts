@@ -1,4 +1,4 @@
-import { type GroupDef, def, pruneForceFlag, quietFlag } from './command-def.js';
+import { type GroupDef, def, pruneCommand, quietFlag } from './command-def.js';
 
 /** `berth build` and the `builder` group: usage, flags, argument rules. */
 
@@ -41,16 +41,6 @@ export const builderGroup: GroupDef = {
   description: 'Manage builds',
   commands: {
     build,
-    prune: def({
-      name: 'prune',
-      usage: '[OPTIONS]',
-      description: 'Remove build cache',
-      flags: [
-        { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
-        pruneForceFlag,
-      ],
-      args: { max: 0 },
-      load: () => builds().then((m) => m.builderPrune),
-    }),
+    prune: pruneCommand('Remove build cache', () => builds().then((m) => m.builderPrune), { all: 'Remove all unused build cache, not just dangling ones' }),
   },
 };

@@ -62,6 +62,31 @@ export function inspectCommand(noun: string, load: CommandDef['load'], extra: Pa
   };
 }
 
+/**
+ * A `<group> prune` command: `[OPTIONS]`, no arguments, `-a, --all` when `all` describes it,
+ * `--filter` when `filter` gives its example, `-f, --force`, then any `flags` of its own.
+ */
+export function pruneCommand(
+  description: string,
+  load: CommandDef['load'],
+  options: { all?: string; filter?: string; flags?: FlagSpec[] } = {},
+): CommandDef {
+  const flags: FlagSpec[] = [];
+  if (options.all) flags.push({ long: 'all', short: 'a', type: 'bool', description: options.all });
+  if (options.filter) flags.push(filterFlag(undefined, `Provide filter values (e.g. "${options.filter}")`));
+  flags.push(pruneForceFlag, ...(options.flags ?? []));
+  return { name: 'prune', usage: '[OPTIONS]', description, flags, args: { max: 0 }, load };
+}
+
+/** The group of one kind of object, with docker's `list` and `remove` aliases of its `ls` and `rm`. */
+export function objectGroup(group: GroupDef): GroupDef {
+  const { ls, rm } = group.commands;
+  return {
+    ...group,
+    commands: { ...group.commands, ...(ls ? { list: withName(ls, 'list') } : {}), ...(rm ? { remove: withName(rm, 'remove') } : {}) },
+  };
+}
+
 export const def = (d: CommandDef): CommandDef => d;
 
 export function withName(d: CommandDef, name: string): CommandDef {

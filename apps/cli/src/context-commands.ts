@@ -1,4 +1,4 @@
-import { type GroupDef, def, formatFlag, inspectFormatFlag, quietFlag } from './command-def.js';
+import { def, formatFlag, inspectFormatFlag, objectGroup, quietFlag } from './command-def.js';
 
 /**
  * `berth context …`: docker's context commands (usage, flags, argument rules); handlers in
@@ -7,7 +7,7 @@ import { type GroupDef, def, formatFlag, inspectFormatFlag, quietFlag } from './
 
 const contexts = () => import('./commands/context.js');
 
-export const contextGroup: GroupDef = {
+export const contextGroup = objectGroup({
   name: 'context',
   description: 'Manage contexts',
   commands: {
@@ -65,6 +65,4 @@ export const contextGroup: GroupDef = {
       load: () => contexts().then((m) => m.use),
     }),
   },
-};
-contextGroup.commands.list = { ...contextGroup.commands.ls!, name: 'list' };
-contextGroup.commands.remove = { ...contextGroup.commands.rm!, name: 'remove' };
+});

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { ContainerMount, ContainerSpec } from '@berth/proto';
 import type { FlagSpec, FlagValue } from './flags.js';
+import { keyValueMap } from './key-value-map.js';
 import { ramInBytes } from './units.js';
 
 /**
@@ -121,13 +122,7 @@ export function absoluteBind(value: string, cwd: string = process.cwd()): string
 
 /** `--tmpfs /path[:options]` values as the map the platform takes. */
 export function parseTmpfsFlags(values: string[]): Record<string, string> {
-  const tmpfs: Record<string, string> = {};
-  for (const value of values) {
-    const colon = value.indexOf(':');
-    if (colon < 0) tmpfs[value] = '';
-    else tmpfs[value.slice(0, colon)] = value.slice(colon + 1);
-  }
-  return tmpfs;
+  return keyValueMap(values, ':');
 }
 
 /**

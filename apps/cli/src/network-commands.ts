@@ -1,4 +1,4 @@
-import { type CommandDef, filterFlag, forceFlag, formatFlag, type GroupDef, inspectCommand, pruneForceFlag, quietFlag } from './command-def.js';
+import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).
@@ -52,17 +52,7 @@ const rm: CommandDef = {
   load: () => networks().then((m) => m.rm),
 };
 
-const prune: CommandDef = {
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove all unused networks',
-  flags: [
-    filterFlag(undefined, 'Provide filter values (e.g. "label=<key>=<value>")'),
-    pruneForceFlag,
-  ],
-  args: { max: 0 },
-  load: () => networks().then((m) => m.prune),
-};
+const prune = pruneCommand('Remove all unused networks', () => networks().then((m) => m.prune), { filter: 'label=<key>=<value>' });
 
 const connect: CommandDef = {
   name: 'connect',
@@ -85,21 +75,11 @@ const disconnect: CommandDef = {
   load: () => networks().then((m) => m.disconnect),
 };
 
-export const networkGroup: GroupDef = {
+export const networkGroup = objectGroup({
   name: 'network',
   description: 'Manage networks',
-  commands: {
-    connect,
-    create,
-    disconnect,
-    inspect,
-    ls,
-    list: { ...ls, name: 'list' },
-    prune,
-    rm,
-    remove: { ...rm, name: 'remove' },
-  },
-};
+  commands: { connect, create, disconnect, inspect, ls, prune, rm },
+});
 
 /** `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`. */
 export const port: CommandDef = {

@@ -1,4 +1,4 @@
-import { def, filterFlag, formatFlag, pruneForceFlag } from './command-def.js';
+import { def, filterFlag, formatFlag, pruneCommand } from './command-def.js';
 
 /** The prune commands (`container prune`, `image prune`, `system prune`) and `berth search`: usage, flags, argument rules. */
 
@@ -6,18 +6,10 @@ const containers = () => import('./commands/containers.js');
 const images = () => import('./commands/images.js');
 
 
-export const systemPrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused data',
-  flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
-    pruneForceFlag,
-    { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
-  ],
-  args: { max: 0 },
-  load: () => import('./commands/system-prune.js').then((m) => m.systemPrune),
+export const systemPrune = pruneCommand('Remove unused data', () => import('./commands/system-prune.js').then((m) => m.systemPrune), {
+  all: 'Remove all unused images not just dangling ones',
+  filter: 'label=<key>=<value>',
+  flags: [{ long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' }],
 });
 
 export const search = def({
@@ -34,27 +26,9 @@ export const search = def({
   load: () => import('./commands/search.js').then((m) => m.search),
 });
 
-export const containerPrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove all stopped containers',
-  flags: [
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    pruneForceFlag,
-  ],
-  args: { max: 0 },
-  load: () => containers().then((m) => m.prune),
-});
+export const containerPrune = pruneCommand('Remove all stopped containers', () => containers().then((m) => m.prune), { filter: 'until=<timestamp>' });
 
-export const imagePrune = def({
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused images',
-  flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' },
-    { long: 'filter', type: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
-    pruneForceFlag,
-  ],
-  args: { max: 0 },
-  load: () => images().then((m) => m.prune),
+export const imagePrune = pruneCommand('Remove unused images', () => images().then((m) => m.prune), {
+  all: 'Remove all unused images, not just dangling ones',
+  filter: 'until=<timestamp>',
 });

@@ -1,6 +1,7 @@
 import type { ContainerSummary, DfRow, HistoryEntry, ImageSummary } from '@berth/proto';
 import { headerContext } from './table-format.js';
 import { FieldContext } from './template.js';
+import { labelFields } from './label-fields.js';
 import { portsColumn } from './network-flags.js';
 import { goTimeString, humanSize, humanSizeWithPrecision, rfc3339, timeAgo } from './units.js';
 
@@ -22,13 +23,6 @@ export function ellipsis(s: string, max: number): string {
   if (chars.length <= max) return s;
   if (max <= 1) return chars.slice(0, max).join('');
   return chars.slice(0, max - 1).join('') + '…';
-}
-
-function sortedLabels(labels: Record<string, string>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',');
 }
 
 export const psDefaultTable = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
@@ -83,8 +77,7 @@ export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: numb
       const rw = humanSizeWithPrecision(c.sizeRw, 3);
       return c.sizeRootFs > 0 ? `${rw} (virtual ${humanSizeWithPrecision(c.sizeRootFs, 3)})` : rw;
     },
-    Labels: () => sortedLabels(c.labels),
-    Label: (name?: unknown) => c.labels[String(name)] ?? '',
+    ...labelFields(c.labels),
     // docker's ContainerContext.Mounts / LocalVolumes: volume names (else sources), cut to 15 characters.
     Mounts: () => (c.mounts ?? []).map((m) => (trunc ? ellipsis(m.name || m.source, 15) : m.name || m.source)).join(','),
     Networks: () => (c.networks ?? []).join(','),

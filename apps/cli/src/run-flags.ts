@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { ContainerSpec } from '@berth/proto';
 import { quietFlag } from './command-def.js';
 import type { FlagSpec, FlagValue } from './flags.js';
+import { keyValueMap } from './key-value-map.js';
 
 /**
  * The remaining `run` / `create` flags: `-a/--attach`, `--cidfile`, `--link`, `--log-driver`,
@@ -47,11 +48,7 @@ export function runSpecFields(
   const driver = str('log-driver');
   const opts = list('log-opt');
   if (driver === 'none' && opts.length > 0) throw invalid(`invalid logging opts for driver ${driver}`);
-  const config: Record<string, string> = {};
-  for (const opt of opts) {
-    const eq = opt.indexOf('=');
-    config[eq < 0 ? opt : opt.slice(0, eq)] = eq < 0 ? '' : opt.slice(eq + 1);
-  }
+  const config = keyValueMap(opts);
   // docker's Config.Attach*: without -a, stdout and stderr (and stdin with -i) unless detached
   let streams = attach.length > 0 ? attach : options.detach ? [] : ['stdout', 'stderr'];
   if (options.interactive && !options.detach && !streams.includes('stdin')) streams = ['stdin', ...streams];

@@ -1,4 +1,4 @@
-import { type CommandDef, filterFlag, forceFlag, formatFlag, type GroupDef, inspectCommand, pruneForceFlag, quietFlag } from './command-def.js';
+import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in
@@ -46,29 +46,13 @@ const rm: CommandDef = {
   load: () => volumes().then((m) => m.rm),
 };
 
-const prune: CommandDef = {
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused local volumes',
-  flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
-    filterFlag(undefined, 'Provide filter values (e.g. "label=<label>")'),
-    pruneForceFlag,
-  ],
-  args: { max: 0 },
-  load: () => volumes().then((m) => m.prune),
-};
+const prune = pruneCommand('Remove unused local volumes', () => volumes().then((m) => m.prune), {
+  all: 'Remove all unused volumes, not just anonymous ones',
+  filter: 'label=<label>',
+});
 
-export const volumeGroup: GroupDef = {
+export const volumeGroup = objectGroup({
   name: 'volume',
   description: 'Manage volumes',
-  commands: {
-    create,
-    inspect,
-    ls,
-    list: { ...ls, name: 'list' },
-    prune,
-    rm,
-    remove: { ...rm, name: 'remove' },
-  },
-};
+  commands: { create, inspect, ls, prune, rm },
+});

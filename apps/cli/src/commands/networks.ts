@@ -5,6 +5,8 @@ import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { keyValueMap } from '../key-value-map.js';
+import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
 import { goTimeString } from '../units.js';
 import { inspectEach } from './inspect-each.js';
@@ -15,16 +17,6 @@ import { confirm, forEachObject, out, toFilters } from './shared.js';
 const str = (p: ParsedArgs, name: string) => p.values[name] as string;
 const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
 const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
-
-function keyValues(words: string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const word of words) {
-    const eq = word.indexOf('=');
-    if (eq < 0) map[word] = '';
-    else map[word.slice(0, eq)] = word.slice(eq + 1);
-  }
-  return map;
-}
 
 /** At most one value of a list flag (Berth networks have one IPv4 subnet). */
 function single(p: ParsedArgs, name: string): string {
@@ -44,8 +36,8 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
     ipRange: single(p, 'ip-range'),
     internal: bool(p, 'internal'),
     attachable: bool(p, 'attachable'),
-    labels: keyValues(list(p, 'label')),
-    options: keyValues(list(p, 'opt')),
+    labels: keyValueMap(list(p, 'label')),
+    options: keyValueMap(list(p, 'opt')),
   });
   out(ctx, `${res.id}\n`);
   return 0;
@@ -74,12 +66,7 @@ export function networkRow(n: NetworkSummary, options: { trunc: boolean }): Fiel
     Scope: () => n.scope,
     IPv6: () => String(n.ipv6),
     Internal: () => String(n.internal),
-    Labels: () =>
-      Object.keys(n.labels)
-        .sort()
-        .map((k) => `${k}=${n.labels[k]}`)
-        .join(','),
-    Label: (name?: unknown) => n.labels[String(name)] ?? '',
+    ...labelFields(n.labels),
     CreatedAt: () => goTimeString(Math.floor(Date.parse(n.created) / 1000)),
   });
 }

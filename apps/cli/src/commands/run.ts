@@ -8,6 +8,7 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { keyValueMap } from '../key-value-map.js';
 import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-flags.js';
@@ -126,12 +127,7 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     ...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')),
     ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? []),
   ];
-  const labels: Record<string, string> = {};
-  for (const entry of [...list(p, 'label-file').flatMap((f) => parsePropertyFile(ctx, f, 'label')), ...list(p, 'label')]) {
-    const eq = entry.indexOf('=');
-    if (eq < 0) labels[entry] = '';
-    else labels[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const labels = keyValueMap([...list(p, 'label-file').flatMap((f) => parsePropertyFile(ctx, f, 'label')), ...list(p, 'label')]);
   const restartPolicy = parseRestartPolicy(str(p, 'restart') || 'no', (message) => invalidOption(ctx, message));
   if (bool(p, 'rm') && restartPolicy.name !== 'no') throw invalidOption(ctx, 'conflicting options: cannot specify both --restart and --rm');
   const interactive = bool(p, 'interactive');

@@ -4,6 +4,8 @@ import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
+import { keyValueMap } from '../key-value-map.js';
+import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
 import { humanSize } from '../units.js';
 import { inspectEach } from './inspect-each.js';
@@ -15,17 +17,6 @@ const str = (p: ParsedArgs, name: string) => p.values[name] as string;
 const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
 const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
-/** `k=v` (or bare `k`) words as a map, later ones winning. */
-function keyValues(words: string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const word of words) {
-    const eq = word.indexOf('=');
-    if (eq < 0) map[word] = '';
-    else map[word.slice(0, eq)] = word.slice(eq + 1);
-  }
-  return map;
-}
-
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const name = p.args[0] ?? str(p, 'name');
   if (p.args[0] && str(p, 'name') && str(p, 'name') !== p.args[0]) {
@@ -35,8 +26,8 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
   const volume = await unary(c, c.create, {
     name,
     driver: str(p, 'driver'),
-    labels: keyValues(list(p, 'label')),
-    driverOpts: keyValues(list(p, 'opt')),
+    labels: keyValueMap(list(p, 'label')),
+    driverOpts: keyValueMap(list(p, 'opt')),
   });
   out(ctx, `${volume.name}\n`);
   return 0;
@@ -62,12 +53,7 @@ export function volumeRow(v: Volume): FieldContext {
     Driver: () => v.driver,
     Scope: () => v.scope,
     Mountpoint: () => v.mountpoint,
-    Labels: () =>
-      Object.keys(v.labels)
-        .sort()
-        .map((k) => `${k}=${v.labels[k]}`)
-        .join(','),
-    Label: (name?: unknown) => v.labels[String(name)] ?? '',
+    ...labelFields(v.labels),
     Links: () => 'N/A',
     Size: () => 'N/A',
   });

@@ -16,6 +16,7 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { keyValueMap } from '../key-value-map.js';
 import { relayStream } from '../commands/stream-relay.js';
 import { composeSession, loadModel, projectTarget } from './session.js';
 import { serviceContainer } from './targets.js';
@@ -72,16 +73,6 @@ export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   return result.exitCode;
 }
 
-function labelsFrom(words: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const w of words) {
-    const eq = w.indexOf('=');
-    if (eq < 0) out[w] = '';
-    else out[w.slice(0, eq)] = w.slice(eq + 1);
-  }
-  return out;
-}
-
 export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const [serviceName, ...command] = p.args as [string, ...string[]];
   const project = await loadModel(ctx, p, [serviceName]);
@@ -131,7 +122,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
       spec.env.push(...envEntries(ctx, list(p, 'env')));
       if (str(p, 'user')) spec.user = str(p, 'user');
       if (str(p, 'workdir')) spec.workingDir = str(p, 'workdir');
-      Object.assign(spec.labels, labelsFrom(list(p, 'label')));
+      Object.assign(spec.labels, keyValueMap(list(p, 'label')));
       spec.publish.push(...list(p, 'publish'));
       spec.binds.push(...list(p, 'volume'));
       spec.tty = tty;
