@@ -1,12 +1,16 @@
 /**
  * Helpers for this library's tests (not exported from index.ts): images written straight into a
- * ContentStore, and a tampering HTTP proxy in front of a registry (request log, cut connections,
+ * ContentStore, a registry process with a fresh client per test, and a tampering HTTP proxy in front of a registry (request log, cut connections,
  * ignored Range headers, corrupted bodies).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { ContentStore } from '@berth/content';
 import { MediaType, sha256 } from '@berth/oci';
+import { startRegistryProcess, tempDir, type RegistryProcess, type TempDir } from '@berth/testing';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { RegistryClient } from './registry-client.js';
 
 export interface StoredImage {
   manifest: Buffer;
@@ -143,3 +147,46 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       }),
   };
 }
+
+export interface RegistryFixture {
+  registry: RegistryProcess;
+  /** `127.0.0.1:<port>`: the registry as a reference domain. */
+  host: string;
+  /** This test's temporary directory (its docker config and content stores). */
+  dir: TempDir;
+  client: RegistryClient;
+  /** A proxy the test started; closed after it. */
+  proxy?: TestProxy;
+}
+
+/**
+ * Starts Berth's registry as a real process for the file's tests (killed after them) and gives each
+ * test a fresh temporary directory and RegistryClient (closed, with any proxy, after it).
+ */
+export function useRegistryFixture(name: string): RegistryFixture {
+  const t = {} as RegistryFixture;
+  let root: TempDir | undefined;
+  beforeAll(async () => {
+    root = tempDir(`berth-${name}-registry-`);
+    t.registry = await startRegistryProcess(['--listen', '127.0.0.1:0', '--root', root.path, '--log-level', 'silent']);
+    t.host = t.registry.host;
+  });
+  afterAll(async () => {
+    await t.registry?.stop('SIGKILL');
+    root?.remove();
+  });
+  beforeEach(() => {
+    t.dir = tempDir(`berth-${name}-`);
+    t.client = new RegistryClient({ dockerConfig: join(t.dir.path, 'docker') });
+  });
+  afterEach(async () => {
+    t.client.close();
+    await t.proxy?.close();
+    t.proxy = undefined;
+    t.dir.remove();
+  });
+  return t;
+}
+
+/** The id progress events give a blob: 12 hex digits of its digest. */
+export const progressId = (digest: string): string => digest.slice(7, 19);
