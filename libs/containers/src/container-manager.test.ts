@@ -1,14 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ContentStore } from '@berth/content';
-import { ImageStore } from '@berth/images';
 import { readTarEntries } from '@berth/layers';
-import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { ConmonRuntime } from '@berth/runtime';
-import { OverlaySnapshotter, unmount } from '@berth/snapshots';
+import type { ConmonRuntime } from '@berth/runtime';
 import { ContainerManager } from './container-manager.js';
+import { openTestHost, removeTestHost, testRuntime, type TestHost } from './test-support.js';
 import type { ContainerEvent } from './types.js';
 
 /**
@@ -23,21 +17,13 @@ interface Harness {
   runtime: ConmonRuntime;
 }
 
-let dataRoot: string;
-let runRoot: string;
-let db: MetadataDb;
-let images: ImageStore;
-let snapshotter: OverlaySnapshotter;
+let host: TestHost;
 const managers: ContainerManager[] = [];
 
 function makeManager(): Harness {
-  const runtime = new ConmonRuntime({
-    root: join(runRoot, 'runc'),
-    exitDir: join(runRoot, 'exits'),
-    persistDir: join(dataRoot, 'conmon'),
-    socketDir: join(runRoot, 'sockets'),
-  });
+  const runtime = testRuntime(host);
   const events: ContainerEvent[] = [];
+  const { dataRoot, runRoot, db, images, snapshotter } = host;
   const manager = new ContainerManager({
     dataRoot,
     runRoot,
@@ -54,12 +40,7 @@ function makeManager(): Harness {
 let h: Harness;
 
 beforeAll(async () => {
-  dataRoot = await mkdtemp(join(tmpdir(), 'berth-containers-'));
-  runRoot = await mkdtemp(join(tmpdir(), 'berth-containers-run-'));
-  db = openMetadataDb(join(dataRoot, 'metadata.db'));
-  snapshotter = new OverlaySnapshotter(join(dataRoot, 'snapshots'));
-  images = new ImageStore({ db, content: new ContentStore(join(dataRoot, 'content')), snapshotter });
-  await images.bootstrap('busybox');
+  host = await openTestHost('containers');
   h = makeManager();
   await h.manager.init();
 });
@@ -71,18 +52,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const m of managers) m.close();
-  // Safety net: anything the runtime still knows, and any mount left under the data root.
-  const runtime = h?.runtime;
-  if (runtime) for (const c of await runtime.list().catch(() => [])) await runtime.delete(c.id, { force: true }).catch(() => {});
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined && (m.startsWith(dataRoot) || m.startsWith(runRoot)));
-  for (const m of mounts.reverse()) await unmount(m).catch(() => {});
-  snapshotter?.close();
-  db?.close();
-  await rm(dataRoot, { recursive: true, force: true });
-  await rm(runRoot, { recursive: true, force: true });
+  await removeTestHost(host);
 });
 
 async function logsOf(manager: ContainerManager, id: string): Promise<string> {
@@ -205,7 +175,7 @@ describe('ContainerManager', () => {
     expect(await removed).toBe(0);
     expect(() => manager.resolve(id)).toThrow(`No such container: ${id}`);
     expect(events.filter((e) => e.id === id).map((e) => e.action)).toEqual(['create', 'start', 'die', 'destroy']);
-    expect(await snapshotter.exists(id)).toBe(false);
+    expect(await host.snapshotter.exists(id)).toBe(false);
   });
 
   it('attaches before start and sees all output, stdin included (the path of berth run)', async () => {

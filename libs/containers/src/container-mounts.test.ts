@@ -3,13 +3,10 @@ import { chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ContentStore } from '@berth/content';
-import { ImageStore } from '@berth/images';
-import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { ConmonRuntime } from '@berth/runtime';
-import { OverlaySnapshotter, unmount } from '@berth/snapshots';
+import type { ConmonRuntime } from '@berth/runtime';
 import { VolumeStore } from '@berth/volumes';
 import { ContainerManager } from './container-manager.js';
+import { openTestHost, removeTestHost, testRuntime, type TestHost } from './test-support.js';
 import type { ImageSource } from './dependencies.js';
 
 /**
@@ -19,22 +16,15 @@ import type { ImageSource } from './dependencies.js';
  * up after each test and at the end, even on failure.
  */
 
-let dataRoot: string;
-let runRoot: string;
-let db: MetadataDb;
-let snapshotter: OverlaySnapshotter;
+let host: TestHost;
 let runtime: ConmonRuntime;
 let manager: ContainerManager;
 let volumes: VolumeStore;
 const hostDirs: string[] = [];
 
 beforeAll(async () => {
-  dataRoot = await mkdtemp(join(tmpdir(), 'berth-mounts-'));
-  runRoot = await mkdtemp(join(tmpdir(), 'berth-mounts-run-'));
-  db = openMetadataDb(join(dataRoot, 'metadata.db'));
-  snapshotter = new OverlaySnapshotter(join(dataRoot, 'snapshots'));
-  const store = new ImageStore({ db, content: new ContentStore(join(dataRoot, 'content')), snapshotter });
-  await store.bootstrap('busybox');
+  host = await openTestHost('mounts');
+  const { dataRoot, runRoot, db, snapshotter, images: store } = host;
   const images: ImageSource = {
     async resolve(ref) {
       if (ref !== 'vol-image') return store.resolve(ref);
@@ -43,12 +33,7 @@ beforeAll(async () => {
     },
     unpack: (id) => store.unpack(id),
   };
-  runtime = new ConmonRuntime({
-    root: join(runRoot, 'runc'),
-    exitDir: join(runRoot, 'exits'),
-    persistDir: join(dataRoot, 'conmon'),
-    socketDir: join(runRoot, 'sockets'),
-  });
+  runtime = testRuntime(host);
   volumes = new VolumeStore({ dataRoot, db, usedBy: (name) => manager.volumeUsers(name) });
   manager = new ContainerManager({ dataRoot, runRoot, db, images, snapshotter, runtime, volumes });
   await manager.init();
@@ -62,16 +47,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   manager?.close();
-  for (const c of await runtime?.list().catch(() => []) ?? []) await runtime.delete(c.id, { force: true }).catch(() => {});
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined && (m.startsWith(dataRoot) || m.startsWith(runRoot)));
-  for (const m of mounts.reverse()) await unmount(m).catch(() => {});
-  snapshotter?.close();
-  db?.close();
-  await rm(dataRoot, { recursive: true, force: true });
-  await rm(runRoot, { recursive: true, force: true });
+  await removeTestHost(host);
 });
 
 /** Runs a container to its end: exit code and output (stdout and stderr interleaved as logged). */
@@ -99,7 +75,7 @@ describe('container mounts', () => {
       {
         Type: 'volume',
         Name: 'shared-data',
-        Source: join(dataRoot, 'volumes', 'shared-data', '_data'),
+        Source: join(host.dataRoot, 'volumes', 'shared-data', '_data'),
         Destination: '/data',
         Driver: 'local',
         Mode: 'z',
