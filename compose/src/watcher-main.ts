@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { logLevelOf, serviceLogger } from '@berth/log';
+import { serviceLoggerForFlag } from '@berth/log';
 import { GatewayEngine } from './gateway-engine.js';
 import { EngineHealthWaiter } from './health.js';
 import { ComposeWatcher } from './watcher.js';
@@ -19,15 +19,8 @@ const { values } = parseArgs({
   },
 });
 
-let level;
-try {
-  level = logLevelOf(values['log-level']);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
 // One JSON line per event on stdout (libs/log); a line lost on a full disk does not end the watcher.
-const logger = serviceLogger('compose-watcher', { level });
+const logger = serviceLoggerForFlag('compose-watcher', values['log-level']);
 const engine = new GatewayEngine(values.api!);
 const watcher = new ComposeWatcher(
   {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
 import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
-import { logLevelOf, serviceLogger, warnOnFailure } from '@berth/log';
+import { serviceLoggerForFlag, warnOnFailure } from '@berth/log';
 import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
@@ -46,14 +46,7 @@ if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
 }
 
 // One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
-let level;
-try {
-  level = logLevelOf(values['log-level']);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
-const log = serviceLogger('builder', { level });
+const log = serviceLoggerForFlag('builder', values['log-level']);
 const dataRoot = values['data-root']!;
 const agentAddress = values.agent!;
 

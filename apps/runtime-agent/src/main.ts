@@ -2,7 +2,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
-import { logLevelOf, serviceLogger } from '@berth/log';
+import { serviceLoggerForFlag } from '@berth/log';
 import { readRegistryAuth, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
@@ -35,14 +35,7 @@ if (values.runtime !== 'runc' && values.runtime !== 'crun') {
 }
 
 // One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
-let level;
-try {
-  level = logLevelOf(values['log-level']);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
-const log = serviceLogger('runtime-agent', { level });
+const log = serviceLoggerForFlag('runtime-agent', values['log-level']);
 
 function nodeLabels(pairs: string[]): Record<string, string> {
   const labels: Record<string, string> = {};

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,5 +66,14 @@ describe('logLevelOf', () => {
   it('refuses an unknown level, naming where it came from', () => {
     expect(() => logLevelOf('verbose', {})).toThrow('Invalid --log-level "verbose": expected one of debug, info, warn, error');
     expect(() => logLevelOf(undefined, { BERTH_LOG_LEVEL: 'trace' })).toThrow('Invalid BERTH_LOG_LEVEL "trace": expected one of debug, info, warn, error');
+  });
+
+  it("ends a service's main with status 2 on a bad --log-level, saying why on stderr", () => {
+    const source = new URL('./service-logger.ts', import.meta.url).pathname;
+    const script = `import { serviceLoggerForFlag } from ${JSON.stringify(source)}; serviceLoggerForFlag('builder', 'loud').info('never');`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, BERTH_LOG_LEVEL: '' } });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe('Invalid --log-level "loud": expected one of debug, info, warn, error');
+    expect(result.stdout).toBe('');
   });
 });

@@ -82,3 +82,19 @@ export function serviceLogger(name: string, options: ServiceLoggerOptions = {}):
     },
   );
 }
+
+/**
+ * The logger a service's main starts with: serviceLogger at the level of its `--log-level` flag
+ * (logLevelOf). A bad level is printed on stderr and ends the process with status 2, as the
+ * services' other flag errors do.
+ */
+export function serviceLoggerForFlag(name: string, levelFlag: string | undefined): PinoLogger<never> {
+  let level: LogLevel;
+  try {
+    level = logLevelOf(levelFlag);
+  } catch (err) {
+    console.error(messageOf(err));
+    process.exit(2);
+  }
+  return serviceLogger(name, { level });
+}
