@@ -10,38 +10,43 @@ const inspect = {
 };
 
 describe('renderTemplate', () => {
-  it('reads fields and nested fields', () => {
-    expect(renderTemplate('{{.State.Status}}', inspect)).toBe('running');
-    expect(renderTemplate('{{.Name}} {{.State.Pid}} {{.State.Running}}', inspect)).toBe('/web 42 true');
-  });
-
-  it('prints values as Go %v does', () => {
-    expect(renderTemplate('{{.Config.Cmd}}', inspect)).toBe('[sh -c echo hi]');
-    expect(renderTemplate('{{.Config.Labels}}', inspect)).toBe('map[com.example:x tier:web]');
-    expect(renderTemplate('{{.Config.Entrypoint}}', inspect)).toBe('<nil>');
-    expect(renderTemplate('{{.Nope}}', inspect)).toBe('<no value>');
-  });
-
-  it('has json, index, join, upper, lower, len, printf and pipes', () => {
-    expect(renderTemplate('{{json .Config.Labels}}', inspect)).toBe('{"com.example":"x","tier":"web"}');
-    expect(renderTemplate('{{json .Config.Env}}', inspect)).toBe('[]');
-    expect(renderTemplate('{{index .Config.Labels "com.example"}}', inspect)).toBe('x');
-    expect(renderTemplate('{{join .Config.Cmd ","}}', inspect)).toBe('sh,-c,echo hi');
-    expect(renderTemplate('{{.State.Status | upper}} {{lower "AB"}}', inspect)).toBe('RUNNING ab');
-    expect(renderTemplate('{{len .Mounts}}', inspect)).toBe('2');
-    expect(renderTemplate('{{printf "%s=%d" .Name .State.Pid}}', inspect)).toBe('/web=42');
-    expect(renderTemplate('{{(index .Mounts 1).Source}}', inspect)).toBe('/c');
-  });
-
-  it('has if/else, range with variables, with, and trim markers', () => {
-    expect(renderTemplate('{{if .State.Running}}up{{else}}down{{end}}', inspect)).toBe('up');
-    expect(renderTemplate('{{if eq .State.Status "exited"}}x{{else if .State.Running}}y{{end}}', inspect)).toBe('y');
-    expect(renderTemplate('{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', inspect)).toBe('/a:/b /c:/d ');
-    expect(renderTemplate('{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}', inspect)).toBe('com.example=x;tier=web;');
-    expect(renderTemplate('{{range .Config.Env}}x{{else}}none{{end}}', inspect)).toBe('none');
-    expect(renderTemplate('{{with .State}}{{.Status}}{{end}}', inspect)).toBe('running');
-    expect(renderTemplate('a  {{- .Id -}}  b {{/* note */}}', inspect)).toBe('aabc123b ');
-    expect(renderTemplate('{{$.Id}}', inspect)).toBe('abc123');
+  // [template, what it renders of `inspect`], by feature
+  const renders: Record<string, Array<[string, string]>> = {
+    'reads fields and nested fields': [
+      ['{{.State.Status}}', 'running'],
+      ['{{.Name}} {{.State.Pid}} {{.State.Running}}', '/web 42 true'],
+    ],
+    'prints values as Go %v does': [
+      ['{{.Config.Cmd}}', '[sh -c echo hi]'],
+      ['{{.Config.Labels}}', 'map[com.example:x tier:web]'],
+      ['{{.Config.Entrypoint}}', '<nil>'],
+      ['{{.Nope}}', '<no value>'],
+    ],
+    'has json, index, join, upper, lower, len, printf and pipes': [
+      ['{{json .Config.Labels}}', '{"com.example":"x","tier":"web"}'],
+      ['{{json .Config.Env}}', '[]'],
+      ['{{index .Config.Labels "com.example"}}', 'x'],
+      ['{{join .Config.Cmd ","}}', 'sh,-c,echo hi'],
+      ['{{.State.Status | upper}} {{lower "AB"}}', 'RUNNING ab'],
+      ['{{len .Mounts}}', '2'],
+      ['{{printf "%s=%d" .Name .State.Pid}}', '/web=42'],
+      ['{{(index .Mounts 1).Source}}', '/c'],
+    ],
+    'has if/else, range with variables, with, and trim markers': [
+      ['{{if .State.Running}}up{{else}}down{{end}}', 'up'],
+      ['{{if eq .State.Status "exited"}}x{{else if .State.Running}}y{{end}}', 'y'],
+      ['{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', '/a:/b /c:/d '],
+      ['{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}', 'com.example=x;tier=web;'],
+      ['{{range .Config.Env}}x{{else}}none{{end}}', 'none'],
+      ['{{with .State}}{{.Status}}{{end}}', 'running'],
+      ['a  {{- .Id -}}  b {{/* note */}}', 'aabc123b '],
+      ['{{$.Id}}', 'abc123'],
+    ],
+  };
+  describe.each(Object.entries(renders))('%s', (_feature, cases) => {
+    it.each(cases)('%s', (template, output) => {
+      expect(renderTemplate(template, inspect)).toBe(output);
+    });
   });
 
   it('calls context fields, with arguments, and rejects unknown fields like docker formatters', () => {
