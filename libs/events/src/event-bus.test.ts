@@ -1,20 +1,14 @@
-import { connect, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { memoryLogger, startNatsFixture, startNatsServer, tempDir, type NatsFixture } from '@berth/testing';
+import { connect } from 'nats';
+import { describe, expect, it, vi } from 'vitest';
+import { memoryLogger, startNatsServer, tempDir } from '@berth/testing';
 import { EventBus, HostRegistry, eventSubject } from './index.js';
+import { useNatsFixture } from './test-support.js';
 
 describe('EventBus on a real nats-server', () => {
-  let fixture: NatsFixture;
-  let nc: NatsConnection;
-
-  beforeAll(async () => {
-    fixture = await startNatsFixture();
-    nc = fixture.nc;
-  });
-  afterAll(() => fixture?.stop());
+  const fixture = useNatsFixture();
 
   it('replays past events with --since and stops at --until, honouring filters', async () => {
-    const bus = new EventBus(nc, 'host-1');
+    const bus = new EventBus(fixture.nc, 'host-1');
     await bus.ensureStream();
     await bus.ensureStream(); // idempotent
     const start = Date.now();
@@ -36,7 +30,7 @@ describe('EventBus on a real nats-server', () => {
   });
 
   it('follows new events', async () => {
-    const bus = new EventBus(nc, 'host-1');
+    const bus = new EventBus(fixture.nc, 'host-1');
     await bus.ensureStream();
     const controller = new AbortController();
     const seen: string[] = [];
@@ -55,7 +49,7 @@ describe('EventBus on a real nats-server', () => {
   });
 
   it('keeps hosts in a TTL bucket', async () => {
-    const hosts = new HostRegistry(nc);
+    const hosts = new HostRegistry(fixture.nc);
     await hosts.announce({ hostId: 'h1', hostname: 'box', address: '127.0.0.1:1', version: '0', startedAt: 1 });
     expect((await hosts.first()).address).toBe('127.0.0.1:1');
     await hosts.announce({ hostId: 'h2', hostname: 'box2', address: '127.0.0.1:2', version: '0', startedAt: 2 });

@@ -1,20 +1,12 @@
-import type { NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsFixture, type NatsFixture } from '@berth/testing';
+import { describe, expect, it } from 'vitest';
 import { RegistryDirectory, registryKey } from './index.js';
+import { useNatsFixture } from './test-support.js';
 
 describe('RegistryDirectory on a real nats-server', () => {
-  let fixture: NatsFixture;
-  let nc: NatsConnection;
-
-  beforeAll(async () => {
-    fixture = await startNatsFixture();
-    nc = fixture.nc;
-  });
-  afterAll(() => fixture?.stop());
+  const fixture = useNatsFixture();
 
   it('keeps announcements, picks the newest with an admin address, and forgets withdrawn ones', async () => {
-    const directory = new RegistryDirectory(nc);
+    const directory = new RegistryDirectory(fixture.nc);
     await expect(directory.first(0)).rejects.toThrow('No registry is running: start the platform with `berth platform up` (it runs one)');
     const base = { url: 'http://127.0.0.1:5000', version: '0.1.0', proxy: false };
     await directory.announce({ ...base, id: registryKey('host-a:5000'), grpcAddress: 'unix:/run/a.sock', startedAt: 1 });
