@@ -64,6 +64,27 @@ async function natsAs(service: string, identity: NatsIdentity): Promise<NatsConn
 }
 
 /** As the throwaway user: `berth ARGS` against the platform's socket. */
+/** A unix socket in the unprivileged user's home, owned by them, that counts and drops connections. */
+async function userOwnedSocket(name: string): Promise<{ path: string; connections: () => number; close: () => void }> {
+  const path = join(user.home, name);
+  let connections = 0;
+  const server: Server = createServer((c) => {
+    connections++;
+    c.destroy();
+  });
+  server.listen(path);
+  await once(server, 'listening');
+  chownSync(path, user.uid, user.gid);
+  return { path, connections: () => connections, close: () => server.close() };
+}
+
+/** The API's warning that it ignored a NATS `entry` pointing at the user's socket `path`. */
+function expectIgnoredEntry(entry: string, path: string): void {
+  expect(serviceLogEvents(p.dataRoot, 'api')).toContainEqual(
+    expect.objectContaining({ level: 'warn', msg: 'Ignoring an entry announced on NATS', entry, reason: `socket "${path}" is owned by uid ${user.uid}, not root` }),
+  );
+}
+
 const berthAsUser = (args: string[], groups: number[] = []) =>
   user.run([BERTH_CLI, ...args], { groups, env: { BERTH_HOST: p.settings.apiAddress } });
 
@@ -224,19 +245,11 @@ describe('the API socket', () => {
   });
 
   it('ignores a host entry whose socket is not root\'s', async () => {
-    const fakeSocket = join(user.home, 'agent.sock');
-    let connections = 0;
-    const fake: Server = createServer((c) => {
-      connections++;
-      c.destroy();
-    });
-    fake.listen(fakeSocket);
-    await once(fake, 'listening');
-    chownSync(fakeSocket, user.uid, user.gid);
+    const fake = await userOwnedSocket('agent.sock');
     const host = p.settings.hostId;
     const agent = await natsAs('runtime-agent', { role: 'agent', host });
     const forge = () =>
-      new HostRegistry(agent).announce({ hostId: host, hostname: 'evil', address: `unix:${fakeSocket}`, version: '0', startedAt: Date.now() + 3_600_000 });
+      new HostRegistry(agent).announce({ hostId: host, hostname: 'evil', address: `unix:${fake.path}`, version: '0', startedAt: Date.now() + 3_600_000 });
     try {
       // The forged entry (the newest) keeps coming back; the real agent re-announces every 5 s.
       const deadline = Date.now() + 7_000;
@@ -246,25 +259,15 @@ describe('the API socket', () => {
         expect(ps.code, ps.stderr).toBe(0);
         expect(ps.stdout).toMatch(/^CONTAINER ID/);
       }
-      expect(connections).toBe(0);
-      expect(serviceLogEvents(p.dataRoot, 'api')).toContainEqual(
-        expect.objectContaining({ level: 'warn', msg: 'Ignoring an entry announced on NATS', entry: `host ${host}`, reason: `socket "${fakeSocket}" is owned by uid ${user.uid}, not root` }),
-      );
+      expect(fake.connections()).toBe(0);
+      expectIgnoredEntry(`host ${host}`, fake.path);
     } finally {
       fake.close();
     }
   });
 
   it("ignores a builder entry whose socket is not root's", async () => {
-    const fakeSocket = join(user.home, 'builder.sock');
-    let connections = 0;
-    const fake: Server = createServer((c) => {
-      connections++;
-      c.destroy();
-    });
-    fake.listen(fakeSocket);
-    await once(fake, 'listening');
-    chownSync(fakeSocket, user.uid, user.gid);
+    const fake = await userOwnedSocket('builder.sock');
     const host = p.settings.hostId;
     const builder = await natsAs('builder', { role: 'builder', host });
     const ctx = join(p.dataRoot, 'forged-builder-ctx');
@@ -274,14 +277,12 @@ describe('the API socket', () => {
     const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'builder.pid'), 'utf8').trim());
     process.kill(pid, 'SIGSTOP');
     try {
-      await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fakeSocket}`, version: '0', startedAt: Date.now() });
+      await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fake.path}`, version: '0', startedAt: Date.now() });
       const refused = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`No image builder is running on host "${host}": start it with \`berth platform up\``);
-      expect(connections).toBe(0);
-      expect(serviceLogEvents(p.dataRoot, 'api')).toContainEqual(
-        expect.objectContaining({ level: 'warn', msg: 'Ignoring an entry announced on NATS', entry: `builder of host ${host}`, reason: `socket "${fakeSocket}" is owned by uid ${user.uid}, not root` }),
-      );
+      expect(fake.connections()).toBe(0);
+      expectIgnoredEntry(`builder of host ${host}`, fake.path);
     } finally {
       process.kill(pid, 'SIGCONT');
       fake.close();
@@ -290,7 +291,7 @@ describe('the API socket', () => {
     const build = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
     expect(build.code, build.stderr).toBe(0);
     expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
-    expect(connections).toBe(0);
+    expect(fake.connections()).toBe(0);
   });
 
   it('refuses TCP without TLS client certificates, and serves clients with a certificate of its CA', async () => {
