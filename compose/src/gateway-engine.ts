@@ -14,6 +14,7 @@ import {
   serverStream,
   unary,
   VolumesClient,
+  writeMessage,
   type BuildInput,
   type BuildOptions,
   type ContainerSpec,
@@ -233,11 +234,7 @@ export class GatewayEngine implements Engine {
   async buildImage(options: BuildOptions, context: AsyncIterable<Buffer>, onLine?: (line: string) => void): Promise<string> {
     const call = this.builder.build();
     const sending = (async () => {
-      const write = (m: BuildInput) =>
-        new Promise<void>((res) => {
-          if (call.write(m)) res();
-          else call.once('drain', () => res());
-        });
+      const write = (m: BuildInput) => writeMessage(call, m);
       await write({ input: { $case: 'options', value: options } });
       for await (const chunk of context) {
         for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'context', value: chunk.subarray(i, i + chunkSize) } });

@@ -88,6 +88,14 @@ export async function* serverStream<T>(call: grpc.ClientReadableStream<T> | grpc
  * the call emits 'error'; `destroy(err)` would tear the stream down without a status, and the
  * client would wait forever.
  */
+/** Writes `message` to a client's request stream; resolves at once, or after 'drain' when its buffer is full. */
+export function writeMessage<T>(call: grpc.ClientWritableStream<T> | grpc.ClientDuplexStream<T, unknown>, message: T): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (call.write(message)) resolve();
+    else call.once('drain', () => resolve());
+  });
+}
+
 export function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown): void {
   if (call.cancelled || call.destroyed || call.writableEnded) return;
   call.emit('error', toServiceError(err));

@@ -9,7 +9,7 @@ import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
 import { type ContextFile, contextFileToProto, listContext, packFiles } from '@berth/filesync';
 import { applyLayer } from '@berth/layers';
-import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary } from '@berth/proto';
+import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary, writeMessage } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
 import { parseBuildContext, parseSecret, readSecret } from '../build-inputs.js';
 import { TtyBuildProgress } from '../build-progress.js';
@@ -271,11 +271,7 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
   let requested: (paths: string[]) => void = () => undefined;
   const contextRequest = new Promise<string[]>((res) => (requested = res));
   const sending = (async () => {
-    const write = (m: BuildInput) =>
-      new Promise<void>((res) => {
-        if (call.write(m)) res();
-        else call.once('drain', () => res());
-      });
+    const write = (m: BuildInput) => writeMessage(call, m);
     await write({ input: { $case: 'options', value: options } });
     if (sync) {
       await write({ input: { $case: 'contextFiles', value: { files: sync.files.map(contextFileToProto) } } });

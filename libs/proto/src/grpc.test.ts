@@ -1,0 +1,34 @@
+import { Writable } from 'node:stream';
+import type * as grpc from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { writeMessage } from './grpc.js';
+
+describe('writeMessage', () => {
+  it('resolves at once while the stream takes more, and only after drain once its buffer is full', async () => {
+    const written: string[] = [];
+    let release: (() => void) | undefined;
+    // A slow consumer: each write completes only when the test releases it; one message fills the buffer.
+    const slow = new Writable({
+      objectMode: true,
+      highWaterMark: 1,
+      write(chunk: string, _encoding, done) {
+        written.push(chunk);
+        release = done;
+      },
+    });
+    const call = slow as unknown as grpc.ClientWritableStream<string>;
+    let resolved = false;
+    const first = writeMessage(call, 'a').then(() => (resolved = true));
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual(['a']);
+    expect(resolved).toBe(false);
+    release!();
+    await first;
+    expect(resolved).toBe(true);
+  });
+
+  it('resolves at once when the buffer has room', async () => {
+    const roomy = new Writable({ objectMode: true, highWaterMark: 16, write: (_chunk, _encoding, done) => done() });
+    await expect(writeMessage(roomy as unknown as grpc.ClientWritableStream<string>, 'a')).resolves.toBeUndefined();
+  });
+});
