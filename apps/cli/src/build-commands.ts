@@ -1,11 +1,11 @@
-import { type GroupDef, def, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, type GroupDef, pruneCommand, quietFlag } from './command-def.js';
 
 /** `berth build` and the `builder` group: usage, flags, argument rules. */
 
 const builds = () => import('./commands/build.js');
+const fromBuilds = commandsIn(builds);
 
-export const build = def({
-  name: 'build',
+export const build = fromBuilds('build', {
   usage: '[OPTIONS] PATH | -',
   description: 'Build an image from a Dockerfile',
   flags: [
@@ -33,7 +33,6 @@ export const build = def({
     { long: 'target', type: 'string', description: 'Set the target build stage to build' },
   ],
   args: { min: 1, max: 1 },
-  load: () => builds().then((m) => m.build),
 });
 
 export const builderGroup: GroupDef = {

@@ -87,6 +87,21 @@ export function objectGroup(group: GroupDef): GroupDef {
   };
 }
 
+/** The exports of a handler module that are handlers. */
+type HandlerName<M> = { [K in keyof M]: M[K] extends Handler ? K : never }[keyof M] & string;
+
+/** A command of a handler module: its definition but the handler, and flags that default to none. */
+export type CommandSpec = Omit<CommandDef, 'name' | 'load' | 'flags'> & { flags?: FlagSpec[]; name?: string };
+
+/**
+ * The command maker of one handler module (imported only when one of its commands runs):
+ * `command('kill', spec)` is the command whose handler is the module's `kill`, named after it
+ * unless `spec.name` says otherwise.
+ */
+export function commandsIn<M>(module: () => Promise<M>): (handler: HandlerName<M>, spec: CommandSpec) => CommandDef {
+  return (handler, { name = handler, flags = [], ...rest }) => ({ name, flags, ...rest, load: () => module().then((m) => m[handler] as Handler) });
+}
+
 export const def = (d: CommandDef): CommandDef => d;
 
 export function withName(d: CommandDef, name: string): CommandDef {

@@ -1,4 +1,4 @@
-import { type GroupDef, def, filterFlag, formatFlag, inspectFormatFlag, withName, quietFlag } from './command-def.js';
+import { commandsIn, def, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, quietFlag, withName } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -12,11 +12,12 @@ import { securityFlags } from './security-flags.js';
 
 /** The container commands (`run`, `ps`, `logs`, …, and the `container` group): usage, flags, argument rules. */
 
-const images = () => import('./commands/images.js');
+const fromImages = commandsIn(() => import('./commands/images.js'));
 
 const containers = () => import('./commands/containers.js');
+const fromContainers = commandsIn(containers);
 
-const streams = () => import('./commands/run.js');
+const fromStreams = commandsIn(() => import('./commands/run.js'));
 
 const createFlags: FlagSpec[] = [
   { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
@@ -47,8 +48,7 @@ const createFlags: FlagSpec[] = [
   ...runFlags,
 ];
 
-export const run = def({
-  name: 'run',
+export const run = fromStreams('run', {
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   description: 'Create and run a new container from an image',
   flags: [
@@ -59,22 +59,18 @@ export const run = def({
   args: { min: 1 },
   interspersed: false,
   runStyle: true,
-  load: () => streams().then((m) => m.run),
 });
 
-export const create = def({
-  name: 'create',
+export const create = fromStreams('create', {
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   description: 'Create a new container',
   flags: createFlags,
   args: { min: 1 },
   interspersed: false,
   runStyle: true,
-  load: () => streams().then((m) => m.create),
 });
 
-export const start = def({
-  name: 'start',
+export const start = fromStreams('start', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Start one or more stopped containers',
   flags: [
@@ -82,7 +78,6 @@ export const start = def({
     { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
   ],
   args: { min: 1 },
-  load: () => streams().then((m) => m.start),
 });
 
 const stopFlags: FlagSpec[] = [
@@ -90,35 +85,28 @@ const stopFlags: FlagSpec[] = [
   { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
 ];
 
-export const stop = def({
-  name: 'stop',
+export const stop = fromContainers('stop', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Stop one or more running containers',
   flags: stopFlags,
   args: { min: 1 },
-  load: () => containers().then((m) => m.stop),
 });
 
-export const restart = def({
-  name: 'restart',
+export const restart = fromContainers('restart', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Restart one or more containers',
   flags: stopFlags,
   args: { min: 1 },
-  load: () => containers().then((m) => m.restart),
 });
 
-export const kill = def({
-  name: 'kill',
+export const kill = fromContainers('kill', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Kill one or more running containers',
   flags: [{ long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
   args: { min: 1 },
-  load: () => containers().then((m) => m.kill),
 });
 
-export const rm = def({
-  name: 'rm',
+export const rm = fromContainers('rm', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Remove one or more containers',
   flags: [
@@ -126,47 +114,33 @@ export const rm = def({
     { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
   ],
   args: { min: 1 },
-  load: () => containers().then((m) => m.rm),
 });
 
-export const pause = def({
-  name: 'pause',
+export const pause = fromContainers('pause', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Pause all processes within one or more containers',
-  flags: [],
   args: { min: 1 },
-  load: () => containers().then((m) => m.pause),
 });
 
-export const unpause = def({
-  name: 'unpause',
+export const unpause = fromContainers('unpause', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Unpause all processes within one or more containers',
-  flags: [],
   args: { min: 1 },
-  load: () => containers().then((m) => m.unpause),
 });
 
-export const wait = def({
-  name: 'wait',
+export const wait = fromContainers('wait', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Block until one or more containers stop, then print their exit codes',
-  flags: [],
   args: { min: 1 },
-  load: () => containers().then((m) => m.wait),
 });
 
-export const rename = def({
-  name: 'rename',
+export const rename = fromContainers('rename', {
   usage: 'CONTAINER NEW_NAME',
   description: 'Rename a container',
-  flags: [],
   args: { min: 2, max: 2 },
-  load: () => containers().then((m) => m.rename),
 });
 
-export const ps = def({
-  name: 'ps',
+export const ps = fromContainers('ps', {
   usage: '[OPTIONS]',
   description: 'List containers',
   flags: [
@@ -180,11 +154,9 @@ export const ps = def({
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
   args: { max: 0 },
-  load: () => containers().then((m) => m.ps),
 });
 
-export const logs = def({
-  name: 'logs',
+export const logs = fromContainers('logs', {
   usage: '[OPTIONS] CONTAINER',
   description: 'Fetch the logs of a container',
   flags: [
@@ -196,11 +168,9 @@ export const logs = def({
     { long: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
   ],
   args: { min: 1, max: 1 },
-  load: () => containers().then((m) => m.logs),
 });
 
-export const exec = def({
-  name: 'exec',
+export const exec = fromStreams('exec', {
   usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
   description: 'Execute a command in a running container',
   flags: [
@@ -215,11 +185,9 @@ export const exec = def({
   ],
   args: { min: 2 },
   interspersed: false,
-  load: () => streams().then((m) => m.exec),
 });
 
-export const attach = def({
-  name: 'attach',
+export const attach = fromStreams('attach', {
   usage: '[OPTIONS] CONTAINER',
   description: 'Attach local standard input, output, and error streams to a running container',
   flags: [
@@ -227,21 +195,16 @@ export const attach = def({
     { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy all received signals to the process' },
   ],
   args: { min: 1, max: 1 },
-  load: () => streams().then((m) => m.attach),
 });
 
-export const top = def({
-  name: 'top',
+export const top = fromContainers('top', {
   usage: 'CONTAINER [ps OPTIONS]',
   description: 'Display the running processes of a container',
-  flags: [],
   args: { min: 1 },
   interspersed: false,
-  load: () => containers().then((m) => m.top),
 });
 
-export const inspect = def({
-  name: 'inspect',
+export const inspect = fromContainers('inspect', {
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on Berth objects',
   flags: [
@@ -250,7 +213,6 @@ export const inspect = def({
     { long: 'type', type: 'string', description: 'Only inspect objects of the given type' },
   ],
   args: { min: 1 },
-  load: () => containers().then((m) => m.inspect),
 });
 
 export const containerInspect = def({
@@ -264,8 +226,7 @@ export const containerInspect = def({
   load: () => containers().then((m) => m.containerInspect),
 });
 
-export const stats = def({
-  name: 'stats',
+export const stats = fromContainers('stats', {
   usage: '[OPTIONS] [CONTAINER...]',
   description: 'Display a live stream of container(s) resource usage statistics',
   flags: [
@@ -275,29 +236,23 @@ export const stats = def({
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate output' },
   ],
   args: {},
-  load: () => containers().then((m) => m.stats),
 });
 
-export const diff = def({
-  name: 'diff',
+export const diff = fromContainers('diff', {
   usage: 'CONTAINER',
   description: "Inspect changes to files or directories on a container's filesystem",
-  flags: [],
   args: { min: 1, max: 1 },
-  load: () => containers().then((m) => m.diff),
 });
 
-export const exportCommand = def({
+export const exportCommand = fromContainers('exportContainer', {
   name: 'export',
   usage: '[OPTIONS] CONTAINER',
   description: "Export a container's filesystem as a tar archive",
   flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
   args: { min: 1, max: 1 },
-  load: () => containers().then((m) => m.exportContainer),
 });
 
-export const commit = def({
-  name: 'commit',
+export const commit = fromImages('commit', {
   usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
   description: "Create a new image from a container's changes",
   flags: [
@@ -307,7 +262,6 @@ export const commit = def({
     { long: 'pause', short: 'p', type: 'bool', default: true, description: 'Pause container during commit' },
   ],
   args: { min: 1, max: 2 },
-  load: () => images().then((m) => m.commit),
 });
 
 export const containerGroup: GroupDef = {

@@ -1,18 +1,17 @@
-import { def, formatFlag, inspectFormatFlag, objectGroup, quietFlag } from './command-def.js';
+import { commandsIn, formatFlag, inspectFormatFlag, objectGroup, quietFlag } from './command-def.js';
 
 /**
  * `berth context …`: docker's context commands (usage, flags, argument rules); handlers in
  * ./commands/context.ts, the store in context-store.ts.
  */
 
-const contexts = () => import('./commands/context.js');
+const fromContexts = commandsIn(() => import('./commands/context.js'));
 
 export const contextGroup = objectGroup({
   name: 'context',
   description: 'Manage contexts',
   commands: {
-    create: def({
-      name: 'create',
+    create: fromContexts('create', {
       usage: '[OPTIONS] CONTEXT',
       description:
         'Create a context\n\nBerth endpoint config:\n\nNAME                DESCRIPTION\nfrom                Copy named context\'s Berth endpoint configuration\nhost                Gateway endpoint on which to connect\nca                  Trust certs signed only by this CA\ncert                Path to TLS certificate file\nkey                 Path to TLS key file\nskip-tls-verify     Skip TLS certificate validation\n\nExample:\n\n$ berth context create my-context --description "some description" --berth "host=tcp://myserver:2376,ca=~/ca-file,cert=~/cert-file,key=~/key-file"',
@@ -22,47 +21,34 @@ export const contextGroup = objectGroup({
         { long: 'from', type: 'string', description: 'create context from a named context' },
       ],
       args: { min: 1, max: 1 },
-      load: () => contexts().then((m) => m.create),
     }),
-    inspect: def({
-      name: 'inspect',
+    inspect: fromContexts('inspect', {
       usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
       description: 'Display detailed information on one or more contexts',
       flags: [inspectFormatFlag],
       args: {},
-      load: () => contexts().then((m) => m.inspect),
     }),
-    ls: def({
-      name: 'ls',
+    ls: fromContexts('ls', {
       usage: '[OPTIONS]',
       description: 'List contexts',
       flags: [formatFlag(), quietFlag('Only show context names')],
       args: { max: 0 },
-      load: () => contexts().then((m) => m.ls),
     }),
-    rm: def({
-      name: 'rm',
+    rm: fromContexts('rm', {
       usage: 'CONTEXT [CONTEXT...]',
       description: 'Remove one or more contexts',
       flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
       args: { min: 1 },
-      load: () => contexts().then((m) => m.rm),
     }),
-    show: def({
-      name: 'show',
+    show: fromContexts('show', {
       usage: '',
       description: 'Print the name of the current context',
-      flags: [],
       args: { max: 0 },
-      load: () => contexts().then((m) => m.show),
     }),
-    use: def({
-      name: 'use',
+    use: fromContexts('use', {
       usage: 'CONTEXT',
       description: 'Set the current berth context',
-      flags: [],
       args: { min: 1, max: 1 },
-      load: () => contexts().then((m) => m.use),
     }),
   },
 });

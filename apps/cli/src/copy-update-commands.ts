@@ -1,13 +1,12 @@
-import { def, quietFlag } from './command-def.js';
+import { commandsIn, quietFlag } from './command-def.js';
 import { updatableResourceFlags } from './resource-flags.js';
 
 /** `berth cp` and `berth update` (docker cp / docker update): usage, flags, argument rules. */
 
-const copies = () => import('./commands/cp.js');
-const updates = () => import('./commands/update.js');
+const fromCopies = commandsIn(() => import('./commands/cp.js'));
+const fromUpdates = commandsIn(() => import('./commands/update.js'));
 
-export const cp = def({
-  name: 'cp',
+export const cp = fromCopies('cp', {
   usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
   description:
     "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout.",
@@ -17,11 +16,9 @@ export const cp = def({
     quietFlag('Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached'),
   ],
   args: { min: 2, max: 2 },
-  load: () => copies().then((m) => m.cp),
 });
 
-export const update = def({
-  name: 'update',
+export const update = fromUpdates('update', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Update configuration of one or more containers',
   flags: [
@@ -32,5 +29,4 @@ export const update = def({
     ...updatableResourceFlags,
   ],
   args: { min: 1 },
-  load: () => updates().then((m) => m.update),
 });

@@ -1,17 +1,16 @@
 import { build } from './build-commands.js';
-import { type GroupDef, def, filterFlag, formatFlag, inspectFormatFlag, withName, quietFlag } from './command-def.js';
+import { commandsIn, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, quietFlag, withName } from './command-def.js';
 import { imagePrune } from './prune-search-commands.js';
 
 /** The image commands (`images`, `pull`, `push`, `login`, …, and the `image` group): usage, flags, argument rules. */
 
-const containers = () => import('./commands/containers.js');
+const fromContainers = commandsIn(() => import('./commands/containers.js'));
 
-const images = () => import('./commands/images.js');
+const fromImages = commandsIn(() => import('./commands/images.js'));
 
-const registry = () => import('./commands/registry.js');
+const fromRegistry = commandsIn(() => import('./commands/registry.js'));
 
-export const imagesCommand = def({
-  name: 'images',
+export const imagesCommand = fromImages('images', {
   usage: '[OPTIONS] [REPOSITORY[:TAG]]',
   description: 'List images',
   flags: [
@@ -24,20 +23,17 @@ export const imagesCommand = def({
     { long: 'tree', type: 'bool', description: 'List multi-platform images as a tree (EXPERIMENTAL)' },
   ],
   args: { max: 1 },
-  load: () => images().then((m) => m.images),
 });
 
-export const imageInspect = def({
+export const imageInspect = fromContainers('imageInspect', {
   name: 'inspect',
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Display detailed information on one or more images',
   flags: [inspectFormatFlag],
   args: { min: 1 },
-  load: () => containers().then((m) => m.imageInspect),
 });
 
-export const history = def({
-  name: 'history',
+export const history = fromImages('history', {
   usage: '[OPTIONS] IMAGE',
   description: 'Show the history of an image',
   flags: [
@@ -47,20 +43,15 @@ export const history = def({
     quietFlag('Only show image IDs'),
   ],
   args: { min: 1, max: 1 },
-  load: () => images().then((m) => m.history),
 });
 
-export const tag = def({
-  name: 'tag',
+export const tag = fromImages('tag', {
   usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
   description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
-  flags: [],
   args: { min: 2, max: 2 },
-  load: () => images().then((m) => m.tag),
 });
 
-export const rmi = def({
-  name: 'rmi',
+export const rmi = fromImages('rmi', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Remove one or more images',
   flags: [
@@ -68,10 +59,9 @@ export const rmi = def({
     { long: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
   ],
   args: { min: 1 },
-  load: () => images().then((m) => m.rmi),
 });
 
-export const importCommand = def({
+export const importCommand = fromImages('importImage', {
   name: 'import',
   usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]',
   description: 'Import the contents from a tarball to create a filesystem image',
@@ -80,20 +70,16 @@ export const importCommand = def({
     { long: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
   ],
   args: { min: 1, max: 2 },
-  load: () => images().then((m) => m.importImage),
 });
 
-export const save = def({
-  name: 'save',
+export const save = fromImages('save', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
   flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
   args: { min: 1 },
-  load: () => images().then((m) => m.save),
 });
 
-export const load = def({
-  name: 'load',
+export const load = fromImages('load', {
   usage: '[OPTIONS]',
   description: 'Load an image from a tar archive or STDIN',
   flags: [
@@ -101,20 +87,15 @@ export const load = def({
     quietFlag('Suppress the load output'),
   ],
   args: { max: 0 },
-  load: () => images().then((m) => m.load),
 });
 
-export const bootstrap = def({
-  name: 'bootstrap',
+export const bootstrap = fromImages('bootstrap', {
   usage: 'busybox|debian [NAME[:TAG]]',
   description: 'Make a base image without a registry (busybox from busybox-static, debian with debootstrap)',
-  flags: [],
   args: { min: 1, max: 2 },
-  load: () => images().then((m) => m.bootstrap),
 });
 
-export const pull = def({
-  name: 'pull',
+export const pull = fromRegistry('pull', {
   usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
   description: 'Download an image from a registry',
   flags: [
@@ -123,11 +104,9 @@ export const pull = def({
     quietFlag('Suppress verbose output'),
   ],
   args: { min: 1, max: 1 },
-  load: () => registry().then((m) => m.pull),
 });
 
-export const push = def({
-  name: 'push',
+export const push = fromRegistry('push', {
   usage: '[OPTIONS] NAME[:TAG]',
   description: 'Upload an image to a registry',
   flags: [
@@ -135,11 +114,9 @@ export const push = def({
     quietFlag('Suppress verbose output'),
   ],
   args: { min: 1, max: 1 },
-  load: () => registry().then((m) => m.push),
 });
 
-export const login = def({
-  name: 'login',
+export const login = fromRegistry('login', {
   usage: '[OPTIONS] [SERVER]',
   description: 'Log in to a registry',
   flags: [
@@ -148,16 +125,12 @@ export const login = def({
     { long: 'username', short: 'u', type: 'string', description: 'Username' },
   ],
   args: { max: 1 },
-  load: () => registry().then((m) => m.login),
 });
 
-export const logout = def({
-  name: 'logout',
+export const logout = fromRegistry('logout', {
   usage: '[SERVER]',
   description: 'Log out from a registry',
-  flags: [],
   args: { max: 1 },
-  load: () => registry().then((m) => m.logout),
 });
 
 export const imageGroup: GroupDef = {

@@ -1,4 +1,4 @@
-import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).
@@ -7,9 +7,9 @@ import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, obj
  */
 
 const networks = () => import('./commands/networks.js');
+const fromNetworks = commandsIn(networks);
 
-const create: CommandDef = {
-  name: 'create',
+const create = fromNetworks('create', {
   usage: '[OPTIONS] NETWORK',
   description: 'Create a network',
   flags: [
@@ -24,11 +24,9 @@ const create: CommandDef = {
     { long: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment' },
   ],
   args: { min: 1, max: 1 },
-  load: () => networks().then((m) => m.create),
-};
+});
 
-const ls: CommandDef = {
-  name: 'ls',
+const ls = fromNetworks('ls', {
   usage: '[OPTIONS]',
   description: 'List networks',
   flags: [
@@ -38,24 +36,20 @@ const ls: CommandDef = {
     quietFlag('Only display network IDs'),
   ],
   args: { max: 0 },
-  load: () => networks().then((m) => m.ls),
-};
+});
 
 const inspect = inspectCommand('network', () => networks().then((m) => m.inspect));
 
-const rm: CommandDef = {
-  name: 'rm',
+const rm = fromNetworks('rm', {
   usage: 'NETWORK [NETWORK...]',
   description: 'Remove one or more networks',
   flags: [forceFlag('Do not error if the network does not exist')],
   args: { min: 1 },
-  load: () => networks().then((m) => m.rm),
-};
+});
 
 const prune = pruneCommand('Remove all unused networks', () => networks().then((m) => m.prune), { filter: 'label=<key>=<value>' });
 
-const connect: CommandDef = {
-  name: 'connect',
+const connect = fromNetworks('connect', {
   usage: '[OPTIONS] NETWORK CONTAINER',
   description: 'Connect a container to a network',
   flags: [
@@ -63,17 +57,14 @@ const connect: CommandDef = {
     { long: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
   ],
   args: { min: 2, max: 2 },
-  load: () => networks().then((m) => m.connect),
-};
+});
 
-const disconnect: CommandDef = {
-  name: 'disconnect',
+const disconnect = fromNetworks('disconnect', {
   usage: '[OPTIONS] NETWORK CONTAINER',
   description: 'Disconnect a container from a network',
   flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
   args: { min: 2, max: 2 },
-  load: () => networks().then((m) => m.disconnect),
-};
+});
 
 export const networkGroup = objectGroup({
   name: 'network',
@@ -82,11 +73,8 @@ export const networkGroup = objectGroup({
 });
 
 /** `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`. */
-export const port: CommandDef = {
-  name: 'port',
+export const port = fromNetworks('port', {
   usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
   description: 'List port mappings or a specific mapping for the container',
-  flags: [],
   args: { min: 1, max: 2 },
-  load: () => networks().then((m) => m.port),
-};
+});

@@ -1,35 +1,29 @@
-import { type GroupDef, def, withName } from './command-def.js';
+import { commandsIn, type GroupDef, withName } from './command-def.js';
 import type { FlagSpec } from './flags.js';
 
 /** The `registry` group (the platform registry's admin API): usage, flags, argument rules. */
 
-const registryAdmin = () => import('./commands/registry-admin.js');
+const fromRegistryAdmin = commandsIn(() => import('./commands/registry-admin.js'));
 
 const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 'Format output: "json" for the raw answer' };
 
-const registryRm = def({
-  name: 'rm',
+const registryRm = fromRegistryAdmin('rm', {
   usage: 'REPOSITORY[:TAG|@DIGEST] [REPOSITORY[:TAG|@DIGEST]...]',
   description: 'Remove a tag, a manifest or a whole repository from the registry (the bytes go at the next gc)',
-  flags: [],
   args: { min: 1 },
-  load: () => registryAdmin().then((m) => m.rm),
 });
 
 export const registryGroup: GroupDef = {
   name: 'registry',
   description: "Manage the platform's registry",
   commands: {
-    df: def({
-      name: 'df',
+    df: fromRegistryAdmin('df', {
       usage: '[OPTIONS]',
       description: 'Show the registry storage usage per repository',
       flags: [jsonFormatFlag],
       args: { max: 0 },
-      load: () => registryAdmin().then((m) => m.df),
     }),
-    gc: def({
-      name: 'gc',
+    gc: fromRegistryAdmin('gc', {
       usage: '[OPTIONS]',
       description: 'Remove blobs no manifest references, and stale uploads',
       flags: [
@@ -38,15 +32,12 @@ export const registryGroup: GroupDef = {
         jsonFormatFlag,
       ],
       args: { max: 0 },
-      load: () => registryAdmin().then((m) => m.gc),
     }),
-    ls: def({
-      name: 'ls',
+    ls: fromRegistryAdmin('ls', {
       usage: '[OPTIONS]',
       description: 'List the repositories and tags of the registry',
       flags: [jsonFormatFlag],
       args: { max: 0 },
-      load: () => registryAdmin().then((m) => m.ls),
     }),
     rm: registryRm,
     remove: withName(registryRm, 'remove'),

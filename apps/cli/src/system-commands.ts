@@ -1,39 +1,32 @@
-import { type GroupDef, def, filterFlag, formatFlag } from './command-def.js';
+import { commandsIn, filterFlag, formatFlag, type GroupDef } from './command-def.js';
 import { systemPrune } from './prune-search-commands.js';
 
 /** `df`, `info`, `version`, `events` and the `system` group: usage, flags, argument rules. */
 
-const system = () => import('./commands/system.js');
+const fromSystem = commandsIn(() => import('./commands/system.js'));
 
-export const df = def({
-  name: 'df',
+export const df = fromSystem('df', {
   usage: '[OPTIONS]',
   description: 'Show Berth disk usage',
   flags: [formatFlag(), { long: 'verbose', short: 'v', type: 'bool', description: 'Show detailed information on space usage' }],
   args: { max: 0 },
-  load: () => system().then((m) => m.df),
 });
 
-export const info = def({
-  name: 'info',
+export const info = fromSystem('info', {
   usage: '[OPTIONS]',
   description: 'Display system-wide information',
   flags: [{ ...formatFlag(), short: 'f' }],
   args: { max: 0 },
-  load: () => system().then((m) => m.info),
 });
 
-export const version = def({
-  name: 'version',
+export const version = fromSystem('version', {
   usage: '[OPTIONS]',
   description: 'Show the Berth version information',
   flags: [{ ...formatFlag(), short: 'f' }],
   args: { max: 0 },
-  load: () => system().then((m) => m.version),
 });
 
-export const events = def({
-  name: 'events',
+export const events = fromSystem('events', {
   usage: '[OPTIONS]',
   description: 'Get real time events from the server',
   flags: [
@@ -43,7 +36,6 @@ export const events = def({
     { long: 'until', type: 'string', description: 'Stream events until this timestamp' },
   ],
   args: { max: 0 },
-  load: () => system().then((m) => m.events),
 });
 
 export const systemGroup: GroupDef = {

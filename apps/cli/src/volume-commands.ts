@@ -1,4 +1,4 @@
-import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in
@@ -7,9 +7,9 @@ import { type CommandDef, filterFlag, forceFlag, formatFlag, inspectCommand, obj
  */
 
 const volumes = () => import('./commands/volumes.js');
+const fromVolumes = commandsIn(volumes);
 
-const create: CommandDef = {
-  name: 'create',
+const create = fromVolumes('create', {
   usage: '[OPTIONS] [VOLUME]',
   description: 'Create a volume',
   flags: [
@@ -19,11 +19,9 @@ const create: CommandDef = {
     { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
   ],
   args: { max: 1 },
-  load: () => volumes().then((m) => m.create),
-};
+});
 
-const ls: CommandDef = {
-  name: 'ls',
+const ls = fromVolumes('ls', {
   usage: '[OPTIONS]',
   description: 'List volumes',
   flags: [
@@ -32,19 +30,16 @@ const ls: CommandDef = {
     quietFlag('Only display volume names'),
   ],
   args: { max: 0 },
-  load: () => volumes().then((m) => m.ls),
-};
+});
 
 const inspect = inspectCommand('volume', () => volumes().then((m) => m.inspect));
 
-const rm: CommandDef = {
-  name: 'rm',
+const rm = fromVolumes('rm', {
   usage: '[OPTIONS] VOLUME [VOLUME...]',
   description: 'Remove one or more volumes. You cannot remove a volume that is in use by a container.',
   flags: [forceFlag('Force the removal of one or more volumes')],
   args: { min: 1 },
-  load: () => volumes().then((m) => m.rm),
-};
+});
 
 const prune = pruneCommand('Remove unused local volumes', () => volumes().then((m) => m.prune), {
   all: 'Remove all unused volumes, not just anonymous ones',
