@@ -42,6 +42,15 @@ export const quietFlag = (description: string): FlagSpec => ({ long: 'quiet', sh
 
 export const forceFlag = (description: string): FlagSpec => ({ long: 'force', short: 'f', type: 'bool', description });
 
+/** `--no-trunc` of the listings. */
+export const noTruncFlag: FlagSpec = { long: 'no-trunc', type: 'bool', description: "Don't truncate output" };
+
+/** `-o, --output` of the commands that write a tar archive to STDOUT by default. */
+export const outputFileFlag: FlagSpec = { long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' };
+
+/** `-c, --change` of commit and import. */
+export const changeFlag: FlagSpec = { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' };
+
 /** A prune command's `--force`. */
 export const pruneForceFlag = forceFlag('Do not prompt for confirmation');
 

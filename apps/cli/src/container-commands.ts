@@ -1,4 +1,4 @@
-import { commandsIn, def, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, quietFlag, withName } from './command-def.js';
+import { changeFlag, commandsIn, def, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -19,13 +19,22 @@ const fromContainers = commandsIn(containers);
 
 const fromStreams = commandsIn(() => import('./commands/run.js'));
 
-const createFlags: FlagSpec[] = [
+/** How the container's (or exec's) process runs: its environment, stdin, terminal, user and directory. */
+const processFlags: FlagSpec[] = [
   { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
   { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+  { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+  { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+];
+
+const signalFlag: FlagSpec = { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' };
+
+const createFlags: FlagSpec[] = [
   { long: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
   { long: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
   { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
-  { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { long: 'label', short: 'l', type: 'list', validate: validateLabel, description: 'Set meta data on a container' },
   { long: 'label-file', type: 'list', description: 'Read in a line delimited file of labels' },
   { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
@@ -37,9 +46,7 @@ const createFlags: FlagSpec[] = [
   { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
   { long: 'stop-timeout', type: 'int', bits: 32, description: 'Timeout (in seconds) to stop a container' },
-  { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
-  { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
-  { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+  ...processFlags,
   ...mountFlags,
   ...networkFlags,
   ...healthFlags,
@@ -81,7 +88,7 @@ export const start = fromStreams('start', {
 });
 
 const stopFlags: FlagSpec[] = [
-  { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
+  signalFlag,
   { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
 ];
 
@@ -102,7 +109,7 @@ export const restart = fromContainers('restart', {
 export const kill = fromContainers('kill', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Kill one or more running containers',
-  flags: [{ long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
+  flags: [signalFlag],
   args: { min: 1 },
 });
 
@@ -149,7 +156,7 @@ export const ps = fromContainers('ps', {
     formatFlag(),
     { long: 'last', short: 'n', type: 'int', default: -1, description: 'Show n last created containers (includes all states)' },
     { long: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
-    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    noTruncFlag,
     quietFlag('Only display container IDs'),
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
@@ -175,13 +182,8 @@ export const exec = fromStreams('exec', {
   description: 'Execute a command in a running container',
   flags: [
     { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
-    { long: 'env', short: 'e', type: 'list', validate: validateEnv, description: 'Set environment variables' },
-    { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
-    { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
     { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
-    { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
-    { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
-    { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+    ...processFlags,
   ],
   args: { min: 2 },
   interspersed: false,
@@ -248,7 +250,7 @@ export const exportCommand = fromContainers('exportContainer', {
   name: 'export',
   usage: '[OPTIONS] CONTAINER',
   description: "Export a container's filesystem as a tar archive",
-  flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
+  flags: [outputFileFlag],
   args: { min: 1, max: 1 },
 });
 
@@ -257,7 +259,7 @@ export const commit = fromImages('commit', {
   description: "Create a new image from a container's changes",
   flags: [
     { long: 'author', short: 'a', type: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
-    { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
+    changeFlag,
     { long: 'message', short: 'm', type: 'string', description: 'Commit message' },
     { long: 'pause', short: 'p', type: 'bool', default: true, description: 'Pause container during commit' },
   ],

@@ -1,5 +1,5 @@
 import { build } from './build-commands.js';
-import { commandsIn, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, quietFlag, withName } from './command-def.js';
+import { changeFlag, commandsIn, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { imagePrune } from './prune-search-commands.js';
 
 /** The image commands (`images`, `pull`, `push`, `login`, …, and the `image` group): usage, flags, argument rules. */
@@ -18,7 +18,7 @@ export const imagesCommand = fromImages('images', {
     { long: 'digests', type: 'bool', description: 'Show digests' },
     filterFlag('f'),
     formatFlag(),
-    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    noTruncFlag,
     quietFlag('Only show image IDs'),
     { long: 'tree', type: 'bool', description: 'List multi-platform images as a tree (EXPERIMENTAL)' },
   ],
@@ -39,7 +39,7 @@ export const history = fromImages('history', {
   flags: [
     formatFlag(),
     { long: 'human', short: 'H', type: 'bool', default: true, description: 'Print sizes and dates in human readable format' },
-    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    noTruncFlag,
     quietFlag('Only show image IDs'),
   ],
   args: { min: 1, max: 1 },
@@ -66,7 +66,7 @@ export const importCommand = fromImages('importImage', {
   usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]',
   description: 'Import the contents from a tarball to create a filesystem image',
   flags: [
-    { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
+    changeFlag,
     { long: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
   ],
   args: { min: 1, max: 2 },
@@ -75,7 +75,7 @@ export const importCommand = fromImages('importImage', {
 export const save = fromImages('save', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
-  flags: [{ long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
+  flags: [outputFileFlag],
   args: { min: 1 },
 });
 

@@ -1,4 +1,4 @@
-import { def, filterFlag, formatFlag, pruneCommand } from './command-def.js';
+import { def, filterFlag, formatFlag, noTruncFlag, pruneCommand } from './command-def.js';
 
 /** The prune commands (`container prune`, `image prune`, `system prune`) and `berth search`: usage, flags, argument rules. */
 
@@ -20,7 +20,7 @@ export const search = def({
     filterFlag('f'),
     formatFlag('Pretty-print search using a Go template'),
     { long: 'limit', type: 'int', description: 'Max number of search results' },
-    { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    noTruncFlag,
   ],
   args: { min: 1, max: 1 },
   load: () => import('./commands/search.js').then((m) => m.search),

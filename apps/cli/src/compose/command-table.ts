@@ -1,4 +1,4 @@
-import { type CommandDef, type Handler, quietFlag } from '../command-def.js';
+import { type CommandDef, type Handler, noTruncFlag, quietFlag } from '../command-def.js';
 import type { FlagSpec } from '../flags.js';
 
 /**
@@ -20,6 +20,12 @@ const copy = () => import('./copy.js');
 const timeout: FlagSpec = { long: 'timeout', short: 't', type: 'int', description: 'Specify a shutdown timeout in seconds' };
 const pullFlag: FlagSpec = { long: 'pull', type: 'string', default: 'policy', description: 'Pull image before running ("always"|"missing"|"never"|"build")' };
 const services = '[SERVICE...]';
+const removeOrphans: FlagSpec = { long: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' };
+const noDeps: FlagSpec = { long: 'no-deps', type: 'bool', description: "Don't start linked services" };
+const noColor: FlagSpec = { long: 'no-color', type: 'bool', description: 'Produce monochrome output' };
+const noLogPrefix: FlagSpec = { long: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" };
+const quietPull: FlagSpec = { long: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' };
+const indexFlag: FlagSpec = { long: 'index', type: 'int', default: 1, description: 'Index of the container if service has multiple replicas' };
 
 function cmd(name: string, description: string, usage: string, flags: FlagSpec[], load: () => Promise<Handler>, extra: Partial<CommandDef> = {}): CommandDef {
   return { name, usage, description, flags, args: {}, load, ...extra };
@@ -31,8 +37,8 @@ const createFlags: FlagSpec[] = [
   { long: 'no-build', type: 'bool', description: "Don't build an image, even if it's policy" },
   { long: 'no-recreate', type: 'bool', description: "If containers already exist, don't recreate them. Incompatible with --force-recreate." },
   pullFlag,
-  { long: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
-  { long: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+  quietPull,
+  removeOrphans,
   { long: 'scale', type: 'list', description: 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.' },
 ];
 
@@ -49,9 +55,9 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'no-attach', type: 'list', description: "Do not attach (stream logs) to the specified services" },
       { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run containers in the background' },
       { long: 'exit-code-from', type: 'string', description: 'Return the exit code of the selected service container. Implies --abort-on-container-exit' },
-      { long: 'no-color', type: 'bool', description: 'Produce monochrome output' },
-      { long: 'no-deps', type: 'bool', description: "Don't start linked services" },
-      { long: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" },
+      noColor,
+      noDeps,
+      noLogPrefix,
       { long: 'no-start', type: 'bool', description: "Don't start the services after creating them" },
       { long: 'renew-anon-volumes', short: 'V', type: 'bool', description: 'Recreate anonymous volumes instead of retrieving data from the previous containers' },
       timeout,
@@ -67,7 +73,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     'Stop and remove containers, networks',
     `[OPTIONS] ${services}`,
     [
-      { long: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+      removeOrphans,
       { long: 'rmi', type: 'string', description: 'Remove images used by services. "local" remove only images that don\'t have a custom tag ("local"|"all")' },
       timeout,
       { long: 'volumes', short: 'v', type: 'bool', description: 'Remove named volumes declared in the "volumes" section of the Compose file and anonymous volumes attached to containers' },
@@ -82,7 +88,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped containers (including those created by the run command)' },
       { long: 'filter', type: 'string', description: 'Filter services by a property (supported filters: status)' },
       { long: 'format', type: 'string', default: 'table', description: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\', \'TEMPLATE\'' },
-      { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+      noTruncFlag,
       { long: 'orphans', type: 'bool', default: true, description: 'Include orphaned services (not declared by project)' },
       quietFlag('Only display IDs'),
       { long: 'services', type: 'bool', description: 'Display services' },
@@ -97,8 +103,8 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     [
       { long: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
       { long: 'index', type: 'int', description: 'index of the container if service has multiple replicas' },
-      { long: 'no-color', type: 'bool', description: 'Produce monochrome output' },
-      { long: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" },
+      noColor,
+      noLogPrefix,
       { long: 'since', type: 'string', description: 'Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)' },
       { long: 'tail', short: 'n', type: 'string', default: 'all', description: 'Number of lines to show from the end of the logs for each container' },
       { long: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
@@ -161,7 +167,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     [
       { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run command in the background' },
       { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
-      { long: 'index', type: 'int', default: 1, description: 'Index of the container if service has multiple replicas' },
+      indexFlag,
       { long: 'interactive', short: 'i', type: 'bool', default: true, description: 'Keep STDIN open even if not attached' },
       { long: 'no-TTY', short: 'T', type: 'bool', description: 'Disable pseudo-TTY allocation. By default `docker compose exec` allocates a TTY.' },
       { long: 'privileged', type: 'bool', description: 'Give extended privileges to the process' },
@@ -184,11 +190,11 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'label', short: 'l', type: 'list', description: 'Add or override a label' },
       { long: 'name', type: 'string', description: 'Assign a name to the container' },
       { long: 'no-TTY', short: 'T', type: 'bool', description: 'Disable pseudo-TTY allocation (default: auto-detected)' },
-      { long: 'no-deps', type: 'bool', description: "Don't start linked services" },
+      noDeps,
       { long: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
       pullFlag,
-      { long: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
-      { long: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+      quietPull,
+      removeOrphans,
       { long: 'rm', type: 'bool', description: 'Automatically remove the container when it exits' },
       { long: 'service-ports', short: 'P', type: 'bool', description: "Run command with all service's ports enabled and mapped to the host" },
       { long: 'use-aliases', type: 'bool', description: "Use the service's network useAliases in the network(s) the container connects to" },
@@ -224,7 +230,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     'Force stop service containers',
     `[OPTIONS] ${services}`,
     [
-      { long: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+      removeOrphans,
       { long: 'signal', short: 's', type: 'string', default: 'SIGKILL', description: 'SIGNAL to send to the container' },
     ],
     () => lifecycle().then((m) => m.kill as Handler),
@@ -237,7 +243,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     'Print the public port for a port binding',
     '[OPTIONS] SERVICE PRIVATE_PORT',
     [
-      { long: 'index', type: 'int', default: 1, description: 'Index of the container if service has multiple replicas' },
+      indexFlag,
       { long: 'protocol', type: 'string', default: 'tcp', description: 'tcp or udp' },
     ],
     () => misc().then((m) => m.port as Handler),
@@ -273,7 +279,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     'scale',
     'Scale services ',
     '[SERVICE=REPLICAS...]',
-    [{ long: 'no-deps', type: 'bool', description: "Don't start linked services" }],
+    [noDeps],
     () => up().then((m) => m.scale as Handler),
     { args: { min: 1 } },
   ),
