@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';
 import { NetworkManager } from './network-manager.js';
 import type { ContainerLookup } from './network-options.js';
+import { readTcp } from './testdata/read-tcp.js';
 
 let tag: string;
 let dir: string;
@@ -67,24 +68,6 @@ function serveInNetns(netns: string, reply: string): void {
     detached: true,
   });
   processes.push(child);
-}
-
-async function fetchTcp(host: string, port: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, host);
-        let data = '';
-        socket.setTimeout(2_000, () => socket.destroy(new Error('timeout')));
-        socket.on('data', (d) => (data += d));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
-    } catch (err) {
-      if (attempt > 20) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 function dnsAsk(server: string, name: string): Promise<ReturnType<typeof readAnswers>> {
@@ -176,7 +159,7 @@ describe('NetworkManager', () => {
     expect(published.PublicPort).toBeGreaterThanOrEqual(49153);
     expect(summary.Ports).toContainEqual({ PrivatePort: 443, Type: 'tcp' });
     serveInNetns(netns, 'hello-from-web');
-    expect(await fetchTcp('127.0.0.1', published.PublicPort!)).toBe('hello-from-web\n');
+    expect(await readTcp('127.0.0.1', published.PublicPort!, { attempts: 22 })).toBe('hello-from-web\n');
     const inspect = m.inspect(web)!;
     expect((inspect.NetworkSettings.Ports as Record<string, unknown>)['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(published.PublicPort) }]);
     expect(m.inspectNetwork('appnet').Containers[web]).toMatchObject({ Name: 'web', IPv4Address: '10.213.7.2/24' });

@@ -11,13 +11,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { NotFoundError } from '@berth/errors';
 import { openMetadataDb } from '@berth/metadata';
 import { execTool, mustExec } from '../host-exec.js';
 import { installLoopbackGuard, loopbackGuardInstalled, removeLoopbackGuard } from '../loopback-guard.js';
 import { NetworkManager } from '../network-manager.js';
+import { readTcp } from './read-tcp.js';
 import type { ContainerLookup } from '../network-options.js';
 
 const [workdir, probe, tagA, tagB] = process.argv.slice(2) as [string, string, string, string];
@@ -42,25 +43,6 @@ function listen(host: string, port: number): Promise<number> {
     server.once('error', reject);
     server.listen(port, host, () => resolve((server.address() as { port: number }).port));
   });
-}
-
-/** One line read from host:port over TCP, retried while the server starts. */
-async function fetchLine(host: string, port: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, host);
-        let data = '';
-        socket.setTimeout(2_000, () => socket.destroy(new Error('timeout')));
-        socket.on('data', (d) => (data += d));
-        socket.on('end', () => resolve(data.trim()));
-        socket.on('error', reject);
-      });
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 async function main(): Promise<void> {
@@ -99,7 +81,7 @@ async function main(): Promise<void> {
     detached: true,
   });
   children.push(server);
-  observed.publishedPort = await fetchLine('127.0.0.1', published);
+  observed.publishedPort = (await readTcp('127.0.0.1', published, { attempts: 31 })).trim();
   // A neighbour on the LAN (a netns behind a plain veth) forges the same SYN for the published
   // 127.0.0.1 port: a port published on the loopback is not reachable from elsewhere.
   const lan = `berth-guardtest-lan-${tagA}`;
