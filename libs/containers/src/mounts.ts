@@ -181,18 +181,7 @@ export function parseBind(raw: string): Planned {
       CreateSource: true,
     };
   }
-  return {
-    Type: 'volume',
-    Name: source || undefined,
-    Source: '',
-    Destination: destination,
-    Driver: 'local',
-    Mode: source ? mode || 'z' : mode,
-    RW: parsed.rw,
-    Propagation: '',
-    CopyData: !parsed.nocopy,
-    Anonymous: source === '',
-  };
+  return volumePoint(source, destination, { mode: source ? mode || 'z' : mode, rw: parsed.rw, copyData: !parsed.nocopy });
 }
 
 /** One `--mount` as a planned mount point (Docker's validateMountConfig). */
@@ -229,18 +218,23 @@ export function planMount(m: MountOption): Planned {
     if (m.TmpfsOptions?.Mode) options.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
     return tmpfsPoint(destination, options, !m.ReadOnly);
   }
+  return volumePoint(source, destination, { mode: 'z', rw: !m.ReadOnly, copyData: !m.VolumeOptions?.NoCopy, labels: m.VolumeOptions?.Labels });
+}
+
+/** A local volume mount point: the named volume `source`, or an anonymous one when it is empty. */
+function volumePoint(source: string, destination: string, options: { mode: string; rw: boolean; copyData: boolean; labels?: Record<string, string> }): Planned {
   return {
     Type: 'volume',
     Name: source || undefined,
     Source: '',
     Destination: destination,
     Driver: 'local',
-    Mode: 'z',
-    RW: !m.ReadOnly,
+    Mode: options.mode,
+    RW: options.rw,
     Propagation: '',
-    CopyData: !m.VolumeOptions?.NoCopy,
+    CopyData: options.copyData,
     Anonymous: source === '',
-    VolumeLabels: m.VolumeOptions?.Labels,
+    ...('labels' in options ? { VolumeLabels: options.labels } : {}),
   };
 }
 
