@@ -1,19 +1,13 @@
 import { InvalidArgumentError } from '@berth/errors';
+import type { HealthConfig } from '@berth/oci';
 
 /**
- * Docker's HealthConfig, as a container config (`Config.Healthcheck`) and an image config carry it.
- * Durations are in nanoseconds; 0 (or absent) means "inherit from the image" at create and "the
- * default" when probing. `Test`: `[]` inherit, `["NONE"]` disabled, `["CMD", arg…]` exec,
- * `["CMD-SHELL", command]` run by the container's shell (`/bin/sh -c` unless the image set SHELL).
+ * Docker's HealthConfig (@berth/oci), as a container config (`Config.Healthcheck`) carries it too, as
+ * an image config does. Durations are in nanoseconds; 0 (or absent) means "inherit from the image" at
+ * create and "the default" when probing. `Test`: `[]` inherit, `["NONE"]` disabled, `["CMD", arg…]`
+ * exec, `["CMD-SHELL", command]` run by the container's shell (`/bin/sh -c` unless the image set SHELL).
  */
-export interface HealthConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
+export type { HealthConfig };
 
 /** Docker's defaults (moby daemon/health.go). */
 export const healthDefaults = {
