@@ -1,6 +1,6 @@
 import { parseBytes, parseDuration, type Project, type ServiceConfig, type ServiceFileReference, type ServiceNetworkConfig } from '@berth/compose';
 import { InvalidArgumentError } from '@berth/errors';
-import type { ContainerMount, ContainerSpec, HealthConfig, SecurityOptions } from '@berth/proto';
+import { ContainerMount, type ContainerSpec, type HealthConfig, type SecurityOptions } from '@berth/proto';
 import { fileObject, fileTarget } from './injected-files.js';
 
 /**
@@ -128,16 +128,7 @@ function fileMount(kind: 'secret' | 'config', ref: ServiceFileReference, project
 }
 
 function mount(m: Partial<ContainerMount> & { type: string; target: string }): ContainerMount {
-  return {
-    source: '',
-    readOnly: false,
-    bindPropagation: '',
-    volumeNoCopy: false,
-    volumeLabels: {},
-    tmpfsSizeBytes: 0,
-    tmpfsMode: 0,
-    ...m,
-  };
+  return ContainerMount.fromPartial(m);
 }
 
 function volumeMounts(input: ContainerSpecInput, warnings: string[]): { mounts: ContainerMount[]; binds: string[] } {

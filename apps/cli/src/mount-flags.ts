@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ContainerMount, ContainerSpec } from '@berth/proto';
+import { ContainerMount, type ContainerSpec } from '@berth/proto';
 import type { FlagSpec, FlagValue } from './flags.js';
 import { keyValueMap } from './key-value-map.js';
 import { ramInBytes } from './units.js';
@@ -25,17 +25,7 @@ function parseBoolValue(key: string, value: string): boolean {
 
 /** One `--mount` value (`type=bind,source=/x,target=/y,readonly`). Throws Error with docker's text. */
 export function parseMountFlag(value: string): ContainerMount {
-  const mount: ContainerMount = {
-    type: '',
-    source: '',
-    target: '',
-    readOnly: false,
-    bindPropagation: '',
-    volumeNoCopy: false,
-    volumeLabels: {},
-    tmpfsSizeBytes: 0,
-    tmpfsMode: 0,
-  };
+  const mount = ContainerMount.fromPartial({});
   let volumeOptions = false;
   let bindOptions = false;
   let tmpfsOptions = false;
