@@ -2,34 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { psFilter, type ContainerLinks } from './container-filters.js';
 import { createdState } from './state.js';
+import { testRecord } from './test-support.js';
 import type { ContainerRecord, ContainerState } from './types.js';
 
 const hex = (c: string) => c.repeat(64).slice(0, 64);
 const started = '2026-11-22T10:00:00Z';
 
 function record(name: string, id: string, o: { state?: Partial<ContainerState>; labels?: Record<string, string>; image?: string; mounts?: ContainerRecord['MountPoints'] } = {}): ContainerRecord {
-  return {
-    Id: id,
+  return testRecord(id, {
     Name: `/${name}`,
     Created: started,
     Image: o.image ?? `sha256:${hex('a')}`,
-    ImageRef: 'busybox',
     Path: 'sh',
-    Args: [],
-    Config: { Labels: o.labels ?? {} },
-    HostConfig: {},
+    Config: { Labels: o.labels ?? {} } as ContainerRecord['Config'],
     State: { ...createdState(), ...o.state },
-    RestartCount: 0,
-    SnapshotKey: id,
-    BundleDir: '',
-    LogPath: '',
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    ManuallyStopped: false,
-    HasBeenStartedBefore: false,
     MountPoints: o.mounts,
-  } as unknown as ContainerRecord;
+  });
 }
 
 const up = { Status: 'running', Running: true, StartedAt: started } as const;

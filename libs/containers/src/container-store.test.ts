@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { memoryLogger } from '@berth/testing';
 import { ContainerStore } from './container-store.js';
-import { createdState } from './state.js';
+import { testRecord } from './test-support.js';
 import type { ContainerRecord } from './types.js';
 
 let dir: string;
@@ -14,27 +14,7 @@ let store: ContainerStore;
 const logged = memoryLogger();
 
 function record(id: string, name: string): ContainerRecord {
-  return {
-    Id: id,
-    Name: name,
-    Created: new Date().toISOString(),
-    Image: 'sha256:img',
-    ImageRef: 'busybox',
-    Path: 'true',
-    Args: [],
-    Config: {} as ContainerRecord['Config'],
-    HostConfig: {} as ContainerRecord['HostConfig'],
-    State: createdState(),
-    RestartCount: 0,
-    SnapshotKey: id,
-    BundleDir: `/x/${id}`,
-    LogPath: '',
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    ManuallyStopped: false,
-    HasBeenStartedBefore: false,
-  };
+  return testRecord(id, { Name: name, Created: new Date().toISOString(), BundleDir: `/x/${id}` });
 }
 
 /** SQLite refuses to grow the file past its current size: SQLITE_FULL, as on a full disk. */

@@ -1,7 +1,8 @@
 /**
  * Helpers for this library's tests with real containers (not exported from index.ts): a temporary
  * host (data root, run root, metadata database, overlay snapshotter, busybox bootstrapped into the
- * image store, a runc-through-conmon runtime) and its removal, safe after a failed test.
+ * image store, a runc-through-conmon runtime) and its removal, safe after a failed test; and
+ * container records as the store keeps them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ConmonRuntime } from '@berth/runtime';
 import { mountPoints, OverlaySnapshotter, unmount } from '@berth/snapshots';
+import { createdState } from './state.js';
+import type { ContainerRecord } from './types.js';
 
 export interface TestHost {
   dataRoot: string;
@@ -57,4 +60,30 @@ export async function removeTestHost(host: TestHost | undefined): Promise<void> 
   host.db.close();
   await rm(host.dataRoot, { recursive: true, force: true });
   await rm(host.runRoot, { recursive: true, force: true });
+}
+
+/** A container record as the store keeps one: created, never started, its fields replaced by `overrides`. */
+export function testRecord(id: string, overrides: Partial<ContainerRecord> = {}): ContainerRecord {
+  return {
+    Id: id,
+    Name: `/${id}`,
+    Created: '2026-11-22T10:00:00Z',
+    Image: 'sha256:img',
+    ImageRef: 'busybox',
+    Path: 'true',
+    Args: [],
+    Config: {} as ContainerRecord['Config'],
+    HostConfig: {} as ContainerRecord['HostConfig'],
+    State: createdState(),
+    RestartCount: 0,
+    SnapshotKey: id,
+    BundleDir: '',
+    LogPath: '',
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    ManuallyStopped: false,
+    HasBeenStartedBefore: false,
+    ...overrides,
+  };
 }
