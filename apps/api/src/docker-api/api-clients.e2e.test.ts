@@ -143,7 +143,7 @@ describe('testcontainers-node', () => {
     tc = await import('testcontainers');
   });
 
-  it('starts busybox httpd with an exposed port and a log-message wait, serves a copied file over the mapped port, stops it', async () => {
+  it('starts busybox httpd with an exposed port and a log-message wait, serves a copied file over the mapped port, restarts and stops it', async () => {
     const container = await new tc.GenericContainer('busybox')
       .withCopyContentToContainer([{ content: 'served by busybox\n', target: '/www/index.html' }])
       .withCommand(['sh', '-c', 'echo httpd ready; exec httpd -f -p 8080 -h /www'])
@@ -155,6 +155,10 @@ describe('testcontainers-node', () => {
       expect(port).toBeGreaterThan(0);
       const res = await fetch(`http://${container.getHost()}:${port}/index.html`);
       expect([res.status, await res.text()]).toEqual([200, 'served by busybox\n']);
+      // The log wait again, for the lines since the new start (a fractional `since`).
+      await container.restart();
+      const again = await fetch(`http://${container.getHost()}:${container.getMappedPort(8080)}/index.html`);
+      expect(await again.text()).toBe('served by busybox\n');
     } finally {
       await container.stop();
     }
@@ -171,6 +175,26 @@ describe('testcontainers-node', () => {
       const info = await docker.getContainer(container.getId()).inspect();
       expect(info.State.Health?.Status).toBe('healthy');
       expect(info.Config.Healthcheck).toMatchObject({ Test: ['CMD-SHELL', 'test -f /tmp/healthy'], Interval: 500_000_000 });
+    } finally {
+      await container.stop();
+    }
+  });
+
+  it('waits for listening ports and HTTP; exec and logs of a started container', async () => {
+    const container = await new tc.GenericContainer('busybox')
+      .withCommand(['sh', '-c', 'mkdir -p /www && echo "$GREETING" > /www/index.html && echo serving >&2 && exec httpd -f -p 8080 -h /www'])
+      .withEnvironment({ GREETING: 'hello from env' })
+      .withExposedPorts(8080)
+      .withWaitStrategy(tc.Wait.forAll([tc.Wait.forListeningPorts(), tc.Wait.forHttp('/index.html', 8080).forStatusCode(200)]))
+      .start();
+    try {
+      const url = () => `http://${container.getHost()}:${container.getMappedPort(8080)}/index.html`;
+      expect(await (await fetch(url())).text()).toBe('hello from env\n');
+      const exec = await container.exec(['sh', '-c', 'cat /www/index.html; echo to-stderr >&2; exit 3']);
+      expect([exec.exitCode, exec.stdout, exec.stderr]).toEqual([3, 'hello from env\n', 'to-stderr\n']);
+      const logs = await container.logs();
+      expect(await readUntil(logs, (t) => t.includes('serving\n'))).toBe('serving\n');
+      logs.destroy();
     } finally {
       await container.stop();
     }
