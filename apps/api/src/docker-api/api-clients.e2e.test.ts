@@ -1,13 +1,17 @@
 /**
- * The Docker Engine API driven by the Node clients that speak it: dockerode (docker-modem's
- * hijacked attach, demuxed logs) and testcontainers-node (GenericContainer with exposed ports,
- * log-message and healthcheck wait strategies), against one platform started for the file.
+ * The Docker Engine API driven by the Node clients that speak it, against one platform started for
+ * the file: dockerode (docker-modem's hijacked attach with stdin, with and without a TTY;
+ * `docker.run`'s plain streaming attach; exec with stdin; followed logs demuxed) and
+ * testcontainers-node (GenericContainer with exposed ports reached over HTTP on the mapped port;
+ * log-message, healthcheck, listening-ports and HTTP wait strategies; restart, exec, logs, stop).
+ * Testcontainers runs without Ryuk (its image is on Docker Hub) and finds busybox locally, so it
+ * pulls nothing.
  */
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, until, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 let docker: Docker;
@@ -95,6 +99,35 @@ describe('dockerode', () => {
     await container.remove();
   });
 
+  it('runs a container with docker.run (a plain streaming attach, then start and wait)', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out = readUntil(stdout, () => false);
+    const err = readUntil(stderr, () => false);
+    // run ends the two streams when the attachment ends.
+    const [result, container] = (await docker.run('busybox', ['sh', '-c', 'echo out; echo err >&2; exit 2'], [stdout, stderr], { Tty: false })) as [{ StatusCode: number }, Docker.Container];
+    expect(result.StatusCode).toBe(2);
+    expect([await out, await err]).toEqual(['out\n', 'err\n']);
+    await container.remove();
+  });
+
+  it('execs with stdin through a hijacked exec start, and reads its exit code', async () => {
+    const container = await docker.createContainer({ Image: 'busybox', Cmd: ['sleep', '300'] });
+    await container.start();
+    const exec = await container.exec({ Cmd: ['sh', '-c', 'tr a-z A-Z; echo done >&2; exit 7'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const out = readUntil(stdout, (t) => t.includes('SHOUT\n'));
+    const err = readUntil(stderr, (t) => t.includes('done\n'));
+    stream.end('shout\n');
+    expect([await out, await err]).toEqual(['SHOUT\n', 'done\n']);
+    const info = await until(() => exec.inspect(), (i) => !i.Running);
+    expect([info.Running, info.ExitCode]).toEqual([false, 7]);
+    await container.remove({ force: true });
+  });
+
   it('follows the logs of a running container, demuxed into stdout and stderr', async () => {
     const container = await docker.createContainer({
       Image: 'busybox',
@@ -143,6 +176,11 @@ describe('testcontainers-node', () => {
     tc = await import('testcontainers');
   });
 
+  afterAll(() => {
+    delete process.env['DOCKER_HOST'];
+    delete process.env['TESTCONTAINERS_RYUK_DISABLED'];
+  });
+
   it('starts busybox httpd with an exposed port and a log-message wait, serves a copied file over the mapped port, restarts and stops it', async () => {
     const container = await new tc.GenericContainer('busybox')
       .withCopyContentToContainer([{ content: 'served by busybox\n', target: '/www/index.html' }])
@@ -165,7 +203,7 @@ describe('testcontainers-node', () => {
     await expect(docker.getContainer(container.getId()).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  it('waits for a healthcheck to pass', async () => {
+  it('waits for a healthcheck to pass, and fails the start of a container that turns unhealthy', async () => {
     const container = await new tc.GenericContainer('busybox')
       .withCommand(['sh', '-c', 'sleep 1; touch /tmp/healthy; exec sleep 300'])
       .withHealthCheck({ test: ['CMD-SHELL', 'test -f /tmp/healthy'], interval: 500, timeout: 1000, retries: 10, startPeriod: 0 })
@@ -178,6 +216,11 @@ describe('testcontainers-node', () => {
     } finally {
       await container.stop();
     }
+    const sick = new tc.GenericContainer('busybox')
+      .withCommand(['sleep', '300'])
+      .withHealthCheck({ test: ['CMD', 'false'], interval: 300, timeout: 1000, retries: 2, startPeriod: 0 })
+      .withWaitStrategy(tc.Wait.forHealthCheck());
+    await expect(sick.start()).rejects.toThrow('Health check failed: unhealthy');
   });
 
   it('waits for listening ports and HTTP; exec and logs of a started container', async () => {
