@@ -70,9 +70,11 @@ describe('draining a node', () => {
     expect(['checked', 'composed', 'plain', 'zoned'].map((n) => before.get(n)!.split(' ').slice(0, 2).join(' '))).toEqual(Array(4).fill('node-2 running'));
     const since = new Date().toISOString();
 
+    const drainStarted = Date.now();
     const update = await berth(['node', 'update', '--availability', 'drain', 'node-2']);
     expect(update.code, update.stderr).toBe(0);
     const node = await until(() => inspectNode('node-2'), (n) => n.Drain?.State === 'incomplete' || n.Drain?.State === 'drained', 120_000);
+    const drainMs = Date.now() - drainStarted;
     expect(node.Drain?.State).toBe('incomplete');
     expect(node.Drain?.Moved).toBe(2);
     expect(node.Drain?.Staying.map((s) => s.Name)).toEqual(['zoned']);
@@ -117,6 +119,7 @@ describe('draining a node', () => {
     // The originals are gone from node-2.
     const onNode2 = await berth(['ps', '-a', '--filter', 'node=node-2', '--format', '{{.Names}}']);
     expect(onNode2.stdout.trim().split('\n').sort()).toEqual(['plain', 'zoned']);
+    console.log(`cluster drain: 2 containers moved off a drained node (one healthchecked, 1 s interval) in ${drainMs} ms`);
   }, 240_000);
 
   it('moves nothing back when the node is active again, and forgets the drain', async () => {
