@@ -3,7 +3,8 @@
  * runtime agents (startTestCluster): `node update --availability drain node-2` moves node-2's
  * restart-policy and Compose containers, one at a time, to the other active node, each replacement
  * running (and healthy, with a healthcheck) before its original stops; the rest stays, and what
- * cannot move is told by `node inspect`. A paused node keeps its containers and takes no new ones;
+ * cannot move (no node fits; a replacement that never gets healthy, removed again) is told by
+ * `node inspect`. A paused node keeps its containers and takes no new ones;
  * `active` again moves nothing back. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,8 +67,10 @@ describe('draining a node', () => {
     await run(['--name', 'plain', '--node', 'node-2', 'busybox', 'sleep', '600']);
     // Only node-2 is zone z2: this one cannot move.
     await run(['--name', 'zoned', '--restart', 'always', '--constraint', 'node.labels.zone==z2', 'busybox', 'sleep', '600']);
+    // Its replacement never gets healthy: it is removed and the original stays.
+    await run(['--name', 'gated', '--restart', 'always', '--node', 'node-2', '--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', 'busybox', 'sleep', '600']);
     const before = await placements();
-    expect(['checked', 'composed', 'plain', 'zoned'].map((n) => before.get(n)!.split(' ').slice(0, 2).join(' '))).toEqual(Array(4).fill('node-2 running'));
+    expect(['checked', 'composed', 'plain', 'zoned', 'gated'].map((n) => before.get(n)!.split(' ').slice(0, 2).join(' '))).toEqual(Array(5).fill('node-2 running'));
     const since = new Date().toISOString();
 
     const drainStarted = Date.now();
@@ -77,9 +80,10 @@ describe('draining a node', () => {
     const drainMs = Date.now() - drainStarted;
     expect(node.Drain?.State).toBe('incomplete');
     expect(node.Drain?.Moved).toBe(2);
-    expect(node.Drain?.Staying.map((s) => s.Name)).toEqual(['zoned']);
-    expect(node.Status.Message).toContain('drain incomplete: 2 containers moved to other nodes, 1 stays on this node: "zoned" (Cannot place the container');
+    expect(node.Drain?.Staying.map((s) => s.Name)).toEqual(['zoned', 'gated']);
+    expect(node.Status.Message).toContain('drain incomplete: 2 containers moved to other nodes, 2 stay on this node: "zoned" (Cannot place the container');
     expect(node.Status.Message).toContain('node.labels.zone==z2');
+    expect(node.Status.Message).toContain('"gated" (The replacement of "gated" on node "node-1" did not get ready: it is unhealthy');
     const ls = await berth(['node', 'ls', '--format', '{{.Hostname}} {{.Availability}} {{.Drain}}']);
     expect(ls.stdout).toContain('node-2 drain drain incomplete');
 
@@ -89,6 +93,7 @@ describe('draining a node', () => {
     expect(after.get('composed')).toMatch(/^node-1 running /);
     expect(after.get('plain')).toBe(before.get('plain'));
     expect(after.get('zoned')).toBe(before.get('zoned'));
+    expect(after.get('gated')).toBe(before.get('gated'));
     expect(after.get('stays3')).toBe(before.get('stays3'));
     expect((await berth(['ps', '--filter', 'name=checked', '--format', '{{.Status}}'])).stdout).toContain('(healthy)');
     const composeLabels = await berth(['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}}', 'composed']);
@@ -118,8 +123,10 @@ describe('draining a node', () => {
     expect(at(id(after, second!), ['create'])).toBeGreaterThan(at(id(before, first!), ['destroy']));
     // The originals are gone from node-2.
     const onNode2 = await berth(['ps', '-a', '--filter', 'node=node-2', '--format', '{{.Names}}']);
-    expect(onNode2.stdout.trim().split('\n').sort()).toEqual(['plain', 'zoned']);
-    console.log(`cluster drain: 2 containers moved off a drained node (one healthchecked, 1 s interval) in ${drainMs} ms`);
+    expect(onNode2.stdout.trim().split('\n').sort()).toEqual(['gated', 'plain', 'zoned']);
+    // The unhealthy replacement is gone: one `gated` in the cluster.
+    expect((await berth(['ps', '-a', '--filter', 'name=gated', '--format', '{{.Node}}'])).stdout.trim()).toBe('node-2');
+    console.log(`cluster drain: 2 containers moved off a drained node (one healthchecked, 1 s interval), 2 stayed, in ${drainMs} ms`);
   }, 240_000);
 
   it('moves nothing back when the node is active again, and forgets the drain', async () => {
