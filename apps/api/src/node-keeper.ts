@@ -31,6 +31,8 @@ export interface NodeKeeperEvents {
  * announcement lapsed (the `hosts` bucket's TTL, 15 s) or, sooner, when its agent failed
  * FAILED_PROBES probes in a row (System.Info, each with a deadline: a dead agent's socket refuses at
  * once, a hung one times out). The change is written to KV and told to `events` (rescheduling.ts).
+ * A node set to drain is told to `events.onDrain` (node-drain.ts), whose progress it keeps in the
+ * node's record (`drain`, forgotten when the node leaves drain).
  */
 export class NodeKeeper implements NodeView, DrainKeeper {
   readonly reservations = new PlacementReservations();
