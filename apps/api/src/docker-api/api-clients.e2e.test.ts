@@ -149,22 +149,6 @@ describe('dockerode', () => {
   });
 });
 
-/**
- * testcontainers 12 requires undici 8 (its HTTP wait strategy), which declares Node >= 22.19 and
- * at load time reads two functions Node 20 lacks: `zlib.createZstdDecompress` (zstd
- * Content-Encoding, which no server here sends) and `worker_threads.markAsUncloneable` (a hint for
- * structuredClone). Supplied when missing, so the module loads; neither is on the Docker API's path
- * (docker-modem speaks node:http). A no-op on Node 22.
- */
-async function shimNode22ForUndici(): Promise<void> {
-  const zlib = (await import('node:zlib')).default as unknown as Record<string, unknown>;
-  const workers = (await import('node:worker_threads')).default as unknown as Record<string, unknown>;
-  zlib['createZstdDecompress'] ??= () => {
-    throw new Error('zstd decompression needs Node 22');
-  };
-  workers['markAsUncloneable'] ??= () => undefined;
-}
-
 describe('testcontainers-node', () => {
   let tc: typeof import('testcontainers');
 
@@ -172,7 +156,6 @@ describe('testcontainers-node', () => {
     // Read once, at testcontainers' first use. Its Ryuk image comes from Docker Hub: off.
     process.env['DOCKER_HOST'] = `unix://${join(p.settings.runRoot, 'docker.sock')}`;
     process.env['TESTCONTAINERS_RYUK_DISABLED'] = 'true';
-    await shimNode22ForUndici();
     tc = await import('testcontainers');
   });
 
