@@ -14,36 +14,10 @@ const containerTable = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes
 const volumeTable = 'table {{.Name}}\t{{.Links}}\t{{.Size}}';
 const buildCacheTable = 'table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}';
 
-const imageHeader = headerContext('*formatter.imageContext', {
-  Repository: 'REPOSITORY',
-  Tag: 'TAG',
-  ID: 'IMAGE ID',
-  CreatedSince: 'CREATED',
-  Size: 'SIZE',
-  SharedSize: 'SHARED SIZE',
-  UniqueSize: 'UNIQUE SIZE',
-  Containers: 'CONTAINERS',
-});
-const containerHeader = headerContext('*formatter.ContainerContext', {
-  ID: 'CONTAINER ID',
-  Image: 'IMAGE',
-  Command: 'COMMAND',
-  LocalVolumes: 'LOCAL VOLUMES',
-  Size: 'SIZE',
-  RunningFor: 'CREATED',
-  Status: 'STATUS',
-  Names: 'NAMES',
-});
-const volumeHeader = headerContext('*formatter.volumeContext', { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' });
-const buildCacheHeader = headerContext('*formatter.buildCacheContext', {
-  ID: 'CACHE ID',
-  CacheType: 'CACHE TYPE',
-  Size: 'SIZE',
-  CreatedSince: 'CREATED',
-  LastUsedSince: 'LAST USED',
-  UsageCount: 'USAGE',
-  Shared: 'SHARED',
-});
+const imageHeader = headerContext('*formatter.imageContext', ['Repository', 'Tag', ['ID', 'IMAGE ID'], ['CreatedSince', 'CREATED'], 'Size', 'SharedSize', 'UniqueSize', 'Containers']);
+const containerHeader = headerContext('*formatter.ContainerContext', [['ID', 'CONTAINER ID'], 'Image', 'Command', 'LocalVolumes', 'Size', ['RunningFor', 'CREATED'], 'Status', 'Names']);
+const volumeHeader = headerContext('*formatter.volumeContext', [['Name', 'VOLUME NAME'], 'Links', 'Size']);
+const buildCacheHeader = headerContext('*formatter.buildCacheContext', [['ID', 'CACHE ID'], 'CacheType', 'Size', ['CreatedSince', 'CREATED'], ['LastUsedSince', 'LAST USED'], ['UsageCount', 'USAGE'], 'Shared']);
 
 function imageRow(i: DfImage, now: number): FieldContext {
   // docker shows the first tag only; an untagged image is <none> <none>

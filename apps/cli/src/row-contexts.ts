@@ -28,25 +28,7 @@ export function ellipsis(s: string, max: number): string {
 export const psDefaultTable = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 export const psSizeTable = `${psDefaultTable}\t{{.Size}}`;
 
-export const psHeader = headerContext('*formatter.ContainerContext', {
-  ID: 'CONTAINER ID',
-  Names: 'NAMES',
-  Image: 'IMAGE',
-  Command: 'COMMAND',
-  CreatedAt: 'CREATED AT',
-  RunningFor: 'CREATED',
-  Ports: 'PORTS',
-  State: 'STATE',
-  Status: 'STATUS',
-  Size: 'SIZE',
-  Labels: 'LABELS',
-  Label: 'LABEL',
-  Mounts: 'MOUNTS',
-  Networks: 'NETWORKS',
-  LocalVolumes: 'LOCAL VOLUMES',
-  Platform: 'PLATFORM',
-  Node: 'NODE',
-});
+export const psHeader = headerContext('*formatter.ContainerContext', [['ID', 'CONTAINER ID'], 'Names', 'Image', 'Command', 'CreatedAt', ['RunningFor', 'CREATED'], 'Ports', 'State', 'Status', 'Size', 'Labels', 'Label', 'Mounts', 'Networks', 'LocalVolumes', 'Platform', 'Node']);
 
 export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: number }): FieldContext {
   const { trunc } = options;
@@ -89,19 +71,7 @@ export function psRow(c: ContainerSummary, options: { trunc: boolean; now?: numb
 export const imagesDefaultTable = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 export const imagesDigestTable = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 
-export const imagesHeader = headerContext('*formatter.ImageContext', {
-  ID: 'IMAGE ID',
-  Repository: 'REPOSITORY',
-  Tag: 'TAG',
-  Digest: 'DIGEST',
-  CreatedSince: 'CREATED',
-  CreatedAt: 'CREATED AT',
-  Size: 'SIZE',
-  Containers: 'CONTAINERS',
-  VirtualSize: 'SIZE',
-  SharedSize: 'SHARED SIZE',
-  UniqueSize: 'UNIQUE SIZE',
-});
+export const imagesHeader = headerContext('*formatter.ImageContext', [['ID', 'IMAGE ID'], 'Repository', 'Tag', 'Digest', ['CreatedSince', 'CREATED'], 'CreatedAt', 'Size', 'Containers', ['VirtualSize', 'SIZE'], 'SharedSize', 'UniqueSize']);
 
 /** `docker.io/library/busybox` → `busybox`, `docker.io/x/y` → `x/y` (reference.FamiliarName). */
 export function familiarName(name: string): string {
@@ -174,14 +144,7 @@ function imageRow(
 
 export const historyDefaultTable = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
 
-export const historyHeader = headerContext('*formatter.historyContext', {
-  ID: 'IMAGE',
-  CreatedSince: 'CREATED',
-  CreatedAt: 'CREATED AT',
-  CreatedBy: 'CREATED BY',
-  Size: 'SIZE',
-  Comment: 'COMMENT',
-});
+export const historyHeader = headerContext('*formatter.historyContext', [['ID', 'IMAGE'], ['CreatedSince', 'CREATED'], 'CreatedAt', 'CreatedBy', 'Size', 'Comment']);
 
 export function historyRow(h: HistoryEntry, options: { trunc: boolean; human: boolean; now?: number }): FieldContext {
   return new FieldContext('*formatter.historyContext', {
@@ -199,13 +162,7 @@ export function historyRow(h: HistoryEntry, options: { trunc: boolean; human: bo
 
 export const dfDefaultTable = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
 
-export const dfHeader = headerContext('*formatter.diskUsageImagesContext', {
-  Type: 'TYPE',
-  TotalCount: 'TOTAL',
-  Active: 'ACTIVE',
-  Size: 'SIZE',
-  Reclaimable: 'RECLAIMABLE',
-});
+export const dfHeader = headerContext('*formatter.diskUsageImagesContext', ['Type', ['TotalCount', 'TOTAL'], 'Active', 'Size', 'Reclaimable']);
 
 export function dfRow(r: DfRow): FieldContext {
   return new FieldContext('*formatter.diskUsageImagesContext', {

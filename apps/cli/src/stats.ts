@@ -97,17 +97,7 @@ export function statsEntry(s: DockerStatsJson, fallback: { id: string; name: str
 export const statsDefaultTable =
   'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 
-export const statsHeader = headerContext('*formatter.statsContext', {
-  ID: 'CONTAINER ID',
-  Container: 'CONTAINER',
-  Name: 'NAME',
-  CPUPerc: 'CPU %',
-  MemUsage: 'MEM USAGE / LIMIT',
-  MemPerc: 'MEM %',
-  NetIO: 'NET I/O',
-  BlockIO: 'BLOCK I/O',
-  PIDs: 'PIDS',
-});
+export const statsHeader = headerContext('*formatter.statsContext', [['ID', 'CONTAINER ID'], 'Container', 'Name', ['CPUPerc', 'CPU %'], ['MemUsage', 'MEM USAGE / LIMIT'], ['MemPerc', 'MEM %'], ['NetIO', 'NET I/O'], ['BlockIO', 'BLOCK I/O'], 'PIDs']);
 
 export function statsRow(e: StatsEntry, options: { trunc: boolean; container?: string }): FieldContext {
   const dash = (value: () => string) => () => (e.invalid ? '--' : value());

@@ -78,9 +78,23 @@ export function renderListing(source: string, rows: FieldContext[], header: Fiel
   return table ? tabwrite(out, dockerTable) : out;
 }
 
-/** A header context: every field answers its column title (`ID` → `CONTAINER ID`). */
-export function headerContext(typeName: string, titles: Record<string, string>): FieldContext {
+/**
+ * A column's title as docker's formatters name most of them: the field's words in capitals
+ * (`CreatedAt` → `CREATED AT`, `LocalVolumes` → `LOCAL VOLUMES`).
+ */
+export function columnTitle(field: string): string {
+  return field.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toUpperCase();
+}
+
+/**
+ * A header context: every field answers its column title, columnTitle(field) for a bare field
+ * name, the given one for a `[field, title]` pair (`['ID', 'CONTAINER ID']`) or in a map of titles.
+ */
+export function headerContext(typeName: string, columns: Array<string | [field: string, title: string]> | Record<string, string>): FieldContext {
   const fields: Record<string, () => string> = {};
-  for (const [name, title] of Object.entries(titles)) fields[name] = () => title;
+  for (const column of Array.isArray(columns) ? columns : Object.entries(columns)) {
+    const [name, title] = typeof column === 'string' ? [column, columnTitle(column)] : column;
+    fields[name] = () => title;
+  }
   return new FieldContext(typeName, fields);
 }

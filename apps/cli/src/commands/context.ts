@@ -42,14 +42,7 @@ function hostWarning(ctx: CommandContext, name?: string): void {
 }
 
 const lsTable = 'table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}\t{{.BerthEndpoint}}\t{{.Error}}';
-const lsHeader = headerContext('*formatter.ClientContext', {
-  Name: 'NAME',
-  Description: 'DESCRIPTION',
-  BerthEndpoint: 'BERTH ENDPOINT',
-  DockerEndpoint: 'BERTH ENDPOINT',
-  Error: 'ERROR',
-  Current: '',
-});
+const lsHeader = headerContext('*formatter.ClientContext', ['Name', 'Description', 'BerthEndpoint', ['DockerEndpoint', 'BERTH ENDPOINT'], 'Error', ['Current', '']]);
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const s = store(ctx);

@@ -45,17 +45,7 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
 
 export const networkDefaultTable = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
 
-export const networkHeader = headerContext('*formatter.networkContext', {
-  ID: 'NETWORK ID',
-  Name: 'NAME',
-  Driver: 'DRIVER',
-  Scope: 'SCOPE',
-  IPv6: 'IPV6',
-  Internal: 'INTERNAL',
-  Labels: 'LABELS',
-  Label: 'LABEL',
-  CreatedAt: 'CREATED AT',
-});
+export const networkHeader = headerContext('*formatter.networkContext', [['ID', 'NETWORK ID'], 'Name', 'Driver', 'Scope', 'IPv6', 'Internal', 'Labels', 'Label', 'CreatedAt']);
 
 /** docker's formatter.networkContext. */
 export function networkRow(n: NetworkSummary, options: { trunc: boolean }): FieldContext {

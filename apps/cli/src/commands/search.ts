@@ -17,13 +17,7 @@ import { out } from './shared.js';
  */
 
 const searchTable = 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}';
-const searchHeader = headerContext('*formatter.searchContext', {
-  Name: 'NAME',
-  Description: 'DESCRIPTION',
-  StarCount: 'STARS',
-  IsOfficial: 'OFFICIAL',
-  IsAutomated: 'AUTOMATED',
-});
+const searchHeader = headerContext('*formatter.searchContext', ['Name', 'Description', ['StarCount', 'STARS'], ['IsOfficial', 'OFFICIAL'], ['IsAutomated', 'AUTOMATED']]);
 
 function row(r: SearchResult, trunc: boolean): FieldContext {
   return new FieldContext('*formatter.searchContext', {

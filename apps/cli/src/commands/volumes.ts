@@ -35,16 +35,7 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
 
 export const volumeDefaultTable = 'table {{.Driver}}\t{{.Name}}';
 
-export const volumeHeader = headerContext('*formatter.volumeContext', {
-  Name: 'VOLUME NAME',
-  Driver: 'DRIVER',
-  Scope: 'SCOPE',
-  Mountpoint: 'MOUNTPOINT',
-  Labels: 'LABELS',
-  Label: 'LABEL',
-  Links: 'LINKS',
-  Size: 'SIZE',
-});
+export const volumeHeader = headerContext('*formatter.volumeContext', [['Name', 'VOLUME NAME'], 'Driver', 'Scope', 'Mountpoint', 'Labels', 'Label', 'Links', 'Size']);
 
 /** docker's formatter.volumeContext. */
 export function volumeRow(v: Volume): FieldContext {

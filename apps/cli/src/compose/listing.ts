@@ -15,24 +15,7 @@ const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undef
 
 export const composePsTable = 'table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
 
-const psHeader = headerContext('api.ContainerSummary', {
-  ID: 'CONTAINER ID',
-  Name: 'NAME',
-  Names: 'NAMES',
-  Image: 'IMAGE',
-  Command: 'COMMAND',
-  Project: 'PROJECT',
-  Service: 'SERVICE',
-  CreatedAt: 'CREATED AT',
-  RunningFor: 'CREATED',
-  State: 'STATE',
-  Status: 'STATUS',
-  Health: 'HEALTH',
-  ExitCode: 'EXIT CODE',
-  Ports: 'PORTS',
-  Labels: 'LABELS',
-  Networks: 'NETWORKS',
-});
+const psHeader = headerContext('api.ContainerSummary', [['ID', 'CONTAINER ID'], 'Name', 'Names', 'Image', 'Command', 'Project', 'Service', 'CreatedAt', ['RunningFor', 'CREATED'], 'State', 'Status', 'Health', 'ExitCode', 'Ports', 'Labels', 'Networks']);
 
 /** A `compose ps` row: docker's container fields plus compose's (Name, Project, Service, Health, ExitCode). */
 export function composePsRow(c: ObservedContainer, options: { trunc: boolean }): FieldContext {
