@@ -12,7 +12,7 @@ import { timeFlag } from '../time-flags.js';
 import { renderListing, resolveFormat } from '../table-format.js';
 import { humanSize } from '../units.js';
 import { inspectEach } from './inspect-each.js';
-import { confirm, forEachObject, out, toFilters, writeChunks } from './shared.js';
+import { confirm, forEachName, forEachObject, out, toFilters, writeChunks } from './shared.js';
 
 /** Container commands that are one gRPC call per container, and the listings (ps, inspect, stats, logs…). */
 
@@ -24,51 +24,33 @@ const int = (p: ParsedArgs, name: string) => p.values[name] as number;
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
   const timeout = p.changed.has('timeout') ? int(p, 'timeout') : undefined;
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.stop, { id, timeout, signal: str(p, 'signal') });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.stop, { id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
   const timeout = p.changed.has('timeout') ? int(p, 'timeout') : undefined;
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.restart, { id, timeout, signal: str(p, 'signal') });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.restart, { id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function kill(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.kill, { id, signal: str(p, 'signal') });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.kill, { id, signal: str(p, 'signal') }));
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.remove, { id, force: bool(p, 'force'), volumes: bool(p, 'volumes') });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.remove, { id, force: bool(p, 'force'), volumes: bool(p, 'volumes') }));
 }
 
 export async function pause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.pause, { id });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.pause, { id }));
 }
 
 export async function unpause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  return forEachObject(ctx, p.args, async (id) => {
-    await unary(c, c.unpause, { id });
-    return id;
-  });
+  return forEachName(ctx, p.args, (id) => unary(c, c.unpause, { id }));
 }
 
 /** Prints each container's exit code once it has stopped. */

@@ -48,6 +48,14 @@ export async function forEachObject(
   return 0;
 }
 
+/** forEachObject for the commands that print each name once its one call succeeds (stop, kill, rm, …). */
+export function forEachName(ctx: CommandContext, names: string[], call: (name: string) => Promise<unknown>): Promise<number> {
+  return forEachObject(ctx, names, async (name) => {
+    await call(name);
+    return name;
+  });
+}
+
 /** docker's prune prompt: `<warning>\nAre you sure you want to continue? [y/N] `, yes only for y/yes. */
 export async function confirm(ctx: CommandContext, warning: string): Promise<boolean> {
   out(ctx, `${warning}\nAre you sure you want to continue? [y/N] `);

@@ -9,7 +9,7 @@ import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
 import { humanSize } from '../units.js';
 import { inspectEach } from './inspect-each.js';
-import { confirm, forEachObject, out, toFilters } from './shared.js';
+import { confirm, forEachName, out, toFilters } from './shared.js';
 
 /** `berth volume create | ls | inspect | rm | prune` (docker's volume commands). */
 
@@ -66,10 +66,7 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'volumes');
-  return forEachObject(ctx, p.args, async (name) => {
-    await unary(c, c.remove, { name, force: bool(p, 'force') });
-    return name;
-  });
+  return forEachName(ctx, p.args, (name) => unary(c, c.remove, { name, force: bool(p, 'force') }));
 }
 
 export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
