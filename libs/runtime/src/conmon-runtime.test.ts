@@ -1,41 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { demuxFrames } from './attach.js';
-import { makeBusyboxRootfs } from './busybox-rootfs.js';
-import { ConmonRuntime, type ConmonRuntimeOptions } from './conmon-runtime.js';
+import { ConmonRuntime } from './conmon-runtime.js';
 import { defaultInitPath, generateSpec, type SpecOptions } from './generate-spec.js';
 import { readLogs } from './k8s-log.js';
-import { runCommand } from '@berth/subprocess';
+import { useTestRuntime } from './test-support.js';
 
-let dir: string;
-let rootfs: string;
-let dirs: ConmonRuntimeOptions;
-let rt: ConmonRuntime;
-const created: string[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'berth-rt-'));
-  rootfs = join(dir, 'rootfs');
-  await makeBusyboxRootfs(rootfs);
-  dirs = { root: join(dir, 'state'), exitDir: join(dir, 'exits'), persistDir: join(dir, 'persist'), socketDir: join(dir, 'sock') };
-  rt = new ConmonRuntime(dirs);
-});
-
-afterEach(async () => {
-  for (const id of created.splice(0)) {
-    await runCommand('/usr/sbin/runc', [`--root=${dirs.root}`, 'delete', '--force', id]);
-    await rt.delete(id, { force: true }).catch(() => undefined);
-  }
-});
-
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const fx = useTestRuntime('rt');
+const { created } = fx;
 
 /** Argument lists whose containers get a stdin pipe (for attach tests). */
 const stdin = new WeakSet<string[]>();
@@ -44,12 +20,12 @@ const stdin = new WeakSet<string[]>();
 async function createContainer(args: string[], options: Partial<SpecOptions> = {}) {
   const id = `t-${randomBytes(6).toString('hex')}`;
   created.push(id);
-  const bundle = join(dir, 'bundles', id);
+  const bundle = join(fx.dir, 'bundles', id);
   await mkdir(bundle, { recursive: true });
-  const spec = generateSpec({ id, rootfs, readonlyRootfs: true, args, ...options });
+  const spec = generateSpec({ id, rootfs: fx.rootfs, readonlyRootfs: true, args, ...options });
   await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
   const logPath = join(bundle, 'ctr.log');
-  const res = await rt.create(id, { bundle, logPath, terminal: options.terminal, stdin: stdin.has(args) });
+  const res = await fx.rt.create(id, { bundle, logPath, terminal: options.terminal, stdin: stdin.has(args) });
   return { id, bundle, logPath, ...res };
 }
 
@@ -78,17 +54,17 @@ describe('ConmonRuntime', () => {
     const c = await createContainer(['sh', '-c', 'echo hello; echo oops >&2; ps -o pid,args; hostname; exit 3'], { hostname: 'box1' });
     expect(c.pid).toBeGreaterThan(0);
     expect(c.conmonPid).toBeGreaterThan(0);
-    expect((await rt.state(c.id)).status).toBe('created');
-    await rt.start(c.id);
-    expect(await rt.waitExit(c.id)).toBe(3);
-    expect(await rt.exitCode(c.id)).toBe(3);
-    expect(await rt.oomKilled(c.id)).toBe(false);
+    expect((await fx.rt.state(c.id)).status).toBe('created');
+    await fx.rt.start(c.id);
+    expect(await fx.rt.waitExit(c.id)).toBe(3);
+    expect(await fx.rt.exitCode(c.id)).toBe(3);
+    expect(await fx.rt.oomKilled(c.id)).toBe(false);
     const text = await logText(c.logPath);
     expect(text).toContain('stdout:hello\n');
     expect(text).toContain('stderr:oops\n');
     expect(text).toMatch(/stdout:\s+1 sh -c echo hello/);
     expect(text).toContain('stdout:box1\n');
-    expect((await rt.state(c.id)).status).toBe('stopped');
+    expect((await fx.rt.state(c.id)).status).toBe('stopped');
   });
 
   it('reports the runtime error when the command does not exist', async () => {
@@ -99,70 +75,70 @@ describe('ConmonRuntime', () => {
   });
 
   it('throws NotFoundError for unknown containers', async () => {
-    await expect(rt.state('t-unknown')).rejects.toThrow(NotFoundError);
-    await expect(rt.state('t-unknown')).rejects.toThrow('No such container: t-unknown');
-    await expect(rt.start('t-unknown')).rejects.toThrow(NotFoundError);
-    expect(await rt.exitCode('t-unknown')).toBeUndefined();
-    await rt.delete('t-unknown');
+    await expect(fx.rt.state('t-unknown')).rejects.toThrow(NotFoundError);
+    await expect(fx.rt.state('t-unknown')).rejects.toThrow('No such container: t-unknown');
+    await expect(fx.rt.start('t-unknown')).rejects.toThrow(NotFoundError);
+    expect(await fx.rt.exitCode('t-unknown')).toBeUndefined();
+    await fx.rt.delete('t-unknown');
   });
 
   it('records OOM kills under a memory limit: exit 137 and oomKilled', async () => {
     const c = await createContainer(['sh', '-c', 'head -c 64m /dev/zero > /dev/shm/fill; echo survived'], { memory: 16 * 1024 * 1024 });
-    await rt.start(c.id);
-    expect(await rt.waitExit(c.id)).toBe(137);
-    await waitFor(() => rt.oomKilled(c.id));
+    await fx.rt.start(c.id);
+    expect(await fx.rt.waitExit(c.id)).toBe(137);
+    await waitFor(() => fx.rt.oomKilled(c.id));
     expect(await logText(c.logPath)).not.toContain('survived');
   });
 
   it('enforces the pids limit', async () => {
     const c = await createContainer(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 30 & done; wait'], { pidsLimit: 5 });
-    await rt.start(c.id);
+    await fx.rt.start(c.id);
     await waitFor(async () => (await logText(c.logPath)).includes("can't fork"));
-    const stats = await rt.stats(c.id);
+    const stats = await fx.rt.stats(c.id);
     expect(stats.pids.limit).toBe(5);
     expect(stats.pids.current).toBeLessThanOrEqual(5);
   });
 
   it('delivers SIGTERM to a trapping shell, which exits on its own terms; SIGKILL cannot be trapped', async () => {
     const trap = await createContainer(['sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while true; do sleep 0.1; done']);
-    await rt.start(trap.id);
+    await fx.rt.start(trap.id);
     await waitFor(async () => (await logText(trap.logPath)).includes('ready'));
-    await rt.kill(trap.id, 'SIGTERM');
-    expect(await rt.waitExit(trap.id)).toBe(7);
+    await fx.rt.kill(trap.id, 'SIGTERM');
+    expect(await fx.rt.waitExit(trap.id)).toBe(7);
     expect(await logText(trap.logPath)).toContain('stdout:got TERM\n');
 
     // A shell that handles TERM and carries on: once its handler has run, TERM has come and gone.
     const ignore = await createContainer(['sh', '-c', 'trap "echo ignored TERM" TERM; echo ready; while true; do sleep 0.1; done']);
-    await rt.start(ignore.id);
+    await fx.rt.start(ignore.id);
     await waitFor(async () => (await logText(ignore.logPath)).includes('ready'));
-    await rt.kill(ignore.id, 'TERM');
+    await fx.rt.kill(ignore.id, 'TERM');
     await waitFor(async () => (await logText(ignore.logPath)).includes('ignored TERM'));
-    expect((await rt.state(ignore.id)).status).toBe('running');
-    await rt.kill(ignore.id, 'KILL');
-    expect(await rt.waitExit(ignore.id)).toBe(137);
-    await expect(rt.kill(ignore.id, 'NOPE')).rejects.toThrow('Invalid signal: "NOPE"');
+    expect((await fx.rt.state(ignore.id)).status).toBe('running');
+    await fx.rt.kill(ignore.id, 'KILL');
+    expect(await fx.rt.waitExit(ignore.id)).toBe(137);
+    await expect(fx.rt.kill(ignore.id, 'NOPE')).rejects.toThrow('Invalid signal: "NOPE"');
   });
 
   it('pauses and resumes through the freezer', async () => {
     const c = await createContainer(['sleep', '60']);
-    await rt.start(c.id);
-    await rt.pause(c.id);
-    expect((await rt.state(c.id)).status).toBe('paused');
+    await fx.rt.start(c.id);
+    await fx.rt.pause(c.id);
+    expect((await fx.rt.state(c.id)).status).toBe('paused');
     const freezer = await readFile(`/sys/fs/cgroup/freezer/berth/${c.id}/freezer.state`, 'utf8');
     expect(freezer.trim()).toBe('FROZEN');
-    await expect(rt.pause(c.id)).rejects.toThrow(FailedPreconditionError);
-    await rt.resume(c.id);
-    expect((await rt.state(c.id)).status).toBe('running');
-    await expect(rt.delete(c.id)).rejects.toThrow(FailedPreconditionError);
-    await rt.delete(c.id, { force: true });
-    await expect(rt.state(c.id)).rejects.toThrow(NotFoundError);
+    await expect(fx.rt.pause(c.id)).rejects.toThrow(FailedPreconditionError);
+    await fx.rt.resume(c.id);
+    expect((await fx.rt.state(c.id)).status).toBe('running');
+    await expect(fx.rt.delete(c.id)).rejects.toThrow(FailedPreconditionError);
+    await fx.rt.delete(c.id, { force: true });
+    await expect(fx.rt.state(c.id)).rejects.toThrow(NotFoundError);
   });
 
   it('keeps containers running across runtime instances (agent restart)', async () => {
     const c = await createContainer(['sh', '-c', 'sleep 1; exit 5']);
-    await rt.start(c.id);
+    await fx.rt.start(c.id);
     // A fresh driver over the same directories, as after an agent restart.
-    const again = new ConmonRuntime({ ...dirs });
+    const again = new ConmonRuntime({ ...fx.dirs });
     expect((await again.state(c.id)).status).toBe('running');
     expect(await again.conmonAlive(c.id)).toBe(true);
     expect((await again.list()).map((s) => s.id)).toContain(c.id);
@@ -172,23 +148,23 @@ describe('ConmonRuntime', () => {
 
   it('execs in a running container: output, exit code, env, user, stdin', async () => {
     const c = await createContainer(['sleep', '60'], { env: ['FOO=bar'] });
-    await rt.start(c.id);
-    const res = await rt.exec(c.id, { args: ['sh', '-c', 'echo $FOO $BAZ; id -u; echo err >&2; exit 4'], env: ['BAZ=qux'], user: { uid: 1000, gid: 1000 } });
+    await fx.rt.start(c.id);
+    const res = await fx.rt.exec(c.id, { args: ['sh', '-c', 'echo $FOO $BAZ; id -u; echo err >&2; exit 4'], env: ['BAZ=qux'], user: { uid: 1000, gid: 1000 } });
     expect(res).toEqual({ exitCode: 4, stdout: Buffer.from('bar qux\n1000\n'), stderr: Buffer.from('err\n') });
-    const cat = await rt.exec(c.id, { args: ['cat'], stdin: 'piped' });
+    const cat = await fx.rt.exec(c.id, { args: ['cat'], stdin: 'piped' });
     expect(cat.stdout.toString()).toBe('piped');
-    const err = await rt.exec(c.id, { args: ['nosuch'] }).catch((e: unknown) => e);
+    const err = await fx.rt.exec(c.id, { args: ['nosuch'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).code).toBe('COMMAND_NOT_FOUND');
-    await expect(rt.execDetached(c.id, { args: ['nosuch'] })).rejects.toThrow(/^OCI runtime exec failed: .*executable file not found/);
-    const detached = await rt.execDetached(c.id, { args: ['sleep', '30'] });
-    expect((await rt.pids(c.id))).toContain(detached.pid);
+    await expect(fx.rt.execDetached(c.id, { args: ['nosuch'] })).rejects.toThrow(/^OCI runtime exec failed: .*executable file not found/);
+    const detached = await fx.rt.execDetached(c.id, { args: ['sleep', '30'] });
+    expect((await fx.rt.pids(c.id))).toContain(detached.pid);
     // `exec --detach` returns once the process exists; it shows as `runc init` until it has exec'd.
-    await waitFor(async () => (await rt.top(c.id)).Processes.some((p) => p[7] === 'sleep 30'));
-    const top = await rt.top(c.id);
+    await waitFor(async () => (await fx.rt.top(c.id)).Processes.some((p) => p[7] === 'sleep 30'));
+    const top = await fx.rt.top(c.id);
     expect(top.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
     expect(top.Processes.map((p) => p[7])).toEqual(expect.arrayContaining(['sleep 60', 'sleep 30']));
-    const stats = await rt.stats(c.id);
+    const stats = await fx.rt.stats(c.id);
     expect(stats.cpu.totalNs).toBeGreaterThan(0);
     expect(stats.memory.rawUsage).toBeGreaterThan(0);
     expect(stats.pids.current).toBe(2);
@@ -196,15 +172,15 @@ describe('ConmonRuntime', () => {
 
   it('refuses exec in a stopped container', async () => {
     const c = await createContainer(['true']);
-    await rt.start(c.id);
-    await rt.waitExit(c.id);
-    await expect(rt.exec(c.id, { args: ['true'] })).rejects.toThrow(`Container ${c.id} is not running: its state is "stopped"`);
+    await fx.rt.start(c.id);
+    await fx.rt.waitExit(c.id);
+    await expect(fx.rt.exec(c.id, { args: ['true'] })).rejects.toThrow(`Container ${c.id} is not running: its state is "stopped"`);
   });
 
   it('runs with a terminal (output through conmon into the log)', async () => {
     const c = await createContainer(['sh', '-c', 'test -t 1 && echo tty'], { terminal: true });
-    await rt.start(c.id);
-    expect(await rt.waitExit(c.id)).toBe(0);
+    await fx.rt.start(c.id);
+    expect(await fx.rt.waitExit(c.id)).toBe(0);
     expect(await logText(c.logPath)).toContain('stdout:tty\r');
   });
 
@@ -212,48 +188,48 @@ describe('ConmonRuntime', () => {
     const args = ['sh', '-c', 'read x; echo got $x; echo err >&2; exit 2'];
     stdin.add(args);
     const c = await createContainer(args);
-    const session = await rt.attach(c.id);
+    const session = await fx.rt.attach(c.id);
     const frames = collectFrames(session.output);
-    await rt.start(c.id);
+    await fx.rt.start(c.id);
     session.stdin.write('hello\n');
     await session.done;
     // conmon reads stdout and stderr separately: their relative order is not guaranteed.
     expect((await frames).sort()).toEqual(['stderr:err\n', 'stdout:got hello\n']);
-    expect(await rt.waitExit(c.id)).toBe(2);
+    expect(await fx.rt.waitExit(c.id)).toBe(2);
   });
 
   it('attaches to a terminal and resizes it', async () => {
     const args = ['sh', '-c', 'read x; stty size; echo got $x'];
     stdin.add(args);
     const c = await createContainer(args, { terminal: true });
-    await rt.resize(c.id, { height: 30, width: 100 });
-    const session = await rt.attach(c.id);
+    await fx.rt.resize(c.id, { height: 30, width: 100 });
+    const session = await fx.rt.attach(c.id);
     const frames = collectFrames(session.output);
-    await rt.start(c.id);
+    await fx.rt.start(c.id);
     session.stdin.write('hi\n');
     await session.done;
     // A terminal has one stream; frame boundaries follow the reads, so compare the joined bytes.
     const text = (await frames).map((f) => f.replace(/^stdout:/, '')).join('');
     expect(text).toBe('hi\r\n30 100\r\ngot hi\r\n');
-    expect(await rt.waitExit(c.id)).toBe(0);
-    await expect(rt.attach('t-unknown')).rejects.toThrow('Cannot attach to container t-unknown: it has no attach socket (not created, or deleted)');
+    expect(await fx.rt.waitExit(c.id)).toBe(0);
+    await expect(fx.rt.attach('t-unknown')).rejects.toThrow('Cannot attach to container t-unknown: it has no attach socket (not created, or deleted)');
   });
 
   it.skipIf(!existsSync(defaultInitPath))('runs the command under tini with --init', async () => {
     const c = await createContainer(['ps', '-o', 'pid,args'], { init: true });
-    await rt.start(c.id);
-    expect(await rt.waitExit(c.id)).toBe(0);
+    await fx.rt.start(c.id);
+    expect(await fx.rt.waitExit(c.id)).toBe(0);
     const text = await logText(c.logPath);
     expect(text).toMatch(/stdout:\s+1 \/sbin\/docker-init -- ps -o pid,args\n/);
   });
 
   it("warns that crun cannot run on this host's hybrid cgroups", async () => {
-    const crun = new ConmonRuntime({ ...dirs, runtime: 'crun' });
+    const crun = new ConmonRuntime({ ...fx.dirs, runtime: 'crun' });
     expect(await crun.checkRuntime()).toEqual({
       ok: false,
       runtime: 'crun',
       warning: 'crun cannot run on this host: cgroups in hybrid mode not supported; falling back to runc',
     });
-    expect(await rt.checkRuntime()).toEqual({ ok: true, runtime: 'runc' });
+    expect(await fx.rt.checkRuntime()).toEqual({ ok: true, runtime: 'runc' });
   });
 });

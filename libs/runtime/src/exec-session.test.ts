@@ -1,46 +1,24 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { demuxFrames } from './attach.js';
-import { makeBusyboxRootfs } from './busybox-rootfs.js';
-import { ConmonRuntime, type ConmonRuntimeOptions } from './conmon-runtime.js';
 import type { ExecSession } from './exec-session.js';
 import { generateSpec } from './generate-spec.js';
-import { runCommand } from '@berth/subprocess';
+import { useTestRuntime } from './test-support.js';
 
-let dir: string;
-let rootfs: string;
-let dirs: ConmonRuntimeOptions;
-let rt: ConmonRuntime;
-const created: string[] = [];
+const fx = useTestRuntime('exec');
+const { created } = fx;
 const sessions: ExecSession[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'berth-exec-'));
-  rootfs = join(dir, 'rootfs');
-  await makeBusyboxRootfs(rootfs);
-  dirs = { root: join(dir, 'state'), exitDir: join(dir, 'exits'), persistDir: join(dir, 'persist'), socketDir: join(dir, 'sock') };
-  rt = new ConmonRuntime(dirs);
-});
 
 afterEach(async () => {
   for (const s of sessions.splice(0)) {
     s.close();
     await s.done.catch(() => undefined);
   }
-  for (const id of created.splice(0)) {
-    await runCommand('/usr/sbin/runc', [`--root=${dirs.root}`, 'delete', '--force', id]);
-    await rt.delete(id, { force: true }).catch(() => undefined);
-  }
-});
-
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -55,11 +33,11 @@ async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void
 async function runningContainer(): Promise<string> {
   const id = `x-${randomBytes(6).toString('hex')}`;
   created.push(id);
-  const bundle = join(dir, 'bundles', id);
+  const bundle = join(fx.dir, 'bundles', id);
   await mkdir(bundle, { recursive: true });
-  await writeFile(join(bundle, 'config.json'), JSON.stringify(generateSpec({ id, rootfs, readonlyRootfs: true, args: ['sleep', '600'] })));
-  await rt.create(id, { bundle, logPath: join(bundle, 'ctr.log') });
-  await rt.start(id);
+  await writeFile(join(bundle, 'config.json'), JSON.stringify(generateSpec({ id, rootfs: fx.rootfs, readonlyRootfs: true, args: ['sleep', '600'] })));
+  await fx.rt.create(id, { bundle, logPath: join(bundle, 'ctr.log') });
+  await fx.rt.start(id);
   return id;
 }
 
@@ -105,8 +83,8 @@ function collector(s: ExecSession) {
 
 /** Session leftovers: exec dirs in the container's persist dir, links in the socket dir, exec conmons. */
 async function leftovers(id: string): Promise<string[]> {
-  const persist = (await readdir(join(dirs.persistDir, id)).catch(() => [] as string[])).filter((f) => f.startsWith('exec-'));
-  const links = (await readdir(dirs.socketDir).catch(() => [] as string[])).filter((f) => f !== id);
+  const persist = (await readdir(join(fx.dirs.persistDir, id)).catch(() => [] as string[])).filter((f) => f.startsWith('exec-'));
+  const links = (await readdir(fx.dirs.socketDir).catch(() => [] as string[])).filter((f) => f !== id);
   const conmons = readdirSync('/proc').filter((pid) => {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -121,7 +99,7 @@ async function leftovers(id: string): Promise<string[]> {
 describe('ConmonRuntime.execInteractive', () => {
   it('allocates a terminal: tty prints a /dev/pts path, test -t 0 succeeds, TERM is set', async () => {
     const id = await runningContainer();
-    const s = await track(rt.execInteractive(id, { args: ['sh', '-c', 'tty; test -t 0 && test -t 1 && echo is-a-tty; echo TERM=$TERM'], tty: true }));
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh', '-c', 'tty; test -t 0 && test -t 1 && echo is-a-tty; echo TERM=$TERM'], tty: true }));
     expect(s.pid).toBeGreaterThan(0);
     expect(s.execId).toMatch(/^[0-9a-f]{32}$/);
     const out = await outputOf(s);
@@ -133,7 +111,7 @@ describe('ConmonRuntime.execInteractive', () => {
 
   it('streams stdin without a terminal: cat echoes and ends with 0 at end of input', async () => {
     const id = await runningContainer();
-    const s = await track(rt.execInteractive(id, { args: ['sh', '-c', 'cat; echo done >&2'], stdin: true }));
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh', '-c', 'cat; echo done >&2'], stdin: true }));
     const out = collector(s);
     s.stdin.write('hello ');
     await out.waitFor('hello ');
@@ -145,7 +123,7 @@ describe('ConmonRuntime.execInteractive', () => {
 
   it('separates stdout and stderr without a terminal and reports the exit code', async () => {
     const id = await runningContainer();
-    const s = await track(rt.execInteractive(id, { args: ['sh', '-c', 'test -t 0 || echo no-tty; echo err >&2; exit 5'], env: ['A=1'] }));
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh', '-c', 'test -t 0 || echo no-tty; echo err >&2; exit 5'], env: ['A=1'] }));
     const out = await outputOf(s);
     expect(await s.done).toBe(5);
     expect(out).toEqual({ stdout: 'no-tty\n', stderr: 'err\n' });
@@ -153,7 +131,7 @@ describe('ConmonRuntime.execInteractive', () => {
 
   it('runs an interactive shell on a terminal: input echoed, exit code of exit', async () => {
     const id = await runningContainer();
-    const s = await track(rt.execInteractive(id, { args: ['sh'], tty: true, stdin: true, user: { uid: 1000, gid: 1000 } }));
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh'], tty: true, stdin: true, user: { uid: 1000, gid: 1000 } }));
     const out = collector(s);
     s.stdin.write('id -u; echo hi; exit 3\n');
     expect(await s.done).toBe(3);
@@ -165,7 +143,7 @@ describe('ConmonRuntime.execInteractive', () => {
   it('sizes the terminal at start and resizes it', async () => {
     const id = await runningContainer();
     const s = await track(
-      rt.execInteractive(id, { args: ['sh'], tty: true, stdin: true, consoleSize: { height: 24, width: 80 } }),
+      fx.rt.execInteractive(id, { args: ['sh'], tty: true, stdin: true, consoleSize: { height: 24, width: 80 } }),
     );
     const out = collector(s);
     // The terminal echoes the input: wait for the marker as computed by the shell, not as typed.
@@ -181,21 +159,21 @@ describe('ConmonRuntime.execInteractive', () => {
 
   it('kills the process on close and on abort (137) and leaves nothing behind', async () => {
     const id = await runningContainer();
-    const s = await track(rt.execInteractive(id, { args: ['sh', '-c', 'echo started; sleep 600'], tty: true, stdin: true }));
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh', '-c', 'echo started; sleep 600'], tty: true, stdin: true }));
     const out = collector(s);
     await out.waitFor('started');
-    expect(await rt.pids(id)).toContain(s.pid);
+    expect(await fx.rt.pids(id)).toContain(s.pid);
     s.close();
     expect(await s.done).toBe(137);
     await out.finished;
-    expect(await rt.pids(id)).not.toContain(s.pid);
+    expect(await fx.rt.pids(id)).not.toContain(s.pid);
     expect(await leftovers(id)).toEqual([]);
 
     const controller = new AbortController();
-    const t = await track(rt.execInteractive(id, { args: ['sleep', '600'], signal: controller.signal, execId: 'my-exec' }));
+    const t = await track(fx.rt.execInteractive(id, { args: ['sleep', '600'], signal: controller.signal, execId: 'my-exec' }));
     expect(t.execId).toBe('my-exec');
     for (const taken of ['my-exec', id]) {
-      const err = await rt.execInteractive(id, { args: ['true'], execId: taken }).catch((e: unknown) => e);
+      const err = await fx.rt.execInteractive(id, { args: ['true'], execId: taken }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AlreadyExistsError);
       expect((err as Error).message).toBe(`Exec id "${taken}" is already in use`);
     }
@@ -206,12 +184,12 @@ describe('ConmonRuntime.execInteractive', () => {
 
   it('cleans up through conmon when the calling process dies mid-session', async () => {
     const id = await runningContainer();
-    const script = join(dir, 'caller.mts');
+    const script = join(fx.dir, 'caller.mts');
     await writeFile(
       script,
       [
         `const { ConmonRuntime } = await import(${JSON.stringify(new URL('./conmon-runtime.ts', import.meta.url).pathname)});`,
-        `const rt = new ConmonRuntime(${JSON.stringify(dirs)});`,
+        `const rt = new ConmonRuntime(${JSON.stringify(fx.dirs)});`,
         `const s = await rt.execInteractive(${JSON.stringify(id)}, { args: ['sleep', '1'], tty: true, stdin: true });`,
         `console.log(s.execId);`,
         `process.exit(0);`,
@@ -229,25 +207,25 @@ describe('ConmonRuntime.execInteractive', () => {
   it('reports a missing command like exec (COMMAND_NOT_FOUND) and leaves nothing behind', async () => {
     const id = await runningContainer();
     for (const tty of [false, true]) {
-      const err = await rt.execInteractive(id, { args: ['nosuch'], tty, stdin: true }).catch((e: unknown) => e);
+      const err = await fx.rt.execInteractive(id, { args: ['nosuch'], tty, stdin: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as InvalidArgumentError).code).toBe('COMMAND_NOT_FOUND');
       expect((err as Error).message).toMatch(/^OCI runtime exec failed: .*exec: "nosuch": executable file not found in \$PATH/);
       expect(await leftovers(id)).toEqual([]);
     }
-    const notExecutable = await rt.execInteractive(id, { args: ['/etc/passwd'] }).catch((e: unknown) => e);
+    const notExecutable = await fx.rt.execInteractive(id, { args: ['/etc/passwd'] }).catch((e: unknown) => e);
     expect((notExecutable as InvalidArgumentError).code).toBe('COMMAND_NOT_EXECUTABLE');
     expect(await leftovers(id)).toEqual([]);
   });
 
   it('refuses stopped containers and bad exec ids', async () => {
     const id = await runningContainer();
-    await expect(rt.execInteractive(id, { args: ['true'], execId: '../x' })).rejects.toThrow(
+    await expect(fx.rt.execInteractive(id, { args: ['true'], execId: '../x' })).rejects.toThrow(
       `Invalid exec id "../x": expected letters, digits, '_', '.' and '-'`,
     );
-    await rt.kill(id, 'KILL');
-    await rt.waitExit(id);
-    const err = await rt.execInteractive(id, { args: ['true'], tty: true }).catch((e: unknown) => e);
+    await fx.rt.kill(id, 'KILL');
+    await fx.rt.waitExit(id);
+    const err = await fx.rt.execInteractive(id, { args: ['true'], tty: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailedPreconditionError);
     expect((err as Error).message).toBe(`Container ${id} is not running: its state is "stopped"`);
   });
