@@ -32,7 +32,6 @@ export const build = fromBuilds('build', {
     { long: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag (format: "name:tag")' },
     { long: 'target', type: 'string', description: 'Set the target build stage to build' },
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const builderGroup: GroupDef = {

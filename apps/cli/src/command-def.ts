@@ -99,8 +99,25 @@ export function objectGroup(group: GroupDef): GroupDef {
 /** The exports of a handler module that are handlers. */
 type HandlerName<M> = { [K in keyof M]: M[K] extends Handler ? K : never }[keyof M] & string;
 
-/** A command of a handler module: its definition but the handler, and flags that default to none. */
-export type CommandSpec = Omit<CommandDef, 'name' | 'load' | 'flags'> & { flags?: FlagSpec[]; name?: string };
+/** A command of a handler module: its definition but the handler; flags default to none, args to argsOfUsage. */
+export type CommandSpec = Omit<CommandDef, 'name' | 'load' | 'flags' | 'args'> & { flags?: FlagSpec[]; args?: ArgRule; name?: string };
+
+/**
+ * The argument rule a usage line states: each word after `[OPTIONS]` is one argument (`A|B`, also
+ * `A | B`, is one), required unless in brackets, any number of them when it ends with `...`
+ * (`CONTAINER [CONTAINER...]`: at least 1; `[SERVER]`: at most 1; `NETWORK CONTAINER`: exactly 2).
+ */
+export function argsOfUsage(usage: string): ArgRule {
+  const words = usage.replace(/\s*\|\s*/g, '|').split(' ').filter((w) => w !== '' && w !== '[OPTIONS]');
+  let min = 0;
+  let max: number | undefined = 0;
+  for (const word of words) {
+    if (/\.\.\.\]?$/.test(word)) max = undefined;
+    else if (max !== undefined) max++;
+    if (!word.startsWith('[')) min++;
+  }
+  return { ...(min > 0 ? { min } : {}), ...(max !== undefined ? { max } : {}) };
+}
 
 /**
  * The command maker of one handler module (imported only when one of its commands runs):
@@ -108,7 +125,13 @@ export type CommandSpec = Omit<CommandDef, 'name' | 'load' | 'flags'> & { flags?
  * unless `spec.name` says otherwise.
  */
 export function commandsIn<M>(module: () => Promise<M>): (handler: HandlerName<M>, spec: CommandSpec) => CommandDef {
-  return (handler, { name = handler, flags = [], ...rest }) => ({ name, flags, ...rest, load: () => module().then((m) => m[handler] as Handler) });
+  return (handler, { name = handler, flags = [], args, ...rest }) => ({
+    name,
+    flags,
+    args: args ?? argsOfUsage(rest.usage),
+    ...rest,
+    load: () => module().then((m) => m[handler] as Handler),
+  });
 }
 
 export const def = (d: CommandDef): CommandDef => d;

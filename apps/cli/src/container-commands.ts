@@ -63,7 +63,6 @@ export const run = fromStreams('run', {
     { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
     { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
   ],
-  args: { min: 1 },
   interspersed: false,
   runStyle: true,
 });
@@ -72,7 +71,6 @@ export const create = fromStreams('create', {
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   description: 'Create a new container',
   flags: createFlags,
-  args: { min: 1 },
   interspersed: false,
   runStyle: true,
 });
@@ -84,7 +82,6 @@ export const start = fromStreams('start', {
     { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
     { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
   ],
-  args: { min: 1 },
 });
 
 const stopFlags: FlagSpec[] = [
@@ -96,21 +93,18 @@ export const stop = fromContainers('stop', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Stop one or more running containers',
   flags: stopFlags,
-  args: { min: 1 },
 });
 
 export const restart = fromContainers('restart', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Restart one or more containers',
   flags: stopFlags,
-  args: { min: 1 },
 });
 
 export const kill = fromContainers('kill', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Kill one or more running containers',
   flags: [signalFlag],
-  args: { min: 1 },
 });
 
 export const rm = fromContainers('rm', {
@@ -120,31 +114,26 @@ export const rm = fromContainers('rm', {
     { long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
     { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
   ],
-  args: { min: 1 },
 });
 
 export const pause = fromContainers('pause', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Pause all processes within one or more containers',
-  args: { min: 1 },
 });
 
 export const unpause = fromContainers('unpause', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Unpause all processes within one or more containers',
-  args: { min: 1 },
 });
 
 export const wait = fromContainers('wait', {
   usage: 'CONTAINER [CONTAINER...]',
   description: 'Block until one or more containers stop, then print their exit codes',
-  args: { min: 1 },
 });
 
 export const rename = fromContainers('rename', {
   usage: 'CONTAINER NEW_NAME',
   description: 'Rename a container',
-  args: { min: 2, max: 2 },
 });
 
 export const ps = fromContainers('ps', {
@@ -160,7 +149,6 @@ export const ps = fromContainers('ps', {
     quietFlag('Only display container IDs'),
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
-  args: { max: 0 },
 });
 
 export const logs = fromContainers('logs', {
@@ -174,7 +162,6 @@ export const logs = fromContainers('logs', {
     { long: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
     { long: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const exec = fromStreams('exec', {
@@ -185,7 +172,6 @@ export const exec = fromStreams('exec', {
     { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
     ...processFlags,
   ],
-  args: { min: 2 },
   interspersed: false,
 });
 
@@ -196,7 +182,6 @@ export const attach = fromStreams('attach', {
     { long: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' },
     { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy all received signals to the process' },
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const top = fromContainers('top', {
@@ -214,7 +199,6 @@ export const inspect = fromContainers('inspect', {
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
     { long: 'type', type: 'string', description: 'Only inspect objects of the given type' },
   ],
-  args: { min: 1 },
 });
 
 export const containerInspect = def({
@@ -237,13 +221,11 @@ export const stats = fromContainers('stats', {
     { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate output' },
   ],
-  args: {},
 });
 
 export const diff = fromContainers('diff', {
   usage: 'CONTAINER',
   description: "Inspect changes to files or directories on a container's filesystem",
-  args: { min: 1, max: 1 },
 });
 
 export const exportCommand = fromContainers('exportContainer', {
@@ -251,7 +233,6 @@ export const exportCommand = fromContainers('exportContainer', {
   usage: '[OPTIONS] CONTAINER',
   description: "Export a container's filesystem as a tar archive",
   flags: [outputFileFlag],
-  args: { min: 1, max: 1 },
 });
 
 export const commit = fromImages('commit', {
@@ -263,7 +244,6 @@ export const commit = fromImages('commit', {
     { long: 'message', short: 'm', type: 'string', description: 'Commit message' },
     { long: 'pause', short: 'p', type: 'bool', default: true, description: 'Pause container during commit' },
   ],
-  args: { min: 1, max: 2 },
 });
 
 export const containerGroup: GroupDef = {

@@ -20,35 +20,29 @@ export const contextGroup = objectGroup({
         { long: 'description', type: 'string', description: 'Description of the context' },
         { long: 'from', type: 'string', description: 'create context from a named context' },
       ],
-      args: { min: 1, max: 1 },
     }),
     inspect: fromContexts('inspect', {
       usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
       description: 'Display detailed information on one or more contexts',
       flags: [inspectFormatFlag],
-      args: {},
     }),
     ls: fromContexts('ls', {
       usage: '[OPTIONS]',
       description: 'List contexts',
       flags: [formatFlag(), quietFlag('Only show context names')],
-      args: { max: 0 },
     }),
     rm: fromContexts('rm', {
       usage: 'CONTEXT [CONTEXT...]',
       description: 'Remove one or more contexts',
       flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
-      args: { min: 1 },
     }),
     show: fromContexts('show', {
       usage: '',
       description: 'Print the name of the current context',
-      args: { max: 0 },
     }),
     use: fromContexts('use', {
       usage: 'CONTEXT',
       description: 'Set the current berth context',
-      args: { min: 1, max: 1 },
     }),
   },
 });

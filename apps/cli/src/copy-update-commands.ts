@@ -28,5 +28,4 @@ export const update = fromUpdates('update', {
     { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' },
     ...updatableResourceFlags,
   ],
-  args: { min: 1 },
 });

@@ -22,7 +22,6 @@ export const imagesCommand = fromImages('images', {
     quietFlag('Only show image IDs'),
     { long: 'tree', type: 'bool', description: 'List multi-platform images as a tree (EXPERIMENTAL)' },
   ],
-  args: { max: 1 },
 });
 
 export const imageInspect = fromContainers('imageInspect', {
@@ -30,7 +29,6 @@ export const imageInspect = fromContainers('imageInspect', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Display detailed information on one or more images',
   flags: [inspectFormatFlag],
-  args: { min: 1 },
 });
 
 export const history = fromImages('history', {
@@ -42,13 +40,11 @@ export const history = fromImages('history', {
     noTruncFlag,
     quietFlag('Only show image IDs'),
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const tag = fromImages('tag', {
   usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
   description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
-  args: { min: 2, max: 2 },
 });
 
 export const rmi = fromImages('rmi', {
@@ -58,7 +54,6 @@ export const rmi = fromImages('rmi', {
     { long: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' },
     { long: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
   ],
-  args: { min: 1 },
 });
 
 export const importCommand = fromImages('importImage', {
@@ -69,14 +64,12 @@ export const importCommand = fromImages('importImage', {
     changeFlag,
     { long: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
   ],
-  args: { min: 1, max: 2 },
 });
 
 export const save = fromImages('save', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
   flags: [outputFileFlag],
-  args: { min: 1 },
 });
 
 export const load = fromImages('load', {
@@ -86,13 +79,11 @@ export const load = fromImages('load', {
     { long: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
     quietFlag('Suppress the load output'),
   ],
-  args: { max: 0 },
 });
 
 export const bootstrap = fromImages('bootstrap', {
   usage: 'busybox|debian [NAME[:TAG]]',
   description: 'Make a base image without a registry (busybox from busybox-static, debian with debootstrap)',
-  args: { min: 1, max: 2 },
 });
 
 export const pull = fromRegistry('pull', {
@@ -103,7 +94,6 @@ export const pull = fromRegistry('pull', {
     { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
     quietFlag('Suppress verbose output'),
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const push = fromRegistry('push', {
@@ -113,7 +103,6 @@ export const push = fromRegistry('push', {
     { long: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
     quietFlag('Suppress verbose output'),
   ],
-  args: { min: 1, max: 1 },
 });
 
 export const login = fromRegistry('login', {
@@ -124,13 +113,11 @@ export const login = fromRegistry('login', {
     { long: 'password-stdin', type: 'bool', description: 'Take the password from stdin' },
     { long: 'username', short: 'u', type: 'string', description: 'Username' },
   ],
-  args: { max: 1 },
 });
 
 export const logout = fromRegistry('logout', {
   usage: '[SERVER]',
   description: 'Log out from a registry',
-  args: { max: 1 },
 });
 
 export const imageGroup: GroupDef = {

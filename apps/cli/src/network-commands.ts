@@ -23,7 +23,6 @@ const create = fromNetworks('create', {
     { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
     { long: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment' },
   ],
-  args: { min: 1, max: 1 },
 });
 
 const ls = fromNetworks('ls', {
@@ -35,7 +34,6 @@ const ls = fromNetworks('ls', {
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
     quietFlag('Only display network IDs'),
   ],
-  args: { max: 0 },
 });
 
 const inspect = inspectCommand('network', () => networks().then((m) => m.inspect));
@@ -44,7 +42,6 @@ const rm = fromNetworks('rm', {
   usage: 'NETWORK [NETWORK...]',
   description: 'Remove one or more networks',
   flags: [forceFlag('Do not error if the network does not exist')],
-  args: { min: 1 },
 });
 
 const prune = pruneCommand('Remove all unused networks', () => networks().then((m) => m.prune), { filter: 'label=<key>=<value>' });
@@ -56,14 +53,12 @@ const connect = fromNetworks('connect', {
     { long: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
     { long: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
   ],
-  args: { min: 2, max: 2 },
 });
 
 const disconnect = fromNetworks('disconnect', {
   usage: '[OPTIONS] NETWORK CONTAINER',
   description: 'Disconnect a container from a network',
   flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
-  args: { min: 2, max: 2 },
 });
 
 export const networkGroup = objectGroup({
@@ -76,5 +71,4 @@ export const networkGroup = objectGroup({
 export const port = fromNetworks('port', {
   usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
   description: 'List port mappings or a specific mapping for the container',
-  args: { min: 1, max: 2 },
 });

@@ -10,7 +10,6 @@ const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 
 const registryRm = fromRegistryAdmin('rm', {
   usage: 'REPOSITORY[:TAG|@DIGEST] [REPOSITORY[:TAG|@DIGEST]...]',
   description: 'Remove a tag, a manifest or a whole repository from the registry (the bytes go at the next gc)',
-  args: { min: 1 },
 });
 
 export const registryGroup: GroupDef = {
@@ -21,7 +20,6 @@ export const registryGroup: GroupDef = {
       usage: '[OPTIONS]',
       description: 'Show the registry storage usage per repository',
       flags: [jsonFormatFlag],
-      args: { max: 0 },
     }),
     gc: fromRegistryAdmin('gc', {
       usage: '[OPTIONS]',
@@ -31,13 +29,11 @@ export const registryGroup: GroupDef = {
         { long: 'grace', type: 'string', description: 'Keep blobs and uploads touched within this duration, e.g. "30m" or "0" (default "1h")' },
         jsonFormatFlag,
       ],
-      args: { max: 0 },
     }),
     ls: fromRegistryAdmin('ls', {
       usage: '[OPTIONS]',
       description: 'List the repositories and tags of the registry',
       flags: [jsonFormatFlag],
-      args: { max: 0 },
     }),
     rm: registryRm,
     remove: withName(registryRm, 'remove'),

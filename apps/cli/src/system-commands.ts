@@ -9,21 +9,18 @@ export const df = fromSystem('df', {
   usage: '[OPTIONS]',
   description: 'Show Berth disk usage',
   flags: [formatFlag(), { long: 'verbose', short: 'v', type: 'bool', description: 'Show detailed information on space usage' }],
-  args: { max: 0 },
 });
 
 export const info = fromSystem('info', {
   usage: '[OPTIONS]',
   description: 'Display system-wide information',
   flags: [{ ...formatFlag(), short: 'f' }],
-  args: { max: 0 },
 });
 
 export const version = fromSystem('version', {
   usage: '[OPTIONS]',
   description: 'Show the Berth version information',
   flags: [{ ...formatFlag(), short: 'f' }],
-  args: { max: 0 },
 });
 
 export const events = fromSystem('events', {
@@ -35,7 +32,6 @@ export const events = fromSystem('events', {
     { long: 'since', type: 'string', description: 'Show all events created since timestamp' },
     { long: 'until', type: 'string', description: 'Stream events until this timestamp' },
   ],
-  args: { max: 0 },
 });
 
 export const systemGroup: GroupDef = {

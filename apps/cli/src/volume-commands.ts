@@ -18,7 +18,6 @@ const create = fromVolumes('create', {
     { long: 'name', type: 'string', hidden: true, description: 'Specify volume name' },
     { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
   ],
-  args: { max: 1 },
 });
 
 const ls = fromVolumes('ls', {
@@ -29,7 +28,6 @@ const ls = fromVolumes('ls', {
     formatFlag(),
     quietFlag('Only display volume names'),
   ],
-  args: { max: 0 },
 });
 
 const inspect = inspectCommand('volume', () => volumes().then((m) => m.inspect));
@@ -38,7 +36,6 @@ const rm = fromVolumes('rm', {
   usage: '[OPTIONS] VOLUME [VOLUME...]',
   description: 'Remove one or more volumes. You cannot remove a volume that is in use by a container.',
   flags: [forceFlag('Force the removal of one or more volumes')],
-  args: { min: 1 },
 });
 
 const prune = pruneCommand('Remove unused local volumes', () => volumes().then((m) => m.prune), {
