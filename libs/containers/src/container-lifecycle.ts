@@ -178,11 +178,7 @@ export class ContainerLifecycle {
       if (!rec.State.Running || rec.State.Restarting) throw new ConflictError(`Container ${id} is not running`);
       if (rec.State.Paused) throw new ConflictError(`Container ${id} is already paused`);
       await this.runtime.pause(id);
-      rec.State.Paused = true;
-      rec.State.Status = statusOf(rec.State);
-      this.health?.stopped(rec);
-      this.ctx.store.save(rec);
-      this.ctx.emit('pause', rec);
+      this.recordPaused(rec, true);
     });
   }
 
@@ -193,12 +189,18 @@ export class ContainerLifecycle {
       const rec = this.ctx.mustGet(id);
       if (!rec.State.Paused) throw new ConflictError(`Container ${id} is not paused`);
       await this.runtime.resume(id);
-      rec.State.Paused = false;
-      rec.State.Status = statusOf(rec.State);
-      this.health?.resumed(rec);
-      this.ctx.store.save(rec);
-      this.ctx.emit('unpause', rec);
+      this.recordPaused(rec, false);
     });
+  }
+
+  /** What a pause (or unpause) the runtime made changes: state, health probes, the record, an event. */
+  private recordPaused(rec: ContainerRecord, paused: boolean): void {
+    rec.State.Paused = paused;
+    rec.State.Status = statusOf(rec.State);
+    if (paused) this.health?.stopped(rec);
+    else this.health?.resumed(rec);
+    this.ctx.store.save(rec);
+    this.ctx.emit(paused ? 'pause' : 'unpause', rec);
   }
 
   /**
