@@ -13,18 +13,15 @@ export class NetworkStore {
   constructor(private readonly db: MetadataDb) {}
 
   networks(): NetworkRecord[] {
-    const rows = this.db.prepare('SELECT record FROM networks ORDER BY created, name').all() as Array<{ record: string }>;
-    return rows.map((r) => JSON.parse(r.record) as NetworkRecord);
+    return this.records<NetworkRecord>('SELECT record FROM networks ORDER BY created, name');
   }
 
   network(id: string): NetworkRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM networks WHERE id = ?').get(id) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as NetworkRecord) : undefined;
+    return this.record<NetworkRecord>('SELECT record FROM networks WHERE id = ?', id);
   }
 
   networkByName(name: string): NetworkRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM networks WHERE name = ?').get(name) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as NetworkRecord) : undefined;
+    return this.record<NetworkRecord>('SELECT record FROM networks WHERE name = ?', name);
   }
 
   networkIdsByPrefix(prefix: string): string[] {
@@ -50,15 +47,11 @@ export class NetworkStore {
     if (filter.networkId) (where.push('network_id = ?'), args.push(filter.networkId));
     if (filter.containerId) (where.push('container_id = ?'), args.push(filter.containerId));
     const sql = `SELECT record FROM endpoints${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
-    const rows = this.db.prepare(sql).all(...args) as Array<{ record: string }>;
-    return rows.map((r) => JSON.parse(r.record) as EndpointRecord).sort((a, b) => a.Order - b.Order);
+    return this.records<EndpointRecord>(sql, ...args).sort((a, b) => a.Order - b.Order);
   }
 
   endpoint(networkId: string, containerId: string): EndpointRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM endpoints WHERE network_id = ? AND container_id = ?').get(networkId, containerId) as
-      | { record: string }
-      | undefined;
-    return row ? (JSON.parse(row.record) as EndpointRecord) : undefined;
+    return this.record<EndpointRecord>('SELECT record FROM endpoints WHERE network_id = ? AND container_id = ?', networkId, containerId);
   }
 
   /** Addresses held on a network (by running containers). */
@@ -79,17 +72,27 @@ export class NetworkStore {
   }
 
   sandboxes(): SandboxRecord[] {
-    const rows = this.db.prepare('SELECT record FROM sandboxes').all() as Array<{ record: string }>;
-    return rows.map((r) => JSON.parse(r.record) as SandboxRecord);
+    return this.records<SandboxRecord>('SELECT record FROM sandboxes');
   }
 
   sandbox(containerId: string): SandboxRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM sandboxes WHERE container_id = ?').get(containerId) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as SandboxRecord) : undefined;
+    return this.record<SandboxRecord>('SELECT record FROM sandboxes WHERE container_id = ?', containerId);
   }
 
   putSandbox(s: SandboxRecord): void {
     this.db.prepare('INSERT OR REPLACE INTO sandboxes (container_id, record) VALUES (?, ?)').run(s.ContainerID, JSON.stringify(s));
+  }
+
+  /** The JSON records (`record` column) the query selects. */
+  private records<T>(sql: string, ...params: string[]): T[] {
+    const rows = this.db.prepare(sql).all(...params) as Array<{ record: string }>;
+    return rows.map((r) => JSON.parse(r.record) as T);
+  }
+
+  /** The JSON record (`record` column) of the row the query selects, if any. */
+  private record<T>(sql: string, ...params: string[]): T | undefined {
+    const row = this.db.prepare(sql).get(...params) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as T) : undefined;
   }
 
   /** Removes a container's sandbox and all its endpoints. */
