@@ -4,6 +4,8 @@
  * see the same text from `berth` as from `docker`.
  */
 
+import { humanDuration } from '@berth/filters';
+
 const decimalAbbrs = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const binaryAbbrs = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
 
@@ -107,23 +109,8 @@ function hexFloat(text: string): number {
   return (m[1] === '-' ? -1 : 1) * mantissa * 2 ** Number(m[4]);
 }
 
-/** go-units `HumanDuration`: `Less than a second`, `5 seconds`, `About a minute`, `3 hours`, `2 weeks`. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.trunc(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.trunc(ms / 3_600_000 + 0.5);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
-}
+/** go-units `HumanDuration` (@berth/filters): `Less than a second`, `5 seconds`, `About a minute`, `3 hours`, `2 weeks`. */
+export { humanDuration };
 
 /** `2 minutes ago` for a unix time in seconds (docker's CREATED / RunningFor columns). */
 export function timeAgo(unixSeconds: number, now: number = Date.now()): string {
