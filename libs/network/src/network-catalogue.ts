@@ -7,6 +7,7 @@ import { allowLoopbackDnat } from './loopback-guard.js';
 import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
+import { networkRecord } from './network-record.js';
 import { filterNetworks } from './network-filters.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
@@ -72,7 +73,7 @@ export class NetworkCatalogue {
       throw new ConflictError(`bridge name "${bridge}" is already in use`);
     }
     const record: NetworkRecord = {
-      ...baseRecord(o.name, id, 'bridge', [ipam]),
+      ...networkRecord(o.name, { id, driver: 'bridge', config: [ipam] }),
       Internal: o.internal ?? false,
       Attachable: o.attachable ?? false,
       Options: o.options ?? {},
@@ -157,8 +158,8 @@ export class NetworkCatalogue {
   /** The `bridge`, `host` and `none` networks; `bridge` gets a free bridge name and subnet once. */
   private async ensurePredefined(): Promise<void> {
     const store = this.ctx.store;
-    if (!store.networkByName('host')) store.insertNetwork({ ...baseRecord('host', randomId(), 'host', []), Predefined: true });
-    if (!store.networkByName('none')) store.insertNetwork({ ...baseRecord('none', randomId(), 'null', []), Predefined: true });
+    if (!store.networkByName('host')) store.insertNetwork({ ...networkRecord('host', { id: randomId(), driver: 'host', config: [] }), Predefined: true });
+    if (!store.networkByName('none')) store.insertNetwork({ ...networkRecord('none', { id: randomId(), driver: 'null', config: [] }), Predefined: true });
     const existing = store.networkByName('bridge');
     const links = await listLinks();
     const foreign = (name: string) => links.some((l) => l.name === name && !l.alias.startsWith(this.ctx.aliasPrefix));
@@ -176,7 +177,7 @@ export class NetworkCatalogue {
     const inUse = (await this.subnetsInUse()).filter((c) => !existing || formatCidr(c) !== existing.IPAM.Config[0]!.Subnet);
     const ipam = planIpam({}, { inUse, pool: this.pools.defaultBridgeSubnets ?? defaultBridgeSubnets });
     const record: NetworkRecord = {
-      ...baseRecord('bridge', existing?.Id ?? randomId(), 'bridge', [ipam]),
+      ...networkRecord('bridge', { id: existing?.Id ?? randomId(), driver: 'bridge', config: [ipam] }),
       Options: {
         'com.docker.network.bridge.default_bridge': 'true',
         'com.docker.network.bridge.enable_icc': 'true',
@@ -215,23 +216,4 @@ export class NetworkCatalogue {
 
 function randomId(): string {
   return randomBytes(32).toString('hex');
-}
-
-function baseRecord(name: string, id: string, driver: NetworkRecord['Driver'], config: IpamConfig[]): NetworkRecord {
-  return {
-    Name: name,
-    Id: id,
-    Created: new Date().toISOString(),
-    Scope: 'local',
-    Driver: driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: {}, Config: config },
-    Internal: false,
-    Attachable: false,
-    Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
-    Options: {},
-    Labels: {},
-  };
 }

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { filterNetworks, networkPruneFilter } from './network-filters.js';
+import { networkRecord } from './network-record.js';
 import type { NetworkRecord } from './types.js';
 
 const record = (name: string, o: Partial<NetworkRecord> = {}): NetworkRecord => ({
-  Name: name,
-  Id: `${name}0123456789abcdef`,
-  Created: '2024-01-01T00:00:00Z',
-  Scope: 'local',
-  Driver: 'bridge',
-  EnableIPv6: false,
-  IPAM: { Driver: 'default', Options: {}, Config: [] },
-  Internal: false,
-  Attachable: false,
-  Ingress: false,
-  ConfigFrom: { Network: '' },
-  ConfigOnly: false,
-  Options: {},
-  Labels: {},
+  ...networkRecord(name, { id: `${name}0123456789abcdef`, driver: 'bridge', config: [], created: '2024-01-01T00:00:00Z' }),
   ...o,
 });
 
