@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
 import { buildApp, type RegistryConfig } from './app.js';
 import { MediaType, sha256 } from '@berth/oci';
 
@@ -134,6 +135,13 @@ export function errorCode(res: LightMyRequestResponse): string | undefined {
 
 export function errorMessage(res: LightMyRequestResponse): string | undefined {
   return (res.json() as { errors?: Array<{ message: string }> }).errors?.[0]?.message;
+}
+
+/** Asserts the registry's error reply: its HTTP status, its first error's code and, when given, message. */
+export function expectRegistryError(res: LightMyRequestResponse, want: { status: number; code: string; message?: string }): void {
+  expect(res.statusCode).toBe(want.status);
+  expect(errorCode(res)).toBe(want.code);
+  if (want.message !== undefined) expect(errorMessage(res)).toBe(want.message);
 }
 
 // The registry as a real process: shared with other projects' tests, so it lives in @berth/testing.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '@berth/oci';
-import { errorCode, errorMessage, pushBlob, startListeningRegistry, startTestRegistry, type ListeningRegistry, type TestRegistry } from '../test-support.js';
+import { errorCode, expectRegistryError, type ListeningRegistry, pushBlob, startListeningRegistry, startTestRegistry, type TestRegistry } from '../test-support.js';
 import { parseRange } from './blobs.js';
 
 let reg: TestRegistry;
@@ -51,9 +51,7 @@ describe('blob reads', () => {
   it('refuse DELETE with 405 UNSUPPORTED unless deletion is enabled', async () => {
     const digest = await pushBlob(reg.app, 'lib/x', 'a');
     const res = await reg.app.inject({ method: 'DELETE', url: `/v2/lib/x/blobs/${digest}` });
-    expect(res.statusCode).toBe(405);
-    expect(errorCode(res)).toBe('UNSUPPORTED');
-    expect(errorMessage(res)).toBe('Deletion is disabled on this registry: start it with --delete-enabled');
+    expectRegistryError(res, { status: 405, code: 'UNSUPPORTED', message: 'Deletion is disabled on this registry: start it with --delete-enabled' });
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType, sha256 } from '@berth/oci';
-import { errorCode, errorMessage, pushBlob, pushImage, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
+import { errorCode, errorMessage, expectRegistryError, pushBlob, pushImage, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 let reg: TestRegistry;
 beforeEach(async () => {
@@ -47,9 +47,7 @@ describe('manifests', () => {
   it('refuse a manifest referencing a blob the repository lacks (MANIFEST_BLOB_UNKNOWN)', async () => {
     const image = await pushImage(reg.app, 'lib/app', 'v1');
     const res = await putManifest(reg.app, 'lib/other', 'v1', image.manifest, MediaType.OciManifest);
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('MANIFEST_BLOB_UNKNOWN');
-    expect(errorMessage(res)).toBe(`Manifest references blob "${image.config}" that is not in repository "lib/other": push it first`);
+    expectRegistryError(res, { status: 400, code: 'MANIFEST_BLOB_UNKNOWN', message: `Manifest references blob "${image.config}" that is not in repository "lib/other": push it first` });
   });
 
   it('refuse invalid manifests with MANIFEST_INVALID', async () => {
@@ -64,8 +62,7 @@ describe('manifests', () => {
     ];
     for (const [body, type, message] of cases) {
       const res = await putManifest(reg.app, 'lib/app', 'bad', body, type);
-      expect(res.statusCode).toBe(400);
-      expect(errorCode(res)).toBe('MANIFEST_INVALID');
+      expectRegistryError(res, { status: 400, code: 'MANIFEST_INVALID' });
       expect(errorMessage(res)).toContain(message);
     }
   });
@@ -73,21 +70,18 @@ describe('manifests', () => {
   it('refuse a body whose digest differs from the digest reference (DIGEST_INVALID)', async () => {
     const image = await pushImage(reg.app, 'lib/app', 'v1');
     const res = await putManifest(reg.app, 'lib/app', sha256('other'), image.manifest, MediaType.OciManifest);
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('DIGEST_INVALID');
+    expectRegistryError(res, { status: 400, code: 'DIGEST_INVALID' });
   });
 
   it('refuse a malformed tag with TAG_INVALID and unknown references with 404 MANIFEST_UNKNOWN', async () => {
     const image = await pushImage(reg.app, 'lib/app', 'v1');
     const bad = await putManifest(reg.app, 'lib/app', '-bad', image.manifest, MediaType.OciManifest);
-    expect(bad.statusCode).toBe(400);
-    expect(errorCode(bad)).toBe('TAG_INVALID');
+    expectRegistryError(bad, { status: 400, code: 'TAG_INVALID' });
     const unknown = await reg.app.inject({ method: 'GET', url: '/v2/lib/app/manifests/v2' });
     expect(unknown.statusCode).toBe(404);
     expect(errorMessage(unknown)).toBe('Manifest "v2" is unknown in repository "lib/app"');
     const noRepo = await reg.app.inject({ method: 'GET', url: '/v2/lib/none/manifests/v1' });
-    expect(noRepo.statusCode).toBe(404);
-    expect(errorCode(noRepo)).toBe('NAME_UNKNOWN');
+    expectRegistryError(noRepo, { status: 404, code: 'NAME_UNKNOWN' });
   });
 
   it('accept tags as query parameters on a push by digest (OCI-Tag)', async () => {
@@ -132,8 +126,7 @@ describe('manifests', () => {
     expect(res.headers['docker-content-digest']).toBe(amd.digest);
 
     res = await reg.app.inject({ method: 'GET', url: '/v2/lib/multi/manifests/amd64', headers: { accept: `${MediaType.DockerManifest};q=0.9` } });
-    expect(res.statusCode).toBe(404);
-    expect(errorCode(res)).toBe('MANIFEST_UNKNOWN');
+    expectRegistryError(res, { status: 404, code: 'MANIFEST_UNKNOWN' });
 
     res = await reg.app.inject({ method: 'GET', url: '/v2/lib/multi/manifests/latest', headers: { accept: '*/*' } });
     expect(res.headers['content-type']).toBe(MediaType.OciIndex);
@@ -155,7 +148,6 @@ describe('manifests', () => {
 
   it('refuse manifests above 4 MiB with 413', async () => {
     const res = await putManifest(reg.app, 'lib/app', 'big', Buffer.alloc(4 * 1024 * 1024 + 1, 32), MediaType.OciManifest);
-    expect(res.statusCode).toBe(413);
-    expect(errorCode(res)).toBe('SIZE_INVALID');
+    expectRegistryError(res, { status: 413, code: 'SIZE_INVALID' });
   });
 });

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType, sha256, sha512 } from '@berth/oci';
 import { garbageCollect } from '../storage/gc.js';
-import { errorCode, errorMessage, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
+import { errorCode, errorMessage, expectRegistryError, putManifest, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 let reg: TestRegistry;
 beforeEach(async () => {
@@ -57,8 +57,7 @@ describe('sha512 blobs', () => {
     await post512('lib/app', 'present');
     const missing = sha512('hello world');
     const res = await reg.app.inject({ method: 'GET', url: `/v2/lib/app/blobs/${missing}` });
-    expect(res.statusCode).toBe(404);
-    expect(errorCode(res)).toBe('BLOB_UNKNOWN');
+    expectRegistryError(res, { status: 404, code: 'BLOB_UNKNOWN' });
     expect((await head(`/v2/lib/app/blobs/${missing}`)).status).toBe(404);
   });
 
@@ -121,9 +120,7 @@ describe('sha512 blobs', () => {
   it('refuses a sha512 closing digest that does not match (400 DIGEST_INVALID), and stores nothing', async () => {
     const wrong = sha512('something else');
     const res = await reg.app.inject({ method: 'POST', url: `/v2/lib/app/blobs/uploads/?digest=${wrong}`, payload: 'actual', headers: octet });
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('DIGEST_INVALID');
-    expect(errorMessage(res)).toBe(`Digest mismatch: the uploaded content (6 bytes) has digest "${sha512('actual')}", not "${wrong}"`);
+    expectRegistryError(res, { status: 400, code: 'DIGEST_INVALID', message: `Digest mismatch: the uploaded content (6 bytes) has digest "${sha512('actual')}", not "${wrong}"` });
     expect((await head(`/v2/lib/app/blobs/${wrong}`)).status).toBe(404);
     const short = await reg.app.inject({ method: 'POST', url: `/v2/lib/app/blobs/uploads/?digest=sha512:${'a'.repeat(64)}`, payload: 'x', headers: octet });
     expect(errorMessage(short)).toBe(`Invalid checksum digest length: "sha512:${'a'.repeat(64)}" (expected 128 hex characters)`);
@@ -171,9 +168,7 @@ describe('sha512 manifests', () => {
   it('refuse a body whose sha512 differs from the digest reference, and a descriptor naming a sha512 blob the repository lacks', async () => {
     const image = await pushImage512('lib/app', 'one');
     const res = await putManifest(reg.app, 'lib/app', image.digest, `${image.manifest} `, MediaType.OciManifest);
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('DIGEST_INVALID');
-    expect(errorMessage(res)).toBe(`Manifest digest mismatch: the body has digest "${sha512(`${image.manifest} `)}", not "${image.digest}"`);
+    expectRegistryError(res, { status: 400, code: 'DIGEST_INVALID', message: `Manifest digest mismatch: the body has digest "${sha512(`${image.manifest} `)}", not "${image.digest}"` });
     const missing = JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,

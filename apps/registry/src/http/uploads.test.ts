@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '@berth/oci';
-import { errorCode, errorMessage, pushBlob, startTestRegistry, type TestRegistry } from '../test-support.js';
+import { errorCode, errorMessage, expectRegistryError, pushBlob, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 let reg: TestRegistry;
 beforeEach(async () => {
@@ -75,9 +75,7 @@ describe('blob uploads', () => {
     const location = await startUpload();
     await reg.app.inject({ method: 'PATCH', url: location, payload: 'abc', headers: { ...octet, 'content-range': '0-2' } });
     const res = await reg.app.inject({ method: 'PATCH', url: location, payload: 'xyz', headers: { ...octet, 'content-range': '5-7' } });
-    expect(res.statusCode).toBe(416);
-    expect(errorCode(res)).toBe('BLOB_UPLOAD_INVALID');
-    expect(errorMessage(res)).toBe(`Chunk out of order: Content-Range starts at 5 but upload "${location.split('/').pop()}" has 3 bytes, resume at offset 3`);
+    expectRegistryError(res, { status: 416, code: 'BLOB_UPLOAD_INVALID', message: `Chunk out of order: Content-Range starts at 5 but upload "${location.split('/').pop()}" has 3 bytes, resume at offset 3` });
     expect(res.headers.range).toBe('0-2');
     // The session is intact and resumable.
     const put = await reg.app.inject({ method: 'PUT', url: `${location}?digest=${sha256('abcdef')}`, payload: 'def', headers: { ...octet, 'content-range': '3-5' } });
@@ -89,9 +87,7 @@ describe('blob uploads', () => {
     await reg.app.inject({ method: 'PATCH', url: location, payload: 'abc', headers: { ...octet, 'content-range': '0-2' } });
     for (const [payload, range] of [['de', '3-6'], ['defgh', '3-6']] as const) {
       const res = await reg.app.inject({ method: 'PATCH', url: location, payload, headers: { ...octet, 'content-range': range } });
-      expect(res.statusCode).toBe(416);
-      expect(errorCode(res)).toBe('BLOB_UPLOAD_INVALID');
-      expect(errorMessage(res)).toBe(`Content-Range ${range} announces 4 bytes but ${payload.length} were received: the chunk was not appended, resume at offset 3`);
+      expectRegistryError(res, { status: 416, code: 'BLOB_UPLOAD_INVALID', message: `Content-Range ${range} announces 4 bytes but ${payload.length} were received: the chunk was not appended, resume at offset 3` });
       expect(res.headers.range).toBe('0-2');
       const status = await reg.app.inject({ method: 'GET', url: location });
       expect(status.headers.range).toBe('0-2');
@@ -106,9 +102,7 @@ describe('blob uploads', () => {
   it('reject a wrong digest with 400 DIGEST_INVALID and store nothing', async () => {
     const wrong = sha256('something else');
     const res = await reg.app.inject({ method: 'POST', url: `/v2/app/web/blobs/uploads/?digest=${wrong}`, payload: 'actual', headers: octet });
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('DIGEST_INVALID');
-    expect(errorMessage(res)).toBe(`Digest mismatch: the uploaded content (6 bytes) has digest "${sha256('actual')}", not "${wrong}"`);
+    expectRegistryError(res, { status: 400, code: 'DIGEST_INVALID', message: `Digest mismatch: the uploaded content (6 bytes) has digest "${sha256('actual')}", not "${wrong}"` });
     expect((await reg.app.inject({ method: 'HEAD', url: `/v2/app/web/blobs/${wrong}` })).statusCode).toBe(404);
     expect((await reg.app.inject({ method: 'HEAD', url: `/v2/app/web/blobs/${sha256('actual')}` })).statusCode).toBe(404);
     expect(await readdir(join(reg.root, 'blobs', 'sha256')).catch(() => [])).toEqual([]);
@@ -125,9 +119,7 @@ describe('blob uploads', () => {
     expect(res.statusCode).toBe(400);
     expect(errorMessage(res)).toBe('Invalid checksum digest length: "sha256:abc" (expected 64 hex characters)');
     res = await reg.app.inject({ method: 'POST', url: `/v2/app/web/blobs/uploads/?digest=md5:${'a'.repeat(32)}`, payload: 'x', headers: octet });
-    expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe('DIGEST_INVALID');
-    expect(errorMessage(res)).toBe(`Unsupported digest algorithm: "md5:${'a'.repeat(32)}"`);
+    expectRegistryError(res, { status: 400, code: 'DIGEST_INVALID', message: `Unsupported digest algorithm: "md5:${'a'.repeat(32)}"` });
     res = await reg.app.inject({ method: 'POST', url: '/v2/app/web/blobs/uploads/?digest-algorithm=md5' });
     expect(res.statusCode).toBe(400);
     expect(errorMessage(res)).toBe('Unsupported digest-algorithm "md5": expected sha256 or sha512');
@@ -140,8 +132,7 @@ describe('blob uploads', () => {
     const location = await startUpload();
     expect((await reg.app.inject({ method: 'DELETE', url: location })).statusCode).toBe(204);
     const res = await reg.app.inject({ method: 'GET', url: location });
-    expect(res.statusCode).toBe(404);
-    expect(errorCode(res)).toBe('BLOB_UPLOAD_UNKNOWN');
+    expectRegistryError(res, { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' });
     // A session id is never used as a path: `../..` is simply unknown.
     expect(errorCode(await reg.app.inject({ method: 'PATCH', url: '/v2/app/web/blobs/uploads/..%2F..%2Fx', payload: 'a' }))).toBe('BLOB_UPLOAD_UNKNOWN');
   });
@@ -162,7 +153,6 @@ describe('blob uploads', () => {
   it('keep blobs of one repository invisible from another', async () => {
     const digest = await pushBlob(reg.app, 'team/a', 'private');
     const res = await reg.app.inject({ method: 'GET', url: `/v2/team/b/blobs/${digest}` });
-    expect(res.statusCode).toBe(404);
-    expect(errorCode(res)).toBe('BLOB_UNKNOWN');
+    expectRegistryError(res, { status: 404, code: 'BLOB_UNKNOWN' });
   });
 });

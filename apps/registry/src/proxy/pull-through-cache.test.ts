@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MediaType, sha256 } from '@berth/oci';
-import {
-  errorCode,
-  errorMessage,
-  makeTempDir,
-  pushBlob,
-  pushImage,
-  putManifest,
-  startListeningRegistry,
-  startTestRegistry,
-  type ListeningRegistry,
-  type TestRegistry,
-} from '../test-support.js';
+import { errorCode, errorMessage, expectRegistryError, type ListeningRegistry, makeTempDir, pushBlob, pushImage, putManifest, startListeningRegistry, startTestRegistry, type TestRegistry } from '../test-support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -81,8 +70,7 @@ describe('pull-through cache mode', () => {
     expect(head.headers['docker-content-digest']).toBe(v2.digest);
 
     const unknown = await get('/v2/app/manifests/nope');
-    expect(unknown.statusCode).toBe(404);
-    expect(errorCode(unknown)).toBe('MANIFEST_UNKNOWN');
+    expectRegistryError(unknown, { status: 404, code: 'MANIFEST_UNKNOWN' });
     expect(errorMessage(unknown)).toMatch(/^Manifest "nope" of "app" is unknown upstream \(http:\/\/127\.0\.0\.1:\d+\): manifest for /);
 
     const blobHead = await get(`/v2/app/blobs/${v2.layers[0]}`, 'HEAD');
@@ -112,9 +100,7 @@ describe('pull-through cache mode', () => {
     const upstream = await upstreamRegistry();
     const proxy = await proxyOf(upstream);
     const upload = await proxy.app.inject({ method: 'POST', url: '/v2/app/blobs/uploads/' });
-    expect(upload.statusCode).toBe(405);
-    expect(errorCode(upload)).toBe('UNSUPPORTED');
-    expect(errorMessage(upload)).toBe(`This registry is a pull-through cache of ${upstream.url}: POST is not supported, push to the upstream registry instead`);
+    expectRegistryError(upload, { status: 405, code: 'UNSUPPORTED', message: `This registry is a pull-through cache of ${upstream.url}: POST is not supported, push to the upstream registry instead` });
     expect((await putManifest(proxy.app, 'app', 'v1', '{}', MediaType.OciManifest)).statusCode).toBe(405);
     expect((await proxy.app.inject({ method: 'DELETE', url: '/v2/app/manifests/v1' })).statusCode).toBe(405);
     await expect(pushBlob(proxy.app, 'app', 'x')).rejects.toThrow(/^push blob: 405 /);
