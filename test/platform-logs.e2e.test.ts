@@ -55,13 +55,23 @@ describe('berth platform logs', () => {
     follower.stdout.on('data', (d) => (out += d));
     const exited = new Promise((resolve) => follower.once('exit', resolve));
     try {
-      const created = await p.berth(['create', '--name', 'logged', '-e', 'PASSWORD=hunter2-do-not-log', '-e', 'OTHER=also-secret', 'busybox', 'true']);
-      expect(created.code, created.stderr).toBe(0);
-      const id = created.stdout.trim();
-      const deadline = Date.now() + 20_000;
-      while (!out.includes(`container=${id}`)) {
-        if (Date.now() > deadline) throw new Error(`no line about container ${id} in the followed log:\n${out}`);
-        await new Promise((resolve) => follower.stdout.once('data', resolve).once('close', resolve));
+      // --tail 0 shows only lines written after the follower opened the log, and it may still be
+      // starting: create containers until one of them shows up (each waited for up to 3 s).
+      const ids: string[] = [];
+      const deadline = Date.now() + 30_000;
+      let id: string | undefined;
+      for (let n = 0; id === undefined; n++) {
+        if (Date.now() > deadline) throw new Error(`no line about containers ${ids.join(', ')} in the followed log:\n${out}`);
+        const created = await p.berth(['create', '--name', `logged${n}`, '-e', 'PASSWORD=hunter2-do-not-log', '-e', 'OTHER=also-secret', 'busybox', 'true']);
+        expect(created.code, created.stderr).toBe(0);
+        ids.push(created.stdout.trim());
+        const waitUntil = Date.now() + 3_000;
+        while ((id = ids.find((i) => out.includes(`container=${i}`))) === undefined && Date.now() < waitUntil) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, waitUntil - Date.now());
+            follower.stdout.once('data', () => (clearTimeout(timer), resolve()));
+          });
+        }
       }
       expect(out).toMatch(new RegExp(`^\\S+Z DEBUG Container created container=${id} image=busybox options=.*"env":"\\[redacted\\]"`, 'm'));
       // Nowhere in the agent's log, at any level.

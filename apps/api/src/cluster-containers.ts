@@ -84,14 +84,17 @@ function containerRef(request: unknown, first: unknown): string {
 }
 
 /**
- * Places and creates one container (`run`, `create`, compose, a lost host's container again): the
- * name must be free on every live host; placement chooses among the live hosts that answered; the
- * image is brought there; the placement is recorded in KV (with the request, to create it again).
+ * Places and creates one container (`run`, `create`, compose, a moved container again): the name
+ * must be free on every live host (but for the container `replacing` names: a drained node's
+ * container keeps its name until its replacement is ready, container-move.ts); placement chooses
+ * among the live hosts that answered; the image is brought there; the placement is recorded in KV
+ * (with the request and constraints, to create it again).
  */
 export async function placeContainer(
   o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger },
   request: CreateContainerRequest,
   metadata: grpc.Metadata,
+  options: { replacing?: string } = {},
 ): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
   const { router } = o;
   const spec = request.spec;
@@ -100,7 +103,7 @@ export async function placeContainer(
   const lists = await router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
   const name = spec?.name ?? '';
   for (const a of lists) {
-    const taken = a.result?.containers.find((c) => c.names.some((n) => n.replace(/^\//, '') === name));
+    const taken = a.result?.containers.find((c) => c.id !== options.replacing && c.names.some((n) => n.replace(/^\//, '') === name));
     if (name !== '' && taken) {
       throw new ConflictError(
         `Conflict. The container name "/${name}" is already in use by container "${taken.id}"${hosts.length > 1 ? ` on node "${a.host.hostname}"` : ''}. You have to remove (or rename) that container to be able to reuse that name.`,
@@ -144,6 +147,7 @@ export async function placeContainer(
       hostId: chosen.hostId,
       request: Buffer.from(CreateContainerRequest.encode(request).finish()).toString('base64'),
       restart: RESTARTING_POLICIES.has(spec?.restartPolicy?.name ?? ''),
+      constraints,
       createdAt: Date.now(),
     })
     .catch(warnOnFailure(o.log, { container: created.id, host: chosen.hostname }, 'Cannot record the placement of a container'));

@@ -6,6 +6,8 @@ import { clusterContainersService } from './cluster-containers.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
 import { ClusterRouter } from './cluster-router.js';
 import { composeService } from './compose-service.js';
+import { clusterMoveOps } from './container-move.js';
+import { NodeDrainer } from './node-drain.js';
 import { NodeKeeper } from './node-keeper.js';
 import { nodesService } from './nodes-service.js';
 import { reschedulingEvents } from './rescheduling.js';
@@ -113,7 +115,11 @@ export class Gateway {
       },
     };
     const nodes = () => this.nodes;
-    this.nodes = new NodeKeeper(this.router, this.cluster, reschedulingEvents({ router: this.router, store: this.cluster, nodes: nodeView, log }), log);
+    // Moving containers off a lost host (rescheduling.ts) or a drained one (node-drain.ts): one implementation, container-move.ts.
+    const ops = clusterMoveOps({ router: this.router, store: this.cluster, nodes: nodeView, log });
+    const drainer = new NodeDrainer({ router: this.router, store: this.cluster, keeper: nodes, ops, log });
+    const events = { ...reschedulingEvents({ router: this.router, store: this.cluster, ops, log }), onDrain: (hostId: string) => drainer.drain(hostId) };
+    this.nodes = new NodeKeeper(this.router, this.cluster, events, log);
     void this.watchConnection();
   }
 

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterStore, NodeRecord } from '@berth/events';
+import type { ClusterStore, DrainRecord, NodeRecord } from '@berth/events';
 import { SystemService, type AgentAnnouncement } from '@berth/proto';
 import { warnOnFailure, type Logger } from '@berth/log';
 import type { NodeView } from './cluster-containers.js';
 import type { ClusterRouter } from './cluster-router.js';
+import type { DrainKeeper } from './node-drain.js';
 import { PlacementReservations } from './placement-reservations.js';
 
 /** How often the keeper looks at the hosts (announcements, and a probe of each agent). */
@@ -17,6 +18,11 @@ export interface NodeKeeperEvents {
   onDown(hostId: string, record: NodeRecord): Promise<void>;
   /** A host that was down is back. */
   onUp(host: AgentAnnouncement): Promise<void>;
+  /**
+   * A node is to be drained (node-drain.ts): its availability became drain, or it is draining and
+   * not drained when this gateway starts or a host joins or comes back (another node may fit now).
+   */
+  onDrain(hostId: string): void;
 }
 
 /**
@@ -25,14 +31,17 @@ export interface NodeKeeperEvents {
  * announcement lapsed (the `hosts` bucket's TTL, 15 s) or, sooner, when its agent failed
  * FAILED_PROBES probes in a row (System.Info, each with a deadline: a dead agent's socket refuses at
  * once, a hung one times out). The change is written to KV and told to `events` (rescheduling.ts).
+ * A node set to drain is told to `events.onDrain` (node-drain.ts), whose progress it keeps in the
+ * node's record (`drain`, forgotten when the node leaves drain).
  */
-export class NodeKeeper implements NodeView {
+export class NodeKeeper implements NodeView, DrainKeeper {
   readonly reservations = new PlacementReservations();
   private records = new Map<string, NodeRecord>();
   private readonly failures = new Map<string, number>();
   private readonly hosts = new Map<string, AgentAnnouncement>();
   private timer?: NodeJS.Timeout;
   private ticking = false;
+  private ticked = false;
 
   constructor(
     private readonly router: ClusterRouter,
@@ -72,9 +81,22 @@ export class NodeKeeper implements NodeView {
     return [...this.records.values()].map((record) => ({ record, host: this.hosts.get(record.hostId) }));
   }
 
+  /** Changes a node (`node update`); becoming drain starts its drain, leaving drain forgets the drain's progress. */
   async update(record: NodeRecord): Promise<void> {
-    this.records.set(record.hostId, record);
-    await this.store.putNode(record);
+    const before = this.records.get(record.hostId);
+    const draining = record.availability === 'drain' && before?.availability !== 'drain';
+    const next: NodeRecord = { ...record, drain: record.availability !== 'drain' ? undefined : draining ? { state: 'draining', moved: 0, staying: [], updatedAt: Date.now() } : record.drain };
+    this.records.set(record.hostId, next);
+    await this.store.putNode(next);
+    if (draining) this.events.onDrain(record.hostId);
+  }
+
+  async setDrain(hostId: string, drain: DrainRecord): Promise<void> {
+    const record = this.records.get(hostId);
+    if (record?.availability !== 'drain') return;
+    const next = { ...record, drain };
+    this.records.set(hostId, next);
+    await this.save(next);
   }
 
   async forget(hostId: string): Promise<void> {
@@ -100,6 +122,8 @@ export class NodeKeeper implements NodeView {
       const now = Date.now();
       await Promise.all(announced.map(async (h) => this.hosts.set(h.hostId, h) && this.failures.set(h.hostId, (await this.probe(h)) ? 0 : (this.failures.get(h.hostId) ?? 0) + 1)));
       const announcedIds = new Set(announced.map((h) => h.hostId));
+      let joined = !this.ticked;
+      this.ticked = true;
       for (const h of announced) {
         const record = this.records.get(h.hostId);
         const answering = (this.failures.get(h.hostId) ?? 0) < FAILED_PROBES;
@@ -111,8 +135,10 @@ export class NodeKeeper implements NodeView {
           labelOverrides: record?.labelOverrides ?? {},
           lastSeen: now,
           status: 'ready',
+          drain: record?.drain,
         };
         const wasDown = record?.status === 'down';
+        if (!record || wasDown) joined = true;
         this.records.set(h.hostId, next);
         if (!record || wasDown || now - record.lastSeen > 5_000 || record.hostname !== h.hostname) await this.save(next);
         if (wasDown) {
@@ -133,6 +159,9 @@ export class NodeKeeper implements NodeView {
         );
         await this.save(down);
         await this.events.onDown(record.hostId, down).catch((err: unknown) => this.log.error({ host: record.hostId, hostname: record.hostname, err }, 'Cannot reschedule the containers of a lost host'));
+      }
+      if (joined) {
+        for (const r of this.records.values()) if (r.availability === 'drain' && r.status === 'ready' && r.drain?.state !== 'drained') this.events.onDrain(r.hostId);
       }
     } catch (err) {
       this.log.warn({ err }, 'Cannot check the nodes');

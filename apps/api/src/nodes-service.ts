@@ -27,6 +27,7 @@ export function nodesService(router: ClusterRouter, keeper: NodeKeeper): grpc.Un
         address: host?.address ?? '',
         startedAt: host?.startedAt ?? 0,
         lastSeen: record.lastSeen,
+        drain: record.drain,
       }))
       .sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
   };

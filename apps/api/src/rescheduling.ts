@@ -1,26 +1,35 @@
-import * as grpc from '@grpc/grpc-js';
-import type { ClusterStore, PlacementRecord } from '@berth/events';
-import { ContainersService, CreateContainerRequest, ListContainersRequest, type AgentAnnouncement, type ListContainersResponse } from '@berth/proto';
+import type { ClusterStore } from '@berth/events';
+import { ContainersService, ListContainersRequest, type AgentAnnouncement, type ListContainersResponse } from '@berth/proto';
 import type { Logger } from '@berth/log';
-import { placeContainer, type NodeView } from './cluster-containers.js';
 import type { ClusterRouter } from './cluster-router.js';
+import { isMovable, moveContainer, type MoveOps } from './container-move.js';
 import type { NodeKeeperEvents } from './node-keeper.js';
 
 /**
  * What happens when a host is lost and when it comes back (node-keeper.ts tells):
  * - down: every container placed there (placement records in KV) that has a restart policy or
- *   belongs to a Compose project is created again, with the same request and name, on a live host
- *   placement chooses (its image brought there), and started; the record then names the new
- *   container and host.
+ *   belongs to a Compose project is moved (container-move.ts): created again, with the same request
+ *   and name, on a live host placement chooses (its image brought there), and started; the record
+ *   then names the new container and host.
  * - back: the containers it still has whose name now runs elsewhere (moved while it was down) are
  *   stopped and removed from it, so a name runs once in the cluster.
  */
-export function reschedulingEvents(o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger }): NodeKeeperEvents {
+export function reschedulingEvents(o: { router: ClusterRouter; store: ClusterStore; ops: MoveOps; log: Logger }): Pick<NodeKeeperEvents, 'onDown' | 'onUp'> {
   const { router, store, log } = o;
   return {
     async onDown(hostId) {
-      const placements = (await store.placements()).filter((p) => p.hostId === hostId && (p.restart || isCompose(p)));
-      await Promise.all(placements.map((p) => move(p)));
+      const placements = (await store.placements()).filter((p) => p.hostId === hostId && isMovable(p));
+      await Promise.all(
+        placements.map(async (p) => {
+          const started = Date.now();
+          try {
+            const r = await moveContainer(p, o.ops, 'lost');
+            log.info({ container: p.id, name: p.name, replacement: r.id, host: r.hostname, ms: Date.now() - started }, 'Rescheduled a container of a lost host');
+          } catch (err) {
+            log.error({ container: p.id, name: p.name, err }, 'Cannot reschedule a container of a lost host');
+          }
+        }),
+      );
     },
     async onUp(host: AgentAnnouncement) {
       const placements = await store.placements();
@@ -35,25 +44,4 @@ export function reschedulingEvents(o: { router: ClusterRouter; store: ClusterSto
       }
     },
   };
-
-  async function move(p: PlacementRecord): Promise<void> {
-    const started = Date.now();
-    try {
-      const request = CreateContainerRequest.decode(Buffer.from(p.request, 'base64'));
-      const created = await placeContainer(o, request, new grpc.Metadata());
-      await router.call((await router.live()).find((h) => h.hostId === created.hostId)!, ContainersService.start, { id: created.id }, { timeoutMs: 60_000 });
-      await store.deletePlacement(p.id);
-      log.info({ container: p.id, name: p.name, replacement: created.id, host: created.hostname, ms: Date.now() - started }, 'Rescheduled a container of a lost host');
-    } catch (err) {
-      log.error({ container: p.id, name: p.name, err }, 'Cannot reschedule a container of a lost host');
-    }
-  }
-}
-
-function isCompose(p: PlacementRecord): boolean {
-  try {
-    return CreateContainerRequest.decode(Buffer.from(p.request, 'base64')).spec?.labels['com.docker.compose.project'] !== undefined;
-  } catch {
-    return false; // an undecodable record is not moved
-  }
 }

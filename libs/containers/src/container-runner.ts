@@ -229,6 +229,9 @@ export class ContainerRunner {
         live.pendingAttaches.delete(pending);
         await pending.connect().catch(() => pending.cancel());
       }
+      // Taken before the process runs, so that its first output is not older than StartedAt
+      // (testcontainers follows logs `since` StartedAt after a restart).
+      const startedAt = new Date().toISOString();
       await runtime.start(id);
       crashPoint('start-after-runtime-start');
       const state = await this.runtimeState(id);
@@ -242,7 +245,7 @@ export class ContainerRunner {
         Pid: state?.pid ?? 0,
         ExitCode: 0,
         Error: '',
-        StartedAt: new Date().toISOString(),
+        StartedAt: startedAt,
         FinishedAt: zeroTime,
       };
       rec.State.Status = statusOf(rec.State);

@@ -13,6 +13,16 @@ export interface NodeRecord {
   lastSeen: number;
   /** "ready", or "down" once its announcement lapsed (the gateway writes the change). */
   status: string;
+  /** While availability is "drain": how far moving its containers to other nodes got (apps/api node-drain.ts). */
+  drain?: DrainRecord;
+}
+
+/** A drain's progress: containers moved off the node, and the ones that stay and why. */
+export interface DrainRecord {
+  state: 'draining' | 'drained' | 'incomplete';
+  moved: number;
+  staying: Array<{ id: string; name: string; reason: string }>;
+  updatedAt: number;
 }
 
 /** Where a container was placed, and what to place again when its host dies (restart policies). */
@@ -24,6 +34,8 @@ export interface PlacementRecord {
   request: string;
   /** Its restart policy asks for it to run (always, unless-stopped, on-failure). */
   restart: boolean;
+  /** Its `--constraint`s (sent as call metadata, not in the request): honoured when it is placed again. */
+  constraints?: string[];
   createdAt: number;
 }
 

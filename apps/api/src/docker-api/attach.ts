@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { unary, type StreamOutput } from '@berth/proto';
 import type { DockerInspect } from './containers.js';
 import type { DockerApiContext } from './context.js';
-import { writeHijackHead, type Hijacked } from './hijack.js';
+import { readUpgradeBody, writeHijackHead, type Hijacked } from './hijack.js';
 import type { Attachment } from './pending-attaches.js';
 import { frame, streamContentType } from './stdcopy.js';
 
@@ -12,7 +12,12 @@ export function registerAttachRoutes(app: FastifyInstance, ctx: DockerApiContext
   ctx.upgrades.push({
     method: 'POST',
     pattern: /^\/containers\/([^/]+)\/attach$/,
-    handle: async (h, _req, m, query) => attach(ctx, h, decodeURIComponent(m[1]!), query),
+    handle: async (h, req, m, query) => {
+      // The request's body is no part of the stream: dockerode sends its options as JSON there
+      // (docker-modem's POST), which would otherwise reach the container's stdin.
+      const { rest } = await readUpgradeBody(req, h.socket, h.head);
+      await attach(ctx, { ...h, head: rest }, decodeURIComponent(m[1]!), query);
+    },
   });
   app.post<{ Params: { id: string } }>('/containers/:id/attach', async (request, reply) => {
     const query = new URLSearchParams(request.raw.url?.split('?')[1] ?? '');

@@ -51,10 +51,10 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: DockerApiCont
       stderr: bool(q, 'stderr'),
       since: str(q, 'since') === '0' ? '' : str(q, 'since'),
       until: str(q, 'until') === '0' ? '' : str(q, 'until'),
-      tail: str(q, 'tail', 'all'),
+      tail: dockerTail(str(q, 'tail', 'all')),
       timestamps,
     });
-    // Errors before the first entry (a bad `tail`) are answered as errors, not inside the stream.
+    // Errors before the first entry (a bad `since`) are answered as errors, not inside the stream.
     const entries = serverStream<LogEntry>(call);
     const first = await entries.next();
     const out = streamReply(reply, streamContentType(tty));
@@ -251,4 +251,12 @@ export async function pipeChunks(
     // a failure after the headers: the body is cut short, which the client sees as a broken tar
     reply.raw.destroy();
   }
+}
+
+/**
+ * dockerd reads `tail` with strconv.Atoi and shows everything when that fails or is negative
+ * (testcontainers sends `tail=-1`, docker's own docs call any non-integer "all").
+ */
+function dockerTail(tail: string): string {
+  return /^\d+$/.test(tail) ? tail : 'all';
 }

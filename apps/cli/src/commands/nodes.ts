@@ -1,4 +1,4 @@
-import { unary, type Node } from '@berth/proto';
+import { unary, type Node, type NodeDrain } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -25,7 +25,21 @@ const header = headerContext('*formatter.nodeContext', {
   Memory: 'MEMORY',
   Labels: 'LABELS',
   Address: 'ADDRESS',
+  Drain: 'DRAIN',
 });
+
+/**
+ * How far a drain got, in a line (`node inspect`'s Status.Message, `node ls --format {{.Drain}}`):
+ * "" when the node is not draining.
+ */
+export function drainSummary(d: NodeDrain | undefined): string {
+  if (!d) return '';
+  const moved = `${d.moved} container${d.moved === 1 ? '' : 's'} moved to other nodes`;
+  if (d.state === 'drained') return `drained: ${moved}`;
+  if (d.state === 'draining') return `draining: ${moved} so far`;
+  const staying = d.staying.map((c) => `"${c.name || c.id.slice(0, 12)}" (${c.reason})`).join('; ');
+  return `drain incomplete: ${moved}, ${d.staying.length} stay${d.staying.length === 1 ? 's' : ''} on this node: ${staying}`;
+}
 
 function nodeRow(n: Node): FieldContext {
   return new FieldContext('*formatter.nodeContext', {
@@ -38,6 +52,7 @@ function nodeRow(n: Node): FieldContext {
     Memory: () => (n.memoryBytes > 0 ? humanSize(n.memoryBytes) : '-'),
     Labels: () => Object.entries(n.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(','),
     Address: () => n.address,
+    Drain: () => drainSummary(n.drain),
   });
 }
 
@@ -63,7 +78,8 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
       ID: n.id,
       Description: { Hostname: n.hostname, Resources: { NanoCPUs: n.cpus * 1e9, MemoryBytes: n.memoryBytes } },
       Spec: { Availability: n.availability, Labels: n.labels },
-      Status: { State: n.status, Addr: n.address },
+      Status: { State: n.status, Message: drainSummary(n.drain), Addr: n.address },
+      ...(n.drain ? { Drain: { State: n.drain.state, Moved: n.drain.moved, Staying: n.drain.staying.map((c) => ({ ID: c.id, Name: c.name, Reason: c.reason })) } } : {}),
       Containers: n.containers,
       StartedAt: n.startedAt ? new Date(n.startedAt).toISOString() : '',
       LastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : '',

@@ -53,11 +53,31 @@ export interface Node {
   startedAt: number;
   /** unix ms the gateway last saw its announcement */
   lastSeen: number;
+  /** set while availability is "drain": how far moving its containers off it got */
+  drain: NodeDrain | undefined;
 }
 
 export interface Node_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** A drained node's containers moving to other nodes (apps/api node-drain.ts, docs/dev/cluster.md). */
+export interface NodeDrain {
+  /** "draining" | "drained" | "incomplete" (some cannot move: `staying` says why) */
+  state: string;
+  /** containers moved off it so far */
+  moved: number;
+  staying: DrainStaying[];
+  /** unix ms */
+  updatedAt: number;
+}
+
+/** A container a drain leaves where it is, and why (no other node fits, its replacement was not healthy). */
+export interface DrainStaying {
+  id: string;
+  name: string;
+  reason: string;
 }
 
 export interface UpdateNodeRequest {
@@ -329,6 +349,7 @@ function createBaseNode(): Node {
     address: "",
     startedAt: 0,
     lastSeen: 0,
+    drain: undefined,
   };
 }
 
@@ -366,6 +387,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.lastSeen !== 0) {
       writer.uint32(88).int64(message.lastSeen);
+    }
+    if (message.drain !== undefined) {
+      NodeDrain.encode(message.drain, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -474,6 +498,14 @@ export const Node: MessageFns<Node> = {
             message.lastSeen = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.drain = NodeDrain.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -524,6 +556,7 @@ export const Node: MessageFns<Node> = {
         : isSet(object.last_seen)
         ? globalThis.Number(object.last_seen)
         : 0,
+      drain: isSet(object.drain) ? NodeDrain.fromJSON(object.drain) : undefined,
     };
   },
 
@@ -568,6 +601,9 @@ export const Node: MessageFns<Node> = {
     if (message.lastSeen !== 0) {
       obj.lastSeen = Math.round(message.lastSeen);
     }
+    if (message.drain !== undefined) {
+      obj.drain = NodeDrain.toJSON(message.drain);
+    }
     return obj;
   },
 
@@ -595,6 +631,9 @@ export const Node: MessageFns<Node> = {
     message.address = object.address ?? "";
     message.startedAt = object.startedAt ?? 0;
     message.lastSeen = object.lastSeen ?? 0;
+    message.drain = (object.drain !== undefined && object.drain !== null)
+      ? NodeDrain.fromPartial(object.drain)
+      : undefined;
     return message;
   },
 };
@@ -680,6 +719,230 @@ export const Node_LabelsEntry: MessageFns<Node_LabelsEntry> = {
     const message = createBaseNode_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeDrain(): NodeDrain {
+  return { state: "", moved: 0, staying: [], updatedAt: 0 };
+}
+
+export const NodeDrain: MessageFns<NodeDrain> = {
+  encode(message: NodeDrain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.moved !== 0) {
+      writer.uint32(16).int32(message.moved);
+    }
+    for (const v of message.staying) {
+      DrainStaying.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.updatedAt !== 0) {
+      writer.uint32(32).int64(message.updatedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeDrain {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeDrain();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.moved = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.staying.push(DrainStaying.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.updatedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeDrain {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      moved: isSet(object.moved) ? globalThis.Number(object.moved) : 0,
+      staying: globalThis.Array.isArray(object?.staying)
+        ? object.staying.map((e: any) => DrainStaying.fromJSON(e))
+        : [],
+      updatedAt: isSet(object.updatedAt)
+        ? globalThis.Number(object.updatedAt)
+        : isSet(object.updated_at)
+        ? globalThis.Number(object.updated_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodeDrain): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.moved !== 0) {
+      obj.moved = Math.round(message.moved);
+    }
+    if (message.staying?.length) {
+      obj.staying = message.staying.map((e) => DrainStaying.toJSON(e));
+    }
+    if (message.updatedAt !== 0) {
+      obj.updatedAt = Math.round(message.updatedAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeDrain>, I>>(base?: I): NodeDrain {
+    return NodeDrain.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeDrain>, I>>(object: I): NodeDrain {
+    const message = createBaseNodeDrain();
+    message.state = object.state ?? "";
+    message.moved = object.moved ?? 0;
+    message.staying = object.staying?.map((e) => DrainStaying.fromPartial(e)) || [];
+    message.updatedAt = object.updatedAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseDrainStaying(): DrainStaying {
+  return { id: "", name: "", reason: "" };
+}
+
+export const DrainStaying: MessageFns<DrainStaying> = {
+  encode(message: DrainStaying, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainStaying {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainStaying();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainStaying {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DrainStaying): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainStaying>, I>>(base?: I): DrainStaying {
+    return DrainStaying.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainStaying>, I>>(object: I): DrainStaying {
+    const message = createBaseDrainStaying();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };

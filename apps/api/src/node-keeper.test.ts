@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterStore, NodeRecord } from '@berth/events';
+import { silentLogger } from '@berth/log';
+import type { ClusterRouter } from './cluster-router.js';
+import { NodeKeeper } from './node-keeper.js';
+
+/** A keeper over an in-memory record store (no ticks: only update and setDrain are exercised). */
+function keeper() {
+  const saved: NodeRecord[] = [];
+  const drains: string[] = [];
+  const store = { putNode: async (r: NodeRecord) => void saved.push(r) } as unknown as ClusterStore;
+  const router = {} as ClusterRouter;
+  const k = new NodeKeeper(router, store, { onDown: async () => {}, onUp: async () => {}, onDrain: (id) => void drains.push(id) }, silentLogger);
+  return { k, saved, drains };
+}
+
+const node = (o: Partial<NodeRecord> = {}): NodeRecord => ({ hostId: 'h2', hostname: 'node-2', availability: 'active', labelOverrides: {}, lastSeen: 1, status: 'ready', ...o });
+
+describe('NodeKeeper drains', () => {
+  it('starts a drain when a node becomes drain, once, and keeps its progress until it leaves drain', async () => {
+    const { k, saved, drains } = keeper();
+    await k.update(node());
+    await k.update(node({ availability: 'drain' }));
+    expect(drains).toEqual(['h2']);
+    expect(saved.at(-1)?.drain).toMatchObject({ state: 'draining', moved: 0, staying: [] });
+    await k.setDrain('h2', { state: 'incomplete', moved: 1, staying: [{ id: 'c', name: 'db', reason: 'no node fits' }], updatedAt: 2 });
+    // A label change while draining keeps the drain and does not start another.
+    await k.update({ ...k.nodes()[0]!.record, labelOverrides: { a: 'b' } });
+    expect(drains).toEqual(['h2']);
+    expect(k.nodes()[0]!.record.drain?.state).toBe('incomplete');
+    await k.update({ ...k.nodes()[0]!.record, availability: 'active' });
+    expect(k.nodes()[0]!.record.drain).toBeUndefined();
+    // A drain still running when the node left drain does not write its progress back.
+    await k.setDrain('h2', { state: 'drained', moved: 2, staying: [], updatedAt: 3 });
+    expect(k.nodes()[0]!.record.drain).toBeUndefined();
+    expect(saved.at(-1)?.availability).toBe('active');
+  });
+});
