@@ -197,6 +197,8 @@ async function writeExecProcess(ctx: ExecContext, id: string, options: Omit<Exec
 /**
  * The process spec of an exec: the container's process (capabilities, rlimits, environment...) with
  * `options` applied. FailedPreconditionError unless the container is running.
+ * runc 1.1.5 applies these rlimits racily: an exec may get soft nofile = hard (docs/dev/containers.md,
+ * "Known runc limits").
  */
 async function execProcessSpec(
   ctx: ExecContext,
