@@ -8,7 +8,7 @@
  * `active` again moves nothing back. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, untilNow, type TestCluster } from '@berth/testing';
+import { startTestCluster, until, untilNow, type TestCluster } from '@berth/testing';
 
 let cluster: TestCluster;
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
@@ -22,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
-
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** name → "node state id" of every container. */
 async function placements(): Promise<Map<string, string>> {
@@ -76,7 +67,7 @@ describe('draining a node', () => {
     const drainStarted = Date.now();
     const update = await berth(['node', 'update', '--availability', 'drain', 'node-2']);
     expect(update.code, update.stderr).toBe(0);
-    const node = await until(() => inspectNode('node-2'), (n) => n.Drain?.State === 'incomplete' || n.Drain?.State === 'drained', 120_000);
+    const node = await until(() => inspectNode('node-2'), (n) => n.Drain?.State === 'incomplete' || n.Drain?.State === 'drained', { timeoutMs: 120_000 });
     const drainMs = Date.now() - drainStarted;
     expect(node.Drain?.State).toBe('incomplete');
     expect(node.Drain?.Moved).toBe(2);
@@ -101,16 +92,30 @@ describe('draining a node', () => {
 
     // Order, from the events: the replacement healthy (with a healthcheck) or started (without)
     // before its original is stopped; and the second move begins after the first ended.
-    const events = await berth(['events', '--since', since, '--until', untilNow(), '--format', '{{json .}}']);
-    expect(events.code, events.stderr).toBe(0);
-    const list = events.stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID: string }; timeNano: number })
-      .filter((e) => e.Type === 'container');
-    const at = (id: string, actions: string[]) => Math.min(...list.filter((e) => e.Actor.ID === id && actions.includes(e.Action)).map((e) => e.timeNano));
+    // Agents publish their events in the background (EventBus.emit never waits): read the history
+    // until the four events the order is judged by have arrived.
+    type Ev = { Type: string; Action: string; Actor: { ID: string }; timeNano: number };
     const id = (m: Map<string, string>, name: string) => m.get(name)!.split(' ')[2]!;
+    const needed: Array<[Map<string, string>, string, string[]]> = [
+      [after, 'checked', ['health_status: healthy']],
+      [before, 'checked', ['kill', 'die', 'stop', 'destroy']],
+      [after, 'composed', ['start']],
+      [before, 'composed', ['kill', 'die', 'stop', 'destroy']],
+    ];
+    const history = async (): Promise<Ev[]> => {
+      const events = await berth(['events', '--since', since, '--until', untilNow(), '--format', '{{json .}}']);
+      expect(events.code, events.stderr).toBe(0);
+      return events.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Ev)
+        .filter((e) => e.Type === 'container');
+    };
+    const list = await until(history, (l) => needed.every(([m, name, actions]) => l.some((e) => e.Actor.ID === id(m, name) && actions.includes(e.Action))), {
+      timeoutMs: 20_000,
+    });
+    const at = (id: string, actions: string[]) => Math.min(...list.filter((e) => e.Actor.ID === id && actions.includes(e.Action)).map((e) => e.timeNano));
     const checkedReady = at(id(after, 'checked'), ['health_status: healthy']);
     const checkedStops = at(id(before, 'checked'), ['kill', 'die', 'stop', 'destroy']);
     const composedReady = at(id(after, 'composed'), ['start']);

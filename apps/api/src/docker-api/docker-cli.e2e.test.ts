@@ -92,6 +92,11 @@ describe('docker CLI against the Docker Engine API', () => {
     expect([statSync(socket).mode & 0o777, statSync(socket).uid]).toEqual([0o600, 0]);
     const missing = await get('/v1.49/nothing/here');
     expect([missing.status, missing.headers['content-type']]).toEqual([404, 'application/json']);
+    // A docker context instead of DOCKER_HOST: docker's own way of naming an engine.
+    const created = await docker(['context', 'create', 'berth', '--docker', `host=unix://${socket}`], { env: { DOCKER_HOST: '' } });
+    expect(created.code, created.stderr).toBe(0);
+    const viaContext = await docker(['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}}'], { env: { DOCKER_HOST: '' } });
+    expect([viaContext.code, viaContext.stdout.trim()]).toEqual([0, 'Berth']);
   });
 
   it('run --rm relays stdout, stderr and the exit code; -i forwards stdin; -it has a terminal', async () => {
