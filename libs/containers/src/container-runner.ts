@@ -216,7 +216,7 @@ export class ContainerRunner {
       live.generation++;
       live.exited = deferred();
       crashPoint('start-before-runtime');
-      await runtime.create(id, {
+      const created = await runtime.create(id, {
         bundle: rec.BundleDir,
         logPath: rec.LogPath,
         terminal: rec.Config.Tty,
@@ -234,7 +234,6 @@ export class ContainerRunner {
       const startedAt = new Date().toISOString();
       await runtime.start(id);
       crashPoint('start-after-runtime-start');
-      const state = await this.runtimeState(id);
       rec.State = {
         ...rec.State,
         Running: true,
@@ -242,7 +241,8 @@ export class ContainerRunner {
         Restarting: false,
         OOMKilled: false,
         Dead: false,
-        Pid: state?.pid ?? 0,
+        // The runtime's init process, which `start` turned into the command (no `runc state` needed).
+        Pid: created.pid,
         ExitCode: 0,
         Error: '',
         StartedAt: startedAt,

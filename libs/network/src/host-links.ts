@@ -89,6 +89,37 @@ export async function deleteNetns(name: string): Promise<void> {
   await mustExec('ip', ['netns', 'delete', name]);
 }
 
+/**
+ * Deletes the named netns of containers that stopped (together: a `compose down`) and their veths'
+ * host ends, and waits until those are gone. The netns go in one `ip -force -batch` process; their
+ * veths are not deleted one by one (`ip link del` waits on the kernel, ~25 ms a veth on this 2-core
+ * machine: 30 took 850 ms) but left to the kernel, which dismantles the namespaces and their
+ * devices in one batch (30 in ~65 ms, bench/README.md "compose down"). A veth still there after
+ * `linkGraceMs` (its netns kept alive by a process that joined it) is deleted explicitly. What the
+ * batch left is deleted one by one, so that an error names its object; missing objects are fine.
+ * @returns the netns that could not be deleted, with why.
+ */
+export async function deleteHostObjects(o: { links: string[]; netns: string[]; linkGraceMs?: number }): Promise<Map<string, unknown>> {
+  const exists = (link: string) => existsSync(`/sys/class/net/${link}`);
+  const netns = o.netns.filter((n) => existsSync(netnsPath(n)));
+  if (netns.length > 1) {
+    const lines = netns.map((n) => ['netns', 'delete', n]);
+    checkBatchWords(lines);
+    await execTool('ip', ['-force', '-batch', '-'], batchText(lines)); // failures: the netns left are retried below
+  }
+  const failed = new Map<string, unknown>();
+  for (const n of netns) await deleteNetns(n).catch((err: unknown) => failed.set(n, err));
+  const deadline = Date.now() + (o.linkGraceMs ?? 500);
+  let links = o.links.filter(exists);
+  while (links.length > 0 && netns.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    links = links.filter(exists);
+  }
+  // The veth dies with its netns anyway: one that cannot be deleted only delays that.
+  for (const l of links) await deleteLink(l).catch(() => {});
+  return failed;
+}
+
 export function netnsPath(name: string): string {
   return `${netnsDir}/${name}`;
 }
@@ -118,35 +149,51 @@ export interface VethOptions {
   log?: Logger;
 }
 
-/** A veth pair from `bridge` into `netns`, addressed and up (the container end made in the netns directly). */
-export async function addVeth(o: VethOptions): Promise<void> {
+/**
+ * A veth pair from `bridge` into `netns`, addressed and up (the container end made in the netns
+ * directly). With `createNetns` the netns is made first, with its loopback up, by the same two
+ * processes (the caller deletes it when this fails).
+ */
+export async function addVeth(o: VethOptions & { createNetns?: boolean }): Promise<void> {
   // Two `ip -batch` processes (host side, then inside the netns) instead of one per step: a
-  // container start spawns 4 fewer processes (bench/README.md, "The run path"). A batch stops at
+  // container start spawns 6 fewer processes (bench/README.md, "The run path"). A batch stops at
   // its first failing line, which ip names on stderr (`Command failed -:N`) after the error.
+  // `netns add` in a batch leaves ip in the host's netns for the lines after it (iproute2 6.1).
+  if (o.createNetns && existsSync(netnsPath(o.netns))) await deleteNetns(o.netns);
   const host = [
+    ...(o.createNetns ? [['netns', 'add', o.netns]] : []),
     ['link', 'add', 'name', o.hostName, 'type', 'veth', 'peer', 'name', o.ifName, 'address', o.mac, 'netns', o.netns],
     ['link', 'set', 'dev', o.hostName, 'alias', o.alias],
     ['link', 'set', 'dev', o.hostName, 'master', o.bridge, 'up'],
   ];
   const inside = [
+    ...(o.createNetns ? [['link', 'set', 'dev', 'lo', 'up']] : []),
     ['addr', 'add', o.address, 'dev', o.ifName],
     ['link', 'set', 'dev', o.ifName, 'up'],
     ...(o.gateway ? [['route', 'replace', 'default', 'via', o.gateway, 'dev', o.ifName]] : []),
   ];
-  const batch = (lines: string[][]) => `${lines.map((words) => words.join(' ')).join('\n')}\n`;
-  // A batch line is split at blanks, and quotes, backslashes and `#` mean something to it.
-  for (const word of [...host, ...inside].flat()) {
-    if (!/^[^\s"'\\#]+$/.test(word)) throw new InternalError(`Cannot set up the network: "${word}" is not a valid ip argument`);
-  }
-  await mustExec('ip', ['-batch', '-'], batch(host)).catch(async (err: unknown) => {
+  checkBatchWords([...host, ...inside]);
+  await mustExec('ip', ['-batch', '-'], batchText(host)).catch(async (err: unknown) => {
     await deleteLink(o.hostName).catch(() => {}); // the veth may not have been made: nothing to undo then
     throw err;
   });
   try {
-    await mustExec('ip', ['-n', o.netns, '-batch', '-'], batch(inside));
+    await mustExec('ip', ['-n', o.netns, '-batch', '-'], batchText(inside));
   } catch (err) {
     await deleteLink(o.hostName).catch(warnOnFailure(o.log ?? silentLogger, { link: o.hostName, netns: o.netns }, 'Cannot delete the veth of a failed endpoint'));
     throw err;
+  }
+}
+
+/** `ip -batch` input: one command a line. */
+function batchText(lines: string[][]): string {
+  return `${lines.map((words) => words.join(' ')).join('\n')}\n`;
+}
+
+/** A batch line is split at blanks, and quotes, backslashes and `#` mean something to it. */
+function checkBatchWords(lines: string[][]): void {
+  for (const word of lines.flat()) {
+    if (!/^[^\s"'\\#]+$/.test(word)) throw new InternalError(`Cannot set up the network: "${word}" is not a valid ip argument`);
   }
 }
 

@@ -17,8 +17,15 @@ import type {
 import { PortPublisher } from './port-publishing.js';
 import type { SummaryPort } from './port-spec.js';
 import { Sandboxes } from './sandboxes.js';
+import { SerialQueue } from './serial-queue.js';
 import type { NetworkRecord } from './types.js';
 import { silentLogger } from '@berth/log';
+
+/** A container's network to release at its exit (stop) or removal. */
+interface SettleRequest {
+  containerId: string;
+  remove: boolean;
+}
 
 /**
  * Container networking on one host, Docker's bridge driver, behind one facade:
@@ -35,7 +42,7 @@ import { silentLogger } from '@berth/log';
  * `open` the bridges and rules are (re)built, after the container manager's own reconciliation
  * `sweep` deletes every tagged link and netns nothing needs any more, and `close` takes everything
  * down when no container runs (running containers keep their network while the agent is away).
- * Every mutating operation is serialized.
+ * Every mutating operation is serialized; stops and removals queued together run as one (serial-queue.ts).
  */
 export class NetworkManager {
   private readonly ctx: NetworkContext;
@@ -44,7 +51,7 @@ export class NetworkManager {
   private readonly networks: NetworkCatalogue;
   private readonly sandboxes: Sandboxes;
   private readonly sweeper: HostSweeper;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   private constructor(options: NetworkManagerOptions) {
     const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
@@ -159,15 +166,24 @@ export class NetworkManager {
     return this.serial(() => this.sandboxes.start(container));
   }
 
-  /** After the container's exit: unpublishes its ports, frees its addresses, deletes its netns. Idempotent. */
+  /**
+   * After the container's exit: unpublishes its ports, frees its addresses, deletes its netns.
+   * Idempotent. Stops and removals waiting in the queue together are done together.
+   */
   async stop(containerId: string): Promise<void> {
-    await this.serial(() => this.sandboxes.stop(containerId));
+    await this.queue.batch({ containerId, remove: false }, this.settle);
   }
 
   /** When the container is removed: `stop` plus forgetting its settings and endpoints. */
   async remove(containerId: string): Promise<void> {
-    await this.serial(() => this.sandboxes.remove(containerId));
+    await this.queue.batch({ containerId, remove: true }, this.settle);
   }
+
+  /** One batch of stops and removals (Sandboxes.settle), each request answered with its container's failure. */
+  private readonly settle = async (requests: SettleRequest[]): Promise<Map<SettleRequest, unknown>> => {
+    const failed = await this.sandboxes.settle(requests);
+    return new Map(requests.filter((r) => failed.has(r.containerId)).map((r) => [r, failed.get(r.containerId)]));
+  };
 
   /** The HostConfig fields and NetworkSettings of container inspect; undefined without settings. */
   inspect(containerId: string): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined {
@@ -212,8 +228,6 @@ export class NetworkManager {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {}); // the caller of `run` sees the failure; the queue goes on
-    return run;
+    return this.queue.run(fn);
   }
 }

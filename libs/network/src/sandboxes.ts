@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { hostModeHostsFile, hostsFile, parseExtraHost, readHostFile, resolvConf } from './container-files.js';
-import { addVeth, createNetns, deleteLink, deleteNetns, netnsPath } from './host-links.js';
+import { addVeth, createNetns, deleteHostObjects, deleteLink, netnsPath } from './host-links.js';
 import { normalizeEndpointLinks } from './endpoint-links.js';
 import { allocateAddress, prefixLength } from './ipam.js';
 import { tryParseIp } from './ipv4.js';
@@ -115,29 +115,56 @@ export class Sandboxes {
 
   /** Unpublishes the container's ports, frees its addresses and deletes its netns. Idempotent. */
   async stop(containerId: string): Promise<void> {
+    const failed = await this.stopMany([containerId]);
+    if (failed.has(containerId)) throw failed.get(containerId);
+  }
+
+  /**
+   * `stop` of several containers at once (containers that exited together, `compose down`): their
+   * links and namespaces go in one `ip` process, their rules in one update. @returns the
+   * containers that could not be stopped, with why (the others are stopped).
+   */
+  async stopMany(containerIds: string[]): Promise<Map<string, unknown>> {
     const store = this.ctx.store;
-    const sandbox = store.sandbox(containerId);
-    if (!sandbox) return;
-    if (sandbox.Started) this.announce('disconnect', containerId);
-    for (const endpoint of store.endpoints({ containerId })) {
-      if (endpoint.HostVeth) {
-        // The veth dies with the netns below anyway; a failure here only delays that.
-        await deleteLink(endpoint.HostVeth).catch((err) => this.ctx.log.warn({ container: containerId, link: endpoint.HostVeth, err }, 'Cannot delete the host veth'));
+    const links: string[] = [];
+    const netnsOf = new Map<string, SandboxRecord>();
+    let rules = false;
+    for (const containerId of containerIds) {
+      const sandbox = store.sandbox(containerId);
+      if (!sandbox) continue;
+      if (sandbox.Started) this.announce('disconnect', containerId);
+      for (const endpoint of store.endpoints({ containerId })) {
+        if (endpoint.HostVeth) links.push(endpoint.HostVeth);
+        if (endpoint.IPAddress || endpoint.HostVeth) store.putEndpoint({ ...endpoint, IPAddress: '', MacAddress: '', HostVeth: '', Interface: '' });
       }
-      if (endpoint.IPAddress || endpoint.HostVeth) {
-        store.putEndpoint({ ...endpoint, IPAddress: '', MacAddress: '', HostVeth: '', Interface: '' });
+      if (sandbox.Netns) netnsOf.set(sandbox.Netns, sandbox);
+      if (sandbox.Netns !== undefined || sandbox.Ports.length > 0) rules = true;
+      if (sandbox.Started || sandbox.Ports.length > 0) {
+        delete sandbox.Started;
+        sandbox.Ports = [];
+        store.putSandbox(sandbox);
       }
     }
-    const hadPorts = sandbox.Ports.length > 0;
-    const hadNetns = sandbox.Netns !== undefined;
-    if (sandbox.Netns) await deleteNetns(sandbox.Netns);
-    if (hadNetns || hadPorts || sandbox.Started) {
+    // The veths die with their netns anyway: a link that cannot be deleted only delays that.
+    const failedNetns = await deleteHostObjects({ links, netns: [...netnsOf.keys()] });
+    const failed = new Map<string, unknown>();
+    for (const [netns, sandbox] of netnsOf) {
+      const err = failedNetns.get(netns);
+      if (err !== undefined) {
+        failed.set(sandbox.ContainerID, err); // the netns stays recorded: a later stop or the sweep retries
+        continue;
+      }
       delete sandbox.Netns;
-      delete sandbox.Started;
-      sandbox.Ports = [];
       store.putSandbox(sandbox);
-      if (hadNetns || hadPorts) await this.nat.apply();
     }
+    if (rules) {
+      try {
+        await this.nat.apply();
+      } catch (err) {
+        for (const id of containerIds) if (!failed.has(id)) failed.set(id, err);
+      }
+    }
+    return failed;
   }
 
   /**
@@ -169,6 +196,13 @@ export class Sandboxes {
   async remove(containerId: string): Promise<void> {
     await this.stop(containerId);
     this.ctx.store.deleteContainer(containerId);
+  }
+
+  /** `stop`s and `remove`s that were queued together, in one go (stopMany). @returns the ones that failed, with why. */
+  async settle(requests: Array<{ containerId: string; remove: boolean }>): Promise<Map<string, unknown>> {
+    const failed = await this.stopMany([...new Set(requests.map((r) => r.containerId))]);
+    for (const r of requests) if (r.remove && !failed.has(r.containerId)) this.ctx.store.deleteContainer(r.containerId);
+    return failed;
   }
 
   /**
@@ -253,7 +287,7 @@ export class Sandboxes {
       return { namespace: { path: `/proc/${target.pid}/ns/net` }, hosts: readHostFile(target.hostsPath), resolvConf: readHostFile(target.resolvConfPath) };
     }
     const netns = this.ctx.netnsName(sandbox.ContainerID);
-    await createNetns(netns);
+    // Recorded first: a failure below (the caller's stop) deletes whatever part of it was made.
     sandbox.Netns = netns;
     sandbox.Ports = [];
     store.putSandbox(sandbox);
@@ -263,10 +297,12 @@ export class Sandboxes {
     for (const endpoint of endpoints) {
       const network = store.network(endpoint.NetworkID);
       if (!network) continue;
-      const plugged = await this.plugEndpoint(sandbox, endpoint, { defaultRoute: !routed && !network.Internal });
+      // The netns is made by the first veth's own `ip` processes (host-links.ts addVeth).
+      const plugged = await this.plugEndpoint(sandbox, endpoint, { defaultRoute: !routed && !network.Internal, createNetns: first === undefined });
       if (!network.Internal) routed = true;
       first ??= { endpoint: plugged, network };
     }
+    if (first === undefined) await createNetns(netns);
     const publishTo = endpoints.map((e) => store.endpoint(e.NetworkID, e.ContainerID)!).find((e) => !store.network(e.NetworkID)?.Internal);
     if (publishTo) {
       sandbox.Ports = await this.nat.allocate(sandbox, publishTo.IPAddress);
@@ -284,7 +320,7 @@ export class Sandboxes {
   }
 
   /** Allocates an address and plugs a veth of `endpoint`'s network into the sandbox's netns. */
-  private async plugEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord, o: { defaultRoute: boolean }): Promise<EndpointRecord> {
+  private async plugEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord, o: { defaultRoute: boolean; createNetns?: boolean }): Promise<EndpointRecord> {
     const store = this.ctx.store;
     const network = store.network(endpoint.NetworkID);
     if (!network) throw new NotFoundError(`network ${endpoint.NetworkID} not found`);
@@ -313,6 +349,7 @@ export class Sandboxes {
         mac,
         address: `${ip}/${prefixLength(ipam)}`,
         gateway: o.defaultRoute ? ipam.Gateway : undefined,
+        createNetns: o.createNetns,
         log: this.ctx.log,
       });
     } catch (err) {

@@ -6,6 +6,7 @@ import { ensureAttachRelay, startAttach, type AttachSession } from './attach.js'
 import type { ExecSession } from './exec-session.js';
 import { containerPids, readStats, topProcesses, type ContainerStats, type TopResult } from './cgroup-stats.js';
 import { isConmon, runConmon } from './conmon-process.js';
+import { signalInit } from './init-signal.js';
 import type { OciLinuxResources } from './oci-spec.js';
 import type { RuntimeDriver } from './runtime-driver.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
@@ -170,6 +171,15 @@ export class ConmonRuntime implements RuntimeDriver {
     if (!/^\d+$/.test(sig) && signalNumber(sig.toUpperCase()) === undefined) {
       throw new InvalidArgumentError(`Invalid signal: "${sig}"`);
     }
+    if (!options.all) {
+      // runc's own check and kill(2), without a runc process (init-signal.ts); runc when in doubt.
+      checkId(id);
+      const number = /^\d+$/.test(sig) ? Number(sig) : signalNumber(sig.toUpperCase())!;
+      const sent = await signalInit(this.options.root, id, number);
+      if (sent === 'sent') return;
+      if (sent === 'missing') throw new NotFoundError(`No such container: ${id}`);
+      if (sent === 'not-running') throw new FailedPreconditionError(`Cannot kill container ${id}: container not running`);
+    }
     await this.run(id, ['kill', ...(options.all ? ['--all'] : []), id, sig.toUpperCase()]);
   }
 
@@ -206,7 +216,8 @@ export class ConmonRuntime implements RuntimeDriver {
       }
     }
     if (conmonPid !== undefined) {
-      for (let i = 0; i < 100 && isConmon(conmonPid); i++) await sleep(50);
+      // After an exit conmon is gone within a few ms: polled finely, as every stop waits for this.
+      for (const deadline = Date.now() + 5_000; isConmon(conmonPid) && Date.now() < deadline; ) await sleep(5);
     }
     await rm(join(this.options.exitDir, id), { force: true });
     await rm(this.persistDirOf(id), { recursive: true, force: true });
