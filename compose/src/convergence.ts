@@ -39,17 +39,23 @@ export function divergence(target: ServiceTarget, c: ObservedContainer): string 
   return undefined;
 }
 
+/** Live containers (running, restarting, paused) before stopped ones among duplicates. */
+const live = (c: ObservedContainer) => (c.state === 'running' || c.state === 'restarting' || c.state === 'paused' ? 0 : 1);
+
 export function planService(target: ServiceTarget, existing: ObservedContainer[]): ServicePlan {
+  // Of two containers with one number, the live one and then the newer one is kept: a drained
+  // node's container and its replacement elsewhere (apps/api container-move.ts) share the name
+  // and number until the original goes, and keeping the original would undo the drain.
   const ordered = [...existing].sort((a, b) => {
     const da = divergence(target, a) ? 1 : 0;
     const db = divergence(target, b) ? 1 : 0;
-    return da - db || a.number - b.number || a.created - b.created;
+    return da - db || a.number - b.number || live(a) - live(b) || b.created - a.created;
   });
   const plan: ServicePlan = { keep: [], recreate: [], create: [], remove: [] };
   const used = new Set<number>();
   const duplicates: ObservedContainer[] = [];
   for (const c of ordered) {
-    // Two containers with one number (a crash mid-recreate): the extra one goes.
+    // Two containers with one number (a drain moving it, a crash mid-recreate): the extra one goes.
     if (used.has(c.number) || c.number < 1) {
       duplicates.push(c);
       continue;

@@ -8,6 +8,7 @@ import { ensureNetworks, ensureVolumes, usedNetworks, usedVolumes } from './proj
 import { visitServices } from './service-graph.js';
 import type { ComposeSession } from './session.js';
 import { replicasOf } from './up.js';
+import { watcherGaps, type WatcherGap } from './unrestorable.js';
 
 /**
  * Declared state (beyond Docker Compose): `up -d` stores the project's normalized model through
@@ -20,11 +21,19 @@ import { replicasOf } from './up.js';
 export const updatingLeaseMs = 10 * 60_000;
 
 /**
- * The model as stored: no interpolation environment (it may hold secrets), `--scale` applied and,
- * with `only`, the other services moved to `disabledServices` (not kept, not orphans).
+ * The model as stored: no interpolation environment (it may hold secrets) and no value of an
+ * `environment:`-sourced secret or config (the loader resolves them into `content`), `--scale`
+ * applied and, with `only`, the other services moved to `disabledServices` (not kept, not orphans).
  */
 export function declaredModel(project: Project, options: { scale?: Record<string, number>; only?: string[] } = {}): string {
-  const copy: Project = { ...project, environment: {}, services: { ...project.services }, disabledServices: { ...project.disabledServices } };
+  const copy: Project = {
+    ...project,
+    environment: {},
+    secrets: withoutValues(project.secrets),
+    configs: withoutValues(project.configs),
+    services: { ...project.services },
+    disabledServices: { ...project.disabledServices },
+  };
   for (const [name, n] of Object.entries(options.scale ?? {})) {
     const s = copy.services[name];
     if (s) copy.services[name] = { ...s, scale: undefined, deploy: { ...(s.deploy ?? {}), replicas: n } };
@@ -37,6 +46,17 @@ export function declaredModel(project: Project, options: { scale?: Record<string
     }
   }
   return JSON.stringify(copy);
+}
+
+/** Secrets or configs without the values their `environment:` sources gave them (what stays: where the value comes from). */
+function withoutValues(objects: Project['secrets']): Project['secrets'] {
+  return Object.fromEntries(
+    Object.entries(objects).map(([name, o]) => {
+      if (o.environment === undefined) return [name, o];
+      const { content: _value, ...rest } = o;
+      return [name, rest];
+    }),
+  );
 }
 
 export function modelOf(d: Declaration): Project {
@@ -101,16 +121,20 @@ export async function setDeclaredState(s: ComposeSession, project: string, state
 /**
  * The watcher's reconcile of one declared project: creates and starts every missing replica, in
  * dependency order. `stillKept` is asked again right before each create, so a `down` or an `up`
- * that began meanwhile wins. @returns the names of the containers created.
+ * that began meanwhile wins. A service the stored model cannot recreate (unrestorable.ts) is
+ * skipped, the others are still kept. @returns the names of the containers created, and the
+ * services skipped with why.
  */
-export async function keepDeclared(s: ComposeSession, project: Project, stillKept: () => Promise<boolean>): Promise<string[]> {
-  const services = Object.keys(project.services);
-  const existing = byService(await projectContainers(s.engine, project.name, { oneoff: false }));
+export async function keepDeclared(s: ComposeSession, project: Project, stillKept: () => Promise<boolean>): Promise<{ created: string[]; gaps: WatcherGap[] }> {
+  const observed = await projectContainers(s.engine, project.name, { oneoff: false });
+  const gaps = watcherGaps(project, observed);
+  const services = Object.keys(project.services).filter((name) => !gaps.some((g) => g.service === name));
+  const existing = byService(observed);
   const plans = new Map(
     services.map((name) => [name, planService({ replicas: replicasOf(project, name), configHash: serviceConfigHash(project.services[name]!), recreate: 'never' }, existing.get(name) ?? [])]),
   );
   const missing = [...plans.values()].some((p) => p.create.length > 0);
-  if (!missing || !(await stillKept())) return [];
+  if (!missing || !(await stillKept())) return { created: [], gaps };
   await ensureNetworks(s, project, usedNetworks(project, services));
   await ensureVolumes(s, project, usedVolumes(project, services));
   const created: string[] = [];
@@ -145,7 +169,7 @@ export async function keepDeclared(s: ComposeSession, project: Project, stillKep
       created.push(c.name);
     }
   });
-  return created;
+  return { created, gaps };
 }
 
 /** `down`: forgets the declaration first, so the watcher does not bring back what down removes. */

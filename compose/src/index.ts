@@ -24,5 +24,6 @@ export { ensureNetworks, ensureVolumes, usedNetworks, usedVolumes, removeProject
 export { createContainer, startContainer, stopContainer, removeContainer, stopAndRemove } from './container-ops.js';
 export { declaredModel, modelOf, isKept, withDeclaration, setDeclaredState, keepDeclared, updatingLeaseMs, undeclare, declarationsUnavailable } from './declared-state.js';
 export { ComposeWatcher, type WatcherOptions } from './watcher.js';
+export { unrestorableReason, watcherGaps, describeGap, type WatcherGap } from './unrestorable.js';
 export { rollingUpdate, updatePolicy, wantsRollingUpdate, type UpdatePolicy, type RollingUpdateInput } from './rolling-update.js';
 export { timedEngine, formatTimings, type MethodTiming } from './timed-engine.js';

@@ -64,4 +64,30 @@ describe('declared state', () => {
     await watcher.reconcile('p');
     expect(names(engine)).toEqual(['p-app-1', 'p-app-2']);
   });
+
+  it('the watcher brings back what it can and says, once, which service it cannot (an environment-sourced secret), never its value', async () => {
+    const withSecret = 'services:\n  app: {image: busybox, secrets: [token]}\n  db: {image: busybox}\nsecrets:\n  token: {environment: TOKEN}\n';
+    const p2 = () => loadProject({ cwd: '/srv', environment: { TOKEN: 's3cr3t-value' }, configFiles: ['-'], stdin: withSecret, projectName: 'p' });
+    const { engine, s } = setup();
+    const logged: string[] = [];
+    const watcher = new ComposeWatcher(s, { log: (level, message, fields) => logged.push(`${level} ${message} ${JSON.stringify(fields)}`) });
+    await withDeclaration(s, p2(), () => declaredModel(p2()), () => up(s, p2()));
+    expect(engine.declarations.get('p')!.modelJson).not.toContain('s3cr3t-value');
+    for (const name of ['p-app-1', 'p-db-1']) await engine.removeContainer([...engine.containers.values()].find((c) => c.name === name)!.id, { force: true });
+    await watcher.reconcile('p');
+    await watcher.reconcile('p');
+    expect(names(engine)).toEqual(['p-db-1']);
+    const warnings = logged.filter((l) => l.startsWith('warn'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      'service "app" of project "p" has 0 of 1 declared containers and the compose watcher cannot bring back the others: its secret "token" comes from environment variable "TOKEN", whose value the declaration does not keep; run "berth compose up -d" to create it',
+    );
+    expect(logged.join('\n')).not.toContain('s3cr3t-value');
+    expect(logged.some((l) => l.startsWith('error'))).toBe(false);
+    // `up` again has the variable: the gap closes, and the watcher has nothing more to say.
+    await withDeclaration(s, p2(), () => declaredModel(p2()), () => up(s, p2()));
+    await watcher.reconcile('p');
+    expect(names(engine)).toEqual(['p-app-1', 'p-db-1']);
+    expect(logged.filter((l) => l.startsWith('warn'))).toHaveLength(1);
+  });
 });

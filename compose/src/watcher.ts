@@ -2,6 +2,7 @@ import { messageOf } from '@berth/errors';
 import { isKept, keepDeclared, modelOf } from './declared-state.js';
 import type { Declaration } from './engine.js';
 import { Label } from './labels.js';
+import { describeGap, type WatcherGap } from './unrestorable.js';
 import type { ComposeSession } from './session.js';
 
 /**
@@ -29,6 +30,8 @@ export class ComposeWatcher {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** Per project, what it could not bring back last time (logged once, again when it changes). */
+  private readonly gaps = new Map<string, string>();
   private readonly resyncMs: number;
   private readonly debounceMs: number;
   private readonly retryMs: number;
@@ -76,6 +79,7 @@ export class ComposeWatcher {
       for await (const change of this.s.engine.watchDeclarations(signal)) {
         if (change.operation === 'delete' || !change.declaration) {
           this.declared.delete(change.name);
+          this.gaps.delete(change.name);
           continue;
         }
         this.declared.set(change.name, change.declaration);
@@ -106,6 +110,17 @@ export class ComposeWatcher {
     );
   }
 
+  /** Logs the services a project misses and cannot get back, once per change (reconciles repeat every 30 s). */
+  private reportGaps(project: string, gaps: WatcherGap[]): void {
+    const text = gaps.map((g) => describeGap(project, g)).join('; ');
+    if ((this.gaps.get(project) ?? '') === text) return;
+    if (text === '') this.gaps.delete(project);
+    else {
+      this.gaps.set(project, text);
+      for (const g of gaps) this.log('warn', describeGap(project, g), { project, service: g.service, missing: g.missing });
+    }
+  }
+
   /** One reconcile of a project, from its declaration as stored now. */
   async reconcile(name: string): Promise<void> {
     if (this.running.has(name)) {
@@ -117,8 +132,9 @@ export class ComposeWatcher {
         const d = await this.s.engine.getDeclaration(name);
         if (!isKept(d)) return;
         const stillKept = async () => isKept(await this.s.engine.getDeclaration(name));
-        const created = await keepDeclared(this.s, modelOf(d), stillKept);
+        const { created, gaps } = await keepDeclared(this.s, modelOf(d), stillKept);
         if (created.length > 0) this.log('info', `brought back ${created.join(', ')}`, { project: name, containers: created });
+        this.reportGaps(name, gaps);
       } catch (err) {
         this.log('error', `cannot keep project ${name} as declared: ${messageOf(err)}`, { project: name });
       }

@@ -1,4 +1,4 @@
-import { declarationsUnavailable, Label, observedContainer, type Declaration, type ObservedContainer } from '@berth/compose-controller';
+import { declarationsUnavailable, describeGap, Label, modelOf, observedContainer, projectContainers, watcherGaps, type ComposeSession, type Declaration, type ObservedContainer } from '@berth/compose-controller';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -6,7 +6,7 @@ import { psRow } from '../row-contexts.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
 import { tabwrite } from '../tabwriter.js';
 import { FieldContext } from '../template.js';
-import { composeSession, projectTarget } from './session.js';
+import { composeSession, projectTarget, warn } from './session.js';
 import { serviceContainers } from './targets.js';
 
 /** `compose ps` and `compose ls`: compose v2's columns, formats and filters. */
@@ -59,6 +59,7 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
     statuses.push(m[1]!);
   }
   let containers = await serviceContainers(s, target, p.args, { oneoff: all });
+  await warnWatcherGaps(ctx, s, target.name);
   if (!all && statuses.length === 0) containers = containers.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
   if (statuses.length > 0) containers = containers.filter((c) => statuses.includes(c.state));
   if (!bool(p, 'orphans') && target.model) containers = containers.filter((c) => target.model!.services[c.service] || target.model!.disabledServices[c.service]);
@@ -76,6 +77,19 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const trunc = !bool(p, 'no-trunc');
   ctx.io.stdout.write(renderListing(source, containers.map((c) => composePsRow(c, { trunc })), psHeader));
   return 0;
+}
+
+/**
+ * A declared project that misses containers the compose watcher cannot bring back (an
+ * `environment:`-sourced secret: unrestorable.ts) is said so on stderr, service by service.
+ */
+async function warnWatcherGaps(ctx: CommandContext, s: ComposeSession, project: string): Promise<void> {
+  const d = await s.engine.getDeclaration(project).catch((err: unknown) => {
+    if (declarationsUnavailable(err)) return undefined;
+    throw err;
+  });
+  if (d?.state !== 'running') return;
+  for (const gap of watcherGaps(modelOf(d), await projectContainers(s.engine, project, { oneoff: false }))) warn(ctx, describeGap(project, gap));
 }
 
 interface ProjectRow {
