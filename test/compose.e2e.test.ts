@@ -219,6 +219,8 @@ describe('berth compose: service options, links, secrets, configs and cp', () =>
       const closed = ancestors(file, p.dataRoot).some((dir) => (statSync(dir).mode & 0o001) === 0);
       expect(closed, `${file} is reachable by other users`).toBe(true);
     }
+    // The declaration the compose watcher keeps (NATS KV, under <data-root>/nats) says where the value comes from, never the value.
+    expect(holders.filter((file) => file.startsWith(join(p.dataRoot, 'nats')))).toEqual([]);
   });
 
   it('copies files to every container of a service and from one by --index', async () => {

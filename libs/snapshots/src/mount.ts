@@ -83,6 +83,34 @@ async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPoints()).some((m) => m.target === path);
 }
 
+/** The `umount` process running, and the targets waiting for the next one. */
+let umountRunning: Promise<unknown> | undefined;
+let umountNext: { targets: string[]; result: Promise<RunResult> } | undefined;
+
+/**
+ * `umount` of `path` in one process with the other unmounts asked meanwhile: while one runs, the
+ * next ones gather and go together after it (thirty containers stopped at once by `compose down`
+ * spawn two or three processes, not thirty; each spawn stalls the agent: bench/README.md).
+ */
+function umountTogether(path: string): Promise<RunResult> {
+  if (umountNext === undefined) {
+    const targets: string[] = [];
+    const before = umountRunning ?? Promise.resolve();
+    const result = before.then(() => {
+      if (umountNext?.targets === targets) umountNext = undefined;
+      return run('umount', ['--', ...targets]);
+    });
+    umountNext = { targets, result };
+    umountRunning = result;
+    // Settled: the next batch need not wait for it (its failure is each caller's, through `result`).
+    void result.catch(() => undefined).finally(() => {
+      if (umountRunning === result) umountRunning = undefined;
+    });
+  }
+  umountNext.targets.push(path);
+  return umountNext.result;
+}
+
 /**
  * Unmounts everything stacked on `target`; a no-op when nothing is mounted there (or it does not
  * exist), so it is safe in cleanup paths. A mount still busy after a few retries is detached
@@ -92,8 +120,8 @@ export async function unmount(target: string): Promise<void> {
   const path = await realpath(target).catch(() => undefined); // no such path: nothing mounted there
   if (path === undefined) return;
   for (let attempt = 0; await isMountPoint(path); attempt++) {
-    const result = await run('umount', attempt < 10 ? [path] : ['-l', path]);
-    if (result.code === 0) continue;
+    const result = attempt === 0 ? await umountTogether(path) : await run('umount', attempt < 10 ? [path] : ['-l', path]);
+    if (result.code === 0 || attempt === 0) continue; // a batch's failure may be another target's: checked, then retried alone
     if (attempt >= 10) throw new InternalError(`Cannot unmount "${path}": ${result.stderr}`);
     if (!/busy/i.test(result.stderr)) {
       if (!(await isMountPoint(path))) return;
