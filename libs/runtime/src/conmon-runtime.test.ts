@@ -8,6 +8,7 @@ import { demuxFrames } from './attach.js';
 import { ConmonRuntime } from './conmon-runtime.js';
 import { defaultInitPath, generateSpec, type SpecOptions } from './generate-spec.js';
 import { readLogs } from './k8s-log.js';
+import { deleteStopped } from './stopped-delete.js';
 import { useTestRuntime } from './test-support.js';
 
 const fx = useTestRuntime('rt');
@@ -117,6 +118,25 @@ describe('ConmonRuntime', () => {
     await fx.rt.kill(ignore.id, 'KILL');
     expect(await fx.rt.waitExit(ignore.id)).toBe(137);
     await expect(fx.rt.kill(ignore.id, 'NOPE')).rejects.toThrow('Invalid signal: "NOPE"');
+  });
+
+  it('deletes an exited container without runc: its cgroups and runtime state go, a running one needs force', async () => {
+    const c = await createContainer(['sh', '-c', 'sleep 0.2 & wait; exit 4']);
+    await fx.rt.start(c.id);
+    const cgroups = ['memory', 'pids', 'freezer', 'cpu'].map((controller) => `/sys/fs/cgroup/${controller}/berth/${c.id}`);
+    expect(cgroups.every((dir) => existsSync(dir))).toBe(true);
+    expect(await fx.rt.waitExit(c.id)).toBe(4);
+    expect(await deleteStopped(fx.dirs.root, c.id)).toBe(true); // what delete does first; runc is left nothing to do
+    expect(existsSync(join(fx.dirs.root, c.id))).toBe(false);
+    await fx.rt.delete(c.id);
+    expect(cgroups.filter((dir) => existsSync(dir))).toEqual([]);
+    await expect(fx.rt.state(c.id)).rejects.toThrow(NotFoundError);
+    const running = await createContainer(['sleep', '60']);
+    await fx.rt.start(running.id);
+    expect(await deleteStopped(fx.dirs.root, running.id)).toBe(false);
+    await expect(fx.rt.delete(running.id)).rejects.toThrow(FailedPreconditionError);
+    await fx.rt.delete(running.id, { force: true });
+    expect(existsSync(`/sys/fs/cgroup/memory/berth/${running.id}`)).toBe(false);
   });
 
   it('pauses and resumes through the freezer', async () => {

@@ -7,6 +7,7 @@ import type { ExecSession } from './exec-session.js';
 import { containerPids, readStats, topProcesses, type ContainerStats, type TopResult } from './cgroup-stats.js';
 import { isConmon, runConmon } from './conmon-process.js';
 import { signalInit } from './init-signal.js';
+import { deleteStopped } from './stopped-delete.js';
 import type { OciLinuxResources } from './oci-spec.js';
 import type { RuntimeDriver } from './runtime-driver.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
@@ -208,7 +209,8 @@ export class ConmonRuntime implements RuntimeDriver {
     // Without its state directory the runtime knows no such container and would only say so: every
     // start of a new container and every removal after an exit (already deleted then) skip spawning
     // it (10–140 ms each on a loaded 2-core machine: bench/README.md, "The run path").
-    if (existsSync(join(this.options.root, id))) {
+    // A container whose init has exited is deleted without runc when that is all runc would do (stopped-delete.ts).
+    if (existsSync(join(this.options.root, id)) && !(await deleteStopped(this.options.root, id))) {
       try {
         await this.run(id, ['delete', ...(options.force ? ['--force'] : []), id]);
       } catch (err) {

@@ -14,17 +14,12 @@ import { join } from 'node:path';
  *   (the caller then asks runc).
  */
 export async function signalInit(root: string, id: string, signal: number): Promise<'sent' | 'not-running' | 'missing' | 'unknown'> {
-  let state: { init_process_pid?: unknown; init_process_start?: unknown };
-  try {
-    state = JSON.parse(await readFile(join(root, id, 'state.json'), 'utf8')) as typeof state;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown';
-  }
+  const state = await readRuncState(root, id);
+  if (state === 'missing' || state === 'unknown') return state;
   const pid = state.init_process_pid;
   const start = state.init_process_start;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || (typeof start !== 'number' && typeof start !== 'string')) return 'unknown';
-  const stat = await procStat(pid);
-  if (stat === undefined || stat.startTime !== String(start) || stat.state === 'Z' || stat.state === 'X') return 'not-running';
+  if (!(await initAlive(pid, start))) return 'not-running';
   try {
     process.kill(pid, signal);
   } catch (err) {
@@ -32,6 +27,28 @@ export async function signalInit(root: string, id: string, signal: number): Prom
     throw err;
   }
   return 'sent';
+}
+
+/** runc's `state.json` of a container (the fields Berth reads), `missing` without one, `unknown` when unreadable. */
+export interface RuncState {
+  init_process_pid?: unknown;
+  init_process_start?: unknown;
+  cgroup_paths?: unknown;
+  config?: { namespaces?: unknown; Hooks?: unknown; hooks?: unknown };
+}
+
+export async function readRuncState(root: string, id: string): Promise<RuncState | 'missing' | 'unknown'> {
+  try {
+    return JSON.parse(await readFile(join(root, id, 'state.json'), 'utf8')) as RuncState;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown';
+  }
+}
+
+/** Whether `pid` is still the init that started at `start` (clock ticks since boot), not a zombie. */
+export async function initAlive(pid: number, start: number | string): Promise<boolean> {
+  const stat = await procStat(pid);
+  return stat !== undefined && stat.startTime === String(start) && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 /** A process's state letter and start time (clock ticks since boot) from /proc/<pid>/stat; undefined when gone. */
