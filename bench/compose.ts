@@ -4,7 +4,9 @@
  * side by side, for the reference (Debian's `docker-compose`, or the `docker compose` plugin,
  * against a Docker-compatible engine) when both are present; otherwise the reference columns say
  * "not installed" and the last line why. Berth runs on a platform the bench starts (random ports, temporary data
- * root). Targets on the 2-core dev VM: 10 services ≤ 1.5 s, 30 ≤ 4 s, down of 30 ≤ 2 s.
+ * root). Targets on the 2-core dev VM: 10 services ≤ 1.5 s, 30 ≤ 4 s, down of 30 ≤ 2 s. For Berth it
+ * also prints the runtime agent's CPU per command (its own, and that of the processes it waited
+ * for: runc, ip, umount, iptables): less dependent on the load of a shared machine than wall time.
  *
  *   npx tsx bench/compose.ts [--rounds 2] [--json]
  */
@@ -46,15 +48,30 @@ interface Row {
   services: number;
   upMs: number[];
   downMs: number[];
+  /** Berth: the agent's CPU ms (own + waited-for children) per up / down. */
+  upCpuMs?: number[];
+  downCpuMs?: number[];
 }
 
-function measure(engine: string, cli: (args: string[]) => number): Row[] {
+/** CPU ms a process used, itself and its waited-for children (/proc/<pid>/stat utime, stime, cutime, cstime). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+function measure(engine: string, cli: (args: string[]) => number, agentPid?: number): Row[] {
   return sizes.map((n) => {
     const file = composeFile(n);
-    const row: Row = { engine, services: n, upMs: [], downMs: [] };
+    const row: Row = { engine, services: n, upMs: [], downMs: [], ...(agentPid ? { upCpuMs: [], downCpuMs: [] } : {}) };
+    const cpu = () => (agentPid ? cpuMs(agentPid) : 0);
     for (let r = 0; r < rounds; r++) {
+      let before = cpu();
       row.upMs.push(cli(['-f', file, '-p', `bench${n}`, 'up', '-d']));
+      row.upCpuMs?.push(cpu() - before);
+      before = cpu();
       row.downMs.push(cli(['-f', file, '-p', `bench${n}`, 'down', '-t', '10']));
+      row.downCpuMs?.push(cpu() - before);
     }
     return row;
   });
@@ -88,7 +105,8 @@ try {
   berth(['-f', warm, '-p', 'warm', 'up', '-d']);
   berth(['-f', warm, '-p', 'warm', 'down', '-t', '10']);
   cliStartupMs = Math.min(...Array.from({ length: 5 }, () => timed(BERTH_CLI, ['--version'], env)));
-  rows.push(...measure('berth', berth));
+  const agentPid = Number(readFileSync(join(platform.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8').trim());
+  rows.push(...measure('berth', berth, agentPid));
 } finally {
   await platform.stop();
 }
@@ -114,6 +132,9 @@ if (values.json) {
     const refCells = refRow ? `${s(best(refRow.upMs)).padStart(22)}${s(best(refRow.downMs)).padStart(10)}` : `${(missing ?? '').split(' (')[0]!.padStart(22)}${'-'.padStart(10)}`;
     const target = n === 10 ? '1.5 s / -' : '4 s / 2 s';
     console.log(`${String(n).padEnd(9)}${s(best(berthRow.upMs)).padStart(12)}${s(best(berthRow.downMs)).padStart(10)}   ${refCells}   ${target}`);
+  }
+  for (const r of rows.filter((x) => x.upCpuMs)) {
+    console.log(`berth agent CPU, ${r.services} services (own + runc/ip/umount it waited for, best of ${rounds}): up -d ${best(r.upCpuMs!)} ms, down ${best(r.downCpuMs!)} ms`);
   }
   console.log(`berth CLI start-up alone: ${(cliStartupMs / 1000).toFixed(2)} s`);
   if (missing) console.log(`reference: ${missing}`);
