@@ -4,7 +4,7 @@
  * the declaration; `stop` pauses the keeping; `down` removes the declaration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
@@ -62,6 +62,41 @@ describe('the compose watcher', () => {
     expect(rm.code, rm.stderr).toBe(0);
     const after = await eventually('kept-app-2 back', running, (m) => m.has('kept-app-2') && m.get('kept-app-2') !== before.get('kept-app-2'));
     expect(after.get('kept-app-1')).toBe(before.get('kept-app-1'));
+  });
+
+  it('says which service it cannot bring back (an environment-sourced secret) and keeps the others, never showing the value', async () => {
+    const secretFile = join(dir, 'secret.yaml');
+    const token = `watch-token-${Date.now()}`;
+    writeFileSync(
+      secretFile,
+      `services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+    secrets: [token]
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+secrets:
+  token: {environment: WATCH_TOKEN}
+`,
+    );
+    const sec = (args: string[]) => p.berth(['compose', '-f', secretFile, '-p', 'kept2', ...args], { env: { WATCH_TOKEN: token } });
+    try {
+      const up = await sec(['up', '-d']);
+      expect(up.code, up.stderr).toBe(0);
+      for (const name of ['kept2-app-1', 'kept2-db-1']) expect((await p.berth(['rm', '-f', name])).code).toBe(0);
+      const ps = await eventually('db back, app reported', () => sec(['ps', '--format', '{{.Name}}']), (r) => r.stdout.includes('kept2-db-1'));
+      expect(ps.stdout).not.toContain('kept2-app-1');
+      expect(ps.stderr).toContain(
+        'service "app" of project "kept2" has 0 of 1 declared containers and the compose watcher cannot bring back the others: its secret "token" comes from environment variable "WATCH_TOKEN", whose value the declaration does not keep; run "berth compose up -d" to create it',
+      );
+      const log = await eventually('the watcher says why', async () => readFileSync(join(p.dataRoot, 'logs', 'compose-watcher.log'), 'utf8'), (text) => text.includes('cannot bring back'));
+      expect(log).toContain('service \\"app\\" of project \\"kept2\\"');
+      expect(log.includes(token)).toBe(false);
+    } finally {
+      await sec(['down', '-t', '0']);
+    }
   });
 
   it('leaves a stopped project alone, and forgets it on down', async () => {
