@@ -111,6 +111,36 @@ describe('a cluster of three hosts', () => {
     }
   }, 120_000);
 
+  it('places compose services by deploy.placement: constraints, node.role, max_replicas_per_node', async () => {
+    await using dir = tempDir('berth-cluster-placement-');
+    const file = join(dir.path, 'compose.yaml');
+    const sleeper = '    image: busybox\n    command: ["sleep", "600"]\n';
+    writeFileSync(
+      file,
+      `services:\n  pinned:\n${sleeper}    deploy:\n      placement:\n        constraints: [node.hostname==node-2]\n` +
+        `  workers:\n${sleeper}    deploy:\n      replicas: 2\n      placement:\n        constraints: [node.role == worker]\n        max_replicas_per_node: 1\n` +
+        `  zoned:\n${sleeper}    deploy:\n      replicas: 2\n      placement:\n        preferences: [{spread: node.labels.zone}]\n        constraints: [node.labels.zone!=z3]\n`,
+    );
+    const compose = (args: string[], project = 'placed') => cluster.berth(['compose', '-f', file, '-p', project, ...args], { timeoutMs: 120_000 });
+    try {
+      const up = await compose(['up', '-d']);
+      expect(up.code, up.stderr).toBe(0);
+      const ps = await berth(['ps', '--filter', 'label=com.docker.compose.project=placed', '--format', '{{.Names}} {{.Node}}']);
+      const nodes = new Map(ps.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+      expect(nodes.get('placed-pinned-1')).toBe('node-2');
+      // node-1 runs the platform (`platform up`: a manager); joined hosts are workers.
+      expect([nodes.get('placed-workers-1'), nodes.get('placed-workers-2')].sort()).toEqual(['node-2', 'node-3']);
+      expect([nodes.get('placed-zoned-1'), nodes.get('placed-zoned-2')].sort()).toEqual(['node-1', 'node-2']);
+      // A third worker replica has nowhere to go: refused with why, the running ones untouched.
+      const scaled = await compose(['up', '-d', '--scale', 'workers=3', 'workers']);
+      expect(scaled.code).not.toBe(0);
+      expect(scaled.stderr).toContain('max_replicas_per_node: 1');
+    } finally {
+      const down = await compose(['down', '-t', '1']);
+      expect(down.code, down.stderr).toBe(0);
+    }
+  }, 180_000);
+
   it('does not place on a drained node', async () => {
     expect((await berth(['node', 'update', '--availability', 'drain', 'node-1'])).code).toBe(0);
     const refused = await berth(['create', '--node', 'node-1', 'busybox']);

@@ -7,6 +7,7 @@ import {
   CreateContainerRequest,
   forwardService,
   handleUnary,
+  placementHints,
   type AgentAnnouncement,
   type ContainerSummary,
   type CreateContainerResponse,
@@ -18,7 +19,7 @@ import {
   type StreamInput,
   type CopyToInput,
 } from '@berth/proto';
-import { CONSTRAINT_METADATA, answered, type ClusterRouter } from './cluster-router.js';
+import { answered, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
 import type { PlacementReservations } from './placement-reservations.js';
@@ -120,15 +121,15 @@ export async function placeContainer(
       hostId: a.host.hostId,
       hostname: a.host.hostname,
       labels: o.nodes.labels(a.host),
+      role: a.host.node?.role,
       availability: o.nodes.availability(a.host.hostId),
       containers: a.result!.containers.length + o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).all,
       sameService:
         (service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) +
         o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).sameService,
     }));
-  const node = metadata.get('berth-node')[0];
-  const constraints = metadata.get(CONSTRAINT_METADATA).map(String);
-  const chosen = choosePlacement(candidates, { node: typeof node === 'string' ? node : undefined, constraints }) as PlacementCandidate & { host: AgentAnnouncement };
+  const hints = placementHints(metadata);
+  const chosen = choosePlacement(candidates, hints) as PlacementCandidate & { host: AgentAnnouncement };
   // No await between the choice and the reservation: creates side by side see each other's.
   const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey);
   let created: CreateContainerResponse;
@@ -147,7 +148,9 @@ export async function placeContainer(
       hostId: chosen.hostId,
       request: Buffer.from(CreateContainerRequest.encode(request).finish()).toString('base64'),
       restart: RESTARTING_POLICIES.has(spec?.restartPolicy?.name ?? ''),
-      constraints,
+      constraints: hints.constraints,
+      preferences: hints.preferences,
+      maxReplicasPerNode: hints.maxReplicasPerNode,
       createdAt: Date.now(),
     })
     .catch(warnOnFailure(o.log, { container: created.id, host: chosen.hostname }, 'Cannot record the placement of a container'));
