@@ -141,6 +141,29 @@ describe('a cluster of three hosts', () => {
     }
   }, 180_000);
 
+  it("weighs memory reservations against each node's memory, and says why nothing fits", async () => {
+    // Every test host is this machine: each announces its whole memory (24 GiB here, less elsewhere).
+    const total = Number((await berth(['node', 'inspect', 'node-1', '--format', '{{.Description.Resources.MemoryBytes}}'])).stdout.trim());
+    expect(total).toBeGreaterThan(0);
+    const most = `${Math.floor((total * 0.8) / 2 ** 20)}m`;
+    try {
+      const first = await berth(['create', '--name', 'reserved-1', '--node', 'node-1', '--memory-reservation', most, 'busybox']);
+      expect(first.code, first.stderr).toBe(0);
+      const second = await berth(['create', '--name', 'reserved-2', '--node', 'node-1', '--memory-reservation', most, 'busybox']);
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toMatch(/Cannot place the container on node "node-1": only \d+ MiB of memory free/);
+      // Not pinned: it goes where there is room.
+      const elsewhere = await berth(['create', '--name', 'reserved-2', '--memory-reservation', most, 'busybox']);
+      expect(elsewhere.code, elsewhere.stderr).toBe(0);
+      expect((await placements()).get('reserved-2')).not.toMatch(/^node-1 /);
+      const tooBig = await berth(['create', '--name', 'reserved-3', '-m', `${Math.ceil((total * 1.5) / 2 ** 20)}m`, 'busybox']);
+      expect(tooBig.code).not.toBe(0);
+      expect(tooBig.stderr).toMatch(/Cannot place the container: no node has \d+ MiB of memory free to reserve \(node-1: only \d+ MiB of memory free; node-2: only/);
+    } finally {
+      await berth(['rm', '-f', 'reserved-1', 'reserved-2']);
+    }
+  }, 60_000);
+
   it('does not place on a drained node', async () => {
     expect((await berth(['node', 'update', '--availability', 'drain', 'node-1'])).code).toBe(0);
     const refused = await berth(['create', '--node', 'node-1', 'busybox']);

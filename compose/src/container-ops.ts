@@ -99,7 +99,7 @@ export async function createContainer(s: ComposeSession, c: NewContainer): Promi
     status: 'Created',
     created: Math.floor(Date.now() / 1000),
     labels,
-    summary: { id, names: [`/${c.name}`], image: c.image, imageId: c.imageId ?? '', command: '', created: 0, state: 'created', status: 'Created', labels, sizeRw: 0, sizeRootFs: 0, mounts: [], ports: [], networks: [] },
+    summary: { id, names: [`/${c.name}`], image: c.image, imageId: c.imageId ?? '', command: '', created: 0, state: 'created', status: 'Created', labels, sizeRw: 0, sizeRootFs: 0, reservedMemory: 0, reservedNanoCpus: 0, mounts: [], ports: [], networks: [] },
   };
 }
 

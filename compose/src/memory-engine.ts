@@ -69,6 +69,8 @@ export class MemoryEngine implements Engine {
         labels: c.spec.labels,
         sizeRw: 0,
         sizeRootFs: 0,
+        reservedMemory: 0,
+        reservedNanoCpus: 0,
         mounts: [],
         ports: [],
         networks: c.networks,

@@ -116,22 +116,33 @@ export async function placeContainer(
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
     .filter((a) => a.result !== undefined)
-    .map((a) => ({
-      host: a.host,
-      hostId: a.host.hostId,
-      hostname: a.host.hostname,
-      labels: o.nodes.labels(a.host),
-      role: a.host.node?.role,
-      availability: o.nodes.availability(a.host.hostId),
-      containers: a.result!.containers.length + o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).all,
-      sameService:
-        (service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) +
-        o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).sameService,
-    }));
+    .map((a) => {
+      const inFlight = o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt);
+      const containers = a.result!.containers;
+      return {
+        host: a.host,
+        hostId: a.host.hostId,
+        hostname: a.host.hostname,
+        labels: o.nodes.labels(a.host),
+        role: a.host.node?.role,
+        availability: o.nodes.availability(a.host.hostId),
+        containers: containers.length + inFlight.all,
+        sameService: (service === undefined ? 0 : containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) + inFlight.sameService,
+        capacity: a.host.node ? { memoryBytes: Number(a.host.node.memoryBytes), nanoCpus: a.host.node.cpus * 1e9 } : undefined,
+        reserved: {
+          memoryBytes: containers.reduce((sum, c) => sum + Number(c.reservedMemory), inFlight.demand.memoryBytes),
+          nanoCpus: containers.reduce((sum, c) => sum + Number(c.reservedNanoCpus), inFlight.demand.nanoCpus),
+        },
+      };
+    });
   const hints = placementHints(metadata);
-  const chosen = choosePlacement(candidates, hints) as PlacementCandidate & { host: AgentAnnouncement };
+  // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
+  // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
+  // host's memory is a limit never reached, not a refusal).
+  const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
+  const chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
   // No await between the choice and the reservation: creates side by side see each other's.
-  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey);
+  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey, demand);
   let created: CreateContainerResponse;
   try {
     await bringImage(router, chosen.host, spec?.image ?? '', o.log);

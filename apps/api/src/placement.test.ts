@@ -113,3 +113,27 @@ describe('swarm constraints on role and platform', () => {
     expect(() => choosePlacement(nodes, { constraints: ['node.platform.os==windows'] })).toThrow('no active node meets the constraints "node.platform.os==windows"');
   });
 });
+
+describe('resource reservations against each node capacity', () => {
+  const GiB = 2 ** 30;
+  const sized = (hostname: string, reservedGiB: number, reservedCpus: number, o: Partial<PlacementCandidate> = {}) =>
+    node(hostname, { capacity: { memoryBytes: 4 * GiB, nanoCpus: 2e9 }, reserved: { memoryBytes: reservedGiB * GiB, nanoCpus: reservedCpus * 1e9 }, ...o });
+
+  it('keeps nodes without room for the demand out', () => {
+    const nodes = [sized('a', 3.5, 0), sized('b', 1, 1.5, { containers: 9 })];
+    expect(choosePlacement(nodes, { demand: { memoryBytes: 1 * GiB, nanoCpus: 0 } }).hostname).toBe('b');
+    expect(choosePlacement(nodes, { demand: { memoryBytes: 0, nanoCpus: 1e9 } }).hostname).toBe('a');
+    // Unknown capacity (an agent that announced none) is not weighed.
+    expect(choosePlacement([node('c')], { demand: { memoryBytes: 64 * GiB, nanoCpus: 64e9 } }).hostname).toBe('c');
+  });
+
+  it('says what each node has free when none has room', () => {
+    const nodes = [sized('a', 3.5, 0), sized('b', 1, 1.5)];
+    expect(() => choosePlacement(nodes, { demand: { memoryBytes: 1 * GiB, nanoCpus: 1e9 } })).toThrow(
+      'Cannot place the container: no node has 1024 MiB of memory and 1 CPUs free to reserve (a: only 512 MiB of memory free; b: only 0.5 CPUs free)',
+    );
+    expect(() => choosePlacement(nodes, { node: 'a', demand: { memoryBytes: 1 * GiB, nanoCpus: 0 } })).toThrow(
+      'Cannot place the container on node "a": only 512 MiB of memory free',
+    );
+  });
+});

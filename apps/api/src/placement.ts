@@ -13,6 +13,16 @@ export interface PlacementCandidate {
   containers: number;
   /** Of those, the ones of the same Compose service (replicas spread first by this). */
   sameService: number;
+  /** The host's capacity (absent or 0: not known, not weighed). */
+  capacity?: Resources;
+  /** What its containers that have not exited reserve, and placements in progress there. */
+  reserved?: Resources;
+}
+
+/** Memory in bytes and CPUs in billionths (Docker's NanoCpus). */
+export interface Resources {
+  memoryBytes: number;
+  nanoCpus: number;
 }
 
 export interface PlacementRequest {
@@ -31,6 +41,8 @@ export interface PlacementRequest {
   preferences?: string[];
   /** `deploy.placement.max_replicas_per_node`: a node with that many replicas of the service takes no more (0: no limit). */
   maxReplicasPerNode?: number;
+  /** What the new container reserves (its memory reservation or limit, its CPUs): only nodes with that much free take it. */
+  demand?: Resources;
 }
 
 interface Constraint {
@@ -86,6 +98,8 @@ export function choosePlacement(candidates: PlacementCandidate[], request: Place
     if (node.availability !== 'active') throw new FailedPreconditionError(`Cannot place the container on node "${node.hostname}": its availability is "${node.availability}"`);
     const failed = constraints.find((k) => (k.field(node) === k.value) !== k.equal);
     if (failed) throw new FailedPreconditionError(`Cannot place the container on node "${node.hostname}": it does not meet constraint "${failed.text}"`);
+    const short = shortOf(node, request.demand);
+    if (short) throw new FailedPreconditionError(`Cannot place the container on node "${node.hostname}": ${short}`);
     if (maxReplicas > 0 && node.sameService >= maxReplicas) {
       throw new FailedPreconditionError(`Cannot place the container on node "${node.hostname}": it runs ${node.sameService} replicas of the service (max_replicas_per_node: ${maxReplicas})`);
     }
@@ -104,8 +118,30 @@ export function choosePlacement(candidates: PlacementCandidate[], request: Place
   if (roomy.length === 0) {
     throw new FailedPreconditionError(`Cannot place the container: every node that fits already runs ${maxReplicas} replicas of the service (max_replicas_per_node: ${maxReplicas}; nodes: ${fitting.map((c) => c.hostname).join(', ')})`);
   }
-  return spread(roomy, spreadLabels);
+  const free = roomy.filter((c) => shortOf(c, request.demand) === undefined);
+  if (free.length === 0) {
+    throw new FailedPreconditionError(
+      `Cannot place the container: no node has ${amount(request.demand!)} free to reserve (${roomy.map((c) => `${c.hostname}: ${shortOf(c, request.demand)}`).join('; ')})`,
+    );
+  }
+  return spread(free, spreadLabels);
 }
+
+/** Why `node` cannot reserve `demand` ("only 512 MiB of memory free"), or undefined when it can. */
+function shortOf(node: PlacementCandidate, demand: Resources | undefined): string | undefined {
+  if (!demand || !node.capacity) return undefined;
+  const reserved = node.reserved ?? { memoryBytes: 0, nanoCpus: 0 };
+  const freeMemory = node.capacity.memoryBytes - reserved.memoryBytes;
+  const freeCpus = node.capacity.nanoCpus - reserved.nanoCpus;
+  const lacks: string[] = [];
+  if (demand.memoryBytes > 0 && node.capacity.memoryBytes > 0 && demand.memoryBytes > freeMemory) lacks.push(`${mib(Math.max(0, freeMemory))} of memory`);
+  if (demand.nanoCpus > 0 && node.capacity.nanoCpus > 0 && demand.nanoCpus > freeCpus) lacks.push(`${cpus(Math.max(0, freeCpus))} CPUs`);
+  return lacks.length === 0 ? undefined : `only ${lacks.join(' and ')} free`;
+}
+
+const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
+const cpus = (nano: number) => `${Math.round(nano / 1e7) / 100}`;
+const amount = (d: Resources) => [d.memoryBytes > 0 ? `${mib(d.memoryBytes)} of memory` : '', d.nanoCpus > 0 ? `${cpus(d.nanoCpus)} CPUs` : ''].filter(Boolean).join(' and ');
 
 /**
  * Swarm's spread: with a preference, the label value (missing: a group of its own) whose nodes run
