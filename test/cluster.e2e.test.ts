@@ -5,7 +5,7 @@
  * --constraint), images following containers, `node ls`, and losing a host. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, tempDir, type TestCluster } from '@berth/testing';
+import { startTestCluster, tempDir, untilNow, type TestCluster } from '@berth/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,9 +53,14 @@ describe('a cluster of three hosts', () => {
     }
     const where = await placements();
     expect(new Set(['s1', 's2', 's3'].map((n) => where.get(n)?.split(' ')[0])).size).toBe(3);
-    // The image moved to the hosts that lacked it.
+    // The image moved to the hosts that lacked it, through the cluster registry (node-1 pushed it
+    // once, the others pulled it), under a transfer name none of them keeps.
     const images = await berth(['images', '--format', '{{.Repository}}']);
     expect(images.stdout.trim().split('\n')).toEqual(['busybox']);
+    const moves = await berth(['events', '--since', '10m', '--until', untilNow(), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    const lines = moves.stdout.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('push berth.localhost/berth-cluster/image:')).length).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.startsWith('pull berth.localhost/berth-cluster/image:')).length).toBe(2);
     for (const name of ['s1', 's2', 's3']) {
       const logs = await until(() => berth(['logs', name]), (r) => r.stdout.includes('hello'));
       expect(logs.stdout).toBe(`hello from ${name}\n`);
