@@ -6,6 +6,7 @@ import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.j
 import { EventFilter } from './event-filter.js';
 import { withDeadline } from './deadline.js';
 import type { Logger } from '@berth/log';
+import { streamReplicas } from './stream-replicas.js';
 
 export interface PublishOptions {
   type: string;
@@ -83,6 +84,7 @@ export class EventBus {
       storage: StorageType.File,
       max_age: 7 * 24 * 3600 * 1e9,
       max_msgs: 1_000_000,
+      num_replicas: streamReplicas(this.nc),
     };
     try {
       await jsm.streams.info(EVENTS_STREAM);
