@@ -20,6 +20,11 @@ Commands:
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
       --cluster string            join: the data root of the cluster's first host (on this machine)
+      --nats-cluster              up: make this first host's nats-server one of a NATS cluster: every host that
+                                  joins runs its own, routed to the others (JetStream waits for 2; with 3 its
+                                  streams keep 3 replicas and survive one server's loss)
+      --address string            This host's IPv4 address between hosts: its nats-server and registry listen
+                                  there, the other hosts reach them there (default: 127.0.0.1 only)
       --node-name string          This host's name in the cluster (default: the machine's hostname)
       --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
@@ -55,6 +60,8 @@ export async function platformCommand(argv: string[]): Promise<number> {
       options: {
         'data-root': { type: 'string' },
         cluster: { type: 'string' },
+        'nats-cluster': { type: 'boolean' },
+        address: { type: 'string' },
         'node-name': { type: 'string' },
         label: { type: 'string', multiple: true },
         runtime: { type: 'string' },
@@ -104,9 +111,12 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
   if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
   if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
+  if (values['nats-cluster'] && command !== 'up') throw new InvalidArgumentError('--nats-cluster applies to "berth platform up" (the first host) only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
     ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values['nats-cluster'] ? { natsCluster: true } : {}),
+    ...(values.address !== undefined ? { address: values.address } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
     ...(values.label !== undefined ? { labels } : {}),
     runtime: values.runtime as 'runc' | 'crun' | undefined,

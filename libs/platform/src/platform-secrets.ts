@@ -112,6 +112,7 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
  */
 export function natsUsers(firstDataRoot: string, firstHostId: string): string[] {
   const secrets = secretsOf(firstDataRoot);
+  mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
   const users: string[] = [];
   for (const [service, role] of Object.entries(SERVICE_ROLES)) {
     const publicKey = ensureServiceKey(secrets.nkeySeedFile(service));
