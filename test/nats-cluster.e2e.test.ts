@@ -1,7 +1,8 @@
 /**
  * A NATS cluster of three servers (issue 14), end to end: three test hosts, each a network
  * namespace with its own address on a test bridge, its own agent, builder and nats-server
- * (startTestCluster), JetStream's streams replicated on the three. One nats-server is SIGKILLed —
+ * (startTestCluster), JetStream's streams replicated on the three, the registry on the first host's
+ * address, published ports on their host's. One nats-server is SIGKILLed —
  * the first host's, which its gateway, registry and agent were connected to — and nothing visible
  * changes: `ps`, `run -d`, `node ls`, `events --since` keep working, the KV state (node records,
  * placements) is intact, and the gateway's event stream flows again. One cluster per file.
@@ -70,6 +71,23 @@ describe('a NATS cluster of three hosts', () => {
     expect(reply).toMatch(/^HTTP\/1\.[01] 200/);
     expect(reply).toContain('served by node-2');
     expect((await berth(['rm', '-f', 'web'])).code).toBe(0);
+  }, 60_000);
+
+  it('has a joined host push to and another pull from the first host\'s registry at its address', async () => {
+    // node-2 has busybox: it followed the container of the test before.
+    const ref = 'berth.localhost/cluster/busybox:1';
+    const tag = await berth(['tag', 'busybox', ref], { BERTH_NODE: 'node-2' });
+    expect(tag.code, tag.stderr).toBe(0);
+    const push = await berth(['push', ref], { BERTH_NODE: 'node-2' });
+    expect(push.code, push.stderr).toBe(0);
+    const first = cluster.hosts[0]!;
+    const tags = await fetch(`http://${first.address}:${first.settings.registryPort}/v2/cluster/busybox/tags/list`);
+    expect(await tags.json()).toEqual({ name: 'cluster/busybox', tags: ['1'] });
+    const pull = await berth(['pull', ref], { BERTH_NODE: 'node-3' });
+    expect(pull.code, pull.stderr).toBe(0);
+    const inspect = await berth(['image', 'inspect', '--format', '{{.RepoTags}}', ref], { BERTH_NODE: 'node-3' });
+    expect(inspect.stdout).toContain(ref);
+    expect((await berth(['rmi', ref])).code).toBe(0);
   }, 60_000);
 
   it('keeps working when one nats-server is killed, with its state intact, and the gateway\'s events flow again', async () => {

@@ -139,7 +139,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
-      log(`Registry: 127.0.0.1:${settings.registryPort}`);
+      log(`Registry: ${settings.registryHost ?? settings.address ?? '127.0.0.1'}:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
       return 0;
     }
@@ -152,7 +152,8 @@ export async function platformCommand(argv: string[]): Promise<number> {
       const rows = [['SERVICE', 'PID', 'STATUS', 'LOG'], ...services.map((s) => [s.name, s.pid ? String(s.pid) : '-', s.running ? (s.healthy ? 'healthy' : 'starting') : 'stopped', s.log])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join(''));
-      log(`\nRegistry: 127.0.0.1:${(await platformSettings(options)).registryPort}`);
+      const settings = await platformSettings(options);
+      log(`\nRegistry: ${settings.registryHost ?? settings.address ?? '127.0.0.1'}:${settings.registryPort}`);
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { connect, nkeyAuthenticator } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { ensurePlatformSecrets, ensureServiceKey, recordJoinedHost, secretsOf } from './platform-secrets.js';
-import { hostAddress } from './nats-cluster.js';
+import { hostAddress, natsClusterServers } from './nats-cluster.js';
 import type { PlatformSettings } from './platform-settings.js';
 
 /**
@@ -38,17 +38,24 @@ export function prepareJoin(settings: PlatformSettings, cluster: PlatformSetting
 }
 
 /**
- * Waits until the first host's nats-server lets this host's agent in (after a reload, nats-server
- * applies its new users asynchronously). UnavailableError after `timeoutMs`.
+ * Waits until the cluster's nats-server lets this host's agent in (after a reload, nats-server
+ * applies its new users asynchronously): the first host's, or in a NATS cluster any other host's
+ * (the first host's may be the one that is down). UnavailableError after `timeoutMs`.
  */
 export async function waitNatsAdmits(settings: PlatformSettings, cluster: PlatformSettings, timeoutMs: number): Promise<void> {
-  const server = `${hostAddress(cluster)}:${cluster.natsPort}`;
+  const servers =
+    cluster.natsRoutePort === undefined
+      ? [`${hostAddress(cluster)}:${cluster.natsPort}`]
+      : natsClusterServers(cluster.dataRoot)
+          .filter((s) => s.hostId !== settings.hostId)
+          .map((s) => `${s.address}:${s.port}`);
+  const server = servers.join(', ');
   const seed = new TextEncoder().encode(readFileSync(secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), 'utf8').trim());
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     try {
-      const nc = await connect({ servers: `nats://${server}`, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
+      const nc = await connect({ servers: servers.map((s) => `nats://${s}`), authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
       await nc.close();
       return;
     } catch (err) {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
+import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 import { startTestPlatformIn, sweepContainers, type TestPlatform } from './test-platform.js';
@@ -120,19 +120,12 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
 async function natsListening(dataRoot: string): Promise<void> {
   const file = join(dataRoot, 'platform.json');
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (existsSync(file)) {
-      const s = JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings;
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = connect({ host: s.address ?? '127.0.0.1', port: s.natsPort });
-        socket.once('connect', () => (socket.destroy(), resolve(true)));
-        socket.once('error', () => resolve(false));
-      });
-      if (ok) return;
-    }
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`No platform settings in "${dataRoot}" within 60 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`The nats-server of "${dataRoot}" did not listen within 60 s`);
+  const settings = JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings;
+  await waitForPort(settings.natsPort, { host: settings.address ?? '127.0.0.1', timeoutMs: Math.max(deadline - Date.now(), 1_000) });
 }
 
 async function stopHosts(dirs: TempDir[]): Promise<void> {
