@@ -209,7 +209,11 @@ export class EventBus {
       () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
     );
     if (replayOnly && pending === 0) return;
-    const messages = await consumer.consume();
+    // Pulls expiring every 5 s (heartbeats every 2.5 s) instead of nats.js's 30 s: when the server
+    // that held this (ephemeral, unreplicated) consumer dies — one nats-server of a cluster — the
+    // missed heartbeats make nats.js recreate it on a live server within seconds, from the last
+    // event delivered, instead of after a minute of silence.
+    const messages = await consumer.consume({ max_messages: 100, expires: 5_000 });
     const stop = () => void messages.close();
     signal?.addEventListener('abort', stop, { once: true });
     const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;

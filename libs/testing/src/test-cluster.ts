@@ -109,9 +109,12 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
     } catch {
       // the gateway may be down already: the sweeps below still clean up
     }
-    await stopHosts(dirs);
-    await up.stop();
-    network.remove();
+    try {
+      await stopHosts(dirs);
+      await up.stop();
+    } finally {
+      network.remove();
+    }
   };
   return { platform: up, hosts, network, berth: up.berth, stop, [Symbol.asyncDispose]: stop };
 }
