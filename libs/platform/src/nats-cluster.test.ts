@@ -1,8 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@berth/testing';
-import { natsClusterServers, natsUrls, writeMemberNatsConfigs } from './nats-cluster.js';
+import { freeLoopbackPort } from './loopback-ports.js';
+import { natsClusterServers, natsUrls, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { prepareJoin } from './platform-join.js';
 import { secretsOf } from './platform-secrets.js';
 import { checkSettings, resolvePlatformSettings, savePlatformSettings } from './platform-settings.js';
@@ -53,6 +55,46 @@ describe('a NATS cluster of the platform\'s hosts', () => {
     expect(others.sort()).toEqual([`nats://10.99.7.2:${one.natsPort}`, `nats://10.99.7.4:${three.natsPort}`]);
     expect(natsUrls({ ...one, natsRoutePort: undefined })).toBe(`nats://10.99.7.2:${one.natsPort}`);
   });
+
+  it('forms a JetStream cluster of servers that know the route credentials, and refuses a route without them', async () => {
+    await using first = tempDir('berth-nats-first-');
+    await using second = tempDir('berth-nats-second-');
+    await using intruder = tempDir('berth-nats-intruder-');
+    const one = await resolvePlatformSettings({ dataRoot: first.path, registryPort: 0, natsCluster: true });
+    savePlatformSettings(one);
+    const two = await resolvePlatformSettings({ dataRoot: second.path, join: first.path });
+    savePlatformSettings(two);
+    prepareJoin(two, one);
+    writeMemberNatsConfigs(first.path);
+    const servers: ChildProcess[] = [];
+    const logs = new Map<string, string>();
+    const start = (dataRoot: string, config = secretsOf(dataRoot).natsConfig) => {
+      const child = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      logs.set(dataRoot, '');
+      child.stderr!.on('data', (d) => logs.set(dataRoot, logs.get(dataRoot)! + String(d)));
+      servers.push(child);
+    };
+    try {
+      start(first.path);
+      start(second.path);
+      await waitJetStream(one, 20_000); // a metadata leader: the two servers route to each other
+      // A server whose routes carry another password (the intruder's own cluster config).
+      const port = (await freeLoopbackPort()) as number;
+      const forged = readFileSync(secretsOf(second.path).natsConfig, 'utf8')
+        .replaceAll(JSON.parse(readFileSync(join(secretsOf(first.path).dir, 'nats-routes.json'), 'utf8')).password as string, 'not-the-password')
+        .replace(`listen: "127.0.0.1:${two.natsPort}"`, `listen: "127.0.0.1:${port}"`)
+        .replace(`listen: "127.0.0.1:${two.natsRoutePort}"`, `listen: "127.0.0.1:${await freeLoopbackPort()}"`)
+        .replace(join(second.path, 'nats'), join(intruder.path, 'nats'));
+      writeFileSync(join(intruder.path, 'nats.conf'), forged, { mode: 0o600 });
+      start(intruder.path, join(intruder.path, 'nats.conf'));
+      const deadline = Date.now() + 15_000;
+      const refused = /Router connection closed: Authentication Failure/;
+      while (!refused.test(logs.get(first.path)!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(logs.get(first.path)).toMatch(refused);
+    } finally {
+      for (const child of servers) child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('refuses an address that is not IPv4 and a network namespace that does not exist', async () => {
     await using dir = tempDir('berth-nats-bad-');
