@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
+import { until } from './busybox-platform.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
@@ -92,6 +93,13 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
     hosts.push(hostOf(platform!.settings, 'node-1', net1));
     for (const s of settled.slice(1)) hosts.push((s as PromiseFulfilledResult<TestHost>).value);
     for (let i = hosts.length + 1; i <= n; i++) hosts.push(await join(i));
+    // Ready when the gateway counts every host ready (its NodeKeeper has seen each announced).
+    const ready = await until(
+      () => platform!.berth(['node', 'ls', '--format', '{{.Status}}']),
+      (r) => r.stdout.split('\n').filter((l) => l === 'ready').length === n,
+      { timeoutMs: 30_000 },
+    );
+    if (ready.stdout.split('\n').filter((l) => l === 'ready').length !== n) throw new Error(`The gateway does not see ${n} ready nodes: ${ready.stdout}${ready.stderr}`);
   } catch (err) {
     await stopHosts(dirs);
     // A platform that failed to start has cleaned up after itself (startTestPlatformIn).
