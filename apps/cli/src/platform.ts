@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import { LOG_LEVELS, type LogLevel } from '@berth/log';
-import { DEFAULT_DATA_ROOT, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import { DEFAULT_DATA_ROOT, firstHostAddress, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
 import { platformLogs } from './platform-logs.js';
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
@@ -139,7 +139,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
-      log(`Registry: ${settings.registryHost ?? settings.address ?? '127.0.0.1'}:${settings.registryPort}`);
+      log(`Registry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
       return 0;
     }
@@ -153,7 +153,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join(''));
       const settings = await platformSettings(options);
-      log(`\nRegistry: ${settings.registryHost ?? settings.address ?? '127.0.0.1'}:${settings.registryPort}`);
+      log(`\nRegistry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:

@@ -28,7 +28,7 @@ describe('a NATS cluster of the platform\'s hosts', () => {
     // Each host its own client and route ports; the registry stays the first host's.
     expect(two.natsPort).not.toBe(one.natsPort);
     expect(two.natsRoutePort).toBeGreaterThan(0);
-    expect(two).toMatchObject({ registryPort: one.registryPort, registryHost: '10.99.7.2', apiAddress: one.apiAddress });
+    expect(two).toMatchObject({ registryPort: one.registryPort, firstHostAddress: '10.99.7.2', apiAddress: one.apiAddress });
     // The first host's server first, then the joined hosts' (by host id).
     expect(natsClusterServers(first.path).map((s) => s.address)[0]).toBe('10.99.7.2');
     expect(natsClusterServers(first.path).map((s) => s.address).sort()).toEqual(['10.99.7.2', '10.99.7.3', '10.99.7.4']);

@@ -39,6 +39,11 @@ export function hostAddress(settings: PlatformSettings): string {
   return settings.address ?? '127.0.0.1';
 }
 
+/** The first host's address (the registry's; the nats-server's without a NATS cluster), seen from this host. */
+export function firstHostAddress(settings: PlatformSettings): string {
+  return settings.cluster !== undefined ? (settings.firstHostAddress ?? '127.0.0.1') : hostAddress(settings);
+}
+
 /** The data root of the cluster's first host (a host's own, when it is the first). */
 export function firstDataRoot(settings: PlatformSettings): string {
   return settings.cluster ?? settings.dataRoot;
@@ -64,7 +69,7 @@ export function natsClusterServers(first: string): NatsServerEntry[] {
 export function natsUrls(settings: PlatformSettings): string {
   if (settings.natsRoutePort === undefined) {
     // One nats-server: the first host's (a joined host reaches it at the first host's address).
-    return `nats://${settings.cluster !== undefined ? (settings.registryHost ?? '127.0.0.1') : hostAddress(settings)}:${settings.natsPort}`;
+    return `nats://${firstHostAddress(settings)}:${settings.natsPort}`;
   }
   const own = `nats://${hostAddress(settings)}:${settings.natsPort}`;
   const others = natsClusterServers(firstDataRoot(settings))

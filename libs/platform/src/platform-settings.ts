@@ -99,8 +99,8 @@ export interface PlatformSettings {
   netns?: string;
   /** The route port of this host's nats-server when it is one of a NATS cluster (nats-cluster.ts). */
   natsRoutePort?: number;
-  /** Where the cluster's registry is reached (the first host's address), for a host that joined; unset: 127.0.0.1. */
-  registryHost?: string;
+  /** For a host that joined: the first host's address (its registry; its nats-server without a NATS cluster); unset: 127.0.0.1. */
+  firstHostAddress?: string;
 }
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
@@ -151,7 +151,7 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     ...((options.labels ?? saved.labels) ? { labels: options.labels ?? saved.labels } : {}),
     ...(address !== undefined ? { address } : {}),
     ...(netns !== undefined ? { netns } : {}),
-    ...(first.address !== undefined ? { registryHost: first.address } : {}),
+    ...(first.address !== undefined ? { firstHostAddress: first.address } : {}),
   };
   return settings;
 }

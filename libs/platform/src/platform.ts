@@ -8,7 +8,7 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
-import { firstDataRoot, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
+import { firstDataRoot, firstHostAddress, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
@@ -66,7 +66,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
     ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
   ];
-  const registryAddress = `${settings.cluster !== undefined ? (settings.registryHost ?? '127.0.0.1') : hostAddress(settings)}:${settings.registryPort}`;
+  const registryAddress = `${firstHostAddress(settings)}:${settings.registryPort}`;
   const loaded = loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
