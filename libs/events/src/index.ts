@@ -11,3 +11,4 @@ export * from './nats-connect.js';
 export * from './deadline.js';
 export * from './compose-projects.js';
 export * from './cluster-store.js';
+export * from './overlay-endpoint-bucket.js';
