@@ -27,6 +27,9 @@ const { values } = parseArgs({
     // This host's name and labels in the cluster (`berth node ls`, placement constraints).
     'node-name': { type: 'string' },
     label: { type: 'string', multiple: true, default: [] },
+    // The address other hosts reach this one at, for overlay networks' VXLAN (also
+    // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
+    'underlay-address': { type: 'string' },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -74,6 +77,7 @@ const agent = await Agent.open(
     platformRegistry,
     nodeName: values['node-name'],
     labels: nodeLabels(values.label!),
+    underlayAddress: values['underlay-address'] || process.env.BERTH_UNDERLAY_ADDRESS || undefined,
     log,
   },
   nc,
