@@ -1,19 +1,20 @@
 /**
  * bench/cluster: placement throughput (containers created and started per second, `--containers`
  * at a time, placed by the gateway) on a cluster of 3 hosts vs 1 host, and the time to recover a
- * lost host's restart-policy container (its agent and containers killed → running on another host).
+ * lost host's restart-policy container (its agent and containers killed → running on another host),
+ * and container↔container TCP throughput on an overlay network, same host vs across hosts (VXLAN).
  * Clusters are started by the bench (startTestCluster: random ports, temporary data roots).
  *
- *   npx tsx bench/cluster.ts [--containers 12] [--json]
- *
- * Cross-host container↔container throughput is not measured: there is no overlay network yet
- * (docs/dev/cluster.md, "Not built yet").
+ *   npx tsx bench/cluster.ts [--containers 12] [--mb 256] [--json]
  */
 import { parseArgs } from 'node:util';
 import { startTestCluster, type TestCluster } from '@berth/testing';
 
-const { values } = parseArgs({ options: { containers: { type: 'string', default: '12' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { containers: { type: 'string', default: '12' }, mb: { type: 'string', default: '256' }, json: { type: 'boolean', default: false } },
+});
 const n = Number(values.containers);
+const mb = Number(values.mb);
 
 async function placement(cluster: TestCluster): Promise<{ seconds: number; perSecond: number; nodes: Record<string, number> }> {
   const started = process.hrtime.bigint();
@@ -26,6 +27,48 @@ async function placement(cluster: TestCluster): Promise<{ seconds: number; perSe
   for (const node of ps.stdout.trim().split('\n')) nodes[node] = (nodes[node] ?? 0) + 1;
   await cluster.berth(['rm', '-f', ...Array.from({ length: n }, (_, i) => `bench-${i}`)], { timeoutMs: 300_000 });
   return { seconds, perSecond: n / seconds, nodes };
+}
+
+/**
+ * TCP throughput between containers of one overlay network: a sink on node-1 (busybox `nc -l`,
+ * output discarded) and a sender on node-1 (same host: through the bridge) and on node-2 (across
+ * hosts: VXLAN over the hosts' link), each sending `mb` MiB of zeros (`dd | nc`) three times; the
+ * median rate. MiB/s per path.
+ */
+async function throughput(cluster: TestCluster): Promise<{ sameHost: number; crossHost: number; mtu: string }> {
+  const berth = (args: string[]) => cluster.berth(args, { timeoutMs: 300_000 });
+  const must = async (args: string[]) => {
+    const r = await berth(args);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  await must(['network', 'create', '-d', 'overlay', 'bench-ov']);
+  try {
+    await must(['run', '-d', '--name', 'bench-sink', '--network', 'bench-ov', '--node', 'node-1', 'busybox', 'sh', '-c', 'while true; do nc -l -p 5001 > /dev/null; done']);
+    await must(['run', '-d', '--name', 'bench-near', '--network', 'bench-ov', '--node', 'node-1', 'busybox', 'sleep', '600']);
+    await must(['run', '-d', '--name', 'bench-far', '--network', 'bench-ov', '--node', 'node-2', 'busybox', 'sleep', '600']);
+    const rate = async (sender: string): Promise<number> => {
+      const runs: number[] = [];
+      for (let attempt = 0; runs.length < 3 && attempt < 20; attempt++) {
+        // Timed inside the sender by /proc/uptime (10 ms steps) around `dd | nc`, which ends when
+        // the sink has read everything and closed; a refused connect (the sink between two
+        // listens) fails the pipe (pipefail), and that run is not counted.
+        const script = `set -o pipefail; a=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero bs=1M count=${mb} 2>/dev/null | nc bench-sink 5001 && b=$(cut -d' ' -f1 /proc/uptime) && echo "$a $b"`;
+        const r = await berth(['exec', sender, 'sh', '-c', script]);
+        const [a, b] = r.stdout.trim().split(' ').map(Number);
+        if (r.code === 0 && a !== undefined && b !== undefined && b > a) runs.push(mb / (b - a));
+      }
+      if (runs.length < 3) throw new Error(`${sender}: fewer than 3 complete transfers to bench-sink`);
+      return runs.sort((a, b) => a - b)[1]!;
+    };
+    const sameHost = await rate('bench-near');
+    const crossHost = await rate('bench-far');
+    const mtu = await must(['exec', 'bench-far', 'cat', '/sys/class/net/eth0/mtu']);
+    return { sameHost, crossHost, mtu };
+  } finally {
+    await berth(['rm', '-f', 'bench-sink', 'bench-near', 'bench-far']);
+    await berth(['network', 'rm', 'bench-ov']);
+  }
 }
 
 async function recovery(cluster: TestCluster): Promise<number> {
@@ -48,6 +91,7 @@ for (const hosts of [1, 3]) {
     const boot = await cluster.berth(['image', 'bootstrap', 'busybox'], { env: { BERTH_NODE: 'node-1' } });
     if (boot.code !== 0) throw new Error(boot.stderr);
     results[`placement${hosts}`] = await placement(cluster);
+    if (hosts === 3) results.throughput = await throughput(cluster);
     if (hosts === 3) results.recoveryMs = await recovery(cluster);
   } finally {
     await cluster.stop();
@@ -58,5 +102,7 @@ else {
   const p1 = results.placement1 as { perSecond: number; seconds: number };
   const p3 = results.placement3 as { perSecond: number; seconds: number; nodes: Record<string, number> };
   console.log(`placement, ${n} containers at once: 1 host ${p1.perSecond.toFixed(2)}/s (${p1.seconds.toFixed(1)} s), 3 hosts ${p3.perSecond.toFixed(2)}/s (${p3.seconds.toFixed(1)} s) spread ${JSON.stringify(p3.nodes)}`);
+  const t = results.throughput as { sameHost: number; crossHost: number; mtu: string };
+  console.log(`container↔container TCP on an overlay network (${mb} MiB, median of 3): same host ${t.sameHost.toFixed(0)} MiB/s, across hosts (VXLAN, MTU ${t.mtu}) ${t.crossHost.toFixed(0)} MiB/s`);
   console.log(`a lost host's restart-policy container running elsewhere after ${results.recoveryMs} ms`);
 }
