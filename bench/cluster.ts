@@ -7,6 +7,8 @@
  *
  *   npx tsx bench/cluster.ts [--containers 12] [--mb 256] [--json]
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startTestCluster, type TestCluster } from '@berth/testing';
 
@@ -30,44 +32,54 @@ async function placement(cluster: TestCluster): Promise<{ seconds: number; perSe
 }
 
 /**
- * TCP throughput between containers of one overlay network: a sink on node-1 (busybox `nc -l`,
- * output discarded) and a sender on node-1 (same host: through the bridge) and on node-2 (across
- * hosts: VXLAN over the hosts' link), each sending `mb` MiB of zeros (`dd | nc`) three times; the
- * median rate. MiB/s per path.
+ * TCP throughput between containers of one overlay network: a sink on node-1, and a sender on
+ * node-1 (same host: veth → bridge → veth) and one on node-2 (across hosts: veth → bridge → VXLAN
+ * over the hosts' link → bridge → veth), each sending `mb` MiB three times; the median rate,
+ * MiB/s, timed at the sink from the first byte to the end. The two ends are small Node programs run
+ * in the containers' network namespaces (`nsenter --net=/proc/<pid>/ns/net`): busybox's nc copies
+ * through a few-KiB buffer and would measure itself (about 70 MiB/s here even on loopback).
  */
 async function throughput(cluster: TestCluster): Promise<{ sameHost: number; crossHost: number; mtu: string }> {
-  const berth = (args: string[]) => cluster.berth(args, { timeoutMs: 300_000 });
   const must = async (args: string[]) => {
-    const r = await berth(args);
+    const r = await cluster.berth(args, { timeoutMs: 300_000 });
     if (r.code !== 0) throw new Error(`berth ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout.trim();
   };
+  const netnsOf = async (name: string) => `--net=/proc/${await must(['inspect', '--format', '{{.State.Pid}}', name])}/ns/net`;
   await must(['network', 'create', '-d', 'overlay', 'bench-ov']);
   try {
-    await must(['run', '-d', '--name', 'bench-sink', '--network', 'bench-ov', '--node', 'node-1', 'busybox', 'sh', '-c', 'while true; do nc -l -p 5001 > /dev/null; done']);
-    await must(['run', '-d', '--name', 'bench-near', '--network', 'bench-ov', '--node', 'node-1', 'busybox', 'sleep', '600']);
-    await must(['run', '-d', '--name', 'bench-far', '--network', 'bench-ov', '--node', 'node-2', 'busybox', 'sleep', '600']);
-    const rate = async (sender: string): Promise<number> => {
-      const runs: number[] = [];
-      for (let attempt = 0; runs.length < 3 && attempt < 20; attempt++) {
-        // Timed inside the sender by /proc/uptime (10 ms steps) around `dd | nc`, which ends when
-        // the sink has read everything and closed; a refused connect (the sink between two
-        // listens) fails the pipe (pipefail), and that run is not counted.
-        const script = `set -o pipefail; a=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero bs=1M count=${mb} 2>/dev/null | nc bench-sink 5001 && b=$(cut -d' ' -f1 /proc/uptime) && echo "$a $b"`;
-        const r = await berth(['exec', sender, 'sh', '-c', script]);
-        const [a, b] = r.stdout.trim().split(' ').map(Number);
-        if (r.code === 0 && a !== undefined && b !== undefined && b > a) runs.push(mb / (b - a));
-      }
-      if (runs.length < 3) throw new Error(`${sender}: fewer than 3 complete transfers to bench-sink`);
-      return runs.sort((a, b) => a - b)[1]!;
-    };
-    const sameHost = await rate('bench-near');
-    const crossHost = await rate('bench-far');
-    const mtu = await must(['exec', 'bench-far', 'cat', '/sys/class/net/eth0/mtu']);
-    return { sameHost, crossHost, mtu };
+    for (const [name, node] of [['bench-sink', 'node-1'], ['bench-near', 'node-1'], ['bench-far', 'node-2']]) {
+      await must(['run', '-d', '--name', name!, '--network', 'bench-ov', '--node', node!, 'busybox', 'sleep', '600']);
+    }
+    const sinkIp = await must(['inspect', '--format', '{{(index .NetworkSettings.Networks "bench-ov").IPAddress}}', 'bench-sink']);
+    // One line per connection: MiB/s from its first byte to its end.
+    const sinkJs = `require('net').createServer((s) => { let n = 0, t0 = 0; s.on('data', (d) => { if (!t0) t0 = performance.now(); n += d.length }); s.on('end', () => { console.log(n / 1048576 / ((performance.now() - t0) / 1000)); s.end() }) }).listen(5001, '${sinkIp}', () => console.log('ready'))`;
+    const sink = spawn('nsenter', [await netnsOf('bench-sink'), process.execPath, '-e', sinkJs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: sink.stdout! });
+    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    try {
+      if ((await next()) !== 'ready') throw new Error('the sink did not start');
+      const rate = async (sender: string): Promise<number> => {
+        const senderJs = `const s = require('net').connect(5001, '${sinkIp}'); const buf = Buffer.alloc(1048576); let left = ${mb}; const pump = () => { while (left > 0) { left--; if (!s.write(buf)) return s.once('drain', pump) } s.end() }; s.on('connect', pump); s.on('close', () => process.exit(0)); s.on('error', (e) => { console.error(e.message); process.exit(1) })`;
+        const runs: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const done = next();
+          const r = spawnSync('nsenter', [await netnsOf(sender), process.execPath, '-e', senderJs], { encoding: 'utf8', timeout: 120_000 });
+          if (r.status !== 0) throw new Error(`${sender}: ${r.stderr}`);
+          runs.push(Number(await done));
+        }
+        return runs.sort((a, b) => a - b)[1]!;
+      };
+      const sameHost = await rate('bench-near');
+      const crossHost = await rate('bench-far');
+      const mtu = await must(['exec', 'bench-far', 'cat', '/sys/class/net/eth0/mtu']);
+      return { sameHost, crossHost, mtu };
+    } finally {
+      sink.kill();
+    }
   } finally {
-    await berth(['rm', '-f', 'bench-sink', 'bench-near', 'bench-far']);
-    await berth(['network', 'rm', 'bench-ov']);
+    await cluster.berth(['rm', '-f', 'bench-sink', 'bench-near', 'bench-far'], { timeoutMs: 300_000 });
+    await cluster.berth(['network', 'rm', 'bench-ov']);
   }
 }
 
