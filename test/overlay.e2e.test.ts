@@ -64,7 +64,11 @@ describe('an overlay network on one host', () => {
     expect((await httpGet(Number(port))).trim().split('\n').pop()).toBe('hello-overlay');
   }, 60_000);
 
-  it('is removed with its vxlan device and bridge, and its VNI is free again', async () => {
+  it('is removed with its vxlan device and bridge once unused, and its VNI is free again', async () => {
+    const busy = await p.berth(['network', 'rm', 'ov1']);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toContain(`error while removing network: network ov1 id ${id} has active endpoints (ovweb on `);
+    expect(link(`vx-${id.slice(0, 12)}`)).toBeDefined();
     expect((await p.berth(['rm', '-f', 'ovweb'])).code).toBe(0);
     const rm = await p.berth(['network', 'rm', 'ov1']);
     expect(rm.code, rm.stderr).toBe(0);

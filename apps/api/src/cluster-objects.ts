@@ -109,6 +109,9 @@ export function clusterNetworksService(router: ClusterRouter, overlay?: OverlayN
     }),
     remove: handleUnary(async (request: { id: string }, call) => {
       const holders = await router.locate(NetworksService.inspect, { id: request.id }, call.metadata);
+      // An overlay network is one network: refused while a container on any host uses it, before
+      // any host removes its part.
+      await overlay?.checkUnused(holders);
       await Promise.all(holders.map((h) => router.call(h.host, NetworksService.remove, request, { timeoutMs: 60_000 })));
       await overlay?.forget(request.id);
       return {};

@@ -46,6 +46,26 @@ export class OverlayNetworkKeeper {
     return { id, warning: '' };
   }
 
+  /**
+   * Before `network rm`: ConflictError (Docker's message) when the network is an overlay network
+   * that a running container on any of `holders` uses. `holders`: each host's Inspect answer.
+   */
+  async checkUnused(holders: Array<{ host: AgentAnnouncement; result?: unknown }>): Promise<void> {
+    const users: string[] = [];
+    let network: { Name?: string; Id?: string; Driver?: string } | undefined;
+    for (const h of holders) {
+      const json = (h.result as { json?: string } | undefined)?.json;
+      if (!json) continue;
+      const n = JSON.parse(json) as { Name?: string; Id?: string; Driver?: string; Containers?: Record<string, { Name?: string }> };
+      if (n.Driver !== 'overlay') return;
+      network = n;
+      users.push(...Object.values(n.Containers ?? {}).map((c) => `${c.Name ?? '?'} on ${h.host.hostname}`));
+    }
+    if (network && users.length > 0) {
+      throw new ConflictError(`error while removing network: network ${network.Name} id ${network.Id} has active endpoints (${users.join(', ')})`);
+    }
+  }
+
   /** Forgets the overlay network `idOrName` (after `network rm` took it off the hosts). */
   async forget(idOrName: string): Promise<void> {
     for (const r of await this.store.overlayNetworks()) {

@@ -67,8 +67,8 @@ export class NetworkManager {
     await manager.serial(async () => {
       await manager.networks.setUp();
       await manager.nat.apply({ force: true });
-      // Without NATS the overlay networks reach this host's containers only; the agent still serves.
-      await manager.overlay.watch().catch((err) => manager.ctx.log.warn({ err }, 'Cannot follow the cluster’s overlay endpoints'));
+      // In the background: without NATS the agent still serves (overlay networks then reach only its containers).
+      manager.overlay.startWatching();
     });
     return manager;
   }

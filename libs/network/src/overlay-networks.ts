@@ -68,6 +68,8 @@ export class OverlayNetworks {
   private view: OverlayView = { hosts: [], endpoints: [] };
   private stopWatching?: () => Promise<void>;
   private syncing: Promise<void> = Promise.resolve();
+  private watching?: Promise<void>;
+  private closed = false;
 
   constructor(
     private readonly ctx: NetworkContext,
@@ -138,7 +140,14 @@ export class OverlayNetworks {
    */
   async claim(n: NetworkRecord, used: ReadonlySet<string>, o: { requested?: string; describe: (ip: string) => Pick<OverlayEndpoint, 'mac' | 'containerId' | 'containerName' | 'aliases'> }): Promise<string> {
     const taken = new Set([...used, ...this.view.endpoints.filter((e) => e.networkId === n.Id).map((e) => e.ip)]);
-    const directory = this.o.directory;
+    const inner = this.o.directory;
+    // The index unreachable (NATS away): no address can be known free on every host.
+    const directory = inner && {
+      claim: (e: OverlayEndpoint) =>
+        inner.claim(e).catch((err: unknown) => {
+          throw new UnavailableError(`Cannot claim an address on overlay network "${n.Name}": the cluster's endpoint index does not answer`, { cause: err });
+        }),
+    };
     if (o.requested) {
       // The index may not have told this host about a remote holder yet: only the claim decides.
       const ip = allocateAddress(n.IPAM.Config[0]!, used, o.requested);
@@ -171,12 +180,14 @@ export class OverlayNetworks {
    */
   async watch(): Promise<void> {
     const directory = this.o.directory;
-    if (!directory || this.stopWatching) return;
+    if (!directory || this.stopWatching || this.closed) return;
     const underlay = await this.findUnderlay();
-    this.stopWatching = await directory.watch({ hostId: this.o.hostId ?? '', host: underlay.address }, (view) => {
+    const stop = await directory.watch({ hostId: this.o.hostId ?? '', host: underlay.address }, (view) => {
       this.view = view;
       this.syncing = this.syncing.then(() => this.syncAll());
     });
+    if (this.closed) return void (await stop());
+    this.stopWatching = stop;
     for (const n of this.ctx.store.networks().filter((x) => x.Driver === 'overlay')) {
       for (const e of this.ctx.store.endpoints({ networkId: n.Id }).filter((x) => x.IPAddress)) {
         const published = await directory.claim(await this.endpoint(n, e.IPAddress, { mac: e.MacAddress, containerId: e.ContainerID, containerName: e.ContainerName, aliases: e.Aliases }));
@@ -185,8 +196,23 @@ export class OverlayNetworks {
     }
   }
 
+  /**
+   * `watch` in the background, again every 5 s while it fails (NATS away at the agent's start):
+   * the agent serves meanwhile, its overlay networks reaching only its own containers.
+   */
+  startWatching(): void {
+    const attempt = () =>
+      this.watch().catch((err) => {
+        this.ctx.log.warn({ err }, 'Cannot follow the cluster’s overlay endpoints: trying again in 5 s');
+        if (!this.closed) setTimeout(attempt, 5_000).unref();
+      });
+    this.watching = attempt();
+  }
+
   /** Stops following the index (at close). */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.watching;
     const stop = this.stopWatching;
     this.stopWatching = undefined;
     await stop?.();
