@@ -6,6 +6,7 @@
  * the hosts' namespaces; a published port answers on the address of the host that runs the
  * container; a stopped container drops out of the others' DNS. One cluster per file.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -108,4 +109,19 @@ describe('a compose project spread over three hosts', () => {
     expect((await berth(['start', `${project}-api-1`])).code).toBe(0);
     expect(await fetchFrom(`${project}-client-1`, 'api')).toBe('hello-from-api');
   }, 120_000);
+
+  it('takes a dead host out of the others’ forwarding entries within the index TTL', async () => {
+    // Each test host's network namespace and address (TestHost.netns/.address, test hosts in network namespaces).
+    const [, host2, host3] = cluster.hosts as Array<{ netns?: string; address?: string; kill(): void }>;
+    expect(host3!.netns, 'test hosts need their own network namespaces').toBeTruthy();
+    const id = (await berth(['network', 'inspect', '--format', '{{.Id}}', `${project}_default`])).stdout.trim();
+    const fdb = async () => execFileSync('bridge', ['-n', host3!.netns!, 'fdb', 'show', 'dev', `vx-${id.slice(0, 12)}`], { encoding: 'utf8' });
+    expect(await fdb()).toContain(`dst ${host2!.address} self permanent`);
+    const killed = Date.now();
+    host2!.kill();
+    const after = await until(fdb, (entries) => !entries.includes(`dst ${host2!.address} `), { timeoutMs: 30_000 });
+    expect(after).not.toContain(`dst ${host2!.address} `);
+    // The bucket's TTL is 15 s; each watcher looks every second.
+    expect(Date.now() - killed).toBeLessThan(20_000);
+  }, 60_000);
 });
