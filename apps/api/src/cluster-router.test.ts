@@ -21,7 +21,7 @@ const clients = new Map<string, grpc.Client>();
 let router: ClusterRouter;
 
 function summary(id: string, name: string, created: number): ContainerSummary {
-  return { id, names: [`/${name}`], image: 'busybox', imageId: '', command: '', created, state: 'running', status: 'Up', labels: {}, sizeRw: 0, sizeRootFs: 0, mounts: [], ports: [], networks: [] };
+  return { id, names: [`/${name}`], image: 'busybox', imageId: '', command: '', created, state: 'running', status: 'Up', labels: {}, sizeRw: 0, sizeRootFs: 0, reservedMemory: 0, reservedNanoCpus: 0, mounts: [], ports: [], networks: [] };
 }
 
 async function agent(name: string, containers: ContainerSummary[], o: { hung?: boolean } = {}): Promise<AgentAnnouncement> {

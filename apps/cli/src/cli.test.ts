@@ -44,6 +44,8 @@ const summary: ContainerSummary = {
   labels: {},
   sizeRw: 0,
   sizeRootFs: 0,
+  reservedMemory: 0,
+  reservedNanoCpus: 0,
   mounts: [],
   ports: [],
   networks: [],

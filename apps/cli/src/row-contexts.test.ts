@@ -18,6 +18,8 @@ const container: ContainerSummary = {
   labels: { tier: 'web', app: 'x' },
   sizeRw: 0,
   sizeRootFs: 0,
+  reservedMemory: 0,
+  reservedNanoCpus: 0,
   mounts: [],
   ports: [],
   networks: [],

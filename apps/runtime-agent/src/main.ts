@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'log-level': { type: 'string' },
     // This host's name and labels in the cluster (`berth node ls`, placement constraints).
     'node-name': { type: 'string' },
+    'node-role': { type: 'string' },
     label: { type: 'string', multiple: true, default: [] },
     // The address other hosts reach this one at, for overlay networks' VXLAN (also
     // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
@@ -53,6 +54,11 @@ function nodeLabels(pairs: string[]): Record<string, string> {
   return labels;
 }
 
+if (values['node-role'] !== undefined && values['node-role'] !== 'manager' && values['node-role'] !== 'worker') {
+  console.error(`Invalid --node-role "${values['node-role']}": expected manager or worker`);
+  process.exit(2);
+}
+
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
@@ -76,6 +82,7 @@ const agent = await Agent.open(
     ],
     platformRegistry,
     nodeName: values['node-name'],
+    nodeRole: values['node-role'],
     labels: nodeLabels(values.label!),
     underlayAddress: values['underlay-address'] || process.env.BERTH_UNDERLAY_ADDRESS || undefined,
     log,
