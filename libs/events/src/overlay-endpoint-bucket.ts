@@ -187,6 +187,7 @@ export class OverlayEndpointBucket {
       this.options.onError?.(err);
       return;
     }
+    let failed = false;
     for (const [key, mine] of [...this.owned]) {
       try {
         mine.revision = key.startsWith('host.') ? await kv.put(key, mine.value) : await kv.update(key, mine.value, mine.revision);
@@ -195,10 +196,19 @@ export class OverlayEndpointBucket {
         try {
           mine.revision = await kv.create(key, mine.value);
         } catch {
-          this.owned.delete(key);
+          failed = true;
           this.options.onError?.(err);
+          // Taken by another container meanwhile: not ours any more. NATS away: kept, tried again.
+          const holder = await kv.get(key).catch(() => null);
+          if (holder && holder.operation === 'PUT' && holder.value.length > 0 && !sameBytes(holder.value, mine.value)) this.owned.delete(key);
         }
       }
     }
+    // A restarted nats-server may have lost the bucket (it is in memory): look it up (or create it) again next time.
+    if (failed) this.kv = undefined;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
