@@ -15,7 +15,7 @@ beforeAll(async () => (p = await startBusyboxPlatform()), 180_000);
 
 afterAll(async () => {
   await p?.berth(['rm', '-f', ...ids]).catch(() => {}); // removed by a test already, or the platform is down: stop() sweeps
-  await p?.berth(['network', 'rm', 'ov1']).catch(() => {}); // the same
+  await p?.berth(['network', 'rm', 'ov1', 'ov2']).catch(() => {}); // the same
   await p?.stop();
 });
 
@@ -77,5 +77,11 @@ describe('an overlay network on one host', () => {
     const again = await p.berth(['network', 'create', '-d', 'overlay', '--subnet', '10.215.0.0/24', 'ov1']);
     expect(again.code, again.stderr).toBe(0);
     expect((await p.berth(['network', 'inspect', '--format', '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}', 'ov1'])).stdout.trim()).toBe('4096');
+    // Without --subnet: a free /24 of 10.0.0.0/16, and the next VNI.
+    const pooled = await p.berth(['network', 'create', '-d', 'overlay', 'ov2']);
+    expect(pooled.code, pooled.stderr).toBe(0);
+    const ov2 = await p.berth(['network', 'inspect', '--format', '{{(index .IPAM.Config 0).Subnet}} {{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}', 'ov2']);
+    expect(ov2.stdout.trim()).toMatch(/^10\.0\.\d+\.0\/24 4097$/);
+    expect((await p.berth(['network', 'rm', 'ov2'])).code).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, errorKindOf, UnavailableError } from '@berth/errors';
-import type { ClusterStore, OverlayNetworkRecord } from '@berth/events';
-import { defaultVxlanPort, freeOverlaySubnet, nextVni, vxlanIdOption, vxlanPortOption } from '@berth/network';
+import { defaultVxlanPort, nextVni, vxlanIdOption, vxlanPortOption, type ClusterStore, type OverlayNetworkRecord } from '@berth/events';
 import { CreateNetworkRequest, NetworksService, type AgentAnnouncement, type CreateNetworkResponse, type ListNetworksResponse } from '@berth/proto';
 import { answered, type ClusterRouter } from './cluster-router.js';
 import type { Logger } from '@berth/log';
@@ -12,7 +11,8 @@ import type { Logger } from '@berth/log';
  * (libs/network overlay-networks.ts):
  *
  *   id      64 hex, new
- *   subnet  the one asked for, else the first /24 of 10.0.0.0/16 that no network of any live host uses
+ *   subnet  the one asked for, else the one the first host chooses (the first /24 of 10.0.0.0/16
+ *           free among its networks and routes)
  *   VNI     the lowest from 4096 that no overlay network holds, claimed in KV `cluster`
  *           (`overlay-network.<vni>`, create-if-absent, so two gateways never hand out one twice)
  *
@@ -32,16 +32,30 @@ export class OverlayNetworkKeeper {
     const hosts = await this.router.live();
     if (hosts.length === 0) throw new UnavailableError('no runtime agent is running');
     const lists = answered(await this.router.fanOut<ListNetworksResponse>(NetworksService.list, { filters: [] }));
-    const networks = lists.flatMap((l) => l.networks);
-    if (networks.some((n) => n.name === request.name)) throw new ConflictError(`network with name ${request.name} already exists`);
-    const subnet = request.subnet || freeOverlaySubnet(networks.map((n) => n.subnet).filter(Boolean));
+    if (lists.some((l) => l.networks.some((n) => n.name === request.name))) throw new ConflictError(`network with name ${request.name} already exists`);
     const id = randomBytes(32).toString('hex');
-    const { vni, record } = await this.claimVni(id, request.name, subnet, request);
-    const answers = await this.router.fanOut<CreateNetworkResponse>(NetworksService.create, record.request, { hosts, timeoutMs: 60_000 });
+    const claimed = await this.claimVni(id, request);
+    // The first host chooses the subnet when none is asked for (the first free /24 of 10.0.0.0/16
+    // among its networks and routes: overlay networks are the same on every host); the others get it.
+    const [first, ...rest] = hosts as [AgentAnnouncement, ...AgentAnnouncement[]];
+    try {
+      await this.router.call(first, NetworksService.create, claimed.request, { timeoutMs: 60_000 });
+    } catch (err) {
+      await this.undo([], id, claimed.vni);
+      throw err;
+    }
+    let full = claimed.request;
+    if (!full.subnet) {
+      const inspect = await this.router.call<{ json: string }>(first, NetworksService.inspect, { id });
+      const subnet = (JSON.parse(inspect.json) as { IPAM?: { Config?: Array<{ Subnet?: string }> } }).IPAM?.Config?.[0]?.Subnet ?? '';
+      full = { ...full, subnet };
+      await this.store.putOverlayNetwork({ ...claimed.record, subnet, request: encode(full) });
+    }
+    const answers = await this.router.fanOut<CreateNetworkResponse>(NetworksService.create, full, { hosts: rest, timeoutMs: 60_000 });
     const failed = answers.find((a) => a.error !== undefined && errorKindOf(a.error) !== 'unavailable');
-    if (failed || answers.every((a) => a.error !== undefined)) {
-      await this.undo(answers.filter((a) => a.error === undefined).map((a) => a.host), id, vni);
-      throw failed?.error ?? answers[0]!.error;
+    if (failed) {
+      await this.undo([first, ...answers.filter((a) => a.error === undefined).map((a) => a.host)], id, claimed.vni);
+      throw failed.error;
     }
     return { id, warning: '' };
   }
@@ -91,22 +105,22 @@ export class OverlayNetworkKeeper {
     }
   }
 
-  private async claimVni(id: string, name: string, subnet: string, request: CreateNetworkRequest): Promise<{ vni: number; record: Omit<OverlayNetworkRecord, 'request'> & { request: CreateNetworkRequest } }> {
+  /** The lowest free VXLAN id, claimed in KV (another gateway's concurrent create takes the next one). */
+  private async claimVni(id: string, request: CreateNetworkRequest): Promise<{ vni: number; request: CreateNetworkRequest; record: OverlayNetworkRecord }> {
     const taken = new Set((await this.store.overlayNetworks()).map((r) => r.vni));
     for (let attempt = 0; attempt < 16; attempt++) {
       const vni = nextVni(taken);
       const full: CreateNetworkRequest = {
         ...request,
         id,
-        subnet,
         driver: 'overlay',
         options: { ...request.options, [vxlanIdOption]: String(vni), [vxlanPortOption]: request.options[vxlanPortOption] ?? String(defaultVxlanPort) },
       };
-      const record = { id, name, vni, subnet, request: Buffer.from(CreateNetworkRequest.encode(full).finish()).toString('base64'), createdAt: Date.now() };
-      if (await this.store.claimOverlayNetwork(record)) return { vni, record: { ...record, request: full } };
+      const record = { id, name: request.name, vni, subnet: request.subnet, request: encode(full), createdAt: Date.now() };
+      if (await this.store.claimOverlayNetwork(record)) return { vni, request: full, record };
       taken.add(vni); // another gateway took it meanwhile
     }
-    throw new ConflictError(`Cannot create overlay network "${name}": 16 VXLAN ids in a row were taken meanwhile`);
+    throw new ConflictError(`Cannot create overlay network "${request.name}": 16 VXLAN ids in a row were taken meanwhile`);
   }
 
   private async undo(hosts: AgentAnnouncement[], id: string, vni: number): Promise<void> {
@@ -122,4 +136,8 @@ export class OverlayNetworkKeeper {
 /** Whether a create asks for an overlay network. */
 export function isOverlayCreate(request: unknown): request is CreateNetworkRequest {
   return (request as { driver?: string } | undefined)?.driver === 'overlay';
+}
+
+function encode(request: CreateNetworkRequest): string {
+  return Buffer.from(CreateNetworkRequest.encode(request).finish()).toString('base64');
 }

@@ -133,6 +133,10 @@ export class ClusterStore {
     }
   }
 
+  putOverlayNetwork(record: OverlayNetworkRecord): Promise<void> {
+    return this.put(overlayKey(record.vni), record);
+  }
+
   async deleteOverlayNetwork(vni: number): Promise<void> {
     await (await this.bucket()).purge(overlayKey(vni));
   }

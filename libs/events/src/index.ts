@@ -12,3 +12,4 @@ export * from './deadline.js';
 export * from './compose-projects.js';
 export * from './cluster-store.js';
 export * from './overlay-endpoint-bucket.js';
+export * from './overlay-options.js';

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '@berth/errors';
+import { defaultVxlanPort, maxVni, vxlanIdOption, vxlanPortOption } from '@berth/events';
 import { mustExec } from './host-exec.js';
 import { deleteLink, ensureBridge } from './host-links.js';
-import { defaultVxlanPort, ensureVxlan, syncVxlanPeers, vxlanOverhead, type RemotePeer, type Underlay } from './vxlan-links.js';
+import { ensureVxlan, syncVxlanPeers, vxlanOverhead, type RemotePeer, type Underlay } from './vxlan-links.js';
 
 /**
  * Docker's overlay driver, the kernel's way (libnetwork drivers/overlay): one subnet shared by
@@ -32,16 +33,10 @@ export interface OverlaySettings {
   port: number;
 }
 
-/** Docker's option key of the VNI, kept in the network's Options as Docker shows it. */
-export const vxlanIdOption = 'com.docker.network.driver.overlay.vxlanid_list';
-/** Berth's option key of the VXLAN UDP port (Docker's swarm-wide `--data-path-port`). */
-export const vxlanPortOption = 'berth.overlay.vxlan_port';
+export { firstVni, nextVni, vxlanIdOption, vxlanPortOption } from '@berth/events';
 /** The MTU option Docker's drivers take (`-o com.docker.network.driver.mtu=1400`). */
 export const mtuOption = 'com.docker.network.driver.mtu';
 
-/** The first VNI Docker's overlay allocator hands out. */
-export const firstVni = 4096;
-const maxVni = (1 << 24) - 1;
 
 /** The VNI and port of an overlay network's options. InvalidArgumentError naming the option when malformed. */
 export function overlaySettings(options: Record<string, string>): OverlaySettings {
@@ -56,12 +51,6 @@ export function overlaySettings(options: Record<string, string>): OverlaySetting
   return { vni, port };
 }
 
-/** The lowest VNI from `firstVni` that `taken` does not hold. */
-export function nextVni(taken: Iterable<number>): number {
-  const used = new Set(taken);
-  for (let vni = firstVni; vni <= maxVni; vni++) if (!used.has(vni)) return vni;
-  throw new InvalidArgumentError('no VXLAN id is left for another overlay network');
-}
 
 /** The names of an overlay network's links on a host. */
 export function overlayLinkNames(networkId: string): { bridge: string; vxlan: string } {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { allocateAddress, planIpam, prefixLength, type IpamConfig } from './ipam.js';
-import { parseCidr, type Cidr } from './ipv4.js';
+import type { Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import { networkRecord } from './network-record.js';
@@ -38,21 +38,6 @@ import { defaultVxlanPort, findUnderlay, type Underlay } from './vxlan-links.js'
 
 /** Subnets for overlay networks created without `--subnet` (Docker swarm's default pool 10.0.0.0/8 in /24s). */
 export const overlaySubnetPool: readonly string[] = Array.from({ length: 256 }, (_, i) => `10.0.${i}.0/24`);
-
-/**
- * The first subnet of the overlay pool overlapping none of `inUse` (CIDR texts: every host's
- * networks), for the gateway choosing one subnet for the whole cluster. UnavailableError when none is left.
- */
-export function freeOverlaySubnet(inUse: string[]): string {
-  const cidrs = inUse.flatMap((text) => {
-    try {
-      return [parseCidr(text)];
-    } catch {
-      return []; // not an IPv4 subnet (an empty one of host/none networks)
-    }
-  });
-  return planIpam({}, { inUse: cidrs, pool: overlaySubnetPool }).Subnet;
-}
 
 export interface OverlayOptions {
   /** The cluster's endpoint index; without it an overlay network reaches only this host's containers. */

@@ -20,8 +20,7 @@ import { execTool, mustExec } from './host-exec.js';
 /** Bytes VXLAN adds to a frame on an IPv4 underlay: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 export const vxlanOverhead = 50;
 
-/** The IANA port of VXLAN (RFC 7348), Docker's default data path port. */
-export const defaultVxlanPort = 4789;
+export { defaultVxlanPort } from '@berth/events';
 
 /** The host's side of the tunnel: the device and address VXLAN packets leave from. */
 export interface Underlay {
