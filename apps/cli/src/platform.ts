@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import { LOG_LEVELS, type LogLevel } from '@berth/log';
-import { DEFAULT_DATA_ROOT, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import { DEFAULT_DATA_ROOT, firstHostAddress, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
 import { platformLogs } from './platform-logs.js';
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
@@ -20,6 +20,11 @@ Commands:
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
       --cluster string            join: the data root of the cluster's first host (on this machine)
+      --nats-cluster              up: make this first host's nats-server one of a NATS cluster: every host that
+                                  joins runs its own, routed to the others (JetStream waits for 2; with 3 its
+                                  streams keep 3 replicas and survive one server's loss)
+      --address string            This host's IPv4 address between hosts: its nats-server and registry listen
+                                  there, the other hosts reach them there (default: 127.0.0.1 only)
       --node-name string          This host's name in the cluster (default: the machine's hostname)
       --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
@@ -55,6 +60,8 @@ export async function platformCommand(argv: string[]): Promise<number> {
       options: {
         'data-root': { type: 'string' },
         cluster: { type: 'string' },
+        'nats-cluster': { type: 'boolean' },
+        address: { type: 'string' },
         'node-name': { type: 'string' },
         label: { type: 'string', multiple: true },
         runtime: { type: 'string' },
@@ -104,9 +111,12 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
   if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
   if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
+  if (values['nats-cluster'] && command !== 'up') throw new InvalidArgumentError('--nats-cluster applies to "berth platform up" (the first host) only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
     ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values['nats-cluster'] ? { natsCluster: true } : {}),
+    ...(values.address !== undefined ? { address: values.address } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
     ...(values.label !== undefined ? { labels } : {}),
     runtime: values.runtime as 'runc' | 'crun' | undefined,
@@ -129,7 +139,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'up': {
       const settings = await platformUp(options, log);
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
-      log(`Registry: 127.0.0.1:${settings.registryPort}`);
+      log(`Registry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
       return 0;
     }
@@ -142,7 +152,8 @@ export async function platformCommand(argv: string[]): Promise<number> {
       const rows = [['SERVICE', 'PID', 'STATUS', 'LOG'], ...services.map((s) => [s.name, s.pid ? String(s.pid) : '-', s.running ? (s.healthy ? 'healthy' : 'starting') : 'stopped', s.log])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join(''));
-      log(`\nRegistry: 127.0.0.1:${(await platformSettings(options)).registryPort}`);
+      const settings = await platformSettings(options);
+      log(`\nRegistry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:

@@ -1,5 +1,6 @@
 import { StorageType, type KV, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
+import { streamReplicas } from './stream-replicas.js';
 
 /** What sets one kind of announcement apart: its bucket, TTL, message and key. */
 export interface AnnouncementKind<T> {
@@ -50,7 +51,7 @@ export class AnnouncementBucket<T> {
    */
   private async bucket(): Promise<KV> {
     const js = this.nc.jetstream(this.kind.requestTimeoutMs ? { timeout: this.kind.requestTimeoutMs } : {});
-    this.kv ??= await js.views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1, storage: StorageType.Memory });
+    this.kv ??= await js.views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1, storage: StorageType.Memory, replicas: streamReplicas(this.nc) });
     return this.kv;
   }
 

@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
+import { streamReplicas } from './stream-replicas.js';
 
 /** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
 export interface NodeRecord {
@@ -74,7 +75,7 @@ export class ClusterStore {
   constructor(private readonly nc: NatsConnection) {}
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1 });
+    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
     return this.kv;
   }
 

@@ -2,6 +2,7 @@ import type { KV, KvEntry, NatsConnection } from 'nats';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
+import { streamReplicas } from './stream-replicas.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
 const validName = /^[a-z0-9][a-z0-9_-]*$/;
@@ -23,7 +24,7 @@ export class ComposeProjectStore {
   constructor(private readonly nc: NatsConnection) {}
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(COMPOSE_PROJECTS_BUCKET, { history: 1 });
+    this.kv ??= await this.nc.jetstream().views.kv(COMPOSE_PROJECTS_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
     return this.kv;
   }
 

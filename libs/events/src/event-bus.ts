@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DeliverPolicy, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import { ConsumerEvents, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { Event } from '@berth/proto';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.js';
 import { EventFilter } from './event-filter.js';
 import { withDeadline } from './deadline.js';
 import type { Logger } from '@berth/log';
+import { streamReplicas } from './stream-replicas.js';
 
 export interface PublishOptions {
   type: string;
@@ -83,6 +84,7 @@ export class EventBus {
       storage: StorageType.File,
       max_age: 7 * 24 * 3600 * 1e9,
       max_msgs: 1_000_000,
+      num_replicas: streamReplicas(this.nc),
     };
     try {
       await jsm.streams.info(EVENTS_STREAM);
@@ -184,6 +186,22 @@ export class EventBus {
     await this.js.publish(eventSubject(event.type, event.action, this.host), Event.encode(event).finish(), { msgID: id, timeout: this.timeoutMs });
   }
 
+  /**
+   * Runs `op`; when `retry`, again every second for 30 s while it fails (a consumer being made
+   * again while the NATS cluster elects new leaders).
+   */
+  private async retrying<T>(retry: boolean, op: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await op();
+      } catch (err) {
+        if (!retry || Date.now() > deadline || this.nc.isClosed()) throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<Event> {
     // "From now" is a start time too, taken before the consumer exists: an event published while
     // the consumer is being created is not lost.
@@ -192,49 +210,89 @@ export class EventBus {
     const filter = EventFilter.of(filters);
     if (!this.connected || this.nc.isClosed()) throw unreachable('the connection to NATS is down');
     const replayOnly = until !== undefined && until <= Date.now();
-    const { consumer, pending } = await withDeadline(
-      (async () => {
-        const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-          filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
-          deliver_policy: DeliverPolicy.StartTime,
-          opt_start_time: new Date(since).toISOString(),
-        });
-        // An `until` already past is a pure replay: it ends once the stream has been read up to the
-        // present (or past `until`), not by a timer, which would fire before the first delivery.
-        return { consumer, pending: replayOnly ? (await consumer.info()).num_pending : -1 };
-      })(),
-      this.timeoutMs,
-      () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
-    );
-    if (replayOnly && pending === 0) return;
-    const messages = await consumer.consume();
-    const stop = () => void messages.close();
-    signal?.addEventListener('abort', stop, { once: true });
-    const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;
-    // A replay that stops receiving (NATS went away under it) ends with an error, not a hang.
-    let stalled = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const arm = () => {
-      if (!replayOnly) return;
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => ((stalled = true), stop()), this.timeoutMs);
-    };
-    arm();
-    try {
-      for await (const msg of messages) {
-        arm();
-        const event = Event.decode(msg.data);
-        if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) break;
-        if (filter.includes(event)) yield event;
-        if (replayOnly && msg.info.pending === 0) break;
+    // The stream sequence to resume from when the consumer is lost (see `lost` below).
+    let next: number | undefined;
+    for (let resumes = 0; ; resumes++) {
+      const { consumer, pending } = await this.retrying(resumes > 0, () => withDeadline(
+        (async () => {
+          const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+            filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
+            ...(next === undefined
+              ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
+              : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
+          });
+          // An `until` already past is a pure replay: it ends once the stream has been read up to the
+          // present (or past `until`), not by a timer, which would fire before the first delivery.
+          return { consumer, pending: replayOnly ? (await consumer.info()).num_pending : -1 };
+        })(),
+        this.timeoutMs,
+        () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
+      ));
+      if (replayOnly && pending === 0) return;
+      // Pulls expiring every 5 s (heartbeats every 2.5 s) instead of nats.js's 30 s: a consumer
+      // whose server died (one nats-server of a cluster) is noticed within seconds.
+      const messages = await consumer.consume({ max_messages: 100, expires: 5_000 });
+      const stop = () => void messages.close();
+      signal?.addEventListener('abort', stop, { once: true });
+      const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;
+      // A live stream whose consumer went silent (its heartbeats missed twice: the ephemeral,
+      // unreplicated consumer lived on a nats-server that died, which nats.js would only notice once
+      // the consumer's inactivity threshold removes it, minutes later) is made again on a live
+      // server, from the event after the last one delivered.
+      // The same when this connection came back (its own server died): nats.js then waits for the
+      // consumer's info, which a dead server never gives, so it is asked here with a deadline.
+      let lost = false;
+      const markLost = () => {
+        lost = true;
+        stop();
+      };
+      const connection = this.nc.status();
+      if (!replayOnly) {
+        void (async () => {
+          for await (const s of await messages.status()) if (s.type === ConsumerEvents.HeartbeatsMissed) markLost();
+        })();
+        void (async () => {
+          for await (const s of connection) {
+            if (s.type === 'reconnect') void withDeadline(consumer.info(), 3_000, () => unreachable('no consumer info')).catch(markLost);
+          }
+        })();
       }
-    } finally {
-      clearTimeout(watchdog);
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', stop);
-      await messages.close();
+      // A replay that stops receiving (NATS went away under it) ends with an error, not a hang.
+      let stalled = false;
+      let watchdog: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (!replayOnly) return;
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => ((stalled = true), stop()), this.timeoutMs);
+      };
+      arm();
+      let done = false;
+      try {
+        for await (const msg of messages) {
+          arm();
+          next = msg.seq + 1;
+          const event = Event.decode(msg.data);
+          if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) {
+            done = true;
+            break;
+          }
+          if (filter.includes(event)) yield event;
+          if (replayOnly && msg.info.pending === 0) {
+            done = true;
+            break;
+          }
+        }
+      } finally {
+        clearTimeout(watchdog);
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
+        (connection as { stop?: () => void }).stop?.();
+        await messages.close();
+      }
+      if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s`);
+      if (done || !lost || signal?.aborted || this.nc.isClosed()) return;
+      this.options.log?.info({ next }, 'Lost the event stream consumer (its nats-server died?): resuming on another server');
     }
-    if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s`);
   }
 }
 

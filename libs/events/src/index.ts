@@ -13,3 +13,4 @@ export * from './compose-projects.js';
 export * from './cluster-store.js';
 export * from './overlay-endpoint-bucket.js';
 export * from './overlay-options.js';
+export * from './stream-replicas.js';

@@ -19,7 +19,9 @@ export interface NatsConnectOptions {
 
 /**
  * Connects to NATS as one of the platform's services: authenticated by nkey, reconnecting forever
- * (a service keeps running while NATS is down and picks up again when it returns).
+ * (a service keeps running while NATS is down and picks up again when it returns). `servers` is one
+ * URL or several, comma-separated (a NATS cluster's, this host's own first): they are tried in that
+ * order, and a service whose server dies reconnects to the next that answers.
  */
 export async function connectNats(servers: string, options: NatsConnectOptions): Promise<NatsConnection> {
   let seed: Uint8Array | undefined;
@@ -33,7 +35,8 @@ export async function connectNats(servers: string, options: NatsConnectOptions):
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers,
+      servers: servers.split(',').map((s) => s.trim()).filter(Boolean),
+      noRandomize: true,
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

@@ -7,3 +7,4 @@ export * from './service-entry.js';
 export * from './stop-signals.js';
 export * from './platform.js';
 export * from './platform-join.js';
+export { firstHostAddress } from './nats-cluster.js';

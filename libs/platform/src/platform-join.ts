@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { connect, nkeyAuthenticator } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { ensurePlatformSecrets, ensureServiceKey, recordJoinedHost, secretsOf } from './platform-secrets.js';
+import { hostAddress, natsClusterServers } from './nats-cluster.js';
 import type { PlatformSettings } from './platform-settings.js';
 
 /**
  * A host joining a cluster (`berth platform join`, `platformUp({ join })`): on one machine, a host is
- * a data root (its own host id, run root, agent and builder) whose services use the first host's
- * nats-server, registry and gateway.
+ * a data root (its own host id, run root, agent and builder; in a NATS cluster its own nats-server
+ * too, nats-cluster.ts) whose services use the first host's registry and gateway.
  *
  *   <dataRoot>/secrets/nats/runtime-agent.nk, builder.nk   this host's own keys (made here, 0600)
  *   <dataRoot>/secrets/registry-auth.json                   the cluster registry's credentials (copied)
@@ -24,35 +25,43 @@ export function prepareJoin(settings: PlatformSettings, cluster: PlatformSetting
   const agent = ensureServiceKey(own.nkeySeedFile('runtime-agent'));
   const builder = ensureServiceKey(own.nkeySeedFile('builder'));
   const clusterSecrets = secretsOf(cluster.dataRoot);
-  recordJoinedHost(cluster.dataRoot, { hostId: settings.hostId, agent, builder });
-  const rewritten = ensurePlatformSecrets(cluster.dataRoot, {
-    port: cluster.natsPort,
-    storeDir: join(cluster.dataRoot, 'nats'),
-    hostId: cluster.hostId,
-  });
+  recordJoinedHost(cluster.dataRoot, { hostId: settings.hostId, dataRoot: settings.dataRoot, agent, builder });
+  // In a NATS cluster every server's config is rewritten by the caller (nats-cluster.ts).
+  const rewritten =
+    cluster.natsRoutePort === undefined &&
+    ensurePlatformSecrets(cluster.dataRoot, { port: cluster.natsPort, host: hostAddress(cluster), storeDir: join(cluster.dataRoot, 'nats'), hostId: cluster.hostId })
+      .natsConfigChanged === true;
   if (!existsSync(own.registryAuth) && existsSync(clusterSecrets.registryAuth)) {
     copyFileSync(clusterSecrets.registryAuth, own.registryAuth);
   }
-  return rewritten.natsConfigChanged === true;
+  return rewritten;
 }
 
 /**
  * Waits until the cluster's nats-server lets this host's agent in (after a reload, nats-server
- * applies its new users asynchronously). UnavailableError after `timeoutMs`.
+ * applies its new users asynchronously): the first host's, or in a NATS cluster any other host's
+ * (the first host's may be the one that is down). UnavailableError after `timeoutMs`.
  */
-export async function waitNatsAdmits(settings: PlatformSettings, timeoutMs: number): Promise<void> {
+export async function waitNatsAdmits(settings: PlatformSettings, cluster: PlatformSettings, timeoutMs: number): Promise<void> {
+  const servers =
+    cluster.natsRoutePort === undefined
+      ? [`${hostAddress(cluster)}:${cluster.natsPort}`]
+      : natsClusterServers(cluster.dataRoot)
+          .filter((s) => s.hostId !== settings.hostId)
+          .map((s) => `${s.address}:${s.port}`);
+  const server = servers.join(', ');
   const seed = new TextEncoder().encode(readFileSync(secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), 'utf8').trim());
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     try {
-      const nc = await connect({ servers: `nats://127.0.0.1:${settings.natsPort}`, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
+      const nc = await connect({ servers: servers.map((s) => `nats://${s}`), authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
       await nc.close();
       return;
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new UnavailableError(`The cluster's NATS (127.0.0.1:${settings.natsPort}) does not admit this host's agent: ${last}`);
+    if (Date.now() > deadline) throw new UnavailableError(`The cluster's NATS (${server}) does not admit this host's agent: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

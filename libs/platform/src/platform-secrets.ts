@@ -18,6 +18,8 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
  *     registry.htpasswd                   0600  bcrypt hash of the platform registry's password
  *     registry-auth.json                  0600  {"username","password"}: what the agent and the builder push
  *                                               to the platform registry with
+ *     nats-routes.json                    0600  {"username","password"}: on a NATS cluster's first host, what
+ *                                               its nats-servers route to each other with (nats-cluster.ts)
  *     hosts/<hostId>.json                 0600  on a cluster's first host: the public keys of a host that
  *                                               joined (`platform join`), let into nats-server with its
  *                                               host's agent and builder permissions
@@ -71,7 +73,26 @@ export interface NatsServerConfigOptions {
   storeDir: string;
   /** The host id every host service's permissions are confined to. */
   hostId: string;
+  /** The address it listens on for clients (default 127.0.0.1). */
+  host?: string;
+  /** When it is one server of a NATS cluster (nats-cluster.ts). */
+  cluster?: NatsClusterConfig;
 }
+
+/** A nats-server's part in a NATS cluster. */
+export interface NatsClusterConfig {
+  /** Its server name (unique in the cluster; JetStream's peer name). */
+  serverName: string;
+  /** Where it accepts routes from the other servers (`host:port`). */
+  listen: string;
+  /** Every server's route address (`host:port`), its own included. */
+  routes: string[];
+  /** The credentials servers route to each other with (nats-routes.json). */
+  auth: { username: string; password: string };
+}
+
+/** The name of the platform's NATS cluster (nats-server `cluster.name`). */
+export const NATS_CLUSTER_NAME = 'berth';
 
 /**
  * Makes whatever credentials are missing and (re)writes nats-server's configuration. Idempotent:
@@ -82,20 +103,64 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
   chmodSync(secrets.dir, 0o700);
   chmodSync(join(secrets.dir, 'nats'), 0o700);
+  const changed = writeNatsServerConfig(dataRoot, nats, natsUsers(dataRoot, nats.hostId));
+  if (!existsSync(secrets.registryAuth) || !existsSync(secrets.registryHtpasswd)) {
+    const password = randomBytes(32).toString('base64url');
+    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
+    writeSecret(secrets.registryAuth, JSON.stringify({ username: REGISTRY_USER, password }) + '\n');
+  } else if (!readFileSync(secrets.registryHtpasswd, 'utf8').includes(`$${String(REGISTRY_BCRYPT_COST).padStart(2, '0')}$`)) {
+    // Made by an older Berth with cost 10: the same password, hashed again at the platform's cost.
+    const { password } = JSON.parse(readFileSync(secrets.registryAuth, 'utf8')) as { password: string };
+    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
+  }
+  return { ...secrets, natsConfigChanged: changed };
+}
+
+/**
+ * The NATS users of a cluster whose first host has `firstDataRoot` (its keys made when missing):
+ * each of its services, and the agent and builder of every host that joined it. Every nats-server
+ * of the cluster lets the same users in.
+ */
+export function natsUsers(firstDataRoot: string, firstHostId: string): string[] {
+  const secrets = secretsOf(firstDataRoot);
+  mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
   const users: string[] = [];
   for (const [service, role] of Object.entries(SERVICE_ROLES)) {
     const publicKey = ensureServiceKey(secrets.nkeySeedFile(service));
-    users.push(natsUser(service, publicKey, role === 'gateway' ? { role } : { role, host: nats.hostId }));
+    users.push(natsUser(service, publicKey, role === 'gateway' ? { role } : { role, host: firstHostId }));
   }
   // The hosts that joined this one's cluster (platform-join.ts): their agent's and builder's keys.
-  for (const host of joinedHosts(secrets.dir)) {
+  for (const host of joinedHosts(firstDataRoot)) {
     users.push(natsUser(`runtime-agent of host ${host.hostId}`, host.agent, { role: 'agent', host: host.hostId }));
     users.push(natsUser(`builder of host ${host.hostId}`, host.builder, { role: 'builder', host: host.hostId }));
   }
+  return users;
+}
+
+/**
+ * Writes `<dataRoot>/secrets/nats-server.conf` (0600) for `nats` and `users`.
+ * @returns whether an existing config changed (a running server must reload it).
+ */
+export function writeNatsServerConfig(dataRoot: string, nats: NatsServerConfigOptions, users: string[]): boolean {
+  const secrets = secretsOf(dataRoot);
+  mkdirSync(secrets.dir, { recursive: true, mode: 0o700 });
+  const cluster = nats.cluster;
   const config = [
     '# Written by `berth platform up` (libs/platform/src/platform-secrets.ts) at every start: edits are lost.',
-    `listen: "127.0.0.1:${nats.port}"`,
+    ...(cluster ? [`server_name: ${JSON.stringify(cluster.serverName)}`] : []),
+    `listen: "${nats.host ?? '127.0.0.1'}:${nats.port}"`,
     `jetstream { store_dir: ${JSON.stringify(nats.storeDir)} }`,
+    ...(cluster
+      ? [
+          '# One server of the platform\'s NATS cluster (nats-cluster.ts): routes authenticate with nats-routes.json.',
+          'cluster {',
+          `  name: ${NATS_CLUSTER_NAME}`,
+          `  listen: ${JSON.stringify(cluster.listen)}`,
+          `  authorization { user: ${JSON.stringify(cluster.auth.username)}, password: ${JSON.stringify(cluster.auth.password)} }`,
+          `  routes: ${JSON.stringify(cluster.routes.map((r) => `nats-route://${encodeURIComponent(cluster.auth.username)}:${encodeURIComponent(cluster.auth.password)}@${r}`))}`,
+          '}',
+        ]
+      : []),
     '# Every connection authenticates with the nkey of one platform service; nothing else is let in.',
     'authorization {',
     '  users = [',
@@ -106,16 +171,7 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   ].join('\n');
   const before = existsSync(secrets.natsConfig) ? readFileSync(secrets.natsConfig, 'utf8') : undefined;
   if (before !== config) writeSecret(secrets.natsConfig, config);
-  if (!existsSync(secrets.registryAuth) || !existsSync(secrets.registryHtpasswd)) {
-    const password = randomBytes(32).toString('base64url');
-    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
-    writeSecret(secrets.registryAuth, JSON.stringify({ username: REGISTRY_USER, password }) + '\n');
-  } else if (!readFileSync(secrets.registryHtpasswd, 'utf8').includes(`$${String(REGISTRY_BCRYPT_COST).padStart(2, '0')}$`)) {
-    // Made by an older Berth with cost 10: the same password, hashed again at the platform's cost.
-    const { password } = JSON.parse(readFileSync(secrets.registryAuth, 'utf8')) as { password: string };
-    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
-  }
-  return { ...secrets, natsConfigChanged: before !== undefined && before !== config };
+  return before !== undefined && before !== config;
 }
 
 /** Makes the nkey seed file if missing and returns its public key. */
@@ -137,6 +193,8 @@ function natsUser(comment: string, publicKey: string, identity: NatsIdentity): s
 /** A host that joined the cluster: `<secrets>/hosts/<hostId>.json`, written by `platform join`. */
 export interface JoinedHost {
   hostId: string;
+  /** Its data root (on this machine: where its nats-server's config is kept up to date). */
+  dataRoot?: string;
   /** Public nkeys of its runtime agent and builder. */
   agent: string;
   builder: string;
@@ -154,8 +212,9 @@ export function forgetJoinedHost(clusterDataRoot: string, hostId: string): void 
   rmSync(join(secretsOf(clusterDataRoot).dir, 'hosts', `${hostId}.json`), { force: true });
 }
 
-function joinedHosts(secretsDir: string): JoinedHost[] {
-  const dir = join(secretsDir, 'hosts');
+/** The hosts that joined the cluster whose first host has `firstDataRoot`, by host id. */
+export function joinedHosts(firstDataRoot: string): JoinedHost[] {
+  const dir = join(secretsOf(firstDataRoot).dir, 'hosts');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@berth/errors';
 import { readHostId } from '@berth/events';
@@ -50,6 +51,23 @@ export interface PlatformOptions {
   nodeName?: string;
   /** This host's node labels (`--label k=v`), which placement constraints match. */
   labels?: Record<string, string>;
+  /**
+   * This host's address on the network between the cluster's hosts (an IPv4 address): its
+   * nats-server and registry listen there and the other hosts reach them there. Default: loopback
+   * only (one machine). Kept in platform.json.
+   */
+  address?: string;
+  /**
+   * Run every service of this host in the named network namespace (`/run/netns/<netns>`):
+   * libs/testing's test hosts (netns-command.ts says how). Kept in platform.json.
+   */
+  netns?: string;
+  /**
+   * `platform up --nats-cluster`: this first host's nats-server accepts routes (on `address`), and
+   * every host that joins runs a nats-server of its own routed to it (nats-cluster.ts). JetStream
+   * needs 2 servers to start; with 3 its streams are replicated 3 times.
+   */
+  natsCluster?: boolean;
   /** How long `up` waits for every service to answer. */
   timeoutMs?: number;
 }
@@ -75,6 +93,14 @@ export interface PlatformSettings {
   cluster?: string;
   nodeName?: string;
   labels?: Record<string, string>;
+  /** This host's address between hosts (its nats-server and registry listen there); unset: 127.0.0.1. */
+  address?: string;
+  /** The named network namespace its services run in. */
+  netns?: string;
+  /** The route port of this host's nats-server when it is one of a NATS cluster (nats-cluster.ts). */
+  natsRoutePort?: number;
+  /** For a host that joined: the first host's address (its registry; its nats-server without a NATS cluster); unset: 127.0.0.1. */
+  firstHostAddress?: string;
 }
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
@@ -99,12 +125,17 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
   const first: Partial<PlatformSettings> = cluster !== undefined ? readClusterSettings(cluster, dataRoot) : {};
   mkdirSync(dataRoot, { recursive: true });
   const group = options.group ?? saved.group;
+  const address = options.address ?? saved.address;
+  const netns = options.netns ?? saved.netns;
+  // In a NATS cluster (the first host made with natsCluster) every host has a nats-server of its own.
+  const clustered = cluster !== undefined ? first.natsRoutePort !== undefined : (options.natsCluster ?? saved.natsRoutePort !== undefined);
   const tls = options.tls === null ? undefined : (options.tls ?? saved.tls);
   const settings: PlatformSettings = {
     dataRoot,
     runRoot,
     hostId: readHostId(dataRoot),
-    natsPort: first.natsPort ?? saved.natsPort ?? (await freeLoopbackPort()),
+    natsPort: (clustered ? undefined : first.natsPort) ?? saved.natsPort ?? (await freeLoopbackPort()),
+    ...(clustered ? { natsRoutePort: saved.natsRoutePort ?? (await freeLoopbackPort()) } : {}),
     registryPort:
       first.registryPort ??
       (options.registryPort === 0 ? await freeLoopbackPort() : (options.registryPort ?? saved.registryPort ?? (await chooseRegistryPort()))),
@@ -118,6 +149,9 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     ...(cluster !== undefined ? { cluster } : {}),
     ...((options.nodeName ?? saved.nodeName) ? { nodeName: options.nodeName ?? saved.nodeName } : {}),
     ...((options.labels ?? saved.labels) ? { labels: options.labels ?? saved.labels } : {}),
+    ...(address !== undefined ? { address } : {}),
+    ...(netns !== undefined ? { netns } : {}),
+    ...(first.address !== undefined ? { firstHostAddress: first.address } : {}),
   };
   return settings;
 }
@@ -157,6 +191,12 @@ export function checkSettings(settings: PlatformSettings): void {
     }
   }
   if (settings.group !== undefined) groupId(settings.group);
+  if (settings.address !== undefined && isIP(settings.address) !== 4) {
+    throw new InvalidArgumentError(`Invalid --address "${settings.address}": expected this host's IPv4 address`);
+  }
+  if (settings.netns !== undefined && !existsSync(join('/run/netns', settings.netns))) {
+    throw new InvalidArgumentError(`Invalid network namespace "${settings.netns}": no /run/netns/${settings.netns} (ip netns add ${settings.netns})`);
+  }
 }
 
 /** The gid of group `name` (from /etc/group); InvalidArgumentError when there is none. */

@@ -8,6 +8,8 @@ import { UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
+import { firstDataRoot, firstHostAddress, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
+import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
@@ -64,14 +66,18 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
     ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
   ];
-  return loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
+  const registryAddress = `${firstHostAddress(settings)}:${settings.registryPort}`;
+  const loaded = loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
     SECRETS: secrets.dir,
     HOST_ID: settings.hostId,
-    NATS_PORT: String(settings.natsPort),
-    REGISTRY_PORT: String(settings.registryPort),
+    NATS_ADDRESS: `${hostAddress(settings)}:${settings.natsPort}`,
+    NATS_URLS: natsUrls(settings),
+    REGISTRY_ADDRESS: registryAddress,
+    // A registry off loopback is spoken to over plain HTTP, as Docker's --insecure-registry.
+    REGISTRY_FLAGS: registryAddress.startsWith('127.') ? [] : [`--insecure-registry=${registryAddress}`],
     REGISTRY_AUTH: settings.registryAnonymousPush ? 'none' : 'basic',
     API_ADDRESS: settings.apiAddress,
     API_FLAGS: apiFlags,
@@ -85,6 +91,9 @@ function services(settings: PlatformSettings): PlatformService[] {
     COMPOSE_WATCHER: serviceEntry(REPO_ROOT, 'compose/src/watcher-main.ts', WATCHER_NODE_FLAGS),
     REGISTRY: serviceEntry(REPO_ROOT, 'apps/registry/src/main.ts', REGISTRY_NODE_FLAGS),
   });
+  // A joined host runs a nats-server of its own only in a NATS cluster; else it uses the first host's.
+  if (settings.cluster === undefined || settings.natsRoutePort !== undefined) return loaded;
+  return loaded.filter((svc) => svc.name !== 'nats').map((svc) => ({ ...svc, dependsOn: svc.dependsOn.filter((d) => d !== 'nats') }));
 }
 
 const pidFile = (s: PlatformSettings, name: string) => join(s.runRoot, 'platform', `${name}.pid`);
@@ -122,9 +131,18 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
+  if (settings.netns !== undefined) ensureSharedMount(settings.dataRoot); // netns-command.ts says why
   const secrets =
     settings.cluster === undefined
-      ? ensurePlatformSecrets(settings.dataRoot, { port: settings.natsPort, storeDir: join(settings.dataRoot, 'nats'), hostId: settings.hostId })
+      ? ensurePlatformSecrets(settings.dataRoot, {
+          port: settings.natsPort,
+          host: hostAddress(settings),
+          storeDir: join(settings.dataRoot, 'nats'),
+          hostId: settings.hostId,
+          ...(settings.natsRoutePort !== undefined
+            ? { cluster: natsClusterConfig({ hostId: settings.hostId, address: hostAddress(settings), routePort: settings.natsRoutePort }, settings.dataRoot) }
+            : {}),
+        })
       : await joinCluster(settings, timeoutMs);
   // As Compose does: each service starts once every service it depends on answers, so services
   // that do not depend on each other start side by side (the agent and the registry, then the
@@ -139,6 +157,10 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   }
   const failed = (await Promise.allSettled(started.values())).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
+  if (settings.natsRoutePort !== undefined) {
+    const scaled = await scalePlatformStreams(settings);
+    if (scaled.length > 0) log(`Replicated ${scaled.join(', ')} on 3 nats-servers`);
+  }
   return settings;
 }
 
@@ -160,7 +182,9 @@ async function startService(
   }
   if (pid === undefined) {
     const out = openSync(logFile(settings, svc.name), 'a', 0o600);
-    const child = spawn(svc.command[0]!, svc.command.slice(1), {
+    // In a netns the wrapper execs the service: the pid and its command line are the service's.
+    const command = settings.netns !== undefined ? netnsCommand(settings.netns, svc.command) : svc.command;
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', out, out],
@@ -176,22 +200,30 @@ async function startService(
     options.log(`Started ${svc.name} (pid ${pid})`);
   }
   await waitHealthy(svc, settings, pid, options.timeoutMs);
+  // A clustered JetStream answers once a quorum of servers route to each other (nats-cluster.ts).
+  if (svc.name === 'nats' && settings.natsRoutePort !== undefined) await waitJetStream(settings, options.timeoutMs);
 }
 
 /**
- * A joining host: its keys are let into the first host's nats-server (which reloads its config)
- * before its agent starts (platform-join.ts).
+ * A joining host: its keys are let into the cluster's nats-servers (which reload their config)
+ * before its agent starts (platform-join.ts); in a NATS cluster, every server's routes now include
+ * this host's own server, whose config is written here too (nats-cluster.ts).
  */
-async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promise<{ natsConfigChanged: false }> {
+async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promise<{ natsConfigChanged: boolean }> {
   const cluster = await resolvePlatformSettings({ dataRoot: settings.cluster });
-  if (prepareJoin(settings, cluster)) {
-    const nats = services(cluster).find((svc) => svc.name === 'nats')!;
-    const pid = runningPid(cluster, nats);
-    if (pid === undefined) throw new UnavailableError(`Cannot join the cluster of "${cluster.dataRoot}": its nats-server is not running: run \`berth platform up\` there`);
-    process.kill(pid, 'SIGHUP'); // nats-server reloads its users and permissions
+  const changed = prepareJoin(settings, cluster);
+  const reload = settings.natsRoutePort !== undefined ? writeMemberNatsConfigs(firstDataRoot(settings)) : changed ? [cluster.dataRoot] : [];
+  for (const dataRoot of reload.filter((d) => d !== settings.dataRoot)) {
+    const member = await resolvePlatformSettings({ dataRoot });
+    const nats = services(member).find((svc) => svc.name === 'nats')!;
+    const pid = runningPid(member, nats);
+    if (pid !== undefined) process.kill(pid, 'SIGHUP'); // nats-server reloads its users, permissions and routes
+    else if (dataRoot === cluster.dataRoot && settings.natsRoutePort === undefined) {
+      throw new UnavailableError(`Cannot join the cluster of "${cluster.dataRoot}": its nats-server is not running: run \`berth platform up\` there`);
+    }
   }
-  await waitNatsAdmits(settings, Math.min(timeoutMs, 15_000));
-  return { natsConfigChanged: false };
+  await waitNatsAdmits(settings, cluster, Math.min(timeoutMs, 15_000));
+  return { natsConfigChanged: reload.includes(settings.dataRoot) };
 }
 
 /**
@@ -200,9 +232,10 @@ async function joinCluster(settings: PlatformSettings, timeoutMs: number): Promi
  */
 async function checkRegistryPort(settings: PlatformSettings): Promise<void> {
   const registry = services(settings).find((svc) => svc.name === 'registry');
-  if (registry === undefined) return;
+  // In a network namespace of its own the registry has that namespace's ports.
+  if (registry === undefined || settings.netns !== undefined) return;
   const pid = runningPid(settings, registry);
-  const listen = `--listen=127.0.0.1:${settings.registryPort}`;
+  const listen = `--listen=${hostAddress(settings)}:${settings.registryPort}`;
   const ours = pid !== undefined && existsSync(cmdlineFile(settings, 'registry')) && readFileSync(cmdlineFile(settings, 'registry'), 'utf8').split('\0').includes(listen);
   if (!ours && !(await isLoopbackPortFree(settings.registryPort))) {
     throw new UnavailableError(

@@ -1,22 +1,35 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
+import { until } from './busybox-platform.js';
+import { waitForPort } from './ports.js';
+import { createTestNetwork, type TestNetwork } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
-import { startTestPlatform, sweepContainers, type TestPlatform } from './test-platform.js';
+import { startTestPlatformIn, sweepContainers, type TestPlatform } from './test-platform.js';
 
-/** One host of a test cluster: a data root with its own host id, run root, agent and builder. */
+/**
+ * One host of a test cluster: a network namespace with its own address on the test bridge, a data
+ * root with its own host id, run root, agent and builder (and, in a NATS cluster, nats-server).
+ */
 export interface TestHost {
   /** The node name it announces (`node-1`, `node-2`, …). */
   name: string;
   hostId: string;
   dataRoot: string;
   settings: PlatformSettings;
+  /** Its address on the test network (`10.99.N.<i+1>`), where its published ports and servers are. */
+  address: string;
+  /** Its network namespace (`/run/netns/<netns>`), which its services run in. */
+  netns: string;
   /**
    * The host "dies": its agent and builder are SIGKILLed and its containers killed (as a machine
    * losing power), leaving its data root as it was. Its announcement lapses after the hosts TTL.
+   * Its nats-server (and, on host 1, the gateway and registry) keep running.
    */
   kill(): void;
-  /** Starts its agent and builder again (the host comes back). */
+  /** SIGKILLs one of its platform services (`nats`, `runtime-agent`, `api`, …), if it runs. */
+  killService(service: string): void;
+  /** Starts its stopped services again (the host comes back). */
   restart(): Promise<void>;
 }
 
@@ -25,47 +38,105 @@ export interface TestCluster extends AsyncDisposable {
   platform: TestPlatform;
   /** Every host, the first one included (hosts[0] is the platform's own). */
   hosts: TestHost[];
+  network: TestNetwork;
   berth: TestPlatform['berth'];
   stop(): Promise<void>;
 }
 
+export interface TestClusterOptions {
+  /**
+   * Every host runs a nats-server of a NATS cluster (`natsCluster` of libs/platform), JetStream
+   * replicated 3 times from 3 hosts on. Default: true from 3 hosts on; else host 1's nats-server only.
+   */
+  natsCluster?: boolean;
+}
+
 /**
- * Starts a cluster of `n` hosts on this machine: the first is a whole platform (startTestPlatform),
- * each other one a data root that joins it (`platformUp({ join })`: its own host id, run root, agent
- * and builder, on the first host's NATS, registry and gateway). Host i is named `node-i` and labelled
- * `zone=z<i>`. `stop()` removes every container of the cluster and every host's processes, mounts
- * and directories, even after a failed test.
+ * Starts a cluster of `n` hosts on this machine, each in a network namespace of its own on a test
+ * bridge (test-network.ts): the first is a whole platform (startTestPlatform), each other one a data
+ * root that joins it (`platformUp({ join })`: its own host id, run root, agent and builder, on the
+ * first host's registry and gateway). Host i is named `node-i` and labelled `zone=z<i>`. `stop()`
+ * removes every container of the cluster, every host's processes, mounts and directories, and the
+ * namespaces, bridge and iptables rule of the test network, even after a failed test.
  *
- * The hosts share this machine's network namespace (each agent has its own bridges and rules, as two
- * test platforms side by side do); the issue's one-netns-per-host layout is not built yet (TODO(#14)).
+ * In a NATS cluster JetStream starts once 2 servers route to each other, so host 1's platform is
+ * still starting (waiting for that quorum) when host 2 joins.
  */
-export async function startTestCluster(n: number): Promise<TestCluster> {
-  const platform = await startTestPlatform({ nodeName: 'node-1', labels: { zone: 'z1' } });
+export async function startTestCluster(n: number, options: TestClusterOptions = {}): Promise<TestCluster> {
+  const natsCluster = options.natsCluster ?? n >= 3;
+  const network = createTestNetwork();
   const dirs: TempDir[] = [];
-  const hosts: TestHost[] = [hostOf(platform.settings, 'node-1')];
+  const hosts: TestHost[] = [];
+  let platform: TestPlatform | undefined;
+  let starting: Promise<TestPlatform> | undefined;
+  const first = tempDir('berth-e2e-');
   try {
-    for (let i = 2; i <= n; i++) {
+    const net1 = network.addHost(1);
+    starting = startTestPlatformIn(first, { nodeName: 'node-1', labels: { zone: 'z1' }, ...net1, natsCluster });
+    const join = async (i: number) => {
       const dir = tempDir('berth-e2e-host-');
       dirs.push(dir);
-      const settings = await platformUp({ dataRoot: dir.path, join: platform.dataRoot, nodeName: `node-${i}`, labels: { zone: `z${i}` }, timeoutMs: 60_000 });
-      hosts.push(hostOf(settings, `node-${i}`));
+      const net = network.addHost(i);
+      const settings = await platformUp({ dataRoot: dir.path, join: first.path, nodeName: `node-${i}`, labels: { zone: `z${i}` }, ...net, timeoutMs: 60_000 });
+      return hostOf(settings, `node-${i}`, net);
+    };
+    const joining: Array<Promise<TestHost>> = [];
+    if (natsCluster && n >= 2) {
+      // Host 1's up waits for JetStream, which needs host 2's nats-server: join while it starts.
+      await Promise.race([natsListening(first.path), starting]);
+      joining.push(join(2));
     }
+    const settled = await Promise.allSettled([starting, ...joining]);
+    if (settled[0]!.status === 'fulfilled') platform = settled[0].value;
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    hosts.push(hostOf(platform!.settings, 'node-1', net1));
+    for (const s of settled.slice(1)) hosts.push((s as PromiseFulfilledResult<TestHost>).value);
+    for (let i = hosts.length + 1; i <= n; i++) hosts.push(await join(i));
+    // Ready when the gateway counts every host ready (its NodeKeeper has seen each announced).
+    const ready = await until(
+      () => platform!.berth(['node', 'ls', '--format', '{{.Status}}']),
+      (r) => r.stdout.split('\n').filter((l) => l === 'ready').length === n,
+      { timeoutMs: 30_000 },
+    );
+    if (ready.stdout.split('\n').filter((l) => l === 'ready').length !== n) throw new Error(`The gateway does not see ${n} ready nodes: ${ready.stdout}${ready.stderr}`);
   } catch (err) {
     await stopHosts(dirs);
-    await platform.stop();
+    // A platform that failed to start has cleaned up after itself (startTestPlatformIn).
+    platform ??= await starting?.catch(() => undefined);
+    if (platform) await platform.stop();
+    else if (starting === undefined) first.remove();
+    network.remove();
     throw err;
   }
+  const up = platform!;
   const stop = async () => {
     try {
-      const ids = (await platform.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await platform.berth(['rm', '-f', ...ids]);
+      const ids = (await up.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await up.berth(['rm', '-f', ...ids]);
     } catch {
       // the gateway may be down already: the sweeps below still clean up
     }
-    await stopHosts(dirs);
-    await platform.stop();
+    try {
+      await stopHosts(dirs);
+      await up.stop();
+    } finally {
+      network.remove();
+    }
   };
-  return { platform, hosts, berth: platform.berth, stop, [Symbol.asyncDispose]: stop };
+  return { platform: up, hosts, network, berth: up.berth, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Resolves once the nats-server of the platform being started in `dataRoot` accepts connections. */
+async function natsListening(dataRoot: string): Promise<void> {
+  const file = join(dataRoot, 'platform.json');
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`No platform settings in "${dataRoot}" within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const settings = JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings;
+  await waitForPort(settings.natsPort, { host: settings.address ?? '127.0.0.1', timeoutMs: Math.max(deadline - Date.now(), 1_000) });
 }
 
 async function stopHosts(dirs: TempDir[]): Promise<void> {
@@ -76,7 +147,7 @@ async function stopHosts(dirs: TempDir[]): Promise<void> {
   }
 }
 
-function hostOf(settings: PlatformSettings, name: string): TestHost {
+function hostOf(settings: PlatformSettings, name: string, net: { netns: string; address: string }): TestHost {
   const killService = (service: string) => {
     try {
       process.kill(Number(readFileSync(join(settings.runRoot, 'platform', `${service}.pid`), 'utf8').trim()), 'SIGKILL');
@@ -89,11 +160,13 @@ function hostOf(settings: PlatformSettings, name: string): TestHost {
     hostId: settings.hostId,
     dataRoot: settings.dataRoot,
     settings,
+    ...net,
     kill: () => {
       killService('runtime-agent');
       killService('builder');
       sweepContainers(settings.dataRoot);
     },
+    killService,
     restart: async () => {
       await platformUp({ dataRoot: settings.dataRoot, timeoutMs: 60_000 });
     },

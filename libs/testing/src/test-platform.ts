@@ -33,10 +33,17 @@ export const BERTH_CLI = join(REPO_ROOT, 'berth');
  * ran, stops the processes, and leaves no mount, runc state or directory behind, even after a
  * failed test.
  */
-export async function startTestPlatform(
-  options: Pick<PlatformOptions, 'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel' | 'nodeName' | 'labels'> = {},
-): Promise<TestPlatform> {
-  const dir: TempDir = tempDir('berth-e2e-');
+export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
+  return startTestPlatformIn(tempDir('berth-e2e-'), options);
+}
+
+export type TestPlatformOptions = Pick<
+  PlatformOptions,
+  'group' | 'registryAnonymousPush' | 'apiAddress' | 'tls' | 'registryPort' | 'logLevel' | 'nodeName' | 'labels' | 'address' | 'netns' | 'natsCluster'
+>;
+
+/** startTestPlatform with a data root made by the caller (test-cluster.ts joins hosts to it while it starts); removed by `stop()`. */
+export async function startTestPlatformIn(dir: TempDir, options: TestPlatformOptions = {}): Promise<TestPlatform> {
   let settings: PlatformSettings;
   try {
     // registryPort 0: any free port, not 5000, which platforms started side by side would race for.

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
+import { UnavailableError } from '@berth/errors';
+import { inboxPrefix, scaleStreams, type NatsIdentity } from '@berth/events';
+import { joinedHosts, natsUsers, secretsOf, writeNatsServerConfig, writeSecret, type NatsClusterConfig } from './platform-secrets.js';
+import type { PlatformSettings } from './platform-settings.js';
+
+/**
+ * A NATS cluster of the platform's hosts (`platform up --nats-cluster` on the first host, then
+ * `platform join` on the others): every host runs a nats-server of its own, routed to the others,
+ * all letting in the same users (the first host's services and every joined host's agent and
+ * builder, platform-secrets.ts). JetStream runs clustered: it needs a quorum of the servers it has
+ * seen (2 of 3) to elect its metadata leader, so the first host's services wait for a second
+ * server, and a stream with 3 replicas keeps working while 1 of its 3 servers is down.
+ *
+ *   <first>/secrets/nats-routes.json     the credentials the servers route to each other with
+ *   <host>/secrets/nats-server.conf      each server's config, rewritten by every `up`/`join`
+ *                                        (routes to all the others), reloaded with SIGHUP
+ *
+ * On one machine the cluster is read from the first host's data root (its `platform.json` and
+ * `secrets/hosts/*.json`, which name each joined host's data root). Across machines the same
+ * facts would travel with a join token: TODO(#14).
+ */
+export interface NatsServerEntry {
+  hostId: string;
+  dataRoot: string;
+  /** Where it listens for clients and routes. */
+  address: string;
+  port: number;
+  routePort: number;
+}
+
+/** The replicas of the platform's streams when the cluster has this many servers or more. */
+export const REPLICATED_SERVERS = 3;
+
+export function hostAddress(settings: PlatformSettings): string {
+  return settings.address ?? '127.0.0.1';
+}
+
+/** The first host's address (the registry's; the nats-server's without a NATS cluster), seen from this host. */
+export function firstHostAddress(settings: PlatformSettings): string {
+  return settings.cluster !== undefined ? (settings.firstHostAddress ?? '127.0.0.1') : hostAddress(settings);
+}
+
+/** The data root of the cluster's first host (a host's own, when it is the first). */
+export function firstDataRoot(settings: PlatformSettings): string {
+  return settings.cluster ?? settings.dataRoot;
+}
+
+function readSettings(dataRoot: string): PlatformSettings | undefined {
+  const file = join(dataRoot, 'platform.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings) : undefined;
+}
+
+/** The nats-servers of the cluster whose first host has `first`: the first host's, then each joined host's. */
+export function natsClusterServers(first: string): NatsServerEntry[] {
+  const hosts = [readSettings(first), ...joinedHosts(first).map((h) => (h.dataRoot ? readSettings(h.dataRoot) : undefined))];
+  return hosts
+    .filter((s): s is PlatformSettings => s?.natsRoutePort !== undefined)
+    .map((s) => ({ hostId: s.hostId, dataRoot: s.dataRoot, address: hostAddress(s), port: s.natsPort, routePort: s.natsRoutePort! }));
+}
+
+/**
+ * The NATS URLs a host's services connect with (`--nats`, comma-separated): its own server first,
+ * then the cluster's others, so that a service whose server dies reconnects to another.
+ */
+export function natsUrls(settings: PlatformSettings): string {
+  if (settings.natsRoutePort === undefined) {
+    // One nats-server: the first host's (a joined host reaches it at the first host's address).
+    return `nats://${firstHostAddress(settings)}:${settings.natsPort}`;
+  }
+  const own = `nats://${hostAddress(settings)}:${settings.natsPort}`;
+  const others = natsClusterServers(firstDataRoot(settings))
+    .filter((s) => s.hostId !== settings.hostId)
+    .map((s) => `nats://${s.address}:${s.port}`);
+  return [own, ...others].join(',');
+}
+
+/** The routes' credentials, made at the first host's first `up --nats-cluster`. */
+export function natsRouteAuth(first: string): { username: string; password: string } {
+  const file = join(secretsOf(first).dir, 'nats-routes.json');
+  mkdirSync(secretsOf(first).dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeSecret(file, JSON.stringify({ username: 'berth-route', password: randomBytes(32).toString('base64url') }) + '\n');
+  return JSON.parse(readFileSync(file, 'utf8')) as { username: string; password: string };
+}
+
+/**
+ * The cluster part of `server`'s config: its name, route listener, and routes to every server of
+ * the cluster. Its own is among them (nats-server drops a route to itself): a first host alone
+ * has routes configured, without which nats-server refuses to start a clustered JetStream.
+ */
+export function natsClusterConfig(server: Pick<NatsServerEntry, 'hostId' | 'address' | 'routePort'>, first: string): NatsClusterConfig {
+  const listen = `${server.address}:${server.routePort}`;
+  return {
+    serverName: server.hostId,
+    listen,
+    routes: [...new Set([listen, ...natsClusterServers(first).map((s) => `${s.address}:${s.routePort}`)])],
+    auth: natsRouteAuth(first),
+  };
+}
+
+/**
+ * Rewrites the config of every joined host's nats-server of the cluster (routes to all the others,
+ * the cluster's users): after a host joined, each must route to it and let its services in.
+ * @returns the data roots whose config changed (their running server must reload it)
+ */
+export function writeMemberNatsConfigs(first: string): string[] {
+  const firstSettings = readSettings(first)!;
+  const users = natsUsers(first, firstSettings.hostId);
+  const changed: string[] = [];
+  for (const server of natsClusterServers(first)) {
+    const member = readSettings(server.dataRoot)!;
+    const nats = { port: server.port, host: server.address, storeDir: join(server.dataRoot, 'nats'), hostId: firstSettings.hostId, cluster: natsClusterConfig(server, first) };
+    if (writeNatsServerConfig(member.dataRoot, nats, users)) changed.push(member.dataRoot);
+  }
+  return changed;
+}
+
+/** Connects to `servers` as `identity` with the nkey in `seedFile`, without reconnecting. */
+async function connectOnce(servers: string[], seedFile: string, identity: NatsIdentity): Promise<NatsConnection> {
+  const seed = new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim());
+  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix(identity), reconnect: false, timeout: 2_000 });
+}
+
+/**
+ * Waits until JetStream answers on this host's nats-server (a clustered JetStream has no
+ * metadata leader until a quorum of its servers route to each other): asked as this host's agent.
+ */
+export async function waitJetStream(settings: PlatformSettings, timeoutMs: number): Promise<void> {
+  const url = `nats://${hostAddress(settings)}:${settings.natsPort}`;
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const nc = await connectOnce([url], secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), { role: 'agent', host: settings.hostId });
+      try {
+        await (await nc.jetstreamManager({ timeout: 2_000 })).getAccountInfo();
+        return;
+      } finally {
+        await nc.close();
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new UnavailableError(
+        `JetStream of the NATS cluster did not start within ${timeoutMs / 1000} s (${url}: ${last}): it needs 2 of its nats-servers routed to each other: run \`berth platform join\` on a second host`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Once the cluster has REPLICATED_SERVERS nats-servers, gives the platform's streams (the event
+ * stream and the KV buckets) that many replicas (libs/events scaleStreams), as the gateway (the
+ * only service allowed to update streams). A server that is down meanwhile only delays it: the
+ * next `up` or `join` tries again.
+ * @returns the streams scaled
+ */
+export async function scalePlatformStreams(settings: PlatformSettings): Promise<string[]> {
+  const first = firstDataRoot(settings);
+  const servers = natsClusterServers(first);
+  if (servers.length < REPLICATED_SERVERS) return [];
+  const firstSettings = readSettings(first)!;
+  const nc = await connectOnce(
+    servers.map((s) => `nats://${s.address}:${s.port}`),
+    secretsOf(firstSettings.dataRoot).nkeySeedFile('api'),
+    { role: 'gateway' },
+  );
+  try {
+    return await scaleStreams(nc, REPLICATED_SERVERS);
+  } finally {
+    await nc.close();
+  }
+}
