@@ -95,6 +95,8 @@ export interface NetworkEngine {
   listNetworks(options: { labels?: string[]; names?: string[] }): Promise<NetworkSummary[]>;
   createNetwork(request: CreateNetworkRequest): Promise<string>;
   removeNetwork(id: string): Promise<void>;
+  /** How many nodes of the cluster are ready (Nodes.List); absent or 1: one host, networks stay bridges. */
+  readyNodes?(): Promise<number>;
 }
 
 export interface VolumeEngine {

@@ -12,6 +12,7 @@ import {
   grpcTarget,
   ImagesClient,
   NetworksClient,
+  NodesClient,
   serverStream,
   unary,
   VolumesClient,
@@ -47,6 +48,7 @@ export class GatewayEngine implements Engine {
   private readonly builder: BuilderClient;
   private readonly eventsClient: EventsClient;
   private readonly compose: ComposeClient;
+  private readonly nodes: NodesClient;
   private readonly dockerConfig: DockerConfig;
 
   /** `credentials`: the client's TLS ones for a TCP gateway (the CLI's `--tlsverify`); default: none (a unix socket). */
@@ -61,11 +63,12 @@ export class GatewayEngine implements Engine {
     this.builder = new BuilderClient(target, credentials, channelOptions);
     this.eventsClient = new EventsClient(target, credentials, channelOptions);
     this.compose = new ComposeClient(target, credentials, channelOptions);
+    this.nodes = new NodesClient(target, credentials, channelOptions);
     this.dockerConfig = new DockerConfig(undefined, options.env ?? process.env);
   }
 
   close(): void {
-    for (const c of [this.containers, this.networks, this.volumes, this.images, this.builder, this.eventsClient, this.compose]) c.close();
+    for (const c of [this.containers, this.networks, this.volumes, this.images, this.builder, this.eventsClient, this.compose, this.nodes]) c.close();
   }
 
   // ---- containers ------------------------------------------------------------------------------
@@ -185,6 +188,17 @@ export class GatewayEngine implements Engine {
   async removeNetwork(id: string): Promise<void> {
     const c = this.networks;
     await unary(c, c.remove, { id });
+  }
+
+  async readyNodes(): Promise<number> {
+    const c = this.nodes;
+    try {
+      return (await unary(c, c.list, {})).nodes.filter((n) => n.status === 'ready').length;
+    } catch (err) {
+      // A gateway without the Nodes service is one host.
+      if ((err as { cause?: { code?: number } }).cause?.code === grpc.status.UNIMPLEMENTED) return 1;
+      throw err;
+    }
   }
 
   async listVolumes(options: { labels?: string[]; names?: string[] }) {

@@ -207,8 +207,16 @@ export class MemoryEngine implements Engine {
     if (this.networks.has(r.name)) throw new AlreadyExistsError(`network with name ${r.name} already exists`);
     this.calls.push(`network create ${r.name}`);
     const id = randomBytes(32).toString('hex');
-    this.networks.set(r.name, { id, name: r.name, driver: 'bridge', scope: 'local', created: '', internal: r.internal, labels: r.labels, subnet: '', gateway: '', ipv6: false });
+    const driver = r.driver || 'bridge';
+    this.networks.set(r.name, { id, name: r.name, driver, scope: driver === 'overlay' ? 'swarm' : 'local', created: '', internal: r.internal, labels: r.labels, subnet: '', gateway: '', ipv6: false });
     return id;
+  }
+
+  /** The cluster's ready nodes (Nodes.List); set it to play a cluster. */
+  nodes = 1;
+
+  async readyNodes(): Promise<number> {
+    return this.nodes;
   }
 
   async removeNetwork(id: string): Promise<void> {

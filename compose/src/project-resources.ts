@@ -27,6 +27,9 @@ export function usedVolumes(project: Project, services: string[]): string[] {
 }
 
 export async function ensureNetworks(s: ComposeSession, project: Project, keys: string[]): Promise<void> {
+  // On a cluster of several nodes a network without a driver is an overlay network, so that services
+  // placed on different hosts reach each other (as `docker stack deploy` makes them); one host: bridge.
+  const defaultDriver = keys.some((k) => !project.networks[k]!.external && !project.networks[k]!.driver) && ((await s.engine.readyNodes?.()) ?? 1) > 1 ? 'overlay' : '';
   await Promise.all(
     keys.map(async (key) => {
       const config = project.networks[key]!;
@@ -55,7 +58,8 @@ export async function ensureNetworks(s: ComposeSession, project: Project, keys: 
       try {
         await s.engine.createNetwork({
           name: config.name,
-          driver: config.driver ?? '',
+          id: '',
+          driver: config.driver || defaultDriver,
           subnet: ipam?.subnet ?? '',
           gateway: ipam?.gateway ?? '',
           ipRange: ipam?.ip_range ?? '',

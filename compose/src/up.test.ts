@@ -40,6 +40,17 @@ networks: {front: {}}
 `;
 
 describe('up', () => {
+  it('makes networks without a driver overlay networks on a cluster of several nodes, bridges on one', async () => {
+    const yaml = `services:\n  web:\n    image: busybox\n    networks: [default, front, back]\nnetworks:\n  front: {}\n  back: {driver: bridge}\n`;
+    const cluster = session();
+    cluster.engine.nodes = 3;
+    await up(cluster.s, project(yaml));
+    expect([...cluster.engine.networks.values()].map((n) => `${n.name} ${n.driver}`).sort()).toEqual(['p_back bridge', 'p_default overlay', 'p_front overlay']);
+    const single = session();
+    await up(single.s, project(yaml));
+    expect([...single.engine.networks.values()].map((n) => `${n.name} ${n.driver}`).sort()).toEqual(['p_back bridge', 'p_default bridge', 'p_front bridge']);
+  });
+
   it('creates networks, volumes and one container per replica, dependencies first, with compose labels', async () => {
     const { s, engine } = session();
     await up(s, project(app));

@@ -20,6 +20,7 @@ import {
 } from '@berth/proto';
 import { ContainersService } from '@berth/proto';
 import { answered, type ClusterRouter } from './cluster-router.js';
+import { isOverlayCreate, type OverlayNetworkKeeper } from './overlay-networks.js';
 
 type UnaryDefinition = grpc.MethodDefinition<any, any>;
 type Call = { request?: unknown; metadata: grpc.Metadata };
@@ -32,7 +33,8 @@ type Call = { request?: unknown; metadata: grpc.Metadata };
  *   inspect, tag, push, save, …  go to the first host that has the object
  *   image rm, volume rm, network rm   go to every host that has it
  *   volume / network create      go to every live host, so a container finds it wherever it is placed
- *                                (each host's copy is local: no cross-host network yet, TODO(#14) overlay)
+ *                                (a bridge network's copies are local; an overlay network is one
+ *                                network with one id, subnet and VNI everywhere: overlay-networks.ts)
  *   pull, load, import, bootstrap, login, search: the pinned node, else the default host
  *   commit, network connect/disconnect: the host of the container
  */
@@ -92,26 +94,33 @@ export function clusterVolumesService(router: ClusterRouter): grpc.UntypedServic
   } as grpc.UntypedServiceImplementation;
 }
 
-export function clusterNetworksService(router: ClusterRouter): grpc.UntypedServiceImplementation {
+export function clusterNetworksService(router: ClusterRouter, overlay?: OverlayNetworkKeeper): grpc.UntypedServiceImplementation {
   const pick = async (method: string, call: Call) => {
     if (method === 'connect' || method === 'disconnect') return router.client((await containerHost(router, str(call.request, 'container'), call)).address);
     return router.client((await firstHolder(router, NetworksService.inspect, { id: str(call.request, 'id') }, call)).address);
   };
   return {
     ...forwardService(NetworksService, pick),
-    create: handleUnary(async (request, call) => everywhere(router, NetworksService.create, request, call)),
+    // An overlay network: one id, subnet and VNI for every host (overlay-networks.ts).
+    create: handleUnary(async (request, call) => (overlay && isOverlayCreate(request) ? overlay.create(request) : everywhere(router, NetworksService.create, request, call))),
     list: handleUnary(async (request) => {
       const results = answered(await router.fanOut<ListNetworksResponse>(NetworksService.list, request));
       return { networks: unique(results.flatMap((r) => r.networks), (n: NetworkSummary) => n.name) };
     }),
     remove: handleUnary(async (request: { id: string }, call) => {
       const holders = await router.locate(NetworksService.inspect, { id: request.id }, call.metadata);
+      // An overlay network is one network: refused while a container on any host uses it, before
+      // any host removes its part.
+      await overlay?.checkUnused(holders);
       await Promise.all(holders.map((h) => router.call(h.host, NetworksService.remove, request, { timeoutMs: 60_000 })));
+      await overlay?.forget(request.id);
       return {};
     }),
     prune: handleUnary(async (request) => {
       const results = answered(await router.fanOut<PruneNetworksResponse>(NetworksService.prune, request, { timeoutMs: 60_000 }));
-      return { deleted: [...new Set(results.flatMap((r) => r.deleted))] };
+      const deleted = [...new Set(results.flatMap((r) => r.deleted))];
+      if (overlay && deleted.length > 0) await overlay.forgetGone();
+      return { deleted };
     }),
   } as grpc.UntypedServiceImplementation;
 }

@@ -4,6 +4,7 @@ import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegi
 import { parseTimeArg } from '@berth/filters';
 import { clusterContainersService } from './cluster-containers.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
+import { OverlayNetworkKeeper } from './overlay-networks.js';
 import { ClusterRouter } from './cluster-router.js';
 import { composeService } from './compose-service.js';
 import { clusterMoveOps } from './container-move.js';
@@ -62,6 +63,7 @@ export class Gateway {
   private readonly clients = new Map<string, grpc.Client>();
   private readonly router: ClusterRouter;
   private readonly cluster: ClusterStore;
+  private readonly overlay: OverlayNetworkKeeper;
   private readonly nodes: NodeKeeper;
   private readonly log: Logger;
   private connected = true;
@@ -118,7 +120,12 @@ export class Gateway {
     // Moving containers off a lost host (rescheduling.ts) or a drained one (node-drain.ts): one implementation, container-move.ts.
     const ops = clusterMoveOps({ router: this.router, store: this.cluster, nodes: nodeView, log });
     const drainer = new NodeDrainer({ router: this.router, store: this.cluster, keeper: nodes, ops, log });
-    const events = { ...reschedulingEvents({ router: this.router, store: this.cluster, ops, log }), onDrain: (hostId: string) => drainer.drain(hostId) };
+    this.overlay = new OverlayNetworkKeeper(this.router, this.cluster, log);
+    const events = {
+      ...reschedulingEvents({ router: this.router, store: this.cluster, ops, log }),
+      onDrain: (hostId: string) => drainer.drain(hostId),
+      onReady: (h: AgentAnnouncement) => this.overlay.ensureOn(h),
+    };
     this.nodes = new NodeKeeper(this.router, this.cluster, events, log);
     void this.watchConnection();
   }
@@ -140,7 +147,7 @@ export class Gateway {
     server.addService(ContainersService, clusterContainersService({ router, store: this.cluster, nodes: this.nodes, log: this.log }));
     server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
     server.addService(VolumesService, clusterVolumesService(router));
-    server.addService(NetworksService, clusterNetworksService(router));
+    server.addService(NetworksService, clusterNetworksService(router, this.overlay));
     server.addService(NodesService, nodesService(router, this.nodes));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
     server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));

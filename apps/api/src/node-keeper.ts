@@ -23,6 +23,11 @@ export interface NodeKeeperEvents {
    * not drained when this gateway starts or a host joins or comes back (another node may fit now).
    */
   onDrain(hostId: string): void;
+  /**
+   * A host is ready that this gateway had not seen ready: new, back from down, or found when the
+   * gateway starts (overlay-networks.ts creates the cluster's overlay networks it lacks).
+   */
+  onReady?(host: AgentAnnouncement): Promise<void>;
 }
 
 /**
@@ -141,6 +146,9 @@ export class NodeKeeper implements NodeView, DrainKeeper {
         if (!record || wasDown) joined = true;
         this.records.set(h.hostId, next);
         if (!record || wasDown || now - record.lastSeen > 5_000 || record.hostname !== h.hostname) await this.save(next);
+        if (!record || wasDown) {
+          await this.events.onReady?.(h).catch((err: unknown) => this.log.warn({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host that is ready'));
+        }
         if (wasDown) {
           this.log.info({ host: h.hostId, hostname: h.hostname }, 'Host is back');
           await this.events.onUp(h).catch((err: unknown) => this.log.error({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host coming back'));

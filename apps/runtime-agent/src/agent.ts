@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import { ContainerManager } from '@berth/containers';
 import { ContentStore } from '@berth/content';
-import { EventBus, HostRegistry, readHostId, withDeadline } from '@berth/events';
+import { EventBus, HostRegistry, OverlayEndpointBucket, readHostId, withDeadline } from '@berth/events';
 import { ImageStore } from '@berth/images';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { ContainersService, ImagesService, SystemService, handleUnary, type SystemServer } from '@berth/proto';
@@ -44,6 +44,8 @@ export interface AgentOptions {
   nodeRole?: string;
   /** The node's labels (`--label k=v`), which placement constraints match. */
   labels?: Record<string, string>;
+  /** This host's address for overlay networks' VXLAN (`--underlay-address`); default the default route's device's. */
+  underlayAddress?: string;
   log?: Logger;
 }
 
@@ -141,6 +143,12 @@ export class Agent {
       log,
       containers: containerLookup(() => manager),
       onEvent: (e) => publish('network', e.action, e.id, e.attributes),
+      // Overlay networks: this host's endpoints published, everybody's followed (NATS KV `overlay`).
+      overlay: {
+        hostId,
+        underlayAddress: options.underlayAddress,
+        directory: new OverlayEndpointBucket(nc, { onError: (err) => log.warn({ host: hostId, err }, 'Cannot renew or follow the overlay endpoints on NATS') }),
+      },
     });
     manager = new ContainerManager({
       dataRoot: options.dataRoot,

@@ -28,6 +28,9 @@ const { values } = parseArgs({
     'node-name': { type: 'string' },
     'node-role': { type: 'string' },
     label: { type: 'string', multiple: true, default: [] },
+    // The address other hosts reach this one at, for overlay networks' VXLAN (also
+    // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
+    'underlay-address': { type: 'string' },
   },
 });
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
@@ -81,6 +84,7 @@ const agent = await Agent.open(
     nodeName: values['node-name'],
     nodeRole: values['node-role'],
     labels: nodeLabels(values.label!),
+    underlayAddress: values['underlay-address'] || process.env.BERTH_UNDERLAY_ADDRESS || undefined,
     log,
   },
   nc,

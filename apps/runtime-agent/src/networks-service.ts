@@ -15,6 +15,7 @@ export function networksService(networks: NetworkManager): NetworksServer {
       const record = await networks.createNetwork({
         name: req.name,
         driver: req.driver,
+        id: req.id || undefined,
         subnet: req.subnet || undefined,
         gateway: req.gateway || undefined,
         ipRange: req.ipRange || undefined,

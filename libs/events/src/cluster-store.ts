@@ -43,7 +43,22 @@ export interface PlacementRecord {
   createdAt: number;
 }
 
+/**
+ * An overlay network of the cluster (apps/api overlay-networks.ts): its VNI is the key, so two
+ * networks never share one; the create request (base64 protobuf, with the chosen id, subnet and
+ * VNI) is what a host that was away gets when it comes back.
+ */
+export interface OverlayNetworkRecord {
+  id: string;
+  name: string;
+  vni: number;
+  subnet: string;
+  request: string;
+  createdAt: number;
+}
+
 const nodeKey = (hostId: string) => `node.${hostId}`;
+const overlayKey = (vni: number) => `overlay-network.${vni}`;
 const placementKey = (id: string) => `placement.${id}`;
 
 /**
@@ -52,6 +67,7 @@ const placementKey = (id: string) => `placement.${id}`;
  *
  *   node.<hostId>          NodeRecord (JSON)       availability, label changes, status, last seen
  *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
+ *   overlay-network.<vni>   OverlayNetworkRecord (JSON)  an overlay network, created on every host
  */
 export class ClusterStore {
   private kv?: KV;
@@ -102,5 +118,27 @@ export class ClusterStore {
 
   async deletePlacement(id: string): Promise<void> {
     await (await this.bucket()).purge(placementKey(id));
+  }
+
+  overlayNetworks(): Promise<OverlayNetworkRecord[]> {
+    return this.read<OverlayNetworkRecord>('overlay-network');
+  }
+
+  /** Records a new overlay network: false when its VNI is taken (another gateway's create won). */
+  async claimOverlayNetwork(record: OverlayNetworkRecord): Promise<boolean> {
+    try {
+      await (await this.bucket()).create(overlayKey(record.vni), new TextEncoder().encode(JSON.stringify(record)));
+      return true;
+    } catch {
+      return false; // the key exists: that VNI is taken
+    }
+  }
+
+  putOverlayNetwork(record: OverlayNetworkRecord): Promise<void> {
+    return this.put(overlayKey(record.vni), record);
+  }
+
+  async deleteOverlayNetwork(vni: number): Promise<void> {
+    await (await this.bucket()).purge(overlayKey(vni));
   }
 }

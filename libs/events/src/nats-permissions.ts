@@ -1,4 +1,16 @@
-import { BUILDERS_BUCKET, CLUSTER_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, HOSTS_BUCKET, REGISTRIES_BUCKET, kvStream, kvSubject, subjectToken } from './subjects.js';
+import {
+  BUILDERS_BUCKET,
+  CLUSTER_BUCKET,
+  COMPOSE_PROJECTS_BUCKET,
+  EVENTS_STREAM,
+  EVENTS_SUBJECT_PREFIX,
+  HOSTS_BUCKET,
+  OVERLAY_BUCKET,
+  REGISTRIES_BUCKET,
+  kvStream,
+  kvSubject,
+  subjectToken,
+} from './subjects.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -9,12 +21,14 @@ import { BUILDERS_BUCKET, CLUSTER_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts)       |                         |
- * | agent     | berth.events.<host>.>, $KV.hosts.<host>                       | its inbox               |
+ * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
+ * |           | reading and watching the `overlay` bucket)                   |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
- * DELETE) only the streams they write to. None but the gateway may read a KV bucket or consume
+ * DELETE) only the streams they write to. None but the gateway may read a KV bucket (but agents
+ * the `overlay` bucket, the cluster's overlay endpoints) or consume
  * the event stream, so only the gateway learns agents' addresses; the gateway alone writes the
  * `compose-projects` bucket (the compose watcher reads it through the gateway's Compose service). Replies (JetStream acks, API
  * answers) reach a connection on its own inbox prefix (`inboxPrefix`), which nobody else may
@@ -49,7 +63,10 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
     ['$JS.API.INFO', ...names.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, `$JS.API.STREAM.CREATE.${s}`])];
   switch (identity.role) {
     case 'agent':
-      return { publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)])], subscribe };
+      return {
+        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess()],
+        subscribe,
+      };
     case 'registry':
       return {
         publish: [`${events}.image.>`, `${kvSubject(REGISTRIES_BUCKET, host)}.>`, ...streams([EVENTS_STREAM, kvStream(REGISTRIES_BUCKET)])],
@@ -62,4 +79,26 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
         subscribe,
       };
   }
+}
+
+/**
+ * What an agent needs of the `overlay` bucket (overlay-endpoint-bucket.ts), the one bucket every
+ * agent reads and writes: its entries (any key: an address is claimed by creating its key), the
+ * stream's info and creation, reading a key (direct and message get), and a watch (an ordered
+ * consumer: create, delete, and its flow control replies).
+ */
+function overlayAccess(): string[] {
+  const stream = kvStream(OVERLAY_BUCKET);
+  return [
+    kvSubject(OVERLAY_BUCKET, '>'),
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.CREATE.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
 }

@@ -16,6 +16,8 @@
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
  *   KV bucket cluster               node.<host id> and placement.<container id> (JSON, cluster-store.ts), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
+ *   KV bucket overlay               host.<host id> and ep.<network id>.<a-b-c-d> (JSON, overlay-endpoint-bucket.ts),
+ *                                   TTL'd; every agent reads and writes it (NATS subject $KV.overlay.>, stream KV_overlay)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
@@ -24,6 +26,7 @@ export const REGISTRIES_BUCKET = 'registries';
 export const BUILDERS_BUCKET = 'builders';
 export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 export const CLUSTER_BUCKET = 'cluster';
+export const OVERLAY_BUCKET = 'overlay';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

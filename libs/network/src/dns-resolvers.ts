@@ -2,6 +2,7 @@ import { hostNameservers, readHostFile } from './container-files.js';
 import { DnsServer, type DnsResolver } from './dns-server.js';
 import { linkTarget } from './endpoint-links.js';
 import type { NetworkContext } from './network-context.js';
+import type { OverlayEndpoint } from './overlay-directory.js';
 import type { NetworkRecord } from './types.js';
 
 /**
@@ -17,6 +18,8 @@ export class DnsResolvers {
   constructor(
     private readonly ctx: NetworkContext,
     private readonly hostResolvConf: string,
+    /** The containers of an overlay network on other hosts (overlay-networks.ts); none for a bridge network. */
+    private readonly remote: (networkId: string) => OverlayEndpoint[] = () => [],
   ) {}
 
   /** Starts the server of network `n` unless it runs; a failure to listen is logged, not thrown. */
@@ -66,7 +69,12 @@ export class DnsResolvers {
         // serve: healthy, or without a healthcheck. Replicas still starting or unhealthy (a rolling
         // update's new one) get traffic only when no replica serves.
         const serving = matches.length > 1 ? matches.filter((e) => this.serves(e.ContainerID)) : matches;
-        const addresses = (serving.length > 0 ? serving : matches).map((e) => e.IPAddress);
+        // Containers on other hosts (an overlay network) answer by the name and aliases they
+        // published; their health is their host's business, so they count as serving.
+        const remote = this.remote(networkId)
+          .filter((e) => e.containerName.toLowerCase() === bare || e.aliases.some((a) => a.toLowerCase() === bare) || (bare.length >= 12 && e.containerId.startsWith(bare)))
+          .map((e) => e.ip);
+        const addresses = [...(serving.length > 0 || remote.length > 0 ? serving : matches).map((e) => e.IPAddress), ...remote];
         return addresses.length > 0 ? addresses : undefined;
       },
       upstreams: (client: string): string[] => {

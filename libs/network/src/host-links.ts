@@ -33,15 +33,16 @@ export async function linkExists(name: string): Promise<boolean> {
 
 /**
  * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`), a MAC of its
- * own (pinBridgeMac) and is up. Idempotent: an existing bridge is completed, not recreated. Its
+ * own (pinBridgeMac), `mtu` when given (an overlay's bridge) and is up; inside `netns` when given. Idempotent: an existing bridge is completed, not recreated. Its
  * route_localnet (for ports published on 127.0.0.1) is loopback-guard.ts's business.
  */
-export async function ensureBridge(name: string, address: string, alias: string): Promise<void> {
-  if (!(await linkExists(name))) await mustExec('ip', ['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']);
-  else await pinBridgeMac(name);
-  await mustExec('ip', ['link', 'set', 'dev', name, 'alias', alias]);
-  await mustExec('ip', ['addr', 'replace', address, 'dev', name]);
-  await mustExec('ip', ['link', 'set', 'dev', name, 'up']);
+export async function ensureBridge(name: string, address: string, alias: string, o: { mtu?: number; netns?: string } = {}): Promise<void> {
+  const ip = (args: string[]) => (o.netns ? ['-n', o.netns, ...args] : args);
+  if ((await execTool('ip', ip(['link', 'show', 'dev', name]))).code !== 0) await mustExec('ip', ip(['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']));
+  else if (!o.netns) await pinBridgeMac(name);
+  await mustExec('ip', ip(['link', 'set', 'dev', name, 'alias', alias, ...(o.mtu ? ['mtu', String(o.mtu)] : [])]));
+  await mustExec('ip', ip(['addr', 'replace', address, 'dev', name]));
+  await mustExec('ip', ip(['link', 'set', 'dev', name, 'up']));
 }
 
 /** The kernel's addr_assign_type of a MAC set by the user (NET_ADDR_SET). */
@@ -145,6 +146,8 @@ export interface VethOptions {
   address: string;
   /** Adds the default route through it. */
   gateway?: string;
+  /** Both ends' MTU (an overlay network's, below the underlay's); the kernel's default unless set. */
+  mtu?: number;
   /** Told when the host end of a failed pair cannot be removed. */
   log?: Logger;
 }
@@ -162,7 +165,10 @@ export async function addVeth(o: VethOptions & { createNetns?: boolean }): Promi
   if (o.createNetns && existsSync(netnsPath(o.netns))) await deleteNetns(o.netns);
   const host = [
     ...(o.createNetns ? [['netns', 'add', o.netns]] : []),
-    ['link', 'add', 'name', o.hostName, 'type', 'veth', 'peer', 'name', o.ifName, 'address', o.mac, 'netns', o.netns],
+    [
+      ...['link', 'add', 'name', o.hostName, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'type', 'veth'],
+      ...['peer', 'name', o.ifName, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'address', o.mac, 'netns', o.netns],
+    ],
     ['link', 'set', 'dev', o.hostName, 'alias', o.alias],
     ['link', 'set', 'dev', o.hostName, 'master', o.bridge, 'up'],
   ];

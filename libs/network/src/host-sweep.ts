@@ -1,6 +1,7 @@
 import { NotFoundError } from '@berth/errors';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import type { NetworkContext } from './network-context.js';
+import { overlayLinkNames } from './overlay-driver.js';
 import type { Sandboxes } from './sandboxes.js';
 
 /**
@@ -31,10 +32,12 @@ export class HostSweeper {
   async sweepHost(o: { keepBridges: boolean }): Promise<void> {
     const store = this.ctx.store;
     const bridges = new Set(o.keepBridges ? store.networks().map((n) => n.BridgeName).filter(Boolean) : []);
+    // An overlay network's vxlan device goes with its bridge (overlay-driver.ts).
+    const vxlans = new Set(o.keepBridges ? store.networks().filter((n) => n.Driver === 'overlay').map((n) => overlayLinkNames(n.Id).vxlan) : []);
     const veths = new Set(store.endpoints().map((e) => e.HostVeth).filter(Boolean));
     for (const link of await listLinks()) {
       if (!link.alias.startsWith(`${this.ctx.aliasPrefix}:`)) continue;
-      const wanted = link.kind === 'bridge' ? bridges.has(link.name) : veths.has(link.name);
+      const wanted = link.kind === 'bridge' ? bridges.has(link.name) : link.kind === 'vxlan' ? vxlans.has(link.name) : veths.has(link.name);
       if (!wanted) await deleteLink(link.name).catch((err) => this.ctx.log.warn({ link: link.name, err }, 'Cannot delete a leftover link'));
     }
     const namespaces = new Set(store.sandboxes().map((s) => s.Netns).filter(Boolean));

@@ -24,3 +24,8 @@ export type {
 } from './network-options.js';
 export type { NetworkInspect } from './inspect-views.js';
 export type { NetworkRecord, EndpointRecord, SandboxRecord } from './types.js';
+export type { OverlayDirectory, OverlayEndpoint, OverlayView } from './overlay-directory.js';
+export type { OverlayOptions } from './overlay-networks.js';
+export { overlaySubnetPool } from './overlay-networks.js';
+export { firstVni, nextVni, vxlanIdOption, vxlanPortOption, overlayLinkNames } from './overlay-driver.js';
+export { defaultVxlanPort, vxlanOverhead } from './vxlan-links.js';

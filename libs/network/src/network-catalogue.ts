@@ -11,7 +11,8 @@ import { networkRecord } from './network-record.js';
 import { filterNetworks } from './network-filters.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
-import { isUserNetwork, type NetworkRecord } from './types.js';
+import type { OverlayNetworks } from './overlay-networks.js';
+import { hasBridge, isUserNetwork, type NetworkRecord } from './types.js';
 
 // Several agents (test platforms, other data roots) may share a host, each with its own default
 // bridge: after the usual choices, 16 more /16s of 10.0.0.0/8 keep them from running out.
@@ -37,6 +38,7 @@ export class NetworkCatalogue {
     private readonly ctx: NetworkContext,
     private readonly dns: DnsResolvers,
     private readonly nat: PortPublisher,
+    private readonly overlay: OverlayNetworks,
     private readonly pools: { defaultBridgeSubnets?: readonly string[]; subnetPool?: readonly string[] } = {},
   ) {}
 
@@ -64,7 +66,8 @@ export class NetworkCatalogue {
     }
     if (store.networkByName(o.name)) throw new ConflictError(`network with name ${o.name} already exists`);
     const driver = o.driver || 'bridge';
-    if (driver !== 'bridge') throw new InvalidArgumentError(`plugin "${driver}" not found: only the bridge driver is supported`);
+    if (driver === 'overlay') return this.bringUpNew(this.overlay.plan(o, await this.subnetsInUse()));
+    if (driver !== 'bridge') throw new InvalidArgumentError(`plugin "${driver}" not found: only the bridge and overlay drivers are supported`);
     const ipam = planIpam({ subnet: o.subnet, gateway: o.gateway, ipRange: o.ipRange }, { inUse: await this.subnetsInUse(), pool: this.pools.subnetPool });
     const id = randomId();
     const bridge = o.options?.[bridgeNameOption] ?? `br-${id.slice(0, 12)}`;
@@ -80,6 +83,14 @@ export class NetworkCatalogue {
       Labels: o.labels ?? {},
       BridgeName: bridge,
     };
+    return this.bringUpNew(record);
+  }
+
+  /** Records a new network and brings it up; a failure forgets it again. */
+  private async bringUpNew(record: NetworkRecord): Promise<NetworkRecord> {
+    const store = this.ctx.store;
+    const bridge = record.BridgeName;
+    const id = record.Id;
     store.insertNetwork(record);
     try {
       await this.bringUp(record);
@@ -142,9 +153,10 @@ export class NetworkCatalogue {
    * networks, its DNS server.
    */
   private async bringUp(n: NetworkRecord): Promise<void> {
-    if (n.Driver !== 'bridge') return;
+    if (!hasBridge(n)) return;
     const ipam = n.IPAM.Config[0]!;
-    await ensureBridge(n.BridgeName!, `${ipam.Gateway}/${prefixLength(ipam)}`, `${this.ctx.aliasPrefix}:net:${n.Id.slice(0, 12)}`);
+    if (n.Driver === 'overlay') await this.overlay.bringUp(n);
+    else await ensureBridge(n.BridgeName!, `${ipam.Gateway}/${prefixLength(ipam)}`, `${this.ctx.aliasPrefix}:net:${n.Id.slice(0, 12)}`);
     // Ports published on 127.0.0.1 need route_localnet; the guard goes in first (loopback-guard.ts).
     await allowLoopbackDnat(n.BridgeName!);
     if (isUserNetwork(n)) await this.dns.start(n);
@@ -152,7 +164,8 @@ export class NetworkCatalogue {
 
   private async takeDown(n: NetworkRecord): Promise<void> {
     await this.dns.stop(n.Id);
-    if (n.Driver === 'bridge' && n.BridgeName) await deleteLink(n.BridgeName);
+    if (n.Driver === 'overlay') await this.overlay.takeDown(n);
+    else if (n.Driver === 'bridge' && n.BridgeName) await deleteLink(n.BridgeName);
   }
 
   /** The `bridge`, `host` and `none` networks; `bridge` gets a free bridge name and subnet once. */

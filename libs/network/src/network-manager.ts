@@ -6,6 +6,7 @@ import { removeLoopbackGuardIfUnused } from './loopback-guard.js';
 import { NetworkCatalogue } from './network-catalogue.js';
 import { networkPruneFilter } from './network-filters.js';
 import { NetworkContext } from './network-context.js';
+import { OverlayNetworks } from './overlay-networks.js';
 import type {
   ConnectOptions,
   ContainerLookup,
@@ -33,6 +34,7 @@ interface SettleRequest {
  *   network-catalogue.ts  networks and IPAM: predefined `bridge`/`host`/`none`, user bridge networks
  *   sandboxes.ts          per running container a named netns with one veth per network
  *   port-publishing.ts    published ports, and the iptables rules (DNAT, masquerade, isolation)
+ *   overlay-networks.ts   overlay networks: bridge + vxlan per host, addresses and endpoints in the cluster's index
  *   dns-resolvers.ts      an embedded DNS server on each user network's gateway address
  *   host-sweep.ts         reconciliation: tagged links and namespaces nothing needs any more
  *   loopback-guard.ts     the host-wide rule that keeps containers off the host's 127.0.0.1
@@ -49,6 +51,7 @@ export class NetworkManager {
   private readonly dns: DnsResolvers;
   private readonly nat: PortPublisher;
   private readonly networks: NetworkCatalogue;
+  private readonly overlay: OverlayNetworks;
   private readonly sandboxes: Sandboxes;
   private readonly sweeper: HostSweeper;
   private readonly queue = new SerialQueue();
@@ -56,10 +59,11 @@ export class NetworkManager {
   private constructor(options: NetworkManagerOptions) {
     const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.ctx = new NetworkContext(options.db, options.tag, options.log ?? silentLogger, options.containers, options.onEvent);
-    this.dns = new DnsResolvers(this.ctx, hostResolvConf);
+    this.overlay = new OverlayNetworks(this.ctx, options.overlay);
+    this.dns = new DnsResolvers(this.ctx, hostResolvConf, (networkId) => this.overlay.remote(networkId));
     this.nat = new PortPublisher(this.ctx);
-    this.networks = new NetworkCatalogue(this.ctx, this.dns, this.nat, options);
-    this.sandboxes = new Sandboxes(this.ctx, this.networks, this.nat, hostResolvConf);
+    this.networks = new NetworkCatalogue(this.ctx, this.dns, this.nat, this.overlay, options);
+    this.sandboxes = new Sandboxes(this.ctx, this.networks, this.nat, hostResolvConf, this.overlay);
     this.sweeper = new HostSweeper(this.ctx, this.sandboxes);
   }
 
@@ -70,6 +74,8 @@ export class NetworkManager {
     await manager.serial(async () => {
       await manager.networks.setUp();
       await manager.nat.apply({ force: true });
+      // In the background: without NATS the agent still serves (overlay networks then reach only its containers).
+      manager.overlay.startWatching();
     });
     return manager;
   }
@@ -217,6 +223,7 @@ export class NetworkManager {
    */
   async close(): Promise<void> {
     await this.serial(async () => {
+      await this.overlay.close();
       await this.dns.stopAll();
       if (this.ctx.store.sandboxes().some((s) => s.Netns !== undefined)) return;
       await this.networks.takeDownAll();

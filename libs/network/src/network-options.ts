@@ -1,6 +1,7 @@
 import type { MetadataDb } from '@berth/metadata';
 import type { IpamRequest } from './ipam.js';
 import type { Logger } from '@berth/log';
+import type { OverlayOptions } from './overlay-networks.js';
 
 /**
  * The options the network manager takes, each defined once: how it is opened, `network create`,
@@ -37,6 +38,8 @@ export interface NetworkManagerOptions {
   /** Subnets tried for user networks without `--subnet`. */
   subnetPool?: readonly string[];
   log?: Logger;
+  /** Overlay networks: the cluster's endpoint index and this host's underlay (overlay-networks.ts). */
+  overlay?: OverlayOptions;
   /** Docker's network events (see NetworkEvent); a listener's failure is ignored. */
   onEvent?: (event: NetworkEvent) => void;
 }
@@ -57,8 +60,10 @@ export interface NetworkEvent {
 /** `berth network create` options (`--subnet`, `--gateway`, `--ip-range` as IPAM asks for them). */
 export interface CreateNetworkOptions extends IpamRequest {
   name: string;
-  /** Only `bridge` (the default). */
+  /** `bridge` (the default) or `overlay`. */
   driver?: string;
+  /** An overlay network's id, the same on every host (the gateway chooses it); a new one when absent. */
+  id?: string;
   internal?: boolean;
   attachable?: boolean;
   labels?: Record<string, string>;

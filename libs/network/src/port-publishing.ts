@@ -4,7 +4,7 @@ import { ConflictError, InvalidArgumentError } from '@berth/errors';
 import { applyRules, removeRules, type NatState } from './nat-rules.js';
 import type { NetworkContext } from './network-context.js';
 import { ephemeralPortRange, splitPortKey, type PortMap } from './port-spec.js';
-import type { ActivePort, SandboxRecord } from './types.js';
+import { hasBridge, type ActivePort, type SandboxRecord } from './types.js';
 
 /**
  * Published ports and the agent's iptables rules: host ports are chosen and checked here, and the
@@ -73,7 +73,7 @@ export class PortPublisher {
   async apply(options: { force?: boolean } = {}): Promise<void> {
     const state: NatState = { networks: [], ports: [] };
     for (const n of this.ctx.store.networks()) {
-      if (n.Driver !== 'bridge' || !n.BridgeName) continue;
+      if (!hasBridge(n) || !n.BridgeName) continue;
       state.networks.push({ bridge: n.BridgeName, subnet: n.IPAM.Config[0]!.Subnet, internal: n.Internal });
     }
     for (const s of this.ctx.store.sandboxes()) {

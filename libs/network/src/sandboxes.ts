@@ -10,7 +10,8 @@ import type { NetworkContext } from './network-context.js';
 import type { ConnectOptions, ContainerNetworkRequest, ContainerSandbox } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
 import { parseExpose, parsePublishList } from './port-spec.js';
-import { isUserNetwork, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './types.js';
+import type { OverlayNetworks } from './overlay-networks.js';
+import { hasBridge, isUserNetwork, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './types.js';
 
 /**
  * Containers' network sandboxes: the settings recorded at create (SandboxRecord, one EndpointRecord
@@ -24,6 +25,7 @@ export class Sandboxes {
     private readonly networks: NetworkCatalogue,
     private readonly nat: PortPublisher,
     private readonly hostResolvConf: string,
+    private readonly overlay: OverlayNetworks,
   ) {}
 
   /**
@@ -135,6 +137,7 @@ export class Sandboxes {
       if (sandbox.Started) this.announce('disconnect', containerId);
       for (const endpoint of store.endpoints({ containerId })) {
         if (endpoint.HostVeth) links.push(endpoint.HostVeth);
+        if (endpoint.IPAddress && store.network(endpoint.NetworkID)?.Driver === 'overlay') await this.overlay.release(endpoint.NetworkID, endpoint.IPAddress);
         if (endpoint.IPAddress || endpoint.HostVeth) store.putEndpoint({ ...endpoint, IPAddress: '', MacAddress: '', HostVeth: '', Interface: '' });
       }
       if (sandbox.Netns) netnsOf.set(sandbox.Netns, sandbox);
@@ -215,7 +218,7 @@ export class Sandboxes {
     const c = this.ctx.lookup().get(container);
     const sandbox = store.sandbox(c.id);
     if (!sandbox) throw new FailedPreconditionError(`container ${c.name} has no network settings (created before networking existed)`);
-    if (n.Driver !== 'bridge') throw new InvalidArgumentError(`container cannot be disconnected from host network or connected to host network`);
+    if (!hasBridge(n)) throw new InvalidArgumentError(`container cannot be disconnected from host network or connected to host network`);
     const mode = sandbox.NetworkMode;
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
       throw new InvalidArgumentError(`container sharing network namespace with another container or host cannot be connected to any other network`);
@@ -255,6 +258,7 @@ export class Sandboxes {
     const endpoint = store.endpoint(n.Id, id);
     if (!endpoint) throw new NotFoundError(`container ${container} is not connected to network ${n.Name}`);
     if (endpoint.HostVeth) await deleteLink(endpoint.HostVeth);
+    if (endpoint.IPAddress && n.Driver === 'overlay') await this.overlay.release(n.Id, endpoint.IPAddress);
     store.deleteEndpoint(n.Id, id);
     // As Docker: only a plugged endpoint (a running container's) is announced.
     if (endpoint.HostVeth) this.ctx.emit('disconnect', n, { container: id });
@@ -327,16 +331,25 @@ export class Sandboxes {
     const ipam = network.IPAM.Config[0]!;
     const used = store.usedAddresses(network.Id);
     used.delete(endpoint.IPAddress);
-    const ip = allocateAddress(ipam, used, endpoint.IPAMConfig?.IPv4Address);
+    const macOf = (ip: string) => (endpoint.Order === 0 && sandbox.MacAddress ? sandbox.MacAddress : macFor(ip));
+    const overlay = network.Driver === 'overlay';
+    // An overlay network's address is claimed in the cluster (overlay-networks.ts), a bridge's here.
+    const ip = overlay
+      ? await this.overlay.claim(network, used, {
+          requested: endpoint.IPAMConfig?.IPv4Address,
+          describe: (addr) => ({ mac: macOf(addr), containerId: sandbox.ContainerID, containerName: endpoint.ContainerName, aliases: endpoint.Aliases }),
+        })
+      : allocateAddress(ipam, used, endpoint.IPAMConfig?.IPv4Address);
     const others = store.endpoints({ containerId: sandbox.ContainerID }).filter((e) => e.HostVeth && e.NetworkID !== network.Id);
     const ifIndex = Math.max(-1, ...others.map((e) => Number(e.Interface.replace('eth', '')))) + 1;
-    const mac = endpoint.Order === 0 && sandbox.MacAddress ? sandbox.MacAddress : macFor(ip);
+    const mac = macOf(ip);
     const hostVeth = `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
     const updated: EndpointRecord = { ...endpoint, IPAddress: ip, MacAddress: mac, HostVeth: hostVeth, Interface: `eth${ifIndex}` };
     try {
       // Claim the address first: the unique (network, ip) index refuses a concurrent duplicate.
       store.putEndpoint(updated);
     } catch (err) {
+      if (overlay) await this.overlay.release(network.Id, ip);
       throw new ConflictError(`Address already in use: "${ip}"`, { cause: err });
     }
     try {
@@ -350,9 +363,11 @@ export class Sandboxes {
         address: `${ip}/${prefixLength(ipam)}`,
         gateway: o.defaultRoute ? ipam.Gateway : undefined,
         createNetns: o.createNetns,
+        mtu: overlay ? await this.overlay.mtu(network) : undefined,
         log: this.ctx.log,
       });
     } catch (err) {
+      if (overlay) await this.overlay.release(network.Id, ip);
       store.putEndpoint({ ...endpoint, IPAddress: '', HostVeth: '', MacAddress: '', Interface: '' });
       throw err;
     }

@@ -6,14 +6,15 @@ import type { PortMap } from './port-spec.js';
  * them (docker-engine-api/swagger.yaml: Network, EndpointSettings, PortBinding).
  */
 
-export type NetworkDriver = 'bridge' | 'host' | 'null';
+export type NetworkDriver = 'bridge' | 'overlay' | 'host' | 'null';
 
 /** One network (table `networks`, JSON). The predefined ones are `bridge`, `host` and `none`. */
 export interface NetworkRecord {
   Name: string;
   Id: string;
   Created: string;
-  Scope: 'local';
+  /** `swarm` for an overlay network (the same network on every host of the cluster), else `local`. */
+  Scope: 'local' | 'swarm';
   Driver: NetworkDriver;
   EnableIPv6: false;
   IPAM: { Driver: 'default'; Options: Record<string, string>; Config: IpamConfig[] };
@@ -24,7 +25,7 @@ export interface NetworkRecord {
   ConfigOnly: false;
   Options: Record<string, string>;
   Labels: Record<string, string>;
-  /** Berth: the bridge interface of a bridge network (`berth0`, `br-<12 hex>`). */
+  /** Berth: the bridge interface of a bridge network (`berth0`, `br-<12 hex>`) or an overlay network (`ov-<12 hex>`). */
   BridgeName?: string;
   /** Berth: one of the predefined networks (cannot be removed). */
   Predefined?: boolean;
@@ -86,7 +87,12 @@ export interface SandboxRecord {
   Started?: boolean;
 }
 
-/** User-defined bridge networks get DNS, aliases and static addresses; the default `bridge` does not. */
+/** User-defined bridge and overlay networks get DNS, aliases and static addresses; the default `bridge` does not. */
 export function isUserNetwork(n: NetworkRecord): boolean {
-  return n.Driver === 'bridge' && !n.Predefined;
+  return hasBridge(n) && !n.Predefined;
+}
+
+/** Networks whose containers plug into a bridge of this host: bridge and overlay networks (overlay-driver.ts). */
+export function hasBridge(n: NetworkRecord): boolean {
+  return n.Driver === 'bridge' || n.Driver === 'overlay';
 }

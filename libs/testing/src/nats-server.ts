@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 
@@ -15,11 +15,14 @@ export interface NatsServer extends AsyncDisposable {
  * where it was), storing under `dir`. No authentication: the platform's own server has it (see
  * libs/platform's platform-secrets.ts).
  */
-export async function startNatsServer(dir: string, options: { port?: number } = {}): Promise<NatsServer> {
+export async function startNatsServer(dir: string, options: { port?: number; config?: string } = {}): Promise<NatsServer> {
   const port = options.port ?? (await freePort());
   const storeDir = join(dir, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+  // `config`: nats-server configuration text (users and their permissions, for tests of those).
+  const configFile = join(dir, 'nats-test.conf');
+  if (options.config) writeFileSync(configFile, options.config, { mode: 0o600 });
+  const child = spawn('nats-server', [...(options.config ? ['-c', configFile] : []), '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -30,6 +30,7 @@ export function registerNetworkRoutes(app: FastifyInstance, ctx: DockerApiContex
     const ipam = b.IPAM?.Config?.[0] ?? {};
     const res = await unary(n, n.create, {
       name: b.Name ?? '',
+      id: '',
       driver: b.Driver ?? '',
       subnet: ipam.Subnet ?? '',
       gateway: ipam.Gateway ?? '',

@@ -30,6 +30,7 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
   const c = client(ctx, 'networks');
   const res = await unary(c, c.create, {
     name: p.args[0]!,
+    id: '',
     driver: str(p, 'driver'),
     subnet: single(p, 'subnet'),
     gateway: single(p, 'gateway'),

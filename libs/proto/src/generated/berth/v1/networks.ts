@@ -27,7 +27,7 @@ export interface NetworkRef {
 
 export interface CreateNetworkRequest {
   name: string;
-  /** "" or "bridge" */
+  /** "", "bridge" or "overlay" */
   driver: string;
   /** "172.20.0.0/16"; empty: a free one from the pool */
   subnet: string;
@@ -39,8 +39,10 @@ export interface CreateNetworkRequest {
   internal: boolean;
   attachable: boolean;
   labels: { [key: string]: string };
-  /** -o; com.docker.network.bridge.name names the bridge */
+  /** -o; com.docker.network.bridge.name names the bridge; overlay: com.docker.network.driver.overlay.vxlanid_list (VNI) */
   options: { [key: string]: string };
+  /** overlay: the network's id, the same on every host (the gateway chooses it); empty: a new one */
+  id: string;
 }
 
 export interface CreateNetworkRequest_LabelsEntry {
@@ -186,6 +188,7 @@ function createBaseCreateNetworkRequest(): CreateNetworkRequest {
     attachable: false,
     labels: {},
     options: {},
+    id: "",
   };
 }
 
@@ -218,6 +221,9 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
       CreateNetworkRequest_OptionsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.id !== "") {
+      writer.uint32(82).string(message.id);
+    }
     return writer;
   },
 
@@ -312,6 +318,14 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -365,6 +379,7 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
           {},
         )
         : {},
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
     };
   },
 
@@ -409,6 +424,9 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
         });
       }
     }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
     return obj;
   },
 
@@ -442,6 +460,7 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
       },
       {},
     );
+    message.id = object.id ?? "";
     return message;
   },
 };

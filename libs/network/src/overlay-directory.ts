@@ -1,0 +1,48 @@
+/**
+ * The cluster's index of overlay endpoints, as the network manager sees it: every agent publishes
+ * its running containers' overlay endpoints there and watches everybody's, to write its VXLAN
+ * devices' FDB and neighbour entries and to answer DNS for containers on other hosts. The
+ * platform implements it on a NATS KV bucket (libs/events overlay-endpoint-bucket.ts); without one
+ * an overlay network reaches only the containers of its own host.
+ *
+ * An endpoint's address is claimed by publishing it: two containers can never hold one address of
+ * an overlay network, whatever host they run on (create-if-absent on the key network + address).
+ */
+
+/** One running container's attachment to an overlay network, as the cluster knows it. */
+export interface OverlayEndpoint {
+  networkId: string;
+  /** Its address on the overlay subnet. */
+  ip: string;
+  mac: string;
+  containerId: string;
+  /** Without the slash. */
+  containerName: string;
+  aliases: string[];
+  /** The underlay address of the host running it (where its frames are sent). */
+  host: string;
+  /** That host's id. */
+  hostId: string;
+}
+
+/** What the directory knows now: live hosts' underlay addresses and their endpoints. */
+export interface OverlayView {
+  hosts: string[];
+  endpoints: OverlayEndpoint[];
+}
+
+export interface OverlayDirectory {
+  /**
+   * Publishes `endpoint`, and with it claims its address: false when another container (on any
+   * live host) holds that address of that network. The directory keeps it published (renewed)
+   * until `release`; a host that stops renewing (down) loses its endpoints after a TTL.
+   */
+  claim(endpoint: OverlayEndpoint): Promise<boolean>;
+  /** Withdraws the endpoint of `ip` on the network, if this host published it. */
+  release(networkId: string, ip: string): Promise<void>;
+  /**
+   * Announces this host (its underlay address) and calls `onView` with the whole live view now and
+   * after every change. The returned function stops watching and withdraws this host.
+   */
+  watch(self: { hostId: string; host: string }, onView: (view: OverlayView) => void): Promise<() => Promise<void>>;
+}
