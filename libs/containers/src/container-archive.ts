@@ -1,14 +1,13 @@
-import { lstat, mkdtemp, readlink, rmdir } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { applyLayer, packDirectory } from '@berth/layers';
-import { mountAll, unmount } from '@berth/snapshots';
 import type { ContainerContext } from './container-context.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { isMountpoint } from './mountinfo.js';
+import { mountSnapshotView } from './snapshot-view.js';
 import type { ContainerRecord } from './types.js';
-import { warnOnFailure } from '@berth/log';
 
 /**
  * `docker cp`'s half on the platform (moby daemon/archive.go): stat a path of a container, archive
@@ -141,17 +140,7 @@ export class ContainerArchive {
     const rootfs = this.ctx.layout.rootfs(rec.Id);
     if (rec.State.Running && !rec.State.Restarting && (await isMountpoint(rootfs))) return fn({ rootfs, mounts }, () => {});
     const mountStopped = async (): Promise<{ view: View; release: () => void }> => {
-      const target = await mkdtemp(join(this.ctx.layout.runRoot, 'archive-'));
-      await mountAll(await this.snapshotter.mounts(rec.SnapshotKey), target);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        // A mountpoint left under the run root is swept with it at the next boot; the log says so.
-        void unmount(target)
-          .then(() => rmdir(target))
-          .catch(warnOnFailure(this.ctx.log, { container: rec.Id, path: target }, 'Cannot release the view of the container'));
-      };
+      const { target, release } = await mountSnapshotView(rec, { ctx: this.ctx, snapshotter: this.snapshotter, purpose: 'archive' });
       return { view: { rootfs: target, mounts }, release };
     };
     if (options.hold) {
