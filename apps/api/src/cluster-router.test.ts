@@ -53,7 +53,6 @@ beforeAll(async () => {
     list: async () => hosts,
     id: (h) => h.hostId,
     address: (h) => h.address,
-    startedAt: (h) => h.startedAt,
     connected: () => true,
     noneMessage: 'none',
     log: silentLogger,

@@ -32,7 +32,6 @@ const bucket = (name: string) =>
     ttlMs: TTL_MS,
     codec: BuilderAnnouncement,
     key: (a) => a.hostId,
-    startedAt: (a) => a.startedAt,
     usable: (a) => a.address !== '',
     noneMessage: 'No test service is running',
     // A renewal while NATS is away fails after this, not nats.js's 5 s: the outage case runs several.
