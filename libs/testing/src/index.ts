@@ -5,6 +5,7 @@ export * from './nats-server.js';
 export * from './process-exit.js';
 export * from './registry-process.js';
 export * from './registry-seed.js';
+export * from './run-cli.js';
 export * from './test-platform.js';
 export * from './system-user.js';
 export * from './memory-logger.js';
