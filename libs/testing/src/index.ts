@@ -15,3 +15,4 @@ export * from './http-get.js';
 export * from './nats-fixture.js';
 export * from './test-cluster.js';
 export * from './until-now.js';
+export * from './polling.js';
