@@ -1,5 +1,6 @@
 import { StorageType, type KV, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
+import { liveEntries } from './kv-entries.js';
 
 /** What every announcement carries: when its service started (the newest one is picked first). */
 export interface Announcement {
@@ -124,15 +125,7 @@ export class AnnouncementBucket<T extends Announcement> {
   }
 
   private async entries(kv: KV): Promise<T[]> {
-    // Keys first: awaiting a get() while iterating keys() ends the iteration early (nats.js).
-    const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
-    const out: T[] = [];
-    for (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(this.kind.codec.decode(entry.value));
-    }
-    return out;
+    return (await liveEntries(kv)).map((entry) => this.kind.codec.decode(entry.value));
   }
 
   /**
