@@ -5,7 +5,7 @@
  * --constraint), images following containers, `node ls`, and losing a host. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, tempDir, type TestCluster } from '@berth/testing';
+import { startTestCluster, tempDir, untilNow, type TestCluster } from '@berth/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,9 +53,14 @@ describe('a cluster of three hosts', () => {
     }
     const where = await placements();
     expect(new Set(['s1', 's2', 's3'].map((n) => where.get(n)?.split(' ')[0])).size).toBe(3);
-    // The image moved to the hosts that lacked it.
+    // The image moved to the hosts that lacked it, through the cluster registry (node-1 pushed it
+    // once, the others pulled it), under a transfer name none of them keeps.
     const images = await berth(['images', '--format', '{{.Repository}}']);
     expect(images.stdout.trim().split('\n')).toEqual(['busybox']);
+    const moves = await berth(['events', '--since', '10m', '--until', untilNow(), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    const lines = moves.stdout.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('push berth.localhost/berth-cluster/image:')).length).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.startsWith('pull berth.localhost/berth-cluster/image:')).length).toBe(2);
     for (const name of ['s1', 's2', 's3']) {
       const logs = await until(() => berth(['logs', name]), (r) => r.stdout.includes('hello'));
       expect(logs.stdout).toBe(`hello from ${name}\n`);
@@ -110,6 +115,59 @@ describe('a cluster of three hosts', () => {
       expect(down.code, down.stderr).toBe(0);
     }
   }, 120_000);
+
+  it('places compose services by deploy.placement: constraints, node.role, max_replicas_per_node', async () => {
+    await using dir = tempDir('berth-cluster-placement-');
+    const file = join(dir.path, 'compose.yaml');
+    const sleeper = '    image: busybox\n    command: ["sleep", "600"]\n';
+    writeFileSync(
+      file,
+      `services:\n  pinned:\n${sleeper}    deploy:\n      placement:\n        constraints: [node.hostname==node-2]\n` +
+        `  workers:\n${sleeper}    deploy:\n      replicas: 2\n      placement:\n        constraints: [node.role == worker]\n        max_replicas_per_node: 1\n` +
+        `  zoned:\n${sleeper}    deploy:\n      replicas: 2\n      placement:\n        preferences: [{spread: node.labels.zone}]\n        constraints: [node.labels.zone!=z3]\n`,
+    );
+    const compose = (args: string[], project = 'placed') => cluster.berth(['compose', '-f', file, '-p', project, ...args], { timeoutMs: 120_000 });
+    try {
+      const up = await compose(['up', '-d']);
+      expect(up.code, up.stderr).toBe(0);
+      const ps = await berth(['ps', '--filter', 'label=com.docker.compose.project=placed', '--format', '{{.Names}} {{.Node}}']);
+      const nodes = new Map(ps.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+      expect(nodes.get('placed-pinned-1')).toBe('node-2');
+      // node-1 runs the platform (`platform up`: a manager); joined hosts are workers.
+      expect([nodes.get('placed-workers-1'), nodes.get('placed-workers-2')].sort()).toEqual(['node-2', 'node-3']);
+      expect([nodes.get('placed-zoned-1'), nodes.get('placed-zoned-2')].sort()).toEqual(['node-1', 'node-2']);
+      // A third worker replica has nowhere to go: refused with why, the running ones untouched.
+      const scaled = await compose(['up', '-d', '--scale', 'workers=3', 'workers']);
+      expect(scaled.code).not.toBe(0);
+      expect(scaled.stderr).toContain('max_replicas_per_node: 1');
+    } finally {
+      const down = await compose(['down', '-t', '1']);
+      expect(down.code, down.stderr).toBe(0);
+    }
+  }, 180_000);
+
+  it("weighs memory reservations against each node's memory, and says why nothing fits", async () => {
+    // Every test host is this machine: each announces its whole memory (24 GiB here, less elsewhere).
+    const total = Number((await berth(['node', 'inspect', 'node-1', '--format', '{{.Description.Resources.MemoryBytes}}'])).stdout.trim());
+    expect(total).toBeGreaterThan(0);
+    const most = `${Math.floor((total * 0.8) / 2 ** 20)}m`;
+    try {
+      const first = await berth(['create', '--name', 'reserved-1', '--node', 'node-1', '--memory-reservation', most, 'busybox']);
+      expect(first.code, first.stderr).toBe(0);
+      const second = await berth(['create', '--name', 'reserved-2', '--node', 'node-1', '--memory-reservation', most, 'busybox']);
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toMatch(/Cannot place the container on node "node-1": only \d+ MiB of memory free/);
+      // Not pinned: it goes where there is room.
+      const elsewhere = await berth(['create', '--name', 'reserved-2', '--memory-reservation', most, 'busybox']);
+      expect(elsewhere.code, elsewhere.stderr).toBe(0);
+      expect((await placements()).get('reserved-2')).not.toMatch(/^node-1 /);
+      const tooBig = await berth(['create', '--name', 'reserved-3', '-m', `${Math.ceil((total * 1.5) / 2 ** 20)}m`, 'busybox']);
+      expect(tooBig.code).not.toBe(0);
+      expect(tooBig.stderr).toMatch(/Cannot place the container: no node has \d+ MiB of memory free to reserve \(node-1: only \d+ MiB of memory free; node-2: only/);
+    } finally {
+      await berth(['rm', '-f', 'reserved-1', 'reserved-2']);
+    }
+  }, 60_000);
 
   it('does not place on a drained node', async () => {
     expect((await berth(['node', 'update', '--availability', 'drain', 'node-1'])).code).toBe(0);

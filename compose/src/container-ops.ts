@@ -1,5 +1,6 @@
 import type { Project, ServiceConfig } from '@berth/compose';
 import { FailedPreconditionError, NotFoundError, messageOf } from '@berth/errors';
+import type { PlacementHints } from '@berth/proto';
 import { containerPlan } from './container-spec.js';
 import { injectedFiles, injectionTar } from './injected-files.js';
 import { containerLabels } from './labels.js';
@@ -36,6 +37,13 @@ export interface NewContainer {
   onWarning?: (text: string) => void;
 }
 
+/** Where a replica may go in a cluster: `deploy.placement` (constraints, spread preferences, max replicas per node). */
+function placementOf(service: ServiceConfig): PlacementHints | undefined {
+  const p = service.deploy?.placement;
+  if (!p) return undefined;
+  return { constraints: p.constraints, preferences: p.preferences?.map((x) => `spread=${x.spread}`), maxReplicasPerNode: p.max_replicas_per_node };
+}
+
 /** Creates the container (not started) and connects its other networks. */
 export async function createContainer(s: ComposeSession, c: NewContainer): Promise<ObservedContainer> {
   const labels = containerLabels(c.project, c.serviceName, c.service, {
@@ -65,7 +73,7 @@ export async function createContainer(s: ComposeSession, c: NewContainer): Promi
   report.working('Creating');
   let id: string;
   try {
-    id = await s.engine.createContainer(plan.spec);
+    id = await s.engine.createContainer(plan.spec, placementOf(c.service));
   } catch (err) {
     report.failed('Error', messageOf(err));
     throw err;
@@ -91,7 +99,7 @@ export async function createContainer(s: ComposeSession, c: NewContainer): Promi
     status: 'Created',
     created: Math.floor(Date.now() / 1000),
     labels,
-    summary: { id, names: [`/${c.name}`], image: c.image, imageId: c.imageId ?? '', command: '', created: 0, state: 'created', status: 'Created', labels, sizeRw: 0, sizeRootFs: 0, mounts: [], ports: [], networks: [] },
+    summary: { id, names: [`/${c.name}`], image: c.image, imageId: c.imageId ?? '', command: '', created: 0, state: 'created', status: 'Created', labels, sizeRw: 0, sizeRootFs: 0, reservedMemory: 0, reservedNanoCpus: 0, mounts: [], ports: [], networks: [] },
   };
 }
 

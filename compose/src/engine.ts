@@ -6,6 +6,7 @@ import type {
   CreateVolumeRequest,
   Event,
   NetworkSummary,
+  PlacementHints,
   TransferProgress,
   Volume,
 } from '@berth/proto';
@@ -63,7 +64,8 @@ export interface ContainerEngine {
   listContainers(options: ContainerListOptions): Promise<ContainerSummary[]>;
   inspectContainer(id: string): Promise<ContainerDetails>;
   /** @returns the new container's id. */
-  createContainer(spec: ContainerSpec): Promise<string>;
+  /** `placement`: where it may go in a cluster (deploy.placement), for the gateway's placement. */
+  createContainer(spec: ContainerSpec, placement?: PlacementHints): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** `timeout` in seconds; absent: the container's own stop timeout. */
   stopContainer(id: string, options?: { timeout?: number }): Promise<void>;

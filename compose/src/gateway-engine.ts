@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { parseReference } from '@berth/oci';
 import {
+  addPlacementHints,
   BuilderClient,
   channelOptions,
   ComposeClient,
@@ -21,6 +22,7 @@ import {
   type CreateNetworkRequest,
   type CreateVolumeRequest,
   type Filter,
+  type PlacementHints,
   type ProjectDeclaration,
   type RegistryAuth,
   type TransferProgress,
@@ -79,9 +81,10 @@ export class GatewayEngine implements Engine {
     return JSON.parse((await unary(c, c.inspect, { id })).json) as ContainerDetails;
   }
 
-  async createContainer(spec: ContainerSpec): Promise<string> {
+  async createContainer(spec: ContainerSpec, placement?: PlacementHints): Promise<string> {
     const c = this.containers;
-    return (await unary(c, c.create, { spec })).id;
+    const metadata = addPlacementHints(new grpc.Metadata(), placement ?? {});
+    return (await unary(c, c.create, { spec }, { metadata })).id;
   }
 
   async startContainer(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '@berth/errors';
-import type { ContainerSpec, ContainerSummary, CreateNetworkRequest, CreateVolumeRequest, NetworkSummary, Volume } from '@berth/proto';
+import type { ContainerSpec, ContainerSummary, CreateNetworkRequest, CreateVolumeRequest, NetworkSummary, PlacementHints, Volume } from '@berth/proto';
 import type { ContainerDetails, ContainerListOptions, Declaration, Engine, HealthAnswer, ImageDetails } from './engine.js';
 
 /**
@@ -23,6 +23,8 @@ interface MemoryContainer {
   /** Tars extracted into it (copyToContainer), by directory. */
   copied: Array<{ path: string; archive: Buffer; copyUidGid: boolean }>;
   waiters: Array<(code: number) => void>;
+  /** The placement hints it was created with (deploy.placement). */
+  placement?: PlacementHints;
 }
 
 export interface Behaviour {
@@ -67,6 +69,8 @@ export class MemoryEngine implements Engine {
         labels: c.spec.labels,
         sizeRw: 0,
         sizeRootFs: 0,
+        reservedMemory: 0,
+        reservedNanoCpus: 0,
         mounts: [],
         ports: [],
         networks: c.networks,
@@ -93,7 +97,7 @@ export class MemoryEngine implements Engine {
     };
   }
 
-  async createContainer(spec: ContainerSpec): Promise<string> {
+  async createContainer(spec: ContainerSpec, placement?: PlacementHints): Promise<string> {
     if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new ConflictError(`Conflict. The container name "/${spec.name}" is already in use`);
     if (!this.images.has(spec.image)) throw new NotFoundError(`No such image: ${spec.image}`);
     const id = randomBytes(32).toString('hex');
@@ -104,7 +108,7 @@ export class MemoryEngine implements Engine {
         if (!this.volumes.has(name)) this.volumes.set(name, { name, driver: 'local', mountpoint: '', createdAt: '', labels: {}, options: {}, scope: 'local' });
         return { Type: 'volume', Name: name, Destination: m.target };
       });
-    this.containers.set(id, { id, name: spec.name, spec, state: 'created', exitCode: 0, created: this.clock++, networks: spec.networkMode ? [spec.networkMode] : [], mounts, copied: [], waiters: [] });
+    this.containers.set(id, { id, name: spec.name, spec, state: 'created', exitCode: 0, created: this.clock++, networks: spec.networkMode ? [spec.networkMode] : [], mounts, copied: [], waiters: [], placement });
     this.calls.push(`create ${spec.name}`);
     return id;
   }

@@ -191,6 +191,31 @@ services:
     // The new image makes the container diverge.
     expect(idOf(engine, 'p-api-1')).not.toBe(oldId);
   });
+
+  it("hands deploy.placement to the engine with each replica's create, and nothing without it", async () => {
+    const { s, engine } = session();
+    await up(
+      s,
+      project(`
+services:
+  web:
+    image: busybox
+    deploy:
+      replicas: 2
+      placement:
+        constraints: [node.labels.zone==z1, node.role == manager]
+        preferences: [{spread: node.labels.rack}]
+        max_replicas_per_node: 1
+  worker:
+    image: busybox
+`),
+    );
+    const placement = (name: string) => [...engine.containers.values()].find((c) => c.name === name)?.placement;
+    const hints = { constraints: ['node.labels.zone==z1', 'node.role == manager'], preferences: ['spread=node.labels.rack'], maxReplicasPerNode: 1 };
+    expect(placement('p-web-1')).toEqual(hints);
+    expect(placement('p-web-2')).toEqual(hints);
+    expect(placement('p-worker-1')).toBeUndefined();
+  });
 });
 
 describe('down', () => {

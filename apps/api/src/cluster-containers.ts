@@ -7,6 +7,7 @@ import {
   CreateContainerRequest,
   forwardService,
   handleUnary,
+  placementHints,
   type AgentAnnouncement,
   type ContainerSummary,
   type CreateContainerResponse,
@@ -18,7 +19,7 @@ import {
   type StreamInput,
   type CopyToInput,
 } from '@berth/proto';
-import { CONSTRAINT_METADATA, answered, type ClusterRouter } from './cluster-router.js';
+import { answered, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
 import type { PlacementReservations } from './placement-reservations.js';
@@ -115,22 +116,33 @@ export async function placeContainer(
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
     .filter((a) => a.result !== undefined)
-    .map((a) => ({
-      host: a.host,
-      hostId: a.host.hostId,
-      hostname: a.host.hostname,
-      labels: o.nodes.labels(a.host),
-      availability: o.nodes.availability(a.host.hostId),
-      containers: a.result!.containers.length + o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).all,
-      sameService:
-        (service === undefined ? 0 : a.result!.containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) +
-        o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt).sameService,
-    }));
-  const node = metadata.get('berth-node')[0];
-  const constraints = metadata.get(CONSTRAINT_METADATA).map(String);
-  const chosen = choosePlacement(candidates, { node: typeof node === 'string' ? node : undefined, constraints }) as PlacementCandidate & { host: AgentAnnouncement };
+    .map((a) => {
+      const inFlight = o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt);
+      const containers = a.result!.containers;
+      return {
+        host: a.host,
+        hostId: a.host.hostId,
+        hostname: a.host.hostname,
+        labels: o.nodes.labels(a.host),
+        role: a.host.node?.role,
+        availability: o.nodes.availability(a.host.hostId),
+        containers: containers.length + inFlight.all,
+        sameService: (service === undefined ? 0 : containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) + inFlight.sameService,
+        capacity: a.host.node ? { memoryBytes: Number(a.host.node.memoryBytes), nanoCpus: a.host.node.cpus * 1e9 } : undefined,
+        reserved: {
+          memoryBytes: containers.reduce((sum, c) => sum + Number(c.reservedMemory), inFlight.demand.memoryBytes),
+          nanoCpus: containers.reduce((sum, c) => sum + Number(c.reservedNanoCpus), inFlight.demand.nanoCpus),
+        },
+      };
+    });
+  const hints = placementHints(metadata);
+  // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
+  // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
+  // host's memory is a limit never reached, not a refusal).
+  const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
+  const chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
   // No await between the choice and the reservation: creates side by side see each other's.
-  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey);
+  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey, demand);
   let created: CreateContainerResponse;
   try {
     await bringImage(router, chosen.host, spec?.image ?? '', o.log);
@@ -147,7 +159,9 @@ export async function placeContainer(
       hostId: chosen.hostId,
       request: Buffer.from(CreateContainerRequest.encode(request).finish()).toString('base64'),
       restart: RESTARTING_POLICIES.has(spec?.restartPolicy?.name ?? ''),
-      constraints,
+      constraints: hints.constraints,
+      preferences: hints.preferences,
+      maxReplicasPerNode: hints.maxReplicasPerNode,
       createdAt: Date.now(),
     })
     .catch(warnOnFailure(o.log, { container: created.id, host: chosen.hostname }, 'Cannot record the placement of a container'));

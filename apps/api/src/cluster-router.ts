@@ -1,12 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { NotFoundError, UnavailableError, errorKindOf, isBerthError } from '@berth/errors';
-import { fromServiceError, type AgentAnnouncement } from '@berth/proto';
+import { NODE_METADATA, fromServiceError, type AgentAnnouncement } from '@berth/proto';
 import { findNode } from './placement.js';
 import type { ServiceDirectory } from './service-directory.js';
 
 /** gRPC metadata key of a pinned node (apps/cli placement-metadata.ts): the call goes to that host. */
-export const NODE_METADATA = 'berth-node';
-export const CONSTRAINT_METADATA = 'berth-constraint';
 
 /** How long a lookup or fan-out call to one host may take before that host counts as unavailable. */
 export const HOST_CALL_TIMEOUT_MS = 5_000;

@@ -2,9 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { FailedPreconditionError, UnavailableError } from '@berth/errors';
 import type { ClusterStore, PlacementRecord } from '@berth/events';
 import { warnOnFailure, type Logger } from '@berth/log';
-import { ContainersService, CreateContainerRequest, type AgentAnnouncement, type WaitHealthResponse } from '@berth/proto';
+import { addPlacementHints, ContainersService, CreateContainerRequest, type AgentAnnouncement, type WaitHealthResponse } from '@berth/proto';
 import { placeContainer, type NodeView } from './cluster-containers.js';
-import { CONSTRAINT_METADATA, type ClusterRouter } from './cluster-router.js';
+import type { ClusterRouter } from './cluster-router.js';
 
 /** How long a drained node's container's replacement may take to be healthy (or running, without a healthcheck). */
 const READY_TIMEOUT_MS = 5 * 60_000;
@@ -84,8 +84,7 @@ export function clusterMoveOps(o: { router: ClusterRouter; store: ClusterStore; 
   const requestOf = (p: PlacementRecord) => CreateContainerRequest.decode(Buffer.from(p.request, 'base64'));
   return {
     async place(p, { replacing }) {
-      const metadata = new grpc.Metadata();
-      for (const c of p.constraints ?? []) metadata.add(CONSTRAINT_METADATA, c);
+      const metadata = addPlacementHints(new grpc.Metadata(), { constraints: p.constraints, preferences: p.preferences, maxReplicasPerNode: p.maxReplicasPerNode });
       const created = await placeContainer(o, requestOf(p), metadata, replacing ? { replacing: p.id } : {});
       return { id: created.id, hostId: created.hostId, hostname: created.hostname };
     },

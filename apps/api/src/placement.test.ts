@@ -62,3 +62,78 @@ describe('findNode', () => {
     expect(() => findNode(nodes, 'abc')).toThrow('Node "abc" is ambiguous: it is a prefix of 2 node ids');
   });
 });
+
+describe('placement preferences and max replicas per node', () => {
+  const zoned = (hostname: string, zone: string | undefined, sameService = 0, containers = 0) =>
+    node(hostname, { labels: zone === undefined ? {} : { zone }, sameService, containers });
+
+  it('spreads over the values of a label before spreading over nodes', () => {
+    // z1 has two nodes with one replica each, z2 one node with one replica: z2 has fewer replicas in all,
+    // although each z1 node is as loaded as the z2 node.
+    const nodes = [zoned('a', 'z1', 1), zoned('b', 'z1', 1), zoned('c', 'z2', 1), zoned('d', 'z1', 0, 9)];
+    expect(choosePlacement(nodes).hostname).toBe('d');
+    expect(choosePlacement(nodes, { preferences: ['spread=node.labels.zone'] }).hostname).toBe('c');
+  });
+
+  it('counts nodes without the label as one group of their own', () => {
+    const nodes = [zoned('a', 'z1', 1), zoned('b', undefined, 0), zoned('c', undefined, 1)];
+    expect(choosePlacement(nodes, { preferences: ['spread=node.labels.zone'] }).hostname).toBe('b');
+    expect(choosePlacement([zoned('a', 'z1', 0), zoned('b', undefined, 1), zoned('c', undefined, 1)], { preferences: ['spread=node.labels.zone'] }).hostname).toBe('a');
+  });
+
+  it('applies several preferences hierarchically', () => {
+    const rack = (hostname: string, zone: string, r: string, sameService: number) => node(hostname, { labels: { zone, rack: r }, sameService });
+    const nodes = [rack('a', 'z1', 'r1', 2), rack('b', 'z1', 'r2', 0), rack('c', 'z2', 'r1', 1), rack('d', 'z2', 'r2', 1)];
+    // By zone: z1 has 2, z2 has 2 → tie, z1 by name; within z1, rack r2 has fewer.
+    expect(choosePlacement(nodes, { preferences: ['spread=node.labels.zone', 'spread=node.labels.rack'] }).hostname).toBe('b');
+  });
+
+  it('refuses a preference it does not know, quoting it', () => {
+    expect(() => choosePlacement([node('a')], { preferences: ['pack=node.labels.zone'] })).toThrow(
+      'Invalid placement preference "pack=node.labels.zone": expected spread=node.labels.KEY',
+    );
+  });
+
+  it('keeps a node with max_replicas_per_node replicas of the service out, and says so when none is left', () => {
+    const nodes = [node('a', { sameService: 0, containers: 9 }), node('b', { sameService: 2 })];
+    expect(choosePlacement(nodes, { maxReplicasPerNode: 1 }).hostname).toBe('a');
+    expect(() => choosePlacement([node('a', { sameService: 1 }), node('b', { sameService: 1 })], { maxReplicasPerNode: 1 })).toThrow(
+      'Cannot place the container: every node that fits already runs 1 replicas of the service (max_replicas_per_node: 1; nodes: a, b)',
+    );
+    expect(() => choosePlacement([node('a', { sameService: 1 })], { node: 'a', maxReplicasPerNode: 1 })).toThrow('max_replicas_per_node: 1');
+  });
+});
+
+describe('swarm constraints on role and platform', () => {
+  it('matches node.role (a node without a role is a manager) and node.platform.os/arch', () => {
+    const nodes = [node('a', { role: 'manager' }), node('b', { role: 'worker' }), node('c')];
+    expect(choosePlacement(nodes, { constraints: ['node.role==worker'] }).hostname).toBe('b');
+    expect(choosePlacement(nodes, { constraints: ['node.role == manager', 'node.hostname!=a'] }).hostname).toBe('c');
+    expect(choosePlacement(nodes, { constraints: ['node.platform.os==linux'] }).hostname).toBe('a');
+    expect(() => choosePlacement(nodes, { constraints: ['node.platform.os==windows'] })).toThrow('no active node meets the constraints "node.platform.os==windows"');
+  });
+});
+
+describe('resource reservations against each node capacity', () => {
+  const GiB = 2 ** 30;
+  const sized = (hostname: string, reservedGiB: number, reservedCpus: number, o: Partial<PlacementCandidate> = {}) =>
+    node(hostname, { capacity: { memoryBytes: 4 * GiB, nanoCpus: 2e9 }, reserved: { memoryBytes: reservedGiB * GiB, nanoCpus: reservedCpus * 1e9 }, ...o });
+
+  it('keeps nodes without room for the demand out', () => {
+    const nodes = [sized('a', 3.5, 0), sized('b', 1, 1.5, { containers: 9 })];
+    expect(choosePlacement(nodes, { demand: { memoryBytes: 1 * GiB, nanoCpus: 0 } }).hostname).toBe('b');
+    expect(choosePlacement(nodes, { demand: { memoryBytes: 0, nanoCpus: 1e9 } }).hostname).toBe('a');
+    // Unknown capacity (an agent that announced none) is not weighed.
+    expect(choosePlacement([node('c')], { demand: { memoryBytes: 64 * GiB, nanoCpus: 64e9 } }).hostname).toBe('c');
+  });
+
+  it('says what each node has free when none has room', () => {
+    const nodes = [sized('a', 3.5, 0), sized('b', 1, 1.5)];
+    expect(() => choosePlacement(nodes, { demand: { memoryBytes: 1 * GiB, nanoCpus: 1e9 } })).toThrow(
+      'Cannot place the container: no node has 1024 MiB of memory and 1 CPUs free to reserve (a: only 512 MiB of memory free; b: only 0.5 CPUs free)',
+    );
+    expect(() => choosePlacement(nodes, { node: 'a', demand: { memoryBytes: 1 * GiB, nanoCpus: 0 } })).toThrow(
+      'Cannot place the container on node "a": only 512 MiB of memory free',
+    );
+  });
+});

@@ -40,6 +40,8 @@ export interface AgentOptions {
   platformRegistry?: RegistryTransferOptions['platformRegistry'];
   /** The node's name in the cluster (`--node-name`); default the machine's hostname. */
   nodeName?: string;
+  /** `--node-role`: "manager" (default, `platform up`) or "worker" (`platform join`), for `node.role` constraints. */
+  nodeRole?: string;
   /** The node's labels (`--label k=v`), which placement constraints match. */
   labels?: Record<string, string>;
   log?: Logger;
@@ -202,7 +204,7 @@ export class Agent {
         address: this.options.address,
         version: VERSION,
         startedAt: Date.now(),
-        node: { labels: this.options.labels ?? {}, cpus: availableParallelism(), memoryBytes: totalmem() },
+        node: { labels: this.options.labels ?? {}, cpus: availableParallelism(), memoryBytes: totalmem(), role: this.options.nodeRole ?? 'manager' },
       },
       { onError: (err) => log.warn({ host: this.hostId, err }, "Cannot renew this host's announcement on NATS") },
     );

@@ -173,6 +173,8 @@ export function summaryToProto(s: DomainSummary): ContainerSummary {
     })),
     networks: Object.keys(s.NetworkSettings.Networks),
     health: s.Health?.Status ?? '',
+    reservedMemory: s.Reserved?.Memory ?? 0,
+    reservedNanoCpus: s.Reserved?.NanoCpus ?? 0,
   };
 }
 

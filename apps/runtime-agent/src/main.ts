@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'log-level': { type: 'string' },
     // This host's name and labels in the cluster (`berth node ls`, placement constraints).
     'node-name': { type: 'string' },
+    'node-role': { type: 'string' },
     label: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -48,6 +49,11 @@ function nodeLabels(pairs: string[]): Record<string, string> {
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return labels;
+}
+
+if (values['node-role'] !== undefined && values['node-role'] !== 'manager' && values['node-role'] !== 'worker') {
+  console.error(`Invalid --node-role "${values['node-role']}": expected manager or worker`);
+  process.exit(2);
 }
 
 const hostId = readHostId(values['data-root']!);
@@ -73,6 +79,7 @@ const agent = await Agent.open(
     ],
     platformRegistry,
     nodeName: values['node-name'],
+    nodeRole: values['node-role'],
     labels: nodeLabels(values.label!),
     log,
   },

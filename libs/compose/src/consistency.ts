@@ -10,7 +10,8 @@ import { parseBytes } from './units.js';
  * dependency cycles, a service with neither image nor build, `network_mode` with `networks`,
  * `dockerfile` with `dockerfile_inline`, external resources with other attributes, conflicting
  * `scale` / `deploy.replicas` and resource limits, `container_name` with several replicas or used
- * twice, and secrets without a source.
+ * twice, secrets without a source, and placement constraints and preferences Berth's placement
+ * does not know (apps/api placement.ts has the same grammar).
  */
 
 type Dict = Record<string, unknown>;
@@ -134,6 +135,20 @@ export function checkConsistency(model: Dict, ctx: ConsistencyContext): void {
     if (s.scale !== undefined && deploy?.replicas !== undefined && s.scale !== deploy.replicas) {
       throw fail(at('scale'), `can't set distinct values on "scale" (${String(s.scale)}) and "deploy.replicas" (${String(deploy.replicas)})`);
     }
+    const placement = deploy && isDict(deploy.placement) ? deploy.placement : undefined;
+    (Array.isArray(placement?.constraints) ? placement.constraints : []).forEach((c, i) => {
+      if (!/^\s*(node\.labels\.[^=!\s]+|node\.hostname|node\.id|node\.role|node\.platform\.os|node\.platform\.arch)\s*(==|!=)/.test(String(c))) {
+        throw fail(
+          at('deploy', 'placement', 'constraints', i),
+          `invalid constraint ${JSON.stringify(c)}: expected node.labels.KEY==VALUE, node.hostname!=NAME, node.id==ID, node.role==manager or node.platform.os==linux (== or !=)`,
+        );
+      }
+    });
+    (Array.isArray(placement?.preferences) ? placement.preferences : []).forEach((p, i) => {
+      if (!isDict(p) || typeof p.spread !== 'string' || !/^node\.labels\.\S+$/.test(p.spread)) {
+        throw fail(at('deploy', 'placement', 'preferences', i), 'a placement preference is "spread: node.labels.KEY"');
+      }
+    });
     const limits = deploy && isDict(deploy.resources) && isDict(deploy.resources.limits) ? deploy.resources.limits : undefined;
     const reservations = deploy && isDict(deploy.resources) && isDict(deploy.resources.reservations) ? deploy.resources.reservations : undefined;
     const bytes = (v: unknown) => {

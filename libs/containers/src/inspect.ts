@@ -155,7 +155,15 @@ export function toSummary(record: ContainerRecord, now = Date.now()): ContainerS
     NetworkSettings: { Networks: {} },
     Mounts: inspectMounts(record.MountPoints),
     ...(record.State.Health ? { Health: { Status: record.State.Health.Status, FailingStreak: record.State.Health.FailingStreak } } : {}),
+    Reserved: reservedOf(record),
   };
+}
+
+/** What a container holds of its host for placement: nothing once it has exited or died. */
+function reservedOf(record: ContainerRecord): { Memory: number; NanoCpus: number } {
+  const state = statusOf(record.State);
+  if (state === 'exited' || state === 'dead') return { Memory: 0, NanoCpus: 0 };
+  return { Memory: record.HostConfig.MemoryReservation || record.HostConfig.Memory || 0, NanoCpus: record.HostConfig.NanoCpus || 0 };
 }
 
 /** Merges the networking part into an inspect view. */

@@ -326,6 +326,12 @@ export interface ContainerSummary {
   SizeRw?: number;
   /** SizeRw plus the image's layers (with `size`). */
   SizeRootFs?: number;
+  /**
+   * Berth's, not Docker's: what it reserves of its host while it runs or is about to (cluster
+   * placement weighs it against the host's capacity): memory (its --memory-reservation, else
+   * --memory) and CPUs (--cpus) — 0 for an exited or dead container and for no limit.
+   */
+  Reserved?: { Memory: number; NanoCpus: number };
 }
 
 /** What the image store needs to commit a container (`docker commit`). */

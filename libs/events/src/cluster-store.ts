@@ -37,6 +37,9 @@ export interface PlacementRecord {
   restart: boolean;
   /** Its `--constraint`s (sent as call metadata, not in the request): honoured when it is placed again. */
   constraints?: string[];
+  /** Its placement preferences (`spread=node.labels.KEY`) and max replicas per node, honoured likewise. */
+  preferences?: string[];
+  maxReplicasPerNode?: number;
   createdAt: number;
 }
 

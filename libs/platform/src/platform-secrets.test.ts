@@ -15,6 +15,19 @@ function tempDir(): { path: string } & Disposable {
 const nats = { port: 4222, storeDir: '/data/nats', hostId: 'host-1' };
 
 describe('platform secrets', () => {
+  it("hashes the registry password at the platform's cost, and hashes an older installation's again (same password)", () => {
+    using dir = tempDir();
+    const secrets = ensurePlatformSecrets(dir.path, nats);
+    const { password } = readRegistryAuth(secrets.registryAuth);
+    expect(readFileSync(secrets.registryHtpasswd, 'utf8')).toMatch(/^berth:\$2[aby]\$04\$/);
+    writeFileSync(secrets.registryHtpasswd, `berth:${bcrypt.hashSync(password, 10)}\n`);
+    ensurePlatformSecrets(dir.path, nats);
+    const hash = readFileSync(secrets.registryHtpasswd, 'utf8').trim().split(':')[1]!;
+    expect(hash).toMatch(/^\$2[aby]\$04\$/);
+    expect(bcrypt.compareSync(password, hash)).toBe(true);
+    expect(readRegistryAuth(secrets.registryAuth).password).toBe(password);
+  });
+
   it('makes one nkey per service and a registry password, all 0600 in a 0700 directory', () => {
     using dir = tempDir();
     const secrets = ensurePlatformSecrets(dir.path, nats);

@@ -27,6 +27,13 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
  */
 export const SECRETS_DIR = 'secrets';
 export const REGISTRY_USER = 'berth';
+/**
+ * bcrypt cost of the platform registry's password hash. bcrypt's cost protects passwords people
+ * choose; this one is 256 random bits, which no number of guesses reaches, so the lowest cost does.
+ * At cost 10 the registry (run with --lite-mode) took 5.5 s per first check of a credential — a
+ * cluster's first image move waited 10–17 s on it (apps/api image-follow.ts).
+ */
+const REGISTRY_BCRYPT_COST = 4;
 
 /** The NATS identity of each platform service (by its name in compose/platform/compose.yaml). */
 export const SERVICE_ROLES: Record<string, NatsIdentity['role']> = {
@@ -101,8 +108,12 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   if (before !== config) writeSecret(secrets.natsConfig, config);
   if (!existsSync(secrets.registryAuth) || !existsSync(secrets.registryHtpasswd)) {
     const password = randomBytes(32).toString('base64url');
-    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, 10)}\n`);
+    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
     writeSecret(secrets.registryAuth, JSON.stringify({ username: REGISTRY_USER, password }) + '\n');
+  } else if (!readFileSync(secrets.registryHtpasswd, 'utf8').includes(`$${String(REGISTRY_BCRYPT_COST).padStart(2, '0')}$`)) {
+    // Made by an older Berth with cost 10: the same password, hashed again at the platform's cost.
+    const { password } = JSON.parse(readFileSync(secrets.registryAuth, 'utf8')) as { password: string };
+    writeSecret(secrets.registryHtpasswd, `${REGISTRY_USER}:${bcrypt.hashSync(password, REGISTRY_BCRYPT_COST)}\n`);
   }
   return { ...secrets, natsConfigChanged: before !== undefined && before !== config };
 }

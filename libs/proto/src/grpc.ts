@@ -65,10 +65,11 @@ export function unary<Req, Res>(
   client: grpc.Client,
   method: UnaryMethod<Req, Res>,
   request: Req,
-  options: Partial<grpc.CallOptions> = {},
+  options: Partial<grpc.CallOptions> & { metadata?: grpc.Metadata } = {},
 ): Promise<Res> {
+  const { metadata = new grpc.Metadata(), ...callOptions } = options;
   return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), options, (err, response) =>
+    method.call(client, request, metadata, callOptions, (err, response) =>
       err ? reject(fromServiceError(err)) : resolve(response),
     );
   });

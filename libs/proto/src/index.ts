@@ -34,3 +34,4 @@ export {
   NodesService,
 } from './services.js';
 export { UndecodableRequest, guardDecoding } from './decode-guard.js';
+export { addPlacementHints, placementHints, NODE_METADATA, CONSTRAINT_METADATA, type PlacementHints } from './placement-hints.js';

@@ -8,10 +8,14 @@ import { InvalidArgumentError } from '@berth/errors';
  * work too). Other schemes (MD5 `$apr1$`, SHA1, crypt) are rejected at load time, as registry:2 does.
  *
  * bcrypt is deliberately slow and Docker sends Basic credentials on every request, so successful
- * checks are cached (by a sha256 of user, password and hash) for the life of the process.
+ * checks are cached (by a sha256 of user, password and hash) for the life of the process, and
+ * requests that arrive together with the same credentials share one check (a push opens several
+ * connections at once: each would otherwise pay bcrypt's cost, and more so under the platform's
+ * --lite-mode, where a cost-10 compare takes seconds).
  */
 export class Htpasswd {
   private readonly verified = new Set<string>();
+  private readonly checking = new Map<string, Promise<boolean>>();
 
   private constructor(private readonly entries: Map<string, string>) {}
 
@@ -41,7 +45,12 @@ export class Htpasswd {
     if (hash === undefined) return false;
     const key = createHash('sha256').update(`${user}\0${password}\0${hash}`).digest('hex');
     if (this.verified.has(key)) return true;
-    const ok = await bcrypt.compare(password, hash);
+    let check = this.checking.get(key);
+    if (!check) {
+      check = bcrypt.compare(password, hash).finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+    }
+    const ok = await check;
     if (ok) {
       if (this.verified.size > 10_000) this.verified.clear();
       this.verified.add(key);

@@ -130,6 +130,11 @@ export interface NodeResources {
   /** The host's capacity, which placement weighs reservations against. */
   cpus: number;
   memoryBytes: number;
+  /**
+   * "manager" (a host started with `platform up`, which runs the gateway and NATS) or "worker" (one
+   * that joined with `platform join`); placement's `node.role` constraint matches it.
+   */
+  role: string;
 }
 
 export interface NodeResources_LabelsEntry {
@@ -1635,7 +1640,7 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
 };
 
 function createBaseNodeResources(): NodeResources {
-  return { labels: {}, cpus: 0, memoryBytes: 0 };
+  return { labels: {}, cpus: 0, memoryBytes: 0, role: "" };
 }
 
 export const NodeResources: MessageFns<NodeResources> = {
@@ -1648,6 +1653,9 @@ export const NodeResources: MessageFns<NodeResources> = {
     }
     if (message.memoryBytes !== 0) {
       writer.uint32(24).int64(message.memoryBytes);
+    }
+    if (message.role !== "") {
+      writer.uint32(34).string(message.role);
     }
     return writer;
   },
@@ -1692,6 +1700,14 @@ export const NodeResources: MessageFns<NodeResources> = {
             message.memoryBytes = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1726,6 +1742,7 @@ export const NodeResources: MessageFns<NodeResources> = {
         : isSet(object.memory_bytes)
         ? globalThis.Number(object.memory_bytes)
         : 0,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
     };
   },
 
@@ -1746,6 +1763,9 @@ export const NodeResources: MessageFns<NodeResources> = {
     if (message.memoryBytes !== 0) {
       obj.memoryBytes = Math.round(message.memoryBytes);
     }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -1765,6 +1785,7 @@ export const NodeResources: MessageFns<NodeResources> = {
     );
     message.cpus = object.cpus ?? 0;
     message.memoryBytes = object.memoryBytes ?? 0;
+    message.role = object.role ?? "";
     return message;
   },
 };

@@ -400,7 +400,15 @@ export interface ContainerSummary {
     | string
     | undefined;
   /** The node (host name) that runs it: filled in by the gateway (`ps --format {{.Node}}`). */
-  node?: string | undefined;
+  node?:
+    | string
+    | undefined;
+  /**
+   * What it reserves of its host while not exited (cluster placement weighs it against the host's
+   * capacity): bytes (its memory reservation, else its memory limit) and CPUs (1e9 = one); 0: none.
+   */
+  reservedMemory: number;
+  reservedNanoCpus: number;
 }
 
 export interface ContainerSummary_LabelsEntry {
@@ -4423,6 +4431,8 @@ function createBaseContainerSummary(): ContainerSummary {
     networks: [],
     health: undefined,
     node: undefined,
+    reservedMemory: 0,
+    reservedNanoCpus: 0,
   };
 }
 
@@ -4475,6 +4485,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     }
     if (message.node !== undefined) {
       writer.uint32(402).string(message.node);
+    }
+    if (message.reservedMemory !== 0) {
+      writer.uint32(408).int64(message.reservedMemory);
+    }
+    if (message.reservedNanoCpus !== 0) {
+      writer.uint32(416).int64(message.reservedNanoCpus);
     }
     return writer;
   },
@@ -4623,6 +4639,22 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
             message.node = reader.string();
             continue;
           }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.reservedMemory = longToNumber(reader.int64());
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.reservedNanoCpus = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4684,6 +4716,16 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
         : [],
       health: isSet(object.health) ? globalThis.String(object.health) : undefined,
       node: isSet(object.node) ? globalThis.String(object.node) : undefined,
+      reservedMemory: isSet(object.reservedMemory)
+        ? globalThis.Number(object.reservedMemory)
+        : isSet(object.reserved_memory)
+        ? globalThis.Number(object.reserved_memory)
+        : 0,
+      reservedNanoCpus: isSet(object.reservedNanoCpus)
+        ? globalThis.Number(object.reservedNanoCpus)
+        : isSet(object.reserved_nano_cpus)
+        ? globalThis.Number(object.reserved_nano_cpus)
+        : 0,
     };
   },
 
@@ -4743,6 +4785,12 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     if (message.node !== undefined) {
       obj.node = message.node;
     }
+    if (message.reservedMemory !== 0) {
+      obj.reservedMemory = Math.round(message.reservedMemory);
+    }
+    if (message.reservedNanoCpus !== 0) {
+      obj.reservedNanoCpus = Math.round(message.reservedNanoCpus);
+    }
     return obj;
   },
 
@@ -4775,6 +4823,8 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     message.networks = object.networks?.map((e) => e) || [];
     message.health = object.health ?? undefined;
     message.node = object.node ?? undefined;
+    message.reservedMemory = object.reservedMemory ?? 0;
+    message.reservedNanoCpus = object.reservedNanoCpus ?? 0;
     return message;
   },
 };
