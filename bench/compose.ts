@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BERTH_CLI, startTestPlatform } from '@berth/testing';
+import { timeCommand } from './time-command.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, json: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
@@ -31,14 +32,6 @@ function composeFile(n: number): string {
   ).join('');
   writeFileSync(file, `services:\n${services}`);
   return file;
-}
-
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -99,12 +92,12 @@ let cliStartupMs = 0;
 try {
   if ((await platform.berth(['image', 'bootstrap', 'busybox'])).code !== 0) throw new Error('cannot make the busybox image');
   const env = platform.env;
-  const berth = (args: string[]) => timed(BERTH_CLI, ['compose', ...args], env);
+  const berth = (args: string[]) => timeCommand(BERTH_CLI, ['compose', ...args], env);
   // Warm-up: one small project up and down (CLI bundle, gateway and agent code paths).
   const warm = composeFile(2);
   berth(['-f', warm, '-p', 'warm', 'up', '-d']);
   berth(['-f', warm, '-p', 'warm', 'down', '-t', '10']);
-  cliStartupMs = Math.min(...Array.from({ length: 5 }, () => timed(BERTH_CLI, ['--version'], env)));
+  cliStartupMs = Math.min(...Array.from({ length: 5 }, () => timeCommand(BERTH_CLI, ['--version'], env)));
   const agentPid = Number(readFileSync(join(platform.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8').trim());
   rows.push(...measure('berth', berth, agentPid));
 } finally {
@@ -114,7 +107,7 @@ const ref = reference();
 const missing = 'missing' in ref ? ref.missing : undefined;
 if ('command' in ref) {
   const [command, ...prefix] = ref.command as [string, ...string[]];
-  rows.push(...measure(ref.command.join(' '), (args) => timed(command, [...prefix, ...args], process.env)));
+  rows.push(...measure(ref.command.join(' '), (args) => timeCommand(command, [...prefix, ...args], process.env)));
 }
 rmSync(dir, { recursive: true, force: true });
 

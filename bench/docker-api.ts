@@ -13,13 +13,13 @@
  *
  *   npx tsx bench/docker-api.ts [--runs 20] [--containers 50] [--json]
  */
-import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { channelOptions, ContainersClient, ContainerSpec, grpcTarget, unary } from '@berth/proto';
 import { BERTH_CLI, startTestPlatform } from '@berth/testing';
+import { timeCommand } from './time-command.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '20' }, containers: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } },
@@ -27,14 +27,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const containers = Number(values.containers);
 const DOCKER = '/usr/local/bin/docker';
-
-function time(command: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -101,8 +93,8 @@ try {
   const berthEnv = platform.env;
   const dockerEnv = { ...process.env, DOCKER_HOST: `unix://${join(platform.settings.runRoot, 'docker.sock')}` };
   if ((await platform.berth(['image', 'bootstrap', 'busybox'])).code !== 0) throw new Error('cannot make the busybox image');
-  const dockerRun = () => time(DOCKER, ['run', '--rm', 'busybox', 'true'], dockerEnv);
-  const berthRun = () => time(BERTH_CLI, ['run', '--rm', 'busybox', 'true'], berthEnv);
+  const dockerRun = () => timeCommand(DOCKER, ['run', '--rm', 'busybox', 'true'], dockerEnv);
+  const berthRun = () => timeCommand(BERTH_CLI, ['run', '--rm', 'busybox', 'true'], berthEnv);
   pair(3, dockerRun, berthRun); // warm-up
   const [dRun, bRun] = pair(runs, dockerRun, berthRun);
   const socketPath = join(platform.settings.runRoot, 'docker.sock');
@@ -111,13 +103,13 @@ try {
   const [hRun, gRun] = await pairAsync(runs, () => runOverHttp(socketPath), () => runOverGrpc(grpcClient));
   grpcClient.close();
 
-  for (let i = 0; i < containers; i++) time(BERTH_CLI, ['run', '-d', 'busybox', 'sleep', '600'], berthEnv);
-  const dockerPs = () => time(DOCKER, ['ps'], dockerEnv);
-  const berthPs = () => time(BERTH_CLI, ['ps'], berthEnv);
+  for (let i = 0; i < containers; i++) timeCommand(BERTH_CLI, ['run', '-d', 'busybox', 'sleep', '600'], berthEnv);
+  const dockerPs = () => timeCommand(DOCKER, ['ps'], dockerEnv);
+  const berthPs = () => timeCommand(BERTH_CLI, ['ps'], berthEnv);
   pair(2, dockerPs, berthPs);
   const [dPs, bPs] = pair(runs, dockerPs, berthPs);
   // The CLIs' own start-up, for reading the figures: the docker CLI is a Go binary, berth is node.
-  const [dVer, bVer] = pair(Math.min(runs, 10), () => time(DOCKER, ['--version'], dockerEnv), () => time(BERTH_CLI, ['--version'], berthEnv));
+  const [dVer, bVer] = pair(Math.min(runs, 10), () => timeCommand(DOCKER, ['--version'], dockerEnv), () => timeCommand(BERTH_CLI, ['--version'], berthEnv));
 
   const result = {
     bench: 'docker-api',

@@ -5,13 +5,13 @@
  * that exits meanwhile, starts again while the disk is full, and takes writes again once space
  * is freed. The mount, the platform and every container go even when a test fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
-import { BERTH_CLI, sweepContainers, type CliResult } from '@berth/testing';
+import { BERTH_CLI, type CliResult, runCli, sweepContainers } from '@berth/testing';
 
 let scratch: string;
 let dataRoot: string;
@@ -23,21 +23,7 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-function berth(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BERTH_CLI, args, { env: { ...process.env, BERTH_HOST: settings!.apiAddress }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 137, stdout, stderr });
-    });
-  });
-}
+const berth = (args: string[]): Promise<CliResult> => runCli(BERTH_CLI, args, { env: { ...process.env, BERTH_HOST: settings!.apiAddress } });
 
 const pidOf = (service: string) => Number(readFileSync(join(settings!.runRoot, 'platform', `${service}.pid`), 'utf8'));
 const agentPid = () => pidOf('runtime-agent');

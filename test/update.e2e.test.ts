@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startBusyboxPlatform, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, type TestPlatform, waitUntil } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -17,14 +17,6 @@ afterEach(() => removeAllContainers(p)); // a failed test must not leave contain
 
 const cgroup = (controller: string, id: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/berth/${id}/${file}`, 'utf8').trim();
 const inspect = async (name: string, format: string) => (await p.berth(['inspect', '-f', format, name])).stdout.trim();
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('berth update', () => {
   it("changes a running container's cgroup at once and records the values", async () => {
@@ -62,7 +54,7 @@ describe('berth update', () => {
     expect((await p.berth(['update', '--restart', 'always', 'policy'])).code).toBe(0);
     expect(await inspect('policy', '{{.HostConfig.RestartPolicy.Name}}')).toBe('always');
     process.kill(Number(await inspect('policy', '{{.State.Pid}}')), 'SIGKILL');
-    await waitFor(async () => (await inspect('policy', '{{.RestartCount}} {{.State.Running}}')) === '1 true', 'the policy restart');
+    await waitUntil('the policy restart', async () => (await inspect('policy', '{{.RestartCount}} {{.State.Running}}')) === '1 true', { timeoutMs: 20_000 });
   });
 
   it("refuses what docker refuses, with its messages, and changes nothing", async () => {

@@ -116,38 +116,30 @@ export async function removeProjectNetworks(s: ComposeSession, projectName: stri
   await Promise.all(
     networks
       .filter((n) => !options.only || options.only.includes(n.name))
-      .map(async (n) => {
-        const report = reporter(s.progress, 'Network', n.name);
-        report.working('Removing');
-        try {
-          await s.engine.removeNetwork(n.id);
-        } catch (err) {
-          if (err instanceof NotFoundError) return report.done('Removed');
-          report.failed('Error', messageOf(err));
-          s.warn(`network ${n.name} could not be removed: ${messageOf(err)}`);
-          return;
-        }
-        report.done('Removed');
-      }),
+      .map((n) => removeReported(s, { kind: 'Network', name: n.name }, () => s.engine.removeNetwork(n.id))),
   );
 }
 
 /** Removes the project's volumes (those carrying its label): `down -v`. */
 export async function removeProjectVolumes(s: ComposeSession, projectName: string): Promise<void> {
   const volumes = await s.engine.listVolumes({ labels: [projectFilter(projectName)] });
-  await Promise.all(
-    volumes.map(async (v) => {
-      const report = reporter(s.progress, 'Volume', v.name);
-      report.working('Removing');
-      try {
-        await s.engine.removeVolume(v.name);
-      } catch (err) {
-        if (err instanceof NotFoundError) return report.done('Removed');
-        report.failed('Error', messageOf(err));
-        s.warn(`volume ${v.name} could not be removed: ${messageOf(err)}`);
-        return;
-      }
-      report.done('Removed');
-    }),
-  );
+  await Promise.all(volumes.map((v) => removeReported(s, { kind: 'Volume', name: v.name }, () => s.engine.removeVolume(v.name))));
+}
+
+/**
+ * Removes one network or volume with its progress line, as compose's `down` does: one already gone
+ * counts as removed, and one that cannot go (still in use) is a warning, not a failed `down`.
+ */
+async function removeReported(s: ComposeSession, object: { kind: 'Network' | 'Volume'; name: string }, remove: () => Promise<unknown>): Promise<void> {
+  const report = reporter(s.progress, object.kind, object.name);
+  report.working('Removing');
+  try {
+    await remove();
+  } catch (err) {
+    if (err instanceof NotFoundError) return report.done('Removed');
+    report.failed('Error', messageOf(err));
+    s.warn(`${object.kind.toLowerCase()} ${object.name} could not be removed: ${messageOf(err)}`);
+    return;
+  }
+  report.done('Removed');
 }

@@ -62,8 +62,7 @@ export function clusterImagesService(router: ClusterRouter): grpc.UntypedService
       return { images: unique(answered(answers).flatMap((r) => r.images), (i: ImageSummary) => i.id) };
     }),
     remove: handleUnary(async (request: { ref: string }, call) => {
-      const holders = await router.locate(ImagesService.inspect, { ref: request.ref }, call.metadata);
-      const answers = await Promise.all(holders.map((h) => router.call<RemoveImageResponse>(h.host, ImagesService.remove, request, { timeoutMs: 60_000 })));
+      const answers = await onEveryHolder<RemoveImageResponse>(router, call, { inspect: [ImagesService.inspect, { ref: request.ref }], method: ImagesService.remove, request });
       return { items: unique(answers.flatMap((a) => a.items), (i) => JSON.stringify(i)) };
     }),
     prune: handleUnary(async (request) => {
@@ -83,8 +82,7 @@ export function clusterVolumesService(router: ClusterRouter): grpc.UntypedServic
       return { volumes: unique(results.flatMap((r) => r.volumes), (v) => v.name), warnings: results.flatMap((r) => r.warnings) };
     }),
     remove: handleUnary(async (request: { name: string }, call) => {
-      const holders = await router.locate(VolumesService.inspect, { name: request.name }, call.metadata);
-      await Promise.all(holders.map((h) => router.call(h.host, VolumesService.remove, request, { timeoutMs: 60_000 })));
+      await onEveryHolder(router, call, { inspect: [VolumesService.inspect, { name: request.name }], method: VolumesService.remove, request });
       return {};
     }),
     prune: handleUnary(async (request) => {
@@ -123,6 +121,15 @@ export function clusterNetworksService(router: ClusterRouter, overlay?: OverlayN
       return { deleted };
     }),
   } as grpc.UntypedServiceImplementation;
+}
+
+/**
+ * Calls `method` with `request` on every host where the object `inspect` asks for is found (a
+ * remove of an image, volume or network that several hosts hold). @returns their answers.
+ */
+async function onEveryHolder<T>(router: ClusterRouter, call: Call, options: { inspect: [UnaryDefinition, unknown]; method: UnaryDefinition; request: unknown }): Promise<T[]> {
+  const holders = await router.locate(options.inspect[0], options.inspect[1], call.metadata);
+  return Promise.all(holders.map((h) => router.call<T>(h.host, options.method, options.request, { timeoutMs: 60_000 })));
 }
 
 async function firstHolder(router: ClusterRouter, inspect: UnaryDefinition, request: unknown, call: Call) {

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { silentLogger } from '@berth/log';
-import { ContainersService, channelOptions, handleUnary, type AgentAnnouncement, type ContainerSummary, type ListContainersRequest } from '@berth/proto';
+import { ContainersService, channelOptions, handleUnary, type AgentAnnouncement, ContainerSummary, type ListContainersRequest } from '@berth/proto';
 import { listContainers } from './cluster-containers.js';
 import { ClusterRouter } from './cluster-router.js';
 import { ServiceDirectory } from './service-directory.js';
@@ -21,7 +21,7 @@ const clients = new Map<string, grpc.Client>();
 let router: ClusterRouter;
 
 function summary(id: string, name: string, created: number): ContainerSummary {
-  return { id, names: [`/${name}`], image: 'busybox', imageId: '', command: '', created, state: 'running', status: 'Up', labels: {}, sizeRw: 0, sizeRootFs: 0, reservedMemory: 0, reservedNanoCpus: 0, mounts: [], ports: [], networks: [] };
+  return ContainerSummary.fromPartial({ id, names: [`/${name}`], image: 'busybox', created, state: 'running', status: 'Up' });
 }
 
 async function agent(name: string, containers: ContainerSummary[], o: { hung?: boolean } = {}): Promise<AgentAnnouncement> {
@@ -53,7 +53,6 @@ beforeAll(async () => {
     list: async () => hosts,
     id: (h) => h.hostId,
     address: (h) => h.address,
-    startedAt: (h) => h.startedAt,
     connected: () => true,
     noneMessage: 'none',
     log: silentLogger,

@@ -74,37 +74,10 @@ export class Gateway {
   ) {
     const log = options.log ?? silentLogger;
     this.events = new EventBus(nc);
-    const hostRegistry = new HostRegistry(nc);
-    const registryDirectory = new RegistryDirectory(nc);
-    const builderDirectory = new BuilderDirectory(nc);
     const connected = () => this.connected && !nc.isClosed();
-    this.hosts = new ServiceDirectory({
-      list: () => hostRegistry.list(),
-      id: (h) => `host ${h.hostId}`,
-      address: (h) => h.address,
-      startedAt: (h) => h.startedAt,
-      connected,
-      noneMessage: 'No runtime agent is running: start the platform with `berth platform up`',
-      log,
-    });
-    this.registries = new ServiceDirectory({
-      list: async () => (await registryDirectory.list()).filter((r) => r.grpcAddress !== ''),
-      id: (r) => `registry ${r.id}`,
-      address: (r) => r.grpcAddress,
-      startedAt: (r) => r.startedAt,
-      connected,
-      noneMessage: 'No registry is running: start the platform with `berth platform up` (it runs one)',
-      log,
-    });
-    this.builders = new ServiceDirectory({
-      list: () => builderDirectory.list(),
-      id: (b) => `builder of host ${b.hostId}`,
-      address: (b) => b.address,
-      startedAt: (b) => b.startedAt,
-      connected,
-      noneMessage: 'No image builder is running: start the platform with `berth platform up`',
-      log,
-    });
+    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, log });
+    this.registries = ServiceDirectory.of(new RegistryDirectory(nc), { id: (r) => `registry ${r.id}`, address: (r) => r.grpcAddress, connected, log });
+    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), { id: (b) => `builder of host ${b.hostId}`, address: (b) => b.address, connected, log });
     this.composeProjects = new ComposeProjectStore(nc);
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));

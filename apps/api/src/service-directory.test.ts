@@ -59,7 +59,6 @@ describe('ServiceDirectory', () => {
       list,
       id: (e) => `host ${e.id}`,
       address: (e) => e.address,
-      startedAt: (e) => e.startedAt,
       connected,
       noneMessage: 'No runtime agent is running',
       // What was logged, as `msg: field: field` (an error as its message).

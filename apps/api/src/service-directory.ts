@@ -1,15 +1,14 @@
 import { UnavailableError } from '@berth/errors';
-import { withDeadline } from '@berth/events';
+import { type Announcement, type AnnouncementBucket, withDeadline } from '@berth/events';
 import { untrustedReason } from './endpoint-check.js';
 import type { Logger } from '@berth/log';
 
-export interface ServiceDirectoryOptions<T> {
+export interface ServiceDirectoryOptions<T extends Announcement> {
   /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list, BuilderDirectory.list). */
   list: () => Promise<T[]>;
   /** The entry's id and the gRPC address it announces. */
   id: (entry: T) => string;
   address: (entry: T) => string;
-  startedAt: (entry: T) => number;
   /** False while the NATS connection is down: the cache answers without asking. */
   connected: () => boolean;
   /** The error when no trusted entry shows up in time. */
@@ -28,7 +27,7 @@ export interface ServiceDirectoryOptions<T> {
  * Entries whose address is not a root-owned unix socket are ignored (endpoint-check.ts), with a
  * log line the first time.
  */
-export class ServiceDirectory<T> {
+export class ServiceDirectory<T extends Announcement> {
   private cache?: { entries: T[]; at: number };
   private reading?: Promise<T[]>;
   private readonly warned = new Set<string>();
@@ -37,6 +36,17 @@ export class ServiceDirectory<T> {
   private failedAt = 0;
 
   constructor(private readonly options: ServiceDirectoryOptions<T>) {}
+
+  /**
+   * The directory of one announcement bucket (hosts, registries, builders): its usable entries, and
+   * its kind's message when none is there.
+   */
+  static of<T extends Announcement>(
+    bucket: AnnouncementBucket<T>,
+    options: Omit<ServiceDirectoryOptions<T>, 'list' | 'noneMessage'>,
+  ): ServiceDirectory<T> {
+    return new ServiceDirectory({ ...options, list: () => bucket.usable(), noneMessage: bucket.kind.noneMessage });
+  }
 
   /**
    * The most recently started trusted entry (of those `where` accepts: the builder of one host),
@@ -48,7 +58,7 @@ export class ServiceDirectory<T> {
     const where = options.where ?? (() => true);
     for (;;) {
       const trusted = this.trusted((await this.entries()).filter(where));
-      if (trusted.length > 0) return trusted.sort((a, b) => this.options.startedAt(b) - this.options.startedAt(a))[0]!;
+      if (trusted.length > 0) return trusted.sort((a, b) => b.startedAt - a.startedAt)[0]!;
       if (Date.now() >= deadline) {
         const why = this.options.connected() ? '' : ' (NATS, where services announce themselves, is not reachable either)';
         throw new UnavailableError(`${options.noneMessage ?? this.options.noneMessage}${why}`);

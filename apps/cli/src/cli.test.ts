@@ -14,7 +14,7 @@ import {
   ImagesService,
   VolumesService,
   NetworksService,
-  type ContainerSummary,
+  ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
   type StreamOutput,
@@ -32,7 +32,7 @@ const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
 const calls: Array<{ method: string; request: unknown }> = [];
 const record = (method: string, request: unknown) => calls.push({ method, request });
 
-const summary: ContainerSummary = {
+const summary = ContainerSummary.fromPartial({
   id,
   names: ['/web'],
   image: 'busybox',
@@ -41,15 +41,7 @@ const summary: ContainerSummary = {
   created: Math.floor(Date.now() / 1000) - 5 * 3600,
   state: 'running',
   status: 'Up 9 seconds',
-  labels: {},
-  sizeRw: 0,
-  sizeRootFs: 0,
-  reservedMemory: 0,
-  reservedNanoCpus: 0,
-  mounts: [],
-  ports: [],
-  networks: [],
-};
+});
 
 /** Attach/Exec: answers the first message with output, echoes stdin, then sends the exit code. */
 function fakeStream(method: string) {

@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BERTH_CLI, type CliResult, runCli } from '@berth/testing';
 
 /**
  * `berth compose config` through the real launcher, as a user runs it: no platform is running
  * (BERTH_HOST points nowhere), the output is Docker Compose's.
  */
 
-const launcher = fileURLToPath(new URL('../../../berth', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'berth-compose-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -35,23 +33,8 @@ volumes:
 );
 writeFileSync(join(dir, 'broken.yaml'), 'services:\n  web:\n    image: busybox\n    ports:\n      - "80:abc"\n');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(launcher, args, { cwd: dir, env: { PATH: process.env.PATH!, HOME: dir, BERTH_HOST: 'unix:/nonexistent/api.sock', ...options.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.stdin ?? '');
-  });
+function berth(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return runCli(BERTH_CLI, args, { cwd: dir, env: { PATH: process.env.PATH!, HOME: dir, BERTH_HOST: 'unix:/nonexistent/api.sock', ...options.env }, input: options.stdin ?? '' });
 }
 
 describe('berth compose config', () => {

@@ -22,9 +22,6 @@ export const update = fromUpdates('update', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Update configuration of one or more containers',
   flags: [
-    { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
-    { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
-    { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
     { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' },
     ...updatableResourceFlags,
   ],

@@ -81,6 +81,9 @@ const reason = <T>(parse: (v: string) => T | string) => (v: string) => {
 
 /** The resource flags `update` shares with `run`. */
 export const updatableResourceFlags: FlagSpec[] = [
+  { long: 'cpus', type: 'decimal', description: 'Number of CPUs' },
+  { long: 'memory', short: 'm', type: 'bytes', description: 'Memory limit' },
+  { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
   { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
   { long: 'memory-reservation', type: 'bytes', description: 'Memory soft limit' },

@@ -1,4 +1,4 @@
-import type { ContainerSummary, ImageSummary } from '@berth/proto';
+import { ContainerSummary, type ImageSummary } from '@berth/proto';
 import { describe, expect, it } from 'vitest';
 import { ellipsis, imageRows, imagesDefaultTable, imagesHeader, psDefaultTable, psHeader, psRow, truncateId } from './row-contexts.js';
 import { renderListing, resolveFormat } from './table-format.js';
@@ -6,7 +6,7 @@ import { renderListing, resolveFormat } from './table-format.js';
 const now = 1_800_000_000_000;
 const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
 
-const container: ContainerSummary = {
+const container = ContainerSummary.fromPartial({
   id,
   names: ['/web'],
   image: 'busybox',
@@ -16,14 +16,7 @@ const container: ContainerSummary = {
   state: 'running',
   status: 'Up 5 seconds',
   labels: { tier: 'web', app: 'x' },
-  sizeRw: 0,
-  sizeRootFs: 0,
-  reservedMemory: 0,
-  reservedNanoCpus: 0,
-  mounts: [],
-  ports: [],
-  networks: [],
-};
+});
 
 describe('ps rows', () => {
   it('render the default table like docker ps', () => {

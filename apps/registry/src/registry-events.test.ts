@@ -1,24 +1,20 @@
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '@berth/events';
 import type { Event } from '@berth/proto';
-import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { startNatsFixture, type NatsFixture } from '@berth/testing';
 import { NatsEventSink } from './registry-events.js';
 import { pushImage, startTestRegistry, type TestRegistry } from './test-support.js';
 
 describe('image events on NATS', () => {
-  let dir: TempDir;
-  let nats: NatsServer;
-  let nc: NatsConnection;
+  let nats: NatsFixture;
   let bus: EventBus;
   let sink: NatsEventSink;
   let registry: TestRegistry;
 
   beforeAll(async () => {
-    dir = tempDir();
-    nats = await startNatsServer(dir.path);
-    nc = await connect({ servers: nats.url });
-    bus = new EventBus(nc, 'host-1');
+    nats = await startNatsFixture();
+    bus = new EventBus(nats.nc, 'host-1');
     await bus.ensureStream();
     sink = new NatsEventSink(bus);
     registry = await startTestRegistry({ deleteEnabled: true, events: sink });
@@ -26,9 +22,7 @@ describe('image events on NATS', () => {
   afterAll(async () => {
     await registry?.close();
     await sink?.flush();
-    await nc?.close();
     await nats?.stop();
-    dir?.remove();
   });
 
   /** Every event published since `since`, read until the stream has been quiet for a moment. */
@@ -78,7 +72,7 @@ describe('image events on NATS', () => {
     expect(await eventsSince(since)).toEqual([]);
 
     // A sink over a closed connection: the push still succeeds, the failure goes to onError.
-    const closed = await connect({ servers: nats.url });
+    const closed = await connect({ servers: nats.server.url });
     const closedBus = new EventBus(closed);
     await closed.close();
     const failures: string[] = [];

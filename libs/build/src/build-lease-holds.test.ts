@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@berth/testing';
 import { BuildHarness, tarStream } from './test-support.js';
 
 /**
@@ -17,21 +18,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a build and rmi side by side', () => {
   it('keeps the base image layers a running build uses when the base image is removed', async () => {
     const dir = await h.context({ Dockerfile: 'FROM busybox\nRUN echo started-run && sleep 1 && echo one > /one\nRUN cat /one > /two\n' });
     const lines: string[] = [];
     const building = h.builder.build({ context: tarStream(dir), tags: ['held:1'] }, { onProgress: (l) => lines.push(l) });
     building.catch(() => undefined); // awaited below; this only marks it handled while the rmi runs
-    await until('the first RUN to start', () => lines.some((l) => / started-run$/.test(l)));
+    await waitUntil('the first RUN to start', () => lines.some((l) => / started-run$/.test(l)), { timeoutMs: 30_000, intervalMs: 20 });
 
     const busybox = await h.images.resolve('busybox');
     const layer = busybox.manifest.layers[0]!.digest;

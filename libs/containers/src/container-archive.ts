@@ -1,14 +1,14 @@
-import { lstat, mkdtemp, readlink, rmdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { applyLayer, packDirectory } from '@berth/layers';
-import { mountAll, unmount } from '@berth/snapshots';
 import type { ContainerContext } from './container-context.js';
 import type { ContainerSnapshotter } from './dependencies.js';
+import { followInScope } from './follow-in-scope.js';
 import { isMountpoint } from './mountinfo.js';
+import { mountSnapshotView } from './snapshot-view.js';
 import type { ContainerRecord } from './types.js';
-import { warnOnFailure } from '@berth/log';
 
 /**
  * `docker cp`'s half on the platform (moby daemon/archive.go): stat a path of a container, archive
@@ -141,17 +141,7 @@ export class ContainerArchive {
     const rootfs = this.ctx.layout.rootfs(rec.Id);
     if (rec.State.Running && !rec.State.Restarting && (await isMountpoint(rootfs))) return fn({ rootfs, mounts }, () => {});
     const mountStopped = async (): Promise<{ view: View; release: () => void }> => {
-      const target = await mkdtemp(join(this.ctx.layout.runRoot, 'archive-'));
-      await mountAll(await this.snapshotter.mounts(rec.SnapshotKey), target);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        // A mountpoint left under the run root is swept with it at the next boot; the log says so.
-        void unmount(target)
-          .then(() => rmdir(target))
-          .catch(warnOnFailure(this.ctx.log, { container: rec.Id, path: target }, 'Cannot release the view of the container'));
-      };
+      const { target, release } = await mountSnapshotView(rec, { ctx: this.ctx, snapshotter: this.snapshotter, purpose: 'archive' });
       return { view: { rootfs: target, mounts }, release };
     };
     if (options.hold) {
@@ -214,31 +204,9 @@ function hostPath(view: View, containerPath: string): string {
 }
 
 /**
- * moby's FollowSymlinkInScope over a view: each element is looked up at its host path (mounts
- * included), symlinks are followed with the container's root as `/` (at most 255), `..` never
- * climbs above it. The last element is followed only with `followLast`. @returns the container path.
+ * moby's FollowSymlinkInScope over a view (follow-in-scope.ts), mounts included.
+ * @returns the container path.
  */
 export async function resolveInScope(view: View, path: string, options: { followLast: boolean }): Promise<string> {
-  const pending = path.split('/').filter((p) => p !== '' && p !== '.');
-  const resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    const candidate = `/${[...resolved, part].join('/')}`;
-    const last = pending.length === 0;
-    const st = await lstat(hostPath(view, candidate)).catch(() => undefined); // no such file: undefined
-    if (!st?.isSymbolicLink() || (last && !options.followLast)) {
-      resolved.push(part);
-      continue;
-    }
-    if (++links > 255) throw new InvalidArgumentError(`Cannot resolve "${path}": too many levels of symbolic links`);
-    const target = await readlink(hostPath(view, candidate));
-    if (target.startsWith('/')) resolved.length = 0;
-    pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
-  }
-  return `/${resolved.join('/')}`;
+  return (await followInScope(path, { hostOf: (p) => hostPath(view, p), followLast: options.followLast })).path;
 }

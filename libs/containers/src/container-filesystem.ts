@@ -1,12 +1,10 @@
-import { mkdtemp, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { listChanges, packDirectory } from '@berth/layers';
-import { mountAll, unmount } from '@berth/snapshots';
 import type { ContainerContext } from './container-context.js';
 import type { ContainerSnapshotter } from './dependencies.js';
 import { isMountpoint } from './mountinfo.js';
 import { mountStubs } from './mount-stubs.js';
+import { mountSnapshotView } from './snapshot-view.js';
 import type { CommitInfo } from './types.js';
 
 /** A container's filesystem as data: `docker diff`, `docker export`, and what `docker commit` needs. */
@@ -42,22 +40,12 @@ export class ContainerFilesystem {
         packed.diffId.catch(() => {}); // only the stream matters here; its errors reach the reader
         return packed.stream;
       }
-      const target = await mkdtemp(join(this.ctx.layout.runRoot, 'export-'));
-      await mountAll(await this.snapshotter.mounts(rec.SnapshotKey), target);
+      const { target, release } = await mountSnapshotView(rec, { ctx: this.ctx, snapshotter: this.snapshotter, purpose: 'export' });
       const { stream, diffId } = packDirectory(target);
       diffId.catch(() => {}); // only the stream matters here; its errors reach the reader
-      let cleaned = false;
-      const cleanup = () => {
-        if (cleaned) return;
-        cleaned = true;
-        void unmount(target)
-          .then(() => rmdir(target))
-          // A mountpoint left under the run root is swept with it at the next boot; nobody to tell here.
-          .catch(() => {});
-      };
-      stream.once('end', cleanup);
-      stream.once('close', cleanup);
-      stream.once('error', cleanup);
+      stream.once('end', release);
+      stream.once('close', release);
+      stream.once('error', release);
       return stream;
     });
   }

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@berth/testing';
 import { readTarEntries } from '@berth/layers';
 import type { ConmonRuntime } from '@berth/runtime';
 import { ContainerManager } from './container-manager.js';
@@ -59,14 +60,6 @@ async function logsOf(manager: ContainerManager, id: string): Promise<string> {
   let out = '';
   for await (const entry of manager.logs(id)) out += `${entry.line.toString()}${entry.partial ? '' : '\n'}`;
   return out;
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('ContainerManager', () => {
@@ -158,7 +151,7 @@ describe('ContainerManager', () => {
     const { manager } = h;
     const id = await manager.create({ image: 'busybox', cmd: ['true'], restartPolicy: { name: 'always' } });
     await manager.start(id);
-    await until(async () => (await manager.inspect(id)).RestartCount >= 2);
+    await waitUntil('two restarts', async () => (await manager.inspect(id)).RestartCount >= 2, { timeoutMs: 15_000 });
     await manager.stop(id, { timeout: 1 });
     const count = (await manager.inspect(id)).RestartCount;
     await new Promise((r) => setTimeout(r, 500));
@@ -248,7 +241,7 @@ describe('ContainerManager', () => {
     const pid = (await first.inspect(survivor)).State.Pid;
     expect(pid).toBeGreaterThan(0);
     first.close(); // the agent goes away; conmon keeps the containers
-    await until(async () => (await h.runtime.exitCode(diedMeanwhile)) !== undefined); // exits while no agent runs
+    await waitUntil('the exit code', async () => (await h.runtime.exitCode(diedMeanwhile)) !== undefined, { timeoutMs: 15_000 }); // exits while no agent runs
     expect((await first.inspect(diedMeanwhile)).State.Running).toBe(true); // nobody saw it exit
 
     h = makeManager();

@@ -3,7 +3,7 @@
  * CPU % = Δcpu_usage.total_usage / Δsystem_cpu_usage × online_cpus × 100, memory = usage minus
  * stats.total_inactive_file, over limit.
  */
-import type { BlkioEntry, InterfaceStats } from '@berth/runtime';
+import type { BlkioEntry, ContainerStats, InterfaceStats } from '@berth/runtime';
 
 export interface DockerStats {
   id: string;
@@ -28,34 +28,15 @@ export interface CpuStats {
   throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
 }
 
-/** Docker's BlkioStatEntry. */
 /** Docker's blkio entry: the runtime's parsed line as it is. */
 export type BlkioJsonEntry = BlkioEntry;
 
 /** Docker's NetworkStats of one interface: the runtime's /proc/net/dev counters as they are. */
 export type InterfaceCounters = InterfaceStats;
 
-/** The runtime's cgroup sample (@berth/runtime `ContainerStats`), as far as it is used here. */
-export interface CgroupSample {
-  read: string;
-  cpu: {
-    totalNs: number;
-    perCpuNs: number[];
-    systemNs: number;
-    onlineCpus: number;
-    userNs?: number;
-    kernelNs?: number;
-    throttling?: { periods: number; throttledPeriods: number; throttledTimeNs: number };
-  };
-  memory: { rawUsage: number; maxUsage: number; limit: number; stat: Record<string, number> };
-  pids: { current: number; limit?: number };
-  blkio?: { ioServiceBytes: BlkioJsonEntry[]; ioServiced: BlkioJsonEntry[] };
-  networks?: Record<string, InterfaceCounters>;
-}
-
 const zeroTime = '0001-01-01T00:00:00Z';
 
-function cpuStats(sample: CgroupSample | undefined): CpuStats {
+function cpuStats(sample: ContainerStats | undefined): CpuStats {
   if (sample === undefined) {
     return {
       cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
@@ -66,21 +47,21 @@ function cpuStats(sample: CgroupSample | undefined): CpuStats {
     cpu_usage: {
       total_usage: sample.cpu.totalNs,
       percpu_usage: sample.cpu.perCpuNs,
-      usage_in_kernelmode: sample.cpu.kernelNs ?? 0,
-      usage_in_usermode: sample.cpu.userNs ?? 0,
+      usage_in_kernelmode: sample.cpu.kernelNs,
+      usage_in_usermode: sample.cpu.userNs,
     },
     system_cpu_usage: sample.cpu.systemNs,
     online_cpus: sample.cpu.onlineCpus,
     throttling_data: {
-      periods: sample.cpu.throttling?.periods ?? 0,
-      throttled_periods: sample.cpu.throttling?.throttledPeriods ?? 0,
-      throttled_time: sample.cpu.throttling?.throttledTimeNs ?? 0,
+      periods: sample.cpu.throttling.periods,
+      throttled_periods: sample.cpu.throttling.throttledPeriods,
+      throttled_time: sample.cpu.throttling.throttledTimeNs,
     },
   };
 }
 
-/** Builds the Docker object from the current sample and the previous one (zeros when none). */
-export function toDockerStats(id: string, name: string, current: CgroupSample, previous?: CgroupSample): DockerStats {
+/** Builds the Docker object from the runtime's current cgroup sample and the previous one (zeros when none). */
+export function toDockerStats(id: string, name: string, current: ContainerStats, previous?: ContainerStats): DockerStats {
   return {
     id,
     name,
@@ -89,8 +70,8 @@ export function toDockerStats(id: string, name: string, current: CgroupSample, p
     pids_stats: current.pids,
     // Block I/O and network counters as the daemon copies them from runc's figures.
     blkio_stats: {
-      io_service_bytes_recursive: current.blkio?.ioServiceBytes ?? [],
-      io_serviced_recursive: current.blkio?.ioServiced ?? [],
+      io_service_bytes_recursive: current.blkio.ioServiceBytes,
+      io_serviced_recursive: current.blkio.ioServiced,
       io_queue_recursive: null,
       io_service_time_recursive: null,
       io_wait_time_recursive: null,

@@ -1,5 +1,7 @@
-import { lstat, readlink, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { InvalidArgumentError } from '@berth/errors';
+import { followInScope } from './follow-in-scope.js';
 
 /** `$PATH` of a container whose environment has none (Docker's default). */
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -17,36 +19,18 @@ export class CommandNotRunnableError extends Error {
 
 /**
  * Resolves `path` (absolute, inside the container) to a host path under `root`, following symlinks
- * as the kernel would inside the container: absolute link targets and `..` never leave `root`.
- * Returns undefined when a component does not exist.
+ * as the kernel would inside the container (follow-in-scope.ts; at most 40, the kernel's limit):
+ * absolute link targets and `..` never leave `root`. Returns undefined when a component does not
+ * exist or the links loop.
  */
 export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
-  const pending = posix.normalize(path).split('/').filter((c) => c !== '' && c !== '.');
-  const resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const component = pending.shift()!;
-    if (component === '..') {
-      resolved.pop();
-      continue;
-    }
-    const host = posix.join(root, ...resolved, component);
-    let st;
-    try {
-      st = await lstat(host);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > 40) return undefined; // ELOOP
-      const target = await readlink(host);
-      if (target.startsWith('/')) resolved.length = 0;
-      pending.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
-      continue;
-    }
-    resolved.push(component);
+  try {
+    const resolved = await followInScope(path, { hostOf: (p) => posix.join(root, p), maxLinks: 40 });
+    return resolved.exists ? posix.join(root, resolved.path) : undefined;
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return undefined; // ELOOP
+    throw err;
   }
-  return posix.join(root, ...resolved);
 }
 
 /**

@@ -7,6 +7,22 @@ import { excerpt } from './dockerfile-error.js';
 import { InstructionError } from './instruction-error.js';
 import type { RunMount } from './types.js';
 
+/** The keys whose value the mount keeps as it is (expanded later), by the field they set. */
+const textFields = new Map<string, 'from' | 'source' | 'target' | 'id' | 'mode' | 'uid' | 'gid' | 'size' | 'env'>([
+  ['from', 'from'],
+  ['source', 'source'],
+  ['src', 'source'],
+  ['target', 'target'],
+  ['dst', 'target'],
+  ['destination', 'target'],
+  ['id', 'id'],
+  ['mode', 'mode'],
+  ['uid', 'uid'],
+  ['gid', 'gid'],
+  ['size', 'size'],
+  ['env', 'env'],
+]);
+
 /** `--mount=type=cache,target=/root/.cache,sharing=locked` (CSV, like BuildKit). */
 export function parseMount(spec: string): RunMount {
   const mount: RunMount = { type: 'bind', readonly: false, options: {} };
@@ -31,24 +47,17 @@ export function parseMount(spec: string): RunMount {
       continue;
     }
     mount.options[key] = value;
+    const textField = textFields.get(key);
+    if (textField) {
+      mount[textField] = value;
+      continue;
+    }
     switch (key) {
       case 'type':
         if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(value)) {
           throw new InstructionError(`unsupported mount type "${excerpt(value)}"`);
         }
         mount.type = value as RunMount['type'];
-        break;
-      case 'from':
-        mount.from = value;
-        break;
-      case 'source':
-      case 'src':
-        mount.source = value;
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        mount.target = value;
         break;
       case 'readonly':
       case 'ro':
@@ -66,29 +75,11 @@ export function parseMount(spec: string): RunMount {
         mount.required = b;
         break;
       }
-      case 'id':
-        mount.id = value;
-        break;
       case 'sharing':
         if (!['shared', 'private', 'locked'].includes(value)) {
           throw new InstructionError(`unsupported sharing value "${excerpt(value)}"`);
         }
         mount.sharing = value as RunMount['sharing'];
-        break;
-      case 'mode':
-        mount.mode = value;
-        break;
-      case 'uid':
-        mount.uid = value;
-        break;
-      case 'gid':
-        mount.gid = value;
-        break;
-      case 'size':
-        mount.size = value;
-        break;
-      case 'env':
-        mount.env = value;
         break;
       default:
         throw new InstructionError(`unexpected key '${excerpt(key)}' in '${excerpt(field)}'`);

@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BuilderAnnouncement } from '@berth/proto';
-import { startNatsServer, tempDir, type NatsServer, type TempDir } from '@berth/testing';
+import { startNatsServer, tempDir, waitUntil, type NatsServer, type TempDir } from '@berth/testing';
 import { AnnouncementBucket, BuilderDirectory, connectNats } from './index.js';
 
 /**
@@ -32,7 +32,6 @@ const bucket = (name: string) =>
     ttlMs: TTL_MS,
     codec: BuilderAnnouncement,
     key: (a) => a.hostId,
-    startedAt: (a) => a.startedAt,
     usable: (a) => a.address !== '',
     noneMessage: 'No test service is running',
     // A renewal while NATS is away fails after this, not nats.js's 5 s: the outage case runs several.
@@ -41,27 +40,19 @@ const bucket = (name: string) =>
 const entry = (hostId: string, startedAt = 1, address = `unix:/run/${hostId}.sock`) => ({ hostId, address, version: '0', startedAt });
 const ids = async (b: AnnouncementBucket<BuilderAnnouncement>) => (await b.list()).map((a) => a.hostId).sort();
 
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('AnnouncementBucket', () => {
   it('keeps a renewed entry past its TTL, lets an unrenewed one expire, and removes a stopped one at once', async () => {
     const b = bucket('test-lifetime');
     const stop = await b.keepAnnounced(entry('kept'));
     await b.announce(entry('once'));
     expect(await ids(b)).toEqual(['kept', 'once']);
-    await until('the unrenewed entry to expire', async () => (await ids(b)).length === 1);
+    await waitUntil('the unrenewed entry to expire', async () => (await ids(b)).length === 1);
     expect(await ids(b)).toEqual(['kept']);
     // Renewed every TTL / 3: three more renewals take it past another TTL, and it is still there.
     const kv = await nc.jetstream().views.kv('test-lifetime');
     const revision = async () => (await kv.get('kept'))?.revision ?? 0;
     const seen = await revision();
-    await until('three more renewals', async () => (await revision()) >= seen + 3);
+    await waitUntil('three more renewals', async () => (await revision()) >= seen + 3);
     expect(await ids(b)).toEqual(['kept']);
     await stop();
     expect(await ids(b)).toEqual([]);
@@ -82,14 +73,14 @@ describe('AnnouncementBucket', () => {
     const stop = await b.keepAnnounced(entry('survivor'), { onError: (err) => errors.push((err as Error).message) });
     const attempts = vi.spyOn(b, 'announce'); // each renewal is one announce()
     await nats.stop();
-    await until('a failed renewal', async () => errors.length > 0, 20_000);
+    await waitUntil('a failed renewal', async () => errors.length > 0, { timeoutMs: 20_000 });
     const failedBefore = attempts.mock.calls.length;
-    await until('two more renewals (failing too)', async () => attempts.mock.calls.length >= failedBefore + 2, 20_000);
+    await waitUntil('two more renewals (failing too)', async () => attempts.mock.calls.length >= failedBefore + 2, { timeoutMs: 20_000 });
     expect(errors).toHaveLength(1);
     nats = await startNatsServer(dir.path, { port: nats.port });
     // The entry expired while NATS was away (or with it); the next renewal writes it again.
     // A read may fail while the connection comes back: it counts as "not yet".
-    await until('the entry to be back', async () => (await ids(b).catch((): string[] => [])).includes('survivor'), 20_000);
+    await waitUntil('the entry to be back', async () => (await ids(b).catch((): string[] => [])).includes('survivor'), { timeoutMs: 20_000 });
     await stop();
     expect(await ids(b)).toEqual([]);
   }, 60_000);

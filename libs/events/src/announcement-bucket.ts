@@ -1,9 +1,15 @@
 import { StorageType, type KV, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { streamReplicas } from './stream-replicas.js';
+import { liveEntries } from './kv-entries.js';
+
+/** What every announcement carries: when its service started (the newest one is picked first). */
+export interface Announcement {
+  startedAt: number;
+}
 
 /** What sets one kind of announcement apart: its bucket, TTL, message and key. */
-export interface AnnouncementKind<T> {
+export interface AnnouncementKind<T extends Announcement> {
   /** The KV bucket (named in subjects.ts). */
   bucket: string;
   /** How long an entry lives unrenewed: a service that has not renewed it for this long is gone. */
@@ -12,7 +18,6 @@ export interface AnnouncementKind<T> {
   codec: { encode(message: T): { finish(): Uint8Array }; decode(bytes: Uint8Array): T };
   /** The entry's key (a NATS KV key: `[-/_=.a-zA-Z0-9]+`); the service's NATS permissions allow only its own. */
   key: (announcement: T) => string;
-  startedAt: (announcement: T) => number;
   /** Whether `first` may return the entry (default: every entry). */
   usable?: (announcement: T) => boolean;
   /** The UnavailableError's message when `first` finds no usable entry in time. */
@@ -36,12 +41,12 @@ export interface KeepAnnouncedOptions {
  * `builders` (builder-directory.ts). Only the gateway reads them (NATS permissions), through its
  * cached, verified ServiceDirectory (apps/api).
  */
-export class AnnouncementBucket<T> {
+export class AnnouncementBucket<T extends Announcement> {
   private kv?: KV;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly kind: AnnouncementKind<T>,
+    readonly kind: AnnouncementKind<T>,
   ) {}
 
   /**
@@ -114,16 +119,14 @@ export class AnnouncementBucket<T> {
     return this.onBucket((kv) => this.entries(kv));
   }
 
+  /** The live entries the kind calls usable (all of them unless it says otherwise). */
+  async usable(): Promise<T[]> {
+    const entries = await this.list();
+    return this.kind.usable ? entries.filter(this.kind.usable) : entries;
+  }
+
   private async entries(kv: KV): Promise<T[]> {
-    // Keys first: awaiting a get() while iterating keys() ends the iteration early (nats.js).
-    const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
-    const out: T[] = [];
-    for (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(this.kind.codec.decode(entry.value));
-    }
-    return out;
+    return (await liveEntries(kv)).map((entry) => this.kind.codec.decode(entry.value));
   }
 
   /**
@@ -131,11 +134,10 @@ export class AnnouncementBucket<T> {
    * UnavailableError with the kind's `noneMessage` when none shows up in time.
    */
   async first(timeoutMs = 10_000): Promise<T> {
-    const usable = this.kind.usable ?? (() => true);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const entries = (await this.list()).filter(usable);
-      if (entries.length > 0) return entries.sort((a, b) => this.kind.startedAt(b) - this.kind.startedAt(a))[0]!;
+      const entries = await this.usable();
+      if (entries.length > 0) return entries.sort((a, b) => b.startedAt - a.startedAt)[0]!;
       if (Date.now() > deadline) throw new UnavailableError(this.kind.noneMessage);
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -18,7 +18,6 @@ export class BuilderDirectory extends AnnouncementBucket<BuilderAnnouncement> {
       ttlMs: BUILDER_TTL_MS,
       codec: BuilderAnnouncement,
       key: (a) => a.hostId,
-      startedAt: (a) => a.startedAt,
       noneMessage: 'No image builder is running: start the platform with `berth platform up`',
     });
   }

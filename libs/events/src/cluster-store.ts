@@ -1,6 +1,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
 import { streamReplicas } from './stream-replicas.js';
+import { liveEntries } from './kv-entries.js';
 
 /** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
 export interface NodeRecord {
@@ -80,16 +81,8 @@ export class ClusterStore {
   }
 
   private async read<T>(prefix: string): Promise<T[]> {
-    const kv = await this.bucket();
-    // Read every key first: a kv.get() while the keys() iterator is open ends that iterator early.
-    const keys: string[] = [];
-    for await (const key of await kv.keys(`${prefix}.>`)) keys.push(key);
-    const out: T[] = [];
-    for (const key of keys.sort()) {
-      const entry = await kv.get(key);
-      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(JSON.parse(new TextDecoder().decode(entry.value)) as T);
-    }
-    return out;
+    const entries = await liveEntries(await this.bucket(), `${prefix}.>`);
+    return entries.map((entry) => JSON.parse(new TextDecoder().decode(entry.value)) as T);
   }
 
   private async put(key: string, value: unknown): Promise<void> {

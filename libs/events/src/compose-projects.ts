@@ -3,6 +3,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/error
 import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
 import { streamReplicas } from './stream-replicas.js';
+import { isLiveEntry, liveEntries } from './kv-entries.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
 const validName = /^[a-z0-9][a-z0-9_-]*$/;
@@ -60,21 +61,12 @@ export class ComposeProjectStore {
   async get(name: string): Promise<ProjectDeclaration> {
     ComposeProjectStore.check(name);
     const entry = await (await this.bucket()).get(name);
-    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) throw new NotFoundError(`no declared project "${name}"`);
+    if (!entry || !isLiveEntry(entry)) throw new NotFoundError(`no declared project "${name}"`);
     return ComposeProjectStore.decode(entry);
   }
 
   async list(): Promise<ProjectDeclaration[]> {
-    const kv = await this.bucket();
-    // Read every key first: a kv.get() while the keys() iterator is open ends that iterator early.
-    const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
-    const out: ProjectDeclaration[] = [];
-    for (const key of keys.sort()) {
-      const entry = await kv.get(key);
-      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(ComposeProjectStore.decode(entry));
-    }
-    return out;
+    return (await liveEntries(await this.bucket())).map((entry) => ComposeProjectStore.decode(entry));
   }
 
   async delete(name: string): Promise<void> {
@@ -90,7 +82,7 @@ export class ComposeProjectStore {
     signal?.addEventListener('abort', stop, { once: true });
     try {
       for await (const entry of iterator) {
-        if (entry.operation === 'PUT' && entry.value.length > 0) yield { operation: 'put', name: entry.key, declaration: ComposeProjectStore.decode(entry) };
+        if (isLiveEntry(entry)) yield { operation: 'put', name: entry.key, declaration: ComposeProjectStore.decode(entry) };
         else yield { operation: 'delete', name: entry.key };
       }
     } finally {

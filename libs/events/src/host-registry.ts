@@ -17,7 +17,6 @@ export class HostRegistry extends AnnouncementBucket<AgentAnnouncement> {
       ttlMs: HOST_TTL_MS,
       codec: AgentAnnouncement,
       key: (a) => a.hostId,
-      startedAt: (a) => a.startedAt,
       noneMessage: 'No runtime agent is running: start the platform with `berth platform up`',
     });
   }

@@ -19,7 +19,6 @@ export class RegistryDirectory extends AnnouncementBucket<RegistryAnnouncement> 
       ttlMs: REGISTRY_TTL_MS,
       codec: RegistryAnnouncement,
       key: (a) => a.id,
-      startedAt: (a) => a.startedAt,
       usable: (a) => a.grpcAddress !== '',
       noneMessage: 'No registry is running: start the platform with `berth platform up` (it runs one)',
     });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { writeFiles } from '@berth/testing';
 import { describeTree, scratch, streamOf, xattrsOf } from '../testdata/fixtures.js';
 import { applyLayer, packDirectory } from './index.js';
 
@@ -139,11 +140,7 @@ describe('packDirectory', () => {
 describe('packDirectory exclude', () => {
   it('leaves out the paths given, a directory with everything below it', async () => {
     const dir = tmp.dir();
-    mkdirSync(join(dir, 'etc/skip'), { recursive: true });
-    writeFileSync(join(dir, 'etc/hosts'), '');
-    writeFileSync(join(dir, 'etc/skip/inner'), 'x');
-    writeFileSync(join(dir, 'etc/passwd'), 'root');
-    writeFileSync(join(dir, 'kept'), 'k');
+    await writeFiles(dir, { 'etc/hosts': '', 'etc/skip/inner': 'x', 'etc/passwd': 'root', kept: 'k' });
     const tar = await collect(packDirectory(dir, { exclude: ['etc/hosts', 'etc/skip'] }).stream);
     expect(await entriesOf(tar)).toEqual(['directory etc/', 'file etc/passwd', 'file kept']);
   });
@@ -152,10 +149,7 @@ describe('packDirectory exclude', () => {
 describe('packDirectory include/rename and applyLayer copy options (docker cp)', () => {
   it('packs one entry of a directory under a new name, and extracts it with .wh. names kept, an owner forced and dir/non-dir overwrites refused', async () => {
     const dir = tmp.dir();
-    mkdirSync(join(dir, 'site/css'), { recursive: true });
-    writeFileSync(join(dir, 'site/css/a.css'), 'a');
-    writeFileSync(join(dir, 'site/.wh.kept'), 'not a whiteout');
-    writeFileSync(join(dir, 'other'), 'left out');
+    await writeFiles(dir, { 'site/css/a.css': 'a', 'site/.wh.kept': 'not a whiteout', other: 'left out' });
     const tar = await collect(packDirectory(dir, { include: 'site', rename: 'www' }).stream);
     expect(await entriesOf(tar)).toEqual(['directory www/', 'file www/.wh.kept', 'directory www/css/', 'file www/css/a.css']);
     const target = tmp.dir();

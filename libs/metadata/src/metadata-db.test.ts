@@ -17,9 +17,25 @@ describe('openMetadataDb', () => {
     db.close();
     const again = openMetadataDb(file);
     expect(again.pragma('user_version', { simple: true })).toBe(METADATA_SCHEMA_VERSION);
-    expect(METADATA_SCHEMA_VERSION).toBe(5);
+    expect(METADATA_SCHEMA_VERSION).toBe(6);
+    // The build cache lives in the builder's own database (libs/build), not here.
+    expect(again.prepare(`SELECT name FROM sqlite_master WHERE name = 'build_cache'`).all()).toEqual([]);
     expect(again.prepare('SELECT id FROM images').all()).toEqual([{ id: 'sha256:a' }]);
     again.close();
+  });
+
+  it('drops the build cache table of a database made before the builder had its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-meta-'));
+    dirs.push(dir);
+    const file = join(dir, 'm.db');
+    const old = openMetadataDb(file);
+    old.exec('CREATE TABLE build_cache (key TEXT PRIMARY KEY)');
+    old.pragma('user_version = 5');
+    old.close();
+    const db = openMetadataDb(file);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'build_cache'`).all()).toEqual([]);
+    expect(db.pragma('user_version', { simple: true })).toBe(METADATA_SCHEMA_VERSION);
+    db.close();
   });
 
   it('refuses a tag that points at no image', () => {

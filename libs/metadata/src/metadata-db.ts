@@ -13,10 +13,10 @@ import { guardFullDisk } from './no-space.js';
  *   containers    one row per container; the Docker-shaped record is JSON in `record`
  *   layer_sizes   uncompressed size per layer diffID
  *   volumes       one row per volume (libs/volumes)
- *   build_cache   one row per cached build step (apps/builder)
  *   networks, endpoints, sandboxes   networks and container attachments (libs/network)
  *
- * Migrations are append-only: a new version adds statements, never edits an old one.
+ * Migrations are append-only: a new version adds statements, never edits an old one (v4's only
+ * table was dropped again, so its statement became a no-op).
  */
 export type MetadataDb = Database.Database;
 
@@ -58,20 +58,9 @@ const migrations: string[] = [
      options TEXT NOT NULL,
      anonymous INTEGER NOT NULL
    );`,
-  // Build cache (apps/builder): a step's cache key → the layer it made (none for a step without
-  // one) and the image config after it.
-  `CREATE TABLE build_cache (
-     key TEXT PRIMARY KEY,
-     layer_digest TEXT,
-     layer_media_type TEXT,
-     layer_size INTEGER,
-     diff_id TEXT,
-     uncompressed_size INTEGER,
-     config TEXT NOT NULL,
-     created_by TEXT NOT NULL,
-     created TEXT NOT NULL,
-     last_used TEXT NOT NULL
-   );`,
+  // v4 made a build cache table here; the builder (its own service since) keeps its cache in its
+  // own database (libs/build BuildCache), and v6 drops the table from databases that have it.
+  `SELECT 1;`,
   // Networks (libs/network): networks, container endpoints (the address held while running,
   // unique per network) and each container's network settings (sandbox); records are JSON.
   `CREATE TABLE networks (
@@ -93,6 +82,7 @@ const migrations: string[] = [
      container_id TEXT PRIMARY KEY,
      record TEXT NOT NULL
    );`,
+  `DROP TABLE IF EXISTS build_cache;`,
 ];
 
 /** The schema version a freshly opened database has. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '@berth/testing';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { demuxFrames } from './attach.js';
 import { ConmonRuntime } from './conmon-runtime.js';
@@ -42,14 +43,6 @@ async function collectFrames(output: AsyncIterable<Buffer>): Promise<string[]> {
   return out;
 }
 
-async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('ConmonRuntime', () => {
   it('runs a command: output in the log, exit code from conmon, PID 1 is the command, hostname set', async () => {
     const c = await createContainer(['sh', '-c', 'echo hello; echo oops >&2; ps -o pid,args; hostname; exit 3'], { hostname: 'box1' });
@@ -87,14 +80,14 @@ describe('ConmonRuntime', () => {
     const c = await createContainer(['sh', '-c', 'head -c 64m /dev/zero > /dev/shm/fill; echo survived'], { memory: 16 * 1024 * 1024 });
     await fx.rt.start(c.id);
     expect(await fx.rt.waitExit(c.id)).toBe(137);
-    await waitFor(() => fx.rt.oomKilled(c.id));
+    await waitUntil('the OOM kill', () => fx.rt.oomKilled(c.id));
     expect(await logText(c.logPath)).not.toContain('survived');
   });
 
   it('enforces the pids limit', async () => {
     const c = await createContainer(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 30 & done; wait'], { pidsLimit: 5 });
     await fx.rt.start(c.id);
-    await waitFor(async () => (await logText(c.logPath)).includes("can't fork"));
+    await waitUntil('a refused fork in the log', async () => (await logText(c.logPath)).includes("can't fork"));
     const stats = await fx.rt.stats(c.id);
     expect(stats.pids.limit).toBe(5);
     expect(stats.pids.current).toBeLessThanOrEqual(5);
@@ -103,7 +96,7 @@ describe('ConmonRuntime', () => {
   it('delivers SIGTERM to a trapping shell, which exits on its own terms; SIGKILL cannot be trapped', async () => {
     const trap = await createContainer(['sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while true; do sleep 0.1; done']);
     await fx.rt.start(trap.id);
-    await waitFor(async () => (await logText(trap.logPath)).includes('ready'));
+    await waitUntil('the trap to be set', async () => (await logText(trap.logPath)).includes('ready'));
     await fx.rt.kill(trap.id, 'SIGTERM');
     expect(await fx.rt.waitExit(trap.id)).toBe(7);
     expect(await logText(trap.logPath)).toContain('stdout:got TERM\n');
@@ -111,9 +104,9 @@ describe('ConmonRuntime', () => {
     // A shell that handles TERM and carries on: once its handler has run, TERM has come and gone.
     const ignore = await createContainer(['sh', '-c', 'trap "echo ignored TERM" TERM; echo ready; while true; do sleep 0.1; done']);
     await fx.rt.start(ignore.id);
-    await waitFor(async () => (await logText(ignore.logPath)).includes('ready'));
+    await waitUntil('the trap to be set', async () => (await logText(ignore.logPath)).includes('ready'));
     await fx.rt.kill(ignore.id, 'TERM');
-    await waitFor(async () => (await logText(ignore.logPath)).includes('ignored TERM'));
+    await waitUntil('TERM to be ignored', async () => (await logText(ignore.logPath)).includes('ignored TERM'));
     expect((await fx.rt.state(ignore.id)).status).toBe('running');
     await fx.rt.kill(ignore.id, 'KILL');
     expect(await fx.rt.waitExit(ignore.id)).toBe(137);
@@ -163,7 +156,7 @@ describe('ConmonRuntime', () => {
     expect(await again.conmonAlive(c.id)).toBe(true);
     expect((await again.list()).map((s) => s.id)).toContain(c.id);
     expect(await again.waitExit(c.id)).toBe(5);
-    await waitFor(async () => !(await again.conmonAlive(c.id)));
+    await waitUntil('conmon to exit', async () => !(await again.conmonAlive(c.id)));
   });
 
   it('execs in a running container: output, exit code, env, user, stdin', async () => {
@@ -180,7 +173,7 @@ describe('ConmonRuntime', () => {
     const detached = await fx.rt.execDetached(c.id, { args: ['sleep', '30'] });
     expect((await fx.rt.pids(c.id))).toContain(detached.pid);
     // `exec --detach` returns once the process exists; it shows as `runc init` until it has exec'd.
-    await waitFor(async () => (await fx.rt.top(c.id)).Processes.some((p) => p[7] === 'sleep 30'));
+    await waitUntil('sleep 30 in top', async () => (await fx.rt.top(c.id)).Processes.some((p) => p[7] === 'sleep 30'));
     const top = await fx.rt.top(c.id);
     expect(top.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
     expect(top.Processes.map((p) => p[7])).toEqual(expect.arrayContaining(['sleep 60', 'sleep 30']));

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '@berth/testing';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { demuxFrames } from './attach.js';
 import type { ExecSession } from './exec-session.js';
@@ -20,14 +21,6 @@ afterEach(async () => {
     await s.done.catch(() => undefined);
   }
 });
-
-async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A running `sleep 600` container on the shared read-only busybox rootfs. */
 async function runningContainer(): Promise<string> {
@@ -201,7 +194,7 @@ describe('ConmonRuntime.execInteractive', () => {
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
     expect(out.trim()).toMatch(/^[0-9a-f]{32}$/);
     expect(await leftovers(id)).toContain(`exec-${out.trim()}`);
-    await waitFor(async () => (await leftovers(id)).length === 0);
+    await waitUntil('no exec process left', async () => (await leftovers(id)).length === 0);
   });
 
   it('reports a missing command like exec (COMMAND_NOT_FOUND) and leaves nothing behind', async () => {

@@ -23,16 +23,3 @@ export async function removeAllContainers(p: TestPlatform, options: { volumes?: 
   const ids = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
   if (ids.length > 0) await p.berth(['rm', '-f', ...(options.volumes ? ['-v'] : []), ...ids]);
 }
-
-/**
- * Polls `what` until `ok` holds or `timeoutMs` passes, then returns the last value (for the
- * assertion that follows to show what was seen).
- */
-export async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
-  }
-}

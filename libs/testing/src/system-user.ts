@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliResult } from './test-platform.js';
+import type { CliResult } from './run-cli.js';
 
 /** A throwaway unprivileged system user (and its own group), for "as another local user" tests. */
 export interface SystemUser extends AsyncDisposable {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
-import { until } from './busybox-platform.js';
+import { until } from './polling.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';

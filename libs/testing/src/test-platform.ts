@@ -2,14 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformDown, platformUp, readRegistryAuth, REPO_ROOT, secretsOf, type PlatformOptions, type PlatformSettings } from '@berth/platform';
-import { runCommand } from '@berth/subprocess';
+import { type CliResult, runCli } from './run-cli.js';
 import { tempDir, type TempDir } from './temp-dir.js';
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 export interface TestPlatform extends AsyncDisposable {
   settings: PlatformSettings;
@@ -54,8 +48,7 @@ export async function startTestPlatformIn(dir: TempDir, options: TestPlatformOpt
   }
   const env = { ...process.env, BERTH_HOST: settings.apiAddress };
   const berth: TestPlatform['berth'] = async (args, options = {}) => {
-    const res = await runCommand(BERTH_CLI, args, { env: { ...env, ...options.env }, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
-    return { code: res.code, stdout: res.stdout.toString(), stderr: res.stderr.toString() };
+    return runCli(BERTH_CLI, args, { env: { ...env, ...options.env }, input: options.input, timeoutMs: options.timeoutMs });
   };
   const stop = async () => {
     try {

@@ -49,18 +49,28 @@ function readUntil(stream: NodeJS.ReadableStream, done: (text: string) => boolea
   });
 }
 
+/**
+ * A busybox container running `cmd` with its stdin open (closed when the attachment's input ends),
+ * attached through a hijacked stream before it starts, as `docker run -i` does.
+ */
+async function createAttached(cmd: string[], options: { tty?: boolean } = {}): Promise<{ container: Docker.Container; stream: NodeJS.ReadWriteStream }> {
+  const container = await docker.createContainer({
+    Image: 'busybox',
+    Cmd: cmd,
+    Tty: options.tty ?? false,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+  return { container, stream };
+}
+
 describe('dockerode', () => {
   it('creates, attaches (hijacked, stdin and demuxed output), starts, waits for and removes a container', async () => {
-    const container = await docker.createContainer({
-      Image: 'busybox',
-      Cmd: ['sh', '-c', 'while read line; do echo "out:$line"; echo "err:$line" >&2; done; echo bye'],
-      OpenStdin: true,
-      StdinOnce: true,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+    const { container, stream } = await createAttached(['sh', '-c', 'while read line; do echo "out:$line"; echo "err:$line" >&2; done; echo bye']);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     docker.modem.demuxStream(stream, stdout, stderr);
@@ -79,17 +89,7 @@ describe('dockerode', () => {
   });
 
   it('attaches to a container with a TTY: raw output, stdin echoed by the terminal', async () => {
-    const container = await docker.createContainer({
-      Image: 'busybox',
-      Cmd: ['sh', '-c', 'read line; echo "got:$line"; tty'],
-      Tty: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+    const { container, stream } = await createAttached(['sh', '-c', 'read line; echo "got:$line"; tty'], { tty: true });
     await container.start();
     const out = readUntil(stream, (t) => /\/dev\/pts\/\d+\r\n/.test(t));
     stream.write('hello\r');

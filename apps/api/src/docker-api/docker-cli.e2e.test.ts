@@ -4,12 +4,11 @@
  * asserts the CLI's own output and exit codes. `-it` runs under util-linux `script`, which gives
  * the CLI a terminal.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type CliResult, type TempDir, type TestPlatform } from '@berth/testing';
+import { runCli, startTestPlatform, tempDir, type CliResult, type TempDir, type TestPlatform } from '@berth/testing';
 
 const DOCKER = '/usr/local/bin/docker';
 let p: TestPlatform;
@@ -35,22 +34,9 @@ afterEach(async () => {
 });
 
 function run(command: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir.path, 'docker-config'), ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 137, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
+  return runCli(command, args, {
+    env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir.path, 'docker-config'), ...options.env },
+    input: options.input ?? '',
   });
 }
 

@@ -17,6 +17,7 @@ import { StatusError } from '../cli-errors.js';
 import { channelCredentials } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { checkoutGitContext, isGitContext } from '../git-context.js';
 import { humanSize } from '../units.js';
 import { errOut, out } from './shared.js';
@@ -27,9 +28,6 @@ import { errOut, out } from './shared.js';
  * tar from stdin or a git checkout is sent whole.
  */
 
-const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
 
 const chunkSize = 256 * 1024;
 

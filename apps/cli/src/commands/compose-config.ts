@@ -13,6 +13,7 @@ import {
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 
 /**
  * `berth compose config`: loads the project (no platform needed) and prints it as Docker Compose
@@ -20,9 +21,6 @@ import type { ParsedArgs } from '../flags.js';
  * names, or the services' config hashes.
  */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 async function readStdin(ctx: CommandContext): Promise<string> {
   const chunks: Buffer[] = [];

@@ -4,32 +4,29 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list, num } from '../flag-values.js';
 import { logDetails } from '../log-details.js';
 import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js';
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
 import { timeFlag } from '../time-flags.js';
 import { renderListing, resolveFormat } from '../table-format.js';
-import { humanSize } from '../units.js';
 import { inspectEach } from './inspect-each.js';
-import { confirm, forEachName, forEachObject, out, toFilters, writeChunks } from './shared.js';
+import { forEachName, forEachObject, out, toFilters, writeChunks } from './shared.js';
+import { prune as pruneKind } from './prune.js';
 
 /** Container commands that are one gRPC call per container, and the listings (ps, inspect, stats, logs…). */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
-const int = (p: ParsedArgs, name: string) => p.values[name] as number;
 
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  const timeout = p.changed.has('timeout') ? int(p, 'timeout') : undefined;
+  const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => unary(c, c.stop, { id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  const timeout = p.changed.has('timeout') ? int(p, 'timeout') : undefined;
+  const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => unary(c, c.restart, { id, timeout, signal: str(p, 'signal') }));
 }
 
@@ -72,7 +69,7 @@ export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number
 
 export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  const last = int(p, 'last');
+  const last = num(p, 'last');
   const latest = bool(p, 'latest');
   const format = str(p, 'format');
   const size = bool(p, 'size') || (format !== '' && format.includes('.Size'));
@@ -148,13 +145,15 @@ export async function exportContainer(ctx: CommandContext, p: ParsedArgs): Promi
   return 0;
 }
 
-export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  if (!bool(p, 'force') && !(await confirm(ctx, 'WARNING! This will remove all stopped containers.'))) return 0;
+export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'containers');
-  const res = await unary(c, c.prune, { filters: toFilters(list(p, 'filter')) });
-  if (res.deleted.length > 0) out(ctx, `Deleted Containers:\n${res.deleted.map((id) => `${id}\n`).join('')}\n`);
-  out(ctx, `Total reclaimed space: ${humanSize(res.spaceReclaimed)}\n`);
-  return 0;
+  return pruneKind(ctx, p, {
+    warning: 'WARNING! This will remove all stopped containers.',
+    prune: (filters) => unary(c, c.prune, { filters }),
+    heading: 'Deleted Containers',
+    deleted: (res) => res.deleted,
+    reclaimed: (res) => res.spaceReclaimed,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,17 +8,15 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
-import { humanSize } from '../units.js';
-import { confirm, forEachObject, out, refuseTerminal, toFilters, writeChunks } from './shared.js';
+import { forEachObject, out, refuseTerminal, toFilters, writeChunks } from './shared.js';
+import { prune as pruneKind } from './prune.js';
 
 /** Image commands: listings, tag/rmi/prune, and the ones that stream tars (import, save, load). */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 const chunkSize = 256 * 1024;
 
@@ -66,31 +64,30 @@ export async function tag(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
-function removedLines(items: RemovedImageItem[], lower = false): string {
-  return items
-    .map((item) => (item.untagged ? `${lower ? 'untagged' : 'Untagged'}: ${item.untagged}` : `${lower ? 'deleted' : 'Deleted'}: ${item.deleted}`))
-    .join('\n');
+function removedLines(items: RemovedImageItem[], lower = false): string[] {
+  return items.map((item) => (item.untagged ? `${lower ? 'untagged' : 'Untagged'}: ${item.untagged}` : `${lower ? 'deleted' : 'Deleted'}: ${item.deleted}`));
 }
 
 export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'images');
   return forEachObject(ctx, p.args, async (ref) => {
     const res = await unary(c, c.remove, { ref, force: bool(p, 'force'), noPrune: bool(p, 'no-prune') });
-    return res.items.length > 0 ? removedLines(res.items) : undefined;
+    return res.items.length > 0 ? removedLines(res.items).join('\n') : undefined;
   });
 }
 
-export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const all = bool(p, 'all');
-  const warning = all
-    ? 'WARNING! This will remove all images without at least one container associated to them.'
-    : 'WARNING! This will remove all dangling images.';
-  if (!bool(p, 'force') && !(await confirm(ctx, warning))) return 0;
   const c = client(ctx, 'images');
-  const res = await unary(c, c.prune, { all, filters: toFilters(list(p, 'filter')) });
-  if (res.deleted.length > 0) out(ctx, `Deleted Images:\n${removedLines(res.deleted, true)}\n\n`);
-  out(ctx, `Total reclaimed space: ${humanSize(res.spaceReclaimed)}\n`);
-  return 0;
+  return pruneKind(ctx, p, {
+    warning: all
+      ? 'WARNING! This will remove all images without at least one container associated to them.'
+      : 'WARNING! This will remove all dangling images.',
+    prune: (filters) => unary(c, c.prune, { all, filters }),
+    heading: 'Deleted Images',
+    deleted: (res) => removedLines(res.deleted, true),
+    reclaimed: (res) => res.spaceReclaimed,
+  });
 }
 
 /** Streams `messages` on a client-streaming call and resolves with the server's answer. */

@@ -4,19 +4,18 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
 import { keyValueMap } from '../key-value-map.js';
 import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
 import { goTimeString } from '../units.js';
 import { inspectEach } from './inspect-each.js';
-import { confirm, forEachObject, out, toFilters } from './shared.js';
+import { forEachObject, out, toFilters } from './shared.js';
+import { prune as pruneKind } from './prune.js';
 
 /** `berth network create | ls | inspect | rm | prune | connect | disconnect` and `berth port`. */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 /** At most one value of a list flag (Berth networks have one IPv4 subnet). */
 function single(p: ParsedArgs, name: string): string {
@@ -93,13 +92,14 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   });
 }
 
-export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const warning = 'WARNING! This will remove all custom networks not used by at least one container.';
-  if (!bool(p, 'force') && !(await confirm(ctx, warning))) return 0;
+export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = client(ctx, 'networks');
-  const res = await unary(c, c.prune, { filters: toFilters(list(p, 'filter')) });
-  if (res.deleted.length > 0) out(ctx, `Deleted Networks:\n${res.deleted.map((n) => `${n}\n`).join('')}\n`);
-  return 0;
+  return pruneKind(ctx, p, {
+    warning: 'WARNING! This will remove all custom networks not used by at least one container.',
+    prune: (filters) => unary(c, c.prune, { filters }),
+    heading: 'Deleted Networks',
+    deleted: (res) => res.deleted,
+  });
 }
 
 export async function connect(ctx: CommandContext, p: ParsedArgs): Promise<number> {

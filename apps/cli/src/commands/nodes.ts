@@ -3,6 +3,7 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, list } from '../flag-values.js';
 import { FormatError, headerContext, renderListing, resolveFormat } from '../table-format.js';
 import { FieldContext } from '../template.js';
 import { humanSize } from '../units.js';
@@ -10,8 +11,6 @@ import { goJson, out } from './shared.js';
 
 /** `berth node ls | inspect | update | rm`. */
 
-const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
-const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
 
 export const nodeDefaultTable = 'table {{.ID}}\t{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.Containers}}\t{{.CPU}}\t{{.Memory}}\t{{.Labels}}';
 

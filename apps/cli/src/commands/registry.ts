@@ -7,6 +7,7 @@ import { isConnectionError, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool } from '../flag-values.js';
 import { TransferProgressPrinter } from '../transfer-progress.js';
 import { errOut, out } from './shared.js';
 
@@ -17,8 +18,6 @@ import { errOut, out } from './shared.js';
  * then writes them to that file.
  */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
 
 function dockerConfig(ctx: CommandContext): DockerConfig {
   return new DockerConfig(undefined, ctx.io.env);

@@ -8,6 +8,7 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list, num } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
 import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
@@ -21,10 +22,6 @@ import { relayStream } from './stream-relay.js';
 
 /** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
-const num = (p: ParsedArgs, name: string) => p.values[name] as number;
 
 /** docker's report for invalid options found after parsing: `berth: <msg>` + help hint, exit 125. */
 function invalidOption(ctx: CommandContext, message: string): StatusError {

@@ -6,6 +6,7 @@ import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { humanSize } from '../units.js';
 import { confirm, out, toFilters } from './shared.js';
+import { printDeleted } from './prune.js';
 
 /**
  * `berth system prune` (docker system prune): stopped containers, unused networks, dangling (or,
@@ -38,32 +39,26 @@ export async function systemPrune(ctx: CommandContext, p: ParsedArgs): Promise<n
   if (!(p.values.force as boolean) && !(await confirm(ctx, pruneConfirmation({ all, volumes, filters: words })))) return 0;
   const filters = toFilters(words);
   let reclaimed = 0;
-  const section = (title: string, lines: string[]) => {
-    if (lines.length > 0) out(ctx, `${title}:\n${lines.map((l) => `${l}\n`).join('')}\n`);
-  };
 
   const containers = client(ctx, 'containers');
   const c = await unary(containers, containers.prune, { filters });
-  section('Deleted Containers', c.deleted);
+  printDeleted(ctx, 'Deleted Containers', c.deleted);
   reclaimed += c.spaceReclaimed;
 
   const networks = client(ctx, 'networks');
   const n = await unary(networks, networks.prune, { filters });
-  section('Deleted Networks', n.deleted);
+  printDeleted(ctx, 'Deleted Networks', n.deleted);
 
   if (volumes) {
     const vols = client(ctx, 'volumes');
     const v = await unary(vols, vols.prune, { all: false, filters });
-    section('Deleted Volumes', v.deleted);
+    printDeleted(ctx, 'Deleted Volumes', v.deleted);
     reclaimed += v.spaceReclaimed;
   }
 
   const images = client(ctx, 'images');
   const i = await unary(images, images.prune, { all, filters });
-  section(
-    'Deleted Images',
-    i.deleted.map((item) => (item.untagged ? `untagged: ${item.untagged}` : `deleted: ${item.deleted}`)),
-  );
+  printDeleted(ctx, 'Deleted Images', i.deleted.map((item) => (item.untagged ? `untagged: ${item.untagged}` : `deleted: ${item.deleted}`)));
   reclaimed += i.spaceReclaimed;
 
   const builder = new BuilderClient(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);

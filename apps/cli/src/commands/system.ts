@@ -5,6 +5,7 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, list } from '../flag-values.js';
 import { dfDefaultTable, dfHeader, dfRow } from '../row-contexts.js';
 import { compileFormat as template, executeFormat as execute, renderListing, resolveFormat } from '../table-format.js';
 import { timeFlag } from '../time-flags.js';
@@ -13,8 +14,6 @@ import { errOut, out } from './shared.js';
 
 /** system df, info, version and events. */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 const apiVersion = 'berth.v1';
 

@@ -3,19 +3,17 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
 import { keyValueMap } from '../key-value-map.js';
 import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
-import { humanSize } from '../units.js';
 import { inspectEach } from './inspect-each.js';
-import { confirm, forEachName, out, toFilters } from './shared.js';
+import { forEachName, out, toFilters } from './shared.js';
+import { prune as pruneKind } from './prune.js';
 
 /** `berth volume create | ls | inspect | rm | prune` (docker's volume commands). */
 
-const str = (p: ParsedArgs, name: string) => p.values[name] as string;
-const bool = (p: ParsedArgs, name: string) => p.values[name] as boolean;
-const list = (p: ParsedArgs, name: string) => p.values[name] as string[];
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const name = p.args[0] ?? str(p, 'name');
@@ -69,15 +67,16 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return forEachName(ctx, p.args, (name) => unary(c, c.remove, { name, force: bool(p, 'force') }));
 }
 
-export async function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const all = bool(p, 'all');
-  const warning = all
-    ? 'WARNING! This will remove all local volumes not used by at least one container.'
-    : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
-  if (!bool(p, 'force') && !(await confirm(ctx, warning))) return 0;
   const c = client(ctx, 'volumes');
-  const res = await unary(c, c.prune, { all, filters: toFilters(list(p, 'filter')) });
-  if (res.deleted.length > 0) out(ctx, `Deleted Volumes:\n${res.deleted.map((n) => `${n}\n`).join('')}\n`);
-  out(ctx, `Total reclaimed space: ${humanSize(res.spaceReclaimed)}\n`);
-  return 0;
+  return pruneKind(ctx, p, {
+    warning: all
+      ? 'WARNING! This will remove all local volumes not used by at least one container.'
+      : 'WARNING! This will remove anonymous local volumes not used by at least one container.',
+    prune: (filters) => unary(c, c.prune, { all, filters }),
+    heading: 'Deleted Volumes',
+    deleted: (res) => res.deleted,
+    reclaimed: (res) => res.spaceReclaimed,
+  });
 }

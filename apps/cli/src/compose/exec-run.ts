@@ -16,6 +16,7 @@ import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
 import { relayStream } from '../commands/stream-relay.js';
 import { composeSession, loadModel, projectTarget } from './session.js';
@@ -24,9 +25,6 @@ import { buildSupport } from './up.js';
 
 /** `compose exec` (a command in a service's running container) and `compose run` (a one-off container). */
 
-const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
-const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undefined) ?? false;
-const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
 
 /** `-e KEY=value` stays; a bare `-e KEY` takes the local value and is dropped when unset. */
 function envEntries(ctx: CommandContext, words: string[]): string[] {

@@ -4,6 +4,7 @@ import { messageOf } from '@berth/errors';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { bool, list } from '../flag-values.js';
 import { familiarName, truncateId } from '../row-contexts.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanSize } from '../units.js';
@@ -13,8 +14,6 @@ import { buildSupport } from './up.js';
 
 /** `compose build`, `pull`, `push` and `images`. */
 
-const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undefined) ?? false;
-const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
 
 function selected(project: Project, p: ParsedArgs, withDeps: boolean): string[] {
   return runServices(project, p.args, !withDeps);

@@ -13,13 +13,13 @@ import { messageOf } from '@berth/errors';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { bool } from '../flag-values.js';
 import { confirm } from '../commands/shared.js';
 import { composeSession, projectTarget, type ProjectTarget } from './session.js';
 import { serviceContainers } from './targets.js';
 
 /** start, stop, restart, rm, kill, pause and unpause of a project's services. */
 
-const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undefined) ?? false;
 const timeoutOf = (p: ParsedArgs) => (p.changed.has('timeout') ? (p.values['timeout'] as number) : undefined);
 
 function graphOf(target: ProjectTarget, containers: ObservedContainer[]): Pick<Project, 'services'> {

@@ -2,6 +2,7 @@ import { declarationsUnavailable, describeGap, Label, modelOf, observedContainer
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { bool } from '../flag-values.js';
 import { psRow } from '../row-contexts.js';
 import { headerContext, renderListing, resolveFormat } from '../table-format.js';
 import { tabwrite } from '../tabwriter.js';
@@ -11,7 +12,6 @@ import { serviceContainers } from './targets.js';
 
 /** `compose ps` and `compose ls`: compose v2's columns, formats and filters. */
 
-const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undefined) ?? false;
 
 export const composePsTable = 'table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
 

@@ -3,15 +3,13 @@ import { StatusError } from '../cli-errors.js';
 import { allRegistryAuths, contextStream } from '../commands/build.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
+import { str, bool, list } from '../flag-values.js';
 import { attachProject } from './attached.js';
 import { serviceBuildLine } from './progress-printer.js';
 import { composeSession, loadModel } from './session.js';
 
 /** `compose up`, `create` and `scale`. */
 
-const str = (p: ParsedArgs, name: string) => (p.values[name] as string | undefined) ?? '';
-const bool = (p: ParsedArgs, name: string) => (p.values[name] as boolean | undefined) ?? false;
-const list = (p: ParsedArgs, name: string) => (p.values[name] as string[] | undefined) ?? [];
 
 /** `--scale web=3` values. */
 export function parseScale(words: string[]): Record<string, number> {

@@ -5,6 +5,7 @@ import type { RunMount } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import type { TaskMount } from '@berth/worker';
 import { valueExcerpt } from '../located.js';
+import { mountOwner } from './mount-owner.js';
 
 /**
  * Prepares the cache mounts of a RUN: each is a directory kept across builds under `root` (the
@@ -31,9 +32,7 @@ export async function prepareCacheMounts(
     const dir = join(root, createHash('sha256').update(id).digest('hex').slice(0, 32));
     if (!(await lstat(dir).catch(() => undefined))) { // missing: undefined
       await mkdir(root, { recursive: true });
-      const mode = m.mode ? parseOctal(options.expand(m.mode)) : 0o755;
-      const uid = parseId(m.uid ? options.expand(m.uid) : '0', 'uid');
-      const gid = parseId(m.gid ? options.expand(m.gid) : '0', 'gid');
+      const { mode, uid, gid } = mountOwner(m, { defaultMode: 0o755, expand: options.expand });
       // Two stages running side by side may make the same cache at once: the first one wins.
       const made = await mkdir(dir, { mode }).then(
         () => true,
@@ -46,12 +45,3 @@ export async function prepareCacheMounts(
   return out;
 }
 
-function parseOctal(text: string): number {
-  if (!/^0?[0-7]{3,4}$/.test(text)) throw new InvalidArgumentError(`Invalid cache mount mode "${text}": expected an octal mode like 0755`);
-  return parseInt(text, 8);
-}
-
-function parseId(text: string, what: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`Invalid cache mount ${what} "${text}": expected a number`);
-  return Number(text);
-}

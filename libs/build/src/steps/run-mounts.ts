@@ -11,6 +11,7 @@ import type { BuildRun } from '../solver/build-run.js';
 import type { StageState } from '../solver/stage-state.js';
 import { prepareCacheMounts } from './cache-mounts.js';
 import { type FromRoot, fromRoot, type FromSources } from './from-source.js';
+import { mountOwner } from './mount-owner.js';
 
 /** The mounts of one RUN, resolved before its cache lookup. */
 export interface PreparedRunMounts {
@@ -96,9 +97,7 @@ export async function prepareRunMounts(
           }
           if (m.env) env.push(`${options.expand(m.env)}=${value.toString('utf8')}`);
           if (!m.env || m.target) {
-            const mode = m.mode ? parseOctal(options.expand(m.mode)) : 0o400;
-            const uid = parseId(m.uid ? options.expand(m.uid) : '0', 'uid');
-            const gid = parseId(m.gid ? options.expand(m.gid) : '0', 'gid');
+            const { mode, uid, gid } = mountOwner(m, { defaultMode: 0o400, expand: options.expand });
             makers.push(async () => {
               // A directory only root can enter, removed with the step.
               const dir = join(run.dir, `secret-${randomBytes(6).toString('hex')}`);
@@ -136,12 +135,3 @@ function tmpfsSize(text: string): number {
   }
 }
 
-function parseOctal(text: string): number {
-  if (!/^0?[0-7]{3,4}$/.test(text)) throw new InvalidArgumentError(`Invalid secret mount mode "${valueExcerpt(text)}": expected an octal mode like 0400`);
-  return parseInt(text, 8);
-}
-
-function parseId(text: string, what: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`Invalid secret mount ${what} "${valueExcerpt(text)}": expected a number`);
-  return Number(text);
-}
