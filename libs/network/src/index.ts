@@ -25,7 +25,7 @@ export type {
 export type { NetworkInspect } from './inspect-views.js';
 export type { NetworkRecord, EndpointRecord, SandboxRecord } from './types.js';
 export type { OverlayDirectory, OverlayEndpoint, OverlayView } from './overlay-directory.js';
-export type { OverlayOptions } from './overlay-networks.js';
+export type { OverlayOptions } from './overlay-directory.js';
 export { overlaySubnetPool } from './overlay-networks.js';
 export { firstVni, nextVni, vxlanIdOption, vxlanPortOption, overlayLinkNames } from './overlay-driver.js';
 export { defaultVxlanPort, vxlanOverhead } from './vxlan-links.js';

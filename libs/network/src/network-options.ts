@@ -1,7 +1,7 @@
 import type { MetadataDb } from '@berth/metadata';
 import type { IpamRequest } from './ipam.js';
 import type { Logger } from '@berth/log';
-import type { OverlayOptions } from './overlay-networks.js';
+import type { OverlayOptions } from './overlay-directory.js';
 
 /**
  * The options the network manager takes, each defined once: how it is opened, `network create`,

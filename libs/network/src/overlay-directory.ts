@@ -46,3 +46,13 @@ export interface OverlayDirectory {
    */
   watch(self: { hostId: string; host: string }, onView: (view: OverlayView) => void): Promise<() => Promise<void>>;
 }
+
+/** The agent's overlay settings (NetworkManagerOptions.overlay). */
+export interface OverlayOptions {
+  /** The cluster's endpoint index; without it an overlay network reaches only this host's containers. */
+  directory?: OverlayDirectory;
+  /** The address other hosts reach this one at (VXLAN's `local`); default the default route's device's. */
+  underlayAddress?: string;
+  /** This host's id (who published an endpoint). */
+  hostId?: string;
+}

@@ -5,7 +5,7 @@ import type { Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import { networkRecord } from './network-record.js';
-import type { OverlayDirectory, OverlayEndpoint, OverlayView } from './overlay-directory.js';
+import type { OverlayEndpoint, OverlayOptions, OverlayView } from './overlay-directory.js';
 import {
   bringUpOverlay,
   mtuOption,
@@ -38,15 +38,6 @@ import { defaultVxlanPort, findUnderlay, type Underlay } from './vxlan-links.js'
 
 /** Subnets for overlay networks created without `--subnet` (Docker swarm's default pool 10.0.0.0/8 in /24s). */
 export const overlaySubnetPool: readonly string[] = Array.from({ length: 256 }, (_, i) => `10.0.${i}.0/24`);
-
-export interface OverlayOptions {
-  /** The cluster's endpoint index; without it an overlay network reaches only this host's containers. */
-  directory?: OverlayDirectory;
-  /** The address other hosts reach this one at (VXLAN's `local`); default the default route's device's. */
-  underlayAddress?: string;
-  /** This host's id (who published an endpoint). */
-  hostId?: string;
-}
 
 export class OverlayNetworks {
   private underlay?: Underlay;
