@@ -102,9 +102,15 @@ describe('draining a node', () => {
       [after, 'composed', ['start']],
       [before, 'composed', ['kill', 'die', 'stop', 'destroy']],
     ];
+    let lastError = '';
     const history = async (): Promise<Ev[]> => {
       const events = await berth(['events', '--since', since, '--until', untilNow(), '--format', '{{json .}}']);
-      expect(events.code, events.stderr).toBe(0);
+      // A replay from a stream replicated on three servers may stall under load (docs/dev/cluster.md,
+      // "a nats-server dies"): asked again until the deadline, the last refusal kept for the report.
+      if (events.code !== 0) {
+        lastError = events.stderr;
+        return [];
+      }
       return events.stdout
         .trim()
         .split('\n')
@@ -113,8 +119,9 @@ describe('draining a node', () => {
         .filter((e) => e.Type === 'container');
     };
     const list = await until(history, (l) => needed.every(([m, name, actions]) => l.some((e) => e.Actor.ID === id(m, name) && actions.includes(e.Action))), {
-      timeoutMs: 20_000,
+      timeoutMs: 45_000,
     });
+    expect(list.length, lastError).toBeGreaterThan(0);
     const at = (id: string, actions: string[]) => Math.min(...list.filter((e) => e.Actor.ID === id && actions.includes(e.Action)).map((e) => e.timeNano));
     const checkedReady = at(id(after, 'checked'), ['health_status: healthy']);
     const checkedStops = at(id(before, 'checked'), ['kill', 'die', 'stop', 'destroy']);
