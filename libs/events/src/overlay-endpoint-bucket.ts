@@ -17,7 +17,7 @@ import { OVERLAY_BUCKET } from './subjects.js';
  * time they were written.
  */
 
-/** The shapes of libs/network's OverlayDirectory (structurally the same; libs/events does not depend on it). */
+/** One endpoint in the bucket (libs/network's OverlayEndpoint is this type). */
 export interface OverlayEndpointEntry {
   networkId: string;
   ip: string;

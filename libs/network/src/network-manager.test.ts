@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { buildQuery, readAnswers } from './dns-message.js';
+import { dnsAsk } from './dns-ask.test-support.js';
 import { execTool } from './host-exec.js';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';
@@ -68,19 +67,6 @@ function serveInNetns(netns: string, reply: string): void {
     detached: true,
   });
   processes.push(child);
-}
-
-function dnsAsk(server: string, name: string): Promise<ReturnType<typeof readAnswers>> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => (socket.close(), reject(new Error('DNS timeout'))), 3_000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(readAnswers(reply));
-    });
-    socket.send(buildQuery(1, name), 53, server);
-  });
 }
 
 beforeEach(() => {

@@ -8,22 +8,14 @@
  * An endpoint's address is claimed by publishing it: two containers can never hold one address of
  * an overlay network, whatever host they run on (create-if-absent on the key network + address).
  */
+import type { OverlayEndpointEntry } from '@berth/events';
 
-/** One running container's attachment to an overlay network, as the cluster knows it. */
-export interface OverlayEndpoint {
-  networkId: string;
-  /** Its address on the overlay subnet. */
-  ip: string;
-  mac: string;
-  containerId: string;
-  /** Without the slash. */
-  containerName: string;
-  aliases: string[];
-  /** The underlay address of the host running it (where its frames are sent). */
-  host: string;
-  /** That host's id. */
-  hostId: string;
-}
+/**
+ * One running container's attachment to an overlay network, as the cluster knows it: its address
+ * on the overlay subnet, MAC, container id and name (without the slash), aliases, and the underlay
+ * address and id of the host running it (where its frames are sent). The bucket's entry shape.
+ */
+export type OverlayEndpoint = OverlayEndpointEntry;
 
 /** What the directory knows now: live hosts' underlay addresses and their endpoints. */
 export interface OverlayView {

@@ -5,7 +5,6 @@
  * remote containers get FDB and neighbour entries and answer in the embedded DNS. Objects carry a
  * random tag and live on 10.213.120.0/24 with a random VNI; afterEach removes what a failed test left.
  */
-import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { buildQuery, readAnswers } from './dns-message.js';
+import { dnsAsk } from './dns-ask.test-support.js';
 import { mustExec } from './host-exec.js';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules } from './nat-rules.js';
@@ -66,19 +65,6 @@ const lookup: ContainerLookup = {
     throw new NotFoundError(`No such container: ${idOrName}`);
   },
 };
-
-function dnsAsk(server: string, name: string): Promise<ReturnType<typeof readAnswers>> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => (socket.close(), reject(new Error('DNS timeout'))), 3_000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(readAnswers(reply));
-    });
-    socket.send(buildQuery(1, name), 53, server);
-  });
-}
 
 beforeEach(() => {
   tag = randomBytes(4).toString('hex');
