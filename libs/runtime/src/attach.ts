@@ -48,12 +48,18 @@ export async function ensureAttachRelay(binDir: string): Promise<string> {
   return path;
 }
 
-/** Starts the relay on `socketPath` (`<socketDir>/<id>/attach`). */
-export function startAttach(relayPath: string, socketPath: string): AttachSession {
-  const child = spawn(relayPath, [socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Starts the relay on `socketPath` (`<socketDir>/<id>/attach`) and resolves once it is connected
+ * (the relay writes a byte on its fd 3 after connect(2)): an attach made before `start` must be in
+ * place before the process runs, or its first output goes only to the log. Without this wait the
+ * start raced the relay's exec and connect, and under load a `docker attach` made before the start
+ * missed the first line.
+ */
+export async function startAttach(relayPath: string, socketPath: string): Promise<AttachSession> {
+  const child = spawn(relayPath, ['--ready-fd=3', socketPath], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   const errors: Buffer[] = [];
-  child.stderr.on('data', (d: Buffer) => errors.push(d));
-  child.stdin.on('error', () => {});
+  child.stderr!.on('data', (d: Buffer) => errors.push(d));
+  child.stdin!.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -62,7 +68,15 @@ export function startAttach(relayPath: string, socketPath: string): AttachSessio
     });
   });
   done.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
-  return { stdin: child.stdin, output: child.stdout, done, close: () => child.kill('SIGTERM') };
+  const ready = child.stdio[3] as Readable;
+  ready.on('error', () => {}); // the relay exiting first is reported by `done`
+  await Promise.race([
+    new Promise<void>((resolve) => ready.once('data', () => (ready.destroy(), resolve()))),
+    done.then(() => {
+      throw new FailedPreconditionError(`Cannot attach: ${Buffer.concat(errors).toString().trim() || 'the relay exited before it connected'}`);
+    }),
+  ]);
+  return { stdin: child.stdin!, output: child.stdout!, done, close: () => child.kill('SIGTERM') };
 }
 
 /** Splits Docker-multiplexed frames into `{ stream, data }` chunks. */

@@ -381,7 +381,7 @@ export class ConmonRuntime implements RuntimeDriver {
     const socket = join(this.options.socketDir, id, 'attach');
     if (!existsSync(socket)) throw new FailedPreconditionError(`Cannot attach to container ${id}: it has no attach socket (not created, or deleted)`);
     const relay = await ensureAttachRelay(this.relayDir());
-    return startAttach(relay, socket);
+    return await startAttach(relay, socket);
   }
 
   /** Resizes the container's terminal (conmon's ctl fifo in the bundle). */
