@@ -14,9 +14,8 @@ let cluster: TestCluster;
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
 
 beforeAll(async () => {
-  // One nats-server: this file judges the drain's order from the event history, and replays of the
-  // 3-replica stream stalled for whole minutes in full-suite runs (an open problem, docs/dev/cluster.md);
-  // the NATS cluster has its own file (nats-cluster.e2e.test.ts).
+  // One nats-server: what is tested here is the drain, not NATS (the NATS cluster has its own file,
+  // nats-cluster.e2e.test.ts).
   cluster = await startTestCluster(3, { natsCluster: false });
   const boot = await berth(['image', 'bootstrap', 'busybox'], { BERTH_NODE: 'node-1' });
   expect(boot.code, boot.stderr).toBe(0);
