@@ -1,6 +1,7 @@
+import { hostname } from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
 import { ConflictError } from '@berth/errors';
-import type { ClusterStore } from '@berth/events';
+import { withDeadline, type ClusterStore } from '@berth/events';
 import { warnOnFailure, type Logger } from '@berth/log';
 import {
   ContainersService,
@@ -32,6 +33,9 @@ export interface NodeView {
   reservations: PlacementReservations;
 }
 
+/** Who claims a name (ClusterStore.claimName): this gateway process. */
+const CLAIMANT = `${hostname()}/${process.pid}`;
+const CLAIM_TIMEOUT_MS = 3_000;
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
@@ -97,12 +101,50 @@ export async function placeContainer(
   metadata: grpc.Metadata,
   options: { replacing?: string } = {},
 ): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
+  const name = request.spec?.name ?? '';
+  // Claimed before the lists are read and given back once the container exists (or its create
+  // failed): two creates of one name, through two gateways, cannot both pass the name check.
+  const unclaim = await claimName(o, name);
+  try {
+    const hosts = await o.router.live();
+    const listedAt = Date.now();
+    const lists = await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
+    return await createPlaced(o, request, metadata, { ...options, hosts, lists, listedAt, name });
+  } finally {
+    await unclaim();
+  }
+}
+
+/** A create's name claimed in KV (ClusterStore.claimName). @returns the call that gives it back. */
+async function claimName(o: { store: ClusterStore; log: Logger }, name: string): Promise<() => Promise<void>> {
+  const none = async () => {};
+  if (name === '') return none;
+  const claim = o.store.claimName(name, CLAIMANT);
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await withDeadline(claim, CLAIM_TIMEOUT_MS, () => new Error(`no answer from NATS within ${CLAIM_TIMEOUT_MS / 1000} s`));
+  } catch (err) {
+    // NATS away: the create goes on unclaimed (a create must not wait for NATS); a claim made late is given back.
+    void claim.then((late) => late?.()).catch(warnOnFailure(o.log, { name }, 'Cannot give back a late container name claim'));
+    o.log.warn({ name, err }, 'Cannot claim a container name in NATS KV: created without the claim');
+    return none;
+  }
+  if (!release) {
+    throw new ConflictError(`Conflict. The container name "/${name}" is already in use: another create of that name is in progress. You have to remove (or rename) that container to be able to reuse that name.`);
+  }
+  const given = release;
+  return () => given().catch(warnOnFailure(o.log, { name }, 'Cannot give back a container name claim'));
+}
+
+async function createPlaced(
+  o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger },
+  request: CreateContainerRequest,
+  metadata: grpc.Metadata,
+  options: { replacing?: string; hosts: AgentAnnouncement[]; lists: Array<{ host: AgentAnnouncement; result?: ListContainersResponse }>; listedAt: number; name: string },
+): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
   const { router } = o;
+  const { hosts, lists, listedAt, name } = options;
   const spec = request.spec;
-  const hosts = await router.live();
-  const listedAt = Date.now();
-  const lists = await router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
-  const name = spec?.name ?? '';
   for (const a of lists) {
     const taken = a.result?.containers.find((c) => c.id !== options.replacing && c.names.some((n) => n.replace(/^\//, '') === name));
     if (name !== '' && taken) {

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, LeaseBucket, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
 import { clusterContainersService } from './cluster-containers.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
 import { OverlayNetworkKeeper } from './overlay-networks.js';
 import { ClusterRouter } from './cluster-router.js';
 import { composeService } from './compose-service.js';
+import { GatewayLease } from './gateway-lease.js';
 import { clusterMoveOps } from './container-move.js';
 import { NodeDrainer } from './node-drain.js';
 import { NodeKeeper } from './node-keeper.js';
@@ -37,15 +38,19 @@ import {
   type SubscribeEventsRequest,
 } from '@berth/proto';
 import { ServiceDirectory } from './service-directory.js';
-import { silentLogger, type Logger } from '@berth/log';
+import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 export interface GatewayOptions {
   log?: Logger;
+  /** This gateway's name in the cluster duties' lease (default: hostname/pid/random). */
+  id?: string;
 }
 
 /**
  * The gateway: one gRPC API for clients and the other services, over every host of the cluster
- * (docs/dev/cluster.md). Containers, Images, Volumes and Networks go to the host of the object they
+ * (docs/dev/cluster.md); several may run on the same NATS, any of them serves the whole cluster (the
+ * state is in JetStream KV) and the one holding the cluster duties' lease (gateway-lease.ts) also
+ * finds lost hosts, reschedules and drains. Containers, Images, Volumes and Networks go to the host of the object they
  * name or fan out (cluster-containers.ts, cluster-objects.ts); creates are placed (placement.ts);
  * System, builds and pulls go to the pinned node or the most recently started agent; Nodes and the
  * detection of lost hosts are the node keeper's (node-keeper.ts); Events are read from JetStream here.
@@ -65,6 +70,7 @@ export class Gateway {
   private readonly cluster: ClusterStore;
   private readonly overlay: OverlayNetworkKeeper;
   private readonly nodes: NodeKeeper;
+  private readonly lease: GatewayLease;
   private readonly log: Logger;
   private connected = true;
 
@@ -96,10 +102,12 @@ export class Gateway {
     this.overlay = new OverlayNetworkKeeper(this.router, this.cluster, log);
     const events = {
       ...reschedulingEvents({ router: this.router, store: this.cluster, ops, log }),
-      onDrain: (hostId: string) => drainer.drain(hostId),
+      onDrain: (hostId: string, o?: { ifIdle?: boolean }) => drainer.drain(hostId, o),
       onReady: (h: AgentAnnouncement) => this.overlay.ensureOn(h),
     };
-    this.nodes = new NodeKeeper(this.router, this.cluster, events, log);
+    // Several gateways may run (docs/dev/cluster.md): the one holding this lease does the cluster duties.
+    this.lease = new GatewayLease(new LeaseBucket(nc), { log, id: options.id });
+    this.nodes = new NodeKeeper(this.router, this.cluster, events, log, this.lease);
     void this.watchConnection();
   }
 
@@ -144,6 +152,9 @@ export class Gateway {
 
   async start(): Promise<void> {
     await this.events.ensureStream();
+    // Before the first tick: a lone gateway leads from its start (a restarted one's lapsed lease aside).
+    await this.lease.tick();
+    this.lease.start();
     this.nodes.start();
   }
 
@@ -206,8 +217,10 @@ export class Gateway {
     return client;
   }
 
-  close(): void {
+  /** Stops the node keeper and gives the lease back (another gateway takes the duties at once). */
+  async close(): Promise<void> {
     this.nodes.close();
+    await this.lease.close().catch(warnOnFailure(this.log, {}, 'Cannot give back the lease of the cluster duties'));
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }

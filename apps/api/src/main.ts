@@ -129,7 +129,7 @@ stopOnSignals(
       dockerApi?.close(),
       withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown()),
     ]);
-    gateway.close();
+    await gateway.close();
     await nc.close();
   },
   { log },

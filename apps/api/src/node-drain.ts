@@ -51,12 +51,15 @@ export interface DrainKeeper {
   availability(hostId: string): string;
   /** Records a drain's progress on the node (only while its availability is still drain). */
   setDrain(hostId: string, drain: DrainRecord): Promise<void>;
+  /** Whether this gateway holds the cluster duties' lease (a drain stops before its next container once it does not). */
+  leads(): boolean;
 }
 
 /**
  * Drains nodes (`node update --availability drain`): each movable container on the node (a restart
  * policy or a Compose project's, as for a lost host), oldest first, moved to another active node
  * (drainContainers). One drain per node at a time; asked again meanwhile, it runs again after.
+ * Only the gateway holding the cluster duties' lease drains (node-keeper.ts).
  */
 export class NodeDrainer {
   private readonly running = new Map<string, Promise<void>>();
@@ -64,10 +67,10 @@ export class NodeDrainer {
 
   constructor(private readonly o: { router: ClusterRouter; store: ClusterStore; keeper: () => DrainKeeper; ops: MoveOps; log: Logger }) {}
 
-  /** Starts draining `hostId` (in the background). */
-  drain(hostId: string): void {
+  /** Starts draining `hostId` (in the background). `ifIdle`: not again after one running now. */
+  drain(hostId: string, o: { ifIdle?: boolean } = {}): void {
     if (this.running.has(hostId)) {
-      this.again.add(hostId);
+      if (!o.ifIdle) this.again.add(hostId);
       return;
     }
     const run = this.run(hostId)
@@ -82,7 +85,8 @@ export class NodeDrainer {
   private async run(hostId: string): Promise<void> {
     const { router, store, log } = this.o;
     const keeper = this.o.keeper();
-    const draining = () => keeper.availability(hostId) === 'drain';
+    // Another gateway took the lease (this one lost NATS): it resumes the drain from the records.
+    const draining = () => keeper.availability(hostId) === 'drain' && keeper.leads();
     if (!draining()) return;
     const host = (await router.live()).find((h) => h.hostId === hostId);
     if (!host) return; // down: its containers are rescheduled as a lost host's

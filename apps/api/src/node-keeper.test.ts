@@ -8,7 +8,13 @@ import { NodeKeeper } from './node-keeper.js';
 function keeper() {
   const saved: NodeRecord[] = [];
   const drains: string[] = [];
-  const store = { putNode: async (r: NodeRecord) => void saved.push(r) } as unknown as ClusterStore;
+  const store = {
+    changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => {
+      const next = change(saved.at(-1));
+      if (next) saved.push(next);
+      return next;
+    },
+  } as unknown as ClusterStore;
   const router = {} as ClusterRouter;
   const k = new NodeKeeper(router, store, { onDown: async () => {}, onUp: async () => {}, onDrain: (id) => void drains.push(id) }, silentLogger);
   return { k, saved, drains };
@@ -19,20 +25,33 @@ const node = (o: Partial<NodeRecord> = {}): NodeRecord => ({ hostId: 'h2', hostn
 describe('NodeKeeper drains', () => {
   it('starts a drain when a node becomes drain, once, and keeps its progress until it leaves drain', async () => {
     const { k, saved, drains } = keeper();
-    await k.update(node());
-    await k.update(node({ availability: 'drain' }));
+    saved.push(node());
+    await k.update('h2', (r) => ({ ...r, availability: 'drain' }));
     expect(drains).toEqual(['h2']);
     expect(saved.at(-1)?.drain).toMatchObject({ state: 'draining', moved: 0, staying: [] });
     await k.setDrain('h2', { state: 'incomplete', moved: 1, staying: [{ id: 'c', name: 'db', reason: 'no node fits' }], updatedAt: 2 });
     // A label change while draining keeps the drain and does not start another.
-    await k.update({ ...k.nodes()[0]!.record, labelOverrides: { a: 'b' } });
+    await k.update('h2', (r) => ({ ...r, labelOverrides: { a: 'b' } }));
     expect(drains).toEqual(['h2']);
     expect(k.nodes()[0]!.record.drain?.state).toBe('incomplete');
-    await k.update({ ...k.nodes()[0]!.record, availability: 'active' });
+    await k.update('h2', (r) => ({ ...r, availability: 'active' }));
     expect(k.nodes()[0]!.record.drain).toBeUndefined();
     // A drain still running when the node left drain does not write its progress back.
     await k.setDrain('h2', { state: 'drained', moved: 2, staying: [], updatedAt: 3 });
     expect(k.nodes()[0]!.record.drain).toBeUndefined();
     expect(saved.at(-1)?.availability).toBe('active');
+  });
+});
+
+describe('NodeKeeper without the lease', () => {
+  it('writes a node change but leaves starting the drain to the lease holder', async () => {
+    const saved: NodeRecord[] = [node()];
+    const drains: string[] = [];
+    const store = { changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => change(saved.at(-1)) } as unknown as ClusterStore;
+    const k = new NodeKeeper({} as ClusterRouter, store, { onDown: async () => {}, onUp: async () => {}, onDrain: (id) => void drains.push(id) }, silentLogger, { held: () => false });
+    const written = await k.update('h2', (r) => ({ ...r, availability: 'drain' }));
+    expect(written.drain?.state).toBe('draining');
+    expect(drains).toEqual([]);
+    await expect(new NodeKeeper({} as ClusterRouter, { changeNode: async () => undefined } as unknown as ClusterStore, { onDown: async () => {}, onUp: async () => {}, onDrain: () => {} }, silentLogger).update('nope', (r) => r)).rejects.toThrow('No such node: nope');
   });
 });

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterStore, DrainRecord, NodeRecord } from '@berth/events';
 import { SystemService, type AgentAnnouncement } from '@berth/proto';
+import { NotFoundError } from '@berth/errors';
 import { warnOnFailure, type Logger } from '@berth/log';
 import type { NodeView } from './cluster-containers.js';
 import type { ClusterRouter } from './cluster-router.js';
 import type { DrainKeeper } from './node-drain.js';
+import { alwaysLeading, type Leadership } from './gateway-lease.js';
 import { PlacementReservations } from './placement-reservations.js';
 
 /** How often the keeper looks at the hosts (announcements, and a probe of each agent). */
@@ -20,9 +22,11 @@ export interface NodeKeeperEvents {
   onUp(host: AgentAnnouncement): Promise<void>;
   /**
    * A node is to be drained (node-drain.ts): its availability became drain, or it is draining and
-   * not drained when this gateway starts or a host joins or comes back (another node may fit now).
+   * not drained when this gateway takes the lease or a host joins or comes back (another node may
+   * fit now). `ifIdle`: only when no drain of it runs here (a drain another gateway asked for, or
+   * left unfinished when it died, seen in KV), else one asked while it runs runs again after.
    */
-  onDrain(hostId: string): void;
+  onDrain(hostId: string, o?: { ifIdle?: boolean }): void;
   /**
    * A host is ready that this gateway had not seen ready: new, back from down, or found when the
    * gateway starts (overlay-networks.ts creates the cluster's overlay networks it lacks).
@@ -32,12 +36,20 @@ export interface NodeKeeperEvents {
 
 /**
  * The gateway's view of the nodes: a record per host in the KV bucket `cluster` (availability,
- * label changes, status, last seen), and the detection of a lost host. A host is `down` when its
- * announcement lapsed (the `hosts` bucket's TTL, 15 s) or, sooner, when its agent failed
- * FAILED_PROBES probes in a row (System.Info, each with a deadline: a dead agent's socket refuses at
- * once, a hung one times out). The change is written to KV and told to `events` (rescheduling.ts).
- * A node set to drain is told to `events.onDrain` (node-drain.ts), whose progress it keeps in the
- * node's record (`drain`, forgotten when the node leaves drain).
+ * label changes, status, last seen), and the detection of a lost host. Several gateways may run:
+ * every one reads the records from KV each tick and serves them (`node ls`, the router's `down`
+ * hosts, placement's availability and labels); only the one holding the cluster duties' lease
+ * (gateway-lease.ts) probes the agents, writes status changes and does what follows from them
+ * (rescheduling.ts, node-drain.ts, overlay-networks.ts). Every write is revision-checked
+ * (ClusterStore.changeNode): a `node update` through one gateway and the holder's status write
+ * through another both land.
+ *
+ * A host is `down` when its announcement lapsed (the `hosts` bucket's TTL, 15 s) or, sooner, when
+ * its agent failed FAILED_PROBES probes in a row (System.Info, each with a deadline: a dead agent's
+ * socket refuses at once, a hung one times out). A node set to drain is told to `events.onDrain`,
+ * whose progress it keeps in the node's record (`drain`, forgotten when the node leaves drain).
+ * The gateway that takes the lease over (the holder died mid-duty) resumes what may be unfinished:
+ * the lost hosts' rescheduling and the drains not drained.
  */
 export class NodeKeeper implements NodeView, DrainKeeper {
   readonly reservations = new PlacementReservations();
@@ -46,13 +58,14 @@ export class NodeKeeper implements NodeView, DrainKeeper {
   private readonly hosts = new Map<string, AgentAnnouncement>();
   private timer?: NodeJS.Timeout;
   private ticking = false;
-  private ticked = false;
+  private leading = false;
 
   constructor(
     private readonly router: ClusterRouter,
     private readonly store: ClusterStore,
     private readonly events: NodeKeeperEvents,
     private readonly log: Logger,
+    private readonly lease: Leadership = alwaysLeading,
   ) {
     router.isDown = (hostId) => this.records.get(hostId)?.status === 'down';
   }
@@ -66,6 +79,11 @@ export class NodeKeeper implements NodeView, DrainKeeper {
 
   close(): void {
     clearTimeout(this.timer);
+  }
+
+  /** Whether this gateway does the cluster duties now (holds their lease). */
+  leads(): boolean {
+    return this.lease.held();
   }
 
   availability(hostId: string): string {
@@ -86,22 +104,31 @@ export class NodeKeeper implements NodeView, DrainKeeper {
     return [...this.records.values()].map((record) => ({ record, host: this.hosts.get(record.hostId) }));
   }
 
-  /** Changes a node (`node update`); becoming drain starts its drain, leaving drain forgets the drain's progress. */
-  async update(record: NodeRecord): Promise<void> {
-    const before = this.records.get(record.hostId);
-    const draining = record.availability === 'drain' && before?.availability !== 'drain';
-    const next: NodeRecord = { ...record, drain: record.availability !== 'drain' ? undefined : draining ? { state: 'draining', moved: 0, staying: [], updatedAt: Date.now() } : record.drain };
-    this.records.set(record.hostId, next);
-    await this.store.putNode(next);
-    if (draining) this.events.onDrain(record.hostId);
+  /**
+   * Changes a node (`node update`), revision-checked over its record in KV; becoming drain starts
+   * its drain (here when this gateway holds the lease, else the holder sees it within a tick),
+   * leaving drain forgets the drain's progress. @returns the record written.
+   */
+  async update(hostId: string, change: (current: NodeRecord) => NodeRecord): Promise<NodeRecord> {
+    let draining = false;
+    const written = await this.store.changeNode(hostId, (stored) => {
+      const before = stored ?? this.records.get(hostId);
+      if (!before) return undefined;
+      const record = change(before);
+      draining = record.availability === 'drain' && before.availability !== 'drain';
+      return { ...record, drain: record.availability !== 'drain' ? undefined : draining ? { state: 'draining', moved: 0, staying: [], updatedAt: Date.now() } : record.drain };
+    });
+    if (!written) throw new NotFoundError(`No such node: ${hostId}`);
+    this.records.set(hostId, written);
+    if (draining && this.leads()) this.events.onDrain(hostId);
+    return written;
   }
 
   async setDrain(hostId: string, drain: DrainRecord): Promise<void> {
-    const record = this.records.get(hostId);
-    if (record?.availability !== 'drain') return;
-    const next = { ...record, drain };
-    this.records.set(hostId, next);
-    await this.save(next);
+    const written = await this.store
+      .changeNode(hostId, (r) => (r?.availability === 'drain' ? { ...r, drain } : undefined))
+      .catch(warnOnFailure(this.log, { host: hostId }, 'Cannot write a drain\'s progress to NATS KV'));
+    if (written) this.records.set(hostId, written);
   }
 
   async forget(hostId: string): Promise<void> {
@@ -112,65 +139,26 @@ export class NodeKeeper implements NodeView, DrainKeeper {
 
   private async load(): Promise<void> {
     try {
-      for (const r of await this.store.nodes()) this.records.set(r.hostId, r);
+      this.records = new Map((await this.store.nodes()).map((r) => [r.hostId, r]));
     } catch (err) {
       this.log.warn({ err }, 'Cannot read the nodes from NATS KV');
     }
   }
 
-  /** One look at every host. Exported for tests through `tickNow`. */
+  /** One look at every host: the records from KV; with the lease, the probes and what follows. */
   private async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      await this.load();
       const announced = await this.router.announced();
-      const now = Date.now();
-      await Promise.all(announced.map(async (h) => this.hosts.set(h.hostId, h) && this.failures.set(h.hostId, (await this.probe(h)) ? 0 : (this.failures.get(h.hostId) ?? 0) + 1)));
-      const announcedIds = new Set(announced.map((h) => h.hostId));
-      let joined = !this.ticked;
-      this.ticked = true;
-      for (const h of announced) {
-        const record = this.records.get(h.hostId);
-        const answering = (this.failures.get(h.hostId) ?? 0) < FAILED_PROBES;
-        if (!answering) continue;
-        const next: NodeRecord = {
-          hostId: h.hostId,
-          hostname: h.hostname,
-          availability: record?.availability ?? 'active',
-          labelOverrides: record?.labelOverrides ?? {},
-          lastSeen: now,
-          status: 'ready',
-          drain: record?.drain,
-        };
-        const wasDown = record?.status === 'down';
-        if (!record || wasDown) joined = true;
-        this.records.set(h.hostId, next);
-        if (!record || wasDown || now - record.lastSeen > 5_000 || record.hostname !== h.hostname) await this.save(next);
-        if (!record || wasDown) {
-          await this.events.onReady?.(h).catch((err: unknown) => this.log.warn({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host that is ready'));
-        }
-        if (wasDown) {
-          this.log.info({ host: h.hostId, hostname: h.hostname }, 'Host is back');
-          await this.events.onUp(h).catch((err: unknown) => this.log.error({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host coming back'));
-        }
-      }
-      for (const record of this.records.values()) {
-        if (record.status === 'down') continue;
-        const lapsed = !announcedIds.has(record.hostId);
-        const failing = (this.failures.get(record.hostId) ?? 0) >= FAILED_PROBES;
-        if (!lapsed && !failing) continue;
-        const down = { ...record, status: 'down' };
-        this.records.set(record.hostId, down);
-        this.log.warn(
-          { host: record.hostId, hostname: record.hostname, reason: lapsed ? 'its announcement lapsed' : `its agent failed ${FAILED_PROBES} probes in a row` },
-          'Host is down',
-        );
-        await this.save(down);
-        await this.events.onDown(record.hostId, down).catch((err: unknown) => this.log.error({ host: record.hostId, hostname: record.hostname, err }, 'Cannot reschedule the containers of a lost host'));
-      }
-      if (joined) {
-        for (const r of this.records.values()) if (r.availability === 'drain' && r.status === 'ready' && r.drain?.state !== 'drained') this.events.onDrain(r.hostId);
-      }
+      for (const h of announced) this.hosts.set(h.hostId, h);
+      const leading = this.leads();
+      const gained = leading && !this.leading;
+      this.leading = leading;
+      if (!leading) return;
+      if (gained) this.failures.clear();
+      await this.duties(announced, gained);
     } catch (err) {
       this.log.warn({ err }, 'Cannot check the nodes');
     } finally {
@@ -178,8 +166,72 @@ export class NodeKeeper implements NodeView, DrainKeeper {
     }
   }
 
-  private async save(record: NodeRecord): Promise<void> {
-    await this.store.putNode(record).catch(warnOnFailure(this.log, { host: record.hostId, hostname: record.hostname }, 'Cannot write a node to NATS KV'));
+  /** The lease holder's share of a tick. `gained`: it just took the lease (this gateway started, or the holder died). */
+  private async duties(announced: AgentAnnouncement[], gained: boolean): Promise<void> {
+    const now = Date.now();
+    await Promise.all(announced.map(async (h) => this.failures.set(h.hostId, (await this.probe(h)) ? 0 : (this.failures.get(h.hostId) ?? 0) + 1)));
+    const announcedIds = new Set(announced.map((h) => h.hostId));
+    let joined = gained;
+    for (const h of announced) {
+      const record = this.records.get(h.hostId);
+      const answering = (this.failures.get(h.hostId) ?? 0) < FAILED_PROBES;
+      if (!answering) continue;
+      const wasDown = record?.status === 'down';
+      if (!record || wasDown) joined = true;
+      if (!record || wasDown || now - record.lastSeen > 5_000 || record.hostname !== h.hostname) {
+        await this.save(h.hostId, (r) => ({
+          hostId: h.hostId,
+          hostname: h.hostname,
+          availability: r?.availability ?? 'active',
+          labelOverrides: r?.labelOverrides ?? {},
+          lastSeen: now,
+          status: 'ready',
+          drain: r?.drain,
+        }));
+      }
+      if (!record || wasDown) {
+        await this.events.onReady?.(h).catch((err: unknown) => this.log.warn({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host that is ready'));
+      }
+      if (wasDown) {
+        this.log.info({ host: h.hostId, hostname: h.hostname }, 'Host is back');
+        await this.events.onUp(h).catch((err: unknown) => this.log.error({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host coming back'));
+      }
+    }
+    for (const record of [...this.records.values()]) {
+      const lapsed = !announcedIds.has(record.hostId);
+      const failing = (this.failures.get(record.hostId) ?? 0) >= FAILED_PROBES;
+      if (record.status === 'down') {
+        // A holder that died while rescheduling a lost host's containers: what it did not move is moved now.
+        // (One failed probe suffices here: the holder before judged it down.)
+        if (gained && (lapsed || (this.failures.get(record.hostId) ?? 0) > 0)) await this.rescheduleLost(record);
+        continue;
+      }
+      if (!lapsed && !failing) continue;
+      this.log.warn(
+        { host: record.hostId, hostname: record.hostname, reason: lapsed ? 'its announcement lapsed' : `its agent failed ${FAILED_PROBES} probes in a row` },
+        'Host is down',
+      );
+      const down = await this.save(record.hostId, (r) => (r === undefined || r.status === 'down' ? undefined : { ...r, status: 'down' }));
+      if (down) await this.rescheduleLost(down);
+    }
+    for (const r of this.records.values()) {
+      if (r.availability !== 'drain' || r.status !== 'ready') continue;
+      // Every drain not drained when a host joins or comes back (or the lease changes hands); else
+      // one that another gateway asked for, or whose gateway died, and that does not run here.
+      if (joined && r.drain?.state !== 'drained') this.events.onDrain(r.hostId, { ifIdle: !gained });
+      else if (r.drain?.state === 'draining') this.events.onDrain(r.hostId, { ifIdle: true });
+    }
+  }
+
+  private async rescheduleLost(record: NodeRecord): Promise<void> {
+    await this.events.onDown(record.hostId, record).catch((err: unknown) => this.log.error({ host: record.hostId, hostname: record.hostname, err }, 'Cannot reschedule the containers of a lost host'));
+  }
+
+  /** Writes a change to a node's record (revision-checked) and keeps what was written. */
+  private async save(hostId: string, change: (current: NodeRecord | undefined) => NodeRecord | undefined): Promise<NodeRecord | undefined> {
+    const written = await this.store.changeNode(hostId, change).catch(warnOnFailure(this.log, { host: hostId }, 'Cannot write a node to NATS KV'));
+    if (written) this.records.set(hostId, written);
+    return written ?? undefined;
   }
 
   private probe(host: AgentAnnouncement): Promise<boolean> {

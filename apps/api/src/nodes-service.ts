@@ -1,6 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
-import type { NodeRecord } from '@berth/events';
 import { ContainersService, ListContainersRequest, handleUnary, type ListContainersResponse, type Node, type NodeRef, type NodesServer, type RemoveNodeRequest, type UpdateNodeRequest } from '@berth/proto';
 import type { ClusterRouter } from './cluster-router.js';
 import type { NodeKeeper } from './node-keeper.js';
@@ -39,7 +38,6 @@ export function nodesService(router: ClusterRouter, keeper: NodeKeeper): grpc.Un
     if (prefixed.length > 1) throw new InvalidArgumentError(`Node "${ref}" is ambiguous: it is a prefix of ${prefixed.length} node ids`);
     throw new NotFoundError(`No such node: ${ref}`);
   };
-  const record = (id: string): NodeRecord => keeper.nodes().find((e) => e.record.hostId === id)!.record;
   const server: NodesServer = {
     list: handleUnary(async () => ({ nodes: await view() })),
     inspect: handleUnary(async (request: NodeRef) => find(await view(), request.id)),
@@ -48,10 +46,12 @@ export function nodesService(router: ClusterRouter, keeper: NodeKeeper): grpc.Un
       if (request.availability !== '' && !AVAILABILITIES.includes(request.availability)) {
         throw new InvalidArgumentError(`Invalid availability "${request.availability}": expected active, drain or pause`);
       }
-      const current = record(node.id);
-      const labelOverrides = { ...current.labelOverrides, ...request.labelAdd };
-      for (const k of request.labelRm) labelOverrides[k] = null;
-      await keeper.update({ ...current, availability: request.availability || current.availability, labelOverrides });
+      // Applied to the record as stored (revision-checked): another gateway may write it meanwhile.
+      await keeper.update(node.id, (current) => {
+        const labelOverrides = { ...current.labelOverrides, ...request.labelAdd };
+        for (const k of request.labelRm) labelOverrides[k] = null;
+        return { ...current, availability: request.availability || current.availability, labelOverrides };
+      });
       return find(await view(), node.id);
     }),
     remove: handleUnary(async (request: RemoveNodeRequest) => {

@@ -1,6 +1,6 @@
 import type { ClusterStore } from '@berth/events';
 import { ContainersService, ListContainersRequest, type AgentAnnouncement, type ListContainersResponse } from '@berth/proto';
-import type { Logger } from '@berth/log';
+import { warnOnFailure, type Logger } from '@berth/log';
 import type { ClusterRouter } from './cluster-router.js';
 import { isMovable, moveContainer, type MoveOps } from './container-move.js';
 import type { NodeKeeperEvents } from './node-keeper.js';
@@ -11,6 +11,8 @@ import type { NodeKeeperEvents } from './node-keeper.js';
  *   belongs to a Compose project is moved (container-move.ts): created again, with the same request
  *   and name, on a live host placement chooses (its image brought there), and started; the record
  *   then names the new container and host.
+ *   A container whose name is placed on another host already (moved by a lease holder that died
+ *   before forgetting the original's record) is only forgotten: run again, this moves nothing twice.
  * - back: the containers it still has whose name now runs elsewhere (moved while it was down) are
  *   stopped and removed from it, so a name runs once in the cluster.
  */
@@ -18,9 +20,17 @@ export function reschedulingEvents(o: { router: ClusterRouter; store: ClusterSto
   const { router, store, log } = o;
   return {
     async onDown(hostId) {
-      const placements = (await store.placements()).filter((p) => p.hostId === hostId && isMovable(p));
+      const all = await store.placements();
+      // A name placed on another host too: moved already, by a lease holder that died before it
+      // forgot the original's record (the lease's next holder runs this again). Only forgotten now.
+      const movedAlready = new Set(all.filter((p) => p.hostId !== hostId && p.name !== '').map((p) => p.name));
+      const placements = all.filter((p) => p.hostId === hostId && isMovable(p));
       await Promise.all(
         placements.map(async (p) => {
+          if (movedAlready.has(p.name)) {
+            await o.ops.forget(p).catch(warnOnFailure(log, { container: p.id }, 'Cannot forget the placement of a container'));
+            return;
+          }
           const started = Date.now();
           try {
             const r = await moveContainer(p, o.ops, 'lost');

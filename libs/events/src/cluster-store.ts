@@ -1,7 +1,8 @@
 import type { KV, NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
 import { streamReplicas } from './stream-replicas.js';
-import { liveEntries } from './kv-entries.js';
+import { isLiveEntry, liveEntries } from './kv-entries.js';
+import { isWrongRevision } from './lease-bucket.js';
 
 /** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
 export interface NodeRecord {
@@ -61,6 +62,13 @@ export interface OverlayNetworkRecord {
 const nodeKey = (hostId: string) => `node.${hostId}`;
 const overlayKey = (vni: number) => `overlay-network.${vni}`;
 const placementKey = (id: string) => `placement.${id}`;
+// A container name may hold characters a NATS key may not ('..'): the key holds its base64url.
+const nameClaimKey = (name: string) => `name-claim.${Buffer.from(name).toString('base64url')}`;
+
+/** A name claim older than this was left by a gateway that died during its create: it is taken over. */
+export const NAME_CLAIM_STALE_MS = 5 * 60_000;
+/** How many times a revision-checked change is tried again after another writer changed the key meanwhile. */
+const CHANGE_ATTEMPTS = 20;
 
 /**
  * The cluster's state that outlives any one process, in the KV bucket `cluster` (no TTL, written by
@@ -69,6 +77,10 @@ const placementKey = (id: string) => `placement.${id}`;
  *   node.<hostId>          NodeRecord (JSON)       availability, label changes, status, last seen
  *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
  *   overlay-network.<vni>   OverlayNetworkRecord (JSON)  an overlay network, created on every host
+ *   name-claim.<base64url>  {by, at} (JSON)         a container name being created (create-if-absent)
+ *
+ * A key two gateways may write at once is changed revision-checked (`changeNode`: read, change,
+ * `update` naming the revision read; refused, read again) or claimed create-if-absent.
  */
 export class ClusterStore {
   private kv?: KV;
@@ -97,6 +109,29 @@ export class ClusterStore {
     return this.put(nodeKey(node.hostId), node);
   }
 
+  /**
+   * Changes a node's record revision-checked: `change` gets the record as stored (undefined when
+   * there is none) and returns the next one (undefined: no write); when another gateway wrote it
+   * meanwhile, the change is applied again to what it wrote. @returns the record written, or undefined.
+   */
+  async changeNode(hostId: string, change: (current: NodeRecord | undefined) => NodeRecord | undefined): Promise<NodeRecord | undefined> {
+    const kv = await this.bucket();
+    for (let attempt = 1; ; attempt++) {
+      const entry = await kv.get(nodeKey(hostId));
+      const live = entry !== null && isLiveEntry(entry);
+      const next = change(live ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeRecord) : undefined);
+      if (next === undefined) return undefined;
+      const bytes = new TextEncoder().encode(JSON.stringify(next));
+      try {
+        if (entry === null) await kv.create(nodeKey(hostId), bytes);
+        else await kv.update(nodeKey(hostId), bytes, entry.revision);
+        return next;
+      } catch (err) {
+        if (!isWrongRevision(err) || attempt >= CHANGE_ATTEMPTS) throw err;
+      }
+    }
+  }
+
   async deleteNode(hostId: string): Promise<void> {
     await (await this.bucket()).purge(nodeKey(hostId));
   }
@@ -111,6 +146,37 @@ export class ClusterStore {
 
   async deletePlacement(id: string): Promise<void> {
     await (await this.bucket()).purge(placementKey(id));
+  }
+
+  /**
+   * Claims a container name for a create in progress (create-if-absent; a claim older than
+   * NAME_CLAIM_STALE_MS is taken over). @returns the call that gives it back, or undefined when
+   * another create holds it.
+   */
+  async claimName(name: string, by: string): Promise<(() => Promise<void>) | undefined> {
+    const kv = await this.bucket();
+    const key = nameClaimKey(name);
+    const value = new TextEncoder().encode(JSON.stringify({ by, at: Date.now() }));
+    let revision: number;
+    try {
+      revision = await kv.create(key, value);
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+      const entry = await kv.get(key);
+      const at = entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as { at: number }).at : 0;
+      if (entry === null || Date.now() - at < NAME_CLAIM_STALE_MS) return undefined;
+      try {
+        revision = await kv.update(key, value, entry.revision);
+      } catch (again) {
+        if (isWrongRevision(again)) return undefined; // another create took the stale claim first
+        throw again;
+      }
+    }
+    return async () => {
+      await kv.purge(key, { previousSeq: revision }).catch((err: unknown) => {
+        if (!isWrongRevision(err)) throw err; // taken over as stale meanwhile: not ours to remove
+      });
+    };
   }
 
   overlayNetworks(): Promise<OverlayNetworkRecord[]> {

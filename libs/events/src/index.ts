@@ -14,3 +14,4 @@ export * from './cluster-store.js';
 export * from './overlay-endpoint-bucket.js';
 export * from './overlay-options.js';
 export * from './stream-replicas.js';
+export * from './lease-bucket.js';

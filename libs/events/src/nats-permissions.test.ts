@@ -4,7 +4,7 @@ import { inboxPrefix, natsPermissions } from './nats-permissions.js';
 describe('natsPermissions', () => {
   it('lets the gateway use the JetStream API and write the declared Compose projects, nothing else', () => {
     expect(natsPermissions({ role: 'gateway' })).toEqual({
-      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>'],
+      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.leases.>'],
       subscribe: ['_INBOX_gateway.>'],
     });
   });

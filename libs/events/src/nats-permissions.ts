@@ -2,6 +2,7 @@ import {
   BUILDERS_BUCKET,
   CLUSTER_BUCKET,
   COMPOSE_PROJECTS_BUCKET,
+  LEASES_BUCKET,
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
   HOSTS_BUCKET,
@@ -20,7 +21,8 @@ import {
  * | --------- | ------------------------------------------------------------ | ----------------------- |
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
- * |           | $KV.cluster.> (nodes and placements, cluster-store.ts)       |                         |
+ * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
+ * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts)    |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
  * |           | reading and watching the `overlay` bucket)                   |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
@@ -55,7 +57,7 @@ export function inboxPrefix(identity: NatsIdentity): string {
 /** The nats-server permissions of `identity`. */
 export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
-  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>')], subscribe };
+  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>'), kvSubject(LEASES_BUCKET, '>')], subscribe };
   if (!identity.host) throw new Error(`A NATS identity of role "${identity.role}" needs its host id`);
   const host = subjectToken(identity.host);
   const events = `${EVENTS_SUBJECT_PREFIX}.${host}`;

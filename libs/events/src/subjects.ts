@@ -16,6 +16,9 @@
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
  *   KV bucket cluster               node.<host id> and placement.<container id> (JSON, cluster-store.ts), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
+ *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
+ *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
+ *                                   NATS subject $KV.leases.>, stream KV_leases; the gateway's only)
  *   KV bucket overlay               host.<host id> and ep.<network id>.<a-b-c-d> (JSON, overlay-endpoint-bucket.ts),
  *                                   TTL'd; every agent reads and writes it (NATS subject $KV.overlay.>, stream KV_overlay)
  */
@@ -27,6 +30,7 @@ export const BUILDERS_BUCKET = 'builders';
 export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 export const CLUSTER_BUCKET = 'cluster';
 export const OVERLAY_BUCKET = 'overlay';
+export const LEASES_BUCKET = 'leases';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

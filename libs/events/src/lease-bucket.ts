@@ -1,0 +1,87 @@
+import type { KV, NatsConnection } from 'nats';
+import { LEASES_BUCKET } from './subjects.js';
+import { streamReplicas } from './stream-replicas.js';
+import { isLiveEntry } from './kv-entries.js';
+
+/** How long a lease lives after its last write (the bucket's max age): a holder that stops renewing loses it then. */
+export const LEASE_TTL_MS = 10_000;
+
+/** Who holds a lease, as written in its key. */
+export interface LeaseHolder {
+  holder: string;
+  /** When this holder took it (unix ms). */
+  since: number;
+}
+
+/** A lease taken or renewed: the revision the next renewal must name. */
+export interface HeldLease {
+  revision: number;
+}
+
+/** NATS's answer to a write whose expected revision is not the key's last ("wrong last sequence"). */
+const WRONG_LAST_SEQUENCE = 10071;
+
+/**
+ * Leases in the KV bucket `leases` (a TTL bucket: every message lapses LEASE_TTL_MS after it was
+ * written, nats-server's own clock, so no two machines' clocks are compared). A lease is one key:
+ * taken by creating it (create-if-absent: only one of several writers succeeds), kept by rewriting
+ * it naming the revision last written (`update`: refused once someone else wrote it), lost when its
+ * holder stops rewriting it (the key lapses and the next `take` succeeds) or gives it back.
+ */
+export class LeaseBucket {
+  private kv?: KV;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly ttlMs = LEASE_TTL_MS,
+  ) {}
+
+  private async bucket(): Promise<KV> {
+    this.kv ??= await this.nc.jetstream().views.kv(LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: streamReplicas(this.nc) });
+    return this.kv;
+  }
+
+  /** Takes `key` for `holder` when nobody holds it. @returns the lease, or undefined when someone else holds it. */
+  async take(key: string, holder: LeaseHolder): Promise<HeldLease | undefined> {
+    try {
+      return { revision: await (await this.bucket()).create(key, encode(holder)) };
+    } catch (err) {
+      if (isWrongRevision(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Renews a lease held at `lease.revision`. @returns its new revision, or undefined when it was lost (written by someone else since). */
+  async renew(key: string, holder: LeaseHolder, lease: HeldLease): Promise<HeldLease | undefined> {
+    try {
+      return { revision: await (await this.bucket()).update(key, encode(holder), lease.revision) };
+    } catch (err) {
+      if (isWrongRevision(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Gives a lease back (only while it is still the one held at `lease.revision`): another may take it at once. */
+  async release(key: string, lease: HeldLease): Promise<void> {
+    try {
+      await (await this.bucket()).delete(key, { previousSeq: lease.revision });
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err; // not ours any more: nothing to give back
+    }
+  }
+
+  /** Who holds `key` now, if anyone. */
+  async holder(key: string): Promise<LeaseHolder | undefined> {
+    const entry = await (await this.bucket()).get(key);
+    return entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as LeaseHolder) : undefined;
+  }
+}
+
+function encode(holder: LeaseHolder): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(holder));
+}
+
+/** Whether a KV write was refused because the key's last revision is not the one expected (or it exists, for a create). */
+export function isWrongRevision(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === WRONG_LAST_SEQUENCE;
+}
