@@ -14,6 +14,7 @@ export * from './busybox-platform.js';
 export * from './http-get.js';
 export * from './nats-fixture.js';
 export * from './test-cluster.js';
+export * from './test-gateway.js';
 export * from './until-now.js';
 export * from './test-network.js';
 export * from './polling.js';

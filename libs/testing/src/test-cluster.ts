@@ -5,6 +5,7 @@ import { until } from './polling.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
+import { startTestGateway, type TestGateway } from './test-gateway.js';
 import { startTestPlatformIn, sweepContainers, type TestPlatform } from './test-platform.js';
 
 /**
@@ -40,6 +41,12 @@ export interface TestCluster extends AsyncDisposable {
   hosts: TestHost[];
   network: TestNetwork;
   berth: TestPlatform['berth'];
+  /**
+   * Starts another gateway on the cluster's NATS (the first host's gateway nkey, a socket of its
+   * own), in host `host`'s network namespace (1-based; default 2, else 1), connected to that host's
+   * nats-server first. `stop()` stops it with the cluster, also after a failed test.
+   */
+  startGateway(options?: { host?: number }): Promise<TestGateway>;
   stop(): Promise<void>;
 }
 
@@ -110,7 +117,25 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
     throw err;
   }
   const up = platform!;
+  const gateways: TestGateway[] = [];
+  const startGateway = async (o: { host?: number } = {}) => {
+    const index = o.host ?? Math.min(2, hosts.length);
+    const host = hosts[index - 1];
+    if (!host) throw new Error(`The test cluster has no host ${index}`);
+    // A NATS cluster: every host runs a nats-server (its own first); else the first host's only.
+    const servers = up.settings.natsRoutePort !== undefined ? [host, ...hosts.filter((h) => h !== host)] : [hosts[0]!];
+    const gateway = await startTestGateway({
+      dataRoot: up.settings.dataRoot,
+      runRoot: up.settings.runRoot,
+      natsUrls: servers.map((h) => `nats://${h.address}:${h.settings.natsPort}`).join(','),
+      netns: host.netns,
+      index: gateways.length + 2,
+    });
+    gateways.push(gateway);
+    return gateway;
+  };
   const stop = async () => {
+    for (const g of gateways) await g.stop().catch(() => g.kill()); // it would not end: killed, the cluster's stop goes on
     try {
       const ids = (await up.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await up.berth(['rm', '-f', ...ids]);
@@ -124,7 +149,7 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
       network.remove();
     }
   };
-  return { platform: up, hosts, network, berth: up.berth, stop, [Symbol.asyncDispose]: stop };
+  return { platform: up, hosts, network, berth: up.berth, startGateway, stop, [Symbol.asyncDispose]: stop };
 }
 
 /** Resolves once the nats-server of the platform being started in `dataRoot` accepts connections. */
