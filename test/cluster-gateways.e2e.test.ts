@@ -110,7 +110,9 @@ describe('two gateways on one cluster', () => {
       expect(moved[0]).toMatch(/^drained node-[12] running$/);
       const drained = await until(() => gw2Berth(['node', 'inspect', '--format', '{{.Drain.State}}', 'node-3']), (r) => r.stdout.trim() === 'drained', { timeoutMs: 20_000 });
       expect(drained.stdout.trim()).toBe('drained');
+      // Drained by one gateway: no second drain tried to move it too (and found its name taken).
       expect(logged('Moved a container off a drained node').filter((l) => l.includes('"name":"drained"'))).toHaveLength(1);
+      expect(logged('A container stays on a drained node: it cannot move').filter((l) => l.includes('"name":"drained"'))).toEqual([]);
     } finally {
       ok(await gw1(['node', 'update', '--availability', 'active', 'node-3']));
       ok(await gw1(['rm', '-f', 'drained']));
@@ -131,7 +133,9 @@ describe('two gateways on one cluster', () => {
     const records = (await new ClusterStore(nc!).placements()).filter((p) => p.name === 'keeper');
     expect(records.map((p) => p.hostId)).toEqual([cluster.hosts.find((h) => h.name === moved[0]!.split(' ')[1])!.hostId]);
     expect(await rows(gw2Berth, 'name=keeper')).toEqual(moved);
+    // Rescheduled by one gateway: no second one tried to place it again (and found its name taken).
     expect(logged('Rescheduled a container of a lost host').filter((l) => l.includes('"name":"keeper"'))).toHaveLength(1);
+    expect(logged('Cannot reschedule a container of a lost host').filter((l) => l.includes('"name":"keeper"'))).toEqual([]);
     // Back: its old keeper is removed (once), the one elsewhere stays.
     await host3.restart();
     const back = await until(() => rows(gw2Berth, 'name=keeper'), (r) => r.length === 1 && (r[0] ?? '') === moved[0], { timeoutMs: 40_000 });
