@@ -81,6 +81,24 @@ describe('two gateways on one cluster', () => {
     ok(await gw1(['rm', 'twin-a', 'twin-b', 'twin-c']));
   }, 120_000);
 
+  it("does not over-commit a node's memory when both gateways place on it at the same time", async () => {
+    // Every test host is this machine: each announces its whole memory.
+    const total = Number((await gw1(['node', 'inspect', 'node-1', '--format', '{{.Description.Resources.MemoryBytes}}'])).stdout.trim());
+    expect(total).toBeGreaterThan(0);
+    const most = `${Math.floor((total * 0.6) / 2 ** 20)}m`;
+    for (const round of [1, 2, 3]) {
+      const names = [`big-${round}a`, `big-${round}b`];
+      const both = await Promise.all([gw1, gw2Berth].map((berth, i) => berth(['create', '--name', names[i]!, '--node', 'node-1', '--memory-reservation', most, 'busybox'])));
+      try {
+        // Each decided from lists without the other's container: the ledger in KV (or its refused write) tells.
+        expect(both.filter((r) => r.code === 0), both.map((r) => r.stderr).join('')).toHaveLength(1);
+        expect(both.find((r) => r.code !== 0)!.stderr).toMatch(/Cannot place the container on node "node-1": only \d+ MiB of memory free/);
+      } finally {
+        await gw1(['rm', '-f', ...names]);
+      }
+    }
+  }, 120_000);
+
   it('lists and takes down through gateway 2 a compose project brought up through gateway 1', async () => {
     await using dir = tempDir('berth-gateways-compose-');
     const file = join(dir.path, 'compose.yaml');

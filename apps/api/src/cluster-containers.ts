@@ -23,19 +23,21 @@ import {
 import { answered, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
-import type { PlacementReservations } from './placement-reservations.js';
+import type { SharedReservations } from './shared-reservations.js';
 
 /** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
 export interface NodeView {
   availability(hostId: string): string;
   labels(host: AgentAnnouncement): Record<string, string>;
-  /** Placements in progress (placement-reservations.ts). */
-  reservations: PlacementReservations;
+  /** Placements in progress, this gateway's and the others' (shared-reservations.ts). */
+  reservations: SharedReservations;
 }
 
 /** Who claims a name (ClusterStore.claimName): this gateway process. */
 const CLAIMANT = `${hostname()}/${process.pid}`;
 const CLAIM_TIMEOUT_MS = 3_000;
+/** Decisions refused by the ledger (another gateway placed on the node) before one is taken from this gateway's view alone. */
+const DECISION_ATTEMPTS = 5;
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
@@ -156,35 +158,44 @@ async function createPlaced(
   const project = spec?.labels[PROJECT_LABEL];
   const service = spec?.labels[SERVICE_LABEL];
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
-  const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
-    .filter((a) => a.result !== undefined)
-    .map((a) => {
-      const inFlight = o.nodes.reservations.count(a.host.hostId, serviceKey, listedAt);
-      const containers = a.result!.containers;
-      return {
-        host: a.host,
-        hostId: a.host.hostId,
-        hostname: a.host.hostname,
-        labels: o.nodes.labels(a.host),
-        role: a.host.node?.role,
-        availability: o.nodes.availability(a.host.hostId),
-        containers: containers.length + inFlight.all,
-        sameService: (service === undefined ? 0 : containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) + inFlight.sameService,
-        capacity: a.host.node ? { memoryBytes: Number(a.host.node.memoryBytes), nanoCpus: a.host.node.cpus * 1e9 } : undefined,
-        reserved: {
-          memoryBytes: containers.reduce((sum, c) => sum + Number(c.reservedMemory), inFlight.demand.memoryBytes),
-          nanoCpus: containers.reduce((sum, c) => sum + Number(c.reservedNanoCpus), inFlight.demand.nanoCpus),
-        },
-      };
-    });
   const hints = placementHints(metadata);
   // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
   // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
   // host's memory is a limit never reached, not a refusal).
   const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
-  const chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
-  // No await between the choice and the reservation: creates side by side see each other's.
-  const release = o.nodes.reservations.reserve(chosen.hostId, serviceKey, demand);
+  const reservations = o.nodes.reservations;
+  let chosen: PlacementCandidate & { host: AgentAnnouncement };
+  let release: (() => void) | undefined;
+  // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
+  for (let attempt = 1; ; attempt++) {
+    const view = await reservations.read();
+    const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
+      .filter((a) => a.result !== undefined)
+      .map((a) => {
+        const inFlight = reservations.count(view, a.host.hostId, serviceKey, listedAt);
+        const containers = a.result!.containers;
+        return {
+          host: a.host,
+          hostId: a.host.hostId,
+          hostname: a.host.hostname,
+          labels: o.nodes.labels(a.host),
+          role: a.host.node?.role,
+          availability: o.nodes.availability(a.host.hostId),
+          containers: containers.length + inFlight.all,
+          sameService: (service === undefined ? 0 : containers.filter((c) => c.labels[SERVICE_LABEL] === service && c.labels[PROJECT_LABEL] === project).length) + inFlight.sameService,
+          capacity: a.host.node ? { memoryBytes: Number(a.host.node.memoryBytes), nanoCpus: a.host.node.cpus * 1e9 } : undefined,
+          reserved: {
+            memoryBytes: containers.reduce((sum, c) => sum + Number(c.reservedMemory), inFlight.demand.memoryBytes),
+            nanoCpus: containers.reduce((sum, c) => sum + Number(c.reservedNanoCpus), inFlight.demand.nanoCpus),
+          },
+        };
+      });
+    chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
+    // Reserved here with no await after the choice (creates side by side in this gateway see each
+    // other's), then in the ledger (the other gateways'): refused there, decided again.
+    release = await reservations.reserve(attempt < DECISION_ATTEMPTS ? view : undefined, chosen.hostId, serviceKey, demand);
+    if (release) break;
+  }
   let created: CreateContainerResponse;
   try {
     await bringImage(router, chosen.host, spec?.image ?? '', o.log);

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, LeaseBucket, RegistryDirectory } from '@berth/events';
+import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, LeaseBucket, PlacementLedger, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
-import { clusterContainersService } from './cluster-containers.js';
+import { clusterContainersService, type NodeView } from './cluster-containers.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
 import { OverlayNetworkKeeper } from './overlay-networks.js';
 import { ClusterRouter } from './cluster-router.js';
@@ -38,6 +38,7 @@ import {
   type SubscribeEventsRequest,
 } from '@berth/proto';
 import { ServiceDirectory } from './service-directory.js';
+import { SharedReservations } from './shared-reservations.js';
 import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 export interface GatewayOptions {
@@ -71,6 +72,7 @@ export class Gateway {
   private readonly overlay: OverlayNetworkKeeper;
   private readonly nodes: NodeKeeper;
   private readonly lease: GatewayLease;
+  private readonly nodeView: NodeView;
   private readonly log: Logger;
   private connected = true;
 
@@ -88,16 +90,18 @@ export class Gateway {
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
     this.cluster = new ClusterStore(nc);
-    const nodeView = {
-      availability: (id: string) => this.nodes.availability(id),
-      labels: (h: AgentAnnouncement) => this.nodes.labels(h),
-      get reservations() {
-        return nodes().reservations;
-      },
-    };
+    // Several gateways may run (docs/dev/cluster.md): the one holding this lease does the cluster duties.
+    this.lease = new GatewayLease(new LeaseBucket(nc), { log, id: options.id });
+    // Placements in progress, this gateway's and (KV `cluster`, reservation.<host>) the others'.
+    const reservations = new SharedReservations(new PlacementLedger(nc), { by: this.lease.holder.holder, log });
     const nodes = () => this.nodes;
+    this.nodeView = {
+      availability: (id: string) => nodes().availability(id),
+      labels: (h: AgentAnnouncement) => nodes().labels(h),
+      reservations,
+    };
     // Moving containers off a lost host (rescheduling.ts) or a drained one (node-drain.ts): one implementation, container-move.ts.
-    const ops = clusterMoveOps({ router: this.router, store: this.cluster, nodes: nodeView, log });
+    const ops = clusterMoveOps({ router: this.router, store: this.cluster, nodes: this.nodeView, log });
     const drainer = new NodeDrainer({ router: this.router, store: this.cluster, keeper: nodes, ops, log });
     this.overlay = new OverlayNetworkKeeper(this.router, this.cluster, log);
     const events = {
@@ -105,8 +109,6 @@ export class Gateway {
       onDrain: (hostId: string, o?: { ifIdle?: boolean }) => drainer.drain(hostId, o),
       onReady: (h: AgentAnnouncement) => this.overlay.ensureOn(h),
     };
-    // Several gateways may run (docs/dev/cluster.md): the one holding this lease does the cluster duties.
-    this.lease = new GatewayLease(new LeaseBucket(nc), { log, id: options.id });
     this.nodes = new NodeKeeper(this.router, this.cluster, events, log, this.lease);
     void this.watchConnection();
   }
@@ -125,7 +127,7 @@ export class Gateway {
     // lists fan out, creates are placed; the node keeper finds lost hosts and reschedules.
     const router = this.router;
     server.addService(ImagesService, clusterImagesService(router));
-    server.addService(ContainersService, clusterContainersService({ router, store: this.cluster, nodes: this.nodes, log: this.log }));
+    server.addService(ContainersService, clusterContainersService({ router, store: this.cluster, nodes: this.nodeView, log: this.log }));
     server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
     server.addService(VolumesService, clusterVolumesService(router));
     server.addService(NetworksService, clusterNetworksService(router, this.overlay));

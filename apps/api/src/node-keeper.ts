@@ -7,7 +7,6 @@ import type { NodeView } from './cluster-containers.js';
 import type { ClusterRouter } from './cluster-router.js';
 import type { DrainKeeper } from './node-drain.js';
 import { alwaysLeading, type Leadership } from './gateway-lease.js';
-import { PlacementReservations } from './placement-reservations.js';
 
 /** How often the keeper looks at the hosts (announcements, and a probe of each agent). */
 const TICK_MS = 1_000;
@@ -51,8 +50,7 @@ export interface NodeKeeperEvents {
  * The gateway that takes the lease over (the holder died mid-duty) resumes what may be unfinished:
  * the lost hosts' rescheduling and the drains not drained.
  */
-export class NodeKeeper implements NodeView, DrainKeeper {
-  readonly reservations = new PlacementReservations();
+export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
   private records = new Map<string, NodeRecord>();
   private readonly failures = new Map<string, number>();
   private readonly hosts = new Map<string, AgentAnnouncement>();

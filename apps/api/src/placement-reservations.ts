@@ -17,12 +17,16 @@ interface Entry {
 export class PlacementReservations {
   private readonly entries = new Set<Entry>();
 
-  /** Reserves `hostId` for a container of `service` ('' for none) that needs `demand`. @returns the call that ends it. */
-  reserve(hostId: string, service: string, demand: Resources = { memoryBytes: 0, nanoCpus: 0 }): () => void {
+  /**
+   * Reserves `hostId` for a container of `service` ('' for none) that needs `demand`. @returns the
+   * call that ends it (`cancel`: a decision taken back before its create began, forgotten at once).
+   */
+  reserve(hostId: string, service: string, demand: Resources = { memoryBytes: 0, nanoCpus: 0 }): (o?: { cancel?: boolean }) => void {
     const entry: Entry = { hostId, service, demand };
     this.entries.add(entry);
-    return () => {
-      entry.doneAt = Date.now();
+    return (o = {}) => {
+      if (o.cancel) this.entries.delete(entry);
+      else entry.doneAt = Date.now();
     };
   }
 

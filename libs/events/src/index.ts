@@ -15,3 +15,4 @@ export * from './overlay-endpoint-bucket.js';
 export * from './overlay-options.js';
 export * from './stream-replicas.js';
 export * from './lease-bucket.js';
+export * from './placement-ledger.js';
