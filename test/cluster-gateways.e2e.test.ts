@@ -6,6 +6,7 @@
  * duties (lost hosts, drains) are done once, by the holder of the lease in KV `leases`; killing
  * gateway 1 leaves gateway 2 serving and doing the duties. One cluster per file.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,8 +73,15 @@ describe('two gateways on one cluster', () => {
   }, 180_000);
 
   it('creates a name once when both gateways create it at the same time', async () => {
+    await using dir = tempDir('berth-gateways-twin-');
+    writeFileSync(join(dir.path, 'marker'), 'twin\n');
+    const layer = join(dir.path, 'layer.tar');
+    expect(spawnSync('tar', ['-C', dir.path, '-cf', layer, 'marker']).status).toBe(0);
     for (const name of ['twin-a', 'twin-b', 'twin-c']) {
-      const both = await Promise.all([gw1, gw2Berth].map((berth) => berth(['create', '--name', name, 'busybox', 'sleep', '600'])));
+      // An image only node-1 has, created on node-2 and node-3: each create brings it there first
+      // (seconds), a wide window between its name check and the container's existence.
+      ok(await cluster.berth(['import', layer, `${name}:1`], { env: { BERTH_NODE: 'node-1' } }));
+      const both = await Promise.all([gw1, gw2Berth].map((berth, i) => berth(['create', '--name', name, '--node', `node-${i + 2}`, `${name}:1`, '/marker'])));
       expect(both.filter((r) => r.code === 0), both.map((r) => r.stderr).join('')).toHaveLength(1);
       expect(both.find((r) => r.code !== 0)!.stderr).toMatch(new RegExp(`Conflict\\. The container name "/${name}" is already in use`));
       expect(await rows(gw2Berth, `name=^${name}$`)).toHaveLength(1);
