@@ -78,6 +78,7 @@ const CHANGE_ATTEMPTS = 20;
  *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
  *   overlay-network.<vni>   OverlayNetworkRecord (JSON)  an overlay network, created on every host
  *   name-claim.<base64url>  {by, at} (JSON)         a container name being created (create-if-absent)
+ *   reservation.<hostId>    LedgerEntry[] (JSON)    placements in progress on a node (placement-ledger.ts)
  *
  * A key two gateways may write at once is changed revision-checked (`changeNode`: read, change,
  * `update` naming the revision read; refused, read again) or claimed create-if-absent.
