@@ -168,7 +168,7 @@ async function createPlaced(
   let release: (() => void) | undefined;
   // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
   for (let attempt = 1; ; attempt++) {
-    const view = await reservations.read();
+    const view = await reservations.read(lists.map((a) => a.host.hostId));
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
       .filter((a) => a.result !== undefined)
       .map((a) => {

@@ -13,6 +13,8 @@ const TICK_MS = 1_000;
 /** Probes in a row an agent must fail (refused, or no answer within PROBE_TIMEOUT_MS) to be down. */
 const FAILED_PROBES = 2;
 const PROBE_TIMEOUT_MS = 1_500;
+/** Every this many ticks the keeper lists every node record (a record of a host it does not know, written by another gateway). */
+const FULL_READ_TICKS = 30;
 
 export interface NodeKeeperEvents {
   /** A host went down (its announcement lapsed, or its agent stopped answering). */
@@ -57,6 +59,8 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private leading = false;
+  private unread = false;
+  private ticks = 0;
 
   constructor(
     private readonly router: ClusterRouter,
@@ -135,11 +139,23 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     await this.store.deleteNode(hostId);
   }
 
-  private async load(): Promise<void> {
+  /**
+   * Reads the records from KV: every one (a key listing: a consumer on the stream) at the start and
+   * every FULL_READ_TICKS ticks, else the ones of the hosts known and announced (direct gets, cheap
+   * every second). NATS away, the last ones read are kept (told once, not every second).
+   */
+  private async load(ids?: Iterable<string>): Promise<void> {
     try {
-      this.records = new Map((await this.store.nodes()).map((r) => [r.hostId, r]));
+      if (ids === undefined) {
+        this.records = new Map((await this.store.nodes()).map((r) => [r.hostId, r]));
+      } else {
+        const read = await Promise.all([...new Set(ids)].map(async (id) => [id, await this.store.node(id)] as const));
+        this.records = new Map(read.filter((e): e is readonly [string, NodeRecord] => e[1] !== undefined).map(([id, r]) => [id, r]));
+      }
+      this.unread = false;
     } catch (err) {
-      this.log.warn({ err }, 'Cannot read the nodes from NATS KV');
+      if (!this.unread) this.log.warn({ err }, 'Cannot read the nodes from NATS KV: the last records read are kept');
+      this.unread = true;
     }
   }
 
@@ -148,9 +164,10 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      await this.load();
       const announced = await this.router.announced();
       for (const h of announced) this.hosts.set(h.hostId, h);
+      this.ticks++;
+      await this.load(this.ticks % FULL_READ_TICKS === 0 ? undefined : [...this.records.keys(), ...announced.map((h) => h.hostId)]);
       const leading = this.leads();
       const gained = leading && !this.leading;
       this.leading = leading;

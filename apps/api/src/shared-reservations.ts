@@ -25,10 +25,10 @@ export class SharedReservations {
     private readonly o: { by: string; log: Logger },
   ) {}
 
-  /** The other gateways' placements in progress. */
-  async read(): Promise<LedgerView> {
+  /** The other gateways' placements in progress on the nodes `hostIds`. */
+  async read(hostIds: string[]): Promise<LedgerView> {
     if (!this.ledger) return undefined;
-    return withDeadline(this.ledger.read(), LEDGER_TIMEOUT_MS, () => new Error(`no answer from NATS within ${LEDGER_TIMEOUT_MS / 1000} s`)).catch((err: unknown) => {
+    return withDeadline(this.ledger.read(hostIds), LEDGER_TIMEOUT_MS, () => new Error(`no answer from NATS within ${LEDGER_TIMEOUT_MS / 1000} s`)).catch((err: unknown) => {
       this.o.log.warn({ err }, 'Cannot read the placements in progress from NATS KV: deciding from this gateway\'s own');
       return undefined;
     });

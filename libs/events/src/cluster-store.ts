@@ -106,6 +106,12 @@ export class ClusterStore {
     return this.read<NodeRecord>('node');
   }
 
+  /** One node's record (a direct get: no consumer is made, unlike `nodes()`), undefined when there is none. */
+  async node(hostId: string): Promise<NodeRecord | undefined> {
+    const entry = await (await this.bucket()).get(nodeKey(hostId));
+    return entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeRecord) : undefined;
+  }
+
   putNode(node: NodeRecord): Promise<void> {
     return this.put(nodeKey(node.hostId), node);
   }

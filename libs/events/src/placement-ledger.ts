@@ -1,7 +1,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
 import { streamReplicas } from './stream-replicas.js';
-import { isLiveEntry, liveEntries } from './kv-entries.js';
+import { isLiveEntry } from './kv-entries.js';
 import { isWrongRevision } from './lease-bucket.js';
 
 /** A container being placed on a node by some gateway: what it reserves there until its create ends. */
@@ -51,13 +51,18 @@ export class PlacementLedger {
     return this.kv;
   }
 
-  /** Every node's entries (those still counted), with the revision to name when adding one. */
-  async read(): Promise<Map<string, LedgerNode>> {
+  /** The entries (those still counted) of the nodes `hostIds`, with the revision to name when adding one (direct gets). */
+  async read(hostIds: string[]): Promise<Map<string, LedgerNode>> {
+    const kv = await this.bucket();
     const now = Date.now();
     const nodes = new Map<string, LedgerNode>();
-    for (const entry of await liveEntries(await this.bucket(), 'reservation.>')) {
-      nodes.set(entry.key.slice('reservation.'.length), { entries: current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now), revision: entry.revision });
-    }
+    await Promise.all(
+      hostIds.map(async (hostId) => {
+        const entry = await kv.get(key(hostId));
+        if (entry && isLiveEntry(entry)) nodes.set(hostId, { entries: current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now), revision: entry.revision });
+        // A key deleted or purged: its revision is what a create must follow (nats.js create handles it).
+      }),
+    );
     return nodes;
   }
 
