@@ -62,6 +62,13 @@ describe('moveContainer', () => {
     await moveContainer(record(), ops, 'lost');
     expect(ops.steps).toEqual(['place', 'start', 'forget']);
   });
+
+  it('goes on from a replacement a cut-short move made: started (a no-op when it runs), waited for, then the original retired', async () => {
+    const ops = recordingOps();
+    const r = await moveContainer(record(), ops, 'running', { replacement: { id: 'r0', hostId: 'h3', hostname: 'node-3' } });
+    expect(r).toEqual({ id: 'r0', hostId: 'h3', hostname: 'node-3' });
+    expect(ops.steps).toEqual(['start', 'ready', 'retire', 'forget']);
+  });
 });
 
 describe('isMovable', () => {
@@ -71,4 +78,5 @@ describe('isMovable', () => {
     expect(isMovable(record())).toBe(false);
     expect(isMovable(record({ request: '!!' }))).toBe(false);
   });
+
 });

@@ -43,12 +43,13 @@ export interface MoveOps {
 /**
  * Moves one container to another node, the one implementation for a lost host (rescheduling.ts)
  * and a drained one (node-drain.ts): its replacement is created from its recorded request (same
- * name) where placement says, started, and, when the original still runs, waited for until ready;
+ * name) where placement says (or, `o.replacement`, one a move cut short already made: a lease
+ * holder that died mid-move), started, and, when the original still runs, waited for until ready;
  * only then is the original stopped and removed. A replacement that does not get ready is removed
  * and the original left as it was (the error says why). The original's record is forgotten last.
  */
-export async function moveContainer(p: PlacementRecord, ops: MoveOps, original: Original): Promise<Replacement> {
-  const replacement = await ops.place(p, { replacing: original !== 'lost' });
+export async function moveContainer(p: PlacementRecord, ops: MoveOps, original: Original, o: { replacement?: Replacement } = {}): Promise<Replacement> {
+  const replacement = o.replacement ?? (await ops.place(p, { replacing: original !== 'lost' }));
   if (original !== 'stopped') {
     try {
       await ops.start(replacement);

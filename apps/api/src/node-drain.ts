@@ -8,6 +8,8 @@ import { isMovable, moveContainer, type MoveOps, type Original, type Replacement
 export interface DrainCandidate {
   placement: PlacementRecord;
   original: Exclude<Original, 'lost'>;
+  /** Its replacement, made by a move a dead lease holder cut short (its name placed on another live node): the move goes on from there. */
+  replacement?: Replacement;
 }
 
 /** Container states whose replacement is started (and waited for) before the original stops. */
@@ -93,13 +95,20 @@ export class NodeDrainer {
     // Only the containers it still has (a record may outlive an `--rm` container).
     const list = await router.call<ListContainersResponse>(host, ContainersService.list, ListContainersRequest.fromPartial({ all: true }));
     const states = new Map(list.containers.map((c) => [c.id, c.state]));
-    const candidates: DrainCandidate[] = (await store.placements())
+    const placements = await store.placements();
+    const live = new Map((await router.live()).map((h) => [h.hostId, h]));
+    const elsewhere = new Map(placements.filter((p) => p.hostId !== hostId && p.name !== '' && live.has(p.hostId)).map((p) => [p.name, p]));
+    const replacementOf = (p: PlacementRecord): Replacement | undefined => {
+      const r = p.name === '' ? undefined : elsewhere.get(p.name);
+      return r && { id: r.id, hostId: r.hostId, hostname: live.get(r.hostId)!.hostname };
+    };
+    const candidates: DrainCandidate[] = placements
       .filter((p) => p.hostId === hostId && isMovable(p) && states.has(p.id))
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map((placement) => ({ placement, original: RUNNING_STATES.has(states.get(placement.id) ?? '') ? 'running' : 'stopped' }));
+      .map((placement) => ({ placement, original: RUNNING_STATES.has(states.get(placement.id) ?? '') ? 'running' : 'stopped', replacement: replacementOf(placement) }));
     log.info({ host: hostId, hostname: host.hostname, containers: candidates.length }, 'Draining a node');
     const end = await drainContainers(candidates, {
-      move: (c) => moveContainer(c.placement, this.o.ops, c.original),
+      move: (c) => moveContainer(c.placement, this.o.ops, c.original, { replacement: c.replacement }),
       draining,
       progress: (d) => keeper.setDrain(hostId, d),
       log,
