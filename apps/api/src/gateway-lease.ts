@@ -53,8 +53,14 @@ export class GatewayLease implements Leadership {
   async tick(): Promise<boolean> {
     const asked = Date.now();
     try {
-      this.lease = this.lease ? await this.bucket.renew(this.key, this.holder, this.lease) : await this.bucket.take(this.key, this.holder);
-      if (this.lease) this.validUntil = asked + (this.o.ttlMs ?? LEASE_TTL_MS) - MARGIN_MS;
+      const lease = this.lease ? await this.bucket.renew(this.key, this.holder, this.lease) : await this.bucket.take(this.key, this.holder);
+      if (this.closed) {
+        // Closed while asking: what was taken is given back at once.
+        if (lease) await this.bucket.release(this.key, lease);
+        return false;
+      }
+      this.lease = lease;
+      if (lease) this.validUntil = asked + (this.o.ttlMs ?? LEASE_TTL_MS) - MARGIN_MS;
     } catch (err) {
       // NATS unreachable: the lease is kept until validUntil, then given up (held() says so).
       this.o.log.warn({ err, lease: this.key }, 'Cannot renew the lease of the cluster duties');
