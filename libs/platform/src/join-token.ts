@@ -1,0 +1,43 @@
+import { nkeys } from 'nats';
+import { InvalidArgumentError } from '@berth/errors';
+
+/**
+ * A cluster's join token (`berth platform join-token`), as Docker swarm's `SWMTKN-1-<CA digest>-<secret>`:
+ *
+ *   BERTH1-<sha256 fingerprint of the cluster CA's certificate, 64 hex>-<nkey seed of the NATS "join" user>
+ *
+ * The seed is the credential: the first host's nats-server lets its key publish `berth.cluster.join`
+ * and read its own inbox, nothing else (libs/events nats-permissions.ts, role `join`). The
+ * fingerprint lets the joining host check the CA the cluster answers with before it trusts
+ * anything of the answer (another server on the way cannot pass for the cluster).
+ */
+export interface JoinToken {
+  /** SHA-256 of the cluster CA's certificate (DER), lowercase hex. */
+  caFingerprint: string;
+  /** The join user's nkey seed (`SU…`). */
+  seed: string;
+}
+
+const PREFIX = 'BERTH1';
+
+export function encodeJoinToken(token: JoinToken): string {
+  return `${PREFIX}-${token.caFingerprint}-${token.seed}`;
+}
+
+/** InvalidArgumentError saying what is wrong, without repeating the token (a secret). */
+export function decodeJoinToken(text: string): JoinToken {
+  const parts = text.trim().split('-');
+  const bad = (why: string) => new InvalidArgumentError(`Invalid join token: ${why}: copy it whole from \`berth platform join-token\` on the first host`);
+  if (parts[0] !== PREFIX) throw bad(`it does not start with "${PREFIX}-"`);
+  if (parts.length !== 3) throw bad(`expected 3 parts separated by "-", not ${parts.length}`);
+  const [, caFingerprint, seed] = parts as [string, string, string];
+  if (!/^[0-9a-f]{64}$/.test(caFingerprint)) throw bad('its CA fingerprint is not 64 hex digits');
+  let publicKey: string;
+  try {
+    publicKey = nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  } catch {
+    throw bad('its secret is not a NATS key');
+  }
+  if (!publicKey.startsWith('U')) throw bad('its secret is not a NATS user key');
+  return { caFingerprint, seed };
+}
