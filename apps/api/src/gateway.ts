@@ -41,6 +41,11 @@ import { silentLogger, type Logger } from '@berth/log';
 
 export interface GatewayOptions {
   log?: Logger;
+  /**
+   * The cluster CA and the gateway's client certificate (libs/platform cluster-ca.ts): agents and
+   * builders announced at TCP addresses (on other machines) are reached over mutual TLS with them.
+   */
+  clusterTls?: { ca: Buffer; cert: Buffer; key: Buffer };
 }
 
 /**
@@ -52,7 +57,8 @@ export interface GatewayOptions {
  *
  * NATS is for discovery and events only: the hosts, registries and builders read from it are kept
  * in memory (service-directory.ts), so every call but `events` (builds included) keeps working
- * while NATS is down, and an entry is used only when its address is a root-owned unix socket.
+ * while NATS is down, and an entry is used only when its address is a root-owned unix socket, or
+ * a TCP one spoken to over mutual TLS with the cluster's certificates (`clusterTls`).
  */
 export class Gateway {
   private readonly events: EventBus;
@@ -66,6 +72,7 @@ export class Gateway {
   private readonly overlay: OverlayNetworkKeeper;
   private readonly nodes: NodeKeeper;
   private readonly log: Logger;
+  private readonly clusterTls?: GatewayOptions['clusterTls'];
   private connected = true;
 
   constructor(
@@ -75,9 +82,11 @@ export class Gateway {
     const log = options.log ?? silentLogger;
     this.events = new EventBus(nc);
     const connected = () => this.connected && !nc.isClosed();
-    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, log });
+    this.clusterTls = options.clusterTls;
+    const clusterTls = options.clusterTls !== undefined;
+    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, clusterTls, log });
     this.registries = ServiceDirectory.of(new RegistryDirectory(nc), { id: (r) => `registry ${r.id}`, address: (r) => r.grpcAddress, connected, log });
-    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), { id: (b) => `builder of host ${b.hostId}`, address: (b) => b.address, connected, log });
+    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), { id: (b) => `builder of host ${b.hostId}`, address: (b) => b.address, connected, clusterTls, log });
     this.composeProjects = new ComposeProjectStore(nc);
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
@@ -200,7 +209,14 @@ export class Gateway {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+      // Another machine's agent or builder: mutual TLS, its certificate checked against the cluster CA
+      // and the address (SAN IP); only addresses the directories trusted get here (endpoint-check.ts).
+      const tls = this.clusterTls;
+      const credentials =
+        !grpcTarget(address).startsWith('unix:') && tls
+          ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert)
+          : grpc.credentials.createInsecure();
+      client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
       this.clients.set(address, client);
     }
     return client;

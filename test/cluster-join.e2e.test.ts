@@ -1,0 +1,133 @@
+/**
+ * A host joining the cluster as another machine would (issue 14): the first host is up with
+ * `--address`, `berth platform join-token` prints the token, the second host (its own network
+ * namespace and data root) runs `platform up --join nats://… --token …`, reading nothing of the
+ * first host's data root. The gateway then reaches its agent over TCP with mutual TLS (the cluster
+ * CA's certificates). Wrong, rotated and mismatched tokens are refused, leaving nothing behind.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nkeys } from 'nats';
+import { BERTH_CLI, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
+
+let cluster: TestCluster;
+let url = '';
+let token = '';
+const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
+
+/** `berth platform …` run as root on this machine (the root namespace reaches the test hosts through the bridge). */
+const platformCli = (args: string[], env: Record<string, string> = {}) => runCli(BERTH_CLI, ['platform', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+
+/** Pids of processes whose command line names `path`. */
+function processesUsing(path: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) pids.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** `platform up --join` of a new data root that must be refused: its error, and nothing left behind. */
+async function refusedJoin(joinUrl: string, joinToken: string): Promise<string> {
+  await using dir = tempDir('berth-e2e-refused-');
+  const dataRoot = join(dir.path, 'host');
+  // The token from the environment, as a script would pass it (not on the command line).
+  // An address of the test network no host has: the join is refused before anything listens.
+  const address = cluster.hosts[0]!.address.replace(/\.\d+$/, '.200');
+  const up = await platformCli(['up', '--data-root', dataRoot, '--join', joinUrl, '--address', address], { BERTH_JOIN_TOKEN: joinToken });
+  expect(up.code, up.stdout).not.toBe(0);
+  expect(up.stderr).not.toContain(joinToken.split('-')[2]!); // the secret is not repeated
+  expect(processesUsing(dataRoot)).toEqual([]);
+  for (const file of ['platform.json', 'secrets', 'host-id', 'run']) expect(existsSync(join(dataRoot, file)), file).toBe(false);
+  return up.stderr.trim();
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster(1);
+  const boot = await berth(['image', 'bootstrap', 'busybox']);
+  expect(boot.code, boot.stderr).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 120_000);
+
+describe('joining another machine with a join token', () => {
+  it('prints a token pinning the cluster CA, and the command to join with', async () => {
+    const out = await platformCli(['join-token', '--data-root', cluster.platform.dataRoot]);
+    expect(out.code, out.stderr).toBe(0);
+    const line = out.stdout.split('\n').find((l) => l.includes('--join'))!;
+    [, url, token] = /--join (nats:\/\/\S+) --token (\S+) --address ADDRESS/.exec(line)!;
+    expect(url).toBe(`nats://${cluster.hosts[0]!.address}:${cluster.platform.settings.natsPort}`);
+    expect(token).toMatch(/^BERTH1-[0-9a-f]{64}-SU[A-Z0-9]+$/);
+    const quiet = await platformCli(['join-token', '-q', '--data-root', cluster.platform.dataRoot]);
+    expect(quiet.stdout.trim()).toBe(token); // the same until rotated
+  });
+
+  it('refuses a wrong token, a token of another CA, an unreachable NATS and a rotated token, leaving nothing', async () => {
+    const otherSeed = new TextDecoder().decode(nkeys.createUser().getSeed());
+    const [, fingerprint, seed] = token.split('-');
+    expect(await refusedJoin(url, `BERTH1-${fingerprint}-${otherSeed}`)).toContain(
+      `Error: The cluster's NATS (${url}) refused the join token: it is not this cluster's, or it was rotated`,
+    );
+    const forged = `BERTH1-${'0'.repeat(64)}-${seed}`;
+    expect(await refusedJoin(url, forged)).toContain(
+      `Error: The cluster at ${url} has CA sha256:${fingerprint}, not the join token's sha256:${'0'.repeat(64)}: the token is for another cluster`,
+    );
+    const closed = `nats://${cluster.hosts[0]!.address}:1`;
+    expect(await refusedJoin(closed, token)).toContain(`Error: Cannot reach the cluster's NATS at ${closed}:`);
+    expect(await refusedJoin(url, 'BERTH1-abc')).toContain('Error: Invalid join token: expected 3 parts separated by "-", not 2');
+    // The refused hosts were never let in: the first host knows no joined host.
+    expect(existsSync(join(cluster.platform.dataRoot, 'secrets', 'hosts'))).toBe(false);
+
+    const rotated = await platformCli(['join-token', '--rotate', '-q', '--data-root', cluster.platform.dataRoot]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const old = token;
+    token = rotated.stdout.trim();
+    expect(token).not.toBe(old);
+    expect(token.split('-')[1]).toBe(fingerprint); // the same CA
+    // nats-server applies the reload asynchronously: the old token is refused once it has.
+    let refusal = '';
+    await until(
+      async () => (refusal = await refusedJoin(url, old)),
+      (r) => r.includes('refused the join token'),
+      { timeoutMs: 10_000 },
+    );
+    expect(refusal).toContain('refused the join token: it is not this cluster\'s, or it was rotated');
+  }, 120_000);
+
+  it('joins a second host whose agent the gateway reaches over TCP with mutual TLS', async () => {
+    const host: TestHost = await cluster.joinWithToken(2, { url, token });
+    // Nothing of the first host's data root is named in the second host's settings or services.
+    expect(JSON.stringify(host.settings)).not.toContain(cluster.platform.dataRoot);
+    expect(readFileSync(join(host.settings.runRoot, 'platform', 'runtime-agent.cmdline'), 'utf8')).not.toContain(cluster.platform.dataRoot);
+    const ls = await until(
+      () => berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.Labels}}']),
+      (r) => r.stdout.trim().split('\n').filter((l) => l.includes(' ready ')).length === 2,
+      { timeoutMs: 30_000 },
+    );
+    expect(ls.stdout.trim().split('\n')).toEqual(['node-1 ready zone=z1', 'node-2 ready zone=z2']);
+    const addr = await berth(['node', 'inspect', '--format', '{{.Status.Addr}}', 'node-2']);
+    expect(addr.stdout.trim()).toBe(`tcp://${host.address}:${host.settings.agentTlsPort}`);
+    expect((await berth(['node', 'inspect', '--format', '{{.Status.Addr}}', 'node-1'])).stdout.trim()).toBe(
+      `tcp://${cluster.hosts[0]!.address}:${cluster.platform.settings.agentTlsPort}`,
+    );
+
+    // busybox is on node-1 only: it follows the container to node-2 through the cluster registry.
+    const run = await berth(['run', '-d', '--node', 'node-2', '--name', 'far', 'busybox', 'sh', '-c', 'echo hello from far; sleep 600']);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await berth(['ps', '--format', '{{.Names}} {{.Node}}'])).stdout.trim()).toBe('far node-2');
+    const logs = await until(() => berth(['logs', 'far']), (r) => r.stdout.includes('hello'));
+    expect(logs.stdout).toBe('hello from far\n');
+    const exec = await berth(['exec', 'far', 'cat', '/etc/hostname']);
+    expect(exec.code, exec.stderr).toBe(0);
+    expect((await berth(['inspect', '--format', '{{.Name}} {{.State.Running}}', 'far'])).stdout.trim()).toBe('/far true');
+    const rm = await berth(['rm', '-f', 'far']);
+    expect(rm.code, rm.stderr).toBe(0);
+  }, 180_000);
+});
