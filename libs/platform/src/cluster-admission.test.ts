@@ -1,0 +1,79 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nkeys } from 'nats';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '@berth/testing';
+import { admitHost, checkJoinRequest, clusterJoinToken } from './cluster-admission.js';
+import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr } from './cluster-ca.js';
+import { decodeJoinToken } from './join-token.js';
+import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
+import { resolvePlatformSettings, savePlatformSettings } from './platform-settings.js';
+
+const userKey = () => nkeys.createUser().getPublicKey();
+
+/** A first host's data root with an address (its CA, keys, registry credentials), no process running. */
+async function firstHost(dataRoot: string) {
+  const settings = await resolvePlatformSettings({ dataRoot, registryPort: 0, address: '10.9.0.1' });
+  savePlatformSettings(settings);
+  ensurePlatformSecrets(dataRoot, { port: settings.natsPort, host: '10.9.0.1', storeDir: join(dataRoot, 'nats'), hostId: settings.hostId });
+  await ensureClusterCa(secretsOf(dataRoot).dir, { hostId: settings.hostId, address: '10.9.0.1' });
+  return settings;
+}
+
+describe('admitting a host that joins with the token', () => {
+  it('makes the join key on first use, lets it ask to join only, and rotates it', async () => {
+    await using first = tempDir('berth-admit-');
+    const settings = await firstHost(first.path);
+    const { token, url } = await clusterJoinToken({ dataRoot: first.path });
+    expect(url).toBe(`nats://10.9.0.1:${settings.natsPort}`);
+    const decoded = decodeJoinToken(token);
+    expect(decoded.caFingerprint).toBe(certificateFingerprint(readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8')));
+    const joinKey = nkeys.fromSeed(new TextEncoder().encode(decoded.seed)).getPublicKey();
+    const config = readFileSync(secretsOf(first.path).natsConfig, 'utf8');
+    expect(config).toContain(`{ nkey: "${joinKey}", permissions: { publish: { allow: ["berth.cluster.join"] }, subscribe: { allow: ["_INBOX_join.>"] } } }`);
+    expect((await clusterJoinToken({ dataRoot: first.path })).token).toBe(token);
+    const rotated = await clusterJoinToken({ dataRoot: first.path, rotate: true });
+    expect(rotated.token).not.toBe(token);
+    expect(readFileSync(secretsOf(first.path).natsConfig, 'utf8')).not.toContain(joinKey);
+  });
+
+  it('signs its CSR, records its keys with its own host\'s permissions, and answers with the registry', async () => {
+    await using first = tempDir('berth-admit-');
+    await using joiner = tempDir('berth-admit-joiner-');
+    const settings = await firstHost(first.path);
+    const [agentKey, builderKey] = [userKey(), userKey()];
+    const csr = await makeKeyAndCsr(join(joiner.path, 'key.pem'), 'host-2');
+    const answer = await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', nodeName: 'node-2', agentKey, builderKey, csr });
+    expect(new X509Certificate(answer.cert).subjectAltName).toBe('IP Address:10.9.0.2');
+    expect(answer.ca).toBe(readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8'));
+    const auth = JSON.parse(readFileSync(secretsOf(first.path).registryAuth, 'utf8'));
+    expect(answer.registry).toEqual({ address: `10.9.0.1:${settings.registryPort}`, ...auth });
+    const config = readFileSync(secretsOf(first.path).natsConfig, 'utf8');
+    expect(config).toContain(`# runtime-agent of host host-2\n    { nkey: "${agentKey}"`);
+    expect(config).toContain('$KV.hosts.host-2');
+    expect(config).toContain(`# builder of host host-2\n    { nkey: "${builderKey}"`);
+    expect(JSON.parse(readFileSync(join(first.path, 'secrets', 'hosts', 'host-2.json'), 'utf8'))).toEqual({ hostId: 'host-2', agent: agentKey, builder: builderKey, address: '10.9.0.2', nodeName: 'node-2' });
+    // A host id that is a member already (this one, the first host) is refused: no taking over its keys.
+    await expect(admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.3', agentKey: userKey(), builderKey, csr })).rejects.toThrow(
+      'host "host-2" is a member of the cluster already: remove it first (berth node rm)',
+    );
+    await expect(admitHost(first.path, { op: 'join', hostId: settings.hostId, address: '10.9.0.3', agentKey, builderKey, csr })).rejects.toThrow('is a member of the cluster already');
+    // Another host's CSR (CN) is refused, and nothing is recorded for it.
+    await expect(admitHost(first.path, { op: 'join', hostId: 'host-3', address: '10.9.0.3', agentKey: userKey(), builderKey: userKey(), csr })).rejects.toThrow(
+      'its subject is "CN=host-2", expected "CN=host-3"',
+    );
+    expect(existsSync(join(first.path, 'secrets', 'hosts', 'host-3.json'))).toBe(false);
+  });
+
+  it('checks every field of a join request', () => {
+    const ok = { op: 'join', hostId: 'h1', address: '10.0.0.2', agentKey: userKey(), builderKey: userKey(), csr: '-----BEGIN CERTIFICATE REQUEST-----\n' };
+    expect(checkJoinRequest(ok)).toEqual(ok);
+    expect(() => checkJoinRequest({ ...ok, address: '::1' })).toThrow('invalid join request: address "::1": expected an IPv4 address');
+    expect(() => checkJoinRequest({ ...ok, hostId: '../x' })).toThrow('invalid join request: hostId "../x": expected a host id');
+    expect(() => checkJoinRequest({ ...ok, agentKey: nkeys.createAccount().getPublicKey() })).toThrow('agentKey');
+    expect(() => checkJoinRequest({ ...ok, builderKey: undefined })).toThrow('invalid join request: builderKey missing: expected a public NATS user key');
+    expect(() => checkJoinRequest({ ...ok, nodeName: 'a b' })).toThrow('invalid join request: nodeName "a b": expected a node name');
+    expect(() => checkJoinRequest({ ...ok, csr: 'x' })).toThrow('expected a PEM certificate signing request');
+  });
+});
