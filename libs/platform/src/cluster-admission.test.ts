@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nkeys } from 'nats';
@@ -8,6 +8,7 @@ import { admitHost, checkJoinRequest, clusterJoinToken } from './cluster-admissi
 import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr } from './cluster-ca.js';
 import { decodeJoinToken } from './join-token.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
+import { openSecret } from './sealed-secret.js';
 import { resolvePlatformSettings, savePlatformSettings } from './platform-settings.js';
 
 const userKey = () => nkeys.createUser().getPublicKey();
@@ -47,8 +48,11 @@ describe('admitting a host that joins with the token', () => {
     const answer = await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', nodeName: 'node-2', agentKey, builderKey, csr });
     expect(new X509Certificate(answer.cert).subjectAltName).toBe('IP Address:10.9.0.2');
     expect(answer.ca).toBe(readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8'));
-    const auth = JSON.parse(readFileSync(secretsOf(first.path).registryAuth, 'utf8'));
-    expect(answer.registry).toEqual({ address: `10.9.0.1:${settings.registryPort}`, ...auth });
+    const auth = JSON.parse(readFileSync(secretsOf(first.path).registryAuth, 'utf8')) as { password: string };
+    // The registry's credentials are sealed for the joining host's key: NATS may be overheard.
+    expect(answer.registry.address).toBe(`10.9.0.1:${settings.registryPort}`);
+    expect(JSON.stringify(answer)).not.toContain(auth.password);
+    expect(JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(join(joiner.path, 'key.pem')))))).toEqual(auth);
     const config = readFileSync(secretsOf(first.path).natsConfig, 'utf8');
     expect(config).toContain(`# runtime-agent of host host-2\n    { nkey: "${agentKey}"`);
     expect(config).toContain('$KV.hosts.host-2');

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { encodeJoinToken } from './join-token.js';
 import { hostAddress } from './nats-cluster.js';
 import { reloadNatsServer } from './platform.js';
 import { ensurePlatformSecrets, ensureServiceKey, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
+import { sealSecret } from './sealed-secret.js';
 import { isJoinedHost, platformSettings, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';
 
 /**
@@ -93,7 +95,8 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
   return {
     ca: clusterCaCertificate(firstDataRoot),
     cert,
-    registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, username: registry.username, password: registry.password },
+    // For the key of the CSR (the one the certificate certifies) only: NATS may be overheard.
+    registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, credentials: sealSecret(JSON.stringify(registry), new X509Certificate(cert).publicKey) },
   };
 }
 

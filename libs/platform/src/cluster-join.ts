@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndC
 import { decodeJoinToken } from './join-token.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
+import { openSecret, type SealedSecret } from './sealed-secret.js';
 import type { PlatformSettings } from './platform-settings.js';
 
 /**
@@ -22,7 +24,8 @@ import type { PlatformSettings } from './platform-settings.js';
  *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`): the
  *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
- *      the registry's credentials
+ *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
+ *      machines is plain TCP, and every token holder may read the join inbox)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
  *
  * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
@@ -45,8 +48,8 @@ export interface JoinAnswer {
   ca: string;
   /** This host's certificate (PEM), signed by the CA. */
   cert: string;
-  /** The cluster registry (host:port) and its credentials. */
-  registry: { address: string; username: string; password: string };
+  /** The cluster registry (host:port) and its credentials ({username, password} JSON), sealed for this host's TLS key. */
+  registry: { address: string; credentials: SealedSecret };
 }
 
 /** `nats://HOST:PORT[,…]` → the URLs; InvalidArgumentError naming the bad one. */
@@ -91,7 +94,9 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     if (isIP(registryHost) !== 4 || !/^\d+$/.test(registryPort)) throw new UnavailableError(`The cluster answered with an invalid registry address "${answer.registry.address}"`);
     writeSecret(join(staging, 'ca.pem'), answer.ca);
     writeSecret(join(staging, 'host.pem'), answer.cert);
-    writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: answer.registry.username, password: answer.registry.password }) + '\n');
+    const auth = JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(keyFile)))) as { username?: unknown; password?: unknown };
+    if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
+    writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
     // The gateway has reloaded its nats-server; it applies the new users a moment later.
     await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), Math.min(options.timeoutMs, 15_000));
     const tls = clusterTlsOf(secrets.dir);
