@@ -129,5 +129,19 @@ describe('joining another machine with a join token', () => {
     expect((await berth(['inspect', '--format', '{{.Name}} {{.State.Running}}', 'far'])).stdout.trim()).toBe('/far true');
     const rm = await berth(['rm', '-f', 'far']);
     expect(rm.code, rm.stderr).toBe(0);
+
+    // Its platform.json keeps the join: `platform up` again (no token) starts it as it was.
+    host.kill();
+    await host.restart();
+    const status = await platformCli(['status', '--data-root', host.dataRoot]);
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/runtime-agent\s+\d+\s+healthy/);
+    expect(status.stdout).not.toMatch(/^nats/m); // it uses the first host's nats-server
+    const back = await until(
+      () => berth(['run', '--rm', '--node', 'node-2', 'busybox', 'echo', 'back']),
+      (r) => r.code === 0,
+      { timeoutMs: 30_000 },
+    );
+    expect(back.stdout, back.stderr).toBe('back\n');
   }, 180_000);
 });
