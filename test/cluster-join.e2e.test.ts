@@ -8,7 +8,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nkeys } from 'nats';
+import { connect, nkeyAuthenticator, nkeys } from 'nats';
+import { platformDown } from '@berth/platform';
 import { BERTH_CLI, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
@@ -144,4 +145,30 @@ describe('joining another machine with a join token', () => {
     );
     expect(back.stdout, back.stderr).toBe('back\n');
   }, 180_000);
+
+  it('lets a removed node\'s keys out of NATS (node rm revokes, as swarm\'s)', async () => {
+    const host = cluster.hosts[1]!;
+    await platformDown({ dataRoot: host.dataRoot });
+    const down = await until(
+      () => berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']),
+      (r) => r.stdout.includes('node-2 down'),
+      { timeoutMs: 30_000 },
+    );
+    expect(down.stdout).toContain('node-2 down');
+    const seed = new TextEncoder().encode(readFileSync(join(host.dataRoot, 'secrets', 'nats', 'runtime-agent.nk'), 'utf8').trim());
+    const attempt = async () => {
+      try {
+        await (await connect({ servers: url, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 })).close();
+        return 'admitted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(await attempt()).toBe('admitted'); // its keys still open NATS until the node is removed
+    const rm = await berth(['node', 'rm', 'node-2']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(existsSync(join(cluster.platform.dataRoot, 'secrets', 'hosts', `${host.hostId}.json`))).toBe(false);
+    // nats-server applies the reload asynchronously.
+    expect(await until(attempt, (r) => r !== 'admitted', { timeoutMs: 10_000 })).toMatch(/authorization violation/i);
+  }, 60_000);
 });

@@ -46,6 +46,8 @@ export interface GatewayOptions {
    * builders announced at TCP addresses (on other machines) are reached over mutual TLS with them.
    */
   clusterTls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** `node rm` also lets the host's keys out of NATS (libs/platform revokeJoinedHost), on the first host's gateway. */
+  revokeHost?: (hostId: string) => Promise<void>;
 }
 
 /**
@@ -73,6 +75,7 @@ export class Gateway {
   private readonly nodes: NodeKeeper;
   private readonly log: Logger;
   private readonly clusterTls?: GatewayOptions['clusterTls'];
+  private readonly revokeHost?: GatewayOptions['revokeHost'];
   private connected = true;
 
   constructor(
@@ -83,6 +86,7 @@ export class Gateway {
     this.events = new EventBus(nc);
     const connected = () => this.connected && !nc.isClosed();
     this.clusterTls = options.clusterTls;
+    this.revokeHost = options.revokeHost;
     const clusterTls = options.clusterTls !== undefined;
     this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, clusterTls, log });
     this.registries = ServiceDirectory.of(new RegistryDirectory(nc), { id: (r) => `registry ${r.id}`, address: (r) => r.grpcAddress, connected, log });
@@ -130,7 +134,7 @@ export class Gateway {
     server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
     server.addService(VolumesService, clusterVolumesService(router));
     server.addService(NetworksService, clusterNetworksService(router, this.overlay));
-    server.addService(NodesService, nodesService(router, this.nodes));
+    server.addService(NodesService, nodesService(router, this.nodes, this.revokeHost ? { revoke: this.revokeHost } : {}));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
     server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.

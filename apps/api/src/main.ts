@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { logLevelOf, serviceLogger } from '@berth/log';
-import { clusterTlsOf, dataRootOfSecrets, groupId, stopOnSignals } from '@berth/platform';
+import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
@@ -94,7 +94,12 @@ if (values['cluster-secrets'] !== undefined) {
 }
 
 const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
-const gateway = new Gateway(nc, { log, ...(clusterTls ? { clusterTls } : {}) });
+const clusterSecrets = values['cluster-secrets'];
+const gateway = new Gateway(nc, {
+  log,
+  ...(clusterTls ? { clusterTls } : {}),
+  ...(clusterSecrets !== undefined ? { revokeHost: (hostId: string) => revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId) } : {}),
+});
 await gateway.start();
 const joins = values['cluster-secrets'] !== undefined ? startJoinResponder(nc, { firstDataRoot: dataRootOfSecrets(values['cluster-secrets']), log }) : undefined;
 const server = new grpc.Server(channelOptions);

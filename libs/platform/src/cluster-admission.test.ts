@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nkeys } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@berth/testing';
-import { admitHost, checkJoinRequest, clusterJoinToken } from './cluster-admission.js';
+import { admitHost, checkJoinRequest, clusterJoinToken, revokeJoinedHost } from './cluster-admission.js';
 import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr } from './cluster-ca.js';
 import { decodeJoinToken } from './join-token.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
@@ -68,6 +68,11 @@ describe('admitting a host that joins with the token', () => {
       'its subject is "CN=host-2", expected "CN=host-3"',
     );
     expect(existsSync(join(first.path, 'secrets', 'hosts', 'host-3.json'))).toBe(false);
+    // `node rm`: its keys are let out, and the host id may join again.
+    await revokeJoinedHost(first.path, 'host-2');
+    expect(readFileSync(secretsOf(first.path).natsConfig, 'utf8')).not.toContain(agentKey);
+    expect(existsSync(join(first.path, 'secrets', 'hosts', 'host-2.json'))).toBe(false);
+    await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey, csr });
   });
 
   it('checks every field of a join request', () => {

@@ -7,9 +7,9 @@ import { InvalidArgumentError } from '@berth/errors';
 import { certificateFingerprint, clusterTlsOf, signHostCsr } from './cluster-ca.js';
 import type { JoinAnswer, JoinRequest } from './cluster-join.js';
 import { encodeJoinToken } from './join-token.js';
-import { hostAddress } from './nats-cluster.js';
+import { hostAddress, writeMemberNatsConfigs } from './nats-cluster.js';
 import { reloadNatsServer } from './platform.js';
-import { ensurePlatformSecrets, ensureServiceKey, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
+import { ensurePlatformSecrets, ensureServiceKey, forgetJoinedHost, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
 import { sealSecret } from './sealed-secret.js';
 import { isJoinedHost, platformSettings, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';
 
@@ -98,6 +98,22 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
     // For the key of the CSR (the one the certificate certifies) only: NATS may be overheard.
     registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, credentials: sealSecret(JSON.stringify(registry), new X509Certificate(cert).publicKey) },
   };
+}
+
+/**
+ * `node rm` of a joined host, on the first host's gateway: its record (`secrets/hosts/<id>.json`)
+ * is removed and nats-server reloads without its keys (in a NATS cluster of this machine, every
+ * member's): its agent and builder can no longer connect, and the host id may join again.
+ */
+export async function revokeJoinedHost(firstDataRoot: string, hostId: string): Promise<void> {
+  if (!joinedHosts(firstDataRoot).some((h) => h.hostId === hostId)) return;
+  forgetJoinedHost(firstDataRoot, hostId);
+  const settings = await resolvePlatformSettings({ dataRoot: firstDataRoot });
+  if (settings.natsRoutePort === undefined) {
+    letInJoinedKeys(settings);
+    return;
+  }
+  for (const dataRoot of writeMemberNatsConfigs(firstDataRoot)) reloadNatsServer(await resolvePlatformSettings({ dataRoot }));
 }
 
 /** The fields of a join request, checked: InvalidArgumentError naming the bad one. */
