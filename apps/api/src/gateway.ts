@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
 import { clusterContainersService } from './cluster-containers.js';
+import { clusterChannelCredentials, type ClusterTlsFiles } from './cluster-credentials.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
 import { OverlayNetworkKeeper } from './overlay-networks.js';
 import { ClusterRouter } from './cluster-router.js';
@@ -45,7 +46,7 @@ export interface GatewayOptions {
    * The cluster CA and the gateway's client certificate (libs/platform cluster-ca.ts): agents and
    * builders announced at TCP addresses (on other machines) are reached over mutual TLS with them.
    */
-  clusterTls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  clusterTls?: ClusterTlsFiles;
   /** `node rm` also lets the host's keys out of NATS (libs/platform revokeJoinedHost), on the first host's gateway. */
   revokeHost?: (hostId: string) => Promise<void>;
 }
@@ -76,6 +77,7 @@ export class Gateway {
   private readonly log: Logger;
   private readonly clusterTls?: GatewayOptions['clusterTls'];
   private readonly revokeHost?: GatewayOptions['revokeHost'];
+  private readonly announcedHosts = new Map<string, string>();
   private connected = true;
 
   constructor(
@@ -88,9 +90,17 @@ export class Gateway {
     this.clusterTls = options.clusterTls;
     this.revokeHost = options.revokeHost;
     const clusterTls = options.clusterTls !== undefined;
-    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, clusterTls, log });
+    // Which host each address is announced by: a TCP peer must show that host's certificate.
+    const noted = (address: string, hostId: string) => (this.announcedHosts.set(address, hostId), address);
+    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => noted(h.address, h.hostId), connected, clusterTls, log });
     this.registries = ServiceDirectory.of(new RegistryDirectory(nc), { id: (r) => `registry ${r.id}`, address: (r) => r.grpcAddress, connected, log });
-    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), { id: (b) => `builder of host ${b.hostId}`, address: (b) => b.address, connected, clusterTls, log });
+    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), {
+      id: (b) => `builder of host ${b.hostId}`,
+      address: (b) => noted(b.address, b.hostId),
+      connected,
+      clusterTls,
+      log,
+    });
     this.composeProjects = new ComposeProjectStore(nc);
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
@@ -213,12 +223,13 @@ export class Gateway {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      // Another machine's agent or builder: mutual TLS, its certificate checked against the cluster CA
-      // and the address (SAN IP); only addresses the directories trusted get here (endpoint-check.ts).
+      // Another machine's agent or builder: mutual TLS, its certificate the cluster CA's, for the
+      // address (SAN IP) and the host announced there (cluster-credentials.ts); only addresses the
+      // directories trusted get here (endpoint-check.ts).
       const tls = this.clusterTls;
       const credentials =
         !grpcTarget(address).startsWith('unix:') && tls
-          ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert)
+          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address))
           : grpc.credentials.createInsecure();
       client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
       this.clients.set(address, client);

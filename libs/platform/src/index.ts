@@ -9,7 +9,7 @@ export * from './platform.js';
 export * from './platform-join.js';
 export { firstHostAddress } from './nats-cluster.js';
 export * from './tls-listen.js';
-export { certificateFingerprint, clusterTlsOf, type ClusterTls } from './cluster-ca.js';
+export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls } from './cluster-ca.js';
 export { parseJoinUrls, type JoinAnswer, type JoinRequest } from './cluster-join.js';
 export { admitHost, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';
 export { decodeJoinToken, encodeJoinToken, type JoinToken } from './join-token.js';
