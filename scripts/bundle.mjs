@@ -31,6 +31,23 @@ const sourceUrls = {
   },
 };
 
+// Berth's own libraries have no import-time side effects that matter when none of a module's
+// exports is used (no bare `import './x.js'` anywhere): told so, esbuild leaves out whatever a
+// library's index.ts re-exports that the entry point never uses — `berth ps` shows a PORTS column
+// with libs/network's displayPorts and no longer loads the rest of libs/network (nats, pino, …).
+const pureLibraries = {
+  name: 'pure-libraries',
+  setup(b) {
+    b.onResolve({ filter: /^(@berth\/|\.\.?\/)/ }, async (args) => {
+      if (args.pluginData?.pureLibraries) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { pureLibraries: true } });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      if (!resolved.path.includes('/libs/') || resolved.path.includes('/node_modules/')) return resolved;
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
 const tmp = `${outdir}.tmp`;
 rmSync(tmp, { recursive: true, force: true });
 await build({
@@ -54,7 +71,7 @@ await build({
   // grpc-js requires @grpc/proto-loader (and through it protobufjs, ~180 KB) only inside channelz
   // and ORCA functions Berth never calls: left out, every command and service parses that much less.
   external: ['better-sqlite3', '@grpc/proto-loader'],
-  plugins: [sourceUrls],
+  plugins: [pureLibraries, sourceUrls],
 });
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);

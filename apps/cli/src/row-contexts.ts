@@ -2,7 +2,7 @@ import type { ContainerSummary, DfRow, HistoryEntry, ImageSummary } from '@berth
 import { headerContext } from './table-format.js';
 import { FieldContext } from './template.js';
 import { labelFields } from './label-fields.js';
-import { portsColumn } from './network-flags.js';
+import { portsColumn } from './network-spec.js';
 import { goTimeString, humanSize, humanSizeWithPrecision, rfc3339, timeAgo } from './units.js';
 
 /**

@@ -29,6 +29,20 @@ describe('EventBus on a real nats-server', () => {
     expect(started).toEqual(['c1']);
   });
 
+  it('keeps replaying to a reader slower than the stall deadline (the deadline times NATS, not the reader)', async () => {
+    const bus = new EventBus(fixture.nc, 'host-slow', { requestTimeoutMs: 300 });
+    await bus.ensureStream();
+    const start = Date.now();
+    for (const id of ['a', 'b', 'c']) await bus.publish({ type: 'volume', action: 'create', id });
+    const ids = [];
+    for await (const e of bus.subscribe({ since: start, until: Date.now(), filters: [{ key: 'type', value: 'volume' }] })) {
+      ids.push(e.actor?.id);
+      // A gateway waiting for its gRPC client to drain: longer than the bus's deadline.
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(ids).toEqual(['a', 'b', 'c']);
+  });
+
   it('follows new events', async () => {
     const bus = new EventBus(fixture.nc, 'host-1');
     await bus.ensureStream();

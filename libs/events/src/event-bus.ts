@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConsumerEvents, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import { ConsumerEvents, DeliverPolicy, type Consumer, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { Event } from '@berth/proto';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './subjects.js';
@@ -202,6 +202,16 @@ export class EventBus {
     }
   }
 
+  /** What the consumer of a stalled replay says of itself, for the error (never fails). */
+  private async consumerState(consumer: Consumer, next: number | undefined): Promise<string> {
+    try {
+      const info = await withDeadline(consumer.info(), 2_000, () => new Error('no consumer info within 2 s'));
+      return `next stream sequence ${next ?? 'none yet'}; the consumer has delivered up to ${info.delivered.stream_seq}, ${info.num_pending} pending, ${info.num_waiting} pulls waiting`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<Event> {
     // "From now" is a start time too, taken before the consumer exists: an event published while
     // the consumer is being created is not lost.
@@ -269,7 +279,8 @@ export class EventBus {
       let done = false;
       try {
         for await (const msg of messages) {
-          arm();
+          // The watchdog times NATS, not the reader: it is off while the event is with the caller.
+          clearTimeout(watchdog);
           next = msg.seq + 1;
           const event = Event.decode(msg.data);
           if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) {
@@ -281,6 +292,7 @@ export class EventBus {
             done = true;
             break;
           }
+          arm();
         }
       } finally {
         clearTimeout(watchdog);
@@ -289,7 +301,7 @@ export class EventBus {
         (connection as { stop?: () => void }).stop?.();
         await messages.close();
       }
-      if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s`);
+      if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s (${await this.consumerState(consumer, next)})`);
       if (done || !lost || signal?.aborted || this.nc.isClosed()) return;
       this.options.log?.info({ next }, 'Lost the event stream consumer (its nats-server died?): resuming on another server');
     }

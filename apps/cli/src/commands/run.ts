@@ -12,11 +12,11 @@ import { str, bool, list, num } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
 import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
-import { mountSpecFields } from '../mount-flags.js';
+import { mountSpecFields } from '../mount-spec.js';
 import { resourceSpecFields } from '../resource-flags.js';
 import { CidFile, runSpecFields } from '../run-flags.js';
 import { securitySpecFields } from '../security-flags.js';
-import { networkSpecFields } from '../network-flags.js';
+import { networkSpecFields } from '../network-spec.js';
 import { errOut, out } from './shared.js';
 import { relayStream } from './stream-relay.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteBind, mountSpecFields, parseMountFlag, parseTmpfsFlags } from './mount-flags.js';
+import { absoluteBind, mountSpecFields, parseMountFlag, parseTmpfsFlags } from './mount-spec.js';
 
 describe('--mount', () => {
   it('parses docker\'s key=value fields', () => {
