@@ -75,6 +75,14 @@ describe('admitting a host that joins with the token', () => {
     await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey, csr });
   });
 
+  it('gives no token without a first host with an address, and makes no platform asking', async () => {
+    await using dir = tempDir('berth-admit-none-');
+    await expect(clusterJoinToken({ dataRoot: join(dir.path, 'none') })).rejects.toThrow(`No platform in "${join(dir.path, 'none')}"`);
+    expect(existsSync(join(dir.path, 'none'))).toBe(false);
+    savePlatformSettings(await resolvePlatformSettings({ dataRoot: dir.path, registryPort: 0 }));
+    await expect(clusterJoinToken({ dataRoot: dir.path })).rejects.toThrow('has no cluster CA: start it with `berth platform up --address ADDRESS`');
+  });
+
   it('checks every field of a join request', () => {
     const ok = { op: 'join', hostId: 'h1', address: '10.0.0.2', agentKey: userKey(), builderKey: userKey(), csr: '-----BEGIN CERTIFICATE REQUEST-----\n' };
     expect(checkJoinRequest(ok)).toEqual(ok);

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
 import { certificateFingerprint, clusterTlsOf, signHostCsr } from './cluster-ca.js';
@@ -11,7 +11,7 @@ import { hostAddress, writeMemberNatsConfigs } from './nats-cluster.js';
 import { reloadNatsServer } from './platform.js';
 import { ensurePlatformSecrets, ensureServiceKey, forgetJoinedHost, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
 import { sealSecret } from './sealed-secret.js';
-import { isJoinedHost, platformSettings, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';
+import { DEFAULT_DATA_ROOT, isJoinedHost, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';
 
 /**
  * The first host's side of a token join (cluster-join.ts is the joining host's): the join token it
@@ -36,7 +36,11 @@ export function clusterCaCertificate(firstDataRoot: string): string {
  * (nats-server reloads: the old token is refused from then on).
  */
 export async function clusterJoinToken(options: { dataRoot?: string; rotate?: boolean }): Promise<{ token: string; url: string }> {
-  const settings = await platformSettings({ dataRoot: options.dataRoot });
+  const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
+  if (!existsSync(join(dataRoot, 'platform.json'))) {
+    throw new InvalidArgumentError(`No platform in "${dataRoot}": start the first host with \`berth platform up --address ADDRESS\` (or name its --data-root)`);
+  }
+  const settings = await resolvePlatformSettings({ dataRoot });
   if (isJoinedHost(settings)) throw new InvalidArgumentError(`"${settings.dataRoot}" joined a cluster: ask its first host for the join token`);
   const tls = clusterTlsOf(secretsOf(settings.dataRoot).dir);
   if (settings.address === undefined || !existsSync(tls.ca)) {
