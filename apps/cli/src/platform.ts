@@ -142,6 +142,9 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (values.join !== undefined && values['nats-cluster']) throw new InvalidArgumentError('--join and --nats-cluster do not go together: --nats-cluster makes a first host');
   const token = values.token ?? process.env.BERTH_JOIN_TOKEN;
   if (values.token !== undefined && values.join === undefined) throw new InvalidArgumentError('--token applies to "berth platform up --join" only');
+  if (values.join !== undefined && token === undefined) {
+    throw new InvalidArgumentError('"berth platform up --join" needs the join token: --token TOKEN, or BERTH_JOIN_TOKEN (`berth platform join-token` on the first host)');
+  }
   if ((values.rotate || values.quiet) && command !== 'join-token') throw new InvalidArgumentError('--rotate and --quiet apply to "berth platform join-token" only');
   if (values['nats-cluster'] && command !== 'up') throw new InvalidArgumentError('--nats-cluster applies to "berth platform up" (the first host) only');
   const options: PlatformOptions = {

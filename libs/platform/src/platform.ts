@@ -148,9 +148,9 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const timeoutMs = options.timeoutMs ?? 60_000;
   if (settings.joinedNats !== undefined && !joinedByToken(settings)) {
     // Another machine joining: nothing is saved or started unless the cluster lets it in (cluster-join.ts).
-    if (options.joinToken === undefined) throw new InvalidArgumentError('Joining a cluster needs its join token: --token, or BERTH_JOIN_TOKEN (`berth platform join-token` on its first host)');
     const hostIdFile = join(settings.dataRoot, 'host-id');
     try {
+      if (options.joinToken === undefined) throw new InvalidArgumentError('Joining a cluster needs its join token: --token, or BERTH_JOIN_TOKEN (`berth platform join-token` on its first host)');
       const { registryAddress } = await joinByToken(settings, options.joinToken, { timeoutMs });
       settings.firstHostAddress = registryAddress.slice(0, registryAddress.lastIndexOf(':'));
       settings.registryPort = Number(registryAddress.slice(registryAddress.lastIndexOf(':') + 1));
