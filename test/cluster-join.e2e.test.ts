@@ -103,7 +103,9 @@ describe('joining another machine with a join token', () => {
   }, 120_000);
 
   it('joins a second host whose agent the gateway reaches over TCP with mutual TLS', async () => {
+    const started = Date.now();
     const host: TestHost = await cluster.joinWithToken(2, { url, token });
+    console.log(`cluster-join: platform up --join took ${Date.now() - started} ms (the join exchange, then its agent and builder started)`);
     // Nothing of the first host's data root is named in the second host's settings or services.
     expect(JSON.stringify(host.settings)).not.toContain(cluster.platform.dataRoot);
     expect(readFileSync(join(host.settings.runRoot, 'platform', 'runtime-agent.cmdline'), 'utf8')).not.toContain(cluster.platform.dataRoot);
