@@ -5,7 +5,7 @@
  * first host's data root. The gateway then reaches its agent over TCP with mutual TLS (the cluster
  * CA's certificates). Wrong, rotated and mismatched tokens are refused, leaving nothing behind.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, nkeys } from 'nats';
@@ -132,6 +132,15 @@ describe('joining another machine with a join token', () => {
     expect((await berth(['inspect', '--format', '{{.Name}} {{.State.Running}}', 'far'])).stdout.trim()).toBe('/far true');
     const rm = await berth(['rm', '-f', 'far']);
     expect(rm.code, rm.stderr).toBe(0);
+
+    // Its builder, on TCP with mutual TLS too: a build pinned to node-2 goes to node-2's builder, the
+    // one announced there (busybox came with `far`).
+    await using ctx = tempDir('berth-e2e-build-');
+    writeFileSync(join(ctx.path, 'Dockerfile'), 'FROM busybox\nRUN echo built > /built\n');
+    const build = await berth(['build', '-q', '-t', 'joined-build', ctx.path], { BERTH_NODE: 'node-2' });
+    expect(build.code, build.stderr).toBe(0);
+    const builder = await berth(['run', '--rm', '--node', 'node-2', 'joined-build', 'cat', '/built']);
+    expect(builder.stdout, builder.stderr).toBe('built\n');
 
     // Its platform.json keeps the join: `platform up` again (no token) starts it as it was.
     host.kill();
