@@ -29,7 +29,7 @@ async function answer(msg: Msg, options: { firstDataRoot: string; log: Logger })
     else if (request.op === 'join') {
       reply = await admitHost(options.firstDataRoot, request);
       options.log.info({ host: request.hostId, address: request.address, node: request.nodeName }, 'A host joined the cluster with the join token');
-    } else reply = { error: `unknown join request "${String(request.op)}": expected "ca" or "join"` };
+    } else reply = { error: `Unknown join request "${String(request.op)}": expected "ca" or "join"` };
   } catch (err) {
     options.log.warn({ host: request.hostId, address: request.address, err }, 'Refused a host asking to join the cluster');
     reply = { error: (err as Error).message };

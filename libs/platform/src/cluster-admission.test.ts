@@ -60,7 +60,7 @@ describe('admitting a host that joins with the token', () => {
     expect(JSON.parse(readFileSync(join(first.path, 'secrets', 'hosts', 'host-2.json'), 'utf8'))).toEqual({ hostId: 'host-2', agent: agentKey, builder: builderKey, address: '10.9.0.2', nodeName: 'node-2' });
     // A host id that is a member already (this one, the first host) is refused: no taking over its keys.
     await expect(admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.3', agentKey: userKey(), builderKey, csr })).rejects.toThrow(
-      'host "host-2" is a member of the cluster already: remove it first (berth node rm)',
+      'Host "host-2" is a member of the cluster already: remove it first (berth node rm)',
     );
     await expect(admitHost(first.path, { op: 'join', hostId: settings.hostId, address: '10.9.0.3', agentKey, builderKey, csr })).rejects.toThrow('is a member of the cluster already');
     // Another host's CSR (CN) is refused, and nothing is recorded for it.
@@ -86,11 +86,11 @@ describe('admitting a host that joins with the token', () => {
   it('checks every field of a join request', () => {
     const ok = { op: 'join', hostId: 'h1', address: '10.0.0.2', agentKey: userKey(), builderKey: userKey(), csr: '-----BEGIN CERTIFICATE REQUEST-----\n' };
     expect(checkJoinRequest(ok)).toEqual(ok);
-    expect(() => checkJoinRequest({ ...ok, address: '::1' })).toThrow('invalid join request: address "::1": expected an IPv4 address');
-    expect(() => checkJoinRequest({ ...ok, hostId: '../x' })).toThrow('invalid join request: hostId "../x": expected a host id');
+    expect(() => checkJoinRequest({ ...ok, address: '::1' })).toThrow('Invalid join request: address "::1": expected an IPv4 address');
+    expect(() => checkJoinRequest({ ...ok, hostId: '../x' })).toThrow('Invalid join request: hostId "../x": expected a host id');
     expect(() => checkJoinRequest({ ...ok, agentKey: nkeys.createAccount().getPublicKey() })).toThrow('agentKey');
-    expect(() => checkJoinRequest({ ...ok, builderKey: undefined })).toThrow('invalid join request: builderKey missing: expected a public NATS user key');
-    expect(() => checkJoinRequest({ ...ok, nodeName: 'a b' })).toThrow('invalid join request: nodeName "a b": expected a node name');
+    expect(() => checkJoinRequest({ ...ok, builderKey: undefined })).toThrow('Invalid join request: builderKey missing: expected a public NATS user key');
+    expect(() => checkJoinRequest({ ...ok, nodeName: 'a b' })).toThrow('Invalid join request: nodeName "a b": expected a node name');
     expect(() => checkJoinRequest({ ...ok, csr: 'x' })).toThrow('expected a PEM certificate signing request');
   });
 });

@@ -79,11 +79,11 @@ function letInJoinedKeys(settings: PlatformSettings): void {
 export async function admitHost(firstDataRoot: string, request: unknown): Promise<JoinAnswer> {
   const settings = await resolvePlatformSettings({ dataRoot: firstDataRoot });
   if (settings.natsRoutePort !== undefined) {
-    throw new InvalidArgumentError('joining a NATS cluster (`platform up --nats-cluster`) with a join token is not built yet');
+    throw new InvalidArgumentError('Joining a NATS cluster (`platform up --nats-cluster`) with a join token is not built yet');
   }
   const host = checkJoinRequest(request);
   if (host.hostId === settings.hostId || joinedHosts(firstDataRoot).some((h) => h.hostId === host.hostId)) {
-    throw new InvalidArgumentError(`host "${host.hostId}" is a member of the cluster already: remove it first (berth node rm)`);
+    throw new InvalidArgumentError(`Host "${host.hostId}" is a member of the cluster already: remove it first (berth node rm)`);
   }
   const secrets = secretsOf(firstDataRoot);
   const cert = await signHostCsr(secrets.dir, host.csr, { hostId: host.hostId, address: host.address });
@@ -125,7 +125,7 @@ export function checkJoinRequest(request: unknown): JoinRequest {
   const r = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
   const text = (field: string, ok: (v: string) => boolean, expected: string): string => {
     const v = r[field];
-    if (typeof v !== 'string' || !ok(v)) throw new InvalidArgumentError(`invalid join request: ${field} ${JSON.stringify(v)?.slice(0, 80) ?? 'missing'}: expected ${expected}`);
+    if (typeof v !== 'string' || !ok(v)) throw new InvalidArgumentError(`Invalid join request: ${field} ${JSON.stringify(v)?.slice(0, 80) ?? 'missing'}: expected ${expected}`);
     return v;
   };
   const userKey = (v: string) => {
