@@ -22,16 +22,18 @@ export function startJoinResponder(nc: NatsConnection, options: { firstDataRoot:
 
 async function answer(msg: Msg, options: { firstDataRoot: string; log: Logger }): Promise<void> {
   let reply: object;
-  let request: { op?: unknown; hostId?: unknown; address?: unknown; nodeName?: unknown } = {};
+  // What the log says of the host asking (the signed request's fields, checked by admitHost).
+  let host: { hostId?: unknown; address?: unknown; nodeName?: unknown } = {};
   try {
-    request = JSON.parse(msg.string()) as typeof request;
+    const request = JSON.parse(msg.string()) as { op?: unknown; request?: unknown };
+    if (typeof request.request === 'string') host = JSON.parse(request.request) as typeof host;
     if (request.op === 'ca') reply = { ca: clusterCaCertificate(options.firstDataRoot) };
     else if (request.op === 'join') {
       reply = await admitHost(options.firstDataRoot, request);
-      options.log.info({ host: request.hostId, address: request.address, node: request.nodeName }, 'A host joined the cluster with the join token');
+      options.log.info({ host: host.hostId, address: host.address, node: host.nodeName }, 'A host joined the cluster with the join token');
     } else reply = { error: `Unknown join request "${String(request.op)}": expected "ca" or "join"` };
   } catch (err) {
-    options.log.warn({ host: request.hostId, address: request.address, err }, 'Refused a host asking to join the cluster');
+    options.log.warn({ host: host.hostId, address: host.address, err }, 'Refused a host asking to join the cluster');
     reply = { error: (err as Error).message };
   }
   msg.respond(JSON.stringify(reply));

@@ -5,8 +5,9 @@ import { nkeys } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@berth/testing';
 import { admitHost, checkJoinRequest, clusterJoinToken, revokeJoinedHost } from './cluster-admission.js';
-import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr } from './cluster-ca.js';
-import { decodeJoinToken } from './join-token.js';
+import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
+import type { JoinAnswer } from './cluster-join.js';
+import { JOIN_REQUEST_MAX_AGE_MS, decodeJoinToken, signJoinRequest } from './join-token.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import { openSecret } from './sealed-secret.js';
 import { resolvePlatformSettings, savePlatformSettings } from './platform-settings.js';
@@ -43,15 +44,21 @@ describe('admitting a host that joins with the token', () => {
     await using first = tempDir('berth-admit-');
     await using joiner = tempDir('berth-admit-joiner-');
     const settings = await firstHost(first.path);
+    const { seed } = decodeJoinToken((await clusterJoinToken({ dataRoot: first.path })).token);
+    const signed = (request: object) => signJoinRequest(request, seed);
     const [agentKey, builderKey] = [userKey(), userKey()];
     const csr = await makeKeyAndCsr(join(joiner.path, 'key.pem'), 'host-2');
-    const answer = await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', nodeName: 'node-2', agentKey, builderKey, csr });
+    const wire = await admitHost(first.path, signed({ op: 'join', hostId: 'host-2', address: '10.9.0.2', nodeName: 'node-2', agentKey, builderKey, csr }));
+    // The answer is signed by the CA (the joining host pins it): altered, it no longer checks.
+    expect(signedByClusterCa(wire.ca, wire.answer, wire.sig)).toBe(true);
+    expect(signedByClusterCa(wire.ca, wire.answer.replace('10.9.0.1', '10.6.6.6'), wire.sig)).toBe(false);
+    const answer = JSON.parse(wire.answer) as Omit<JoinAnswer, 'ca'>;
     expect(new X509Certificate(answer.cert).subjectAltName).toBe('IP Address:10.9.0.2');
-    expect(answer.ca).toBe(readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8'));
+    expect(wire.ca).toBe(readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8'));
     const auth = JSON.parse(readFileSync(secretsOf(first.path).registryAuth, 'utf8')) as { password: string };
     // The registry's credentials are sealed for the joining host's key: NATS may be overheard.
     expect(answer.registry.address).toBe(`10.9.0.1:${settings.registryPort}`);
-    expect(JSON.stringify(answer)).not.toContain(auth.password);
+    expect(JSON.stringify(wire)).not.toContain(auth.password);
     expect(JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(join(joiner.path, 'key.pem')))))).toEqual(auth);
     const config = readFileSync(secretsOf(first.path).natsConfig, 'utf8');
     expect(config).toContain(`# runtime-agent of host host-2\n    { nkey: "${agentKey}"`);
@@ -59,12 +66,12 @@ describe('admitting a host that joins with the token', () => {
     expect(config).toContain(`# builder of host host-2\n    { nkey: "${builderKey}"`);
     expect(JSON.parse(readFileSync(join(first.path, 'secrets', 'hosts', 'host-2.json'), 'utf8'))).toEqual({ hostId: 'host-2', agent: agentKey, builder: builderKey, address: '10.9.0.2', nodeName: 'node-2' });
     // A host id that is a member already (this one, the first host) is refused: no taking over its keys.
-    await expect(admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.3', agentKey: userKey(), builderKey, csr })).rejects.toThrow(
+    await expect(admitHost(first.path, signed({ op: 'join', hostId: 'host-2', address: '10.9.0.3', agentKey: userKey(), builderKey, csr }))).rejects.toThrow(
       'Host "host-2" is a member of the cluster already: remove it first (berth node rm)',
     );
-    await expect(admitHost(first.path, { op: 'join', hostId: settings.hostId, address: '10.9.0.3', agentKey, builderKey, csr })).rejects.toThrow('is a member of the cluster already');
+    await expect(admitHost(first.path, signed({ op: 'join', hostId: settings.hostId, address: '10.9.0.3', agentKey, builderKey, csr }))).rejects.toThrow('is a member of the cluster already');
     // Another host's CSR (CN) is refused, and nothing is recorded for it.
-    await expect(admitHost(first.path, { op: 'join', hostId: 'host-3', address: '10.9.0.3', agentKey: userKey(), builderKey: userKey(), csr })).rejects.toThrow(
+    await expect(admitHost(first.path, signed({ op: 'join', hostId: 'host-3', address: '10.9.0.3', agentKey: userKey(), builderKey: userKey(), csr }))).rejects.toThrow(
       'its subject is "CN=host-2", expected "CN=host-3"',
     );
     expect(existsSync(join(first.path, 'secrets', 'hosts', 'host-3.json'))).toBe(false);
@@ -72,7 +79,26 @@ describe('admitting a host that joins with the token', () => {
     await revokeJoinedHost(first.path, 'host-2');
     expect(readFileSync(secretsOf(first.path).natsConfig, 'utf8')).not.toContain(agentKey);
     expect(existsSync(join(first.path, 'secrets', 'hosts', 'host-2.json'))).toBe(false);
-    await admitHost(first.path, { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey, csr });
+    await admitHost(first.path, signed({ op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey, csr }));
+  });
+
+  it('admits only a request signed with the current join token, and recent', async () => {
+    await using first = tempDir('berth-admit-');
+    await firstHost(first.path);
+    const request = { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey: userKey(), csr: '-----BEGIN CERTIFICATE REQUEST-----\n' };
+    const other = new TextDecoder().decode(nkeys.createUser().getSeed());
+    await expect(admitHost(first.path, signJoinRequest(request, other))).rejects.toThrow('This cluster has no join token');
+    const { seed } = decodeJoinToken((await clusterJoinToken({ dataRoot: first.path })).token);
+    await expect(admitHost(first.path, request)).rejects.toThrow('Invalid join request: it is not signed with the join token');
+    await expect(admitHost(first.path, signJoinRequest(request, other))).rejects.toThrow("Invalid join request: its signature is not the current join token's");
+    const good = signJoinRequest(request, seed);
+    await expect(admitHost(first.path, { ...good, request: good.request.replace('host-2', 'host-9') })).rejects.toThrow('its signature is not');
+    const old = { ...request, time: Date.now() - JOIN_REQUEST_MAX_AGE_MS - 1_000 };
+    const oldBody = JSON.stringify(old);
+    const oldSig = Buffer.from(nkeys.fromSeed(new TextEncoder().encode(seed)).sign(new TextEncoder().encode(oldBody))).toString('base64');
+    await expect(admitHost(first.path, { op: 'join', request: oldBody, sig: oldSig })).rejects.toThrow('Invalid join request: it is older than 5 minutes');
+    await clusterJoinToken({ dataRoot: first.path, rotate: true });
+    await expect(admitHost(first.path, signJoinRequest(request, seed))).rejects.toThrow("its signature is not the current join token's");
   });
 
   it('gives no token without a first host with an address, and makes no platform asking', async () => {

@@ -4,9 +4,9 @@ import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
-import { certificateFingerprint, clusterTlsOf, signHostCsr } from './cluster-ca.js';
-import type { JoinAnswer, JoinRequest } from './cluster-join.js';
-import { encodeJoinToken } from './join-token.js';
+import { certificateFingerprint, clusterTlsOf, signHostCsr, signWithClusterCa } from './cluster-ca.js';
+import type { JoinAnswer, JoinRequest, SignedJoinAnswer } from './cluster-join.js';
+import { encodeJoinToken, verifyJoinRequest } from './join-token.js';
 import { hostAddress, writeMemberNatsConfigs } from './nats-cluster.js';
 import { reloadNatsServer } from './platform.js';
 import { ensurePlatformSecrets, ensureServiceKey, forgetJoinedHost, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
@@ -72,16 +72,20 @@ function letInJoinedKeys(settings: PlatformSettings): void {
 }
 
 /**
- * Admits a host that asked to join (the gateway's answer to `{op: "join"}`): checks the request,
+ * Admits a host that asked to join (the gateway's answer to `{op: "join"}`): checks the request
+ * (signed with the current join token's key, join-token.ts `verifyJoinRequest`, and its fields),
  * signs its CSR with the cluster CA, records its keys (`secrets/hosts/<id>.json`) and has the
- * nats-server let them in. InvalidArgumentError saying what is wrong with the request.
+ * nats-server let them in; the answer is signed with the CA's key. InvalidArgumentError saying
+ * what is wrong with the request.
  */
-export async function admitHost(firstDataRoot: string, request: unknown): Promise<JoinAnswer> {
+export async function admitHost(firstDataRoot: string, request: unknown): Promise<SignedJoinAnswer> {
   const settings = await resolvePlatformSettings({ dataRoot: firstDataRoot });
   if (settings.natsRoutePort !== undefined) {
     throw new InvalidArgumentError('Joining a NATS cluster (`platform up --nats-cluster`) with a join token is not built yet');
   }
-  const host = checkJoinRequest(request);
+  const joinKey = secretsOf(firstDataRoot).nkeySeedFile('join');
+  if (!existsSync(joinKey)) throw new InvalidArgumentError('This cluster has no join token: make one with `berth platform join-token` on its first host');
+  const host = checkJoinRequest(verifyJoinRequest(request, ensureServiceKey(joinKey)));
   if (host.hostId === settings.hostId || joinedHosts(firstDataRoot).some((h) => h.hostId === host.hostId)) {
     throw new InvalidArgumentError(`Host "${host.hostId}" is a member of the cluster already: remove it first (berth node rm)`);
   }
@@ -96,12 +100,13 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
   });
   letInJoinedKeys(settings);
   const registry = readRegistryAuth(secrets.registryAuth);
-  return {
-    ca: clusterCaCertificate(firstDataRoot),
+  const answer: Omit<JoinAnswer, 'ca'> = {
     cert,
     // For the key of the CSR (the one the certificate certifies) only: NATS may be overheard.
     registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, credentials: sealSecret(JSON.stringify(registry), new X509Certificate(cert).publicKey) },
   };
+  const text = JSON.stringify(answer);
+  return { ca: clusterCaCertificate(firstDataRoot), answer: text, sig: signWithClusterCa(secrets.dir, text) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,5 +158,19 @@ export function checkHostCertificate(certPem: string, caPem: string, options: { 
   if (!cert.checkPrivateKey(createPrivateKey(readFileSync(options.keyFile)))) throw new InvalidArgumentError("The certificate the cluster sent is not for this host's key");
   if (!certificateNames(certPem).includes(`IP Address:${options.address}`)) {
     throw new InvalidArgumentError(`The certificate the cluster sent is not for address "${options.address}" (${cert.subjectAltName ?? 'no names'})`);
+  }
+}
+
+/** Signs `data` with the cluster CA's key (on the first host), base64: a joining host checks it with the CA its token pins. */
+export function signWithClusterCa(secretsDir: string, data: string): string {
+  return sign('sha256', Buffer.from(data), createPrivateKey(readFileSync(clusterTlsOf(secretsDir).caKey))).toString('base64');
+}
+
+/** Whether `sig` is the signature of `data` by the CA of `caPem`. */
+export function signedByClusterCa(caPem: string, data: string, sig: string): boolean {
+  try {
+    return verify('sha256', Buffer.from(data), new X509Certificate(caPem).publicKey, Buffer.from(sig, 'base64'));
+  } catch {
+    return false;
   }
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { CLUSTER_JOIN_SUBJECT, inboxPrefix } from '@berth/events';
-import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr } from './cluster-ca.js';
-import { decodeJoinToken } from './join-token.js';
+import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
+import { decodeJoinToken, signJoinRequest } from './join-token.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
 import { openSecret, type SealedSecret } from './sealed-secret.js';
@@ -21,11 +21,13 @@ import type { PlatformSettings } from './platform-settings.js';
  *   2. ask for the cluster CA (`{op: "ca"}`) and check its SHA-256 against the token's: a server
  *      passing for the cluster is found out before this host sends or trusts anything
  *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
- *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`): the
+ *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`, signed with
+ *      the token's key, join-token.ts `signJoinRequest`): the
  *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
  *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
- *      machines is plain TCP, and every token holder may read the join inbox)
+ *      machines is plain TCP, and every token holder may read the join inbox), the whole answer
+ *      signed with the CA's key (nothing on the way can alter it)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
  *
  * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
@@ -41,6 +43,16 @@ export interface JoinRequest {
   builderKey: string;
   /** PEM CSR for this host's agent and builder TLS listeners (CN = hostId). */
   csr: string;
+}
+
+/**
+ * The gateway's answer on the wire: the CA, and the answer (JSON of JoinAnswer's other fields)
+ * signed with the CA's key, so that nothing on the way can alter it (NATS is plain TCP).
+ */
+export interface SignedJoinAnswer {
+  ca: string;
+  answer: string;
+  sig: string;
 }
 
 export interface JoinAnswer {
@@ -87,8 +99,12 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       builderKey: ensureServiceKey(join(staging, 'builder.nk')),
       csr: await makeKeyAndCsr(keyFile, settings.hostId),
     };
-    const answer = await ask<JoinAnswer>(nc, request, where, 30_000);
-    checkFingerprint(answer.ca, token.caFingerprint, where);
+    const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
+    checkFingerprint(signed.ca, token.caFingerprint, where);
+    if (typeof signed.answer !== 'string' || typeof signed.sig !== 'string' || !signedByClusterCa(signed.ca, signed.answer, signed.sig)) {
+      throw new UnavailableError(`The answer of the cluster at ${where} is not signed by its CA: it was altered on the way`);
+    }
+    const answer = { ...(JSON.parse(signed.answer) as Omit<JoinAnswer, 'ca'>), ca: signed.ca };
     checkHostCertificate(answer.cert, answer.ca, { keyFile, address: settings.address! });
     const [registryHost, registryPort] = [answer.registry.address.slice(0, answer.registry.address.lastIndexOf(':')), answer.registry.address.slice(answer.registry.address.lastIndexOf(':') + 1)];
     if (isIP(registryHost) !== 4 || !/^\d+$/.test(registryPort)) throw new UnavailableError(`The cluster answered with an invalid registry address "${answer.registry.address}"`);

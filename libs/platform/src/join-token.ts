@@ -41,3 +41,45 @@ export function decodeJoinToken(text: string): JoinToken {
   if (!publicKey.startsWith('U')) throw bad('its secret is not a NATS user key');
   return { caFingerprint, seed };
 }
+
+/**
+ * A join request signed with the token's key: `{op: "join", request: <its JSON>, sig: <base64>}`.
+ * NATS between machines is plain TCP: the signature keeps anyone on the path, who may see and
+ * splice into the joining host's connection but has not the token, from having a host of their
+ * own admitted; the request's `time` keeps an old one from being replayed.
+ */
+export interface SignedJoinRequest {
+  op: 'join';
+  request: string;
+  sig: string;
+}
+
+/** How old a signed join request may be when the gateway reads it. */
+export const JOIN_REQUEST_MAX_AGE_MS = 5 * 60_000;
+
+export function signJoinRequest(request: object, seed: string): SignedJoinRequest {
+  const body = JSON.stringify({ ...request, time: Date.now() });
+  const sig = nkeys.fromSeed(new TextEncoder().encode(seed)).sign(new TextEncoder().encode(body));
+  return { op: 'join', request: body, sig: Buffer.from(sig).toString('base64') };
+}
+
+/**
+ * The request of a signed join request, once its signature checks with the join key `publicKey`
+ * and it is recent. InvalidArgumentError otherwise.
+ */
+export function verifyJoinRequest(message: unknown, publicKey: string): unknown {
+  const m = (typeof message === 'object' && message !== null ? message : {}) as Partial<SignedJoinRequest>;
+  if (typeof m.request !== 'string' || typeof m.sig !== 'string') throw new InvalidArgumentError('Invalid join request: it is not signed with the join token');
+  let valid = false;
+  try {
+    valid = nkeys.fromPublic(publicKey).verify(new TextEncoder().encode(m.request), Buffer.from(m.sig, 'base64'));
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new InvalidArgumentError("Invalid join request: its signature is not the current join token's");
+  const request = JSON.parse(m.request) as { time?: unknown };
+  if (typeof request.time !== 'number' || Math.abs(Date.now() - request.time) > JOIN_REQUEST_MAX_AGE_MS) {
+    throw new InvalidArgumentError('Invalid join request: it is older than 5 minutes (or the clocks differ by more)');
+  }
+  return request;
+}
