@@ -174,6 +174,12 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'join':
     case 'up': {
       const settings = await platformUp(options, log);
+      if (settings.joinedNats !== undefined) {
+        // Another machine's host: its agent and builder only; the cluster's gateway is on the first host.
+        log(`Berth is up: data root ${settings.dataRoot}, joined to the cluster at ${settings.joinedNats.join(',')}`);
+        log(`Use the first host's gateway; "berth run --node ${settings.nodeName ?? '<this node>'}" places containers here`);
+        return 0;
+      }
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
       log(`Registry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
