@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
@@ -177,7 +178,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       if (settings.joinedNats !== undefined) {
         // Another machine's host: its agent and builder only; the cluster's gateway is on the first host.
         log(`Berth is up: data root ${settings.dataRoot}, joined to the cluster at ${settings.joinedNats.join(',')}`);
-        log(`Use the first host's gateway; "berth run --node ${settings.nodeName ?? '<this node>'}" places containers here`);
+        log(`Use the first host's gateway; "berth run --node ${settings.nodeName ?? hostname()}" places containers here`);
         return 0;
       }
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
