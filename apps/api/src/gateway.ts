@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import { BuilderDirectory, ClusterStore, ComposeProjectStore, EventBus, HostRegistry, LeaseBucket, PlacementLedger, RegistryDirectory } from '@berth/events';
 import { parseTimeArg } from '@berth/filters';
 import { clusterContainersService, type NodeView } from './cluster-containers.js';
+import { clusterChannelCredentials, type ClusterTlsFiles } from './cluster-credentials.js';
 import { clusterImagesService, clusterNetworksService, clusterVolumesService } from './cluster-objects.js';
 import { OverlayNetworkKeeper } from './overlay-networks.js';
 import { ClusterRouter } from './cluster-router.js';
@@ -45,6 +46,13 @@ export interface GatewayOptions {
   log?: Logger;
   /** This gateway's name in the cluster duties' lease (default: hostname/pid/random). */
   id?: string;
+  /**
+   * The cluster CA and the gateway's client certificate (libs/platform cluster-ca.ts): agents and
+   * builders announced at TCP addresses (on other machines) are reached over mutual TLS with them.
+   */
+  clusterTls?: ClusterTlsFiles;
+  /** `node rm` also lets the host's keys out of NATS (libs/platform revokeJoinedHost), on the first host's gateway. */
+  revokeHost?: (hostId: string) => Promise<void>;
 }
 
 /**
@@ -58,7 +66,8 @@ export interface GatewayOptions {
  *
  * NATS is for discovery and events only: the hosts, registries and builders read from it are kept
  * in memory (service-directory.ts), so every call but `events` (builds included) keeps working
- * while NATS is down, and an entry is used only when its address is a root-owned unix socket.
+ * while NATS is down, and an entry is used only when its address is a root-owned unix socket, or
+ * a TCP one spoken to over mutual TLS with the cluster's certificates (`clusterTls`).
  */
 export class Gateway {
   private readonly events: EventBus;
@@ -74,6 +83,9 @@ export class Gateway {
   private readonly lease: GatewayLease;
   private readonly nodeView: NodeView;
   private readonly log: Logger;
+  private readonly clusterTls?: GatewayOptions['clusterTls'];
+  private readonly revokeHost?: GatewayOptions['revokeHost'];
+  private readonly announcedHosts = new Map<string, string>();
   private connected = true;
 
   constructor(
@@ -83,9 +95,20 @@ export class Gateway {
     const log = options.log ?? silentLogger;
     this.events = new EventBus(nc);
     const connected = () => this.connected && !nc.isClosed();
-    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => h.address, connected, log });
+    this.clusterTls = options.clusterTls;
+    this.revokeHost = options.revokeHost;
+    const clusterTls = options.clusterTls !== undefined;
+    // Which host each address is announced by: a TCP peer must show that host's certificate.
+    const noted = (address: string, hostId: string) => (this.announcedHosts.set(address, hostId), address);
+    this.hosts = ServiceDirectory.of(new HostRegistry(nc), { id: (h) => `host ${h.hostId}`, address: (h) => noted(h.address, h.hostId), connected, clusterTls, log });
     this.registries = ServiceDirectory.of(new RegistryDirectory(nc), { id: (r) => `registry ${r.id}`, address: (r) => r.grpcAddress, connected, log });
-    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), { id: (b) => `builder of host ${b.hostId}`, address: (b) => b.address, connected, log });
+    this.builders = ServiceDirectory.of(new BuilderDirectory(nc), {
+      id: (b) => `builder of host ${b.hostId}`,
+      address: (b) => noted(b.address, b.hostId),
+      connected,
+      clusterTls,
+      log,
+    });
     this.composeProjects = new ComposeProjectStore(nc);
     this.log = log;
     this.router = new ClusterRouter(this.hosts, (address) => this.client(address));
@@ -131,7 +154,7 @@ export class Gateway {
     server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
     server.addService(VolumesService, clusterVolumesService(router));
     server.addService(NetworksService, clusterNetworksService(router, this.overlay));
-    server.addService(NodesService, nodesService(router, this.nodes));
+    server.addService(NodesService, nodesService(router, this.nodes, this.revokeHost ? { revoke: this.revokeHost } : {}));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
     server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
@@ -213,7 +236,15 @@ export class Gateway {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+      // Another machine's agent or builder: mutual TLS, its certificate the cluster CA's, for the
+      // address (SAN IP) and the host announced there (cluster-credentials.ts); only addresses the
+      // directories trusted get here (endpoint-check.ts).
+      const tls = this.clusterTls;
+      const credentials =
+        !grpcTarget(address).startsWith('unix:') && tls
+          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address))
+          : grpc.credentials.createInsecure();
+      client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
       this.clients.set(address, client);
     }
     return client;

@@ -3,10 +3,11 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { logLevelOf, serviceLogger } from '@berth/log';
-import { groupId, stopOnSignals } from '@berth/platform';
+import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
+import { startJoinResponder } from './join-responder.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,10 @@ const { values } = parseArgs({
     tlscacert: { type: 'string' },
     tlscert: { type: 'string' },
     tlskey: { type: 'string' },
+    // The first host's secrets directory (libs/platform cluster-ca.ts): with its tls/gateway.pem
+    // the gateway reaches agents and builders on TCP (other machines) over mutual TLS, and with the
+    // CA's key it admits hosts joining with the join token (join-responder.ts).
+    'cluster-secrets': { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
   },
@@ -78,9 +83,25 @@ if (values.group) {
   }
 }
 
+let clusterTls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
+if (values['cluster-secrets'] !== undefined) {
+  const tls = clusterTlsOf(values['cluster-secrets']);
+  try {
+    clusterTls = { ca: readFileSync(tls.ca), cert: readFileSync(tls.gatewayCert), key: readFileSync(tls.gatewayKey) };
+  } catch (err) {
+    fail(`Cannot read the cluster's TLS files in "${tls.dir}": ${(err as Error).message}`);
+  }
+}
+
 const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
-const gateway = new Gateway(nc, { log });
+const clusterSecrets = values['cluster-secrets'];
+const gateway = new Gateway(nc, {
+  log,
+  ...(clusterTls ? { clusterTls } : {}),
+  ...(clusterSecrets !== undefined ? { revokeHost: (hostId: string) => revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId) } : {}),
+});
 await gateway.start();
+const joins = values['cluster-secrets'] !== undefined ? startJoinResponder(nc, { firstDataRoot: dataRootOfSecrets(values['cluster-secrets']), log }) : undefined;
 const server = new grpc.Server(channelOptions);
 gateway.register(server);
 const bind = (address: string, creds: grpc.ServerCredentials) =>
@@ -129,6 +150,7 @@ stopOnSignals(
       dockerApi?.close(),
       withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown()),
     ]);
+    joins?.unsubscribe();
     await gateway.close();
     await nc.close();
   },

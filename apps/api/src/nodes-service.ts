@@ -6,8 +6,12 @@ import type { NodeKeeper } from './node-keeper.js';
 
 const AVAILABILITIES = ['active', 'drain', 'pause'];
 
-/** `berth node ls|inspect|update|rm`: the node keeper's records with each ready node's announcement and running containers. */
-export function nodesService(router: ClusterRouter, keeper: NodeKeeper): grpc.UntypedServiceImplementation {
+/**
+ * `berth node ls|inspect|update|rm`: the node keeper's records with each ready node's announcement and running containers.
+ * `revoke`: what `node rm` also does on a gateway that admits hosts (`--cluster-secrets`): the host's
+ * NATS keys are let out of the nats-server, as swarm's `node rm` revokes a node's certificate.
+ */
+export function nodesService(router: ClusterRouter, keeper: NodeKeeper, options: { revoke?: (hostId: string) => Promise<void> } = {}): grpc.UntypedServiceImplementation {
   const view = async (): Promise<Node[]> => {
     const entries = keeper.nodes();
     const ready = entries.filter((e) => e.record.status === 'ready' && e.host);
@@ -60,6 +64,7 @@ export function nodesService(router: ClusterRouter, keeper: NodeKeeper): grpc.Un
         throw new FailedPreconditionError(`Cannot remove node "${node.hostname}": it is ready (stop its agent first, or use --force)`);
       }
       await keeper.forget(node.id);
+      await options.revoke?.(node.id);
       return {};
     }),
   };

@@ -40,14 +40,18 @@ describe('untrustedReason', () => {
     const other = await socketAt('other.sock', 65534);
     writeFileSync(join(dir, 'file'), '');
     symlinkSync(root, join(dir, 'link.sock'));
-    expect(untrustedReason(`unix:${root}`, 0)).toBeUndefined();
-    expect(untrustedReason(`unix://${root}`, 0)).toBeUndefined();
-    expect(untrustedReason(`unix:${other}`, 0)).toBe(`socket "${other}" is owned by uid 65534, not root`);
-    expect(untrustedReason(`unix:${other}`, 65534)).toBeUndefined(); // a gateway run by that user trusts its own
-    expect(untrustedReason(`unix:${join(dir, 'link.sock')}`, 0)).toBe(`"${join(dir, 'link.sock')}" is not a socket`);
-    expect(untrustedReason(`unix:${join(dir, 'file')}`, 0)).toBe(`"${join(dir, 'file')}" is not a socket`);
-    expect(untrustedReason(`unix:${join(dir, 'gone.sock')}`, 0)).toBe(`cannot check socket "${join(dir, 'gone.sock')}": ENOENT`);
-    expect(untrustedReason('127.0.0.1:7000', 0)).toBe('"127.0.0.1:7000" is not a unix socket (agents on TCP need TLS, which Berth does not offer yet)');
+    expect(untrustedReason(`unix:${root}`, { owner: 0 })).toBeUndefined();
+    expect(untrustedReason(`unix://${root}`, { owner: 0 })).toBeUndefined();
+    expect(untrustedReason(`unix:${other}`, { owner: 0 })).toBe(`socket "${other}" is owned by uid 65534, not root`);
+    expect(untrustedReason(`unix:${other}`, { owner: 65534 })).toBeUndefined(); // a gateway run by that user trusts its own
+    expect(untrustedReason(`unix:${join(dir, 'link.sock')}`, { owner: 0 })).toBe(`"${join(dir, 'link.sock')}" is not a socket`);
+    expect(untrustedReason(`unix:${join(dir, 'file')}`, { owner: 0 })).toBe(`"${join(dir, 'file')}" is not a socket`);
+    expect(untrustedReason(`unix:${join(dir, 'gone.sock')}`, { owner: 0 })).toBe(`cannot check socket "${join(dir, 'gone.sock')}": ENOENT`);
+    expect(untrustedReason('127.0.0.1:7000', { owner: 0 })).toBe(
+      '"127.0.0.1:7000" is not a unix socket (agents on TCP need the cluster\'s TLS, and this gateway has no cluster certificate: --cluster-secrets)',
+    );
+    // With the cluster's client certificate the gateway speaks mutual TLS to it: the agent proves itself.
+    expect(untrustedReason('tcp://10.0.0.2:7000', { clusterTls: true })).toBeUndefined();
   });
 });
 

@@ -14,6 +14,8 @@ export interface ServiceDirectoryOptions<T extends Announcement> {
   /** The error when no trusted entry shows up in time. */
   noneMessage: string;
   log: Logger;
+  /** The gateway has the cluster's TLS client certificate: TCP addresses are trusted (endpoint-check.ts). */
+  clusterTls?: boolean;
   /** How long a read list is reused. Default 1 s. */
   freshMs?: number;
   /** Deadline of one read from NATS. Default 2 s. */
@@ -24,8 +26,8 @@ export interface ServiceDirectoryOptions<T extends Announcement> {
  * The gateway's memory of a NATS KV directory (the hosts, the registries, the builders): read at most every
  * `freshMs`, each read with a deadline, and the last list kept while NATS is down or slow, so a
  * `ps` or `run` never waits for NATS (it is for discovery; the calls go to the services directly).
- * Entries whose address is not a root-owned unix socket are ignored (endpoint-check.ts), with a
- * log line the first time.
+ * Entries whose address is not a root-owned unix socket (or, with the cluster's TLS, a TCP address)
+ * are ignored (endpoint-check.ts), with a log line the first time.
  */
 export class ServiceDirectory<T extends Announcement> {
   private cache?: { entries: T[]; at: number };
@@ -74,7 +76,7 @@ export class ServiceDirectory<T extends Announcement> {
 
   private trusted(entries: T[]): T[] {
     return entries.filter((entry) => {
-      const reason = untrustedReason(this.options.address(entry));
+      const reason = untrustedReason(this.options.address(entry), { clusterTls: this.options.clusterTls });
       if (reason === undefined) return true;
       const key = `${this.options.id(entry)} ${reason}`;
       if (!this.warned.has(key)) {

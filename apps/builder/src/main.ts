@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
 import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag, warnOnFailure } from '@berth/log';
-import { readRegistryAuth, stopOnSignals } from '@berth/platform';
+import { readRegistryAuth, stopOnSignals, tlsListenCredentials } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -35,6 +35,12 @@ const { values } = parseArgs({
     // there (--cache-to/--cache-from) needs no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // Also serve on TCP (ADDRESS:PORT) with mutual TLS for the gateway on another machine, as the
+    // agent does (its --tls-listen): the three files are required; it then announces tcp://ADDRESS:PORT.
+    'tls-listen': { type: 'string' },
+    tlscacert: { type: 'string' },
+    tlscert: { type: 'string' },
+    tlskey: { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
   },
@@ -42,6 +48,16 @@ const { values } = parseArgs({
 const leaseTtl = Number(values['lease-ttl']);
 if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
   console.error(`Invalid --lease-ttl "${values['lease-ttl']}": expected seconds, at least 1`);
+  process.exit(2);
+}
+
+// Checked before anything starts: a TCP listener without its TLS files is refused.
+const tlsListen = values['tls-listen'];
+let tlsCredentials: grpc.ServerCredentials | undefined;
+try {
+  tlsCredentials = tlsListen !== undefined ? tlsListenCredentials(tlsListen, { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey }) : undefined;
+} catch (err) {
+  console.error((err as Error).message);
   process.exit(2);
 }
 
@@ -82,11 +98,14 @@ if (target.startsWith('unix:')) rmSync(target.slice('unix:'.length), { force: tr
 await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
 // Only root builds (through the gateway); the gateway ignores a builder socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
+if (tlsListen !== undefined) {
+  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
+}
 const withdraw = await new BuilderDirectory(nc).keepAnnounced(
-  { hostId, address: values.listen!, version: VERSION, startedAt: Date.now() },
+  { hostId, address: tlsListen !== undefined ? `tcp://${tlsListen}` : values.listen!, version: VERSION, startedAt: Date.now() },
   { onError: (err) => log.warn({ host: hostId, err }, "Cannot renew or withdraw the builder's announcement on NATS") },
 );
-log.info({ host: hostId, address: values.listen, agent: agentAddress, leaseTtl }, 'berth builder listening');
+log.info({ host: hostId, address: values.listen, tls: tlsListen, agent: agentAddress, leaseTtl }, 'berth builder listening');
 
 // A build in progress is abandoned: its lease expires and the agent removes what it made. The stop
 // is bounded (stopOnSignals): NATS not answering cannot keep the builder up.

@@ -1,8 +1,20 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@berth/errors';
 import { LOG_LEVELS, type LogLevel } from '@berth/log';
-import { DEFAULT_DATA_ROOT, firstHostAddress, platformDown, platformLogFiles, platformSettings, platformStatus, platformUp, type PlatformOptions } from '@berth/platform';
+import {
+  DEFAULT_DATA_ROOT,
+  clusterJoinToken,
+  firstHostAddress,
+  parseJoinUrls,
+  platformDown,
+  platformLogFiles,
+  platformSettings,
+  platformStatus,
+  platformUp,
+  type PlatformOptions,
+} from '@berth/platform';
 import { platformLogs } from './platform-logs.js';
 
 const usage = `Usage:  berth platform COMMAND [OPTIONS]
@@ -10,9 +22,13 @@ const usage = `Usage:  berth platform COMMAND [OPTIONS]
 Start, stop and check this host's Berth services (nats-server, runtime agent, image builder, gateway, registry)
 
 Commands:
-  up          Start the services in the background and wait until they answer (idempotent)
+  up          Start the services in the background and wait until they answer (idempotent); with
+              --join, join another machine's cluster: start this host's agent and builder only
   join        Start this host's agent and builder only, joined to the cluster of --cluster's host
-              (its NATS, registry and gateway); "down" and "status" then act on this host's two
+              on this machine (its NATS, registry and gateway); "down" and "status" then act on this
+              host's two
+  join-token  Print the token another machine joins this cluster with (this first host needs an
+              --address): berth platform join-token [--rotate] [-q]
   down        Stop the services (containers keep running; the next "up" adopts them)
   status      Show each service, its pid and health
   logs        Show the services' logs: berth platform logs [SERVICE] [-f] [--tail N] [--raw]
@@ -20,11 +36,19 @@ Commands:
 Options (up saves them in the data root's platform.json; later runs keep them):
       --data-root string          Where Berth keeps its data (default "${DEFAULT_DATA_ROOT}")
       --cluster string            join: the data root of the cluster's first host (on this machine)
+      --join string               up: join the cluster whose first host's NATS is at nats://HOST:PORT[,…] (another
+                                  machine; needs --address and the token): as "docker swarm join"
+      --token string              up --join: the cluster's join token (also BERTH_JOIN_TOKEN), from
+                                  "berth platform join-token" on its first host
+      --rotate                    join-token: make a new token; the old one is refused from then on
+  -q, --quiet                     join-token: print the token only
       --nats-cluster              up: make this first host's nats-server one of a NATS cluster: every host that
                                   joins runs its own, routed to the others (JetStream waits for 2; with 3 its
                                   streams keep 3 replicas and survive one server's loss)
       --address string            This host's IPv4 address between hosts: its nats-server and registry listen
-                                  there, the other hosts reach them there (default: 127.0.0.1 only)
+                                  there, the other hosts reach them there (default: 127.0.0.1 only); its
+                                  agent and builder also serve there on TCP with mutual TLS (the cluster
+                                  CA's certificates), for the gateway of another machine
       --node-name string          This host's name in the cluster (default: the machine's hostname)
       --label list                This host's node labels (key=value), which placement constraints match
       --group string              Members of this group may use the API socket (0660 root:GROUP), as docker's
@@ -60,6 +84,10 @@ export async function platformCommand(argv: string[]): Promise<number> {
       options: {
         'data-root': { type: 'string' },
         cluster: { type: 'string' },
+        join: { type: 'string' },
+        token: { type: 'string' },
+        rotate: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
         'nats-cluster': { type: 'boolean' },
         address: { type: 'string' },
         'node-name': { type: 'string' },
@@ -111,10 +139,19 @@ export async function platformCommand(argv: string[]): Promise<number> {
   if (command === 'join' && values.cluster === undefined) throw new InvalidArgumentError('"berth platform join" needs --cluster DATA_ROOT (the first host\'s data root)');
   if (command === 'join' && values['data-root'] === undefined) throw new InvalidArgumentError('"berth platform join" needs --data-root: this host\'s own data root, not the first host\'s');
   if (values.cluster !== undefined && command !== 'join') throw new InvalidArgumentError('--cluster applies to "berth platform join" only');
+  if (values.join !== undefined && command !== 'up') throw new InvalidArgumentError('--join applies to "berth platform up" only');
+  if (values.join !== undefined && values['nats-cluster']) throw new InvalidArgumentError('--join and --nats-cluster do not go together: --nats-cluster makes a first host');
+  const token = values.token ?? process.env.BERTH_JOIN_TOKEN;
+  if (values.token !== undefined && values.join === undefined) throw new InvalidArgumentError('--token applies to "berth platform up --join" only');
+  if (values.join !== undefined && token === undefined) {
+    throw new InvalidArgumentError('"berth platform up --join" needs the join token: --token TOKEN, or BERTH_JOIN_TOKEN (`berth platform join-token` on the first host)');
+  }
+  if ((values.rotate || values.quiet) && command !== 'join-token') throw new InvalidArgumentError('--rotate and --quiet apply to "berth platform join-token" only');
   if (values['nats-cluster'] && command !== 'up') throw new InvalidArgumentError('--nats-cluster applies to "berth platform up" (the first host) only');
   const options: PlatformOptions = {
     dataRoot: values['data-root'],
     ...(values.cluster !== undefined ? { join: values.cluster } : {}),
+    ...(values.join !== undefined ? { joinNats: parseJoinUrls(values.join), ...(token !== undefined ? { joinToken: token } : {}) } : {}),
     ...(values['nats-cluster'] ? { natsCluster: true } : {}),
     ...(values.address !== undefined ? { address: values.address } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
@@ -138,9 +175,27 @@ export async function platformCommand(argv: string[]): Promise<number> {
     case 'join':
     case 'up': {
       const settings = await platformUp(options, log);
+      if (settings.joinedNats !== undefined) {
+        // Another machine's host: its agent and builder only; the cluster's gateway is on the first host.
+        log(`Berth is up: data root ${settings.dataRoot}, joined to the cluster at ${settings.joinedNats.join(',')}`);
+        log(`Use the first host's gateway; "berth run --node ${settings.nodeName ?? hostname()}" places containers here`);
+        return 0;
+      }
       log(`Berth is up: data root ${settings.dataRoot}, API ${settings.apiAddress}`);
       log(`Registry: ${firstHostAddress(settings)}:${settings.registryPort}`);
       if (settings.apiAddress !== 'unix:/run/berth/api.sock') log(`Use it with: export BERTH_HOST=${settings.apiAddress}`);
+      return 0;
+    }
+    case 'join-token': {
+      const { token: joinToken, url } = await clusterJoinToken({ dataRoot: values['data-root'], rotate: values.rotate });
+      if (values.quiet) {
+        log(joinToken);
+        return 0;
+      }
+      if (values.rotate) log('Made a new join token: the old one is refused from now on.\n');
+      log('To add a host to this cluster, run this on it (its own IPv4 address as ADDRESS):\n');
+      log(`    berth platform up --join ${url} --token ${joinToken} --address ADDRESS\n`);
+      log('The token lets any host join: keep it secret; "berth platform join-token --rotate" replaces it.');
       return 0;
     }
     case 'down':
@@ -157,7 +212,7 @@ export async function platformCommand(argv: string[]): Promise<number> {
       return services.every((s) => s.healthy) ? 0 : 1;
     }
     default:
-      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, join, down, status or logs\nSee 'berth platform --help'.`);
+      throw new InvalidArgumentError(`Unknown platform command "${command}": expected up, join, join-token, down, status or logs\nSee 'berth platform --help'.`);
   }
 }
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag } from '@berth/log';
-import { readRegistryAuth, stopOnSignals } from '@berth/platform';
+import { readRegistryAuth, stopOnSignals, tlsListenCredentials } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -28,6 +28,13 @@ const { values } = parseArgs({
     'node-name': { type: 'string' },
     'node-role': { type: 'string' },
     label: { type: 'string', multiple: true, default: [] },
+    // Also serve on TCP (ADDRESS:PORT, this host's address between hosts) with mutual TLS: the
+    // gateway on another machine reaches the agent there, with its certificate of the cluster CA.
+    // Needs the three files below (never a plain TCP agent); the agent then announces tcp://ADDRESS:PORT.
+    'tls-listen': { type: 'string' },
+    tlscacert: { type: 'string' },
+    tlscert: { type: 'string' },
+    tlskey: { type: 'string' },
     // The address other hosts reach this one at, for overlay networks' VXLAN (also
     // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
     'underlay-address': { type: 'string' },
@@ -59,6 +66,16 @@ if (values['node-role'] !== undefined && values['node-role'] !== 'manager' && va
   process.exit(2);
 }
 
+// Checked before anything starts: a TCP listener without its TLS files is refused.
+const tlsListen = values['tls-listen'];
+let tlsCredentials: grpc.ServerCredentials | undefined;
+try {
+  tlsCredentials = tlsListen !== undefined ? tlsListenCredentials(tlsListen, { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey }) : undefined;
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
@@ -75,7 +92,7 @@ const agent = await Agent.open(
     dataRoot: values['data-root']!,
     runRoot: values['run-root']!,
     runtime: values.runtime,
-    address: values.listen!,
+    address: tlsListen !== undefined ? `tcp://${tlsListen}` : values.listen!,
     insecureRegistries: [
       ...values['insecure-registry']!,
       ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
@@ -98,8 +115,11 @@ await new Promise<void>((resolve, reject) =>
 );
 // Only root talks to the agent (the gateway, the builder); the gateway ignores an agent socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
+if (tlsListen !== undefined) {
+  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
+}
 await agent.announce();
-log.info({ host: agent.hostId, address: values.listen }, 'berth runtime agent listening');
+log.info({ host: agent.hostId, address: values.listen, tls: tlsListen }, 'berth runtime agent listening');
 
 // Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
 // bounded (stopOnSignals): NATS not answering or a full disk cannot keep the agent up.

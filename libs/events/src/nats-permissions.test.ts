@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { inboxPrefix, natsPermissions } from './nats-permissions.js';
 
 describe('natsPermissions', () => {
-  it('lets the gateway use the JetStream API and write the declared Compose projects, nothing else', () => {
+  it('lets the gateway use the JetStream API, write the declared Compose projects and answer joins, nothing else', () => {
     expect(natsPermissions({ role: 'gateway' })).toEqual({
-      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.leases.>'],
-      subscribe: ['_INBOX_gateway.>'],
+      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.leases.>', '_INBOX_join.>'],
+      subscribe: ['_INBOX_gateway.>', 'berth.cluster.join'],
     });
+  });
+
+  it('lets a joining host (the join token\'s key) ask to join and read its answers, nothing else', () => {
+    expect(natsPermissions({ role: 'join' })).toEqual({ publish: ['berth.cluster.join'], subscribe: ['_INBOX_join.>'] });
+    expect(inboxPrefix({ role: 'join' })).toBe('_INBOX_join');
   });
 
   it("confines a host's services to their own subjects, keys and streams", () => {

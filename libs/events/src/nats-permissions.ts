@@ -27,6 +27,11 @@ import {
  * |           | reading and watching the `overlay` bucket)                   |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
+ * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
+ *
+ * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
+ * join-responder.ts). Every joining host shares the one `join` user (the token's key): what one may
+ * read of another's answer, it would get by joining itself.
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
  * DELETE) only the streams they write to. None but the gateway may read a KV bucket (but agents
@@ -36,11 +41,14 @@ import {
  * answers) reach a connection on its own inbox prefix (`inboxPrefix`), which nobody else may
  * subscribe to. Everything not listed is denied by nats-server.
  */
-export type NatsRole = 'gateway' | 'agent' | 'registry' | 'builder';
+export type NatsRole = 'gateway' | 'agent' | 'registry' | 'builder' | 'join';
+
+/** The subject a joining host asks the gateway on (`platform up --join`, libs/platform cluster-join.ts). */
+export const CLUSTER_JOIN_SUBJECT = 'berth.cluster.join';
 
 export interface NatsIdentity {
   role: NatsRole;
-  /** The host id of the service's host (every role but the gateway). */
+  /** The host id of the service's host (every role but the gateway and join). */
   host?: string;
 }
 
@@ -51,13 +59,20 @@ export interface NatsPermissions {
 
 /** The inbox prefix a connection of `identity` must use (nats.js `inboxPrefix`). */
 export function inboxPrefix(identity: NatsIdentity): string {
-  return identity.role === 'gateway' ? '_INBOX_gateway' : `_INBOX_${identity.role}_${subjectToken(identity.host ?? '')}`;
+  if (identity.role === 'gateway' || identity.role === 'join') return `_INBOX_${identity.role}`;
+  return `_INBOX_${identity.role}_${subjectToken(identity.host ?? '')}`;
 }
 
 /** The nats-server permissions of `identity`. */
 export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
-  if (identity.role === 'gateway') return { publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>'), kvSubject(LEASES_BUCKET, '>')], subscribe };
+  if (identity.role === 'gateway') {
+    return {
+      publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>'), kvSubject(LEASES_BUCKET, '>'), `${inboxPrefix({ role: 'join' })}.>`],
+      subscribe: [...subscribe, CLUSTER_JOIN_SUBJECT],
+    };
+  }
+  if (identity.role === 'join') return { publish: [CLUSTER_JOIN_SUBJECT], subscribe };
   if (!identity.host) throw new Error(`A NATS identity of role "${identity.role}" needs its host id`);
   const host = subjectToken(identity.host);
   const events = `${EVENTS_SUBJECT_PREFIX}.${host}`;

@@ -8,3 +8,8 @@ export * from './stop-signals.js';
 export * from './platform.js';
 export * from './platform-join.js';
 export { firstHostAddress } from './nats-cluster.js';
+export * from './tls-listen.js';
+export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls } from './cluster-ca.js';
+export { parseJoinUrls, type JoinAnswer, type JoinRequest, type SignedJoinAnswer } from './cluster-join.js';
+export { admitHost, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';
+export { decodeJoinToken, encodeJoinToken, signJoinRequest, verifyJoinRequest, type JoinToken, type SignedJoinRequest } from './join-token.js';

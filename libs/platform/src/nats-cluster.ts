@@ -5,7 +5,7 @@ import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { inboxPrefix, scaleStreams, type NatsIdentity } from '@berth/events';
 import { joinedHosts, natsUsers, secretsOf, writeNatsServerConfig, writeSecret, type NatsClusterConfig } from './platform-secrets.js';
-import type { PlatformSettings } from './platform-settings.js';
+import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
 
 /**
  * A NATS cluster of the platform's hosts (`platform up --nats-cluster` on the first host, then
@@ -41,7 +41,7 @@ export function hostAddress(settings: PlatformSettings): string {
 
 /** The first host's address (the registry's; the nats-server's without a NATS cluster), seen from this host. */
 export function firstHostAddress(settings: PlatformSettings): string {
-  return settings.cluster !== undefined ? (settings.firstHostAddress ?? '127.0.0.1') : hostAddress(settings);
+  return isJoinedHost(settings) ? (settings.firstHostAddress ?? '127.0.0.1') : hostAddress(settings);
 }
 
 /** The data root of the cluster's first host (a host's own, when it is the first). */
@@ -67,6 +67,8 @@ export function natsClusterServers(first: string): NatsServerEntry[] {
  * then the cluster's others, so that a service whose server dies reconnects to another.
  */
 export function natsUrls(settings: PlatformSettings): string {
+  // Joined with a token (another machine): the cluster's URLs it was given.
+  if (settings.joinedNats !== undefined) return settings.joinedNats.join(',');
   if (settings.natsRoutePort === undefined) {
     // One nats-server: the first host's (a joined host reaches it at the first host's address).
     return `nats://${firstHostAddress(settings)}:${settings.natsPort}`;

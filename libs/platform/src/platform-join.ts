@@ -16,7 +16,7 @@ import type { PlatformSettings } from './platform-settings.js';
  *   <cluster>/secrets/hosts/<hostId>.json                   this host's public keys, which the first
  *                                                           host's nats-server config lets in
  *
- * Across machines the same files would travel with the join (a join token): TODO(#14).
+ * Across machines the same files travel with a join token instead (cluster-join.ts).
  * @returns whether the first host's nats-server config changed (it must reload it).
  */
 export function prepareJoin(settings: PlatformSettings, cluster: PlatformSettings): boolean {
@@ -49,19 +49,26 @@ export async function waitNatsAdmits(settings: PlatformSettings, cluster: Platfo
       : natsClusterServers(cluster.dataRoot)
           .filter((s) => s.hostId !== settings.hostId)
           .map((s) => `${s.address}:${s.port}`);
-  const server = servers.join(', ');
-  const seed = new TextEncoder().encode(readFileSync(secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), 'utf8').trim());
+  await waitNatsKeyAdmitted(servers.map((s) => `nats://${s}`), secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), timeoutMs);
+}
+
+/**
+ * Waits until one of the nats-servers `urls` lets the key of `seedFile` in (after a reload,
+ * nats-server applies its new users asynchronously). UnavailableError after `timeoutMs`.
+ */
+export async function waitNatsKeyAdmitted(urls: string[], seedFile: string, timeoutMs: number): Promise<void> {
+  const seed = new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim());
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     try {
-      const nc = await connect({ servers: servers.map((s) => `nats://${s}`), authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
+      const nc = await connect({ servers: urls, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
       await nc.close();
       return;
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new UnavailableError(`The cluster's NATS (${server}) does not admit this host's agent: ${last}`);
+    if (Date.now() > deadline) throw new UnavailableError(`The cluster's NATS (${urls.join(', ')}) does not admit this host's agent: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

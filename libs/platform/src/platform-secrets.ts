@@ -21,8 +21,11 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
  *     nats-routes.json                    0600  {"username","password"}: on a NATS cluster's first host, what
  *                                               its nats-servers route to each other with (nats-cluster.ts)
  *     hosts/<hostId>.json                 0600  on a cluster's first host: the public keys of a host that
- *                                               joined (`platform join`), let into nats-server with its
- *                                               host's agent and builder permissions
+ *                                               joined (`platform join`, or `up --join` with a token),
+ *                                               let into nats-server with its host's agent and builder
+ *                                               permissions
+ *     nats/join.nk                        0600  on a first host: the join token's key (`platform join-token`)
+ *     tls/                                0700  the cluster CA and this host's certificates (cluster-ca.ts)
  *
  * Seeds go to the services as file paths (`--nats-nkey FILE`), never on a command line. The server
  * config holds only public keys; it is 0600 all the same.
@@ -129,6 +132,9 @@ export function natsUsers(firstDataRoot: string, firstHostId: string): string[] 
     const publicKey = ensureServiceKey(secrets.nkeySeedFile(service));
     users.push(natsUser(service, publicKey, role === 'gateway' ? { role } : { role, host: firstHostId }));
   }
+  // The join token's key (`berth platform join-token`, cluster-admission.ts), once one was made:
+  // it may only ask the gateway to join (libs/events nats-permissions.ts, role `join`).
+  if (existsSync(secrets.nkeySeedFile('join'))) users.push(natsUser('join token', ensureServiceKey(secrets.nkeySeedFile('join')), { role: 'join' }));
   // The hosts that joined this one's cluster (platform-join.ts): their agent's and builder's keys.
   for (const host of joinedHosts(firstDataRoot)) {
     users.push(natsUser(`runtime-agent of host ${host.hostId}`, host.agent, { role: 'agent', host: host.hostId }));
@@ -190,11 +196,14 @@ function natsUser(comment: string, publicKey: string, identity: NatsIdentity): s
   return `    # ${comment}\n    { nkey: ${JSON.stringify(publicKey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`;
 }
 
-/** A host that joined the cluster: `<secrets>/hosts/<hostId>.json`, written by `platform join`. */
+/** A host that joined the cluster: `<secrets>/hosts/<hostId>.json`, written by `platform join` or the gateway (a token join). */
 export interface JoinedHost {
   hostId: string;
   /** Its data root (on this machine: where its nats-server's config is kept up to date). */
   dataRoot?: string;
+  /** Joined with a token (another machine): its address and node name as it asked. */
+  address?: string;
+  nodeName?: string;
   /** Public nkeys of its runtime agent and builder. */
   agent: string;
   builder: string;

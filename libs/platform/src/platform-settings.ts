@@ -47,6 +47,13 @@ export interface PlatformOptions {
    * host's agent and builder, on that host's NATS, registry and gateway (platform-join.ts).
    */
   join?: string;
+  /**
+   * `platform up --join nats://HOST:PORT[,…]`: join the cluster whose first host's nats-server is
+   * there, on another machine, with `joinToken` (cluster-join.ts). Needs `address`. Kept in platform.json.
+   */
+  joinNats?: string[];
+  /** The cluster's join token (`berth platform join-token` on its first host); never saved. */
+  joinToken?: string;
   /** This host's node name in the cluster (default the machine's hostname). */
   nodeName?: string;
   /** This host's node labels (`--label k=v`), which placement constraints match. */
@@ -101,6 +108,20 @@ export interface PlatformSettings {
   natsRoutePort?: number;
   /** For a host that joined: the first host's address (its registry; its nats-server without a NATS cluster); unset: 127.0.0.1. */
   firstHostAddress?: string;
+  /** For a host that joined with a join token (another machine): the cluster's NATS URLs (`--join`). */
+  joinedNats?: string[];
+  /**
+   * The TCP ports (on `address`) its agent and builder also serve on with mutual TLS, for the
+   * gateway of another machine (cluster-ca.ts): set for a host with an address that is a first host
+   * or joined with a token.
+   */
+  agentTlsPort?: number;
+  builderTlsPort?: number;
+}
+
+/** Whether the host joined a cluster (`platform join --cluster`, or `up --join` with a token). */
+export function isJoinedHost(settings: PlatformSettings): boolean {
+  return settings.cluster !== undefined || settings.joinedNats !== undefined;
 }
 
 /** The settings of a data root: read from its platform.json, or chosen (free ports) and saved. */
@@ -122,6 +143,11 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
   const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
   const cluster = options.join !== undefined ? resolve(options.join) : saved.cluster;
+  const joinedNats = options.joinNats ?? saved.joinedNats;
+  if (joinedNats !== undefined && cluster !== undefined) throw new InvalidArgumentError('Cannot join by --join URL and by --cluster data root at once');
+  if (options.joinNats !== undefined && saved.joinedNats === undefined && existsSync(file)) {
+    throw new InvalidArgumentError(`Cannot join a cluster with "${dataRoot}": it is a platform already (${file}): use a new --data-root`);
+  }
   const first: Partial<PlatformSettings> = cluster !== undefined ? readClusterSettings(cluster, dataRoot) : {};
   mkdirSync(dataRoot, { recursive: true });
   const group = options.group ?? saved.group;
@@ -134,7 +160,7 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     dataRoot,
     runRoot,
     hostId: readHostId(dataRoot),
-    natsPort: (clustered ? undefined : first.natsPort) ?? saved.natsPort ?? (await freeLoopbackPort()),
+    natsPort: (clustered ? undefined : first.natsPort) ?? (joinedNats ? natsUrlPort(joinedNats[0]!) : undefined) ?? saved.natsPort ?? (await freeLoopbackPort()),
     ...(clustered ? { natsRoutePort: saved.natsRoutePort ?? (await freeLoopbackPort()) } : {}),
     registryPort:
       first.registryPort ??
@@ -151,9 +177,19 @@ export async function resolvePlatformSettings(options: PlatformOptions = {}): Pr
     ...((options.labels ?? saved.labels) ? { labels: options.labels ?? saved.labels } : {}),
     ...(address !== undefined ? { address } : {}),
     ...(netns !== undefined ? { netns } : {}),
-    ...(first.address !== undefined ? { firstHostAddress: first.address } : {}),
+    ...(first.address !== undefined ? { firstHostAddress: first.address } : saved.firstHostAddress !== undefined && joinedNats ? { firstHostAddress: saved.firstHostAddress } : {}),
+    ...(joinedNats !== undefined ? { joinedNats } : {}),
+    // Another machine's gateway reaches this host's agent and builder over TCP with mutual TLS.
+    ...(address !== undefined && cluster === undefined
+      ? { agentTlsPort: saved.agentTlsPort ?? (await freeLoopbackPort()), builderTlsPort: saved.builderTlsPort ?? (await freeLoopbackPort()) }
+      : {}),
   };
   return settings;
+}
+
+/** The port of a `nats://HOST:PORT` URL (cluster-join.ts checked it). */
+function natsUrlPort(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** The settings of the cluster's first host (its platform.json), which a joining host shares ports with. */
@@ -193,6 +229,9 @@ export function checkSettings(settings: PlatformSettings): void {
   if (settings.group !== undefined) groupId(settings.group);
   if (settings.address !== undefined && isIP(settings.address) !== 4) {
     throw new InvalidArgumentError(`Invalid --address "${settings.address}": expected this host's IPv4 address`);
+  }
+  if (settings.joinedNats !== undefined && settings.address === undefined) {
+    throw new InvalidArgumentError("--join needs --address: this host's IPv4 address, where the cluster's gateway reaches its agent and builder");
   }
   if (settings.netns !== undefined && !existsSync(join('/run/netns', settings.netns))) {
     throw new InvalidArgumentError(`Invalid network namespace "${settings.netns}": no /run/netns/${settings.netns} (ip netns add ${settings.netns})`);

@@ -4,15 +4,25 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { UnavailableError } from '@berth/errors';
+import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { firstDataRoot, firstHostAddress, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
+import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
+import { joinByToken, joinedByToken } from './cluster-join.js';
 import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
-import { checkSettings, platformSettings, resolvePlatformSettings, savePlatformSettings, type PlatformOptions, type PlatformSettings } from './platform-settings.js';
+import {
+  checkSettings,
+  isJoinedHost,
+  platformSettings,
+  resolvePlatformSettings,
+  savePlatformSettings,
+  type PlatformOptions,
+  type PlatformSettings,
+} from './platform-settings.js';
 import { commandLineOf, isAlive, isRunning, sameProgram } from './process-liveness.js';
 import { serviceEntry } from './service-entry.js';
 
@@ -62,12 +72,19 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.group ? [`--group=${settings.group}`] : []),
     ...(settings.tls ? ['--tlsverify', `--tlscacert=${settings.tls.ca}`, `--tlscert=${settings.tls.cert}`, `--tlskey=${settings.tls.key}`] : []),
   ];
+  // Another machine's gateway reaches the agent and builder on TCP with mutual TLS (cluster-ca.ts).
+  const tls = clusterTlsOf(secrets.dir);
+  const tlsFlags = (port: number | undefined) =>
+    port !== undefined ? [`--tls-listen=${hostAddress(settings)}:${port}`, `--tlscacert=${tls.ca}`, `--tlscert=${tls.cert}`, `--tlskey=${tls.key}`] : [];
   const agentFlags = [
     ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
     ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
+    ...tlsFlags(settings.agentTlsPort),
   ];
+  // The first host's gateway: its client certificate, and the CA that signs joining hosts' CSRs.
+  if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) apiFlags.push(`--cluster-secrets=${secrets.dir}`);
   const registryAddress = `${firstHostAddress(settings)}:${settings.registryPort}`;
-  const loaded = loadPlatformFile(settings.cluster !== undefined ? NODE_FILE : PLATFORM_FILE, {
+  const loaded = loadPlatformFile(isJoinedHost(settings) ? NODE_FILE : PLATFORM_FILE, {
     ROOT: REPO_ROOT,
     DATA_ROOT: settings.dataRoot,
     RUN_ROOT: settings.runRoot,
@@ -83,6 +100,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     API_FLAGS: apiFlags,
     AGENT_ADDRESS: settings.agentAddress,
     AGENT_FLAGS: agentFlags,
+    BUILDER_FLAGS: tlsFlags(settings.builderTlsPort),
     RUNTIME: settings.runtime,
     LOG_LEVEL: settings.logLevel ? [`--log-level=${settings.logLevel}`] : [],
     RUNTIME_AGENT: serviceEntry(REPO_ROOT, 'apps/runtime-agent/src/main.ts', SERVICE_NODE_FLAGS),
@@ -92,7 +110,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     REGISTRY: serviceEntry(REPO_ROOT, 'apps/registry/src/main.ts', REGISTRY_NODE_FLAGS),
   });
   // A joined host runs a nats-server of its own only in a NATS cluster; else it uses the first host's.
-  if (settings.cluster === undefined || settings.natsRoutePort !== undefined) return loaded;
+  if (!isJoinedHost(settings) || settings.natsRoutePort !== undefined) return loaded;
   return loaded.filter((svc) => svc.name !== 'nats').map((svc) => ({ ...svc, dependsOn: svc.dependsOn.filter((d) => d !== 'nats') }));
 }
 
@@ -127,13 +145,30 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   const settings = await resolvePlatformSettings(options);
   checkSettings(settings); // a refused setting is not saved: the next `up` or `down` sees the old ones
   await checkRegistryPort(settings);
-  savePlatformSettings(settings);
   const timeoutMs = options.timeoutMs ?? 60_000;
+  if (settings.joinedNats !== undefined && !joinedByToken(settings)) {
+    // Another machine joining: nothing is saved or started unless the cluster lets it in (cluster-join.ts).
+    const hostIdFile = join(settings.dataRoot, 'host-id');
+    try {
+      if (options.joinToken === undefined) throw new InvalidArgumentError('Joining a cluster needs its join token: --token, or BERTH_JOIN_TOKEN (`berth platform join-token` on its first host)');
+      const { registryAddress } = await joinByToken(settings, options.joinToken, { timeoutMs });
+      settings.firstHostAddress = registryAddress.slice(0, registryAddress.lastIndexOf(':'));
+      settings.registryPort = Number(registryAddress.slice(registryAddress.lastIndexOf(':') + 1));
+    } catch (err) {
+      // A refused join leaves no identity behind: the next try is a new host to the cluster.
+      if (!existsSync(join(settings.dataRoot, 'platform.json'))) rmSync(hostIdFile, { force: true });
+      throw err;
+    }
+    log(`Joined the cluster at ${settings.joinedNats.join(',')} as host ${settings.hostId}`);
+  }
+  savePlatformSettings(settings);
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
   if (settings.netns !== undefined) ensureSharedMount(settings.dataRoot); // netns-command.ts says why
   const secrets =
-    settings.cluster === undefined
+    settings.joinedNats !== undefined
+      ? { natsConfigChanged: false } // its files came with the join; it runs no nats-server
+      : settings.cluster === undefined
       ? ensurePlatformSecrets(settings.dataRoot, {
           port: settings.natsPort,
           host: hostAddress(settings),
@@ -144,6 +179,8 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
             : {}),
         })
       : await joinCluster(settings, timeoutMs);
+  // A first host with an address: the cluster CA, its gateway's and its own certificates (cluster-ca.ts).
+  if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) await ensureClusterCa(secretsOf(settings.dataRoot).dir, { hostId: settings.hostId, address: hostAddress(settings) });
   // As Compose does: each service starts once every service it depends on answers, so services
   // that do not depend on each other start side by side (the agent and the registry, then the
   // builder and the gateway). A service whose dependency failed is not started.
@@ -286,6 +323,18 @@ async function checkHealth(svc: PlatformService, settings: PlatformSettings): Pr
   } finally {
     client.close();
   }
+}
+
+/**
+ * Has this host's running nats-server reload its config (SIGHUP: users, permissions, routes).
+ * @returns false when it does not run
+ */
+export function reloadNatsServer(settings: PlatformSettings): boolean {
+  const nats = services(settings).find((svc) => svc.name === 'nats');
+  const pid = nats !== undefined ? runningPid(settings, nats) : undefined;
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGHUP');
+  return true;
 }
 
 /** Stops the services in reverse order: SIGTERM, then SIGKILL after a grace period. Containers keep running. */

@@ -47,6 +47,12 @@ export interface TestCluster extends AsyncDisposable {
    * nats-server first. `stop()` stops it with the cluster, also after a failed test.
    */
   startGateway(options?: { host?: number }): Promise<TestGateway>;
+  /**
+   * Joins host `i` (`node-i`, label `zone=zi`) as another machine would: `platform up --join URL
+   * --token TOKEN --address` (libs/platform cluster-join.ts), nothing read from host 1's data root;
+   * its agent and builder serve on its address with mutual TLS. Added to `hosts`; removed by `stop()`.
+   */
+  joinWithToken(i: number, join: { url: string; token: string }): Promise<TestHost>;
   stop(): Promise<void>;
 }
 
@@ -149,7 +155,17 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
       network.remove();
     }
   };
-  return { platform: up, hosts, network, berth: up.berth, startGateway, stop, [Symbol.asyncDispose]: stop };
+  const joinWithToken = async (i: number, join: { url: string; token: string }) => {
+    const dir = tempDir('berth-e2e-host-');
+    dirs.push(dir);
+    const net = network.addHost(i);
+    const labels = { zone: `z${i}` };
+    const settings = await platformUp({ dataRoot: dir.path, joinNats: [join.url], joinToken: join.token, nodeName: `node-${i}`, labels, ...net, timeoutMs: 60_000 });
+    const host = hostOf(settings, `node-${i}`, net);
+    hosts.push(host);
+    return host;
+  };
+  return { platform: up, hosts, network, berth: up.berth, startGateway, joinWithToken, stop, [Symbol.asyncDispose]: stop };
 }
 
 /** Resolves once the nats-server of the platform being started in `dataRoot` accepts connections. */

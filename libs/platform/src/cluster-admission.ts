@@ -1,0 +1,152 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { nkeys } from 'nats';
+import { InvalidArgumentError } from '@berth/errors';
+import { certificateFingerprint, clusterTlsOf, signHostCsr, signWithClusterCa } from './cluster-ca.js';
+import type { JoinAnswer, JoinRequest, SignedJoinAnswer } from './cluster-join.js';
+import { encodeJoinToken, verifyJoinRequest } from './join-token.js';
+import { hostAddress, writeMemberNatsConfigs } from './nats-cluster.js';
+import { reloadNatsServer } from './platform.js';
+import { ensurePlatformSecrets, ensureServiceKey, forgetJoinedHost, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
+import { sealSecret } from './sealed-secret.js';
+import { DEFAULT_DATA_ROOT, isJoinedHost, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';
+
+/**
+ * The first host's side of a token join (cluster-join.ts is the joining host's): the join token it
+ * hands out (`berth platform join-token`), and the admission the gateway does for a host that
+ * asks with it (apps/api join-responder.ts: the gateway runs on the first host, as root, with
+ * `--cluster-secrets`).
+ */
+
+/** The first host's data root, from the secrets directory the gateway was given (`--cluster-secrets`). */
+export function dataRootOfSecrets(secretsDir: string): string {
+  return dirname(secretsDir);
+}
+
+/** The cluster CA's certificate (PEM) of the first host `firstDataRoot`. */
+export function clusterCaCertificate(firstDataRoot: string): string {
+  return readFileSync(clusterTlsOf(secretsOf(firstDataRoot).dir).ca, 'utf8');
+}
+
+/**
+ * `berth platform join-token [--rotate]` on the first host: the token (join-token.ts) and the NATS
+ * URL a joining host gives `--join`. The join key is made the first time; `rotate` makes a new one
+ * (nats-server reloads: the old token is refused from then on).
+ */
+export async function clusterJoinToken(options: { dataRoot?: string; rotate?: boolean }): Promise<{ token: string; url: string }> {
+  const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
+  if (!existsSync(join(dataRoot, 'platform.json'))) {
+    throw new InvalidArgumentError(`No platform in "${dataRoot}": start the first host with \`berth platform up --address ADDRESS\` (or name its --data-root)`);
+  }
+  const settings = await resolvePlatformSettings({ dataRoot });
+  if (isJoinedHost(settings)) throw new InvalidArgumentError(`"${settings.dataRoot}" joined a cluster: ask its first host for the join token`);
+  const tls = clusterTlsOf(secretsOf(settings.dataRoot).dir);
+  if (settings.address === undefined || !existsSync(tls.ca)) {
+    throw new InvalidArgumentError(`The platform of "${settings.dataRoot}" has no cluster CA: start it with \`berth platform up --address ADDRESS\` (its address between machines) first`);
+  }
+  if (settings.natsRoutePort !== undefined) {
+    throw new InvalidArgumentError('Joining a NATS cluster (`platform up --nats-cluster`) with a join token is not built yet: use `berth platform join --cluster DATA_ROOT`');
+  }
+  const seedFile = secretsOf(settings.dataRoot).nkeySeedFile('join');
+  const made = options.rotate === true || !existsSync(seedFile);
+  if (options.rotate) rmSync(seedFile, { force: true });
+  ensureServiceKey(seedFile);
+  if (made) letInJoinedKeys(settings);
+  return {
+    token: encodeJoinToken({ caFingerprint: certificateFingerprint(readFileSync(tls.ca, 'utf8')), seed: readFileSync(seedFile, 'utf8').trim() }),
+    url: `nats://${hostAddress(settings)}:${settings.natsPort}`,
+  };
+}
+
+/** Rewrites the first host's nats-server config (its users) and has the running server reload it. */
+function letInJoinedKeys(settings: PlatformSettings): void {
+  const secrets = ensurePlatformSecrets(settings.dataRoot, {
+    port: settings.natsPort,
+    host: hostAddress(settings),
+    storeDir: join(settings.dataRoot, 'nats'),
+    hostId: settings.hostId,
+  });
+  if (secrets.natsConfigChanged) reloadNatsServer(settings);
+}
+
+/**
+ * Admits a host that asked to join (the gateway's answer to `{op: "join"}`): checks the request
+ * (signed with the current join token's key, join-token.ts `verifyJoinRequest`, and its fields),
+ * signs its CSR with the cluster CA, records its keys (`secrets/hosts/<id>.json`) and has the
+ * nats-server let them in; the answer is signed with the CA's key. InvalidArgumentError saying
+ * what is wrong with the request.
+ */
+export async function admitHost(firstDataRoot: string, request: unknown): Promise<SignedJoinAnswer> {
+  const settings = await resolvePlatformSettings({ dataRoot: firstDataRoot });
+  if (settings.natsRoutePort !== undefined) {
+    throw new InvalidArgumentError('Joining a NATS cluster (`platform up --nats-cluster`) with a join token is not built yet');
+  }
+  const joinKey = secretsOf(firstDataRoot).nkeySeedFile('join');
+  if (!existsSync(joinKey)) throw new InvalidArgumentError('This cluster has no join token: make one with `berth platform join-token` on its first host');
+  const host = checkJoinRequest(verifyJoinRequest(request, ensureServiceKey(joinKey)));
+  if (host.hostId === settings.hostId || joinedHosts(firstDataRoot).some((h) => h.hostId === host.hostId)) {
+    throw new InvalidArgumentError(`Host "${host.hostId}" is a member of the cluster already: remove it first (berth node rm)`);
+  }
+  const secrets = secretsOf(firstDataRoot);
+  const cert = await signHostCsr(secrets.dir, host.csr, { hostId: host.hostId, address: host.address });
+  recordJoinedHost(firstDataRoot, {
+    hostId: host.hostId,
+    agent: host.agentKey,
+    builder: host.builderKey,
+    address: host.address,
+    ...(host.nodeName !== undefined ? { nodeName: host.nodeName } : {}),
+  });
+  letInJoinedKeys(settings);
+  const registry = readRegistryAuth(secrets.registryAuth);
+  const answer: Omit<JoinAnswer, 'ca'> = {
+    cert,
+    // For the key of the CSR (the one the certificate certifies) only: NATS may be overheard.
+    registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, credentials: sealSecret(JSON.stringify(registry), new X509Certificate(cert).publicKey) },
+  };
+  const text = JSON.stringify(answer);
+  return { ca: clusterCaCertificate(firstDataRoot), answer: text, sig: signWithClusterCa(secrets.dir, text) };
+}
+
+/**
+ * `node rm` of a joined host, on the first host's gateway: its record (`secrets/hosts/<id>.json`)
+ * is removed and nats-server reloads without its keys (in a NATS cluster of this machine, every
+ * member's): its agent and builder can no longer connect, and the host id may join again.
+ */
+export async function revokeJoinedHost(firstDataRoot: string, hostId: string): Promise<void> {
+  if (!joinedHosts(firstDataRoot).some((h) => h.hostId === hostId)) return;
+  forgetJoinedHost(firstDataRoot, hostId);
+  const settings = await resolvePlatformSettings({ dataRoot: firstDataRoot });
+  if (settings.natsRoutePort === undefined) {
+    letInJoinedKeys(settings);
+    return;
+  }
+  for (const dataRoot of writeMemberNatsConfigs(firstDataRoot)) reloadNatsServer(await resolvePlatformSettings({ dataRoot }));
+}
+
+/** The fields of a join request, checked: InvalidArgumentError naming the bad one. */
+export function checkJoinRequest(request: unknown): JoinRequest {
+  const r = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
+  const text = (field: string, ok: (v: string) => boolean, expected: string): string => {
+    const v = r[field];
+    if (typeof v !== 'string' || !ok(v)) throw new InvalidArgumentError(`Invalid join request: ${field} ${JSON.stringify(v)?.slice(0, 80) ?? 'missing'}: expected ${expected}`);
+    return v;
+  };
+  const userKey = (v: string) => {
+    try {
+      return v.startsWith('U') && nkeys.fromPublic(v).getPublicKey() === v;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    op: 'join',
+    hostId: text('hostId', (v) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v), 'a host id'),
+    address: text('address', (v) => isIP(v) === 4, 'an IPv4 address'),
+    ...(r.nodeName !== undefined ? { nodeName: text('nodeName', (v) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v), 'a node name') } : {}),
+    agentKey: text('agentKey', userKey, 'a public NATS user key'),
+    builderKey: text('builderKey', userKey, 'a public NATS user key'),
+    csr: text('csr', (v) => v.includes('-----BEGIN CERTIFICATE REQUEST-----') && v.length < 10_000, 'a PEM certificate signing request'),
+  };
+}

@@ -1,0 +1,196 @@
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
+import { InvalidArgumentError, UnavailableError } from '@berth/errors';
+import { CLUSTER_JOIN_SUBJECT, inboxPrefix } from '@berth/events';
+import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
+import { decodeJoinToken, signJoinRequest } from './join-token.js';
+import { waitNatsKeyAdmitted } from './platform-join.js';
+import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
+import { openSecret, type SealedSecret } from './sealed-secret.js';
+import type { PlatformSettings } from './platform-settings.js';
+
+/**
+ * A host on another machine joining a cluster with its join token (`berth platform up --join
+ * nats://A:PORT --token T --address B`), as a Docker swarm worker joins: nothing is read from the
+ * first host's file system; everything crosses NATS, as the token's restricted `join` user.
+ *
+ *   1. connect to the cluster's NATS with the token's key (a wrong or rotated token: refused here)
+ *   2. ask for the cluster CA (`{op: "ca"}`) and check its SHA-256 against the token's: a server
+ *      passing for the cluster is found out before this host sends or trusts anything
+ *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
+ *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`, signed with
+ *      the token's key, join-token.ts `signJoinRequest`): the
+ *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
+ *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
+ *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
+ *      machines is plain TCP, and every token holder may read the join inbox), the whole answer
+ *      signed with the CA's key (nothing on the way can alter it)
+ *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
+ *
+ * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
+ * nothing behind (and nothing is started).
+ */
+export interface JoinRequest {
+  op: 'join';
+  hostId: string;
+  address: string;
+  nodeName?: string;
+  /** Public nkeys of this host's runtime agent and builder. */
+  agentKey: string;
+  builderKey: string;
+  /** PEM CSR for this host's agent and builder TLS listeners (CN = hostId). */
+  csr: string;
+}
+
+/**
+ * The gateway's answer on the wire: the CA, and the answer (JSON of JoinAnswer's other fields)
+ * signed with the CA's key, so that nothing on the way can alter it (NATS is plain TCP).
+ */
+export interface SignedJoinAnswer {
+  ca: string;
+  answer: string;
+  sig: string;
+}
+
+export interface JoinAnswer {
+  /** The cluster CA's certificate (PEM). */
+  ca: string;
+  /** This host's certificate (PEM), signed by the CA. */
+  cert: string;
+  /** The cluster registry (host:port) and its credentials ({username, password} JSON), sealed for this host's TLS key. */
+  registry: { address: string; credentials: SealedSecret };
+}
+
+/** `nats://HOST:PORT[,…]` → the URLs; InvalidArgumentError naming the bad one. */
+export function parseJoinUrls(text: string): string[] {
+  const urls = text.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new InvalidArgumentError('Invalid --join "": expected nats://HOST:PORT[,…]');
+  for (const url of urls) {
+    const m = /^nats:\/\/([^:/]+):(\d+)$/.exec(url);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError(`Invalid --join "${url}": expected nats://HOST:PORT`);
+  }
+  return urls;
+}
+
+/**
+ * Steps 1-5 above for `settings` (a host with `joinedNats` and an `address`). Returns the cluster
+ * registry's address, which the caller saves in the settings.
+ */
+export async function joinByToken(settings: PlatformSettings, tokenText: string, options: { timeoutMs: number }): Promise<{ registryAddress: string }> {
+  const token = decodeJoinToken(tokenText);
+  const urls = settings.joinedNats!;
+  const where = urls.join(',');
+  const nc = await connectJoin(urls, token.seed);
+  const secrets = secretsOf(settings.dataRoot);
+  const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
+  try {
+    const { ca } = await ask<{ ca: string }>(nc, { op: 'ca' }, where);
+    checkFingerprint(ca, token.caFingerprint, where);
+    const keyFile = join(staging, 'host-key.pem');
+    const request: JoinRequest = {
+      op: 'join',
+      hostId: settings.hostId,
+      address: settings.address!,
+      ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
+      agentKey: ensureServiceKey(join(staging, 'runtime-agent.nk')),
+      builderKey: ensureServiceKey(join(staging, 'builder.nk')),
+      csr: await makeKeyAndCsr(keyFile, settings.hostId),
+    };
+    const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
+    checkFingerprint(signed.ca, token.caFingerprint, where);
+    if (typeof signed.answer !== 'string' || typeof signed.sig !== 'string' || !signedByClusterCa(signed.ca, signed.answer, signed.sig)) {
+      throw new UnavailableError(`The answer of the cluster at ${where} is not signed by its CA: it was altered on the way`);
+    }
+    const answer = { ...(JSON.parse(signed.answer) as Omit<JoinAnswer, 'ca'>), ca: signed.ca };
+    checkHostCertificate(answer.cert, answer.ca, { keyFile, address: settings.address! });
+    const [registryHost, registryPort] = [answer.registry.address.slice(0, answer.registry.address.lastIndexOf(':')), answer.registry.address.slice(answer.registry.address.lastIndexOf(':') + 1)];
+    if (isIP(registryHost) !== 4 || !/^\d+$/.test(registryPort)) throw new UnavailableError(`The cluster answered with an invalid registry address "${answer.registry.address}"`);
+    writeSecret(join(staging, 'ca.pem'), answer.ca);
+    writeSecret(join(staging, 'host.pem'), answer.cert);
+    const auth = JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(keyFile)))) as { username?: unknown; password?: unknown };
+    if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
+    writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
+    // The gateway has reloaded its nats-server; it applies the new users a moment later.
+    await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), Math.min(options.timeoutMs, 15_000));
+    const tls = clusterTlsOf(secrets.dir);
+    mkdirSync(secrets.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
+    mkdirSync(tls.dir, { recursive: true, mode: 0o700 });
+    for (const [from, to] of [
+      ['runtime-agent.nk', secrets.nkeySeedFile('runtime-agent')],
+      ['builder.nk', secrets.nkeySeedFile('builder')],
+      ['host-key.pem', tls.key],
+      ['host.pem', tls.cert],
+      ['ca.pem', tls.ca],
+      ['registry-auth.json', secrets.registryAuth],
+    ] as const) {
+      renameSync(join(staging, from), to);
+    }
+    return { registryAddress: answer.registry.address };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    await nc.close();
+  }
+}
+
+/** Whether this host holds what a token join gave it (its certificate): a later `up` does not join again. */
+export function joinedByToken(settings: PlatformSettings): boolean {
+  return existsSync(clusterTlsOf(secretsOf(settings.dataRoot).dir).cert) && existsSync(secretsOf(settings.dataRoot).registryAuth);
+}
+
+async function connectJoin(urls: string[], seed: string): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: urls,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
+      inboxPrefix: inboxPrefix({ role: 'join' }),
+      reconnect: false,
+      timeout: 5_000,
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/authorization/i.test(message) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') {
+      throw new InvalidArgumentError(
+        `The cluster's NATS (${urls.join(',')}) refused the join token: it is not this cluster's, or it was rotated: ask the first host for \`berth platform join-token\``,
+        { cause: err },
+      );
+    }
+    throw new UnavailableError(`Cannot reach the cluster's NATS at ${urls.join(',')}: ${message}`, { cause: err });
+  }
+}
+
+async function ask<T>(nc: NatsConnection, request: object, where: string, timeoutMs = 10_000): Promise<T> {
+  let reply;
+  try {
+    reply = await nc.request(CLUSTER_JOIN_SUBJECT, JSON.stringify(request), { timeout: timeoutMs });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === '503') throw new UnavailableError(`No gateway of the cluster at ${where} answers joins: its first host must run \`berth platform up --address ADDRESS\``, { cause: err });
+    throw new UnavailableError(`The cluster at ${where} did not answer the join: ${(err as Error).message}`, { cause: err });
+  }
+  let answer: T & { error?: string };
+  try {
+    answer = JSON.parse(reply.string()) as T & { error?: string };
+  } catch (err) {
+    throw new UnavailableError(`The cluster at ${where} answered the join with something that is not JSON`, { cause: err });
+  }
+  if (typeof answer.error === 'string') throw new InvalidArgumentError(`The cluster at ${where} refused this host: ${answer.error}`);
+  return answer;
+}
+
+function checkFingerprint(ca: unknown, expected: string, where: string): void {
+  let actual: string;
+  try {
+    actual = certificateFingerprint(String(ca));
+  } catch {
+    throw new UnavailableError(`The cluster at ${where} answered without a valid CA certificate`);
+  }
+  if (actual !== expected) {
+    throw new InvalidArgumentError(
+      `The cluster at ${where} has CA sha256:${actual}, not the join token's sha256:${expected}: the token is for another cluster, or something between passes for this one`,
+    );
+  }
+}
