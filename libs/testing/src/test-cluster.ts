@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
+import { platformDown, platformUp, secretsOf, type PlatformSettings } from '@berth/platform';
 import { until } from './polling.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
@@ -136,6 +136,8 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
       natsUrls: servers.map((h) => `nats://${h.address}:${h.settings.natsPort}`).join(','),
       netns: host.netns,
       index: gateways.length + 2,
+      // As `platform up` gives the first gateway: agents announced on TCP are reached with the cluster's TLS.
+      ...(up.settings.agentTlsPort !== undefined ? { clusterSecrets: secretsOf(up.settings.dataRoot).dir } : {}),
     });
     gateways.push(gateway);
     return gateway;

@@ -32,6 +32,12 @@ export interface TestGatewayOptions {
   netns?: string;
   /** A number of its own among the test's gateways (names its socket and log). */
   index: number;
+  /**
+   * Its `--cluster-secrets` (the first host's secrets directory), as `platform up` gives the first
+   * gateway when agents serve TCP with the cluster's TLS: it reaches those agents with the cluster's
+   * gateway certificate (and answers joins, in the same queue group as the first gateway).
+   */
+  clusterSecrets?: string;
 }
 
 /**
@@ -50,6 +56,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     `--listen=${address}`,
     `--nats=${o.natsUrls}`,
     `--nats-nkey=${secretsOf(o.dataRoot).nkeySeedFile('api')}`,
+    ...(o.clusterSecrets !== undefined ? [`--cluster-secrets=${o.clusterSecrets}`] : []),
   ];
   const out = openSync(logFile, 'a', 0o600);
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', out, out], cwd: REPO_ROOT });
