@@ -27,6 +27,11 @@ import type { SharedReservations } from './shared-reservations.js';
 
 /** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
 export interface NodeView {
+  /**
+   * Reads these nodes' records from KV again: a placement decides on what KV says now, not on a
+   * copy up to a tick old (another gateway may have just changed a node's availability or labels).
+   */
+  refresh(hostIds: string[]): Promise<void>;
   availability(hostId: string): string;
   labels(host: AgentAnnouncement): Record<string, string>;
   /** Placements in progress, this gateway's and the others' (shared-reservations.ts). */
@@ -167,6 +172,7 @@ async function createPlaced(
   let chosen: PlacementCandidate & { host: AgentAnnouncement };
   let release: (() => void) | undefined;
   // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
+  await o.nodes.refresh(lists.map((a) => a.host.hostId));
   for (let attempt = 1; ; attempt++) {
     const view = await reservations.read(lists.map((a) => a.host.hostId));
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists

@@ -119,6 +119,7 @@ export class Gateway {
     const reservations = new SharedReservations(new PlacementLedger(nc), { by: this.lease.holder.holder, log });
     const nodes = () => this.nodes;
     this.nodeView = {
+      refresh: (ids: string[]) => nodes().refresh(ids),
       availability: (id: string) => nodes().availability(id),
       labels: (h: AgentAnnouncement) => nodes().labels(h),
       reservations,

@@ -55,3 +55,29 @@ describe('NodeKeeper without the lease', () => {
     await expect(new NodeKeeper({} as ClusterRouter, { changeNode: async () => undefined } as unknown as ClusterStore, { onDown: async () => {}, onUp: async () => {}, onDrain: () => {} }, silentLogger).update('nope', (r) => r)).rejects.toThrow('No such node: nope');
   });
 });
+
+describe('NodeKeeper.refresh', () => {
+  const events = { onDown: async () => {}, onUp: async () => {}, onDrain: () => {} };
+
+  it("reads a node's record now, so a placement sees another gateway's change made a moment ago", async () => {
+    let stored = node({ availability: 'drain' });
+    const store = { node: async () => stored, changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => (stored = change(stored)!) } as unknown as ClusterStore;
+    const k = new NodeKeeper({} as ClusterRouter, store, events, silentLogger);
+    await k.update('h2', (r) => r); // cached: drain
+    expect(k.availability('h2')).toBe('drain');
+    stored = node({ availability: 'active' }); // another gateway's `node update`
+    expect(k.availability('h2')).toBe('drain');
+    await k.refresh(['h2']);
+    expect(k.availability('h2')).toBe('active');
+  });
+
+  it('does not hold a placement up when NATS does not answer', async () => {
+    const store = { node: () => new Promise(() => {}), changeNode: async () => node() } as unknown as ClusterStore;
+    const k = new NodeKeeper({} as ClusterRouter, store, events, silentLogger);
+    await k.update('h2', (r) => r);
+    const started = Date.now();
+    await k.refresh(['h2']);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(k.availability('h2')).toBe('active');
+  });
+});

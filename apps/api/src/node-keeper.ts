@@ -10,6 +10,8 @@ import { alwaysLeading, type Leadership } from './gateway-lease.js';
 
 /** How often the keeper looks at the hosts (announcements, and a probe of each agent). */
 const TICK_MS = 1_000;
+/** How long a placement waits for fresh node records before it decides on the last ones read. */
+const REFRESH_MS = 1_000;
 /** Probes in a row an agent must fail (refused, or no answer within PROBE_TIMEOUT_MS) to be down. */
 const FAILED_PROBES = 2;
 const PROBE_TIMEOUT_MS = 1_500;
@@ -86,6 +88,24 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
   /** Whether this gateway does the cluster duties now (holds their lease). */
   leads(): boolean {
     return this.lease.held();
+  }
+
+  /**
+   * Reads these nodes' records again now (direct gets, at most REFRESH_MS: a create must not wait
+   * for NATS). NATS away (the last tick could not read), or too slow, the last ones read stay.
+   */
+  async refresh(hostIds: string[]): Promise<void> {
+    if (this.unread) return;
+    let late = false;
+    const timer = new Promise<void>((r) => setTimeout(() => ((late = true), r()), REFRESH_MS).unref());
+    const read = Promise.all([...new Set(hostIds)].map(async (id) => [id, await this.store.node(id)] as const)).then(
+      (records) => {
+        if (!late) for (const [id, record] of records) if (record !== undefined) this.records.set(id, record);
+      },
+      // Expected while NATS is away: the next tick's load() warns once about it.
+      () => {},
+    );
+    await Promise.race([read, timer]);
   }
 
   availability(hostId: string): string {
