@@ -150,7 +150,11 @@ describe('a NATS cluster of three hosts', () => {
     } finally {
       await nc.close();
     }
+    // And the restarted gateway sees every host's containers again (host 1's agent announced anew).
+    const back = await until(() => berth(['ps', '--format', '{{.Names}} {{.Node}}']), (r) => r.stdout.includes('before-1 node-1') && r.stdout.includes('before-3 node-3'), { timeoutMs: 30_000 });
+    expect(back.stdout, back.stderr).toContain('before-1 node-1');
     expect((await berth(['node', 'update', '--availability', 'active', 'node-3'])).code).toBe(0);
-    expect((await berth(['rm', '-f', 'before-1', 'before-3', 'after', 'probe'])).code).toBe(0);
+    const rm = await berth(['rm', '-f', 'before-1', 'before-3', 'after', 'probe']);
+    expect(rm.code, rm.stderr).toBe(0);
   }, 180_000);
 });
