@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
+import { waitUntil } from '@berth/testing';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
 import { dnsAsk } from './dns-ask.test-support.js';
 import { mustExec } from './host-exec.js';
@@ -119,11 +120,14 @@ describe('an overlay network in the network manager', () => {
     expect(mine).toMatchObject({ containerId: id, containerName: 'web', mac: '02:42:0a:d5:78:03', hostId: 'self' });
 
     const vxlan = overlayLinkNames(n.Id).vxlan;
+    // The entries follow the index in the background (FDB, then neighbours): wait for the last one.
+    const neighbour = '10.213.120.2 lladdr 02:42:0a:d5:78:02 PERMANENT';
+    await waitUntil('the remote container in the vxlan device\'s neighbour table', async () => (await mustExec('ip', ['neigh', 'show', 'dev', vxlan])).includes(neighbour));
     const fdb = await mustExec('bridge', ['fdb', 'show', 'dev', vxlan]);
     expect(fdb).toContain('00:00:00:00:00:00 dst 192.0.2.50 self permanent');
     expect(fdb).toContain('02:42:0a:d5:78:02 dst 192.0.2.50 self permanent');
     expect(fdb).not.toContain(mine!.host); // nothing points at this host itself
-    expect(await mustExec('ip', ['neigh', 'show', 'dev', vxlan])).toContain('10.213.120.2 lladdr 02:42:0a:d5:78:02 PERMANENT');
+    expect(await mustExec('ip', ['neigh', 'show', 'dev', vxlan])).toContain(neighbour);
     // The veth has the overlay MTU.
     const mtu = JSON.parse(await mustExec('ip', ['-j', 'link', 'show', 'dev', vxlan])) as Array<{ mtu: number }>;
     const eth0 = JSON.parse(await mustExec('ip', ['-n', `berth-${tag}-${id.slice(0, 12)}`, '-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ mtu: number }>;
