@@ -26,6 +26,9 @@ export interface HostAnswer<T> {
  * A host that does not answer within HOST_CALL_TIMEOUT_MS is `host "N" is unavailable`, and the
  * others keep answering.
  */
+/** How long a call pinned to a node not (yet) announced waits for it. */
+const PIN_WAIT_MS = 2_000;
+
 export class ClusterRouter {
   /** Hosts the node keeper found down although their announcement has not lapsed yet (node-keeper.ts). */
   isDown: (hostId: string) => boolean = () => false;
@@ -45,11 +48,24 @@ export class ClusterRouter {
     return (await this.hosts.all()).filter((h) => !this.isDown(h.hostId)).sort((a, b) => a.hostname.localeCompare(b.hostname) || a.hostId.localeCompare(b.hostId));
   }
 
-  /** The host pinned by the call's `berth-node` metadata, if any. InvalidArgumentError for an unknown node. */
+  /**
+   * The host pinned by the call's `berth-node` metadata, if any. A node not among the live hosts is
+   * looked for again for up to PIN_WAIT_MS (the `hosts` bucket listed nothing for a moment in a
+   * full-suite run right after a cluster formed, while its stream got its replicas), then
+   * InvalidArgumentError naming the nodes ready.
+   */
   async pinned(metadata: grpc.Metadata | undefined): Promise<AgentAnnouncement | undefined> {
     const ref = metadata?.get(NODE_METADATA)[0];
     if (typeof ref !== 'string' || ref === '') return undefined;
-    return findNode(await this.live(), ref);
+    const deadline = Date.now() + PIN_WAIT_MS;
+    for (;;) {
+      try {
+        return findNode(await this.live(), ref);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   /**
