@@ -12,7 +12,7 @@ import type {
   SearchImagesResponse,
   TransferProgress,
 } from '@berth/proto';
-import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient, type ProgressEvent } from '@berth/registry-client';
+import { credentialsFor, type PlatformRegistry, platformRegistryTransport, RegistryClient, type ProgressEvent } from '@berth/registry-client';
 import { searchCatalog, splitSearchTerm } from './registry-search.js';
 
 export interface RegistryTransferOptions {
@@ -209,7 +209,7 @@ export class RegistryTransfer {
     return new RegistryClient({
       credentials: async (asked) => (asked === domain ? credentials : undefined),
       insecureRegistries: [...(this.options.insecureRegistries ?? [])],
-      ...(platform ? { hosts: { [PLATFORM_REGISTRY_ALIAS]: platform.address } } : {}),
+      ...platformRegistryTransport(platform),
     });
   }
 }

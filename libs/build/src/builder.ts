@@ -4,7 +4,7 @@ import { automaticPlatformArgs, BuildArgs, parseDockerfile } from '@berth/docker
 import { InvalidArgumentError } from '@berth/errors';
 import { hostModeHostsFile, parseExtraHost } from '@berth/network';
 import { currentPlatform, formatPlatform, matchPlatform, parsePlatform } from '@berth/oci';
-import { credentialsFor, PLATFORM_REGISTRY_ALIAS, type PlatformRegistry, RegistryClient } from '@berth/registry-client';
+import { credentialsFor, type PlatformRegistry, platformRegistryTransport, RegistryClient } from '@berth/registry-client';
 import type { BuildWorker } from '@berth/worker';
 import { takeBuildLease } from './build-lease.js';
 import type { BuildCallbacks, BuildRequest, BuildResult } from './build-request.js';
@@ -153,7 +153,7 @@ export class Builder {
             credentials: async (domain) => credentialsFor(domain, request.registryAuth?.[domain], this.#options.platformRegistry),
             insecureRegistries: [...(this.#options.insecureRegistries ?? [])],
             // `FROM berth.localhost/…` and `--cache-to type=registry,ref=berth.localhost/…` name the platform registry.
-            ...(this.#options.platformRegistry ? { hosts: { [PLATFORM_REGISTRY_ALIAS]: this.#options.platformRegistry.address } } : {}),
+            ...platformRegistryTransport(this.#options.platformRegistry),
           })),
         signal,
         held: new Set(),

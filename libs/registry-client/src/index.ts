@@ -10,7 +10,7 @@ export type { ProgressEvent, ProgressListener, PullStatus, PushStatus } from './
 export { authKey, DOCKER_HUB_AUTH_KEY, DockerConfig } from './docker-config.js';
 export type { Credentials, CredentialsProvider } from './docker-config.js';
 export { isInsecure, isLoopback, PLATFORM_REGISTRY_ALIAS, registryHost } from './registry-host.js';
-export { credentialsFor, type PlatformRegistry } from './platform-registry.js';
+export { credentialsFor, platformRegistryTransport, type PlatformRegistry } from './platform-registry.js';
 export { errorFromBody, registryError } from './registry-errors.js';
 export { parseChallenges } from './www-authenticate.js';
 export type { Challenge } from './www-authenticate.js';

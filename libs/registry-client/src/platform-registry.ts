@@ -1,5 +1,6 @@
 import type { Credentials } from './docker-config.js';
 import { PLATFORM_REGISTRY_ALIAS } from './registry-host.js';
+import type { TransportOptions } from './registry-transport.js';
 
 /**
  * The platform's own registry (`127.0.0.1:<port>`) and its credentials (libs/platform
@@ -9,6 +10,24 @@ import { PLATFORM_REGISTRY_ALIAS } from './registry-host.js';
 export interface PlatformRegistry {
   address: string;
   credentials: Credentials;
+  /**
+   * The CA (PEM) its HTTPS certificate is signed by: the cluster CA, when the registry serves a
+   * cluster off loopback (libs/platform registry-tls.ts). Unset: a loopback registry (plain HTTP).
+   */
+  ca?: string;
+}
+
+/**
+ * What a registry client needs to reach the platform registry: its short name mapped to its
+ * address, and for one with a CA, HTTPS verified against that CA only (never plain HTTP, never
+ * unverified: its credentials must not cross the network in clear).
+ */
+export function platformRegistryTransport(platform: PlatformRegistry | undefined): Pick<TransportOptions, 'hosts' | 'hostCas'> {
+  if (platform === undefined) return {};
+  return {
+    hosts: { [PLATFORM_REGISTRY_ALIAS]: platform.address },
+    ...(platform.ca !== undefined ? { hostCas: { [platform.address.toLowerCase()]: platform.ca } } : {}),
+  };
 }
 
 /**

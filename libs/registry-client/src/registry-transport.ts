@@ -35,6 +35,12 @@ export interface TransportOptions {
   hosts?: Record<string, string>;
   /** CA certificate(s), PEM, trusted for HTTPS instead of the system roots (e.g. a test registry's self-signed cert). */
   ca?: string | Buffer;
+  /**
+   * CA certificate(s), PEM, by host (`host:port`, as `hosts` maps to): that host is spoken to over
+   * HTTPS only, its certificate verified against these instead of the system roots, whatever
+   * `insecureRegistries` says (the cluster registry and its cluster CA, platform-registry.ts).
+   */
+  hostCas?: Record<string, string | Buffer>;
   /** Verify HTTPS certificates of secure hosts (default true). */
   rejectUnauthorized?: boolean;
   userAgent?: string;
@@ -74,6 +80,7 @@ export class RegistryTransport {
   readonly #httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   readonly #httpsAgent: https.Agent;
   readonly #insecureAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+  readonly #hostAgents = new Map<string, https.Agent>();
   readonly #origins = new Map<string, Promise<Origin>>();
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, CachedToken>();
@@ -145,6 +152,7 @@ export class RegistryTransport {
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
     this.#insecureAgent.destroy();
+    for (const agent of this.#hostAgents.values()) agent.destroy();
   }
 
   #host(domain: string): string {
@@ -163,6 +171,8 @@ export class RegistryTransport {
   }
 
   async #probe(domain: string, host: string): Promise<Origin> {
+    const pinned = this.#pinnedAgent(host);
+    if (pinned !== undefined) return { url: new URL(`https://${host}`), agent: pinned };
     const secure: Origin = { url: new URL(`https://${host}`), agent: this.#httpsAgent };
     const insecure = this.#options.insecureRegistries ?? [];
     if (!isInsecure(domain, insecure) && !isInsecure(host, insecure)) return secure;
@@ -211,8 +221,22 @@ export class RegistryTransport {
     }
   }
 
+  /** The HTTPS agent trusting `host`'s own CA (`hostCas`), or undefined for a host without one. */
+  #pinnedAgent(host: string): https.Agent | undefined {
+    const ca = this.#options.hostCas?.[host.toLowerCase()];
+    if (ca === undefined) return undefined;
+    let agent = this.#hostAgents.get(host.toLowerCase());
+    if (agent === undefined) {
+      agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca, rejectUnauthorized: true });
+      this.#hostAgents.set(host.toLowerCase(), agent);
+    }
+    return agent;
+  }
+
   #agentFor(url: URL): http.Agent {
     if (url.protocol === 'http:') return this.#httpAgent;
+    const pinned = this.#pinnedAgent(url.host);
+    if (pinned !== undefined) return pinned;
     return isInsecure(url.host, this.#options.insecureRegistries) ? this.#insecureAgent : this.#httpsAgent;
   }
 
