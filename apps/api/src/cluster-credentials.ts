@@ -13,10 +13,15 @@ export interface ClusterTlsFiles {
  * gateway's client certificate; the service's certificate must be the cluster CA's, name the IP
  * dialled (SAN), and be the certificate of the host announced at that address (its CN is the host
  * id the CA signed it for; `announcedHost`): a member of the cluster cannot answer for another
- * even when an announcement names its address. grpc-js replaces Node's own check with ours, which
- * therefore starts with it.
+ * even when an announcement names its address; and not be revoked (`revoked`: its serial is in the
+ * cluster CA's revocation list, certificate-revocations.ts: a host removed with `node rm`).
+ * grpc-js replaces Node's own check with ours, which therefore starts with it.
  */
-export function clusterChannelCredentials(tls: ClusterTlsFiles, announcedHost: () => string | undefined): grpc.ChannelCredentials {
+export function clusterChannelCredentials(
+  tls: ClusterTlsFiles,
+  announcedHost: () => string | undefined,
+  options: { revoked?: (serial: string) => boolean } = {},
+): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
     checkServerIdentity: (hostname: string, cert: PeerCertificate) => {
       const err = checkServerIdentity(hostname, cert);
@@ -24,6 +29,9 @@ export function clusterChannelCredentials(tls: ClusterTlsFiles, announcedHost: (
       const expected = announcedHost();
       if (expected === undefined) return new Error(`no host is announced at ${hostname}`);
       if (cert.subject.CN !== expected) return new Error(`the certificate at ${hostname} is host "${cert.subject.CN}"'s, not "${expected}"'s`);
+      if (options.revoked?.(cert.serialNumber.toUpperCase())) {
+        return new Error(`the certificate at ${hostname} (host "${cert.subject.CN}", serial ${cert.serialNumber}) is revoked: the host was removed from the cluster`);
+      }
       return undefined;
     },
   });

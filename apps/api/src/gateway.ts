@@ -53,6 +53,8 @@ export interface GatewayOptions {
   clusterTls?: ClusterTlsFiles;
   /** `node rm` also lets the host's keys out of NATS (libs/platform revokeJoinedHost), on the first host's gateway. */
   revokeHost?: (hostId: string) => Promise<void>;
+  /** Whether a certificate (by serial) is revoked: an agent or builder showing one is refused (certificate-revocations.ts). */
+  revoked?: (serial: string) => boolean;
 }
 
 /**
@@ -85,6 +87,7 @@ export class Gateway {
   private readonly log: Logger;
   private readonly clusterTls?: GatewayOptions['clusterTls'];
   private readonly revokeHost?: GatewayOptions['revokeHost'];
+  private readonly revoked?: GatewayOptions['revoked'];
   private readonly announcedHosts = new Map<string, string>();
   private connected = true;
 
@@ -97,6 +100,7 @@ export class Gateway {
     const connected = () => this.connected && !nc.isClosed();
     this.clusterTls = options.clusterTls;
     this.revokeHost = options.revokeHost;
+    this.revoked = options.revoked;
     const clusterTls = options.clusterTls !== undefined;
     // Which host each address is announced by: a TCP peer must show that host's certificate.
     const noted = (address: string, hostId: string) => (this.announcedHosts.set(address, hostId), address);
@@ -155,7 +159,7 @@ export class Gateway {
     server.addService(SystemService, { ...forwardService(SystemService, pick), df: handleUnary((request, call) => this.df(request, call.metadata)) });
     server.addService(VolumesService, clusterVolumesService(router));
     server.addService(NetworksService, clusterNetworksService(router, this.overlay));
-    server.addService(NodesService, nodesService(router, this.nodes, this.revokeHost ? { revoke: this.revokeHost } : {}));
+    server.addService(NodesService, nodesService(router, this.nodes, this.revokeHost ? { revoke: (hostId) => this.revokeAndDisconnect(hostId) } : {}));
     // Builds go to the image builder of the host placement picks (apps/builder, one per host).
     server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
@@ -234,6 +238,16 @@ export class Gateway {
     return this.client((await this.registries.pick(5_000)).grpcAddress);
   }
 
+  /** `node rm`: the host is revoked, and this gateway's connections to it closed (a new one would be refused). */
+  private async revokeAndDisconnect(hostId: string): Promise<void> {
+    await this.revokeHost?.(hostId);
+    for (const [address, host] of this.announcedHosts) {
+      if (host !== hostId) continue;
+      this.clients.get(address)?.close();
+      this.clients.delete(address);
+    }
+  }
+
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
@@ -243,7 +257,7 @@ export class Gateway {
       const tls = this.clusterTls;
       const credentials =
         !grpcTarget(address).startsWith('unix:') && tls
-          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address))
+          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address), { revoked: this.revoked })
           : grpc.credentials.createInsecure();
       client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
       this.clients.set(address, client);

@@ -7,6 +7,7 @@ import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, stopOnSigna
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
+import { CertificateRevocations } from './certificate-revocations.js';
 import { startJoinResponder } from './join-responder.js';
 
 const { values } = parseArgs({
@@ -95,10 +96,21 @@ if (values['cluster-secrets'] !== undefined) {
 
 const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
 const clusterSecrets = values['cluster-secrets'];
+// The cluster CA's revoked certificates (`node rm`): refused when an agent or builder shows one.
+const revocations = clusterSecrets !== undefined ? new CertificateRevocations(nc, { secretsDir: clusterSecrets, log }) : undefined;
+await revocations?.start();
 const gateway = new Gateway(nc, {
   log,
   ...(clusterTls ? { clusterTls } : {}),
-  ...(clusterSecrets !== undefined ? { revokeHost: (hostId: string) => revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId) } : {}),
+  ...(clusterSecrets !== undefined && revocations !== undefined
+    ? {
+        revokeHost: async (hostId: string) => {
+          await revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId);
+          await revocations.revokeHost(hostId);
+        },
+        revoked: (serial: string) => revocations.isRevoked(serial),
+      }
+    : {}),
 });
 await gateway.start();
 const joins = values['cluster-secrets'] !== undefined ? startJoinResponder(nc, { firstDataRoot: dataRootOfSecrets(values['cluster-secrets']), log }) : undefined;
@@ -151,6 +163,7 @@ stopOnSignals(
       withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown()),
     ]);
     joins?.unsubscribe();
+    revocations?.stop();
     await gateway.close();
     await nc.close();
   },

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
 import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag, warnOnFailure } from '@berth/log';
-import { readRegistryAuth, stopOnSignals, tlsListenCredentials } from '@berth/platform';
+import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerForFlags } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     // there (--cache-to/--cache-from) needs no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // The CA of the platform registry's HTTPS certificate (the cluster CA), for one off loopback.
+    'platform-registry-ca': { type: 'string' },
     // Also serve on TCP (ADDRESS:PORT) with mutual TLS for the gateway on another machine, as the
     // agent does (its --tls-listen): the three files are required; it then announces tcp://ADDRESS:PORT.
     'tls-listen': { type: 'string' },
@@ -52,14 +54,8 @@ if (!Number.isFinite(leaseTtl) || leaseTtl < 1) {
 }
 
 // Checked before anything starts: a TCP listener without its TLS files is refused.
-const tlsListen = values['tls-listen'];
-let tlsCredentials: grpc.ServerCredentials | undefined;
-try {
-  tlsCredentials = tlsListen !== undefined ? tlsListenCredentials(tlsListen, { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey }) : undefined;
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
+const tlsListener = tlsListenerForFlags(values);
+const tlsListen = tlsListener?.address;
 
 // One JSON line per event on stdout; one that cannot be written (a full data root) is lost, not fatal.
 const log = serviceLoggerForFlag('builder', values['log-level']);
@@ -69,10 +65,7 @@ const agentAddress = values.agent!;
 // The host this builder serves is its agent's: wait for the agent to answer.
 const hostId = await agentHostId(agentAddress, 60_000);
 const worker = new GrpcWorker(agentAddress);
-const platformRegistry =
-  values['platform-registry'] && values['platform-registry-auth']
-    ? { address: values['platform-registry'], credentials: readRegistryAuth(values['platform-registry-auth']) }
-    : undefined;
+const platformRegistry = readPlatformRegistry({ address: values['platform-registry'], auth: values['platform-registry-auth'], ca: values['platform-registry-ca'] });
 const builder = new Builder({
   worker,
   workDir: join(dataRoot, 'builder'),
@@ -98,8 +91,10 @@ if (target.startsWith('unix:')) rmSync(target.slice('unix:'.length), { force: tr
 await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
 // Only root builds (through the gateway); the gateway ignores a builder socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
-if (tlsListen !== undefined) {
-  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
+// The client certificates the cluster CA revoked (`node rm`) are refused from the start.
+const revocations = tlsListener ? await keepListenerRevocations(nc, tlsListener, { caFile: values.tlscacert!, log }) : undefined;
+if (tlsListener !== undefined) {
+  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListener.address, tlsListener.credentials, (err) => (err ? reject(err) : resolve())));
 }
 const withdraw = await new BuilderDirectory(nc).keepAnnounced(
   { hostId, address: tlsListen !== undefined ? `tcp://${tlsListen}` : values.listen!, version: VERSION, startedAt: Date.now() },
@@ -114,6 +109,7 @@ stopOnSignals(
     const withdrawn = withdraw();
     const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
+    revocations?.stop();
     builder.close();
     worker.close();
     await withDeadline(withdrawn, 1_000, () => new Error('NATS did not answer within 1 s')).catch(

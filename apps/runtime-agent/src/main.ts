@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag } from '@berth/log';
-import { readRegistryAuth, stopOnSignals, tlsListenCredentials } from '@berth/platform';
+import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerForFlags } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 
@@ -22,6 +22,9 @@ const { values } = parseArgs({
     // no `berth login`.
     'platform-registry': { type: 'string' },
     'platform-registry-auth': { type: 'string' },
+    // The CA the platform registry's HTTPS certificate is signed by (the cluster CA), for a
+    // registry off loopback: it is reached over HTTPS verified against it only.
+    'platform-registry-ca': { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
     // This host's name and labels in the cluster (`berth node ls`, placement constraints).
@@ -67,14 +70,8 @@ if (values['node-role'] !== undefined && values['node-role'] !== 'manager' && va
 }
 
 // Checked before anything starts: a TCP listener without its TLS files is refused.
-const tlsListen = values['tls-listen'];
-let tlsCredentials: grpc.ServerCredentials | undefined;
-try {
-  tlsCredentials = tlsListen !== undefined ? tlsListenCredentials(tlsListen, { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey }) : undefined;
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
+const tlsListener = tlsListenerForFlags(values);
+const tlsListen = tlsListener?.address;
 
 const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
@@ -83,10 +80,7 @@ const nc = await connectNats(values.nats!, {
   inboxPrefix: inboxPrefix({ role: 'agent', host: hostId }),
   log,
 });
-const platformRegistry =
-  values['platform-registry'] && values['platform-registry-auth']
-    ? { address: values['platform-registry'], credentials: readRegistryAuth(values['platform-registry-auth']) }
-    : undefined;
+const platformRegistry = readPlatformRegistry({ address: values['platform-registry'], auth: values['platform-registry-auth'], ca: values['platform-registry-ca'] });
 const agent = await Agent.open(
   {
     dataRoot: values['data-root']!,
@@ -115,8 +109,10 @@ await new Promise<void>((resolve, reject) =>
 );
 // Only root talks to the agent (the gateway, the builder); the gateway ignores an agent socket not owned by root.
 if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
-if (tlsListen !== undefined) {
-  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
+// The client certificates the cluster CA revoked (`node rm`) are refused from the start.
+const revocations = tlsListener ? await keepListenerRevocations(nc, tlsListener, { caFile: values.tlscacert!, log }) : undefined;
+if (tlsListener !== undefined) {
+  await new Promise<void>((resolve, reject) => server.bindAsync(tlsListener.address, tlsListener.credentials, (err) => (err ? reject(err) : resolve())));
 }
 await agent.announce();
 log.info({ host: agent.hostId, address: values.listen, tls: tlsListen }, 'berth runtime agent listening');
@@ -128,6 +124,7 @@ stopOnSignals(
     // Calls in flight (a `wait`, `logs -f`) get a moment to end, then are cancelled.
     const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
+    revocations?.stop();
     await agent.close();
     await nc.close();
   },

@@ -28,7 +28,11 @@ describe('natsPermissions', () => {
       '$JS.API.STREAM.CREATE.EVENTS',
       '$JS.API.STREAM.INFO.KV_builders',
       '$JS.API.STREAM.CREATE.KV_builders',
+      // The revocation list's one key, not the rest of the gateway's `cluster` bucket.
+      '$JS.API.DIRECT.GET.KV_cluster.$KV.cluster.tls.revocations',
     ]);
+    expect(agent.publish).toContain('$JS.API.DIRECT.GET.KV_cluster.$KV.cluster.tls.revocations');
+    expect(agent.publish.some((s) => s.startsWith('$JS.API.DIRECT.GET.KV_cluster') && s.endsWith('>'))).toBe(false);
     expect(() => natsPermissions({ role: 'registry' })).toThrow('A NATS identity of role "registry" needs its host id');
   });
 });

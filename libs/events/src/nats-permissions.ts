@@ -12,6 +12,7 @@ import {
   kvSubject,
   subjectToken,
 } from './subjects.js';
+import { revocationsDirectGetSubject } from './revocation-record.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -24,9 +25,11 @@ import {
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
  * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts)    |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
- * |           | reading and watching the `overlay` bucket)                   |                         |
+ * |           | reading and watching the `overlay` bucket), the direct get   |                         |
+ * |           | of KV `cluster` key `tls.revocations` (revocation-record.ts) |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
- * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
+ * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>, the      | its inbox               |
+ * |           | direct get of KV `cluster` key `tls.revocations`             |                         |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
  *
  * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
@@ -81,7 +84,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   switch (identity.role) {
     case 'agent':
       return {
-        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess()],
+        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess(), revocationsDirectGetSubject()],
         subscribe,
       };
     case 'registry':
@@ -92,7 +95,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
     case 'builder':
       // The images a build makes are registered (and their events published) by the agent.
       return {
-        publish: [`${events}.builder.>`, kvSubject(BUILDERS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(BUILDERS_BUCKET)])],
+        publish: [`${events}.builder.>`, kvSubject(BUILDERS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(BUILDERS_BUCKET)]), revocationsDirectGetSubject()],
         subscribe,
       };
   }

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
 import { certificateFingerprint, clusterTlsOf, signHostCsr, signWithClusterCa } from './cluster-ca.js';
+import { recordIssuedCertificate } from './certificate-revocation.js';
 import type { JoinAnswer, JoinRequest, SignedJoinAnswer } from './cluster-join.js';
 import { encodeJoinToken, verifyJoinRequest } from './join-token.js';
 import { hostAddress, writeMemberNatsConfigs } from './nats-cluster.js';
@@ -91,6 +92,8 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
   }
   const secrets = secretsOf(firstDataRoot);
   const cert = await signHostCsr(secrets.dir, host.csr, { hostId: host.hostId, address: host.address });
+  // Kept for `node rm`, which revokes it (certificate-revocation.ts).
+  recordIssuedCertificate(secrets.dir, host.hostId, cert);
   recordJoinedHost(firstDataRoot, {
     hostId: host.hostId,
     agent: host.agentKey,

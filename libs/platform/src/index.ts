@@ -9,6 +9,18 @@ export * from './platform.js';
 export * from './platform-join.js';
 export { firstHostAddress } from './nats-cluster.js';
 export * from './tls-listen.js';
+export * from './listener-revocations.js';
+export * from './registry-tls.js';
+export {
+  checkCrl,
+  readRevocationList,
+  recordIssuedCertificate,
+  revokeCertificate,
+  revokedSerials,
+  revokeIssuedCertificate,
+  type RevocationList,
+  type RevokedCertificate,
+} from './certificate-revocation.js';
 export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls } from './cluster-ca.js';
 export { parseJoinUrls, type JoinAnswer, type JoinRequest, type SignedJoinAnswer } from './cluster-join.js';
 export { admitHost, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';

@@ -11,6 +11,7 @@ import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { firstDataRoot, firstHostAddress, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
+import { platformRegistryTls } from './registry-tls.js';
 import { joinByToken, joinedByToken } from './cluster-join.js';
 import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
@@ -93,8 +94,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     NATS_ADDRESS: `${hostAddress(settings)}:${settings.natsPort}`,
     NATS_URLS: natsUrls(settings),
     REGISTRY_ADDRESS: registryAddress,
-    // A registry off loopback is spoken to over plain HTTP, as Docker's --insecure-registry.
-    REGISTRY_FLAGS: registryAddress.startsWith('127.') ? [] : [`--insecure-registry=${registryAddress}`],
+    ...registryTlsVariables(settings),
     REGISTRY_AUTH: settings.registryAnonymousPush ? 'none' : 'basic',
     API_ADDRESS: settings.apiAddress,
     API_FLAGS: apiFlags,
@@ -112,6 +112,18 @@ function services(settings: PlatformSettings): PlatformService[] {
   // A joined host runs a nats-server of its own only in a NATS cluster; else it uses the first host's.
   if (!isJoinedHost(settings) || settings.natsRoutePort !== undefined) return loaded;
   return loaded.filter((svc) => svc.name !== 'nats').map((svc) => ({ ...svc, dependsOn: svc.dependsOn.filter((d) => d !== 'nats') }));
+}
+
+/**
+ * REGISTRY_FLAGS (the agent's and builder's: the CA they trust the registry's HTTPS with) and
+ * REGISTRY_TLS (the registry's certificate) of a registry off loopback (registry-tls.ts).
+ */
+function registryTlsVariables(settings: PlatformSettings): { REGISTRY_FLAGS: string[]; REGISTRY_TLS: string[] } {
+  const tls = platformRegistryTls(settings);
+  return {
+    REGISTRY_FLAGS: tls.ca !== undefined ? [`--platform-registry-ca=${tls.ca}`] : [],
+    REGISTRY_TLS: tls.serve !== undefined ? [`--tls-cert=${tls.serve.cert}`, `--tls-key=${tls.serve.key}`] : [],
+  };
 }
 
 const pidFile = (s: PlatformSettings, name: string) => join(s.runRoot, 'platform', `${name}.pid`);

@@ -18,3 +18,4 @@ export * from './test-gateway.js';
 export * from './until-now.js';
 export * from './test-network.js';
 export * from './polling.js';
+export * from './grpc-ping.js';
