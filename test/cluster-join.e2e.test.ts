@@ -3,14 +3,19 @@
  * `--address`, `berth platform join-token` prints the token, the second host (its own network
  * namespace and data root) runs `platform up --join nats://… --token …`, reading nothing of the
  * first host's data root. The gateway then reaches its agent over TCP with mutual TLS (the cluster
- * CA's certificates). Wrong, rotated and mismatched tokens are refused, leaving nothing behind.
+ * CA's certificates), and its images come over the cluster registry's HTTPS (the first host's
+ * certificate of the cluster CA). Wrong, rotated and mismatched tokens are refused, leaving nothing
+ * behind. `node rm` revokes the host's certificate: the gateway refuses it even with its NATS keys
+ * let in again, and a host joining afterwards gets a new one that works.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, nkeys } from 'nats';
-import { platformDown } from '@berth/platform';
-import { BERTH_CLI, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
+import { ensurePlatformSecrets, platformDown, readRevocationList, reloadNatsServer, revokedSerials, waitNatsKeyAdmitted } from '@berth/platform';
+import { BERTH_CLI, httpsGet, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
 let url = '';
@@ -46,6 +51,17 @@ async function refusedJoin(joinUrl: string, joinToken: string): Promise<string> 
   expect(processesUsing(dataRoot)).toEqual([]);
   for (const file of ['platform.json', 'secrets', 'host-id', 'run']) expect(existsSync(join(dataRoot, file)), file).toBe(false);
   return up.stderr.trim();
+}
+
+/** The serial of the certificate a TLS server at `host:port` shows (its chain checked against `ca`; a client certificate offered). */
+function peerSerial(host: string, port: number, files: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, ...files, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
 }
 
 beforeAll(async () => {
@@ -133,6 +149,24 @@ describe('joining another machine with a join token', () => {
     const rm = await berth(['rm', '-f', 'far']);
     expect(rm.code, rm.stderr).toBe(0);
 
+    // The image came over the cluster registry, which is HTTPS with the first host's certificate of
+    // the cluster CA: the joined host's agent trusts that CA for it (no --insecure-registry).
+    const registry = `${cluster.hosts[0]!.address}:${cluster.platform.settings.registryPort}`;
+    const caFile = join(host.dataRoot, 'secrets', 'tls', 'ca.pem');
+    const agentArgs = readFileSync(join(host.settings.runRoot, 'platform', 'runtime-agent.cmdline'), 'utf8').split('\0');
+    expect(agentArgs).toContain(`--platform-registry=${registry}`);
+    expect(agentArgs).toContain(`--platform-registry-ca=${caFile}`);
+    expect(agentArgs.filter((a) => a.startsWith('--insecure-registry'))).toEqual([]);
+    const moved = readFileSync(join(cluster.platform.dataRoot, 'logs', 'api.log'), 'utf8').split('\n').filter((l) => l.includes('Moved an image to the host'));
+    expect(moved.length, 'the gateway moved busybox').toBeGreaterThan(0);
+    expect(JSON.parse(moved.at(-1)!)).toMatchObject({ to: 'node-2', via: 'registry' });
+    const tags = await httpsGet(`https://${registry}/v2/berth-cluster/image/tags/list`, readFileSync(caFile));
+    expect(typeof tags === 'object' && tags.status, JSON.stringify(tags)).toBe(200);
+    expect((JSON.parse((tags as { body: string }).body) as { tags: string[] }).tags.length).toBeGreaterThan(0);
+    // Not served in clear, and its certificate is the cluster CA's only.
+    expect(await fetch(`http://${registry}/v2/`).then((r) => `HTTP ${r.status}`, (err: Error) => `refused: ${String(err.cause ?? err.message)}`)).toMatch(/^refused: /);
+    expect(await httpsGet(`https://${registry}/v2/`, readFileSync('/etc/ssl/certs/ca-certificates.crt'))).toMatch(/certificate/i);
+
     // Its builder, on TCP with mutual TLS too: a build pinned to node-2 goes to node-2's builder, the
     // one announced there (busybox came with `far`).
     await using ctx = tempDir('berth-e2e-build-');
@@ -182,4 +216,66 @@ describe('joining another machine with a join token', () => {
     // nats-server applies the reload asynchronously.
     expect(await until(attempt, (r) => r !== 'admitted', { timeoutMs: 10_000 })).toMatch(/authorization violation/i);
   }, 60_000);
+
+  it("revokes a removed node's certificate: refused even with its keys let in again; a host joining afterwards works", async () => {
+    const host = cluster.hosts[1]!;
+    const first = cluster.platform.settings;
+    const firstSecrets = join(first.dataRoot, 'secrets');
+    const serial = new X509Certificate(readFileSync(join(host.dataRoot, 'secrets', 'tls', 'host.pem'))).serialNumber;
+    const revoked = readRevocationList(firstSecrets);
+    expect(revoked?.entries.map((e) => [e.serial, e.subject])).toEqual([[serial, host.hostId]]);
+    // The first host's agent took the CRL for its TCP listener (read from KV every 5 s).
+    await until(
+      async () => readFileSync(join(first.dataRoot, 'logs', 'runtime-agent.log'), 'utf8'),
+      (log) => log.includes('The TCP listener refuses the revoked certificates of the cluster CA'),
+      { timeoutMs: 15_000 },
+    );
+
+    // Its NATS keys let in again (a mistake, or an old config): the machine comes back and
+    // announces its agent at its address, with its revoked certificate.
+    writeFileSync(
+      join(firstSecrets, 'hosts', `${host.hostId}.json`),
+      JSON.stringify({ hostId: host.hostId, address: host.address, nodeName: 'node-2', agent: publicKey(host, 'runtime-agent'), builder: publicKey(host, 'builder') }) + '\n',
+    );
+    ensurePlatformSecrets(first.dataRoot, { port: first.natsPort, host: first.address, storeDir: join(first.dataRoot, 'nats'), hostId: first.hostId });
+    expect(reloadNatsServer(first)).toBe(true);
+    await waitNatsKeyAdmitted([url], join(host.dataRoot, 'secrets', 'nats', 'runtime-agent.nk'), 10_000);
+    await host.restart();
+    const gatewayFiles = {
+      ca: readFileSync(join(firstSecrets, 'tls', 'ca.pem')),
+      cert: readFileSync(join(firstSecrets, 'tls', 'gateway.pem')),
+      key: readFileSync(join(firstSecrets, 'tls', 'gateway-key.pem')),
+    };
+    // It answers TLS with the certificate the list revokes…
+    expect(await peerSerial(host.address, host.settings.agentTlsPort!, gatewayFiles)).toBe(serial);
+    // …which the gateway refuses when it probes the announced agent: the node never comes back.
+    const refusal = await until(
+      async () => readFileSync(join(first.dataRoot, 'logs', 'api.log'), 'utf8').split('\n').find((l) => l.includes('whose certificate is revoked')),
+      (line) => line !== undefined,
+      { timeoutMs: 15_000 },
+    );
+    expect(JSON.parse(refusal!)).toMatchObject({ host: host.hostId, serial });
+    const run = await berth(['run', '--rm', '--node', 'node-2', 'busybox', 'echo', 'revoked?']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('No such node: "node-2"');
+    expect((await berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).stdout).not.toContain('node-2 ready');
+    await platformDown({ dataRoot: host.dataRoot });
+
+    // The machine joins again (a new host, a new certificate): it works, the revocation list aside.
+    const again = await cluster.joinWithToken(3, { url, token });
+    const fresh = new X509Certificate(readFileSync(join(again.dataRoot, 'secrets', 'tls', 'host.pem'))).serialNumber;
+    expect(revokedSerials(readRevocationList(firstSecrets)).has(fresh)).toBe(false);
+    const hello = await until(
+      () => berth(['run', '--rm', '--node', 'node-3', 'busybox', 'echo', 'hello again']),
+      (r) => r.code === 0,
+      { timeoutMs: 30_000 },
+    );
+    expect(hello.stdout, hello.stderr).toBe('hello again\n');
+  }, 180_000);
 });
+
+/** The public nkey of a host's service (its seed in the host's secrets). */
+function publicKey(host: TestHost, service: string): string {
+  const seed = readFileSync(join(host.dataRoot, 'secrets', 'nats', `${service}.nk`), 'utf8').trim();
+  return nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+}

@@ -9,11 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { inboxPrefix, kvStream, CLUSTER_BUCKET, EVENTS_STREAM, HOSTS_BUCKET } from '@berth/events';
 import { secretsOf } from '@berth/platform';
-import { BERTH_CLI, freePort, httpGet, startTestCluster, until, untilNow, type TestCluster, type TestHost } from '@berth/testing';
+import { BERTH_CLI, freePort, httpGet, httpsGet, startTestCluster, until, untilNow, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
@@ -82,8 +83,10 @@ describe('a NATS cluster of three hosts', () => {
     const push = await berth(['push', ref], { BERTH_NODE: 'node-2' });
     expect(push.code, push.stderr).toBe(0);
     const first = cluster.hosts[0]!;
-    const tags = await fetch(`http://${first.address}:${first.settings.registryPort}/v2/cluster/busybox/tags/list`);
-    expect(await tags.json()).toEqual({ name: 'cluster/busybox', tags: ['1'] });
+    // The registry between the hosts is HTTPS with the first host's certificate of the cluster CA.
+    const ca = readFileSync(join(secretsOf(first.dataRoot).dir, 'tls', 'ca.pem'));
+    const tags = await httpsGet(`https://${first.address}:${first.settings.registryPort}/v2/cluster/busybox/tags/list`, ca);
+    expect(typeof tags === 'object' ? JSON.parse(tags.body) : tags).toEqual({ name: 'cluster/busybox', tags: ['1'] });
     const pull = await berth(['pull', ref], { BERTH_NODE: 'node-3' });
     expect(pull.code, pull.stderr).toBe(0);
     const inspect = await berth(['image', 'inspect', '--format', '{{.RepoTags}}', ref], { BERTH_NODE: 'node-3' });

@@ -89,6 +89,7 @@ export class Gateway {
   private readonly revokeHost?: GatewayOptions['revokeHost'];
   private readonly revoked?: GatewayOptions['revoked'];
   private readonly announcedHosts = new Map<string, string>();
+  private readonly refusedSerials = new Set<string>();
   private connected = true;
 
   constructor(
@@ -238,6 +239,16 @@ export class Gateway {
     return this.client((await this.registries.pick(5_000)).grpcAddress);
   }
 
+  /** Whether a peer's certificate is revoked; the first refusal of each is logged (a removed host still announcing itself). */
+  private isRevoked(serial: string, address: string): boolean {
+    if (!this.revoked?.(serial)) return false;
+    if (!this.refusedSerials.has(serial)) {
+      this.refusedSerials.add(serial);
+      this.log.warn({ address, host: this.announcedHosts.get(address), serial }, 'Refused an agent or builder whose certificate is revoked (its host was removed with node rm)');
+    }
+    return true;
+  }
+
   /** `node rm`: the host is revoked, and this gateway's connections to it closed (a new one would be refused). */
   private async revokeAndDisconnect(hostId: string): Promise<void> {
     await this.revokeHost?.(hostId);
@@ -257,7 +268,7 @@ export class Gateway {
       const tls = this.clusterTls;
       const credentials =
         !grpcTarget(address).startsWith('unix:') && tls
-          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address), { revoked: this.revoked })
+          ? clusterChannelCredentials(tls, () => this.announcedHosts.get(address), { revoked: (serial) => this.isRevoked(serial, address) })
           : grpc.credentials.createInsecure();
       client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
       this.clients.set(address, client);

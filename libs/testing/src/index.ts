@@ -19,3 +19,4 @@ export * from './until-now.js';
 export * from './test-network.js';
 export * from './polling.js';
 export * from './grpc-ping.js';
+export * from './https-get.js';
