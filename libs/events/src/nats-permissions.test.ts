@@ -29,6 +29,7 @@ describe('natsPermissions', () => {
       '$JS.API.STREAM.INFO.KV_builders',
       '$JS.API.STREAM.CREATE.KV_builders',
       // The revocation list's one key, not the rest of the gateway's `cluster` bucket.
+      '$JS.API.STREAM.INFO.KV_cluster',
       '$JS.API.DIRECT.GET.KV_cluster.$KV.cluster.tls.revocations',
     ]);
     expect(agent.publish).toContain('$JS.API.DIRECT.GET.KV_cluster.$KV.cluster.tls.revocations');

@@ -12,7 +12,7 @@ import {
   kvSubject,
   subjectToken,
 } from './subjects.js';
-import { revocationsDirectGetSubject } from './revocation-record.js';
+import { clusterStreamInfoSubject, revocationsDirectGetSubject } from './revocation-record.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -26,10 +26,11 @@ import { revocationsDirectGetSubject } from './revocation-record.js';
  * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts)    |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
  * |           | reading and watching the `overlay` bucket), the direct get   |                         |
- * |           | of KV `cluster` key `tls.revocations` (revocation-record.ts) |                         |
+ * |           | of KV `cluster` key `tls.revocations` and the info of its    |                         |
+ * |           | stream (revocation-record.ts)                                |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>, the      | its inbox               |
- * |           | direct get of KV `cluster` key `tls.revocations`             |                         |
+ * |           | direct get of KV `cluster` key `tls.revocations` (and info)   |                         |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
  *
  * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
@@ -84,7 +85,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   switch (identity.role) {
     case 'agent':
       return {
-        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess(), revocationsDirectGetSubject()],
+        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess(), ...revocationsAccess()],
         subscribe,
       };
     case 'registry':
@@ -95,10 +96,18 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
     case 'builder':
       // The images a build makes are registered (and their events published) by the agent.
       return {
-        publish: [`${events}.builder.>`, kvSubject(BUILDERS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(BUILDERS_BUCKET)]), revocationsDirectGetSubject()],
+        publish: [`${events}.builder.>`, kvSubject(BUILDERS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(BUILDERS_BUCKET)]), ...revocationsAccess()],
         subscribe,
       };
   }
+}
+
+/**
+ * What an agent or builder needs to read the revocation list (revocation-record.ts): whether the
+ * `cluster` bucket exists, and the direct get of that one key.
+ */
+function revocationsAccess(): string[] {
+  return [clusterStreamInfoSubject(), revocationsDirectGetSubject()];
 }
 
 /**

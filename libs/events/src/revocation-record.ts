@@ -23,6 +23,14 @@ export function revocationsDirectGetSubject(): string {
   return `$JS.API.DIRECT.GET.${kvStream(CLUSTER_BUCKET)}.${kvSubject(CLUSTER_BUCKET, REVOCATIONS_KEY)}`;
 }
 
+/** The subject of the `cluster` bucket's stream info: whether it exists (a direct get of a missing stream gets no answer). */
+export function clusterStreamInfoSubject(): string {
+  return `$JS.API.STREAM.INFO.${kvStream(CLUSTER_BUCKET)}`;
+}
+
+/** Connections that have seen the `cluster` bucket exist (it is never removed). */
+const bucketSeen = new WeakSet<NatsConnection>();
+
 /** Writes the record (the gateway; the bucket is made when missing, as ClusterStore makes it). */
 export async function writeRevocationRecord(nc: NatsConnection, record: RevocationRecord): Promise<void> {
   const kv = await nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(nc) });
@@ -34,14 +42,15 @@ export async function writeRevocationRecord(nc: NatsConnection, record: Revocati
  * yet). Rejects when NATS does not answer within `timeoutMs` (default 2 s).
  */
 export async function readRevocationRecord(nc: NatsConnection, options: { timeoutMs?: number } = {}): Promise<RevocationRecord | undefined> {
-  let msg;
-  try {
-    msg = await nc.request(revocationsDirectGetSubject(), Empty, { timeout: options.timeoutMs ?? 2_000 });
-  } catch (err) {
-    // No responders: the `cluster` bucket does not exist yet (no gateway ever ran), so nothing is revoked.
-    if ((err as { code?: string }).code === '503') return undefined;
-    throw err;
+  const timeout = options.timeoutMs ?? 2_000;
+  if (!bucketSeen.has(nc)) {
+    // No `cluster` bucket yet (no gateway ever ran): nothing is revoked.
+    const info = JSON.parse((await nc.request(clusterStreamInfoSubject(), Empty, { timeout })).string()) as { error?: { code?: number; description?: string } };
+    if (info.error?.code === 404) return undefined;
+    if (info.error !== undefined) throw new Error(`NATS refused to read the revocation list: ${info.error.code} ${info.error.description ?? ''}`.trim());
+    bucketSeen.add(nc);
   }
+  const msg = await nc.request(revocationsDirectGetSubject(), Empty, { timeout });
   const status = msg.headers?.code ?? 0;
   if (status === 404) return undefined;
   if (status >= 400) throw new Error(`NATS refused to read the revocation list: ${status} ${msg.headers?.description ?? ''}`.trim());
