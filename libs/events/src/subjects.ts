@@ -15,7 +15,8 @@
  *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
  *   KV bucket cluster               node.<host id>, placement.<container id>, name-claim.<…>, reservation.<host id>,
- *                                   overlay-network.<vni> (JSON, cluster-store.ts, placement-ledger.ts), no TTL
+ *                                   overlay-network.<vni> (JSON, cluster-store.ts, placement-ledger.ts),
+ *                                   tls.revocations (JSON, revocation-record.ts: agents and builders read this key), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
  *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
  *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
