@@ -65,6 +65,8 @@ describe('admitting a host that joins with the token', () => {
     expect(config).toContain('$KV.hosts.host-2');
     expect(config).toContain(`# builder of host host-2\n    { nkey: "${builderKey}"`);
     expect(JSON.parse(readFileSync(join(first.path, 'secrets', 'hosts', 'host-2.json'), 'utf8'))).toEqual({ hostId: 'host-2', agent: agentKey, builder: builderKey, address: '10.9.0.2', nodeName: 'node-2' });
+    // The certificate is kept for `node rm`, which revokes it (certificate-revocation.ts).
+    expect(readFileSync(join(first.path, 'secrets', 'tls', 'issued', 'host-2.pem'), 'utf8')).toBe(answer.cert);
     // A host id that is a member already (this one, the first host) is refused: no taking over its keys.
     await expect(admitHost(first.path, signed({ op: 'join', hostId: 'host-2', address: '10.9.0.3', agentKey: userKey(), builderKey, csr }))).rejects.toThrow(
       'Host "host-2" is a member of the cluster already: remove it first (berth node rm)',
