@@ -1,6 +1,6 @@
-import { StorageType, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
-import { streamReplicas } from './stream-replicas.js';
+import { openPlatformBucket } from './platform-bucket.js';
 import { liveEntries } from './kv-entries.js';
 
 /** What every announcement carries: when its service started (the newest one is picked first). */
@@ -55,8 +55,11 @@ export class AnnouncementBucket<T extends Announcement> {
    * make the gateway lose a running agent. A bucket created by an older Berth on file is kept.
    */
   private async bucket(): Promise<KV> {
-    const js = this.nc.jetstream(this.kind.requestTimeoutMs ? { timeout: this.kind.requestTimeoutMs } : {});
-    this.kv ??= await js.views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1, storage: StorageType.Memory, replicas: streamReplicas(this.nc) });
+    this.kv ??= await openPlatformBucket(this.nc, this.kind.bucket, {
+      ttlMs: this.kind.ttlMs,
+      memory: true,
+      ...(this.kind.requestTimeoutMs ? { requestTimeoutMs: this.kind.requestTimeoutMs } : {}),
+    });
     return this.kv;
   }
 

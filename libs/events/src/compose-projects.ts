@@ -2,7 +2,7 @@ import type { KV, KvEntry, NatsConnection } from 'nats';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { openPlatformBucket } from './platform-bucket.js';
 import { isLiveEntry, liveEntries } from './kv-entries.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
@@ -25,7 +25,7 @@ export class ComposeProjectStore {
   constructor(private readonly nc: NatsConnection) {}
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(COMPOSE_PROJECTS_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
+    this.kv ??= await openPlatformBucket(this.nc, COMPOSE_PROJECTS_BUCKET);
     return this.kv;
   }
 

@@ -1,6 +1,6 @@
 import type { KV, NatsConnection } from 'nats';
 import { LEASES_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { openPlatformBucket } from './platform-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
 
 /** How long a lease lives after its last write (the bucket's max age): a holder that stops renewing loses it then. */
@@ -37,7 +37,7 @@ export class LeaseBucket {
   ) {}
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: streamReplicas(this.nc) });
+    this.kv ??= await openPlatformBucket(this.nc, LEASES_BUCKET, { ttlMs: this.ttlMs });
     return this.kv;
   }
 

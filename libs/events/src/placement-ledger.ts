@@ -1,6 +1,6 @@
 import type { KV, NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { openPlatformBucket } from './platform-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
 import { isWrongRevision } from './lease-bucket.js';
 
@@ -47,7 +47,7 @@ export class PlacementLedger {
   constructor(private readonly nc: NatsConnection) {}
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
+    this.kv ??= await openPlatformBucket(this.nc, CLUSTER_BUCKET);
     return this.kv;
   }
 
