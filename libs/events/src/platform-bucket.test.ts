@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { liveEntries } from './kv-entries.js';
-import { openPlatformBucket } from './platform-bucket.js';
+import { PlatformBucket, openPlatformBucket } from './platform-bucket.js';
 import { useNatsFixture } from './test-support.js';
 
 const nats = useNatsFixture();
@@ -32,4 +32,16 @@ describe('openPlatformBucket', () => {
     watch.unsubscribe();
     expect(requests).toEqual([]);
   });
+
+  it('opens a bucket again after a failure: a memory bucket lost with its server comes back at the next use', async () => {
+    const bucket = new PlatformBucket(nats.nc, 'platform-bucket-memory', { memory: true, ttlMs: 60_000 });
+    await bucket.use((kv) => kv.put('lease', new TextEncoder().encode('1')));
+    const jsm = await nats.nc.jetstreamManager();
+    await jsm.streams.delete('KV_platform-bucket-memory'); // as a nats-server restart loses a memory stream
+    await expect(bucket.use((kv) => kv.put('lease', new TextEncoder().encode('2')))).rejects.toThrow();
+    await bucket.use((kv) => kv.put('lease', new TextEncoder().encode('3')));
+    expect(new TextDecoder().decode((await bucket.use((kv) => kv.get('lease')))!.value)).toBe('3');
+    expect((await jsm.streams.info('KV_platform-bucket-memory')).config.storage).toBe('memory');
+  });
 });
+

@@ -32,3 +32,28 @@ export function openPlatformBucket(nc: NatsConnection, name: string, options: Pl
     replicas: options.single ? 1 : streamReplicas(nc),
   });
 }
+
+/**
+ * One platform bucket, opened at its first use and opened again after an operation failed: a
+ * memory bucket is gone once its nats-server restarts (opening creates it again), and a connection
+ * that moved to another server of a cluster may need the stream looked up again.
+ */
+export class PlatformBucket {
+  private kv?: Promise<KV>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly name: string,
+    private readonly options: PlatformBucketOptions = {},
+  ) {}
+
+  async use<R>(op: (kv: KV) => Promise<R>): Promise<R> {
+    try {
+      this.kv ??= openPlatformBucket(this.nc, this.name, this.options);
+      return await op(await this.kv);
+    } catch (err) {
+      this.kv = undefined;
+      throw err;
+    }
+  }
+}
