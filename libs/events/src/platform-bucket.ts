@@ -47,10 +47,20 @@ export class PlatformBucket {
     private readonly options: PlatformBucketOptions = {},
   ) {}
 
+  /** The bucket, opened once (a bucket on file: its stream outlives nats-server restarts). */
+  open(): Promise<KV> {
+    this.kv ??= openPlatformBucket(this.nc, this.name, this.options);
+    const opening = this.kv;
+    opening.catch(() => {
+      if (this.kv === opening) this.kv = undefined; // tried again by the next call
+    });
+    return opening;
+  }
+
+  /** Runs `op` on the bucket; after a failure the next call opens it again. */
   async use<R>(op: (kv: KV) => Promise<R>): Promise<R> {
     try {
-      this.kv ??= openPlatformBucket(this.nc, this.name, this.options);
-      return await op(await this.kv);
+      return await op(await this.open());
     } catch (err) {
       this.kv = undefined;
       throw err;
