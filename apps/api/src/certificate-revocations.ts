@@ -10,7 +10,7 @@ const READ_INTERVAL_MS = 2_000;
  * The cluster CA's revocation list as a gateway uses it: the serials of revoked certificates, which
  * it refuses when an agent or builder shows one (cluster-credentials.ts). The list is the first
  * host's (libs/platform certificate-revocation.ts: `secrets/tls/revoked.json`, `crl.pem`) and is
- * published in KV `cluster`, `tls.revocations` (libs/events revocation-record.ts) for the agents'
+ * published in KV `revocations`, key `list` (libs/events revocation-record.ts) for the agents'
  * and builders' listeners and for gateways without the first host's secrets.
  *
  * A gateway given the first host's secrets (`--cluster-secrets`) revokes (`revokeHost`, on `node

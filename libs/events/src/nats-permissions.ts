@@ -8,11 +8,12 @@ import {
   HOSTS_BUCKET,
   OVERLAY_BUCKET,
   REGISTRIES_BUCKET,
+  REVOCATIONS_BUCKET,
   kvStream,
   kvSubject,
   subjectToken,
 } from './subjects.js';
-import { clusterStreamInfoSubject, revocationsDirectGetSubject } from './revocation-record.js';
+import { revocationsGetSubject } from './revocation-record.js';
 
 /**
  * Who a NATS connection is. Each platform service has its own NATS user (an nkey, see
@@ -23,14 +24,14 @@ import { clusterStreamInfoSubject, revocationsDirectGetSubject } from './revocat
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
- * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts)    |                         |
+ * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts),   |                         |
+ * |           | $KV.revocations.> (revocation-record.ts)                     |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
- * |           | reading and watching the `overlay` bucket), the direct get   |                         |
- * |           | of KV `cluster` key `tls.revocations` and the info of its    |                         |
- * |           | stream (revocation-record.ts)                                |                         |
+ * |           | reading and watching the `overlay` bucket), a message get of |                         |
+ * |           | the `revocations` bucket (revocation-record.ts)              |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>, the      | its inbox               |
- * |           | direct get of KV `cluster` key `tls.revocations` (and info)   |                         |
+ * |           | message get of the `revocations` bucket                      |                         |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
  *
  * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
@@ -39,7 +40,7 @@ import { clusterStreamInfoSubject, revocationsDirectGetSubject } from './revocat
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
  * DELETE) only the streams they write to. None but the gateway may read a KV bucket (but agents
- * the `overlay` bucket, the cluster's overlay endpoints) or consume
+ * the `overlay` bucket, the cluster's overlay endpoints, and agents and builders the `revocations` one) or consume
  * the event stream, so only the gateway learns agents' addresses; the gateway alone writes the
  * `compose-projects` bucket (the compose watcher reads it through the gateway's Compose service). Replies (JetStream acks, API
  * answers) reach a connection on its own inbox prefix (`inboxPrefix`), which nobody else may
@@ -72,7 +73,14 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
   if (identity.role === 'gateway') {
     return {
-      publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>'), kvSubject(LEASES_BUCKET, '>'), `${inboxPrefix({ role: 'join' })}.>`],
+      publish: [
+        '$JS.API.>',
+        kvSubject(COMPOSE_PROJECTS_BUCKET, '>'),
+        kvSubject(CLUSTER_BUCKET, '>'),
+        kvSubject(LEASES_BUCKET, '>'),
+        kvSubject(REVOCATIONS_BUCKET, '>'),
+        `${inboxPrefix({ role: 'join' })}.>`,
+      ],
       subscribe: [...subscribe, CLUSTER_JOIN_SUBJECT],
     };
   }
@@ -103,11 +111,11 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
 }
 
 /**
- * What an agent or builder needs to read the revocation list (revocation-record.ts): whether the
- * `cluster` bucket exists, and the direct get of that one key.
+ * What an agent or builder needs to read the revocation list (revocation-record.ts): a message get
+ * on the `revocations` bucket's stream (the whole bucket is that one key).
  */
 function revocationsAccess(): string[] {
-  return [clusterStreamInfoSubject(), revocationsDirectGetSubject()];
+  return [revocationsGetSubject()];
 }
 
 /**

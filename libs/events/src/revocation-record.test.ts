@@ -37,19 +37,20 @@ describe('the revocation record', () => {
     dir?.remove();
   });
 
-  it('is absent until the gateway writes it; an agent and a builder then read it, and nothing else of the bucket', async () => {
-    expect(await readRevocationRecord(conns.agent!)).toBeUndefined(); // no `cluster` bucket yet
+  it('is absent until the gateway writes it; an agent and a builder then read it, and nothing of the `cluster` bucket', async () => {
+    expect(await readRevocationRecord(conns.agent!)).toBeUndefined(); // no `revocations` bucket yet
     await new ClusterStore(conns.gateway!).putPlacement({ id: 'c1', name: 'web', hostId: 'h1', request: '', restart: false, createdAt: 1 });
-    expect(await readRevocationRecord(conns.agent!)).toBeUndefined(); // the bucket, not the key
     await writeRevocationRecord(conns.gateway!, record('0A1B'));
     expect(await readRevocationRecord(conns.agent!)).toEqual(record('0A1B'));
     expect(await readRevocationRecord(conns.builder!)).toEqual(record('0A1B'));
-    // Another key of the gateway's bucket stays out of an agent's reach.
-    const other = await conns.agent!.request('$JS.API.DIRECT.GET.KV_cluster.$KV.cluster.placement.c1', undefined, { timeout: 1_000 }).then(
+    // The same message get on the gateway's `cluster` bucket is refused to an agent.
+    const other = await conns.agent!.request('$JS.API.STREAM.MSG.GET.KV_cluster', new TextEncoder().encode(JSON.stringify({ last_by_subj: '$KV.cluster.placement.c1' })), { timeout: 1_000 }).then(
       () => 'read',
       (err: Error) => err.message,
     );
     expect(other).not.toBe('read');
+    const gatewayRead = await conns.gateway!.request('$JS.API.STREAM.MSG.GET.KV_cluster', new TextEncoder().encode(JSON.stringify({ last_by_subj: '$KV.cluster.placement.c1' })), { timeout: 1_000 });
+    expect(gatewayRead.string()).toContain('"message"'); // it is there: the refusal above is the permission's
   });
 
   it('is watched: a new list is handed over once, each change once more', async () => {

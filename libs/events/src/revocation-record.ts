@@ -1,62 +1,49 @@
-import { Empty, type NatsConnection } from 'nats';
-import { CLUSTER_BUCKET, kvStream, kvSubject } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import type { NatsConnection } from 'nats';
+import { openPlatformBucket } from './platform-bucket.js';
+import { kvStream, kvSubject, REVOCATIONS_BUCKET } from './subjects.js';
 
 /**
- * The cluster CA's revocation list as published in KV (`cluster`, key `tls.revocations`, JSON): the
+ * The cluster CA's revocation list as published in KV (bucket `revocations`, key `list`, JSON): the
  * revoked certificates' serials (what the gateway checks agents' and builders' server certificates
  * against) and the same as a CRL signed by the CA (what the agents' and builders' TLS listeners
  * check client certificates against). Written by the gateway that admits hosts (libs/platform
  * certificate-revocation.ts keeps it on the first host); read by every gateway, agent and builder.
- * Agents and builders may read this one key only, with a direct get (nats-permissions.ts): they
- * cannot read the rest of the gateway's bucket.
+ * A bucket of its own: agents and builders may read it (one message get, answered by the stream's
+ * leader: nats-permissions.ts), and nothing of the gateway's `cluster` bucket.
  */
 export interface RevocationRecord {
   entries: Array<{ serial: string; subject: string; notAfter: string; revokedAt: string }>;
   crl: string;
 }
 
-export const REVOCATIONS_KEY = 'tls.revocations';
+export const REVOCATIONS_KEY = 'list';
 
-/** The subject of the direct get of the record (the last message on its key's subject). */
-export function revocationsDirectGetSubject(): string {
-  return `$JS.API.DIRECT.GET.${kvStream(CLUSTER_BUCKET)}.${kvSubject(CLUSTER_BUCKET, REVOCATIONS_KEY)}`;
+/** The subject of a message get on the bucket's stream (the last message of the key, asked in the body). */
+export function revocationsGetSubject(): string {
+  return `$JS.API.STREAM.MSG.GET.${kvStream(REVOCATIONS_BUCKET)}`;
 }
 
-/** The subject of the `cluster` bucket's stream info: whether it exists (a direct get of a missing stream gets no answer). */
-export function clusterStreamInfoSubject(): string {
-  return `$JS.API.STREAM.INFO.${kvStream(CLUSTER_BUCKET)}`;
-}
-
-/** Connections that have seen the `cluster` bucket exist (it is never removed). */
-const bucketSeen = new WeakSet<NatsConnection>();
-
-/** Writes the record (the gateway; the bucket is made when missing, as ClusterStore makes it). */
+/** Writes the record (the gateway; the bucket is made when missing). */
 export async function writeRevocationRecord(nc: NatsConnection, record: RevocationRecord): Promise<void> {
-  const kv = await nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(nc) });
+  const kv = await openPlatformBucket(nc, REVOCATIONS_BUCKET);
   await kv.put(REVOCATIONS_KEY, new TextEncoder().encode(JSON.stringify(record)));
 }
 
 /**
- * The record as stored, undefined when there is none (nothing revoked yet, or no `cluster` bucket
- * yet). Rejects when NATS does not answer within `timeoutMs` (default 2 s).
+ * The record as stored, undefined when there is none (nothing revoked yet: no bucket, or no key).
+ * Rejects when NATS does not answer within `timeoutMs` (default 2 s) or refuses.
  */
 export async function readRevocationRecord(nc: NatsConnection, options: { timeoutMs?: number } = {}): Promise<RevocationRecord | undefined> {
-  const timeout = options.timeoutMs ?? 2_000;
-  if (!bucketSeen.has(nc)) {
-    // No `cluster` bucket yet (no gateway ever ran): nothing is revoked.
-    const info = JSON.parse((await nc.request(clusterStreamInfoSubject(), Empty, { timeout })).string()) as { error?: { code?: number; description?: string } };
-    if (info.error?.code === 404) return undefined;
-    if (info.error !== undefined) throw new Error(`NATS refused to read the revocation list: ${info.error.code} ${info.error.description ?? ''}`.trim());
-    bucketSeen.add(nc);
-  }
-  const msg = await nc.request(revocationsDirectGetSubject(), Empty, { timeout });
-  const status = msg.headers?.code ?? 0;
-  if (status === 404) return undefined;
-  if (status >= 400) throw new Error(`NATS refused to read the revocation list: ${status} ${msg.headers?.description ?? ''}`.trim());
-  const operation = msg.headers?.get('KV-Operation');
-  if (operation === 'DEL' || operation === 'PURGE' || msg.data.length === 0) return undefined;
-  return JSON.parse(new TextDecoder().decode(msg.data)) as RevocationRecord;
+  const request = JSON.stringify({ last_by_subj: kvSubject(REVOCATIONS_BUCKET, REVOCATIONS_KEY) });
+  const reply = await nc.request(revocationsGetSubject(), new TextEncoder().encode(request), { timeout: options.timeoutMs ?? 2_000 });
+  const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { code?: number; description?: string }; message?: { data?: string } };
+  // 404: no such stream (no gateway ever revoked anything) or no message on the key.
+  if (answer.error?.code === 404) return undefined;
+  if (answer.error !== undefined) throw new Error(`NATS refused to read the revocation list: ${answer.error.code} ${answer.error.description ?? ''}`.trim());
+  const data = Buffer.from(answer.message?.data ?? '', 'base64');
+  // A deleted or purged key leaves an empty marker.
+  if (data.length === 0) return undefined;
+  return JSON.parse(data.toString('utf8')) as RevocationRecord;
 }
 
 /**

@@ -15,12 +15,14 @@
  *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
  *   KV bucket cluster               node.<host id>, placement.<container id>, name-claim.<…>, reservation.<host id>,
- *                                   overlay-network.<vni> (JSON, cluster-store.ts, placement-ledger.ts),
- *                                   tls.revocations (JSON, revocation-record.ts: agents and builders read this key), no TTL
+ *                                   overlay-network.<vni> (JSON, cluster-store.ts, placement-ledger.ts), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
  *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
  *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
  *                                   NATS subject $KV.leases.>, stream KV_leases; the gateway's only)
+ *   KV bucket revocations           key `list`: the cluster CA's revoked certificates and CRL (JSON, revocation-record.ts),
+ *                                   no TTL (NATS subject $KV.revocations.list, stream KV_revocations; written by the
+ *                                   gateway, read by every agent and builder)
  *   KV bucket overlay               host.<host id> and ep.<network id>.<a-b-c-d> (JSON, overlay-endpoint-bucket.ts),
  *                                   TTL'd; every agent reads and writes it (NATS subject $KV.overlay.>, stream KV_overlay)
  */
@@ -33,6 +35,7 @@ export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 export const CLUSTER_BUCKET = 'cluster';
 export const OVERLAY_BUCKET = 'overlay';
 export const LEASES_BUCKET = 'leases';
+export const REVOCATIONS_BUCKET = 'revocations';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 
