@@ -122,16 +122,25 @@ async function ensureCa(files: { cert: string; key: string }, commonName: string
 }
 
 /**
- * The route CA of the first host `secretsDir` (made when missing) and a route certificate signed by
- * it for the nats-server of `host` (CN `berth route <host id>`, SAN IP:address, serverAuth and
- * clientAuth: each server dials the others and is dialled), its key in `files.key`. Returns the
- * certificate (PEM).
+ * A route certificate for the nats-server of `host`, its key made in `host.keyFile` (on one machine,
+ * the first host makes a joined host's): signRouteCsr.
  */
 export async function signRouteCertificate(secretsDir: string, host: { hostId: string; address: string; keyFile: string }): Promise<string> {
+  return signRouteCsr(secretsDir, await makeKeyAndCsr(host.keyFile, `berth route ${host.hostId}`), host);
+}
+
+/**
+ * Signs the route CSR of `host`'s nats-server (subject CN=`berth route <host id>`) with the route CA
+ * of the first host `secretsDir` (made when missing, named after the cluster CA): CN, SAN
+ * IP:address, serverAuth and clientAuth (each server dials the others and is dialled) from here,
+ * not from the CSR. InvalidArgumentError for a bad CSR.
+ */
+export async function signRouteCsr(secretsDir: string, csr: string, host: { hostId: string; address: string }): Promise<string> {
+  await checkCsr(csr, { subject: `berth route ${host.hostId}`, hostId: host.hostId });
   const tls = clusterTlsOf(secretsDir);
   mkdirSync(tls.dir, { recursive: true, mode: 0o700 });
-  await ensureCa({ cert: tls.routeCa, key: tls.routeCaKey }, `berth NATS route CA ${host.hostId.slice(0, 12)}`);
-  const csr = await makeKeyAndCsr(host.keyFile, `berth route ${host.hostId}`);
+  const clusterCa = existsSync(tls.ca) ? (new X509Certificate(readFileSync(tls.ca)).subject.match(/CN=berth cluster CA (.*)/)?.[1] ?? '') : '';
+  await ensureCa({ cert: tls.routeCa, key: tls.routeCaKey }, `berth NATS route CA ${clusterCa}`.trim());
   return signCsr({ ca: tls.routeCa, caKey: tls.routeCaKey }, csr, { subject: `berth route ${host.hostId}`, usage: 'serverAuth,clientAuth', ip: host.address });
 }
 
@@ -164,14 +173,19 @@ export async function makeKeyAndCsr(keyFile: string, commonName: string): Promis
  * IP:`address`, serverAuth only. InvalidArgumentError for a bad CSR.
  */
 export async function signHostCsr(secretsDir: string, csr: string, host: { hostId: string; address: string }): Promise<string> {
+  await checkCsr(csr, { subject: host.hostId, hostId: host.hostId });
+  return signCsr(clusterTlsOf(secretsDir), csr, { subject: host.hostId, usage: 'serverAuth', ip: host.address });
+}
+
+/** A CSR's own signature checks (its sender holds the key) and its subject is CN=`subject`. InvalidArgumentError otherwise. */
+async function checkCsr(csr: string, expected: { subject: string; hostId: string }): Promise<void> {
   const res = await runCommand('openssl', ['req', '-noout', '-verify', '-subject', '-nameopt', 'RFC2253'], { input: csr });
   // OpenSSL 3.0 exits 0 when the signature does not verify: only its "verify OK" counts.
-  if (res.code !== 0 || !/verify OK/.test(res.stderr.toString())) throw new InvalidArgumentError(`Invalid certificate signing request of host "${host.hostId}": ${res.stderr.toString().trim().split('\n')[0]}`);
+  if (res.code !== 0 || !/verify OK/.test(res.stderr.toString())) throw new InvalidArgumentError(`Invalid certificate signing request of host "${expected.hostId}": ${res.stderr.toString().trim().split('\n')[0]}`);
   const subject = res.stdout.toString().trim();
-  if (subject !== `subject=CN=${host.hostId}`) {
-    throw new InvalidArgumentError(`Invalid certificate signing request of host "${host.hostId}": its subject is "${subject.slice('subject='.length)}", expected "CN=${host.hostId}"`);
+  if (subject !== `subject=CN=${expected.subject}`) {
+    throw new InvalidArgumentError(`Invalid certificate signing request of host "${expected.hostId}": its subject is "${subject.slice('subject='.length)}", expected "CN=${expected.subject}"`);
   }
-  return signCsr(clusterTlsOf(secretsDir), csr, { subject: host.hostId, usage: 'serverAuth', ip: host.address });
 }
 
 async function signCsr(

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitForPort } from '@berth/testing';
-import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
+import { clusterTlsOf, ensureClusterCa, makeKeyAndCsr, signRouteCsr } from './cluster-ca.js';
 import { freeLoopbackPort } from './loopback-ports.js';
 import { waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureNatsTls, natsCaFile, natsServerTlsConfig, natsUsesTls } from './nats-tls.js';
@@ -55,6 +55,13 @@ describe("NATS's TLS between machines", () => {
       expect(route.verify(new X509Certificate(readFileSync(tls1.ca)).publicKey)).toBe(false);
       expect(route.subjectAltName).toBe('IP Address:127.0.0.1');
     }
+    expect(new X509Certificate(readFileSync(tls1.routeCa)).subject).toBe(`CN=berth NATS route CA ${one.hostId.slice(0, 12)}`);
+    // A route CSR must be for a route: a host's CSR (CN = host id) is refused.
+    await using other = tempDir('berth-nats-tls-csr-');
+    const hostCsr = await makeKeyAndCsr(join(other.path, 'key.pem'), 'host-x');
+    await expect(signRouteCsr(secretsOf(first.path).dir, hostCsr, { hostId: 'host-x', address: '10.0.0.9' })).rejects.toThrow(
+      'Invalid certificate signing request of host "host-x": its subject is "CN=host-x", expected "CN=berth route host-x"',
+    );
     expect(readFileSync(tls1.routeCaKey, 'utf8')).toContain('PRIVATE KEY');
     expect(() => readFileSync(tls2.routeCaKey)).toThrow(/ENOENT/); // the CA keys stay on the first host
     expect(() => readFileSync(tls2.caKey)).toThrow(/ENOENT/);
