@@ -21,6 +21,8 @@ export {
   type RevocationList,
   type RevokedCertificate,
 } from './certificate-revocation.js';
+export { natsCaFile, natsUsesTls } from './nats-tls.js';
+export { probeNatsCa } from './nats-ca-probe.js';
 export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls } from './cluster-ca.js';
 export { parseJoinUrls, type JoinAnswer, type JoinRequest, type SignedJoinAnswer } from './cluster-join.js';
 export { admitHost, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';
