@@ -215,7 +215,10 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     let joined = gained;
     for (const h of announced) {
       const record = this.records.get(h.hostId);
-      const answering = (this.failures.get(h.hostId) ?? 0) < FAILED_PROBES;
+      // A host never recorded is recorded ready only once its agent answers: one whose certificate
+      // is refused (revoked by `node rm`, certificate-revocations.ts) never is.
+      const failures = this.failures.get(h.hostId) ?? 0;
+      const answering = record === undefined ? failures === 0 : failures < FAILED_PROBES;
       if (!answering) {
         this.answeringUnrecorded.delete(h.hostId);
         continue;
