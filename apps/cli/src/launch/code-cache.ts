@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
  *
  * A cache file holds bytecode V8 will run, so it is trusted only as much as the code itself:
  * - the directory is the user's own and closed to others (root: /var/cache/berth/cli, 0700; any
- *   other user: $XDG_CACHE_HOME/berth/cli or ~/.cache/berth/cli, 0700), made so when missing and
+ *   other user: $XDG_CACHE_HOME/berth/cli or ~/.cache/berth/cli, 0700), made so when missing, and
  *   not used at all when it is a symbolic link, someone else's, or open to group or others;
  * - a file is read only when it is a regular file of the same owner that no one else may write;
  * - its name and header carry the key of the source it was made from (the file's SHA-256 from the
