@@ -47,7 +47,7 @@ function run(dir: string, keys: Record<string, string>, cacheDir: string): { ans
     const { openCodeCache } = await import(${JSON.stringify(join(import.meta.dirname, 'code-cache.ts'))});
     const cache = openCodeCache(${JSON.stringify(cacheDir)});
     const writes = [];
-    const loader = chunkLoader(${JSON.stringify(dir)}, ${JSON.stringify(keys)}, { read: (k) => cache.read(k), write: (k, d) => (writes.push(k), cache.write(k, d)) });
+    const loader = chunkLoader(${JSON.stringify(dir)}, { keys: ${JSON.stringify(keys)}, cache: { read: (k) => cache.read(k), write: (k, d) => (writes.push(k), cache.write(k, d)), prune: () => cache.prune() } });
     const answer = loader.load('main.js').answer();
     loader.saveCaches();
     console.log(JSON.stringify({ answer, writes }));`;
@@ -62,14 +62,14 @@ function run(dir: string, keys: Record<string, string>, cacheDir: string): { ans
 /** `cache` with its writes counted. */
 function counted(cache: CodeCache): CodeCache & { writes: string[] } {
   const writes: string[] = [];
-  return { writes, read: (key) => cache.read(key), write: (key, data) => (writes.push(key), cache.write(key, data)) };
+  return { writes, read: (key) => cache.read(key), write: (key, data) => (writes.push(key), cache.write(key, data)), prune: () => cache.prune() };
 }
 
 describe('loading the CLI bundle through the code cache', () => {
   it('runs the files as strict CommonJS, stores their caches once, and compiles from them in later runs', () => {
     const { dir, keys } = bundle();
     const cache = counted(openCodeCache(join(scratch(), 'cli'))!);
-    const a = chunkLoader(dir, keys, cache);
+    const a = chunkLoader(dir, { keys, cache });
     const main = a.load('main.js') as { answer(): number; strict: boolean };
     expect(main.answer()).toBe(44);
     expect(main.strict).toBe(true);
@@ -90,14 +90,14 @@ describe('loading the CLI bundle through the code cache', () => {
     expect(run(dir, keys, cacheDir)).toEqual({ answer: 44, writes: expect.arrayContaining([keys['b.js']]) });
     expect(run(dir, keys, cacheDir)).toEqual({ answer: 44, writes: [] });
 
-    const none = chunkLoader(dir, keys, undefined);
+    const none = chunkLoader(dir, { keys, cache: undefined });
     expect((none.load('main.js') as { answer(): number }).answer()).toBe(44);
     none.saveCaches();
   });
 
   it('names a file missing from the manifest', () => {
     const { dir, keys } = bundle();
-    const loader = chunkLoader(dir, { 'main.js': keys['main.js']! }, undefined);
+    const loader = chunkLoader(dir, { keys: { 'main.js': keys['main.js']! }, cache: undefined });
     expect(() => loader.load('main.js')).toThrow(`Bundle file "b.js" is not in ${join(dir, 'manifest.json')}: rebuild with scripts/build-cli`);
   });
 });

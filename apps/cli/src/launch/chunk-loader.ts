@@ -25,15 +25,25 @@ const WRAPPER = '(function (exports, require, module, __filename, __dirname) {"u
 
 type Wrapped = (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
 
-/** `keys`: each bundle file's SHA-256, from the build's manifest; `cache` undefined: none. */
-export function chunkLoader(dir: string, keys: Record<string, string>, cache: CodeCache | undefined): ChunkLoader {
+export interface ChunkLoaderOptions {
+  /** Each bundle file's SHA-256, from the build's manifest.json: the key of its code cache. */
+  keys: Record<string, string>;
+  /** undefined: no cache (compile every file from its source). */
+  cache: CodeCache | undefined;
+}
+
+/** The loader of the bundle files in `dir`. */
+export function chunkLoader(dir: string, { keys, cache }: ChunkLoaderOptions): ChunkLoader {
   const modules = new Map<string, Module>();
   const unsaved: Array<{ key: string; script: Script }> = [];
   const nodeRequire = createRequire(join(dir, 'main.cjs'));
-  const requireFor = (): NodeJS.Require => {
-    const req = ((spec: string) => (spec.startsWith('./') ? load(spec.slice(2)) : nodeRequire(spec))) as NodeJS.Require;
-    return Object.assign(req, { resolve: nodeRequire.resolve, cache: nodeRequire.cache, main: undefined, extensions: nodeRequire.extensions });
-  };
+  // `./x.js` is another bundle file; anything else (node:fs, better-sqlite3) is Node's to find.
+  const bundleRequire = Object.assign((spec: string) => (spec.startsWith('./') ? load(spec.slice(2)) : nodeRequire(spec)), {
+    resolve: nodeRequire.resolve,
+    cache: nodeRequire.cache,
+    main: undefined,
+    extensions: nodeRequire.extensions,
+  }) as NodeJS.Require;
   const load = (name: string): unknown => {
     const known = modules.get(name);
     if (known) return known.exports;
@@ -46,13 +56,15 @@ export function chunkLoader(dir: string, keys: Record<string, string>, cache: Co
     if (cache && (cachedData === undefined || script.cachedDataRejected)) unsaved.push({ key, script });
     const module: Module = { exports: {} };
     modules.set(name, module);
-    (script.runInThisContext() as Wrapped)(module.exports, requireFor(), module, filename, dir);
+    (script.runInThisContext() as Wrapped)(module.exports, bundleRequire, module, filename, dir);
     return module.exports;
   };
   return {
     load,
     saveCaches() {
-      for (const { key, script } of unsaved.splice(0)) cache?.write(key, script.createCachedData());
+      const made = unsaved.splice(0);
+      for (const { key, script } of made) cache?.write(key, script.createCachedData());
+      if (made.length > 0) cache?.prune();
     },
   };
 }

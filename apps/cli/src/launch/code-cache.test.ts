@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@berth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,5 +82,20 @@ describe('the CLI code cache store', () => {
   it('refuses a key that is not a SHA-256 (it names a file)', () => {
     const cache = openCodeCache(join(scratch(), 'cli'))!;
     expect(() => cache.write('../../etc/x', Buffer.from('x'))).toThrow('Code cache key "../../etc/x" is not a SHA-256');
+  });
+
+  it('prunes the oldest files beyond its size', () => {
+    const dir = join(scratch(), 'cli');
+    const cache = openCodeCache(dir)!;
+    const keys = ['1', '2', '3'].map((c) => c.repeat(64));
+    keys.forEach((key, i) => {
+      cache.write(key, Buffer.alloc(1000, i));
+      const file = join(dir, readdirSync(dir).find((f) => f.startsWith(key))!);
+      utimesSync(file, 1000 + i, 1000 + i); // oldest first
+    });
+    cache.prune(2500);
+    expect(keys.map((key) => cache.read(key) !== undefined)).toEqual([false, true, true]);
+    cache.prune(100_000);
+    expect(readdirSync(dir)).toHaveLength(2);
   });
 });

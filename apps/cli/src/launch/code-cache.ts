@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -23,11 +23,16 @@ import { crc32 } from 'node:zlib';
 export interface CodeCache {
   read(key: string): Buffer | undefined;
   write(key: string, data: Buffer): void;
+  /** Removes the oldest files while they take more than `maxBytes` (every build makes new keys). */
+  prune(maxBytes?: number): void;
 }
 
 const MAGIC = 'BERTHV8C';
 const HEADER = MAGIC.length + 64 + 4; // magic, key (64 hex), CRC-32 of the payload
 const MAX_BYTES = 64 * 1024 * 1024;
+// The caches of ~30 builds of the CLI (~1.5 MB each for a dozen commands): a development machine's
+// worktrees share the directory without evicting one another's caches at every run.
+const KEEP_BYTES = 48 * 1024 * 1024;
 
 /** The cache directory for this user: root's under /var/cache, anyone else's under their own home. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
@@ -83,6 +88,23 @@ export function openCodeCache(dir: string): CodeCache | undefined {
         renameSync(tmp, file);
       } catch {
         rmSync(tmp, { force: true }); // a full disk or a race with another run: this run's result stands without a cache
+      }
+    },
+    prune(maxBytes = KEEP_BYTES) {
+      try {
+        const files = readdirSync(dir)
+          .filter((name) => name.endsWith('.bin'))
+          .map((name) => ({ path: join(dir, name), st: statSync(join(dir, name), { throwIfNoEntry: false }) }))
+          .filter((f) => f.st !== undefined)
+          .sort((a, b) => a.st!.mtimeMs - b.st!.mtimeMs);
+        let total = files.reduce((sum, f) => sum + f.st!.size, 0);
+        for (const f of files) {
+          if (total <= maxBytes) break;
+          rmSync(f.path, { force: true });
+          total -= f.st!.size;
+        }
+      } catch {
+        // another run pruning at the same time: what is left is pruned next time
       }
     },
   };
