@@ -4,9 +4,10 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
-import { CLUSTER_JOIN_SUBJECT, inboxPrefix } from '@berth/events';
+import { CLUSTER_JOIN_SUBJECT, inboxPrefix, natsTlsOptions } from '@berth/events';
 import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
 import { decodeJoinToken, signJoinRequest } from './join-token.js';
+import { probeNatsCa } from './nats-ca-probe.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
 import { openSecret, type SealedSecret } from './sealed-secret.js';
@@ -17,7 +18,9 @@ import type { PlatformSettings } from './platform-settings.js';
  * nats://A:PORT --token T --address B`), as a Docker swarm worker joins: nothing is read from the
  * first host's file system; everything crosses NATS, as the token's restricted `join` user.
  *
- *   1. connect to the cluster's NATS with the token's key (a wrong or rotated token: refused here)
+ *   1. read the CA the cluster's nats-server is certified by from its TLS handshake, before sending
+ *      anything, and go on only if its SHA-256 is the token's (nats-ca-probe.ts); then connect over
+ *      TLS with that CA, with the token's key (a wrong or rotated token: refused here)
  *   2. ask for the cluster CA (`{op: "ca"}`) and check its SHA-256 against the token's: a server
  *      passing for the cluster is found out before this host sends or trusts anything
  *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
@@ -25,9 +28,9 @@ import type { PlatformSettings } from './platform-settings.js';
  *      the token's key, join-token.ts `signJoinRequest`): the
  *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
- *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
- *      machines is plain TCP, and every token holder may read the join inbox), the whole answer
- *      signed with the CA's key (nothing on the way can alter it)
+ *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: every token
+ *      holder may read the join inbox), the whole answer signed with the CA's key (nothing
+ *      between the gateway and its nats-server, or on another route, can alter it)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
  *
  * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
@@ -47,7 +50,8 @@ export interface JoinRequest {
 
 /**
  * The gateway's answer on the wire: the CA, and the answer (JSON of JoinAnswer's other fields)
- * signed with the CA's key, so that nothing on the way can alter it (NATS is plain TCP).
+ * signed with the CA's key, so that nothing on the way can alter it (the NATS hops are TLS, but a
+ * server of the cluster relays it: the signature holds end to end).
  */
 export interface SignedJoinAnswer {
   ca: string;
@@ -83,7 +87,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   const token = decodeJoinToken(tokenText);
   const urls = settings.joinedNats!;
   const where = urls.join(',');
-  const nc = await connectJoin(urls, token.seed);
+  const nc = await connectJoin(urls, token.seed, await probeNatsCa(urls, token.caFingerprint));
   const secrets = secretsOf(settings.dataRoot);
   const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
   try {
@@ -114,7 +118,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
     writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
     // The gateway has reloaded its nats-server; it applies the new users a moment later.
-    await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), Math.min(options.timeoutMs, 15_000));
+    await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), { timeoutMs: Math.min(options.timeoutMs, 15_000), caFile: join(staging, 'ca.pem') });
     const tls = clusterTlsOf(secrets.dir);
     mkdirSync(secrets.dir, { recursive: true, mode: 0o700 });
     mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
@@ -141,10 +145,12 @@ export function joinedByToken(settings: PlatformSettings): boolean {
   return existsSync(clusterTlsOf(secretsOf(settings.dataRoot).dir).cert) && existsSync(secretsOf(settings.dataRoot).registryAuth);
 }
 
-async function connectJoin(urls: string[], seed: string): Promise<NatsConnection> {
+/** Connects as the token's `join` user, over TLS with `ca` (the pinned CA: the server's certificate is verified before the key signs anything). */
+async function connectJoin(urls: string[], seed: string, ca: string): Promise<NatsConnection> {
   try {
     return await connect({
       servers: urls,
+      tls: natsTlsOptions(ca),
       authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
       inboxPrefix: inboxPrefix({ role: 'join' }),
       reconnect: false,
