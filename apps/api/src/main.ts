@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { logLevelOf, serviceLogger } from '@berth/log';
-import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, stopOnSignals } from '@berth/platform';
+import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, startJoinResponder, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
-import { startJoinResponder } from './join-responder.js';
+import { NatsClusterKeeper } from './nats-cluster-keeper.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,13 +95,24 @@ if (values['cluster-secrets'] !== undefined) {
 
 const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
 const clusterSecrets = values['cluster-secrets'];
+const firstDataRoot = clusterSecrets !== undefined ? dataRootOfSecrets(clusterSecrets) : undefined;
+// Its membership record and the streams' replicas (nats-cluster-keeper.ts); the lease is the gateway's.
+const natsCluster = new NatsClusterKeeper(nc, { leadership: { held: () => gateway.leads() }, log, ...(firstDataRoot !== undefined ? { firstDataRoot } : {}) });
 const gateway = new Gateway(nc, {
   log,
   ...(clusterTls ? { clusterTls } : {}),
-  ...(clusterSecrets !== undefined ? { revokeHost: (hostId: string) => revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId) } : {}),
+  ...(firstDataRoot !== undefined
+    ? {
+        revokeHost: async (hostId: string) => {
+          await revokeJoinedHost(firstDataRoot, hostId);
+          natsCluster.changed(); // the other machines' nats-servers let its keys out too
+        },
+      }
+    : {}),
 });
 await gateway.start();
-const joins = values['cluster-secrets'] !== undefined ? startJoinResponder(nc, { firstDataRoot: dataRootOfSecrets(values['cluster-secrets']), log }) : undefined;
+natsCluster.start();
+const joins = firstDataRoot !== undefined ? startJoinResponder(nc, { firstDataRoot, log, onAdmitted: () => natsCluster.changed() }) : undefined;
 const server = new grpc.Server(channelOptions);
 gateway.register(server);
 const bind = (address: string, creds: grpc.ServerCredentials) =>
@@ -151,6 +162,7 @@ stopOnSignals(
       withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown()),
     ]);
     joins?.unsubscribe();
+    natsCluster.close();
     await gateway.close();
     await nc.close();
   },

@@ -6,6 +6,7 @@ import { serviceLoggerForFlag } from '@berth/log';
 import { readRegistryAuth, stopOnSignals, tlsListenCredentials } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
+import { watchNatsConfig } from './nats-config-watcher.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,8 +39,17 @@ const { values } = parseArgs({
     // The address other hosts reach this one at, for overlay networks' VXLAN (also
     // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
     'underlay-address': { type: 'string' },
+    // On a host that joined a NATS cluster with a token: its nats-server's config
+    // (<data-root>/secrets/nats-server.conf) and pid file; the agent rewrites the config's users and
+    // routes from KV nats-members and reloads the server (nats-config-watcher.ts). Both or neither.
+    'nats-config': { type: 'string' },
+    'nats-pid': { type: 'string' },
   },
 });
+if ((values['nats-config'] === undefined) !== (values['nats-pid'] === undefined)) {
+  console.error('--nats-config and --nats-pid go together: the nats-server.conf the agent keeps, and the pid file of the server that reads it');
+  process.exit(2);
+}
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   console.error(`Invalid --runtime "${values.runtime}": expected runc or crun`);
   process.exit(2);
@@ -119,6 +129,8 @@ if (tlsListen !== undefined) {
   await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
 }
 await agent.announce();
+const natsConfig =
+  values['nats-config'] !== undefined ? watchNatsConfig(nc, { configFile: values['nats-config'], pidFile: values['nats-pid']!, log }) : undefined;
 log.info({ host: agent.hostId, address: values.listen, tls: tlsListen }, 'berth runtime agent listening');
 
 // Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
@@ -128,6 +140,7 @@ stopOnSignals(
     // Calls in flight (a `wait`, `logs -f`) get a moment to end, then are cancelled.
     const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
+    natsConfig?.stop();
     await agent.close();
     await nc.close();
   },

@@ -16,3 +16,4 @@ export * from './overlay-options.js';
 export * from './stream-replicas.js';
 export * from './lease-bucket.js';
 export * from './placement-ledger.js';
+export * from './nats-members-bucket.js';

@@ -3,6 +3,7 @@ import {
   CLUSTER_BUCKET,
   COMPOSE_PROJECTS_BUCKET,
   LEASES_BUCKET,
+  NATS_MEMBERS_BUCKET,
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
   HOSTS_BUCKET,
@@ -22,9 +23,11 @@ import {
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
- * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts)    |                         |
+ * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts),   |                         |
+ * |           | $KV.nats-members.> (the NATS cluster's servers and users)    |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
- * |           | reading and watching the `overlay` bucket)                   |                         |
+ * |           | reading and watching the `overlay` bucket; reading and        |                         |
+ * |           | watching, not writing, the `nats-members` bucket)             |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
@@ -68,7 +71,14 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   const subscribe = [`${inboxPrefix(identity)}.>`];
   if (identity.role === 'gateway') {
     return {
-      publish: ['$JS.API.>', kvSubject(COMPOSE_PROJECTS_BUCKET, '>'), kvSubject(CLUSTER_BUCKET, '>'), kvSubject(LEASES_BUCKET, '>'), `${inboxPrefix({ role: 'join' })}.>`],
+      publish: [
+        '$JS.API.>',
+        kvSubject(COMPOSE_PROJECTS_BUCKET, '>'),
+        kvSubject(CLUSTER_BUCKET, '>'),
+        kvSubject(LEASES_BUCKET, '>'),
+        kvSubject(NATS_MEMBERS_BUCKET, '>'),
+        `${inboxPrefix({ role: 'join' })}.>`,
+      ],
       subscribe: [...subscribe, CLUSTER_JOIN_SUBJECT],
     };
   }
@@ -81,7 +91,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   switch (identity.role) {
     case 'agent':
       return {
-        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess()],
+        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), kvSubject(OVERLAY_BUCKET, '>'), ...bucketReadAccess(OVERLAY_BUCKET), ...bucketReadAccess(NATS_MEMBERS_BUCKET)],
         subscribe,
       };
     case 'registry':
@@ -99,15 +109,14 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
 }
 
 /**
- * What an agent needs of the `overlay` bucket (overlay-endpoint-bucket.ts), the one bucket every
- * agent reads and writes: its entries (any key: an address is claimed by creating its key), the
- * stream's info and creation, reading a key (direct and message get), and a watch (an ordered
+ * What an agent needs to read and watch a bucket (its entries are written elsewhere: the `overlay`
+ * bucket's by any agent, through `$KV.overlay.>`; the `nats-members` bucket's by the gateway only):
+ * the stream's info and creation, reading a key (direct and message get), and a watch (an ordered
  * consumer: create, delete, and its flow control replies).
  */
-function overlayAccess(): string[] {
-  const stream = kvStream(OVERLAY_BUCKET);
+function bucketReadAccess(bucket: string): string[] {
+  const stream = kvStream(bucket);
   return [
-    kvSubject(OVERLAY_BUCKET, '>'),
     `$JS.API.STREAM.INFO.${stream}`,
     `$JS.API.STREAM.CREATE.${stream}`,
     `$JS.API.DIRECT.GET.${stream}.>`,

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -7,6 +7,8 @@ import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { CLUSTER_JOIN_SUBJECT, inboxPrefix } from '@berth/events';
 import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
 import { decodeJoinToken, signJoinRequest } from './join-token.js';
+import { freeLoopbackPort } from './loopback-ports.js';
+import { checkMembership, saveMemberNatsServer, writeMemberNatsConfig, type NatsMembership } from './nats-membership.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
 import { openSecret, type SealedSecret } from './sealed-secret.js';
@@ -30,6 +32,13 @@ import type { PlatformSettings } from './platform-settings.js';
  *      signed with the CA's key (nothing on the way can alter it)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
  *
+ * A NATS cluster (the first host's `up --nats-cluster`; the `ca` answer says so): the request also
+ * names the ports of this host's own nats-server, and the answer also carries the routes'
+ * credentials (sealed), the cluster's servers and users, from which this host writes its
+ * nats-server's config (nats-membership.ts); `platform up` then starts that server, which routes
+ * to the others. The first host answers the second host's join before its JetStream has a quorum
+ * (platform.ts `bootstrapJoins`): the exchange is core NATS request/reply.
+ *
  * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
  * nothing behind (and nothing is started).
  */
@@ -43,6 +52,9 @@ export interface JoinRequest {
   builderKey: string;
   /** PEM CSR for this host's agent and builder TLS listeners (CN = hostId). */
   csr: string;
+  /** Joining a NATS cluster: the client and route ports of this host's own nats-server (on `address`). */
+  natsPort?: number;
+  natsRoutePort?: number;
 }
 
 /**
@@ -62,6 +74,11 @@ export interface JoinAnswer {
   cert: string;
   /** The cluster registry (host:port) and its credentials ({username, password} JSON), sealed for this host's TLS key. */
   registry: { address: string; credentials: SealedSecret };
+  /**
+   * In a NATS cluster: what this host's own nats-server needs (nats-membership.ts): the routes'
+   * credentials ({username, password} JSON, sealed as the registry's), the servers and the users.
+   */
+  nats?: { routeAuth: SealedSecret; membership: NatsMembership };
 }
 
 /** `nats://HOST:PORT[,…]` → the URLs; InvalidArgumentError naming the bad one. */
@@ -87,8 +104,10 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   const secrets = secretsOf(settings.dataRoot);
   const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
   try {
-    const { ca } = await ask<{ ca: string }>(nc, { op: 'ca' }, where);
+    const { ca, natsCluster } = await ask<{ ca: string; natsCluster?: boolean }>(nc, { op: 'ca' }, where);
     checkFingerprint(ca, token.caFingerprint, where);
+    // Its own nats-server: on its address, at the port of the URL it joins by, and a route port.
+    if (natsCluster === true) settings.natsRoutePort ??= await freeLoopbackPort();
     const keyFile = join(staging, 'host-key.pem');
     const request: JoinRequest = {
       op: 'join',
@@ -98,6 +117,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       agentKey: ensureServiceKey(join(staging, 'runtime-agent.nk')),
       builderKey: ensureServiceKey(join(staging, 'builder.nk')),
       csr: await makeKeyAndCsr(keyFile, settings.hostId),
+      ...(settings.natsRoutePort !== undefined ? { natsPort: settings.natsPort, natsRoutePort: settings.natsRoutePort } : {}),
     };
     const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
     checkFingerprint(signed.ca, token.caFingerprint, where);
@@ -113,6 +133,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     const auth = JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(keyFile)))) as { username?: unknown; password?: unknown };
     if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
     writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
+    const membership = settings.natsRoutePort !== undefined ? natsMembershipOf(answer, createPrivateKey(readFileSync(keyFile))) : undefined;
     // The gateway has reloaded its nats-server; it applies the new users a moment later.
     await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), Math.min(options.timeoutMs, 15_000));
     const tls = clusterTlsOf(secrets.dir);
@@ -129,11 +150,26 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     ] as const) {
       renameSync(join(staging, from), to);
     }
+    if (membership !== undefined) {
+      const own = { hostId: settings.hostId, address: settings.address!, port: settings.natsPort, routePort: settings.natsRoutePort!, storeDir: join(settings.dataRoot, 'nats') };
+      saveMemberNatsServer(settings.dataRoot, own, membership.routeAuth);
+      writeMemberNatsConfig(settings.dataRoot, membership.membership);
+      // Its services reach the others' servers too when its own is down.
+      settings.joinedNats = [...new Set([...urls, ...membership.membership.servers.filter((s) => s.hostId !== settings.hostId).map((s) => `nats://${s.address}:${s.port}`)])];
+    }
     return { registryAddress: answer.registry.address };
   } finally {
     rmSync(staging, { recursive: true, force: true });
     await nc.close();
   }
+}
+
+/** The NATS part of a join answer, opened with this host's key and checked. */
+function natsMembershipOf(answer: JoinAnswer, key: KeyObject): { routeAuth: { username: string; password: string }; membership: NatsMembership } {
+  if (answer.nats === undefined) throw new UnavailableError('The cluster answered the join without its NATS cluster (routes, users): its gateway is older than this host');
+  const routeAuth = JSON.parse(openSecret(answer.nats.routeAuth, key)) as { username?: unknown; password?: unknown };
+  if (typeof routeAuth.username !== 'string' || typeof routeAuth.password !== 'string') throw new UnavailableError('The cluster sent invalid NATS route credentials');
+  return { routeAuth: { username: routeAuth.username, password: routeAuth.password }, membership: checkMembership(answer.nats.membership) };
 }
 
 /** Whether this host holds what a token join gave it (its certificate): a later `up` does not join again. */
