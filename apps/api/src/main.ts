@@ -32,7 +32,7 @@ const { values } = parseArgs({
     tlskey: { type: 'string' },
     // The first host's secrets directory (libs/platform cluster-ca.ts): with its tls/gateway.pem
     // the gateway reaches agents and builders on TCP (other machines) over mutual TLS, and with the
-    // CA's key it admits hosts joining with the join token (join-responder.ts).
+    // CA's key it admits hosts joining with the join token (libs/platform join-responder.ts).
     'cluster-secrets': { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },

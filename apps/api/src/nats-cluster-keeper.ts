@@ -24,11 +24,14 @@ export class NatsClusterKeeper {
   private publishing = false;
   private stale = true;
   private closed = false;
+  private readonly members: NatsMembersBucket;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly o: { leadership: Leadership; log: Logger; firstDataRoot?: string },
-  ) {}
+  ) {
+    this.members = new NatsMembersBucket(nc);
+  }
 
   start(): void {
     const loop = () => {
@@ -41,7 +44,7 @@ export class NatsClusterKeeper {
   /** The membership changed on this first host (a join, a `node rm`): written to KV at once. */
   changed(): void {
     this.stale = true;
-    void this.publish();
+    if (this.nc.info?.cluster !== undefined) void this.publish();
   }
 
   private async publish(): Promise<void> {
@@ -49,7 +52,7 @@ export class NatsClusterKeeper {
     this.publishing = true;
     this.stale = false;
     try {
-      if (await publishMembership(this.nc, this.o.firstDataRoot)) this.o.log.info({}, 'Wrote the NATS cluster membership (KV nats-members)');
+      if (await publishMembership(this.members, this.o.firstDataRoot)) this.o.log.info({}, 'Wrote the NATS cluster membership (KV nats-members)');
     } catch (err) {
       this.stale = true; // the next tick tries again (NATS away, JetStream without a leader yet)
       this.o.log.warn({ err }, 'Cannot write the NATS cluster membership (KV nats-members)');
@@ -61,10 +64,12 @@ export class NatsClusterKeeper {
 
   /** One look: the membership written if stale, the streams scaled if due. */
   async tick(): Promise<void> {
+    // One nats-server (no cluster in its INFO): no membership, nothing to replicate.
+    if (this.nc.info?.cluster === undefined) return;
     await this.publish();
     if (!this.o.leadership.held()) return;
     try {
-      const text = await new NatsMembersBucket(this.nc).read();
+      const text = await this.members.read();
       const servers = text !== undefined ? checkMembership(JSON.parse(text)).servers.length : 0;
       if (servers < REPLICATED_SERVERS || this.scaledFor === servers) return;
       const scaled = await scaleStreams(this.nc, REPLICATED_SERVERS);

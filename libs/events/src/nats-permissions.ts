@@ -32,8 +32,9 @@ import {
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>            | its inbox               |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
  *
- * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
- * join-responder.ts). Every joining host shares the one `join` user (the token's key): what one may
+ * The gateway also reads `berth.cluster.join` and answers on the join inbox (libs/platform
+ * join-responder.ts, in the gateway and in the first host's `platform up` while JetStream waits for
+ * its quorum). Every joining host shares the one `join` user (the token's key): what one may
  * read of another's answer, it would get by joining itself.
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or

@@ -18,7 +18,7 @@ import { DEFAULT_DATA_ROOT, isJoinedHost, resolvePlatformSettings, type Platform
 /**
  * The first host's side of a token join (cluster-join.ts is the joining host's): the join token it
  * hands out (`berth platform join-token`), and the admission the gateway does for a host that
- * asks with it (apps/api join-responder.ts: the gateway runs on the first host, as root, with
+ * asks with it (join-responder.ts, in the gateway: it runs on the first host, as root, with
  * `--cluster-secrets`).
  */
 

@@ -25,7 +25,7 @@ import type { PlatformSettings } from './platform-settings.js';
  *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
  *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`, signed with
  *      the token's key, join-token.ts `signJoinRequest`): the
- *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
+ *      gateway (join-responder.ts, cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
  *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
  *      machines is plain TCP, and every token holder may read the join inbox), the whole answer

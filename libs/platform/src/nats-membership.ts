@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { NatsConnection } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
-import { NatsMembersBucket, readHostId, type NatsRole } from '@berth/events';
+import { readHostId, type NatsMembersBucket, type NatsRole } from '@berth/events';
 import { natsClusterServers } from './nats-cluster.js';
 import {
   natsUserEntries,
@@ -128,12 +127,11 @@ export function writeMemberNatsConfig(dataRoot: string, membership: NatsMembersh
 }
 
 /**
- * Writes the membership of the cluster whose first host has `first` to KV `nats-members` (as the
- * gateway), unless it holds it already; a cluster without a NATS cluster has none.
+ * Writes the membership of the cluster whose first host has `first` to KV `nats-members` (`bucket`,
+ * opened as the gateway), unless it holds it already; a cluster without a NATS cluster has none.
  * @returns whether it wrote
  */
-export async function publishMembership(nc: NatsConnection, first: string): Promise<boolean> {
-  const membership = clusterMembership(first, readHostId(first));
-  if (membership.servers.length === 0) return false;
-  return new NatsMembersBucket(nc).write(JSON.stringify(membership));
+export async function publishMembership(bucket: NatsMembersBucket, first: string): Promise<boolean> {
+  if (natsClusterServers(first).length === 0) return false;
+  return bucket.write(JSON.stringify(clusterMembership(first, readHostId(first))));
 }
