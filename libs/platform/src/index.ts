@@ -13,5 +13,5 @@ export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls 
 export { parseJoinUrls, type JoinAnswer, type JoinRequest, type SignedJoinAnswer } from './cluster-join.js';
 export { admitHost, clusterCaAnswer, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';
 export { startJoinResponder, type JoinResponderOptions } from './join-responder.js';
-export { checkMembership, clusterMembership, isNatsMember, publishMembership, writeMemberNatsConfig, type NatsMembership } from './nats-membership.js';
+export { checkMembership, clusterMembership, isNatsMember, publishMembership, saveMemberNatsServer, writeMemberNatsConfig, type NatsMembership } from './nats-membership.js';
 export { decodeJoinToken, encodeJoinToken, signJoinRequest, verifyJoinRequest, type JoinToken, type SignedJoinRequest } from './join-token.js';
