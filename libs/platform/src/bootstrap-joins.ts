@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, nkeyAuthenticator } from 'nats';
+import { connect, nkeyAuthenticator, type NatsConnection, type Subscription } from 'nats';
 import { inboxPrefix } from '@berth/events';
 import { startJoinResponder } from './join-responder.js';
 import { hostAddress } from './nats-cluster.js';
@@ -22,27 +22,48 @@ export interface BootstrapJoins {
   close(): Promise<void>;
 }
 
-export async function bootstrapJoins(settings: PlatformSettings, log: (line: string) => void): Promise<BootstrapJoins> {
+/**
+ * Starts answering joins on this first host's nats-server, connecting until it can: a connection
+ * made while nats-server reloads its users (as `platform join-token` has it do) was seen refused
+ * as unauthorized (docs/dev/cluster.md). `close()` stops it.
+ */
+export function bootstrapJoins(settings: PlatformSettings, log: (line: string) => void): BootstrapJoins {
   const seed = new TextEncoder().encode(readFileSync(secretsOf(settings.dataRoot).nkeySeedFile('api'), 'utf8').trim());
-  const nc = await connect({
-    servers: [`nats://${hostAddress(settings)}:${settings.natsPort}`],
-    authenticator: nkeyAuthenticator(seed),
-    inboxPrefix: inboxPrefix({ role: 'gateway' }),
-    name: 'berth-platform-up',
-    maxReconnectAttempts: -1,
-    timeout: 5_000,
-  });
-  const sub = startJoinResponder(nc, {
-    firstDataRoot: settings.dataRoot,
-    log: {
-      info: (fields) => log(`Admitted host ${String(fields.host)} (${String(fields.address)}) into the cluster while JetStream waits for its quorum`),
-      warn: (fields) => log(`Refused a host asking to join (${String(fields.address)}): ${(fields.err as Error | undefined)?.message ?? 'unknown error'}`),
-    },
-  });
+  let closed = false;
+  let nc: NatsConnection | undefined;
+  let sub: Subscription | undefined;
+  const started = (async () => {
+    while (!closed && nc === undefined) {
+      try {
+        nc = await connect({
+          servers: [`nats://${hostAddress(settings)}:${settings.natsPort}`],
+          authenticator: nkeyAuthenticator(seed),
+          inboxPrefix: inboxPrefix({ role: 'gateway' }),
+          name: 'berth-platform-up',
+          maxReconnectAttempts: -1,
+          ignoreAuthErrorAbort: true,
+          timeout: 5_000,
+        });
+      } catch {
+        await new Promise((r) => setTimeout(r, 250)); // refused or not listening: `up` is still waiting for JetStream
+      }
+    }
+    if (closed || nc === undefined) return;
+    sub = startJoinResponder(nc, {
+      firstDataRoot: settings.dataRoot,
+      log: {
+        info: (fields) => log(`Admitted host ${String(fields.host)} (${String(fields.address)}) into the cluster while JetStream waits for its quorum`),
+        warn: (fields) => log(`Refused a host asking to join (${String(fields.address)}): ${(fields.err as Error | undefined)?.message ?? 'unknown error'}`),
+      },
+    });
+  })();
   return {
     close: async () => {
-      sub.unsubscribe();
-      await nc.drain();
+      closed = true;
+      await started;
+      sub?.unsubscribe();
+      // Closed already (its server stopped): nothing is left to drain.
+      await nc?.drain().catch(() => undefined);
     },
   };
 }

@@ -78,9 +78,9 @@ async function letInJoinedKeys(settings: PlatformSettings): Promise<boolean> {
 
 /**
  * Waits until the first host's nats-server lets the join key in (it applies a reload
- * asynchronously), so that the token printed works at once. A reload signalled while the server
- * was still starting its clustered JetStream was seen lost once: unanswered for 2 s, it is
- * signalled again (a reload is idempotent). UnavailableError after 15 s.
+ * asynchronously), so that the token printed works at once; not admitted within 2 s, the reload
+ * is signalled again (idempotent; a safety net, for a signal that came while the server was still
+ * starting). UnavailableError after 15 s.
  */
 async function waitJoinKeyAdmitted(settings: PlatformSettings, seedFile: string): Promise<void> {
   const deadline = Date.now() + 15_000;

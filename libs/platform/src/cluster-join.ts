@@ -177,24 +177,35 @@ export function joinedByToken(settings: PlatformSettings): boolean {
   return existsSync(clusterTlsOf(secretsOf(settings.dataRoot).dir).cert) && existsSync(secretsOf(settings.dataRoot).registryAuth);
 }
 
+/**
+ * Connects as the token's `join` user. A refusal is asked again twice, 500 ms apart: a connection
+ * made while nats-server reloads its users (another host's join has it reload) was seen refused,
+ * so one refusal does not prove the token wrong.
+ */
 async function connectJoin(urls: string[], seed: string): Promise<NatsConnection> {
-  try {
-    return await connect({
-      servers: urls,
-      authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
-      inboxPrefix: inboxPrefix({ role: 'join' }),
-      reconnect: false,
-      timeout: 5_000,
-    });
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/authorization/i.test(message) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') {
-      throw new InvalidArgumentError(
-        `The cluster's NATS (${urls.join(',')}) refused the join token: it is not this cluster's, or it was rotated: ask the first host for \`berth platform join-token\``,
-        { cause: err },
-      );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect({
+        servers: urls,
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
+        inboxPrefix: inboxPrefix({ role: 'join' }),
+        reconnect: false,
+        timeout: 5_000,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/authorization/i.test(message) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') {
+        if (attempt < 3) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        throw new InvalidArgumentError(
+          `The cluster's NATS (${urls.join(',')}) refused the join token: it is not this cluster's, or it was rotated: ask the first host for \`berth platform join-token\``,
+          { cause: err },
+        );
+      }
+      throw new UnavailableError(`Cannot reach the cluster's NATS at ${urls.join(',')}: ${message}`, { cause: err });
     }
-    throw new UnavailableError(`Cannot reach the cluster's NATS at ${urls.join(',')}: ${message}`, { cause: err });
   }
 }
 

@@ -9,7 +9,8 @@ import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
 
 /**
  * A NATS cluster of the platform's hosts (`platform up --nats-cluster` on the first host, then
- * `platform join` on the others): every host runs a nats-server of its own, routed to the others,
+ * `platform join` on the others of this machine, or `platform up --join … --token …` on other
+ * machines, nats-membership.ts): every host runs a nats-server of its own, routed to the others,
  * all letting in the same users (the first host's services and every joined host's agent and
  * builder, platform-secrets.ts). JetStream runs clustered: it needs a quorum of the servers it has
  * seen (2 of 3) to elect its metadata leader, so the first host's services wait for a second

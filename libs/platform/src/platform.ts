@@ -184,7 +184,7 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   // builder and the gateway). A service whose dependency failed is not started.
   const started = new Map<string, Promise<void>>();
   // A NATS cluster's first host with an address answers joins while its JetStream waits for a second server.
-  let joins: Promise<BootstrapJoins> | undefined;
+  let joins: BootstrapJoins | undefined;
   const beforeJetStream =
     !isJoinedHost(settings) && settings.natsRoutePort !== undefined && settings.agentTlsPort !== undefined
       ? () => {
@@ -206,7 +206,7 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
     if (failed) throw failed.reason;
   } finally {
     // The gateway answers joins from now on (or `up` failed): the same queue group, nothing is lost.
-    await (await joins?.catch(() => undefined))?.close();
+    await joins?.close();
   }
   if (settings.natsRoutePort !== undefined) {
     const scaled = await scalePlatformStreams(settings);
