@@ -21,7 +21,9 @@ const berth = (args: string[], env?: Record<string, string>) => cluster.berth(ar
 const pidOf = (host: TestHost, service: string) => Number(readFileSync(`${host.settings.runRoot}/platform/${service}.pid`, 'utf8').trim());
 
 beforeAll(async () => {
+  const started = Date.now();
   cluster = await startTestCluster(3, { joinByToken: true });
+  console.log(`nats-cluster-join: host 1 up, hosts 2 and 3 joined by token, 3 nodes ready in ${Date.now() - started} ms`);
   const boot = await berth(['image', 'bootstrap', 'busybox'], { BERTH_NODE: 'node-1' });
   expect(boot.code, boot.stderr).toBe(0);
 }, 300_000);
