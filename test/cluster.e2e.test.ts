@@ -5,7 +5,7 @@
  * --constraint), images following containers, `node ls`, and losing a host. One cluster per file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, tempDir, untilNow, type TestCluster } from '@berth/testing';
+import { startTestCluster, tempDir, until, untilNow, type TestCluster } from '@berth/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -23,14 +23,6 @@ afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
 
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** name → node of every container (`ps -a --format`). */
 async function placements(): Promise<Map<string, string>> {
@@ -184,7 +176,7 @@ describe('a cluster of three hosts', () => {
     const host3 = cluster.hosts[2]!;
     const lost = Date.now();
     host3.kill();
-    const moved = await until(placements, (m) => /^node-[12] running$/.test(m.get('keeper') ?? ''), 30_000);
+    const moved = await until(placements, (m) => /^node-[12] running$/.test(m.get('keeper') ?? ''), { timeoutMs: 30_000 });
     const recovery = Date.now() - lost;
     expect(moved.get('keeper')).toMatch(/^node-[12] running$/);
     expect(recovery).toBeLessThan(10_000);
@@ -192,12 +184,12 @@ describe('a cluster of three hosts', () => {
     expect(down.stdout).toContain('node-3 down');
     // The host comes back: ready again, and the keeper it still has is removed (it runs elsewhere).
     await host3.restart();
-    const back = await until(() => berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']), (r) => r.stdout.includes('node-3 ready'), 30_000);
+    const back = await until(() => berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']), (r) => r.stdout.includes('node-3 ready'), { timeoutMs: 30_000 });
     expect(back.stdout).toContain('node-3 ready');
     const once = await until(
       async () => (await berth(['ps', '-a', '--filter', 'name=keeper', '--format', '{{.Node}}'])).stdout.trim().split('\n'),
       (nodes) => nodes.length === 1,
-      30_000,
+      { timeoutMs: 30_000 },
     );
     expect(once).toEqual([moved.get('keeper')!.split(' ')[0]]);
     console.log(`cluster: a lost host's container ran again elsewhere ${recovery} ms after the host died`);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
-import { BERTH_CLI, type CliResult, runCli, sweepContainers } from '@berth/testing';
+import { BERTH_CLI, type CliResult, runCli, sweepContainers, until } from '@berth/testing';
 
 let scratch: string;
 let dataRoot: string;
@@ -165,6 +165,11 @@ describe('a full data root', () => {
     expect((await berth(['run', '-d', '--name', 'late', 'busybox', 'sh', '-c', 'trap "exit 5" USR1; while true; do sleep 0.1; done'])).code).toBe(0);
     const latePid = Number(await inspect('late', '{{.State.Pid}}'));
     await stopAgent('SIGKILL');
+    // The gateway records the host down (its agent failed its probes) while the disk still has
+    // room; the agent back, that host's `ready` cannot be written on the full disk (nats-server's
+    // file store), and calls must reach it all the same.
+    const down = await until(() => berth(['node', 'ls', '--format', '{{.Status}}']), (r) => r.stdout.trim() === 'down', { timeoutMs: 20_000 });
+    expect(down.stdout.trim()).toBe('down');
     fill();
     process.kill(latePid, 'SIGUSR1');
     await platformUp({ dataRoot });

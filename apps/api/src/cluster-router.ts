@@ -51,7 +51,9 @@ export class ClusterRouter {
   /**
    * The host pinned by the call's `berth-node` metadata, if any. A node not among the live hosts is
    * looked for again for up to PIN_WAIT_MS (the `hosts` bucket listed nothing for a moment in a
-   * full-suite run right after a cluster formed, while its stream got its replicas), then
+   * full-suite run right after a cluster formed, while its stream got its replicas: a new replica
+   * answered direct gets before it had caught up, which the buckets no longer use —
+   * libs/events platform-bucket.ts; the wait stays for a host announcing itself late), then
    * InvalidArgumentError naming the nodes ready.
    */
   async pinned(metadata: grpc.Metadata | undefined): Promise<AgentAnnouncement | undefined> {

@@ -3,6 +3,8 @@ import type { ClusterStore, NodeRecord } from '@berth/events';
 import { silentLogger } from '@berth/log';
 import type { ClusterRouter } from './cluster-router.js';
 import { NodeKeeper } from './node-keeper.js';
+import { waitUntil } from '@berth/testing';
+import type { AgentAnnouncement } from '@berth/proto';
 
 /** A keeper over an in-memory record store (no ticks: only update and setDrain are exercised). */
 function keeper() {
@@ -79,5 +81,40 @@ describe('NodeKeeper.refresh', () => {
     await k.refresh(['h2']);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(k.availability('h2')).toBe('active');
+  });
+});
+
+describe('NodeKeeper with a host back that cannot be recorded', () => {
+  it('routes to a down host whose agent answers again while NATS refuses its record, and settles it once the record is written', async () => {
+    const host = { hostId: 'h2', hostname: 'node-2', address: 'unix:/agent.sock', startedAt: 2 } as AgentAnnouncement;
+    let stored = node({ status: 'down' });
+    let refuse = true;
+    const ups: string[] = [];
+    const store = {
+      nodes: async () => [stored],
+      node: async () => stored,
+      changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => {
+        if (refuse) throw new Error('write …/KV_cluster/msgs/1.blk: no space left on device');
+        return (stored = change(stored)!);
+      },
+    } as unknown as ClusterStore;
+    const answering = { makeUnaryRequest: (...args: unknown[]) => (args.at(-1) as (err: null) => void)(null) };
+    const router = { announced: async () => [host], client: () => answering } as unknown as ClusterRouter;
+    const k = new NodeKeeper(router, store, { onDown: async () => {}, onUp: async (h) => void ups.push(h.hostId), onDrain: () => {} }, silentLogger);
+    expect(router.isDown('h2')).toBe(false); // nothing read yet
+    k.start();
+    try {
+      await waitUntil('the down record read', () => k.nodes().some((n) => n.record.status === 'down'));
+      await waitUntil('the host answering routed to', () => !router.isDown('h2'));
+      expect(stored.status).toBe('down');
+      expect(ups).toEqual([]);
+      refuse = false;
+      await waitUntil('the ready record written', () => stored.status === 'ready');
+      await waitUntil('the host settled as back', () => ups.length > 0);
+      expect(ups).toEqual(['h2']);
+      expect(router.isDown('h2')).toBe(false);
+    } finally {
+      k.close();
+    }
   });
 });

@@ -58,6 +58,12 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
   private records = new Map<string, NodeRecord>();
   private readonly failures = new Map<string, number>();
   private readonly hosts = new Map<string, AgentAnnouncement>();
+  /**
+   * Hosts recorded down whose agent answers again, but whose `ready` this holder could not write
+   * (NATS refused it: e.g. its file store on a full disk). Calls go to them meanwhile; what a host
+   * coming back sets off (onReady, onUp) waits for the record.
+   */
+  private readonly answeringUnrecorded = new Set<string>();
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private leading = false;
@@ -71,7 +77,7 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     private readonly log: Logger,
     private readonly lease: Leadership = alwaysLeading,
   ) {
-    router.isDown = (hostId) => this.records.get(hostId)?.status === 'down';
+    router.isDown = (hostId) => this.records.get(hostId)?.status === 'down' && !this.answeringUnrecorded.has(hostId);
   }
 
   start(): void {
@@ -210,11 +216,14 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     for (const h of announced) {
       const record = this.records.get(h.hostId);
       const answering = (this.failures.get(h.hostId) ?? 0) < FAILED_PROBES;
-      if (!answering) continue;
+      if (!answering) {
+        this.answeringUnrecorded.delete(h.hostId);
+        continue;
+      }
       const wasDown = record?.status === 'down';
       if (!record || wasDown) joined = true;
       if (!record || wasDown || now - record.lastSeen > 5_000 || record.hostname !== h.hostname) {
-        await this.save(h.hostId, (r) => ({
+        const saved = await this.save(h.hostId, (r) => ({
           hostId: h.hostId,
           hostname: h.hostname,
           availability: r?.availability ?? 'active',
@@ -223,7 +232,12 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
           status: 'ready',
           drain: r?.drain,
         }));
+        if (saved === undefined && wasDown) {
+          this.answeringUnrecorded.add(h.hostId);
+          continue;
+        }
       }
+      this.answeringUnrecorded.delete(h.hostId);
       if (!record || wasDown) {
         await this.events.onReady?.(h).catch((err: unknown) => this.log.warn({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host that is ready'));
       }

@@ -1,6 +1,6 @@
-import { StorageType, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
-import { streamReplicas } from './stream-replicas.js';
+import { PlatformBucket } from './platform-bucket.js';
 import { liveEntries } from './kv-entries.js';
 
 /** What every announcement carries: when its service started (the newest one is picked first). */
@@ -42,40 +42,29 @@ export interface KeepAnnouncedOptions {
  * cached, verified ServiceDirectory (apps/api).
  */
 export class AnnouncementBucket<T extends Announcement> {
-  private kv?: KV;
-
-  constructor(
-    private readonly nc: NatsConnection,
-    readonly kind: AnnouncementKind<T>,
-  ) {}
-
   /**
    * The bucket, created when missing. In memory: entries live one TTL, so they need no disk, and a
    * full data root (where nats-server keeps its file store) cannot stop their renewal, which would
    * make the gateway lose a running agent. A bucket created by an older Berth on file is kept.
+   * After a failure it is looked up (or created) again by the next call: a restarted nats-server
+   * has lost a bucket in memory, and the next renewal creates it.
    */
-  private async bucket(): Promise<KV> {
-    const js = this.nc.jetstream(this.kind.requestTimeoutMs ? { timeout: this.kind.requestTimeoutMs } : {});
-    this.kv ??= await js.views.kv(this.kind.bucket, { ttl: this.kind.ttlMs, history: 1, storage: StorageType.Memory, replicas: streamReplicas(this.nc) });
-    return this.kv;
-  }
+  private readonly bucket: PlatformBucket;
 
-  /**
-   * Runs `op` on the bucket. After a failure the bucket is looked up (or created) again by the next
-   * call: a restarted nats-server has lost a bucket in memory, and the next renewal creates it.
-   */
-  private async onBucket<R>(op: (kv: KV) => Promise<R>): Promise<R> {
-    try {
-      return await op(await this.bucket());
-    } catch (err) {
-      this.kv = undefined;
-      throw err;
-    }
+  constructor(
+    nc: NatsConnection,
+    readonly kind: AnnouncementKind<T>,
+  ) {
+    this.bucket = new PlatformBucket(nc, kind.bucket, {
+      ttlMs: kind.ttlMs,
+      memory: true,
+      ...(kind.requestTimeoutMs ? { requestTimeoutMs: kind.requestTimeoutMs } : {}),
+    });
   }
 
   /** Writes (or renews) the entry of `announcement`. */
   async announce(announcement: T): Promise<void> {
-    await this.onBucket((kv) => kv.put(this.kind.key(announcement), this.kind.codec.encode(announcement).finish()));
+    await this.bucket.use((kv) => kv.put(this.kind.key(announcement), this.kind.codec.encode(announcement).finish()));
   }
 
   /**
@@ -111,12 +100,12 @@ export class AnnouncementBucket<T extends Announcement> {
   }
 
   async withdraw(key: string): Promise<void> {
-    await this.onBucket((kv) => kv.delete(key));
+    await this.bucket.use((kv) => kv.delete(key));
   }
 
   /** Every live entry. */
   async list(): Promise<T[]> {
-    return this.onBucket((kv) => this.entries(kv));
+    return this.bucket.use((kv) => this.entries(kv));
   }
 
   /** The live entries the kind calls usable (all of them unless it says otherwise). */

@@ -1,6 +1,6 @@
-import type { KV, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry, liveEntries } from './kv-entries.js';
 import { isWrongRevision } from './lease-bucket.js';
 
@@ -84,22 +84,19 @@ const CHANGE_ATTEMPTS = 20;
  * `update` naming the revision read; refused, read again) or claimed create-if-absent.
  */
 export class ClusterStore {
-  private kv?: KV;
+  private readonly bucket: PlatformBucket;
 
-  constructor(private readonly nc: NatsConnection) {}
-
-  private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
-    return this.kv;
+  constructor(nc: NatsConnection) {
+    this.bucket = new PlatformBucket(nc, CLUSTER_BUCKET);
   }
 
   private async read<T>(prefix: string): Promise<T[]> {
-    const entries = await liveEntries(await this.bucket(), `${prefix}.>`);
+    const entries = await liveEntries(await this.bucket.open(), `${prefix}.>`);
     return entries.map((entry) => JSON.parse(new TextDecoder().decode(entry.value)) as T);
   }
 
   private async put(key: string, value: unknown): Promise<void> {
-    await (await this.bucket()).put(key, new TextEncoder().encode(JSON.stringify(value)));
+    await (await this.bucket.open()).put(key, new TextEncoder().encode(JSON.stringify(value)));
   }
 
   nodes(): Promise<NodeRecord[]> {
@@ -108,7 +105,7 @@ export class ClusterStore {
 
   /** One node's record (a direct get: no consumer is made, unlike `nodes()`), undefined when there is none. */
   async node(hostId: string): Promise<NodeRecord | undefined> {
-    const entry = await (await this.bucket()).get(nodeKey(hostId));
+    const entry = await (await this.bucket.open()).get(nodeKey(hostId));
     return entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeRecord) : undefined;
   }
 
@@ -122,7 +119,7 @@ export class ClusterStore {
    * meanwhile, the change is applied again to what it wrote. @returns the record written, or undefined.
    */
   async changeNode(hostId: string, change: (current: NodeRecord | undefined) => NodeRecord | undefined): Promise<NodeRecord | undefined> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     for (let attempt = 1; ; attempt++) {
       const entry = await kv.get(nodeKey(hostId));
       const live = entry !== null && isLiveEntry(entry);
@@ -140,7 +137,7 @@ export class ClusterStore {
   }
 
   async deleteNode(hostId: string): Promise<void> {
-    await (await this.bucket()).purge(nodeKey(hostId));
+    await (await this.bucket.open()).purge(nodeKey(hostId));
   }
 
   placements(): Promise<PlacementRecord[]> {
@@ -152,7 +149,7 @@ export class ClusterStore {
   }
 
   async deletePlacement(id: string): Promise<void> {
-    await (await this.bucket()).purge(placementKey(id));
+    await (await this.bucket.open()).purge(placementKey(id));
   }
 
   /**
@@ -161,7 +158,7 @@ export class ClusterStore {
    * another create holds it.
    */
   async claimName(name: string, by: string): Promise<(() => Promise<void>) | undefined> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     const key = nameClaimKey(name);
     const value = new TextEncoder().encode(JSON.stringify({ by, at: Date.now() }));
     let revision: number;
@@ -193,7 +190,7 @@ export class ClusterStore {
   /** Records a new overlay network: false when its VNI is taken (another gateway's create won). */
   async claimOverlayNetwork(record: OverlayNetworkRecord): Promise<boolean> {
     try {
-      await (await this.bucket()).create(overlayKey(record.vni), new TextEncoder().encode(JSON.stringify(record)));
+      await (await this.bucket.open()).create(overlayKey(record.vni), new TextEncoder().encode(JSON.stringify(record)));
       return true;
     } catch {
       return false; // the key exists: that VNI is taken
@@ -205,6 +202,6 @@ export class ClusterStore {
   }
 
   async deleteOverlayNetwork(vni: number): Promise<void> {
-    await (await this.bucket()).purge(overlayKey(vni));
+    await (await this.bucket.open()).purge(overlayKey(vni));
   }
 }

@@ -1,8 +1,8 @@
-import type { KV, KvEntry, NatsConnection } from 'nats';
+import type { KvEntry, NatsConnection } from 'nats';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry, liveEntries } from './kv-entries.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
@@ -20,13 +20,10 @@ export interface ProjectChangeEntry {
  * deletes); the compose watcher reads and watches it to keep projects as declared.
  */
 export class ComposeProjectStore {
-  private kv?: KV;
+  private readonly bucket: PlatformBucket;
 
-  constructor(private readonly nc: NatsConnection) {}
-
-  private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(COMPOSE_PROJECTS_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
-    return this.kv;
+  constructor(nc: NatsConnection) {
+    this.bucket = new PlatformBucket(nc, COMPOSE_PROJECTS_BUCKET);
   }
 
   private static check(name: string): void {
@@ -43,7 +40,7 @@ export class ComposeProjectStore {
    */
   async put(declaration: ProjectDeclaration, expectedRevision?: number): Promise<ProjectDeclaration> {
     ComposeProjectStore.check(declaration.name);
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     const value: ProjectDeclaration = { ...declaration, revision: 0, updatedAt: new Date().toISOString() };
     const bytes = ProjectDeclaration.encode(value).finish();
     let revision: number;
@@ -60,23 +57,23 @@ export class ComposeProjectStore {
 
   async get(name: string): Promise<ProjectDeclaration> {
     ComposeProjectStore.check(name);
-    const entry = await (await this.bucket()).get(name);
+    const entry = await (await this.bucket.open()).get(name);
     if (!entry || !isLiveEntry(entry)) throw new NotFoundError(`no declared project "${name}"`);
     return ComposeProjectStore.decode(entry);
   }
 
   async list(): Promise<ProjectDeclaration[]> {
-    return (await liveEntries(await this.bucket())).map((entry) => ComposeProjectStore.decode(entry));
+    return (await liveEntries(await this.bucket.open())).map((entry) => ComposeProjectStore.decode(entry));
   }
 
   async delete(name: string): Promise<void> {
     ComposeProjectStore.check(name);
-    await (await this.bucket()).delete(name);
+    await (await this.bucket.open()).delete(name);
   }
 
   /** The current declarations, then every change, until `signal` aborts. */
   async *watch(signal?: AbortSignal): AsyncGenerator<ProjectChangeEntry> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     const iterator = await kv.watch();
     const stop = () => iterator.stop();
     signal?.addEventListener('abort', stop, { once: true });

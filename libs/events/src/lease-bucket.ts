@@ -1,6 +1,6 @@
-import type { KV, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { LEASES_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
 
 /** How long a lease lives after its last write (the bucket's max age): a holder that stops renewing loses it then. */
@@ -27,24 +27,21 @@ const WRONG_LAST_SEQUENCE = 10071;
  * taken by creating it (create-if-absent: only one of several writers succeeds), kept by rewriting
  * it naming the revision last written (`update`: refused once someone else wrote it), lost when its
  * holder stops rewriting it (the key lapses and the next `take` succeeds) or gives it back.
+ * In memory, as the announcements: a lease lives one TTL and needs no disk, so a full data root
+ * (where nats-server keeps its file store) cannot take it from its holder; a nats-server restart
+ * loses it, and the next `take` succeeds. A bucket created by an older Berth on file is kept.
  */
 export class LeaseBucket {
-  private kv?: KV;
+  private readonly bucket: PlatformBucket;
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly ttlMs = LEASE_TTL_MS,
-  ) {}
-
-  private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: streamReplicas(this.nc) });
-    return this.kv;
+  constructor(nc: NatsConnection, ttlMs = LEASE_TTL_MS) {
+    this.bucket = new PlatformBucket(nc, LEASES_BUCKET, { ttlMs, memory: true });
   }
 
   /** Takes `key` for `holder` when nobody holds it. @returns the lease, or undefined when someone else holds it. */
   async take(key: string, holder: LeaseHolder): Promise<HeldLease | undefined> {
     try {
-      return { revision: await (await this.bucket()).create(key, encode(holder)) };
+      return { revision: await this.bucket.use((kv) => kv.create(key, encode(holder))) };
     } catch (err) {
       if (isWrongRevision(err)) return undefined;
       throw err;
@@ -54,7 +51,7 @@ export class LeaseBucket {
   /** Renews a lease held at `lease.revision`. @returns its new revision, or undefined when it was lost (written by someone else since). */
   async renew(key: string, holder: LeaseHolder, lease: HeldLease): Promise<HeldLease | undefined> {
     try {
-      return { revision: await (await this.bucket()).update(key, encode(holder), lease.revision) };
+      return { revision: await this.bucket.use((kv) => kv.update(key, encode(holder), lease.revision)) };
     } catch (err) {
       if (isWrongRevision(err)) return undefined;
       throw err;
@@ -64,7 +61,7 @@ export class LeaseBucket {
   /** Gives a lease back (only while it is still the one held at `lease.revision`): another may take it at once. */
   async release(key: string, lease: HeldLease): Promise<void> {
     try {
-      await (await this.bucket()).delete(key, { previousSeq: lease.revision });
+      await this.bucket.use((kv) => kv.delete(key, { previousSeq: lease.revision }));
     } catch (err) {
       if (!isWrongRevision(err)) throw err; // not ours any more: nothing to give back
     }
@@ -72,7 +69,7 @@ export class LeaseBucket {
 
   /** Who holds `key` now, if anyone. */
   async holder(key: string): Promise<LeaseHolder | undefined> {
-    const entry = await (await this.bucket()).get(key);
+    const entry = await this.bucket.use((kv) => kv.get(key));
     return entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as LeaseHolder) : undefined;
   }
 }

@@ -1,6 +1,6 @@
-import type { KV, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { PlatformBucket } from './platform-bucket.js';
 import { NATS_MEMBERS_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
 
 /**
  * The NATS cluster's membership in the KV bucket `nats-members`, one key (`members`): which
@@ -13,26 +13,22 @@ import { streamReplicas } from './stream-replicas.js';
 export const NATS_MEMBERS_KEY = 'members';
 
 export class NatsMembersBucket {
-  private kv?: KV;
+  private readonly bucket: PlatformBucket;
 
-  constructor(private readonly nc: NatsConnection) {}
-
-  private async bucket(): Promise<KV> {
-    // Leader reads only (allow_direct false): a replica that just joined may not have caught up.
-    this.kv ??= await this.nc.jetstream().views.kv(NATS_MEMBERS_BUCKET, { history: 1, allow_direct: false, replicas: streamReplicas(this.nc) });
-    return this.kv;
+  constructor(nc: NatsConnection) {
+    this.bucket = new PlatformBucket(nc, NATS_MEMBERS_BUCKET);
   }
 
   /** The membership's text, or undefined before the gateway wrote it. */
   async read(): Promise<string | undefined> {
-    const entry = await (await this.bucket()).get(NATS_MEMBERS_KEY);
+    const entry = await this.bucket.use((kv) => kv.get(NATS_MEMBERS_KEY));
     return entry && entry.operation === 'PUT' && entry.value.length > 0 ? entry.string() : undefined;
   }
 
   /** Writes `text` unless it is what the bucket holds already. @returns whether it wrote. */
   async write(text: string): Promise<boolean> {
     if ((await this.read()) === text) return false;
-    await (await this.bucket()).put(NATS_MEMBERS_KEY, text);
+    await this.bucket.use((kv) => kv.put(NATS_MEMBERS_KEY, text));
     return true;
   }
 
@@ -42,7 +38,7 @@ export class NatsMembersBucket {
    * `ended` then).
    */
   async watch(onValue: (text: string) => void): Promise<{ stop: () => void; ended: Promise<void> }> {
-    const watcher = await (await this.bucket()).watch({ key: NATS_MEMBERS_KEY });
+    const watcher = await this.bucket.use((kv) => kv.watch({ key: NATS_MEMBERS_KEY }));
     const ended = (async () => {
       for await (const entry of watcher) {
         if (entry.operation === 'PUT' && entry.value.length > 0) onValue(entry.string());

@@ -1,4 +1,5 @@
-import { StorageType, type KV, type KvEntry, type NatsConnection } from 'nats';
+import type { KV, KvEntry, NatsConnection } from 'nats';
+import { openPlatformBucket } from './platform-bucket.js';
 import { OVERLAY_BUCKET } from './subjects.js';
 
 /**
@@ -73,7 +74,7 @@ export class OverlayEndpointBucket {
   }
 
   private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(OVERLAY_BUCKET, { ttl: this.ttlMs, history: 1, storage: StorageType.Memory });
+    this.kv ??= await openPlatformBucket(this.nc, OVERLAY_BUCKET, { ttlMs: this.ttlMs, memory: true, single: true });
     return this.kv;
   }
 

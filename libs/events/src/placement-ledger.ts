@@ -1,6 +1,6 @@
-import type { KV, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
-import { streamReplicas } from './stream-replicas.js';
+import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
 import { isWrongRevision } from './lease-bucket.js';
 
@@ -42,18 +42,15 @@ const key = (hostId: string) => `reservation.${hostId}`;
  * cannot both take the last room on a node: the second write is refused and it decides again.
  */
 export class PlacementLedger {
-  private kv?: KV;
+  private readonly bucket: PlatformBucket;
 
-  constructor(private readonly nc: NatsConnection) {}
-
-  private async bucket(): Promise<KV> {
-    this.kv ??= await this.nc.jetstream().views.kv(CLUSTER_BUCKET, { history: 1, replicas: streamReplicas(this.nc) });
-    return this.kv;
+  constructor(nc: NatsConnection) {
+    this.bucket = new PlatformBucket(nc, CLUSTER_BUCKET);
   }
 
   /** The entries (those still counted) of the nodes `hostIds`, with the revision to name when adding one (direct gets). */
   async read(hostIds: string[]): Promise<Map<string, LedgerNode>> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     const now = Date.now();
     const nodes = new Map<string, LedgerNode>();
     await Promise.all(
@@ -68,7 +65,7 @@ export class PlacementLedger {
 
   /** Adds `entry` to `hostId`'s key if it is still at `revision`. @returns false when another gateway wrote it since (decide again). */
   async add(hostId: string, entry: LedgerEntry, node: LedgerNode | undefined): Promise<boolean> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     const value = new TextEncoder().encode(JSON.stringify([...current(node?.entries ?? [], Date.now()), entry]));
     try {
       if (!node || node.revision === 0) await kv.create(key(hostId), value);
@@ -82,7 +79,7 @@ export class PlacementLedger {
 
   /** Marks entry `id` of `hostId` done (its create ended, made or failed). */
   async finish(hostId: string, id: string): Promise<void> {
-    const kv = await this.bucket();
+    const kv = await this.bucket.open();
     for (let attempt = 1; ; attempt++) {
       const stored = await kv.get(key(hostId));
       if (!stored || !isLiveEntry(stored)) return;

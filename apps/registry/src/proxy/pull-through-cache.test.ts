@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { MediaType, sha256 } from '@berth/oci';
 import { errorCode, errorMessage, expectRegistryError, type ListeningRegistry, makeTempDir, pushBlob, pushImage, putManifest, startListeningRegistry, startTestRegistry, type TestRegistry } from '../test-support.js';
 
@@ -108,6 +109,7 @@ describe('pull-through cache mode', () => {
 
   it('authenticates to the upstream with --proxy-username/--proxy-password', async () => {
     const dir = await makeTempDir();
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const htpasswd = join(dir, 'htpasswd');
     writeFileSync(htpasswd, `bob:${bcrypt.hashSync('pw', 4).replace(/^\$2[ab]\$/, '$2y$')}\n`);
     const upstream = await upstreamRegistry({ auth: 'basic', htpasswd, root: join(dir, 'root') });
