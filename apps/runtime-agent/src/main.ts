@@ -128,7 +128,19 @@ if (target.startsWith('unix:')) chmodSync(target.slice('unix:'.length), 0o600);
 if (tlsListen !== undefined) {
   await new Promise<void>((resolve, reject) => server.bindAsync(tlsListen, tlsCredentials!, (err) => (err ? reject(err) : resolve())));
 }
-await agent.announce();
+// In a NATS cluster that has just formed (a host joining while JetStream elects its leaders), a
+// bucket created a moment ago by another host's agent may not answer its first write yet (503, no
+// responders): the first announcement is tried again for up to 30 s before the agent gives up.
+for (const deadline = Date.now() + 30_000; ; ) {
+  try {
+    await agent.announce();
+    break;
+  } catch (err) {
+    if (Date.now() > deadline) throw err;
+    log.warn({ err }, 'Cannot announce this host on NATS yet: trying again');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 const natsConfig =
   values['nats-config'] !== undefined ? watchNatsConfig(nc, { configFile: values['nats-config'], pidFile: values['nats-pid']!, log }) : undefined;
 log.info({ host: agent.hostId, address: values.listen, tls: tlsListen }, 'berth runtime agent listening');
