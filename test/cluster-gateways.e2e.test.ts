@@ -11,8 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
-import { ClusterStore, LeaseBucket, inboxPrefix } from '@berth/events';
-import { secretsOf } from '@berth/platform';
+import { ClusterStore, inboxPrefix, LeaseBucket, natsTlsOptions } from '@berth/events';
+import { natsCaFile, secretsOf } from '@berth/platform';
 import { startTestCluster, tempDir, until, type CliResult, type TestCluster, type TestGateway } from '@berth/testing';
 
 let cluster: TestCluster;
@@ -38,7 +38,9 @@ afterAll(async () => {
 async function asGateway(): Promise<NatsConnection> {
   const seed = new TextEncoder().encode(readFileSync(secretsOf(cluster.platform.dataRoot).nkeySeedFile('api'), 'utf8').trim());
   const servers = cluster.hosts.map((h) => `nats://${h.address}:${h.settings.natsPort}`);
-  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000 });
+  // NATS between the hosts is TLS with the cluster CA (libs/platform nats-tls.ts).
+  const tls = natsTlsOptions(readFileSync(natsCaFile(cluster.platform.settings)!, 'utf8'));
+  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000, tls });
 }
 
 const ok = (r: CliResult) => expect(r.code, r.stderr).toBe(0);

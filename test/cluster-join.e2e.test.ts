@@ -3,14 +3,16 @@
  * `--address`, `berth platform join-token` prints the token, the second host (its own network
  * namespace and data root) runs `platform up --join nats://… --token …`, reading nothing of the
  * first host's data root. The gateway then reaches its agent over TCP with mutual TLS (the cluster
- * CA's certificates). Wrong, rotated and mismatched tokens are refused, leaving nothing behind.
+ * CA's certificates). Wrong, rotated and mismatched tokens are refused, leaving nothing behind. NATS
+ * between the hosts is TLS, and a joining host pins its CA by the token's digest before it sends its key.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, nkeys } from 'nats';
-import { platformDown } from '@berth/platform';
-import { BERTH_CLI, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
+import { natsTlsOptions } from '@berth/events';
+import { certificateFingerprint, clusterTlsOf, ensureClusterCa, platformDown, secretsOf } from '@berth/platform';
+import { BERTH_CLI, runCli, startNatsServer, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
 let url = '';
@@ -19,6 +21,9 @@ const berth = (args: string[], env?: Record<string, string>) => cluster.berth(ar
 
 /** `berth platform …` run as root on this machine (the root namespace reaches the test hosts through the bridge). */
 const platformCli = (args: string[], env: Record<string, string> = {}) => runCli(BERTH_CLI, ['platform', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+
+/** The cluster CA's certificate (the first host's). */
+const clusterCa = () => readFileSync(clusterTlsOf(secretsOf(cluster.platform.dataRoot).dir).ca, 'utf8');
 
 /** Pids of processes whose command line names `path`. */
 function processesUsing(path: string): number[] {
@@ -77,9 +82,10 @@ describe('joining another machine with a join token', () => {
       `Error: The cluster's NATS (${url}) refused the join token: it is not this cluster's, or it was rotated`,
     );
     const forged = `BERTH1-${'0'.repeat(64)}-${seed}`;
-    expect(await refusedJoin(url, forged)).toContain(
-      `Error: The cluster at ${url} has CA sha256:${fingerprint}, not the join token's sha256:${'0'.repeat(64)}: the token is for another cluster`,
-    );
+    // Found out from the TLS handshake of the cluster's nats-server, before the key signs anything.
+    const mismatch = await refusedJoin(url, forged);
+    expect(mismatch).toContain(`Error: The cluster's NATS at ${url} has a certificate of CA sha256:${fingerprint} (berth cluster CA `);
+    expect(mismatch).toContain(`not of the join token's CA sha256:${'0'.repeat(64)}: the token is for another cluster, or something between passes for this one`);
     const closed = `nats://${cluster.hosts[0]!.address}:1`;
     expect(await refusedJoin(closed, token)).toContain(`Error: Cannot reach the cluster's NATS at ${closed}:`);
     expect(await refusedJoin(url, 'BERTH1-abc')).toContain('Error: Invalid join token: expected 3 parts separated by "-", not 2');
@@ -157,6 +163,40 @@ describe('joining another machine with a join token', () => {
     expect(back.stdout, back.stderr).toBe('back\n');
   }, 180_000);
 
+  it('speaks only TLS on NATS between the hosts, and sends no key to a server of another CA', async () => {
+    const host = cluster.hosts[1]!;
+    // Every service of both hosts connects with the cluster CA.
+    for (const [settings, services] of [[cluster.platform.settings, ['runtime-agent', 'builder', 'api', 'registry']], [host.settings, ['runtime-agent', 'builder']]] as const) {
+      for (const service of services) {
+        expect(readFileSync(join(settings.runRoot, 'platform', `${service}.cmdline`), 'utf8').split('\0'), service).toContain(`--nats-ca=${join(settings.dataRoot, 'secrets', 'tls', 'ca.pem')}`);
+      }
+    }
+    // The first host's nats-server, at its address, requires TLS: a client without the CA cannot
+    // verify it, and one that will not start TLS is refused.
+    await expect(connect({ servers: url, reconnect: false, timeout: 5_000 })).rejects.toThrow(/certificate/i);
+    await expect(connect({ servers: url, reconnect: false, timeout: 5_000, tls: null })).rejects.toThrow();
+    const seed = new TextEncoder().encode(readFileSync(join(host.dataRoot, 'secrets', 'nats', 'runtime-agent.nk'), 'utf8').trim());
+    const nc = await connect({ servers: url, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 5_000, tls: natsTlsOptions(clusterCa()) });
+    expect(nc.info?.tls_required).toBe(true);
+    await nc.close();
+
+    // A nats-server of another CA where the cluster's should be (something between): the joining
+    // host finds out from the TLS handshake and sends nothing, not even a CONNECT (traced).
+    await using dir = tempDir('berth-e2e-impostor-');
+    const other = await ensureClusterCa(join(dir.path, 'secrets'), { hostId: 'impostor', address: '127.0.0.1' });
+    writeFileSync(join(dir.path, 'chain.pem'), readFileSync(other.cert, 'utf8') + readFileSync(other.ca, 'utf8'));
+    await using impostor = await startNatsServer(dir.path, {
+      config: `debug: true\ntrace: true\ntls { cert_file: "${join(dir.path, 'chain.pem')}", key_file: "${other.key}", timeout: 5 }\n`,
+    });
+    let log = '';
+    impostor.process.stderr!.on('data', (d) => (log += String(d)));
+    const refusal = await refusedJoin(impostor.url, token);
+    expect(refusal).toContain(`Error: The cluster's NATS at ${impostor.url} has a certificate of CA sha256:${certificateFingerprint(readFileSync(other.ca, 'utf8'))} (berth cluster CA impostor)`);
+    expect(refusal).toContain(`not of the join token's CA sha256:${token.split('-')[1]}`);
+    expect(log, log).toMatch(/Client connection created/);
+    expect(log, log).not.toMatch(/CONNECT/);
+  }, 60_000);
+
   it('lets a removed node\'s keys out of NATS (node rm revokes, as swarm\'s)', async () => {
     const host = cluster.hosts[1]!;
     await platformDown({ dataRoot: host.dataRoot });
@@ -169,7 +209,7 @@ describe('joining another machine with a join token', () => {
     const seed = new TextEncoder().encode(readFileSync(join(host.dataRoot, 'secrets', 'nats', 'runtime-agent.nk'), 'utf8').trim());
     const attempt = async () => {
       try {
-        await (await connect({ servers: url, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 })).close();
+        await (await connect({ servers: url, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000, tls: natsTlsOptions(clusterCa()) })).close();
         return 'admitted';
       } catch (err) {
         return (err as Error).message;

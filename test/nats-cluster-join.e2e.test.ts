@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_BUCKET, EVENTS_STREAM, HOSTS_BUCKET, NATS_MEMBERS_BUCKET, inboxPrefix, kvStream } from '@berth/events';
-import { clusterJoinToken, platformDown, secretsOf } from '@berth/platform';
+import { clusterJoinToken, natsCaFile, natsTlsOption, platformDown, secretsOf } from '@berth/platform';
 import { BERTH_CLI, runCli, startTestCluster, tempDir, until, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
@@ -36,14 +36,15 @@ afterAll(async () => {
 async function asGateway(): Promise<NatsConnection> {
   const seed = new TextEncoder().encode(readFileSync(secretsOf(cluster.platform.dataRoot).nkeySeedFile('api'), 'utf8').trim());
   const servers = cluster.hosts.map((h) => `nats://${h.address}:${h.settings.natsPort}`);
-  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000 });
+  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000, ...natsTlsOption(natsCaFile(cluster.platform.settings)) });
 }
 
 /** Whether `host`'s nats-server lets in the nkey of `seedFile` ('admitted', or the refusal). */
 async function admits(host: TestHost, seedFile: string): Promise<string> {
   const seed = new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim());
   try {
-    await (await connect({ servers: `nats://${host.address}:${host.settings.natsPort}`, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 })).close();
+    const tls = natsTlsOption(natsCaFile(cluster.platform.settings));
+    await (await connect({ servers: `nats://${host.address}:${host.settings.natsPort}`, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000, ...tls })).close();
     return 'admitted';
   } catch (err) {
     return (err as Error).message;

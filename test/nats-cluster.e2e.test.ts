@@ -9,10 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { inboxPrefix, kvStream, CLUSTER_BUCKET, EVENTS_STREAM, HOSTS_BUCKET } from '@berth/events';
-import { secretsOf } from '@berth/platform';
+import { CLUSTER_BUCKET, EVENTS_STREAM, HOSTS_BUCKET, inboxPrefix, kvStream, natsTlsOptions } from '@berth/events';
+import { natsCaFile, secretsOf } from '@berth/platform';
 import { BERTH_CLI, freePort, httpGet, startTestCluster, until, untilNow, type TestCluster, type TestHost } from '@berth/testing';
 
 let cluster: TestCluster;
@@ -35,7 +37,36 @@ const netnsInode = (path: string) => statSync(path).ino;
 async function asGateway(): Promise<NatsConnection> {
   const seed = new TextEncoder().encode(readFileSync(secretsOf(cluster.platform.dataRoot).nkeySeedFile('api'), 'utf8').trim());
   const servers = cluster.hosts.map((h) => `nats://${h.address}:${h.settings.natsPort}`);
-  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000 });
+  // NATS between the hosts is TLS with the cluster CA (libs/platform nats-tls.ts).
+  const tls = natsTlsOptions(readFileSync(natsCaFile(cluster.platform.settings)!, 'utf8'));
+  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix({ role: 'gateway' }), timeout: 5_000, tls });
+}
+
+/** The INFO a nats-server sends first on a client or route port (in plain text, before TLS). */
+async function infoLine(host: string, port: number): Promise<Record<string, unknown>> {
+  const socket = netConnect({ host, port });
+  try {
+    let text = '';
+    for await (const chunk of socket) {
+      text += String(chunk);
+      if (text.includes('\r\n')) break;
+    }
+    return JSON.parse(text.slice('INFO '.length, text.indexOf('\r\n'))) as Record<string, unknown>;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** The certificate a TLS server at `host:port` shows (trusting nobody: only to read it). */
+async function serverCertificate(host: string, port: number): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false });
+    socket.once('secureConnect', () => {
+      resolve(socket.getPeerCertificate());
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
 }
 
 async function nodeStates(): Promise<string[]> {
@@ -61,6 +92,14 @@ describe('a NATS cluster of three hosts', () => {
       }
     } finally {
       await nc.close();
+    }
+    // Clients and routes between the hosts are TLS (libs/platform nats-tls.ts): a server's first
+    // line to a client says so; on its route port it starts with the TLS handshake, with its route
+    // certificate (of the route CA: no agent trusts it).
+    for (const host of cluster.hosts) {
+      expect(await infoLine(host.address, host.settings.natsPort), host.name).toMatchObject({ tls_required: true });
+      const route = await serverCertificate(host.address, host.settings.natsRoutePort!);
+      expect([route.subject.CN, String(route.issuer.CN)], host.name).toEqual([`berth route ${host.hostId}`, `berth NATS route CA ${cluster.hosts[0]!.hostId.slice(0, 12)}`]);
     }
   }, 60_000);
 

@@ -15,6 +15,8 @@ const { values } = parseArgs({
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     // The file holding the gateway's NATS nkey seed (made by `berth platform up`, 0600).
     'nats-nkey': { type: 'string' },
+    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
+    'nats-ca': { type: 'string' },
     // Members of this group may use the unix socket (0660 root:<group>); default: root only (0600).
     group: { type: 'string' },
     // A second, root-only (0600) unix socket for the platform's own clients on this host (the
@@ -93,7 +95,7 @@ if (values['cluster-secrets'] !== undefined) {
   }
 }
 
-const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
+const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], caFile: values['nats-ca'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
 const clusterSecrets = values['cluster-secrets'];
 const firstDataRoot = clusterSecrets !== undefined ? dataRootOfSecrets(clusterSecrets) : undefined;
 // Its membership record and the streams' replicas (nats-cluster-keeper.ts); the lease is the gateway's.

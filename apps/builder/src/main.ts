@@ -26,6 +26,8 @@ const { values } = parseArgs({
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     // The file holding this builder's NATS nkey seed (made by `berth platform up`, 0600).
     'nats-nkey': { type: 'string' },
+    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
+    'nats-ca': { type: 'string' },
     // Seconds a build's lease lives unrenewed: how soon what a dead builder left is removed.
     // Also BERTH_BUILDER_LEASE_TTL.
     'lease-ttl': { type: 'string', default: process.env.BERTH_BUILDER_LEASE_TTL ?? '60' },
@@ -87,6 +89,7 @@ const builder = new Builder({
 const nc = await connectNats(values.nats!, {
   name: 'berth-builder',
   nkeySeedFile: values['nats-nkey'],
+  caFile: values['nats-ca'],
   inboxPrefix: inboxPrefix({ role: 'builder', host: hostId }),
   log,
 });

@@ -1,52 +1,38 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, ContainersClient, EventsClient, grpcTarget, ImagesClient, NodesClient, RegistryClient, SystemClient } from '@berth/proto';
-import { VolumesClient } from '@berth/proto';
-import { NetworksClient } from '@berth/proto';
+import { channelOptions, grpcTarget } from '@berth/proto';
 import { StatusError } from './cli-errors.js';
 import { placementInterceptor } from './placement-metadata.js';
 import type { CommandContext } from './context.js';
 
-/** The gateway's gRPC services, created on first use and closed when the command ends. */
-export interface Clients {
-  containers: ContainersClient;
-  images: ImagesClient;
-  events: EventsClient;
-  system: SystemClient;
-  volumes: VolumesClient;
-  networks: NetworksClient;
-  registry: RegistryClient;
-  nodes: NodesClient;
-}
+/** A generated client class of @berth/proto (ContainersClient, ImagesClient, …). */
+export type ClientClass<C extends grpc.Client> = new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>) => C;
 
-const cache = new WeakMap<CommandContext, Partial<Clients>>();
+const cache = new WeakMap<CommandContext, Map<ClientClass<grpc.Client>, grpc.Client>>();
 
-const constructors = {
-  containers: ContainersClient,
-  images: ImagesClient,
-  events: EventsClient,
-  system: SystemClient,
-  volumes: VolumesClient,
-  networks: NetworksClient,
-  registry: RegistryClient,
-  nodes: NodesClient,
-} as const;
-
-/** The client of one service for this command (one channel per service, shared subchannels). */
-export function client<K extends keyof Clients>(ctx: CommandContext, service: K): Clients[K] {
+/**
+ * The client of one gateway service for this command (one channel per service, shared
+ * subchannels), created on first use and closed when the command ends. The caller names the
+ * generated class (`client(ctx, ContainersClient)`), so that a command's bundle chunk holds the
+ * generated code of the services it calls and no other: `ps` loads only Containers'
+ * (bench/README.md, "inspect, ps, rm").
+ */
+export function client<C extends grpc.Client>(ctx: CommandContext, Class: ClientClass<C>): C {
   let clients = cache.get(ctx);
   if (!clients) {
-    clients = {};
-    cache.set(ctx, clients);
+    const created = new Map<ClientClass<grpc.Client>, grpc.Client>();
+    clients = created;
+    cache.set(ctx, created);
     ctx.cleanup.push(() => {
-      for (const c of Object.values(clients!)) c.close();
+      for (const c of created.values()) c.close();
     });
   }
-  if (!clients[service]) {
-    const Ctor = constructors[service] as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => Clients[K];
-    clients[service] = new Ctor(grpcTarget(ctx.host), channelCredentials(ctx), { ...channelOptions, interceptors: [placementInterceptor(ctx)] });
+  let found = clients.get(Class);
+  if (!found) {
+    found = new Class(grpcTarget(ctx.host), channelCredentials(ctx), { ...channelOptions, interceptors: [placementInterceptor(ctx)] });
+    clients.set(Class, found);
   }
-  return clients[service]!;
+  return found as C;
 }
 
 /**

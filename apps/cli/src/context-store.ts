@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defaultHost, type GatewayTls } from './context.js';
 
@@ -54,6 +54,9 @@ export class ContextStore {
   }
 
   private id(name: string): string {
+    // Loaded here, not at the top: every command imports this file, and node:crypto costs 4–8 ms
+    // of start-up that only a named context needs (bench/README.md, "CLI start-up").
+    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
     return createHash('sha256').update(name).digest('hex');
   }
 

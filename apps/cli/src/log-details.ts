@@ -1,4 +1,4 @@
-import { unary } from '@berth/proto';
+import { unary, ContainersClient } from '@berth/proto';
 import { client } from './clients.js';
 import type { CommandContext } from './context.js';
 
@@ -9,7 +9,7 @@ import type { CommandContext } from './context.js';
  * query-escaped), or a lone space when there are none.
  */
 export async function logDetails(ctx: CommandContext, id: string): Promise<string> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const view = JSON.parse((await unary(c, c.inspect, { id })).json) as {
     Config?: { Labels?: Record<string, string> | null; Env?: string[] | null };
     HostConfig?: { LogConfig?: { Config?: Record<string, string> } };

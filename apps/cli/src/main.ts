@@ -1,20 +1,5 @@
-import { runCli } from './cli.js';
+import { runMain } from './run-main.js';
 
-// The `berth` executable (run by the ./berth launcher through tsx).
-
-// `berth ps | head -1`: a closed pipe ends the command quietly, as for any Unix tool.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-}
-
-const code = await runCli(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  signals: process,
-});
-process.exit(code);
+// The `berth` executable as TypeScript (the ./berth launcher runs it through tsx while a source is
+// newer than the bundle; the bundle's entry is launch/launch.ts).
+await runMain();

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -47,4 +48,51 @@ describe('what every command loads at start-up', () => {
     // Today 42 modules; a little room, not a second world.
     expect(modules.length).toBeLessThan(80);
   }, 30_000);
+});
+
+/**
+ * The CLI bundle as scripts/bundle-cli.mjs makes it (same options, in memory), and for one command
+ * module the bundle files it loads before it runs: its own and what they import, transitively.
+ */
+async function commandLoad(source: string): Promise<{ bytes: number; inputs: string[] }> {
+  const { bundleOptions } = (await import(pathToFileURL(resolve(ROOT, 'scripts/bundle-options.mjs')).href)) as {
+    bundleOptions: (entry: string, outdir: string) => BuildOptions;
+  };
+  const cwd = process.cwd();
+  process.chdir(ROOT); // the options name the tsconfig relative to the repository
+  let metafile: Metafile;
+  try {
+    ({ metafile } = await build({ ...bundleOptions('apps/cli/src/run-main.ts', 'unused'), write: false, metafile: true, logLevel: 'silent' }));
+  } finally {
+    process.chdir(cwd);
+  }
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint === source);
+  if (!entry) throw new Error(`${source} is not an entry of the CLI bundle`);
+  const seen = new Set([entry]);
+  const queue = [entry];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (const imp of outputs[file]!.imports) {
+      if (imp.external || imp.kind !== 'import-statement' || seen.has(imp.path)) continue;
+      seen.add(imp.path);
+      queue.push(imp.path);
+    }
+  }
+  return {
+    bytes: [...seen].reduce((sum, file) => sum + outputs[file]!.bytes, 0),
+    inputs: [...seen].flatMap((file) => Object.keys(outputs[file]!.inputs)),
+  };
+}
+
+describe('what `ps`, `inspect` and `rm` load', () => {
+  it('is the Containers service\'s generated code (and what inspect falls back to), not every service\'s', async () => {
+    // commands/containers.ts holds ps, inspect, rm, stop, logs, …
+    const { bytes, inputs } = await commandLoad('apps/cli/src/commands/containers.ts');
+    const generated = inputs.filter((i) => i.includes('libs/proto/src/generated/')).map((i) => i.replace(/.*\/v1\//, '')).sort();
+    // images.ts: the messages every service shares (Empty, Filter, JsonDocument) and `inspect` of an image.
+    expect(generated).toEqual(['containers.ts', 'images.ts', 'networks.ts', 'volumes.ts']);
+    expect(inputs.filter((i) => /node_modules\/(nats|pino|ajv|js-yaml|protobufjs)\//.test(i))).toEqual([]);
+    // 2026-12-03: 721 KB (854 KB before the split), of it ~400 KB @grpc/grpc-js. bench/README.md, "inspect, ps, rm".
+    expect(bytes).toBeLessThan(760 * 1024);
+  }, 60_000);
 });

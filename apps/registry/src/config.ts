@@ -18,6 +18,8 @@ export interface ServeOptions {
   nats?: string;
   /** The file of the registry's NATS nkey seed (`--nats-nkey`; the platform's NATS requires one). */
   natsNkey?: string;
+  /** The CA file the NATS servers' TLS certificates chain to (`--nats-ca`): the connection is TLS. */
+  natsCa?: string;
   /** The id of the host it serves (`--host-id`): its NATS subjects and `registries` key. Default: the hostname. */
   hostId?: string;
   /** Admin gRPC address (`--grpc-listen`): `unix:/path` or `host:port`. */
@@ -38,7 +40,7 @@ const DEFAULT_ROOT = '/var/lib/berth/registry';
  * --listen host:port (default 0.0.0.0:5000; port 0 picks a free one), --root dir,
  * --auth none|basic|token, --htpasswd file, --access-file file, --anonymous-pull, --delete-enabled,
  * --tls-cert file --tls-key file | --tls-self-signed, --token-service, --token-realm, --log-level,
- * --nats url, --nats-nkey file, --host-id id, --grpc-listen address, --proxy-remote-url url [--proxy-username u --proxy-password p].
+ * --nats url, --nats-nkey file, --nats-ca file, --host-id id, --grpc-listen address, --proxy-remote-url url [--proxy-username u --proxy-password p].
  */
 export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeOptions> {
   const { values } = parseArgs({
@@ -60,6 +62,7 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
       'log-level': { type: 'string' },
       nats: { type: 'string' },
       'nats-nkey': { type: 'string' },
+      'nats-ca': { type: 'string' },
       'host-id': { type: 'string' },
       'grpc-listen': { type: 'string' },
       'proxy-remote-url': { type: 'string' },
@@ -102,6 +105,7 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   return {
     nats: str('nats'),
     natsNkey: str('nats-nkey'),
+    natsCa: str('nats-ca'),
     hostId: str('host-id'),
     grpcListen,
     host: m[1].replace(/^\[(.*)\]$/, '$1'),

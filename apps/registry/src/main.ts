@@ -1,7 +1,7 @@
 /**
  * The registry's command line:
  *   tsx apps/registry/src/main.ts [serve] [--listen host:port] [--root dir] [--auth none|basic|token] ...
- *       [--nats nats://127.0.0.1:4222] [--grpc-listen unix:/run/berth/registry.sock] [--proxy-remote-url URL]
+ *       [--nats nats://127.0.0.1:4222 [--nats-nkey FILE] [--nats-ca FILE]] [--grpc-listen unix:/run/berth/registry.sock] [--proxy-remote-url URL]
  *   tsx apps/registry/src/main.ts gc --root DIR [--dry-run] [--grace 1h]
  * Flags are documented in config.ts. `serve` prints `registry listening on <url>` once ready (after
  * the admin API is bound and the registry announced on NATS).
@@ -19,7 +19,7 @@ import { serviceLogger, silentLogger, type LogLevel, type Logger } from '@berth/
 const VERSION = '0.1.0';
 
 async function serve(argv: string[]): Promise<void> {
-  const { host, port, config, nats, natsNkey, hostId = hostname(), grpcListen } = await parseServeArgs(argv);
+  const { host, port, config, nats, natsNkey, natsCa, hostId = hostname(), grpcListen } = await parseServeArgs(argv);
   // One JSON line per event on stdout (libs/log); a line lost on a full disk does not end the registry.
   const serviceLog = typeof config.logger === 'object' ? serviceLogger('registry', { level: config.logger.level as LogLevel }) : undefined;
   const log: Logger = serviceLog ?? silentLogger;
@@ -33,6 +33,7 @@ async function serve(argv: string[]): Promise<void> {
     nc = await connectNats(nats, {
       name: 'berth-registry',
       nkeySeedFile: natsNkey,
+      ...(natsCa !== undefined ? { caFile: natsCa } : {}),
       inboxPrefix: inboxPrefix({ role: 'registry', host: hostId }),
       log,
     });

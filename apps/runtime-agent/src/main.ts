@@ -15,6 +15,8 @@ const { values } = parseArgs({
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     // The file holding this agent's NATS nkey seed (made by `berth platform up`, 0600).
     'nats-nkey': { type: 'string' },
+    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
+    'nats-ca': { type: 'string' },
     listen: { type: 'string', default: 'unix:/run/berth/agent.sock' },
     runtime: { type: 'string', default: 'runc' },
     // Docker's --insecure-registry, repeatable; also BERTH_INSECURE_REGISTRIES (comma-separated).
@@ -90,6 +92,7 @@ const hostId = readHostId(values['data-root']!);
 const nc = await connectNats(values.nats!, {
   name: 'berth-runtime-agent',
   nkeySeedFile: values['nats-nkey'],
+  caFile: values['nats-ca'],
   inboxPrefix: inboxPrefix({ role: 'agent', host: hostId }),
   log,
 });

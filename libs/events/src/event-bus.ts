@@ -202,6 +202,23 @@ export class EventBus {
     }
   }
 
+  /**
+   * Whether a replay that stopped receiving has in fact read everything: its consumer has nothing
+   * pending and delivered nothing past what was read. Full runs saw replays wait out their deadline
+   * in that state (the last delivery's own count of what follows it was not 0, or the ordered
+   * consumer was made again past the end): the history is complete, so the replay ends.
+   */
+  private async readToTheEnd(consumer: Consumer, next: number | undefined): Promise<boolean> {
+    try {
+      const info = await withDeadline(consumer.info(), 2_000, () => new Error('no consumer info within 2 s'));
+      const complete = info.num_pending === 0 && info.num_ack_pending === 0 && (next === undefined ? info.delivered.stream_seq === 0 : info.delivered.stream_seq < next);
+      if (complete) this.options.log?.info({ next, delivered: info.delivered.stream_seq }, 'An event replay ended by its consumer\'s count: nothing pending, everything delivered was read');
+      return complete;
+    } catch {
+      return false; // the consumer does not answer: a real stall, reported as such
+    }
+  }
+
   /** What the consumer of a stalled replay says of itself, for the error (never fails). */
   private async consumerState(consumer: Consumer, next: number | undefined): Promise<string> {
     try {
@@ -301,7 +318,10 @@ export class EventBus {
         (connection as { stop?: () => void }).stop?.();
         await messages.close();
       }
-      if (stalled) throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s (${await this.consumerState(consumer, next)})`);
+      if (stalled) {
+        if (await this.readToTheEnd(consumer, next)) return;
+        throw unreachable(`the event history stopped arriving for ${this.timeoutMs / 1000} s (${await this.consumerState(consumer, next)})`);
+      }
       if (done || !lost || signal?.aborted || this.nc.isClosed()) return;
       this.options.log?.info({ next }, 'Lost the event stream consumer (its nats-server died?): resuming on another server');
     }

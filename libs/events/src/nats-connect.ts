@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
+import { isIP, type Socket } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { connect, nkeyAuthenticator, type NatsConnection, type TlsOptions } from 'nats';
 import { PermissionDeniedError, UnavailableError } from '@berth/errors';
 import type { Logger } from '@berth/log';
 
@@ -11,10 +13,35 @@ export interface NatsConnectOptions {
    * the connection is anonymous, which the platform's nats-server refuses (tests' bare servers accept it).
    */
   nkeySeedFile?: string;
+  /**
+   * The CA file (PEM) the servers' TLS certificates must chain to (`--nats-ca`): the connection is
+   * TLS, the server's certificate checked against it and against the server's address, before
+   * anything (the nkey signature) is sent. Without it the connection is plain TCP.
+   */
+  caFile?: string;
   /** Where replies to this connection go; must match its permissions (`inboxPrefix()`). */
   inboxPrefix?: string;
   /** Told when the connection drops and comes back (warn, then info). */
   log?: Logger;
+}
+
+/**
+ * nats.js's `tls` option for servers whose certificates chain to `ca` (PEM). nats.js gives Node no
+ * server name for a server named by its IP address (`nats://10.0.0.1:4222`: an IP is no SNI name),
+ * and Node then checks the certificate against "localhost"; this checks it against the address the
+ * socket is connected to instead (the certificates of the platform's nats-servers name their IP,
+ * libs/platform nats-tls.ts). Node calls `checkServerIdentity` as a method of its connect options,
+ * which hold that socket; without them the check fails (closed, not open).
+ */
+export function natsTlsOptions(ca: string): TlsOptions {
+  const options = {
+    ca,
+    checkServerIdentity(this: { servername?: string; socket?: Socket } | undefined, host: string, cert: PeerCertificate): Error | undefined {
+      const address = this?.socket?.remoteAddress;
+      return checkServerIdentity(!this?.servername && address !== undefined && isIP(address) !== 0 ? address : host, cert);
+    },
+  };
+  return options as TlsOptions;
 }
 
 /**
@@ -32,6 +59,14 @@ export async function connectNats(servers: string, options: NatsConnectOptions):
       throw new PermissionDeniedError(`Cannot read the NATS credentials "${options.nkeySeedFile}": ${(err as Error).message}`, { cause: err });
     }
   }
+  let ca: string | undefined;
+  if (options.caFile !== undefined) {
+    try {
+      ca = readFileSync(options.caFile, 'utf8');
+    } catch (err) {
+      throw new PermissionDeniedError(`Cannot read the NATS CA "${options.caFile}": ${(err as Error).message}`, { cause: err });
+    }
+  }
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -41,6 +76,7 @@ export async function connectNats(servers: string, options: NatsConnectOptions):
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       ...(seed ? { authenticator: nkeyAuthenticator(seed) } : {}),
+      ...(ca !== undefined ? { tls: natsTlsOptions(ca) } : {}),
       ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     });
   } catch (err) {

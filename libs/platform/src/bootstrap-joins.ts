@@ -3,6 +3,7 @@ import { connect, nkeyAuthenticator, type NatsConnection, type Subscription } fr
 import { inboxPrefix } from '@berth/events';
 import { startJoinResponder } from './join-responder.js';
 import { hostAddress } from './nats-cluster.js';
+import { natsCaFile, natsTlsOption } from './nats-tls.js';
 import { secretsOf } from './platform-secrets.js';
 import type { PlatformSettings } from './platform-settings.js';
 
@@ -43,6 +44,7 @@ export function bootstrapJoins(settings: PlatformSettings, log: (line: string) =
           maxReconnectAttempts: -1,
           ignoreAuthErrorAbort: true,
           timeout: 5_000,
+          ...natsTlsOption(natsCaFile(settings)),
         });
       } catch {
         await new Promise((r) => setTimeout(r, 250)); // refused or not listening: `up` is still waiting for JetStream

@@ -95,13 +95,19 @@ describe('admitting a host that joins with the token', () => {
     const csr = await makeKeyAndCsr(join(joiner.path, 'key.pem'), 'host-2');
     const request = { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey, builderKey, csr };
     await expect(admitHost(first.path, signJoinRequest(request, seed))).rejects.toThrow(
-      'Invalid join request: natsPort and natsRoutePort missing: this cluster is a NATS cluster',
+      'Invalid join request: natsPort, natsRoutePort and routeCsr missing: this cluster is a NATS cluster',
     );
-    const wire = await admitHost(first.path, signJoinRequest({ ...request, natsPort: 4300, natsRoutePort: 6300 }, seed));
+    const routeCsr = await makeKeyAndCsr(join(joiner.path, 'route-key.pem'), 'berth route host-2');
+    const wire = await admitHost(first.path, signJoinRequest({ ...request, natsPort: 4300, natsRoutePort: 6300, routeCsr }, seed));
     const answer = JSON.parse(wire.answer) as Omit<JoinAnswer, 'ca'>;
     const routes = JSON.parse(readFileSync(join(first.path, 'secrets', 'nats-routes.json'), 'utf8')) as { password: string };
     expect(wire.answer).not.toContain(routes.password);
     expect(JSON.parse(openSecret(answer.nats!.routeAuth, createPrivateKey(readFileSync(join(joiner.path, 'key.pem')))))).toEqual(routes);
+    // Its route certificate: for its route key, by the route CA sent with it, naming its address.
+    const routeCert = new X509Certificate(answer.nats!.routeCert);
+    expect(routeCert.verify(new X509Certificate(answer.nats!.routeCa).publicKey)).toBe(true);
+    expect(routeCert.checkPrivateKey(createPrivateKey(readFileSync(join(joiner.path, 'route-key.pem'))))).toBe(true);
+    expect(routeCert.subjectAltName).toBe('IP Address:10.9.0.2');
     expect(answer.nats!.membership.servers).toEqual([
       { hostId: settings.hostId, address: '10.9.0.1', port: settings.natsPort, routePort: settings.natsRoutePort },
       { hostId: 'host-2', address: '10.9.0.2', port: 4300, routePort: 6300 },
@@ -151,8 +157,10 @@ describe('admitting a host that joins with the token', () => {
     expect(() => checkJoinRequest({ ...ok, builderKey: undefined })).toThrow('Invalid join request: builderKey missing: expected a public NATS user key');
     expect(() => checkJoinRequest({ ...ok, nodeName: 'a b' })).toThrow('Invalid join request: nodeName "a b": expected a node name');
     expect(() => checkJoinRequest({ ...ok, csr: 'x' })).toThrow('expected a PEM certificate signing request');
-    expect(checkJoinRequest({ ...ok, natsPort: 4222, natsRoutePort: 6222 })).toEqual({ ...ok, natsPort: 4222, natsRoutePort: 6222 });
+    const nats = { natsPort: 4222, natsRoutePort: 6222, routeCsr: ok.csr };
+    expect(checkJoinRequest({ ...ok, ...nats })).toEqual({ ...ok, ...nats });
     expect(() => checkJoinRequest({ ...ok, natsPort: 4222 })).toThrow('Invalid join request: natsRoutePort missing: expected a port');
-    expect(() => checkJoinRequest({ ...ok, natsPort: 70000, natsRoutePort: 6222 })).toThrow('Invalid join request: natsPort 70000: expected a port');
+    expect(() => checkJoinRequest({ ...ok, ...nats, natsPort: 70000 })).toThrow('Invalid join request: natsPort 70000: expected a port');
+    expect(() => checkJoinRequest({ ...ok, ...nats, routeCsr: 'x' })).toThrow('Invalid join request: routeCsr "x": expected a PEM certificate signing request');
   });
 });

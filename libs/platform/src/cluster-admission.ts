@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
-import { certificateFingerprint, clusterTlsOf, signHostCsr, signWithClusterCa } from './cluster-ca.js';
+import { certificateFingerprint, clusterTlsOf, signHostCsr, signRouteCsr, signWithClusterCa } from './cluster-ca.js';
+import { natsCaFile } from './nats-tls.js';
 import type { JoinAnswer, JoinRequest, SignedJoinAnswer } from './cluster-join.js';
 import { encodeJoinToken, verifyJoinRequest } from './join-token.js';
 import { firstHostNatsOptions, hostAddress, natsRouteAuth, writeMemberNatsConfigs } from './nats-cluster.js';
@@ -86,7 +87,7 @@ async function waitJoinKeyAdmitted(settings: PlatformSettings, seedFile: string)
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      await waitNatsKeyAdmitted([`nats://${hostAddress(settings)}:${settings.natsPort}`], seedFile, 2_000);
+      await waitNatsKeyAdmitted([`nats://${hostAddress(settings)}:${settings.natsPort}`], seedFile, { timeoutMs: 2_000, caFile: natsCaFile(settings) });
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
@@ -117,10 +118,12 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
     throw new InvalidArgumentError(`Host "${host.hostId}" is a member of the cluster already: remove it first (berth node rm)`);
   }
   const natsCluster = settings.natsRoutePort !== undefined;
-  if (natsCluster && (host.natsPort === undefined || host.natsRoutePort === undefined)) {
-    throw new InvalidArgumentError('Invalid join request: natsPort and natsRoutePort missing: this cluster is a NATS cluster, every host runs a nats-server of its own');
+  if (natsCluster && (host.natsPort === undefined || host.natsRoutePort === undefined || host.routeCsr === undefined)) {
+    throw new InvalidArgumentError('Invalid join request: natsPort, natsRoutePort and routeCsr missing: this cluster is a NATS cluster, every host runs a nats-server of its own');
   }
+  // Its nats-server's route certificate (mutual TLS between the servers, nats-tls.ts), from its own key.
   const secrets = secretsOf(firstDataRoot);
+  const routeCert = natsCluster ? await signRouteCsr(secrets.dir, host.routeCsr!, { hostId: host.hostId, address: host.address }) : undefined;
   const cert = await signHostCsr(secrets.dir, host.csr, { hostId: host.hostId, address: host.address });
   recordJoinedHost(firstDataRoot, {
     hostId: host.hostId,
@@ -139,7 +142,14 @@ export async function admitHost(firstDataRoot: string, request: unknown): Promis
     registry: { address: `${hostAddress(settings)}:${settings.registryPort}`, credentials: sealSecret(JSON.stringify(registry), hostKey) },
     // A NATS cluster: what the host's own nats-server needs (nats-membership.ts).
     ...(natsCluster
-      ? { nats: { routeAuth: sealSecret(JSON.stringify(natsRouteAuth(firstDataRoot)), hostKey), membership: clusterMembership(firstDataRoot, settings.hostId) } }
+      ? {
+          nats: {
+            routeAuth: sealSecret(JSON.stringify(natsRouteAuth(firstDataRoot)), hostKey),
+            routeCert: routeCert!,
+            routeCa: readFileSync(clusterTlsOf(secrets.dir).routeCa, 'utf8'),
+            membership: clusterMembership(firstDataRoot, settings.hostId),
+          },
+        }
       : {}),
   };
   const text = JSON.stringify(answer);
@@ -186,7 +196,13 @@ export function checkJoinRequest(request: unknown): JoinRequest {
     ...(r.nodeName !== undefined ? { nodeName: text('nodeName', (v) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v), 'a node name') } : {}),
     agentKey: text('agentKey', userKey, 'a public NATS user key'),
     builderKey: text('builderKey', userKey, 'a public NATS user key'),
-    ...(r.natsPort !== undefined || r.natsRoutePort !== undefined ? { natsPort: port('natsPort'), natsRoutePort: port('natsRoutePort') } : {}),
+    ...(r.natsPort !== undefined || r.natsRoutePort !== undefined || r.routeCsr !== undefined
+      ? {
+          natsPort: port('natsPort'),
+          natsRoutePort: port('natsRoutePort'),
+          routeCsr: text('routeCsr', (v) => v.includes('-----BEGIN CERTIFICATE REQUEST-----') && v.length < 10_000, 'a PEM certificate signing request'),
+        }
+      : {}),
     csr: text('csr', (v) => v.includes('-----BEGIN CERTIFICATE REQUEST-----') && v.length < 10_000, 'a PEM certificate signing request'),
   };
 }

@@ -19,9 +19,17 @@ import { writeSecret } from './platform-secrets.js';
  *                                   and never leaves it
  *   <secrets>/tls/gateway.pem, gateway-key.pem
  *                                   the first host's gateway's client certificate (clientAuth only)
+ *   <secrets>/tls/nats-server.pem   host.pem followed by ca.pem: what this host's nats-server serves
+ *                                   clients with, its chain included (nats-tls.ts)
+ *   <secrets>/tls/route-ca.pem, route-ca-key.pem
+ *                                   a CA of its own for the NATS routes between the cluster's
+ *                                   nats-servers (key on the first host only); route.pem, route-key.pem:
+ *                                   this host's route certificate (clientAuth and serverAuth, SAN IP)
  *
  * Keys are EC P-256, made with the openssl command. A host's certificate is a server's only (its
  * extended key usage): an agent refuses it as a client, so a joined host cannot drive another's agent.
+ * A route certificate must be a client's too (each nats-server dials the others): it is signed by
+ * the route CA, which no agent trusts, so it does not open an agent either.
  */
 export interface ClusterTls {
   dir: string;
@@ -31,6 +39,11 @@ export interface ClusterTls {
   key: string;
   gatewayCert: string;
   gatewayKey: string;
+  natsServerCert: string;
+  routeCa: string;
+  routeCaKey: string;
+  routeCert: string;
+  routeKey: string;
 }
 
 export function clusterTlsOf(secretsDir: string): ClusterTls {
@@ -43,6 +56,11 @@ export function clusterTlsOf(secretsDir: string): ClusterTls {
     key: join(dir, 'host-key.pem'),
     gatewayCert: join(dir, 'gateway.pem'),
     gatewayKey: join(dir, 'gateway-key.pem'),
+    natsServerCert: join(dir, 'nats-server.pem'),
+    routeCa: join(dir, 'route-ca.pem'),
+    routeCaKey: join(dir, 'route-ca-key.pem'),
+    routeCert: join(dir, 'route.pem'),
+    routeKey: join(dir, 'route-key.pem'),
   };
 }
 
@@ -67,24 +85,68 @@ export function certificateFingerprint(pem: string): string {
 export async function ensureClusterCa(secretsDir: string, host: { hostId: string; address: string }): Promise<ClusterTls> {
   const tls = clusterTlsOf(secretsDir);
   mkdirSync(tls.dir, { recursive: true, mode: 0o700 });
-  if (!existsSync(tls.ca) || !existsSync(tls.caKey)) {
-    await openssl(
-      ['req', '-x509', ...EC_KEY, '-days', '3650', '-keyout', tls.caKey, '-out', tls.ca, '-subj', `/CN=berth cluster CA ${host.hostId.slice(0, 12)}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
-      'make the cluster CA',
-    );
+  if (await ensureCa({ cert: tls.ca, key: tls.caKey }, `berth cluster CA ${host.hostId.slice(0, 12)}`)) {
     rmSync(tls.gatewayCert, { force: true });
     rmSync(tls.cert, { force: true });
   }
   if (!existsSync(tls.gatewayCert) || !existsSync(tls.gatewayKey)) {
     const csr = await makeKeyAndCsr(tls.gatewayKey, 'berth gateway');
-    writeFileSync(tls.gatewayCert, await signCsr(secretsDir, csr, { subject: 'berth gateway', usage: 'clientAuth' }), { mode: 0o600 });
+    writeFileSync(tls.gatewayCert, await signCsr(tls, csr, { subject: 'berth gateway', usage: 'clientAuth' }), { mode: 0o600 });
   }
-  if (!existsSync(tls.cert) || !existsSync(tls.key) || !certificateNames(readFileSync(tls.cert, 'utf8')).includes(`IP Address:${host.address}`)) {
-    const csr = await makeKeyAndCsr(tls.key, host.hostId);
-    writeFileSync(tls.cert, await signHostCsr(secretsDir, csr, host), { mode: 0o600 });
-  }
+  await ensureHostCertificate(secretsDir, { ...host, secretsDir });
   return tls;
+}
+
+/**
+ * The server certificate (`host.pem`, `host-key.pem`) of the host whose secrets are `host.secretsDir`,
+ * signed by the cluster CA of `caSecretsDir` (the first host's), made when missing or for another
+ * address. On one machine the first host signs its own and its `platform join --cluster` hosts'.
+ */
+export async function ensureHostCertificate(caSecretsDir: string, host: { hostId: string; address: string; secretsDir: string }): Promise<void> {
+  const tls = clusterTlsOf(host.secretsDir);
+  mkdirSync(tls.dir, { recursive: true, mode: 0o700 });
+  if (existsSync(tls.cert) && existsSync(tls.key) && certificateHasIp(readFileSync(tls.cert, 'utf8'), host.address)) return;
+  const csr = await makeKeyAndCsr(tls.key, host.hostId);
+  writeFileSync(tls.cert, await signHostCsr(caSecretsDir, csr, host), { mode: 0o600 });
+}
+
+/** Makes a CA (`cert`, `key`) with subject CN=`commonName` unless both files exist. @returns whether it made one */
+async function ensureCa(files: { cert: string; key: string }, commonName: string): Promise<boolean> {
+  if (existsSync(files.cert) && existsSync(files.key)) return false;
+  await openssl(
+    ['req', '-x509', ...EC_KEY, '-days', '3650', '-keyout', files.key, '-out', files.cert, '-subj', `/CN=${commonName}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    `make the ${commonName}`,
+  );
+  return true;
+}
+
+/**
+ * A route certificate for the nats-server of `host`, its key made in `host.keyFile` (on one machine,
+ * the first host makes a joined host's): signRouteCsr.
+ */
+export async function signRouteCertificate(secretsDir: string, host: { hostId: string; address: string; keyFile: string }): Promise<string> {
+  return signRouteCsr(secretsDir, await makeKeyAndCsr(host.keyFile, `berth route ${host.hostId}`), host);
+}
+
+/**
+ * Signs the route CSR of `host`'s nats-server (subject CN=`berth route <host id>`) with the route CA
+ * of the first host `secretsDir` (made when missing, named after the cluster CA): CN, SAN
+ * IP:address, serverAuth and clientAuth (each server dials the others and is dialled) from here,
+ * not from the CSR. InvalidArgumentError for a bad CSR.
+ */
+export async function signRouteCsr(secretsDir: string, csr: string, host: { hostId: string; address: string }): Promise<string> {
+  await checkCsr(csr, { subject: `berth route ${host.hostId}`, hostId: host.hostId });
+  const tls = clusterTlsOf(secretsDir);
+  mkdirSync(tls.dir, { recursive: true, mode: 0o700 });
+  const clusterCa = existsSync(tls.ca) ? (new X509Certificate(readFileSync(tls.ca)).subject.match(/CN=berth cluster CA (.*)/)?.[1] ?? '') : '';
+  await ensureCa({ cert: tls.routeCa, key: tls.routeCaKey }, `berth NATS route CA ${clusterCa}`.trim());
+  return signCsr({ ca: tls.routeCa, caKey: tls.routeCaKey }, csr, { subject: `berth route ${host.hostId}`, usage: 'serverAuth,clientAuth', ip: host.address });
+}
+
+/** Whether the certificate `pem` names IP address `address` (SAN). */
+export function certificateHasIp(pem: string, address: string): boolean {
+  return certificateNames(pem).includes(`IP Address:${address}`);
 }
 
 function certificateNames(pem: string): string[] {
@@ -111,18 +173,26 @@ export async function makeKeyAndCsr(keyFile: string, commonName: string): Promis
  * IP:`address`, serverAuth only. InvalidArgumentError for a bad CSR.
  */
 export async function signHostCsr(secretsDir: string, csr: string, host: { hostId: string; address: string }): Promise<string> {
-  const res = await runCommand('openssl', ['req', '-noout', '-verify', '-subject', '-nameopt', 'RFC2253'], { input: csr });
-  // OpenSSL 3.0 exits 0 when the signature does not verify: only its "verify OK" counts.
-  if (res.code !== 0 || !/verify OK/.test(res.stderr.toString())) throw new InvalidArgumentError(`Invalid certificate signing request of host "${host.hostId}": ${res.stderr.toString().trim().split('\n')[0]}`);
-  const subject = res.stdout.toString().trim();
-  if (subject !== `subject=CN=${host.hostId}`) {
-    throw new InvalidArgumentError(`Invalid certificate signing request of host "${host.hostId}": its subject is "${subject.slice('subject='.length)}", expected "CN=${host.hostId}"`);
-  }
-  return signCsr(secretsDir, csr, { subject: host.hostId, usage: 'serverAuth', ip: host.address });
+  await checkCsr(csr, { subject: host.hostId, hostId: host.hostId });
+  return signCsr(clusterTlsOf(secretsDir), csr, { subject: host.hostId, usage: 'serverAuth', ip: host.address });
 }
 
-async function signCsr(secretsDir: string, csr: string, cert: { subject: string; usage: 'serverAuth' | 'clientAuth'; ip?: string }): Promise<string> {
-  const tls = clusterTlsOf(secretsDir);
+/** A CSR's own signature checks (its sender holds the key) and its subject is CN=`subject`. InvalidArgumentError otherwise. */
+async function checkCsr(csr: string, expected: { subject: string; hostId: string }): Promise<void> {
+  const res = await runCommand('openssl', ['req', '-noout', '-verify', '-subject', '-nameopt', 'RFC2253'], { input: csr });
+  // OpenSSL 3.0 exits 0 when the signature does not verify: only its "verify OK" counts.
+  if (res.code !== 0 || !/verify OK/.test(res.stderr.toString())) throw new InvalidArgumentError(`Invalid certificate signing request of host "${expected.hostId}": ${res.stderr.toString().trim().split('\n')[0]}`);
+  const subject = res.stdout.toString().trim();
+  if (subject !== `subject=CN=${expected.subject}`) {
+    throw new InvalidArgumentError(`Invalid certificate signing request of host "${expected.hostId}": its subject is "${subject.slice('subject='.length)}", expected "CN=${expected.subject}"`);
+  }
+}
+
+async function signCsr(
+  tls: { ca: string; caKey: string },
+  csr: string,
+  cert: { subject: string; usage: 'serverAuth' | 'clientAuth' | 'serverAuth,clientAuth'; ip?: string },
+): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-csr-'));
   try {
     const ext = [

@@ -1,14 +1,16 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
-import { CLUSTER_JOIN_SUBJECT, inboxPrefix } from '@berth/events';
+import { CLUSTER_JOIN_SUBJECT, inboxPrefix, natsTlsOptions } from '@berth/events';
 import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
 import { decodeJoinToken, signJoinRequest } from './join-token.js';
 import { freeLoopbackPort } from './loopback-ports.js';
 import { checkMembership, saveMemberNatsServer, writeMemberNatsConfig, type NatsMembership } from './nats-membership.js';
+import { probeNatsCa } from './nats-ca-probe.js';
+import { ensureNatsTls } from './nats-tls.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
 import { openSecret, type SealedSecret } from './sealed-secret.js';
@@ -19,7 +21,9 @@ import type { PlatformSettings } from './platform-settings.js';
  * nats://A:PORT --token T --address B`), as a Docker swarm worker joins: nothing is read from the
  * first host's file system; everything crosses NATS, as the token's restricted `join` user.
  *
- *   1. connect to the cluster's NATS with the token's key (a wrong or rotated token: refused here)
+ *   1. read the CA the cluster's nats-server is certified by from its TLS handshake, before sending
+ *      anything, and go on only if its SHA-256 is the token's (nats-ca-probe.ts); then connect over
+ *      TLS with that CA, with the token's key (a wrong or rotated token: refused here)
  *   2. ask for the cluster CA (`{op: "ca"}`) and check its SHA-256 against the token's: a server
  *      passing for the cluster is found out before this host sends or trusts anything
  *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
@@ -27,9 +31,9 @@ import type { PlatformSettings } from './platform-settings.js';
  *      the token's key, join-token.ts `signJoinRequest`): the
  *      gateway (join-responder.ts, cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
- *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: NATS between
- *      machines is plain TCP, and every token holder may read the join inbox), the whole answer
- *      signed with the CA's key (nothing on the way can alter it)
+ *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: every token
+ *      holder may read the join inbox), the whole answer signed with the CA's key (nothing
+ *      between the gateway and its nats-server, or on another route, can alter it)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
  *
  * A NATS cluster (the first host's `up --nats-cluster`; the `ca` answer says so): the request also
@@ -55,11 +59,14 @@ export interface JoinRequest {
   /** Joining a NATS cluster: the client and route ports of this host's own nats-server (on `address`). */
   natsPort?: number;
   natsRoutePort?: number;
+  /** Joining a NATS cluster: PEM CSR for its nats-server's route certificate (CN = `berth route <hostId>`). */
+  routeCsr?: string;
 }
 
 /**
  * The gateway's answer on the wire: the CA, and the answer (JSON of JoinAnswer's other fields)
- * signed with the CA's key, so that nothing on the way can alter it (NATS is plain TCP).
+ * signed with the CA's key, so that nothing on the way can alter it (the NATS hops are TLS, but a
+ * server of the cluster relays it: the signature holds end to end).
  */
 export interface SignedJoinAnswer {
   ca: string;
@@ -78,7 +85,7 @@ export interface JoinAnswer {
    * In a NATS cluster: what this host's own nats-server needs (nats-membership.ts): the routes'
    * credentials ({username, password} JSON, sealed as the registry's), the servers and the users.
    */
-  nats?: { routeAuth: SealedSecret; membership: NatsMembership };
+  nats?: { routeAuth: SealedSecret; routeCert: string; routeCa: string; membership: NatsMembership };
 }
 
 /** `nats://HOST:PORT[,…]` → the URLs; InvalidArgumentError naming the bad one. */
@@ -100,7 +107,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   const token = decodeJoinToken(tokenText);
   const urls = settings.joinedNats!;
   const where = urls.join(',');
-  const nc = await connectJoin(urls, token.seed);
+  const nc = await connectJoin(urls, token.seed, await probeNatsCa(urls, token.caFingerprint));
   const secrets = secretsOf(settings.dataRoot);
   const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
   try {
@@ -117,7 +124,9 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       agentKey: ensureServiceKey(join(staging, 'runtime-agent.nk')),
       builderKey: ensureServiceKey(join(staging, 'builder.nk')),
       csr: await makeKeyAndCsr(keyFile, settings.hostId),
-      ...(settings.natsRoutePort !== undefined ? { natsPort: settings.natsPort, natsRoutePort: settings.natsRoutePort } : {}),
+      ...(settings.natsRoutePort !== undefined
+        ? { natsPort: settings.natsPort, natsRoutePort: settings.natsRoutePort, routeCsr: await makeKeyAndCsr(join(staging, 'route-key.pem'), `berth route ${settings.hostId}`) }
+        : {}),
     };
     const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
     checkFingerprint(signed.ca, token.caFingerprint, where);
@@ -134,8 +143,13 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
     writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
     const membership = settings.natsRoutePort !== undefined ? natsMembershipOf(answer, createPrivateKey(readFileSync(keyFile))) : undefined;
+    if (membership !== undefined) {
+      checkRouteCertificate(membership, join(staging, 'route-key.pem'));
+      writeSecret(join(staging, 'route.pem'), membership.routeCert);
+      writeSecret(join(staging, 'route-ca.pem'), membership.routeCa);
+    }
     // The gateway has reloaded its nats-server; it applies the new users a moment later.
-    await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), Math.min(options.timeoutMs, 15_000));
+    await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), { timeoutMs: Math.min(options.timeoutMs, 15_000), caFile: join(staging, 'ca.pem') });
     const tls = clusterTlsOf(secrets.dir);
     mkdirSync(secrets.dir, { recursive: true, mode: 0o700 });
     mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
@@ -147,10 +161,18 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       ['host.pem', tls.cert],
       ['ca.pem', tls.ca],
       ['registry-auth.json', secrets.registryAuth],
+      ...(membership !== undefined
+        ? ([
+            ['route-key.pem', tls.routeKey],
+            ['route.pem', tls.routeCert],
+            ['route-ca.pem', tls.routeCa],
+          ] as const)
+        : []),
     ] as const) {
       renameSync(join(staging, from), to);
     }
     if (membership !== undefined) {
+      await ensureNatsTls(settings); // the chain its nats-server serves clients with (nats-tls.ts)
       const own = { hostId: settings.hostId, address: settings.address!, port: settings.natsPort, routePort: settings.natsRoutePort!, storeDir: join(settings.dataRoot, 'nats') };
       saveMemberNatsServer(settings.dataRoot, own, membership.routeAuth);
       writeMemberNatsConfig(settings.dataRoot, membership.membership);
@@ -164,12 +186,36 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   }
 }
 
+interface JoinedNats {
+  routeAuth: { username: string; password: string };
+  routeCert: string;
+  routeCa: string;
+  membership: NatsMembership;
+}
+
 /** The NATS part of a join answer, opened with this host's key and checked. */
-function natsMembershipOf(answer: JoinAnswer, key: KeyObject): { routeAuth: { username: string; password: string }; membership: NatsMembership } {
+function natsMembershipOf(answer: JoinAnswer, key: KeyObject): JoinedNats {
   if (answer.nats === undefined) throw new UnavailableError('The cluster answered the join without its NATS cluster (routes, users): its gateway is older than this host');
   const routeAuth = JSON.parse(openSecret(answer.nats.routeAuth, key)) as { username?: unknown; password?: unknown };
   if (typeof routeAuth.username !== 'string' || typeof routeAuth.password !== 'string') throw new UnavailableError('The cluster sent invalid NATS route credentials');
-  return { routeAuth: { username: routeAuth.username, password: routeAuth.password }, membership: checkMembership(answer.nats.membership) };
+  return {
+    routeAuth: { username: routeAuth.username, password: routeAuth.password },
+    routeCert: String(answer.nats.routeCert),
+    routeCa: String(answer.nats.routeCa),
+    membership: checkMembership(answer.nats.membership),
+  };
+}
+
+/** The route certificate the cluster sent: for this host's route key, signed by the route CA sent with it. */
+function checkRouteCertificate(nats: JoinedNats, keyFile: string): void {
+  let ok = false;
+  try {
+    const cert = new X509Certificate(nats.routeCert);
+    ok = cert.verify(new X509Certificate(nats.routeCa).publicKey) && cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UnavailableError('The cluster sent a route certificate that is not for this host\'s route key or not signed by its route CA');
 }
 
 /** Whether this host holds what a token join gave it (its certificate): a later `up` does not join again. */
@@ -178,15 +224,17 @@ export function joinedByToken(settings: PlatformSettings): boolean {
 }
 
 /**
- * Connects as the token's `join` user. A refusal is asked again twice, 500 ms apart: a connection
+ * Connects as the token's `join` user, over TLS with `ca` (the pinned CA: the server's certificate
+ * is verified before the key signs anything). A refusal is asked again twice, 500 ms apart: a connection
  * made while nats-server reloads its users (another host's join has it reload) was seen refused,
  * so one refusal does not prove the token wrong.
  */
-async function connectJoin(urls: string[], seed: string): Promise<NatsConnection> {
+async function connectJoin(urls: string[], seed: string, ca: string): Promise<NatsConnection> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect({
         servers: urls,
+        tls: natsTlsOptions(ca),
         authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
         inboxPrefix: inboxPrefix({ role: 'join' }),
         reconnect: false,

@@ -9,6 +9,8 @@ export * from './platform.js';
 export * from './platform-join.js';
 export { firstHostAddress, natsClusterServers, REPLICATED_SERVERS } from './nats-cluster.js';
 export * from './tls-listen.js';
+export { natsCaFile, natsTlsOption, natsUsesTls } from './nats-tls.js';
+export { probeNatsCa } from './nats-ca-probe.js';
 export { certificateFingerprint, clusterTlsOf, ensureClusterCa, type ClusterTls } from './cluster-ca.js';
 export { parseJoinUrls, type JoinAnswer, type JoinRequest, type SignedJoinAnswer } from './cluster-join.js';
 export { admitHost, clusterCaAnswer, clusterCaCertificate, clusterJoinToken, dataRootOfSecrets, revokeJoinedHost } from './cluster-admission.js';

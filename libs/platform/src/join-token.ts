@@ -44,9 +44,9 @@ export function decodeJoinToken(text: string): JoinToken {
 
 /**
  * A join request signed with the token's key: `{op: "join", request: <its JSON>, sig: <base64>}`.
- * NATS between machines is plain TCP: the signature keeps anyone on the path, who may see and
- * splice into the joining host's connection but has not the token, from having a host of their
- * own admitted; the request's `time` keeps an old one from being replayed.
+ * The connection is TLS pinned by the token's CA digest (nats-ca-probe.ts); the signature holds
+ * end to end besides (a NATS server relays it): nobody without the token has a host of their own
+ * admitted; the request's `time` keeps an old one from being replayed.
  */
 export interface SignedJoinRequest {
   op: 'join';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { inboxPrefix, scaleStreams, type NatsIdentity } from '@berth/events';
+import { natsCaFile, natsTlsOption } from './nats-tls.js';
 import { joinedHosts, natsUsers, secretsOf, writeNatsServerConfig, writeSecret, type NatsClusterConfig, type NatsServerConfigOptions } from './platform-secrets.js';
 import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
 
@@ -149,10 +150,10 @@ export function writeMemberNatsConfigs(first: string): string[] {
   return changed;
 }
 
-/** Connects to `servers` as `identity` with the nkey in `seedFile`, without reconnecting. */
-async function connectOnce(servers: string[], seedFile: string, identity: NatsIdentity): Promise<NatsConnection> {
+/** Connects to `servers` as `identity` with the nkey in `seedFile` (TLS with `caFile`), without reconnecting. */
+async function connectOnce(servers: string[], seedFile: string, identity: NatsIdentity & { caFile: string | undefined }): Promise<NatsConnection> {
   const seed = new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim());
-  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix(identity), reconnect: false, timeout: 2_000 });
+  return connect({ servers, authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxPrefix(identity), reconnect: false, timeout: 2_000, ...natsTlsOption(identity.caFile) });
 }
 
 /**
@@ -165,7 +166,7 @@ export async function waitJetStream(settings: PlatformSettings, timeoutMs: numbe
   let last = '';
   for (;;) {
     try {
-      const nc = await connectOnce([url], secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), { role: 'agent', host: settings.hostId });
+      const nc = await connectOnce([url], secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), { role: 'agent', host: settings.hostId, caFile: natsCaFile(settings) });
       try {
         await (await nc.jetstreamManager({ timeout: 2_000 })).getAccountInfo();
         return;
@@ -199,7 +200,7 @@ export async function scalePlatformStreams(settings: PlatformSettings): Promise<
   const nc = await connectOnce(
     servers.map((s) => `nats://${s.address}:${s.port}`),
     secretsOf(firstSettings.dataRoot).nkeySeedFile('api'),
-    { role: 'gateway' },
+    { role: 'gateway', caFile: natsCaFile(firstSettings) },
   );
   try {
     return await scaleStreams(nc, REPLICATED_SERVERS);

@@ -4,6 +4,7 @@ import { connect, nkeyAuthenticator } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { ensurePlatformSecrets, ensureServiceKey, recordJoinedHost, secretsOf } from './platform-secrets.js';
 import { hostAddress, natsClusterServers } from './nats-cluster.js';
+import { natsCaFile, natsTlsOption } from './nats-tls.js';
 import type { PlatformSettings } from './platform-settings.js';
 
 /**
@@ -49,20 +50,22 @@ export async function waitNatsAdmits(settings: PlatformSettings, cluster: Platfo
       : natsClusterServers(cluster.dataRoot)
           .filter((s) => s.hostId !== settings.hostId)
           .map((s) => `${s.address}:${s.port}`);
-  await waitNatsKeyAdmitted(servers.map((s) => `nats://${s}`), secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), timeoutMs);
+  await waitNatsKeyAdmitted(servers.map((s) => `nats://${s}`), secretsOf(settings.dataRoot).nkeySeedFile('runtime-agent'), { timeoutMs, caFile: natsCaFile(settings) });
 }
 
 /**
  * Waits until one of the nats-servers `urls` lets the key of `seedFile` in (after a reload,
- * nats-server applies its new users asynchronously). UnavailableError after `timeoutMs`.
+ * nats-server applies its new users asynchronously), over TLS with `caFile` when given.
+ * UnavailableError after `timeoutMs`.
  */
-export async function waitNatsKeyAdmitted(urls: string[], seedFile: string, timeoutMs: number): Promise<void> {
+export async function waitNatsKeyAdmitted(urls: string[], seedFile: string, options: { timeoutMs: number; caFile: string | undefined }): Promise<void> {
+  const { timeoutMs } = options;
   const seed = new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim());
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     try {
-      const nc = await connect({ servers: urls, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000 });
+      const nc = await connect({ servers: urls, authenticator: nkeyAuthenticator(seed), reconnect: false, timeout: 2_000, ...natsTlsOption(options.caFile) });
       await nc.close();
       return;
     } catch (err) {

@@ -5,6 +5,7 @@ import bcrypt from 'bcryptjs';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
 import { natsPermissions, type NatsIdentity } from '@berth/events';
+import { natsServerTlsConfig } from './nats-tls.js';
 
 /**
  * The platform's credentials, made at the first `platform up` and readable by root only (the
@@ -25,7 +26,8 @@ import { natsPermissions, type NatsIdentity } from '@berth/events';
  *                                               let into nats-server with its host's agent and builder
  *                                               permissions
  *     nats/join.nk                        0600  on a first host: the join token's key (`platform join-token`)
- *     tls/                                0700  the cluster CA and this host's certificates (cluster-ca.ts)
+ *     tls/                                0700  the cluster CA and this host's certificates (cluster-ca.ts), which
+ *                                               nats-server.conf's `tls` blocks name (nats-tls.ts)
  *
  * Seeds go to the services as file paths (`--nats-nkey FILE`), never on a command line. The server
  * config holds only public keys; it is 0600 all the same.
@@ -167,11 +169,13 @@ export function writeNatsServerConfig(dataRoot: string, nats: NatsServerConfigOp
   const secrets = secretsOf(dataRoot);
   mkdirSync(secrets.dir, { recursive: true, mode: 0o700 });
   const cluster = nats.cluster;
+  const tls = natsServerTlsConfig(secrets.dir, { cluster: cluster !== undefined });
   const config = [
     '# Written by `berth platform up` (libs/platform/src/platform-secrets.ts) at every start: edits are lost.',
     ...(cluster ? [`server_name: ${JSON.stringify(cluster.serverName)}`] : []),
     `listen: "${nats.host ?? '127.0.0.1'}:${nats.port}"`,
     `jetstream { store_dir: ${JSON.stringify(nats.storeDir)} }`,
+    ...tls.client,
     ...(cluster
       ? [
           '# One server of the platform\'s NATS cluster (nats-cluster.ts): routes authenticate with nats-routes.json.',
@@ -180,6 +184,7 @@ export function writeNatsServerConfig(dataRoot: string, nats: NatsServerConfigOp
           `  listen: ${JSON.stringify(cluster.listen)}`,
           `  authorization { user: ${JSON.stringify(cluster.auth.username)}, password: ${JSON.stringify(cluster.auth.password)} }`,
           `  routes: ${JSON.stringify(cluster.routes.map((r) => `nats-route://${encodeURIComponent(cluster.auth.username)}:${encodeURIComponent(cluster.auth.password)}@${r}`))}`,
+          ...tls.route,
           '}',
         ]
       : []),

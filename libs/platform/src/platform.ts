@@ -13,6 +13,7 @@ import { firstDataRoot, firstHostAddress, firstHostNatsOptions, hostAddress, nat
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
 import { joinByToken, joinedByToken } from './cluster-join.js';
+import { ensureNatsTls, natsCaFile } from './nats-tls.js';
 import { prepareJoin, waitNatsAdmits } from './platform-join.js';
 import { ensurePlatformSecrets, secretsOf } from './platform-secrets.js';
 import {
@@ -98,6 +99,7 @@ function services(settings: PlatformSettings): PlatformService[] {
     HOST_ID: settings.hostId,
     NATS_ADDRESS: `${hostAddress(settings)}:${settings.natsPort}`,
     NATS_URLS: natsUrls(settings),
+    NATS_TLS_FLAGS: natsCaFile(settings) !== undefined ? [`--nats-ca=${natsCaFile(settings)}`] : [],
     REGISTRY_ADDRESS: registryAddress,
     // A registry off loopback is spoken to over plain HTTP, as Docker's --insecure-registry.
     REGISTRY_FLAGS: registryAddress.startsWith('127.') ? [] : [`--insecure-registry=${registryAddress}`],
@@ -171,14 +173,16 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
   if (settings.netns !== undefined) ensureSharedMount(settings.dataRoot); // netns-command.ts says why
+  // A first host with an address: the cluster CA, its gateway's and its own certificates (cluster-ca.ts),
+  // then the files of NATS's TLS (nats-tls.ts), which nats-server's config names.
+  if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) await ensureClusterCa(secretsOf(settings.dataRoot).dir, { hostId: settings.hostId, address: hostAddress(settings) });
+  await ensureNatsTls(settings);
   const secrets =
     settings.joinedNats !== undefined
       ? { natsConfigChanged: false } // its files came with the join; it runs no nats-server
       : settings.cluster === undefined
       ? ensurePlatformSecrets(settings.dataRoot, firstHostNatsOptions(settings))
       : await joinCluster(settings, timeoutMs);
-  // A first host with an address: the cluster CA, its gateway's and its own certificates (cluster-ca.ts).
-  if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) await ensureClusterCa(secretsOf(settings.dataRoot).dir, { hostId: settings.hostId, address: hostAddress(settings) });
   // As Compose does: each service starts once every service it depends on answers, so services
   // that do not depend on each other start side by side (the agent and the registry, then the
   // builder and the gateway). A service whose dependency failed is not started.

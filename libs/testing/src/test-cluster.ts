@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterJoinToken, platformDown, platformUp, secretsOf, type PlatformSettings } from '@berth/platform';
+import { clusterJoinToken, natsCaFile, platformDown, platformUp, secretsOf, type PlatformSettings } from '@berth/platform';
 import { until } from './polling.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
@@ -146,6 +146,7 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
       runRoot: up.settings.runRoot,
       natsUrls: servers.map((h) => `nats://${h.address}:${h.settings.natsPort}`).join(','),
       netns: host.netns,
+      natsCaFile: natsCaFile(up.settings),
       index: gateways.length + 2,
       // As `platform up` gives the first gateway: agents announced on TCP are reached with the cluster's TLS.
       ...(up.settings.agentTlsPort !== undefined ? { clusterSecrets: secretsOf(up.settings.dataRoot).dir } : {}),

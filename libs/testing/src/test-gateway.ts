@@ -28,6 +28,8 @@ export interface TestGatewayOptions {
   runRoot: string;
   /** The NATS URLs it connects to, its own host's server first. */
   natsUrls: string;
+  /** The CA its NATS servers' TLS certificates chain to (`--nats-ca`; libs/platform natsCaFile), when NATS speaks TLS. */
+  natsCaFile?: string | undefined;
   /** The network namespace it runs in (`/run/netns/<netns>`, a test host's), else the root one. */
   netns?: string;
   /** A number of its own among the test's gateways (names its socket and log). */
@@ -56,6 +58,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     `--listen=${address}`,
     `--nats=${o.natsUrls}`,
     `--nats-nkey=${secretsOf(o.dataRoot).nkeySeedFile('api')}`,
+    ...(o.natsCaFile !== undefined ? [`--nats-ca=${o.natsCaFile}`] : []),
     ...(o.clusterSecrets !== undefined ? [`--cluster-secrets=${o.clusterSecrets}`] : []),
   ];
   const out = openSync(logFile, 'a', 0o600);

@@ -1,4 +1,4 @@
-import { unary, serverStream, StreamKind, type ContainerSummary, type JsonDocument } from '@berth/proto';
+import { unary, serverStream, StreamKind, type ContainerSummary, type JsonDocument, ContainersClient, ImagesClient, NetworksClient, VolumesClient } from '@berth/proto';
 import { isBerthError, NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
@@ -19,40 +19,40 @@ import { prune as pruneKind } from './prune.js';
 
 
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => unary(c, c.stop, { id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => unary(c, c.restart, { id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function kill(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return forEachName(ctx, p.args, (id) => unary(c, c.kill, { id, signal: str(p, 'signal') }));
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return forEachName(ctx, p.args, (id) => unary(c, c.remove, { id, force: bool(p, 'force'), volumes: bool(p, 'volumes') }));
 }
 
 export async function pause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return forEachName(ctx, p.args, (id) => unary(c, c.pause, { id }));
 }
 
 export async function unpause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return forEachName(ctx, p.args, (id) => unary(c, c.unpause, { id }));
 }
 
 /** Prints each container's exit code once it has stopped. */
 export async function wait(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return forEachObject(ctx, p.args, async (id) => {
     const res = await unary(c, c.wait, { id, condition: '' });
     return String(res.statusCode);
@@ -60,7 +60,7 @@ export async function wait(ctx: CommandContext, p: ParsedArgs): Promise<number> 
 }
 
 export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const [id, name] = p.args as [string, string];
   if (!name.trim()) throw new StatusError('Error: neither old nor new names may be empty', 1);
   await unary(c, c.rename, { id, name });
@@ -68,7 +68,7 @@ export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number
 }
 
 export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const last = num(p, 'last');
   const latest = bool(p, 'latest');
   const format = str(p, 'format');
@@ -93,7 +93,7 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const timestamps = bool(p, 'timestamps');
   const since = timeFlag(str(p, 'since'), 'invalid value for "since": ');
   const until = timeFlag(str(p, 'until'), 'invalid value for "until": ');
@@ -120,7 +120,7 @@ export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> 
 }
 
 export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const [id, ...psArgs] = p.args;
   const res = await unary(c, c.top, { id: id!, psArgs: psArgs.join(' ') });
   const lines = [res.titles.join('\t'), ...res.processes.map((row) => row.columns.join('\t'))];
@@ -129,14 +129,14 @@ export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function diff(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const res = await unary(c, c.diff, { id: p.args[0]! });
   out(ctx, res.changes.map((change) => `${change.kind} ${change.path}\n`).join(''));
   return 0;
 }
 
 export async function exportContainer(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const output = str(p, 'output');
   if (!output && ctx.io.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
   const call = c.export({ id: p.args[0]! });
@@ -146,7 +146,7 @@ export async function exportContainer(ctx: CommandContext, p: ParsedArgs): Promi
 }
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return pruneKind(ctx, p, {
     warning: 'WARNING! This will remove all stopped containers.',
     prune: (filters) => unary(c, c.prune, { filters }),
@@ -164,16 +164,16 @@ type Kind = 'container' | 'image' | 'volume' | 'network';
 async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = false): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
-    const c = client(ctx, 'volumes');
+    const c = client(ctx, VolumesClient);
     doc = await unary(c, c.inspect, { name: ref });
   } else if (kind === 'network') {
-    const c = client(ctx, 'networks');
+    const c = client(ctx, NetworksClient);
     doc = await unary(c, c.inspect, { id: ref });
   } else if (kind === 'container') {
-    const c = client(ctx, 'containers');
+    const c = client(ctx, ContainersClient);
     doc = await unary(c, c.inspect, { id: ref, size });
   } else {
-    const c = client(ctx, 'images');
+    const c = client(ctx, ImagesClient);
     doc = await unary(c, c.inspect, { ref });
   }
   return JSON.parse(doc.json) as unknown;
@@ -221,7 +221,7 @@ export async function imageInspect(ctx: CommandContext, p: ParsedArgs): Promise<
 // stats
 
 async function sample(ctx: CommandContext, targets: Array<{ id: string; name: string; given?: string }>): Promise<Array<{ entry: StatsEntry; given?: string }>> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   return Promise.all(
     targets.map(async (t) => {
       try {
@@ -238,7 +238,7 @@ async function sample(ctx: CommandContext, targets: Array<{ id: string; name: st
 
 /** docker stats: a table of CPU, memory, network, block I/O and pids per container. */
 export async function stats(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const trunc = !bool(p, 'no-trunc');
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: statsDefaultTable });
   const targets = async (): Promise<Array<{ id: string; name: string; given?: string }>> => {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { statSync } from 'node:fs';
-import { fromServiceError, serverStream, unary, type ContainerPathStat, type ContainersClient } from '@berth/proto';
+import { fromServiceError, serverStream, unary, type ContainerPathStat, ContainersClient } from '@berth/proto';
 import { applyLayer } from '@berth/layers';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
@@ -97,7 +97,7 @@ function validateOutputPath(path: string): void {
 }
 
 async function copyFromContainer(ctx: CommandContext, o: CopyOptions): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   let dstPath = o.dstPath;
   if (dstPath !== '-') {
     dstPath = resolveLocalPath(dstPath);
@@ -144,7 +144,7 @@ async function copyFromContainer(ctx: CommandContext, o: CopyOptions): Promise<n
 }
 
 async function copyToContainer(ctx: CommandContext, o: CopyOptions): Promise<number> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const srcPath = o.srcPath === '-' ? '-' : resolveLocalPath(o.srcPath);
   const dstInfo: CopyInfo = { path: o.dstPath, exists: false, isDir: false, rebaseName: '' };
   let dst = await statPath(c, o.container, o.dstPath).catch(() => undefined); // no such path in the container: created

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
-import { fromServiceError, serverStream, unary, type DataChunk, type ImageSummary, type ImportImageChunk, type LoadImagesResponse, type RemovedImageItem } from '@berth/proto';
+import { fromServiceError, serverStream, unary, type DataChunk, type ImageSummary, type ImportImageChunk, type LoadImagesResponse, type RemovedImageItem, ImagesClient } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -21,7 +21,7 @@ import { prune as pruneKind } from './prune.js';
 const chunkSize = 256 * 1024;
 
 export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const filters = toFilters(list(p, 'filter'));
   if (p.args[0]) filters.push({ key: 'reference', value: p.args[0] });
   if (bool(p, 'tree')) {
@@ -50,7 +50,7 @@ export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number
 }
 
 export async function history(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const res = await unary(c, c.history, { ref: p.args[0]! });
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: historyDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.ID}}' });
   const options = { trunc: !bool(p, 'no-trunc'), human: bool(p, 'human') };
@@ -59,7 +59,7 @@ export async function history(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 }
 
 export async function tag(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   await unary(c, c.tag, { source: p.args[0]!, target: p.args[1]! });
   return 0;
 }
@@ -69,7 +69,7 @@ function removedLines(items: RemovedImageItem[], lower = false): string[] {
 }
 
 export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   return forEachObject(ctx, p.args, async (ref) => {
     const res = await unary(c, c.remove, { ref, force: bool(p, 'force'), noPrune: bool(p, 'no-prune') });
     return res.items.length > 0 ? removedLines(res.items).join('\n') : undefined;
@@ -78,7 +78,7 @@ export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const all = bool(p, 'all');
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   return pruneKind(ctx, p, {
     warning: all
       ? 'WARNING! This will remove all images without at least one container associated to them.'
@@ -140,7 +140,7 @@ export async function importImage(ctx: CommandContext, p: ParsedArgs): Promise<n
   const [source, ref = ''] = p.args as [string, string?];
   if (/^https?:\/\//.test(source)) throw new StatusError(`Error: importing from a URL is not supported: download "${source}" and import the file`, 1);
   const input = await openInput(ctx, source);
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   async function* messages(): AsyncGenerator<ImportImageChunk> {
     yield { part: { $case: 'options', value: { ref, changes: list(p, 'change'), message: str(p, 'message') } } };
     for await (const data of chunks(input)) yield { part: { $case: 'data', value: data } };
@@ -153,7 +153,7 @@ export async function importImage(ctx: CommandContext, p: ParsedArgs): Promise<n
 export async function save(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const output = str(p, 'output');
   if (!output) refuseTerminal(ctx);
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const call = c.save({ refs: p.args });
   ctx.cleanup.push(() => call.cancel());
   await writeChunks(ctx, serverStream(call), output);
@@ -164,7 +164,7 @@ export async function load(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const file = str(p, 'input');
   if (!file && ctx.io.stdin.isTTY) throw new StatusError('requested load from stdin, but stdin is empty', 1);
   const input = await openInput(ctx, file);
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   async function* messages(): AsyncGenerator<DataChunk> {
     for await (const data of chunks(input)) yield { data };
   }
@@ -174,7 +174,7 @@ export async function load(ctx: CommandContext, p: ParsedArgs): Promise<number> 
 }
 
 export async function commit(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const res = await unary(c, c.commit, {
     container: p.args[0]!,
     ref: p.args[1] ?? '',
@@ -192,7 +192,7 @@ export async function bootstrap(ctx: CommandContext, p: ParsedArgs): Promise<num
   if (kind !== 'busybox' && kind !== 'debian') {
     throw new StatusError(`Error: cannot bootstrap "${kind}": the base images Berth can make are busybox and debian`, 1);
   }
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const call = c.bootstrap({ kind, ref });
   ctx.cleanup.push(() => call.cancel());
   let imageId = '';

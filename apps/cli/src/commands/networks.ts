@@ -1,4 +1,4 @@
-import { unary, type NetworkSummary } from '@berth/proto';
+import { unary, type NetworkSummary, ContainersClient, NetworksClient } from '@berth/proto';
 import { NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
@@ -26,7 +26,7 @@ function single(p: ParsedArgs, name: string): string {
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (bool(p, 'ipv6')) throw new StatusError('Error response from daemon: IPv6 networks are not supported yet', 1);
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   const res = await unary(c, c.create, {
     name: p.args[0]!,
     id: '',
@@ -62,7 +62,7 @@ export function networkRow(n: NetworkSummary, options: { trunc: boolean }): Fiel
 }
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   const res = await unary(c, c.list, { filters: toFilters(list(p, 'filter')) });
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: networkDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.ID}}' });
   const rows = [...res.networks].sort((a, b) => a.name.localeCompare(b.name)).map((n) => networkRow(n, { trunc: !bool(p, 'no-trunc') }));
@@ -72,7 +72,7 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** docker network inspect: the networks found as a JSON array (or the template per network), then the errors. */
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   return inspectEach(ctx, p, {
     fetch: async (id) => JSON.parse((await unary(c, c.inspect, { id })).json) as unknown,
     errorLine: (err, id) => (err instanceof NotFoundError ? `Error: No such network: ${id}` : daemonMessage(err, ctx.host)),
@@ -80,7 +80,7 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   return forEachObject(ctx, p.args, async (id) => {
     try {
       await unary(c, c.remove, { id });
@@ -93,7 +93,7 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   return pruneKind(ctx, p, {
     warning: 'WARNING! This will remove all custom networks not used by at least one container.',
     prune: (filters) => unary(c, c.prune, { filters }),
@@ -103,14 +103,14 @@ export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function connect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   const [network, container] = p.args as [string, string];
   await unary(c, c.connect, { network, container, aliases: list(p, 'alias'), ipv4Address: str(p, 'ip') });
   return 0;
 }
 
 export async function disconnect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'networks');
+  const c = client(ctx, NetworksClient);
   const [network, container] = p.args as [string, string];
   await unary(c, c.disconnect, { network, container, force: bool(p, 'force') });
   return 0;
@@ -127,7 +127,7 @@ interface PortsView {
  */
 export async function port(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const [container, wanted] = p.args as [string, string | undefined];
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const view = JSON.parse((await unary(c, c.inspect, { id: container })).json) as PortsView;
   const ports = view.NetworkSettings?.Ports ?? {};
   const keyOf = (k: string) => (k.includes('/') ? k : `${k}/tcp`);

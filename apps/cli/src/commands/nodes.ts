@@ -1,4 +1,4 @@
-import { unary, type Node, type NodeDrain } from '@berth/proto';
+import { unary, type Node, type NodeDrain, NodesClient } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -56,7 +56,7 @@ function nodeRow(n: Node): FieldContext {
 }
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'nodes');
+  const c = client(ctx, NodesClient);
   const { nodes } = await unary(c, c.list, {});
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: nodeDefaultTable, quiet: p.values.quiet as boolean, quietFormat: '{{.ID}}' });
   try {
@@ -69,7 +69,7 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'nodes');
+  const c = client(ctx, NodesClient);
   const found: unknown[] = [];
   for (const id of p.args) {
     const n = await unary(c, c.inspect, { id });
@@ -92,7 +92,7 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 }
 
 export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'nodes');
+  const c = client(ctx, NodesClient);
   const labelAdd: Record<string, string> = {};
   for (const pair of list(p, 'label-add')) {
     const eq = pair.indexOf('=');
@@ -104,7 +104,7 @@ export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'nodes');
+  const c = client(ctx, NodesClient);
   for (const id of p.args) {
     await unary(c, c.remove, { id, force: p.values.force as boolean });
     out(ctx, `${id}\n`);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@berth/errors';
-import { unary, type GarbageCollectResponse, type ListRepositoriesResponse, type RegistryUsageResponse } from '@berth/proto';
+import { unary, type GarbageCollectResponse, type ListRepositoriesResponse, type RegistryUsageResponse, RegistryClient } from '@berth/proto';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -16,7 +16,7 @@ const json = (p: ParsedArgs) => p.values.format === 'json';
 
 /** `berth registry ls`: one line per tag (repositories without tags show `<none>`). */
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'registry');
+  const c = client(ctx, RegistryClient);
   const res: ListRepositoriesResponse = await unary(c, c.listRepositories, {});
   if (json(p)) {
     out(ctx, `${JSON.stringify(res.repositories)}\n`);
@@ -33,7 +33,7 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** `berth registry df`: blobs and bytes per repository, then the store's total (shared blobs once). */
 export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'registry');
+  const c = client(ctx, RegistryClient);
   const res: RegistryUsageResponse = await unary(c, c.usage, {});
   if (json(p)) {
     out(ctx, `${JSON.stringify(res)}\n`);
@@ -48,7 +48,7 @@ export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** `berth registry gc [--dry-run] [--grace 1h]`: removes unreferenced blobs and stale uploads. */
 export async function gc(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'registry');
+  const c = client(ctx, RegistryClient);
   const dryRun = p.values['dry-run'] === true;
   const res: GarbageCollectResponse = await unary(c, c.garbageCollect, { dryRun, grace: (p.values.grace as string | undefined) ?? '' });
   if (json(p)) {
@@ -69,7 +69,7 @@ export async function gc(ctx: CommandContext, p: ParsedArgs): Promise<number> {
  * at the next `berth registry gc`. Each argument is tried; the failures are printed at the end, exit 1.
  */
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'registry');
+  const c = client(ctx, RegistryClient);
   return forEachObject(ctx, p.args, async (arg) => {
     const { repository, reference } = parseRepositoryReference(arg);
     const res = await unary(c, c.remove, { repository, reference });

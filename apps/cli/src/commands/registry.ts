@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { isBerthError, messageOf } from '@berth/errors';
 import { parseReference, type Reference } from '@berth/oci';
-import { serverStream, unary, type RegistryAuth, type TransferProgress } from '@berth/proto';
+import { serverStream, unary, type RegistryAuth, type TransferProgress, ImagesClient } from '@berth/proto';
 import { authKey, DockerConfig } from '@berth/registry-client';
 import { isConnectionError, StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
@@ -51,7 +51,7 @@ export interface PullImageOptions {
  * when quiet). Resolves with the final message (digest, image id, full reference).
  */
 export async function pullImage(ctx: CommandContext, ref: Reference, options: PullImageOptions): Promise<TransferProgress | undefined> {
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const call = c.pull({
     ref: ref.toString(),
     platform: options.platform ?? '',
@@ -92,7 +92,7 @@ export async function push(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   if (ref.digest !== undefined) throw new StatusError(`cannot push a digest reference: ${p.args[0]}`, 1);
   const tagged = allTags || ref.tag !== undefined ? ref : reference(p.args[0]!, { defaultTag: true });
   if (!allTags && ref.tag === undefined && !quiet) out(ctx, `Using default tag: ${tagged.tag}\n`);
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const call = c.push({ ref: tagged.toString(), allTags, registryAuth: await registryAuth(ctx, ref.domain) });
   ctx.cleanup.push(() => call.cancel());
   const printer = new TransferProgressPrinter(ctx.io.stdout, ctx.io.stdout.isTTY === true);
@@ -197,7 +197,7 @@ export async function login(ctx: CommandContext, p: ParsedArgs): Promise<number>
     if (!password) password = await prompt(ctx, 'Password: ', true);
     if (!password) throw new StatusError('Error: Password Required', 1);
   }
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const res = await unary(c, c.login, { server: domain, registryAuth: { username, password } });
   if (!stored) {
     await config.set(domain, { username, password });

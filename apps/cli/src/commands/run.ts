@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { unary, type ContainerSpec, type ContainersClient } from '@berth/proto';
+import { unary, type ContainerSpec, ContainersClient } from '@berth/proto';
 import { isBerthError, messageOf } from '@berth/errors';
 import { parseReference } from '@berth/oci';
 import { daemonMessage, StatusError } from '../cli-errors.js';
@@ -209,7 +209,7 @@ async function createContainer(
   options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean } = {},
 ): Promise<string> {
   const pull = options.pull ?? 'never';
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const ref = pullableReference(spec.image);
   // docker's pull output goes to stderr; -q discards it (the "Unable to find image" line stays)
   const pullOptions = { output: options.quiet ? new Writable({ write: (_c, _e, done) => done() }) : ctx.io.stderr, platform: spec.platform };
@@ -252,7 +252,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const spec = containerSpec(ctx, p, { detach });
   if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
   const id = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   if (detach) {
     await unary(c, c.start, { id });
     out(ctx, `${id}\n`);
@@ -284,7 +284,7 @@ interface ContainerConfig {
 }
 
 async function containerConfig(ctx: CommandContext, id: string): Promise<ContainerConfig> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const doc = await unary(c, c.inspect, { id });
   return JSON.parse(doc.json) as ContainerConfig;
 }
@@ -295,7 +295,7 @@ async function attachTo(ctx: CommandContext, id: string, options: { stdin: boole
   const tty = config.Config?.Tty ?? false;
   const stdin = options.stdin && (config.Config?.OpenStdin ?? false);
   checkTerminal(ctx, tty, stdin);
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const result = await relayStream(
     ctx,
     c.attach(),
@@ -310,7 +310,7 @@ export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number>
     if (p.args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
     return attachTo(ctx, p.args[0]!, { stdin: bool(p, 'interactive'), start: true, sigProxy: true });
   }
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const failed: string[] = [];
   for (const id of p.args) {
     try {
@@ -338,7 +338,7 @@ export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const stdin = bool(p, 'interactive') && !detach;
   if (!detach) checkTerminal(ctx, tty, stdin);
   const env = [...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')), ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? [])];
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const result = await relayStream(
     ctx,
     c.exec(),

@@ -1,4 +1,4 @@
-import { unary, type SearchResult } from '@berth/proto';
+import { unary, type SearchResult, ImagesClient } from '@berth/proto';
 import { parseReference } from '@berth/oci';
 import { DockerConfig } from '@berth/registry-client';
 import { StatusError } from '../cli-errors.js';
@@ -70,7 +70,7 @@ export async function search(ctx: CommandContext, p: ParsedArgs): Promise<number
     const credentials = await new DockerConfig(undefined, ctx.io.env).get(domain).catch(() => undefined); // no saved credentials: anonymous
     if (credentials) registryAuth = { username: credentials.username, password: credentials.password };
   }
-  const c = client(ctx, 'images');
+  const c = client(ctx, ImagesClient);
   const res = await unary(c, c.search, { term, limit: p.values.limit as number, registryAuth });
   const results = res.results.filter(match).sort((a, b) => b.starCount - a.starCount);
   const source = resolveFormat({ format: p.values.format as string, defaultTable: searchTable });

@@ -1,5 +1,5 @@
 import { parseTimeArg } from '@berth/filters';
-import { BuilderClient, channelOptions, grpcTarget, unary } from '@berth/proto';
+import { BuilderClient, channelOptions, grpcTarget, unary, ContainersClient, ImagesClient, NetworksClient, VolumesClient } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { channelCredentials, client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -40,23 +40,23 @@ export async function systemPrune(ctx: CommandContext, p: ParsedArgs): Promise<n
   const filters = toFilters(words);
   let reclaimed = 0;
 
-  const containers = client(ctx, 'containers');
+  const containers = client(ctx, ContainersClient);
   const c = await unary(containers, containers.prune, { filters });
   printDeleted(ctx, 'Deleted Containers', c.deleted);
   reclaimed += c.spaceReclaimed;
 
-  const networks = client(ctx, 'networks');
+  const networks = client(ctx, NetworksClient);
   const n = await unary(networks, networks.prune, { filters });
   printDeleted(ctx, 'Deleted Networks', n.deleted);
 
   if (volumes) {
-    const vols = client(ctx, 'volumes');
+    const vols = client(ctx, VolumesClient);
     const v = await unary(vols, vols.prune, { all: false, filters });
     printDeleted(ctx, 'Deleted Volumes', v.deleted);
     reclaimed += v.spaceReclaimed;
   }
 
-  const images = client(ctx, 'images');
+  const images = client(ctx, ImagesClient);
   const i = await unary(images, images.prune, { all, filters });
   printDeleted(ctx, 'Deleted Images', i.deleted.map((item) => (item.untagged ? `untagged: ${item.untagged}` : `deleted: ${item.deleted}`)));
   reclaimed += i.spaceReclaimed;

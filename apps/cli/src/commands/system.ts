@@ -1,4 +1,4 @@
-import { serverStream, unary, type Event, type InfoResponse } from '@berth/proto';
+import { serverStream, unary, type Event, type InfoResponse, EventsClient, RegistryClient, SystemClient } from '@berth/proto';
 import { isBerthError } from '@berth/errors';
 import { berthVersion } from '../version.js';
 import { daemonMessage, StatusError } from '../cli-errors.js';
@@ -18,7 +18,7 @@ import { errOut, out } from './shared.js';
 const apiVersion = 'berth.v1';
 
 export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'system');
+  const c = client(ctx, SystemClient);
   if (p.values.verbose === true && !str(p, 'format')) {
     const { renderVerboseDf } = await import('../df-verbose.js');
     out(ctx, renderVerboseDf(await unary(c, c.df, { verbose: true })));
@@ -35,7 +35,7 @@ export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
  * gateway; undefined when no registry answers within 2 s (then `info` has no Registry line).
  */
 async function platformRegistry(ctx: CommandContext): Promise<string | undefined> {
-  const c = client(ctx, 'registry');
+  const c = client(ctx, RegistryClient);
   try {
     return (await unary(c, c.info, {}, { deadline: Date.now() + 2000 })).address || undefined;
   } catch {
@@ -65,7 +65,7 @@ function infoObject(info: InfoResponse, registry?: string): Record<string, unkno
 }
 
 export async function info(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'system');
+  const c = client(ctx, SystemClient);
   const format = str(p, 'format');
   if (format) {
     const wantsRegistry = format === 'json' || format.includes('PlatformRegistry');
@@ -120,7 +120,7 @@ function goArch(): string {
 
 export async function version(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const clientInfo = { Version: berthVersion(), ApiVersion: apiVersion, NodeVersion: process.version, Os: process.platform, Arch: goArch() };
-  const c = client(ctx, 'system');
+  const c = client(ctx, SystemClient);
   const format = str(p, 'format');
   let server: InfoResponse | undefined;
   let failure: unknown;
@@ -218,7 +218,7 @@ export function formatEvent(event: Event): string {
 }
 
 export async function events(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, 'events');
+  const c = client(ctx, EventsClient);
   const format = str(p, 'format');
   const t = format ? template(format === 'json' ? '{{json .}}' : format) : undefined;
   const filters = list(p, 'filter').map((f) => {

@@ -1,4 +1,4 @@
-import { unary } from '@berth/proto';
+import { unary, ContainersClient } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -29,7 +29,7 @@ export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number
     // docker update prints a bad policy as a plain error (exit 1)
     restartPolicy: restart ? parseRestartPolicy(restart, (message) => new StatusError(message, 1)) : undefined,
   };
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const warnings: string[] = [];
   try {
     return await forEachObject(ctx, p.args, async (id) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ContainersClient } from '@berth/proto';
 import { imageName, serviceConfigHash } from '@berth/compose';
 import {
   createContainer,
@@ -47,7 +48,7 @@ export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const tty = !bool(p, 'no-TTY') && ctx.io.stdin.isTTY === true;
   const result = await relayStream(
     ctx,
-    client(ctx, 'containers').exec(),
+    client(ctx, ContainersClient).exec(),
     {
       input: {
         $case: 'exec',
@@ -131,7 +132,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
       spec.restartPolicy = { name: 'no', maximumRetryCount: 0 };
     },
   });
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   if (detach) {
     await s.engine.startContainer(container.id);
     ctx.io.stdout.write(`${container.name}\n`);

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { serverStream, StreamKind } from '@berth/proto';
+import { serverStream, StreamKind, ContainersClient } from '@berth/proto';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 
@@ -79,7 +79,7 @@ export async function streamLogs(
   container: { id: string; label: string },
   options: { follow: boolean; since?: string; until?: string; tail?: string; timestamps?: boolean; signal?: AbortSignal },
 ): Promise<void> {
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const call = c.logs({
     id: container.id,
     follow: options.follow,

@@ -1,5 +1,5 @@
 import { down as downProject, Label, projectFilter } from '@berth/compose-controller';
-import { unary } from '@berth/proto';
+import { unary, ContainersClient } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
@@ -15,7 +15,7 @@ export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const target = await projectTarget(ctx, p);
   const s = composeSession(ctx);
   const containers = (await serviceContainers(s, target, p.args)).filter((c) => c.state === 'running').sort((a, b) => a.name.localeCompare(b.name));
-  const c = client(ctx, 'containers');
+  const c = client(ctx, ContainersClient);
   const blocks: string[] = [];
   for (const container of containers) {
     const res = await unary(c, c.top, { id: container.id, psArgs: '' });

@@ -1,0 +1,116 @@
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+/**
+ * V8's code cache of the CLI bundle's files (bench/README.md, "CLI start-up"): what V8 compiled
+ * for a file in one run (its top level and every function that ran), read back by the next run so
+ * that V8 need not parse and compile that file again.
+ *
+ * A cache file holds bytecode V8 will run, so it is trusted only as much as the code itself:
+ * - the directory is the user's own and closed to others (root: /var/cache/berth/cli, 0700; any
+ *   other user: $XDG_CACHE_HOME/berth/cli or ~/.cache/berth/cli, 0700), made so when missing, and
+ *   not used at all when it is a symbolic link, someone else's, or open to group or others;
+ * - a file is read only when it is a regular file of the same owner that no one else may write;
+ * - its name and header carry the key of the source it was made from (the file's SHA-256 from the
+ *   build), and its name V8's version: a cache of another bundle or Node is never used for this one;
+ * - its header carries a CRC-32 of the rest, so a torn or damaged file is ignored (V8 itself checks
+ *   only its version, flags and the source's length in a release build);
+ * - V8 may still reject it (flags differ): then it is made again, as when missing.
+ * Writes go to a temporary file renamed over the old one: a reader sees a whole file or none.
+ */
+export interface CodeCache {
+  read(key: string): Buffer | undefined;
+  write(key: string, data: Buffer): void;
+  /** Removes the oldest files while they take more than `maxBytes` (every build makes new keys). */
+  prune(maxBytes?: number): void;
+}
+
+const MAGIC = 'BERTHV8C';
+const HEADER = MAGIC.length + 64 + 4; // magic, key (64 hex), CRC-32 of the payload
+const MAX_BYTES = 64 * 1024 * 1024;
+// The caches of ~30 builds of the CLI (~1.5 MB each for a dozen commands): a development machine's
+// worktrees share the directory without evicting one another's caches at every run.
+const KEEP_BYTES = 48 * 1024 * 1024;
+
+/** The cache directory for this user: root's under /var/cache, anyone else's under their own home. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  if (process.geteuid?.() === 0) return '/var/cache/berth/cli';
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'berth', 'cli');
+}
+
+/** The cache in `dir`, or undefined when `dir` cannot be trusted (see above) or made. */
+export function openCodeCache(dir: string): CodeCache | undefined {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return undefined;
+  let st;
+  try {
+    st = lstatSync(dir, { throwIfNoEntry: false });
+    if (st === undefined) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = lstatSync(dir);
+    }
+  } catch {
+    return undefined; // read-only or missing home: run without a cache
+  }
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
+  const fileOf = (key: string) => join(dir, `${key}-v8-${process.versions.v8}.bin`);
+  return {
+    read(key) {
+      const expected = header(key);
+      let fd: number;
+      try {
+        fd = openSync(fileOf(key), 'r');
+      } catch {
+        return undefined; // not made yet
+      }
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile() || st.uid !== uid || (st.mode & 0o022) !== 0 || st.size <= HEADER || st.size > MAX_BYTES) return undefined;
+        const bytes = Buffer.allocUnsafe(st.size);
+        if (readSync(fd, bytes, 0, st.size, 0) !== st.size) return undefined;
+        if (!bytes.subarray(0, HEADER - 4).equals(expected)) return undefined;
+        const payload = bytes.subarray(HEADER);
+        return crc32(payload) === bytes.readUInt32BE(HEADER - 4) ? payload : undefined;
+      } finally {
+        closeSync(fd);
+      }
+    },
+    write(key, data) {
+      const head = header(key);
+      const file = fileOf(key);
+      const tmp = `${file}.${process.pid}.tmp`;
+      const sum = Buffer.alloc(4);
+      sum.writeUInt32BE(crc32(data));
+      try {
+        writeFileSync(tmp, Buffer.concat([head, sum, data]), { mode: 0o600, flag: 'wx' });
+        renameSync(tmp, file);
+      } catch {
+        rmSync(tmp, { force: true }); // a full disk or a race with another run: this run's result stands without a cache
+      }
+    },
+    prune(maxBytes = KEEP_BYTES) {
+      try {
+        const files = readdirSync(dir)
+          .filter((name) => name.endsWith('.bin'))
+          .map((name) => ({ path: join(dir, name), st: statSync(join(dir, name), { throwIfNoEntry: false }) }))
+          .filter((f) => f.st !== undefined)
+          .sort((a, b) => a.st!.mtimeMs - b.st!.mtimeMs);
+        let total = files.reduce((sum, f) => sum + f.st!.size, 0);
+        for (const f of files) {
+          if (total <= maxBytes) break;
+          rmSync(f.path, { force: true });
+          total -= f.st!.size;
+        }
+      } catch {
+        // another run pruning at the same time: what is left is pruned next time
+      }
+    },
+  };
+}
+
+function header(key: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`Code cache key "${key}" is not a SHA-256`);
+  return Buffer.from(`${MAGIC}${key}`, 'latin1');
+}

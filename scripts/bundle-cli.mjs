@@ -1,0 +1,51 @@
+// Bundles the CLI into apps/cli/dist (scripts/build-cli runs it): what `./berth` runs.
+//
+//   node scripts/bundle-cli.mjs
+//
+// - esbuild bundles apps/cli/src/run-main.ts with code splitting, as scripts/bundle.mjs does a
+//   service (bundle-options.mjs): each command's handler and what only it uses are files of their
+//   own, loaded when the command runs;
+// - each file is then turned into CommonJS (`import` → `require`, `import()` → a promise of it),
+//   so that apps/cli/src/launch/ can compile it with `vm.Script` and V8's code cache, which Node
+//   20 offers only for scripts (bench/README.md, "CLI start-up");
+// - manifest.json names every file with its SHA-256, the key of its code cache;
+// - main.cjs is the loader (apps/cli/src/launch/launch.ts), bundled alone.
+// The output is written beside apps/cli/dist then renamed over it.
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { build, transform } from 'esbuild';
+import { bundleOptions } from './bundle-options.mjs';
+
+const outdir = 'apps/cli/dist';
+const tmp = `${outdir}.tmp`;
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync(tmp, { recursive: true });
+
+const options = bundleOptions('apps/cli/src/run-main.ts', tmp);
+delete options.banner; // the loader gives each file its `require`
+const esm = await build({ ...options, entryNames: '[name]', outExtension: { '.js': '.js' }, write: false });
+const manifest = {};
+for (const file of esm.outputFiles) {
+  const name = basename(file.path);
+  const cjs = await transform(file.text, { format: 'cjs', target: 'node20', supported: { 'dynamic-import': false }, minifyWhitespace: true, minifySyntax: true, logLevel: 'warning', sourcefile: name });
+  if (/\bimport\.meta\b/.test(cjs.code)) throw new Error(`${name}: import.meta left in the CLI bundle (bundle-options.mjs replaces import.meta.url in Berth's sources only)`);
+  writeFileSync(join(tmp, name), cjs.code);
+  manifest[name] = createHash('sha256').update(cjs.code).digest('hex');
+}
+writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+await build({
+  entryPoints: ['apps/cli/src/launch/launch.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  tsconfig: 'tsconfig.json',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  outfile: join(tmp, 'main.cjs'),
+  logLevel: 'warning',
+});
+rmSync(outdir, { recursive: true, force: true });
+renameSync(tmp, outdir);

@@ -1,0 +1,120 @@
+// The esbuild options of scripts/bundle.mjs, apart so that a test can build the same bundle in
+// memory with a metafile (apps/cli/src/startup-imports.test.ts: what each command loads).
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const PROTO_INDEX = resolve(dirname(fileURLToPath(import.meta.url)), '../libs/proto/src/index.ts');
+
+/**
+ * Where each name that libs/proto's index.ts exports is defined: its `export * from` modules (the
+ * generated code of each service, grpc.ts, …) and its explicit `export { … } from` lists, which win.
+ */
+function protoExportSources() {
+  const sources = new Map();
+  const index = readFileSync(PROTO_INDEX, 'utf8');
+  const file = (spec) => resolve(dirname(PROTO_INDEX), spec.replace(/\.js$/, '.ts'));
+  for (const [, spec] of index.matchAll(/^export \* from '([^']+)';/gm)) {
+    const text = readFileSync(file(spec), 'utf8');
+    for (const [, name] of text.matchAll(/^export (?:declare )?(?:const|let|var|function\*?|async function|class|abstract class|enum|interface|type) (\w+)/gm)) {
+      sources.set(name, file(spec));
+    }
+  }
+  for (const [, names, spec] of index.matchAll(/^export \{([^}]*)\} from '([^']+)';/gm)) {
+    for (const name of names.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean)) sources.set(name, file(spec));
+  }
+  return sources;
+}
+
+/**
+ * `import { unary, ContainersClient } from '@berth/proto'` → one import per defining module. esbuild
+ * gives a file to the chunks of every entry point that reaches it through any import, used or not:
+ * through the index, every command reached every service's generated code, so `ps` loaded all of
+ * it (~0.4 MB). Imported directly, the Containers code goes only to the commands that call it.
+ * Names the map does not know, and `import type`, stay as they were.
+ */
+function directProtoImports(text, sources) {
+  return text.replace(/^import \{([^}]*)\} from '@berth\/proto';/gm, (whole, list) => {
+    const byFile = new Map();
+    const rest = [];
+    for (const spec of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (spec.startsWith('type ')) continue; // erased
+      const source = sources.get(spec.split(/\s+as\s+/)[0]);
+      if (source === undefined) rest.push(spec);
+      else byFile.set(source, [...(byFile.get(source) ?? []), spec]);
+    }
+    const lines = [...byFile].map(([source, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(source)};`);
+    if (rest.length > 0) lines.push(`import { ${rest.join(', ')} } from '@berth/proto';`);
+    return lines.join(' ');
+  });
+}
+
+// Rewrites of TypeScript sources as they are read:
+// - `import.meta.url` in a bundled file is replaced by the URL of its source file, so that what a
+//   module finds beside itself (libs/runtime's seccomp profile and attach relay source, the
+//   repository root of libs/platform, the CLI's package.json) is found as under tsx, wherever the
+//   bundle and its chunks are;
+// - imports from @berth/proto name the modules that define what they import (directProtoImports);
+// - in libs/proto's generated code, each service's `XClient = makeGenericClientConstructor(…)` is
+//   marked pure, so that a bundle that uses a service's messages but not its client (the CLI's `ps`
+//   uses Empty and Filter of images.ts) leaves out that client and every message only it uses.
+const sourceRewrites = {
+  name: 'source-rewrites',
+  setup(b) {
+    let sources;
+    b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+      const original = await readFile(args.path, 'utf8');
+      let text = original.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+      if (text.includes("from '@berth/proto'") && !args.path.includes('/libs/proto/')) text = directProtoImports(text, (sources ??= protoExportSources()));
+      if (args.path.includes('/libs/proto/src/generated/')) {
+        text = text.replace(/= makeGenericClientConstructor\(/g, '= /* @__PURE__ */ makeGenericClientConstructor(');
+      }
+      return text === original ? undefined : { contents: text, loader: 'ts' };
+    });
+  },
+};
+
+// Berth's own libraries have no import-time side effects that matter when none of a module's
+// exports is used (no bare `import './x.js'` anywhere): told so, esbuild leaves out whatever a
+// library's index.ts re-exports that the entry point never uses — `berth ps` shows a PORTS column
+// with libs/network's displayPorts and no longer loads the rest of libs/network (nats, pino, …).
+const pureLibraries = {
+  name: 'pure-libraries',
+  setup(b) {
+    b.onResolve({ filter: /^(@berth\/|\.\.?\/)/ }, async (args) => {
+      if (args.pluginData?.pureLibraries) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { pureLibraries: true } });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      if (!resolved.path.includes('/libs/') || resolved.path.includes('/node_modules/')) return resolved;
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
+/** esbuild's options for bundling `entry` (a path relative to the repository root) into `outdir`. */
+export function bundleOptions(entry, outdir) {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    tsconfig: 'tsconfig.json',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    // CommonJS dependencies (grpc-js, …) call require(); an ES module has none of its own.
+    banner: { js: "import { createRequire as __berthCreateRequire } from 'module'; const require = __berthCreateRequire(import.meta.url);" },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    entryNames: 'main',
+    logLevel: 'warning',
+    // A native addon finds its .node file from its own package directory: it stays in node_modules.
+    // grpc-js requires @grpc/proto-loader (and through it protobufjs, ~180 KB) only inside channelz
+    // and ORCA functions Berth never calls: left out, every command and service parses that much less.
+    external: ['better-sqlite3', '@grpc/proto-loader'],
+    plugins: [pureLibraries, sourceRewrites],
+  };
+}
