@@ -64,6 +64,10 @@ describe('a NATS cluster joined across machines by token', () => {
       expect(agentArgs.find((a) => a.startsWith('--nats='))).toMatch(new RegExp(`^--nats=nats://${host.address.replace(/\./g, '\\.')}:${host.settings.natsPort},`));
       expect(agentArgs).toContain(`--nats-config=${join(host.dataRoot, 'secrets', 'nats-server.conf')}`);
       expect(agentArgs.join(' ')).not.toContain(first.dataRoot);
+      // Its routes are mutual TLS with the route certificate its join got (its key made here).
+      const config = readFileSync(secretsOf(host.dataRoot).natsConfig, 'utf8');
+      expect(config).toContain(`cert_file: ${JSON.stringify(join(host.dataRoot, 'secrets', 'tls', 'route.pem'))}`);
+      expect(config).toContain('verify: true');
     }
     // Host 2 joined before host 3: its agent rewrote its nats-server's config from KV nats-members
     // (host 3's route and keys), so host 3's agent may connect to host 2's server.
@@ -126,7 +130,7 @@ describe('a NATS cluster joined across machines by token', () => {
       timeoutMs: 60_000,
     });
     expect(up.code).not.toBe(0);
-    expect(up.stderr).toContain('not the join token\'s sha256');
+    expect(up.stderr).toContain(`not of the join token's CA sha256:${'0'.repeat(64)}`);
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       let cmdline = '';
       try {
