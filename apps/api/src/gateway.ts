@@ -181,6 +181,11 @@ export class Gateway {
     });
   }
 
+  /** Whether this gateway holds the lease of the cluster duties now (gateway-lease.ts). */
+  leads(): boolean {
+    return this.lease.held();
+  }
+
   async start(): Promise<void> {
     await this.events.ensureStream();
     // Before the first tick: a lone gateway leads from its start (a restarted one's lapsed lease aside).

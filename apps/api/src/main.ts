@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
 import { logLevelOf, serviceLogger } from '@berth/log';
-import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, stopOnSignals } from '@berth/platform';
+import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, startJoinResponder, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
 import { CertificateRevocations } from './certificate-revocations.js';
-import { startJoinResponder } from './join-responder.js';
+import { NatsClusterKeeper } from './nats-cluster-keeper.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,7 @@ const { values } = parseArgs({
     tlskey: { type: 'string' },
     // The first host's secrets directory (libs/platform cluster-ca.ts): with its tls/gateway.pem
     // the gateway reaches agents and builders on TCP (other machines) over mutual TLS, and with the
-    // CA's key it admits hosts joining with the join token (join-responder.ts).
+    // CA's key it admits hosts joining with the join token (libs/platform join-responder.ts).
     'cluster-secrets': { type: 'string' },
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
@@ -98,24 +98,29 @@ if (values['cluster-secrets'] !== undefined) {
 
 const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], caFile: values['nats-ca'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
 const clusterSecrets = values['cluster-secrets'];
+const firstDataRoot = clusterSecrets !== undefined ? dataRootOfSecrets(clusterSecrets) : undefined;
 // The cluster CA's revoked certificates (`node rm`): refused when an agent or builder shows one.
 const revocations = clusterSecrets !== undefined ? new CertificateRevocations(nc, { secretsDir: clusterSecrets, log }) : undefined;
 await revocations?.start();
+// Its membership record and the streams' replicas (nats-cluster-keeper.ts); the lease is the gateway's.
+const natsCluster = new NatsClusterKeeper(nc, { leadership: { held: () => gateway.leads() }, log, ...(firstDataRoot !== undefined ? { firstDataRoot } : {}) });
 const gateway = new Gateway(nc, {
   log,
   ...(clusterTls ? { clusterTls } : {}),
-  ...(clusterSecrets !== undefined && revocations !== undefined
+  ...(firstDataRoot !== undefined && revocations !== undefined
     ? {
         revokeHost: async (hostId: string) => {
-          await revokeJoinedHost(dataRootOfSecrets(clusterSecrets), hostId);
+          await revokeJoinedHost(firstDataRoot, hostId);
           await revocations.revokeHost(hostId);
+          natsCluster.changed(); // the other machines' nats-servers let its keys out too
         },
         revoked: (serial: string) => revocations.isRevoked(serial),
       }
     : {}),
 });
 await gateway.start();
-const joins = values['cluster-secrets'] !== undefined ? startJoinResponder(nc, { firstDataRoot: dataRootOfSecrets(values['cluster-secrets']), log }) : undefined;
+natsCluster.start();
+const joins = firstDataRoot !== undefined ? startJoinResponder(nc, { firstDataRoot, log, onAdmitted: () => natsCluster.changed() }) : undefined;
 const server = new grpc.Server(channelOptions);
 gateway.register(server);
 const bind = (address: string, creds: grpc.ServerCredentials) =>
@@ -166,6 +171,7 @@ stopOnSignals(
     ]);
     joins?.unsubscribe();
     revocations?.stop();
+    natsCluster.close();
     await gateway.close();
     await nc.close();
   },

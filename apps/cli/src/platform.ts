@@ -43,8 +43,9 @@ Options (up saves them in the data root's platform.json; later runs keep them):
       --rotate                    join-token: make a new token; the old one is refused from then on
   -q, --quiet                     join-token: print the token only
       --nats-cluster              up: make this first host's nats-server one of a NATS cluster: every host that
-                                  joins runs its own, routed to the others (JetStream waits for 2; with 3 its
-                                  streams keep 3 replicas and survive one server's loss)
+                                  joins (--join with the token, or join --cluster) runs its own, routed to the
+                                  others (JetStream waits for 2: this "up" answers the second host's join
+                                  meanwhile; with 3 its streams keep 3 replicas and survive one server's loss)
       --address string            This host's IPv4 address between hosts: its nats-server and registry listen
                                   there, the other hosts reach them there (default: 127.0.0.1 only); its
                                   agent and builder also serve there on TCP with mutual TLS (the cluster

@@ -6,6 +6,7 @@ import { serviceLoggerForFlag } from '@berth/log';
 import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerForFlags } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
+import { watchNatsConfig } from './nats-config-watcher.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +44,17 @@ const { values } = parseArgs({
     // The address other hosts reach this one at, for overlay networks' VXLAN (also
     // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
     'underlay-address': { type: 'string' },
+    // On a host that joined a NATS cluster with a token: its nats-server's config
+    // (<data-root>/secrets/nats-server.conf) and pid file; the agent rewrites the config's users and
+    // routes from KV nats-members and reloads the server (nats-config-watcher.ts). Both or neither.
+    'nats-config': { type: 'string' },
+    'nats-pid': { type: 'string' },
   },
 });
+if ((values['nats-config'] === undefined) !== (values['nats-pid'] === undefined)) {
+  console.error('--nats-config and --nats-pid go together: the nats-server.conf the agent keeps, and the pid file of the server that reads it');
+  process.exit(2);
+}
 if (values.runtime !== 'runc' && values.runtime !== 'crun') {
   console.error(`Invalid --runtime "${values.runtime}": expected runc or crun`);
   process.exit(2);
@@ -117,7 +127,21 @@ const revocations = tlsListener ? await keepListenerRevocations(nc, tlsListener,
 if (tlsListener !== undefined) {
   await new Promise<void>((resolve, reject) => server.bindAsync(tlsListener.address, tlsListener.credentials, (err) => (err ? reject(err) : resolve())));
 }
-await agent.announce();
+// In a NATS cluster that has just formed (a host joining while JetStream elects its leaders), a
+// bucket created a moment ago by another host's agent may not answer its first write yet (503, no
+// responders): the first announcement is tried again for up to 30 s before the agent gives up.
+for (const deadline = Date.now() + 30_000; ; ) {
+  try {
+    await agent.announce();
+    break;
+  } catch (err) {
+    if (Date.now() > deadline) throw err;
+    log.warn({ err }, 'Cannot announce this host on NATS yet: trying again');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+const natsConfig =
+  values['nats-config'] !== undefined ? watchNatsConfig(nc, { configFile: values['nats-config'], pidFile: values['nats-pid']!, log }) : undefined;
 log.info({ host: agent.hostId, address: values.listen, tls: tlsListen }, 'berth runtime agent listening');
 
 // Containers keep running (conmon monitors them); the next agent re-adopts them. The stop is
@@ -128,6 +152,7 @@ stopOnSignals(
     const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await withDeadline(drained, 1_000, () => new Error('calls still in flight')).catch(() => server.forceShutdown());
     revocations?.stop();
+    natsConfig?.stop();
     await agent.close();
     await nc.close();
   },

@@ -17,3 +17,4 @@ export * from './stream-replicas.js';
 export * from './lease-bucket.js';
 export * from './placement-ledger.js';
 export * from './revocation-record.js';
+export * from './nats-members-bucket.js';

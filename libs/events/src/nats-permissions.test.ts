@@ -4,7 +4,7 @@ import { inboxPrefix, natsPermissions } from './nats-permissions.js';
 describe('natsPermissions', () => {
   it('lets the gateway use the JetStream API, write the declared Compose projects and answer joins, nothing else', () => {
     expect(natsPermissions({ role: 'gateway' })).toEqual({
-      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.leases.>', '$KV.revocations.>', '_INBOX_join.>'],
+      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.leases.>', '$KV.revocations.>', '$KV.nats-members.>', '_INBOX_join.>'],
       subscribe: ['_INBOX_gateway.>', 'berth.cluster.join'],
     });
   });
@@ -19,6 +19,10 @@ describe('natsPermissions', () => {
     expect(agent.publish).toContain('berth.events.h_1.>');
     expect(agent.publish).toContain('$KV.hosts.h_1');
     expect(agent.publish.some((s) => s.includes('compose-projects'))).toBe(false);
+    // The NATS cluster's membership: read and watched, never written, by an agent.
+    expect(agent.publish).toContain('$JS.API.CONSUMER.CREATE.KV_nats-members.>');
+    expect(agent.publish).toContain('$JS.API.DIRECT.GET.KV_nats-members.>');
+    expect(agent.publish.some((s) => s.startsWith('$KV.nats-members'))).toBe(false);
     expect(agent.subscribe).toEqual([`${inboxPrefix({ role: 'agent', host: 'h.1' })}.>`]);
     expect(natsPermissions({ role: 'builder', host: 'h' }).publish).toEqual([
       'berth.events.h.builder.>',

@@ -3,6 +3,7 @@ import {
   CLUSTER_BUCKET,
   COMPOSE_PROJECTS_BUCKET,
   LEASES_BUCKET,
+  NATS_MEMBERS_BUCKET,
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
   HOSTS_BUCKET,
@@ -26,16 +27,19 @@ import { revocationsGetSubject } from './revocation-record.js';
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
  * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts),   |                         |
  * |           | $KV.revocations.> (revocation-record.ts)                     |                         |
+ * |           | $KV.nats-members.> (the NATS cluster's servers and users)    |                         |
  * | agent     | berth.events.<host>.>, $KV.hosts.<host>, $KV.overlay.> (and   | its inbox               |
- * |           | reading and watching the `overlay` bucket), a message get of |                         |
- * |           | the `revocations` bucket (revocation-record.ts)              |                         |
+ * |           | reading and watching the `overlay` bucket; reading and        |                         |
+ * |           | watching, not writing, the `nats-members` bucket), a message  |                         |
+ * |           | get of the `revocations` bucket (revocation-record.ts)        |                         |
  * | registry  | berth.events.<host>.image.>, $KV.registries.<host>.>          | its inbox               |
  * | builder   | berth.events.<host>.builder.>, $KV.builders.<host>, the      | its inbox               |
  * |           | message get of the `revocations` bucket                      |                         |
  * | join      | berth.cluster.join only (a host joining with a join token)     | its inbox               |
  *
- * The gateway also reads `berth.cluster.join` and answers on the join inbox (apps/api
- * join-responder.ts). Every joining host shares the one `join` user (the token's key): what one may
+ * The gateway also reads `berth.cluster.join` and answers on the join inbox (libs/platform
+ * join-responder.ts, in the gateway and in the first host's `platform up` while JetStream waits for
+ * its quorum). Every joining host shares the one `join` user (the token's key): what one may
  * read of another's answer, it would get by joining itself.
  *
  * Besides, the host services may look up (INFO) and create (CREATE, idempotent; never UPDATE or
@@ -79,6 +83,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
         kvSubject(CLUSTER_BUCKET, '>'),
         kvSubject(LEASES_BUCKET, '>'),
         kvSubject(REVOCATIONS_BUCKET, '>'),
+        kvSubject(NATS_MEMBERS_BUCKET, '>'),
         `${inboxPrefix({ role: 'join' })}.>`,
       ],
       subscribe: [...subscribe, CLUSTER_JOIN_SUBJECT],
@@ -93,7 +98,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   switch (identity.role) {
     case 'agent':
       return {
-        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), ...overlayAccess(), ...revocationsAccess()],
+        publish: [`${events}.>`, kvSubject(HOSTS_BUCKET, host), ...streams([EVENTS_STREAM, kvStream(HOSTS_BUCKET)]), kvSubject(OVERLAY_BUCKET, '>'), ...bucketReadAccess(OVERLAY_BUCKET), ...bucketReadAccess(NATS_MEMBERS_BUCKET), ...revocationsAccess()],
         subscribe,
       };
     case 'registry':
@@ -119,15 +124,14 @@ function revocationsAccess(): string[] {
 }
 
 /**
- * What an agent needs of the `overlay` bucket (overlay-endpoint-bucket.ts), the one bucket every
- * agent reads and writes: its entries (any key: an address is claimed by creating its key), the
- * stream's info and creation, reading a key (direct and message get), and a watch (an ordered
+ * What an agent needs to read and watch a bucket (its entries are written elsewhere: the `overlay`
+ * bucket's by any agent, through `$KV.overlay.>`; the `nats-members` bucket's by the gateway only):
+ * the stream's info and creation, reading a key (direct and message get), and a watch (an ordered
  * consumer: create, delete, and its flow control replies).
  */
-function overlayAccess(): string[] {
-  const stream = kvStream(OVERLAY_BUCKET);
+function bucketReadAccess(bucket: string): string[] {
+  const stream = kvStream(bucket);
   return [
-    kvSubject(OVERLAY_BUCKET, '>'),
     `$JS.API.STREAM.INFO.${stream}`,
     `$JS.API.STREAM.CREATE.${stream}`,
     `$JS.API.DIRECT.GET.${stream}.>`,

@@ -25,6 +25,10 @@
  *                                   gateway, read by every agent and builder)
  *   KV bucket overlay               host.<host id> and ep.<network id>.<a-b-c-d> (JSON, overlay-endpoint-bucket.ts),
  *                                   TTL'd; every agent reads and writes it (NATS subject $KV.overlay.>, stream KV_overlay)
+ *   KV bucket nats-members          key `members` = JSON: the NATS cluster's servers and users (libs/platform
+ *                                   nats-membership.ts), written by the first host's gateway, read by the agents of
+ *                                   token-joined hosts, which rewrite their nats-server's config from it
+ *                                   (nats-members-bucket.ts; NATS subject $KV.nats-members.>, stream KV_nats-members)
  */
 export const EVENTS_SUBJECT_PREFIX = 'berth.events';
 export const EVENTS_STREAM = 'EVENTS';
@@ -36,6 +40,7 @@ export const CLUSTER_BUCKET = 'cluster';
 export const OVERLAY_BUCKET = 'overlay';
 export const LEASES_BUCKET = 'leases';
 export const REVOCATIONS_BUCKET = 'revocations';
+export const NATS_MEMBERS_BUCKET = 'nats-members';
 
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'builder';
 

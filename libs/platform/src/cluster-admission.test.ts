@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { nkeys } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@berth/testing';
-import { admitHost, checkJoinRequest, clusterJoinToken, revokeJoinedHost } from './cluster-admission.js';
+import { admitHost, checkJoinRequest, clusterCaAnswer, clusterJoinToken, revokeJoinedHost } from './cluster-admission.js';
+import { firstHostNatsOptions } from './nats-cluster.js';
 import { certificateFingerprint, ensureClusterCa, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
 import type { JoinAnswer } from './cluster-join.js';
 import { JOIN_REQUEST_MAX_AGE_MS, decodeJoinToken, signJoinRequest } from './join-token.js';
@@ -15,10 +16,10 @@ import { resolvePlatformSettings, savePlatformSettings } from './platform-settin
 const userKey = () => nkeys.createUser().getPublicKey();
 
 /** A first host's data root with an address (its CA, keys, registry credentials), no process running. */
-async function firstHost(dataRoot: string) {
-  const settings = await resolvePlatformSettings({ dataRoot, registryPort: 0, address: '10.9.0.1' });
+async function firstHost(dataRoot: string, options: { natsCluster?: boolean } = {}) {
+  const settings = await resolvePlatformSettings({ dataRoot, registryPort: 0, address: '10.9.0.1', ...options });
   savePlatformSettings(settings);
-  ensurePlatformSecrets(dataRoot, { port: settings.natsPort, host: '10.9.0.1', storeDir: join(dataRoot, 'nats'), hostId: settings.hostId });
+  ensurePlatformSecrets(dataRoot, firstHostNatsOptions(settings));
   await ensureClusterCa(secretsOf(dataRoot).dir, { hostId: settings.hostId, address: '10.9.0.1' });
   return settings;
 }
@@ -84,6 +85,44 @@ describe('admitting a host that joins with the token', () => {
     await admitHost(first.path, signed({ op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey: userKey(), builderKey, csr }));
   });
 
+  it('in a NATS cluster, routes to the host\'s own nats-server and sends the routes\' credentials sealed, the servers and the users', async () => {
+    await using first = tempDir('berth-admit-');
+    await using joiner = tempDir('berth-admit-joiner-');
+    const settings = await firstHost(first.path, { natsCluster: true });
+    expect(await clusterCaAnswer(first.path)).toEqual({ ca: readFileSync(join(first.path, 'secrets', 'tls', 'ca.pem'), 'utf8'), natsCluster: true });
+    const { seed } = decodeJoinToken((await clusterJoinToken({ dataRoot: first.path })).token);
+    // The join token's key is let in with the cluster block kept (the first host still routes).
+    expect(readFileSync(secretsOf(first.path).natsConfig, 'utf8')).toContain(`listen: "10.9.0.1:${settings.natsRoutePort}"`);
+    const [agentKey, builderKey] = [userKey(), userKey()];
+    const csr = await makeKeyAndCsr(join(joiner.path, 'key.pem'), 'host-2');
+    const request = { op: 'join', hostId: 'host-2', address: '10.9.0.2', agentKey, builderKey, csr };
+    await expect(admitHost(first.path, signJoinRequest(request, seed))).rejects.toThrow(
+      'Invalid join request: natsPort, natsRoutePort and routeCsr missing: this cluster is a NATS cluster',
+    );
+    const routeCsr = await makeKeyAndCsr(join(joiner.path, 'route-key.pem'), 'berth route host-2');
+    const wire = await admitHost(first.path, signJoinRequest({ ...request, natsPort: 4300, natsRoutePort: 6300, routeCsr }, seed));
+    const answer = JSON.parse(wire.answer) as Omit<JoinAnswer, 'ca'>;
+    const routes = JSON.parse(readFileSync(join(first.path, 'secrets', 'nats-routes.json'), 'utf8')) as { password: string };
+    expect(wire.answer).not.toContain(routes.password);
+    expect(JSON.parse(openSecret(answer.nats!.routeAuth, createPrivateKey(readFileSync(join(joiner.path, 'key.pem')))))).toEqual(routes);
+    // Its route certificate: for its route key, by the route CA sent with it, naming its address.
+    const routeCert = new X509Certificate(answer.nats!.routeCert);
+    expect(routeCert.verify(new X509Certificate(answer.nats!.routeCa).publicKey)).toBe(true);
+    expect(routeCert.checkPrivateKey(createPrivateKey(readFileSync(join(joiner.path, 'route-key.pem'))))).toBe(true);
+    expect(routeCert.subjectAltName).toBe('IP Address:10.9.0.2');
+    expect(answer.nats!.membership.servers).toEqual([
+      { hostId: settings.hostId, address: '10.9.0.1', port: settings.natsPort, routePort: settings.natsRoutePort },
+      { hostId: 'host-2', address: '10.9.0.2', port: 4300, routePort: 6300 },
+    ]);
+    expect(answer.nats!.membership.users.map((u) => u.comment)).toEqual(['api', 'runtime-agent', 'registry', 'builder', 'runtime-agent of host host-2', 'builder of host host-2']);
+    // The first host's nats-server routes to it and lets its keys in.
+    const config = readFileSync(secretsOf(first.path).natsConfig, 'utf8');
+    expect(config).toContain('@10.9.0.2:6300"');
+    expect(config).toContain(agentKey);
+    await revokeJoinedHost(first.path, 'host-2');
+    expect(readFileSync(secretsOf(first.path).natsConfig, 'utf8')).not.toContain('10.9.0.2:6300');
+  });
+
   it('admits only a request signed with the current join token, and recent', async () => {
     await using first = tempDir('berth-admit-');
     await firstHost(first.path);
@@ -120,5 +159,10 @@ describe('admitting a host that joins with the token', () => {
     expect(() => checkJoinRequest({ ...ok, builderKey: undefined })).toThrow('Invalid join request: builderKey missing: expected a public NATS user key');
     expect(() => checkJoinRequest({ ...ok, nodeName: 'a b' })).toThrow('Invalid join request: nodeName "a b": expected a node name');
     expect(() => checkJoinRequest({ ...ok, csr: 'x' })).toThrow('expected a PEM certificate signing request');
+    const nats = { natsPort: 4222, natsRoutePort: 6222, routeCsr: ok.csr };
+    expect(checkJoinRequest({ ...ok, ...nats })).toEqual({ ...ok, ...nats });
+    expect(() => checkJoinRequest({ ...ok, natsPort: 4222 })).toThrow('Invalid join request: natsRoutePort missing: expected a port');
+    expect(() => checkJoinRequest({ ...ok, ...nats, natsPort: 70000 })).toThrow('Invalid join request: natsPort 70000: expected a port');
+    expect(() => checkJoinRequest({ ...ok, ...nats, routeCsr: 'x' })).toThrow('Invalid join request: routeCsr "x": expected a PEM certificate signing request');
   });
 });

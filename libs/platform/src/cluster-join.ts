@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -7,7 +7,10 @@ import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { CLUSTER_JOIN_SUBJECT, inboxPrefix, natsTlsOptions } from '@berth/events';
 import { certificateFingerprint, checkHostCertificate, clusterTlsOf, makeKeyAndCsr, signedByClusterCa } from './cluster-ca.js';
 import { decodeJoinToken, signJoinRequest } from './join-token.js';
+import { freeLoopbackPort } from './loopback-ports.js';
+import { checkMembership, saveMemberNatsServer, writeMemberNatsConfig, type NatsMembership } from './nats-membership.js';
 import { probeNatsCa } from './nats-ca-probe.js';
+import { ensureNatsTls } from './nats-tls.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
 import { ensureServiceKey, secretsOf, writeSecret } from './platform-secrets.js';
 import { openSecret, type SealedSecret } from './sealed-secret.js';
@@ -26,12 +29,19 @@ import type { PlatformSettings } from './platform-settings.js';
  *   3. make this host's NATS keys (agent, builder) and its TLS key and CSR (the key never leaves it)
  *   4. ask to join (`{op: "join", hostId, address, nodeName, agentKey, builderKey, csr}`, signed with
  *      the token's key, join-token.ts `signJoinRequest`): the
- *      gateway (apps/api join-responder.ts, libs/platform cluster-admission.ts) signs the CSR, lets
+ *      gateway (join-responder.ts, cluster-admission.ts) signs the CSR, lets
  *      the keys into its nats-server and answers with the certificate, the CA (checked again) and
  *      the registry's credentials, sealed for this host's TLS key (sealed-secret.ts: every token
  *      holder may read the join inbox), the whole answer signed with the CA's key (nothing
  *      between the gateway and its nats-server, or on another route, can alter it)
  *   5. wait until NATS admits this host's agent, then move the files into `<dataRoot>/secrets`
+ *
+ * A NATS cluster (the first host's `up --nats-cluster`; the `ca` answer says so): the request also
+ * names the ports of this host's own nats-server, and the answer also carries the routes'
+ * credentials (sealed), the cluster's servers and users, from which this host writes its
+ * nats-server's config (nats-membership.ts); `platform up` then starts that server, which routes
+ * to the others. The first host answers the second host's join before its JetStream has a quorum
+ * (platform.ts `bootstrapJoins`): the exchange is core NATS request/reply.
  *
  * Until step 5 everything is in a staging directory, removed on failure: a refused join leaves
  * nothing behind (and nothing is started).
@@ -46,6 +56,11 @@ export interface JoinRequest {
   builderKey: string;
   /** PEM CSR for this host's agent and builder TLS listeners (CN = hostId). */
   csr: string;
+  /** Joining a NATS cluster: the client and route ports of this host's own nats-server (on `address`). */
+  natsPort?: number;
+  natsRoutePort?: number;
+  /** Joining a NATS cluster: PEM CSR for its nats-server's route certificate (CN = `berth route <hostId>`). */
+  routeCsr?: string;
 }
 
 /**
@@ -66,6 +81,11 @@ export interface JoinAnswer {
   cert: string;
   /** The cluster registry (host:port) and its credentials ({username, password} JSON), sealed for this host's TLS key. */
   registry: { address: string; credentials: SealedSecret };
+  /**
+   * In a NATS cluster: what this host's own nats-server needs (nats-membership.ts): the routes'
+   * credentials ({username, password} JSON, sealed as the registry's), the servers and the users.
+   */
+  nats?: { routeAuth: SealedSecret; routeCert: string; routeCa: string; membership: NatsMembership };
 }
 
 /** `nats://HOST:PORT[,…]` → the URLs; InvalidArgumentError naming the bad one. */
@@ -91,8 +111,10 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   const secrets = secretsOf(settings.dataRoot);
   const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
   try {
-    const { ca } = await ask<{ ca: string }>(nc, { op: 'ca' }, where);
+    const { ca, natsCluster } = await ask<{ ca: string; natsCluster?: boolean }>(nc, { op: 'ca' }, where);
     checkFingerprint(ca, token.caFingerprint, where);
+    // Its own nats-server: on its address, at the port of the URL it joins by, and a route port.
+    if (natsCluster === true) settings.natsRoutePort ??= await freeLoopbackPort();
     const keyFile = join(staging, 'host-key.pem');
     const request: JoinRequest = {
       op: 'join',
@@ -102,6 +124,9 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       agentKey: ensureServiceKey(join(staging, 'runtime-agent.nk')),
       builderKey: ensureServiceKey(join(staging, 'builder.nk')),
       csr: await makeKeyAndCsr(keyFile, settings.hostId),
+      ...(settings.natsRoutePort !== undefined
+        ? { natsPort: settings.natsPort, natsRoutePort: settings.natsRoutePort, routeCsr: await makeKeyAndCsr(join(staging, 'route-key.pem'), `berth route ${settings.hostId}`) }
+        : {}),
     };
     const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
     checkFingerprint(signed.ca, token.caFingerprint, where);
@@ -117,6 +142,12 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
     const auth = JSON.parse(openSecret(answer.registry.credentials, createPrivateKey(readFileSync(keyFile)))) as { username?: unknown; password?: unknown };
     if (typeof auth.username !== 'string' || typeof auth.password !== 'string') throw new UnavailableError('The cluster sent invalid registry credentials');
     writeSecret(join(staging, 'registry-auth.json'), JSON.stringify({ username: auth.username, password: auth.password }) + '\n');
+    const membership = settings.natsRoutePort !== undefined ? natsMembershipOf(answer, createPrivateKey(readFileSync(keyFile))) : undefined;
+    if (membership !== undefined) {
+      checkRouteCertificate(membership, join(staging, 'route-key.pem'));
+      writeSecret(join(staging, 'route.pem'), membership.routeCert);
+      writeSecret(join(staging, 'route-ca.pem'), membership.routeCa);
+    }
     // The gateway has reloaded its nats-server; it applies the new users a moment later.
     await waitNatsKeyAdmitted(urls, join(staging, 'runtime-agent.nk'), { timeoutMs: Math.min(options.timeoutMs, 15_000), caFile: join(staging, 'ca.pem') });
     const tls = clusterTlsOf(secrets.dir);
@@ -130,8 +161,23 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
       ['host.pem', tls.cert],
       ['ca.pem', tls.ca],
       ['registry-auth.json', secrets.registryAuth],
+      ...(membership !== undefined
+        ? ([
+            ['route-key.pem', tls.routeKey],
+            ['route.pem', tls.routeCert],
+            ['route-ca.pem', tls.routeCa],
+          ] as const)
+        : []),
     ] as const) {
       renameSync(join(staging, from), to);
+    }
+    if (membership !== undefined) {
+      await ensureNatsTls(settings); // the chain its nats-server serves clients with (nats-tls.ts)
+      const own = { hostId: settings.hostId, address: settings.address!, port: settings.natsPort, routePort: settings.natsRoutePort!, storeDir: join(settings.dataRoot, 'nats') };
+      saveMemberNatsServer(settings.dataRoot, own, membership.routeAuth);
+      writeMemberNatsConfig(settings.dataRoot, membership.membership);
+      // Its services reach the others' servers too when its own is down.
+      settings.joinedNats = [...new Set([...urls, ...membership.membership.servers.filter((s) => s.hostId !== settings.hostId).map((s) => `nats://${s.address}:${s.port}`)])];
     }
     return { registryAddress: answer.registry.address };
   } finally {
@@ -140,31 +186,74 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   }
 }
 
+interface JoinedNats {
+  routeAuth: { username: string; password: string };
+  routeCert: string;
+  routeCa: string;
+  membership: NatsMembership;
+}
+
+/** The NATS part of a join answer, opened with this host's key and checked. */
+function natsMembershipOf(answer: JoinAnswer, key: KeyObject): JoinedNats {
+  if (answer.nats === undefined) throw new UnavailableError('The cluster answered the join without its NATS cluster (routes, users): its gateway is older than this host');
+  const routeAuth = JSON.parse(openSecret(answer.nats.routeAuth, key)) as { username?: unknown; password?: unknown };
+  if (typeof routeAuth.username !== 'string' || typeof routeAuth.password !== 'string') throw new UnavailableError('The cluster sent invalid NATS route credentials');
+  return {
+    routeAuth: { username: routeAuth.username, password: routeAuth.password },
+    routeCert: String(answer.nats.routeCert),
+    routeCa: String(answer.nats.routeCa),
+    membership: checkMembership(answer.nats.membership),
+  };
+}
+
+/** The route certificate the cluster sent: for this host's route key, signed by the route CA sent with it. */
+function checkRouteCertificate(nats: JoinedNats, keyFile: string): void {
+  let ok = false;
+  try {
+    const cert = new X509Certificate(nats.routeCert);
+    ok = cert.verify(new X509Certificate(nats.routeCa).publicKey) && cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UnavailableError('The cluster sent a route certificate that is not for this host\'s route key or not signed by its route CA');
+}
+
 /** Whether this host holds what a token join gave it (its certificate): a later `up` does not join again. */
 export function joinedByToken(settings: PlatformSettings): boolean {
   return existsSync(clusterTlsOf(secretsOf(settings.dataRoot).dir).cert) && existsSync(secretsOf(settings.dataRoot).registryAuth);
 }
 
-/** Connects as the token's `join` user, over TLS with `ca` (the pinned CA: the server's certificate is verified before the key signs anything). */
+/**
+ * Connects as the token's `join` user, over TLS with `ca` (the pinned CA: the server's certificate
+ * is verified before the key signs anything). A refusal is asked again twice, 500 ms apart: a connection
+ * made while nats-server reloads its users (another host's join has it reload) was seen refused,
+ * so one refusal does not prove the token wrong.
+ */
 async function connectJoin(urls: string[], seed: string, ca: string): Promise<NatsConnection> {
-  try {
-    return await connect({
-      servers: urls,
-      tls: natsTlsOptions(ca),
-      authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
-      inboxPrefix: inboxPrefix({ role: 'join' }),
-      reconnect: false,
-      timeout: 5_000,
-    });
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/authorization/i.test(message) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') {
-      throw new InvalidArgumentError(
-        `The cluster's NATS (${urls.join(',')}) refused the join token: it is not this cluster's, or it was rotated: ask the first host for \`berth platform join-token\``,
-        { cause: err },
-      );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect({
+        servers: urls,
+        tls: natsTlsOptions(ca),
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
+        inboxPrefix: inboxPrefix({ role: 'join' }),
+        reconnect: false,
+        timeout: 5_000,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/authorization/i.test(message) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') {
+        if (attempt < 3) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        throw new InvalidArgumentError(
+          `The cluster's NATS (${urls.join(',')}) refused the join token: it is not this cluster's, or it was rotated: ask the first host for \`berth platform join-token\``,
+          { cause: err },
+        );
+      }
+      throw new UnavailableError(`Cannot reach the cluster's NATS at ${urls.join(',')}: ${message}`, { cause: err });
     }
-    throw new UnavailableError(`Cannot reach the cluster's NATS at ${urls.join(',')}: ${message}`, { cause: err });
   }
 }
 

@@ -5,12 +5,13 @@ import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { inboxPrefix, scaleStreams, type NatsIdentity } from '@berth/events';
 import { natsCaFile, natsTlsOption } from './nats-tls.js';
-import { joinedHosts, natsUsers, secretsOf, writeNatsServerConfig, writeSecret, type NatsClusterConfig } from './platform-secrets.js';
+import { joinedHosts, natsUsers, secretsOf, writeNatsServerConfig, writeSecret, type NatsClusterConfig, type NatsServerConfigOptions } from './platform-secrets.js';
 import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
 
 /**
  * A NATS cluster of the platform's hosts (`platform up --nats-cluster` on the first host, then
- * `platform join` on the others): every host runs a nats-server of its own, routed to the others,
+ * `platform join` on the others of this machine, or `platform up --join … --token …` on other
+ * machines, nats-membership.ts): every host runs a nats-server of its own, routed to the others,
  * all letting in the same users (the first host's services and every joined host's agent and
  * builder, platform-secrets.ts). JetStream runs clustered: it needs a quorum of the servers it has
  * seen (2 of 3) to elect its metadata leader, so the first host's services wait for a second
@@ -20,13 +21,15 @@ import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
  *   <host>/secrets/nats-server.conf      each server's config, rewritten by every `up`/`join`
  *                                        (routes to all the others), reloaded with SIGHUP
  *
- * On one machine the cluster is read from the first host's data root (its `platform.json` and
- * `secrets/hosts/*.json`, which name each joined host's data root). Across machines the same
- * facts would travel with a join token: TODO(#14).
+ * The cluster is read from the first host's data root: its `platform.json` and
+ * `secrets/hosts/*.json`, which name each joined host's data root (on this machine) or, for a host
+ * joined with a token (another machine), its address and ports. A token-joined host learns the
+ * cluster from its join answer and then from KV `nats-members` (nats-membership.ts).
  */
 export interface NatsServerEntry {
   hostId: string;
-  dataRoot: string;
+  /** Its data root, when it is on this machine (`platform join --cluster`); a token-joined host's is not known. */
+  dataRoot?: string;
   /** Where it listens for clients and routes. */
   address: string;
   port: number;
@@ -57,10 +60,31 @@ function readSettings(dataRoot: string): PlatformSettings | undefined {
 
 /** The nats-servers of the cluster whose first host has `first`: the first host's, then each joined host's. */
 export function natsClusterServers(first: string): NatsServerEntry[] {
-  const hosts = [readSettings(first), ...joinedHosts(first).map((h) => (h.dataRoot ? readSettings(h.dataRoot) : undefined))];
-  return hosts
-    .filter((s): s is PlatformSettings => s?.natsRoutePort !== undefined)
-    .map((s) => ({ hostId: s.hostId, dataRoot: s.dataRoot, address: hostAddress(s), port: s.natsPort, routePort: s.natsRoutePort! }));
+  const servers: NatsServerEntry[] = [];
+  const own = (s: PlatformSettings | undefined) => {
+    if (s?.natsRoutePort !== undefined) servers.push({ hostId: s.hostId, dataRoot: s.dataRoot, address: hostAddress(s), port: s.natsPort, routePort: s.natsRoutePort });
+  };
+  own(readSettings(first));
+  for (const h of joinedHosts(first)) {
+    if (h.dataRoot !== undefined) own(readSettings(h.dataRoot));
+    else if (h.address !== undefined && h.natsPort !== undefined && h.natsRoutePort !== undefined) {
+      servers.push({ hostId: h.hostId, address: h.address, port: h.natsPort, routePort: h.natsRoutePort });
+    }
+  }
+  return servers;
+}
+
+/** The config options of a first host's own nats-server (with its cluster part in a NATS cluster). */
+export function firstHostNatsOptions(settings: PlatformSettings): NatsServerConfigOptions {
+  return {
+    port: settings.natsPort,
+    host: hostAddress(settings),
+    storeDir: join(settings.dataRoot, 'nats'),
+    hostId: settings.hostId,
+    ...(settings.natsRoutePort !== undefined
+      ? { cluster: natsClusterConfig({ hostId: settings.hostId, address: hostAddress(settings), routePort: settings.natsRoutePort }, settings.dataRoot) }
+      : {}),
+  };
 }
 
 /**
@@ -68,8 +92,12 @@ export function natsClusterServers(first: string): NatsServerEntry[] {
  * then the cluster's others, so that a service whose server dies reconnects to another.
  */
 export function natsUrls(settings: PlatformSettings): string {
-  // Joined with a token (another machine): the cluster's URLs it was given.
-  if (settings.joinedNats !== undefined) return settings.joinedNats.join(',');
+  // Joined with a token (another machine): the cluster's URLs it was given (its own server's first
+  // in a NATS cluster; cluster-join.ts adds the other servers' it was told of).
+  if (settings.joinedNats !== undefined) {
+    const own = settings.natsRoutePort !== undefined ? [`nats://${hostAddress(settings)}:${settings.natsPort}`] : [];
+    return [...new Set([...own, ...settings.joinedNats])].join(',');
+  }
   if (settings.natsRoutePort === undefined) {
     // One nats-server: the first host's (a joined host reaches it at the first host's address).
     return `nats://${firstHostAddress(settings)}:${settings.natsPort}`;
@@ -114,6 +142,7 @@ export function writeMemberNatsConfigs(first: string): string[] {
   const users = natsUsers(first, firstSettings.hostId);
   const changed: string[] = [];
   for (const server of natsClusterServers(first)) {
+    if (server.dataRoot === undefined) continue; // another machine's: its agent rewrites it (nats-membership.ts)
     const member = readSettings(server.dataRoot)!;
     const nats = { port: server.port, host: server.address, storeDir: join(server.dataRoot, 'nats'), hostId: firstSettings.hostId, cluster: natsClusterConfig(server, first) };
     if (writeNatsServerConfig(member.dataRoot, nats, users)) changed.push(member.dataRoot);

@@ -54,7 +54,8 @@ export async function ensureNatsTls(settings: PlatformSettings): Promise<void> {
     return;
   }
   if (settings.joinedNats !== undefined) {
-    // Joined with a token: its CA and certificate came with the join; no route certificate (yet).
+    // Joined with a token: its CA and certificate, and in a NATS cluster its route certificate and
+    // the route CA, came with the join (cluster-join.ts).
     if (existsSync(tls.cert)) writeChain(tls);
     return;
   }

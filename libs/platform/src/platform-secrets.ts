@@ -121,28 +121,44 @@ export function ensurePlatformSecrets(dataRoot: string, nats: NatsServerConfigOp
   return { ...secrets, natsConfigChanged: changed };
 }
 
+/** One NATS user of the cluster: a service's public nkey and what it may do (its identity's permissions). */
+export interface NatsUserEntry {
+  /** Who it is, as the config's comment says (`runtime-agent of host h2`). */
+  comment: string;
+  nkey: string;
+  identity: NatsIdentity;
+}
+
 /**
  * The NATS users of a cluster whose first host has `firstDataRoot` (its keys made when missing):
- * each of its services, and the agent and builder of every host that joined it. Every nats-server
- * of the cluster lets the same users in.
+ * each of its services, the join token's key (unless `withJoin` is false: only the first host's
+ * nats-server answers joins), and the agent and builder of every host that joined it. Every
+ * nats-server of the cluster lets the same users in.
  */
-export function natsUsers(firstDataRoot: string, firstHostId: string): string[] {
+export function natsUserEntries(firstDataRoot: string, firstHostId: string, options: { withJoin?: boolean } = {}): NatsUserEntry[] {
   const secrets = secretsOf(firstDataRoot);
   mkdirSync(join(secrets.dir, 'nats'), { recursive: true, mode: 0o700 });
-  const users: string[] = [];
+  const users: NatsUserEntry[] = [];
   for (const [service, role] of Object.entries(SERVICE_ROLES)) {
     const publicKey = ensureServiceKey(secrets.nkeySeedFile(service));
-    users.push(natsUser(service, publicKey, role === 'gateway' ? { role } : { role, host: firstHostId }));
+    users.push({ comment: service, nkey: publicKey, identity: role === 'gateway' ? { role } : { role, host: firstHostId } });
   }
   // The join token's key (`berth platform join-token`, cluster-admission.ts), once one was made:
   // it may only ask the gateway to join (libs/events nats-permissions.ts, role `join`).
-  if (existsSync(secrets.nkeySeedFile('join'))) users.push(natsUser('join token', ensureServiceKey(secrets.nkeySeedFile('join')), { role: 'join' }));
+  if (options.withJoin !== false && existsSync(secrets.nkeySeedFile('join'))) {
+    users.push({ comment: 'join token', nkey: ensureServiceKey(secrets.nkeySeedFile('join')), identity: { role: 'join' } });
+  }
   // The hosts that joined this one's cluster (platform-join.ts): their agent's and builder's keys.
   for (const host of joinedHosts(firstDataRoot)) {
-    users.push(natsUser(`runtime-agent of host ${host.hostId}`, host.agent, { role: 'agent', host: host.hostId }));
-    users.push(natsUser(`builder of host ${host.hostId}`, host.builder, { role: 'builder', host: host.hostId }));
+    users.push({ comment: `runtime-agent of host ${host.hostId}`, nkey: host.agent, identity: { role: 'agent', host: host.hostId } });
+    users.push({ comment: `builder of host ${host.hostId}`, nkey: host.builder, identity: { role: 'builder', host: host.hostId } });
   }
   return users;
+}
+
+/** The users of natsUserEntries as nats-server.conf lines. */
+export function natsUsers(firstDataRoot: string, firstHostId: string): string[] {
+  return natsUserEntries(firstDataRoot, firstHostId).map(renderNatsUser);
 }
 
 /**
@@ -196,9 +212,10 @@ export function ensureServiceKey(file: string): string {
   }
 }
 
-function natsUser(comment: string, publicKey: string, identity: NatsIdentity): string {
-  const permissions = natsPermissions(identity);
-  return `    # ${comment}\n    { nkey: ${JSON.stringify(publicKey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`;
+/** One user of nats-server's `authorization.users`: its nkey and its identity's permissions (libs/events nats-permissions.ts). */
+export function renderNatsUser(user: NatsUserEntry): string {
+  const permissions = natsPermissions(user.identity);
+  return `    # ${user.comment.replace(/[\r\n]/g, ' ')}\n    { nkey: ${JSON.stringify(user.nkey)}, permissions: { publish: { allow: ${JSON.stringify(permissions.publish)} }, subscribe: { allow: ${JSON.stringify(permissions.subscribe)} } } }`;
 }
 
 /** A host that joined the cluster: `<secrets>/hosts/<hostId>.json`, written by `platform join` or the gateway (a token join). */
@@ -209,6 +226,9 @@ export interface JoinedHost {
   /** Joined with a token (another machine): its address and node name as it asked. */
   address?: string;
   nodeName?: string;
+  /** Joined with a token to a NATS cluster: the client and route ports of its nats-server (on `address`). */
+  natsPort?: number;
+  natsRoutePort?: number;
   /** Public nkeys of its runtime agent and builder. */
   agent: string;
   builder: string;

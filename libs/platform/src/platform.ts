@@ -8,7 +8,8 @@ import { InvalidArgumentError, UnavailableError } from '@berth/errors';
 import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
-import { firstDataRoot, firstHostAddress, hostAddress, natsClusterConfig, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
+import { bootstrapJoins, type BootstrapJoins } from './bootstrap-joins.js';
+import { firstDataRoot, firstHostAddress, firstHostNatsOptions, hostAddress, natsClusterServers, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
 import { platformRegistryTls } from './registry-tls.js';
@@ -82,6 +83,11 @@ function services(settings: PlatformSettings): PlatformService[] {
     ...(settings.nodeName ? [`--node-name=${settings.nodeName}`] : []),
     ...Object.entries(settings.labels ?? {}).map(([k, v]) => `--label=${k}=${v}`),
     ...tlsFlags(settings.agentTlsPort),
+    // A token-joined member of a NATS cluster: its agent keeps its nats-server's users and routes
+    // as KV `nats-members` says (apps/runtime-agent nats-config-watcher.ts).
+    ...(settings.joinedNats !== undefined && settings.natsRoutePort !== undefined
+      ? [`--nats-config=${secrets.natsConfig}`, `--nats-pid=${pidFile(settings, 'nats')}`]
+      : []),
   ];
   // The first host's gateway: its client certificate, and the CA that signs joining hosts' CSRs.
   if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) apiFlags.push(`--cluster-secrets=${secrets.dir}`);
@@ -187,29 +193,37 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
     settings.joinedNats !== undefined
       ? { natsConfigChanged: false } // its files came with the join; it runs no nats-server
       : settings.cluster === undefined
-      ? ensurePlatformSecrets(settings.dataRoot, {
-          port: settings.natsPort,
-          host: hostAddress(settings),
-          storeDir: join(settings.dataRoot, 'nats'),
-          hostId: settings.hostId,
-          ...(settings.natsRoutePort !== undefined
-            ? { cluster: natsClusterConfig({ hostId: settings.hostId, address: hostAddress(settings), routePort: settings.natsRoutePort }, settings.dataRoot) }
-            : {}),
-        })
+      ? ensurePlatformSecrets(settings.dataRoot, firstHostNatsOptions(settings))
       : await joinCluster(settings, timeoutMs);
   // As Compose does: each service starts once every service it depends on answers, so services
   // that do not depend on each other start side by side (the agent and the registry, then the
   // builder and the gateway). A service whose dependency failed is not started.
   const started = new Map<string, Promise<void>>();
-  for (const svc of services(settings)) {
-    const deps = svc.dependsOn.map((name) => started.get(name)!);
-    started.set(
-      svc.name,
-      Promise.all(deps).then(() => startService(svc, settings, { natsConfigChanged: secrets.natsConfigChanged, timeoutMs, log })),
-    );
+  // A NATS cluster's first host with an address answers joins while its JetStream waits for a second server.
+  let joins: BootstrapJoins | undefined;
+  const beforeJetStream =
+    !isJoinedHost(settings) && settings.natsRoutePort !== undefined && settings.agentTlsPort !== undefined
+      ? () => {
+          joins = bootstrapJoins(settings, log);
+          if (natsClusterServers(settings.dataRoot).length < 2) {
+            log('Waiting for JetStream, which needs a second nats-server: `berth platform join-token` here, then `berth platform up --join … --token …` on another host');
+          }
+        }
+      : undefined;
+  try {
+    for (const svc of services(settings)) {
+      const deps = svc.dependsOn.map((name) => started.get(name)!);
+      started.set(
+        svc.name,
+        Promise.all(deps).then(() => startService(svc, settings, { natsConfigChanged: secrets.natsConfigChanged, timeoutMs, log, beforeJetStream })),
+      );
+    }
+    const failed = (await Promise.allSettled(started.values())).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    // The gateway answers joins from now on (or `up` failed): the same queue group, nothing is lost.
+    await joins?.close();
   }
-  const failed = (await Promise.allSettled(started.values())).find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
   if (settings.natsRoutePort !== undefined) {
     const scaled = await scalePlatformStreams(settings);
     if (scaled.length > 0) log(`Replicated ${scaled.join(', ')} on 3 nats-servers`);
@@ -221,7 +235,7 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
 async function startService(
   svc: PlatformService,
   settings: PlatformSettings,
-  options: { natsConfigChanged?: boolean; timeoutMs: number; log: (line: string) => void },
+  options: { natsConfigChanged?: boolean; timeoutMs: number; log: (line: string) => void; beforeJetStream?: () => void },
 ): Promise<void> {
   let pid = runningPid(settings, svc);
   if (pid !== undefined && existsSync(cmdlineFile(settings, svc.name)) && readFileSync(cmdlineFile(settings, svc.name), 'utf8') !== svc.command.join('\0')) {
@@ -254,7 +268,10 @@ async function startService(
   }
   await waitHealthy(svc, settings, pid, options.timeoutMs);
   // A clustered JetStream answers once a quorum of servers route to each other (nats-cluster.ts).
-  if (svc.name === 'nats' && settings.natsRoutePort !== undefined) await waitJetStream(settings, options.timeoutMs);
+  if (svc.name === 'nats' && settings.natsRoutePort !== undefined) {
+    options.beforeJetStream?.();
+    await waitJetStream(settings, options.timeoutMs);
+  }
 }
 
 /**

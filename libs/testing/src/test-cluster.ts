@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { natsCaFile, platformDown, platformUp, secretsOf, type PlatformSettings } from '@berth/platform';
+import { clusterJoinToken, natsCaFile, platformDown, platformUp, secretsOf, type PlatformSettings } from '@berth/platform';
 import { until } from './polling.js';
 import { waitForPort } from './ports.js';
 import { createTestNetwork, type TestNetwork } from './test-network.js';
@@ -62,6 +62,13 @@ export interface TestClusterOptions {
    * replicated 3 times from 3 hosts on. Default: true from 3 hosts on; else host 1's nats-server only.
    */
   natsCluster?: boolean;
+  /**
+   * Hosts 2..n join as other machines would: `platform up --join URL --token TOKEN --address`
+   * (the token from `platform join-token` on host 1), nothing read from host 1's data root. In a
+   * NATS cluster host 2 joins while host 1's `up` waits for JetStream (host 1's `up` answers that
+   * join itself, libs/platform bootstrap-joins.ts). Default: `platform join --cluster`.
+   */
+  joinByToken?: boolean;
 }
 
 /**
@@ -86,11 +93,15 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
   try {
     const net1 = network.addHost(1);
     starting = startTestPlatformIn(first, { nodeName: 'node-1', labels: { zone: 'z1' }, ...net1, natsCluster });
+    let token: Promise<{ token: string; url: string }> | undefined;
     const join = async (i: number) => {
       const dir = tempDir('berth-e2e-host-');
       dirs.push(dir);
       const net = network.addHost(i);
-      const settings = await platformUp({ dataRoot: dir.path, join: first.path, nodeName: `node-${i}`, labels: { zone: `z${i}` }, ...net, timeoutMs: 60_000 });
+      const how = options.joinByToken
+        ? await (token ??= natsListening(first.path).then(() => clusterJoinToken({ dataRoot: first.path }))).then((t) => ({ joinNats: [t.url], joinToken: t.token }))
+        : { join: first.path };
+      const settings = await platformUp({ dataRoot: dir.path, ...how, nodeName: `node-${i}`, labels: { zone: `z${i}` }, ...net, timeoutMs: 60_000 });
       return hostOf(settings, `node-${i}`, net);
     };
     const joining: Array<Promise<TestHost>> = [];
