@@ -12,7 +12,7 @@ import { encodeJoinToken, verifyJoinRequest } from './join-token.js';
 import { firstHostNatsOptions, hostAddress, natsRouteAuth, writeMemberNatsConfigs } from './nats-cluster.js';
 import { clusterMembership } from './nats-membership.js';
 import { waitNatsKeyAdmitted } from './platform-join.js';
-import { reloadNatsServer } from './platform.js';
+import { reloadNatsServer } from './nats-reload.js';
 import { ensurePlatformSecrets, ensureServiceKey, forgetJoinedHost, joinedHosts, readRegistryAuth, recordJoinedHost, secretsOf } from './platform-secrets.js';
 import { sealSecret } from './sealed-secret.js';
 import { DEFAULT_DATA_ROOT, isJoinedHost, resolvePlatformSettings, type PlatformSettings } from './platform-settings.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, InvalidArgumentError } from '@berth/errors';
 import { runCommand } from '@berth/subprocess';
-import { writeSecret } from './platform-secrets.js';
+import { writeSecret } from './secret-files.js';
 
 /**
  * The cluster's certificate authority and the certificates it signs (as Docker swarm's root CA):

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { TlsOptions } from 'nats';
 import { natsTlsOptions } from '@berth/events';
 import { certificateHasIp, clusterTlsOf, ensureHostCertificate, signRouteCertificate } from './cluster-ca.js';
-import { secretsOf, writeSecret } from './platform-secrets.js';
+import { secretsOf, writeSecret } from './secret-files.js';
 import { isJoinedHost, type PlatformSettings } from './platform-settings.js';
 
 /**

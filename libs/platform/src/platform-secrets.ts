@@ -6,6 +6,9 @@ import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
 import { natsPermissions, type NatsIdentity } from '@berth/events';
 import { natsServerTlsConfig } from './nats-tls.js';
+import { SECRETS_DIR, secretsOf, writeSecret, type PlatformSecrets } from './secret-files.js';
+
+export { SECRETS_DIR, secretsOf, writeSecret, type PlatformSecrets } from './secret-files.js';
 
 /**
  * The platform's credentials, made at the first `platform up` and readable by root only (the
@@ -32,7 +35,6 @@ import { natsServerTlsConfig } from './nats-tls.js';
  * Seeds go to the services as file paths (`--nats-nkey FILE`), never on a command line. The server
  * config holds only public keys; it is 0600 all the same.
  */
-export const SECRETS_DIR = 'secrets';
 export const REGISTRY_USER = 'berth';
 /**
  * bcrypt cost of the platform registry's password hash. bcrypt's cost protects passwords people
@@ -50,27 +52,7 @@ export const SERVICE_ROLES: Record<string, NatsIdentity['role']> = {
   builder: 'builder',
 };
 
-export interface PlatformSecrets {
-  dir: string;
-  /** Whether `ensurePlatformSecrets` changed nats-server's config (a running server must reload it). */
-  natsConfigChanged?: boolean;
-  natsConfig: string;
-  registryHtpasswd: string;
-  registryAuth: string;
-  /** The nkey seed file of service `name` (a key of SERVICE_ROLES). */
-  nkeySeedFile(name: string): string;
-}
 
-export function secretsOf(dataRoot: string): PlatformSecrets {
-  const dir = join(dataRoot, SECRETS_DIR);
-  return {
-    dir,
-    natsConfig: join(dir, 'nats-server.conf'),
-    registryHtpasswd: join(dir, 'registry.htpasswd'),
-    registryAuth: join(dir, 'registry-auth.json'),
-    nkeySeedFile: (name) => join(dir, 'nats', `${name}.nk`),
-  };
-}
 
 export interface NatsServerConfigOptions {
   port: number;
@@ -270,10 +252,3 @@ export function readRegistryAuth(file: string): { username: string; password: st
   return { username: parsed.username, password: parsed.password };
 }
 
-/** Writes a file readable by its owner only, atomically (no moment with wider permissions). */
-export function writeSecret(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // the umask cannot widen it, but an old leftover might be wider
-  renameSync(tmp, file);
-}

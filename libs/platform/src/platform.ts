@@ -9,6 +9,7 @@ import { SystemClient, channelOptions, grpcTarget } from '@berth/proto';
 import { isLoopbackPortFree } from './loopback-ports.js';
 import { loadPlatformFile, type PlatformService } from './platform-file.js';
 import { bootstrapJoins, type BootstrapJoins } from './bootstrap-joins.js';
+export { reloadNatsServer } from './nats-reload.js';
 import { firstDataRoot, firstHostAddress, firstHostNatsOptions, hostAddress, natsClusterServers, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
 import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
@@ -358,17 +359,6 @@ async function checkHealth(svc: PlatformService, settings: PlatformSettings): Pr
   }
 }
 
-/**
- * Has this host's running nats-server reload its config (SIGHUP: users, permissions, routes).
- * @returns false when it does not run
- */
-export function reloadNatsServer(settings: PlatformSettings): boolean {
-  const nats = services(settings).find((svc) => svc.name === 'nats');
-  const pid = nats !== undefined ? runningPid(settings, nats) : undefined;
-  if (pid === undefined) return false;
-  process.kill(pid, 'SIGHUP');
-  return true;
-}
 
 /** Stops the services in reverse order: SIGTERM, then SIGKILL after a grace period. Containers keep running. */
 export async function platformDown(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<void> {
