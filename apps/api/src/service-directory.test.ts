@@ -126,6 +126,27 @@ describe('ServiceDirectory', () => {
     expect(reads).toBe(1);
   });
 
+  it('serves entries that all vanished at once until they would have lapsed; one withdrawn, or the only one, at once', async () => {
+    const [a, b] = [await socketAt('vanish-a.sock'), await socketAt('vanish-b.sock')];
+    const both = [{ id: 'a', address: `unix:${a}`, startedAt: 1 }, { id: 'b', address: `unix:${b}`, startedAt: 2 }];
+    let listed: Entry[] = both;
+    const directory = new ServiceDirectory<Entry>({ list: async () => listed, id: (e) => e.id, address: (e) => e.address, connected: () => true, noneMessage: 'none', log: silentLogger, freshMs: 0, vanishedGraceMs: 300 });
+    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
+    listed = []; // a bucket's stream scaled to 3 replicas lost its entries
+    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
+    listed = both; // the agents wrote theirs again
+    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
+    listed = [both[0]!]; // b withdrew: gone at once
+    expect((await directory.all()).map((e) => e.id)).toEqual(['a']);
+    listed = []; // the only one withdrew: gone at once
+    expect(await directory.all()).toEqual([]);
+    listed = both;
+    await directory.all();
+    listed = [];
+    await new Promise((r) => setTimeout(r, 350)); // past the grace: they would have lapsed
+    expect(await directory.all()).toEqual([]);
+  });
+
   it('picks among the entries `where` accepts (the builder of one host), with its own message', async () => {
     const a = await socketAt('builder-a.sock');
     const b = await socketAt('builder-b.sock');

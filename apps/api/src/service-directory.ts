@@ -20,6 +20,11 @@ export interface ServiceDirectoryOptions<T extends Announcement> {
   freshMs?: number;
   /** Deadline of one read from NATS. Default 2 s. */
   timeoutMs?: number;
+  /**
+   * How long entries that all vanished at once from a read are still served (several before, none
+   * now): the bucket's TTL. Default 15 s.
+   */
+  vanishedGraceMs?: number;
 }
 
 /**
@@ -36,6 +41,9 @@ export class ServiceDirectory<T extends Announcement> {
   private natsWarned = false;
   /** When a read last failed: for a few seconds after, the cache answers without trying again. */
   private failedAt = 0;
+  /** When a read last listed entries. */
+  private listedAt = 0;
+  private vanishedWarned = false;
 
   constructor(private readonly options: ServiceDirectoryOptions<T>) {}
 
@@ -96,6 +104,17 @@ export class ServiceDirectory<T extends Announcement> {
     );
     try {
       const entries = await this.reading;
+      // Every entry gone at once, of several: nats-server 2.9.10 lost a memory bucket's entries
+      // when its stream was given 3 replicas (the agents write theirs again within TTL / 3); the
+      // last list is served until the entries would have lapsed, the directory read again each
+      // time. One agent of a cluster withdrawing, or the only one, is seen at once.
+      if (entries.length === 0 && (this.cache?.entries.length ?? 0) >= 2 && Date.now() - this.listedAt < (this.options.vanishedGraceMs ?? 15_000)) {
+        if (!this.vanishedWarned) this.options.log.warn({ entries: this.cache!.entries.length }, 'Every entry vanished at once from NATS: serving the last ones read until they would have lapsed');
+        this.vanishedWarned = true;
+        return this.cache!.entries;
+      }
+      this.vanishedWarned = false;
+      if (entries.length > 0) this.listedAt = Date.now();
       this.cache = { entries, at: Date.now() };
       this.natsWarned = false;
       return entries;
