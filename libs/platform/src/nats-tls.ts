@@ -101,26 +101,25 @@ export function natsServerTlsConfig(secretsDir: string, options: { cluster: bool
   const client = existsSync(tls.natsServerCert)
     ? [
         '# TLS for every client (nats-tls.ts): the chain ends at the cluster CA, which a joining host pins.',
-        'tls {',
-        `  cert_file: ${JSON.stringify(tls.natsServerCert)}`,
-        `  key_file: ${JSON.stringify(tls.key)}`,
-        `  ca_file: ${JSON.stringify(tls.ca)}`,
-        `  timeout: ${HANDSHAKE_TIMEOUT_S}`,
-        '}',
+        ...tlsBlock({ cert: tls.natsServerCert, key: tls.key, ca: tls.ca }),
       ]
     : [];
   const route =
     options.cluster && existsSync(tls.routeCert)
-      ? [
-          '  # Routes: mutual TLS with certificates of the route CA (nats-tls.ts).',
-          '  tls {',
-          `    cert_file: ${JSON.stringify(tls.routeCert)}`,
-          `    key_file: ${JSON.stringify(tls.routeKey)}`,
-          `    ca_file: ${JSON.stringify(tls.routeCa)}`,
-          '    verify: true',
-          `    timeout: ${HANDSHAKE_TIMEOUT_S}`,
-          '  }',
-        ]
+      ? ['# Routes: mutual TLS with certificates of the route CA (nats-tls.ts).', ...tlsBlock({ cert: tls.routeCert, key: tls.routeKey, ca: tls.routeCa, verify: true })].map((line) => `  ${line}`)
       : [];
   return { client, route };
+}
+
+/** A nats-server `tls { … }` block (its lines). */
+function tlsBlock(files: { cert: string; key: string; ca: string; verify?: boolean }): string[] {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(files.cert)}`,
+    `  key_file: ${JSON.stringify(files.key)}`,
+    `  ca_file: ${JSON.stringify(files.ca)}`,
+    ...(files.verify ? ['  verify: true'] : []),
+    `  timeout: ${HANDSHAKE_TIMEOUT_S}`,
+    '}',
+  ];
 }
