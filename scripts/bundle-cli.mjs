@@ -9,7 +9,10 @@
 //   so that apps/cli/src/launch/ can compile it with `vm.Script` and V8's code cache, which Node
 //   20 offers only for scripts (bench/README.md, "CLI start-up");
 // - manifest.json names every file with its SHA-256, the key of its code cache;
-// - main.cjs is the loader (apps/cli/src/launch/launch.ts), bundled alone.
+// - main.cjs is the loader (apps/cli/src/launch/launch.ts), bundled alone;
+// - sources.json lists the repository's files the bundle was made from (esbuild's metafile, without
+//   node_modules, which package-lock.json stands for): the `berth` launcher runs the bundle only
+//   while none of them is newer than it.
 // The output is written beside apps/cli/dist then renamed over it.
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,7 @@ mkdirSync(tmp, { recursive: true });
 
 const options = bundleOptions('apps/cli/src/run-main.ts', tmp);
 delete options.banner; // the loader gives each file its `require`
-const esm = await build({ ...options, entryNames: '[name]', outExtension: { '.js': '.js' }, write: false });
+const esm = await build({ ...options, entryNames: '[name]', outExtension: { '.js': '.js' }, write: false, metafile: true });
 const manifest = {};
 for (const file of esm.outputFiles) {
   const name = basename(file.path);
@@ -34,8 +37,9 @@ for (const file of esm.outputFiles) {
   manifest[name] = createHash('sha256').update(cjs.code).digest('hex');
 }
 writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-await build({
+const loader = await build({
   entryPoints: ['apps/cli/src/launch/launch.ts'],
+  metafile: true,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -47,5 +51,7 @@ await build({
   outfile: join(tmp, 'main.cjs'),
   logLevel: 'warning',
 });
+const sources = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(loader.metafile.inputs)].filter((f) => !f.split('/').includes('node_modules')));
+writeFileSync(join(tmp, 'sources.json'), `${JSON.stringify([...sources].sort(), null, 1)}\n`);
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);
