@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
-import { ConflictError } from '@berth/errors';
+import { ConflictError, errorKindOf } from '@berth/errors';
 import { withDeadline, type ClusterStore } from '@berth/events';
 import { warnOnFailure, type Logger } from '@berth/log';
 import {
@@ -8,13 +8,14 @@ import {
   CreateContainerRequest,
   forwardService,
   handleUnary,
+  NODE_METADATA,
   placementHints,
   type AgentAnnouncement,
   type ContainerSummary,
   type CreateContainerResponse,
   type Filter,
   ListContainersRequest,
-  type ListContainersResponse,
+  ListContainersResponse,
   type PruneContainersResponse,
   type RemoveContainerRequest,
   type StreamInput,
@@ -23,6 +24,7 @@ import {
 import { answered, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
+import { RecentPlacements } from './recent-placements.js';
 import type { SharedReservations } from './shared-reservations.js';
 
 /** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
@@ -56,15 +58,21 @@ const SERVICE_LABEL = 'com.docker.compose.service';
  */
 export function clusterContainersService(o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger }): grpc.UntypedServiceImplementation {
   const { router } = o;
+  const placed = new RecentPlacements();
   const routeByRef = async (_method: string, call: { request?: unknown; metadata: grpc.Metadata }, first?: unknown): Promise<grpc.Client> => {
     const ref = containerRef(call.request, first);
+    // A container created here a moment ago (`run`'s start or attach): its host, unless the call is pinned or the host is not live.
+    const hostId = call.metadata.get(NODE_METADATA).length === 0 ? placed.hostOf(ref) : undefined;
+    const host = hostId === undefined ? undefined : (await router.live()).find((h) => h.hostId === hostId);
+    if (host !== undefined) return router.client(host.address);
     const [found] = await router.locate(ContainersService.inspect, { id: ref }, call.metadata);
     return router.client(found!.host.address);
   };
   return {
     ...forwardService(ContainersService, routeByRef, { routeByFirstMessage: true }),
     create: handleUnary<CreateContainerRequest, CreateContainerResponse>(async (request, call) => {
-      const { id, warnings } = await placeContainer(o, request, call.metadata);
+      const { id, warnings, hostId } = await placeContainer(o, request, call.metadata);
+      placed.remember(id, hostId);
       return { id, warnings };
     }),
     list: handleUnary<ListContainersRequest, ListContainersResponse>(async (request) => ({ containers: await listContainers(router, request) })),
@@ -77,6 +85,7 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
       const [found] = await router.locate(ContainersService.inspect, { id: request.id }, call.metadata);
       const id = (JSON.parse((found!.result as { json: string }).json) as { Id: string }).Id;
       await router.call(found!.host, ContainersService.remove, request, { timeoutMs: 60_000 });
+      placed.forget(id);
       // Not waited for: a remove must not wait for NATS (it may be down; the record is then stale,
       // and a stale record only names a container that is gone).
       void o.store.deletePlacement(id).catch(warnOnFailure(o.log, { container: id }, 'Cannot forget the placement of a container'));
@@ -115,7 +124,14 @@ export async function placeContainer(
   try {
     const hosts = await o.router.live();
     const listedAt = Date.now();
-    const lists = await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
+    // The lists serve the name check across hosts and the spread over them. With one host and no
+    // per-node replica limit there is no choice to make, and that host checks the name itself (the
+    // same conflict error): listing its every container (one more round trip, and the agent's work
+    // for each container it has) is left out.
+    const single = hosts.length === 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
+    const lists = single
+      ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
+      : await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
     return await createPlaced(o, request, metadata, { ...options, hosts, lists, listedAt, name });
   } finally {
     await unclaim();
@@ -204,8 +220,13 @@ async function createPlaced(
   }
   let created: CreateContainerResponse;
   try {
-    await bringImage(router, chosen.host, spec?.image ?? '', o.log);
-    created = await router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+    const create = () => router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+    // Created at once when the host has the image (a create that finds none makes nothing); else
+    // the image is brought from another host and the create tried again.
+    created = await create().catch(async (err: unknown) => {
+      if (errorKindOf(err) !== 'not-found' || !(await bringImage(router, chosen.host, spec?.image ?? '', o.log))) throw err;
+      return create();
+    });
   } finally {
     release();
   }

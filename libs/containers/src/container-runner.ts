@@ -14,7 +14,7 @@ import { deferred, notifyWaiters, type Live } from './live-state.js';
 import { CommandNotRunnableError, lookPath } from './look-path.js';
 import { isMountpoint } from './mountinfo.js';
 import { announceVolumes, anonymousVolumeNames, prepareMounts, removeVolumes, withSystemMounts, type VolumeSource } from './mounts.js';
-import type { ContainerNetworking } from './networking.js';
+import type { ContainerNetworking, NetworkSandbox } from './networking.js';
 import { RestartManager, restartsOnAgentStart } from './restart-manager.js';
 import { hostSpecOptions, releaseHostOptions } from './host-options.js';
 import { linkSettings } from './links.js';
@@ -172,11 +172,17 @@ export class ContainerRunner {
     const rootfs = layout.rootfs(id);
     await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the container before its start'));
     let mounted = false;
+    let networkStart: Promise<NetworkSandbox> | undefined;
     try {
       // Written first: an agent that dies from here on finds it at its next start (reconcileLocked).
       // On a full disk this write fails and the start is refused (the failure is recorded below).
       rec.StartInProgress = true;
       this.ctx.store.update(rec);
+      // The network sandbox (netns, veths, addresses, ports: `ip` processes) is made while the
+      // rootfs mounts and the command is looked up, not after (bench/README.md, "The run path").
+      // Its failure is awaited below, or in the cleanup when the mount or the lookup fails first.
+      networkStart = network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
+      void networkStart?.catch(() => undefined);
       if (!(await isMountpoint(rootfs))) {
         await mkdir(rootfs, { recursive: true });
         await mountAll(await snapshotter.mounts(rec.SnapshotKey), rootfs);
@@ -185,7 +191,7 @@ export class ContainerRunner {
       const cwd = rec.Config.WorkingDir || '/';
       await lookPath(rootfs, rec.Path, { env: rec.Config.Env, workingDir: cwd });
       const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
-      const sandbox = await network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
+      const sandbox = await networkStart;
       const volumeMounts = await prepareMounts(rec.MountPoints ?? [], rootfs, volumes);
       announceVolumes(volumes, 'mount', rec);
       mounted = true;
@@ -256,6 +262,8 @@ export class ContainerRunner {
       this.ctx.emit('start', rec);
       this.watch(rec, live);
     } catch (err) {
+      // Settled before it is undone; a network failure undid itself, and the start's first failure is the one reported.
+      await networkStart?.catch(() => undefined);
       await this.stopLogShipper(live);
       await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of a failed start'));
       await unmount(rootfs).catch(warnOnFailure(this.ctx.log, { container: id, path: rootfs }, 'Cannot unmount the rootfs of a failed start'));

@@ -8,6 +8,7 @@ import { containerPids, readStats, topProcesses, type ContainerStats, type TopRe
 import { isConmon, runConmon } from './conmon-process.js';
 import { signalInit } from './init-signal.js';
 import { deleteStopped } from './stopped-delete.js';
+import { startCreated } from './start-created.js';
 import type { OciLinuxResources } from './oci-spec.js';
 import type { RuntimeDriver } from './runtime-driver.js';
 import { checkId, cleanRuntimeError, runtimeError } from './runtime-errors.js';
@@ -161,8 +162,10 @@ export class ConmonRuntime implements RuntimeDriver {
     return { pid: reply.data, conmonPid };
   }
 
-  /** Starts a created container. */
+  /** Starts a created container: in-process when runc would only release its init (start-created.ts), else `runc start`. */
   async start(id: string): Promise<void> {
+    checkId(id);
+    if (this.runtime === 'runc' && (await startCreated(this.options.root, id)) === 'started') return;
     await this.run(id, ['start', id]);
   }
 

@@ -31,7 +31,8 @@ export async function deleteStopped(root: string, id: string): Promise<boolean> 
   return true;
 }
 
-function hasHooks(hooks: unknown): boolean {
+/** Whether a runc state's config records hooks (runc runs them; the shortcuts here do not). */
+export function hasHooks(hooks: unknown): boolean {
   return hooks !== null && typeof hooks === 'object' && Object.values(hooks).some((list) => Array.isArray(list) && list.length > 0);
 }
 
