@@ -132,8 +132,6 @@ export interface CopyIntoOptions {
   mode?: number;
   /** ADD: extract local tar archives (plain, gzip, bzip2, xz) instead of copying them; other files are copied as they are. */
   extractArchives?: boolean;
-  /** The upper dir of the overlay at `rootfs`: new directories are copied straight into it (copy-tree.ts). */
-  upper?: string;
 }
 
 /**
@@ -146,9 +144,6 @@ export interface CopyIntoOptions {
 export async function copyInto(rootfs: string, entries: CopyEntry[], options: CopyIntoOptions): Promise<void> {
   const destIsDir = options.dest.endsWith('/') || entries.length > 1;
   const destPath = posix.normalize(options.dest);
-  // Straight into the upper dir only for one source: a second one would look at a view of the
-  // overlay that does not show what the first wrote there (and two sources may share directories).
-  if (entries.length !== 1) options = { ...options, upper: undefined };
   for (const entry of entries) {
     if (options.extractArchives && !entry.isDirectory && !entry.remote && (await isTarArchive(entry.path))) {
       const target = await securePath(rootfs, destPath);

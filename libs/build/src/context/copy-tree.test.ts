@@ -1,7 +1,6 @@
-import { chmod, lchown, lstat, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mountAll, unmount } from '@berth/snapshots';
 import { tempDir, type TempDir } from '@berth/testing';
 import { copyTree } from './copy-tree.js';
 
@@ -62,50 +61,5 @@ describe('copyTree', () => {
     for (let i = 0; i < 100; i++) await writeFile(join(src, 'deep', `f${i}`), `${i}`);
     await copyTree(src, rootfs, '/many', {}, false);
     for (let i = 0; i < 100; i += 17) expect(await readFile(join(rootfs, 'many', 'deep', `f${i}`), 'utf8')).toBe(`${i}`);
-  });
-});
-
-describe('copyTree into an overlay, straight into its upper dir', () => {
-  let lower: string;
-  let upper: string;
-  let merged: string;
-  beforeEach(async () => {
-    lower = join(dir.path, 'lower');
-    upper = join(dir.path, 'upper');
-    merged = join(dir.path, 'merged');
-    for (const d of [lower, upper, join(dir.path, 'work'), merged]) await mkdir(d);
-    await mkdir(join(lower, 'srv', 'app'), { recursive: true });
-    await writeFile(join(lower, 'srv', 'app', 'kept'), 'kept');
-    await lchown(join(lower, 'srv', 'app'), 1000, 1000);
-    await chmod(join(lower, 'srv', 'app'), 0o750);
-    await utimes(join(lower, 'srv'), new Date('2019-01-01T00:00:00Z'), new Date('2019-01-01T00:00:00Z'));
-    await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${join(dir.path, 'work')}`] }], merged);
-  });
-  afterEach(() => unmount(merged));
-
-  it('makes a new directory in the upper dir, its parents copied up as overlayfs does', async () => {
-    await copyTree(src, merged, '/srv/app/new', { upper }, false);
-    expect(await readFile(join(upper, 'srv', 'app', 'new', 'deep', 'b.sh'), 'utf8')).toBe('b\n');
-    expect((await lstat(join(upper, 'srv', 'app', 'new', 'a.txt'))).mode & 0o7777).toBe(0o640);
-    const app = await lstat(join(upper, 'srv', 'app'));
-    expect([app.mode & 0o7777, app.uid, app.gid]).toEqual([0o750, 1000, 1000]);
-    expect((await lstat(join(upper, 'srv'))).mtime.toISOString()).toBe('2019-01-01T00:00:00.000Z');
-    // Nothing of the lower layer was copied up beyond the parents.
-    expect(await readdir(join(upper, 'srv', 'app'))).toEqual(['new']);
-    // Seen through a fresh mount of the same layers: the lower's file and the copied tree.
-    await unmount(merged);
-    await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${join(dir.path, 'work')}`] }], merged);
-    expect((await readdir(join(merged, 'srv', 'app'))).sort()).toEqual(['kept', 'new']);
-    expect(await readlink(join(merged, 'srv', 'app', 'new', 'link'))).toBe('a.txt');
-  });
-
-  it('goes through the overlay where the directory exists in a lower layer', async () => {
-    await mkdir(join(lower, 'srv', 'app', 'deep'));
-    await writeFile(join(lower, 'srv', 'app', 'deep', 'old'), 'old');
-    await unmount(merged);
-    await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${join(dir.path, 'work')}`] }], merged);
-    await copyTree(src, merged, '/srv/app', { upper }, true);
-    expect((await readdir(join(merged, 'srv', 'app', 'deep'))).sort()).toEqual(['b.sh', 'old']);
-    expect(await readFile(join(merged, 'srv', 'app', 'a.txt'), 'utf8')).toBe('a\n');
   });
 });

@@ -61,7 +61,7 @@ export async function copyStep(
     const key = cacheKey(state.key, ins.kind, JSON.stringify({ sources: paths, dest, chown, chmod, excludes, from: source.key }), checksum);
     const title = normalizeKeyword(ins.original.split('\n')[0]!, ins.kind);
     const extract = ins.kind === 'ADD' && (ins.unpack ?? true);
-    await layerStep(run, state, { title, key, createdBy: `${title} # buildkit`, mount: true }, async ({ rootfs, upper }) => {
+    await layerStep(run, state, { title, key, createdBy: `${title} # buildkit`, mount: true }, async ({ rootfs }) => {
       const owner = chown ? await chownOwner(rootfs, chown) : undefined;
       await copyInto(rootfs, entries, {
         dest,
@@ -69,7 +69,6 @@ export async function copyStep(
         keepOwner: !source.context,
         ...(chmod !== undefined ? { mode: chmod } : {}),
         extractArchives: extract,
-        upper,
       });
     });
   } finally {

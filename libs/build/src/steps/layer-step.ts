@@ -30,8 +30,6 @@ export interface LayerStep {
 export interface LayerWork {
   snapshot: string;
   rootfs: string;
-  /** The snapshot's upper dir (what becomes the layer). */
-  upper: string;
   vertex: Vertex;
 }
 
@@ -68,18 +66,18 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
   let committed = false;
   try {
     const mounts = await run.worker.snapshots.prepare(snapshot, { ...(parent ? { parent } : {}), lease: run.lease });
-    const { upper } = snapshotDirs(mounts);
     if (step.mount) {
       await mkdir(rootfs, { recursive: true });
       await run.trace.time('step.mount', () => mountAll(mounts, rootfs));
       try {
-        await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, upper, vertex }));
+        await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, vertex }));
       } finally {
         await run.trace.time('step.unmount', () => unmount(rootfs));
       }
     } else {
-      await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, upper, vertex }));
+      await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, vertex }));
     }
+    const { upper } = snapshotDirs(mounts);
     let layer: StepLayer | undefined;
     let compressed: Promise<void> | undefined;
     if (!step.optionalLayer || (await readdir(upper)).length > 0) {
