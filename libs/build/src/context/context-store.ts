@@ -47,9 +47,10 @@ export interface SyncedContext {
  *   <root>/<sha256(key)>/incoming/    the files of the sync in progress, moved into tree/ one by one
  *
  * A sync removes what the client no longer lists, asks for the files whose type, size, mtime or
- * mode changed, and moves exactly those into place. The index is deleted while a sync changes the
- * tree and written back when the build releases it: a builder that dies in between finds no index
- * and starts over with a full transfer. Builds of one context take turns.
+ * mode changed, and moves exactly those into place. The index is set aside (`index.json.held`)
+ * while a build holds the context, and written back when the build releases it (renamed back when
+ * nothing changed): a builder that dies in between finds no index and starts over with a full
+ * transfer. Builds of one context take turns.
  */
 export class ContextStore {
   readonly #root: string;
@@ -98,13 +99,18 @@ export class ContextStore {
       index = new Map();
     }
     await mkdir(tree, { recursive: true });
-    await rm(indexFile, { force: true }); // dirty until released
+    // The index is set aside until released (a builder that dies meanwhile finds none and starts
+    // over); a context that did not change gets the same file back, not written again.
+    const heldFile = `${indexFile}.held`;
+    await rename(indexFile, heldFile).catch(() => undefined); // no index (a first sync): nothing to set aside
+    let changed = false;
     mark('context.sync.read-index');
 
     // Gone, or changed type: removed (children before parents).
     for (const path of [...index.keys()].sort((a, b) => b.length - a.length)) {
       const want = wanted.get(path);
       if (want && want.type === index.get(path)!.type) continue;
+      changed = true;
       await rm(join(tree, path), { recursive: true, force: true });
       index.delete(path);
     }
@@ -113,6 +119,8 @@ export class ContextStore {
     for (const [path, f] of wanted) {
       const have = index.get(path);
       if (f.type === 'dir') {
+        if (have && have.mode === f.mode && have.mtimeMs === f.mtimeMs) continue;
+        changed = true;
         if (!have) await mkdir(await securePath(tree, path), { recursive: true, mode: f.mode });
         if (!have || have.mode !== f.mode) await chmod(await securePath(tree, path), f.mode);
         index.set(path, { type: 'dir', mode: f.mode, size: 0, mtimeMs: f.mtimeMs });
@@ -121,6 +129,7 @@ export class ContextStore {
       if (have && have.size === f.size && have.mtimeMs === f.mtimeMs && have.mode === f.mode && have.linkname === f.linkname) continue;
       need.push(path);
     }
+    if (need.length > 0) changed = true;
     mark('context.sync.compare');
 
     let received = 0;
@@ -174,15 +183,21 @@ export class ContextStore {
       sent: need.length,
       forget(paths) {
         for (const p of paths) {
-          for (const key of [...final.keys()]) if (key === p || key.startsWith(`${p}/`)) final.delete(key);
+          for (const key of [...final.keys()]) {
+            if (key !== p && !key.startsWith(`${p}/`)) continue;
+            final.delete(key);
+            changed = true; // the .dockerignore removed it from the tree: the index must follow
+          }
         }
       },
       async release() {
         if (released) return;
         released = true;
         try {
+          if (!changed && (await rename(heldFile, indexFile).then(() => true, () => false))) return;
           await writeFile(`${indexFile}.tmp`, JSON.stringify(Object.fromEntries(final)));
           await rename(`${indexFile}.tmp`, indexFile);
+          await rm(heldFile, { force: true });
         } finally {
           unlock();
         }
