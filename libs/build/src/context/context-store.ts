@@ -164,8 +164,11 @@ export class ContextStore {
         throw new FailedPreconditionError(`The client did not send "${path}" of the context (it may have changed during the build)`);
       }
       const to = join(tree, path);
-      await rm(to, { recursive: true, force: true });
-      await rename(from, to);
+      // A rename replaces the file or symlink of the last build; anything else there is removed first.
+      await rename(from, to).catch(async () => {
+        await rm(to, { recursive: true, force: true });
+        await rename(from, to);
+      });
       const entry: IndexEntry = { type: f.type, mode: f.mode, size: f.size, mtimeMs: f.mtimeMs, ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) };
       if (f.type === 'file') entry.digest = await fileDigest(to, f.size);
       index.set(path, entry);
