@@ -11,6 +11,9 @@
  *                   builder, gateway as processes): CLI start, gateway and builder hops included
  *
  * Busybox is bootstrapped, RUN steps run in runc through conmon. Cleans up unless --keep.
+ * "One file changed" rewrites src/d7/f7.txt, as bench/compare's row does. With
+ * `BERTH_BUILD_TRACE=<file>` every build's per-phase timings are appended there (either way:
+ * the platform's builder inherits the variable), one JSON line each (docs/dev/build.md).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
