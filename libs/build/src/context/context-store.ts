@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { checkContextPath, type ContextFile } from '@berth/filesync';
-import { applyLayer } from '@berth/layers';
 import { securePath } from '@berth/runtime';
 import type { PhaseTrace } from '../phase-trace.js';
-import { fileDigest } from './copy-files.js';
+import { type ReceivedFile, receiveFiles } from './receive-files.js';
 
 /** The client's side of a file sync: its listing, and the files the builder asks for. */
 export interface ContextSync {
@@ -137,17 +135,8 @@ export class ContextStore {
     await rm(incoming, { recursive: true, force: true });
     await mkdir(incoming);
     const source = sync.fetch(need);
-    if (need.length > 0) {
-      const counted = Readable.from(
-        (async function* () {
-          for await (const chunk of source) {
-            received += chunk.length;
-            yield chunk;
-          }
-        })(),
-      );
-      await applyLayer(incoming, counted, { whiteouts: 'remove' });
-    }
+    let got = new Map<string, ReceivedFile>();
+    if (need.length > 0) ({ files: got, bytes: received } = await receiveFiles(incoming, source, new Set(need)));
     // Nothing asked for: the client sends no file, and the build goes on without waiting for the
     // end of that (empty) transfer — a round trip through the gateway saved.
     mark('context.sync.receive');
@@ -158,11 +147,11 @@ export class ContextStore {
       for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
         if (wanted.get(path.slice(0, i))?.type !== 'dir') throw new InvalidArgumentError(`Invalid context entry "${path}": its parent "${path.slice(0, i)}" is not a listed directory`);
       }
-      const from = join(incoming, path);
-      const st = await lstat(from).catch(() => undefined); // missing: undefined
-      if (!st || (f.type === 'file' ? !st.isFile() : !st.isSymbolicLink())) {
+      const sent = got.get(path);
+      if (sent?.type !== f.type) {
         throw new FailedPreconditionError(`The client did not send "${path}" of the context (it may have changed during the build)`);
       }
+      const from = sent.tmp;
       const to = join(tree, path);
       // A rename replaces the file or symlink of the last build; anything else there is removed first.
       await rename(from, to).catch(async () => {
@@ -170,12 +159,12 @@ export class ContextStore {
         await rename(from, to);
       });
       const entry: IndexEntry = { type: f.type, mode: f.mode, size: f.size, mtimeMs: f.mtimeMs, ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) };
-      if (f.type === 'file') entry.digest = await fileDigest(to, f.size);
+      if (f.type === 'file') entry.digest = sent.digest!;
       index.set(path, entry);
     };
     for (let i = 0; i < need.length; i += 32) await Promise.all(need.slice(i, i + 32).map(place));
     await rm(incoming, { recursive: true, force: true });
-    mark('context.sync.place-and-hash');
+    mark('context.sync.place');
 
     const final = index;
     let released = false;
