@@ -11,6 +11,9 @@
  *                   builder, gateway as processes): CLI start, gateway and builder hops included
  *
  * Busybox is bootstrapped, RUN steps run in runc through conmon. Cleans up unless --keep.
+ * "One file changed" rewrites src/d7/f7.txt, as bench/compare's row does. With
+ * `BERTH_BUILD_TRACE=<file>` every build's per-phase timings are appended there (either way:
+ * the platform's builder inherits the variable), one JSON line each (docs/dev/build.md).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -78,7 +81,7 @@ async function measure(ctx: string, build: BuildOnce): Promise<Row[]> {
   const changed: Row = { label: 'one file changed', seconds: [] };
   for (let i = 0; i < rounds; i++) {
     cached.seconds.push(await build(ctx));
-    await writeFile(join(ctx, 'config.txt'), `mode=changed-${i}\n`);
+    await writeFile(join(ctx, 'src', 'd7', 'f7.txt'), `changed ${i} ${Date.now()}\n`); // as bench/compare's row
     changed.seconds.push(await build(ctx));
   }
   return [cold, cached, changed];
@@ -111,7 +114,7 @@ async function inProcess(root: string): Promise<Row[]> {
     const images = new ImageStore({ db, content, snapshotter });
     const runtime = new ConmonRuntime({ root: join(run, 'runc'), exitDir: join(run, 'exits'), persistDir: join(root, 'conmon'), socketDir: join(run, 'sockets') });
     const worker = new LocalWorker({ dataRoot: root, content, snapshotter, images, runtime });
-    const builder = new Builder({ worker, workDir: join(root, 'builder') });
+    const builder = new Builder({ worker, workDir: join(root, 'builder'), ...(process.env.BERTH_BUILD_TRACE ? { traceFile: process.env.BERTH_BUILD_TRACE } : {}) });
     await images.bootstrap('busybox');
     const ctx = join(root, 'context');
     await makeContext(ctx);

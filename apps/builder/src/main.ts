@@ -77,6 +77,8 @@ const builder = new Builder({
     ...(process.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   ],
   platformRegistry,
+  // Per-phase timings of every build, one JSON line each (docs/dev/build.md, "Where a build's time goes").
+  ...(process.env.BERTH_BUILD_TRACE ? { traceFile: process.env.BERTH_BUILD_TRACE } : {}),
 });
 // NATS only announces this builder; builds never wait for it (the gateway keeps what it read).
 const nc = await connectNats(values.nats!, {

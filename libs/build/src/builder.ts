@@ -18,6 +18,7 @@ import { exportImage } from './exporters/image-exporter.js';
 import { exportOutput } from './exporters/output-exporter.js';
 import { pushTag } from './exporters/push-exporter.js';
 import { buildGraph } from './frontend/build-graph.js';
+import { PhaseTrace, tracedWorker } from './phase-trace.js';
 import { ProgressWriter } from './progress.js';
 import { type BuildRun, flushLayers } from './solver/build-run.js';
 import { Solver } from './solver/solver.js';
@@ -41,6 +42,8 @@ export interface BuilderOptions {
   platformRegistry?: PlatformRegistry;
   /** How long a build's lease lives without renewal (default 60 s): how soon a dead build is cleaned up. */
   leaseTtlMs?: number;
+  /** Appends each build's per-phase timings there as a JSON line (`BERTH_BUILD_TRACE`; phase-trace.ts). */
+  traceFile?: string;
 }
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -80,7 +83,9 @@ export class Builder {
     const extraHosts = (request.extraHosts ?? []).map((entry) => parseExtraHost(entry, '127.0.0.1'));
     callbacks.signal?.throwIfAborted();
 
-    const { worker, workDir } = this.#options;
+    const { workDir } = this.#options;
+    const trace = new PhaseTrace(Boolean(this.#options.traceFile));
+    const worker = tracedWorker(this.#options.worker, trace);
     const progress = new ProgressWriter(callbacks.onProgress ?? (() => undefined));
     await mkdir(join(workDir, 'builds'), { recursive: true });
     const dir = await mkdtemp(join(workDir, 'builds', 'build-'));
@@ -107,7 +112,7 @@ export class Builder {
       const loadDef = progress.vertex(`[internal] load build definition from ${posix.basename(file)}`);
       let received = 0;
       if (request.contextSync) {
-        synced = await this.#contexts.sync(request.contextSync);
+        synced = await trace.time('context.sync', () => this.#contexts.sync(request.contextSync!, { trace }));
         contextDir = synced.dir;
         received = synced.received;
       } else {
@@ -121,7 +126,7 @@ export class Builder {
       const ignoreVertex = progress.vertex('[internal] load .dockerignore');
       const ignore = await readIgnoreFile(contextDir, request.dockerfileContent === undefined ? file : undefined);
       if (ignore) {
-        const removed = await applyIgnore(contextDir, ignore.patterns);
+        const removed = await trace.time('context.dockerignore', () => applyIgnore(contextDir, ignore.patterns));
         synced?.forget(removed);
       }
       ignoreVertex.status(`transferring context: ${ignore ? `${ignore.path} applied` : 'no .dockerignore'} done`);
@@ -157,6 +162,7 @@ export class Builder {
           })),
         signal,
         held: new Set(),
+        chains: new Set(),
         pending: [],
         executed: 0,
         cached: 0,
@@ -164,6 +170,7 @@ export class Builder {
         secrets: new Map(Object.entries(request.secrets ?? {}).map(([id, value]) => [id, Buffer.from(value)])),
         network,
         extraHosts: extraHosts.map(([host, ip]) => `${ip}\t${host}`),
+        trace,
       };
       for (const named of request.namedContexts ?? []) {
         if (named.image !== undefined) {
@@ -188,11 +195,11 @@ export class Builder {
       for (const ref of cacheFrom) await importCache(run, ref);
 
       solver = new Solver(run);
-      const state = await solver.stage(graph.target);
-      await flushLayers(run);
+      const state = await trace.time('solve', () => solver!.stage(graph.target));
+      await trace.time('flush-layers', () => flushLayers(run!));
       if (request.squash) await squash(run, state);
       const exporting = progress.vertex('exporting to image');
-      const image = await exportImage(run, state, request);
+      const image = await trace.time('export-image', () => exportImage(run!, state, request));
       exporting.status('exporting layers done');
       exporting.status(`writing image ${image.id} done`);
       const tags = image.names.filter((n) => !n.includes('@'));
@@ -218,6 +225,7 @@ export class Builder {
       // Ending the lease removes what was not committed or registered, and the build's directory.
       await lease.end().catch(() => undefined); // an expired lease was collected already
       await rm(dir, { recursive: true, force: true });
+      await trace.write(this.#options.traceFile, { tags: request.tags ?? [], noCache: Boolean(request.noCache) }).catch(() => undefined); // a trace that cannot be written changes no build
     }
   }
 

@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createIgnoreMatcher, type IgnorePattern } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
@@ -27,39 +27,63 @@ export interface ContextFile {
  * `.dockerignore` (`patterns`) excludes is left out, except the paths in `keep` (the Dockerfile
  * and ignore files, which the builder reads). An ignored directory is still walked: a `!`
  * exception may bring back something inside. Owners are not listed (the context is 0:0).
+ *
+ * The walk uses the synchronous calls: the client has nothing else to do meanwhile, and a
+ * thread-pool round trip per entry cost ~4× as much (2,000 files: ~120 ms against ~30 ms).
  */
 export async function listContext(dir: string, options: { patterns?: IgnorePattern[]; keep?: Iterable<string> } = {}): Promise<ContextFile[]> {
   const ignored = createIgnoreMatcher(options.patterns ?? []);
   const keep = new Set(options.keep ?? []);
   const out: ContextFile[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const names = (await readdir(rel ? join(dir, rel) : dir)).sort();
-    const stats = await Promise.all(names.map((name) => lstat(join(dir, rel, name))));
-    for (const [i, name] of names.entries()) {
+  const walk = (rel: string): void => {
+    const names = readdirSync(rel ? join(dir, rel) : dir).sort();
+    for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
-      const st = stats[i]!;
+      const st = lstatSync(join(dir, path));
       const skip = ignored(path) && !keep.has(path);
       const base = { path, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
       if (st.isDirectory()) {
         if (!skip) out.push({ ...base, type: 'dir', size: 0 });
-        if (!skip || ignored.shouldWalk(path)) await walk(path);
+        if (!skip || ignored.shouldWalk(path)) walk(path);
       } else if (skip) continue;
-      else if (st.isSymbolicLink()) out.push({ ...base, type: 'symlink', size: 0, linkname: await readlink(join(dir, path)) });
+      else if (st.isSymbolicLink()) out.push({ ...base, type: 'symlink', size: 0, linkname: readlinkSync(join(dir, path)) });
       else if (st.isFile()) out.push({ ...base, type: 'file', size: st.size });
     }
   };
-  await walk('');
+  walk('');
   return out;
 }
 
-/** The entries as a tar stream (owners 0:0, modes and mtimes kept), read from `dir`. */
+/** Bytes gathered before a chunk of the tar goes out (the CLI sends one gRPC message per chunk). */
+const PACK_CHUNK = 256 * 1024;
+
+/**
+ * The entries as a tar stream (owners 0:0, modes and mtimes kept), read from `dir`, in chunks of
+ * about 256 KiB: a small file is three pieces of tar (header, body, padding), and a message per
+ * piece through the gateway cost the 2,000-file context of bench/compare 5 s of its 16 s cold build.
+ */
 export async function* packFiles(dir: string, files: Iterable<ContextFile>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const piece of packPieces(dir, files)) {
+    parts.push(piece);
+    size += piece.length;
+    if (size >= PACK_CHUNK) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+
+async function* packPieces(dir: string, files: Iterable<ContextFile>): AsyncGenerator<Buffer> {
   async function* entries(): AsyncGenerator<TarWriteEntry> {
     for (const f of files) {
       const header = { name: f.path, mode: f.mode, mtime: Math.floor(f.mtimeMs / 1000), uid: 0, gid: 0 };
       if (f.type === 'dir') yield { header: { ...header, type: 'directory' } };
       else if (f.type === 'symlink') yield { header: { ...header, type: 'symlink', linkname: f.linkname ?? '' } };
-      else yield { header, body: await readFile(join(dir, f.path)) };
+      else yield { header, body: readFileSync(join(dir, f.path)) }; // small reads: synchronous is cheaper, as for the listing
     }
   }
   yield* writeTar(entries());

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailedPreconditionError } from '@berth/errors';
@@ -71,6 +71,27 @@ describe('ContextStore', () => {
     expect(existsSync(join(synced.dir, 'src', 'deep'))).toBe(false);
     expect(synced.index.get('src/a.txt')?.digest).toBe(`sha256:${createHash('sha256').update('changed\n').digest('hex')}`);
     await synced.release();
+  });
+
+  it('keeps the index file of an unchanged context, and trusts no index of a build that never released', async () => {
+    const indexFile = join(dir.path, 'contexts', createHash('sha256').update('ctx').digest('hex'), 'index.json');
+    let c = await client_();
+    await (await store.sync(c.sync)).release();
+    const written = (await stat(indexFile)).mtimeMs;
+
+    c = await client_();
+    const unchanged = await store.sync(c.sync);
+    expect(existsSync(indexFile)).toBe(false); // set aside while the build holds the context
+    await unchanged.release();
+    expect((await stat(indexFile)).mtimeMs).toBe(written); // the same file back, not written again
+
+    // A build that dies holding the context (no release): the next store starts over with everything.
+    c = await client_();
+    await store.sync(c.sync);
+    const restarted = new ContextStore(join(dir.path, 'contexts'));
+    c = await client_();
+    await (await restarted.sync(c.sync)).release();
+    expect(c.asked).toEqual([['Dockerfile', 'link', 'src/a.txt', 'src/deep/b.txt']]);
   });
 
   it('checksums a synced tree from its index exactly as from the disk', async () => {

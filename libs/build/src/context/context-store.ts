@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import { checkContextPath, type ContextFile } from '@berth/filesync';
-import { applyLayer } from '@berth/layers';
 import { securePath } from '@berth/runtime';
-import { fileDigest } from './copy-files.js';
+import type { PhaseTrace } from '../phase-trace.js';
+import { type ReceivedFile, receiveFiles } from './receive-files.js';
 
 /** The client's side of a file sync: its listing, and the files the builder asks for. */
 export interface ContextSync {
   /** A stable name of the client's context (the builder keeps one copy per key). */
   key: string;
   files: ContextFile[];
-  /** Sends the files named (a tar of just those); called once per build, possibly with none. */
+  /** Sends the files named (a tar of just those); called once per build, possibly with none (then never read). */
   fetch(paths: string[]): AsyncIterable<Uint8Array>;
 }
 
@@ -46,9 +45,10 @@ export interface SyncedContext {
  *   <root>/<sha256(key)>/incoming/    the files of the sync in progress, moved into tree/ one by one
  *
  * A sync removes what the client no longer lists, asks for the files whose type, size, mtime or
- * mode changed, and moves exactly those into place. The index is deleted while a sync changes the
- * tree and written back when the build releases it: a builder that dies in between finds no index
- * and starts over with a full transfer. Builds of one context take turns.
+ * mode changed, and moves exactly those into place. The index is set aside (`index.json.held`)
+ * while a build holds the context, and written back when the build releases it (renamed back when
+ * nothing changed): a builder that dies in between finds no index and starts over with a full
+ * transfer. Builds of one context take turns.
  */
 export class ContextStore {
   readonly #root: string;
@@ -58,11 +58,11 @@ export class ContextStore {
     this.#root = root;
   }
 
-  async sync(sync: ContextSync): Promise<SyncedContext> {
+  async sync(sync: ContextSync, options: { trace?: PhaseTrace } = {}): Promise<SyncedContext> {
     const name = createHash('sha256').update(sync.key).digest('hex');
     const unlock = await this.#lock(name);
     try {
-      return await this.#sync(join(this.#root, name), sync, unlock);
+      return await this.#sync(join(this.#root, name), sync, unlock, options.trace);
     } catch (err) {
       unlock();
       throw err;
@@ -81,7 +81,13 @@ export class ContextStore {
     return removed;
   }
 
-  async #sync(base: string, sync: ContextSync, unlock: () => void): Promise<SyncedContext> {
+  async #sync(base: string, sync: ContextSync, unlock: () => void, trace?: PhaseTrace): Promise<SyncedContext> {
+    let t0 = performance.now();
+    const mark = (phase: string) => {
+      const now = performance.now();
+      trace?.add(phase, now - t0);
+      t0 = now;
+    };
     const tree = join(base, 'tree');
     const indexFile = join(base, 'index.json');
     const wanted = new Map(sync.files.map((f) => [checkContextPath(f.path), f]));
@@ -91,12 +97,18 @@ export class ContextStore {
       index = new Map();
     }
     await mkdir(tree, { recursive: true });
-    await rm(indexFile, { force: true }); // dirty until released
+    // The index is set aside until released (a builder that dies meanwhile finds none and starts
+    // over); a context that did not change gets the same file back, not written again.
+    const heldFile = `${indexFile}.held`;
+    await rename(indexFile, heldFile).catch(() => undefined); // no index (a first sync): nothing to set aside
+    let changed = false;
+    mark('context.sync.read-index');
 
     // Gone, or changed type: removed (children before parents).
     for (const path of [...index.keys()].sort((a, b) => b.length - a.length)) {
       const want = wanted.get(path);
       if (want && want.type === index.get(path)!.type) continue;
+      changed = true;
       await rm(join(tree, path), { recursive: true, force: true });
       index.delete(path);
     }
@@ -105,6 +117,8 @@ export class ContextStore {
     for (const [path, f] of wanted) {
       const have = index.get(path);
       if (f.type === 'dir') {
+        if (have && have.mode === f.mode && have.mtimeMs === f.mtimeMs) continue;
+        changed = true;
         if (!have) await mkdir(await securePath(tree, path), { recursive: true, mode: f.mode });
         if (!have || have.mode !== f.mode) await chmod(await securePath(tree, path), f.mode);
         index.set(path, { type: 'dir', mode: f.mode, size: 0, mtimeMs: f.mtimeMs });
@@ -113,22 +127,19 @@ export class ContextStore {
       if (have && have.size === f.size && have.mtimeMs === f.mtimeMs && have.mode === f.mode && have.linkname === f.linkname) continue;
       need.push(path);
     }
+    if (need.length > 0) changed = true;
+    mark('context.sync.compare');
 
     let received = 0;
     const incoming = join(base, 'incoming');
     await rm(incoming, { recursive: true, force: true });
     await mkdir(incoming);
     const source = sync.fetch(need);
-    const counted = Readable.from(
-      (async function* () {
-        for await (const chunk of source) {
-          received += chunk.length;
-          yield chunk;
-        }
-      })(),
-    );
-    if (need.length > 0) await applyLayer(incoming, counted, { whiteouts: 'remove' });
-    else for await (const _ of counted); // nothing was asked for: whatever comes (an empty tar) is dropped
+    let got = new Map<string, ReceivedFile>();
+    if (need.length > 0) ({ files: got, bytes: received } = await receiveFiles(incoming, source, new Set(need)));
+    // Nothing asked for: the client sends no file, and the build goes on without waiting for the
+    // end of that (empty) transfer — a round trip through the gateway saved.
+    mark('context.sync.receive');
     // Into place, a few at a time. Every parent of a path is a directory of the listing (made
     // above), so a listed symlink can never lead a file out of the tree.
     const place = async (path: string) => {
@@ -136,20 +147,24 @@ export class ContextStore {
       for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
         if (wanted.get(path.slice(0, i))?.type !== 'dir') throw new InvalidArgumentError(`Invalid context entry "${path}": its parent "${path.slice(0, i)}" is not a listed directory`);
       }
-      const from = join(incoming, path);
-      const st = await lstat(from).catch(() => undefined); // missing: undefined
-      if (!st || (f.type === 'file' ? !st.isFile() : !st.isSymbolicLink())) {
+      const sent = got.get(path);
+      if (sent?.type !== f.type) {
         throw new FailedPreconditionError(`The client did not send "${path}" of the context (it may have changed during the build)`);
       }
+      const from = sent.tmp;
       const to = join(tree, path);
-      await rm(to, { recursive: true, force: true });
-      await rename(from, to);
+      // A rename replaces the file or symlink of the last build; anything else there is removed first.
+      await rename(from, to).catch(async () => {
+        await rm(to, { recursive: true, force: true });
+        await rename(from, to);
+      });
       const entry: IndexEntry = { type: f.type, mode: f.mode, size: f.size, mtimeMs: f.mtimeMs, ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) };
-      if (f.type === 'file') entry.digest = await fileDigest(to, f.size);
+      if (f.type === 'file') entry.digest = sent.digest!;
       index.set(path, entry);
     };
     for (let i = 0; i < need.length; i += 32) await Promise.all(need.slice(i, i + 32).map(place));
     await rm(incoming, { recursive: true, force: true });
+    mark('context.sync.place');
 
     const final = index;
     let released = false;
@@ -160,15 +175,21 @@ export class ContextStore {
       sent: need.length,
       forget(paths) {
         for (const p of paths) {
-          for (const key of [...final.keys()]) if (key === p || key.startsWith(`${p}/`)) final.delete(key);
+          for (const key of [...final.keys()]) {
+            if (key !== p && !key.startsWith(`${p}/`)) continue;
+            final.delete(key);
+            changed = true; // the .dockerignore removed it from the tree: the index must follow
+          }
         }
       },
       async release() {
         if (released) return;
         released = true;
         try {
+          if (!changed && (await rename(heldFile, indexFile).then(() => true, () => false))) return;
           await writeFile(`${indexFile}.tmp`, JSON.stringify(Object.fromEntries(final)));
           await rename(`${indexFile}.tmp`, indexFile);
+          await rm(heldFile, { force: true });
         } finally {
           unlock();
         }

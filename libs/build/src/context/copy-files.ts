@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { pathMatch } from '@berth/glob';
 import { securePath } from '@berth/runtime';
 import { valueExcerpt } from '../located.js';
+import { copyTree } from './copy-tree.js';
 import { extractArchive, isTarArchive } from './local-archive.js';
 
 /** One file, directory or symlink a COPY/ADD takes, and where it lands relative to the destination. */
@@ -182,38 +183,4 @@ async function mkdirOwned(rootfs: string, path: string, options: CopyIntoOptions
     const owner = options.owner ?? { uid: 0, gid: 0 };
     await lchown(host, owner.uid, owner.gid);
   }
-}
-
-/** Copies `source` to `dest` (inside `rootfs`); with `contents`, only what is inside the directory `source`. */
-async function copyTree(source: string, rootfs: string, dest: string, options: CopyIntoOptions, contents: boolean): Promise<void> {
-  const st = await lstat(source);
-  if (contents) {
-    for (const child of (await readdir(source)).sort()) await copyTree(`${source}/${child}`, rootfs, posix.join(dest, child), options, false);
-    return;
-  }
-  const target = await securePath(rootfs, dest);
-  const existing = await lstat(target).catch(() => undefined); // missing: undefined
-  const uid = options.owner?.uid ?? (options.keepOwner ? st.uid : 0);
-  const gid = options.owner?.gid ?? (options.keepOwner ? st.gid : 0);
-  if (st.isDirectory()) {
-    if (existing && !existing.isDirectory()) await rm(target, { force: true });
-    if (!existing?.isDirectory()) await mkdir(target);
-    for (const child of (await readdir(source)).sort()) await copyTree(`${source}/${child}`, rootfs, posix.join(dest, child), options, false);
-    await lchown(target, uid, gid);
-    await chmod(target, options.mode ?? st.mode & 0o7777);
-    await utimes(target, st.atime, st.mtime);
-    return;
-  }
-  if (existing) await rm(target, { recursive: true, force: true });
-  if (st.isSymbolicLink()) {
-    await symlink(await readlink(source), target);
-    await lchown(target, uid, gid);
-    await lutimes(target, st.atime, st.mtime);
-    return;
-  }
-  if (!st.isFile()) throw new InvalidArgumentError(`Cannot copy "${valueExcerpt(source)}": only files, directories and symlinks can be copied`);
-  await copyFile(source, target);
-  await lchown(target, uid, gid);
-  await chmod(target, options.mode ?? st.mode & 0o7777);
-  await utimes(target, st.atime, st.mtime);
 }

@@ -6,6 +6,7 @@ import type { BuildCache } from '../cache/build-cache.js';
 import type { CacheRecord, RemoteCache } from '../cache/registry-cache.js';
 import type { TreeReader } from '../context/copy-files.js';
 import type { BuildGraph } from '../frontend/build-graph.js';
+import type { PhaseTrace } from '../phase-trace.js';
 import type { ProgressWriter } from '../progress.js';
 
 /** Everything one build shares: its worker and lease, its files, its graph and its counters. */
@@ -38,6 +39,8 @@ export interface BuildRun {
   signal?: AbortSignal;
   /** The snapshots and blobs of others (base images, earlier builds) the lease was asked to hold. */
   held: Set<string>;
+  /** Chain IDs whose committed snapshot exists and is held by the lease (ensureChain asks no more). */
+  chains: Set<string>;
   /** Layers being compressed and stored while the build goes on; awaited before the export. */
   pending: Array<Promise<void>>;
   executed: number;
@@ -51,6 +54,8 @@ export interface BuildRun {
   /** `--add-host` entries (`ip\thost`), and the /etc/hosts file made of them for RUN steps. */
   extraHosts: string[];
   hostsFile?: string;
+  /** Per-phase timings (a no-op unless the builder traces). */
+  trace: PhaseTrace;
 }
 
 /** A named build context: `--build-context name=DIR` or `name=docker-image://ref`. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { type IngestedLayer, ingestLayer } from '@berth/images';
 import { applyLayer, packDirectory } from '@berth/layers';
@@ -25,7 +26,12 @@ export async function ensureChain(run: BuildRun, diffIds: string[], layers: Desc
     // A layer this build makes has no digest until it is compressed; it is held from its ingest.
     const digest = layers[i]?.digest;
     if (digest) await holdOnce(run, { type: 'blob', id: digest });
-    if (await exists(run, chain)) continue;
+    // Held by the lease from here on, a chain seen once stays for the whole build: asked for once.
+    if (run.chains.has(chain)) continue;
+    if (await exists(run, chain)) {
+      run.chains.add(chain);
+      continue;
+    }
     const key = `extract-${randomBytes(8).toString('hex')}`;
     const mounts = await snapshots.prepare(key, { ...(i > 0 ? { parent: chains[i - 1] } : {}), lease: run.lease });
     try {
@@ -38,6 +44,7 @@ export async function ensureChain(run: BuildRun, diffIds: string[], layers: Desc
         if (!(err instanceof AlreadyExistsError)) throw err;
         await snapshots.remove(key);
       }
+      run.chains.add(chain);
     } catch (err) {
       await snapshots.remove(key).catch(() => undefined); // already committed or gone; the lease collects leftovers
       throw err;
@@ -85,21 +92,32 @@ export async function mountView(run: BuildRun, diffIds: string[], layers: Descri
 /**
  * The layer of an active snapshot: its upper dir packed as a tar (overlay whiteouts turned into
  * `.wh.` files), compressed here and stored in the host's content store under the build's lease.
+ * `tar`: the same tar, already packed by `measureDiff` (the upper dir is not read again).
  */
-export async function diffLayer(run: BuildRun, upper: string): Promise<IngestedLayer> {
+export async function diffLayer(run: BuildRun, upper: string, tar?: Buffer[]): Promise<IngestedLayer> {
   const ingester = { ingest: (source: Parameters<typeof run.worker.content.ingest>[0]) => run.worker.content.ingest(source, { lease: run.lease }) };
-  return ingestLayer(ingester, packDirectory(upper, { upper: true }).stream);
+  return ingestLayer(ingester, tar ? Readable.from(tar, { objectMode: false }) : packDirectory(upper, { upper: true }).stream);
 }
+
+/** Layers up to this size are kept in memory between `measureDiff` and `diffLayer` (packed once). */
+const KEEP_TAR_BYTES = 64 * 1024 * 1024;
 
 /**
  * The diff ID and size of an upper dir's layer tar, read once without compressing: enough to
  * commit the snapshot under its chain ID and go on, while `diffLayer` compresses in the background.
+ * A layer of at most 64 MiB comes back as `tar` too, for `diffLayer` (a larger one is packed again
+ * there rather than held in memory).
  */
-export async function measureDiff(upper: string): Promise<{ diffId: string; size: number }> {
+export async function measureDiff(upper: string): Promise<{ diffId: string; size: number; tar?: Buffer[] }> {
   const packed = packDirectory(upper, { upper: true });
   let size = 0;
-  for await (const chunk of packed.stream) size += (chunk as Buffer).length;
-  return { diffId: await packed.diffId, size };
+  let tar: Buffer[] | undefined = [];
+  for await (const chunk of packed.stream) {
+    size += (chunk as Buffer).length;
+    if (size > KEEP_TAR_BYTES) tar = undefined;
+    else tar?.push(chunk as Buffer);
+  }
+  return { diffId: await packed.diffId, size, ...(tar ? { tar } : {}) };
 }
 
 /** A directory of the builder (a named build context) as a layer, stored under the build's lease. */

@@ -38,7 +38,7 @@ export async function copyStep(
   const from = ins.kind === 'COPY' && ins.from ? env.word(ins.from) : undefined;
 
   // Where the sources come from: the context, another stage, a named context or an image.
-  const source = await fromRoot(run, state, from, { sources, what: 'COPY --from' });
+  const source = await run.trace.time('copy.from-root', () => fromRoot(run, state, from, { sources, what: 'COPY --from' }));
   const sourceRoot = source.root;
   try {
     // Heredoc sources become files of a scratch directory, named after their delimiter.
@@ -54,10 +54,10 @@ export async function copyStep(
     const local: string[] = [];
     const remote: string[] = [];
     for (const s of paths) (ins.kind === 'ADD' && /^https?:\/\//.test(s) ? remote : local).push(s);
-    if (local.length > 0) entries.push(...(await resolveSources(sourceRoot, local, { context: source.context, excludes })));
+    if (local.length > 0) entries.push(...(await run.trace.time('copy.resolve-sources', () => resolveSources(sourceRoot, local, { context: source.context, excludes }))));
     for (const url of remote) entries.push(await download(run, url, ins.kind === 'ADD' ? ins.checksum : undefined));
 
-    const checksum = await checksumEntries(entries, { withOwner: !source.context, ...(!from && run.contextReader ? { reader: run.contextReader } : {}) });
+    const checksum = await run.trace.time('copy.checksum', () => checksumEntries(entries, { withOwner: !source.context, ...(!from && run.contextReader ? { reader: run.contextReader } : {}) }));
     const key = cacheKey(state.key, ins.kind, JSON.stringify({ sources: paths, dest, chown, chmod, excludes, from: source.key }), checksum);
     const title = normalizeKeyword(ins.original.split('\n')[0]!, ins.kind);
     const extract = ins.kind === 'ADD' && (ins.unpack ?? true);

@@ -45,7 +45,7 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
   state.position++;
   const vertex = run.progress.vertex(`[${state.label}${state.position}/${state.total}] ${title}`);
   if (!state.noCache) {
-    const hit = await cached(run, key);
+    const hit = await run.trace.time('step.cache-get', () => cached(run, key));
     if (hit) {
       run.records.set(key, { key, ...hit });
       run.cached++;
@@ -60,7 +60,7 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
   }
   run.executed++;
   run.signal?.throwIfAborted();
-  const parent = await ensureChain(run, state.config.rootfs.diff_ids, state.layers);
+  const parent = await run.trace.time('step.ensure-chain', () => ensureChain(run, state.config.rootfs.diff_ids, state.layers));
   const snapshot = `build-${randomBytes(8).toString('hex')}`;
   const rootfs = join(run.dir, snapshot, 'rootfs');
   let committed = false;
@@ -68,14 +68,14 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
     const mounts = await run.worker.snapshots.prepare(snapshot, { ...(parent ? { parent } : {}), lease: run.lease });
     if (step.mount) {
       await mkdir(rootfs, { recursive: true });
-      await mountAll(mounts, rootfs);
+      await run.trace.time('step.mount', () => mountAll(mounts, rootfs));
       try {
-        await work({ snapshot, rootfs, vertex });
+        await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, vertex }));
       } finally {
-        await unmount(rootfs);
+        await run.trace.time('step.unmount', () => unmount(rootfs));
       }
     } else {
-      await work({ snapshot, rootfs, vertex });
+      await run.trace.time(`step.work.${title.split(' ')[0]}`, () => work({ snapshot, rootfs, vertex }));
     }
     const { upper } = snapshotDirs(mounts);
     let layer: StepLayer | undefined;
@@ -83,17 +83,17 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
     if (!step.optionalLayer || (await readdir(upper)).length > 0) {
       // The diff ID is all the next step needs (the chain ID of this snapshot); the layer is
       // compressed and stored meanwhile, and its descriptor filled in when that is done.
-      const measured = await measureDiff(upper);
+      const measured = await run.trace.time('step.measure-diff', () => measureDiff(upper));
       const chain = chainIds([...state.config.rootfs.diff_ids, measured.diffId]).at(-1)!;
       try {
-        await run.worker.snapshots.commit(chain, snapshot);
+        await run.trace.time('step.commit', () => run.worker.snapshots.commit(chain, snapshot));
         committed = true;
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
       const descriptor: Descriptor = { mediaType: MediaType.OciLayerGzip, digest: '', size: 0 };
       layer = { descriptor, diffId: measured.diffId, size: measured.size };
-      compressed = diffLayer(run, upper).then((ingested) => {
+      compressed = run.trace.time('layer.compress-and-ingest', () => diffLayer(run, upper, measured.tar)).then((ingested) => {
         if (ingested.diffId !== measured.diffId) throw new InternalError(`The layer of "${title}" changed while it was being stored`);
         Object.assign(descriptor, ingested.descriptor);
       });
@@ -109,12 +109,12 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
       const keep = committed;
       committed = true;
       const done = compressed
-        .then(() => run.cache.put(key, record))
+        .then(() => run.trace.time('step.cache-put', () => run.cache.put(key, record)))
         .finally(() => (keep ? undefined : run.worker.snapshots.remove(snapshot).catch(() => undefined))); // the lease collects it otherwise
       done.catch(() => undefined); // awaited by flushLayers; this only marks it handled meanwhile
       run.pending.push(done);
     } else {
-      await run.cache.put(key, record);
+      await run.trace.time('step.cache-put', () => run.cache.put(key, record));
     }
     vertex.done();
   } catch (err) {
