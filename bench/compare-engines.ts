@@ -6,11 +6,11 @@
  *   bootstrapped;
  * - **docker**: Debian's `docker.io` (dockerd 20.10 + its own containerd), `--data-root`,
  *   `--exec-root`, its socket in the temp dir, `--iptables=false --ip-masq=false` and its own
- *   bridge `bbdocker0` (10.213.213.1/24, made and removed by the bench): no iptables rule, no
+ *   bridge `bbdocker<slot>` (10.214.<slot>.1/24, made and removed by the bench): no iptables rule, no
  *   docker0, nothing in /var/lib/docker;
  * - **podman**: Debian's `podman` 4.3 with its own `--root`/`--runroot`, a containers.conf of its
- *   own (CONTAINERS_CONF: cgroupfs, file events, CNI) and a CNI network `bbpodman0`
- *   (10.213.214.0/24) of only the bridge and host-local plugins: no firewall rule, no NAT.
+ *   own (CONTAINERS_CONF: cgroupfs, file events, CNI) and a CNI network on `bbpodman<slot>`
+ *   (10.215.<slot>.0/24) of only the bridge and host-local plugins: no firewall rule, no NAT.
  *
  * Docker and Podman are benchmark references, not dependencies: when one is not installed it is
  * reported as "not installed" and its columns are skipped. Their busybox is Berth's (`berth save |
@@ -138,12 +138,19 @@ export async function startBerth(): Promise<{ engine: Engine; platform: TestPlat
   return { engine, platform };
 }
 
+/**
+ * This run's bridges are `bbdocker<slot>` (10.214.<slot>.1/24) and `bbpodman<slot>`
+ * (10.215.<slot>.0/24): engineers sharing the machine run the bench at the same time, and one
+ * run deleting another's bridge as a leftover broke the other's Docker rows.
+ */
+const slot = process.pid % 250;
+
 export async function startDocker(dir: string, image: string): Promise<Engine> {
   mkdirSync(dir, { recursive: true });
   const sock = join(dir, 'docker.sock');
-  const bridge = 'bbdocker0';
+  const bridge = `bbdocker${slot}`;
   run('ip', ['link', 'del', bridge]); // a leftover of an interrupted run
-  for (const args of [['link', 'add', bridge, 'type', 'bridge'], ['addr', 'add', '10.213.213.1/24', 'dev', bridge], ['link', 'set', bridge, 'up']]) {
+  for (const args of [['link', 'add', bridge, 'type', 'bridge'], ['addr', 'add', `10.214.${slot}.1/24`, 'dev', bridge], ['link', 'set', bridge, 'up']]) {
     const r = run('ip', args);
     if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   }
@@ -220,7 +227,7 @@ export async function startPodman(dir: string, image: string): Promise<Engine> {
       '[network]',
       'network_backend = "cni"',
       `network_config_dir = "${join(dir, 'cni')}"`,
-      'default_network = "bbpodman"',
+      `default_network = "bbpodman${slot}"`,
       'cni_plugin_dirs = ["/usr/lib/cni"]',
       '',
     ].join('\n'),
@@ -229,15 +236,15 @@ export async function startPodman(dir: string, image: string): Promise<Engine> {
     join(dir, 'cni', 'bbpodman.conflist'),
     JSON.stringify({
       cniVersion: '0.4.0',
-      name: 'bbpodman',
+      name: `bbpodman${slot}`,
       plugins: [
         {
           type: 'bridge',
-          bridge: 'bbpodman0',
+          bridge: `bbpodman${slot}`,
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
-          ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.213.214.0/24', gateway: '10.213.214.1' }]] },
+          ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: `10.215.${slot}.0/24`, gateway: `10.215.${slot}.1` }]] },
         },
       ],
     }),
@@ -253,7 +260,7 @@ export async function startPodman(dir: string, image: string): Promise<Engine> {
     helperPids: () => pidsWhere((a) => a[0]?.endsWith('conmon') === true && a.some((x) => x.startsWith(join(dir, 'runroot')) || x.startsWith(join(dir, 'root')))),
     stop: async () => {
       run('podman', [...base, 'rm', '-af', '-t', '0'], env);
-      run('ip', ['link', 'del', 'bbpodman0']);
+      run('ip', ['link', 'del', `bbpodman${slot}`]);
       removeTree(dir);
     },
   };

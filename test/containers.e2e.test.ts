@@ -97,6 +97,17 @@ describe('stop, kill and restart policies', () => {
     await p.berth(['rm', polite, stubborn]);
   });
 
+  it('answers stop with the exit recorded and the log complete, and frees the name at once (stop, rm, run; run --rm)', async () => {
+    await p.berth(['run', '-d', '--name', 'reuse', 'busybox', 'sh', '-c', 'trap "echo bye; exit 4" TERM; echo ready; while true; do sleep 0.1; done']);
+    expect(await until(async () => (await p.berth(['logs', 'reuse'])).stdout, (out) => out === 'ready\n')).toBe('ready\n'); // trap set
+    expect((await p.berth(['stop', 'reuse'])).code).toBe(0);
+    expect(await inspect('reuse', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 4');
+    expect((await p.berth(['logs', 'reuse'])).stdout).toBe('ready\nbye\n');
+    expect((await p.berth(['rm', 'reuse'])).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect(await p.berth(['run', '--rm', '--name', 'reuse', 'busybox', 'echo', String(i)])).toMatchObject({ code: 0, stdout: `${i}\n` });
+    expect((await p.berth(['ps', '-aq'])).stdout).toBe(''); // `run --rm` answers once the container is gone
+  });
+
   it('restarts on-failure up to N times and counts the restarts', async () => {
     const id = (await p.berth(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3'])).stdout.trim();
     const state = await until(

@@ -229,7 +229,9 @@ async function attach(manager: ContainerManager, call: Duplex): Promise<void> {
     });
     call.on('end', () => session.closeStdin());
     call.resume();
-    const exit = manager.wait(id, { condition: 'next-exit' });
+    // As docker's client does for `run --rm`: the exit status goes out once the container is
+    // removed, so that its name is free when the command returns.
+    const exit = manager.wait(id, { condition: manager.get(id).HostConfig.AutoRemove ? 'removed' : 'next-exit' });
     if (spec.start) {
       await startOrExplain(manager, id);
       if (size) session.resize(size.rows, size.cols);

@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '@berth/testing';
 import { readTarEntries } from '@berth/layers';
 import type { ConmonRuntime } from '@berth/runtime';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ContainerManager } from './container-manager.js';
+import { isMountpoint } from './mountinfo.js';
 import { openTestHost, removeTestHost, testRuntime, type TestHost } from './test-support.js';
 import type { ContainerEvent } from './types.js';
 
@@ -21,8 +24,7 @@ interface Harness {
 let host: TestHost;
 const managers: ContainerManager[] = [];
 
-function makeManager(): Harness {
-  const runtime = testRuntime(host);
+function makeManager(runtime: ConmonRuntime = testRuntime(host)): Harness {
   const events: ContainerEvent[] = [];
   const { dataRoot, runRoot, db, images, snapshotter } = host;
   const manager = new ContainerManager({
@@ -230,6 +232,47 @@ describe('ContainerManager', () => {
     );
     await manager.remove('busy', { force: true });
     expect(() => manager.resolve('busy')).toThrow('No such container: busy');
+  });
+
+  it('answers stop once the exit is recorded, releases the run after it, and a new manager finishes a release cut short', async () => {
+    // The first manager's runtime holds the container's runtime delete (the teardown's first part) until released.
+    const gated = testRuntime(host);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let heldId: string | undefined;
+    const realDelete = gated.delete.bind(gated);
+    gated.delete = async (cid, options) => {
+      if (cid === heldId) await held;
+      return realDelete(cid, options);
+    };
+    h.manager.close();
+    h = makeManager(gated);
+    const first = h.manager;
+    await first.init();
+    const id = await first.create({ image: 'busybox', cmd: ['sh', '-c', 'trap "echo bye; exit 3" TERM; echo ready; while true; do sleep 0.1; done'] });
+    await first.start(id);
+    heldId = id;
+    await waitUntil('the trap to be set', async () => (await logsOf(first, id)) === 'ready\n');
+    const runcState = join(host.runRoot, 'runc', id);
+    const rootfs = (await first.inspect(id)).GraphDriver.Data.MergedDir!;
+
+    // Waiting for the held teardown would hang here (the test's timeout).
+    await first.stop(id, { timeout: 10 });
+    expect((await first.inspect(id)).State).toMatchObject({ Status: 'exited', ExitCode: 3, Running: false });
+    expect(await logsOf(first, id)).toBe('ready\nbye\n'); // the log is complete when stop answers
+    expect(h.events.filter((e) => e.id === id).map((e) => e.action)).toEqual(['create', 'start', 'kill', 'die', 'stop']);
+    expect(existsSync(runcState)).toBe(true); // the teardown is under way (its runtime delete held)
+
+    first.close(); // the agent dies mid-teardown
+    h = makeManager();
+    const second = h.manager;
+    await second.init();
+    expect(existsSync(runcState)).toBe(false);
+    expect(await isMountpoint(rootfs)).toBe(false);
+    expect((await second.inspect(id)).State).toMatchObject({ Status: 'exited', ExitCode: 3 });
+    release(); // the first manager's teardown ends without writing (it was closed)
+    await second.remove(id);
+    await expect(second.inspect(id)).rejects.toThrow(/No such container/);
   });
 
   it('is adopted by a new manager after an agent restart, which later collects its exit code', async () => {

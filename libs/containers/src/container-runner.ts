@@ -90,6 +90,8 @@ export class ContainerRunner {
       await this.handleExitLocked(rec, live, exitCode ?? 255);
       return;
     }
+    // The agent died while releasing a run's host objects (handleExitLocked): finish that first.
+    if (rec.TeardownPending) await this.teardownLocked(rec);
     const missing = await this.missingPart(rec);
     if (missing !== undefined) {
       // Its files went away behind our back: it cannot run again; `rm` still removes what is left.
@@ -320,19 +322,23 @@ export class ContainerRunner {
     });
   }
 
-  /** Records an exit, cleans the run up, then restarts (policy) or auto-removes. */
+  /**
+   * Records an exit, cleans the run up, then restarts (policy) or auto-removes. The exit is
+   * recorded first (with TeardownPending), as soon as the code is known and the log complete:
+   * `stop` and `wait` answer then, while the run's host objects are released under the
+   * container's lock, which every verb that uses them takes (start, rm, cp, export, commit); the
+   * network release is queued before anything those answers let a client do next. An agent that
+   * dies meanwhile finishes the teardown at its next start (reconcileLocked).
+   */
   async handleExitLocked(rec: ContainerRecord, live: Live, exitCode: number): Promise<void> {
-    const { runtime, network, volumes } = this.deps;
+    const { runtime } = this.deps;
     const id = rec.Id;
     const oom = await runtime.oomKilled(id).catch(() => false);
-    await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the exited container'));
-    // conmon is gone: what it logged is all there is (shipped now if the agent was down meanwhile)
+    // conmon drains the output into its log before it exits: then what it logged is all there is
+    // (shipped now if the agent was down meanwhile). Failing, it is waited for no longer.
+    await runtime.monitorGone(id).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot wait for the monitor of the exited container'));
     this.startLogShipper(rec, live);
     await this.stopLogShipper(live, { done: true });
-    await unmount(this.ctx.layout.rootfs(id)).catch(warnOnFailure(this.ctx.log, { container: id, path: this.ctx.layout.rootfs(id) }, 'Cannot unmount the rootfs of the exited container'));
-    await releaseHostOptions(rec).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot unmount the /dev/shm'));
-    await network?.stop(id).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot release the network of the exited container'));
-    announceVolumes(volumes, 'unmount', rec);
     const finishedAt = new Date();
     const ranFor = finishedAt.getTime() - Date.parse(rec.State.StartedAt);
     rec.State = {
@@ -345,6 +351,7 @@ export class ContainerRunner {
       ExitCode: exitCode,
       FinishedAt: finishedAt.toISOString(),
     };
+    rec.TeardownPending = true;
     this.deps.health?.stopped(rec);
     if (oom) this.ctx.emit('oom', rec);
     // As Docker (since 25): how long the run lasted, in whole seconds.
@@ -360,14 +367,48 @@ export class ContainerRunner {
     this.ctx.store.save(rec);
     live.exited?.resolve();
     notifyWaiters(live, exitCode, rec.State.Running);
+    // The answers this lets go (`stop`, `wait`) are written before the teardown forks its first
+    // process; a request a client sends on receiving one comes in a later turn of the event loop,
+    // after the teardown has queued its network release.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.teardownLocked(rec);
     if (delay !== undefined) {
       live.restartTimer = setTimeout(
         () => void this.restartByPolicy(id).catch((err: unknown) => this.ctx.log.warn({ container: id, err }, 'Cannot restart the container')),
         delay,
       );
     } else if (rec.HostConfig.AutoRemove && !live.removing) {
-      await this.removeLocked(rec);
+      await this.removeLocked(rec).catch((err: unknown) => {
+        // Left Dead with the reason (removeLocked): who waits for its removal (`run --rm`) is
+        // answered all the same, as Docker answers them with the removal's error.
+        for (const waiter of live.waiters) waiter.resolve(rec.State.ExitCode);
+        live.waiters.clear();
+        throw err;
+      });
     }
+  }
+
+  /**
+   * Releases what an exited run holds on the host, side by side (each part is idempotent and
+   * needs none of the others): the runtime's state and cgroups, the rootfs mount, /dev/shm, the
+   * network (netns, veths, addresses, ports). Then clears TeardownPending (reconcileLocked runs
+   * it again for a record that still has it).
+   */
+  private async teardownLocked(rec: ContainerRecord): Promise<void> {
+    const { runtime, network, volumes } = this.deps;
+    const id = rec.Id;
+    const rootfs = this.ctx.layout.rootfs(id);
+    await Promise.all([
+      runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the exited container')),
+      unmount(rootfs).catch(warnOnFailure(this.ctx.log, { container: id, path: rootfs }, 'Cannot unmount the rootfs of the exited container')),
+      releaseHostOptions(rec).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot unmount the /dev/shm of the exited container')),
+      network?.stop(id).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot release the network of the exited container')),
+    ]);
+    announceVolumes(volumes, 'unmount', rec);
+    // A manager closed meanwhile (agent shutdown) leaves the flag: the next one checks again.
+    if (this.ctx.closed) return;
+    rec.TeardownPending = false;
+    this.ctx.store.save(rec);
   }
 
   private async restartByPolicy(id: string): Promise<void> {
@@ -405,9 +446,17 @@ export class ContainerRunner {
     rec.State.Status = 'removing';
     this.ctx.store.save(rec);
     await this.stopLogShipper(live);
-    await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the container'));
-    await unmount(this.ctx.layout.rootfs(id)).catch(warnOnFailure(this.ctx.log, { container: id, path: this.ctx.layout.rootfs(id) }, 'Cannot unmount the rootfs'));
-    await releaseHostOptions(rec);
+    const rootfs = this.ctx.layout.rootfs(id);
+    // Side by side (none needs another; after an exit they find nothing left to do, quickly).
+    const [, , shm] = await Promise.all([
+      runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of the container')),
+      unmount(rootfs).catch(warnOnFailure(this.ctx.log, { container: id, path: rootfs }, 'Cannot unmount the rootfs')),
+      releaseHostOptions(rec).then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      ),
+    ]);
+    if (shm !== undefined) throw shm.err;
     // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
     // the database writes below need. A removal cut short here is finished at the next agent start.
     await rm(rec.BundleDir, { recursive: true, force: true });

@@ -249,6 +249,12 @@ export interface ContainerRecord {
    * ContainerRunner.reconcileLocked). Not part of Docker's inspect view.
    */
   StartInProgress?: boolean;
+  /**
+   * Internal: set from the moment an exit is recorded until the run's host objects (runtime
+   * state, mounts, network) are released. Found set at agent start, the release is finished then.
+   * Not part of Docker's inspect view.
+   */
+  TeardownPending?: boolean;
   /** Resolved volumes, binds and tmpfs mounts (Docker's MountPoints; see mounts.ts). */
   MountPoints?: MountPoint[];
 }

@@ -220,13 +220,16 @@ export class ConmonRuntime implements RuntimeDriver {
         if (!(err instanceof NotFoundError)) throw err;
       }
     }
-    if (conmonPid !== undefined) {
-      // After an exit conmon is gone within a few ms: polled finely, as every stop waits for this.
-      for (const deadline = Date.now() + 5_000; isConmon(conmonPid) && Date.now() < deadline; ) await sleep(5);
-    }
+    if (conmonPid !== undefined) await untilGone(conmonPid);
     await rm(join(this.options.exitDir, id), { force: true });
     await rm(this.persistDirOf(id), { recursive: true, force: true });
     await rm(join(this.options.socketDir, id), { recursive: true, force: true });
+  }
+
+  /** Resolves once the container's conmon has exited (at most 5 s; at once when it has none). */
+  async monitorGone(id: string): Promise<void> {
+    const pid = await this.conmonPid(id);
+    if (pid !== undefined) await untilGone(pid);
   }
 
   /** The runtime's view of the container; NotFoundError `No such container: <id>`. */
@@ -430,6 +433,11 @@ export class ConmonRuntime implements RuntimeDriver {
     }
     throw new InternalError(`Cannot ${args[0]} container ${id}: ${text}`);
   }
+}
+
+/** After an exit conmon is gone within a few ms: polled finely (every exit handling waits for this), for 5 s at most. */
+async function untilGone(conmonPid: number): Promise<void> {
+  for (const deadline = Date.now() + 5_000; isConmon(conmonPid) && Date.now() < deadline; ) await sleep(5);
 }
 
 function sleep(ms: number): Promise<void> {

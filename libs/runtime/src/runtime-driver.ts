@@ -40,6 +40,11 @@ export interface RuntimeExits {
   oomKilled(id: string): Promise<boolean>;
   /** Resolves with the exit code once recorded; FailedPreconditionError when the monitor died without one. */
   waitExit(id: string, signal?: AbortSignal): Promise<number>;
+  /**
+   * Resolves once the monitor of an exited container is gone (it drains the container's output
+   * into the log before it exits: the log is then complete), or after a few seconds at most.
+   */
+  monitorGone(id: string): Promise<void>;
 }
 
 /** The container's stdio and processes run in it (output in Docker's multiplexed frames). */

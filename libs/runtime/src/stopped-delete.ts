@@ -23,10 +23,10 @@ export async function deleteStopped(root: string, id: string): Promise<boolean> 
   if (!ownPidNamespace || hasHooks(state.config?.Hooks) || hasHooks(state.config?.hooks)) return false;
   const paths = state.cgroup_paths;
   if (paths === null || typeof paths !== 'object') return false;
-  for (const path of new Set(Object.values(paths as Record<string, unknown>))) {
-    if (typeof path !== 'string' || !path.startsWith('/sys/fs/cgroup/')) return false;
-    if (!(await removeCgroup(path))) return false;
-  }
+  const unique = [...new Set(Object.values(paths as Record<string, unknown>))];
+  if (!unique.every((path): path is string => typeof path === 'string' && path.startsWith('/sys/fs/cgroup/'))) return false;
+  // One cgroup per v1 controller (a dozen): removed side by side, each rmdir waiting in the kernel.
+  if (!(await Promise.all(unique.map(removeCgroup))).every(Boolean)) return false;
   await rm(join(root, id), { recursive: true, force: true });
   return true;
 }
