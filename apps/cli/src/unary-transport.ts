@@ -17,7 +17,7 @@ import { errorFromGrpc } from '@berth/errors';
  * cannot be reached as UNAVAILABLE `Cannot connect to the Berth platform: <why>`.
  */
 
-/** One method of a generated service definition (`ContainersService.inspect`): its path and codecs. */
+/** One method of a generated service definition (`ContainersMethods.inspect`): its path and codecs. */
 export interface UnaryMethod<Req, Res> {
   path: string;
   requestStream: false;
