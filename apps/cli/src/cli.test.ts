@@ -8,12 +8,12 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { NotFoundError, PermissionDeniedError, UnavailableError } from '@berth/errors';
 import {
-  ContainersMethods,
+  ContainersService,
   handleServerStream,
   handleUnary,
-  ImagesMethods,
-  VolumesMethods,
-  NetworksMethods,
+  ImagesService,
+  VolumesService,
+  NetworksService,
   ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
@@ -76,7 +76,7 @@ let socketDir: string;
 
 beforeAll(async () => {
   server = new grpc.Server();
-  server.addService(ContainersMethods, {
+  server.addService(ContainersService, {
     create: handleUnary(async (req: CreateContainerRequest) => {
       record('create', req);
       if (req.spec?.image === 'nope') throw new NotFoundError('No such image: nope:latest');
@@ -102,7 +102,7 @@ beforeAll(async () => {
     attach: fakeStream('attach'),
     exec: fakeStream('exec'),
   } as grpc.UntypedServiceImplementation);
-  server.addService(ImagesMethods, {
+  server.addService(ImagesService, {
     inspect: handleUnary(async (req: { ref: string }) => {
       if (req.ref !== 'busybox') throw new NotFoundError(`No such image: ${req.ref}`);
       return { json: JSON.stringify({ Id: 'sha256:' + 'a'.repeat(64), RepoTags: ['busybox:latest'] }) };
@@ -112,12 +112,12 @@ beforeAll(async () => {
       throw new PermissionDeniedError(`pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
     }),
   } as grpc.UntypedServiceImplementation);
-  server.addService(VolumesMethods, {
+  server.addService(VolumesService, {
     inspect: handleUnary(async (req: { name: string }) => {
       throw new NotFoundError(`get ${req.name}: no such volume`);
     }),
   } as grpc.UntypedServiceImplementation);
-  server.addService(NetworksMethods, {
+  server.addService(NetworksService, {
     inspect: handleUnary(async (req: { id: string }) => {
       record('network.inspect', req);
       if (req.id !== 'backend') throw new NotFoundError(`network ${req.id} not found`);

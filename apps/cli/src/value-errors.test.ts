@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { ContainersMethods, handleUnary, type CreateContainerRequest } from '@berth/proto';
+import { ContainersService, handleUnary, type CreateContainerRequest } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
@@ -22,7 +22,7 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-value-errors-'));
   server = new grpc.Server();
-  server.addService(ContainersMethods, {
+  server.addService(ContainersService, {
     create: handleUnary(async (req: CreateContainerRequest) => {
       creates.push(req);
       return { id: 'f'.repeat(64), warnings: [] };
