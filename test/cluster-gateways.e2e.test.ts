@@ -22,9 +22,7 @@ const gw1 = (args: string[]) => cluster.berth(args, { timeoutMs: 120_000 });
 const gw2Berth = (args: string[]) => gw2.berth(args, { timeoutMs: 120_000 });
 
 beforeAll(async () => {
-  cluster = await startTestCluster(3);
-  const boot = await gw1(['image', 'bootstrap', 'busybox']);
-  expect(boot.code, boot.stderr).toBe(0);
+  cluster = await startTestCluster(3, { busybox: true });
   gw2 = await cluster.startGateway({ host: 2 });
   nc = await asGateway();
 }, 300_000);

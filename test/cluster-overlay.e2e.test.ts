@@ -23,9 +23,7 @@ const httpd = (text: string) => `["sh", "-c", "mkdir -p /www && echo ${text} > /
 const on = (node: string) => `    deploy:\n      placement:\n        constraints: [node.hostname==${node}]\n`;
 
 beforeAll(async () => {
-  cluster = await startTestCluster(3);
-  const boot = await cluster.berth(['image', 'bootstrap', 'busybox'], { env: { BERTH_NODE: 'node-1' } });
-  expect(boot.code, boot.stderr).toBe(0);
+  cluster = await startTestCluster(3, { busybox: true });
   dir = tempDir('berth-cluster-overlay-');
   writeFileSync(
     join(dir.path, 'compose.yaml'),

@@ -21,15 +21,8 @@ import { BERTH_CLI, freePort, httpGet, httpsGet, startTestCluster, until, untilN
 let cluster: TestCluster;
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
 
-beforeAll(async () => {
-  cluster = await startTestCluster(3);
-  const boot = await berth(['image', 'bootstrap', 'busybox'], { BERTH_NODE: 'node-1' });
-  expect(boot.code, boot.stderr).toBe(0);
-}, 240_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, 120_000);
+beforeAll(async () => void (cluster = await startTestCluster(3, { busybox: true })), 240_000);
+afterAll(() => cluster?.stop(), 120_000);
 
 const pidOf = (host: TestHost, service: string) => Number(readFileSync(`${host.settings.runRoot}/platform/${service}.pid`, 'utf8').trim());
 const netnsInode = (path: string) => statSync(path).ino;

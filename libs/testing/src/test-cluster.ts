@@ -69,6 +69,11 @@ export interface TestClusterOptions {
    * join itself, libs/platform bootstrap-joins.ts). Default: `platform join --cluster`.
    */
   joinByToken?: boolean;
+  /**
+   * The busybox image bootstrapped on node-1 only, once every host is ready (containers placed
+   * elsewhere get it from there). A failed bootstrap stops the cluster and throws the CLI's stderr.
+   */
+  busybox?: boolean;
 }
 
 /**
@@ -124,6 +129,10 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
       { timeoutMs: 30_000 },
     );
     if (ready.stdout.split('\n').filter((l) => l === 'ready').length !== n) throw new Error(`The gateway does not see ${n} ready nodes: ${ready.stdout}${ready.stderr}`);
+    if (options.busybox) {
+      const boot = await platform!.berth(['image', 'bootstrap', 'busybox'], { env: { BERTH_NODE: 'node-1' }, timeoutMs: 120_000 });
+      if (boot.code !== 0) throw new Error(`berth image bootstrap busybox on node-1 exited with ${boot.code}: ${boot.stderr}`);
+    }
   } catch (err) {
     await stopHosts(dirs);
     // A platform that failed to start has cleaned up after itself (startTestPlatformIn).
