@@ -7,9 +7,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROTO_INDEX = resolve(dirname(fileURLToPath(import.meta.url)), '../libs/proto/src/index.ts');
 
+// `export const ContainersClient = makeGenericClientConstructor(ContainersService, "berth.v1.Containers") as …;`
+const CLIENT_CLASS = /^export const (\w+Client) = makeGenericClientConstructor\((\w+), ("[^"]+")\) as unknown as \{\n[\s\S]*?\n\};\n/gm;
+const CLIENT_SUFFIX = '?client=';
+
 /**
  * Where each name that libs/proto's index.ts exports is defined: its `export * from` modules (the
- * generated code of each service, grpc.ts, …) and its explicit `export { … } from` lists, which win.
+ * generated code of each service, grpc.ts, …) and its explicit `export { … } from` lists, which win
+ * (a renamed one, `export { X as Y } from`, as `{ file, original: 'X' }`).
  */
 function protoExportSources() {
   const sources = new Map();
@@ -20,9 +25,14 @@ function protoExportSources() {
     for (const [, name] of text.matchAll(/^export (?:declare )?(?:const|let|var|function\*?|async function|class|abstract class|enum|interface|type) (\w+)/gm)) {
       sources.set(name, file(spec));
     }
+    // A generated client class is a module of its own (clientModules below).
+    for (const [, name] of text.matchAll(CLIENT_CLASS)) sources.set(name, `${file(spec)}${CLIENT_SUFFIX}${name}`);
   }
   for (const [, names, spec] of index.matchAll(/^export \{([^}]*)\} from '([^']+)';/gm)) {
-    for (const name of names.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean)) sources.set(name, file(spec));
+    for (const name of names.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean)) {
+      const [original, exported = original] = name.split(/\s+as\s+/);
+      sources.set(exported, exported === original ? file(spec) : { file: file(spec), original });
+    }
   }
   return sources;
 }
@@ -40,9 +50,11 @@ function directProtoImports(text, sources) {
     const rest = [];
     for (const spec of list.split(',').map((s) => s.trim()).filter(Boolean)) {
       if (spec.startsWith('type ')) continue; // erased
-      const source = sources.get(spec.split(/\s+as\s+/)[0]);
+      const [name, local = name] = spec.split(/\s+as\s+/);
+      const source = sources.get(name);
       if (source === undefined) rest.push(spec);
-      else byFile.set(source, [...(byFile.get(source) ?? []), spec]);
+      else if (typeof source === 'string') byFile.set(source, [...(byFile.get(source) ?? []), spec]);
+      else byFile.set(source.file, [...(byFile.get(source.file) ?? []), `${source.original} as ${local}`]);
     }
     const lines = [...byFile].map(([source, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(source)};`);
     if (rest.length > 0) lines.push(`import { ${rest.join(', ')} } from '@berth/proto';`);
@@ -56,9 +68,12 @@ function directProtoImports(text, sources) {
 //   repository root of libs/platform, the CLI's package.json) is found as under tsx, wherever the
 //   bundle and its chunks are;
 // - imports from @berth/proto name the modules that define what they import (directProtoImports);
-// - in libs/proto's generated code, each service's `XClient = makeGenericClientConstructor(…)` is
-//   marked pure, so that a bundle that uses a service's messages but not its client (the CLI's `ps`
-//   uses Empty and Filter of images.ts) leaves out that client and every message only it uses.
+// - in libs/proto's generated code, each service's `XClient = makeGenericClientConstructor(…)` moves
+//   to a module of its own (clientModules), so that a bundle that uses a service's messages but not
+//   its client (the CLI's `ps` uses Empty and Filter of images.ts, and calls Containers over
+//   apps/cli unary-transport.ts) neither keeps that client nor loads @grpc/grpc-js for it: esbuild
+//   puts a file whole into one chunk, so a client class used by `logs` in the generated file made
+//   `ps`, which shares the file, load grpc-js too.
 const sourceRewrites = {
   name: 'source-rewrites',
   setup(b) {
@@ -67,10 +82,29 @@ const sourceRewrites = {
       const original = await readFile(args.path, 'utf8');
       let text = original.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
       if (text.includes("from '@berth/proto'") && !args.path.includes('/libs/proto/')) text = directProtoImports(text, (sources ??= protoExportSources()));
-      if (args.path.includes('/libs/proto/src/generated/')) {
-        text = text.replace(/= makeGenericClientConstructor\(/g, '= /* @__PURE__ */ makeGenericClientConstructor(');
-      }
+      if (args.path.includes('/libs/proto/src/generated/')) text = text.replace(CLIENT_CLASS, '');
       return text === original ? undefined : { contents: text, loader: 'ts' };
+    });
+  },
+};
+
+// The module of one generated client class, `<generated file>?client=ContainersClient` (the names
+// protoExportSources gives): grpc-js's client constructor over the generated service definition.
+const clientModules = {
+  name: 'client-modules',
+  setup(b) {
+    b.onResolve({ filter: /\?client=\w+$/ }, (args) => ({ path: args.path, namespace: 'berth-client', sideEffects: false }));
+    b.onLoad({ filter: /.*/, namespace: 'berth-client' }, async (args) => {
+      const [file, name] = args.path.split(CLIENT_SUFFIX);
+      const text = await readFile(file, 'utf8');
+      const found = [...text.matchAll(CLIENT_CLASS)].find((m) => m[1] === name);
+      if (!found) return { errors: [{ text: `${file} defines no client class ${name}` }] };
+      const [, , definition, serviceName] = found;
+      return {
+        contents: `import { makeGenericClientConstructor } from '@grpc/grpc-js';\nimport { ${definition} } from ${JSON.stringify(file)};\nexport const ${name} = makeGenericClientConstructor(${definition}, ${serviceName});\n`,
+        loader: 'ts',
+        resolveDir: dirname(file),
+      };
     });
   },
 };
@@ -79,13 +113,19 @@ const sourceRewrites = {
 // exports is used (no bare `import './x.js'` anywhere): told so, esbuild leaves out whatever a
 // library's index.ts re-exports that the entry point never uses — `berth ps` shows a PORTS column
 // with libs/network's displayPorts and no longer loads the rest of libs/network (nats, pino, …).
+// Nor does an `import { … } from '@grpc/grpc-js'` whose names all went unused need the package:
+// libs/proto's generated modules import it for their client classes, which the CLI's unary
+// commands never use (apps/cli unary-transport.ts) — without this, every command that uses a
+// service's messages would still load grpc-js (~400 KB). A module that uses any of its names
+// requires it whole, as before (it is CommonJS: its own requires and set-up run as always).
 const pureLibraries = {
   name: 'pure-libraries',
   setup(b) {
-    b.onResolve({ filter: /^(@berth\/|\.\.?\/)/ }, async (args) => {
+    b.onResolve({ filter: /^(@berth\/|\.\.?\/|@grpc\/grpc-js$)/ }, async (args) => {
       if (args.pluginData?.pureLibraries) return undefined;
       const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { pureLibraries: true } });
       if (resolved.errors.length > 0) return { errors: resolved.errors };
+      if (args.path === '@grpc/grpc-js') return { ...resolved, sideEffects: false };
       if (!resolved.path.includes('/libs/') || resolved.path.includes('/node_modules/')) return resolved;
       return { ...resolved, sideEffects: false };
     });
@@ -115,6 +155,6 @@ export function bundleOptions(entry, outdir) {
     // grpc-js requires @grpc/proto-loader (and through it protobufjs, ~180 KB) only inside channelz
     // and ORCA functions Berth never calls: left out, every command and service parses that much less.
     external: ['better-sqlite3', '@grpc/proto-loader'],
-    plugins: [pureLibraries, sourceRewrites],
+    plugins: [clientModules, pureLibraries, sourceRewrites],
   };
 }

@@ -18,14 +18,15 @@ import {
   createSystemGroup,
   createSystemUser,
   freePort,
+  makeTlsFiles,
   serviceLogEvents,
   startTestPlatform,
   waitForPort,
   type SystemGroup,
   type SystemUser,
   type TestPlatform,
+  type TlsFiles,
 } from '@berth/testing';
-import { makeTlsFiles, type TlsFiles } from './support/tls-files.js';
 
 let p: TestPlatform;
 let user: SystemUser;

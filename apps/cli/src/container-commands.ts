@@ -18,6 +18,7 @@ const containers = () => import('./commands/containers.js');
 const fromContainers = commandsIn(containers);
 
 const fromStreams = commandsIn(() => import('./commands/run.js'));
+const fromContainerStreams = commandsIn(() => import('./commands/container-streams.js'));
 
 /** How the container's (or exec's) process runs: its environment, stdin, terminal, user and directory. */
 const processFlags: FlagSpec[] = [
@@ -72,7 +73,7 @@ export const create = fromStreams('create', {
   runStyle: true,
 });
 
-export const start = fromStreams('start', {
+export const start = fromContainers('start', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Start one or more stopped containers',
   flags: [
@@ -148,7 +149,7 @@ export const ps = fromContainers('ps', {
   ],
 });
 
-export const logs = fromContainers('logs', {
+export const logs = fromContainerStreams('logs', {
   usage: '[OPTIONS] CONTAINER',
   description: 'Fetch the logs of a container',
   flags: [
@@ -225,7 +226,7 @@ export const diff = fromContainers('diff', {
   description: "Inspect changes to files or directories on a container's filesystem",
 });
 
-export const exportCommand = fromContainers('exportContainer', {
+export const exportCommand = fromContainerStreams('exportContainer', {
   name: 'export',
   usage: '[OPTIONS] CONTAINER',
   description: "Export a container's filesystem as a tar archive",

@@ -7,6 +7,7 @@ import { imagePrune } from './prune-search-commands.js';
 const fromContainers = commandsIn(() => import('./commands/containers.js'));
 
 const fromImages = commandsIn(() => import('./commands/images.js'));
+const fromImageStreams = commandsIn(() => import('./commands/image-streams.js'));
 
 const fromRegistry = commandsIn(() => import('./commands/registry.js'));
 
@@ -56,7 +57,7 @@ export const rmi = fromImages('rmi', {
   ],
 });
 
-export const importCommand = fromImages('importImage', {
+export const importCommand = fromImageStreams('importImage', {
   name: 'import',
   usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]',
   description: 'Import the contents from a tarball to create a filesystem image',
@@ -66,13 +67,13 @@ export const importCommand = fromImages('importImage', {
   ],
 });
 
-export const save = fromImages('save', {
+export const save = fromImageStreams('save', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
   flags: [outputFileFlag],
 });
 
-export const load = fromImages('load', {
+export const load = fromImageStreams('load', {
   usage: '[OPTIONS]',
   description: 'Load an image from a tar archive or STDIN',
   flags: [
@@ -81,7 +82,7 @@ export const load = fromImages('load', {
   ],
 });
 
-export const bootstrap = fromImages('bootstrap', {
+export const bootstrap = fromImageStreams('bootstrap', {
   usage: 'busybox|debian [NAME[:TAG]]',
   description: 'Make a base image without a registry (busybox from busybox-static, debian with debootstrap)',
 });

@@ -1,5 +1,5 @@
-import { unary, ContainersClient } from '@berth/proto';
-import { client } from './clients.js';
+import { ContainersMethods } from '@berth/proto';
+import { unaryClient } from './unary-clients.js';
 import type { CommandContext } from './context.js';
 
 /**
@@ -9,8 +9,8 @@ import type { CommandContext } from './context.js';
  * query-escaped), or a lone space when there are none.
  */
 export async function logDetails(ctx: CommandContext, id: string): Promise<string> {
-  const c = client(ctx, ContainersClient);
-  const view = JSON.parse((await unary(c, c.inspect, { id })).json) as {
+  const c = unaryClient(ctx, ContainersMethods);
+  const view = JSON.parse((await c.inspect({ id })).json) as {
     Config?: { Labels?: Record<string, string> | null; Env?: string[] | null };
     HostConfig?: { LogConfig?: { Config?: Record<string, string> } };
   };

@@ -54,19 +54,23 @@ describe('what every command loads at start-up', () => {
  * The CLI bundle as scripts/bundle-cli.mjs makes it (same options, in memory), and for one command
  * module the bundle files it loads before it runs: its own and what they import, transitively.
  */
-async function commandLoad(source: string): Promise<{ bytes: number; inputs: string[] }> {
+let cliBundle: Promise<Metafile> | undefined;
+
+async function bundleMetafile(): Promise<Metafile> {
   const { bundleOptions } = (await import(pathToFileURL(resolve(ROOT, 'scripts/bundle-options.mjs')).href)) as {
     bundleOptions: (entry: string, outdir: string) => BuildOptions;
   };
   const cwd = process.cwd();
   process.chdir(ROOT); // the options name the tsconfig relative to the repository
-  let metafile: Metafile;
   try {
-    ({ metafile } = await build({ ...bundleOptions('apps/cli/src/run-main.ts', 'unused'), write: false, metafile: true, logLevel: 'silent' }));
+    return (await build({ ...bundleOptions('apps/cli/src/run-main.ts', 'unused'), write: false, metafile: true, logLevel: 'silent' })).metafile;
   } finally {
     process.chdir(cwd);
   }
-  const outputs = metafile.outputs;
+}
+
+async function commandLoad(source: string): Promise<{ bytes: number; inputs: string[] }> {
+  const outputs = (await (cliBundle ??= bundleMetafile())).outputs;
   const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint === source);
   if (!entry) throw new Error(`${source} is not an entry of the CLI bundle`);
   const seen = new Set([entry]);
@@ -85,14 +89,24 @@ async function commandLoad(source: string): Promise<{ bytes: number; inputs: str
 }
 
 describe('what `ps`, `inspect` and `rm` load', () => {
-  it('is the Containers service\'s generated code (and what inspect falls back to), not every service\'s', async () => {
-    // commands/containers.ts holds ps, inspect, rm, stop, logs, …
+  it('is the Containers service\'s generated code (and what inspect falls back to), not every service\'s, and not grpc-js', async () => {
+    // commands/containers.ts holds ps, inspect, rm, stop, start, kill, …: unary calls over
+    // unary-transport.ts (logs and export stream: container-streams.ts, with grpc-js).
     const { bytes, inputs } = await commandLoad('apps/cli/src/commands/containers.ts');
     const generated = inputs.filter((i) => i.includes('libs/proto/src/generated/')).map((i) => i.replace(/.*\/v1\//, '')).sort();
     // images.ts: the messages every service shares (Empty, Filter, JsonDocument) and `inspect` of an image.
     expect(generated).toEqual(['containers.ts', 'images.ts', 'networks.ts', 'volumes.ts']);
-    expect(inputs.filter((i) => /node_modules\/(nats|pino|ajv|js-yaml|protobufjs)\//.test(i))).toEqual([]);
-    // 2026-12-03: 721 KB (854 KB before the split), of it ~400 KB @grpc/grpc-js. bench/README.md, "inspect, ps, rm".
-    expect(bytes).toBeLessThan(760 * 1024);
+    expect(inputs.filter((i) => /node_modules\/(@grpc|nats|pino|ajv|js-yaml|protobufjs)\//.test(i))).toEqual([]);
+    // 2026-12-03: 338 KB (721 KB with grpc-js, 854 KB before the per-service split). bench/README.md, "inspect, ps, rm".
+    expect(bytes).toBeLessThan(380 * 1024);
   }, 60_000);
+
+  it('leaves grpc-js out of every command of unary calls only (images, rmi, networks, port, volumes, info, version, …)', async () => {
+    for (const source of ['images', 'networks', 'volumes', 'system', 'nodes', 'registry-admin', 'search']) {
+      const { inputs } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
+      expect({ source, grpc: inputs.filter((i) => /node_modules\/@grpc\/|libs\/proto\/src\/grpc\.ts|\?client=/.test(i)) }).toEqual({ source, grpc: [] });
+    }
+    // The streaming commands keep it (a check that the filter above can see it at all).
+    expect((await commandLoad('apps/cli/src/commands/container-streams.ts')).inputs.some((i) => i.includes('node_modules/@grpc/grpc-js/'))).toBe(true);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { systemPrune } from './prune-search-commands.js';
 /** `df`, `info`, `version`, `events` and the `system` group: usage, flags, argument rules. */
 
 const fromSystem = commandsIn(() => import('./commands/system.js'));
+const fromEvents = commandsIn(() => import('./commands/events.js'));
 
 export const df = fromSystem('df', {
   usage: '[OPTIONS]',
@@ -23,7 +24,7 @@ export const version = fromSystem('version', {
   flags: [{ ...formatFlag(), short: 'f' }],
 });
 
-export const events = fromSystem('events', {
+export const events = fromEvents('events', {
   usage: '[OPTIONS]',
   description: 'Get real time events from the server',
   flags: [

@@ -39,15 +39,6 @@ export function fromServiceError(err: unknown): BerthError | unknown {
   return errorFromGrpc(err.code, err.details, { cause: err, code: typeof code === 'string' ? code : undefined });
 }
 
-/**
- * A gRPC target from a Berth address: "unix:/run/berth/api.sock", "unix:///path", "host:port", "tcp://host:port".
- */
-export function grpcTarget(address: string): string {
-  if (address.startsWith('tcp://')) return address.slice('tcp://'.length);
-  if (address.startsWith('unix://')) return `unix:${address.slice('unix://'.length)}`;
-  return address;
-}
-
 export const channelOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,

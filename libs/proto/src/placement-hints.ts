@@ -22,8 +22,11 @@ export const CONSTRAINT_METADATA = 'berth-constraint';
 const PREFERENCE_METADATA = 'berth-placement-preference';
 const MAX_REPLICAS_METADATA = 'berth-max-replicas-per-node';
 
-/** Adds the hints to `metadata` (what is unset adds nothing) and returns it. */
-export function addPlacementHints(metadata: grpc.Metadata, hints: PlacementHints): grpc.Metadata {
+/**
+ * Adds the hints to `metadata` (what is unset adds nothing) and returns it: grpc-js Metadata, or
+ * anything with its `set` and `add` (the CLI's unary transport sends plain headers).
+ */
+export function addPlacementHints<M extends Pick<grpc.Metadata, 'set' | 'add'>>(metadata: M, hints: PlacementHints): M {
   if (hints.node) metadata.set(NODE_METADATA, hints.node);
   for (const c of hints.constraints ?? []) metadata.add(CONSTRAINT_METADATA, c);
   for (const p of hints.preferences ?? []) metadata.add(PREFERENCE_METADATA, p);

@@ -20,3 +20,4 @@ export * from './test-network.js';
 export * from './polling.js';
 export * from './grpc-ping.js';
 export * from './https-get.js';
+export * from './tls-files.js';

@@ -1,80 +1,99 @@
-import { unary, serverStream, StreamKind, type ContainerSummary, type JsonDocument, ContainersClient, ImagesClient, NetworksClient, VolumesClient } from '@berth/proto';
+import { type ContainerSummary, type JsonDocument, ContainersMethods, ImagesMethods, NetworksMethods, VolumesMethods } from '@berth/proto';
 import { isBerthError, NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list, num } from '../flag-values.js';
-import { logDetails } from '../log-details.js';
 import { psDefaultTable, psHeader, psRow, psSizeTable } from '../row-contexts.js';
 import { statsDefaultTable, statsEntry, statsHeader, statsRow, type DockerStatsJson, type StatsEntry } from '../stats.js';
 import { tabwrite } from '../tabwriter.js';
-import { timeFlag } from '../time-flags.js';
 import { renderListing, resolveFormat } from '../table-format.js';
 import { inspectEach } from './inspect-each.js';
-import { forEachName, forEachObject, out, toFilters, writeChunks } from './shared.js';
+import { errOut, forEachName, forEachObject, out, toFilters } from './shared.js';
 import { prune as pruneKind } from './prune.js';
+import { unaryClient } from '../unary-clients.js';
 
-/** Container commands that are one gRPC call per container, and the listings (ps, inspect, stats, logs…). */
+/**
+ * Container commands that are one gRPC call per container, and the listings (ps, inspect, stats…):
+ * unary calls only, over unary-clients.ts, so that none of them loads @grpc/grpc-js (logs and
+ * export stream: container-streams.ts; `start -a` attaches: run.ts).
+ */
 
+export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  if (bool(p, 'attach') || bool(p, 'interactive')) return (await import('./run.js')).startAttached(ctx, p);
+  const c = unaryClient(ctx, ContainersMethods);
+  const failed: string[] = [];
+  for (const id of p.args) {
+    try {
+      await c.start({ id });
+      out(ctx, `${id}\n`);
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      errOut(ctx, `${daemonMessage(err, ctx.host)}\n`);
+      failed.push(id);
+    }
+  }
+  if (failed.length > 0) throw new StatusError(`Error: failed to start containers: ${failed.join(', ')}`, 1);
+  return 0;
+}
 
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
-  return forEachName(ctx, p.args, (id) => unary(c, c.stop, { id, timeout, signal: str(p, 'signal') }));
+  return forEachName(ctx, p.args, (id) => c.stop({ id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
-  return forEachName(ctx, p.args, (id) => unary(c, c.restart, { id, timeout, signal: str(p, 'signal') }));
+  return forEachName(ctx, p.args, (id) => c.restart({ id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function kill(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  return forEachName(ctx, p.args, (id) => unary(c, c.kill, { id, signal: str(p, 'signal') }));
+  const c = unaryClient(ctx, ContainersMethods);
+  return forEachName(ctx, p.args, (id) => c.kill({ id, signal: str(p, 'signal') }));
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  return forEachName(ctx, p.args, (id) => unary(c, c.remove, { id, force: bool(p, 'force'), volumes: bool(p, 'volumes') }));
+  const c = unaryClient(ctx, ContainersMethods);
+  return forEachName(ctx, p.args, (id) => c.remove({ id, force: bool(p, 'force'), volumes: bool(p, 'volumes') }));
 }
 
 export async function pause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  return forEachName(ctx, p.args, (id) => unary(c, c.pause, { id }));
+  const c = unaryClient(ctx, ContainersMethods);
+  return forEachName(ctx, p.args, (id) => c.pause({ id }));
 }
 
 export async function unpause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  return forEachName(ctx, p.args, (id) => unary(c, c.unpause, { id }));
+  const c = unaryClient(ctx, ContainersMethods);
+  return forEachName(ctx, p.args, (id) => c.unpause({ id }));
 }
 
 /** Prints each container's exit code once it has stopped. */
 export async function wait(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   return forEachObject(ctx, p.args, async (id) => {
-    const res = await unary(c, c.wait, { id, condition: '' });
+    const res = await c.wait({ id, condition: '' });
     return String(res.statusCode);
   });
 }
 
 export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const [id, name] = p.args as [string, string];
   if (!name.trim()) throw new StatusError('Error: neither old nor new names may be empty', 1);
-  await unary(c, c.rename, { id, name });
+  await c.rename({ id, name });
   return 0;
 }
 
 export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const last = num(p, 'last');
   const latest = bool(p, 'latest');
   const format = str(p, 'format');
   const size = bool(p, 'size') || (format !== '' && format.includes('.Size'));
   const limit = latest && last === -1 ? 1 : Math.max(0, last);
-  const res = await unary(c, c.list, {
+  const res = await c.list({
     all: bool(p, 'all') || limit > 0 || latest,
     limit,
     latest,
@@ -92,64 +111,27 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
-export async function logs(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  const timestamps = bool(p, 'timestamps');
-  const since = timeFlag(str(p, 'since'), 'invalid value for "since": ');
-  const until = timeFlag(str(p, 'until'), 'invalid value for "until": ');
-  const call = c.logs({
-    id: p.args[0]!,
-    follow: bool(p, 'follow'),
-    stdout: true,
-    stderr: true,
-    since,
-    until,
-    tail: str(p, 'tail'),
-    timestamps,
-  });
-  ctx.cleanup.push(() => call.cancel());
-  const details = bool(p, 'details') ? await logDetails(ctx, p.args[0]!) : '';
-  for await (const entry of serverStream(call)) {
-    const target = entry.stream === StreamKind.STREAM_KIND_STDERR ? ctx.io.stderr : ctx.io.stdout;
-    // The time comes in its own field; the data never carries it.
-    if (timestamps && entry.time) target.write(`${entry.time} `);
-    if (details) target.write(details);
-    target.write(entry.data);
-  }
-  return 0;
-}
-
 export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const [id, ...psArgs] = p.args;
-  const res = await unary(c, c.top, { id: id!, psArgs: psArgs.join(' ') });
+  const res = await c.top({ id: id!, psArgs: psArgs.join(' ') });
   const lines = [res.titles.join('\t'), ...res.processes.map((row) => row.columns.join('\t'))];
   out(ctx, tabwrite(lines.join('\n') + '\n', { minWidth: 20, padding: 3 }));
   return 0;
 }
 
 export async function diff(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  const res = await unary(c, c.diff, { id: p.args[0]! });
+  const c = unaryClient(ctx, ContainersMethods);
+  const res = await c.diff({ id: p.args[0]! });
   out(ctx, res.changes.map((change) => `${change.kind} ${change.path}\n`).join(''));
   return 0;
 }
 
-export async function exportContainer(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
-  const output = str(p, 'output');
-  if (!output && ctx.io.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
-  const call = c.export({ id: p.args[0]! });
-  ctx.cleanup.push(() => call.cancel());
-  await writeChunks(ctx, serverStream(call), output);
-  return 0;
-}
-
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   return pruneKind(ctx, p, {
     warning: 'WARNING! This will remove all stopped containers.',
-    prune: (filters) => unary(c, c.prune, { filters }),
+    prune: (filters) => c.prune({ filters }),
     heading: 'Deleted Containers',
     deleted: (res) => res.deleted,
     reclaimed: (res) => res.spaceReclaimed,
@@ -164,17 +146,17 @@ type Kind = 'container' | 'image' | 'volume' | 'network';
 async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = false): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
-    const c = client(ctx, VolumesClient);
-    doc = await unary(c, c.inspect, { name: ref });
+    const c = unaryClient(ctx, VolumesMethods);
+    doc = await c.inspect({ name: ref });
   } else if (kind === 'network') {
-    const c = client(ctx, NetworksClient);
-    doc = await unary(c, c.inspect, { id: ref });
+    const c = unaryClient(ctx, NetworksMethods);
+    doc = await c.inspect({ id: ref });
   } else if (kind === 'container') {
-    const c = client(ctx, ContainersClient);
-    doc = await unary(c, c.inspect, { id: ref, size });
+    const c = unaryClient(ctx, ContainersMethods);
+    doc = await c.inspect({ id: ref, size });
   } else {
-    const c = client(ctx, ImagesClient);
-    doc = await unary(c, c.inspect, { ref });
+    const c = unaryClient(ctx, ImagesMethods);
+    doc = await c.inspect({ ref });
   }
   return JSON.parse(doc.json) as unknown;
 }
@@ -221,11 +203,11 @@ export async function imageInspect(ctx: CommandContext, p: ParsedArgs): Promise<
 // stats
 
 async function sample(ctx: CommandContext, targets: Array<{ id: string; name: string; given?: string }>): Promise<Array<{ entry: StatsEntry; given?: string }>> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   return Promise.all(
     targets.map(async (t) => {
       try {
-        const doc = await unary(c, c.stats, { id: t.id });
+        const doc = await c.stats({ id: t.id });
         return { entry: statsEntry(JSON.parse(doc.json) as DockerStatsJson, t), given: t.given };
       } catch (err) {
         if (!isBerthError(err)) throw err;
@@ -238,12 +220,12 @@ async function sample(ctx: CommandContext, targets: Array<{ id: string; name: st
 
 /** docker stats: a table of CPU, memory, network, block I/O and pids per container. */
 export async function stats(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const trunc = !bool(p, 'no-trunc');
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: statsDefaultTable });
   const targets = async (): Promise<Array<{ id: string; name: string; given?: string }>> => {
     if (p.args.length > 0) return p.args.map((a) => ({ id: a, name: a, given: a }));
-    const res = await unary(c, c.list, { all: bool(p, 'all'), limit: 0, latest: false, filters: [], size: false });
+    const res = await c.list({ all: bool(p, 'all'), limit: 0, latest: false, filters: [], size: false });
     return res.containers.map((s: ContainerSummary) => ({ id: s.id, name: (s.names[0] ?? '').replace(/^\//, '') }));
   };
   const render = async () => {

@@ -1,27 +1,22 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
-import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
-import { fromServiceError, serverStream, unary, type DataChunk, type ImageSummary, type ImportImageChunk, type LoadImagesResponse, type RemovedImageItem, ImagesClient } from '@berth/proto';
+import { type RemovedImageItem, ImagesMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
 import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
-import { forEachObject, out, refuseTerminal, toFilters, writeChunks } from './shared.js';
+import { forEachObject, out, toFilters } from './shared.js';
 import { prune as pruneKind } from './prune.js';
+import { unaryClient } from '../unary-clients.js';
 
-/** Image commands: listings, tag/rmi/prune, and the ones that stream tars (import, save, load). */
-
-
-const chunkSize = 256 * 1024;
+/**
+ * Image commands of one call each: listings, history, tag, rmi, prune, commit, over unary-clients.ts
+ * (no @grpc/grpc-js); the ones that stream tars (import, save, load) and bootstrap: image-streams.ts.
+ */
 
 export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ImagesClient);
+  const c = unaryClient(ctx, ImagesMethods);
   const filters = toFilters(list(p, 'filter'));
   if (p.args[0]) filters.push({ key: 'reference', value: p.args[0] });
   if (bool(p, 'tree')) {
@@ -30,12 +25,12 @@ export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number
     if (bool(p, 'no-trunc')) throw new StatusError('--no-trunc is not yet supported with --tree', 1);
     if (bool(p, 'digests')) throw new StatusError('--show-digests is not yet supported with --tree', 1);
     if (str(p, 'format')) throw new StatusError('--format is not yet supported with --tree', 1);
-    const res = await unary(c, c.list, { all: bool(p, 'all'), filters, manifests: true });
+    const res = await c.list({ all: bool(p, 'all'), filters, manifests: true });
     const stdout = ctx.io.stdout as { isTTY?: boolean; columns?: number };
     out(ctx, renderImageTree(res.images, stdout.isTTY ? (stdout.columns ?? 80) : 80));
     return 0;
   }
-  const res = await unary(c, c.list, { all: bool(p, 'all'), filters, manifests: false });
+  const res = await c.list({ all: bool(p, 'all'), filters, manifests: false });
   const digests = bool(p, 'digests');
   const trunc = !bool(p, 'no-trunc');
   const source = resolveFormat({
@@ -50,8 +45,8 @@ export async function images(ctx: CommandContext, p: ParsedArgs): Promise<number
 }
 
 export async function history(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ImagesClient);
-  const res = await unary(c, c.history, { ref: p.args[0]! });
+  const c = unaryClient(ctx, ImagesMethods);
+  const res = await c.history({ ref: p.args[0]! });
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: historyDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.ID}}' });
   const options = { trunc: !bool(p, 'no-trunc'), human: bool(p, 'human') };
   out(ctx, renderListing(source, res.entries.map((e) => historyRow(e, options)), historyHeader));
@@ -59,8 +54,8 @@ export async function history(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 }
 
 export async function tag(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ImagesClient);
-  await unary(c, c.tag, { source: p.args[0]!, target: p.args[1]! });
+  const c = unaryClient(ctx, ImagesMethods);
+  await c.tag({ source: p.args[0]!, target: p.args[1]! });
   return 0;
 }
 
@@ -69,113 +64,30 @@ function removedLines(items: RemovedImageItem[], lower = false): string[] {
 }
 
 export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ImagesClient);
+  const c = unaryClient(ctx, ImagesMethods);
   return forEachObject(ctx, p.args, async (ref) => {
-    const res = await unary(c, c.remove, { ref, force: bool(p, 'force'), noPrune: bool(p, 'no-prune') });
+    const res = await c.remove({ ref, force: bool(p, 'force'), noPrune: bool(p, 'no-prune') });
     return res.items.length > 0 ? removedLines(res.items).join('\n') : undefined;
   });
 }
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const all = bool(p, 'all');
-  const c = client(ctx, ImagesClient);
+  const c = unaryClient(ctx, ImagesMethods);
   return pruneKind(ctx, p, {
     warning: all
       ? 'WARNING! This will remove all images without at least one container associated to them.'
       : 'WARNING! This will remove all dangling images.',
-    prune: (filters) => unary(c, c.prune, { all, filters }),
+    prune: (filters) => c.prune({ all, filters }),
     heading: 'Deleted Images',
     deleted: (res) => removedLines(res.deleted, true),
     reclaimed: (res) => res.spaceReclaimed,
   });
 }
 
-/** Streams `messages` on a client-streaming call and resolves with the server's answer. */
-function clientStream<Req, Res>(
-  start: (callback: (err: ServiceError | null, res?: Res) => void) => ClientWritableStream<Req>,
-  messages: AsyncIterable<Req>,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    let failed = false;
-    const call = start((err, res) => {
-      if (err) {
-        failed = true;
-        reject(fromServiceError(err));
-      } else resolve(res!);
-    });
-    (async () => {
-      for await (const message of messages) {
-        if (failed) return;
-        if (!call.write(message)) await once(call, 'drain');
-      }
-      call.end();
-    })().catch((err: unknown) => {
-      failed = true;
-      call.cancel();
-      reject(err);
-    });
-  });
-}
-
-/** A local file (checked first, so a missing one reads as docker's `open x: no such file or directory`) or stdin. */
-async function openInput(ctx: CommandContext, file: string): Promise<Readable> {
-  if (file === '' || file === '-') return ctx.io.stdin;
-  try {
-    await stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new StatusError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, 1);
-  }
-  return createReadStream(file, { highWaterMark: chunkSize });
-}
-
-async function* chunks(input: Readable): AsyncGenerator<Buffer> {
-  for await (const chunk of input) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    for (let i = 0; i < buffer.length; i += chunkSize) yield buffer.subarray(i, i + chunkSize);
-  }
-}
-
-export async function importImage(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const [source, ref = ''] = p.args as [string, string?];
-  if (/^https?:\/\//.test(source)) throw new StatusError(`Error: importing from a URL is not supported: download "${source}" and import the file`, 1);
-  const input = await openInput(ctx, source);
-  const c = client(ctx, ImagesClient);
-  async function* messages(): AsyncGenerator<ImportImageChunk> {
-    yield { part: { $case: 'options', value: { ref, changes: list(p, 'change'), message: str(p, 'message') } } };
-    for await (const data of chunks(input)) yield { part: { $case: 'data', value: data } };
-  }
-  const summary = await clientStream<ImportImageChunk, ImageSummary>((cb) => c.import(cb), messages());
-  out(ctx, `${summary.id}\n`);
-  return 0;
-}
-
-export async function save(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const output = str(p, 'output');
-  if (!output) refuseTerminal(ctx);
-  const c = client(ctx, ImagesClient);
-  const call = c.save({ refs: p.args });
-  ctx.cleanup.push(() => call.cancel());
-  await writeChunks(ctx, serverStream(call), output);
-  return 0;
-}
-
-export async function load(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const file = str(p, 'input');
-  if (!file && ctx.io.stdin.isTTY) throw new StatusError('requested load from stdin, but stdin is empty', 1);
-  const input = await openInput(ctx, file);
-  const c = client(ctx, ImagesClient);
-  async function* messages(): AsyncGenerator<DataChunk> {
-    for await (const data of chunks(input)) yield { data };
-  }
-  const res = await clientStream<DataChunk, LoadImagesResponse>((cb) => c.load(cb), messages());
-  out(ctx, res.loaded.map((line) => `${line}\n`).join(''));
-  return 0;
-}
-
 export async function commit(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, ImagesClient);
-  const res = await unary(c, c.commit, {
+  const c = unaryClient(ctx, ImagesMethods);
+  const res = await c.commit({
     container: p.args[0]!,
     ref: p.args[1] ?? '',
     author: str(p, 'author'),
@@ -184,26 +96,5 @@ export async function commit(ctx: CommandContext, p: ParsedArgs): Promise<number
     pause: bool(p, 'pause'),
   });
   out(ctx, `${res.id}\n`);
-  return 0;
-}
-
-export async function bootstrap(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const [kind, ref = ''] = p.args as [string, string?];
-  if (kind !== 'busybox' && kind !== 'debian') {
-    throw new StatusError(`Error: cannot bootstrap "${kind}": the base images Berth can make are busybox and debian`, 1);
-  }
-  const c = client(ctx, ImagesClient);
-  const call = c.bootstrap({ kind, ref });
-  ctx.cleanup.push(() => call.cancel());
-  let imageId = '';
-  let printedId = false;
-  for await (const message of serverStream(call)) {
-    if (message.message) {
-      out(ctx, `${message.message.replace(/\n$/, '')}\n`);
-      if (message.imageId && message.message.includes(message.imageId)) printedId = true;
-    }
-    if (message.imageId) imageId = message.imageId;
-  }
-  if (imageId && !printedId) out(ctx, `${imageId}\n`);
   return 0;
 }

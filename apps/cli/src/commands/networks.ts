@@ -1,7 +1,7 @@
-import { unary, type NetworkSummary, ContainersClient, NetworksClient } from '@berth/proto';
+import { type NetworkSummary, ContainersMethods, NetworksMethods } from '@berth/proto';
 import { NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
@@ -26,8 +26,8 @@ function single(p: ParsedArgs, name: string): string {
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (bool(p, 'ipv6')) throw new StatusError('Error response from daemon: IPv6 networks are not supported yet', 1);
-  const c = client(ctx, NetworksClient);
-  const res = await unary(c, c.create, {
+  const c = unaryClient(ctx, NetworksMethods);
+  const res = await c.create({
     name: p.args[0]!,
     id: '',
     driver: str(p, 'driver'),
@@ -62,8 +62,8 @@ export function networkRow(n: NetworkSummary, options: { trunc: boolean }): Fiel
 }
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
-  const res = await unary(c, c.list, { filters: toFilters(list(p, 'filter')) });
+  const c = unaryClient(ctx, NetworksMethods);
+  const res = await c.list({ filters: toFilters(list(p, 'filter')) });
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: networkDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.ID}}' });
   const rows = [...res.networks].sort((a, b) => a.name.localeCompare(b.name)).map((n) => networkRow(n, { trunc: !bool(p, 'no-trunc') }));
   out(ctx, renderListing(source, rows, networkHeader));
@@ -72,18 +72,18 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** docker network inspect: the networks found as a JSON array (or the template per network), then the errors. */
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
+  const c = unaryClient(ctx, NetworksMethods);
   return inspectEach(ctx, p, {
-    fetch: async (id) => JSON.parse((await unary(c, c.inspect, { id })).json) as unknown,
+    fetch: async (id) => JSON.parse((await c.inspect({ id })).json) as unknown,
     errorLine: (err, id) => (err instanceof NotFoundError ? `Error: No such network: ${id}` : daemonMessage(err, ctx.host)),
   });
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
+  const c = unaryClient(ctx, NetworksMethods);
   return forEachObject(ctx, p.args, async (id) => {
     try {
-      await unary(c, c.remove, { id });
+      await c.remove({ id });
     } catch (err) {
       if (bool(p, 'force') && err instanceof NotFoundError) return undefined;
       throw err;
@@ -93,26 +93,26 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
+  const c = unaryClient(ctx, NetworksMethods);
   return pruneKind(ctx, p, {
     warning: 'WARNING! This will remove all custom networks not used by at least one container.',
-    prune: (filters) => unary(c, c.prune, { filters }),
+    prune: (filters) => c.prune({ filters }),
     heading: 'Deleted Networks',
     deleted: (res) => res.deleted,
   });
 }
 
 export async function connect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
+  const c = unaryClient(ctx, NetworksMethods);
   const [network, container] = p.args as [string, string];
-  await unary(c, c.connect, { network, container, aliases: list(p, 'alias'), ipv4Address: str(p, 'ip') });
+  await c.connect({ network, container, aliases: list(p, 'alias'), ipv4Address: str(p, 'ip') });
   return 0;
 }
 
 export async function disconnect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NetworksClient);
+  const c = unaryClient(ctx, NetworksMethods);
   const [network, container] = p.args as [string, string];
-  await unary(c, c.disconnect, { network, container, force: bool(p, 'force') });
+  await c.disconnect({ network, container, force: bool(p, 'force') });
   return 0;
 }
 
@@ -127,8 +127,8 @@ interface PortsView {
  */
 export async function port(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const [container, wanted] = p.args as [string, string | undefined];
-  const c = client(ctx, ContainersClient);
-  const view = JSON.parse((await unary(c, c.inspect, { id: container })).json) as PortsView;
+  const c = unaryClient(ctx, ContainersMethods);
+  const view = JSON.parse((await c.inspect({ id: container })).json) as PortsView;
   const ports = view.NetworkSettings?.Ports ?? {};
   const keyOf = (k: string) => (k.includes('/') ? k : `${k}/tcp`);
   if (wanted !== undefined) {

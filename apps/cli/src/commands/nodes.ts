@@ -1,6 +1,6 @@
-import { unary, type Node, type NodeDrain, NodesClient } from '@berth/proto';
+import { type Node, type NodeDrain, NodesMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, list } from '../flag-values.js';
@@ -56,8 +56,8 @@ function nodeRow(n: Node): FieldContext {
 }
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NodesClient);
-  const { nodes } = await unary(c, c.list, {});
+  const c = unaryClient(ctx, NodesMethods);
+  const { nodes } = await c.list({});
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: nodeDefaultTable, quiet: p.values.quiet as boolean, quietFormat: '{{.ID}}' });
   try {
     out(ctx, renderListing(source, nodes.map(nodeRow), header));
@@ -69,10 +69,10 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NodesClient);
+  const c = unaryClient(ctx, NodesMethods);
   const found: unknown[] = [];
   for (const id of p.args) {
-    const n = await unary(c, c.inspect, { id });
+    const n = await c.inspect({ id });
     found.push({
       ID: n.id,
       Description: { Hostname: n.hostname, Resources: { NanoCPUs: n.cpus * 1e9, MemoryBytes: n.memoryBytes } },
@@ -92,21 +92,21 @@ export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<numbe
 }
 
 export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NodesClient);
+  const c = unaryClient(ctx, NodesMethods);
   const labelAdd: Record<string, string> = {};
   for (const pair of list(p, 'label-add')) {
     const eq = pair.indexOf('=');
     labelAdd[eq < 0 ? pair : pair.slice(0, eq)] = eq < 0 ? '' : pair.slice(eq + 1);
   }
-  const n = await unary(c, c.update, { id: p.args[0]!, availability: str(p, 'availability'), labelAdd, labelRm: list(p, 'label-rm') });
+  const n = await c.update({ id: p.args[0]!, availability: str(p, 'availability'), labelAdd, labelRm: list(p, 'label-rm') });
   out(ctx, `${n.id}\n`);
   return 0;
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, NodesClient);
+  const c = unaryClient(ctx, NodesMethods);
   for (const id of p.args) {
-    await unary(c, c.remove, { id, force: p.values.force as boolean });
+    await c.remove({ id, force: p.values.force as boolean });
     out(ctx, `${id}\n`);
   }
   return 0;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
-import { unary, type GarbageCollectResponse, type ListRepositoriesResponse, type RegistryUsageResponse, RegistryClient } from '@berth/proto';
-import { client } from '../clients.js';
+import { type GarbageCollectResponse, type ListRepositoriesResponse, type RegistryUsageResponse, RegistryMethods } from '@berth/proto';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { dockerTable, tabwrite } from '../tabwriter.js';
@@ -16,8 +16,8 @@ const json = (p: ParsedArgs) => p.values.format === 'json';
 
 /** `berth registry ls`: one line per tag (repositories without tags show `<none>`). */
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, RegistryClient);
-  const res: ListRepositoriesResponse = await unary(c, c.listRepositories, {});
+  const c = unaryClient(ctx, RegistryMethods);
+  const res: ListRepositoriesResponse = await c.listRepositories({});
   if (json(p)) {
     out(ctx, `${JSON.stringify(res.repositories)}\n`);
     return 0;
@@ -33,8 +33,8 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** `berth registry df`: blobs and bytes per repository, then the store's total (shared blobs once). */
 export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, RegistryClient);
-  const res: RegistryUsageResponse = await unary(c, c.usage, {});
+  const c = unaryClient(ctx, RegistryMethods);
+  const res: RegistryUsageResponse = await c.usage({});
   if (json(p)) {
     out(ctx, `${JSON.stringify(res)}\n`);
     return 0;
@@ -48,9 +48,9 @@ export async function df(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** `berth registry gc [--dry-run] [--grace 1h]`: removes unreferenced blobs and stale uploads. */
 export async function gc(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, RegistryClient);
+  const c = unaryClient(ctx, RegistryMethods);
   const dryRun = p.values['dry-run'] === true;
-  const res: GarbageCollectResponse = await unary(c, c.garbageCollect, { dryRun, grace: (p.values.grace as string | undefined) ?? '' });
+  const res: GarbageCollectResponse = await c.garbageCollect({ dryRun, grace: (p.values.grace as string | undefined) ?? '' });
   if (json(p)) {
     out(ctx, `${JSON.stringify(res)}\n`);
     return 0;
@@ -69,10 +69,10 @@ export async function gc(ctx: CommandContext, p: ParsedArgs): Promise<number> {
  * at the next `berth registry gc`. Each argument is tried; the failures are printed at the end, exit 1.
  */
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, RegistryClient);
+  const c = unaryClient(ctx, RegistryMethods);
   return forEachObject(ctx, p.args, async (arg) => {
     const { repository, reference } = parseRepositoryReference(arg);
-    const res = await unary(c, c.remove, { repository, reference });
+    const res = await c.remove({ repository, reference });
     const lines = [
       ...res.untagged.map((tag) => `Untagged: ${repository}:${tag}`),
       ...res.deleted.map((digest) => `Deleted: ${repository}@${digest}`),

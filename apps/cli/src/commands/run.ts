@@ -305,25 +305,10 @@ async function attachTo(ctx: CommandContext, id: string, options: { stdin: boole
   return result.exitCode ?? 0;
 }
 
-export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  if (bool(p, 'attach') || bool(p, 'interactive')) {
-    if (p.args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
-    return attachTo(ctx, p.args[0]!, { stdin: bool(p, 'interactive'), start: true, sigProxy: true });
-  }
-  const c = client(ctx, ContainersClient);
-  const failed: string[] = [];
-  for (const id of p.args) {
-    try {
-      await unary(c, c.start, { id });
-      out(ctx, `${id}\n`);
-    } catch (err) {
-      if (!isBerthError(err)) throw err;
-      errOut(ctx, `${daemonMessage(err, ctx.host)}\n`);
-      failed.push(id);
-    }
-  }
-  if (failed.length > 0) throw new StatusError(`Error: failed to start containers: ${failed.join(', ')}`, 1);
-  return 0;
+/** `start -a` / `start -i`: starts the container attached (containers.ts starts the others). */
+export async function startAttached(ctx: CommandContext, p: ParsedArgs): Promise<number> {
+  if (p.args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
+  return attachTo(ctx, p.args[0]!, { stdin: bool(p, 'interactive'), start: true, sigProxy: true });
 }
 
 export async function attach(ctx: CommandContext, p: ParsedArgs): Promise<number> {

@@ -1,8 +1,8 @@
-import { unary, type SearchResult, ImagesClient } from '@berth/proto';
+import { type SearchResult, ImagesMethods } from '@berth/proto';
 import { parseReference } from '@berth/oci';
 import { DockerConfig } from '@berth/registry-client';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { ellipsis } from '../row-contexts.js';
@@ -70,8 +70,8 @@ export async function search(ctx: CommandContext, p: ParsedArgs): Promise<number
     const credentials = await new DockerConfig(undefined, ctx.io.env).get(domain).catch(() => undefined); // no saved credentials: anonymous
     if (credentials) registryAuth = { username: credentials.username, password: credentials.password };
   }
-  const c = client(ctx, ImagesClient);
-  const res = await unary(c, c.search, { term, limit: p.values.limit as number, registryAuth });
+  const c = unaryClient(ctx, ImagesMethods);
+  const res = await c.search({ term, limit: p.values.limit as number, registryAuth });
   const results = res.results.filter(match).sort((a, b) => b.starCount - a.starCount);
   const source = resolveFormat({ format: p.values.format as string, defaultTable: searchTable });
   out(ctx, renderListing(source, results.map((r) => row(r, !(p.values['no-trunc'] as boolean))), searchHeader));

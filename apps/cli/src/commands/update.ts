@@ -1,6 +1,6 @@
-import { unary, ContainersClient } from '@berth/proto';
+import { ContainersMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { memorySwapOf } from '../resource-flags.js';
@@ -29,11 +29,11 @@ export async function update(ctx: CommandContext, p: ParsedArgs): Promise<number
     // docker update prints a bad policy as a plain error (exit 1)
     restartPolicy: restart ? parseRestartPolicy(restart, (message) => new StatusError(message, 1)) : undefined,
   };
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   const warnings: string[] = [];
   try {
     return await forEachObject(ctx, p.args, async (id) => {
-      const res = await unary(c, c.update, { id, ...request });
+      const res = await c.update({ id, ...request });
       warnings.push(...res.warnings);
       return id;
     });

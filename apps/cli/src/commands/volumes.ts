@@ -1,6 +1,6 @@
-import { unary, type Volume, VolumesClient } from '@berth/proto';
+import { type Volume, VolumesMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
@@ -20,8 +20,8 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
   if (p.args[0] && str(p, 'name') && str(p, 'name') !== p.args[0]) {
     throw new StatusError(`conflicting options: cannot specify a volume-name through both --name and as a positional arg`, 1);
   }
-  const c = client(ctx, VolumesClient);
-  const volume = await unary(c, c.create, {
+  const c = unaryClient(ctx, VolumesMethods);
+  const volume = await c.create({
     name,
     driver: str(p, 'driver'),
     labels: keyValueMap(list(p, 'label')),
@@ -49,8 +49,8 @@ export function volumeRow(v: Volume): FieldContext {
 }
 
 export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, VolumesClient);
-  const res = await unary(c, c.list, { filters: toFilters(list(p, 'filter')) });
+  const c = unaryClient(ctx, VolumesMethods);
+  const res = await c.list({ filters: toFilters(list(p, 'filter')) });
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: volumeDefaultTable, quiet: bool(p, 'quiet'), quietFormat: '{{.Name}}' });
   out(ctx, renderListing(source, res.volumes.map(volumeRow), volumeHeader));
   return 0;
@@ -58,23 +58,23 @@ export async function ls(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 
 /** docker volume inspect: the volumes found as a JSON array (or the template per volume), then the errors. */
 export async function inspect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, VolumesClient);
-  return inspectEach(ctx, p, { fetch: async (name) => JSON.parse((await unary(c, c.inspect, { name })).json) as unknown });
+  const c = unaryClient(ctx, VolumesMethods);
+  return inspectEach(ctx, p, { fetch: async (name) => JSON.parse((await c.inspect({ name })).json) as unknown });
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = client(ctx, VolumesClient);
-  return forEachName(ctx, p.args, (name) => unary(c, c.remove, { name, force: bool(p, 'force') }));
+  const c = unaryClient(ctx, VolumesMethods);
+  return forEachName(ctx, p.args, (name) => c.remove({ name, force: bool(p, 'force') }));
 }
 
 export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const all = bool(p, 'all');
-  const c = client(ctx, VolumesClient);
+  const c = unaryClient(ctx, VolumesMethods);
   return pruneKind(ctx, p, {
     warning: all
       ? 'WARNING! This will remove all local volumes not used by at least one container.'
       : 'WARNING! This will remove anonymous local volumes not used by at least one container.',
-    prune: (filters) => unary(c, c.prune, { all, filters }),
+    prune: (filters) => c.prune({ all, filters }),
     heading: 'Deleted Volumes',
     deleted: (res) => res.deleted,
     reclaimed: (res) => res.spaceReclaimed,

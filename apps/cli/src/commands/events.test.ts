@@ -1,6 +1,6 @@
 import type { Event } from '@berth/proto';
 import { describe, expect, it } from 'vitest';
-import { formatEvent } from './system.js';
+import { formatEvent } from './events.js';
 
 describe('formatEvent', () => {
   it('prints an event line as docker events does', () => {

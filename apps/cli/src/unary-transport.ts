@@ -1,0 +1,271 @@
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { errorFromGrpc } from '@berth/errors';
+
+/**
+ * A gRPC unary call over HTTP/2 to the gateway, on Node's http2 module alone: what the CLI's
+ * one-request-one-answer commands (`ps`, `inspect`, `rm`, `stop`, …) use instead of @grpc/grpc-js,
+ * whose load and channel set-up were half of such a command's CPU above Node's own start
+ * (bench/README.md, "A lighter transport for the CLI's unary calls"). Streaming calls keep grpc-js.
+ *
+ * What grpc-js gave these calls is kept: the request is the 5-byte prefix plus the encoded message
+ * (gRPC over HTTP/2); the status comes from the trailers or a trailers-only answer, its message
+ * percent-decoded as grpc-js does (decodeURI); the HTTP status and RST_STREAM codes map to gRPC
+ * codes as grpc-js maps them; `grpc-timeout` and a local timer for a deadline; the message size
+ * limits; and every failure rejects with the class of @berth/errors that `fromServiceError`
+ * (libs/proto grpc.ts) makes, with the `berth-error-code` metadata as its code — a gateway that
+ * cannot be reached as UNAVAILABLE `Cannot connect to the Berth platform: <why>`.
+ */
+
+/** One method of a generated service definition (`ContainersMethods.inspect`): its path and codecs. */
+export interface UnaryMethod<Req, Res> {
+  path: string;
+  requestStream: false;
+  responseStream: false;
+  requestSerialize: (value: Req) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
+}
+
+/** Where the gateway is: `unix:/path` or `host:port` (libs/proto grpcTarget), with TLS on TCP. */
+export interface TransportTarget {
+  address: string;
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+}
+
+export interface UnaryCallOptions {
+  /** Request metadata: header name → value(s) (lower-case names, ASCII values). */
+  metadata?: Record<string, string | string[]>;
+  /** When the call gives up, in ms since the epoch (grpc-js's `deadline`). */
+  deadline?: number;
+}
+
+/** grpc-js's channelOptions in libs/proto: 64 MiB each way. */
+const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+
+const OK = 0;
+const CANCELLED = 1;
+const UNKNOWN = 2;
+const DEADLINE_EXCEEDED = 4;
+const PERMISSION_DENIED = 7;
+const RESOURCE_EXHAUSTED = 8;
+const UNIMPLEMENTED = 12;
+const INTERNAL = 13;
+const UNAVAILABLE = 14;
+const UNAUTHENTICATED = 16;
+
+/** A status as grpc-js gives it to a callback: code, details, and the metadata that came with it. */
+class StatusFailure extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly metadata: IncomingHttpHeaders = {},
+  ) {
+    super(`${code} ${details}`);
+    this.name = 'StatusFailure';
+  }
+}
+
+/** The Berth error for a status, as libs/proto's fromServiceError makes it. */
+function berthError(failure: StatusFailure): Error {
+  const code = failure.metadata['berth-error-code'];
+  return errorFromGrpc(failure.code, failure.details, { cause: failure, code: typeof code === 'string' ? code : undefined });
+}
+
+/** The gateway could not be reached: grpc-js's "No connection established" as fromServiceError words it. */
+function connectionError(why: string, cause?: unknown): Error {
+  return errorFromGrpc(UNAVAILABLE, `Cannot connect to the Berth platform: ${why}`, { cause });
+}
+
+/** grpc-js's mapping of a non-200 HTTP status (subchannel-call.ts mapHttpStatusCode). */
+function httpStatusFailure(status: number, metadata: IncomingHttpHeaders = {}): StatusFailure {
+  const code = status === 400 ? INTERNAL : status === 401 ? UNAUTHENTICATED : status === 403 ? PERMISSION_DENIED : status === 404 ? UNIMPLEMENTED : [429, 502, 503, 504].includes(status) ? UNAVAILABLE : UNKNOWN;
+  return new StatusFailure(code, `Received HTTP status code ${status}`, metadata);
+}
+
+/** The status a response's trailers (or trailers-only headers) carry; undefined when they carry none. */
+function statusOf(headers: IncomingHttpHeaders): StatusFailure | undefined {
+  const status = headers['grpc-status'];
+  if (typeof status !== 'string') return undefined;
+  const message = headers['grpc-message'];
+  let details = '';
+  if (typeof message === 'string') {
+    try {
+      details = decodeURI(message);
+    } catch {
+      details = message; // not valid percent-encoding: shown as sent, as grpc-js does
+    }
+  }
+  return new StatusFailure(Number(status), details, headers);
+}
+
+/** grpc-js's reading of a stream closed without a status (subchannel-call.ts). */
+function resetFailure(rstCode: number, { httpStatus, dropped }: { httpStatus: number | undefined; dropped: boolean }): StatusFailure {
+  switch (rstCode) {
+    case constants.NGHTTP2_NO_ERROR:
+      return httpStatus !== undefined && httpStatus !== 200 ? httpStatusFailure(httpStatus) : new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode} (Call ended without gRPC status)`);
+    case constants.NGHTTP2_REFUSED_STREAM:
+      return new StatusFailure(UNAVAILABLE, 'Stream refused by server');
+    case constants.NGHTTP2_CANCEL:
+      // Node reports a dropped connection as a cancelled stream.
+      return dropped ? new StatusFailure(UNAVAILABLE, 'Connection dropped') : new StatusFailure(CANCELLED, 'Call cancelled');
+    case constants.NGHTTP2_ENHANCE_YOUR_CALM:
+      return new StatusFailure(RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
+    case constants.NGHTTP2_INADEQUATE_SECURITY:
+      return new StatusFailure(PERMISSION_DENIED, 'Protocol not secure enough');
+    case constants.NGHTTP2_INTERNAL_ERROR:
+      return new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode} (Internal server error)`);
+    default:
+      return new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode}`);
+  }
+}
+
+/** The gRPC message frame of `message`: compressed flag 0, 4-byte big-endian length, the bytes. */
+function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+/** grpc-timeout: at most 8 digits and a unit (gRPC over HTTP/2). */
+function timeoutHeader(ms: number): string {
+  const whole = Math.max(0, Math.ceil(ms));
+  return whole < 1e8 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
+}
+
+/**
+ * One HTTP/2 connection to the gateway for a command's unary calls, opened at the first call and
+ * reopened after it drops; `close()` ends it once the calls under way have their answers.
+ */
+export class UnaryTransport {
+  private session: ClientHttp2Session | undefined;
+  private ready: Promise<ClientHttp2Session> | undefined;
+  private readonly maxMessage: number;
+
+  constructor(
+    private readonly target: TransportTarget,
+    options: { maxMessageBytes?: number } = {},
+  ) {
+    this.maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+  }
+
+  /** Calls `method` with `request`; resolves with the answer or rejects with the Berth error class. */
+  async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options: UnaryCallOptions = {}): Promise<Res> {
+    const message = method.requestSerialize(request);
+    if (message.length > this.maxMessage) {
+      throw berthError(new StatusFailure(RESOURCE_EXHAUSTED, `Sent message larger than max (${message.length} vs. ${this.maxMessage})`));
+    }
+    const session = await this.connected();
+    const headers: Record<string, string | string[]> = {
+      ...options.metadata,
+      ':method': 'POST',
+      ':path': method.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-accept-encoding': 'identity',
+    };
+    if (options.deadline !== undefined) headers['grpc-timeout'] = timeoutHeader(options.deadline - Date.now());
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(headers);
+    } catch (err) {
+      // The session went away between connecting and this call (a GOAWAY): a later call reconnects.
+      throw berthError(new StatusFailure(UNAVAILABLE, (err as Error).message));
+    }
+    stream.end(frame(message));
+    const answer = await this.answer(stream, options.deadline);
+    return method.responseDeserialize(answer);
+  }
+
+  /** Ends the connection once the calls under way are answered. */
+  close(): void {
+    const session = this.session;
+    this.session = undefined;
+    this.ready = undefined;
+    session?.close();
+  }
+
+  /** The session, once the gateway's HTTP/2 settings have arrived (grpc-js's READY). */
+  private connected(): Promise<ClientHttp2Session> {
+    if (this.ready && this.session && !this.session.closed && !this.session.destroyed) return this.ready;
+    const { address, tls } = this.target;
+    const unix = address.startsWith('unix:') ? address.slice('unix:'.length) : undefined;
+    const session = unix
+      ? connect('http://localhost', { createConnection: () => netConnect(unix), maxSessionMemory: Number.MAX_SAFE_INTEGER })
+      : connect(`https://${address}`, { ca: tls?.ca, cert: tls?.cert, key: tls?.key, maxSessionMemory: Number.MAX_SAFE_INTEGER });
+    this.session = session;
+    const ready = new Promise<ClientHttp2Session>((resolve, reject) => {
+      let why = 'Failed to connect'; // grpc-js's words for a connection closed before the settings
+      let cause: unknown;
+      const fail = () => {
+        if (this.session === session) this.close();
+        reject(connectionError(why, cause));
+      };
+      session.once('remoteSettings', () => {
+        session.off('close', fail);
+        resolve(session);
+      });
+      session.once('close', fail);
+      session.on('error', (err: Error) => {
+        // Before the settings: why the connection failed (reported at 'close'); after: the calls
+        // under way fail on their streams, and the next call reconnects.
+        why = err.message;
+        cause = err;
+        if (this.session === session) this.session = undefined;
+      });
+    });
+    this.ready = ready;
+    return ready;
+  }
+
+  /** The one message of a unary answer, or its failure as a Berth error. */
+  private answer(stream: ClientHttp2Stream, deadline: number | undefined): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let checked = false;
+      let httpStatus: number | undefined;
+      let status: StatusFailure | undefined;
+      let failure: StatusFailure | undefined; // decided here (size, deadline), not by the server
+      let timer: NodeJS.Timeout | undefined;
+      const stop = (why: StatusFailure) => {
+        failure ??= why;
+        stream.close(constants.NGHTTP2_CANCEL);
+      };
+      if (deadline !== undefined) timer = setTimeout(() => stop(new StatusFailure(DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
+      stream.on('response', (headers) => {
+        httpStatus = Number(headers[':status']);
+        status = statusOf(headers); // a trailers-only answer
+        if (status === undefined && httpStatus !== 200) status = httpStatusFailure(httpStatus, headers);
+      });
+      stream.on('trailers', (headers) => {
+        status = statusOf(headers) ?? (httpStatus !== undefined && httpStatus !== 200 ? httpStatusFailure(httpStatus, headers) : new StatusFailure(UNKNOWN, 'No status information received', headers));
+      });
+      stream.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        if (checked || received < 5) return;
+        checked = true; // the length prefix is in: refuse a message over the limit before it all comes
+        const length = Buffer.concat(chunks).readUInt32BE(1);
+        if (length > this.maxMessage) stop(new StatusFailure(RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxMessage})`));
+      });
+      stream.on('error', () => {
+        // What failed is read at 'close' (rstCode, the status): nothing to do here.
+      });
+      stream.on('close', () => {
+        clearTimeout(timer);
+        const dropped = stream.session === undefined || stream.session.destroyed;
+        const end = failure ?? status ?? resetFailure(stream.rstCode ?? constants.NGHTTP2_NO_ERROR, { httpStatus, dropped });
+        if (end.code !== OK) return reject(berthError(end));
+        const body = Buffer.concat(chunks);
+        if (body.length < 5) return reject(berthError(new StatusFailure(INTERNAL, 'No message received', end.metadata)));
+        const length = body.readUInt32BE(1);
+        if (body[0] !== 0) return reject(berthError(new StatusFailure(INTERNAL, 'Received a compressed message: the CLI asks for identity only', end.metadata)));
+        if (body.length > 5 + length) return reject(berthError(new StatusFailure(UNIMPLEMENTED, 'Too many responses received', end.metadata)));
+        if (body.length < 5 + length) return reject(berthError(new StatusFailure(INTERNAL, 'Received a truncated message', end.metadata)));
+        resolve(body.subarray(5));
+      });
+    });
+  }
+}
