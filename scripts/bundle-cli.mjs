@@ -15,8 +15,8 @@
 //   while none of them is newer than it.
 // The output is written beside apps/cli/dist then renamed over it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { build, transform } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
 
@@ -51,7 +51,16 @@ const loader = await build({
   outfile: join(tmp, 'main.cjs'),
   logLevel: 'warning',
 });
-const sources = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(loader.metafile.inputs)].filter((f) => !f.split('/').includes('node_modules')));
+// A plugin's module (`berth-client:/…/containers.ts?client=ContainersClient`, bundle-options.mjs)
+// stands for the file it is made from.
+const fileOf = (input) => {
+  const plugin = /^[a-z][\w-]*:(\/.*?)(\?.*)?$/.exec(input);
+  return plugin ? relative(process.cwd(), plugin[1]) : input;
+};
+const sources = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(loader.metafile.inputs)].map(fileOf).filter((f) => !f.split('/').includes('node_modules')));
+// The launcher takes a missing source for a changed one: every name must be a file, or `berth` would
+// always fall back to tsx.
+for (const f of sources) if (!existsSync(f)) throw new Error(`sources.json: "${f}" is not a file (an esbuild input this script does not map to one)`);
 writeFileSync(join(tmp, 'sources.json'), `${JSON.stringify([...sources].sort(), null, 1)}\n`);
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);
