@@ -284,6 +284,24 @@ export class EventBus {
           }
         })();
       }
+      // And a consumer that answers but delivers nothing while events wait for it (seen after a
+      // nats-server was killed: the pulls of this connection no longer reached it, no heartbeat was
+      // reported missed, and a live `berth events` stayed silent): asked every 5 s, it is made again
+      // when it is gone, does not answer, or had events pending twice in a row with none arriving.
+      let delivered = next;
+      let stuck = 0;
+      const progress = replayOnly
+        ? undefined
+        : setInterval(() => {
+            void withDeadline(consumer.info(), 3_000, () => unreachable('no consumer info')).then(
+              (info) => {
+                stuck = info.num_pending > 0 && next === delivered ? stuck + 1 : 0;
+                delivered = next;
+                if (stuck >= 2) markLost();
+              },
+              markLost,
+            );
+          }, 5_000);
       // A replay that stops receiving (NATS went away under it) ends with an error, not a hang.
       let stalled = false;
       let watchdog: NodeJS.Timeout | undefined;
@@ -313,6 +331,7 @@ export class EventBus {
         }
       } finally {
         clearTimeout(watchdog);
+        clearInterval(progress);
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', stop);
         (connection as { stop?: () => void }).stop?.();
