@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connectNats, inboxPrefix, withDeadline } from '@berth/events';
+import { connectNatsForFlags, inboxPrefix, natsFlagOptions, withDeadline } from '@berth/events';
 import { logLevelOf, serviceLogger } from '@berth/log';
 import { clusterTlsOf, dataRootOfSecrets, groupId, revokeJoinedHost, startJoinResponder, stopOnSignals } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
@@ -13,11 +13,8 @@ import { NatsClusterKeeper } from './nats-cluster-keeper.js';
 const { values } = parseArgs({
   options: {
     listen: { type: 'string', default: 'unix:/run/berth/api.sock' },
-    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
-    // The file holding the gateway's NATS nkey seed (made by `berth platform up`, 0600).
-    'nats-nkey': { type: 'string' },
-    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
-    'nats-ca': { type: 'string' },
+    // --nats, --nats-nkey (the gateway's nkey seed), --nats-ca.
+    ...natsFlagOptions,
     // Members of this group may use the unix socket (0660 root:<group>); default: root only (0600).
     group: { type: 'string' },
     // A second, root-only (0600) unix socket for the platform's own clients on this host (the
@@ -96,7 +93,7 @@ if (values['cluster-secrets'] !== undefined) {
   }
 }
 
-const nc = await connectNats(values.nats!, { name: 'berth-api', nkeySeedFile: values['nats-nkey'], caFile: values['nats-ca'], inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
+const nc = await connectNatsForFlags(values, { name: 'berth-api', inboxPrefix: inboxPrefix({ role: 'gateway' }), log });
 const clusterSecrets = values['cluster-secrets'];
 const firstDataRoot = clusterSecrets !== undefined ? dataRootOfSecrets(clusterSecrets) : undefined;
 // The cluster CA's revoked certificates (`node rm`): refused when an agent or builder shows one.

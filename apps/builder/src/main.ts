@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Builder } from '@berth/build';
-import { BuilderDirectory, connectNats, inboxPrefix, withDeadline } from '@berth/events';
+import { BuilderDirectory, connectNatsForFlags, inboxPrefix, natsFlagOptions, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag, warnOnFailure } from '@berth/log';
-import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerForFlags } from '@berth/platform';
+import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerFlagOptions, tlsListenerForFlags } from '@berth/platform';
 import { BuilderService, channelOptions, grpcTarget, SystemClient, SystemService, unary } from '@berth/proto';
 import { builderService } from './builder-service.js';
 import { GrpcWorker } from './grpc-worker.js';
@@ -23,11 +23,8 @@ const { values } = parseArgs({
     'data-root': { type: 'string', default: '/var/lib/berth' },
     agent: { type: 'string', default: 'unix:/run/berth/agent.sock' },
     listen: { type: 'string', default: 'unix:/run/berth/builder.sock' },
-    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
-    // The file holding this builder's NATS nkey seed (made by `berth platform up`, 0600).
-    'nats-nkey': { type: 'string' },
-    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
-    'nats-ca': { type: 'string' },
+    // --nats, --nats-nkey (this builder's nkey seed), --nats-ca.
+    ...natsFlagOptions,
     // Seconds a build's lease lives unrenewed: how soon what a dead builder left is removed.
     // Also BERTH_BUILDER_LEASE_TTL.
     'lease-ttl': { type: 'string', default: process.env.BERTH_BUILDER_LEASE_TTL ?? '60' },
@@ -41,10 +38,7 @@ const { values } = parseArgs({
     'platform-registry-ca': { type: 'string' },
     // Also serve on TCP (ADDRESS:PORT) with mutual TLS for the gateway on another machine, as the
     // agent does (its --tls-listen): the three files are required; it then announces tcp://ADDRESS:PORT.
-    'tls-listen': { type: 'string' },
-    tlscacert: { type: 'string' },
-    tlscert: { type: 'string' },
-    tlskey: { type: 'string' },
+    ...tlsListenerFlagOptions,
     // debug, info, warn or error (default: BERTH_LOG_LEVEL, else info).
     'log-level': { type: 'string' },
   },
@@ -81,10 +75,8 @@ const builder = new Builder({
   ...(process.env.BERTH_BUILD_TRACE ? { traceFile: process.env.BERTH_BUILD_TRACE } : {}),
 });
 // NATS only announces this builder; builds never wait for it (the gateway keeps what it read).
-const nc = await connectNats(values.nats!, {
+const nc = await connectNatsForFlags(values, {
   name: 'berth-builder',
-  nkeySeedFile: values['nats-nkey'],
-  caFile: values['nats-ca'],
   inboxPrefix: inboxPrefix({ role: 'builder', host: hostId }),
   log,
 });

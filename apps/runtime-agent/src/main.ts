@@ -1,9 +1,9 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connectNats, inboxPrefix, readHostId, withDeadline } from '@berth/events';
+import { connectNatsForFlags, inboxPrefix, natsFlagOptions, readHostId, withDeadline } from '@berth/events';
 import { serviceLoggerForFlag } from '@berth/log';
-import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerForFlags } from '@berth/platform';
+import { keepListenerRevocations, readPlatformRegistry, stopOnSignals, tlsListenerFlagOptions, tlsListenerForFlags } from '@berth/platform';
 import { channelOptions, grpcTarget } from '@berth/proto';
 import { Agent } from './agent.js';
 import { watchNatsConfig } from './nats-config-watcher.js';
@@ -12,11 +12,8 @@ const { values } = parseArgs({
   options: {
     'data-root': { type: 'string', default: '/var/lib/berth' },
     'run-root': { type: 'string', default: '/run/berth' },
-    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
-    // The file holding this agent's NATS nkey seed (made by `berth platform up`, 0600).
-    'nats-nkey': { type: 'string' },
-    // The CA (PEM) the NATS servers' TLS certificates chain to: the connection is TLS (libs/platform nats-tls.ts).
-    'nats-ca': { type: 'string' },
+    // --nats, --nats-nkey (this agent's nkey seed), --nats-ca.
+    ...natsFlagOptions,
     listen: { type: 'string', default: 'unix:/run/berth/agent.sock' },
     runtime: { type: 'string', default: 'runc' },
     // Docker's --insecure-registry, repeatable; also BERTH_INSECURE_REGISTRIES (comma-separated).
@@ -36,11 +33,9 @@ const { values } = parseArgs({
     label: { type: 'string', multiple: true, default: [] },
     // Also serve on TCP (ADDRESS:PORT, this host's address between hosts) with mutual TLS: the
     // gateway on another machine reaches the agent there, with its certificate of the cluster CA.
-    // Needs the three files below (never a plain TCP agent); the agent then announces tcp://ADDRESS:PORT.
-    'tls-listen': { type: 'string' },
-    tlscacert: { type: 'string' },
-    tlscert: { type: 'string' },
-    tlskey: { type: 'string' },
+    // Needs the three files --tlscacert, --tlscert, --tlskey (never a plain TCP agent); the agent then
+    // announces tcp://ADDRESS:PORT.
+    ...tlsListenerFlagOptions,
     // The address other hosts reach this one at, for overlay networks' VXLAN (also
     // BERTH_UNDERLAY_ADDRESS); default the address of the default route's device.
     'underlay-address': { type: 'string' },
@@ -86,10 +81,8 @@ const tlsListener = tlsListenerForFlags(values);
 const tlsListen = tlsListener?.address;
 
 const hostId = readHostId(values['data-root']!);
-const nc = await connectNats(values.nats!, {
+const nc = await connectNatsForFlags(values, {
   name: 'berth-runtime-agent',
-  nkeySeedFile: values['nats-nkey'],
-  caFile: values['nats-ca'],
   inboxPrefix: inboxPrefix({ role: 'agent', host: hostId }),
   log,
 });

@@ -26,6 +26,30 @@ export interface NatsConnectOptions {
 }
 
 /**
+ * The NATS flags every platform service takes, for node:util `parseArgs` (spread into its options):
+ * `--nats` (one URL or several, comma-separated), `--nats-nkey` (the file holding the service's nkey
+ * seed, made by `berth platform up`, 0600) and `--nats-ca` (the CA, PEM, the NATS servers' TLS
+ * certificates chain to: the connection is TLS, libs/platform nats-tls.ts).
+ */
+export const natsFlagOptions = {
+  nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
+  'nats-nkey': { type: 'string' },
+  'nats-ca': { type: 'string' },
+} as const;
+
+/** The values of {@link natsFlagOptions} as `parseArgs` gives them. */
+export interface NatsFlags {
+  nats?: string;
+  'nats-nkey'?: string;
+  'nats-ca'?: string;
+}
+
+/** {@link connectNats} to the servers, with the credentials and CA, that a service's NATS flags name. */
+export function connectNatsForFlags(flags: NatsFlags, options: Omit<NatsConnectOptions, 'nkeySeedFile' | 'caFile'>): Promise<NatsConnection> {
+  return connectNats(flags.nats ?? natsFlagOptions.nats.default, { ...options, nkeySeedFile: flags['nats-nkey'], caFile: flags['nats-ca'] });
+}
+
+/**
  * nats.js's `tls` option for servers whose certificates chain to `ca` (PEM). nats.js gives Node no
  * server name for a server named by its IP address (`nats://10.0.0.1:4222`: an IP is no SNI name),
  * and Node then checks the certificate against "localhost"; this checks it against the address the

@@ -60,6 +60,17 @@ export function tlsListener(listen: string, files: TlsListenFiles): TlsListener 
 }
 
 /**
+ * The flags of a service's TCP listener with mutual TLS, for node:util `parseArgs` (spread into its
+ * options): `--tls-listen ADDRESS:PORT` and the three files it needs, `--tlscacert`, `--tlscert`, `--tlskey`.
+ */
+export const tlsListenerFlagOptions = {
+  'tls-listen': { type: 'string' },
+  tlscacert: { type: 'string' },
+  tlscert: { type: 'string' },
+  tlskey: { type: 'string' },
+} as const;
+
+/**
  * The TCP listener a service's main was asked for (`--tls-listen` and `--tlscacert`, `--tlscert`,
  * `--tlskey`), undefined without `--tls-listen`. A listener without its files (or with unreadable
  * ones) is printed on stderr and ends the process with status 2, before anything starts, as the
