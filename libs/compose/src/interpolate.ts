@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@berth/errors';
 import { composeError, pathString } from './compose-error.js';
 import type { PathSegments } from './parse-yaml.js';
 import { substitute } from './template.js';
-import { matches, pattern, type PathPattern } from './tree-path.js';
+import { pathTable } from './tree-path.js';
 
 /**
  * Phase 2: interpolation of every string value of one file (keys are never interpolated), then the
@@ -41,55 +41,53 @@ function toBoolean(value: string): unknown {
   }
 }
 
-const casts: Array<[PathPattern, Cast]> = (
-  [
-    ['services.*.configs.[].mode', toInt],
-    ['services.*.secrets.[].mode', toInt],
-    ['services.*.cpu_count', toInt],
-    ['services.*.cpu_percent', toFloat],
-    ['services.*.cpu_period', toInt],
-    ['services.*.cpu_quota', toInt],
-    ['services.*.cpu_rt_period', toInt],
-    ['services.*.cpu_rt_runtime', toInt],
-    ['services.*.cpus', toFloat],
-    ['services.*.cpu_shares', toInt],
-    ['services.*.init', toBoolean],
-    ['services.*.depends_on.*.required', toBoolean],
-    ['services.*.depends_on.*.restart', toBoolean],
-    ['services.*.deploy.replicas', toInt],
-    ['services.*.deploy.update_config.parallelism', toInt],
-    ['services.*.deploy.update_config.max_failure_ratio', toFloat],
-    ['services.*.deploy.rollback_config.parallelism', toInt],
-    ['services.*.deploy.rollback_config.max_failure_ratio', toFloat],
-    ['services.*.deploy.restart_policy.max_attempts', toInt],
-    ['services.*.deploy.placement.max_replicas_per_node', toInt],
-    ['services.*.healthcheck.retries', toInt],
-    ['services.*.healthcheck.disable', toBoolean],
-    ['services.*.oom_kill_disable', toBoolean],
-    ['services.*.oom_score_adj', toInt],
-    ['services.*.pids_limit', toInt],
-    ['services.*.ports.[].target', toInt],
-    ['services.*.privileged', toBoolean],
-    ['services.*.read_only', toBoolean],
-    ['services.*.scale', toInt],
-    ['services.*.stdin_open', toBoolean],
-    ['services.*.tty', toBoolean],
-    ['services.*.ulimits.*', toInt],
-    ['services.*.ulimits.*.hard', toInt],
-    ['services.*.ulimits.*.soft', toInt],
-    ['services.*.volumes.[].read_only', toBoolean],
-    ['services.*.volumes.[].volume.nocopy', toBoolean],
-    ['services.*.attach', toBoolean],
-    ['networks.*.external', toBoolean],
-    ['networks.*.internal', toBoolean],
-    ['networks.*.attachable', toBoolean],
-    ['networks.*.enable_ipv4', toBoolean],
-    ['networks.*.enable_ipv6', toBoolean],
-    ['volumes.*.external', toBoolean],
-    ['secrets.*.external', toBoolean],
-    ['configs.*.external', toBoolean],
-  ] as Array<[string, Cast]>
-).map(([p, cast]) => [pattern(p), cast]);
+const castAt = pathTable<Cast>([
+  ['services.*.configs.[].mode', toInt],
+  ['services.*.secrets.[].mode', toInt],
+  ['services.*.cpu_count', toInt],
+  ['services.*.cpu_percent', toFloat],
+  ['services.*.cpu_period', toInt],
+  ['services.*.cpu_quota', toInt],
+  ['services.*.cpu_rt_period', toInt],
+  ['services.*.cpu_rt_runtime', toInt],
+  ['services.*.cpus', toFloat],
+  ['services.*.cpu_shares', toInt],
+  ['services.*.init', toBoolean],
+  ['services.*.depends_on.*.required', toBoolean],
+  ['services.*.depends_on.*.restart', toBoolean],
+  ['services.*.deploy.replicas', toInt],
+  ['services.*.deploy.update_config.parallelism', toInt],
+  ['services.*.deploy.update_config.max_failure_ratio', toFloat],
+  ['services.*.deploy.rollback_config.parallelism', toInt],
+  ['services.*.deploy.rollback_config.max_failure_ratio', toFloat],
+  ['services.*.deploy.restart_policy.max_attempts', toInt],
+  ['services.*.deploy.placement.max_replicas_per_node', toInt],
+  ['services.*.healthcheck.retries', toInt],
+  ['services.*.healthcheck.disable', toBoolean],
+  ['services.*.oom_kill_disable', toBoolean],
+  ['services.*.oom_score_adj', toInt],
+  ['services.*.pids_limit', toInt],
+  ['services.*.ports.[].target', toInt],
+  ['services.*.privileged', toBoolean],
+  ['services.*.read_only', toBoolean],
+  ['services.*.scale', toInt],
+  ['services.*.stdin_open', toBoolean],
+  ['services.*.tty', toBoolean],
+  ['services.*.ulimits.*', toInt],
+  ['services.*.ulimits.*.hard', toInt],
+  ['services.*.ulimits.*.soft', toInt],
+  ['services.*.volumes.[].read_only', toBoolean],
+  ['services.*.volumes.[].volume.nocopy', toBoolean],
+  ['services.*.attach', toBoolean],
+  ['networks.*.external', toBoolean],
+  ['networks.*.internal', toBoolean],
+  ['networks.*.attachable', toBoolean],
+  ['networks.*.enable_ipv4', toBoolean],
+  ['networks.*.enable_ipv6', toBoolean],
+  ['volumes.*.external', toBoolean],
+  ['secrets.*.external', toBoolean],
+  ['configs.*.external', toBoolean],
+]);
 
 export interface InterpolateOptions {
   /** The file being interpolated, for error messages. */
@@ -127,11 +125,11 @@ export function interpolateModel<T>(value: T, options: InterpolateOptions): T {
           throw e;
         }
       }
-      const cast = casts.find(([p]) => matches(path, p));
+      const cast = castAt(path);
       if (!cast) return text;
       if (options.interpolate === false && text.includes('$')) return text;
       try {
-        return cast[1](text);
+        return cast(text);
       } catch (e) {
         throw composeError(where(path), (e as Error).message);
       }

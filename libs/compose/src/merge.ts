@@ -1,6 +1,6 @@
 import type { PathSegments } from './parse-yaml.js';
 import { setOwn } from './parse-yaml.js';
-import { matches, pattern, type PathPattern } from './tree-path.js';
+import { pathTable } from './tree-path.js';
 
 /**
  * Phase 5: merging canonical models (`-f a -f b`, and a service over the one it `extends`) with
@@ -56,31 +56,29 @@ const ipamConfigMerge: Merger = (base, over, path) => {
   return out;
 };
 
-const specials: Array<[PathPattern, Merger]> = (
-  [
-    ['services.*.command', replace],
-    ['services.*.entrypoint', replace],
-    ['services.*.healthcheck.test', replace],
-    ['services.*.environment', keyValueMerge],
-    ['services.*.labels', keyValueMerge],
-    ['services.*.annotations', keyValueMerge],
-    ['services.*.sysctls', keyValueMerge],
-    ['services.*.storage_opt', keyValueMerge],
-    ['services.*.build.args', keyValueMerge],
-    ['services.*.build.labels', keyValueMerge],
-    ['services.*.build.additional_contexts', keyValueMerge],
-    ['services.*.build.extra_hosts', hostsMerge],
-    ['services.*.deploy.labels', keyValueMerge],
-    ['services.*.logging.options', keyValueMerge],
-    ['services.*.extra_hosts', hostsMerge],
-    ['services.*.logging', loggingMerge],
-    ['services.*.ulimits.*', ulimitMerge],
-    ['services.*.volumes.[].volume.labels', keyValueMerge],
-    ['networks.*.labels', keyValueMerge],
-    ['networks.*.ipam.config', ipamConfigMerge],
-    ['volumes.*.labels', keyValueMerge],
-  ] as Array<[string, Merger]>
-).map(([p, m]) => [pattern(p), m]);
+const specialMergerAt = pathTable<Merger>([
+  ['services.*.command', replace],
+  ['services.*.entrypoint', replace],
+  ['services.*.healthcheck.test', replace],
+  ['services.*.environment', keyValueMerge],
+  ['services.*.labels', keyValueMerge],
+  ['services.*.annotations', keyValueMerge],
+  ['services.*.sysctls', keyValueMerge],
+  ['services.*.storage_opt', keyValueMerge],
+  ['services.*.build.args', keyValueMerge],
+  ['services.*.build.labels', keyValueMerge],
+  ['services.*.build.additional_contexts', keyValueMerge],
+  ['services.*.build.extra_hosts', hostsMerge],
+  ['services.*.deploy.labels', keyValueMerge],
+  ['services.*.logging.options', keyValueMerge],
+  ['services.*.extra_hosts', hostsMerge],
+  ['services.*.logging', loggingMerge],
+  ['services.*.ulimits.*', ulimitMerge],
+  ['services.*.volumes.[].volume.labels', keyValueMerge],
+  ['networks.*.labels', keyValueMerge],
+  ['networks.*.ipam.config', ipamConfigMerge],
+  ['volumes.*.labels', keyValueMerge],
+]);
 
 function mergeMappings(base: Dict, over: Dict, path: PathSegments): Dict {
   for (const [k, v] of Object.entries(over)) {
@@ -95,7 +93,8 @@ function mergeMappings(base: Dict, over: Dict, path: PathSegments): Dict {
 
 /** Merges `over` onto `base` at `path` (mutating and returning `base` where it can). */
 export function mergeValues(base: unknown, over: unknown, path: PathSegments): unknown {
-  for (const [p, merger] of specials) if (matches(path, p)) return merger(base, over, path);
+  const merger = specialMergerAt(path);
+  if (merger) return merger(base, over, path);
   if (over === null || over === undefined) return base;
   if (isDict(base) && isDict(over)) return mergeMappings(base, over, path);
   if (Array.isArray(base) && Array.isArray(over)) return [...base, ...over];
@@ -128,41 +127,39 @@ const byPort: Indexer = (e) =>
   isDict(e) ? `${(e.host_ip as string) ?? '0.0.0.0'}:${(e.published as string) ?? ''}:${String(e.target)}/${(e.protocol as string) ?? 'tcp'}` : String(e);
 const byPath: Indexer = (e) => (isDict(e) ? String(e.path) : String(e));
 
-const unique: Array<[PathPattern, Indexer]> = (
-  [
-    ['services.*.ports', byPort],
-    ['services.*.volumes', byTarget],
-    ['services.*.devices', byTarget],
-    ['services.*.secrets', mountBy('/run/secrets')],
-    ['services.*.configs', mountBy('')],
-    ['services.*.build.secrets', mountBy('/run/secrets')],
-    ['services.*.cap_add', byText],
-    ['services.*.cap_drop', byText],
-    ['services.*.dns', byText],
-    ['services.*.dns_opt', byText],
-    ['services.*.dns_search', byText],
-    ['services.*.expose', byText],
-    ['services.*.links', byText],
-    ['services.*.profiles', byText],
-    ['services.*.tmpfs', byText],
-    ['services.*.env_file', byPath],
-    ['services.*.label_file', byText],
-    ['services.*.build.tags', byText],
-    ['services.*.build.platforms', byText],
-    ['services.*.networks.*.aliases', byText],
-    ['services.*.networks.*.link_local_ips', byText],
-  ] as Array<[string, Indexer]>
-).map(([p, i]) => [pattern(p), i]);
+const uniqueKeyAt = pathTable<Indexer>([
+  ['services.*.ports', byPort],
+  ['services.*.volumes', byTarget],
+  ['services.*.devices', byTarget],
+  ['services.*.secrets', mountBy('/run/secrets')],
+  ['services.*.configs', mountBy('')],
+  ['services.*.build.secrets', mountBy('/run/secrets')],
+  ['services.*.cap_add', byText],
+  ['services.*.cap_drop', byText],
+  ['services.*.dns', byText],
+  ['services.*.dns_opt', byText],
+  ['services.*.dns_search', byText],
+  ['services.*.expose', byText],
+  ['services.*.links', byText],
+  ['services.*.profiles', byText],
+  ['services.*.tmpfs', byText],
+  ['services.*.env_file', byPath],
+  ['services.*.label_file', byText],
+  ['services.*.build.tags', byText],
+  ['services.*.build.platforms', byText],
+  ['services.*.networks.*.aliases', byText],
+  ['services.*.networks.*.link_local_ips', byText],
+]);
 
 /** Removes redefinitions from the sequences whose entries are unique by a key. */
 export function enforceUnicity(value: unknown, path: PathSegments = []): unknown {
   if (Array.isArray(value)) {
-    const rule = unique.find(([p]) => matches(path, p));
-    if (!rule) return value;
+    const keyOf = uniqueKeyAt(path);
+    if (!keyOf) return value;
     const seq: unknown[] = [];
     const seen = new Map<string, number>();
     for (const entry of value) {
-      const key = rule[1](entry);
+      const key = keyOf(entry);
       const at = seen.get(key);
       if (at !== undefined) seq[at] = entry;
       else {

@@ -25,3 +25,12 @@ export function matches(path: PathSegments, pat: PathPattern): boolean {
   }
   return true;
 }
+
+/**
+ * A table of values by path pattern, in order: the lookup gives the value of the first pattern that
+ * matches a path (undefined when none does).
+ */
+export function pathTable<T>(rows: Array<[string, T]>): (path: PathSegments) => T | undefined {
+  const compiled = rows.map(([text, value]): [PathPattern, T] => [pattern(text), value]);
+  return (path) => compiled.find(([p]) => matches(path, p))?.[1];
+}
