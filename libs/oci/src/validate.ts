@@ -43,18 +43,19 @@ export function validateDescriptor(json: unknown, what = 'descriptor', field = '
   return json as unknown as Descriptor;
 }
 
-function checkSchemaVersion(what: string, json: Json): void {
+/** What a manifest and an index both start with: a JSON object, schemaVersion 2, and a mediaType (when set) of their kind. */
+function checkHead(what: string, json: unknown, isKind: (mediaType: string) => boolean): asserts json is Json {
+  if (!isObject(json)) fail(what, 'expected a JSON object');
   if (json.schemaVersion !== 2) fail(what, `schemaVersion ${JSON.stringify(json.schemaVersion)} is not 2`);
+  if (json.mediaType !== undefined && !isKind(json.mediaType as string)) {
+    fail(what, `mediaType "${String(json.mediaType)}" is not an ${what} type`);
+  }
 }
 
 /** Validates an image manifest (OCI or Docker schema 2). */
 export function validateManifest(json: unknown): ImageManifest {
   const what = 'image manifest';
-  if (!isObject(json)) fail(what, 'expected a JSON object');
-  checkSchemaVersion(what, json);
-  if (json.mediaType !== undefined && !isManifestType(json.mediaType as string)) {
-    fail(what, `mediaType "${String(json.mediaType)}" is not an image manifest type`);
-  }
+  checkHead(what, json, isManifestType);
   if (json.manifests !== undefined) fail(what, 'has "manifests": this is an image index, not a manifest');
   const config = validateDescriptor(json.config, what, 'config');
   if (json.artifactType === undefined && !isConfigType(config.mediaType) && config.mediaType !== MediaType.OciEmpty) {
@@ -71,11 +72,7 @@ export function validateManifest(json: unknown): ImageManifest {
 /** Validates an image index (OCI) or manifest list (Docker). */
 export function validateIndex(json: unknown): ImageIndex {
   const what = 'image index';
-  if (!isObject(json)) fail(what, 'expected a JSON object');
-  checkSchemaVersion(what, json);
-  if (json.mediaType !== undefined && !isIndexType(json.mediaType as string)) {
-    fail(what, `mediaType "${String(json.mediaType)}" is not an image index type`);
-  }
+  checkHead(what, json, isIndexType);
   if (!Array.isArray(json.manifests)) fail(what, 'manifests must be an array');
   json.manifests.forEach((m, i) => {
     const d = validateDescriptor(m, what, `manifests[${i}]`);
