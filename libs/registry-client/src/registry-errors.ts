@@ -65,32 +65,19 @@ export function errorFromBody(
   return new InternalError(full, errorOptions);
 }
 
+/** The registry's code and message for an error status whose body names none (Docker's words). */
+const statusDefaults = new Map<number, { code: string; message?: string }>([
+  [401, { code: 'UNAUTHORIZED', message: 'authentication required' }],
+  [403, { code: 'DENIED', message: 'requested access to the resource is denied' }],
+  [404, { code: 'NOT_FOUND', message: 'not found' }],
+  [405, { code: 'UNSUPPORTED' }],
+  [429, { code: 'TOOMANYREQUESTS' }],
+]);
+
 function defaultCode(status: number): string {
-  switch (status) {
-    case 401:
-      return 'UNAUTHORIZED';
-    case 403:
-      return 'DENIED';
-    case 404:
-      return 'NOT_FOUND';
-    case 405:
-      return 'UNSUPPORTED';
-    case 429:
-      return 'TOOMANYREQUESTS';
-    default:
-      return status >= 500 ? 'UNAVAILABLE' : 'UNKNOWN';
-  }
+  return statusDefaults.get(status)?.code ?? (status >= 500 ? 'UNAVAILABLE' : 'UNKNOWN');
 }
 
 function defaultMessage(status: number): string {
-  switch (status) {
-    case 401:
-      return 'authentication required';
-    case 403:
-      return 'requested access to the resource is denied';
-    case 404:
-      return 'not found';
-    default:
-      return `unexpected HTTP status ${status}`;
-  }
+  return statusDefaults.get(status)?.message ?? `unexpected HTTP status ${status}`;
 }
