@@ -40,6 +40,15 @@ interface Token {
   spaceBefore: boolean;
 }
 
+/** The one-character tokens of an action (`:=` is the only longer one). */
+const punctuation = new Map<string, TokenKind>([
+  ['|', 'pipe'],
+  ['(', 'lparen'],
+  [')', 'rparen'],
+  [',', 'comma'],
+  ['=', 'assign'],
+]);
+
 function lexAction(text: string, offset: number, source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -56,23 +65,12 @@ function lexAction(text: string, offset: number, source: string): Token[] {
     }
     const start = i;
     let kind: TokenKind;
-    if (c === '|') {
-      kind = 'pipe';
-      i++;
-    } else if (c === '(') {
-      kind = 'lparen';
-      i++;
-    } else if (c === ')') {
-      kind = 'rparen';
-      i++;
-    } else if (c === ',') {
-      kind = 'comma';
-      i++;
-    } else if (c === ':' && text[i + 1] === '=') {
+    const single = punctuation.get(c);
+    if (c === ':' && text[i + 1] === '=') {
       kind = 'declare';
       i += 2;
-    } else if (c === '=') {
-      kind = 'assign';
+    } else if (single !== undefined) {
+      kind = single;
       i++;
     } else if (c === '"') {
       kind = 'string';
