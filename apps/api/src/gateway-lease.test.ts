@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from 'nats';
-import { connect } from 'nats';
 import { LeaseBucket } from '@berth/events';
 import { silentLogger } from '@berth/log';
 import { startNatsFixture, waitUntil, type NatsFixture } from '@berth/testing';
@@ -12,12 +11,9 @@ describe('GatewayLease on a real nats-server', () => {
   let other: NatsConnection;
   beforeAll(async () => {
     fixture = await startNatsFixture();
-    other = await connect({ servers: fixture.server.url });
+    other = await fixture.connect();
   });
-  afterAll(async () => {
-    await other?.close();
-    await fixture?.stop();
-  });
+  afterAll(() => fixture?.stop());
 
   it('is held by one gateway at a time, taken over once the holder stops renewing, and given back at once on close', async () => {
     const ttlMs = 1_500;

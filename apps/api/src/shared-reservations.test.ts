@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
 import { startNatsFixture, type NatsFixture } from '@berth/testing';
@@ -13,12 +13,9 @@ describe('SharedReservations on a real nats-server', () => {
   let other: NatsConnection;
   beforeAll(async () => {
     fixture = await startNatsFixture();
-    other = await connect({ servers: fixture.server.url });
+    other = await fixture.connect();
   });
-  afterAll(async () => {
-    await other?.close();
-    await fixture?.stop();
-  });
+  afterAll(() => fixture?.stop());
 
   it("refuses the second of two decisions taken from the same view, and counts the other gateway's placements", async () => {
     const a = new SharedReservations(new PlacementLedger(fixture.nc), { by: 'gateway-a', log: silentLogger });

@@ -7,7 +7,9 @@ export interface NatsFixture extends AsyncDisposable {
   dir: TempDir;
   server: NatsServer;
   nc: NatsConnection;
-  /** Closes the connection, stops the server and removes the directory. */
+  /** One more connection to the server (another service's, as a second gateway has); `stop()` closes it. */
+  connect(): Promise<NatsConnection>;
+  /** Closes the connections, stops the server and removes the directory. */
   stop(): Promise<void>;
 }
 
@@ -19,12 +21,18 @@ export async function startNatsFixture(): Promise<NatsFixture> {
     server = await startNatsServer(dir.path);
     const nc = await connect({ servers: server.url });
     const running = server;
+    const others: NatsConnection[] = [];
+    const another = async () => {
+      const other = await connect({ servers: running.url });
+      others.push(other);
+      return other;
+    };
     const stop = async () => {
-      await nc.close();
+      await Promise.all([nc, ...others].map((c) => c.close()));
       await running.stop();
       dir.remove();
     };
-    return { dir, server, nc, stop, [Symbol.asyncDispose]: stop };
+    return { dir, server, nc, connect: another, stop, [Symbol.asyncDispose]: stop };
   } catch (err) {
     await server?.stop();
     dir.remove();
