@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -20,7 +19,7 @@ import {
   type StreamOutput,
 } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { type CliRun, runCliCaptured } from './test-support.js';
 import { daemonMessage, isConnectionError } from './cli-errors.js';
 
 /**
@@ -141,17 +140,8 @@ beforeEach(() => {
   calls.length = 0;
 });
 
-async function berth(args: string[], options: { stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  if (options.stdin !== undefined) stdin.end(options.stdin);
-  const code = await runCli(['-H', address, ...args], { stdout, stderr, stdin, env: { PATH: '/bin', FROM_HOST: 'yes' } });
-  return { code, stdout: out, stderr: err };
+function berth(args: string[], options: { stdin?: string } = {}): Promise<CliRun> {
+  return runCliCaptured(['-H', address, ...args], { ...options, env: { PATH: '/bin', FROM_HOST: 'yes' } });
 }
 
 describe('berth against a gateway', () => {
@@ -279,20 +269,13 @@ describe('berth against a gateway', () => {
   });
 
   it('reports an unreachable gateway plainly', async () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let err = '';
-    stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await runCli(['ps'], { stdout, stderr, stdin: new PassThrough(), env: { BERTH_HOST: 'unix:/nonexistent/berth.sock' } });
+    const { code, stderr: err } = await runCliCaptured(['ps'], { env: { BERTH_HOST: 'unix:/nonexistent/berth.sock' } });
     expect({ code, err }).toEqual({ code: 1, err: 'Cannot connect to the Berth platform at unix:/nonexistent/berth.sock. Is the platform running?\n' });
   });
 
   it('refuses a TCP gateway without TLS, and names a missing TLS file', async () => {
     const run = async (argv: string[]) => {
-      const stderr = new PassThrough();
-      let err = '';
-      stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await runCli(argv, { stdout: new PassThrough(), stderr, stdin: new PassThrough(), env: {} });
+      const { code, stderr: err } = await runCliCaptured(argv);
       return { code, err };
     };
     expect(await run(['-H', 'tcp://127.0.0.1:2376', 'ps'])).toEqual({

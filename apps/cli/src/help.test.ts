@@ -1,16 +1,12 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { runCliCaptured } from './test-support.js';
 import { wrapText } from './help.js';
 import { detailsOf } from './log-details.js';
 
 async function help(args: string[], columns?: number): Promise<string> {
-  const stdout = Object.assign(new PassThrough(), columns ? { isTTY: true, columns } : {});
-  let text = '';
-  stdout.on('data', (d: Buffer) => (text += d.toString()));
-  const code = await runCli(args, { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: {} });
+  const { code, stdout } = await runCliCaptured(args, { columns });
   expect(code).toBe(0);
-  return text;
+  return stdout;
 }
 
 describe("--help as docker 28 prints it", () => {

@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { ContainersService, handleUnary, type CreateContainerRequest } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { type CliRun, runCliCaptured } from './test-support.js';
 
 /**
  * Bad values on the command line get docker's error text and exit code, and nothing is created:
@@ -42,15 +41,8 @@ beforeEach(() => {
   creates.length = 0;
 });
 
-async function berth(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(['-H', address, ...args], { stdout, stderr, stdin: new PassThrough(), env: { PATH: '/bin', LOCAL: 'here' } });
-  return { code, stdout: out, stderr: err };
+function berth(args: string[]): Promise<CliRun> {
+  return runCliCaptured(['-H', address, ...args], { env: { PATH: '/bin', LOCAL: 'here' } });
 }
 
 const usage = (command: string) => `\nUsage:  berth ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth ${command} --help' for more information\n`;
