@@ -1,4 +1,4 @@
-import { type CommandDef, type Handler, noTruncFlag, quietFlag } from '../command-def.js';
+import { type CommandDef, commandsIn, noTruncFlag, quietFlag } from '../command-def.js';
 import type { FlagSpec } from '../flags.js';
 
 /**
@@ -7,15 +7,15 @@ import type { FlagSpec } from '../flags.js';
  * are imported only when their command runs.
  */
 
-const up = () => import('./up.js');
-const down = () => import('./down.js');
-const listing = () => import('./listing.js');
-const logs = () => import('./logs.js');
-const lifecycle = () => import('./lifecycle.js');
-const execRun = () => import('./exec-run.js');
-const images = () => import('./images.js');
-const misc = () => import('./misc.js');
-const copy = () => import('./copy.js');
+const fromUp = commandsIn(() => import('./up.js'));
+const fromDown = commandsIn(() => import('./down.js'));
+const fromListing = commandsIn(() => import('./listing.js'));
+const fromLogs = commandsIn(() => import('./logs.js'));
+const fromLifecycle = commandsIn(() => import('./lifecycle.js'));
+const fromExecRun = commandsIn(() => import('./exec-run.js'));
+const fromImages = commandsIn(() => import('./images.js'));
+const fromMisc = commandsIn(() => import('./misc.js'));
+const fromCopy = commandsIn(() => import('./copy.js'));
 
 const timeout: FlagSpec = { long: 'timeout', short: 't', type: 'int', description: 'Specify a shutdown timeout in seconds' };
 const pullFlag: FlagSpec = { long: 'pull', type: 'string', default: 'policy', description: 'Pull image before running ("always"|"missing"|"never"|"build")' };
@@ -26,10 +26,6 @@ const noColor: FlagSpec = { long: 'no-color', type: 'bool', description: 'Produc
 const noLogPrefix: FlagSpec = { long: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" };
 const quietPull: FlagSpec = { long: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' };
 const indexFlag: FlagSpec = { long: 'index', type: 'int', default: 1, description: 'Index of the container if service has multiple replicas' };
-
-function cmd(name: string, description: string, usage: string, flags: FlagSpec[], load: () => Promise<Handler>, extra: Partial<CommandDef> = {}): CommandDef {
-  return { name, usage, description, flags, args: {}, load, ...extra };
-}
 
 const createFlags: FlagSpec[] = [
   { long: 'build', type: 'bool', description: 'Build images before starting containers' },
@@ -43,11 +39,10 @@ const createFlags: FlagSpec[] = [
 ];
 
 export const composeControllerCommands: Record<string, CommandDef> = {
-  up: cmd(
-    'up',
-    'Create and start containers',
-    `[OPTIONS] ${services}`,
-    [
+  up: fromUp('up', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Create and start containers',
+    flags: [
       ...createFlags,
       { long: 'abort-on-container-exit', type: 'bool', description: 'Stops all containers if any container was stopped. Incompatible with -d' },
       { long: 'abort-on-container-failure', type: 'bool', description: 'Stops all containers if any container exited with failure. Incompatible with -d' },
@@ -65,26 +60,22 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
       { long: 'wait-timeout', type: 'int', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
     ],
-    () => up().then((m) => m.up as Handler),
-  ),
-  create: cmd('create', 'Creates containers for a service', `[OPTIONS] ${services}`, createFlags, () => up().then((m) => m.create as Handler)),
-  down: cmd(
-    'down',
-    'Stop and remove containers, networks',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  create: fromUp('create', { usage: `[OPTIONS] ${services}`, description: 'Creates containers for a service', flags: createFlags }),
+  down: fromDown('down', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Stop and remove containers, networks',
+    flags: [
       removeOrphans,
       { long: 'rmi', type: 'string', description: 'Remove images used by services. "local" remove only images that don\'t have a custom tag ("local"|"all")' },
       timeout,
       { long: 'volumes', short: 'v', type: 'bool', description: 'Remove named volumes declared in the "volumes" section of the Compose file and anonymous volumes attached to containers' },
     ],
-    () => down().then((m) => m.down as Handler),
-  ),
-  ps: cmd(
-    'ps',
-    'List containers',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  ps: fromListing('ps', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'List containers',
+    flags: [
       { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped containers (including those created by the run command)' },
       { long: 'filter', type: 'string', description: 'Filter services by a property (supported filters: status)' },
       { long: 'format', type: 'string', default: 'table', description: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\', \'TEMPLATE\'' },
@@ -94,13 +85,11 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'services', type: 'bool', description: 'Display services' },
       { long: 'status', type: 'list', description: 'Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]' },
     ],
-    () => listing().then((m) => m.ps as Handler),
-  ),
-  logs: cmd(
-    'logs',
-    'View output from containers',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  logs: fromLogs('logs', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'View output from containers',
+    flags: [
       { long: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
       { long: 'index', type: 'int', description: 'index of the container if service has multiple replicas' },
       noColor,
@@ -110,13 +99,11 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
       { long: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)' },
     ],
-    () => logs().then((m) => m.logs as Handler),
-  ),
-  build: cmd(
-    'build',
-    'Build or rebuild services',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  build: fromImages('build', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Build or rebuild services',
+    flags: [
       { long: 'build-arg', type: 'list', description: 'Set build-time variables for services' },
       { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
       { long: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
@@ -124,47 +111,39 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       quietFlag("Don't print anything to STDOUT"),
       { long: 'with-dependencies', type: 'bool', description: 'Also build dependencies (transitively)' },
     ],
-    () => images().then((m) => m.build as Handler),
-  ),
-  pull: cmd(
-    'pull',
-    'Pull service images',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  pull: fromImages('pull', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Pull service images',
+    flags: [
       { long: 'ignore-buildable', type: 'bool', description: 'Ignore images that can be built' },
       { long: 'ignore-pull-failures', type: 'bool', description: 'Pull what it can and ignores images with pull failures' },
       { long: 'include-deps', type: 'bool', description: 'Also pull services declared as dependencies' },
       { long: 'policy', type: 'string', description: 'Apply pull policy ("missing"|"always")' },
       quietFlag('Pull without printing progress information'),
     ],
-    () => images().then((m) => m.pull as Handler),
-  ),
-  push: cmd(
-    'push',
-    'Push service images',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  push: fromImages('push', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Push service images',
+    flags: [
       { long: 'ignore-push-failures', type: 'bool', description: 'Push what it can and ignores images with push failures' },
       { long: 'include-deps', type: 'bool', description: 'Also push images of services declared as dependencies' },
       quietFlag('Push without printing progress information'),
     ],
-    () => images().then((m) => m.push as Handler),
-  ),
-  images: cmd(
-    'images',
-    'List images used by the created containers',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  images: fromImages('images', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'List images used by the created containers',
+    flags: [
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
       quietFlag('Only display IDs'),
     ],
-    () => images().then((m) => m.images as Handler),
-  ),
-  exec: cmd(
-    'exec',
-    'Execute a command in a running container',
-    '[OPTIONS] SERVICE COMMAND [ARGS...]',
-    [
+  }),
+  exec: fromExecRun('exec', {
+    usage: '[OPTIONS] SERVICE COMMAND [ARGS...]',
+    description: 'Execute a command in a running container',
+    flags: [
       { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run command in the background' },
       { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
       indexFlag,
@@ -174,14 +153,12 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'user', short: 'u', type: 'string', description: 'Run the command as this user' },
       { long: 'workdir', short: 'w', type: 'string', description: 'Path to workdir directory for this command' },
     ],
-    () => execRun().then((m) => m.exec as Handler),
-    { args: { min: 2 }, interspersed: false },
-  ),
-  run: cmd(
-    'run',
-    'Run a one-off command on a service',
-    '[OPTIONS] SERVICE [COMMAND] [ARGS...]',
-    [
+    interspersed: false,
+  }),
+  run: fromExecRun('run', {
+    usage: '[OPTIONS] SERVICE [COMMAND] [ARGS...]',
+    description: 'Run a one-off command on a service',
+    flags: [
       { long: 'build', type: 'bool', description: 'Build image before starting container' },
       { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
       { long: 'entrypoint', type: 'string', description: 'Override the entrypoint of the image' },
@@ -202,111 +179,82 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
       { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
     ],
-    () => execRun().then((m) => m.run as Handler),
-    { args: { min: 1 }, interspersed: false },
-  ),
-  start: cmd('start', 'Start services', services, [], () => lifecycle().then((m) => m.start as Handler)),
-  stop: cmd('stop', 'Stop services', `[OPTIONS] ${services}`, [timeout], () => lifecycle().then((m) => m.stop as Handler)),
-  restart: cmd(
-    'restart',
-    'Restart service containers',
-    `[OPTIONS] ${services}`,
-    [{ long: 'no-deps', type: 'bool', description: "Don't restart dependent services" }, timeout],
-    () => lifecycle().then((m) => m.restart as Handler),
-  ),
-  rm: cmd(
-    'rm',
-    'Removes stopped service containers',
-    `[OPTIONS] ${services}`,
-    [
+    interspersed: false,
+  }),
+  start: fromLifecycle('start', { usage: services, description: 'Start services' }),
+  stop: fromLifecycle('stop', { usage: `[OPTIONS] ${services}`, description: 'Stop services', flags: [timeout] }),
+  restart: fromLifecycle('restart', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Restart service containers',
+    flags: [{ long: 'no-deps', type: 'bool', description: "Don't restart dependent services" }, timeout],
+  }),
+  rm: fromLifecycle('rm', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Removes stopped service containers',
+    flags: [
       { long: 'force', short: 'f', type: 'bool', description: "Don't ask to confirm removal" },
       { long: 'stop', short: 's', type: 'bool', description: 'Stop the containers, if required, before removing' },
       { long: 'volumes', short: 'v', type: 'bool', description: 'Remove any anonymous volumes attached to containers' },
     ],
-    () => lifecycle().then((m) => m.rm as Handler),
-  ),
-  kill: cmd(
-    'kill',
-    'Force stop service containers',
-    `[OPTIONS] ${services}`,
-    [
+  }),
+  kill: fromLifecycle('kill', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Force stop service containers',
+    flags: [
       removeOrphans,
       { long: 'signal', short: 's', type: 'string', default: 'SIGKILL', description: 'SIGNAL to send to the container' },
     ],
-    () => lifecycle().then((m) => m.kill as Handler),
-  ),
-  pause: cmd('pause', 'Pause services', services, [], () => lifecycle().then((m) => m.pause as Handler)),
-  unpause: cmd('unpause', 'Unpause services', services, [], () => lifecycle().then((m) => m.unpause as Handler)),
-  top: cmd('top', 'Display the running processes', services, [], () => misc().then((m) => m.top as Handler)),
-  port: cmd(
-    'port',
-    'Print the public port for a port binding',
-    '[OPTIONS] SERVICE PRIVATE_PORT',
-    [
+  }),
+  pause: fromLifecycle('pause', { usage: services, description: 'Pause services' }),
+  unpause: fromLifecycle('unpause', { usage: services, description: 'Unpause services' }),
+  top: fromMisc('top', { usage: services, description: 'Display the running processes' }),
+  port: fromMisc('port', {
+    usage: '[OPTIONS] SERVICE PRIVATE_PORT',
+    description: 'Print the public port for a port binding',
+    flags: [
       indexFlag,
       { long: 'protocol', type: 'string', default: 'tcp', description: 'tcp or udp' },
     ],
-    () => misc().then((m) => m.port as Handler),
-    { args: { min: 2, max: 2 } },
-  ),
-  cp: cmd(
-    'cp',
-    'Copy files/folders between a service container and the local filesystem',
-    '[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tberth compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH',
-    [
+  }),
+  cp: fromCopy('cp', {
+    usage: '[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tberth compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH',
+    description: 'Copy files/folders between a service container and the local filesystem',
+    flags: [
       { long: 'all', type: 'bool', description: 'Include containers created by the run command' },
       { long: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
       { long: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
       { long: 'index', type: 'int', description: 'Index of the container if service has multiple replicas' },
     ],
-    () => copy().then((m) => m.cp as Handler),
-    { args: { min: 2, max: 2 } },
-  ),
-  ls: cmd(
-    'ls',
-    'List running compose projects',
-    '[OPTIONS]',
-    [
+    args: { min: 2, max: 2 }, // the usage has two lines: its words are not one argument list
+  }),
+  ls: fromListing('ls', {
+    usage: '[OPTIONS]',
+    description: 'List running compose projects',
+    flags: [
       { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped Compose projects' },
       { long: 'filter', type: 'filter', description: 'Filter output based on conditions provided' },
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
       quietFlag('Only display project names'),
     ],
-    () => listing().then((m) => m.ls as Handler),
-    { args: { max: 0 } },
-  ),
-  scale: cmd(
-    'scale',
-    'Scale services ',
-    '[SERVICE=REPLICAS...]',
-    [noDeps],
-    () => up().then((m) => m.scale as Handler),
-    { args: { min: 1 } },
-  ),
-  wait: cmd(
-    'wait',
-    'Block until containers of all (or specified) services stop.',
-    'SERVICE [SERVICE...] [OPTIONS]',
-    [{ long: 'down-project', type: 'bool', description: 'Drops project when the first container stops' }],
-    () => misc().then((m) => m.wait as Handler),
-    { args: { min: 1 } },
-  ),
-  events: cmd(
-    'events',
-    'Receive real time events from containers',
-    `[OPTIONS] ${services}`,
-    [{ long: 'json', type: 'bool', description: 'Output events as a stream of json objects' }],
-    () => misc().then((m) => m.events as Handler),
-  ),
-  version: cmd(
-    'version',
-    'Show the Docker Compose version information',
-    '[OPTIONS]',
-    [
+  }),
+  // At least one SERVICE=REPLICAS, although Docker Compose's usage line brackets it.
+  scale: fromUp('scale', { usage: '[SERVICE=REPLICAS...]', description: 'Scale services ', flags: [noDeps], args: { min: 1 } }),
+  wait: fromMisc('wait', {
+    usage: 'SERVICE [SERVICE...] [OPTIONS]',
+    description: 'Block until containers of all (or specified) services stop.',
+    flags: [{ long: 'down-project', type: 'bool', description: 'Drops project when the first container stops' }],
+  }),
+  events: fromMisc('events', {
+    usage: `[OPTIONS] ${services}`,
+    description: 'Receive real time events from containers',
+    flags: [{ long: 'json', type: 'bool', description: 'Output events as a stream of json objects' }],
+  }),
+  version: fromMisc('version', {
+    usage: '[OPTIONS]',
+    description: 'Show the Docker Compose version information',
+    flags: [
       { long: 'format', short: 'f', type: 'string', description: 'Format the output. Values: [pretty | json]' },
       { long: 'short', type: 'bool', description: "Shows only Compose's version number" },
     ],
-    () => misc().then((m) => m.version as Handler),
-    { args: { max: 0 } },
-  ),
+  }),
 };
