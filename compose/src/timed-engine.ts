@@ -1,3 +1,4 @@
+import { timedCalls } from '@berth/log';
 import type { Engine } from './engine.js';
 
 /**
@@ -20,22 +21,7 @@ export function timedEngine(engine: Engine): { engine: Engine; timings: Map<stri
     t.maxMs = Math.max(t.maxMs, ms);
     timings.set(method, t);
   };
-  const wrapped = new Proxy(engine, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        const began = performance.now();
-        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) {
-          return result.finally(() => record(property, performance.now() - began));
-        }
-        record(property, performance.now() - began);
-        return result;
-      };
-    },
-  });
-  return { engine: wrapped, timings };
+  return { engine: timedCalls(engine, record), timings };
 }
 
 /** The summary table: method, calls, total, mean, max (slowest total first). */
