@@ -14,14 +14,7 @@ export { DnsServer, type DnsResolver } from './dns-server.js';
 export { buildQuery, readAnswers } from './dns-message.js';
 export { renderRules, rulesMentioning, chainNames, type NatState } from './nat-rules.js';
 export { NetworkManager } from './network-manager.js';
-export type {
-  ConnectOptions,
-  ContainerLookup,
-  ContainerNetworkRequest,
-  ContainerSandbox,
-  CreateNetworkOptions,
-  NetworkManagerOptions,
-} from './network-options.js';
+export type * from './network-options.js';
 export type { NetworkInspect } from './inspect-views.js';
 export type { NetworkRecord, EndpointRecord, SandboxRecord } from './types.js';
 export type { OverlayDirectory, OverlayEndpoint, OverlayView } from './overlay-directory.js';
