@@ -1,11 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { ClusterTls } from '@berth/platform';
 
 /** The cluster CA and the gateway's client certificate and key (libs/platform cluster-ca.ts). */
 export interface ClusterTlsFiles {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
+}
+
+/** Reads the gateway's files among a cluster's TLS files (`clusterTlsOf(secretsDir)`). */
+export function readGatewayTls(tls: Pick<ClusterTls, 'ca' | 'gatewayCert' | 'gatewayKey'>): ClusterTlsFiles {
+  return { ca: readFileSync(tls.ca), cert: readFileSync(tls.gatewayCert), key: readFileSync(tls.gatewayKey) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { channelOptions, grpcTarget } from '@berth/proto';
 import { startDockerApi } from './docker-api/index.js';
 import { Gateway } from './gateway.js';
 import { CertificateRevocations } from './certificate-revocations.js';
+import { type ClusterTlsFiles, readGatewayTls } from './cluster-credentials.js';
 import { NatsClusterKeeper } from './nats-cluster-keeper.js';
 
 const { values } = parseArgs({
@@ -83,11 +84,11 @@ if (values.group) {
   }
 }
 
-let clusterTls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
+let clusterTls: ClusterTlsFiles | undefined;
 if (values['cluster-secrets'] !== undefined) {
   const tls = clusterTlsOf(values['cluster-secrets']);
   try {
-    clusterTls = { ca: readFileSync(tls.ca), cert: readFileSync(tls.gatewayCert), key: readFileSync(tls.gatewayKey) };
+    clusterTls = readGatewayTls(tls);
   } catch (err) {
     fail(`Cannot read the cluster's TLS files in "${tls.dir}": ${(err as Error).message}`);
   }
