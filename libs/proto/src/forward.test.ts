@@ -151,6 +151,21 @@ function callUnary(request: object, metadata = new grpc.Metadata()): { call: grp
   return { call, result };
 }
 
+/**
+ * Starts a call of `method` that hangs upstream and cancels it once it reached upstream: the
+ * upstream call sees the cancellation, and the client's result fails with CANCELLED.
+ */
+async function expectCancelReachesUpstream(method: string, start: () => { call: grpc.Call; result: Promise<unknown> }): Promise<void> {
+  const started = once(upstreamSaw, `started:${method}`);
+  const cancelled = once(upstreamSaw, `cancelled:${method}`);
+  const { call, result } = start();
+  const outcome = result.catch((err: unknown) => err);
+  await within(started, 'the call reaching upstream');
+  call.cancel();
+  await within(cancelled, 'the upstream cancellation');
+  expect(await outcome).toMatchObject({ code: grpc.status.CANCELLED });
+}
+
 async function collect<T>(stream: AsyncIterable<T>): Promise<{ messages: T[]; error?: grpc.ServiceError }> {
   const messages: T[] = [];
   try {
@@ -184,16 +199,7 @@ describe('forwardService: unary', () => {
     expect(reached).toBe(false);
   });
 
-  it('cancels the upstream call when the client cancels', async () => {
-    const started = once(upstreamSaw, 'started:unary');
-    const cancelled = once(upstreamSaw, 'cancelled:unary');
-    const { call, result } = callUnary({ text: 'x', hang: true });
-    const outcome = result.catch((err: unknown) => err);
-    await within(started, 'the call reaching upstream');
-    call.cancel();
-    await within(cancelled, 'the upstream cancellation');
-    expect(await outcome).toMatchObject({ code: grpc.status.CANCELLED });
-  });
+  it('cancels the upstream call when the client cancels', () => expectCancelReachesUpstream('unary', () => callUnary({ text: 'x', hang: true })));
 });
 
 describe('forwardService: server streams', () => {
@@ -250,16 +256,7 @@ describe('forwardService: client streams', () => {
     });
   });
 
-  it('cancels the upstream call when the client cancels', async () => {
-    const started = once(upstreamSaw, 'started:sum');
-    const cancelled = once(upstreamSaw, 'cancelled:sum');
-    const { call, result } = sum([{ value: 1, hang: true }], false);
-    const outcome = result.catch((err: unknown) => err);
-    await within(started, 'the call reaching upstream');
-    call.cancel();
-    await within(cancelled, 'the upstream cancellation');
-    expect(await outcome).toMatchObject({ code: grpc.status.CANCELLED });
-  });
+  it('cancels the upstream call when the client cancels', () => expectCancelReachesUpstream('sum', () => sum([{ value: 1, hang: true }], false)));
 });
 
 describe('forwardService: bidirectional streams', () => {
