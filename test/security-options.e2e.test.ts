@@ -24,6 +24,13 @@ afterAll(async () => {
 afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
 const run = (args: string[]) => p.berth(['run', '--rm', ...args]);
+
+/** `berth run OPTIONS busybox true` fails as Docker's CLI does (status 125) and says `message`. */
+async function expectRefused(options: string[], message: string): Promise<void> {
+  const r = await p.berth(['run', ...options, 'busybox', 'true']);
+  expect(r.code, r.stderr).toBe(125);
+  expect(r.stderr).toContain(message);
+}
 const procStatus = async (args: string[], field: string) => {
   const r = await run([...args, 'busybox', 'grep', `^${field}:`, '/proc/self/status']);
   expect(r.code, r.stderr).toBe(0);
@@ -51,9 +58,7 @@ describe('--cap-add / --cap-drop', () => {
   });
 
   it("refuses an unknown capability with Docker's message and creates nothing", async () => {
-    const r = await p.berth(['run', '--cap-add', 'NOPE', 'busybox', 'true']);
-    expect(r.code).toBe(125);
-    expect(r.stderr).toContain('unknown capability: "CAP_NOPE"');
+    await expectRefused(['--cap-add', 'NOPE'], 'unknown capability: "CAP_NOPE"');
     expect((await p.berth(['ps', '-aq'])).stdout).toBe('');
   });
 });
@@ -121,15 +126,9 @@ describe('--security-opt', () => {
   });
 
   it("refuses unknown options with Docker's messages and creates nothing", async () => {
-    const noValue = await p.berth(['run', '--security-opt', 'foo', 'busybox', 'true']);
-    expect(noValue.code).toBe(125);
-    expect(noValue.stderr).toContain('Invalid --security-opt: "foo"');
-    const unknown = await p.berth(['run', '--security-opt', 'foo=bar', 'busybox', 'true']);
-    expect(unknown.code).toBe(125);
-    expect(unknown.stderr).toContain('invalid --security-opt 2: "foo=bar"');
-    const missing = await p.berth(['run', '--security-opt', 'seccomp=/nonexistent.json', 'busybox', 'true']);
-    expect(missing.code).toBe(125);
-    expect(missing.stderr).toContain('opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory');
+    await expectRefused(['--security-opt', 'foo'], 'Invalid --security-opt: "foo"');
+    await expectRefused(['--security-opt', 'foo=bar'], 'invalid --security-opt 2: "foo=bar"');
+    await expectRefused(['--security-opt', 'seccomp=/nonexistent.json'], 'opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory');
     expect((await p.berth(['ps', '-aq'])).stdout).toBe('');
   });
 });
