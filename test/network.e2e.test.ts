@@ -6,13 +6,12 @@
  * Traffic only goes to 127.0.0.1 and to the bridges and namespaces this test made (10.214.x).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { httpGet, startBusyboxPlatform, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { httpGet, startBusyboxPlatform, udpRequest, waitForProcessExit, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 const helpers: ChildProcess[] = [];
@@ -61,19 +60,6 @@ async function probe(network: string, script: string): Promise<{ code: number; o
 
 async function inspect(name: string, format: string): Promise<string> {
   return (await p.berth(['inspect', '--format', format, name])).stdout.trim();
-}
-
-function udpAsk(port: number, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => (socket.close(), reject(new Error('no UDP answer'))), 3_000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply.toString());
-    });
-    socket.send(message, port, '127.0.0.1');
-  });
 }
 
 const hostPort = (line: string) => Number(line.trim().split(':').pop());
@@ -144,7 +130,7 @@ describe('published ports', () => {
     );
     helpers.push(echo);
     let answer = '';
-    for (let i = 0; i < 20 && !answer; i++) answer = await udpAsk(udpPort, 'ping').catch(() => '');
+    for (let i = 0; i < 20 && !answer; i++) answer = await udpRequest('127.0.0.1', udpPort, 'ping').then((reply) => reply.toString(), () => '');
     expect(answer).toBe('pong ping');
 
     const missing = await p.berth(['port', 'pub', '443']);

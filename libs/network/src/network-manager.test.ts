@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { dnsAsk } from './dns-ask.test-support.js';
+import { dnsAsk } from './test-support.js';
 import { execTool } from './host-exec.js';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '@berth/errors';
 import { waitUntil } from '@berth/testing';
 import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { dnsAsk } from './dns-ask.test-support.js';
+import { dnsAsk } from './test-support.js';
 import { mustExec } from './host-exec.js';
 import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
 import { removeRules } from './nat-rules.js';
