@@ -4,61 +4,25 @@
  * afterEach removes whatever a failed test left (links by alias, namespaces by name, our chains).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError } from '@berth/errors';
-import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { dnsAsk } from './test-support.js';
+import { dnsAsk, NetworkTestBed } from './test-support.js';
 import { execTool } from './host-exec.js';
-import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
-import { removeRules, rulesMentioning, chainNames } from './nat-rules.js';
-import { NetworkManager } from './network-manager.js';
-import type { ContainerLookup } from './network-options.js';
+import { listLinks, listNetns } from './host-links.js';
+import { rulesMentioning, chainNames } from './nat-rules.js';
+import type { NetworkManager } from './network-manager.js';
 import { readTcp } from './testdata/read-tcp.js';
 
-let tag: string;
-let dir: string;
-let db: MetadataDb;
-const managers: NetworkManager[] = [];
+let bed: NetworkTestBed;
 const processes: ChildProcess[] = [];
 const servers: Server[] = [];
-/** The containers the fake lookup knows (id → name). */
-let known: Map<string, string>;
 
-const lookup: ContainerLookup = {
-  get(idOrName) {
-    for (const [id, name] of known) {
-      if (id === idOrName || name === idOrName) return { id, name, running: true, pid: 0, hostsPath: '', resolvConfPath: '' };
-    }
-    throw new NotFoundError(`No such container: ${idOrName}`);
-  },
-};
-
-async function open(): Promise<NetworkManager> {
-  const m = await NetworkManager.open({
-    db,
-    tag,
-    containers: lookup,
-    defaultBridgeSubnets: ['10.213.250.0/24', '10.213.251.0/24'],
-    subnetPool: ['10.213.100.0/24', '10.213.101.0/24'],
-  });
-  managers.push(m);
-  return m;
+function open(): Promise<NetworkManager> {
+  return bed.open({ defaultBridgeSubnets: ['10.213.250.0/24', '10.213.251.0/24'], subnetPool: ['10.213.100.0/24', '10.213.101.0/24'] });
 }
 
-function container(name: string): string {
-  const id = randomBytes(32).toString('hex');
-  known.set(id, name);
-  return id;
-}
-
-async function ourLinks(): Promise<string[]> {
-  return (await listLinks()).filter((l) => l.alias.startsWith(`berth:${tag}`)).map((l) => l.name);
-}
+const container = (name: string) => bed.container(name);
 
 /** Serves `reply` on TCP port 80 inside a netns, once per connection (busybox nc in a loop). */
 function serveInNetns(netns: string, reply: string): void {
@@ -70,10 +34,7 @@ function serveInNetns(netns: string, reply: string): void {
 }
 
 beforeEach(() => {
-  tag = randomBytes(4).toString('hex');
-  dir = mkdtempSync(join(tmpdir(), 'berth-net-'));
-  db = openMetadataDb(join(dir, 'metadata.db'));
-  known = new Map();
+  bed = new NetworkTestBed('berth-net-');
 });
 
 afterEach(async () => {
@@ -85,12 +46,7 @@ afterEach(async () => {
     }
   }
   for (const s of servers.splice(0)) s.close();
-  for (const m of managers.splice(0)) await m.close().catch(() => {});
-  for (const name of await ourLinks()) await deleteLink(name);
-  for (const ns of listNetns().filter((n) => n.startsWith(`berth-${tag}-`))) await deleteNetns(ns);
-  await removeRules(tag);
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  await bed.cleanUp();
 });
 
 describe('NetworkManager', () => {
@@ -101,7 +57,7 @@ describe('NetworkManager', () => {
     expect(bridge.IPAM.Config).toEqual([{ Subnet: '10.213.250.0/24', Gateway: '10.213.250.1' }]);
     const name = bridge.Options['com.docker.network.bridge.name']!;
     expect(name).toMatch(/^berth\d+$/);
-    expect(await ourLinks()).toEqual([name]);
+    expect(await bed.links()).toEqual([name]);
     await expect(m.removeNetwork('bridge')).rejects.toThrow('bridge is a pre-defined network and cannot be removed');
     await expect(m.removeNetwork('nosuch')).rejects.toThrow('network nosuch not found');
   });
@@ -119,12 +75,12 @@ describe('NetworkManager', () => {
     await m.create({ id: web2, name: '/web2' }, { mode: 'appnet', aliases: ['site'], ipv4Address: '10.213.7.50' });
     const sandbox = await m.start({ id: web, hostname: 'webhost' });
     await m.start({ id: web2, hostname: 'web2host' });
-    expect(sandbox.namespace).toEqual({ path: `/run/netns/berth-${tag}-${web.slice(0, 12)}` });
+    expect(sandbox.namespace).toEqual({ path: `/run/netns/berth-${bed.tag}-${web.slice(0, 12)}` });
     expect(sandbox.hosts).toContain('10.213.7.2\twebhost\n');
     expect(sandbox.resolvConf).toMatch(/^nameserver 10\.213\.7\.1\n/);
 
     // The container side: eth0 with the address and a default route through the gateway.
-    const netns = `berth-${tag}-${web.slice(0, 12)}`;
+    const netns = `berth-${bed.tag}-${web.slice(0, 12)}`;
     const addr = await execTool('ip', ['-n', netns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
     expect(addr.stdout).toContain('inet 10.213.7.2/24');
     expect((await execTool('ip', ['-n', netns, 'route'])).stdout).toContain('default via 10.213.7.1 dev eth0');
@@ -134,9 +90,9 @@ describe('NetworkManager', () => {
     expect((await dnsAsk('10.213.7.1', 'site')).addresses.sort()).toEqual(['10.213.7.2', '10.213.7.50']);
     expect(await dnsAsk('10.213.7.1', 'web2.appnet')).toEqual({ rcode: 0, addresses: ['10.213.7.50'] });
     // A renamed container answers to its new name.
-    known.set(web2, 'renamed');
+    bed.known.set(web2, 'renamed');
     expect(await dnsAsk('10.213.7.1', 'renamed')).toEqual({ rcode: 0, addresses: ['10.213.7.50'] });
-    known.set(web2, 'web2');
+    bed.known.set(web2, 'web2');
 
     // The published port answers on 127.0.0.1 through DNAT.
     const summary = m.summary(web)!;
@@ -160,7 +116,7 @@ describe('NetworkManager', () => {
     await m.remove(web);
     await m.remove(web2);
     await m.removeNetwork('appnet');
-    expect(await ourLinks()).toHaveLength(1); // only the default bridge
+    expect(await bed.links()).toHaveLength(1); // only the default bridge
     expect(await rulesMentioning('10.213.7.')).toEqual([]);
   });
 
@@ -177,11 +133,11 @@ describe('NetworkManager', () => {
     await m.start({ id: replica, hostname: 'replica' });
     // A new container's host-side veth with the lowest MAC there is (kernel-chosen ones are random,
     // so a rolling update's new replica has the lowest now and then).
-    const replicaVeth = (await listLinks()).find((l) => l.alias === `berth:${tag}:${replica.slice(0, 12)}`)!.name;
+    const replicaVeth = (await listLinks()).find((l) => l.alias === `berth:${bed.tag}:${replica.slice(0, 12)}`)!.name;
     await execTool('ip', ['link', 'set', 'dev', replicaVeth, 'address', '00:00:00:00:00:01']);
     // The client asks the embedded DNS (and learns the gateway's MAC), the replica goes, it asks again.
     const ask = async () =>
-      (await execTool('timeout', ['3', 'ip', 'netns', 'exec', `berth-${tag}-${client.slice(0, 12)}`, 'busybox', 'nslookup', 'client', '10.213.10.1'])).stdout;
+      (await execTool('timeout', ['3', 'ip', 'netns', 'exec', `berth-${bed.tag}-${client.slice(0, 12)}`, 'busybox', 'nslookup', 'client', '10.213.10.1'])).stdout;
     expect(await ask()).toContain('Address: 10.213.10.2');
     await m.stop(replica);
     expect(await ask()).toContain('Address: 10.213.10.2');
@@ -205,7 +161,7 @@ describe('NetworkManager', () => {
     await expect(m.start({ id: b, hostname: 'b' })).rejects.toThrow(`Bind for 0.0.0.0:${busy} failed: port is already allocated`);
     await expect(m.start({ id: c, hostname: 'c' })).rejects.toThrow(`Bind for 127.0.0.1:${taken} failed: port is already allocated`);
     // The failed starts left nothing behind.
-    expect(listNetns().filter((n) => n.startsWith(`berth-${tag}-`))).toEqual([`berth-${tag}-${a.slice(0, 12)}`]);
+    expect(listNetns().filter((n) => n.startsWith(`berth-${bed.tag}-`))).toEqual([`berth-${bed.tag}-${a.slice(0, 12)}`]);
     expect(m.summary(b)!.Ports).toEqual([]);
   });
 
@@ -213,11 +169,11 @@ describe('NetworkManager', () => {
     const m = await open();
     await m.createNetwork({ name: 'n1', subnet: '10.213.8.0/24' });
     await m.createNetwork({ name: 'n2', subnet: '10.213.9.0/24', internal: true });
-    const rules = (await rulesMentioning(chainNames(tag).forward)).join('\n');
+    const rules = (await rulesMentioning(chainNames(bed.tag).forward)).join('\n');
     const [b1, b2] = ['n1', 'n2'].map((n) => m.inspectNetwork(n).Id.slice(0, 12)).map((id) => `br-${id}`);
-    expect(rules).toContain(`-A ${chainNames(tag).forward} -i ${b1} -o ${b2} -j DROP`);
-    expect(rules).toContain(`-A ${chainNames(tag).forward} -i ${b2} ! -o ${b2} -j DROP`);
-    const nat = (await rulesMentioning(chainNames(tag).post)).join('\n');
+    expect(rules).toContain(`-A ${chainNames(bed.tag).forward} -i ${b1} -o ${b2} -j DROP`);
+    expect(rules).toContain(`-A ${chainNames(bed.tag).forward} -i ${b2} ! -o ${b2} -j DROP`);
+    const nat = (await rulesMentioning(chainNames(bed.tag).post)).join('\n');
     expect(nat).toContain('-s 10.213.8.0/24 ! -o');
     expect(nat).not.toContain('-s 10.213.9.0/24 ! -o');
 
@@ -228,14 +184,14 @@ describe('NetworkManager', () => {
     await m.start({ id: x, hostname: 'x' });
     await m.start({ id: y, hostname: 'y' });
     // The internal network's container has no default route.
-    expect((await execTool('ip', ['-n', `berth-${tag}-${y.slice(0, 12)}`, 'route'])).stdout).not.toContain('default');
+    expect((await execTool('ip', ['-n', `berth-${bed.tag}-${y.slice(0, 12)}`, 'route'])).stdout).not.toContain('default');
     // Connecting x to n2 too gives it eth1 at once.
     await m.connect('n2', 'x', { aliases: ['xx'] });
-    const eth1 = await execTool('ip', ['-n', `berth-${tag}-${x.slice(0, 12)}`, '-4', '-o', 'addr', 'show', 'dev', 'eth1']);
+    const eth1 = await execTool('ip', ['-n', `berth-${bed.tag}-${x.slice(0, 12)}`, '-4', '-o', 'addr', 'show', 'dev', 'eth1']);
     expect(eth1.stdout).toContain('inet 10.213.9.3/24');
     await expect(m.connect('n2', 'x')).rejects.toThrow('endpoint with name x already exists in network n2');
     await m.disconnect('n2', 'x');
-    expect((await execTool('ip', ['-n', `berth-${tag}-${x.slice(0, 12)}`, 'link', 'show', 'eth1'])).code).not.toBe(0);
+    expect((await execTool('ip', ['-n', `berth-${bed.tag}-${x.slice(0, 12)}`, 'link', 'show', 'eth1'])).code).not.toBe(0);
   });
 
   it('rebuilds its rules without duplicates after a crash and sweeps what nothing needs', async () => {
@@ -244,23 +200,23 @@ describe('NetworkManager', () => {
     await first.create({ id: a, name: 'a' }, { publish: ['127.0.0.1::80'] });
     await first.start({ id: a, hostname: 'a' });
     const port = first.summary(a)!.Ports[0]!.PublicPort!;
-    managers.splice(managers.indexOf(first), 1); // "crash": no close
+    bed.managers.splice(bed.managers.indexOf(first), 1); // "crash": no close
 
     const second = await open();
     await second.sweep();
     expect((await rulesMentioning(`--dport ${port} `)).length).toBe(1);
     for (const chain of ['PREROUTING', 'OUTPUT']) {
-      const jumps = (await execTool('iptables', ['-w', '-t', 'nat', '-S', chain])).stdout.split('\n').filter((l) => l.includes(chainNames(tag).dnat));
+      const jumps = (await execTool('iptables', ['-w', '-t', 'nat', '-S', chain])).stdout.split('\n').filter((l) => l.includes(chainNames(bed.tag).dnat));
       expect(jumps).toHaveLength(1);
     }
     // The container disappeared while the agent was down: sweep forgets it and its namespace.
-    known.delete(a);
+    bed.known.delete(a);
     await second.sweep();
-    expect(listNetns().filter((n) => n.startsWith(`berth-${tag}-`))).toEqual([]);
+    expect(listNetns().filter((n) => n.startsWith(`berth-${bed.tag}-`))).toEqual([]);
     expect(await rulesMentioning(`--dport ${port} `)).toEqual([]);
     // With nothing running, close takes everything down.
     await second.close();
-    expect(await ourLinks()).toEqual([]);
-    expect(await rulesMentioning(chainNames(tag).dnat)).toEqual([]);
+    expect(await bed.links()).toEqual([]);
+    expect(await rulesMentioning(chainNames(bed.tag).dnat)).toEqual([]);
   });
 });

@@ -6,19 +6,11 @@
  * random tag and live on 10.213.120.0/24 with a random VNI; afterEach removes what a failed test left.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError } from '@berth/errors';
 import { waitUntil } from '@berth/testing';
-import { openMetadataDb, type MetadataDb } from '@berth/metadata';
-import { dnsAsk } from './test-support.js';
+import { dnsAsk, NetworkTestBed } from './test-support.js';
 import { mustExec } from './host-exec.js';
-import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
-import { removeRules } from './nat-rules.js';
-import { NetworkManager } from './network-manager.js';
-import type { ContainerLookup } from './network-options.js';
+import { listLinks } from './host-links.js';
 import type { OverlayDirectory, OverlayEndpoint, OverlayView } from './overlay-directory.js';
 import { nextVni, overlayLinkNames, overlaySettings, vxlanIdOption } from './overlay-driver.js';
 
@@ -54,34 +46,13 @@ class MemoryDirectory implements OverlayDirectory {
   }
 }
 
-let tag: string;
-let dir: string;
-let db: MetadataDb;
-let known: Map<string, string>;
-const managers: NetworkManager[] = [];
-
-const lookup: ContainerLookup = {
-  get(idOrName) {
-    for (const [id, name] of known) if (id === idOrName || name === idOrName) return { id, name, running: true, pid: 0, hostsPath: '', resolvConfPath: '' };
-    throw new NotFoundError(`No such container: ${idOrName}`);
-  },
-};
+let bed: NetworkTestBed;
 
 beforeEach(() => {
-  tag = randomBytes(4).toString('hex');
-  dir = mkdtempSync(join(tmpdir(), 'berth-ovnet-'));
-  db = openMetadataDb(join(dir, 'metadata.db'));
-  known = new Map();
+  bed = new NetworkTestBed('berth-ovnet-');
 });
 
-afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close().catch(() => {}); // closed by the test already
-  for (const l of (await listLinks()).filter((x) => x.alias.startsWith(`berth:${tag}`))) await deleteLink(l.name);
-  for (const ns of listNetns().filter((n) => n.startsWith(`berth-${tag}-`))) await deleteNetns(ns);
-  await removeRules(tag);
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => bed.cleanUp());
 
 describe('overlay settings', () => {
   it('reads the VNI and port of a network, and says which option is wrong', () => {
@@ -100,8 +71,7 @@ describe('an overlay network in the network manager', () => {
   it('claims addresses in the index, points the vxlan device at remote containers and resolves them', async () => {
     const directory = new MemoryDirectory();
     const vni = 200_000 + (randomBytes(2).readUInt16BE() % 50_000);
-    const m = await NetworkManager.open({ db, tag, containers: lookup, defaultBridgeSubnets: ['10.213.252.0/24'], overlay: { directory, hostId: 'self' } });
-    managers.push(m);
+    const m = await bed.open({ defaultBridgeSubnets: ['10.213.252.0/24'], overlay: { directory, hostId: 'self' } });
     const n = await m.createNetwork({ name: 'ov', driver: 'overlay', subnet: '10.213.120.0/24', options: { [vxlanIdOption]: String(vni) } });
     expect(n).toMatchObject({ Driver: 'overlay', Scope: 'swarm', BridgeName: overlayLinkNames(n.Id).bridge });
     await expect(m.createNetwork({ name: 'ov2', driver: 'overlay', subnet: '10.213.121.0/24', options: { [vxlanIdOption]: String(vni) } })).rejects.toThrow(
@@ -113,7 +83,7 @@ describe('an overlay network in the network manager', () => {
     const remote: OverlayEndpoint = { networkId: n.Id, ip: '10.213.120.2', mac: '02:42:0a:d5:78:02', containerId: 'f'.repeat(64), containerName: 'api', aliases: ['backend'], host: '192.0.2.50', hostId: 'other' };
     await directory.claim(remote);
     const id = randomBytes(32).toString('hex');
-    known.set(id, 'web');
+    bed.known.set(id, 'web');
     await m.create({ id, name: '/web' }, { mode: 'ov' });
     await m.start({ id, hostname: 'web' });
     const mine = directory.endpoints.get(`${n.Id}/10.213.120.3`);
@@ -130,7 +100,7 @@ describe('an overlay network in the network manager', () => {
     expect(await mustExec('ip', ['neigh', 'show', 'dev', vxlan])).toContain(neighbour);
     // The veth has the overlay MTU.
     const mtu = JSON.parse(await mustExec('ip', ['-j', 'link', 'show', 'dev', vxlan])) as Array<{ mtu: number }>;
-    const eth0 = JSON.parse(await mustExec('ip', ['-n', `berth-${tag}-${id.slice(0, 12)}`, '-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ mtu: number }>;
+    const eth0 = JSON.parse(await mustExec('ip', ['-n', `berth-${bed.tag}-${id.slice(0, 12)}`, '-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ mtu: number }>;
     expect(eth0[0]!.mtu).toBe(mtu[0]!.mtu);
 
     expect((await dnsAsk('10.213.120.1', 'api')).addresses).toEqual(['10.213.120.2']);
@@ -139,7 +109,7 @@ describe('an overlay network in the network manager', () => {
 
     // `--ip` held on another host is refused; the remote container leaves: its entries go.
     const other = randomBytes(32).toString('hex');
-    known.set(other, 'pinned');
+    bed.known.set(other, 'pinned');
     await m.create({ id: other, name: '/pinned' }, { mode: 'ov', ipv4Address: '10.213.120.2' });
     await expect(m.start({ id: other, hostname: 'pinned' })).rejects.toThrow('Address already in use: "10.213.120.2"');
     await directory.release(n.Id, '10.213.120.2');
