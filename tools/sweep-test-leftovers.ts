@@ -14,7 +14,7 @@ if (!Number.isFinite(minutes) || minutes < 0) {
 }
 const report = sweepTestLeftovers({ minAgeMs: minutes * 60_000, dryRun: values['dry-run'] });
 const verb = values['dry-run'] ? 'would remove' : 'removed';
-if (report.roots.length > 0) {
-  console.log(`sweep-test-leftovers: ${verb} ${report.roots.length} data root(s) of killed test runs: ${report.roots.join(' ')}`);
+if (report.roots.length + report.networks.length > 0) {
+  console.log(`sweep-test-leftovers: ${verb} what killed test runs left: data roots ${report.roots.join(' ') || '(none)'}, test networks ${report.networks.join(' ') || '(none)'}`);
   if (!values['dry-run']) console.log(`  links: ${report.links.length}, netns: ${report.netns.length}, iptables chains: ${report.chains.length}`);
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepTestLeftovers } from './leftover-sweep.js';
+import { testNetworkAlias } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
@@ -83,6 +84,37 @@ describe('sweepTestLeftovers', () => {
       expect(alive(child.pid!)).toBe(true);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('removes a test network whose process is gone, and keeps one whose process runs', () => {
+    tmp = tempDir('berth-sweep-test-');
+    const gone = spawnSync('true').pid;
+    const nets = [`bt${randomBytes(3).toString('hex')}`, `bt${randomBytes(3).toString('hex')}`];
+    const owners = [gone, process.pid];
+    try {
+      nets.forEach((bridge, i) => {
+        expect(sh('ip', ['link', 'add', bridge, 'type', 'bridge']).status).toBe(0);
+        expect(sh('ip', ['link', 'set', 'dev', bridge, 'alias', `${testNetworkAlias}${owners[i]}`]).status).toBe(0);
+        expect(sh('ip', ['netns', 'add', `${bridge}-1`]).status).toBe(0);
+        expect(sh('iptables', ['-w', '-I', 'FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']).status).toBe(0);
+      });
+      const report = sweepTestLeftovers({ tmp: tmp.path });
+      // (contain: a killed run of another process may have left a network of its own)
+      expect(report.networks).toContain(nets[0]);
+      expect(report.networks).not.toContain(nets[1]);
+      expect(report.netns).toContain(`${nets[0]}-1`);
+      expect(existsSync(`/sys/class/net/${nets[0]}`)).toBe(false);
+      expect(existsSync(`/run/netns/${nets[0]}-1`)).toBe(false);
+      expect(sh('iptables', ['-w', '-S', 'FORWARD']).stdout).not.toContain(nets[0]);
+      expect(existsSync(`/sys/class/net/${nets[1]}`)).toBe(true);
+      expect(existsSync(`/run/netns/${nets[1]}-1`)).toBe(true);
+    } finally {
+      for (const bridge of nets) {
+        sh('ip', ['netns', 'delete', `${bridge}-1`]);
+        sh('ip', ['link', 'del', bridge]);
+        sh('iptables', ['-w', '-D', 'FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']);
+      }
     }
   });
 

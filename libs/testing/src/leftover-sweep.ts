@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testNetworkAlias } from './test-network.js';
 import { sweepContainers } from './test-platform.js';
 
 /**
@@ -15,10 +16,14 @@ import { sweepContainers } from './test-platform.js';
  * A root is a leftover when it is older than `minAgeMs` (no e2e file runs that long) and no process
  * that belongs to it is still attached to a live parent: a running test's services are children of
  * its vitest worker, while a killed run's survivors (a nats-server, an agent) were handed to init.
- * conmon always runs under init, so it alone never keeps a root alive.
+ * conmon always runs under init, so it alone never keeps a root alive. A test cluster's network
+ * (test-network.ts: a `bt…` bridge, a netns per host) goes when the process named in the bridge's
+ * alias is gone.
  */
 export interface SweepReport {
   roots: string[];
+  /** Test networks' bridges whose process is gone. */
+  networks: string[];
   links: string[];
   netns: string[];
   chains: string[];
@@ -29,7 +34,7 @@ const ROOT_PREFIX = 'berth-e2e-';
 export function sweepTestLeftovers(o: { tmp?: string; minAgeMs?: number; dryRun?: boolean } = {}): SweepReport {
   const tmp = o.tmp ?? tmpdir();
   const minAgeMs = o.minAgeMs ?? 60 * 60_000;
-  const report: SweepReport = { roots: [], links: [], netns: [], chains: [] };
+  const report: SweepReport = { roots: [], networks: [], links: [], netns: [], chains: [] };
   const processes = listProcesses();
   for (const name of readdirSync(tmp)) {
     if (!name.startsWith(ROOT_PREFIX)) continue;
@@ -46,7 +51,27 @@ export function sweepTestLeftovers(o: { tmp?: string; minAgeMs?: number; dryRun?
     for (const tag of tags) sweepHost(tag, report);
     rmSync(root, { recursive: true, force: true });
   }
+  for (const link of listLinks()) {
+    if (!link.ifalias?.startsWith(testNetworkAlias)) continue;
+    const owner = Number(link.ifalias.slice(testNetworkAlias.length));
+    if (!Number.isInteger(owner) || owner <= 0 || existsSync(`/proc/${owner}`)) continue;
+    report.networks.push(link.ifname);
+    if (o.dryRun) continue;
+    for (const ns of listNetns()) {
+      if (ns.startsWith(`${link.ifname}-`) && sh('ip', ['netns', 'delete', ns]).ok) report.netns.push(ns);
+    }
+    if (sh('ip', ['link', 'del', 'dev', link.ifname]).ok) report.links.push(link.ifname);
+    sh('iptables', ['-w', '-D', 'FORWARD', '-i', link.ifname, '-o', link.ifname, '-j', 'ACCEPT']);
+  }
   return report;
+}
+
+function listLinks(): Array<{ ifname: string; ifalias?: string }> {
+  return JSON.parse(sh('ip', ['-j', 'link', 'show']).stdout || '[]') as Array<{ ifname: string; ifalias?: string }>;
+}
+
+function listNetns(): string[] {
+  return existsSync('/run/netns') ? readdirSync('/run/netns') : [];
 }
 
 interface ProcessInfo {
@@ -107,13 +132,11 @@ function sh(command: string, args: string[]): { ok: boolean; stdout: string } {
 
 /** The agent's objects of one host tag: links by alias, netns by name, NAT chains (libs/network nat-rules.ts). */
 function sweepHost(tag: string, report: SweepReport): void {
-  const links = JSON.parse(sh('ip', ['-j', 'link', 'show']).stdout || '[]') as Array<{ ifname: string; ifalias?: string }>;
-  for (const link of links) {
+  for (const link of listLinks()) {
     if (!link.ifalias?.startsWith(`berth:${tag}`)) continue;
     if (sh('ip', ['link', 'del', 'dev', link.ifname]).ok) report.links.push(link.ifname);
   }
-  const netnsDir = '/run/netns';
-  for (const ns of existsSync(netnsDir) ? readdirSync(netnsDir) : []) {
+  for (const ns of listNetns()) {
     if (ns.startsWith(`berth-${tag}-`) && sh('ip', ['netns', 'delete', ns]).ok) report.netns.push(ns);
   }
   const base = `BERTH-${tag.toUpperCase()}`;
