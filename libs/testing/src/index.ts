@@ -22,3 +22,4 @@ export * from './grpc-ping.js';
 export * from './https-get.js';
 export * from './tls-files.js';
 export * from './udp-request.js';
+export * from './leftover-sweep.js';
