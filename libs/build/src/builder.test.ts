@@ -357,6 +357,42 @@ describe('cache', () => {
     await h.build(dir, {}, after);
     expect(steps(after).ran).toEqual(['RUN echo persisted > /p']);
   });
+
+  it('runs a cached step again when its layer blob is gone, fully cached or before a step that runs', async () => {
+    const unique = `lost ${Date.now()} ${Math.random()}\n`;
+    const dir = await h.context({ Dockerfile: 'FROM busybox\nCOPY lost.txt /lost.txt\nRUN cat /lost.txt > /copy\n', 'lost.txt': unique });
+    /** Deletes the blob of the COPY's layer behind the cache's back (as a disk that lost it). */
+    const loseCopyLayer = async (imageId: string) => {
+      const image = await h.images.resolve(imageId);
+      await h.content.delete(image.manifest.layers.at(-2)!.digest);
+    };
+    /** The image is whole: every blob is there, and it runs. */
+    const expectWhole = async (imageId: string, script: string, output: string) => {
+      const image = await h.images.resolve(imageId);
+      for (const layer of image.manifest.layers) expect(await h.content.has(layer.digest)).toBe(true);
+      expect(await sh(imageId, script)).toBe(output);
+    };
+    const first = await h.build(dir);
+    // The cache's lease keeps its blobs: removing the only image that has them deletes none.
+    const copyLayer = (await h.images.resolve(first.imageId)).manifest.layers.at(-2)!.digest;
+    await h.images.remove(first.imageId, { force: true });
+    expect(await h.content.has(copyLayer)).toBe(true);
+    await h.content.delete(copyLayer);
+
+    // Fully cached: found out before the export, and solved again with the COPY run.
+    let lines: string[] = [];
+    const again = await h.build(dir, {}, lines);
+    expect(steps(lines).ran).toContain('COPY lost.txt /lost.txt');
+    await expectWhole(again.imageId, 'cat /copy', unique);
+
+    // A step after the lost one runs: found out before it stacks on the lost layer.
+    await loseCopyLayer(again.imageId);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY lost.txt /lost.txt\nRUN cat /lost.txt /lost.txt > /copy\n');
+    lines = [];
+    const changed = await h.build(dir, {}, lines);
+    expect(steps(lines).ran).toEqual(['COPY lost.txt /lost.txt', 'RUN cat /lost.txt /lost.txt > /copy']);
+    await expectWhole(changed.imageId, 'cat /copy', unique + unique);
+  });
 });
 
 describe('EXPOSE', () => {
