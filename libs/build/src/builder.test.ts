@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { writeFiles } from '@berth/testing';
-import { BuildHarness } from './test-support.js';
+import { Builder } from './builder.js';
+import { BuildHarness, tarStream } from './test-support.js';
 
 /**
  * Real builds: a busybox image bootstrapped into a temporary data root, RUN steps in runc
@@ -392,6 +393,27 @@ describe('cache', () => {
     const changed = await h.build(dir, {}, lines);
     expect(steps(lines).ran).toEqual(['COPY lost.txt /lost.txt', 'RUN cat /lost.txt /lost.txt > /copy']);
     await expectWhole(changed.imageId, 'cat /copy', unique + unique);
+  });
+
+  it('sends a rebuilt image config again when the image its tag named went during the build', async () => {
+    const dir = await h.context({ Dockerfile: `FROM busybox\nRUN echo ${Date.now()} > /stamp\n` });
+    const first = await h.build(dir, { tags: ['export-skip:1'] });
+    await h.images.remove(first.imageId, { force: true });
+    expect(await h.content.has(first.imageId)).toBe(false); // its config blob went with it
+    // A builder that saw the tag name the image just before it went: it skips the config, the registration finds it missing.
+    const images = {
+      ...h.worker.images,
+      get: async (ref: string) => (ref === 'export-skip:1' ? { ...(await h.worker.images.get('busybox')), id: first.imageId } : h.worker.images.get(ref)),
+    };
+    const builder = new Builder({ worker: Object.assign(Object.create(h.worker) as typeof h.worker, { images }), workDir: join(h.dataRoot, 'builder') });
+    try {
+      const again = await builder.build({ context: tarStream(dir), tags: ['export-skip:1'] });
+      expect(again.imageId).toBe(first.imageId);
+      expect(await h.content.has(first.imageId)).toBe(true);
+      expect(await sh('export-skip:1', 'cat /stamp')).toMatch(/^\d+\n$/);
+    } finally {
+      builder.close();
+    }
   });
 });
 

@@ -102,6 +102,9 @@ export class Builder {
     const stop = new AbortController();
     const signals = [stop.signal, lease.lost, ...(callbacks.signal ? [callbacks.signal] : [])];
     const signal = AbortSignal.any(signals);
+    // What the first tag names now, asked for while the context syncs (exportImage).
+    const tag = request.tags?.[0];
+    const tagged = tag ? worker.images.get(tag).then((i) => i.id, () => undefined) : undefined; // no such image (or a name that is not one): undefined
     let client: RegistryClient | undefined;
     let solver: Solver | undefined;
     let synced: SyncedContext | undefined;
@@ -216,7 +219,7 @@ export class Builder {
         }
       }
       const exporting = progress.vertex('exporting to image');
-      const image = await trace.time('export-image', () => exportImage(run!, state, request));
+      const image = await trace.time('export-image', () => exportImage(run!, state, request, tagged));
       exporting.status('exporting layers done');
       exporting.status(`writing image ${image.id} done`);
       const tags = image.names.filter((n) => !n.includes('@'));
