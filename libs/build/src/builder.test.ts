@@ -34,13 +34,6 @@ async function expectError(promise: Promise<unknown>, Class: new (...args: never
   expect((err as Error).message).toBe(message);
 }
 
-/** Runs a shell command in the image and returns its output. */
-async function sh(image: string, script: string): Promise<string> {
-  const { output, exitCode } = await h.run(image, ['/bin/sh', '-c', script]);
-  expect(exitCode, output).toBe(0);
-  return output;
-}
-
 /** The vertex titles of a build's progress marked CACHED, and those that ran. */
 function steps(lines: string[]): { cached: string[]; ran: string[] } {
   const titles = new Map<string, string>();
@@ -174,7 +167,7 @@ describe('instructions', () => {
     await h.build(child, { tags: ['onbuild-child'] }, lines);
     expect(lines).toContain('#5 [2/4] COPY marker.txt /from-child/');
     expect(lines.some((l) => / ran$/.test(l))).toBe(true);
-    expect(await sh('onbuild-child', 'cat /onbuild.txt /from-child/marker.txt')).toBe('ran\nmarker\n');
+    expect(await h.sh('onbuild-child', 'cat /onbuild.txt /from-child/marker.txt')).toBe('ran\nmarker\n');
     expect((await h.images.resolve('onbuild-child')).config.config?.OnBuild).toBeUndefined();
   });
 
@@ -188,7 +181,7 @@ describe('instructions', () => {
     execFileSync('tar', ['-C', src, '-cjf', join(dir, 'bz.tar.bz2'), 'b']);
     execFileSync('tar', ['-C', src, '-cJf', join(dir, 'xz.tar.xz'), 'x']);
     await h.build(dir, { tags: ['add-tar'] });
-    expect(await sh('add-tar', 'cat /x/p/file.txt /x/g/file.txt /x/b/file.txt /x/x/file.txt /x/notes.txt; ls /x')).toBe(
+    expect(await h.sh('add-tar', 'cat /x/p/file.txt /x/g/file.txt /x/b/file.txt /x/x/file.txt /x/notes.txt; ls /x')).toBe(
       'plain\ngzip\nbzip2\nxz\nn\nb\ng\nnotes.txt\np\nx\n',
     );
   });
@@ -201,7 +194,7 @@ describe('instructions', () => {
       const digest = 'sha256:' + execFileSync('sha256sum', { input: 'remote content\n' }).toString().split(' ')[0];
       const ok = await h.context({ Dockerfile: `FROM busybox\nADD --checksum=${digest} ${url} /dl/\n` });
       await h.build(ok, { tags: ['add-url'] });
-      expect(await sh('add-url', 'cat /dl/remote.txt; stat -c %a /dl/remote.txt')).toBe('remote content\n600\n');
+      expect(await h.sh('add-url', 'cat /dl/remote.txt; stat -c %a /dl/remote.txt')).toBe('remote content\n600\n');
       const bad = await h.context({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/\n` });
       await expect(h.build(bad)).rejects.toThrow(
         `Dockerfile:2: ADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/: digest mismatch for "${url}": expected "sha256:${'0'.repeat(64)}", got "${digest}"`,
@@ -234,7 +227,7 @@ describe('instructions', () => {
       ].join('\n'),
     });
     await h.build(dir, { tags: ['heredoc'] });
-    expect(await sh('heredoc', 'cat /first /script /a.txt /etc/config.ini')).toBe(
+    expect(await h.sh('heredoc', 'cat /first /script /a.txt /etc/config.ini')).toBe(
       'first\nsecond\nscript /dev/pipes/EOF\nfrom cat builder\nwho=builder\n',
     );
   });
@@ -252,7 +245,7 @@ describe('instructions', () => {
       'src/deep/junk.tmp': 'x',
     });
     await h.build(dir, { tags: ['ignore'] });
-    expect(await sh('ignore', 'cd /ctx && find . | sort')).toBe(
+    expect(await h.sh('ignore', 'cd /ctx && find . | sort')).toBe(
       ['.', './.dockerignore', './Dockerfile', './keep.log', './node_modules', './node_modules/keep', './node_modules/keep/y.js', './src', './src/deep', './src/main.c', ''].join('\n'),
     );
   });
@@ -323,7 +316,7 @@ describe('cache', () => {
     lines = [];
     const changed = await h.build(dir, {}, lines);
     expect(steps(lines)).toEqual({ cached: ['COPY a.txt /a.txt'], ran: ['COPY b.txt /b.txt', 'RUN echo "$MODE" > /mode', 'RUN cat /a.txt /b.txt > /both'] });
-    expect(await sh(changed.imageId, 'cat /both')).toBe('a\nB\n');
+    expect(await h.sh(changed.imageId, 'cat /both')).toBe('a\nB\n');
 
     // A changed mode is a change too.
     execFileSync('chmod', ['600', join(dir, 'b.txt')]);
@@ -335,7 +328,7 @@ describe('cache', () => {
     lines = [];
     const other = await h.build(dir, { buildArgs: { MODE: 'two' } }, lines);
     expect(steps(lines)).toEqual({ cached: ['COPY a.txt /a.txt', 'COPY b.txt /b.txt'], ran: ['RUN echo "$MODE" > /mode', 'RUN cat /a.txt /b.txt > /both'] });
-    expect(await sh(other.imageId, 'cat /mode')).toBe('two\n');
+    expect(await h.sh(other.imageId, 'cat /mode')).toBe('two\n');
 
     // --no-cache runs everything.
     lines = [];
@@ -371,7 +364,7 @@ describe('cache', () => {
     const expectWhole = async (imageId: string, script: string, output: string) => {
       const image = await h.images.resolve(imageId);
       for (const layer of image.manifest.layers) expect(await h.content.has(layer.digest)).toBe(true);
-      expect(await sh(imageId, script)).toBe(output);
+      expect(await h.sh(imageId, script)).toBe(output);
     };
     const first = await h.build(dir);
     // The cache's lease keeps its blobs: removing the only image that has them deletes none.
@@ -410,7 +403,7 @@ describe('cache', () => {
       const again = await builder.build({ context: tarStream(dir), tags: ['export-skip:1'] });
       expect(again.imageId).toBe(first.imageId);
       expect(await h.content.has(first.imageId)).toBe(true);
-      expect(await sh('export-skip:1', 'cat /stamp')).toMatch(/^\d+\n$/);
+      expect(await h.sh('export-skip:1', 'cat /stamp')).toMatch(/^\d+\n$/);
     } finally {
       builder.close();
     }
