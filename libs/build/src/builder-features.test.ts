@@ -24,12 +24,6 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-async function sh(image: string, script: string): Promise<string> {
-  const { output, exitCode } = await h.run(image, ['/bin/sh', '-c', script]);
-  expect(exitCode, output).toBe(0);
-  return output;
-}
-
 /** Builds `dir` with `--output type`, returning the streamed bytes. */
 async function buildOutput(dir: string, type: 'oci' | 'tar' | 'local', tags: string[] = []): Promise<{ bytes: Buffer; imageId: string }> {
   const chunks: Buffer[] = [];
@@ -79,7 +73,7 @@ describe('--squash', () => {
     ]);
     expect(own.at(-1)!.comment).toMatch(new RegExp(`^merge sha256:[0-9a-f]{64} to ${base.id}$`));
     // Same files as without --squash: deletions of the base's files and of the build's own files.
-    expect(await sh('squash:yes', 'cat /one /data.txt; ls -d /made; test -e /tmp-file || echo no-tmp; test -e /bin/vi || echo no-vi; echo $SQUASHED'))
+    expect(await h.sh('squash:yes', 'cat /one /data.txt; ls -d /made; test -e /tmp-file || echo no-tmp; test -e /bin/vi || echo no-vi; echo $SQUASHED'))
       .toBe('one\ndata\n/made\nno-tmp\nno-vi\nyes\n');
     expect((await h.run('squash:yes')).output).toBe('one\n');
 
@@ -105,7 +99,7 @@ describe('parallel stages', () => {
     });
     const result = await h.build(dir, { tags: ['parallel:1'], noCache: true });
     expect(result.executed).toBe(4);
-    expect(await sh('parallel:1', 'ls /left-start /right-start')).toBe('/left-start\n/right-start\n');
+    expect(await h.sh('parallel:1', 'ls /left-start /right-start')).toBe('/left-start\n/right-start\n');
   });
 });
 
@@ -145,8 +139,8 @@ describe('RUN --mount=type=cache', () => {
     });
     await h.build(dir, { tags: ['cachemount:1'] });
     await h.build(dir, { tags: ['cachemount:2'], noCache: true });
-    expect(await sh('cachemount:1', 'cat /runs')).toBe('1\n');
-    expect(await sh('cachemount:2', 'cat /runs; cat /owner; test -e /var/cache || echo no-mountpoint; ls -A /work')).toBe('2\n1000 700\nno-mountpoint\n');
+    expect(await h.sh('cachemount:1', 'cat /runs')).toBe('1\n');
+    expect(await h.sh('cachemount:2', 'cat /runs; cat /owner; test -e /var/cache || echo no-mountpoint; ls -A /work')).toBe('2\n1000 700\nno-mountpoint\n');
   });
 
   it('refuses an ssh mount, naming the line', async () => {
@@ -166,7 +160,7 @@ describe('COPY --link', () => {
       'a.txt': 'a\n',
     });
     await h.build(dir, { tags: ['link:1'] });
-    expect(await sh('link:1', 'cat /linked/a.txt /plain/a.txt; stat -c %a /linked/a.txt')).toBe('a\na\n600\n');
+    expect(await h.sh('link:1', 'cat /linked/a.txt /plain/a.txt; stat -c %a /linked/a.txt')).toBe('a\na\n600\n');
   });
 });
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { writeFiles } from '@berth/testing';
-import { BuildHarness } from './test-support.js';
+import { Builder } from './builder.js';
+import { BuildHarness, tarStream } from './test-support.js';
 
 /**
  * Real builds: a busybox image bootstrapped into a temporary data root, RUN steps in runc
@@ -31,13 +32,6 @@ async function expectError(promise: Promise<unknown>, Class: new (...args: never
   );
   expect(err).toBeInstanceOf(Class);
   expect((err as Error).message).toBe(message);
-}
-
-/** Runs a shell command in the image and returns its output. */
-async function sh(image: string, script: string): Promise<string> {
-  const { output, exitCode } = await h.run(image, ['/bin/sh', '-c', script]);
-  expect(exitCode, output).toBe(0);
-  return output;
 }
 
 /** The vertex titles of a build's progress marked CACHED, and those that ran. */
@@ -173,7 +167,7 @@ describe('instructions', () => {
     await h.build(child, { tags: ['onbuild-child'] }, lines);
     expect(lines).toContain('#5 [2/4] COPY marker.txt /from-child/');
     expect(lines.some((l) => / ran$/.test(l))).toBe(true);
-    expect(await sh('onbuild-child', 'cat /onbuild.txt /from-child/marker.txt')).toBe('ran\nmarker\n');
+    expect(await h.sh('onbuild-child', 'cat /onbuild.txt /from-child/marker.txt')).toBe('ran\nmarker\n');
     expect((await h.images.resolve('onbuild-child')).config.config?.OnBuild).toBeUndefined();
   });
 
@@ -187,7 +181,7 @@ describe('instructions', () => {
     execFileSync('tar', ['-C', src, '-cjf', join(dir, 'bz.tar.bz2'), 'b']);
     execFileSync('tar', ['-C', src, '-cJf', join(dir, 'xz.tar.xz'), 'x']);
     await h.build(dir, { tags: ['add-tar'] });
-    expect(await sh('add-tar', 'cat /x/p/file.txt /x/g/file.txt /x/b/file.txt /x/x/file.txt /x/notes.txt; ls /x')).toBe(
+    expect(await h.sh('add-tar', 'cat /x/p/file.txt /x/g/file.txt /x/b/file.txt /x/x/file.txt /x/notes.txt; ls /x')).toBe(
       'plain\ngzip\nbzip2\nxz\nn\nb\ng\nnotes.txt\np\nx\n',
     );
   });
@@ -200,7 +194,7 @@ describe('instructions', () => {
       const digest = 'sha256:' + execFileSync('sha256sum', { input: 'remote content\n' }).toString().split(' ')[0];
       const ok = await h.context({ Dockerfile: `FROM busybox\nADD --checksum=${digest} ${url} /dl/\n` });
       await h.build(ok, { tags: ['add-url'] });
-      expect(await sh('add-url', 'cat /dl/remote.txt; stat -c %a /dl/remote.txt')).toBe('remote content\n600\n');
+      expect(await h.sh('add-url', 'cat /dl/remote.txt; stat -c %a /dl/remote.txt')).toBe('remote content\n600\n');
       const bad = await h.context({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/\n` });
       await expect(h.build(bad)).rejects.toThrow(
         `Dockerfile:2: ADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/: digest mismatch for "${url}": expected "sha256:${'0'.repeat(64)}", got "${digest}"`,
@@ -233,7 +227,7 @@ describe('instructions', () => {
       ].join('\n'),
     });
     await h.build(dir, { tags: ['heredoc'] });
-    expect(await sh('heredoc', 'cat /first /script /a.txt /etc/config.ini')).toBe(
+    expect(await h.sh('heredoc', 'cat /first /script /a.txt /etc/config.ini')).toBe(
       'first\nsecond\nscript /dev/pipes/EOF\nfrom cat builder\nwho=builder\n',
     );
   });
@@ -251,7 +245,7 @@ describe('instructions', () => {
       'src/deep/junk.tmp': 'x',
     });
     await h.build(dir, { tags: ['ignore'] });
-    expect(await sh('ignore', 'cd /ctx && find . | sort')).toBe(
+    expect(await h.sh('ignore', 'cd /ctx && find . | sort')).toBe(
       ['.', './.dockerignore', './Dockerfile', './keep.log', './node_modules', './node_modules/keep', './node_modules/keep/y.js', './src', './src/deep', './src/main.c', ''].join('\n'),
     );
   });
@@ -322,7 +316,7 @@ describe('cache', () => {
     lines = [];
     const changed = await h.build(dir, {}, lines);
     expect(steps(lines)).toEqual({ cached: ['COPY a.txt /a.txt'], ran: ['COPY b.txt /b.txt', 'RUN echo "$MODE" > /mode', 'RUN cat /a.txt /b.txt > /both'] });
-    expect(await sh(changed.imageId, 'cat /both')).toBe('a\nB\n');
+    expect(await h.sh(changed.imageId, 'cat /both')).toBe('a\nB\n');
 
     // A changed mode is a change too.
     execFileSync('chmod', ['600', join(dir, 'b.txt')]);
@@ -334,7 +328,7 @@ describe('cache', () => {
     lines = [];
     const other = await h.build(dir, { buildArgs: { MODE: 'two' } }, lines);
     expect(steps(lines)).toEqual({ cached: ['COPY a.txt /a.txt', 'COPY b.txt /b.txt'], ran: ['RUN echo "$MODE" > /mode', 'RUN cat /a.txt /b.txt > /both'] });
-    expect(await sh(other.imageId, 'cat /mode')).toBe('two\n');
+    expect(await h.sh(other.imageId, 'cat /mode')).toBe('two\n');
 
     // --no-cache runs everything.
     lines = [];
@@ -356,6 +350,63 @@ describe('cache', () => {
     const after: string[] = [];
     await h.build(dir, {}, after);
     expect(steps(after).ran).toEqual(['RUN echo persisted > /p']);
+  });
+
+  it('runs a cached step again when its layer blob is gone, fully cached or before a step that runs', async () => {
+    const unique = `lost ${Date.now()} ${Math.random()}\n`;
+    const dir = await h.context({ Dockerfile: 'FROM busybox\nCOPY lost.txt /lost.txt\nRUN cat /lost.txt > /copy\n', 'lost.txt': unique });
+    /** Deletes the blob of the COPY's layer behind the cache's back (as a disk that lost it). */
+    const loseCopyLayer = async (imageId: string) => {
+      const image = await h.images.resolve(imageId);
+      await h.content.delete(image.manifest.layers.at(-2)!.digest);
+    };
+    /** The image is whole: every blob is there, and it runs. */
+    const expectWhole = async (imageId: string, script: string, output: string) => {
+      const image = await h.images.resolve(imageId);
+      for (const layer of image.manifest.layers) expect(await h.content.has(layer.digest)).toBe(true);
+      expect(await h.sh(imageId, script)).toBe(output);
+    };
+    const first = await h.build(dir);
+    // The cache's lease keeps its blobs: removing the only image that has them deletes none.
+    const copyLayer = (await h.images.resolve(first.imageId)).manifest.layers.at(-2)!.digest;
+    await h.images.remove(first.imageId, { force: true });
+    expect(await h.content.has(copyLayer)).toBe(true);
+    await h.content.delete(copyLayer);
+
+    // Fully cached: found out before the export, and solved again with the COPY run.
+    let lines: string[] = [];
+    const again = await h.build(dir, {}, lines);
+    expect(steps(lines).ran).toContain('COPY lost.txt /lost.txt');
+    await expectWhole(again.imageId, 'cat /copy', unique);
+
+    // A step after the lost one runs: found out before it stacks on the lost layer.
+    await loseCopyLayer(again.imageId);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY lost.txt /lost.txt\nRUN cat /lost.txt /lost.txt > /copy\n');
+    lines = [];
+    const changed = await h.build(dir, {}, lines);
+    expect(steps(lines).ran).toEqual(['COPY lost.txt /lost.txt', 'RUN cat /lost.txt /lost.txt > /copy']);
+    await expectWhole(changed.imageId, 'cat /copy', unique + unique);
+  });
+
+  it('sends a rebuilt image config again when the image its tag named went during the build', async () => {
+    const dir = await h.context({ Dockerfile: `FROM busybox\nRUN echo ${Date.now()} > /stamp\n` });
+    const first = await h.build(dir, { tags: ['export-skip:1'] });
+    await h.images.remove(first.imageId, { force: true });
+    expect(await h.content.has(first.imageId)).toBe(false); // its config blob went with it
+    // A builder that saw the tag name the image just before it went: it skips the config, the registration finds it missing.
+    const images = {
+      ...h.worker.images,
+      get: async (ref: string) => (ref === 'export-skip:1' ? { ...(await h.worker.images.get('busybox')), id: first.imageId } : h.worker.images.get(ref)),
+    };
+    const builder = new Builder({ worker: Object.assign(Object.create(h.worker) as typeof h.worker, { images }), workDir: join(h.dataRoot, 'builder') });
+    try {
+      const again = await builder.build({ context: tarStream(dir), tags: ['export-skip:1'] });
+      expect(again.imageId).toBe(first.imageId);
+      expect(await h.content.has(first.imageId)).toBe(true);
+      expect(await h.sh('export-skip:1', 'cat /stamp')).toMatch(/^\d+\n$/);
+    } finally {
+      builder.close();
+    }
   });
 });
 

@@ -1,14 +1,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { automaticPlatformArgs, BuildArgs, parseDockerfile } from '@berth/dockerfile';
-import { InvalidArgumentError } from '@berth/errors';
+import { BerthError, InvalidArgumentError } from '@berth/errors';
 import { hostModeHostsFile, parseExtraHost } from '@berth/network';
 import { currentPlatform, formatPlatform, matchPlatform, parsePlatform } from '@berth/oci';
 import { credentialsFor, type PlatformRegistry, platformRegistryTransport, RegistryClient } from '@berth/registry-client';
 import type { BuildWorker } from '@berth/worker';
 import { takeBuildLease } from './build-lease.js';
 import type { BuildCallbacks, BuildRequest, BuildResult } from './build-request.js';
-import { BuildCache } from './cache/build-cache.js';
+import { BuildCache, STALE_CACHE } from './cache/build-cache.js';
 import { parseCacheSpec } from './cache/registry-cache.js';
 import { applyIgnore, readDockerfile, readIgnoreFile, receiveContext } from './context/build-context.js';
 import { ContextStore, type SyncedContext } from './context/context-store.js';
@@ -23,6 +23,7 @@ import { ProgressWriter } from './progress.js';
 import { type BuildRun, flushLayers } from './solver/build-run.js';
 import { Solver } from './solver/solver.js';
 import { squash } from './solver/squash.js';
+import type { StageState } from './solver/stage-state.js';
 
 export interface BuilderOptions {
   /** The host the images are built on (its content, snapshots, leases, images and tasks). */
@@ -101,6 +102,9 @@ export class Builder {
     const stop = new AbortController();
     const signals = [stop.signal, lease.lost, ...(callbacks.signal ? [callbacks.signal] : [])];
     const signal = AbortSignal.any(signals);
+    // What the first tag names now, asked for while the context syncs (exportImage).
+    const tag = request.tags?.[0];
+    const tagged = tag ? worker.images.get(tag).then((i) => i.id, () => undefined) : undefined; // no such image (or a name that is not one): undefined
     let client: RegistryClient | undefined;
     let solver: Solver | undefined;
     let synced: SyncedContext | undefined;
@@ -151,6 +155,7 @@ export class Builder {
         request,
         noCacheFilter: new Set((request.noCacheFilter ?? []).map((s) => s.toLowerCase())),
         cache: this.cache,
+        hits: this.cache.hitChecks(),
         remote: [],
         records: new Map(),
         registryClient: () =>
@@ -194,12 +199,27 @@ export class Builder {
       ctxVertex.done();
       for (const ref of cacheFrom) await importCache(run, ref);
 
-      solver = new Solver(run);
-      const state = await trace.time('solve', () => solver!.stage(graph.target));
-      await trace.time('flush-layers', () => flushLayers(run!));
-      if (request.squash) await squash(run, state);
+      let state: StageState | undefined;
+      for (let attempt = 1; !state; attempt++) {
+        solver = new Solver(run);
+        try {
+          state = await trace.time('solve', () => solver!.stage(graph.target));
+          await trace.time('flush-layers', () => flushLayers(run!));
+          if (request.squash) await squash(run, state);
+          await run.hits.confirm();
+        } catch (err) {
+          // A cached layer whose blob is gone: solved once more without its records (those steps run).
+          if (attempt > 1 || !(err instanceof BerthError) || err.code !== STALE_CACHE) throw err;
+          state = undefined;
+          await solver.settle();
+          await Promise.allSettled(run.pending.splice(0));
+          Object.assign(run, { hits: this.cache.hitChecks(), executed: 0, cached: 0 });
+          run.records.clear();
+          progress.vertex(`[internal] ${err.message}`).done();
+        }
+      }
       const exporting = progress.vertex('exporting to image');
-      const image = await trace.time('export-image', () => exportImage(run!, state, request));
+      const image = await trace.time('export-image', () => exportImage(run!, state, request, tagged));
       exporting.status('exporting layers done');
       exporting.status(`writing image ${image.id} done`);
       const tags = image.names.filter((n) => !n.includes('@'));

@@ -106,6 +106,13 @@ export class BuildHarness {
     }
   }
 
+  /** Runs `/bin/sh -c script` in the image and returns its output; a non-zero exit throws (with the output). */
+  async sh(image: string, script: string): Promise<string> {
+    const { output, exitCode } = await this.run(image, ['/bin/sh', '-c', script]);
+    if (exitCode !== 0) throw new Error(`"${script}" in ${image} exited with ${exitCode}: ${output}`);
+    return output;
+  }
+
   async close(): Promise<void> {
     for (const c of await this.runtime.list().catch(() => [])) await this.runtime.delete(c.id, { force: true }).catch(() => undefined);
     await unmountBelow(this.dataRoot).catch(() => undefined); // best effort: the rm below reports nothing either

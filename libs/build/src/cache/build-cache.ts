@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { AlreadyExistsError, NotFoundError } from '@berth/errors';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '@berth/errors';
 import type { ContainerConfig, Descriptor } from '@berth/oci';
 import type { BuildWorker } from '@berth/worker';
 
@@ -37,7 +37,8 @@ export const CACHE_LEASE = 'berth-build-cache';
  * The build cache of one host's builder, in its own SQLite database (`<workDir>/cache.db`, table
  * `build_cache`): a step's cache key → the layer it made and the config after it. Layer blobs stay
  * in the host's content store, held there by the lease CACHE_LEASE (so a build's lease ending does
- * not take them); a record whose blob has gone anyway (the store lost it) reads as a miss.
+ * not take them); a record whose blob has gone anyway (deleted by hand) is found out by `HitChecks`
+ * and dropped, and the build runs again without it.
  */
 export class BuildCache {
   readonly #db: Database.Database;
@@ -63,14 +64,15 @@ export class BuildCache {
     this.#worker = worker;
   }
 
-  /** The record for `key`, or undefined (also when its layer blob is missing); marks it used. */
-  async get(key: string): Promise<CachedStep | undefined> {
+  /**
+   * The record for `key`, or undefined; marks it used. Its layer blob is not looked at here (the
+   * cache's lease keeps it from the host's collection): `hits` checks the blobs of a build's hits
+   * in the background, all at once, before anything reads them (`HitChecks`).
+   */
+  get(key: string, hits?: HitChecks): CachedStep | undefined {
     const row = this.#db.prepare('SELECT * FROM build_cache WHERE key = ?').get(key) as CacheRow | undefined;
     if (!row) return undefined;
-    if (row.layer_digest && !(await this.#has(row.layer_digest))) {
-      this.#db.prepare('DELETE FROM build_cache WHERE key = ?').run(key);
-      return undefined;
-    }
+    if (row.layer_digest) hits?.check(row.layer_digest);
     this.#db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
     return {
       ...(row.layer_digest
@@ -163,14 +165,14 @@ export class BuildCache {
     this.#db.close();
   }
 
-  async #has(digest: string): Promise<boolean> {
-    try {
-      await this.#worker.content.info(digest);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  /** A checker of the layer blobs of one build's hits (see `get`). */
+  hitChecks(): HitChecks {
+    return new HitChecks(this.#worker.content, (digest) => this.#forgetLayer(digest));
+  }
+
+  /** Drops the records of a layer whose blob is gone: their steps run again. */
+  #forgetLayer(digest: string): void {
+    this.#db.prepare('DELETE FROM build_cache WHERE layer_digest = ?').run(digest);
   }
 
   #ensureLease(): Promise<void> {
@@ -183,5 +185,46 @@ export class BuildCache {
       },
     );
     return this.#lease;
+  }
+}
+
+/** The code of the error `HitChecks.confirm` throws: the build is run again (once) without those records. */
+export const STALE_CACHE = 'BUILD_CACHE_STALE';
+
+/**
+ * The layer blobs of one build's cache hits, each asked for (`Content.Info`) as the hit is found,
+ * without waiting: the answers come while the next steps are looked up, so a fully cached build
+ * waits for none of them until `confirm`, which the build calls before it first reads a chain or
+ * exports. A blob gone (the store lost it, the cache's lease notwithstanding) drops the records
+ * that name it and fails with STALE_CACHE, and the builder solves again: those steps then run.
+ */
+export class HitChecks {
+  readonly #content: Pick<BuildWorker['content'], 'info'>;
+  readonly #forget: (digest: string) => void;
+  readonly #checks = new Map<string, Promise<boolean>>();
+
+  constructor(content: Pick<BuildWorker['content'], 'info'>, forget: (digest: string) => void) {
+    this.#content = content;
+    this.#forget = forget;
+  }
+
+  check(digest: string): void {
+    if (this.#checks.has(digest)) return;
+    const present = this.#content.info(digest).then(
+      () => true,
+      (err) => (err instanceof NotFoundError ? false : Promise.reject(err)),
+    );
+    present.catch(() => undefined); // awaited by confirm; this only marks it handled meanwhile
+    this.#checks.set(digest, present);
+  }
+
+  /** Waits for the checks so far; throws STALE_CACHE (after dropping their records) when a blob is gone. */
+  async confirm(): Promise<void> {
+    const checks = [...this.#checks];
+    const missing: string[] = [];
+    for (const [digest, present] of checks) if (!(await present)) missing.push(digest);
+    if (missing.length === 0) return;
+    for (const digest of missing) this.#forget(digest);
+    throw new FailedPreconditionError(`The build cache lost the layer ${missing.join(', ')}: its steps run again`, { code: STALE_CACHE });
   }
 }

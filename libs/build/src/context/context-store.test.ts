@@ -92,6 +92,12 @@ describe('ContextStore', () => {
     c = await client_();
     await (await restarted.sync(c.sync)).release();
     expect(c.asked).toEqual([['Dockerfile', 'link', 'src/a.txt', 'src/deep/b.txt']]);
+
+    // The index kept in memory counts only while its file is there.
+    await rm(indexFile);
+    c = await client_();
+    await (await restarted.sync(c.sync)).release();
+    expect(c.asked).toEqual([['Dockerfile', 'link', 'src/a.txt', 'src/deep/b.txt']]);
   });
 
   it('checksums a synced tree from its index exactly as from the disk', async () => {

@@ -53,6 +53,8 @@ export interface SyncedContext {
 export class ContextStore {
   readonly #root: string;
   readonly #locks = new Map<string, Promise<void>>();
+  /** The index of each context as this process last saved it (most recent last), valid while its file is there. */
+  readonly #kept = new Map<string, Map<string, IndexEntry>>();
 
   constructor(root: string) {
     this.#root = root;
@@ -62,7 +64,7 @@ export class ContextStore {
     const name = createHash('sha256').update(sync.key).digest('hex');
     const unlock = await this.#lock(name);
     try {
-      return await this.#sync(join(this.#root, name), sync, unlock, options.trace);
+      return await this.#sync(name, sync, unlock, options.trace);
     } catch (err) {
       unlock();
       throw err;
@@ -76,12 +78,14 @@ export class ContextStore {
     for (const name of names) {
       if (this.#locks.has(name)) continue;
       await rm(join(this.#root, name), { recursive: true, force: true });
+      this.#kept.delete(name);
       removed++;
     }
     return removed;
   }
 
-  async #sync(base: string, sync: ContextSync, unlock: () => void, trace?: PhaseTrace): Promise<SyncedContext> {
+  async #sync(name: string, sync: ContextSync, unlock: () => void, trace?: PhaseTrace): Promise<SyncedContext> {
+    const base = join(this.#root, name);
     let t0 = performance.now();
     const mark = (phase: string) => {
       const now = performance.now();
@@ -91,16 +95,21 @@ export class ContextStore {
     const tree = join(base, 'tree');
     const indexFile = join(base, 'index.json');
     const wanted = new Map(sync.files.map((f) => [checkContextPath(f.path), f]));
-    let index = await readIndex(indexFile);
+    // The index is set aside until released (a builder that dies meanwhile finds none and starts
+    // over); a context that did not change gets the same file back, not written again. The one
+    // this process saved last is still in memory: the file is read only after a restart.
+    const heldFile = `${indexFile}.held`;
+    const setAside = await rename(indexFile, heldFile).then(
+      () => true,
+      () => false, // no index (a first sync, or a build that died): start over
+    );
+    let index = setAside ? (this.#kept.get(name) ?? (await readIndex(heldFile))) : undefined;
+    this.#kept.delete(name);
     if (!index) {
       await rm(base, { recursive: true, force: true });
       index = new Map();
     }
     await mkdir(tree, { recursive: true });
-    // The index is set aside until released (a builder that dies meanwhile finds none and starts
-    // over); a context that did not change gets the same file back, not written again.
-    const heldFile = `${indexFile}.held`;
-    await rename(indexFile, heldFile).catch(() => undefined); // no index (a first sync): nothing to set aside
     let changed = false;
     mark('context.sync.read-index');
 
@@ -168,6 +177,10 @@ export class ContextStore {
 
     const final = index;
     let released = false;
+    const keep = () => {
+      this.#kept.set(name, final);
+      for (const old of this.#kept.keys()) if (this.#kept.size > KEPT_INDEXES) this.#kept.delete(old);
+    };
     return {
       dir: tree,
       index: final,
@@ -186,10 +199,11 @@ export class ContextStore {
         if (released) return;
         released = true;
         try {
-          if (!changed && (await rename(heldFile, indexFile).then(() => true, () => false))) return;
+          if (!changed && (await rename(heldFile, indexFile).then(() => true, () => false))) return keep();
           await writeFile(`${indexFile}.tmp`, JSON.stringify(Object.fromEntries(final)));
           await rename(`${indexFile}.tmp`, indexFile);
           await rm(heldFile, { force: true });
+          keep();
         } finally {
           unlock();
         }
@@ -211,6 +225,9 @@ export class ContextStore {
     };
   }
 }
+
+/** Indexes kept in memory (of the contexts built last): a 2,000-file one is ~0.5 MB. */
+const KEPT_INDEXES = 8;
 
 async function readIndex(file: string): Promise<Map<string, IndexEntry> | undefined> {
   try {

@@ -2,7 +2,7 @@ import type { BuildArgs } from '@berth/dockerfile';
 import type { RegistryClient } from '@berth/registry-client';
 import type { BuildWorker, Credentials } from '@berth/worker';
 import type { BuildRequest } from '../build-request.js';
-import type { BuildCache } from '../cache/build-cache.js';
+import type { BuildCache, HitChecks } from '../cache/build-cache.js';
 import type { CacheRecord, RemoteCache } from '../cache/registry-cache.js';
 import type { TreeReader } from '../context/copy-files.js';
 import type { BuildGraph } from '../frontend/build-graph.js';
@@ -31,6 +31,8 @@ export interface BuildRun {
   request: BuildRequest;
   noCacheFilter: Set<string>;
   cache: BuildCache;
+  /** The layer blobs of this build's cache hits, checked in the background (confirmed before a chain is read and before the export). */
+  hits: HitChecks;
   /** Caches imported with `--cache-from`. */
   remote: RemoteCache[];
   /** Every layer step's record (hit or not), for `--cache-to`. */

@@ -20,6 +20,7 @@ import type { BuildRun } from './build-run.js';
  */
 export async function ensureChain(run: BuildRun, diffIds: string[], layers: Descriptor[]): Promise<string | undefined> {
   const { snapshots, content } = run.worker;
+  await run.hits.confirm(); // a cached layer whose blob is gone is not stacked on
   const chains = chainIds(diffIds);
   for (const [i, chain] of chains.entries()) {
     await holdOnce(run, { type: 'snapshot', id: chain });

@@ -32,7 +32,7 @@ export async function squash(run: BuildRun, state: StageState): Promise<void> {
     history.push({ created: state.created, comment: `merge ${unsquashed} to ${state.baseId}` });
     state.config.history = history;
   };
-  const hit = state.noCache ? undefined : await run.cache.get(key);
+  const hit = state.noCache ? undefined : run.cache.get(key, run.hits);
   if (hit?.layer) {
     finish(hit.layer);
     vertex.cached();

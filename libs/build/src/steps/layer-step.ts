@@ -128,7 +128,7 @@ export async function layerStep(run: BuildRun, state: StageState, step: LayerSte
 
 /** A step's record: this host's cache first, then the imported ones (fetching the layer blob). */
 async function cached(run: BuildRun, key: string): Promise<CachedStep | undefined> {
-  const local = await run.cache.get(key);
+  const local = run.cache.get(key, run.hits);
   if (local) return local;
   for (const remote of run.remote) {
     const record = remote.get(key);
