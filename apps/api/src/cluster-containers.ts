@@ -69,9 +69,10 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
     return client;
   };
   const routeByRef = async (_method: string, call: { request?: unknown; metadata: grpc.Metadata }, first?: unknown): Promise<grpc.Client> => {
-    const host = await knownHost(containerRef(call.request, first), call.metadata);
+    const ref = containerRef(call.request, first);
+    const host = await knownHost(ref, call.metadata);
     if (host !== undefined) return clientOf(host);
-    const [found] = await router.locate(ContainersService.inspect, { id: containerRef(call.request, first) }, call.metadata);
+    const [found] = await router.locate(ContainersService.inspect, { id: ref }, call.metadata);
     return clientOf(found!.host);
   };
   /**
