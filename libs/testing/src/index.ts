@@ -21,3 +21,4 @@ export * from './polling.js';
 export * from './grpc-ping.js';
 export * from './https-get.js';
 export * from './tls-files.js';
+export * from './leftover-sweep.js';

@@ -36,6 +36,9 @@ function freePrefix(): string {
   throw new Error('No free /24 under 10.99.0.0/16 for a test network');
 }
 
+/** A test network's bridge has the alias `berth-test:<pid of the test process>`. */
+export const testNetworkAlias = 'berth-test:';
+
 export function createTestNetwork(): TestNetwork {
   const bridge = `bt${randomBytes(3).toString('hex')}`;
   const prefix = freePrefix();
@@ -48,6 +51,8 @@ export function createTestNetwork(): TestNetwork {
   };
   try {
     ip(['link', 'add', bridge, 'type', 'bridge']);
+    // Whose it is: leftover-sweep.ts removes a test network whose process is gone (a killed run).
+    ip(['link', 'set', 'dev', bridge, 'alias', `${testNetworkAlias}${process.pid}`]);
     ip(['addr', 'add', `${prefix}.1/24`, 'dev', bridge]);
     ip(['link', 'set', bridge, 'up']);
     const r = spawnSync('iptables', ['-I', ...rule]);
