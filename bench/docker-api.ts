@@ -60,7 +60,7 @@ async function runOverHttp(socketPath: string): Promise<number> {
 /** The same over the gateway's gRPC API, as `berth run --rm -d` + wait would. */
 async function runOverGrpc(c: ContainersClient): Promise<number> {
   const t = process.hrtime.bigint();
-  const { id } = await unary(c, c.create, { spec: ContainerSpec.fromPartial({ image: 'busybox', cmd: ['true'], autoRemove: true }) });
+  const { id } = await unary(c, c.create, { spec: ContainerSpec.fromPartial({ image: 'busybox', cmd: ['true'], autoRemove: true }), start: false });
   const wait = unary(c, c.wait, { id, condition: 'removed' });
   await unary(c, c.start, { id });
   await wait;

@@ -207,4 +207,23 @@ describe('bad input', () => {
     expect(r.stderr).toContain('nosuchcommand');
     expect((await p.berth(['ps', '-aq'])).stdout).toBe('');
   });
+
+  it('run -d (create and start in one call): 127 or 126 for a command that cannot run, the container kept as docker keeps it (removed with --rm)', async () => {
+    const missing = await p.berth(['run', '-d', '--name', 'no-cmd', 'busybox', 'nosuchcommand']);
+    expect(missing).toMatchObject({ code: 127, stdout: '' });
+    expect(missing.stderr).toMatch(/^berth: Error response from daemon: .*nosuchcommand.*executable file not found/);
+    expect(await inspect('no-cmd', '{{.State.Status}}')).toBe('created');
+    const notExecutable = await p.berth(['run', '-d', 'busybox', '/etc/passwd']);
+    expect(notExecutable).toMatchObject({ code: 126, stdout: '' });
+    expect((await p.berth(['ps', '-aq'])).stdout.trim().split('\n')).toHaveLength(2);
+    await p.berth(['rm', '-f', 'no-cmd']);
+    await removeAllContainers(p);
+    const removed = await p.berth(['run', '-d', '--rm', 'busybox', 'nosuchcommand']);
+    expect(removed.code).toBe(127);
+    expect((await p.berth(['ps', '-aq'])).stdout).toBe('');
+    // And one that starts: its id, running.
+    const started = await p.berth(['run', '-d', 'busybox', 'sleep', '60']);
+    expect(started.code).toBe(0);
+    expect(await inspect(started.stdout.trim(), '{{.State.Status}}')).toBe('running');
+  });
 });

@@ -87,7 +87,7 @@ export class GatewayEngine implements Engine {
   async createContainer(spec: ContainerSpec, placement?: PlacementHints): Promise<string> {
     const c = this.containers;
     const metadata = addPlacementHints(new grpc.Metadata(), placement ?? {});
-    return (await unary(c, c.create, { spec }, { metadata })).id;
+    return (await unary(c, c.create, { spec, start: false }, { metadata })).id;
   }
 
   async startContainer(id: string): Promise<void> {

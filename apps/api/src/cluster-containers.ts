@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { ConflictError, errorKindOf } from '@berth/errors';
 import { withDeadline, type ClusterStore } from '@berth/events';
 import { warnOnFailure, type Logger } from '@berth/log';
@@ -18,10 +18,11 @@ import {
   ListContainersResponse,
   type PruneContainersResponse,
   type RemoveContainerRequest,
+  type RemoveContainerResponse,
   type StreamInput,
   type CopyToInput,
 } from '@berth/proto';
-import { answered, type ClusterRouter } from './cluster-router.js';
+import { answered, hostError, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
 import { RecentPlacements } from './recent-placements.js';
@@ -59,21 +60,44 @@ const SERVICE_LABEL = 'com.docker.compose.service';
 export function clusterContainersService(o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger }): grpc.UntypedServiceImplementation {
   const { router } = o;
   const placed = new RecentPlacements();
+  // The host each client handed to a forwarded call stands for: an agent that does not answer is
+  // `host "N" is unavailable`, as `locate` says it, not the CLI's "Cannot connect to the platform".
+  const hostOfClient = new WeakMap<grpc.Client, AgentAnnouncement>();
+  const clientOf = (host: AgentAnnouncement) => {
+    const client = router.client(host.address);
+    hostOfClient.set(client, host);
+    return client;
+  };
   const routeByRef = async (_method: string, call: { request?: unknown; metadata: grpc.Metadata }, first?: unknown): Promise<grpc.Client> => {
     const ref = containerRef(call.request, first);
-    // A container created here a moment ago (`run`'s start or attach): its host, unless the call is pinned or the host is not live.
-    const hostId = call.metadata.get(NODE_METADATA).length === 0 ? placed.hostOf(ref) : undefined;
-    const host = hostId === undefined ? undefined : (await router.live()).find((h) => h.hostId === hostId);
-    if (host !== undefined) return router.client(host.address);
+    const host = await knownHost(ref, call.metadata);
+    if (host !== undefined) return clientOf(host);
     const [found] = await router.locate(ContainersService.inspect, { id: ref }, call.metadata);
-    return router.client(found!.host.address);
+    return clientOf(found!.host);
+  };
+  /**
+   * The host of container `ref` without asking every host (`locate`: an Inspect each, a round trip):
+   * one created here a moment ago (`run`'s start or attach), or the only live host (which answers
+   * "No such container" itself). None when the call is pinned to a node.
+   */
+  const knownHost = async (ref: string, metadata: grpc.Metadata): Promise<AgentAnnouncement | undefined> => {
+    if (metadata.get(NODE_METADATA).length > 0) return undefined;
+    const live = await router.live();
+    if (live.length === 1) return live[0];
+    const hostId = placed.hostOf(ref);
+    return hostId === undefined ? undefined : live.find((h) => h.hostId === hostId);
+  };
+  const upstreamError = (err: grpc.ServiceError, client: grpc.Client) => {
+    const host = hostOfClient.get(client);
+    return host !== undefined && err.code === grpc.status.UNAVAILABLE ? hostError(host, err) : err;
   };
   return {
-    ...forwardService(ContainersService, routeByRef, { routeByFirstMessage: true }),
+    ...forwardService(ContainersService, routeByRef, { routeByFirstMessage: true, upstreamError }),
     create: handleUnary<CreateContainerRequest, CreateContainerResponse>(async (request, call) => {
-      const { id, warnings, hostId } = await placeContainer(o, request, call.metadata);
-      placed.remember(id, hostId);
-      return { id, warnings };
+      // With `start` (`run -d`), the agent starts it too: its answer says how that went.
+      const { hostId, hostname: _hostname, ...created } = await placeContainer(o, request, call.metadata);
+      placed.remember(created.id, hostId);
+      return created;
     }),
     list: handleUnary<ListContainersRequest, ListContainersResponse>(async (request) => ({ containers: await listContainers(router, request) })),
     prune: handleUnary(async (request) => {
@@ -81,15 +105,17 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
       const ok = answered(answers);
       return { deleted: ok.flatMap((r) => r.deleted), spaceReclaimed: ok.reduce((n, r) => n + r.spaceReclaimed, 0) };
     }),
-    remove: handleUnary<RemoveContainerRequest, object>(async (request, call) => {
-      const [found] = await router.locate(ContainersService.inspect, { id: request.id }, call.metadata);
-      const id = (JSON.parse((found!.result as { json: string }).json) as { Id: string }).Id;
-      await router.call(found!.host, ContainersService.remove, request, { timeoutMs: 60_000 });
+    remove: handleUnary<RemoveContainerRequest, RemoveContainerResponse>(async (request, call) => {
+      const known = await knownHost(request.id, call.metadata);
+      const host = known ?? (await router.locate(ContainersService.inspect, { id: request.id }, call.metadata))[0]!.host;
+      const { id } = await router.call<RemoveContainerResponse>(host, ContainersService.remove, request, { timeoutMs: 60_000 });
+      // An agent that answers Empty names no id: its placement record stays (it names a container that is gone).
+      if (id === '') return { id };
       placed.forget(id);
       // Not waited for: a remove must not wait for NATS (it may be down; the record is then stale,
       // and a stale record only names a container that is gone).
       void o.store.deletePlacement(id).catch(warnOnFailure(o.log, { container: id }, 'Cannot forget the placement of a container'));
-      return {};
+      return { id };
     }),
   } as grpc.UntypedServiceImplementation;
 }
@@ -237,7 +263,8 @@ async function createPlaced(
       id: created.id,
       name,
       hostId: chosen.hostId,
-      request: Buffer.from(CreateContainerRequest.encode(request).finish()).toString('base64'),
+      // What creates it again elsewhere (container-move.ts), which starts it after its own checks.
+      request: Buffer.from(CreateContainerRequest.encode({ ...request, start: false }).finish()).toString('base64'),
       restart: RESTARTING_POLICIES.has(spec?.restartPolicy?.name ?? ''),
       constraints: hints.constraints,
       preferences: hints.preferences,

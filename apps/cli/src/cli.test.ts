@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { NotFoundError, PermissionDeniedError, UnavailableError } from '@berth/errors';
 import {
+  callFailureOf,
   ContainersService,
   handleServerStream,
   handleUnary,
@@ -79,7 +80,11 @@ beforeAll(async () => {
     create: handleUnary(async (req: CreateContainerRequest) => {
       record('create', req);
       if (req.spec?.image === 'nope') throw new NotFoundError('No such image: nope:latest');
-      return { id, warnings: [] };
+      // `start` as the agent does it; the image `older` stands for an agent that does not know it.
+      if (!req.start || req.spec?.image === 'older') return { id, warnings: [], started: false, startFailure: undefined };
+      if (req.spec?.cmd[0] !== 'nosuch') return { id, warnings: [], started: true, startFailure: undefined };
+      const failure = callFailureOf(new NotFoundError('exec: "nosuch": executable file not found in $PATH', { code: 'COMMAND_NOT_FOUND' }));
+      return { id, warnings: [], started: false, startFailure: failure };
     }),
     start: handleUnary(async (req) => {
       record('start', req);
@@ -145,12 +150,13 @@ function berth(args: string[], options: { stdin?: string } = {}): Promise<CliRun
 }
 
 describe('berth against a gateway', () => {
-  it('run -d maps the flags to the create request, starts, and prints the full id', async () => {
+  it('run -d maps the flags to the create request, starts in the same call, and prints the full id', async () => {
     const r = await berth(['run', '-d', '--rm', '--name', 'web', '-e', 'A=1', '-eFROM_HOST', '-e', 'UNSET', '-l', 'tier=web', '-m', '64m', '--cpus', '1.5',
       '--pids-limit', '-1', '-w', '/tmp', '-u', '1000:1000', '--stop-timeout', '5', '--entrypoint', '', 'busybox', 'sleep', '-x', '10']);
     expect(r).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
-    expect(calls.map((c) => c.method)).toEqual(['create', 'start']);
+    expect(calls.map((c) => c.method)).toEqual(['create']);
     expect(calls[0]!.request).toEqual({
+      start: true,
       spec: expect.objectContaining({
         image: 'busybox',
         name: 'web',
@@ -168,7 +174,19 @@ describe('berth against a gateway', () => {
         stopTimeout: 5,
       }),
     });
+  });
+
+  it('run -d starts what a platform that does not start on create left created', async () => {
+    const r = await berth(['run', '-d', 'older', 'sleep', '10']);
+    expect(r).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    expect(calls.map((c) => c.method)).toEqual(['create', 'start']);
     expect(calls[1]!.request).toEqual({ id });
+  });
+
+  it("run -d reports a failed start as docker run: the daemon's message, 127 for a missing command, no id", async () => {
+    const r = await berth(['run', '-d', 'busybox', 'nosuch']);
+    expect(r).toEqual({ code: 127, stdout: '', stderr: 'berth: Error response from daemon: exec: "nosuch": executable file not found in $PATH\n' });
+    expect(calls.map((c) => c.method)).toEqual(['create']);
   });
 
   it('run attaches, keeps stdout and stderr apart, and exits with the container status', async () => {

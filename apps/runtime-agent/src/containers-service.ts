@@ -5,6 +5,7 @@ import { InvalidArgumentError, isBerthError, messageOf, errorOfKind } from '@ber
 import { parseTimeArgNs } from '@berth/filters';
 import {
   StreamKind,
+  callFailureOf,
   handleServerStream,
   handleUnary,
   failStream,
@@ -25,7 +26,7 @@ import { silentLogger, type Logger } from '@berth/log';
 export function containersService(manager: ContainerManager, options: { log?: Logger } = {}): ContainersServer {
   const log = options.log ?? silentLogger;
   return {
-    create: handleUnary(async ({ spec }) => {
+    create: handleUnary(async ({ spec, start }) => {
       if (!spec) throw new InvalidArgumentError('Create needs a container spec');
       const options = createOptionsFromSpec(spec);
       const id = await manager.create(options);
@@ -33,13 +34,25 @@ export function containersService(manager: ContainerManager, options: { log?: Lo
       log.debug({ container: id, image: options.image, options }, 'Container created');
       // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
       // are Docker's resource warnings (an OOM killer disabled without a memory limit).
-      return { id, warnings: [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings] };
+      const warnings = [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings];
+      if (!start) return { id, warnings, started: false, startFailure: undefined };
+      // `run -d` in one call: the start's failure is the caller's to report (the container stays,
+      // as after Create then Start), with the status Start would have answered.
+      return startOrExplain(manager, id).then(
+        () => ({ id, warnings, started: true, startFailure: undefined }),
+        (err: unknown) => ({ id, warnings, started: false, startFailure: callFailureOf(err) }),
+      );
     }),
     start: handleUnary(async ({ id }) => (await startOrExplain(manager, id), {})),
     stop: handleUnary(async ({ id, timeout }) => (await manager.stop(id, { timeout }), {})),
     kill: handleUnary(async ({ id, signal }) => (await manager.kill(id, { signal: signal || 'SIGKILL' }), {})),
     restart: handleUnary(async ({ id, timeout }) => (await manager.restart(id, { timeout }), {})),
-    remove: handleUnary(async ({ id, force, volumes }) => (await manager.remove(id, { force, volumes }), {})),
+    // The full id goes back: the gateway forgets the container's placement by it.
+    remove: handleUnary(async ({ id, force, volumes }) => {
+      const full = manager.resolve(id);
+      await manager.remove(full, { force, volumes });
+      return { id: full };
+    }),
     pause: handleUnary(async ({ id }) => (await manager.pause(id), {})),
     unpause: handleUnary(async ({ id }) => (await manager.unpause(id), {})),
     wait: handleUnary(async ({ id, condition }) => {

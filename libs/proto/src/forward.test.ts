@@ -294,3 +294,32 @@ describe('forwardService: bidirectional streams', () => {
     expect(error).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'No host is available' });
   });
 });
+
+describe('forwardService: upstreamError', () => {
+  it('turns a failed upstream status into what the option makes of it, for unary calls and streams', async () => {
+    // An upstream that is gone: nothing listens at its address any more.
+    const gone = await listen(upstream);
+    servers.pop()!.forceShutdown();
+    const deadClient = new EchoClient(gone, grpc.credentials.createInsecure()) as unknown as Echo;
+    const seen: grpc.Client[] = [];
+    const gateway = await listen(
+      forwardService(EchoService, async () => deadClient, {
+        upstreamError: (err, upstreamClient) => {
+          seen.push(upstreamClient);
+          return err.code === grpc.status.UNAVAILABLE ? new UnavailableError(`host "h1" is unavailable: ${err.details}`) : err;
+        },
+      }),
+    );
+    const viaGateway = new EchoClient(gateway, grpc.credentials.createInsecure()) as unknown as Echo;
+    try {
+      const unaryErr = await new Promise<grpc.ServiceError>((resolve) => viaGateway.unary({ text: 'x' }, new grpc.Metadata(), (err) => resolve(err!)));
+      expect(unaryErr).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/^host "h1" is unavailable: /) });
+      const streamed = await collect(viaGateway.count({ n: 3 }));
+      expect(streamed.error).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/^host "h1" is unavailable: /) });
+      expect(seen).toEqual([deadClient, deadClient]);
+    } finally {
+      viaGateway.close();
+      deadClient.close();
+    }
+  });
+});

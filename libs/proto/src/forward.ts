@@ -15,8 +15,13 @@ export function forwardService(
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     first?: unknown,
   ) => Promise<grpc.Client>,
-  options: { routeByFirstMessage?: boolean } = {},
+  options: {
+    routeByFirstMessage?: boolean;
+    /** What an upstream's failed status becomes (the gateway names the host that did not answer); unchanged by default. */
+    upstreamError?: (err: grpc.ServiceError, client: grpc.Client) => unknown;
+  } = {},
 ): grpc.UntypedServiceImplementation {
+  const upstreamError = (err: grpc.ServiceError, client: grpc.Client) => (options.upstreamError ? options.upstreamError(err, client) : err);
   // With routeByFirstMessage, a client-streaming call is picked for once its first message is in
   // (an exec's container, a copy's target): that message is handed to `pick`, then sent upstream first.
   const withFirst = (call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, name: string, onError: (err: unknown) => void, go: (client: grpc.Client, first: unknown[]) => void) => {
@@ -44,7 +49,7 @@ export function forwardService(
         pick(name, call).then(
           (client) => {
             const upstream = client.makeUnaryRequest(path, ser, deser, call.request, call.metadata, (err, res) =>
-              err ? callback(toServiceError(err)) : callback(null, res),
+              err ? callback(toServiceError(upstreamError(err, client))) : callback(null, res),
             );
             call.on('cancelled', () => upstream.cancel());
           },
@@ -57,7 +62,7 @@ export function forwardService(
         pick(name, call).then(
           (client) => {
             const upstream = client.makeServerStreamRequest(path, ser, deser, call.request, call.metadata);
-            pipeResponses(upstream, call);
+            pipeResponses(upstream, call, (err) => upstreamError(err, client));
             call.on('cancelled', () => upstream.cancel());
           },
           (err) => failStream(call, err),
@@ -71,7 +76,7 @@ export function forwardService(
           (err) => callback(toServiceError(err)),
           (client, first) => {
             const upstream = client.makeClientStreamRequest(path, ser, deser, call.metadata, (err, res) =>
-              err ? callback(toServiceError(err)) : callback(null, res),
+              err ? callback(toServiceError(upstreamError(err, client))) : callback(null, res),
             );
             for (const m of first) upstream.write(m);
             call.pipe(upstream);
@@ -89,7 +94,7 @@ export function forwardService(
             const upstream = client.makeBidiStreamRequest(path, ser, deser, call.metadata);
             for (const m of first) upstream.write(m);
             call.pipe(upstream);
-            pipeResponses(upstream, call);
+            pipeResponses(upstream, call, (err) => upstreamError(err, client));
             call.on('cancelled', () => upstream.cancel());
           },
         );
@@ -102,11 +107,12 @@ export function forwardService(
 function pipeResponses(
   upstream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  upstreamError: (err: grpc.ServiceError) => unknown,
 ): void {
   upstream.on('data', (message) => {
     if (!call.write(message)) upstream.pause();
   });
   call.on('drain', () => upstream.resume());
-  upstream.on('error', (err) => failStream(call, err));
+  upstream.on('error', (err: grpc.ServiceError) => failStream(call, upstreamError(err)));
   upstream.on('end', () => call.end());
 }

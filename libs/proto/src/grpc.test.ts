@@ -1,7 +1,21 @@
 import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { writeMessage } from './grpc.js';
+import { isBerthError, NotFoundError } from '@berth/errors';
+import { callFailureOf, errorOfCallFailure, writeMessage } from './grpc.js';
+
+describe('callFailureOf / errorOfCallFailure', () => {
+  it('carries an error as its status would: class, message and Berth code; others as internal errors', () => {
+    const failure = callFailureOf(new NotFoundError('exec: "nope": executable file not found in $PATH', { code: 'COMMAND_NOT_FOUND' }));
+    expect(failure).toEqual({ status: 5, message: 'exec: "nope": executable file not found in $PATH', code: 'COMMAND_NOT_FOUND' });
+    const back = errorOfCallFailure(failure);
+    expect(back).toBeInstanceOf(NotFoundError);
+    expect(back).toMatchObject({ message: 'exec: "nope": executable file not found in $PATH', code: 'COMMAND_NOT_FOUND' });
+    const internal = errorOfCallFailure(callFailureOf(new Error('disk on fire')));
+    expect(isBerthError(internal) && internal.kind).toBe('internal');
+    expect(internal).toMatchObject({ message: 'Internal error: disk on fire', code: undefined });
+  });
+});
 
 describe('writeMessage', () => {
   it('resolves at once while the stream takes more, and only after drain once its buffer is full', async () => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BerthError, errorFromGrpc, grpcCodeOf, isBerthError, messageOf } from '@berth/errors';
 import { UndecodableRequest } from './decode-guard.js';
+import type { CallFailure } from './generated/berth/v1/containers.js';
 
 /**
  * The edges between Berth's error classes and gRPC statuses. Handlers throw (or reject with) the
@@ -37,6 +38,21 @@ export function fromServiceError(err: unknown): BerthError | unknown {
   }
   const code = err.metadata?.get('berth-error-code')[0];
   return errorFromGrpc(err.code, err.details, { cause: err, code: typeof code === 'string' ? code : undefined });
+}
+
+/**
+ * A failure carried inside an answer rather than as the call's status (a `Create` with `start`
+ * whose start failed: the container exists, the create succeeded): the status toServiceError makes.
+ */
+export function callFailureOf(err: unknown): CallFailure {
+  const status = toServiceError(err);
+  const code = status.metadata.get('berth-error-code')[0];
+  return { status: status.code, message: status.details, code: typeof code === 'string' ? code : '' };
+}
+
+/** The error a CallFailure stands for, as fromServiceError makes it of the same status. */
+export function errorOfCallFailure(failure: CallFailure): BerthError {
+  return errorFromGrpc(failure.status, failure.message, { code: failure.code || undefined });
 }
 
 export const channelOptions: grpc.ChannelOptions = {

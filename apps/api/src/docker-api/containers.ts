@@ -24,7 +24,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: DockerApiCont
   app.post('/containers/create', async (request, reply) => {
     const q = request.query as Query;
     const { spec, extraNetworks } = toContainerSpec(request.body as DockerCreateBody, { name: str(q, 'name'), platform: str(q, 'platform') });
-    const res = await unary(c, c.create, { spec });
+    const res = await unary(c, c.create, { spec, start: false });
     const n = ctx.clients.networks;
     for (const { network, endpoint } of extraNetworks) {
       await unary(n, n.connect, { network, container: res.id, aliases: endpoint.Aliases ?? [], ipv4Address: endpoint.IPAMConfig?.IPv4Address ?? '' });

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { unary, type ContainerSpec, ContainersClient } from '@berth/proto';
+import { unary, errorOfCallFailure, type ContainerSpec, type CreateContainerResponse, ContainersClient } from '@berth/proto';
 import { isBerthError, messageOf } from '@berth/errors';
 import { parseReference } from '@berth/oci';
 import { daemonMessage, StatusError } from '../cli-errors.js';
@@ -203,11 +203,13 @@ function setPlacement(ctx: CommandContext, p: ParsedArgs): void {
   ctx.placement = { node: (p.values.node as string | undefined) ?? '', constraints: (p.values.constraint as string[] | undefined) ?? [] };
 }
 
+/** Creates the container (and with `start`, starts it in the same call: its answer says how that went). */
 async function createContainer(
   ctx: CommandContext,
   spec: ContainerSpec,
-  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean } = {},
-): Promise<string> {
+  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean; start?: boolean } = {},
+): Promise<CreateContainerResponse> {
+  const start = options.start ?? false;
   const pull = options.pull ?? 'never';
   const c = client(ctx, ContainersClient);
   const ref = pullableReference(spec.image);
@@ -218,16 +220,16 @@ async function createContainer(
   if (refused) throw invalidOption(ctx, refused);
   try {
     if (pull === 'always' && ref) await pullImage(ctx, ref, pullOptions);
-    const created = await unary(c, c.create, { spec }).catch(async (err: unknown) => {
+    const created = await unary(c, c.create, { spec, start }).catch(async (err: unknown) => {
       if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
       // As docker run: say so on stderr, pull (progress on stderr too), then create again.
       errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
       await pullImage(ctx, ref, pullOptions);
-      return unary(c, c.create, { spec });
+      return unary(c, c.create, { spec, start });
     });
     for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
     cidFile.write(created.id);
-    return created.id;
+    return created;
   } catch (err) {
     cidFile.discard();
     throw err;
@@ -236,14 +238,15 @@ async function createContainer(
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   setPlacement(ctx, p);
-  const id = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
+  const { id } = await createContainer(ctx, containerSpec(ctx, p, { detach: true }), { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
   out(ctx, `${id}\n`);
   return 0;
 }
 
 /**
- * docker run: create, then either start and print the id (-d) or attach first and let the server
- * start the container once the attachment is in place, relay the stdio, and exit with the
+ * docker run: -d creates and starts in one call (a failed start leaves the container created, as
+ * docker's create then start does) and prints the id; otherwise create, then attach and let the
+ * server start the container once the attachment is in place, relay the stdio, and exit with the
  * container's status.
  */
 export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
@@ -251,10 +254,13 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   setPlacement(ctx, p);
   const spec = containerSpec(ctx, p, { detach });
   if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
-  const id = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') });
+  const created = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet'), start: detach });
+  const { id } = created;
   const c = client(ctx, ContainersClient);
   if (detach) {
-    await unary(c, c.start, { id });
+    if (created.startFailure) throw errorOfCallFailure(created.startFailure);
+    // A platform that does not start on create (an older agent) left it created.
+    if (!created.started) await unary(c, c.start, { id });
     out(ctx, `${id}\n`);
     return 0;
   }

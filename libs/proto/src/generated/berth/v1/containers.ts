@@ -282,12 +282,37 @@ export interface EntrypointOverride {
 }
 
 export interface CreateContainerRequest {
-  spec: ContainerSpec | undefined;
+  spec:
+    | ContainerSpec
+    | undefined;
+  /**
+   * Start the container once it is created (`berth run -d`): one call instead of Create then Start.
+   * A start that fails leaves the container created, as Start after Create would; the call still
+   * succeeds, and `start_failure` says why the start failed.
+   */
+  start: boolean;
 }
 
 export interface CreateContainerResponse {
   id: string;
   warnings: string[];
+  /**
+   * With `start`: true once the container runs (an agent that does not know `start` leaves it false
+   * and the container created: the caller starts it).
+   */
+  started: boolean;
+  /** With `start`: the status Start would have answered with, when the start failed. */
+  startFailure: CallFailure | undefined;
+}
+
+/** A call's failure as its gRPC status carries it (libs/proto grpc.ts toServiceError). */
+export interface CallFailure {
+  /** gRPC status code */
+  status: number;
+  /** the status details */
+  message: string;
+  /** the berth-error-code metadata, if any */
+  code: string;
 }
 
 export interface StopContainerRequest {
@@ -307,6 +332,14 @@ export interface RemoveContainerRequest {
   id: string;
   force: boolean;
   volumes: boolean;
+}
+
+export interface RemoveContainerResponse {
+  /**
+   * The full id of the container removed (the gateway forgets its placement by it). Encoded as
+   * Empty was when empty, so an agent that answers Empty reads as an unknown id.
+   */
+  id: string;
 }
 
 export interface WaitContainerRequest {
@@ -3173,13 +3206,16 @@ export const EntrypointOverride: MessageFns<EntrypointOverride> = {
 };
 
 function createBaseCreateContainerRequest(): CreateContainerRequest {
-  return { spec: undefined };
+  return { spec: undefined, start: false };
 }
 
 export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
   encode(message: CreateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.start !== false) {
+      writer.uint32(16).bool(message.start);
     }
     return writer;
   },
@@ -3205,6 +3241,14 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.spec = ContainerSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.start = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3218,13 +3262,19 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
   },
 
   fromJSON(object: any): CreateContainerRequest {
-    return { spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined };
+    return {
+      spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
+      start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+    };
   },
 
   toJSON(message: CreateContainerRequest): unknown {
     const obj: any = {};
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
+    }
+    if (message.start !== false) {
+      obj.start = message.start;
     }
     return obj;
   },
@@ -3237,12 +3287,13 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
+    message.start = object.start ?? false;
     return message;
   },
 };
 
 function createBaseCreateContainerResponse(): CreateContainerResponse {
-  return { id: "", warnings: [] };
+  return { id: "", warnings: [], started: false, startFailure: undefined };
 }
 
 export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
@@ -3252,6 +3303,12 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     }
     for (const v of message.warnings) {
       writer.uint32(18).string(v!);
+    }
+    if (message.started !== false) {
+      writer.uint32(24).bool(message.started);
+    }
+    if (message.startFailure !== undefined) {
+      CallFailure.encode(message.startFailure, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -3285,6 +3342,22 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
             message.warnings.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.started = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startFailure = CallFailure.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3301,6 +3374,12 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
+      startFailure: isSet(object.startFailure)
+        ? CallFailure.fromJSON(object.startFailure)
+        : isSet(object.start_failure)
+        ? CallFailure.fromJSON(object.start_failure)
+        : undefined,
     };
   },
 
@@ -3312,6 +3391,12 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
     }
+    if (message.started !== false) {
+      obj.started = message.started;
+    }
+    if (message.startFailure !== undefined) {
+      obj.startFailure = CallFailure.toJSON(message.startFailure);
+    }
     return obj;
   },
 
@@ -3322,6 +3407,111 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     const message = createBaseCreateContainerResponse();
     message.id = object.id ?? "";
     message.warnings = object.warnings?.map((e) => e) || [];
+    message.started = object.started ?? false;
+    message.startFailure = (object.startFailure !== undefined && object.startFailure !== null)
+      ? CallFailure.fromPartial(object.startFailure)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCallFailure(): CallFailure {
+  return { status: 0, message: "", code: "" };
+}
+
+export const CallFailure: MessageFns<CallFailure> = {
+  encode(message: CallFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.code !== "") {
+      writer.uint32(26).string(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallFailure {
+    return {
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+    };
+  },
+
+  toJSON(message: CallFailure): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallFailure>, I>>(base?: I): CallFailure {
+    return CallFailure.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallFailure>, I>>(object: I): CallFailure {
+    const message = createBaseCallFailure();
+    message.status = object.status ?? 0;
+    message.message = object.message ?? "";
+    message.code = object.code ?? "";
     return message;
   },
 };
@@ -3609,6 +3799,73 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     message.id = object.id ?? "";
     message.force = object.force ?? false;
     message.volumes = object.volumes ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveContainerResponse(): RemoveContainerResponse {
+  return { id: "" };
+}
+
+export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
+  encode(message: RemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveContainerResponse {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveContainerResponse): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(base?: I): RemoveContainerResponse {
+    return RemoveContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(object: I): RemoveContainerResponse {
+    const message = createBaseRemoveContainerResponse();
+    message.id = object.id ?? "";
     return message;
   },
 };
@@ -7961,8 +8218,9 @@ export const ContainersService = {
     requestSerialize: (value: RemoveContainerRequest): Buffer =>
       Buffer.from(RemoveContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): RemoveContainerRequest => RemoveContainerRequest.decode(value),
-    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: RemoveContainerResponse): Buffer =>
+      Buffer.from(RemoveContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
   pause: {
     path: "/berth.v1.Containers/Pause" as const,
@@ -8182,7 +8440,7 @@ export interface ContainersServer extends UntypedServiceImplementation {
   stop: handleUnaryCall<StopContainerRequest, Empty>;
   kill: handleUnaryCall<KillContainerRequest, Empty>;
   restart: handleUnaryCall<StopContainerRequest, Empty>;
-  remove: handleUnaryCall<RemoveContainerRequest, Empty>;
+  remove: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   pause: handleUnaryCall<ContainerRef, Empty>;
   unpause: handleUnaryCall<ContainerRef, Empty>;
   wait: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
@@ -8304,18 +8562,18 @@ export interface ContainersClient extends Client {
   ): ClientUnaryCall;
   remove(
     request: RemoveContainerRequest,
-    callback: (error: ServiceError | null, response: Empty) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   remove(
     request: RemoveContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: Empty) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   remove(
     request: RemoveContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Empty) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   pause(request: ContainerRef, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
   pause(
