@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { timedCalls } from '@berth/log';
 import type { BuildWorker } from '@berth/worker';
 
 /** Time spent in one phase of a build, summed over its occurrences. */
@@ -65,18 +66,7 @@ export class PhaseTrace {
 export function tracedWorker(worker: BuildWorker, trace: PhaseTrace): BuildWorker {
   if (!trace.enabled) return worker;
   const wrap = <T extends object>(role: string, target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== 'function' || typeof prop !== 'string') return value;
-        return (...args: unknown[]) => {
-          const t0 = performance.now();
-          const result = (value as (...a: unknown[]) => unknown).apply(obj, args);
-          if (result instanceof Promise) return result.finally(() => trace.add(`worker.${role}.${prop}`, performance.now() - t0));
-          return result;
-        };
-      },
-    });
+    timedCalls(target, (call, ms) => trace.add(`worker.${role}.${call}`, ms), { promisesOnly: true });
   return {
     content: wrap('content', worker.content),
     snapshots: wrap('snapshots', worker.snapshots),
