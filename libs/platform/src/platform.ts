@@ -360,18 +360,42 @@ async function checkHealth(svc: PlatformService, settings: PlatformSettings): Pr
 }
 
 
-/** Stops the services in reverse order: SIGTERM, then SIGKILL after a grace period. Containers keep running. */
-export async function platformDown(options: PlatformOptions = {}, log: (line: string) => void = () => {}): Promise<void> {
+export interface PlatformDownOptions extends PlatformOptions {
+  /**
+   * Services left running (`['nats']`): the hosts of a NATS cluster stop their other services
+   * first, so that none of them stops against a nats-server that has lost JetStream's quorum
+   * (a stop's KV writes would wait for their deadlines); a second `down` stops the rest.
+   */
+  keep?: readonly string[];
+}
+
+/**
+ * Stops the services, each once every service that depends on it has stopped (as Compose does:
+ * those that do not depend on each other side by side): SIGTERM, then SIGKILL after a grace period.
+ * Containers keep running.
+ */
+export async function platformDown(options: PlatformDownOptions = {}, log: (line: string) => void = () => {}): Promise<void> {
   const settings = await platformSettings(options);
-  for (const svc of services(settings).reverse()) {
-    const pid = runningPid(settings, svc);
-    if (pid !== undefined) {
-      await stopService(pid);
-      log(`Stopped ${svc.name} (pid ${pid})`);
+  const all = services(settings).filter((svc) => !options.keep?.includes(svc.name));
+  const stopped = new Map<string, Promise<void>>();
+  const stop = (svc: PlatformService): Promise<void> => {
+    let done = stopped.get(svc.name);
+    if (done === undefined) {
+      const dependents = all.filter((other) => other.dependsOn.includes(svc.name));
+      done = Promise.all(dependents.map(stop)).then(async () => {
+        const pid = runningPid(settings, svc);
+        if (pid !== undefined) {
+          await stopService(pid);
+          log(`Stopped ${svc.name} (pid ${pid})`);
+        }
+        rmSync(pidFile(settings, svc.name), { force: true });
+        rmSync(cmdlineFile(settings, svc.name), { force: true });
+      });
+      stopped.set(svc.name, done);
     }
-    rmSync(pidFile(settings, svc.name), { force: true });
-    rmSync(cmdlineFile(settings, svc.name), { force: true });
-  }
+    return done;
+  };
+  await Promise.all(all.map(stop));
 }
 
 /** SIGTERM, then SIGKILL after 10 s. */
