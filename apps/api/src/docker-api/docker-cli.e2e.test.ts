@@ -293,7 +293,8 @@ describe('docker CLI against the Docker Engine API', () => {
         'proj_client_2',
       ]);
     } finally {
-      const down = await compose(['down', '-v']);
+      // -t 1: httpd and sleep, each its container's pid 1, ignore SIGTERM (10 s each way otherwise).
+      const down = await compose(['down', '-v', '-t', '1']);
       expect(down.code, down.stderr).toBe(0);
     }
     expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=proj'])).stdout).toBe('');
@@ -310,11 +311,11 @@ describe('docker CLI against the Docker Engine API', () => {
     expect((await dc(['-p', 'mixed', 'ps'])).stdout).toMatch(/mixed-api-1 +sleep 300 +Up/);
     // `berth compose down`, not docker-compose's: `up -d` declared the project, and the compose
     // watcher would bring back containers removed behind its back (docs/docker-api.md).
-    expect((await bc(['-p', 'mixed', 'down'])).code).toBe(0);
+    expect((await bc(['-p', 'mixed', 'down', '-t', '1'])).code).toBe(0); // sleep, pid 1, ignores SIGTERM
     expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=mixed'])).stdout).toBe('');
     expect((await dc(['-p', 'rev', 'up', '-d'])).code).toBe(0);
     expect((await bc(['-p', 'rev', 'ps', '--format', '{{.Name}} {{.Service}} {{.State}}'])).stdout).toBe('rev_api_1 api running\n');
-    expect((await bc(['-p', 'rev', 'down'])).code).toBe(0);
+    expect((await bc(['-p', 'rev', 'down', '-t', '1'])).code).toBe(0);
     expect((await docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=rev'])).stdout).toBe('');
   });
 });
