@@ -125,7 +125,8 @@ describe('two gateways on one cluster', () => {
   }, 180_000);
 
   it('drains a node set to drain through either gateway, once, by the lease holder', async () => {
-    ok(await gw1(['run', '-d', '--name', 'drained', '--restart', 'always', '--node', 'node-3', 'busybox', 'sleep', '600']));
+    // --stop-timeout 1: the drain stops the original with its stop timeout, and sleep (pid 1) ignores SIGTERM.
+    ok(await gw1(['run', '-d', '--name', 'drained', '--restart', 'always', '--stop-timeout', '1', '--node', 'node-3', 'busybox', 'sleep', '600']));
     const holder = await new LeaseBucket(nc!).holder('cluster-duties');
     expect(holder).toBeDefined();
     try {
