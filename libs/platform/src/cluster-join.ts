@@ -111,7 +111,9 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
   const secrets = secretsOf(settings.dataRoot);
   const staging = mkdtempSync(join(settings.dataRoot, '.joining-')); // 0700
   try {
-    const { ca, natsCluster } = await ask<{ ca: string; natsCluster?: boolean }>(nc, { op: 'ca' }, where);
+    // A first host whose `up` has just started answers a moment after its nats-server listens
+    // (bootstrap-joins.ts connects, then subscribes): nobody answering is asked again meanwhile.
+    const { ca, natsCluster } = await ask<{ ca: string; natsCluster?: boolean }>(nc, { op: 'ca' }, where, { respondersWithinMs: Math.min(options.timeoutMs, 15_000) });
     checkFingerprint(ca, token.caFingerprint, where);
     // Its own nats-server: on its address, at the port of the URL it joins by, and a route port.
     if (natsCluster === true) settings.natsRoutePort ??= await freeLoopbackPort();
@@ -128,7 +130,7 @@ export async function joinByToken(settings: PlatformSettings, tokenText: string,
         ? { natsPort: settings.natsPort, natsRoutePort: settings.natsRoutePort, routeCsr: await makeKeyAndCsr(join(staging, 'route-key.pem'), `berth route ${settings.hostId}`) }
         : {}),
     };
-    const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, 30_000);
+    const signed = await ask<SignedJoinAnswer>(nc, signJoinRequest(request, token.seed), where, { timeoutMs: 30_000 });
     checkFingerprint(signed.ca, token.caFingerprint, where);
     if (typeof signed.answer !== 'string' || typeof signed.sig !== 'string' || !signedByClusterCa(signed.ca, signed.answer, signed.sig)) {
       throw new UnavailableError(`The answer of the cluster at ${where} is not signed by its CA: it was altered on the way`);
@@ -257,14 +259,28 @@ async function connectJoin(urls: string[], seed: string, ca: string): Promise<Na
   }
 }
 
-async function ask<T>(nc: NatsConnection, request: object, where: string, timeoutMs = 10_000): Promise<T> {
+/**
+ * One request of the join exchange. `respondersWithinMs`: while no one answers (NATS's 503, no
+ * responders) it is asked again every 250 ms for that long, as the first host's `up` subscribes a
+ * moment after its nats-server listens; a host joining in that moment failed, and the first host's
+ * `up` then timed out waiting for JetStream's quorum (nats-cluster-join.e2e's set-up failed so here).
+ */
+async function ask<T>(nc: NatsConnection, request: object, where: string, o: { timeoutMs?: number; respondersWithinMs?: number } = {}): Promise<T> {
+  const respondersBy = Date.now() + (o.respondersWithinMs ?? 0);
   let reply;
-  try {
-    reply = await nc.request(CLUSTER_JOIN_SUBJECT, JSON.stringify(request), { timeout: timeoutMs });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === '503') throw new UnavailableError(`No gateway of the cluster at ${where} answers joins: its first host must run \`berth platform up --address ADDRESS\``, { cause: err });
-    throw new UnavailableError(`The cluster at ${where} did not answer the join: ${(err as Error).message}`, { cause: err });
+  for (;;) {
+    try {
+      reply = await nc.request(CLUSTER_JOIN_SUBJECT, JSON.stringify(request), { timeout: o.timeoutMs ?? 10_000 });
+      break;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '503' && Date.now() < respondersBy) {
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      if (code === '503') throw new UnavailableError(`No gateway of the cluster at ${where} answers joins: its first host must run \`berth platform up --address ADDRESS\``, { cause: err });
+      throw new UnavailableError(`The cluster at ${where} did not answer the join: ${(err as Error).message}`, { cause: err });
+    }
   }
   let answer: T & { error?: string };
   try {
