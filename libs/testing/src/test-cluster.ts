@@ -117,8 +117,10 @@ export async function startTestCluster(n: number, options: TestClusterOptions = 
     }
     const settled = await Promise.allSettled([starting, ...joining]);
     if (settled[0]!.status === 'fulfilled') platform = settled[0].value;
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Every failure, host 1's last: when a join fails, host 1's `up` only times out waiting for JetStream.
+    const failed = [...settled.slice(1), settled[0]!].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) throw new Error(`The test cluster did not start: ${failed.map((e) => e.message).join('; ')}`, { cause: failed[0] });
     hosts.push(hostOf(platform!.settings, 'node-1', net1));
     for (const s of settled.slice(1)) hosts.push((s as PromiseFulfilledResult<TestHost>).value);
     for (let i = hosts.length + 1; i <= n; i++) hosts.push(await join(i));
