@@ -216,8 +216,9 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
   }
 
   let context: AsyncIterable<Buffer>;
-  // File sync of a directory context: its listing, sent after the options.
-  let sync: { dir: string; files: ContextFile[] } | undefined;
+  // File sync of a directory context: its listing, made and sent after the options (so that the
+  // gateway and the builder start the build while the directory is walked).
+  let sync: { dir: string; list: () => Promise<ContextFile[]> } | undefined;
   if (contextArg === '-') {
     // A tar (plain or gzip) is the context; anything else is a Dockerfile with no context.
     const input = await readAll(ctx.io.stdin);
@@ -253,13 +254,13 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
     if (dockerfileRel) options.dockerfile = dockerfileRel;
     const keep = ['.dockerignore', ...(dockerfileRel ? [dockerfileRel, `${dockerfileRel}.dockerignore`] : [])];
-    const files = await listContext(dir, { patterns: await ignorePatterns(dir, dockerfileRel), keep });
+    const patterns = await ignorePatterns(dir, dockerfileRel);
     if (fileBase !== undefined) {
       // A git checkout is a new directory each time: nothing to sync with.
-      context = packFiles(dir, files);
+      context = packFiles(dir, await listContext(dir, { patterns, keep }));
     } else {
       options.contextKey = createHash('sha256').update(`${hostname()}\0${dir}`).digest('hex');
-      sync = { dir, files };
+      sync = { dir, list: () => listContext(dir, { patterns, keep }) };
       context = (async function* () {})();
     }
   }
@@ -272,9 +273,11 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     const write = (m: BuildInput) => writeMessage(call, m);
     await write({ input: { $case: 'options', value: options } });
     if (sync) {
-      await write({ input: { $case: 'contextFiles', value: { files: sync.files.map(contextFileToProto) } } });
+      // The walk gives the event loop a turn every few milliseconds: the call connects meanwhile.
+      const files = await sync.list();
+      await write({ input: { $case: 'contextFiles', value: { files: files.map(contextFileToProto) } } });
       const paths = new Set(await contextRequest);
-      if (paths.size > 0) context = packFiles(sync.dir, sync.files.filter((f) => paths.has(f.path)));
+      if (paths.size > 0) context = packFiles(sync.dir, files.filter((f) => paths.has(f.path)));
     }
     for await (const chunk of context) {
       for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'context', value: chunk.subarray(i, i + chunkSize) } });
@@ -289,7 +292,13 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
     call.end();
   })();
-  sending.catch(() => call.cancel());
+  // What failed on the way out (the listing, a file that cannot be read) is the error to show,
+  // not the cancelled call it leads to.
+  let sendFailure: { err: unknown } | undefined;
+  sending.catch((err: unknown) => {
+    sendFailure = { err };
+    call.cancel();
+  });
 
   let imageId = '';
   const view = tty ? new TtyBuildProgress(ctx.io.stderr, { columns: (ctx.io.stderr as { columns?: number }).columns ?? 80 }) : undefined;
@@ -307,7 +316,8 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
     await sending;
     await sink?.end();
-  } catch (err) {
+  } catch (caught) {
+    const err = sendFailure ? sendFailure.err : caught;
     if (isBerthError(err)) throw new StatusError(`ERROR: failed to solve: ${err.message}`, 1);
     throw err;
   } finally {
