@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
 import type { Builder, ContextSync } from '@berth/build';
-import { contextFileFromProto } from '@berth/filesync';
+import { contextFileFromProto, decodeListing } from '@berth/filesync';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
 
@@ -39,7 +39,8 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     if (options.contextKey) {
       const files = messages.next().then((list) => {
         if (list.done || list.value.input?.$case !== 'contextFiles') throw new InvalidArgumentError('A synced build must list its context right after its options');
-        return list.value.input.value.files.map(contextFileFromProto);
+        const { files, listing } = list.value.input.value;
+        return listing.length > 0 ? decodeListing(listing) : files.map(contextFileFromProto);
       });
       files.catch(() => undefined); // awaited by the build's sync, which reports the failure
       contextSync = {

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { createIgnoreMatcher, type IgnorePattern } from '@berth/dockerfile';
 import { InvalidArgumentError } from '@berth/errors';
 import { type TarWriteEntry, writeTar } from '@berth/layers';
@@ -98,11 +98,19 @@ async function* packPieces(dir: string, files: Iterable<ContextFile>): AsyncGene
   yield* writeTar(entries());
 }
 
-/** A listed path as the builder accepts it: relative, clean. InvalidArgumentError otherwise. */
+/**
+ * A listed path as the builder accepts it: relative, clean (what `posix.normalize` leaves as it
+ * is: no empty, `.` or `..` segment, no leading or trailing `/`). InvalidArgumentError otherwise.
+ * A scan of the string, not `normalize` + `split`: the builder checks every entry of a listing.
+ */
 export function checkContextPath(path: string): string {
-  const clean = posix.normalize(path);
-  if (path === '' || clean !== path || path.startsWith('/') || path.endsWith('/') || path === '.' || path.split('/').includes('..')) {
-    throw new InvalidArgumentError(`Invalid context path "${path}": expected a clean relative path`);
+  let start = 0;
+  for (;;) {
+    const end = path.indexOf('/', start);
+    const length = (end < 0 ? path.length : end) - start;
+    const dots = path.charCodeAt(start) === 46 && (length === 1 || (length === 2 && path.charCodeAt(start + 1) === 46));
+    if (length === 0 || dots) throw new InvalidArgumentError(`Invalid context path "${path}": expected a clean relative path`);
+    if (end < 0) return path;
+    start = end + 1;
   }
-  return path;
 }

@@ -7,7 +7,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
-import { type ContextFile, contextFileToProto, listContext, packFiles } from '@berth/filesync';
+import { type ContextFile, encodeListing, listContext, packFiles } from '@berth/filesync';
 import { applyLayer } from '@berth/layers';
 import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary, writeMessage } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
@@ -275,7 +275,7 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     if (sync) {
       // The walk gives the event loop a turn every few milliseconds: the call connects meanwhile.
       const files = await sync.list();
-      await write({ input: { $case: 'contextFiles', value: { files: files.map(contextFileToProto) } } });
+      await write({ input: { $case: 'contextFiles', value: { files: [], listing: encodeListing(files) } } });
       const paths = new Set(await contextRequest);
       if (paths.size > 0) context = packFiles(sync.dir, files.filter((f) => paths.has(f.path)));
     }
