@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
 import type { Builder, ContextSync } from '@berth/build';
-import { contextFileFromProto } from '@berth/filesync';
+import { contextFileFromProto, decodeListing } from '@berth/filesync';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
 
@@ -33,12 +33,16 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
     const send = (output: BuildOutput['output']) => {
       if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write({ output });
     };
-    // File sync: the listing comes next; the files come after the builder asked for them.
+    // File sync: the listing comes next; the files come after the builder asked for them. The
+    // build starts meanwhile (the client sends its options before it lists the directory).
     let contextSync: ContextSync | undefined;
     if (options.contextKey) {
-      const list = await messages.next();
-      if (list.done || list.value.input?.$case !== 'contextFiles') throw new InvalidArgumentError('A synced build must list its context right after its options');
-      const files = list.value.input.value.files.map(contextFileFromProto);
+      const files = messages.next().then((list) => {
+        if (list.done || list.value.input?.$case !== 'contextFiles') throw new InvalidArgumentError('A synced build must list its context right after its options');
+        const { files, listing } = list.value.input.value;
+        return listing.length > 0 ? decodeListing(listing) : files.map(contextFileFromProto);
+      });
+      files.catch(() => undefined); // awaited by the build's sync, which reports the failure
       contextSync = {
         key: options.contextKey,
         files,

@@ -23,10 +23,10 @@ const transports = new WeakMap<CommandContext, UnaryTransport>();
  * answer or rejects with the Berth error class, as libs/proto's `unary` over a grpc-js client does,
  * with the same placement metadata (placement-metadata.ts). Every service of a command shares one
  * connection, opened at the first call and closed when the command ends. Streaming methods are not
- * here: they keep grpc-js (clients.ts).
+ * here: they keep grpc-js (clients.ts), but for Builder.Build (`unaryTransport(ctx).duplex`).
  */
 export function unaryClient<S extends object>(ctx: CommandContext, service: S): UnaryClient<S> {
-  const t = transport(ctx); // a gateway address the CLI cannot use fails here, as client() does
+  const t = unaryTransport(ctx); // a gateway address the CLI cannot use fails here, as client() does
   const methods: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(service) as Array<[string, MethodDefinition]>) {
     if (method.requestStream || method.responseStream) continue;
@@ -36,7 +36,8 @@ export function unaryClient<S extends object>(ctx: CommandContext, service: S): 
   return methods as UnaryClient<S>;
 }
 
-function transport(ctx: CommandContext): UnaryTransport {
+/** The command's one connection to the gateway (unary calls and `duplex` streams share it). */
+export function unaryTransport(ctx: CommandContext): UnaryTransport {
   let found = transports.get(ctx);
   if (!found) {
     const created = new UnaryTransport(gatewayTarget(ctx));

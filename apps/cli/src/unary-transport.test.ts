@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, InternalError, NotFoundError, UnavailableError } from '@berth/errors';
 import { unary } from '@berth/proto';
-import { makeTlsFiles, tempDir, type TempDir, type TlsFiles } from '@berth/testing';
+import { makeTlsFiles, tempDir, type TempDir, type TlsFiles, waitUntil } from '@berth/testing';
 import { daemonMessage, isConnectionError } from './cli-errors.js';
 import { UnaryTransport, type UnaryMethod } from './unary-transport.js';
 
@@ -30,7 +30,7 @@ const method = (name: string): UnaryMethod<unknown, unknown> & grpc.MethodDefini
   responseSerialize: json.serialize,
   responseDeserialize: json.deserialize,
 });
-const Echo = { echo: method('Echo'), fail: method('Fail'), failLate: method('FailLate'), big: method('Big'), hang: method('Hang') };
+const Echo = { echo: method('Echo'), fail: method('Fail'), failLate: method('FailLate'), big: method('Big'), hang: method('Hang'), chat: { ...method('Chat'), requestStream: true as const, responseStream: true as const } };
 const EchoClient = grpc.makeGenericClientConstructor(Echo, 'Echo');
 
 function status(code: grpc.status, details: string, berthCode?: string): grpc.ServiceError {
@@ -38,6 +38,9 @@ function status(code: grpc.status, details: string, berthCode?: string): grpc.Se
   if (berthCode) metadata.set('berth-error-code', berthCode);
   return Object.assign(new Error(details), { code, details, metadata });
 }
+
+/** Chat calls the server saw cancelled. */
+const chatCancelled: boolean[] = [];
 
 /** The metadata each Echo call saw, for the assertions. */
 const seen: Array<Record<string, grpc.MetadataValue[]>> = [];
@@ -57,6 +60,15 @@ const handlers: grpc.UntypedServiceImplementation = {
     setTimeout(() => done(status(grpc.status.ABORTED, 'Conflict: the name "web" is in use', 'NAME_IN_USE')), 20);
   },
   big: (call: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<unknown>) => done(null, { text: 'x'.repeat((call.request as { size: number }).size) }),
+  // Echoes each message (`{ many: n }`: n answers at once) until the client ends, or fails on `{ fail: … }`.
+  chat: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+    call.on('data', (m: { many?: number; fail?: string }) => {
+      if (m.fail) return call.emit('error', status(grpc.status.NOT_FOUND, m.fail, 'NO_SUCH_THING'));
+      for (let i = 0; i < (m.many ?? 1); i++) call.write({ echoed: m, i });
+    });
+    call.on('end', () => call.end());
+    call.on('cancelled', () => chatCancelled.push(true));
+  },
   hang: () => {
     // Never answers: the deadline's test.
   },
@@ -231,3 +243,41 @@ describe('TCP with TLS and a client certificate', () => {
     expect(daemonMessage(err, host)).toMatch(/^Cannot connect to the Berth platform at tcp:\/\/127\.0\.0\.1:\d+: TLS handshake failed: .*certificate/);
   });
 });
+
+describe('a bidirectional call', () => {
+  it('sends messages as written, yields the answers across frames, and ends with an OK status', async () => {
+    const call = transport().duplex(Echo.chat);
+    await call.write({ n: 1 });
+    await call.write({ many: 300, text: 'y'.repeat(1000) }); // answers split over several HTTP/2 frames
+    await call.end();
+    const answers: unknown[] = [];
+    for await (const m of call.messages()) answers.push(m);
+    expect(answers.length).toBe(301);
+    expect(answers[0]).toEqual({ echoed: { n: 1 }, i: 0 });
+    expect(answers[300]).toEqual({ echoed: { many: 300, text: 'y'.repeat(1000) }, i: 299 });
+  });
+
+  it('throws the Berth error of a failed status, and tells the server when it is cancelled', async () => {
+    const failing = transport().duplex(Echo.chat);
+    await failing.write({ n: 1 });
+    await failing.write({ fail: 'No such thing: "x"' });
+    const got: unknown[] = [];
+    const err = await (async () => {
+      for await (const m of failing.messages()) got.push(m);
+    })().catch((e: unknown) => e);
+    expect(got).toEqual([{ echoed: { n: 1 }, i: 0 }]);
+    expect(shape(err)).toEqual({ class: 'NotFoundError', message: 'No such thing: "x"', code: 'NO_SUCH_THING' });
+
+    chatCancelled.length = 0;
+    const cancelled = transport().duplex(Echo.chat);
+    await cancelled.write({ n: 1 });
+    const reading = (async () => {
+      for await (const m of cancelled.messages()) void m;
+    })().catch((e: unknown) => e);
+    await new Promise<void>((r) => setImmediate(r));
+    cancelled.cancel();
+    expect(shape(await reading)).toMatchObject({ message: 'Call cancelled' });
+    await waitUntil('the server to see the call cancelled', () => chatCancelled.length === 1, { timeoutMs: 5_000 });
+  });
+});
+

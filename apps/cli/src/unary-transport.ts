@@ -6,7 +6,8 @@ import { errorFromGrpc } from '@berth/errors';
  * A gRPC unary call over HTTP/2 to the gateway, on Node's http2 module alone: what the CLI's
  * one-request-one-answer commands (`ps`, `inspect`, `rm`, `stop`, …) use instead of @grpc/grpc-js,
  * whose load and channel set-up were half of such a command's CPU above Node's own start
- * (bench/README.md, "A lighter transport for the CLI's unary calls"). Streaming calls keep grpc-js.
+ * (bench/README.md, "A lighter transport for the CLI's unary calls"). Streaming calls keep grpc-js,
+ * but for `berth build`'s Builder.Build (`duplex`, DuplexCall below).
  *
  * What grpc-js gave these calls is kept: the request is the 5-byte prefix plus the encoded message
  * (gRPC over HTTP/2); the status comes from the trailers or a trailers-only answer, its message
@@ -178,6 +179,30 @@ export class UnaryTransport {
     return method.responseDeserialize(answer);
   }
 
+  /**
+   * Starts a bidirectional streaming call (`berth build`'s Builder.Build): its messages go out as
+   * they are written, and come back as `messages()` yields them; the call's failure status
+   * rejects as a unary call's does.
+   */
+  duplex<Req, Res>(method: DuplexMethod<Req, Res>, options: Pick<UnaryCallOptions, 'metadata'> = {}): DuplexCall<Req, Res> {
+    const headers: Record<string, string | string[]> = {
+      ...options.metadata,
+      ':method': 'POST',
+      ':path': method.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-accept-encoding': 'identity',
+    };
+    const stream = this.connected().then((session) => {
+      try {
+        return session.request(headers);
+      } catch (err) {
+        throw berthError(new StatusFailure(UNAVAILABLE, (err as Error).message));
+      }
+    });
+    return new DuplexCall(method, stream, this.maxMessage);
+  }
+
   /** Ends the connection once the calls under way are answered. */
   close(): void {
     const session = this.session;
@@ -187,7 +212,7 @@ export class UnaryTransport {
   }
 
   /** The session, once the gateway's HTTP/2 settings have arrived (grpc-js's READY). */
-  private connected(): Promise<ClientHttp2Session> {
+  connected(): Promise<ClientHttp2Session> {
     if (this.ready && this.session && !this.session.closed && !this.session.destroyed) return this.ready;
     const { address, tls } = this.target;
     const unix = address.startsWith('unix:') ? address.slice('unix:'.length) : undefined;
@@ -267,5 +292,119 @@ export class UnaryTransport {
         resolve(body.subarray(5));
       });
     });
+  }
+}
+
+/** A streaming method of a generated service definition (`BuilderMethods.build`). */
+export interface DuplexMethod<Req, Res> {
+  path: string;
+  requestStream: true;
+  responseStream: true;
+  requestSerialize: (value: Req) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
+}
+
+/**
+ * One bidirectional call over the transport's connection: `write` resolves once the message is
+ * buffered (after 'drain' when the stream is full), `end` half-closes, `cancel` resets the stream
+ * (the server sees the call cancelled), `messages()` yields the answers and ends with the status:
+ * OK ends it, anything else throws the Berth error class, as grpc-js and libs/proto serverStream do.
+ */
+export class DuplexCall<Req, Res> {
+  readonly #stream: Promise<ClientHttp2Stream>;
+  readonly #closed: Promise<void>;
+  #httpStatus: number | undefined;
+  #status: StatusFailure | undefined;
+  #failure: StatusFailure | undefined;
+
+  constructor(
+    private readonly method: DuplexMethod<Req, Res>,
+    stream: Promise<ClientHttp2Stream>,
+    private readonly maxMessage: number,
+  ) {
+    this.#stream = stream;
+    this.#closed = stream.then(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.on('response', (headers) => {
+            this.#httpStatus = Number(headers[':status']);
+            this.#status = statusOf(headers); // a trailers-only answer
+            if (this.#status === undefined && this.#httpStatus !== 200) this.#status = httpStatusFailure(this.#httpStatus, headers);
+          });
+          s.on('trailers', (headers) => {
+            this.#status = statusOf(headers) ?? new StatusFailure(UNKNOWN, 'No status information received', headers);
+          });
+          s.on('error', () => {
+            // What failed is read at 'close' (rstCode, the status): nothing to do here.
+          });
+          s.on('close', () => resolve());
+        }),
+      () => undefined, // no stream: `messages()` rejects with the connection's error
+    );
+  }
+
+  async write(message: Req): Promise<void> {
+    const s = await this.#stream;
+    if (s.closed || s.destroyed) return; // the call ended: its status says why, through messages()
+    if (s.write(frame(this.method.requestSerialize(message)))) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.on('drain', done);
+      s.on('close', done);
+    });
+  }
+
+  async end(): Promise<void> {
+    const s = await this.#stream;
+    if (!s.closed && !s.destroyed) s.end();
+  }
+
+  cancel(): void {
+    this.#failure ??= new StatusFailure(CANCELLED, 'Call cancelled');
+    this.#stream.then(
+      (s) => s.close(constants.NGHTTP2_CANCEL),
+      () => undefined, // never connected: nothing to cancel
+    );
+  }
+
+  async *messages(): AsyncGenerator<Res> {
+    const s = await this.#stream;
+    let pending: Buffer = Buffer.alloc(0);
+    try {
+      for await (const chunk of s as AsyncIterable<Buffer>) {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        while (pending.length >= 5) {
+          const length = pending.readUInt32BE(1);
+          if (length > this.maxMessage) {
+            this.#failure ??= new StatusFailure(RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxMessage})`);
+            s.close(constants.NGHTTP2_CANCEL);
+            break;
+          }
+          if (pending[0] !== 0) {
+            this.#failure ??= new StatusFailure(INTERNAL, 'Received a compressed message: the CLI asks for identity only');
+            s.close(constants.NGHTTP2_CANCEL);
+            break;
+          }
+          if (pending.length < 5 + length) break;
+          const body = pending.subarray(5, 5 + length);
+          pending = pending.subarray(5 + length);
+          yield this.method.responseDeserialize(body);
+        }
+      }
+    } catch {
+      // A reset stream: its status (or rstCode) is read once it has closed.
+    }
+    // The server has ended its side: the call is over, whatever this side still meant to send (as
+    // with grpc-js), and the stream closes only once both sides have.
+    if (!s.closed) s.close(constants.NGHTTP2_NO_ERROR);
+    await this.#closed;
+    const dropped = s.session === undefined || s.session.destroyed;
+    const end = this.#failure ?? this.#status ?? resetFailure(s.rstCode ?? constants.NGHTTP2_NO_ERROR, { httpStatus: this.#httpStatus, dropped });
+    if (end.code !== OK) throw berthError(end);
+    if (pending.length > 0) throw berthError(new StatusFailure(INTERNAL, 'Received a truncated message', end.metadata));
   }
 }

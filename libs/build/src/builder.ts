@@ -88,6 +88,9 @@ export class Builder {
     const trace = new PhaseTrace(Boolean(this.#options.traceFile));
     const worker = tracedWorker(this.#options.worker, trace);
     const progress = new ProgressWriter(callbacks.onProgress ?? (() => undefined));
+    // What the first tag names now, asked for while the lease is taken and the context syncs (exportImage).
+    const tag = request.tags?.[0];
+    const tagged = tag ? worker.images.get(tag).then((i) => i.id, () => undefined) : undefined; // no such image (or a name that is not one): undefined
     await mkdir(join(workDir, 'builds'), { recursive: true });
     const dir = await mkdtemp(join(workDir, 'builds', 'build-'));
     let lease;
@@ -102,9 +105,6 @@ export class Builder {
     const stop = new AbortController();
     const signals = [stop.signal, lease.lost, ...(callbacks.signal ? [callbacks.signal] : [])];
     const signal = AbortSignal.any(signals);
-    // What the first tag names now, asked for while the context syncs (exportImage).
-    const tag = request.tags?.[0];
-    const tagged = tag ? worker.images.get(tag).then((i) => i.id, () => undefined) : undefined; // no such image (or a name that is not one): undefined
     let client: RegistryClient | undefined;
     let solver: Solver | undefined;
     let synced: SyncedContext | undefined;

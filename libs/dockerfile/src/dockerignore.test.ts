@@ -37,6 +37,11 @@ describe('createIgnoreMatcher', () => {
       expect(m('./foo/bar/baz.txt')).toBe(true);
       expect(m('foo/barbaz')).toBe(false);
     }
+    // Paths the walk passes are taken as they are; any other spelling is cleaned first.
+    const m = createIgnoreMatcher(['a/b', '..x', '.y']);
+    for (const path of ['a/b', './a/b', 'a//b', 'a/./b', '/a/b/', 'a\\b', 'a/c/../b', '..x', './..x', '.y', 'z/../.y']) expect({ path, excluded: m(path) }).toEqual({ path, excluded: true });
+    for (const path of ['a', 'a/bc', '.', '..', 'a/..', 'x/..x', '..', '.y/../z']) expect({ path, excluded: m(path) }).toEqual({ path, excluded: false });
+    expect(createIgnoreMatcher([])('./a/../b')).toBe(false);
   });
 
   it('supports ** for any number of directories', () => {

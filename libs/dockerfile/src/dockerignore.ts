@@ -163,6 +163,23 @@ export interface IgnoreMatcher {
   readonly patterns: readonly IgnorePattern[];
 }
 
+/**
+ * Whether `relPath` is already what cleanRelativePath makes of it (what a context walk passes):
+ * no backslash, no empty, `.` or `..` segment, no leading or trailing `/`. A cheap scan, not a regex.
+ */
+function isClean(relPath: string): boolean {
+  if (relPath === '' || relPath.includes('\\')) return false;
+  let start = 0;
+  for (;;) {
+    const end = relPath.indexOf('/', start);
+    const length = (end < 0 ? relPath.length : end) - start;
+    if (length === 0) return false;
+    if (relPath.charCodeAt(start) === 46 /* . */ && (length === 1 || (length === 2 && relPath.charCodeAt(start + 1) === 46))) return false;
+    if (end < 0) return true;
+    start = end + 1;
+  }
+}
+
 /** Normalizes a context-relative path: `./a//b/` → `a/b`, `/a` → `a`. */
 export function cleanRelativePath(relPath: string): string {
   let p = cleanPath(relPath.replace(/\\/g, '/'));
@@ -183,7 +200,10 @@ export function createIgnoreMatcher(patterns: ReadonlyArray<IgnorePattern | stri
   const hasExceptions = compiled.some((c) => c.exclusion);
 
   const excluded = (relPath: string): boolean => {
-    const file = cleanRelativePath(relPath);
+    // No pattern excludes nothing: a context walk asks once per entry (2,000 files of bench/compare
+    // spent ~15 ms cleaning paths for a .dockerignore-less context).
+    if (compiled.length === 0) return false;
+    const file = isClean(relPath) ? relPath : cleanRelativePath(relPath);
     if (file === '.') return false;
     const parent = path.posix.dirname(file);
     const parentDirs = parent.split('/');

@@ -34,7 +34,8 @@ describe('listContext', () => {
 describe('checkContextPath', () => {
   it('accepts clean relative paths only', () => {
     expect(checkContextPath('a/b.txt')).toBe('a/b.txt');
-    for (const bad of ['', '.', '/etc/passwd', '../x', 'a/../../x', 'a//b', 'a/./b', 'a/']) {
+    for (const good of ['a', '.a', '..a', 'a..', 'a/.b/..c', 'a\\b', 'x/...']) expect(checkContextPath(good)).toBe(good);
+    for (const bad of ['', '.', '..', '/', '/etc/passwd', '../x', 'a/../../x', 'a/..', 'a//b', 'a/./b', 'a/.', 'a/']) {
       expect(() => checkContextPath(bad)).toThrow(`Invalid context path "${bad}": expected a clean relative path`);
     }
   });

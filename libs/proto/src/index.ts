@@ -39,6 +39,7 @@ export { addPlacementHints, placementHints, NODE_METADATA, CONSTRAINT_METADATA, 
 // The generated definitions as they are (paths and codecs, without the servers' decoding guard), for
 // a client that calls their unary methods without grpc-js (apps/cli unary-clients.ts). Apart from
 // services.ts so that a bundle naming one of them gets that service's generated code and no other's.
+export { BuilderService as BuilderMethods } from './generated/berth/v1/builder.js';
 export { ContainersService as ContainersMethods } from './generated/berth/v1/containers.js';
 export { ImagesService as ImagesMethods } from './generated/berth/v1/images.js';
 export { NetworksService as NetworksMethods } from './generated/berth/v1/networks.js';

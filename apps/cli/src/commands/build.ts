@@ -7,18 +7,19 @@ import { PassThrough, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
-import { type ContextFile, contextFileToProto, listContext, packFiles } from '@berth/filesync';
+import { type ContextFile, encodeListing, listContext, packFiles } from '@berth/filesync';
 import { applyLayer } from '@berth/layers';
-import { BuilderClient, type BuildInput, type BuildOptions, type BuildRegistryAuth, channelOptions, grpcTarget, serverStream, unary, writeMessage } from '@berth/proto';
+import { BuilderMethods, type BuildInput, type BuildOptions, type BuildOutput, type BuildRegistryAuth } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
 import { parseBuildContext, parseSecret, readSecret } from '../build-inputs.js';
 import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
-import { channelCredentials } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
 import { checkoutGitContext, isGitContext } from '../git-context.js';
+import { unaryClient, unaryTransport } from '../unary-clients.js';
+import type { DuplexCall } from '../unary-transport.js';
 import { humanSize } from '../units.js';
 import { errOut, out } from './shared.js';
 
@@ -31,10 +32,15 @@ import { errOut, out } from './shared.js';
 
 const chunkSize = 256 * 1024;
 
-function builderClient(ctx: CommandContext): BuilderClient {
-  const c = new BuilderClient(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);
-  ctx.cleanup.push(() => c.close());
-  return c;
+/**
+ * Builder.Build over Node's http2 (unary-transport.ts), not grpc-js: loading grpc-js and setting up
+ * its channel was a good part of a fully cached build's CLI time (bench/README.md). No placement
+ * metadata, as before: the gateway picks the host.
+ */
+function buildCall(ctx: CommandContext): DuplexCall<BuildInput, BuildOutput> {
+  const call = unaryTransport(ctx).duplex(BuilderMethods.build);
+  ctx.cleanup.push(() => call.cancel());
+  return call;
 }
 
 function keyValues(words: string[], env: Record<string, string | undefined>): Array<{ key: string; value: string }> {
@@ -216,8 +222,9 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
   }
 
   let context: AsyncIterable<Buffer>;
-  // File sync of a directory context: its listing, sent after the options.
-  let sync: { dir: string; files: ContextFile[] } | undefined;
+  // File sync of a directory context: its listing, made and sent after the options (so that the
+  // gateway and the builder start the build while the directory is walked).
+  let sync: { dir: string; list: () => Promise<ContextFile[]> } | undefined;
   if (contextArg === '-') {
     // A tar (plain or gzip) is the context; anything else is a Dockerfile with no context.
     const input = await readAll(ctx.io.stdin);
@@ -253,28 +260,29 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
     if (dockerfileRel) options.dockerfile = dockerfileRel;
     const keep = ['.dockerignore', ...(dockerfileRel ? [dockerfileRel, `${dockerfileRel}.dockerignore`] : [])];
-    const files = await listContext(dir, { patterns: await ignorePatterns(dir, dockerfileRel), keep });
+    const patterns = await ignorePatterns(dir, dockerfileRel);
     if (fileBase !== undefined) {
       // A git checkout is a new directory each time: nothing to sync with.
-      context = packFiles(dir, files);
+      context = packFiles(dir, await listContext(dir, { patterns, keep }));
     } else {
       options.contextKey = createHash('sha256').update(`${hostname()}\0${dir}`).digest('hex');
-      sync = { dir, files };
+      sync = { dir, list: () => listContext(dir, { patterns, keep }) };
       context = (async function* () {})();
     }
   }
 
-  const call = builderClient(ctx).build();
-  ctx.cleanup.push(() => call.cancel());
+  const call = buildCall(ctx);
   let requested: (paths: string[]) => void = () => undefined;
   const contextRequest = new Promise<string[]>((res) => (requested = res));
   const sending = (async () => {
-    const write = (m: BuildInput) => writeMessage(call, m);
+    const write = (m: BuildInput) => call.write(m);
     await write({ input: { $case: 'options', value: options } });
     if (sync) {
-      await write({ input: { $case: 'contextFiles', value: { files: sync.files.map(contextFileToProto) } } });
+      // The walk gives the event loop a turn every few milliseconds: the call connects meanwhile.
+      const files = await sync.list();
+      await write({ input: { $case: 'contextFiles', value: { files: [], listing: encodeListing(files) } } });
       const paths = new Set(await contextRequest);
-      if (paths.size > 0) context = packFiles(sync.dir, sync.files.filter((f) => paths.has(f.path)));
+      if (paths.size > 0) context = packFiles(sync.dir, files.filter((f) => paths.has(f.path)));
     }
     for await (const chunk of context) {
       for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'context', value: chunk.subarray(i, i + chunkSize) } });
@@ -287,15 +295,21 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
         for (let i = 0; i < chunk.length; i += chunkSize) await write({ input: { $case: 'namedContext', value: { name: named.name, data: chunk.subarray(i, i + chunkSize) } } });
       }
     }
-    call.end();
+    await call.end();
   })();
-  sending.catch(() => call.cancel());
+  // What failed on the way out (the listing, a file that cannot be read) is the error to show,
+  // not the cancelled call it leads to.
+  let sendFailure: { err: unknown } | undefined;
+  sending.catch((err: unknown) => {
+    sendFailure = { err };
+    call.cancel();
+  });
 
   let imageId = '';
   const view = tty ? new TtyBuildProgress(ctx.io.stderr, { columns: (ctx.io.stderr as { columns?: number }).columns ?? 80 }) : undefined;
   const sink = output ? await outputSink(ctx, output) : undefined;
   try {
-    for await (const message of serverStream(call)) {
+    for await (const message of call.messages()) {
       if (message.output?.$case === 'line') {
         if (view) view.line(message.output.value);
         else if (!quiet) errOut(ctx, `${message.output.value}\n`);
@@ -307,7 +321,8 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
     }
     await sending;
     await sink?.end();
-  } catch (err) {
+  } catch (caught) {
+    const err = sendFailure ? sendFailure.err : caught;
     if (isBerthError(err)) throw new StatusError(`ERROR: failed to solve: ${err.message}`, 1);
     throw err;
   } finally {
@@ -341,8 +356,7 @@ async function ignorePatterns(dir: string, dockerfileRel?: string): Promise<Igno
 
 export async function builderPrune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   void p;
-  const c = builderClient(ctx);
-  const res = await unary(c, c.prune, { keepDurationSeconds: 0 });
+  const res = await unaryClient(ctx, BuilderMethods).prune({ keepDurationSeconds: 0 });
   out(ctx, `Deleted build cache objects: ${res.records}\nTotal reclaimed space: ${humanSize(res.reclaimed)}\n`);
   return 0;
 }

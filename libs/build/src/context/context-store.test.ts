@@ -28,11 +28,12 @@ beforeEach(async () => {
 afterEach(() => dir.remove());
 
 /** The client side: its listing, and a tar of what is asked for; records the paths asked. */
-async function client_(key = 'ctx'): Promise<{ sync: ContextSync; asked: string[][] }> {
+async function client_(key = 'ctx'): Promise<{ sync: ContextSync; files: ContextFile[]; asked: string[][] }> {
   const files = await listContext(client);
   const asked: string[][] = [];
   return {
     asked,
+    files,
     sync: {
       key,
       files,
@@ -114,7 +115,7 @@ describe('ContextStore', () => {
 
   it('keeps only what it asked for, and fails when an asked file does not come', async () => {
     const first = await client_();
-    const files = first.sync.files;
+    const files = first.files;
     // A client that sends everything whatever is asked: the extra files are dropped.
     const greedy: ContextSync = { key: 'greedy', files: files.filter((f) => f.path !== 'link'), fetch: () => packFiles(client, files) };
     const synced = await store.sync(greedy);
@@ -152,5 +153,23 @@ describe('ContextStore', () => {
     c = await client_();
     await (await store.sync(c.sync)).release();
     expect(c.asked).toEqual([[]]);
+  });
+
+  it('takes a listing still on its way, and fails without holding the context when it never comes', async () => {
+    const c = await client_();
+    let deliver!: (files: ContextFile[]) => void;
+    const late: ContextSync = { ...c.sync, files: new Promise<ContextFile[]>((r) => (deliver = r)) };
+    const syncing = store.sync(late);
+    deliver(c.files);
+    const synced = await syncing;
+    expect(c.asked).toEqual([c.files.filter((f) => f.type !== 'dir').map((f) => f.path)]);
+    await synced.release();
+
+    const refused = Promise.reject(new FailedPreconditionError('A synced build must list its context right after its options'));
+    const err = await store.sync({ ...c.sync, files: refused }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('A synced build must list its context right after its options');
+    const again = await client_();
+    await (await store.sync(again.sync)).release(); // not left locked
+    expect(again.asked).toEqual([[]]);
   });
 });

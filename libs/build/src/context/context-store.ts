@@ -11,7 +11,11 @@ import { type ReceivedFile, receiveFiles } from './receive-files.js';
 export interface ContextSync {
   /** A stable name of the client's context (the builder keeps one copy per key). */
   key: string;
-  files: ContextFile[];
+  /**
+   * The client's listing. A promise when it is still on its way: the builder starts the build
+   * (its lease, the tag's lookup) as soon as the options are in, while the client lists.
+   */
+  files: ContextFile[] | PromiseLike<ContextFile[]>;
   /** Sends the files named (a tar of just those); called once per build, possibly with none (then never read). */
   fetch(paths: string[]): AsyncIterable<Uint8Array>;
 }
@@ -62,9 +66,10 @@ export class ContextStore {
 
   async sync(sync: ContextSync, options: { trace?: PhaseTrace } = {}): Promise<SyncedContext> {
     const name = createHash('sha256').update(sync.key).digest('hex');
+    const files = await sync.files;
     const unlock = await this.#lock(name);
     try {
-      return await this.#sync(name, sync, unlock, options.trace);
+      return await this.#sync(name, { ...sync, files }, unlock, options.trace);
     } catch (err) {
       unlock();
       throw err;
@@ -84,7 +89,7 @@ export class ContextStore {
     return removed;
   }
 
-  async #sync(name: string, sync: ContextSync, unlock: () => void, trace?: PhaseTrace): Promise<SyncedContext> {
+  async #sync(name: string, sync: ContextSync & { files: ContextFile[] }, unlock: () => void, trace?: PhaseTrace): Promise<SyncedContext> {
     const base = join(this.#root, name);
     let t0 = performance.now();
     const mark = (phase: string) => {
