@@ -105,7 +105,7 @@ export class ContainerQueries {
       // The snapshot is gone (e.g. removed by hand): inspect shows no GraphDriver data, as Docker would.
       graph = undefined;
     }
-    return withNetworkInspect(toInspect(rec, { graph }), this.deps.network?.inspect(rec.Id));
+    return withNetworkInspect(toInspect(rec, { graph }), this.deps.network?.inspect(rec.Id, { pid: rec.State.Running ? rec.State.Pid : undefined }));
   }
 
   /** The raw record (for the agent and tests). NotFoundError `No such container: x`. */

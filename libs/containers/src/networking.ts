@@ -24,8 +24,11 @@ export interface ContainerNetworking {
   stop(containerId: string): Promise<void>;
   /** When the container is removed (or its create failed). */
   remove(containerId: string): Promise<void>;
-  /** HostConfig fields and NetworkSettings for inspect; undefined when the container has none. */
-  inspect(containerId: string): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined;
+  /**
+   * HostConfig fields and NetworkSettings for inspect; undefined when the container has none. `pid`:
+   * its init while it runs (the namespace's path when runc made it: `--network none`).
+   */
+  inspect(containerId: string, o?: { pid?: number }): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined;
   /** Ports and networks for `ps`; undefined when the container has none. */
   summary(containerId: string): { Ports: unknown[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined;
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { InternalError } from '@berth/errors';
+import { rm } from 'node:fs/promises';
+import { InternalError, messageOf } from '@berth/errors';
+import { mountHelper, NoMountHelper } from '@berth/subprocess';
 import { execTool, mustExec } from './host-exec.js';
 import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
@@ -85,14 +87,32 @@ export async function createNetns(name: string): Promise<string> {
   return netnsPath(name);
 }
 
+/**
+ * Deletes the named netns as `ip netns delete` does (iproute2 netns_delete: a lazy unmount of its
+ * file, whose failure is ignored, then its removal), through the resident mount helper
+ * (libs/subprocess): no process, so an exit's teardown forks none that would stall the agent
+ * while its answers go out (bench/README.md). `ip` when there is no helper.
+ */
 export async function deleteNetns(name: string): Promise<void> {
-  if (!existsSync(netnsPath(name))) return;
+  const path = netnsPath(name);
+  if (!existsSync(path)) return;
+  try {
+    await mountHelper.umount(path, MNT_DETACH); // not mounted (any more): the file is removed all the same
+    await rm(path, { force: true });
+    return;
+  } catch (err) {
+    if (!(err instanceof NoMountHelper)) throw new InternalError(`Cannot delete the netns "${name}": ${messageOf(err)}`, { cause: err });
+  }
   await mustExec('ip', ['netns', 'delete', name]);
 }
 
+/** umount2(2)'s lazy unmount. */
+const MNT_DETACH = 2;
+
 /**
  * Deletes the named netns of containers that stopped (together: a `compose down`) and their veths'
- * host ends, and waits until those are gone. The netns go in one `ip -force -batch` process; their
+ * host ends, and waits until those are gone. The netns go through the mount helper (deleteNetns:
+ * no process), or without one in one `ip -force -batch` process; their
  * veths are not deleted one by one (`ip link del` waits on the kernel, ~25 ms a veth on this 2-core
  * machine: 30 took 850 ms) but left to the kernel, which dismantles the namespaces and their
  * devices in one batch (30 in ~65 ms, bench/README.md "compose down"). A veth still there after
@@ -103,7 +123,8 @@ export async function deleteNetns(name: string): Promise<void> {
 export async function deleteHostObjects(o: { links: string[]; netns: string[]; linkGraceMs?: number }): Promise<Map<string, unknown>> {
   const exists = (link: string) => existsSync(`/sys/class/net/${link}`);
   const netns = o.netns.filter((n) => existsSync(netnsPath(n)));
-  if (netns.length > 1) {
+  // One by one through the mount helper when there is one (no process at all), else in a batch.
+  if (netns.length > 1 && !mountHelper.available) {
     const lines = netns.map((n) => ['netns', 'delete', n]);
     checkBatchWords(lines);
     await execTool('ip', ['-force', '-batch', '-'], batchText(lines)); // failures: the netns left are retried below

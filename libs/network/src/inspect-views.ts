@@ -2,7 +2,7 @@ import { netnsPath } from './host-links.js';
 import { prefixLength } from './ipam.js';
 import type { NetworkStore } from './network-store.js';
 import { splitPortKey, type SummaryPort } from './port-spec.js';
-import { isUserNetwork, type EndpointRecord, type NetworkRecord } from './types.js';
+import { isUserNetwork, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './types.js';
 
 /**
  * Docker's views of the network state (docker-engine-api/swagger.yaml: Network, EndpointSettings,
@@ -53,17 +53,40 @@ export function networkView(store: NetworkStore, n: NetworkRecord, o: { withCont
   return { ...rest, Containers: containers };
 }
 
-/** The HostConfig fields and NetworkSettings of container inspect; undefined without settings. */
+/**
+ * Whether the container has a network namespace now (it runs, or its netns is left to delete): its
+ * named netns, the host's, or (`--network none`) the one runc made, from a start to the next stop.
+ */
+function hasNamespace(sandbox: SandboxRecord): boolean {
+  return sandbox.Netns !== undefined || sandbox.NetworkMode === 'host' || (sandbox.NetworkMode === 'none' && sandbox.Started === true);
+}
+
+/**
+ * The netns handle's path (SandboxKey): the named netns, or for a namespace runc made
+ * (`--network none`) `/proc/<pid>/ns/net` of the container's init while it runs; '' otherwise.
+ */
+function sandboxKey(sandbox: SandboxRecord, pid: number | undefined): string {
+  if (sandbox.Netns) return netnsPath(sandbox.Netns);
+  if (sandbox.NetworkMode === 'none' && sandbox.Started && pid !== undefined && pid > 0) return `/proc/${pid}/ns/net`;
+  return '';
+}
+
+/**
+ * The HostConfig fields and NetworkSettings of container inspect; undefined without settings.
+ * `pid` is the container's init while it runs (the path of a namespace runc made).
+ */
 export function containerInspectView(
   store: NetworkStore,
   containerId: string,
+  o: { pid?: number } = {},
 ): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined {
   const sandbox = store.sandbox(containerId);
   if (!sandbox) return undefined;
   const networks = endpointViews(store, containerId);
   const primary = sandbox.NetworkMode === 'bridge' ? networks.bridge : undefined;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
-  if (sandbox.Netns !== undefined || sandbox.NetworkMode === 'host') {
+  const key = sandboxKey(sandbox, o.pid);
+  if (hasNamespace(sandbox)) {
     for (const key of sandbox.ExposedPorts) ports[key] = null;
     for (const p of sandbox.Ports) (ports[p.key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
   }
@@ -79,8 +102,8 @@ export function containerInspectView(
     },
     NetworkSettings: {
       Bridge: '',
-      SandboxID: sandbox.Netns ? containerId : '',
-      SandboxKey: sandbox.Netns ? netnsPath(sandbox.Netns) : '',
+      SandboxID: key ? containerId : '',
+      SandboxKey: key,
       Ports: ports,
       HairpinMode: false,
       LinkLocalIPv6Address: '',
@@ -108,7 +131,7 @@ export function containerSummaryView(
   const sandbox = store.sandbox(containerId);
   if (!sandbox) return undefined;
   const ports: SummaryPort[] = [];
-  if (sandbox.Netns !== undefined || sandbox.NetworkMode === 'host') {
+  if (hasNamespace(sandbox)) {
     const published = new Set(sandbox.Ports.map((p) => p.key));
     for (const p of sandbox.Ports) {
       const [port, proto] = splitPortKey(p.key);

@@ -219,4 +219,21 @@ describe('NetworkManager', () => {
     expect(await bed.links()).toEqual([]);
     expect(await rulesMentioning(chainNames(bed.tag).dnat)).toEqual([]);
   });
+
+  it("leaves a --network none container's namespace to runc: no netns of its own, its SandboxKey the init's", async () => {
+    const m = await open();
+    const quiet = container('quiet');
+    await m.create({ id: quiet, name: '/quiet', exposedPorts: ['80/tcp'] }, { mode: 'none', extraHosts: ['db:10.1.2.3'] });
+    const sandbox = await m.start({ id: quiet, hostname: 'quiethost' });
+    // A `network` namespace without a path: runc makes it, with its loopback up (test/network-none.e2e.test.ts).
+    expect(sandbox.namespace).toBe('new');
+    expect(sandbox.hosts).toContain('10.1.2.3\tdb\n127.0.1.1\tquiethost\n');
+    expect(listNetns().filter((n) => n.startsWith(`berth-${bed.tag}-`))).toEqual([]);
+    const running = m.inspect(quiet, { pid: 4242 })!.NetworkSettings;
+    expect(running).toMatchObject({ SandboxID: quiet, SandboxKey: '/proc/4242/ns/net', Ports: { '80/tcp': null }, Networks: {} });
+    expect(m.summary(quiet)!.Ports).toEqual([{ PrivatePort: 80, Type: 'tcp' }]);
+    await m.stop(quiet);
+    expect(m.inspect(quiet, { pid: 4242 })!.NetworkSettings).toMatchObject({ SandboxID: '', SandboxKey: '', Ports: {} });
+    expect(m.summary(quiet)!.Ports).toEqual([]);
+  });
 });

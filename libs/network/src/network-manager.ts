@@ -191,9 +191,12 @@ export class NetworkManager {
     return new Map(requests.filter((r) => failed.has(r.containerId)).map((r) => [r, failed.get(r.containerId)]));
   };
 
-  /** The HostConfig fields and NetworkSettings of container inspect; undefined without settings. */
-  inspect(containerId: string): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined {
-    return containerInspectView(this.ctx.store, containerId);
+  /**
+   * The HostConfig fields and NetworkSettings of container inspect; undefined without settings.
+   * `pid`: the container's init while it runs (SandboxKey of a namespace runc made, `--network none`).
+   */
+  inspect(containerId: string, o: { pid?: number } = {}): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined {
+    return containerInspectView(this.ctx.store, containerId, o);
   }
 
   /** The `ps` view: published (and exposed) ports while running, and the networks. */

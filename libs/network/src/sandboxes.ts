@@ -290,6 +290,18 @@ export class Sandboxes {
       }
       return { namespace: { path: `/proc/${target.pid}/ns/net` }, hosts: readHostFile(target.hostsPath), resolvConf: readHostFile(target.resolvConfPath) };
     }
+    if (mode === 'none') {
+      // No netns of ours: runc makes the namespace (a `network` one without a path in the spec) and
+      // brings its loopback up (its specconv's "loopback" network), so no `ip` process runs, and
+      // the namespace dies with the container's last process. Who needs its path (a container
+      // joining it, inspect's SandboxKey) takes `/proc/<pid>/ns/net` of its init, as Docker's
+      // `container:` mode does.
+      return {
+        namespace: 'new',
+        hosts: hostsFile({ hostname: c.hostname, domainname: c.domainname, extraHosts }),
+        resolvConf: resolvConf(hostResolv, dnsOf(sandbox)),
+      };
+    }
     const netns = this.ctx.netnsName(sandbox.ContainerID);
     // Recorded first: a failure below (the caller's stop) deletes whatever part of it was made.
     sandbox.Netns = netns;

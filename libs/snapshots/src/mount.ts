@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, InvalidArgumentError } from '@berth/errors';
-import { runCommand } from '@berth/subprocess';
+import { mountCall, mountHelper, NoMountHelper, runCommand } from '@berth/subprocess';
 
 /**
  * A mount to perform, in containerd's shape: `mount -t <type> -o <options> <source> <target>`.
@@ -50,11 +50,9 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
           `Cannot mount ${mount.type} on "${destination}": its options are ${options.length} bytes long, more than the kernel's ${MAX_MOUNT_OPTIONS_LENGTH}`,
         );
       }
-      const isBind = mount.type === 'bind' || mount.options.includes('bind') || mount.options.includes('rbind');
-      const args = [...(isBind ? [] : ['-t', mount.type]), ...(options ? ['-o', options] : []), '--', mount.source, destination];
-      const result = await run('mount', args, mount.cwd);
-      if (result.code !== 0) {
-        throw new InternalError(`Cannot mount ${mount.type} on "${destination}": ${result.stderr || `mount exited with ${result.code}`}`);
+      const answered = await mountByHelper(mount, destination);
+      if (answered !== undefined) {
+        throw new InternalError(`Cannot mount ${mount.type} on "${destination}": ${answered.message}`);
       }
       done.push(destination);
     }
@@ -63,6 +61,28 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
     for (const destination of done.reverse()) await unmount(destination).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * One mount through the resident helper (mount-helper.ts), else through the `mount` program.
+ * @returns undefined once mounted, else why not.
+ */
+async function mountByHelper(mount: Mount, destination: string): Promise<{ message: string } | undefined> {
+  const call = mountCall(mount, destination);
+  if (call !== undefined) {
+    try {
+      return await mountHelper.mount(call);
+    } catch (err) {
+      if (!(err instanceof NoMountHelper)) throw err;
+      // The helper died while asked: the call may have been made before it did.
+      if (await isMountPoint(destination)) return undefined;
+    }
+  }
+  const isBind = mount.type === 'bind' || mount.options.includes('bind') || mount.options.includes('rbind');
+  const options = mount.options.join(',');
+  const args = [...(isBind ? [] : ['-t', mount.type]), ...(options ? ['-o', options] : []), '--', mount.source, destination];
+  const result = await run('mount', args, mount.cwd);
+  return result.code === 0 ? undefined : { message: result.stderr || `mount exited with ${result.code}` };
 }
 
 /** Mount points of this process's mount namespace (octal escapes of /proc/self/mountinfo decoded). */
@@ -81,6 +101,17 @@ export async function mountPoints(): Promise<Array<{ root: string; target: strin
 
 async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPoints()).some((m) => m.target === path);
+}
+
+/** A first unmount: umount2(2) through the resident helper, else with others in one `umount` process. */
+async function umountFirst(path: string): Promise<RunResult> {
+  try {
+    const answer = await mountHelper.umount(path);
+    return answer === undefined ? { code: 0, stderr: '' } : { code: 32, stderr: `umount: ${path}: ${answer.message}` };
+  } catch (err) {
+    if (!(err instanceof NoMountHelper)) throw err;
+    return umountTogether(path);
+  }
 }
 
 /** The `umount` process running, and the targets waiting for the next one. */
@@ -120,7 +151,7 @@ export async function unmount(target: string): Promise<void> {
   const path = await realpath(target).catch(() => undefined); // no such path: nothing mounted there
   if (path === undefined) return;
   for (let attempt = 0; await isMountPoint(path); attempt++) {
-    const result = attempt === 0 ? await umountTogether(path) : await run('umount', attempt < 10 ? [path] : ['-l', path]);
+    const result = attempt === 0 ? await umountFirst(path) : await run('umount', attempt < 10 ? [path] : ['-l', path]);
     if (result.code === 0 || attempt === 0) continue; // a batch's failure may be another target's: checked, then retried alone
     if (attempt >= 10) throw new InternalError(`Cannot unmount "${path}": ${result.stderr}`);
     if (!/busy/i.test(result.stderr)) {

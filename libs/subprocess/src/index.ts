@@ -1,1 +1,2 @@
 export { type CommandResult, runCommand, type RunCommandOptions, signalNumber } from './run-command.js';
+export { mountCall, mountHelper, NoMountHelper, type HelperAnswer, type MountCall } from './mount-helper.js';
