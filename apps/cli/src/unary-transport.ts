@@ -158,14 +158,7 @@ export class UnaryTransport {
       throw berthError(new StatusFailure(RESOURCE_EXHAUSTED, `Sent message larger than max (${message.length} vs. ${this.maxMessage})`));
     }
     const session = await this.connected();
-    const headers: Record<string, string | string[]> = {
-      ...options.metadata,
-      ':method': 'POST',
-      ':path': method.path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-accept-encoding': 'identity',
-    };
+    const headers = callHeaders(method.path, options.metadata);
     if (options.deadline !== undefined) headers['grpc-timeout'] = timeoutHeader(options.deadline - Date.now());
     let stream: ClientHttp2Stream;
     try {
@@ -185,14 +178,7 @@ export class UnaryTransport {
    * rejects as a unary call's does.
    */
   duplex<Req, Res>(method: DuplexMethod<Req, Res>, options: Pick<UnaryCallOptions, 'metadata'> = {}): DuplexCall<Req, Res> {
-    const headers: Record<string, string | string[]> = {
-      ...options.metadata,
-      ':method': 'POST',
-      ':path': method.path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-accept-encoding': 'identity',
-    };
+    const headers = callHeaders(method.path, options.metadata);
     const stream = this.connected().then((session) => {
       try {
         return session.request(headers);
@@ -407,4 +393,9 @@ export class DuplexCall<Req, Res> {
     if (end.code !== OK) throw berthError(end);
     if (pending.length > 0) throw berthError(new StatusFailure(INTERNAL, 'Received a truncated message', end.metadata));
   }
+}
+
+/** The HTTP/2 request headers of a gRPC call to `path` (the caller's metadata first). */
+function callHeaders(path: string, metadata: Record<string, string | string[]> = {}): Record<string, string | string[]> {
+  return { ...metadata, ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', 'grpc-accept-encoding': 'identity' };
 }
