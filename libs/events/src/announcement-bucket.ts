@@ -3,6 +3,9 @@ import { UnavailableError } from '@berth/errors';
 import { PlatformBucket } from './platform-bucket.js';
 import { liveEntries } from './kv-entries.js';
 
+/** How long a service's first announcement is asked again while JetStream cannot answer (see `#announceFirst`). */
+const FIRST_ANNOUNCE_MS = 30_000;
+
 /** What every announcement carries: when its service started (the newest one is picked first). */
 export interface Announcement {
   startedAt: number;
@@ -75,7 +78,7 @@ export class AnnouncementBucket<T extends Announcement> {
    */
   async keepAnnounced(announcement: T, options: KeepAnnouncedOptions = {}): Promise<() => Promise<void>> {
     const onError = options.onError ?? (() => undefined);
-    await this.announce(announcement);
+    await this.#announceFirst(announcement);
     let renewing: Promise<void> | undefined;
     let failing = false;
     const renew = () => {
@@ -97,6 +100,25 @@ export class AnnouncementBucket<T extends Announcement> {
       await renewing;
       await this.withdraw(this.kind.key(announcement)).catch(onError);
     };
+  }
+
+  /**
+   * The first announcement, asked again while JetStream has no one to answer ("503", no responders)
+   * or does not answer in time, for up to FIRST_ANNOUNCE_MS: in a NATS cluster a host joining moves
+   * the streams' replicas and their leaders are elected anew for a moment (a joining host's builder
+   * once died at start so, and the cluster's set-up with it). Any other failure rejects at once.
+   */
+  async #announceFirst(announcement: T): Promise<void> {
+    const deadline = Date.now() + FIRST_ANNOUNCE_MS;
+    for (;;) {
+      try {
+        return await this.announce(announcement);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if ((code !== '503' && code !== 'TIMEOUT') || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   async withdraw(key: string): Promise<void> {
