@@ -1,10 +1,17 @@
-import { freeLoopbackPort } from '@berth/platform';
+import { createServer } from 'node:net';
 
-/**
- * A TCP port free on every address a moment ago, below the kernel's ephemeral range (so no outgoing
- * connection takes it before the server the test starts binds it), never the same twice in a process.
- */
-export const freePort = freeLoopbackPort;
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Resolves once something accepts TCP connections on host:port, or rejects after timeoutMs. */
 export async function waitForPort(port: number, options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
