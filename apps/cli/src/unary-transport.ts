@@ -18,13 +18,17 @@ import { errorFromGrpc } from '@berth/errors';
  * cannot be reached as UNAVAILABLE `Cannot connect to the Berth platform: <why>`.
  */
 
-/** One method of a generated service definition (`ContainersMethods.inspect`): its path and codecs. */
-export interface UnaryMethod<Req, Res> {
+/** What a call needs of a generated service definition's method: its path and codecs. */
+interface MethodCodecs<Req, Res> {
   path: string;
-  requestStream: false;
-  responseStream: false;
   requestSerialize: (value: Req) => Buffer;
   responseDeserialize: (bytes: Buffer) => Res;
+}
+
+/** One method of a generated service definition (`ContainersMethods.inspect`): its path and codecs. */
+export interface UnaryMethod<Req, Res> extends MethodCodecs<Req, Res> {
+  requestStream: false;
+  responseStream: false;
 }
 
 /** Where the gateway is: `unix:/path` or `host:port` (libs/proto grpcTarget), with TLS on TCP. */
@@ -282,12 +286,9 @@ export class UnaryTransport {
 }
 
 /** A streaming method of a generated service definition (`BuilderMethods.build`). */
-export interface DuplexMethod<Req, Res> {
-  path: string;
+export interface DuplexMethod<Req, Res> extends MethodCodecs<Req, Res> {
   requestStream: true;
   responseStream: true;
-  requestSerialize: (value: Req) => Buffer;
-  responseDeserialize: (bytes: Buffer) => Res;
 }
 
 /**
