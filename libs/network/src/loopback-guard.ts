@@ -68,6 +68,9 @@ export async function allowLoopbackDnat(bridge: string): Promise<void> {
  * left on the host. @returns whether it was removed.
  */
 export async function removeLoopbackGuardIfUnused(): Promise<boolean> {
+  // Another agent's bridge: the guard stays, and that agent's own removal checks again under the
+  // lock. Only "none left" needs the lock (a bridge being made holds it while it installs the guard).
+  if ((await berthBridges()).length > 0) return false;
   return withHostLock(async () => {
     if ((await berthBridges()).length > 0) return false;
     await removeLoopbackGuard();
