@@ -1,4 +1,4 @@
-import { changeFlag, commandsIn, def, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
+import { allFlag, changeFlag, commandsIn, def, detachFlag, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -30,6 +30,9 @@ const processFlags: FlagSpec[] = [
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
 ];
 
+/** `ps`'s and `stats`'s. */
+const allContainersFlag = allFlag('Show all containers (default shows just running)');
+
 const signalFlag: FlagSpec = { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' };
 
 const createFlags: FlagSpec[] = [
@@ -58,7 +61,7 @@ export const run = fromStreams('run', {
   description: 'Create and run a new container from an image',
   flags: [
     ...createFlags,
-    { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+    detachFlag('Run container in background and print container ID'),
     { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
   ],
   interspersed: false,
@@ -138,7 +141,7 @@ export const ps = fromContainers('ps', {
   usage: '[OPTIONS]',
   description: 'List containers',
   flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    allContainersFlag,
     filterFlag('f'),
     formatFlag(),
     { long: 'last', short: 'n', type: 'int', default: -1, description: 'Show n last created containers (includes all states)' },
@@ -166,7 +169,7 @@ export const exec = fromStreams('exec', {
   usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
   description: 'Execute a command in a running container',
   flags: [
-    { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+    detachFlag('Detached mode: run command in the background'),
     { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
     ...processFlags,
   ],
@@ -214,7 +217,7 @@ export const stats = fromContainers('stats', {
   usage: '[OPTIONS] [CONTAINER...]',
   description: 'Display a live stream of container(s) resource usage statistics',
   flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    allContainersFlag,
     formatFlag(),
     { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate output' },
