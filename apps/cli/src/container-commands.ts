@@ -1,4 +1,4 @@
-import { allFlag, changeFlag, commandsIn, def, detachFlag, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
+import { allFlag, changeFlag, commandsIn, def, detachFlag, filterFlag, forceFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -112,7 +112,7 @@ export const rm = fromContainers('rm', {
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Remove one or more containers',
   flags: [
-    { long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
+    forceFlag('Force the removal of a running container (uses SIGKILL)'),
     { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
   ],
 });

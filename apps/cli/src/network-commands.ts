@@ -58,7 +58,7 @@ const connect = fromNetworks('connect', {
 const disconnect = fromNetworks('disconnect', {
   usage: '[OPTIONS] NETWORK CONTAINER',
   description: 'Disconnect a container from a network',
-  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
+  flags: [forceFlag('Force the container to disconnect from a network')],
 });
 
 export const networkGroup = objectGroup({

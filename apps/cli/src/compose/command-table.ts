@@ -1,4 +1,4 @@
-import { allFlag, type CommandDef, commandsIn, detachFlag, noCacheFlag, noTruncFlag, quietFlag } from '../command-def.js';
+import { allFlag, type CommandDef, commandsIn, detachFlag, filterFlag, forceFlag, formatFlag, noCacheFlag, noTruncFlag, quietFlag } from '../command-def.js';
 import type { FlagSpec } from '../flags.js';
 
 /**
@@ -195,7 +195,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: `[OPTIONS] ${services}`,
     description: 'Removes stopped service containers',
     flags: [
-      { long: 'force', short: 'f', type: 'bool', description: "Don't ask to confirm removal" },
+      forceFlag("Don't ask to confirm removal"),
       { long: 'stop', short: 's', type: 'bool', description: 'Stop the containers, if required, before removing' },
       { long: 'volumes', short: 'v', type: 'bool', description: 'Remove any anonymous volumes attached to containers' },
     ],
@@ -235,7 +235,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     description: 'List running compose projects',
     flags: [
       allFlag('Show all stopped Compose projects'),
-      { long: 'filter', type: 'filter', description: 'Filter output based on conditions provided' },
+      filterFlag(),
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
       quietFlag('Only display project names'),
     ],
@@ -256,7 +256,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: '[OPTIONS]',
     description: 'Show the Docker Compose version information',
     flags: [
-      { long: 'format', short: 'f', type: 'string', description: 'Format the output. Values: [pretty | json]' },
+      { ...formatFlag('Format the output. Values: [pretty | json]'), short: 'f' },
       { long: 'short', type: 'bool', description: "Shows only Compose's version number" },
     ],
   }),
