@@ -76,61 +76,34 @@ export const create = fromStreams('create', {
   runStyle: true,
 });
 
-export const start = fromContainers('start', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Start one or more stopped containers',
-  flags: [
-    { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
-    { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
-  ],
-});
+/**
+ * A command over one or more containers, with docker's usage line for it: `[OPTIONS] CONTAINER
+ * [CONTAINER...]`, without `[OPTIONS]` when it has no flags.
+ */
+function onContainers(handler: Parameters<typeof fromContainers>[0], description: string, flags: FlagSpec[] = []) {
+  return fromContainers(handler, { usage: `${flags.length > 0 ? '[OPTIONS] ' : ''}CONTAINER [CONTAINER...]`, description, flags });
+}
+
+export const start = onContainers('start', 'Start one or more stopped containers', [
+  { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
+  { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
+]);
 
 const stopFlags: FlagSpec[] = [
   signalFlag,
   { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
 ];
 
-export const stop = fromContainers('stop', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Stop one or more running containers',
-  flags: stopFlags,
-});
-
-export const restart = fromContainers('restart', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Restart one or more containers',
-  flags: stopFlags,
-});
-
-export const kill = fromContainers('kill', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Kill one or more running containers',
-  flags: [signalFlag],
-});
-
-export const rm = fromContainers('rm', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Remove one or more containers',
-  flags: [
-    forceFlag('Force the removal of a running container (uses SIGKILL)'),
-    { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
-  ],
-});
-
-export const pause = fromContainers('pause', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Pause all processes within one or more containers',
-});
-
-export const unpause = fromContainers('unpause', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Unpause all processes within one or more containers',
-});
-
-export const wait = fromContainers('wait', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Block until one or more containers stop, then print their exit codes',
-});
+export const stop = onContainers('stop', 'Stop one or more running containers', stopFlags);
+export const restart = onContainers('restart', 'Restart one or more containers', stopFlags);
+export const kill = onContainers('kill', 'Kill one or more running containers', [signalFlag]);
+export const rm = onContainers('rm', 'Remove one or more containers', [
+  forceFlag('Force the removal of a running container (uses SIGKILL)'),
+  { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+]);
+export const pause = onContainers('pause', 'Pause all processes within one or more containers');
+export const unpause = onContainers('unpause', 'Unpause all processes within one or more containers');
+export const wait = onContainers('wait', 'Block until one or more containers stop, then print their exit codes');
 
 export const rename = fromContainers('rename', {
   usage: 'CONTAINER NEW_NAME',
