@@ -145,7 +145,7 @@ export class Builder {
         lease: lease.id,
         dir,
         contextDir,
-        ...(synced ? { contextReader: indexReader(synced.dir, synced.index) } : {}),
+        ...(synced ? { contextReader: indexReader(synced.dir, synced.index, synced.checksums) } : {}),
         cacheMountsDir: join(workDir, 'cache-mounts'),
         file,
         graph,
