@@ -15,17 +15,21 @@ const alias = Object.fromEntries(
 const kind = process.env.BERTH_TESTS;
 if (kind !== undefined && kind !== 'unit' && kind !== 'e2e') throw new Error(`BERTH_TESTS="${kind}": expected unit or e2e`);
 
+const e2eWorkers = Number(process.env.BERTH_E2E_WORKERS ?? 2);
+if (!Number.isInteger(e2eWorkers) || e2eWorkers < 1) throw new Error(`BERTH_E2E_WORKERS="${process.env.BERTH_E2E_WORKERS}": expected a whole number ≥ 1`);
+
 export default defineConfig({
   resolve: { alias },
   test: {
     // Relative to --dir: `nx test <project>` runs `vitest run --dir <project root>` (tools/nx/berth-targets.cjs).
     include: kind === 'e2e' ? ['**/*.e2e.test.ts'] : ['**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '.nx/**', ...(kind === 'unit' ? ['**/*.e2e.test.ts'] : [])],
-    // Integration tests start real processes and containers: give them time, and run files one
-    // at a time on this 2-core machine so that containers do not starve each other.
+    // Integration tests start real processes and containers: give them time. Unit files run one at
+    // a time; e2e files two at a time (BERTH_E2E_WORKERS): most of an e2e file's time is spent
+    // waiting on processes, TTLs and containers it started, not on the CPU.
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    fileParallelism: false,
+    ...(kind === 'e2e' ? { fileParallelism: true, maxWorkers: e2eWorkers } : { fileParallelism: false }),
     pool: 'forks',
   },
 });

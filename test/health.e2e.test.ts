@@ -106,7 +106,8 @@ describe('healthchecks', () => {
     expect(h.Log[0]).toMatchObject({ ExitCode: -1, Output: 'Health check exceeded timeout (500ms)' });
     const took = Date.parse(h.Log[0]!.End) - Date.parse(h.Log[0]!.Start);
     expect(took).toBeGreaterThanOrEqual(450);
-    expect(took).toBeLessThan(5_000);
+    // Cut at the timeout, not run for its 77 s (a loaded machine may take seconds to end the killed exec).
+    expect(took).toBeLessThan(20_000);
     // Each timed-out probe was killed: after several, at most the current one is alive.
     await until(() => health('hc-timeout'), (v) => (v?.Log.length ?? 0) >= 4);
     const ps = await p.berth(['exec', 'hc-timeout', 'ps', '-o', 'args']);

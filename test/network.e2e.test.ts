@@ -3,7 +3,7 @@
  * volumes issue. Containers on a user network reach each other by name (embedded DNS) but not
  * across networks; published TCP and UDP ports answer on 127.0.0.1; `-p 80` picks a port Docker's
  * way; a taken port is an error; the agent can be killed and restarted; nothing is left on the host.
- * Traffic only goes to 127.0.0.1 and to the bridges and namespaces this test made (10.214.x).
+ * Traffic only goes to 127.0.0.1 and to the bridges and namespaces this test made (10.<octet>.x).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -45,11 +45,20 @@ async function run(args: string[]): Promise<string> {
   return id;
 }
 
-/** `network create --subnet 10.214.<n>.0/24 NAME ...`, remembered for the cleanup checks. */
+/**
+ * The second octet of this run's subnets: 10.200–10.212 by process, so that two runs of this file at
+ * once (a developer's beside the suite's) do not ask for the same subnets. Taken elsewhere: 10.213
+ * (loopback-guard scenario), 10.214 and 10.215 (benchmarks, overlay tests), 10.231–10.248 (the
+ * default bridges of the agents on this host: libs/network network-catalogue.ts).
+ */
+const octet = 200 + (process.pid % 13);
+const subnetRe = (n: number) => new RegExp(`10\\.${octet}\\.${n}\\.\\d+`);
+
+/** `network create --subnet 10.<octet>.<n>.0/24 NAME ...`, remembered for the cleanup checks. */
 async function createNetwork(name: string, n: number, ...flags: string[]): Promise<void> {
-  const r = await p.berth(['network', 'create', '--subnet', `10.214.${n}.0/24`, ...flags, name]);
+  const r = await p.berth(['network', 'create', '--subnet', `10.${octet}.${n}.0/24`, ...flags, name]);
   expect(r.code, r.stderr).toBe(0);
-  networks.set(name, `10.214.${n}.`);
+  networks.set(name, `10.${octet}.${n}.`);
 }
 
 /** Runs a throwaway container and returns its output (stdout + stderr) and exit code. */
@@ -74,7 +83,7 @@ describe('user-defined networks', () => {
     await run(['--name', 'web', '--hostname', 'web1', '--network', 'front', '--network-alias', 'site', 'busybox', ...httpd]);
     await run(['--name', 'web2', '--hostname', 'web2', '--network', 'front', '--network-alias', 'site', 'busybox', ...httpd]);
     const webIp = await inspect('web', '{{.NetworkSettings.Networks.front.IPAddress}}');
-    expect(webIp).toMatch(/^10\.214\.1\.\d+$/);
+    expect(webIp).toMatch(new RegExp(`^${subnetRe(1).source}$`));
     expect((await p.berth(['network', 'inspect', '--format', '{{range .Containers}}{{.Name}} {{end}}', 'front'])).stdout).toMatch(/web/);
 
     // By name, with busybox nc and httpd.
@@ -82,10 +91,10 @@ describe('user-defined networks', () => {
     expect(byName.output).toContain('hello from web1');
     // One alias, two containers: two A records.
     const alias = await probe('front', 'nslookup site');
-    expect(alias.output.match(/Address: 10\.214\.1\.\d+/g)?.length).toBe(2);
+    expect(alias.output.match(new RegExp(`Address: ${subnetRe(1).source}`, 'g'))?.length).toBe(2);
     // The container's own /etc/hosts and resolv.conf.
     const files = await probe('front', 'cat /etc/resolv.conf');
-    expect(files.output).toContain('nameserver 10.214.1.1');
+    expect(files.output).toContain(`nameserver 10.${octet}.1.1`);
 
     // Not across networks: neither the name nor the address.
     const other = await probe('back', `nslookup web; ${get} ${webIp} 80; echo rc=$?`);
@@ -103,7 +112,7 @@ describe('user-defined networks', () => {
     const gone = await probe('front', 'nslookup web');
     expect(gone.code).not.toBe(0);
     expect(gone.output).toContain("can't find web");
-    expect((await probe('front', 'nslookup site')).output.match(/Address: 10\.214\.1\.\d+/g)?.length).toBe(1);
+    expect((await probe('front', 'nslookup site')).output.match(new RegExp(`Address: ${subnetRe(1).source}`, 'g'))?.length).toBe(1);
 
     const inUse = await p.berth(['network', 'rm', 'front']);
     expect(inUse.code).toBe(1);
@@ -195,7 +204,7 @@ describe('agent restarts and cleanup', () => {
     expect(bridgeIds[0]).toMatch(/^br-[0-9a-f]{12}$/);
     const all = (await p.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
     const ips = await Promise.all(all.map((id) => inspect(id, '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}')));
-    expect(ips.join(' ')).toMatch(/10\.214\.4\.\d+/);
+    expect(ips.join(' ')).toMatch(subnetRe(4));
     expect((await p.berth(['rm', '-f', ...all])).code).toBe(0);
     expect((await p.berth(['network', 'rm', ...live])).code).toBe(0);
 

@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from 'nats';
+import { describe, expect, it } from 'vitest';
 import { LeaseBucket } from '@berth/events';
 import { silentLogger } from '@berth/log';
-import { startNatsFixture, waitUntil, type NatsFixture } from '@berth/testing';
+import { waitUntil } from '@berth/testing';
 import { GatewayLease } from './gateway-lease.js';
+import { useTwoGatewaysNats } from './test-support.js';
 
 /** Two gateways' leases on one real nats-server (a short TTL: the bucket's max age is the server's). */
 describe('GatewayLease on a real nats-server', () => {
-  let fixture: NatsFixture;
-  let other: NatsConnection;
-  beforeAll(async () => {
-    fixture = await startNatsFixture();
-    other = await fixture.connect();
-  });
-  afterAll(() => fixture?.stop());
+  const nats = useTwoGatewaysNats();
 
   it('is held by one gateway at a time, taken over once the holder stops renewing, and given back at once on close', async () => {
     const ttlMs = 1_500;
     const key = 'duties-a';
-    const a = new GatewayLease(new LeaseBucket(fixture.nc, ttlMs), { log: silentLogger, key, ttlMs, id: 'a' });
-    const b = new GatewayLease(new LeaseBucket(other, ttlMs), { log: silentLogger, key, ttlMs, id: 'b' });
+    const a = new GatewayLease(new LeaseBucket(nats.nc, ttlMs), { log: silentLogger, key, ttlMs, id: 'a' });
+    const b = new GatewayLease(new LeaseBucket(nats.other, ttlMs), { log: silentLogger, key, ttlMs, id: 'b' });
     expect(await a.tick()).toBe(true);
     expect(await b.tick()).toBe(false);
     // Renewed (revision-checked) past the TTL: still a's, never b's.
@@ -28,7 +22,7 @@ describe('GatewayLease on a real nats-server', () => {
       expect(await a.tick()).toBe(true);
       expect(await b.tick()).toBe(false);
     }
-    expect(await new LeaseBucket(other, ttlMs).holder(key)).toMatchObject({ holder: 'a' });
+    expect(await new LeaseBucket(nats.other, ttlMs).holder(key)).toMatchObject({ holder: 'a' });
     // a stops renewing (died): its key lapses on the server and b takes it; a's next renewal is refused.
     const lapsedAt = Date.now();
     await waitUntil('b to take the lease', () => b.tick(), { timeoutMs: 10_000, intervalMs: 100 });
@@ -44,7 +38,7 @@ describe('GatewayLease on a real nats-server', () => {
 
   it('is held only while the last renewal is younger than the TTL', async () => {
     const ttlMs = 1_500;
-    const lease = new GatewayLease(new LeaseBucket(fixture.nc, ttlMs), { log: silentLogger, key: 'duties-b', ttlMs, id: 'c' });
+    const lease = new GatewayLease(new LeaseBucket(nats.nc, ttlMs), { log: silentLogger, key: 'duties-b', ttlMs, id: 'c' });
     expect(await lease.tick()).toBe(true);
     // No renewal (NATS away, an event loop stalled): held() turns false before the key can lapse.
     await waitUntil('the lease to lapse for its holder', () => !lease.held(), { timeoutMs: ttlMs + 500, intervalMs: 50 });

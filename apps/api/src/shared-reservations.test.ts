@@ -1,25 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from 'nats';
+import { describe, expect, it } from 'vitest';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
-import { startNatsFixture, type NatsFixture } from '@berth/testing';
 import { SharedReservations } from './shared-reservations.js';
+import { useTwoGatewaysNats } from './test-support.js';
 
 const GiB = 1024 ** 3;
 
 /** Two gateways' placements in progress, on one real nats-server (each its own connection). */
 describe('SharedReservations on a real nats-server', () => {
-  let fixture: NatsFixture;
-  let other: NatsConnection;
-  beforeAll(async () => {
-    fixture = await startNatsFixture();
-    other = await fixture.connect();
-  });
-  afterAll(() => fixture?.stop());
+  const nats = useTwoGatewaysNats();
 
   it("refuses the second of two decisions taken from the same view, and counts the other gateway's placements", async () => {
-    const a = new SharedReservations(new PlacementLedger(fixture.nc), { by: 'gateway-a', log: silentLogger });
-    const b = new SharedReservations(new PlacementLedger(other), { by: 'gateway-b', log: silentLogger });
+    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger });
+    const b = new SharedReservations(new PlacementLedger(nats.other), { by: 'gateway-b', log: silentLogger });
     const listedAt = Date.now();
     const [viewA, viewB] = await Promise.all([a.read(['h1', 'h2']), b.read(['h1', 'h2'])]);
     const releaseA = await a.reserve(viewA, 'h1', 'p/web', { memoryBytes: GiB, nanoCpus: 1e9 });

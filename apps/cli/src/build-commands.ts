@@ -1,4 +1,4 @@
-import { commandsIn, type GroupDef, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, type GroupDef, labelFlag, noCacheFlag, pruneCommand, quietFlag } from './command-def.js';
 
 /** `berth build` and the `builder` group: usage, flags, argument rules. */
 
@@ -16,8 +16,8 @@ export const build = fromBuilds('build', {
     { long: 'cache-to', type: 'list', description: 'Cache export destinations (e.g., "type=registry,ref=host/repo:cache")' },
     { long: 'file', short: 'f', type: 'string', description: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
     { long: 'iidfile', type: 'string', description: 'Write the image ID to a file' },
-    { long: 'label', type: 'list', description: 'Set metadata for an image' },
-    { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+    labelFlag('Set metadata for an image'),
+    noCacheFlag,
     { long: 'network', type: 'string', default: 'default', description: 'Set the networking mode for the "RUN" instructions during build' },
     { long: 'no-cache-filter', type: 'list', description: 'Do not cache specified stages' },
     { long: 'output', short: 'o', type: 'string', description: 'Output destination (format: "type=local,dest=path")' },

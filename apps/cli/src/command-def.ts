@@ -42,6 +42,21 @@ export const quietFlag = (description: string): FlagSpec => ({ long: 'quiet', sh
 
 export const forceFlag = (description: string): FlagSpec => ({ long: 'force', short: 'f', type: 'bool', description });
 
+/** `-a, --all` of the listings and prunes. */
+export const allFlag = (description: string): FlagSpec => ({ long: 'all', short: 'a', type: 'bool', description });
+
+/** `-d, --detach` of the commands that can leave a container or a command running. */
+export const detachFlag = (description: string): FlagSpec => ({ long: 'detach', short: 'd', type: 'bool', description });
+
+/** `--label` of the create commands that store labels as given (no `-l`, no check of the `key=value` form). */
+export const labelFlag = (description: string): FlagSpec => ({ long: 'label', type: 'list', description });
+
+/** `-o, --opt` of `network create` and `volume create`. */
+export const driverOptsFlag: FlagSpec = { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' };
+
+/** `--no-cache` of `build` and `compose build`. */
+export const noCacheFlag: FlagSpec = { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' };
+
 /** `--no-trunc` of the listings. */
 export const noTruncFlag: FlagSpec = { long: 'no-trunc', type: 'bool', description: "Don't truncate output" };
 
@@ -81,7 +96,7 @@ export function pruneCommand(
   options: { all?: string; filter?: string; flags?: FlagSpec[] } = {},
 ): CommandDef {
   const flags: FlagSpec[] = [];
-  if (options.all) flags.push({ long: 'all', short: 'a', type: 'bool', description: options.all });
+  if (options.all) flags.push(allFlag(options.all));
   if (options.filter) flags.push(filterFlag(undefined, `Provide filter values (e.g. "${options.filter}")`));
   flags.push(pruneForceFlag, ...(options.flags ?? []));
   return { name: 'prune', usage: '[OPTIONS]', description, flags, args: { max: 0 }, load };

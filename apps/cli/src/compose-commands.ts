@@ -1,6 +1,6 @@
 import { isBerthError, messageOf } from '@berth/errors';
 import { StatusError } from './cli-errors.js';
-import { type CommandDef, type Handler, quietFlag } from './command-def.js';
+import { type CommandDef, formatFlag, type Handler, quietFlag } from './command-def.js';
 import type { CliIo, CommandContext } from './context.js';
 import { checkArgCount, FlagError, flagDisplayName, type FlagSpec, parseArgs, type ParsedArgs } from './flags.js';
 import { composeControllerCommands } from './compose/command-table.js';
@@ -30,7 +30,7 @@ export const composeCommands: Record<string, CommandDef> = {
     usage: '[OPTIONS] [SERVICE...]',
     description: 'Parse, resolve and render compose file in canonical format',
     flags: [
-      { long: 'format', type: 'string', description: 'Format the output. Values: [yaml | json]' },
+      formatFlag('Format the output. Values: [yaml | json]'),
       quietFlag("Only validate the configuration, don't print anything"),
       { long: 'no-interpolate', type: 'bool', description: "Don't interpolate environment variables" },
       { long: 'services', type: 'bool', description: 'Print the service names, one per line.' },

@@ -1,4 +1,4 @@
-import { changeFlag, commandsIn, def, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
+import { allFlag, changeFlag, commandsIn, def, detachFlag, filterFlag, forceFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { cp, update } from './copy-update-commands.js';
 import { type FlagSpec, validateEnv, validateLabel } from './flags.js';
 import { healthFlags } from './health-flags.js';
@@ -30,6 +30,9 @@ const processFlags: FlagSpec[] = [
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
 ];
 
+/** `ps`'s and `stats`'s. */
+const allContainersFlag = allFlag('Show all containers (default shows just running)');
+
 const signalFlag: FlagSpec = { long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' };
 
 const createFlags: FlagSpec[] = [
@@ -58,7 +61,7 @@ export const run = fromStreams('run', {
   description: 'Create and run a new container from an image',
   flags: [
     ...createFlags,
-    { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+    detachFlag('Run container in background and print container ID'),
     { long: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
   ],
   interspersed: false,
@@ -73,61 +76,34 @@ export const create = fromStreams('create', {
   runStyle: true,
 });
 
-export const start = fromContainers('start', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Start one or more stopped containers',
-  flags: [
-    { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
-    { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
-  ],
-});
+/**
+ * A command over one or more containers, with docker's usage line for it: `[OPTIONS] CONTAINER
+ * [CONTAINER...]`, without `[OPTIONS]` when it has no flags.
+ */
+function onContainers(handler: Parameters<typeof fromContainers>[0], description: string, flags: FlagSpec[] = []) {
+  return fromContainers(handler, { usage: `${flags.length > 0 ? '[OPTIONS] ' : ''}CONTAINER [CONTAINER...]`, description, flags });
+}
+
+export const start = onContainers('start', 'Start one or more stopped containers', [
+  { long: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
+  { long: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
+]);
 
 const stopFlags: FlagSpec[] = [
   signalFlag,
   { long: 'timeout', short: 't', type: 'int', bits: 32, aliases: ['time'], description: 'Seconds to wait before killing the container' },
 ];
 
-export const stop = fromContainers('stop', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Stop one or more running containers',
-  flags: stopFlags,
-});
-
-export const restart = fromContainers('restart', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Restart one or more containers',
-  flags: stopFlags,
-});
-
-export const kill = fromContainers('kill', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Kill one or more running containers',
-  flags: [signalFlag],
-});
-
-export const rm = fromContainers('rm', {
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Remove one or more containers',
-  flags: [
-    { long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
-    { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
-  ],
-});
-
-export const pause = fromContainers('pause', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Pause all processes within one or more containers',
-});
-
-export const unpause = fromContainers('unpause', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Unpause all processes within one or more containers',
-});
-
-export const wait = fromContainers('wait', {
-  usage: 'CONTAINER [CONTAINER...]',
-  description: 'Block until one or more containers stop, then print their exit codes',
-});
+export const stop = onContainers('stop', 'Stop one or more running containers', stopFlags);
+export const restart = onContainers('restart', 'Restart one or more containers', stopFlags);
+export const kill = onContainers('kill', 'Kill one or more running containers', [signalFlag]);
+export const rm = onContainers('rm', 'Remove one or more containers', [
+  forceFlag('Force the removal of a running container (uses SIGKILL)'),
+  { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+]);
+export const pause = onContainers('pause', 'Pause all processes within one or more containers');
+export const unpause = onContainers('unpause', 'Unpause all processes within one or more containers');
+export const wait = onContainers('wait', 'Block until one or more containers stop, then print their exit codes');
 
 export const rename = fromContainers('rename', {
   usage: 'CONTAINER NEW_NAME',
@@ -138,7 +114,7 @@ export const ps = fromContainers('ps', {
   usage: '[OPTIONS]',
   description: 'List containers',
   flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    allContainersFlag,
     filterFlag('f'),
     formatFlag(),
     { long: 'last', short: 'n', type: 'int', default: -1, description: 'Show n last created containers (includes all states)' },
@@ -166,7 +142,7 @@ export const exec = fromStreams('exec', {
   usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
   description: 'Execute a command in a running container',
   flags: [
-    { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+    detachFlag('Detached mode: run command in the background'),
     { long: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
     ...processFlags,
   ],
@@ -214,7 +190,7 @@ export const stats = fromContainers('stats', {
   usage: '[OPTIONS] [CONTAINER...]',
   description: 'Display a live stream of container(s) resource usage statistics',
   flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    allContainersFlag,
     formatFlag(),
     { long: 'no-stream', type: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { long: 'no-trunc', type: 'bool', description: 'Do not truncate output' },

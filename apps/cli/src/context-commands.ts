@@ -1,4 +1,4 @@
-import { commandsIn, formatFlag, inspectFormatFlag, objectGroup, quietFlag } from './command-def.js';
+import { commandsIn, forceFlag, formatFlag, inspectFormatFlag, objectGroup, quietFlag } from './command-def.js';
 
 /**
  * `berth context …`: docker's context commands (usage, flags, argument rules); handlers in
@@ -34,7 +34,7 @@ export const contextGroup = objectGroup({
     rm: fromContexts('rm', {
       usage: 'CONTEXT [CONTEXT...]',
       description: 'Remove one or more contexts',
-      flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
+      flags: [forceFlag('Force the removal of a context in use')],
     }),
     show: fromContexts('show', {
       usage: '',

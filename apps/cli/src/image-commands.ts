@@ -1,5 +1,5 @@
 import { build } from './build-commands.js';
-import { changeFlag, commandsIn, filterFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
+import { allFlag, changeFlag, commandsIn, filterFlag, forceFlag, formatFlag, type GroupDef, inspectFormatFlag, noTruncFlag, outputFileFlag, quietFlag, withName } from './command-def.js';
 import { imagePrune } from './prune-search-commands.js';
 
 /** The image commands (`images`, `pull`, `push`, `login`, …, and the `image` group): usage, flags, argument rules. */
@@ -15,7 +15,7 @@ export const imagesCommand = fromImages('images', {
   usage: '[OPTIONS] [REPOSITORY[:TAG]]',
   description: 'List images',
   flags: [
-    { long: 'all', short: 'a', type: 'bool', description: 'Show all images (default hides intermediate images)' },
+    allFlag('Show all images (default hides intermediate images)'),
     { long: 'digests', type: 'bool', description: 'Show digests' },
     filterFlag('f'),
     formatFlag(),
@@ -52,7 +52,7 @@ export const rmi = fromImages('rmi', {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Remove one or more images',
   flags: [
-    { long: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' },
+    forceFlag('Force removal of the image'),
     { long: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
   ],
 });

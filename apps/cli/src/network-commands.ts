@@ -1,4 +1,4 @@
-import { commandsIn, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, driverOptsFlag, filterFlag, forceFlag, formatFlag, inspectCommand, labelFlag, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth network …` and `berth port`: docker's network commands (usage, flags, argument rules).
@@ -19,8 +19,8 @@ const create = fromNetworks('create', {
     { long: 'internal', type: 'bool', description: 'Restrict external access to the network' },
     { long: 'ip-range', type: 'list', description: 'Allocate container ip from a sub-range' },
     { long: 'ipv6', type: 'bool', description: 'Enable or disable IPv6 networking' },
-    { long: 'label', type: 'list', description: 'Set metadata on a network' },
-    { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
+    labelFlag('Set metadata on a network'),
+    driverOptsFlag,
     { long: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment' },
   ],
 });
@@ -58,7 +58,7 @@ const connect = fromNetworks('connect', {
 const disconnect = fromNetworks('disconnect', {
   usage: '[OPTIONS] NETWORK CONTAINER',
   description: 'Disconnect a container from a network',
-  flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
+  flags: [forceFlag('Force the container to disconnect from a network')],
 });
 
 export const networkGroup = objectGroup({

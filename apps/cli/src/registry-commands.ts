@@ -1,11 +1,10 @@
-import { commandsIn, type GroupDef, withName } from './command-def.js';
-import type { FlagSpec } from './flags.js';
+import { commandsIn, formatFlag, type GroupDef, withName } from './command-def.js';
 
 /** The `registry` group (the platform registry's admin API): usage, flags, argument rules. */
 
 const fromRegistryAdmin = commandsIn(() => import('./commands/registry-admin.js'));
 
-const jsonFormatFlag: FlagSpec = { long: 'format', type: 'string', description: 'Format output: "json" for the raw answer' };
+const jsonFormatFlag = formatFlag('Format output: "json" for the raw answer');
 
 const registryRm = fromRegistryAdmin('rm', {
   usage: 'REPOSITORY[:TAG|@DIGEST] [REPOSITORY[:TAG|@DIGEST]...]',

@@ -1,4 +1,4 @@
-import { commandsIn, filterFlag, forceFlag, formatFlag, inspectCommand, objectGroup, pruneCommand, quietFlag } from './command-def.js';
+import { commandsIn, driverOptsFlag, filterFlag, forceFlag, formatFlag, inspectCommand, labelFlag, objectGroup, pruneCommand, quietFlag } from './command-def.js';
 
 /**
  * `berth volume …`: docker's volume commands (usage, flags, argument rules). Handlers are in
@@ -14,9 +14,9 @@ const create = fromVolumes('create', {
   description: 'Create a volume',
   flags: [
     { long: 'driver', short: 'd', type: 'string', default: 'local', description: 'Specify volume driver name' },
-    { long: 'label', type: 'list', description: 'Set metadata for a volume' },
+    labelFlag('Set metadata for a volume'),
     { long: 'name', type: 'string', hidden: true, description: 'Specify volume name' },
-    { long: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
+    driverOptsFlag,
   ],
 });
 

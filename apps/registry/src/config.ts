@@ -70,9 +70,9 @@ export async function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = pr
       'proxy-password': { type: 'string' },
     },
   });
-  const str = (flag: keyof typeof values): string | undefined =>
-    (values[flag] as string | undefined) ?? env[`BERTH_REGISTRY_${flag.toUpperCase().replace(/-/g, '_')}`];
-  const bool = (flag: keyof typeof values): boolean => values[flag] === true || /^(1|true|yes)$/i.test(env[`BERTH_REGISTRY_${flag.toUpperCase().replace(/-/g, '_')}`] ?? '');
+  const fromEnv = (flag: keyof typeof values): string | undefined => env[`BERTH_REGISTRY_${flag.toUpperCase().replace(/-/g, '_')}`];
+  const str = (flag: keyof typeof values): string | undefined => (values[flag] as string | undefined) ?? fromEnv(flag);
+  const bool = (flag: keyof typeof values): boolean => values[flag] === true || /^(1|true|yes)$/i.test(fromEnv(flag) ?? '');
 
   const listen = str('listen') ?? '0.0.0.0:5000';
   const m = /^(.*):(\d+)$/.exec(listen);

@@ -98,19 +98,16 @@ export class Agent {
       if ((await ensureVolatileDir(dir)) === 'kept') log.warn({ path: dir }, 'Not on a tmpfs: exit codes written there are lost if its disk fills');
     }
     const hostId = readHostId(options.dataRoot);
+    // The runtime's probe (a throwaway container, 0.5–1.7 s) runs while the event stream and the
+    // network are set up: the container manager is the first to need its answer.
+    let runtime = new ConmonRuntime(runtimeOptions(options, options.runtime));
+    const checking = runtime.checkRuntime();
+    checking.catch(() => undefined); // awaited below; this only keeps an early failure of the steps before from leaving it unhandled
     const bus = new EventBus(nc, hostId, { log });
     await bus.ensureStream();
     // Never waits for NATS: while it is down, events are kept and sent when it is back.
     const publish = (type: string, action: string, id: string, attributes: Record<string, string>) => void bus.emit({ type, action, id, attributes });
 
-    const warnings: string[] = [];
-    let runtime = new ConmonRuntime(runtimeOptions(options, options.runtime));
-    const check = await runtime.checkRuntime();
-    if (!check.ok) {
-      warnings.push(check.warning);
-      log.warn({ runtime: options.runtime }, check.warning);
-      runtime = new ConmonRuntime(runtimeOptions(options, 'runc'));
-    }
     const db = openMetadataDb(join(options.dataRoot, 'metadata.db'));
     const content = new ContentStore(join(options.dataRoot, 'content'));
     const snapshotter = new OverlaySnapshotter(join(options.dataRoot, 'snapshots'));
@@ -150,6 +147,13 @@ export class Agent {
         directory: new OverlayEndpointBucket(nc, { onError: (err) => log.warn({ host: hostId, err }, 'Cannot renew or follow the overlay endpoints on NATS') }),
       },
     });
+    const warnings: string[] = [];
+    const check = await checking;
+    if (!check.ok) {
+      warnings.push(check.warning);
+      log.warn({ runtime: options.runtime }, check.warning);
+      runtime = new ConmonRuntime(runtimeOptions(options, 'runc'));
+    }
     manager = new ContainerManager({
       dataRoot: options.dataRoot,
       runRoot: options.runRoot,

@@ -63,39 +63,19 @@ export class InternalError extends BerthError {
   readonly kind = 'internal' as const;
 }
 
-const classes: Record<ErrorKind, new (message: string, options?: BerthErrorOptions) => BerthError> = {
-  'not-found': NotFoundError,
-  'already-exists': AlreadyExistsError,
-  'invalid-argument': InvalidArgumentError,
-  'failed-precondition': FailedPreconditionError,
-  conflict: ConflictError,
-  unavailable: UnavailableError,
-  'permission-denied': PermissionDeniedError,
-  internal: InternalError,
-};
-
-/** gRPC status codes (numeric, as in grpc-js `status`) per kind. */
-const grpcCodes: Record<ErrorKind, number> = {
-  'invalid-argument': 3,
-  'not-found': 5,
-  'already-exists': 6,
-  'permission-denied': 7,
-  'failed-precondition': 9,
-  conflict: 10, // ABORTED
-  internal: 13,
-  unavailable: 14,
-};
-
-/** HTTP statuses as the Docker Engine API uses them. */
-const httpStatuses: Record<ErrorKind, number> = {
-  'invalid-argument': 400,
-  'not-found': 404,
-  'already-exists': 409,
-  'permission-denied': 403,
-  'failed-precondition': 409,
-  conflict: 409,
-  internal: 500,
-  unavailable: 503,
+/**
+ * Each kind's class, gRPC status code (numeric, as in grpc-js `status`) and HTTP status (as the
+ * Docker Engine API uses them): the one place the edges' codes come from.
+ */
+const kinds: Record<ErrorKind, { errorClass: new (message: string, options?: BerthErrorOptions) => BerthError; grpc: number; http: number }> = {
+  'invalid-argument': { errorClass: InvalidArgumentError, grpc: 3, http: 400 },
+  'not-found': { errorClass: NotFoundError, grpc: 5, http: 404 },
+  'already-exists': { errorClass: AlreadyExistsError, grpc: 6, http: 409 },
+  'permission-denied': { errorClass: PermissionDeniedError, grpc: 7, http: 403 },
+  'failed-precondition': { errorClass: FailedPreconditionError, grpc: 9, http: 409 },
+  conflict: { errorClass: ConflictError, grpc: 10, http: 409 }, // gRPC ABORTED
+  internal: { errorClass: InternalError, grpc: 13, http: 500 },
+  unavailable: { errorClass: UnavailableError, grpc: 14, http: 503 },
 };
 
 export function isBerthError(err: unknown): err is BerthError {
@@ -107,26 +87,26 @@ export function errorKindOf(err: unknown): ErrorKind {
 }
 
 export function grpcCodeOf(err: unknown): number {
-  return grpcCodes[errorKindOf(err)];
+  return kinds[errorKindOf(err)].grpc;
 }
 
 export function httpStatusOf(err: unknown): number {
-  return httpStatuses[errorKindOf(err)];
+  return kinds[errorKindOf(err)].http;
 }
 
 /** Turns a gRPC status code back into the error class (the client side of `grpcCodeOf`). */
 export function errorFromGrpc(code: number, message: string, options: BerthErrorOptions = {}): BerthError {
-  const kind = (Object.keys(grpcCodes) as ErrorKind[]).find((k) => grpcCodes[k] === code);
+  const kind = (Object.keys(kinds) as ErrorKind[]).find((k) => kinds[k].grpc === code);
   if (kind === undefined) {
     // DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, ...: the peer could not answer.
     return code === 4 || code === 1 ? new UnavailableError(message, options) : new InternalError(message, options);
   }
-  return new classes[kind](message, options);
+  return new kinds[kind].errorClass(message, options);
 }
 
 /** Builds an error of the given kind (for code that maps kinds generically). */
 export function errorOfKind(kind: ErrorKind, message: string, options: BerthErrorOptions = {}): BerthError {
-  return new classes[kind](message, options);
+  return new kinds[kind].errorClass(message, options);
 }
 
 /** The message of any thrown value. */

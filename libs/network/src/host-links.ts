@@ -17,16 +17,32 @@ export interface HostLink {
   name: string;
   /** The interface alias (`ifalias`), '' when none. */
   alias: string;
-  /** `bridge`, `veth`, ... ('' for plain devices). */
+  /** The device type sysfs names (its uevent's DEVTYPE): `bridge`, `vxlan`, … ('' for a veth or a plain device). */
   kind: string;
 }
 
 export const netnsDir = '/run/netns';
 
+const sysNet = '/sys/class/net';
+
+/**
+ * The links of the agent's network namespace, read from sysfs (no `ip` process: 100–300 ms each
+ * on the loaded machines; a service in a netns of its own has that netns's sysfs there,
+ * libs/platform netns-command.ts). A link deleted while it is read is left out.
+ */
 export async function listLinks(): Promise<HostLink[]> {
-  const out = await mustExec('ip', ['-j', '-d', 'link', 'show']);
-  const links = JSON.parse(out || '[]') as Array<{ ifname: string; ifalias?: string; linkinfo?: { info_kind?: string } }>;
-  return links.map((l) => ({ name: l.ifname, alias: l.ifalias ?? '', kind: l.linkinfo?.info_kind ?? '' }));
+  const links: HostLink[] = [];
+  for (const name of readdirSync(sysNet)) {
+    try {
+      const uevent = readFileSync(`${sysNet}/${name}/uevent`, 'utf8');
+      const alias = readFileSync(`${sysNet}/${name}/ifalias`, 'utf8').trim();
+      links.push({ name, alias, kind: /^DEVTYPE=(.*)$/m.exec(uevent)?.[1] ?? '' });
+    } catch (err) {
+      // Gone between the listing and the read, or not a link (bonding_masters): not one of the links.
+      if (!['ENOENT', 'ENOTDIR', 'ENODEV'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+  return links;
 }
 
 export async function linkExists(name: string): Promise<boolean> {
@@ -35,33 +51,41 @@ export async function linkExists(name: string): Promise<boolean> {
 
 /**
  * Makes sure bridge `name` exists, carries `alias`, has `address` (`172.31.0.1/16`), a MAC of its
- * own (pinBridgeMac), `mtu` when given (an overlay's bridge) and is up; inside `netns` when given. Idempotent: an existing bridge is completed, not recreated. Its
- * route_localnet (for ports published on 127.0.0.1) is loopback-guard.ts's business.
+ * own (pinBridgeMac), `mtu` when given (an overlay's bridge) and is up; inside `netns` when given.
+ * Idempotent: an existing bridge is completed, not recreated. One `ip -batch` process (and, in a
+ * netns, one `ip link show`) instead of one per step. Its route_localnet (for ports published on
+ * 127.0.0.1) is loopback-guard.ts's business.
  */
 export async function ensureBridge(name: string, address: string, alias: string, o: { mtu?: number; netns?: string } = {}): Promise<void> {
-  const ip = (args: string[]) => (o.netns ? ['-n', o.netns, ...args] : args);
-  if ((await execTool('ip', ip(['link', 'show', 'dev', name]))).code !== 0) await mustExec('ip', ip(['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']));
-  else if (!o.netns) await pinBridgeMac(name);
-  await mustExec('ip', ip(['link', 'set', 'dev', name, 'alias', alias, ...(o.mtu ? ['mtu', String(o.mtu)] : [])]));
-  await mustExec('ip', ip(['addr', 'replace', address, 'dev', name]));
-  await mustExec('ip', ip(['link', 'set', 'dev', name, 'up']));
+  const exists = o.netns ? (await execTool('ip', ['-n', o.netns, 'link', 'show', 'dev', name])).code === 0 : existsSync(`/sys/class/net/${name}`);
+  const pinned = exists && !o.netns ? pinnedBridgeMac(name) : undefined;
+  const lines = [
+    ...(exists ? [] : [['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']]),
+    ...(pinned ? [['link', 'set', 'dev', name, 'address', pinned]] : []),
+    ['link', 'set', 'dev', name, 'alias', alias, ...(o.mtu ? ['mtu', String(o.mtu)] : [])],
+    ['addr', 'replace', address, 'dev', name],
+    ['link', 'set', 'dev', name, 'up'],
+  ];
+  checkBatchWords(lines);
+  await mustExec('ip', [...(o.netns ? ['-n', o.netns] : []), '-batch', '-'], batchText(lines));
 }
 
 /** The kernel's addr_assign_type of a MAC set by the user (NET_ADDR_SET). */
 const macSetByUser = '3';
 
 /**
- * Gives a bridge a MAC that no port changes. A bridge whose MAC was never set takes its lowest
- * port's MAC, so a container's veth coming or going can change the gateway's MAC; every container
- * that cached the old one then loses all its packets to the gateway (the embedded DNS server above
- * all) until its ARP entry expires, up to ~45 s. Like Docker (a random MAC at creation), the MAC is
- * set once; a bridge made before this keeps the MAC it has now, so its containers notice nothing.
+ * The MAC to give an existing bridge so that no port changes it, undefined when it has one of its
+ * own already. A bridge whose MAC was never set takes its lowest port's MAC, so a container's veth
+ * coming or going can change the gateway's MAC; every container that cached the old one then loses
+ * all its packets to the gateway (the embedded DNS server above all) until its ARP entry expires,
+ * up to ~45 s. Like Docker (a random MAC at creation), the MAC is set once; a bridge made before
+ * this keeps the MAC it has now, so its containers notice nothing.
  */
-async function pinBridgeMac(name: string): Promise<void> {
+function pinnedBridgeMac(name: string): string | undefined {
   const sys = `/sys/class/net/${name}`;
-  if (readFileSync(`${sys}/addr_assign_type`, 'utf8').trim() === macSetByUser) return;
+  if (readFileSync(`${sys}/addr_assign_type`, 'utf8').trim() === macSetByUser) return undefined;
   const current = readFileSync(`${sys}/address`, 'utf8').trim();
-  await mustExec('ip', ['link', 'set', 'dev', name, 'address', current === '00:00:00:00:00:00' ? randomMac() : current]);
+  return current === '00:00:00:00:00:00' ? randomMac() : current;
 }
 
 /** A random locally administered unicast MAC (Docker's GenerateRandomMAC). */
@@ -77,6 +101,25 @@ export async function deleteLink(name: string): Promise<void> {
   if (result.code !== 0 && (await linkExists(name))) {
     await mustExec('ip', ['link', 'del', 'dev', name]);
   }
+}
+
+/**
+ * Deletes links (bridges, vxlan devices, veths) in one `ip -force -batch` process; missing ones
+ * are fine. Those still there after it are deleted one by one (deleteLink), so that an error names
+ * its link. @returns the links that could not be deleted, with why.
+ */
+export async function deleteLinks(names: readonly string[]): Promise<Map<string, unknown>> {
+  const exists = (link: string) => existsSync(`/sys/class/net/${link}`);
+  const present = names.filter(exists);
+  const failed = new Map<string, unknown>();
+  if (present.length === 0) return failed;
+  if (present.length > 1) {
+    const lines = present.map((l) => ['link', 'del', 'dev', l]);
+    checkBatchWords(lines);
+    await execTool('ip', ['-force', '-batch', '-'], batchText(lines)); // failures: the links left are retried below
+  }
+  for (const l of present.filter(exists)) await deleteLink(l).catch((err: unknown) => failed.set(l, err));
+  return failed;
 }
 
 /** Creates the named netns `name` with its loopback up; a leftover of the same name is replaced. */

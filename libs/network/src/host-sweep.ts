@@ -1,5 +1,5 @@
 import { NotFoundError } from '@berth/errors';
-import { deleteLink, deleteNetns, listLinks, listNetns } from './host-links.js';
+import { deleteLinks, deleteNetns, listLinks, listNetns } from './host-links.js';
 import type { NetworkContext } from './network-context.js';
 import { overlayLinkNames } from './overlay-driver.js';
 import type { Sandboxes } from './sandboxes.js';
@@ -35,11 +35,12 @@ export class HostSweeper {
     // An overlay network's vxlan device goes with its bridge (overlay-driver.ts).
     const vxlans = new Set(o.keepBridges ? store.networks().filter((n) => n.Driver === 'overlay').map((n) => overlayLinkNames(n.Id).vxlan) : []);
     const veths = new Set(store.endpoints().map((e) => e.HostVeth).filter(Boolean));
-    for (const link of await listLinks()) {
-      if (!link.alias.startsWith(`${this.ctx.aliasPrefix}:`)) continue;
-      const wanted = link.kind === 'bridge' ? bridges.has(link.name) : link.kind === 'vxlan' ? vxlans.has(link.name) : veths.has(link.name);
-      if (!wanted) await deleteLink(link.name).catch((err) => this.ctx.log.warn({ link: link.name, err }, 'Cannot delete a leftover link'));
-    }
+    const leftovers = (await listLinks()).filter((link) => {
+      if (!link.alias.startsWith(`${this.ctx.aliasPrefix}:`)) return false;
+      return !(link.kind === 'bridge' ? bridges.has(link.name) : link.kind === 'vxlan' ? vxlans.has(link.name) : veths.has(link.name));
+    });
+    // In one `ip -batch` (deleteLinks); the rest of a batch that stopped is deleted one by one.
+    for (const [link, err] of await deleteLinks(leftovers.map((l) => l.name))) this.ctx.log.warn({ link, err }, 'Cannot delete a leftover link');
     const namespaces = new Set(store.sandboxes().map((s) => s.Netns).filter(Boolean));
     for (const ns of listNetns()) {
       if (ns.startsWith(this.ctx.netnsPrefix) && !namespaces.has(ns)) {

@@ -1,5 +1,6 @@
 import { execTool, mustExec } from './host-exec.js';
 import { withHostLock } from './host-lock.js';
+import { hasRule, removeChains, saveRules } from './iptables-batch.js';
 import { listLinks, setSysctl } from './host-links.js';
 
 /**
@@ -44,10 +45,11 @@ const comment = "berth: containers cannot reach the host's loopback (CVE-2020-85
 const dropRule = ['-d', '127.0.0.0/8', '!', '-i', 'lo', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-m', 'comment', '--comment', comment, '-j', 'DROP'];
 const jump = ['INPUT', '-j', loopbackGuardChain];
 
-/** The iptables-restore input that sets the guard chain to exactly its one rule. */
-export function renderLoopbackGuard(): string {
+/** The iptables-restore input that sets the guard chain to exactly its one rule, and adds the jump to it first in INPUT when `withJump`. */
+export function renderLoopbackGuard(o: { withJump?: boolean } = {}): string {
   const rule = dropRule.map((word) => (word === comment ? `"${comment}"` : word)).join(' ');
-  return ['*filter', `:${loopbackGuardChain} - [0:0]`, `-A ${loopbackGuardChain} ${rule}`, 'COMMIT', ''].join('\n');
+  const insert = o.withJump ? [`-I INPUT 1 -j ${loopbackGuardChain}`] : [];
+  return ['*filter', `:${loopbackGuardChain} - [0:0]`, `-A ${loopbackGuardChain} ${rule}`, ...insert, 'COMMIT', ''].join('\n');
 }
 
 /**
@@ -66,6 +68,9 @@ export async function allowLoopbackDnat(bridge: string): Promise<void> {
  * left on the host. @returns whether it was removed.
  */
 export async function removeLoopbackGuardIfUnused(): Promise<boolean> {
+  // Another agent's bridge: the guard stays, and that agent's own removal checks again under the
+  // lock. Only "none left" needs the lock (a bridge being made holds it while it installs the guard).
+  if ((await berthBridges()).length > 0) return false;
   return withHostLock(async () => {
     if ((await berthBridges()).length > 0) return false;
     await removeLoopbackGuard();
@@ -80,22 +85,21 @@ export async function loopbackGuardInstalled(): Promise<boolean> {
   return (await execTool('iptables', ['-w', '-C', loopbackGuardChain, ...dropRule])).code === 0;
 }
 
-/** Installs the guard; idempotent (the chain is rewritten whole, the jump added only when missing). */
+/**
+ * Installs the guard; idempotent: the chain is rewritten whole, and the jump added only when
+ * missing, in the same iptables-restore (one iptables-save says whether it is there).
+ */
 export async function installLoopbackGuard(): Promise<void> {
-  await mustExec('iptables-restore', ['-w', '--noflush'], renderLoopbackGuard());
-  if ((await execTool('iptables', ['-w', '-C', ...jump])).code !== 0) {
-    await mustExec('iptables', ['-w', '-I', 'INPUT', '1', '-j', loopbackGuardChain]);
-  }
+  const withJump = !hasRule(await saveRules(), 'filter', jump[0], jump.slice(1));
+  await mustExec('iptables-restore', ['-w', '--noflush'], renderLoopbackGuard({ withJump }));
 }
 
-/** Removes every jump to the guard and its chain, whoever needs it (see removeLoopbackGuardIfUnused). */
+/**
+ * Removes every jump to the guard and its chain, whoever needs it (see removeLoopbackGuardIfUnused),
+ * in one iptables-save and one iptables-restore; a guard already gone is fine.
+ */
 export async function removeLoopbackGuard(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await execTool('iptables', ['-w', '-D', ...jump])).code !== 0) break;
-  }
-  // Missing chain: already removed (this is cleanup, its absence is the goal).
-  await execTool('iptables', ['-w', '-F', loopbackGuardChain]);
-  await execTool('iptables', ['-w', '-X', loopbackGuardChain]);
+  await removeChains([['filter', loopbackGuardChain]]);
 }
 
 /** The bridges of every Berth agent on the host (their alias starts with `berth:`, see network-context.ts). */

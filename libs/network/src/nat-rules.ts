@@ -1,4 +1,5 @@
 import { execTool, mustExec } from './host-exec.js';
+import { hasRule, removeChains, saveRules } from './iptables-batch.js';
 
 /**
  * The iptables rules of one Berth agent, rendered as a whole from its state and applied atomically
@@ -54,11 +55,15 @@ function jumps(tag: string): Array<[string, string, string[]]> {
   ];
 }
 
-/** The iptables-restore input that sets our three chains to exactly what `state` needs. */
-export function renderRules(tag: string, state: NatState): string {
+/**
+ * The iptables-restore input that sets our three chains to exactly what `state` needs, and inserts
+ * first in their built-in chains the `missing` jumps (of `jumps(tag)`) into them.
+ */
+export function renderRules(tag: string, state: NatState, missing: ReadonlyArray<[string, string, string[]]> = []): string {
   const c = chainNames(tag);
-  const nat = ['*nat', `:${c.dnat} - [0:0]`, `:${c.post} - [0:0]`];
-  const filter = ['*filter', `:${c.forward} - [0:0]`];
+  const insert = (table: string) => missing.filter(([t]) => t === table).map(([, chain, rule]) => `-I ${chain} 1 ${rule.join(' ')}`);
+  const nat = ['*nat', `:${c.dnat} - [0:0]`, `:${c.post} - [0:0]`, ...insert('nat')];
+  const filter = ['*filter', `:${c.forward} - [0:0]`, ...insert('filter')];
   const bridgeOf = new Map<string, NatNetwork>();
   for (const n of state.networks) bridgeOf.set(n.subnet, n);
   for (const p of state.ports) {
@@ -104,29 +109,24 @@ function subnetHas(subnet: string, ip: string): boolean {
 }
 
 /**
- * Applies `state`: our chains get exactly its rules (atomically per table) and the jumps into them
- * exist once. Throws InternalError when iptables refuses.
+ * Applies `state`: our chains get exactly its rules and the jumps into them exist once, in one
+ * iptables-save (which jumps are there) and one iptables-restore (atomic per table). Throws
+ * InternalError when iptables refuses.
  */
 export async function applyRules(tag: string, state: NatState): Promise<void> {
-  await mustExec('iptables-restore', ['-w', '--noflush'], renderRules(tag, state));
-  for (const [table, chain, rule] of jumps(tag)) {
-    const check = await execTool('iptables', ['-w', '-t', table, '-C', chain, ...rule]);
-    if (check.code !== 0) await mustExec('iptables', ['-w', '-t', table, '-I', chain, '1', ...rule]);
-  }
+  const saved = await saveRules();
+  const missing = jumps(tag).filter(([table, chain, rule]) => !hasRule(saved, table, chain, rule));
+  await mustExec('iptables-restore', ['-w', '--noflush'], renderRules(tag, state, missing));
 }
 
-/** Removes every copy of our jumps and our chains (reconciliation start and final teardown). */
+/**
+ * Removes every jump into our chains (all copies) and the chains (reconciliation start and final
+ * teardown), in one iptables-save and one iptables-restore; nothing to remove is fine. Throws
+ * InternalError when iptables refuses.
+ */
 export async function removeRules(tag: string): Promise<void> {
-  for (const [table, chain, rule] of jumps(tag)) {
-    for (let i = 0; i < 100; i++) {
-      if ((await execTool('iptables', ['-w', '-t', table, '-D', chain, ...rule])).code !== 0) break;
-    }
-  }
   const c = chainNames(tag);
-  for (const [table, chain] of [['nat', c.dnat], ['nat', c.post], ['filter', c.forward]] as const) {
-    await execTool('iptables', ['-w', '-t', table, '-F', chain]);
-    await execTool('iptables', ['-w', '-t', table, '-X', chain]);
-  }
+  await removeChains([['nat', c.dnat], ['nat', c.post], ['filter', c.forward]]);
 }
 
 /** Every rule (`iptables -S` lines, nat and filter) that mentions `text` (tests, leak checks). */

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import type { DnsResolvers } from './dns-resolvers.js';
 import { mustExec } from './host-exec.js';
-import { deleteLink, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
+import { deleteLink, deleteLinks, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
 import { allowLoopbackDnat } from './loopback-guard.js';
 import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
 import { networkRecord } from './network-record.js';
+import { overlayLinkNames } from './overlay-driver.js';
 import { filterNetworks } from './network-filters.js';
 import type { CreateNetworkOptions } from './network-options.js';
 import type { PortPublisher } from './port-publishing.js';
@@ -141,10 +142,21 @@ export class NetworkCatalogue {
     this.ctx.emit('destroy', n);
   }
 
-  /** Takes every bridge and DNS server of this agent down (the networks stay recorded). */
+  /**
+   * Takes every bridge and DNS server of this agent down (the networks stay recorded): the links in
+   * one `ip -batch` (deleteLinks), failures logged.
+   */
   async takeDownAll(): Promise<void> {
-    for (const n of this.ctx.store.networks()) {
-      await this.takeDown(n).catch((err) => this.ctx.log.warn({ network: n.Name, bridge: n.BridgeName, err }, 'Cannot remove the bridge'));
+    const networks = this.ctx.store.networks();
+    await Promise.all(networks.map((n) => this.dns.stop(n.Id)));
+    const owner = new Map<string, NetworkRecord>();
+    for (const n of networks) {
+      // An overlay network's vxlan device is a port of its bridge, which deleting the bridge only releases.
+      if (n.Driver === 'overlay') for (const link of Object.values(overlayLinkNames(n.Id))) owner.set(link, n);
+      else if (n.Driver === 'bridge' && n.BridgeName) owner.set(n.BridgeName, n);
+    }
+    for (const [link, err] of await deleteLinks([...owner.keys()])) {
+      this.ctx.log.warn({ network: owner.get(link)?.Name, link, err }, 'Cannot remove the bridge');
     }
   }
 

@@ -222,18 +222,23 @@ export class NetworkManager {
   /**
    * Stops the DNS servers. When no container runs, every host object of this agent (bridges,
    * rules) goes too, and the loopback guard when no other agent's bridge is left; otherwise they
-   * stay for the running containers and the next `open` adopts them.
+   * stay for the running containers and the next `open` adopts them. The links and the rules are
+   * taken down side by side (neither needs the other gone), the guard after the bridges. Throws the
+   * first failure of the links' listing once every step ran (each object's own failure is logged).
    */
   async close(): Promise<void> {
     await this.serial(async () => {
-      await this.overlay.close();
-      await this.dns.stopAll();
+      await Promise.all([this.overlay.close(), this.dns.stopAll()]);
       if (this.ctx.store.sandboxes().some((s) => s.Netns !== undefined)) return;
-      await this.networks.takeDownAll();
-      await this.sweeper.sweepHost({ keepBridges: false });
-      await this.nat.removeAll();
+      const links = (async () => {
+        await this.networks.takeDownAll();
+        await this.sweeper.sweepHost({ keepBridges: false });
+      })();
+      const rules = this.nat.removeAll().catch((err) => this.ctx.log.warn({ err }, "Cannot remove this agent's iptables rules"));
+      const [taken] = await Promise.allSettled([links, rules]);
       // The guard is the host's, not this agent's: it stays while another agent has a bridge.
       await removeLoopbackGuardIfUnused().catch((err) => this.ctx.log.warn({ err }, 'Cannot remove the loopback guard'));
+      if (taken.status === 'rejected') throw taken.reason;
     });
   }
 

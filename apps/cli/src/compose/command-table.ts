@@ -1,4 +1,4 @@
-import { type CommandDef, commandsIn, noTruncFlag, quietFlag } from '../command-def.js';
+import { allFlag, type CommandDef, commandsIn, detachFlag, filterFlag, forceFlag, formatFlag, noCacheFlag, noTruncFlag, quietFlag } from '../command-def.js';
 import type { FlagSpec } from '../flags.js';
 
 /**
@@ -26,6 +26,9 @@ const noColor: FlagSpec = { long: 'no-color', type: 'bool', description: 'Produc
 const noLogPrefix: FlagSpec = { long: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" };
 const quietPull: FlagSpec = { long: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' };
 const indexFlag: FlagSpec = { long: 'index', type: 'int', default: 1, description: 'Index of the container if service has multiple replicas' };
+// `exec`'s and `run`'s; Compose keeps STDIN open unless `-i=false`, where `docker exec` does not.
+const envFlag: FlagSpec = { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' };
+const interactiveFlag: FlagSpec = { long: 'interactive', short: 'i', type: 'bool', default: true, description: 'Keep STDIN open even if not attached' };
 
 const createFlags: FlagSpec[] = [
   { long: 'build', type: 'bool', description: 'Build images before starting containers' },
@@ -48,7 +51,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
       { long: 'abort-on-container-failure', type: 'bool', description: 'Stops all containers if any container exited with failure. Incompatible with -d' },
       { long: 'attach', type: 'list', description: 'Restrict attaching to the specified services. Incompatible with --attach-dependencies.' },
       { long: 'no-attach', type: 'list', description: "Do not attach (stream logs) to the specified services" },
-      { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run containers in the background' },
+      detachFlag('Detached mode: Run containers in the background'),
       { long: 'exit-code-from', type: 'string', description: 'Return the exit code of the selected service container. Implies --abort-on-container-exit' },
       noColor,
       noDeps,
@@ -76,7 +79,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: `[OPTIONS] ${services}`,
     description: 'List containers',
     flags: [
-      { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped containers (including those created by the run command)' },
+      allFlag('Show all stopped containers (including those created by the run command)'),
       { long: 'filter', type: 'string', description: 'Filter services by a property (supported filters: status)' },
       { long: 'format', type: 'string', default: 'table', description: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\', \'TEMPLATE\'' },
       noTruncFlag,
@@ -105,7 +108,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     description: 'Build or rebuild services',
     flags: [
       { long: 'build-arg', type: 'list', description: 'Set build-time variables for services' },
-      { long: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+      noCacheFlag,
       { long: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
       { long: 'push', type: 'bool', description: 'Push service images' },
       quietFlag("Don't print anything to STDOUT"),
@@ -144,10 +147,10 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: '[OPTIONS] SERVICE COMMAND [ARGS...]',
     description: 'Execute a command in a running container',
     flags: [
-      { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run command in the background' },
-      { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+      detachFlag('Detached mode: Run command in the background'),
+      envFlag,
       indexFlag,
-      { long: 'interactive', short: 'i', type: 'bool', default: true, description: 'Keep STDIN open even if not attached' },
+      interactiveFlag,
       { long: 'no-TTY', short: 'T', type: 'bool', description: 'Disable pseudo-TTY allocation. By default `docker compose exec` allocates a TTY.' },
       { long: 'privileged', type: 'bool', description: 'Give extended privileges to the process' },
       { long: 'user', short: 'u', type: 'string', description: 'Run the command as this user' },
@@ -160,10 +163,10 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     description: 'Run a one-off command on a service',
     flags: [
       { long: 'build', type: 'bool', description: 'Build image before starting container' },
-      { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+      detachFlag('Run container in background and print container ID'),
       { long: 'entrypoint', type: 'string', description: 'Override the entrypoint of the image' },
-      { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
-      { long: 'interactive', short: 'i', type: 'bool', default: true, description: 'Keep STDIN open even if not attached' },
+      envFlag,
+      interactiveFlag,
       { long: 'label', short: 'l', type: 'list', description: 'Add or override a label' },
       { long: 'name', type: 'string', description: 'Assign a name to the container' },
       { long: 'no-TTY', short: 'T', type: 'bool', description: 'Disable pseudo-TTY allocation (default: auto-detected)' },
@@ -192,7 +195,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: `[OPTIONS] ${services}`,
     description: 'Removes stopped service containers',
     flags: [
-      { long: 'force', short: 'f', type: 'bool', description: "Don't ask to confirm removal" },
+      forceFlag("Don't ask to confirm removal"),
       { long: 'stop', short: 's', type: 'bool', description: 'Stop the containers, if required, before removing' },
       { long: 'volumes', short: 'v', type: 'bool', description: 'Remove any anonymous volumes attached to containers' },
     ],
@@ -231,8 +234,8 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: '[OPTIONS]',
     description: 'List running compose projects',
     flags: [
-      { long: 'all', short: 'a', type: 'bool', description: 'Show all stopped Compose projects' },
-      { long: 'filter', type: 'filter', description: 'Filter output based on conditions provided' },
+      allFlag('Show all stopped Compose projects'),
+      filterFlag(),
       { long: 'format', type: 'string', default: 'table', description: 'Format the output. Values: [table | json]' },
       quietFlag('Only display project names'),
     ],
@@ -253,7 +256,7 @@ export const composeControllerCommands: Record<string, CommandDef> = {
     usage: '[OPTIONS]',
     description: 'Show the Docker Compose version information',
     flags: [
-      { long: 'format', short: 'f', type: 'string', description: 'Format the output. Values: [pretty | json]' },
+      { ...formatFlag('Format the output. Values: [pretty | json]'), short: 'f' },
       { long: 'short', type: 'bool', description: "Shows only Compose's version number" },
     ],
   }),
