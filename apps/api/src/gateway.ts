@@ -27,6 +27,7 @@ import {
   VolumesService,
   channelOptions,
   forwardService,
+  rawDefinition,
   grpcTarget,
   handleServerStream,
   handleUnary,
@@ -161,8 +162,10 @@ export class Gateway {
     server.addService(VolumesService, clusterVolumesService(router));
     server.addService(NetworksService, clusterNetworksService(router, this.overlay));
     server.addService(NodesService, nodesService(router, this.nodes, this.revokeHost ? { revoke: (hostId) => this.revokeAndDisconnect(hostId) } : {}));
-    // Builds go to the image builder of the host placement picks (apps/builder, one per host).
-    server.addService(BuilderService, forwardService(BuilderService, (_m, call) => this.builderClient(10_000, call.metadata)));
+    // Builds go to the image builder of the host placement picks (apps/builder, one per host), as
+    // bytes: the gateway reads nothing of a build's messages, so it decodes and encodes none.
+    const builderService = rawDefinition(BuilderService);
+    server.addService(builderService, forwardService(builderService, (_m, call) => this.builderClient(10_000, call.metadata)));
     // The registry's admin API, forwarded to the registry announced in the `registries` bucket.
     server.addService(RegistryService, forwardService(RegistryService, () => this.registryClient()));
     // Declared Compose projects (`compose up -d`), kept here in NATS KV for the compose watcher.

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { BerthError, InternalError, InvalidArgumentError } from '@berth/errors';
 import { type BuildInput, type BuildOutput, type BuilderServer, failStream, handleUnary } from '@berth/proto';
-import type { Builder, ContextSync } from '@berth/build';
+import type { Builder, BuildResult, ContextSync } from '@berth/build';
 import { contextFileFromProto, decodeListing } from '@berth/filesync';
 
 type BuildCall = grpc.ServerDuplexStream<BuildInput, BuildOutput>;
@@ -24,6 +24,7 @@ export function builderService(builder: Builder): BuilderServer {
 
 async function build(builder: Builder, call: BuildCall): Promise<void> {
   const cancelled = new AbortController();
+  let answered = false;
   call.on('cancelled', () => cancelled.abort(new InvalidArgumentError('The build was cancelled by the client')));
   try {
     const messages = peekable(readMessages(call));
@@ -92,6 +93,15 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
         call.once('drain', onDrain);
         call.once('cancelled', onCancel);
       });
+    // The answer goes as soon as the image exists; the lease's end and the scratch directory's
+    // removal follow (a builder killed meanwhile leaves them to the lease's expiry).
+    const answer = (result: BuildResult) => {
+      if (answered) return;
+      answered = true;
+      for (const warning of result.warnings) send({ $case: 'line', value: warning });
+      send({ $case: 'imageId', value: result.imageId });
+      call.end();
+    };
     const outputType = options.outputType;
     if (outputType !== '' && outputType !== 'oci' && outputType !== 'tar' && outputType !== 'local') {
       throw new InvalidArgumentError(`Unknown output type "${outputType}": expected oci, tar or local`);
@@ -125,13 +135,12 @@ async function build(builder: Builder, call: BuildCall): Promise<void> {
           named.image ? { name: named.name, image: named.image.slice('docker-image://'.length) } : { name: named.name, context: namedContext(named.name) },
         ),
       },
-      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData, signal: cancelled.signal },
+      { onProgress: (line) => send({ $case: 'line', value: line }), onOutput: sendData, signal: cancelled.signal, onResult: answer },
     );
-    for (const warning of result.warnings) send({ $case: 'line', value: warning });
-    send({ $case: 'imageId', value: result.imageId });
-    call.end();
+    answer(result);
   } catch (err) {
-    failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, bounded(err));
+    // After the answer only the build's own clean-up can fail: the client has its image, and the lease's expiry removes what is left.
+    if (!answered) failStream(call as unknown as grpc.ServerDuplexStream<unknown, unknown>, bounded(err));
   }
 }
 

@@ -65,6 +65,12 @@ export interface BuildCallbacks {
   onOutput?: (chunk: Uint8Array) => Promise<void>;
   /** Cancels the build: the running step is killed, what it made is removed. */
   signal?: AbortSignal;
+  /**
+   * The result, as soon as the image exists (registered, and pushed or exported when asked) and the
+   * context is released: a caller may answer its client then. The build's lease ends (a round trip
+   * to the agent) and its scratch directory goes after; `build()` resolves once they have.
+   */
+  onResult?: (result: BuildResult) => void;
 }
 
 export interface BuildResult {

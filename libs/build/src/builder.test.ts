@@ -408,6 +408,28 @@ describe('cache', () => {
       builder.close();
     }
   });
+
+  it('gives the result once the image is registered, before the build lease ends', async () => {
+    const dir = await h.context({ Dockerfile: 'FROM busybox\nLABEL early=answer\n' });
+    const events: string[] = [];
+    const leases = {
+      ...h.worker.leases,
+      delete: async (id: string) => {
+        await h.worker.leases.delete(id);
+        events.push('lease end');
+      },
+    };
+    const images = { ...h.worker.images, register: async (...args: Parameters<typeof h.worker.images.register>) => ((events.push('register'), await h.worker.images.register(...args))) };
+    const builder = new Builder({ worker: Object.assign(Object.create(h.worker) as typeof h.worker, { leases, images }), workDir: join(h.dataRoot, 'builder') });
+    try {
+      let early: string | undefined;
+      const result = await builder.build({ context: tarStream(dir), tags: ['early-answer:1'] }, { onResult: (r) => void events.push(`result ${(early = r.imageId)}`) });
+      expect(early).toBe(result.imageId);
+      expect(events).toEqual(['register', `result ${result.imageId}`, 'lease end']);
+    } finally {
+      builder.close();
+    }
+  });
 });
 
 describe('EXPOSE', () => {

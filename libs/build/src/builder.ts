@@ -109,6 +109,7 @@ export class Builder {
     let solver: Solver | undefined;
     let synced: SyncedContext | undefined;
     let run: BuildRun | undefined;
+    let result: BuildResult | undefined;
     try {
       let contextDir = join(dir, 'context');
       const file = request.dockerfileContent !== undefined ? (request.dockerfileName ?? 'Dockerfile') : (request.dockerfile ?? 'Dockerfile');
@@ -145,7 +146,7 @@ export class Builder {
         lease: lease.id,
         dir,
         contextDir,
-        ...(synced ? { contextReader: indexReader(synced.dir, synced.index) } : {}),
+        ...(synced ? { contextReader: indexReader(synced.dir, synced.index, synced.checksums) } : {}),
         cacheMountsDir: join(workDir, 'cache-mounts'),
         file,
         graph,
@@ -232,7 +233,8 @@ export class Builder {
       const warnings = [...dockerfile.warnings];
       const unused = args.unusedWarning();
       if (unused) warnings.push(unused);
-      return { imageId: image.id, warnings, executed: run.executed, cached: run.cached };
+      result = { imageId: image.id, warnings, executed: run.executed, cached: run.cached };
+      return result;
     } catch (err) {
       stop.abort(err);
       // A lost lease explains a failure better than the step that noticed it.
@@ -242,6 +244,8 @@ export class Builder {
       if (run) await Promise.allSettled(run.pending);
       await synced?.release();
       client?.close();
+      // The image exists and the context is free: the caller may answer before the lease's end.
+      if (result) callbacks.onResult?.(result);
       // Ending the lease removes what was not committed or registered, and the build's directory.
       await lease.end().catch(() => undefined); // an expired lease was collected already
       await rm(dir, { recursive: true, force: true });

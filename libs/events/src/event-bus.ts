@@ -240,25 +240,39 @@ export class EventBus {
     // The stream sequence to resume from when the consumer is lost (see `lost` below).
     let next: number | undefined;
     for (let resumes = 0; ; resumes++) {
-      const { consumer, pending } = await this.retrying(resumes > 0, () => withDeadline(
-        (async () => {
-          const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-            filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
-            ...(next === undefined
-              ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
-              : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
-          });
-          // An `until` already past is a pure replay: it ends once the stream has been read up to the
-          // present (or past `until`), not by a timer, which would fire before the first delivery.
-          return { consumer, pending: replayOnly ? (await consumer.info()).num_pending : -1 };
-        })(),
-        this.timeoutMs,
-        () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
-      ));
-      if (replayOnly && pending === 0) return;
-      // Pulls expiring every 5 s (heartbeats every 2.5 s) instead of nats.js's 30 s: a consumer
-      // whose server died (one nats-server of a cluster) is noticed within seconds.
-      const messages = await consumer.consume({ max_messages: 100, expires: 5_000 });
+      // Made and started within the deadline, again while that fails when resuming: a consumer
+      // made while JetStream still counts a dead nats-server among the stream's peers may be placed
+      // there, and then nats.js's consume() waits for it until that server is back (a live stream
+      // resumed after its gateway's own nats-server was killed stayed silent for good, in 2 of 3
+      // such kills in a loopback cluster). Another ordered consumer gets another placement.
+      const { consumer, messages } = await this.retrying(resumes > 0, async () => {
+        const made = await withDeadline(
+          (async () => {
+            const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+              filterSubjects: `${EVENTS_SUBJECT_PREFIX}.>`,
+              ...(next === undefined
+                ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
+                : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
+            });
+            // An `until` already past is a pure replay: it ends once the stream has been read up to the
+            // present (or past `until`), not by a timer, which would fire before the first delivery.
+            return { consumer, pending: replayOnly ? (await consumer.info()).num_pending : -1 };
+          })(),
+          this.timeoutMs,
+          () => unreachable(`no answer within ${this.timeoutMs / 1000} s`),
+        );
+        if (replayOnly && made.pending === 0) return { ...made, messages: undefined };
+        // Pulls expiring every 5 s (heartbeats every 2.5 s) instead of nats.js's 30 s: a consumer
+        // whose server died (one nats-server of a cluster) is noticed within seconds.
+        const consuming = made.consumer.consume({ max_messages: 100, expires: 5_000 });
+        try {
+          return { ...made, messages: await withDeadline(consuming, this.timeoutMs, () => unreachable(`the event consumer did not start within ${this.timeoutMs / 1000} s`)) };
+        } catch (err) {
+          void consuming.then((late) => late.close(), () => undefined); // abandoned: stopped once it starts, if ever
+          throw err;
+        }
+      });
+      if (messages === undefined) return;
       const stop = () => void messages.close();
       signal?.addEventListener('abort', stop, { once: true });
       const timer = until !== undefined && !replayOnly ? setTimeout(stop, until - Date.now()) : undefined;
@@ -288,14 +302,23 @@ export class EventBus {
       // nats-server was killed: the pulls of this connection no longer reached it, no heartbeat was
       // reported missed, and a live `berth events` stayed silent): asked every 5 s, it is made again
       // when it is gone, does not answer, or had events pending twice in a row with none arriving.
+      // Or events it delivered that never arrived: a delivery to this connection while it moved to
+      // another server is lost (core NATS), and the consumer (no acks) counts it delivered, so
+      // nothing is pending and nats.js sees no gap until another event comes (a loopback cluster
+      // lost a live stream so when the gateway's own server was killed; test/nats-cluster's "flow
+      // again" failed the same way whatever the ports: b175fcd's 2 of 2, and once without it).
       let delivered = next;
       let stuck = 0;
+      // The consumer's sequence of the last event that arrived (nats.js's ordered consumer starts a
+      // new consumer, from 1, when it resets: then this is at most too high, never too low).
+      let lastDelivery = 0;
       const progress = replayOnly
         ? undefined
         : setInterval(() => {
             void withDeadline(consumer.info(), 3_000, () => unreachable('no consumer info')).then(
               (info) => {
-                stuck = info.num_pending > 0 && next === delivered ? stuck + 1 : 0;
+                const undelivered = info.num_pending > 0 || info.delivered.consumer_seq > lastDelivery;
+                stuck = undelivered && next === delivered ? stuck + 1 : 0;
                 delivered = next;
                 if (stuck >= 2) markLost();
               },
@@ -317,6 +340,7 @@ export class EventBus {
           // The watchdog times NATS, not the reader: it is off while the event is with the caller.
           clearTimeout(watchdog);
           next = msg.seq + 1;
+          lastDelivery = msg.info.deliverySequence;
           const event = Event.decode(msg.data);
           if (until !== undefined && Number(BigInt(event.timeNano) / 1_000_000n) > until) {
             done = true;

@@ -129,6 +129,19 @@ describe('ImageStore', () => {
     expect(untagged.config.history![0]!.comment).toBe('from a test');
   });
 
+  it('registers an image it has again under a new name without writing its manifest again', async () => {
+    const h = host();
+    const record = await h.store.importTar(Readable.from([await rootfs()]), { ref: 'test/app:1' });
+    const blob = h.content.path(record.manifestDigest);
+    const before = lstatSync(blob).ino;
+    const again = await h.store.putImage({ manifest: readFileSync(blob), names: ['test/app:2'], action: 'tag' });
+    expect(again.id).toBe(record.id);
+    expect(again.manifestDigest).toBe(record.manifestDigest);
+    expect(again.names).toEqual(['docker.io/test/app:1', 'docker.io/test/app:2']);
+    expect(lstatSync(blob).ino).toBe(before); // not replaced by a new file
+    expect(h.events.at(-1)).toMatchObject({ action: 'tag', id: record.id, name: 'test/app:2' });
+  });
+
   it('refuses to import an archive whose entries escape the root, and keeps nothing of it', async () => {
     const h = host();
     const evil = await makeTar([{ name: 'ok', data: 'fine' }, { name: 'a/../../escaped', data: 'pwned' }]);

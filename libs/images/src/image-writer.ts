@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '@berth/content';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
@@ -127,7 +128,9 @@ export class ImageWriter {
       this.index.setLayerSize(diffId, layerSize);
       size += layerSize;
     }
-    const manifestBlob = await this.content.ingest(bytes);
+    // A manifest stored before (a rebuild that made the same image) is not written and fsynced again.
+    const manifestDigest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const manifestBlob = await this.content.ingest(bytes, { expected: manifestDigest, size: bytes.length });
     const id = manifest.config.digest;
     const now = new Date().toISOString();
     const mediaType = manifest.mediaType ?? MediaType.OciManifest;

@@ -36,3 +36,11 @@ describe('isLoopbackPortFree', () => {
     expect(await isLoopbackPortFree(port)).toBe(true);
   });
 });
+
+describe('freeLoopbackPort', () => {
+  it('never hands out one port twice in a process, though the OS picks each anew', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 300; i++) ports.push(await freeLoopbackPort());
+    expect(new Set(ports).size).toBe(300);
+  });
+});

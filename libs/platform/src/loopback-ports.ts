@@ -31,8 +31,23 @@ export const isLoopbackPortFree: PortCheck = (port) =>
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 
-/** A port on 127.0.0.1 that was free a moment ago (the OS picked it). */
-export function freeLoopbackPort(): Promise<number> {
+/** Ports this process handed out already: one `platform up` picks several before any is bound. */
+const handedOut = new Set<number>();
+
+/**
+ * A port on 127.0.0.1 that was free a moment ago (the OS picked it), never one this process handed
+ * out before: each pick's socket is closed before the next, so the OS may pick the same port again
+ * (a host's agent and builder would then be given one port). Kept from outgoing connections where
+ * the services run in a network namespace (netns-ports.ts).
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  for (;;) {
+    const port = await osPickedPort();
+    if (!handedOut.has(port)) return handedOut.add(port), port;
+  }
+}
+
+function osPickedPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.on('error', reject);

@@ -12,6 +12,7 @@ import { bootstrapJoins, type BootstrapJoins } from './bootstrap-joins.js';
 export { reloadNatsServer } from './nats-reload.js';
 import { firstDataRoot, firstHostAddress, firstHostNatsOptions, hostAddress, natsClusterServers, natsUrls, scalePlatformStreams, waitJetStream, writeMemberNatsConfigs } from './nats-cluster.js';
 import { ensureSharedMount, netnsCommand } from './netns-command.js';
+import { reserveNetnsPorts } from './netns-ports.js';
 import { clusterTlsOf, ensureClusterCa } from './cluster-ca.js';
 import { platformRegistryTls } from './registry-tls.js';
 import { joinByToken, joinedByToken } from './cluster-join.js';
@@ -185,7 +186,11 @@ export async function platformUp(options: PlatformOptions = {}, log: (line: stri
   savePlatformSettings(settings);
   mkdirSync(join(settings.runRoot, 'platform'), { recursive: true });
   mkdirSync(join(settings.dataRoot, 'logs'), { recursive: true });
-  if (settings.netns !== undefined) ensureSharedMount(settings.dataRoot); // netns-command.ts says why
+  if (settings.netns !== undefined) {
+    ensureSharedMount(settings.dataRoot); // netns-command.ts says why
+    // Before any service of the namespace opens a connection that could take one as its source port.
+    reserveNetnsPorts(settings.netns, [settings.natsPort, settings.natsRoutePort, settings.agentTlsPort, settings.builderTlsPort, settings.registryPort].filter((p) => p !== undefined));
+  }
   // A first host with an address: the cluster CA, its gateway's and its own certificates (cluster-ca.ts),
   // then the files of NATS's TLS (nats-tls.ts), which nats-server's config names.
   if (!isJoinedHost(settings) && settings.agentTlsPort !== undefined) await ensureClusterCa(secretsOf(settings.dataRoot).dir, { hostId: settings.hostId, address: hostAddress(settings) });

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnavailableError } from '@berth/errors';
-import { forwardService } from './forward.js';
+import { forwardService, rawDefinition } from './forward.js';
 
 /**
  * The gateway's forwarding (forward.ts) between two real grpc-js servers on loopback: the client
@@ -11,9 +11,14 @@ import { forwardService } from './forward.js';
  * The service is a test one with one method of each kind, its messages JSON.
  */
 
+/** Messages decoded anywhere in this file (client, gateway, upstream). */
+let decoded = 0;
 const json = {
   serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString()) as unknown,
+  deserialize: (bytes: Buffer) => {
+    decoded++;
+    return JSON.parse(bytes.toString()) as unknown;
+  },
 };
 function method(name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<unknown, unknown> {
   return {
@@ -104,10 +109,10 @@ const servers: grpc.Server[] = [];
 let upstreamClient: Echo;
 let client: Echo;
 
-async function listen(service: grpc.UntypedServiceImplementation): Promise<string> {
+async function listen(service: grpc.UntypedServiceImplementation, definition = EchoService): Promise<string> {
   const server = new grpc.Server();
   servers.push(server);
-  server.addService(EchoService, service);
+  server.addService(definition, service);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -320,6 +325,38 @@ describe('forwardService: upstreamError', () => {
     } finally {
       viaGateway.close();
       deadClient.close();
+    }
+  });
+});
+
+describe('forwardService over rawDefinition', () => {
+  it('forwards calls of every kind without decoding a message in the gateway', async () => {
+    const raw = rawDefinition(EchoService);
+    const gateway = await listen(forwardService(raw, async () => upstreamClient), raw);
+    const viaRaw = new EchoClient(gateway, grpc.credentials.createInsecure()) as unknown as Echo;
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set('x-request', 'r1');
+      decoded = 0;
+      const answer = await new Promise<unknown>((resolve, reject) => viaRaw.unary({ text: 'hi' }, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+      expect(answer).toEqual({ echo: 'hi', header: 'r1' });
+      expect(decoded).toBe(2); // the request upstream, the answer in the client: none in between
+
+      const failed = await new Promise<grpc.ServiceError>((resolve) => viaRaw.unary({ text: 'web', fail: true }, new grpc.Metadata(), (err) => resolve(err!)));
+      expect(failed).toMatchObject({ code: grpc.status.NOT_FOUND, details: 'No such container: "web"' });
+      expect(failed.metadata.get('berth-error-code')).toEqual(['NO_SUCH_CONTAINER']);
+
+      expect((await collect(viaRaw.count({ n: 5 }))).messages).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+
+      decoded = 0;
+      const chat = viaRaw.chat();
+      const answers = collect(chat);
+      for (const text of ['one', 'two']) chat.write({ text });
+      chat.end();
+      expect((await within(answers, 'the chat')).messages).toEqual([{ text: 'ONE' }, { text: 'TWO' }]);
+      expect(decoded).toBe(4);
+    } finally {
+      viaRaw.close();
     }
   });
 });

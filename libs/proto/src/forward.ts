@@ -104,6 +104,22 @@ export function forwardService(
   return handlers;
 }
 
+/**
+ * `definition` with every message kept as its bytes: served and forwarded with `forwardService`,
+ * a call crosses the gateway without being decoded and encoded again (a build's listing and
+ * progress lines). Only for services whose calls the gateway routes without reading them: `pick`
+ * then gets the request as a Buffer (and so would a first message with `routeByFirstMessage`).
+ */
+export function rawDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const bytes = (message: unknown) => message as Buffer;
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [
+      name,
+      { ...method, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes },
+    ]),
+  );
+}
+
 function pipeResponses(
   upstream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,

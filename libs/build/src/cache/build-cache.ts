@@ -44,11 +44,17 @@ export class BuildCache {
   readonly #db: Database.Database;
   readonly #worker: Pick<BuildWorker, 'content' | 'leases'>;
   #lease?: Promise<void>;
+  /** The lookup's statements, prepared once: a fully cached build makes one lookup per step. */
+  readonly #select: Database.Statement;
+  readonly #touch: Database.Statement;
 
   constructor(file: string, worker: Pick<BuildWorker, 'content' | 'leases'>) {
     mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file, { timeout: 10_000 });
     this.#db.pragma('journal_mode = WAL');
+    // No fsync per commit (WAL stays consistent; only a power loss may undo the last commits): a lost record
+    // or last-used time is a cache miss, not a wrong build, and each hit's update would wait on the disk.
+    this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS build_cache (
       key TEXT PRIMARY KEY,
       layer_digest TEXT,
@@ -62,6 +68,8 @@ export class BuildCache {
       last_used TEXT NOT NULL
     )`);
     this.#worker = worker;
+    this.#select = this.#db.prepare('SELECT * FROM build_cache WHERE key = ?');
+    this.#touch = this.#db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?');
   }
 
   /**
@@ -70,10 +78,10 @@ export class BuildCache {
    * in the background, all at once, before anything reads them (`HitChecks`).
    */
   get(key: string, hits?: HitChecks): CachedStep | undefined {
-    const row = this.#db.prepare('SELECT * FROM build_cache WHERE key = ?').get(key) as CacheRow | undefined;
+    const row = this.#select.get(key) as CacheRow | undefined;
     if (!row) return undefined;
     if (row.layer_digest) hits?.check(row.layer_digest);
-    this.#db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
+    this.#touch.run(new Date().toISOString(), key);
     return {
       ...(row.layer_digest
         ? {

@@ -113,6 +113,42 @@ describe('ContextStore', () => {
     await synced.release();
   });
 
+  it('keeps the checksums of a tree while it does not change, and drops them when it does', async () => {
+    const checksum = async (synced: Awaited<ReturnType<ContextStore['sync']>>) =>
+      checksumEntries(await resolveSources(synced.dir, ['src'], { context: true }), { withOwner: false, reader: indexReader(synced.dir, synced.index, synced.checksums) });
+    let synced = await store.sync((await client_()).sync);
+    const first = await checksum(synced);
+    expect([...synced.checksums.values()]).toEqual([first]);
+    await synced.release();
+
+    // Unchanged: the next build finds the checksum made, even with a wrong index it would not read.
+    synced = await store.sync((await client_()).sync);
+    expect([...synced.checksums.values()]).toEqual([first]);
+    const entry = synced.index.get('src/a.txt')!;
+    const digest = entry.digest;
+    entry.digest = 'sha256:not-read';
+    expect(await checksum(synced)).toBe(first);
+    entry.digest = digest;
+    await synced.release();
+
+    // A file changed: no checksum is kept, and the new one differs.
+    await writeFile(join(client, 'src', 'a.txt'), 'changed\n');
+    await utimes(join(client, 'src', 'a.txt'), new Date(), new Date(Date.now() + 5_000));
+    synced = await store.sync((await client_()).sync);
+    expect(synced.checksums.size).toBe(0);
+    const second = await checksum(synced);
+    expect(second).not.toBe(first);
+    expect(second).toBe(await checksumEntries(await resolveSources(synced.dir, ['src'], { context: true }), { withOwner: false }));
+    await synced.release();
+
+    // Removed by the .dockerignore during the build: dropped too.
+    synced = await store.sync((await client_()).sync);
+    expect(synced.checksums.size).toBe(1);
+    synced.forget(['src/deep']);
+    expect(synced.checksums.size).toBe(0);
+    await synced.release();
+  });
+
   it('keeps only what it asked for, and fails when an asked file does not come', async () => {
     const first = await client_();
     const files = first.files;

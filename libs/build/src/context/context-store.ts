@@ -31,6 +31,12 @@ export interface SyncedContext {
   dir: string;
   /** Relative path → entry, for every entry of `dir`. */
   index: Map<string, IndexEntry>;
+  /**
+   * Checksums of this tree already made (copy-files.ts `checksumEntries`, keyed by what they cover),
+   * kept from build to build while the tree does not change: a fully cached build's COPY of 2,000
+   * files does not walk its index again. Emptied when anything of the tree changes.
+   */
+  checksums: Map<string, string>;
   /** Bytes the client sent for this build. */
   received: number;
   /** Files the client sent for this build. */
@@ -58,7 +64,7 @@ export class ContextStore {
   readonly #root: string;
   readonly #locks = new Map<string, Promise<void>>();
   /** The index of each context as this process last saved it (most recent last), valid while its file is there. */
-  readonly #kept = new Map<string, Map<string, IndexEntry>>();
+  readonly #kept = new Map<string, { index: Map<string, IndexEntry>; checksums: Map<string, string> }>();
 
   constructor(root: string) {
     this.#root = root;
@@ -108,7 +114,8 @@ export class ContextStore {
       () => true,
       () => false, // no index (a first sync, or a build that died): start over
     );
-    let index = setAside ? (this.#kept.get(name) ?? (await readIndex(heldFile))) : undefined;
+    const kept = setAside ? this.#kept.get(name) : undefined;
+    let index = setAside ? (kept?.index ?? (await readIndex(heldFile))) : undefined;
     this.#kept.delete(name);
     if (!index) {
       await rm(base, { recursive: true, force: true });
@@ -181,14 +188,17 @@ export class ContextStore {
     mark('context.sync.place');
 
     const final = index;
+    // Checksums made of the tree as it was stay true only if nothing changed.
+    const checksums = !changed && kept ? kept.checksums : new Map<string, string>();
     let released = false;
     const keep = () => {
-      this.#kept.set(name, final);
+      this.#kept.set(name, { index: final, checksums });
       for (const old of this.#kept.keys()) if (this.#kept.size > KEPT_INDEXES) this.#kept.delete(old);
     };
     return {
       dir: tree,
       index: final,
+      checksums,
       received,
       sent: need.length,
       forget(paths) {
@@ -197,6 +207,7 @@ export class ContextStore {
             if (key !== p && !key.startsWith(`${p}/`)) continue;
             final.delete(key);
             changed = true; // the .dockerignore removed it from the tree: the index must follow
+            checksums.clear();
           }
         }
       },

@@ -82,6 +82,15 @@ export interface TreeReader {
   readdir(path: string): Promise<string[]>;
   readlink(path: string): Promise<string>;
   digest(path: string, size: number): Promise<string>;
+  /** Checksums this reader made before of a tree that has not changed since (index-reader.ts), if it keeps them. */
+  checksums?: ChecksumMemo;
+}
+
+/** Checksums of a tree already made, by the entries and owner option they covered. */
+export interface ChecksumMemo {
+  /** The checksum of `entries` made before; undefined if none (or if an entry is not in the tree). */
+  get(entries: readonly CopyEntry[], withOwner: boolean): string | undefined;
+  set(entries: readonly CopyEntry[], withOwner: boolean, checksum: string): void;
 }
 
 const fsReader: TreeReader = { lstat, readdir, readlink, digest: (path, size) => fileDigest(path, size) };
@@ -94,6 +103,8 @@ const fsReader: TreeReader = { lstat, readdir, readlink, digest: (path, size) =>
  */
 export async function checksumEntries(entries: CopyEntry[], options: { withOwner: boolean; reader?: TreeReader }): Promise<string> {
   const fs = options.reader ?? fsReader;
+  const known = fs.checksums?.get(entries, options.withOwner);
+  if (known !== undefined) return known;
   const hash = createHash('sha256');
   const visit = async (path: string, name: string): Promise<void> => {
     const st = await fs.lstat(path);
@@ -110,7 +121,9 @@ export async function checksumEntries(entries: CopyEntry[], options: { withOwner
     }
   };
   for (const entry of entries) await visit(entry.path, entry.name);
-  return `sha256:${hash.digest('hex')}`;
+  const checksum = `sha256:${hash.digest('hex')}`;
+  fs.checksums?.set(entries, options.withOwner, checksum);
+  return checksum;
 }
 
 export async function fileDigest(path: string, size = Infinity): Promise<string> {
