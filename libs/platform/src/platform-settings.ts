@@ -131,6 +131,19 @@ export async function platformSettings(options: PlatformOptions = {}): Promise<P
   return settings;
 }
 
+/**
+ * The settings `up` saved in a data root's platform.json, as they are (undefined when it has none).
+ * What `down` stops by: unlike platformSettings, it reads neither the first host of a `--cluster`
+ * join (that data root may be gone: its machine died, or it was taken down and removed first) nor
+ * chooses anything.
+ */
+export function savedPlatformSettings(options: PlatformOptions = {}): PlatformSettings | undefined {
+  const file = join(resolve(options.dataRoot ?? DEFAULT_DATA_ROOT), 'platform.json');
+  if (!existsSync(file)) return undefined;
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings;
+  return options.runRoot !== undefined ? { ...saved, runRoot: options.runRoot } : saved;
+}
+
 /** Writes `<dataRoot>/platform.json`. */
 export function savePlatformSettings(settings: PlatformSettings): void {
   writeFileSync(join(settings.dataRoot, 'platform.json'), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });

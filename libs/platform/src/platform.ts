@@ -24,6 +24,7 @@ import {
   isJoinedHost,
   platformSettings,
   resolvePlatformSettings,
+  savedPlatformSettings,
   savePlatformSettings,
   type PlatformOptions,
   type PlatformSettings,
@@ -380,7 +381,7 @@ export interface PlatformDownOptions extends PlatformOptions {
  * Containers keep running.
  */
 export async function platformDown(options: PlatformDownOptions = {}, log: (line: string) => void = () => {}): Promise<void> {
-  const settings = await platformSettings(options);
+  const settings = savedPlatformSettings(options) ?? (await platformSettings(options));
   const all = services(settings).filter((svc) => !options.keep?.includes(svc.name));
   const stopped = new Map<string, Promise<void>>();
   const stop = (svc: PlatformService): Promise<void> => {
@@ -412,7 +413,7 @@ async function stopService(pid: number): Promise<void> {
 }
 
 export async function platformStatus(options: PlatformOptions = {}): Promise<ServiceStatus[]> {
-  const settings = await platformSettings(options);
+  const settings = savedPlatformSettings(options) ?? (await platformSettings(options));
   return Promise.all(
     services(settings).map(async (svc) => {
       const pid = runningPid(settings, svc);

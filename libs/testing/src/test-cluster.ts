@@ -218,7 +218,8 @@ async function stopHosts(dirs: TempDir[], stopFirst: () => Promise<void>): Promi
     await stopFirst();
   } finally {
     for (const dir of dirs) {
-      await platformDown({ dataRoot: dir.path }).catch(() => {}); // not started, or already down: the sweep cleans up
+      // Its nats-server (and whatever the first `down` left): a failure is said, and the sweep below cleans up.
+      await platformDown({ dataRoot: dir.path }).catch((e: Error) => console.warn(`test cluster: platform down ${dir.path}: ${e.message}`));
       sweepContainers(dir.path);
       dir.remove();
     }
