@@ -162,7 +162,8 @@ describe('a full data root', () => {
   }, 180_000);
 
   it('starts again on a full disk, with the exit code of a container that exited while it was down', async () => {
-    expect((await berth(['run', '-d', '--name', 'late', 'busybox', 'sh', '-c', 'trap "exit 5" USR1; while true; do sleep 0.1; done'])).code).toBe(0);
+    const run = await berth(['run', '-d', '--name', 'late', 'busybox', 'sh', '-c', 'trap "exit 5" USR1; while true; do sleep 0.1; done']);
+    expect(run.code, run.stderr).toBe(0);
     const latePid = Number(await inspect('late', '{{.State.Pid}}'));
     await stopAgent('SIGKILL');
     // The gateway records the host down (its agent failed its probes) while the disk still has
