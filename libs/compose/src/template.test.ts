@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
 import fc from 'fast-check';
+import { LINEAR_BOUND, linearGrowth } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { substitute } from './template.js';
 
@@ -75,35 +76,14 @@ describe('substitute (12-interpolation.md)', () => {
     expect(sub(ok)).toBe('x');
   });
 
-  // No absolute timings: each input is timed beside one 8 times larger, best of three runs of this
-  // process's CPU time (a busy machine only ever adds time, and waiting for a core is not counted);
-  // linear code costs near 8× (at least 5 ms for the smaller, below that timer noise rules),
-  // quadratic code near 64×: the bound, 32×, tells them apart on a loaded machine.
+  // No absolute timings: an input against one 8 times larger, in CPU time (libs/testing linear-growth.ts).
   it.each([
     ['long input of variables, defaults and escapes', (n: number) => '$FOO ${A:-${B:-x}} $$ '.repeat(n) + '${A:-'.repeat(60) + 'x}' + '}'.repeat(59), 12_500],
     ['an unclosed nested default before a long run of dollars', (n: number) => '${A:-'.repeat(63) + '$'.repeat(n), 25_000],
   ])('takes linear time: %s', (_name, make, n) => {
-    const cpuMs = (text: string) => {
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const start = process.cpuUsage();
-        try {
-          sub(text);
-        } catch (e) {
-          // depth errors are expected for the unclosed input: only the cost matters here
-          if (!(e instanceof InvalidArgumentError)) throw e;
-        }
-        const used = process.cpuUsage(start);
-        best = Math.min(best, (used.user + used.system) / 1000);
-      }
-      return best;
-    };
-    const small = make(n);
-    const large = make(n * 8);
-    cpuMs(small); // warm up the JIT
-    const tSmall = Math.max(cpuMs(small), 5);
-    const tLarge = cpuMs(large);
-    expect(tLarge, `${small.length} chars → ${tSmall.toFixed(1)} ms, ${large.length} chars → ${tLarge.toFixed(1)} ms`).toBeLessThan(tSmall * 32);
+    // depth errors are expected for the unclosed input: only the cost matters here
+    const g = linearGrowth(sub, make, n, (e) => e instanceof InvalidArgumentError);
+    expect(g.large, g.message).toBeLessThan(g.small * LINEAR_BOUND);
   });
 });
 

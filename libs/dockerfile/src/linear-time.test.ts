@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { LINEAR_BOUND, linearGrowth } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { DockerfileError } from './dockerfile-error.js';
 import { expandInstruction } from './expand.js';
@@ -7,10 +8,9 @@ import { parseDockerfile } from './instructions.js';
 /**
  * Generated inputs that used to take quadratic (or exponential) time: a 60 KB first line took
  * 4.5 s, a 200 KB one minutes; `${A#*a*a…b}` never finished. Each case times an input and one 8
- * times larger, best of three runs (interference only ever adds time), and requires the larger to
- * cost less than 32 times the smaller (at least 5 ms): linear code stays near 8× (GC adds some on
- * a loaded machine), quadratic code near 64×. No absolute timings, except hard caps for inputs
- * that never finished before.
+ * times larger in CPU time (libs/testing linear-growth.ts) and requires the larger to cost less
+ * than 32 times the smaller: linear code stays near 8×, quadratic code near 64×. No absolute
+ * timings, except hard caps for inputs that never finished before.
  */
 
 /** Parses and expands every instruction, carrying ENV along, as a build does. */
@@ -25,28 +25,11 @@ function parseAndExpand(text: string): void {
   }
 }
 
-function bestOf3(text: string): number {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    try {
-      parseAndExpand(text);
-    } catch (err) {
-      if (!(err instanceof DockerfileError)) throw err;
-    }
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
-
 interface Case {
   name: string;
   make: (n: number) => string;
   n: number;
 }
-
-const k = 8;
-const bound = 32;
 
 const cases: Case[] = [
   { name: 'a long first line that looks like a directive', make: (n) => `# a=x${' '.repeat(n)}y\nFROM a\n`, n: 8_000 },
@@ -63,12 +46,8 @@ const cases: Case[] = [
 describe('parsing and expansion take linear time', () => {
   for (const c of cases) {
     it(c.name, () => {
-      const small = c.make(c.n);
-      const large = c.make(c.n * k);
-      bestOf3(small); // warm up the JIT
-      const tSmall = Math.max(bestOf3(small), 5); // below 5 ms, timer and GC noise dominate
-      const tLarge = bestOf3(large);
-      expect(tLarge, `${c.n} → ${tSmall.toFixed(1)} ms, ${c.n * k} → ${tLarge.toFixed(1)} ms`).toBeLessThan(tSmall * bound);
+      const g = linearGrowth(parseAndExpand, c.make, c.n, (err) => err instanceof DockerfileError);
+      expect(g.large, g.message).toBeLessThan(g.small * LINEAR_BOUND);
     });
   }
 

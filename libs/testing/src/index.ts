@@ -23,3 +23,4 @@ export * from './https-get.js';
 export * from './tls-files.js';
 export * from './udp-request.js';
 export * from './leftover-sweep.js';
+export * from './linear-growth.js';
