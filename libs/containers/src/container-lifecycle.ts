@@ -245,12 +245,19 @@ export class ContainerLifecycle {
 
   /**
    * Waits for a container: `not-running` (returns at once when it does not run), `next-exit`, or
-   * `removed`. Resolves with the exit code. NotFoundError when there is no such container.
+   * `removed`. Resolves with the exit code. NotFoundError when there is no such container, unless
+   * it is a full id of one removed lately (LiveTable.removedExitCode): its exit code then.
    */
   async wait(idOrName: string, options: { condition?: WaitCondition } = {}): Promise<number> {
-    const id = this.ctx.resolve(idOrName);
     const condition = options.condition ?? 'not-running';
-    const rec = this.ctx.mustGet(id);
+    let rec: ContainerRecord;
+    try {
+      rec = this.ctx.mustGet(this.ctx.resolve(idOrName));
+    } catch (err) {
+      const removed = err instanceof NotFoundError ? this.ctx.live.removedExitCode(idOrName) : undefined;
+      if (removed === undefined) throw err;
+      return removed;
+    }
     if (condition === 'not-running' && !rec.State.Running) return rec.State.ExitCode;
     const live = this.ctx.live.of(rec);
     return new Promise<number>((resolve) => live.waiters.add({ condition, resolve }));

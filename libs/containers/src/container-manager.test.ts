@@ -171,6 +171,9 @@ describe('ContainerManager', () => {
     expect(() => manager.resolve(id)).toThrow(`No such container: ${id}`);
     expect(events.filter((e) => e.id === id).map((e) => e.action)).toEqual(['create', 'start', 'die', 'destroy']);
     expect(await host.snapshotter.exists(id)).toBe(false);
+    // A wait that arrives only now (docker run --rm's, on a busy host) gets the exit code.
+    expect(await manager.wait(id, { condition: 'removed' })).toBe(0);
+    await expect(manager.wait(id.slice(0, 12))).rejects.toThrow(`No such container: ${id.slice(0, 12)}`);
   });
 
   it('attaches before start and sees all output, stdin included (the path of berth run)', async () => {

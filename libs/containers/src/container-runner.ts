@@ -480,6 +480,7 @@ export class ContainerRunner {
       await removeVolumes(volumes, anonymousVolumeNames(rec.MountPoints)).catch(warnOnFailure(this.ctx.log, { container: id, volumes: anonymousVolumeNames(rec.MountPoints) }, 'Cannot remove the anonymous volumes of the removed container'));
     }
     this.ctx.live.delete(id);
+    this.ctx.live.recordRemoved(id, rec.State.ExitCode);
     this.ctx.emit('destroy', rec);
     for (const waiter of live.waiters) waiter.resolve(rec.State.ExitCode);
     live.waiters.clear();

@@ -44,6 +44,8 @@ export function deferred<T>(): Deferred<T> {
 /** The `Live` state of every container this process manages, by id. */
 export class LiveTable {
   private readonly byId = new Map<string, Live>();
+  /** The exit codes of the last removed containers, oldest first (see removedExitCode). */
+  private readonly removedExits = new Map<string, number>();
 
   get(id: string): Live | undefined {
     return this.byId.get(id);
@@ -66,6 +68,21 @@ export class LiveTable {
 
   delete(id: string): void {
     this.byId.delete(id);
+  }
+
+  /** Keeps a removed container's exit code for a wait that arrives late (removedExitCode). */
+  recordRemoved(id: string, exitCode: number): void {
+    this.removedExits.set(id, exitCode);
+    if (this.removedExits.size > 256) this.removedExits.delete(this.removedExits.keys().next().value!);
+  }
+
+  /**
+   * The exit code of a container removed lately, by full id. `docker run --rm` asks for its wait
+   * before it starts the container, but that call may reach the agent after a short-lived
+   * container's exit and removal (a busy host): it gets the exit code, not "No such container".
+   */
+  removedExitCode(id: string): number | undefined {
+    return this.removedExits.get(id);
   }
 
   values(): IterableIterator<Live> {

@@ -91,7 +91,7 @@ describe('docker CLI against the Docker Engine API', () => {
     const cat = await docker(['run', '-i', '--rm', 'busybox', 'cat'], { input: 'piped in\n' });
     expect([cat.code, cat.stdout]).toEqual([0, 'piped in\n']);
     const tty = await dockerTty("run -it --rm busybox sh -c 'tty; exit 4'");
-    expect(tty.code).toBe(4);
+    expect(tty.code, tty.stdout).toBe(4);
     expect(tty.stdout).toContain('/dev/pts/0');
     const missing = await docker(['run', '--rm', 'nosuchimage:1']);
     expect(missing.code).toBe(125);
