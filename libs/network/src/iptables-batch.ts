@@ -57,7 +57,7 @@ export function renderChainRemoval(saved: SavedRules, chains: ReadonlyArray<read
   for (const table of new Set(chains.map(([t]) => t))) {
     const t = saved.get(table);
     if (!t) continue;
-    const ours = new Set(chains.filter(([name]) => name === table).map(([, chain]) => chain));
+    const ours = new Set(chains.filter(([inTable]) => inTable === table).map(([, chain]) => chain));
     const jumps = t.rules.filter((rule) => !ours.has(rule.split(' ')[1]!) && ours.has(targetOf(rule) ?? ''));
     const existing = [...ours].filter((c) => t.chains.has(c));
     if (jumps.length === 0 && existing.length === 0) continue;

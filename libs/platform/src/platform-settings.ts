@@ -138,10 +138,15 @@ export async function platformSettings(options: PlatformOptions = {}): Promise<P
  * chooses anything.
  */
 export function savedPlatformSettings(options: PlatformOptions = {}): PlatformSettings | undefined {
-  const file = join(resolve(options.dataRoot ?? DEFAULT_DATA_ROOT), 'platform.json');
-  if (!existsSync(file)) return undefined;
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as PlatformSettings;
+  const saved = readSaved(resolve(options.dataRoot ?? DEFAULT_DATA_ROOT)) as PlatformSettings | undefined;
+  if (saved === undefined) return undefined;
   return options.runRoot !== undefined ? { ...saved, runRoot: options.runRoot } : saved;
+}
+
+/** `<dataRoot>/platform.json` as `up` saved it, undefined when there is none. */
+function readSaved(dataRoot: string): Partial<PlatformSettings> | undefined {
+  const file = join(dataRoot, 'platform.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<PlatformSettings>) : undefined;
 }
 
 /** Writes `<dataRoot>/platform.json`. */
@@ -153,7 +158,7 @@ export function savePlatformSettings(settings: PlatformSettings): void {
 export async function resolvePlatformSettings(options: PlatformOptions = {}): Promise<PlatformSettings> {
   const dataRoot = resolve(options.dataRoot ?? DEFAULT_DATA_ROOT);
   const file = join(dataRoot, 'platform.json');
-  const saved: Partial<PlatformSettings> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const saved: Partial<PlatformSettings> = readSaved(dataRoot) ?? {};
   const runRoot = options.runRoot ?? saved.runRoot ?? (dataRoot === DEFAULT_DATA_ROOT ? DEFAULT_RUN_ROOT : join(dataRoot, 'run'));
   const cluster = options.join !== undefined ? resolve(options.join) : saved.cluster;
   const joinedNats = options.joinNats ?? saved.joinedNats;
