@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -329,5 +329,32 @@ describe('the berth launcher', () => {
     const launcher = fileURLToPath(new URL('../../../berth', import.meta.url));
     const { stdout } = await promisify(execFile)(launcher, ['--version'], { cwd: '/' });
     expect(stdout).toMatch(/^Berth version \d+\.\d+\.\d+\n$/);
+  });
+
+  it('starts Node without NODE_EXTRA_CA_CERTS and hands it back to what the command starts', async () => {
+    const launcher = fileURLToPath(new URL('../../../berth', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'berth-launcher-'));
+    try {
+      // A preload sees the environment Node started with, and at exit the one the command's children get.
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(
+        probe,
+        `const seen = { atStart: process.env.NODE_EXTRA_CA_CERTS ?? null };
+         process.on('exit', () => {
+           seen.atExit = process.env.NODE_EXTRA_CA_CERTS ?? null;
+           seen.handover = process.env.BERTH_EXTRA_CA_CERTS ?? null;
+           require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'seen.json'))}, JSON.stringify(seen));
+         });`,
+      );
+      const run = (extra: Record<string, string>) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, ...extra, NODE_OPTIONS: `--require ${probe}` };
+        if (!('NODE_EXTRA_CA_CERTS' in extra)) delete env.NODE_EXTRA_CA_CERTS;
+        return promisify(execFile)(launcher, ['--version'], { cwd: '/', env }).then(() => JSON.parse(readFileSync(join(dir, 'seen.json'), 'utf8')));
+      };
+      expect(await run({ NODE_EXTRA_CA_CERTS: '/etc/ssl/my ca.pem' })).toEqual({ atStart: null, atExit: '/etc/ssl/my ca.pem', handover: null });
+      expect(await run({})).toEqual({ atStart: null, atExit: null, handover: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
