@@ -109,7 +109,8 @@ export async function psFilter(input: FilterInput | undefined, ctx: PsFilterCont
       )
     : undefined;
 
-  const includes = (rec: ContainerRecord, links: ContainerLinks | undefined): boolean => {
+  // `links` is asked for only by the filters that need it (network, publish, expose).
+  const includes = (rec: ContainerRecord, links: () => ContainerLinks | undefined): boolean => {
     if (idCandidates && !idCandidates.has(rec.Id)) return false;
     if (!f.match('name', rec.Name) && !f.match('name', rec.Name.replace(/^\//, ''))) return false;
     if (!f.match('id', rec.Id)) return false;
@@ -127,14 +128,14 @@ export async function psFilter(input: FilterInput | undefined, ctx: PsFilterCont
     }
     if (ancestors && !ancestors.has(rec.Image)) return false;
     if (f.has('network')) {
-      const networks = Object.entries(links?.Networks ?? {});
+      const networks = Object.entries(links()?.Networks ?? {});
       const hit = f.get('network').some((v) =>
         networks.some(([name, settings]) => name === v || String((settings as { NetworkID?: string } | null)?.NetworkID ?? '').startsWith(v)),
       );
       if (!hit) return false;
     }
     if (publish.size > 0 || expose.size > 0) {
-      const ports = links?.Ports ?? [];
+      const ports = links()?.Ports ?? [];
       const hit = ports.some((p) => publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || expose.has(`${p.PrivatePort}/${p.Type}`));
       if (!hit) return false;
     }
@@ -153,7 +154,7 @@ export async function psFilter(input: FilterInput | undefined, ctx: PsFilterCont
         const at = list.findIndex((r) => r.Id === since);
         list = at < 0 ? list : list.slice(0, at);
       }
-      return list.filter((r) => includes(r, links(r)));
+      return list.filter((r) => includes(r, () => links(r)));
     },
   };
 }

@@ -39,7 +39,17 @@ export class ContainerQueries {
       ancestors: (refs) => this.ancestors(refs),
       ids: all.map((r) => r.Id),
     });
-    const links = (r: ContainerRecord) => this.deps.network?.summary(r.Id) as ContainerLinks | undefined;
+    // Each container's network summary and each image reference's image, read once per listing:
+    // the filters and the rows both need the summary, and the 20 containers of one image named the
+    // same reference (each lookup a database query and an image record read from disk: with these
+    // read again per use, `ps` of 20 containers took the agent 11–22 ms CPU; bench/README.md).
+    const summaries = new Map<string, ReturnType<ContainerNetworking['summary']>>();
+    const summaryOf = (id: string) => {
+      if (!summaries.has(id)) summaries.set(id, this.deps.network?.summary(id));
+      return summaries.get(id);
+    };
+    const images = new Map<string, Promise<string>>();
+    const links = (r: ContainerRecord) => summaryOf(r.Id) as ContainerLinks | undefined;
     let records = filter.apply(all, links);
     if (!options.all && !options.latest && !(options.limit !== undefined && options.limit > 0) && !filter.all) {
       records = records.filter((r) => r.State.Running);
@@ -47,14 +57,16 @@ export class ContainerQueries {
     if (options.latest) records = records.slice(0, 1);
     else if (options.limit !== undefined && options.limit > 0) records = records.slice(0, options.limit);
     const now = Date.now();
-    const summaries: ContainerSummary[] = [];
+    const rows: ContainerSummary[] = [];
     for (const r of records) {
-      const summary = withNetworkSummary(toSummary(r, now), this.deps.network?.summary(r.Id));
-      summary.Image = await this.imageColumn(r);
+      const summary = withNetworkSummary(toSummary(r, now), summaryOf(r.Id));
+      const key = `${r.ImageRef}\0${r.Image}`;
+      if (!images.has(key)) images.set(key, this.imageColumn(r));
+      summary.Image = await images.get(key)!;
       if (options.size) Object.assign(summary, await this.size(r));
-      summaries.push(summary);
+      rows.push(summary);
     }
-    return summaries;
+    return rows;
   }
 
   /**
