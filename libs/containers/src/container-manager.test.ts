@@ -24,9 +24,9 @@ interface Harness {
 let host: TestHost;
 const managers: ContainerManager[] = [];
 
-function makeManager(runtime: ConmonRuntime = testRuntime(host)): Harness {
+function makeManager(runtime: ConmonRuntime = testRuntime(host), images: TestHost['images'] = host.images): Harness {
   const events: ContainerEvent[] = [];
-  const { dataRoot, runRoot, db, images, snapshotter } = host;
+  const { dataRoot, runRoot, db, snapshotter } = host;
   const manager = new ContainerManager({
     dataRoot,
     runRoot,
@@ -410,5 +410,26 @@ describe('ContainerManager', () => {
     expect(changes).toContainEqual({ kind: 'D', path: '/bin/true' });
     expect(changes.map((c) => c.path)).not.toContain('/etc/hosts');
     expect(await manager.commitInfo(id)).toMatchObject({ id, imageId: (await manager.inspect(id)).Image, exclude: expect.arrayContaining(['etc/hostname', 'etc/resolv.conf']) });
+  });
+  it('lists with one image lookup per image reference, not one per container', async () => {
+    // `ps` of 20 containers of one image read that image's record 20 times (bench/README.md).
+    let lookups = 0;
+    const counting = new Proxy(host.images, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (key === 'resolve') return (...args: Parameters<typeof target.resolve>) => (lookups++, target.resolve(...args));
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    h.manager.close();
+    h = makeManager(testRuntime(host), counting);
+    await h.manager.init();
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await h.manager.create({ image: 'busybox', cmd: ['true'] }));
+    lookups = 0;
+    const listed = await h.manager.list({ all: true });
+    expect(listed.map((c) => c.Id).sort()).toEqual([...ids].sort());
+    expect(listed.map((c) => c.Image)).toEqual(['busybox', 'busybox', 'busybox']);
+    expect(lookups).toBe(1);
   });
 });
