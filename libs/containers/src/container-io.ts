@@ -99,7 +99,8 @@ export class ContainerIo {
     // the runtime made it (before the process runs, so its first `stty size` is right).
     let size: { height: number; width: number } | undefined;
     // A session to a container being started is begun while the runtime creates it (prepare), so
-    // that its relay's start overlaps conmon's and runc's (bench/README.md, "run --rm's attach").
+    // that its relay's start overlaps conmon's and runc's (bench/README.md, "the attach relay
+    // beside runc create").
     let early: { session: Promise<AttachSession>; abort: AbortController } | undefined;
     const dropEarly = () => {
       early?.abort.abort(); // its relay ends, connected or still waiting for conmon's socket

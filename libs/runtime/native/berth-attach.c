@@ -8,7 +8,8 @@
  *           connection is queued at conmon (exec sessions start the process only after that).
  * --wait-ms=N: a socket that is not there yet (missing, or nobody listening) is tried again every
  *           millisecond for up to N ms: the relay is started while conmon is still starting, so
- *           that its start is not on the way of the container's (bench/README.md, "run path").
+ *           that its start is not on the way of the container's (bench/README.md, "the attach
+ *           relay beside runc create").
  * stdin  -> the socket, byte for byte (conmon writes it to the container's stdin); at EOF the socket is
  *           shut down for writing, which makes conmon close the container's stdin.
  * socket -> stdout, one frame per packet in Docker's multiplexed stream format:

@@ -386,8 +386,8 @@ export class ConmonRuntime implements RuntimeDriver {
    * deleted) or gcc is missing to build the relay. With `beforeCreate`, the relay is started before
    * (or while) `create` runs and connects once conmon listens (within `attachWaitMs`): its fork
    * and exec, 20–40 ms on a loaded host, then overlap conmon's and runc's start instead of
-   * following them (bench/README.md, "run --rm's attach"). `signal` ends the session (one not
-   * connected yet rejects).
+   * following them (bench/README.md, "the attach relay beside runc create"). `signal` ends the
+   * session (one not connected yet rejects).
    */
   async attach(id: string, options: { beforeCreate?: boolean; signal?: AbortSignal } = {}): Promise<AttachSession> {
     checkId(id);
