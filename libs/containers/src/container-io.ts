@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError } from '@berth/errors';
 import {
   demuxFrames,
+  type AttachSession,
   readLogs,
   resolveUser,
   type ContainerStats,
@@ -97,9 +98,24 @@ export class ContainerIo {
     // The last terminal size asked for: one asked before the start reaches the console as soon as
     // the runtime made it (before the process runs, so its first `stty size` is right).
     let size: { height: number; width: number } | undefined;
+    // A session to a container being started is begun while the runtime creates it (prepare), so
+    // that its relay's start overlaps conmon's and runc's (bench/README.md, "the attach relay
+    // beside runc create").
+    let early: { session: Promise<AttachSession>; abort: AbortController } | undefined;
+    const dropEarly = () => {
+      early?.abort.abort(); // its relay ends, connected or still waiting for conmon's socket
+      early = undefined;
+    };
     const connect: PendingAttach = {
+      prepare: () => {
+        const abort = new AbortController();
+        early = { session: this.runtime.attach(id, { beforeCreate: true, signal: abort.signal }), abort };
+        early.session.catch(() => undefined); // awaited by connect, or dropped
+      },
       connect: async () => {
-        const session = await this.runtime.attach(id);
+        const pending = early?.session ?? this.runtime.attach(id);
+        early = undefined;
+        const session = await pending;
         if (size) await this.runtime.resize(id, size).catch(() => {}); // no terminal: nothing to size
         if (options.stdin) input.pipe(session.stdin);
         else input.resume();
@@ -113,7 +129,10 @@ export class ContainerIo {
           finish();
         });
       },
-      cancel: () => finish(),
+      cancel: () => {
+        dropEarly();
+        finish();
+      },
     };
     await this.ctx.locks.run(id, async () => {
       const rec = this.ctx.mustGet(id);
@@ -128,7 +147,7 @@ export class ContainerIo {
       options.signal?.addEventListener(
         'abort',
         () => {
-          if (live.pendingAttaches.delete(connect)) finish();
+          if (live.pendingAttaches.delete(connect)) connect.cancel();
         },
         { once: true },
       );

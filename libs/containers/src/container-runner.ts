@@ -230,6 +230,10 @@ export class ContainerRunner {
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
         ...monitorLogOptions(rec),
+        // Attaches made before the start (`run`) begin connecting while conmon and runc start.
+        monitorStarted: () => {
+          for (const pending of live.pendingAttaches) pending.prepare?.();
+        },
       });
       this.startLogShipper(rec, live);
       crashPoint('start-after-runtime-create');

@@ -19,6 +19,8 @@ export interface Live {
 }
 
 export interface PendingAttach {
+  /** Called just before the runtime creates the container: may start connecting meanwhile. */
+  prepare?(): void;
   /** Connects to the runtime's attach socket; resolves once connected (output then flows). */
   connect(): Promise<void>;
   /** The start failed: end the session. */

@@ -2,10 +2,14 @@
  * berth-attach: relays between a conmon attach socket and this process's stdio, because Node cannot
  * open the SOCK_SEQPACKET sockets conmon listens on.
  *
- *   usage: berth-attach [--ready-fd=N] <attach-socket-path>
+ *   usage: berth-attach [--ready-fd=N] [--wait-ms=N] <attach-socket-path>
  *
  * --ready-fd=N: once connected, write one byte ("1") to fd N and close it, so the caller knows the
  *           connection is queued at conmon (exec sessions start the process only after that).
+ * --wait-ms=N: a socket that is not there yet (missing, or nobody listening) is tried again every
+ *           millisecond for up to N ms: the relay is started while conmon is still starting, so
+ *           that its start is not on the way of the container's (bench/README.md, "the attach
+ *           relay beside runc create").
  * stdin  -> the socket, byte for byte (conmon writes it to the container's stdin); at EOF the socket is
  *           shut down for writing, which makes conmon close the container's stdin.
  * socket -> stdout, one frame per packet in Docker's multiplexed stream format:
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static int write_all(int fd, const void *buf, size_t len) {
@@ -41,34 +46,69 @@ static int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  int ready_fd = -1;
-  if (argc == 3 && strncmp(argv[1], "--ready-fd=", 11) == 0) {
-    char *end;
-    ready_fd = (int)strtol(argv[1] + 11, &end, 10);
-    if (*end != '\0' || ready_fd < 0) ready_fd = -2;
-    argv++;
-    argc--;
-  }
-  if (argc != 2 || ready_fd == -2) {
-    fprintf(stderr, "usage: berth-attach [--ready-fd=N] <attach-socket-path>\n");
-    return 2;
-  }
-  const char *path = argv[1];
+/* One connect(2) to the socket at path: the socket fd, or -1 with errno set. */
+static int connect_once(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  int dfd = -1;
   if (strlen(path) < sizeof(addr.sun_path)) {
     strcpy(addr.sun_path, path);
   } else {
     char *dup1 = strdup(path), *dup2 = strdup(path);
-    int dfd = open(dirname(dup1), O_PATH | O_DIRECTORY);
+    dfd = open(dirname(dup1), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-      perror("berth-attach: open socket dir");
-      return 1;
+      free(dup1);
+      free(dup2);
+      return -1;
     }
     snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dfd, basename(dup2));
+    free(dup1);
+    free(dup2);
   }
   int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+  if (sock >= 0 && connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    int saved = errno;
+    close(sock);
+    sock = -1;
+    errno = saved;
+  }
+  if (dfd >= 0) {
+    int saved = errno;
+    close(dfd);
+    errno = saved;
+  }
+  return sock;
+}
+
+int main(int argc, char **argv) {
+  int ready_fd = -1;
+  long wait_ms = 0;
+  while (argc > 2 && strncmp(argv[1], "--", 2) == 0) {
+    char *end = NULL;
+    if (strncmp(argv[1], "--ready-fd=", 11) == 0) {
+      ready_fd = (int)strtol(argv[1] + 11, &end, 10);
+      if (*end != '\0' || ready_fd < 0) ready_fd = -2;
+    } else if (strncmp(argv[1], "--wait-ms=", 10) == 0) {
+      wait_ms = strtol(argv[1] + 10, &end, 10);
+      if (*end != '\0' || wait_ms < 0) ready_fd = -2;
+    } else {
+      ready_fd = -2;
+    }
+    argv++;
+    argc--;
+  }
+  if (argc != 2 || ready_fd == -2) {
+    fprintf(stderr, "usage: berth-attach [--ready-fd=N] [--wait-ms=N] <attach-socket-path>\n");
+    return 2;
+  }
+  const char *path = argv[1];
+  int sock;
+  for (long waited = 0;; waited++) {
+    sock = connect_once(path);
+    if (sock >= 0 || waited >= wait_ms || (errno != ENOENT && errno != ECONNREFUSED)) break;
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+    nanosleep(&ms, NULL);
+  }
+  if (sock < 0) {
     fprintf(stderr, "berth-attach: connect %s: %s\n", path, strerror(errno));
     return 1;
   }

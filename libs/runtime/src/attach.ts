@@ -28,14 +28,22 @@ export interface AttachSession {
 }
 
 const sourceUrl = new URL('../native/berth-attach.c', import.meta.url);
+/** The relay source's hash, read once (it names the compiled relay). */
+let sourceHash: Promise<string> | undefined;
 
 /**
  * Path of the compiled relay under `binDir` (named by the hash of its source), compiling it with gcc
  * when missing. FailedPreconditionError when gcc is not installed.
  */
 export async function ensureAttachRelay(binDir: string): Promise<string> {
-  const source = await readFile(sourceUrl);
-  const path = join(binDir, `berth-attach-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`);
+  sourceHash ??= readFile(sourceUrl).then(
+    (source) => createHash('sha256').update(source).digest('hex').slice(0, 12),
+    (err: unknown) => {
+      sourceHash = undefined;
+      throw err;
+    },
+  );
+  const path = join(binDir, `berth-attach-${await sourceHash}`);
   if (existsSync(path)) return path;
   await mkdir(binDir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -53,16 +61,23 @@ export async function ensureAttachRelay(binDir: string): Promise<string> {
  * (the relay writes a byte on its fd 3 after connect(2)): an attach made before `start` must be in
  * place before the process runs, or its first output goes only to the log. Without this wait the
  * start raced the relay's exec and connect, and under load a `docker attach` made before the start
- * missed the first line.
+ * missed the first line. With `waitMs`, a socket not there yet (conmon still starting) is tried
+ * again every millisecond for that long. `signal` ends the relay (a session not connected yet
+ * then rejects).
  */
-export async function startAttach(relayPath: string, socketPath: string): Promise<AttachSession> {
-  const child = spawn(relayPath, ['--ready-fd=3', socketPath], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+export async function startAttach(relayPath: string, socketPath: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<AttachSession> {
+  const wait = options.waitMs ? [`--wait-ms=${options.waitMs}`] : [];
+  const child = spawn(relayPath, ['--ready-fd=3', ...wait, socketPath], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  const abort = () => child.kill('SIGTERM');
+  options.signal?.addEventListener('abort', abort, { once: true });
+  if (options.signal?.aborted) abort();
   const errors: Buffer[] = [];
   child.stderr!.on('data', (d: Buffer) => errors.push(d));
   child.stdin!.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', abort);
       if (code === 0 || signal === 'SIGTERM') resolve();
       else reject(new FailedPreconditionError(`Cannot attach: ${Buffer.concat(errors).toString().trim() || `relay exited with ${code ?? signal}`}`));
     });

@@ -12,9 +12,10 @@ export interface ConmonReply {
 /**
  * Spawns conmon with a sync pipe as fd 3 (`_OCI_SYNCPIPE=3`) and resolves with its first message:
  * `{"data": <container pid>}` or `{"data": -1, "message": "<runtime stderr>"}`. Undefined when conmon
- * closed the pipe without a word (its own error then is in its stderr file).
+ * closed the pipe without a word (its own error then is in its stderr file). `started` is called
+ * once conmon's process is spawned.
  */
-export function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string }): Promise<ConmonReply | undefined> {
+export function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string; started?: () => void }): Promise<ConmonReply | undefined> {
   return new Promise((resolve, reject) => {
     const child = spawn(conmonPath, args, {
       // conmon writes files such as `oom` into its working directory: keep it in the bundle.
@@ -24,6 +25,7 @@ export function runConmon(conmonPath: string, args: string[], options: { errFd: 
       detached: true,
     });
     const sync = child.stdio[3] as Readable;
+    if (child.pid !== undefined) options.started?.();
     let buf = '';
     let done = false;
     const finish = (value: ConmonReply | undefined, error?: Error) => {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '@berth/testing';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
-import { demuxFrames } from './attach.js';
+import { demuxFrames, type AttachSession } from './attach.js';
 import { ConmonRuntime } from './conmon-runtime.js';
 import { defaultInitPath, generateSpec, type SpecOptions } from './generate-spec.js';
 import { readLogs } from './k8s-log.js';
@@ -29,6 +29,20 @@ async function createContainer(args: string[], options: Partial<SpecOptions> = {
   const logPath = join(bundle, 'ctr.log');
   const res = await fx.rt.create(id, { bundle, logPath, terminal: options.terminal, stdin: stdin.has(args) });
   return { id, bundle, logPath, ...res };
+}
+
+/** Pids of the processes whose command starts with `name` (their cmdline's first word's basename). */
+function pidsOf(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        return (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '').split('/').pop()!.startsWith(name);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 async function logText(logPath: string): Promise<string> {
@@ -209,6 +223,33 @@ describe('ConmonRuntime', () => {
     // conmon reads stdout and stderr separately: their relative order is not guaranteed.
     expect((await frames).sort()).toEqual(['stderr:err\n', 'stdout:got hello\n']);
     expect(await fx.rt.waitExit(c.id)).toBe(2);
+  });
+
+  it('attaches from before the create: the relay started with conmon connects once it listens, and gets the first output', async () => {
+    const id = `t-${randomBytes(6).toString('hex')}`;
+    created.push(id);
+    const bundle = join(fx.dir, 'bundles', id);
+    await mkdir(bundle, { recursive: true });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(generateSpec({ id, rootfs: fx.rootfs, readonlyRootfs: true, args: ['sh', '-c', 'echo first; echo err >&2; exit 4'] })));
+    let early: Promise<AttachSession> | undefined;
+    await fx.rt.create(id, { bundle, logPath: join(bundle, 'ctr.log'), monitorStarted: () => (early = fx.rt.attach(id, { beforeCreate: true })) });
+    expect(early).toBeDefined();
+    const session = await early!;
+    const frames = collectFrames(session.output);
+    await fx.rt.start(id);
+    await session.done;
+    expect((await frames).sort()).toEqual(['stderr:err\n', 'stdout:first\n']);
+    expect(await fx.rt.waitExit(id)).toBe(4);
+  });
+
+  it('ends an attach made before a create that never came when aborted: the waiting relay is gone', async () => {
+    const abort = new AbortController();
+    const session = fx.rt.attach('t-never-created', { beforeCreate: true, signal: abort.signal });
+    const waiting = () => pidsOf('berth-attach').filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('t-never-created'));
+    await waitUntil('the relay waiting for the socket', () => waiting().length === 1);
+    abort.abort();
+    await expect(session).rejects.toThrow(FailedPreconditionError);
+    await waitUntil('the relay to end', () => waiting().length === 0);
   });
 
   it('attaches to a terminal and resizes it', async () => {

@@ -65,6 +65,9 @@ export interface ConmonRuntimeOptions {
 
 const defaultPaths = { runc: '/usr/sbin/runc', crun: '/usr/bin/crun' } as const;
 
+/** How long a relay started before the container's create waits for conmon's attach socket (a create's timeout is the caller's). */
+const attachWaitMs = 60_000;
+
 /**
  * Drives containers through conmon + an OCI runtime, the way podman does. Each container gets its own
  * daemonized conmon that creates it (runtime `create`), holds its stdio, writes its output to a k8s-file
@@ -150,7 +153,7 @@ export class ConmonRuntime implements RuntimeDriver {
     const errFd = openSync(join(persist, 'conmon.log'), 'a');
     let reply: { data: number; message?: string } | undefined;
     try {
-      reply = await runConmon(this.conmonPath, args, { errFd, cwd: options.bundle });
+      reply = await runConmon(this.conmonPath, args, { errFd, cwd: options.bundle, started: options.monitorStarted });
     } finally {
       closeSync(errFd);
     }
@@ -380,14 +383,20 @@ export class ConmonRuntime implements RuntimeDriver {
    * Attaches to the container's stdio through conmon's attach socket (works for containers created
    * with `terminal` and/or `stdin`, and for plain ones to read their live output). Attach before
    * `start` to see the first output. FailedPreconditionError when the socket is gone (exited and
-   * deleted) or gcc is missing to build the relay.
+   * deleted) or gcc is missing to build the relay. With `beforeCreate`, the relay is started before
+   * (or while) `create` runs and connects once conmon listens (within `attachWaitMs`): its fork
+   * and exec, 20–40 ms on a loaded host, then overlap conmon's and runc's start instead of
+   * following them (bench/README.md, "the attach relay beside runc create"). `signal` ends the
+   * session (one not connected yet rejects).
    */
-  async attach(id: string): Promise<AttachSession> {
+  async attach(id: string, options: { beforeCreate?: boolean; signal?: AbortSignal } = {}): Promise<AttachSession> {
     checkId(id);
     const socket = join(this.options.socketDir, id, 'attach');
-    if (!existsSync(socket)) throw new FailedPreconditionError(`Cannot attach to container ${id}: it has no attach socket (not created, or deleted)`);
+    if (!options.beforeCreate && !existsSync(socket)) {
+      throw new FailedPreconditionError(`Cannot attach to container ${id}: it has no attach socket (not created, or deleted)`);
+    }
     const relay = await ensureAttachRelay(this.relayDir());
-    return await startAttach(relay, socket);
+    return await startAttach(relay, socket, { signal: options.signal, ...(options.beforeCreate ? { waitMs: attachWaitMs } : {}) });
   }
 
   /** Resizes the container's terminal (conmon's ctl fifo in the bundle). */

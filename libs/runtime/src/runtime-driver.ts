@@ -58,8 +58,11 @@ export interface RuntimeIo {
   spawnExec(id: string, options: Omit<ExecOptions, 'stdin'>): Promise<ExecProcess>;
   /** `docker exec -d`: starts the process and returns its host pid. */
   execDetached(id: string, options: Omit<ExecOptions, 'stdin' | 'signal'>): Promise<{ pid: number }>;
-  /** Connects to the monitor's attach socket; FailedPreconditionError when there is none. */
-  attach(id: string): Promise<AttachSession>;
+  /**
+   * Connects to the monitor's attach socket; FailedPreconditionError when there is none. With
+   * `beforeCreate`, called before `create`: connects once the monitor listens; `signal` ends it.
+   */
+  attach(id: string, options?: { beforeCreate?: boolean; signal?: AbortSignal }): Promise<AttachSession>;
   /** Resizes the container's terminal; FailedPreconditionError when its monitor is gone. */
   resize(id: string, size: { height: number; width: number }): Promise<void>;
 }

@@ -19,6 +19,8 @@ export interface CreateOptions {
   name?: string;
   /** Kill the container after this many seconds (conmon -T). */
   timeoutSeconds?: number;
+  /** Called once the monitor's process is started (before the container exists): what may overlap its start. */
+  monitorStarted?: () => void;
 }
 
 /** `runc state` output. */
