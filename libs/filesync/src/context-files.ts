@@ -37,7 +37,7 @@ export async function listContext(dir: string, options: { patterns?: IgnorePatte
   const keep = new Set(options.keep ?? []);
   const out: ContextFile[] = [];
   // Paths by concatenation, not path.join (whose normalising was ~15 % of the walk's CPU in the
-  // CLI's profile), and each entry made once (no spread): 85 → 55 ms of CPU for bench/compare's
+  // CLI's profile), and each entry made once (no spread): 87 → 56 ms of CPU for bench/compare's
   // 2,044 entries in a fresh process at load 8 (bench/README.md, 4 December 2026).
   const root = dir.endsWith('/') ? dir : `${dir}/`;
   let turn = performance.now() + YIELD_EVERY_MS;
