@@ -36,24 +36,27 @@ export async function listContext(dir: string, options: { patterns?: IgnorePatte
   const ignored = createIgnoreMatcher(options.patterns ?? []);
   const keep = new Set(options.keep ?? []);
   const out: ContextFile[] = [];
+  // Paths by concatenation, not path.join (whose normalising was ~15 % of the walk's CPU in the
+  // CLI's profile), and each entry made once (no spread): 87 → 56 ms of CPU for bench/compare's
+  // 2,044 entries in a fresh process at load 8 (bench/README.md, 4 December 2026).
+  const root = dir.endsWith('/') ? dir : `${dir}/`;
   let turn = performance.now() + YIELD_EVERY_MS;
   const walk = async (rel: string): Promise<void> => {
     if (performance.now() >= turn) {
       await new Promise((resolve) => setImmediate(resolve));
       turn = performance.now() + YIELD_EVERY_MS;
     }
-    const names = readdirSync(rel ? join(dir, rel) : dir).sort();
+    const names = readdirSync(rel ? root + rel : dir).sort();
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(dir, path));
+      const st = lstatSync(root + path);
       const skip = ignored(path) && !keep.has(path);
-      const base = { path, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
       if (st.isDirectory()) {
-        if (!skip) out.push({ ...base, type: 'dir', size: 0 });
+        if (!skip) out.push({ path, type: 'dir', mode: st.mode & 0o7777, size: 0, mtimeMs: st.mtimeMs });
         if (!skip || ignored.shouldWalk(path)) await walk(path);
       } else if (skip) continue;
-      else if (st.isSymbolicLink()) out.push({ ...base, type: 'symlink', size: 0, linkname: readlinkSync(join(dir, path)) });
-      else if (st.isFile()) out.push({ ...base, type: 'file', size: st.size });
+      else if (st.isSymbolicLink()) out.push({ path, type: 'symlink', mode: st.mode & 0o7777, size: 0, mtimeMs: st.mtimeMs, linkname: readlinkSync(root + path) });
+      else if (st.isFile()) out.push({ path, type: 'file', mode: st.mode & 0o7777, size: st.size, mtimeMs: st.mtimeMs });
     }
   };
   await walk('');
