@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import type { DnsResolvers } from './dns-resolvers.js';
 import { mustExec } from './host-exec.js';
+import { withHostLock } from './host-lock.js';
 import { deleteLink, deleteLinks, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
 import { allowLoopbackDnat } from './loopback-guard.js';
 import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
@@ -28,6 +29,15 @@ const defaultBridgeSubnets = [
 const bridgeNameOption = 'com.docker.network.bridge.name';
 
 /**
+ * Held (host-wide, host-lock.ts) from choosing a bridge name and subnet by what the host shows until
+ * the bridge exists with its address: two agents starting together (test platforms, benches) both
+ * chose `berth4` and the same subnet, and the first to stop deleted the other's bridge (its runs
+ * then failed with `argument "berth4" is wrong: Device does not exist`). Apart from the loopback
+ * guard's lock, which bringing a bridge up takes inside it.
+ */
+const planLock = { path: '/run/berth-network-plan.lock', timeoutMs: 60_000 };
+
+/**
  * The networks of one host and their addresses: the predefined `bridge` (bridge `berth0`, or
  * `berth1`… when another agent holds that name), `host` and `none`, and user-defined bridge
  * networks, each with a subnet from IPAM that overlaps no other network and no host route. A
@@ -46,14 +56,16 @@ export class NetworkCatalogue {
   /** At open: forwarding on, the predefined networks, and every bridge network up (failures logged). */
   async setUp(): Promise<void> {
     setSysctl('net/ipv4/ip_forward', '1');
-    await this.ensurePredefined();
-    for (const n of this.ctx.store.networks()) {
-      try {
-        await this.bringUp(n);
-      } catch (err) {
-        this.ctx.log.warn({ network: n.Name, err }, 'Cannot set up the network');
+    await withHostLock(async () => {
+      await this.ensurePredefined();
+      for (const n of this.ctx.store.networks()) {
+        try {
+          await this.bringUp(n);
+        } catch (err) {
+          this.ctx.log.warn({ network: n.Name, err }, 'Cannot set up the network');
+        }
       }
-    }
+    }, planLock);
   }
 
   /**
@@ -66,6 +78,11 @@ export class NetworkCatalogue {
       throw new InvalidArgumentError(`invalid network name "${o.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     if (store.networkByName(o.name)) throw new ConflictError(`network with name ${o.name} already exists`);
+    return withHostLock(() => this.createLocked(o), planLock);
+  }
+
+  private async createLocked(o: CreateNetworkOptions): Promise<NetworkRecord> {
+    const store = this.ctx.store;
     const driver = o.driver || 'bridge';
     if (driver === 'overlay') return this.bringUpNew(this.overlay.plan(o, await this.subnetsInUse()));
     if (driver !== 'bridge') throw new InvalidArgumentError(`plugin "${driver}" not found: only the bridge and overlay drivers are supported`);

@@ -62,6 +62,21 @@ describe('NetworkManager', () => {
     await expect(m.removeNetwork('nosuch')).rejects.toThrow('network nosuch not found');
   });
 
+  it('gives two agents starting together bridges of their own: other names, other subnets', async () => {
+    const other = new NetworkTestBed('berth-net-');
+    try {
+      const options = { defaultBridgeSubnets: ['10.213.250.0/24', '10.213.251.0/24'], subnetPool: ['10.213.100.0/24'] };
+      const [a, b] = await Promise.all([bed.open(options), other.open(options)]);
+      const [ba, bb] = [a.inspectNetwork('bridge'), b.inspectNetwork('bridge')];
+      expect(ba.Options['com.docker.network.bridge.name']).not.toBe(bb.Options['com.docker.network.bridge.name']);
+      expect([ba.IPAM.Config[0]!.Subnet, bb.IPAM.Config[0]!.Subnet].sort()).toEqual(['10.213.250.0/24', '10.213.251.0/24']);
+      expect(await bed.links()).toEqual([ba.Options['com.docker.network.bridge.name']]);
+      expect(await other.links()).toEqual([bb.Options['com.docker.network.bridge.name']]);
+    } finally {
+      await other.cleanUp();
+    }
+  });
+
   it('connects containers of a user network, resolves their names, publishes ports and cleans up', async () => {
     const m = await open();
     const net = await m.createNetwork({ name: 'appnet', subnet: '10.213.7.0/24', labels: { team: 'a' } });
