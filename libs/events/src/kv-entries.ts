@@ -11,10 +11,12 @@ export function isLiveEntry(entry: KvEntry): boolean {
  * (nats.js).
  */
 export async function liveEntries(kv: KV, filter?: string): Promise<KvEntry[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys(filter)) keys.push(key);
+  // A Set: a key written again while nats.js lists the keys comes twice (a renewal of an
+  // announcement during the listing; announcement-bucket.test.ts saw ['kept', 'kept']).
+  const keys = new Set<string>();
+  for await (const key of await kv.keys(filter)) keys.add(key);
   const out: KvEntry[] = [];
-  for (const key of keys.sort()) {
+  for (const key of [...keys].sort()) {
     const entry = await kv.get(key);
     if (entry && isLiveEntry(entry)) out.push(entry);
   }

@@ -114,7 +114,8 @@ describe('an overlay network in the network manager', () => {
     await expect(m.start({ id: other, hostname: 'pinned' })).rejects.toThrow('Address already in use: "10.213.120.2"');
     await directory.release(n.Id, '10.213.120.2');
     await expect.poll(async () => mustExec('bridge', ['fdb', 'show', 'dev', vxlan])).not.toContain('02:42:0a:d5:78:02');
-    expect(await mustExec('ip', ['neigh', 'show', 'dev', vxlan])).toBe('');
+    // Its neighbour entry goes after the FDB entry (in the background too): wait for it as well.
+    await expect.poll(async () => mustExec('ip', ['neigh', 'show', 'dev', vxlan])).toBe('');
     expect(await dnsAsk('10.213.120.1', 'api')).toEqual({ rcode: 3, addresses: [] }); // NXDOMAIN
 
     await m.stop(id);
