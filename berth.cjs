@@ -16,9 +16,10 @@
 //
 // `-u NODE_EXTRA_CA_CERTS`, handed over as BERTH_EXTRA_CA_CERTS and put back below: Node 20 reads and
 // parses that file, with its own ~140 root certificates, as it starts, before any script runs: 40 ms
-// of every command's start where the variable is set, as on this project's machines (`node -e 0` 90 → 50 ms; bench/README.md, "The extra CA certificates"). No command's own
-// TLS relies on it (the gateway's TLS takes its CA from --tlscacert); put back, it reaches every
-// process the CLI starts (the services of `berth platform up`, which pull over TLS).
+// of every command's start where the variable is set, as on this project's machines (`node -e 0`
+// 90 → 50 ms; bench/README.md, "The extra CA certificates"). No command's own TLS relies on it
+// (the gateway's TLS takes its CA from --tlscacert); put back, it reaches every process the CLI
+// starts (the services of `berth platform up`, which pull over TLS).
 const { readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
