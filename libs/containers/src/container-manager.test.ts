@@ -319,10 +319,14 @@ describe('ContainerManager', () => {
 
   it('restarts by hand, exports the filesystem and prunes stopped containers', async () => {
     const { manager, events } = h;
-    const id = await manager.create({ image: 'busybox', cmd: ['sh', '-c', 'echo data > /file; sleep 1000'] });
+    // Each run rewrites /file; it is stopped only once the write is done (a kill between the
+    // shell's O_TRUNC open and its write left an empty file under load: reclaimed 0, not 5).
+    const id = await manager.create({ image: 'busybox', cmd: ['sh', '-c', 'echo data > /file; echo written; sleep 1000'] });
     await manager.start(id);
+    await waitUntil('the first write', async () => (await logsOf(manager, id)) === 'written\n');
     const pid = (await manager.inspect(id)).State.Pid;
     await manager.restart(id, { timeout: 0 });
+    await waitUntil('the second write', async () => (await logsOf(manager, id)) === 'written\nwritten\n');
     const info = await manager.inspect(id);
     expect(info.State.Status).toBe('running');
     expect(info.State.Pid).not.toBe(pid);
