@@ -3,3 +3,4 @@ export type { Mount } from './mount.js';
 export { OverlaySnapshotter } from './overlay-snapshotter.js';
 export type { SnapshotInfo, SnapshotKind, SnapshotUsage } from './overlay-snapshotter.js';
 export { directorySize } from './directory-size.js';
+export { Trash } from './trash.js';

@@ -17,7 +17,7 @@ let snapshotters: OverlaySnapshotter[] = [];
 
 afterEach(async () => {
   for (const target of targets.splice(0).reverse()) await unmount(target);
-  for (const s of snapshotters.splice(0)) s.close();
+  for (const s of snapshotters.splice(0)) await s.settled().then(() => s.close());
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -154,6 +154,7 @@ describe('OverlaySnapshotter', () => {
     await s.remove('child-b');
     await s.remove('base');
     expect(await s.list()).toEqual([]);
+    await s.settled();
     expect(readdirSync(root)).toEqual(expect.not.arrayContaining([expect.stringMatching(/^\d+$|^removed-/)]));
     expect(await s.exists('base')).toBe(false);
   });
@@ -197,7 +198,33 @@ describe('OverlaySnapshotter', () => {
     const reopened = new OverlaySnapshotter(root);
     snapshotters.push(reopened);
     expect(readFileSync(join(reopened.upperDir('kept'), 'f'), 'utf8')).toBe('kept');
+    await reopened.settled();
     expect(readdirSync(root).sort()).toEqual(['1', '2', 'metadata.db', 'metadata.db-shm', 'metadata.db-wal']);
+  });
+
+  it('answers remove before the dir is deleted, and a process killed in between loses and leaks nothing', async () => {
+    const { root, snapshotter: s } = setup();
+    await s.prepare('kept');
+    writeFileSync(join(s.upperDir('kept'), 'f'), 'kept');
+    const worker = join(import.meta.dirname, '../testdata/remove-then-die.ts');
+    const tsx = join(import.meta.dirname, '../../../node_modules/.bin/tsx');
+    const died = await errorOf(run(tsx, [worker, root], { cwd: join(import.meta.dirname, '../../..') }));
+    // tsx runs the script in a child process and passes its death on as 128 + 9.
+    const { code, signal, stdout } = died as Error & { code?: number; signal?: string; stdout: string };
+    expect(signal === 'SIGKILL' || code === 137, `${code} ${signal}`).toBe(true);
+    const dir = stdout.trim();
+    const id = dir.slice(dir.lastIndexOf('/') + 1);
+    // Killed between the rename and the deletion: the tree is still there, under its trash name.
+    expect(existsSync(dir)).toBe(false);
+    expect(readdirSync(join(root, `removed-${id}`, 'fs')).length).toBeGreaterThan(0);
+    expect(await s.exists('doomed')).toBe(false);
+
+    const reopened = new OverlaySnapshotter(root);
+    snapshotters.push(reopened);
+    await reopened.settled();
+    expect(readdirSync(root).filter((n) => n.startsWith('removed-'))).toEqual([]);
+    expect(readFileSync(join(reopened.upperDir('kept'), 'f'), 'utf8')).toBe('kept');
+    expect((await reopened.list()).map((i) => i.key)).toEqual(['kept']);
   });
 
   it('lets two processes prepare and commit at the same time', async () => {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { restrictDbFiles } from '@berth/metadata';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { MAX_MOUNT_OPTIONS_LENGTH, type Mount, mountPoints } from './mount.js';
+import { Trash } from './trash.js';
 
 /**
  * The overlayfs snapshotter: one directory per snapshot, stacked by overlay mounts.
@@ -17,7 +18,8 @@ import { MAX_MOUNT_OPTIONS_LENGTH, type Mount, mountPoints } from './mount.js';
  *   │   └── work/                    overlay's workdir for the upper dir
  *   ├── 2/ …
  *   └── removed-7/                   a snapshot being deleted (renamed inside the removing
- *                                    transaction, then rm -rf'd; leftovers are swept on open)
+ *                                    transaction, then deleted in the background: trash.ts;
+ *                                    leftovers are swept on open). No size counts these.
  *
  * Kinds: `active` (writable upper dir over its parents), `view` (read-only) and `committed`
  * (immutable; the only kind that may be a parent, and it may have many children). Committed layer
@@ -67,6 +69,8 @@ const REMOVED_PREFIX = 'removed-';
 
 export class OverlaySnapshotter {
   private readonly db: Database.Database;
+  /** Removed snapshots' dirs being deleted in the background. */
+  private readonly trash = new Trash();
 
   /**
    * Opens (creating if needed) the snapshotter at `root`, then sweeps what crashed operations left:
@@ -96,6 +100,15 @@ export class OverlaySnapshotter {
   /** Closes the database. The snapshotter must not be used afterwards. */
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Resolves once the dirs of the snapshots removed so far (and of what the sweep on open found)
+   * are deleted from disk: `remove` answers as soon as the snapshot is gone from the database and
+   * its dir renamed to `removed-<id>`, and deletes the dir in the background.
+   */
+  settled(): Promise<void> {
+    return this.trash.settled();
   }
 
   /**
@@ -157,7 +170,8 @@ export class OverlaySnapshotter {
    * Deletes snapshot `key` and its directory. NotFoundError if it does not exist;
    * FailedPreconditionError if other snapshots are based on it or something is mounted from or in
    * its directory. Crash safe: the directory is renamed to `removed-<id>` in the same transaction
-   * that deletes the row, and only then deleted.
+   * that deletes the row, and deleted in the background after it answers (see `settled`); a
+   * process killed before that is done leaves `removed-<id>`, which the next open sweeps.
    */
   async remove(key: string): Promise<void> {
     const row = this.row(key);
@@ -193,7 +207,7 @@ export class OverlaySnapshotter {
         if (existsSync(dir)) renameSync(dir, removed);
       })
       .immediate();
-    removeTree(removed);
+    this.trash.discard(removed);
   }
 
   /** The snapshot's record. NotFoundError if it does not exist. */
@@ -321,7 +335,8 @@ export class OverlaySnapshotter {
         }
       })
       .immediate();
-    for (const name of doomed) removeTree(join(this.root, name));
+    // In the background too: an agent killed in the middle of many removals must not start slowly.
+    for (const name of doomed) this.trash.discard(join(this.root, name));
   }
 }
 
@@ -329,11 +344,3 @@ function toInfo(row: Row): SnapshotInfo {
   return { key: row.key, ...(row.parent === null ? {} : { parent: row.parent }), kind: row.kind, created: row.created };
 }
 
-/** rm -rf that tolerates another process deleting the same tree at the same time. */
-function removeTree(path: string): void {
-  try {
-    rmSync(path, { recursive: true, force: true, maxRetries: 3 });
-  } catch {
-    // Swept again on the next open.
-  }
-}
