@@ -3,7 +3,9 @@
  * start, the agent dies on the spot (the test-only hook BERTH_TEST_CRASH_AT, see
  * libs/containers/src/crash-point.ts), the CLI reports a failure, and the next agent start leaves
  * no container looking Created, no container directory or snapshot without a record, and handles
- * records whose bundle or snapshot went away.
+ * records whose bundle or snapshot went away. And killed in the middle of `rm`, between moving the
+ * container's files into the trash and deleting them: the next start finishes the removal and
+ * empties the trash.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { OverlaySnapshotter } from '@berth/snapshots';
-import { startBusyboxPlatform, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, until, type TestPlatform } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -59,6 +61,16 @@ function containerSnapshots(): string[] {
   try {
     const keys = db.prepare("SELECT key FROM snapshots WHERE kind = 'active'").pluck().all() as string[];
     return keys.filter((k) => /^[0-9a-f]{64}$/.test(k)).sort();
+  } finally {
+    db.close();
+  }
+}
+
+/** The numeric id (its dir's name) of the snapshot `key`, from the snapshotter's own database. */
+function snapshotIdOf(key: string): number {
+  const db = new Database(join(p.dataRoot, 'snapshots', 'metadata.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT id FROM snapshots WHERE key = ?').pluck().get(key) as number;
   } finally {
     db.close();
   }
@@ -112,6 +124,30 @@ describe('an agent killed during run -d', () => {
     expect((await p.berth(['exec', name, 'echo', 'alive'])).stdout).toBe('alive\n');
     expect((await p.berth(['rm', '-f', name])).code).toBe(0);
     await expectNoOrphans();
+  }, 120_000);
+
+  it('at remove-before-delete: the next start finishes the removal and deletes what waited in the trash', async () => {
+    expect((await p.berth(['create', '--name', 'crash-rm', 'busybox', 'true'])).code).toBe(0);
+    const id = (await p.berth(['inspect', '--format', '{{.Id}}', 'crash-rm'])).stdout.trim();
+    const snapshotDir = `removed-${snapshotIdOf(id)}`;
+    const trash = join(p.dataRoot, 'trash');
+    const waiting = () => [
+      ...readdirSync(trash).filter((n) => n.startsWith(`${id}-`)),
+      ...readdirSync(join(p.dataRoot, 'snapshots')).filter((n) => n === snapshotDir),
+    ];
+    await restartAgent('remove-before-delete');
+    const pid = agentPid();
+    expect((await p.berth(['rm', 'crash-rm'])).code).not.toBe(0);
+    await untilDead(pid);
+    // Killed between the renames and the deletion: the bundle dir and the snapshot's dir wait in their trash.
+    expect(waiting()).toEqual([expect.stringMatching(new RegExp(`^${id}-\\d+$`)), snapshotDir]);
+    expect(readFileSync(join(trash, waiting()[0]!, 'config.json'), 'utf8')).toContain('"ociVersion"');
+
+    await platformUp({ dataRoot: p.dataRoot });
+    expect((await p.berth(['ps', '-a', '--filter', 'name=crash-rm', '--format', '{{.Names}}'])).stdout).toBe('');
+    await expectNoOrphans();
+    // Deleted in the background once the agent is up.
+    expect(await until(async () => waiting(), (w) => w.length === 0)).toEqual([]);
   }, 120_000);
 
   it('handles records whose bundle dir or snapshot went away while the agent was down', async () => {

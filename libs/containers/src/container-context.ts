@@ -6,6 +6,7 @@ import { ContainerLayout } from './layout.js';
 import { LiveTable } from './live-state.js';
 import type { ContainerEvent, ContainerRecord } from './types.js';
 import { silentLogger, type Logger } from '@berth/log';
+import { Trash } from '@berth/snapshots';
 
 /**
  * What the container manager's parts (lifecycle, runner, queries, I/O, filesystem) share: the
@@ -21,6 +22,8 @@ export class ContainerContext {
   readonly reservedNames = new Set<string>();
   /** Ids of creates in flight: their snapshot and bundle dir exist before their record does. */
   readonly reservedIds = new Set<string>();
+  /** Removed containers' bundle dirs (renamed into layout.trashDir) being deleted in the background. */
+  readonly trash = new Trash();
   /** Aborts the exit watchers on close. */
   readonly watchers = new AbortController();
   /** Where failures nobody waits for go (an exit that could not be handled, a sweep that failed). */

@@ -48,6 +48,7 @@ export class ContainerLifecycle {
   async init(): Promise<void> {
     await mkdir(this.ctx.layout.containersDir, { recursive: true, mode: 0o700 });
     await mkdir(this.ctx.layout.runRoot, { recursive: true });
+    await mkdir(this.ctx.layout.trashDir, { recursive: true, mode: 0o700 });
     for (const record of this.ctx.store.all()) {
       await this.ctx.locks.run(record.Id, () => this.runner.reconcileLocked(record.Id)).catch((err: unknown) => {
         // One broken container must not keep the agent from starting: record why and go on.

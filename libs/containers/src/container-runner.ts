@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, isBerthError, messageOf } from '@berth/errors';
 import { isNoSpace } from '@berth/metadata';
@@ -30,7 +30,7 @@ import { warnOnFailure } from '@berth/log';
 /** What the runner uses besides the shared context. */
 export interface RunnerDeps {
   runtime: RuntimeLifecycle & RuntimeExits;
-  snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove' | 'exists' | 'upperDir'>;
+  snapshotter: Pick<ContainerSnapshotter, 'mounts' | 'remove' | 'exists' | 'upperDir' | 'settled'>;
   network?: Pick<ContainerNetworking, 'start' | 'stop' | 'remove' | 'inspect'>;
   volumes?: VolumeSource;
   /** Healthchecks (container-health.ts), told about every start, adoption, exit and removal. */
@@ -461,9 +461,10 @@ export class ContainerRunner {
       ),
     ]);
     if (shm !== undefined) throw shm.err;
-    // Files first: on a full disk, what the container wrote (its log, its rw layer) is the space
-    // the database writes below need. A removal cut short here is finished at the next agent start.
-    await rm(rec.BundleDir, { recursive: true, force: true });
+    // Files first, each renamed into a trash and deleted in the background (Trash of
+    // @berth/snapshots: a tree's rmdirs cost 2–7 ms each here). A removal cut short here is
+    // finished at the next agent start, and the trash swept then.
+    await this.discardBundle(rec);
     await network?.remove(id);
     try {
       await snapshotter.remove(rec.SnapshotKey);
@@ -477,7 +478,15 @@ export class ContainerRunner {
         throw err;
       }
     }
-    this.ctx.store.remove(id);
+    crashPoint('remove-before-delete');
+    try {
+      this.ctx.store.remove(id);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      // On a full disk, what the container wrote (its log, its rw layer) is the space this write needs.
+      await Promise.all([this.ctx.trash.settled(), snapshotter.settled?.()]);
+      this.ctx.store.remove(id);
+    }
     this.deps.health?.removed(rec);
     if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
       // `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses them.
@@ -488,6 +497,22 @@ export class ContainerRunner {
     this.ctx.emit('destroy', rec);
     for (const waiter of live.waiters) waiter.resolve(rec.State.ExitCode);
     live.waiters.clear();
+  }
+
+  /** Renames the bundle dir into the trash (layout.ts) and has it deleted in the background. */
+  private async discardBundle(rec: ContainerRecord): Promise<void> {
+    const trashed = join(this.ctx.layout.trashDir, `${rec.Id}-${Date.now()}`);
+    try {
+      await rename(rec.BundleDir, trashed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Gone already (an earlier removal got this far), or no trash yet (an agent that never ran `init`).
+        if (existsSync(rec.BundleDir)) await rm(rec.BundleDir, { recursive: true, force: true });
+        return;
+      }
+      throw err;
+    }
+    this.ctx.trash.discard(trashed);
   }
 
   /** json-file / local: starts copying the run's output into the driver's files (log-shipper.ts). */

@@ -20,7 +20,8 @@ export interface SweepDeps {
  * unmounted, its runtime state deleted first), and an active snapshot keyed by a container id
  * (64 hex) that no record names. Snapshots with other keys belong to others (image unpacks
  * `extract-*`, builds `build-*`) and are left alone. Failures are logged, never thrown: a leftover
- * must not keep the agent from starting. @returns the ids swept.
+ * must not keep the agent from starting. Then empties the trash (layout.ts) in the background.
+ * @returns the ids swept.
  */
 export async function sweepOrphans(ctx: ContainerContext, deps: SweepDeps): Promise<string[]> {
   const known = new Set(ctx.store.all().map((r) => r.Id));
@@ -47,6 +48,8 @@ export async function sweepOrphans(ctx: ContainerContext, deps: SweepDeps): Prom
       ctx.log.warn({ snapshot: snapshot.key, err }, 'Cannot remove a leftover snapshot');
     }
   }
+  // What removals a killed agent did not finish deleting (container-runner discardBundle), in the background.
+  for (const name of await readdir(ctx.layout.trashDir).catch(() => [] as string[])) ctx.trash.discard(join(ctx.layout.trashDir, name));
   for (const id of swept) ctx.log.info({ container: id }, 'Removed what an interrupted create left of the container');
   return [...swept];
 }

@@ -56,4 +56,6 @@ export interface ContainerSnapshotter {
   lowerDirs(key: string): string[] | Promise<string[]>;
   /** Every snapshot (to sweep what a crashed create left). */
   list(): Promise<Array<{ key: string; kind: string }>>;
+  /** Resolves once the dirs of removed snapshots are deleted (`remove` deletes them in the background). */
+  settled?(): Promise<void>;
 }

@@ -12,6 +12,9 @@ import { join } from 'node:path';
  *       resolv.conf                  bind-mounted at /etc/resolv.conf
  *       ctr.log                      stdout/stderr written by conmon (k8s-file format)
  *   <dataRoot>/snapshots/            owned by @berth/snapshots; the container's snapshot key is its id
+ *   <dataRoot>/trash/<id>-<n>/       0700, a removed container's bundle dir, renamed here by `rm` and
+ *                                    deleted in the background (Trash of @berth/snapshots); what a
+ *                                    killed agent left is swept at its next start. No size counts it.
  *   <runRoot>/                       volatile runtime state, owned by @berth/runtime (runc root,
  *                                    conmon exits/ and persist/ dirs, sockets); this library only
  *       export-<random>/             adds temporary mountpoints for `export` of a stopped container
@@ -23,6 +26,9 @@ export class ContainerLayout {
 
   get containersDir(): string {
     return join(this.dataRoot, 'containers');
+  }
+  get trashDir(): string {
+    return join(this.dataRoot, 'trash');
   }
   bundleDir(id: string): string {
     return join(this.containersDir, id);
