@@ -127,7 +127,8 @@ describe('an agent killed during run -d', () => {
   }, 120_000);
 
   it('at remove-before-delete: the next start finishes the removal and deletes what waited in the trash', async () => {
-    expect((await p.berth(['create', '--name', 'crash-rm', 'busybox', 'true'])).code).toBe(0);
+    expect((await p.berth(['run', '-d', '--name', 'crash-rm', 'busybox', 'true'])).code).toBe(0);
+    expect((await p.berth(['wait', 'crash-rm'])).stdout.trim()).toBe('0');
     const id = (await p.berth(['inspect', '--format', '{{.Id}}', 'crash-rm'])).stdout.trim();
     const snapshotDir = `removed-${snapshotIdOf(id)}`;
     const trash = join(p.dataRoot, 'trash');
@@ -139,11 +140,13 @@ describe('an agent killed during run -d', () => {
     const pid = agentPid();
     expect((await p.berth(['rm', 'crash-rm'])).code).not.toBe(0);
     await untilDead(pid);
-    // Killed between the renames and the deletion: the bundle dir and the snapshot's dir wait in their trash.
-    expect(waiting()).toEqual([expect.stringMatching(new RegExp(`^${id}-\\d+$`)), snapshotDir]);
-    expect(readFileSync(join(trash, waiting()[0]!, 'config.json'), 'utf8')).toContain('"ociVersion"');
-
-    await platformUp({ dataRoot: p.dataRoot });
+    try {
+      // Killed between the renames and the deletion: the bundle dir and the snapshot's dir wait in their trash.
+      expect(waiting()).toEqual([expect.stringMatching(new RegExp(`^${id}-\\d+$`)), snapshotDir]);
+      expect(readFileSync(join(trash, waiting()[0]!, 'config.json'), 'utf8')).toContain('"ociVersion"');
+    } finally {
+      await platformUp({ dataRoot: p.dataRoot });
+    }
     expect((await p.berth(['ps', '-a', '--filter', 'name=crash-rm', '--format', '{{.Names}}'])).stdout).toBe('');
     await expectNoOrphans();
     // Deleted in the background once the agent is up.

@@ -461,31 +461,41 @@ export class ContainerRunner {
       ),
     ]);
     if (shm !== undefined) throw shm.err;
-    // Files first, each renamed into a trash and deleted in the background (Trash of
-    // @berth/snapshots: a tree's rmdirs cost 2–7 ms each here). A removal cut short here is
-    // finished at the next agent start, and the trash swept then.
-    await this.discardBundle(rec);
-    await network?.remove(id);
+    // Files first, each renamed into a trash, and deleted in the background once the removal is
+    // done (Trash of @berth/snapshots: a tree's rmdirs cost 2–7 ms each here). A removal cut
+    // short here is finished at the next agent start, and the trash swept then.
+    const trashed = await this.trashBundle(rec);
+    let discarded = false;
+    const discard = () => {
+      if (trashed !== undefined && !discarded) this.ctx.trash.discard(trashed);
+      discarded = true;
+    };
     try {
-      await snapshotter.remove(rec.SnapshotKey);
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        // Gone already (an earlier removal got this far).
-      } else if (isNoSpace(err)) {
-        await emptyDir(snapshotter.upperDir(rec.SnapshotKey));
+      await network?.remove(id);
+      try {
         await snapshotter.remove(rec.SnapshotKey);
-      } else {
-        throw err;
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          // Gone already (an earlier removal got this far).
+        } else if (isNoSpace(err)) {
+          await emptyDir(snapshotter.upperDir(rec.SnapshotKey));
+          await snapshotter.remove(rec.SnapshotKey);
+        } else {
+          throw err;
+        }
       }
-    }
-    crashPoint('remove-before-delete');
-    try {
-      this.ctx.store.remove(id);
-    } catch (err) {
-      if (!isNoSpace(err)) throw err;
-      // On a full disk, what the container wrote (its log, its rw layer) is the space this write needs.
-      await Promise.all([this.ctx.trash.settled(), snapshotter.settled?.()]);
-      this.ctx.store.remove(id);
+      crashPoint('remove-before-delete');
+      try {
+        this.ctx.store.remove(id);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        // On a full disk, what the container wrote (its log, its rw layer) is the space this write needs.
+        discard();
+        await Promise.all([this.ctx.trash.settled(), snapshotter.settled?.()]);
+        this.ctx.store.remove(id);
+      }
+    } finally {
+      discard();
     }
     this.deps.health?.removed(rec);
     if (volumes && (options.volumes || rec.HostConfig.AutoRemove)) {
@@ -499,20 +509,18 @@ export class ContainerRunner {
     live.waiters.clear();
   }
 
-  /** Renames the bundle dir into the trash (layout.ts) and has it deleted in the background. */
-  private async discardBundle(rec: ContainerRecord): Promise<void> {
+  /** Renames the bundle dir into the trash (layout.ts); its path there, undefined when there was none. */
+  private async trashBundle(rec: ContainerRecord): Promise<string | undefined> {
     const trashed = join(this.ctx.layout.trashDir, `${rec.Id}-${Date.now()}`);
     try {
       await rename(rec.BundleDir, trashed);
+      return trashed;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        // Gone already (an earlier removal got this far), or no trash yet (an agent that never ran `init`).
-        if (existsSync(rec.BundleDir)) await rm(rec.BundleDir, { recursive: true, force: true });
-        return;
-      }
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Gone already (an earlier removal got this far), or no trash yet (an agent that never ran `init`).
+      if (existsSync(rec.BundleDir)) await rm(rec.BundleDir, { recursive: true, force: true });
+      return undefined;
     }
-    this.ctx.trash.discard(trashed);
   }
 
   /** json-file / local: starts copying the run's output into the driver's files (log-shipper.ts). */
