@@ -26,6 +26,7 @@ import { answered, hostError, type ClusterRouter } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
 import { choosePlacement, type PlacementCandidate } from './placement.js';
 import { RecentPlacements } from './recent-placements.js';
+import { runAttachedHandler } from './run-attached.js';
 import type { SharedReservations } from './shared-reservations.js';
 
 /** What placement needs to know of the nodes besides their announcements (node-keeper.ts). */
@@ -99,6 +100,13 @@ export function clusterContainersService(o: { router: ClusterRouter; store: Clus
       placed.remember(created.id, hostId);
       return created;
     }),
+    runAttached: runAttachedHandler({
+      client: clientOf,
+      placed,
+      upstreamError,
+      place: (request, metadata, createOn) =>
+        placeContainer(o, request, metadata, { createOn: async (host) => ({ ...(await createOn(host)), started: false, startFailure: undefined }) }),
+    }),
     list: handleUnary<ListContainersRequest, ListContainersResponse>(async (request) => ({ containers: await listContainers(router, request) })),
     prune: handleUnary(async (request) => {
       const answers = await router.fanOut<PruneContainersResponse>(ContainersService.prune, request, { timeoutMs: 60_000 });
@@ -141,7 +149,7 @@ export async function placeContainer(
   o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger },
   request: CreateContainerRequest,
   metadata: grpc.Metadata,
-  options: { replacing?: string } = {},
+  options: { replacing?: string; createOn?: (host: AgentAnnouncement) => Promise<CreateContainerResponse> } = {},
 ): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
   const name = request.spec?.name ?? '';
   // Claimed before the lists are read and given back once the container exists (or its create
@@ -189,7 +197,7 @@ async function createPlaced(
   o: { router: ClusterRouter; store: ClusterStore; nodes: NodeView; log: Logger },
   request: CreateContainerRequest,
   metadata: grpc.Metadata,
-  options: { replacing?: string; hosts: AgentAnnouncement[]; lists: Array<{ host: AgentAnnouncement; result?: ListContainersResponse }>; listedAt: number; name: string },
+  options: { replacing?: string; createOn?: (host: AgentAnnouncement) => Promise<CreateContainerResponse>; hosts: AgentAnnouncement[]; lists: Array<{ host: AgentAnnouncement; result?: ListContainersResponse }>; listedAt: number; name: string },
 ): Promise<CreateContainerResponse & { hostId: string; hostname: string }> {
   const { router } = o;
   const { hosts, lists, listedAt, name } = options;
@@ -246,7 +254,9 @@ async function createPlaced(
   }
   let created: CreateContainerResponse;
   try {
-    const create = () => router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
+    // RunAttached's create is the agent's RunAttached stream (run-attached.ts).
+    const create = () =>
+      options.createOn ? options.createOn(chosen.host) : router.call<CreateContainerResponse>(chosen.host, ContainersService.create, request, { timeoutMs: 60_000 });
     // Created at once when the host has the image (a create that finds none makes nothing); else
     // the image is brought from another host and the create tried again.
     created = await create().catch(async (err: unknown) => {

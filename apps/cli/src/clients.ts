@@ -12,7 +12,7 @@ const cache = new WeakMap<CommandContext, Map<ClientClass<grpc.Client>, grpc.Cli
 /**
  * The grpc-js client of one gateway service for this command (one channel per service, shared
  * subchannels), created on first use and closed when the command ends: for the streaming calls
- * (run, logs, attach, exec, events, build, cp, load, …). One-request-one-answer calls go through
+ * (logs, events, cp, load, pull, …; not build's, run's, attach's or exec's: unary-transport.ts's DuplexCall). One-request-one-answer calls go through
  * unary-clients.ts instead, which does not load grpc-js. The caller names the generated class
  * (`client(ctx, ContainersClient)`), so that a command's bundle chunk holds the generated code of
  * the services it calls and no other (bench/README.md, "inspect, ps, rm").

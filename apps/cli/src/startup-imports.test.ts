@@ -102,8 +102,10 @@ describe('what `ps`, `inspect` and `rm` load', () => {
   }, 60_000);
 
   it('leaves grpc-js out of every command of unary calls only (images, rmi, networks, port, volumes, info, version, …)', async () => {
-    // build: Builder.Build over unary-transport.ts's DuplexCall (575 → 198 KB, bench/README.md).
-    for (const source of ['images', 'networks', 'volumes', 'system', 'nodes', 'registry-admin', 'search', 'build']) {
+    // build: Builder.Build over unary-transport.ts's DuplexCall (575 → 198 KB, bench/README.md);
+    // run (attach, exec, start -a): the Attach/Exec/RunAttached streams too (681 → 297 KB), the
+    // image pull's stream loaded only when `run` pulls.
+    for (const source of ['images', 'networks', 'volumes', 'system', 'nodes', 'registry-admin', 'search', 'build', 'run']) {
       const { inputs } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
       expect({ source, grpc: inputs.filter((i) => /node_modules\/@grpc\/|libs\/proto\/src\/grpc\.ts|\?client=/.test(i)) }).toEqual({ source, grpc: [] });
     }

@@ -10,6 +10,7 @@ import {
   handleUnary,
   failStream,
   type ContainersServer,
+  type ContainerSpec,
   type DataChunk,
   type LogEntry,
   type StreamInput,
@@ -27,14 +28,7 @@ export function containersService(manager: ContainerManager, options: { log?: Lo
   const log = options.log ?? silentLogger;
   return {
     create: handleUnary(async ({ spec, start }) => {
-      if (!spec) throw new InvalidArgumentError('Create needs a container spec');
-      const options = createOptionsFromSpec(spec);
-      const id = await manager.create(options);
-      // What was asked for, at debug; `-e` values are censored by the service logger (options.env).
-      log.debug({ container: id, image: options.image, options }, 'Container created');
-      // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
-      // are Docker's resource warnings (an OOM killer disabled without a memory limit).
-      const warnings = [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings];
+      const { id, warnings } = await createFromSpec(manager, log, spec);
       if (!start) return { id, warnings, started: false, startFailure: undefined };
       // `run -d` in one call: the start's failure is the caller's to report (the container stays,
       // as after Create then Start), with the status Start would have answered.
@@ -108,8 +102,22 @@ export function containersService(manager: ContainerManager, options: { log?: Lo
     }),
     ...copyHandlers(manager),
     attach: (call) => void attach(manager, call),
+    runAttached: (call) => void runAttached(manager, log, call),
     exec: (call) => void exec(manager, call),
   };
+}
+
+/** Create's work: the options of `spec`, the container, what was asked for at debug, Docker's warnings. */
+async function createFromSpec(manager: ContainerManager, log: Logger, spec: ContainerSpec | undefined): Promise<{ id: string; warnings: string[] }> {
+  if (!spec) throw new InvalidArgumentError('Create needs a container spec');
+  const options = createOptionsFromSpec(spec);
+  const id = await manager.create(options);
+  // What was asked for, at debug; `-e` values are censored by the service logger (options.env).
+  log.debug({ container: id, image: options.image, options }, 'Container created');
+  // Security options Berth accepts without effect (AppArmor, SELinux labels) are said back, as
+  // are Docker's resource warnings (an OOM killer disabled without a memory limit).
+  const warnings = [...checkResources(options.resources ?? {}), ...parseSecurityOpts(options.securityOpt ?? []).warnings];
+  return { id, warnings };
 }
 
 const healthStatuses = new Set(['starting', 'healthy', 'unhealthy']);
@@ -218,44 +226,67 @@ async function attach(manager: ContainerManager, call: Duplex): Promise<void> {
   try {
     const first = await firstMessage(call);
     if (first?.input?.$case !== 'attach') throw new InvalidArgumentError('Attach must begin with an attach message');
-    const spec = first.input.value;
-    const id = manager.resolve(spec.container);
-    const controller = new AbortController();
-    call.on('cancelled', () => controller.abort());
-    const session = await manager.attach(id, {
-      stdin: spec.stdin,
-      logs: spec.logs,
-      signal: controller.signal,
-      onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
-      onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
-    });
-    // The terminal size a client sends before the start has no console to act on yet: it is
-    // applied once the container runs, as docker's client resizes after its start.
-    let size: { rows: number; cols: number } | undefined;
-    call.on('data', (m: StreamInput) => {
-      if (m.input?.$case === 'stdin') session.write(m.input.value);
-      else if (m.input?.$case === 'closeStdin') session.closeStdin();
-      else if (m.input?.$case === 'resize') {
-        size = { rows: m.input.value.rows, cols: m.input.value.cols };
-        session.resize(size.rows, size.cols);
-      }
-    });
-    call.on('end', () => session.closeStdin());
-    call.resume();
-    // As docker's client does for `run --rm`: the exit status goes out once the container is
-    // removed, so that its name is free when the command returns.
-    const exit = manager.wait(id, { condition: manager.get(id).HostConfig.AutoRemove ? 'removed' : 'next-exit' });
-    if (spec.start) {
-      await startOrExplain(manager, id);
-      if (size) session.resize(size.rows, size.cols);
-    }
-    const exitCode = await exit;
-    await session.done;
-    send(call, { $case: 'exitCode', value: exitCode });
-    call.end();
+    await attachAndRelay(manager, call, { ...first.input.value, container: manager.resolve(first.input.value.container) });
   } catch (err) {
     failStream(call, err);
   }
+}
+
+/**
+ * RunAttached (`berth run` without -d): creates the container of the first message's `create`,
+ * answers `created`, then attaches and starts it as Attach with `start` does: one round trip from
+ * the CLI instead of two. Input the client sends meanwhile waits in the paused stream.
+ */
+async function runAttached(manager: ContainerManager, log: Logger, call: Duplex): Promise<void> {
+  try {
+    const first = await firstMessage(call);
+    if (first?.input?.$case !== 'attach') throw new InvalidArgumentError('RunAttached must begin with an attach message');
+    const { id, warnings } = await createFromSpec(manager, log, first.input.value.create);
+    // A client gone meanwhile (a killed CLI) leaves it created, as a `run` killed after its create.
+    if (call.cancelled) return;
+    send(call, { $case: 'created', value: { id, warnings } });
+    await attachAndRelay(manager, call, { ...first.input.value, container: id, start: true });
+  } catch (err) {
+    failStream(call, err);
+  }
+}
+
+/** Attach's relay for container `spec.container` (a full id), from the attachment to the exit code. */
+async function attachAndRelay(manager: ContainerManager, call: Duplex, spec: { container: string; stdin: boolean; logs: boolean; start: boolean }): Promise<void> {
+  const id = spec.container;
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort());
+  const session = await manager.attach(id, {
+    stdin: spec.stdin,
+    logs: spec.logs,
+    signal: controller.signal,
+    onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
+    onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
+  });
+  // The terminal size a client sends before the start has no console to act on yet: it is
+  // applied once the container runs, as docker's client resizes after its start.
+  let size: { rows: number; cols: number } | undefined;
+  call.on('data', (m: StreamInput) => {
+    if (m.input?.$case === 'stdin') session.write(m.input.value);
+    else if (m.input?.$case === 'closeStdin') session.closeStdin();
+    else if (m.input?.$case === 'resize') {
+      size = { rows: m.input.value.rows, cols: m.input.value.cols };
+      session.resize(size.rows, size.cols);
+    }
+  });
+  call.on('end', () => session.closeStdin());
+  call.resume();
+  // As docker's client does for `run --rm`: the exit status goes out once the container is
+  // removed, so that its name is free when the command returns.
+  const exit = manager.wait(id, { condition: manager.get(id).HostConfig.AutoRemove ? 'removed' : 'next-exit' });
+  if (spec.start) {
+    await startOrExplain(manager, id);
+    if (size) session.resize(size.rows, size.cols);
+  }
+  const exitCode = await exit;
+  await session.done;
+  send(call, { $case: 'exitCode', value: exitCode });
+  call.end();
 }
 
 /** Exec: runs a process in a running container's namespaces; output, then its exit code. */

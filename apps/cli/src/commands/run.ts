@@ -1,24 +1,24 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { unary, errorOfCallFailure, type ContainerSpec, type CreateContainerResponse, ContainersClient } from '@berth/proto';
-import { isBerthError, messageOf } from '@berth/errors';
-import { parseReference } from '@berth/oci';
-import { daemonMessage, StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { type ContainerSpec, type CreateContainerResponse, type StreamOutput, ContainersMethods } from '@berth/proto';
+import { errorFromGrpc, isBerthError, messageOf } from '@berth/errors';
+import { parseReference, type Reference } from '@berth/oci';
+import { StatusError } from '../cli-errors.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list, num } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
-import { pullImage } from './registry.js';
 import { healthSpecFields } from '../health-flags.js';
 import { mountSpecFields } from '../mount-spec.js';
 import { resourceSpecFields } from '../resource-flags.js';
 import { CidFile, runSpecFields } from '../run-flags.js';
 import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-spec.js';
+import type { PullImageOptions } from './registry.js';
 import { errOut, out } from './shared.js';
-import { relayStream } from './stream-relay.js';
+import { containerStream, relayStream, type RelayOptions } from './stream-relay.js';
 
 /** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
 
@@ -169,10 +169,17 @@ function checkTerminal(ctx: CommandContext, tty: boolean, stdin: boolean): void 
   if (tty && stdin && !ctx.io.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
 }
 
-function signalProxy(c: ContainersClient, id: string): (signal: NodeJS.Signals) => void {
+/** docker's --sig-proxy: the signal goes to the container (once its id is known). */
+function signalProxy(ctx: CommandContext, id: () => string | undefined): (signal: NodeJS.Signals) => void {
   return (signal) => {
-    c.kill({ id, signal }, () => undefined);
+    const known = id();
+    if (known !== undefined) void unaryClient(ctx, ContainersMethods).kill({ id: known, signal }).catch(() => undefined);
   };
+}
+
+/** The image pull (its Images.Pull stream loads grpc-js: only when a pull is needed). */
+async function pullImage(ctx: CommandContext, ref: Reference, options: PullImageOptions): Promise<void> {
+  await (await import('./registry.js')).pullImage(ctx, ref, options);
 }
 
 /** docker's --pull: `missing` pulls when the image is not found locally, `always` first, `never` never. */
@@ -203,15 +210,14 @@ function setPlacement(ctx: CommandContext, p: ParsedArgs): void {
   ctx.placement = { node: (p.values.node as string | undefined) ?? '', constraints: (p.values.constraint as string[] | undefined) ?? [] };
 }
 
-/** Creates the container (and with `start`, starts it in the same call: its answer says how that went). */
-async function createContainer(
+/** What `create` and `run` share around the create call: --cidfile, --pull, the pull when the image is missing. */
+async function creating<T>(
   ctx: CommandContext,
   spec: ContainerSpec,
-  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean; start?: boolean } = {},
-): Promise<CreateContainerResponse> {
-  const start = options.start ?? false;
+  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean },
+  call: (cidFile: CidFile) => Promise<T>,
+): Promise<T> {
   const pull = options.pull ?? 'never';
-  const c = client(ctx, ContainersClient);
   const ref = pullableReference(spec.image);
   // docker's pull output goes to stderr; -q discards it (the "Unable to find image" line stays)
   const pullOptions = { output: options.quiet ? new Writable({ write: (_c, _e, done) => done() }) : ctx.io.stderr, platform: spec.platform };
@@ -220,20 +226,38 @@ async function createContainer(
   if (refused) throw invalidOption(ctx, refused);
   try {
     if (pull === 'always' && ref) await pullImage(ctx, ref, pullOptions);
-    const created = await unary(c, c.create, { spec, start }).catch(async (err: unknown) => {
+    return await call(cidFile).catch(async (err: unknown) => {
       if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
       // As docker run: say so on stderr, pull (progress on stderr too), then create again.
       errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
       await pullImage(ctx, ref, pullOptions);
-      return unary(c, c.create, { spec, start });
+      return call(cidFile);
     });
-    for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
-    cidFile.write(created.id);
-    return created;
   } catch (err) {
     cidFile.discard();
     throw err;
   }
+}
+
+/** Creates the container (and with `start`, starts it in the same call: its answer says how that went). */
+async function createContainer(
+  ctx: CommandContext,
+  spec: ContainerSpec,
+  options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean; start?: boolean } = {},
+): Promise<CreateContainerResponse> {
+  const start = options.start ?? false;
+  const c = unaryClient(ctx, ContainersMethods);
+  return creating(ctx, spec, options, async (cidFile) => {
+    const created = await c.create({ spec, start });
+    createdSaid(ctx, cidFile, created);
+    return created;
+  });
+}
+
+/** The create's warnings on stderr, its id in the --cidfile. */
+function createdSaid(ctx: CommandContext, cidFile: CidFile, created: { id: string; warnings: string[] }): void {
+  for (const warning of created.warnings) errOut(ctx, `WARNING: ${warning}\n`);
+  cidFile.write(created.id);
 }
 
 export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number> {
@@ -245,34 +269,56 @@ export async function create(ctx: CommandContext, p: ParsedArgs): Promise<number
 
 /**
  * docker run: -d creates and starts in one call (a failed start leaves the container created, as
- * docker's create then start does) and prints the id; otherwise create, then attach and let the
- * server start the container once the attachment is in place, relay the stdio, and exit with the
+ * docker's create then start does) and prints the id; otherwise one RunAttached call creates the
+ * container, attaches and has the server start it once the attachment is in place (a platform
+ * without RunAttached: create, then Attach with `start`), relays the stdio, and exits with the
  * container's status.
  */
 export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const detach = bool(p, 'detach');
   setPlacement(ctx, p);
   const spec = containerSpec(ctx, p, { detach });
-  if (!detach) checkTerminal(ctx, spec.tty, spec.openStdin);
-  const created = await createContainer(ctx, spec, { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet'), start: detach });
-  const { id } = created;
-  const c = client(ctx, ContainersClient);
+  const createOptions = { pull: pullPolicy(ctx, p), quiet: bool(p, 'quiet') };
   if (detach) {
-    if (created.startFailure) throw errorOfCallFailure(created.startFailure);
+    const created = await createContainer(ctx, spec, { ...createOptions, start: true });
+    const { id } = created;
+    if (created.startFailure) throw errorFromGrpc(created.startFailure.status, created.startFailure.message, { code: created.startFailure.code || undefined });
     // A platform that does not start on create (an older agent) left it created.
-    if (!created.started) await unary(c, c.start, { id });
+    if (!created.started) await unaryClient(ctx, ContainersMethods).start({ id });
     out(ctx, `${id}\n`);
     return 0;
   }
-  const call = c.attach();
-  const result = await relayStream(
-    attachedIo(ctx, spec.attach),
-    call,
-    { input: { $case: 'attach', value: { container: id, stdin: spec.openStdin, logs: false, stream: true, start: true } } },
-    { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(c, id) : undefined },
-  );
-  if (result.exitCode === undefined) throw new StatusError(`berth: the output stream of container ${id} ended without an exit status`, 125);
+  checkTerminal(ctx, spec.tty, spec.openStdin);
+  let id: string | undefined;
+  const io = attachedIo(ctx, spec.attach);
+  const relay: RelayOptions = { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(ctx, () => id) : undefined };
+  const attach = { container: '', stdin: spec.openStdin, logs: false, stream: true, start: true, create: undefined };
+  const result = await creating(ctx, spec, createOptions, async (cidFile) => {
+    const call = containerStream(ctx, 'runAttached');
+    const onMessage = (m: StreamOutput) => {
+      if (m.output?.$case !== 'created') return;
+      id = m.output.value.id;
+      createdSaid(ctx, cidFile, m.output.value);
+    };
+    try {
+      // Input waits for `created`: a create that fails (an image to pull first) has read none of it.
+      return await relayStream(io, call, { input: { $case: 'attach', value: { ...attach, create: spec } } }, { ...relay, onMessage, holdInput: true });
+    } catch (err) {
+      if (id !== undefined || !isUnimplemented(err)) throw err;
+    }
+    // A platform without RunAttached.
+    const created = await unaryClient(ctx, ContainersMethods).create({ spec, start: false });
+    createdSaid(ctx, cidFile, created);
+    id = created.id;
+    return relayStream(io, containerStream(ctx, 'attach'), { input: { $case: 'attach', value: { ...attach, container: id } } }, relay);
+  });
+  if (result.exitCode === undefined) throw new StatusError(`berth: the output stream of container ${id ?? ''} ended without an exit status`, 125);
   return result.exitCode;
+}
+
+/** The status of a call the server does not know (UNIMPLEMENTED, gRPC code 12). */
+function isUnimplemented(err: unknown): boolean {
+  return (err as { cause?: { code?: unknown } } | undefined)?.cause?.code === 12;
 }
 
 /** `-a`: the output streams not attached are dropped, as docker does not copy them. */
@@ -290,8 +336,7 @@ interface ContainerConfig {
 }
 
 async function containerConfig(ctx: CommandContext, id: string): Promise<ContainerConfig> {
-  const c = client(ctx, ContainersClient);
-  const doc = await unary(c, c.inspect, { id });
+  const doc = await unaryClient(ctx, ContainersMethods).inspect({ id });
   return JSON.parse(doc.json) as ContainerConfig;
 }
 
@@ -301,12 +346,11 @@ async function attachTo(ctx: CommandContext, id: string, options: { stdin: boole
   const tty = config.Config?.Tty ?? false;
   const stdin = options.stdin && (config.Config?.OpenStdin ?? false);
   checkTerminal(ctx, tty, stdin);
-  const c = client(ctx, ContainersClient);
   const result = await relayStream(
     ctx,
-    c.attach(),
-    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start } } },
-    { stdin, tty, onSignal: options.sigProxy && !tty ? signalProxy(c, config.Id ?? id) : undefined },
+    containerStream(ctx, 'attach'),
+    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start, create: undefined } } },
+    { stdin, tty, onSignal: options.sigProxy && !tty ? signalProxy(ctx, () => config.Id ?? id) : undefined },
   );
   return result.exitCode ?? 0;
 }
@@ -329,10 +373,9 @@ export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const stdin = bool(p, 'interactive') && !detach;
   if (!detach) checkTerminal(ctx, tty, stdin);
   const env = [...list(p, 'env-file').flatMap((f) => parsePropertyFile(ctx, f, 'env')), ...list(p, 'env').flatMap((e) => expandEnv(ctx, e) ?? [])];
-  const c = client(ctx, ContainersClient);
   const result = await relayStream(
     ctx,
-    c.exec(),
+    containerStream(ctx, 'exec'),
     {
       input: {
         $case: 'exec',

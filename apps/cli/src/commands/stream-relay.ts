@@ -1,17 +1,26 @@
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import { fromServiceError, type StreamInput, type StreamOutput } from '@berth/proto';
+import { ContainersMethods, type StreamInput, type StreamOutput } from '@berth/proto';
 import type { CommandContext } from '../context.js';
+import { placementMetadata } from '../placement-metadata.js';
+import { unaryTransport } from '../unary-clients.js';
+import type { DuplexCall } from '../unary-transport.js';
 
 /**
  * Relays an Attach or Exec bidi stream to the terminal: stdout and stderr kept apart, stdin (with
  * -i) forwarded and closed with `close_stdin` at its end, the local terminal in raw mode and
  * resizes sent (with -t), and, without a TTY, SIGINT/SIGTERM handed to `onSignal` (docker's
  * --sig-proxy). Resolves when the server ends the stream, with the exit code it sent last.
+ *
+ * The stream goes over unary-transport.ts's DuplexCall (Node's http2), not @grpc/grpc-js: `run`,
+ * `attach`, `exec` and `start -a` load no grpc-js (bench/README.md, "attached `run --rm`").
  */
 export interface RelayOptions {
   stdin: boolean;
   tty: boolean;
   onSignal?: (signal: NodeJS.Signals) => void;
+  /** Each answer before the relay reads it (RunAttached answers the container it created first). */
+  onMessage?: (message: StreamOutput) => void;
+  /** Stdin and terminal sizes are sent only once the server has answered (RunAttached's `created`). */
+  holdInput?: boolean;
 }
 
 export interface RelayResult {
@@ -19,73 +28,38 @@ export interface RelayResult {
   execId?: string;
 }
 
-export function relayStream(
-  ctx: CommandContext,
-  call: ClientDuplexStream<StreamInput, StreamOutput>,
-  first: StreamInput,
-  options: RelayOptions,
-): Promise<RelayResult> {
+export type ContainerStream = DuplexCall<StreamInput, StreamOutput>;
+
+/** An Attach or Exec call to the gateway, with the command's placement metadata. */
+export function containerStream(ctx: CommandContext, kind: 'attach' | 'exec' | 'runAttached'): ContainerStream {
+  const method = ContainersMethods[kind];
+  return unaryTransport(ctx).duplex(method, { metadata: placementMetadata(ctx, method.path) });
+}
+
+export async function relayStream(ctx: CommandContext, call: ContainerStream, first: StreamInput, options: RelayOptions): Promise<RelayResult> {
   const { io } = ctx;
-  return new Promise((resolve, reject) => {
-    const result: RelayResult = {};
-    const undo: Array<() => void> = [];
-    let done = false;
-    const finish = (settle: () => void) => {
-      if (done) return;
-      done = true;
-      for (const fn of undo.reverse()) fn();
-      call.end();
-      settle();
-    };
-
-    const forward = (stream: NodeJS.WritableStream, data: Buffer) => {
-      if (!stream.write(data)) {
-        call.pause();
-        stream.once('drain', () => call.resume());
-      }
-    };
-    call.on('data', (message: StreamOutput) => {
-      const output = message.output;
-      if (!output) return;
-      switch (output.$case) {
-        case 'stdout':
-          forward(io.stdout, output.value);
-          break;
-        case 'stderr':
-          forward(io.stderr, output.value);
-          break;
-        case 'exitCode':
-          result.exitCode = output.value;
-          break;
-        case 'execId':
-          result.execId = output.value;
-          break;
-      }
-    });
-    call.on('error', (err) => finish(() => reject(fromServiceError(err))));
-    call.on('end', () => finish(() => resolve(result)));
-
-    call.write(first);
-
+  const result: RelayResult = {};
+  const undo: Array<() => void> = [];
+  let done = false;
+  const send = (message: StreamInput) => {
+    // A write to a call that has ended is dropped by DuplexCall; its status comes through messages().
+    if (!done) void call.write(message).catch(() => undefined);
+  };
+  const startInput = () => {
     if (options.tty && io.stdout.isTTY) {
-      const sendSize = () => call.write({ input: { $case: 'resize', value: { rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 } } });
+      const sendSize = () => send({ input: { $case: 'resize', value: { rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 } } });
       sendSize();
       io.stdout.on('resize', sendSize);
       undo.push(() => io.stdout.off('resize', sendSize));
     }
-
     if (options.stdin) {
       const stdin = io.stdin;
       if (options.tty && stdin.isTTY && stdin.setRawMode) {
         stdin.setRawMode(true);
         undo.push(() => stdin.setRawMode?.(false));
       }
-      const onData = (chunk: Buffer | string) => {
-        if (!done) call.write({ input: { $case: 'stdin', value: Buffer.from(chunk) } });
-      };
-      const onEnd = () => {
-        if (!done) call.write({ input: { $case: 'closeStdin', value: true } });
-      };
+      const onData = (chunk: Buffer | string) => send({ input: { $case: 'stdin', value: Buffer.from(chunk) } });
+      const onEnd = () => send({ input: { $case: 'closeStdin', value: true } });
       stdin.on('data', onData);
       stdin.once('end', onEnd);
       stdin.resume();
@@ -95,7 +69,6 @@ export function relayStream(
         stdin.pause();
       });
     }
-
     if (options.onSignal && io.signals) {
       const signals = io.signals;
       const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
@@ -105,5 +78,53 @@ export function relayStream(
       });
       undo.push(...handlers);
     }
+  };
+  try {
+    send(first);
+    let held = options.holdInput === true;
+    if (!held) startInput();
+    for await (const message of call.messages()) {
+      if (held) {
+        held = false;
+        startInput();
+      }
+      options.onMessage?.(message);
+      const output = message.output;
+      if (!output) continue;
+      switch (output.$case) {
+        case 'stdout':
+          await forward(io.stdout, output.value);
+          break;
+        case 'stderr':
+          await forward(io.stderr, output.value);
+          break;
+        case 'exitCode':
+          result.exitCode = output.value;
+          break;
+        case 'execId':
+          result.execId = output.value;
+          break;
+      }
+    }
+    return result;
+  } finally {
+    done = true;
+    for (const fn of undo.reverse()) fn();
+  }
+}
+
+/** Writes `data`, and waits for 'drain' when the stream is full (the call is read no further meanwhile). */
+function forward(stream: NodeJS.WritableStream, data: Buffer): Promise<void> | undefined {
+  if (stream.write(data)) return undefined;
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
   });
 }

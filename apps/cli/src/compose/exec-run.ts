@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ContainersClient } from '@berth/proto';
+import { ContainersMethods } from '@berth/proto';
 import { imageName, serviceConfigHash } from '@berth/compose';
 import {
   createContainer,
@@ -14,12 +14,12 @@ import {
   byService,
 } from '@berth/compose-controller';
 import { StatusError } from '../cli-errors.js';
-import { client } from '../clients.js';
+import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
-import { relayStream } from '../commands/stream-relay.js';
+import { containerStream, relayStream } from '../commands/stream-relay.js';
 import { composeSession, loadModel, projectTarget } from './session.js';
 import { serviceContainer } from './targets.js';
 import { buildSupport } from './up.js';
@@ -48,7 +48,7 @@ export async function exec(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const tty = !bool(p, 'no-TTY') && ctx.io.stdin.isTTY === true;
   const result = await relayStream(
     ctx,
-    client(ctx, ContainersClient).exec(),
+    containerStream(ctx, 'exec'),
     {
       input: {
         $case: 'exec',
@@ -132,7 +132,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
       spec.restartPolicy = { name: 'no', maximumRetryCount: 0 };
     },
   });
-  const c = client(ctx, ContainersClient);
+  const c = unaryClient(ctx, ContainersMethods);
   if (detach) {
     await s.engine.startContainer(container.id);
     ctx.io.stdout.write(`${container.name}\n`);
@@ -140,9 +140,9 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   }
   const result = await relayStream(
     ctx,
-    c.attach(),
-    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true } } },
-    { stdin: interactive, tty, onSignal: tty ? undefined : (signal) => c.kill({ id: container.id, signal }, () => undefined) },
+    containerStream(ctx, 'attach'),
+    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true, create: undefined } } },
+    { stdin: interactive, tty, onSignal: tty ? undefined : (signal) => void c.kill({ id: container.id, signal }).catch(() => undefined) },
   );
   if (result.exitCode === undefined) throw new StatusError(`the output stream of container ${container.name} ended without an exit status`, 1);
   return result.exitCode;

@@ -540,6 +540,8 @@ export interface AttachSpec {
   stream: boolean;
   /** For `run` without -d: start the container once the attachment is in place, so no output is lost. */
   start: boolean;
+  /** RunAttached only: the container to create (`container` is then not read; `start` is implied). */
+  create: ContainerSpec | undefined;
 }
 
 export interface TerminalSize {
@@ -563,7 +565,16 @@ export interface StreamOutput {
     | { $case: "stderr"; value: Buffer }
     | { $case: "exitCode"; value: number }
     | { $case: "execId"; value: string }
+    | //
+    /** RunAttached's first answer */
+    { $case: "created"; value: CreatedContainer }
     | undefined;
+}
+
+/** The container RunAttached created: its id and the create's warnings (as CreateContainerResponse's). */
+export interface CreatedContainer {
+  id: string;
+  warnings: string[];
 }
 
 /** One `--mount` (Docker's Mount object of HostConfig.Mounts). */
@@ -6393,7 +6404,7 @@ export const ExecSpec: MessageFns<ExecSpec> = {
 };
 
 function createBaseAttachSpec(): AttachSpec {
-  return { container: "", stdin: false, logs: false, stream: false, start: false };
+  return { container: "", stdin: false, logs: false, stream: false, start: false, create: undefined };
 }
 
 export const AttachSpec: MessageFns<AttachSpec> = {
@@ -6412,6 +6423,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     }
     if (message.start !== false) {
       writer.uint32(40).bool(message.start);
+    }
+    if (message.create !== undefined) {
+      ContainerSpec.encode(message.create, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -6469,6 +6483,14 @@ export const AttachSpec: MessageFns<AttachSpec> = {
             message.start = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.create = ContainerSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6488,6 +6510,7 @@ export const AttachSpec: MessageFns<AttachSpec> = {
       logs: isSet(object.logs) ? globalThis.Boolean(object.logs) : false,
       stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      create: isSet(object.create) ? ContainerSpec.fromJSON(object.create) : undefined,
     };
   },
 
@@ -6508,6 +6531,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     if (message.start !== false) {
       obj.start = message.start;
     }
+    if (message.create !== undefined) {
+      obj.create = ContainerSpec.toJSON(message.create);
+    }
     return obj;
   },
 
@@ -6521,6 +6547,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     message.logs = object.logs ?? false;
     message.stream = object.stream ?? false;
     message.start = object.start ?? false;
+    message.create = (object.create !== undefined && object.create !== null)
+      ? ContainerSpec.fromPartial(object.create)
+      : undefined;
     return message;
   },
 };
@@ -6795,6 +6824,9 @@ export const StreamOutput: MessageFns<StreamOutput> = {
       case "execId":
         writer.uint32(34).string(message.output.value);
         break;
+      case "created":
+        CreatedContainer.encode(message.output.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -6844,6 +6876,14 @@ export const StreamOutput: MessageFns<StreamOutput> = {
             message.output = { $case: "execId", value: reader.string() };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.output = { $case: "created", value: CreatedContainer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6870,6 +6910,8 @@ export const StreamOutput: MessageFns<StreamOutput> = {
         ? { $case: "execId", value: globalThis.String(object.execId) }
         : isSet(object.exec_id)
         ? { $case: "execId", value: globalThis.String(object.exec_id) }
+        : isSet(object.created)
+        ? { $case: "created", value: CreatedContainer.fromJSON(object.created) }
         : undefined,
     };
   },
@@ -6884,6 +6926,8 @@ export const StreamOutput: MessageFns<StreamOutput> = {
       obj.exitCode = Math.round(message.output.value);
     } else if (message.output?.$case === "execId") {
       obj.execId = message.output.value;
+    } else if (message.output?.$case === "created") {
+      obj.created = CreatedContainer.toJSON(message.output.value);
     }
     return obj;
   },
@@ -6918,7 +6962,98 @@ export const StreamOutput: MessageFns<StreamOutput> = {
         }
         break;
       }
+      case "created": {
+        if (object.output?.value !== undefined && object.output?.value !== null) {
+          message.output = { $case: "created", value: CreatedContainer.fromPartial(object.output.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCreatedContainer(): CreatedContainer {
+  return { id: "", warnings: [] };
+}
+
+export const CreatedContainer: MessageFns<CreatedContainer> = {
+  encode(message: CreatedContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreatedContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreatedContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreatedContainer {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: CreatedContainer): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreatedContainer>, I>>(base?: I): CreatedContainer {
+    return CreatedContainer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreatedContainer>, I>>(object: I): CreatedContainer {
+    const message = createBaseCreatedContainer();
+    message.id = object.id ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
@@ -8366,6 +8501,21 @@ export const ContainersService = {
     responseSerialize: (value: StreamOutput): Buffer => Buffer.from(StreamOutput.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamOutput => StreamOutput.decode(value),
   },
+  /**
+   * `berth run` without -d in one call: the first message is an `attach` whose `create` holds the
+   * container's spec; the container is created (the first answer is `created`), attached and
+   * started, and the stream goes on as Attach's. A create that fails ends the call with its status
+   * before `created`. A server without it answers UNIMPLEMENTED: the caller creates, then attaches.
+   */
+  runAttached: {
+    path: "/berth.v1.Containers/RunAttached" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamInput): Buffer => Buffer.from(StreamInput.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamInput => StreamInput.decode(value),
+    responseSerialize: (value: StreamOutput): Buffer => Buffer.from(StreamOutput.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamOutput => StreamOutput.decode(value),
+  },
   exec: {
     path: "/berth.v1.Containers/Exec" as const,
     requestStream: true as const,
@@ -8467,6 +8617,13 @@ export interface ContainersServer extends UntypedServiceImplementation {
    * resizes and close-stdin; the server sends output and, last, the exit code.
    */
   attach: handleBidiStreamingCall<StreamInput, StreamOutput>;
+  /**
+   * `berth run` without -d in one call: the first message is an `attach` whose `create` holds the
+   * container's spec; the container is created (the first answer is `created`), attached and
+   * started, and the stream goes on as Attach's. A create that fails ends the call with its status
+   * before `created`. A server without it answers UNIMPLEMENTED: the caller creates, then attaches.
+   */
+  runAttached: handleBidiStreamingCall<StreamInput, StreamOutput>;
   exec: handleBidiStreamingCall<StreamInput, StreamOutput>;
   /**
    * docker update: changes the resources and the restart policy of a container; a running one's
@@ -8744,6 +8901,15 @@ export interface ContainersClient extends Client {
   attach(): ClientDuplexStream<StreamInput, StreamOutput>;
   attach(options: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
   attach(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
+  /**
+   * `berth run` without -d in one call: the first message is an `attach` whose `create` holds the
+   * container's spec; the container is created (the first answer is `created`), attached and
+   * started, and the stream goes on as Attach's. A create that fails ends the call with its status
+   * before `created`. A server without it answers UNIMPLEMENTED: the caller creates, then attaches.
+   */
+  runAttached(): ClientDuplexStream<StreamInput, StreamOutput>;
+  runAttached(options: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
+  runAttached(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
   exec(): ClientDuplexStream<StreamInput, StreamOutput>;
   exec(options: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
   exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<StreamInput, StreamOutput>;
