@@ -117,7 +117,7 @@ export class H2Stream extends EventEmitter {
     this.owner.flush(this);
   }
 
-  /** Resets the stream with `code` (CANCEL by default) unless it has already closed. */
+  /** Resets the stream with `code` unless it has already closed. */
   close(code = NO_ERROR): void {
     if (this.closed) return;
     this.owner.reset(this, code);
@@ -313,7 +313,9 @@ export class H2Session extends EventEmitter {
         const code = payload.readUInt32BE(4);
         // Streams the server did not take are refused; with an error code, the rest end with it too.
         for (const stream of [...this.streams.values()]) if (stream.id > last || code !== NO_ERROR) this.closeStream(stream, stream.id > last ? REFUSED_STREAM : code);
-        if (this.streams.size === 0) this.destroy();
+        // Closing, as Node's session closes at a GOAWAY: no new stream here, the next call reconnects.
+        this.closed = true;
+        if (this.streams.size === 0) this.end();
         return;
       }
       case WINDOW_UPDATE: {
