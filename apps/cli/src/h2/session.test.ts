@@ -28,7 +28,7 @@ beforeAll(async () => {
   server.on('session', (s) => sessions.push(s));
   server.on('stream', (stream) => {
     stream.on('error', () => undefined); // a stream the test resets
-    handler(stream, stream.session!);
+    handler(stream, stream.session as ServerHttp2Session);
   });
   server.listen(socket);
   await once(server, 'listening');
