@@ -69,14 +69,16 @@ async function bundleMetafile(): Promise<Metafile> {
   }
 }
 
-async function commandLoad(source: string): Promise<{ bytes: number; inputs: string[] }> {
+async function commandLoad(source: string): Promise<{ bytes: number; inputs: string[]; builtins: string[] }> {
   const outputs = (await (cliBundle ??= bundleMetafile())).outputs;
   const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint === source);
   if (!entry) throw new Error(`${source} is not an entry of the CLI bundle`);
   const seen = new Set([entry]);
+  const builtins = new Set<string>();
   const queue = [entry];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     for (const imp of outputs[file]!.imports) {
+      if (imp.external && imp.kind === 'import-statement') builtins.add(imp.path.replace(/^node:/, ''));
       if (imp.external || imp.kind !== 'import-statement' || seen.has(imp.path)) continue;
       seen.add(imp.path);
       queue.push(imp.path);
@@ -85,6 +87,7 @@ async function commandLoad(source: string): Promise<{ bytes: number; inputs: str
   return {
     bytes: [...seen].reduce((sum, file) => sum + outputs[file]!.bytes, 0),
     inputs: [...seen].flatMap((file) => Object.keys(outputs[file]!.inputs)),
+    builtins: [...builtins].sort(),
   };
 }
 
@@ -99,6 +102,16 @@ describe('what `ps`, `inspect` and `rm` load', () => {
     expect(inputs.filter((i) => /node_modules\/(@grpc|nats|pino|ajv|js-yaml|protobufjs)\//.test(i))).toEqual([]);
     // 2026-12-03: 338 KB (721 KB with grpc-js, 854 KB before the per-service split). bench/README.md, "inspect, ps, rm".
     expect(bytes).toBeLessThan(380 * 1024);
+  }, 60_000);
+
+  it('loads node:net, not node:http2 (nor the http, tls, dns it needs): unix-socket calls go over h2/session.ts', async () => {
+    // node:http2 costs ~18 ms of CPU to load; unary-transport.ts imports it only for a TCP gateway
+    // (bench/README.md, "ps, inspect, rm: HTTP/2 without node:http2").
+    for (const source of ['containers', 'images', 'networks', 'volumes', 'system']) {
+      const { builtins } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
+      expect({ source, heavy: builtins.filter((b) => ['http2', 'http', 'https', 'tls', 'dns', 'crypto'].includes(b)) }).toEqual({ source, heavy: [] });
+      expect(builtins).toContain('net');
+    }
   }, 60_000);
 
   it('leaves grpc-js out of every command of unary calls only (images, rmi, networks, port, volumes, info, version, …)', async () => {

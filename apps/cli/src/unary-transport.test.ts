@@ -102,7 +102,7 @@ afterAll(() => {
 });
 
 /** A transport for the test's duration. */
-function transport(options: ConstructorParameters<typeof UnaryTransport>[1] = {}, target = { address: `unix:${socket}` }): UnaryTransport {
+function testTransport(options: ConstructorParameters<typeof UnaryTransport>[1] = {}, target = { address: `unix:${socket}` }): UnaryTransport {
   const t = new UnaryTransport(target, options);
   afterAll(() => t.close());
   return t;
@@ -123,7 +123,10 @@ async function viaGrpcJs(m: keyof typeof Echo, request: unknown): Promise<unknow
 const rejection = (p: Promise<unknown>) => p.then((v) => ({ resolved: v }), (err: unknown) => err);
 const shape = (err: unknown) => (err instanceof BerthError ? { class: err.constructor.name, message: err.message, code: err.code } : err);
 
-describe('a unary call over a unix socket', () => {
+// Both sessions a unix socket's calls can go over: h2/session.ts (what the CLI uses) and node:http2.
+for (const [session, nodeHttp2] of [['h2/session.ts', false], ['node:http2', true]] as const) {
+describe(`a unary call over a unix socket (${session})`, () => {
+  const transport = (options: ConstructorParameters<typeof UnaryTransport>[1] = {}) => testTransport({ ...options, nodeHttp2 });
   it('sends the request with its metadata and returns the answer', async () => {
     const t = transport();
     seen.length = 0;
@@ -187,7 +190,7 @@ describe('a unary call over a unix socket', () => {
       script,
       `import { UnaryTransport } from ${JSON.stringify(resolve(import.meta.dirname, 'unary-transport.ts'))};
        const m = ${JSON.stringify({ path: Echo.echo.path })};
-       const t = new UnaryTransport({ address: ${JSON.stringify(`unix:${socket}`)} });
+       const t = new UnaryTransport({ address: ${JSON.stringify(`unix:${socket}`)} }, { nodeHttp2: ${nodeHttp2} });
        const codec = { requestSerialize: (v: unknown) => Buffer.from(JSON.stringify(v)), responseDeserialize: (b: Buffer) => JSON.parse(b.toString()) };
        const answer = await t.call({ ...m, requestStream: false, responseStream: false, ...codec }, 'bye');
        t.close();
@@ -203,19 +206,21 @@ describe('a unary call over a unix socket', () => {
   }, 30_000);
 });
 
-describe('a gateway that cannot be reached', () => {
+describe(`a gateway that cannot be reached (${session})`, () => {
   it('is "Is the platform running?" for a missing socket and for a path nothing listens on', async () => {
     for (const path of [join(dir.path, 'missing.sock'), join(dir.path, 'not-a-socket')]) {
       writeFileSync(join(dir.path, 'not-a-socket'), '');
-      const err = await rejection(new UnaryTransport({ address: `unix:${path}` }).call(Echo.echo, {}));
+      const err = await rejection(new UnaryTransport({ address: `unix:${path}` }, { nodeHttp2 }).call(Echo.echo, {}));
       expect(err).toBeInstanceOf(UnavailableError);
       expect(isConnectionError(err)).toBe(true);
       expect(daemonMessage(err, `unix:${path}`)).toBe(`Cannot connect to the Berth platform at unix:${path}. Is the platform running?`);
     }
   });
 });
+}
 
 describe('TCP with TLS and a client certificate', () => {
+  const transport = testTransport;
   const files = () => ({ ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) });
 
   it('calls the gateway with a certificate of its CA', async () => {
@@ -246,7 +251,7 @@ describe('TCP with TLS and a client certificate', () => {
 
 describe('a bidirectional call', () => {
   it('sends messages as written, yields the answers across frames, and ends with an OK status', async () => {
-    const call = transport().duplex(Echo.chat);
+    const call = testTransport().duplex(Echo.chat);
     await call.write({ n: 1 });
     await call.write({ many: 300, text: 'y'.repeat(1000) }); // answers split over several HTTP/2 frames
     await call.end();
@@ -258,7 +263,7 @@ describe('a bidirectional call', () => {
   });
 
   it('throws the Berth error of a failed status, and tells the server when it is cancelled', async () => {
-    const failing = transport().duplex(Echo.chat);
+    const failing = testTransport().duplex(Echo.chat);
     await failing.write({ n: 1 });
     await failing.write({ fail: 'No such thing: "x"' });
     const got: unknown[] = [];
@@ -269,7 +274,7 @@ describe('a bidirectional call', () => {
     expect(shape(err)).toEqual({ class: 'NotFoundError', message: 'No such thing: "x"', code: 'NO_SUCH_THING' });
 
     chatCancelled.length = 0;
-    const cancelled = transport().duplex(Echo.chat);
+    const cancelled = testTransport().duplex(Echo.chat);
     await cancelled.write({ n: 1 });
     const reading = (async () => {
       for await (const m of cancelled.messages()) void m;

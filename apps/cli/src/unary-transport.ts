@@ -1,13 +1,17 @@
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { errorFromGrpc } from '@berth/errors';
+import { CANCEL, ENHANCE_YOUR_CALM, H2Session, INADEQUATE_SECURITY, INTERNAL_ERROR, NO_ERROR, REFUSED_STREAM } from './h2/session.js';
 
 /**
- * A gRPC unary call over HTTP/2 to the gateway, on Node's http2 module alone: what the CLI's
- * one-request-one-answer commands (`ps`, `inspect`, `rm`, `stop`, …) use instead of @grpc/grpc-js,
- * whose load and channel set-up were half of such a command's CPU above Node's own start
- * (bench/README.md, "A lighter transport for the CLI's unary calls"). Streaming calls keep grpc-js,
- * but for `berth build`'s Builder.Build (`duplex`, DuplexCall below).
+ * A gRPC unary call over HTTP/2 to the gateway, without @grpc/grpc-js: what the CLI's
+ * one-request-one-answer commands (`ps`, `inspect`, `rm`, `stop`, …) use, grpc-js's load and
+ * channel set-up having been half of such a command's CPU above Node's own start (bench/README.md,
+ * "A lighter transport for the CLI's unary calls"). To a gateway on a unix socket (the local
+ * case) it speaks HTTP/2 with h2/session.ts on a bare `net` socket, as loading node:http2 cost
+ * ~18 ms of CPU more; to a TCP gateway (TLS with a client certificate) it loads node:http2, and
+ * both sessions give the answer to the same code. Streaming calls keep grpc-js, but for `berth
+ * build`'s Builder.Build (`duplex`, DuplexCall below, always on node:http2).
  *
  * What grpc-js gave these calls is kept: the request is the 5-byte prefix plus the encoded message
  * (gRPC over HTTP/2); the status comes from the trailers or a trailers-only answer, its message
@@ -106,18 +110,18 @@ function statusOf(headers: IncomingHttpHeaders): StatusFailure | undefined {
 /** grpc-js's reading of a stream closed without a status (subchannel-call.ts). */
 function resetFailure(rstCode: number, { httpStatus, dropped }: { httpStatus: number | undefined; dropped: boolean }): StatusFailure {
   switch (rstCode) {
-    case constants.NGHTTP2_NO_ERROR:
+    case NO_ERROR:
       return httpStatus !== undefined && httpStatus !== 200 ? httpStatusFailure(httpStatus) : new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode} (Call ended without gRPC status)`);
-    case constants.NGHTTP2_REFUSED_STREAM:
+    case REFUSED_STREAM:
       return new StatusFailure(UNAVAILABLE, 'Stream refused by server');
-    case constants.NGHTTP2_CANCEL:
+    case CANCEL:
       // Node reports a dropped connection as a cancelled stream.
       return dropped ? new StatusFailure(UNAVAILABLE, 'Connection dropped') : new StatusFailure(CANCELLED, 'Call cancelled');
-    case constants.NGHTTP2_ENHANCE_YOUR_CALM:
+    case ENHANCE_YOUR_CALM:
       return new StatusFailure(RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
-    case constants.NGHTTP2_INADEQUATE_SECURITY:
+    case INADEQUATE_SECURITY:
       return new StatusFailure(PERMISSION_DENIED, 'Protocol not secure enough');
-    case constants.NGHTTP2_INTERNAL_ERROR:
+    case INTERNAL_ERROR:
       return new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode} (Internal server error)`);
     default:
       return new StatusFailure(INTERNAL, `Received RST_STREAM with code ${rstCode}`);
@@ -139,20 +143,48 @@ function timeoutHeader(ms: number): string {
   return whole < 1e8 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
 }
 
+/** What a call reads of a stream: Node's ClientHttp2Stream and h2/session.ts's H2Stream both have it. */
+interface CallStream {
+  on(event: 'response' | 'trailers', listener: (headers: IncomingHttpHeaders) => void): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error' | 'close', listener: () => void): unknown;
+  end(chunk: Buffer): void;
+  close(code: number): void;
+  readonly rstCode?: number;
+  readonly session: { readonly destroyed: boolean } | undefined;
+}
+
+/** What the transport uses of a session: Node's ClientHttp2Session and h2/session.ts's H2Session. */
+interface CallSession {
+  request(headers: Record<string, string | string[]>): CallStream;
+  close(): void;
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+  once(event: 'remoteSettings' | 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
 /**
  * One HTTP/2 connection to the gateway for a command's unary calls, opened at the first call and
  * reopened after it drops; `close()` ends it once the calls under way have their answers.
+ * `nodeHttp2`: a unix socket's calls on node:http2 too (the tests run both sessions).
  */
 export class UnaryTransport {
-  private session: ClientHttp2Session | undefined;
-  private ready: Promise<ClientHttp2Session> | undefined;
+  private session: CallSession | undefined;
+  private ready: Promise<CallSession> | undefined;
   private readonly maxMessage: number;
+  private readonly unixPath: string | undefined;
+  private readonly light: boolean;
+  private duplexTransport: UnaryTransport | undefined; // node:http2 for `duplex` when calls go over h2/session.ts
 
   constructor(
     private readonly target: TransportTarget,
-    options: { maxMessageBytes?: number } = {},
+    options: { maxMessageBytes?: number; nodeHttp2?: boolean } = {},
   ) {
     this.maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+    this.unixPath = target.address.startsWith('unix:') ? target.address.slice('unix:'.length) : undefined;
+    this.light = this.unixPath !== undefined && options.nodeHttp2 !== true;
   }
 
   /** Calls `method` with `request`; resolves with the answer or rejects with the Berth error class. */
@@ -164,7 +196,7 @@ export class UnaryTransport {
     const session = await this.connected();
     const headers = callHeaders(method.path, options.metadata);
     if (options.deadline !== undefined) headers['grpc-timeout'] = timeoutHeader(options.deadline - Date.now());
-    let stream: ClientHttp2Stream;
+    let stream: CallStream;
     try {
       stream = session.request(headers);
     } catch (err) {
@@ -179,13 +211,18 @@ export class UnaryTransport {
   /**
    * Starts a bidirectional streaming call (`berth build`'s Builder.Build): its messages go out as
    * they are written, and come back as `messages()` yields them; the call's failure status
-   * rejects as a unary call's does.
+   * rejects as a unary call's does. Always over node:http2 (a connection of its own when the unary
+   * calls use h2/session.ts).
    */
   duplex<Req, Res>(method: DuplexMethod<Req, Res>, options: Pick<UnaryCallOptions, 'metadata'> = {}): DuplexCall<Req, Res> {
+    if (this.light) {
+      this.duplexTransport ??= new UnaryTransport(this.target, { maxMessageBytes: this.maxMessage, nodeHttp2: true });
+      return this.duplexTransport.duplex(method, options);
+    }
     const headers = callHeaders(method.path, options.metadata);
     const stream = this.connected().then((session) => {
       try {
-        return session.request(headers);
+        return session.request(headers) as unknown as ClientHttp2Stream;
       } catch (err) {
         throw berthError(new StatusFailure(UNAVAILABLE, (err as Error).message));
       }
@@ -199,43 +236,57 @@ export class UnaryTransport {
     this.session = undefined;
     this.ready = undefined;
     session?.close();
+    this.duplexTransport?.close();
   }
 
   /** The session, once the gateway's HTTP/2 settings have arrived (grpc-js's READY). */
-  connected(): Promise<ClientHttp2Session> {
-    if (this.ready && this.session && !this.session.closed && !this.session.destroyed) return this.ready;
-    const { address, tls } = this.target;
-    const unix = address.startsWith('unix:') ? address.slice('unix:'.length) : undefined;
-    const session = unix
-      ? connect('http://localhost', { createConnection: () => netConnect(unix), maxSessionMemory: Number.MAX_SAFE_INTEGER })
-      : connect(`https://${address}`, { ca: tls?.ca, cert: tls?.cert, key: tls?.key, maxSessionMemory: Number.MAX_SAFE_INTEGER });
-    this.session = session;
-    const ready = new Promise<ClientHttp2Session>((resolve, reject) => {
-      let why = 'Failed to connect'; // grpc-js's words for a connection closed before the settings
-      let cause: unknown;
-      const fail = () => {
-        if (this.session === session) this.close();
-        reject(connectionError(why, cause));
-      };
-      session.once('remoteSettings', () => {
-        session.off('close', fail);
-        resolve(session);
-      });
-      session.once('close', fail);
-      session.on('error', (err: Error) => {
-        // Before the settings: why the connection failed (reported at 'close'); after: the calls
-        // under way fail on their streams, and the next call reconnects.
-        why = err.message;
-        cause = err;
-        if (this.session === session) this.session = undefined;
+  connected(): Promise<CallSession> {
+    if (this.ready && !this.session?.closed && !this.session?.destroyed) return this.ready;
+    this.session = undefined;
+    const ready = this.open().then((session) => {
+      this.session = session;
+      return new Promise<CallSession>((resolve, reject) => {
+        let why = 'Failed to connect'; // grpc-js's words for a connection closed before the settings
+        let cause: unknown;
+        const fail = () => {
+          if (this.session === session) this.close();
+          reject(connectionError(why, cause));
+        };
+        session.once('remoteSettings', () => {
+          session.off('close', fail);
+          resolve(session);
+        });
+        session.once('close', fail);
+        session.on('error', (err: Error) => {
+          // Before the settings: why the connection failed (reported at 'close'); after: the calls
+          // under way fail on their streams, and the next call reconnects.
+          why = err.message;
+          cause = err;
+          if (this.session === session) {
+            this.session = undefined;
+            this.ready = undefined;
+          }
+        });
       });
     });
     this.ready = ready;
     return ready;
   }
 
+  /** A new session: h2/session.ts on a unix socket, node:http2 (loaded only then) otherwise. */
+  private async open(): Promise<CallSession> {
+    const unix = this.unixPath;
+    if (unix !== undefined && this.light) return new H2Session(unix);
+    const { connect } = await import('node:http2');
+    const { tls } = this.target;
+    const session = unix
+      ? connect('http://localhost', { createConnection: () => netConnect(unix), maxSessionMemory: Number.MAX_SAFE_INTEGER })
+      : connect(`https://${this.target.address}`, { ca: tls?.ca, cert: tls?.cert, key: tls?.key, maxSessionMemory: Number.MAX_SAFE_INTEGER });
+    return session as unknown as CallSession;
+  }
+
   /** The one message of a unary answer, or its failure as a Berth error. */
-  private answer(stream: ClientHttp2Stream, deadline: number | undefined): Promise<Buffer> {
+  private answer(stream: CallStream, deadline: number | undefined): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let received = 0;
@@ -246,15 +297,15 @@ export class UnaryTransport {
       let timer: NodeJS.Timeout | undefined;
       const stop = (why: StatusFailure) => {
         failure ??= why;
-        stream.close(constants.NGHTTP2_CANCEL);
+        stream.close(CANCEL);
       };
       if (deadline !== undefined) timer = setTimeout(() => stop(new StatusFailure(DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
-      stream.on('response', (headers) => {
+      stream.on('response', (headers: IncomingHttpHeaders) => {
         httpStatus = Number(headers[':status']);
         status = statusOf(headers); // a trailers-only answer
         if (status === undefined && httpStatus !== 200) status = httpStatusFailure(httpStatus, headers);
       });
-      stream.on('trailers', (headers) => {
+      stream.on('trailers', (headers: IncomingHttpHeaders) => {
         status = statusOf(headers) ?? (httpStatus !== undefined && httpStatus !== 200 ? httpStatusFailure(httpStatus, headers) : new StatusFailure(UNKNOWN, 'No status information received', headers));
       });
       stream.on('data', (chunk: Buffer) => {
@@ -271,7 +322,7 @@ export class UnaryTransport {
       stream.on('close', () => {
         clearTimeout(timer);
         const dropped = stream.session === undefined || stream.session.destroyed;
-        const end = failure ?? status ?? resetFailure(stream.rstCode ?? constants.NGHTTP2_NO_ERROR, { httpStatus, dropped });
+        const end = failure ?? status ?? resetFailure(stream.rstCode ?? NO_ERROR, { httpStatus, dropped });
         if (end.code !== OK) return reject(berthError(end));
         const body = Buffer.concat(chunks);
         if (body.length < 5) return reject(berthError(new StatusFailure(INTERNAL, 'No message received', end.metadata)));
@@ -353,7 +404,7 @@ export class DuplexCall<Req, Res> {
   cancel(): void {
     this.#failure ??= new StatusFailure(CANCELLED, 'Call cancelled');
     this.#stream.then(
-      (s) => s.close(constants.NGHTTP2_CANCEL),
+      (s) => s.close(CANCEL),
       () => undefined, // never connected: nothing to cancel
     );
   }
@@ -368,12 +419,12 @@ export class DuplexCall<Req, Res> {
           const length = pending.readUInt32BE(1);
           if (length > this.maxMessage) {
             this.#failure ??= new StatusFailure(RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxMessage})`);
-            s.close(constants.NGHTTP2_CANCEL);
+            s.close(CANCEL);
             break;
           }
           if (pending[0] !== 0) {
             this.#failure ??= new StatusFailure(INTERNAL, 'Received a compressed message: the CLI asks for identity only');
-            s.close(constants.NGHTTP2_CANCEL);
+            s.close(CANCEL);
             break;
           }
           if (pending.length < 5 + length) break;
@@ -387,10 +438,10 @@ export class DuplexCall<Req, Res> {
     }
     // The server has ended its side: the call is over, whatever this side still meant to send (as
     // with grpc-js), and the stream closes only once both sides have.
-    if (!s.closed) s.close(constants.NGHTTP2_NO_ERROR);
+    if (!s.closed) s.close(NO_ERROR);
     await this.#closed;
     const dropped = s.session === undefined || s.session.destroyed;
-    const end = this.#failure ?? this.#status ?? resetFailure(s.rstCode ?? constants.NGHTTP2_NO_ERROR, { httpStatus: this.#httpStatus, dropped });
+    const end = this.#failure ?? this.#status ?? resetFailure(s.rstCode ?? NO_ERROR, { httpStatus: this.#httpStatus, dropped });
     if (end.code !== OK) throw berthError(end);
     if (pending.length > 0) throw berthError(new StatusFailure(INTERNAL, 'Received a truncated message', end.metadata));
   }
