@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { OverlaySnapshotter } from '@berth/snapshots';
-import { startBusyboxPlatform, until, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, until, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -42,7 +42,7 @@ async function untilDead(pid: number): Promise<void> {
 /** Restarts the agent, with `crashAt` in its environment (or none). */
 async function restartAgent(crashAt?: string): Promise<void> {
   const pid = agentPid();
-  process.kill(pid, 'SIGTERM');
+  signalProcess(pid, 'SIGTERM');
   await untilDead(pid);
   if (crashAt) process.env.BERTH_TEST_CRASH_AT = crashAt;
   try {
@@ -159,7 +159,7 @@ describe('an agent killed during run -d', () => {
     const bundleId = (await p.berth(['inspect', '--format', '{{.Id}}', 'lost-bundle'])).stdout.trim();
     const snapshotId = (await p.berth(['inspect', '--format', '{{.Id}}', 'lost-snapshot'])).stdout.trim();
     const pid = agentPid();
-    process.kill(pid, 'SIGKILL');
+    signalProcess(pid, 'SIGKILL');
     await untilDead(pid);
     rmSync(join(p.dataRoot, 'containers', bundleId), { recursive: true, force: true });
     const snapshotter = new OverlaySnapshotter(join(p.dataRoot, 'snapshots'));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { startBusyboxPlatform, processExists, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { startBusyboxPlatform, processExists, waitForProcessExit, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -23,7 +23,7 @@ it('keeps a container running while the agent is killed, and collects its exit c
 
   const agentPidFile = join(p.settings.runRoot, 'platform', 'runtime-agent.pid');
   const agentPid = Number(readFileSync(agentPidFile, 'utf8'));
-  process.kill(agentPid, 'SIGKILL');
+  signalProcess(agentPid, 'SIGKILL');
   await waitForProcessExit(agentPid);
   expect(processExists(pid)).toBe(true); // the container did not notice
 

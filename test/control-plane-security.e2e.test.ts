@@ -13,20 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { BuilderDirectory, connectNats, EventBus, HostRegistry, inboxPrefix, type NatsIdentity } from '@berth/events';
 import { platformUp, REPO_ROOT, secretsOf } from '@berth/platform';
-import {
-  BERTH_CLI,
-  createSystemGroup,
-  createSystemUser,
-  freePort,
-  makeTlsFiles,
-  serviceLogEvents,
-  startTestPlatform,
-  waitForPort,
-  type SystemGroup,
-  type SystemUser,
-  type TestPlatform,
-  type TlsFiles,
-} from '@berth/testing';
+import { BERTH_CLI, createSystemGroup, createSystemUser, freePort, makeTlsFiles, serviceLogEvents, startTestPlatform, waitForPort, type SystemGroup, type SystemUser, type TestPlatform, type TlsFiles, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 let user: SystemUser;
@@ -276,7 +263,7 @@ describe('the API socket', () => {
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nLABEL forged=no\n');
     // The real builder, stopped, renews nothing: the forged entry (same key) is all NATS has.
     const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'builder.pid'), 'utf8').trim());
-    process.kill(pid, 'SIGSTOP');
+    signalProcess(pid, 'SIGSTOP');
     try {
       await new BuilderDirectory(builder).announce({ hostId: host, address: `unix:${fake.path}`, version: '0', startedAt: Date.now() });
       const refused = await p.berth(['build', '-q', ctx], { timeoutMs: 60_000 });
@@ -285,7 +272,7 @@ describe('the API socket', () => {
       expect(fake.connections()).toBe(0);
       expectIgnoredEntry(`builder of host ${host}`, fake.path);
     } finally {
-      process.kill(pid, 'SIGCONT');
+      signalProcess(pid, 'SIGCONT');
       fake.close();
     }
     // Back: it renews its entry within 5 s, and builds go to it again.

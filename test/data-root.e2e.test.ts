@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { startTestPlatform, type TestPlatform } from '@berth/testing';
+import { startTestPlatform, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 let scratch: string;
@@ -46,7 +46,7 @@ function snapshotWith(file: string): string {
 
 async function restartAgent(): Promise<void> {
   const pid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
-  process.kill(pid, 'SIGTERM');
+  signalProcess(pid, 'SIGTERM');
   const deadline = Date.now() + 20_000;
   // Gone, not merely a zombie: platformUp would take a zombie for a running agent.
   while (existsSync(`/proc/${pid}`)) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformDown, platformUp, type PlatformSettings } from '@berth/platform';
-import { BERTH_CLI, type CliResult, runCli, sweepContainers, until } from '@berth/testing';
+import { BERTH_CLI, type CliResult, runCli, sweepContainers, until, signalProcess } from '@berth/testing';
 
 let scratch: string;
 let dataRoot: string;
@@ -49,7 +49,7 @@ function unfill(): void {
 
 async function stopAgent(signal: NodeJS.Signals, service = 'runtime-agent'): Promise<void> {
   const pid = pidOf(service);
-  process.kill(pid, signal);
+  signalProcess(pid, signal);
   const deadline = Date.now() + 20_000;
   while (alive(pid)) {
     if (Date.now() > deadline) throw new Error(`the ${service} (pid ${pid}) did not stop: ${diagnose(pid, service)}`);
@@ -172,7 +172,7 @@ describe('a full data root', () => {
     const down = await until(() => berth(['node', 'ls', '--format', '{{.Status}}']), (r) => r.stdout.trim() === 'down', { timeoutMs: 20_000 });
     expect(down.stdout.trim()).toBe('down');
     fill();
-    process.kill(latePid, 'SIGUSR1');
+    signalProcess(latePid, 'SIGUSR1');
     await platformUp({ dataRoot });
     expect((await berth(['wait', 'late'])).stdout.trim()).toBe('5');
     const ps = await berth(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
 import { channelOptions, ContainersClient, grpcTarget, unary } from '@berth/proto';
-import { removeAllContainers, startBusyboxPlatform, tempDir, until as pollUntil, untilNow, type TestPlatform } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, tempDir, until as pollUntil, untilNow, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -189,7 +189,7 @@ describe('healthchecks', () => {
     expect((await until(() => health('hc-agent'), (v) => v?.Status === 'healthy'))!.Status).toBe('healthy');
 
     const agentPid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
-    process.kill(agentPid, 'SIGKILL');
+    signalProcess(agentPid, 'SIGKILL');
     await until(async () => isAlive(agentPid), (alive) => !alive, 10_000);
     const restartedAt = Date.now();
     await platformUp({ dataRoot: p.dataRoot });
@@ -207,7 +207,7 @@ describe('healthchecks', () => {
 
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    signalProcess(pid, 0);
     return true;
   } catch {
     return false;

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNames } from '@berth/network';
 import { platformUp, REPO_ROOT } from '@berth/platform';
-import { httpGet, startBusyboxPlatform, freePort, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { httpGet, startBusyboxPlatform, freePort, waitForProcessExit, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 let stopped = false;
@@ -160,7 +160,7 @@ describe("the host's loopback", () => {
     const published = await publishedWeb('lbkept');
     expect(await httpGet(published)).toContain('hello from lbkept');
     const agentPid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
-    process.kill(agentPid, 'SIGKILL');
+    signalProcess(agentPid, 'SIGKILL');
     await waitForProcessExit(agentPid); // reaped: platformUp takes a zombie for a running agent
     await platformUp({ dataRoot: p.dataRoot });
     expect(guardInstalled()).toBe(true);

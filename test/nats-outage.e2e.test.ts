@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, platformUp } from '@berth/platform';
-import { serviceLogEvents, startBusyboxPlatform, untilNow, type TestPlatform } from '@berth/testing';
+import { serviceLogEvents, startBusyboxPlatform, untilNow, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 const strays: ChildProcess[] = [];
@@ -27,7 +27,7 @@ const pidOf = (service: string) => Number(readFileSync(pidFile(service), 'utf8')
 
 async function killHard(service: string): Promise<void> {
   const pid = pidOf(service);
-  process.kill(pid, 'SIGKILL');
+  signalProcess(pid, 'SIGKILL');
   const deadline = Date.now() + 10_000;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   expect(isAlive(pid), `${service} (pid ${pid}) still alive`).toBe(false);

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformUp } from '@berth/platform';
-import { httpGet, startBusyboxPlatform, udpRequest, waitForProcessExit, type TestPlatform } from '@berth/testing';
+import { httpGet, startBusyboxPlatform, udpRequest, waitForProcessExit, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 const helpers: ChildProcess[] = [];
@@ -183,7 +183,7 @@ describe('agent restarts and cleanup', () => {
     const port = hostPort((await p.berth(['port', 'kept', '80'])).stdout);
     expect(await httpGet(port)).toContain('hello from kept');
     const agentPid = Number(readFileSync(join(p.settings.runRoot, 'platform', 'runtime-agent.pid'), 'utf8'));
-    process.kill(agentPid, 'SIGKILL');
+    signalProcess(agentPid, 'SIGKILL');
     await waitForProcessExit(agentPid);
     await platformUp({ dataRoot: p.dataRoot });
     expect(await httpGet(port)).toContain('hello from kept');

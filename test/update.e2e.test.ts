@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startBusyboxPlatform, type TestPlatform, waitUntil } from '@berth/testing';
+import { removeAllContainers, startBusyboxPlatform, type TestPlatform, waitUntil, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 
@@ -53,7 +53,7 @@ describe('berth update', () => {
     expect((await p.berth(['run', '-d', '--name', 'policy', 'busybox', 'sleep', '300'])).code).toBe(0);
     expect((await p.berth(['update', '--restart', 'always', 'policy'])).code).toBe(0);
     expect(await inspect('policy', '{{.HostConfig.RestartPolicy.Name}}')).toBe('always');
-    process.kill(Number(await inspect('policy', '{{.State.Pid}}')), 'SIGKILL');
+    signalProcess(Number(await inspect('policy', '{{.State.Pid}}')), 'SIGKILL');
     await waitUntil('the policy restart', async () => (await inspect('policy', '{{.RestartCount}} {{.State.Running}}')) === '1 true', { timeoutMs: 20_000 });
   });
 

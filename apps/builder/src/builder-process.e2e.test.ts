@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainIds } from '@berth/oci';
 import { channelOptions, ContainersClient, grpcTarget, LeasesClient, SnapshotsClient, unary } from '@berth/proto';
 import { mountPoints } from '@berth/snapshots';
-import { BERTH_CLI, startTestPlatform, writeFiles, type TestPlatform } from '@berth/testing';
+import { BERTH_CLI, startTestPlatform, writeFiles, type TestPlatform, signalProcess } from '@berth/testing';
 
 let p: TestPlatform;
 let snapshots: SnapshotsClient;
@@ -156,7 +156,7 @@ describe('the builder service', () => {
     expect(held).toHaveLength(1);
     expect(held[0]!.resources.map((r) => r.type)).toContain('task');
 
-    process.kill(builderPid(), 'SIGKILL');
+    signalProcess(builderPid(), 'SIGKILL');
     const killedAt = Date.now();
     const failed = await build.done;
     expect(failed.code).toBe(1);

@@ -1,7 +1,17 @@
+/**
+ * Sends `signal` to the process `pid`, which must be a positive whole number: a pid read from an
+ * empty file or an empty `{{.State.Pid}}` is 0 (or NaN), and `process.kill(0, …)` signals the
+ * caller's whole process group, vitest and npm included (seen: a full-disk test's SIGUSR1).
+ */
+export function signalProcess(pid: number, signal: NodeJS.Signals | 0): void {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`Not a process id: ${pid} (the signal ${signal} was not sent)`);
+  process.kill(pid, signal);
+}
+
 /** Whether a process with this pid exists (a zombie not yet reaped still does). */
 export function processExists(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    signalProcess(pid, 0);
     return true;
   } catch {
     return false;
