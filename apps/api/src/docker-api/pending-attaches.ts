@@ -1,5 +1,5 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import { ConflictError } from '@berth/errors';
+import { ConflictError, NotFoundError } from '@berth/errors';
 import { fromServiceError, unary, type ContainersClient, type StreamInput, type StreamOutput } from '@berth/proto';
 
 /**
@@ -58,7 +58,15 @@ export class PendingAttaches {
     const started = (async () => {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        const info = JSON.parse((await unary(this.containers, this.containers.inspect, { id: containerId })).json) as { State?: { StartedAt?: string } };
+        const answer = await unary(this.containers, this.containers.inspect, { id: containerId }).catch((err: unknown) => {
+          // Gone after the agent was asked to start it: it ran and was removed already (`run --rm`
+          // of a command that ends at once, under load). docker's CLI then reads the exit code from
+          // its wait; a 404 here made it exit 125 (CI: docker-cli e2e `run -it --rm … 'tty; exit 4'`).
+          if (fromServiceError(err) instanceof NotFoundError) return undefined;
+          throw err;
+        });
+        if (answer === undefined) return;
+        const info = JSON.parse(answer.json) as { State?: { StartedAt?: string } };
         if (info.State?.StartedAt && info.State.StartedAt !== startedAtBefore) return;
         await new Promise((r) => setTimeout(r, 20));
       }
