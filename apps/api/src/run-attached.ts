@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, UnavailableError } from '@berth/errors';
-import { ContainersService, failStream, isServiceError, type AgentAnnouncement, type CreatedContainer, type CreateContainerRequest, type StreamInput, type StreamOutput } from '@berth/proto';
+import { ContainersService, failStream, pipeResponses, isServiceError, type AgentAnnouncement, type CreatedContainer, type CreateContainerRequest, type StreamInput, type StreamOutput } from '@berth/proto';
 import { hostError } from './cluster-router.js';
 import type { RecentPlacements } from './recent-placements.js';
 
@@ -95,12 +95,7 @@ function relay(call: grpc.ServerDuplexStream<StreamInput, StreamOutput>, upstrea
   if (early?.err) return failStream(call, upstreamError(early.err));
   call.write({ output: { $case: 'created', value: created } });
   call.pipe(upstream as unknown as NodeJS.WritableStream);
-  upstream.on('data', (message: StreamOutput) => {
-    if (!call.write(message)) upstream.pause();
-  });
-  call.on('drain', () => upstream.resume());
-  upstream.on('error', (err: grpc.ServiceError) => failStream(call, upstreamError(err)));
-  upstream.on('end', () => call.end());
+  pipeResponses(upstream, call, upstreamError);
   call.resume();
   upstream.resume();
 }

@@ -120,7 +120,8 @@ export function rawDefinition(definition: grpc.ServiceDefinition): grpc.ServiceD
   );
 }
 
-function pipeResponses(
+/** Passes a forwarded call's answers to the caller (with backpressure), then its end or its error. */
+export function pipeResponses(
   upstream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   upstreamError: (err: grpc.ServiceError) => unknown,
