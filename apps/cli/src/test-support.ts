@@ -14,11 +14,13 @@ export interface CliRunOptions {
   stdin?: string;
   /** A terminal of this width as stdout (help wraps to it); without it stdout is no terminal. */
   columns?: number;
+  /** With `columns`: the terminal's height. */
+  rows?: number;
 }
 
 /** Runs `berth ARGV` in this process, as the tests of the command line do, and collects its output. */
 export async function runCliCaptured(argv: string[], options: CliRunOptions = {}): Promise<CliRun> {
-  const stdout = Object.assign(new PassThrough(), options.columns ? { isTTY: true, columns: options.columns } : {});
+  const stdout = Object.assign(new PassThrough(), options.columns ? { isTTY: true, columns: options.columns, rows: options.rows } : {});
   const stderr = new PassThrough();
   const stdin = new PassThrough();
   let out = '';

@@ -101,6 +101,28 @@ describe('attached run', () => {
     expect(seen.attach.slice(1).map((m) => m.input?.$case)).toEqual(['stdin', 'closeStdin']);
   });
 
+  it('run -t takes the terminal size along for the console the start makes, then resizes as docker does', async () => {
+    await start({
+      runAttached: (call: Duplex) => {
+        call.once('data', (first: StreamInput) => {
+          seen.runAttached.push(first);
+          call.write({ output: { $case: 'created', value: { id: ID, warnings: [] } } });
+          call.on('data', (m: StreamInput) => {
+            seen.runAttached.push(m);
+            call.write({ output: { $case: 'exitCode', value: 0 } });
+            call.end();
+          });
+        });
+      },
+    });
+    const r = await runCliCaptured(['-H', host, 'run', '-t', 'busybox', 'stty', 'size'], { columns: 100, rows: 30 });
+    expect(r.code).toBe(0);
+    const [first, second] = seen.runAttached;
+    const attach = first?.input?.$case === 'attach' ? first.input.value : undefined;
+    expect(attach).toMatchObject({ start: true, consoleSize: { rows: 30, cols: 100 }, create: { tty: true } });
+    expect(second?.input).toEqual({ $case: 'resize', value: { rows: 30, cols: 100 } });
+  });
+
   it('exits with the create\'s failure, 125, and no container id, when RunAttached fails before `created`', async () => {
     await start({
       runAttached: (call: Duplex) => {

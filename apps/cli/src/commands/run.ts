@@ -292,7 +292,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   let id: string | undefined;
   const io = attachedIo(ctx, spec.attach);
   const relay: RelayOptions = { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(ctx, () => id) : undefined };
-  const attach = { container: '', stdin: spec.openStdin, logs: false, stream: true, start: true, create: undefined };
+  const attach = { container: '', stdin: spec.openStdin, logs: false, stream: true, start: true, create: undefined, consoleSize: undefined };
   const result = await creating(ctx, spec, createOptions, async (cidFile) => {
     const call = containerStream(ctx, 'runAttached');
     const onMessage = (m: StreamOutput) => {
@@ -349,7 +349,7 @@ async function attachTo(ctx: CommandContext, id: string, options: { stdin: boole
   const result = await relayStream(
     ctx,
     containerStream(ctx, 'attach'),
-    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start, create: undefined } } },
+    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start, create: undefined, consoleSize: undefined } } },
     { stdin, tty, onSignal: options.sigProxy && !tty ? signalProxy(ctx, () => config.Id ?? id) : undefined },
   );
   return result.exitCode ?? 0;

@@ -45,9 +45,15 @@ export async function relayStream(ctx: CommandContext, call: ContainerStream, fi
     // A write to a call that has ended is dropped by DuplexCall; its status comes through messages().
     if (!done) void call.write(message).catch(() => undefined);
   };
+  const terminalSize = () => ({ rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 });
+  // An attach that starts the container takes the terminal's size with it, for the console the
+  // start makes: a resize sent after RunAttached's `created` can arrive after the process read it.
+  if (first.input?.$case === 'attach' && first.input.value.start && options.tty && io.stdout.isTTY) {
+    first = { input: { $case: 'attach', value: { ...first.input.value, consoleSize: terminalSize() } } };
+  }
   const startInput = () => {
     if (options.tty && io.stdout.isTTY) {
-      const sendSize = () => send({ input: { $case: 'resize', value: { rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 } } });
+      const sendSize = () => send({ input: { $case: 'resize', value: terminalSize() } });
       sendSize();
       io.stdout.on('resize', sendSize);
       undo.push(() => io.stdout.off('resize', sendSize));

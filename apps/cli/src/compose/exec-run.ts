@@ -141,7 +141,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const result = await relayStream(
     ctx,
     containerStream(ctx, 'attach'),
-    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true, create: undefined } } },
+    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true, create: undefined, consoleSize: undefined } } },
     { stdin: interactive, tty, onSignal: tty ? undefined : (signal) => void c.kill({ id: container.id, signal }).catch(() => undefined) },
   );
   if (result.exitCode === undefined) throw new StatusError(`the output stream of container ${container.name} ended without an exit status`, 1);

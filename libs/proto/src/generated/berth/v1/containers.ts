@@ -541,7 +541,15 @@ export interface AttachSpec {
   /** For `run` without -d: start the container once the attachment is in place, so no output is lost. */
   start: boolean;
   /** RunAttached only: the container to create (`container` is then not read; `start` is implied). */
-  create: ContainerSpec | undefined;
+  create:
+    | ContainerSpec
+    | undefined;
+  /**
+   * With `start` (run -t): the client's terminal size, given to the console before the process runs
+   * (docker's HostConfig.ConsoleSize), so that its first `stty size` is right however long the
+   * first resize takes to arrive.
+   */
+  consoleSize: TerminalSize | undefined;
 }
 
 export interface TerminalSize {
@@ -6404,7 +6412,15 @@ export const ExecSpec: MessageFns<ExecSpec> = {
 };
 
 function createBaseAttachSpec(): AttachSpec {
-  return { container: "", stdin: false, logs: false, stream: false, start: false, create: undefined };
+  return {
+    container: "",
+    stdin: false,
+    logs: false,
+    stream: false,
+    start: false,
+    create: undefined,
+    consoleSize: undefined,
+  };
 }
 
 export const AttachSpec: MessageFns<AttachSpec> = {
@@ -6426,6 +6442,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     }
     if (message.create !== undefined) {
       ContainerSpec.encode(message.create, writer.uint32(50).fork()).join();
+    }
+    if (message.consoleSize !== undefined) {
+      TerminalSize.encode(message.consoleSize, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -6491,6 +6510,14 @@ export const AttachSpec: MessageFns<AttachSpec> = {
             message.create = ContainerSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.consoleSize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6511,6 +6538,11 @@ export const AttachSpec: MessageFns<AttachSpec> = {
       stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
       create: isSet(object.create) ? ContainerSpec.fromJSON(object.create) : undefined,
+      consoleSize: isSet(object.consoleSize)
+        ? TerminalSize.fromJSON(object.consoleSize)
+        : isSet(object.console_size)
+        ? TerminalSize.fromJSON(object.console_size)
+        : undefined,
     };
   },
 
@@ -6534,6 +6566,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     if (message.create !== undefined) {
       obj.create = ContainerSpec.toJSON(message.create);
     }
+    if (message.consoleSize !== undefined) {
+      obj.consoleSize = TerminalSize.toJSON(message.consoleSize);
+    }
     return obj;
   },
 
@@ -6549,6 +6584,9 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     message.start = object.start ?? false;
     message.create = (object.create !== undefined && object.create !== null)
       ? ContainerSpec.fromPartial(object.create)
+      : undefined;
+    message.consoleSize = (object.consoleSize !== undefined && object.consoleSize !== null)
+      ? TerminalSize.fromPartial(object.consoleSize)
       : undefined;
     return message;
   },
