@@ -269,6 +269,7 @@ export function containerPlan(input: ContainerSpecInput): ContainerPlan {
     platform: service.platform ?? '',
     containerIdFile: '',
     attach: [],
+    consoleSize: undefined,
     stopSignal: service.stop_signal ?? '',
     stopTimeout: seconds(service.stop_grace_period),
     networkMode: mode ?? first?.network ?? '',

@@ -252,11 +252,7 @@ async function runAttached(manager: ContainerManager, log: Logger, call: Duplex)
 }
 
 /** Attach's relay for container `spec.container` (a full id), from the attachment to the exit code. */
-async function attachAndRelay(
-  manager: ContainerManager,
-  call: Duplex,
-  spec: { container: string; stdin: boolean; logs: boolean; start: boolean; consoleSize?: { rows: number; cols: number } },
-): Promise<void> {
+async function attachAndRelay(manager: ContainerManager, call: Duplex, spec: { container: string; stdin: boolean; logs: boolean; start: boolean }): Promise<void> {
   const id = spec.container;
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort());
@@ -267,14 +263,9 @@ async function attachAndRelay(
     onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
     onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
   });
-  // The terminal size a client sends before the start has no console to act on yet: the session
-  // keeps it for the console the start makes (before the process runs), and it is applied again
-  // once the container runs, as docker's client resizes after its start (announced as `resize`).
+  // The terminal size a client sends before the start has no console to act on yet: it is
+  // applied once the container runs, as docker's client resizes after its start.
   let size: { rows: number; cols: number } | undefined;
-  if (spec.start && spec.consoleSize?.rows && spec.consoleSize.cols) {
-    size = { rows: spec.consoleSize.rows, cols: spec.consoleSize.cols };
-    session.resize(size.rows, size.cols);
-  }
   call.on('data', (m: StreamInput) => {
     if (m.input?.$case === 'stdin') session.write(m.input.value);
     else if (m.input?.$case === 'closeStdin') session.closeStdin();

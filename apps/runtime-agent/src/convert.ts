@@ -121,6 +121,7 @@ function hostOptionsFromProto(spec: ContainerSpec): Partial<CreateOptions> {
     links: spec.links,
     ...(spec.logConfig ? { logConfig: { Type: spec.logConfig.type || 'json-file', Config: spec.logConfig.config } } : {}),
     containerIdFile: spec.containerIdFile || undefined,
+    consoleSize: spec.consoleSize?.rows && spec.consoleSize.cols ? { height: spec.consoleSize.rows, width: spec.consoleSize.cols } : undefined,
     attach: spec.attach as CreateOptions['attach'],
     platform: spec.platform || undefined,
   };

@@ -209,6 +209,7 @@ export class ContainerRunner {
         user,
         hostname: rec.Config.Hostname,
         terminal: rec.Config.Tty,
+        consoleSize: rec.HostConfig.ConsoleSize && { height: rec.HostConfig.ConsoleSize[0], width: rec.HostConfig.ConsoleSize[1] },
         mounts: withSystemMounts(volumeMounts, [
           bind(rec.HostnamePath, '/etc/hostname'),
           bind(rec.HostsPath, '/etc/hosts'),

@@ -107,7 +107,7 @@ function checkDevice(d: DeviceMapping): void {
 /** The HostConfig fields of these options, as Docker's inspect shows them (its defaults filled in). */
 export function hostOptionsConfig(options: CreateOptions): Pick<
   HostConfig,
-  'ShmSize' | 'Sysctls' | 'IpcMode' | 'PidMode' | 'UTSMode' | 'CgroupnsMode' | 'GroupAdd' | 'ContainerIDFile'
+  'ShmSize' | 'Sysctls' | 'IpcMode' | 'PidMode' | 'UTSMode' | 'CgroupnsMode' | 'GroupAdd' | 'ContainerIDFile' | 'ConsoleSize'
 > {
   return {
     ShmSize: options.shmSize || 64 * 1024 * 1024,
@@ -119,6 +119,7 @@ export function hostOptionsConfig(options: CreateOptions): Pick<
     CgroupnsMode: options.cgroupnsMode || 'host',
     GroupAdd: options.groupAdd?.length ? options.groupAdd : null,
     ContainerIDFile: options.containerIdFile ?? '',
+    ConsoleSize: [options.consoleSize?.height ?? 0, options.consoleSize?.width ?? 0],
   };
 }
 

@@ -69,6 +69,7 @@ export function toInspect(
     HostConfig: {
       Binds: h.Binds ?? null,
       ContainerIDFile: h.ContainerIDFile ?? '',
+      ConsoleSize: h.ConsoleSize ?? [0, 0],
       LogConfig: h.LogConfig,
       NetworkMode: h.NetworkMode,
       PortBindings: {},

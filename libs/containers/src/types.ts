@@ -88,6 +88,8 @@ export interface CreateOptions {
   logConfig?: { Type: string; Config: Record<string, string> };
   /** `--cidfile`, recorded as Docker's HostConfig.ContainerIDFile (the client writes the file). */
   containerIdFile?: string;
+  /** With `tty`: the terminal size the console starts with (Docker's HostConfig.ConsoleSize). */
+  consoleSize?: { height: number; width: number };
   /** `-a`: the streams the client attaches to (Config.AttachStdin/Stdout/Stderr). */
   attach?: Array<'stdin' | 'stdout' | 'stderr'>;
   /** `--platform os[/arch[/variant]]`: the image must be of this platform. */
@@ -189,6 +191,8 @@ export interface HostConfig {
   GroupAdd?: string[] | null;
   Links?: string[] | null;
   ContainerIDFile?: string;
+  /** `[height, width]`; absent in records made before it existed: `[0, 0]`, as Docker shows none. */
+  ConsoleSize?: [number, number];
 }
 
 export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';

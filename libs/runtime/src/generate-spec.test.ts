@@ -95,8 +95,15 @@ describe('generateSpec', () => {
     expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 1001, 5] });
     expect(spec.process.env).toEqual(['PATH=/bin', 'HOSTNAME=web', 'TERM=xterm', 'A=1', 'HOME=/home/app']);
     expect(spec.process.terminal).toBe(true);
+    expect(spec.process.consoleSize).toBeUndefined();
     expect(spec.process.oomScoreAdj).toBe(500);
     expect(spec.process.cwd).toBe('/tmp');
+  });
+
+  it("starts a terminal's console at the size asked for (Docker's HostConfig.ConsoleSize), none without a terminal", () => {
+    expect(generateSpec({ ...base, terminal: true, consoleSize: { height: 30, width: 100 } }).process.consoleSize).toEqual({ height: 30, width: 100 });
+    expect(generateSpec({ ...base, terminal: true, consoleSize: { height: 0, width: 0 } }).process.consoleSize).toBeUndefined();
+    expect(generateSpec({ ...base, terminal: false, consoleSize: { height: 30, width: 100 } }).process.consoleSize).toBeUndefined();
   });
 
   it('refuses ulimits above the host hard limit', () => {

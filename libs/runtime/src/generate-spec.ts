@@ -98,6 +98,8 @@ export interface SpecOptions {
   /** Extra groups (`--group-add`), appended to the user's supplementary groups. */
   groupAdd?: number[];
   terminal?: boolean;
+  /** With `terminal`: the console's size when the process starts (Docker's HostConfig.ConsoleSize). */
+  consoleSize?: { height: number; width: number };
   hostname?: string;
   /** Caller's mounts (binds for volumes, /etc/hosts, /etc/hostname, /etc/resolv.conf, tmpfs ...). A mount on a default destination (e.g. /dev/shm) replaces the default one. */
   mounts?: OciMount[];
@@ -204,6 +206,7 @@ export function generateSpec(options: SpecOptions): OciSpec {
     ociVersion: '1.0.2-dev',
     process: {
       terminal: options.terminal ?? false,
+      ...(options.terminal && options.consoleSize?.height && options.consoleSize.width ? { consoleSize: options.consoleSize } : {}),
       user: {
         uid: user.uid,
         gid: user.gid,

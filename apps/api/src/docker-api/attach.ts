@@ -56,7 +56,7 @@ async function attach(ctx: DockerApiContext, h: Hijacked, id: string, query: URL
       });
       call.on('end', () => (untrack(), socket.end()));
       call.on('error', () => (untrack(), socket.end()));
-      call.write({ input: { $case: 'attach', value: { container: info.Id, stdin: wantStdin, logs, stream: true, start, create: undefined, consoleSize: undefined } } });
+      call.write({ input: { $case: 'attach', value: { container: info.Id, stdin: wantStdin, logs, stream: true, start, create: undefined } } });
       if (h.head.length > 0 && wantStdin) call.write({ input: { $case: 'stdin', value: h.head } });
       socket.on('data', (d: Buffer) => {
         if (wantStdin) call.write({ input: { $case: 'stdin', value: d } });

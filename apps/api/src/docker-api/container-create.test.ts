@@ -45,6 +45,14 @@ describe('toContainerSpec', () => {
     expect([spec.entrypoint, spec.healthcheck, spec.networkMode, spec.cmd]).toEqual([undefined, undefined, '', []]);
   });
 
+  it("takes HostConfig.ConsoleSize, [height, width], as docker's client sends it with -t, and refuses another shape", () => {
+    expect(toContainerSpec({ Image: 'busybox', Tty: true, HostConfig: { ConsoleSize: [30, 100] } }, { name: '', platform: '' }).spec.consoleSize).toEqual({ rows: 30, cols: 100 });
+    expect(toContainerSpec({ Image: 'busybox', HostConfig: { ConsoleSize: [0, 0] } }, { name: '', platform: '' }).spec.consoleSize).toBeUndefined();
+    expect(() => toContainerSpec({ Image: 'busybox', HostConfig: { ConsoleSize: [30] as unknown as [number, number] } }, { name: '', platform: '' })).toThrow(
+      'Invalid create request: "HostConfig.ConsoleSize" must be [height, width], two integers from 0 to 65535',
+    );
+  });
+
   it('refuses a request without an image', () => {
     expect(() => toContainerSpec({}, { name: '', platform: '' })).toThrow('Invalid create request: "Image" is required');
   });

@@ -43,6 +43,7 @@ interface DockerMount {
 interface DockerHostConfig {
   Binds?: string[] | null;
   ContainerIDFile?: string;
+  ConsoleSize?: [number, number] | null;
   LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
   NetworkMode?: string;
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
@@ -90,6 +91,15 @@ const list = (v: string[] | string | null | undefined): string[] => (v == null ?
  * `EndpointsConfig` other than the primary one are returned to be connected after the create, as
  * dockerd does for API ≥ 1.44.
  */
+/** HostConfig.ConsoleSize, `[height, width]`: the size the console of a `Tty` container starts with. */
+function consoleSizeOf(size: DockerHostConfig['ConsoleSize']): ContainerSpec['consoleSize'] {
+  if (size == null) return undefined;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff)) {
+    throw new InvalidArgumentError('Invalid create request: "HostConfig.ConsoleSize" must be [height, width], two integers from 0 to 65535');
+  }
+  return size[0] && size[1] ? { rows: size[0], cols: size[1] } : undefined;
+}
+
 export function toContainerSpec(
   body: DockerCreateBody,
   options: { name: string; platform: string },
@@ -206,6 +216,7 @@ export function toContainerSpec(
     logConfig: h.LogConfig?.Type ? { type: h.LogConfig.Type, config: h.LogConfig.Config ?? {} } : undefined,
     platform: options.platform,
     containerIdFile: h.ContainerIDFile ?? '',
+    consoleSize: consoleSizeOf(h.ConsoleSize),
     attach: [],
   };
   return { spec, extraNetworks };

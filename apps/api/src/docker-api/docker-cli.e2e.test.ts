@@ -42,7 +42,9 @@ function run(command: string, args: string[], options: { input?: string; env?: R
 
 const docker = (args: string[], options?: { input?: string; env?: Record<string, string> }) => run(DOCKER, args, options);
 /** The docker CLI with a terminal (`script -e` exits with the command's status). */
-const dockerTty = (command: string) => run('script', ['-eqc', `${DOCKER} ${command}`, '/dev/null']);
+/** docker COMMAND on a terminal of its own (`script`), sized first when `size` ([rows, cols]) is given. */
+const dockerTty = (command: string, size?: [number, number]) =>
+  run('script', ['-eqc', `${size ? `stty rows ${size[0]} cols ${size[1]}; ` : ''}${DOCKER} ${command}`, '/dev/null']);
 
 function get(path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string; raw: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -85,14 +87,18 @@ describe('docker CLI against the Docker Engine API', () => {
     expect([viaContext.code, viaContext.stdout.trim()]).toEqual([0, 'Berth']);
   });
 
-  it('run --rm relays stdout, stderr and the exit code; -i forwards stdin; -it has a terminal', async () => {
+  it('run --rm relays stdout, stderr and the exit code; -i forwards stdin; -it has a terminal of the client\'s size', async () => {
     const r = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect([r.code, r.stdout, r.stderr]).toEqual([3, 'out\n', 'err\n']);
     const cat = await docker(['run', '-i', '--rm', 'busybox', 'cat'], { input: 'piped in\n' });
     expect([cat.code, cat.stdout]).toEqual([0, 'piped in\n']);
-    const tty = await dockerTty("run -it --rm busybox sh -c 'tty; exit 4'");
+    // docker's client sends its terminal's size with the create (HostConfig.ConsoleSize): the
+    // console starts at that size, so the process's first `stty size` needs no resize to win a race.
+    const tty = await dockerTty("run -it --name sized busybox sh -c 'tty; stty size; exit 4'", [30, 100]);
     expect(tty.code, tty.stdout).toBe(4);
-    expect(tty.stdout).toContain('/dev/pts/0');
+    expect(tty.stdout.replace(/\r/g, '')).toContain('/dev/pts/0\n30 100\n');
+    expect((await docker(['inspect', '--format', '{{json .HostConfig.ConsoleSize}}', 'sized'])).stdout.trim()).toBe('[30,100]');
+    expect((await docker(['rm', 'sized'])).code).toBe(0);
     const missing = await docker(['run', '--rm', 'nosuchimage:1']);
     expect(missing.code).toBe(125);
     expect(missing.stderr).toContain('nosuchimage');

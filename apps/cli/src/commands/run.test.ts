@@ -101,16 +101,18 @@ describe('attached run', () => {
     expect(seen.attach.slice(1).map((m) => m.input?.$case)).toEqual(['stdin', 'closeStdin']);
   });
 
-  it('run -t takes the terminal size along for the console the start makes, then resizes as docker does', async () => {
+  it("run -t creates the container with the terminal's size (docker's HostConfig.ConsoleSize), then resizes as docker does", async () => {
     await start({
       runAttached: (call: Duplex) => {
         call.once('data', (first: StreamInput) => {
           seen.runAttached.push(first);
           call.write({ output: { $case: 'created', value: { id: ID, warnings: [] } } });
-          call.on('data', (m: StreamInput) => {
+          const exit = () => (call.write({ output: { $case: 'exitCode', value: 0 } }), call.end());
+          // A client with a terminal sends its size after `created`; one without sends nothing.
+          if (first.input?.$case === 'attach' && !first.input.value.create?.consoleSize) return exit();
+          call.once('data', (m: StreamInput) => {
             seen.runAttached.push(m);
-            call.write({ output: { $case: 'exitCode', value: 0 } });
-            call.end();
+            exit();
           });
         });
       },
@@ -119,8 +121,13 @@ describe('attached run', () => {
     expect(r.code).toBe(0);
     const [first, second] = seen.runAttached;
     const attach = first?.input?.$case === 'attach' ? first.input.value : undefined;
-    expect(attach).toMatchObject({ start: true, consoleSize: { rows: 30, cols: 100 }, create: { tty: true } });
+    expect(attach?.create).toMatchObject({ tty: true, consoleSize: { rows: 30, cols: 100 } });
     expect(second?.input).toEqual({ $case: 'resize', value: { rows: 30, cols: 100 } });
+    // Without a terminal on stdout there is no size to give.
+    seen.runAttached = [];
+    expect((await runCliCaptured(['-H', host, 'run', '-t', 'busybox', 'true'])).code).toBe(0);
+    const again = seen.runAttached[0]?.input;
+    expect(again?.$case === 'attach' ? again.value.create?.consoleSize : 'no attach').toBeUndefined();
   });
 
   it('exits with the create\'s failure, 125, and no container id, when RunAttached fails before `created`', async () => {

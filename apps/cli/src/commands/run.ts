@@ -18,7 +18,7 @@ import { securitySpecFields } from '../security-flags.js';
 import { networkSpecFields } from '../network-spec.js';
 import type { PullImageOptions } from './registry.js';
 import { errOut, out } from './shared.js';
-import { containerStream, relayStream, type RelayOptions } from './stream-relay.js';
+import { containerStream, relayStream, terminalSize, type RelayOptions } from './stream-relay.js';
 
 /** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
 
@@ -142,6 +142,8 @@ export function containerSpec(ctx: CommandContext, p: ParsedArgs, options: { det
     hostname: str(p, 'hostname'),
     labels,
     tty: bool(p, 'tty'),
+    // As docker's client: the console starts at the terminal's size (no race with the first resize).
+    consoleSize: bool(p, 'tty') ? terminalSize(ctx) : undefined,
     openStdin: interactive,
     // docker: with -i and stdin attached (no -d), stdin closes for good when the client detaches
     stdinOnce: interactive && !options.detach,
@@ -292,7 +294,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   let id: string | undefined;
   const io = attachedIo(ctx, spec.attach);
   const relay: RelayOptions = { stdin: spec.openStdin, tty: spec.tty, onSignal: bool(p, 'sig-proxy') && !spec.tty ? signalProxy(ctx, () => id) : undefined };
-  const attach = { container: '', stdin: spec.openStdin, logs: false, stream: true, start: true, create: undefined, consoleSize: undefined };
+  const attach = { container: '', stdin: spec.openStdin, logs: false, stream: true, start: true, create: undefined };
   const result = await creating(ctx, spec, createOptions, async (cidFile) => {
     const call = containerStream(ctx, 'runAttached');
     const onMessage = (m: StreamOutput) => {
@@ -349,7 +351,7 @@ async function attachTo(ctx: CommandContext, id: string, options: { stdin: boole
   const result = await relayStream(
     ctx,
     containerStream(ctx, 'attach'),
-    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start, create: undefined, consoleSize: undefined } } },
+    { input: { $case: 'attach', value: { container: id, stdin, logs: false, stream: true, start: options.start, create: undefined } } },
     { stdin, tty, onSignal: options.sigProxy && !tty ? signalProxy(ctx, () => config.Id ?? id) : undefined },
   );
   return result.exitCode ?? 0;

@@ -36,6 +36,12 @@ export function containerStream(ctx: CommandContext, kind: 'attach' | 'exec' | '
   return unaryTransport(ctx).duplex(method, { metadata: placementMetadata(ctx, method.path) });
 }
 
+/** The size of the terminal on stdout, as docker's client sends it (none when stdout is no terminal). */
+export function terminalSize(ctx: CommandContext): { rows: number; cols: number } | undefined {
+  const { stdout } = ctx.io;
+  return stdout.isTTY ? { rows: stdout.rows || 24, cols: stdout.columns || 80 } : undefined;
+}
+
 export async function relayStream(ctx: CommandContext, call: ContainerStream, first: StreamInput, options: RelayOptions): Promise<RelayResult> {
   const { io } = ctx;
   const result: RelayResult = {};
@@ -45,15 +51,9 @@ export async function relayStream(ctx: CommandContext, call: ContainerStream, fi
     // A write to a call that has ended is dropped by DuplexCall; its status comes through messages().
     if (!done) void call.write(message).catch(() => undefined);
   };
-  const terminalSize = () => ({ rows: io.stdout.rows || 24, cols: io.stdout.columns || 80 });
-  // An attach that starts the container takes the terminal's size with it, for the console the
-  // start makes: a resize sent after RunAttached's `created` can arrive after the process read it.
-  if (first.input?.$case === 'attach' && first.input.value.start && options.tty && io.stdout.isTTY) {
-    first = { input: { $case: 'attach', value: { ...first.input.value, consoleSize: terminalSize() } } };
-  }
   const startInput = () => {
     if (options.tty && io.stdout.isTTY) {
-      const sendSize = () => send({ input: { $case: 'resize', value: terminalSize() } });
+      const sendSize = () => send({ input: { $case: 'resize', value: terminalSize(ctx) ?? { rows: 24, cols: 80 } } });
       sendSize();
       io.stdout.on('resize', sendSize);
       undo.push(() => io.stdout.off('resize', sendSize));

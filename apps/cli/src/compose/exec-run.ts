@@ -19,7 +19,7 @@ import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list } from '../flag-values.js';
 import { keyValueMap } from '../key-value-map.js';
-import { containerStream, relayStream } from '../commands/stream-relay.js';
+import { containerStream, relayStream, terminalSize } from '../commands/stream-relay.js';
 import { composeSession, loadModel, projectTarget } from './session.js';
 import { serviceContainer } from './targets.js';
 import { buildSupport } from './up.js';
@@ -125,6 +125,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
       spec.publish.push(...list(p, 'publish'));
       spec.binds.push(...list(p, 'volume'));
       spec.tty = tty;
+      spec.consoleSize = tty ? terminalSize(ctx) : undefined;
       spec.openStdin = interactive;
       spec.stdinOnce = interactive;
       spec.autoRemove = bool(p, 'rm');
@@ -141,7 +142,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const result = await relayStream(
     ctx,
     containerStream(ctx, 'attach'),
-    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true, create: undefined, consoleSize: undefined } } },
+    { input: { $case: 'attach', value: { container: container.id, stdin: interactive, logs: false, stream: true, start: true, create: undefined } } },
     { stdin: interactive, tty, onSignal: tty ? undefined : (signal) => void c.kill({ id: container.id, signal }).catch(() => undefined) },
   );
   if (result.exitCode === undefined) throw new StatusError(`the output stream of container ${container.name} ended without an exit status`, 1);

@@ -225,6 +225,11 @@ export interface ContainerSpec {
   containerIdFile: string;
   /** -a: the streams a client attaches to ("stdin", "stdout", "stderr"); empty = Docker's default */
   attach: string[];
+  /**
+   * With tty: the terminal's size the console starts with (docker's HostConfig.ConsoleSize, which
+   * docker's client sends at create), applied before the process runs; absent or 0: runc's default.
+   */
+  consoleSize: TerminalSize | undefined;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -541,15 +546,7 @@ export interface AttachSpec {
   /** For `run` without -d: start the container once the attachment is in place, so no output is lost. */
   start: boolean;
   /** RunAttached only: the container to create (`container` is then not read; `start` is implied). */
-  create:
-    | ContainerSpec
-    | undefined;
-  /**
-   * With `start` (run -t): the client's terminal size, given to the console before the process runs
-   * (docker's HostConfig.ConsoleSize), so that its first `stty size` is right however long the
-   * first resize takes to arrive.
-   */
-  consoleSize: TerminalSize | undefined;
+  create: ContainerSpec | undefined;
 }
 
 export interface TerminalSize {
@@ -1572,6 +1569,7 @@ function createBaseContainerSpec(): ContainerSpec {
     platform: "",
     containerIdFile: "",
     attach: [],
+    consoleSize: undefined,
   };
 }
 
@@ -1717,6 +1715,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     for (const v of message.attach) {
       writer.uint32(810).string(v!);
+    }
+    if (message.consoleSize !== undefined) {
+      TerminalSize.encode(message.consoleSize, writer.uint32(818).fork()).join();
     }
     return writer;
   },
@@ -2119,6 +2120,14 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.attach.push(reader.string());
             continue;
           }
+          case 102: {
+            if (tag !== 818) {
+              break;
+            }
+
+            message.consoleSize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2329,6 +2338,11 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       attach: globalThis.Array.isArray(object?.attach)
         ? object.attach.map((e: any) => globalThis.String(e))
         : [],
+      consoleSize: isSet(object.consoleSize)
+        ? TerminalSize.fromJSON(object.consoleSize)
+        : isSet(object.console_size)
+        ? TerminalSize.fromJSON(object.console_size)
+        : undefined,
     };
   },
 
@@ -2493,6 +2507,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.attach?.length) {
       obj.attach = message.attach;
     }
+    if (message.consoleSize !== undefined) {
+      obj.consoleSize = TerminalSize.toJSON(message.consoleSize);
+    }
     return obj;
   },
 
@@ -2584,6 +2601,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.platform = object.platform ?? "";
     message.containerIdFile = object.containerIdFile ?? "";
     message.attach = object.attach?.map((e) => e) || [];
+    message.consoleSize = (object.consoleSize !== undefined && object.consoleSize !== null)
+      ? TerminalSize.fromPartial(object.consoleSize)
+      : undefined;
     return message;
   },
 };
@@ -6412,15 +6432,7 @@ export const ExecSpec: MessageFns<ExecSpec> = {
 };
 
 function createBaseAttachSpec(): AttachSpec {
-  return {
-    container: "",
-    stdin: false,
-    logs: false,
-    stream: false,
-    start: false,
-    create: undefined,
-    consoleSize: undefined,
-  };
+  return { container: "", stdin: false, logs: false, stream: false, start: false, create: undefined };
 }
 
 export const AttachSpec: MessageFns<AttachSpec> = {
@@ -6442,9 +6454,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     }
     if (message.create !== undefined) {
       ContainerSpec.encode(message.create, writer.uint32(50).fork()).join();
-    }
-    if (message.consoleSize !== undefined) {
-      TerminalSize.encode(message.consoleSize, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -6510,14 +6519,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
             message.create = ContainerSpec.decode(reader, reader.uint32());
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.consoleSize = TerminalSize.decode(reader, reader.uint32());
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6538,11 +6539,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
       stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
       create: isSet(object.create) ? ContainerSpec.fromJSON(object.create) : undefined,
-      consoleSize: isSet(object.consoleSize)
-        ? TerminalSize.fromJSON(object.consoleSize)
-        : isSet(object.console_size)
-        ? TerminalSize.fromJSON(object.console_size)
-        : undefined,
     };
   },
 
@@ -6566,9 +6562,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     if (message.create !== undefined) {
       obj.create = ContainerSpec.toJSON(message.create);
     }
-    if (message.consoleSize !== undefined) {
-      obj.consoleSize = TerminalSize.toJSON(message.consoleSize);
-    }
     return obj;
   },
 
@@ -6584,9 +6577,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     message.start = object.start ?? false;
     message.create = (object.create !== undefined && object.create !== null)
       ? ContainerSpec.fromPartial(object.create)
-      : undefined;
-    message.consoleSize = (object.consoleSize !== undefined && object.consoleSize !== null)
-      ? TerminalSize.fromPartial(object.consoleSize)
       : undefined;
     return message;
   },
