@@ -7,7 +7,8 @@
  *
  * Default variants: the bundle with its code cache, the bundle without it, and `node` on an empty
  * file (Node's own start). `--cli 'old=node /tmp/old-dist/main.mjs'` compares another build (copy
- * apps/cli/dist away before rebuilding). Run `bash scripts/build-cli` first.
+ * apps/cli/dist away before rebuilding). Run `bash scripts/build-cli` first. Prints each variant's
+ * median and, for each other variant, the median of its round-by-round difference from the first.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -67,6 +68,17 @@ try {
   };
   for (const [key, xs] of samples) {
     console.log(`${key.padEnd(44)} CPU ${median(xs).toFixed(0).padStart(4)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`);
+  }
+  // Each variant against the first, round by round (the same command, moments apart): steadier
+  // than the difference of the medians when the load moves.
+  for (const words of commands) {
+    const first = samples.get(`${words} | ${variants[0]!.label}`)!;
+    for (const v of variants.slice(1)) {
+      const xs = samples.get(`${words} | ${v.label}`)!;
+      const diffs = xs.map((x, i) => x - first[i]!);
+      const lower = diffs.filter((d) => d < 0).length;
+      console.log(`${`${words} | ${v.label} − ${variants[0]!.label}`.padEnd(44)} paired median ${median(diffs).toFixed(1).padStart(6)} ms (${lower} of ${diffs.length} rounds lower)`);
+    }
   }
   console.log(`load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {

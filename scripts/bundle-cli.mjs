@@ -3,12 +3,21 @@
 //   node scripts/bundle-cli.mjs
 //
 // - esbuild bundles apps/cli/src/run-main.ts with code splitting, as scripts/bundle.mjs does a
-//   service (bundle-options.mjs): each command's handler and what only it uses are files of their
+//   service (bundle-options.mjs): each command's handler and what only it uses are modules of their
 //   own, loaded when the command runs;
-// - each file is then turned into CommonJS (`import` → `require`, `import()` → a promise of it),
+// - each module is then turned into CommonJS (`import` → `require`, `import()` → a promise of it),
 //   so that apps/cli/src/launch/ can compile it with `vm.Script` and V8's code cache, which Node
 //   20 offers only for scripts (bench/README.md, "CLI start-up");
-// - manifest.json names every file with its SHA-256, the key of its code cache;
+// - the ~90 modules are written as a few packs, each one file the loader reads and compiles at
+//   once (one read, one `vm.Script`, one code cache): main.pack.js holds run-main.js and every module
+//   it imports statically (what every command loads), and each module that is imported dynamically
+//   (a command's handlers, `platform`, …) has a pack of its own with every module it needs beyond
+//   main.pack.js (so a module can be in several packs; it runs once, from the first pack loaded).
+//   A pack is a script made of one function per module, pre-wrapped as the loader runs it
+//   (cli-pack.mjs, chunk-loader.ts). `ps` read 29 files and their caches; it now reads 2
+//   (bench/README.md, "ps, inspect, rm: two files per command, 4 December 2026, evening");
+// - manifest.json names every pack with its SHA-256, the key of its code cache, and every module
+//   with the pack that holds it;
 // - main.cjs is the loader (apps/cli/src/launch/launch.ts), bundled alone;
 // - sources.json lists the repository's files the bundle was made from (esbuild's metafile, without
 //   node_modules, which package-lock.json stands for): the `berth` launcher runs the bundle only
@@ -19,6 +28,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { basename, join, relative } from 'node:path';
 import { build, transform } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
+import { packSource, packsOf } from './cli-pack.mjs';
 
 const outdir = 'apps/cli/dist';
 const tmp = `${outdir}.tmp`;
@@ -28,13 +38,33 @@ mkdirSync(tmp, { recursive: true });
 const options = bundleOptions('apps/cli/src/run-main.ts', tmp);
 delete options.banner; // the loader gives each file its `require`
 const esm = await build({ ...options, entryNames: '[name]', outExtension: { '.js': '.js' }, write: false, metafile: true });
-const manifest = {};
+// Each output module's CommonJS text, and the modules it imports statically and dynamically.
+const modules = new Map();
 for (const file of esm.outputFiles) {
   const name = basename(file.path);
   const cjs = await transform(file.text, { format: 'cjs', target: 'node20', supported: { 'dynamic-import': false }, minifyWhitespace: true, minifySyntax: true, logLevel: 'warning', sourcefile: name });
   if (/\bimport\.meta\b/.test(cjs.code)) throw new Error(`${name}: import.meta left in the CLI bundle (bundle-options.mjs replaces import.meta.url in Berth's sources only)`);
-  writeFileSync(join(tmp, name), cjs.code);
-  manifest[name] = createHash('sha256').update(cjs.code).digest('hex');
+  const meta = esm.metafile.outputs[relative(process.cwd(), file.path)];
+  if (!meta) throw new Error(`${name}: not in esbuild's metafile`);
+  const imports = (kind) => meta.imports.filter((i) => !i.external && i.kind === kind).map((i) => basename(i.path));
+  modules.set(name, { code: cjs.code, statics: imports('import-statement'), dynamics: imports('dynamic-import') });
+}
+const packs = packsOf(modules);
+// Which pack the loader reads for a module: the pack of the module itself when it is imported
+// dynamically, else the smallest one that holds it.
+const manifest = { packs: {}, modules: {} };
+const sizes = new Map();
+for (const [pack, names] of packs) {
+  const text = packSource([...names].sort().map((n) => [n, modules.get(n).code]));
+  writeFileSync(join(tmp, pack), text);
+  manifest.packs[pack] = createHash('sha256').update(text).digest('hex');
+  sizes.set(pack, text.length);
+}
+for (const name of [...modules.keys()].sort()) {
+  const own = `${name.replace(/\.js$/, '')}.pack.js`;
+  const holders = [...packs].filter(([, names]) => names.has(name)).map(([pack]) => pack);
+  if (holders.length === 0) throw new Error(`${name}: in no pack (neither run-main.js nor a dynamic import reaches it)`);
+  manifest.modules[name] = holders.includes(own) ? own : holders.sort((a, b) => sizes.get(a) - sizes.get(b))[0];
 }
 writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
 const loader = await build({

@@ -2,7 +2,7 @@
 // "CLI start from a startup snapshot"), kept to re-measure it, not used by `berth`. compare.sh runs it.
 //
 // Node 20 requires only built-in modules while it builds a snapshot, so this one file reads the CLI
-// bundle's files (apps/cli/dist, made by scripts/build-cli) and runs them with its own `require`:
+// bundle's packs (apps/cli/dist, made by scripts/build-cli) and runs their modules with its own `require`:
 //   BERTH_SNAP_DIST=DIR BERTH_SNAP_PRELOAD=a.js,b.js node --snapshot-blob B --build-snapshot entry.cjs
 // runs run-main.js and the named files into the snapshot; `node --snapshot-blob B -- ARGS` is then
 // `berth ARGS`. Without --build-snapshot, BERTH_SNAP_TRACE=FILE node entry.cjs ARGS runs the CLI
@@ -41,7 +41,11 @@ const atRunTime = (spec) => {
   return new Proxy({}, { get: (_, key) => get()[key], has: (_, key) => key in get() });
 };
 const modules = new Map();
+const defined = new Map();
 const loaded = [];
+// The bundle's modules come in packs (scripts/cli-pack.mjs): the manifest names each module's.
+const homes = JSON.parse(fs.readFileSync(path.join(dist, 'manifest.json'), 'utf8')).modules;
+const define = (name, fn) => defined.has(name) || defined.set(name, fn);
 const bundleRequire = (spec) => (spec.startsWith('./') ? load(spec.slice(2)) : building && AT_RUN_TIME.has(spec) ? atRunTime(spec) : nodeRequire(spec));
 function load(name) {
   const known = modules.get(name);
@@ -49,10 +53,11 @@ function load(name) {
   const module = { exports: {} };
   modules.set(name, module);
   loaded.push(name);
-  const filename = path.join(dist, name);
-  const source = fs.readFileSync(filename, 'utf8');
-  const wrapped = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {"use strict";${source}\n})`, { filename });
-  wrapped(module.exports, bundleRequire, module, filename, dist);
+  if (!defined.has(name)) {
+    const filename = path.join(dist, homes[name]);
+    vm.runInThisContext(fs.readFileSync(filename, 'utf8'), { filename })(define);
+  }
+  defined.get(name)(module.exports, bundleRequire, module, path.join(dist, name), dist);
   return module.exports;
 }
 

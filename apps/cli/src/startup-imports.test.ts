@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -125,4 +125,36 @@ describe('what `ps`, `inspect` and `rm` load', () => {
     // The streaming commands keep it (a check that the filter above can see it at all).
     expect((await commandLoad('apps/cli/src/commands/container-streams.ts')).inputs.some((i) => i.includes('node_modules/@grpc/grpc-js/'))).toBe(true);
   }, 120_000);
+});
+
+/** The packs scripts/bundle-cli.mjs makes of the CLI bundle (scripts/cli-pack.mjs), by module name. */
+async function bundlePacks(): Promise<{ packs: Map<string, Set<string>>; nameOf: (source: string) => string }> {
+  const outputs = (await (cliBundle ??= bundleMetafile())).outputs;
+  const { packsOf } = (await import(pathToFileURL(resolve(ROOT, 'scripts/cli-pack.mjs')).href)) as {
+    packsOf: (modules: Map<string, { statics: string[]; dynamics: string[] }>, entry: string) => Map<string, Set<string>>;
+  };
+  const imports = (file: string, kind: string) => outputs[file]!.imports.filter((i) => !i.external && i.kind === kind).map((i) => basename(i.path));
+  const modules = new Map(Object.keys(outputs).filter((f) => !f.endsWith('.map')).map((f) => [basename(f), { statics: imports(f, 'import-statement'), dynamics: imports(f, 'dynamic-import') }]));
+  const nameOf = (source: string) => basename(Object.keys(outputs).find((name) => outputs[name]!.entryPoint === source)!);
+  return { packs: packsOf(modules, nameOf('apps/cli/src/run-main.ts')), nameOf };
+}
+
+describe('the files a command reads', () => {
+  it('are two: main.pack.js and its command module\'s pack, which hold all it imports (one read, one compile, one code cache each)', async () => {
+    // `ps` read 29 files and their caches (bench/README.md, "ps, inspect, rm: two files per command").
+    const { packs, nameOf } = await bundlePacks();
+    const main = packs.get('main.pack.js')!;
+    expect(main.has(nameOf('apps/cli/src/run-main.ts'))).toBe(true);
+    for (const source of ['containers', 'images', 'networks', 'volumes', 'system', 'run', 'build']) {
+      const name = nameOf(`apps/cli/src/commands/${source}.ts`);
+      const own = packs.get(`${name.replace(/\.js$/, '')}.pack.js`)!;
+      const { inputs } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
+      // Every source file the command loads is in one of the two packs: nothing else is read.
+      const outputs = (await cliBundle!).outputs;
+      const packed = new Set([...main, ...own].flatMap((m) => Object.keys(outputs[Object.keys(outputs).find((f) => basename(f) === m)!]!.inputs)));
+      expect({ source, missing: inputs.filter((i) => !packed.has(i)) }).toEqual({ source, missing: [] });
+      // …and the command's pack holds nothing main.pack.js already has.
+      expect({ source, twice: [...own].filter((m) => main.has(m)) }).toEqual({ source, twice: [] });
+    }
+  }, 60_000);
 });

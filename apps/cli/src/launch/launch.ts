@@ -4,13 +4,13 @@ import { defaultCacheDir, openCodeCache } from './code-cache.js';
 
 /**
  * The entry of the CLI bundle (apps/cli/dist/main.cjs, which ./berth runs): loads the bundle's
- * files (run-main.ts and what it imports) through V8's code cache (code-cache.ts), and stores the
- * caches a run made when the process exits. BERTH_CLI_CODE_CACHE=off runs without one;
+ * packs (run-main.ts and what it imports, then the command's own) through V8's code cache
+ * (chunk-loader.ts, code-cache.ts), and stores the caches a run made when the process exits. BERTH_CLI_CODE_CACHE=off runs without one;
  * BERTH_CLI_CODE_CACHE=/some/dir keeps it there (same checks as the default directory).
  */
 const setting = process.env.BERTH_CLI_CODE_CACHE;
 const cache = setting === 'off' ? undefined : openCodeCache(setting || defaultCacheDir(process.env));
-const keys = JSON.parse(readFileSync(`${__dirname}/manifest.json`, 'utf8')) as Record<string, string>;
-const loader = chunkLoader(__dirname, { keys, cache });
+const { packs, modules } = JSON.parse(readFileSync(`${__dirname}/manifest.json`, 'utf8')) as { packs: Record<string, string>; modules: Record<string, string> };
+const loader = chunkLoader(__dirname, { packs, modules, cache });
 process.once('exit', () => loader.saveCaches());
 void (loader.load('run-main.js') as { runMain: () => Promise<never> }).runMain();
