@@ -11,7 +11,11 @@
  *           that its start is not on the way of the container's (bench/README.md, "the attach
  *           relay beside runc create").
  * stdin  -> the socket, byte for byte (conmon writes it to the container's stdin); at EOF the socket is
- *           shut down for writing, which makes conmon close the container's stdin.
+ *           shut down for writing, which makes conmon close the container's stdin. Input that conmon
+ *           no longer takes (EPIPE, ECONNRESET: it has exited) is dropped, and output still queued
+ *           on the socket is relayed all the same, also when conmon's close made the kernel report
+ *           ECONNRESET before it: ending there lost the whole output of `exec -it … 'tty; exit 6'`
+ *           whenever input (`script`'s end-of-input byte) crossed the process's exit (issue 10).
  * socket -> stdout, one frame per packet in Docker's multiplexed stream format:
  *           [stream (1 stdout, 2 stderr)] [0 0 0] [length, 4 bytes big-endian] [data]
  *           conmon prefixes each packet with its pipe number (2 stdout, 3 stderr) in one byte.
@@ -36,6 +40,20 @@ static int write_all(int fd, const void *buf, size_t len) {
   const char *p = buf;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* write_all for the socket, without SIGPIPE when conmon has closed it (EPIPE instead). */
+static int send_all(int sock, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -122,6 +140,7 @@ int main(int argc, char **argv) {
   char buf[65536 + 8];
   struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
   int stdin_open = 1;
+  int stdin_lost = 0;
   for (;;) {
     if (poll(fds, stdin_open ? 2 : 1, -1) < 0) {
       if (errno == EINTR) continue;
@@ -130,7 +149,10 @@ int main(int argc, char **argv) {
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = recv(sock, buf + 7, sizeof(buf) - 7, 0);
-      if (n < 0 && errno == EINTR) continue;
+      /* ECONNRESET: conmon closed the socket with input of ours unread (it does not read it once
+       * the process has exited). The kernel reports that error once, before the packets still
+       * queued: read on, they are the process's last output. */
+      if (n < 0 && (errno == EINTR || errno == ECONNRESET)) continue;
       if (n <= 0) return 0;
       /* buf[7] is conmon's pipe byte; the header overwrites bytes 0..7 in place. */
       uint32_t len = (uint32_t)(n - 1);
@@ -147,9 +169,11 @@ int main(int argc, char **argv) {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         stdin_open = 0;
-        shutdown(sock, SHUT_WR);
-      } else if (write_all(sock, buf, (size_t)n) < 0) {
-        return 1;
+        if (!stdin_lost) shutdown(sock, SHUT_WR);
+      } else if (!stdin_lost && send_all(sock, buf, (size_t)n) < 0) {
+        /* conmon no longer reads (the process ended and conmon is draining its output, or exited):
+         * the input is dropped from now on, but output still queued on the socket is relayed. */
+        stdin_lost = 1;
       }
     }
   }

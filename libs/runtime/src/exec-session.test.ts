@@ -89,6 +89,31 @@ async function leftovers(id: string): Promise<string[]> {
   return [...persist, ...links, ...conmons.map((pid) => `conmon pid ${pid}`)];
 }
 
+/** The state letter of `pid` in /proc/<pid>/stat ('T' stopped), or undefined once it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the attach relays of exec session `execId`. */
+function relayPids(execId: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return (argv[0] ?? '').split('/').pop()!.startsWith('berth-attach') && argv.some((a) => a.includes(`exec-${execId}/`));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 describe('ConmonRuntime.execInteractive', () => {
   it('allocates a terminal: tty prints a /dev/pts path, test -t 0 succeeds, TERM is set', async () => {
     const id = await runningContainer();
@@ -120,6 +145,30 @@ describe('ConmonRuntime.execInteractive', () => {
     const out = await outputOf(s);
     expect(await s.done).toBe(5);
     expect(out).toEqual({ stdout: 'no-tty\n', stderr: 'err\n' });
+  });
+
+  it('relays output still queued after the process ended when input arrives then (conmon no longer reads it)', async () => {
+    // `script`'s end-of-input byte could reach the relay just as conmon exited: the relay's write
+    // failed and it exited, dropping the output conmon had queued (`exec -it … 'tty; exit 6'`
+    // printed nothing, issue 10). Here the relay is held stopped while the process (stopped by
+    // itself until then) prints on both streams and conmon queues them and exits, and until the
+    // input waits in its stdin: it then finds both ready at once.
+    const id = await runningContainer();
+    const s = await track(fx.rt.execInteractive(id, { args: ['sh', '-c', 'kill -STOP $$; echo out; echo err >&2; exit 3'], stdin: true }));
+    await waitUntil('the process to stop itself', () => processState(s.pid) === 'T');
+    const [relay] = relayPids(s.execId);
+    expect(relay).toBeDefined();
+    process.kill(relay!, 'SIGSTOP');
+    try {
+      process.kill(s.pid, 'SIGCONT');
+      await waitUntil('conmon to exit', async () => !(await leftovers(id)).some((l) => l.startsWith('conmon pid')));
+      await new Promise<void>((resolve, reject) => s.stdin.write('late input\n', (err) => (err ? reject(err) : resolve())));
+    } finally {
+      process.kill(relay!, 'SIGCONT');
+    }
+    const out = await outputOf(s);
+    expect(await s.done).toBe(3);
+    expect(out).toEqual({ stdout: 'out\n', stderr: 'err\n' });
   });
 
   it('runs an interactive shell on a terminal: input echoed, exit code of exit', async () => {
