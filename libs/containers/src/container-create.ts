@@ -93,9 +93,15 @@ export async function createContainer(ctx: ContainerContext, deps: CreateDeps, o
       { volumes: deps.volumes, mountsOf: (c) => ctx.mustGet(ctx.resolve(c)).MountPoints ?? [] },
     );
     createdVolumes = mounts.created;
-    await writeHostname(layout.hostnamePath(id), hostname);
-    await writeHosts(layout.hostsPath(id), hostname, config.Domainname);
-    await writeResolvConf(layout.resolvConfPath(id));
+    // Three files, written side by side (each a thread-pool round trip on a loaded host); all
+    // settled before a failure is thrown, so that the cleanup below removes them all.
+    const written = await Promise.allSettled([
+      writeHostname(layout.hostnamePath(id), hostname),
+      writeHosts(layout.hostsPath(id), hostname, config.Domainname),
+      writeResolvConf(layout.resolvConfPath(id)),
+    ]);
+    const failed = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     crashPoint('create-before-record');
     const record: ContainerRecord = {
       Id: id,
