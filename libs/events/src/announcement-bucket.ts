@@ -1,7 +1,6 @@
-import type { KV, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { UnavailableError } from '@berth/errors';
 import { PlatformBucket } from './platform-bucket.js';
-import { liveEntries } from './kv-entries.js';
 
 /** How long a service's first announcement is asked again while JetStream cannot answer (see `#announceFirst`). */
 const FIRST_ANNOUNCE_MS = 30_000;
@@ -127,17 +126,13 @@ export class AnnouncementBucket<T extends Announcement> {
 
   /** Every live entry. */
   async list(): Promise<T[]> {
-    return this.bucket.use((kv) => this.entries(kv));
+    return (await this.bucket.entries()).map((entry) => this.kind.codec.decode(entry.value));
   }
 
   /** The live entries the kind calls usable (all of them unless it says otherwise). */
   async usable(): Promise<T[]> {
     const entries = await this.list();
     return this.kind.usable ? entries.filter(this.kind.usable) : entries;
-  }
-
-  private async entries(kv: KV): Promise<T[]> {
-    return (await liveEntries(kv)).map((entry) => this.kind.codec.decode(entry.value));
   }
 
   /**

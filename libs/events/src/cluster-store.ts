@@ -91,7 +91,7 @@ export class ClusterStore {
   }
 
   private async read<T>(prefix: string): Promise<T[]> {
-    const entries = await liveEntries(await this.bucket.open(), `${prefix}.>`);
+    const entries = await this.bucket.entries(`${prefix}.>`);
     return entries.map((entry) => JSON.parse(new TextDecoder().decode(entry.value)) as T);
   }
 

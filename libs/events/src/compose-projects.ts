@@ -63,7 +63,7 @@ export class ComposeProjectStore {
   }
 
   async list(): Promise<ProjectDeclaration[]> {
-    return (await liveEntries(await this.bucket.open())).map((entry) => ComposeProjectStore.decode(entry));
+    return (await this.bucket.entries()).map((entry) => ComposeProjectStore.decode(entry));
   }
 
   async delete(name: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { KvEntry } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsFixture, type NatsFixture } from '@berth/testing';
 import { liveEntries } from './kv-entries.js';
@@ -20,7 +21,22 @@ describe('liveEntries', () => {
     await kv.delete('node.gone');
     await kv.put('node.empty', new Uint8Array());
     await kv.put('placement.p', bytes('P'));
-    expect((await liveEntries(kv, 'node.>')).map((e) => e.key)).toEqual(['node.a', 'node.b']);
-    expect((await liveEntries(kv)).map((e) => e.key)).toEqual(['node.a', 'node.b', 'placement.p']);
+    expect((await liveEntries(nats.nc, 'kv-entries-test', kv, 'node.>')).map((e) => e.key)).toEqual(['node.a', 'node.b']);
+    expect((await liveEntries(nats.nc, 'kv-entries-test', kv)).map((e) => e.key)).toEqual(['node.a', 'node.b', 'placement.p']);
   });
+
+  it('lists while entries expire, the newest among them, without waiting on them', async () => {
+    const kv = await nats.nc.jetstream().views.kv('kv-entries-ttl', { history: 1, ttl: 200 });
+    const bytes = new TextEncoder().encode('x');
+    // Bursts of entries, each listed again and again until every entry of it has expired: some
+    // listing is under way when the newest expires (nats.js's kv.keys() then waited for good).
+    for (let burst = 0; burst < 5; burst++) {
+      for (let i = 0; i < 20; i++) await kv.put(`k${i}`, bytes);
+      let listed: KvEntry[];
+      do {
+        listed = await liveEntries(nats.nc, 'kv-entries-ttl', kv);
+        expect(new Set(listed.map((e) => e.key)).size).toBe(listed.length);
+      } while (listed.length > 0);
+    }
+  }, 30_000);
 });

@@ -1,4 +1,4 @@
-import type { KV, KvEntry } from 'nats';
+import type { KV, KvEntry, NatsConnection } from 'nats';
 
 /** Whether a KV entry holds a value: not a delete or purge marker, not empty. */
 export function isLiveEntry(entry: KvEntry): boolean {
@@ -6,17 +6,25 @@ export function isLiveEntry(entry: KvEntry): boolean {
 }
 
 /**
- * Every live entry of a KV bucket (of the keys matching `filter`, all without one), by key. The
- * keys are read first: a kv.get() while the keys() iterator is open ends that iterator early
- * (nats.js).
+ * Every live entry of KV bucket `bucket` (`kv`, opened on `nc`), of the keys matching `filter` (all
+ * without one), by key.
+ *
+ * The keys come from one stream-info request (the subjects that hold a message now), not from
+ * nats.js's kv.keys(): that consumer ends at the message that has nothing pending after it, and
+ * never ends when that message expires (a bucket with a TTL) between the consumer's creation and
+ * its delivery (nats-io/nats-server#3481). announcement-bucket.test.ts hung 60 s in a full run so,
+ * an entry expiring while the gateway listed the hosts. A key that expires or is deleted after the
+ * stream info is read reads as missing or as a marker, and is left out.
  */
-export async function liveEntries(kv: KV, filter?: string): Promise<KvEntry[]> {
-  // A Set: a key written again while nats.js lists the keys comes twice (a renewal of an
-  // announcement during the listing; announcement-bucket.test.ts saw ['kept', 'kept']).
-  const keys = new Set<string>();
-  for await (const key of await kv.keys(filter)) keys.add(key);
+export async function liveEntries(nc: NatsConnection, bucket: string, kv: KV, filter = '>', timeoutMs?: number): Promise<KvEntry[]> {
+  const prefix = `$KV.${bucket}.`;
+  const jsm = await nc.jetstreamManager({ checkAPI: false, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) });
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+  const keys = Object.keys(info.state.subjects ?? {})
+    .map((subject) => subject.slice(prefix.length))
+    .sort();
   const out: KvEntry[] = [];
-  for (const key of [...keys].sort()) {
+  for (const key of keys) {
     const entry = await kv.get(key);
     if (entry && isLiveEntry(entry)) out.push(entry);
   }

@@ -14,10 +14,13 @@ describe('openPlatformBucket', () => {
     await nats.nc.flush();
     await kv.put('node.a', new TextEncoder().encode('A'));
     expect(new TextDecoder().decode((await kv.get('node.a'))!.value)).toBe('A');
-    expect((await liveEntries(kv)).map((e) => e.key)).toEqual(['node.a']);
+    expect((await liveEntries(nats.nc, 'platform-bucket-test', kv)).map((e) => e.key)).toEqual(['node.a']);
     await nats.nc.flush();
     watch.unsubscribe();
     expect(requests.filter((s) => s.startsWith('$JS.API.DIRECT.GET.'))).toEqual([]);
+    // The keys come from the stream's info, not from a consumer (kv.keys() can hang: kv-entries.ts).
+    expect(requests.filter((s) => s.startsWith('$JS.API.CONSUMER.'))).toEqual([]);
+    expect(requests.filter((s) => s === '$JS.API.STREAM.INFO.KV_platform-bucket-test')).toHaveLength(1);
     expect(requests.filter((s) => s === '$JS.API.STREAM.MSG.GET.KV_platform-bucket-test')).toHaveLength(2);
   });
 

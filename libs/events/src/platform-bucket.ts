@@ -1,4 +1,5 @@
-import { type KV, type NatsConnection, StorageType } from 'nats';
+import { type KV, type KvEntry, type NatsConnection, StorageType } from 'nats';
+import { liveEntries } from './kv-entries.js';
 import { streamReplicas } from './stream-replicas.js';
 
 export interface PlatformBucketOptions {
@@ -55,6 +56,11 @@ export class PlatformBucket {
       if (this.kv === opening) this.kv = undefined; // tried again by the next call
     });
     return opening;
+  }
+
+  /** The entries that hold a value, by key, of the keys matching `filter` (kv-entries.ts). */
+  entries(filter?: string): Promise<KvEntry[]> {
+    return this.use((kv) => liveEntries(this.nc, this.name, kv, filter, this.options.requestTimeoutMs));
   }
 
   /** Runs `op` on the bucket; after a failure the next call opens it again. */
