@@ -36,24 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static int write_all(int fd, const void *buf, size_t len) {
+/* Writes all of buf to fd; to a socket (`sock`) without SIGPIPE when conmon has closed it (EPIPE). */
+static int write_all(int fd, const void *buf, size_t len, int sock) {
   const char *p = buf;
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* write_all for the socket, without SIGPIPE when conmon has closed it (EPIPE instead). */
-static int send_all(int sock, const char *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
+    ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -131,7 +118,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (ready_fd >= 0) {
-    if (write_all(ready_fd, "1", 1) < 0) {
+    if (write_all(ready_fd, "1", 1, 0) < 0) {
       perror("berth-attach: write ready fd");
       return 1;
     }
@@ -162,7 +149,7 @@ int main(int argc, char **argv) {
       buf[5] = (char)(len >> 16);
       buf[6] = (char)(len >> 8);
       buf[7] = (char)len;
-      if (len > 0 && write_all(STDOUT_FILENO, buf, len + 8) < 0) return 1;
+      if (len > 0 && write_all(STDOUT_FILENO, buf, len + 8, 0) < 0) return 1;
     }
     if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = read(STDIN_FILENO, buf, 32768);
@@ -170,7 +157,7 @@ int main(int argc, char **argv) {
       if (n <= 0) {
         stdin_open = 0;
         if (!stdin_lost) shutdown(sock, SHUT_WR);
-      } else if (!stdin_lost && send_all(sock, buf, (size_t)n) < 0) {
+      } else if (!stdin_lost && write_all(sock, buf, (size_t)n, 1) < 0) {
         /* conmon no longer reads (the process ended and conmon is draining its output, or exited):
          * the input is dropped from now on, but output still queued on the socket is relayed. */
         stdin_lost = 1;
