@@ -222,11 +222,9 @@ async function createPlaced(
   let chosen: PlacementCandidate & { host: AgentAnnouncement };
   let release: (() => void) | undefined;
   // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
-  // The nodes' records and the first view of the ledger are read side by side (two NATS round trips at once).
-  const hostIds = lists.map((a) => a.host.hostId);
-  const [, firstView] = await Promise.all([o.nodes.refresh(hostIds), reservations.read(hostIds)]);
+  await o.nodes.refresh(lists.map((a) => a.host.hostId));
   for (let attempt = 1; ; attempt++) {
-    const view = attempt === 1 ? firstView : await reservations.read(hostIds);
+    const view = await reservations.read(lists.map((a) => a.host.hostId));
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
       .filter((a) => a.result !== undefined)
       .map((a) => {
