@@ -181,10 +181,9 @@ export class ContainerRunner {
       rec.StartInProgress = true;
       this.ctx.store.update(rec);
       // The network sandbox (netns, veths, addresses, ports: `ip` processes) is made while the
-      // rootfs mounts and the command is looked up, not after (bench/README.md, "The run path"),
-      // and configured inside (`configure`: another `ip`) while the runtime creates the container.
+      // rootfs mounts and the command is looked up, not after (bench/README.md, "The run path").
       // Its failure is awaited below, or in the cleanup when the mount or the lookup fails first.
-      networkStart = network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname }, { overlap: true });
+      networkStart = network?.start({ id, hostname: rec.Config.Hostname, domainname: rec.Config.Domainname });
       void networkStart?.catch(() => undefined);
       if (!(await isMountpoint(rootfs))) {
         await mkdir(rootfs, { recursive: true });
@@ -232,10 +231,8 @@ export class ContainerRunner {
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
         ...monitorLogOptions(rec),
-        // Attaches made before the start (`run`) begin connecting while conmon and runc start, and
-        // the network's inside is configured meanwhile (its fork after conmon's, not amid the mount).
+        // Attaches made before the start (`run`) begin connecting while conmon and runc start.
         monitorStarted: () => {
-          void sandbox?.configure?.().catch(() => undefined);
           for (const pending of live.pendingAttaches) pending.prepare?.();
         },
       });
@@ -245,8 +242,6 @@ export class ContainerRunner {
         live.pendingAttaches.delete(pending);
         await pending.connect().catch(() => pending.cancel());
       }
-      // The namespace's interfaces were configured while the runtime created the container.
-      await sandbox?.configure?.();
       // Taken before the process runs, so that its first output is not older than StartedAt
       // (testcontainers follows logs `since` StartedAt after a restart).
       const startedAt = new Date().toISOString();
@@ -275,7 +270,7 @@ export class ContainerRunner {
       this.watch(rec, live);
     } catch (err) {
       // Settled before it is undone; a network failure undid itself, and the start's first failure is the one reported.
-      await networkStart?.then((s) => s.configure?.()).catch(() => undefined);
+      await networkStart?.catch(() => undefined);
       await this.stopLogShipper(live);
       await runtime.delete(id, { force: true }).catch(warnOnFailure(this.ctx.log, { container: id }, 'Cannot delete the runtime state of a failed start'));
       await unmount(rootfs).catch(warnOnFailure(this.ctx.log, { container: id, path: rootfs }, 'Cannot unmount the rootfs of a failed start'));

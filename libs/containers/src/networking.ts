@@ -18,12 +18,8 @@ export interface ContainerNetworking {
    * Throws InvalidArgumentError / NotFoundError (no such network or container).
    */
   create(container: { id: string; name: string; exposedPorts?: string[] }, options: ContainerNetworkOptions): Promise<{ networkMode: string; exposedPorts: string[] }>;
-  /**
-   * Before the runtime creates the container, at every start. Undoes itself when it fails. With
-   * `overlap`, the sandbox's `configure` is left to the caller: begun while the runtime creates the
-   * container, awaited before its process runs, and called even when the start failed meanwhile.
-   */
-  start(container: { id: string; hostname: string; domainname?: string }, o?: { overlap?: boolean }): Promise<NetworkSandbox>;
+  /** Before the runtime creates the container, at every start. Undoes itself when it fails. */
+  start(container: { id: string; hostname: string; domainname?: string }): Promise<NetworkSandbox>;
   /** After every exit (and a failed start): releases addresses, ports and the namespace. Idempotent. */
   stop(containerId: string): Promise<void>;
   /** When the container is removed (or its create failed). */

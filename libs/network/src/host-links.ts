@@ -222,18 +222,6 @@ export interface VethOptions {
  * processes (the caller deletes it when this fails).
  */
 export async function addVeth(o: VethOptions & { createNetns?: boolean }): Promise<void> {
-  const inside = await addVethHostSide(o);
-  await inside();
-}
-
-/**
- * addVeth in its two steps: resolves once the pair exists (with `createNetns`, the netns too), its
- * host end on the bridge, and returns the step left, the container end's configuration inside the
- * netns (loopback, address, up, default route), which deletes the pair when it fails. A container's
- * start runs that second step while the runtime creates the container in the netns
- * (sandboxes.ts); nothing in the netns runs before the start, which awaits it.
- */
-export async function addVethHostSide(o: VethOptions & { createNetns?: boolean }): Promise<() => Promise<void>> {
   // Two `ip -batch` processes (host side, then inside the netns) instead of one per step: a
   // container start spawns 6 fewer processes (bench/README.md, "The run path"). A batch stops at
   // its first failing line, which ip names on stderr (`Command failed -:N`) after the error.
@@ -259,14 +247,12 @@ export async function addVethHostSide(o: VethOptions & { createNetns?: boolean }
     await deleteLink(o.hostName).catch(() => {}); // the veth may not have been made: nothing to undo then
     throw err;
   });
-  return async () => {
-    try {
-      await mustExec('ip', ['-n', o.netns, '-batch', '-'], batchText(inside));
-    } catch (err) {
-      await deleteLink(o.hostName).catch(warnOnFailure(o.log ?? silentLogger, { link: o.hostName, netns: o.netns }, 'Cannot delete the veth of a failed endpoint'));
-      throw err;
-    }
-  };
+  try {
+    await mustExec('ip', ['-n', o.netns, '-batch', '-'], batchText(inside));
+  } catch (err) {
+    await deleteLink(o.hostName).catch(warnOnFailure(o.log ?? silentLogger, { link: o.hostName, netns: o.netns }, 'Cannot delete the veth of a failed endpoint'));
+    throw err;
+  }
 }
 
 /** `ip -batch` input: one command a line. */

@@ -167,28 +167,9 @@ export class NetworkManager {
    * for 0.0.0.0:8080 failed: port is already allocated`; FailedPreconditionError when a
    * `container:` target does not run. A container without settings (older than networking) gets
    * a private namespace and keeps its files.
-   *
-   * With `overlap`, it resolves once the namespace exists and the container's files are known,
-   * and the sandbox's `configure` does the rest (interfaces inside the namespace, ports): the
-   * runtime creates the container meanwhile, and the process must not run before it resolved (its
-   * rejection has undone the start, as a failure of `start` does). The next operation of the
-   * queue waits until `configure` was called and settled.
    */
-  async start(container: { id: string; hostname: string; domainname?: string }, o: { overlap?: boolean } = {}): Promise<ContainerSandbox> {
-    if (!o.overlap) {
-      return this.serial(async () => {
-        const started = await this.sandboxes.start(container);
-        await started.configure();
-        return { namespace: started.namespace, hosts: started.hosts, resolvConf: started.resolvConf };
-      });
-    }
-    return new Promise<ContainerSandbox>((resolve, reject) => {
-      this.serial(async () => {
-        const { done, ...started } = await this.sandboxes.start(container);
-        resolve(started);
-        await done; // the caller's `configure`, called and settled
-      }).catch(reject);
-    });
+  async start(container: { id: string; hostname: string; domainname?: string }): Promise<ContainerSandbox> {
+    return this.serial(() => this.sandboxes.start(container));
   }
 
   /**

@@ -107,11 +107,4 @@ export interface ContainerSandbox {
   namespace: 'new' | 'host' | { path: string };
   hosts?: string;
   resolvConf?: string;
-  /**
-   * A start with `overlap` (NetworkManager.start): configures the namespace's interfaces and
-   * programs its ports, once however often called. The caller begins it while the runtime creates
-   * the container and awaits it before the process runs; it must call it even when the start
-   * failed meanwhile (the network queue waits for it), and a failure of it has undone the start.
-   */
-  configure?: () => Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
 import { hostModeHostsFile, hostsFile, parseExtraHost, readHostFile, resolvConf } from './container-files.js';
-import { addVethHostSide, createNetns, deleteHostObjects, deleteLink, netnsPath } from './host-links.js';
+import { addVeth, createNetns, deleteHostObjects, deleteLink, netnsPath } from './host-links.js';
 import { normalizeEndpointLinks } from './endpoint-links.js';
 import { allocateAddress, prefixLength } from './ipam.js';
 import { tryParseIp } from './ipv4.js';
@@ -99,33 +99,20 @@ export class Sandboxes {
 
   /**
    * Before the runtime creates the container: its namespace, plugged into its networks, with its
-   * ports published. Resolves once the namespace exists with its veths, addresses and ports
-   * allocated (what the runtime's create and the container's files need); `configure` then
-   * configures the inside of the namespace (addresses, routes, loopback) and programs the NAT
-   * rules (the runtime creates the container meanwhile: the start awaits it before the process
-   * runs), and `done` settles once it was called and finished. A failure of either undoes
-   * everything it did. A container without settings (older than networking) gets a private
-   * namespace and keeps its files.
+   * ports published. A failure undoes everything it did. A container without settings (older than
+   * networking) gets a private namespace and keeps its files.
    */
-  async start(container: { id: string; hostname: string; domainname?: string }): Promise<ContainerSandbox & { configure: () => Promise<void>; done: Promise<void> }> {
+  async start(container: { id: string; hostname: string; domainname?: string }): Promise<ContainerSandbox> {
     const sandbox = this.ctx.store.sandbox(container.id);
-    if (!sandbox) return { namespace: 'new', configure: () => Promise.resolve(), done: Promise.resolve() };
-    const undo = async (err: unknown): Promise<never> => {
+    if (!sandbox) return { namespace: 'new' };
+    try {
+      const started = await this.startSandbox(sandbox, container);
+      this.announce('connect', container.id);
+      return started;
+    } catch (err) {
       await this.stop(container.id).catch((cleanup) => this.ctx.log.warn({ container: container.id, err: cleanup }, 'Cannot undo the failed network start'));
       throw err;
-    };
-    let started: ContainerSandbox;
-    try {
-      started = await this.startSandbox(sandbox, container);
-    } catch (err) {
-      return undo(err);
     }
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    let run: Promise<void> | undefined;
-    const configure = () =>
-      (run ??= (started.configure?.() ?? Promise.resolve()).then(() => this.announce('connect', container.id), undo).finally(finished));
-    return { ...started, configure, done };
   }
 
   /** Unpublishes the container's ports, frees its addresses and deletes its netns. Idempotent. */
@@ -323,13 +310,11 @@ export class Sandboxes {
     const endpoints = store.endpoints({ containerId: sandbox.ContainerID });
     let first: { endpoint: EndpointRecord; network: NetworkRecord } | undefined;
     let routed = false;
-    // Each veth's configuration inside the netns, run while the runtime creates the container.
-    const inside: Array<() => Promise<void>> = [];
     for (const endpoint of endpoints) {
       const network = store.network(endpoint.NetworkID);
       if (!network) continue;
       // The netns is made by the first veth's own `ip` processes (host-links.ts addVeth).
-      const plugged = await this.plugEndpoint(sandbox, endpoint, { defaultRoute: !routed && !network.Internal, createNetns: first === undefined, later: inside });
+      const plugged = await this.plugEndpoint(sandbox, endpoint, { defaultRoute: !routed && !network.Internal, createNetns: first === undefined });
       if (!network.Internal) routed = true;
       first ??= { endpoint: plugged, network };
     }
@@ -339,12 +324,8 @@ export class Sandboxes {
       sandbox.Ports = await this.nat.allocate(sandbox, publishTo.IPAddress);
       store.putSandbox(sandbox);
     }
-    const configure = async () => {
-      for (const step of inside) await step();
-      await this.nat.apply();
-    };
+    await this.nat.apply();
     return {
-      configure,
       namespace: { path: netnsPath(netns) },
       hosts: hostsFile({ hostname: c.hostname, domainname: c.domainname, ip: first?.endpoint.IPAddress, extraHosts }),
       resolvConf: resolvConf(hostResolv, {
@@ -354,16 +335,8 @@ export class Sandboxes {
     };
   }
 
-  /**
-   * Allocates an address and plugs a veth of `endpoint`'s network into the sandbox's netns. With
-   * `later`, the veth's configuration inside the netns is pushed there instead of run (its failure
-   * is then the caller's to undo).
-   */
-  private async plugEndpoint(
-    sandbox: SandboxRecord,
-    endpoint: EndpointRecord,
-    o: { defaultRoute: boolean; createNetns?: boolean; later?: Array<() => Promise<void>> },
-  ): Promise<EndpointRecord> {
+  /** Allocates an address and plugs a veth of `endpoint`'s network into the sandbox's netns. */
+  private async plugEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord, o: { defaultRoute: boolean; createNetns?: boolean }): Promise<EndpointRecord> {
     const store = this.ctx.store;
     const network = store.network(endpoint.NetworkID);
     if (!network) throw new NotFoundError(`network ${endpoint.NetworkID} not found`);
@@ -392,7 +365,7 @@ export class Sandboxes {
       throw new ConflictError(`Address already in use: "${ip}"`, { cause: err });
     }
     try {
-      const inside = await addVethHostSide({
+      await addVeth({
         hostName: hostVeth,
         alias: `${this.ctx.aliasPrefix}:${sandbox.ContainerID.slice(0, 12)}`,
         bridge: network.BridgeName!,
@@ -405,8 +378,6 @@ export class Sandboxes {
         mtu: overlay ? await this.overlay.mtu(network) : undefined,
         log: this.ctx.log,
       });
-      if (o.later) o.later.push(inside);
-      else await inside();
     } catch (err) {
       if (overlay) await this.overlay.release(network.Id, ip);
       store.putEndpoint({ ...endpoint, IPAddress: '', HostVeth: '', MacAddress: '', Interface: '' });
