@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -44,7 +44,12 @@ export class LogFileWriter {
 
   constructor(private readonly settings: LogFileSettings) {}
 
-  async append(lines: string): Promise<void> {
+  /**
+   * Appends one record's line (or several). `rotated` runs after a rotation, before the line is
+   * written to the new file. A write that fails (a full disk) takes back what it wrote, so no torn
+   * line is left to spoil the next one.
+   */
+  async append(lines: string, rotated?: () => Promise<void>): Promise<void> {
     if (lines === '') return;
     const { path, maxSize } = this.settings;
     if (this.size < 0) {
@@ -54,8 +59,16 @@ export class LogFileWriter {
     // One record at a time, so that a rotation falls between records.
     for (const line of lines.split(/(?<=\n)/)) {
       const bytes = Buffer.byteLength(line);
-      if (maxSize > 0 && this.size > 0 && this.size + bytes > maxSize) await this.rotate();
-      await writeFile(path, line, { flag: 'a', mode: 0o600 });
+      if (maxSize > 0 && this.size > 0 && this.size + bytes > maxSize) {
+        await this.rotate();
+        await rotated?.();
+      }
+      try {
+        await writeFile(path, line, { flag: 'a', mode: 0o600 });
+      } catch (err) {
+        await truncate(path, this.size).catch(() => {}); // nothing written, or the file gone: nothing to take back
+        throw err;
+      }
       this.size += bytes;
     }
   }
@@ -80,6 +93,38 @@ export class LogFileWriter {
     }
     this.size = 0;
   }
+}
+
+/** Where the driver's current file ends: its inode (none when the file is not there) and size. */
+export interface LogFileMark {
+  ino?: number;
+  size: number;
+}
+
+export async function logFileMark(settings: LogFileSettings): Promise<LogFileMark> {
+  const current = await stat(settings.path).catch(() => undefined); // not written since a rotation: empty
+  return current ? { ino: current.ino, size: current.size } : { size: 0 };
+}
+
+/**
+ * How many lines were written to the driver's files after `mark`: those past it in the file it
+ * names, or, when that file was rotated away since, past it in `<path>.1` and then all of the
+ * current file. A mark without an inode stands for the file at `path` from its start.
+ */
+export async function linesWrittenSince(settings: LogFileSettings, mark: LogFileMark): Promise<number> {
+  const lines = (data: Buffer | undefined, from: number) => {
+    let n = 0;
+    for (let i = data ? data.indexOf(0x0a, from) : -1; i >= 0; i = data!.indexOf(0x0a, i + 1)) n++;
+    return n;
+  };
+  const currentData = await readFile(settings.path).catch(() => undefined); // not written since a rotation: no lines
+  const current = currentData && (await stat(settings.path).catch(() => undefined)); // rotated meanwhile: counted as gone
+  if (mark.ino === undefined) return lines(currentData, 0);
+  if (current && current.ino === mark.ino) return lines(currentData, current.size >= mark.size ? mark.size : 0);
+  const rotated = settings.compress
+    ? await readFile(`${settings.path}.1.gz`).then((d) => promisify(gunzip)(d), () => undefined) // one file kept: emptied in place instead
+    : await readFile(`${settings.path}.1`).catch(() => undefined); // one file kept: emptied in place instead
+  return lines(rotated, mark.size) + lines(currentData, 0);
 }
 
 /** The driver's files, oldest first, with their contents (rotated ones gunzipped). */

@@ -3,7 +3,7 @@ import { open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle 
 import { dirname, join } from 'node:path';
 import { parseK8sRecord } from '@berth/runtime';
 import type { LogFileSettings } from './log-driver.js';
-import { jsonLogLine, LogFileWriter } from './log-files.js';
+import { jsonLogLine, linesWrittenSince, logFileMark, LogFileWriter, type LogFileMark } from './log-files.js';
 import { silentLogger, type Logger } from '@berth/log';
 
 /**
@@ -11,15 +11,17 @@ import { silentLogger, type Logger } from '@berth/log';
  * driver's files (log-files.ts), as the records arrive. conmon keeps the monitor log small
  * (`--log-size-max`): when it starts a new file, the shipper reads the old one to its end through
  * the descriptor it holds, then goes on with the new one. Where it got to is kept next to the log
- * (`<log>.shipped`: inode and offset), so an agent that restarts goes on from there; while the agent
- * is down, conmon may replace the monitor log more than once, and what the shipper had not read
- * of those files is lost (at most the monitor log's size limit per replacement).
+ * (`<log>.shipped`: the monitor log's inode and offset, and where the driver's file then ended), so
+ * an agent that restarts goes on from there, each record copied once: the lines written after the
+ * position was saved (the agent killed in between) are counted and their records skipped. While the
+ * agent is down, conmon may replace the monitor log more than once, and what the shipper had not
+ * read of those files is lost (at most the monitor log's size limit per replacement).
  */
 export class LogShipper {
   private handle?: FileHandle;
   private ino?: number;
+  /** The monitor log's offset of the first record not copied yet. */
   private offset = 0;
-  private rest = Buffer.alloc(0);
   private readonly writer: LogFileWriter;
   private stopped = false;
   private running?: Promise<void>;
@@ -29,7 +31,7 @@ export class LogShipper {
 
   constructor(
     private readonly monitorLog: string,
-    settings: LogFileSettings,
+    private readonly settings: LogFileSettings,
     private readonly log: Logger = silentLogger,
   ) {
     this.writer = new LogFileWriter(settings);
@@ -91,10 +93,25 @@ export class LogShipper {
 
   private async resume(): Promise<void> {
     // no saved position (first run, or unreadable): from the start
-    const saved = await readFile(this.stateFile, 'utf8').then((t) => JSON.parse(t) as { ino: number; offset: number }).catch(() => undefined);
+    const saved = await readFile(this.stateFile, 'utf8')
+      .then((t) => JSON.parse(t) as SavedPosition)
+      .catch(() => undefined);
     const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
-    if (saved && current && saved.ino === current.ino && saved.offset <= current.size) {
-      this.offset = saved.offset;
+    if (!saved || !current || saved.ino !== current.ino || saved.offset > current.size) return;
+    this.offset = saved.offset;
+    this.ino = saved.ino;
+    if (!saved.written) return;
+    // Records copied after the position was saved are in the driver's files already: skipped.
+    let skip = await linesWrittenSince(this.settings, saved.written);
+    if (skip === 0) return;
+    const handle = await open(this.monitorLog, 'r');
+    try {
+      for await (const record of this.records(handle)) {
+        if (record.line !== undefined && skip-- === 0) break;
+        this.offset = record.end;
+      }
+    } finally {
+      await handle.close();
     }
   }
 
@@ -108,44 +125,64 @@ export class LogShipper {
         if (this.ino !== undefined && ino !== this.ino) this.offset = 0;
         this.ino = ino;
       }
-      await this.copy();
+      await this.copy(this.handle);
       const current = await stat(this.monitorLog).catch(() => undefined); // no monitor log yet: nothing to copy
       if (!current || current.ino === this.ino) return;
       // conmon started a new monitor log: the old one is read to its end, then the new one.
       await this.handle.close();
       this.handle = undefined;
-      this.rest = Buffer.alloc(0);
     }
   }
 
-  /**
-   * Copies the new complete records. Nothing is marked read before it is written: a write that
-   * fails (a full disk) is tried again at the next pass.
-   */
-  private async copy(): Promise<void> {
+  /** The complete records from `this.offset` on: each one's line (none for a record that is not one) and end. */
+  private async *records(handle: FileHandle): AsyncIterable<{ line?: string; end: number }> {
     const buf = Buffer.alloc(1 << 16);
-    let lines = '';
+    let rest = Buffer.alloc(0);
     let offset = this.offset;
-    let rest = this.rest;
     for (;;) {
-      const { bytesRead } = await this.handle!.read(buf, 0, buf.length, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
+      const { bytesRead } = await handle.read(buf, 0, buf.length, offset + rest.length);
+      if (bytesRead === 0) return;
       const data = Buffer.concat([rest, buf.subarray(0, bytesRead)]);
       let start = 0;
       for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
         const record = parseK8sRecord(data.subarray(start, nl));
-        if (record) lines += jsonLogLine(record);
         start = nl + 1;
+        yield { line: record && jsonLogLine(record), end: offset + start };
       }
+      offset += start;
       rest = Buffer.from(data.subarray(start));
     }
-    if (lines !== '') await this.writer.append(lines);
-    this.offset = offset;
-    this.rest = rest;
-    if (lines === '') return;
+  }
+
+  /**
+   * Copies the new complete records, then saves the position. Nothing is marked copied before it
+   * is written: a write that fails (a full disk) is tried again at the next pass, from the record
+   * it failed on. A rotation of the driver's file saves the position before the new file gets a line.
+   */
+  private async copy(handle: FileHandle): Promise<void> {
+    const start = this.offset;
+    try {
+      for await (const record of this.records(handle)) {
+        if (record.line !== undefined) await this.writer.append(record.line, () => this.save({ size: 0 }));
+        this.offset = record.end;
+      }
+    } finally {
+      if (this.offset !== start) await this.save(await logFileMark(this.settings));
+    }
+  }
+
+  private async save(written: LogFileMark): Promise<void> {
+    const position: SavedPosition = { ino: this.ino!, offset: this.offset, written };
     const temp = join(dirname(this.stateFile), `.shipped.${process.pid}.tmp`);
-    await writeFile(temp, JSON.stringify({ ino: this.ino, offset: this.offset - this.rest.length }), { mode: 0o600 });
+    await writeFile(temp, JSON.stringify(position), { mode: 0o600 });
     await rename(temp, this.stateFile);
   }
+}
+
+/** `<log>.shipped`: where the copy got to in the monitor log, and where the driver's file ended then. */
+interface SavedPosition {
+  ino: number;
+  offset: number;
+  /** Absent in positions saved by earlier versions. */
+  written?: LogFileMark;
 }
