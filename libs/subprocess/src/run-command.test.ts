@@ -1,4 +1,7 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '@berth/testing';
 import { runCommand, signalNumber } from './run-command.js';
 
 describe('runCommand', () => {
@@ -21,6 +24,23 @@ describe('runCommand', () => {
 
   it('rejects with ENOENT for a program that is not there', async () => {
     await expect(runCommand('/nonexistent/program', [])).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('finds a bare name on the PATH it is given, as execvp would, keeping the name as argv[0]', async () => {
+    await using dir = tempDir('berth-run-command-');
+    const [first, second] = [join(dir.path, 'a'), join(dir.path, 'b')];
+    await mkdir(first);
+    await mkdir(second);
+    await writeFile(join(first, 'berth-tool'), '#!/bin/sh\necho first\n'); // not executable: passed over
+    await writeFile(join(second, 'berth-tool'), '#!/bin/sh\necho second\n', { mode: 0o755 });
+    const env = { PATH: `relative:${first}:${second}:${process.env.PATH}` };
+    expect((await runCommand('berth-tool', [], { env })).stdout.toString()).toBe('second\n');
+    expect((await runCommand('sh', ['-c', 'echo $0'], { env })).stdout.toString()).toBe('sh\n');
+    // A program missing at first is looked up again once it is there.
+    await expect(runCommand('berth-tool-later', [], { env })).rejects.toMatchObject({ code: 'ENOENT' });
+    await writeFile(join(first, 'berth-tool-later'), '#!/bin/sh\necho later\n');
+    await chmod(join(first, 'berth-tool-later'), 0o755);
+    expect((await runCommand('berth-tool-later', [], { env })).stdout.toString()).toBe('later\n');
   });
 
   it('numbers signals', () => {

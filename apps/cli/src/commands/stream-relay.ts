@@ -53,7 +53,10 @@ export async function relayStream(ctx: CommandContext, call: ContainerStream, fi
   };
   const startInput = () => {
     if (options.tty && io.stdout.isTTY) {
-      const sendSize = () => send({ input: { $case: 'resize', value: terminalSize(ctx) ?? { rows: 24, cols: 80 } } });
+      const sendSize = () => {
+        const size = terminalSize(ctx);
+        if (size) send({ input: { $case: 'resize', value: size } });
+      };
       sendSize();
       io.stdout.on('resize', sendSize);
       undo.push(() => io.stdout.off('resize', sendSize));
