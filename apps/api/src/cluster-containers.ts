@@ -45,8 +45,6 @@ export interface NodeView {
 /** Who claims a name (ClusterStore.claimName): this gateway process. */
 const CLAIMANT = `${hostname()}/${process.pid}`;
 const CLAIM_TIMEOUT_MS = 3_000;
-/** Decisions refused by the ledger (another gateway placed on the node) before one is taken from this gateway's view alone. */
-const DECISION_ATTEMPTS = 5;
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
@@ -218,17 +216,14 @@ async function createPlaced(
   // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
   // host's memory is a limit never reached, not a refusal).
   const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
-  const reservations = o.nodes.reservations;
-  let chosen: PlacementCandidate & { host: AgentAnnouncement };
-  let release: (() => void) | undefined;
+  const hostIds = lists.map((a) => a.host.hostId);
+  await o.nodes.refresh(hostIds);
   // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
-  await o.nodes.refresh(lists.map((a) => a.host.hostId));
-  for (let attempt = 1; ; attempt++) {
-    const view = await reservations.read(lists.map((a) => a.host.hostId));
+  const { chosen, release } = await o.nodes.reservations.place({ hostIds, service: serviceKey, demand }, (view) => {
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
       .filter((a) => a.result !== undefined)
       .map((a) => {
-        const inFlight = reservations.count(view, a.host.hostId, serviceKey, listedAt);
+        const inFlight = o.nodes.reservations.count(view, a.host.hostId, serviceKey, listedAt);
         const containers = a.result!.containers;
         return {
           host: a.host,
@@ -246,12 +241,8 @@ async function createPlaced(
           },
         };
       });
-    chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
-    // Reserved here with no await after the choice (creates side by side in this gateway see each
-    // other's), then in the ledger (the other gateways'): refused there, decided again.
-    release = await reservations.reserve(attempt < DECISION_ATTEMPTS ? view : undefined, chosen.hostId, serviceKey, demand);
-    if (release) break;
-  }
+    return choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
+  });
   let created: CreateContainerResponse;
   try {
     // RunAttached's create is the agent's RunAttached stream (run-attached.ts).

@@ -6,6 +6,8 @@ import { PlacementReservations } from './placement-reservations.js';
 
 /** How long a placement waits for the ledger in KV before deciding from this gateway's own reservations only. */
 const LEDGER_TIMEOUT_MS = 2_000;
+/** Decisions refused by the ledger (another gateway placed on the node) before one is taken from this gateway's view alone. */
+const DECISION_ATTEMPTS = 5;
 
 /** The other gateways' placements in progress, as read for one decision (undefined: NATS did not answer). */
 export type LedgerView = Map<string, LedgerNode> | undefined;
@@ -24,6 +26,22 @@ export class SharedReservations {
     private readonly ledger: Pick<PlacementLedger, 'read' | 'add' | 'finish'> | undefined,
     private readonly o: { by: string; log: Logger },
   ) {}
+
+  /**
+   * Decides where a container goes and reserves it: `choose` picks among `hostIds` from the others'
+   * placements in progress as read (count() adds them to a node's own); reserved here with no await
+   * after the choice, then recorded in the ledger; refused there (another gateway placed on that
+   * node since the read), read again and decided again. @returns the choice and the call that ends
+   * its reservation (once its create ended, made or failed).
+   */
+  async place<T extends { hostId: string }>(o: { hostIds: string[]; service: string; demand: Resources }, choose: (view: LedgerView) => T): Promise<{ chosen: T; release: () => void }> {
+    for (let attempt = 1; ; attempt++) {
+      const view = await this.read(o.hostIds);
+      const chosen = choose(view);
+      const release = await this.reserve(attempt < DECISION_ATTEMPTS ? view : undefined, chosen.hostId, o.service, o.demand);
+      if (release) return { chosen, release };
+    }
+  }
 
   /** The other gateways' placements in progress on the nodes `hostIds`. */
   async read(hostIds: string[]): Promise<LedgerView> {
