@@ -213,13 +213,17 @@ async function createPlaced(
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const hints = placementHints(metadata);
   // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
-  // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
-  // host's memory is a limit never reached, not a refusal).
+  // counts them). Weighed in a cluster only (more than one live host, whether or not each listed
+  // its containers in time): one host takes what docker would (`-m` above the host's memory is a
+  // limit never reached, not a refusal).
   const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
+  const weighed = lists.length > 1 && (demand.memoryBytes > 0 || demand.nanoCpus > 0) ? demand : undefined;
   const hostIds = lists.map((a) => a.host.hostId);
   await o.nodes.refresh(hostIds);
-  // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
-  const { chosen, release } = await o.nodes.reservations.place({ hostIds, service: serviceKey, demand }, (view) => {
+  // Decided again when another gateway placed on the chosen node meanwhile; strict (refused without
+  // the ledger) when the others' placements decide whether a node has room (shared-reservations.ts).
+  const strict = weighed !== undefined || (hints.maxReplicasPerNode ?? 0) > 0;
+  const { chosen, release } = await o.nodes.reservations.place({ hostIds, service: serviceKey, demand, strict }, (view) => {
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
       .filter((a) => a.result !== undefined)
       .map((a) => {
@@ -241,7 +245,7 @@ async function createPlaced(
           },
         };
       });
-    return choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
+    return choosePlacement(candidates, { ...hints, demand: weighed }) as PlacementCandidate & { host: AgentAnnouncement };
   });
   let created: CreateContainerResponse;
   try {
