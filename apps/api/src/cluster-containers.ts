@@ -37,6 +37,8 @@ export interface NodeView {
    */
   refresh(hostIds: string[]): Promise<void>;
   availability(hostId: string): string;
+  /** How many nodes have a record (ready, down or draining: each node of the cluster until `node rm`). */
+  known(): number;
   labels(host: AgentAnnouncement): Record<string, string>;
   /** Placements in progress, this gateway's and the others' (shared-reservations.ts). */
   reservations: SharedReservations;
@@ -160,7 +162,8 @@ export async function placeContainer(
     // per-node replica limit there is no choice to make, and that host checks the name itself (the
     // same conflict error): listing its every container (one more round trip, and the agent's work
     // for each container it has) is left out.
-    const single = hosts.length === 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
+    // A cluster with one host live now is still a cluster: its host's room is weighed (createPlaced).
+    const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
     const lists = single
       ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
       : await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
@@ -213,11 +216,11 @@ async function createPlaced(
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const hints = placementHints(metadata);
   // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
-  // counts them). Weighed in a cluster only (more than one live host, whether or not each listed
-  // its containers in time): one host takes what docker would (`-m` above the host's memory is a
-  // limit never reached, not a refusal).
+  // counts them). Weighed in a cluster only (more than one node, whether live or not, whether or not
+  // each listed its containers in time): one host takes what docker would (`-m` above the host's
+  // memory is a limit never reached, not a refusal).
   const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
-  const weighed = lists.length > 1 && (demand.memoryBytes > 0 || demand.nanoCpus > 0) ? demand : undefined;
+  const weighed = (lists.length > 1 || o.nodes.known() > 1) && (demand.memoryBytes > 0 || demand.nanoCpus > 0) ? demand : undefined;
   const hostIds = lists.map((a) => a.host.hostId);
   await o.nodes.refresh(hostIds);
   // Decided again when another gateway placed on the chosen node meanwhile; strict (refused without
