@@ -5,8 +5,10 @@ import { warnOnFailure, type Logger } from '@berth/log';
 import type { Resources } from './placement.js';
 import { PlacementReservations } from './placement-reservations.js';
 
-/** How long a placement waits for the ledger in KV (a read, a write) before it goes without. */
-const LEDGER_TIMEOUT_MS = 5_000;
+/** How long a placement waits for the ledger in KV (a read, a write) before it goes on from this gateway's own. */
+const LEDGER_TIMEOUT_MS = 2_000;
+/** How long a strict placement waits for it before it is refused (a refused create costs the user more than a slow one). */
+const STRICT_LEDGER_TIMEOUT_MS = 5_000;
 /** Decisions refused by the ledger (other gateways placed on the node each time) before the placement is refused. */
 const DECISION_ATTEMPTS = 5;
 
@@ -35,18 +37,16 @@ export interface PlaceRequest {
  * (libs/events placement-ledger.ts). A decision is recorded in the ledger revision-checked against
  * the node's key as read: refused, another gateway placed on that node meanwhile, and the caller
  * decides again from a fresh read. NATS away (no answer within 5 s): a strict placement is
- * refused, any other decides from this gateway's own.
+ * refused; any other decides from this gateway's own (no answer within 2 s, as a single host's).
  */
 export class SharedReservations {
   readonly local = new PlacementReservations();
-  private readonly timeoutMs: number;
 
+  /** `timeoutMs`: the ledger's deadline, strict or not (tests). */
   constructor(
     private readonly ledger: Pick<PlacementLedger, 'read' | 'add' | 'finish'> | undefined,
     private readonly o: { by: string; log: Logger; timeoutMs?: number },
-  ) {
-    this.timeoutMs = o.timeoutMs ?? LEDGER_TIMEOUT_MS;
-  }
+  ) {}
 
   /**
    * Decides where a container goes and reserves it: `choose` picks among `hostIds` from the others'
@@ -74,7 +74,7 @@ export class SharedReservations {
   async read(hostIds: string[], strict = false): Promise<LedgerView> {
     if (!this.ledger) return undefined;
     try {
-      return await withDeadline(this.ledger.read(hostIds), this.timeoutMs, () => this.noAnswer());
+      return await withDeadline(this.ledger.read(hostIds), this.timeoutMs(strict), () => this.noAnswer(strict));
     } catch (err) {
       if (strict) {
         this.o.log.warn({ err }, 'Cannot read the placements in progress from NATS KV: the placement is refused');
@@ -113,7 +113,7 @@ export class SharedReservations {
     const adding = ledger.add(hostId, entry, view.get(hostId));
     let added: boolean;
     try {
-      added = await withDeadline(adding, this.timeoutMs, () => this.noAnswer());
+      added = await withDeadline(adding, this.timeoutMs(strict), () => this.noAnswer(strict));
     } catch (err) {
       // Recorded late: ended at once (left, it would count for 5 min).
       void adding.then((late) => (late ? ledger.finish(hostId, id) : undefined)).catch(warnOnFailure(this.o.log, { host: hostId }, 'Cannot end a placement in progress in NATS KV'));
@@ -136,7 +136,11 @@ export class SharedReservations {
     };
   }
 
-  private noAnswer(): Error {
-    return new Error(`no answer from NATS within ${this.timeoutMs / 1000} s`);
+  private timeoutMs(strict: boolean): number {
+    return this.o.timeoutMs ?? (strict ? STRICT_LEDGER_TIMEOUT_MS : LEDGER_TIMEOUT_MS);
+  }
+
+  private noAnswer(strict: boolean): Error {
+    return new Error(`no answer from NATS within ${this.timeoutMs(strict) / 1000} s`);
   }
 }
