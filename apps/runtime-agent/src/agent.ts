@@ -261,8 +261,10 @@ export class Agent {
   private systemService(): SystemServer {
     return {
       info: handleUnary(async () => {
-        const list = await this.containers.list({ all: true });
-        const count = (state: string) => list.filter((c) => c.State === state).length;
+        // Counts only: the gateway's node keeper asks for this every second (its probe).
+        const counts = this.containers.stateCounts();
+        const total = [...counts.values()].reduce((a, b) => a + b, 0);
+        const count = (state: string) => counts.get(state) ?? 0;
         return {
           hostId: this.hostId,
           hostname: this.options.nodeName || hostname(),
@@ -270,10 +272,10 @@ export class Agent {
           runtime: this.runtimeName,
           warnings: this.warnings,
           dataRoot: this.options.dataRoot,
-          containers: list.length,
+          containers: total,
           containersRunning: count('running'),
           containersPaused: count('paused'),
-          containersStopped: list.length - count('running') - count('paused'),
+          containersStopped: total - count('running') - count('paused'),
           images: (await this.images.list({ all: false })).length,
           kernelVersion: release(),
           cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',

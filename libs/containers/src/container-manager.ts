@@ -169,6 +169,11 @@ export class ContainerManager {
     return this.queries.list(options);
   }
 
+  /** How many containers are in each `ps` state (ContainerQueries.stateCounts). */
+  stateCounts(): Map<string, number> {
+    return this.queries.stateCounts();
+  }
+
   inspect(idOrName: string): Promise<ContainerInspect> {
     return this.queries.inspect(idOrName);
   }

@@ -4,14 +4,15 @@ import { psFilter, type ContainerLinks } from './container-filters.js';
 import type { ContainerSnapshotter, ImageSource } from './dependencies.js';
 import { toInspect, toSummary, withNetworkInspect, withNetworkSummary, type ContainerInspect } from './inspect.js';
 import { usesVolume } from './mounts.js';
+import { statusOf } from './state.js';
 import type { ContainerNetworking } from './networking.js';
 import type { ContainerRecord, ContainerSummary, ListOptions } from './types.js';
 
 /** What the queries read besides the records. */
 export interface QueryDeps {
-  images: Pick<ImageSource, 'resolve' | 'children'>;
+  images: Pick<ImageSource, 'resolve' | 'children' | 'idOf'>;
   snapshotter: Pick<ContainerSnapshotter, 'upperDir' | 'lowerDirs'>;
-  network?: Pick<ContainerNetworking, 'inspect' | 'summary'>;
+  network?: Pick<ContainerNetworking, 'inspect' | 'summary' | 'summaries'>;
 }
 
 /** Docker's `SizeRw` (the container's own files) and `SizeRootFs` (its whole root filesystem). */
@@ -43,9 +44,12 @@ export class ContainerQueries {
     // the filters and the rows both need the summary, and the 20 containers of one image named the
     // same reference (each lookup a database query and an image record read from disk: with these
     // read again per use, `ps` of 20 containers took the agent 11–22 ms CPU; bench/README.md).
+    // The network's tables are read once for all (NetworkSnapshot) where the networking can.
+    const { network } = this.deps;
+    const view = network?.summaries?.() ?? ((id: string) => network?.summary(id));
     const summaries = new Map<string, ReturnType<ContainerNetworking['summary']>>();
     const summaryOf = (id: string) => {
-      if (!summaries.has(id)) summaries.set(id, this.deps.network?.summary(id));
+      if (!summaries.has(id)) summaries.set(id, view(id));
       return summaries.get(id);
     };
     const images = new Map<string, Promise<string>>();
@@ -83,8 +87,10 @@ export class ContainerQueries {
   /** The reference the container was made from while it still names its image, else the image id. */
   private async imageColumn(rec: ContainerRecord): Promise<string> {
     if (rec.ImageRef === rec.Image) return rec.Image;
-    const image = await this.deps.images.resolve(rec.ImageRef).catch(() => undefined); // an image removed since: shown without one, as docker does
-    return image?.id === rec.Image ? rec.ImageRef : rec.Image;
+    const { images } = this.deps;
+    // idOf: the index's row only; resolve also reads the manifest and config blobs (~1 ms of a `ps`).
+    const id = images.idOf ? idOrUndefined(() => images.idOf!(rec.ImageRef)) : (await images.resolve(rec.ImageRef).catch(() => undefined))?.id; // an image removed since: shown without one, as docker does
+    return id === rec.Image ? rec.ImageRef : rec.Image;
   }
 
   /** The images `ancestor` values name, with every image made from them (Docker's populateImageFilterByParents). */
@@ -125,6 +131,19 @@ export class ContainerQueries {
     return this.ctx.mustGet(this.ctx.resolve(idOrName));
   }
 
+  /**
+   * How many containers are in each `ps` state (`running`, `exited`, …): `system info`'s counts, and
+   * the gateway's probe of the agent every second, without a listing's image and network reads.
+   */
+  stateCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.ctx.store.all()) {
+      const state = r.State.Status === 'removing' ? 'removing' : statusOf(r.State);
+      counts.set(state, (counts.get(state) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** Ids of containers (any state) that mount a volume: the volume store's `usedBy`. */
   volumeUsers(name: string): string[] {
     return this.ctx.store.all().filter((rec) => usesVolume(rec.MountPoints, name)).map((rec) => rec.Id);
@@ -133,5 +152,14 @@ export class ContainerQueries {
   /** Ids of containers (any state) created from an image: the image store's `usedBy`. */
   usedBy(imageId: string): string[] {
     return this.ctx.store.idsUsingImage(imageId);
+  }
+}
+
+/** The id `idOf` answers, or undefined when the image is gone (or the reference names none). */
+function idOrUndefined(idOf: () => string): string | undefined {
+  try {
+    return idOf();
+  } catch {
+    return undefined;
   }
 }

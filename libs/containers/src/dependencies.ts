@@ -13,6 +13,8 @@ export interface ImageSource {
   resolve(refOrId: string): Promise<{ id: string; config: ImageConfigLike; size?: number }>;
   /** Ids of the images made from this one (commit, builds that record a parent), for `ps --filter ancestor`. */
   children?(imageId: string): string[];
+  /** The id of the image a reference names, from the index alone (no record read); NotFoundError as `resolve`. */
+  idOf?(refOrId: string): string;
   /** Makes sure every layer is an unpacked committed snapshot; the top chain id (undefined: no layers). */
   unpack(imageId: string): Promise<string | undefined>;
 }

@@ -31,4 +31,6 @@ export interface ContainerNetworking {
   inspect(containerId: string, o?: { pid?: number }): { HostConfig: Record<string, unknown>; NetworkSettings: Record<string, unknown> } | undefined;
   /** Ports and networks for `ps`; undefined when the container has none. */
   summary(containerId: string): { Ports: unknown[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined;
+  /** `summary` for a listing of many containers: the state read once, when this is called. */
+  summaries?(): (containerId: string) => ReturnType<ContainerNetworking['summary']>;
 }

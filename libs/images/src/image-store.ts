@@ -93,6 +93,11 @@ export class ImageStore {
     return this.#index.resolve(refOrId);
   }
 
+  /** The id of the image `refOrId` names (see `resolve`), from the index alone: no record read. */
+  idOf(refOrId: string): string {
+    return this.#index.findRow(refOrId).id;
+  }
+
   /** Ids of the images made from this one (Docker's children: commits, builds recording a parent). */
   children(imageId: string): string[] {
     return this.#index.childrenOf(imageId);

@@ -123,9 +123,46 @@ export function containerInspectView(
   };
 }
 
+/** What the container views read: the store, or a NetworkSnapshot of it. */
+type NetworkReader = Pick<NetworkStore, 'sandbox' | 'endpoints' | 'network'>;
+
+/**
+ * The network tables read once (three queries), for a listing that views every container: `ps` of
+ * 20 containers read the store per container (a sandbox, its endpoints, each endpoint's network:
+ * 60 prepared queries and JSON parses, ~2 ms of the agent's 3 per listing; bench/README.md).
+ */
+export class NetworkSnapshot implements NetworkReader {
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly endpointsOf = new Map<string, EndpointRecord[]>();
+  private readonly networks = new Map<string, NetworkRecord>();
+
+  constructor(store: NetworkStore) {
+    for (const s of store.sandboxes()) this.sandboxes.set(s.ContainerID, s);
+    for (const n of store.networks()) this.networks.set(n.Id, n);
+    // store.endpoints() is sorted by Order: each container's list keeps that order.
+    for (const e of store.endpoints()) {
+      const list = this.endpointsOf.get(e.ContainerID);
+      if (list) list.push(e);
+      else this.endpointsOf.set(e.ContainerID, [e]);
+    }
+  }
+
+  sandbox(containerId: string): SandboxRecord | undefined {
+    return this.sandboxes.get(containerId);
+  }
+
+  endpoints(filter: { containerId?: string } = {}): EndpointRecord[] {
+    return filter.containerId === undefined ? [...this.endpointsOf.values()].flat().sort((a, b) => a.Order - b.Order) : [...(this.endpointsOf.get(filter.containerId) ?? [])];
+  }
+
+  network(id: string): NetworkRecord | undefined {
+    return this.networks.get(id);
+  }
+}
+
 /** The `ps` view: published (and exposed) ports while running, and the networks. */
 export function containerSummaryView(
-  store: NetworkStore,
+  store: NetworkReader,
   containerId: string,
 ): { Ports: SummaryPort[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined {
   const sandbox = store.sandbox(containerId);
@@ -147,7 +184,7 @@ export function containerSummaryView(
 }
 
 /** Docker's EndpointSettings of each network the container is attached to, by network name. */
-function endpointViews(store: NetworkStore, containerId: string): Record<string, EndpointView> {
+function endpointViews(store: NetworkReader, containerId: string): Record<string, EndpointView> {
   const views: Record<string, EndpointView> = {};
   for (const e of store.endpoints({ containerId })) {
     const n = store.network(e.NetworkID);

@@ -115,6 +115,10 @@ describe('NetworkManager', () => {
     expect(published).toMatchObject({ IP: '127.0.0.1', PrivatePort: 80, Type: 'tcp' });
     expect(published.PublicPort).toBeGreaterThanOrEqual(49153);
     expect(summary.Ports).toContainEqual({ PrivatePort: 443, Type: 'tcp' });
+    // A listing's views (the network tables read once, NetworkSnapshot) are each container's own.
+    const listing = m.summaries();
+    for (const id of [web, web2, container('never-created')]) expect(listing(id)).toEqual(m.summary(id));
+    expect(Object.keys(listing(web2)!.Networks)).toEqual(['appnet']);
     serveInNetns(netns, 'hello-from-web');
     expect(await readTcp('127.0.0.1', published.PublicPort!, { attempts: 22 })).toBe('hello-from-web\n');
     const inspect = m.inspect(web)!;

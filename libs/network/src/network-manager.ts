@@ -1,7 +1,7 @@
 import { InvalidArgumentError, isBerthError } from '@berth/errors';
 import { DnsResolvers } from './dns-resolvers.js';
 import { HostSweeper } from './host-sweep.js';
-import { containerInspectView, containerSummaryView, networkView, type NetworkInspect } from './inspect-views.js';
+import { containerInspectView, containerSummaryView, NetworkSnapshot, networkView, type NetworkInspect } from './inspect-views.js';
 import { removeLoopbackGuardIfUnused } from './loopback-guard.js';
 import { NetworkCatalogue } from './network-catalogue.js';
 import { networkPruneFilter } from './network-filters.js';
@@ -202,6 +202,12 @@ export class NetworkManager {
   /** The `ps` view: published (and exposed) ports while running, and the networks. */
   summary(containerId: string): { Ports: SummaryPort[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined {
     return containerSummaryView(this.ctx.store, containerId);
+  }
+
+  /** `summary` of many containers (a listing): the network tables read once, when this is called. */
+  summaries(): (containerId: string) => { Ports: SummaryPort[]; Networks: Record<string, unknown>; NetworkMode: string } | undefined {
+    const snapshot = new NetworkSnapshot(this.ctx.store);
+    return (containerId) => containerSummaryView(snapshot, containerId);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
