@@ -37,6 +37,8 @@ export interface NodeView {
    */
   refresh(hostIds: string[]): Promise<void>;
   availability(hostId: string): string;
+  /** How many nodes have a record (ready, down or draining: each node of the cluster until `node rm`). */
+  known(): number;
   labels(host: AgentAnnouncement): Record<string, string>;
   /** Placements in progress, this gateway's and the others' (shared-reservations.ts). */
   reservations: SharedReservations;
@@ -45,8 +47,6 @@ export interface NodeView {
 /** Who claims a name (ClusterStore.claimName): this gateway process. */
 const CLAIMANT = `${hostname()}/${process.pid}`;
 const CLAIM_TIMEOUT_MS = 3_000;
-/** Decisions refused by the ledger (another gateway placed on the node) before one is taken from this gateway's view alone. */
-const DECISION_ATTEMPTS = 5;
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
@@ -162,7 +162,8 @@ export async function placeContainer(
     // per-node replica limit there is no choice to make, and that host checks the name itself (the
     // same conflict error): listing its every container (one more round trip, and the agent's work
     // for each container it has) is left out.
-    const single = hosts.length === 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
+    // A cluster with one host live now is still a cluster: its host's room is weighed (createPlaced).
+    const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
     const lists = single
       ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
       : await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
@@ -215,20 +216,21 @@ async function createPlaced(
   const serviceKey = service === undefined ? '' : `${project ?? ''}/${service}`;
   const hints = placementHints(metadata);
   // What it reserves: its memory reservation, else its memory limit, and its CPUs (as the agent
-  // counts them). Weighed in a cluster only: one host takes what docker would (`-m` above the
-  // host's memory is a limit never reached, not a refusal).
+  // counts them). Weighed in a cluster only (more than one node, whether live or not, whether or not
+  // each listed its containers in time): one host takes what docker would (`-m` above the host's
+  // memory is a limit never reached, not a refusal).
   const demand = { memoryBytes: Number(spec?.resources?.memoryReservation || spec?.resources?.memory || 0), nanoCpus: Number(spec?.resources?.nanoCpus ?? 0) };
-  const reservations = o.nodes.reservations;
-  let chosen: PlacementCandidate & { host: AgentAnnouncement };
-  let release: (() => void) | undefined;
-  // Decided again when another gateway placed on the chosen node meanwhile (shared-reservations.ts).
-  await o.nodes.refresh(lists.map((a) => a.host.hostId));
-  for (let attempt = 1; ; attempt++) {
-    const view = await reservations.read(lists.map((a) => a.host.hostId));
+  const weighed = (lists.length > 1 || o.nodes.known() > 1) && (demand.memoryBytes > 0 || demand.nanoCpus > 0) ? demand : undefined;
+  const hostIds = lists.map((a) => a.host.hostId);
+  await o.nodes.refresh(hostIds);
+  // Decided again when another gateway placed on the chosen node meanwhile; strict (refused without
+  // the ledger) when the others' placements decide whether a node has room (shared-reservations.ts).
+  const strict = weighed !== undefined || (hints.maxReplicasPerNode ?? 0) > 0;
+  const { chosen, release } = await o.nodes.reservations.place({ hostIds, service: serviceKey, demand, strict }, (view) => {
     const candidates: Array<PlacementCandidate & { host: AgentAnnouncement }> = lists
       .filter((a) => a.result !== undefined)
       .map((a) => {
-        const inFlight = reservations.count(view, a.host.hostId, serviceKey, listedAt);
+        const inFlight = o.nodes.reservations.count(view, a.host.hostId, serviceKey, listedAt);
         const containers = a.result!.containers;
         return {
           host: a.host,
@@ -246,12 +248,8 @@ async function createPlaced(
           },
         };
       });
-    chosen = choosePlacement(candidates, { ...hints, demand: candidates.length > 1 ? demand : undefined }) as PlacementCandidate & { host: AgentAnnouncement };
-    // Reserved here with no await after the choice (creates side by side in this gateway see each
-    // other's), then in the ledger (the other gateways'): refused there, decided again.
-    release = await reservations.reserve(attempt < DECISION_ATTEMPTS ? view : undefined, chosen.hostId, serviceKey, demand);
-    if (release) break;
-  }
+    return choosePlacement(candidates, { ...hints, demand: weighed }) as PlacementCandidate & { host: AgentAnnouncement };
+  });
   let created: CreateContainerResponse;
   try {
     // RunAttached's create is the agent's RunAttached stream (run-attached.ts).

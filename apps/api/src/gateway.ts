@@ -128,6 +128,7 @@ export class Gateway {
       refresh: (ids: string[]) => nodes().refresh(ids),
       availability: (id: string) => nodes().availability(id),
       labels: (h: AgentAnnouncement) => nodes().labels(h),
+      known: () => nodes().known(),
       reservations,
     };
     // Moving containers off a lost host (rescheduling.ts) or a drained one (node-drain.ts): one implementation, container-move.ts.

@@ -127,6 +127,10 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     return labels;
   }
 
+  known(): number {
+    return this.records.size;
+  }
+
   /** Every node known: the records, and the announcement of the ready ones. */
   nodes(): Array<{ record: NodeRecord; host?: AgentAnnouncement }> {
     return [...this.records.values()].map((record) => ({ record, host: this.hosts.get(record.hostId) }));

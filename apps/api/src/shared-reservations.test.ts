@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { FailedPreconditionError, UnavailableError } from '@berth/errors';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
+import { choosePlacement } from './placement.js';
 import { SharedReservations } from './shared-reservations.js';
 import { useTwoGatewaysNats } from './test-support.js';
 
@@ -39,5 +42,101 @@ describe('SharedReservations on a real nats-server', () => {
     const later = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
     expect(b.count(await b.read(['h1', 'h2']), 'h1', '', later)).toMatchObject({ all: 0 });
+  });
+});
+
+/**
+ * Two gateways placing on one node with room for one container (what cluster-containers.ts
+ * createPlaced does, with placement.ts's check): whatever NATS does, at most one of them places.
+ */
+describe('SharedReservations: two gateways, one node with room for one', () => {
+  const nats = useTwoGatewaysNats();
+  const big = { memoryBytes: GiB, nanoCpus: 0 };
+  /** A node of its own per test (the tests share one nats-server). */
+  const node = () => `h-${randomBytes(4).toString('hex')}`;
+  const strictly = { timeoutMs: 300 };
+  /** Places `demand` on `hostId` (1.5 GiB of memory) through `g`, as createPlaced does. */
+  const place = (g: SharedReservations, hostId: string, demand = big) => {
+    const listedAt = Date.now();
+    return g.place({ hostIds: [hostId], service: '', demand, strict: true }, (view) => {
+      const reserved = g.count(view, hostId, '', listedAt).demand;
+      const candidate = { hostId, hostname: 'node-1', labels: {}, availability: 'active', containers: 0, sameService: 0, capacity: { memoryBytes: 1.5 * GiB, nanoCpus: 0 }, reserved };
+      return choosePlacement([candidate], { node: 'node-1', demand });
+    });
+  };
+  const gateways = (ledgerB: (real: PlacementLedger) => Pick<PlacementLedger, 'read' | 'add' | 'finish'>) => {
+    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger, ...strictly });
+    const b = new SharedReservations(ledgerB(new PlacementLedger(nats.other)), { by: 'gateway-b', log: silentLogger, ...strictly });
+    return { a, b };
+  };
+  const never = () => new Promise<never>(() => {});
+
+  it('refuses the second at once when the ledger answers', async () => {
+    const h = node();
+    const { a, b } = gateways((real) => real);
+    const [first, second] = await Promise.allSettled([place(a, h), place(b, h)]);
+    expect([first, second].filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = [first, second].find((r) => r.status === 'rejected')!;
+    expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(FailedPreconditionError);
+    for (const r of [first, second]) if (r.status === 'fulfilled') r.value.release();
+  });
+
+  it("does not place when the ledger's read does not answer (refused, to be tried again)", async () => {
+    const h = node();
+    const { a, b } = gateways((real) => ({ read: never, add: (...args) => real.add(...args), finish: (...args) => real.finish(...args) }));
+    const placed = await place(a, h);
+    await expect(place(b, h)).rejects.toThrow(/^Cannot place the container: the placements in progress cannot be read from NATS \(no answer from NATS within 0\.3 s\); try again$/);
+    await expect(place(b, h)).rejects.toBeInstanceOf(UnavailableError);
+    placed.release();
+  });
+
+  it("does not place when the ledger's write does not answer, nor count it any longer here", async () => {
+    const h = node();
+    let written!: () => void;
+    const writing = new Promise<void>((resolve) => (written = resolve));
+    // b's write hangs until a has placed (after b's read): b decided from a view without a's.
+    const { a, b } = gateways((real) => ({
+      read: (ids) => real.read(ids),
+      add: () => {
+        written();
+        return never();
+      },
+      finish: (...args) => real.finish(...args),
+    }));
+    const second = place(b, h);
+    await writing;
+    const placed = await place(a, h);
+    await expect(second).rejects.toThrow(/^Cannot place the container: its placement in progress cannot be recorded in NATS \(no answer from NATS within 0\.3 s\); try again$/);
+    expect(b.local.count(h, '', 0)).toMatchObject({ all: 0 });
+    placed.release();
+  });
+
+  it("does not place when the ledger's write fails", async () => {
+    const h = node();
+    const { b } = gateways((real) => ({ read: (ids) => real.read(ids), add: () => Promise.reject(new Error('no responders')), finish: (...args) => real.finish(...args) }));
+    await expect(place(b, h)).rejects.toThrow(/^Cannot place the container: its placement in progress cannot be recorded in NATS \(no responders\); try again$/);
+  });
+
+  it('decides again from a fresh read on every refused write, and refuses after too many rather than decide alone', async () => {
+    const h = node();
+    let reads = 0;
+    let held: { release: () => void } | undefined;
+    // Another gateway writes the node's key between each of b's reads and its write (a tiny
+    // placement, ended at once), the fifth time a big one it keeps: b's every write is refused.
+    const { a, b } = gateways((real) => ({
+      read: async (ids) => {
+        const view = await real.read(ids);
+        if (++reads < 5) (await place(a, h, { memoryBytes: 1, nanoCpus: 0 })).release();
+        else if (reads === 5) held = await place(a, h);
+        return view;
+      },
+      add: (...args) => real.add(...args),
+      finish: (...args) => real.finish(...args),
+    }));
+    await expect(place(b, h)).rejects.toThrow(/^Cannot place the container: other gateways placed on node ".*" at the same time \d+ times; try again$/);
+    expect(reads).toBe(5);
+    expect(held).toBeDefined();
+    expect(b.local.count(h, '', 0)).toMatchObject({ all: 0 });
+    held?.release();
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir, type TempDir } from '@berth/testing';
+import { tempDir, waitUntil, type TempDir } from '@berth/testing';
 import type { LogFileSettings } from './log-driver.js';
 import { readLogFiles } from './log-files.js';
 import { LogShipper } from './log-shipper.js';
@@ -93,6 +93,22 @@ describe('LogShipper', () => {
     await writeFile(`${monitorLog}.shipped`, JSON.stringify({ ino: saved.ino, offset: saved.offset }));
     await tick(3);
     await ship(settings);
+    expect(await shipped(settings)).toEqual(ticks(1, 2, 3));
+  });
+
+  it('copies a record as it arrives: the directory is watched, not polled', async () => {
+    const settings: LogFileSettings = { path: join(dir.path, 'json.log'), maxSize: 0, maxFiles: 1, compress: false };
+    // Polls a minute apart: only the watcher can bring the records in time.
+    const shipper = new LogShipper(monitorLog, settings, undefined, { watched: 60_000, unwatched: 60_000 });
+    shipper.start();
+    try {
+      await tick(1);
+      await waitUntil('tick 1 copied', async () => (await shipped(settings)).length === 1);
+      await tick(2, 3);
+      await waitUntil('tick 2 and 3 copied', async () => (await shipped(settings)).length === 3);
+    } finally {
+      await shipper.stop();
+    }
     expect(await shipped(settings)).toEqual(ticks(1, 2, 3));
   });
 });

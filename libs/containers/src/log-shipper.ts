@@ -27,12 +27,21 @@ export class LogShipper {
   private running?: Promise<void>;
   private wake?: () => void;
   private watcher?: FSWatcher;
+  /** Set by the watcher: the directory changed since the current pass began. */
+  private changed = false;
   private lastError?: string;
+  /** One read buffer for the shipper's life (a fresh zero-filled 64 KiB a pass was most of its cost). */
+  private readonly buf = Buffer.allocUnsafe(1 << 16);
 
   constructor(
     private readonly monitorLog: string,
     private readonly settings: LogFileSettings,
     private readonly log: Logger = silentLogger,
+    /**
+     * How often to look without a change seen: `watched` while the directory's watcher works (a
+     * safety net: each write of conmon's wakes the shipper), `unwatched` when it cannot watch.
+     */
+    private readonly pollMs = { watched: 2_000, unwatched: 200 },
   ) {
     this.writer = new LogFileWriter(settings);
   }
@@ -45,10 +54,17 @@ export class LogShipper {
   start(): void {
     if (this.running) return;
     try {
-      this.watcher = watch(dirname(this.monitorLog), () => this.wake?.());
-      this.watcher.on('error', () => {});
+      this.watcher = watch(dirname(this.monitorLog), () => {
+        this.changed = true;
+        this.wake?.();
+      });
+      this.watcher.on('error', () => {
+        // the directory gone or inotify out of watches: looked at every pollMs.unwatched instead
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
     } catch {
-      // polling covers it
+      // no watcher (inotify out of watches): looked at every pollMs.unwatched instead
     }
     this.running = this.loop().catch((err: unknown) => this.log.warn({ path: this.monitorLog, err }, 'Cannot copy the monitor log'));
   }
@@ -73,18 +89,25 @@ export class LogShipper {
   private async loop(): Promise<void> {
     await this.resume();
     while (!this.stopped) {
+      this.changed = false;
       // A pass that fails (a full disk) is logged once and tried again at the next one.
-      await this.pass().then(
-        () => (this.lastError = undefined),
+      const copied = await this.pass().then(
+        () => {
+          this.lastError = undefined;
+          return true;
+        },
         (err: unknown) => {
           const message = (err as Error).message;
           if (message !== this.lastError) this.log.warn({ path: this.monitorLog, err: message }, 'Cannot copy the monitor log');
           this.lastError = message;
+          return false;
         },
       );
+      // A change seen during the pass may have come after its read: looked at again at once.
+      if (copied && this.changed) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        setTimeout(resolve, 200);
+        setTimeout(resolve, this.watcher ? this.pollMs.watched : this.pollMs.unwatched).unref();
       });
       this.wake = undefined;
     }
@@ -136,7 +159,7 @@ export class LogShipper {
 
   /** The complete records from `this.offset` on: each one's line (none for a record that is not one) and end. */
   private async *records(handle: FileHandle): AsyncIterable<{ line?: string; end: number }> {
-    const buf = Buffer.alloc(1 << 16);
+    const buf = this.buf;
     let rest = Buffer.alloc(0);
     let offset = this.offset;
     for (;;) {

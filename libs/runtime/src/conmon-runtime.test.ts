@@ -173,6 +173,21 @@ describe('ConmonRuntime', () => {
     await waitUntil('conmon to exit', async () => !(await again.conmonAlive(c.id)));
   });
 
+  it('waitExit rejects when the container\'s conmon is gone without an exit code', async () => {
+    const c = await createContainer(['sleep', '60']);
+    await fx.rt.start(c.id);
+    const waiting = fx.rt.waitExit(c.id).then(
+      (code) => ({ code }),
+      (err: unknown) => ({ err }),
+    );
+    const conmonPid = Number(readFileSync(join(fx.dirs.persistDir, c.id, 'conmon.pid'), 'utf8'));
+    process.kill(conmonPid, 'SIGKILL');
+    const outcome = await waiting;
+    expect(outcome).toEqual({ err: expect.any(FailedPreconditionError) });
+    expect(String((outcome as { err: Error }).err.message)).toBe(`Cannot wait for container "${c.id}": its monitor (conmon) is not running and no exit code was recorded`);
+    await fx.rt.kill(c.id, 'SIGKILL').catch(() => {}); // the container without its monitor: taken down here
+  });
+
   it('execs in a running container: output, exit code, env, user, stdin', async () => {
     const c = await createContainer(['sleep', '60'], { env: ['FOO=bar'] });
     await fx.rt.start(c.id);

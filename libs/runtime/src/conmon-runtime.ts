@@ -265,9 +265,11 @@ export class ConmonRuntime implements RuntimeDriver {
   }
 
   /**
-   * Resolves with the exit code once conmon wrote it (fs.watch on the exit dir, polled every 500 ms as
-   * well). Rejects with the signal's reason when aborted, and with FailedPreconditionError when the
-   * container's conmon is gone without an exit file.
+   * Resolves with the exit code once conmon wrote it: fs.watch on the exit dir wakes it, and it looks
+   * every 5 s as well (every 500 ms when the dir cannot be watched; a poll per running container
+   * twice a second was most of an idle agent's file reads). Rejects with the signal's reason when
+   * aborted, and with FailedPreconditionError when the container's conmon is gone without an exit
+   * file (looked for every 5 s, or every 2 s unwatched).
    */
   async waitExit(id: string, signal?: AbortSignal): Promise<number> {
     let watcher: FSWatcher | undefined;
@@ -276,7 +278,11 @@ export class ConmonRuntime implements RuntimeDriver {
       watcher = watch(this.options.exitDir, (_event, file) => {
         if (file === null || file === id || file.startsWith(`${id}.`)) wake?.();
       });
-      watcher.on('error', () => {});
+      watcher.on('error', () => {
+        // the exit dir gone or inotify out of watches: polled every 500 ms instead
+        watcher?.close();
+        watcher = undefined;
+      });
     } catch {
       // No exit dir yet: polling covers it.
     }
@@ -288,14 +294,16 @@ export class ConmonRuntime implements RuntimeDriver {
         signal?.throwIfAborted();
         const code = await this.exitCode(id);
         if (code !== undefined) return code;
-        if (++polls % 4 === 0 && !(await this.conmonAlive(id))) {
+        polls++;
+        // Not at once: conmon may not have written its pid file yet.
+        if ((watcher ? polls > 1 : polls % 4 === 0) && !(await this.conmonAlive(id))) {
           const late = await this.exitCode(id);
           if (late !== undefined) return late;
           throw new FailedPreconditionError(`Cannot wait for container "${id}": its monitor (conmon) is not running and no exit code was recorded`);
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, 500);
+          setTimeout(resolve, watcher ? 5_000 : 500);
         });
         wake = undefined;
       }
