@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '@berth/testing';
 import { readTarEntries } from '@berth/layers';
 import type { ConmonRuntime } from '@berth/runtime';
+import { FailedPreconditionError } from '@berth/errors';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerManager } from './container-manager.js';
@@ -438,5 +439,23 @@ describe('ContainerManager', () => {
     expect(listed.map((c) => c.Image)).toEqual(['busybox', 'busybox', 'busybox']);
     expect(calls).toEqual({ resolve: 0, idOf: 1 });
     expect(h.manager.stateCounts()).toEqual(new Map([['created', 3]]));
+  });
+
+  it('keeps a container running when waiting for its exit fails while its conmon runs, and records the real exit', async () => {
+    const runtime = testRuntime(host);
+    const realWait = runtime.waitExit.bind(runtime);
+    let failures = 0;
+    runtime.waitExit = async (id, signal) => {
+      if (failures++ === 0) throw new FailedPreconditionError('the wait gave up (as an exit dir lost under the watcher)');
+      return realWait(id, signal);
+    };
+    h.manager.close();
+    h = makeManager(runtime);
+    await h.manager.init();
+    const id = await h.manager.create({ image: 'busybox', cmd: ['sh', '-c', 'sleep 1; exit 4'] });
+    await h.manager.start(id);
+    expect(await h.manager.wait(id)).toBe(4);
+    expect(failures).toBe(2);
+    expect((await h.manager.inspect(id)).State).toMatchObject({ Status: 'exited', ExitCode: 4 });
   });
 });

@@ -321,8 +321,16 @@ export class ContainerRunner {
       const live = this.ctx.live.get(id);
       const rec = this.ctx.store.get(id);
       if (live === undefined || rec === undefined || live.generation !== generation || !rec.State.Running) return;
+      const written = exitCode ?? (await this.deps.runtime.exitCode(id).catch(() => undefined)); // unreadable: as not written
+      if (written === undefined && (await this.deps.runtime.conmonAlive(id).catch(() => false))) {
+        // The wait failed, but the monitor runs and wrote no exit: the container has not exited.
+        // Waited for again a second later (a wait failing at once again does not spin).
+        this.ctx.log.warn({ container: id }, 'Waiting for the exit of the container failed while its monitor runs: waiting again');
+        setTimeout(() => this.watch(rec, live), 1_000).unref();
+        return;
+      }
       // No exit code written (conmon killed with it): 255, as for any unknown exit.
-      const code = exitCode ?? (await this.deps.runtime.exitCode(id).catch(() => undefined)) ?? 255;
+      const code = written ?? 255;
       await this.handleExitLocked(rec, live, code);
     });
   }
