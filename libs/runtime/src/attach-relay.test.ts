@@ -73,10 +73,13 @@ describe('berth-attach (the attach relay)', () => {
   it('relays the output still queued when conmon closes with input of ours unread (ECONNRESET first)', async () => {
     const socket = join(dir, 'attach');
     const fake = spawn(fakePath, [socket], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const relay = spawn(relayPath, ['--ready-fd=3', socket], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    let relay: ChildProcess | undefined;
     try {
       const fakeSays = lines(fake);
+      // The relay connects only once the fake listens: started together, a relay that came first
+      // found no socket, exited 1, and the test waited for 'input' until it timed out (CI#16).
       expect(await fakeSays()).toBe('listening');
+      relay = spawn(relayPath, ['--ready-fd=3', socket], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
       // The relay is held stopped while the fake conmon answers and closes: it then finds the
       // packets and the reset at once, as when conmon exits between two of its reads.
       relay.stdin!.write('\0');
@@ -90,7 +93,7 @@ describe('berth-attach (the attach relay)', () => {
       const [code] = (await (relay.exitCode === null ? once(relay, 'exit') : [relay.exitCode])) as [number | null];
       expect({ frames, code }).toEqual({ frames: ['stdout:out\n', 'stderr:err\n'], code: 0 });
     } finally {
-      relay.kill('SIGKILL');
+      relay?.kill('SIGKILL');
       fake.kill('SIGKILL');
     }
   });
