@@ -193,7 +193,8 @@ describe('the builder service', () => {
     const rebuilt = await p.berth(['build', '--progress=plain', '-t', 'killed:1', dir]);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(rebuilt.stderr).toMatch(/^#\d+ \[2\/3\] COPY data\.txt \/data\.txt\n#\d+ CACHED$/m);
-    expect((await p.berth(['run', '--rm', 'killed:1'])).stdout).toBe('finished\n');
+    const ran = await p.berth(['run', '--rm', 'killed:1']);
+    expect({ stdout: ran.stdout, code: ran.code }, ran.stderr).toEqual({ stdout: 'finished\n', code: 0 });
     const layer = JSON.parse((await p.berth(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'killed:1'])).stdout) as string[];
     expect((await snapshotKeys()).has(chainIds(layer).at(-1)!)).toBe(true);
   });
