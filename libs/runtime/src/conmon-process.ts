@@ -9,11 +9,19 @@ export interface ConmonReply {
   message?: string;
 }
 
+/** How long the reply waits for conmon's first process to exit (it does at once, having written the pidfile). */
+const PARENT_EXIT_WAIT_MS = 2_000;
+
 /**
  * Spawns conmon with a sync pipe as fd 3 (`_OCI_SYNCPIPE=3`) and resolves with its first message:
  * `{"data": <container pid>}` or `{"data": -1, "message": "<runtime stderr>"}`. Undefined when conmon
  * closed the pipe without a word (its own error then is in its stderr file). `started` is called
  * once conmon's process is spawned.
+ *
+ * conmon forks at once: the daemon runs the runtime and sends the reply, while the first process
+ * writes the daemon's pid to `--conmon-pidfile` and exits. The reply can come first (a loaded host,
+ * a fast start), so it is resolved only once that process has exited too (at most
+ * PARENT_EXIT_WAIT_MS): the pidfile is then there for whoever reads it next (create, waitExit).
  */
 export function runConmon(conmonPath: string, args: string[], options: { errFd: number; cwd: string; started?: () => void }): Promise<ConmonReply | undefined> {
   return new Promise((resolve, reject) => {
@@ -26,15 +34,27 @@ export function runConmon(conmonPath: string, args: string[], options: { errFd: 
     });
     const sync = child.stdio[3] as Readable;
     if (child.pid !== undefined) options.started?.();
+    const parentExited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     let buf = '';
     let done = false;
     const finish = (value: ConmonReply | undefined, error?: Error) => {
       if (done) return;
       done = true;
       sync.destroy();
-      child.unref();
-      if (error) reject(error);
-      else resolve(value);
+      if (error) {
+        child.unref();
+        reject(error);
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      void Promise.race([parentExited, new Promise<void>((r) => (timer = setTimeout(r, PARENT_EXIT_WAIT_MS)))]).then(() => {
+        clearTimeout(timer);
+        child.unref();
+        resolve(value);
+      });
     };
     child.on('error', (e) => finish(undefined, new InternalError(`Cannot run conmon "${conmonPath}": ${e.message}`, { cause: e })));
     sync.on('data', (d: Buffer) => {
