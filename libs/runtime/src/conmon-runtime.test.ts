@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, watch } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '@berth/testing';
@@ -171,6 +171,37 @@ describe('ConmonRuntime', () => {
     expect((await again.list()).map((s) => s.id)).toContain(c.id);
     expect(await again.waitExit(c.id)).toBe(5);
     await waitUntil('conmon to exit', async () => !(await again.conmonAlive(c.id)));
+  });
+
+  it('waitExit answers at once when the exit is written while it reads the exit file (no lost wake-up)', async () => {
+    // No container: the exit file is written by hand, in the middle of the waiter's first look,
+    // and that look answers "not written", as a read that began just before conmon wrote it does.
+    const id = `t-${randomBytes(6).toString('hex')}`;
+    const rt = new ConmonRuntime({ ...fx.dirs });
+    const exitFile = join(fx.dirs.exitDir, id);
+    await mkdir(fx.dirs.exitDir, { recursive: true }); // conmon makes it with the first container
+    const read = rt.exitCode.bind(rt);
+    let first = true;
+    rt.exitCode = async (which: string) => {
+      const code = await read(which);
+      if (!first) return code;
+      first = false;
+      // The event of this write reaches the waiter's watcher before the look ends.
+      const seen = new Promise<void>((resolve) => {
+        const w = watch(fx.dirs.exitDir, (_e, file) => file === id && (w.close(), resolve()));
+      });
+      await writeFile(exitFile, '9');
+      await seen;
+      await new Promise((resolve) => setImmediate(resolve));
+      return code;
+    };
+    try {
+      // The poll would find it after 5 s; the event must have it found before.
+      const outcome = await Promise.race([rt.waitExit(id), new Promise((resolve) => setTimeout(() => resolve('not before the 5 s poll'), 3_000))]);
+      expect(outcome).toBe(9);
+    } finally {
+      await rm(exitFile, { force: true });
+    }
   });
 
   it('waitExit rejects when the container\'s conmon is gone without an exit code', async () => {

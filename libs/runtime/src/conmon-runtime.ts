@@ -274,9 +274,16 @@ export class ConmonRuntime implements RuntimeDriver {
   async waitExit(id: string, signal?: AbortSignal): Promise<number> {
     let watcher: FSWatcher | undefined;
     let wake: (() => void) | undefined;
+    // Set by an event, cleared before each look: an event that came while the exit file was being
+    // read (no wake to call yet) has the file looked at again at once, not after the next poll.
+    let poked = false;
+    const poke = () => {
+      poked = true;
+      wake?.();
+    };
     try {
       watcher = watch(this.options.exitDir, (_event, file) => {
-        if (file === null || file === id || file.startsWith(`${id}.`)) wake?.();
+        if (file === null || file === id || file.startsWith(`${id}.`)) poke();
       });
       watcher.on('error', () => {
         // the exit dir gone or inotify out of watches: polled every 500 ms instead
@@ -286,12 +293,13 @@ export class ConmonRuntime implements RuntimeDriver {
     } catch {
       // No exit dir yet: polling covers it.
     }
-    const onAbort = () => wake?.();
+    const onAbort = () => poke();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       let polls = 0;
       for (;;) {
         signal?.throwIfAborted();
+        poked = false;
         const code = await this.exitCode(id);
         if (code !== undefined) return code;
         polls++;
@@ -301,10 +309,13 @@ export class ConmonRuntime implements RuntimeDriver {
           if (late !== undefined) return late;
           throw new FailedPreconditionError(`Cannot wait for container "${id}": its monitor (conmon) is not running and no exit code was recorded`);
         }
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
+          if (poked) return resolve();
           wake = resolve;
-          setTimeout(resolve, watcher ? 5_000 : 500);
+          timer = setTimeout(resolve, watcher ? 5_000 : 500);
         });
+        clearTimeout(timer);
         wake = undefined;
       }
     } finally {
