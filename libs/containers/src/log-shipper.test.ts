@@ -37,6 +37,29 @@ describe('LogShipper', () => {
   };
   const ticks = (...numbers: number[]) => numbers.map((n) => `tick ${n}`);
 
+  it('stops at once when asked to during a pass, not a poll later', async () => {
+    const settings: LogFileSettings = { path: join(dir.path, 'json.log'), maxSize: 0, maxFiles: 1, compress: false };
+    await tick(1);
+    // Polls a minute apart: only the stop itself can end the wait after the pass.
+    const shipper = new LogShipper(monitorLog, settings, undefined, { watched: 60_000, unwatched: 60_000 });
+    const inner = shipper as unknown as { pass: () => Promise<void>; changed: boolean };
+    const pass = inner.pass.bind(shipper);
+    let stopping: Promise<void> | undefined;
+    let passes = 0;
+    inner.pass = async () => {
+      await pass();
+      // Asked for (the container's exit) during a pass that found nothing new: the first one is
+      // followed by a second at once, as when a change was seen during it.
+      if (++passes === 1) inner.changed = true;
+      else if (passes === 2) stopping = shipper.stop();
+    };
+    shipper.start();
+    await waitUntil('the second pass', () => stopping !== undefined);
+    const outcome = await Promise.race([stopping!.then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3_000).unref())]);
+    expect(outcome).toBe('stopped');
+    expect(await shipped(settings)).toEqual(ticks(1));
+  });
+
   it('goes on after the last record copied when it was killed before saving its position', async () => {
     const settings: LogFileSettings = { path: join(dir.path, 'json.log'), maxSize: 0, maxFiles: 1, compress: false };
     await tick(1, 2, 3);

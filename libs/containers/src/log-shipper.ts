@@ -106,6 +106,8 @@ export class LogShipper {
       // A change seen during the pass may have come after its read: looked at again at once.
       if (copied && this.changed) continue;
       await new Promise<void>((resolve) => {
+        // A stop asked for during the pass found no wake-up to call: not a poll later.
+        if (this.stopped) return resolve();
         this.wake = resolve;
         setTimeout(resolve, this.watcher ? this.pollMs.watched : this.pollMs.unwatched).unref();
       });
