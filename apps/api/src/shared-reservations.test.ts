@@ -3,19 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { FailedPreconditionError, UnavailableError } from '@berth/errors';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
+import { waitUntil } from '@berth/testing';
 import { choosePlacement } from './placement.js';
 import { SharedReservations } from './shared-reservations.js';
 import { useTwoGatewaysNats } from './test-support.js';
 
 const GiB = 1024 ** 3;
+/**
+ * The ledger's deadline where it is not what a test is about: the default (2 s) failed a write on
+ * a loaded CI machine (the first on a fresh nats-server), which then went on unrecorded.
+ */
+const patient = { timeoutMs: 30_000 };
 
 /** Two gateways' placements in progress, on one real nats-server (each its own connection). */
 describe('SharedReservations on a real nats-server', () => {
   const nats = useTwoGatewaysNats();
 
   it("refuses the second of two decisions taken from the same view, and counts the other gateway's placements", async () => {
-    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger });
-    const b = new SharedReservations(new PlacementLedger(nats.other), { by: 'gateway-b', log: silentLogger });
+    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger, ...patient });
+    const b = new SharedReservations(new PlacementLedger(nats.other), { by: 'gateway-b', log: silentLogger, ...patient });
     const listedAt = Date.now();
     const [viewA, viewB] = await Promise.all([a.read(['h1', 'h2']), b.read(['h1', 'h2'])]);
     const releaseA = await a.reserve(viewA, 'h1', 'p/web', { memoryBytes: GiB, nanoCpus: 1e9 });
@@ -36,8 +42,7 @@ describe('SharedReservations on a real nats-server', () => {
     releaseA!();
     releaseB!();
     const ended = async () => ((await b.read(['h1', 'h2']))?.get('h1')?.entries ?? []).every((e) => e.doneAt !== undefined);
-    for (let i = 0; i < 100 && !(await ended()); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await ended()).toBe(true);
+    await waitUntil('both placements ended in the ledger', ended, { timeoutMs: 20_000, intervalMs: 20 });
     expect(b.count(await b.read(['h1', 'h2']), 'h1', '', listedAt)).toMatchObject({ all: 2 });
     const later = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
@@ -54,6 +59,7 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
   const big = { memoryBytes: GiB, nanoCpus: 0 };
   /** A node of its own per test (the tests share one nats-server). */
   const node = () => `h-${randomBytes(4).toString('hex')}`;
+  /** The deadline of a gateway whose ledger does not answer (what those tests are about). */
   const strictly = { timeoutMs: 300 };
   /** Places `demand` on `hostId` (1.5 GiB of memory) through `g`, as createPlaced does. */
   const place = (g: SharedReservations, hostId: string, demand = big) => {
@@ -64,9 +70,10 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
       return choosePlacement([candidate], { node: 'node-1', demand });
     });
   };
-  const gateways = (ledgerB: (real: PlacementLedger) => Pick<PlacementLedger, 'read' | 'add' | 'finish'>) => {
-    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger, ...strictly });
-    const b = new SharedReservations(ledgerB(new PlacementLedger(nats.other)), { by: 'gateway-b', log: silentLogger, ...strictly });
+  /** Gateway a on the real ledger; b on `ledgerB`, with `deadline` (short only where b's ledger hangs). */
+  const gateways = (ledgerB: (real: PlacementLedger) => Pick<PlacementLedger, 'read' | 'add' | 'finish'>, deadline = patient) => {
+    const a = new SharedReservations(new PlacementLedger(nats.nc), { by: 'gateway-a', log: silentLogger, ...patient });
+    const b = new SharedReservations(ledgerB(new PlacementLedger(nats.other)), { by: 'gateway-b', log: silentLogger, ...deadline });
     return { a, b };
   };
   const never = () => new Promise<never>(() => {});
@@ -83,7 +90,7 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
 
   it("does not place when the ledger's read does not answer (refused, to be tried again)", async () => {
     const h = node();
-    const { a, b } = gateways((real) => ({ read: never, add: (...args) => real.add(...args), finish: (...args) => real.finish(...args) }));
+    const { a, b } = gateways((real) => ({ read: never, add: (...args) => real.add(...args), finish: (...args) => real.finish(...args) }), strictly);
     const placed = await place(a, h);
     await expect(place(b, h)).rejects.toThrow(/^Cannot place the container: the placements in progress cannot be read from NATS \(no answer from NATS within 0\.3 s\); try again$/);
     await expect(place(b, h)).rejects.toBeInstanceOf(UnavailableError);
@@ -102,7 +109,7 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
         return never();
       },
       finish: (...args) => real.finish(...args),
-    }));
+    }), strictly);
     const second = place(b, h);
     await writing;
     const placed = await place(a, h);
