@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { memoryLogger, startNatsServer, tempDir } from '@berth/testing';
 import { EventBus, HostRegistry, eventSubject } from './index.js';
 import { useNatsFixture } from './test-support.js';
+import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './subjects.js';
 
 describe('EventBus on a real nats-server', () => {
   const fixture = useNatsFixture();
@@ -126,6 +127,30 @@ describe('EventBus while NATS is down', () => {
       expect(log.events).toContainEqual({ level: 'info', msg: 'Events are published again', fields: { dropped: 1 } });
     } finally {
       await nc.close();
+      await nats.stop();
+      dir.remove();
+    }
+  });
+});
+
+describe('EventBus.ensureStream', () => {
+  it('succeeds in every service that creates the stream at the same time (a platform starting)', async () => {
+    const dir = tempDir();
+    const nats = await startNatsServer(dir.path);
+    const conns = await Promise.all(Array.from({ length: 12 }, () => connect({ servers: nats.url })));
+    try {
+      // Rounds of creates at once: nats-server now and then answers one that raced another
+      // "subjects overlap with an existing stream" (a CI run: the registry exited while starting;
+      // here, the old ensureStream failed 1 of 6 runs of 40 rounds beside three busy loops).
+      for (let round = 0; round < 40; round++) {
+        const jsm = await conns[0]!.jetstreamManager();
+        await jsm.streams.delete(EVENTS_STREAM).catch(() => false); // none yet in the first round
+        const outcomes = await Promise.allSettled(conns.map((nc, i) => new EventBus(nc, `host-${i}`).ensureStream()));
+        expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+        expect((await jsm.streams.info(EVENTS_STREAM)).config.subjects).toEqual([`${EVENTS_SUBJECT_PREFIX}.>`]);
+      }
+    } finally {
+      await Promise.all(conns.map((nc) => nc.close()));
       await nats.stop();
       dir.remove();
     }

@@ -92,8 +92,10 @@ export class EventBus {
       try {
         await jsm.streams.add(config);
       } catch (err) {
-        // Another service created it meanwhile.
-        if (!/already in use|exists/i.test(String(err))) throw err;
+        // Another service created it meanwhile: nats-server answers a create that raced another
+        // "already in use", or "subjects overlap with an existing stream" (the other's). Either
+        // way, the stream is there now.
+        if (!(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) throw err;
       }
     }
   }
