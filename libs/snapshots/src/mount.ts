@@ -86,7 +86,7 @@ async function mountByHelper(mount: Mount, destination: string): Promise<{ messa
 }
 
 /** Mount points of this process's mount namespace (octal escapes of /proc/self/mountinfo decoded). */
-export async function mountPoints(): Promise<Array<{ root: string; target: string; type: string; superOptions: string }>> {
+export async function mountPoints(): Promise<MountPoint[]> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return text
@@ -95,8 +95,41 @@ export async function mountPoints(): Promise<Array<{ root: string; target: strin
     .map((line) => {
       const fields = line.split(' ');
       const separator = fields.indexOf('-');
-      return { root: unescape(fields[3]), target: unescape(fields[4]), type: fields[separator + 1], superOptions: fields[separator + 3] ?? '' };
+      return {
+        device: fields[2],
+        root: unescape(fields[3]),
+        target: unescape(fields[4]),
+        type: fields[separator + 1],
+        superOptions: fields[separator + 3] ?? '',
+      };
     });
+}
+
+/** One line of /proc/self/mountinfo. */
+export interface MountPoint {
+  /** `major:minor` of the filesystem mounted. */
+  device: string;
+  /** The directory of that filesystem mounted here (`/` unless a bind mount of a subdirectory). */
+  root: string;
+  target: string;
+  type: string;
+  superOptions: string;
+}
+
+/**
+ * Where absolute path `path` (no symlinks in it) is in its filesystem, from the deepest mount
+ * point above it: the filesystem's device and the path from that filesystem's root. A bind mount
+ * of `path` or of a directory under it shows this device and a root at or under this path.
+ */
+export function placeInFilesystem(mounts: MountPoint[], path: string): { device: string; path: string } | undefined {
+  let best: MountPoint | undefined;
+  for (const m of mounts) {
+    const above = m.target === '/' || path === m.target || path.startsWith(`${m.target}/`);
+    if (above && (best === undefined || m.target.length >= best.target.length)) best = m;
+  }
+  if (best === undefined) return undefined;
+  const rest = best.target === '/' ? path : path.slice(best.target.length);
+  return { device: best.device, path: `${best.root === '/' ? '' : best.root}${rest}` || '/' };
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

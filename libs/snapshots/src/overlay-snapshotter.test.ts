@@ -159,6 +159,26 @@ describe('OverlaySnapshotter', () => {
     expect(await s.exists('base')).toBe(false);
   });
 
+  it('does not take a bind mount from another snapshotter with the same ids for its own', async () => {
+    // Both roots are named "snapshots" and both first snapshots are id 1: only the directory
+    // actually bind-mounted is in use (CI: a build's view in an e2e data root blocked this test).
+    const other = setup();
+    await layer(other.snapshotter, 'base', undefined, (d) => writeFileSync(join(d, 'f'), 'other'));
+    const view = await other.snapshotter.view('other-view', 'base');
+    expect(view[0].type).toBe('bind');
+    const target = other.mountpoint();
+    await mountAll(view, target);
+    await expect(other.snapshotter.remove('base')).rejects.toThrow(/depend on it/);
+    await expect(other.snapshotter.remove('other-view')).resolves.toBeUndefined();
+    await expect(other.snapshotter.remove('base')).rejects.toThrow(`it is still mounted on "${target}"`);
+
+    const { snapshotter: s } = setup();
+    await layer(s, 'base', undefined, (d) => writeFileSync(join(d, 'f'), 'mine'));
+    expect(await s.list()).toEqual([expect.objectContaining({ key: 'base' })]);
+    await s.remove('base');
+    expect(await s.exists('base')).toBe(false);
+  });
+
   it('reports precise errors', async () => {
     const { snapshotter: s } = setup();
     await s.prepare('active');

@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { restrictDbFiles } from '@berth/metadata';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
-import { MAX_MOUNT_OPTIONS_LENGTH, type Mount, mountPoints } from './mount.js';
+import { MAX_MOUNT_OPTIONS_LENGTH, type Mount, mountPoints, placeInFilesystem } from './mount.js';
 import { Trash } from './trash.js';
 
 /**
@@ -182,15 +182,17 @@ export class OverlaySnapshotter {
       );
     }
     const dir = join(this.root, String(row.id));
-    // Mounted on, bind-mounted elsewhere (mountinfo gives the source as a path inside its
-    // filesystem: match its tail), or the upper dir of an overlay.
-    const tail = `/${basename(this.root)}/${row.id}/`;
-    const inUse = (await mountPoints()).find(
+    const real = join(await realpath(this.root), String(row.id)); // mountinfo has no symlinks
+    // Mounted on, bind-mounted elsewhere (mountinfo gives the source as the filesystem's device
+    // and a path inside that filesystem), or the upper dir of an overlay.
+    const mounts = await mountPoints();
+    const place = placeInFilesystem(mounts, real);
+    const inUse = mounts.find(
       (m) =>
-        m.target === dir ||
-        m.target.startsWith(`${dir}/`) ||
-        `${m.root}/`.includes(tail) ||
-        m.superOptions.split(',').some((o) => /^(upperdir|workdir)=/.test(o) && o.slice(o.indexOf('=') + 1).startsWith(`${dir}/`)),
+        m.target === real ||
+        m.target.startsWith(`${real}/`) ||
+        (place !== undefined && m.device === place.device && (m.root === place.path || m.root.startsWith(`${place.path}/`))) ||
+        m.superOptions.split(',').some((o) => /^(upperdir|workdir)=/.test(o) && o.slice(o.indexOf('=') + 1).startsWith(`${real}/`)),
     );
     if (inUse) {
       throw new FailedPreconditionError(`Cannot remove snapshot "${key}": it is still mounted on "${inUse.target}", unmount it first`);
