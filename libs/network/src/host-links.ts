@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { InternalError, messageOf } from '@berth/errors';
 import { mountHelper, NoMountHelper } from '@berth/subprocess';
-import { execTool, mustExec } from './host-exec.js';
+import { execTool, mustExec, mustExecForked } from './host-exec.js';
 import { silentLogger, warnOnFailure, type Logger } from '@berth/log';
 
 /**
@@ -223,7 +223,8 @@ export interface VethOptions {
  */
 export async function addVeth(o: VethOptions & { createNetns?: boolean }): Promise<void> {
   // Two `ip -batch` processes (host side, then inside the netns) instead of one per step: a
-  // container start spawns 6 fewer processes (bench/README.md, "The run path"). A batch stops at
+  // container start spawns 6 fewer processes (bench/README.md, "The run path"), forked by the
+  // resident tool forker, not by the agent (host-exec.ts mustExecForked). A batch stops at
   // its first failing line, which ip names on stderr (`Command failed -:N`) after the error.
   // `netns add` in a batch leaves ip in the host's netns for the lines after it (iproute2 6.1).
   if (o.createNetns && existsSync(netnsPath(o.netns))) await deleteNetns(o.netns);
@@ -243,12 +244,12 @@ export async function addVeth(o: VethOptions & { createNetns?: boolean }): Promi
     ...(o.gateway ? [['route', 'replace', 'default', 'via', o.gateway, 'dev', o.ifName]] : []),
   ];
   checkBatchWords([...host, ...inside]);
-  await mustExec('ip', ['-batch', '-'], batchText(host)).catch(async (err: unknown) => {
+  await mustExecForked('ip', ['-batch', '-'], batchText(host)).catch(async (err: unknown) => {
     await deleteLink(o.hostName).catch(() => {}); // the veth may not have been made: nothing to undo then
     throw err;
   });
   try {
-    await mustExec('ip', ['-n', o.netns, '-batch', '-'], batchText(inside));
+    await mustExecForked('ip', ['-n', o.netns, '-batch', '-'], batchText(inside));
   } catch (err) {
     await deleteLink(o.hostName).catch(warnOnFailure(o.log ?? silentLogger, { link: o.hostName, netns: o.netns }, 'Cannot delete the veth of a failed endpoint'));
     throw err;

@@ -1,2 +1,2 @@
-export { type CommandResult, runCommand, type RunCommandOptions, signalNumber } from './run-command.js';
+export { type CommandResult, programPath, runCommand, type RunCommandOptions, signalNumber } from './run-command.js';
 export { mountCall, mountHelper, NoMountHelper, type HelperAnswer, type MountCall } from './mount-helper.js';

@@ -67,7 +67,7 @@ const programPaths = new Map<string, string>();
  * PATH of `npx`, 2–10 ms on a loaded host). The bare name when none is found (the spawn's ENOENT
  * then says so, and it is looked up again next time).
  */
-function programPath(file: string, path: string): string {
+export function programPath(file: string, path: string): string {
   if (file.includes('/')) return file;
   const key = `${path}\0${file}`;
   let found = programPaths.get(key);
