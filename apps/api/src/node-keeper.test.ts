@@ -118,3 +118,42 @@ describe('NodeKeeper with a host back that cannot be recorded', () => {
     }
   });
 });
+
+describe('NodeKeeper with a host that announces itself again during a tick', () => {
+  it('does not record down a host that announced itself again while the tick read the records (its agent restarted, calls reach it)', async () => {
+    const host = { hostId: 'h2', hostname: 'node-2', address: 'unix:/agent.sock', startedAt: 2 } as AgentAnnouncement;
+    let stored = node();
+    const written: string[] = [];
+    const downs: string[] = [];
+    // Withdrawn when its agent stopped; announced again by the new agent while the tick's read of
+    // the records (slow: NATS just restarted) is under way.
+    let announced = false;
+    let reads = 0;
+    const store = {
+      nodes: async () => [stored],
+      node: async () => {
+        reads++;
+        announced = true;
+        await new Promise((r) => setTimeout(r, 50));
+        return stored;
+      },
+      changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => {
+        const next = change(stored);
+        if (next) written.push((stored = next).status);
+        return next;
+      },
+    } as unknown as ClusterStore;
+    const answering = { makeUnaryRequest: (...args: unknown[]) => (args.at(-1) as (err: null) => void)(null) };
+    const router = { announced: async () => (announced ? [host] : []), client: () => answering } as unknown as ClusterRouter;
+    const k = new NodeKeeper(router, store, { onDown: async (id) => void downs.push(id), onUp: async () => {}, onDrain: () => {} }, silentLogger);
+    k.start();
+    try {
+      await waitUntil('two ticks', () => reads >= 2);
+      expect(written).not.toContain('down');
+      expect(downs).toEqual([]);
+      expect(router.isDown('h2')).toBe(false);
+    } finally {
+      k.close();
+    }
+  });
+});

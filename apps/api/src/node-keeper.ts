@@ -253,6 +253,13 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
         await this.events.onUp(h).catch((err: unknown) => this.log.error({ host: h.hostId, hostname: h.hostname, err }, 'Cannot settle a host coming back'));
       }
     }
+    // Lapsed: not announced now. The list read at the tick's start can be seconds old here (a KV
+    // read that timed out, the probes): an agent that restarted meanwhile has announced itself
+    // again and calls reach it (`run -d`), so it is looked for in the directory as it is now, the
+    // list those calls were routed by (a down verdict written for it made its next call fail).
+    if ([...this.records.values()].some((r) => !announcedIds.has(r.hostId))) {
+      for (const h of await this.router.announced()) announcedIds.add(h.hostId);
+    }
     for (const record of [...this.records.values()]) {
       const lapsed = !announcedIds.has(record.hostId);
       const failing = (this.failures.get(record.hostId) ?? 0) >= FAILED_PROBES;
