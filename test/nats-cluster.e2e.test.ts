@@ -134,7 +134,10 @@ describe('a NATS cluster of three hosts', () => {
     expect((await berth(['node', 'update', '--availability', 'pause', 'node-3'])).code).toBe(0);
     const since = untilNow();
     // A live `events` stream opened before the kill: the gateway's consumer must survive its server.
-    const follow = spawn(BERTH_CLI, ['events', '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env: cluster.platform.env });
+    // From `since` on, not from whenever the gateway subscribes: `run -d probe` below may answer
+    // before this CLI has subscribed (both start side by side), and its `start` was then missed
+    // while its `die` came later (a run saw 'die probe' without 'start probe').
+    const follow = spawn(BERTH_CLI, ['events', '--since', since, '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env: cluster.platform.env });
     onTestFinished(() => void follow.kill());
     let live = '';
     follow.stdout.on('data', (d: Buffer) => (live += d.toString()));
