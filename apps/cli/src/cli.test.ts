@@ -14,13 +14,12 @@ import {
   ImagesService,
   VolumesService,
   NetworksService,
-  ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
   type StreamOutput,
 } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CliRun, runCliCaptured } from './test-support.js';
+import { type CliRun, runCliCaptured, webContainer, webContainerId } from './test-support.js';
 import { daemonMessage, isConnectionError } from './cli-errors.js';
 
 /**
@@ -28,20 +27,11 @@ import { daemonMessage, isConnectionError } from './cli-errors.js';
  * definitions): flags must become the right requests, and answers/errors docker's output.
  */
 
-const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+const id = webContainerId;
 const calls: Array<{ method: string; request: unknown }> = [];
 const record = (method: string, request: unknown) => calls.push({ method, request });
 
-const summary = ContainerSummary.fromPartial({
-  id,
-  names: ['/web'],
-  image: 'busybox',
-  imageId: 'sha256:' + 'a'.repeat(64),
-  command: 'sleep 100',
-  created: Math.floor(Date.now() / 1000) - 5 * 3600,
-  state: 'running',
-  status: 'Up 9 seconds',
-});
+const summary = webContainer({ command: 'sleep 100', created: Math.floor(Date.now() / 1000) - 5 * 3600, status: 'Up 9 seconds' });
 
 /** Attach/Exec: answers the first message with output, echoes stdin, then sends the exit code. */
 function fakeStream(method: string) {
