@@ -7,7 +7,7 @@ import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
 import { forEachObject, out, toFilters } from './shared.js';
-import { prune as pruneKind } from './prune.js';
+import { pruneHandler } from './prune.js';
 import { unaryClient } from '../unary-clients.js';
 
 /**
@@ -71,19 +71,13 @@ export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   });
 }
 
-export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const all = bool(p, 'all');
-  const c = unaryClient(ctx, ImagesMethods);
-  return pruneKind(ctx, p, {
-    warning: all
-      ? 'WARNING! This will remove all images without at least one container associated to them.'
-      : 'WARNING! This will remove all dangling images.',
-    prune: (filters) => c.prune({ all, filters }),
-    heading: 'Deleted Images',
-    deleted: (res) => removedLines(res.deleted, true),
-    reclaimed: (res) => res.spaceReclaimed,
-  });
-}
+export const prune = pruneHandler(ImagesMethods, {
+  warning: 'WARNING! This will remove all dangling images.',
+  allWarning: 'WARNING! This will remove all images without at least one container associated to them.',
+  heading: 'Deleted Images',
+  deleted: (res) => removedLines(res.deleted, true),
+  reclaimed: (res) => res.spaceReclaimed,
+});
 
 export async function commit(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = unaryClient(ctx, ImagesMethods);

@@ -78,6 +78,11 @@ export async function confirm(ctx: CommandContext, warning: string): Promise<boo
   return /^(y|yes)$/i.test(answer);
 }
 
+/** docker's list of pruned objects: the heading, one line each, a blank line; nothing when none. */
+export function printDeleted(ctx: CommandContext, heading: string, lines: string[]): void {
+  if (lines.length > 0) out(ctx, `${heading}:\n${lines.map((line) => `${line}\n`).join('')}\n`);
+}
+
 /** docker's refusal to write binary data to a terminal (save, export without -o). */
 export function refuseTerminal(ctx: CommandContext): void {
   if (ctx.io.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);

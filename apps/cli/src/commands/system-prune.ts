@@ -5,8 +5,7 @@ import { channelCredentials, client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { humanSize } from '../units.js';
-import { confirm, out, toFilters } from './shared.js';
-import { printDeleted } from './prune.js';
+import { confirm, out, printDeleted, toFilters } from './shared.js';
 
 /**
  * `berth system prune` (docker system prune): stopped containers, unused networks, dangling (or,
