@@ -1,4 +1,4 @@
-import { type RemovedImageItem, ImagesMethods } from '@berth/proto';
+import { ImagesMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -6,7 +6,7 @@ import { str, bool, list } from '../flag-values.js';
 import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
-import { forEachObject, out, toFilters } from './shared.js';
+import { forEachObject, out, removedLines, toFilters } from './shared.js';
 import { pruneHandler } from './prune.js';
 import { unaryClient } from '../unary-clients.js';
 
@@ -57,10 +57,6 @@ export async function tag(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = unaryClient(ctx, ImagesMethods);
   await c.tag({ source: p.args[0]!, target: p.args[1]! });
   return 0;
-}
-
-function removedLines(items: RemovedImageItem[], lower = false): string[] {
-  return items.map((item) => (item.untagged ? `${lower ? 'untagged' : 'Untagged'}: ${item.untagged}` : `${lower ? 'deleted' : 'Deleted'}: ${item.deleted}`));
 }
 
 export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
