@@ -25,3 +25,4 @@ export * from './udp-request.js';
 export * from './leftover-sweep.js';
 export * from './linear-growth.js';
 export * from './file-fixtures.js';
+export * from './thrown-by.js';
