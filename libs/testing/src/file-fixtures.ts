@@ -33,9 +33,10 @@ export function platformForFile(options: TestPlatformOptions & { busybox?: boole
     get registryAuth() {
       return platform().registryAuth;
     },
-    berth: (args, berthOptions) => platform().berth(args, berthOptions),
-    stop: () => platform().stop(),
-    [Symbol.asyncDispose]: () => platform().stop(),
+    // async: before the start (it failed), `p.berth(…).catch(…)` in an afterAll gets a rejection.
+    berth: async (args, berthOptions) => platform().berth(args, berthOptions),
+    stop: async () => platform().stop(),
+    [Symbol.asyncDispose]: async () => platform().stop(),
   };
 }
 
