@@ -5,24 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { platformForFile, removeAllContainers, tempDirForFile } from '@berth/testing';
 
-let p: TestPlatform;
-let files: TempDir;
-let registry: string;
-
-beforeAll(async () => {
-  files = tempDir('berth-run-flags-');
-  p = await startTestPlatform();
-  registry = `127.0.0.1:${p.settings.registryPort}`;
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
-
-afterAll(async () => {
-  await p?.stop();
-  files?.remove();
-});
+const p = platformForFile();
+const files = tempDirForFile('berth-run-flags-');
 
 afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
@@ -96,6 +83,7 @@ describe('run flags', () => {
   });
 
   it('--pull always/missing/never and -q', async () => {
+    const registry = `127.0.0.1:${p.settings.registryPort}`;
     expect((await p.berth(['tag', 'busybox', `${registry}/pulled:1`])).code).toBe(0);
     expect((await p.berth(['push', '-q', `${registry}/pulled:1`])).code).toBe(0);
     expect((await p.berth(['rmi', `${registry}/pulled:1`])).code).toBe(0);
