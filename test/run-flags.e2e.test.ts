@@ -110,7 +110,9 @@ describe('run flags', () => {
     expect((await p.berth(['stop', 'slow'])).code).toBe(0);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1000);
-    expect(took).toBeLessThan(8000);
+    // Docker's default (10 s) would take at least 10 s; under load the kill and teardown after the
+    // 1 s can take several seconds (8.1 s seen at load 12), so no tighter bound.
+    expect(took).toBeLessThan(10_000);
     expect((await p.berth(['inspect', '-f', '{{.State.ExitCode}}', 'slow'])).stdout).toBe('137\n');
   });
 
