@@ -35,6 +35,10 @@ let url = '';
 let token = '';
 const berth = (args: string[], env?: Record<string, string>) => cluster.berth(args, env ? { env } : {});
 
+/** `berth run --rm --node NODE busybox echo TEXT`, again until it succeeds (within 30 s): the node has just (re)joined. */
+const echoOn = (node: string, text: string) =>
+  until(() => berth(['run', '--rm', '--node', node, 'busybox', 'echo', text]), (r) => r.code === 0, { timeoutMs: 30_000 });
+
 /** `berth platform …` run as root on this machine (the root namespace reaches the test hosts through the bridge). */
 const platformCli = (args: string[], env: Record<string, string> = {}) => runCli(BERTH_CLI, ['platform', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
 
@@ -193,11 +197,7 @@ describe('joining another machine with a join token', () => {
     expect(status.code, status.stdout + status.stderr).toBe(0);
     expect(status.stdout).toMatch(/runtime-agent\s+\d+\s+healthy/);
     expect(status.stdout).not.toMatch(/^nats/m); // it uses the first host's nats-server
-    const back = await until(
-      () => berth(['run', '--rm', '--node', 'node-2', 'busybox', 'echo', 'back']),
-      (r) => r.code === 0,
-      { timeoutMs: 30_000 },
-    );
+    const back = await echoOn('node-2', 'back');
     expect(back.stdout, back.stderr).toBe('back\n');
   }, 180_000);
 
@@ -309,11 +309,7 @@ describe('joining another machine with a join token', () => {
     const again = await cluster.joinWithToken(3, { url, token });
     const fresh = new X509Certificate(readFileSync(join(again.dataRoot, 'secrets', 'tls', 'host.pem'))).serialNumber;
     expect(revokedSerials(readRevocationList(firstSecrets)).has(fresh)).toBe(false);
-    const hello = await until(
-      () => berth(['run', '--rm', '--node', 'node-3', 'busybox', 'echo', 'hello again']),
-      (r) => r.code === 0,
-      { timeoutMs: 30_000 },
-    );
+    const hello = await echoOn('node-3', 'hello again');
     expect(hello.stdout, hello.stderr).toBe('hello again\n');
   }, 180_000);
 });

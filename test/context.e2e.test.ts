@@ -6,23 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { platformForFile, tempDirForFile } from '@berth/testing';
 
-let p: TestPlatform;
-let config: TempDir;
+const p = platformForFile({ busybox: false });
+const config = tempDirForFile('berth-contexts-');
 let host: string;
 
-beforeAll(async () => {
-  config = tempDir('berth-contexts-');
-  p = await startTestPlatform();
-  host = p.settings.apiAddress;
-}, 180_000);
-
-afterAll(async () => {
-  await p?.stop();
-  config?.remove();
-});
+beforeAll(() => void (host = p.settings.apiAddress));
 
 /** The CLI with its own config dir and, unless given, no BERTH_HOST. */
 const berth = (args: string[], env: Record<string, string> = {}) => p.berth(args, { env: { BERTH_CONFIG: config.path, BERTH_HOST: '', ...env } });

@@ -6,21 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startBusyboxPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { platformForFile, removeAllContainers, tempDirForFile } from '@berth/testing';
 
-let p: TestPlatform;
-let local: TempDir;
-
-beforeAll(async () => {
-  local = tempDir('berth-cp-');
-  p = await startBusyboxPlatform();
-}, 180_000);
-
-afterAll(async () => {
-  await p?.stop();
-  local?.remove();
-});
+const p = platformForFile();
+const local = tempDirForFile('berth-cp-');
 
 afterEach(() => removeAllContainers(p, { volumes: true })); // a failed test must not leave containers the next one counts
 

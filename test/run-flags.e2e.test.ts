@@ -5,24 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startTestPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { platformForFile, removeAllContainers, tempDirForFile } from '@berth/testing';
 
-let p: TestPlatform;
-let files: TempDir;
-let registry: string;
-
-beforeAll(async () => {
-  files = tempDir('berth-run-flags-');
-  p = await startTestPlatform();
-  registry = `127.0.0.1:${p.settings.registryPort}`;
-  expect((await p.berth(['image', 'bootstrap', 'busybox'])).code).toBe(0);
-}, 180_000);
-
-afterAll(async () => {
-  await p?.stop();
-  files?.remove();
-});
+const p = platformForFile();
+const files = tempDirForFile('berth-run-flags-');
 
 afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 
@@ -96,6 +83,7 @@ describe('run flags', () => {
   });
 
   it('--pull always/missing/never and -q', async () => {
+    const registry = `127.0.0.1:${p.settings.registryPort}`;
     expect((await p.berth(['tag', 'busybox', `${registry}/pulled:1`])).code).toBe(0);
     expect((await p.berth(['push', '-q', `${registry}/pulled:1`])).code).toBe(0);
     expect((await p.berth(['rmi', `${registry}/pulled:1`])).code).toBe(0);
@@ -122,7 +110,9 @@ describe('run flags', () => {
     expect((await p.berth(['stop', 'slow'])).code).toBe(0);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1000);
-    expect(took).toBeLessThan(8000);
+    // Docker's default (10 s) would take at least 10 s; under load the kill and teardown after the
+    // 1 s can take several seconds (8.1 s seen at load 12), so no tighter bound.
+    expect(took).toBeLessThan(10_000);
     expect((await p.berth(['inspect', '-f', '{{.State.ExitCode}}', 'slow'])).stdout).toBe('137\n');
   });
 

@@ -5,21 +5,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, startBusyboxPlatform, tempDir, type TempDir, type TestPlatform } from '@berth/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { platformForFile, removeAllContainers, tempDirForFile } from '@berth/testing';
 
-let p: TestPlatform;
-let files: TempDir;
-
-beforeAll(async () => {
-  files = tempDir('berth-secopt-');
-  p = await startBusyboxPlatform();
-}, 180_000);
-
-afterAll(async () => {
-  await p?.stop();
-  files?.remove();
-});
+const p = platformForFile();
+const files = tempDirForFile('berth-secopt-');
 
 afterEach(() => removeAllContainers(p)); // a failed test must not leave containers the next one counts
 

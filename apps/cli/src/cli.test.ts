@@ -14,13 +14,12 @@ import {
   ImagesService,
   VolumesService,
   NetworksService,
-  ContainerSummary,
   type CreateContainerRequest,
   type StreamInput,
   type StreamOutput,
 } from '@berth/proto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CliRun, runCliCaptured } from './test-support.js';
+import { type CliRun, runCliCaptured, webContainer, webContainerId } from './test-support.js';
 import { daemonMessage, isConnectionError } from './cli-errors.js';
 
 /**
@@ -28,20 +27,11 @@ import { daemonMessage, isConnectionError } from './cli-errors.js';
  * definitions): flags must become the right requests, and answers/errors docker's output.
  */
 
-const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+const id = webContainerId;
 const calls: Array<{ method: string; request: unknown }> = [];
 const record = (method: string, request: unknown) => calls.push({ method, request });
 
-const summary = ContainerSummary.fromPartial({
-  id,
-  names: ['/web'],
-  image: 'busybox',
-  imageId: 'sha256:' + 'a'.repeat(64),
-  command: 'sleep 100',
-  created: Math.floor(Date.now() / 1000) - 5 * 3600,
-  state: 'running',
-  status: 'Up 9 seconds',
-});
+const summary = webContainer({ command: 'sleep 100', created: Math.floor(Date.now() / 1000) - 5 * 3600, status: 'Up 9 seconds' });
 
 /** Attach/Exec: answers the first message with output, echoes stdin, then sends the exit code. */
 function fakeStream(method: string) {
@@ -105,6 +95,10 @@ beforeAll(async () => {
     }),
     attach: fakeStream('attach'),
     exec: fakeStream('exec'),
+    prune: handleUnary(async (req) => {
+      record('container.prune', req);
+      return { deleted: [id], spaceReclaimed: 3000 };
+    }),
   } as grpc.UntypedServiceImplementation);
   server.addService(ImagesService, {
     inspect: handleUnary(async (req: { ref: string }) => {
@@ -115,10 +109,18 @@ beforeAll(async () => {
       record('pull', req);
       throw new PermissionDeniedError(`pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
     }),
+    prune: handleUnary(async (req) => {
+      record('image.prune', req);
+      return { deleted: [{ untagged: 'old:1', deleted: '' }, { untagged: '', deleted: 'sha256:' + 'b'.repeat(64) }], spaceReclaimed: 0 };
+    }),
   } as grpc.UntypedServiceImplementation);
   server.addService(VolumesService, {
     inspect: handleUnary(async (req: { name: string }) => {
       throw new NotFoundError(`get ${req.name}: no such volume`);
+    }),
+    prune: handleUnary(async (req) => {
+      record('volume.prune', req);
+      return { deleted: [], spaceReclaimed: 0 };
     }),
   } as grpc.UntypedServiceImplementation);
   server.addService(NetworksService, {
@@ -126,6 +128,10 @@ beforeAll(async () => {
       record('network.inspect', req);
       if (req.id !== 'backend') throw new NotFoundError(`network ${req.id} not found`);
       return { json: JSON.stringify({ Name: 'backend', Driver: 'bridge' }) };
+    }),
+    prune: handleUnary(async (req) => {
+      record('network.prune', req);
+      return { deleted: ['old-net'] };
     }),
   } as grpc.UntypedServiceImplementation);
   // A unix socket, as the real gateway's (the CLI speaks TCP only with TLS).
@@ -284,6 +290,32 @@ describe('berth against a gateway', () => {
     // networks are objects too, tried after containers, images and volumes (as docker inspect does)
     expect(await berth(['inspect', '--format', '{{.Name}} {{.Driver}}', 'backend'])).toEqual({ code: 0, stdout: 'backend bridge\n', stderr: '' });
     expect(await berth(['inspect', '--type', 'network', 'ghost'])).toEqual({ code: 1, stdout: '[]\n', stderr: 'Error: No such network: ghost\n' });
+  });
+
+  it("prune asks with docker's warning (with -a its other one), sends --all to the kinds that have it, and reports as docker", async () => {
+    const question = 'Are you sure you want to continue? [y/N] ';
+    expect(await berth(['image', 'prune'], { stdin: 'n\n' })).toEqual({ code: 0, stdout: `WARNING! This will remove all dangling images.\n${question}`, stderr: '' });
+    expect(calls).toEqual([]);
+    const images = await berth(['image', 'prune', '-a', '--filter', 'label=x'], { stdin: 'y\n' });
+    expect(images).toEqual({
+      code: 0,
+      stdout: `WARNING! This will remove all images without at least one container associated to them.\n${question}Deleted Images:\nuntagged: old:1\ndeleted: sha256:${'b'.repeat(64)}\n\nTotal reclaimed space: 0B\n`,
+      stderr: '',
+    });
+    expect((await berth(['volume', 'prune'], { stdin: 'n\n' })).stdout).toBe(`WARNING! This will remove anonymous local volumes not used by at least one container.\n${question}`);
+    expect((await berth(['volume', 'prune', '-a'], { stdin: 'n\n' })).stdout).toBe(`WARNING! This will remove all local volumes not used by at least one container.\n${question}`);
+    expect((await berth(['volume', 'prune', '-f'])).stdout).toBe('Total reclaimed space: 0B\n');
+    expect((await berth(['container', 'prune'], { stdin: 'yes\n' })).stdout).toBe(
+      `WARNING! This will remove all stopped containers.\n${question}Deleted Containers:\n${id}\n\nTotal reclaimed space: 3kB\n`,
+    );
+    // Networks free no space: no total.
+    expect((await berth(['network', 'prune', '-f'])).stdout).toBe('Deleted Networks:\nold-net\n\n');
+    expect(calls).toEqual([
+      { method: 'image.prune', request: { all: true, filters: [{ key: 'label', value: 'x' }] } },
+      { method: 'volume.prune', request: { all: false, filters: [] } },
+      { method: 'container.prune', request: { filters: [] } },
+      { method: 'network.prune', request: { filters: [] } },
+    ]);
   });
 
   it('reports an unreachable gateway plainly', async () => {

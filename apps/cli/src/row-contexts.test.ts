@@ -1,19 +1,15 @@
-import { ContainerSummary, type ImageSummary } from '@berth/proto';
+import type { ImageSummary } from '@berth/proto';
 import { describe, expect, it } from 'vitest';
 import { ellipsis, imageRows, imagesDefaultTable, imagesHeader, psDefaultTable, psHeader, psRow, truncateId } from './row-contexts.js';
 import { renderListing, resolveFormat } from './table-format.js';
+import { webContainer, webContainerId } from './test-support.js';
 
 const now = 1_800_000_000_000;
-const id = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+const id = webContainerId;
 
-const container = ContainerSummary.fromPartial({
-  id,
-  names: ['/web'],
-  image: 'busybox',
-  imageId: 'sha256:' + 'a'.repeat(64),
+const container = webContainer({
   command: 'sh -c "while true; do sleep 1; done"',
   created: now / 1000 - 120,
-  state: 'running',
   status: 'Up 5 seconds',
   labels: { tier: 'web', app: 'x' },
 });

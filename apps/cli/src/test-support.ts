@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { ContainerSummary } from '@berth/proto';
 import { runCli } from './cli.js';
 
 /** What one in-process run of the CLI printed, and its exit code. */
@@ -30,4 +31,12 @@ export async function runCliCaptured(argv: string[], options: CliRunOptions = {}
   if (options.stdin !== undefined) stdin.end(options.stdin);
   const code = await runCli(argv, { stdout, stderr, stdin, env: options.env ?? {} });
   return { code, stdout: out, stderr: err };
+}
+
+/** The full id of the tests' container `web`. */
+export const webContainerId = 'f1e2d3c4b5a6978812345678901234567890abcdefabcdefabcdefabcdef1234';
+
+/** The summary (as `ps` gets it) of a running busybox container `web`, with the fields a test gives. */
+export function webContainer(fields: Partial<ContainerSummary>): ContainerSummary {
+  return ContainerSummary.fromPartial({ id: webContainerId, names: ['/web'], image: 'busybox', imageId: 'sha256:' + 'a'.repeat(64), state: 'running', ...fields });
 }

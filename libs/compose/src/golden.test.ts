@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isBerthError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '@berth/testing';
 import { loadProject, type LoadProjectOptions } from './load-project.js';
 import { renderProjectJson, renderProjectYaml } from './render.js';
 
@@ -70,12 +71,7 @@ describe('invalid projects: errors name the file and the field', () => {
   for (const name of all) {
     it(name, () => {
       const dir = join(testdata, 'errors', name);
-      let error: unknown;
-      try {
-        loadProject(options(dir));
-      } catch (e) {
-        error = e;
-      }
+      const error = thrownBy(() => loadProject(options(dir)));
       expect(error, 'loading must fail').toBeDefined();
       expect(isBerthError(error), `a Berth error, got ${String(error)}`).toBe(true);
       const message = (error as Error).message.split(dir).join('${DIR}');

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
 import fc from 'fast-check';
-import { LINEAR_BOUND, linearGrowth } from '@berth/testing';
+import { LINEAR_BOUND, linearGrowth, thrownBy } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { substitute } from './template.js';
 
@@ -53,12 +53,7 @@ describe('substitute (12-interpolation.md)', () => {
     ['${FOO:-abc', 'invalid interpolation format in "${FOO:-abc": you may need to escape any $ with another $'],
     ['${FOO/a/b}', 'invalid interpolation format in "${FOO/a/b}": you may need to escape any $ with another $'],
   ])('%s fails: %s', (template, message) => {
-    let error: unknown;
-    try {
-      sub(template);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrownBy(() => sub(template));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toBe(message);
   });

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '@berth/testing';
 import { DockerfileError } from './dockerfile-error.js';
 import { expandHeredoc, expandInstruction, expandWordList, expandWords } from './expand.js';
 import { parseDockerfile } from './instructions.js';
@@ -98,12 +99,7 @@ describe('expandWords', () => {
 
   it('names the location when given', () => {
     const location = { file: 'Dockerfile', line: 7, endLine: 8 };
-    let error: unknown;
-    try {
-      expandWords('${A:?required}', {}, { location, instruction: 'ENV' });
-    } catch (err) {
-      error = err;
-    }
+    const error = thrownBy(() => expandWords('${A:?required}', {}, { location, instruction: 'ENV' }));
     expect(error).toBeInstanceOf(DockerfileError);
     expect((error as DockerfileError).message).toBe('Dockerfile:7: failed to process "${A:?required}": A: required');
     expect((error as DockerfileError).detail).toEqual({ file: 'Dockerfile', line: 7, endLine: 8, instruction: 'ENV' });

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from '@berth/errors';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '@berth/testing';
 import { DockerfileError } from './dockerfile-error.js';
 import { parseDockerfile, parseOnbuildTriggers } from './instructions.js';
 
@@ -35,12 +36,7 @@ describe('invalid Dockerfiles', () => {
     it(name, () => {
       const text = readFileSync(new URL(`${name}.Dockerfile`, dir), 'utf8');
       const expected = readFileSync(new URL(`${name}.error`, dir), 'utf8').trim();
-      let error: unknown;
-      try {
-        parseDockerfile(text);
-      } catch (err) {
-        error = err;
-      }
+      const error = thrownBy(() => parseDockerfile(text));
       expect(error).toBeInstanceOf(DockerfileError);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       const e = error as DockerfileError;
@@ -53,12 +49,7 @@ describe('invalid Dockerfiles', () => {
 
 describe('parseDockerfile', () => {
   it('words errors as BuildKit does, and names the file given in the detail and locations', () => {
-    let error: unknown;
-    try {
-      parseDockerfile('FROM a\nCOPY x\n', { file: 'build/app.Dockerfile' });
-    } catch (err) {
-      error = err;
-    }
+    const error = thrownBy(() => parseDockerfile('FROM a\nCOPY x\n', { file: 'build/app.Dockerfile' }));
     expect((error as DockerfileError).message).toBe(
       'dockerfile parse error on line 2: COPY requires at least two arguments, but only one was provided. Destination could not be determined.',
     );

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { LINEAR_BOUND, linearGrowth } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { DockerfileError } from './dockerfile-error.js';
-import { expandInstruction } from './expand.js';
 import { parseDockerfile } from './instructions.js';
+import { parseAndExpand } from './parse-and-expand.js';
 
 /**
  * Generated inputs that used to take quadratic (or exponential) time: a 60 KB first line took
@@ -12,18 +12,6 @@ import { parseDockerfile } from './instructions.js';
  * than 32 times the smaller: linear code stays near 8×, quadratic code near 64×. No absolute
  * timings, except hard caps for inputs that never finished before.
  */
-
-/** Parses and expands every instruction, carrying ENV along, as a build does. */
-function parseAndExpand(text: string): void {
-  const df = parseDockerfile(text);
-  const env = new Map<string, string>();
-  for (const stage of df.stages) {
-    for (const ins of stage.instructions) {
-      const { instruction } = expandInstruction(ins, env);
-      if (instruction.kind === 'ENV') for (const [k, v] of instruction.pairs) env.set(k, v);
-    }
-  }
-}
 
 interface Case {
   name: string;

@@ -2,8 +2,9 @@ import { startTestPlatform, type TestPlatform } from './test-platform.js';
 
 /**
  * A test platform (startTestPlatform) with the busybox image bootstrapped, as most end-to-end files
- * start: `beforeAll(async () => (p = await startBusyboxPlatform()), 180_000)`. When the bootstrap
- * fails, the platform is stopped and the error carries the CLI's stderr.
+ * start: `beforeAll(async () => (p = await startBusyboxPlatform()), 180_000)`, or `const p =
+ * platformForFile()`, which also stops it after the file. When the bootstrap fails, the platform is
+ * stopped and the error carries the CLI's stderr.
  */
 export async function startBusyboxPlatform(options: Parameters<typeof startTestPlatform>[0] = {}): Promise<TestPlatform> {
   const p = await startTestPlatform(options);

@@ -24,3 +24,5 @@ export * from './tls-files.js';
 export * from './udp-request.js';
 export * from './leftover-sweep.js';
 export * from './linear-growth.js';
+export * from './file-fixtures.js';
+export * from './thrown-by.js';

@@ -10,7 +10,7 @@ import { tabwrite } from '../tabwriter.js';
 import { renderListing, resolveFormat } from '../table-format.js';
 import { inspectEach } from './inspect-each.js';
 import { errOut, forEachName, forEachObject, out, toFilters } from './shared.js';
-import { prune as pruneKind } from './prune.js';
+import { pruneHandler } from './prune.js';
 import { unaryClient } from '../unary-clients.js';
 
 /**
@@ -127,16 +127,12 @@ export async function diff(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   return 0;
 }
 
-export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
-  return pruneKind(ctx, p, {
-    warning: 'WARNING! This will remove all stopped containers.',
-    prune: (filters) => c.prune({ filters }),
-    heading: 'Deleted Containers',
-    deleted: (res) => res.deleted,
-    reclaimed: (res) => res.spaceReclaimed,
-  });
-}
+export const prune = pruneHandler(ContainersMethods, {
+  warning: 'WARNING! This will remove all stopped containers.',
+  heading: 'Deleted Containers',
+  deleted: (res) => res.deleted,
+  reclaimed: (res) => res.spaceReclaimed,
+});
 
 // ---------------------------------------------------------------------------------------------
 // inspect

@@ -1,4 +1,4 @@
-import { type RemovedImageItem, ImagesMethods } from '@berth/proto';
+import { ImagesMethods } from '@berth/proto';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
@@ -6,8 +6,8 @@ import { str, bool, list } from '../flag-values.js';
 import { renderImageTree } from '../image-tree.js';
 import { historyDefaultTable, historyHeader, historyRow, imageRows, imagesDefaultTable, imagesDigestTable, imagesHeader } from '../row-contexts.js';
 import { renderListing, resolveFormat } from '../table-format.js';
-import { forEachObject, out, toFilters } from './shared.js';
-import { prune as pruneKind } from './prune.js';
+import { forEachObject, out, removedLines, toFilters } from './shared.js';
+import { pruneHandler } from './prune.js';
 import { unaryClient } from '../unary-clients.js';
 
 /**
@@ -59,10 +59,6 @@ export async function tag(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
-function removedLines(items: RemovedImageItem[], lower = false): string[] {
-  return items.map((item) => (item.untagged ? `${lower ? 'untagged' : 'Untagged'}: ${item.untagged}` : `${lower ? 'deleted' : 'Deleted'}: ${item.deleted}`));
-}
-
 export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = unaryClient(ctx, ImagesMethods);
   return forEachObject(ctx, p.args, async (ref) => {
@@ -71,19 +67,13 @@ export async function rmi(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   });
 }
 
-export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const all = bool(p, 'all');
-  const c = unaryClient(ctx, ImagesMethods);
-  return pruneKind(ctx, p, {
-    warning: all
-      ? 'WARNING! This will remove all images without at least one container associated to them.'
-      : 'WARNING! This will remove all dangling images.',
-    prune: (filters) => c.prune({ all, filters }),
-    heading: 'Deleted Images',
-    deleted: (res) => removedLines(res.deleted, true),
-    reclaimed: (res) => res.spaceReclaimed,
-  });
-}
+export const prune = pruneHandler(ImagesMethods, {
+  warning: 'WARNING! This will remove all dangling images.',
+  allWarning: 'WARNING! This will remove all images without at least one container associated to them.',
+  heading: 'Deleted Images',
+  deleted: (res) => removedLines(res.deleted, true),
+  reclaimed: (res) => res.spaceReclaimed,
+});
 
 export async function commit(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = unaryClient(ctx, ImagesMethods);

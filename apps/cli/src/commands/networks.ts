@@ -12,7 +12,7 @@ import { FieldContext } from '../template.js';
 import { goTimeString } from '../units.js';
 import { inspectEach } from './inspect-each.js';
 import { forEachObject, out, toFilters } from './shared.js';
-import { prune as pruneKind } from './prune.js';
+import { pruneHandler } from './prune.js';
 
 /** `berth network create | ls | inspect | rm | prune | connect | disconnect` and `berth port`. */
 
@@ -92,15 +92,11 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   });
 }
 
-export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, NetworksMethods);
-  return pruneKind(ctx, p, {
-    warning: 'WARNING! This will remove all custom networks not used by at least one container.',
-    prune: (filters) => c.prune({ filters }),
-    heading: 'Deleted Networks',
-    deleted: (res) => res.deleted,
-  });
-}
+export const prune = pruneHandler(NetworksMethods, {
+  warning: 'WARNING! This will remove all custom networks not used by at least one container.',
+  heading: 'Deleted Networks',
+  deleted: (res) => res.deleted,
+});
 
 export async function connect(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const c = unaryClient(ctx, NetworksMethods);

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import type { Filter } from '@berth/proto';
+import type { Filter, RemovedImageItem } from '@berth/proto';
 import { isBerthError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
@@ -76,6 +76,16 @@ export async function confirm(ctx: CommandContext, warning: string): Promise<boo
     stdin.once('end', finish);
   });
   return /^(y|yes)$/i.test(answer);
+}
+
+/** docker's list of pruned objects: the heading, one line each, a blank line; nothing when none. */
+export function printDeleted(ctx: CommandContext, heading: string, lines: string[]): void {
+  if (lines.length > 0) out(ctx, `${heading}:\n${lines.map((line) => `${line}\n`).join('')}\n`);
+}
+
+/** docker's lines of removed images: `Untagged: x` or `Deleted: sha256:…` (rmi), in lower case in the prune lists. */
+export function removedLines(items: RemovedImageItem[], lower = false): string[] {
+  return items.map((item) => (item.untagged ? `${lower ? 'untagged' : 'Untagged'}: ${item.untagged}` : `${lower ? 'deleted' : 'Deleted'}: ${item.deleted}`));
 }
 
 /** docker's refusal to write binary data to a terminal (save, export without -o). */

@@ -5,8 +5,7 @@ import { channelCredentials, client } from '../clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { humanSize } from '../units.js';
-import { confirm, out, toFilters } from './shared.js';
-import { printDeleted } from './prune.js';
+import { confirm, out, printDeleted, removedLines, toFilters } from './shared.js';
 
 /**
  * `berth system prune` (docker system prune): stopped containers, unused networks, dangling (or,
@@ -58,7 +57,7 @@ export async function systemPrune(ctx: CommandContext, p: ParsedArgs): Promise<n
 
   const images = client(ctx, ImagesClient);
   const i = await unary(images, images.prune, { all, filters });
-  printDeleted(ctx, 'Deleted Images', i.deleted.map((item) => (item.untagged ? `untagged: ${item.untagged}` : `deleted: ${item.deleted}`)));
+  printDeleted(ctx, 'Deleted Images', removedLines(i.deleted, true));
   reclaimed += i.spaceReclaimed;
 
   const builder = new BuilderClient(grpcTarget(ctx.host), channelCredentials(ctx), channelOptions);

@@ -10,7 +10,7 @@ import { labelFields } from '../label-fields.js';
 import { FieldContext } from '../template.js';
 import { inspectEach } from './inspect-each.js';
 import { forEachName, out, toFilters } from './shared.js';
-import { prune as pruneKind } from './prune.js';
+import { pruneHandler } from './prune.js';
 
 /** `berth volume create | ls | inspect | rm | prune` (docker's volume commands). */
 
@@ -67,16 +67,10 @@ export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   return forEachName(ctx, p.args, (name) => c.remove({ name, force: bool(p, 'force') }));
 }
 
-export function prune(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const all = bool(p, 'all');
-  const c = unaryClient(ctx, VolumesMethods);
-  return pruneKind(ctx, p, {
-    warning: all
-      ? 'WARNING! This will remove all local volumes not used by at least one container.'
-      : 'WARNING! This will remove anonymous local volumes not used by at least one container.',
-    prune: (filters) => c.prune({ all, filters }),
-    heading: 'Deleted Volumes',
-    deleted: (res) => res.deleted,
-    reclaimed: (res) => res.spaceReclaimed,
-  });
-}
+export const prune = pruneHandler(VolumesMethods, {
+  warning: 'WARNING! This will remove anonymous local volumes not used by at least one container.',
+  allWarning: 'WARNING! This will remove all local volumes not used by at least one container.',
+  heading: 'Deleted Volumes',
+  deleted: (res) => res.deleted,
+  reclaimed: (res) => res.spaceReclaimed,
+});

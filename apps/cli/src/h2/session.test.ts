@@ -48,55 +48,53 @@ function ok(stream: ServerHttp2Stream, text: string, extra: Record<string, strin
 
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: Error) => err.message);
 
-describe('h2/session.ts against node:http2', () => {
-  it('decodes indexed, Huffman-coded headers across calls and a header block split into CONTINUATIONs', async () => {
-    const t = new UnaryTransport({ address: `unix:${socket}` });
-    try {
-      handler = (stream) => ok(stream, 'a', { 'x-repeated': 'same value every time', 'x-big': 'v'.repeat(40_000) });
-      for (let i = 0; i < 3; i++) expect((await t.call(raw, Buffer.from('q'))).toString()).toBe('a');
-    } finally {
-      t.close();
-    }
-  });
+/** Runs `test` with a transport to the server, closed afterwards; `call` sends one request and gives the answer's text. */
+async function withTransport(test: (call: () => Promise<string>) => Promise<void>): Promise<void> {
+  const t = new UnaryTransport({ address: `unix:${socket}` });
+  try {
+    await test(async () => (await t.call(raw, Buffer.from('q'))).toString());
+  } finally {
+    t.close();
+  }
+}
 
-  it('acknowledges a PING, and maps RST_STREAM codes and a non-200 status as grpc-js does', async () => {
-    const t = new UnaryTransport({ address: `unix:${socket}` });
-    try {
+describe('h2/session.ts against node:http2', () => {
+  it('decodes indexed, Huffman-coded headers across calls and a header block split into CONTINUATIONs', () =>
+    withTransport(async (call) => {
+      handler = (stream) => ok(stream, 'a', { 'x-repeated': 'same value every time', 'x-big': 'v'.repeat(40_000) });
+      for (let i = 0; i < 3; i++) expect(await call()).toBe('a');
+    }));
+
+  it('acknowledges a PING, and maps RST_STREAM codes and a non-200 status as grpc-js does', () =>
+    withTransport(async (call) => {
       handler = (stream, session) => {
         session.ping(Buffer.from('12345678'), (err, _duration, payload) => {
           if (err || payload.toString() !== '12345678') return stream.close(constants.NGHTTP2_INTERNAL_ERROR);
           ok(stream, 'pong');
         });
       };
-      expect((await t.call(raw, Buffer.from('q'))).toString()).toBe('pong');
+      expect(await call()).toBe('pong');
       handler = (stream) => stream.close(constants.NGHTTP2_REFUSED_STREAM);
-      expect(await failure(t.call(raw, Buffer.from('q')))).toBe('Stream refused by server');
+      expect(await failure(call())).toBe('Stream refused by server');
       handler = (stream) => stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      expect(await failure(t.call(raw, Buffer.from('q')))).toBe('Bandwidth exhausted or memory limit exceeded');
+      expect(await failure(call())).toBe('Bandwidth exhausted or memory limit exceeded');
       handler = (stream) => {
         stream.respond({ ':status': 503 });
         stream.end();
       };
-      expect(await failure(t.call(raw, Buffer.from('q')))).toBe('Received HTTP status code 503');
-    } finally {
-      t.close();
-    }
-  });
+      expect(await failure(call())).toBe('Received HTTP status code 503');
+    }));
 
-  it('after a GOAWAY, finishes the calls the server took and reconnects for the next', async () => {
-    const t = new UnaryTransport({ address: `unix:${socket}` });
-    try {
+  it('after a GOAWAY, finishes the calls the server took and reconnects for the next', () =>
+    withTransport(async (call) => {
       handler = (stream, session) => {
         session.goaway(constants.NGHTTP2_NO_ERROR, stream.id);
         setTimeout(() => ok(stream, 'last'), 20);
       };
-      expect((await t.call(raw, Buffer.from('q'))).toString()).toBe('last');
+      expect(await call()).toBe('last');
       const before = sessions.length;
       handler = (stream) => ok(stream, 'again');
-      expect((await t.call(raw, Buffer.from('q'))).toString()).toBe('again');
+      expect(await call()).toBe('again');
       expect(sessions.length).toBe(before + 1);
-    } finally {
-      t.close();
-    }
-  });
+    }));
 });
