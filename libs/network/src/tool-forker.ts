@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { HelperGone, ResidentHelper } from '@berth/subprocess';
 
 /**
  * Runs a short host tool (a start's `ip -batch` processes) as a child of a small resident Perl
@@ -66,67 +66,21 @@ export interface ForkedResult {
 }
 
 class ToolForker {
-  private child: ChildProcess | undefined;
-  private readonly pending: Array<(answer: ForkedResult | undefined) => void> = [];
-  private buffered = '';
-  private unavailable = process.env.BERTH_TOOL_FORKER === 'off';
+  private readonly helper = new ResidentHelper('tool forker', SCRIPT, [], process.env.BERTH_TOOL_FORKER === 'off');
 
   /** Runs `file` (an absolute path) with `args` and `input` on its stdin; undefined: run it yourself. */
-  run(file: string, args: string[], input = ''): Promise<ForkedResult | undefined> {
-    const child = this.start();
-    if (child === undefined) return Promise.resolve(undefined);
+  async run(file: string, args: string[], input = ''): Promise<ForkedResult | undefined> {
     const hex = (s: string) => Buffer.from(s).toString('hex');
-    return new Promise((resolve) => {
-      this.pending.push(resolve);
-      this.hold(true);
-      child.stdin!.write(`${[file, ...args, input].map(hex).join('\t')}\n`);
-    });
-  }
-
-  private start(): ChildProcess | undefined {
-    if (this.child !== undefined || this.unavailable) return this.child;
-    const child = spawn('perl', ['-e', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'], cwd: '/' });
-    this.child = child;
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') this.unavailable = true;
-      this.gone(child);
-    });
-    child.on('exit', () => this.gone(child));
-    // A write after it died is answered by 'exit' (the caller runs the tool itself).
-    child.stdin!.on('error', () => undefined);
-    this.hold(false);
-    return child;
-  }
-
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    for (let i = this.buffered.indexOf('\n'); i >= 0; i = this.buffered.indexOf('\n')) {
-      const [code, stdout, stderr] = this.buffered.slice(0, i).split('\t');
-      this.buffered = this.buffered.slice(i + 1);
-      const unhex = (s: string | undefined) => Buffer.from(s ?? '', 'hex').toString();
-      this.pending.shift()?.(Number(code) < 0 || code === undefined ? undefined : { code: Number(code), stdout: unhex(stdout), stderr: unhex(stderr) });
+    let line: string;
+    try {
+      line = await this.helper.ask([file, ...args, input].map(hex).join('\t'));
+    } catch (err) {
+      if (err instanceof HelperGone) return undefined;
+      throw err;
     }
-    if (this.pending.length === 0) this.hold(false);
-  }
-
-  /** Requests in flight are answered undefined; the next call starts a new helper. */
-  private gone(child: ChildProcess): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    this.buffered = '';
-    for (const waiter of this.pending.splice(0)) waiter(undefined);
-  }
-
-  /** The helper keeps this process alive only while it is running something. */
-  private hold(busy: boolean): void {
-    const child = this.child;
-    if (child === undefined) return;
-    for (const handle of [child, child.stdin, child.stdout] as Array<{ ref?: () => void; unref?: () => void } | null>) {
-      if (busy) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    const [code, stdout, stderr] = line.split('\t');
+    const unhex = (s: string | undefined) => Buffer.from(s ?? '', 'hex').toString();
+    return Number(code) < 0 || code === undefined ? undefined : { code: Number(code), stdout: unhex(stdout), stderr: unhex(stderr) };
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ResidentHelper } from './resident-helper.js';
 
 /**
  * mount(2) and umount2(2) without a process per call. Node cannot make these system calls, and a
@@ -81,24 +81,22 @@ export function mountCall(m: { type: string; source: string; options: string[]; 
 /** What the helper answered: undefined when it did the call, else the call's error. */
 export type HelperAnswer = { errno: number; message: string } | undefined;
 
-interface Pending {
-  resolve: (answer: HelperAnswer) => void;
-  reject: (err: Error) => void;
-}
-
 /** Thrown when there is no helper to ask: the caller runs the program instead. */
 export class NoMountHelper extends Error {}
 
+const CALLS_HERE = CALLS[process.arch];
+
 class MountHelper {
-  private child: ChildProcess | undefined;
-  private readonly pending: Pending[] = [];
-  private buffered = '';
-  /** perl could not be started at all (missing): never tried again. */
-  private unavailable = CALLS[process.arch] === undefined || process.env.BERTH_MOUNT_HELPER === 'off';
+  private readonly helper = new ResidentHelper(
+    'mount helper',
+    SCRIPT,
+    CALLS_HERE === undefined ? [] : [String(CALLS_HERE.mount), String(CALLS_HERE.umount2)],
+    CALLS_HERE === undefined || process.env.BERTH_MOUNT_HELPER === 'off',
+  );
 
   /** Whether calls go to a helper (false: on this architecture, or perl is missing, callers run the programs). */
   get available(): boolean {
-    return !this.unavailable;
+    return this.helper.available;
   }
 
   mount(call: MountCall): Promise<HelperAnswer> {
@@ -110,66 +108,16 @@ class MountHelper {
     return this.ask(['u', '', '', target, '', String(flags), '']);
   }
 
-  private ask(fields: string[]): Promise<HelperAnswer> {
-    const child = this.start();
-    if (child === undefined) return Promise.reject(new NoMountHelper('no mount helper'));
-    return new Promise<HelperAnswer>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.hold(true);
-      child.stdin!.write(`${fields.join('\t')}\n`);
-    });
-  }
-
-  private start(): ChildProcess | undefined {
-    if (this.child !== undefined || this.unavailable) return this.child;
-    const calls = CALLS[process.arch]!;
-    const child = spawn('perl', ['-e', SCRIPT, String(calls.mount), String(calls.umount2)], { stdio: ['pipe', 'pipe', 'ignore'], cwd: '/' });
-    this.child = child;
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') this.unavailable = true;
-      this.gone(child, err);
-    });
-    child.on('exit', () => this.gone(child, new NoMountHelper('the mount helper exited')));
-    // A write after it died is answered by 'exit' (the request fails over to the program).
-    child.stdin!.on('error', () => undefined);
-    this.hold(false);
-    return child;
-  }
-
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    for (let i = this.buffered.indexOf('\n'); i >= 0; i = this.buffered.indexOf('\n')) {
-      const line = this.buffered.slice(0, i);
-      this.buffered = this.buffered.slice(i + 1);
-      const waiter = this.pending.shift();
-      if (waiter === undefined) continue;
-      if (line === '0') waiter.resolve(undefined);
-      else {
-        const [errno, message] = line.split('\t');
-        waiter.resolve({ errno: Number(errno), message: message ?? '' });
-      }
+  private async ask(fields: string[]): Promise<HelperAnswer> {
+    let line: string;
+    try {
+      line = await this.helper.ask(fields.join('\t'));
+    } catch (err) {
+      throw new NoMountHelper((err as Error).message);
     }
-    if (this.pending.length === 0) this.hold(false);
-  }
-
-  /** Requests in flight fail over to the programs; the next call starts a new helper. */
-  private gone(child: ChildProcess, err: Error): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    this.buffered = '';
-    for (const waiter of this.pending.splice(0)) waiter.reject(new NoMountHelper(err.message));
-  }
-
-  /** The helper keeps this process alive only while it is being asked something. */
-  private hold(busy: boolean): void {
-    const child = this.child;
-    if (child === undefined) return;
-    for (const handle of [child, child.stdin, child.stdout] as Array<{ ref?: () => void; unref?: () => void } | null>) {
-      if (busy) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    if (line === '0') return undefined;
+    const [errno, message] = line.split('\t');
+    return { errno: Number(errno), message: message ?? '' };
   }
 }
 
