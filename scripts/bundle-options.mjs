@@ -2,7 +2,7 @@
 // memory with a metafile (apps/cli/src/startup-imports.test.ts: what each command loads).
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROTO_INDEX = resolve(dirname(fileURLToPath(import.meta.url)), '../libs/proto/src/index.ts');
@@ -10,6 +10,19 @@ const PROTO_INDEX = resolve(dirname(fileURLToPath(import.meta.url)), '../libs/pr
 // `export const ContainersClient = makeGenericClientConstructor(ContainersService, "berth.v1.Containers") as …;`
 const CLIENT_CLASS = /^export const (\w+Client) = makeGenericClientConstructor\((\w+), ("[^"]+")\) as unknown as \{\n[\s\S]*?\n\};\n/gm;
 const CLIENT_SUFFIX = '?client=';
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const GENERATED = '/libs/proto/src/generated/';
+
+/**
+ * Sources that get copies of libs/proto's generated modules of their own, `<generated file>?own=<source>`:
+ * esbuild gives a module whole to one chunk, with the code every entry point uses of it, so `ps`,
+ * `inspect` and `rm` loaded every Containers message that `run` and `update` send (~200 KB; they
+ * name their few with apps/cli unary-clients.ts `unaryMethod`). A copy holds the messages its
+ * source uses and what those need, nothing else; the codecs are stateless objects, so two copies
+ * in one process encode and decode alike.
+ */
+const OWN_MESSAGES = new Set(['apps/cli/src/commands/containers.ts']);
+const OWN_SUFFIX = '?own=';
 
 /**
  * Where each name that libs/proto's index.ts exports is defined: its `export * from` modules (the
@@ -44,7 +57,7 @@ function protoExportSources() {
  * it (~0.4 MB). Imported directly, the Containers code goes only to the commands that call it.
  * Names the map does not know, and `import type`, stay as they were.
  */
-function directProtoImports(text, sources) {
+function directProtoImports(text, sources, suffix = '') {
   return text.replace(/^import \{([^}]*)\} from '@berth\/proto';/gm, (whole, list) => {
     const byFile = new Map();
     const rest = [];
@@ -56,7 +69,8 @@ function directProtoImports(text, sources) {
       else if (typeof source === 'string') byFile.set(source, [...(byFile.get(source) ?? []), spec]);
       else byFile.set(source.file, [...(byFile.get(source.file) ?? []), `${source.original} as ${local}`]);
     }
-    const lines = [...byFile].map(([source, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(source)};`);
+    const own = (source) => (source.includes(GENERATED) && !source.includes('?') ? `${source}${suffix}` : source);
+    const lines = [...byFile].map(([source, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(own(source))};`);
     if (rest.length > 0) lines.push(`import { ${rest.join(', ')} } from '@berth/proto';`);
     return lines.join(' ');
   });
@@ -81,8 +95,9 @@ const sourceRewrites = {
     b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
       const original = await readFile(args.path, 'utf8');
       let text = original.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
-      if (text.includes("from '@berth/proto'") && !args.path.includes('/libs/proto/')) text = directProtoImports(text, (sources ??= protoExportSources()));
-      if (args.path.includes('/libs/proto/src/generated/')) text = text.replace(CLIENT_CLASS, '');
+      const own = OWN_MESSAGES.has(relative(REPO_ROOT, args.path)) ? `${OWN_SUFFIX}${relative(REPO_ROOT, args.path)}` : '';
+      if (text.includes("from '@berth/proto'") && !args.path.includes('/libs/proto/')) text = directProtoImports(text, (sources ??= protoExportSources()), own);
+      if (args.path.includes(GENERATED)) text = text.replace(CLIENT_CLASS, '');
       return text === original ? undefined : { contents: text, loader: 'ts' };
     });
   },
@@ -105,6 +120,24 @@ const clientModules = {
         loader: 'ts',
         resolveDir: dirname(file),
       };
+    });
+  },
+};
+
+// A copy of a generated module for one source (OWN_MESSAGES): the generated text without its client
+// classes, in a namespace of its own, whose imports of the other generated modules are copies for
+// the same source.
+const ownMessages = {
+  name: 'own-messages',
+  setup(b) {
+    b.onResolve({ filter: /\?own=/ }, (args) => ({ path: args.path, namespace: 'berth-own', sideEffects: false }));
+    b.onResolve({ filter: /^\.\// , namespace: 'berth-own' }, (args) => {
+      const [file, source] = args.importer.split(OWN_SUFFIX);
+      return { path: `${resolve(dirname(file), args.path.replace(/\.js$/, '.ts'))}${OWN_SUFFIX}${source}`, namespace: 'berth-own', sideEffects: false };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'berth-own' }, async (args) => {
+      const [file] = args.path.split(OWN_SUFFIX);
+      return { contents: (await readFile(file, 'utf8')).replace(CLIENT_CLASS, ''), loader: 'ts', resolveDir: dirname(file) };
     });
   },
 };
@@ -155,6 +188,6 @@ export function bundleOptions(entry, outdir) {
     // grpc-js requires @grpc/proto-loader (and through it protobufjs, ~180 KB) only inside channelz
     // and ORCA functions Berth never calls: left out, every command and service parses that much less.
     external: ['better-sqlite3', '@grpc/proto-loader'],
-    plugins: [clientModules, pureLibraries, sourceRewrites],
+    plugins: [clientModules, ownMessages, pureLibraries, sourceRewrites],
   };
 }

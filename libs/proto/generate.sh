@@ -12,7 +12,7 @@ trap 'rm -rf "$target"' EXIT
 protoc \
   --plugin=protoc-gen-ts_proto=node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out="$target" \
-  --ts_proto_opt=outputServices=grpc-js,env=node,esModuleInterop=true,forceLong=number,oneof=unions-value,useOptionals=none,importSuffix=.js,fileSuffix=,exportCommonSymbols=false \
+  --ts_proto_opt=outputServices=grpc-js,env=node,esModuleInterop=true,forceLong=number,oneof=unions-value,useOptionals=none,importSuffix=.js,fileSuffix=,exportCommonSymbols=false,outputJsonMethods=false \
   -I proto \
   $(find proto -name '*.proto' | sort)
 # Mark every file as generated.

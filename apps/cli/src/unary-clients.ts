@@ -15,6 +15,38 @@ type UnaryCall<M> = M extends UnaryMethod<infer Req, infer Res> ? (request: Req,
 /** The unary methods of a service definition, each a function of its request: `c.inspect({ id })`. */
 export type UnaryClient<S> = { [K in keyof S as S[K] extends { requestStream: false; responseStream: false } ? K : never]: UnaryCall<S[K]> };
 
+/** What a method needs of a generated message: ts-proto's `encode` and `decode`. */
+interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/**
+ * One unary method of a gateway service, by its path and its two generated messages:
+ * `unaryMethod('/berth.v1.Containers/Inspect', ContainerRef, JsonDocument)`. A command that names
+ * its methods so bundles the code of those messages only, where a generated service definition
+ * (`ContainersMethods`) brings every message of the service: `ps`, `inspect` and `rm` load ~200 KB
+ * less (bench/README.md, "ps, inspect, rm: only the messages they send"). A table of them is checked
+ * against the generated definition by tsc (`satisfies UnaryMethodsOf<typeof ContainersMethods>`,
+ * a type-only import): a wrong path or message does not compile.
+ */
+export function unaryMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): UnaryMethod<Req, Res> & { path: P } {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(request.encode(value).finish()),
+    responseDeserialize: (bytes) => response.decode(bytes),
+  };
+}
+
+/** Some unary methods of generated service definition S, each as `unaryMethod` makes it, with S's path and messages. */
+export type UnaryMethodsOf<S> = {
+  [K in keyof S]?: S[K] extends { path: infer P; requestStream: false; responseStream: false; requestSerialize: (value: infer Req) => Buffer; responseDeserialize: (bytes: Buffer) => infer Res }
+    ? UnaryMethod<Req, Res> & { path: P }
+    : never;
+};
+
 const transports = new WeakMap<CommandContext, UnaryTransport>();
 
 /**

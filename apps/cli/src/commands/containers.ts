@@ -1,4 +1,31 @@
-import { type ContainerSummary, type JsonDocument, ContainersMethods, ImagesMethods, NetworksMethods, VolumesMethods } from '@berth/proto';
+import {
+  type ContainerSummary,
+  type ContainersMethods,
+  type ImagesMethods,
+  type JsonDocument,
+  type NetworksMethods,
+  type VolumesMethods,
+  ContainerRef,
+  DiffResponse,
+  Empty,
+  ImageRef,
+  JsonDocument as JsonDocumentMessage,
+  KillContainerRequest,
+  ListContainersRequest,
+  ListContainersResponse,
+  NetworkRef,
+  PruneContainersRequest,
+  PruneContainersResponse,
+  RemoveContainerRequest,
+  RemoveContainerResponse,
+  RenameContainerRequest,
+  StopContainerRequest,
+  TopRequest,
+  TopResponse,
+  VolumeRef,
+  WaitContainerRequest,
+  WaitContainerResponse,
+} from '@berth/proto';
 import { isBerthError, NotFoundError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
@@ -11,17 +38,40 @@ import { renderListing, resolveFormat } from '../table-format.js';
 import { inspectEach } from './inspect-each.js';
 import { errOut, forEachName, forEachObject, out, toFilters } from './shared.js';
 import { pruneHandler } from './prune.js';
-import { unaryClient } from '../unary-clients.js';
+import { unaryClient, unaryMethod, type UnaryMethodsOf } from '../unary-clients.js';
 
 /**
  * Container commands that are one gRPC call per container, and the listings (ps, inspect, stats…):
  * unary calls only, over unary-clients.ts, so that none of them loads @grpc/grpc-js (logs and
- * export stream: container-streams.ts; `start -a` attaches: run.ts).
+ * export stream: container-streams.ts; `start -a` attaches: run.ts). The methods are named one by one
+ * (unary-clients.ts `unaryMethod`), so that these commands load the code of their own messages only.
  */
+
+const Containers = {
+  start: unaryMethod('/berth.v1.Containers/Start', ContainerRef, Empty),
+  stop: unaryMethod('/berth.v1.Containers/Stop', StopContainerRequest, Empty),
+  restart: unaryMethod('/berth.v1.Containers/Restart', StopContainerRequest, Empty),
+  kill: unaryMethod('/berth.v1.Containers/Kill', KillContainerRequest, Empty),
+  remove: unaryMethod('/berth.v1.Containers/Remove', RemoveContainerRequest, RemoveContainerResponse),
+  pause: unaryMethod('/berth.v1.Containers/Pause', ContainerRef, Empty),
+  unpause: unaryMethod('/berth.v1.Containers/Unpause', ContainerRef, Empty),
+  wait: unaryMethod('/berth.v1.Containers/Wait', WaitContainerRequest, WaitContainerResponse),
+  rename: unaryMethod('/berth.v1.Containers/Rename', RenameContainerRequest, Empty),
+  list: unaryMethod('/berth.v1.Containers/List', ListContainersRequest, ListContainersResponse),
+  inspect: unaryMethod('/berth.v1.Containers/Inspect', ContainerRef, JsonDocumentMessage),
+  stats: unaryMethod('/berth.v1.Containers/Stats', ContainerRef, JsonDocumentMessage),
+  top: unaryMethod('/berth.v1.Containers/Top', TopRequest, TopResponse),
+  diff: unaryMethod('/berth.v1.Containers/Diff', ContainerRef, DiffResponse),
+  prune: unaryMethod('/berth.v1.Containers/Prune', PruneContainersRequest, PruneContainersResponse),
+} satisfies UnaryMethodsOf<ContainersMethods>;
+// `inspect` without --type looks for an image, a volume and a network of the name too.
+const Images = { inspect: unaryMethod('/berth.v1.Images/Inspect', ImageRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<ImagesMethods>;
+const Volumes = { inspect: unaryMethod('/berth.v1.Volumes/Inspect', VolumeRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<VolumesMethods>;
+const Networks = { inspect: unaryMethod('/berth.v1.Networks/Inspect', NetworkRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<NetworksMethods>;
 
 export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (bool(p, 'attach') || bool(p, 'interactive')) return (await import('./run.js')).startAttached(ctx, p);
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const failed: string[] = [];
   for (const id of p.args) {
     try {
@@ -38,40 +88,40 @@ export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number>
 }
 
 export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => c.stop({ id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const timeout = p.changed.has('timeout') ? num(p, 'timeout') : undefined;
   return forEachName(ctx, p.args, (id) => c.restart({ id, timeout, signal: str(p, 'signal') }));
 }
 
 export async function kill(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return forEachName(ctx, p.args, (id) => c.kill({ id, signal: str(p, 'signal') }));
 }
 
 export async function rm(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return forEachName(ctx, p.args, (id) => c.remove({ id, force: bool(p, 'force'), volumes: bool(p, 'volumes') }));
 }
 
 export async function pause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return forEachName(ctx, p.args, (id) => c.pause({ id }));
 }
 
 export async function unpause(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return forEachName(ctx, p.args, (id) => c.unpause({ id }));
 }
 
 /** Prints each container's exit code once it has stopped. */
 export async function wait(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return forEachObject(ctx, p.args, async (id) => {
     const res = await c.wait({ id, condition: '' });
     return String(res.statusCode);
@@ -79,7 +129,7 @@ export async function wait(ctx: CommandContext, p: ParsedArgs): Promise<number> 
 }
 
 export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const [id, name] = p.args as [string, string];
   if (!name.trim()) throw new StatusError('Error: neither old nor new names may be empty', 1);
   await c.rename({ id, name });
@@ -87,7 +137,7 @@ export async function rename(ctx: CommandContext, p: ParsedArgs): Promise<number
 }
 
 export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const last = num(p, 'last');
   const latest = bool(p, 'latest');
   const format = str(p, 'format');
@@ -112,7 +162,7 @@ export async function ps(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const [id, ...psArgs] = p.args;
   const res = await c.top({ id: id!, psArgs: psArgs.join(' ') });
   const lines = [res.titles.join('\t'), ...res.processes.map((row) => row.columns.join('\t'))];
@@ -121,13 +171,13 @@ export async function top(ctx: CommandContext, p: ParsedArgs): Promise<number> {
 }
 
 export async function diff(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const res = await c.diff({ id: p.args[0]! });
   out(ctx, res.changes.map((change) => `${change.kind} ${change.path}\n`).join(''));
   return 0;
 }
 
-export const prune = pruneHandler(ContainersMethods, {
+export const prune = pruneHandler(Containers, {
   warning: 'WARNING! This will remove all stopped containers.',
   heading: 'Deleted Containers',
   deleted: (res) => res.deleted,
@@ -142,16 +192,16 @@ type Kind = 'container' | 'image' | 'volume' | 'network';
 async function inspectOne(ctx: CommandContext, kind: Kind, ref: string, size = false): Promise<unknown> {
   let doc: JsonDocument;
   if (kind === 'volume') {
-    const c = unaryClient(ctx, VolumesMethods);
+    const c = unaryClient(ctx, Volumes);
     doc = await c.inspect({ name: ref });
   } else if (kind === 'network') {
-    const c = unaryClient(ctx, NetworksMethods);
+    const c = unaryClient(ctx, Networks);
     doc = await c.inspect({ id: ref });
   } else if (kind === 'container') {
-    const c = unaryClient(ctx, ContainersMethods);
+    const c = unaryClient(ctx, Containers);
     doc = await c.inspect({ id: ref, size });
   } else {
-    const c = unaryClient(ctx, ImagesMethods);
+    const c = unaryClient(ctx, Images);
     doc = await c.inspect({ ref });
   }
   return JSON.parse(doc.json) as unknown;
@@ -199,7 +249,7 @@ export async function imageInspect(ctx: CommandContext, p: ParsedArgs): Promise<
 // stats
 
 async function sample(ctx: CommandContext, targets: Array<{ id: string; name: string; given?: string }>): Promise<Array<{ entry: StatsEntry; given?: string }>> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return Promise.all(
     targets.map(async (t) => {
       try {
@@ -216,7 +266,7 @@ async function sample(ctx: CommandContext, targets: Array<{ id: string; name: st
 
 /** docker stats: a table of CPU, memory, network, block I/O and pids per container. */
 export async function stats(ctx: CommandContext, p: ParsedArgs): Promise<number> {
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   const trunc = !bool(p, 'no-trunc');
   const source = resolveFormat({ format: str(p, 'format'), defaultTable: statsDefaultTable });
   const targets = async (): Promise<Array<{ id: string; name: string; given?: string }>> => {

@@ -176,15 +176,6 @@ export const InfoRequest: MessageFns<InfoRequest> = {
     }
   },
 
-  fromJSON(_: any): InfoRequest {
-    return {};
-  },
-
-  toJSON(_: InfoRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<InfoRequest>, I>>(base?: I): InfoRequest {
     return InfoRequest.fromPartial(base ?? ({} as any));
   },
@@ -385,96 +376,6 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     }
   },
 
-  fromJSON(object: any): InfoResponse {
-    return {
-      hostId: isSet(object.hostId)
-        ? globalThis.String(object.hostId)
-        : isSet(object.host_id)
-        ? globalThis.String(object.host_id)
-        : "",
-      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-      runtime: isSet(object.runtime) ? globalThis.String(object.runtime) : "",
-      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
-      dataRoot: isSet(object.dataRoot)
-        ? globalThis.String(object.dataRoot)
-        : isSet(object.data_root)
-        ? globalThis.String(object.data_root)
-        : "",
-      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
-      containersRunning: isSet(object.containersRunning)
-        ? globalThis.Number(object.containersRunning)
-        : isSet(object.containers_running)
-        ? globalThis.Number(object.containers_running)
-        : 0,
-      containersPaused: isSet(object.containersPaused)
-        ? globalThis.Number(object.containersPaused)
-        : isSet(object.containers_paused)
-        ? globalThis.Number(object.containers_paused)
-        : 0,
-      containersStopped: isSet(object.containersStopped)
-        ? globalThis.Number(object.containersStopped)
-        : isSet(object.containers_stopped)
-        ? globalThis.Number(object.containers_stopped)
-        : 0,
-      images: isSet(object.images) ? globalThis.Number(object.images) : 0,
-      kernelVersion: isSet(object.kernelVersion)
-        ? globalThis.String(object.kernelVersion)
-        : isSet(object.kernel_version)
-        ? globalThis.String(object.kernel_version)
-        : "",
-      cgroupVersion: isSet(object.cgroupVersion)
-        ? globalThis.String(object.cgroupVersion)
-        : isSet(object.cgroup_version)
-        ? globalThis.String(object.cgroup_version)
-        : "",
-    };
-  },
-
-  toJSON(message: InfoResponse): unknown {
-    const obj: any = {};
-    if (message.hostId !== "") {
-      obj.hostId = message.hostId;
-    }
-    if (message.hostname !== "") {
-      obj.hostname = message.hostname;
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.runtime !== "") {
-      obj.runtime = message.runtime;
-    }
-    if (message.warnings?.length) {
-      obj.warnings = message.warnings;
-    }
-    if (message.dataRoot !== "") {
-      obj.dataRoot = message.dataRoot;
-    }
-    if (message.containers !== 0) {
-      obj.containers = Math.round(message.containers);
-    }
-    if (message.containersRunning !== 0) {
-      obj.containersRunning = Math.round(message.containersRunning);
-    }
-    if (message.containersPaused !== 0) {
-      obj.containersPaused = Math.round(message.containersPaused);
-    }
-    if (message.containersStopped !== 0) {
-      obj.containersStopped = Math.round(message.containersStopped);
-    }
-    if (message.images !== 0) {
-      obj.images = Math.round(message.images);
-    }
-    if (message.kernelVersion !== "") {
-      obj.kernelVersion = message.kernelVersion;
-    }
-    if (message.cgroupVersion !== "") {
-      obj.cgroupVersion = message.cgroupVersion;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<InfoResponse>, I>>(base?: I): InfoResponse {
     return InfoResponse.fromPartial(base ?? ({} as any));
   },
@@ -540,18 +441,6 @@ export const DfRequest: MessageFns<DfRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DfRequest {
-    return { verbose: isSet(object.verbose) ? globalThis.Boolean(object.verbose) : undefined };
-  },
-
-  toJSON(message: DfRequest): unknown {
-    const obj: any = {};
-    if (message.verbose !== undefined) {
-      obj.verbose = message.verbose;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DfRequest>, I>>(base?: I): DfRequest {
@@ -651,36 +540,6 @@ export const DfRow: MessageFns<DfRow> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DfRow {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
-      active: isSet(object.active) ? globalThis.Number(object.active) : 0,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      reclaimable: isSet(object.reclaimable) ? globalThis.Number(object.reclaimable) : 0,
-    };
-  },
-
-  toJSON(message: DfRow): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.total !== 0) {
-      obj.total = Math.round(message.total);
-    }
-    if (message.active !== 0) {
-      obj.active = Math.round(message.active);
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.reclaimable !== 0) {
-      obj.reclaimable = Math.round(message.reclaimable);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DfRow>, I>>(base?: I): DfRow {
@@ -784,42 +643,6 @@ export const DfResponse: MessageFns<DfResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DfResponse {
-    return {
-      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => DfRow.fromJSON(e)) : [],
-      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => DfImage.fromJSON(e)) : [],
-      containers: globalThis.Array.isArray(object?.containers)
-        ? object.containers.map((e: any) => DfContainer.fromJSON(e))
-        : [],
-      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => DfVolume.fromJSON(e)) : [],
-      buildCache: globalThis.Array.isArray(object?.buildCache)
-        ? object.buildCache.map((e: any) => DfBuildCache.fromJSON(e))
-        : globalThis.Array.isArray(object?.build_cache)
-        ? object.build_cache.map((e: any) => DfBuildCache.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: DfResponse): unknown {
-    const obj: any = {};
-    if (message.rows?.length) {
-      obj.rows = message.rows.map((e) => DfRow.toJSON(e));
-    }
-    if (message.images?.length) {
-      obj.images = message.images.map((e) => DfImage.toJSON(e));
-    }
-    if (message.containers?.length) {
-      obj.containers = message.containers.map((e) => DfContainer.toJSON(e));
-    }
-    if (message.volumes?.length) {
-      obj.volumes = message.volumes.map((e) => DfVolume.toJSON(e));
-    }
-    if (message.buildCache?.length) {
-      obj.buildCache = message.buildCache.map((e) => DfBuildCache.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DfResponse>, I>>(base?: I): DfResponse {
@@ -934,48 +757,6 @@ export const DfImage: MessageFns<DfImage> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DfImage {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      repoTags: globalThis.Array.isArray(object?.repoTags)
-        ? object.repoTags.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.repo_tags)
-        ? object.repo_tags.map((e: any) => globalThis.String(e))
-        : [],
-      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      sharedSize: isSet(object.sharedSize)
-        ? globalThis.Number(object.sharedSize)
-        : isSet(object.shared_size)
-        ? globalThis.Number(object.shared_size)
-        : 0,
-      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
-    };
-  },
-
-  toJSON(message: DfImage): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.repoTags?.length) {
-      obj.repoTags = message.repoTags;
-    }
-    if (message.created !== 0) {
-      obj.created = Math.round(message.created);
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.sharedSize !== 0) {
-      obj.sharedSize = Math.round(message.sharedSize);
-    }
-    if (message.containers !== 0) {
-      obj.containers = Math.round(message.containers);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DfImage>, I>>(base?: I): DfImage {
@@ -1115,56 +896,6 @@ export const DfContainer: MessageFns<DfContainer> = {
     }
   },
 
-  fromJSON(object: any): DfContainer {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      image: isSet(object.image) ? globalThis.String(object.image) : "",
-      command: isSet(object.command) ? globalThis.String(object.command) : "",
-      localVolumes: isSet(object.localVolumes)
-        ? globalThis.Number(object.localVolumes)
-        : isSet(object.local_volumes)
-        ? globalThis.Number(object.local_volumes)
-        : 0,
-      sizeRw: isSet(object.sizeRw)
-        ? globalThis.Number(object.sizeRw)
-        : isSet(object.size_rw)
-        ? globalThis.Number(object.size_rw)
-        : 0,
-      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: DfContainer): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.image !== "") {
-      obj.image = message.image;
-    }
-    if (message.command !== "") {
-      obj.command = message.command;
-    }
-    if (message.localVolumes !== 0) {
-      obj.localVolumes = Math.round(message.localVolumes);
-    }
-    if (message.sizeRw !== 0) {
-      obj.sizeRw = Math.round(message.sizeRw);
-    }
-    if (message.created !== 0) {
-      obj.created = Math.round(message.created);
-    }
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.names?.length) {
-      obj.names = message.names;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<DfContainer>, I>>(base?: I): DfContainer {
     return DfContainer.fromPartial(base ?? ({} as any));
   },
@@ -1247,28 +978,6 @@ export const DfVolume: MessageFns<DfVolume> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DfVolume {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      links: isSet(object.links) ? globalThis.Number(object.links) : 0,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-    };
-  },
-
-  toJSON(message: DfVolume): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.links !== 0) {
-      obj.links = Math.round(message.links);
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DfVolume>, I>>(base?: I): DfVolume {
@@ -1405,64 +1114,6 @@ export const DfBuildCache: MessageFns<DfBuildCache> = {
     }
   },
 
-  fromJSON(object: any): DfBuildCache {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      createdAt: isSet(object.createdAt)
-        ? globalThis.Number(object.createdAt)
-        : isSet(object.created_at)
-        ? globalThis.Number(object.created_at)
-        : 0,
-      lastUsedAt: isSet(object.lastUsedAt)
-        ? globalThis.Number(object.lastUsedAt)
-        : isSet(object.last_used_at)
-        ? globalThis.Number(object.last_used_at)
-        : 0,
-      usageCount: isSet(object.usageCount)
-        ? globalThis.Number(object.usageCount)
-        : isSet(object.usage_count)
-        ? globalThis.Number(object.usage_count)
-        : 0,
-      inUse: isSet(object.inUse)
-        ? globalThis.Boolean(object.inUse)
-        : isSet(object.in_use)
-        ? globalThis.Boolean(object.in_use)
-        : false,
-      shared: isSet(object.shared) ? globalThis.Boolean(object.shared) : false,
-    };
-  },
-
-  toJSON(message: DfBuildCache): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.createdAt !== 0) {
-      obj.createdAt = Math.round(message.createdAt);
-    }
-    if (message.lastUsedAt !== 0) {
-      obj.lastUsedAt = Math.round(message.lastUsedAt);
-    }
-    if (message.usageCount !== 0) {
-      obj.usageCount = Math.round(message.usageCount);
-    }
-    if (message.inUse !== false) {
-      obj.inUse = message.inUse;
-    }
-    if (message.shared !== false) {
-      obj.shared = message.shared;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<DfBuildCache>, I>>(base?: I): DfBuildCache {
     return DfBuildCache.fromPartial(base ?? ({} as any));
   },
@@ -1580,48 +1231,6 @@ export const AgentAnnouncement: MessageFns<AgentAnnouncement> = {
     }
   },
 
-  fromJSON(object: any): AgentAnnouncement {
-    return {
-      hostId: isSet(object.hostId)
-        ? globalThis.String(object.hostId)
-        : isSet(object.host_id)
-        ? globalThis.String(object.host_id)
-        : "",
-      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
-      address: isSet(object.address) ? globalThis.String(object.address) : "",
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-      startedAt: isSet(object.startedAt)
-        ? globalThis.Number(object.startedAt)
-        : isSet(object.started_at)
-        ? globalThis.Number(object.started_at)
-        : 0,
-      node: isSet(object.node) ? NodeResources.fromJSON(object.node) : undefined,
-    };
-  },
-
-  toJSON(message: AgentAnnouncement): unknown {
-    const obj: any = {};
-    if (message.hostId !== "") {
-      obj.hostId = message.hostId;
-    }
-    if (message.hostname !== "") {
-      obj.hostname = message.hostname;
-    }
-    if (message.address !== "") {
-      obj.address = message.address;
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.startedAt !== 0) {
-      obj.startedAt = Math.round(message.startedAt);
-    }
-    if (message.node !== undefined) {
-      obj.node = NodeResources.toJSON(message.node);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<AgentAnnouncement>, I>>(base?: I): AgentAnnouncement {
     return AgentAnnouncement.fromPartial(base ?? ({} as any));
   },
@@ -1720,55 +1329,6 @@ export const NodeResources: MessageFns<NodeResources> = {
     }
   },
 
-  fromJSON(object: any): NodeResources {
-    return {
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
-      memoryBytes: isSet(object.memoryBytes)
-        ? globalThis.Number(object.memoryBytes)
-        : isSet(object.memory_bytes)
-        ? globalThis.Number(object.memory_bytes)
-        : 0,
-      role: isSet(object.role) ? globalThis.String(object.role) : "",
-    };
-  },
-
-  toJSON(message: NodeResources): unknown {
-    const obj: any = {};
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.cpus !== 0) {
-      obj.cpus = Math.round(message.cpus);
-    }
-    if (message.memoryBytes !== 0) {
-      obj.memoryBytes = Math.round(message.memoryBytes);
-    }
-    if (message.role !== "") {
-      obj.role = message.role;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NodeResources>, I>>(base?: I): NodeResources {
     return NodeResources.fromPartial(base ?? ({} as any));
   },
@@ -1844,24 +1404,6 @@ export const NodeResources_LabelsEntry: MessageFns<NodeResources_LabelsEntry> = 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): NodeResources_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: NodeResources_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<NodeResources_LabelsEntry>, I>>(base?: I): NodeResources_LabelsEntry {
@@ -1960,19 +1502,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -239,24 +239,6 @@ export const BuildKeyValue: MessageFns<BuildKeyValue> = {
     }
   },
 
-  fromJSON(object: any): BuildKeyValue {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: BuildKeyValue): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<BuildKeyValue>, I>>(base?: I): BuildKeyValue {
     return BuildKeyValue.fromPartial(base ?? ({} as any));
   },
@@ -567,156 +549,6 @@ export const BuildOptions: MessageFns<BuildOptions> = {
     }
   },
 
-  fromJSON(object: any): BuildOptions {
-    return {
-      dockerfile: isSet(object.dockerfile) ? globalThis.String(object.dockerfile) : "",
-      dockerfileContent: isSet(object.dockerfileContent)
-        ? globalThis.String(object.dockerfileContent)
-        : isSet(object.dockerfile_content)
-        ? globalThis.String(object.dockerfile_content)
-        : "",
-      dockerfileName: isSet(object.dockerfileName)
-        ? globalThis.String(object.dockerfileName)
-        : isSet(object.dockerfile_name)
-        ? globalThis.String(object.dockerfile_name)
-        : "",
-      buildArgs: globalThis.Array.isArray(object?.buildArgs)
-        ? object.buildArgs.map((e: any) => BuildKeyValue.fromJSON(e))
-        : globalThis.Array.isArray(object?.build_args)
-        ? object.build_args.map((e: any) => BuildKeyValue.fromJSON(e))
-        : [],
-      target: isSet(object.target) ? globalThis.String(object.target) : "",
-      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
-      noCache: isSet(object.noCache)
-        ? globalThis.Boolean(object.noCache)
-        : isSet(object.no_cache)
-        ? globalThis.Boolean(object.no_cache)
-        : false,
-      labels: globalThis.Array.isArray(object?.labels)
-        ? object.labels.map((e: any) => BuildKeyValue.fromJSON(e))
-        : [],
-      push: isSet(object.push) ? globalThis.Boolean(object.push) : false,
-      pull: isSet(object.pull) ? globalThis.Boolean(object.pull) : false,
-      registryAuths: globalThis.Array.isArray(object?.registryAuths)
-        ? object.registryAuths.map((e: any) => BuildRegistryAuth.fromJSON(e))
-        : globalThis.Array.isArray(object?.registry_auths)
-        ? object.registry_auths.map((e: any) => BuildRegistryAuth.fromJSON(e))
-        : [],
-      outputType: isSet(object.outputType)
-        ? globalThis.String(object.outputType)
-        : isSet(object.output_type)
-        ? globalThis.String(object.output_type)
-        : "",
-      squash: isSet(object.squash) ? globalThis.Boolean(object.squash) : false,
-      noCacheFilter: globalThis.Array.isArray(object?.noCacheFilter)
-        ? object.noCacheFilter.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.no_cache_filter)
-        ? object.no_cache_filter.map((e: any) => globalThis.String(e))
-        : [],
-      cacheTo: globalThis.Array.isArray(object?.cacheTo)
-        ? object.cacheTo.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.cache_to)
-        ? object.cache_to.map((e: any) => globalThis.String(e))
-        : [],
-      cacheFrom: globalThis.Array.isArray(object?.cacheFrom)
-        ? object.cacheFrom.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.cache_from)
-        ? object.cache_from.map((e: any) => globalThis.String(e))
-        : [],
-      contextKey: isSet(object.contextKey)
-        ? globalThis.String(object.contextKey)
-        : isSet(object.context_key)
-        ? globalThis.String(object.context_key)
-        : "",
-      network: isSet(object.network) ? globalThis.String(object.network) : "",
-      extraHosts: globalThis.Array.isArray(object?.extraHosts)
-        ? object.extraHosts.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.extra_hosts)
-        ? object.extra_hosts.map((e: any) => globalThis.String(e))
-        : [],
-      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
-      secrets: globalThis.Array.isArray(object?.secrets)
-        ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
-        : [],
-      buildContexts: globalThis.Array.isArray(object?.buildContexts)
-        ? object.buildContexts.map((e: any) => NamedBuildContext.fromJSON(e))
-        : globalThis.Array.isArray(object?.build_contexts)
-        ? object.build_contexts.map((e: any) => NamedBuildContext.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: BuildOptions): unknown {
-    const obj: any = {};
-    if (message.dockerfile !== "") {
-      obj.dockerfile = message.dockerfile;
-    }
-    if (message.dockerfileContent !== "") {
-      obj.dockerfileContent = message.dockerfileContent;
-    }
-    if (message.dockerfileName !== "") {
-      obj.dockerfileName = message.dockerfileName;
-    }
-    if (message.buildArgs?.length) {
-      obj.buildArgs = message.buildArgs.map((e) => BuildKeyValue.toJSON(e));
-    }
-    if (message.target !== "") {
-      obj.target = message.target;
-    }
-    if (message.tags?.length) {
-      obj.tags = message.tags;
-    }
-    if (message.noCache !== false) {
-      obj.noCache = message.noCache;
-    }
-    if (message.labels?.length) {
-      obj.labels = message.labels.map((e) => BuildKeyValue.toJSON(e));
-    }
-    if (message.push !== false) {
-      obj.push = message.push;
-    }
-    if (message.pull !== false) {
-      obj.pull = message.pull;
-    }
-    if (message.registryAuths?.length) {
-      obj.registryAuths = message.registryAuths.map((e) => BuildRegistryAuth.toJSON(e));
-    }
-    if (message.outputType !== "") {
-      obj.outputType = message.outputType;
-    }
-    if (message.squash !== false) {
-      obj.squash = message.squash;
-    }
-    if (message.noCacheFilter?.length) {
-      obj.noCacheFilter = message.noCacheFilter;
-    }
-    if (message.cacheTo?.length) {
-      obj.cacheTo = message.cacheTo;
-    }
-    if (message.cacheFrom?.length) {
-      obj.cacheFrom = message.cacheFrom;
-    }
-    if (message.contextKey !== "") {
-      obj.contextKey = message.contextKey;
-    }
-    if (message.network !== "") {
-      obj.network = message.network;
-    }
-    if (message.extraHosts?.length) {
-      obj.extraHosts = message.extraHosts;
-    }
-    if (message.platform !== "") {
-      obj.platform = message.platform;
-    }
-    if (message.secrets?.length) {
-      obj.secrets = message.secrets.map((e) => BuildSecret.toJSON(e));
-    }
-    if (message.buildContexts?.length) {
-      obj.buildContexts = message.buildContexts.map((e) => NamedBuildContext.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<BuildOptions>, I>>(base?: I): BuildOptions {
     return BuildOptions.fromPartial(base ?? ({} as any));
   },
@@ -804,24 +636,6 @@ export const BuildSecret: MessageFns<BuildSecret> = {
     }
   },
 
-  fromJSON(object: any): BuildSecret {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: BuildSecret): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<BuildSecret>, I>>(base?: I): BuildSecret {
     return BuildSecret.fromPartial(base ?? ({} as any));
   },
@@ -889,24 +703,6 @@ export const NamedBuildContext: MessageFns<NamedBuildContext> = {
     }
   },
 
-  fromJSON(object: any): NamedBuildContext {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      image: isSet(object.image) ? globalThis.String(object.image) : "",
-    };
-  },
-
-  toJSON(message: NamedBuildContext): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.image !== "") {
-      obj.image = message.image;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NamedBuildContext>, I>>(base?: I): NamedBuildContext {
     return NamedBuildContext.fromPartial(base ?? ({} as any));
   },
@@ -972,24 +768,6 @@ export const NamedContextChunk: MessageFns<NamedContextChunk> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): NamedContextChunk {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: NamedContextChunk): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<NamedContextChunk>, I>>(base?: I): NamedContextChunk {
@@ -1103,44 +881,6 @@ export const ContextFileEntry: MessageFns<ContextFileEntry> = {
     }
   },
 
-  fromJSON(object: any): ContextFileEntry {
-    return {
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      mtimeMs: isSet(object.mtimeMs)
-        ? globalThis.Number(object.mtimeMs)
-        : isSet(object.mtime_ms)
-        ? globalThis.Number(object.mtime_ms)
-        : 0,
-      linkname: isSet(object.linkname) ? globalThis.String(object.linkname) : "",
-    };
-  },
-
-  toJSON(message: ContextFileEntry): unknown {
-    const obj: any = {};
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.mode !== 0) {
-      obj.mode = Math.round(message.mode);
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.mtimeMs !== 0) {
-      obj.mtimeMs = floatToJson(message.mtimeMs);
-    }
-    if (message.linkname !== "") {
-      obj.linkname = message.linkname;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContextFileEntry>, I>>(base?: I): ContextFileEntry {
     return ContextFileEntry.fromPartial(base ?? ({} as any));
   },
@@ -1212,24 +952,6 @@ export const ContextFiles: MessageFns<ContextFiles> = {
     }
   },
 
-  fromJSON(object: any): ContextFiles {
-    return {
-      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ContextFileEntry.fromJSON(e)) : [],
-      listing: isSet(object.listing) ? Buffer.from(bytesFromBase64(object.listing)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: ContextFiles): unknown {
-    const obj: any = {};
-    if (message.files?.length) {
-      obj.files = message.files.map((e) => ContextFileEntry.toJSON(e));
-    }
-    if (message.listing.length !== 0) {
-      obj.listing = base64FromBytes(message.listing);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContextFiles>, I>>(base?: I): ContextFiles {
     return ContextFiles.fromPartial(base ?? ({} as any));
   },
@@ -1284,18 +1006,6 @@ export const ContextRequest: MessageFns<ContextRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContextRequest {
-    return { paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [] };
-  },
-
-  toJSON(message: ContextRequest): unknown {
-    const obj: any = {};
-    if (message.paths?.length) {
-      obj.paths = message.paths;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContextRequest>, I>>(base?: I): ContextRequest {
@@ -1362,24 +1072,6 @@ export const BuildRegistryAuth: MessageFns<BuildRegistryAuth> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): BuildRegistryAuth {
-    return {
-      server: isSet(object.server) ? globalThis.String(object.server) : "",
-      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
-    };
-  },
-
-  toJSON(message: BuildRegistryAuth): unknown {
-    const obj: any = {};
-    if (message.server !== "") {
-      obj.server = message.server;
-    }
-    if (message.auth !== undefined) {
-      obj.auth = RegistryAuth.toJSON(message.auth);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<BuildRegistryAuth>, I>>(base?: I): BuildRegistryAuth {
@@ -1473,38 +1165,6 @@ export const BuildInput: MessageFns<BuildInput> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): BuildInput {
-    return {
-      input: isSet(object.options)
-        ? { $case: "options", value: BuildOptions.fromJSON(object.options) }
-        : isSet(object.context)
-        ? { $case: "context", value: Buffer.from(bytesFromBase64(object.context)) }
-        : isSet(object.contextFiles)
-        ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.contextFiles) }
-        : isSet(object.context_files)
-        ? { $case: "contextFiles", value: ContextFiles.fromJSON(object.context_files) }
-        : isSet(object.namedContext)
-        ? { $case: "namedContext", value: NamedContextChunk.fromJSON(object.namedContext) }
-        : isSet(object.named_context)
-        ? { $case: "namedContext", value: NamedContextChunk.fromJSON(object.named_context) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: BuildInput): unknown {
-    const obj: any = {};
-    if (message.input?.$case === "options") {
-      obj.options = BuildOptions.toJSON(message.input.value);
-    } else if (message.input?.$case === "context") {
-      obj.context = base64FromBytes(message.input.value);
-    } else if (message.input?.$case === "contextFiles") {
-      obj.contextFiles = ContextFiles.toJSON(message.input.value);
-    } else if (message.input?.$case === "namedContext") {
-      obj.namedContext = NamedContextChunk.toJSON(message.input.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<BuildInput>, I>>(base?: I): BuildInput {
@@ -1622,38 +1282,6 @@ export const BuildOutput: MessageFns<BuildOutput> = {
     }
   },
 
-  fromJSON(object: any): BuildOutput {
-    return {
-      output: isSet(object.line)
-        ? { $case: "line", value: globalThis.String(object.line) }
-        : isSet(object.imageId)
-        ? { $case: "imageId", value: globalThis.String(object.imageId) }
-        : isSet(object.image_id)
-        ? { $case: "imageId", value: globalThis.String(object.image_id) }
-        : isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : isSet(object.contextRequest)
-        ? { $case: "contextRequest", value: ContextRequest.fromJSON(object.contextRequest) }
-        : isSet(object.context_request)
-        ? { $case: "contextRequest", value: ContextRequest.fromJSON(object.context_request) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: BuildOutput): unknown {
-    const obj: any = {};
-    if (message.output?.$case === "line") {
-      obj.line = message.output.value;
-    } else if (message.output?.$case === "imageId") {
-      obj.imageId = message.output.value;
-    } else if (message.output?.$case === "data") {
-      obj.data = base64FromBytes(message.output.value);
-    } else if (message.output?.$case === "contextRequest") {
-      obj.contextRequest = ContextRequest.toJSON(message.output.value);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<BuildOutput>, I>>(base?: I): BuildOutput {
     return BuildOutput.fromPartial(base ?? ({} as any));
   },
@@ -1734,24 +1362,6 @@ export const PruneBuildCacheRequest: MessageFns<PruneBuildCacheRequest> = {
     }
   },
 
-  fromJSON(object: any): PruneBuildCacheRequest {
-    return {
-      keepDurationSeconds: isSet(object.keepDurationSeconds)
-        ? globalThis.Number(object.keepDurationSeconds)
-        : isSet(object.keep_duration_seconds)
-        ? globalThis.Number(object.keep_duration_seconds)
-        : 0,
-    };
-  },
-
-  toJSON(message: PruneBuildCacheRequest): unknown {
-    const obj: any = {};
-    if (message.keepDurationSeconds !== 0) {
-      obj.keepDurationSeconds = Math.round(message.keepDurationSeconds);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PruneBuildCacheRequest>, I>>(base?: I): PruneBuildCacheRequest {
     return PruneBuildCacheRequest.fromPartial(base ?? ({} as any));
   },
@@ -1816,24 +1426,6 @@ export const PruneBuildCacheResponse: MessageFns<PruneBuildCacheResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneBuildCacheResponse {
-    return {
-      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
-      reclaimed: isSet(object.reclaimed) ? globalThis.Number(object.reclaimed) : 0,
-    };
-  },
-
-  toJSON(message: PruneBuildCacheResponse): unknown {
-    const obj: any = {};
-    if (message.records !== 0) {
-      obj.records = Math.round(message.records);
-    }
-    if (message.reclaimed !== 0) {
-      obj.reclaimed = Math.round(message.reclaimed);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneBuildCacheResponse>, I>>(base?: I): PruneBuildCacheResponse {
@@ -1923,40 +1515,6 @@ export const BuilderAnnouncement: MessageFns<BuilderAnnouncement> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): BuilderAnnouncement {
-    return {
-      hostId: isSet(object.hostId)
-        ? globalThis.String(object.hostId)
-        : isSet(object.host_id)
-        ? globalThis.String(object.host_id)
-        : "",
-      address: isSet(object.address) ? globalThis.String(object.address) : "",
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-      startedAt: isSet(object.startedAt)
-        ? globalThis.Number(object.startedAt)
-        : isSet(object.started_at)
-        ? globalThis.Number(object.started_at)
-        : 0,
-    };
-  },
-
-  toJSON(message: BuilderAnnouncement): unknown {
-    const obj: any = {};
-    if (message.hostId !== "") {
-      obj.hostId = message.hostId;
-    }
-    if (message.address !== "") {
-      obj.address = message.address;
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.startedAt !== 0) {
-      obj.startedAt = Math.round(message.startedAt);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<BuilderAnnouncement>, I>>(base?: I): BuilderAnnouncement {
@@ -2055,18 +1613,6 @@ export const BuilderClient = makeGenericClientConstructor(BuilderService, "berth
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
-function floatToJson(value: number | null | undefined): number | string | null | undefined {
-  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -2091,15 +1637,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -114,18 +114,6 @@ export const ProjectRef: MessageFns<ProjectRef> = {
     }
   },
 
-  fromJSON(object: any): ProjectRef {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
-
-  toJSON(message: ProjectRef): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ProjectRef>, I>>(base?: I): ProjectRef {
     return ProjectRef.fromPartial(base ?? ({} as any));
   },
@@ -236,52 +224,6 @@ export const ProjectDeclaration: MessageFns<ProjectDeclaration> = {
     }
   },
 
-  fromJSON(object: any): ProjectDeclaration {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      modelJson: isSet(object.modelJson)
-        ? globalThis.String(object.modelJson)
-        : isSet(object.model_json)
-        ? globalThis.String(object.model_json)
-        : "",
-      state: isSet(object.state) ? globalThis.String(object.state) : "",
-      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
-      updatedAt: isSet(object.updatedAt)
-        ? globalThis.String(object.updatedAt)
-        : isSet(object.updated_at)
-        ? globalThis.String(object.updated_at)
-        : "",
-      updatedBy: isSet(object.updatedBy)
-        ? globalThis.String(object.updatedBy)
-        : isSet(object.updated_by)
-        ? globalThis.String(object.updated_by)
-        : "",
-    };
-  },
-
-  toJSON(message: ProjectDeclaration): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.modelJson !== "") {
-      obj.modelJson = message.modelJson;
-    }
-    if (message.state !== "") {
-      obj.state = message.state;
-    }
-    if (message.revision !== 0) {
-      obj.revision = Math.round(message.revision);
-    }
-    if (message.updatedAt !== "") {
-      obj.updatedAt = message.updatedAt;
-    }
-    if (message.updatedBy !== "") {
-      obj.updatedBy = message.updatedBy;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ProjectDeclaration>, I>>(base?: I): ProjectDeclaration {
     return ProjectDeclaration.fromPartial(base ?? ({} as any));
   },
@@ -353,28 +295,6 @@ export const PutProjectRequest: MessageFns<PutProjectRequest> = {
     }
   },
 
-  fromJSON(object: any): PutProjectRequest {
-    return {
-      declaration: isSet(object.declaration) ? ProjectDeclaration.fromJSON(object.declaration) : undefined,
-      expectedRevision: isSet(object.expectedRevision)
-        ? globalThis.Number(object.expectedRevision)
-        : isSet(object.expected_revision)
-        ? globalThis.Number(object.expected_revision)
-        : undefined,
-    };
-  },
-
-  toJSON(message: PutProjectRequest): unknown {
-    const obj: any = {};
-    if (message.declaration !== undefined) {
-      obj.declaration = ProjectDeclaration.toJSON(message.declaration);
-    }
-    if (message.expectedRevision !== undefined) {
-      obj.expectedRevision = Math.round(message.expectedRevision);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PutProjectRequest>, I>>(base?: I): PutProjectRequest {
     return PutProjectRequest.fromPartial(base ?? ({} as any));
   },
@@ -420,15 +340,6 @@ export const ListProjectsRequest: MessageFns<ListProjectsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListProjectsRequest {
-    return {};
-  },
-
-  toJSON(_: ListProjectsRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListProjectsRequest>, I>>(base?: I): ListProjectsRequest {
@@ -485,22 +396,6 @@ export const ListProjectsResponse: MessageFns<ListProjectsResponse> = {
     }
   },
 
-  fromJSON(object: any): ListProjectsResponse {
-    return {
-      projects: globalThis.Array.isArray(object?.projects)
-        ? object.projects.map((e: any) => ProjectDeclaration.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListProjectsResponse): unknown {
-    const obj: any = {};
-    if (message.projects?.length) {
-      obj.projects = message.projects.map((e) => ProjectDeclaration.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ListProjectsResponse>, I>>(base?: I): ListProjectsResponse {
     return ListProjectsResponse.fromPartial(base ?? ({} as any));
   },
@@ -543,15 +438,6 @@ export const WatchProjectsRequest: MessageFns<WatchProjectsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): WatchProjectsRequest {
-    return {};
-  },
-
-  toJSON(_: WatchProjectsRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<WatchProjectsRequest>, I>>(base?: I): WatchProjectsRequest {
@@ -628,28 +514,6 @@ export const ProjectChange: MessageFns<ProjectChange> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ProjectChange {
-    return {
-      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      declaration: isSet(object.declaration) ? ProjectDeclaration.fromJSON(object.declaration) : undefined,
-    };
-  },
-
-  toJSON(message: ProjectChange): unknown {
-    const obj: any = {};
-    if (message.operation !== "") {
-      obj.operation = message.operation;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.declaration !== undefined) {
-      obj.declaration = ProjectDeclaration.toJSON(message.declaration);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ProjectChange>, I>>(base?: I): ProjectChange {
@@ -831,15 +695,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -34,43 +34,6 @@ export enum StreamKind {
   UNRECOGNIZED = -1,
 }
 
-export function streamKindFromJSON(object: any): StreamKind {
-  switch (object) {
-    case 0:
-    case "STREAM_KIND_UNSPECIFIED":
-      return StreamKind.STREAM_KIND_UNSPECIFIED;
-    case 1:
-    case "STREAM_KIND_STDIN":
-      return StreamKind.STREAM_KIND_STDIN;
-    case 2:
-    case "STREAM_KIND_STDOUT":
-      return StreamKind.STREAM_KIND_STDOUT;
-    case 3:
-    case "STREAM_KIND_STDERR":
-      return StreamKind.STREAM_KIND_STDERR;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StreamKind.UNRECOGNIZED;
-  }
-}
-
-export function streamKindToJSON(object: StreamKind): string {
-  switch (object) {
-    case StreamKind.STREAM_KIND_UNSPECIFIED:
-      return "STREAM_KIND_UNSPECIFIED";
-    case StreamKind.STREAM_KIND_STDIN:
-      return "STREAM_KIND_STDIN";
-    case StreamKind.STREAM_KIND_STDOUT:
-      return "STREAM_KIND_STDOUT";
-    case StreamKind.STREAM_KIND_STDERR:
-      return "STREAM_KIND_STDERR";
-    case StreamKind.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export interface ContainerRef {
   /** id, unique id prefix or name */
   id: string;
@@ -732,24 +695,6 @@ export const ContainerRef: MessageFns<ContainerRef> = {
     }
   },
 
-  fromJSON(object: any): ContainerRef {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      size: isSet(object.size) ? globalThis.Boolean(object.size) : undefined,
-    };
-  },
-
-  toJSON(message: ContainerRef): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.size !== undefined) {
-      obj.size = message.size;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerRef>, I>>(base?: I): ContainerRef {
     return ContainerRef.fromPartial(base ?? ({} as any));
   },
@@ -815,28 +760,6 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RestartPolicy {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      maximumRetryCount: isSet(object.maximumRetryCount)
-        ? globalThis.Number(object.maximumRetryCount)
-        : isSet(object.maximum_retry_count)
-        ? globalThis.Number(object.maximum_retry_count)
-        : 0,
-    };
-  },
-
-  toJSON(message: RestartPolicy): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.maximumRetryCount !== 0) {
-      obj.maximumRetryCount = Math.round(message.maximumRetryCount);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RestartPolicy>, I>>(base?: I): RestartPolicy {
@@ -1005,88 +928,6 @@ export const Resources: MessageFns<Resources> = {
     }
   },
 
-  fromJSON(object: any): Resources {
-    return {
-      memory: isSet(object.memory) ? globalThis.Number(object.memory) : 0,
-      nanoCpus: isSet(object.nanoCpus)
-        ? globalThis.Number(object.nanoCpus)
-        : isSet(object.nano_cpus)
-        ? globalThis.Number(object.nano_cpus)
-        : 0,
-      pidsLimit: isSet(object.pidsLimit)
-        ? globalThis.Number(object.pidsLimit)
-        : isSet(object.pids_limit)
-        ? globalThis.Number(object.pids_limit)
-        : 0,
-      memorySwap: isSet(object.memorySwap)
-        ? globalThis.Number(object.memorySwap)
-        : isSet(object.memory_swap)
-        ? globalThis.Number(object.memory_swap)
-        : 0,
-      memoryReservation: isSet(object.memoryReservation)
-        ? globalThis.Number(object.memoryReservation)
-        : isSet(object.memory_reservation)
-        ? globalThis.Number(object.memory_reservation)
-        : 0,
-      cpuShares: isSet(object.cpuShares)
-        ? globalThis.Number(object.cpuShares)
-        : isSet(object.cpu_shares)
-        ? globalThis.Number(object.cpu_shares)
-        : 0,
-      cpusetCpus: isSet(object.cpusetCpus)
-        ? globalThis.String(object.cpusetCpus)
-        : isSet(object.cpuset_cpus)
-        ? globalThis.String(object.cpuset_cpus)
-        : "",
-      oomKillDisable: isSet(object.oomKillDisable)
-        ? globalThis.Boolean(object.oomKillDisable)
-        : isSet(object.oom_kill_disable)
-        ? globalThis.Boolean(object.oom_kill_disable)
-        : false,
-      ulimits: globalThis.Array.isArray(object?.ulimits)
-        ? object.ulimits.map((e: any) => Ulimit.fromJSON(e))
-        : [],
-      devices: globalThis.Array.isArray(object?.devices)
-        ? object.devices.map((e: any) => DeviceMapping.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: Resources): unknown {
-    const obj: any = {};
-    if (message.memory !== 0) {
-      obj.memory = Math.round(message.memory);
-    }
-    if (message.nanoCpus !== 0) {
-      obj.nanoCpus = Math.round(message.nanoCpus);
-    }
-    if (message.pidsLimit !== 0) {
-      obj.pidsLimit = Math.round(message.pidsLimit);
-    }
-    if (message.memorySwap !== 0) {
-      obj.memorySwap = Math.round(message.memorySwap);
-    }
-    if (message.memoryReservation !== 0) {
-      obj.memoryReservation = Math.round(message.memoryReservation);
-    }
-    if (message.cpuShares !== 0) {
-      obj.cpuShares = Math.round(message.cpuShares);
-    }
-    if (message.cpusetCpus !== "") {
-      obj.cpusetCpus = message.cpusetCpus;
-    }
-    if (message.oomKillDisable !== false) {
-      obj.oomKillDisable = message.oomKillDisable;
-    }
-    if (message.ulimits?.length) {
-      obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
-    }
-    if (message.devices?.length) {
-      obj.devices = message.devices.map((e) => DeviceMapping.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Resources>, I>>(base?: I): Resources {
     return Resources.fromPartial(base ?? ({} as any));
   },
@@ -1173,28 +1014,6 @@ export const Ulimit: MessageFns<Ulimit> = {
     }
   },
 
-  fromJSON(object: any): Ulimit {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      soft: isSet(object.soft) ? globalThis.Number(object.soft) : 0,
-      hard: isSet(object.hard) ? globalThis.Number(object.hard) : 0,
-    };
-  },
-
-  toJSON(message: Ulimit): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.soft !== 0) {
-      obj.soft = Math.round(message.soft);
-    }
-    if (message.hard !== 0) {
-      obj.hard = Math.round(message.hard);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Ulimit>, I>>(base?: I): Ulimit {
     return Ulimit.fromPartial(base ?? ({} as any));
   },
@@ -1274,40 +1093,6 @@ export const DeviceMapping: MessageFns<DeviceMapping> = {
     }
   },
 
-  fromJSON(object: any): DeviceMapping {
-    return {
-      pathOnHost: isSet(object.pathOnHost)
-        ? globalThis.String(object.pathOnHost)
-        : isSet(object.path_on_host)
-        ? globalThis.String(object.path_on_host)
-        : "",
-      pathInContainer: isSet(object.pathInContainer)
-        ? globalThis.String(object.pathInContainer)
-        : isSet(object.path_in_container)
-        ? globalThis.String(object.path_in_container)
-        : "",
-      cgroupPermissions: isSet(object.cgroupPermissions)
-        ? globalThis.String(object.cgroupPermissions)
-        : isSet(object.cgroup_permissions)
-        ? globalThis.String(object.cgroup_permissions)
-        : "",
-    };
-  },
-
-  toJSON(message: DeviceMapping): unknown {
-    const obj: any = {};
-    if (message.pathOnHost !== "") {
-      obj.pathOnHost = message.pathOnHost;
-    }
-    if (message.pathInContainer !== "") {
-      obj.pathInContainer = message.pathInContainer;
-    }
-    if (message.cgroupPermissions !== "") {
-      obj.cgroupPermissions = message.cgroupPermissions;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<DeviceMapping>, I>>(base?: I): DeviceMapping {
     return DeviceMapping.fromPartial(base ?? ({} as any));
   },
@@ -1377,43 +1162,6 @@ export const LogConfig: MessageFns<LogConfig> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LogConfig {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      config: isObject(object.config)
-        ? (globalThis.Object.entries(object.config) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: LogConfig): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.config) {
-      const entries = globalThis.Object.entries(message.config) as [string, string][];
-      if (entries.length > 0) {
-        obj.config = {};
-        entries.forEach(([k, v]) => {
-          obj.config[k] = v;
-        });
-      }
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<LogConfig>, I>>(base?: I): LogConfig {
@@ -1489,24 +1237,6 @@ export const LogConfig_ConfigEntry: MessageFns<LogConfig_ConfigEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LogConfig_ConfigEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: LogConfig_ConfigEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<LogConfig_ConfigEntry>, I>>(base?: I): LogConfig_ConfigEntry {
@@ -2140,379 +1870,6 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
   },
 
-  fromJSON(object: any): ContainerSpec {
-    return {
-      image: isSet(object.image) ? globalThis.String(object.image) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      cmd: globalThis.Array.isArray(object?.cmd) ? object.cmd.map((e: any) => globalThis.String(e)) : [],
-      entrypoint: isSet(object.entrypoint) ? EntrypointOverride.fromJSON(object.entrypoint) : undefined,
-      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
-      workingDir: isSet(object.workingDir)
-        ? globalThis.String(object.workingDir)
-        : isSet(object.working_dir)
-        ? globalThis.String(object.working_dir)
-        : "",
-      user: isSet(object.user) ? globalThis.String(object.user) : "",
-      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
-      openStdin: isSet(object.openStdin)
-        ? globalThis.Boolean(object.openStdin)
-        : isSet(object.open_stdin)
-        ? globalThis.Boolean(object.open_stdin)
-        : false,
-      stdinOnce: isSet(object.stdinOnce)
-        ? globalThis.Boolean(object.stdinOnce)
-        : isSet(object.stdin_once)
-        ? globalThis.Boolean(object.stdin_once)
-        : false,
-      autoRemove: isSet(object.autoRemove)
-        ? globalThis.Boolean(object.autoRemove)
-        : isSet(object.auto_remove)
-        ? globalThis.Boolean(object.auto_remove)
-        : false,
-      init: isSet(object.init) ? globalThis.Boolean(object.init) : false,
-      restartPolicy: isSet(object.restartPolicy)
-        ? RestartPolicy.fromJSON(object.restartPolicy)
-        : isSet(object.restart_policy)
-        ? RestartPolicy.fromJSON(object.restart_policy)
-        : undefined,
-      resources: isSet(object.resources) ? Resources.fromJSON(object.resources) : undefined,
-      stopSignal: isSet(object.stopSignal)
-        ? globalThis.String(object.stopSignal)
-        : isSet(object.stop_signal)
-        ? globalThis.String(object.stop_signal)
-        : "",
-      stopTimeout: isSet(object.stopTimeout)
-        ? globalThis.Number(object.stopTimeout)
-        : isSet(object.stop_timeout)
-        ? globalThis.Number(object.stop_timeout)
-        : undefined,
-      networkMode: isSet(object.networkMode)
-        ? globalThis.String(object.networkMode)
-        : isSet(object.network_mode)
-        ? globalThis.String(object.network_mode)
-        : "",
-      publish: globalThis.Array.isArray(object?.publish)
-        ? object.publish.map((e: any) => globalThis.String(e))
-        : [],
-      publishAll: isSet(object.publishAll)
-        ? globalThis.Boolean(object.publishAll)
-        : isSet(object.publish_all)
-        ? globalThis.Boolean(object.publish_all)
-        : false,
-      networkAliases: globalThis.Array.isArray(object?.networkAliases)
-        ? object.networkAliases.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.network_aliases)
-        ? object.network_aliases.map((e: any) => globalThis.String(e))
-        : [],
-      dns: globalThis.Array.isArray(object?.dns)
-        ? object.dns.map((e: any) => globalThis.String(e))
-        : [],
-      dnsSearch: globalThis.Array.isArray(object?.dnsSearch)
-        ? object.dnsSearch.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.dns_search)
-        ? object.dns_search.map((e: any) => globalThis.String(e))
-        : [],
-      dnsOptions: globalThis.Array.isArray(object?.dnsOptions)
-        ? object.dnsOptions.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.dns_options)
-        ? object.dns_options.map((e: any) => globalThis.String(e))
-        : [],
-      extraHosts: globalThis.Array.isArray(object?.extraHosts)
-        ? object.extraHosts.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.extra_hosts)
-        ? object.extra_hosts.map((e: any) => globalThis.String(e))
-        : [],
-      ipv4Address: isSet(object.ipv4Address)
-        ? globalThis.String(object.ipv4Address)
-        : isSet(object.ipv4_address)
-        ? globalThis.String(object.ipv4_address)
-        : "",
-      macAddress: isSet(object.macAddress)
-        ? globalThis.String(object.macAddress)
-        : isSet(object.mac_address)
-        ? globalThis.String(object.mac_address)
-        : "",
-      expose: globalThis.Array.isArray(object?.expose)
-        ? object.expose.map((e: any) => globalThis.String(e))
-        : [],
-      binds: globalThis.Array.isArray(object?.binds)
-        ? object.binds.map((e: any) => globalThis.String(e))
-        : [],
-      mounts: globalThis.Array.isArray(object?.mounts)
-        ? object.mounts.map((e: any) => ContainerMount.fromJSON(e))
-        : [],
-      tmpfs: isObject(object.tmpfs)
-        ? (globalThis.Object.entries(object.tmpfs) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      volumesFrom: globalThis.Array.isArray(object?.volumesFrom)
-        ? object.volumesFrom.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.volumes_from)
-        ? object.volumes_from.map((e: any) => globalThis.String(e))
-        : [],
-      healthcheck: isSet(object.healthcheck) ? HealthConfig.fromJSON(object.healthcheck) : undefined,
-      security: isSet(object.security) ? SecurityOptions.fromJSON(object.security) : undefined,
-      shmSize: isSet(object.shmSize)
-        ? globalThis.Number(object.shmSize)
-        : isSet(object.shm_size)
-        ? globalThis.Number(object.shm_size)
-        : 0,
-      sysctls: isObject(object.sysctls)
-        ? (globalThis.Object.entries(object.sysctls) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      ipcMode: isSet(object.ipcMode)
-        ? globalThis.String(object.ipcMode)
-        : isSet(object.ipc_mode)
-        ? globalThis.String(object.ipc_mode)
-        : "",
-      pidMode: isSet(object.pidMode)
-        ? globalThis.String(object.pidMode)
-        : isSet(object.pid_mode)
-        ? globalThis.String(object.pid_mode)
-        : "",
-      utsMode: isSet(object.utsMode)
-        ? globalThis.String(object.utsMode)
-        : isSet(object.uts_mode)
-        ? globalThis.String(object.uts_mode)
-        : "",
-      cgroupnsMode: isSet(object.cgroupnsMode)
-        ? globalThis.String(object.cgroupnsMode)
-        : isSet(object.cgroupns_mode)
-        ? globalThis.String(object.cgroupns_mode)
-        : "",
-      groupAdd: globalThis.Array.isArray(object?.groupAdd)
-        ? object.groupAdd.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.group_add)
-        ? object.group_add.map((e: any) => globalThis.String(e))
-        : [],
-      links: globalThis.Array.isArray(object?.links)
-        ? object.links.map((e: any) => globalThis.String(e))
-        : [],
-      logConfig: isSet(object.logConfig)
-        ? LogConfig.fromJSON(object.logConfig)
-        : isSet(object.log_config)
-        ? LogConfig.fromJSON(object.log_config)
-        : undefined,
-      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
-      containerIdFile: isSet(object.containerIdFile)
-        ? globalThis.String(object.containerIdFile)
-        : isSet(object.container_id_file)
-        ? globalThis.String(object.container_id_file)
-        : "",
-      attach: globalThis.Array.isArray(object?.attach)
-        ? object.attach.map((e: any) => globalThis.String(e))
-        : [],
-      consoleSize: isSet(object.consoleSize)
-        ? TerminalSize.fromJSON(object.consoleSize)
-        : isSet(object.console_size)
-        ? TerminalSize.fromJSON(object.console_size)
-        : undefined,
-    };
-  },
-
-  toJSON(message: ContainerSpec): unknown {
-    const obj: any = {};
-    if (message.image !== "") {
-      obj.image = message.image;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.cmd?.length) {
-      obj.cmd = message.cmd;
-    }
-    if (message.entrypoint !== undefined) {
-      obj.entrypoint = EntrypointOverride.toJSON(message.entrypoint);
-    }
-    if (message.env?.length) {
-      obj.env = message.env;
-    }
-    if (message.workingDir !== "") {
-      obj.workingDir = message.workingDir;
-    }
-    if (message.user !== "") {
-      obj.user = message.user;
-    }
-    if (message.hostname !== "") {
-      obj.hostname = message.hostname;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.tty !== false) {
-      obj.tty = message.tty;
-    }
-    if (message.openStdin !== false) {
-      obj.openStdin = message.openStdin;
-    }
-    if (message.stdinOnce !== false) {
-      obj.stdinOnce = message.stdinOnce;
-    }
-    if (message.autoRemove !== false) {
-      obj.autoRemove = message.autoRemove;
-    }
-    if (message.init !== false) {
-      obj.init = message.init;
-    }
-    if (message.restartPolicy !== undefined) {
-      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
-    }
-    if (message.resources !== undefined) {
-      obj.resources = Resources.toJSON(message.resources);
-    }
-    if (message.stopSignal !== "") {
-      obj.stopSignal = message.stopSignal;
-    }
-    if (message.stopTimeout !== undefined) {
-      obj.stopTimeout = Math.round(message.stopTimeout);
-    }
-    if (message.networkMode !== "") {
-      obj.networkMode = message.networkMode;
-    }
-    if (message.publish?.length) {
-      obj.publish = message.publish;
-    }
-    if (message.publishAll !== false) {
-      obj.publishAll = message.publishAll;
-    }
-    if (message.networkAliases?.length) {
-      obj.networkAliases = message.networkAliases;
-    }
-    if (message.dns?.length) {
-      obj.dns = message.dns;
-    }
-    if (message.dnsSearch?.length) {
-      obj.dnsSearch = message.dnsSearch;
-    }
-    if (message.dnsOptions?.length) {
-      obj.dnsOptions = message.dnsOptions;
-    }
-    if (message.extraHosts?.length) {
-      obj.extraHosts = message.extraHosts;
-    }
-    if (message.ipv4Address !== "") {
-      obj.ipv4Address = message.ipv4Address;
-    }
-    if (message.macAddress !== "") {
-      obj.macAddress = message.macAddress;
-    }
-    if (message.expose?.length) {
-      obj.expose = message.expose;
-    }
-    if (message.binds?.length) {
-      obj.binds = message.binds;
-    }
-    if (message.mounts?.length) {
-      obj.mounts = message.mounts.map((e) => ContainerMount.toJSON(e));
-    }
-    if (message.tmpfs) {
-      const entries = globalThis.Object.entries(message.tmpfs) as [string, string][];
-      if (entries.length > 0) {
-        obj.tmpfs = {};
-        entries.forEach(([k, v]) => {
-          obj.tmpfs[k] = v;
-        });
-      }
-    }
-    if (message.volumesFrom?.length) {
-      obj.volumesFrom = message.volumesFrom;
-    }
-    if (message.healthcheck !== undefined) {
-      obj.healthcheck = HealthConfig.toJSON(message.healthcheck);
-    }
-    if (message.security !== undefined) {
-      obj.security = SecurityOptions.toJSON(message.security);
-    }
-    if (message.shmSize !== 0) {
-      obj.shmSize = Math.round(message.shmSize);
-    }
-    if (message.sysctls) {
-      const entries = globalThis.Object.entries(message.sysctls) as [string, string][];
-      if (entries.length > 0) {
-        obj.sysctls = {};
-        entries.forEach(([k, v]) => {
-          obj.sysctls[k] = v;
-        });
-      }
-    }
-    if (message.ipcMode !== "") {
-      obj.ipcMode = message.ipcMode;
-    }
-    if (message.pidMode !== "") {
-      obj.pidMode = message.pidMode;
-    }
-    if (message.utsMode !== "") {
-      obj.utsMode = message.utsMode;
-    }
-    if (message.cgroupnsMode !== "") {
-      obj.cgroupnsMode = message.cgroupnsMode;
-    }
-    if (message.groupAdd?.length) {
-      obj.groupAdd = message.groupAdd;
-    }
-    if (message.links?.length) {
-      obj.links = message.links;
-    }
-    if (message.logConfig !== undefined) {
-      obj.logConfig = LogConfig.toJSON(message.logConfig);
-    }
-    if (message.platform !== "") {
-      obj.platform = message.platform;
-    }
-    if (message.containerIdFile !== "") {
-      obj.containerIdFile = message.containerIdFile;
-    }
-    if (message.attach?.length) {
-      obj.attach = message.attach;
-    }
-    if (message.consoleSize !== undefined) {
-      obj.consoleSize = TerminalSize.toJSON(message.consoleSize);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerSpec>, I>>(base?: I): ContainerSpec {
     return ContainerSpec.fromPartial(base ?? ({} as any));
   },
@@ -2664,24 +2021,6 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
     }
   },
 
-  fromJSON(object: any): ContainerSpec_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ContainerSpec_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerSpec_LabelsEntry>, I>>(base?: I): ContainerSpec_LabelsEntry {
     return ContainerSpec_LabelsEntry.fromPartial(base ?? ({} as any));
   },
@@ -2749,24 +2088,6 @@ export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
     }
   },
 
-  fromJSON(object: any): ContainerSpec_TmpfsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ContainerSpec_TmpfsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerSpec_TmpfsEntry>, I>>(base?: I): ContainerSpec_TmpfsEntry {
     return ContainerSpec_TmpfsEntry.fromPartial(base ?? ({} as any));
   },
@@ -2832,24 +2153,6 @@ export const ContainerSpec_SysctlsEntry: MessageFns<ContainerSpec_SysctlsEntry> 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContainerSpec_SysctlsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ContainerSpec_SysctlsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContainerSpec_SysctlsEntry>, I>>(base?: I): ContainerSpec_SysctlsEntry {
@@ -2950,52 +2253,6 @@ export const SecurityOptions: MessageFns<SecurityOptions> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SecurityOptions {
-    return {
-      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
-      capAdd: globalThis.Array.isArray(object?.capAdd)
-        ? object.capAdd.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.cap_add)
-        ? object.cap_add.map((e: any) => globalThis.String(e))
-        : [],
-      capDrop: globalThis.Array.isArray(object?.capDrop)
-        ? object.capDrop.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.cap_drop)
-        ? object.cap_drop.map((e: any) => globalThis.String(e))
-        : [],
-      readOnly: isSet(object.readOnly)
-        ? globalThis.Boolean(object.readOnly)
-        : isSet(object.read_only)
-        ? globalThis.Boolean(object.read_only)
-        : false,
-      securityOpt: globalThis.Array.isArray(object?.securityOpt)
-        ? object.securityOpt.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.security_opt)
-        ? object.security_opt.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: SecurityOptions): unknown {
-    const obj: any = {};
-    if (message.privileged !== false) {
-      obj.privileged = message.privileged;
-    }
-    if (message.capAdd?.length) {
-      obj.capAdd = message.capAdd;
-    }
-    if (message.capDrop?.length) {
-      obj.capDrop = message.capDrop;
-    }
-    if (message.readOnly !== false) {
-      obj.readOnly = message.readOnly;
-    }
-    if (message.securityOpt?.length) {
-      obj.securityOpt = message.securityOpt;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<SecurityOptions>, I>>(base?: I): SecurityOptions {
@@ -3112,56 +2369,6 @@ export const HealthConfig: MessageFns<HealthConfig> = {
     }
   },
 
-  fromJSON(object: any): HealthConfig {
-    return {
-      test: globalThis.Array.isArray(object?.test) ? object.test.map((e: any) => globalThis.String(e)) : [],
-      intervalNs: isSet(object.intervalNs)
-        ? globalThis.Number(object.intervalNs)
-        : isSet(object.interval_ns)
-        ? globalThis.Number(object.interval_ns)
-        : 0,
-      timeoutNs: isSet(object.timeoutNs)
-        ? globalThis.Number(object.timeoutNs)
-        : isSet(object.timeout_ns)
-        ? globalThis.Number(object.timeout_ns)
-        : 0,
-      startPeriodNs: isSet(object.startPeriodNs)
-        ? globalThis.Number(object.startPeriodNs)
-        : isSet(object.start_period_ns)
-        ? globalThis.Number(object.start_period_ns)
-        : 0,
-      startIntervalNs: isSet(object.startIntervalNs)
-        ? globalThis.Number(object.startIntervalNs)
-        : isSet(object.start_interval_ns)
-        ? globalThis.Number(object.start_interval_ns)
-        : 0,
-      retries: isSet(object.retries) ? globalThis.Number(object.retries) : 0,
-    };
-  },
-
-  toJSON(message: HealthConfig): unknown {
-    const obj: any = {};
-    if (message.test?.length) {
-      obj.test = message.test;
-    }
-    if (message.intervalNs !== 0) {
-      obj.intervalNs = Math.round(message.intervalNs);
-    }
-    if (message.timeoutNs !== 0) {
-      obj.timeoutNs = Math.round(message.timeoutNs);
-    }
-    if (message.startPeriodNs !== 0) {
-      obj.startPeriodNs = Math.round(message.startPeriodNs);
-    }
-    if (message.startIntervalNs !== 0) {
-      obj.startIntervalNs = Math.round(message.startIntervalNs);
-    }
-    if (message.retries !== 0) {
-      obj.retries = Math.round(message.retries);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<HealthConfig>, I>>(base?: I): HealthConfig {
     return HealthConfig.fromPartial(base ?? ({} as any));
   },
@@ -3220,18 +2427,6 @@ export const EntrypointOverride: MessageFns<EntrypointOverride> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): EntrypointOverride {
-    return { args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [] };
-  },
-
-  toJSON(message: EntrypointOverride): unknown {
-    const obj: any = {};
-    if (message.args?.length) {
-      obj.args = message.args;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<EntrypointOverride>, I>>(base?: I): EntrypointOverride {
@@ -3298,24 +2493,6 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CreateContainerRequest {
-    return {
-      spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
-      start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
-    };
-  },
-
-  toJSON(message: CreateContainerRequest): unknown {
-    const obj: any = {};
-    if (message.spec !== undefined) {
-      obj.spec = ContainerSpec.toJSON(message.spec);
-    }
-    if (message.start !== false) {
-      obj.start = message.start;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CreateContainerRequest>, I>>(base?: I): CreateContainerRequest {
@@ -3409,36 +2586,6 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     }
   },
 
-  fromJSON(object: any): CreateContainerResponse {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
-      started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
-      startFailure: isSet(object.startFailure)
-        ? CallFailure.fromJSON(object.startFailure)
-        : isSet(object.start_failure)
-        ? CallFailure.fromJSON(object.start_failure)
-        : undefined,
-    };
-  },
-
-  toJSON(message: CreateContainerResponse): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.warnings?.length) {
-      obj.warnings = message.warnings;
-    }
-    if (message.started !== false) {
-      obj.started = message.started;
-    }
-    if (message.startFailure !== undefined) {
-      obj.startFailure = CallFailure.toJSON(message.startFailure);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(base?: I): CreateContainerResponse {
     return CreateContainerResponse.fromPartial(base ?? ({} as any));
   },
@@ -3521,28 +2668,6 @@ export const CallFailure: MessageFns<CallFailure> = {
     }
   },
 
-  fromJSON(object: any): CallFailure {
-    return {
-      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-      code: isSet(object.code) ? globalThis.String(object.code) : "",
-    };
-  },
-
-  toJSON(message: CallFailure): unknown {
-    const obj: any = {};
-    if (message.status !== 0) {
-      obj.status = Math.round(message.status);
-    }
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    if (message.code !== "") {
-      obj.code = message.code;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CallFailure>, I>>(base?: I): CallFailure {
     return CallFailure.fromPartial(base ?? ({} as any));
   },
@@ -3622,28 +2747,6 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): StopContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      timeout: isSet(object.timeout) ? globalThis.Number(object.timeout) : undefined,
-      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
-    };
-  },
-
-  toJSON(message: StopContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.timeout !== undefined) {
-      obj.timeout = Math.round(message.timeout);
-    }
-    if (message.signal !== "") {
-      obj.signal = message.signal;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<StopContainerRequest>, I>>(base?: I): StopContainerRequest {
     return StopContainerRequest.fromPartial(base ?? ({} as any));
   },
@@ -3710,24 +2813,6 @@ export const KillContainerRequest: MessageFns<KillContainerRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): KillContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
-    };
-  },
-
-  toJSON(message: KillContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.signal !== "") {
-      obj.signal = message.signal;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<KillContainerRequest>, I>>(base?: I): KillContainerRequest {
@@ -3808,28 +2893,6 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): RemoveContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
-      volumes: isSet(object.volumes) ? globalThis.Boolean(object.volumes) : false,
-    };
-  },
-
-  toJSON(message: RemoveContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.force !== false) {
-      obj.force = message.force;
-    }
-    if (message.volumes !== false) {
-      obj.volumes = message.volumes;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(base?: I): RemoveContainerRequest {
     return RemoveContainerRequest.fromPartial(base ?? ({} as any));
   },
@@ -3885,18 +2948,6 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RemoveContainerResponse {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
-  },
-
-  toJSON(message: RemoveContainerResponse): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(base?: I): RemoveContainerResponse {
@@ -3965,24 +3016,6 @@ export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): WaitContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      condition: isSet(object.condition) ? globalThis.String(object.condition) : "",
-    };
-  },
-
-  toJSON(message: WaitContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.condition !== "") {
-      obj.condition = message.condition;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<WaitContainerRequest>, I>>(base?: I): WaitContainerRequest {
     return WaitContainerRequest.fromPartial(base ?? ({} as any));
   },
@@ -4048,28 +3081,6 @@ export const WaitContainerResponse: MessageFns<WaitContainerResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): WaitContainerResponse {
-    return {
-      statusCode: isSet(object.statusCode)
-        ? globalThis.Number(object.statusCode)
-        : isSet(object.status_code)
-        ? globalThis.Number(object.status_code)
-        : 0,
-      error: isSet(object.error) ? globalThis.String(object.error) : "",
-    };
-  },
-
-  toJSON(message: WaitContainerResponse): unknown {
-    const obj: any = {};
-    if (message.statusCode !== 0) {
-      obj.statusCode = Math.round(message.statusCode);
-    }
-    if (message.error !== "") {
-      obj.error = message.error;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<WaitContainerResponse>, I>>(base?: I): WaitContainerResponse {
@@ -4148,32 +3159,6 @@ export const WaitHealthRequest: MessageFns<WaitHealthRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): WaitHealthRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      until: globalThis.Array.isArray(object?.until) ? object.until.map((e: any) => globalThis.String(e)) : [],
-      timeoutMs: isSet(object.timeoutMs)
-        ? globalThis.Number(object.timeoutMs)
-        : isSet(object.timeout_ms)
-        ? globalThis.Number(object.timeout_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: WaitHealthRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.until?.length) {
-      obj.until = message.until;
-    }
-    if (message.timeoutMs !== 0) {
-      obj.timeoutMs = Math.round(message.timeoutMs);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<WaitHealthRequest>, I>>(base?: I): WaitHealthRequest {
@@ -4277,48 +3262,6 @@ export const WaitHealthResponse: MessageFns<WaitHealthResponse> = {
     }
   },
 
-  fromJSON(object: any): WaitHealthResponse {
-    return {
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      state: isSet(object.state) ? globalThis.String(object.state) : "",
-      failingStreak: isSet(object.failingStreak)
-        ? globalThis.Number(object.failingStreak)
-        : isSet(object.failing_streak)
-        ? globalThis.Number(object.failing_streak)
-        : 0,
-      exitCode: isSet(object.exitCode)
-        ? globalThis.Number(object.exitCode)
-        : isSet(object.exit_code)
-        ? globalThis.Number(object.exit_code)
-        : 0,
-      lastOutput: isSet(object.lastOutput)
-        ? globalThis.String(object.lastOutput)
-        : isSet(object.last_output)
-        ? globalThis.String(object.last_output)
-        : "",
-    };
-  },
-
-  toJSON(message: WaitHealthResponse): unknown {
-    const obj: any = {};
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.state !== "") {
-      obj.state = message.state;
-    }
-    if (message.failingStreak !== 0) {
-      obj.failingStreak = Math.round(message.failingStreak);
-    }
-    if (message.exitCode !== 0) {
-      obj.exitCode = Math.round(message.exitCode);
-    }
-    if (message.lastOutput !== "") {
-      obj.lastOutput = message.lastOutput;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<WaitHealthResponse>, I>>(base?: I): WaitHealthResponse {
     return WaitHealthResponse.fromPartial(base ?? ({} as any));
   },
@@ -4389,24 +3332,6 @@ export const RenameContainerRequest: MessageFns<RenameContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): RenameContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-    };
-  },
-
-  toJSON(message: RenameContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RenameContainerRequest>, I>>(base?: I): RenameContainerRequest {
     return RenameContainerRequest.fromPartial(base ?? ({} as any));
   },
@@ -4461,20 +3386,6 @@ export const PruneContainersRequest: MessageFns<PruneContainersRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneContainersRequest {
-    return {
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: PruneContainersRequest): unknown {
-    const obj: any = {};
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneContainersRequest>, I>>(base?: I): PruneContainersRequest {
@@ -4541,28 +3452,6 @@ export const PruneContainersResponse: MessageFns<PruneContainersResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneContainersResponse {
-    return {
-      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
-      spaceReclaimed: isSet(object.spaceReclaimed)
-        ? globalThis.Number(object.spaceReclaimed)
-        : isSet(object.space_reclaimed)
-        ? globalThis.Number(object.space_reclaimed)
-        : 0,
-    };
-  },
-
-  toJSON(message: PruneContainersResponse): unknown {
-    const obj: any = {};
-    if (message.deleted?.length) {
-      obj.deleted = message.deleted;
-    }
-    if (message.spaceReclaimed !== 0) {
-      obj.spaceReclaimed = Math.round(message.spaceReclaimed);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneContainersResponse>, I>>(base?: I): PruneContainersResponse {
@@ -4663,36 +3552,6 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListContainersRequest {
-    return {
-      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
-      latest: isSet(object.latest) ? globalThis.Boolean(object.latest) : false,
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-      size: isSet(object.size) ? globalThis.Boolean(object.size) : false,
-    };
-  },
-
-  toJSON(message: ListContainersRequest): unknown {
-    const obj: any = {};
-    if (message.all !== false) {
-      obj.all = message.all;
-    }
-    if (message.limit !== 0) {
-      obj.limit = Math.round(message.limit);
-    }
-    if (message.latest !== false) {
-      obj.latest = message.latest;
-    }
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    if (message.size !== false) {
-      obj.size = message.size;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListContainersRequest>, I>>(base?: I): ListContainersRequest {
@@ -4963,133 +3822,6 @@ export const ContainerSummary: MessageFns<ContainerSummary> = {
     }
   },
 
-  fromJSON(object: any): ContainerSummary {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
-      image: isSet(object.image) ? globalThis.String(object.image) : "",
-      imageId: isSet(object.imageId)
-        ? globalThis.String(object.imageId)
-        : isSet(object.image_id)
-        ? globalThis.String(object.image_id)
-        : "",
-      command: isSet(object.command) ? globalThis.String(object.command) : "",
-      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
-      state: isSet(object.state) ? globalThis.String(object.state) : "",
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      sizeRw: isSet(object.sizeRw)
-        ? globalThis.Number(object.sizeRw)
-        : isSet(object.size_rw)
-        ? globalThis.Number(object.size_rw)
-        : 0,
-      sizeRootFs: isSet(object.sizeRootFs)
-        ? globalThis.Number(object.sizeRootFs)
-        : isSet(object.size_root_fs)
-        ? globalThis.Number(object.size_root_fs)
-        : 0,
-      mounts: globalThis.Array.isArray(object?.mounts)
-        ? object.mounts.map((e: any) => SummaryMount.fromJSON(e))
-        : [],
-      ports: globalThis.Array.isArray(object?.ports)
-        ? object.ports.map((e: any) => PortMapping.fromJSON(e))
-        : [],
-      networks: globalThis.Array.isArray(object?.networks)
-        ? object.networks.map((e: any) => globalThis.String(e))
-        : [],
-      health: isSet(object.health) ? globalThis.String(object.health) : undefined,
-      node: isSet(object.node) ? globalThis.String(object.node) : undefined,
-      reservedMemory: isSet(object.reservedMemory)
-        ? globalThis.Number(object.reservedMemory)
-        : isSet(object.reserved_memory)
-        ? globalThis.Number(object.reserved_memory)
-        : 0,
-      reservedNanoCpus: isSet(object.reservedNanoCpus)
-        ? globalThis.Number(object.reservedNanoCpus)
-        : isSet(object.reserved_nano_cpus)
-        ? globalThis.Number(object.reserved_nano_cpus)
-        : 0,
-    };
-  },
-
-  toJSON(message: ContainerSummary): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.names?.length) {
-      obj.names = message.names;
-    }
-    if (message.image !== "") {
-      obj.image = message.image;
-    }
-    if (message.imageId !== "") {
-      obj.imageId = message.imageId;
-    }
-    if (message.command !== "") {
-      obj.command = message.command;
-    }
-    if (message.created !== 0) {
-      obj.created = Math.round(message.created);
-    }
-    if (message.state !== "") {
-      obj.state = message.state;
-    }
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.sizeRw !== 0) {
-      obj.sizeRw = Math.round(message.sizeRw);
-    }
-    if (message.sizeRootFs !== 0) {
-      obj.sizeRootFs = Math.round(message.sizeRootFs);
-    }
-    if (message.mounts?.length) {
-      obj.mounts = message.mounts.map((e) => SummaryMount.toJSON(e));
-    }
-    if (message.ports?.length) {
-      obj.ports = message.ports.map((e) => PortMapping.toJSON(e));
-    }
-    if (message.networks?.length) {
-      obj.networks = message.networks;
-    }
-    if (message.health !== undefined) {
-      obj.health = message.health;
-    }
-    if (message.node !== undefined) {
-      obj.node = message.node;
-    }
-    if (message.reservedMemory !== 0) {
-      obj.reservedMemory = Math.round(message.reservedMemory);
-    }
-    if (message.reservedNanoCpus !== 0) {
-      obj.reservedNanoCpus = Math.round(message.reservedNanoCpus);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerSummary>, I>>(base?: I): ContainerSummary {
     return ContainerSummary.fromPartial(base ?? ({} as any));
   },
@@ -5179,24 +3911,6 @@ export const ContainerSummary_LabelsEntry: MessageFns<ContainerSummary_LabelsEnt
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContainerSummary_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ContainerSummary_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContainerSummary_LabelsEntry>, I>>(base?: I): ContainerSummary_LabelsEntry {
@@ -5299,36 +4013,6 @@ export const SummaryMount: MessageFns<SummaryMount> = {
     }
   },
 
-  fromJSON(object: any): SummaryMount {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
-      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
-      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
-    };
-  },
-
-  toJSON(message: SummaryMount): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.source !== "") {
-      obj.source = message.source;
-    }
-    if (message.destination !== "") {
-      obj.destination = message.destination;
-    }
-    if (message.driver !== "") {
-      obj.driver = message.driver;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SummaryMount>, I>>(base?: I): SummaryMount {
     return SummaryMount.fromPartial(base ?? ({} as any));
   },
@@ -5421,40 +4105,6 @@ export const PortMapping: MessageFns<PortMapping> = {
     }
   },
 
-  fromJSON(object: any): PortMapping {
-    return {
-      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
-      privatePort: isSet(object.privatePort)
-        ? globalThis.Number(object.privatePort)
-        : isSet(object.private_port)
-        ? globalThis.Number(object.private_port)
-        : 0,
-      publicPort: isSet(object.publicPort)
-        ? globalThis.Number(object.publicPort)
-        : isSet(object.public_port)
-        ? globalThis.Number(object.public_port)
-        : 0,
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-    };
-  },
-
-  toJSON(message: PortMapping): unknown {
-    const obj: any = {};
-    if (message.ip !== "") {
-      obj.ip = message.ip;
-    }
-    if (message.privatePort !== 0) {
-      obj.privatePort = Math.round(message.privatePort);
-    }
-    if (message.publicPort !== 0) {
-      obj.publicPort = Math.round(message.publicPort);
-    }
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PortMapping>, I>>(base?: I): PortMapping {
     return PortMapping.fromPartial(base ?? ({} as any));
   },
@@ -5511,22 +4161,6 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListContainersResponse {
-    return {
-      containers: globalThis.Array.isArray(object?.containers)
-        ? object.containers.map((e: any) => ContainerSummary.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListContainersResponse): unknown {
-    const obj: any = {};
-    if (message.containers?.length) {
-      obj.containers = message.containers.map((e) => ContainerSummary.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListContainersResponse>, I>>(base?: I): ListContainersResponse {
@@ -5661,48 +4295,6 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     }
   },
 
-  fromJSON(object: any): LogsRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
-      stdout: isSet(object.stdout) ? globalThis.Boolean(object.stdout) : false,
-      stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
-      since: isSet(object.since) ? globalThis.String(object.since) : "",
-      until: isSet(object.until) ? globalThis.String(object.until) : "",
-      tail: isSet(object.tail) ? globalThis.String(object.tail) : "",
-      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
-    };
-  },
-
-  toJSON(message: LogsRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.follow !== false) {
-      obj.follow = message.follow;
-    }
-    if (message.stdout !== false) {
-      obj.stdout = message.stdout;
-    }
-    if (message.stderr !== false) {
-      obj.stderr = message.stderr;
-    }
-    if (message.since !== "") {
-      obj.since = message.since;
-    }
-    if (message.until !== "") {
-      obj.until = message.until;
-    }
-    if (message.tail !== "") {
-      obj.tail = message.tail;
-    }
-    if (message.timestamps !== false) {
-      obj.timestamps = message.timestamps;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LogsRequest>, I>>(base?: I): LogsRequest {
     return LogsRequest.fromPartial(base ?? ({} as any));
   },
@@ -5787,28 +4379,6 @@ export const LogEntry: MessageFns<LogEntry> = {
     }
   },
 
-  fromJSON(object: any): LogEntry {
-    return {
-      stream: isSet(object.stream) ? streamKindFromJSON(object.stream) : 0,
-      time: isSet(object.time) ? globalThis.String(object.time) : "",
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: LogEntry): unknown {
-    const obj: any = {};
-    if (message.stream !== 0) {
-      obj.stream = streamKindToJSON(message.stream);
-    }
-    if (message.time !== "") {
-      obj.time = message.time;
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LogEntry>, I>>(base?: I): LogEntry {
     return LogEntry.fromPartial(base ?? ({} as any));
   },
@@ -5875,28 +4445,6 @@ export const TopRequest: MessageFns<TopRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TopRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      psArgs: isSet(object.psArgs)
-        ? globalThis.String(object.psArgs)
-        : isSet(object.ps_args)
-        ? globalThis.String(object.ps_args)
-        : "",
-    };
-  },
-
-  toJSON(message: TopRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.psArgs !== "") {
-      obj.psArgs = message.psArgs;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<TopRequest>, I>>(base?: I): TopRequest {
@@ -5966,26 +4514,6 @@ export const TopResponse: MessageFns<TopResponse> = {
     }
   },
 
-  fromJSON(object: any): TopResponse {
-    return {
-      titles: globalThis.Array.isArray(object?.titles) ? object.titles.map((e: any) => globalThis.String(e)) : [],
-      processes: globalThis.Array.isArray(object?.processes)
-        ? object.processes.map((e: any) => TopRow.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: TopResponse): unknown {
-    const obj: any = {};
-    if (message.titles?.length) {
-      obj.titles = message.titles;
-    }
-    if (message.processes?.length) {
-      obj.processes = message.processes.map((e) => TopRow.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<TopResponse>, I>>(base?: I): TopResponse {
     return TopResponse.fromPartial(base ?? ({} as any));
   },
@@ -6040,20 +4568,6 @@ export const TopRow: MessageFns<TopRow> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TopRow {
-    return {
-      columns: globalThis.Array.isArray(object?.columns) ? object.columns.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: TopRow): unknown {
-    const obj: any = {};
-    if (message.columns?.length) {
-      obj.columns = message.columns;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<TopRow>, I>>(base?: I): TopRow {
@@ -6122,24 +4636,6 @@ export const Change: MessageFns<Change> = {
     }
   },
 
-  fromJSON(object: any): Change {
-    return {
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-    };
-  },
-
-  toJSON(message: Change): unknown {
-    const obj: any = {};
-    if (message.kind !== "") {
-      obj.kind = message.kind;
-    }
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Change>, I>>(base?: I): Change {
     return Change.fromPartial(base ?? ({} as any));
   },
@@ -6194,20 +4690,6 @@ export const DiffResponse: MessageFns<DiffResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DiffResponse {
-    return {
-      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => Change.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: DiffResponse): unknown {
-    const obj: any = {};
-    if (message.changes?.length) {
-      obj.changes = message.changes.map((e) => Change.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DiffResponse>, I>>(base?: I): DiffResponse {
@@ -6363,56 +4845,6 @@ export const ExecSpec: MessageFns<ExecSpec> = {
     }
   },
 
-  fromJSON(object: any): ExecSpec {
-    return {
-      container: isSet(object.container) ? globalThis.String(object.container) : "",
-      cmd: globalThis.Array.isArray(object?.cmd) ? object.cmd.map((e: any) => globalThis.String(e)) : [],
-      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
-      workingDir: isSet(object.workingDir)
-        ? globalThis.String(object.workingDir)
-        : isSet(object.working_dir)
-        ? globalThis.String(object.working_dir)
-        : "",
-      user: isSet(object.user) ? globalThis.String(object.user) : "",
-      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
-      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
-      detach: isSet(object.detach) ? globalThis.Boolean(object.detach) : false,
-      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
-    };
-  },
-
-  toJSON(message: ExecSpec): unknown {
-    const obj: any = {};
-    if (message.container !== "") {
-      obj.container = message.container;
-    }
-    if (message.cmd?.length) {
-      obj.cmd = message.cmd;
-    }
-    if (message.env?.length) {
-      obj.env = message.env;
-    }
-    if (message.workingDir !== "") {
-      obj.workingDir = message.workingDir;
-    }
-    if (message.user !== "") {
-      obj.user = message.user;
-    }
-    if (message.tty !== false) {
-      obj.tty = message.tty;
-    }
-    if (message.stdin !== false) {
-      obj.stdin = message.stdin;
-    }
-    if (message.detach !== false) {
-      obj.detach = message.detach;
-    }
-    if (message.privileged !== false) {
-      obj.privileged = message.privileged;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ExecSpec>, I>>(base?: I): ExecSpec {
     return ExecSpec.fromPartial(base ?? ({} as any));
   },
@@ -6531,40 +4963,6 @@ export const AttachSpec: MessageFns<AttachSpec> = {
     }
   },
 
-  fromJSON(object: any): AttachSpec {
-    return {
-      container: isSet(object.container) ? globalThis.String(object.container) : "",
-      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
-      logs: isSet(object.logs) ? globalThis.Boolean(object.logs) : false,
-      stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
-      start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
-      create: isSet(object.create) ? ContainerSpec.fromJSON(object.create) : undefined,
-    };
-  },
-
-  toJSON(message: AttachSpec): unknown {
-    const obj: any = {};
-    if (message.container !== "") {
-      obj.container = message.container;
-    }
-    if (message.stdin !== false) {
-      obj.stdin = message.stdin;
-    }
-    if (message.logs !== false) {
-      obj.logs = message.logs;
-    }
-    if (message.stream !== false) {
-      obj.stream = message.stream;
-    }
-    if (message.start !== false) {
-      obj.start = message.start;
-    }
-    if (message.create !== undefined) {
-      obj.create = ContainerSpec.toJSON(message.create);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<AttachSpec>, I>>(base?: I): AttachSpec {
     return AttachSpec.fromPartial(base ?? ({} as any));
   },
@@ -6636,24 +5034,6 @@ export const TerminalSize: MessageFns<TerminalSize> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TerminalSize {
-    return {
-      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
-      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
-    };
-  },
-
-  toJSON(message: TerminalSize): unknown {
-    const obj: any = {};
-    if (message.rows !== 0) {
-      obj.rows = Math.round(message.rows);
-    }
-    if (message.cols !== 0) {
-      obj.cols = Math.round(message.cols);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
@@ -6756,40 +5136,6 @@ export const StreamInput: MessageFns<StreamInput> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): StreamInput {
-    return {
-      input: isSet(object.exec)
-        ? { $case: "exec", value: ExecSpec.fromJSON(object.exec) }
-        : isSet(object.attach)
-        ? { $case: "attach", value: AttachSpec.fromJSON(object.attach) }
-        : isSet(object.stdin)
-        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
-        : isSet(object.resize)
-        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
-        : isSet(object.closeStdin)
-        ? { $case: "closeStdin", value: globalThis.Boolean(object.closeStdin) }
-        : isSet(object.close_stdin)
-        ? { $case: "closeStdin", value: globalThis.Boolean(object.close_stdin) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: StreamInput): unknown {
-    const obj: any = {};
-    if (message.input?.$case === "exec") {
-      obj.exec = ExecSpec.toJSON(message.input.value);
-    } else if (message.input?.$case === "attach") {
-      obj.attach = AttachSpec.toJSON(message.input.value);
-    } else if (message.input?.$case === "stdin") {
-      obj.stdin = base64FromBytes(message.input.value);
-    } else if (message.input?.$case === "resize") {
-      obj.resize = TerminalSize.toJSON(message.input.value);
-    } else if (message.input?.$case === "closeStdin") {
-      obj.closeStdin = message.input.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<StreamInput>, I>>(base?: I): StreamInput {
@@ -6924,42 +5270,6 @@ export const StreamOutput: MessageFns<StreamOutput> = {
     }
   },
 
-  fromJSON(object: any): StreamOutput {
-    return {
-      output: isSet(object.stdout)
-        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
-        : isSet(object.stderr)
-        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
-        : isSet(object.exitCode)
-        ? { $case: "exitCode", value: globalThis.Number(object.exitCode) }
-        : isSet(object.exit_code)
-        ? { $case: "exitCode", value: globalThis.Number(object.exit_code) }
-        : isSet(object.execId)
-        ? { $case: "execId", value: globalThis.String(object.execId) }
-        : isSet(object.exec_id)
-        ? { $case: "execId", value: globalThis.String(object.exec_id) }
-        : isSet(object.created)
-        ? { $case: "created", value: CreatedContainer.fromJSON(object.created) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: StreamOutput): unknown {
-    const obj: any = {};
-    if (message.output?.$case === "stdout") {
-      obj.stdout = base64FromBytes(message.output.value);
-    } else if (message.output?.$case === "stderr") {
-      obj.stderr = base64FromBytes(message.output.value);
-    } else if (message.output?.$case === "exitCode") {
-      obj.exitCode = Math.round(message.output.value);
-    } else if (message.output?.$case === "execId") {
-      obj.execId = message.output.value;
-    } else if (message.output?.$case === "created") {
-      obj.created = CreatedContainer.toJSON(message.output.value);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<StreamOutput>, I>>(base?: I): StreamOutput {
     return StreamOutput.fromPartial(base ?? ({} as any));
   },
@@ -7055,24 +5365,6 @@ export const CreatedContainer: MessageFns<CreatedContainer> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CreatedContainer {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: CreatedContainer): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.warnings?.length) {
-      obj.warnings = message.warnings;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CreatedContainer>, I>>(base?: I): CreatedContainer {
@@ -7232,104 +5524,6 @@ export const ContainerMount: MessageFns<ContainerMount> = {
     }
   },
 
-  fromJSON(object: any): ContainerMount {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
-      target: isSet(object.target) ? globalThis.String(object.target) : "",
-      readOnly: isSet(object.readOnly)
-        ? globalThis.Boolean(object.readOnly)
-        : isSet(object.read_only)
-        ? globalThis.Boolean(object.read_only)
-        : false,
-      bindPropagation: isSet(object.bindPropagation)
-        ? globalThis.String(object.bindPropagation)
-        : isSet(object.bind_propagation)
-        ? globalThis.String(object.bind_propagation)
-        : "",
-      volumeNoCopy: isSet(object.volumeNoCopy)
-        ? globalThis.Boolean(object.volumeNoCopy)
-        : isSet(object.volume_no_copy)
-        ? globalThis.Boolean(object.volume_no_copy)
-        : false,
-      volumeLabels: isObject(object.volumeLabels)
-        ? (globalThis.Object.entries(object.volumeLabels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.volume_labels)
-        ? (globalThis.Object.entries(object.volume_labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      tmpfsSizeBytes: isSet(object.tmpfsSizeBytes)
-        ? globalThis.Number(object.tmpfsSizeBytes)
-        : isSet(object.tmpfs_size_bytes)
-        ? globalThis.Number(object.tmpfs_size_bytes)
-        : 0,
-      tmpfsMode: isSet(object.tmpfsMode)
-        ? globalThis.Number(object.tmpfsMode)
-        : isSet(object.tmpfs_mode)
-        ? globalThis.Number(object.tmpfs_mode)
-        : 0,
-    };
-  },
-
-  toJSON(message: ContainerMount): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.source !== "") {
-      obj.source = message.source;
-    }
-    if (message.target !== "") {
-      obj.target = message.target;
-    }
-    if (message.readOnly !== false) {
-      obj.readOnly = message.readOnly;
-    }
-    if (message.bindPropagation !== "") {
-      obj.bindPropagation = message.bindPropagation;
-    }
-    if (message.volumeNoCopy !== false) {
-      obj.volumeNoCopy = message.volumeNoCopy;
-    }
-    if (message.volumeLabels) {
-      const entries = globalThis.Object.entries(message.volumeLabels) as [string, string][];
-      if (entries.length > 0) {
-        obj.volumeLabels = {};
-        entries.forEach(([k, v]) => {
-          obj.volumeLabels[k] = v;
-        });
-      }
-    }
-    if (message.tmpfsSizeBytes !== 0) {
-      obj.tmpfsSizeBytes = Math.round(message.tmpfsSizeBytes);
-    }
-    if (message.tmpfsMode !== 0) {
-      obj.tmpfsMode = Math.round(message.tmpfsMode);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerMount>, I>>(base?: I): ContainerMount {
     return ContainerMount.fromPartial(base ?? ({} as any));
   },
@@ -7410,24 +5604,6 @@ export const ContainerMount_VolumeLabelsEntry: MessageFns<ContainerMount_VolumeL
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContainerMount_VolumeLabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ContainerMount_VolumeLabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContainerMount_VolumeLabelsEntry>, I>>(
@@ -7588,80 +5764,6 @@ export const UpdateContainerRequest: MessageFns<UpdateContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): UpdateContainerRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      memory: isSet(object.memory) ? globalThis.Number(object.memory) : undefined,
-      memorySwap: isSet(object.memorySwap)
-        ? globalThis.Number(object.memorySwap)
-        : isSet(object.memory_swap)
-        ? globalThis.Number(object.memory_swap)
-        : undefined,
-      memoryReservation: isSet(object.memoryReservation)
-        ? globalThis.Number(object.memoryReservation)
-        : isSet(object.memory_reservation)
-        ? globalThis.Number(object.memory_reservation)
-        : undefined,
-      nanoCpus: isSet(object.nanoCpus)
-        ? globalThis.Number(object.nanoCpus)
-        : isSet(object.nano_cpus)
-        ? globalThis.Number(object.nano_cpus)
-        : undefined,
-      cpuShares: isSet(object.cpuShares)
-        ? globalThis.Number(object.cpuShares)
-        : isSet(object.cpu_shares)
-        ? globalThis.Number(object.cpu_shares)
-        : undefined,
-      cpusetCpus: isSet(object.cpusetCpus)
-        ? globalThis.String(object.cpusetCpus)
-        : isSet(object.cpuset_cpus)
-        ? globalThis.String(object.cpuset_cpus)
-        : undefined,
-      pidsLimit: isSet(object.pidsLimit)
-        ? globalThis.Number(object.pidsLimit)
-        : isSet(object.pids_limit)
-        ? globalThis.Number(object.pids_limit)
-        : undefined,
-      restartPolicy: isSet(object.restartPolicy)
-        ? RestartPolicy.fromJSON(object.restartPolicy)
-        : isSet(object.restart_policy)
-        ? RestartPolicy.fromJSON(object.restart_policy)
-        : undefined,
-    };
-  },
-
-  toJSON(message: UpdateContainerRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.memory !== undefined) {
-      obj.memory = Math.round(message.memory);
-    }
-    if (message.memorySwap !== undefined) {
-      obj.memorySwap = Math.round(message.memorySwap);
-    }
-    if (message.memoryReservation !== undefined) {
-      obj.memoryReservation = Math.round(message.memoryReservation);
-    }
-    if (message.nanoCpus !== undefined) {
-      obj.nanoCpus = Math.round(message.nanoCpus);
-    }
-    if (message.cpuShares !== undefined) {
-      obj.cpuShares = Math.round(message.cpuShares);
-    }
-    if (message.cpusetCpus !== undefined) {
-      obj.cpusetCpus = message.cpusetCpus;
-    }
-    if (message.pidsLimit !== undefined) {
-      obj.pidsLimit = Math.round(message.pidsLimit);
-    }
-    if (message.restartPolicy !== undefined) {
-      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<UpdateContainerRequest>, I>>(base?: I): UpdateContainerRequest {
     return UpdateContainerRequest.fromPartial(base ?? ({} as any));
   },
@@ -7725,20 +5827,6 @@ export const UpdateContainerResponse: MessageFns<UpdateContainerResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): UpdateContainerResponse {
-    return {
-      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: UpdateContainerResponse): unknown {
-    const obj: any = {};
-    if (message.warnings?.length) {
-      obj.warnings = message.warnings;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<UpdateContainerResponse>, I>>(base?: I): UpdateContainerResponse {
@@ -7816,32 +5904,6 @@ export const ContainerPathRequest: MessageFns<ContainerPathRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContainerPathRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      followLink: isSet(object.followLink)
-        ? globalThis.Boolean(object.followLink)
-        : isSet(object.follow_link)
-        ? globalThis.Boolean(object.follow_link)
-        : false,
-    };
-  },
-
-  toJSON(message: ContainerPathRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    if (message.followLink !== false) {
-      obj.followLink = message.followLink;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContainerPathRequest>, I>>(base?: I): ContainerPathRequest {
@@ -7945,40 +6007,6 @@ export const ContainerPathStat: MessageFns<ContainerPathStat> = {
     }
   },
 
-  fromJSON(object: any): ContainerPathStat {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
-      mtime: isSet(object.mtime) ? globalThis.String(object.mtime) : "",
-      linkTarget: isSet(object.linkTarget)
-        ? globalThis.String(object.linkTarget)
-        : isSet(object.link_target)
-        ? globalThis.String(object.link_target)
-        : "",
-    };
-  },
-
-  toJSON(message: ContainerPathStat): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.mode !== 0) {
-      obj.mode = Math.round(message.mode);
-    }
-    if (message.mtime !== "") {
-      obj.mtime = message.mtime;
-    }
-    if (message.linkTarget !== "") {
-      obj.linkTarget = message.linkTarget;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContainerPathStat>, I>>(base?: I): ContainerPathStat {
     return ContainerPathStat.fromPartial(base ?? ({} as any));
   },
@@ -8049,26 +6077,6 @@ export const CopyFromOutput: MessageFns<CopyFromOutput> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CopyFromOutput {
-    return {
-      output: isSet(object.stat)
-        ? { $case: "stat", value: ContainerPathStat.fromJSON(object.stat) }
-        : isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: CopyFromOutput): unknown {
-    const obj: any = {};
-    if (message.output?.$case === "stat") {
-      obj.stat = ContainerPathStat.toJSON(message.output.value);
-    } else if (message.output?.$case === "data") {
-      obj.data = base64FromBytes(message.output.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CopyFromOutput>, I>>(base?: I): CopyFromOutput {
@@ -8172,40 +6180,6 @@ export const CopyToSpec: MessageFns<CopyToSpec> = {
     }
   },
 
-  fromJSON(object: any): CopyToSpec {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      noOverwriteDirNonDir: isSet(object.noOverwriteDirNonDir)
-        ? globalThis.Boolean(object.noOverwriteDirNonDir)
-        : isSet(object.no_overwrite_dir_non_dir)
-        ? globalThis.Boolean(object.no_overwrite_dir_non_dir)
-        : false,
-      copyUidGid: isSet(object.copyUidGid)
-        ? globalThis.Boolean(object.copyUidGid)
-        : isSet(object.copy_uid_gid)
-        ? globalThis.Boolean(object.copy_uid_gid)
-        : false,
-    };
-  },
-
-  toJSON(message: CopyToSpec): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    if (message.noOverwriteDirNonDir !== false) {
-      obj.noOverwriteDirNonDir = message.noOverwriteDirNonDir;
-    }
-    if (message.copyUidGid !== false) {
-      obj.copyUidGid = message.copyUidGid;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CopyToSpec>, I>>(base?: I): CopyToSpec {
     return CopyToSpec.fromPartial(base ?? ({} as any));
   },
@@ -8275,26 +6249,6 @@ export const CopyToInput: MessageFns<CopyToInput> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CopyToInput {
-    return {
-      input: isSet(object.spec)
-        ? { $case: "spec", value: CopyToSpec.fromJSON(object.spec) }
-        : isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: CopyToInput): unknown {
-    const obj: any = {};
-    if (message.input?.$case === "spec") {
-      obj.spec = CopyToSpec.toJSON(message.input.value);
-    } else if (message.input?.$case === "data") {
-      obj.data = base64FromBytes(message.input.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CopyToInput>, I>>(base?: I): CopyToInput {
@@ -9018,14 +6972,6 @@ export const ContainersClient = makeGenericClientConstructor(ContainersService, 
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -9050,19 +6996,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

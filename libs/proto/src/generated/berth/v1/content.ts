@@ -94,18 +94,6 @@ export const ContentRequest: MessageFns<ContentRequest> = {
     }
   },
 
-  fromJSON(object: any): ContentRequest {
-    return { digest: isSet(object.digest) ? globalThis.String(object.digest) : "" };
-  },
-
-  toJSON(message: ContentRequest): unknown {
-    const obj: any = {};
-    if (message.digest !== "") {
-      obj.digest = message.digest;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContentRequest>, I>>(base?: I): ContentRequest {
     return ContentRequest.fromPartial(base ?? ({} as any));
   },
@@ -172,24 +160,6 @@ export const ContentInfo: MessageFns<ContentInfo> = {
     }
   },
 
-  fromJSON(object: any): ContentInfo {
-    return {
-      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-    };
-  },
-
-  toJSON(message: ContentInfo): unknown {
-    const obj: any = {};
-    if (message.digest !== "") {
-      obj.digest = message.digest;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ContentInfo>, I>>(base?: I): ContentInfo {
     return ContentInfo.fromPartial(base ?? ({} as any));
   },
@@ -244,18 +214,6 @@ export const ContentChunk: MessageFns<ContentChunk> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ContentChunk {
-    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
-  },
-
-  toJSON(message: ContentChunk): unknown {
-    const obj: any = {};
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ContentChunk>, I>>(base?: I): ContentChunk {
@@ -335,28 +293,6 @@ export const IngestOptions: MessageFns<IngestOptions> = {
     }
   },
 
-  fromJSON(object: any): IngestOptions {
-    return {
-      expected: isSet(object.expected) ? globalThis.String(object.expected) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      lease: isSet(object.lease) ? globalThis.String(object.lease) : "",
-    };
-  },
-
-  toJSON(message: IngestOptions): unknown {
-    const obj: any = {};
-    if (message.expected !== "") {
-      obj.expected = message.expected;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.lease !== "") {
-      obj.lease = message.lease;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<IngestOptions>, I>>(base?: I): IngestOptions {
     return IngestOptions.fromPartial(base ?? ({} as any));
   },
@@ -425,26 +361,6 @@ export const IngestChunk: MessageFns<IngestChunk> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): IngestChunk {
-    return {
-      part: isSet(object.options)
-        ? { $case: "options", value: IngestOptions.fromJSON(object.options) }
-        : isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: IngestChunk): unknown {
-    const obj: any = {};
-    if (message.part?.$case === "options") {
-      obj.options = IngestOptions.toJSON(message.part.value);
-    } else if (message.part?.$case === "data") {
-      obj.data = base64FromBytes(message.part.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<IngestChunk>, I>>(base?: I): IngestChunk {
@@ -574,14 +490,6 @@ export const ContentClient = makeGenericClientConstructor(ContentService, "berth
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -606,15 +514,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

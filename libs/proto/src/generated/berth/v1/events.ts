@@ -122,43 +122,6 @@ export const Actor: MessageFns<Actor> = {
     }
   },
 
-  fromJSON(object: any): Actor {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      attributes: isObject(object.attributes)
-        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: Actor): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.attributes) {
-      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
-      if (entries.length > 0) {
-        obj.attributes = {};
-        entries.forEach(([k, v]) => {
-          obj.attributes[k] = v;
-        });
-      }
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Actor>, I>>(base?: I): Actor {
     return Actor.fromPartial(base ?? ({} as any));
   },
@@ -232,24 +195,6 @@ export const Actor_AttributesEntry: MessageFns<Actor_AttributesEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Actor_AttributesEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Actor_AttributesEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<Actor_AttributesEntry>, I>>(base?: I): Actor_AttributesEntry {
@@ -374,48 +319,6 @@ export const Event: MessageFns<Event> = {
     }
   },
 
-  fromJSON(object: any): Event {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      action: isSet(object.action) ? globalThis.String(object.action) : "",
-      actor: isSet(object.actor) ? Actor.fromJSON(object.actor) : undefined,
-      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
-      time: isSet(object.time) ? globalThis.Number(object.time) : 0,
-      timeNano: isSet(object.timeNano)
-        ? globalThis.String(object.timeNano)
-        : isSet(object.time_nano)
-        ? globalThis.String(object.time_nano)
-        : "",
-      host: isSet(object.host) ? globalThis.String(object.host) : "",
-    };
-  },
-
-  toJSON(message: Event): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.action !== "") {
-      obj.action = message.action;
-    }
-    if (message.actor !== undefined) {
-      obj.actor = Actor.toJSON(message.actor);
-    }
-    if (message.scope !== "") {
-      obj.scope = message.scope;
-    }
-    if (message.time !== 0) {
-      obj.time = Math.round(message.time);
-    }
-    if (message.timeNano !== "") {
-      obj.timeNano = message.timeNano;
-    }
-    if (message.host !== "") {
-      obj.host = message.host;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
     return Event.fromPartial(base ?? ({} as any));
   },
@@ -486,24 +389,6 @@ export const EventFilter: MessageFns<EventFilter> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): EventFilter {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: EventFilter): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<EventFilter>, I>>(base?: I): EventFilter {
@@ -584,28 +469,6 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
     }
   },
 
-  fromJSON(object: any): SubscribeEventsRequest {
-    return {
-      since: isSet(object.since) ? globalThis.String(object.since) : "",
-      until: isSet(object.until) ? globalThis.String(object.until) : "",
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => EventFilter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: SubscribeEventsRequest): unknown {
-    const obj: any = {};
-    if (message.since !== "") {
-      obj.since = message.since;
-    }
-    if (message.until !== "") {
-      obj.until = message.until;
-    }
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => EventFilter.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SubscribeEventsRequest>, I>>(base?: I): SubscribeEventsRequest {
     return SubscribeEventsRequest.fromPartial(base ?? ({} as any));
   },
@@ -679,19 +542,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

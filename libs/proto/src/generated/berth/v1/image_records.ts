@@ -94,18 +94,6 @@ export const GetImageRecordRequest: MessageFns<GetImageRecordRequest> = {
     }
   },
 
-  fromJSON(object: any): GetImageRecordRequest {
-    return { ref: isSet(object.ref) ? globalThis.String(object.ref) : "" };
-  },
-
-  toJSON(message: GetImageRecordRequest): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<GetImageRecordRequest>, I>>(base?: I): GetImageRecordRequest {
     return GetImageRecordRequest.fromPartial(base ?? ({} as any));
   },
@@ -216,44 +204,6 @@ export const ImageRecord: MessageFns<ImageRecord> = {
     }
   },
 
-  fromJSON(object: any): ImageRecord {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      manifestDigest: isSet(object.manifestDigest)
-        ? globalThis.String(object.manifestDigest)
-        : isSet(object.manifest_digest)
-        ? globalThis.String(object.manifest_digest)
-        : "",
-      manifest: isSet(object.manifest) ? Buffer.from(bytesFromBase64(object.manifest)) : Buffer.alloc(0),
-      config: isSet(object.config) ? Buffer.from(bytesFromBase64(object.config)) : Buffer.alloc(0),
-      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
-      created: isSet(object.created) ? globalThis.String(object.created) : "",
-    };
-  },
-
-  toJSON(message: ImageRecord): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.manifestDigest !== "") {
-      obj.manifestDigest = message.manifestDigest;
-    }
-    if (message.manifest.length !== 0) {
-      obj.manifest = base64FromBytes(message.manifest);
-    }
-    if (message.config.length !== 0) {
-      obj.config = base64FromBytes(message.config);
-    }
-    if (message.names?.length) {
-      obj.names = message.names;
-    }
-    if (message.created !== "") {
-      obj.created = message.created;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ImageRecord>, I>>(base?: I): ImageRecord {
     return ImageRecord.fromPartial(base ?? ({} as any));
   },
@@ -339,60 +289,6 @@ export const RegisterImageRequest: MessageFns<RegisterImageRequest> = {
     }
   },
 
-  fromJSON(object: any): RegisterImageRequest {
-    return {
-      manifest: isSet(object.manifest) ? Buffer.from(bytesFromBase64(object.manifest)) : Buffer.alloc(0),
-      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
-      layerSizes: isObject(object.layerSizes)
-        ? (globalThis.Object.entries(object.layerSizes) as [string, any][]).reduce(
-          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.layer_sizes)
-        ? (globalThis.Object.entries(object.layer_sizes) as [string, any][]).reduce(
-          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: RegisterImageRequest): unknown {
-    const obj: any = {};
-    if (message.manifest.length !== 0) {
-      obj.manifest = base64FromBytes(message.manifest);
-    }
-    if (message.names?.length) {
-      obj.names = message.names;
-    }
-    if (message.layerSizes) {
-      const entries = globalThis.Object.entries(message.layerSizes) as [string, number][];
-      if (entries.length > 0) {
-        obj.layerSizes = {};
-        entries.forEach(([k, v]) => {
-          obj.layerSizes[k] = Math.round(v);
-        });
-      }
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RegisterImageRequest>, I>>(base?: I): RegisterImageRequest {
     return RegisterImageRequest.fromPartial(base ?? ({} as any));
   },
@@ -467,24 +363,6 @@ export const RegisterImageRequest_LayerSizesEntry: MessageFns<RegisterImageReque
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RegisterImageRequest_LayerSizesEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
-    };
-  },
-
-  toJSON(message: RegisterImageRequest_LayerSizesEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== 0) {
-      obj.value = Math.round(message.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegisterImageRequest_LayerSizesEntry>, I>>(
@@ -595,14 +473,6 @@ export const ImageRecordsClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -627,19 +497,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

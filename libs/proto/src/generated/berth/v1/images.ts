@@ -289,15 +289,6 @@ export const Empty: MessageFns<Empty> = {
     }
   },
 
-  fromJSON(_: any): Empty {
-    return {};
-  },
-
-  toJSON(_: Empty): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Empty>, I>>(base?: I): Empty {
     return Empty.fromPartial(base ?? ({} as any));
   },
@@ -350,18 +341,6 @@ export const JsonDocument: MessageFns<JsonDocument> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JsonDocument {
-    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
-  },
-
-  toJSON(message: JsonDocument): unknown {
-    const obj: any = {};
-    if (message.json !== "") {
-      obj.json = message.json;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<JsonDocument>, I>>(base?: I): JsonDocument {
@@ -417,18 +396,6 @@ export const DataChunk: MessageFns<DataChunk> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DataChunk {
-    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
-  },
-
-  toJSON(message: DataChunk): unknown {
-    const obj: any = {};
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DataChunk>, I>>(base?: I): DataChunk {
@@ -497,28 +464,6 @@ export const ProgressMessage: MessageFns<ProgressMessage> = {
     }
   },
 
-  fromJSON(object: any): ProgressMessage {
-    return {
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-      imageId: isSet(object.imageId)
-        ? globalThis.String(object.imageId)
-        : isSet(object.image_id)
-        ? globalThis.String(object.image_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ProgressMessage): unknown {
-    const obj: any = {};
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    if (message.imageId !== "") {
-      obj.imageId = message.imageId;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ProgressMessage>, I>>(base?: I): ProgressMessage {
     return ProgressMessage.fromPartial(base ?? ({} as any));
   },
@@ -573,18 +518,6 @@ export const ImageRef: MessageFns<ImageRef> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ImageRef {
-    return { ref: isSet(object.ref) ? globalThis.String(object.ref) : "" };
-  },
-
-  toJSON(message: ImageRef): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ImageRef>, I>>(base?: I): ImageRef {
@@ -664,28 +597,6 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
     }
   },
 
-  fromJSON(object: any): ListImagesRequest {
-    return {
-      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-      manifests: isSet(object.manifests) ? globalThis.Boolean(object.manifests) : false,
-    };
-  },
-
-  toJSON(message: ListImagesRequest): unknown {
-    const obj: any = {};
-    if (message.all !== false) {
-      obj.all = message.all;
-    }
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    if (message.manifests !== false) {
-      obj.manifests = message.manifests;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
     return ListImagesRequest.fromPartial(base ?? ({} as any));
   },
@@ -752,24 +663,6 @@ export const Filter: MessageFns<Filter> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Filter {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Filter): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<Filter>, I>>(base?: I): Filter {
@@ -929,85 +822,6 @@ export const ImageSummary: MessageFns<ImageSummary> = {
     }
   },
 
-  fromJSON(object: any): ImageSummary {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      repoTags: globalThis.Array.isArray(object?.repoTags)
-        ? object.repoTags.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.repo_tags)
-        ? object.repo_tags.map((e: any) => globalThis.String(e))
-        : [],
-      repoDigests: globalThis.Array.isArray(object?.repoDigests)
-        ? object.repoDigests.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.repo_digests)
-        ? object.repo_digests.map((e: any) => globalThis.String(e))
-        : [],
-      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
-      parentId: isSet(object.parentId)
-        ? globalThis.String(object.parentId)
-        : isSet(object.parent_id)
-        ? globalThis.String(object.parent_id)
-        : "",
-      manifests: globalThis.Array.isArray(object?.manifests)
-        ? object.manifests.map((e: any) => ImageManifestSummary.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ImageSummary): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.repoTags?.length) {
-      obj.repoTags = message.repoTags;
-    }
-    if (message.repoDigests?.length) {
-      obj.repoDigests = message.repoDigests;
-    }
-    if (message.created !== 0) {
-      obj.created = Math.round(message.created);
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.containers !== 0) {
-      obj.containers = Math.round(message.containers);
-    }
-    if (message.parentId !== "") {
-      obj.parentId = message.parentId;
-    }
-    if (message.manifests?.length) {
-      obj.manifests = message.manifests.map((e) => ImageManifestSummary.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ImageSummary>, I>>(base?: I): ImageSummary {
     return ImageSummary.fromPartial(base ?? ({} as any));
   },
@@ -1088,24 +902,6 @@ export const ImageSummary_LabelsEntry: MessageFns<ImageSummary_LabelsEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ImageSummary_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: ImageSummary_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ImageSummary_LabelsEntry>, I>>(base?: I): ImageSummary_LabelsEntry {
@@ -1219,48 +1015,6 @@ export const ImageManifestSummary: MessageFns<ImageManifestSummary> = {
     }
   },
 
-  fromJSON(object: any): ImageManifestSummary {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
-      totalSize: isSet(object.totalSize)
-        ? globalThis.Number(object.totalSize)
-        : isSet(object.total_size)
-        ? globalThis.Number(object.total_size)
-        : 0,
-      contentSize: isSet(object.contentSize)
-        ? globalThis.Number(object.contentSize)
-        : isSet(object.content_size)
-        ? globalThis.Number(object.content_size)
-        : 0,
-      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
-      available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
-    };
-  },
-
-  toJSON(message: ImageManifestSummary): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.platform !== "") {
-      obj.platform = message.platform;
-    }
-    if (message.totalSize !== 0) {
-      obj.totalSize = Math.round(message.totalSize);
-    }
-    if (message.contentSize !== 0) {
-      obj.contentSize = Math.round(message.contentSize);
-    }
-    if (message.containers !== 0) {
-      obj.containers = Math.round(message.containers);
-    }
-    if (message.available !== false) {
-      obj.available = message.available;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ImageManifestSummary>, I>>(base?: I): ImageManifestSummary {
     return ImageManifestSummary.fromPartial(base ?? ({} as any));
   },
@@ -1319,20 +1073,6 @@ export const ListImagesResponse: MessageFns<ListImagesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListImagesResponse {
-    return {
-      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ImageSummary.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListImagesResponse): unknown {
-    const obj: any = {};
-    if (message.images?.length) {
-      obj.images = message.images.map((e) => ImageSummary.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
@@ -1456,54 +1196,6 @@ export const HistoryEntry: MessageFns<HistoryEntry> = {
     }
   },
 
-  fromJSON(object: any): HistoryEntry {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
-      createdBy: isSet(object.createdBy)
-        ? globalThis.String(object.createdBy)
-        : isSet(object.created_by)
-        ? globalThis.String(object.created_by)
-        : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
-      emptyLayer: isSet(object.emptyLayer)
-        ? globalThis.Boolean(object.emptyLayer)
-        : isSet(object.empty_layer)
-        ? globalThis.Boolean(object.empty_layer)
-        : false,
-      tags: globalThis.Array.isArray(object?.tags)
-        ? object.tags.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: HistoryEntry): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.created !== 0) {
-      obj.created = Math.round(message.created);
-    }
-    if (message.createdBy !== "") {
-      obj.createdBy = message.createdBy;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.comment !== "") {
-      obj.comment = message.comment;
-    }
-    if (message.emptyLayer !== false) {
-      obj.emptyLayer = message.emptyLayer;
-    }
-    if (message.tags?.length) {
-      obj.tags = message.tags;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<HistoryEntry>, I>>(base?: I): HistoryEntry {
     return HistoryEntry.fromPartial(base ?? ({} as any));
   },
@@ -1563,22 +1255,6 @@ export const ImageHistoryResponse: MessageFns<ImageHistoryResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ImageHistoryResponse {
-    return {
-      entries: globalThis.Array.isArray(object?.entries)
-        ? object.entries.map((e: any) => HistoryEntry.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ImageHistoryResponse): unknown {
-    const obj: any = {};
-    if (message.entries?.length) {
-      obj.entries = message.entries.map((e) => HistoryEntry.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ImageHistoryResponse>, I>>(base?: I): ImageHistoryResponse {
@@ -1645,24 +1321,6 @@ export const TagImageRequest: MessageFns<TagImageRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TagImageRequest {
-    return {
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
-      target: isSet(object.target) ? globalThis.String(object.target) : "",
-    };
-  },
-
-  toJSON(message: TagImageRequest): unknown {
-    const obj: any = {};
-    if (message.source !== "") {
-      obj.source = message.source;
-    }
-    if (message.target !== "") {
-      obj.target = message.target;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<TagImageRequest>, I>>(base?: I): TagImageRequest {
@@ -1743,32 +1401,6 @@ export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
     }
   },
 
-  fromJSON(object: any): RemoveImageRequest {
-    return {
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
-      noPrune: isSet(object.noPrune)
-        ? globalThis.Boolean(object.noPrune)
-        : isSet(object.no_prune)
-        ? globalThis.Boolean(object.no_prune)
-        : false,
-    };
-  },
-
-  toJSON(message: RemoveImageRequest): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    if (message.force !== false) {
-      obj.force = message.force;
-    }
-    if (message.noPrune !== false) {
-      obj.noPrune = message.noPrune;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
     return RemoveImageRequest.fromPartial(base ?? ({} as any));
   },
@@ -1837,24 +1469,6 @@ export const RemovedImageItem: MessageFns<RemovedImageItem> = {
     }
   },
 
-  fromJSON(object: any): RemovedImageItem {
-    return {
-      untagged: isSet(object.untagged) ? globalThis.String(object.untagged) : "",
-      deleted: isSet(object.deleted) ? globalThis.String(object.deleted) : "",
-    };
-  },
-
-  toJSON(message: RemovedImageItem): unknown {
-    const obj: any = {};
-    if (message.untagged !== "") {
-      obj.untagged = message.untagged;
-    }
-    if (message.deleted !== "") {
-      obj.deleted = message.deleted;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemovedImageItem>, I>>(base?: I): RemovedImageItem {
     return RemovedImageItem.fromPartial(base ?? ({} as any));
   },
@@ -1909,20 +1523,6 @@ export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RemoveImageResponse {
-    return {
-      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => RemovedImageItem.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: RemoveImageResponse): unknown {
-    const obj: any = {};
-    if (message.items?.length) {
-      obj.items = message.items.map((e) => RemovedImageItem.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
@@ -1989,24 +1589,6 @@ export const PruneImagesRequest: MessageFns<PruneImagesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneImagesRequest {
-    return {
-      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: PruneImagesRequest): unknown {
-    const obj: any = {};
-    if (message.all !== false) {
-      obj.all = message.all;
-    }
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneImagesRequest>, I>>(base?: I): PruneImagesRequest {
@@ -2076,30 +1658,6 @@ export const PruneImagesResponse: MessageFns<PruneImagesResponse> = {
     }
   },
 
-  fromJSON(object: any): PruneImagesResponse {
-    return {
-      deleted: globalThis.Array.isArray(object?.deleted)
-        ? object.deleted.map((e: any) => RemovedImageItem.fromJSON(e))
-        : [],
-      spaceReclaimed: isSet(object.spaceReclaimed)
-        ? globalThis.Number(object.spaceReclaimed)
-        : isSet(object.space_reclaimed)
-        ? globalThis.Number(object.space_reclaimed)
-        : 0,
-    };
-  },
-
-  toJSON(message: PruneImagesResponse): unknown {
-    const obj: any = {};
-    if (message.deleted?.length) {
-      obj.deleted = message.deleted.map((e) => RemovedImageItem.toJSON(e));
-    }
-    if (message.spaceReclaimed !== 0) {
-      obj.spaceReclaimed = Math.round(message.spaceReclaimed);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PruneImagesResponse>, I>>(base?: I): PruneImagesResponse {
     return PruneImagesResponse.fromPartial(base ?? ({} as any));
   },
@@ -2167,26 +1725,6 @@ export const ImportImageChunk: MessageFns<ImportImageChunk> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ImportImageChunk {
-    return {
-      part: isSet(object.options)
-        ? { $case: "options", value: ImportImageOptions.fromJSON(object.options) }
-        : isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: ImportImageChunk): unknown {
-    const obj: any = {};
-    if (message.part?.$case === "options") {
-      obj.options = ImportImageOptions.toJSON(message.part.value);
-    } else if (message.part?.$case === "data") {
-      obj.data = base64FromBytes(message.part.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ImportImageChunk>, I>>(base?: I): ImportImageChunk {
@@ -2279,28 +1817,6 @@ export const ImportImageOptions: MessageFns<ImportImageOptions> = {
     }
   },
 
-  fromJSON(object: any): ImportImageOptions {
-    return {
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => globalThis.String(e)) : [],
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-    };
-  },
-
-  toJSON(message: ImportImageOptions): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    if (message.changes?.length) {
-      obj.changes = message.changes;
-    }
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ImportImageOptions>, I>>(base?: I): ImportImageOptions {
     return ImportImageOptions.fromPartial(base ?? ({} as any));
   },
@@ -2358,18 +1874,6 @@ export const SaveImagesRequest: MessageFns<SaveImagesRequest> = {
     }
   },
 
-  fromJSON(object: any): SaveImagesRequest {
-    return { refs: globalThis.Array.isArray(object?.refs) ? object.refs.map((e: any) => globalThis.String(e)) : [] };
-  },
-
-  toJSON(message: SaveImagesRequest): unknown {
-    const obj: any = {};
-    if (message.refs?.length) {
-      obj.refs = message.refs;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SaveImagesRequest>, I>>(base?: I): SaveImagesRequest {
     return SaveImagesRequest.fromPartial(base ?? ({} as any));
   },
@@ -2423,20 +1927,6 @@ export const LoadImagesResponse: MessageFns<LoadImagesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LoadImagesResponse {
-    return {
-      loaded: globalThis.Array.isArray(object?.loaded) ? object.loaded.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: LoadImagesResponse): unknown {
-    const obj: any = {};
-    if (message.loaded?.length) {
-      obj.loaded = message.loaded;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<LoadImagesResponse>, I>>(base?: I): LoadImagesResponse {
@@ -2549,40 +2039,6 @@ export const CommitRequest: MessageFns<CommitRequest> = {
     }
   },
 
-  fromJSON(object: any): CommitRequest {
-    return {
-      container: isSet(object.container) ? globalThis.String(object.container) : "",
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-      author: isSet(object.author) ? globalThis.String(object.author) : "",
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => globalThis.String(e)) : [],
-      pause: isSet(object.pause) ? globalThis.Boolean(object.pause) : false,
-    };
-  },
-
-  toJSON(message: CommitRequest): unknown {
-    const obj: any = {};
-    if (message.container !== "") {
-      obj.container = message.container;
-    }
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    if (message.author !== "") {
-      obj.author = message.author;
-    }
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    if (message.changes?.length) {
-      obj.changes = message.changes;
-    }
-    if (message.pause !== false) {
-      obj.pause = message.pause;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CommitRequest>, I>>(base?: I): CommitRequest {
     return CommitRequest.fromPartial(base ?? ({} as any));
   },
@@ -2654,24 +2110,6 @@ export const BootstrapImageRequest: MessageFns<BootstrapImageRequest> = {
     }
   },
 
-  fromJSON(object: any): BootstrapImageRequest {
-    return {
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-    };
-  },
-
-  toJSON(message: BootstrapImageRequest): unknown {
-    const obj: any = {};
-    if (message.kind !== "") {
-      obj.kind = message.kind;
-    }
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<BootstrapImageRequest>, I>>(base?: I): BootstrapImageRequest {
     return BootstrapImageRequest.fromPartial(base ?? ({} as any));
   },
@@ -2737,24 +2175,6 @@ export const RegistryAuth: MessageFns<RegistryAuth> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RegistryAuth {
-    return {
-      username: isSet(object.username) ? globalThis.String(object.username) : "",
-      password: isSet(object.password) ? globalThis.String(object.password) : "",
-    };
-  },
-
-  toJSON(message: RegistryAuth): unknown {
-    const obj: any = {};
-    if (message.username !== "") {
-      obj.username = message.username;
-    }
-    if (message.password !== "") {
-      obj.password = message.password;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegistryAuth>, I>>(base?: I): RegistryAuth {
@@ -2846,40 +2266,6 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     }
   },
 
-  fromJSON(object: any): PullImageRequest {
-    return {
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
-      allTags: isSet(object.allTags)
-        ? globalThis.Boolean(object.allTags)
-        : isSet(object.all_tags)
-        ? globalThis.Boolean(object.all_tags)
-        : false,
-      registryAuth: isSet(object.registryAuth)
-        ? RegistryAuth.fromJSON(object.registryAuth)
-        : isSet(object.registry_auth)
-        ? RegistryAuth.fromJSON(object.registry_auth)
-        : undefined,
-    };
-  },
-
-  toJSON(message: PullImageRequest): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    if (message.platform !== "") {
-      obj.platform = message.platform;
-    }
-    if (message.allTags !== false) {
-      obj.allTags = message.allTags;
-    }
-    if (message.registryAuth !== undefined) {
-      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PullImageRequest>, I>>(base?: I): PullImageRequest {
     return PullImageRequest.fromPartial(base ?? ({} as any));
   },
@@ -2960,36 +2346,6 @@ export const PushImageRequest: MessageFns<PushImageRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PushImageRequest {
-    return {
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-      allTags: isSet(object.allTags)
-        ? globalThis.Boolean(object.allTags)
-        : isSet(object.all_tags)
-        ? globalThis.Boolean(object.all_tags)
-        : false,
-      registryAuth: isSet(object.registryAuth)
-        ? RegistryAuth.fromJSON(object.registryAuth)
-        : isSet(object.registry_auth)
-        ? RegistryAuth.fromJSON(object.registry_auth)
-        : undefined,
-    };
-  },
-
-  toJSON(message: PushImageRequest): unknown {
-    const obj: any = {};
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    if (message.allTags !== false) {
-      obj.allTags = message.allTags;
-    }
-    if (message.registryAuth !== undefined) {
-      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PushImageRequest>, I>>(base?: I): PushImageRequest {
@@ -3128,52 +2484,6 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     }
   },
 
-  fromJSON(object: any): TransferProgress {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
-      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
-      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
-      imageId: isSet(object.imageId)
-        ? globalThis.String(object.imageId)
-        : isSet(object.image_id)
-        ? globalThis.String(object.image_id)
-        : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
-    };
-  },
-
-  toJSON(message: TransferProgress): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.current !== 0) {
-      obj.current = Math.round(message.current);
-    }
-    if (message.total !== 0) {
-      obj.total = Math.round(message.total);
-    }
-    if (message.digest !== "") {
-      obj.digest = message.digest;
-    }
-    if (message.imageId !== "") {
-      obj.imageId = message.imageId;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.ref !== "") {
-      obj.ref = message.ref;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<TransferProgress>, I>>(base?: I): TransferProgress {
     return TransferProgress.fromPartial(base ?? ({} as any));
   },
@@ -3247,28 +2557,6 @@ export const LoginRequest: MessageFns<LoginRequest> = {
     }
   },
 
-  fromJSON(object: any): LoginRequest {
-    return {
-      server: isSet(object.server) ? globalThis.String(object.server) : "",
-      registryAuth: isSet(object.registryAuth)
-        ? RegistryAuth.fromJSON(object.registryAuth)
-        : isSet(object.registry_auth)
-        ? RegistryAuth.fromJSON(object.registry_auth)
-        : undefined,
-    };
-  },
-
-  toJSON(message: LoginRequest): unknown {
-    const obj: any = {};
-    if (message.server !== "") {
-      obj.server = message.server;
-    }
-    if (message.registryAuth !== undefined) {
-      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LoginRequest>, I>>(base?: I): LoginRequest {
     return LoginRequest.fromPartial(base ?? ({} as any));
   },
@@ -3325,18 +2613,6 @@ export const LoginResponse: MessageFns<LoginResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LoginResponse {
-    return { status: isSet(object.status) ? globalThis.String(object.status) : "" };
-  },
-
-  toJSON(message: LoginResponse): unknown {
-    const obj: any = {};
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<LoginResponse>, I>>(base?: I): LoginResponse {
@@ -3414,32 +2690,6 @@ export const SearchImagesRequest: MessageFns<SearchImagesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SearchImagesRequest {
-    return {
-      term: isSet(object.term) ? globalThis.String(object.term) : "",
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
-      registryAuth: isSet(object.registryAuth)
-        ? RegistryAuth.fromJSON(object.registryAuth)
-        : isSet(object.registry_auth)
-        ? RegistryAuth.fromJSON(object.registry_auth)
-        : undefined,
-    };
-  },
-
-  toJSON(message: SearchImagesRequest): unknown {
-    const obj: any = {};
-    if (message.term !== "") {
-      obj.term = message.term;
-    }
-    if (message.limit !== 0) {
-      obj.limit = Math.round(message.limit);
-    }
-    if (message.registryAuth !== undefined) {
-      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<SearchImagesRequest>, I>>(base?: I): SearchImagesRequest {
@@ -3545,48 +2795,6 @@ export const SearchResult: MessageFns<SearchResult> = {
     }
   },
 
-  fromJSON(object: any): SearchResult {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      description: isSet(object.description) ? globalThis.String(object.description) : "",
-      starCount: isSet(object.starCount)
-        ? globalThis.Number(object.starCount)
-        : isSet(object.star_count)
-        ? globalThis.Number(object.star_count)
-        : 0,
-      isOfficial: isSet(object.isOfficial)
-        ? globalThis.Boolean(object.isOfficial)
-        : isSet(object.is_official)
-        ? globalThis.Boolean(object.is_official)
-        : false,
-      isAutomated: isSet(object.isAutomated)
-        ? globalThis.Boolean(object.isAutomated)
-        : isSet(object.is_automated)
-        ? globalThis.Boolean(object.is_automated)
-        : false,
-    };
-  },
-
-  toJSON(message: SearchResult): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.description !== "") {
-      obj.description = message.description;
-    }
-    if (message.starCount !== 0) {
-      obj.starCount = Math.round(message.starCount);
-    }
-    if (message.isOfficial !== false) {
-      obj.isOfficial = message.isOfficial;
-    }
-    if (message.isAutomated !== false) {
-      obj.isAutomated = message.isAutomated;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SearchResult>, I>>(base?: I): SearchResult {
     return SearchResult.fromPartial(base ?? ({} as any));
   },
@@ -3644,22 +2852,6 @@ export const SearchImagesResponse: MessageFns<SearchImagesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SearchImagesResponse {
-    return {
-      results: globalThis.Array.isArray(object?.results)
-        ? object.results.map((e: any) => SearchResult.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: SearchImagesResponse): unknown {
-    const obj: any = {};
-    if (message.results?.length) {
-      obj.results = message.results.map((e) => SearchResult.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<SearchImagesResponse>, I>>(base?: I): SearchImagesResponse {
@@ -4095,14 +3287,6 @@ export const ImagesClient = makeGenericClientConstructor(ImagesService, "berth.v
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -4127,19 +3311,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

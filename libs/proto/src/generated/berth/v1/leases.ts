@@ -147,24 +147,6 @@ export const LeaseResource: MessageFns<LeaseResource> = {
     }
   },
 
-  fromJSON(object: any): LeaseResource {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-    };
-  },
-
-  toJSON(message: LeaseResource): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LeaseResource>, I>>(base?: I): LeaseResource {
     return LeaseResource.fromPartial(base ?? ({} as any));
   },
@@ -268,65 +250,6 @@ export const Lease: MessageFns<Lease> = {
     }
   },
 
-  fromJSON(object: any): Lease {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      expiresAt: isSet(object.expiresAt)
-        ? globalThis.Number(object.expiresAt)
-        : isSet(object.expires_at)
-        ? globalThis.Number(object.expires_at)
-        : 0,
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      createdAt: isSet(object.createdAt)
-        ? globalThis.Number(object.createdAt)
-        : isSet(object.created_at)
-        ? globalThis.Number(object.created_at)
-        : 0,
-      resources: globalThis.Array.isArray(object?.resources)
-        ? object.resources.map((e: any) => LeaseResource.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: Lease): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.expiresAt !== 0) {
-      obj.expiresAt = Math.round(message.expiresAt);
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.createdAt !== 0) {
-      obj.createdAt = Math.round(message.createdAt);
-    }
-    if (message.resources?.length) {
-      obj.resources = message.resources.map((e) => LeaseResource.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Lease>, I>>(base?: I): Lease {
     return Lease.fromPartial(base ?? ({} as any));
   },
@@ -403,24 +326,6 @@ export const Lease_LabelsEntry: MessageFns<Lease_LabelsEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Lease_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Lease_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<Lease_LabelsEntry>, I>>(base?: I): Lease_LabelsEntry {
@@ -504,51 +409,6 @@ export const CreateLeaseRequest: MessageFns<CreateLeaseRequest> = {
     }
   },
 
-  fromJSON(object: any): CreateLeaseRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      ttlMs: isSet(object.ttlMs)
-        ? globalThis.Number(object.ttlMs)
-        : isSet(object.ttl_ms)
-        ? globalThis.Number(object.ttl_ms)
-        : 0,
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: CreateLeaseRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.ttlMs !== 0) {
-      obj.ttlMs = Math.round(message.ttlMs);
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateLeaseRequest>, I>>(base?: I): CreateLeaseRequest {
     return CreateLeaseRequest.fromPartial(base ?? ({} as any));
   },
@@ -625,24 +485,6 @@ export const CreateLeaseRequest_LabelsEntry: MessageFns<CreateLeaseRequest_Label
     }
   },
 
-  fromJSON(object: any): CreateLeaseRequest_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: CreateLeaseRequest_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateLeaseRequest_LabelsEntry>, I>>(base?: I): CreateLeaseRequest_LabelsEntry {
     return CreateLeaseRequest_LabelsEntry.fromPartial(base ?? ({} as any));
   },
@@ -712,28 +554,6 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
     }
   },
 
-  fromJSON(object: any): RenewLeaseRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      ttlMs: isSet(object.ttlMs)
-        ? globalThis.Number(object.ttlMs)
-        : isSet(object.ttl_ms)
-        ? globalThis.Number(object.ttl_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: RenewLeaseRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.ttlMs !== 0) {
-      obj.ttlMs = Math.round(message.ttlMs);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RenewLeaseRequest>, I>>(base?: I): RenewLeaseRequest {
     return RenewLeaseRequest.fromPartial(base ?? ({} as any));
   },
@@ -790,18 +610,6 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     }
   },
 
-  fromJSON(object: any): LeaseRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
-  },
-
-  toJSON(message: LeaseRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LeaseRequest>, I>>(base?: I): LeaseRequest {
     return LeaseRequest.fromPartial(base ?? ({} as any));
   },
@@ -844,15 +652,6 @@ export const DeleteLeaseResponse: MessageFns<DeleteLeaseResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): DeleteLeaseResponse {
-    return {};
-  },
-
-  toJSON(_: DeleteLeaseResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DeleteLeaseResponse>, I>>(base?: I): DeleteLeaseResponse {
@@ -920,24 +719,6 @@ export const LeaseResourceRequest: MessageFns<LeaseResourceRequest> = {
     }
   },
 
-  fromJSON(object: any): LeaseResourceRequest {
-    return {
-      lease: isSet(object.lease) ? globalThis.String(object.lease) : "",
-      resource: isSet(object.resource) ? LeaseResource.fromJSON(object.resource) : undefined,
-    };
-  },
-
-  toJSON(message: LeaseResourceRequest): unknown {
-    const obj: any = {};
-    if (message.lease !== "") {
-      obj.lease = message.lease;
-    }
-    if (message.resource !== undefined) {
-      obj.resource = LeaseResource.toJSON(message.resource);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<LeaseResourceRequest>, I>>(base?: I): LeaseResourceRequest {
     return LeaseResourceRequest.fromPartial(base ?? ({} as any));
   },
@@ -983,15 +764,6 @@ export const AddLeaseResourceResponse: MessageFns<AddLeaseResourceResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): AddLeaseResourceResponse {
-    return {};
-  },
-
-  toJSON(_: AddLeaseResourceResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<AddLeaseResourceResponse>, I>>(base?: I): AddLeaseResourceResponse {
@@ -1059,24 +831,6 @@ export const RemoveLeaseResourceResponse: MessageFns<RemoveLeaseResourceResponse
     }
   },
 
-  fromJSON(object: any): RemoveLeaseResourceResponse {
-    return {
-      collected: isSet(object.collected) ? globalThis.Boolean(object.collected) : false,
-      reclaimed: isSet(object.reclaimed) ? globalThis.Number(object.reclaimed) : 0,
-    };
-  },
-
-  toJSON(message: RemoveLeaseResourceResponse): unknown {
-    const obj: any = {};
-    if (message.collected !== false) {
-      obj.collected = message.collected;
-    }
-    if (message.reclaimed !== 0) {
-      obj.reclaimed = Math.round(message.reclaimed);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemoveLeaseResourceResponse>, I>>(base?: I): RemoveLeaseResourceResponse {
     return RemoveLeaseResourceResponse.fromPartial(base ?? ({} as any));
   },
@@ -1120,15 +874,6 @@ export const ListLeasesRequest: MessageFns<ListLeasesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListLeasesRequest {
-    return {};
-  },
-
-  toJSON(_: ListLeasesRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListLeasesRequest>, I>>(base?: I): ListLeasesRequest {
@@ -1183,18 +928,6 @@ export const ListLeasesResponse: MessageFns<ListLeasesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListLeasesResponse {
-    return { leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => Lease.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListLeasesResponse): unknown {
-    const obj: any = {};
-    if (message.leases?.length) {
-      obj.leases = message.leases.map((e) => Lease.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListLeasesResponse>, I>>(base?: I): ListLeasesResponse {
@@ -1415,19 +1148,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -155,18 +155,6 @@ export const NetworkRef: MessageFns<NetworkRef> = {
     }
   },
 
-  fromJSON(object: any): NetworkRef {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
-  },
-
-  toJSON(message: NetworkRef): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NetworkRef>, I>>(base?: I): NetworkRef {
     return NetworkRef.fromPartial(base ?? ({} as any));
   },
@@ -338,98 +326,6 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     }
   },
 
-  fromJSON(object: any): CreateNetworkRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
-      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
-      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
-      ipRange: isSet(object.ipRange)
-        ? globalThis.String(object.ipRange)
-        : isSet(object.ip_range)
-        ? globalThis.String(object.ip_range)
-        : "",
-      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
-      attachable: isSet(object.attachable) ? globalThis.Boolean(object.attachable) : false,
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      options: isObject(object.options)
-        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-    };
-  },
-
-  toJSON(message: CreateNetworkRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.driver !== "") {
-      obj.driver = message.driver;
-    }
-    if (message.subnet !== "") {
-      obj.subnet = message.subnet;
-    }
-    if (message.gateway !== "") {
-      obj.gateway = message.gateway;
-    }
-    if (message.ipRange !== "") {
-      obj.ipRange = message.ipRange;
-    }
-    if (message.internal !== false) {
-      obj.internal = message.internal;
-    }
-    if (message.attachable !== false) {
-      obj.attachable = message.attachable;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.options) {
-      const entries = globalThis.Object.entries(message.options) as [string, string][];
-      if (entries.length > 0) {
-        obj.options = {};
-        entries.forEach(([k, v]) => {
-          obj.options[k] = v;
-        });
-      }
-    }
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateNetworkRequest>, I>>(base?: I): CreateNetworkRequest {
     return CreateNetworkRequest.fromPartial(base ?? ({} as any));
   },
@@ -521,24 +417,6 @@ export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_L
     }
   },
 
-  fromJSON(object: any): CreateNetworkRequest_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: CreateNetworkRequest_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateNetworkRequest_LabelsEntry>, I>>(
     base?: I,
   ): CreateNetworkRequest_LabelsEntry {
@@ -608,24 +486,6 @@ export const CreateNetworkRequest_OptionsEntry: MessageFns<CreateNetworkRequest_
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CreateNetworkRequest_OptionsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: CreateNetworkRequest_OptionsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CreateNetworkRequest_OptionsEntry>, I>>(
@@ -699,24 +559,6 @@ export const CreateNetworkResponse: MessageFns<CreateNetworkResponse> = {
     }
   },
 
-  fromJSON(object: any): CreateNetworkResponse {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      warning: isSet(object.warning) ? globalThis.String(object.warning) : "",
-    };
-  },
-
-  toJSON(message: CreateNetworkResponse): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.warning !== "") {
-      obj.warning = message.warning;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateNetworkResponse>, I>>(base?: I): CreateNetworkResponse {
     return CreateNetworkResponse.fromPartial(base ?? ({} as any));
   },
@@ -771,20 +613,6 @@ export const ListNetworksRequest: MessageFns<ListNetworksRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListNetworksRequest {
-    return {
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListNetworksRequest): unknown {
-    const obj: any = {};
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNetworksRequest>, I>>(base?: I): ListNetworksRequest {
@@ -955,75 +783,6 @@ export const NetworkSummary: MessageFns<NetworkSummary> = {
     }
   },
 
-  fromJSON(object: any): NetworkSummary {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
-      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
-      created: isSet(object.created) ? globalThis.String(object.created) : "",
-      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
-      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
-      ipv6: isSet(object.ipv6) ? globalThis.Boolean(object.ipv6) : false,
-    };
-  },
-
-  toJSON(message: NetworkSummary): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.driver !== "") {
-      obj.driver = message.driver;
-    }
-    if (message.scope !== "") {
-      obj.scope = message.scope;
-    }
-    if (message.created !== "") {
-      obj.created = message.created;
-    }
-    if (message.internal !== false) {
-      obj.internal = message.internal;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.subnet !== "") {
-      obj.subnet = message.subnet;
-    }
-    if (message.gateway !== "") {
-      obj.gateway = message.gateway;
-    }
-    if (message.ipv6 !== false) {
-      obj.ipv6 = message.ipv6;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NetworkSummary>, I>>(base?: I): NetworkSummary {
     return NetworkSummary.fromPartial(base ?? ({} as any));
   },
@@ -1107,24 +866,6 @@ export const NetworkSummary_LabelsEntry: MessageFns<NetworkSummary_LabelsEntry> 
     }
   },
 
-  fromJSON(object: any): NetworkSummary_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: NetworkSummary_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NetworkSummary_LabelsEntry>, I>>(base?: I): NetworkSummary_LabelsEntry {
     return NetworkSummary_LabelsEntry.fromPartial(base ?? ({} as any));
   },
@@ -1179,22 +920,6 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListNetworksResponse {
-    return {
-      networks: globalThis.Array.isArray(object?.networks)
-        ? object.networks.map((e: any) => NetworkSummary.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListNetworksResponse): unknown {
-    const obj: any = {};
-    if (message.networks?.length) {
-      obj.networks = message.networks.map((e) => NetworkSummary.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNetworksResponse>, I>>(base?: I): ListNetworksResponse {
@@ -1252,20 +977,6 @@ export const PruneNetworksRequest: MessageFns<PruneNetworksRequest> = {
     }
   },
 
-  fromJSON(object: any): PruneNetworksRequest {
-    return {
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: PruneNetworksRequest): unknown {
-    const obj: any = {};
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PruneNetworksRequest>, I>>(base?: I): PruneNetworksRequest {
     return PruneNetworksRequest.fromPartial(base ?? ({} as any));
   },
@@ -1319,20 +1030,6 @@ export const PruneNetworksResponse: MessageFns<PruneNetworksResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneNetworksResponse {
-    return {
-      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: PruneNetworksResponse): unknown {
-    const obj: any = {};
-    if (message.deleted?.length) {
-      obj.deleted = message.deleted;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneNetworksResponse>, I>>(base?: I): PruneNetworksResponse {
@@ -1423,36 +1120,6 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     }
   },
 
-  fromJSON(object: any): ConnectNetworkRequest {
-    return {
-      network: isSet(object.network) ? globalThis.String(object.network) : "",
-      container: isSet(object.container) ? globalThis.String(object.container) : "",
-      aliases: globalThis.Array.isArray(object?.aliases) ? object.aliases.map((e: any) => globalThis.String(e)) : [],
-      ipv4Address: isSet(object.ipv4Address)
-        ? globalThis.String(object.ipv4Address)
-        : isSet(object.ipv4_address)
-        ? globalThis.String(object.ipv4_address)
-        : "",
-    };
-  },
-
-  toJSON(message: ConnectNetworkRequest): unknown {
-    const obj: any = {};
-    if (message.network !== "") {
-      obj.network = message.network;
-    }
-    if (message.container !== "") {
-      obj.container = message.container;
-    }
-    if (message.aliases?.length) {
-      obj.aliases = message.aliases;
-    }
-    if (message.ipv4Address !== "") {
-      obj.ipv4Address = message.ipv4Address;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ConnectNetworkRequest>, I>>(base?: I): ConnectNetworkRequest {
     return ConnectNetworkRequest.fromPartial(base ?? ({} as any));
   },
@@ -1531,28 +1198,6 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DisconnectNetworkRequest {
-    return {
-      network: isSet(object.network) ? globalThis.String(object.network) : "",
-      container: isSet(object.container) ? globalThis.String(object.container) : "",
-      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
-    };
-  },
-
-  toJSON(message: DisconnectNetworkRequest): unknown {
-    const obj: any = {};
-    if (message.network !== "") {
-      obj.network = message.network;
-    }
-    if (message.container !== "") {
-      obj.container = message.container;
-    }
-    if (message.force !== false) {
-      obj.force = message.force;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DisconnectNetworkRequest>, I>>(base?: I): DisconnectNetworkRequest {
@@ -1778,19 +1423,9 @@ type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

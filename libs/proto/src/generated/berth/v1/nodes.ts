@@ -132,15 +132,6 @@ export const NodeEmpty: MessageFns<NodeEmpty> = {
     }
   },
 
-  fromJSON(_: any): NodeEmpty {
-    return {};
-  },
-
-  toJSON(_: NodeEmpty): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NodeEmpty>, I>>(base?: I): NodeEmpty {
     return NodeEmpty.fromPartial(base ?? ({} as any));
   },
@@ -195,18 +186,6 @@ export const NodeRef: MessageFns<NodeRef> = {
     }
   },
 
-  fromJSON(object: any): NodeRef {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
-  },
-
-  toJSON(message: NodeRef): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NodeRef>, I>>(base?: I): NodeRef {
     return NodeRef.fromPartial(base ?? ({} as any));
   },
@@ -249,15 +228,6 @@ export const ListNodesRequest: MessageFns<ListNodesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListNodesRequest {
-    return {};
-  },
-
-  toJSON(_: ListNodesRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNodesRequest>, I>>(base?: I): ListNodesRequest {
@@ -312,18 +282,6 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListNodesResponse {
-    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => Node.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListNodesResponse): unknown {
-    const obj: any = {};
-    if (message.nodes?.length) {
-      obj.nodes = message.nodes.map((e) => Node.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNodesResponse>, I>>(base?: I): ListNodesResponse {
@@ -518,95 +476,6 @@ export const Node: MessageFns<Node> = {
     }
   },
 
-  fromJSON(object: any): Node {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
-      memoryBytes: isSet(object.memoryBytes)
-        ? globalThis.Number(object.memoryBytes)
-        : isSet(object.memory_bytes)
-        ? globalThis.Number(object.memory_bytes)
-        : 0,
-      containers: isSet(object.containers) ? globalThis.Number(object.containers) : 0,
-      address: isSet(object.address) ? globalThis.String(object.address) : "",
-      startedAt: isSet(object.startedAt)
-        ? globalThis.Number(object.startedAt)
-        : isSet(object.started_at)
-        ? globalThis.Number(object.started_at)
-        : 0,
-      lastSeen: isSet(object.lastSeen)
-        ? globalThis.Number(object.lastSeen)
-        : isSet(object.last_seen)
-        ? globalThis.Number(object.last_seen)
-        : 0,
-      drain: isSet(object.drain) ? NodeDrain.fromJSON(object.drain) : undefined,
-    };
-  },
-
-  toJSON(message: Node): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.hostname !== "") {
-      obj.hostname = message.hostname;
-    }
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.availability !== "") {
-      obj.availability = message.availability;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.cpus !== 0) {
-      obj.cpus = Math.round(message.cpus);
-    }
-    if (message.memoryBytes !== 0) {
-      obj.memoryBytes = Math.round(message.memoryBytes);
-    }
-    if (message.containers !== 0) {
-      obj.containers = Math.round(message.containers);
-    }
-    if (message.address !== "") {
-      obj.address = message.address;
-    }
-    if (message.startedAt !== 0) {
-      obj.startedAt = Math.round(message.startedAt);
-    }
-    if (message.lastSeen !== 0) {
-      obj.lastSeen = Math.round(message.lastSeen);
-    }
-    if (message.drain !== undefined) {
-      obj.drain = NodeDrain.toJSON(message.drain);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Node>, I>>(base?: I): Node {
     return Node.fromPartial(base ?? ({} as any));
   },
@@ -692,24 +561,6 @@ export const Node_LabelsEntry: MessageFns<Node_LabelsEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Node_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Node_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<Node_LabelsEntry>, I>>(base?: I): Node_LabelsEntry {
@@ -801,38 +652,6 @@ export const NodeDrain: MessageFns<NodeDrain> = {
     }
   },
 
-  fromJSON(object: any): NodeDrain {
-    return {
-      state: isSet(object.state) ? globalThis.String(object.state) : "",
-      moved: isSet(object.moved) ? globalThis.Number(object.moved) : 0,
-      staying: globalThis.Array.isArray(object?.staying)
-        ? object.staying.map((e: any) => DrainStaying.fromJSON(e))
-        : [],
-      updatedAt: isSet(object.updatedAt)
-        ? globalThis.Number(object.updatedAt)
-        : isSet(object.updated_at)
-        ? globalThis.Number(object.updated_at)
-        : 0,
-    };
-  },
-
-  toJSON(message: NodeDrain): unknown {
-    const obj: any = {};
-    if (message.state !== "") {
-      obj.state = message.state;
-    }
-    if (message.moved !== 0) {
-      obj.moved = Math.round(message.moved);
-    }
-    if (message.staying?.length) {
-      obj.staying = message.staying.map((e) => DrainStaying.toJSON(e));
-    }
-    if (message.updatedAt !== 0) {
-      obj.updatedAt = Math.round(message.updatedAt);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<NodeDrain>, I>>(base?: I): NodeDrain {
     return NodeDrain.fromPartial(base ?? ({} as any));
   },
@@ -911,28 +730,6 @@ export const DrainStaying: MessageFns<DrainStaying> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DrainStaying {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: DrainStaying): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<DrainStaying>, I>>(base?: I): DrainStaying {
@@ -1028,68 +825,6 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
     }
   },
 
-  fromJSON(object: any): UpdateNodeRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
-      labelAdd: isObject(object.labelAdd)
-        ? (globalThis.Object.entries(object.labelAdd) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.label_add)
-        ? (globalThis.Object.entries(object.label_add) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      labelRm: globalThis.Array.isArray(object?.labelRm)
-        ? object.labelRm.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.label_rm)
-        ? object.label_rm.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: UpdateNodeRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.availability !== "") {
-      obj.availability = message.availability;
-    }
-    if (message.labelAdd) {
-      const entries = globalThis.Object.entries(message.labelAdd) as [string, string][];
-      if (entries.length > 0) {
-        obj.labelAdd = {};
-        entries.forEach(([k, v]) => {
-          obj.labelAdd[k] = v;
-        });
-      }
-    }
-    if (message.labelRm?.length) {
-      obj.labelRm = message.labelRm;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<UpdateNodeRequest>, I>>(base?: I): UpdateNodeRequest {
     return UpdateNodeRequest.fromPartial(base ?? ({} as any));
   },
@@ -1167,24 +902,6 @@ export const UpdateNodeRequest_LabelAddEntry: MessageFns<UpdateNodeRequest_Label
     }
   },
 
-  fromJSON(object: any): UpdateNodeRequest_LabelAddEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: UpdateNodeRequest_LabelAddEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<UpdateNodeRequest_LabelAddEntry>, I>>(base?: I): UpdateNodeRequest_LabelAddEntry {
     return UpdateNodeRequest_LabelAddEntry.fromPartial(base ?? ({} as any));
   },
@@ -1252,24 +969,6 @@ export const RemoveNodeRequest: MessageFns<RemoveNodeRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RemoveNodeRequest {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
-    };
-  },
-
-  toJSON(message: RemoveNodeRequest): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.force !== false) {
-      obj.force = message.force;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveNodeRequest>, I>>(base?: I): RemoveNodeRequest {
@@ -1431,19 +1130,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

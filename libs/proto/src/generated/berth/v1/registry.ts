@@ -175,15 +175,6 @@ export const ListRepositoriesRequest: MessageFns<ListRepositoriesRequest> = {
     }
   },
 
-  fromJSON(_: any): ListRepositoriesRequest {
-    return {};
-  },
-
-  toJSON(_: ListRepositoriesRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ListRepositoriesRequest>, I>>(base?: I): ListRepositoriesRequest {
     return ListRepositoriesRequest.fromPartial(base ?? ({} as any));
   },
@@ -249,24 +240,6 @@ export const RepositoryInfo: MessageFns<RepositoryInfo> = {
     }
   },
 
-  fromJSON(object: any): RepositoryInfo {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => TagInfo.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: RepositoryInfo): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.tags?.length) {
-      obj.tags = message.tags.map((e) => TagInfo.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RepositoryInfo>, I>>(base?: I): RepositoryInfo {
     return RepositoryInfo.fromPartial(base ?? ({} as any));
   },
@@ -323,22 +296,6 @@ export const ListRepositoriesResponse: MessageFns<ListRepositoriesResponse> = {
     }
   },
 
-  fromJSON(object: any): ListRepositoriesResponse {
-    return {
-      repositories: globalThis.Array.isArray(object?.repositories)
-        ? object.repositories.map((e: any) => RepositoryInfo.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListRepositoriesResponse): unknown {
-    const obj: any = {};
-    if (message.repositories?.length) {
-      obj.repositories = message.repositories.map((e) => RepositoryInfo.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ListRepositoriesResponse>, I>>(base?: I): ListRepositoriesResponse {
     return ListRepositoriesResponse.fromPartial(base ?? ({} as any));
   },
@@ -392,18 +349,6 @@ export const ListTagsRequest: MessageFns<ListTagsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListTagsRequest {
-    return { repository: isSet(object.repository) ? globalThis.String(object.repository) : "" };
-  },
-
-  toJSON(message: ListTagsRequest): unknown {
-    const obj: any = {};
-    if (message.repository !== "") {
-      obj.repository = message.repository;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListTagsRequest>, I>>(base?: I): ListTagsRequest {
@@ -483,32 +428,6 @@ export const TagInfo: MessageFns<TagInfo> = {
     }
   },
 
-  fromJSON(object: any): TagInfo {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
-      mediaType: isSet(object.mediaType)
-        ? globalThis.String(object.mediaType)
-        : isSet(object.media_type)
-        ? globalThis.String(object.media_type)
-        : "",
-    };
-  },
-
-  toJSON(message: TagInfo): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.digest !== "") {
-      obj.digest = message.digest;
-    }
-    if (message.mediaType !== "") {
-      obj.mediaType = message.mediaType;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<TagInfo>, I>>(base?: I): TagInfo {
     return TagInfo.fromPartial(base ?? ({} as any));
   },
@@ -577,24 +496,6 @@ export const ListTagsResponse: MessageFns<ListTagsResponse> = {
     }
   },
 
-  fromJSON(object: any): ListTagsResponse {
-    return {
-      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
-      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => TagInfo.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListTagsResponse): unknown {
-    const obj: any = {};
-    if (message.repository !== "") {
-      obj.repository = message.repository;
-    }
-    if (message.tags?.length) {
-      obj.tags = message.tags.map((e) => TagInfo.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<ListTagsResponse>, I>>(base?: I): ListTagsResponse {
     return ListTagsResponse.fromPartial(base ?? ({} as any));
   },
@@ -638,15 +539,6 @@ export const RegistryUsageRequest: MessageFns<RegistryUsageRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): RegistryUsageRequest {
-    return {};
-  },
-
-  toJSON(_: RegistryUsageRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegistryUsageRequest>, I>>(base?: I): RegistryUsageRequest {
@@ -747,36 +639,6 @@ export const RepositoryUsage: MessageFns<RepositoryUsage> = {
     }
   },
 
-  fromJSON(object: any): RepositoryUsage {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      blobs: isSet(object.blobs) ? globalThis.Number(object.blobs) : 0,
-      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
-      manifests: isSet(object.manifests) ? globalThis.Number(object.manifests) : 0,
-      tags: isSet(object.tags) ? globalThis.Number(object.tags) : 0,
-    };
-  },
-
-  toJSON(message: RepositoryUsage): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.blobs !== 0) {
-      obj.blobs = Math.round(message.blobs);
-    }
-    if (message.bytes !== 0) {
-      obj.bytes = Math.round(message.bytes);
-    }
-    if (message.manifests !== 0) {
-      obj.manifests = Math.round(message.manifests);
-    }
-    if (message.tags !== 0) {
-      obj.tags = Math.round(message.tags);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RepositoryUsage>, I>>(base?: I): RepositoryUsage {
     return RepositoryUsage.fromPartial(base ?? ({} as any));
   },
@@ -869,34 +731,6 @@ export const RegistryUsageResponse: MessageFns<RegistryUsageResponse> = {
     }
   },
 
-  fromJSON(object: any): RegistryUsageResponse {
-    return {
-      repositories: globalThis.Array.isArray(object?.repositories)
-        ? object.repositories.map((e: any) => RepositoryUsage.fromJSON(e))
-        : [],
-      blobs: isSet(object.blobs) ? globalThis.Number(object.blobs) : 0,
-      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
-      uploads: isSet(object.uploads) ? globalThis.Number(object.uploads) : 0,
-    };
-  },
-
-  toJSON(message: RegistryUsageResponse): unknown {
-    const obj: any = {};
-    if (message.repositories?.length) {
-      obj.repositories = message.repositories.map((e) => RepositoryUsage.toJSON(e));
-    }
-    if (message.blobs !== 0) {
-      obj.blobs = Math.round(message.blobs);
-    }
-    if (message.bytes !== 0) {
-      obj.bytes = Math.round(message.bytes);
-    }
-    if (message.uploads !== 0) {
-      obj.uploads = Math.round(message.uploads);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RegistryUsageResponse>, I>>(base?: I): RegistryUsageResponse {
     return RegistryUsageResponse.fromPartial(base ?? ({} as any));
   },
@@ -966,28 +800,6 @@ export const GarbageCollectRequest: MessageFns<GarbageCollectRequest> = {
     }
   },
 
-  fromJSON(object: any): GarbageCollectRequest {
-    return {
-      dryRun: isSet(object.dryRun)
-        ? globalThis.Boolean(object.dryRun)
-        : isSet(object.dry_run)
-        ? globalThis.Boolean(object.dry_run)
-        : false,
-      grace: isSet(object.grace) ? globalThis.String(object.grace) : "",
-    };
-  },
-
-  toJSON(message: GarbageCollectRequest): unknown {
-    const obj: any = {};
-    if (message.dryRun !== false) {
-      obj.dryRun = message.dryRun;
-    }
-    if (message.grace !== "") {
-      obj.grace = message.grace;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<GarbageCollectRequest>, I>>(base?: I): GarbageCollectRequest {
     return GarbageCollectRequest.fromPartial(base ?? ({} as any));
   },
@@ -1053,24 +865,6 @@ export const CollectedBlob: MessageFns<CollectedBlob> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CollectedBlob {
-    return {
-      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-    };
-  },
-
-  toJSON(message: CollectedBlob): unknown {
-    const obj: any = {};
-    if (message.digest !== "") {
-      obj.digest = message.digest;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<CollectedBlob>, I>>(base?: I): CollectedBlob {
@@ -1184,58 +978,6 @@ export const GarbageCollectResponse: MessageFns<GarbageCollectResponse> = {
     }
   },
 
-  fromJSON(object: any): GarbageCollectResponse {
-    return {
-      dryRun: isSet(object.dryRun)
-        ? globalThis.Boolean(object.dryRun)
-        : isSet(object.dry_run)
-        ? globalThis.Boolean(object.dry_run)
-        : false,
-      marked: isSet(object.marked) ? globalThis.Number(object.marked) : 0,
-      removed: globalThis.Array.isArray(object?.removed)
-        ? object.removed.map((e: any) => CollectedBlob.fromJSON(e))
-        : [],
-      freedBytes: isSet(object.freedBytes)
-        ? globalThis.Number(object.freedBytes)
-        : isSet(object.freed_bytes)
-        ? globalThis.Number(object.freed_bytes)
-        : 0,
-      keptRecent: isSet(object.keptRecent)
-        ? globalThis.Number(object.keptRecent)
-        : isSet(object.kept_recent)
-        ? globalThis.Number(object.kept_recent)
-        : 0,
-      removedUploads: isSet(object.removedUploads)
-        ? globalThis.Number(object.removedUploads)
-        : isSet(object.removed_uploads)
-        ? globalThis.Number(object.removed_uploads)
-        : 0,
-    };
-  },
-
-  toJSON(message: GarbageCollectResponse): unknown {
-    const obj: any = {};
-    if (message.dryRun !== false) {
-      obj.dryRun = message.dryRun;
-    }
-    if (message.marked !== 0) {
-      obj.marked = Math.round(message.marked);
-    }
-    if (message.removed?.length) {
-      obj.removed = message.removed.map((e) => CollectedBlob.toJSON(e));
-    }
-    if (message.freedBytes !== 0) {
-      obj.freedBytes = Math.round(message.freedBytes);
-    }
-    if (message.keptRecent !== 0) {
-      obj.keptRecent = Math.round(message.keptRecent);
-    }
-    if (message.removedUploads !== 0) {
-      obj.removedUploads = Math.round(message.removedUploads);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<GarbageCollectResponse>, I>>(base?: I): GarbageCollectResponse {
     return GarbageCollectResponse.fromPartial(base ?? ({} as any));
   },
@@ -1305,24 +1047,6 @@ export const RemoveRequest: MessageFns<RemoveRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RemoveRequest {
-    return {
-      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
-      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
-    };
-  },
-
-  toJSON(message: RemoveRequest): unknown {
-    const obj: any = {};
-    if (message.repository !== "") {
-      obj.repository = message.repository;
-    }
-    if (message.reference !== "") {
-      obj.reference = message.reference;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveRequest>, I>>(base?: I): RemoveRequest {
@@ -1414,36 +1138,6 @@ export const RemoveResponse: MessageFns<RemoveResponse> = {
     }
   },
 
-  fromJSON(object: any): RemoveResponse {
-    return {
-      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
-      untagged: globalThis.Array.isArray(object?.untagged) ? object.untagged.map((e: any) => globalThis.String(e)) : [],
-      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
-      repositoryRemoved: isSet(object.repositoryRemoved)
-        ? globalThis.Boolean(object.repositoryRemoved)
-        : isSet(object.repository_removed)
-        ? globalThis.Boolean(object.repository_removed)
-        : false,
-    };
-  },
-
-  toJSON(message: RemoveResponse): unknown {
-    const obj: any = {};
-    if (message.repository !== "") {
-      obj.repository = message.repository;
-    }
-    if (message.untagged?.length) {
-      obj.untagged = message.untagged;
-    }
-    if (message.deleted?.length) {
-      obj.deleted = message.deleted;
-    }
-    if (message.repositoryRemoved !== false) {
-      obj.repositoryRemoved = message.repositoryRemoved;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemoveResponse>, I>>(base?: I): RemoveResponse {
     return RemoveResponse.fromPartial(base ?? ({} as any));
   },
@@ -1489,15 +1183,6 @@ export const RegistryInfoRequest: MessageFns<RegistryInfoRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): RegistryInfoRequest {
-    return {};
-  },
-
-  toJSON(_: RegistryInfoRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegistryInfoRequest>, I>>(base?: I): RegistryInfoRequest {
@@ -1596,36 +1281,6 @@ export const RegistryInfoResponse: MessageFns<RegistryInfoResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RegistryInfoResponse {
-    return {
-      address: isSet(object.address) ? globalThis.String(object.address) : "",
-      url: isSet(object.url) ? globalThis.String(object.url) : "",
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-      proxy: isSet(object.proxy) ? globalThis.Boolean(object.proxy) : false,
-      auth: isSet(object.auth) ? globalThis.String(object.auth) : "",
-    };
-  },
-
-  toJSON(message: RegistryInfoResponse): unknown {
-    const obj: any = {};
-    if (message.address !== "") {
-      obj.address = message.address;
-    }
-    if (message.url !== "") {
-      obj.url = message.url;
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.proxy !== false) {
-      obj.proxy = message.proxy;
-    }
-    if (message.auth !== "") {
-      obj.auth = message.auth;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegistryInfoResponse>, I>>(base?: I): RegistryInfoResponse {
@@ -1740,48 +1395,6 @@ export const RegistryAnnouncement: MessageFns<RegistryAnnouncement> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RegistryAnnouncement {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      url: isSet(object.url) ? globalThis.String(object.url) : "",
-      grpcAddress: isSet(object.grpcAddress)
-        ? globalThis.String(object.grpcAddress)
-        : isSet(object.grpc_address)
-        ? globalThis.String(object.grpc_address)
-        : "",
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-      startedAt: isSet(object.startedAt)
-        ? globalThis.Number(object.startedAt)
-        : isSet(object.started_at)
-        ? globalThis.Number(object.started_at)
-        : 0,
-      proxy: isSet(object.proxy) ? globalThis.Boolean(object.proxy) : false,
-    };
-  },
-
-  toJSON(message: RegistryAnnouncement): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.url !== "") {
-      obj.url = message.url;
-    }
-    if (message.grpcAddress !== "") {
-      obj.grpcAddress = message.grpcAddress;
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.startedAt !== 0) {
-      obj.startedAt = Math.round(message.startedAt);
-    }
-    if (message.proxy !== false) {
-      obj.proxy = message.proxy;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RegistryAnnouncement>, I>>(base?: I): RegistryAnnouncement {
@@ -2027,15 +1640,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -142,28 +142,6 @@ export const PrepareSnapshotRequest: MessageFns<PrepareSnapshotRequest> = {
     }
   },
 
-  fromJSON(object: any): PrepareSnapshotRequest {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
-      lease: isSet(object.lease) ? globalThis.String(object.lease) : "",
-    };
-  },
-
-  toJSON(message: PrepareSnapshotRequest): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.parent !== "") {
-      obj.parent = message.parent;
-    }
-    if (message.lease !== "") {
-      obj.lease = message.lease;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PrepareSnapshotRequest>, I>>(base?: I): PrepareSnapshotRequest {
     return PrepareSnapshotRequest.fromPartial(base ?? ({} as any));
   },
@@ -219,18 +197,6 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SnapshotRequest {
-    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
-  },
-
-  toJSON(message: SnapshotRequest): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<SnapshotRequest>, I>>(base?: I): SnapshotRequest {
@@ -332,36 +298,6 @@ export const SnapshotMount: MessageFns<SnapshotMount> = {
     }
   },
 
-  fromJSON(object: any): SnapshotMount {
-    return {
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
-      target: isSet(object.target) ? globalThis.String(object.target) : "",
-      options: globalThis.Array.isArray(object?.options) ? object.options.map((e: any) => globalThis.String(e)) : [],
-      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
-    };
-  },
-
-  toJSON(message: SnapshotMount): unknown {
-    const obj: any = {};
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.source !== "") {
-      obj.source = message.source;
-    }
-    if (message.target !== "") {
-      obj.target = message.target;
-    }
-    if (message.options?.length) {
-      obj.options = message.options;
-    }
-    if (message.cwd !== "") {
-      obj.cwd = message.cwd;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SnapshotMount>, I>>(base?: I): SnapshotMount {
     return SnapshotMount.fromPartial(base ?? ({} as any));
   },
@@ -419,20 +355,6 @@ export const SnapshotMounts: MessageFns<SnapshotMounts> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SnapshotMounts {
-    return {
-      mounts: globalThis.Array.isArray(object?.mounts) ? object.mounts.map((e: any) => SnapshotMount.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: SnapshotMounts): unknown {
-    const obj: any = {};
-    if (message.mounts?.length) {
-      obj.mounts = message.mounts.map((e) => SnapshotMount.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<SnapshotMounts>, I>>(base?: I): SnapshotMounts {
@@ -501,24 +423,6 @@ export const CommitSnapshotRequest: MessageFns<CommitSnapshotRequest> = {
     }
   },
 
-  fromJSON(object: any): CommitSnapshotRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-    };
-  },
-
-  toJSON(message: CommitSnapshotRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CommitSnapshotRequest>, I>>(base?: I): CommitSnapshotRequest {
     return CommitSnapshotRequest.fromPartial(base ?? ({} as any));
   },
@@ -564,15 +468,6 @@ export const CommitSnapshotResponse: MessageFns<CommitSnapshotResponse> = {
     }
   },
 
-  fromJSON(_: any): CommitSnapshotResponse {
-    return {};
-  },
-
-  toJSON(_: CommitSnapshotResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CommitSnapshotResponse>, I>>(base?: I): CommitSnapshotResponse {
     return CommitSnapshotResponse.fromPartial(base ?? ({} as any));
   },
@@ -614,15 +509,6 @@ export const RemoveSnapshotResponse: MessageFns<RemoveSnapshotResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): RemoveSnapshotResponse {
-    return {};
-  },
-
-  toJSON(_: RemoveSnapshotResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveSnapshotResponse>, I>>(base?: I): RemoveSnapshotResponse {
@@ -712,32 +598,6 @@ export const SnapshotInfo: MessageFns<SnapshotInfo> = {
     }
   },
 
-  fromJSON(object: any): SnapshotInfo {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      created: isSet(object.created) ? globalThis.String(object.created) : "",
-    };
-  },
-
-  toJSON(message: SnapshotInfo): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.parent !== "") {
-      obj.parent = message.parent;
-    }
-    if (message.kind !== "") {
-      obj.kind = message.kind;
-    }
-    if (message.created !== "") {
-      obj.created = message.created;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<SnapshotInfo>, I>>(base?: I): SnapshotInfo {
     return SnapshotInfo.fromPartial(base ?? ({} as any));
   },
@@ -783,15 +643,6 @@ export const ListSnapshotsRequest: MessageFns<ListSnapshotsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListSnapshotsRequest {
-    return {};
-  },
-
-  toJSON(_: ListSnapshotsRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListSnapshotsRequest>, I>>(base?: I): ListSnapshotsRequest {
@@ -846,22 +697,6 @@ export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListSnapshotsResponse {
-    return {
-      snapshots: globalThis.Array.isArray(object?.snapshots)
-        ? object.snapshots.map((e: any) => SnapshotInfo.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListSnapshotsResponse): unknown {
-    const obj: any = {};
-    if (message.snapshots?.length) {
-      obj.snapshots = message.snapshots.map((e) => SnapshotInfo.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListSnapshotsResponse>, I>>(base?: I): ListSnapshotsResponse {
@@ -1131,15 +966,9 @@ type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -150,40 +150,6 @@ export const TaskMount: MessageFns<TaskMount> = {
     }
   },
 
-  fromJSON(object: any): TaskMount {
-    return {
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
-      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
-      readOnly: isSet(object.readOnly)
-        ? globalThis.Boolean(object.readOnly)
-        : isSet(object.read_only)
-        ? globalThis.Boolean(object.read_only)
-        : false,
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-    };
-  },
-
-  toJSON(message: TaskMount): unknown {
-    const obj: any = {};
-    if (message.source !== "") {
-      obj.source = message.source;
-    }
-    if (message.destination !== "") {
-      obj.destination = message.destination;
-    }
-    if (message.readOnly !== false) {
-      obj.readOnly = message.readOnly;
-    }
-    if (message.type !== "") {
-      obj.type = message.type;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<TaskMount>, I>>(base?: I): TaskMount {
     return TaskMount.fromPartial(base ?? ({} as any));
   },
@@ -252,24 +218,6 @@ export const TaskScript: MessageFns<TaskScript> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TaskScript {
-    return {
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      content: isSet(object.content) ? globalThis.String(object.content) : "",
-    };
-  },
-
-  toJSON(message: TaskScript): unknown {
-    const obj: any = {};
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    if (message.content !== "") {
-      obj.content = message.content;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<TaskScript>, I>>(base?: I): TaskScript {
@@ -416,52 +364,6 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
     }
   },
 
-  fromJSON(object: any): RunTaskRequest {
-    return {
-      snapshot: isSet(object.snapshot) ? globalThis.String(object.snapshot) : "",
-      lease: isSet(object.lease) ? globalThis.String(object.lease) : "",
-      args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
-      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
-      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
-      user: isSet(object.user) ? globalThis.String(object.user) : "",
-      network: isSet(object.network) ? globalThis.String(object.network) : "",
-      mounts: globalThis.Array.isArray(object?.mounts) ? object.mounts.map((e: any) => TaskMount.fromJSON(e)) : [],
-      script: isSet(object.script) ? TaskScript.fromJSON(object.script) : undefined,
-    };
-  },
-
-  toJSON(message: RunTaskRequest): unknown {
-    const obj: any = {};
-    if (message.snapshot !== "") {
-      obj.snapshot = message.snapshot;
-    }
-    if (message.lease !== "") {
-      obj.lease = message.lease;
-    }
-    if (message.args?.length) {
-      obj.args = message.args;
-    }
-    if (message.env?.length) {
-      obj.env = message.env;
-    }
-    if (message.cwd !== "") {
-      obj.cwd = message.cwd;
-    }
-    if (message.user !== "") {
-      obj.user = message.user;
-    }
-    if (message.network !== "") {
-      obj.network = message.network;
-    }
-    if (message.mounts?.length) {
-      obj.mounts = message.mounts.map((e) => TaskMount.toJSON(e));
-    }
-    if (message.script !== undefined) {
-      obj.script = TaskScript.toJSON(message.script);
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RunTaskRequest>, I>>(base?: I): RunTaskRequest {
     return RunTaskRequest.fromPartial(base ?? ({} as any));
   },
@@ -538,28 +440,6 @@ export const RunTaskOutput: MessageFns<RunTaskOutput> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RunTaskOutput {
-    return {
-      output: isSet(object.data)
-        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
-        : isSet(object.exitCode)
-        ? { $case: "exitCode", value: globalThis.Number(object.exitCode) }
-        : isSet(object.exit_code)
-        ? { $case: "exitCode", value: globalThis.Number(object.exit_code) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: RunTaskOutput): unknown {
-    const obj: any = {};
-    if (message.output?.$case === "data") {
-      obj.data = base64FromBytes(message.output.value);
-    } else if (message.output?.$case === "exitCode") {
-      obj.exitCode = Math.round(message.output.value);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<RunTaskOutput>, I>>(base?: I): RunTaskOutput {
@@ -642,14 +522,6 @@ export const TasksClient = makeGenericClientConstructor(TasksService, "berth.v1.
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -674,15 +546,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

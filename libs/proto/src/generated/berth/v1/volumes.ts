@@ -138,18 +138,6 @@ export const VolumeRef: MessageFns<VolumeRef> = {
     }
   },
 
-  fromJSON(object: any): VolumeRef {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
-
-  toJSON(message: VolumeRef): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<VolumeRef>, I>>(base?: I): VolumeRef {
     return VolumeRef.fromPartial(base ?? ({} as any));
   },
@@ -277,86 +265,6 @@ export const Volume: MessageFns<Volume> = {
     }
   },
 
-  fromJSON(object: any): Volume {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
-      mountpoint: isSet(object.mountpoint) ? globalThis.String(object.mountpoint) : "",
-      createdAt: isSet(object.createdAt)
-        ? globalThis.String(object.createdAt)
-        : isSet(object.created_at)
-        ? globalThis.String(object.created_at)
-        : "",
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      options: isObject(object.options)
-        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
-    };
-  },
-
-  toJSON(message: Volume): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.driver !== "") {
-      obj.driver = message.driver;
-    }
-    if (message.mountpoint !== "") {
-      obj.mountpoint = message.mountpoint;
-    }
-    if (message.createdAt !== "") {
-      obj.createdAt = message.createdAt;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.options) {
-      const entries = globalThis.Object.entries(message.options) as [string, string][];
-      if (entries.length > 0) {
-        obj.options = {};
-        entries.forEach(([k, v]) => {
-          obj.options[k] = v;
-        });
-      }
-    }
-    if (message.scope !== "") {
-      obj.scope = message.scope;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Volume>, I>>(base?: I): Volume {
     return Volume.fromPartial(base ?? ({} as any));
   },
@@ -445,24 +353,6 @@ export const Volume_LabelsEntry: MessageFns<Volume_LabelsEntry> = {
     }
   },
 
-  fromJSON(object: any): Volume_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Volume_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<Volume_LabelsEntry>, I>>(base?: I): Volume_LabelsEntry {
     return Volume_LabelsEntry.fromPartial(base ?? ({} as any));
   },
@@ -528,24 +418,6 @@ export const Volume_OptionsEntry: MessageFns<Volume_OptionsEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Volume_OptionsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: Volume_OptionsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<Volume_OptionsEntry>, I>>(base?: I): Volume_OptionsEntry {
@@ -643,83 +515,6 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
     }
   },
 
-  fromJSON(object: any): CreateVolumeRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
-      labels: isObject(object.labels)
-        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      driverOpts: isObject(object.driverOpts)
-        ? (globalThis.Object.entries(object.driverOpts) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.driver_opts)
-        ? (globalThis.Object.entries(object.driver_opts) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: CreateVolumeRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.driver !== "") {
-      obj.driver = message.driver;
-    }
-    if (message.labels) {
-      const entries = globalThis.Object.entries(message.labels) as [string, string][];
-      if (entries.length > 0) {
-        obj.labels = {};
-        entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
-        });
-      }
-    }
-    if (message.driverOpts) {
-      const entries = globalThis.Object.entries(message.driverOpts) as [string, string][];
-      if (entries.length > 0) {
-        obj.driverOpts = {};
-        entries.forEach(([k, v]) => {
-          obj.driverOpts[k] = v;
-        });
-      }
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateVolumeRequest>, I>>(base?: I): CreateVolumeRequest {
     return CreateVolumeRequest.fromPartial(base ?? ({} as any));
   },
@@ -805,24 +600,6 @@ export const CreateVolumeRequest_LabelsEntry: MessageFns<CreateVolumeRequest_Lab
     }
   },
 
-  fromJSON(object: any): CreateVolumeRequest_LabelsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: CreateVolumeRequest_LabelsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateVolumeRequest_LabelsEntry>, I>>(base?: I): CreateVolumeRequest_LabelsEntry {
     return CreateVolumeRequest_LabelsEntry.fromPartial(base ?? ({} as any));
   },
@@ -892,24 +669,6 @@ export const CreateVolumeRequest_DriverOptsEntry: MessageFns<CreateVolumeRequest
     }
   },
 
-  fromJSON(object: any): CreateVolumeRequest_DriverOptsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: CreateVolumeRequest_DriverOptsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<CreateVolumeRequest_DriverOptsEntry>, I>>(
     base?: I,
   ): CreateVolumeRequest_DriverOptsEntry {
@@ -968,20 +727,6 @@ export const ListVolumesRequest: MessageFns<ListVolumesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListVolumesRequest {
-    return {
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListVolumesRequest): unknown {
-    const obj: any = {};
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListVolumesRequest>, I>>(base?: I): ListVolumesRequest {
@@ -1048,24 +793,6 @@ export const ListVolumesResponse: MessageFns<ListVolumesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListVolumesResponse {
-    return {
-      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => Volume.fromJSON(e)) : [],
-      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: ListVolumesResponse): unknown {
-    const obj: any = {};
-    if (message.volumes?.length) {
-      obj.volumes = message.volumes.map((e) => Volume.toJSON(e));
-    }
-    if (message.warnings?.length) {
-      obj.warnings = message.warnings;
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<ListVolumesResponse>, I>>(base?: I): ListVolumesResponse {
@@ -1135,24 +862,6 @@ export const RemoveVolumeRequest: MessageFns<RemoveVolumeRequest> = {
     }
   },
 
-  fromJSON(object: any): RemoveVolumeRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
-    };
-  },
-
-  toJSON(message: RemoveVolumeRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.force !== false) {
-      obj.force = message.force;
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<RemoveVolumeRequest>, I>>(base?: I): RemoveVolumeRequest {
     return RemoveVolumeRequest.fromPartial(base ?? ({} as any));
   },
@@ -1220,24 +929,6 @@ export const PruneVolumesRequest: MessageFns<PruneVolumesRequest> = {
     }
   },
 
-  fromJSON(object: any): PruneVolumesRequest {
-    return {
-      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
-      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: PruneVolumesRequest): unknown {
-    const obj: any = {};
-    if (message.all !== false) {
-      obj.all = message.all;
-    }
-    if (message.filters?.length) {
-      obj.filters = message.filters.map((e) => Filter.toJSON(e));
-    }
-    return obj;
-  },
-
   create<I extends Exact<DeepPartial<PruneVolumesRequest>, I>>(base?: I): PruneVolumesRequest {
     return PruneVolumesRequest.fromPartial(base ?? ({} as any));
   },
@@ -1303,28 +994,6 @@ export const PruneVolumesResponse: MessageFns<PruneVolumesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PruneVolumesResponse {
-    return {
-      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
-      spaceReclaimed: isSet(object.spaceReclaimed)
-        ? globalThis.Number(object.spaceReclaimed)
-        : isSet(object.space_reclaimed)
-        ? globalThis.Number(object.space_reclaimed)
-        : 0,
-    };
-  },
-
-  toJSON(message: PruneVolumesResponse): unknown {
-    const obj: any = {};
-    if (message.deleted?.length) {
-      obj.deleted = message.deleted;
-    }
-    if (message.spaceReclaimed !== 0) {
-      obj.spaceReclaimed = Math.round(message.spaceReclaimed);
-    }
-    return obj;
   },
 
   create<I extends Exact<DeepPartial<PruneVolumesResponse>, I>>(base?: I): PruneVolumesResponse {
@@ -1509,19 +1178,9 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }
