@@ -14,14 +14,20 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GENERATED = '/libs/proto/src/generated/';
 
 /**
- * Sources that get copies of libs/proto's generated modules of their own, `<generated file>?own=<source>`:
- * esbuild gives a module whole to one chunk, with the code every entry point uses of it, so `ps`,
- * `inspect` and `rm` loaded every Containers message that `run` and `update` send (~200 KB; they
- * name their few with apps/cli unary-clients.ts `unaryMethod`). A copy holds the messages its
- * source uses and what those need, nothing else; the codecs are stateless objects, so two copies
- * in one process encode and decode alike.
+ * Sources that get copies of libs/proto's generated modules of their own, `<generated file>?own=<copy>`,
+ * one copy per name: esbuild gives a module whole to one chunk, with the code every entry point
+ * uses of it, so `ps`, `inspect` and `rm` loaded every Containers message that `run` and `update`
+ * send (~200 KB), and `run` every message of `update`, `logs`, `cp`, … (they name their methods
+ * with apps/cli unary-clients.ts `unaryMethod`). A copy holds the messages its sources use and what
+ * those need, nothing else; the codecs are stateless objects, so two copies in one process encode
+ * and decode alike.
  */
-const OWN_MESSAGES = new Set(['apps/cli/src/commands/containers.ts']);
+const OWN_MESSAGES = new Map([
+  ['apps/cli/src/commands/containers.ts', 'containers'],
+  ['apps/cli/src/commands/run.ts', 'run'],
+  ['apps/cli/src/commands/stream-relay.ts', 'run'],
+  ['apps/cli/src/mount-spec.ts', 'run'],
+]);
 const OWN_SUFFIX = '?own=';
 
 /**
@@ -95,7 +101,8 @@ const sourceRewrites = {
     b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
       const original = await readFile(args.path, 'utf8');
       let text = original.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
-      const own = OWN_MESSAGES.has(relative(REPO_ROOT, args.path)) ? `${OWN_SUFFIX}${relative(REPO_ROOT, args.path)}` : '';
+      const copy = OWN_MESSAGES.get(relative(REPO_ROOT, args.path));
+      const own = copy === undefined ? '' : `${OWN_SUFFIX}${copy}`;
       if (text.includes("from '@berth/proto'") && !args.path.includes('/libs/proto/')) text = directProtoImports(text, (sources ??= protoExportSources()), own);
       if (args.path.includes(GENERATED)) text = text.replace(CLIENT_CLASS, '');
       return text === original ? undefined : { contents: text, loader: 'ts' };
@@ -124,16 +131,15 @@ const clientModules = {
   },
 };
 
-// A copy of a generated module for one source (OWN_MESSAGES): the generated text without its client
-// classes, in a namespace of its own, whose imports of the other generated modules are copies for
-// the same source.
+// A copy of a generated module (OWN_MESSAGES): the generated text without its client classes, in a
+// namespace of its own, whose imports of the other generated modules are the same copy's.
 const ownMessages = {
   name: 'own-messages',
   setup(b) {
     b.onResolve({ filter: /\?own=/ }, (args) => ({ path: args.path, namespace: 'berth-own', sideEffects: false }));
     b.onResolve({ filter: /^\.\// , namespace: 'berth-own' }, (args) => {
-      const [file, source] = args.importer.split(OWN_SUFFIX);
-      return { path: `${resolve(dirname(file), args.path.replace(/\.js$/, '.ts'))}${OWN_SUFFIX}${source}`, namespace: 'berth-own', sideEffects: false };
+      const [file, copy] = args.importer.split(OWN_SUFFIX);
+      return { path: `${resolve(dirname(file), args.path.replace(/\.js$/, '.ts'))}${OWN_SUFFIX}${copy}`, namespace: 'berth-own', sideEffects: false };
     });
     b.onLoad({ filter: /.*/, namespace: 'berth-own' }, async (args) => {
       const [file] = args.path.split(OWN_SUFFIX);

@@ -1,6 +1,6 @@
 import { gatewayTarget } from './gateway-target.js';
 import { placementMetadata } from './placement-metadata.js';
-import { UnaryTransport, type UnaryCallOptions, type UnaryMethod } from './unary-transport.js';
+import { UnaryTransport, type DuplexMethod, type UnaryCallOptions, type UnaryMethod } from './unary-transport.js';
 import type { CommandContext } from './context.js';
 
 /** A method definition of a generated service (`ContainersMethods.inspect`), of any kind. */
@@ -26,24 +26,30 @@ interface MessageCodec<T> {
  * `unaryMethod('/berth.v1.Containers/Inspect', ContainerRef, JsonDocument)`. A command that names
  * its methods so bundles the code of those messages only, where a generated service definition
  * (`ContainersMethods`) brings every message of the service: `ps`, `inspect` and `rm` load ~200 KB
- * less (bench/README.md, "ps, inspect, rm: only the messages they send"). A table of them is checked
- * against the generated definition by tsc (`satisfies UnaryMethodsOf<typeof ContainersMethods>`,
- * a type-only import): a wrong path or message does not compile.
+ * less (bench/README.md, "ps, inspect, rm: only the messages they use"). A table of them is checked
+ * against the generated definition by tsc (`satisfies MethodsOf<ContainersMethods>`, a type-only
+ * import): a wrong path, message or kind does not compile.
  */
 export function unaryMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): UnaryMethod<Req, Res> & { path: P } {
+  return { path, requestStream: false, responseStream: false, ...codecs(request, response) };
+}
+
+/** One bidirectional streaming method, as `unaryMethod` (for `unaryTransport(ctx).duplex`). */
+export function duplexMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): DuplexMethod<Req, Res> & { path: P } {
+  return { path, requestStream: true, responseStream: true, ...codecs(request, response) };
+}
+
+function codecs<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>) {
   return {
-    path,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (value) => Buffer.from(request.encode(value).finish()),
-    responseDeserialize: (bytes) => response.decode(bytes),
+    requestSerialize: (value: Req) => Buffer.from(request.encode(value).finish()),
+    responseDeserialize: (bytes: Buffer) => response.decode(bytes),
   };
 }
 
-/** Some unary methods of generated service definition S, each as `unaryMethod` makes it, with S's path and messages. */
-export type UnaryMethodsOf<S> = {
-  [K in keyof S]?: S[K] extends { path: infer P; requestStream: false; responseStream: false; requestSerialize: (value: infer Req) => Buffer; responseDeserialize: (bytes: Buffer) => infer Res }
-    ? UnaryMethod<Req, Res> & { path: P }
+/** Some methods of generated service definition S, each as `unaryMethod` or `duplexMethod` makes it, with S's path, kind and messages. */
+export type MethodsOf<S> = {
+  [K in keyof S]?: S[K] extends { path: infer P; requestStream: infer A; responseStream: infer B; requestSerialize: (value: infer Req) => Buffer; responseDeserialize: (bytes: Buffer) => infer Res }
+    ? { path: P; requestStream: A; responseStream: B; requestSerialize: (value: Req) => Buffer; responseDeserialize: (bytes: Buffer) => Res }
     : never;
 };
 

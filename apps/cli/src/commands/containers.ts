@@ -38,7 +38,7 @@ import { renderListing, resolveFormat } from '../table-format.js';
 import { inspectEach } from './inspect-each.js';
 import { errOut, forEachName, forEachObject, out, toFilters } from './shared.js';
 import { pruneHandler } from './prune.js';
-import { unaryClient, unaryMethod, type UnaryMethodsOf } from '../unary-clients.js';
+import { unaryClient, unaryMethod, type MethodsOf } from '../unary-clients.js';
 
 /**
  * Container commands that are one gRPC call per container, and the listings (ps, inspect, stats…):
@@ -63,11 +63,11 @@ const Containers = {
   top: unaryMethod('/berth.v1.Containers/Top', TopRequest, TopResponse),
   diff: unaryMethod('/berth.v1.Containers/Diff', ContainerRef, DiffResponse),
   prune: unaryMethod('/berth.v1.Containers/Prune', PruneContainersRequest, PruneContainersResponse),
-} satisfies UnaryMethodsOf<ContainersMethods>;
+} satisfies MethodsOf<ContainersMethods>;
 // `inspect` without --type looks for an image, a volume and a network of the name too.
-const Images = { inspect: unaryMethod('/berth.v1.Images/Inspect', ImageRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<ImagesMethods>;
-const Volumes = { inspect: unaryMethod('/berth.v1.Volumes/Inspect', VolumeRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<VolumesMethods>;
-const Networks = { inspect: unaryMethod('/berth.v1.Networks/Inspect', NetworkRef, JsonDocumentMessage) } satisfies UnaryMethodsOf<NetworksMethods>;
+const Images = { inspect: unaryMethod('/berth.v1.Images/Inspect', ImageRef, JsonDocumentMessage) } satisfies MethodsOf<ImagesMethods>;
+const Volumes = { inspect: unaryMethod('/berth.v1.Volumes/Inspect', VolumeRef, JsonDocumentMessage) } satisfies MethodsOf<VolumesMethods>;
+const Networks = { inspect: unaryMethod('/berth.v1.Networks/Inspect', NetworkRef, JsonDocumentMessage) } satisfies MethodsOf<NetworksMethods>;
 
 export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (bool(p, 'attach') || bool(p, 'interactive')) return (await import('./run.js')).startAttached(ctx, p);

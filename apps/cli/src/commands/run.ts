@@ -1,11 +1,21 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { type ContainerSpec, type CreateContainerResponse, type StreamOutput, ContainersMethods } from '@berth/proto';
+import {
+  type ContainerSpec,
+  type ContainersMethods,
+  type StreamOutput,
+  ContainerRef,
+  CreateContainerRequest,
+  CreateContainerResponse,
+  Empty,
+  JsonDocument,
+  KillContainerRequest,
+} from '@berth/proto';
 import { errorFromGrpc, isBerthError, messageOf } from '@berth/errors';
 import { parseReference, type Reference } from '@berth/oci';
 import { StatusError } from '../cli-errors.js';
-import { unaryClient } from '../unary-clients.js';
+import { unaryClient, unaryMethod, type MethodsOf } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
 import { str, bool, list, num } from '../flag-values.js';
@@ -21,6 +31,14 @@ import { errOut, out } from './shared.js';
 import { containerStream, relayStream, terminalSize, type RelayOptions } from './stream-relay.js';
 
 /** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
+
+// By name (unary-clients.ts `unaryMethod`): `run` loads the code of its own messages, not every Containers message.
+const Containers = {
+  create: unaryMethod('/berth.v1.Containers/Create', CreateContainerRequest, CreateContainerResponse),
+  start: unaryMethod('/berth.v1.Containers/Start', ContainerRef, Empty),
+  kill: unaryMethod('/berth.v1.Containers/Kill', KillContainerRequest, Empty),
+  inspect: unaryMethod('/berth.v1.Containers/Inspect', ContainerRef, JsonDocument),
+} satisfies MethodsOf<ContainersMethods>;
 
 
 /** docker's report for invalid options found after parsing: `berth: <msg>` + help hint, exit 125. */
@@ -175,7 +193,7 @@ function checkTerminal(ctx: CommandContext, tty: boolean, stdin: boolean): void 
 function signalProxy(ctx: CommandContext, id: () => string | undefined): (signal: NodeJS.Signals) => void {
   return (signal) => {
     const known = id();
-    if (known !== undefined) void unaryClient(ctx, ContainersMethods).kill({ id: known, signal }).catch(() => undefined);
+    if (known !== undefined) void unaryClient(ctx, Containers).kill({ id: known, signal }).catch(() => undefined);
   };
 }
 
@@ -248,7 +266,7 @@ async function createContainer(
   options: { pull?: 'always' | 'missing' | 'never'; quiet?: boolean; start?: boolean } = {},
 ): Promise<CreateContainerResponse> {
   const start = options.start ?? false;
-  const c = unaryClient(ctx, ContainersMethods);
+  const c = unaryClient(ctx, Containers);
   return creating(ctx, spec, options, async (cidFile) => {
     const created = await c.create({ spec, start });
     createdSaid(ctx, cidFile, created);
@@ -286,7 +304,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
     const { id } = created;
     if (created.startFailure) throw errorFromGrpc(created.startFailure.status, created.startFailure.message, { code: created.startFailure.code || undefined });
     // A platform that does not start on create (an older agent) left it created.
-    if (!created.started) await unaryClient(ctx, ContainersMethods).start({ id });
+    if (!created.started) await unaryClient(ctx, Containers).start({ id });
     out(ctx, `${id}\n`);
     return 0;
   }
@@ -309,7 +327,7 @@ export async function run(ctx: CommandContext, p: ParsedArgs): Promise<number> {
       if (id !== undefined || !isUnimplemented(err)) throw err;
     }
     // A platform without RunAttached.
-    const created = await unaryClient(ctx, ContainersMethods).create({ spec, start: false });
+    const created = await unaryClient(ctx, Containers).create({ spec, start: false });
     createdSaid(ctx, cidFile, created);
     id = created.id;
     return relayStream(io, containerStream(ctx, 'attach'), { input: { $case: 'attach', value: { ...attach, container: id } } }, relay);
@@ -338,7 +356,7 @@ interface ContainerConfig {
 }
 
 async function containerConfig(ctx: CommandContext, id: string): Promise<ContainerConfig> {
-  const doc = await unaryClient(ctx, ContainersMethods).inspect({ id });
+  const doc = await unaryClient(ctx, Containers).inspect({ id });
   return JSON.parse(doc.json) as ContainerConfig;
 }
 

@@ -1,7 +1,7 @@
-import { ContainersMethods, type StreamInput, type StreamOutput } from '@berth/proto';
+import { type ContainersMethods, StreamInput, StreamOutput } from '@berth/proto';
 import type { CommandContext } from '../context.js';
 import { placementMetadata } from '../placement-metadata.js';
-import { unaryTransport } from '../unary-clients.js';
+import { duplexMethod, unaryTransport, type MethodsOf } from '../unary-clients.js';
 import type { DuplexCall } from '../unary-transport.js';
 
 /**
@@ -30,9 +30,16 @@ export interface RelayResult {
 
 export type ContainerStream = DuplexCall<StreamInput, StreamOutput>;
 
+// By name (unary-clients.ts `duplexMethod`): `run` and `exec` load the code of these two messages, not every Containers message.
+const Streams = {
+  attach: duplexMethod('/berth.v1.Containers/Attach', StreamInput, StreamOutput),
+  exec: duplexMethod('/berth.v1.Containers/Exec', StreamInput, StreamOutput),
+  runAttached: duplexMethod('/berth.v1.Containers/RunAttached', StreamInput, StreamOutput),
+} satisfies MethodsOf<ContainersMethods>;
+
 /** An Attach or Exec call to the gateway, with the command's placement metadata. */
-export function containerStream(ctx: CommandContext, kind: 'attach' | 'exec' | 'runAttached'): ContainerStream {
-  const method = ContainersMethods[kind];
+export function containerStream(ctx: CommandContext, kind: keyof typeof Streams): ContainerStream {
+  const method = Streams[kind];
   return unaryTransport(ctx).duplex(method, { metadata: placementMetadata(ctx, method.path) });
 }
 
