@@ -137,7 +137,7 @@ const ownMessages = {
   name: 'own-messages',
   setup(b) {
     b.onResolve({ filter: /\?own=/ }, (args) => ({ path: args.path, namespace: 'berth-own', sideEffects: false }));
-    b.onResolve({ filter: /^\.\// , namespace: 'berth-own' }, (args) => {
+    b.onResolve({ filter: /^\.\//, namespace: 'berth-own' }, (args) => {
       const [file, copy] = args.importer.split(OWN_SUFFIX);
       return { path: `${resolve(dirname(file), args.path.replace(/\.js$/, '.ts'))}${OWN_SUFFIX}${copy}`, namespace: 'berth-own', sideEffects: false };
     });
