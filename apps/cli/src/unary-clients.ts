@@ -16,7 +16,7 @@ type UnaryCall<M> = M extends UnaryMethod<infer Req, infer Res> ? (request: Req,
 export type UnaryClient<S> = { [K in keyof S as S[K] extends { requestStream: false; responseStream: false } ? K : never]: UnaryCall<S[K]> };
 
 /** What a method needs of a generated message: ts-proto's `encode` and `decode`. */
-interface MessageCodec<T> {
+export interface MessageCodec<T> {
   encode(message: T): { finish(): Uint8Array };
   decode(input: Uint8Array): T;
 }
@@ -28,15 +28,27 @@ interface MessageCodec<T> {
  * (`ContainersMethods`) brings every message of the service: `ps`, `inspect` and `rm` load ~200 KB
  * less (bench/README.md, "ps, inspect, rm: only the messages they use"). A table of them is checked
  * against the generated definition by tsc (`satisfies MethodsOf<ContainersMethods>`, a type-only
- * import): a wrong path, message or kind does not compile.
+ * import): a wrong path, kind or message shape does not compile; method-tables.test.ts checks the
+ * messages themselves.
  */
-export function unaryMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): UnaryMethod<Req, Res> & { path: P } {
-  return { path, requestStream: false, responseStream: false, ...codecs(request, response) };
+export function unaryMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): UnaryMethod<Req, Res> & Named<P, Req, Res> {
+  return { path, requestStream: false, responseStream: false, request, response, ...codecs(request, response) };
 }
 
 /** One bidirectional streaming method, as `unaryMethod` (for `unaryTransport(ctx).duplex`). */
-export function duplexMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): DuplexMethod<Req, Res> & { path: P } {
-  return { path, requestStream: true, responseStream: true, ...codecs(request, response) };
+export function duplexMethod<P extends string, Req, Res>(path: P, request: MessageCodec<Req>, response: MessageCodec<Res>): DuplexMethod<Req, Res> & Named<P, Req, Res> {
+  return { path, requestStream: true, responseStream: true, request, response, ...codecs(request, response) };
+}
+
+/**
+ * What a named method keeps of its making: its path, and its two messages' codecs. tsc cannot tell two
+ * messages of the same shape apart (KillContainerRequest fits where StopContainerRequest is asked for),
+ * so method-tables.test.ts checks each table's messages against the generated service's.
+ */
+export interface Named<P extends string, Req, Res> {
+  path: P;
+  request: MessageCodec<Req>;
+  response: MessageCodec<Res>;
 }
 
 function codecs<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>) {

@@ -47,7 +47,7 @@ import { unaryClient, unaryMethod, type MethodsOf } from '../unary-clients.js';
  * (unary-clients.ts `unaryMethod`), so that these commands load the code of their own messages only.
  */
 
-const Containers = {
+export const Containers = {
   start: unaryMethod('/berth.v1.Containers/Start', ContainerRef, Empty),
   stop: unaryMethod('/berth.v1.Containers/Stop', StopContainerRequest, Empty),
   restart: unaryMethod('/berth.v1.Containers/Restart', StopContainerRequest, Empty),
@@ -65,9 +65,9 @@ const Containers = {
   prune: unaryMethod('/berth.v1.Containers/Prune', PruneContainersRequest, PruneContainersResponse),
 } satisfies MethodsOf<ContainersMethods>;
 // `inspect` without --type looks for an image, a volume and a network of the name too.
-const Images = { inspect: unaryMethod('/berth.v1.Images/Inspect', ImageRef, JsonDocumentMessage) } satisfies MethodsOf<ImagesMethods>;
-const Volumes = { inspect: unaryMethod('/berth.v1.Volumes/Inspect', VolumeRef, JsonDocumentMessage) } satisfies MethodsOf<VolumesMethods>;
-const Networks = { inspect: unaryMethod('/berth.v1.Networks/Inspect', NetworkRef, JsonDocumentMessage) } satisfies MethodsOf<NetworksMethods>;
+export const Images = { inspect: unaryMethod('/berth.v1.Images/Inspect', ImageRef, JsonDocumentMessage) } satisfies MethodsOf<ImagesMethods>;
+export const Volumes = { inspect: unaryMethod('/berth.v1.Volumes/Inspect', VolumeRef, JsonDocumentMessage) } satisfies MethodsOf<VolumesMethods>;
+export const Networks = { inspect: unaryMethod('/berth.v1.Networks/Inspect', NetworkRef, JsonDocumentMessage) } satisfies MethodsOf<NetworksMethods>;
 
 export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   if (bool(p, 'attach') || bool(p, 'interactive')) return (await import('./run.js')).startAttached(ctx, p);

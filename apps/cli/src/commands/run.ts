@@ -33,7 +33,7 @@ import { containerStream, relayStream, terminalSize, type RelayOptions } from '.
 /** run, create, start, attach and exec: the commands that create containers or stream their stdio. */
 
 // By name (unary-clients.ts `unaryMethod`): `run` loads the code of its own messages, not every Containers message.
-const Containers = {
+export const Containers = {
   create: unaryMethod('/berth.v1.Containers/Create', CreateContainerRequest, CreateContainerResponse),
   start: unaryMethod('/berth.v1.Containers/Start', ContainerRef, Empty),
   kill: unaryMethod('/berth.v1.Containers/Kill', KillContainerRequest, Empty),

@@ -31,7 +31,7 @@ export interface RelayResult {
 export type ContainerStream = DuplexCall<StreamInput, StreamOutput>;
 
 // By name (unary-clients.ts `duplexMethod`): `run` and `exec` load the code of these two messages, not every Containers message.
-const Streams = {
+export const Streams = {
   attach: duplexMethod('/berth.v1.Containers/Attach', StreamInput, StreamOutput),
   exec: duplexMethod('/berth.v1.Containers/Exec', StreamInput, StreamOutput),
   runAttached: duplexMethod('/berth.v1.Containers/RunAttached', StreamInput, StreamOutput),
