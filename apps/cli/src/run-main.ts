@@ -17,7 +17,7 @@ export async function runMain(): Promise<never> {
     stderr: process.stderr,
     // Made when a command first reads it (`run -i`, `load`, a prune's prompt, …): Node makes
     // process.stdin at first use, and from a file or /dev/null that is an fs stream that loads
-    // fs/promises, readline and Node's file watchers — ~10 modules `ps`, `inspect` and `rm` need not
+    // fs/promises, readline and Node's file watchers — 8 modules `ps`, `inspect` and `rm` need not
     // load (bench/README.md, "ps, inspect, rm: only the messages they use").
     get stdin() {
       return process.stdin;
