@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepTestLeftovers } from './leftover-sweep.js';
+import { sweepContainers } from './test-platform.js';
 import { testNetworkAlias } from './test-network.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
@@ -128,5 +129,27 @@ describe('sweepTestLeftovers', () => {
     expect(existsSync(dead.root)).toBe(true);
     expect(existsSync(`/run/netns/${dead.netns}`)).toBe(true);
     expect(alive(dead.pid)).toBe(true);
+  });
+});
+
+describe('sweepContainers', () => {
+  it("deletes the container netns of the hosts whose roots it sweeps (a killed agent's), and no other host's", () => {
+    const tmp = tempDir('berth-sweep-test-');
+    const host = join(tmp.path, 'hosts', 'node-2'); // a cluster host's root, below the cluster's
+    mkdirSync(host, { recursive: true });
+    const hex = randomBytes(8).toString('hex');
+    writeFileSync(join(host, 'host-id'), `${hex.slice(0, 8)}-0000-0000`);
+    const mine = `berth-${hex.slice(0, 8)}-0123456789ab`;
+    const other = `berth-${hex.slice(8, 16)}-0123456789ab`;
+    try {
+      for (const ns of [mine, other]) expect(sh('ip', ['netns', 'add', ns]).status).toBe(0);
+      expect(sweepContainers(tmp.path)).toEqual([mine]);
+      expect(existsSync(`/run/netns/${mine}`)).toBe(false);
+      expect(existsSync(`/run/netns/${other}`)).toBe(true);
+      expect(sweepContainers(join(tmp.path, 'gone'))).toEqual([]); // a root that is not there: nothing to do
+    } finally {
+      for (const ns of [mine, other]) sh('ip', ['netns', 'delete', ns]);
+      tmp.remove();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testNetworkAlias } from './test-network.js';
-import { sweepContainers } from './test-platform.js';
+import { hostTags, listNetns, sweepContainers } from './test-platform.js';
 
 /**
  * What a test run killed by SIGKILL leaves (a timed-out vitest worker, a developer's Ctrl-C twice):
@@ -47,7 +47,7 @@ export function sweepTestLeftovers(o: { tmp?: string; minAgeMs?: number; dryRun?
     report.roots.push(root);
     if (o.dryRun) continue;
     for (const p of owners) kill(p.pid);
-    sweepContainers(root);
+    report.netns.push(...sweepContainers(root));
     for (const tag of tags) sweepHost(tag, report);
     rmSync(root, { recursive: true, force: true });
   }
@@ -70,9 +70,6 @@ function listLinks(): Array<{ ifname: string; ifalias?: string }> {
   return JSON.parse(sh('ip', ['-j', 'link', 'show']).stdout || '[]') as Array<{ ifname: string; ifalias?: string }>;
 }
 
-function listNetns(): string[] {
-  return existsSync('/run/netns') ? readdirSync('/run/netns') : [];
-}
 
 interface ProcessInfo {
   pid: number;
@@ -110,19 +107,6 @@ function kill(pid: number): void {
   } catch {
     // gone meanwhile
   }
-}
-
-/** The network tags of the hosts whose data roots lie in `root` (the root itself and cluster hosts' roots below it). */
-function hostTags(root: string, depth = 2): string[] {
-  const tags: string[] = [];
-  const idFile = join(root, 'host-id');
-  if (existsSync(idFile)) tags.push(readFileSync(idFile, 'utf8').trim().replace(/-/g, '').slice(0, 8)); // apps/runtime-agent agent.ts
-  if (depth > 0) {
-    for (const entry of readdirSync(root, { withFileTypes: true })) {
-      if (entry.isDirectory() && !entry.isSymbolicLink()) tags.push(...hostTags(join(root, entry.name), depth - 1));
-    }
-  }
-  return tags.filter((t) => /^[0-9a-f]{8}$/.test(t));
 }
 
 function sh(command: string, args: string[]): { ok: boolean; stdout: string } {

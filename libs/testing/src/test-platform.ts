@@ -71,9 +71,13 @@ async function cleanup(dir: TempDir, settings: PlatformSettings | undefined): Pr
 
 /**
  * Kills and deletes every runc container whose state lives under `root`, kills their conmon
- * monitors, and unmounts everything mounted below `root` (deepest first).
+ * monitors, unmounts everything mounted below `root` (deepest first), and deletes the container
+ * netns (`berth-<tag>-…` under /run/netns) of the hosts whose data roots lie there. The agent
+ * deletes a container's netns when the container goes; a killed agent (a test cluster's dead host,
+ * test-cluster.ts `kill()`) left them, one per container it ran, with no process in them.
+ * @returns the netns it deleted
  */
-export function sweepContainers(root: string): void {
+export function sweepContainers(root: string): string[] {
   for (const runcRoot of findDirs(root, 'runc', 3)) {
     for (const id of readdirSync(runcRoot)) {
       spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
@@ -96,7 +100,27 @@ export function sweepContainers(root: string): void {
     .filter((m): m is string => m !== undefined && (m === root || m.startsWith(root + '/')))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+  const prefixes = hostTags(root).map((tag) => `berth-${tag}-`);
+  return listNetns().filter((ns) => prefixes.some((p) => ns.startsWith(p)) && spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' }).status === 0);
 }
+
+export function listNetns(): string[] {
+  return existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+}
+
+/** The network tags of the hosts whose data roots lie in `root` (the root itself and cluster hosts' roots below it). */
+export function hostTags(root: string, depth = 2): string[] {
+  const tags: string[] = [];
+  const idFile = join(root, 'host-id');
+  if (existsSync(idFile)) tags.push(readFileSync(idFile, 'utf8').trim().replace(/-/g, '').slice(0, 8)); // apps/runtime-agent agent.ts
+  if (depth > 0 && existsSync(root)) {
+    for (const entry of readdirSync(root, { withFileTypes: true })) {
+      if (entry.isDirectory() && !entry.isSymbolicLink()) tags.push(...hostTags(join(root, entry.name), depth - 1));
+    }
+  }
+  return tags.filter((t) => /^[0-9a-f]{8}$/.test(t));
+}
+
 
 function findDirs(root: string, name: string, depth: number): string[] {
   if (!existsSync(root) || depth < 0) return [];
