@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isBerthError, messageOf } from '@berth/errors';
 import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } from './cli-errors.js';
@@ -9,6 +8,7 @@ import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js
 import { checkArgCount, FlagError, type FlagSpec, parseArgs } from './flags.js';
 import { commandHelp, flagUsages } from './help.js';
 import { FormatError } from './table-format.js';
+import { homeDir } from './home-dir.js';
 import { berthVersion } from './version.js';
 
 /**
@@ -37,7 +37,7 @@ function gatewayTls(values: Record<string, unknown>, env: CliIo['env']): Gateway
   const flag = (name: string) => (values[name] as string | undefined) || undefined;
   const explicit = flag('tlscacert') !== undefined || flag('tlscert') !== undefined || flag('tlskey') !== undefined;
   if (!values.tlsverify && !explicit && !env.BERTH_TLS_VERIFY) return undefined;
-  const dir = env.BERTH_CERT_PATH || join(env.HOME ?? homedir(), '.berth');
+  const dir = env.BERTH_CERT_PATH || join(homeDir(env), '.berth');
   return {
     ca: flag('tlscacert') ?? join(dir, 'ca.pem'),
     cert: flag('tlscert') ?? join(dir, 'cert.pem'),

@@ -1,8 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defaultHost, type GatewayTls } from './context.js';
+import { homeDir } from './home-dir.js';
 
 /**
  * Berth contexts, stored as docker stores its own (cli/context/store):
@@ -50,13 +49,13 @@ export class ContextStore {
   readonly dir: string;
 
   constructor(env: Record<string, string | undefined>) {
-    this.dir = env.BERTH_CONFIG || join(env.HOME || homedir(), '.berth');
+    this.dir = env.BERTH_CONFIG || join(homeDir(env), '.berth');
   }
 
   private id(name: string): string {
     // Loaded here, not at the top: every command imports this file, and node:crypto costs 4–8 ms
     // of start-up that only a named context needs (bench/README.md, "CLI start-up").
-    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    const { createHash } = process.getBuiltinModule('node:crypto');
     return createHash('sha256').update(name).digest('hex');
   }
 

@@ -124,6 +124,10 @@ describe('what `ps`, `inspect` and `rm` load', () => {
       expect({ source, heavy: builtins.filter((b) => ['http2', 'http', 'https', 'tls', 'dns', 'crypto'].includes(b)) }).toEqual({ source, heavy: [] });
       expect(builtins).toContain('net');
     }
+    // Nor node:fs/promises (10 of Node's modules: readline, the file watchers), node:module (the ES
+    // module loader) or node:os, for what fs.promises, main.cjs's own require and $HOME give.
+    const { builtins } = await commandLoad('apps/cli/src/commands/containers.ts');
+    expect(builtins.filter((b) => ['fs/promises', 'module', 'os'].includes(b))).toEqual([]);
   }, 60_000);
 
   it('leaves grpc-js out of every command of unary calls only (images, rmi, networks, port, volumes, info, version, …)', async () => {

@@ -1,5 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+// fs.promises, not node:fs/promises: that module loads 10 more of Node's (fs/promises, readline,
+// the file watchers) as it is imported, in every command that imports this file (`ps`, `inspect`);
+// fs.promises is loaded when first used (a `save -o`).
+import { createWriteStream, promises as fsp } from 'node:fs';
 import { once } from 'node:events';
 import type { Filter, RemovedImageItem } from '@berth/proto';
 import { isBerthError } from '@berth/errors';
@@ -113,10 +115,10 @@ export async function writeChunks(ctx: CommandContext, chunks: AsyncIterable<{ d
     }
     file.end();
     await once(file, 'finish');
-    await rename(temp, output);
+    await fsp.rename(temp, output);
   } catch (err) {
     file.destroy();
-    await unlink(temp).catch(() => undefined); // never created, or gone: the write's error is what is reported
+    await fsp.unlink(temp).catch(() => undefined); // never created, or gone: the write's error is what is reported
     throw err;
   }
 }

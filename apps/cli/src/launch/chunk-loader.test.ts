@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tempDir, type TempDir } from '@berth/testing';
@@ -28,6 +29,7 @@ interface Bundle {
   dir: string;
   packs: Record<string, string>;
   modules: Record<string, string>;
+  nodeRequire: NodeJS.Require;
 }
 
 /**
@@ -50,7 +52,9 @@ function bundle(): Bundle {
     writeFileSync(join(d.path, name), text);
     packs[name] = createHash('sha256').update(text).digest('hex');
   }
-  return { dir: d.path, packs, modules: { 'main.js': 'main.pack.js', 'b.js': 'b.pack.js', 'c.js': 'b.pack.js' } };
+  // The require main.cjs would pass (launch.ts): Node's, as seen from the bundle's directory.
+  const nodeRequire = createRequire(join(d.path, 'main.cjs'));
+  return { dir: d.path, packs, modules: { 'main.js': 'main.pack.js', 'b.js': 'b.pack.js', 'c.js': 'b.pack.js' }, nodeRequire };
 }
 
 /**
@@ -64,7 +68,9 @@ function run({ dir, packs, modules }: Bundle, cacheDir: string): { answer: numbe
     const { openCodeCache } = await import(${JSON.stringify(join(import.meta.dirname, 'code-cache.ts'))});
     const cache = openCodeCache(${JSON.stringify(cacheDir)});
     const writes = [];
-    const loader = chunkLoader(${JSON.stringify(dir)}, { packs: ${JSON.stringify(packs)}, modules: ${JSON.stringify(modules)}, cache: { read: (k) => cache.read(k), write: (k, d) => (writes.push(k), cache.write(k, d)), prune: () => cache.prune() } });
+    const { createRequire } = await import('node:module');
+    const nodeRequire = createRequire(${JSON.stringify(join(dir, 'main.cjs'))});
+    const loader = chunkLoader(${JSON.stringify(dir)}, { packs: ${JSON.stringify(packs)}, modules: ${JSON.stringify(modules)}, nodeRequire, cache: { read: (k) => cache.read(k), write: (k, d) => (writes.push(k), cache.write(k, d)), prune: () => cache.prune() } });
     const answer = loader.load('main.js').answer();
     loader.saveCaches();
     console.log(JSON.stringify({ answer, writes }));`;

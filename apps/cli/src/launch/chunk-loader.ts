@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { CodeCache } from './code-cache.js';
@@ -38,15 +37,20 @@ export interface ChunkLoaderOptions {
   modules: Record<string, string>;
   /** undefined: no cache (compile every pack from its source). */
   cache: CodeCache | undefined;
+  /**
+   * Node's require as seen from `dir` (main.cjs's own: launch.ts passes it), for what the modules
+   * take from Node or node_modules (node:fs, better-sqlite3). Not createRequire: node:module, with
+   * the ES module loader it loads, cost every command ~0.4 ms.
+   */
+  nodeRequire: NodeJS.Require;
 }
 
 /** The loader of the bundle packs in `dir`. */
-export function chunkLoader(dir: string, { packs, modules: homes, cache }: ChunkLoaderOptions): ChunkLoader {
+export function chunkLoader(dir: string, { packs, modules: homes, cache, nodeRequire }: ChunkLoaderOptions): ChunkLoader {
   const modules = new Map<string, Module>();
   const defined = new Map<string, Wrapped>();
   const loaded = new Set<string>();
   const unsaved: Array<{ key: string; script: Script }> = [];
-  const nodeRequire = createRequire(join(dir, 'main.cjs'));
   // `./x.js` is another bundle module; anything else (node:fs, better-sqlite3) is Node's to find.
   const bundleRequire = Object.assign((spec: string) => (spec.startsWith('./') ? load(spec.slice(2)) : nodeRequire(spec)), {
     resolve: nodeRequire.resolve,

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { homeDir } from '../home-dir.js';
 
 /**
  * V8's code cache of the CLI bundle's files (bench/README.md, "CLI start-up"): what V8 compiled
@@ -37,7 +37,7 @@ const KEEP_BYTES = 48 * 1024 * 1024;
 /** The cache directory for this user: root's under /var/cache, anyone else's under their own home. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   if (process.geteuid?.() === 0) return '/var/cache/berth/cli';
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'berth', 'cli');
+  return join(env.XDG_CACHE_HOME || join(homeDir(env), '.cache'), 'berth', 'cli');
 }
 
 /** The cache in `dir`, or undefined when `dir` cannot be trusted (see above) or made. */

@@ -11,6 +11,6 @@ import { defaultCacheDir, openCodeCache } from './code-cache.js';
 const setting = process.env.BERTH_CLI_CODE_CACHE;
 const cache = setting === 'off' ? undefined : openCodeCache(setting || defaultCacheDir(process.env));
 const { packs, modules } = JSON.parse(readFileSync(`${__dirname}/manifest.json`, 'utf8')) as { packs: Record<string, string>; modules: Record<string, string> };
-const loader = chunkLoader(__dirname, { packs, modules, cache });
+const loader = chunkLoader(__dirname, { packs, modules, cache, nodeRequire: require });
 process.once('exit', () => loader.saveCaches());
 void (loader.load('run-main.js') as { runMain: () => Promise<never> }).runMain();
