@@ -20,8 +20,9 @@
 //   with the pack that holds it;
 // - main.cjs is the loader (apps/cli/src/launch/launch.ts), bundled alone;
 // - sources.json lists the repository's files the bundle was made from (esbuild's metafile, without
-//   node_modules, which package-lock.json stands for): the `berth` launcher runs the bundle only
-//   while none of them is newer than it.
+//   node_modules, which package-lock.json stands for): main's, and each pack's beyond them. The
+//   `berth` launcher runs the bundle only while none of main's is newer than it, and checks a pack's
+//   as the pack is about to be loaded (berth.cjs).
 // The output is written beside apps/cli/dist then renamed over it.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,10 +88,37 @@ const fileOf = (input) => {
   const plugin = /^[a-z][\w-]*:(\/.*?)(\?.*)?$/.exec(input);
   return plugin ? relative(process.cwd(), plugin[1]) : input;
 };
-const sources = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(loader.metafile.inputs)].map(fileOf).filter((f) => !f.split('/').includes('node_modules')));
+// The repository files behind each part of the bundle, from esbuild's graph of the sources' imports
+// (node_modules aside: package-lock.json stands for it): `main`, what main.cjs and main.pack.js are
+// made from (the loader's inputs, and what run-main.ts imports statically); and per pack, every file
+// its module reaches beyond main's, by any import, so the packs a command loads later are checked
+// with the command's own. The launcher (berth.cjs) checks main's before anything runs and a pack's as
+// it is about to be loaded: `ps` stats ~170 files, not all ~330.
+const inSources = (f) => !f.split('/').includes('node_modules');
+const graph = esm.metafile.inputs;
+const reach = (from, kinds) => {
+  const seen = new Set([from]);
+  for (const f of seen) for (const i of graph[f]?.imports ?? []) if (!i.external && kinds.includes(i.kind) && graph[i.path]) seen.add(i.path);
+  return seen;
+};
+const entryOf = (module) => {
+  const entry = esm.metafile.outputs[relative(process.cwd(), join(tmp, module))]?.entryPoint;
+  if (!entry) throw new Error(`${module}: not an entry point in esbuild's metafile`);
+  return entry;
+};
+const main = new Set([...reach(entryOf('run-main.js'), ['import-statement', 'require-call']), ...Object.keys(loader.metafile.inputs)].map(fileOf).filter(inSources));
+const packSources = {};
+for (const pack of packs.keys()) {
+  if (pack === 'main.pack.js') continue;
+  const files = reach(entryOf(pack.replace(/\.pack\.js$/, '.js')), ['import-statement', 'require-call', 'dynamic-import']);
+  packSources[pack] = [...new Set([...files].map(fileOf))].filter((f) => inSources(f) && !main.has(f)).sort();
+}
+const all = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(loader.metafile.inputs)].map(fileOf).filter(inSources));
+const listed = new Set([...main, ...Object.values(packSources).flat()]);
+for (const f of all) if (!listed.has(f)) throw new Error(`sources.json: "${f}" is an input of the bundle but neither main's source nor a pack's`);
 // The launcher takes a missing source for a changed one: every name must be a file, or `berth` would
 // always fall back to tsx.
-for (const f of sources) if (!existsSync(f)) throw new Error(`sources.json: "${f}" is not a file (an esbuild input this script does not map to one)`);
-writeFileSync(join(tmp, 'sources.json'), `${JSON.stringify([...sources].sort(), null, 1)}\n`);
+for (const f of all) if (!existsSync(f)) throw new Error(`sources.json: "${f}" is not a file (an esbuild input this script does not map to one)`);
+writeFileSync(join(tmp, 'sources.json'), `${JSON.stringify({ main: [...main].sort(), packs: packSources }, null, 1)}\n`);
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);

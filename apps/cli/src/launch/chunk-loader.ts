@@ -43,10 +43,12 @@ export interface ChunkLoaderOptions {
    * the ES module loader it loads, cost every command ~0.4 ms.
    */
   nodeRequire: NodeJS.Require;
+  /** Told each pack's name before the pack is read; may throw, and the load fails with that. */
+  beforePack?: (pack: string) => void;
 }
 
 /** The loader of the bundle packs in `dir`. */
-export function chunkLoader(dir: string, { packs, modules: homes, cache, nodeRequire }: ChunkLoaderOptions): ChunkLoader {
+export function chunkLoader(dir: string, { packs, modules: homes, cache, nodeRequire, beforePack }: ChunkLoaderOptions): ChunkLoader {
   const modules = new Map<string, Module>();
   const defined = new Map<string, Wrapped>();
   const loaded = new Set<string>();
@@ -65,6 +67,7 @@ export function chunkLoader(dir: string, { packs, modules: homes, cache, nodeReq
   const loadPack = (pack: string) => {
     const key = packs[pack];
     if (key === undefined || loaded.has(pack)) throw new Error(`Bundle pack "${pack}" is not in ${join(dir, 'manifest.json')}: rebuild with scripts/build-cli`);
+    beforePack?.(pack);
     loaded.add(pack);
     const filename = join(dir, pack);
     const source = readFileSync(filename, 'utf8');
