@@ -160,7 +160,7 @@ interface CallSession {
   close(): void;
   readonly closed: boolean;
   readonly destroyed: boolean;
-  once(event: 'remoteSettings' | 'close', listener: () => void): unknown;
+  once(event: 'connect' | 'remoteSettings' | 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
@@ -239,7 +239,7 @@ export class UnaryTransport {
     this.duplexTransport?.close();
   }
 
-  /** The session, once the gateway's HTTP/2 settings have arrived (grpc-js's READY). */
+  /** The session once it takes calls: connected (h2/session.ts), or the gateway's HTTP/2 settings arrived (node:http2, grpc-js's READY). */
   connected(): Promise<CallSession> {
     if (this.ready && !this.session?.closed && !this.session?.destroyed) return this.ready;
     this.session = undefined;
@@ -252,7 +252,10 @@ export class UnaryTransport {
           if (this.session === session) this.close();
           reject(connectionError(why, cause));
         };
-        session.once('remoteSettings', () => {
+        // h2/session.ts: once the socket is connected. A call's frames then go out with the client's
+        // preface (one write), and the gateway answers without first waiting for the CLI to read its
+        // SETTINGS. node:http2 (TCP, TLS): once the gateway's SETTINGS came, as grpc-js's READY.
+        session.once(this.light ? 'connect' : 'remoteSettings', () => {
           session.off('close', fail);
           resolve(session);
         });

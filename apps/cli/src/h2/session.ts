@@ -126,8 +126,9 @@ export class H2Stream extends EventEmitter {
 
 /**
  * One HTTP/2 connection over a unix socket. `request()` opens a stream; `close()` ends the
- * connection once its streams are done; 'remoteSettings' when the server's SETTINGS arrive,
- * 'error' on a socket or protocol failure, 'close' at the end.
+ * connection once its streams are done; 'connect' when the socket is connected (the client's
+ * preface and SETTINGS written: requests may follow at once, as HTTP/2 allows), 'remoteSettings'
+ * when the server's SETTINGS arrive, 'error' on a socket or protocol failure, 'close' at the end.
  */
 export class H2Session extends EventEmitter {
   closed = false;
@@ -154,6 +155,7 @@ export class H2Session extends EventEmitter {
       // ENABLE_PUSH 0, INITIAL_WINDOW_SIZE the most; the connection's own window raised likewise.
       const settings = Buffer.concat([Buffer.from([0, 2, 0, 0, 0, 0, 0, 4]), u32(MAX_WINDOW)]);
       this.send(Buffer.concat([PREFACE, frameHeader(12, SETTINGS, 0, 0), settings, frameHeader(4, WINDOW_UPDATE, 0, 0), u32(MAX_WINDOW - DEFAULT_WINDOW)]));
+      this.emit('connect');
     });
     socket.on('data', (chunk: Buffer) => {
       try {
