@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --verify-snapshot-checksum --
 // The `berth` command line: runs the CLI's bundle (apps/cli/dist/main.cjs, made by scripts/build-cli,
 // which setup and `npm test` run) while none of the files it was made from (dist/sources.json) and
 // no dependency (package-lock.json) is newer than it, so that an edit never runs stale code;
@@ -10,6 +10,8 @@
 // before Node even started (bench/README.md); these stats cost a few ms. `node --` in the first
 // line: without the `--`, Node 20 reads an `--env-file` anywhere in argv as its own option
 // (`berth run --env-file ./nope.env` died with "node: ./nope.env: not found").
+// `--verify-snapshot-checksum`: V8 then checks the checksum of each code cache the CLI reads
+// (apps/cli/src/launch/code-cache.ts), as a release build otherwise does not.
 // CommonJS (berth.cjs; `berth` is a link to it): Node resolves the main script's links
 // (/usr/local/bin/berth → berth → berth.cjs), so the `.cjs` name makes it CommonJS and __dirname
 // is the checkout. As an ES module (the package's type) it cost ~10 ms CPU more of every command:
@@ -37,22 +39,23 @@ const bundle = join(root, 'apps/cli/dist/main.cjs');
 
 /**
  * What the bundle was made from (apps/cli/dist/sources.json: main's files, and each pack's beyond
- * them) and when, unless BERTH_NO_BUNDLE is set or there is no bundle (or one older than that file).
+ * them, as indexes into `files`) and when, unless BERTH_NO_BUNDLE is set or there is no bundle (or
+ * one older than that file).
  */
 function bundleSources() {
   if (process.env.BERTH_NO_BUNDLE) return undefined;
   try {
     const built = statSync(bundle).mtimeMs;
-    const { main, packs } = JSON.parse(readFileSync(join(root, 'apps/cli/dist/sources.json'), 'utf8'));
-    return Array.isArray(main) && packs ? { built, main, packs } : undefined;
+    const { files, main, packs } = JSON.parse(readFileSync(join(root, 'apps/cli/dist/sources.json'), 'utf8'));
+    return Array.isArray(files) && Array.isArray(main) && packs ? { built, files, main, packs } : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * The first of `files` newer than the bundle, or missing (renamed, deleted: tsx then says what no
- * longer resolves); undefined when none is. `${root}/${f}`, not path.join: its normalising made
+ * The first of `files` (repository paths) newer than the bundle, or missing (renamed, deleted: tsx
+ * then says what no longer resolves); undefined when none is. `${root}/${f}`, not path.join: its normalising made
  * these stats cost 25 ms instead of 9 at load ≈ 10 (bench/README.md, "CLI start from a startup
  * snapshot"); the names are already normal.
  */
@@ -83,7 +86,7 @@ function rerunSources() {
 }
 
 const sources = bundleSources();
-if (sources && changed([...sources.main, 'package-lock.json'], sources.built) === undefined) {
+if (sources && changed([...sources.main.map((i) => sources.files[i]), 'package-lock.json'], sources.built) === undefined) {
   // Each pack's files as it is about to be loaded: the command's pack comes first, before the command
   // has done anything, and lists what the packs it loads later are made from too. A source of the
   // command's pack changed: the command runs from the sources. One of a pack loaded later, outside
@@ -94,9 +97,9 @@ if (sources && changed([...sources.main, 'package-lock.json'], sources.built) ==
     beforePack(pack) {
       const files = sources.packs[pack];
       if (files === undefined) return; // main.pack.js, checked above
-      const fresh = files.filter((f) => !checked.has(f));
-      for (const f of fresh) checked.add(f);
-      const stale = changed(fresh, sources.built);
+      const fresh = files.filter((i) => !checked.has(i));
+      for (const i of fresh) checked.add(i);
+      const stale = changed(fresh.map((i) => sources.files[i]), sources.built);
       const before = first;
       first = false;
       if (stale === undefined) return;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -117,6 +117,15 @@ describe('loading the CLI bundle through the code cache', () => {
     const cacheDir = join(scratch(), 'cli');
     openCodeCache(cacheDir)!.write(b.packs['b.pack.js']!, Buffer.from('not V8 code at all'));
     expect(run(b, cacheDir)).toEqual({ answer: 44, writes: expect.arrayContaining([b.packs['b.pack.js']]) });
+    expect(run(b, cacheDir)).toEqual({ answer: 44, writes: [] });
+
+    // A good cache damaged on disk (bytes of its compiled code changed): V8 finds its checksum wrong
+    // (openCodeCache has it check: --verify-snapshot-checksum), and the next run writes it again.
+    const file = readdirSync(cacheDir).map((name) => join(cacheDir, name)).find((f) => f.includes(b.packs['main.pack.js']!))!;
+    const bytes = readFileSync(file);
+    for (let at = bytes.length - 64; at < bytes.length; at += 8) bytes[at]! ^= 0x5a;
+    writeFileSync(file, bytes);
+    expect(run(b, cacheDir)).toEqual({ answer: 44, writes: [b.packs['main.pack.js']] });
     expect(run(b, cacheDir)).toEqual({ answer: 44, writes: [] });
 
     const none = chunkLoader(b.dir, { ...b, cache: undefined });

@@ -43,7 +43,7 @@ describe('the CLI code cache store', () => {
     expect(openCodeCache(real)).toBeDefined();
   });
 
-  it('ignores a file of another key, a damaged file, and one others could have written', () => {
+  it('ignores a file of another key, a cut one, and one others could have written (V8 rejects a damaged one: chunk-loader.test.ts)', () => {
     const dir = join(scratch(), 'cli');
     const cache = openCodeCache(dir)!;
     cache.write(KEY, Buffer.from('compiled code'));
@@ -55,14 +55,8 @@ describe('the CLI code cache store', () => {
     writeFileSync(file, Buffer.concat([good.subarray(0, 8), Buffer.from(OTHER), good.subarray(8 + 64)]));
     expect(cache.read(KEY)).toBeUndefined();
 
-    // One flipped byte of the payload.
-    const damaged = Buffer.from(good);
-    damaged[damaged.length - 1]! ^= 1;
-    writeFileSync(file, damaged);
-    expect(cache.read(KEY)).toBeUndefined();
-
-    // Cut short.
-    writeFileSync(file, good.subarray(0, good.length - 3));
+    // Cut short: no payload left.
+    writeFileSync(file, good.subarray(0, 8 + 64));
     expect(cache.read(KEY)).toBeUndefined();
 
     // Intact but group-writable, or someone else's.

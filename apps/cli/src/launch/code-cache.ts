@@ -1,6 +1,5 @@
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { homeDir } from '../home-dir.js';
 
 /**
@@ -15,9 +14,12 @@ import { homeDir } from '../home-dir.js';
  * - a file is read only when it is a regular file of the same owner that no one else may write;
  * - its name and header carry the key of the source it was made from (the file's SHA-256 from the
  *   build), and its name V8's version: a cache of another bundle or Node is never used for this one;
- * - its header carries a CRC-32 of the rest, so a torn or damaged file is ignored (V8 itself checks
- *   only its version, flags and the source's length in a release build);
- * - V8 may still reject it (flags differ): then it is made again, as when missing.
+ * - V8 checks the checksum it writes into each cache, so a damaged file is rejected (and made again,
+ *   as when missing). A release build of V8 does so only with `--verify-snapshot-checksum` (else it
+ *   checks only its version, flags and the source's length): the `berth` launcher starts Node with
+ *   it, and openCodeCache sets it when Node was started without (`node apps/cli/dist/main.cjs`). A
+ *   cache made without the flag carries another flag hash, and V8 rejects it. (A CRC-32 of our own,
+ *   through node:zlib, cost every command ~1 ms to load that module.)
  * Writes go to a temporary file renamed over the old one: a reader sees a whole file or none.
  */
 export interface CodeCache {
@@ -27,8 +29,8 @@ export interface CodeCache {
   prune(maxBytes?: number): void;
 }
 
-const MAGIC = 'BERTHV8C';
-const HEADER = MAGIC.length + 64 + 4; // magic, key (64 hex), CRC-32 of the payload
+const MAGIC = 'BERTHV8D'; // C: with a CRC-32 of our own after the key
+const HEADER = MAGIC.length + 64; // magic, key (64 hex)
 const MAX_BYTES = 64 * 1024 * 1024;
 // The caches of ~30 builds of the CLI (~1.5 MB each for a dozen commands): a development machine's
 // worktrees share the directory without evicting one another's caches at every run.
@@ -44,6 +46,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 export function openCodeCache(dir: string): CodeCache | undefined {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
+  if (!process.execArgv.includes('--verify-snapshot-checksum')) process.getBuiltinModule('node:v8').setFlagsFromString('--verify-snapshot-checksum');
   let st;
   try {
     st = lstatSync(dir, { throwIfNoEntry: false });
@@ -70,9 +73,7 @@ export function openCodeCache(dir: string): CodeCache | undefined {
         if (!st.isFile() || st.uid !== uid || (st.mode & 0o022) !== 0 || st.size <= HEADER || st.size > MAX_BYTES) return undefined;
         const bytes = Buffer.allocUnsafe(st.size);
         if (readSync(fd, bytes, 0, st.size, 0) !== st.size) return undefined;
-        if (!bytes.subarray(0, HEADER - 4).equals(expected)) return undefined;
-        const payload = bytes.subarray(HEADER);
-        return crc32(payload) === bytes.readUInt32BE(HEADER - 4) ? payload : undefined;
+        return bytes.subarray(0, HEADER).equals(expected) ? bytes.subarray(HEADER) : undefined;
       } finally {
         closeSync(fd);
       }
@@ -81,10 +82,8 @@ export function openCodeCache(dir: string): CodeCache | undefined {
       const head = header(key);
       const file = fileOf(key);
       const tmp = `${file}.${process.pid}.tmp`;
-      const sum = Buffer.alloc(4);
-      sum.writeUInt32BE(crc32(data));
       try {
-        writeFileSync(tmp, Buffer.concat([head, sum, data]), { mode: 0o600, flag: 'wx' });
+        writeFileSync(tmp, Buffer.concat([head, data]), { mode: 0o600, flag: 'wx' });
         renameSync(tmp, file);
       } catch {
         rmSync(tmp, { force: true }); // a full disk or a race with another run: this run's result stands without a cache

@@ -15,12 +15,12 @@ const ROOT = resolve(import.meta.dirname, '../../../..');
 let copy: TempDir;
 beforeAll(() => {
   copy = tempDir('berth-launcher-test-');
-  const { main, packs } = JSON.parse(readFileSync(join(ROOT, 'apps/cli/dist/sources.json'), 'utf8')) as { main: string[]; packs: Record<string, string[]> };
+  const { files: sources } = JSON.parse(readFileSync(join(ROOT, 'apps/cli/dist/sources.json'), 'utf8')) as { files: string[] };
   // The copy is of the bundle as it is: made from the sources as they are (npm test builds it first).
   const built = statSync(join(ROOT, 'apps/cli/dist/main.cjs')).mtimeMs;
-  const stale = [...main, ...Object.values(packs).flat()].find((f) => statSync(join(ROOT, f)).mtimeMs > built);
+  const stale = sources.find((f) => statSync(join(ROOT, f)).mtimeMs > built);
   if (stale !== undefined) throw new Error(`${stale} is newer than apps/cli/dist: run bash scripts/build-cli first`);
-  const files = new Set([...main, ...Object.values(packs).flat(), 'berth.cjs', 'apps/cli/src/main.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json']);
+  const files = new Set([...sources, 'berth.cjs', 'apps/cli/src/main.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json']);
   for (const f of files) {
     mkdirSync(dirname(join(copy.path, f)), { recursive: true });
     cpSync(join(ROOT, f), join(copy.path, f), { preserveTimestamps: true });
