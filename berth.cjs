@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --verify-snapshot-checksum --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --
 // The `berth` command line: runs the CLI's bundle (apps/cli/dist/main.cjs, made by scripts/build-cli,
 // which setup and `npm test` run) while none of the files it was made from (dist/sources.json) and
 // no dependency (package-lock.json) is newer than it, so that an edit never runs stale code;
@@ -10,8 +10,6 @@
 // before Node even started (bench/README.md); these stats cost a few ms. `node --` in the first
 // line: without the `--`, Node 20 reads an `--env-file` anywhere in argv as its own option
 // (`berth run --env-file ./nope.env` died with "node: ./nope.env: not found").
-// `--verify-snapshot-checksum`: V8 then checks the checksum of each code cache the CLI reads
-// (apps/cli/src/launch/code-cache.ts), as a release build otherwise does not.
 // CommonJS (berth.cjs; `berth` is a link to it): Node resolves the main script's links
 // (/usr/local/bin/berth → berth → berth.cjs), so the `.cjs` name makes it CommonJS and __dirname
 // is the checkout. As an ES module (the package's type) it cost ~10 ms CPU more of every command:

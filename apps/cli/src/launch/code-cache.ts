@@ -16,10 +16,11 @@ import { homeDir } from '../home-dir.js';
  *   build), and its name V8's version: a cache of another bundle or Node is never used for this one;
  * - V8 checks the checksum it writes into each cache, so a damaged file is rejected (and made again,
  *   as when missing). A release build of V8 does so only with `--verify-snapshot-checksum` (else it
- *   checks only its version, flags and the source's length): the `berth` launcher starts Node with
- *   it, and openCodeCache sets it when Node was started without (`node apps/cli/dist/main.cjs`). A
- *   cache made without the flag carries another flag hash, and V8 rejects it. (A CRC-32 of our own,
- *   through node:zlib, cost every command ~1 ms to load that module.)
+ *   checks only its version, flags and the source's length), which openCodeCache sets (node:v8's
+ *   setFlagsFromString, ~0.2 ms). Not on Node's command line: there V8 also checks the checksum of
+ *   Node's start-up snapshot, +2 ms of every start. A cache made without the flag carries another
+ *   flag hash, and V8 rejects it. (A CRC-32 of our own, through node:zlib, cost every command ~2 ms
+ *   to load that module.)
  * Writes go to a temporary file renamed over the old one: a reader sees a whole file or none.
  */
 export interface CodeCache {
@@ -46,7 +47,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 export function openCodeCache(dir: string): CodeCache | undefined {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
-  if (!process.execArgv.includes('--verify-snapshot-checksum')) process.getBuiltinModule('node:v8').setFlagsFromString('--verify-snapshot-checksum');
+  process.getBuiltinModule('node:v8').setFlagsFromString('--verify-snapshot-checksum');
   let st;
   try {
     st = lstatSync(dir, { throwIfNoEntry: false });
