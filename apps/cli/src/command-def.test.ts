@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argsOfUsage, commandsIn } from './command-def.js';
+import { argsOfUsage, commandsIn, withName } from './command-def.js';
 
 describe('argsOfUsage', () => {
   it.each([
@@ -28,5 +28,14 @@ describe('commandsIn', () => {
 
   it('keeps a name and an argument rule given', () => {
     expect(fromModule('greet', { name: 'hello', usage: 'NAME', description: 'Greet', args: { min: 0 } })).toMatchObject({ name: 'hello', args: { min: 0 } });
+  });
+
+  it('works the argument rule out when it is asked for, in an alias (withName) too', () => {
+    const greet = fromModule('greet', { usage: 'NAME NAME', description: 'Greet' });
+    const alias = withName(greet, 'hi');
+    // Still a getter, not a value copied at start-up (every command's usage parsed at every start).
+    expect(typeof Object.getOwnPropertyDescriptor(alias, 'args')?.get).toBe('function');
+    expect(alias).toMatchObject({ name: 'hi', args: { min: 2, max: 2 }, usage: 'NAME NAME' });
+    expect(greet.name).toBe('greet');
   });
 });

@@ -158,8 +158,9 @@ export function commandsIn<M>(module: () => Promise<M>): (handler: HandlerName<M
 
 export const def = (d: CommandDef): CommandDef => d;
 
+/** `d` under another name (an alias: `ls` → `list`), its lazy `args` (commandsIn) left lazy: copied by descriptor, not spread. */
 export function withName(d: CommandDef, name: string): CommandDef {
-  return { ...d, name };
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(d), name: { value: name, enumerable: true, writable: true, configurable: true } }) as CommandDef;
 }
 
 export function isGroup(entry: CommandDef | GroupDef): entry is GroupDef {
