@@ -4,7 +4,7 @@
 // no dependency (package-lock.json) is newer than it, so that an edit never runs stale code;
 // otherwise apps/cli/src/main.ts through tsx. BERTH_NO_BUNDLE=1 always takes tsx. The files of
 // main.pack.js (what every command loads) are checked first; those of a command's pack when it is
-// loaded (~170 stats for `ps` instead of ~330: ~2 ms; bench/README.md).
+// loaded (~175 stats for `ps` instead of ~330: ~2 ms; bench/README.md).
 //
 // A Node script, not a shell script: bash, its subshells and a `find` over the sources cost 10–40 ms
 // before Node even started (bench/README.md); these stats cost a few ms. `node --` in the first
@@ -87,8 +87,9 @@ const sources = bundleSources();
 if (sources && changed([...sources.main.map((i) => sources.files[i]), 'package-lock.json'], sources.built) === undefined) {
   // Each pack's files as it is about to be loaded: the command's pack comes first, before the command
   // has done anything, and lists what the packs it loads later are made from too. A source of the
-  // command's pack changed: the command runs from the sources. One of a pack loaded later, outside
-  // it (`help` after a failure): too late to start again, so the command fails and says why.
+  // command's pack changed: the command runs from the sources. One of a pack loaded later and not in
+  // that list (none today; a command that reached another command's pack): too late to start again,
+  // so the command fails and says why.
   const checked = new Set();
   let first = true;
   require(bundle).launch({

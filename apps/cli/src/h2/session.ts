@@ -194,9 +194,9 @@ export class H2Session extends EventEmitter {
   }
 
   /**
-   * Writes `data` with whatever else this turn of the event loop writes, in one system call: the
-   * SETTINGS acknowledgement and a call's HEADERS and DATA frames went out in three writes, each
-   * one waking the gateway (`inspect` spent ~2 ms of CPU in them; bench/README.md).
+   * Writes `data` with whatever else this turn of the event loop writes, in one system call: a
+   * call's frames went out in three writes, each one waking the gateway (`strace` of `inspect`;
+   * bench/README.md, "ps, inspect, rm: fewer of Node's modules, one write, a check per pack").
    */
   private send(data: Buffer): void {
     if (!this.corked) {
