@@ -157,3 +157,46 @@ describe('NodeKeeper with a host that announces itself again during a tick', () 
     }
   });
 });
+
+describe('NodeKeeper with a host recorded down that is still announced', () => {
+  it('keeps it down while its agent does not answer, and records it ready once a probe succeeds', async () => {
+    const host = { hostId: 'h2', hostname: 'node-2', address: 'unix:/agent.sock', startedAt: 2 } as AgentAnnouncement;
+    let stored = node({ status: 'down' });
+    const written: string[] = [];
+    const ups: string[] = [];
+    let probes = 0;
+    let answers = false;
+    const store = {
+      nodes: async () => [stored],
+      node: async () => stored,
+      changeNode: async (_id: string, change: (r?: NodeRecord) => NodeRecord | undefined) => {
+        const next = change(stored);
+        if (next) written.push((stored = next).status);
+        return next;
+      },
+    } as unknown as ClusterStore;
+    // Its agent is dead (every probe fails) while its announcement is still served.
+    const agent = {
+      makeUnaryRequest: (...args: unknown[]) => {
+        probes++;
+        (args.at(-1) as (err: Error | null) => void)(answers ? null : Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 }));
+      },
+    };
+    const router = { announced: async () => [host], client: () => agent } as unknown as ClusterRouter;
+    const k = new NodeKeeper(router, store, { onDown: async () => {}, onUp: async (h) => void ups.push(h.hostId), onDrain: () => {} }, silentLogger);
+    k.start();
+    try {
+      // The first tick (the lease just gained, no failure counted) and the next ones.
+      await waitUntil('three probes', () => probes >= 3);
+      expect(written).toEqual([]);
+      expect(ups).toEqual([]);
+      expect(router.isDown('h2')).toBe(true);
+      answers = true;
+      await waitUntil('the ready record written', () => stored.status === 'ready');
+      await waitUntil('the host settled as back', () => ups.length > 0);
+      expect(written).toEqual(['ready']);
+    } finally {
+      k.close();
+    }
+  });
+});

@@ -220,9 +220,12 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     for (const h of announced) {
       const record = this.records.get(h.hostId);
       // A host never recorded is recorded ready only once its agent answers: one whose certificate
-      // is refused (revoked by `node rm`, certificate-revocations.ts) never is.
+      // is refused (revoked by `node rm`, certificate-revocations.ts) never is. Nor is one recorded
+      // down until its latest probe succeeded: its announcement can outlive its agent (the
+      // directory serves an entry NATS lost until it would have lapsed), and a failure or two under
+      // FAILED_PROBES (or none counted yet, after the lease changed hands) is no sign of life.
       const failures = this.failures.get(h.hostId) ?? 0;
-      const answering = record === undefined ? failures === 0 : failures < FAILED_PROBES;
+      const answering = record === undefined || record.status === 'down' ? failures === 0 : failures < FAILED_PROBES;
       if (!answering) {
         this.answeringUnrecorded.delete(h.hostId);
         continue;
