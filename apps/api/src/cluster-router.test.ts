@@ -50,7 +50,8 @@ beforeAll(async () => {
     await agent('node-2', [summary('bbb2', 'db', 20), summary('bbb3', 'cache', 5)]),
   ];
   const directory = new ServiceDirectory<AgentAnnouncement>({
-    list: async () => hosts,
+    list: async () => ({ entries: hosts.map((value) => ({ key: value.hostId, revision: 1, value })), keys: new Set(hosts.map((h) => h.hostId)) }),
+    ttlMs: 15_000,
     id: (h) => h.hostId,
     address: (h) => h.address,
     connected: () => true,

@@ -12,7 +12,15 @@ interface Entry {
   id: string;
   address: string;
   startedAt: number;
+  /** The KV entry's revision (a renewal makes a new one); 1 unless given. */
+  revision?: number;
 }
+
+/** A read of the bucket that holds `entries` (keyed by id) and the markers of `withdrawn`. */
+const readOf = (entries: Entry[], withdrawn: string[] = []) => ({
+  entries: entries.map((value) => ({ key: value.id, revision: value.revision ?? 1, value })),
+  keys: new Set([...entries.map((e) => e.id), ...withdrawn]),
+});
 
 let dir: string;
 const servers: Server[] = [];
@@ -60,7 +68,8 @@ describe('ServiceDirectory', () => {
   // test never waits for a cached list to go stale.
   const make = (list: () => Promise<Entry[]>, connected = () => true, log: string[] = [], freshMs = 0) =>
     new ServiceDirectory<Entry>({
-      list,
+      list: async () => readOf(await list()),
+      ttlMs: 15_000,
       id: (e) => `host ${e.id}`,
       address: (e) => e.address,
       connected,
@@ -126,25 +135,42 @@ describe('ServiceDirectory', () => {
     expect(reads).toBe(1);
   });
 
-  it('serves entries that all vanished at once until they would have lapsed; one withdrawn, or the only one, at once', async () => {
+  it('serves an entry that vanished without a trace until it would have lapsed; a withdrawn one goes at once', async () => {
     const [a, b] = [await socketAt('vanish-a.sock'), await socketAt('vanish-b.sock')];
-    const both = [{ id: 'a', address: `unix:${a}`, startedAt: 1 }, { id: 'b', address: `unix:${b}`, startedAt: 2 }];
-    let listed: Entry[] = both;
-    const directory = new ServiceDirectory<Entry>({ list: async () => listed, id: (e) => e.id, address: (e) => e.address, connected: () => true, noneMessage: 'none', log: silentLogger, freshMs: 0, vanishedGraceMs: 300 });
-    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
-    listed = []; // a bucket's stream scaled to 3 replicas lost its entries
-    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
-    listed = both; // the agents wrote theirs again
-    expect((await directory.all()).map((e) => e.id)).toEqual(['a', 'b']);
-    listed = [both[0]!]; // b withdrew: gone at once
-    expect((await directory.all()).map((e) => e.id)).toEqual(['a']);
-    listed = []; // the only one withdrew: gone at once
-    expect(await directory.all()).toEqual([]);
-    listed = both;
-    await directory.all();
-    listed = [];
-    await new Promise((r) => setTimeout(r, 350)); // past the grace: they would have lapsed
-    expect(await directory.all()).toEqual([]);
+    const entry = (id: string, revision = 1) => ({ id, address: `unix:${id === 'a' ? a : b}`, startedAt: 1, revision });
+    let read = readOf([entry('a'), entry('b')]);
+    const log: string[] = [];
+    const directory = new ServiceDirectory<Entry>({
+      list: async () => read,
+      ttlMs: 300,
+      id: (e) => `host ${e.id}`,
+      address: (e) => e.address,
+      connected: () => true,
+      noneMessage: 'none',
+      log: { ...silentLogger, warn: (fields, msg) => void log.push(`${msg}: ${String(Object.values(fields)[0])}`) },
+      freshMs: 0,
+    });
+    const ids = async () => (await directory.all()).map((e) => e.id);
+    expect(await ids()).toEqual(['a', 'b']);
+    read = readOf([entry('a')]); // b's entry lost (a cluster's nats-server restarted), no marker
+    expect(await ids()).toEqual(['a', 'b']);
+    expect(await ids()).toEqual(['a', 'b']);
+    expect(log).toEqual(['An entry vanished from NATS without being withdrawn: serving it until it would have lapsed: host b']); // once
+    read = readOf([]); // the only one left lost too
+    expect(await ids()).toEqual(['a', 'b']);
+    read = readOf([entry('a', 2), entry('b', 2)]); // written again by their agents
+    expect(await ids()).toEqual(['a', 'b']);
+    read = readOf([entry('a', 2)], ['b']); // b withdrew: its marker is there
+    expect(await ids()).toEqual(['a']);
+    read = readOf([], ['a']); // and the only one
+    expect(await ids()).toEqual([]);
+    read = readOf([entry('a', 3)]);
+    expect(await ids()).toEqual(['a']);
+    read = readOf([]);
+    expect(await ids()).toEqual(['a']);
+    // A TTL after its revision was first read it would have lapsed: gone, as an agent that crashed is.
+    await new Promise((r) => setTimeout(r, 320));
+    expect(await ids()).toEqual([]);
   });
 
   it('picks among the entries `where` accepts (the builder of one host), with its own message', async () => {

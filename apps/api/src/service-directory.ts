@@ -1,11 +1,13 @@
 import { UnavailableError } from '@berth/errors';
-import { type Announcement, type AnnouncementBucket, withDeadline } from '@berth/events';
+import { type Announcement, type AnnouncementBucket, type AnnouncementRead, withDeadline } from '@berth/events';
 import { untrustedReason } from './endpoint-check.js';
 import type { Logger } from '@berth/log';
 
 export interface ServiceDirectoryOptions<T extends Announcement> {
-  /** Reads every entry from NATS (HostRegistry.list, RegistryDirectory.list, BuilderDirectory.list). */
-  list: () => Promise<T[]>;
+  /** Reads the bucket from NATS (AnnouncementBucket.read of HostRegistry, RegistryDirectory, BuilderDirectory). */
+  list: () => Promise<AnnouncementRead<T>>;
+  /** The bucket's TTL: how long an entry lives unrenewed. */
+  ttlMs: number;
   /** The entry's id and the gRPC address it announces. */
   id: (entry: T) => string;
   address: (entry: T) => string;
@@ -20,11 +22,6 @@ export interface ServiceDirectoryOptions<T extends Announcement> {
   freshMs?: number;
   /** Deadline of one read from NATS. Default 2 s. */
   timeoutMs?: number;
-  /**
-   * How long entries that all vanished at once from a read are still served (several before, none
-   * now): the bucket's TTL. Default 15 s.
-   */
-  vanishedGraceMs?: number;
 }
 
 /**
@@ -33,17 +30,25 @@ export interface ServiceDirectoryOptions<T extends Announcement> {
  * `ps` or `run` never waits for NATS (it is for discovery; the calls go to the services directly).
  * Entries whose address is not a root-owned unix socket (or, with the cluster's TLS, a TCP address)
  * are ignored (endpoint-check.ts), with a log line the first time.
+ *
+ * An entry that vanishes from NATS without being withdrawn (no delete marker where it was) is
+ * served until it would have lapsed, a TTL after its last renewal was first read: a memory bucket
+ * loses what it holds when its nats-server restarts, and nats-server 2.9.10 lost a bucket's entries
+ * when its stream was given 3 replicas; the agents write theirs again within TTL / 3. Without this,
+ * for those seconds a call naming a container on that host said "No such container". A service
+ * that withdraws (its entry deleted: the marker stays) or turns unusable is gone at once.
  */
 export class ServiceDirectory<T extends Announcement> {
   private cache?: { entries: T[]; at: number };
-  private reading?: Promise<T[]>;
+  private reading?: Promise<AnnouncementRead<T>>;
   private readonly warned = new Set<string>();
   private natsWarned = false;
   /** When a read last failed: for a few seconds after, the cache answers without trying again. */
   private failedAt = 0;
-  /** When a read last listed entries. */
-  private listedAt = 0;
-  private vanishedWarned = false;
+  /** The entries read so far, by key: each with its revision and when that revision was first read. */
+  private readonly known = new Map<string, { value: T; revision: number; seenAt: number }>();
+  /** Keys of vanished entries served still, each told once. */
+  private readonly vanished = new Set<string>();
 
   constructor(private readonly options: ServiceDirectoryOptions<T>) {}
 
@@ -53,9 +58,9 @@ export class ServiceDirectory<T extends Announcement> {
    */
   static of<T extends Announcement>(
     bucket: AnnouncementBucket<T>,
-    options: Omit<ServiceDirectoryOptions<T>, 'list' | 'noneMessage'>,
+    options: Omit<ServiceDirectoryOptions<T>, 'list' | 'ttlMs' | 'noneMessage'>,
   ): ServiceDirectory<T> {
-    return new ServiceDirectory({ ...options, list: () => bucket.usable(), noneMessage: bucket.kind.noneMessage });
+    return new ServiceDirectory({ ...options, list: () => bucket.read(), ttlMs: bucket.kind.ttlMs, noneMessage: bucket.kind.noneMessage });
   }
 
   /**
@@ -95,6 +100,30 @@ export class ServiceDirectory<T extends Announcement> {
     });
   }
 
+  /** The entries of `read`, and those that vanished from it without a trace and have not lapsed yet, by key. */
+  private remember(read: AnnouncementRead<T>): T[] {
+    const now = Date.now();
+    const current = new Map<string, T>();
+    for (const { key, revision, value } of read.entries) {
+      if (this.known.get(key)?.revision !== revision) this.known.set(key, { value, revision, seenAt: now });
+      current.set(key, value);
+      this.vanished.delete(key);
+    }
+    for (const [key, entry] of this.known) {
+      if (current.has(key)) continue;
+      // Withdrawn (its marker is there), turned unusable, or lapsed: forgotten.
+      if (read.keys.has(key) || now >= entry.seenAt + this.options.ttlMs) {
+        this.known.delete(key);
+        this.vanished.delete(key);
+        continue;
+      }
+      if (!this.vanished.has(key)) this.options.log.warn({ entry: this.options.id(entry.value) }, 'An entry vanished from NATS without being withdrawn: serving it until it would have lapsed');
+      this.vanished.add(key);
+      current.set(key, entry.value);
+    }
+    return [...current].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+  }
+
   private async entries(): Promise<T[]> {
     const { freshMs = 1_000, timeoutMs = 2_000 } = this.options;
     if (this.cache && Date.now() - this.cache.at < freshMs) return this.cache.entries;
@@ -103,18 +132,7 @@ export class ServiceDirectory<T extends Announcement> {
       () => (this.reading = undefined),
     );
     try {
-      const entries = await this.reading;
-      // Every entry gone at once, of several: nats-server 2.9.10 lost a memory bucket's entries
-      // when its stream was given 3 replicas (the agents write theirs again within TTL / 3); the
-      // last list is served until the entries would have lapsed, the directory read again each
-      // time. One agent of a cluster withdrawing, or the only one, is seen at once.
-      if (entries.length === 0 && (this.cache?.entries.length ?? 0) >= 2 && Date.now() - this.listedAt < (this.options.vanishedGraceMs ?? 15_000)) {
-        if (!this.vanishedWarned) this.options.log.warn({ entries: this.cache!.entries.length }, 'Every entry vanished at once from NATS: serving the last ones read until they would have lapsed');
-        this.vanishedWarned = true;
-        return this.cache!.entries;
-      }
-      this.vanishedWarned = false;
-      if (entries.length > 0) this.listedAt = Date.now();
+      const entries = this.remember(await this.reading);
       this.cache = { entries, at: Date.now() };
       this.natsWarned = false;
       return entries;

@@ -85,6 +85,24 @@ describe('AnnouncementBucket', () => {
     expect(await ids(b)).toEqual([]);
   }, 60_000);
 
+  it('tells a withdrawn entry (its marker stays) from one lost with a restarted nats-server (no trace)', async () => {
+    const b = bucket('test-traces');
+    await b.announce(entry('kept'));
+    const stop = await b.keepAnnounced(entry('withdrawn'));
+    await stop();
+    const read = await b.read();
+    expect(read.entries.map((e) => [e.key, e.value.hostId])).toEqual([['kept', 'kept']]);
+    expect(read.entries[0]!.revision).toBeGreaterThan(0);
+    expect([...read.keys].sort()).toEqual(['kept', 'withdrawn']);
+    await nats.stop();
+    nats = await startNatsServer(dir.path, { port: nats.port });
+    // In memory, the bucket went with the server; the first read after it is back makes it again, empty.
+    let after: Awaited<ReturnType<typeof b.read>> | undefined;
+    await waitUntil('a read after the restart', async () => (after = await b.read().catch(() => undefined)) !== undefined, { timeoutMs: 20_000 });
+    expect(after!.entries).toEqual([]);
+    expect([...after!.keys]).toEqual([]);
+  }, 60_000);
+
   it('is what BuilderDirectory is: the builders bucket, one entry per host id', async () => {
     const builders = new BuilderDirectory(nc);
     const stop = await builders.keepAnnounced(entry('host-1'));

@@ -10,6 +10,16 @@ export interface Announcement {
   startedAt: number;
 }
 
+/**
+ * One read of an announcement bucket: its usable entries, each with its key and revision (a renewal
+ * makes a new one), and every key the bucket holds now. A key withdrawn by its service is among
+ * `keys` (its delete marker); one lost by nats-server is not.
+ */
+export interface AnnouncementRead<T extends Announcement> {
+  entries: Array<{ key: string; revision: number; value: T }>;
+  keys: Set<string>;
+}
+
 /** What sets one kind of announcement apart: its bucket, TTL, message and key. */
 export interface AnnouncementKind<T extends Announcement> {
   /** The KV bucket (named in subjects.ts). */
@@ -127,6 +137,13 @@ export class AnnouncementBucket<T extends Announcement> {
   /** Every live entry. */
   async list(): Promise<T[]> {
     return (await this.bucket.entries()).map((entry) => this.kind.codec.decode(entry.value));
+  }
+
+  /** The usable entries with their keys and revisions, and every key the bucket holds (AnnouncementRead). */
+  async read(): Promise<AnnouncementRead<T>> {
+    const { live, keys } = await this.bucket.read();
+    const entries = live.map((entry) => ({ key: entry.key, revision: entry.revision, value: this.kind.codec.decode(entry.value) }));
+    return { entries: this.kind.usable ? entries.filter((e) => this.kind.usable!(e.value)) : entries, keys };
   }
 
   /** The live entries the kind calls usable (all of them unless it says otherwise). */

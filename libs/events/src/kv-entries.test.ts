@@ -1,7 +1,7 @@
 import type { KvEntry } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsFixture, type NatsFixture } from '@berth/testing';
-import { liveEntries } from './kv-entries.js';
+import { liveEntries, readEntries } from './kv-entries.js';
 
 let nats: NatsFixture;
 beforeAll(async () => {
@@ -23,6 +23,10 @@ describe('liveEntries', () => {
     await kv.put('placement.p', bytes('P'));
     expect((await liveEntries(nats.nc, 'kv-entries-test', kv, 'node.>')).map((e) => e.key)).toEqual(['node.a', 'node.b']);
     expect((await liveEntries(nats.nc, 'kv-entries-test', kv)).map((e) => e.key)).toEqual(['node.a', 'node.b', 'placement.p']);
+    // Every key the stream holds a message for: the deleted one's marker and the empty one count.
+    const read = await readEntries(nats.nc, 'kv-entries-test', kv, 'node.>');
+    expect(read.live.map((e) => e.key)).toEqual(['node.a', 'node.b']);
+    expect([...read.keys]).toEqual(['node.a', 'node.b', 'node.empty', 'node.gone']);
   });
 
   it('lists while entries expire, the newest among them, without waiting on them', async () => {

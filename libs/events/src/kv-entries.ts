@@ -17,16 +17,32 @@ export function isLiveEntry(entry: KvEntry): boolean {
  * stream info is read reads as missing or as a marker, and is left out.
  */
 export async function liveEntries(nc: NatsConnection, bucket: string, kv: KV, filter = '>', timeoutMs?: number): Promise<KvEntry[]> {
+  return (await readEntries(nc, bucket, kv, filter, timeoutMs)).live;
+}
+
+/**
+ * liveEntries, and every key the bucket holds a message for: a live entry's, an empty one's, and a
+ * withdrawn one's (its delete marker stays until the bucket's TTL ends it). A key that was there
+ * and is in neither was lost, not withdrawn: a memory stream loses what it held when its
+ * nats-server restarts (apps/api service-directory.ts keeps such an entry until it would lapse).
+ */
+export async function readEntries(
+  nc: NatsConnection,
+  bucket: string,
+  kv: KV,
+  filter = '>',
+  timeoutMs?: number,
+): Promise<{ live: KvEntry[]; keys: Set<string> }> {
   const prefix = `$KV.${bucket}.`;
   const jsm = await nc.jetstreamManager({ checkAPI: false, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) });
   const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
   const keys = Object.keys(info.state.subjects ?? {})
     .map((subject) => subject.slice(prefix.length))
     .sort();
-  const out: KvEntry[] = [];
+  const live: KvEntry[] = [];
   for (const key of keys) {
     const entry = await kv.get(key);
-    if (entry && isLiveEntry(entry)) out.push(entry);
+    if (entry && isLiveEntry(entry)) live.push(entry);
   }
-  return out;
+  return { live, keys: new Set(keys) };
 }

@@ -1,5 +1,5 @@
 import { type KV, type KvEntry, type NatsConnection, StorageType } from 'nats';
-import { liveEntries } from './kv-entries.js';
+import { liveEntries, readEntries } from './kv-entries.js';
 import { streamReplicas } from './stream-replicas.js';
 
 export interface PlatformBucketOptions {
@@ -61,6 +61,11 @@ export class PlatformBucket {
   /** The entries that hold a value, by key, of the keys matching `filter` (kv-entries.ts). */
   entries(filter?: string): Promise<KvEntry[]> {
     return this.use((kv) => liveEntries(this.nc, this.name, kv, filter, this.options.requestTimeoutMs));
+  }
+
+  /** entries(), and every key the bucket holds a message for, withdrawn ones too (kv-entries.ts readEntries). */
+  read(filter?: string): Promise<{ live: KvEntry[]; keys: Set<string> }> {
+    return this.use((kv) => readEntries(this.nc, this.name, kv, filter, this.options.requestTimeoutMs));
   }
 
   /** Runs `op` on the bucket; after a failure the next call opens it again. */
