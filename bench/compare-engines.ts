@@ -35,6 +35,26 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+export interface Stats {
+  n: number;
+  median: number;
+  p10: number;
+  p90: number;
+}
+
+export function stats(samples: number[]): Stats | undefined {
+  const s = samples.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const q = (p: number) => s[Math.min(s.length - 1, Math.round(p * (s.length - 1)))]!;
+  return { n: s.length, median: q(0.5), p10: q(0.1), p90: q(0.9) };
+}
+
+/** The median of the per-round ratios a ÷ b (samples of one round at the same index). */
+export function pairedRatio(a: number[], b: number[]): number | undefined {
+  const ratios = a.map((x, i) => x / b[i]!).filter((r) => Number.isFinite(r));
+  return stats(ratios)?.median;
+}
+
 /** Runs one CLI command of `engine`: its wall time in ms; throws with stderr when it fails. */
 export function timed(engine: Engine, args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): { ms: number; stdout: string } {
   const [cmd, ...rest] = engine.argv(args);

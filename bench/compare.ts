@@ -13,7 +13,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Engine, installed, rssKb, ussKb, startBerth, startDistribution, startDocker, startPodman, timed } from './compare-engines.js';
+import { type Engine, installed, pairedRatio, rssKb, stats, ussKb, startBerth, startDistribution, startDocker, startPodman, timed } from './compare-engines.js';
 
 const { values } = parseArgs({
   options: {
@@ -198,26 +198,6 @@ function makeContext(dir: string, files: number): void {
     'FROM busybox\nARG VERSION=1\nENV APP=/app\nWORKDIR /app\nCOPY src/ ./src/\nRUN find src -type f | wc -l > /count\n' +
       'COPY config.txt /etc/app.conf\nRUN cat /etc/app.conf > /dev/null\nLABEL version=$VERSION\nUSER nobody\nRUN ls -la /app > /tmp/listing\nCMD ["cat", "/count"]\n',
   );
-}
-
-interface Stats {
-  n: number;
-  median: number;
-  p10: number;
-  p90: number;
-}
-
-function stats(samples: number[]): Stats | undefined {
-  const s = samples.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  const q = (p: number) => s[Math.min(s.length - 1, Math.round(p * (s.length - 1)))]!;
-  return { n: s.length, median: q(0.5), p10: q(0.1), p90: q(0.9) };
-}
-
-/** The median of the per-round ratios Berth ÷ other. */
-function pairedRatio(berth: number[], other: number[]): number | undefined {
-  const ratios = berth.map((b, i) => b / other[i]!).filter((r) => Number.isFinite(r));
-  return stats(ratios)?.median;
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
