@@ -263,15 +263,17 @@ async function attachAndRelay(manager: ContainerManager, call: Duplex, spec: { c
     onStdout: (data: Buffer) => send(call, { $case: 'stdout', value: data }),
     onStderr: (data: Buffer) => send(call, { $case: 'stderr', value: data }),
   });
-  // The terminal size a client sends before the start has no console to act on yet: it is
-  // applied once the container runs, as docker's client resizes after its start.
+  // A terminal size the client sends before the start is kept and applied once the container runs,
+  // as docker's client resizes after its start: applied at once as well, it was announced twice
+  // (the console exists from the create on) whenever the client's resize beat the start.
   let size: { rows: number; cols: number } | undefined;
+  let started = !spec.start;
   call.on('data', (m: StreamInput) => {
     if (m.input?.$case === 'stdin') session.write(m.input.value);
     else if (m.input?.$case === 'closeStdin') session.closeStdin();
     else if (m.input?.$case === 'resize') {
       size = { rows: m.input.value.rows, cols: m.input.value.cols };
-      session.resize(size.rows, size.cols);
+      if (started) session.resize(size.rows, size.cols);
     }
   });
   call.on('end', () => session.closeStdin());
@@ -281,6 +283,7 @@ async function attachAndRelay(manager: ContainerManager, call: Duplex, spec: { c
   const exit = manager.wait(id, { condition: manager.get(id).HostConfig.AutoRemove ? 'removed' : 'next-exit' });
   if (spec.start) {
     await startOrExplain(manager, id);
+    started = true;
     if (size) session.resize(size.rows, size.cols);
   }
   const exitCode = await exit;
