@@ -24,6 +24,10 @@ const GENERATED = '/libs/proto/src/generated/';
  */
 const OWN_MESSAGES = new Map([
   ['apps/cli/src/commands/containers.ts', 'containers'],
+  ['apps/cli/src/commands/container-list.ts', 'ps'],
+  ['apps/cli/src/commands/container-remove.ts', 'rm'],
+  ['apps/cli/src/commands/inspect.ts', 'inspect'],
+  ['apps/cli/src/commands/container-stats.ts', 'stats'],
   ['apps/cli/src/commands/run.ts', 'run'],
   ['apps/cli/src/commands/stream-relay.ts', 'run'],
   ['apps/cli/src/mount-spec.ts', 'run'],

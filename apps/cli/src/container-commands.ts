@@ -16,6 +16,11 @@ const fromImages = commandsIn(() => import('./commands/images.js'));
 
 const containers = () => import('./commands/containers.js');
 const fromContainers = commandsIn(containers);
+// `rm`, `ps`, `inspect` and `stats` are modules of their own: their packs and code caches hold what they run.
+const fromList = commandsIn(() => import('./commands/container-list.js'));
+const inspecting = () => import('./commands/inspect.js');
+const fromInspect = commandsIn(inspecting);
+const fromStats = commandsIn(() => import('./commands/container-stats.js'));
 
 const fromStreams = commandsIn(() => import('./commands/run.js'));
 const fromContainerStreams = commandsIn(() => import('./commands/container-streams.js'));
@@ -97,10 +102,14 @@ const stopFlags: FlagSpec[] = [
 export const stop = onContainers('stop', 'Stop one or more running containers', stopFlags);
 export const restart = onContainers('restart', 'Restart one or more containers', stopFlags);
 export const kill = onContainers('kill', 'Kill one or more running containers', [signalFlag]);
-export const rm = onContainers('rm', 'Remove one or more containers', [
-  forceFlag('Force the removal of a running container (uses SIGKILL)'),
-  { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
-]);
+export const rm = commandsIn(() => import('./commands/container-remove.js'))('rm', {
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Remove one or more containers',
+  flags: [
+    forceFlag('Force the removal of a running container (uses SIGKILL)'),
+    { long: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+  ],
+});
 export const pause = onContainers('pause', 'Pause all processes within one or more containers');
 export const unpause = onContainers('unpause', 'Unpause all processes within one or more containers');
 export const wait = onContainers('wait', 'Block until one or more containers stop, then print their exit codes');
@@ -110,7 +119,7 @@ export const rename = fromContainers('rename', {
   description: 'Rename a container',
 });
 
-export const ps = fromContainers('ps', {
+export const ps = fromList('ps', {
   usage: '[OPTIONS]',
   description: 'List containers',
   flags: [
@@ -165,7 +174,7 @@ export const top = fromContainers('top', {
   interspersed: false,
 });
 
-export const inspect = fromContainers('inspect', {
+export const inspect = fromInspect('inspect', {
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on Berth objects',
   flags: [
@@ -183,10 +192,10 @@ export const containerInspect = def({
     inspectFormatFlag,
     { long: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
-  load: () => containers().then((m) => m.containerInspect),
+  load: () => inspecting().then((m) => m.containerInspect),
 });
 
-export const stats = fromContainers('stats', {
+export const stats = fromStats('stats', {
   usage: '[OPTIONS] [CONTAINER...]',
   description: 'Display a live stream of container(s) resource usage statistics',
   flags: [

@@ -4,7 +4,7 @@ import { imagePrune } from './prune-search-commands.js';
 
 /** The image commands (`images`, `pull`, `push`, `login`, …, and the `image` group): usage, flags, argument rules. */
 
-const fromContainers = commandsIn(() => import('./commands/containers.js'));
+const fromInspect = commandsIn(() => import('./commands/inspect.js'));
 
 const fromImages = commandsIn(() => import('./commands/images.js'));
 const fromImageStreams = commandsIn(() => import('./commands/image-streams.js'));
@@ -25,7 +25,7 @@ export const imagesCommand = fromImages('images', {
   ],
 });
 
-export const imageInspect = fromContainers('imageInspect', {
+export const imageInspect = fromInspect('imageInspect', {
   name: 'inspect',
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Display detailed information on one or more images',

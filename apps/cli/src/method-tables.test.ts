@@ -1,6 +1,10 @@
 import * as proto from '@berth/proto';
 import { describe, expect, it } from 'vitest';
-import { Containers, Images, Networks, Volumes } from './commands/containers.js';
+import { Containers as ListContainers } from './commands/container-list.js';
+import { Containers as RemoveContainers } from './commands/container-remove.js';
+import { Containers as StatsContainers } from './commands/container-stats.js';
+import { Containers } from './commands/containers.js';
+import { Containers as InspectContainers, Images, Networks, Volumes } from './commands/inspect.js';
 import { Containers as RunContainers } from './commands/run.js';
 import { Streams } from './commands/stream-relay.js';
 import type { MessageCodec, Named } from './unary-clients.js';
@@ -16,9 +20,13 @@ const nameOf = (codec: MessageCodec<unknown>) => Object.entries(proto).find(([, 
 
 const tables: Array<[string, Record<string, Named<string, unknown, unknown>>, Record<string, { path: string; requestSerialize: unknown; responseDeserialize: unknown }>]> = [
   ['containers.ts Containers', Containers, proto.ContainersMethods],
-  ['containers.ts Images', Images, proto.ImagesMethods],
-  ['containers.ts Volumes', Volumes, proto.VolumesMethods],
-  ['containers.ts Networks', Networks, proto.NetworksMethods],
+  ['container-list.ts Containers', ListContainers, proto.ContainersMethods],
+  ['container-remove.ts Containers', RemoveContainers, proto.ContainersMethods],
+  ['container-stats.ts Containers', StatsContainers, proto.ContainersMethods],
+  ['inspect.ts Containers', InspectContainers, proto.ContainersMethods],
+  ['inspect.ts Images', Images, proto.ImagesMethods],
+  ['inspect.ts Volumes', Volumes, proto.VolumesMethods],
+  ['inspect.ts Networks', Networks, proto.NetworksMethods],
   ['run.ts Containers', RunContainers, proto.ContainersMethods],
   ['stream-relay.ts Streams', Streams, proto.ContainersMethods],
 ];

@@ -92,20 +92,25 @@ async function commandLoad(source: string): Promise<{ bytes: number; inputs: str
 }
 
 describe('what `ps`, `inspect` and `rm` load', () => {
-  it('is its own copy of the messages it sends and receives, not every Containers message, not every service\'s, and not grpc-js', async () => {
-    // commands/containers.ts holds ps, inspect, rm, stop, start, kill, …: unary calls over
-    // unary-transport.ts (logs and export stream: container-streams.ts, with grpc-js).
-    const { bytes, inputs } = await commandLoad('apps/cli/src/commands/containers.ts');
+  it.each([
+    // rm, stop, start, kill, …: one unary call per container (logs and export stream: container-streams.ts,
+    // with grpc-js); images.ts (here and for `ps`) for what the Containers messages use of it (Empty, …).
+    ['containers', 'containers', ['containers.ts', 'images.ts'], 100],
+    ['container-list', 'ps', ['containers.ts', 'images.ts'], 115],
+    ['container-remove', 'rm', ['containers.ts'], 80],
+    // images.ts for `inspect` of an image, networks.ts and volumes.ts for `inspect`'s other fallbacks.
+    ['inspect', 'inspect', ['containers.ts', 'images.ts', 'networks.ts', 'volumes.ts'], 90],
+  ] as const)('commands/%s.ts is its own copy of the messages it sends and receives, not every Containers message, not every service\'s, and not grpc-js', async (module, copy, files, kb) => {
+    const { bytes, inputs } = await commandLoad(`apps/cli/src/commands/${module}.ts`);
     const generated = inputs.filter((i) => i.includes('libs/proto/src/generated/'));
-    // Each a copy for commands/containers.ts (scripts/bundle-options.mjs OWN_MESSAGES): images.ts for
-    // Empty and JsonDocument and `inspect` of an image, networks.ts and volumes.ts for `inspect`'s other fallbacks.
-    expect(generated.map((i) => i.replace(/.*\/v1\//, '')).sort()).toEqual(
-      ['containers.ts', 'images.ts', 'networks.ts', 'volumes.ts'].map((f) => `${f}?own=containers`),
-    );
+    // Each a copy of its own (scripts/bundle-options.mjs OWN_MESSAGES).
+    expect(generated.map((i) => i.replace(/.*\/v1\//, '')).sort()).toEqual(files.map((f) => `${f}?own=${copy}`));
     expect(inputs.filter((i) => /node_modules\/(@grpc|nats|pino|ajv|js-yaml|protobufjs)\//.test(i))).toEqual([]);
     // 2026-12-03: 338 KB (721 KB with grpc-js, 854 KB before the per-service split); 2026-12-05:
-    // 125 KB with copies of its own messages (bench/README.md, "ps, inspect, rm: only the messages they use").
-    expect(bytes).toBeLessThan(150 * 1024);
+    // 125 KB with copies of their own messages (bench/README.md, "ps, inspect, rm: only the messages
+    // they use"); as modules of their own, 86 (rm), 102 (ps) and 75 KB (inspect) ("ps, inspect, rm: a pack per
+    // command").
+    expect(bytes).toBeLessThan(kb * 1024);
   }, 60_000);
 
   it('`run` loads its own copy of the messages it sends and receives too', async () => {
@@ -119,15 +124,17 @@ describe('what `ps`, `inspect` and `rm` load', () => {
   it('loads node:net, not node:http2 (nor the http, tls, dns it needs): unix-socket calls go over h2/session.ts', async () => {
     // node:http2 costs ~18 ms of CPU to load; unary-transport.ts imports it only for a TCP gateway
     // (bench/README.md, "ps, inspect, rm: HTTP/2 without node:http2").
-    for (const source of ['containers', 'images', 'networks', 'volumes', 'system']) {
+    for (const source of ['containers', 'container-list', 'container-remove', 'inspect', 'images', 'networks', 'volumes', 'system']) {
       const { builtins } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
       expect({ source, heavy: builtins.filter((b) => ['http2', 'http', 'https', 'tls', 'dns', 'crypto'].includes(b)) }).toEqual({ source, heavy: [] });
       expect(builtins).toContain('net');
     }
     // Nor node:fs/promises (10 of Node's modules: readline, the file watchers), node:module (the ES
     // module loader) or node:os, for what fs.promises, main.cjs's own require and $HOME give.
-    const { builtins } = await commandLoad('apps/cli/src/commands/containers.ts');
-    expect(builtins.filter((b) => ['fs/promises', 'module', 'os'].includes(b))).toEqual([]);
+    for (const source of ['containers', 'container-list', 'container-remove', 'inspect']) {
+      const { builtins } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
+      expect({ source, heavy: builtins.filter((b) => ['fs/promises', 'module', 'os'].includes(b)) }).toEqual({ source, heavy: [] });
+    }
   }, 60_000);
 
   it('leaves grpc-js out of every command of unary calls only (images, rmi, networks, port, volumes, info, version, …)', async () => {
@@ -161,7 +168,7 @@ describe('the files a command reads', () => {
     const { packs, nameOf } = await bundlePacks();
     const main = packs.get('main.pack.js')!;
     expect(main.has(nameOf('apps/cli/src/run-main.ts'))).toBe(true);
-    for (const source of ['containers', 'images', 'networks', 'volumes', 'system', 'run', 'build']) {
+    for (const source of ['containers', 'container-list', 'container-remove', 'inspect', 'images', 'networks', 'volumes', 'system', 'run', 'build']) {
       const name = nameOf(`apps/cli/src/commands/${source}.ts`);
       const own = packs.get(`${name.replace(/\.js$/, '')}.pack.js`)!;
       const { inputs } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
