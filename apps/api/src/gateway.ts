@@ -84,6 +84,7 @@ export class Gateway {
   private readonly overlay: OverlayNetworkKeeper;
   private readonly nodes: NodeKeeper;
   private readonly lease: GatewayLease;
+  private readonly ledger: PlacementLedger;
   private readonly nodeView: NodeView;
   private readonly log: Logger;
   private readonly clusterTls?: GatewayOptions['clusterTls'];
@@ -121,8 +122,9 @@ export class Gateway {
     this.cluster = new ClusterStore(nc);
     // Several gateways may run (docs/dev/cluster.md): the one holding this lease does the cluster duties.
     this.lease = new GatewayLease(new LeaseBucket(nc), { log, id: options.id });
-    // Placements in progress, this gateway's and (KV `cluster`, reservation.<host>) the others'.
-    const reservations = new SharedReservations(new PlacementLedger(nc), { by: this.lease.holder.holder, log });
+    // Placements in progress, this gateway's and (KV `reservations`, reservation.<host>) the others'.
+    this.ledger = new PlacementLedger(nc);
+    const reservations = new SharedReservations(this.ledger, { by: this.lease.holder.holder, log });
     const nodes = () => this.nodes;
     this.nodeView = {
       refresh: (ids: string[]) => nodes().refresh(ids),
@@ -196,6 +198,9 @@ export class Gateway {
     await this.lease.tick();
     this.lease.start();
     this.nodes.start();
+    // The ledger's bucket made now, not by the first placement that needs it (a stream of 3
+    // replicas takes a while in a new cluster, and two gateways making it at once, one is refused).
+    await this.ledger.open().catch((err: unknown) => this.log.warn({ err }, 'Cannot open the placements in progress in NATS KV yet: the first placement opens it'));
   }
 
   private async agentClient(metadata?: grpc.Metadata): Promise<grpc.Client> {

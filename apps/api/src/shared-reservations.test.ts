@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, UnavailableError } from '@berth/errors';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
-import { waitUntil } from '@berth/testing';
+import { type NatsClusterFixture, startNatsClusterFixture, waitUntil } from '@berth/testing';
 import { choosePlacement } from './placement.js';
 import { SharedReservations } from './shared-reservations.js';
 import { useTwoGatewaysNats } from './test-support.js';
@@ -140,10 +140,84 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
       add: (...args) => real.add(...args),
       finish: (...args) => real.finish(...args),
     }));
-    await expect(place(b, h)).rejects.toThrow(/^Cannot place the container: other gateways placed on node ".*" at the same time \d+ times; try again$/);
+    await expect(place(b, h)).rejects.toThrow(/^Cannot place the container on node "node-1": other gateways recorded placements at the same time \d+ times; try again$/);
     expect(reads).toBe(5);
     expect(held).toBeDefined();
     expect(b.local.count(h, '', 0)).toMatchObject({ all: 0 });
     held?.release();
   });
+});
+
+/**
+ * The same on a NATS cluster of three, each gateway connected to its own server (three machines):
+ * nats-server 2.9.10 lets two writes of one key naming one revision both through there
+ * (nats-io/nats-server#4320, tools/nats-cas-race.ts), which let both gateways place on a node
+ * with room for one (test/cluster-gateways.e2e.test.ts "does not over-commit a node's memory").
+ */
+describe('SharedReservations: two gateways on a NATS cluster of three, one node with room for one', () => {
+  let cluster: NatsClusterFixture | undefined;
+  beforeAll(async () => {
+    cluster = await startNatsClusterFixture();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it('places once per round when both write at the same moment, whichever server each writes through', async () => {
+    const ledgerA = new PlacementLedger(cluster!.nc);
+    const ledgerB = new PlacementLedger(cluster!.other);
+    // One node for every round: its key exists after the first, so each round's writes replace it
+    // naming the revision (or sequence) read, as on a cluster that has placed before.
+    const h = `h-${randomBytes(4).toString('hex')}`;
+    // The bucket made before the rounds: two gateways making it at once, one is told "no suitable
+    // peers for placement" (a retryable failure of the first placement, not this test's subject).
+    await ledgerA.read([h]);
+    await ledgerB.read([h]);
+    const demand = { memoryBytes: GiB, nanoCpus: 0 };
+    const placedPerRound: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      // Each gateway's first write of the round waits for the other's: both in flight at once, from
+      // views read before either (the moment the e2e test hit by chance on a loaded machine).
+      let arrived = 0;
+      let bothThere!: () => void;
+      const together = new Promise<void>((resolve) => (bothThere = resolve));
+      const atOnce = (real: PlacementLedger): Pick<PlacementLedger, 'read' | 'add' | 'finish'> => {
+        let first = true;
+        return {
+          read: (ids) => real.read(ids),
+          add: async (...args) => {
+            if (first) {
+              first = false;
+              if (++arrived === 2) bothThere();
+              await together;
+            }
+            return real.add(...args);
+          },
+          finish: (...args) => real.finish(...args),
+        };
+      };
+      const a = new SharedReservations(atOnce(ledgerA), { by: 'gateway-a', log: silentLogger, ...patient });
+      const b = new SharedReservations(atOnce(ledgerB), { by: 'gateway-b', log: silentLogger, ...patient });
+      const place = (g: SharedReservations) => {
+        const listedAt = Date.now();
+        return g.place({ hostIds: [h], service: '', demand, strict: true }, (view) => {
+          const reserved = g.count(view, h, '', listedAt).demand;
+          const candidate = { hostId: h, hostname: 'node-1', labels: {}, availability: 'active', containers: 0, sameService: 0, capacity: { memoryBytes: 1.5 * GiB, nanoCpus: 0 }, reserved };
+          return choosePlacement([candidate], { node: 'node-1', demand });
+        });
+      };
+      const results = await Promise.allSettled([place(a), place(b)]);
+      const placed = results.filter((r) => r.status === 'fulfilled').length;
+      placedPerRound.push(placed);
+      expect(placed, `placed in round ${round + 1} of 40 (${results.map((r) => (r.status === 'fulfilled' ? 'placed' : String(r.reason))).join('; ')})`).toBe(1);
+      for (const r of results) {
+        if (r.status === 'fulfilled') r.value.release();
+        else expect(r.reason).toBeInstanceOf(FailedPreconditionError);
+      }
+      // Ended in the ledger before the next round reads its lists (else it still counts there).
+      await waitUntil('the round\'s placement ended in the ledger', async () => (await ledgerA.read([h])).get(h)!.entries.every((e) => e.doneAt !== undefined && e.doneAt < Date.now()), {
+        timeoutMs: 20_000,
+        intervalMs: 5,
+      });
+    }
+    expect(placedPerRound).toEqual(Array(40).fill(1));
+  }, 120_000);
 });

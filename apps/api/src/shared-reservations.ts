@@ -9,8 +9,14 @@ import { PlacementReservations } from './placement-reservations.js';
 const LEDGER_TIMEOUT_MS = 2_000;
 /** How long a strict placement waits for it before it is refused (a refused create costs the user more than a slow one). */
 const STRICT_LEDGER_TIMEOUT_MS = 5_000;
-/** Decisions refused by the ledger (other gateways placed on the node each time) before the placement is refused. */
+/** Decisions refused by the ledger (other gateways recorded placements each time) before the placement is refused. */
 const DECISION_ATTEMPTS = 5;
+/**
+ * How long a placement waits for this gateway's previous ledger decision to end, in multiples of the
+ * ledger's deadline: a decision takes at most two deadlines (a read, a write), so this is only ever
+ * reached when NATS does not answer and placements queue up behind one another.
+ */
+const TURN_WAIT_DEADLINES = 4;
 
 /** The other gateways' placements in progress, as read for one decision (undefined: NATS did not answer). */
 export type LedgerView = Map<string, LedgerNode> | undefined;
@@ -41,6 +47,8 @@ export interface PlaceRequest {
  */
 export class SharedReservations {
   readonly local = new PlacementReservations();
+  /** The end of this gateway's last ledger decision or change (inTurn). */
+  private lastTurn: Promise<void> = Promise.resolve();
 
   /** `timeoutMs`: the ledger's deadline, strict or not (tests). */
   constructor(
@@ -51,22 +59,60 @@ export class SharedReservations {
   /**
    * Decides where a container goes and reserves it: `choose` picks among `hostIds` from the others'
    * placements in progress as read (count() adds them to a node's own); reserved here with no await
-   * after the choice, then recorded in the ledger; refused there (another gateway placed on that
-   * node since the read), read again and decided again. One read and one write when no other
-   * gateway places on that node at the same time. @returns the choice and the call that ends its
-   * reservation (once its create ended, made or failed).
+   * after the choice, then recorded in the ledger; refused there (the ledger changed since the
+   * read: another gateway recorded a placement), read again and decided again. One read and one
+   * write when no other gateway records one at the same time. This gateway's decisions take turns
+   * (inTurn): the ledger refuses a write when anything was written since the read, so its own
+   * placements side by side (a service's replicas) would refuse one another. @returns the choice and
+   * the call that ends its reservation (once its create ended, made or failed).
    */
   async place<T extends { hostId: string; hostname: string }>(o: PlaceRequest, choose: (view: LedgerView) => T): Promise<{ chosen: T; release: () => void }> {
     for (let attempt = 1; ; attempt++) {
-      const view = await this.read(o.hostIds, o.strict);
-      const chosen = choose(view);
-      // Only the spread at stake: after as many refusals, reserved here only (the others do not see it).
-      if (attempt >= DECISION_ATTEMPTS && !o.strict) return { chosen, release: await this.reserve(undefined, chosen.hostId, o.service, o.demand) as () => void };
-      const release = await this.reserve(view, chosen.hostId, o.service, o.demand, o.strict);
+      const decided = await this.inTurn(o.strict, async () => {
+        const view = await this.read(o.hostIds, o.strict);
+        const chosen = choose(view);
+        // Only the spread at stake: after as many refusals, reserved here only (the others do not see it).
+        if (attempt >= DECISION_ATTEMPTS && !o.strict) return { chosen, release: (await this.reserve(undefined, chosen.hostId, o.service, o.demand)) as () => void };
+        return { chosen, release: await this.reserve(view, chosen.hostId, o.service, o.demand, o.strict) };
+      });
+      if (!decided.ran) {
+        // Its turn did not come: NATS does not answer, and this gateway's placements queue up behind it.
+        if (o.strict) {
+          this.o.log.warn({ err: decided.err }, 'The placements in progress cannot be read from NATS KV in time: the placement is refused');
+          throw new UnavailableError(`Cannot place the container: the placements in progress cannot be read from NATS in time (${messageOf(decided.err)}); try again`, { cause: decided.err });
+        }
+        this.o.log.warn({ err: decided.err }, "The placements in progress cannot be read from NATS KV in time: deciding from this gateway's own");
+        const chosen = choose(undefined);
+        return { chosen, release: (await this.reserve(undefined, chosen.hostId, o.service, o.demand)) as () => void };
+      }
+      const { chosen, release } = decided.value;
       if (release) return { chosen, release };
       if (attempt >= DECISION_ATTEMPTS) {
-        throw new UnavailableError(`Cannot place the container: other gateways placed on node "${chosen.hostname}" at the same time ${attempt} times; try again`);
+        throw new UnavailableError(`Cannot place the container on node "${chosen.hostname}": other gateways recorded placements at the same time ${attempt} times; try again`);
       }
+    }
+  }
+
+  /**
+   * Runs `fn` once this gateway's previous ledger decision or change has ended; waits at most
+   * TURN_WAIT_DEADLINES ledger deadlines for that, then gives up: `{ ran: false }`.
+   */
+  private async inTurn<R>(strict: boolean, fn: () => Promise<R>): Promise<{ ran: true; value: R } | { ran: false; err: Error }> {
+    const previous = this.lastTurn;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.lastTurn = previous.then(() => mine);
+    const waitMs = TURN_WAIT_DEADLINES * this.timeoutMs(strict);
+    try {
+      await withDeadline(previous, waitMs, () => new Error(`this gateway's earlier placements held the ledger for more than ${waitMs / 1000} s`));
+    } catch (err) {
+      done();
+      return { ran: false, err: err as Error };
+    }
+    try {
+      return { ran: true, value: await fn() };
+    } finally {
+      done();
     }
   }
 
@@ -132,7 +178,13 @@ export class SharedReservations {
     return () => {
       release();
       // Not waited for: a create must not wait for NATS (an entry not ended counts until it is abandoned, 5 min).
-      void ledger.finish(hostId, id).catch(warnOnFailure(this.o.log, { host: hostId }, 'Cannot end a placement in progress in NATS KV'));
+      // In turn with this gateway's decisions, which its write would otherwise refuse; holding the
+      // turn no longer than a strict placement's deadline (NATS away: it goes on in the background).
+      void this.inTurn(false, () => withDeadline(ledger.finish(hostId, id), this.timeoutMs(true), () => this.noAnswer(true)))
+        .then((turn) => {
+          if (!turn.ran) throw turn.err;
+        })
+        .catch(warnOnFailure(this.o.log, { host: hostId }, 'Cannot end a placement in progress in NATS KV'));
     };
   }
 

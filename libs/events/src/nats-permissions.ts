@@ -9,6 +9,7 @@ import {
   HOSTS_BUCKET,
   OVERLAY_BUCKET,
   REGISTRIES_BUCKET,
+  RESERVATIONS_BUCKET,
   REVOCATIONS_BUCKET,
   kvStream,
   kvSubject,
@@ -25,6 +26,7 @@ import { revocationsGetSubject } from './revocation-record.js';
  * | gateway   | the JetStream API (reads events, hosts, registries, builders), | its inbox               |
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
+ * |           | $KV.reservations.> (placements in progress, placement-ledger) |                        |
  * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts),   |                         |
  * |           | $KV.revocations.> (revocation-record.ts)                     |                         |
  * |           | $KV.nats-members.> (the NATS cluster's servers and users)    |                         |
@@ -81,6 +83,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
         '$JS.API.>',
         kvSubject(COMPOSE_PROJECTS_BUCKET, '>'),
         kvSubject(CLUSTER_BUCKET, '>'),
+        kvSubject(RESERVATIONS_BUCKET, '>'),
         kvSubject(LEASES_BUCKET, '>'),
         kvSubject(REVOCATIONS_BUCKET, '>'),
         kvSubject(NATS_MEMBERS_BUCKET, '>'),

@@ -1,5 +1,5 @@
-import type { NatsConnection } from 'nats';
-import { CLUSTER_BUCKET } from './subjects.js';
+import type { JetStreamClient, KV, NatsConnection } from 'nats';
+import { RESERVATIONS_BUCKET, kvSubject } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
 import { isWrongRevision } from './lease-bucket.js';
@@ -20,7 +20,7 @@ export interface LedgerEntry {
   doneAt?: number;
 }
 
-/** One node's entries, and the revision of its key (0: no key yet). */
+/** One node's entries, and the stream's last sequence when they were read (what a write names). */
 export interface LedgerNode {
   entries: LedgerEntry[];
   revision: number;
@@ -31,68 +31,99 @@ const DONE_KEPT_MS = 60_000;
 /** An entry never ended after this long was left by a gateway that died mid-create: dropped. */
 const ABANDONED_MS = 5 * 60_000;
 const CHANGE_ATTEMPTS = 20;
+/** Reads taken again when a key changed between the stream's last sequence and the key's get. */
+const READ_ATTEMPTS = 20;
 
 const key = (hostId: string) => `reservation.${hostId}`;
 
 /**
- * The placements in progress of every gateway, per node, in the KV bucket `cluster`
+ * The placements in progress of every gateway, per node, in the KV bucket `reservations`
  * (`reservation.<host id>`, JSON LedgerEntry[]): a gateway deciding where a container goes counts
- * the others' too (apps/api placement-reservations.ts), and records its own decision revision-checked
- * against the node's key as it read it, so that two gateways deciding at once from the same view
+ * the others' too (apps/api shared-reservations.ts), and records its own decision only if the
+ * bucket has not changed since it read it, so that two gateways deciding at once from the same view
  * cannot both take the last room on a node: the second write is refused and it decides again.
+ *
+ * "Has not changed" is the stream's last sequence (`Nats-Expected-Last-Sequence`), not the key's
+ * revision (`Nats-Expected-Last-Subject-Sequence`, kv.update): nats-server before 2.9.21 checks the
+ * latter for a clustered stream before proposing the write rather than as part of it, so two writes
+ * of one key in flight at once both went through (nats-io/nats-server#4320; tools/nats-cas-race.ts:
+ * 147 rounds of 200 through two of three servers), while the stream's sequence is checked against
+ * the proposals in flight (0 of 200). Hence a bucket of its own: a write of any key moves that
+ * sequence, so a write to another node's key refuses a decision too (it is read and taken again).
  */
 export class PlacementLedger {
   private readonly bucket: PlatformBucket;
+  private readonly js: JetStreamClient;
 
   constructor(nc: NatsConnection) {
-    this.bucket = new PlatformBucket(nc, CLUSTER_BUCKET);
+    this.bucket = new PlatformBucket(nc, RESERVATIONS_BUCKET);
+    this.js = nc.jetstream();
   }
 
-  /** The entries (those still counted) of the nodes `hostIds`, with the revision to name when adding one (direct gets). */
+  /** Opens (makes, the first time) the bucket. */
+  async open(): Promise<void> {
+    await this.bucket.open();
+  }
+
+  /**
+   * The entries (those still counted) of the nodes `hostIds`, each with the stream's last sequence
+   * as read, which a write names (every read answered by the stream's leader; a node without a key
+   * has no entries). The sequence is read first and the keys after it: a key written in between (newer than that sequence) and the
+   * whole read is taken again, so the entries are those of that sequence.
+   */
   async read(hostIds: string[]): Promise<Map<string, LedgerNode>> {
     const kv = await this.bucket.open();
-    const now = Date.now();
-    const nodes = new Map<string, LedgerNode>();
-    await Promise.all(
-      hostIds.map(async (hostId) => {
-        const entry = await kv.get(key(hostId));
-        if (entry && isLiveEntry(entry)) nodes.set(hostId, { entries: current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now), revision: entry.revision });
-        // A key deleted or purged: its revision is what a create must follow (nats.js create handles it).
-      }),
-    );
-    return nodes;
+    for (let attempt = 1; ; attempt++) {
+      const revision = await lastSequence(kv);
+      const now = Date.now();
+      const nodes = new Map<string, LedgerNode>();
+      let newer = false;
+      await Promise.all(
+        [...new Set(hostIds)].map(async (hostId) => {
+          const entry = await kv.get(key(hostId));
+          if (entry && entry.revision > revision) newer = true;
+          const entries = entry && isLiveEntry(entry) ? current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now) : [];
+          nodes.set(hostId, { entries, revision });
+        }),
+      );
+      // Out of attempts: the view of the last read; a write naming its sequence is refused anyway.
+      if (!newer || attempt >= READ_ATTEMPTS) return nodes;
+    }
   }
 
-  /** Adds `entry` to `hostId`'s key if it is still at `revision`. @returns false when another gateway wrote it since (decide again). */
+  /** Adds `entry` to `hostId`'s key if the bucket is still at `node`'s sequence. @returns false when it changed since (decide again). */
   async add(hostId: string, entry: LedgerEntry, node: LedgerNode | undefined): Promise<boolean> {
-    const kv = await this.bucket.open();
-    const value = new TextEncoder().encode(JSON.stringify([...current(node?.entries ?? [], Date.now()), entry]));
+    if (!node) return false; // not read: decide again from a read that has it
+    return this.write(hostId, [...current(node.entries, Date.now()), entry], node.revision);
+  }
+
+  /** Marks entry `id` of `hostId` done (its create ended, made or failed). */
+  async finish(hostId: string, id: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const node = (await this.read([hostId])).get(hostId)!;
+      if (!node.entries.some((e) => e.id === id)) return; // dropped already
+      const now = Date.now();
+      if (await this.write(hostId, node.entries.map((e) => (e.id === id ? { ...e, doneAt: now } : e)), node.revision)) return;
+      if (attempt >= CHANGE_ATTEMPTS) throw new Error(`the placements in progress on ${hostId} kept changing (${attempt} attempts)`);
+    }
+  }
+
+  /** Writes `hostId`'s entries if the bucket's stream is still at `revision`. @returns false when it is not. */
+  private async write(hostId: string, entries: LedgerEntry[], revision: number): Promise<boolean> {
+    await this.bucket.open(); // the bucket (and its stream) exists before the first write
     try {
-      if (!node || node.revision === 0) await kv.create(key(hostId), value);
-      else await kv.update(key(hostId), value, node.revision);
+      await this.js.publish(kvSubject(RESERVATIONS_BUCKET, key(hostId)), new TextEncoder().encode(JSON.stringify(entries)), { expect: { lastSequence: revision } });
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
       throw err;
     }
   }
+}
 
-  /** Marks entry `id` of `hostId` done (its create ended, made or failed). */
-  async finish(hostId: string, id: string): Promise<void> {
-    const kv = await this.bucket.open();
-    for (let attempt = 1; ; attempt++) {
-      const stored = await kv.get(key(hostId));
-      if (!stored || !isLiveEntry(stored)) return;
-      const now = Date.now();
-      const entries = current(JSON.parse(new TextDecoder().decode(stored.value)) as LedgerEntry[], now).map((e) => (e.id === id ? { ...e, doneAt: now } : e));
-      try {
-        await kv.update(key(hostId), new TextEncoder().encode(JSON.stringify(entries)), stored.revision);
-        return;
-      } catch (err) {
-        if (!isWrongRevision(err) || attempt >= CHANGE_ATTEMPTS) throw err;
-      }
-    }
-  }
+/** The last sequence of the bucket's stream (stream info, answered by the stream's leader). */
+async function lastSequence(kv: KV): Promise<number> {
+  return (await kv.status()).streamInfo.state.last_seq;
 }
 
 /** The entries still counted at `now`. */

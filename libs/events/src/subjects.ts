@@ -14,9 +14,12 @@
  *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
  *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
- *   KV bucket cluster               node.<host id>, placement.<container id>, name-claim.<…>, reservation.<host id>,
- *                                   overlay-network.<vni> (JSON, cluster-store.ts, placement-ledger.ts), no TTL
+ *   KV bucket cluster               node.<host id>, placement.<container id>, name-claim.<…>,
+ *                                   overlay-network.<vni> (JSON, cluster-store.ts), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
+ *   KV bucket reservations          reservation.<host id>: the placements in progress on that node (JSON,
+ *                                   placement-ledger.ts), no TTL; written naming the stream's last sequence
+ *                                   (NATS subject $KV.reservations.>, stream KV_reservations; the gateway's only)
  *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
  *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
  *                                   NATS subject $KV.leases.>, stream KV_leases; the gateway's only)
@@ -37,6 +40,11 @@ export const REGISTRIES_BUCKET = 'registries';
 export const BUILDERS_BUCKET = 'builders';
 export const COMPOSE_PROJECTS_BUCKET = 'compose-projects';
 export const CLUSTER_BUCKET = 'cluster';
+/**
+ * The placements in progress of every gateway (placement-ledger.ts): a bucket of their own, as its
+ * writes name the stream's last sequence, which a write of any other key would move.
+ */
+export const RESERVATIONS_BUCKET = 'reservations';
 export const OVERLAY_BUCKET = 'overlay';
 export const LEASES_BUCKET = 'leases';
 export const REVOCATIONS_BUCKET = 'revocations';

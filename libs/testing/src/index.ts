@@ -13,6 +13,7 @@ export * from './service-log-events.js';
 export * from './busybox-platform.js';
 export * from './http-get.js';
 export * from './nats-fixture.js';
+export * from './nats-cluster-fixture.js';
 export * from './test-cluster.js';
 export * from './test-gateway.js';
 export * from './until-now.js';
