@@ -198,9 +198,13 @@ export class Gateway {
     await this.lease.tick();
     this.lease.start();
     this.nodes.start();
-    // The ledger's bucket made now, not by the first placement that needs it (a stream of 3
-    // replicas takes a while in a new cluster, and two gateways making it at once, one is refused).
-    await this.ledger.open().catch((err: unknown) => this.log.warn({ err }, 'Cannot open the placements in progress in NATS KV yet: the first placement opens it'));
+    // The buckets of the ledger and of the name claims made now, not by the first create that needs
+    // them (a stream of 3 replicas takes a while in a new cluster, and two gateways making it at once,
+    // one is refused).
+    await Promise.all([
+      this.ledger.open().catch((err: unknown) => this.log.warn({ err }, 'Cannot open the placements in progress in NATS KV yet: the first placement opens it')),
+      this.cluster.openNameClaims().catch((err: unknown) => this.log.warn({ err }, 'Cannot open the container name claims in NATS KV yet: the first create opens it')),
+    ]);
   }
 
   private async agentClient(metadata?: grpc.Metadata): Promise<grpc.Client> {

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { ClusterStore, type NodeRecord } from './index.js';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type NatsClusterFixture, startNatsClusterFixture } from '@berth/testing';
+import { ClusterStore, NAME_CLAIM_STALE_MS, type NodeRecord } from './index.js';
 import { useNatsFixture } from './test-support.js';
 
 const node = (o: Partial<NodeRecord> = {}): NodeRecord => ({ hostId: 'h1', hostname: 'node-1', availability: 'active', labelOverrides: {}, lastSeen: 1, status: 'ready', ...o });
@@ -33,4 +35,83 @@ describe('ClusterStore on a real nats-server', () => {
     expect(again).toBeDefined();
     await again!();
   });
+});
+
+/**
+ * Two gateways' name claims on a NATS cluster of three, each gateway connected to its own server:
+ * nats-server 2.9.10 lets two creates of one key both through there when they are in flight at
+ * once (nats-io/nats-server#4320, tools/nats-cas-race.ts), which let two creates of one name
+ * through two gateways both pass the claim.
+ */
+describe('ClusterStore name claims on a NATS cluster of three', () => {
+  let cluster: NatsClusterFixture | undefined;
+  beforeAll(async () => {
+    cluster = await startNatsClusterFixture();
+    // The bucket made first, as a gateway's start does (two gateways making a stream of 3 replicas
+    // at once, one is refused), and a claim through each server (its first write waits for the
+    // stream's leader).
+    for (const nc of [cluster.nc, cluster.other]) await (await new ClusterStore(nc).claimName('warm-up', 'test'))!();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it('lets one of two gateways claim a name claimed by both at the same moment, round after round', async () => {
+    const a = new ClusterStore(cluster!.nc);
+    const b = new ClusterStore(cluster!.other);
+    const name = `web-${randomBytes(4).toString('hex')}`;
+    const claimedPerRound: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      // The same name every round (given back after it: a create after a purge), and a new one.
+      for (const n of [name, `${name}-${round}`]) {
+        const claims = await Promise.all([a.claimName(n, 'a'), b.claimName(n, 'b')]);
+        const held = claims.filter((c) => c !== undefined);
+        claimedPerRound.push(held.length);
+        expect(held.length, `claims of "${n}" in round ${round + 1} of 40`).toBe(1);
+        await held[0]!();
+      }
+    }
+    expect(claimedPerRound).toEqual(Array(80).fill(1));
+  }, 120_000);
+
+  it("claims each of many names claimed side by side through both gateways (another name's claim is no conflict)", async () => {
+    const a = new ClusterStore(cluster!.nc);
+    const b = new ClusterStore(cluster!.other);
+    const base = `svc-${randomBytes(4).toString('hex')}`;
+    // A `compose up` of five replicas through each gateway at once: every write names the bucket's
+    // last sequence, so most are refused by another name's claim first, and read and written again.
+    const names = (g: string) => [1, 2, 3, 4, 5].map((i) => `${base}-${g}-${i}`);
+    const claims = await Promise.all([...names('a').map((n) => a.claimName(n, 'a')), ...names('b').map((n) => b.claimName(n, 'b'))]);
+    expect(claims.every((c) => c !== undefined)).toBe(true);
+    // Held: refused to the other gateway; given back side by side, each claimable again.
+    expect(await b.claimName(`${base}-a-1`, 'b')).toBeUndefined();
+    await Promise.all(claims.map((c) => c!()));
+    const again = await Promise.all([...names('a'), ...names('b')].map((n) => b.claimName(n, 'b')));
+    expect(again.every((c) => c !== undefined)).toBe(true);
+    await Promise.all(again.map((c) => c!()));
+  }, 60_000);
+
+  it('takes over a stale claim, which its first claimant then cannot give back', async () => {
+    const a = new ClusterStore(cluster!.nc);
+    const b = new ClusterStore(cluster!.other);
+    const name = `stale-${randomBytes(4).toString('hex')}`;
+    const first = await a.claimName(name, 'a');
+    expect(first).toBeDefined();
+    expect(await b.claimName(name, 'b')).toBeUndefined();
+    // Later than NAME_CLAIM_STALE_MS (a gateway that died mid-create): b takes it over.
+    const later = Date.now() + NAME_CLAIM_STALE_MS + 1_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => later);
+    let second: (() => Promise<void>) | undefined;
+    try {
+      second = await b.claimName(name, 'b');
+    } finally {
+      clock.mockRestore();
+    }
+    expect(second).toBeDefined();
+    // a's give-back leaves b's claim (its last revision is not a's); b's frees the name.
+    await first!();
+    expect(await a.claimName(name, 'c')).toBeUndefined();
+    await second!();
+    const third = await a.claimName(name, 'c');
+    expect(third).toBeDefined();
+    await third!();
+  }, 60_000);
 });

@@ -1,8 +1,8 @@
 import type { NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
-import { isLiveEntry, liveEntries } from './kv-entries.js';
-import { isWrongRevision } from './lease-bucket.js';
+import { isLiveEntry, isWrongRevision } from './kv-entries.js';
+import { NameClaims } from './name-claims.js';
 
 /** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
 export interface NodeRecord {
@@ -62,11 +62,6 @@ export interface OverlayNetworkRecord {
 const nodeKey = (hostId: string) => `node.${hostId}`;
 const overlayKey = (vni: number) => `overlay-network.${vni}`;
 const placementKey = (id: string) => `placement.${id}`;
-// A container name may hold characters a NATS key may not ('..'): the key holds its base64url.
-const nameClaimKey = (name: string) => `name-claim.${Buffer.from(name).toString('base64url')}`;
-
-/** A name claim older than this was left by a gateway that died during its create: it is taken over. */
-export const NAME_CLAIM_STALE_MS = 5 * 60_000;
 /** How many times a revision-checked change is tried again after another writer changed the key meanwhile. */
 const CHANGE_ATTEMPTS = 20;
 
@@ -77,17 +72,19 @@ const CHANGE_ATTEMPTS = 20;
  *   node.<hostId>          NodeRecord (JSON)       availability, label changes, status, last seen
  *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
  *   overlay-network.<vni>   OverlayNetworkRecord (JSON)  an overlay network, created on every host
- *   name-claim.<base64url>  {by, at} (JSON)         a container name being created (create-if-absent)
- *   reservation.<hostId>    LedgerEntry[] (JSON)    placements in progress on a node (placement-ledger.ts)
  *
  * A key two gateways may write at once is changed revision-checked (`changeNode`: read, change,
- * `update` naming the revision read; refused, read again) or claimed create-if-absent.
+ * `update` naming the revision read; refused, read again) or claimed create-if-absent. The
+ * container names being created are claimed in a bucket of their own (`name-claims`,
+ * name-claims.ts: claimName), written naming its stream's last sequence.
  */
 export class ClusterStore {
   private readonly bucket: PlatformBucket;
+  private readonly names: NameClaims;
 
   constructor(nc: NatsConnection) {
     this.bucket = new PlatformBucket(nc, CLUSTER_BUCKET);
+    this.names = new NameClaims(nc);
   }
 
   private async read<T>(prefix: string): Promise<T[]> {
@@ -153,34 +150,17 @@ export class ClusterStore {
   }
 
   /**
-   * Claims a container name for a create in progress (create-if-absent; a claim older than
+   * Claims a container name for a create in progress (name-claims.ts; a claim older than
    * NAME_CLAIM_STALE_MS is taken over). @returns the call that gives it back, or undefined when
    * another create holds it.
    */
-  async claimName(name: string, by: string): Promise<(() => Promise<void>) | undefined> {
-    const kv = await this.bucket.open();
-    const key = nameClaimKey(name);
-    const value = new TextEncoder().encode(JSON.stringify({ by, at: Date.now() }));
-    let revision: number;
-    try {
-      revision = await kv.create(key, value);
-    } catch (err) {
-      if (!isWrongRevision(err)) throw err;
-      const entry = await kv.get(key);
-      const at = entry && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as { at: number }).at : 0;
-      if (entry === null || Date.now() - at < NAME_CLAIM_STALE_MS) return undefined;
-      try {
-        revision = await kv.update(key, value, entry.revision);
-      } catch (again) {
-        if (isWrongRevision(again)) return undefined; // another create took the stale claim first
-        throw again;
-      }
-    }
-    return async () => {
-      await kv.purge(key, { previousSeq: revision }).catch((err: unknown) => {
-        if (!isWrongRevision(err)) throw err; // taken over as stale meanwhile: not ours to remove
-      });
-    };
+  claimName(name: string, by: string): Promise<(() => Promise<void>) | undefined> {
+    return this.names.claim(name, by);
+  }
+
+  /** Opens (makes, the first time) the bucket of the name claims. */
+  openNameClaims(): Promise<void> {
+    return this.names.open();
   }
 
   overlayNetworks(): Promise<OverlayNetworkRecord[]> {

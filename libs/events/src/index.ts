@@ -11,6 +11,7 @@ export * from './nats-connect.js';
 export * from './deadline.js';
 export * from './compose-projects.js';
 export * from './cluster-store.js';
+export * from './name-claims.js';
 export * from './overlay-endpoint-bucket.js';
 export * from './overlay-options.js';
 export * from './stream-replicas.js';

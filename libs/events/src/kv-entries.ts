@@ -1,5 +1,8 @@
 import type { KV, KvEntry, NatsConnection } from 'nats';
 
+/** NATS's answer to a write whose expected sequence is not the last ("wrong last sequence"). */
+const WRONG_LAST_SEQUENCE = 10071;
+
 /** Whether a KV entry holds a value: not a delete or purge marker, not empty. */
 export function isLiveEntry(entry: KvEntry): boolean {
   return entry.operation === 'PUT' && entry.value.length > 0;
@@ -45,4 +48,12 @@ export async function readEntries(
     if (entry && isLiveEntry(entry)) live.push(entry);
   }
   return { live, keys: new Set(keys) };
+}
+
+/**
+ * Whether a KV write was refused because the key's last revision (or, sequenced-bucket.ts, the
+ * stream's last sequence) is not the one expected, or the key exists, for a create.
+ */
+export function isWrongRevision(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }

@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { LEASES_BUCKET } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
-import { isLiveEntry } from './kv-entries.js';
+import { isLiveEntry, isWrongRevision } from './kv-entries.js';
 
 /** How long a lease lives after its last write (the bucket's max age): a holder that stops renewing loses it then. */
 export const LEASE_TTL_MS = 10_000;
@@ -17,9 +17,6 @@ export interface LeaseHolder {
 export interface HeldLease {
   revision: number;
 }
-
-/** NATS's answer to a write whose expected revision is not the key's last ("wrong last sequence"). */
-const WRONG_LAST_SEQUENCE = 10071;
 
 /**
  * Leases in the KV bucket `leases` (a TTL bucket: every message lapses LEASE_TTL_MS after it was
@@ -76,9 +73,4 @@ export class LeaseBucket {
 
 function encode(holder: LeaseHolder): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(holder));
-}
-
-/** Whether a KV write was refused because the key's last revision is not the one expected (or it exists, for a create). */
-export function isWrongRevision(err: unknown): boolean {
-  return (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }

@@ -4,7 +4,7 @@ import { inboxPrefix, natsPermissions } from './nats-permissions.js';
 describe('natsPermissions', () => {
   it('lets the gateway use the JetStream API, write the declared Compose projects and answer joins, nothing else', () => {
     expect(natsPermissions({ role: 'gateway' })).toEqual({
-      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.reservations.>', '$KV.leases.>', '$KV.revocations.>', '$KV.nats-members.>', '_INBOX_join.>'],
+      publish: ['$JS.API.>', '$KV.compose-projects.>', '$KV.cluster.>', '$KV.reservations.>', '$KV.name-claims.>', '$KV.leases.>', '$KV.revocations.>', '$KV.nats-members.>', '_INBOX_join.>'],
       subscribe: ['_INBOX_gateway.>', 'berth.cluster.join'],
     });
   });

@@ -3,6 +3,7 @@ import {
   CLUSTER_BUCKET,
   COMPOSE_PROJECTS_BUCKET,
   LEASES_BUCKET,
+  NAME_CLAIMS_BUCKET,
   NATS_MEMBERS_BUCKET,
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
@@ -27,6 +28,7 @@ import { revocationsGetSubject } from './revocation-record.js';
  * |           | $KV.compose-projects.> (declared Compose projects),            |                         |
  * |           | $KV.cluster.> (nodes and placements, cluster-store.ts),      |                         |
  * |           | $KV.reservations.> (placements in progress, placement-ledger) |                        |
+ * |           | $KV.name-claims.> (container names being created)            |                         |
  * |           | $KV.leases.> (the cluster duties' lease, lease-bucket.ts),   |                         |
  * |           | $KV.revocations.> (revocation-record.ts)                     |                         |
  * |           | $KV.nats-members.> (the NATS cluster's servers and users)    |                         |
@@ -84,6 +86,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
         kvSubject(COMPOSE_PROJECTS_BUCKET, '>'),
         kvSubject(CLUSTER_BUCKET, '>'),
         kvSubject(RESERVATIONS_BUCKET, '>'),
+        kvSubject(NAME_CLAIMS_BUCKET, '>'),
         kvSubject(LEASES_BUCKET, '>'),
         kvSubject(REVOCATIONS_BUCKET, '>'),
         kvSubject(NATS_MEMBERS_BUCKET, '>'),

@@ -1,8 +1,7 @@
-import type { JetStreamClient, KV, NatsConnection } from 'nats';
-import { RESERVATIONS_BUCKET, kvSubject } from './subjects.js';
-import { PlatformBucket } from './platform-bucket.js';
+import type { NatsConnection } from 'nats';
+import { RESERVATIONS_BUCKET } from './subjects.js';
+import { SequencedBucket } from './sequenced-bucket.js';
 import { isLiveEntry } from './kv-entries.js';
-import { isWrongRevision } from './lease-bucket.js';
 
 /** A container being placed on a node by some gateway: what it reserves there until its create ends. */
 export interface LedgerEntry {
@@ -31,8 +30,6 @@ const DONE_KEPT_MS = 60_000;
 /** An entry never ended after this long was left by a gateway that died mid-create: dropped. */
 const ABANDONED_MS = 5 * 60_000;
 const CHANGE_ATTEMPTS = 20;
-/** Reads taken again when a key changed between the stream's last sequence and the key's get. */
-const READ_ATTEMPTS = 20;
 
 const key = (hostId: string) => `reservation.${hostId}`;
 
@@ -48,16 +45,15 @@ const key = (hostId: string) => `reservation.${hostId}`;
  * latter for a clustered stream before proposing the write rather than as part of it, so two writes
  * of one key in flight at once both went through (nats-io/nats-server#4320; tools/nats-cas-race.ts:
  * 147 rounds of 200 through two of three servers), while the stream's sequence is checked against
- * the proposals in flight (0 of 200). Hence a bucket of its own: a write of any key moves that
- * sequence, so a write to another node's key refuses a decision too (it is read and taken again).
+ * the proposals in flight (0 of 200). Hence a bucket of its own (sequenced-bucket.ts): a write of
+ * any key moves that sequence, so a write to another node's key refuses a decision too (it is read
+ * and taken again).
  */
 export class PlacementLedger {
-  private readonly bucket: PlatformBucket;
-  private readonly js: JetStreamClient;
+  private readonly bucket: SequencedBucket;
 
   constructor(nc: NatsConnection) {
-    this.bucket = new PlatformBucket(nc, RESERVATIONS_BUCKET);
-    this.js = nc.jetstream();
+    this.bucket = new SequencedBucket(nc, RESERVATIONS_BUCKET);
   }
 
   /** Opens (makes, the first time) the bucket. */
@@ -68,27 +64,20 @@ export class PlacementLedger {
   /**
    * The entries (those still counted) of the nodes `hostIds`, each with the stream's last sequence
    * as read, which a write names (every read answered by the stream's leader; a node without a key
-   * has no entries). The sequence is read first and the keys after it: a key written in between (newer than that sequence) and the
-   * whole read is taken again, so the entries are those of that sequence.
+   * has no entries). The sequence is read first and the keys after it: a key written in between
+   * (newer than that sequence) and the whole read is taken again (SequencedBucket.read), so the
+   * entries are those of that sequence.
    */
   async read(hostIds: string[]): Promise<Map<string, LedgerNode>> {
-    const kv = await this.bucket.open();
-    for (let attempt = 1; ; attempt++) {
-      const revision = await lastSequence(kv);
-      const now = Date.now();
-      const nodes = new Map<string, LedgerNode>();
-      let newer = false;
-      await Promise.all(
-        [...new Set(hostIds)].map(async (hostId) => {
-          const entry = await kv.get(key(hostId));
-          if (entry && entry.revision > revision) newer = true;
-          const entries = entry && isLiveEntry(entry) ? current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now) : [];
-          nodes.set(hostId, { entries, revision });
-        }),
-      );
-      // Out of attempts: the view of the last read; a write naming its sequence is refused anyway.
-      if (!newer || attempt >= READ_ATTEMPTS) return nodes;
+    const { sequence, entries } = await this.bucket.read(hostIds.map(key));
+    const now = Date.now();
+    const nodes = new Map<string, LedgerNode>();
+    for (const hostId of hostIds) {
+      const entry = entries.get(key(hostId));
+      const stored = entry && isLiveEntry(entry) ? current(JSON.parse(new TextDecoder().decode(entry.value)) as LedgerEntry[], now) : [];
+      nodes.set(hostId, { entries: stored, revision: sequence });
     }
+    return nodes;
   }
 
   /** Adds `entry` to `hostId`'s key if the bucket is still at `node`'s sequence. @returns false when it changed since (decide again). */
@@ -110,20 +99,8 @@ export class PlacementLedger {
 
   /** Writes `hostId`'s entries if the bucket's stream is still at `revision`. @returns false when it is not. */
   private async write(hostId: string, entries: LedgerEntry[], revision: number): Promise<boolean> {
-    await this.bucket.open(); // the bucket (and its stream) exists before the first write
-    try {
-      await this.js.publish(kvSubject(RESERVATIONS_BUCKET, key(hostId)), new TextEncoder().encode(JSON.stringify(entries)), { expect: { lastSequence: revision } });
-      return true;
-    } catch (err) {
-      if (isWrongRevision(err)) return false;
-      throw err;
-    }
+    return (await this.bucket.write(key(hostId), { value: new TextEncoder().encode(JSON.stringify(entries)) }, revision)) !== undefined;
   }
-}
-
-/** The last sequence of the bucket's stream (stream info, answered by the stream's leader). */
-async function lastSequence(kv: KV): Promise<number> {
-  return (await kv.status()).streamInfo.state.last_seq;
 }
 
 /** The entries still counted at `now`. */

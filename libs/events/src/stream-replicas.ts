@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { BUILDERS_BUCKET, CLUSTER_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, HOSTS_BUCKET, LEASES_BUCKET, NATS_MEMBERS_BUCKET, REGISTRIES_BUCKET, RESERVATIONS_BUCKET, REVOCATIONS_BUCKET, kvStream } from './subjects.js';
+import { BUILDERS_BUCKET, CLUSTER_BUCKET, COMPOSE_PROJECTS_BUCKET, EVENTS_STREAM, HOSTS_BUCKET, LEASES_BUCKET, NAME_CLAIMS_BUCKET, NATS_MEMBERS_BUCKET, REGISTRIES_BUCKET, RESERVATIONS_BUCKET, REVOCATIONS_BUCKET, kvStream } from './subjects.js';
 
 /**
  * How many copies the platform's streams keep: 3 in a NATS cluster of 3 servers or more (JetStream
@@ -13,7 +13,7 @@ export function streamReplicas(nc: NatsConnection): number {
 }
 
 /** Every stream the platform keeps (the event stream, the KV buckets' streams). */
-export const PLATFORM_STREAMS = [EVENTS_STREAM, ...[HOSTS_BUCKET, REGISTRIES_BUCKET, BUILDERS_BUCKET, COMPOSE_PROJECTS_BUCKET, CLUSTER_BUCKET, RESERVATIONS_BUCKET, LEASES_BUCKET, REVOCATIONS_BUCKET, NATS_MEMBERS_BUCKET].map(kvStream)];
+export const PLATFORM_STREAMS = [EVENTS_STREAM, ...[HOSTS_BUCKET, REGISTRIES_BUCKET, BUILDERS_BUCKET, COMPOSE_PROJECTS_BUCKET, CLUSTER_BUCKET, RESERVATIONS_BUCKET, NAME_CLAIMS_BUCKET, LEASES_BUCKET, REVOCATIONS_BUCKET, NATS_MEMBERS_BUCKET].map(kvStream)];
 
 /**
  * Gives each existing platform stream with fewer than `replicas` replicas that many (a stream

@@ -14,12 +14,15 @@
  *                                   (NATS subject $KV.builders.<host id>, stream KV_builders)
  *   KV bucket compose-projects      key = project name, value = proto berth.v1.ProjectDeclaration (`compose up -d`), no TTL
  *                                   (NATS subject $KV.compose-projects.<project>, stream KV_compose-projects; the gateway's only)
- *   KV bucket cluster               node.<host id>, placement.<container id>, name-claim.<…>,
+ *   KV bucket cluster               node.<host id>, placement.<container id>,
  *                                   overlay-network.<vni> (JSON, cluster-store.ts), no TTL
  *                                   (NATS subject $KV.cluster.>, stream KV_cluster; the gateway's only)
  *   KV bucket reservations          reservation.<host id>: the placements in progress on that node (JSON,
  *                                   placement-ledger.ts), no TTL; written naming the stream's last sequence
  *                                   (NATS subject $KV.reservations.>, stream KV_reservations; the gateway's only)
+ *   KV bucket name-claims           name.<base64url of a container name>: a create of that name in progress (JSON
+ *                                   {by, at}, name-claims.ts), no TTL; written naming the stream's last sequence
+ *                                   (NATS subject $KV.name-claims.>, stream KV_name-claims; the gateway's only)
  *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
  *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
  *                                   NATS subject $KV.leases.>, stream KV_leases; the gateway's only)
@@ -45,6 +48,8 @@ export const CLUSTER_BUCKET = 'cluster';
  * writes name the stream's last sequence, which a write of any other key would move.
  */
 export const RESERVATIONS_BUCKET = 'reservations';
+/** The container names being created through any gateway (name-claims.ts): a bucket of their own, likewise. */
+export const NAME_CLAIMS_BUCKET = 'name-claims';
 export const OVERLAY_BUCKET = 'overlay';
 export const LEASES_BUCKET = 'leases';
 export const REVOCATIONS_BUCKET = 'revocations';
