@@ -20,8 +20,10 @@ export const alwaysLeading: Leadership = { held: () => true };
 
 /**
  * One gateway's hold on the cluster duties' lease (KV `leases`, lease-bucket.ts). Several gateways
- * may run; each tries every RENEW_MS: the holder renews (revision-checked: refused once another
- * took the key), the others try to take it (create-if-absent: refused while it is held). A holder
+ * may run; each tries every RENEW_MS: the holder renews (only while the key's last revision is its
+ * own: lost once another took the key), the others try to take it (only while nobody holds it;
+ * every write names the bucket's last sequence, as nats-server 2.9.10 does not serialize a key's
+ * revision checks in a NATS cluster: lease-bucket.ts). A holder
  * that dies or loses NATS stops renewing; its key lapses after the bucket's TTL and another gateway
  * takes it within RENEW_MS. `held()` is true only while the last renewal is younger than the TTL
  * (less a margin): a holder cut off from NATS stops acting before another may start.
