@@ -24,7 +24,8 @@
  *                                   {by, at}, name-claims.ts), no TTL; written naming the stream's last sequence
  *                                   (NATS subject $KV.name-claims.>, stream KV_name-claims; the gateway's only)
  *   KV bucket leases                key = a duty's name (`cluster-duties`), value = JSON {holder, since}, TTL'd (max age):
- *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts;
+ *                                   the gateway holding it does the cluster-wide duties (lease-bucket.ts; written
+ *                                   naming the stream's last sequence, so it holds only leases;
  *                                   NATS subject $KV.leases.>, stream KV_leases; the gateway's only)
  *   KV bucket revocations           key `list`: the cluster CA's revoked certificates and CRL (JSON, revocation-record.ts),
  *                                   no TTL (NATS subject $KV.revocations.list, stream KV_revocations; written by the
