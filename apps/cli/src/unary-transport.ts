@@ -1,5 +1,4 @@
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
-import { connect as netConnect } from 'node:net';
 import { errorFromGrpc } from '@berth/errors';
 import { CANCEL, ENHANCE_YOUR_CALM, H2Session, INADEQUATE_SECURITY, INTERNAL_ERROR, NO_ERROR, REFUSED_STREAM } from './h2/session.js';
 
@@ -8,7 +7,7 @@ import { CANCEL, ENHANCE_YOUR_CALM, H2Session, INADEQUATE_SECURITY, INTERNAL_ERR
  * one-request-one-answer commands (`ps`, `inspect`, `rm`, `stop`, …) use, grpc-js's load and
  * channel set-up having been half of such a command's CPU above Node's own start (bench/README.md,
  * "A lighter transport for the CLI's unary calls"). To a gateway on a unix socket (the local
- * case) it speaks HTTP/2 with h2/session.ts on a bare `net` socket, as loading node:http2 cost
+ * case) it speaks HTTP/2 with h2/session.ts on a bare unix socket, as loading node:http2 cost
  * ~18 ms of CPU more; to a TCP gateway (TLS with a client certificate) it loads node:http2, and
  * both sessions give the answer to the same code. Streaming calls keep grpc-js, but for `berth
  * build`'s Builder.Build (`duplex`, DuplexCall below, always on node:http2).
@@ -283,7 +282,7 @@ export class UnaryTransport {
     const { connect } = await import('node:http2');
     const { tls } = this.target;
     const session = unix
-      ? connect('http://localhost', { createConnection: () => netConnect(unix), maxSessionMemory: Number.MAX_SAFE_INTEGER })
+      ? connect('http://localhost', { createConnection: () => process.getBuiltinModule('node:net').connect(unix), maxSessionMemory: Number.MAX_SAFE_INTEGER })
       : connect(`https://${this.target.address}`, { ca: tls?.ca, cert: tls?.cert, key: tls?.key, maxSessionMemory: Number.MAX_SAFE_INTEGER });
     return session as unknown as CallSession;
   }

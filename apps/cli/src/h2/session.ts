@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { encodeHeaders, HpackDecoder } from './hpack.js';
+import { connectUnix, type UnixSocket } from './unix-socket.js';
 
 /**
- * A small HTTP/2 client (RFC 9113) on a bare `net` socket, for the CLI's unary gRPC calls to a
- * gateway on a unix socket: loading node:http2 (with the http, tls and crypto modules it pulls in)
- * cost ~18 ms of CPU per command, node:net alone ~2 (bench/README.md, "ps, inspect, rm: HTTP/2
- * without node:http2"). It speaks what a gRPC client needs and nothing more: the connection preface
+ * A small HTTP/2 client (RFC 9113) on a bare unix socket (unix-socket.ts), for the CLI's unary gRPC
+ * calls to a gateway on a unix socket: loading node:http2 (with the http, tls and crypto modules it
+ * pulls in) cost ~18 ms of CPU per command (bench/README.md, "ps, inspect, rm: HTTP/2 without
+ * node:http2"). It speaks what a gRPC client needs and nothing more: the connection preface
  * and SETTINGS (acknowledged both ways), one stream per request (HEADERS as HPACK literals, DATA
  * within the peer's flow-control windows, END_STREAM), and reads HEADERS/CONTINUATION (HPACK with
  * Huffman coding and the dynamic table), DATA, trailers, RST_STREAM, GOAWAY, PING, WINDOW_UPDATE.
@@ -134,7 +134,7 @@ export class H2Session extends EventEmitter {
   closed = false;
   destroyed = false;
   peerInitialWindow = DEFAULT_WINDOW;
-  private readonly socket: Socket;
+  private readonly socket: UnixSocket;
   private readonly streams = new Map<number, H2Stream>();
   private readonly decoder = new HpackDecoder();
   private nextId = 1;
@@ -147,9 +147,10 @@ export class H2Session extends EventEmitter {
   private goneAway = false;
   private corked = false; // writes wait for the end of this turn of the event loop (send)
 
-  constructor(path: string) {
+  /** `options.net`: on a net.Socket rather than libuv's pipe handle (unix-socket.ts; tests run both). */
+  constructor(path: string, options: { net?: boolean } = {}) {
     super();
-    const socket = connect(path);
+    const socket = connectUnix(path, options);
     this.socket = socket;
     socket.on('connect', () => {
       // ENABLE_PUSH 0, INITIAL_WINDOW_SIZE the most; the connection's own window raised likewise.
