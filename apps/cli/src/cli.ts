@@ -3,7 +3,7 @@ import { isBerthError, messageOf } from '@berth/errors';
 import { daemonMessage, isConnectionError, runFailureExitCode, StatusError } from './cli-errors.js';
 import { type CommandDef, type GroupDef, isGroup } from './command-def.js';
 import { topLevel } from './commands.js';
-import { type CliIo, type CommandContext, defaultHost, type GatewayTls } from './context.js';
+import { type CliIo, type CommandContext, defaultHost, type GatewayTls, printErr, printOut } from './context.js';
 import { ContextError, resolveEndpoint, type Endpoint } from './context-store.js';
 import { checkArgCount, FlagError, type FlagSpec, parseArgs } from './flags.js';
 import { commandHelp, flagUsages } from './help.js';
@@ -47,7 +47,7 @@ function gatewayTls(values: Record<string, unknown>, env: CliIo['env']): Gateway
 
 /** Runs one command line (the words after `berth`) and resolves with the process exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  const err = (text: string) => printErr(io, text.endsWith('\n') ? text : `${text}\n`);
   let global;
   try {
     global = parseArgs(globalFlags, argv, { interspersed: false });
@@ -56,7 +56,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 125;
   }
   if (global.values.version) {
-    io.stdout.write(`Berth version ${berthVersion()}\n`);
+    printOut(io, `Berth version ${berthVersion()}\n`);
     return 0;
   }
   const [name, ...rest] = global.args;
@@ -135,7 +135,7 @@ async function runCommand(
   options: { io: CliIo; host: string; tls?: GatewayTls; contextName: string },
 ): Promise<number> {
   const { io, host, tls, contextName } = options;
-  const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  const err = (text: string) => printErr(io, text.endsWith('\n') ? text : `${text}\n`);
   const usageLine = `Usage:  ${path} ${command.usage}`;
   let parsed;
   try {
@@ -173,7 +173,7 @@ async function runCommand(
 
 function reportFailure(e: unknown, o: { command: CommandDef; path: string; usageLine: string; ctx: CommandContext }): number {
   const { io, host } = o.ctx;
-  const err = (text: string) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  const err = (text: string) => printErr(io, text.endsWith('\n') ? text : `${text}\n`);
   if (e instanceof FlagError) {
     // a flag value a handler validated (restart policy, env file, …)
     err(`${e.message}\n\n${o.usageLine}\n\nRun '${o.path} --help' for more information`);

@@ -12,6 +12,13 @@ export interface CliIo {
    * and sends no terminal resizes (tests).
    */
   signals?: EventEmitter;
+  /**
+   * Writes text to standard output (1) or error (2) at once, without Node's stream for it while no
+   * command has needed that stream (run-main.ts, std-output.ts): a command that only prints text
+   * then loads neither node:stream nor node:net. Tests leave it out: the text goes to `stdout` or
+   * `stderr`. Use `printOut`/`printErr`.
+   */
+  print?: (fd: 1 | 2, text: string) => void;
 }
 
 /** TLS files for a gateway on TCP (docker's --tlscacert, --tlscert, --tlskey). */
@@ -39,6 +46,18 @@ export interface CommandContext {
 }
 
 export const defaultHost = 'unix:/run/berth/api.sock';
+
+/** Text to standard output: `io.print` when there is one, else `io.stdout`. */
+export function printOut(io: CliIo, text: string): void {
+  if (io.print) io.print(1, text);
+  else io.stdout.write(text);
+}
+
+/** Text to standard error: `io.print` when there is one, else `io.stderr`. */
+export function printErr(io: CliIo, text: string): void {
+  if (io.print) io.print(2, text);
+  else io.stderr.write(text);
+}
 
 export function write(stream: Writable, text: string): void {
   if (text) stream.write(text);

@@ -121,13 +121,20 @@ describe('what `ps`, `inspect` and `rm` load', () => {
     expect(bytes).toBeLessThan(170 * 1024);
   }, 60_000);
 
-  it('loads node:net, not node:http2 (nor the http, tls, dns it needs): unix-socket calls go over h2/session.ts', async () => {
+  it('loads neither node:http2 (nor the http, tls, dns it needs) nor node:net: unix-socket calls go over h2/session.ts on the pipe handle', async () => {
     // node:http2 costs ~18 ms of CPU to load; unary-transport.ts imports it only for a TCP gateway
     // (bench/README.md, "ps, inspect, rm: HTTP/2 without node:http2").
     for (const source of ['containers', 'container-list', 'container-remove', 'inspect', 'images', 'networks', 'volumes', 'system']) {
       const { builtins } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
       expect({ source, heavy: builtins.filter((b) => ['http2', 'http', 'https', 'tls', 'dns', 'crypto'].includes(b)) }).toEqual({ source, heavy: [] });
-      expect(builtins).toContain('net');
+    }
+    // Nor node:net, node:stream or node:v8 (each loads node:stream and its 20 modules, ~6.5 ms): the
+    // call goes over h2/session.ts on unix-socket.ts, the text out by write(2) (std-output.ts), the
+    // code cache's V8 flag set through the binding (bench/README.md, "ps, inspect, rm: no node:net,
+    // no node:stream"). launch-modules.test.ts checks what the bundle loads when it runs.
+    for (const source of ['containers', 'container-list', 'container-remove', 'inspect', 'run']) {
+      const { builtins } = await commandLoad(`apps/cli/src/commands/${source}.ts`);
+      expect({ source, stream: builtins.filter((b) => ['net', 'stream', 'v8', 'tty', 'stream/promises'].includes(b)) }).toEqual({ source, stream: [] });
     }
     // Nor node:fs/promises (10 of Node's modules: readline, the file watchers), node:module (the ES
     // module loader) or node:os, for what fs.promises, main.cjs's own require and $HOME give.

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import {
   type ContainerSpec,
   type ContainersMethods,
@@ -239,18 +239,19 @@ async function creating<T>(
 ): Promise<T> {
   const pull = options.pull ?? 'never';
   const ref = pullableReference(spec.image);
-  // docker's pull output goes to stderr; -q discards it (the "Unable to find image" line stays)
-  const pullOptions = { output: options.quiet ? new Writable({ write: (_c, _e, done) => done() }) : ctx.io.stderr, platform: spec.platform };
+  // docker's pull output goes to stderr; -q discards it (the "Unable to find image" line stays).
+  // Made only for a pull: stderr's stream and node:stream are not loaded by a `run -d` that pulls nothing (std-output.ts).
+  const pullOptions = () => ({ output: options.quiet ? discardStream() : ctx.io.stderr, platform: spec.platform });
   const cidFile = new CidFile(spec.containerIdFile);
   const refused = cidFile.open();
   if (refused) throw invalidOption(ctx, refused);
   try {
-    if (pull === 'always' && ref) await pullImage(ctx, ref, pullOptions);
+    if (pull === 'always' && ref) await pullImage(ctx, ref, pullOptions());
     return await call(cidFile).catch(async (err: unknown) => {
       if (pull !== 'missing' || !ref || !isNoSuchImage(err)) throw err;
       // As docker run: say so on stderr, pull (progress on stderr too), then create again.
       errOut(ctx, `Unable to find image '${ref.familiar()}' locally\n`);
-      await pullImage(ctx, ref, pullOptions);
+      await pullImage(ctx, ref, pullOptions());
       return call(cidFile);
     });
   } catch (err) {
@@ -341,12 +342,19 @@ function isUnimplemented(err: unknown): boolean {
   return (err as { cause?: { code?: unknown } } | undefined)?.cause?.code === 12;
 }
 
+/** A stream that drops what is written to it (node:stream loaded only then). */
+function discardStream(): Writable {
+  const { Writable } = process.getBuiltinModule('node:stream');
+  return new Writable({ write: (_c, _e, done) => done() });
+}
+
 /** `-a`: the output streams not attached are dropped, as docker does not copy them. */
 function attachedIo(ctx: CommandContext, streams: string[]): CommandContext {
-  const discard = () => new Writable({ write: (_c, _e, done) => done() });
+  const discard = discardStream;
   return {
     ...ctx,
-    io: { ...ctx.io, stdout: streams.includes('stdout') ? ctx.io.stdout : discard(), stderr: streams.includes('stderr') ? ctx.io.stderr : discard() },
+    // No `print`: every text then goes through these streams (a dropped stream's too).
+    io: { ...ctx.io, print: undefined, stdout: streams.includes('stdout') ? ctx.io.stdout : discard(), stderr: streams.includes('stderr') ? ctx.io.stderr : discard() },
   };
 }
 

@@ -6,16 +6,16 @@ import { once } from 'node:events';
 import type { Filter, RemovedImageItem } from '@berth/proto';
 import { isBerthError } from '@berth/errors';
 import { daemonMessage, StatusError } from '../cli-errors.js';
-import type { CommandContext } from '../context.js';
+import { printErr, printOut, type CommandContext } from '../context.js';
 
 /** Helpers the command handlers share (output, per-object loops, prompts, file streaming). */
 
 export function out(ctx: CommandContext, text: string): void {
-  ctx.io.stdout.write(text);
+  printOut(ctx.io, text);
 }
 
 export function errOut(ctx: CommandContext, text: string): void {
-  ctx.io.stderr.write(text);
+  printErr(ctx.io, text);
 }
 
 /** `key=value` words (already validated by the flag parser) as the proto's filters. */

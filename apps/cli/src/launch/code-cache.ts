@@ -17,7 +17,7 @@ import { homeDir } from '../home-dir.js';
  * - V8 checks the checksum it writes into each cache, so a damaged file is rejected (and made again,
  *   as when missing). A release build of V8 does so only with `--verify-snapshot-checksum` (else it
  *   checks only its version, flags and the source's length), which openCodeCache sets (node:v8's
- *   setFlagsFromString, ~0.2 ms). Not on Node's command line: there V8 also checks the checksum of
+ *   setFlagsFromString, through setV8Flag below). Not on Node's command line: there V8 also checks the checksum of
  *   Node's start-up snapshot, +2 ms of every start. A cache made without the flag carries another
  *   flag hash, and V8 rejects it. (A CRC-32 of our own, through node:zlib, cost every command ~2 ms
  *   to load that module.)
@@ -47,7 +47,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 export function openCodeCache(dir: string): CodeCache | undefined {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
-  process.getBuiltinModule('node:v8').setFlagsFromString('--verify-snapshot-checksum');
+  setV8Flag('--verify-snapshot-checksum');
   let st;
   try {
     st = lstatSync(dir, { throwIfNoEntry: false });
@@ -113,4 +113,26 @@ export function openCodeCache(dir: string): CodeCache | undefined {
 function header(key: string): Buffer {
   if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`Code cache key "${key}" is not a SHA-256`);
   return Buffer.from(`${MAGIC}${key}`, 'latin1');
+}
+
+/**
+ * node:v8's setFlagsFromString without node:v8, which loads node:stream (for its heap snapshots'
+ * streams) as it is imported: ~4.5 ms of every command that loads no stream otherwise (`node -e
+ * 'require("v8")'` against `node -e 0`; bench/README.md, "ps, inspect, rm: no node:net, no
+ * node:stream"). The same function of Node's own binding, through `process.binding('v8')`, whose
+ * deprecation warning (DEP0111) is silenced for that one access; node:v8 where the binding lacks it.
+ */
+function setV8Flag(flag: string): void {
+  const quiet = process.noDeprecation;
+  let binding: { setFlagsFromString?: unknown } | undefined;
+  try {
+    process.noDeprecation = true;
+    binding = (process as unknown as { binding(name: string): { setFlagsFromString?: unknown } }).binding('v8');
+  } catch {
+    binding = undefined;
+  } finally {
+    process.noDeprecation = quiet;
+  }
+  if (typeof binding?.setFlagsFromString === 'function') (binding.setFlagsFromString as (flags: string) => void)(flag);
+  else process.getBuiltinModule('node:v8').setFlagsFromString(flag);
 }
