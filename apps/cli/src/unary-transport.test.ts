@@ -102,7 +102,7 @@ afterAll(() => {
 });
 
 /** A transport for the test's duration. */
-function testTransport(options: ConstructorParameters<typeof UnaryTransport>[1] = {}, target = { address: `unix:${socket}` }): UnaryTransport {
+function testTransportOf(options: ConstructorParameters<typeof UnaryTransport>[1] = {}, target = { address: `unix:${socket}` }): UnaryTransport {
   const t = new UnaryTransport(target, options);
   afterAll(() => t.close());
   return t;
@@ -126,7 +126,7 @@ const shape = (err: unknown) => (err instanceof BerthError ? { class: err.constr
 // Both sessions a unix socket's calls can go over: h2/session.ts (what the CLI uses) and node:http2.
 for (const [session, nodeHttp2] of [['h2/session.ts', false], ['node:http2', true]] as const) {
 describe(`a unary call over a unix socket (${session})`, () => {
-  const transport = (options: ConstructorParameters<typeof UnaryTransport>[1] = {}) => testTransport({ ...options, nodeHttp2 });
+  const transport = (options: ConstructorParameters<typeof UnaryTransport>[1] = {}) => testTransportOf({ ...options, nodeHttp2 });
   it('sends the request with its metadata and returns the answer', async () => {
     const t = transport();
     seen.length = 0;
@@ -220,7 +220,7 @@ describe(`a gateway that cannot be reached (${session})`, () => {
 }
 
 describe('TCP with TLS and a client certificate', () => {
-  const transport = testTransport;
+  const transport = testTransportOf;
   const files = () => ({ ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) });
 
   it('calls the gateway with a certificate of its CA', async () => {
@@ -249,7 +249,10 @@ describe('TCP with TLS and a client certificate', () => {
   });
 });
 
-describe('a bidirectional call', () => {
+// Both sessions again: the CLI's duplex calls go over h2/session.ts to a unix socket too.
+for (const [session, nodeHttp2] of [['h2/session.ts', false], ['node:http2', true]] as const) {
+describe(`a bidirectional call (${session})`, () => {
+  const testTransport = () => testTransportOf({ nodeHttp2 });
   it('sends messages as written, yields the answers across frames, and ends with an OK status', async () => {
     const call = testTransport().duplex(Echo.chat);
     await call.write({ n: 1 });
@@ -284,5 +287,16 @@ describe('a bidirectional call', () => {
     expect(shape(await reading)).toMatchObject({ message: 'Call cancelled' });
     await waitUntil('the server to see the call cancelled', () => chatCancelled.length === 1, { timeoutMs: 5_000 });
   });
+
+  it('sends messages larger than the peer\'s windows, waiting for them as a stream waits for drain', async () => {
+    const call = testTransport().duplex(Echo.chat);
+    const big = 'z'.repeat(3_000_000); // over HTTP/2's 64 KiB initial windows: sent as the server grants more
+    for (let n = 0; n < 3; n++) await call.write({ n, text: big });
+    await call.end();
+    const answers: Array<{ echoed: { n?: number; text?: string } }> = [];
+    for await (const m of call.messages()) answers.push(m as { echoed: { n?: number; text?: string } });
+    expect(answers.map((a) => [a.echoed.n ?? 0, a.echoed.text?.length])).toEqual([[0, 3_000_000], [1, 3_000_000], [2, 3_000_000]]);
+  });
 });
+}
 

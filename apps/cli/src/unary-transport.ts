@@ -9,8 +9,8 @@ import { CANCEL, ENHANCE_YOUR_CALM, H2Session, INADEQUATE_SECURITY, INTERNAL_ERR
  * "A lighter transport for the CLI's unary calls"). To a gateway on a unix socket (the local
  * case) it speaks HTTP/2 with h2/session.ts on a bare unix socket, as loading node:http2 cost
  * ~18 ms of CPU more; to a TCP gateway (TLS with a client certificate) it loads node:http2, and
- * both sessions give the answer to the same code. Streaming calls keep grpc-js, but for `berth
- * build`'s Builder.Build (`duplex`, DuplexCall below, always on node:http2).
+ * both sessions give the answer to the same code. Streaming calls keep grpc-js, but for the
+ * bidirectional ones of `build`, `run`, `attach` and `exec` (`duplex`, DuplexCall below, on the same sessions).
  *
  * What grpc-js gave these calls is kept: the request is the 5-byte prefix plus the encoded message
  * (gRPC over HTTP/2); the status comes from the trailers or a trailers-only answer, its message
@@ -146,9 +146,14 @@ function timeoutHeader(ms: number): string {
 interface CallStream {
   on(event: 'response' | 'trailers', listener: (headers: IncomingHttpHeaders) => void): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  on(event: 'error' | 'close', listener: () => void): unknown;
-  end(chunk: Buffer): void;
+  on(event: 'error' | 'close' | 'end' | 'drain', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  /** false: wait for 'drain' (a duplex call's messages). */
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer): void;
   close(code: number): void;
+  readonly closed: boolean;
+  readonly destroyed: boolean;
   readonly rstCode?: number;
   readonly session: { readonly destroyed: boolean } | undefined;
 }
@@ -175,7 +180,6 @@ export class UnaryTransport {
   private readonly maxMessage: number;
   private readonly unixPath: string | undefined;
   private readonly light: boolean;
-  private duplexTransport: UnaryTransport | undefined; // node:http2 for `duplex` when calls go over h2/session.ts
 
   constructor(
     private readonly target: TransportTarget,
@@ -208,20 +212,17 @@ export class UnaryTransport {
   }
 
   /**
-   * Starts a bidirectional streaming call (`berth build`'s Builder.Build): its messages go out as
-   * they are written, and come back as `messages()` yields them; the call's failure status
-   * rejects as a unary call's does. Always over node:http2 (a connection of its own when the unary
-   * calls use h2/session.ts).
+   * Starts a bidirectional streaming call (`berth build`'s Builder.Build, the attached streams of
+   * `run`, `attach`, `exec`): its messages go out as they are written, and come back as
+   * `messages()` yields them; the call's failure status rejects as a unary call's does. On the
+   * same session as the unary calls: h2/session.ts to a unix socket (node:http2, with the http, tls
+   * and dns modules it loads, cost a cached `berth build` 15–45 ms; bench/README.md), node:http2 to TCP.
    */
   duplex<Req, Res>(method: DuplexMethod<Req, Res>, options: Pick<UnaryCallOptions, 'metadata'> = {}): DuplexCall<Req, Res> {
-    if (this.light) {
-      this.duplexTransport ??= new UnaryTransport(this.target, { maxMessageBytes: this.maxMessage, nodeHttp2: true });
-      return this.duplexTransport.duplex(method, options);
-    }
     const headers = callHeaders(method.path, options.metadata);
     const stream = this.connected().then((session) => {
       try {
-        return session.request(headers) as unknown as ClientHttp2Stream;
+        return session.request(headers);
       } catch (err) {
         throw berthError(new StatusFailure(UNAVAILABLE, (err as Error).message));
       }
@@ -235,7 +236,6 @@ export class UnaryTransport {
     this.session = undefined;
     this.ready = undefined;
     session?.close();
-    this.duplexTransport?.close();
   }
 
   /** The session once it takes calls: connected (h2/session.ts), or the gateway's HTTP/2 settings arrived (node:http2, grpc-js's READY). */
@@ -351,18 +351,26 @@ export interface DuplexMethod<Req, Res> extends MethodCodecs<Req, Res> {
  * OK ends it, anything else throws the Berth error class, as grpc-js and libs/proto serverStream do.
  */
 export class DuplexCall<Req, Res> {
-  readonly #stream: Promise<ClientHttp2Stream>;
+  readonly #stream: Promise<CallStream>;
   readonly #closed: Promise<void>;
   #httpStatus: number | undefined;
   #status: StatusFailure | undefined;
   #failure: StatusFailure | undefined;
+  /** The answer's bytes as they came ('data'), until the server's end or the stream's close. */
+  readonly #received: Buffer[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
 
   constructor(
     private readonly method: DuplexMethod<Req, Res>,
-    stream: Promise<ClientHttp2Stream>,
+    stream: Promise<CallStream>,
     private readonly maxMessage: number,
   ) {
     this.#stream = stream;
+    const ended = () => {
+      this.#ended = true;
+      this.#wake?.();
+    };
     this.#closed = stream.then(
       (s) =>
         new Promise<void>((resolve) => {
@@ -374,10 +382,19 @@ export class DuplexCall<Req, Res> {
           s.on('trailers', (headers) => {
             this.#status = statusOf(headers) ?? new StatusFailure(UNKNOWN, 'No status information received', headers);
           });
+          // Read from the start (no answer is missed before `messages()` runs), whichever stream it is.
+          s.on('data', (chunk) => {
+            this.#received.push(chunk);
+            this.#wake?.();
+          });
+          s.on('end', ended);
           s.on('error', () => {
             // What failed is read at 'close' (rstCode, the status): nothing to do here.
           });
-          s.on('close', () => resolve());
+          s.on('close', () => {
+            ended();
+            resolve();
+          });
         }),
       () => undefined, // no stream: `messages()` rejects with the connection's error
     );
@@ -411,32 +428,38 @@ export class DuplexCall<Req, Res> {
     );
   }
 
+  /** The next chunk of the answer; undefined once the server has ended (or the stream closed) and all was read. */
+  async #next(): Promise<Buffer | undefined> {
+    for (;;) {
+      const chunk = this.#received.shift();
+      if (chunk !== undefined || this.#ended) return chunk;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+
   async *messages(): AsyncGenerator<Res> {
     const s = await this.#stream;
     let pending: Buffer = Buffer.alloc(0);
-    try {
-      for await (const chunk of s as AsyncIterable<Buffer>) {
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        while (pending.length >= 5) {
-          const length = pending.readUInt32BE(1);
-          if (length > this.maxMessage) {
-            this.#failure ??= new StatusFailure(RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxMessage})`);
-            s.close(CANCEL);
-            break;
-          }
-          if (pending[0] !== 0) {
-            this.#failure ??= new StatusFailure(INTERNAL, 'Received a compressed message: the CLI asks for identity only');
-            s.close(CANCEL);
-            break;
-          }
-          if (pending.length < 5 + length) break;
-          const body = pending.subarray(5, 5 + length);
-          pending = pending.subarray(5 + length);
-          yield this.method.responseDeserialize(body);
+    for (let chunk = await this.#next(); chunk !== undefined; chunk = await this.#next()) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 5) {
+        const length = pending.readUInt32BE(1);
+        if (length > this.maxMessage) {
+          this.#failure ??= new StatusFailure(RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxMessage})`);
+          s.close(CANCEL);
+          break;
         }
+        if (pending[0] !== 0) {
+          this.#failure ??= new StatusFailure(INTERNAL, 'Received a compressed message: the CLI asks for identity only');
+          s.close(CANCEL);
+          break;
+        }
+        if (pending.length < 5 + length) break;
+        const body = pending.subarray(5, 5 + length);
+        pending = pending.subarray(5 + length);
+        yield this.method.responseDeserialize(body);
       }
-    } catch {
-      // A reset stream: its status (or rstCode) is read once it has closed.
     }
     // The server has ended its side: the call is over, whatever this side still meant to send (as
     // with grpc-js), and the stream closes only once both sides have.

@@ -79,7 +79,10 @@ class ConnectionError extends Error {
   }
 }
 
-/** One request's stream: its answer comes as 'response', 'data', 'trailers', then 'close'. */
+/**
+ * One request's stream: its answer comes as 'response', 'data', 'trailers', 'end' (the peer has
+ * ended its side), then 'close'; `write` and 'drain' for a call that sends more than one message.
+ */
 export class H2Stream extends EventEmitter {
   /** The RST_STREAM code it ended with (NO_ERROR when it ended normally), once closed. */
   rstCode: number | undefined;
@@ -107,6 +110,27 @@ export class H2Stream extends EventEmitter {
   /** The session while the stream is open (undefined after, as Node's). */
   get session(): H2Session | undefined {
     return this.owner;
+  }
+
+  /** What waits for window to be sent: more than this and `write` asks the writer to wait for 'drain'. */
+  static readonly HIGH_WATER = 16384;
+  /** A write returned false: 'drain' once what waits has gone out. */
+  needDrain = false;
+
+  /**
+   * Sends `chunk` on the stream (as far as both windows allow now, the rest at the peer's
+   * WINDOW_UPDATE). @returns false when more than HIGH_WATER bytes wait: 'drain' says when they have
+   * gone out, as a Node stream's `write` does.
+   */
+  write(chunk: Buffer): boolean {
+    if (this.closed || this.ending) return true; // the call is over: its end says why
+    if (chunk.length > 0) this.pending.push(chunk);
+    this.owner.flush(this);
+    let waiting = 0;
+    for (const part of this.pending) waiting += part.length;
+    if (waiting <= H2Stream.HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
   }
 
   /** Sends `chunk` (if any) and ends this side of the stream. */
@@ -237,6 +261,10 @@ export class H2Session extends EventEmitter {
     if (stream.ending && !stream.localEnded) {
       this.send(frameHeader(0, DATA, END_STREAM, stream.id));
       this.localEnd(stream);
+    }
+    if (stream.needDrain && stream.pending.length === 0 && !stream.closed) {
+      stream.needDrain = false;
+      stream.emit('drain');
     }
   }
 
@@ -417,6 +445,7 @@ export class H2Session extends EventEmitter {
 
   private remoteEnd(stream: H2Stream): void {
     stream.remoteEnded = true;
+    stream.emit('end');
     // The server has answered: whatever this side still had to send is dropped, as Node does.
     if (!stream.localEnded) return this.reset(stream, NO_ERROR);
     this.closeStream(stream, NO_ERROR);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Http2Server } from 'node:http2';
 import { join, resolve } from 'node:path';
 import { tempDir, type TempDir } from '@berth/testing';
@@ -52,8 +52,8 @@ afterAll(() => {
   dir?.remove();
 });
 
-/** Runs the bundle with `args`, its stdout into a pipe; @returns what it printed and which of those modules it loaded. */
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
+/** Runs the bundle with `args`, its stdout into a pipe; @returns what it printed and which of the `watched` modules it loaded. */
+async function run(args: string[], watched = /^NativeModule (net|stream|v8|tty|internal\/streams\/(readable|writable))$/): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
   const record = join(dir.path, `modules-${args[0]}.json`);
   const env: NodeJS.ProcessEnv = { ...process.env, BERTH_CONFIG: join(dir.path, 'config'), BERTH_CLI_CODE_CACHE: join(dir.path, 'cache'), RECORD_MODULES: record };
   delete env.BERTH_HOST;
@@ -65,7 +65,7 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   const loaded = JSON.parse(readFileSync(record, 'utf8')) as string[];
-  return { code, stdout, stderr, modules: loaded.filter((m) => /^NativeModule (net|stream|v8|tty|internal\/streams\/(readable|writable))$/.test(m)) };
+  return { code, stdout, stderr, modules: loaded.filter((m) => watched.test(m)) };
 }
 
 describe('what the CLI bundle loads of Node', () => {
@@ -86,6 +86,16 @@ describe('what the CLI bundle loads of Node', () => {
 
       expect(await run(['--version'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Berth version \S+\n$/), stderr: '', modules: [] });
     }
+  }, 60_000);
+
+  it('for build (a bidirectional call): no node:http2, tls or dns, the call on the same HTTP/2 client', async () => {
+    const context = join(dir.path, 'context');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\n');
+    const build = await run(['build', '-q', context], /^NativeModule (http2|tls|dns|_http_client)$/);
+    // The fake gateway answers every call "not found": the build fails with its message, having reached it.
+    expect(build).toMatchObject({ code: 1, modules: [] });
+    expect(build.stderr).toContain('No such container: nope');
   }, 60_000);
 
   it('loads them for a command that streams (the check can see them)', async () => {
