@@ -1,7 +1,8 @@
 import type { ImageSummary } from '@berth/proto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ellipsis, imageRows, imagesDefaultTable, imagesHeader, psDefaultTable, psHeader, psRow, truncateId } from './row-contexts.js';
-import { renderListing, resolveFormat } from './table-format.js';
+import { FormatError, renderListing, resolveFormat } from './table-format.js';
+import { Template } from './template.js';
 import { webContainer, webContainerId } from './test-support.js';
 
 const now = 1_800_000_000_000;
@@ -93,3 +94,32 @@ describe('image rows', () => {
     );
   });
 });
+
+describe('listings of literal text and plain fields', () => {
+  // `{{""}}` prints nothing but is no plain field: the same template, rendered by the template engine.
+  const byEngine = (source: string) => `${source}{{""}}`;
+
+  it('print what the template engine prints, header and rows (table-format.ts renders them without it)', () => {
+    const rows = [psRow(container, { trunc: true, now }), psRow({ ...container, names: ['/db', '/web/db'] }, { trunc: false, now })];
+    for (const source of [psDefaultTable, `${psDefaultTable}\t{{.Size}}`, '{{.ID}}: {{.Names}} ({{.Labels}})', 'table {{.Mounts}}|{{.Networks}}', '']) {
+      expect({ source, text: renderListing(source, rows, psHeader) }).toEqual({ source, text: renderListing(byEngine(source), rows, psHeader) });
+    }
+    expect(renderListing(psDefaultTable, rows, psHeader).split('\n')).toHaveLength(4);
+    const execute = vi.spyOn(Template.prototype, 'execute');
+    renderListing(psDefaultTable, rows, psHeader);
+    renderListing(imagesDefaultTable, [], imagesHeader);
+    expect(execute).not.toHaveBeenCalled();
+    renderListing(byEngine(psDefaultTable), rows, psHeader);
+    expect(execute).toHaveBeenCalledTimes(3);
+    execute.mockRestore();
+  });
+
+  it('leave to the template engine a field given arguments, a missing field, and what is not a string', () => {
+    const rows = [psRow(container, { trunc: true, now })];
+    expect(renderListing('{{.Label "tier"}}', rows, psHeader)).toBe('web\n');
+    expect(() => renderListing('{{.Nope}}', rows, psHeader)).toThrow(FormatError);
+    expect(() => renderListing('{{.Nope}}', rows, psHeader)).toThrow(/Nope/);
+    expect(renderListing('{ {{.Names}} }', rows, psHeader)).toBe('{ web }\n');
+  });
+});
+

@@ -22,6 +22,14 @@ export class FieldContext {
     return this.fields[name]!(...args);
   }
 
+  /** The field `name` when it takes no argument and is a string (what `{{.Name}}` prints as is), else undefined. */
+  text(name: string): string | undefined {
+    const field = Object.hasOwn(this.fields, name) ? this.fields[name]! : undefined;
+    if (field === undefined || field.length !== 0) return undefined;
+    const value = field();
+    return typeof value === 'string' ? value : undefined;
+  }
+
   /** `{{json .}}`: every field that takes no argument, in name order (as docker marshals them). */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
