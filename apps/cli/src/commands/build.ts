@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { type IgnorePattern, parseDockerignore } from '@berth/dockerfile';
 import { isBerthError } from '@berth/errors';
 import { type ContextFile, encodeListing, listContext, packFiles } from '@berth/filesync';
-import { applyLayer } from '@berth/layers';
 import { BuilderMethods, type BuildInput, type BuildOptions, type BuildOutput, type BuildRegistryAuth } from '@berth/proto';
 import { DockerConfig } from '@berth/registry-client';
 import { parseBuildContext, parseSecret, readSecret } from '../build-inputs.js';
+import type { OutputSpec } from '../build-output.js';
 import { TtyBuildProgress } from '../build-progress.js';
 import { StatusError } from '../cli-errors.js';
 import type { CommandContext } from '../context.js';
@@ -63,13 +59,6 @@ function looksLikeArchive(b: Buffer): boolean {
   return b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
-/** `--output`: where the exported result goes. */
-interface OutputSpec {
-  type: 'oci' | 'tar' | 'local';
-  /** A file (`-` for stdout) for oci and tar, a directory for local. */
-  dest: string;
-}
-
 /**
  * Parses `--output` as docker does: `type=oci|tar|local,dest=PATH`, or a bare `PATH` meaning
  * `type=local,dest=PATH`; `dest=-` writes oci and tar to stdout.
@@ -116,45 +105,6 @@ export async function allRegistryAuths(ctx: CommandContext): Promise<BuildRegist
   return out;
 }
 
-/** The sink of `--output`: a file, stdout, or a directory the rootfs tar is unpacked into. */
-async function outputSink(ctx: CommandContext, spec: OutputSpec): Promise<{ write(chunk: Buffer): Promise<void>; end(): Promise<void> }> {
-  if (spec.type === 'local') {
-    const dir = resolve(spec.dest);
-    await mkdir(dir, { recursive: true });
-    const stream = new PassThrough();
-    const applying = applyLayer(dir, stream, { whiteouts: 'remove' });
-    applying.catch(() => undefined); // awaited by its caller; this only keeps an early rejection from being unhandled
-    return {
-      write: (chunk) => writeTo(stream, chunk),
-      end: async () => {
-        stream.end();
-        await applying;
-      },
-    };
-  }
-  const stream: Writable = spec.dest === '-' ? ctx.io.stdout : createWriteStream(resolve(spec.dest));
-  return {
-    write: (chunk) => writeTo(stream, chunk),
-    end: async () => {
-      if (stream === ctx.io.stdout) return;
-      stream.end();
-      await finished(stream);
-    },
-  };
-}
-
-function writeTo(stream: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((res, rej) => {
-    if (stream.write(chunk)) return res();
-    const onError = (err: Error) => rej(err);
-    stream.once('error', onError);
-    stream.once('drain', () => {
-      stream.off('error', onError);
-      res();
-    });
-  });
-}
-
 export async function build(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const gitContext = isGitContext(p.args[0]!) ? await checkoutGitContext(p.args[0]!) : undefined;
   try {
@@ -174,8 +124,9 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
   const quiet = bool(p, 'quiet') || progressMode === 'quiet';
   const output = str(p, 'output') ? parseOutput(str(p, 'output')) : undefined;
   // The progress goes to stderr; the image id (-q) or an exported tar to `-` to stdout.
-  const stderrTty = (ctx.io.stderr as { isTTY?: boolean }).isTTY === true;
-  const tty = !quiet && (progressMode === 'tty' || (progressMode === 'auto' && stderrTty));
+  // Asked only when it decides something: knowing makes Node's stream of stderr, and for a pipe
+  // that loads node:net and node:stream (~6 ms).
+  const tty = !quiet && (progressMode === 'tty' || (progressMode === 'auto' && (ctx.io.stderr as { isTTY?: boolean }).isTTY === true));
   const push = bool(p, 'push');
   const cacheTo = list(p, 'cache-to');
   const cacheFrom = list(p, 'cache-from');
@@ -265,7 +216,9 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
       // A git checkout is a new directory each time: nothing to sync with.
       context = packFiles(dir, await listContext(dir, { patterns, keep }));
     } else {
-      options.contextKey = createHash('sha256').update(`${hostname()}\0${dir}`).digest('hex');
+      // The builder names its copy by a hash of this key (context-store.ts): hashed there, not
+      // here, so that `berth build` does not load node:crypto (~4 ms) for it.
+      options.contextKey = `${hostname()}\0${dir}`;
       sync = { dir, list: () => listContext(dir, { patterns, keep }) };
       context = (async function* () {})();
     }
@@ -307,7 +260,8 @@ async function buildFrom(ctx: CommandContext, p: ParsedArgs, contextArg: string,
 
   let imageId = '';
   const view = tty ? new TtyBuildProgress(ctx.io.stderr, { columns: (ctx.io.stderr as { columns?: number }).columns ?? 80 }) : undefined;
-  const sink = output ? await outputSink(ctx, output) : undefined;
+  // Its own module: node:stream and @berth/layers (node:zlib, node:crypto) only for an export.
+  const sink = output ? await (await import('../build-output.js')).outputSink(ctx, output) : undefined;
   try {
     for await (const message of call.messages()) {
       if (message.output?.$case === 'line') {

@@ -64,7 +64,8 @@ export interface BuildOptions {
    * it (`context_files`); the builder, which keeps the context of the last build under this key,
    * answers with `context_request` (the paths it lacks or that changed, by path + type + size +
    * mtime + mode); the client then sends just those as a tar in `context` messages and ends.
-   * A stable name of the client's context directory (a hash of host and path).
+   * A stable name of the client's context directory (berth build sends host and path; the builder
+   * names its copy by the key's SHA-256).
    */
   contextKey: string;
   /** The network of RUN steps (`--network`): "default" (the host's, as BuildKit's default), "host" or "none". */
