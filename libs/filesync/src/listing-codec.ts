@@ -11,7 +11,8 @@ import { checkContextPath, type ContextFile } from './context-files.js';
  * HTTP/2's first 64 KiB window: no wait for a WINDOW_UPDATE on each hop (bench/README.md).
  */
 export function encodeListing(files: readonly ContextFile[]): Buffer {
-  return gzipSync(JSON.stringify(files.map((f) => [f.path, f.type, f.mode, f.size, f.mtimeMs, f.linkname ?? ''])));
+  // Level 1: 12.8 KB instead of 11.5 for bench/compare's listing, in ~0.8 ms instead of ~3 cold.
+  return gzipSync(JSON.stringify(files.map((f) => [f.path, f.type, f.mode, f.size, f.mtimeMs, f.linkname ?? ''])), { level: 1 });
 }
 
 /** The largest listing unpacked (~4 million entries): a blob that would unpack to more is refused. */
