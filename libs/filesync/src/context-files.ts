@@ -93,6 +93,8 @@ const rawLstat: RawLstat | undefined = (() => {
     if (typeof binding.lstat !== 'function') return undefined;
     const lstat = binding.lstat as RawLstat;
     // The layout this reads (mode at 1, size at 8, mtime at 12 and 13), checked once against lstatSync.
+    // The binding answers in one array it shares with lstatSync, which fills it again for '/': what is
+    // compared is where this reads and where Node's own Stats reads, in the same numbers.
     const probe = lstat('/', false, undefined, true);
     const known = lstatSync('/');
     const ok = probe instanceof Float64Array && probe.length >= 14 && probe[1] === known.mode && probe[12]! * 1e3 + probe[13]! / 1e6 === known.mtimeMs;
@@ -107,7 +109,7 @@ const rawLstat: RawLstat | undefined = (() => {
 /** `lstatSync(path)`'s mode, size and mtimeMs (the same numbers), thrown errors included. */
 export function lstatFields(path: string): LstatFields {
   if (rawLstat === undefined) return lstatSync(path);
-  const a = rawLstat(path, false, undefined, true);
+  const a = rawLstat(path, false, undefined, true); // Node's shared array: read at once
   // As Node's own Stats: milliseconds = seconds × 1e3 + nanoseconds / 1e6.
   return { mode: a[1]!, size: a[8]!, mtimeMs: a[12]! * 1e3 + a[13]! / 1e6 };
 }
