@@ -43,9 +43,9 @@ export interface NodeKeeperEvents {
  * every one reads the records from KV each tick and serves them (`node ls`, the router's `down`
  * hosts, placement's availability and labels); only the one holding the cluster duties' lease
  * (gateway-lease.ts) probes the agents, writes status changes and does what follows from them
- * (rescheduling.ts, node-drain.ts, overlay-networks.ts). Every write is revision-checked
- * (ClusterStore.changeNode): a `node update` through one gateway and the holder's status write
- * through another both land.
+ * (rescheduling.ts, node-drain.ts, overlay-networks.ts). Every write is read-change-write, checked
+ * against the bucket's last sequence (ClusterStore.changeNode): a `node update` through one gateway
+ * and the holder's status write through another both land.
  *
  * A host is `down` when its announcement lapsed (the `hosts` bucket's TTL, 15 s) or, sooner, when
  * its agent failed FAILED_PROBES probes in a row (System.Info, each with a deadline: a dead agent's
@@ -293,7 +293,7 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     await this.events.onDown(record.hostId, record).catch((err: unknown) => this.log.error({ host: record.hostId, hostname: record.hostname, err }, 'Cannot reschedule the containers of a lost host'));
   }
 
-  /** Writes a change to a node's record (revision-checked) and keeps what was written. */
+  /** Writes a change to a node's record (ClusterStore.changeNode) and keeps what was written. */
   private async save(hostId: string, change: (current: NodeRecord | undefined) => NodeRecord | undefined): Promise<NodeRecord | undefined> {
     const written = await this.store.changeNode(hostId, change).catch(warnOnFailure(this.log, { host: hostId }, 'Cannot write a node to NATS KV'));
     if (written) this.records.set(hostId, written);

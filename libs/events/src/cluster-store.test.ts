@@ -9,7 +9,7 @@ const node = (o: Partial<NodeRecord> = {}): NodeRecord => ({ hostId: 'h1', hostn
 describe('ClusterStore on a real nats-server', () => {
   const fixture = useNatsFixture();
 
-  it('applies two gateways\' concurrent node changes both (revision-checked, the loser applied again)', async () => {
+  it('applies two gateways\' concurrent node changes both (the loser read and applied again)', async () => {
     const one = new ClusterStore(fixture.nc);
     const two = new ClusterStore(fixture.nc);
     await one.putNode(node());
@@ -38,12 +38,13 @@ describe('ClusterStore on a real nats-server', () => {
 });
 
 /**
- * Two gateways' name claims on a NATS cluster of three, each gateway connected to its own server:
- * nats-server 2.9.10 lets two creates of one key both through there when they are in flight at
- * once (nats-io/nats-server#4320, tools/nats-cas-race.ts), which let two creates of one name
- * through two gateways both pass the claim.
+ * Two gateways' name claims, VNI claims and node changes on a NATS cluster of three, each gateway
+ * connected to its own server: nats-server 2.9.10 lets two creates (or updates) of one key both
+ * through there when they are in flight at once (nats-io/nats-server#4320, tools/nats-cas-race.ts),
+ * which let two creates of one name through two gateways both pass the claim, two overlay networks
+ * both take one VNI, and one node change overwrite another.
  */
-describe('ClusterStore name claims on a NATS cluster of three', () => {
+describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node changes', () => {
   let cluster: NatsClusterFixture | undefined;
   beforeAll(async () => {
     cluster = await startNatsClusterFixture();
@@ -51,6 +52,8 @@ describe('ClusterStore name claims on a NATS cluster of three', () => {
     // at once, one is refused), and a claim through each server (its first write waits for the
     // stream's leader).
     for (const nc of [cluster.nc, cluster.other]) await (await new ClusterStore(nc).claimName('warm-up', 'test'))!();
+    // The `cluster` bucket likewise (node records and overlay networks), and a sequenced write through each server.
+    for (const nc of [cluster.nc, cluster.other]) await new ClusterStore(nc).changeNode('warm-up', () => node({ hostId: 'warm-up' }));
   }, 60_000);
   afterAll(() => cluster?.stop());
 
@@ -114,4 +117,42 @@ describe('ClusterStore name claims on a NATS cluster of three', () => {
     expect(third).toBeDefined();
     await third!();
   }, 60_000);
+
+  it('gives a VNI claimed by two gateways at the same moment to one of them, round after round', async () => {
+    const a = new ClusterStore(cluster!.nc);
+    const b = new ClusterStore(cluster!.other);
+    const overlay = (vni: number, by: string) => ({ id: `${by}-${vni}`, name: `net-${by}`, vni, subnet: '10.200.0.0/24', request: '', createdAt: Date.now() });
+    const base = 4096 + randomBytes(2).readUInt16BE() * 8;
+    const wonPerRound: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      // The same VNI every round (forgotten after it, as a failed create does), then a new one.
+      for (const vni of [base, base + 1 + (round % 7)]) {
+        const won = await Promise.all([a.claimOverlayNetwork(overlay(vni, 'a')), b.claimOverlayNetwork(overlay(vni, 'b'))]);
+        wonPerRound.push(won.filter(Boolean).length);
+        expect(won.filter(Boolean).length, `claims of VNI ${vni} in round ${round + 1} of 40`).toBe(1);
+        const held = (await a.overlayNetworks()).filter((r) => r.vni === vni);
+        expect(held.map((r) => r.id)).toEqual([won[0] ? `a-${vni}` : `b-${vni}`]);
+        await a.deleteOverlayNetwork(vni);
+      }
+    }
+    expect(wonPerRound).toEqual(Array(80).fill(1));
+  }, 120_000);
+
+  it("applies two gateways' changes of one node record made at the same moment both, round after round", async () => {
+    const a = new ClusterStore(cluster!.nc);
+    const b = new ClusterStore(cluster!.other);
+    const hostId = `h-${randomBytes(4).toString('hex')}`;
+    await a.putNode(node({ hostId, lastSeen: 0, labelOverrides: {} }));
+    // Each round both gateways count in the same record, one in lastSeen, one in a label: a change
+    // written over the other's (a lost update) shows as a count short.
+    for (let round = 1; round <= 40; round++) {
+      await Promise.all([
+        a.changeNode(hostId, (r) => r && { ...r, lastSeen: r.lastSeen + 1 }),
+        b.changeNode(hostId, (r) => r && { ...r, labelOverrides: { ...r.labelOverrides, count: String(Number(r.labelOverrides.count ?? 0) + 1) } }),
+      ]);
+      const stored = await b.node(hostId);
+      expect({ lastSeen: stored?.lastSeen, count: stored?.labelOverrides.count }, `round ${round} of 40`).toEqual({ lastSeen: round, count: String(round) });
+    }
+    await a.deleteNode(hostId);
+  }, 120_000);
 });

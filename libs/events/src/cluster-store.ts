@@ -1,8 +1,9 @@
 import type { NatsConnection } from 'nats';
 import { CLUSTER_BUCKET } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
-import { isLiveEntry, isWrongRevision } from './kv-entries.js';
+import { isLiveEntry } from './kv-entries.js';
 import { NameClaims } from './name-claims.js';
+import { SequencedBucket } from './sequenced-bucket.js';
 
 /** What the gateway remembers of a host, beyond its TTL'd announcement (which lapses when it dies). */
 export interface NodeRecord {
@@ -62,8 +63,7 @@ export interface OverlayNetworkRecord {
 const nodeKey = (hostId: string) => `node.${hostId}`;
 const overlayKey = (vni: number) => `overlay-network.${vni}`;
 const placementKey = (id: string) => `placement.${id}`;
-/** How many times a revision-checked change is tried again after another writer changed the key meanwhile. */
-const CHANGE_ATTEMPTS = 20;
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 /**
  * The cluster's state that outlives any one process, in the KV bucket `cluster` (no TTL, written by
@@ -73,17 +73,22 @@ const CHANGE_ATTEMPTS = 20;
  *   placement.<containerId> PlacementRecord (JSON)  which host runs a container, and how to recreate it
  *   overlay-network.<vni>   OverlayNetworkRecord (JSON)  an overlay network, created on every host
  *
- * A key two gateways may write at once is changed revision-checked (`changeNode`: read, change,
- * `update` naming the revision read; refused, read again) or claimed create-if-absent. The
- * container names being created are claimed in a bucket of their own (`name-claims`,
- * name-claims.ts: claimName), written naming its stream's last sequence.
+ * A key two gateways may write at once (a node's record: `changeNode`; an overlay network's VNI:
+ * `claimOverlayNetwork`) is read and written naming the bucket's stream's last sequence
+ * (sequenced-bucket.ts), not the key's revision: nats-server before 2.9.21 let two revision-checked
+ * writes of one key in flight at once both through (nats-io/nats-server#4320), so two gateways could
+ * both claim one VNI, or one node change overwrite another. Any write to the bucket (a placement's)
+ * refuses such a write, which is then read and decided again. The container names being created
+ * are claimed in a bucket of their own (`name-claims`, name-claims.ts: claimName), written the same way.
  */
 export class ClusterStore {
   private readonly bucket: PlatformBucket;
+  private readonly sequenced: SequencedBucket;
   private readonly names: NameClaims;
 
   constructor(nc: NatsConnection) {
     this.bucket = new PlatformBucket(nc, CLUSTER_BUCKET);
+    this.sequenced = new SequencedBucket(nc, CLUSTER_BUCKET);
     this.names = new NameClaims(nc);
   }
 
@@ -93,7 +98,7 @@ export class ClusterStore {
   }
 
   private async put(key: string, value: unknown): Promise<void> {
-    await (await this.bucket.open()).put(key, new TextEncoder().encode(JSON.stringify(value)));
+    await (await this.bucket.open()).put(key, json(value));
   }
 
   nodes(): Promise<NodeRecord[]> {
@@ -111,26 +116,20 @@ export class ClusterStore {
   }
 
   /**
-   * Changes a node's record revision-checked: `change` gets the record as stored (undefined when
-   * there is none) and returns the next one (undefined: no write); when another gateway wrote it
-   * meanwhile, the change is applied again to what it wrote. @returns the record written, or undefined.
+   * Changes a node's record: `change` gets the record as stored (undefined when there is none) and
+   * returns the next one (undefined: no write); when anything was written to the bucket meanwhile
+   * (another gateway's change of it included), the change is applied again to what is stored then.
+   * This gateway's changes take turns. @returns the record written, or undefined.
    */
   async changeNode(hostId: string, change: (current: NodeRecord | undefined) => NodeRecord | undefined): Promise<NodeRecord | undefined> {
-    const kv = await this.bucket.open();
-    for (let attempt = 1; ; attempt++) {
-      const entry = await kv.get(nodeKey(hostId));
-      const live = entry !== null && isLiveEntry(entry);
-      const next = change(live ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeRecord) : undefined);
-      if (next === undefined) return undefined;
-      const bytes = new TextEncoder().encode(JSON.stringify(next));
-      try {
-        if (entry === null) await kv.create(nodeKey(hostId), bytes);
-        else await kv.update(nodeKey(hostId), bytes, entry.revision);
-        return next;
-      } catch (err) {
-        if (!isWrongRevision(err) || attempt >= CHANGE_ATTEMPTS) throw err;
-      }
-    }
+    let next: NodeRecord | undefined;
+    await this.sequenced.inTurn(() =>
+      this.sequenced.change(nodeKey(hostId), (entry) => {
+        next = change(entry !== null && isLiveEntry(entry) ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeRecord) : undefined);
+        return next === undefined ? undefined : { value: json(next) };
+      }),
+    );
+    return next;
   }
 
   async deleteNode(hostId: string): Promise<void> {
@@ -167,14 +166,15 @@ export class ClusterStore {
     return this.read<OverlayNetworkRecord>('overlay-network');
   }
 
-  /** Records a new overlay network: false when its VNI is taken (another gateway's create won). */
+  /**
+   * Records a new overlay network: false when its VNI is taken (another gateway's create won). A
+   * NATS failure is thrown (it is not a taken VNI).
+   */
   async claimOverlayNetwork(record: OverlayNetworkRecord): Promise<boolean> {
-    try {
-      await (await this.bucket.open()).create(overlayKey(record.vni), new TextEncoder().encode(JSON.stringify(record)));
-      return true;
-    } catch {
-      return false; // the key exists: that VNI is taken
-    }
+    const written = await this.sequenced.inTurn(() =>
+      this.sequenced.change(overlayKey(record.vni), (entry) => (entry !== null && isLiveEntry(entry) ? undefined : { value: json(record) })),
+    );
+    return written !== undefined;
   }
 
   putOverlayNetwork(record: OverlayNetworkRecord): Promise<void> {
