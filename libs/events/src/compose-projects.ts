@@ -4,6 +4,7 @@ import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
 import { isLiveEntry, liveEntries } from './kv-entries.js';
+import { SequencedBucket } from './sequenced-bucket.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */
 const validName = /^[a-z0-9][a-z0-9_-]*$/;
@@ -21,9 +22,11 @@ export interface ProjectChangeEntry {
  */
 export class ComposeProjectStore {
   private readonly bucket: PlatformBucket;
+  private readonly sequenced: SequencedBucket;
 
   constructor(nc: NatsConnection) {
     this.bucket = new PlatformBucket(nc, COMPOSE_PROJECTS_BUCKET);
+    this.sequenced = new SequencedBucket(nc, COMPOSE_PROJECTS_BUCKET);
   }
 
   private static check(name: string): void {
@@ -35,23 +38,28 @@ export class ComposeProjectStore {
   }
 
   /**
-   * Stores a declaration. With `expectedRevision`, only over that revision (0: only when absent);
-   * ConflictError otherwise. @returns it with its new revision.
+   * Stores a declaration. With `expectedRevision`, only over that revision (0: only when there is
+   * none); ConflictError otherwise. @returns it with its new revision.
+   *
+   * The expected revision is checked by reading the project and writing naming the bucket's last
+   * sequence (sequenced-bucket.ts), one at a time per process, not by `kv.update`: nats-server before
+   * 2.9.21 let two updates of one key naming one revision both through a clustered stream
+   * (nats-io/nats-server#4320), so two `compose up -d` of one project through two gateways could
+   * both pass and one be lost.
    */
   async put(declaration: ProjectDeclaration, expectedRevision?: number): Promise<ProjectDeclaration> {
     ComposeProjectStore.check(declaration.name);
-    const kv = await this.bucket.open();
     const value: ProjectDeclaration = { ...declaration, revision: 0, updatedAt: new Date().toISOString() };
     const bytes = ProjectDeclaration.encode(value).finish();
-    let revision: number;
-    try {
-      if (expectedRevision === undefined) revision = await kv.put(declaration.name, bytes);
-      else if (expectedRevision === 0) revision = await kv.create(declaration.name, bytes);
-      else revision = await kv.update(declaration.name, bytes, expectedRevision);
-    } catch (err) {
-      if (expectedRevision !== undefined) throw new ConflictError(`project "${declaration.name}" was changed meanwhile (expected revision ${expectedRevision})`, { cause: err });
-      throw err;
-    }
+    if (expectedRevision === undefined) return { ...value, revision: await (await this.bucket.open()).put(declaration.name, bytes) };
+    let found = expectedRevision;
+    const revision = await this.sequenced.inTurn(() =>
+      this.sequenced.change(declaration.name, (entry) => {
+        found = entry !== null && isLiveEntry(entry) ? entry.revision : 0;
+        return found === expectedRevision ? { value: bytes } : undefined;
+      }),
+    );
+    if (revision === undefined) throw new ConflictError(`project "${declaration.name}" was changed meanwhile (expected revision ${expectedRevision}, found ${found})`);
     return { ...value, revision };
   }
 
