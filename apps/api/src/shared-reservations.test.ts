@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FailedPreconditionError, UnavailableError } from '@berth/errors';
 import { PlacementLedger } from '@berth/events';
 import { silentLogger } from '@berth/log';
-import { type NatsClusterFixture, startNatsClusterFixture, waitUntil } from '@berth/testing';
+import { useNatsClusterFixture, waitUntil } from '@berth/testing';
 import { choosePlacement } from './placement.js';
 import { SharedReservations } from './shared-reservations.js';
 import { useTwoGatewaysNats } from './test-support.js';
@@ -155,15 +155,11 @@ describe('SharedReservations: two gateways, one node with room for one', () => {
  * with room for one (test/cluster-gateways.e2e.test.ts "does not over-commit a node's memory").
  */
 describe('SharedReservations: two gateways on a NATS cluster of three, one node with room for one', () => {
-  let cluster: NatsClusterFixture | undefined;
-  beforeAll(async () => {
-    cluster = await startNatsClusterFixture();
-  }, 60_000);
-  afterAll(() => cluster?.stop());
+  const cluster = useNatsClusterFixture();
 
   it('places once per round when both write at the same moment, whichever server each writes through', async () => {
-    const ledgerA = new PlacementLedger(cluster!.nc);
-    const ledgerB = new PlacementLedger(cluster!.other);
+    const ledgerA = new PlacementLedger(cluster.nc);
+    const ledgerB = new PlacementLedger(cluster.other);
     // One node for every round: its key exists after the first, so each round's writes replace it
     // naming the revision (or sequence) read, as on a cluster that has placed before.
     const h = `h-${randomBytes(4).toString('hex')}`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type NatsClusterFixture, startNatsClusterFixture } from '@berth/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { useNatsClusterFixture } from '@berth/testing';
 import { ClusterStore, NAME_CLAIM_STALE_MS, type NodeRecord } from './index.js';
 import { useNatsFixture } from './test-support.js';
 
@@ -45,21 +45,16 @@ describe('ClusterStore on a real nats-server', () => {
  * both take one VNI, and one node change overwrite another.
  */
 describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node changes', () => {
-  let cluster: NatsClusterFixture | undefined;
-  beforeAll(async () => {
-    cluster = await startNatsClusterFixture();
-    // The bucket made first, as a gateway's start does (two gateways making a stream of 3 replicas
-    // at once, one is refused), and a claim through each server (its first write waits for the
-    // stream's leader).
-    for (const nc of [cluster.nc, cluster.other]) await (await new ClusterStore(nc).claimName('warm-up', 'test'))!();
-    // The `cluster` bucket likewise (node records and overlay networks), and a sequenced write through each server.
-    for (const nc of [cluster.nc, cluster.other]) await new ClusterStore(nc).changeNode('warm-up', () => node({ hostId: 'warm-up' }));
-  }, 60_000);
-  afterAll(() => cluster?.stop());
+  // The bucket made first, as a gateway's start does, and a claim through each server; the `cluster`
+  // bucket likewise (node records and overlay networks), and a sequenced write through each server.
+  const cluster = useNatsClusterFixture(async (nc) => {
+    await (await new ClusterStore(nc).claimName('warm-up', 'test'))!();
+    await new ClusterStore(nc).changeNode('warm-up', () => node({ hostId: 'warm-up' }));
+  });
 
   it('lets one of two gateways claim a name claimed by both at the same moment, round after round', async () => {
-    const a = new ClusterStore(cluster!.nc);
-    const b = new ClusterStore(cluster!.other);
+    const a = new ClusterStore(cluster.nc);
+    const b = new ClusterStore(cluster.other);
     const name = `web-${randomBytes(4).toString('hex')}`;
     const claimedPerRound: number[] = [];
     for (let round = 0; round < 40; round++) {
@@ -76,8 +71,8 @@ describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node
   }, 120_000);
 
   it("claims each of many names claimed side by side through both gateways (another name's claim is no conflict)", async () => {
-    const a = new ClusterStore(cluster!.nc);
-    const b = new ClusterStore(cluster!.other);
+    const a = new ClusterStore(cluster.nc);
+    const b = new ClusterStore(cluster.other);
     const base = `svc-${randomBytes(4).toString('hex')}`;
     // A `compose up` of five replicas through each gateway at once: every write names the bucket's
     // last sequence, so most are refused by another name's claim first, and read and written again.
@@ -93,8 +88,8 @@ describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node
   }, 60_000);
 
   it('takes over a stale claim, which its first claimant then cannot give back', async () => {
-    const a = new ClusterStore(cluster!.nc);
-    const b = new ClusterStore(cluster!.other);
+    const a = new ClusterStore(cluster.nc);
+    const b = new ClusterStore(cluster.other);
     const name = `stale-${randomBytes(4).toString('hex')}`;
     const first = await a.claimName(name, 'a');
     expect(first).toBeDefined();
@@ -119,8 +114,8 @@ describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node
   }, 60_000);
 
   it('gives a VNI claimed by two gateways at the same moment to one of them, round after round', async () => {
-    const a = new ClusterStore(cluster!.nc);
-    const b = new ClusterStore(cluster!.other);
+    const a = new ClusterStore(cluster.nc);
+    const b = new ClusterStore(cluster.other);
     const overlay = (vni: number, by: string) => ({ id: `${by}-${vni}`, name: `net-${by}`, vni, subnet: '10.200.0.0/24', request: '', createdAt: Date.now() });
     const base = 4096 + randomBytes(2).readUInt16BE() * 8;
     const wonPerRound: number[] = [];
@@ -139,8 +134,8 @@ describe('ClusterStore on a NATS cluster of three: name claims, VNI claims, node
   }, 120_000);
 
   it("applies two gateways' changes of one node record made at the same moment both, round after round", async () => {
-    const a = new ClusterStore(cluster!.nc);
-    const b = new ClusterStore(cluster!.other);
+    const a = new ClusterStore(cluster.nc);
+    const b = new ClusterStore(cluster.other);
     const hostId = `h-${randomBytes(4).toString('hex')}`;
     await a.putNode(node({ hostId, lastSeen: 0, labelOverrides: {} }));
     // Each round both gateways count in the same record, one in lastSeen, one in a label: a change

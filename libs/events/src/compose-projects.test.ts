@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError } from '@berth/errors';
-import { type NatsClusterFixture, startNatsClusterFixture } from '@berth/testing';
+import { useNatsClusterFixture } from '@berth/testing';
 import { ComposeProjectStore } from './compose-projects.js';
 import { useNatsFixture } from './test-support.js';
 
@@ -31,17 +31,12 @@ describe('ComposeProjectStore on a real nats-server', () => {
  * both `kv.update`s through (nats-io/nats-server#4320), one declaration lost without a conflict.
  */
 describe('ComposeProjectStore on a NATS cluster of three', () => {
-  let cluster: NatsClusterFixture | undefined;
-  beforeAll(async () => {
-    cluster = await startNatsClusterFixture();
-    // The bucket made first (as a gateway's start does), and a write through each server.
-    for (const nc of [cluster.nc, cluster.other]) await new ComposeProjectStore(nc).put(declaration('warm-up', 'test'));
-  }, 60_000);
-  afterAll(() => cluster?.stop());
+  // The bucket made first (as a gateway's start does), and a write through each server.
+  const cluster = useNatsClusterFixture((nc) => new ComposeProjectStore(nc).put(declaration('warm-up', 'test')));
 
   it('lets one of two writes naming one revision through, round after round', async () => {
-    const a = new ComposeProjectStore(cluster!.nc);
-    const b = new ComposeProjectStore(cluster!.other);
+    const a = new ComposeProjectStore(cluster.nc);
+    const b = new ComposeProjectStore(cluster.other);
     const name = `app-${randomBytes(4).toString('hex')}`;
     let revision = 0;
     for (let round = 1; round <= 40; round++) {

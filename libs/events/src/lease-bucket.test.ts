@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsClusterFixture, startNatsClusterFixture, waitUntil } from '@berth/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useNatsClusterFixture, waitUntil } from '@berth/testing';
 import { type HeldLease, LeaseBucket } from './index.js';
 
 /** The bucket's max age: short, for a lease to lapse within a test. */
@@ -13,18 +13,17 @@ const TTL_MS = 1_500;
  * cluster duties' lease.
  */
 describe('LeaseBucket on a NATS cluster of three', () => {
-  let cluster: NatsClusterFixture | undefined;
+  // The bucket made first, as a gateway's start does, and a lease taken and given back through each server.
+  const cluster = useNatsClusterFixture(async (nc) => {
+    const bucket = new LeaseBucket(nc, TTL_MS);
+    await bucket.release('warm-up', (await bucket.take('warm-up', { holder: 'test', since: Date.now() }))!);
+  });
   let a: LeaseBucket;
   let b: LeaseBucket;
-  beforeAll(async () => {
-    cluster = await startNatsClusterFixture();
+  beforeAll(() => {
     a = new LeaseBucket(cluster.nc, TTL_MS);
     b = new LeaseBucket(cluster.other, TTL_MS);
-    // The bucket made first, as a gateway's start does (two gateways making a stream of 3 replicas at
-    // once, one is refused), and a lease taken and given back through each server.
-    for (const bucket of [a, b]) await bucket.release('warm-up', (await bucket.take('warm-up', { holder: 'test', since: Date.now() }))!);
-  }, 60_000);
-  afterAll(() => cluster?.stop());
+  });
 
   it('lets one of two gateways take a lease both take at the same moment, round after round', async () => {
     const key = `duties-${randomBytes(4).toString('hex')}`;

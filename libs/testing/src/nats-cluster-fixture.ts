@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { freePort } from './ports.js';
@@ -61,4 +62,32 @@ export async function startNatsClusterFixture(): Promise<NatsClusterFixture> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * A NATS cluster of three (startNatsClusterFixture) for the enclosing describe's tests: started in
+ * `beforeAll`, then `warmUp` given each of the two connections in turn (to make a bucket before
+ * the tests race on it: two gateways making a stream of 3 replicas at once, one is refused, and a
+ * first write through each server waits for the stream's leader); stopped in `afterAll`. The handle
+ * is that cluster's connections from its `beforeAll` on (before, it throws).
+ */
+export function useNatsClusterFixture(warmUp?: (nc: NatsConnection) => Promise<unknown>): Pick<NatsClusterFixture, 'nc' | 'other'> {
+  let cluster: NatsClusterFixture | undefined;
+  beforeAll(async () => {
+    cluster = await startNatsClusterFixture();
+    if (warmUp) for (const nc of [cluster.nc, cluster.other]) await warmUp(nc);
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+  const started = (): NatsClusterFixture => {
+    if (cluster === undefined) throw new Error('The NATS cluster starts in its beforeAll: use it in a hook or a test');
+    return cluster;
+  };
+  return {
+    get nc() {
+      return started().nc;
+    },
+    get other() {
+      return started().other;
+    },
+  };
 }
