@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { messageOf, UnavailableError } from '@berth/errors';
-import { withDeadline, type LedgerNode, type PlacementLedger } from '@berth/events';
+import { TurnNotCome, Turns, withDeadline, type LedgerNode, type PlacementLedger } from '@berth/events';
 import { warnOnFailure, type Logger } from '@berth/log';
 import type { Resources } from './placement.js';
 import { PlacementReservations } from './placement-reservations.js';
@@ -47,8 +47,8 @@ export interface PlaceRequest {
  */
 export class SharedReservations {
   readonly local = new PlacementReservations();
-  /** The end of this gateway's last ledger decision or change (inTurn). */
-  private lastTurn: Promise<void> = Promise.resolve();
+  /** This gateway's ledger decisions and changes, one at a time (inTurn). */
+  private readonly turns = new Turns();
 
   /** `timeoutMs`: the ledger's deadline, strict or not (tests). */
   constructor(
@@ -98,21 +98,12 @@ export class SharedReservations {
    * TURN_WAIT_DEADLINES ledger deadlines for that, then gives up: `{ ran: false }`.
    */
   private async inTurn<R>(strict: boolean, fn: () => Promise<R>): Promise<{ ran: true; value: R } | { ran: false; err: Error }> {
-    const previous = this.lastTurn;
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    this.lastTurn = previous.then(() => mine);
     const waitMs = TURN_WAIT_DEADLINES * this.timeoutMs(strict);
     try {
-      await withDeadline(previous, waitMs, () => new Error(`this gateway's earlier placements held the ledger for more than ${waitMs / 1000} s`));
+      return { ran: true, value: await this.turns.run(fn, { ms: waitMs, message: `this gateway's earlier placements held the ledger for more than ${waitMs / 1000} s` }) };
     } catch (err) {
-      done();
-      return { ran: false, err: err as Error };
-    }
-    try {
-      return { ran: true, value: await fn() };
-    } finally {
-      done();
+      if (err instanceof TurnNotCome) return { ran: false, err };
+      throw err;
     }
   }
 

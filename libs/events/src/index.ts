@@ -9,6 +9,7 @@ export * from './builder-directory.js';
 export * from './nats-permissions.js';
 export * from './nats-connect.js';
 export * from './deadline.js';
+export * from './turns.js';
 export * from './compose-projects.js';
 export * from './cluster-store.js';
 export * from './name-claims.js';

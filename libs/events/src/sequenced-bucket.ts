@@ -2,6 +2,7 @@ import { headers, JsHeaders, type JetStreamClient, type KvEntry, type NatsConnec
 import { kvSubject } from './subjects.js';
 import { PlatformBucket, type PlatformBucketOptions } from './platform-bucket.js';
 import { isWrongRevision } from './kv-entries.js';
+import { Turns } from './turns.js';
 
 /** What a read gives: the stream's last sequence, and each key's last entry as of it. */
 export interface SequencedRead {
@@ -45,7 +46,7 @@ const CHANGE_ATTEMPTS = 20;
 export class SequencedBucket {
   private readonly bucket: PlatformBucket;
   private readonly js: JetStreamClient;
-  private lastTurn: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
 
   constructor(
     nc: NatsConnection,
@@ -125,8 +126,6 @@ export class SequencedBucket {
 
   /** Runs `fn` once this process's previous turn on the bucket has ended (made or failed). */
   inTurn<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.lastTurn.then(fn);
-    this.lastTurn = run.catch(() => {});
-    return run;
+    return this.turns.run(fn);
   }
 }
