@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Http2Server } from 'node:http2';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { tempDir, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, freshBundleSources } from './test-bundle.js';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
-const BUNDLE = join(ROOT, 'apps/cli/dist/main.cjs');
 
 /**
  * What the CLI's bundle loads of Node when it runs `ps`, `inspect`, `rm` and `--version` against a
@@ -21,10 +20,7 @@ let server: Http2Server;
 let socket: string;
 
 beforeAll(async () => {
-  const built = statSync(BUNDLE).mtimeMs;
-  const { files } = JSON.parse(readFileSync(join(ROOT, 'apps/cli/dist/sources.json'), 'utf8')) as { files: string[] };
-  const stale = files.find((f) => statSync(join(ROOT, f)).mtimeMs > built);
-  if (stale !== undefined) throw new Error(`${stale} is newer than apps/cli/dist: run bash scripts/build-cli first`);
+  freshBundleSources();
   dir = tempDir('berth-launch-modules-');
   socket = join(dir.path, 'api.sock');
   writeFileSync(

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tempDir, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshBundleSources, ROOT } from './test-bundle.js';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
 
 /**
  * The `berth` launcher (berth.cjs) on a copy of the repository (the bundle scripts/build-cli made,
@@ -15,11 +15,8 @@ const ROOT = resolve(import.meta.dirname, '../../../..');
 let copy: TempDir;
 beforeAll(() => {
   copy = tempDir('berth-launcher-test-');
-  const { files: sources } = JSON.parse(readFileSync(join(ROOT, 'apps/cli/dist/sources.json'), 'utf8')) as { files: string[] };
-  // The copy is of the bundle as it is: made from the sources as they are (npm test builds it first).
-  const built = statSync(join(ROOT, 'apps/cli/dist/main.cjs')).mtimeMs;
-  const stale = sources.find((f) => statSync(join(ROOT, f)).mtimeMs > built);
-  if (stale !== undefined) throw new Error(`${stale} is newer than apps/cli/dist: run bash scripts/build-cli first`);
+  // The copy is of the bundle as it is: made from the sources as they are.
+  const sources = freshBundleSources();
   const files = new Set([...sources, 'berth.cjs', 'apps/cli/src/main.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json']);
   for (const f of files) {
     mkdirSync(dirname(join(copy.path, f)), { recursive: true });
