@@ -1,4 +1,4 @@
-import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { errorFromGrpc } from '@berth/errors';
 import { CANCEL, ENHANCE_YOUR_CALM, H2Session, INADEQUATE_SECURITY, INTERNAL_ERROR, NO_ERROR, REFUSED_STREAM } from './h2/session.js';
 

@@ -13,7 +13,7 @@ import { ConmonRuntime, ensureVolatileDir } from '@berth/runtime';
 import { OverlaySnapshotter } from '@berth/snapshots';
 import { containersService } from './containers-service.js';
 import { diskUsageDetails } from './disk-usage.js';
-import { PRIVATE_FILE_MODE, secureDataRoot } from './data-root.js';
+import { secureDataRoot } from './data-root.js';
 import { imagesService } from './images-service.js';
 import { NetworkManager } from '@berth/network';
 import { NetworksService } from '@berth/proto';
@@ -82,7 +82,6 @@ export class Agent {
     readonly images: ImageStore,
     readonly containers: ContainerManager,
     private readonly runtimeName: string,
-    private readonly bus: EventBus,
     private readonly registry: RegistryTransfer,
   ) {
     this.hostId = readHostId(options.dataRoot);
@@ -176,7 +175,7 @@ export class Agent {
       platformRegistry: options.platformRegistry,
       onPush: (e) => publish('image', 'push', e.id, { name: e.name }),
     });
-    const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', bus, registry);
+    const agent = new Agent(options, nc, db, images, manager, check.ok ? options.runtime : 'runc', registry);
     agent.warnings.push(...warnings);
     agent.volumes = volumes;
     agent.network = network;

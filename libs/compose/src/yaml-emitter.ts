@@ -48,32 +48,24 @@ function chooseStyle(s: string, isKey: boolean): Style {
   if (s.includes('\n')) return isKey || !blockAllowed(s) ? 'double' : 'literal';
   if (resolvesToNonString(s) || base60Pattern.test(s) || oldBools.has(s)) return 'double';
   const chars = Array.from(s);
-  let flowIndicators = false;
+  // go-yaml's analysis, its block-context half only (this writer never prints flow style).
   let blockIndicators = false;
   let special = false;
   let leadingSpace = false;
   let trailingSpace = false;
   let tabs = false;
-  if (s.startsWith('---') || s.startsWith('...')) blockIndicators = flowIndicators = true;
+  if (s.startsWith('---') || s.startsWith('...')) blockIndicators = true;
   let precededByWhitespace = true;
   chars.forEach((ch, i) => {
     const code = ch.codePointAt(0)!;
     const next = chars[i + 1];
     const followedByWhitespace = next === undefined || next === ' ' || next === '\t' || next === '\n' || next === '\r';
     if (i === 0) {
-      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) flowIndicators = blockIndicators = true;
-      if (ch === '?' || ch === ':') {
-        flowIndicators = true;
-        if (followedByWhitespace) blockIndicators = true;
-      }
-      if (ch === '-' && followedByWhitespace) flowIndicators = blockIndicators = true;
+      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true;
+      if ((ch === '?' || ch === ':' || ch === '-') && followedByWhitespace) blockIndicators = true;
     } else {
-      if (',?[]{}'.includes(ch)) flowIndicators = true;
-      if (ch === ':') {
-        flowIndicators = true;
-        if (followedByWhitespace) blockIndicators = true;
-      }
-      if (ch === '#' && precededByWhitespace) flowIndicators = blockIndicators = true;
+      if (ch === ':' && followedByWhitespace) blockIndicators = true;
+      if (ch === '#' && precededByWhitespace) blockIndicators = true;
     }
     if (!isPrintable(code)) special = true;
     if (ch === ' ') {

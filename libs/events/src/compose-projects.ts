@@ -3,7 +3,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '@berth/error
 import { ProjectDeclaration } from '@berth/proto';
 import { COMPOSE_PROJECTS_BUCKET } from './subjects.js';
 import { PlatformBucket } from './platform-bucket.js';
-import { isLiveEntry, liveEntries } from './kv-entries.js';
+import { isLiveEntry } from './kv-entries.js';
 import { SequencedBucket } from './sequenced-bucket.js';
 
 /** A project name as Compose allows it (lowercase letters, digits, `-`, `_`), also a valid KV key. */

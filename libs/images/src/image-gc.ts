@@ -1,5 +1,5 @@
 import type { ContentStore } from '@berth/content';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@berth/errors';
+import { ConflictError, FailedPreconditionError, NotFoundError } from '@berth/errors';
 import { chainIds, type ImageConfig, type ImageManifest, parseReference, shortId } from '@berth/oci';
 import type { ImageDbRow, ImageEmitter, ImageIndex } from './image-index.js';
 import { familiar, isIdPrefix, isSingleReference, repositoryOf } from './image-names.js';

@@ -5,7 +5,7 @@ import { mustExec } from './host-exec.js';
 import { withHostLock } from './host-lock.js';
 import { deleteLink, deleteLinks, ensureBridge, listLinks, setSysctl, type HostLink } from './host-links.js';
 import { allowLoopbackDnat } from './loopback-guard.js';
-import { planIpam, prefixLength, type IpamConfig } from './ipam.js';
+import { planIpam, prefixLength } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
 import type { NetworkContext } from './network-context.js';
 import { networkRecord } from './network-record.js';

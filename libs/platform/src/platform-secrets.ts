@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { nkeys } from 'nats';
 import { InvalidArgumentError } from '@berth/errors';
 import { natsPermissions, type NatsIdentity } from '@berth/events';
 import { natsServerTlsConfig } from './nats-tls.js';
-import { SECRETS_DIR, secretsOf, writeSecret, type PlatformSecrets } from './secret-files.js';
+import { secretsOf, writeSecret, type PlatformSecrets } from './secret-files.js';
 
 export { SECRETS_DIR, secretsOf, writeSecret, type PlatformSecrets } from './secret-files.js';
 

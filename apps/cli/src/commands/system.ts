@@ -5,11 +5,9 @@ import { daemonMessage, StatusError } from '../cli-errors.js';
 import { unaryClient } from '../unary-clients.js';
 import type { CommandContext } from '../context.js';
 import type { ParsedArgs } from '../flags.js';
-import { str, list } from '../flag-values.js';
+import { str } from '../flag-values.js';
 import { dfDefaultTable, dfHeader, dfRow } from '../row-contexts.js';
 import { compileFormat as template, executeFormat as execute, renderListing, resolveFormat } from '../table-format.js';
-import { timeFlag } from '../time-flags.js';
-import { rfc3339NanoFixed } from '../units.js';
 import { errOut, out } from './shared.js';
 
 /** system df, info, version and events. */
