@@ -203,7 +203,7 @@ class Applier {
     if (rel === '') return; // the root entry ("./"): the target's own attributes are not the layer's
     const base = posix.basename(rel);
     const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
-    if (base.startsWith(WHITEOUT_PREFIX) && this.mode !== 'none') return this.whiteout(header.name, rel, parent, base);
+    if (base.startsWith(WHITEOUT_PREFIX) && this.mode !== 'none') return this.whiteout(header.name, parent, base);
 
     await this.ensureDirectory(parent, header.name);
     const path = join(this.root, rel);
@@ -287,7 +287,7 @@ class Applier {
     for (const dir of ancestors(rel)) this.touched.add(dir);
   }
 
-  private async whiteout(name: string, rel: string, parent: string, base: string): Promise<void> {
+  private async whiteout(name: string, parent: string, base: string): Promise<void> {
     if (base === OPAQUE_WHITEOUT) {
       await this.ensureDirectory(parent, name);
       if (parent !== '') this.touch(parent);

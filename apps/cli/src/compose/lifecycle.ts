@@ -29,7 +29,6 @@ function graphOf(target: ProjectTarget, containers: ObservedContainer[]): Pick<P
 
 /** Runs `fn` on the containers of each service, in dependency order (or reversed). */
 async function perService(
-  s: ComposeSession,
   target: ProjectTarget,
   containers: ObservedContainer[],
   fn: (c: ObservedContainer) => Promise<void>,
@@ -49,7 +48,7 @@ async function context(ctx: CommandContext, p: ParsedArgs) {
 export async function start(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const { target, s, containers } = await context(ctx, p);
   if (containers.length === 0) throw new StatusError(p.args.length > 0 ? `service "${p.args[0]}" has no container to start` : 'no containers to start', 1);
-  await perService(s, target, containers, async (c) => {
+  await perService(target, containers, async (c) => {
     if (c.state !== 'running' && c.state !== 'paused') await startContainer(s, c);
   });
   await setDeclaredState(s, target.name, 'running');
@@ -60,13 +59,13 @@ export async function stop(ctx: CommandContext, p: ParsedArgs): Promise<number> 
   const { target, s, containers } = await context(ctx, p);
   // A stopped project is not kept by the compose watcher until `start` or `up`.
   await setDeclaredState(s, target.name, 'stopped');
-  await perService(s, target, containers, (c) => stopContainer(s, c, { timeout: timeoutOf(p) }), { reverse: true });
+  await perService(target, containers, (c) => stopContainer(s, c, { timeout: timeoutOf(p) }), { reverse: true });
   return 0;
 }
 
 export async function restart(ctx: CommandContext, p: ParsedArgs): Promise<number> {
   const { target, s, containers } = await context(ctx, p);
-  await perService(s, target, containers, async (c) => {
+  await perService(target, containers, async (c) => {
     const report = (status: string, done: boolean) => s.progress({ kind: 'Container', name: c.name, status, done });
     report('Restarting', false);
     await s.engine.restartContainer(c.id, { timeout: timeoutOf(p) });

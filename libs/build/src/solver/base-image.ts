@@ -38,7 +38,6 @@ export interface BaseState {
  * (container, docker_version, …) are not inherited; a base without history gets one entry per layer.
  */
 export async function resolveBase(
-  run: BuildRun,
   base: StageBase,
   sources: { stage: (index: number) => Promise<StageState>; image: (name: string) => Promise<ResolvedImage> },
 ): Promise<BaseState> {

@@ -72,7 +72,7 @@ export class Solver {
       base =
         named?.kind === 'dir'
           ? await contextBase(run, (node.base as { name: string }).name, named.dir)
-          : await resolveBase(run, node.base, { stage: (i) => this.stage(i), image: (n) => this.image(n) });
+          : await resolveBase(node.base, { stage: (i) => this.stage(i), image: (n) => this.image(n) });
     } catch (err) {
       throw located(run.file, from, err);
     }
