@@ -1,3 +1,5 @@
+import { Turns } from '@berth/events';
+
 /**
  * The network manager's queue: one operation at a time, in the order asked. Requests of one kind
  * that arrive while their batch still waits at the tail of the queue join it and run together
@@ -6,7 +8,7 @@
  * while nothing else was queued behind it, so the order is the one of queuing each request alone.
  */
 export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
   private open: OpenBatch | undefined;
 
   /** Runs `fn` after everything queued before it. */
@@ -41,10 +43,9 @@ export class SerialQueue {
     });
   }
 
+  /** The caller sees its failure; the queue goes on. */
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => {}); // the caller of `run` sees the failure; the queue goes on
-    return run;
+    return this.turns.run(fn);
   }
 }
 
