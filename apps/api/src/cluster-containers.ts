@@ -22,9 +22,9 @@ import {
   type StreamInput,
   type CopyToInput,
 } from '@berth/proto';
-import { answered, hostError, type ClusterRouter } from './cluster-router.js';
+import { answered, hostError, type ClusterRouter, type HostAnswer } from './cluster-router.js';
 import { bringImage } from './image-follow.js';
-import { choosePlacement, type PlacementCandidate } from './placement.js';
+import { choosePlacement, findNode, type PlacementCandidate } from './placement.js';
 import { RecentPlacements } from './recent-placements.js';
 import { runAttachedHandler } from './run-attached.js';
 import type { SharedReservations } from './shared-reservations.js';
@@ -50,6 +50,8 @@ const CLAIM_TIMEOUT_MS = 3_000;
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
+/** The lists a placement reads: every container of each host, stopped ones included (their names are taken). */
+const LIST_ALL = ListContainersRequest.fromPartial({ all: true });
 
 /**
  * The gateway's Containers service over the cluster: `Create` places the container (placement.ts:
@@ -166,11 +168,31 @@ export async function placeContainer(
     const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
     const lists = single
       ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
-      : await o.router.fanOut<ListContainersResponse>(ContainersService.list, ListContainersRequest.fromPartial({ all: true }), { hosts });
+      : await pinnedListed(o.router, await o.router.fanOut<ListContainersResponse>(ContainersService.list, LIST_ALL, { hosts }), placementHints(metadata).node);
     return await createPlaced(o, request, metadata, { ...options, hosts, lists, listedAt, name });
   } finally {
     await unclaim();
   }
+}
+
+/**
+ * The lists, the one of the node a create is pinned to (`run --node N`) answered: a live node whose
+ * list did not come is asked again, waiting for its connection (grpc-js fails a call at once while
+ * its channel waits out a reconnect backoff, as a gateway's channel to an agent that has just
+ * restarted does), within the lists' deadline. Still no answer: its error (`host "N" is unavailable:
+ * …`), not "No such node". A node that is not live is placement's to refuse.
+ */
+async function pinnedListed(router: ClusterRouter, lists: Array<HostAnswer<ListContainersResponse>>, ref: string | undefined): Promise<Array<HostAnswer<ListContainersResponse>>> {
+  if (ref === undefined) return lists;
+  let pinned: AgentAnnouncement;
+  try {
+    pinned = findNode(lists.map((a) => a.host), ref);
+  } catch {
+    return lists;
+  }
+  if (lists.find((a) => a.host === pinned)?.result !== undefined) return lists;
+  const result = await router.call<ListContainersResponse>(pinned, ContainersService.list, LIST_ALL, { metadata: new grpc.Metadata({ waitForReady: true }) });
+  return lists.map((a) => (a.host === pinned ? { host: pinned, result } : a));
 }
 
 /** A create's name claimed in KV (ClusterStore.claimName). @returns the call that gives it back. */
