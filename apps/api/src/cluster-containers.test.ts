@@ -16,7 +16,7 @@ const host = (n: number) => AgentAnnouncement.fromPartial({ hostId: `h${n}`, hos
  * live): `creates` counts the creates that reached an agent. `ledger` as the gateway's (undefined:
  * none, this gateway's own only).
  */
-function cluster(ledger?: Pick<PlacementLedger, 'read' | 'add' | 'finish'>, o: { live?: number; secondList?: 'answers' | 'fails' } = {}) {
+function cluster(ledger?: Pick<PlacementLedger, 'read' | 'add' | 'finish'>, o: { live?: number; secondList?: 'answers' | 'fails'; recorded?: string[] } = {}) {
   const hosts = [host(1), host(2)].slice(0, o.live ?? 2);
   const t = { creates: 0, createdOn: [] as string[], listedAgain: [] as Array<{ host: string; waitForReady: boolean | undefined }> };
   const router = {
@@ -39,7 +39,8 @@ function cluster(ledger?: Pick<PlacementLedger, 'read' | 'add' | 'finish'>, o: {
   } as unknown as ClusterRouter;
   const store = { claimName: async () => async () => {}, putPlacement: async () => {} } as unknown as ClusterStore;
   const reservations = new SharedReservations(ledger, { by: 'gateway-a', log: silentLogger, timeoutMs: 200 });
-  const nodes = { refresh: async () => {}, availability: () => 'active', labels: () => ({}), known: () => 2, reservations };
+  const recorded = o.recorded ?? ['h1', 'h2'];
+  const nodes = { refresh: async () => {}, availability: () => 'active', ready: (id: string) => recorded.includes(id), labels: () => ({}), known: () => recorded.length, reservations };
   const create = (memoryReservation: number, node?: string) =>
     placeContainer(
       { router, store, nodes, log: silentLogger },
@@ -72,6 +73,13 @@ describe('placeContainer in a cluster', () => {
     expect((await create(0, 'node-1')).hostname).toBe('node-1');
     await expect(create(0, 'node-9')).rejects.toThrow('No such node: "node-9" (nodes ready: node-1)');
     expect(t.listedAgain).toEqual([{ host: 'node-2', waitForReady: true }]);
+  });
+
+  it('does not ask again a node without a record (removed with node rm, still announcing itself): "No such node"', async () => {
+    const { t, create } = cluster(undefined, { secondList: 'answers', recorded: ['h1'] });
+    await expect(create(0, 'node-2')).rejects.toThrow('No such node: "node-2" (nodes ready: node-1)');
+    expect(t.listedAgain).toEqual([]);
+    expect(t.creates).toBe(0);
   });
 
   it("weighs the only live node's room (the other is down)", async () => {

@@ -37,6 +37,8 @@ export interface NodeView {
    */
   refresh(hostIds: string[]): Promise<void>;
   availability(hostId: string): string;
+  /** Whether the node's record says it is ready (false: down, or no record: not a node of the cluster, as one removed with `node rm`). */
+  ready(hostId: string): boolean;
   /** How many nodes have a record (ready, down or draining: each node of the cluster until `node rm`). */
   known(): number;
   labels(host: AgentAnnouncement): Record<string, string>;
@@ -168,7 +170,7 @@ export async function placeContainer(
     const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
     const lists = single
       ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
-      : await pinnedListed(o.router, await o.router.fanOut<ListContainersResponse>(ContainersService.list, LIST_ALL, { hosts }), placementHints(metadata).node);
+      : await pinnedListed(o, await o.router.fanOut<ListContainersResponse>(ContainersService.list, LIST_ALL, { hosts }), placementHints(metadata).node);
     return await createPlaced(o, request, metadata, { ...options, hosts, lists, listedAt, name });
   } finally {
     await unclaim();
@@ -176,13 +178,18 @@ export async function placeContainer(
 }
 
 /**
- * The lists, the one of the node a create is pinned to (`run --node N`) answered: a live node whose
- * list did not come is asked again, waiting for its connection (grpc-js fails a call at once while
- * its channel waits out a reconnect backoff, as a gateway's channel to an agent that has just
- * restarted does), within the lists' deadline. Still no answer: its error (`host "N" is unavailable:
- * …`), not "No such node". A node that is not live is placement's to refuse.
+ * The lists, the one of the node a create is pinned to (`run --node N`) answered: a ready node (its
+ * record says so) whose list did not come is asked again, waiting for its connection (grpc-js fails a
+ * call at once while its channel waits out a reconnect backoff, as a gateway's channel to an agent
+ * that has just restarted does), within the lists' deadline. Still no answer: its error (`host "N" is
+ * unavailable: …`), not "No such node". Any other node (not live, not answering, without a record:
+ * one removed with `node rm` that still announces itself) is placement's to refuse.
  */
-async function pinnedListed(router: ClusterRouter, lists: Array<HostAnswer<ListContainersResponse>>, ref: string | undefined): Promise<Array<HostAnswer<ListContainersResponse>>> {
+async function pinnedListed(
+  o: { router: ClusterRouter; nodes: NodeView },
+  lists: Array<HostAnswer<ListContainersResponse>>,
+  ref: string | undefined,
+): Promise<Array<HostAnswer<ListContainersResponse>>> {
   if (ref === undefined) return lists;
   let pinned: AgentAnnouncement;
   try {
@@ -190,8 +197,8 @@ async function pinnedListed(router: ClusterRouter, lists: Array<HostAnswer<ListC
   } catch {
     return lists;
   }
-  if (lists.find((a) => a.host === pinned)?.result !== undefined) return lists;
-  const result = await router.call<ListContainersResponse>(pinned, ContainersService.list, LIST_ALL, { metadata: new grpc.Metadata({ waitForReady: true }) });
+  if (lists.find((a) => a.host === pinned)?.result !== undefined || !o.nodes.ready(pinned.hostId)) return lists;
+  const result = await o.router.call<ListContainersResponse>(pinned, ContainersService.list, LIST_ALL, { metadata: new grpc.Metadata({ waitForReady: true }) });
   return lists.map((a) => (a.host === pinned ? { host: pinned, result } : a));
 }
 

@@ -137,6 +137,7 @@ export class Gateway {
     this.nodeView = {
       refresh: (ids: string[]) => nodes().refresh(ids),
       availability: (id: string) => nodes().availability(id),
+      ready: (id: string) => nodes().ready(id),
       labels: (h: AgentAnnouncement) => nodes().labels(h),
       known: () => nodes().known(),
       reservations,

@@ -118,6 +118,10 @@ export class NodeKeeper implements Omit<NodeView, 'reservations'>, DrainKeeper {
     return this.records.get(hostId)?.availability ?? 'active';
   }
 
+  ready(hostId: string): boolean {
+    return this.records.get(hostId)?.status === 'ready';
+  }
+
   labels(host: AgentAnnouncement): Record<string, string> {
     const labels = { ...(host.node?.labels ?? {}) };
     for (const [k, v] of Object.entries(this.records.get(host.hostId)?.labelOverrides ?? {})) {
