@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { gate } from '@berth/testing';
 import { TurnNotCome, Turns } from './turns.js';
-
-/** A promise resolved from outside. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 describe('Turns', () => {
   it('runs one turn at a time, in the order asked, a failed turn ending its turn too', async () => {

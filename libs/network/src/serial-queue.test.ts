@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { gate } from '@berth/testing';
 import { SerialQueue } from './serial-queue.js';
-
-/** A promise the test resolves by hand. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 describe('SerialQueue', () => {
   it('runs operations one at a time, in the order asked, past a failure', async () => {

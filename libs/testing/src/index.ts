@@ -27,3 +27,4 @@ export * from './leftover-sweep.js';
 export * from './linear-growth.js';
 export * from './file-fixtures.js';
 export * from './thrown-by.js';
+export * from './gate.js';
