@@ -59,6 +59,14 @@ export interface GatewayOptions {
 }
 
 /**
+ * The gateway's channels to the services (agents, builders, registries) try to connect again at most
+ * 2 s apart: grpc-js's default backoff grows to 2 minutes while a host is down, and every call in
+ * the meantime fails at once, so a host back from a restart (its node record `ready` again) went
+ * unanswered through this gateway for up to that long.
+ */
+const serviceChannelOptions: grpc.ChannelOptions = { ...channelOptions, 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 2_000 };
+
+/**
  * The gateway: one gRPC API for clients and the other services, over every host of the cluster
  * (docs/dev/cluster.md); several may run on the same NATS, any of them serves the whole cluster (the
  * state is in JetStream KV) and the one holding the cluster duties' lease (gateway-lease.ts) also
@@ -72,14 +80,6 @@ export interface GatewayOptions {
  * while NATS is down, and an entry is used only when its address is a root-owned unix socket, or
  * a TCP one spoken to over mutual TLS with the cluster's certificates (`clusterTls`).
  */
-
-/**
- * The gateway's channels to the services (agents, builders, registries) try to connect again at most
- * 2 s apart: grpc-js's default backoff grows to 2 minutes while a host is down, and every call in
- * the meantime fails at once, so a host back from a restart (its node record `ready` again) went
- * unanswered through this gateway for up to that long.
- */
-const serviceChannelOptions: grpc.ChannelOptions = { ...channelOptions, 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 2_000 };
 export class Gateway {
   private readonly events: EventBus;
   private readonly hosts: ServiceDirectory<AgentAnnouncement>;
