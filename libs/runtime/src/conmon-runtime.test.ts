@@ -221,6 +221,28 @@ describe('ConmonRuntime', () => {
     await fx.rt.kill(c.id, 'SIGKILL').catch(() => {}); // the container without its monitor: taken down here
   });
 
+  it("gives conmon PATH, LANG and its pipes, not the agent's environment (a container's and an exec's)", async () => {
+    process.env.BERTH_TEST_SECRET = 'hunter2';
+    try {
+      const c = await createContainer(['sleep', '60']);
+      await fx.rt.start(c.id);
+      const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((e) => e.split('=')[0]).sort();
+      expect(environ(c.conmonPid)).toEqual(['LANG', 'PATH', '_OCI_SYNCPIPE']);
+      // An exec session's process is conmon's child (conmon is its subreaper).
+      const session = await fx.rt.execInteractive(c.id, { args: ['sleep', '60'] });
+      try {
+        const execConmon = Number(readFileSync(`/proc/${session.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+        expect(readFileSync(`/proc/${execConmon}/cmdline`, 'utf8').split('\0')).toContain('--exec');
+        expect(environ(execConmon)).toEqual(['LANG', 'PATH', '_OCI_ATTACHPIPE', '_OCI_STARTPIPE', '_OCI_SYNCPIPE']);
+      } finally {
+        session.close();
+        await session.done.catch(() => undefined);
+      }
+    } finally {
+      delete process.env.BERTH_TEST_SECRET;
+    }
+  });
+
   it('execs in a running container: output, exit code, env, user, stdin', async () => {
     const c = await createContainer(['sleep', '60'], { env: ['FOO=bar'] });
     await fx.rt.start(c.id);

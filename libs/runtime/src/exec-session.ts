@@ -4,6 +4,7 @@ import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { FailedPreconditionError, InternalError } from '@berth/errors';
+import { conmonEnv } from './conmon-process.js';
 import type { OciProcess } from './oci-spec.js';
 
 /**
@@ -113,7 +114,7 @@ export async function startExecSession(p: ExecSessionParams): Promise<ExecSessio
   try {
     conmon = spawn(p.conmonPath, args, {
       stdio: ['ignore', 'ignore', errFd, 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
+      env: conmonEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
       cwd: execDir,
       detached: true,
     });
