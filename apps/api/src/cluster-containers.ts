@@ -167,10 +167,11 @@ export async function placeContainer(
     // same conflict error): listing its every container (one more round trip, and the agent's work
     // for each container it has) is left out.
     // A cluster with one host live now is still a cluster: its host's room is weighed (createPlaced).
-    const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !placementHints(metadata).maxReplicasPerNode;
+    const hints = placementHints(metadata);
+    const single = hosts.length === 1 && o.nodes.known() <= 1 && options.replacing === undefined && !hints.maxReplicasPerNode;
     const lists = single
       ? [{ host: hosts[0]!, result: ListContainersResponse.fromPartial({}) }]
-      : await pinnedListed(o, await o.router.fanOut<ListContainersResponse>(ContainersService.list, LIST_ALL, { hosts }), placementHints(metadata).node);
+      : await pinnedListed(o, await o.router.fanOut<ListContainersResponse>(ContainersService.list, LIST_ALL, { hosts }), hints.node);
     return await createPlaced(o, request, metadata, { ...options, hosts, lists, listedAt, name });
   } finally {
     await unclaim();
